@@ -1,0 +1,265 @@
+//! What every AWS service crate shares: the SDK configuration built from a
+//! `provider "aws" {...}` block and the standard chain, error conversion, retries with
+//! backoff, default tags and the account id.
+//!
+//! Endpoints are never hard-coded: they come from the provider block's `endpoints {...}`
+//! or from the standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`), which
+//! aws-config reads by itself.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use forge_provider::{ProviderError, ProviderResult, Value};
+use tokio::sync::OnceCell;
+
+/// One configured AWS provider's shared settings.
+#[derive(Debug)]
+pub struct AwsContext {
+    pub sdk: aws_types::SdkConfig,
+    pub region: String,
+    /// Per-service endpoints from the provider block, by the block's key (`s3`, `sqs`, ...).
+    pub endpoints: BTreeMap<String, String>,
+    /// `default_tags { tags = {...} }`, merged under each resource's own tags.
+    pub default_tags: BTreeMap<String, String>,
+    account_id: OnceCell<String>,
+}
+
+impl AwsContext {
+    /// Builds the context from an evaluated provider block (an object with `region`,
+    /// `endpoints` and `default_tags`, the blocks as lists of objects); absent settings
+    /// fall back to the standard chain (`AWS_REGION`, credentials, endpoint variables).
+    pub async fn from_provider_config(config: &Value) -> ProviderResult<Self> {
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = config.str_attr("region") {
+            loader = loader.region(aws_config::Region::new(region.to_string()));
+        }
+        let sdk = loader.load().await;
+        let region = match sdk.region() {
+            Some(r) => r.to_string(),
+            None => {
+                return Err(ProviderError::new("no AWS region is configured")
+                    .hint("set `region` in the provider \"aws\" block or export AWS_REGION"));
+            }
+        };
+        let endpoints = first_block(config, "endpoints")
+            .map(|b| string_map(&b))
+            .unwrap_or_default();
+        let default_tags = first_block(config, "default_tags")
+            .and_then(|b| b.get("tags").map(string_map))
+            .unwrap_or_default();
+        Ok(AwsContext { sdk, region, endpoints, default_tags, account_id: OnceCell::new() })
+    }
+
+    /// The endpoint the provider block sets for a service (by its block key, such as
+    /// `s3`, `sqs`, `iam`, `secretsmanager`, `ec2`, `sts`, `dynamodb`), if any. When
+    /// `None`, the SDK uses the standard variables.
+    pub fn endpoint_for(&self, service: &str) -> Option<&str> {
+        self.endpoints.get(service).map(String::as_str)
+    }
+
+    /// True when any custom endpoint is in force (block or environment): S3 then needs
+    /// path-style addressing.
+    pub fn has_custom_endpoint(&self, service: &str) -> bool {
+        self.endpoint_for(service).is_some()
+            || std::env::var_os("AWS_ENDPOINT_URL").is_some()
+            || std::env::var_os(format!("AWS_ENDPOINT_URL_{}", service.to_uppercase())).is_some()
+    }
+
+    /// The account id, asked of STS once per context (emulators differ: never assume it).
+    pub async fn account_id(&self) -> ProviderResult<String> {
+        self.account_id
+            .get_or_try_init(|| async {
+                let mut conf = aws_sdk_sts::config::Builder::from(&self.sdk);
+                if let Some(url) = self.endpoint_for("sts") {
+                    conf = conf.endpoint_url(url);
+                }
+                let client = aws_sdk_sts::Client::from_conf(conf.build());
+                let out = client.get_caller_identity().send().await.map_err(sdk_error)?;
+                out.account.ok_or_else(|| ProviderError::new("STS GetCallerIdentity returned no account"))
+            })
+            .await
+            .cloned()
+    }
+
+    /// The resource's tags merged over the provider's default tags (Terraform's `tags_all`).
+    pub fn tags_all(&self, tags: &BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut all = self.default_tags.clone();
+        all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
+        all
+    }
+}
+
+fn first_block(config: &Value, name: &str) -> Option<Value> {
+    match config.get(name)? {
+        v if v.as_seq().is_some() => v.as_seq().and_then(|s| s.first()).cloned(),
+        v if v.as_map().is_some() => Some(v.clone()),
+        _ => None,
+    }
+}
+
+/// A map of strings from an object or map value (non-string and null entries skipped).
+pub fn string_map(v: &Value) -> BTreeMap<String, String> {
+    v.as_map()
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|s| (k.clone(), s.to_string())))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A string map as a `Value::Map` (empty map for none).
+pub fn map_value(m: &BTreeMap<String, String>) -> Value {
+    Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::string(v))).collect())
+}
+
+/// Converts any SDK error into a provider error with the service's code and message.
+pub fn sdk_error<E, R>(err: SdkError<E, R>) -> ProviderError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match &err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let code = e.code().unwrap_or("Unknown").to_string();
+            let message = e.message().map(str::to_string).unwrap_or_else(|| e.to_string());
+            ProviderError::with_code(code, message)
+        }
+        SdkError::DispatchFailure(d) => ProviderError::with_code(
+            "DispatchFailure",
+            format!("could not reach the AWS endpoint: {:?}", d),
+        )
+        .hint("check the endpoint (AWS_ENDPOINT_URL or the provider's endpoints block) and the network"),
+        SdkError::TimeoutError(_) => ProviderError::with_code("Timeout", "the AWS call timed out"),
+        other => {
+            let code = other.code().map(str::to_string);
+            ProviderError { code, message: format!("{}", DisplayChain(other)), hint: None }
+        }
+    }
+}
+
+struct DisplayChain<'a>(&'a dyn std::error::Error);
+
+impl std::fmt::Display for DisplayChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(s) = source {
+            write!(f, ": {s}")?;
+            source = s.source();
+        }
+        Ok(())
+    }
+}
+
+/// True for codes that mean "try again later".
+pub fn is_throttling(code: Option<&str>) -> bool {
+    matches!(
+        code,
+        Some(
+            "Throttling"
+                | "ThrottlingException"
+                | "ThrottledException"
+                | "RequestLimitExceeded"
+                | "TooManyRequestsException"
+                | "SlowDown"
+                | "RequestThrottled"
+                | "RequestThrottledException"
+                | "ProvisionedThroughputExceededException"
+                | "ServiceUnavailable"
+                | "InternalError"
+        )
+    )
+}
+
+/// How long and how often to retry.
+#[derive(Clone, Copy, Debug)]
+pub struct Backoff {
+    pub attempts: u32,
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff { attempts: 8, first_delay: Duration::from_millis(200), max_delay: Duration::from_secs(10) }
+    }
+}
+
+/// Runs `op` until it succeeds, fails with an error `retryable` refuses, or the attempts
+/// run out. Throttling is always retried; `retryable` adds codes such as IAM's eventual
+/// consistency (`InvalidParameterValue` for an instance profile EC2 cannot see yet).
+pub async fn retry<T, F, Fut>(backoff: Backoff, retryable: impl Fn(&ProviderError) -> bool, mut op: F) -> ProviderResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ProviderResult<T>>,
+{
+    let mut delay = backoff.first_delay;
+    let mut attempt = 1;
+    loop {
+        match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) if attempt < backoff.attempts && (is_throttling(e.code.as_deref()) || retryable(&e)) => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(backoff.max_delay);
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn retry_retries_throttling_then_succeeds() {
+        let calls = AtomicU32::new(0);
+        let quick = Backoff { attempts: 5, first_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2) };
+        let out = retry(quick, |_| false, || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(ProviderError::with_code("Throttling", "slow down"))
+            } else {
+                Ok(7)
+            }
+        })
+        .await;
+        assert_eq!(out, Ok(7));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn retry_gives_up_on_other_errors_at_once() {
+        let calls = AtomicU32::new(0);
+        let out: ProviderResult<()> = retry(Backoff::default(), |_| false, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(ProviderError::with_code("AccessDenied", "no"))
+        })
+        .await;
+        assert_eq!(out.unwrap_err().code.as_deref(), Some("AccessDenied"));
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn tags_all_merges_resource_tags_over_defaults() {
+        let ctx = AwsContext {
+            sdk: aws_types::SdkConfig::builder().build(),
+            region: "us-east-1".into(),
+            endpoints: BTreeMap::new(),
+            default_tags: [("env".to_string(), "prod".to_string()), ("team".to_string(), "a".to_string())].into(),
+            account_id: OnceCell::new(),
+        };
+        let own: BTreeMap<String, String> = [("team".to_string(), "b".to_string())].into();
+        let all = ctx.tags_all(&own);
+        assert_eq!(all.get("team").map(String::as_str), Some("b"));
+        assert_eq!(all.get("env").map(String::as_str), Some("prod"));
+        assert_eq!(all.len(), 2);
+    }
+}

@@ -1,0 +1,14 @@
+//! forge's provider contract: values with unknown and sensitive marks, resource schemas,
+//! and the traits a resource type or data source implements. The engine depends on this
+//! crate only; the AWS crates implement it. `fake` is an in-memory provider for engine tests.
+
+pub mod provider;
+pub mod schema;
+pub mod value;
+
+pub use provider::{
+    plan_from_schema, DataSourceType, PlannedState, Provider, ProviderError, ProviderFactory, ProviderResult,
+    ResourceType,
+};
+pub use schema::{AttrType, Attribute, BlockType, Schema};
+pub use value::{PathStep, Value};

@@ -1,0 +1,220 @@
+//! The provider contract: what the engine asks of a resource type or data source.
+//!
+//! Four calls, as in Terraform: plan a change, apply it (create / update / delete), read
+//! the live object (`None` when it is gone) and import by id. Providers never see HCL:
+//! they receive values whose shape their schema describes, with every schema attribute
+//! present (null when unset) and every nested block as a list of objects.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::schema::Schema;
+use crate::value::Value;
+
+/// An error from a provider. The engine adds the resource address when it reports it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProviderError {
+    /// The service's error code (`BucketAlreadyExists`, `NoSuchEntity`), when there is one.
+    pub code: Option<String>,
+    pub message: String,
+    /// What the user can do about it, when that is obvious.
+    pub hint: Option<String>,
+}
+
+impl ProviderError {
+    pub fn new(message: impl Into<String>) -> Self {
+        ProviderError { code: None, message: message.into(), hint: None }
+    }
+    pub fn with_code(code: impl Into<String>, message: impl Into<String>) -> Self {
+        ProviderError { code: Some(code.into()), message: message.into(), hint: None }
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+}
+
+impl fmt::Display for ProviderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{code}: {}", self.message)?,
+            None => write!(f, "{}", self.message)?,
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\nhint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ProviderError {}
+
+pub type ProviderResult<T> = Result<T, ProviderError>;
+
+/// The outcome of planning one resource instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlannedState {
+    /// The state the object will have after apply; `Value::Unknown` where only apply can tell.
+    pub planned: Value,
+    /// Attributes whose change cannot be made in place (empty when none, or when creating).
+    pub requires_replace: Vec<String>,
+}
+
+/// One resource type, such as `aws_sqs_queue`.
+#[async_trait]
+pub trait ResourceType: Send + Sync {
+    fn type_name(&self) -> &'static str;
+
+    fn schema(&self) -> &Schema;
+
+    /// Plans the new state from the prior state (`None` when creating) and the
+    /// configuration. The default follows the schema: configured values win, computed
+    /// attributes keep their prior value or become unknown, force-new changes ask for
+    /// replacement.
+    fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
+        Ok(plan_from_schema(self.schema(), prior, config))
+    }
+
+    /// Creates the object; returns its full state with every attribute known.
+    async fn create(&self, planned: &Value) -> ProviderResult<Value>;
+
+    /// Reads the live object that `state` describes. `None` when it no longer exists.
+    /// Values that mean the same as in `state` but are spelled differently (a policy with
+    /// its keys re-ordered) keep `state`'s spelling, so that only real changes show as drift.
+    async fn read(&self, state: &Value) -> ProviderResult<Option<Value>>;
+
+    /// Changes the object in place from `prior` to `planned`; returns the new state.
+    async fn update(&self, prior: &Value, planned: &Value) -> ProviderResult<Value>;
+
+    /// Deletes the object. Deleting an object that is already gone succeeds.
+    async fn delete(&self, state: &Value) -> ProviderResult<()>;
+
+    /// Reads an existing object by the id Terraform uses for it. `None` when there is none.
+    async fn import(&self, id: &str) -> ProviderResult<Option<Value>>;
+}
+
+/// One data source, such as `aws_caller_identity`.
+#[async_trait]
+pub trait DataSourceType: Send + Sync {
+    fn type_name(&self) -> &'static str;
+    fn schema(&self) -> &Schema;
+    /// Reads the data; the result holds every schema attribute.
+    async fn read(&self, config: &Value) -> ProviderResult<Value>;
+}
+
+/// A configured provider: one `provider "aws" {...}` block's worth of clients.
+pub trait Provider: Send + Sync {
+    fn resource_type(&self, type_name: &str) -> Option<Arc<dyn ResourceType>>;
+    fn data_source(&self, type_name: &str) -> Option<Arc<dyn DataSourceType>>;
+    /// Every resource type this provider offers, for error messages ("did you mean").
+    fn resource_type_names(&self) -> Vec<&'static str>;
+}
+
+/// Builds providers from the evaluated `provider` block (an object with the block's
+/// attributes; nested blocks such as `endpoints` and `default_tags` as lists of objects).
+#[async_trait]
+pub trait ProviderFactory: Send + Sync {
+    /// The provider's local name in configuration, `aws`.
+    fn name(&self) -> &'static str;
+    async fn configure(&self, config: &Value) -> ProviderResult<Arc<dyn Provider>>;
+}
+
+/// The default planning rule (see [`ResourceType::plan`]).
+pub fn plan_from_schema(schema: &Schema, prior: Option<&Value>, config: &Value) -> PlannedState {
+    let planned = plan_object(schema, prior, config);
+    let mut requires_replace = Vec::new();
+    if let Some(prior) = prior {
+        for (name, attr) in &schema.attributes {
+            if !attr.force_new {
+                continue;
+            }
+            let before = prior.get(name).unwrap_or(&Value::Null);
+            let after = planned.get(name).unwrap_or(&Value::Null);
+            if after.is_unknown() || !before.same_as(after) {
+                requires_replace.push(name.clone());
+            }
+        }
+        for (name, block) in &schema.blocks {
+            if block.force_new {
+                let before = prior.get(name).unwrap_or(&Value::Null);
+                let after = planned.get(name).unwrap_or(&Value::Null);
+                if !after.is_wholly_known() || !before.same_as(after) {
+                    requires_replace.push(name.clone());
+                }
+            }
+        }
+    }
+    PlannedState { planned, requires_replace }
+}
+
+fn plan_object(schema: &Schema, prior: Option<&Value>, config: &Value) -> Value {
+    let mut out = std::collections::BTreeMap::new();
+    for (name, attr) in &schema.attributes {
+        let configured = config.get(name).cloned().unwrap_or(Value::Null);
+        let value = if !configured.is_null() {
+            configured
+        } else if attr.computed {
+            match prior.and_then(|p| p.get(name)) {
+                Some(v) if !v.is_null() || !attr.optional => v.clone(),
+                Some(v) => v.clone(),
+                None => Value::Unknown,
+            }
+        } else {
+            Value::Null
+        };
+        let value = if attr.sensitive && !value.is_null() { value.sensitive() } else { value };
+        out.insert(name.clone(), value);
+    }
+    for (name, block) in &schema.blocks {
+        let items = config.get(name).and_then(Value::as_seq).unwrap_or(&[]);
+        let prior_items = prior.and_then(|p| p.get(name)).and_then(Value::as_seq).unwrap_or(&[]);
+        let planned: Vec<Value> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| plan_object(&block.schema, prior_items.get(i), item))
+            .collect();
+        out.insert(name.clone(), Value::List(planned));
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{AttrType, Attribute};
+
+    fn schema() -> Schema {
+        Schema::new()
+            .attr("name", Attribute::required(AttrType::String).force_new())
+            .attr("delay", Attribute::optional_computed(AttrType::Number))
+            .attr("arn", Attribute::computed(AttrType::String))
+            .attr("secret", Attribute::optional(AttrType::String).sensitive())
+    }
+
+    #[test]
+    fn create_fills_computed_with_unknown() {
+        let config = Value::object([("name", Value::string("q"))]);
+        let p = plan_from_schema(&schema(), None, &config);
+        assert_eq!(p.planned.get("arn"), Some(&Value::Unknown));
+        assert_eq!(p.planned.get("delay"), Some(&Value::Unknown));
+        assert_eq!(p.planned.get("secret"), Some(&Value::Null));
+        assert!(p.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn force_new_change_requires_replace_and_computed_keeps_prior() {
+        let prior = Value::object([
+            ("name", Value::string("q")),
+            ("delay", Value::Number(0.0)),
+            ("arn", Value::string("arn:q")),
+            ("secret", Value::Null),
+        ]);
+        let same = plan_from_schema(&schema(), Some(&prior), &Value::object([("name", Value::string("q"))]));
+        assert!(same.planned.same_as(&prior));
+        assert!(same.requires_replace.is_empty());
+        let renamed = plan_from_schema(&schema(), Some(&prior), &Value::object([("name", Value::string("r"))]));
+        assert_eq!(renamed.requires_replace, vec!["name".to_string()]);
+    }
+}
