@@ -1,1 +1,2 @@
+//! The `forge` command. IMPLEMENTATION OWNER: the engine helper (CLI lives in src/cli/).
 fn main() {}

@@ -2,6 +2,7 @@
 //! and the traits a resource type or data source implements. The engine depends on this
 //! crate only; the AWS crates implement it. `fake` is an in-memory provider for engine tests.
 
+pub mod backend;
 pub mod provider;
 pub mod schema;
 pub mod value;
@@ -10,5 +11,6 @@ pub use provider::{
     plan_from_schema, DataSourceType, PlannedState, Provider, ProviderError, ProviderFactory, ProviderResult,
     ResourceType,
 };
+pub use backend::{BackendError, LockInfo, StateBackend, StoredState};
 pub use schema::{AttrType, Attribute, BlockType, Schema};
 pub use value::{PathStep, Value};

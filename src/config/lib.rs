@@ -1,0 +1,21 @@
+//! forge's configuration model, read from the layout users already have:
+//!
+//! - [`unit`]: an environment folder (`stacks/production`) holds units, one folder each
+//!   with a `terragrunt.hcl` (or `forge.hcl`), which includes the root file found with
+//!   `find_in_parent_folders`, reads `env.hcl`, declares `dependency` blocks, `inputs`,
+//!   `remote_state`, `generate` and `terraform { source }`.
+//! - [`module`]: the Terraform module a unit points at: `variable`, `locals`, `resource`,
+//!   `data`, `output` and `provider` blocks from its `*.tf` files.
+//!
+//! Everything that can be evaluated without other units' outputs is evaluated here
+//! (locals of unit files, `remote_state`, generated provider blocks); a unit's `inputs`
+//! wait for its dependencies' outputs ([`unit::Unit::eval_inputs`]). No network I/O.
+//!
+//! IMPLEMENTATION OWNER: the config helper. The types are the contract forge-engine is
+//! written against; extend them, do not break them.
+
+pub mod module;
+pub mod unit;
+
+pub use module::{IgnoreChanges, Lifecycle, Local, Mode, Module, Output, ProviderBlock, ResourceBlock, Validation, Variable};
+pub use unit::{Dependency, Environment, RemoteState, Unit};

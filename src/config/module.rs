@@ -1,0 +1,138 @@
+//! A Terraform module: the blocks of the `*.tf` files in one folder.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use forge_lang::{Body, Diagnostics, Expr, Location, Reference, SourceFile, TypeConstraint};
+use forge_provider::Value;
+
+#[derive(Clone, Debug)]
+pub struct Module {
+    pub dir: PathBuf,
+    pub variables: Vec<Variable>,
+    pub locals: Vec<Local>,
+    /// `resource` blocks.
+    pub resources: Vec<ResourceBlock>,
+    /// `data` blocks.
+    pub data: Vec<ResourceBlock>,
+    pub outputs: Vec<Output>,
+    pub providers: Vec<ProviderBlock>,
+    pub files: Vec<Arc<SourceFile>>,
+}
+
+impl Module {
+    /// Parses every `*.tf` file in `dir` (sorted by name). All problems are reported together:
+    /// syntax errors, duplicate names, unknown block types, bad meta-arguments.
+    pub fn load(dir: &Path) -> Result<Module, Diagnostics> {
+        crate::module_impl::load(dir)
+    }
+
+    pub fn variable(&self, name: &str) -> Option<&Variable> {
+        self.variables.iter().find(|v| v.name == name)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Variable {
+    pub name: String,
+    pub ty: TypeConstraint,
+    /// The evaluated default (defaults may not reference anything).
+    pub default: Option<Value>,
+    pub sensitive: bool,
+    pub nullable: bool,
+    pub description: Option<String>,
+    pub validations: Vec<Validation>,
+    pub location: Location,
+}
+
+#[derive(Clone, Debug)]
+pub struct Validation {
+    /// Evaluated with `var.<name>` in scope; false fails.
+    pub condition: Expr,
+    pub error_message: Expr,
+}
+
+#[derive(Clone, Debug)]
+pub struct Local {
+    pub name: String,
+    pub expr: Expr,
+    pub location: Location,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Mode {
+    Managed,
+    Data,
+}
+
+/// A `resource` or `data` block.
+#[derive(Clone, Debug)]
+pub struct ResourceBlock {
+    pub mode: Mode,
+    pub type_name: String,
+    pub name: String,
+    pub count: Option<Expr>,
+    pub for_each: Option<Expr>,
+    /// The body without meta-arguments (`count`, `for_each`, `depends_on`, `provider`,
+    /// `lifecycle`, `provisioner`, `connection`).
+    pub body: Body,
+    pub depends_on: Vec<Reference>,
+    pub lifecycle: Lifecycle,
+    /// `provider = aws.west`: the alias, if any.
+    pub provider_alias: Option<String>,
+    pub location: Location,
+}
+
+impl ResourceBlock {
+    /// `aws_sqs_queue.work` or `data.aws_region.current`.
+    pub fn address(&self) -> String {
+        match self.mode {
+            Mode::Managed => format!("{}.{}", self.type_name, self.name),
+            Mode::Data => format!("data.{}.{}", self.type_name, self.name),
+        }
+    }
+
+    /// Every reference the block makes: body (nested blocks included), `count`,
+    /// `for_each` and `depends_on`.
+    pub fn references(&self) -> Vec<Reference> {
+        crate::module_impl::resource_references(self)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Lifecycle {
+    pub prevent_destroy: bool,
+    pub create_before_destroy: bool,
+    pub ignore_changes: IgnoreChanges,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum IgnoreChanges {
+    #[default]
+    None,
+    /// `ignore_changes = all`
+    All,
+    /// Top-level attribute names (`tags`, `user_data`).
+    Attributes(Vec<String>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub name: String,
+    pub expr: Expr,
+    pub sensitive: bool,
+    pub description: Option<String>,
+    pub depends_on: Vec<Reference>,
+    pub location: Location,
+}
+
+/// A `provider "aws" {...}` block, from a module file or from a unit's `generate` contents.
+#[derive(Clone, Debug)]
+pub struct ProviderBlock {
+    pub name: String,
+    pub alias: Option<String>,
+    /// Evaluated with the module's scope (it may reference `var.*`); nested blocks such as
+    /// `endpoints` and `default_tags` become lists of objects (`forge_lang::eval::eval_body`).
+    pub body: Body,
+    pub location: Location,
+}

@@ -1,0 +1,1 @@
+//! forge's engine. IMPLEMENTATION OWNER: the engine helper.

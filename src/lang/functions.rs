@@ -1,0 +1,3 @@
+//! Terraform's built-in functions.
+//!
+//! IMPLEMENTATION OWNER: the lang helper.

@@ -1,0 +1,20 @@
+//! forge's expression language: Terraform's HCL, parsed with source spans and evaluated
+//! to [`forge_provider::Value`] with unknown and sensitive marks.
+//!
+//! - [`syntax`]: files parsed (with hcl-edit) into bodies, blocks, attributes and
+//!   expressions that remember where they came from; the references an expression makes.
+//! - [`eval`]: evaluation in a [`eval::Scope`] of named roots (`var`, `local`, `each`,
+//!   `aws_sqs_queue`, `dependency`, ...), with the function library in [`functions`].
+//! - [`types`]: `variable` type constraints and Terraform's conversion rules.
+//! - [`diagnostic`]: errors that name `file:line:col` and say what to do.
+
+pub mod diagnostic;
+pub mod eval;
+pub mod functions;
+pub mod syntax;
+pub mod types;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
+pub use eval::{eval, FunctionHost, Scope};
+pub use syntax::{parse_file, parse_str, Attribute, Block, Body, Expr, RefStep, Reference, SourceFile};
+pub use types::TypeConstraint;
