@@ -1,1 +1,82 @@
-//! placeholder
+//! The `aws` provider: binds one `provider "aws" {...}` configuration to the resource
+//! types and data sources of every service crate.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use forge_aws_common::AwsContext;
+use forge_provider::{DataSourceType, Provider, ProviderFactory, ProviderResult, ResourceType, Value};
+use tokio::sync::Mutex;
+
+/// A configured `aws` provider.
+pub struct AwsProvider {
+    pub context: Arc<AwsContext>,
+    resources: BTreeMap<&'static str, Arc<dyn ResourceType>>,
+    data_sources: BTreeMap<&'static str, Arc<dyn DataSourceType>>,
+}
+
+impl AwsProvider {
+    pub fn new(context: Arc<AwsContext>) -> Self {
+        let resources = [
+            forge_aws_sqs::resource_types(&context),
+            forge_aws_s3::resource_types(&context),
+            forge_aws_iam::resource_types(&context),
+            forge_aws_secretsmanager::resource_types(&context),
+            forge_aws_ec2::resource_types(&context),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|r| (r.type_name(), r))
+        .collect();
+        let data_sources = [
+            forge_aws_sqs::data_sources(&context),
+            forge_aws_s3::data_sources(&context),
+            forge_aws_iam::data_sources(&context),
+            forge_aws_secretsmanager::data_sources(&context),
+            forge_aws_ec2::data_sources(&context),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|d| (d.type_name(), d))
+        .collect();
+        AwsProvider { context, resources, data_sources }
+    }
+}
+
+impl Provider for AwsProvider {
+    fn resource_type(&self, type_name: &str) -> Option<Arc<dyn ResourceType>> {
+        self.resources.get(type_name).cloned()
+    }
+    fn data_source(&self, type_name: &str) -> Option<Arc<dyn DataSourceType>> {
+        self.data_sources.get(type_name).cloned()
+    }
+    fn resource_type_names(&self) -> Vec<&'static str> {
+        self.resources.keys().copied().collect()
+    }
+}
+
+/// Builds `aws` providers, one per distinct configuration: units that configure the
+/// provider the same way share clients (and so connections and the account-id lookup).
+#[derive(Default)]
+pub struct AwsProviderFactory {
+    cache: Mutex<Vec<(Value, Arc<AwsProvider>)>>,
+}
+
+#[async_trait]
+impl ProviderFactory for AwsProviderFactory {
+    fn name(&self) -> &'static str {
+        "aws"
+    }
+
+    async fn configure(&self, config: &Value) -> ProviderResult<Arc<dyn Provider>> {
+        let mut cache = self.cache.lock().await;
+        if let Some((_, p)) = cache.iter().find(|(c, _)| c.same_as(config)) {
+            return Ok(p.clone());
+        }
+        let context = Arc::new(AwsContext::from_provider_config(config).await?);
+        let provider = Arc::new(AwsProvider::new(context));
+        cache.push((config.clone(), provider.clone()));
+        Ok(provider)
+    }
+}
