@@ -80,3 +80,19 @@ pub trait StateBackend: Send + Sync {
     /// The current lock holder, if any (for force-unlock messages).
     async fn lock_holder(&self) -> Result<Option<LockInfo>, BackendError>;
 }
+
+/// Opens the backend a unit's `remote_state` names (`s3`), with its evaluated `config`
+/// object. Bootstrapping (creating a missing bucket or lock table) happens here, once per
+/// distinct bucket/table, and is reported through `notices`.
+#[async_trait]
+pub trait BackendFactory: Send + Sync {
+    /// The backend type this factory opens (`s3`).
+    fn backend_type(&self) -> &'static str;
+
+    async fn open(&self, config: &crate::Value) -> Result<std::sync::Arc<dyn StateBackend>, BackendError>;
+
+    /// Messages for the user gathered so far ("created state bucket ..."), drained.
+    fn take_notices(&self) -> Vec<String> {
+        Vec::new()
+    }
+}

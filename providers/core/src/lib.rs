@@ -11,6 +11,6 @@ pub use provider::{
     plan_from_schema, DataSourceType, PlannedState, Provider, ProviderError, ProviderFactory, ProviderResult,
     ResourceType,
 };
-pub use backend::{BackendError, LockInfo, StateBackend, StoredState};
+pub use backend::{BackendError, BackendFactory, LockInfo, StateBackend, StoredState};
 pub use schema::{AttrType, Attribute, BlockType, Schema};
 pub use value::{PathStep, Value};
