@@ -14,6 +14,10 @@ pub mod functions;
 pub mod syntax;
 pub mod types;
 
+mod eval_impl;
+mod syntax_impl;
+mod types_impl;
+
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
 pub use eval::{eval, FunctionHost, Scope};
 pub use syntax::{parse_file, parse_str, Attribute, Block, Body, Expr, RefStep, Reference, SourceFile};

@@ -119,3 +119,10 @@ pub fn parse_str(path: &Path, text: String) -> Result<Body, Diagnostics> {
     let file = SourceFile::new(path, text);
     crate::syntax_impl::parse_body(file)
 }
+
+/// Parses text as a single expression (the console and tests use this); `path` names it in
+/// diagnostics.
+pub fn parse_expr_str(path: &Path, text: String) -> Result<Expr, Diagnostics> {
+    let file = SourceFile::new(path, text);
+    crate::syntax_impl::parse_expr(file)
+}
