@@ -8,6 +8,7 @@
 //! - [`types`]: `variable` type constraints and Terraform's conversion rules.
 //! - [`diagnostic`]: errors that name `file:line:col` and say what to do.
 
+pub mod console;
 pub mod diagnostic;
 pub mod eval;
 pub mod functions;
@@ -20,5 +21,6 @@ mod types_impl;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
 pub use eval::{eval, FunctionHost, Scope};
-pub use syntax::{parse_file, parse_str, Attribute, Block, Body, Expr, RefStep, Reference, SourceFile};
+pub use console::render_console;
+pub use syntax::{parse_expr_str, parse_file, parse_str, Attribute, Block, Body, Expr, RefStep, Reference, SourceFile};
 pub use types::TypeConstraint;

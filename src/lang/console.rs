@@ -1,0 +1,219 @@
+//! Values printed exactly as `terraform console` prints them: the form users know from
+//! Terraform, and what the differential test compares against real Terraform.
+
+use std::fmt::Write as _;
+
+use forge_provider::Value;
+
+use crate::types::TypeConstraint;
+
+/// Renders a value as `terraform console` does: quoted strings (multi-line ones as a
+/// heredoc), `tolist([...])`, `toset([...])`, `tomap({...})`, multi-line tuples and objects
+/// with two-space indents, `null`, `(known after apply)` and `(sensitive value)`.
+pub fn render_console(v: &Value) -> String {
+    let mut out = String::new();
+    render(v, 0, None, &mut out);
+    out
+}
+
+/// A number as Terraform writes it in strings: integers in full, fractions in plain
+/// decimal notation. Terraform computes with arbitrary precision where forge uses f64, so
+/// fractions are rounded to 15 significant digits, which hides binary rounding noise
+/// (`0.1 + 0.2` is `0.3`, as in Terraform).
+pub fn number_text(n: f64) -> String {
+    if n.is_nan() {
+        return "NaN".into();
+    }
+    if n.is_infinite() {
+        return if n > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    if n.fract() == 0.0 && n.abs() < 1e21 {
+        if n == 0.0 && n.is_sign_negative() {
+            return "-0".into();
+        }
+        return format!("{n:.0}");
+    }
+    let sci = format!("{n:.14e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let negative = mantissa.starts_with('-');
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let digits = digits.trim_end_matches('0');
+    let digits = if digits.is_empty() { "0" } else { digits };
+    // The decimal point goes after digit number `exp + 1`.
+    let point = exp + 1;
+    let mut text = String::new();
+    if point <= 0 {
+        text.push_str("0.");
+        text.push_str(&"0".repeat(point.unsigned_abs() as usize));
+        text.push_str(digits);
+    } else if (point as usize) >= digits.len() {
+        text.push_str(digits);
+        text.push_str(&"0".repeat(point as usize - digits.len()));
+    } else {
+        text.push_str(&digits[..point as usize]);
+        text.push('.');
+        text.push_str(&digits[point as usize..]);
+    }
+    if negative {
+        format!("-{text}")
+    } else {
+        text
+    }
+}
+
+/// `elem_hint` is the element type of the enclosing collection, for typed nulls
+/// (`tolist(["a", null])` prints `tostring(null)` for the null).
+fn render(v: &Value, indent: usize, elem_hint: Option<&TypeConstraint>, out: &mut String) {
+    match v {
+        Value::Null => match elem_hint.and_then(typed_null) {
+            Some(t) => out.push_str(&t),
+            None => out.push_str("null"),
+        },
+        Value::Unknown => out.push_str("(known after apply)"),
+        Value::Sensitive(_) => out.push_str("(sensitive value)"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&number_text(*n)),
+        Value::String(s) => render_string(s, indent, out),
+        Value::Tuple(xs) => render_seq(xs, indent, None, out),
+        Value::List(xs) => {
+            out.push_str("tolist(");
+            render_seq(xs, indent, Some(&element_type(xs)), out);
+            out.push(')');
+        }
+        Value::Set(xs) => {
+            out.push_str("toset(");
+            render_seq(xs, indent, Some(&element_type(xs)), out);
+            out.push(')');
+        }
+        Value::Object(m) => render_map(m, indent, None, out),
+        Value::Map(m) => {
+            out.push_str("tomap(");
+            let vals: Vec<Value> = m.values().cloned().collect();
+            render_map(m, indent, Some(&element_type(&vals)), out);
+            out.push(')');
+        }
+    }
+}
+
+fn element_type(xs: &[Value]) -> TypeConstraint {
+    let types: Vec<TypeConstraint> = xs.iter().map(crate::types_impl::type_of).collect();
+    crate::types_impl::unify(&types).unwrap_or(TypeConstraint::Any)
+}
+
+fn typed_null(t: &TypeConstraint) -> Option<String> {
+    match t {
+        TypeConstraint::Any => None,
+        TypeConstraint::String => Some("tostring(null)".into()),
+        TypeConstraint::Number => Some("tonumber(null)".into()),
+        TypeConstraint::Bool => Some("tobool(null)".into()),
+        TypeConstraint::List(_) => Some("tolist(null)".into()),
+        TypeConstraint::Set(_) => Some("toset(null)".into()),
+        TypeConstraint::Map(_) => Some("tomap(null)".into()),
+        other => Some(format!("null /* {} */", crate::types_impl::type_name(other))),
+    }
+}
+
+fn render_string(s: &str, indent: usize, out: &mut String) {
+    // Multi-line strings print as a heredoc, unless that would be ambiguous.
+    if s.contains('\n') && !s.lines().any(|l| l.trim() == "EOT") {
+        out.push_str("<<EOT\n");
+        out.push_str(s);
+        out.push('\n');
+        out.push_str(&" ".repeat(indent));
+        out.push_str("EOT");
+        return;
+    }
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+fn render_seq(xs: &[Value], indent: usize, hint: Option<&TypeConstraint>, out: &mut String) {
+    if xs.is_empty() {
+        out.push_str("[]");
+        return;
+    }
+    out.push_str("[\n");
+    let pad = " ".repeat(indent + 2);
+    for x in xs {
+        out.push_str(&pad);
+        render(x, indent + 2, hint, out);
+        out.push_str(",\n");
+    }
+    out.push_str(&" ".repeat(indent));
+    out.push(']');
+}
+
+fn render_map(
+    m: &std::collections::BTreeMap<String, Value>,
+    indent: usize,
+    hint: Option<&TypeConstraint>,
+    out: &mut String,
+) {
+    if m.is_empty() {
+        out.push_str("{}");
+        return;
+    }
+    out.push_str("{\n");
+    let pad = " ".repeat(indent + 2);
+    for (k, v) in m {
+        out.push_str(&pad);
+        render_string_key(k, out);
+        out.push_str(" = ");
+        render(v, indent + 2, hint, out);
+        out.push('\n');
+    }
+    out.push_str(&" ".repeat(indent));
+    out.push('}');
+}
+
+fn render_string_key(k: &str, out: &mut String) {
+    // Keys are always quoted on one line, even when they contain a newline.
+    out.push('"');
+    for c in k.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_print_like_terraform() {
+        assert_eq!(number_text(1e20), "100000000000000000000");
+        assert_eq!(number_text(0.1 + 0.2), "0.3");
+        assert_eq!(number_text(-1.5), "-1.5");
+        assert_eq!(number_text(0.000_125), "0.000125");
+        assert_eq!(number_text(123.456), "123.456");
+    }
+
+    #[test]
+    fn collections_print_with_their_conversion_function() {
+        let v = Value::List(vec![Value::string("a"), Value::Null]);
+        assert_eq!(render_console(&v), "tolist([\n  \"a\",\n  tostring(null),\n])");
+        let m = Value::object([("a", Value::Tuple(vec![Value::Number(1.0)]))]);
+        assert_eq!(render_console(&m), "{\n  \"a\" = [\n    1,\n  ]\n}");
+        assert_eq!(render_console(&Value::Map(Default::default())), "tomap({})");
+    }
+}

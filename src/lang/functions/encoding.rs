@@ -1,0 +1,253 @@
+//! Encoding, hashing, file and time functions.
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use forge_provider::Value;
+
+use super::{Args, FnContext, FnError, FnResult};
+use crate::console::number_text;
+
+pub(super) fn jsonencode(a: Args) -> FnResult {
+    let a = a.arity(1, 1)?;
+    let mut out = String::new();
+    write_json(a.get(0)?, &mut out);
+    Ok(Value::String(out))
+}
+
+/// JSON as Terraform writes it: keys sorted, no spaces, `<`, `>` and `&` escaped as Go does.
+fn write_json(v: &Value, out: &mut String) {
+    match v {
+        Value::Null | Value::Unknown => out.push_str("null"),
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&number_text(*n)),
+        Value::String(s) => write_json_string(s, out),
+        Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => {
+            out.push('[');
+            for (i, x) in xs.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json(x, out);
+            }
+            out.push(']');
+        }
+        Value::Object(m) | Value::Map(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_json_string(k, out);
+                out.push(':');
+                write_json(x, out);
+            }
+            out.push('}');
+        }
+        Value::Sensitive(inner) => write_json(inner, out),
+    }
+}
+
+fn write_json_string(s: &str, out: &mut String) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' => out.push_str("\\u003c"),
+            '>' => out.push_str("\\u003e"),
+            '&' => out.push_str("\\u0026"),
+            '\u{2028}' => out.push_str("\\u2028"),
+            '\u{2029}' => out.push_str("\\u2029"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+pub(super) fn jsondecode(a: Args) -> FnResult {
+    let a = a.arity(1, 1)?;
+    let s = a.string(0)?;
+    let json: serde_json::Value = serde_json::from_str(&s).map_err(|e| {
+        FnError::new(format!("the string is not valid JSON: {e}")).arg(0).hint("check quotes and commas; jsonencode(...) produces valid JSON")
+    })?;
+    Ok(Value::from_json(&json))
+}
+
+pub(super) fn base64encode(a: Args) -> FnResult {
+    let a = a.arity(1, 1)?;
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(a.string(0)?.as_bytes())))
+}
+
+pub(super) fn base64decode(a: Args) -> FnResult {
+    let a = a.arity(1, 1)?;
+    let s = a.string(0)?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(s.as_bytes())
+        .map_err(|e| FnError::new(format!("the string is not valid base64: {e}")).arg(0))?;
+    String::from_utf8(bytes)
+        .map(Value::String)
+        .map_err(|_| FnError::new("the decoded bytes are not valid UTF-8").arg(0).hint("use filebase64 for binary data"))
+}
+
+pub(super) fn base64sha256(a: Args) -> FnResult {
+    use sha2::Digest as _;
+    let a = a.arity(1, 1)?;
+    let hash = sha2::Sha256::digest(a.string(0)?.as_bytes());
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(hash)))
+}
+
+pub(super) enum Digest {
+    Md5,
+    Sha1,
+    Sha256,
+    Sha512,
+}
+
+pub(super) fn digest(a: Args, which: Digest) -> FnResult {
+    use sha2::Digest as _;
+    let a = a.arity(1, 1)?;
+    let s = a.string(0)?;
+    let bytes = s.as_bytes();
+    let hex = match which {
+        Digest::Md5 => hex::encode(md5::Md5::digest(bytes)),
+        Digest::Sha1 => hex::encode(sha1::Sha1::digest(bytes)),
+        Digest::Sha256 => hex::encode(sha2::Sha256::digest(bytes)),
+        Digest::Sha512 => hex::encode(sha2::Sha512::digest(bytes)),
+    };
+    Ok(Value::String(hex))
+}
+
+pub(super) fn urlencode(a: Args) -> FnResult {
+    let a = a.arity(1, 1)?;
+    let s = a.string(0)?;
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    Ok(Value::String(out))
+}
+
+pub(super) fn uuid_v4() -> String {
+    // Random enough for resource names; forge does not need cryptographic uuids here.
+    use std::collections::hash_map::RandomState;
+    use std::hash::{BuildHasher, Hasher};
+    let mut bytes = [0u8; 16];
+    for chunk in bytes.chunks_mut(8) {
+        let mut h = RandomState::new().build_hasher();
+        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+        chunk.copy_from_slice(&h.finish().to_le_bytes());
+    }
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let h = hex::encode(bytes);
+    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+}
+
+pub(super) fn timestamp() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+}
+
+/// Days since 1970-01-01 to a (year, month, day) date in the proleptic Gregorian calendar.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn resolve(ctx: &FnContext<'_>, p: &str) -> PathBuf {
+    let path = Path::new(p);
+    if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        ctx.base_dir.join(path)
+    }
+}
+
+pub(crate) fn read_file_text(ctx: &FnContext<'_>, p: &str) -> Result<String, FnError> {
+    let path = resolve(ctx, p);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        FnError::new(format!("cannot read {}: {e}", path.display()))
+            .arg(0)
+            .hint("paths are relative to the module folder; use \"${path.module}/...\" to be explicit")
+    })?;
+    String::from_utf8(bytes).map_err(|_| {
+        FnError::new(format!("{} is not valid UTF-8 text", path.display())).arg(0).hint("use filebase64 for binary files")
+    })
+}
+
+pub(super) fn file(a: Args, ctx: &FnContext<'_>) -> FnResult {
+    let a = a.arity(1, 1)?;
+    read_file_text(ctx, &a.string(0)?).map(Value::String)
+}
+
+pub(super) fn filebase64(a: Args, ctx: &FnContext<'_>) -> FnResult {
+    let a = a.arity(1, 1)?;
+    let path = resolve(ctx, &a.string(0)?);
+    let bytes = std::fs::read(&path).map_err(|e| FnError::new(format!("cannot read {}: {e}", path.display())).arg(0))?;
+    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)))
+}
+
+pub(super) fn fileexists(a: Args, ctx: &FnContext<'_>) -> FnResult {
+    let a = a.arity(1, 1)?;
+    Ok(Value::Bool(resolve(ctx, &a.string(0)?).is_file()))
+}
+
+pub(super) fn abspath(a: Args, ctx: &FnContext<'_>) -> FnResult {
+    let a = a.arity(1, 1)?;
+    let p = resolve(ctx, &a.string(0)?);
+    Ok(Value::String(p.to_string_lossy().into_owned()))
+}
+
+pub(super) fn basename(a: Args) -> FnResult {
+    let a = a.arity(1, 1)?;
+    let s = a.string(0)?;
+    let trimmed = s.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return Ok(Value::String(if s.is_empty() { ".".into() } else { "/".into() }));
+    }
+    Ok(Value::String(trimmed.rsplit('/').next().unwrap_or(trimmed).to_string()))
+}
+
+pub(super) fn dirname(a: Args) -> FnResult {
+    let a = a.arity(1, 1)?;
+    let s = a.string(0)?;
+    let dir = match s.rfind('/') {
+        None => ".".to_string(),
+        Some(0) => "/".to_string(),
+        Some(i) => s[..i].trim_end_matches('/').to_string(),
+    };
+    Ok(Value::String(if dir.is_empty() { "/".into() } else { dir }))
+}
+
+pub(super) fn pathexpand(a: Args) -> FnResult {
+    let a = a.arity(1, 1)?;
+    let s = a.string(0)?;
+    if let Some(rest) = s.strip_prefix('~') {
+        if rest.is_empty() || rest.starts_with('/') {
+            if let Ok(home) = std::env::var("HOME") {
+                return Ok(Value::String(format!("{home}{rest}")));
+            }
+        }
+    }
+    Ok(Value::String(s))
+}
