@@ -3,6 +3,7 @@
 //! crate only; the AWS crates implement it. `fake` is an in-memory provider for engine tests.
 
 pub mod backend;
+pub mod fake;
 pub mod provider;
 pub mod schema;
 pub mod value;
