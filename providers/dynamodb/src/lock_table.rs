@@ -1,0 +1,271 @@
+//! The lock table: one item per lock (`LockID` = `<bucket>/<key>`) and one per state
+//! digest (`LockID` = `<bucket>/<key>-md5`), as Terraform's S3 backend writes them.
+//!
+//! Every read is strongly consistent: a lock or digest read a moment after another
+//! process wrote it must see that write.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    SseSpecification, TableStatus, Tag,
+};
+use forge_aws_common::{Backoff, retry, sdk_error};
+use forge_provider::{ProviderError, ProviderResult};
+
+/// The hash key Terraform's lock table must have.
+pub const LOCK_KEY: &str = "LockID";
+
+/// How long a freshly created table may stay `CREATING` before we give up.
+const TABLE_ACTIVE_WAIT: Duration = Duration::from_secs(120);
+
+/// One lock table, reached through one client.
+#[derive(Clone, Debug)]
+pub struct LockTable {
+    client: Client,
+    name: String,
+}
+
+impl LockTable {
+    /// A table handle from the shared SDK configuration; `endpoint` overrides the one the
+    /// standard variables give (`AWS_ENDPOINT_URL_DYNAMODB`).
+    pub fn new(sdk: &aws_types::SdkConfig, endpoint: Option<&str>, name: impl Into<String>) -> Self {
+        let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk);
+        if let Some(url) = endpoint {
+            conf = conf.endpoint_url(url);
+        }
+        LockTable { client: Client::from_conf(conf.build()), name: name.into() }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Makes sure the table exists (hash key `LockID` of type S, billed per request) and
+    /// is active. Returns true when this call created it. A table created at the same
+    /// time by another process counts as existing.
+    pub async fn ensure(&self, tags: &BTreeMap<String, String>, encrypt: bool) -> ProviderResult<bool> {
+        if self.status().await?.is_some() {
+            self.wait_active().await?;
+            return Ok(false);
+        }
+        let created = self.create(tags, encrypt).await?;
+        self.wait_active().await?;
+        Ok(created)
+    }
+
+    /// The table's status, `None` when it does not exist.
+    async fn status(&self) -> ProviderResult<Option<TableStatus>> {
+        let out = retry(Backoff::default(), |_| false, || async {
+            match self.client.describe_table().table_name(&self.name).send().await {
+                Ok(out) => Ok(Some(out.table.and_then(|t| t.table_status).unwrap_or(TableStatus::Active))),
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
+                Err(e) => Err(self.error("describe", sdk_error(e))),
+            }
+        })
+        .await?;
+        Ok(out)
+    }
+
+    async fn create(&self, tags: &BTreeMap<String, String>, encrypt: bool) -> ProviderResult<bool> {
+        let key = KeySchemaElement::builder()
+            .attribute_name(LOCK_KEY)
+            .key_type(KeyType::Hash)
+            .build()
+            .map_err(|e| self.error("build the key schema of", ProviderError::new(e.to_string())))?;
+        let attribute = AttributeDefinition::builder()
+            .attribute_name(LOCK_KEY)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| self.error("build the attributes of", ProviderError::new(e.to_string())))?;
+        let mut call = self
+            .client
+            .create_table()
+            .table_name(&self.name)
+            .key_schema(key)
+            .attribute_definitions(attribute)
+            .billing_mode(BillingMode::PayPerRequest);
+        if encrypt {
+            call = call.sse_specification(SseSpecification::builder().enabled(true).build());
+        }
+        for (k, v) in tags {
+            let tag = Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| self.error("build the tags of", ProviderError::new(e.to_string())))?;
+            call = call.tags(tag);
+        }
+        match call.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(false),
+            Err(e) => Err(self.error("create", sdk_error(e))),
+        }
+    }
+
+    async fn wait_active(&self) -> ProviderResult<()> {
+        let deadline = tokio::time::Instant::now() + TABLE_ACTIVE_WAIT;
+        loop {
+            match self.status().await? {
+                Some(TableStatus::Active) => return Ok(()),
+                Some(TableStatus::Creating) | Some(TableStatus::Updating) if tokio::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Some(other) => {
+                    return Err(ProviderError::new(format!(
+                        "the DynamoDB lock table {} is {}, not ACTIVE",
+                        self.name,
+                        other.as_str()
+                    ))
+                    .hint("wait until the table is active, or name another table in `dynamodb_table`"));
+                }
+                None => {
+                    return Err(ProviderError::new(format!(
+                        "the DynamoDB lock table {} disappeared while forge waited for it",
+                        self.name
+                    )));
+                }
+            }
+        }
+    }
+
+    /// The key schema as (attribute name, key type, attribute type) triples, to check a
+    /// table someone else created.
+    pub async fn key_schema(&self) -> ProviderResult<Vec<(String, String, String)>> {
+        let out = self
+            .client
+            .describe_table()
+            .table_name(&self.name)
+            .send()
+            .await
+            .map_err(|e| self.error("describe", sdk_error(e)))?;
+        let Some(table) = out.table else { return Ok(Vec::new()) };
+        let types: BTreeMap<String, String> = table
+            .attribute_definitions()
+            .iter()
+            .map(|a| (a.attribute_name().to_string(), a.attribute_type().as_str().to_string()))
+            .collect();
+        Ok(table
+            .key_schema()
+            .iter()
+            .map(|k| {
+                let name = k.attribute_name().to_string();
+                let ty = types.get(&name).cloned().unwrap_or_default();
+                (name, k.key_type().as_str().to_string(), ty)
+            })
+            .collect())
+    }
+
+    /// Puts `{LockID: id, <attr>: value}` only when no item has that id. Returns false
+    /// when one exists (the lock is held).
+    pub async fn put_if_absent(&self, id: &str, attr: &str, value: &str) -> ProviderResult<bool> {
+        retry(Backoff::default(), |_| false, || async {
+            let sent = self
+                .client
+                .put_item()
+                .table_name(&self.name)
+                .item(LOCK_KEY, AttributeValue::S(id.to_string()))
+                .item(attr, AttributeValue::S(value.to_string()))
+                .condition_expression("attribute_not_exists(#id)")
+                .expression_attribute_names("#id", LOCK_KEY)
+                .send()
+                .await;
+            match sent {
+                Ok(_) => Ok(true),
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+                Err(e) => Err(self.error("write a lock item to", sdk_error(e))),
+            }
+        })
+        .await
+    }
+
+    /// Puts `{LockID: id, <attr>: value}`, replacing any item with that id.
+    pub async fn put(&self, id: &str, attr: &str, value: &str) -> ProviderResult<()> {
+        retry(Backoff::default(), |_| false, || async {
+            self.client
+                .put_item()
+                .table_name(&self.name)
+                .item(LOCK_KEY, AttributeValue::S(id.to_string()))
+                .item(attr, AttributeValue::S(value.to_string()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.error("write an item to", sdk_error(e)))
+        })
+        .await
+    }
+
+    /// The string attribute `attr` of the item `id`; `None` when there is no such item or
+    /// it has no such string attribute.
+    pub async fn get_string(&self, id: &str, attr: &str) -> ProviderResult<Option<String>> {
+        retry(Backoff::default(), |_| false, || async {
+            let out = self
+                .client
+                .get_item()
+                .table_name(&self.name)
+                .key(LOCK_KEY, AttributeValue::S(id.to_string()))
+                .consistent_read(true)
+                .send()
+                .await
+                .map_err(|e| self.error("read an item of", sdk_error(e)))?;
+            Ok(out.item.and_then(|item| match item.get(attr) {
+                Some(AttributeValue::S(s)) => Some(s.clone()),
+                _ => None,
+            }))
+        })
+        .await
+    }
+
+    /// Deletes the item `id` (nothing happens when there is none).
+    pub async fn delete(&self, id: &str) -> ProviderResult<()> {
+        retry(Backoff::default(), |_| false, || async {
+            self.client
+                .delete_item()
+                .table_name(&self.name)
+                .key(LOCK_KEY, AttributeValue::S(id.to_string()))
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.error("delete an item of", sdk_error(e)))
+        })
+        .await
+    }
+
+    /// Deletes the item `id` only while its `attr` still equals `expected`, so that a
+    /// release never removes a lock someone else took in the meantime. Returns false when
+    /// the item was absent or different.
+    pub async fn delete_if(&self, id: &str, attr: &str, expected: &str) -> ProviderResult<bool> {
+        retry(Backoff::default(), |_| false, || async {
+            let sent = self
+                .client
+                .delete_item()
+                .table_name(&self.name)
+                .key(LOCK_KEY, AttributeValue::S(id.to_string()))
+                .condition_expression("#attr = :expected")
+                .expression_attribute_names("#attr", attr)
+                .expression_attribute_values(":expected", AttributeValue::S(expected.to_string()))
+                .send()
+                .await;
+            match sent {
+                Ok(_) => Ok(true),
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
+                Err(e) => Err(self.error("delete a lock item of", sdk_error(e))),
+            }
+        })
+        .await
+    }
+
+    /// Prefixes an SDK error with what was being done to which table.
+    fn error(&self, action: &str, e: ProviderError) -> ProviderError {
+        let hint = e.hint.clone().unwrap_or_else(|| {
+            "check the `dynamodb_table` setting, the DynamoDB endpoint (AWS_ENDPOINT_URL_DYNAMODB or `endpoints.dynamodb`) and the credentials".to_string()
+        });
+        ProviderError {
+            code: e.code,
+            message: format!("could not {action} the DynamoDB lock table {}: {}", self.name, e.message),
+            hint: Some(hint),
+        }
+    }
+}
