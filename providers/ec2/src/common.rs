@@ -1,0 +1,259 @@
+//! Helpers every EC2 resource type and data source shares: the client, tags, filters,
+//! reading configuration values and planning `tags_all`.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, Tag, TagSpecification};
+use forge_aws_common::{map_value, string_map, AwsContext};
+use forge_provider::{ProviderError, ProviderResult, Value};
+
+/// An EC2 client for this provider configuration (with the provider block's endpoint).
+pub fn client(ctx: &AwsContext) -> aws_sdk_ec2::Client {
+    let mut conf = aws_sdk_ec2::config::Builder::from(&ctx.sdk);
+    if let Some(url) = ctx.endpoint_for("ec2") {
+        conf = conf.endpoint_url(url);
+    }
+    aws_sdk_ec2::Client::from_conf(conf.build())
+}
+
+/// True for the error codes EC2 uses when the object asked about does not exist.
+pub fn is_not_found(err: &ProviderError) -> bool {
+    err.code.as_deref().is_some_and(|c| c.ends_with(".NotFound") || c.ends_with(".Malformed") && c.starts_with("InvalidInstanceID"))
+}
+
+/// The `tags` attribute as a string map (empty when null).
+pub fn config_tags(v: &Value) -> BTreeMap<String, String> {
+    v.get("tags").map(string_map).unwrap_or_default()
+}
+
+/// AWS tags as a string map. Tags with the reserved `aws:` prefix are AWS's own and
+/// never part of the configuration, so they are left out as Terraform does.
+pub fn tags_from_aws(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter(|(k, _)| !k.starts_with("aws:"))
+        .collect()
+}
+
+pub fn to_aws_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// Tags applied at creation (none when the map is empty: EC2 refuses an empty spec).
+pub fn tag_specifications(kind: Ec2ResourceType, tags: &BTreeMap<String, String>) -> Option<Vec<TagSpecification>> {
+    if tags.is_empty() {
+        return None;
+    }
+    Some(vec![TagSpecification::builder().resource_type(kind).set_tags(Some(to_aws_tags(tags))).build()])
+}
+
+/// The `tags` / `tags_all` pair of a state: `tags` as configured (null stays null when
+/// AWS has none beyond the defaults), `tags_all` as AWS has them.
+pub fn tags_state(ctx: &AwsContext, prior_tags: &Value, live: &BTreeMap<String, String>) -> (Value, Value) {
+    let own: BTreeMap<String, String> = live
+        .iter()
+        .filter(|(k, v)| ctx.default_tags.get(*k) != Some(*v) || prior_tags.get(k).is_some())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let tags = if own.is_empty() && prior_tags.is_null() { Value::Null } else { map_value(&own) };
+    (tags, map_value(live))
+}
+
+/// Sets `tags_all` in a planned value to merge(default_tags, tags), unknown when the
+/// configured tags are not known yet.
+pub fn plan_tags_all(ctx: &AwsContext, planned: &mut Value) {
+    let tags = planned.get("tags").cloned().unwrap_or(Value::Null);
+    let all = if !tags.is_wholly_known() {
+        Value::Unknown
+    } else {
+        map_value(&ctx.tags_all(&string_map(&tags)))
+    };
+    set_attr(planned, "tags_all", all);
+}
+
+/// Replaces one attribute of an object value.
+pub fn set_attr(v: &mut Value, name: &str, new: Value) {
+    if let Value::Object(m) = v {
+        m.insert(name.to_string(), new);
+    }
+}
+
+/// A string attribute that must be set, or an error naming it.
+pub fn required_str<'a>(v: &'a Value, name: &str, resource: &str) -> ProviderResult<&'a str> {
+    v.str_attr(name).ok_or_else(|| {
+        ProviderError::new(format!("{resource}: `{name}` is required"))
+            .hint(format!("set `{name}` in the resource block"))
+    })
+}
+
+/// A list of strings from a list/set/tuple attribute (null gives an empty list).
+pub fn string_list(v: &Value, name: &str) -> Vec<String> {
+    v.get(name)
+        .and_then(Value::as_seq)
+        .map(|xs| xs.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+/// A set of strings as a value, sorted so equal sets are spelled the same way.
+pub fn string_set(items: impl IntoIterator<Item = String>) -> Value {
+    let mut items: Vec<String> = items.into_iter().collect();
+    items.sort();
+    items.dedup();
+    Value::Set(items.into_iter().map(Value::String).collect())
+}
+
+pub fn string_list_value(items: impl IntoIterator<Item = String>) -> Value {
+    Value::List(items.into_iter().map(Value::String).collect())
+}
+
+pub fn opt_string(s: Option<&str>) -> Value {
+    s.map(Value::string).unwrap_or(Value::Null)
+}
+
+/// `filter { name = ..., values = [...] }` blocks as EC2 filters.
+pub fn filters_from_blocks(config: &Value) -> Vec<Filter> {
+    config
+        .get("filter")
+        .and_then(Value::as_seq)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|f| {
+            let name = f.str_attr("name")?;
+            Some(Filter::builder().name(name).set_values(Some(string_list(f, "values"))).build())
+        })
+        .collect()
+}
+
+/// `tags = {...}` on a data source becomes `tag:<key>` filters, as Terraform does.
+pub fn tag_filters(config: &Value) -> Vec<Filter> {
+    config_tags(config)
+        .into_iter()
+        .map(|(k, v)| Filter::builder().name(format!("tag:{k}")).values(v).build())
+        .collect()
+}
+
+/// The filter block schema shared by the data sources.
+pub fn filter_block() -> forge_provider::BlockType {
+    use forge_provider::{AttrType, Attribute, BlockType, Schema};
+    BlockType {
+        schema: Schema::new()
+            .attr("name", Attribute::required(AttrType::String))
+            .attr("values", Attribute::required(AttrType::Set(Box::new(AttrType::String)))),
+        ..Default::default()
+    }
+}
+
+pub fn filter_values_block(filters: &Value) -> Value {
+    match filters.as_seq() {
+        Some(xs) => Value::List(xs.to_vec()),
+        None => Value::List(Vec::new()),
+    }
+}
+
+/// The ARN of an EC2 object (`instance/i-...`, `security-group/sg-...`).
+pub fn ec2_arn(ctx: &AwsContext, account: &str, kind_and_id: &str) -> String {
+    format!("arn:{}:ec2:{}:{account}:{kind_and_id}", partition(&ctx.region), ctx.region)
+}
+
+fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
+/// Applies the difference between two tag maps to one EC2 object.
+pub async fn update_tags(
+    client: &aws_sdk_ec2::Client,
+    resource_id: &str,
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> ProviderResult<()> {
+    let removed: Vec<Tag> = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .map(|k| Tag::builder().key(k).build())
+        .collect();
+    if !removed.is_empty() {
+        client
+            .delete_tags()
+            .resources(resource_id)
+            .set_tags(Some(removed))
+            .send()
+            .await
+            .map_err(forge_aws_common::sdk_error)?;
+    }
+    let changed: BTreeMap<String, String> =
+        new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    if !changed.is_empty() {
+        client
+            .create_tags()
+            .resources(resource_id)
+            .set_tags(Some(to_aws_tags(&changed)))
+            .send()
+            .await
+            .map_err(forge_aws_common::sdk_error)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_set_sorts_and_dedups() {
+        let v = string_set(["b".to_string(), "a".to_string(), "b".to_string()]);
+        assert_eq!(v, Value::Set(vec![Value::string("a"), Value::string("b")]));
+    }
+
+    #[test]
+    fn aws_reserved_tags_are_dropped() {
+        let tags = vec![
+            Tag::builder().key("aws:cloudformation:stack").value("x").build(),
+            Tag::builder().key("Name").value("web").build(),
+        ];
+        let m = tags_from_aws(&tags);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.get("Name").map(String::as_str), Some("web"));
+    }
+
+    #[test]
+    fn not_found_codes() {
+        assert!(is_not_found(&ProviderError::with_code("InvalidGroup.NotFound", "x")));
+        assert!(is_not_found(&ProviderError::with_code("InvalidInstanceID.NotFound", "x")));
+        assert!(!is_not_found(&ProviderError::with_code("DependencyViolation", "x")));
+    }
+}
+
+/// Force-new attributes whose planned value differs from the prior one.
+pub fn replace_paths(schema: &forge_provider::Schema, prior: Option<&Value>, planned: &Value) -> Vec<String> {
+    let Some(prior) = prior else { return Vec::new() };
+    schema
+        .attributes
+        .iter()
+        .filter(|(_, attr)| attr.force_new)
+        .filter(|(name, _)| {
+            let before = prior.get(name).unwrap_or(&Value::Null);
+            let after = planned.get(name).unwrap_or(&Value::Null);
+            after.is_unknown() || !before.same_as(after)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// A name unique enough for `name_prefix`: the prefix and the current time in
+/// nanoseconds, as Terraform's generated names are prefix + timestamp + counter.
+pub fn unique_name(prefix: &str) -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}{nanos}{n:08x}")
+}

@@ -1,0 +1,531 @@
+//! `aws_instance`.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{
+    AttributeValue, IamInstanceProfileSpecification, Instance, InstanceAttributeName, InstanceType, Placement,
+    ResourceType as Ec2ResourceType,
+};
+use forge_aws_common::{retry, sdk_error, string_map, AwsContext, Backoff};
+use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
+
+use crate::common::{
+    client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, replace_paths, required_str, set_attr,
+    string_list, string_set, tag_specifications, tags_from_aws, tags_state, update_tags,
+};
+use crate::user_data::{decode_live, hash_bytes, user_data_bytes, user_data_for_aws, user_data_hash};
+
+/// How long create, update and delete wait for an instance to reach a state
+/// (Terraform's default timeouts are 10 minutes for create and 20 for delete).
+const STATE_TIMEOUT: Duration = Duration::from_secs(600);
+
+pub struct InstanceResource {
+    ctx: Arc<AwsContext>,
+    client: aws_sdk_ec2::Client,
+    schema: Schema,
+}
+
+impl InstanceResource {
+    pub fn new(ctx: Arc<AwsContext>) -> Self {
+        let string = || AttrType::String;
+        let schema = Schema::new()
+            .attr("ami", Attribute::required(string()).force_new())
+            .attr("instance_type", Attribute::optional_computed(string()))
+            .attr("subnet_id", Attribute::optional_computed(string()).force_new())
+            .attr("availability_zone", Attribute::optional_computed(string()).force_new())
+            .attr("vpc_security_group_ids", Attribute::optional_computed(AttrType::Set(Box::new(string()))))
+            .attr("iam_instance_profile", Attribute::optional(string()))
+            .attr("key_name", Attribute::optional_computed(string()).force_new())
+            .attr("user_data", Attribute::optional(string()).force_new())
+            .attr("user_data_base64", Attribute::optional(string()).force_new())
+            .attr("tags", Attribute::optional(AttrType::Map(Box::new(string()))))
+            .attr("tags_all", Attribute::computed(AttrType::Map(Box::new(string()))))
+            .attr("id", Attribute::computed(string()))
+            .attr("arn", Attribute::computed(string()))
+            .attr("private_ip", Attribute::computed(string()))
+            .attr("public_ip", Attribute::computed(string()))
+            .attr("private_dns", Attribute::computed(string()))
+            .attr("public_dns", Attribute::computed(string()))
+            .attr("instance_state", Attribute::computed(string()));
+        let client = client(&ctx);
+        InstanceResource { ctx, client, schema }
+    }
+
+    async fn describe(&self, id: &str) -> ProviderResult<Option<Instance>> {
+        match self.client.describe_instances().instance_ids(id).send().await.map_err(sdk_error) {
+            Ok(out) => Ok(out.reservations().iter().flat_map(|r| r.instances()).next().cloned()),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Polls until the instance is in one of `targets`; fails when it reaches a state
+    /// it cannot leave for them (terminated while starting) or the time is up.
+    async fn wait_for(&self, id: &str, targets: &[&str], gone_ok: bool) -> ProviderResult<Option<Instance>> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(250);
+        loop {
+            let instance = self.describe(id).await?;
+            let state = instance.as_ref().map(state_name).unwrap_or_default();
+            match &instance {
+                None if gone_ok => return Ok(None),
+                Some(_) if targets.contains(&state.as_str()) => return Ok(instance),
+                Some(i) if !gone_ok && matches!(state.as_str(), "terminated" | "shutting-down") => {
+                    let reason = i.state_reason().and_then(|r| r.message()).unwrap_or("no reason given");
+                    return Err(ProviderError::new(format!("instance {id} is {state} while waiting for {targets:?}: {reason}"))
+                        .hint("check the AMI, instance type and subnet, and the instance's console output"));
+                }
+                // Not visible yet (eventual consistency right after RunInstances) or in transition.
+                _ => {}
+            }
+            if started.elapsed() > STATE_TIMEOUT {
+                return Err(ProviderError::new(format!(
+                    "instance {id} did not become {} within {} s (it is {})",
+                    targets.join(" or "),
+                    STATE_TIMEOUT.as_secs(),
+                    if state.is_empty() { "not visible" } else { state.as_str() }
+                ))
+                .hint("check the instance in the EC2 console; run again to resume"));
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
+    }
+
+    async fn live_user_data(&self, id: &str) -> ProviderResult<Option<Vec<u8>>> {
+        let out = self
+            .client
+            .describe_instance_attribute()
+            .instance_id(id)
+            .attribute(InstanceAttributeName::UserData)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(out.user_data().and_then(|u| u.value()).filter(|v| !v.is_empty()).map(decode_live))
+    }
+
+    /// The state of a live instance; `state` supplies how user data was configured.
+    async fn state_from_live(&self, i: &Instance, state: &Value) -> ProviderResult<Value> {
+        let id = i.instance_id().unwrap_or_default().to_string();
+        let account = self.ctx.account_id().await?;
+        let (tags, tags_all) = tags_state(&self.ctx, state.get("tags").unwrap_or(&Value::Null), &tags_from_aws(i.tags()));
+        let user_data = self.live_user_data(&id).await?;
+        let (user_data, user_data_base64) = user_data_values(state, user_data.as_deref());
+        let groups = string_set(i.security_groups().iter().filter_map(|g| g.group_id().map(str::to_string)));
+        let profile = i.iam_instance_profile().and_then(|p| p.arn()).map(profile_name_from_arn);
+        Ok(Value::object([
+            ("id", Value::string(&id)),
+            ("arn", Value::string(ec2_arn(&self.ctx, &account, &format!("instance/{id}")))),
+            ("ami", opt_string(i.image_id())),
+            ("instance_type", opt_string(i.instance_type().map(InstanceType::as_str))),
+            ("subnet_id", opt_string(i.subnet_id())),
+            ("availability_zone", opt_string(i.placement().and_then(|p| p.availability_zone()))),
+            ("vpc_security_group_ids", groups),
+            ("iam_instance_profile", opt_string(profile.as_deref())),
+            ("key_name", opt_string(i.key_name())),
+            ("user_data", user_data),
+            ("user_data_base64", user_data_base64),
+            ("tags", tags),
+            ("tags_all", tags_all),
+            // Terraform stores "" for addresses and names an instance does not have.
+            ("private_ip", Value::string(i.private_ip_address().unwrap_or_default())),
+            ("public_ip", Value::string(i.public_ip_address().unwrap_or_default())),
+            ("private_dns", Value::string(i.private_dns_name().unwrap_or_default())),
+            ("public_dns", Value::string(i.public_dns_name().unwrap_or_default())),
+            ("instance_state", Value::string(state_name(i))),
+        ]))
+    }
+
+    async fn read_by_id(&self, id: &str, state: &Value) -> ProviderResult<Option<Value>> {
+        match self.describe(id).await? {
+            Some(i) if !is_gone(&i) => self.state_from_live(&i, state).await.map(Some),
+            // A terminated instance stays visible for a while; for forge it is gone.
+            _ => Ok(None),
+        }
+    }
+
+    async fn run(&self, planned: &Value) -> ProviderResult<String> {
+        let ami = required_str(planned, "ami", "aws_instance")?;
+        let tags_all = self.ctx.tags_all(&config_tags(planned));
+        let groups = string_list(planned, "vpc_security_group_ids");
+        let user_data = match (planned.str_attr("user_data"), planned.str_attr("user_data_base64")) {
+            (Some(u), _) => Some(user_data_for_aws(u)),
+            (None, Some(b)) => Some(b.to_string()),
+            (None, None) => None,
+        };
+        let request = self
+            .client
+            .run_instances()
+            .image_id(ami)
+            .min_count(1)
+            .max_count(1)
+            .set_instance_type(planned.str_attr("instance_type").map(InstanceType::from))
+            .set_subnet_id(planned.str_attr("subnet_id").map(str::to_string))
+            .set_security_group_ids(Some(groups).filter(|g| !g.is_empty()))
+            .set_key_name(planned.str_attr("key_name").map(str::to_string))
+            .set_user_data(user_data)
+            .set_iam_instance_profile(
+                planned
+                    .str_attr("iam_instance_profile")
+                    .map(|name| IamInstanceProfileSpecification::builder().name(name).build()),
+            )
+            .set_placement(
+                planned
+                    .str_attr("availability_zone")
+                    .map(|az| Placement::builder().availability_zone(az).build()),
+            )
+            .set_tag_specifications(tag_specifications(Ec2ResourceType::Instance, &tags_all));
+        let out = retry_iam_propagation(Backoff::default(), || async {
+            request.clone().send().await.map_err(sdk_error)
+        })
+        .await
+        .map_err(run_hint)?;
+        out.instances()
+            .first()
+            .and_then(|i| i.instance_id())
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::new("RunInstances returned no instance"))
+    }
+
+    async fn change_instance_type(&self, id: &str, instance_type: &str) -> ProviderResult<()> {
+        self.client.stop_instances().instance_ids(id).send().await.map_err(sdk_error)?;
+        self.wait_for(id, &["stopped"], false).await?;
+        self.client
+            .modify_instance_attribute()
+            .instance_id(id)
+            .instance_type(AttributeValue::builder().value(instance_type).build())
+            .send()
+            .await
+            .map_err(sdk_error)
+            .map_err(|e| e.hint(format!("instance type {instance_type:?} may not exist or not suit this AMI")))?;
+        self.client.start_instances().instance_ids(id).send().await.map_err(sdk_error)?;
+        self.wait_for(id, &["running"], false).await?;
+        Ok(())
+    }
+
+    async fn change_profile(&self, id: &str, wanted: Option<&str>) -> ProviderResult<()> {
+        let associations = self
+            .client
+            .describe_iam_instance_profile_associations()
+            .filters(aws_sdk_ec2::types::Filter::builder().name("instance-id").values(id).build())
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let current = associations
+            .iam_instance_profile_associations()
+            .iter()
+            .find(|a| a.state().is_some_and(|s| matches!(s.as_str(), "associated" | "associating")))
+            .and_then(|a| a.association_id())
+            .map(str::to_string);
+        match (current, wanted) {
+            (None, None) => Ok(()),
+            (Some(association), None) => {
+                self.client
+                    .disassociate_iam_instance_profile()
+                    .association_id(association)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                Ok(())
+            }
+            (None, Some(name)) => {
+                let spec = IamInstanceProfileSpecification::builder().name(name).build();
+                retry_iam_propagation(Backoff::default(), || async {
+                    self.client
+                        .associate_iam_instance_profile()
+                        .instance_id(id)
+                        .iam_instance_profile(spec.clone())
+                        .send()
+                        .await
+                        .map_err(sdk_error)
+                })
+                .await
+                .map_err(run_hint)?;
+                Ok(())
+            }
+            (Some(association), Some(name)) => {
+                let spec = IamInstanceProfileSpecification::builder().name(name).build();
+                retry_iam_propagation(Backoff::default(), || async {
+                    self.client
+                        .replace_iam_instance_profile_association()
+                        .association_id(&association)
+                        .iam_instance_profile(spec.clone())
+                        .send()
+                        .await
+                        .map_err(sdk_error)
+                })
+                .await
+                .map_err(run_hint)?;
+                Ok(())
+            }
+        }
+    }
+}
+
+fn state_name(i: &Instance) -> String {
+    i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string()).unwrap_or_default()
+}
+
+fn is_gone(i: &Instance) -> bool {
+    matches!(state_name(i).as_str(), "terminated" | "shutting-down")
+}
+
+/// `arn:aws:iam::123:instance-profile/path/name` -> `name`.
+pub fn profile_name_from_arn(arn: &str) -> String {
+    arn.rsplit('/').next().unwrap_or(arn).to_string()
+}
+
+/// The user-data attributes for state: the configured spelling when the live data is
+/// the same, else the live data (its digest for `user_data`).
+fn user_data_values(state: &Value, live: Option<&[u8]>) -> (Value, Value) {
+    if let Some(stored) = state.str_attr("user_data_base64") {
+        let value = match live {
+            Some(bytes) if user_data_bytes(stored) == bytes => Value::string(stored),
+            Some(bytes) => {
+                use base64::Engine;
+                Value::string(base64::engine::general_purpose::STANDARD.encode(bytes))
+            }
+            None => Value::Null,
+        };
+        return (Value::Null, value);
+    }
+    let user_data = match (state.str_attr("user_data"), live) {
+        (_, None) => Value::Null,
+        (Some(stored), Some(bytes)) if stored == hash_bytes(bytes) || user_data_hash(stored) == hash_bytes(bytes) => {
+            Value::string(hash_bytes(bytes))
+        }
+        (_, Some(bytes)) => Value::string(hash_bytes(bytes)),
+    };
+    (user_data, Value::Null)
+}
+
+/// True for the error EC2 gives when an instance profile created moments ago is not
+/// visible to it yet (IAM is eventually consistent).
+pub fn is_iam_propagation_error(e: &ProviderError) -> bool {
+    let message = e.message.to_ascii_lowercase();
+    e.code.as_deref() == Some("InvalidParameterValue")
+        && (message.contains("iam instance profile") || message.contains("iaminstanceprofile"))
+}
+
+/// Runs a call that names an instance profile, retrying while IAM propagates it.
+pub async fn retry_iam_propagation<T, F, Fut>(backoff: Backoff, op: F) -> ProviderResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = ProviderResult<T>>,
+{
+    retry(backoff, is_iam_propagation_error, op).await
+}
+
+fn run_hint(e: ProviderError) -> ProviderError {
+    let hint = match e.code.as_deref() {
+        _ if is_iam_propagation_error(&e) => {
+            "the instance profile is still not visible to EC2: check iam_instance_profile names an existing instance profile"
+        }
+        Some("InvalidAMIID.NotFound" | "InvalidAMIID.Malformed") => "the ami does not exist in this region",
+        Some("InvalidSubnetID.NotFound") => "subnet_id names no subnet in this region",
+        Some("InvalidGroup.NotFound") => "a vpc_security_group_ids entry names no security group",
+        Some("InvalidKeyPair.NotFound") => "key_name names no key pair in this region",
+        _ => return e,
+    };
+    e.hint(hint)
+}
+
+#[async_trait]
+impl ResourceType for InstanceResource {
+    fn type_name(&self) -> &'static str {
+        "aws_instance"
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
+        if config.get_non_null("user_data").is_some() && config.get_non_null("user_data_base64").is_some() {
+            return Err(ProviderError::new("aws_instance: `user_data` and `user_data_base64` conflict")
+                .hint("set only one of them"));
+        }
+        let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
+        // State holds the digest of user_data: when the configured script has the stored
+        // digest nothing changes. Otherwise the script itself is planned, because create
+        // needs it; the state written after create holds its digest.
+        if let (Some(configured), Some(stored)) =
+            (config.str_attr("user_data"), prior.and_then(|p| p.str_attr("user_data")))
+            && user_data_hash(configured) == stored
+        {
+            set_attr(&mut planned, "user_data", Value::string(stored));
+        }
+        if let Some(groups) = config.get("vpc_security_group_ids").filter(|g| !g.is_null() && g.is_wholly_known()) {
+            set_attr(&mut planned, "vpc_security_group_ids", string_set(string_list(&Value::object([("g", groups.clone())]), "g")));
+        }
+        plan_tags_all(&self.ctx, &mut planned);
+        let requires_replace = replace_paths(&self.schema, prior, &planned);
+        Ok(PlannedState { planned, requires_replace })
+    }
+
+    async fn create(&self, planned: &Value) -> ProviderResult<Value> {
+        let planned = planned.deep_unmarked();
+        let id = self.run(&planned).await?;
+        let instance = self.wait_for(&id, &["running"], false).await?;
+        let mut state = planned.clone();
+        if let Some(u) = planned.str_attr("user_data") {
+            set_attr(&mut state, "user_data", Value::string(user_data_hash(u)));
+        }
+        match instance {
+            Some(i) => self.state_from_live(&i, &state).await,
+            None => Err(ProviderError::new(format!("instance {id} vanished right after it started"))),
+        }
+    }
+
+    async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
+        let Some(id) = state.str_attr("id") else { return Ok(None) };
+        self.read_by_id(id, state).await
+    }
+
+    async fn update(&self, prior: &Value, planned: &Value) -> ProviderResult<Value> {
+        let planned = planned.deep_unmarked();
+        let id = required_str(prior, "id", "aws_instance")?.to_string();
+        let changed = |name: &str| {
+            !prior.get(name).unwrap_or(&Value::Null).same_as(planned.get(name).unwrap_or(&Value::Null))
+        };
+        if changed("instance_type")
+            && let Some(instance_type) = planned.str_attr("instance_type")
+        {
+            self.change_instance_type(&id, instance_type).await?;
+        }
+        if changed("vpc_security_group_ids") {
+            let groups = string_list(&planned, "vpc_security_group_ids");
+            if !groups.is_empty() {
+                self.client
+                    .modify_instance_attribute()
+                    .instance_id(&id)
+                    .set_groups(Some(groups))
+                    .send()
+                    .await
+                    .map_err(sdk_error)
+                    .map_err(run_hint)?;
+            }
+        }
+        if changed("iam_instance_profile") {
+            self.change_profile(&id, planned.str_attr("iam_instance_profile")).await?;
+        }
+        let old_tags = string_map(prior.get("tags_all").unwrap_or(&Value::Null));
+        let new_tags = self.ctx.tags_all(&config_tags(&planned));
+        update_tags(&self.client, &id, &old_tags, &new_tags).await?;
+        let mut state = planned.clone();
+        set_attr(&mut state, "user_data", prior.get("user_data").cloned().unwrap_or(Value::Null));
+        self.read_by_id(&id, &state)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("instance {id} was terminated during the update")))
+    }
+
+    async fn delete(&self, state: &Value) -> ProviderResult<()> {
+        let Some(id) = state.str_attr("id") else { return Ok(()) };
+        match self.client.terminate_instances().instance_ids(id).send().await.map_err(sdk_error) {
+            Err(e) if is_not_found(&e) => return Ok(()),
+            Err(e) => return Err(e),
+            Ok(_) => {}
+        }
+        self.wait_for(id, &["terminated"], true).await?;
+        Ok(())
+    }
+
+    async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
+        let state = Value::object([("id", Value::string(id))]);
+        self.read_by_id(id, &state).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    fn quick() -> Backoff {
+        Backoff { attempts: 5, first_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2) }
+    }
+
+    #[tokio::test]
+    async fn run_instances_is_retried_while_the_instance_profile_propagates() {
+        let calls = AtomicU32::new(0);
+        let out = retry_iam_propagation(quick(), || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(ProviderError::with_code(
+                    "InvalidParameterValue",
+                    "Value (web-profile) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name",
+                ))
+            } else {
+                Ok("i-123")
+            }
+        })
+        .await;
+        assert_eq!(out, Ok("i-123"));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn other_invalid_parameters_are_not_retried() {
+        let calls = AtomicU32::new(0);
+        let out: ProviderResult<()> = retry_iam_propagation(quick(), || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(ProviderError::with_code("InvalidParameterValue", "Invalid value 'x9.huge' for InstanceType."))
+        })
+        .await;
+        assert!(out.is_err());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn propagation_retries_stop_after_the_attempts() {
+        let calls = AtomicU32::new(0);
+        let out: ProviderResult<()> = retry_iam_propagation(quick(), || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(ProviderError::with_code("InvalidParameterValue", "Invalid IAM Instance Profile name"))
+        })
+        .await;
+        assert_eq!(out.map_err(|e| e.code), Err(Some("InvalidParameterValue".to_string())));
+        assert_eq!(calls.load(Ordering::SeqCst), 5);
+    }
+
+    #[test]
+    fn profile_name_comes_from_the_arn() {
+        assert_eq!(profile_name_from_arn("arn:aws:iam::000000000000:instance-profile/web"), "web");
+        assert_eq!(profile_name_from_arn("arn:aws:iam::000000000000:instance-profile/app/web"), "web");
+    }
+
+    #[test]
+    fn live_user_data_keeps_the_stored_digest_or_shows_the_new_one() {
+        let script = "#!/bin/sh\necho hi\n";
+        let state = Value::object([("user_data", Value::string(user_data_hash(script)))]);
+        let (same, _) = user_data_values(&state, Some(script.as_bytes()));
+        assert_eq!(same.as_str(), Some(user_data_hash(script).as_str()));
+        let (changed, _) = user_data_values(&state, Some(b"#!/bin/sh\necho other\n"));
+        assert_ne!(changed, same);
+        let (none, b64) = user_data_values(&state, None);
+        assert!(none.is_null() && b64.is_null());
+    }
+
+    #[tokio::test]
+    async fn an_unchanged_script_plans_no_replacement() {
+        let script = "#!/bin/sh\necho hi\n";
+        let region = Value::object([("region", Value::string("us-east-1"))]);
+        let ctx = Arc::new(AwsContext::from_provider_config(&region).await.unwrap());
+        let ty = InstanceResource::new(ctx);
+        let mut prior = Value::object(ty.schema.attributes.keys().map(|k| (k.clone(), Value::Null)));
+        set_attr(&mut prior, "ami", Value::string("ami-1"));
+        set_attr(&mut prior, "id", Value::string("i-1"));
+        set_attr(&mut prior, "user_data", Value::string(user_data_hash(script)));
+        set_attr(&mut prior, "tags_all", Value::Map(Default::default()));
+        let mut config = Value::object(ty.schema.attributes.keys().map(|k| (k.clone(), Value::Null)));
+        set_attr(&mut config, "ami", Value::string("ami-1"));
+        set_attr(&mut config, "user_data", Value::string(script));
+        let plan = ty.plan(Some(&prior), &config).unwrap();
+        assert!(plan.requires_replace.is_empty(), "{:?}", plan.requires_replace);
+        set_attr(&mut config, "user_data", Value::string("#!/bin/sh\necho changed\n"));
+        let plan = ty.plan(Some(&prior), &config).unwrap();
+        assert_eq!(plan.requires_replace, vec!["user_data".to_string()]);
+    }
+}

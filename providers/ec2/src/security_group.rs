@@ -1,0 +1,321 @@
+//! `aws_security_group`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, SecurityGroup};
+use forge_aws_common::{retry, sdk_error, AwsContext, Backoff};
+use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
+
+use crate::common::{
+    client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, replace_paths, set_attr, tag_specifications,
+    tags_from_aws, tags_state, unique_name, update_tags,
+};
+use crate::sg_rules::{atomize, atomize_aws, default_egress, normalize_rule, rule_block, rules_value, to_permissions, AtomicRule};
+
+const DEFAULT_DESCRIPTION: &str = "Managed by Terraform";
+const RULE_KINDS: [&str; 2] = ["ingress", "egress"];
+
+pub struct SecurityGroupType {
+    ctx: Arc<AwsContext>,
+    client: aws_sdk_ec2::Client,
+    schema: Schema,
+}
+
+impl SecurityGroupType {
+    pub fn new(ctx: Arc<AwsContext>) -> Self {
+        let schema = Schema::new()
+            .attr("name", Attribute::optional_computed(AttrType::String).force_new())
+            .attr("name_prefix", Attribute::optional(AttrType::String).force_new())
+            .attr("description", Attribute::optional_computed(AttrType::String).force_new())
+            .attr("vpc_id", Attribute::optional_computed(AttrType::String).force_new())
+            .attr("revoke_rules_on_delete", Attribute::optional_computed(AttrType::Bool))
+            .attr("tags", Attribute::optional(AttrType::Map(Box::new(AttrType::String))))
+            .attr("tags_all", Attribute::computed(AttrType::Map(Box::new(AttrType::String))))
+            .attr("id", Attribute::computed(AttrType::String))
+            .attr("arn", Attribute::computed(AttrType::String))
+            .attr("owner_id", Attribute::computed(AttrType::String))
+            .block("ingress", rule_block())
+            .block("egress", rule_block());
+        let client = client(&ctx);
+        SecurityGroupType { ctx, client, schema }
+    }
+
+    async fn describe(&self, id: &str) -> ProviderResult<Option<SecurityGroup>> {
+        match self.client.describe_security_groups().group_ids(id).send().await.map_err(sdk_error) {
+            Ok(out) => Ok(out.security_groups().first().cloned()),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn default_vpc(&self) -> ProviderResult<String> {
+        let out = self
+            .client
+            .describe_vpcs()
+            .filters(Filter::builder().name("is-default").values("true").build())
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        out.vpcs().first().and_then(|v| v.vpc_id()).map(str::to_string).ok_or_else(|| {
+            ProviderError::new("aws_security_group: no vpc_id is set and the region has no default VPC")
+                .hint("set vpc_id to the VPC the security group belongs to")
+        })
+    }
+
+    /// The state for a live group: `state` supplies the configuration-only arguments and
+    /// the spelling of rules that mean the same as AWS's.
+    fn state_from_live(&self, sg: &SecurityGroup, state: &Value, account: &str) -> ProviderResult<Value> {
+        let id = sg.group_id().unwrap_or_default();
+        let owner = sg.owner_id().unwrap_or(account);
+        let arn = sg
+            .security_group_arn()
+            .map(str::to_string)
+            .unwrap_or_else(|| ec2_arn(&self.ctx, owner, &format!("security-group/{id}")));
+        let (tags, tags_all) = tags_state(&self.ctx, state.get("tags").unwrap_or(&Value::Null), &tags_from_aws(sg.tags()));
+        let mut out = Value::object([
+            ("id", Value::string(id)),
+            ("arn", Value::string(arn)),
+            ("owner_id", Value::string(owner)),
+            ("name", opt_string(sg.group_name())),
+            ("name_prefix", state.get("name_prefix").cloned().unwrap_or(Value::Null)),
+            ("description", opt_string(sg.description())),
+            ("vpc_id", opt_string(sg.vpc_id())),
+            (
+                "revoke_rules_on_delete",
+                Value::Bool(state.get("revoke_rules_on_delete").and_then(Value::as_bool).unwrap_or(false)),
+            ),
+            ("tags", tags),
+            ("tags_all", tags_all),
+        ]);
+        for (kind, perms) in [("ingress", sg.ip_permissions()), ("egress", sg.ip_permissions_egress())] {
+            let live = atomize_aws(perms, id);
+            let stored = state.get(kind).and_then(Value::as_seq).unwrap_or(&[]);
+            let value = match atomize(stored, kind) {
+                Ok(known) if known == live => Value::List(stored.to_vec()),
+                _ => rules_value(&live),
+            };
+            set_attr(&mut out, kind, value);
+        }
+        Ok(out)
+    }
+
+    async fn read_by_id(&self, id: &str, state: &Value) -> ProviderResult<Option<Value>> {
+        let Some(sg) = self.describe(id).await? else { return Ok(None) };
+        let account = match sg.owner_id() {
+            Some(owner) => owner.to_string(),
+            None => self.ctx.account_id().await?,
+        };
+        self.state_from_live(&sg, state, &account).map(Some)
+    }
+
+    /// Authorizes `add` and revokes `remove` (revoking first, so a rule whose
+    /// description changed is replaced rather than refused as a duplicate).
+    async fn apply_rules(
+        &self,
+        id: &str,
+        kind: &str,
+        remove: &BTreeSet<AtomicRule>,
+        add: &BTreeSet<AtomicRule>,
+    ) -> ProviderResult<()> {
+        if !remove.is_empty() {
+            let perms = Some(to_permissions(remove, id));
+            let result = if kind == "ingress" {
+                self.client.revoke_security_group_ingress().group_id(id).set_ip_permissions(perms).send().await.map(|_| ()).map_err(sdk_error)
+            } else {
+                self.client.revoke_security_group_egress().group_id(id).set_ip_permissions(perms).send().await.map(|_| ()).map_err(sdk_error)
+            };
+            match result {
+                Err(e) if e.code.as_deref() != Some("InvalidPermission.NotFound") => {
+                    return Err(rule_error(e, kind, "revoke"));
+                }
+                _ => {}
+            }
+        }
+        if !add.is_empty() {
+            let perms = Some(to_permissions(add, id));
+            let result = if kind == "ingress" {
+                self.client.authorize_security_group_ingress().group_id(id).set_ip_permissions(perms).send().await.map(|_| ()).map_err(sdk_error)
+            } else {
+                self.client.authorize_security_group_egress().group_id(id).set_ip_permissions(perms).send().await.map(|_| ()).map_err(sdk_error)
+            };
+            result.map_err(|e| rule_error(e, kind, "authorize"))?;
+        }
+        Ok(())
+    }
+}
+
+fn rule_error(e: ProviderError, kind: &str, action: &str) -> ProviderError {
+    let hint = match e.code.as_deref() {
+        Some("InvalidPermission.Duplicate") => {
+            format!("an {kind} rule already exists on the group: remove the duplicate rule from the configuration or from AWS")
+        }
+        Some("InvalidGroup.NotFound") => "a security group named in a rule does not exist: check security_groups".into(),
+        _ => format!("check the {kind} rules (protocol, ports and sources)"),
+    };
+    ProviderError { message: format!("could not {action} {kind} rules: {}", e.message), ..e }.hint(hint)
+}
+
+/// The rules of one kind as planned: configured rules in their normal form, or the prior
+/// ones when they mean the same; with no rule configured, whatever the prior state holds
+/// (Terraform treats `ingress`/`egress` as optional and computed).
+fn plan_rules(kind: &str, prior: Option<&Value>, config: &Value) -> ProviderResult<Value> {
+    let prior_rules = prior.and_then(|p| p.get(kind)).and_then(Value::as_seq);
+    let configured = config.get(kind).and_then(Value::as_seq).unwrap_or(&[]);
+    if configured.is_empty() {
+        return Ok(Value::List(prior_rules.map(<[Value]>::to_vec).unwrap_or_default()));
+    }
+    let normalized: Vec<Value> = configured.iter().map(normalize_rule).collect();
+    if normalized.iter().all(Value::is_wholly_known) {
+        let wanted = atomize(&normalized, kind)?;
+        if let Some(prior_rules) = prior_rules
+            && atomize(prior_rules, kind).is_ok_and(|had| had == wanted)
+        {
+            return Ok(Value::List(prior_rules.to_vec()));
+        }
+    }
+    Ok(Value::List(normalized))
+}
+
+fn rules_of(v: &Value, kind: &str) -> ProviderResult<BTreeSet<AtomicRule>> {
+    atomize(v.get(kind).and_then(Value::as_seq).unwrap_or(&[]), kind)
+}
+
+#[async_trait]
+impl ResourceType for SecurityGroupType {
+    fn type_name(&self) -> &'static str {
+        "aws_security_group"
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
+        if config.get_non_null("name").is_some() && config.get_non_null("name_prefix").is_some() {
+            return Err(ProviderError::new("aws_security_group: `name` and `name_prefix` conflict")
+                .hint("set only one of them"));
+        }
+        let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
+        if config.get_non_null("description").is_none() {
+            set_attr(&mut planned, "description", Value::string(DEFAULT_DESCRIPTION));
+        }
+        if config.get_non_null("revoke_rules_on_delete").is_none() {
+            set_attr(&mut planned, "revoke_rules_on_delete", Value::Bool(false));
+        }
+        for kind in RULE_KINDS {
+            let rules = plan_rules(kind, prior, config)?;
+            set_attr(&mut planned, kind, rules);
+        }
+        plan_tags_all(&self.ctx, &mut planned);
+        let requires_replace = replace_paths(&self.schema, prior, &planned);
+        Ok(PlannedState { planned, requires_replace })
+    }
+
+    async fn create(&self, planned: &Value) -> ProviderResult<Value> {
+        let planned = planned.deep_unmarked();
+        let name = match (planned.str_attr("name"), planned.str_attr("name_prefix")) {
+            (Some(name), _) => name.to_string(),
+            (None, Some(prefix)) => unique_name(prefix),
+            (None, None) => unique_name("terraform-"),
+        };
+        let vpc_id = match planned.str_attr("vpc_id") {
+            Some(v) => v.to_string(),
+            None => self.default_vpc().await?,
+        };
+        let description = planned.str_attr("description").unwrap_or(DEFAULT_DESCRIPTION);
+        let tags_all = self.ctx.tags_all(&config_tags(&planned));
+        let out = self
+            .client
+            .create_security_group()
+            .group_name(&name)
+            .description(description)
+            .vpc_id(&vpc_id)
+            .set_tag_specifications(tag_specifications(Ec2ResourceType::SecurityGroup, &tags_all))
+            .send()
+            .await
+            .map_err(sdk_error)
+            .map_err(|e| match e.code.as_deref() {
+                Some("InvalidGroup.Duplicate") => e.hint(format!(
+                    "a security group named {name:?} already exists in {vpc_id}: choose another name or import it with its id"
+                )),
+                Some("InvalidVpcID.NotFound") => e.hint("vpc_id names no VPC in this region"),
+                _ => e,
+            })?;
+        let id = out
+            .group_id()
+            .ok_or_else(|| ProviderError::new("CreateSecurityGroup returned no group id"))?
+            .to_string();
+        // Terraform removes the allow-all egress rule AWS adds, so that only configured
+        // rules exist.
+        let defaults: BTreeSet<AtomicRule> = [default_egress()].into();
+        self.apply_rules(&id, "egress", &defaults, &BTreeSet::new()).await?;
+        for kind in RULE_KINDS {
+            self.apply_rules(&id, kind, &BTreeSet::new(), &rules_of(&planned, kind)?).await?;
+        }
+        let mut state = planned.clone();
+        set_attr(&mut state, "id", Value::string(&id));
+        self.read_by_id(&id, &state)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("security group {id} vanished right after it was created")))
+    }
+
+    async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
+        let Some(id) = state.str_attr("id") else { return Ok(None) };
+        self.read_by_id(id, state).await
+    }
+
+    async fn update(&self, prior: &Value, planned: &Value) -> ProviderResult<Value> {
+        let planned = planned.deep_unmarked();
+        let id = prior
+            .str_attr("id")
+            .ok_or_else(|| ProviderError::new("aws_security_group: the prior state has no id"))?
+            .to_string();
+        let old_tags = forge_aws_common::string_map(prior.get("tags_all").unwrap_or(&Value::Null));
+        let new_tags = self.ctx.tags_all(&config_tags(&planned));
+        update_tags(&self.client, &id, &old_tags, &new_tags).await?;
+        for kind in RULE_KINDS {
+            let had = rules_of(prior, kind).unwrap_or_default();
+            let wanted = rules_of(&planned, kind)?;
+            let remove = had.difference(&wanted).cloned().collect();
+            let add = wanted.difference(&had).cloned().collect();
+            self.apply_rules(&id, kind, &remove, &add).await?;
+        }
+        let mut state = planned.clone();
+        set_attr(&mut state, "id", Value::string(&id));
+        self.read_by_id(&id, &state)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("security group {id} disappeared during the update")))
+    }
+
+    async fn delete(&self, state: &Value) -> ProviderResult<()> {
+        let Some(id) = state.str_attr("id") else { return Ok(()) };
+        if state.get("revoke_rules_on_delete").and_then(Value::as_bool) == Some(true) {
+            let Some(sg) = self.describe(id).await? else { return Ok(()) };
+            for (kind, perms) in [("ingress", sg.ip_permissions()), ("egress", sg.ip_permissions_egress())] {
+                self.apply_rules(id, kind, &atomize_aws(perms, id), &BTreeSet::new()).await?;
+            }
+        }
+        // An instance being terminated still holds the group for a while.
+        let backoff = Backoff { attempts: 12, first_delay: Duration::from_millis(500), max_delay: Duration::from_secs(20) };
+        let result = retry(backoff, |e| e.code.as_deref() == Some("DependencyViolation"), || async {
+            self.client.delete_security_group().group_id(id).send().await.map(|_| ()).map_err(sdk_error)
+        })
+        .await;
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) if e.code.as_deref() == Some("DependencyViolation") => Err(e.hint(
+                "the group is still used (by an instance, a network interface or another group's rule): remove that use first",
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
+        let state = Value::object([("id", Value::string(id))]);
+        self.read_by_id(id, &state).await
+    }
+}
