@@ -248,13 +248,18 @@ pub(crate) struct Evaluator<'s, 'a> {
     /// Names bound by `for` expressions and template `for` directives, innermost last.
     locals: Vec<(String, Value)>,
     depth: usize,
+    /// Inside a `<<-` heredoc: how many leading spaces to strip from each line of literal
+    /// text, at the top level (where hcl-edit may have stripped them already) and inside
+    /// directives (which hcl-edit leaves alone).
+    heredoc_dedent: Option<(usize, usize)>,
+    template_nesting: usize,
 }
 
 type R = Result<Value, Diagnostic>;
 
 impl<'s, 'a> Evaluator<'s, 'a> {
     pub(crate) fn new(scope: &'s Scope<'a>, file: &Arc<SourceFile>) -> Self {
-        Evaluator { scope, file: file.clone(), locals: Vec::new(), depth: 0 }
+        Evaluator { scope, file: file.clone(), locals: Vec::new(), depth: 0, heredoc_dedent: None, template_nesting: 0 }
     }
 
     fn loc(&self, span: Option<std::ops::Range<usize>>) -> Location {
@@ -294,7 +299,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             }
             Expression::Object(obj) => self.object(obj),
             Expression::StringTemplate(t) => self.template_value(t),
-            Expression::HeredocTemplate(h) => self.template_value(&h.template),
+            Expression::HeredocTemplate(h) => self.heredoc(h),
             Expression::Parenthesis(p) => self.eval(p.inner()),
             Expression::Variable(v) => self.variable(v.as_str(), e),
             Expression::Conditional(c) => self.conditional(c),
@@ -784,6 +789,51 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     // -------------------------------------------------------------------------------
     // Templates
 
+    fn heredoc(&mut self, h: &hcl_edit::template::HeredocTemplate) -> R {
+        let source = h.span().and_then(|sp| self.file.text.get(sp)).unwrap_or("");
+        if !source.starts_with("<<-") {
+            return self.template_value(&h.template);
+        }
+        // The body lines are between the opening line and the closing delimiter's line.
+        let body: Vec<&str> = source.lines().skip(1).collect();
+        let body = &body[..body.len().saturating_sub(1)];
+        let min_indent = body
+            .iter()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
+            .min()
+            .unwrap_or(0);
+        let top = if h.indent().is_some() { 0 } else { min_indent };
+        let saved = self.heredoc_dedent.replace((top, min_indent));
+        let saved_nesting = std::mem::replace(&mut self.template_nesting, 0);
+        let result = self.template_value(&h.template);
+        self.heredoc_dedent = saved;
+        self.template_nesting = saved_nesting;
+        result
+    }
+
+    /// Literal text of a `<<-` heredoc with each line's indentation removed.
+    fn dedent_literal(&self, s: &str, at_line_start: bool) -> String {
+        let Some((top, nested)) = self.heredoc_dedent else { return s.to_string() };
+        let n = if self.template_nesting == 0 { top } else { nested };
+        if n == 0 {
+            return s.to_string();
+        }
+        let mut out = String::with_capacity(s.len());
+        for (i, line) in s.split('\n').enumerate() {
+            if i > 0 {
+                out.push('\n');
+            }
+            if i > 0 || at_line_start {
+                let strip = line.len() - line.trim_start_matches([' ', '\t']).len();
+                out.push_str(&line[strip.min(n)..]);
+            } else {
+                out.push_str(line);
+            }
+        }
+        out
+    }
+
     fn template_value(&mut self, t: &Template) -> R {
         // `"${x}"` alone yields x itself, not its string form.
         if let Some(Element::Interpolation(i)) = t.as_single_element() {
@@ -805,7 +855,8 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             let strip_end = elements.get(idx + 1).is_some_and(|n| strip_before(n));
             match el {
                 Element::Literal(l) => {
-                    let mut s: &str = l.value();
+                    let dedented = self.dedent_literal(l.value(), idx == 0 && self.template_nesting == 0);
+                    let mut s: &str = &dedented;
                     if strip_start {
                         s = s.trim_start();
                     }
@@ -835,7 +886,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                         };
                         if cond {
                             let mut inner = TemplateOut::default();
-                            self.template(&d.if_expr.template, &mut inner)?;
+                            self.nested_template(&d.if_expr.template, &mut inner)?;
                             let end_strip = match &d.else_expr {
                                 Some(e) => e.strip.strip_start(),
                                 None => d.endif_expr.strip.strip_start(),
@@ -843,7 +894,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                             out.merge(inner, d.if_expr.strip.strip_end(), end_strip);
                         } else if let Some(e) = &d.else_expr {
                             let mut inner = TemplateOut::default();
-                            self.template(&e.template, &mut inner)?;
+                            self.nested_template(&e.template, &mut inner)?;
                             out.merge(inner, e.strip.strip_end(), d.endif_expr.strip.strip_start());
                         }
                     }
@@ -872,7 +923,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                             }
                             self.locals.push((fe.value_var.as_str().to_string(), v));
                             let mut inner = TemplateOut::default();
-                            let r = self.template(&fe.template, &mut inner);
+                            let r = self.nested_template(&fe.template, &mut inner);
                             self.locals.truncate(before);
                             r?;
                             out.merge(inner, fe.strip.strip_end(), d.endfor_expr.strip.strip_start());
@@ -882,6 +933,13 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             }
         }
         Ok(())
+    }
+
+    fn nested_template(&mut self, t: &Template, out: &mut TemplateOut) -> Result<(), Diagnostic> {
+        self.template_nesting += 1;
+        let r = self.template(t, out);
+        self.template_nesting -= 1;
+        r
     }
 
     fn append(&self, v: Value, at: &Expression, out: &mut TemplateOut) -> Result<(), Diagnostic> {

@@ -204,7 +204,7 @@ fn dispatch(name: &str, a: Args, ctx: &FnContext<'_>) -> FnResult {
         "jsondecode" => encoding::jsondecode(a),
         "base64encode" => encoding::base64encode(a),
         "base64decode" => encoding::base64decode(a),
-        "textencodebase64" => encoding::base64encode(a),
+        "textencodebase64" => encoding::textencodebase64(a),
         "base64sha256" => encoding::base64sha256(a),
         "md5" => encoding::digest(a, encoding::Digest::Md5),
         "sha1" => encoding::digest(a, encoding::Digest::Sha1),

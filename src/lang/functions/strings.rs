@@ -107,8 +107,11 @@ pub(super) fn substr(a: Args) -> FnResult {
     if offset < 0 {
         offset += len;
     }
-    if offset < 0 || offset > len {
+    if offset < 0 {
         return Err(FnError::new("offset is out of range for the string").arg(1));
+    }
+    if offset >= len {
+        return Ok(Value::String(String::new()));
     }
     let end = if length < 0 { len } else { (offset + length).min(len) };
     Ok(Value::String(s[offset as usize..end.max(offset) as usize].iter().collect()))

@@ -1,0 +1,5 @@
+Hello, ${name}!
+%{ for i, x in items ~}
+- ${i}: ${x}
+%{ endfor ~}
+end

@@ -1,0 +1,94 @@
+//! The differential test against real Terraform: every corpus expression, evaluated by
+//! forge and printed as `terraform console` prints it, must equal Terraform's recorded
+//! answer (or both must be errors); and the recorded answers must still be what the
+//! `terraform` binary on PATH prints.
+
+mod corpus_support;
+
+use corpus_support::*;
+
+/// How many corpus expressions there must be at least (the brief asks for 300).
+const MIN_CORPUS: usize = 300;
+
+fn recorded(expr_file: &str, answer_file: &str) -> Vec<(String, Answer)> {
+    let exprs = load_expressions(expr_file);
+    let answers = load_answers(answer_file);
+    let recorded: Vec<&String> = answers.iter().map(|(e, _)| e).collect();
+    let missing: Vec<&String> = exprs.iter().filter(|e| !recorded.contains(e)).collect();
+    assert!(
+        missing.is_empty() && exprs.len() == answers.len(),
+        "{answer_file} is out of date with {expr_file} (missing: {missing:?}); run `cargo run -p forge-lang --example record_corpus`"
+    );
+    answers
+}
+
+#[test]
+fn forge_matches_recorded_terraform_answers() {
+    let answers = recorded("expressions.txt", "answers.json");
+    assert!(answers.len() >= MIN_CORPUS, "the corpus has only {} expressions", answers.len());
+    let mut failures = Vec::new();
+    for (expr, terraform) in &answers {
+        let forge = forge_answer(expr);
+        if !forge.matches(terraform) {
+            failures.push(format!("expression: {expr}\nterraform:  {terraform}\nforge:      {forge}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "forge differs from Terraform on {} of {} expressions:\n\n{}",
+        failures.len(),
+        answers.len(),
+        failures.join("\n\n")
+    );
+}
+
+#[test]
+fn known_differences_still_differ() {
+    // If forge starts matching one of these, it belongs in expressions.txt instead.
+    let answers = recorded("known_differences.txt", "known_answers.json");
+    assert!(!answers.is_empty());
+    for (expr, terraform) in &answers {
+        let forge = forge_answer(expr);
+        assert!(
+            !forge.matches(terraform),
+            "forge now matches Terraform on `{expr}`: move it from known_differences.txt to expressions.txt"
+        );
+        assert!(
+            matches!(forge, Answer::Ok(_)),
+            "a known difference must still evaluate in forge, but `{expr}` gives {forge}"
+        );
+    }
+}
+
+#[test]
+fn recorded_answers_are_what_terraform_prints_now() {
+    let which = std::process::Command::new("terraform").arg("version").env("TF_CLI_CONFIG_FILE", "").output();
+    let version = match which {
+        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).to_string(),
+        other => panic!(
+            "`terraform` (1.11.4) must be on PATH for the differential test, but running it failed: {other:?}"
+        ),
+    };
+    let mut all = recorded("expressions.txt", "answers.json");
+    all.extend(recorded("known_differences.txt", "known_answers.json"));
+    let exprs: Vec<String> = all.iter().map(|(e, _)| e.clone()).collect();
+    let live = terraform_answers(&exprs);
+    let mut failures = Vec::new();
+    for ((expr, recorded), live) in all.iter().zip(&live) {
+        let same = match (recorded, live) {
+            (Answer::Ok(a), Answer::Ok(b)) => a == b,
+            (Answer::Error(_), Answer::Error(_)) => true,
+            _ => false,
+        };
+        if !same {
+            failures.push(format!("expression: {expr}\nrecorded: {recorded}\nlive:     {live}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "terraform ({}) no longer prints the recorded answers for {} expressions:\n\n{}",
+        version.lines().next().unwrap_or(""),
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
