@@ -115,7 +115,12 @@ impl InstanceResource {
         let user_data = self.live_user_data(&id).await?;
         let (user_data, user_data_base64) = user_data_values(state, user_data.as_deref());
         let groups = string_set(i.security_groups().iter().filter_map(|g| g.group_id().map(str::to_string)));
-        let profile = i.iam_instance_profile().and_then(|p| p.arn()).map(profile_name_from_arn);
+        let profile = match self.associated_profile(&id).await {
+            Ok(found) => found,
+            // Older or partial EC2 implementations lack the association API: use the
+            // instance's own field.
+            Err(_) => i.iam_instance_profile().and_then(|p| p.arn()).map(profile_name_from_arn),
+        };
         Ok(Value::object([
             ("id", Value::string(&id)),
             ("arn", Value::string(ec2_arn(&self.ctx, &account, &format!("instance/{id}")))),
@@ -206,7 +211,10 @@ impl InstanceResource {
         Ok(())
     }
 
-    async fn change_profile(&self, id: &str, wanted: Option<&str>) -> ProviderResult<()> {
+    /// The instance's current profile association (id and profile ARN). The association
+    /// API is the authority: DescribeInstances can lag behind a replacement (LocalStack
+    /// keeps reporting the old profile there).
+    async fn current_association(&self, id: &str) -> ProviderResult<Option<(String, Option<String>)>> {
         let associations = self
             .client
             .describe_iam_instance_profile_associations()
@@ -214,12 +222,22 @@ impl InstanceResource {
             .send()
             .await
             .map_err(sdk_error)?;
-        let current = associations
+        Ok(associations
             .iam_instance_profile_associations()
             .iter()
             .find(|a| a.state().is_some_and(|s| matches!(s.as_str(), "associated" | "associating")))
-            .and_then(|a| a.association_id())
-            .map(str::to_string);
+            .and_then(|a| {
+                let arn = a.iam_instance_profile().and_then(|p| p.arn()).map(str::to_string);
+                a.association_id().map(|assoc| (assoc.to_string(), arn))
+            }))
+    }
+
+    async fn associated_profile(&self, id: &str) -> ProviderResult<Option<String>> {
+        Ok(self.current_association(id).await?.and_then(|(_, arn)| arn).map(|arn| profile_name_from_arn(&arn)))
+    }
+
+    async fn change_profile(&self, id: &str, wanted: Option<&str>) -> ProviderResult<()> {
+        let current = self.current_association(id).await?.map(|(assoc, _)| assoc);
         match (current, wanted) {
             (None, None) => Ok(()),
             (Some(association), None) => {

@@ -1,0 +1,539 @@
+//! The EC2 resource types and data sources against LocalStack: create, read back, a
+//! second plan that changes nothing, a change made outside forge that read reports, the
+//! repairing update, import, delete and read -> None.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use aws_sdk_ec2::types::{IpPermission, IpRange, Tag};
+use forge_aws_common::AwsContext;
+use forge_aws_ec2::instance::InstanceResource;
+use forge_aws_ec2::key_pair::KeyPairResource;
+use forge_aws_ec2::security_group::SecurityGroupType;
+use forge_aws_ec2::sg_rules::atomize;
+use forge_aws_ec2::user_data::user_data_hash;
+use forge_aws_ec2::{ami::AmiDataSource, subnets, vpc::VpcDataSource};
+use forge_provider::{DataSourceType, ResourceType, Schema, Value};
+
+/// An AMI that LocalStack 4.14 ships (Amazon Linux 2023, x86_64).
+const AMI_OWNER: &str = "137112412989";
+const AMI_NAME_PATTERN: &str = "al2023-ami-2023.*-kernel-6.1-x86_64";
+
+/// A throwaway public key for the key pair tests (public keys are not secret).
+const PUBLIC_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1v7KARKi5k32QssHzs3/PdylxySVJZwsh1i0i+SM4n forge-test";
+
+async fn context() -> Arc<AwsContext> {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        panic!(
+            "AWS_ENDPOINT_URL is not set: these tests need the emulators. Run \
+             `localstack/emulators.sh up` and `source localstack/.run/env.sh`, or use `scripts/test`."
+        );
+    }
+    let ctx = AwsContext::from_provider_config(&Value::object([("region", Value::string("us-east-1"))]))
+        .await
+        .expect("provider context");
+    Arc::new(ctx)
+}
+
+async fn sdk(ctx: &AwsContext) -> aws_sdk_ec2::Client {
+    forge_aws_ec2::common::client(ctx)
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A configuration value with every schema attribute (null unless set) and every
+/// block (empty unless set).
+fn config(schema: &Schema, set: Vec<(&str, Value)>) -> Value {
+    let mut m: BTreeMap<String, Value> = schema.attributes.keys().map(|k| (k.clone(), Value::Null)).collect();
+    for name in schema.blocks.keys() {
+        m.insert(name.clone(), Value::List(Vec::new()));
+    }
+    for (k, v) in set {
+        assert!(m.contains_key(k), "test config sets {k}, which is not in the schema");
+        m.insert(k.to_string(), v);
+    }
+    Value::Object(m)
+}
+
+fn s(v: &str) -> Value {
+    Value::string(v)
+}
+
+fn strings(xs: &[&str]) -> Value {
+    Value::List(xs.iter().map(|x| s(x)).collect())
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Value {
+    Value::Map(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
+}
+
+fn rule(protocol: &str, from: f64, to: f64, cidrs: &[&str], description: Option<&str>) -> Value {
+    Value::object([
+        ("protocol", s(protocol)),
+        ("from_port", Value::Number(from)),
+        ("to_port", Value::Number(to)),
+        ("cidr_blocks", strings(cidrs)),
+        ("ipv6_cidr_blocks", Value::Null),
+        ("prefix_list_ids", Value::Null),
+        ("security_groups", Value::Null),
+        ("self", Value::Null),
+        ("description", description.map(s).unwrap_or(Value::Null)),
+    ])
+}
+
+/// Plans and creates, checking the result agrees with the plan on what was known.
+async fn create(ty: &dyn ResourceType, config: &Value) -> Value {
+    let plan = ty.plan(None, config).expect("plan for create");
+    let state = ty.create(&plan.planned).await.expect("create");
+    assert!(state.is_wholly_known(), "create left unknowns: {state:?}");
+    for (name, attr) in &ty.schema().attributes {
+        assert!(state.get(name).is_some(), "state lacks {name}");
+        let planned = plan.planned.get(name).unwrap_or(&Value::Null);
+        if planned.is_wholly_known() && !attr.computed && name != "user_data" {
+            assert!(planned.same_as(state.get(name).unwrap_or(&Value::Null)), "{name}: planned {planned:?}, got {:?}", state.get(name));
+        }
+    }
+    state
+}
+
+/// A second plan against the live object changes nothing.
+fn assert_no_op(ty: &dyn ResourceType, live: &Value, config: &Value) {
+    let plan = ty.plan(Some(live), config).expect("second plan");
+    assert!(plan.requires_replace.is_empty(), "second plan wants replacement of {:?}", plan.requires_replace);
+    assert!(plan.planned.same_as(live), "second plan is not a no-op:\nplanned {:?}\nlive    {:?}", plan.planned, live);
+}
+
+fn rules_of(v: &Value, kind: &str) -> std::collections::BTreeSet<forge_aws_ec2::sg_rules::AtomicRule> {
+    atomize(v.get(kind).and_then(Value::as_seq).unwrap_or(&[]), kind).expect("rules")
+}
+
+async fn default_vpc(ec2: &aws_sdk_ec2::Client) -> String {
+    let out = ec2
+        .describe_vpcs()
+        .filters(aws_sdk_ec2::types::Filter::builder().name("is-default").values("true").build())
+        .send()
+        .await
+        .expect("describe vpcs");
+    out.vpcs()[0].vpc_id().expect("vpc id").to_string()
+}
+
+#[tokio::test]
+async fn security_group_lifecycle() {
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let ty = SecurityGroupType::new(ctx.clone());
+    let name = unique("forge-sg");
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("name", s(&name)),
+            ("description", s("web servers")),
+            (
+                "ingress",
+                Value::List(vec![
+                    rule("tcp", 22.0, 22.0, &["10.0.0.0/8"], Some("ssh")),
+                    rule("tcp", 443.0, 443.0, &["10.0.0.0/8", "192.168.0.0/16"], None),
+                ]),
+            ),
+            ("egress", Value::List(vec![rule("-1", 0.0, 0.0, &["0.0.0.0/0"], None)])),
+            ("tags", tags(&[("Name", &name), ("team", "web")])),
+        ],
+    );
+    let state = create(&ty, &cfg).await;
+    let id = state.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("sg-"), "{id}");
+    assert!(state.str_attr("arn").unwrap_or_default().ends_with(&format!("security-group/{id}")));
+    assert_eq!(state.str_attr("vpc_id"), Some(default_vpc(&ec2).await.as_str()));
+    assert_eq!(state.str_attr("owner_id"), Some("000000000000"));
+    assert_eq!(rules_of(&state, "ingress").len(), 3);
+    assert_eq!(rules_of(&state, "egress").len(), 1);
+
+    // Read back: equal to what was created, and a second plan is a no-op.
+    let live = ty.read(&state).await.expect("read").expect("exists");
+    assert!(live.same_as(&state), "read differs from create:\n{live:?}\n{state:?}");
+    assert_no_op(&ty, &live, &cfg);
+
+    // The same rules written in another order and grouping plan as no change.
+    let regrouped = config(
+        ty.schema(),
+        vec![
+            ("name", s(&name)),
+            ("description", s("web servers")),
+            (
+                "ingress",
+                Value::List(vec![
+                    rule("6", 443.0, 443.0, &["192.168.0.0/16"], None),
+                    rule("tcp", 443.0, 443.0, &["10.0.0.0/8"], None),
+                    rule("tcp", 22.0, 22.0, &["10.0.0.0/8"], Some("ssh")),
+                ]),
+            ),
+            ("egress", Value::List(vec![rule("all", 0.0, 0.0, &["0.0.0.0/0"], None)])),
+            ("tags", tags(&[("Name", &name), ("team", "web")])),
+        ],
+    );
+    assert_no_op(&ty, &live, &regrouped);
+
+    // A rule and a tag changed outside forge show in the next read.
+    ec2.authorize_security_group_ingress()
+        .group_id(&id)
+        .ip_permissions(
+            IpPermission::builder()
+                .ip_protocol("tcp")
+                .from_port(8080)
+                .to_port(8080)
+                .ip_ranges(IpRange::builder().cidr_ip("172.16.0.0/12").build())
+                .build(),
+        )
+        .send()
+        .await
+        .expect("authorize outside forge");
+    ec2.create_tags().resources(&id).tags(Tag::builder().key("team").value("ops").build()).send().await.expect("tag");
+    let drifted = ty.read(&state).await.expect("read").expect("exists");
+    assert_eq!(rules_of(&drifted, "ingress").len(), 4, "outside rule not reported: {:?}", drifted.get("ingress"));
+    assert_eq!(drifted.get("tags").and_then(|t| t.get("team")).and_then(Value::as_str), Some("ops"));
+    let plan = ty.plan(Some(&drifted), &cfg).expect("plan");
+    assert!(plan.requires_replace.is_empty());
+    assert!(!plan.planned.same_as(&drifted), "drift must plan a change");
+
+    // The repairing update brings AWS back to the configuration.
+    let repaired = ty.update(&drifted, &plan.planned).await.expect("update");
+    let after = ty.read(&repaired).await.expect("read").expect("exists");
+    assert_eq!(rules_of(&after, "ingress"), rules_of(&state, "ingress"));
+    assert_eq!(after.get("tags").and_then(|t| t.get("team")).and_then(Value::as_str), Some("web"));
+    assert_no_op(&ty, &after, &cfg);
+
+    // A changed description on a rule and a removed rule are applied in place.
+    let changed = config(
+        ty.schema(),
+        vec![
+            ("name", s(&name)),
+            ("description", s("web servers")),
+            ("ingress", Value::List(vec![rule("tcp", 22.0, 22.0, &["10.0.0.0/8"], Some("admin ssh"))])),
+            ("egress", Value::List(vec![rule("-1", 0.0, 0.0, &["0.0.0.0/0"], None)])),
+            ("tags", tags(&[("Name", &name), ("team", "web")])),
+        ],
+    );
+    let plan = ty.plan(Some(&after), &changed).expect("plan");
+    assert!(plan.requires_replace.is_empty());
+    let updated = ty.update(&after, &plan.planned).await.expect("update rules");
+    let live = ty.read(&updated).await.expect("read").expect("exists");
+    let ingress = rules_of(&live, "ingress");
+    assert_eq!(ingress.len(), 1);
+    assert_eq!(ingress.iter().next().map(|r| r.description.as_str()), Some("admin ssh"));
+    assert_no_op(&ty, &live, &changed);
+
+    // A new description cannot be changed in place.
+    let renamed = config(ty.schema(), vec![("name", s(&name)), ("description", s("other"))]);
+    assert_eq!(ty.plan(Some(&live), &renamed).expect("plan").requires_replace, vec!["description".to_string()]);
+
+    // Import by id gives the same state (rules compared by meaning).
+    let imported = ty.import(&id).await.expect("import").expect("found");
+    for attr in ["id", "arn", "name", "description", "vpc_id", "owner_id", "tags", "tags_all"] {
+        assert!(imported.get(attr).unwrap_or(&Value::Null).same_as(live.get(attr).unwrap_or(&Value::Null)), "{attr}");
+    }
+    assert_eq!(rules_of(&imported, "ingress"), rules_of(&live, "ingress"));
+    assert_eq!(rules_of(&imported, "egress"), rules_of(&live, "egress"));
+
+    ty.delete(&live).await.expect("delete");
+    assert_eq!(ty.read(&live).await.expect("read after delete"), None);
+    ty.delete(&live).await.expect("deleting a deleted group succeeds");
+}
+
+#[tokio::test]
+async fn security_group_without_egress_drops_the_default_rule_and_supports_self() {
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let ty = SecurityGroupType::new(ctx.clone());
+    let mut self_rule = rule("tcp", 0.0, 65535.0, &[], Some("cluster"));
+    forge_aws_ec2::common::set_attr(&mut self_rule, "self", Value::Bool(true));
+    let cfg = config(
+        ty.schema(),
+        vec![("name_prefix", s("forge-sgp-")), ("ingress", Value::List(vec![self_rule])), ("revoke_rules_on_delete", Value::Bool(true))],
+    );
+    let state = create(&ty, &cfg).await;
+    let id = state.str_attr("id").expect("id").to_string();
+    assert!(state.str_attr("name").unwrap_or_default().starts_with("forge-sgp-"));
+    assert_eq!(state.str_attr("description"), Some("Managed by Terraform"));
+    let sg = ec2.describe_security_groups().group_ids(&id).send().await.expect("describe");
+    let sg = &sg.security_groups()[0];
+    assert!(sg.ip_permissions_egress().is_empty(), "default egress still there: {:?}", sg.ip_permissions_egress());
+    assert_eq!(sg.ip_permissions()[0].user_id_group_pairs()[0].group_id(), Some(id.as_str()));
+    let live = ty.read(&state).await.expect("read").expect("exists");
+    assert!(live.same_as(&state));
+    assert_eq!(live.get("ingress").and_then(Value::as_seq).map(|r| r[0].get("self").cloned()), Some(Some(Value::Bool(true))));
+    assert_no_op(&ty, &live, &cfg);
+    ty.delete(&live).await.expect("delete");
+    assert_eq!(ty.read(&live).await.expect("read"), None);
+}
+
+#[tokio::test]
+async fn security_group_errors_name_the_problem() {
+    let ctx = context().await;
+    let ty = SecurityGroupType::new(ctx.clone());
+    let cfg = config(ty.schema(), vec![("name", s("x")), ("ingress", Value::List(vec![rule("tcp", 22.0, 22.0, &[], None)]))]);
+    let err = ty.plan(None, &cfg).expect_err("a rule without a source");
+    assert!(err.message.contains("ingress rule #1"), "{err}");
+    let both = config(ty.schema(), vec![("name", s("x")), ("name_prefix", s("y"))]);
+    assert!(ty.plan(None, &both).expect_err("conflict").message.contains("name_prefix"));
+
+    // A name already taken in the VPC: AWS's code, and a hint naming the group.
+    let name = unique("forge-dup");
+    let cfg = config(ty.schema(), vec![("name", s(&name))]);
+    let first = create(&ty, &cfg).await;
+    let plan = ty.plan(None, &cfg).expect("plan");
+    let err = ty.create(&plan.planned).await.expect_err("duplicate name");
+    assert_eq!(err.code.as_deref(), Some("InvalidGroup.Duplicate"), "{err}");
+    assert!(err.hint.as_deref().unwrap_or_default().contains(&name), "{err}");
+    ty.delete(&first).await.expect("delete");
+}
+
+#[tokio::test]
+async fn key_pair_lifecycle() {
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let ty = KeyPairResource::new(ctx.clone());
+    let name = unique("forge-key");
+    let cfg = config(ty.schema(), vec![("key_name", s(&name)), ("public_key", s(PUBLIC_KEY)), ("tags", tags(&[("owner", "ops")]))]);
+    let state = create(&ty, &cfg).await;
+    assert_eq!(state.str_attr("id"), Some(name.as_str()));
+    assert!(state.str_attr("fingerprint").is_some_and(|f| !f.is_empty()));
+    assert!(state.str_attr("key_pair_id").is_some_and(|k| k.starts_with("key-")));
+    assert!(state.str_attr("arn").is_some_and(|a| a.ends_with(&format!("key-pair/{name}"))));
+    let live = ty.read(&state).await.expect("read").expect("exists");
+    assert!(live.same_as(&state), "{live:?}\n{state:?}");
+    assert_no_op(&ty, &live, &cfg);
+
+    // A tag removed outside forge shows in the read; the update puts it back.
+    let key_id = state.str_attr("key_pair_id").expect("key id").to_string();
+    ec2.delete_tags().resources(&key_id).tags(Tag::builder().key("owner").build()).send().await.expect("untag");
+    let drifted = ty.read(&state).await.expect("read").expect("exists");
+    assert!(drifted.get("tags").and_then(|t| t.get("owner")).is_none(), "{drifted:?}");
+    let plan = ty.plan(Some(&drifted), &cfg).expect("plan");
+    assert!(plan.requires_replace.is_empty());
+    let repaired = ty.update(&drifted, &plan.planned).await.expect("update");
+    let after = ty.read(&repaired).await.expect("read").expect("exists");
+    assert!(after.same_as(&state), "{after:?}");
+
+    // Another key under the same name means replacement.
+    let other = config(ty.schema(), vec![("key_name", s(&name)), ("public_key", s("ssh-ed25519 AAAAother"))]);
+    assert_eq!(ty.plan(Some(&after), &other).expect("plan").requires_replace, vec!["public_key".to_string()]);
+
+    let imported = ty.import(&name).await.expect("import").expect("found");
+    for attr in ["id", "key_name", "arn", "fingerprint", "key_pair_id", "tags", "tags_all"] {
+        assert!(imported.get(attr).unwrap_or(&Value::Null).same_as(after.get(attr).unwrap_or(&Value::Null)), "{attr}");
+    }
+    assert!(imported.str_attr("public_key").is_some_and(|k| forge_aws_ec2::key_pair::same_public_key(k, PUBLIC_KEY)));
+
+    ty.delete(&after).await.expect("delete");
+    assert_eq!(ty.read(&after).await.expect("read"), None);
+    ty.delete(&after).await.expect("second delete");
+}
+
+async fn find_ami(ctx: &Arc<AwsContext>) -> Value {
+    let ds = AmiDataSource::new(ctx.clone());
+    let filter = Value::object([("name", s("name")), ("values", strings(&[AMI_NAME_PATTERN]))]);
+    let cfg = config(
+        ds.schema(),
+        vec![("owners", strings(&[AMI_OWNER])), ("most_recent", Value::Bool(true)), ("filter", Value::List(vec![filter]))],
+    );
+    ds.read(&cfg).await.expect("aws_ami")
+}
+
+#[tokio::test]
+async fn ami_data_source_finds_a_localstack_image() {
+    let ctx = context().await;
+    let started = std::time::Instant::now();
+    let ami = find_ami(&ctx).await;
+    let took = started.elapsed();
+    assert!(ami.str_attr("id").is_some_and(|i| i.starts_with("ami-")));
+    assert_eq!(ami.str_attr("id"), ami.str_attr("image_id"));
+    assert!(ami.str_attr("name").is_some_and(|n| n.starts_with("al2023-ami-2023")), "{ami:?}");
+    assert_eq!(ami.str_attr("architecture"), Some("x86_64"));
+    assert_eq!(ami.str_attr("owner_id"), Some(AMI_OWNER));
+    assert!(ami.str_attr("creation_date").is_some());
+    assert!(took < std::time::Duration::from_millis(1000), "filtered lookup took {took:?}");
+
+    let ds = AmiDataSource::new(ctx.clone());
+    let cfg = config(ds.schema(), vec![("owners", strings(&[AMI_OWNER])), ("name_regex", s("^no-such-image-"))]);
+    let err = ds.read(&cfg).await.expect_err("no match");
+    assert!(err.message.contains("no results"), "{err}");
+    let cfg = config(ds.schema(), vec![("owners", strings(&[AMI_OWNER])), ("name_regex", s("^al2023-ami-"))]);
+    let err = ds.read(&cfg).await.expect_err("several matches without most_recent");
+    assert!(err.hint.unwrap_or_default().contains("most_recent"));
+}
+
+#[tokio::test]
+async fn vpc_and_subnet_data_sources() {
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let vpc_id = default_vpc(&ec2).await;
+    let ds = VpcDataSource::new(ctx.clone());
+    let vpc = ds.read(&config(ds.schema(), vec![("default", Value::Bool(true))])).await.expect("default vpc");
+    assert_eq!(vpc.str_attr("id"), Some(vpc_id.as_str()));
+    assert_eq!(vpc.get("default"), Some(&Value::Bool(true)));
+    assert!(vpc.str_attr("cidr_block").is_some_and(|c| c.contains('/')));
+    assert!(vpc.str_attr("arn").is_some_and(|a| a.ends_with(&format!("vpc/{vpc_id}"))));
+    assert_eq!(vpc.str_attr("owner_id"), Some("000000000000"));
+    let by_id = ds.read(&config(ds.schema(), vec![("id", s(&vpc_id))])).await.expect("by id");
+    assert!(by_id.same_as(&vpc));
+    let missing = ds.read(&config(ds.schema(), vec![("tags", tags(&[("Name", &unique("none"))]))])).await;
+    assert!(missing.expect_err("no vpc").message.contains("no VPC"));
+
+    let ids_ds = subnets::SubnetsDataSource::new(ctx.clone());
+    let filter = Value::object([("name", s("vpc-id")), ("values", strings(&[&vpc_id]))]);
+    let found = ids_ds.read(&config(ids_ds.schema(), vec![("filter", Value::List(vec![filter]))])).await.expect("subnets");
+    let ids = found.get("ids").and_then(Value::as_seq).expect("ids").to_vec();
+    assert!(!ids.is_empty());
+    let one_ds = subnets::SubnetDataSource::new(ctx.clone());
+    let first = ids[0].as_str().expect("id");
+    let subnet = one_ds.read(&config(one_ds.schema(), vec![("id", s(first))])).await.expect("subnet");
+    assert_eq!(subnet.str_attr("vpc_id"), Some(vpc_id.as_str()));
+    assert!(subnet.str_attr("availability_zone").is_some_and(|az| az.starts_with("us-east-1")));
+    let many = one_ds.read(&config(one_ds.schema(), vec![("vpc_id", s(&vpc_id))])).await;
+    if ids.len() > 1 {
+        assert!(many.expect_err("several subnets").message.contains("not one"));
+    }
+}
+
+#[tokio::test]
+async fn instance_lifecycle() {
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let ami = find_ami(&ctx).await;
+    let ami_id = ami.str_attr("id").expect("ami").to_string();
+    let sg_ty = SecurityGroupType::new(ctx.clone());
+    let sg_a = create(&sg_ty, &config(sg_ty.schema(), vec![("name", s(&unique("forge-inst-a")))])).await;
+    let sg_b = create(&sg_ty, &config(sg_ty.schema(), vec![("name", s(&unique("forge-inst-b")))])).await;
+    let sg_a_id = sg_a.str_attr("id").expect("sg").to_string();
+    let sg_b_id = sg_b.str_attr("id").expect("sg").to_string();
+    let key_ty = KeyPairResource::new(ctx.clone());
+    let key = create(&key_ty, &config(key_ty.schema(), vec![("key_name", s(&unique("forge-ikey"))), ("public_key", s(PUBLIC_KEY))])).await;
+
+    let ty = InstanceResource::new(ctx.clone());
+    let script = "#!/bin/sh\necho hello from forge\n";
+    let name = unique("forge-web");
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("ami", s(&ami_id)),
+            ("instance_type", s("t3.micro")),
+            ("vpc_security_group_ids", Value::Set(vec![s(&sg_a_id)])),
+            ("key_name", s(key.str_attr("id").expect("key"))),
+            ("user_data", s(script)),
+            ("tags", tags(&[("Name", &name)])),
+        ],
+    );
+    let state = create(&ty, &cfg).await;
+    let id = state.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("i-"));
+    assert_eq!(state.str_attr("instance_state"), Some("running"));
+    assert_eq!(state.str_attr("ami"), Some(ami_id.as_str()));
+    assert_eq!(state.str_attr("user_data"), Some(user_data_hash(script).as_str()), "state keeps the digest");
+    assert!(state.str_attr("private_ip").is_some_and(|ip| !ip.is_empty()));
+    assert!(state.str_attr("subnet_id").is_some_and(|s| s.starts_with("subnet-")));
+    assert!(state.str_attr("availability_zone").is_some_and(|az| az.starts_with("us-east-1")));
+    assert!(state.str_attr("arn").is_some_and(|a| a.ends_with(&format!("instance/{id}"))));
+
+    let live = ty.read(&state).await.expect("read").expect("exists");
+    assert!(live.same_as(&state), "{live:?}\n{state:?}");
+    assert_no_op(&ty, &live, &cfg);
+
+    // Security groups and a tag changed outside forge show as drift and are repaired.
+    ec2.modify_instance_attribute().instance_id(&id).groups(&sg_b_id).send().await.expect("modify outside forge");
+    ec2.create_tags().resources(&id).tags(Tag::builder().key("Name").value("renamed").build()).send().await.expect("tag");
+    let drifted = ty.read(&state).await.expect("read").expect("exists");
+    assert_eq!(drifted.get("vpc_security_group_ids"), Some(&Value::Set(vec![s(&sg_b_id)])));
+    assert_eq!(drifted.get("tags").and_then(|t| t.get("Name")).and_then(Value::as_str), Some("renamed"));
+    let plan = ty.plan(Some(&drifted), &cfg).expect("plan");
+    assert!(plan.requires_replace.is_empty(), "{:?}", plan.requires_replace);
+    let repaired = ty.update(&drifted, &plan.planned).await.expect("update");
+    let after = ty.read(&repaired).await.expect("read").expect("exists");
+    assert!(after.same_as(&state), "{after:?}\n{state:?}");
+
+    // instance_type changes in place (stop, modify, start); the script and the AMI force replacement.
+    let mut bigger = cfg.clone();
+    forge_aws_ec2::common::set_attr(&mut bigger, "instance_type", s("t3.small"));
+    let plan = ty.plan(Some(&after), &bigger).expect("plan");
+    assert!(plan.requires_replace.is_empty());
+    let resized = ty.update(&after, &plan.planned).await.expect("resize");
+    assert_eq!(resized.str_attr("instance_type"), Some("t3.small"));
+    assert_eq!(resized.str_attr("instance_state"), Some("running"));
+    assert_eq!(resized.str_attr("id"), Some(id.as_str()));
+    let live = ty.read(&resized).await.expect("read").expect("exists");
+    assert_no_op(&ty, &live, &bigger);
+    let mut rescripted = bigger.clone();
+    forge_aws_ec2::common::set_attr(&mut rescripted, "user_data", s("#!/bin/sh\necho changed\n"));
+    assert_eq!(ty.plan(Some(&live), &rescripted).expect("plan").requires_replace, vec!["user_data".to_string()]);
+
+    let imported = ty.import(&id).await.expect("import").expect("found");
+    assert!(imported.same_as(&live), "{imported:?}\n{live:?}");
+
+    ty.delete(&live).await.expect("terminate");
+    assert_eq!(ty.read(&live).await.expect("read"), None);
+    ty.delete(&live).await.expect("second delete");
+
+    for sg in [&sg_a, &sg_b] {
+        sg_ty.delete(sg).await.expect("delete group");
+    }
+    key_ty.delete(&key).await.expect("delete key");
+}
+
+#[tokio::test]
+async fn instance_terminated_outside_forge_reads_as_gone() {
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let ami = find_ami(&ctx).await;
+    let ty = InstanceResource::new(ctx.clone());
+    let cfg = config(ty.schema(), vec![("ami", s(ami.str_attr("id").expect("ami"))), ("instance_type", s("t3.micro"))]);
+    let state = create(&ty, &cfg).await;
+    let id = state.str_attr("id").expect("id").to_string();
+    assert!(state.get("user_data").is_some_and(Value::is_null));
+    ec2.terminate_instances().instance_ids(&id).send().await.expect("terminate outside forge");
+    assert_eq!(ty.read(&state).await.expect("read"), None, "a terminated instance reads as gone");
+    ty.delete(&state).await.expect("delete of a terminated instance succeeds");
+}
+
+#[tokio::test]
+async fn instance_profile_is_associated_and_replaced_in_place() {
+    let ctx = context().await;
+    let iam = aws_sdk_iam::Client::new(&ctx.sdk);
+    let mut profiles = Vec::new();
+    for _ in 0..2 {
+        let name = unique("forge-prof");
+        iam.create_instance_profile().instance_profile_name(&name).send().await.expect("create instance profile");
+        profiles.push(name);
+    }
+    let ami = find_ami(&ctx).await;
+    let ty = InstanceResource::new(ctx.clone());
+    let with = |profile: Option<&str>| {
+        config(
+            ty.schema(),
+            vec![
+                ("ami", s(ami.str_attr("id").expect("ami"))),
+                ("instance_type", s("t3.micro")),
+                ("iam_instance_profile", profile.map(s).unwrap_or(Value::Null)),
+            ],
+        )
+    };
+    let state = create(&ty, &with(Some(&profiles[0]))).await;
+    assert_eq!(state.str_attr("iam_instance_profile"), Some(profiles[0].as_str()));
+    let live = ty.read(&state).await.expect("read").expect("exists");
+    assert_no_op(&ty, &live, &with(Some(&profiles[0])));
+
+    let plan = ty.plan(Some(&live), &with(Some(&profiles[1]))).expect("plan");
+    assert!(plan.requires_replace.is_empty());
+    let replaced = ty.update(&live, &plan.planned).await.expect("replace profile");
+    assert_eq!(replaced.str_attr("iam_instance_profile"), Some(profiles[1].as_str()));
+    assert_eq!(replaced.str_attr("id"), state.str_attr("id"));
+
+    let plan = ty.plan(Some(&replaced), &with(None)).expect("plan");
+    let removed = ty.update(&replaced, &plan.planned).await.expect("remove profile");
+    assert!(removed.get("iam_instance_profile").is_some_and(Value::is_null), "{removed:?}");
+
+    ty.delete(&removed).await.expect("terminate");
+    for name in profiles {
+        iam.delete_instance_profile().instance_profile_name(&name).send().await.expect("delete instance profile");
+    }
+}
