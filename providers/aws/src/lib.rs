@@ -1,5 +1,8 @@
 //! The `aws` provider: binds one `provider "aws" {...}` configuration to the resource
 //! types and data sources of every service crate.
+//! Also the `s3` state backend (`remote_state`).
+
+pub mod remote_state;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

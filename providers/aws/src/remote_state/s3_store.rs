@@ -1,0 +1,339 @@
+//! The S3 calls of the state backend: the state object (read with its ETag, conditional
+//! writes), the `.tflock` lock object, and creating a missing state bucket.
+
+use aws_sdk_s3::Client;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, ObjectCannedAcl,
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
+};
+use base64::Engine;
+use forge_aws_common::{Backoff, retry, sdk_error};
+use forge_provider::{ProviderError, ProviderResult};
+use md5::{Digest, Md5};
+
+use super::config::{BucketEncryption, ObjectEncryption};
+
+/// An object as read: its bytes and ETag.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ObjectRead {
+    pub bytes: Vec<u8>,
+    pub etag: String,
+}
+
+/// When a conditional write may happen.
+#[derive(Clone, Copy, Debug)]
+pub enum WriteCondition<'a> {
+    /// Only while the object still has this ETag (`If-Match`).
+    Matches(&'a str),
+    /// Only when there is no object (`If-None-Match: *`).
+    Absent,
+}
+
+/// What a conditional write did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WriteOutcome {
+    /// Written; the new ETag.
+    Written(String),
+    /// Refused: the object is not in the state the condition asked for.
+    Refused,
+}
+
+/// Whether the bucket is there for us.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BucketPresence {
+    Present,
+    Missing,
+}
+
+/// One state bucket, reached through one client, with the per-object settings every
+/// write and read must carry.
+#[derive(Clone, Debug)]
+pub struct StateBucket {
+    client: Client,
+    bucket: String,
+    encryption: ObjectEncryption,
+    acl: Option<String>,
+}
+
+impl StateBucket {
+    pub fn new(client: Client, bucket: impl Into<String>, encryption: ObjectEncryption, acl: Option<String>) -> Self {
+        StateBucket { client, bucket: bucket.into(), encryption, acl }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The object at `key`, `None` when there is none.
+    pub async fn get(&self, key: &str) -> ProviderResult<Option<ObjectRead>> {
+        retry(Backoff::default(), |_| false, || async {
+            let mut call = self.client.get_object().bucket(&self.bucket).key(key);
+            if let ObjectEncryption::CustomerKey(k) = &self.encryption {
+                call = call
+                    .sse_customer_algorithm("AES256")
+                    .sse_customer_key(k)
+                    .sse_customer_key_md5(customer_key_md5(k)?);
+            }
+            let out = match call.send().await {
+                Ok(out) => out,
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
+                Err(e) => return Err(self.error(&format!("read s3://{}/{key}", self.bucket), sdk_error(e))),
+            };
+            let etag = out.e_tag.clone().unwrap_or_default();
+            let bytes = out
+                .body
+                .collect()
+                .await
+                .map_err(|e| ProviderError::new(format!("reading s3://{}/{key} was cut short: {e}", self.bucket)))?
+                .into_bytes()
+                .to_vec();
+            Ok(Some(ObjectRead { bytes, etag }))
+        })
+        .await
+    }
+
+    /// Writes `bytes` at `key` under `condition`, with the configured encryption and ACL.
+    pub async fn put(&self, key: &str, bytes: &[u8], condition: WriteCondition<'_>) -> ProviderResult<WriteOutcome> {
+        retry(Backoff::default(), |_| false, || async {
+            let mut call = self
+                .client
+                .put_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .content_type("application/json")
+                .body(ByteStream::from(bytes.to_vec()));
+            call = match condition {
+                WriteCondition::Matches(etag) => call.if_match(etag),
+                WriteCondition::Absent => call.if_none_match("*"),
+            };
+            call = match &self.encryption {
+                ObjectEncryption::None => call,
+                ObjectEncryption::S3Managed => call.server_side_encryption(ServerSideEncryption::Aes256),
+                ObjectEncryption::Kms(key_id) => {
+                    let call = call.server_side_encryption(ServerSideEncryption::AwsKms);
+                    match key_id {
+                        Some(id) => call.ssekms_key_id(id),
+                        None => call,
+                    }
+                }
+                ObjectEncryption::CustomerKey(k) => call
+                    .sse_customer_algorithm("AES256")
+                    .sse_customer_key(k)
+                    .sse_customer_key_md5(customer_key_md5(k)?),
+            };
+            if let Some(acl) = &self.acl {
+                call = call.acl(ObjectCannedAcl::from(acl.as_str()));
+            }
+            match call.send().await {
+                Ok(out) => Ok(WriteOutcome::Written(out.e_tag.unwrap_or_default())),
+                Err(e) if is_precondition_refusal(&e, condition) => Ok(WriteOutcome::Refused),
+                Err(e) => Err(self.error(&format!("write s3://{}/{key}", self.bucket), sdk_error(e))),
+            }
+        })
+        .await
+    }
+
+    /// Deletes the object at `key` (nothing happens when there is none).
+    pub async fn delete(&self, key: &str) -> ProviderResult<()> {
+        retry(Backoff::default(), |_| false, || async {
+            self.client
+                .delete_object()
+                .bucket(&self.bucket)
+                .key(key)
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.error(&format!("delete s3://{}/{key}", self.bucket), sdk_error(e)))
+        })
+        .await
+    }
+
+    /// Whether the bucket exists and is ours to use.
+    pub async fn presence(&self) -> ProviderResult<BucketPresence> {
+        retry(Backoff::default(), |_| false, || async {
+            match self.client.head_bucket().bucket(&self.bucket).send().await {
+                Ok(_) => Ok(BucketPresence::Present),
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) || http_status(&e) == Some(404) => {
+                    Ok(BucketPresence::Missing)
+                }
+                Err(e) if http_status(&e) == Some(403) => Err(ProviderError::with_code(
+                    "Forbidden",
+                    format!("the state bucket {} exists but these credentials may not use it", self.bucket),
+                )
+                .hint("S3 bucket names are global: pick a bucket name of your own in remote_state config.bucket, or use credentials of the bucket's account")),
+                Err(e) if http_status(&e) == Some(301) => Err(ProviderError::with_code(
+                    "PermanentRedirect",
+                    format!("the state bucket {} is in another region than the one configured", self.bucket),
+                )
+                .hint("set remote_state config.region to the bucket's region")),
+                Err(e) => Err(self.error(&format!("look up the state bucket {}", self.bucket), sdk_error(e))),
+            }
+        })
+        .await
+    }
+
+    /// Creates the bucket. Returns false when it already existed (created meanwhile by
+    /// someone else).
+    pub async fn create(&self, region: &str) -> ProviderResult<bool> {
+        let mut call = self.client.create_bucket().bucket(&self.bucket);
+        // us-east-1 is S3's default location and refuses to be named as a constraint.
+        if region != "us-east-1" {
+            call = call.create_bucket_configuration(
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region))
+                    .build(),
+            );
+        }
+        match call.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => Ok(false),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_exists()) => Err(ProviderError::with_code(
+                "BucketAlreadyExists",
+                format!("the state bucket name {} is taken by another account", self.bucket),
+            )
+            .hint("S3 bucket names are global: choose another remote_state config.bucket")),
+            Err(e) => Err(self.error(&format!("create the state bucket {}", self.bucket), sdk_error(e))),
+        }
+    }
+
+    pub async fn enable_versioning(&self) -> ProviderResult<()> {
+        let conf = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
+        retry(Backoff::default(), |_| false, || async {
+            self.client
+                .put_bucket_versioning()
+                .bucket(&self.bucket)
+                .versioning_configuration(conf.clone())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.error(&format!("turn on versioning of {}", self.bucket), sdk_error(e)))
+        })
+        .await
+    }
+
+    pub async fn versioning_enabled(&self) -> ProviderResult<bool> {
+        let out = self
+            .client
+            .get_bucket_versioning()
+            .bucket(&self.bucket)
+            .send()
+            .await
+            .map_err(|e| self.error(&format!("read the versioning of {}", self.bucket), sdk_error(e)))?;
+        Ok(out.status == Some(BucketVersioningStatus::Enabled))
+    }
+
+    pub async fn set_default_encryption(&self, enc: &BucketEncryption) -> ProviderResult<()> {
+        let build_err = |e: aws_sdk_s3::error::BuildError| ProviderError::new(format!("invalid encryption settings: {e}"));
+        let default = ServerSideEncryptionByDefault::builder()
+            .sse_algorithm(ServerSideEncryption::from(enc.algorithm.as_str()))
+            .set_kms_master_key_id(enc.kms_key_id.clone())
+            .build()
+            .map_err(build_err)?;
+        let conf = ServerSideEncryptionConfiguration::builder()
+            .rules(ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(default).build())
+            .build()
+            .map_err(build_err)?;
+        retry(Backoff::default(), |_| false, || async {
+            self.client
+                .put_bucket_encryption()
+                .bucket(&self.bucket)
+                .server_side_encryption_configuration(conf.clone())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.error(&format!("turn on default encryption of {}", self.bucket), sdk_error(e)))
+        })
+        .await
+    }
+
+    pub async fn block_public_access(&self) -> ProviderResult<()> {
+        let conf = PublicAccessBlockConfiguration::builder()
+            .block_public_acls(true)
+            .ignore_public_acls(true)
+            .block_public_policy(true)
+            .restrict_public_buckets(true)
+            .build();
+        retry(Backoff::default(), |_| false, || async {
+            self.client
+                .put_public_access_block()
+                .bucket(&self.bucket)
+                .public_access_block_configuration(conf.clone())
+                .send()
+                .await
+                .map(|_| ())
+                .map_err(|e| self.error(&format!("block public access to {}", self.bucket), sdk_error(e)))
+        })
+        .await
+    }
+
+    pub async fn tag(&self, tags: &std::collections::BTreeMap<String, String>) -> ProviderResult<()> {
+        let build_err = |e: aws_sdk_s3::error::BuildError| ProviderError::new(format!("invalid bucket tags: {e}"));
+        let set = tags
+            .iter()
+            .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(build_err))
+            .collect::<ProviderResult<Vec<_>>>()?;
+        let tagging = Tagging::builder().set_tag_set(Some(set)).build().map_err(build_err)?;
+        self.client
+            .put_bucket_tagging()
+            .bucket(&self.bucket)
+            .tagging(tagging)
+            .send()
+            .await
+            .map(|_| ())
+            .map_err(|e| self.error(&format!("tag the state bucket {}", self.bucket), sdk_error(e)))
+    }
+
+    fn error(&self, action: &str, e: ProviderError) -> ProviderError {
+        let hint = e.hint.clone().unwrap_or_else(|| {
+            "check remote_state config.bucket and region, the S3 endpoint (AWS_ENDPOINT_URL or `endpoints.s3`) and the credentials".to_string()
+        });
+        ProviderError { code: e.code, message: format!("could not {action}: {}", e.message), hint: Some(hint) }
+    }
+}
+
+/// The hex MD5 of some bytes, as Terraform stores it in the digest item.
+pub fn md5_hex(bytes: &[u8]) -> String {
+    hex::encode(Md5::digest(bytes))
+}
+
+/// The base64 MD5 of the decoded SSE-C key, which S3 wants beside the key.
+fn customer_key_md5(key_b64: &str) -> ProviderResult<String> {
+    let engine = base64::engine::general_purpose::STANDARD;
+    let raw = engine.decode(key_b64).map_err(|_| {
+        ProviderError::new("remote_state config.sse_customer_key is not valid base64")
+            .hint("give the base64 encoding of a 256-bit key, as `openssl rand -base64 32` prints")
+    })?;
+    Ok(engine.encode(Md5::digest(&raw)))
+}
+
+fn http_status<E, R: HasStatus>(e: &SdkError<E, R>) -> Option<u16> {
+    e.raw_response().map(HasStatus::status_code)
+}
+
+/// The HTTP status of a raw response, whatever its type.
+trait HasStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HasStatus for aws_smithy_runtime_api::http::Response {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+/// A refused conditional write: 412 `PreconditionFailed` (not modelled by the SDK), 409
+/// `ConditionalRequestConflict` (a concurrent conditional write won), or, for If-Match,
+/// 404 when the object read has been deleted since.
+fn is_precondition_refusal<E: ProvideErrorMetadata, R: HasStatus>(e: &SdkError<E, R>, condition: WriteCondition<'_>) -> bool {
+    let code = match e {
+        SdkError::ServiceError(s) => s.err().code(),
+        _ => None,
+    };
+    let status = http_status(e);
+    matches!(code, Some("PreconditionFailed" | "ConditionalRequestConflict"))
+        || status == Some(412)
+        || (matches!(condition, WriteCondition::Matches(_)) && (code == Some("NoSuchKey") || status == Some(404)))
+}
