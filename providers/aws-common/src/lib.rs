@@ -6,6 +6,8 @@
 //! or from the standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`), which
 //! aws-config reads by itself.
 
+pub mod policy;
+
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;

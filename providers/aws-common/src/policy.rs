@@ -1,0 +1,166 @@
+//! JSON policy documents compared by meaning, as Terraform's policy equivalence does.
+//!
+//! AWS hands policies back re-spelled: keys re-ordered, whitespace dropped, IAM even
+//! URL-encodes them, and a one-element list may come back as a bare string. A policy is
+//! only drift when its meaning changed, so read keeps the stored spelling when the live
+//! document means the same.
+
+use serde_json::Value as Json;
+
+/// The text of a policy as AWS returned it: IAM URL-encodes documents (`%7B%22Version...`),
+/// other services return plain JSON.
+pub fn decode_policy(raw: &str) -> String {
+    let trimmed = raw.trim_start();
+    if trimmed.starts_with('{') || !trimmed.starts_with('%') {
+        return raw.to_string();
+    }
+    match percent_decode(raw) {
+        Some(decoded) => decoded,
+        None => raw.to_string(),
+    }
+}
+
+fn percent_decode(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                let hex = raw.get(i + 1..i + 3)?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                // Form encoding spells a space as '+'; a literal '+' arrives as %2B.
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+/// True when two policy documents mean the same: equal after both are normalised.
+/// Documents that do not parse are equal only when their text is.
+pub fn policies_equivalent(a: &str, b: &str) -> bool {
+    match (serde_json::from_str::<Json>(a), serde_json::from_str::<Json>(b)) {
+        (Ok(x), Ok(y)) => normalise(&x) == normalise(&y),
+        _ => a.trim() == b.trim(),
+    }
+}
+
+/// The policy string to put in state after a read: the stored one when the live document
+/// means the same (so the plan stays quiet), else the live one as AWS returned it.
+pub fn policy_for_state(stored: Option<&str>, live: &str) -> String {
+    let live = decode_policy(live);
+    match stored {
+        Some(stored) if policies_equivalent(stored, &live) => stored.to_string(),
+        _ => live,
+    }
+}
+
+/// Checks that a policy is a JSON object, with a message saying where it breaks.
+pub fn validate_policy_json(attribute: &str, text: &str) -> Result<(), String> {
+    match serde_json::from_str::<Json>(text) {
+        Ok(Json::Object(_)) => Ok(()),
+        Ok(other) => Err(format!("`{attribute}` must be a JSON object, got a JSON {}", json_kind(&other))),
+        Err(e) => Err(format!("`{attribute}` is not valid JSON: {e} (line {}, column {})", e.line(), e.column())),
+    }
+}
+
+fn json_kind(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "boolean",
+        Json::Number(_) => "number",
+        Json::String(_) => "string",
+        Json::Array(_) => "array",
+        Json::Object(_) => "object",
+    }
+}
+
+/// A canonical form: object keys sorted (serde_json maps are ordered by insertion here, so
+/// rebuild them sorted), arrays treated as sets (sorted, duplicates dropped) and a
+/// one-element array equal to its element, as IAM treats `"Action": "s3:GetObject"` and
+/// `"Action": ["s3:GetObject"]` alike. `"Principal": "*"` equals `{"AWS": "*"}`.
+fn normalise(v: &Json) -> Json {
+    match v {
+        Json::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let mut out = serde_json::Map::new();
+            for k in keys {
+                let value = &m[k];
+                let value = if (k == "Principal" || k == "NotPrincipal") && value == &Json::String("*".into()) {
+                    serde_json::json!({"AWS": "*"})
+                } else {
+                    value.clone()
+                };
+                out.insert(k.clone(), normalise(&value));
+            }
+            Json::Object(out)
+        }
+        Json::Array(xs) => {
+            let mut items: Vec<Json> = xs.iter().map(normalise).collect();
+            items.sort_by_key(|x| x.to_string());
+            items.dedup();
+            if items.len() == 1 {
+                items.pop().unwrap_or(Json::Null)
+            } else {
+                Json::Array(items)
+            }
+        }
+        // Numbers and booleans in conditions are strings to IAM ("true" == true).
+        Json::Bool(b) => Json::String(b.to_string()),
+        Json::Number(n) => Json::String(n.to_string()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_encoded_reordered_policy_is_equivalent() {
+        let stored = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+        let live = "%7B%22Statement%22%3A%5B%7B%22Action%22%3A%5B%22sts%3AAssumeRole%22%5D%2C%22Principal%22%3A%7B%22Service%22%3A%22ec2.amazonaws.com%22%7D%2C%22Effect%22%3A%22Allow%22%7D%5D%2C%22Version%22%3A%222012-10-17%22%7D";
+        assert_eq!(policy_for_state(Some(stored), live), stored);
+    }
+
+    #[test]
+    fn a_changed_action_is_not_equivalent() {
+        let a = r#"{"Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:PutObject"],"Resource":"*"}]}"#;
+        let b = r#"{"Statement":[{"Effect":"Allow","Action":["s3:PutObject","s3:GetObject"],"Resource":"*"}]}"#;
+        let c = r#"{"Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":"*"}]}"#;
+        assert!(policies_equivalent(a, b));
+        assert!(!policies_equivalent(a, c));
+        let live_changed = policy_for_state(Some(a), c);
+        assert_eq!(live_changed, c);
+    }
+
+    #[test]
+    fn statement_object_equals_one_element_list_and_star_principal() {
+        let a = r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*"}}"#;
+        let b = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:*"]}]}"#;
+        assert!(policies_equivalent(a, b));
+    }
+
+    #[test]
+    fn plain_json_is_left_alone_by_decode() {
+        assert_eq!(decode_policy("{\"a\":\"50%\"}"), "{\"a\":\"50%\"}");
+        assert_eq!(decode_policy("%7B%7D"), "{}");
+    }
+
+    #[test]
+    fn invalid_policy_names_line_and_column() {
+        let err = validate_policy_json("policy", "{\"Version\": }").unwrap_err();
+        assert!(err.contains("not valid JSON") && err.contains("line 1"), "{err}");
+        assert!(validate_policy_json("policy", "[]").unwrap_err().contains("JSON object"));
+    }
+}
