@@ -1,1 +1,30 @@
-//! forge's engine. IMPLEMENTATION OWNER: the engine helper.
+//! forge's engine: the graph of units and the graph inside each unit, the bounded
+//! parallel walk, plan (refresh, drift, diff), apply and destroy, the state model
+//! (Terraform's format 4) with its local backend, and plan rendering (text and JSON).
+//!
+//! It never prints and never exits: runs return results, progress goes out as
+//! [`events::Event`]s, and the CLI decides what to show. Providers and state backends are
+//! injected, so tests run the whole engine on `forge_provider::fake`.
+
+pub mod addr;
+pub mod engine;
+pub mod events;
+pub mod local_backend;
+pub mod module_graph;
+pub mod plan;
+pub mod plan_json;
+pub mod render;
+pub mod run;
+pub mod saved_plan;
+pub mod schema_util;
+pub mod state;
+pub mod store;
+pub mod unit_graph;
+pub mod validate;
+pub mod walk;
+
+pub use addr::{InstanceAddr, InstanceKey};
+pub use engine::{ApplyTarget, Engine, EnvApply, Options, UnitApplied};
+pub use events::{Event, EventSink, OpKind, OpStatus};
+pub use plan::{Action, Drift, EngineError, EnvPlan, OutputChange, PlanMode, ResourceChange, UnitOutcome, UnitPlan};
+pub use state::State;

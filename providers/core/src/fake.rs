@@ -142,6 +142,35 @@ impl FakeCloud {
         self.lock().provider_configs.clone()
     }
 
+    /// Loads the objects saved by [`FakeCloud::save`] (a missing file is an empty cloud), so
+    /// that separate runs of the `forge` binary in CLI tests share one fake world.
+    pub fn load(path: &std::path::Path) -> Result<Arc<FakeCloud>, String> {
+        let cloud = FakeCloud::new();
+        let text = match std::fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(cloud),
+            Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
+        };
+        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        {
+            let mut inner = cloud.lock();
+            inner.next_id = json.get("next_id").and_then(|n| n.as_u64()).unwrap_or(0);
+            if let Some(objects) = json.get("objects").and_then(|o| o.as_object()) {
+                for (id, v) in objects {
+                    inner.objects.insert(id.clone(), Value::from_json(v));
+                }
+            }
+        }
+        Ok(cloud)
+    }
+
+    pub fn save(&self, path: &std::path::Path) -> Result<(), String> {
+        let inner = self.lock();
+        let objects: serde_json::Map<String, serde_json::Value> = inner.objects.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+        let json = serde_json::json!({"next_id": inner.next_id, "objects": objects});
+        std::fs::write(path, json.to_string()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    }
+
     /// Records the call and decides whether it fails.
     fn record(&self, op: FakeOp, type_name: &str, name: &str) -> ProviderResult<Duration> {
         let mut inner = self.lock();

@@ -1,0 +1,464 @@
+//! The environment-level runs: plan, apply and destroy walk the unit graph (in reverse
+//! for destroy), each unit under its state lock, a failed unit stopping only its dependents.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use forge_config::{Environment, Unit};
+use forge_provider::{BackendError, BackendFactory, LockInfo, ProviderFactory, StateBackend, Value};
+use tokio::sync::Semaphore;
+
+use crate::addr::InstanceAddr;
+use crate::events::{no_events, Event, EventSink};
+use crate::local_backend::LocalBackend;
+use crate::plan::{Action, EngineError, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
+use crate::run::{run_unit, RunContext, UnitRun};
+use crate::store::{backend_error, StateStore};
+use crate::unit_graph::UnitGraph;
+use crate::walk::{reversed, walk, NodeOutcome};
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub parallelism: usize,
+    /// Read every recorded object before planning (`-refresh=false` turns it off).
+    pub refresh: bool,
+    /// How long to keep retrying a held lock.
+    pub lock_timeout: Duration,
+    /// Only these units (names or folder names); empty means all.
+    pub include: Vec<String>,
+    pub exclude: Vec<String>,
+    /// How often a long operation reports it is still running.
+    pub progress_every: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            parallelism: 10,
+            refresh: true,
+            lock_timeout: Duration::ZERO,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            progress_every: Duration::from_secs(10),
+        }
+    }
+}
+
+pub struct Engine {
+    pub factories: Vec<Arc<dyn ProviderFactory>>,
+    pub backends: Vec<Arc<dyn BackendFactory>>,
+    pub options: Options,
+    pub events: EventSink,
+}
+
+/// What to apply in one unit: the plan's actions and the state it was made against.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ApplyTarget {
+    pub unit: String,
+    pub lineage: Option<String>,
+    pub serial: u64,
+    pub actions: BTreeMap<InstanceAddr, Action>,
+    pub has_changes: bool,
+}
+
+impl ApplyTarget {
+    pub fn from_plan(p: &UnitPlan) -> ApplyTarget {
+        ApplyTarget {
+            unit: p.unit.clone(),
+            lineage: p.lineage.clone(),
+            serial: p.serial,
+            actions: p.changes.iter().map(|c| (c.addr.clone(), c.action)).collect(),
+            has_changes: p.has_changes(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnitApplied {
+    /// What was done (the changes performed, drift accepted, outputs written).
+    pub result: Option<UnitPlan>,
+    pub elapsed: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvApply {
+    pub units: Vec<(String, UnitOutcome<UnitApplied>)>,
+    pub elapsed: Duration,
+}
+
+impl EnvApply {
+    pub fn failed(&self) -> bool {
+        self.units.iter().any(|(_, o)| !matches!(o, UnitOutcome::Done(_)))
+    }
+}
+
+/// A run-wide description of who holds a lock.
+fn lock_info(operation: &str, path: String) -> LockInfo {
+    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    let host = std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".into());
+    LockInfo {
+        id: uuid::Uuid::new_v4().to_string(),
+        operation: operation.to_string(),
+        info: String::new(),
+        who: format!("{user}@{host}"),
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        path,
+    }
+}
+
+impl Engine {
+    pub fn new(factories: Vec<Arc<dyn ProviderFactory>>, backends: Vec<Arc<dyn BackendFactory>>) -> Engine {
+        Engine { factories, backends, options: Options::default(), events: no_events() }
+    }
+
+    fn emit(&self, e: Event) {
+        (self.events)(e);
+    }
+
+    fn context(&self) -> RunContext {
+        RunContext {
+            factories: self.factories.clone(),
+            permits: Arc::new(Semaphore::new(self.options.parallelism.max(1))),
+            parallelism: self.options.parallelism.max(1),
+            events: self.events.clone(),
+            progress_every: self.options.progress_every,
+        }
+    }
+
+    /// The backend that holds a unit's state: its `remote_state`, or the local file.
+    pub async fn backend(&self, unit: &Unit) -> Result<Arc<dyn StateBackend>, EngineError> {
+        let Some(rs) = &unit.remote_state else {
+            return Ok(Arc::new(LocalBackend::for_unit(&unit.dir)));
+        };
+        if rs.backend == "local" {
+            let path = rs.config.str_attr("path").map(|p| unit.dir.join(p)).unwrap_or_else(|| unit.dir.join(".forge").join("terraform.tfstate"));
+            return Ok(Arc::new(LocalBackend::at(path)));
+        }
+        let factory = self.backends.iter().find(|b| b.backend_type() == rs.backend).ok_or_else(|| {
+            let known: Vec<&str> = self.backends.iter().map(|b| b.backend_type()).chain(["local"]).collect();
+            EngineError::new(format!("unit {}: remote_state backend \"{}\" is not supported", unit.name, rs.backend))
+                .cause(format!("remote_state at {}", rs.location))
+                .hint(format!("forge supports: {}", known.join(", ")))
+        })?;
+        let backend = factory
+            .open(&rs.config)
+            .await
+            .map_err(|e| EngineError::new(format!("unit {}: cannot open the {} state backend", unit.name, rs.backend)).cause(e.to_string()))?;
+        for n in factory.take_notices() {
+            self.emit(Event::Notice { unit: Some(unit.name.clone()), message: n });
+        }
+        Ok(backend)
+    }
+
+    /// Takes a unit's lock, retrying with backoff up to the lock timeout.
+    pub async fn lock(&self, unit: &Unit, backend: &dyn StateBackend, operation: &str) -> Result<LockInfo, EngineError> {
+        let info = lock_info(operation, backend.describe());
+        let start = Instant::now();
+        let mut wait = Duration::from_millis(200);
+        let mut announced = false;
+        loop {
+            match backend.lock(&info).await {
+                Ok(()) => return Ok(info),
+                Err(BackendError::Locked(holder)) if start.elapsed() + wait <= self.options.lock_timeout => {
+                    if !announced {
+                        announced = true;
+                        self.emit(Event::Notice { unit: Some(unit.name.clone()), message: format!("waiting for the state lock held by {} ({})", holder.who, holder.operation) });
+                    }
+                    tokio::time::sleep(wait).await;
+                    wait = (wait * 2).min(Duration::from_secs(5));
+                }
+                Err(BackendError::Locked(holder)) => {
+                    return Err(EngineError::new(format!("unit {}: the state is locked", unit.name))
+                        .cause(format!("held by {} since {} for {}", holder.who, holder.created, holder.operation))
+                        .cause(format!("lock ID {} on {}", holder.id, if holder.path.is_empty() { backend.describe() } else { holder.path.clone() }))
+                        .hint(format!(
+                            "wait for that run to finish (--lock-timeout 5m waits for it), or if it crashed: forge force-unlock {} {}",
+                            holder.id,
+                            unit.dir.display()
+                        )));
+                }
+                Err(e) => return Err(backend_error("lock", backend, &e)),
+            }
+        }
+    }
+
+    /// Runs `body` with the unit's state loaded under its lock; always unlocks.
+    async fn with_locked_state<T, F, Fut>(&self, unit: &Unit, operation: &str, body: F) -> Result<T, Vec<EngineError>>
+    where
+        F: FnOnce(StateStore) -> Fut,
+        Fut: std::future::Future<Output = Result<T, Vec<EngineError>>>,
+    {
+        let backend = self.backend(unit).await.map_err(|e| vec![e])?;
+        let info = self.lock(unit, backend.as_ref(), operation).await.map_err(|e| vec![e])?;
+        let result = match StateStore::load(backend.clone()).await {
+            Ok(store) => body(store).await,
+            Err(e) => Err(vec![e]),
+        };
+        let unlocked = backend.unlock(&info.id, false).await;
+        match (result, unlocked) {
+            (Ok(v), Ok(())) => Ok(v),
+            (Ok(_), Err(e)) => Err(vec![backend_error("unlock", backend.as_ref(), &e)
+                .hint(format!("release it with: forge force-unlock {} {}", info.id, unit.dir.display()))]),
+            (Err(es), _) => Err(es),
+        }
+    }
+
+    /// Reads a unit's state without locking (outputs, state list/show).
+    pub async fn read_state(&self, unit: &Unit) -> Result<StateStore, EngineError> {
+        StateStore::load(self.backend(unit).await?).await
+    }
+
+    /// Which units take part: --include-unit / --exclude-unit by name or folder name.
+    fn selected(&self, env: &Environment) -> Result<Vec<bool>, EngineError> {
+        let matches = |u: &Unit, pat: &str| {
+            let pat = pat.trim_end_matches('/');
+            u.name == pat || u.dir.file_name().is_some_and(|f| f == pat) || u.dir == Path::new(pat) || u.dir.ends_with(pat)
+        };
+        for pat in self.options.include.iter().chain(&self.options.exclude) {
+            if !env.units.iter().any(|u| matches(u, pat)) {
+                let names: Vec<&str> = env.units.iter().map(|u| u.name.as_str()).collect();
+                return Err(EngineError::new(format!("no unit named {pat:?} in environment {}", env.name)).hint(format!("the units are: {}", names.join(", "))));
+            }
+        }
+        Ok(env
+            .units
+            .iter()
+            .map(|u| {
+                (self.options.include.is_empty() || self.options.include.iter().any(|p| matches(u, p)))
+                    && !self.options.exclude.iter().any(|p| matches(u, p))
+            })
+            .collect())
+    }
+
+    /// The object `dependency.<name>.outputs` for each dependency block of a unit: planned
+    /// outputs when the dependency was planned in this run, else its state's outputs.
+    async fn dependency_outputs(
+        &self,
+        env: &Environment,
+        unit: &Unit,
+        planned: &Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
+    ) -> Result<BTreeMap<String, Value>, EngineError> {
+        let mut out = BTreeMap::new();
+        for dep in &unit.dependencies {
+            if dep.skip_outputs {
+                continue;
+            }
+            let Some(dep_unit) = env.units.iter().find(|u| u.dir == dep.config_path) else { continue };
+            let from_plan = planned.lock().unwrap_or_else(|p| p.into_inner()).get(&dep_unit.name).cloned();
+            let outputs = match from_plan {
+                Some(o) => o,
+                None => self.read_state(dep_unit).await?.state.output_values(),
+            };
+            out.insert(dep.name.clone(), Value::Object(outputs));
+        }
+        Ok(out)
+    }
+
+    async fn inputs(
+        &self,
+        env: &Environment,
+        unit: &Unit,
+        planned: &Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
+    ) -> Result<BTreeMap<String, Value>, EngineError> {
+        let deps = self.dependency_outputs(env, unit, planned).await?;
+        unit.eval_inputs(&deps).map_err(|d| EngineError::config(format!("unit {}: the inputs cannot be evaluated", unit.name), d))
+    }
+
+    /// Plans every selected unit of the environment.
+    pub async fn plan(&self, env: &Environment, mode: PlanMode) -> Result<EnvPlan, EngineError> {
+        let graph = UnitGraph::build(env)?;
+        let selected = self.selected(env)?;
+        let ctx = self.context();
+        let planned: Mutex<BTreeMap<String, BTreeMap<String, Value>>> = Mutex::new(BTreeMap::new());
+        let order = if mode == PlanMode::Destroy { reversed(&graph.deps) } else { graph.deps.clone() };
+        let outcomes = walk(&order, ctx.parallelism, |i| {
+            let unit = &env.units[i];
+            let selected = selected[i];
+            let ctx = &ctx;
+            let planned = &planned;
+            async move {
+                if !selected {
+                    return Ok(None);
+                }
+                let none = Mutex::new(BTreeMap::new());
+                let source = if mode == PlanMode::Destroy { &none } else { planned };
+                let inputs = self.inputs(env, unit, source).await.map_err(|e| vec![e])?;
+                let run = UnitRun { unit, inputs, mode, apply: false, refresh: self.options.refresh, planned_actions: None, ctx };
+                let plan = self.with_locked_state(unit, "OperationTypePlan", |store| async { run_unit(&run, store).await }).await?;
+                planned.lock().unwrap_or_else(|p| p.into_inner()).insert(unit.name.clone(), plan.outputs.clone());
+                Ok::<_, Vec<EngineError>>(Some(plan))
+            }
+        })
+        .await;
+        let units = outcomes
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| selected[*i])
+            .filter_map(|(i, o)| match unit_outcome(o, &graph.names) {
+                UnitOutcome::Done(None) => None,
+                UnitOutcome::Done(Some(p)) => Some((graph.names[i].clone(), UnitOutcome::Done(p))),
+                UnitOutcome::Failed(e) => Some((graph.names[i].clone(), UnitOutcome::Failed(e))),
+                UnitOutcome::Skipped { because } => Some((graph.names[i].clone(), UnitOutcome::Skipped { because })),
+            })
+            .collect();
+        Ok(EnvPlan { mode, units })
+    }
+
+    /// The waves in which the selected units run.
+    pub fn schedule(&self, env: &Environment, mode: PlanMode) -> Result<Vec<Vec<String>>, EngineError> {
+        let graph = UnitGraph::build(env)?;
+        let selected = self.selected(env)?;
+        let order = if mode == PlanMode::Destroy { reversed(&graph.deps) } else { graph.deps.clone() };
+        let g = UnitGraph { names: graph.names.clone(), deps: order, graph: graph.graph };
+        let waves = g.waves();
+        let max = waves.iter().copied().max().unwrap_or(0);
+        Ok((1..=max)
+            .map(|w| (0..g.names.len()).filter(|&i| waves[i] == w && selected[i]).map(|i| g.names[i].clone()).collect::<Vec<_>>())
+            .filter(|w| !w.is_empty())
+            .collect())
+    }
+
+    /// Applies the targets (from a plan just made, or a saved plan) in dependency order
+    /// (reverse for destroy). Each unit is re-planned under its lock with its
+    /// dependencies' applied outputs; a plan made against another state is refused.
+    pub async fn apply(&self, env: &Environment, mode: PlanMode, targets: &[ApplyTarget]) -> Result<EnvApply, EngineError> {
+        let start = Instant::now();
+        let graph = UnitGraph::build(env)?;
+        let ctx = self.context();
+        self.emit(Event::Schedule { waves: self.schedule(env, mode)? });
+        let order = if mode == PlanMode::Destroy { reversed(&graph.deps) } else { graph.deps.clone() };
+        let no_plans = Mutex::new(BTreeMap::new());
+        let outcomes = walk(&order, ctx.parallelism, |i| {
+            let unit = &env.units[i];
+            let target = targets.iter().find(|t| t.unit == unit.name);
+            let ctx = &ctx;
+            let no_plans = &no_plans;
+            async move {
+                let Some(target) = target else { return Ok(None) };
+                if !target.has_changes {
+                    return Ok(Some(UnitApplied { result: None, elapsed: Duration::ZERO }));
+                }
+                let started = Instant::now();
+                self.emit(Event::UnitStarted { unit: unit.name.clone() });
+                let result = async {
+                    let inputs = self.inputs(env, unit, no_plans).await.map_err(|e| vec![e])?;
+                    let run = UnitRun {
+                        unit,
+                        inputs,
+                        mode,
+                        apply: true,
+                        refresh: self.options.refresh,
+                        planned_actions: Some(target.actions.clone()),
+                        ctx,
+                    };
+                    self.with_locked_state(unit, "OperationTypeApply", |store| async {
+                        check_stale(unit, target, &store).map_err(|e| vec![e])?;
+                        run_unit(&run, store).await
+                    })
+                    .await
+                }
+                .await;
+                let elapsed = started.elapsed();
+                self.emit(Event::UnitFinished { unit: unit.name.clone(), elapsed, ok: result.is_ok() });
+                result.map(|p| Some(UnitApplied { result: Some(p), elapsed }))
+            }
+        })
+        .await;
+        let units = outcomes
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| targets.iter().any(|t| t.unit == graph.names[*i]))
+            .map(|(i, o)| (graph.names[i].clone(), unit_outcome(o, &graph.names).map(|a| a.unwrap_or(UnitApplied { result: None, elapsed: Duration::ZERO }))))
+            .collect();
+        Ok(EnvApply { units, elapsed: start.elapsed() })
+    }
+
+    /// Releases a lock whatever its holder (`forge force-unlock ID UNIT`).
+    pub async fn force_unlock(&self, unit: &Unit, id: &str) -> Result<Option<LockInfo>, EngineError> {
+        let backend = self.backend(unit).await?;
+        let holder = backend.lock_holder().await.map_err(|e| backend_error("read the lock of", backend.as_ref(), &e))?;
+        match &holder {
+            None => return Ok(None),
+            Some(h) if h.id != id => {
+                return Err(EngineError::new(format!("unit {}: the lock is held under ID {}, not {id}", unit.name, h.id))
+                    .cause(format!("held by {} since {} for {}", h.who, h.created, h.operation))
+                    .hint(format!("check that run is gone, then: forge force-unlock {} {}", h.id, unit.dir.display())));
+            }
+            Some(_) => {}
+        }
+        backend.unlock(id, true).await.map_err(|e| backend_error("unlock", backend.as_ref(), &e))?;
+        Ok(holder)
+    }
+
+    /// Writes a state edited outside a run (state rm/mv/push), under the unit's lock.
+    pub async fn edit_state<F>(&self, unit: &Unit, edit: F) -> Result<(), EngineError>
+    where
+        F: FnOnce(&mut crate::state::State) -> Result<(), EngineError>,
+    {
+        let r = self
+            .with_locked_state(unit, "OperationTypeInvalid", |mut store| async move {
+                edit(&mut store.state).map_err(|e| vec![e])?;
+                store.persist().await.map_err(|e| vec![e])
+            })
+            .await;
+        r.map_err(|mut es| es.remove(0))
+    }
+
+    /// Imports an existing object into a unit's state under `addr`.
+    pub async fn import(&self, env: &Environment, unit: &Unit, addr: &InstanceAddr, id: &str) -> Result<Value, EngineError> {
+        let planned = Mutex::new(BTreeMap::new());
+        let inputs = self.inputs(env, unit, &planned).await?;
+        let ctx = self.context();
+        let addr = addr.clone();
+        let id = id.to_string();
+        let r = self
+            .with_locked_state(unit, "OperationTypeImport", |store| async move {
+                let run = UnitRun { unit, inputs, mode: PlanMode::Normal, apply: true, refresh: false, planned_actions: None, ctx: &ctx };
+                crate::run::import_instance(&run, store, &addr, &id).await.map_err(|e| vec![e])
+            })
+            .await;
+        r.map_err(|mut es| es.remove(0))
+    }
+}
+
+fn check_stale(unit: &Unit, target: &ApplyTarget, store: &StateStore) -> Result<(), EngineError> {
+    let now_lineage = store.exists().then(|| store.state.lineage.clone());
+    if now_lineage == target.lineage && (target.lineage.is_none() || store.state.serial == target.serial) {
+        return Ok(());
+    }
+    Err(EngineError::new(format!("unit {}: the saved plan is stale", unit.name))
+        .cause(format!(
+            "it was made against state serial {} (lineage {}); the state is now serial {} (lineage {})",
+            target.serial,
+            target.lineage.as_deref().unwrap_or("none"),
+            store.state.serial,
+            now_lineage.as_deref().unwrap_or("none")
+        ))
+        .hint("run forge plan again and apply the new plan"))
+}
+
+fn unit_outcome<T>(o: NodeOutcome<T, Vec<EngineError>>, names: &[String]) -> UnitOutcome<T> {
+    match o {
+        NodeOutcome::Done(t) => UnitOutcome::Done(t),
+        NodeOutcome::Failed(es) => UnitOutcome::Failed(es),
+        NodeOutcome::Skipped(i) => UnitOutcome::Skipped { because: names.get(i).cloned().unwrap_or_default() },
+    }
+}
+
+impl<T> UnitOutcome<T> {
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> UnitOutcome<U> {
+        match self {
+            UnitOutcome::Done(t) => UnitOutcome::Done(f(t)),
+            UnitOutcome::Failed(e) => UnitOutcome::Failed(e),
+            UnitOutcome::Skipped { because } => UnitOutcome::Skipped { because },
+        }
+    }
+}

@@ -1,0 +1,42 @@
+//! What the engine reports while it works. The engine never prints: the CLI receives
+//! these and renders progress lines.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OpKind {
+    Reading,
+    Creating,
+    Modifying,
+    Destroying,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum OpStatus {
+    Started,
+    /// Still running after this long (every 10 s).
+    Still(Duration),
+    /// Finished after this long; the object's id when it has one.
+    Done(Duration, Option<String>),
+    Failed(Duration),
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// The units of each wave, in the order they will run.
+    Schedule { waves: Vec<Vec<String>> },
+    UnitStarted { unit: String },
+    UnitFinished { unit: String, elapsed: Duration, ok: bool },
+    /// A provider call on one resource instance during apply.
+    Op { unit: String, address: String, kind: OpKind, status: OpStatus },
+    /// Something the user should know (a backend created its bucket, a lock was waited for).
+    Notice { unit: Option<String>, message: String },
+}
+
+pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// A sink that drops everything.
+pub fn no_events() -> EventSink {
+    Arc::new(|_| {})
+}

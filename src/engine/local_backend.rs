@@ -1,0 +1,183 @@
+//! State in a file beside the unit (`<unit>/.forge/terraform.tfstate`) for units without
+//! `remote_state`: written atomically (temp file + rename), locked with an exclusive lock
+//! file holding the holder's LockInfo as JSON (Terraform's field names).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+use forge_provider::{BackendError, LockInfo, StateBackend, StoredState};
+use md5::{Digest, Md5};
+
+pub struct LocalBackend {
+    path: PathBuf,
+}
+
+impl LocalBackend {
+    /// The backend of the unit in `unit_dir`.
+    pub fn for_unit(unit_dir: &Path) -> LocalBackend {
+        LocalBackend { path: unit_dir.join(".forge").join("terraform.tfstate") }
+    }
+
+    pub fn at(path: PathBuf) -> LocalBackend {
+        LocalBackend { path }
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        let mut name = self.path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        name.push(".lock.info");
+        self.path.with_file_name(name)
+    }
+
+    fn ensure_dir(&self) -> Result<(), BackendError> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| BackendError::Other(format!("cannot create {}: {e}", dir.display())))?;
+        }
+        Ok(())
+    }
+}
+
+fn digest(bytes: &[u8]) -> String {
+    hex::encode(Md5::digest(bytes))
+}
+
+fn lock_to_json(l: &LockInfo) -> serde_json::Value {
+    serde_json::json!({
+        "ID": l.id, "Operation": l.operation, "Info": l.info, "Who": l.who,
+        "Version": l.version, "Created": l.created, "Path": l.path,
+    })
+}
+
+fn lock_from_json(v: &serde_json::Value) -> LockInfo {
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
+    LockInfo { id: s("ID"), operation: s("Operation"), info: s("Info"), who: s("Who"), version: s("Version"), created: s("Created"), path: s("Path") }
+}
+
+#[async_trait]
+impl StateBackend for LocalBackend {
+    fn describe(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    async fn read(&self) -> Result<Option<StoredState>, BackendError> {
+        match std::fs::read(&self.path) {
+            Ok(bytes) => {
+                let version = digest(&bytes);
+                Ok(Some(StoredState { bytes, version }))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(BackendError::Other(format!("cannot read {}: {e}", self.path.display()))),
+        }
+    }
+
+    async fn write(&self, bytes: &[u8], expected_version: Option<&str>) -> Result<String, BackendError> {
+        self.ensure_dir()?;
+        let current = self.read().await?;
+        match (current.as_ref().map(|c| c.version.as_str()), expected_version) {
+            (None, None) => {}
+            (Some(have), Some(want)) if have == want => {}
+            (have, want) => {
+                return Err(BackendError::Conflict(format!(
+                    "{} is at version {} but {} was expected",
+                    self.path.display(),
+                    have.unwrap_or("(none)"),
+                    want.unwrap_or("(none)")
+                )));
+            }
+        }
+        let tmp = self.path.with_extension(format!("tfstate.tmp-{}", uuid::Uuid::new_v4()));
+        let result = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &self.path)
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(BackendError::Other(format!("cannot write {}: {e}", self.path.display())));
+        }
+        Ok(digest(bytes))
+    }
+
+    async fn lock(&self, info: &LockInfo) -> Result<(), BackendError> {
+        self.ensure_dir()?;
+        let path = self.lock_path();
+        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+            Ok(mut f) => {
+                let mut info = info.clone();
+                info.path = self.path.display().to_string();
+                let text = lock_to_json(&info).to_string();
+                f.write_all(text.as_bytes()).map_err(|e| BackendError::Other(format!("cannot write {}: {e}", path.display())))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match self.lock_holder().await? {
+                Some(holder) => Err(BackendError::Locked(holder)),
+                // The holder released it between our two calls: try once more.
+                None => Box::pin(self.lock(info)).await,
+            },
+            Err(e) => Err(BackendError::Other(format!("cannot create lock file {}: {e}", path.display()))),
+        }
+    }
+
+    async fn unlock(&self, id: &str, force: bool) -> Result<(), BackendError> {
+        let path = self.lock_path();
+        match self.lock_holder().await? {
+            None => Ok(()),
+            Some(holder) if holder.id != id && !force => Err(BackendError::Other(format!(
+                "lock ID {id} does not match the lock held ({}) on {}",
+                holder.id,
+                self.path.display()
+            ))),
+            Some(_) => std::fs::remove_file(&path).or_else(|e| {
+                if e.kind() == std::io::ErrorKind::NotFound {
+                    Ok(())
+                } else {
+                    Err(BackendError::Other(format!("cannot remove {}: {e}", path.display())))
+                }
+            }),
+        }
+    }
+
+    async fn lock_holder(&self) -> Result<Option<LockInfo>, BackendError> {
+        let path = self.lock_path();
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+                Ok(Some(lock_from_json(&json)))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(BackendError::Other(format!("cannot read {}: {e}", path.display()))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lock(id: &str) -> LockInfo {
+        LockInfo { id: id.into(), operation: "OperationTypeApply".into(), info: String::new(), who: "me@host".into(), version: "0.1.0".into(), created: "2026-01-01T00:00:00Z".into(), path: String::new() }
+    }
+
+    #[tokio::test]
+    async fn conditional_writes_and_exclusive_lock() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let b = LocalBackend::for_unit(dir.path());
+        assert!(b.read().await.expect("read").is_none());
+        let v1 = b.write(b"one", None).await.expect("first write");
+        assert!(matches!(b.write(b"two", None).await, Err(BackendError::Conflict(_))));
+        let v2 = b.write(b"two", Some(&v1)).await.expect("second write");
+        assert!(matches!(b.write(b"three", Some(&v1)).await, Err(BackendError::Conflict(_))));
+        assert_eq!(b.read().await.expect("read").map(|s| s.version), Some(v2));
+
+        b.lock(&lock("a")).await.expect("lock");
+        match b.lock(&lock("b")).await {
+            Err(BackendError::Locked(holder)) => assert_eq!(holder.id, "a"),
+            other => panic!("expected Locked, got {other:?}"),
+        }
+        assert!(b.unlock("b", false).await.is_err());
+        b.unlock("a", false).await.expect("unlock");
+        b.lock(&lock("b")).await.expect("relock");
+        b.unlock("x", true).await.expect("force unlock");
+        assert!(b.lock_holder().await.expect("holder").is_none());
+    }
+}

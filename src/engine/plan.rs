@@ -1,0 +1,231 @@
+//! What a plan says: per unit, the action for every resource instance, the drift found
+//! while refreshing, and the output changes.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use forge_lang::Diagnostics;
+use forge_provider::Value;
+use serde::{Deserialize, Serialize};
+
+use crate::addr::InstanceAddr;
+
+/// What kind of run a plan is for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlanMode {
+    /// Make the world match the configuration.
+    Normal,
+    /// Accept changes made outside forge into state; touch nothing.
+    RefreshOnly,
+    /// Delete everything the state records.
+    Destroy,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    NoOp,
+    Create,
+    /// A data source read deferred to apply because its configuration is not known yet.
+    Read,
+    Update,
+    DeleteThenCreate,
+    CreateThenDelete,
+    Delete,
+}
+
+impl Action {
+    pub fn is_replace(self) -> bool {
+        matches!(self, Action::DeleteThenCreate | Action::CreateThenDelete)
+    }
+
+    /// Terraform's `actions` list in plan JSON.
+    pub fn json_actions(self) -> Vec<&'static str> {
+        match self {
+            Action::NoOp => vec!["no-op"],
+            Action::Create => vec!["create"],
+            Action::Read => vec!["read"],
+            Action::Update => vec!["update"],
+            Action::DeleteThenCreate => vec!["delete", "create"],
+            Action::CreateThenDelete => vec!["create", "delete"],
+            Action::Delete => vec!["delete"],
+        }
+    }
+}
+
+/// The planned change of one resource instance.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResourceChange {
+    pub addr: InstanceAddr,
+    pub action: Action,
+    /// The refreshed object (`None` when creating).
+    pub before: Option<Value>,
+    /// The planned object, with unknowns (`None` when deleting).
+    pub after: Option<Value>,
+    /// Attributes that force the replacement.
+    pub requires_replace: Vec<String>,
+    /// Why, when it is not obvious ("no longer in configuration").
+    pub reason: Option<String>,
+}
+
+/// An object changed outside forge: what state said and what was read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Drift {
+    pub addr: InstanceAddr,
+    pub before: Value,
+    /// `None` when the object is gone.
+    pub after: Option<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct OutputChange {
+    pub name: String,
+    pub action: Action,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+    pub sensitive: bool,
+}
+
+/// The plan of one unit.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnitPlan {
+    pub unit: String,
+    pub mode: PlanMode,
+    /// Every instance considered, no-ops included (rendering skips them).
+    pub changes: Vec<ResourceChange>,
+    pub drift: Vec<Drift>,
+    pub output_changes: Vec<OutputChange>,
+    /// The outputs as they will be (unknown where only apply can tell), for dependents.
+    pub outputs: BTreeMap<String, Value>,
+    /// The state this plan was made against: `None` when there was no state.
+    pub lineage: Option<String>,
+    pub serial: u64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub add: usize,
+    pub change: usize,
+    pub destroy: usize,
+}
+
+impl UnitPlan {
+    pub fn counts(&self) -> Counts {
+        let mut c = Counts::default();
+        for ch in &self.changes {
+            match ch.action {
+                Action::Create => c.add += 1,
+                Action::Update => c.change += 1,
+                Action::Delete => c.destroy += 1,
+                Action::DeleteThenCreate | Action::CreateThenDelete => {
+                    c.add += 1;
+                    c.destroy += 1;
+                }
+                Action::NoOp | Action::Read => {}
+            }
+        }
+        c
+    }
+
+    /// True when applying would change anything: resources, outputs or (refresh-only) state.
+    pub fn has_changes(&self) -> bool {
+        let resources = self.changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read));
+        let outputs = self.output_changes.iter().any(|o| o.action != Action::NoOp);
+        let drift = self.mode == PlanMode::RefreshOnly && !self.drift.is_empty();
+        resources || outputs || drift
+    }
+}
+
+/// An error that stops a unit (or one resource in it). Display gives the message, its
+/// causes and the hint, in the order the CLI prints them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EngineError {
+    pub message: String,
+    pub causes: Vec<String>,
+    pub hint: Option<String>,
+    /// Configuration problems, each with its file:line:col.
+    pub diagnostics: Option<Diagnostics>,
+}
+
+impl EngineError {
+    pub fn new(message: impl Into<String>) -> Self {
+        EngineError { message: message.into(), causes: Vec::new(), hint: None, diagnostics: None }
+    }
+    pub fn cause(mut self, cause: impl Into<String>) -> Self {
+        self.causes.push(cause.into());
+        self
+    }
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+    pub fn config(message: impl Into<String>, diagnostics: Diagnostics) -> Self {
+        EngineError { diagnostics: Some(diagnostics), ..EngineError::new(message) }
+    }
+    /// A provider's error about one resource instance.
+    pub fn provider(addr: &str, doing: &str, e: &forge_provider::ProviderError) -> Self {
+        let mut err = EngineError::new(format!("{addr}: {doing} failed"));
+        err.causes.push(match &e.code {
+            Some(code) => format!("{code}: {}", e.message),
+            None => e.message.clone(),
+        });
+        err.hint = e.hint.clone();
+        err
+    }
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error: {}", self.message)?;
+        for c in &self.causes {
+            for line in c.lines() {
+                writeln!(f, "  cause: {line}")?;
+            }
+        }
+        if let Some(d) = &self.diagnostics {
+            write!(f, "{d}")?;
+        }
+        if let Some(h) = &self.hint {
+            writeln!(f, "hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+/// How one unit's part of a run ended.
+#[derive(Clone, Debug, PartialEq)]
+pub enum UnitOutcome<T> {
+    Done(T),
+    Failed(Vec<EngineError>),
+    /// Not run because this dependency failed or was skipped.
+    Skipped { because: String },
+}
+
+impl<T> UnitOutcome<T> {
+    pub fn done(&self) -> Option<&T> {
+        match self {
+            UnitOutcome::Done(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// The plan of an environment: one outcome per unit, in walk order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EnvPlan {
+    pub mode: PlanMode,
+    pub units: Vec<(String, UnitOutcome<UnitPlan>)>,
+}
+
+impl EnvPlan {
+    pub fn failed(&self) -> bool {
+        self.units.iter().any(|(_, o)| !matches!(o, UnitOutcome::Done(_)))
+    }
+    pub fn has_changes(&self) -> bool {
+        self.units.iter().any(|(_, o)| o.done().is_some_and(UnitPlan::has_changes))
+    }
+    pub fn unit(&self, name: &str) -> Option<&UnitPlan> {
+        self.units.iter().find(|(n, _)| n == name).and_then(|(_, o)| o.done())
+    }
+}

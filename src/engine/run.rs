@@ -1,0 +1,1053 @@
+//! One unit's plan or apply: walk the module graph, evaluate each node in a shared scope,
+//! refresh what state records, diff desired against live, and (when applying) perform the
+//! operations, writing the state after every one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use forge_config::{IgnoreChanges, Mode, ResourceBlock, Unit};
+use forge_lang::eval::eval_body;
+use forge_lang::{eval, Diagnostic, Diagnostics, Scope};
+use forge_provider::{DataSourceType, Provider, ProviderError, ProviderFactory, ResourceType, Schema, Value};
+use futures_util::future::join_all;
+use tokio::sync::Semaphore;
+
+use crate::addr::{InstanceAddr, InstanceKey};
+use crate::events::{Event, EventSink, OpKind, OpStatus};
+use crate::module_graph::{provider_key, provider_name_of, ModuleGraph, NodeKind};
+use crate::plan::{Action, Drift, EngineError, OutputChange, PlanMode, ResourceChange, UnitPlan};
+use crate::schema_util::{check_body, mark_sensitive, shape, unknown_object};
+use crate::state::{provider_address, InstanceState, OutputState};
+use crate::store::StateStore;
+use crate::walk::{reversed, walk, NodeOutcome};
+
+/// What every unit run shares: the provider factories, the bound on provider calls in
+/// flight, and where events go.
+pub struct RunContext {
+    pub factories: Vec<Arc<dyn ProviderFactory>>,
+    pub permits: Arc<Semaphore>,
+    pub parallelism: usize,
+    pub events: EventSink,
+    /// How often a long operation reports that it is still running.
+    pub progress_every: Duration,
+}
+
+/// The inputs of one unit run.
+pub struct UnitRun<'a> {
+    pub unit: &'a Unit,
+    pub inputs: BTreeMap<String, Value>,
+    pub mode: PlanMode,
+    pub apply: bool,
+    pub refresh: bool,
+    /// When applying a plan: the actions it planned; anything else is refused.
+    pub planned_actions: Option<BTreeMap<InstanceAddr, Action>>,
+    pub ctx: &'a RunContext,
+}
+
+#[derive(Default)]
+struct Collected {
+    changes: Vec<ResourceChange>,
+    drift: Vec<Drift>,
+    outputs: BTreeMap<String, Value>,
+    /// Managed instances the configuration wants, by resource.
+    desired: BTreeSet<InstanceAddr>,
+    /// Resources whose node finished (their absent keys are orphans).
+    completed: BTreeSet<String>,
+}
+
+struct Runner<'a> {
+    run: &'a UnitRun<'a>,
+    graph: ModuleGraph,
+    scope: Mutex<Scope<'static>>,
+    providers: tokio::sync::Mutex<BTreeMap<String, Arc<dyn Provider>>>,
+    store: tokio::sync::Mutex<StateStore>,
+    collected: Mutex<Collected>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn diag_error(what: String, d: Diagnostics) -> EngineError {
+    EngineError::config(what, d)
+}
+
+/// Runs one unit; the state store is loaded (and, for apply, locked) by the caller.
+pub async fn run_unit(run: &UnitRun<'_>, store: StateStore) -> Result<UnitPlan, Vec<EngineError>> {
+    let graph = ModuleGraph::build(run.unit).map_err(|e| vec![e])?;
+    let module_dir = run.unit.module.dir.clone();
+    let scope = Scope::new(module_dir.clone())
+        .with_root("var", Value::Object(BTreeMap::new()))
+        .with_root("local", Value::Object(BTreeMap::new()))
+        .with_root("data", Value::Object(BTreeMap::new()))
+        .with_root(
+            "path",
+            Value::object([
+                ("module", Value::string(module_dir.display().to_string())),
+                ("root", Value::string(module_dir.display().to_string())),
+                ("cwd", Value::string(run.unit.dir.display().to_string())),
+            ]),
+        )
+        .with_root("terraform", Value::object([("workspace", Value::string("default"))]));
+    let runner = Runner {
+        run,
+        graph,
+        scope: Mutex::new(scope),
+        providers: tokio::sync::Mutex::new(BTreeMap::new()),
+        store: tokio::sync::Mutex::new(store),
+        collected: Mutex::new(Collected::default()),
+    };
+    runner.execute().await
+}
+
+impl Runner<'_> {
+    async fn execute(&self) -> Result<UnitPlan, Vec<EngineError>> {
+        let (lineage, serial, existed) = {
+            let s = self.store.lock().await;
+            (s.state.lineage.clone(), s.state.serial, s.exists())
+        };
+        let outcomes = walk(&self.graph.deps, self.run.ctx.parallelism, |i| self.node(i)).await;
+        let mut errors: Vec<EngineError> = Vec::new();
+        for o in outcomes {
+            if let NodeOutcome::Failed(es) = o {
+                errors.extend(es);
+            }
+        }
+        if let Err(es) = self.orphans().await {
+            errors.extend(es);
+        }
+        if errors.is_empty() {
+            if let Err(e) = self.finish_outputs().await {
+                errors.push(e);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let collected = std::mem::take(&mut *lock(&self.collected));
+        let mut changes = collected.changes;
+        changes.sort_by(|a, b| a.addr.cmp(&b.addr));
+        let mut drift = collected.drift;
+        drift.sort_by(|a, b| a.addr.cmp(&b.addr));
+        let output_changes = self.output_changes(&collected.outputs).await;
+        let outputs = if self.run.mode == PlanMode::Destroy { BTreeMap::new() } else { collected.outputs };
+        Ok(UnitPlan {
+            unit: self.run.unit.name.clone(),
+            mode: self.run.mode,
+            changes,
+            drift,
+            output_changes,
+            outputs,
+            lineage: existed.then_some(lineage),
+            serial,
+        })
+    }
+
+    async fn node(&self, i: usize) -> Result<(), Vec<EngineError>> {
+        let module = &self.run.unit.module;
+        match self.graph.nodes[i].1 {
+            NodeKind::Var(v) => self.variable(v).map_err(|e| vec![e]),
+            NodeKind::Local(l) => {
+                let local = &module.locals[l];
+                let value = {
+                    let scope = lock(&self.scope);
+                    eval(&local.expr, &scope).map_err(|d| vec![diag_error(format!("unit {}: local.{} cannot be evaluated", self.run.unit.name, local.name), d)])?
+                };
+                set_attr(&mut lock(&self.scope).roots, "local", &local.name, value);
+                Ok(())
+            }
+            NodeKind::Provider(p) => self.configure_provider(p).await.map_err(|e| vec![e]),
+            NodeKind::Resource(r) => self.resource(&module.resources[r], i).await,
+            NodeKind::Data(d) => self.data(&module.data[d], i).await,
+            NodeKind::Output(o) => self.output(o).map_err(|e| vec![e]),
+        }
+    }
+
+    fn unit_name(&self) -> &str {
+        &self.run.unit.name
+    }
+
+    // ----- variables, outputs ---------------------------------------------------------
+
+    fn variable(&self, v: usize) -> Result<(), EngineError> {
+        let var = &self.run.unit.module.variables[v];
+        let raw = match self.run.inputs.get(&var.name) {
+            Some(x) if !(x.is_null() && !var.nullable) => x.clone(),
+            _ => match &var.default {
+                Some(d) => d.clone(),
+                None if self.run.mode == PlanMode::Destroy => Value::Unknown,
+                None => {
+                    return Err(diag_error(
+                        format!("unit {}: no value for the required variable `{}`", self.unit_name(), var.name),
+                        Diagnostic::error(format!("variable `{}` has no default and the unit's inputs do not set it", var.name))
+                            .at(var.location.clone())
+                            .hint(format!("add `{} = ...` to the inputs of {}", var.name, self.run.unit.config_file.display()))
+                            .into(),
+                    ));
+                }
+            },
+        };
+        let value = var.ty.convert(raw).map_err(|m| {
+            diag_error(
+                format!("unit {}: the value of variable `{}` does not fit its type", self.unit_name(), var.name),
+                Diagnostic::error(format!("invalid value for variable `{}`: {m}", var.name)).at(var.location.clone()).into(),
+            )
+        })?;
+        let value = if var.sensitive && !value.is_null() { value.sensitive() } else { value };
+        if value.is_wholly_known() {
+            let check_scope = Scope::new(self.run.unit.module.dir.clone()).with_root("var", Value::object([(var.name.clone(), value.clone())]));
+            for validation in &var.validations {
+                let ok = eval(&validation.condition, &check_scope)
+                    .map_err(|d| diag_error(format!("unit {}: the validation of variable `{}` cannot be evaluated", self.unit_name(), var.name), d))?;
+                if ok.as_bool() == Some(false) {
+                    let message = eval(&validation.error_message, &check_scope)
+                        .ok()
+                        .and_then(|m| m.as_str().map(str::to_string))
+                        .unwrap_or_else(|| "the validation condition is false".into());
+                    return Err(diag_error(
+                        format!("unit {}: invalid value for variable `{}`", self.unit_name(), var.name),
+                        Diagnostic::error(message).at(validation.condition.location()).into(),
+                    ));
+                }
+            }
+        }
+        set_attr(&mut lock(&self.scope).roots, "var", &var.name, value);
+        Ok(())
+    }
+
+    fn output(&self, o: usize) -> Result<(), EngineError> {
+        if self.run.mode == PlanMode::Destroy {
+            return Ok(());
+        }
+        let out = &self.run.unit.module.outputs[o];
+        let value = {
+            let scope = lock(&self.scope);
+            eval(&out.expr, &scope).map_err(|d| diag_error(format!("unit {}: output `{}` cannot be evaluated", self.unit_name(), out.name), d))?
+        };
+        if !out.sensitive && value.contains_sensitive() {
+            return Err(diag_error(
+                format!("unit {}: output `{}` refers to sensitive values", self.unit_name(), out.name),
+                Diagnostic::error("an output that shows a sensitive value must be marked sensitive")
+                    .at(out.location.clone())
+                    .hint("add `sensitive = true` to the output block")
+                    .into(),
+            ));
+        }
+        let value = if out.sensitive { value.sensitive() } else { value };
+        lock(&self.collected).outputs.insert(out.name.clone(), value);
+        Ok(())
+    }
+
+    async fn output_changes(&self, outputs: &BTreeMap<String, Value>) -> Vec<OutputChange> {
+        let store = self.store.lock().await;
+        let before = &store.state.outputs;
+        let mut changes = Vec::new();
+        let after_all = if self.run.mode == PlanMode::Destroy { BTreeMap::new() } else { outputs.clone() };
+        let names: BTreeSet<&String> = before.keys().chain(after_all.keys()).collect();
+        for name in names {
+            let b = before.get(name).map(|o| o.value.clone());
+            let a = after_all.get(name).cloned();
+            let action = match (&b, &a) {
+                (None, Some(_)) => Action::Create,
+                (Some(_), None) => Action::Delete,
+                (Some(x), Some(y)) if x.same_as(y) && y.is_wholly_known() => Action::NoOp,
+                _ => Action::Update,
+            };
+            let sensitive = b.as_ref().is_some_and(Value::contains_sensitive) || a.as_ref().is_some_and(Value::contains_sensitive);
+            changes.push(OutputChange { name: name.clone(), action, before: b, after: a, sensitive });
+        }
+        changes
+    }
+
+    /// After a successful apply: the state records the outputs (none after destroy).
+    async fn finish_outputs(&self) -> Result<(), EngineError> {
+        if !self.run.apply {
+            return Ok(());
+        }
+        let outputs = lock(&self.collected).outputs.clone();
+        let mut store = self.store.lock().await;
+        store.state.outputs = match self.run.mode {
+            PlanMode::Destroy => BTreeMap::new(),
+            _ => outputs
+                .into_iter()
+                .filter(|(_, v)| v.is_wholly_known())
+                .map(|(k, v)| {
+                    let sensitive = v.contains_sensitive();
+                    (k, OutputState { value: v, sensitive })
+                })
+                .collect(),
+        };
+        if self.run.mode == PlanMode::Destroy {
+            store.state.instances.retain(|a, _| a.mode == Mode::Managed);
+        }
+        store.persist().await
+    }
+
+    // ----- providers ------------------------------------------------------------------
+
+    async fn configure_provider(&self, p: usize) -> Result<(), EngineError> {
+        let block = &self.graph.providers[p];
+        let key = provider_key(&block.name, block.alias.as_deref());
+        let config = {
+            let scope = lock(&self.scope);
+            eval_body(&block.body, &scope).map_err(|d| diag_error(format!("unit {}: provider \"{key}\" cannot be evaluated", self.unit_name()), d))?
+        };
+        if !config.is_wholly_known() {
+            return Err(EngineError::new(format!("unit {}: provider \"{key}\" depends on values known only after apply", self.unit_name()))
+                .cause(format!("provider block at {}", block.location))
+                .hint("configure providers from variables whose values are known when planning (not from dependency outputs that do not exist yet)"));
+        }
+        let provider = self.configure(&block.name, &key, &config).await?;
+        self.providers.lock().await.insert(key, provider);
+        Ok(())
+    }
+
+    async fn configure(&self, name: &str, key: &str, config: &Value) -> Result<Arc<dyn Provider>, EngineError> {
+        let factory = self.run.ctx.factories.iter().find(|f| f.name() == name).ok_or_else(|| {
+            let known: Vec<&str> = self.run.ctx.factories.iter().map(|f| f.name()).collect();
+            EngineError::new(format!("unit {}: no provider named \"{name}\"", self.unit_name()))
+                .hint(format!("forge provides: {}", known.join(", ")))
+        })?;
+        let _permit = self.run.ctx.permits.acquire().await.map_err(|_| EngineError::new("the run was cancelled"))?;
+        factory
+            .configure(config)
+            .await
+            .map_err(|e| EngineError::provider(&format!("unit {}: provider \"{key}\"", self.unit_name()), "configuration", &e))
+    }
+
+    /// The configured provider for a resource type; one without a block is configured
+    /// empty, as Terraform does.
+    async fn provider_for(&self, type_name: &str, alias: Option<&str>) -> Result<Arc<dyn Provider>, EngineError> {
+        let name = provider_name_of(type_name);
+        let key = provider_key(name, alias);
+        let mut providers = self.providers.lock().await;
+        if let Some(p) = providers.get(&key) {
+            return Ok(p.clone());
+        }
+        if alias.is_some() {
+            return Err(EngineError::new(format!("unit {}: no provider \"{key}\" is configured", self.unit_name()))
+                .hint(format!("add a provider \"{name}\" block with alias = \"{}\"", alias.unwrap_or_default())));
+        }
+        let p = self.configure(name, &key, &Value::Object(BTreeMap::new())).await?;
+        providers.insert(key, p.clone());
+        Ok(p)
+    }
+
+    // ----- resources --------------------------------------------------------------------
+
+    /// Evaluates count/for_each and each instance's configuration, shaped by the schema.
+    fn instances(&self, rb: &ResourceBlock, schema: &Schema) -> Result<Vec<(Option<InstanceKey>, Value)>, EngineError> {
+        let addr = rb.address();
+        let what = format!("unit {}: {addr}", self.unit_name());
+        let mut scope = lock(&self.scope);
+        let keys: Vec<(Option<InstanceKey>, Option<(&'static str, Value)>)> = if let Some(count) = &rb.count {
+            let v = eval(count, &scope).map_err(|d| diag_error(format!("{what}: count cannot be evaluated"), d))?;
+            if v.is_unknown() {
+                return Err(diag_error(
+                    format!("{what}: count depends on values known only after apply"),
+                    Diagnostic::error("invalid count argument").at(count.location()).hint("apply the resources the count depends on first (forge apply --include-unit ...), or compute count from variables").into(),
+                ));
+            }
+            let n = v.as_i64().filter(|n| *n >= 0).ok_or_else(|| {
+                diag_error(format!("{what}: count must be a whole number of 0 or more"), Diagnostic::error(format!("count is a {}", v.kind_name())).at(count.location()).into())
+            })?;
+            (0..n).map(|i| (Some(InstanceKey::Int(i)), Some(("count", Value::object([("index", Value::Number(i as f64))]))))).collect()
+        } else if let Some(fe) = &rb.for_each {
+            let v = eval(fe, &scope).map_err(|d| diag_error(format!("{what}: for_each cannot be evaluated"), d))?;
+            for_each_keys(&v).map_err(|m| diag_error(format!("{what}: invalid for_each"), Diagnostic::error(m).at(fe.location()).into()))?
+        } else {
+            vec![(None, None)]
+        };
+        let mut out = Vec::with_capacity(keys.len());
+        let mut diags = Diagnostics::new();
+        for (key, binding) in keys {
+            if let Some((root, v)) = &binding {
+                scope.roots.insert((*root).to_string(), v.clone());
+            }
+            match eval_body(&rb.body, &scope) {
+                Ok(config) => {
+                    let shaped = shape(schema, &config);
+                    for (name, a) in &schema.attributes {
+                        if a.required && shaped.get(name).is_none_or(Value::is_null) {
+                            diags.push(Diagnostic::error(format!("{addr}: the required argument `{name}` is null")).at(rb.location.clone()));
+                        }
+                    }
+                    out.push((key, shaped));
+                }
+                Err(d) => diags.extend(d),
+            }
+            if let Some((root, _)) = binding {
+                scope.roots.remove(root);
+            }
+        }
+        if !diags.is_empty() {
+            return Err(diag_error(format!("{what}: the configuration cannot be evaluated"), diags));
+        }
+        Ok(out)
+    }
+
+    async fn resource(&self, rb: &ResourceBlock, node: usize) -> Result<(), Vec<EngineError>> {
+        let provider = self.provider_for(&rb.type_name, rb.provider_alias.as_deref()).await.map_err(|e| vec![e])?;
+        let rt = provider.resource_type(&rb.type_name).ok_or_else(|| vec![unknown_type(rb, provider.resource_type_names())])?;
+        let checks = check_body(rt.schema(), &rb.body, &rb.address(), &rb.location);
+        if checks.has_errors() {
+            return Err(vec![diag_error(format!("unit {}: {} does not match the schema of {}", self.unit_name(), rb.address(), rb.type_name), checks)]);
+        }
+        let instances = self.instances(rb, rt.schema()).map_err(|e| vec![e])?;
+        let deps = self.graph.resource_dependencies(node);
+        let provider_addr = provider_address(provider_name_of(&rb.type_name), rb.provider_alias.as_deref());
+        let futures = instances.into_iter().map(|(key, config)| {
+            let addr = InstanceAddr::managed(&rb.type_name, &rb.name, key);
+            let rt = rt.clone();
+            let deps = deps.clone();
+            let provider_addr = provider_addr.clone();
+            async move {
+                let result = self.instance(rb, rt.as_ref(), &addr, config, &deps, &provider_addr).await;
+                (addr, result)
+            }
+        });
+        let results = join_all(futures).await;
+        let mut errors = Vec::new();
+        let mut values = Vec::new();
+        {
+            let mut c = lock(&self.collected);
+            for (addr, r) in results {
+                c.desired.insert(addr.clone());
+                match r {
+                    Ok(v) => values.push((addr.key, v)),
+                    Err(e) => errors.push(e),
+                }
+            }
+            if errors.is_empty() {
+                c.completed.insert(rb.address());
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let value = collect_instances(rb, values);
+        let mut scope = lock(&self.scope);
+        set_attr(&mut scope.roots, &rb.type_name, &rb.name, value);
+        Ok(())
+    }
+
+    /// Plans (and applies) one managed instance; returns its value for dependents.
+    async fn instance(
+        &self,
+        rb: &ResourceBlock,
+        rt: &dyn ResourceType,
+        addr: &InstanceAddr,
+        config: Value,
+        deps: &[String],
+        provider_addr: &str,
+    ) -> Result<Value, EngineError> {
+        let schema = rt.schema();
+        let recorded = self.store.lock().await.state.instances.get(addr).map(|s| s.attributes.clone());
+        if self.run.mode == PlanMode::Destroy {
+            return Ok(recorded.unwrap_or_else(|| unknown_object(schema, None)));
+        }
+        let prior = match (&recorded, self.run.refresh) {
+            (Some(r), true) => self.refresh(rt, addr, r).await?,
+            (r, _) => r.clone(),
+        };
+        if self.run.mode == PlanMode::RefreshOnly {
+            return Ok(prior.unwrap_or_else(|| unknown_object(schema, None)));
+        }
+        let config = ignore_changes(&rb.lifecycle.ignore_changes, config, prior.as_ref());
+        let addr_text = addr.to_string();
+        let planned = rt.plan(prior.as_ref(), &config).map_err(|e| EngineError::provider(&addr_text, "planning", &e))?;
+        let (action, planned) = match &prior {
+            None => (Action::Create, planned.planned),
+            Some(_) if !planned.requires_replace.is_empty() => {
+                let fresh = rt.plan(None, &config).map_err(|e| EngineError::provider(&addr_text, "planning", &e))?;
+                let action = if rb.lifecycle.create_before_destroy { Action::CreateThenDelete } else { Action::DeleteThenCreate };
+                (action, fresh.planned)
+            }
+            Some(p) if !planned.planned.same_as(p) || !planned.planned.is_wholly_known() => (Action::Update, planned.planned),
+            Some(_) => (Action::NoOp, planned.planned),
+        };
+        let planned = mark_sensitive(schema, planned);
+        if action.is_replace() && rb.lifecycle.prevent_destroy {
+            return Err(prevent_destroy_error(&addr_text, rb));
+        }
+        let change = ResourceChange {
+            addr: addr.clone(),
+            action,
+            before: prior.clone(),
+            after: Some(planned.clone()),
+            requires_replace: if action.is_replace() { replace_reasons(rt, prior.as_ref(), &config) } else { Vec::new() },
+            reason: None,
+        };
+        if !self.run.apply {
+            lock(&self.collected).changes.push(change);
+            return Ok(planned);
+        }
+        self.check_planned(addr, action)?;
+        let result = self.perform(rt, addr, action, prior.as_ref(), &planned, deps, provider_addr).await?;
+        lock(&self.collected).changes.push(change);
+        Ok(result)
+    }
+
+    /// Reads the live object; records drift; in a refresh-only apply, writes it to state.
+    async fn refresh(&self, rt: &dyn ResourceType, addr: &InstanceAddr, recorded: &Value) -> Result<Option<Value>, EngineError> {
+        let live = self.call(addr, OpKind::Reading, false, rt.read(recorded)).await?;
+        let live = live.map(|v| mark_sensitive(rt.schema(), v).mark_paths(&recorded.sensitive_paths()));
+        let drifted = match &live {
+            None => true,
+            Some(v) => !v.same_as(recorded),
+        };
+        if drifted {
+            lock(&self.collected).drift.push(Drift { addr: addr.clone(), before: recorded.clone(), after: live.clone() });
+            if self.run.apply && self.run.mode == PlanMode::RefreshOnly {
+                let mut store = self.store.lock().await;
+                match &live {
+                    Some(v) => {
+                        if let Some(inst) = store.state.instances.get_mut(addr) {
+                            inst.attributes = v.clone();
+                        }
+                    }
+                    None => {
+                        store.state.instances.remove(addr);
+                    }
+                }
+                store.persist().await?;
+            }
+        }
+        Ok(live)
+    }
+
+    fn check_planned(&self, addr: &InstanceAddr, action: Action) -> Result<(), EngineError> {
+        let Some(planned) = &self.run.planned_actions else { return Ok(()) };
+        if action == Action::NoOp || action == Action::Read {
+            return Ok(());
+        }
+        let was = planned.get(addr).copied().unwrap_or(Action::NoOp);
+        // Knowing more at apply time may make a planned replacement an update, never the reverse.
+        let compatible = was == action || (was.is_replace() && (action.is_replace() || action == Action::Update));
+        if compatible {
+            Ok(())
+        } else {
+            Err(EngineError::new(format!("{addr}: the plan said {was:?} but applying now needs {action:?}"))
+                .cause("the configuration or the infrastructure changed since the plan was made")
+                .hint("run forge plan again and apply the new plan"))
+        }
+    }
+
+    /// Performs one planned operation and writes the state after each provider call.
+    #[allow(clippy::too_many_arguments)]
+    async fn perform(
+        &self,
+        rt: &dyn ResourceType,
+        addr: &InstanceAddr,
+        action: Action,
+        prior: Option<&Value>,
+        planned: &Value,
+        deps: &[String],
+        provider_addr: &str,
+    ) -> Result<Value, EngineError> {
+        let schema = rt.schema();
+        let record = |v: &Value| InstanceState {
+            provider: provider_addr.to_string(),
+            attributes: mark_sensitive(schema, v.clone()).mark_paths(&planned.sensitive_paths()),
+            dependencies: deps.to_vec(),
+        };
+        match (action, prior) {
+            (Action::NoOp, Some(p)) => {
+                // Nothing to do, but keep recorded dependencies current.
+                let mut store = self.store.lock().await;
+                if store.state.instances.get(addr).is_some_and(|s| s.dependencies != deps) {
+                    store.state.instances.insert(addr.clone(), record(p));
+                    store.persist().await?;
+                }
+                Ok(p.clone())
+            }
+            (Action::Create, _) => {
+                let made = self.call(addr, OpKind::Creating, true, rt.create(planned)).await?;
+                self.save(addr, Some(record(&made))).await?;
+                Ok(record(&made).attributes)
+            }
+            (Action::Update, Some(p)) => {
+                let made = self.call(addr, OpKind::Modifying, true, rt.update(p, planned)).await?;
+                self.save(addr, Some(record(&made))).await?;
+                Ok(record(&made).attributes)
+            }
+            (Action::DeleteThenCreate, Some(p)) => {
+                self.call(addr, OpKind::Destroying, false, rt.delete(p)).await?;
+                self.save(addr, None).await?;
+                let made = self.call(addr, OpKind::Creating, true, rt.create(planned)).await?;
+                self.save(addr, Some(record(&made))).await?;
+                Ok(record(&made).attributes)
+            }
+            (Action::CreateThenDelete, Some(p)) => {
+                let made = self.call(addr, OpKind::Creating, true, rt.create(planned)).await?;
+                self.save(addr, Some(record(&made))).await?;
+                self.call(addr, OpKind::Destroying, false, rt.delete(p)).await.map_err(|e| {
+                    e.hint(format!("the replacement of {addr} exists and is in state; the old object was not deleted: delete it by hand"))
+                })?;
+                Ok(record(&made).attributes)
+            }
+            (action, _) => Err(EngineError::new(format!("{addr}: cannot {action:?} an object that state does not record"))),
+        }
+    }
+
+    async fn save(&self, addr: &InstanceAddr, inst: Option<InstanceState>) -> Result<(), EngineError> {
+        let mut store = self.store.lock().await;
+        match inst {
+            Some(i) => store.state.instances.insert(addr.clone(), i),
+            None => store.state.instances.remove(addr),
+        };
+        store.persist().await
+    }
+
+    /// One provider call under the shared bound, with progress events when applying.
+    async fn call<T>(&self, addr: &InstanceAddr, kind: OpKind, report: bool, fut: impl Future<Output = Result<T, ProviderError>>) -> Result<T, EngineError>
+    where
+        T: IdOf,
+    {
+        let _permit = self.run.ctx.permits.acquire().await.map_err(|_| EngineError::new("the run was cancelled"))?;
+        let report = report || (self.run.apply && kind == OpKind::Destroying);
+        let address = addr.to_string();
+        let emit = |status: OpStatus| {
+            if report {
+                (self.run.ctx.events)(Event::Op { unit: self.unit_name().to_string(), address: address.clone(), kind, status });
+            }
+        };
+        emit(OpStatus::Started);
+        let start = Instant::now();
+        tokio::pin!(fut);
+        let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + self.run.ctx.progress_every, self.run.ctx.progress_every);
+        let result = loop {
+            tokio::select! {
+                r = &mut fut => break r,
+                _ = ticker.tick() => emit(OpStatus::Still(start.elapsed())),
+            }
+        };
+        match result {
+            Ok(v) => {
+                emit(OpStatus::Done(start.elapsed(), v.id_of()));
+                Ok(v)
+            }
+            Err(e) => {
+                emit(OpStatus::Failed(start.elapsed()));
+                let doing = match kind {
+                    OpKind::Reading => "reading",
+                    OpKind::Creating => "creating",
+                    OpKind::Modifying => "updating",
+                    OpKind::Destroying => "deleting",
+                };
+                Err(EngineError::provider(&address, doing, &e))
+            }
+        }
+    }
+
+    // ----- data sources ------------------------------------------------------------------
+
+    async fn data(&self, rb: &ResourceBlock, _node: usize) -> Result<(), Vec<EngineError>> {
+        let provider = self.provider_for(&rb.type_name, rb.provider_alias.as_deref()).await.map_err(|e| vec![e])?;
+        let ds = provider.data_source(&rb.type_name).ok_or_else(|| {
+            vec![EngineError::config(
+                format!("unit {}: {} names an unknown data source", self.unit_name(), rb.address()),
+                Diagnostic::error(format!("the {} provider has no data source `{}`", provider_name_of(&rb.type_name), rb.type_name)).at(rb.location.clone()).into(),
+            )]
+        })?;
+        let checks = check_body(ds.schema(), &rb.body, &rb.address(), &rb.location);
+        if checks.has_errors() {
+            return Err(vec![diag_error(format!("unit {}: {} does not match the schema of {}", self.unit_name(), rb.address(), rb.type_name), checks)]);
+        }
+        let instances = self.instances(rb, ds.schema()).map_err(|e| vec![e])?;
+        let provider_addr = provider_address(provider_name_of(&rb.type_name), rb.provider_alias.as_deref());
+        let futures = instances.into_iter().map(|(key, config)| {
+            let addr = InstanceAddr { mode: Mode::Data, type_name: rb.type_name.clone(), name: rb.name.clone(), key };
+            let ds = ds.clone();
+            let provider_addr = provider_addr.clone();
+            async move {
+                let r = self.data_instance(ds.as_ref(), &addr, config, &provider_addr).await;
+                (addr.key.clone(), r)
+            }
+        });
+        let mut values = Vec::new();
+        let mut errors = Vec::new();
+        for (key, r) in join_all(futures).await {
+            match r {
+                Ok(v) => values.push((key, v)),
+                Err(e) => errors.push(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        let value = collect_instances(rb, values);
+        let mut scope = lock(&self.scope);
+        let data = scope.roots.entry("data".to_string()).or_insert_with(|| Value::Object(BTreeMap::new()));
+        if let Value::Object(m) = data {
+            let by_type = m.entry(rb.type_name.clone()).or_insert_with(|| Value::Object(BTreeMap::new()));
+            if let Value::Object(t) = by_type {
+                t.insert(rb.name.clone(), value);
+            }
+        }
+        Ok(())
+    }
+
+    async fn data_instance(&self, ds: &dyn DataSourceType, addr: &InstanceAddr, config: Value, provider_addr: &str) -> Result<Value, EngineError> {
+        let schema = ds.schema();
+        if self.run.mode == PlanMode::Destroy {
+            let recorded = self.store.lock().await.state.instances.get(addr).map(|s| s.attributes.clone());
+            return Ok(recorded.unwrap_or_else(|| unknown_object(schema, Some(&config))));
+        }
+        if !config.is_wholly_known() && !self.run.apply {
+            let after = unknown_object(schema, Some(&config));
+            lock(&self.collected).changes.push(ResourceChange {
+                addr: addr.clone(),
+                action: Action::Read,
+                before: None,
+                after: Some(after.clone()),
+                requires_replace: Vec::new(),
+                reason: Some("its configuration depends on values known only after apply".into()),
+            });
+            return Ok(after);
+        }
+        let _permit = self.run.ctx.permits.acquire().await.map_err(|_| EngineError::new("the run was cancelled"))?;
+        let value = ds.read(&config).await.map_err(|e| EngineError::provider(&addr.to_string(), "reading", &e))?;
+        let value = mark_sensitive(schema, value).mark_paths(&config.sensitive_paths());
+        if self.run.apply && value.is_wholly_known() {
+            let mut store = self.store.lock().await;
+            let same = store.state.instances.get(addr).is_some_and(|s| s.attributes.same_as(&value));
+            if !same {
+                store.state.instances.insert(addr.clone(), InstanceState { provider: provider_addr.to_string(), attributes: value.clone(), dependencies: Vec::new() });
+            }
+        }
+        Ok(value)
+    }
+
+    // ----- instances state has and configuration does not ---------------------------------
+
+    async fn orphans(&self) -> Result<(), Vec<EngineError>> {
+        let module = &self.run.unit.module;
+        let (desired, completed) = {
+            let c = lock(&self.collected);
+            (c.desired.clone(), c.completed.clone())
+        };
+        let candidates: Vec<(InstanceAddr, InstanceState)> = {
+            let store = self.store.lock().await;
+            store
+                .state
+                .instances
+                .iter()
+                .filter(|(a, _)| a.mode == Mode::Managed)
+                .filter(|(a, _)| {
+                    let resource = a.resource();
+                    let in_config = module.resources.iter().any(|r| r.address() == resource);
+                    match self.run.mode {
+                        PlanMode::Destroy => true,
+                        _ => !in_config || (completed.contains(&resource) && !desired.contains(a)),
+                    }
+                })
+                .map(|(a, s)| (a.clone(), s.clone()))
+                .collect()
+        };
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        // Plan each: refresh (not when destroying), check prevent_destroy.
+        let mut to_delete: Vec<(InstanceAddr, InstanceState, Arc<dyn ResourceType>)> = Vec::new();
+        let mut errors = Vec::new();
+        for (addr, inst) in candidates {
+            match self.plan_orphan(&addr, &inst).await {
+                Ok(Some((live, rt))) => to_delete.push((addr, InstanceState { attributes: live, ..inst }, rt)),
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        if self.run.mode == PlanMode::RefreshOnly {
+            return Ok(());
+        }
+        if !self.run.apply {
+            let mut c = lock(&self.collected);
+            for (addr, inst, _) in to_delete {
+                let reason = match self.run.mode {
+                    PlanMode::Destroy => None,
+                    _ if module.resources.iter().any(|r| r.address() == addr.resource()) => Some("its key is no longer in count/for_each".to_string()),
+                    _ => Some("it is no longer in the configuration".to_string()),
+                };
+                c.changes.push(ResourceChange { addr, action: Action::Delete, before: Some(inst.attributes), after: None, requires_replace: Vec::new(), reason });
+            }
+            return Ok(());
+        }
+        for (addr, _, _) in &to_delete {
+            if let Err(e) = self.check_planned(addr, Action::Delete) {
+                errors.push(e);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        // Delete in reverse dependency order: an object goes after everything that used it.
+        let deps: Vec<Vec<usize>> = to_delete
+            .iter()
+            .map(|(_, inst, _)| {
+                to_delete.iter().enumerate().filter(|(_, (b, _, _))| inst.dependencies.contains(&b.resource())).map(|(j, _)| j).collect()
+            })
+            .collect();
+        let order = reversed(&deps);
+        let outcomes = walk(&order, self.run.ctx.parallelism, |i| {
+            let (addr, inst, rt) = &to_delete[i];
+            async move {
+                self.call(addr, OpKind::Destroying, true, rt.delete(&inst.attributes)).await?;
+                self.save(addr, None).await?;
+                lock(&self.collected).changes.push(ResourceChange {
+                    addr: addr.clone(),
+                    action: Action::Delete,
+                    before: Some(inst.attributes.clone()),
+                    after: None,
+                    requires_replace: Vec::new(),
+                    reason: None,
+                });
+                Ok::<(), EngineError>(())
+            }
+        })
+        .await;
+        let errors: Vec<EngineError> = outcomes
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, o)| match o {
+                NodeOutcome::Failed(e) => Some(e),
+                NodeOutcome::Skipped(_) => Some(EngineError::new(format!("{}: not deleted because an object that depends on it could not be deleted", to_delete[i].0))),
+                NodeOutcome::Done(()) => None,
+            })
+            .collect();
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+
+    /// Refreshes an orphan; `None` when it is already gone (or refresh-only).
+    async fn plan_orphan(&self, addr: &InstanceAddr, inst: &InstanceState) -> Result<Option<(Value, Arc<dyn ResourceType>)>, EngineError> {
+        let block = self.run.unit.module.resources.iter().find(|r| r.address() == addr.resource());
+        if let Some(b) = block {
+            if b.lifecycle.prevent_destroy {
+                return Err(prevent_destroy_error(&addr.to_string(), b));
+            }
+        }
+        let (name, alias) = parse_provider_address(&inst.provider).unwrap_or_else(|| (provider_name_of(&addr.type_name).to_string(), None));
+        let provider = self.provider_for(&format!("{name}_"), alias.as_deref()).await?;
+        let rt = provider.resource_type(&addr.type_name).ok_or_else(|| {
+            EngineError::new(format!("{addr}: the {name} provider has no resource type {}", addr.type_name))
+                .hint(format!("remove it from state with `forge state rm {} {addr}` if the object is managed elsewhere", self.unit_name()))
+        })?;
+        if self.run.mode == PlanMode::Destroy || !self.run.refresh {
+            return Ok(Some((inst.attributes.clone(), rt)));
+        }
+        let live = self.refresh(rt.as_ref(), addr, &inst.attributes).await?;
+        if self.run.mode == PlanMode::RefreshOnly {
+            return Ok(None);
+        }
+        Ok(live.map(|v| (v, rt)))
+    }
+}
+
+/// Values whose id the progress line shows.
+pub trait IdOf {
+    fn id_of(&self) -> Option<String> {
+        None
+    }
+}
+impl IdOf for Value {
+    fn id_of(&self) -> Option<String> {
+        self.str_attr("id").map(str::to_string)
+    }
+}
+impl IdOf for Option<Value> {}
+impl IdOf for () {}
+
+fn set_attr(roots: &mut BTreeMap<String, Value>, root: &str, name: &str, value: Value) {
+    let entry = roots.entry(root.to_string()).or_insert_with(|| Value::Object(BTreeMap::new()));
+    if !matches!(entry, Value::Object(_)) {
+        *entry = Value::Object(BTreeMap::new());
+    }
+    if let Value::Object(m) = entry {
+        m.insert(name.to_string(), value);
+    }
+}
+
+/// A resource's value in scope: one object, a tuple (count) or an object by key (for_each).
+fn collect_instances(rb: &ResourceBlock, mut values: Vec<(Option<InstanceKey>, Value)>) -> Value {
+    values.sort_by(|a, b| a.0.cmp(&b.0));
+    if rb.count.is_some() {
+        Value::Tuple(values.into_iter().map(|(_, v)| v).collect())
+    } else if rb.for_each.is_some() {
+        Value::Object(
+            values
+                .into_iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Some(InstanceKey::Str(s)) => s,
+                        Some(InstanceKey::Int(i)) => i.to_string(),
+                        None => String::new(),
+                    };
+                    (key, v)
+                })
+                .collect(),
+        )
+    } else {
+        values.into_iter().next().map(|(_, v)| v).unwrap_or(Value::Null)
+    }
+}
+
+type Binding = (Option<InstanceKey>, Option<(&'static str, Value)>);
+
+fn for_each_keys(v: &Value) -> Result<Vec<Binding>, String> {
+    if !v.is_wholly_known() {
+        // Only the keys must be known; values may be unknown.
+        if let Some(m) = v.as_map() {
+            if !v.is_unknown() {
+                return Ok(m.iter().map(|(k, x)| each(k, x.clone())).collect());
+            }
+        }
+        return Err("the for_each keys depend on values known only after apply; use keys known when planning (e.g. from variables)".into());
+    }
+    match v.unmarked() {
+        Value::Object(m) | Value::Map(m) => Ok(m.iter().map(|(k, x)| each(k, x.clone())).collect()),
+        Value::Set(xs) | Value::List(xs) | Value::Tuple(xs) => {
+            let mut out = Vec::new();
+            for x in xs {
+                let s = x.as_str().ok_or_else(|| format!("for_each over a set needs strings, found a {}", x.kind_name()))?;
+                if !out.iter().any(|(k, _): &Binding| k == &Some(InstanceKey::Str(s.to_string()))) {
+                    out.push(each(s, x.clone()));
+                }
+            }
+            Ok(out)
+        }
+        Value::Null => Err("for_each is null; use an empty map or set".into()),
+        other => Err(format!("for_each needs a map or a set of strings, found a {}", other.kind_name())),
+    }
+}
+
+fn each(key: &str, value: Value) -> Binding {
+    (Some(InstanceKey::Str(key.to_string())), Some(("each", Value::object([("key", Value::string(key)), ("value", value)]))))
+}
+
+/// The configuration with ignored attributes replaced by their live values.
+fn ignore_changes(ignore: &IgnoreChanges, config: Value, prior: Option<&Value>) -> Value {
+    let Some(prior) = prior else { return config };
+    match (ignore, config) {
+        (IgnoreChanges::None, c) => c,
+        (IgnoreChanges::All, Value::Object(mut m)) => {
+            for (k, v) in m.iter_mut() {
+                if let Some(p) = prior.get(k) {
+                    *v = p.clone();
+                }
+            }
+            Value::Object(m)
+        }
+        (IgnoreChanges::Attributes(names), Value::Object(mut m)) => {
+            for name in names {
+                if let Some(p) = prior.get(name) {
+                    m.insert(name.clone(), p.clone());
+                }
+            }
+            Value::Object(m)
+        }
+        (_, c) => c,
+    }
+}
+
+fn replace_reasons(rt: &dyn ResourceType, prior: Option<&Value>, config: &Value) -> Vec<String> {
+    rt.plan(prior, config).map(|p| p.requires_replace).unwrap_or_default()
+}
+
+fn prevent_destroy_error(addr: &str, rb: &ResourceBlock) -> EngineError {
+    EngineError::new(format!("{addr} cannot be destroyed: its lifecycle has prevent_destroy = true"))
+        .cause(format!("resource block at {}", rb.location))
+        .hint("if destroying it is intended, set prevent_destroy = false first (or change the plan so it is not replaced)")
+}
+
+fn unknown_type(rb: &ResourceBlock, names: Vec<&'static str>) -> EngineError {
+    let mut d = Diagnostic::error(format!("the {} provider has no resource type `{}`", provider_name_of(&rb.type_name), rb.type_name)).at(rb.location.clone());
+    if let Some(s) = forge_lang::diagnostic::did_you_mean(&rb.type_name, names.iter().copied()) {
+        d = d.hint(format!("did you mean `{s}`?"));
+    }
+    EngineError::config(format!("{} names an unknown resource type", rb.address()), d.into())
+}
+
+/// `provider["registry.terraform.io/hashicorp/aws"].west` -> ("aws", Some("west")).
+pub fn parse_provider_address(text: &str) -> Option<(String, Option<String>)> {
+    let start = text.find("[\"")? + 2;
+    let end = text[start..].find("\"]")? + start;
+    let name = text[start..end].rsplit('/').next()?.to_string();
+    let rest = &text[end + 2..];
+    let alias = rest.strip_prefix('.').map(str::to_string);
+    Some((name, alias))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_addresses_parse() {
+        assert_eq!(parse_provider_address(&provider_address("aws", Some("west"))), Some(("aws".into(), Some("west".into()))));
+        assert_eq!(parse_provider_address(&provider_address("fake", None)), Some(("fake".into(), None)));
+    }
+}
+
+/// Imports an existing object by id into state under `addr`: configures the providers
+/// (and what they refer to), reads the object and records it.
+pub async fn import_instance(run: &UnitRun<'_>, store: StateStore, addr: &InstanceAddr, id: &str) -> Result<Value, EngineError> {
+    if store.state.instances.contains_key(addr) {
+        return Err(EngineError::new(format!("{addr} is already in the state of unit {}", run.unit.name))
+            .hint(format!("remove it first with: forge state rm {} {addr}", run.unit.dir.display())));
+    }
+    let block = run.unit.module.resources.iter().find(|r| r.type_name == addr.type_name && r.name == addr.name);
+    let Some(block) = block else {
+        return Err(EngineError::new(format!("unit {} has no resource block {}", run.unit.name, addr.resource()))
+            .hint(format!("add `resource \"{}\" \"{}\" {{ ... }}` to the module first, then import", addr.type_name, addr.name)));
+    };
+    let graph = ModuleGraph::build(run.unit)?;
+    // Only the provider nodes and what they refer to.
+    let mut needed = vec![false; graph.nodes.len()];
+    let mut stack: Vec<usize> = (0..graph.nodes.len()).filter(|&i| matches!(graph.nodes[i].1, NodeKind::Provider(_))).collect();
+    while let Some(i) = stack.pop() {
+        if !needed[i] {
+            needed[i] = true;
+            stack.extend(graph.deps[i].iter().copied());
+        }
+    }
+    let deps: Vec<Vec<usize>> = graph.deps.clone();
+    let module_dir = run.unit.module.dir.clone();
+    let runner = Runner {
+        run,
+        graph,
+        scope: Mutex::new(Scope::new(module_dir)),
+        providers: tokio::sync::Mutex::new(BTreeMap::new()),
+        store: tokio::sync::Mutex::new(store),
+        collected: Mutex::new(Collected::default()),
+    };
+    let outcomes = walk(&deps, run.ctx.parallelism, |i| {
+        let runner = &runner;
+        let needed = needed[i];
+        async move { if needed { runner.node(i).await } else { Ok(()) } }
+    })
+    .await;
+    for o in outcomes {
+        if let NodeOutcome::Failed(mut es) = o {
+            return Err(es.remove(0));
+        }
+    }
+    let provider = runner.provider_for(&block.type_name, block.provider_alias.as_deref()).await?;
+    let rt = provider.resource_type(&block.type_name).ok_or_else(|| unknown_type(block, provider.resource_type_names()))?;
+    let found = runner.call(addr, OpKind::Reading, false, rt.import(id)).await?;
+    let Some(value) = found else {
+        return Err(EngineError::new(format!("{addr}: no {} with id {id:?} exists", block.type_name)).hint("check the id: it is the one Terraform's import uses for this type"));
+    };
+    let value = mark_sensitive(rt.schema(), value);
+    let inst = InstanceState {
+        provider: provider_address(provider_name_of(&block.type_name), block.provider_alias.as_deref()),
+        attributes: value.clone(),
+        dependencies: Vec::new(),
+    };
+    runner.save(addr, Some(inst)).await?;
+    Ok(value)
+}

@@ -1,0 +1,85 @@
+//! `forge plan -out FILE`: what a later `forge apply FILE` needs to apply exactly that
+//! plan and to refuse it when the state moved on (lineage and serial per unit).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::addr::InstanceAddr;
+use crate::engine::ApplyTarget;
+use crate::plan::{Action, EngineError, EnvPlan, PlanMode, UnitOutcome};
+
+const FORMAT: &str = "forge-plan/1";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedPlan {
+    pub format: String,
+    /// The environment (or unit) folder the plan was made for, canonical.
+    pub dir: PathBuf,
+    pub mode: PlanMode,
+    pub units: Vec<SavedUnit>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedUnit {
+    pub unit: String,
+    pub lineage: Option<String>,
+    pub serial: u64,
+    pub has_changes: bool,
+    /// (address, action) for every instance the plan considered.
+    pub actions: Vec<(String, Action)>,
+}
+
+impl SavedPlan {
+    /// Refuses to save a plan with failed units: applying part of it would be a surprise.
+    pub fn from_plan(dir: &Path, plan: &EnvPlan) -> Result<SavedPlan, EngineError> {
+        let mut units = Vec::new();
+        for (name, o) in &plan.units {
+            match o {
+                UnitOutcome::Done(p) => units.push(SavedUnit {
+                    unit: name.clone(),
+                    lineage: p.lineage.clone(),
+                    serial: p.serial,
+                    has_changes: p.has_changes(),
+                    actions: p.changes.iter().map(|c| (c.addr.to_string(), c.action)).collect(),
+                }),
+                _ => return Err(EngineError::new(format!("the plan of unit {name} failed; a plan with errors cannot be saved"))),
+            }
+        }
+        Ok(SavedPlan { format: FORMAT.into(), dir: dir.to_path_buf(), mode: plan.mode, units })
+    }
+
+    pub fn targets(&self) -> Vec<ApplyTarget> {
+        self.units
+            .iter()
+            .map(|u| ApplyTarget {
+                unit: u.unit.clone(),
+                lineage: u.lineage.clone(),
+                serial: u.serial,
+                has_changes: u.has_changes,
+                actions: u.actions.iter().filter_map(|(a, act)| InstanceAddr::parse(a).map(|addr| (addr, *act))).collect(),
+            })
+            .collect()
+    }
+
+    pub fn write(&self, path: &Path) -> Result<(), EngineError> {
+        let text = serde_json::to_string_pretty(self).map_err(|e| EngineError::new(format!("cannot encode the plan: {e}")))?;
+        std::fs::write(path, text).map_err(|e| EngineError::new(format!("cannot write the plan to {}", path.display())).cause(e.to_string()))
+    }
+
+    pub fn read(path: &Path) -> Result<SavedPlan, EngineError> {
+        let text = std::fs::read_to_string(path).map_err(|e| EngineError::new(format!("cannot read the plan file {}", path.display())).cause(e.to_string()))?;
+        let plan: SavedPlan = serde_json::from_str(&text).map_err(|e| {
+            EngineError::new(format!("{} is not a forge plan file", path.display())).cause(e.to_string()).hint("make one with forge plan <env> -out FILE")
+        })?;
+        if plan.format != FORMAT {
+            return Err(EngineError::new(format!("{} is a plan of format {:?}; this forge reads {FORMAT}", path.display(), plan.format)));
+        }
+        Ok(plan)
+    }
+}
+
+/// True when `path` looks like a saved plan rather than a folder.
+pub fn is_plan_file(path: &Path) -> bool {
+    path.is_file() && std::fs::read_to_string(path).is_ok_and(|t| t.contains(FORMAT))
+}

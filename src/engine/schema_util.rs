@@ -1,0 +1,183 @@
+//! Shaping evaluated configuration to a provider's schema: every attribute present,
+//! nested blocks as lists, values converted to the attribute's type; and the checks
+//! `validate` and `plan` share (unknown arguments with did-you-mean, missing required ones).
+
+use std::collections::BTreeMap;
+
+use forge_lang::diagnostic::did_you_mean;
+use forge_lang::{Body, Diagnostic, Diagnostics, Location};
+use forge_provider::{AttrType, Schema, Value};
+
+/// Checks a block body against a schema without evaluating it: arguments and nested
+/// blocks the schema does not know, required arguments that are missing.
+pub fn check_body(schema: &Schema, body: &Body, what: &str, at: &Location) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for attr in &body.attributes {
+        if !schema.attributes.contains_key(&attr.name) {
+            let mut d = Diagnostic::error(format!("{what} has no argument named `{}`", attr.name)).at(attr.location.clone());
+            let names = schema.attributes.iter().filter(|(_, a)| a.required || a.optional).map(|(n, _)| n.as_str());
+            if let Some(s) = did_you_mean(&attr.name, names) {
+                d = d.hint(format!("did you mean `{s}`?"));
+            } else if schema.blocks.contains_key(&attr.name) {
+                d = d.hint(format!("`{}` is a block: write `{} {{ ... }}`", attr.name, attr.name));
+            } else if schema.attributes.get(&attr.name).is_some() {
+                d = d.hint("this attribute is exported by the provider and cannot be set");
+            }
+            diags.push(d);
+        } else if schema.attributes.get(&attr.name).is_some_and(|a| !a.required && !a.optional) {
+            diags.push(
+                Diagnostic::error(format!("{what}: `{}` is computed by the provider and cannot be set", attr.name))
+                    .at(attr.location.clone())
+                    .hint(format!("remove `{}`; read it as an attribute of the resource instead", attr.name)),
+            );
+        }
+    }
+    for block in &body.blocks {
+        if block.ident == "dynamic" {
+            continue;
+        }
+        match schema.blocks.get(&block.ident) {
+            Some(bt) => diags.extend(check_body(&bt.schema, &block.body, &format!("block `{}` of {what}", block.ident), &block.location)),
+            None => {
+                let mut d = Diagnostic::error(format!("{what} has no block named `{}`", block.ident)).at(block.location.clone());
+                if let Some(s) = did_you_mean(&block.ident, schema.blocks.keys().map(String::as_str)) {
+                    d = d.hint(format!("did you mean `{s}`?"));
+                } else if schema.attributes.contains_key(&block.ident) {
+                    d = d.hint(format!("`{}` is an argument: write `{} = ...`", block.ident, block.ident));
+                }
+                diags.push(d);
+            }
+        }
+    }
+    for (name, a) in &schema.attributes {
+        if a.required && body.attribute(name).is_none() {
+            diags.push(
+                Diagnostic::error(format!("{what} is missing the required argument `{name}`"))
+                    .at(at.clone())
+                    .hint(format!("add `{name} = ...` to the block")),
+            );
+        }
+    }
+    for (name, b) in &schema.blocks {
+        let n = body.blocks_of(name).count() + body.blocks_of("dynamic").filter(|d| d.labels.first() == Some(name)).count();
+        if b.min_items > 0 && n == 0 {
+            diags.push(Diagnostic::error(format!("{what} needs at least {} `{name}` block(s)", b.min_items)).at(at.clone()));
+        }
+    }
+    diags
+}
+
+/// The configuration object a provider receives: every schema attribute (null when
+/// unset), every block as a list of shaped objects, values converted to their types.
+pub fn shape(schema: &Schema, config: &Value) -> Value {
+    let mut out = BTreeMap::new();
+    for (name, a) in &schema.attributes {
+        let v = config.get(name).cloned().unwrap_or(Value::Null);
+        out.insert(name.clone(), convert(&a.ty, v));
+    }
+    for (name, b) in &schema.blocks {
+        let items: Vec<Value> = match config.get(name).map(Value::unmarked) {
+            Some(Value::Tuple(xs) | Value::List(xs) | Value::Set(xs)) => xs.iter().map(|x| shape(&b.schema, x)).collect(),
+            Some(obj @ Value::Object(_)) => vec![shape(&b.schema, obj)],
+            _ => Vec::new(),
+        };
+        out.insert(name.clone(), Value::List(items));
+    }
+    Value::Object(out)
+}
+
+/// Converts a value to an attribute type where Terraform would (tuple to list, object to
+/// map, number to string); anything it cannot convert is passed on for the provider to judge.
+pub fn convert(ty: &AttrType, v: Value) -> Value {
+    match v {
+        Value::Sensitive(inner) => convert(ty, *inner).sensitive(),
+        Value::Null | Value::Unknown => v,
+        v => match (ty, v) {
+            (AttrType::String, Value::Number(n)) => Value::String(forge_provider::value::number_to_json(n).to_string()),
+            (AttrType::String, Value::Bool(b)) => Value::String(b.to_string()),
+            (AttrType::Number, Value::String(s)) => match s.trim().parse::<f64>() {
+                Ok(n) => Value::Number(n),
+                Err(_) => Value::String(s),
+            },
+            (AttrType::Bool, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
+            (AttrType::List(t), Value::Tuple(xs) | Value::List(xs) | Value::Set(xs)) => Value::List(xs.into_iter().map(|x| convert(t, x)).collect()),
+            (AttrType::Set(t), Value::Tuple(xs) | Value::List(xs) | Value::Set(xs)) => {
+                let mut out: Vec<Value> = Vec::new();
+                for x in xs.into_iter().map(|x| convert(t, x)) {
+                    if !out.iter().any(|y| y.same_as(&x)) {
+                        out.push(x);
+                    }
+                }
+                Value::Set(out)
+            }
+            (AttrType::Map(t), Value::Object(m) | Value::Map(m)) => Value::Map(m.into_iter().map(|(k, x)| (k, convert(t, x))).collect()),
+            (_, v) => v,
+        },
+    }
+}
+
+/// Marks the schema's sensitive attributes (top level and in blocks) sensitive.
+pub fn mark_sensitive(schema: &Schema, v: Value) -> Value {
+    match v {
+        Value::Object(mut m) => {
+            for (name, a) in &schema.attributes {
+                if a.sensitive {
+                    if let Some(x) = m.remove(name) {
+                        let x = if x.is_null() { x } else { x.sensitive() };
+                        m.insert(name.clone(), x);
+                    }
+                }
+            }
+            for (name, b) in &schema.blocks {
+                if let Some(x) = m.remove(name) {
+                    let x = match x {
+                        Value::List(xs) => Value::List(xs.into_iter().map(|i| mark_sensitive(&b.schema, i)).collect()),
+                        Value::Tuple(xs) => Value::Tuple(xs.into_iter().map(|i| mark_sensitive(&b.schema, i)).collect()),
+                        Value::Set(xs) => Value::Set(xs.into_iter().map(|i| mark_sensitive(&b.schema, i)).collect()),
+                        other => other,
+                    };
+                    m.insert(name.clone(), x);
+                }
+            }
+            Value::Object(m)
+        }
+        other => other,
+    }
+}
+
+/// An object with every schema attribute unknown except those the configuration knows:
+/// what a deferred data source or a not-yet-created object looks like to its dependents.
+pub fn unknown_object(schema: &Schema, config: Option<&Value>) -> Value {
+    let mut out = BTreeMap::new();
+    for name in schema.attributes.keys() {
+        let known = config.and_then(|c| c.get(name)).filter(|v| !v.is_null()).cloned();
+        out.insert(name.clone(), known.unwrap_or(Value::Unknown));
+    }
+    for name in schema.blocks.keys() {
+        out.insert(name.clone(), config.and_then(|c| c.get(name)).cloned().unwrap_or(Value::Unknown));
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use forge_provider::fake::thing_schema;
+
+    #[test]
+    fn shape_fills_nulls_lists_blocks_and_converts() {
+        let config = Value::object([
+            ("name", Value::string("a")),
+            ("size", Value::string("3")),
+            ("tags", Value::object([("k", Value::string("v"))])),
+            ("rule", Value::Tuple(vec![Value::object([("port", Value::Number(80.0))])])),
+        ]);
+        let v = shape(&thing_schema(), &config);
+        assert_eq!(v.get("size"), Some(&Value::Number(3.0)));
+        assert_eq!(v.get("value"), Some(&Value::Null));
+        assert!(matches!(v.get("tags"), Some(Value::Map(_))));
+        assert!(matches!(v.get("rule"), Some(Value::List(xs)) if xs.len() == 1));
+        let marked = mark_sensitive(&thing_schema(), Value::object([("secret", Value::string("s"))]));
+        assert!(marked.get("secret").is_some_and(Value::is_sensitive));
+    }
+}
