@@ -115,15 +115,34 @@ fn typed_null(t: &TypeConstraint) -> Option<String> {
 }
 
 fn render_string(s: &str, indent: usize, out: &mut String) {
-    // Multi-line strings print as a heredoc, unless that would be ambiguous.
-    if s.contains('\n') && !s.lines().any(|l| l.trim() == "EOT") {
-        out.push_str("<<EOT\n");
-        out.push_str(s);
-        out.push('\n');
-        out.push_str(&" ".repeat(indent));
-        out.push_str("EOT");
+    if s.contains('\n') {
+        render_heredoc(s, indent, out);
+    } else {
+        quote(s, out);
+    }
+}
+
+/// A multi-line string as a heredoc: `<<EOT` at the top level, `<<-EOT` with every line
+/// indented when nested. The delimiter grows (`EOT_`) until no line of the text equals it.
+fn render_heredoc(s: &str, indent: usize, out: &mut String) {
+    let mut delim = String::from("EOT");
+    while s.split('\n').any(|l| l == delim) {
+        delim.push('_');
+    }
+    if indent == 0 {
+        let _ = write!(out, "<<{delim}\n{s}\n{delim}");
         return;
     }
+    let pad = " ".repeat(indent);
+    let _ = write!(out, "<<-{delim}\n");
+    for line in s.split('\n') {
+        let _ = writeln!(out, "{pad}{line}");
+    }
+    let _ = write!(out, "{pad}{delim}");
+}
+
+/// A quoted string with Go's escapes, as Terraform prints it.
+fn quote(s: &str, out: &mut String) {
     out.push('"');
     for c in s.chars() {
         match c {
@@ -132,13 +151,32 @@ fn render_string(s: &str, indent: usize, out: &mut String) {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{b}' => out.push_str("\\v"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if !is_printable(c) => {
                 let _ = write!(out, "\\u{:04x}", c as u32);
             }
             c => out.push(c),
         }
     }
     out.push('"');
+}
+
+/// Go's notion of a printable character, approximately: not a control, format or
+/// non-ASCII space character.
+fn is_printable(c: char) -> bool {
+    if c == ' ' {
+        return true;
+    }
+    if c.is_control() || c.is_whitespace() {
+        return false;
+    }
+    !matches!(c as u32, 0xAD | 0x200B..=0x200F | 0x2028..=0x202E | 0x2060..=0x2064 | 0xFEFF)
 }
 
 fn render_seq(xs: &[Value], indent: usize, hint: Option<&TypeConstraint>, out: &mut String) {
@@ -171,28 +209,13 @@ fn render_map(
     let pad = " ".repeat(indent + 2);
     for (k, v) in m {
         out.push_str(&pad);
-        render_string_key(k, out);
+        render_string(k, indent + 2, out);
         out.push_str(" = ");
         render(v, indent + 2, hint, out);
         out.push('\n');
     }
     out.push_str(&" ".repeat(indent));
     out.push('}');
-}
-
-fn render_string_key(k: &str, out: &mut String) {
-    // Keys are always quoted on one line, even when they contain a newline.
-    out.push('"');
-    for c in k.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
 }
 
 #[cfg(test)]

@@ -119,20 +119,13 @@ fn collect_refs(e: &Expression, file: &Arc<SourceFile>, bound: &mut Vec<String>,
         }
         Expression::Traversal(t) => {
             let mut steps = Vec::new();
-            let mut static_prefix = true;
             for op in &t.operators {
-                match op.value() {
-                    TraversalOperator::Index(i) => collect_refs(i, file, bound, out),
-                    _ => {}
-                }
-                if !static_prefix {
-                    continue;
-                }
                 match op.value() {
                     TraversalOperator::GetAttr(a) => steps.push(RefStep::Attr(a.as_str().to_string())),
                     TraversalOperator::Index(i) => steps.push(RefStep::Index(static_value(i))),
                     TraversalOperator::LegacyIndex(i) => steps.push(RefStep::Index(Some(Value::Number(*i.value() as f64)))),
-                    TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => static_prefix = false,
+                    // What follows a splat applies to every element: not a static path.
+                    TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => break,
                 }
             }
             match &t.expr {
@@ -142,6 +135,12 @@ fn collect_refs(e: &Expression, file: &Arc<SourceFile>, bound: &mut Vec<String>,
                     }
                 }
                 other => collect_refs(other, file, bound, out),
+            }
+            // Computed indexes reference things of their own.
+            for op in &t.operators {
+                if let TraversalOperator::Index(i) = op.value() {
+                    collect_refs(i, file, bound, out);
+                }
             }
         }
         Expression::Array(items) => items.iter().for_each(|i| collect_refs(i, file, bound, out)),
@@ -266,6 +265,10 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         crate::syntax_impl::location_of(&self.file, span)
     }
 
+    fn source(&self, at: &impl Span) -> &str {
+        at.span().and_then(|sp| self.file.text.get(sp)).unwrap_or("")
+    }
+
     fn err(&self, at: &impl Span, summary: impl Into<String>) -> Diagnostic {
         Diagnostic::error(summary).at(self.loc(at.span()))
     }
@@ -286,6 +289,8 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             Expression::Null(_) => Ok(Value::Null),
             Expression::Bool(b) => Ok(Value::Bool(*b.value())),
             Expression::Number(n) => match n.value().as_f64() {
+                // hcl-edit folds `-0` into 0; Terraform keeps the sign.
+                Some(f) if f == 0.0 && self.source(e).starts_with('-') => Ok(Value::Number(-0.0)),
                 Some(f) => Ok(Value::Number(f)),
                 None => Err(self.err(e, "number literal out of range")),
             },

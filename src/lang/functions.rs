@@ -125,8 +125,8 @@ fn dispatch(name: &str, a: Args, ctx: &FnContext<'_>) -> FnResult {
         "join" => strings::join(a),
         "split" => strings::split(a),
         "replace" => strings::replace(a),
-        "lower" => a.arity(1, 1).and_then(|a| Ok(Value::String(a.string(0)?.to_lowercase()))),
-        "upper" => a.arity(1, 1).and_then(|a| Ok(Value::String(a.string(0)?.to_uppercase()))),
+        "lower" => a.arity(1, 1).and_then(|a| Ok(Value::String(strings::map_case(&a.string(0)?, false)))),
+        "upper" => a.arity(1, 1).and_then(|a| Ok(Value::String(strings::map_case(&a.string(0)?, true)))),
         "title" => strings::title(a),
         "trimspace" => a.arity(1, 1).and_then(|a| Ok(Value::String(a.string(0)?.trim().to_string()))),
         "trim" => strings::trim(a),
@@ -145,7 +145,10 @@ fn dispatch(name: &str, a: Args, ctx: &FnContext<'_>) -> FnResult {
         "endswith" => a.arity(2, 2).and_then(|a| Ok(Value::Bool(a.string(0)?.ends_with(&a.string(1)?)))),
         "strcontains" => a.arity(2, 2).and_then(|a| Ok(Value::Bool(a.string(0)?.contains(&a.string(1)?)))),
         "chomp" => strings::chomp(a),
-        "strrev" => a.arity(1, 1).and_then(|a| Ok(Value::String(a.string(0)?.chars().rev().collect()))),
+        "strrev" => a.arity(1, 1).and_then(|a| {
+            let s = a.string(0)?;
+            Ok(Value::String(strings::graphemes(&s).into_iter().rev().collect()))
+        }),
         "indent" => strings::indent(a),
         "regex" => strings::regex_fn(a),
         "regexall" => strings::regexall(a),

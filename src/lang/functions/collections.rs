@@ -13,20 +13,11 @@ pub(super) fn length(a: Args) -> FnResult {
     let a = a.arity(1, 1)?;
     match a.not_null(0)? {
         Value::Unknown => Ok(Value::Unknown),
-        Value::String(s) => Ok(Value::Number(grapheme_count(s) as f64)),
+        Value::String(s) => Ok(Value::Number(super::strings::graphemes(s).len() as f64)),
         Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => Ok(Value::Number(xs.len() as f64)),
         Value::Object(m) | Value::Map(m) => Ok(Value::Number(m.len() as f64)),
         other => Err(FnError::new(format!("cannot take the length of {}", describe(other))).arg(0)),
     }
-}
-
-/// Characters as a user sees them: combining marks join the character before them.
-fn grapheme_count(s: &str) -> usize {
-    s.chars().filter(|c| !is_combining(*c)).count()
-}
-
-fn is_combining(c: char) -> bool {
-    matches!(c as u32, 0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F | 0x200D | 0xFE0F)
 }
 
 pub(super) fn concat(a: Args) -> FnResult {
@@ -34,9 +25,14 @@ pub(super) fn concat(a: Args) -> FnResult {
     if a.v.iter().any(Value::is_unknown) {
         return Ok(Value::Unknown);
     }
-    let all_lists = a.v.iter().all(|v| matches!(v, Value::List(_) | Value::Set(_)));
+    let all_lists = a.v.iter().all(|v| matches!(v, Value::List(_)));
     let mut out = Vec::new();
     for i in 0..a.v.len() {
+        if let Value::Set(_) = a.v[i] {
+            return Err(FnError::new(format!("argument {} is a set; all arguments must be lists or tuples", i + 1))
+                .arg(i)
+                .hint("convert it with tolist(...)"));
+        }
         out.extend(a.seq(i)?);
     }
     if all_lists {
@@ -49,7 +45,18 @@ pub(super) fn merge(a: Args) -> FnResult {
     if a.v.iter().any(Value::is_unknown) {
         return Ok(Value::Unknown);
     }
-    let all_maps = !a.v.is_empty() && a.v.iter().all(|v| matches!(v, Value::Map(_) | Value::Null));
+    // Maps whose elements share one type merge into a map; anything else into an object.
+    let elem_types: Vec<TypeConstraint> = a
+        .v
+        .iter()
+        .filter_map(|v| match type_of(v) {
+            TypeConstraint::Map(e) if *e != TypeConstraint::Any => Some(*e),
+            _ => None,
+        })
+        .collect();
+    let all_maps = !a.v.is_empty()
+        && a.v.iter().all(|v| matches!(v, Value::Map(_) | Value::Null))
+        && elem_types.windows(2).all(|w| w[0] == w[1]);
     let mut out = BTreeMap::new();
     for (i, v) in a.v.iter().enumerate() {
         match v {
@@ -71,6 +78,11 @@ pub(super) fn lookup(a: Args) -> FnResult {
     match m.get(&key) {
         Some(v) => Ok(v.clone()),
         None => match a.v.get(2) {
+            Some(d) if matches!(a.v[0], Value::Map(_)) => {
+                let types: Vec<TypeConstraint> = m.values().map(type_of).collect();
+                let ty = unify(&types).unwrap_or(TypeConstraint::Any);
+                convert(&ty, d.clone()).map_err(|e| FnError::new(format!("the default does not fit the map: {e}")).arg(2))
+            }
             Some(d) => Ok(d.clone()),
             None => Err(FnError::new(format!("the map has no element with key \"{key}\"")).arg(1).hint("give a default as the third argument")),
         },
@@ -97,21 +109,16 @@ pub(super) fn contains(a: Args) -> FnResult {
     let a = a.arity(2, 2)?;
     let xs = a.seq(0)?;
     let needle = a.get(1)?;
-    Ok(Value::Bool(xs.iter().any(|x| values_equal(x, needle) || loose_equal(x, needle))))
+    Ok(Value::Bool(xs.iter().any(|x| values_equal(x, needle))))
 }
 
-/// Equality after converting the needle to the list's element type (`contains(["1"], 1)`).
-fn loose_equal(x: &Value, needle: &Value) -> bool {
-    let ty = type_of(x);
-    convert(&ty, needle.clone()).map(|n| values_equal(x, &n)).unwrap_or(false)
-}
 
 pub(super) fn index(a: Args) -> FnResult {
     let a = a.arity(2, 2)?;
     let xs = a.seq(0)?;
     let needle = a.get(1)?;
     xs.iter()
-        .position(|x| values_equal(x, needle) || loose_equal(x, needle))
+        .position(|x| values_equal(x, needle))
         .map(|i| Value::Number(i as f64))
         .ok_or_else(|| FnError::new("item not found").arg(1))
 }
@@ -155,10 +162,7 @@ pub(super) fn flatten(a: Args) -> FnResult {
     if !flatten_into(xs, &mut out) {
         return Ok(Value::Unknown);
     }
-    match a.v[0] {
-        Value::Tuple(_) => Ok(Value::Tuple(out)),
-        _ => list_of(out),
-    }
+    Ok(Value::Tuple(out))
 }
 
 /// Returns false when an unknown nested list makes the result unknown.
@@ -238,7 +242,10 @@ pub(super) fn coalescelist(a: Args) -> FnResult {
 pub(super) fn range(a: Args) -> FnResult {
     let a = a.arity(1, 3)?;
     let (start, end, step) = match a.v.len() {
-        1 => (0.0, a.number(0)?, 1.0),
+        1 => {
+            let e = a.number(0)?;
+            (0.0, e, if e < 0.0 { -1.0 } else { 1.0 })
+        }
         2 => {
             let (s, e) = (a.number(0)?, a.number(1)?);
             (s, e, if e < s { -1.0 } else { 1.0 })

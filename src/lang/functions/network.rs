@@ -50,10 +50,10 @@ fn addr_text(addr: u128, bits: u32) -> String {
 }
 
 fn subnet(net: &Net, newbits: i64, num: i64) -> Result<Net, FnError> {
-    if newbits < 0 {
-        return Err(FnError::new("newbits must not be negative").arg(1));
-    }
     let prefix = net.prefix as i64 + newbits;
+    if prefix < 0 {
+        return Err(FnError::new(format!("cannot shorten a prefix of {} by {}", net.prefix, -newbits)).arg(1));
+    }
     if prefix > net.bits as i64 {
         return Err(FnError::new(format!(
             "insufficient address space to extend prefix of {} by {newbits}",
@@ -62,10 +62,10 @@ fn subnet(net: &Net, newbits: i64, num: i64) -> Result<Net, FnError> {
         .arg(1));
     }
     let prefix = prefix as u32;
-    if num < 0 || (newbits < 64 && num as u128 >= (1u128 << newbits)) {
+    if num < 0 || (newbits < 64 && num as u128 >= (1u128 << newbits.max(0))) {
         return Err(FnError::new(format!("prefix extension of {newbits} does not accommodate a subnet numbered {num}")).arg(2));
     }
-    let addr = net.addr | ((num as u128) << (net.bits - prefix));
+    let addr = (net.addr & mask(prefix, net.bits)) | ((num as u128) << (net.bits - prefix));
     Ok(Net { addr, prefix, bits: net.bits })
 }
 

@@ -7,6 +7,47 @@ use crate::console::number_text;
 use crate::types::TypeConstraint;
 use crate::types_impl::convert;
 
+/// The string split into characters as a user sees them (extended grapheme clusters,
+/// approximately): combining marks, variation selectors, emoji modifiers and zero-width
+/// joiner sequences stay with the character they modify.
+pub(crate) fn graphemes(s: &str) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    let mut start = 0;
+    let mut prev_zwj = false;
+    for (i, c) in s.char_indices() {
+        if i > 0 && !is_extender(c) && !prev_zwj {
+            out.push(&s[start..i]);
+            start = i;
+        }
+        prev_zwj = c == '\u{200D}';
+    }
+    if start < s.len() {
+        out.push(&s[start..]);
+    }
+    out
+}
+
+fn is_extender(c: char) -> bool {
+    matches!(c as u32,
+        0x0300..=0x036F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F
+        | 0xFE00..=0xFE0F | 0x200D | 0x1F3FB..=0x1F3FF | 0xE0020..=0xE007F)
+}
+
+/// Go's per-character case mapping: a character whose mapping would need several
+/// characters (such as `ß`) stays as it is.
+pub(super) fn map_case(s: &str, upper: bool) -> String {
+    s.chars()
+        .map(|c| {
+            let mapped: Vec<char> = if upper { c.to_uppercase().collect() } else { c.to_lowercase().collect() };
+            if mapped.len() == 1 {
+                mapped[0]
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
 pub(super) fn join(a: Args) -> FnResult {
     let a = a.arity(2, usize::MAX)?;
     let sep = a.string(0)?;
@@ -72,7 +113,7 @@ pub(super) fn title(a: Args) -> FnResult {
         } else {
             out.push(c);
         }
-        prev_letter = c.is_alphanumeric() || c == '_' || c == '\'';
+        prev_letter = c.is_alphanumeric() || c == '_';
     }
     Ok(Value::String(out))
 }
@@ -100,7 +141,8 @@ pub(super) fn indent(a: Args) -> FnResult {
 
 pub(super) fn substr(a: Args) -> FnResult {
     let a = a.arity(3, 3)?;
-    let s: Vec<char> = a.string(0)?.chars().collect();
+    let text = a.string(0)?;
+    let s: Vec<&str> = graphemes(&text);
     let mut offset = a.int(1)?;
     let length = a.int(2)?;
     let len = s.len() as i64;
@@ -114,7 +156,7 @@ pub(super) fn substr(a: Args) -> FnResult {
         return Ok(Value::String(String::new()));
     }
     let end = if length < 0 { len } else { (offset + length).min(len) };
-    Ok(Value::String(s[offset as usize..end.max(offset) as usize].iter().collect()))
+    Ok(Value::String(s[offset as usize..end.max(offset) as usize].concat()))
 }
 
 pub(super) fn parseint(a: Args) -> FnResult {
@@ -184,6 +226,10 @@ fn captures_value(re: &regex::Regex, caps: &regex::Captures<'_>) -> Value {
 
 pub(super) fn format_fn(a: Args) -> FnResult {
     let a = a.arity(1, usize::MAX)?;
+    // Terraform gives an unknown result when a value to format is null.
+    if a.v[1..].iter().any(Value::is_null) {
+        return Ok(Value::Unknown);
+    }
     let spec = a.string(0)?;
     Ok(Value::String(format_values(&spec, &a.v[1..]).map_err(|e| e.arg(0))?))
 }
@@ -361,14 +407,6 @@ fn format_verb(verb: char, val: &Value, precision: Option<usize>, plus: bool, sp
             signed(number_text(n), n)
         }
         'x' | 'X' | 'o' | 'b' => match val {
-            Value::String(s) if verb == 'x' || verb == 'X' => {
-                let h = hex::encode(s.as_bytes());
-                if verb == 'X' {
-                    h.to_uppercase()
-                } else {
-                    h
-                }
-            }
             _ => {
                 let n = num(val)?;
                 if n.fract() != 0.0 {

@@ -53,10 +53,6 @@ fn known_differences_still_differ() {
             !forge.matches(terraform),
             "forge now matches Terraform on `{expr}`: move it from known_differences.txt to expressions.txt"
         );
-        assert!(
-            matches!(forge, Answer::Ok(_)),
-            "a known difference must still evaluate in forge, but `{expr}` gives {forge}"
-        );
     }
 }
 
