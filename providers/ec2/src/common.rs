@@ -18,7 +18,8 @@ pub fn client(ctx: &AwsContext) -> aws_sdk_ec2::Client {
 
 /// True for the error codes EC2 uses when the object asked about does not exist.
 pub fn is_not_found(err: &ProviderError) -> bool {
-    err.code.as_deref().is_some_and(|c| c.ends_with(".NotFound") || c.ends_with(".Malformed") && c.starts_with("InvalidInstanceID"))
+    // A malformed instance id in state names nothing that can exist either.
+    err.code.as_deref().is_some_and(|c| c.ends_with(".NotFound") || c == "InvalidInstanceID.Malformed")
 }
 
 /// The `tags` attribute as a string map (empty when null).
@@ -200,34 +201,6 @@ pub async fn update_tags(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn string_set_sorts_and_dedups() {
-        let v = string_set(["b".to_string(), "a".to_string(), "b".to_string()]);
-        assert_eq!(v, Value::Set(vec![Value::string("a"), Value::string("b")]));
-    }
-
-    #[test]
-    fn aws_reserved_tags_are_dropped() {
-        let tags = vec![
-            Tag::builder().key("aws:cloudformation:stack").value("x").build(),
-            Tag::builder().key("Name").value("web").build(),
-        ];
-        let m = tags_from_aws(&tags);
-        assert_eq!(m.len(), 1);
-        assert_eq!(m.get("Name").map(String::as_str), Some("web"));
-    }
-
-    #[test]
-    fn not_found_codes() {
-        assert!(is_not_found(&ProviderError::with_code("InvalidGroup.NotFound", "x")));
-        assert!(is_not_found(&ProviderError::with_code("InvalidInstanceID.NotFound", "x")));
-        assert!(!is_not_found(&ProviderError::with_code("DependencyViolation", "x")));
-    }
-}
 
 /// Force-new attributes whose planned value differs from the prior one.
 pub fn replace_paths(schema: &forge_provider::Schema, prior: Option<&Value>, planned: &Value) -> Vec<String> {
@@ -256,4 +229,33 @@ pub fn unique_name(prefix: &str) -> String {
         .unwrap_or_default();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!("{prefix}{nanos}{n:08x}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn string_set_sorts_and_dedups() {
+        let v = string_set(["b".to_string(), "a".to_string(), "b".to_string()]);
+        assert_eq!(v, Value::Set(vec![Value::string("a"), Value::string("b")]));
+    }
+
+    #[test]
+    fn aws_reserved_tags_are_dropped() {
+        let tags = vec![
+            Tag::builder().key("aws:cloudformation:stack").value("x").build(),
+            Tag::builder().key("Name").value("web").build(),
+        ];
+        let m = tags_from_aws(&tags);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.get("Name").map(String::as_str), Some("web"));
+    }
+
+    #[test]
+    fn not_found_codes() {
+        assert!(is_not_found(&ProviderError::with_code("InvalidGroup.NotFound", "x")));
+        assert!(is_not_found(&ProviderError::with_code("InvalidInstanceID.NotFound", "x")));
+        assert!(!is_not_found(&ProviderError::with_code("DependencyViolation", "x")));
+    }
 }

@@ -387,7 +387,18 @@ impl ResourceType for InstanceResource {
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
         let planned = planned.deep_unmarked();
         let id = self.run(&planned).await?;
-        let instance = self.wait_for(&id, &["running"], false).await?;
+        let instance = match self.wait_for(&id, &["running"], false).await {
+            Ok(i) => i,
+            Err(e) => {
+                // Not in state yet: terminate it rather than leave an instance nobody tracks.
+                let cleanup = self.client.terminate_instances().instance_ids(&id).send().await;
+                let note = match cleanup {
+                    Ok(_) => format!("instance {id} was terminated because it did not start"),
+                    Err(_) => format!("instance {id} did not start and could not be terminated: terminate it by hand"),
+                };
+                return Err(ProviderError { message: format!("{}; {note}", e.message), ..e });
+            }
+        };
         let mut state = planned.clone();
         if let Some(u) = planned.str_attr("user_data") {
             set_attr(&mut state, "user_data", Value::string(user_data_hash(u)));

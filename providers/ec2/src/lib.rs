@@ -1,6 +1,9 @@
 //! The ec2 resource types and data sources of the `aws` provider: security groups,
 //! instances and key pairs; AMI, VPC and subnet lookups.
 
+// Unit tests unwrap freely: a panic there is a failed test, not a crash.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 use std::sync::Arc;
 
 use forge_aws_common::AwsContext;

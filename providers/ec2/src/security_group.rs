@@ -111,6 +111,17 @@ impl SecurityGroupType {
         self.state_from_live(&sg, state, &account).map(Some)
     }
 
+    /// Terraform removes the allow-all egress rule AWS adds to a new group, so that only
+    /// configured rules exist; then the configured rules are added.
+    async fn apply_initial_rules(&self, id: &str, planned: &Value) -> ProviderResult<()> {
+        let defaults: BTreeSet<AtomicRule> = [default_egress()].into();
+        self.apply_rules(id, "egress", &defaults, &BTreeSet::new()).await?;
+        for kind in RULE_KINDS {
+            self.apply_rules(id, kind, &BTreeSet::new(), &rules_of(planned, kind)?).await?;
+        }
+        Ok(())
+    }
+
     /// Authorizes `add` and revokes `remove` (revoking first, so a rule whose
     /// description changed is replaced rather than refused as a duplicate).
     async fn apply_rules(
@@ -248,12 +259,15 @@ impl ResourceType for SecurityGroupType {
             .group_id()
             .ok_or_else(|| ProviderError::new("CreateSecurityGroup returned no group id"))?
             .to_string();
-        // Terraform removes the allow-all egress rule AWS adds, so that only configured
-        // rules exist.
-        let defaults: BTreeSet<AtomicRule> = [default_egress()].into();
-        self.apply_rules(&id, "egress", &defaults, &BTreeSet::new()).await?;
-        for kind in RULE_KINDS {
-            self.apply_rules(&id, kind, &BTreeSet::new(), &rules_of(&planned, kind)?).await?;
+        if let Err(e) = self.apply_initial_rules(&id, &planned).await {
+            // The group is not in state yet: leaving it would make the next apply fail
+            // on its name, so it goes, and the error says why.
+            let cleanup = self.client.delete_security_group().group_id(&id).send().await;
+            let note = match cleanup {
+                Ok(_) => format!("security group {id} was created, then deleted again because its rules failed"),
+                Err(_) => format!("security group {id} was created but its rules failed; delete it by hand before retrying"),
+            };
+            return Err(ProviderError { message: format!("{}; {note}", e.message), ..e });
         }
         let mut state = planned.clone();
         set_attr(&mut state, "id", Value::string(&id));

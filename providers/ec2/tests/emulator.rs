@@ -287,6 +287,24 @@ async fn security_group_errors_name_the_problem() {
     assert_eq!(err.code.as_deref(), Some("InvalidGroup.Duplicate"), "{err}");
     assert!(err.hint.as_deref().unwrap_or_default().contains(&name), "{err}");
     ty.delete(&first).await.expect("delete");
+
+    // Rules AWS refuses: the error names the rules, and no half-made group is left behind.
+    let name = unique("forge-badrule");
+    let mut bad = rule("tcp", 80.0, 80.0, &[], None);
+    forge_aws_ec2::common::set_attr(&mut bad, "security_groups", Value::Set(vec![s("sg-00000000000000000")]));
+    let cfg = config(ty.schema(), vec![("name", s(&name)), ("ingress", Value::List(vec![bad]))]);
+    let plan = ty.plan(None, &cfg).expect("plan");
+    let err = ty.create(&plan.planned).await.expect_err("unknown source group");
+    assert_eq!(err.code.as_deref(), Some("InvalidGroup.NotFound"), "{err}");
+    assert!(err.message.contains("ingress") && err.message.contains("deleted again"), "{err}");
+    let ec2 = sdk(&ctx).await;
+    let left = ec2
+        .describe_security_groups()
+        .filters(aws_sdk_ec2::types::Filter::builder().name("group-name").values(&name).build())
+        .send()
+        .await
+        .expect("describe");
+    assert!(left.security_groups().is_empty(), "the failed group was left behind");
 }
 
 #[tokio::test]
@@ -355,7 +373,15 @@ async fn ami_data_source_finds_a_localstack_image() {
     assert!(ami.str_attr("creation_date").is_some());
     assert!(took < std::time::Duration::from_millis(1000), "filtered lookup took {took:?}");
 
+    // The owner alias real configurations use finds the same image.
     let ds = AmiDataSource::new(ctx.clone());
+    let filter = Value::object([("name", s("name")), ("values", strings(&[AMI_NAME_PATTERN]))]);
+    let by_alias = config(
+        ds.schema(),
+        vec![("owners", strings(&["amazon"])), ("most_recent", Value::Bool(true)), ("filter", Value::List(vec![filter]))],
+    );
+    assert_eq!(ds.read(&by_alias).await.expect("owners = amazon").str_attr("id"), ami.str_attr("id"));
+
     let cfg = config(ds.schema(), vec![("owners", strings(&[AMI_OWNER])), ("name_regex", s("^no-such-image-"))]);
     let err = ds.read(&cfg).await.expect_err("no match");
     assert!(err.message.contains("no results"), "{err}");
