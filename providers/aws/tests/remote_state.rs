@@ -1,0 +1,711 @@
+//! The s3 state backend against the emulators (S3 on LocalStack, the lock table on
+//! moto), and against real Terraform: locks that exclude each other both ways, states
+//! each reads from the other, the digest item Terraform checks.
+
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use forge_aws::remote_state::{ConsistencyRetry, S3Backend, S3BackendFactory, md5_hex};
+use forge_provider::{BackendError, BackendFactory, LockInfo, StateBackend, Value};
+
+const REGION: &str = "us-east-1";
+
+fn require_emulators() {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() || std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_none() {
+        panic!(
+            "AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_DYNAMODB are not set: these tests need the emulators. Run \
+             `localstack/emulators.sh up` and `source localstack/.run/env.sh`, or use `scripts/test`."
+        );
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// One bucket and one table for this test binary's run; each test uses its own key.
+fn shared_names() -> &'static (String, String) {
+    static NAMES: OnceLock<(String, String)> = OnceLock::new();
+    NAMES.get_or_init(|| (unique("forge-state"), unique("forge-locks")))
+}
+
+fn s(v: &str) -> Value {
+    Value::string(v)
+}
+
+fn config(bucket: &str, key: &str, extra: &[(&str, Value)]) -> Value {
+    let mut pairs = vec![("bucket", s(bucket)), ("key", s(key)), ("region", s(REGION))];
+    pairs.extend(extra.iter().cloned());
+    Value::object(pairs)
+}
+
+/// A backend on the shared bucket and table for a fresh key.
+async fn backend_for(key: &str) -> Arc<S3Backend> {
+    require_emulators();
+    let (bucket, table) = shared_names();
+    S3BackendFactory::new()
+        .open_s3(&config(bucket, key, &[("dynamodb_table", s(table)), ("encrypt", Value::Bool(true))]))
+        .await
+        .expect("open the s3 backend")
+}
+
+fn lock_info(id: &str, who: &str) -> LockInfo {
+    LockInfo {
+        id: id.to_string(),
+        operation: "OperationTypeApply".to_string(),
+        info: String::new(),
+        who: who.to_string(),
+        version: "forge-test".to_string(),
+        created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+        path: String::new(),
+    }
+}
+
+async fn s3() -> aws_sdk_s3::Client {
+    require_emulators();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .load()
+        .await;
+    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build())
+}
+
+async fn dynamodb() -> aws_sdk_dynamodb::Client {
+    require_emulators();
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .load()
+        .await;
+    aws_sdk_dynamodb::Client::new(&sdk)
+}
+
+/// The string attribute `attr` of the lock-table item `lock_id`, read directly.
+async fn table_item(table: &str, lock_id: &str, attr: &str) -> Option<String> {
+    let out = dynamodb()
+        .await
+        .get_item()
+        .table_name(table)
+        .key("LockID", AttributeValue::S(lock_id.to_string()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("GetItem");
+    out.item.and_then(|i| i.get(attr).and_then(|v| v.as_s().ok().cloned()))
+}
+
+/// The object's bytes and ETag, read directly.
+async fn object(bucket: &str, key: &str) -> Option<(Vec<u8>, String)> {
+    match s3().await.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => {
+            let etag = out.e_tag.clone().unwrap_or_default();
+            Some((out.body.collect().await.expect("object body").into_bytes().to_vec(), etag))
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => None,
+        Err(e) => panic!("GetObject s3://{bucket}/{key}: {e:?}"),
+    }
+}
+
+fn locked(result: Result<(), BackendError>) -> LockInfo {
+    match result {
+        Err(BackendError::Locked(holder)) => holder,
+        other => panic!("expected Locked, got {other:?}"),
+    }
+}
+
+fn state_json(serial: u64, lineage: &str) -> Vec<u8> {
+    serde_json::to_vec_pretty(&serde_json::json!({
+        "version": 4,
+        "terraform_version": "1.11.4",
+        "serial": serial,
+        "lineage": lineage,
+        "outputs": {},
+        "resources": [],
+        "check_results": null
+    }))
+    .expect("state JSON")
+}
+
+#[tokio::test]
+async fn lock_unlock_round_trip() {
+    let key = format!("{}/terraform.tfstate", unique("round-trip"));
+    let backend = backend_for(&key).await;
+    let (bucket, table) = shared_names();
+    let info = lock_info(&uuid::Uuid::new_v4().to_string(), "alice@laptop");
+
+    backend.lock(&info).await.expect("lock");
+    let holder = backend.lock_holder().await.expect("holder").expect("a holder while locked");
+    assert_eq!(holder.id, info.id);
+    assert_eq!(holder.who, "alice@laptop");
+    assert_eq!(holder.path, format!("{bucket}/{key}"), "the path is <bucket>/<key>, as Terraform writes it");
+
+    let raw = table_item(table, &format!("{bucket}/{key}"), "Info").await.expect("the lock item");
+    let json: serde_json::Value = serde_json::from_str(&raw).expect("Info is JSON");
+    let fields: Vec<&str> = json.as_object().expect("object").keys().map(String::as_str).collect();
+    assert_eq!(fields, ["ID", "Operation", "Info", "Who", "Version", "Created", "Path"]);
+    assert_eq!(json["ID"], info.id.as_str());
+    assert_eq!(json["Operation"], "OperationTypeApply");
+
+    backend.unlock(&info.id, false).await.expect("unlock");
+    assert_eq!(backend.lock_holder().await.expect("holder"), None);
+    assert_eq!(table_item(table, &format!("{bucket}/{key}"), "Info").await, None, "no lock item left");
+    // The lock can be taken again once released.
+    backend.lock(&info).await.expect("lock again");
+    backend.unlock(&info.id, false).await.expect("unlock again");
+}
+
+#[tokio::test]
+async fn concurrent_lock_attempts_exactly_one_wins() {
+    let key = format!("{}/terraform.tfstate", unique("race"));
+    let (first, second) = tokio::join!(backend_for(&key), backend_for(&key));
+    let a = lock_info(&uuid::Uuid::new_v4().to_string(), "a@host");
+    let b = lock_info(&uuid::Uuid::new_v4().to_string(), "b@host");
+    let (ra, rb) = tokio::join!(first.lock(&a), second.lock(&b));
+    let (winner, holder) = match (ra, rb) {
+        (Ok(()), Err(BackendError::Locked(h))) => (&a, h),
+        (Err(BackendError::Locked(h)), Ok(())) => (&b, h),
+        other => panic!("expected exactly one lock to succeed and the other to be Locked, got {other:?}"),
+    };
+    assert_eq!(holder.id, winner.id);
+    assert_eq!(holder.who, winner.who);
+    assert_eq!(holder.operation, winner.operation);
+    assert_eq!(holder.created, winner.created);
+    let message = BackendError::Locked(holder.clone()).to_string();
+    assert!(message.contains(&winner.id) && message.contains(&winner.who), "{message}");
+    first.unlock(&winner.id, false).await.expect("unlock");
+}
+
+#[tokio::test]
+async fn unlock_by_another_id_is_refused() {
+    let key = format!("{}/terraform.tfstate", unique("not-yours"));
+    let backend = backend_for(&key).await;
+    let owner = lock_info("owner-id", "owner@host");
+    backend.lock(&owner).await.expect("lock");
+    let holder = locked(backend.unlock("someone-else", false).await);
+    assert_eq!(holder.id, "owner-id");
+    assert!(backend.lock_holder().await.expect("holder").is_some(), "a refused unlock leaves the lock");
+    backend.unlock("owner-id", false).await.expect("the owner unlocks");
+}
+
+#[tokio::test]
+async fn lock_left_by_a_killed_process_is_force_unlocked_and_state_survives() {
+    let key = format!("{}/terraform.tfstate", unique("killed"));
+    let lineage = uuid::Uuid::new_v4().to_string();
+    {
+        let dead = backend_for(&key).await;
+        dead.write(&state_json(1, &lineage), None).await.expect("first write");
+        dead.lock(&lock_info("dead-run", "gone@host")).await.expect("lock");
+        // The process "dies" here: the backend is dropped with the lock still held.
+    }
+    let backend = backend_for(&key).await;
+    let holder = locked(backend.lock(&lock_info("new-run", "me@host")).await);
+    assert_eq!(holder.id, "dead-run");
+    locked(backend.unlock("new-run", false).await);
+
+    backend.unlock("new-run", true).await.expect("force unlock");
+    assert_eq!(backend.lock_holder().await.expect("holder"), None);
+    backend.lock(&lock_info("new-run", "me@host")).await.expect("lock after force unlock");
+
+    let read = backend.read().await.expect("read").expect("the state is still there");
+    assert_eq!(read.bytes, state_json(1, &lineage), "the state is intact");
+    backend.write(&state_json(2, &lineage), Some(&read.version)).await.expect("write after recovery");
+    let again = backend.read().await.expect("read").expect("state");
+    assert_eq!(again.bytes, state_json(2, &lineage));
+    backend.unlock("new-run", false).await.expect("unlock");
+}
+
+#[tokio::test]
+async fn lost_update_is_refused() {
+    let key = format!("{}/terraform.tfstate", unique("lost-update"));
+    let lineage = uuid::Uuid::new_v4().to_string();
+    let backend = backend_for(&key).await;
+    assert_eq!(backend.read().await.expect("read"), None, "no state yet");
+    backend.write(&state_json(1, &lineage), None).await.expect("create");
+
+    let reader_one = backend.read().await.expect("read").expect("state");
+    let reader_two = backend_for(&key).await.read().await.expect("read").expect("state");
+    assert_eq!(reader_one.version, reader_two.version);
+
+    let first = state_json(2, &lineage);
+    let v2 = backend.write(&first, Some(&reader_one.version)).await.expect("first writer");
+    assert_ne!(v2, reader_one.version);
+    match backend.write(&state_json(2, "someone-else"), Some(&reader_two.version)).await {
+        Err(BackendError::Conflict(m)) => assert!(m.contains(&key), "the conflict names the object: {m}"),
+        other => panic!("the second writer's stale write must be a Conflict, got {other:?}"),
+    }
+    match backend.write(&state_json(9, &lineage), None).await {
+        Err(BackendError::Conflict(_)) => {}
+        other => panic!("creating over an existing state must be a Conflict, got {other:?}"),
+    }
+    let (bytes, _) = object(&shared_names().0, &key).await.expect("object");
+    assert_eq!(bytes, first, "the object is the first writer's");
+}
+
+#[tokio::test]
+async fn digest_item_is_the_md5_of_the_object() {
+    let key = format!("{}/terraform.tfstate", unique("digest"));
+    let backend = backend_for(&key).await;
+    let (bucket, table) = shared_names();
+    let bytes = state_json(1, "digest-lineage");
+    let version = backend.write(&bytes, None).await.expect("write");
+
+    let (stored, etag) = object(bucket, &key).await.expect("object");
+    assert_eq!(stored, bytes);
+    assert_eq!(etag, version, "the version token is the object's ETag");
+    let digest = table_item(table, &format!("{bucket}/{key}-md5"), "Digest").await.expect("digest item");
+    assert_eq!(digest, md5_hex(&stored));
+    assert_eq!(digest.len(), 32);
+
+    let head = s3().await.head_object().bucket(bucket).key(&key).send().await.expect("HeadObject");
+    assert_eq!(
+        head.server_side_encryption().map(|e| e.as_str()),
+        Some("AES256"),
+        "encrypt = true sends the SSE header"
+    );
+}
+
+#[tokio::test]
+async fn stale_read_is_retried_then_refused() {
+    require_emulators();
+    let key = format!("{}/terraform.tfstate", unique("stale"));
+    let (bucket, table) = shared_names();
+    let factory = S3BackendFactory::new()
+        .with_consistency_retry(ConsistencyRetry { attempts: 3, delay: Duration::from_millis(300) });
+    let backend = factory
+        .open_s3(&config(bucket, &key, &[("dynamodb_table", s(table))]))
+        .await
+        .expect("open");
+    let bytes = state_json(1, "stale-lineage");
+    backend.write(&bytes, None).await.expect("write");
+
+    // A digest from a newer write S3 "has not caught up with".
+    let digest_id = format!("{bucket}/{key}-md5");
+    dynamodb()
+        .await
+        .put_item()
+        .table_name(table)
+        .item("LockID", AttributeValue::S(digest_id.clone()))
+        .item("Digest", AttributeValue::S("0123456789abcdef0123456789abcdef".into()))
+        .send()
+        .await
+        .expect("PutItem");
+    let started = Instant::now();
+    match backend.read().await {
+        Err(BackendError::Other(m)) => {
+            assert!(m.contains("stale read") && m.contains("0123456789abcdef0123456789abcdef"), "{m}");
+            assert!(m.contains(&md5_hex(&bytes)), "the message gives the object's md5: {m}");
+        }
+        other => panic!("expected a stale-read error, got {other:?}"),
+    }
+    assert!(started.elapsed() >= Duration::from_millis(600), "the read was retried before giving up");
+
+    // S3 "catches up" while a read is retrying: the read then succeeds.
+    let fixer = {
+        let table = table.clone();
+        let digest = md5_hex(&bytes);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(350)).await;
+            dynamodb()
+                .await
+                .put_item()
+                .table_name(table)
+                .item("LockID", AttributeValue::S(digest_id))
+                .item("Digest", AttributeValue::S(digest))
+                .send()
+                .await
+                .expect("PutItem");
+        })
+    };
+    let read = backend.read().await.expect("read once the digest matches").expect("state");
+    assert_eq!(read.bytes, bytes);
+    fixer.await.expect("fixer task");
+}
+
+#[tokio::test]
+async fn bootstrap_creates_bucket_and_table_once() {
+    require_emulators();
+    let bucket = unique("forge-boot");
+    let table = unique("forge-boot-locks");
+    let factory = Arc::new(S3BackendFactory::new());
+    let cfg = config(
+        &bucket,
+        "env/app/terraform.tfstate",
+        &[("dynamodb_table", s(&table)), ("encrypt", Value::Bool(true)), ("s3_bucket_tags", Value::object([("team", s("platform"))]))],
+    );
+    // Many units open at once: none may fail on a half-created bucket or table.
+    let opens = (0..4).map(|_| {
+        let factory = factory.clone();
+        let cfg = cfg.clone();
+        tokio::spawn(async move { factory.open(&cfg).await.map(|b| b.describe()) })
+    });
+    for open in opens {
+        let described = open.await.expect("task").expect("open");
+        assert_eq!(described, format!("s3://{bucket}/env/app/terraform.tfstate"));
+    }
+    let notices = factory.take_notices();
+    let bucket_notices: Vec<_> = notices.iter().filter(|n| n.contains(&format!("state bucket {bucket}"))).collect();
+    let table_notices: Vec<_> = notices.iter().filter(|n| n.contains(&format!("lock table {table}"))).collect();
+    assert_eq!(bucket_notices.len(), 1, "one creation notice for the bucket: {notices:?}");
+    assert_eq!(table_notices.len(), 1, "one creation notice for the table: {notices:?}");
+    assert!(bucket_notices[0].starts_with("created") && bucket_notices[0].contains("versioning on"), "{notices:?}");
+    assert!(factory.take_notices().is_empty(), "notices are drained");
+
+    let s3 = s3().await;
+    let versioning = s3.get_bucket_versioning().bucket(&bucket).send().await.expect("versioning");
+    assert_eq!(versioning.status().map(|s| s.as_str()), Some("Enabled"));
+    let encryption = s3.get_bucket_encryption().bucket(&bucket).send().await.expect("encryption");
+    let algorithm = encryption
+        .server_side_encryption_configuration()
+        .and_then(|c| c.rules().first())
+        .and_then(|r| r.apply_server_side_encryption_by_default())
+        .map(|d| d.sse_algorithm().as_str().to_string());
+    assert_eq!(algorithm.as_deref(), Some("AES256"));
+    let block = s3.get_public_access_block().bucket(&bucket).send().await.expect("public access block");
+    let block = block.public_access_block_configuration().expect("configuration");
+    assert_eq!(
+        (block.block_public_acls(), block.ignore_public_acls(), block.block_public_policy(), block.restrict_public_buckets()),
+        (Some(true), Some(true), Some(true), Some(true))
+    );
+    let tags = s3.get_bucket_tagging().bucket(&bucket).send().await.expect("tags");
+    assert!(tags.tag_set().iter().any(|t| t.key() == "team" && t.value() == "platform"));
+
+    let described = dynamodb().await.describe_table().table_name(&table).send().await.expect("table");
+    let t = described.table().expect("table description");
+    let keys: Vec<(String, String)> =
+        t.key_schema().iter().map(|k| (k.attribute_name().to_string(), k.key_type().as_str().to_string())).collect();
+    assert_eq!(keys, [("LockID".to_string(), "HASH".to_string())]);
+    let attrs: Vec<(String, String)> = t
+        .attribute_definitions()
+        .iter()
+        .map(|a| (a.attribute_name().to_string(), a.attribute_type().as_str().to_string()))
+        .collect();
+    assert_eq!(attrs, [("LockID".to_string(), "S".to_string())]);
+    assert_eq!(
+        t.billing_mode_summary().and_then(|b| b.billing_mode()).map(|m| m.as_str()),
+        Some("PAY_PER_REQUEST")
+    );
+
+    // A second factory in the same process does not create again.
+    let later = S3BackendFactory::new();
+    later.open(&cfg).await.expect("open again");
+    assert!(later.take_notices().iter().all(|n| !n.starts_with("created")));
+}
+
+#[tokio::test]
+async fn table_with_the_wrong_key_is_refused() {
+    require_emulators();
+    let table = unique("forge-wrong-key");
+    dynamodb()
+        .await
+        .create_table()
+        .table_name(&table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("id")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("id")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .send()
+        .await
+        .expect("CreateTable");
+    let err = S3BackendFactory::new()
+        .open(&config(&shared_names().0, "wrong/terraform.tfstate", &[("dynamodb_table", s(&table))]))
+        .await
+        .err()
+        .expect("a table without LockID cannot hold locks");
+    let m = err.to_string();
+    assert!(m.contains(&table) && m.contains("LockID") && m.contains("id (HASH, S)"), "{m}");
+}
+
+#[tokio::test]
+async fn lockfile_is_created_refused_and_removed() {
+    require_emulators();
+    let key = format!("{}/terraform.tfstate", unique("lockfile"));
+    let bucket = &shared_names().0;
+    let backend = S3BackendFactory::new()
+        .open_s3(&config(bucket, &key, &[("use_lockfile", Value::Bool(true))]))
+        .await
+        .expect("open");
+    let first = lock_info("file-lock-1", "one@host");
+    backend.lock(&first).await.expect("lock");
+    let (body, _) = object(bucket, &format!("{key}.tflock")).await.expect("the .tflock object");
+    let json: serde_json::Value = serde_json::from_slice(&body).expect("lock JSON");
+    assert_eq!(json["ID"], "file-lock-1");
+    assert_eq!(json["Path"], format!("{bucket}/{key}"));
+
+    let holder = locked(backend.lock(&lock_info("file-lock-2", "two@host")).await);
+    assert_eq!((holder.id.as_str(), holder.who.as_str()), ("file-lock-1", "one@host"));
+    assert_eq!(backend.lock_holder().await.expect("holder").map(|h| h.id), Some("file-lock-1".into()));
+
+    backend.unlock("file-lock-1", false).await.expect("unlock");
+    assert_eq!(object(bucket, &format!("{key}.tflock")).await, None, "the lock object is removed");
+    backend.lock(&lock_info("file-lock-2", "two@host")).await.expect("lock by the next run");
+    backend.unlock("file-lock-2", false).await.expect("unlock");
+}
+
+#[tokio::test]
+async fn both_locks_release_the_lockfile_when_the_table_refuses() {
+    require_emulators();
+    let key = format!("{}/terraform.tfstate", unique("both"));
+    let (bucket, table) = shared_names();
+    let cfg = config(bucket, &key, &[("use_lockfile", Value::Bool(true)), ("dynamodb_table", s(table))]);
+    let backend = S3BackendFactory::new().open_s3(&cfg).await.expect("open");
+    // Someone (an older Terraform that only knows the table) holds the DynamoDB lock.
+    let table_only = S3BackendFactory::new()
+        .open_s3(&config(bucket, &key, &[("dynamodb_table", s(table))]))
+        .await
+        .expect("open");
+    table_only.lock(&lock_info("table-holder", "old@host")).await.expect("table lock");
+
+    let holder = locked(backend.lock(&lock_info("both-run", "new@host")).await);
+    assert_eq!(holder.id, "table-holder");
+    assert_eq!(object(bucket, &format!("{key}.tflock")).await, None, "the lock object taken first is released");
+
+    table_only.unlock("table-holder", false).await.expect("unlock");
+    backend.lock(&lock_info("both-run", "new@host")).await.expect("both locks");
+    assert!(object(bucket, &format!("{key}.tflock")).await.is_some());
+    assert!(table_item(table, &format!("{bucket}/{key}"), "Info").await.is_some());
+    backend.unlock("both-run", false).await.expect("unlock both");
+    assert_eq!(object(bucket, &format!("{key}.tflock")).await, None);
+    assert_eq!(table_item(table, &format!("{bucket}/{key}"), "Info").await, None);
+}
+
+#[tokio::test]
+async fn endpoints_from_the_config() {
+    require_emulators();
+    let key = format!("{}/terraform.tfstate", unique("endpoints"));
+    let (bucket, table) = shared_names();
+    let s3_url = std::env::var("AWS_ENDPOINT_URL").expect("checked above");
+    let ddb_url = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("checked above");
+    let backend = S3BackendFactory::new()
+        .open_s3(&config(
+            bucket,
+            &key,
+            &[
+                ("dynamodb_table", s(table)),
+                ("use_path_style", Value::Bool(true)),
+                ("endpoints", Value::object([("s3", s(&s3_url)), ("dynamodb", s(&ddb_url))])),
+                ("skip_credentials_validation", Value::Bool(true)),
+                ("skip_requesting_account_id", Value::Bool(true)),
+            ],
+        ))
+        .await
+        .expect("open");
+    backend.write(b"{}", None).await.expect("write");
+    assert_eq!(table_item(table, &format!("{bucket}/{key}-md5"), "Digest").await, Some(md5_hex(b"{}")));
+
+    // A wrong endpoint in the config is used (not the environment's): the error says so.
+    let err = S3BackendFactory::new()
+        .open(&config(&unique("forge-nowhere"), "k", &[("endpoints", Value::object([("s3", s("http://127.0.0.1:9"))]))]))
+        .await
+        .err()
+        .expect("nothing listens on port 9");
+    assert!(err.to_string().contains("endpoint"), "{err}");
+}
+
+#[tokio::test]
+async fn bad_config_is_explained() {
+    let err = S3BackendFactory::new().open(&Value::object([("key", s("k"))])).await.err().expect("no bucket");
+    assert!(err.to_string().contains("config.bucket"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------------
+// Interop with real Terraform (the oracle: /work/shared/notes/terraform-as-oracle.md).
+
+/// A Terraform working directory whose backend is the shared bucket and table.
+struct Terraform {
+    dir: tempfile::TempDir,
+}
+
+impl Terraform {
+    async fn new(key: &str, body: &str) -> Terraform {
+        require_emulators();
+        let (bucket, table) = shared_names();
+        // The shared bucket and table exist once a backend has been opened.
+        backend_for(key).await;
+        let s3_url = std::env::var("AWS_ENDPOINT_URL").expect("checked above");
+        let ddb_url = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("checked above");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let main = format!(
+            r#"terraform {{
+  backend "s3" {{
+    bucket                      = "{bucket}"
+    key                         = "{key}"
+    region                      = "{REGION}"
+    dynamodb_table              = "{table}"
+    use_path_style              = true
+    skip_credentials_validation = true
+    skip_requesting_account_id  = true
+    skip_metadata_api_check     = true
+    endpoints = {{
+      s3       = "{s3_url}"
+      dynamodb = "{ddb_url}"
+    }}
+  }}
+}}
+
+{body}
+"#
+        );
+        std::fs::write(dir.path().join("main.tf"), main).expect("write main.tf");
+        let tf = Terraform { dir };
+        let out = tf.run(&["init", "-input=false", "-no-color"]).await;
+        assert!(out.status.success(), "terraform init failed:\n{}", text(&out));
+        tf
+    }
+
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new("terraform");
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("TF_CLI_CONFIG_FILE", "")
+            .env("TF_IN_AUTOMATION", "1")
+            .env("CHECKPOINT_DISABLE", "1")
+            .kill_on_drop(true);
+        cmd
+    }
+
+    async fn run(&self, args: &[&str]) -> std::process::Output {
+        match self.command(args).output().await {
+            Ok(out) => out,
+            Err(e) => panic!(
+                "could not run `terraform {}`: {e}. These tests need Terraform 1.11 on PATH (the oracle); install it, do not skip them.",
+                args.join(" ")
+            ),
+        }
+    }
+}
+
+fn text(out: &std::process::Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+async fn wait_for_lock_item(table: &str, lock_id: &str, limit: Duration) -> String {
+    let started = Instant::now();
+    loop {
+        if let Some(info) = table_item(table, lock_id, "Info").await {
+            return info;
+        }
+        assert!(started.elapsed() < limit, "no lock item {lock_id} appeared within {limit:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn terraform_holds_the_lock_and_forge_is_refused() {
+    let key = format!("{}/terraform.tfstate", unique("tf-holds"));
+    let (bucket, table) = shared_names();
+    let tf = Terraform::new(
+        &key,
+        r#"resource "terraform_data" "slow" {
+  provisioner "local-exec" {
+    command = "sleep 8"
+  }
+}"#,
+    )
+    .await;
+    let apply = tf
+        .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start terraform apply");
+    let lock_id = format!("{bucket}/{key}");
+    let raw = wait_for_lock_item(table, &lock_id, Duration::from_secs(60)).await;
+    let terraform_lock: serde_json::Value = serde_json::from_str(&raw).expect("Terraform's Info is JSON");
+
+    let backend = backend_for(&key).await;
+    let holder = locked(backend.lock(&lock_info(&uuid::Uuid::new_v4().to_string(), "forge@test")).await);
+    assert_eq!(holder.id, terraform_lock["ID"].as_str().expect("ID"));
+    assert!(!holder.id.is_empty());
+    assert_eq!(holder.operation, "OperationTypeApply");
+    assert_eq!(holder.version, "1.11.4");
+    assert_eq!(holder.who, terraform_lock["Who"].as_str().expect("Who"));
+    assert!(holder.who.contains('@'), "Terraform's Who is user@host: {}", holder.who);
+    assert_eq!(holder.path, lock_id);
+    assert!(chrono::DateTime::parse_from_rfc3339(&holder.created).is_ok(), "Created: {}", holder.created);
+    assert_eq!(backend.lock_holder().await.expect("holder"), Some(holder));
+
+    let out = apply.wait_with_output().await.expect("terraform apply");
+    assert!(out.status.success(), "terraform apply failed:\n{}", text(&out));
+    assert_eq!(table_item(table, &lock_id, "Info").await, None, "Terraform released its lock");
+    // And forge can take it now.
+    let info = lock_info("after-terraform", "forge@test");
+    backend.lock(&info).await.expect("lock after Terraform");
+    backend.unlock(&info.id, false).await.expect("unlock");
+}
+
+#[tokio::test]
+async fn forge_holds_the_lock_and_terraform_is_refused() {
+    let key = format!("{}/terraform.tfstate", unique("forge-holds"));
+    let (bucket, table) = shared_names();
+    let tf = Terraform::new(&key, r#"resource "terraform_data" "x" { input = "v1" }"#).await;
+    let backend = backend_for(&key).await;
+    let ours = lock_info(&uuid::Uuid::new_v4().to_string(), "forge@test");
+    backend.lock(&ours).await.expect("lock");
+
+    let out = tf.run(&["plan", "-input=false", "-no-color", "-lock-timeout=0s"]).await;
+    let shown = text(&out);
+    assert!(!out.status.success(), "terraform plan must fail while forge holds the lock:\n{shown}");
+    assert!(shown.contains("Error acquiring the state lock"), "{shown}");
+    assert!(shown.contains(&ours.id), "Terraform shows our lock ID:\n{shown}");
+    assert!(shown.contains("forge@test") && shown.contains("OperationTypeApply"), "{shown}");
+
+    backend.unlock(&ours.id, false).await.expect("unlock");
+    assert_eq!(table_item(table, &format!("{bucket}/{key}"), "Info").await, None);
+    let out = tf.run(&["plan", "-input=false", "-no-color", "-lock-timeout=0s"]).await;
+    assert!(out.status.success(), "terraform plan after release:\n{}", text(&out));
+    assert_eq!(table_item(table, &format!("{bucket}/{key}"), "Info").await, None, "no lock item left behind");
+}
+
+#[tokio::test]
+async fn terraform_state_is_read_and_forge_writes_are_accepted_by_terraform() {
+    let key = format!("{}/terraform.tfstate", unique("tf-state"));
+    let (bucket, table) = shared_names();
+    let tf = Terraform::new(
+        &key,
+        r#"resource "terraform_data" "x" { input = "v1" }
+
+output "greeting" { value = "hello from terraform" }"#,
+    )
+    .await;
+    let out = tf.run(&["apply", "-auto-approve", "-input=false", "-no-color"]).await;
+    assert!(out.status.success(), "terraform apply failed:\n{}", text(&out));
+
+    let backend = backend_for(&key).await;
+    let read = backend.read().await.expect("read").expect("Terraform's state");
+    let (bytes, etag) = object(bucket, &key).await.expect("object");
+    assert_eq!(read.bytes, bytes, "exact bytes of Terraform's state");
+    assert_eq!(read.version, etag, "the version is the ETag");
+    let digest = table_item(table, &format!("{bucket}/{key}-md5"), "Digest").await.expect("Terraform's digest item");
+    assert_eq!(digest, md5_hex(&read.bytes));
+
+    let mut state: serde_json::Value = serde_json::from_slice(&read.bytes).expect("state JSON");
+    assert_eq!(state["version"], 4);
+    let serial = state["serial"].as_u64().expect("serial");
+    let lineage = state["lineage"].as_str().expect("lineage").to_string();
+    assert_eq!(state["resources"][0]["type"], "terraform_data");
+    state["serial"] = serde_json::json!(serial + 1);
+    state["outputs"]["greeting"]["value"] = serde_json::json!("hello from forge");
+    let mut modified = serde_json::to_vec_pretty(&state).expect("JSON");
+    modified.push(b'\n');
+    backend.write(&modified, Some(&read.version)).await.expect("write over Terraform's state");
+
+    let out = tf.run(&["state", "pull"]).await;
+    assert!(out.status.success(), "terraform state pull failed (digest mismatch?):\n{}", text(&out));
+    let pulled: serde_json::Value = serde_json::from_slice(&out.stdout).expect("pulled state");
+    assert_eq!(pulled["serial"].as_u64(), Some(serial + 1));
+    assert_eq!(pulled["lineage"].as_str(), Some(lineage.as_str()));
+    let out = tf.run(&["output", "-raw", "greeting"]).await;
+    assert!(out.status.success(), "terraform output failed:\n{}", text(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from forge");
+}
