@@ -1,2 +1,8 @@
-//! The `forge` command. IMPLEMENTATION OWNER: the engine helper (CLI lives in src/cli/).
-fn main() {}
+//! The `forge` command: Terragrunt/Terraform HCL in, AWS out. All printing and exit codes
+//! live in `cli`; the engine returns results.
+
+mod cli;
+
+fn main() {
+    std::process::exit(cli::main());
+}

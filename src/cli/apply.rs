@@ -1,0 +1,104 @@
+//! `forge apply`: plan, show, ask, apply in dependency order; or apply a saved plan file.
+
+use clap::Args;
+use forge_engine::render::Style;
+use forge_engine::saved_plan::{is_plan_file, SavedPlan};
+use forge_engine::{ApplyTarget, EnvApply, PlanMode, UnitOutcome};
+
+use super::common::{build_engine, confirm, load_env, print_unit_failures, resolve_target, seconds, Failure, Outcome, RunArgs};
+use super::plan::{mode_of, render_env_plan};
+
+#[derive(Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Do not ask for confirmation.
+    #[arg(long = "auto-approve")]
+    pub auto_approve: bool,
+    /// Only record changes made outside forge in state.
+    #[arg(long = "refresh-only")]
+    pub refresh_only: bool,
+}
+
+pub async fn run(args: ApplyArgs, style: Style) -> Outcome {
+    if is_plan_file(&args.run.target) {
+        return apply_saved(&args, style).await;
+    }
+    plan_confirm_apply(&args.run, mode_of(args.refresh_only, false), args.auto_approve, style).await
+}
+
+async fn apply_saved(args: &ApplyArgs, style: Style) -> Outcome {
+    let saved = SavedPlan::read(&args.run.target)?;
+    let env = load_env(&saved.dir)?;
+    let built = build_engine(&args.run, style)?;
+    let result = built.engine.apply(&env, saved.mode, &saved.targets()).await?;
+    report(&result, saved.mode)
+}
+
+/// The interactive flow shared with destroy.
+pub async fn plan_confirm_apply(run: &super::common::RunArgs, mode: PlanMode, auto_approve: bool, style: Style) -> Outcome {
+    let dir = resolve_target(&run.target)?;
+    let env = load_env(&dir)?;
+    let built = build_engine(run, style)?;
+    let plan = built.engine.plan(&env, mode).await?;
+    print!("{}", render_env_plan(&plan, style));
+    if plan.failed() {
+        print_unit_failures(&plan.units);
+        eprintln!("hint: nothing was applied; fix the errors above and run again");
+        return Err(Failure::Reported);
+    }
+    if !plan.has_changes() {
+        println!("\nNo changes to apply.");
+        return Ok(0);
+    }
+    if !auto_approve {
+        let question = match mode {
+            PlanMode::Destroy => "Do you really want to destroy all resources of these units?",
+            PlanMode::RefreshOnly => "Would you like to update the state to reflect these detected changes?",
+            PlanMode::Normal => "Do you want to perform these actions?",
+        };
+        if !confirm(question) {
+            println!("\nApply cancelled.");
+            return Ok(1);
+        }
+    }
+    println!();
+    let targets: Vec<ApplyTarget> = plan.units.iter().filter_map(|(_, o)| o.done()).map(ApplyTarget::from_plan).collect();
+    let result = built.engine.apply(&env, mode, &targets).await?;
+    report(&result, mode)
+}
+
+fn report(result: &EnvApply, mode: PlanMode) -> Outcome {
+    let (mut add, mut change, mut destroy) = (0, 0, 0);
+    println!();
+    for (name, o) in &result.units {
+        match o {
+            UnitOutcome::Done(a) => {
+                let Some(p) = &a.result else {
+                    println!("{name}: no changes");
+                    continue;
+                };
+                let c = p.counts();
+                add += c.add;
+                change += c.change;
+                destroy += c.destroy;
+                let drift = if mode == PlanMode::RefreshOnly { format!(", {} drifted object(s) recorded", p.drift.len()) } else { String::new() };
+                println!("{name}: {} added, {} changed, {} destroyed{drift} in {}", c.add, c.change, c.destroy, seconds(a.elapsed));
+                let outputs: Vec<_> = p.outputs.iter().collect();
+                for (k, v) in outputs {
+                    println!("  output {k} = {}", forge_engine::render::inline(v));
+                }
+            }
+            UnitOutcome::Failed(_) => println!("{name}: failed"),
+            UnitOutcome::Skipped { because } => println!("{name}: skipped ({because} failed)"),
+        }
+    }
+    if print_unit_failures(&result.units) {
+        eprintln!("\nApply failed after {}: {add} added, {change} changed, {destroy} destroyed before the failure.", seconds(result.elapsed));
+        eprintln!("hint: the state records everything that was done; fix the cause and run the same command again to continue");
+        return Err(Failure::Reported);
+    }
+    let what = if mode == PlanMode::Destroy { "Destroy" } else { "Apply" };
+    println!("\n{what} complete! Resources: {add} added, {change} changed, {destroy} destroyed. Total time {}.", seconds(result.elapsed));
+    Ok(0)
+}

@@ -1,0 +1,41 @@
+//! `forge import UNIT ADDRESS ID`: adopt an existing object into a unit's state.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use forge_engine::render::{inline, Style};
+use forge_engine::{EngineError, InstanceAddr};
+
+use super::common::{build_engine, load_env, resolve_target, single_unit, Outcome, RunArgs};
+
+#[derive(Args)]
+pub struct ImportArgs {
+    /// The unit folder.
+    pub target: PathBuf,
+    /// The resource address (`aws_sqs_queue.work["uploads"]`).
+    pub address: String,
+    /// The object's id, as Terraform's import takes it.
+    pub id: String,
+}
+
+pub async fn run(args: ImportArgs) -> Outcome {
+    let dir = resolve_target(&args.target)?;
+    let env = load_env(&dir)?;
+    let unit = single_unit(&env, &dir)?;
+    let addr = InstanceAddr::parse(&args.address).ok_or_else(|| {
+        EngineError::new(format!("{:?} is not a resource address", args.address)).hint("write it as type.name, type.name[0] or type.name[\"key\"]")
+    })?;
+    let run = RunArgs {
+        target: dir.clone(),
+        parallelism: 10,
+        include_unit: Vec::new(),
+        exclude_unit: Vec::new(),
+        lock_timeout: std::time::Duration::ZERO,
+        refresh: true,
+    };
+    let built = build_engine(&run, Style::default())?;
+    let value = built.engine.import(&env, unit, &addr, &args.id).await?;
+    let id = value.str_attr("id").map(str::to_string).unwrap_or_else(|| inline(&value));
+    println!("{addr}: Import complete [id={id}]\nThe object is now managed by unit {}; run forge plan to compare it with the configuration.", unit.name);
+    Ok(0)
+}

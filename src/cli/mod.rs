@@ -1,0 +1,97 @@
+//! Argument parsing and dispatch: one file per subcommand; this file owns the runtime and
+//! turns errors into `error: ...` output and exit code 1.
+
+mod apply;
+mod common;
+mod destroy;
+mod force_unlock;
+mod graph;
+mod import;
+mod output;
+mod plan;
+mod state;
+mod validate;
+
+use clap::{Parser, Subcommand};
+
+pub use common::{Failure, Outcome};
+
+#[derive(Parser)]
+#[command(name = "forge", version, about = "Infrastructure as code for AWS: Terragrunt/Terraform HCL in, AWS out.")]
+pub struct Cli {
+    /// Plain output without colors (also when NO_COLOR is set or output is not a terminal).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Show what apply would change.
+    Plan(plan::PlanArgs),
+    /// Make AWS match the configuration (or apply a saved plan file).
+    Apply(apply::ApplyArgs),
+    /// Delete everything the state of the environment or unit records.
+    Destroy(destroy::DestroyArgs),
+    /// Show the outputs recorded in state.
+    Output(output::OutputArgs),
+    /// Print the graph of units (or of resources) as DOT or Mermaid.
+    Graph(graph::GraphArgs),
+    /// Check the configuration without network or state.
+    Validate(validate::ValidateArgs),
+    /// Inspect or edit a unit's state.
+    #[command(subcommand)]
+    State(state::StateCommand),
+    /// Adopt an existing object into a unit's state.
+    Import(import::ImportArgs),
+    /// Release a lock left by a run that died.
+    ForceUnlock(force_unlock::ForceUnlockArgs),
+}
+
+/// Terraform spells some long options with one dash (`-out`, `-auto-approve`); accept both.
+fn normalise_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    const SINGLE_DASH: [&str; 5] = ["out", "auto-approve", "detailed-exitcode", "refresh-only", "json"];
+    args.map(|a| {
+        for name in SINGLE_DASH {
+            let flag = format!("-{name}");
+            if a == flag || a.starts_with(&format!("{flag}=")) {
+                return format!("-{a}");
+            }
+        }
+        a
+    })
+    .collect()
+}
+
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse_from(normalise_args(std::env::args())) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 1 } else { 0 };
+        }
+    };
+    let style = common::style(cli.no_color);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 1;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Plan(a) => plan::run(a, style).await,
+            Command::Apply(a) => apply::run(a, style).await,
+            Command::Destroy(a) => destroy::run(a, style).await,
+            Command::Output(a) => output::run(a).await,
+            Command::Graph(a) => graph::run(a).await,
+            Command::Validate(a) => validate::run(a).await,
+            Command::State(c) => state::run(c).await,
+            Command::Import(a) => import::run(a).await,
+            Command::ForceUnlock(a) => force_unlock::run(a).await,
+        }
+    });
+    common::finish(result)
+}

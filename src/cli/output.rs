@@ -1,0 +1,73 @@
+//! `forge output`: the outputs recorded in state. Sensitive values are never printed.
+
+use clap::Args;
+use forge_engine::render::inline;
+use forge_provider::Value;
+
+use super::common::{factories, load_env, resolve_target, Outcome};
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct OutputArgs {
+    /// The environment or unit folder.
+    #[arg(default_value = ".")]
+    pub target: PathBuf,
+    /// Only this output.
+    pub name: Option<String>,
+    /// Print JSON (sensitive values as null with "sensitive": true).
+    #[arg(long)]
+    pub json: bool,
+    /// Print a string output bare, for scripts.
+    #[arg(long)]
+    pub raw: bool,
+}
+
+pub async fn run(args: OutputArgs) -> Outcome {
+    let dir = resolve_target(&args.target)?;
+    let env = load_env(&dir)?;
+    let (factories, _fake) = factories()?;
+    let engine = forge_engine::Engine::new(factories, vec![std::sync::Arc::new(forge_aws::remote_state::S3BackendFactory::new())]);
+    let many = env.units.len() > 1;
+    let mut json = serde_json::Map::new();
+    let mut found = false;
+    for unit in &env.units {
+        let store = engine.read_state(unit).await?;
+        let mut unit_json = serde_json::Map::new();
+        for (name, o) in &store.state.outputs {
+            if args.name.as_ref().is_some_and(|n| n != name) {
+                continue;
+            }
+            found = true;
+            let sensitive = o.sensitive || o.value.contains_sensitive();
+            if args.json {
+                let value = if sensitive { serde_json::Value::Null } else { o.value.to_json() };
+                unit_json.insert(name.clone(), serde_json::json!({"value": value, "type": forge_engine::state::cty_type(&o.value), "sensitive": sensitive}));
+            } else if args.raw && args.name.is_some() {
+                match (&o.value, sensitive) {
+                    (_, true) => println!("(sensitive value)"),
+                    (Value::String(s), false) => println!("{s}"),
+                    (v, false) => println!("{}", inline(v)),
+                }
+            } else {
+                let prefix = if many { format!("{}.", unit.name) } else { String::new() };
+                println!("{prefix}{name} = {}", if sensitive { "(sensitive value)".into() } else { inline(&o.value) });
+            }
+        }
+        if many {
+            json.insert(unit.name.clone(), serde_json::Value::Object(unit_json));
+        } else {
+            json = unit_json;
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+    }
+    if let Some(n) = &args.name {
+        if !found {
+            return Err(forge_engine::EngineError::new(format!("no output named {n:?} in the state of {}", dir.display()))
+                .hint("run forge output without a name to list the outputs; a unit that was never applied has none")
+                .into());
+        }
+    }
+    Ok(0)
+}

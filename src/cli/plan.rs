@@ -1,0 +1,86 @@
+//! `forge plan`: what apply would change, unit by unit, then a table for the environment.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use forge_engine::render::{render_unit, summary_table, Style};
+use forge_engine::saved_plan::SavedPlan;
+use forge_engine::{EnvPlan, PlanMode, UnitOutcome};
+
+use super::common::{build_engine, load_env, resolve_target, Failure, Outcome, RunArgs};
+
+#[derive(Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Only record changes made outside forge; plan no changes to AWS.
+    #[arg(long = "refresh-only")]
+    pub refresh_only: bool,
+    /// Plan deleting everything instead.
+    #[arg(long)]
+    pub destroy: bool,
+    /// Exit 0 with no changes, 1 on error, 2 with changes.
+    #[arg(long = "detailed-exitcode")]
+    pub detailed_exitcode: bool,
+    /// Print Terraform's plan JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Save the plan to apply exactly it later (`forge apply FILE`).
+    #[arg(long = "out")]
+    pub out: Option<PathBuf>,
+}
+
+pub fn mode_of(refresh_only: bool, destroy: bool) -> PlanMode {
+    if destroy {
+        PlanMode::Destroy
+    } else if refresh_only {
+        PlanMode::RefreshOnly
+    } else {
+        PlanMode::Normal
+    }
+}
+
+pub async fn run(args: PlanArgs, style: Style) -> Outcome {
+    let dir = resolve_target(&args.run.target)?;
+    let env = load_env(&dir)?;
+    let built = build_engine(&args.run, style)?;
+    let plan = built.engine.plan(&env, mode_of(args.refresh_only, args.destroy)).await?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&forge_engine::plan_json::env_plan_json(&plan)).unwrap_or_default());
+    } else {
+        print!("{}", render_env_plan(&plan, style));
+    }
+    if plan.failed() {
+        if !args.json {
+            super::common::print_unit_failures(&plan.units);
+        }
+        return Err(Failure::Reported);
+    }
+    if let Some(out) = &args.out {
+        let canonical = dir.canonicalize().unwrap_or(dir.clone());
+        SavedPlan::from_plan(&canonical, &plan)?.write(out)?;
+        if !args.json {
+            println!("\nSaved the plan to: {}\nTo perform exactly these actions, run: forge apply {}", out.display(), out.display());
+        }
+    }
+    Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
+}
+
+/// Each unit's section, then the environment table when there is more than one unit.
+pub fn render_env_plan(plan: &EnvPlan, style: Style) -> String {
+    let mut out = String::new();
+    for (name, o) in &plan.units {
+        out.push_str(&style.bold(&format!("── unit {name} ")));
+        out.push('\n');
+        match o {
+            UnitOutcome::Done(p) => out.push_str(&render_unit(p, style)),
+            UnitOutcome::Failed(es) => out.push_str(&format!("failed: {} error(s), shown below\n", es.len())),
+            UnitOutcome::Skipped { because } => out.push_str(&format!("skipped: its dependency {because} failed\n")),
+        }
+        out.push('\n');
+    }
+    if plan.units.len() > 1 {
+        out.push_str(&summary_table(plan));
+    }
+    out
+}

@@ -1,0 +1,175 @@
+//! `forge state list|show|rm|mv|pull|push`: inspect and edit a unit's state. Edits run
+//! under the unit's lock and write a new serial under the same lineage.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use forge_engine::render::inline;
+use forge_engine::state::State;
+use forge_engine::{EngineError, Engine, InstanceAddr};
+
+use super::common::{factories, load_env, resolve_target, single_unit, Failure, Outcome};
+
+#[derive(Subcommand)]
+pub enum StateCommand {
+    /// List the resource instances in state.
+    List { #[arg(default_value = ".")] target: PathBuf },
+    /// Show one instance's attributes (sensitive ones hidden).
+    Show { target: PathBuf, address: String },
+    /// Forget instances without deleting the objects.
+    Rm { target: PathBuf, #[arg(required = true)] addresses: Vec<String> },
+    /// Rename an instance in state.
+    Mv { target: PathBuf, from: String, to: String },
+    /// Print the state as stored (Terraform's JSON).
+    Pull { target: PathBuf },
+    /// Replace the state with a file (same lineage, newer serial), as Terraform's push.
+    Push {
+        target: PathBuf,
+        file: PathBuf,
+        /// Write even when the lineage differs or the serial is older.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+fn engine() -> Result<Engine, Failure> {
+    let (factories, _fake) = factories()?;
+    Ok(Engine::new(factories, vec![std::sync::Arc::new(forge_aws::remote_state::S3BackendFactory::new())]))
+}
+
+fn parse(addr: &str) -> Result<InstanceAddr, Failure> {
+    InstanceAddr::parse(addr).ok_or_else(|| {
+        Failure::Engine(EngineError::new(format!("{addr:?} is not a resource address")).hint("write it as type.name, type.name[0] or type.name[\"key\"]"))
+    })
+}
+
+fn missing(addr: &InstanceAddr, unit: &str) -> EngineError {
+    EngineError::new(format!("{addr} is not in the state of unit {unit}")).hint(format!("forge state list {unit} shows what is there"))
+}
+
+pub async fn run(cmd: StateCommand) -> Outcome {
+    let engine = engine()?;
+    match cmd {
+        StateCommand::List { target } => {
+            let dir = resolve_target(&target)?;
+            let env = load_env(&dir)?;
+            let many = env.units.len() > 1;
+            for unit in &env.units {
+                let store = engine.read_state(unit).await?;
+                for addr in store.state.instances.keys() {
+                    if many {
+                        println!("{}: {addr}", unit.name);
+                    } else {
+                        println!("{addr}");
+                    }
+                }
+            }
+            Ok(0)
+        }
+        StateCommand::Show { target, address } => {
+            let dir = resolve_target(&target)?;
+            let env = load_env(&dir)?;
+            let unit = single_unit(&env, &dir)?;
+            let addr = parse(&address)?;
+            let store = engine.read_state(unit).await?;
+            let inst = store.state.instances.get(&addr).ok_or_else(|| missing(&addr, &unit.name))?;
+            println!("# {addr}:");
+            println!("resource \"{}\" \"{}\" {{", addr.type_name, addr.name);
+            if let Some(m) = inst.attributes.as_map() {
+                let width = m.keys().map(String::len).max().unwrap_or(0);
+                for (k, v) in m {
+                    println!("    {k:<width$} = {}", inline(v));
+                }
+            }
+            println!("}}");
+            Ok(0)
+        }
+        StateCommand::Rm { target, addresses } => {
+            let dir = resolve_target(&target)?;
+            let env = load_env(&dir)?;
+            let unit = single_unit(&env, &dir)?;
+            let addrs: Vec<InstanceAddr> = addresses.iter().map(|a| parse(a)).collect::<Result<_, _>>()?;
+            let name = unit.name.clone();
+            let removed = addrs.clone();
+            engine
+                .edit_state(unit, move |state| {
+                    for a in &addrs {
+                        state.instances.remove(a).ok_or_else(|| missing(a, &name))?;
+                    }
+                    Ok(())
+                })
+                .await?;
+            for a in removed {
+                println!("Removed {a} (the object itself was not deleted)");
+            }
+            Ok(0)
+        }
+        StateCommand::Mv { target, from, to } => {
+            let dir = resolve_target(&target)?;
+            let env = load_env(&dir)?;
+            let unit = single_unit(&env, &dir)?;
+            let (f, t) = (parse(&from)?, parse(&to)?);
+            let name = unit.name.clone();
+            let (f2, t2) = (f.clone(), t.clone());
+            engine
+                .edit_state(unit, move |state| {
+                    if state.instances.contains_key(&t2) {
+                        return Err(EngineError::new(format!("{t2} is already in the state of unit {name}")).hint("remove it first or pick another address"));
+                    }
+                    if f2.type_name != t2.type_name {
+                        return Err(EngineError::new(format!("cannot move {f2} to {t2}: the resource types differ")));
+                    }
+                    let inst = state.instances.remove(&f2).ok_or_else(|| missing(&f2, &name))?;
+                    state.instances.insert(t2, inst);
+                    Ok(())
+                })
+                .await?;
+            println!("Moved {f} to {t}");
+            Ok(0)
+        }
+        StateCommand::Pull { target } => {
+            let dir = resolve_target(&target)?;
+            let env = load_env(&dir)?;
+            let unit = single_unit(&env, &dir)?;
+            let store = engine.read_state(unit).await?;
+            if !store.exists() {
+                return Err(EngineError::new(format!("unit {} has no state yet", unit.name)).hint("apply it first").into());
+            }
+            let bytes = store.state.to_bytes().map_err(|e| EngineError::new(e.to_string()))?;
+            print!("{}", String::from_utf8_lossy(&bytes));
+            Ok(0)
+        }
+        StateCommand::Push { target, file, force } => {
+            let dir = resolve_target(&target)?;
+            let env = load_env(&dir)?;
+            let unit = single_unit(&env, &dir)?;
+            let bytes = std::fs::read(&file).map_err(|e| EngineError::new(format!("cannot read {}", file.display())).cause(e.to_string()))?;
+            let incoming = State::from_bytes(&bytes).map_err(|e| EngineError::new(format!("{} is not a state file forge can read", file.display())).cause(e.to_string()))?;
+            let current = engine.read_state(unit).await?;
+            if current.exists() && !force {
+                if current.state.lineage != incoming.lineage {
+                    return Err(EngineError::new("the pushed state belongs to another lineage")
+                        .cause(format!("stored {}, pushed {}", current.state.lineage, incoming.lineage))
+                        .hint("pass --force if replacing the state with an unrelated one is really intended")
+                        .into());
+                }
+                if incoming.serial < current.state.serial {
+                    return Err(EngineError::new(format!("the pushed state (serial {}) is older than the stored one (serial {})", incoming.serial, current.state.serial))
+                        .hint("pull the current state and edit that, or pass --force")
+                        .into());
+                }
+            }
+            engine
+                .edit_state(unit, move |state| {
+                    let serial = state.serial.max(incoming.serial);
+                    *state = incoming;
+                    // persist() adds one: the pushed state ends above both serials.
+                    state.serial = serial;
+                    Ok(())
+                })
+                .await?;
+            println!("Pushed {} to the state of unit {}", file.display(), unit.name);
+            Ok(0)
+        }
+    }
+}
