@@ -105,6 +105,15 @@ fn assert_no_op(ty: &dyn ResourceType, live: &Value, config: &Value) {
     assert!(plan.planned.same_as(live), "second plan is not a no-op:\nplanned {:?}\nlive    {:?}", plan.planned, live);
 }
 
+/// State as the engine stores it (JSON: lists become tuples, maps objects) reads back
+/// as no drift and plans as no change.
+async fn assert_stored_state_plans_no_op(ty: &dyn ResourceType, state: &Value, config: &Value) {
+    let stored = Value::from_json(&state.to_json());
+    let live = ty.read(&stored).await.expect("read stored state").expect("exists");
+    assert!(live.same_as(&stored), "stored state reads as drift:\n{live:?}\n{stored:?}");
+    assert_no_op(ty, &stored, config);
+}
+
 fn rules_of(v: &Value, kind: &str) -> std::collections::BTreeSet<forge_aws_ec2::sg_rules::AtomicRule> {
     atomize(v.get(kind).and_then(Value::as_seq).unwrap_or(&[]), kind).expect("rules")
 }
@@ -154,6 +163,7 @@ async fn security_group_lifecycle() {
     let live = ty.read(&state).await.expect("read").expect("exists");
     assert!(live.same_as(&state), "read differs from create:\n{live:?}\n{state:?}");
     assert_no_op(&ty, &live, &cfg);
+    assert_stored_state_plans_no_op(&ty, &state, &cfg).await;
 
     // The same rules written in another order and grouping plan as no change.
     let regrouped = config(
@@ -465,6 +475,7 @@ async fn instance_lifecycle() {
     let live = ty.read(&state).await.expect("read").expect("exists");
     assert!(live.same_as(&state), "{live:?}\n{state:?}");
     assert_no_op(&ty, &live, &cfg);
+    assert_stored_state_plans_no_op(&ty, &state, &cfg).await;
 
     // Security groups and a tag changed outside forge show as drift and are repaired.
     ec2.modify_instance_attribute().instance_id(&id).groups(&sg_b_id).send().await.expect("modify outside forge");
@@ -562,4 +573,64 @@ async fn instance_profile_is_associated_and_replaced_in_place() {
     for name in profiles {
         iam.delete_instance_profile().instance_profile_name(&name).send().await.expect("delete instance profile");
     }
+}
+
+#[tokio::test]
+async fn instance_user_data_changed_outside_forge_plans_replacement() {
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let ami = find_ami(&ctx).await;
+    let ty = InstanceResource::new(ctx.clone());
+    let script = "#!/bin/sh\necho one\n";
+    let cfg = config(
+        ty.schema(),
+        vec![("ami", s(ami.str_attr("id").expect("ami"))), ("instance_type", s("t3.micro")), ("user_data", s(script))],
+    );
+    let state = create(&ty, &cfg).await;
+    let id = state.str_attr("id").expect("id").to_string();
+    ec2.stop_instances().instance_ids(&id).send().await.expect("stop");
+    // LocalStack wants the blob's content to be base64 already (real EC2 takes the raw
+    // script and the SDK encodes it).
+    use base64::Engine;
+    let two_base64 = base64::engine::general_purpose::STANDARD.encode("#!/bin/sh\necho two\n");
+    ec2.modify_instance_attribute()
+        .instance_id(&id)
+        .user_data(aws_sdk_ec2::types::SecureBlobAttributeValue::builder().value(aws_sdk_ec2::primitives::Blob::new(two_base64)).build())
+        .send()
+        .await
+        .expect("modify user data outside forge");
+    let live = ty.read(&state).await.expect("read").expect("exists");
+    assert_eq!(live.str_attr("user_data"), Some(user_data_hash("#!/bin/sh\necho two\n").as_str()));
+    assert_eq!(live.str_attr("instance_state"), Some("stopped"));
+    let plan = ty.plan(Some(&live), &cfg).expect("plan");
+    assert_eq!(plan.requires_replace, vec!["user_data".to_string()]);
+    ty.delete(&live).await.expect("terminate");
+    assert_eq!(ty.read(&live).await.expect("read"), None);
+}
+
+#[tokio::test]
+async fn default_tags_reach_aws_but_stay_out_of_tags() {
+    // Checks the emulator variables before building a context of its own.
+    let _emulators = context().await;
+    let provider = Value::object([
+        ("region", s("us-east-1")),
+        ("default_tags", Value::List(vec![Value::object([("tags", tags(&[("env", "test"), ("team", "platform")]))])])),
+    ]);
+    let ctx = Arc::new(AwsContext::from_provider_config(&provider).await.expect("context"));
+    let ec2 = sdk(&ctx).await;
+    let ty = SecurityGroupType::new(ctx.clone());
+    let cfg = config(ty.schema(), vec![("name", s(&unique("forge-dt"))), ("tags", tags(&[("team", "web")]))]);
+    let plan = ty.plan(None, &cfg).expect("plan");
+    let want_all = tags(&[("env", "test"), ("team", "web")]);
+    assert!(plan.planned.get("tags_all").is_some_and(|t| t.same_as(&want_all)), "{:?}", plan.planned.get("tags_all"));
+    let state = create(&ty, &cfg).await;
+    assert!(state.get("tags").is_some_and(|t| t.same_as(&tags(&[("team", "web")]))), "{:?}", state.get("tags"));
+    assert!(state.get("tags_all").is_some_and(|t| t.same_as(&want_all)));
+    let id = state.str_attr("id").expect("id");
+    let sg = ec2.describe_security_groups().group_ids(id).send().await.expect("describe");
+    assert_eq!(sg.security_groups()[0].tags().len(), 2);
+    let live = ty.read(&state).await.expect("read").expect("exists");
+    assert!(live.same_as(&state), "{live:?}\n{state:?}");
+    assert_no_op(&ty, &live, &cfg);
+    ty.delete(&live).await.expect("delete");
 }
