@@ -1,16 +1,38 @@
-//! The iam resource types and data sources of the `aws` provider.
+//! The iam resource types and data sources of the `aws` provider: roles, managed and
+//! inline policies, policy attachments and instance profiles; the policy document
+//! builder, the caller identity and the region.
 
 use std::sync::Arc;
 
 use forge_aws_common::AwsContext;
 use forge_provider::{DataSourceType, ResourceType};
 
+pub mod caller_identity;
+pub mod common;
+pub mod instance_profile;
+pub mod policy;
+pub mod policy_document;
+pub mod region;
+pub mod role;
+pub mod role_policy;
+pub mod role_policy_attachment;
+
 /// Every resource type this crate implements, bound to one provider configuration.
-pub fn resource_types(_ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
-    Vec::new()
+pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
+    vec![
+        Arc::new(role::RoleResource::new(ctx.clone())),
+        Arc::new(policy::PolicyResource::new(ctx.clone())),
+        Arc::new(role_policy_attachment::RolePolicyAttachmentResource::new(ctx.clone())),
+        Arc::new(role_policy::RolePolicyResource::new(ctx.clone())),
+        Arc::new(instance_profile::InstanceProfileResource::new(ctx.clone())),
+    ]
 }
 
 /// Every data source this crate implements.
-pub fn data_sources(_ctx: &Arc<AwsContext>) -> Vec<Arc<dyn DataSourceType>> {
-    Vec::new()
+pub fn data_sources(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn DataSourceType>> {
+    vec![
+        Arc::new(policy_document::PolicyDocumentDataSource::new()),
+        Arc::new(caller_identity::CallerIdentityDataSource::new(ctx.clone())),
+        Arc::new(region::RegionDataSource::new(ctx.clone())),
+    ]
 }

@@ -1,0 +1,250 @@
+//! Helpers the IAM resource types share: the client, "not found" codes, tags, reading
+//! configuration values and planning `tags_all`.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_iam::types::Tag;
+use forge_aws_common::{map_value, string_map, AwsContext};
+use forge_provider::{ProviderError, ProviderResult, Schema, Value};
+
+/// An IAM client for this provider configuration (with the provider block's endpoint).
+pub fn client(ctx: &AwsContext) -> aws_sdk_iam::Client {
+    let mut conf = aws_sdk_iam::config::Builder::from(&ctx.sdk);
+    if let Some(url) = ctx.endpoint_for("iam") {
+        conf = conf.endpoint_url(url);
+    }
+    aws_sdk_iam::Client::from_conf(conf.build())
+}
+
+/// True when IAM says the entity does not exist.
+pub fn is_not_found(err: &ProviderError) -> bool {
+    matches!(err.code.as_deref(), Some("NoSuchEntity" | "NoSuchEntityException"))
+}
+
+/// Turns "not found" into `None`.
+pub fn found<T>(result: ProviderResult<T>) -> ProviderResult<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_not_found(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Hints for the errors whose cure is obvious.
+pub fn with_hint(err: ProviderError, kind: &str, name: &str) -> ProviderError {
+    match err.code.as_deref() {
+        Some("EntityAlreadyExists" | "EntityAlreadyExistsException") => err.hint(format!(
+            "an IAM {kind} named {name:?} already exists: choose another name, or import it with `forge import`"
+        )),
+        Some("MalformedPolicyDocument" | "MalformedPolicyDocumentException") => {
+            err.hint("the policy document does not parse as an IAM policy: check its JSON and element names")
+        }
+        Some("ValidationError") if name.len() > 64 => {
+            err.hint(format!("IAM names are at most 64 characters; {name:?} has {}", name.len()))
+        }
+        Some("DeleteConflict" | "DeleteConflictException") => {
+            err.hint(format!("the {kind} is still in use: detach it from what uses it first"))
+        }
+        _ => err,
+    }
+}
+
+/// The `tags` attribute as a string map (empty when null).
+pub fn config_tags(v: &Value) -> BTreeMap<String, String> {
+    v.get("tags").map(string_map).unwrap_or_default()
+}
+
+/// IAM tags as a string map.
+pub fn tags_from_aws(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
+}
+
+pub fn to_aws_tags(tags: &BTreeMap<String, String>) -> ProviderResult<Vec<Tag>> {
+    tags.iter()
+        .map(|(k, v)| {
+            Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| ProviderError::new(format!("tag {k:?}: {e}")))
+        })
+        .collect()
+}
+
+/// `None` for no tags: IAM create calls take an absent list more kindly than an empty one.
+pub fn create_tags(tags: &BTreeMap<String, String>) -> ProviderResult<Option<Vec<Tag>>> {
+    if tags.is_empty() {
+        Ok(None)
+    } else {
+        to_aws_tags(tags).map(Some)
+    }
+}
+
+/// The tags that changed between two maps: (keys to remove, pairs to set).
+pub fn tag_changes(
+    old: &BTreeMap<String, String>,
+    new: &BTreeMap<String, String>,
+) -> (Vec<String>, BTreeMap<String, String>) {
+    let removed = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
+    let changed = new
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (removed, changed)
+}
+
+/// The `tags` / `tags_all` pair of a state read back: `tags_all` as AWS has them, `tags`
+/// without the provider's default tags (unless the configuration set the key itself),
+/// null when there are none and the prior state had none.
+pub fn tags_state(ctx: &AwsContext, prior_tags: &Value, live: &BTreeMap<String, String>) -> (Value, Value) {
+    let own: BTreeMap<String, String> = live
+        .iter()
+        .filter(|(k, v)| ctx.default_tags.get(*k) != Some(*v) || prior_tags.get(k).is_some())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let tags = if own.is_empty() && prior_tags.is_null() { Value::Null } else { map_value(&own) };
+    (tags, map_value(live))
+}
+
+/// Sets `tags_all` in a planned value to merge(default_tags, tags); unknown while the
+/// configured tags are not known.
+pub fn plan_tags_all(ctx: &AwsContext, planned: &mut Value) {
+    let tags = planned.get("tags").cloned().unwrap_or(Value::Null);
+    let all = if tags.is_wholly_known() { map_value(&ctx.tags_all(&string_map(&tags))) } else { Value::Unknown };
+    set_attr(planned, "tags_all", all);
+}
+
+/// Replaces one attribute of an object value.
+pub fn set_attr(v: &mut Value, name: &str, new: Value) {
+    if let Value::Object(m) = v {
+        m.insert(name.to_string(), new);
+    }
+}
+
+/// A string attribute that must be set, or an error naming it.
+pub fn required_str<'a>(v: &'a Value, name: &str, resource: &str) -> ProviderResult<&'a str> {
+    v.str_attr(name).ok_or_else(|| {
+        ProviderError::new(format!("{resource}: `{name}` is required")).hint(format!("set `{name}` in the resource block"))
+    })
+}
+
+pub fn opt_string(s: Option<&str>) -> Value {
+    s.map(Value::string).unwrap_or(Value::Null)
+}
+
+/// Force-new attributes whose planned value differs from the prior one.
+pub fn replace_paths(schema: &Schema, prior: Option<&Value>, planned: &Value) -> Vec<String> {
+    let Some(prior) = prior else { return Vec::new() };
+    schema
+        .attributes
+        .iter()
+        .filter(|(_, attr)| attr.force_new)
+        .filter(|(name, _)| {
+            let before = prior.get(name).unwrap_or(&Value::Null);
+            let after = planned.get(name).unwrap_or(&Value::Null);
+            after.is_unknown() || !before.same_as(after)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// In a plan, keeps the prior spelling of a policy when the configured one means the
+/// same, so a re-formatted document is not a change.
+pub fn keep_equivalent_policy(planned: &mut Value, prior: Option<&Value>, attribute: &str) {
+    let (Some(configured), Some(stored)) =
+        (planned.str_attr(attribute), prior.and_then(|p| p.str_attr(attribute)))
+    else {
+        return;
+    };
+    if configured != stored && forge_aws_common::policy::policies_equivalent(configured, stored) {
+        let stored = stored.to_string();
+        set_attr(planned, attribute, Value::String(stored));
+    }
+}
+
+/// Checks that a configured policy (when known) is a JSON object.
+pub fn check_policy(resource: &str, planned: &Value, attribute: &str) -> ProviderResult<()> {
+    match planned.str_attr(attribute) {
+        Some(text) => forge_aws_common::policy::validate_policy_json(attribute, text).map_err(|msg| {
+            ProviderError::new(format!("{resource}: {msg}"))
+                .hint("write the document with jsonencode(...) or data.aws_iam_policy_document")
+        }),
+        None => Ok(()),
+    }
+}
+
+/// An IAM date as Terraform prints it (RFC 3339).
+pub fn date_string(d: &aws_smithy_types::DateTime) -> Value {
+    match d.fmt(aws_smithy_types::date_time::Format::DateTime) {
+        Ok(s) => Value::String(s),
+        Err(_) => Value::Null,
+    }
+}
+
+/// The IAM path, with IAM's default.
+pub fn path_or_default(v: &Value) -> String {
+    v.str_attr("path").unwrap_or("/").to_string()
+}
+
+/// The name part of an IAM ARN (`arn:aws:iam::1:policy/path/name` -> `name`).
+pub fn name_from_arn(arn: &str) -> &str {
+    arn.rsplit('/').next().unwrap_or(arn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tag_changes_lists_removed_and_changed() {
+        let old: BTreeMap<String, String> = [("a".into(), "1".into()), ("b".into(), "2".into())].into();
+        let new: BTreeMap<String, String> = [("b".into(), "3".into()), ("c".into(), "4".into())].into();
+        let (removed, changed) = tag_changes(&old, &new);
+        assert_eq!(removed, vec!["a".to_string()]);
+        assert_eq!(changed.len(), 2);
+        assert_eq!(changed.get("b").map(String::as_str), Some("3"));
+    }
+
+    #[test]
+    fn equivalent_policy_keeps_prior_spelling_in_plan() {
+        let prior = Value::object([("policy", Value::string(r#"{"Version":"2012-10-17","Statement":[]}"#))]);
+        let mut planned = Value::object([("policy", Value::string(r#"{ "Statement": [], "Version": "2012-10-17" }"#))]);
+        keep_equivalent_policy(&mut planned, Some(&prior), "policy");
+        assert_eq!(planned.get("policy"), prior.get("policy"));
+        let mut changed = Value::object([("policy", Value::string(r#"{"Version":"2008-10-17","Statement":[]}"#))]);
+        keep_equivalent_policy(&mut changed, Some(&prior), "policy");
+        assert_ne!(changed.get("policy"), prior.get("policy"));
+    }
+
+    #[test]
+    fn name_from_arn_takes_the_last_segment() {
+        assert_eq!(name_from_arn("arn:aws:iam::000000000000:policy/a/b/pol"), "pol");
+        assert!(is_not_found(&ProviderError::with_code("NoSuchEntity", "x")));
+        assert!(!is_not_found(&ProviderError::with_code("AccessDenied", "x")));
+    }
+
+    #[test]
+    fn invalid_policy_is_reported_with_its_attribute() {
+        let planned = Value::object([("policy", Value::string("{not json"))]);
+        let err = check_policy("aws_iam_policy", &planned, "policy").unwrap_err();
+        assert!(err.message.contains("aws_iam_policy") && err.message.contains("`policy`"), "{}", err.message);
+    }
+}
+
+/// The configured name, or a generated one as Terraform makes when `name` is left out
+/// (`terraform-` and a timestamp with a counter, unique within this process and time).
+pub fn name_or_generated(planned: &Value) -> String {
+    if let Some(name) = planned.str_attr("name") {
+        return name.to_string();
+    }
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let prefix = planned.str_attr("name_prefix").unwrap_or("terraform-");
+    format!("{prefix}{nanos}{n:04x}")
+}

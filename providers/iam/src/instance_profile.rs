@@ -1,0 +1,198 @@
+//! `aws_iam_instance_profile`: the container EC2 uses to hand a role to an instance.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_iam::types::InstanceProfile;
+use forge_aws_common::{sdk_error, string_map, AwsContext};
+use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
+
+use crate::common::{
+    client, config_tags, create_tags, date_string, found, name_or_generated, opt_string, path_or_default,
+    plan_tags_all, replace_paths, required_str, set_attr, tag_changes, tags_from_aws, tags_state, to_aws_tags,
+    with_hint,
+};
+
+const TYPE: &str = "aws_iam_instance_profile";
+
+pub struct InstanceProfileResource {
+    ctx: Arc<AwsContext>,
+    client: aws_sdk_iam::Client,
+    schema: Schema,
+}
+
+impl InstanceProfileResource {
+    pub fn new(ctx: Arc<AwsContext>) -> Self {
+        let string = || AttrType::String;
+        let schema = Schema::new()
+            .attr("name", Attribute::optional_computed(string()).force_new())
+            .attr("name_prefix", Attribute::optional(string()).force_new())
+            .attr("path", Attribute::optional_computed(string()).force_new())
+            .attr("role", Attribute::optional(string()))
+            .attr("tags", Attribute::optional(AttrType::Map(Box::new(string()))))
+            .attr("tags_all", Attribute::computed(AttrType::Map(Box::new(string()))))
+            .attr("id", Attribute::computed(string()))
+            .attr("arn", Attribute::computed(string()))
+            .attr("unique_id", Attribute::computed(string()))
+            .attr("create_date", Attribute::computed(string()));
+        let client = client(&ctx);
+        InstanceProfileResource { ctx, client, schema }
+    }
+
+    async fn get(&self, name: &str) -> ProviderResult<Option<InstanceProfile>> {
+        let out = self.client.get_instance_profile().instance_profile_name(name).send().await;
+        Ok(found(out.map_err(sdk_error))?.and_then(|o| o.instance_profile().cloned()))
+    }
+
+    async fn live_tags(&self, name: &str, profile: &InstanceProfile) -> ProviderResult<BTreeMap<String, String>> {
+        // GetInstanceProfile carries tags on AWS; ask explicitly so emulators that leave
+        // them out still report them.
+        let out = self.client.list_instance_profile_tags().instance_profile_name(name).send().await;
+        match out.map_err(sdk_error) {
+            Ok(out) => Ok(tags_from_aws(out.tags())),
+            Err(e) if e.code.as_deref() == Some("InvalidAction") => Ok(tags_from_aws(profile.tags())),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn read_by_name(&self, name: &str, state: &Value) -> ProviderResult<Option<Value>> {
+        let Some(profile) = self.get(name).await? else { return Ok(None) };
+        let Some(live_tags) = found(self.live_tags(name, &profile).await)? else { return Ok(None) };
+        let (tags, tags_all) = tags_state(&self.ctx, state.get("tags").unwrap_or(&Value::Null), &live_tags);
+        Ok(Some(Value::object([
+            ("id", Value::string(profile.instance_profile_name())),
+            ("name", Value::string(profile.instance_profile_name())),
+            ("name_prefix", state.get("name_prefix").cloned().unwrap_or(Value::Null)),
+            ("path", Value::string(profile.path())),
+            ("role", opt_string(profile.roles().first().map(|r| r.role_name()))),
+            ("tags", tags),
+            ("tags_all", tags_all),
+            ("arn", Value::string(profile.arn())),
+            ("unique_id", Value::string(profile.instance_profile_id())),
+            ("create_date", date_string(profile.create_date())),
+        ])))
+    }
+
+    async fn add_role(&self, name: &str, role: &str) -> ProviderResult<()> {
+        self.client
+            .add_role_to_instance_profile()
+            .instance_profile_name(name)
+            .role_name(role)
+            .send()
+            .await
+            .map_err(|e| {
+                let e = sdk_error(e);
+                if e.code.as_deref() == Some("LimitExceeded") {
+                    e.hint(format!("instance profile {name} already holds a role (a profile holds one): remove it first"))
+                } else {
+                    with_hint(e, "role", role)
+                }
+            })?;
+        Ok(())
+    }
+
+    async fn remove_role(&self, name: &str, role: &str) -> ProviderResult<()> {
+        let out = self.client.remove_role_from_instance_profile().instance_profile_name(name).role_name(role).send().await;
+        found(out.map_err(sdk_error))?;
+        Ok(())
+    }
+
+    async fn update_tags(&self, name: &str, prior: &Value, planned: &Value) -> ProviderResult<()> {
+        let old = string_map(prior.get("tags_all").unwrap_or(&Value::Null));
+        let new = self.ctx.tags_all(&config_tags(planned));
+        let (removed, changed) = tag_changes(&old, &new);
+        if !removed.is_empty() {
+            let out = self.client.untag_instance_profile().instance_profile_name(name).set_tag_keys(Some(removed));
+            out.send().await.map_err(sdk_error)?;
+        }
+        if !changed.is_empty() {
+            let out = self.client.tag_instance_profile().instance_profile_name(name).set_tags(Some(to_aws_tags(&changed)?));
+            out.send().await.map_err(sdk_error)?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ResourceType for InstanceProfileResource {
+    fn type_name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
+        let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
+        if prior.is_none() && config.get("path").is_none_or(Value::is_null) {
+            set_attr(&mut planned, "path", Value::string("/"));
+        }
+        if let Some(name) = config.str_attr("name") {
+            set_attr(&mut planned, "id", Value::string(name));
+        }
+        plan_tags_all(&self.ctx, &mut planned);
+        let requires_replace = replace_paths(&self.schema, prior, &planned);
+        Ok(PlannedState { planned, requires_replace })
+    }
+
+    async fn create(&self, planned: &Value) -> ProviderResult<Value> {
+        let planned = planned.deep_unmarked();
+        let name = name_or_generated(&planned);
+        let tags = create_tags(&self.ctx.tags_all(&config_tags(&planned)))?;
+        self.client
+            .create_instance_profile()
+            .instance_profile_name(&name)
+            .path(path_or_default(&planned))
+            .set_tags(tags)
+            .send()
+            .await
+            .map_err(|e| with_hint(sdk_error(e), "instance profile", &name))?;
+        if let Some(role) = planned.str_attr("role") {
+            self.add_role(&name, role).await?;
+        }
+        self.read_by_name(&name, &planned)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("instance profile {name} vanished right after it was created")))
+    }
+
+    async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
+        let Some(name) = state.str_attr("id").or_else(|| state.str_attr("name")) else { return Ok(None) };
+        self.read_by_name(name, state).await
+    }
+
+    async fn update(&self, prior: &Value, planned: &Value) -> ProviderResult<Value> {
+        let planned = planned.deep_unmarked();
+        let name = required_str(prior, "id", TYPE)?.to_string();
+        let (old_role, new_role) = (prior.str_attr("role"), planned.str_attr("role"));
+        if old_role != new_role {
+            if let Some(old) = old_role {
+                self.remove_role(&name, old).await?;
+            }
+            if let Some(new) = new_role {
+                self.add_role(&name, new).await?;
+            }
+        }
+        self.update_tags(&name, prior, &planned).await?;
+        self.read_by_name(&name, &planned)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("instance profile {name} disappeared during the update")))
+    }
+
+    async fn delete(&self, state: &Value) -> ProviderResult<()> {
+        let Some(name) = state.str_attr("id").or_else(|| state.str_attr("name")) else { return Ok(()) };
+        // A profile that still holds a role cannot be deleted: take out whatever it holds.
+        let Some(profile) = self.get(name).await? else { return Ok(()) };
+        for role in profile.roles() {
+            self.remove_role(name, role.role_name()).await?;
+        }
+        let out = self.client.delete_instance_profile().instance_profile_name(name).send().await;
+        found(out.map_err(|e| with_hint(sdk_error(e), "instance profile", name)))?;
+        Ok(())
+    }
+
+    async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
+        self.read_by_name(id, &Value::object([("id", Value::string(id))])).await
+    }
+}
