@@ -1,0 +1,479 @@
+//! The whole engine on the fake provider: environments written as HCL into a temporary
+//! folder, loaded by forge-config, planned and applied against `forge_provider::fake`.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use forge_config::Environment;
+use forge_engine::plan_json::env_plan_json;
+use forge_engine::render::render_unit;
+use forge_engine::saved_plan::SavedPlan;
+use forge_engine::state::State;
+use forge_engine::{Action, ApplyTarget, Engine, EnvApply, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
+use forge_provider::fake::{FakeCloud, FakeOp, FakeProviderFactory};
+use forge_provider::Value;
+
+fn write(root: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+}
+
+fn load(root: &Path) -> Environment {
+    match Environment::load(root) {
+        Ok(e) => e,
+        Err(d) => panic!("the test environment does not load:\n{d}"),
+    }
+}
+
+fn engine(cloud: &Arc<FakeCloud>, parallelism: usize) -> Engine {
+    let mut e = Engine::new(vec![FakeProviderFactory::new(cloud.clone())], vec![]);
+    e.options.parallelism = parallelism;
+    e
+}
+
+fn unit_plan<'a>(plan: &'a EnvPlan, unit: &str) -> &'a UnitPlan {
+    match plan.units.iter().find(|(n, _)| n == unit) {
+        Some((_, UnitOutcome::Done(p))) => p,
+        other => panic!("unit {unit} has no plan: {other:?}"),
+    }
+}
+
+fn action(plan: &UnitPlan, addr: &str) -> Action {
+    plan.changes.iter().find(|c| c.addr.to_string() == addr).map(|c| c.action).unwrap_or_else(|| panic!("no change for {addr} in {:?}", plan.changes))
+}
+
+async fn plan_apply(e: &Engine, env: &Environment, mode: PlanMode) -> (EnvPlan, EnvApply) {
+    let plan = e.plan(env, mode).await.expect("plan");
+    let targets: Vec<ApplyTarget> = plan.units.iter().filter_map(|(_, o)| o.done()).map(ApplyTarget::from_plan).collect();
+    let applied = e.apply(env, mode, &targets).await.expect("apply");
+    (plan, applied)
+}
+
+fn state_of(root: &Path, unit: &str) -> State {
+    let bytes = std::fs::read(root.join(unit).join(".forge/terraform.tfstate")).expect("state file");
+    State::from_bytes(&bytes).expect("state decodes")
+}
+
+/// Two units: `b` takes `a`'s output as input.
+fn two_units(root: &Path) {
+    write(
+        root,
+        &[
+            ("a/terragrunt.hcl", "inputs = {\n  prefix = \"a\"\n}\n"),
+            (
+                "a/main.tf",
+                "variable \"prefix\" {\n  type = string\n}\n\nresource \"fake_thing\" \"main\" {\n  name = \"${var.prefix}-main\"\n}\n\noutput \"arn\" {\n  value = fake_thing.main.arn\n}\n",
+            ),
+            (
+                "b/terragrunt.hcl",
+                "dependency \"a\" {\n  config_path = \"../a\"\n}\n\ninputs = {\n  upstream = dependency.a.outputs.arn\n}\n",
+            ),
+            (
+                "b/main.tf",
+                "variable \"upstream\" {\n  type = string\n}\n\nresource \"fake_thing\" \"consumer\" {\n  name  = \"b-consumer\"\n  value = var.upstream\n}\n\noutput \"seen\" {\n  value = fake_thing.consumer.value\n}\n",
+            ),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn never_applied_environment_plans_with_unknown_dependency_outputs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    two_units(dir.path());
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let plan = engine(&cloud, 4).plan(&env, PlanMode::Normal).await.expect("plan");
+    assert!(!plan.failed(), "{plan:?}");
+    let b = unit_plan(&plan, "b");
+    let consumer = b.changes.iter().find(|c| c.addr.to_string() == "fake_thing.consumer").expect("consumer");
+    assert_eq!(consumer.action, Action::Create);
+    assert_eq!(consumer.after.as_ref().and_then(|a| a.get("value")), Some(&Value::Unknown));
+    let text = render_unit(b, Default::default());
+    assert!(text.contains("value = (known after apply)"), "{text}");
+    assert!(text.contains("Plan: 1 to add, 0 to change, 0 to destroy."), "{text}");
+    assert_eq!(cloud.count(FakeOp::Create), 0, "planning created something");
+}
+
+#[tokio::test]
+async fn apply_runs_in_dependency_order_and_converges() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    two_units(dir.path());
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    let (_, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
+    assert!(!applied.failed(), "{applied:?}");
+    let creates: Vec<String> = cloud.calls().into_iter().filter(|c| c.op == FakeOp::Create).map(|c| c.name).collect();
+    assert_eq!(creates, vec!["a-main".to_string(), "b-consumer".to_string()]);
+    let consumer = cloud.objects_named("b-consumer");
+    assert_eq!(consumer[0].str_attr("value"), Some("arn:fake:fake_thing:a-main"));
+    let b = state_of(dir.path(), "b");
+    assert_eq!(b.outputs["seen"].value, Value::string("arn:fake:fake_thing:a-main"));
+    assert!(b.serial >= 2, "serial {}", b.serial);
+    let again = e.plan(&env, PlanMode::Normal).await.expect("plan");
+    assert!(!again.has_changes(), "second plan has changes: {again:?}");
+}
+
+#[tokio::test]
+async fn parallel_operations_stay_under_the_bound() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        &[
+            ("u/terragrunt.hcl", "inputs = {}\n"),
+            ("u/main.tf", "resource \"fake_thing\" \"many\" {\n  count = 12\n  name  = \"many-${count.index}\"\n}\n"),
+        ],
+    );
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    cloud.set_delay(Duration::from_millis(40));
+    let (_, applied) = plan_apply(&engine(&cloud, 3), &env, PlanMode::Normal).await;
+    assert!(!applied.failed(), "{applied:?}");
+    assert_eq!(cloud.count(FakeOp::Create), 12);
+    let peak = cloud.max_concurrency();
+    assert!(peak <= 3, "{peak} calls at once with parallelism 3");
+    assert!(peak >= 2, "no parallelism observed ({peak})");
+}
+
+#[tokio::test]
+async fn a_failed_unit_stops_only_its_dependents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    two_units(dir.path());
+    write(
+        dir.path(),
+        &[
+            ("c/terragrunt.hcl", "inputs = {}\n"),
+            ("c/main.tf", "resource \"fake_thing\" \"solo\" {\n  name = \"c-solo\"\n}\n"),
+        ],
+    );
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    cloud.fail_name(FakeOp::Create, "a-main");
+    let (_, applied) = plan_apply(&engine(&cloud, 4), &env, PlanMode::Normal).await;
+    let outcome = |u: &str| applied.units.iter().find(|(n, _)| n == u).map(|(_, o)| o.clone()).expect("unit");
+    match outcome("a") {
+        UnitOutcome::Failed(es) => assert!(es[0].to_string().contains("fake_thing.main: creating failed"), "{}", es[0]),
+        other => panic!("a: {other:?}"),
+    }
+    assert_eq!(outcome("b"), UnitOutcome::Skipped { because: "a".into() });
+    assert!(matches!(outcome("c"), UnitOutcome::Done(_)));
+    assert_eq!(cloud.objects_named("c-solo").len(), 1);
+}
+
+fn replace_unit(root: &Path, name: &str, cbd: bool) {
+    let lifecycle = if cbd { "\n  lifecycle {\n    create_before_destroy = true\n  }\n" } else { "" };
+    write(
+        root,
+        &[
+            ("u/terragrunt.hcl", "inputs = {}\n"),
+            ("u/main.tf", &format!("resource \"fake_thing\" \"r\" {{\n  name = \"{name}\"{lifecycle}\n}}\n")),
+        ],
+    );
+}
+
+async fn replacement_order(cbd: bool) -> Vec<FakeOp> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    replace_unit(dir.path(), "first", cbd);
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    replace_unit(dir.path(), "second", cbd);
+    let env = load(dir.path());
+    let before = cloud.calls().len();
+    let (plan, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
+    assert!(!applied.failed(), "{applied:?}");
+    let want = if cbd { Action::CreateThenDelete } else { Action::DeleteThenCreate };
+    let u = unit_plan(&plan, "u");
+    assert_eq!(action(u, "fake_thing.r"), want);
+    let text = render_unit(u, Default::default());
+    assert!(text.contains("# forces replacement"), "{text}");
+    assert_eq!(cloud.objects().len(), 1);
+    assert_eq!(cloud.objects_named("second").len(), 1);
+    cloud.calls()[before..].iter().map(|c| c.op).filter(|op| matches!(op, FakeOp::Create | FakeOp::Delete)).collect()
+}
+
+#[tokio::test]
+async fn replacement_deletes_first_by_default() {
+    assert_eq!(replacement_order(false).await, vec![FakeOp::Delete, FakeOp::Create]);
+}
+
+#[tokio::test]
+async fn replacement_creates_first_with_create_before_destroy() {
+    assert_eq!(replacement_order(true).await, vec![FakeOp::Create, FakeOp::Delete]);
+}
+
+fn valued_unit(root: &Path, ignore: bool) {
+    let lifecycle = if ignore { "\n  lifecycle {\n    ignore_changes = [value]\n  }\n" } else { "" };
+    write(
+        root,
+        &[
+            ("u/terragrunt.hcl", "inputs = {}\n"),
+            ("u/main.tf", &format!("resource \"fake_thing\" \"r\" {{\n  name  = \"drifty\"\n  value = \"configured\"{lifecycle}\n}}\n")),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn drift_is_reported_and_undone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    valued_unit(dir.path(), false);
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    plan_apply(&e, &env, PlanMode::Normal).await;
+    assert!(cloud.set_attr("drifty", "value", Value::string("changed by hand")));
+    let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
+    let u = unit_plan(&plan, "u");
+    assert_eq!(u.drift.len(), 1);
+    assert_eq!(action(u, "fake_thing.r"), Action::Update);
+    let text = render_unit(u, Default::default());
+    assert!(text.contains("changed outside of forge"), "{text}");
+    assert!(text.contains("\"changed by hand\" -> \"configured\""), "{text}");
+    let (_, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
+    assert!(!applied.failed());
+    assert_eq!(cloud.objects_named("drifty")[0].str_attr("value"), Some("configured"));
+}
+
+#[tokio::test]
+async fn refresh_only_records_drift_without_touching_objects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    valued_unit(dir.path(), false);
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    plan_apply(&e, &env, PlanMode::Normal).await;
+    cloud.set_attr("drifty", "value", Value::string("by hand"));
+    let (plan, applied) = plan_apply(&e, &env, PlanMode::RefreshOnly).await;
+    assert!(unit_plan(&plan, "u").has_changes());
+    assert!(!applied.failed(), "{applied:?}");
+    assert_eq!(cloud.count(FakeOp::Update), 0);
+    let state = state_of(dir.path(), "u");
+    let (_, inst) = state.instances.iter().next().expect("instance");
+    assert_eq!(inst.attributes.str_attr("value"), Some("by hand"));
+}
+
+#[tokio::test]
+async fn ignore_changes_keeps_the_live_value() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    valued_unit(dir.path(), true);
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    plan_apply(&e, &env, PlanMode::Normal).await;
+    cloud.set_attr("drifty", "value", Value::string("by hand"));
+    let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
+    assert_eq!(action(unit_plan(&plan, "u"), "fake_thing.r"), Action::NoOp);
+}
+
+#[tokio::test]
+async fn prevent_destroy_refuses_destroy_and_replacement() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let unit = |name: &str| format!("resource \"fake_thing\" \"keep\" {{\n  name = \"{name}\"\n  lifecycle {{\n    prevent_destroy = true\n  }}\n}}\n");
+    write(dir.path(), &[("u/terragrunt.hcl", "inputs = {}\n"), ("u/main.tf", &unit("kept"))]);
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    let plan = e.plan(&load(dir.path()), PlanMode::Destroy).await.expect("plan");
+    match &plan.units[0].1 {
+        UnitOutcome::Failed(es) => assert!(es[0].to_string().contains("fake_thing.keep cannot be destroyed"), "{}", es[0]),
+        other => panic!("{other:?}"),
+    }
+    write(dir.path(), &[("u/main.tf", &unit("renamed"))]);
+    let plan = e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
+    assert!(plan.failed(), "a replacement of a prevent_destroy resource was planned");
+    assert_eq!(cloud.objects_named("kept").len(), 1);
+}
+
+#[tokio::test]
+async fn a_crash_mid_apply_is_finished_by_a_rerun_without_duplicates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        &[
+            ("u/terragrunt.hcl", "inputs = {}\n"),
+            ("u/main.tf", "resource \"fake_thing\" \"n\" {\n  count = 5\n  name  = \"n-${count.index}\"\n}\n"),
+        ],
+    );
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 1);
+    cloud.fail_nth(FakeOp::Create, 3);
+    let (_, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
+    assert!(applied.failed());
+    assert_eq!(cloud.objects().len(), 4, "the other creates run on");
+    assert_eq!(state_of(dir.path(), "u").instances.len(), 4, "state records every object that exists");
+    cloud.clear_failures();
+    let (plan, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
+    assert!(!applied.failed(), "{applied:?}");
+    assert_eq!(unit_plan(&plan, "u").counts().add, 1);
+    assert_eq!(cloud.objects().len(), 5);
+    for i in 0..5 {
+        assert_eq!(cloud.objects_named(&format!("n-{i}")).len(), 1, "n-{i} duplicated or missing");
+    }
+    let state = state_of(dir.path(), "u");
+    assert_eq!(state.instances.len(), 5);
+    assert!(state.instances.values().all(|i| i.attributes.is_wholly_known()));
+}
+
+#[tokio::test]
+async fn a_stale_saved_plan_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    valued_unit(dir.path(), false);
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
+    let saved = SavedPlan::from_plan(dir.path(), &plan).expect("save");
+    let file = dir.path().join("plan.json");
+    saved.write(&file).expect("write");
+    // Someone applies in between.
+    plan_apply(&e, &env, PlanMode::Normal).await;
+    let reread = SavedPlan::read(&file).expect("read");
+    let applied = e.apply(&env, reread.mode, &reread.targets()).await.expect("apply");
+    match &applied.units[0].1 {
+        UnitOutcome::Failed(es) => assert!(es[0].to_string().contains("stale"), "{}", es[0]),
+        other => panic!("a stale plan was applied: {other:?}"),
+    }
+    assert_eq!(cloud.objects().len(), 1);
+}
+
+#[tokio::test]
+async fn sensitive_values_stay_out_of_rendered_plans_and_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        &[
+            ("u/terragrunt.hcl", "inputs = {\n  password = \"hunter2-secret\"\n}\n"),
+            (
+                "u/main.tf",
+                "variable \"password\" {\n  type      = string\n  sensitive = true\n}\n\nresource \"fake_thing\" \"s\" {\n  name   = \"s\"\n  value  = var.password\n  secret = \"schema-hidden\"\n}\n\noutput \"pw\" {\n  value     = fake_thing.s.value\n  sensitive = true\n}\n",
+            ),
+        ],
+    );
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
+    let text = render_unit(unit_plan(&plan, "u"), Default::default());
+    let json = env_plan_json(&plan).to_string();
+    for secret in ["hunter2-secret", "schema-hidden"] {
+        assert!(!text.contains(secret), "{secret} in text:\n{text}");
+        assert!(!json.contains(secret), "{secret} in json:\n{json}");
+    }
+    assert!(text.contains("(sensitive value)"), "{text}");
+    assert!(json.contains("\"after_sensitive\""), "{json}");
+    plan_apply(&e, &env, PlanMode::Normal).await;
+    let state = state_of(dir.path(), "u");
+    let (_, inst) = state.instances.iter().next().expect("instance");
+    assert!(inst.attributes.get("value").is_some_and(Value::is_sensitive), "sensitive marks lost in state");
+    assert!(state.outputs["pw"].sensitive);
+}
+
+#[tokio::test]
+async fn removed_resources_are_deleted_and_destroy_empties_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    two_units(dir.path());
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    plan_apply(&e, &env, PlanMode::Normal).await;
+    assert_eq!(cloud.objects().len(), 2);
+    let before = cloud.calls().len();
+    let (plan, applied) = plan_apply(&e, &env, PlanMode::Destroy).await;
+    assert!(!applied.failed(), "{applied:?}");
+    assert_eq!(unit_plan(&plan, "a").counts().destroy, 1);
+    let deletes: Vec<String> = cloud.calls()[before..].iter().filter(|c| c.op == FakeOp::Delete).map(|c| c.name.clone()).collect();
+    assert_eq!(deletes, vec!["b-consumer".to_string(), "a-main".to_string()], "destroy runs dependents first");
+    assert!(cloud.objects().is_empty());
+    assert!(state_of(dir.path(), "a").instances.is_empty());
+    assert!(state_of(dir.path(), "a").outputs.is_empty());
+}
+
+#[tokio::test]
+async fn an_orphan_is_deleted_when_its_block_goes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        &[
+            ("u/terragrunt.hcl", "inputs = {}\n"),
+            ("u/main.tf", "resource \"fake_thing\" \"keep\" {\n  name = \"keep\"\n}\n\nresource \"fake_thing\" \"drop\" {\n  name = \"drop\"\n}\n"),
+        ],
+    );
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    write(dir.path(), &[("u/main.tf", "resource \"fake_thing\" \"keep\" {\n  name = \"keep\"\n}\n")]);
+    let (plan, applied) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    assert!(!applied.failed());
+    assert_eq!(action(unit_plan(&plan, "u"), "fake_thing.drop"), Action::Delete);
+    assert!(cloud.objects_named("drop").is_empty());
+    assert_eq!(cloud.objects_named("keep").len(), 1);
+}
+
+#[tokio::test]
+async fn for_each_instances_are_addressed_by_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        &[
+            ("u/terragrunt.hcl", "inputs = {}\n"),
+            ("u/main.tf", "resource \"fake_thing\" \"q\" {\n  for_each = toset([\"uploads\", \"thumbs\"])\n  name     = \"q-${each.key}\"\n}\n\noutput \"names\" {\n  value = { for k, q in fake_thing.q : k => q.name }\n}\n"),
+        ],
+    );
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    let (plan, _) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    assert_eq!(action(unit_plan(&plan, "u"), "fake_thing.q[\"uploads\"]"), Action::Create);
+    let state = state_of(dir.path(), "u");
+    let names: BTreeMap<String, Value> = state.outputs["names"].value.as_map().cloned().expect("map");
+    assert_eq!(names.get("thumbs"), Some(&Value::string("q-thumbs")));
+}
+
+#[tokio::test]
+async fn a_unit_cycle_is_an_error_naming_the_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        &[
+            ("a/terragrunt.hcl", "dependency \"b\" {\n  config_path = \"../b\"\n}\n"),
+            ("a/main.tf", ""),
+            ("b/terragrunt.hcl", "dependency \"a\" {\n  config_path = \"../a\"\n}\n"),
+            ("b/main.tf", ""),
+        ],
+    );
+    let env = load(dir.path());
+    let err = engine(&FakeCloud::new(), 2).plan(&env, PlanMode::Normal).await.expect_err("a cycle plans");
+    assert!(err.message.contains("a -> b -> a"), "{err}");
+}
+
+#[tokio::test]
+async fn a_held_lock_is_reported_with_the_force_unlock_command() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    valued_unit(dir.path(), false);
+    let env = load(dir.path());
+    let backend = forge_engine::local_backend::LocalBackend::for_unit(&env.units[0].dir);
+    let holder = forge_provider::LockInfo {
+        id: "lock-123".into(),
+        operation: "OperationTypeApply".into(),
+        info: String::new(),
+        who: "someone@elsewhere".into(),
+        version: "0".into(),
+        created: "2026-01-01T00:00:00Z".into(),
+        path: String::new(),
+    };
+    forge_provider::StateBackend::lock(&backend, &holder).await.expect("lock");
+    let plan = engine(&FakeCloud::new(), 2).plan(&env, PlanMode::Normal).await.expect("plan");
+    match &plan.units[0].1 {
+        UnitOutcome::Failed(es) => {
+            let text = es[0].to_string();
+            assert!(text.contains("someone@elsewhere") && text.contains("2026-01-01T00:00:00Z"), "{text}");
+            assert!(text.contains("forge force-unlock lock-123"), "{text}");
+        }
+        other => panic!("planned through a held lock: {other:?}"),
+    }
+}
