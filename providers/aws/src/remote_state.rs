@@ -9,6 +9,9 @@
 //! - Lock: `{LockID: "<bucket>/<key>", Info: <lock JSON>}` put only when absent; with
 //!   `use_lockfile`, the object `<key>.tflock` written only when absent.
 
+// `BackendError` is the engine's contract type; its size is not ours to change.
+#![allow(clippy::result_large_err)]
+
 mod bootstrap;
 mod config;
 mod lock_info;
@@ -157,6 +160,19 @@ impl S3Backend {
         }
     }
 
+    /// Fails with `Locked` when either lock is held under another id.
+    async fn refuse_other_owner(&self, id: &str) -> Result<(), BackendError> {
+        let table_holder = match &self.table {
+            Some(table) => self.table_holder(table).await?,
+            None => None,
+        };
+        let file_holder = if self.config.use_lockfile { self.file_holder().await? } else { None };
+        match table_holder.into_iter().chain(file_holder).find(|h| h.id != id) {
+            Some(holder) => Err(BackendError::Locked(holder)),
+            None => Ok(()),
+        }
+    }
+
     async fn release_file(&self, id: &str, force: bool) -> Result<(), BackendError> {
         if !force {
             match self.file_holder().await? {
@@ -245,14 +261,14 @@ impl StateBackend for S3Backend {
         if self.config.use_lockfile {
             self.lock_with_file(&info, &body).await?;
         }
-        if let Some(table) = &self.table {
-            if let Err(e) = self.lock_with_table(table, &info, &body).await {
-                if self.config.use_lockfile {
-                    // Do not leave half a lock behind; the table's refusal is what matters.
-                    let _ = self.release_file(&info.id, false).await;
-                }
-                return Err(e);
+        if let Some(table) = &self.table
+            && let Err(e) = self.lock_with_table(table, &info, &body).await
+        {
+            if self.config.use_lockfile {
+                // Do not leave half a lock behind; the table's refusal is what matters.
+                let _ = self.release_file(&info.id, false).await;
             }
+            return Err(e);
         }
         Ok(())
     }
@@ -260,16 +276,7 @@ impl StateBackend for S3Backend {
     async fn unlock(&self, id: &str, force: bool) -> Result<(), BackendError> {
         // Check every lock's owner before removing any, so a refused unlock changes nothing.
         if !force {
-            if let Some(table) = &self.table {
-                if let Some(holder) = self.table_holder(table).await?.filter(|h| h.id != id) {
-                    return Err(BackendError::Locked(holder));
-                }
-            }
-            if self.config.use_lockfile {
-                if let Some(holder) = self.file_holder().await?.filter(|h| h.id != id) {
-                    return Err(BackendError::Locked(holder));
-                }
-            }
+            self.refuse_other_owner(id).await?;
         }
         if let Some(table) = &self.table {
             self.release_table(table, id, force).await?;
@@ -281,10 +288,10 @@ impl StateBackend for S3Backend {
     }
 
     async fn lock_holder(&self) -> Result<Option<LockInfo>, BackendError> {
-        if let Some(table) = &self.table {
-            if let Some(holder) = self.table_holder(table).await? {
-                return Ok(Some(holder));
-            }
+        if let Some(table) = &self.table
+            && let Some(holder) = self.table_holder(table).await?
+        {
+            return Ok(Some(holder));
         }
         if self.config.use_lockfile {
             return self.file_holder().await;

@@ -166,6 +166,10 @@ impl S3BackendConfig {
     /// Reads the `config` object. Every error names the `remote_state` setting at fault
     /// and what to write instead.
     pub fn from_value(config: &Value) -> Result<Self, BackendError> {
+        Self::parse(config).map_err(BackendError::Other)
+    }
+
+    fn parse(config: &Value) -> Result<Self, String> {
         let Some(map) = config.as_map() else {
             return Err(bad(format!(
                 "remote_state: `config` must be an object such as {{ bucket = \"...\", key = \"...\", region = \"...\" }}, not a {}",
@@ -266,11 +270,11 @@ impl S3BackendConfig {
     }
 }
 
-fn bad(message: String) -> BackendError {
-    BackendError::Other(message)
+fn bad(message: String) -> String {
+    message
 }
 
-fn check_keys(map: &BTreeMap<String, Value>) -> Result<(), BackendError> {
+fn check_keys(map: &BTreeMap<String, Value>) -> Result<(), String> {
     for key in map.keys() {
         let k = key.as_str();
         if ROLE_KEYS.contains(&k) {
@@ -288,7 +292,7 @@ fn check_keys(map: &BTreeMap<String, Value>) -> Result<(), BackendError> {
 }
 
 /// Terraform's rules for the state key.
-fn check_object_key(key: &str) -> Result<(), BackendError> {
+fn check_object_key(key: &str) -> Result<(), String> {
     if key.is_empty() {
         return Err(bad("remote_state config.key: the state key must not be empty (for example \"production/app/terraform.tfstate\")".to_string()));
     }
@@ -307,7 +311,7 @@ fn object_encryption(
     encrypt: bool,
     kms_key_id: Option<String>,
     sse_customer_key: Option<String>,
-) -> Result<ObjectEncryption, BackendError> {
+) -> Result<ObjectEncryption, String> {
     match (kms_key_id, sse_customer_key) {
         (Some(_), Some(_)) => Err(bad(
             "remote_state config: `kms_key_id` and `sse_customer_key` exclude each other; keep one".to_string(),
@@ -329,7 +333,7 @@ fn object_encryption(
 
 /// Terragrunt's default encryption for a bucket it creates: the algorithm asked for, or
 /// the KMS key when one is named, else SSE-S3.
-fn bucket_encryption(reader: &Reader<'_>, kms_key_id: Option<&str>) -> Result<Option<BucketEncryption>, BackendError> {
+fn bucket_encryption(reader: &Reader<'_>, kms_key_id: Option<&str>) -> Result<Option<BucketEncryption>, String> {
     if reader.bool("skip_bucket_ssencryption")?.unwrap_or(false) {
         return Ok(None);
     }
@@ -354,7 +358,7 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn present(&self, key: &str) -> Result<Option<&Value>, BackendError> {
+    fn present(&self, key: &str) -> Result<Option<&Value>, String> {
         match self.map.get(key) {
             None => Ok(None),
             Some(v) if v.is_null() => Ok(None),
@@ -365,7 +369,7 @@ impl Reader<'_> {
         }
     }
 
-    fn string(&self, key: &str) -> Result<Option<String>, BackendError> {
+    fn string(&self, key: &str) -> Result<Option<String>, String> {
         match self.present(key)? {
             None => Ok(None),
             Some(v) => match v.unmarked() {
@@ -377,14 +381,14 @@ impl Reader<'_> {
         }
     }
 
-    fn required_string(&self, key: &str) -> Result<String, BackendError> {
+    fn required_string(&self, key: &str) -> Result<String, String> {
         self.string(key)?.ok_or_else(|| {
             bad(format!("remote_state config.{key}: the s3 backend needs `{key}`; add it to the remote_state config"))
         })
     }
 
     /// A bool, also from the strings "true"/"false" that Terragrunt users often write.
-    fn bool(&self, key: &str) -> Result<Option<bool>, BackendError> {
+    fn bool(&self, key: &str) -> Result<Option<bool>, String> {
         match self.present(key)? {
             None => Ok(None),
             Some(v) => match v.unmarked() {
@@ -399,7 +403,7 @@ impl Reader<'_> {
         }
     }
 
-    fn string_map(&self, key: &str) -> Result<BTreeMap<String, String>, BackendError> {
+    fn string_map(&self, key: &str) -> Result<BTreeMap<String, String>, String> {
         match self.present(key)? {
             None => Ok(BTreeMap::new()),
             Some(v) => {
@@ -425,7 +429,7 @@ impl Reader<'_> {
 
     /// `endpoints = { s3 = "...", dynamodb = "..." }`, also written as a block (a list of
     /// one object).
-    fn endpoints(&self) -> Result<BTreeMap<String, String>, BackendError> {
+    fn endpoints(&self) -> Result<BTreeMap<String, String>, String> {
         let Some(v) = self.present("endpoints")? else { return Ok(BTreeMap::new()) };
         let object = match v.as_seq() {
             Some([first]) => first,
