@@ -3,3 +3,5 @@
 //! they fail, never skip, when the emulators are down.
 
 mod emulator;
+
+mod cli;

@@ -14,7 +14,6 @@ mod validate;
 
 use clap::{Parser, Subcommand};
 
-pub use common::{Failure, Outcome};
 
 #[derive(Parser)]
 #[command(name = "forge", version, about = "Infrastructure as code for AWS: Terragrunt/Terraform HCL in, AWS out.")]

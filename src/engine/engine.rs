@@ -251,13 +251,31 @@ impl Engine {
             if dep.skip_outputs {
                 continue;
             }
-            let Some(dep_unit) = env.units.iter().find(|u| u.dir == dep.config_path) else { continue };
-            let from_plan = planned.lock().unwrap_or_else(|p| p.into_inner()).get(&dep_unit.name).cloned();
-            let outputs = match from_plan {
-                Some(o) => o,
-                None => self.read_state(dep_unit).await?.state.output_values(),
+            let outputs = match env.units.iter().find(|u| u.dir == dep.config_path) {
+                Some(dep_unit) => {
+                    let from_plan = planned.lock().unwrap_or_else(|p| p.into_inner()).get(&dep_unit.name).cloned();
+                    match from_plan {
+                        Some(o) => o,
+                        None => self.read_state(dep_unit).await?.state.output_values(),
+                    }
+                }
+                None => self.external_outputs(unit, dep).await?,
             };
             out.insert(dep.name.clone(), Value::Object(outputs));
+        }
+        Ok(out)
+    }
+
+    /// Outputs of a dependency outside the environment being run: from its state.
+    async fn external_outputs(&self, unit: &Unit, dep: &forge_config::Dependency) -> Result<BTreeMap<String, Value>, EngineError> {
+        let env = Environment::load(&dep.config_path).map_err(|d| {
+            EngineError::config(format!("unit {}: dependency \"{}\" ({}) cannot be loaded", unit.name, dep.name, dep.config_path.display()), d)
+        })?;
+        let mut out = BTreeMap::new();
+        for u in &env.units {
+            if u.dir == dep.config_path {
+                out = self.read_state(u).await?.state.output_values();
+            }
         }
         Ok(out)
     }

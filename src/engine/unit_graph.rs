@@ -24,23 +24,14 @@ impl UnitGraph {
         let names: Vec<String> = env.units.iter().map(|u| u.name.clone()).collect();
         let mut deps = vec![Vec::new(); env.units.len()];
         for (i, unit) in env.units.iter().enumerate() {
-            let paths = unit.dependencies.iter().map(|d| (&d.config_path, Some(d))).chain(unit.extra_dependencies.iter().map(|p| (p, None)));
-            for (path, block) in paths {
+            let paths = unit.dependencies.iter().map(|d| &d.config_path).chain(unit.extra_dependencies.iter());
+            for path in paths {
                 match by_dir.get(path) {
                     Some(&j) if !deps[i].contains(&j) => deps[i].push(j),
                     Some(_) => {}
-                    None => {
-                        let mut err = EngineError::new(format!(
-                            "unit {} depends on {}, which is not a unit of environment {}",
-                            unit.name,
-                            path.display(),
-                            env.name
-                        ));
-                        if let Some(d) = block {
-                            err = err.cause(format!("dependency \"{}\" at {}", d.name, d.location));
-                        }
-                        return Err(err.hint("point config_path at a unit folder (one with a terragrunt.hcl) inside the environment"));
-                    }
+                    // A unit outside the environment (running one unit of several): it is
+                    // not run, only its state's outputs are read.
+                    None => {}
                 }
             }
         }

@@ -1,0 +1,184 @@
+//! Snapshot and exit-code tests of each subcommand.
+
+use super::{assert_snapshot, World};
+
+const A_MAIN: &str = r#"variable "prefix" {
+  type = string
+}
+
+variable "password" {
+  type      = string
+  sensitive = true
+}
+
+resource "fake_thing" "main" {
+  name   = "${var.prefix}-main"
+  secret = var.password
+  tags = {
+    team = "platform"
+  }
+}
+
+output "arn" {
+  value = fake_thing.main.arn
+}
+"#;
+
+const B_MAIN: &str = r#"variable "upstream" {
+  type = string
+}
+
+resource "fake_thing" "consumer" {
+  count = 2
+  name  = "b-consumer-${count.index}"
+  value = var.upstream
+}
+
+output "first" {
+  value = fake_thing.consumer[0].name
+}
+"#;
+
+fn env() -> World {
+    World::new(&[
+        ("stacks/dev/a/terragrunt.hcl", "inputs = {\n  prefix   = \"a\"\n  password = \"hunter2-secret\"\n}\n"),
+        ("stacks/dev/a/main.tf", A_MAIN),
+        ("stacks/dev/b/terragrunt.hcl", "dependency \"a\" {\n  config_path = \"../a\"\n}\n\ninputs = {\n  upstream = dependency.a.outputs.arn\n}\n"),
+        ("stacks/dev/b/main.tf", B_MAIN),
+    ])
+}
+
+#[test]
+fn cli_plan_apply_output_destroy_round_trip() {
+    let w = env();
+    let plan = w.forge(&["plan", "dev", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert!(!plan.all().contains("hunter2-secret"), "secret printed:\n{}", plan.all());
+    assert_snapshot("plan_fresh", &w.redact(&plan.stdout));
+
+    let cancelled = w.forge_with_input(&["apply", "dev"], "no\n");
+    assert_eq!(cancelled.code, 1, "{}", cancelled.all());
+    assert!(cancelled.stdout.contains("Apply cancelled."), "{}", cancelled.stdout);
+
+    let apply = w.forge(&["apply", "dev", "--auto-approve", "--parallelism", "1"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    assert!(!apply.all().contains("hunter2-secret"));
+    let after_plan = apply.stdout.split("Schedule:").nth(1).unwrap_or("");
+    assert_snapshot("apply", &w.redact(&format!("Schedule:{after_plan}")));
+
+    let again = w.forge(&["plan", "stacks/dev", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.all());
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+
+    let output = w.forge(&["output", "dev"]);
+    assert_eq!(output.code, 0, "{}", output.all());
+    assert_snapshot("output", &w.redact(&output.stdout));
+
+    let destroy = w.forge(&["destroy", "dev", "--auto-approve"]);
+    assert_eq!(destroy.code, 0, "{}", destroy.all());
+    assert!(destroy.stdout.contains("Destroy complete! Resources: 0 added, 0 changed, 3 destroyed."), "{}", destroy.stdout);
+    let cloud = std::fs::read_to_string(w.path("fake-cloud.json")).expect("cloud");
+    assert!(cloud.contains("\"objects\":{}"), "objects left after destroy: {cloud}");
+}
+
+#[test]
+fn cli_plan_json_has_terraform_shape_without_secrets() {
+    let w = env();
+    let run = w.forge(&["plan", "dev", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.stdout.contains("hunter2-secret"));
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("plan JSON");
+    assert_eq!(json["format_version"], "1.2");
+    let changes = json["resource_changes"].as_array().expect("resource_changes");
+    let main = changes.iter().find(|c| c["address"] == "fake_thing.main").expect("fake_thing.main");
+    assert_eq!(main["change"]["actions"], serde_json::json!(["create"]));
+    assert_eq!(main["change"]["after_sensitive"]["secret"], true);
+    assert_eq!(main["change"]["after_unknown"]["arn"], true);
+    let consumer = changes.iter().find(|c| c["address"] == "fake_thing.consumer[1]").expect("consumer[1]");
+    assert_eq!(consumer["index"], 1);
+    assert_eq!(consumer["unit"], "b");
+}
+
+#[test]
+fn cli_saved_plan_applies_once_and_is_then_stale() {
+    let w = env();
+    let plan = w.forge(&["plan", "dev", "-out", "dev.plan", "--include-unit", "a"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let apply = w.forge(&["apply", "dev.plan"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    assert!(apply.stdout.contains("a: 1 added, 0 changed, 0 destroyed"), "{}", apply.stdout);
+    let stale = w.forge(&["apply", "dev.plan"]);
+    assert_eq!(stale.code, 1, "{}", stale.all());
+    assert_snapshot("stale_plan", &w.redact(&stale.stderr));
+}
+
+#[test]
+fn cli_validate_reports_schema_errors_with_locations() {
+    let w = env();
+    let ok = w.forge(&["validate", "dev"]);
+    assert_eq!(ok.code, 0, "{}", ok.all());
+    w.write(&[("stacks/dev/a/main.tf", &A_MAIN.replace("resource \"fake_thing\"", "resource \"fake_thinng\"").replace("  tags = {", "  tagz = {"))]);
+    let bad = w.forge(&["validate", "dev"]);
+    assert_eq!(bad.code, 1, "{}", bad.all());
+    assert_snapshot("validate_errors", &w.redact(&bad.stderr));
+}
+
+#[test]
+fn cli_missing_folder_is_a_clear_error() {
+    let w = env();
+    let run = w.forge(&["plan", "nowhere"]);
+    assert_eq!(run.code, 1);
+    assert_snapshot("missing_folder", &w.redact(&run.stderr));
+}
+
+#[test]
+fn cli_graph_prints_dot_and_mermaid() {
+    let w = env();
+    let dot = w.forge(&["graph", "dev"]);
+    assert_eq!(dot.code, 0, "{}", dot.all());
+    assert_snapshot("graph_dot", &dot.stdout);
+    let mermaid = w.forge(&["graph", "dev", "--format", "mermaid", "--resources"]);
+    assert_eq!(mermaid.code, 0, "{}", mermaid.all());
+    assert_snapshot("graph_resources_mermaid", &mermaid.stdout);
+}
+
+#[test]
+fn cli_state_list_show_mv_rm() {
+    let w = env();
+    assert_eq!(w.forge(&["apply", "dev", "--auto-approve"]).code, 0);
+    let list = w.forge(&["state", "list", "dev"]);
+    assert_eq!(list.stdout, "a: fake_thing.main\nb: fake_thing.consumer[0]\nb: fake_thing.consumer[1]\n", "{}", list.all());
+    let show = w.forge(&["state", "show", "dev/a", "fake_thing.main"]);
+    assert_eq!(show.code, 0, "{}", show.all());
+    assert!(show.stdout.contains("secret = (sensitive value)"), "{}", show.stdout);
+    assert!(!show.stdout.contains("hunter2-secret"));
+    let mv = w.forge(&["state", "mv", "dev/b", "fake_thing.consumer[1]", "fake_thing.consumer[5]"]);
+    assert_eq!(mv.code, 0, "{}", mv.all());
+    let rm = w.forge(&["state", "rm", "dev/b", "fake_thing.consumer[5]"]);
+    assert_eq!(rm.code, 0, "{}", rm.all());
+    let missing = w.forge(&["state", "rm", "dev/b", "fake_thing.consumer[5]"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("fake_thing.consumer[5] is not in the state of unit b"), "{}", missing.stderr);
+    // The forgotten object is re-created by the next apply (it is no longer managed).
+    let plan = w.forge(&["plan", "dev/b", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+}
+
+#[test]
+fn cli_refuses_a_held_lock_naming_the_holder() {
+    let w = env();
+    let lock = w.path("stacks/dev/a/.forge/terraform.tfstate.lock.info");
+    std::fs::create_dir_all(lock.parent().expect("parent")).expect("mkdir");
+    std::fs::write(
+        &lock,
+        r#"{"ID":"11111111-2222-3333-4444-555555555555","Operation":"OperationTypeApply","Info":"","Who":"alice@ci","Version":"0.1.0","Created":"2026-11-25T10:00:00Z","Path":"x"}"#,
+    )
+    .expect("lock");
+    let run = w.forge(&["plan", "dev/a"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("alice@ci"), "{}", run.stderr);
+    assert!(run.stderr.contains("forge force-unlock 11111111-2222-3333-4444-555555555555"), "{}", run.stderr);
+    let unlock = w.forge(&["force-unlock", "11111111-2222-3333-4444-555555555555", "dev/a"]);
+    assert_eq!(unlock.code, 0, "{}", unlock.all());
+    assert_eq!(w.forge(&["plan", "dev/a"]).code, 0);
+}
