@@ -25,7 +25,11 @@ pub fn number_text(n: f64) -> String {
         return "NaN".into();
     }
     if n.is_infinite() {
-        return if n > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if n > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if n.fract() == 0.0 && n.abs() < 1e21 {
         if n == 0.0 && n.is_sign_negative() {
@@ -55,11 +59,7 @@ pub fn number_text(n: f64) -> String {
         text.push('.');
         text.push_str(&digits[point as usize..]);
     }
-    if negative {
-        format!("-{text}")
-    } else {
-        text
-    }
+    if negative { format!("-{text}") } else { text }
 }
 
 /// `elem_hint` is the element type of the enclosing collection, for typed nulls
@@ -110,7 +110,10 @@ fn typed_null(t: &TypeConstraint) -> Option<String> {
         TypeConstraint::List(_) => Some("tolist(null)".into()),
         TypeConstraint::Set(_) => Some("toset(null)".into()),
         TypeConstraint::Map(_) => Some("tomap(null)".into()),
-        other => Some(format!("null /* {} */", crate::types_impl::type_name(other))),
+        other => Some(format!(
+            "null /* {} */",
+            crate::types_impl::type_name(other)
+        )),
     }
 }
 
@@ -134,7 +137,7 @@ fn render_heredoc(s: &str, indent: usize, out: &mut String) {
         return;
     }
     let pad = " ".repeat(indent);
-    let _ = write!(out, "<<-{delim}\n");
+    let _ = writeln!(out, "<<-{delim}");
     for line in s.split('\n') {
         let _ = writeln!(out, "{pad}{line}");
     }
@@ -234,7 +237,10 @@ mod tests {
     #[test]
     fn collections_print_with_their_conversion_function() {
         let v = Value::List(vec![Value::string("a"), Value::Null]);
-        assert_eq!(render_console(&v), "tolist([\n  \"a\",\n  tostring(null),\n])");
+        assert_eq!(
+            render_console(&v),
+            "tolist([\n  \"a\",\n  tostring(null),\n])"
+        );
         let m = Value::object([("a", Value::Tuple(vec![Value::Number(1.0)]))]);
         assert_eq!(render_console(&m), "{\n  \"a\" = [\n    1,\n  ]\n}");
         assert_eq!(render_console(&Value::Map(Default::default())), "tomap({})");

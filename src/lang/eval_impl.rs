@@ -2,19 +2,23 @@
 //! marks spread to everything computed from a sensitive value, and every error names the
 //! sub-expression that caused it.
 
+// Diagnostics are large, but they are built only on the error path and carry what the
+// user needs; boxing them would only add noise.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use forge_provider::Value;
+use hcl_edit::Span;
 use hcl_edit::expr::{BinaryOperator, Expression, ObjectKey, TraversalOperator, UnaryOperator};
 use hcl_edit::template::{Directive, Element, Strip, Template};
-use hcl_edit::Span;
 
-use crate::diagnostic::{did_you_mean, Diagnostic, Diagnostics, Location};
+use crate::diagnostic::{Diagnostic, Diagnostics, Location, did_you_mean};
 use crate::eval::Scope;
 use crate::syntax::{Block, Body, Expr, RefStep, Reference, SourceFile};
-use crate::types_impl::{convert, type_of, unify};
 use crate::types::TypeConstraint;
+use crate::types_impl::{convert, type_of, unify};
 
 /// How deep expressions may nest before evaluation gives up (guards the stack against
 /// pathological input).
@@ -41,14 +45,23 @@ pub(crate) fn expr_location(expr: &Expr) -> Location {
 }
 
 pub(crate) fn source_text(expr: &Expr) -> String {
-    expr.inner.span().and_then(|s| expr.file.text.get(s).map(str::to_string)).unwrap_or_default()
+    expr.inner
+        .span()
+        .and_then(|s| expr.file.text.get(s).map(str::to_string))
+        .unwrap_or_default()
 }
 
 pub(crate) fn as_list(expr: &Expr) -> Option<Vec<Expr>> {
     match strip_parens(&expr.inner) {
-        Expression::Array(items) => {
-            Some(items.iter().map(|e| Expr { inner: e.clone(), file: expr.file.clone() }).collect())
-        }
+        Expression::Array(items) => Some(
+            items
+                .iter()
+                .map(|e| Expr {
+                    inner: e.clone(),
+                    file: expr.file.clone(),
+                })
+                .collect(),
+        ),
         _ => None,
     }
 }
@@ -56,19 +69,31 @@ pub(crate) fn as_list(expr: &Expr) -> Option<Vec<Expr>> {
 pub(crate) fn as_traversal(expr: &Expr) -> Option<Reference> {
     let location = expr_location(expr);
     match strip_parens(&expr.inner) {
-        Expression::Variable(v) => Some(Reference { root: v.as_str().to_string(), steps: vec![], location }),
+        Expression::Variable(v) => Some(Reference {
+            root: v.as_str().to_string(),
+            steps: vec![],
+            location,
+        }),
         Expression::Traversal(t) => {
-            let Expression::Variable(root) = &t.expr else { return None };
+            let Expression::Variable(root) = &t.expr else {
+                return None;
+            };
             let mut steps = Vec::new();
             for op in &t.operators {
                 steps.push(match op.value() {
                     TraversalOperator::GetAttr(a) => RefStep::Attr(a.as_str().to_string()),
                     TraversalOperator::Index(i) => RefStep::Index(Some(static_value(i)?)),
-                    TraversalOperator::LegacyIndex(i) => RefStep::Index(Some(Value::Number(*i.value() as f64))),
+                    TraversalOperator::LegacyIndex(i) => {
+                        RefStep::Index(Some(Value::Number(*i.value() as f64)))
+                    }
                     _ => return None,
                 });
             }
-            Some(Reference { root: root.as_str().to_string(), steps, location })
+            Some(Reference {
+                root: root.as_str().to_string(),
+                steps,
+                location,
+            })
         }
         _ => None,
     }
@@ -108,22 +133,38 @@ fn static_value(e: &Expression) -> Option<Value> {
     }
 }
 
-fn collect_refs(e: &Expression, file: &Arc<SourceFile>, bound: &mut Vec<String>, out: &mut Vec<Reference>) {
+fn collect_refs(
+    e: &Expression,
+    file: &Arc<SourceFile>,
+    bound: &mut Vec<String>,
+    out: &mut Vec<Reference>,
+) {
     let loc = |span: Option<std::ops::Range<usize>>| crate::syntax_impl::location_of(file, span);
     match e {
-        Expression::Null(_) | Expression::Bool(_) | Expression::Number(_) | Expression::String(_) => {}
+        Expression::Null(_)
+        | Expression::Bool(_)
+        | Expression::Number(_)
+        | Expression::String(_) => {}
         Expression::Variable(v) => {
             if !bound.iter().any(|b| b == v.as_str()) {
-                out.push(Reference { root: v.as_str().to_string(), steps: vec![], location: loc(e.span()) });
+                out.push(Reference {
+                    root: v.as_str().to_string(),
+                    steps: vec![],
+                    location: loc(e.span()),
+                });
             }
         }
         Expression::Traversal(t) => {
             let mut steps = Vec::new();
             for op in &t.operators {
                 match op.value() {
-                    TraversalOperator::GetAttr(a) => steps.push(RefStep::Attr(a.as_str().to_string())),
+                    TraversalOperator::GetAttr(a) => {
+                        steps.push(RefStep::Attr(a.as_str().to_string()))
+                    }
                     TraversalOperator::Index(i) => steps.push(RefStep::Index(static_value(i))),
-                    TraversalOperator::LegacyIndex(i) => steps.push(RefStep::Index(Some(Value::Number(*i.value() as f64)))),
+                    TraversalOperator::LegacyIndex(i) => {
+                        steps.push(RefStep::Index(Some(Value::Number(*i.value() as f64))))
+                    }
                     // What follows a splat applies to every element: not a static path.
                     TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => break,
                 }
@@ -131,7 +172,11 @@ fn collect_refs(e: &Expression, file: &Arc<SourceFile>, bound: &mut Vec<String>,
             match &t.expr {
                 Expression::Variable(v) => {
                     if !bound.iter().any(|b| b == v.as_str()) {
-                        out.push(Reference { root: v.as_str().to_string(), steps, location: loc(t.span()) });
+                        out.push(Reference {
+                            root: v.as_str().to_string(),
+                            steps,
+                            location: loc(t.span()),
+                        });
                     }
                 }
                 other => collect_refs(other, file, bound, out),
@@ -163,7 +208,10 @@ fn collect_refs(e: &Expression, file: &Arc<SourceFile>, bound: &mut Vec<String>,
             collect_refs(&c.true_expr, file, bound, out);
             collect_refs(&c.false_expr, file, bound, out);
         }
-        Expression::FuncCall(f) => f.args.iter().for_each(|a| collect_refs(a, file, bound, out)),
+        Expression::FuncCall(f) => f
+            .args
+            .iter()
+            .for_each(|a| collect_refs(a, file, bound, out)),
         Expression::UnaryOp(u) => collect_refs(&u.expr, file, bound, out),
         Expression::BinaryOp(b) => {
             collect_refs(&b.lhs_expr, file, bound, out);
@@ -188,7 +236,12 @@ fn collect_refs(e: &Expression, file: &Arc<SourceFile>, bound: &mut Vec<String>,
     }
 }
 
-fn collect_template_refs(t: &Template, file: &Arc<SourceFile>, bound: &mut Vec<String>, out: &mut Vec<Reference>) {
+fn collect_template_refs(
+    t: &Template,
+    file: &Arc<SourceFile>,
+    bound: &mut Vec<String>,
+    out: &mut Vec<Reference>,
+) {
     for el in t.iter() {
         match el {
             Element::Literal(_) => {}
@@ -258,7 +311,14 @@ type R = Result<Value, Diagnostic>;
 
 impl<'s, 'a> Evaluator<'s, 'a> {
     pub(crate) fn new(scope: &'s Scope<'a>, file: &Arc<SourceFile>) -> Self {
-        Evaluator { scope, file: file.clone(), locals: Vec::new(), depth: 0, heredoc_dedent: None, template_nesting: 0 }
+        Evaluator {
+            scope,
+            file: file.clone(),
+            locals: Vec::new(),
+            depth: 0,
+            heredoc_dedent: None,
+            template_nesting: 0,
+        }
     }
 
     fn loc(&self, span: Option<std::ops::Range<usize>>) -> Location {
@@ -266,7 +326,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     }
 
     fn source(&self, at: &impl Span) -> &str {
-        at.span().and_then(|sp| self.file.text.get(sp)).unwrap_or("")
+        at.span()
+            .and_then(|sp| self.file.text.get(sp))
+            .unwrap_or("")
     }
 
     fn err(&self, at: &impl Span, summary: impl Into<String>) -> Diagnostic {
@@ -277,7 +339,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             self.depth -= 1;
-            return Err(self.err(e, "expression nests too deeply").hint("split it into locals"));
+            return Err(self
+                .err(e, "expression nests too deeply")
+                .hint("split it into locals"));
         }
         let result = self.eval_inner(e);
         self.depth -= 1;
@@ -323,8 +387,13 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         if let Some(v) = self.scope.roots.get(name) {
             return Ok(v.clone());
         }
-        let candidates: Vec<&str> =
-            self.scope.roots.keys().map(String::as_str).chain(self.locals.iter().map(|(n, _)| n.as_str())).collect();
+        let candidates: Vec<&str> = self
+            .scope
+            .roots
+            .keys()
+            .map(String::as_str)
+            .chain(self.locals.iter().map(|(n, _)| n.as_str()))
+            .collect();
         let mut d = self.err(at, format!("unknown name `{name}`"));
         d = d.detail(if candidates.is_empty() {
             "nothing can be referenced here".to_string()
@@ -333,7 +402,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         });
         d = match did_you_mean(name, candidates.iter().copied()) {
             Some(s) => d.hint(format!("did you mean `{s}`?")),
-            None => d.hint("check the spelling, or declare it (a variable, local, resource or data source)"),
+            None => d.hint(
+                "check the spelling, or declare it (a variable, local, resource or data source)",
+            ),
         };
         Err(d)
     }
@@ -360,7 +431,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                             _ => {
                                 return Err(self
                                     .err(ke, "an object key must be a string")
-                                    .hint("convert it with tostring(...) or use a name"))
+                                    .hint("convert it with tostring(...) or use a name"));
                             }
                         },
                     }
@@ -382,17 +453,23 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         let f = self.eval(&c.false_expr);
         let cond = match cond {
             Value::Unknown => return Ok(mark_if(Value::Unknown, cond_sensitive)),
-            Value::Null => {
-                return Err(self
-                    .err(&c.cond_expr, "the condition is null")
-                    .hint("a condition must be true or false; compare with null explicitly, e.g. `x != null`"))
-            }
+            Value::Null => return Err(self.err(&c.cond_expr, "the condition is null").hint(
+                "a condition must be true or false; compare with null explicitly, e.g. `x != null`",
+            )),
             other => match convert(&TypeConstraint::Bool, other) {
                 Ok(Value::Bool(b)) => b,
-                _ => return Err(self.err(&c.cond_expr, "the condition is not a bool").hint("use a comparison such as `x == \"y\"`")),
+                _ => {
+                    return Err(self
+                        .err(&c.cond_expr, "the condition is not a bool")
+                        .hint("use a comparison such as `x == \"y\"`"));
+                }
             },
         };
-        let (chosen, other, chosen_expr) = if cond { (t, f, &c.true_expr) } else { (f, t, &c.false_expr) };
+        let (chosen, other, chosen_expr) = if cond {
+            (t, f, &c.true_expr)
+        } else {
+            (f, t, &c.false_expr)
+        };
         let chosen = chosen?;
         let result = match other {
             Ok(other) => {
@@ -436,11 +513,19 @@ impl<'s, 'a> Evaluator<'s, 'a> {
 
     fn to_number(&self, v: Value, at: &Expression, op: &str) -> Result<f64, Diagnostic> {
         match v {
-            Value::Null => Err(self.err(at, format!("operand of `{op}` is null")).hint("give it a value, or use coalesce(x, 0)")),
+            Value::Null => Err(self
+                .err(at, format!("operand of `{op}` is null"))
+                .hint("give it a value, or use coalesce(x, 0)")),
             other => match convert(&TypeConstraint::Number, other.clone()) {
                 Ok(Value::Number(n)) => Ok(n),
                 _ => Err(self
-                    .err(at, format!("operand of `{op}` must be a number, but it is {}", other.kind_name()))
+                    .err(
+                        at,
+                        format!(
+                            "operand of `{op}` must be a number, but it is {}",
+                            other.kind_name()
+                        ),
+                    )
                     .hint("arithmetic works on numbers (or strings that hold numbers)")),
             },
         }
@@ -452,7 +537,13 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             other => match convert(&TypeConstraint::Bool, other.clone()) {
                 Ok(Value::Bool(b)) => Ok(b),
                 _ => Err(self
-                    .err(at, format!("operand of `{op}` must be a bool, but it is {}", other.kind_name()))
+                    .err(
+                        at,
+                        format!(
+                            "operand of `{op}` must be a bool, but it is {}",
+                            other.kind_name()
+                        ),
+                    )
                     .hint("logical operators work on true and false")),
             },
         }
@@ -474,35 +565,64 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             }
             BinaryOperator::And | BinaryOperator::Or => {
                 let sym = op.as_str();
-                let lb = if l.is_unknown() { None } else { Some(self.to_bool(l, &b.lhs_expr, sym)?) };
-                let rb = if r.is_unknown() { None } else { Some(self.to_bool(r, &b.rhs_expr, sym)?) };
+                let lb = if l.is_unknown() {
+                    None
+                } else {
+                    Some(self.to_bool(l, &b.lhs_expr, sym)?)
+                };
+                let rb = if r.is_unknown() {
+                    None
+                } else {
+                    Some(self.to_bool(r, &b.rhs_expr, sym)?)
+                };
                 let result = match (op, lb, rb) {
                     // A known side can decide the answer on its own.
-                    (BinaryOperator::And, Some(false), _) | (BinaryOperator::And, _, Some(false)) => Value::Bool(false),
-                    (BinaryOperator::Or, Some(true), _) | (BinaryOperator::Or, _, Some(true)) => Value::Bool(true),
-                    (_, Some(x), Some(y)) => Value::Bool(if op == BinaryOperator::And { x && y } else { x || y }),
+                    (BinaryOperator::And, Some(false), _)
+                    | (BinaryOperator::And, _, Some(false)) => Value::Bool(false),
+                    (BinaryOperator::Or, Some(true), _) | (BinaryOperator::Or, _, Some(true)) => {
+                        Value::Bool(true)
+                    }
+                    (_, Some(x), Some(y)) => Value::Bool(if op == BinaryOperator::And {
+                        x && y
+                    } else {
+                        x || y
+                    }),
                     _ => Value::Unknown,
                 };
                 Ok(mark_if(result, sensitive))
             }
             _ => {
                 let sym = op.as_str();
-                let ln = if l.is_unknown() { None } else { Some(self.to_number(l, &b.lhs_expr, sym)?) };
-                let rn = if r.is_unknown() { None } else { Some(self.to_number(r, &b.rhs_expr, sym)?) };
-                let (Some(x), Some(y)) = (ln, rn) else { return Ok(mark_if(Value::Unknown, sensitive)) };
+                let ln = if l.is_unknown() {
+                    None
+                } else {
+                    Some(self.to_number(l, &b.lhs_expr, sym)?)
+                };
+                let rn = if r.is_unknown() {
+                    None
+                } else {
+                    Some(self.to_number(r, &b.rhs_expr, sym)?)
+                };
+                let (Some(x), Some(y)) = (ln, rn) else {
+                    return Ok(mark_if(Value::Unknown, sensitive));
+                };
                 let result = match op {
                     BinaryOperator::Plus => Value::Number(x + y),
                     BinaryOperator::Minus => Value::Number(x - y),
                     BinaryOperator::Mul => Value::Number(x * y),
                     BinaryOperator::Div => {
                         if y == 0.0 && x == 0.0 {
-                            return Err(self.err(&b.rhs_expr, "division of zero by zero").hint("guard the division with a conditional"));
+                            return Err(self
+                                .err(&b.rhs_expr, "division of zero by zero")
+                                .hint("guard the division with a conditional"));
                         }
                         Value::Number(x / y)
                     }
                     BinaryOperator::Mod => {
                         if y == 0.0 {
-                            return Err(self.err(&b.rhs_expr, "modulo by zero").hint("guard the operation with a conditional"));
+                            return Err(self
+                                .err(&b.rhs_expr, "modulo by zero")
+                                .hint("guard the operation with a conditional"));
                         }
                         Value::Number(x % y)
                     }
@@ -531,7 +651,13 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         self.apply_ops(base, &ops, root_name.as_deref(), &t.expr)
     }
 
-    fn apply_ops(&mut self, mut value: Value, ops: &[&TraversalOperator], root: Option<&str>, base: &Expression) -> R {
+    fn apply_ops(
+        &mut self,
+        mut value: Value,
+        ops: &[&TraversalOperator],
+        root: Option<&str>,
+        base: &Expression,
+    ) -> R {
         let mut i = 0;
         let mut path = root.map(str::to_string).unwrap_or_default();
         while i < ops.len() {
@@ -603,7 +729,11 @@ impl<'s, 'a> Evaluator<'s, 'a> {
 
     fn get_attr(&self, value: Value, name: &str, path: &str, at: &impl Span) -> R {
         let (value, s) = unmark(value);
-        let what = if path.is_empty() { "the value".to_string() } else { format!("`{path}`") };
+        let what = if path.is_empty() {
+            "the value".to_string()
+        } else {
+            format!("`{path}`")
+        };
         let result = match value {
             Value::Unknown => Value::Unknown,
             Value::Object(mut m) | Value::Map(mut m) => match m.remove(name) {
@@ -621,20 +751,34 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     return Err(d);
                 }
             },
-            Value::Null => {
-                return Err(self
-                    .err(at, format!("cannot read attribute `{name}`: {what} is null"))
-                    .hint("check for null first, e.g. `x == null ? default : x.attr`, or use try(...)"))
-            }
+            Value::Null => return Err(self
+                .err(
+                    at,
+                    format!("cannot read attribute `{name}`: {what} is null"),
+                )
+                .hint(
+                    "check for null first, e.g. `x == null ? default : x.attr`, or use try(...)",
+                )),
             Value::Tuple(_) | Value::List(_) | Value::Set(_) => {
                 return Err(self
-                    .err(at, format!("cannot read attribute `{name}` of a list: {what} is a collection"))
-                    .hint(format!("pick one element (`[0].{name}`) or all of them with a splat (`[*].{name}`)")))
+                    .err(
+                        at,
+                        format!("cannot read attribute `{name}` of a list: {what} is a collection"),
+                    )
+                    .hint(format!(
+                        "pick one element (`[0].{name}`) or all of them with a splat (`[*].{name}`)"
+                    )));
             }
             other => {
                 return Err(self
-                    .err(at, format!("cannot read attribute `{name}` of a {} value", other.kind_name()))
-                    .hint("only objects and maps have attributes"))
+                    .err(
+                        at,
+                        format!(
+                            "cannot read attribute `{name}` of a {} value",
+                            other.kind_name()
+                        ),
+                    )
+                    .hint("only objects and maps have attributes"));
             }
         };
         Ok(mark_if(result, s))
@@ -653,13 +797,23 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     Ok(Value::Number(n)) => n,
                     _ => {
                         return Err(self
-                            .err(at, format!("a list index must be a number, not {}", key.kind_name()))
-                            .hint("use a whole number from 0"))
+                            .err(
+                                at,
+                                format!("a list index must be a number, not {}", key.kind_name()),
+                            )
+                            .hint("use a whole number from 0"));
                     }
                 };
                 if n.fract() != 0.0 || n < 0.0 || n as usize >= xs.len() {
                     return Err(self
-                        .err(at, format!("index {} is out of range for a list of {} elements", crate::console::number_text(n), xs.len()))
+                        .err(
+                            at,
+                            format!(
+                                "index {} is out of range for a list of {} elements",
+                                crate::console::number_text(n),
+                                xs.len()
+                            ),
+                        )
                         .hint("use element(list, i) to wrap around, or check length(list) first"));
                 }
                 xs.into_iter().nth(n as usize).unwrap_or(Value::Null)
@@ -667,16 +821,24 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             Value::Object(mut m) | Value::Map(mut m) => {
                 let k = match convert(&TypeConstraint::String, key.clone()) {
                     Ok(Value::String(k)) => k,
-                    _ => return Err(self.err(at, format!("a map key must be a string, not {}", key.kind_name()))),
+                    _ => {
+                        return Err(self.err(
+                            at,
+                            format!("a map key must be a string, not {}", key.kind_name()),
+                        ));
+                    }
                 };
                 match m.remove(&k) {
                     Some(v) => v,
                     None => {
                         let keys: Vec<&str> = m.keys().map(String::as_str).collect();
-                        let mut d = self.err(at, format!("the map has no element with key \"{k}\""));
+                        let mut d =
+                            self.err(at, format!("the map has no element with key \"{k}\""));
                         d = match did_you_mean(&k, keys.iter().copied()) {
                             Some(c) => d.hint(format!("did you mean \"{c}\"?")),
-                            None => d.hint("use lookup(map, key, default) when the key may be missing"),
+                            None => {
+                                d.hint("use lookup(map, key, default) when the key may be missing")
+                            }
                         };
                         return Err(d);
                     }
@@ -685,10 +847,19 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             Value::Set(_) => {
                 return Err(self
                     .err(at, "a set cannot be indexed: its elements have no order")
-                    .hint("convert it with tolist(...) first, or iterate with for"))
+                    .hint("convert it with tolist(...) first, or iterate with for"));
             }
-            Value::Null => return Err(self.err(at, "cannot index a null value").hint("check for null first, or use try(...)")),
-            other => return Err(self.err(at, format!("a {} value cannot be indexed", other.kind_name()))),
+            Value::Null => {
+                return Err(self
+                    .err(at, "cannot index a null value")
+                    .hint("check for null first, or use try(...)"));
+            }
+            other => {
+                return Err(self.err(
+                    at,
+                    format!("a {} value cannot be indexed", other.kind_name()),
+                ));
+            }
         };
         Ok(mark_if(result, s))
     }
@@ -703,16 +874,23 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             Value::Null => {
                 return Err(self
                     .err(&f.intro.collection_expr, "cannot iterate over a null value")
-                    .hint("use `coalesce(x, [])` or a conditional when it may be null"))
+                    .hint("use `coalesce(x, [])` or a conditional when it may be null"));
             }
-            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => {
-                xs.into_iter().enumerate().map(|(i, x)| (Value::Number(i as f64), x)).collect()
+            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => xs
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| (Value::Number(i as f64), x))
+                .collect(),
+            Value::Object(m) | Value::Map(m) => {
+                m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()
             }
-            Value::Object(m) | Value::Map(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
             other => {
                 return Err(self
-                    .err(&f.intro.collection_expr, format!("cannot iterate over a {} value", other.kind_name()))
-                    .hint("for expressions iterate over lists, sets, tuples, maps and objects"))
+                    .err(
+                        &f.intro.collection_expr,
+                        format!("cannot iterate over a {} value", other.kind_name()),
+                    )
+                    .hint("for expressions iterate over lists, sets, tuples, maps and objects"));
             }
         };
         let key_var = f.intro.key_var.as_ref().map(|k| k.as_str().to_string());
@@ -739,20 +917,30 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     sensitive |= ks;
                     let key_expr = f.key_expr.as_ref().unwrap_or(&f.value_expr);
                     let k = match key {
-                        Value::Null => return Err(self.err(key_expr, "a key in a for expression is null")),
+                        Value::Null => {
+                            return Err(self.err(key_expr, "a key in a for expression is null"));
+                        }
                         other => match convert(&TypeConstraint::String, other) {
                             Ok(Value::String(s)) => s,
-                            _ => return Err(self.err(key_expr, "a key in a for expression must be a string")),
+                            _ => {
+                                return Err(self
+                                    .err(key_expr, "a key in a for expression must be a string"));
+                            }
                         },
                     };
                     if f.grouping {
                         groups.entry(k).or_default().push(value);
-                    } else if map_out.contains_key(&k) {
-                        return Err(self
-                            .err(key_expr, format!("duplicate key \"{k}\" in the for expression"))
-                            .hint("add `...` after the value expression to group values by key"));
                     } else {
-                        map_out.insert(k, value);
+                        match map_out.entry(k) {
+                            std::collections::btree_map::Entry::Occupied(e) => {
+                                return Err(self
+                                    .err(key_expr, format!("duplicate key \"{}\" in the for expression", e.key()))
+                                    .hint("add `...` after the value expression to group values by key"));
+                            }
+                            std::collections::btree_map::Entry::Vacant(e) => {
+                                e.insert(value);
+                            }
+                        }
                     }
                 }
             }
@@ -762,7 +950,12 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         } else if f.key_expr.is_none() {
             Value::Tuple(list_out)
         } else if f.grouping {
-            Value::Object(groups.into_iter().map(|(k, v)| (k, Value::Tuple(v))).collect())
+            Value::Object(
+                groups
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::Tuple(v)))
+                    .collect(),
+            )
         } else {
             Value::Object(map_out)
         };
@@ -770,11 +963,19 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     }
 
     /// One iteration: `None` when the `if` filters it out; the key is `None` for list forms.
-    fn for_step(&mut self, f: &hcl_edit::expr::ForExpr) -> Result<Option<(Option<Value>, Value)>, Diagnostic> {
+    fn for_step(
+        &mut self,
+        f: &hcl_edit::expr::ForExpr,
+    ) -> Result<Option<(Option<Value>, Value)>, Diagnostic> {
         if let Some(cond) = &f.cond {
             let (c, _) = unmark(self.eval(&cond.expr)?);
             match c {
-                Value::Unknown => return Ok(Some((f.key_expr.as_ref().map(|_| Value::Unknown), Value::Unknown))),
+                Value::Unknown => {
+                    return Ok(Some((
+                        f.key_expr.as_ref().map(|_| Value::Unknown),
+                        Value::Unknown,
+                    )));
+                }
                 Value::Null => return Err(self.err(&cond.expr, "the `if` condition is null")),
                 other => match convert(&TypeConstraint::Bool, other) {
                     Ok(Value::Bool(true)) => {}
@@ -819,8 +1020,14 @@ impl<'s, 'a> Evaluator<'s, 'a> {
 
     /// Literal text of a `<<-` heredoc with each line's indentation removed.
     fn dedent_literal(&self, s: &str, at_line_start: bool) -> String {
-        let Some((top, nested)) = self.heredoc_dedent else { return s.to_string() };
-        let n = if self.template_nesting == 0 { top } else { nested };
+        let Some((top, nested)) = self.heredoc_dedent else {
+            return s.to_string();
+        };
+        let n = if self.template_nesting == 0 {
+            top
+        } else {
+            nested
+        };
         if n == 0 {
             return s.to_string();
         }
@@ -841,14 +1048,18 @@ impl<'s, 'a> Evaluator<'s, 'a> {
 
     fn template_value(&mut self, t: &Template) -> R {
         // `"${x}"` alone yields x itself, not its string form.
-        if let Some(Element::Interpolation(i)) = t.as_single_element() {
-            if i.strip == Strip::None {
-                return self.eval(&i.expr);
-            }
+        if let Some(Element::Interpolation(i)) = t.as_single_element()
+            && i.strip == Strip::None
+        {
+            return self.eval(&i.expr);
         }
         let mut out = TemplateOut::default();
         self.template(t, &mut out)?;
-        let value = if out.unknown { Value::Unknown } else { Value::String(out.text) };
+        let value = if out.unknown {
+            Value::Unknown
+        } else {
+            Value::String(out.text)
+        };
         Ok(mark_if(value, out.sensitive))
     }
 
@@ -860,7 +1071,8 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             let strip_end = elements.get(idx + 1).is_some_and(|n| strip_before(n));
             match el {
                 Element::Literal(l) => {
-                    let dedented = self.dedent_literal(l.value(), idx == 0 && self.template_nesting == 0);
+                    let dedented =
+                        self.dedent_literal(l.value(), idx == 0 && self.template_nesting == 0);
                     let mut s: &str = &dedented;
                     if strip_start {
                         s = s.trim_start();
@@ -883,10 +1095,19 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                                 out.unknown = true;
                                 continue;
                             }
-                            Value::Null => return Err(self.err(&d.if_expr.cond_expr, "the %{if} condition is null")),
+                            Value::Null => {
+                                return Err(
+                                    self.err(&d.if_expr.cond_expr, "the %{if} condition is null")
+                                );
+                            }
                             other => match convert(&TypeConstraint::Bool, other) {
                                 Ok(Value::Bool(b)) => b,
-                                _ => return Err(self.err(&d.if_expr.cond_expr, "the %{if} condition must be a bool")),
+                                _ => {
+                                    return Err(self.err(
+                                        &d.if_expr.cond_expr,
+                                        "the %{if} condition must be a bool",
+                                    ));
+                                }
                             },
                         };
                         if cond {
@@ -912,13 +1133,28 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                                 out.unknown = true;
                                 continue;
                             }
-                            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => {
-                                xs.into_iter().enumerate().map(|(i, x)| (Value::Number(i as f64), x)).collect()
+                            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => xs
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, x)| (Value::Number(i as f64), x))
+                                .collect(),
+                            Value::Object(m) | Value::Map(m) => {
+                                m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()
                             }
-                            Value::Object(m) | Value::Map(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
-                            Value::Null => return Err(self.err(&fe.collection_expr, "cannot iterate over a null value in %{for}")),
+                            Value::Null => {
+                                return Err(self.err(
+                                    &fe.collection_expr,
+                                    "cannot iterate over a null value in %{for}",
+                                ));
+                            }
                             other => {
-                                return Err(self.err(&fe.collection_expr, format!("cannot iterate over a {} value in %{{for}}", other.kind_name())))
+                                return Err(self.err(
+                                    &fe.collection_expr,
+                                    format!(
+                                        "cannot iterate over a {} value in %{{for}}",
+                                        other.kind_name()
+                                    ),
+                                ));
                             }
                         };
                         for (k, v) in items {
@@ -931,7 +1167,11 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                             let r = self.nested_template(&fe.template, &mut inner);
                             self.locals.truncate(before);
                             r?;
-                            out.merge(inner, fe.strip.strip_end(), d.endfor_expr.strip.strip_start());
+                            out.merge(
+                                inner,
+                                fe.strip.strip_end(),
+                                d.endfor_expr.strip.strip_start(),
+                            );
                         }
                     }
                 },
@@ -955,15 +1195,21 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             Value::Null => {
                 return Err(self
                     .err(at, "cannot include a null value in a string template")
-                    .hint("use coalesce(x, \"\") or a conditional to give it a default"))
+                    .hint("use coalesce(x, \"\") or a conditional to give it a default"));
             }
             Value::String(s) => out.text.push_str(&s),
             Value::Number(n) => out.text.push_str(&crate::console::number_text(n)),
             Value::Bool(b) => out.text.push_str(if b { "true" } else { "false" }),
             other => {
                 return Err(self
-                    .err(at, format!("cannot include a {} value in a string template", other.kind_name()))
-                    .hint("convert it first, e.g. with jsonencode(...) or join(\",\", ...)"))
+                    .err(
+                        at,
+                        format!(
+                            "cannot include a {} value in a string template",
+                            other.kind_name()
+                        ),
+                    )
+                    .hint("convert it first, e.g. with jsonencode(...) or join(\",\", ...)"));
             }
         }
         Ok(())
@@ -975,9 +1221,19 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     fn call(&mut self, f: &hcl_edit::expr::FuncCall, at: &Expression) -> R {
         let name = f.name.name.as_str();
         if f.name.is_namespaced() {
-            let full = f.name.namespace.iter().map(|n| n.as_str()).chain([name]).collect::<Vec<_>>().join("::");
+            let full = f
+                .name
+                .namespace
+                .iter()
+                .map(|n| n.as_str())
+                .chain([name])
+                .collect::<Vec<_>>()
+                .join("::");
             return Err(self
-                .err(at, format!("provider functions such as `{full}` are not supported"))
+                .err(
+                    at,
+                    format!("provider functions such as `{full}` are not supported"),
+                )
                 .hint("use a built-in function instead"));
         }
         let args: Vec<&Expression> = f.args.iter().collect();
@@ -1001,15 +1257,19 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 Value::Unknown => return Ok(mark_if(Value::Unknown, s)),
                 _ => {
                     let last_expr = args.last().copied().unwrap_or(at);
-                    return Err(self.err(last_expr, "only a list or tuple can be expanded with `...`"));
+                    return Err(
+                        self.err(last_expr, "only a list or tuple can be expanded with `...`")
+                    );
                 }
             }
         }
-        let ctx = crate::functions::FnContext { base_dir: &self.scope.base_dir };
-        if let Some(host) = self.scope.host {
-            if let Some(result) = host.call(name, &values) {
-                return result.map_err(|m| self.err(at, format!("{name}: {m}")));
-            }
+        let ctx = crate::functions::FnContext {
+            base_dir: &self.scope.base_dir,
+        };
+        if let Some(host) = self.scope.host
+            && let Some(result) = host.call(name, &values)
+        {
+            return result.map_err(|m| self.err(at, format!("{name}: {m}")));
         }
         match crate::functions::call(name, values, &ctx) {
             Some(Ok(v)) => Ok(v),
@@ -1025,7 +1285,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 let mut d = self.err(at, format!("there is no function named `{name}`"));
                 d = match did_you_mean(name, crate::functions::NAMES.iter().copied()) {
                     Some(s) => d.hint(format!("did you mean `{s}`?")),
-                    None => d.hint("see Terraform's function list; provider functions are not supported"),
+                    None => d.hint(
+                        "see Terraform's function list; provider functions are not supported",
+                    ),
                 };
                 Err(d)
             }
@@ -1053,7 +1315,10 @@ impl<'s, 'a> Evaluator<'s, 'a> {
 
     fn call_templatefile(&mut self, args: &[&Expression], at: &Expression) -> R {
         let [path_expr, vars_expr] = args else {
-            return Err(self.err(at, "templatefile: takes 2 arguments, a path and an object of variables"));
+            return Err(self.err(
+                at,
+                "templatefile: takes 2 arguments, a path and an object of variables",
+            ));
         };
         let (path, ps) = unmark(self.eval(path_expr)?);
         let (vars, vs) = unmark(self.eval(vars_expr)?);
@@ -1067,11 +1332,19 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             Value::Object(m) | Value::Map(m) => m,
             other => {
                 return Err(self
-                    .err(*vars_expr, format!("templatefile: the variables must be an object, not {}", other.kind_name()))
-                    .hint("write `templatefile(\"x.tpl\", { name = value })`"))
+                    .err(
+                        *vars_expr,
+                        format!(
+                            "templatefile: the variables must be an object, not {}",
+                            other.kind_name()
+                        ),
+                    )
+                    .hint("write `templatefile(\"x.tpl\", { name = value })`"));
             }
         };
-        let ctx = crate::functions::FnContext { base_dir: &self.scope.base_dir };
+        let ctx = crate::functions::FnContext {
+            base_dir: &self.scope.base_dir,
+        };
         let text = crate::functions::read_file_text(&ctx, &path).map_err(|e| {
             let mut d = self.err(*path_expr, format!("templatefile: {}", e.message));
             if let Some(h) = e.hint {
@@ -1079,16 +1352,27 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             }
             d
         })?;
-        let full_path = if std::path::Path::new(&path).is_absolute() { path.clone().into() } else { self.scope.base_dir.join(&path) };
+        let full_path = if std::path::Path::new(&path).is_absolute() {
+            path.clone().into()
+        } else {
+            self.scope.base_dir.join(&path)
+        };
         let file = SourceFile::new(full_path, text);
         let template = hcl_edit::parser::parse_template(&file.text).map_err(|e| {
             let offset = e.location().offset();
-            Diagnostic::error(format!("templatefile: invalid template syntax: {}", e.message()))
-                .at(file.location(offset..offset + 1))
-                .hint("literal `${` and `%{` are written `$${` and `%%{` in templates")
+            Diagnostic::error(format!(
+                "templatefile: invalid template syntax: {}",
+                e.message()
+            ))
+            .at(file.location(offset..offset + 1))
+            .hint("literal `${` and `%{` are written `$${` and `%%{` in templates")
         })?;
         // A template sees only its variables, as in Terraform.
-        let inner_scope = Scope { roots: BTreeMap::new(), base_dir: self.scope.base_dir.clone(), host: self.scope.host };
+        let inner_scope = Scope {
+            roots: BTreeMap::new(),
+            base_dir: self.scope.base_dir.clone(),
+            host: self.scope.host,
+        };
         let mut inner = Evaluator::new(&inner_scope, &file);
         inner.locals = vars.into_iter().collect();
         let value = inner.template_value(&template)?;
@@ -1096,7 +1380,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     }
 
     fn call_can(&mut self, args: &[&Expression], at: &Expression) -> R {
-        let [a] = args else { return Err(self.err(at, "can: exactly one argument is required")) };
+        let [a] = args else {
+            return Err(self.err(at, "can: exactly one argument is required"));
+        };
         match self.eval(a) {
             Ok(v) if !v.is_wholly_known() => Ok(Value::Unknown),
             Ok(_) => Ok(Value::Bool(true)),
@@ -1164,7 +1450,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 Expression::Variable(v) => v.as_str().to_string(),
                 _ => {
                     diags.push(
-                        Diagnostic::error("`iterator` must be a plain name").at(a.location.clone()).hint("write `iterator = rule`"),
+                        Diagnostic::error("`iterator` must be a plain name")
+                            .at(a.location.clone())
+                            .hint("write `iterator = rule`"),
                     );
                     return vec![];
                 }
@@ -1182,14 +1470,21 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         let items: Vec<(Value, Value)> = match coll {
             Value::Unknown => return vec![Value::Unknown],
             Value::Null => vec![],
-            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => {
-                xs.into_iter().enumerate().map(|(i, x)| (Value::Number(i as f64), x)).collect()
+            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => xs
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| (Value::Number(i as f64), x))
+                .collect(),
+            Value::Object(m) | Value::Map(m) => {
+                m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()
             }
-            Value::Object(m) | Value::Map(m) => m.into_iter().map(|(k, v)| (Value::String(k), v)).collect(),
             other => {
                 diags.push(
-                    Diagnostic::error(format!("dynamic \"{ty}\": for_each must be a collection, not {}", other.kind_name()))
-                        .at(for_each.location.clone()),
+                    Diagnostic::error(format!(
+                        "dynamic \"{ty}\": for_each must be a collection, not {}",
+                        other.kind_name()
+                    ))
+                    .at(for_each.location.clone()),
                 );
                 return vec![];
             }
@@ -1260,9 +1555,13 @@ pub(crate) fn values_equal(a: &Value, b: &Value) -> bool {
         (Value::Tuple(x), Value::Tuple(y)) | (Value::List(x), Value::List(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(p, q)| values_equal(p, q))
         }
-        (Value::Set(x), Value::Set(y)) => x.len() == y.len() && x.iter().all(|p| y.iter().any(|q| values_equal(p, q))),
+        (Value::Set(x), Value::Set(y)) => {
+            x.len() == y.len() && x.iter().all(|p| y.iter().any(|q| values_equal(p, q)))
+        }
         (Value::Object(x), Value::Object(y)) | (Value::Map(x), Value::Map(y)) => {
-            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
+            x.len() == y.len()
+                && x.iter()
+                    .all(|(k, v)| y.get(k).is_some_and(|w| values_equal(v, w)))
         }
         (x, y) => x == y,
     }

@@ -35,7 +35,11 @@ pub struct FnError {
 
 impl FnError {
     pub fn new(message: impl Into<String>) -> Self {
-        FnError { message: message.into(), arg: None, hint: None }
+        FnError {
+            message: message.into(),
+            arg: None,
+            hint: None,
+        }
     }
     pub fn arg(mut self, i: usize) -> Self {
         self.arg = Some(i);
@@ -51,24 +55,127 @@ pub type FnResult = Result<Value, FnError>;
 
 /// Every function name forge knows, for "did you mean" hints.
 pub const NAMES: &[&str] = &[
-    "abs", "alltrue", "anytrue", "base64decode", "base64encode", "base64sha256", "can", "ceil", "chomp",
-    "chunklist", "cidrhost", "cidrnetmask", "cidrsubnet", "cidrsubnets", "coalesce", "coalescelist", "compact",
-    "concat", "contains", "distinct", "element", "endswith", "file", "filebase64", "fileexists", "flatten",
-    "floor", "format", "formatlist", "indent", "index", "join", "jsondecode", "jsonencode", "keys", "length",
-    "log", "lookup", "lower", "max", "md5", "merge", "min", "nonsensitive", "one", "parseint", "pow", "range",
-    "regex", "regexall", "replace", "reverse", "setintersection", "setproduct", "setsubtract", "setunion",
-    "sha1", "sha256", "sha512", "signum", "slice", "sort", "split", "startswith", "strrev", "substr",
-    "sensitive", "sum", "templatefile", "timestamp", "title", "tobool", "tolist", "tomap", "tonumber", "toset",
-    "tostring", "transpose", "trim", "trimprefix", "trimspace", "trimsuffix", "try", "upper", "urlencode",
-    "values", "zipmap", "issensitive", "textencodebase64", "abspath", "basename", "dirname", "pathexpand",
-    "matchkeys", "strcontains", "uuid",
+    "abs",
+    "alltrue",
+    "anytrue",
+    "base64decode",
+    "base64encode",
+    "base64sha256",
+    "can",
+    "ceil",
+    "chomp",
+    "chunklist",
+    "cidrhost",
+    "cidrnetmask",
+    "cidrsubnet",
+    "cidrsubnets",
+    "coalesce",
+    "coalescelist",
+    "compact",
+    "concat",
+    "contains",
+    "distinct",
+    "element",
+    "endswith",
+    "file",
+    "filebase64",
+    "fileexists",
+    "flatten",
+    "floor",
+    "format",
+    "formatlist",
+    "indent",
+    "index",
+    "join",
+    "jsondecode",
+    "jsonencode",
+    "keys",
+    "length",
+    "log",
+    "lookup",
+    "lower",
+    "max",
+    "md5",
+    "merge",
+    "min",
+    "nonsensitive",
+    "one",
+    "parseint",
+    "pow",
+    "range",
+    "regex",
+    "regexall",
+    "replace",
+    "reverse",
+    "setintersection",
+    "setproduct",
+    "setsubtract",
+    "setunion",
+    "sha1",
+    "sha256",
+    "sha512",
+    "signum",
+    "slice",
+    "sort",
+    "split",
+    "startswith",
+    "strrev",
+    "substr",
+    "sensitive",
+    "sum",
+    "templatefile",
+    "timestamp",
+    "title",
+    "tobool",
+    "tolist",
+    "tomap",
+    "tonumber",
+    "toset",
+    "tostring",
+    "transpose",
+    "trim",
+    "trimprefix",
+    "trimspace",
+    "trimsuffix",
+    "try",
+    "upper",
+    "urlencode",
+    "values",
+    "zipmap",
+    "issensitive",
+    "textencodebase64",
+    "abspath",
+    "basename",
+    "dirname",
+    "pathexpand",
+    "matchkeys",
+    "strcontains",
+    "uuid",
 ];
 
 /// Functions that handle unknown values nested inside their arguments themselves; every
 /// other function returns unknown when any argument is not wholly known.
 const NESTED_UNKNOWN_OK: &[&str] = &[
-    "length", "concat", "merge", "element", "lookup", "keys", "coalesce", "coalescelist", "tolist", "toset",
-    "tomap", "flatten", "slice", "reverse", "one", "values", "zipmap", "sensitive", "nonsensitive", "issensitive",
+    "length",
+    "concat",
+    "merge",
+    "element",
+    "lookup",
+    "keys",
+    "coalesce",
+    "coalescelist",
+    "tolist",
+    "toset",
+    "tomap",
+    "flatten",
+    "slice",
+    "reverse",
+    "one",
+    "values",
+    "zipmap",
+    "sensitive",
+    "nonsensitive",
+    "issensitive",
     "compact",
 ];
 
@@ -85,17 +192,25 @@ pub fn call(name: &str, args: Vec<Value>, ctx: &FnContext<'_>) -> Option<FnResul
             return Some(one_arg(name, args).map(|v| match v {
                 Value::Unknown => Value::Unknown,
                 v => Value::Bool(v.contains_sensitive()),
-            }))
+            }));
         }
         _ => {}
     }
     let sensitive = args.iter().any(Value::contains_sensitive);
-    let args: Vec<Value> = if sensitive { args.iter().map(Value::deep_unmarked).collect() } else { args };
+    let args: Vec<Value> = if sensitive {
+        args.iter().map(Value::deep_unmarked).collect()
+    } else {
+        args
+    };
     let any_top_unknown = args.iter().any(|a| matches!(a, Value::Unknown));
     let any_nested_unknown = args.iter().any(|a| !a.is_wholly_known());
-    let result = if any_top_unknown && !matches!(name, "coalesce" | "coalescelist" | "length" | "concat" | "merge") {
-        Ok(Value::Unknown)
-    } else if any_nested_unknown && !NESTED_UNKNOWN_OK.contains(&name) {
+    let unknown_result = (any_top_unknown
+        && !matches!(
+            name,
+            "coalesce" | "coalescelist" | "length" | "concat" | "merge"
+        ))
+        || (any_nested_unknown && !NESTED_UNKNOWN_OK.contains(&name));
+    let result = if unknown_result {
         Ok(Value::Unknown)
     } else {
         dispatch(name, Args { v: args }, ctx)
@@ -112,7 +227,10 @@ fn mark_result(v: Value) -> Value {
 
 fn one_arg(name: &str, mut args: Vec<Value>) -> FnResult {
     if args.len() != 1 {
-        return Err(FnError::new(format!("{name} takes exactly one argument, {} given", args.len())));
+        return Err(FnError::new(format!(
+            "{name} takes exactly one argument, {} given",
+            args.len()
+        )));
     }
     Ok(args.remove(0))
 }
@@ -125,49 +243,95 @@ fn dispatch(name: &str, a: Args, ctx: &FnContext<'_>) -> FnResult {
         "join" => strings::join(a),
         "split" => strings::split(a),
         "replace" => strings::replace(a),
-        "lower" => a.arity(1, 1).and_then(|a| Ok(Value::String(strings::map_case(&a.string(0)?, false)))),
-        "upper" => a.arity(1, 1).and_then(|a| Ok(Value::String(strings::map_case(&a.string(0)?, true)))),
+        "lower" => a
+            .arity(1, 1)
+            .and_then(|a| Ok(Value::String(strings::map_case(&a.string(0)?, false)))),
+        "upper" => a
+            .arity(1, 1)
+            .and_then(|a| Ok(Value::String(strings::map_case(&a.string(0)?, true)))),
         "title" => strings::title(a),
-        "trimspace" => a.arity(1, 1).and_then(|a| Ok(Value::String(a.string(0)?.trim().to_string()))),
+        "trimspace" => a
+            .arity(1, 1)
+            .and_then(|a| Ok(Value::String(a.string(0)?.trim().to_string()))),
         "trim" => strings::trim(a),
         "trimprefix" => a.arity(2, 2).and_then(|a| {
             let s = a.string(0)?;
             let p = a.string(1)?;
-            Ok(Value::String(s.strip_prefix(p.as_str()).unwrap_or(&s).to_string()))
+            Ok(Value::String(
+                s.strip_prefix(p.as_str()).unwrap_or(&s).to_string(),
+            ))
         }),
         "trimsuffix" => a.arity(2, 2).and_then(|a| {
             let s = a.string(0)?;
             let p = a.string(1)?;
-            Ok(Value::String(s.strip_suffix(p.as_str()).unwrap_or(&s).to_string()))
+            Ok(Value::String(
+                s.strip_suffix(p.as_str()).unwrap_or(&s).to_string(),
+            ))
         }),
         "substr" => strings::substr(a),
-        "startswith" => a.arity(2, 2).and_then(|a| Ok(Value::Bool(a.string(0)?.starts_with(&a.string(1)?)))),
-        "endswith" => a.arity(2, 2).and_then(|a| Ok(Value::Bool(a.string(0)?.ends_with(&a.string(1)?)))),
-        "strcontains" => a.arity(2, 2).and_then(|a| Ok(Value::Bool(a.string(0)?.contains(&a.string(1)?)))),
+        "startswith" => a
+            .arity(2, 2)
+            .and_then(|a| Ok(Value::Bool(a.string(0)?.starts_with(&a.string(1)?)))),
+        "endswith" => a
+            .arity(2, 2)
+            .and_then(|a| Ok(Value::Bool(a.string(0)?.ends_with(&a.string(1)?)))),
+        "strcontains" => a
+            .arity(2, 2)
+            .and_then(|a| Ok(Value::Bool(a.string(0)?.contains(&a.string(1)?)))),
         "chomp" => strings::chomp(a),
         "strrev" => a.arity(1, 1).and_then(|a| {
             let s = a.string(0)?;
-            Ok(Value::String(strings::graphemes(&s).into_iter().rev().collect()))
+            Ok(Value::String(
+                strings::graphemes(&s).into_iter().rev().collect(),
+            ))
         }),
         "indent" => strings::indent(a),
         "regex" => strings::regex_fn(a),
         "regexall" => strings::regexall(a),
-        "tostring" => a.arity(1, 1).and_then(|a| a.convert_arg(0, &TypeConstraint::String)),
-        "tonumber" => a.arity(1, 1).and_then(|a| a.convert_arg(0, &TypeConstraint::Number)),
-        "tobool" => a.arity(1, 1).and_then(|a| a.convert_arg(0, &TypeConstraint::Bool)),
-        "tolist" => a.arity(1, 1).and_then(|a| a.convert_arg(0, &TypeConstraint::List(Box::new(TypeConstraint::Any)))),
-        "toset" => a.arity(1, 1).and_then(|a| a.convert_arg(0, &TypeConstraint::Set(Box::new(TypeConstraint::Any)))),
-        "tomap" => a.arity(1, 1).and_then(|a| a.convert_arg(0, &TypeConstraint::Map(Box::new(TypeConstraint::Any)))),
+        "tostring" => a
+            .arity(1, 1)
+            .and_then(|a| a.convert_arg(0, &TypeConstraint::String)),
+        "tonumber" => a
+            .arity(1, 1)
+            .and_then(|a| a.convert_arg(0, &TypeConstraint::Number)),
+        "tobool" => a
+            .arity(1, 1)
+            .and_then(|a| a.convert_arg(0, &TypeConstraint::Bool)),
+        "tolist" => a
+            .arity(1, 1)
+            .and_then(|a| a.convert_arg(0, &TypeConstraint::List(Box::new(TypeConstraint::Any)))),
+        "toset" => a
+            .arity(1, 1)
+            .and_then(|a| a.convert_arg(0, &TypeConstraint::Set(Box::new(TypeConstraint::Any)))),
+        "tomap" => a
+            .arity(1, 1)
+            .and_then(|a| a.convert_arg(0, &TypeConstraint::Map(Box::new(TypeConstraint::Any)))),
         // numbers
-        "abs" => a.arity(1, 1).and_then(|a| Ok(Value::Number(a.number(0)?.abs()))),
-        "ceil" => a.arity(1, 1).and_then(|a| Ok(Value::Number(a.number(0)?.ceil()))),
-        "floor" => a.arity(1, 1).and_then(|a| Ok(Value::Number(a.number(0)?.floor()))),
+        "abs" => a
+            .arity(1, 1)
+            .and_then(|a| Ok(Value::Number(a.number(0)?.abs()))),
+        "ceil" => a
+            .arity(1, 1)
+            .and_then(|a| Ok(Value::Number(a.number(0)?.ceil()))),
+        "floor" => a
+            .arity(1, 1)
+            .and_then(|a| Ok(Value::Number(a.number(0)?.floor()))),
         "signum" => a.arity(1, 1).and_then(|a| {
             let n = a.number(0)?;
-            Ok(Value::Number(if n > 0.0 { 1.0 } else if n < 0.0 { -1.0 } else { 0.0 }))
+            Ok(Value::Number(if n > 0.0 {
+                1.0
+            } else if n < 0.0 {
+                -1.0
+            } else {
+                0.0
+            }))
         }),
-        "pow" => a.arity(2, 2).and_then(|a| Ok(Value::Number(a.number(0)?.powf(a.number(1)?)))),
-        "log" => a.arity(2, 2).and_then(|a| Ok(Value::Number(a.number(0)?.ln() / a.number(1)?.ln()))),
+        "pow" => a
+            .arity(2, 2)
+            .and_then(|a| Ok(Value::Number(a.number(0)?.powf(a.number(1)?)))),
+        "log" => a
+            .arity(2, 2)
+            .and_then(|a| Ok(Value::Number(a.number(0)?.ln() / a.number(1)?.ln()))),
         "max" => collections::min_max(a, true),
         "min" => collections::min_max(a, false),
         "sum" => collections::sum(a),
@@ -252,13 +416,17 @@ impl Args {
                 format!("{min} to {max}")
             };
             let s = if expected == "1" { "" } else { "s" };
-            return Err(FnError::new(format!("takes {expected} argument{s}, but {n} were given")));
+            return Err(FnError::new(format!(
+                "takes {expected} argument{s}, but {n} were given"
+            )));
         }
         Ok(self)
     }
 
     pub fn get(&self, i: usize) -> Result<&Value, FnError> {
-        self.v.get(i).ok_or_else(|| FnError::new(format!("argument {} is missing", i + 1)))
+        self.v
+            .get(i)
+            .ok_or_else(|| FnError::new(format!("argument {} is missing", i + 1)))
     }
 
     fn not_null(&self, i: usize) -> Result<&Value, FnError> {
@@ -270,27 +438,43 @@ impl Args {
     }
 
     pub fn convert_arg(&self, i: usize, ty: &TypeConstraint) -> FnResult {
-        convert(ty, self.get(i)?.clone()).map_err(|m| FnError::new(format!("invalid argument {}: {m}", i + 1)).arg(i))
+        convert(ty, self.get(i)?.clone())
+            .map_err(|m| FnError::new(format!("invalid argument {}: {m}", i + 1)).arg(i))
     }
 
     pub fn string(&self, i: usize) -> Result<String, FnError> {
         match convert(&TypeConstraint::String, self.not_null(i)?.clone()) {
             Ok(Value::String(s)) => Ok(s),
-            _ => Err(FnError::new(format!("argument {} must be a string, not {}", i + 1, self.v[i].kind_name())).arg(i)),
+            _ => Err(FnError::new(format!(
+                "argument {} must be a string, not {}",
+                i + 1,
+                self.v[i].kind_name()
+            ))
+            .arg(i)),
         }
     }
 
     pub fn number(&self, i: usize) -> Result<f64, FnError> {
         match convert(&TypeConstraint::Number, self.not_null(i)?.clone()) {
             Ok(Value::Number(n)) => Ok(n),
-            _ => Err(FnError::new(format!("argument {} must be a number, not {}", i + 1, describe(&self.v[i]))).arg(i)),
+            _ => Err(FnError::new(format!(
+                "argument {} must be a number, not {}",
+                i + 1,
+                describe(&self.v[i])
+            ))
+            .arg(i)),
         }
     }
 
     pub fn int(&self, i: usize) -> Result<i64, FnError> {
         let n = self.number(i)?;
         if n.fract() != 0.0 || !n.is_finite() {
-            return Err(FnError::new(format!("argument {} must be a whole number, not {}", i + 1, number_text(n))).arg(i));
+            return Err(FnError::new(format!(
+                "argument {} must be a whole number, not {}",
+                i + 1,
+                number_text(n)
+            ))
+            .arg(i));
         }
         Ok(n as i64)
     }
@@ -299,19 +483,32 @@ impl Args {
     pub fn seq(&self, i: usize) -> Result<Vec<Value>, FnError> {
         match self.not_null(i)? {
             Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => Ok(xs.clone()),
-            other => Err(FnError::new(format!("argument {} must be a list, not {}", i + 1, describe(other))).arg(i)),
+            other => Err(FnError::new(format!(
+                "argument {} must be a list, not {}",
+                i + 1,
+                describe(other)
+            ))
+            .arg(i)),
         }
     }
 
     /// A list argument after conversion to `list(any)` (elements unified to one type).
     pub fn list(&self, i: usize) -> Result<Vec<Value>, FnError> {
         match self.not_null(i)? {
-            Value::Set(_) => {
-                Err(FnError::new(format!("argument {} must be a list, not a set", i + 1)).arg(i).hint("convert it with tolist(...)"))
-            }
+            Value::Set(_) => Err(FnError::new(format!(
+                "argument {} must be a list, not a set",
+                i + 1
+            ))
+            .arg(i)
+            .hint("convert it with tolist(...)")),
             _ => match self.convert_arg(i, &TypeConstraint::List(Box::new(TypeConstraint::Any)))? {
                 Value::List(xs) => Ok(xs),
-                other => Err(FnError::new(format!("argument {} must be a list, not {}", i + 1, describe(&other))).arg(i)),
+                other => Err(FnError::new(format!(
+                    "argument {} must be a list, not {}",
+                    i + 1,
+                    describe(&other)
+                ))
+                .arg(i)),
             },
         }
     }
@@ -320,10 +517,16 @@ impl Args {
         let xs = self.seq(i)?;
         xs.into_iter()
             .map(|x| match x {
-                Value::Null => Err(FnError::new(format!("argument {} must not contain null", i + 1)).arg(i)),
+                Value::Null => {
+                    Err(FnError::new(format!("argument {} must not contain null", i + 1)).arg(i))
+                }
                 x => match convert(&TypeConstraint::String, x) {
                     Ok(Value::String(s)) => Ok(s),
-                    Ok(_) | Err(_) => Err(FnError::new(format!("argument {} must be a list of strings", i + 1)).arg(i)),
+                    Ok(_) | Err(_) => Err(FnError::new(format!(
+                        "argument {} must be a list of strings",
+                        i + 1
+                    ))
+                    .arg(i)),
                 },
             })
             .collect()
@@ -332,7 +535,12 @@ impl Args {
     pub fn map(&self, i: usize) -> Result<BTreeMap<String, Value>, FnError> {
         match self.not_null(i)? {
             Value::Object(m) | Value::Map(m) => Ok(m.clone()),
-            other => Err(FnError::new(format!("argument {} must be a map, not {}", i + 1, describe(other))).arg(i)),
+            other => Err(FnError::new(format!(
+                "argument {} must be a map, not {}",
+                i + 1,
+                describe(other)
+            ))
+            .arg(i)),
         }
     }
 }
@@ -351,12 +559,21 @@ pub(crate) fn describe(v: &Value) -> String {
 
 /// A list of values unified to one element type (what a function returning `list(T)` gives).
 pub(crate) fn list_of(items: Vec<Value>) -> Result<Value, FnError> {
-    convert(&TypeConstraint::List(Box::new(TypeConstraint::Any)), Value::Tuple(items)).map_err(FnError::new)
+    convert(
+        &TypeConstraint::List(Box::new(TypeConstraint::Any)),
+        Value::Tuple(items),
+    )
+    .map_err(FnError::new)
 }
 
 pub(crate) fn set_of(items: Vec<Value>) -> Result<Value, FnError> {
     let types: Vec<TypeConstraint> = items.iter().map(type_of).collect();
-    let ty = unify(&types).ok_or_else(|| FnError::new("all elements of a set must have the same type"))?;
-    let converted = items.into_iter().map(|x| convert(&ty, x)).collect::<Result<Vec<_>, _>>().map_err(FnError::new)?;
+    let ty = unify(&types)
+        .ok_or_else(|| FnError::new("all elements of a set must have the same type"))?;
+    let converted = items
+        .into_iter()
+        .map(|x| convert(&ty, x))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(FnError::new)?;
     Ok(make_set(converted))
 }

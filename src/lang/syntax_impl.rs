@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use hcl_edit::structure;
 use hcl_edit::Span;
+use hcl_edit::structure;
 
 use crate::diagnostic::{Diagnostic, Diagnostics, Location};
 use crate::syntax::{Attribute, Block, Body, Expr, SourceFile};
@@ -47,14 +47,21 @@ fn convert_body(body: &structure::Body, file: &Arc<SourceFile>) -> Body {
             structure::Structure::Block(block) => blocks.push(convert_block(block, file)),
         }
     }
-    Body { attributes, blocks, file: file.clone() }
+    Body {
+        attributes,
+        blocks,
+        file: file.clone(),
+    }
 }
 
 fn convert_attribute(attr: &structure::Attribute, file: &Arc<SourceFile>) -> Attribute {
     let span = attr.key.span().or_else(|| attr.span()).unwrap_or(0..0);
     Attribute {
         name: attr.key.as_str().to_string(),
-        expr: Expr { inner: attr.value.clone(), file: file.clone() },
+        expr: Expr {
+            inner: attr.value.clone(),
+            file: file.clone(),
+        },
         location: file.location(span),
     }
 }
@@ -63,7 +70,11 @@ fn convert_block(block: &structure::Block, file: &Arc<SourceFile>) -> Block {
     let span = block.ident.span().or_else(|| block.span()).unwrap_or(0..0);
     Block {
         ident: block.ident.as_str().to_string(),
-        labels: block.labels.iter().map(|l| l.as_str().to_string()).collect(),
+        labels: block
+            .labels
+            .iter()
+            .map(|l| l.as_str().to_string())
+            .collect(),
         body: convert_body(&block.body, file),
         location: file.location(span),
     }

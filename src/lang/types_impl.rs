@@ -2,6 +2,10 @@
 //! unifying types (what `tolist([1, "a"])` or a conditional needs) and Terraform's
 //! conversion rules.
 
+// Diagnostics are large, but they are built only on the error path and carry what the
+// user needs; boxing them would only add noise.
+#![allow(clippy::result_large_err)]
+
 use std::collections::BTreeMap;
 
 use forge_provider::Value;
@@ -36,7 +40,11 @@ fn parse_type(e: &Expression, src: &Expr) -> Result<TypeConstraint, Diagnostic> 
             "list" | "set" | "map" | "tuple" | "object" => Err(type_error(
                 src,
                 e,
-                &format!("`{}` needs its element type, as in `{}(string)`", v.as_str(), v.as_str()),
+                &format!(
+                    "`{}` needs its element type, as in `{}(string)`",
+                    v.as_str(),
+                    v.as_str()
+                ),
             )),
             other => Err(type_error(src, e, &format!("`{other}` is not a type"))),
         },
@@ -46,7 +54,11 @@ fn parse_type(e: &Expression, src: &Expr) -> Result<TypeConstraint, Diagnostic> 
             let one = |args: &[&Expression]| -> Result<TypeConstraint, Diagnostic> {
                 match args {
                     [a] => parse_type(a, src),
-                    _ => Err(type_error(src, e, &format!("`{name}(...)` takes exactly one type"))),
+                    _ => Err(type_error(
+                        src,
+                        e,
+                        &format!("`{name}(...)` takes exactly one type"),
+                    )),
                 }
             };
             match name {
@@ -54,10 +66,17 @@ fn parse_type(e: &Expression, src: &Expr) -> Result<TypeConstraint, Diagnostic> 
                 "set" => Ok(TypeConstraint::Set(Box::new(one(&args)?))),
                 "map" => Ok(TypeConstraint::Map(Box::new(one(&args)?))),
                 "tuple" => match args.as_slice() {
-                    [Expression::Array(items)] => {
-                        Ok(TypeConstraint::Tuple(items.iter().map(|i| parse_type(i, src)).collect::<Result<_, _>>()?))
-                    }
-                    _ => Err(type_error(src, e, "`tuple(...)` takes a list of types, as in `tuple([string, number])`")),
+                    [Expression::Array(items)] => Ok(TypeConstraint::Tuple(
+                        items
+                            .iter()
+                            .map(|i| parse_type(i, src))
+                            .collect::<Result<_, _>>()?,
+                    )),
+                    _ => Err(type_error(
+                        src,
+                        e,
+                        "`tuple(...)` takes a list of types, as in `tuple([string, number])`",
+                    )),
                 },
                 "object" => match args.as_slice() {
                     [Expression::Object(obj)] => {
@@ -68,47 +87,94 @@ fn parse_type(e: &Expression, src: &Expr) -> Result<TypeConstraint, Diagnostic> 
                                 ObjectKey::Expression(k) => match k {
                                     Expression::String(s) => s.as_str().to_string(),
                                     Expression::Variable(v) => v.as_str().to_string(),
-                                    _ => return Err(type_error(src, k, "attribute names must be plain names")),
+                                    _ => {
+                                        return Err(type_error(
+                                            src,
+                                            k,
+                                            "attribute names must be plain names",
+                                        ));
+                                    }
                                 },
                             };
                             attrs.insert(key_name, parse_object_attr(value.expr(), src)?);
                         }
                         Ok(TypeConstraint::Object(attrs))
                     }
-                    _ => Err(type_error(src, e, "`object(...)` takes an object of types, as in `object({ name = string })`")),
+                    _ => Err(type_error(
+                        src,
+                        e,
+                        "`object(...)` takes an object of types, as in `object({ name = string })`",
+                    )),
                 },
-                "optional" => Err(type_error(src, e, "`optional(...)` is only allowed for an attribute of `object({...})`")),
+                "optional" => Err(type_error(
+                    src,
+                    e,
+                    "`optional(...)` is only allowed for an attribute of `object({...})`",
+                )),
                 other => Err(type_error(src, e, &format!("`{other}(...)` is not a type"))),
             }
         }
-        Expression::Traversal(t) if t.operators.iter().all(|o| matches!(o.value(), TraversalOperator::GetAttr(_))) => {
+        Expression::Traversal(t)
+            if t.operators
+                .iter()
+                .all(|o| matches!(o.value(), TraversalOperator::GetAttr(_))) =>
+        {
             Err(type_error(src, e, "a reference is not a type"))
         }
-        _ => Err(type_error(src, e, "expected a type such as `string` or `list(string)`")),
+        _ => Err(type_error(
+            src,
+            e,
+            "expected a type such as `string` or `list(string)`",
+        )),
     }
 }
 
 fn parse_object_attr(e: &Expression, src: &Expr) -> Result<ObjectAttr, Diagnostic> {
-    if let Expression::FuncCall(call) = e {
-        if call.name.name.as_str() == "optional" {
+    if let Expression::FuncCall(call) = e
+        && call.name.name.as_str() == "optional"
+    {
+        {
             let args: Vec<&Expression> = call.args.iter().collect();
             return match args.as_slice() {
-                [t] => Ok(ObjectAttr { ty: parse_type(t, src)?, optional: true, default: None }),
+                [t] => Ok(ObjectAttr {
+                    ty: parse_type(t, src)?,
+                    optional: true,
+                    default: None,
+                }),
                 [t, d] => {
                     let ty = parse_type(t, src)?;
                     let scope = crate::eval::Scope::new(".");
-                    let dexpr = Expr { inner: (*d).clone(), file: src.file.clone() };
+                    let dexpr = Expr {
+                        inner: (*d).clone(),
+                        file: src.file.clone(),
+                    };
                     let raw = crate::eval_impl::eval(&dexpr, &scope).map_err(|ds| {
-                        ds.0.into_iter().next().unwrap_or_else(|| type_error(src, d, "invalid default"))
+                        ds.0.into_iter()
+                            .next()
+                            .unwrap_or_else(|| type_error(src, d, "invalid default"))
                     })?;
-                    let default = convert(&ty, raw).map_err(|m| type_error(src, d, &format!("the default does not fit the type: {m}")))?;
-                    Ok(ObjectAttr { ty, optional: true, default: Some(default) })
+                    let default = convert(&ty, raw).map_err(|m| {
+                        type_error(src, d, &format!("the default does not fit the type: {m}"))
+                    })?;
+                    Ok(ObjectAttr {
+                        ty,
+                        optional: true,
+                        default: Some(default),
+                    })
                 }
-                _ => Err(type_error(src, e, "`optional(...)` takes a type and an optional default")),
+                _ => Err(type_error(
+                    src,
+                    e,
+                    "`optional(...)` takes a type and an optional default",
+                )),
             };
         }
     }
-    Ok(ObjectAttr { ty: parse_type(e, src)?, optional: false, default: None })
+    Ok(ObjectAttr {
+        ty: parse_type(e, src)?,
+        optional: false,
+        default: None,
+    })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -123,10 +189,17 @@ pub(crate) fn type_name(t: &TypeConstraint) -> String {
         TypeConstraint::List(e) => format!("list({})", type_name(e)),
         TypeConstraint::Set(e) => format!("set({})", type_name(e)),
         TypeConstraint::Map(e) => format!("map({})", type_name(e)),
-        TypeConstraint::Tuple(es) => format!("tuple([{}])", es.iter().map(type_name).collect::<Vec<_>>().join(", ")),
+        TypeConstraint::Tuple(es) => format!(
+            "tuple([{}])",
+            es.iter().map(type_name).collect::<Vec<_>>().join(", ")
+        ),
         TypeConstraint::Object(attrs) => format!(
             "object({{{}}})",
-            attrs.iter().map(|(k, a)| format!("{k}={}", type_name(&a.ty))).collect::<Vec<_>>().join(", ")
+            attrs
+                .iter()
+                .map(|(k, a)| format!("{k}={}", type_name(&a.ty)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
     }
 }
@@ -147,7 +220,18 @@ pub(crate) fn type_of(v: &Value) -> TypeConstraint {
         Value::Set(xs) => TypeConstraint::Set(Box::new(element_type(xs))),
         Value::Map(m) => TypeConstraint::Map(Box::new(element_type(m.values()))),
         Value::Object(m) => TypeConstraint::Object(
-            m.iter().map(|(k, v)| (k.clone(), ObjectAttr { ty: type_of(v), optional: false, default: None })).collect(),
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        ObjectAttr {
+                            ty: type_of(v),
+                            optional: false,
+                            default: None,
+                        },
+                    )
+                })
+                .collect(),
         ),
     }
 }
@@ -160,42 +244,77 @@ fn element_type<'a>(xs: impl IntoIterator<Item = &'a Value>) -> TypeConstraint {
 /// The one type every given type converts to, as Terraform picks it for list elements and
 /// conditional results; `None` when there is none.
 pub(crate) fn unify(types: &[TypeConstraint]) -> Option<TypeConstraint> {
-    let known: Vec<&TypeConstraint> = types.iter().filter(|t| !matches!(t, TypeConstraint::Any)).collect();
-    let Some(first) = known.first() else { return Some(TypeConstraint::Any) };
+    let known: Vec<&TypeConstraint> = types
+        .iter()
+        .filter(|t| !matches!(t, TypeConstraint::Any))
+        .collect();
+    let Some(first) = known.first() else {
+        return Some(TypeConstraint::Any);
+    };
     if known.iter().all(|t| t == first) {
         return Some((*first).clone());
     }
-    let all_primitive = known.iter().all(|t| matches!(t, TypeConstraint::String | TypeConstraint::Number | TypeConstraint::Bool));
+    let all_primitive = known.iter().all(|t| {
+        matches!(
+            t,
+            TypeConstraint::String | TypeConstraint::Number | TypeConstraint::Bool
+        )
+    });
     if all_primitive {
         // Mixed primitives meet at string, except number and bool which never convert.
         let has_string = known.iter().any(|t| matches!(t, TypeConstraint::String));
         return has_string.then_some(TypeConstraint::String);
     }
-    let collection_elems = |pick: fn(&TypeConstraint) -> Option<Vec<TypeConstraint>>| -> Option<Vec<TypeConstraint>> {
-        let mut out = Vec::new();
-        for t in &known {
-            out.extend(pick(t)?);
-        }
-        Some(out)
-    };
+    let collection_elems =
+        |pick: fn(&TypeConstraint) -> Option<Vec<TypeConstraint>>| -> Option<Vec<TypeConstraint>> {
+            let mut out = Vec::new();
+            for t in &known {
+                out.extend(pick(t)?);
+            }
+            Some(out)
+        };
     // Objects and maps meet at a map when their attribute types unify, or at an object when
     // they all have the same attribute names.
     if known.iter().all(|t| matches!(t, TypeConstraint::Object(_))) {
-        let names: Vec<Vec<&String>> =
-            known.iter().map(|t| if let TypeConstraint::Object(a) = t { a.keys().collect() } else { vec![] }).collect();
+        let names: Vec<Vec<&String>> = known
+            .iter()
+            .map(|t| {
+                if let TypeConstraint::Object(a) = t {
+                    a.keys().collect()
+                } else {
+                    vec![]
+                }
+            })
+            .collect();
         if names.iter().all(|n| *n == names[0]) {
             let mut attrs = BTreeMap::new();
             for name in names[0].iter() {
                 let ts: Vec<TypeConstraint> = known
                     .iter()
-                    .filter_map(|t| if let TypeConstraint::Object(a) = t { a.get(*name).map(|x| x.ty.clone()) } else { None })
+                    .filter_map(|t| {
+                        if let TypeConstraint::Object(a) = t {
+                            a.get(*name).map(|x| x.ty.clone())
+                        } else {
+                            None
+                        }
+                    })
                     .collect();
-                attrs.insert((*name).clone(), ObjectAttr { ty: unify(&ts)?, optional: false, default: None });
+                attrs.insert(
+                    (*name).clone(),
+                    ObjectAttr {
+                        ty: unify(&ts)?,
+                        optional: false,
+                        default: None,
+                    },
+                );
             }
             return Some(TypeConstraint::Object(attrs));
         }
     }
-    if known.iter().all(|t| matches!(t, TypeConstraint::Object(_) | TypeConstraint::Map(_))) {
+    if known
+        .iter()
+        .all(|t| matches!(t, TypeConstraint::Object(_) | TypeConstraint::Map(_)))
+    {
         let elems = collection_elems(|t| match t {
             TypeConstraint::Object(a) => Some(a.values().map(|x| x.ty.clone()).collect()),
             TypeConstraint::Map(e) => Some(vec![(**e).clone()]),
@@ -204,18 +323,38 @@ pub(crate) fn unify(types: &[TypeConstraint]) -> Option<TypeConstraint> {
         return Some(TypeConstraint::Map(Box::new(unify(&elems)?)));
     }
     if known.iter().all(|t| matches!(t, TypeConstraint::Tuple(_))) {
-        let lens: Vec<usize> = known.iter().map(|t| if let TypeConstraint::Tuple(e) = t { e.len() } else { 0 }).collect();
+        let lens: Vec<usize> = known
+            .iter()
+            .map(|t| {
+                if let TypeConstraint::Tuple(e) = t {
+                    e.len()
+                } else {
+                    0
+                }
+            })
+            .collect();
         if lens.iter().all(|l| *l == lens[0]) {
             let mut elems = Vec::new();
             for i in 0..lens[0] {
-                let ts: Vec<TypeConstraint> =
-                    known.iter().filter_map(|t| if let TypeConstraint::Tuple(e) = t { e.get(i).cloned() } else { None }).collect();
+                let ts: Vec<TypeConstraint> = known
+                    .iter()
+                    .filter_map(|t| {
+                        if let TypeConstraint::Tuple(e) = t {
+                            e.get(i).cloned()
+                        } else {
+                            None
+                        }
+                    })
+                    .collect();
                 elems.push(unify(&ts)?);
             }
             return Some(TypeConstraint::Tuple(elems));
         }
     }
-    if known.iter().all(|t| matches!(t, TypeConstraint::Tuple(_) | TypeConstraint::List(_))) {
+    if known
+        .iter()
+        .all(|t| matches!(t, TypeConstraint::Tuple(_) | TypeConstraint::List(_)))
+    {
         let elems = collection_elems(|t| match t {
             TypeConstraint::Tuple(e) => Some(e.clone()),
             TypeConstraint::List(e) => Some(vec![(**e).clone()]),
@@ -224,7 +363,13 @@ pub(crate) fn unify(types: &[TypeConstraint]) -> Option<TypeConstraint> {
         return Some(TypeConstraint::List(Box::new(unify(&elems)?)));
     }
     if known.iter().all(|t| matches!(t, TypeConstraint::Set(_))) {
-        let elems = collection_elems(|t| if let TypeConstraint::Set(e) = t { Some(vec![(**e).clone()]) } else { None })?;
+        let elems = collection_elems(|t| {
+            if let TypeConstraint::Set(e) = t {
+                Some(vec![(**e).clone()])
+            } else {
+                None
+            }
+        })?;
         return Some(TypeConstraint::Set(Box::new(unify(&elems)?)));
     }
     None
@@ -258,29 +403,55 @@ fn convert_at(ty: &TypeConstraint, value: Value, path: &str) -> Result<Value, St
             Value::String(_) => Ok(value),
             Value::Number(n) => Ok(Value::String(crate::console::number_text(n))),
             Value::Bool(b) => Ok(Value::String(b.to_string())),
-            other => Err(format!("string required{}, but have {}", at(path), describe(&other))),
+            other => Err(format!(
+                "string required{}, but have {}",
+                at(path),
+                describe(&other)
+            )),
         },
         TypeConstraint::Number => match value {
             Value::Number(_) => Ok(value),
-            Value::String(s) => parse_number(&s)
-                .map(Value::Number)
-                .ok_or_else(|| format!("a number is required{}; \"{s}\" is not a number", at(path))),
-            other => Err(format!("number required{}, but have {}", at(path), describe(&other))),
+            Value::String(s) => parse_number(&s).map(Value::Number).ok_or_else(|| {
+                format!("a number is required{}; \"{s}\" is not a number", at(path))
+            }),
+            other => Err(format!(
+                "number required{}, but have {}",
+                at(path),
+                describe(&other)
+            )),
         },
         TypeConstraint::Bool => match value {
             Value::Bool(_) => Ok(value),
             Value::String(s) if s == "true" => Ok(Value::Bool(true)),
             Value::String(s) if s == "false" => Ok(Value::Bool(false)),
-            Value::String(s) => Err(format!("a bool is required{}; \"{s}\" is not true or false", at(path))),
-            other => Err(format!("bool required{}, but have {}", at(path), describe(&other))),
+            Value::String(s) => Err(format!(
+                "a bool is required{}; \"{s}\" is not true or false",
+                at(path)
+            )),
+            other => Err(format!(
+                "bool required{}, but have {}",
+                at(path),
+                describe(&other)
+            )),
         },
         TypeConstraint::List(elem) | TypeConstraint::Set(elem) => {
             let items = match value {
                 Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => xs,
-                other => return Err(format!("{} required{}, but have {}", kind_word(ty), at(path), describe(&other))),
+                other => {
+                    return Err(format!(
+                        "{} required{}, but have {}",
+                        kind_word(ty),
+                        at(path),
+                        describe(&other)
+                    ));
+                }
             };
             let elem = concrete_element(elem, &items).ok_or_else(|| {
-                format!("all elements of a {}{} must have the same type", kind_word(ty), at(path))
+                format!(
+                    "all elements of a {}{} must have the same type",
+                    kind_word(ty),
+                    at(path)
+                )
             })?;
             let converted = items
                 .into_iter()
@@ -295,11 +466,18 @@ fn convert_at(ty: &TypeConstraint, value: Value, path: &str) -> Result<Value, St
         TypeConstraint::Map(elem) => {
             let m = match value {
                 Value::Object(m) | Value::Map(m) => m,
-                other => return Err(format!("map required{}, but have {}", at(path), describe(&other))),
+                other => {
+                    return Err(format!(
+                        "map required{}, but have {}",
+                        at(path),
+                        describe(&other)
+                    ));
+                }
             };
             let vals: Vec<Value> = m.values().cloned().collect();
-            let elem = concrete_element(elem, &vals)
-                .ok_or_else(|| format!("all values of a map{} must have the same type", at(path)))?;
+            let elem = concrete_element(elem, &vals).ok_or_else(|| {
+                format!("all values of a map{} must have the same type", at(path))
+            })?;
             let converted = m
                 .into_iter()
                 .map(|(k, v)| {
@@ -312,10 +490,21 @@ fn convert_at(ty: &TypeConstraint, value: Value, path: &str) -> Result<Value, St
         TypeConstraint::Tuple(elems) => {
             let items = match value {
                 Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => xs,
-                other => return Err(format!("tuple required{}, but have {}", at(path), describe(&other))),
+                other => {
+                    return Err(format!(
+                        "tuple required{}, but have {}",
+                        at(path),
+                        describe(&other)
+                    ));
+                }
             };
             if items.len() != elems.len() {
-                return Err(format!("tuple required{} with {} elements, but have {}", at(path), elems.len(), items.len()));
+                return Err(format!(
+                    "tuple required{} with {} elements, but have {}",
+                    at(path),
+                    elems.len(),
+                    items.len()
+                ));
             }
             let converted = items
                 .into_iter()
@@ -328,11 +517,21 @@ fn convert_at(ty: &TypeConstraint, value: Value, path: &str) -> Result<Value, St
         TypeConstraint::Object(attrs) => {
             let mut m = match value {
                 Value::Object(m) | Value::Map(m) => m,
-                other => return Err(format!("object required{}, but have {}", at(path), describe(&other))),
+                other => {
+                    return Err(format!(
+                        "object required{}, but have {}",
+                        at(path),
+                        describe(&other)
+                    ));
+                }
             };
             let mut out = BTreeMap::new();
             for (name, attr) in attrs {
-                let p = if path.is_empty() { name.clone() } else { format!("{path}.{name}") };
+                let p = if path.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{path}.{name}")
+                };
                 match m.remove(name) {
                     Some(v) if v.is_null() && attr.optional => {
                         out.insert(name.clone(), attr.default.clone().unwrap_or(Value::Null));
@@ -382,10 +581,18 @@ fn describe(v: &Value) -> String {
 /// Parses a number the way Terraform converts strings: decimal, optional sign, fraction
 /// and exponent; no surrounding space, no hex.
 pub(crate) fn parse_number(s: &str) -> Option<f64> {
-    let body = s.strip_prefix('-').or_else(|| s.strip_prefix('+')).unwrap_or(s);
+    let body = s
+        .strip_prefix('-')
+        .or_else(|| s.strip_prefix('+'))
+        .unwrap_or(s);
     let valid = !body.is_empty()
-        && body.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '.')
-        && body.chars().all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
+        && body
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_digit() || c == '.')
+        && body
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '+' | '-'));
     if !valid {
         return None;
     }
@@ -409,7 +616,11 @@ pub(crate) fn sort_set(mut items: Vec<Value>) -> Vec<Value> {
     if items.iter().all(|v| matches!(v, Value::String(_))) {
         items.sort_by(|a, b| a.as_str().unwrap_or("").cmp(b.as_str().unwrap_or("")));
     } else if items.iter().all(|v| matches!(v, Value::Number(_))) {
-        items.sort_by(|a, b| a.as_f64().unwrap_or(0.0).total_cmp(&b.as_f64().unwrap_or(0.0)));
+        items.sort_by(|a, b| {
+            a.as_f64()
+                .unwrap_or(0.0)
+                .total_cmp(&b.as_f64().unwrap_or(0.0))
+        });
     } else if items.iter().all(|v| matches!(v, Value::Bool(_))) {
         items.sort_by_key(|v| v.as_bool());
     }

@@ -8,7 +8,10 @@ mod corpus_support;
 use corpus_support::*;
 
 fn main() {
-    for (source, target) in [("expressions.txt", "answers.json"), ("known_differences.txt", "known_answers.json")] {
+    for (source, target) in [
+        ("expressions.txt", "answers.json"),
+        ("known_differences.txt", "known_answers.json"),
+    ] {
         let exprs = load_expressions(source);
         let answers = terraform_answers(&exprs);
         let pairs: Vec<(String, Answer)> = exprs.into_iter().zip(answers).collect();
@@ -21,6 +24,9 @@ fn main() {
                 println!("--- {expr}\nterraform: {tf}\nforge:     {forge}\n");
             }
         }
-        println!("{source}: {} expressions recorded in {target}; forge differs on {differ}", pairs.len());
+        println!(
+            "{source}: {} expressions recorded in {target}; forge differs on {differ}",
+            pairs.len()
+        );
     }
 }

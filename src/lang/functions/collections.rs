@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use forge_provider::Value;
 
-use super::{describe, list_of, set_of, Args, FnError, FnResult};
+use super::{Args, FnError, FnResult, describe, list_of, set_of};
 use crate::eval_impl::values_equal;
 use crate::types::TypeConstraint;
 use crate::types_impl::{convert, type_of, unify};
@@ -29,9 +29,12 @@ pub(super) fn concat(a: Args) -> FnResult {
     let mut out = Vec::new();
     for i in 0..a.v.len() {
         if let Value::Set(_) = a.v[i] {
-            return Err(FnError::new(format!("argument {} is a set; all arguments must be lists or tuples", i + 1))
-                .arg(i)
-                .hint("convert it with tolist(...)"));
+            return Err(FnError::new(format!(
+                "argument {} is a set; all arguments must be lists or tuples",
+                i + 1
+            ))
+            .arg(i)
+            .hint("convert it with tolist(...)"));
         }
         out.extend(a.seq(i)?);
     }
@@ -46,14 +49,13 @@ pub(super) fn merge(a: Args) -> FnResult {
         return Ok(Value::Unknown);
     }
     // Maps whose elements share one type merge into a map; anything else into an object.
-    let elem_types: Vec<TypeConstraint> = a
-        .v
-        .iter()
-        .filter_map(|v| match type_of(v) {
-            TypeConstraint::Map(e) if *e != TypeConstraint::Any => Some(*e),
-            _ => None,
-        })
-        .collect();
+    let elem_types: Vec<TypeConstraint> =
+        a.v.iter()
+            .filter_map(|v| match type_of(v) {
+                TypeConstraint::Map(e) if *e != TypeConstraint::Any => Some(*e),
+                _ => None,
+            })
+            .collect();
     let all_maps = !a.v.is_empty()
         && a.v.iter().all(|v| matches!(v, Value::Map(_) | Value::Null))
         && elem_types.windows(2).all(|w| w[0] == w[1]);
@@ -62,11 +64,22 @@ pub(super) fn merge(a: Args) -> FnResult {
         match v {
             Value::Null => {}
             Value::Object(m) | Value::Map(m) => out.extend(m.clone()),
-            other => return Err(FnError::new(format!("arguments must be maps or objects, but argument {} is {}", i + 1, describe(other))).arg(i)),
+            other => {
+                return Err(FnError::new(format!(
+                    "arguments must be maps or objects, but argument {} is {}",
+                    i + 1,
+                    describe(other)
+                ))
+                .arg(i));
+            }
         }
     }
     if all_maps {
-        return convert(&TypeConstraint::Map(Box::new(TypeConstraint::Any)), Value::Object(out)).map_err(FnError::new);
+        return convert(
+            &TypeConstraint::Map(Box::new(TypeConstraint::Any)),
+            Value::Object(out),
+        )
+        .map_err(FnError::new);
     }
     Ok(Value::Object(out))
 }
@@ -81,10 +94,16 @@ pub(super) fn lookup(a: Args) -> FnResult {
             Some(d) if matches!(a.v[0], Value::Map(_)) => {
                 let types: Vec<TypeConstraint> = m.values().map(type_of).collect();
                 let ty = unify(&types).unwrap_or(TypeConstraint::Any);
-                convert(&ty, d.clone()).map_err(|e| FnError::new(format!("the default does not fit the map: {e}")).arg(2))
+                convert(&ty, d.clone()).map_err(|e| {
+                    FnError::new(format!("the default does not fit the map: {e}")).arg(2)
+                })
             }
             Some(d) => Ok(d.clone()),
-            None => Err(FnError::new(format!("the map has no element with key \"{key}\"")).arg(1).hint("give a default as the third argument")),
+            None => Err(
+                FnError::new(format!("the map has no element with key \"{key}\""))
+                    .arg(1)
+                    .hint("give a default as the third argument"),
+            ),
         },
     }
 }
@@ -92,7 +111,11 @@ pub(super) fn lookup(a: Args) -> FnResult {
 pub(super) fn element(a: Args) -> FnResult {
     let a = a.arity(2, 2)?;
     let xs = match a.not_null(0)? {
-        Value::Set(_) => return Err(FnError::new("cannot use element on a set").arg(0).hint("convert it with tolist(...)")),
+        Value::Set(_) => {
+            return Err(FnError::new("cannot use element on a set")
+                .arg(0)
+                .hint("convert it with tolist(...)"));
+        }
         _ => a.seq(0)?,
     };
     let i = a.int(1)?;
@@ -112,7 +135,6 @@ pub(super) fn contains(a: Args) -> FnResult {
     Ok(Value::Bool(xs.iter().any(|x| values_equal(x, needle))))
 }
 
-
 pub(super) fn index(a: Args) -> FnResult {
     let a = a.arity(2, 2)?;
     let xs = a.seq(0)?;
@@ -126,9 +148,15 @@ pub(super) fn index(a: Args) -> FnResult {
 pub(super) fn keys(a: Args) -> FnResult {
     let a = a.arity(1, 1)?;
     match a.not_null(0)? {
-        Value::Object(m) => Ok(Value::Tuple(m.keys().map(|k| Value::String(k.clone())).collect())),
-        Value::Map(m) => Ok(Value::List(m.keys().map(|k| Value::String(k.clone())).collect())),
-        other => Err(FnError::new(format!("must be a map or object, not {}", describe(other))).arg(0)),
+        Value::Object(m) => Ok(Value::Tuple(
+            m.keys().map(|k| Value::String(k.clone())).collect(),
+        )),
+        Value::Map(m) => Ok(Value::List(
+            m.keys().map(|k| Value::String(k.clone())).collect(),
+        )),
+        other => {
+            Err(FnError::new(format!("must be a map or object, not {}", describe(other))).arg(0))
+        }
     }
 }
 
@@ -137,7 +165,9 @@ pub(super) fn values(a: Args) -> FnResult {
     match a.not_null(0)? {
         Value::Object(m) => Ok(Value::Tuple(m.values().cloned().collect())),
         Value::Map(m) => Ok(Value::List(m.values().cloned().collect())),
-        other => Err(FnError::new(format!("must be a map or object, not {}", describe(other))).arg(0)),
+        other => {
+            Err(FnError::new(format!("must be a map or object, not {}", describe(other))).arg(0))
+        }
     }
 }
 
@@ -146,7 +176,11 @@ pub(super) fn zipmap(a: Args) -> FnResult {
     let keys = a.string_list(0)?;
     let vals = a.seq(1)?;
     if keys.len() != vals.len() {
-        return Err(FnError::new(format!("{} keys but {} values: the lists must have the same length", keys.len(), vals.len())));
+        return Err(FnError::new(format!(
+            "{} keys but {} values: the lists must have the same length",
+            keys.len(),
+            vals.len()
+        )));
     }
     let m: BTreeMap<String, Value> = keys.into_iter().zip(vals).collect();
     match a.v[1] {
@@ -214,7 +248,10 @@ pub(super) fn compact(a: Args) -> FnResult {
 pub(super) fn coalesce(a: Args) -> FnResult {
     let a = a.arity(1, usize::MAX)?;
     let types: Vec<TypeConstraint> = a.v.iter().map(type_of).collect();
-    let ty = unify(&types).ok_or_else(|| FnError::new("all arguments must have the same type").hint("convert them, e.g. with tostring(...)"))?;
+    let ty = unify(&types).ok_or_else(|| {
+        FnError::new("all arguments must have the same type")
+            .hint("convert them, e.g. with tostring(...)")
+    })?;
     for v in &a.v {
         match v {
             Value::Unknown => return Ok(Value::Unknown),
@@ -223,7 +260,8 @@ pub(super) fn coalesce(a: Args) -> FnResult {
             other => return convert(&ty, other.clone()).map_err(FnError::new),
         }
     }
-    Err(FnError::new("no non-null, non-empty-string arguments").hint("add a last argument that is never empty"))
+    Err(FnError::new("no non-null, non-empty-string arguments")
+        .hint("add a last argument that is never empty"))
 }
 
 pub(super) fn coalescelist(a: Args) -> FnResult {
@@ -231,9 +269,18 @@ pub(super) fn coalescelist(a: Args) -> FnResult {
     for (i, v) in a.v.iter().enumerate() {
         match v {
             Value::Unknown => return Ok(Value::Unknown),
-            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) if !xs.is_empty() => return Ok(v.clone()),
+            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) if !xs.is_empty() => {
+                return Ok(v.clone());
+            }
             Value::Tuple(_) | Value::List(_) | Value::Set(_) | Value::Null => {}
-            other => return Err(FnError::new(format!("arguments must be lists, but argument {} is {}", i + 1, describe(other))).arg(i)),
+            other => {
+                return Err(FnError::new(format!(
+                    "arguments must be lists, but argument {} is {}",
+                    i + 1,
+                    describe(other)
+                ))
+                .arg(i));
+            }
         }
     }
     Err(FnError::new("no non-null arguments"))
@@ -257,14 +304,20 @@ pub(super) fn range(a: Args) -> FnResult {
     }
     if (step > 0.0 && start > end) || (step < 0.0 && start < end) {
         let dir = if step > 0.0 { "positive" } else { "negative" };
-        return Err(FnError::new(format!("a {dir} step needs start {} end", if step > 0.0 { "<=" } else { ">=" })).hint(format!("the step is {dir}")));
+        return Err(FnError::new(format!(
+            "a {dir} step needs start {} end",
+            if step > 0.0 { "<=" } else { ">=" }
+        ))
+        .hint(format!("the step is {dir}")));
     }
     let mut out = Vec::new();
     let mut x = start;
     while (step > 0.0 && x < end) || (step < 0.0 && x > end) {
         out.push(Value::Number(x));
         if out.len() > 1024 {
-            return Err(FnError::new("more than 1024 numbers in the range").hint("use a larger step"));
+            return Err(
+                FnError::new("more than 1024 numbers in the range").hint("use a larger step")
+            );
         }
         x += step;
     }
@@ -277,7 +330,10 @@ pub(super) fn one(a: Args) -> FnResult {
     match xs.len() {
         0 => Ok(Value::Null),
         1 => Ok(xs.into_iter().next().unwrap_or(Value::Null)),
-        n => Err(FnError::new(format!("must be a list, set or tuple of zero or one elements, but it has {n}")).arg(0)),
+        n => Err(FnError::new(format!(
+            "must be a list, set or tuple of zero or one elements, but it has {n}"
+        ))
+        .arg(0)),
     }
 }
 
@@ -304,7 +360,10 @@ pub(super) fn slice(a: Args) -> FnResult {
     let start = a.int(1)?;
     let end = a.int(2)?;
     if start < 0 || end < start || end as usize > xs.len() {
-        return Err(FnError::new(format!("the range [{start}, {end}) is outside the list of {} elements", xs.len())));
+        return Err(FnError::new(format!(
+            "the range [{start}, {end}) is outside the list of {} elements",
+            xs.len()
+        )));
     }
     let part = xs[start as usize..end as usize].to_vec();
     match a.v[0] {
@@ -328,8 +387,16 @@ pub(super) fn set_op(a: Args, op: SetOp) -> FnResult {
     let contains = |xs: &[Value], x: &Value| xs.iter().any(|y| values_equal(x, y));
     let result: Vec<Value> = match op {
         SetOp::Union => sets.concat(),
-        SetOp::Intersection => sets[0].iter().filter(|x| sets[1..].iter().all(|s| contains(s, x))).cloned().collect(),
-        SetOp::Subtract => sets[0].iter().filter(|x| !contains(&sets[1], x)).cloned().collect(),
+        SetOp::Intersection => sets[0]
+            .iter()
+            .filter(|x| sets[1..].iter().all(|s| contains(s, x)))
+            .cloned()
+            .collect(),
+        SetOp::Subtract => sets[0]
+            .iter()
+            .filter(|x| !contains(&sets[1], x))
+            .cloned()
+            .collect(),
     };
     set_of(result)
 }
@@ -339,7 +406,10 @@ pub(super) fn setproduct(a: Args) -> FnResult {
     let sets: Vec<Vec<Value>> = (0..a.v.len()).map(|i| a.seq(i)).collect::<Result<_, _>>()?;
     let mut rows: Vec<Vec<Value>> = vec![vec![]];
     for s in &sets {
-        rows = rows.into_iter().flat_map(|r| s.iter().map(move |x| [r.clone(), vec![x.clone()]].concat())).collect();
+        rows = rows
+            .into_iter()
+            .flat_map(|r| s.iter().map(move |x| [r.clone(), vec![x.clone()]].concat()))
+            .collect();
     }
     let rows: Vec<Value> = rows.into_iter().map(Value::Tuple).collect();
     list_of(rows)
@@ -376,7 +446,11 @@ pub(super) fn chunklist(a: Args) -> FnResult {
     if size == 0 {
         return Ok(Value::List(vec![Value::List(xs)]));
     }
-    Ok(Value::List(xs.chunks(size as usize).map(|c| Value::List(c.to_vec())).collect()))
+    Ok(Value::List(
+        xs.chunks(size as usize)
+            .map(|c| Value::List(c.to_vec()))
+            .collect(),
+    ))
 }
 
 pub(super) fn transpose(a: Args) -> FnResult {
@@ -384,13 +458,21 @@ pub(super) fn transpose(a: Args) -> FnResult {
     let m = a.map(0)?;
     let mut out: BTreeMap<String, Vec<Value>> = BTreeMap::new();
     for (k, v) in m {
-        let xs = v.as_seq().ok_or_else(|| FnError::new("values must be lists of strings").arg(0))?;
+        let xs = v
+            .as_seq()
+            .ok_or_else(|| FnError::new("values must be lists of strings").arg(0))?;
         for x in xs {
-            let s = x.as_str().ok_or_else(|| FnError::new("values must be lists of strings").arg(0))?;
-            out.entry(s.to_string()).or_default().push(Value::String(k.clone()));
+            let s = x
+                .as_str()
+                .ok_or_else(|| FnError::new("values must be lists of strings").arg(0))?;
+            out.entry(s.to_string())
+                .or_default()
+                .push(Value::String(k.clone()));
         }
     }
-    Ok(Value::Map(out.into_iter().map(|(k, v)| (k, Value::List(v))).collect()))
+    Ok(Value::Map(
+        out.into_iter().map(|(k, v)| (k, Value::List(v))).collect(),
+    ))
 }
 
 pub(super) fn matchkeys(a: Args) -> FnResult {
@@ -399,10 +481,16 @@ pub(super) fn matchkeys(a: Args) -> FnResult {
     let keys = a.seq(1)?;
     let search = a.seq(2)?;
     if vals.len() != keys.len() {
-        return Err(FnError::new("the values and keys lists must have the same length"));
+        return Err(FnError::new(
+            "the values and keys lists must have the same length",
+        ));
     }
-    let out: Vec<Value> =
-        vals.into_iter().zip(keys).filter(|(_, k)| search.iter().any(|s| values_equal(s, k))).map(|(v, _)| v).collect();
+    let out: Vec<Value> = vals
+        .into_iter()
+        .zip(keys)
+        .filter(|(_, k)| search.iter().any(|s| values_equal(s, k)))
+        .map(|(v, _)| v)
+        .collect();
     list_of(out)
 }
 

@@ -73,23 +73,33 @@ pub(super) fn jsondecode(a: Args) -> FnResult {
     let a = a.arity(1, 1)?;
     let s = a.string(0)?;
     let json: serde_json::Value = serde_json::from_str(&s).map_err(|e| {
-        FnError::new(format!("the string is not valid JSON: {e}")).arg(0).hint("check quotes and commas; jsonencode(...) produces valid JSON")
+        FnError::new(format!("the string is not valid JSON: {e}"))
+            .arg(0)
+            .hint("check quotes and commas; jsonencode(...) produces valid JSON")
     })?;
     Ok(Value::from_json(&json))
 }
 
 pub(super) fn base64encode(a: Args) -> FnResult {
     let a = a.arity(1, 1)?;
-    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(a.string(0)?.as_bytes())))
+    Ok(Value::String(
+        base64::engine::general_purpose::STANDARD.encode(a.string(0)?.as_bytes()),
+    ))
 }
 
 pub(super) fn textencodebase64(a: Args) -> FnResult {
     let a = a.arity(2, 2)?;
     let encoding = a.string(1)?;
     if !matches!(encoding.to_ascii_uppercase().as_str(), "UTF-8" | "UTF8") {
-        return Err(FnError::new(format!("the encoding \"{encoding}\" is not supported")).arg(1).hint("use \"UTF-8\""));
+        return Err(
+            FnError::new(format!("the encoding \"{encoding}\" is not supported"))
+                .arg(1)
+                .hint("use \"UTF-8\""),
+        );
     }
-    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(a.string(0)?.as_bytes())))
+    Ok(Value::String(
+        base64::engine::general_purpose::STANDARD.encode(a.string(0)?.as_bytes()),
+    ))
 }
 
 pub(super) fn base64decode(a: Args) -> FnResult {
@@ -98,16 +108,20 @@ pub(super) fn base64decode(a: Args) -> FnResult {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(s.as_bytes())
         .map_err(|e| FnError::new(format!("the string is not valid base64: {e}")).arg(0))?;
-    String::from_utf8(bytes)
-        .map(Value::String)
-        .map_err(|_| FnError::new("the decoded bytes are not valid UTF-8").arg(0).hint("use filebase64 for binary data"))
+    String::from_utf8(bytes).map(Value::String).map_err(|_| {
+        FnError::new("the decoded bytes are not valid UTF-8")
+            .arg(0)
+            .hint("use filebase64 for binary data")
+    })
 }
 
 pub(super) fn base64sha256(a: Args) -> FnResult {
     use sha2::Digest as _;
     let a = a.arity(1, 1)?;
     let hash = sha2::Sha256::digest(a.string(0)?.as_bytes());
-    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(hash)))
+    Ok(Value::String(
+        base64::engine::general_purpose::STANDARD.encode(hash),
+    ))
 }
 
 pub(super) enum Digest {
@@ -137,7 +151,9 @@ pub(super) fn urlencode(a: Args) -> FnResult {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             b' ' => out.push('+'),
             _ => out.push_str(&format!("%{b:02X}")),
         }
@@ -152,21 +168,41 @@ pub(super) fn uuid_v4() -> String {
     let mut bytes = [0u8; 16];
     for chunk in bytes.chunks_mut(8) {
         let mut h = RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0));
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0),
+        );
         chunk.copy_from_slice(&h.finish().to_le_bytes());
     }
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     let h = hex::encode(bytes);
-    format!("{}-{}-{}-{}-{}", &h[0..8], &h[8..12], &h[12..16], &h[16..20], &h[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
 }
 
 pub(super) fn timestamp() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
     let days = (secs / 86_400) as i64;
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", rem / 3600, (rem % 3600) / 60, rem % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
 }
 
 /// Days since 1970-01-01 to a (year, month, day) date in the proleptic Gregorian calendar.
@@ -200,7 +236,9 @@ pub(crate) fn read_file_text(ctx: &FnContext<'_>, p: &str) -> Result<String, FnE
             .hint("paths are relative to the module folder; use \"${path.module}/...\" to be explicit")
     })?;
     String::from_utf8(bytes).map_err(|_| {
-        FnError::new(format!("{} is not valid UTF-8 text", path.display())).arg(0).hint("use filebase64 for binary files")
+        FnError::new(format!("{} is not valid UTF-8 text", path.display()))
+            .arg(0)
+            .hint("use filebase64 for binary files")
     })
 }
 
@@ -212,8 +250,11 @@ pub(super) fn file(a: Args, ctx: &FnContext<'_>) -> FnResult {
 pub(super) fn filebase64(a: Args, ctx: &FnContext<'_>) -> FnResult {
     let a = a.arity(1, 1)?;
     let path = resolve(ctx, &a.string(0)?);
-    let bytes = std::fs::read(&path).map_err(|e| FnError::new(format!("cannot read {}: {e}", path.display())).arg(0))?;
-    Ok(Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)))
+    let bytes = std::fs::read(&path)
+        .map_err(|e| FnError::new(format!("cannot read {}: {e}", path.display())).arg(0))?;
+    Ok(Value::String(
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+    ))
 }
 
 pub(super) fn fileexists(a: Args, ctx: &FnContext<'_>) -> FnResult {
@@ -232,9 +273,15 @@ pub(super) fn basename(a: Args) -> FnResult {
     let s = a.string(0)?;
     let trimmed = s.trim_end_matches('/');
     if trimmed.is_empty() {
-        return Ok(Value::String(if s.is_empty() { ".".into() } else { "/".into() }));
+        return Ok(Value::String(if s.is_empty() {
+            ".".into()
+        } else {
+            "/".into()
+        }));
     }
-    Ok(Value::String(trimmed.rsplit('/').next().unwrap_or(trimmed).to_string()))
+    Ok(Value::String(
+        trimmed.rsplit('/').next().unwrap_or(trimmed).to_string(),
+    ))
 }
 
 pub(super) fn dirname(a: Args) -> FnResult {
@@ -251,12 +298,11 @@ pub(super) fn dirname(a: Args) -> FnResult {
 pub(super) fn pathexpand(a: Args) -> FnResult {
     let a = a.arity(1, 1)?;
     let s = a.string(0)?;
-    if let Some(rest) = s.strip_prefix('~') {
-        if rest.is_empty() || rest.starts_with('/') {
-            if let Ok(home) = std::env::var("HOME") {
-                return Ok(Value::String(format!("{home}{rest}")));
-            }
-        }
+    if let Some(rest) = s.strip_prefix('~')
+        && (rest.is_empty() || rest.starts_with('/'))
+        && let Ok(home) = std::env::var("HOME")
+    {
+        return Ok(Value::String(format!("{home}{rest}")));
     }
     Ok(Value::String(s))
 }

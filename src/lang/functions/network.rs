@@ -29,11 +29,19 @@ fn parse_cidr(s: &str, arg: usize) -> Result<Net, FnError> {
     if prefix > bits {
         return Err(bad());
     }
-    Ok(Net { addr: addr & mask(prefix, bits), prefix, bits })
+    Ok(Net {
+        addr: addr & mask(prefix, bits),
+        prefix,
+        bits,
+    })
 }
 
 fn mask(prefix: u32, bits: u32) -> u128 {
-    let all = if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 };
+    let all = if bits == 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    };
     if prefix == 0 {
         0
     } else {
@@ -52,7 +60,11 @@ fn addr_text(addr: u128, bits: u32) -> String {
 fn subnet(net: &Net, newbits: i64, num: i64) -> Result<Net, FnError> {
     let prefix = net.prefix as i64 + newbits;
     if prefix < 0 {
-        return Err(FnError::new(format!("cannot shorten a prefix of {} by {}", net.prefix, -newbits)).arg(1));
+        return Err(FnError::new(format!(
+            "cannot shorten a prefix of {} by {}",
+            net.prefix, -newbits
+        ))
+        .arg(1));
     }
     if prefix > net.bits as i64 {
         return Err(FnError::new(format!(
@@ -63,17 +75,28 @@ fn subnet(net: &Net, newbits: i64, num: i64) -> Result<Net, FnError> {
     }
     let prefix = prefix as u32;
     if num < 0 || (newbits < 64 && num as u128 >= (1u128 << newbits.max(0))) {
-        return Err(FnError::new(format!("prefix extension of {newbits} does not accommodate a subnet numbered {num}")).arg(2));
+        return Err(FnError::new(format!(
+            "prefix extension of {newbits} does not accommodate a subnet numbered {num}"
+        ))
+        .arg(2));
     }
     let addr = (net.addr & mask(prefix, net.bits)) | ((num as u128) << (net.bits - prefix));
-    Ok(Net { addr, prefix, bits: net.bits })
+    Ok(Net {
+        addr,
+        prefix,
+        bits: net.bits,
+    })
 }
 
 pub(super) fn cidrsubnet(a: Args) -> FnResult {
     let a = a.arity(3, 3)?;
     let net = parse_cidr(&a.string(0)?, 0)?;
     let s = subnet(&net, a.int(1)?, a.int(2)?)?;
-    Ok(Value::String(format!("{}/{}", addr_text(s.addr, s.bits), s.prefix)))
+    Ok(Value::String(format!(
+        "{}/{}",
+        addr_text(s.addr, s.bits),
+        s.prefix
+    )))
 }
 
 pub(super) fn cidrsubnets(a: Args) -> FnResult {
@@ -82,19 +105,32 @@ pub(super) fn cidrsubnets(a: Args) -> FnResult {
     let mut out = Vec::new();
     // Each subnet starts at the next free address aligned to its own size.
     let mut next: u128 = net.addr;
-    let end = net.addr + (1u128 << (net.bits - net.prefix)).min(u128::MAX);
+    let host_bits = net.bits - net.prefix;
+    let end = if host_bits >= 128 {
+        u128::MAX
+    } else {
+        net.addr + (1u128 << host_bits)
+    };
     for i in 1..a.v.len() {
         let newbits = a.int(i)?;
         let prefix = net.prefix as i64 + newbits;
         if newbits < 1 || prefix > net.bits as i64 {
-            return Err(FnError::new(format!("cannot extend prefix {} by {newbits}", net.prefix)).arg(i));
+            return Err(
+                FnError::new(format!("cannot extend prefix {} by {newbits}", net.prefix)).arg(i),
+            );
         }
         let size = 1u128 << (net.bits - prefix as u32);
         let start = next.div_ceil(size) * size;
         if start + size > end {
-            return Err(FnError::new(format!("not enough remaining address space for a subnet with a prefix of {prefix} bits")).arg(i));
+            return Err(FnError::new(format!(
+                "not enough remaining address space for a subnet with a prefix of {prefix} bits"
+            ))
+            .arg(i));
         }
-        out.push(Value::String(format!("{}/{prefix}", addr_text(start, net.bits))));
+        out.push(Value::String(format!(
+            "{}/{prefix}",
+            addr_text(start, net.bits)
+        )));
         next = start + size;
     }
     Ok(Value::List(out))
@@ -105,10 +141,18 @@ pub(super) fn cidrhost(a: Args) -> FnResult {
     let net = parse_cidr(&a.string(0)?, 0)?;
     let num = a.int(1)?;
     let host_bits = net.bits - net.prefix;
-    let size: i128 = if host_bits >= 127 { i128::MAX } else { 1i128 << host_bits };
+    let size: i128 = if host_bits >= 127 {
+        i128::MAX
+    } else {
+        1i128 << host_bits
+    };
     let n = num as i128;
     if n >= size || -n > size {
-        return Err(FnError::new(format!("prefix of {} does not accommodate a host numbered {num}", net.prefix)).arg(1));
+        return Err(FnError::new(format!(
+            "prefix of {} does not accommodate a host numbered {num}",
+            net.prefix
+        ))
+        .arg(1));
     }
     let offset = if n < 0 { size + n } else { n } as u128;
     Ok(Value::String(addr_text(net.addr + offset, net.bits)))

@@ -2,7 +2,7 @@
 
 use forge_provider::Value;
 
-use super::{list_of, Args, FnError, FnResult};
+use super::{Args, FnError, FnResult, list_of};
 use crate::console::number_text;
 use crate::types::TypeConstraint;
 use crate::types_impl::convert;
@@ -38,12 +38,12 @@ fn is_extender(c: char) -> bool {
 pub(super) fn map_case(s: &str, upper: bool) -> String {
     s.chars()
         .map(|c| {
-            let mapped: Vec<char> = if upper { c.to_uppercase().collect() } else { c.to_lowercase().collect() };
-            if mapped.len() == 1 {
-                mapped[0]
+            let mapped: Vec<char> = if upper {
+                c.to_uppercase().collect()
             } else {
-                c
-            }
+                c.to_lowercase().collect()
+            };
+            if mapped.len() == 1 { mapped[0] } else { c }
         })
         .collect()
 }
@@ -67,7 +67,9 @@ pub(super) fn split(a: Args) -> FnResult {
     } else if sep.is_empty() {
         s.chars().map(|c| Value::String(c.to_string())).collect()
     } else {
-        s.split(sep.as_str()).map(|p| Value::String(p.to_string())).collect()
+        s.split(sep.as_str())
+            .map(|p| Value::String(p.to_string()))
+            .collect()
     };
     Ok(Value::List(parts))
 }
@@ -80,7 +82,9 @@ pub(super) fn replace(a: Args) -> FnResult {
     if pattern.len() > 1 && pattern.starts_with('/') && pattern.ends_with('/') {
         let re = compile(&pattern[1..pattern.len() - 1], 1)?;
         // Terraform uses Go's `$1` / `${name}` replacement syntax, as the regex crate does.
-        return Ok(Value::String(re.replace_all(&s, with.as_str()).into_owned()));
+        return Ok(Value::String(
+            re.replace_all(&s, with.as_str()).into_owned(),
+        ));
     }
     if pattern.is_empty() {
         // Go's strings.Replace with an empty pattern inserts between every character.
@@ -96,9 +100,12 @@ pub(super) fn replace(a: Args) -> FnResult {
 
 fn compile(pattern: &str, arg: usize) -> Result<regex::Regex, FnError> {
     regex::Regex::new(pattern).map_err(|e| {
-        FnError::new(format!("invalid regular expression: {}", e.to_string().lines().last().unwrap_or("syntax error")))
-            .arg(arg)
-            .hint("Terraform uses RE2 syntax; escape special characters with \\\\")
+        FnError::new(format!(
+            "invalid regular expression: {}",
+            e.to_string().lines().last().unwrap_or("syntax error")
+        ))
+        .arg(arg)
+        .hint("Terraform uses RE2 syntax; escape special characters with \\\\")
     })
 }
 
@@ -122,7 +129,9 @@ pub(super) fn trim(a: Args) -> FnResult {
     let a = a.arity(2, 2)?;
     let s = a.string(0)?;
     let cut = a.string(1)?;
-    Ok(Value::String(s.trim_matches(|c| cut.contains(c)).to_string()))
+    Ok(Value::String(
+        s.trim_matches(|c| cut.contains(c)).to_string(),
+    ))
 }
 
 pub(super) fn chomp(a: Args) -> FnResult {
@@ -155,8 +164,14 @@ pub(super) fn substr(a: Args) -> FnResult {
     if offset >= len {
         return Ok(Value::String(String::new()));
     }
-    let end = if length < 0 { len } else { (offset + length).min(len) };
-    Ok(Value::String(s[offset as usize..end.max(offset) as usize].concat()))
+    let end = if length < 0 {
+        len
+    } else {
+        (offset + length).min(len)
+    };
+    Ok(Value::String(
+        s[offset as usize..end.max(offset) as usize].concat(),
+    ))
 }
 
 pub(super) fn parseint(a: Args) -> FnResult {
@@ -164,7 +179,10 @@ pub(super) fn parseint(a: Args) -> FnResult {
     let s = a.string(0)?;
     let base = a.int(1)?;
     if !(2..=62).contains(&base) {
-        return Err(FnError::new(format!("base must be a whole number between 2 and 62 inclusive, not {base}")).arg(1));
+        return Err(FnError::new(format!(
+            "base must be a whole number between 2 and 62 inclusive, not {base}"
+        ))
+        .arg(1));
     }
     let (neg, digits) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),
@@ -183,7 +201,9 @@ pub(super) fn parseint(a: Args) -> FnResult {
             _ => -1,
         };
         if d < 0 || d >= base {
-            return Err(FnError::new(format!("cannot parse \"{s}\" as a base {base} integer")).arg(0));
+            return Err(
+                FnError::new(format!("cannot parse \"{s}\" as a base {base} integer")).arg(0),
+            );
         }
         n = n * base as f64 + d as f64;
     }
@@ -194,9 +214,11 @@ pub(super) fn regex_fn(a: Args) -> FnResult {
     let a = a.arity(2, 2)?;
     let re = compile(&a.string(0)?, 0)?;
     let s = a.string(1)?;
-    let caps = re
-        .captures(&s)
-        .ok_or_else(|| FnError::new("the pattern did not match any part of the string").arg(1).hint("use regexall(...) or can(regex(...)) when a match is optional"))?;
+    let caps = re.captures(&s).ok_or_else(|| {
+        FnError::new("the pattern did not match any part of the string")
+            .arg(1)
+            .hint("use regexall(...) or can(regex(...)) when a match is optional")
+    })?;
     Ok(captures_value(&re, &caps))
 }
 
@@ -204,21 +226,31 @@ pub(super) fn regexall(a: Args) -> FnResult {
     let a = a.arity(2, 2)?;
     let re = compile(&a.string(0)?, 0)?;
     let s = a.string(1)?;
-    let all: Vec<Value> = re.captures_iter(&s).map(|c| captures_value(&re, &c)).collect();
+    let all: Vec<Value> = re
+        .captures_iter(&s)
+        .map(|c| captures_value(&re, &c))
+        .collect();
     list_of(all)
 }
 
 /// What one match gives: the whole match without groups, a list of the groups, or an
 /// object of the named groups.
 fn captures_value(re: &regex::Regex, caps: &regex::Captures<'_>) -> Value {
-    let group = |m: Option<regex::Match<'_>>| m.map(|m| Value::String(m.as_str().to_string())).unwrap_or(Value::Null);
+    let group = |m: Option<regex::Match<'_>>| {
+        m.map(|m| Value::String(m.as_str().to_string()))
+            .unwrap_or(Value::Null)
+    };
     let names: Vec<Option<&str>> = re.capture_names().skip(1).collect();
     if names.is_empty() {
         return group(caps.get(0));
     }
     if names.iter().any(Option::is_some) {
         return Value::Object(
-            names.iter().enumerate().filter_map(|(i, n)| n.map(|n| (n.to_string(), group(caps.get(i + 1))))).collect(),
+            names
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| n.map(|n| (n.to_string(), group(caps.get(i + 1)))))
+                .collect(),
         );
     }
     Value::Tuple((1..=names.len()).map(|i| group(caps.get(i))).collect())
@@ -231,7 +263,9 @@ pub(super) fn format_fn(a: Args) -> FnResult {
         return Ok(Value::Unknown);
     }
     let spec = a.string(0)?;
-    Ok(Value::String(format_values(&spec, &a.v[1..]).map_err(|e| e.arg(0))?))
+    Ok(Value::String(
+        format_values(&spec, &a.v[1..]).map_err(|e| e.arg(0))?,
+    ))
 }
 
 pub(super) fn formatlist(a: Args) -> FnResult {
@@ -242,13 +276,20 @@ pub(super) fn formatlist(a: Args) -> FnResult {
         if let Some(xs) = v.as_seq() {
             match len {
                 Some(l) if l != xs.len() => {
-                    return Err(FnError::new(format!("argument {} has {} elements but an earlier list has {l}", i + 1, xs.len())).arg(i))
+                    return Err(FnError::new(format!(
+                        "argument {} has {} elements but an earlier list has {l}",
+                        i + 1,
+                        xs.len()
+                    ))
+                    .arg(i));
                 }
                 _ => len = Some(xs.len()),
             }
         }
     }
-    let Some(n) = len else { return list_of(vec![Value::String(format_values(&spec, &a.v[1..])?)]) };
+    let Some(n) = len else {
+        return list_of(vec![Value::String(format_values(&spec, &a.v[1..])?)]);
+    };
     let mut out = Vec::new();
     for row in 0..n {
         let vals: Vec<Value> = a.v[1..]
@@ -300,11 +341,17 @@ pub(crate) fn format_values(spec: &str, vals: &[Value]) -> Result<String, FnErro
         }
         if chars.get(i) == Some(&'[') {
             let close = chars[i..].iter().position(|c| *c == ']').map(|p| p + i);
-            let Some(close) = close else { return Err(FnError::new("unclosed `[` in the format string")) };
+            let Some(close) = close else {
+                return Err(FnError::new("unclosed `[` in the format string"));
+            };
             let n: String = chars[i + 1..close].iter().collect();
-            let n: usize = n.parse().map_err(|_| FnError::new("invalid argument index in the format string"))?;
+            let n: usize = n
+                .parse()
+                .map_err(|_| FnError::new("invalid argument index in the format string"))?;
             if n == 0 {
-                return Err(FnError::new("argument indexes in the format string count from 1"));
+                return Err(FnError::new(
+                    "argument indexes in the format string count from 1",
+                ));
             }
             next = n - 1;
             i = close + 1;
@@ -324,10 +371,17 @@ pub(crate) fn format_values(spec: &str, vals: &[Value]) -> Result<String, FnErro
             }
             precision = Some(p.parse().unwrap_or(0));
         }
-        let Some(&verb) = chars.get(i) else { return Err(FnError::new("the format string ends in the middle of a verb")) };
+        let Some(&verb) = chars.get(i) else {
+            return Err(FnError::new(
+                "the format string ends in the middle of a verb",
+            ));
+        };
         i += 1;
         let Some(val) = vals.get(next) else {
-            return Err(FnError::new(format!("not enough arguments for the format string: %{verb} needs argument {}", next + 1)));
+            return Err(FnError::new(format!(
+                "not enough arguments for the format string: %{verb} needs argument {}",
+                next + 1
+            )));
         };
         next += 1;
         let mut text = format_verb(verb, val, precision, plus, space)?;
@@ -338,7 +392,11 @@ pub(crate) fn format_values(spec: &str, vals: &[Value]) -> Result<String, FnErro
             if left {
                 text.push_str(&" ".repeat(pad));
             } else if zero && matches!(verb, 'd' | 'f' | 'e' | 'g' | 'x' | 'X' | 'o' | 'b') {
-                let (sign, digits) = if text.starts_with(['-', '+']) { text.split_at(1) } else { ("", text.as_str()) };
+                let (sign, digits) = if text.starts_with(['-', '+']) {
+                    text.split_at(1)
+                } else {
+                    ("", text.as_str())
+                };
                 text = format!("{sign}{}{digits}", "0".repeat(pad));
             } else {
                 text = format!("{}{text}", " ".repeat(pad));
@@ -347,16 +405,28 @@ pub(crate) fn format_values(spec: &str, vals: &[Value]) -> Result<String, FnErro
         out.push_str(&text);
     }
     if next < vals.len() && !spec.contains("%[") {
-        return Err(FnError::new(format!("too many arguments: the format string uses {next} of {}", vals.len())));
+        return Err(FnError::new(format!(
+            "too many arguments: the format string uses {next} of {}",
+            vals.len()
+        )));
     }
     Ok(out)
 }
 
-fn format_verb(verb: char, val: &Value, precision: Option<usize>, plus: bool, space: bool) -> Result<String, FnError> {
+fn format_verb(
+    verb: char,
+    val: &Value,
+    precision: Option<usize>,
+    plus: bool,
+    space: bool,
+) -> Result<String, FnError> {
     let num = |v: &Value| -> Result<f64, FnError> {
         match convert(&TypeConstraint::Number, v.clone()) {
             Ok(Value::Number(n)) => Ok(n),
-            _ => Err(FnError::new(format!("%{verb} needs a number, not {}", super::describe(v)))),
+            _ => Err(FnError::new(format!(
+                "%{verb} needs a number, not {}",
+                super::describe(v)
+            ))),
         }
     };
     let signed = |s: String, n: f64| -> String {
@@ -369,7 +439,9 @@ fn format_verb(verb: char, val: &Value, precision: Option<usize>, plus: bool, sp
         }
     };
     if val.is_null() && verb != 'v' {
-        return Err(FnError::new(format!("null value cannot be formatted with %{verb}")));
+        return Err(FnError::new(format!(
+            "null value cannot be formatted with %{verb}"
+        )));
     }
     Ok(match verb {
         's' => match convert(&TypeConstraint::String, val.clone()) {
@@ -377,20 +449,38 @@ fn format_verb(verb: char, val: &Value, precision: Option<usize>, plus: bool, sp
                 Some(p) => s.chars().take(p).collect(),
                 None => s,
             },
-            _ => return Err(FnError::new(format!("%s needs a string, not {}", super::describe(val)))),
+            _ => {
+                return Err(FnError::new(format!(
+                    "%s needs a string, not {}",
+                    super::describe(val)
+                )));
+            }
         },
         'q' => match convert(&TypeConstraint::String, val.clone()) {
             Ok(Value::String(s)) => serde_json::to_string(&s).unwrap_or_default(),
-            _ => return Err(FnError::new(format!("%q needs a string, not {}", super::describe(val)))),
+            _ => {
+                return Err(FnError::new(format!(
+                    "%q needs a string, not {}",
+                    super::describe(val)
+                )));
+            }
         },
         't' => match convert(&TypeConstraint::Bool, val.clone()) {
             Ok(Value::Bool(b)) => b.to_string(),
-            _ => return Err(FnError::new(format!("%t needs a bool, not {}", super::describe(val)))),
+            _ => {
+                return Err(FnError::new(format!(
+                    "%t needs a bool, not {}",
+                    super::describe(val)
+                )));
+            }
         },
         'd' => {
             let n = num(val)?;
             if n.fract() != 0.0 {
-                return Err(FnError::new(format!("%d needs a whole number, not {}", number_text(n))));
+                return Err(FnError::new(format!(
+                    "%d needs a whole number, not {}",
+                    number_text(n)
+                )));
             }
             signed(format!("{n:.0}"), n)
         }
@@ -406,27 +496,21 @@ fn format_verb(verb: char, val: &Value, precision: Option<usize>, plus: bool, sp
             let n = num(val)?;
             signed(number_text(n), n)
         }
-        'x' | 'X' | 'o' | 'b' => match val {
-            _ => {
-                let n = num(val)?;
-                if n.fract() != 0.0 {
-                    return Err(FnError::new(format!("%{verb} needs a whole number")));
-                }
-                let i = n as i64;
-                let (neg, u) = (i < 0, i.unsigned_abs());
-                let digits = match verb {
-                    'x' => format!("{u:x}"),
-                    'X' => format!("{u:X}"),
-                    'o' => format!("{u:o}"),
-                    _ => format!("{u:b}"),
-                };
-                if neg {
-                    format!("-{digits}")
-                } else {
-                    digits
-                }
+        'x' | 'X' | 'o' | 'b' => {
+            let n = num(val)?;
+            if n.fract() != 0.0 {
+                return Err(FnError::new(format!("%{verb} needs a whole number")));
             }
-        },
+            let i = n as i64;
+            let (neg, u) = (i < 0, i.unsigned_abs());
+            let digits = match verb {
+                'x' => format!("{u:x}"),
+                'X' => format!("{u:X}"),
+                'o' => format!("{u:o}"),
+                _ => format!("{u:b}"),
+            };
+            if neg { format!("-{digits}") } else { digits }
+        }
         'v' => match val {
             Value::String(s) => s.clone(),
             Value::Null => "null".into(),
@@ -434,7 +518,10 @@ fn format_verb(verb: char, val: &Value, precision: Option<usize>, plus: bool, sp
             Value::Bool(b) => b.to_string(),
             other => other.to_json().to_string(),
         },
-        other => return Err(FnError::new(format!("unsupported format verb %{other}")).hint("use %s, %d, %f, %q, %t or %v")),
+        other => {
+            return Err(FnError::new(format!("unsupported format verb %{other}"))
+                .hint("use %s, %d, %f, %q, %t or %v"));
+        }
     })
 }
 

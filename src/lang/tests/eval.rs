@@ -6,11 +6,12 @@ use std::path::Path;
 
 use forge_lang::eval::eval_body;
 use forge_lang::types::TypeConstraint;
-use forge_lang::{eval, parse_expr_str, parse_str, render_console, FunctionHost, RefStep, Scope};
+use forge_lang::{FunctionHost, RefStep, Scope, eval, parse_expr_str, parse_str, render_console};
 use forge_provider::Value;
 
 fn expr(src: &str) -> forge_lang::Expr {
-    parse_expr_str(Path::new("test.tf"), src.to_string()).unwrap_or_else(|d| panic!("{src} does not parse:\n{d}"))
+    parse_expr_str(Path::new("test.tf"), src.to_string())
+        .unwrap_or_else(|d| panic!("{src} does not parse:\n{d}"))
 }
 
 fn scope() -> Scope<'static> {
@@ -20,10 +21,16 @@ fn scope() -> Scope<'static> {
             Value::object([
                 ("environment", Value::string("production")),
                 ("count", Value::Number(3.0)),
-                ("names", Value::Tuple(vec![Value::string("a"), Value::string("b")])),
+                (
+                    "names",
+                    Value::Tuple(vec![Value::string("a"), Value::string("b")]),
+                ),
                 ("pending", Value::Unknown),
                 ("password", Value::string("hunter2").sensitive()),
-                ("tags", Value::Map([("team".to_string(), Value::string("core"))].into())),
+                (
+                    "tags",
+                    Value::Map([("team".to_string(), Value::string("core"))].into()),
+                ),
                 ("nothing", Value::Null),
             ]),
         )
@@ -31,7 +38,10 @@ fn scope() -> Scope<'static> {
             "aws_sqs_queue",
             Value::object([(
                 "jobs",
-                Value::object([("arn", Value::Unknown), ("name", Value::string("jobs-queue"))]),
+                Value::object([
+                    ("arn", Value::Unknown),
+                    ("name", Value::string("jobs-queue")),
+                ]),
             )]),
         )
         .with_root("local", Value::object([("prefix", Value::string("app"))]))
@@ -53,7 +63,10 @@ fn err(src: &str) -> String {
 #[test]
 fn roots_resolve_through_the_scope() {
     assert_eq!(ok("var.environment"), Value::string("production"));
-    assert_eq!(ok("\"${local.prefix}-${var.environment}\""), Value::string("app-production"));
+    assert_eq!(
+        ok("\"${local.prefix}-${var.environment}\""),
+        Value::string("app-production")
+    );
     assert_eq!(ok("aws_sqs_queue.jobs.name"), Value::string("jobs-queue"));
     assert_eq!(ok("var.names[1]"), Value::string("b"));
     assert_eq!(ok("var.tags[\"team\"]"), Value::string("core"));
@@ -70,9 +83,15 @@ fn missing_root_says_where_and_suggests_a_name() {
 #[test]
 fn missing_attribute_points_at_it_and_suggests_the_closest() {
     let text = err("var.enviroment");
-    assert!(text.contains("`var` has no attribute `enviroment`"), "{text}");
+    assert!(
+        text.contains("`var` has no attribute `enviroment`"),
+        "{text}"
+    );
     assert!(text.contains("did you mean `environment`?"), "{text}");
-    assert!(text.contains("test.tf:1:5"), "the marker points at the attribute: {text}");
+    assert!(
+        text.contains("test.tf:1:5"),
+        "the marker points at the attribute: {text}"
+    );
 }
 
 #[test]
@@ -89,13 +108,38 @@ fn errors_point_at_the_offending_sub_expression() {
 
 #[test]
 fn references_list_traversals_with_static_steps() {
-    let e = expr("\"${var.environment}-${aws_sqs_queue.jobs.arn}\" == local.names[0] ? each.value : data.x.y[var.i]");
-    let refs: Vec<(String, Vec<RefStep>)> = e.references().into_iter().map(|r| (r.root, r.steps)).collect();
+    let e = expr(
+        "\"${var.environment}-${aws_sqs_queue.jobs.arn}\" == local.names[0] ? each.value : data.x.y[var.i]",
+    );
+    let refs: Vec<(String, Vec<RefStep>)> = e
+        .references()
+        .into_iter()
+        .map(|r| (r.root, r.steps))
+        .collect();
     let roots: Vec<&str> = refs.iter().map(|(r, _)| r.as_str()).collect();
-    assert_eq!(roots, ["var", "aws_sqs_queue", "local", "each", "data", "var"]);
-    assert_eq!(refs[1].1, vec![RefStep::Attr("jobs".into()), RefStep::Attr("arn".into())]);
-    assert_eq!(refs[2].1, vec![RefStep::Attr("names".into()), RefStep::Index(Some(Value::Number(0.0)))]);
-    assert_eq!(refs[4].1, vec![RefStep::Attr("x".into()), RefStep::Attr("y".into()), RefStep::Index(None)]);
+    assert_eq!(
+        roots,
+        ["var", "aws_sqs_queue", "local", "each", "data", "var"]
+    );
+    assert_eq!(
+        refs[1].1,
+        vec![RefStep::Attr("jobs".into()), RefStep::Attr("arn".into())]
+    );
+    assert_eq!(
+        refs[2].1,
+        vec![
+            RefStep::Attr("names".into()),
+            RefStep::Index(Some(Value::Number(0.0)))
+        ]
+    );
+    assert_eq!(
+        refs[4].1,
+        vec![
+            RefStep::Attr("x".into()),
+            RefStep::Attr("y".into()),
+            RefStep::Index(None)
+        ]
+    );
 }
 
 #[test]
@@ -110,7 +154,9 @@ fn references_skip_names_bound_by_for() {
 
 #[test]
 fn traversal_and_list_helpers() {
-    let t = expr("aws_s3_bucket.files").as_traversal().expect("a traversal");
+    let t = expr("aws_s3_bucket.files")
+        .as_traversal()
+        .expect("a traversal");
     assert_eq!(t.root, "aws_s3_bucket");
     assert_eq!(t.first_attr(), Some("files"));
     assert!(expr("upper(\"x\")").as_traversal().is_none());
@@ -158,7 +204,10 @@ fn known_parts_stay_known_next_to_unknown_ones() {
     assert_eq!(ok("false && var.pending"), Value::Bool(false));
     assert_eq!(ok("true || var.pending"), Value::Bool(true));
     assert_eq!(ok("true ? 1 : var.pending"), Value::Number(1.0));
-    assert_eq!(render_console(&ok("{ a = var.pending, b = 1 }")), "{\n  \"a\" = (known after apply)\n  \"b\" = 1\n}");
+    assert_eq!(
+        render_console(&ok("{ a = var.pending, b = 1 }")),
+        "{\n  \"a\" = (known after apply)\n  \"b\" = 1\n}"
+    );
 }
 
 // --- sensitive values -------------------------------------------------------------------
@@ -183,7 +232,10 @@ fn sensitive_marks_spread_to_results() {
     // A collection holding a secret is not wholly secret: its other parts stay visible.
     let v = ok("{ a = var.password, b = 1 }");
     assert!(!v.is_sensitive() && v.contains_sensitive());
-    assert_eq!(render_console(&v), "{\n  \"a\" = (sensitive value)\n  \"b\" = 1\n}");
+    assert_eq!(
+        render_console(&v),
+        "{\n  \"a\" = (sensitive value)\n  \"b\" = 1\n}"
+    );
 }
 
 // --- bodies -----------------------------------------------------------------------------
@@ -217,30 +269,51 @@ dynamic "egress" {
     .expect("parses");
     let v = eval_body(&body, &scope()).unwrap_or_else(|d| panic!("{d}"));
     assert_eq!(v.get("name"), Some(&Value::string("app-sg")));
-    let ingress = v.get("ingress").and_then(Value::as_seq).expect("ingress blocks");
+    let ingress = v
+        .get("ingress")
+        .and_then(Value::as_seq)
+        .expect("ingress blocks");
     assert_eq!(ingress.len(), 3);
     assert_eq!(ingress[1].get("desc"), Some(&Value::string("http")));
     assert_eq!(ingress[2].get("port"), Some(&Value::Number(443.0)));
-    let egress = v.get("egress").and_then(Value::as_seq).expect("egress blocks");
+    let egress = v
+        .get("egress")
+        .and_then(Value::as_seq)
+        .expect("egress blocks");
     assert_eq!(egress[1].get("to"), Some(&Value::string("b")));
 }
 
 #[test]
 fn body_errors_are_all_reported_with_locations() {
-    let body = parse_str(Path::new("main.tf"), "a = var.nope\nb = 1\nc = nofn()\n".to_string()).expect("parses");
+    let body = parse_str(
+        Path::new("main.tf"),
+        "a = var.nope\nb = 1\nc = nofn()\n".to_string(),
+    )
+    .expect("parses");
     let d = eval_body(&body, &scope()).expect_err("two errors");
     assert_eq!(d.0.len(), 2, "{d}");
     let text = d.to_string();
-    assert!(text.contains("main.tf:1:") && text.contains("main.tf:3:"), "{text}");
+    assert!(
+        text.contains("main.tf:1:") && text.contains("main.tf:3:"),
+        "{text}"
+    );
 }
 
 #[test]
 fn syntax_errors_name_file_line_and_column() {
-    let d = parse_str(Path::new("stacks/app/main.tf"), "a = 1\nb = [1, 2\n".to_string()).expect_err("broken");
+    let d = parse_str(
+        Path::new("stacks/app/main.tf"),
+        "a = 1\nb = [1, 2\n".to_string(),
+    )
+    .expect_err("broken");
     let text = d.to_string();
     assert!(text.contains("stacks/app/main.tf:"), "{text}");
     assert!(text.contains("invalid HCL syntax"), "{text}");
-    let body = parse_str(Path::new("x.tf"), "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"x\"\n}\n".to_string()).expect("ok");
+    let body = parse_str(
+        Path::new("x.tf"),
+        "resource \"aws_s3_bucket\" \"b\" {\n  bucket = \"x\"\n}\n".to_string(),
+    )
+    .expect("ok");
     assert_eq!(body.blocks[0].labels, ["aws_s3_bucket", "b"]);
     assert_eq!(body.blocks[0].body.attributes[0].location.line, 2);
 }
@@ -255,7 +328,10 @@ fn file_and_templatefile_resolve_against_base_dir() {
         Value::string("Hello, production!\n- 0: x\nend\n")
     );
     let text = err("templatefile(\"greeting.tpl\", { name = \"x\" })");
-    assert!(text.contains("items"), "the error names the missing variable: {text}");
+    assert!(
+        text.contains("items"),
+        "the error names the missing variable: {text}"
+    );
     let text = err("file(\"nope.txt\")");
     assert!(text.contains("nope.txt"), "{text}");
 }
@@ -267,7 +343,10 @@ struct Terragrunt;
 impl FunctionHost for Terragrunt {
     fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
         match name {
-            "find_in_parent_folders" => Some(Ok(Value::string(format!("../{}", args.first().and_then(Value::as_str).unwrap_or("root.hcl"))))),
+            "find_in_parent_folders" => Some(Ok(Value::string(format!(
+                "../{}",
+                args.first().and_then(Value::as_str).unwrap_or("root.hcl")
+            )))),
             "get_env" => Some(Err("variable not set".into())),
             _ => None,
         }
@@ -283,7 +362,10 @@ fn the_host_gets_first_refusal_on_function_names() {
     assert_eq!(v, Value::string("../env.hcl"));
     let d = eval(&expr("get_env(\"X\")"), &s).expect_err("host error");
     assert!(d.to_string().contains("get_env: variable not set"), "{d}");
-    assert_eq!(eval(&expr("upper(\"a\")"), &s).expect("builtin"), Value::string("A"));
+    assert_eq!(
+        eval(&expr("upper(\"a\")"), &s).expect("builtin"),
+        Value::string("A")
+    );
 }
 
 // --- type constraints ----------------------------------------------------------------------
@@ -294,31 +376,77 @@ fn ty(src: &str) -> TypeConstraint {
 
 #[test]
 fn type_constraints_parse_and_convert() {
-    let t = ty("list(object({ name = string, port = optional(number, 80), tags = optional(map(string)) }))");
-    let v = t.convert(ok("[{ name = \"a\" }, { name = \"b\", port = \"8080\", extra = true }]")).expect("converts");
+    let t = ty(
+        "list(object({ name = string, port = optional(number, 80), tags = optional(map(string)) }))",
+    );
+    let v = t
+        .convert(ok(
+            "[{ name = \"a\" }, { name = \"b\", port = \"8080\", extra = true }]",
+        ))
+        .expect("converts");
     assert_eq!(
         render_console(&v),
         "tolist([\n  {\n    \"name\" = \"a\"\n    \"port\" = 80\n    \"tags\" = null\n  },\n  {\n    \"name\" = \"b\"\n    \"port\" = 8080\n    \"tags\" = null\n  },\n])"
     );
-    assert_eq!(ty("set(string)").convert(ok("[\"b\", \"a\", \"b\"]")).expect("set"), Value::Set(vec![Value::string("a"), Value::string("b")]));
-    assert_eq!(ty("map(number)").convert(ok("{ a = \"1\" }")).expect("map"), Value::Map([("a".into(), Value::Number(1.0))].into()));
-    assert_eq!(ty("tuple([string, bool])").convert(ok("[1, \"true\"]")).expect("tuple"), Value::Tuple(vec![Value::string("1"), Value::Bool(true)]));
-    assert_eq!(ty("any").convert(ok("[1]")).expect("any"), Value::Tuple(vec![Value::Number(1.0)]));
-    assert_eq!(ty("string").convert(Value::Unknown).expect("unknown"), Value::Unknown);
-    assert!(ty("string").convert(Value::string("s").sensitive()).expect("sensitive").is_sensitive());
+    assert_eq!(
+        ty("set(string)")
+            .convert(ok("[\"b\", \"a\", \"b\"]"))
+            .expect("set"),
+        Value::Set(vec![Value::string("a"), Value::string("b")])
+    );
+    assert_eq!(
+        ty("map(number)").convert(ok("{ a = \"1\" }")).expect("map"),
+        Value::Map([("a".into(), Value::Number(1.0))].into())
+    );
+    assert_eq!(
+        ty("tuple([string, bool])")
+            .convert(ok("[1, \"true\"]"))
+            .expect("tuple"),
+        Value::Tuple(vec![Value::string("1"), Value::Bool(true)])
+    );
+    assert_eq!(
+        ty("any").convert(ok("[1]")).expect("any"),
+        Value::Tuple(vec![Value::Number(1.0)])
+    );
+    assert_eq!(
+        ty("string").convert(Value::Unknown).expect("unknown"),
+        Value::Unknown
+    );
+    assert!(
+        ty("string")
+            .convert(Value::string("s").sensitive())
+            .expect("sensitive")
+            .is_sensitive()
+    );
 }
 
 #[test]
 fn type_conversion_errors_say_what_was_expected() {
-    let e = ty("object({ name = string })").convert(ok("{ other = 1 }")).expect_err("missing attribute");
+    let e = ty("object({ name = string })")
+        .convert(ok("{ other = 1 }"))
+        .expect_err("missing attribute");
     assert!(e.contains("attribute \"name\" is required"), "{e}");
-    let e = ty("number").convert(Value::string("abc")).expect_err("not a number");
+    let e = ty("number")
+        .convert(Value::string("abc"))
+        .expect_err("not a number");
     assert!(e.contains("\"abc\" is not a number"), "{e}");
-    let e = ty("list(number)").convert(ok("[1, \"x\"]")).expect_err("bad element");
+    let e = ty("list(number)")
+        .convert(ok("[1, \"x\"]"))
+        .expect_err("bad element");
     assert!(e.contains("[1]"), "the error names the element: {e}");
-    for bad in ["strin", "list", "list(string, number)", "optional(string)", "object(string)", "\"string\""] {
+    for bad in [
+        "strin",
+        "list",
+        "list(string, number)",
+        "optional(string)",
+        "object(string)",
+        "\"string\"",
+    ] {
         let d = TypeConstraint::parse(&expr(bad)).expect_err(bad);
-        assert!(d.to_string().contains("invalid type constraint"), "{bad}: {d}");
+        assert!(
+            d.to_string().contains("invalid type constraint"),
+            "{bad}: {d}"
+        );
     }
 }
 
@@ -342,18 +470,80 @@ impl Rng {
 #[test]
 fn random_and_broken_input_never_panics() {
     let atoms = [
-        "1", "-0", "\"s\"", "null", "true", "var.names", "var.pending", "var.password", "var.nothing", "[]", "{}",
-        "[1, \"a\"]", "{ a = 1 }", "local.prefix", "var.tags", "\"${", "%{", "(", ")", "[", "]", "{", "}", "?", ":",
-        "...", "[*]", ".*", ".a", "[0]", "[-1]", "for", "in", "if", "=>", "+", "-", "*", "/", "%", "==", "&&", "||",
-        "!", ",", "upper(", "length(", "merge(", "tolist(", "jsondecode(", "cidrsubnet(", "format(", "\"%d\"",
-        "regex(", "\"[\"", "range(", "1e308", "/0", "try(", "can(", "x", "<<EOT\n", "\nEOT", "\"\\u{0}\"",
+        "1",
+        "-0",
+        "\"s\"",
+        "null",
+        "true",
+        "var.names",
+        "var.pending",
+        "var.password",
+        "var.nothing",
+        "[]",
+        "{}",
+        "[1, \"a\"]",
+        "{ a = 1 }",
+        "local.prefix",
+        "var.tags",
+        "\"${",
+        "%{",
+        "(",
+        ")",
+        "[",
+        "]",
+        "{",
+        "}",
+        "?",
+        ":",
+        "...",
+        "[*]",
+        ".*",
+        ".a",
+        "[0]",
+        "[-1]",
+        "for",
+        "in",
+        "if",
+        "=>",
+        "+",
+        "-",
+        "*",
+        "/",
+        "%",
+        "==",
+        "&&",
+        "||",
+        "!",
+        ",",
+        "upper(",
+        "length(",
+        "merge(",
+        "tolist(",
+        "jsondecode(",
+        "cidrsubnet(",
+        "format(",
+        "\"%d\"",
+        "regex(",
+        "\"[\"",
+        "range(",
+        "1e308",
+        "/0",
+        "try(",
+        "can(",
+        "x",
+        "<<EOT\n",
+        "\nEOT",
+        "\"\\u{0}\"",
     ];
     let mut rng = Rng(0x5eed_1234_abcd_9876);
     let s = scope();
     let mut evaluated = 0;
     for _ in 0..3000 {
         let n = 1 + rng.next() % 8;
-        let src: String = (0..n).map(|_| rng.pick(&atoms)).collect::<Vec<_>>().join(" ");
+        let src: String = (0..n)
+            .map(|_| rng.pick(&atoms))
+            .collect::<Vec<_>>()
+            .join(" ");
         let parsed = parse_expr_str(Path::new("fuzz.tf"), src.clone());
         if let Ok(e) = parsed {
             let _ = eval(&e, &s).map(|v| render_console(&v));
@@ -361,7 +551,10 @@ fn random_and_broken_input_never_panics() {
         }
         let _ = parse_str(Path::new("fuzz.tf"), format!("a = {src}\n"));
     }
-    assert!(evaluated > 100, "the generator should produce some valid expressions, got {evaluated}");
+    assert!(
+        evaluated > 100,
+        "the generator should produce some valid expressions, got {evaluated}"
+    );
     // Deep nesting gives a diagnostic, not a stack overflow.
     let deep = format!("{}1{}", "[".repeat(500), "]".repeat(500));
     if let Ok(e) = parse_expr_str(Path::new("deep.tf"), deep) {

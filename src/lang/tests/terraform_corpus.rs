@@ -25,12 +25,18 @@ fn recorded(expr_file: &str, answer_file: &str) -> Vec<(String, Answer)> {
 #[test]
 fn forge_matches_recorded_terraform_answers() {
     let answers = recorded("expressions.txt", "answers.json");
-    assert!(answers.len() >= MIN_CORPUS, "the corpus has only {} expressions", answers.len());
+    assert!(
+        answers.len() >= MIN_CORPUS,
+        "the corpus has only {} expressions",
+        answers.len()
+    );
     let mut failures = Vec::new();
     for (expr, terraform) in &answers {
         let forge = forge_answer(expr);
         if !forge.matches(terraform) {
-            failures.push(format!("expression: {expr}\nterraform:  {terraform}\nforge:      {forge}"));
+            failures.push(format!(
+                "expression: {expr}\nterraform:  {terraform}\nforge:      {forge}"
+            ));
         }
     }
     assert!(
@@ -58,7 +64,10 @@ fn known_differences_still_differ() {
 
 #[test]
 fn recorded_answers_are_what_terraform_prints_now() {
-    let which = std::process::Command::new("terraform").arg("version").env("TF_CLI_CONFIG_FILE", "").output();
+    let which = std::process::Command::new("terraform")
+        .arg("version")
+        .env("TF_CLI_CONFIG_FILE", "")
+        .output();
     let version = match which {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).to_string(),
         other => panic!(
@@ -77,7 +86,9 @@ fn recorded_answers_are_what_terraform_prints_now() {
             _ => false,
         };
         if !same {
-            failures.push(format!("expression: {expr}\nrecorded: {recorded}\nlive:     {live}"));
+            failures.push(format!(
+                "expression: {expr}\nrecorded: {recorded}\nlive:     {live}"
+            ));
         }
     }
     assert!(

@@ -5,8 +5,8 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What Terraform (or forge) answers for one expression.
 #[derive(Clone, Debug, PartialEq)]
@@ -55,7 +55,8 @@ pub fn files_dir() -> PathBuf {
 /// spanning lines (heredocs) goes between a line `<<<` and a line `>>>`.
 pub fn load_expressions(name: &str) -> Vec<String> {
     let path = corpus_dir().join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
     let mut out = Vec::new();
     let mut block: Option<Vec<&str>> = None;
     for line in text.lines() {
@@ -77,15 +78,21 @@ pub fn load_expressions(name: &str) -> Vec<String> {
             }
         }
     }
-    assert!(block.is_none(), "{}: a `<<<` block is not closed with `>>>`", path.display());
+    assert!(
+        block.is_none(),
+        "{}: a `<<<` block is not closed with `>>>`",
+        path.display()
+    );
     out
 }
 
 /// Reads recorded answers (a JSON array of `{expr, ok}` / `{expr, error}`).
 pub fn load_answers(name: &str) -> Vec<(String, Answer)> {
     let path = corpus_dir().join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
-    let json: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let json: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     json.as_array()
         .unwrap_or_else(|| panic!("{}: expected a JSON array", path.display()))
         .iter()
@@ -94,7 +101,10 @@ pub fn load_answers(name: &str) -> Vec<(String, Answer)> {
             let answer = match (item.get("ok"), item.get("error")) {
                 (Some(v), _) => Answer::Ok(v.as_str().expect("ok is a string").to_string()),
                 (_, Some(e)) => Answer::Error(e.as_str().unwrap_or("").to_string()),
-                _ => panic!("{}: entry for {expr} has neither ok nor error", path.display()),
+                _ => panic!(
+                    "{}: entry for {expr} has neither ok nor error",
+                    path.display()
+                ),
             };
             (expr, answer)
         })
@@ -104,8 +114,11 @@ pub fn load_answers(name: &str) -> Vec<(String, Answer)> {
 pub fn save_answers(name: &str, answers: &[(String, Answer)]) {
     let json = serde_json::Value::Array(answers.iter().map(|(e, a)| a.to_json(e)).collect());
     let path = corpus_dir().join(name);
-    std::fs::write(&path, serde_json::to_string_pretty(&json).expect("json") + "\n")
-        .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    std::fs::write(
+        &path,
+        serde_json::to_string_pretty(&json).expect("json") + "\n",
+    )
+    .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
 }
 
 /// Runs `terraform console` on one expression in `scratch`, a folder of this worker's own
@@ -136,7 +149,9 @@ pub fn terraform_answer(expr: &str, scratch: &Path) -> Answer {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot run `terraform` (it must be on PATH for this test): {e}"));
+        .unwrap_or_else(|e| {
+            panic!("cannot run `terraform` (it must be on PATH for this test): {e}")
+        });
     {
         use std::io::Write;
         let mut stdin = child.stdin.take().expect("stdin");
@@ -156,7 +171,13 @@ pub fn terraform_answer(expr: &str, scratch: &Path) -> Answer {
         let detail: Vec<&str> = stderr
             .lines()
             .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with("Error:") && !l.starts_with("on <console-input>") && !l.contains("source code not available") && !l.starts_with("on main.tf"))
+            .filter(|l| {
+                !l.is_empty()
+                    && !l.starts_with("Error:")
+                    && !l.starts_with("on <console-input>")
+                    && !l.contains("source code not available")
+                    && !l.starts_with("on main.tf")
+            })
             .collect();
         Answer::Error(format!("{summary}: {}", detail.join(" ")))
     }
@@ -170,18 +191,25 @@ pub fn terraform_answers(exprs: &[String]) -> Vec<Answer> {
     std::thread::scope(|s| {
         for worker in 0..4 {
             let (next, results, base) = (&next, &results, &base);
-            s.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::SeqCst);
-                if i >= exprs.len() {
-                    break;
+            s.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= exprs.len() {
+                        break;
+                    }
+                    let answer = terraform_answer(&exprs[i], &base.join(format!("w{worker}")));
+                    results.lock().expect("lock")[i] = Some(answer);
                 }
-                let answer = terraform_answer(&exprs[i], &base.join(format!("w{worker}")));
-                results.lock().expect("lock")[i] = Some(answer);
             });
         }
     });
     let _ = std::fs::remove_dir_all(&base);
-    results.into_inner().expect("lock").into_iter().map(|a| a.expect("answered")).collect()
+    results
+        .into_inner()
+        .expect("lock")
+        .into_iter()
+        .map(|a| a.expect("answered"))
+        .collect()
 }
 
 /// forge's answer for an expression, rendered as the console would.
@@ -191,11 +219,17 @@ pub fn forge_answer(expr: &str) -> Answer {
         Ok(e) => e,
         Err(d) => return Answer::Error(d.to_string()),
     };
-    let scope = forge_lang::Scope::new(files_dir()).with_root("path", forge_provider::Value::object([
-        ("module", forge_provider::Value::string(".")),
-        ("root", forge_provider::Value::string(".")),
-        ("cwd", forge_provider::Value::string(files_dir().to_string_lossy())),
-    ]));
+    let scope = forge_lang::Scope::new(files_dir()).with_root(
+        "path",
+        forge_provider::Value::object([
+            ("module", forge_provider::Value::string(".")),
+            ("root", forge_provider::Value::string(".")),
+            (
+                "cwd",
+                forge_provider::Value::string(files_dir().to_string_lossy()),
+            ),
+        ]),
+    );
     match forge_lang::eval(&expr, &scope) {
         Ok(v) => Answer::Ok(forge_lang::render_console(&v)),
         Err(d) => Answer::Error(d.to_string()),
