@@ -16,6 +16,12 @@
 
 pub mod module;
 pub mod unit;
+pub mod validate;
+
+mod host;
+mod module_impl;
+mod unit_impl;
 
 pub use module::{IgnoreChanges, Lifecycle, Local, Mode, Module, Output, ProviderBlock, ResourceBlock, Validation, Variable};
 pub use unit::{Dependency, Environment, RemoteState, Unit};
+pub use validate::{validate_environment, validate_module};

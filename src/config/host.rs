@@ -1,0 +1,179 @@
+//! Terragrunt's built-in functions (`find_in_parent_folders`, `path_relative_to_include`,
+//! `read_terragrunt_config`, `get_env`, ...), offered to the evaluator as a
+//! [`FunctionHost`]. They are always evaluated in the context of the unit being loaded, as
+//! Terragrunt does when a child includes the root file: `find_in_parent_folders` searches
+//! upward from the unit, not from the root file.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+use forge_lang::{FunctionHost, Scope};
+use forge_provider::Value;
+
+/// The names this host answers, for "did you mean" hints and the docs.
+pub(crate) const TERRAGRUNT_FUNCTIONS: &[&str] = &[
+    "find_in_parent_folders",
+    "path_relative_to_include",
+    "path_relative_from_include",
+    "get_terragrunt_dir",
+    "get_original_terragrunt_dir",
+    "get_parent_terragrunt_dir",
+    "read_terragrunt_config",
+    "get_env",
+];
+
+/// The unit's context for Terragrunt functions.
+#[derive(Clone, Debug)]
+pub(crate) struct TerragruntHost {
+    /// The folder of the unit being loaded (`get_terragrunt_dir()`).
+    pub unit_dir: PathBuf,
+    /// The folder of the included root file, when there is one.
+    pub include_dir: Option<PathBuf>,
+}
+
+impl TerragruntHost {
+    pub fn new(unit_dir: &Path) -> Self {
+        TerragruntHost { unit_dir: unit_dir.to_path_buf(), include_dir: None }
+    }
+
+    pub fn with_include(&self, include_dir: &Path) -> Self {
+        TerragruntHost { unit_dir: self.unit_dir.clone(), include_dir: Some(include_dir.to_path_buf()) }
+    }
+
+    /// `path_relative_to_include()`: the unit's folder seen from the root file's folder.
+    pub fn path_relative_to_include(&self) -> String {
+        match &self.include_dir {
+            Some(inc) => relative_path(inc, &self.unit_dir),
+            None => ".".to_string(),
+        }
+    }
+
+    fn path_relative_from_include(&self) -> String {
+        match &self.include_dir {
+            Some(inc) => relative_path(&self.unit_dir, inc),
+            None => ".".to_string(),
+        }
+    }
+
+    fn find_in_parent_folders(&self, args: &[Value]) -> Result<Value, String> {
+        let name = match args.first() {
+            Some(v) => v.as_str().ok_or("the file name must be a string")?.to_string(),
+            None => "terragrunt.hcl".to_string(),
+        };
+        let fallback = args.get(1);
+        // Terragrunt starts in the parent of the unit's folder, so a unit never finds itself.
+        let mut dir = self.unit_dir.parent();
+        while let Some(d) = dir {
+            let candidate = d.join(&name);
+            if candidate.exists() {
+                return Ok(Value::string(candidate.to_string_lossy()));
+            }
+            dir = d.parent();
+        }
+        match fallback {
+            Some(v) => Ok(v.clone()),
+            None => Err(format!(
+                "no file named {name:?} in any folder above {}; create it or pass a fallback as the second argument",
+                self.unit_dir.display()
+            )),
+        }
+    }
+
+    fn read_terragrunt_config(&self, args: &[Value]) -> Result<Value, String> {
+        let path = args.first().and_then(Value::as_str).ok_or("the first argument must be a file path")?;
+        let path = self.unit_dir.join(path);
+        if !path.exists() {
+            if let Some(default) = args.get(1) {
+                return Ok(default.clone());
+            }
+            return Err(format!("{} does not exist", path.display()));
+        }
+        let body = forge_lang::parse_file(&path).map_err(|d| d.to_string())?;
+        let file_dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        // The file read is evaluated in its own folder, as Terragrunt does.
+        let host = TerragruntHost { unit_dir: file_dir.clone(), include_dir: self.include_dir.clone() };
+        let locals = crate::unit_impl::eval_locals(&body, &host, &BTreeMap::new()).map_err(|d| d.to_string())?;
+        let mut out = BTreeMap::new();
+        let scope = Scope { roots: BTreeMap::from([("local".to_string(), locals.clone())]), base_dir: file_dir, host: Some(&host) };
+        for attr in &body.attributes {
+            let value = forge_lang::eval(&attr.expr, &scope).map_err(|d| d.to_string())?;
+            out.insert(attr.name.clone(), value);
+        }
+        out.insert("locals".to_string(), locals);
+        out.entry("inputs".to_string()).or_insert_with(|| Value::Object(BTreeMap::new()));
+        Ok(Value::Object(out))
+    }
+}
+
+impl FunctionHost for TerragruntHost {
+    fn call(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        if !TERRAGRUNT_FUNCTIONS.contains(&name) {
+            return None;
+        }
+        if args.iter().any(|a| !a.is_wholly_known()) {
+            return Some(Ok(Value::Unknown));
+        }
+        let args: Vec<Value> = args.iter().map(Value::deep_unmarked).collect();
+        let dir_text = |p: &Path| Ok(Value::string(p.to_string_lossy()));
+        Some(match name {
+            "find_in_parent_folders" => self.find_in_parent_folders(&args),
+            "path_relative_to_include" => Ok(Value::string(self.path_relative_to_include())),
+            "path_relative_from_include" => Ok(Value::string(self.path_relative_from_include())),
+            "get_terragrunt_dir" | "get_original_terragrunt_dir" => dir_text(&self.unit_dir),
+            "get_parent_terragrunt_dir" => dir_text(self.include_dir.as_deref().unwrap_or(&self.unit_dir)),
+            "read_terragrunt_config" => self.read_terragrunt_config(&args),
+            "get_env" => get_env(&args),
+            _ => return None,
+        })
+    }
+}
+
+fn get_env(args: &[Value]) -> Result<Value, String> {
+    let name = args.first().and_then(Value::as_str).ok_or("the variable name must be a string")?;
+    match (std::env::var(name), args.get(1)) {
+        (Ok(v), _) => Ok(Value::string(v)),
+        (Err(_), Some(default)) => Ok(default.clone()),
+        (Err(_), None) => Err(format!(
+            "the environment variable {name} is not set; set it or give a default as the second argument"
+        )),
+    }
+}
+
+/// `to` relative to `from`, with `/` separators (`production/sqs`, `../..`); both absolute.
+pub(crate) fn relative_path(from: &Path, to: &Path) -> String {
+    let from: Vec<Component> = from.components().collect();
+    let to: Vec<Component> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".to_string(); from.len() - common];
+    parts.extend(to[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
+    if parts.is_empty() { ".".to_string() } else { parts.join("/") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_paths_go_up_and_down() {
+        assert_eq!(relative_path(Path::new("/a/stacks"), Path::new("/a/stacks/production/sqs")), "production/sqs");
+        assert_eq!(relative_path(Path::new("/a/stacks/production/sqs"), Path::new("/a/stacks")), "../..");
+        assert_eq!(relative_path(Path::new("/a/b"), Path::new("/a/b")), ".");
+        assert_eq!(relative_path(Path::new("/a/b/c"), Path::new("/a/d")), "../../d");
+    }
+
+    #[test]
+    fn unknown_arguments_give_unknown() {
+        let host = TerragruntHost::new(Path::new("/tmp"));
+        assert_eq!(host.call("get_env", &[Value::Unknown]), Some(Ok(Value::Unknown)));
+        assert_eq!(host.call("not_mine", &[]), None);
+    }
+
+    #[test]
+    fn get_env_uses_the_default_or_says_what_to_set() {
+        let host = TerragruntHost::new(Path::new("/tmp"));
+        let name = Value::string("FORGE_TEST_SURELY_UNSET_VARIABLE");
+        assert_eq!(host.call("get_env", &[name.clone(), Value::string("d")]), Some(Ok(Value::string("d"))));
+        let err = host.call("get_env", &[name]).and_then(Result::err).unwrap_or_default();
+        assert!(err.contains("FORGE_TEST_SURELY_UNSET_VARIABLE is not set"), "{err}");
+    }
+}

@@ -1,0 +1,504 @@
+//! Reading a Terraform module folder into [`Module`]: every `*.tf` file, every problem
+//! reported together.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use forge_lang::diagnostic::did_you_mean;
+use forge_lang::{Attribute, Block, Body, Diagnostic, Diagnostics, Expr, Location, Reference, Scope, TypeConstraint};
+use forge_provider::Value;
+
+use crate::module::{IgnoreChanges, Lifecycle, Local, Mode, Module, Output, ProviderBlock, ResourceBlock, Validation, Variable};
+
+const MODULE_BLOCKS: &[&str] = &["variable", "locals", "output", "resource", "data", "provider", "terraform"];
+/// Meta-arguments taken out of a resource body.
+const META_ATTRIBUTES: &[&str] = &["count", "for_each", "depends_on", "provider"];
+const META_BLOCKS: &[&str] = &["lifecycle", "provisioner", "connection"];
+const VARIABLE_ATTRIBUTES: &[&str] = &["type", "default", "sensitive", "nullable", "description", "ephemeral"];
+const OUTPUT_ATTRIBUTES: &[&str] = &["value", "sensitive", "description", "depends_on", "ephemeral"];
+const LIFECYCLE_ATTRIBUTES: &[&str] = &["prevent_destroy", "create_before_destroy", "ignore_changes", "replace_triggered_by"];
+
+pub(crate) fn load(dir: &Path) -> Result<Module, Diagnostics> {
+    let files = tf_files(dir)?;
+    let mut diags = Diagnostics::new();
+    let mut bodies = Vec::new();
+    for path in &files {
+        match forge_lang::parse_file(path) {
+            Ok(body) => bodies.push(body),
+            Err(d) => diags.extend(d),
+        }
+    }
+    let mut module = Module {
+        dir: dir.to_path_buf(),
+        variables: Vec::new(),
+        locals: Vec::new(),
+        resources: Vec::new(),
+        data: Vec::new(),
+        outputs: Vec::new(),
+        providers: Vec::new(),
+        files: bodies.iter().map(|b| b.file.clone()).collect(),
+    };
+    for body in &bodies {
+        diags.extend(read_file_body(body, &mut module));
+    }
+    diags.extend(check_duplicates(&module));
+    if diags.is_empty() { Ok(module) } else { Err(diags) }
+}
+
+fn tf_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, Diagnostics> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Diagnostics::from(Diagnostic::error(format!("cannot read the module folder {}: {e}", dir.display())))
+    })?;
+    let mut files: Vec<_> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "tf"))
+        .collect();
+    files.sort();
+    if files.is_empty() {
+        return Err(Diagnostic::error(format!("the module folder {} has no .tf files", dir.display()))
+            .hint("point terraform { source } at a folder of Terraform files, or put them next to the unit's terragrunt.hcl")
+            .into());
+    }
+    Ok(files)
+}
+
+fn read_file_body(body: &Body, module: &mut Module) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for attr in &body.attributes {
+        diags.push(
+            Diagnostic::error(format!("unexpected attribute `{}` at the top level of a .tf file", attr.name))
+                .at(attr.location.clone())
+                .hint("top-level declarations are blocks: put it in a locals { } block"),
+        );
+    }
+    for block in &body.blocks {
+        let result = match block.ident.as_str() {
+            "variable" => read_variable(block).map(|v| module.variables.push(v)),
+            "locals" => {
+                module.locals.extend(block.body.attributes.iter().map(|a| Local { name: a.name.clone(), expr: a.expr.clone(), location: a.location.clone() }));
+                no_blocks(block, "locals")
+            }
+            "output" => read_output(block).map(|o| module.outputs.push(o)),
+            "resource" => read_resource(block, Mode::Managed).map(|r| module.resources.push(r)),
+            "data" => read_resource(block, Mode::Data).map(|r| module.data.push(r)),
+            "provider" => read_provider(block).map(|p| module.providers.push(p)),
+            // required_providers and backend: forge has its providers built in and takes
+            // the backend from the unit's remote_state.
+            "terraform" => Ok(()),
+            "module" => Err(Diagnostic::error("module blocks are not supported")
+                .at(block.location.clone())
+                .hint("make the child module a unit of its own and connect it with a dependency block")
+                .into()),
+            other => Err(unknown_name_error("block type", other, MODULE_BLOCKS, block.location.clone())),
+        };
+        if let Err(d) = result {
+            diags.extend(d);
+        }
+    }
+    diags
+}
+
+fn unknown_name_error(kind: &str, name: &str, known: &[&str], at: Location) -> Diagnostics {
+    let d = Diagnostic::error(format!("unknown {kind} `{name}`")).at(at);
+    match did_you_mean(name, known.iter().copied()) {
+        Some(s) => d.hint(format!("did you mean `{s}`?")),
+        None => d.hint(format!("expected one of: {}", known.join(", "))),
+    }
+    .into()
+}
+
+fn no_blocks(block: &Block, what: &str) -> Result<(), Diagnostics> {
+    match block.body.blocks.first() {
+        Some(b) => Err(Diagnostic::error(format!("a {what} block holds attributes only, not a `{}` block", b.ident)).at(b.location.clone()).into()),
+        None => Ok(()),
+    }
+}
+
+/// The one label a block must have (`variable "name"`).
+fn one_label(block: &Block, example: &str) -> Result<String, Diagnostics> {
+    match block.labels.as_slice() {
+        [name] => Ok(name.clone()),
+        _ => Err(Diagnostic::error(format!("a {} block takes exactly one name", block.ident))
+            .at(block.location.clone())
+            .hint(format!("write: {example}"))
+            .into()),
+    }
+}
+
+fn check_attributes(body: &Body, allowed: &[&str], what: &str) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for attr in &body.attributes {
+        if !allowed.contains(&attr.name.as_str()) {
+            diags.extend(unknown_name_error(&format!("argument in {what}"), &attr.name, allowed, attr.location.clone()));
+        }
+    }
+    diags
+}
+
+/// A constant: evaluated with nothing in scope (defaults, flags).
+fn constant(expr: &Expr, base_dir: &Path) -> Result<Value, Diagnostics> {
+    forge_lang::eval(expr, &Scope::new(base_dir))
+}
+
+fn constant_bool(attr: Option<&Attribute>, default: bool, base_dir: &Path) -> Result<bool, Diagnostics> {
+    let Some(attr) = attr else { return Ok(default) };
+    let value = constant(&attr.expr, base_dir)?;
+    value.unmarked().as_bool().ok_or_else(|| {
+        Diagnostics::from(
+            Diagnostic::error(format!("`{}` must be true or false, not {}", attr.name, value.kind_name()))
+                .at(attr.expr.location())
+                .hint("write a literal true or false; it cannot refer to variables"),
+        )
+    })
+}
+
+fn constant_string(attr: Option<&Attribute>, base_dir: &Path) -> Result<Option<String>, Diagnostics> {
+    let Some(attr) = attr else { return Ok(None) };
+    let value = constant(&attr.expr, base_dir)?;
+    match value.unmarked().as_str() {
+        Some(s) => Ok(Some(s.to_string())),
+        None => Err(Diagnostic::error(format!("`{}` must be a string", attr.name)).at(attr.expr.location()).into()),
+    }
+}
+
+fn base_dir_of(body: &Body) -> std::path::PathBuf {
+    body.file.path.parent().map(Path::to_path_buf).unwrap_or_default()
+}
+
+fn read_variable(block: &Block) -> Result<Variable, Diagnostics> {
+    let name = one_label(block, "variable \"name\" { type = string }")?;
+    let body = &block.body;
+    let base = base_dir_of(body);
+    let mut diags = check_attributes(body, VARIABLE_ATTRIBUTES, &format!("variable \"{name}\""));
+    let ty = match body.attribute("type") {
+        Some(a) => TypeConstraint::parse(&a.expr).unwrap_or_else(|d| {
+            diags.extend(d);
+            TypeConstraint::Any
+        }),
+        None => TypeConstraint::Any,
+    };
+    let sensitive = constant_bool(body.attribute("sensitive"), false, &base).unwrap_or_else(|d| {
+        diags.extend(d);
+        false
+    });
+    let nullable = constant_bool(body.attribute("nullable"), true, &base).unwrap_or_else(|d| {
+        diags.extend(d);
+        true
+    });
+    let description = constant_string(body.attribute("description"), &base).unwrap_or_else(|d| {
+        diags.extend(d);
+        None
+    });
+    let default = match body.attribute("default") {
+        Some(a) => match constant(&a.expr, &base) {
+            Ok(v) if v.is_null() => Some(Value::Null),
+            Ok(v) => match ty.convert(v) {
+                Ok(v) => Some(if sensitive { v.sensitive() } else { v }),
+                Err(e) => {
+                    diags.push(
+                        Diagnostic::error(format!("the default of variable `{name}` does not match its type: {e}"))
+                            .at(a.expr.location())
+                            .hint("change the default or the type so they agree"),
+                    );
+                    None
+                }
+            },
+            Err(_) => {
+                diags.push(
+                    Diagnostic::error(format!("the default of variable `{name}` must be a constant"))
+                        .at(a.expr.location())
+                        .hint("defaults cannot refer to other variables, locals or resources; use a local for derived values"),
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    let mut validations = Vec::new();
+    for vb in &body.blocks {
+        if vb.ident != "validation" {
+            diags.extend(unknown_name_error(&format!("block in variable \"{name}\""), &vb.ident, &["validation"], vb.location.clone()));
+            continue;
+        }
+        match (vb.body.attribute("condition"), vb.body.attribute("error_message")) {
+            (Some(c), Some(m)) => validations.push(Validation { condition: c.expr.clone(), error_message: m.expr.clone() }),
+            _ => diags.push(Diagnostic::error("a validation block needs condition and error_message").at(vb.location.clone())),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(Variable { name, ty, default, sensitive, nullable, description, validations, location: block.location.clone() })
+}
+
+fn read_output(block: &Block) -> Result<Output, Diagnostics> {
+    let name = one_label(block, "output \"name\" { value = ... }")?;
+    let body = &block.body;
+    let base = base_dir_of(body);
+    let mut diags = check_attributes(body, OUTPUT_ATTRIBUTES, &format!("output \"{name}\""));
+    let Some(value) = body.attribute("value") else {
+        diags.push(Diagnostic::error(format!("output `{name}` has no value")).at(block.location.clone()).hint("write: value = <expression>"));
+        return Err(diags);
+    };
+    let sensitive = constant_bool(body.attribute("sensitive"), false, &base).unwrap_or_else(|d| {
+        diags.extend(d);
+        false
+    });
+    let description = constant_string(body.attribute("description"), &base).unwrap_or_else(|d| {
+        diags.extend(d);
+        None
+    });
+    let depends_on = traversal_list(body.attribute("depends_on")).unwrap_or_else(|d| {
+        diags.extend(d);
+        Vec::new()
+    });
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(Output { name, expr: value.expr.clone(), sensitive, description, depends_on, location: block.location.clone() })
+}
+
+/// `depends_on = [aws_s3_bucket.b, data.x.y]`: bare references only.
+fn traversal_list(attr: Option<&Attribute>) -> Result<Vec<Reference>, Diagnostics> {
+    let Some(attr) = attr else { return Ok(Vec::new()) };
+    let Some(items) = attr.expr.as_list() else {
+        return Err(Diagnostic::error(format!("`{}` must be a list of references", attr.name))
+            .at(attr.expr.location())
+            .hint("write: depends_on = [aws_s3_bucket.files]")
+            .into());
+    };
+    let mut diags = Diagnostics::new();
+    let mut out = Vec::new();
+    for item in items {
+        match item.as_traversal() {
+            Some(r) => out.push(r),
+            None => diags.push(
+                Diagnostic::error(format!("each element of `{}` must be a reference such as aws_s3_bucket.files", attr.name))
+                    .at(item.location())
+                    .hint("remove quotes and expressions: refer to the resource itself"),
+            ),
+        }
+    }
+    if diags.is_empty() { Ok(out) } else { Err(diags) }
+}
+
+fn read_resource(block: &Block, mode: Mode) -> Result<ResourceBlock, Diagnostics> {
+    let keyword = if mode == Mode::Managed { "resource" } else { "data" };
+    let [type_name, name] = block.labels.as_slice() else {
+        return Err(Diagnostic::error(format!("a {keyword} block takes a type and a name"))
+            .at(block.location.clone())
+            .hint(format!("write: {keyword} \"aws_s3_bucket\" \"files\" {{ ... }}"))
+            .into());
+    };
+    let body = &block.body;
+    let mut diags = Diagnostics::new();
+    let count = body.attribute("count").map(|a| a.expr.clone());
+    let for_each = body.attribute("for_each").map(|a| a.expr.clone());
+    if let (Some(_), Some(fe)) = (&count, body.attribute("for_each")) {
+        diags.push(
+            Diagnostic::error(format!("{keyword} {type_name}.{name} sets both count and for_each"))
+                .at(fe.location.clone())
+                .hint("use one of them: for_each for a map or set of names, count for a number of copies"),
+        );
+    }
+    let depends_on = traversal_list(body.attribute("depends_on")).unwrap_or_else(|d| {
+        diags.extend(d);
+        Vec::new()
+    });
+    let provider_alias = match body.attribute("provider") {
+        Some(a) => match a.expr.as_traversal() {
+            Some(r) => r.first_attr().map(str::to_string),
+            None => {
+                diags.push(Diagnostic::error("provider must be a reference such as aws.west").at(a.expr.location()).hint("remove the quotes"));
+                None
+            }
+        },
+        None => None,
+    };
+    let mut lifecycle = Lifecycle::default();
+    for lb in body.blocks_of("lifecycle") {
+        match read_lifecycle(lb) {
+            Ok(l) => lifecycle = l,
+            Err(d) => diags.extend(d),
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    let stripped = Body {
+        attributes: body.attributes.iter().filter(|a| !META_ATTRIBUTES.contains(&a.name.as_str())).cloned().collect(),
+        blocks: body.blocks.iter().filter(|b| !META_BLOCKS.contains(&b.ident.as_str())).cloned().collect(),
+        file: body.file.clone(),
+    };
+    Ok(ResourceBlock {
+        mode,
+        type_name: type_name.clone(),
+        name: name.clone(),
+        count,
+        for_each,
+        body: stripped,
+        depends_on,
+        lifecycle,
+        provider_alias,
+        location: block.location.clone(),
+    })
+}
+
+fn read_lifecycle(block: &Block) -> Result<Lifecycle, Diagnostics> {
+    let body = &block.body;
+    let base = base_dir_of(body);
+    let mut diags = check_attributes(body, LIFECYCLE_ATTRIBUTES, "lifecycle");
+    for b in &body.blocks {
+        if b.ident != "precondition" && b.ident != "postcondition" {
+            diags.extend(unknown_name_error("block in lifecycle", &b.ident, &["precondition", "postcondition"], b.location.clone()));
+        }
+    }
+    let prevent_destroy = constant_bool(body.attribute("prevent_destroy"), false, &base).unwrap_or_else(|d| {
+        diags.extend(d);
+        false
+    });
+    let create_before_destroy = constant_bool(body.attribute("create_before_destroy"), false, &base).unwrap_or_else(|d| {
+        diags.extend(d);
+        false
+    });
+    let ignore_changes = match body.attribute("ignore_changes") {
+        Some(a) => read_ignore_changes(a).unwrap_or_else(|d| {
+            diags.extend(d);
+            IgnoreChanges::None
+        }),
+        None => IgnoreChanges::None,
+    };
+    if diags.is_empty() { Ok(Lifecycle { prevent_destroy, create_before_destroy, ignore_changes }) } else { Err(diags) }
+}
+
+/// `ignore_changes = all` or a list of attribute references (`[tags, user_data]`).
+fn read_ignore_changes(attr: &Attribute) -> Result<IgnoreChanges, Diagnostics> {
+    if let Some(r) = attr.expr.as_traversal() {
+        if r.root == "all" && r.steps.is_empty() {
+            return Ok(IgnoreChanges::All);
+        }
+    }
+    let bad = |at: Location| -> Diagnostics {
+        Diagnostic::error("ignore_changes must be `all` or a list of attribute names")
+            .at(at)
+            .hint("write: ignore_changes = [tags, user_data]")
+            .into()
+    };
+    let Some(items) = attr.expr.as_list() else { return Err(bad(attr.expr.location())) };
+    let mut names = Vec::new();
+    let mut diags = Diagnostics::new();
+    for item in items {
+        if let Some(r) = item.as_traversal() {
+            names.push(r.root);
+            continue;
+        }
+        // Terraform 0.11 wrote the names quoted; still seen in older modules.
+        match constant(&item, Path::new(".")).ok().and_then(|v| v.unmarked().as_str().map(str::to_string)) {
+            Some(s) => names.push(s.split(['.', '[']).next().unwrap_or(&s).to_string()),
+            None => diags.extend(bad(item.location())),
+        }
+    }
+    if diags.is_empty() { Ok(IgnoreChanges::Attributes(names)) } else { Err(diags) }
+}
+
+fn read_provider(block: &Block) -> Result<ProviderBlock, Diagnostics> {
+    let name = one_label(block, "provider \"aws\" { region = \"us-east-1\" }")?;
+    let base = base_dir_of(&block.body);
+    let alias = constant_string(block.body.attribute("alias"), &base)?;
+    let body = Body {
+        attributes: block.body.attributes.iter().filter(|a| a.name != "alias" && a.name != "version").cloned().collect(),
+        blocks: block.body.blocks.clone(),
+        file: block.body.file.clone(),
+    };
+    Ok(ProviderBlock { name, alias, body, location: block.location.clone() })
+}
+
+/// The `provider` blocks of a body (used for `generate` contents too).
+pub(crate) fn provider_blocks(body: &Body) -> Result<Vec<ProviderBlock>, Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let mut out = Vec::new();
+    for block in body.blocks_of("provider") {
+        match read_provider(block) {
+            Ok(p) => out.push(p),
+            Err(d) => diags.extend(d),
+        }
+    }
+    if diags.is_empty() { Ok(out) } else { Err(diags) }
+}
+
+fn check_duplicates(module: &Module) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let mut check = |kind: &str, items: Vec<(String, &Location)>| {
+        let mut seen: BTreeMap<String, &Location> = BTreeMap::new();
+        for (name, at) in items {
+            if let Some(first) = seen.get(&name) {
+                diags.push(
+                    Diagnostic::error(format!("{kind} `{name}` is declared twice"))
+                        .at(at.clone())
+                        .detail(format!("first declared at {first}"))
+                        .hint("rename or remove one of them"),
+                );
+            } else {
+                seen.insert(name, at);
+            }
+        }
+    };
+    check("variable", module.variables.iter().map(|v| (v.name.clone(), &v.location)).collect());
+    check("local", module.locals.iter().map(|l| (l.name.clone(), &l.location)).collect());
+    check("output", module.outputs.iter().map(|o| (o.name.clone(), &o.location)).collect());
+    check("resource", module.resources.iter().map(|r| (r.address(), &r.location)).collect());
+    check("data source", module.data.iter().map(|r| (r.address(), &r.location)).collect());
+    check(
+        "provider configuration",
+        module.providers.iter().map(|p| (p.alias.as_ref().map_or(p.name.clone(), |a| format!("{}.{a}", p.name)), &p.location)).collect(),
+    );
+    diags
+}
+
+// ---------------------------------------------------------------------------------------
+// References
+// ---------------------------------------------------------------------------------------
+
+pub(crate) fn resource_references(rb: &ResourceBlock) -> Vec<Reference> {
+    let mut out = Vec::new();
+    if let Some(c) = &rb.count {
+        out.extend(c.references());
+    }
+    if let Some(f) = &rb.for_each {
+        out.extend(f.references());
+    }
+    out.extend(body_references(&rb.body));
+    out.extend(rb.depends_on.iter().cloned());
+    out
+}
+
+/// Every reference of a body and its nested blocks; in `dynamic` blocks the iterator
+/// name is bound, not a reference.
+pub(crate) fn body_references(body: &Body) -> Vec<Reference> {
+    let mut out: Vec<Reference> = body.attributes.iter().flat_map(|a| a.expr.references()).collect();
+    for block in &body.blocks {
+        if block.ident == "dynamic" {
+            let iterator = block
+                .body
+                .attribute("iterator")
+                .and_then(|a| a.expr.as_traversal())
+                .map(|r| r.root)
+                .or_else(|| block.labels.first().cloned())
+                .unwrap_or_default();
+            let inner: Vec<Reference> = block
+                .body
+                .attributes
+                .iter()
+                .filter(|a| a.name != "iterator")
+                .flat_map(|a| a.expr.references())
+                .chain(block.body.blocks.iter().flat_map(|b| body_references(&b.body)))
+                .filter(|r| r.root != iterator)
+                .collect();
+            out.extend(inner);
+        } else {
+            out.extend(body_references(&block.body));
+        }
+    }
+    out
+}
