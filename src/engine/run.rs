@@ -555,9 +555,10 @@ impl Runner<'_> {
         };
         match (action, prior) {
             (Action::NoOp, Some(p)) => {
-                // Nothing to do, but keep recorded dependencies current.
+                // Nothing to do in AWS, but the state takes what refresh read (drift that
+                // ignore_changes keeps) and the current dependencies.
                 let mut store = self.store.lock().await;
-                if store.state.instances.get(addr).is_some_and(|s| s.dependencies != deps) {
+                if store.state.instances.get(addr).is_none_or(|s| s.dependencies != deps || !s.attributes.same_as(p)) {
                     store.state.instances.insert(addr.clone(), record(p));
                     store.persist().await?;
                 }
