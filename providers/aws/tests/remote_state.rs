@@ -528,8 +528,14 @@ struct Terraform {
 
 impl Terraform {
     async fn new(key: &str, body: &str) -> Terraform {
+        let table = &shared_names().1;
+        Terraform::with_locking(key, &format!("dynamodb_table = \"{table}\""), body).await
+    }
+
+    /// `locking` is the backend's lock setting (`dynamodb_table = ...`, `use_lockfile = true`).
+    async fn with_locking(key: &str, locking: &str, body: &str) -> Terraform {
         require_emulators();
-        let (bucket, table) = shared_names();
+        let bucket = &shared_names().0;
         // The shared bucket and table exist once a backend has been opened.
         backend_for(key).await;
         let s3_url = std::env::var("AWS_ENDPOINT_URL").expect("checked above");
@@ -541,7 +547,7 @@ impl Terraform {
     bucket                      = "{bucket}"
     key                         = "{key}"
     region                      = "{REGION}"
-    dynamodb_table              = "{table}"
+    {locking}
     use_path_style              = true
     skip_credentials_validation = true
     skip_requesting_account_id  = true
@@ -708,4 +714,57 @@ output "greeting" { value = "hello from terraform" }"#,
     let out = tf.run(&["output", "-raw", "greeting"]).await;
     assert!(out.status.success(), "terraform output failed:\n{}", text(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from forge");
+}
+
+#[tokio::test]
+async fn lockfile_locks_exclude_terraform_and_forge_both_ways() {
+    let key = format!("{}/terraform.tfstate", unique("tf-lockfile"));
+    let bucket = &shared_names().0;
+    let tf = Terraform::with_locking(
+        &key,
+        "use_lockfile = true",
+        r#"resource "terraform_data" "slow" {
+  provisioner "local-exec" {
+    command = "sleep 6"
+  }
+}"#,
+    )
+    .await;
+    let backend = S3BackendFactory::new()
+        .open_s3(&config(bucket, &key, &[("use_lockfile", Value::Bool(true))]))
+        .await
+        .expect("open");
+
+    // forge holds the .tflock: Terraform is refused and names us.
+    let ours = lock_info(&uuid::Uuid::new_v4().to_string(), "forge@test");
+    backend.lock(&ours).await.expect("lock");
+    let out = tf.run(&["plan", "-input=false", "-no-color", "-lock-timeout=0s"]).await;
+    let shown = text(&out);
+    assert!(!out.status.success() && shown.contains("Error acquiring the state lock"), "{shown}");
+    assert!(shown.contains(&ours.id), "Terraform shows our lock ID:\n{shown}");
+    backend.unlock(&ours.id, false).await.expect("unlock");
+
+    // Terraform holds the .tflock: forge is refused and names Terraform.
+    let apply = tf
+        .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start terraform apply");
+    let started = Instant::now();
+    let lockfile = loop {
+        if let Some((body, _)) = object(bucket, &format!("{key}.tflock")).await {
+            break body;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "Terraform's .tflock never appeared");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let terraform_lock: serde_json::Value = serde_json::from_slice(&lockfile).expect("Terraform's lock JSON");
+    let holder = locked(backend.lock(&lock_info("forge-second", "forge@test")).await);
+    assert_eq!(holder.id, terraform_lock["ID"].as_str().expect("ID"));
+    assert_eq!(holder.operation, "OperationTypeApply");
+    assert_eq!(holder.version, "1.11.4");
+    let out = apply.wait_with_output().await.expect("terraform apply");
+    assert!(out.status.success(), "terraform apply failed:\n{}", text(&out));
+    assert_eq!(object(bucket, &format!("{key}.tflock")).await, None, "Terraform removed its .tflock");
 }

@@ -395,9 +395,9 @@ impl Reader<'_> {
                 Value::Bool(b) => Ok(Some(*b)),
                 Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
                 Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-                other => Err(bad(format!(
+                _ => Err(bad(format!(
                     "remote_state config.{key}: expected true or false, found {}",
-                    describe_scalar(other)
+                    describe_scalar(v)
                 ))),
             },
         }
@@ -466,6 +466,7 @@ impl Reader<'_> {
 /// A short rendering of a wrong scalar for an error (never of a sensitive one).
 fn describe_scalar(v: &Value) -> String {
     match v {
+        Value::Sensitive(_) => format!("a sensitive {}", v.kind_name()),
         Value::String(s) => format!("{s:?}"),
         Value::Number(_) => v.to_json().to_string(),
         other => format!("a {}", other.kind_name()),
@@ -587,6 +588,8 @@ mod tests {
         assert!(e.contains("config.encrypt") && e.contains("\"yes\""), "{e}");
         let e = err(&config(&[("bucket", s("b")), ("key", s("k")), ("s3_bucket_tags", s("x"))]));
         assert!(e.contains("config.s3_bucket_tags") && e.contains("map of strings"), "{e}");
+        let e = err(&config(&[("bucket", s("b")), ("key", s("k")), ("encrypt", s("hunter2").sensitive())]));
+        assert!(e.contains("config.encrypt") && e.contains("a sensitive string") && !e.contains("hunter2"), "{e}");
         let e = err(&Value::string("b"));
         assert!(e.contains("must be an object"), "{e}");
     }
