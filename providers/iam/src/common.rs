@@ -192,6 +192,23 @@ pub fn name_from_arn(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
+/// The configured name, or a generated one as Terraform makes when `name` is left out
+/// (`terraform-` and a timestamp with a counter, unique within this process and time).
+pub fn name_or_generated(planned: &Value) -> String {
+    if let Some(name) = planned.str_attr("name") {
+        return name.to_string();
+    }
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let prefix = planned.str_attr("name_prefix").unwrap_or("terraform-");
+    format!("{prefix}{nanos}{n:04x}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,21 +247,4 @@ mod tests {
         let err = check_policy("aws_iam_policy", &planned, "policy").unwrap_err();
         assert!(err.message.contains("aws_iam_policy") && err.message.contains("`policy`"), "{}", err.message);
     }
-}
-
-/// The configured name, or a generated one as Terraform makes when `name` is left out
-/// (`terraform-` and a timestamp with a counter, unique within this process and time).
-pub fn name_or_generated(planned: &Value) -> String {
-    if let Some(name) = planned.str_attr("name") {
-        return name.to_string();
-    }
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let prefix = planned.str_attr("name_prefix").unwrap_or("terraform-");
-    format!("{prefix}{nanos}{n:04x}")
 }

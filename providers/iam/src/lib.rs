@@ -2,6 +2,9 @@
 //! inline policies, policy attachments and instance profiles; the policy document
 //! builder, the caller identity and the region.
 
+// Tests may unwrap: a panic there is a test failure with its message.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 use std::sync::Arc;
 
 use forge_aws_common::AwsContext;

@@ -1,13 +1,23 @@
-//! The secretsmanager resource types and data sources of the `aws` provider.
+//! The secretsmanager resource types of the `aws` provider: secrets and their versions.
+
+// Tests may unwrap: a panic there is a test failure with its message.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 use std::sync::Arc;
 
 use forge_aws_common::AwsContext;
 use forge_provider::{DataSourceType, ResourceType};
 
+pub mod common;
+pub mod secret;
+pub mod secret_version;
+
 /// Every resource type this crate implements, bound to one provider configuration.
-pub fn resource_types(_ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
-    Vec::new()
+pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
+    vec![
+        Arc::new(secret::SecretResource::new(ctx.clone())),
+        Arc::new(secret_version::SecretVersionResource::new(ctx.clone())),
+    ]
 }
 
 /// Every data source this crate implements.

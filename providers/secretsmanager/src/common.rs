@@ -1,0 +1,126 @@
+//! Helpers both Secrets Manager resource types share: the client, "not found" codes and tags.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_secretsmanager::types::Tag;
+use forge_aws_common::{map_value, string_map, AwsContext};
+use forge_provider::{ProviderError, ProviderResult, Schema, Value};
+
+/// A Secrets Manager client for this provider configuration.
+pub fn client(ctx: &AwsContext) -> aws_sdk_secretsmanager::Client {
+    let mut conf = aws_sdk_secretsmanager::config::Builder::from(&ctx.sdk);
+    if let Some(url) = ctx.endpoint_for("secretsmanager") {
+        conf = conf.endpoint_url(url);
+    }
+    aws_sdk_secretsmanager::Client::from_conf(conf.build())
+}
+
+/// True when the secret (or version) does not exist.
+pub fn is_not_found(err: &ProviderError) -> bool {
+    err.code.as_deref() == Some("ResourceNotFoundException")
+}
+
+/// True when Secrets Manager refuses because the secret is scheduled for deletion: to
+/// Terraform such a secret is gone.
+pub fn is_scheduled_for_deletion(err: &ProviderError) -> bool {
+    err.code.as_deref() == Some("InvalidRequestException") && err.message.to_lowercase().contains("deletion")
+}
+
+/// Turns "not found" (and "scheduled for deletion") into `None`.
+pub fn found<T>(result: ProviderResult<T>) -> ProviderResult<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_not_found(&e) || is_scheduled_for_deletion(&e) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+pub fn config_tags(v: &Value) -> BTreeMap<String, String> {
+    v.get("tags").map(string_map).unwrap_or_default()
+}
+
+pub fn tags_from_aws(tags: &[Tag]) -> BTreeMap<String, String> {
+    tags.iter()
+        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter(|(k, _)| !k.starts_with("aws:"))
+        .collect()
+}
+
+pub fn to_aws_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
+    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+}
+
+/// The `tags` / `tags_all` pair of a state read back (see the IAM crate: `tags` without
+/// the provider's default tags unless configured, null when none and none before).
+pub fn tags_state(ctx: &AwsContext, prior_tags: &Value, live: &BTreeMap<String, String>) -> (Value, Value) {
+    let own: BTreeMap<String, String> = live
+        .iter()
+        .filter(|(k, v)| ctx.default_tags.get(*k) != Some(*v) || prior_tags.get(k).is_some())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let tags = if own.is_empty() && prior_tags.is_null() { Value::Null } else { map_value(&own) };
+    (tags, map_value(live))
+}
+
+pub fn plan_tags_all(ctx: &AwsContext, planned: &mut Value) {
+    let tags = planned.get("tags").cloned().unwrap_or(Value::Null);
+    let all = if tags.is_wholly_known() { map_value(&ctx.tags_all(&string_map(&tags))) } else { Value::Unknown };
+    set_attr(planned, "tags_all", all);
+}
+
+pub fn set_attr(v: &mut Value, name: &str, new: Value) {
+    if let Value::Object(m) = v {
+        m.insert(name.to_string(), new);
+    }
+}
+
+pub fn opt_string(s: Option<&str>) -> Value {
+    s.map(Value::string).unwrap_or(Value::Null)
+}
+
+pub fn required_str<'a>(v: &'a Value, name: &str, resource: &str) -> ProviderResult<&'a str> {
+    v.str_attr(name).ok_or_else(|| {
+        ProviderError::new(format!("{resource}: `{name}` is required")).hint(format!("set `{name}` in the resource block"))
+    })
+}
+
+/// Force-new attributes whose planned value differs from the prior one.
+pub fn replace_paths(schema: &Schema, prior: Option<&Value>, planned: &Value) -> Vec<String> {
+    let Some(prior) = prior else { return Vec::new() };
+    schema
+        .attributes
+        .iter()
+        .filter(|(_, attr)| attr.force_new)
+        .filter(|(name, _)| {
+            let before = prior.get(name).unwrap_or(&Value::Null);
+            let after = planned.get(name).unwrap_or(&Value::Null);
+            after.is_unknown() || !before.same_as(after)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheduled_for_deletion_counts_as_gone() {
+        let e = ProviderError::with_code(
+            "InvalidRequestException",
+            "You can't perform this operation on the secret because it was marked for deletion.",
+        );
+        assert_eq!(found::<()>(Err(e)), Ok(None));
+        let other = ProviderError::with_code("InvalidRequestException", "something else");
+        assert!(found::<()>(Err(other)).is_err());
+        assert_eq!(found::<()>(Err(ProviderError::with_code("ResourceNotFoundException", "x"))), Ok(None));
+    }
+
+    #[test]
+    fn reserved_tags_are_dropped() {
+        let tags = vec![Tag::builder().key("aws:x").value("1").build(), Tag::builder().key("team").value("a").build()];
+        let m = tags_from_aws(&tags);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m.get("team").map(String::as_str), Some("a"));
+    }
+}

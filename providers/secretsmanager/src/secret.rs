@@ -1,0 +1,306 @@
+//! `aws_secretsmanager_secret`: the secret's metadata (its value is a secret version).
+//!
+//! Deleting schedules the deletion after `recovery_window_in_days` (0 deletes at once);
+//! a secret scheduled for deletion reads as gone, as in Terraform.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use forge_aws_common::policy::{policies_equivalent, policy_for_state, validate_policy_json};
+use forge_aws_common::{sdk_error, string_map, AwsContext};
+use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
+
+use crate::common::{
+    client, config_tags, found, is_not_found, is_scheduled_for_deletion, opt_string, plan_tags_all, replace_paths,
+    required_str, set_attr, tags_from_aws, tags_state, to_aws_tags,
+};
+
+const TYPE: &str = "aws_secretsmanager_secret";
+const DEFAULT_RECOVERY_WINDOW: f64 = 30.0;
+
+pub struct SecretResource {
+    ctx: Arc<AwsContext>,
+    client: aws_sdk_secretsmanager::Client,
+    schema: Schema,
+}
+
+impl SecretResource {
+    pub fn new(ctx: Arc<AwsContext>) -> Self {
+        let string = || AttrType::String;
+        let schema = Schema::new()
+            .attr("name", Attribute::optional_computed(string()).force_new())
+            .attr("name_prefix", Attribute::optional(string()).force_new())
+            .attr("description", Attribute::optional(string()))
+            .attr("kms_key_id", Attribute::optional(string()))
+            .attr("policy", Attribute::optional(string()))
+            .attr("recovery_window_in_days", Attribute::optional_computed(AttrType::Number))
+            .attr("force_overwrite_replica_secret", Attribute::optional_computed(AttrType::Bool))
+            .attr("tags", Attribute::optional(AttrType::Map(Box::new(string()))))
+            .attr("tags_all", Attribute::computed(AttrType::Map(Box::new(string()))))
+            .attr("id", Attribute::computed(string()))
+            .attr("arn", Attribute::computed(string()));
+        let client = client(&ctx);
+        SecretResource { ctx, client, schema }
+    }
+
+    /// The live secret as state; `state` gives the configuration-only arguments and the
+    /// spelling of an equivalent policy.
+    async fn read_by_id(&self, id: &str, state: &Value) -> ProviderResult<Option<Value>> {
+        let described = found(self.client.describe_secret().secret_id(id).send().await.map_err(sdk_error))?;
+        let Some(secret) = described else { return Ok(None) };
+        if secret.deleted_date().is_some() {
+            return Ok(None);
+        }
+        let arn = secret.arn().unwrap_or(id).to_string();
+        let policy = found(self.client.get_resource_policy().secret_id(&arn).send().await.map_err(sdk_error))?;
+        let Some(policy) = policy else { return Ok(None) };
+        let policy = match policy.resource_policy().filter(|p| !p.trim().is_empty() && p.trim() != "{}") {
+            Some(live) => Value::String(policy_for_state(state.str_attr("policy"), live)),
+            None => Value::Null,
+        };
+        let (tags, tags_all) =
+            tags_state(&self.ctx, state.get("tags").unwrap_or(&Value::Null), &tags_from_aws(secret.tags()));
+        let recovery = state
+            .get("recovery_window_in_days")
+            .and_then(Value::as_f64)
+            .unwrap_or(DEFAULT_RECOVERY_WINDOW);
+        let overwrite = state.get("force_overwrite_replica_secret").and_then(Value::as_bool).unwrap_or(false);
+        let description = match secret.description() {
+            Some("") | None => Value::Null,
+            Some(d) => Value::string(d),
+        };
+        Ok(Some(Value::object([
+            ("id", Value::string(&arn)),
+            ("arn", Value::string(&arn)),
+            ("name", opt_string(secret.name())),
+            ("name_prefix", state.get("name_prefix").cloned().unwrap_or(Value::Null)),
+            ("description", description),
+            ("kms_key_id", opt_string(secret.kms_key_id())),
+            ("policy", policy),
+            ("recovery_window_in_days", Value::Number(recovery)),
+            ("force_overwrite_replica_secret", Value::Bool(overwrite)),
+            ("tags", tags),
+            ("tags_all", tags_all),
+        ])))
+    }
+
+    async fn put_policy(&self, arn: &str, policy: Option<&str>) -> ProviderResult<()> {
+        match policy {
+            Some(policy) => {
+                let out = self.client.put_resource_policy().secret_id(arn).resource_policy(policy).send().await;
+                out.map_err(|e| {
+                    let e = sdk_error(e);
+                    match e.code.as_deref() {
+                        Some("MalformedPolicyDocumentException") => {
+                            e.hint("the policy does not parse as a resource policy: check its JSON and element names")
+                        }
+                        _ => e,
+                    }
+                })?;
+            }
+            None => {
+                found(self.client.delete_resource_policy().secret_id(arn).send().await.map_err(sdk_error))?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn update_tags(&self, arn: &str, prior: &Value, planned: &Value) -> ProviderResult<()> {
+        let old = string_map(prior.get("tags_all").unwrap_or(&Value::Null));
+        let new = self.ctx.tags_all(&config_tags(planned));
+        let removed: Vec<String> = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
+        if !removed.is_empty() {
+            let out = self.client.untag_resource().secret_id(arn).set_tag_keys(Some(removed)).send().await;
+            out.map_err(sdk_error)?;
+        }
+        let changed: std::collections::BTreeMap<String, String> =
+            new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        if !changed.is_empty() {
+            let out = self.client.tag_resource().secret_id(arn).set_tags(Some(to_aws_tags(&changed))).send().await;
+            out.map_err(sdk_error)?;
+        }
+        Ok(())
+    }
+}
+
+/// Terraform accepts 0 (delete at once) or 7 to 30 days.
+pub fn check_recovery_window(config: &Value) -> ProviderResult<()> {
+    let Some(days) = config.get("recovery_window_in_days").and_then(Value::as_f64) else { return Ok(()) };
+    if days == 0.0 || (7.0..=30.0).contains(&days) && days.fract() == 0.0 {
+        Ok(())
+    } else {
+        Err(ProviderError::new(format!("{TYPE}: recovery_window_in_days = {days} is out of range"))
+            .hint("use 0 to delete without recovery, or a whole number of days from 7 to 30"))
+    }
+}
+
+fn create_hint(err: ProviderError, name: &str) -> ProviderError {
+    if is_scheduled_for_deletion(&err) {
+        return err.hint(format!(
+            "a secret named {name:?} is scheduled for deletion: restore it (aws secretsmanager restore-secret \
+             --secret-id {name}) and import it, wait until it is deleted, or choose another name"
+        ));
+    }
+    match err.code.as_deref() {
+        Some("ResourceExistsException") => err.hint(format!(
+            "a secret named {name:?} already exists: choose another name, or import it by its ARN"
+        )),
+        Some("ValidationException") if name.len() > 512 => {
+            err.hint(format!("secret names are at most 512 characters; {name:?} has {}", name.len()))
+        }
+        _ => err,
+    }
+}
+
+fn generated_name(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    format!("{prefix}{nanos}")
+}
+
+#[async_trait]
+impl ResourceType for SecretResource {
+    fn type_name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
+        check_recovery_window(config)?;
+        if let Some(policy) = config.str_attr("policy") {
+            validate_policy_json("policy", policy).map_err(|m| ProviderError::new(format!("{TYPE}: {m}")))?;
+        }
+        let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
+        if config.get("recovery_window_in_days").is_none_or(Value::is_null) {
+            set_attr(&mut planned, "recovery_window_in_days", Value::Number(DEFAULT_RECOVERY_WINDOW));
+        }
+        if config.get("force_overwrite_replica_secret").is_none_or(Value::is_null) {
+            set_attr(&mut planned, "force_overwrite_replica_secret", Value::Bool(false));
+        }
+        if let (Some(configured), Some(stored)) = (planned.str_attr("policy"), prior.and_then(|p| p.str_attr("policy")))
+            && configured != stored
+            && policies_equivalent(configured, stored)
+        {
+            let stored = stored.to_string();
+            set_attr(&mut planned, "policy", Value::String(stored));
+        }
+        plan_tags_all(&self.ctx, &mut planned);
+        let requires_replace = replace_paths(&self.schema, prior, &planned);
+        Ok(PlannedState { planned, requires_replace })
+    }
+
+    async fn create(&self, planned: &Value) -> ProviderResult<Value> {
+        let planned = planned.deep_unmarked();
+        let name = match planned.str_attr("name") {
+            Some(n) => n.to_string(),
+            None => generated_name(planned.str_attr("name_prefix").unwrap_or("terraform-")),
+        };
+        let tags = self.ctx.tags_all(&config_tags(&planned));
+        let out = self
+            .client
+            .create_secret()
+            .name(&name)
+            .set_description(planned.str_attr("description").map(str::to_string))
+            .set_kms_key_id(planned.str_attr("kms_key_id").map(str::to_string))
+            .set_tags((!tags.is_empty()).then(|| to_aws_tags(&tags)))
+            .send()
+            .await
+            .map_err(|e| create_hint(sdk_error(e), &name))?;
+        let arn = out
+            .arn()
+            .ok_or_else(|| ProviderError::new(format!("CreateSecret for {name} returned no ARN")))?
+            .to_string();
+        self.put_policy(&arn, planned.str_attr("policy")).await?;
+        self.read_by_id(&arn, &planned)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("secret {name} vanished right after it was created")))
+    }
+
+    async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
+        let Some(id) = state.str_attr("id").or_else(|| state.str_attr("arn")) else { return Ok(None) };
+        self.read_by_id(id, state).await
+    }
+
+    async fn update(&self, prior: &Value, planned: &Value) -> ProviderResult<Value> {
+        let planned = planned.deep_unmarked();
+        let arn = required_str(prior, "id", TYPE)?.to_string();
+        let changed = |attr: &str| !prior.get(attr).unwrap_or(&Value::Null).same_as(planned.get(attr).unwrap_or(&Value::Null));
+        if changed("description") || changed("kms_key_id") {
+            self.client
+                .update_secret()
+                .secret_id(&arn)
+                // An empty description clears it (null would leave it as it is).
+                .description(planned.str_attr("description").unwrap_or(""))
+                .set_kms_key_id(planned.str_attr("kms_key_id").map(str::to_string))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+        }
+        if changed("policy") {
+            self.put_policy(&arn, planned.str_attr("policy")).await?;
+        }
+        self.update_tags(&arn, prior, &planned).await?;
+        self.read_by_id(&arn, &planned)
+            .await?
+            .ok_or_else(|| ProviderError::new(format!("secret {arn} disappeared during the update")))
+    }
+
+    async fn delete(&self, state: &Value) -> ProviderResult<()> {
+        let Some(arn) = state.str_attr("id").or_else(|| state.str_attr("arn")) else { return Ok(()) };
+        let days = state.get("recovery_window_in_days").and_then(Value::as_i64).unwrap_or(30);
+        let request = self.client.delete_secret().secret_id(arn);
+        let request = if days == 0 {
+            request.force_delete_without_recovery(true)
+        } else {
+            request.recovery_window_in_days(days)
+        };
+        match request.send().await.map_err(sdk_error) {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) || is_scheduled_for_deletion(&e) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
+        let state = Value::object([
+            ("id", Value::string(id)),
+            ("recovery_window_in_days", Value::Number(DEFAULT_RECOVERY_WINDOW)),
+            ("force_overwrite_replica_secret", Value::Bool(false)),
+        ]);
+        self.read_by_id(id, &state).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn window(days: f64) -> Value {
+        Value::object([("recovery_window_in_days", Value::Number(days))])
+    }
+
+    #[test]
+    fn recovery_window_is_zero_or_seven_to_thirty() {
+        assert!(check_recovery_window(&window(0.0)).is_ok());
+        assert!(check_recovery_window(&window(7.0)).is_ok());
+        assert!(check_recovery_window(&window(30.0)).is_ok());
+        assert!(check_recovery_window(&window(3.0)).is_err());
+        assert!(check_recovery_window(&window(31.0)).is_err());
+        assert!(check_recovery_window(&Value::object([("recovery_window_in_days", Value::Null)])).is_ok());
+    }
+
+    #[test]
+    fn scheduled_name_gets_a_restore_hint() {
+        let e = ProviderError::with_code(
+            "InvalidRequestException",
+            "You can't create this secret because a secret with this name is already scheduled for deletion.",
+        );
+        let hint = create_hint(e, "db").hint.unwrap_or_default();
+        assert!(hint.contains("restore-secret"), "{hint}");
+    }
+}
