@@ -1,0 +1,220 @@
+//! The reference environment, stacks/production: it loads, validates clean, has the
+//! seed's units and dependency edges, and a copy with only env.hcl edited is a second,
+//! independent environment.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use forge_config::{validate_environment, Environment};
+use forge_provider::Value;
+
+const UNITS: &[&str] = &[
+    "ec2-fast-api-jwt",
+    "ec2-self-hosted",
+    "iam",
+    "policies",
+    "roles",
+    "s3-storage",
+    "secret-manager",
+    "sqs-notifications",
+];
+
+fn stacks_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../stacks")
+}
+
+fn load(dir: &Path) -> Environment {
+    Environment::load(dir).unwrap_or_else(|d| panic!("{} does not load:\n{d}", dir.display()))
+}
+
+/// unit name -> names of the units it depends on (through dependency blocks).
+fn edges(env: &Environment) -> BTreeMap<String, BTreeSet<String>> {
+    env.units
+        .iter()
+        .map(|u| {
+            let deps = u
+                .dependencies
+                .iter()
+                .map(|d| env.units.iter().find(|x| x.dir == d.config_path).map(|x| x.name.clone()).unwrap_or_else(|| format!("outside: {}", d.config_path.display())))
+                .collect();
+            (u.name.clone(), deps)
+        })
+        .collect()
+}
+
+fn expected_edges() -> BTreeMap<String, BTreeSet<String>> {
+    let mut e: BTreeMap<String, BTreeSet<String>> = UNITS.iter().map(|u| (u.to_string(), BTreeSet::new())).collect();
+    let mut add = |from: &str, to: &[&str]| {
+        e.insert(from.to_string(), to.iter().map(|s| s.to_string()).collect());
+    };
+    add("s3-storage", &["sqs-notifications"]);
+    add("iam", &["s3-storage"]);
+    add("ec2-fast-api-jwt", &["s3-storage", "iam", "secret-manager"]);
+    add("ec2-self-hosted", &["s3-storage", "iam"]);
+    e
+}
+
+fn key_of(env: &Environment, unit: &str) -> String {
+    let rs = env.unit(unit).and_then(|u| u.remote_state.as_ref()).unwrap_or_else(|| panic!("{unit} has no remote_state"));
+    rs.config.str_attr("key").unwrap_or_else(|| panic!("{unit}: no key in {:?}", rs.config)).to_string()
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("file type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn production_loads_with_the_eight_units_and_the_seed_edges() {
+    let env = load(&stacks_dir().join("production"));
+    assert_eq!(env.name, "production");
+    let names: Vec<&str> = env.units.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, UNITS);
+    assert_eq!(edges(&env), expected_edges());
+    for unit in &env.units {
+        assert!(unit.extra_dependencies.is_empty(), "{}", unit.name);
+        assert_eq!(unit.path_relative_to_include, format!("production/{}", unit.name));
+        assert!(unit.module.dir.ends_with(format!("stacks/modules/{}", unit.name)), "{}: {}", unit.name, unit.module.dir.display());
+    }
+}
+
+#[test]
+fn production_validates_without_any_diagnostic() {
+    let env = load(&stacks_dir().join("production"));
+    let diags = validate_environment(&env);
+    assert!(diags.is_empty(), "stacks/production has diagnostics:\n{diags}");
+}
+
+#[test]
+fn production_state_keys_and_backend_follow_the_root() {
+    let env = load(&stacks_dir().join("production"));
+    for unit in UNITS {
+        assert_eq!(key_of(&env, unit), format!("production/{unit}/terraform.tfstate"));
+        let rs = env.unit(unit).and_then(|u| u.remote_state.as_ref()).expect("remote_state");
+        assert_eq!(rs.backend, "s3");
+        assert_eq!(rs.config.str_attr("bucket"), Some("tf-state-locks-fast-api-jwt"));
+        assert_eq!(rs.config.str_attr("dynamodb_table"), Some("tf-table-locks-fast-api-jwt"));
+        assert_eq!(rs.config.str_attr("region"), Some("us-east-1"));
+        assert_eq!(rs.config.get("encrypt"), Some(&Value::Bool(true)));
+        assert!(rs.config.get("endpoint").is_none() && rs.config.get("endpoints").is_none(), "no hard-coded endpoints");
+    }
+}
+
+#[test]
+fn production_units_get_the_generated_aws_provider_with_default_tags() {
+    let env = load(&stacks_dir().join("production"));
+    for unit in &env.units {
+        let [provider] = unit.generated_providers.as_slice() else {
+            panic!("{}: expected one generated provider, got {}", unit.name, unit.generated_providers.len())
+        };
+        assert_eq!(provider.name, "aws");
+        assert_eq!(provider.alias, None);
+        let body = forge_lang::eval::eval_body(&provider.body, &forge_lang::Scope::new(&unit.dir)).expect("provider body evaluates");
+        assert_eq!(body.str_attr("region"), Some("us-east-1"));
+        let tags = body
+            .get("default_tags")
+            .and_then(Value::as_seq)
+            .and_then(|blocks| blocks.first())
+            .and_then(|b| b.get("tags"))
+            .unwrap_or_else(|| panic!("{}: no default_tags in {body:?}", unit.name));
+        assert_eq!(tags.str_attr("Project"), Some("fast-api-jwt"));
+        assert_eq!(tags.str_attr("Environment"), Some("production"));
+        assert_eq!(tags.str_attr("ManagedBy"), Some("forge"));
+        assert!(body.get("endpoints").is_none(), "{}: the provider must not hard-code endpoints", unit.name);
+    }
+}
+
+#[test]
+fn production_inputs_merge_root_and_unit_and_carry_unknown_dependency_outputs() {
+    let env = load(&stacks_dir().join("production"));
+    let iam = env.unit("iam").expect("iam unit");
+    // The dependency is not applied: its outputs are unknown and must flow through.
+    let inputs = iam.eval_inputs(&BTreeMap::from([("s3".to_string(), Value::Unknown)])).expect("inputs");
+    assert_eq!(inputs.get("storage_files_csv"), Some(&Value::Unknown));
+    assert_eq!(inputs.get("environment"), Some(&Value::string("production")));
+    assert_eq!(inputs.get("project_name"), Some(&Value::string("fast-api-jwt")));
+    assert_eq!(inputs.get("aws_region"), Some(&Value::string("us-east-1")));
+
+    let csv = "arn:aws:s3:::b,arn:aws:s3:::b/*";
+    let outputs = Value::object([("storage_files_csv", Value::string(csv))]);
+    let inputs = iam.eval_inputs(&BTreeMap::from([("s3".to_string(), outputs)])).expect("inputs");
+    assert_eq!(inputs.get("storage_files_csv"), Some(&Value::string(csv)));
+
+    // Partly known outputs: the known ones are used, the unknown ones stay unknown.
+    let api = env.unit("ec2-fast-api-jwt").expect("api unit");
+    let deps = BTreeMap::from([
+        ("s3".to_string(), Value::object([("bucket_name", Value::string("files"))])),
+        ("iam".to_string(), Value::object([("instance_profile_name", Value::Unknown)])),
+        ("secrets".to_string(), Value::Unknown),
+    ]);
+    let inputs = api.eval_inputs(&deps).expect("inputs");
+    assert_eq!(inputs.get("bucket_name"), Some(&Value::string("files")));
+    assert_eq!(inputs.get("instance_profile_name"), Some(&Value::Unknown));
+    assert_eq!(inputs.get("secret_arn"), Some(&Value::Unknown));
+    assert_eq!(inputs.get("instance_type"), Some(&Value::string("t3.micro")));
+}
+
+#[test]
+fn a_copy_with_only_env_hcl_edited_is_a_staging_environment() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let stacks = tmp.path().join("stacks");
+    std::fs::create_dir_all(&stacks).expect("mkdir");
+    std::fs::copy(stacks_dir().join("terragrunt.hcl"), stacks.join("terragrunt.hcl")).expect("copy root");
+    copy_dir(&stacks_dir().join("modules"), &stacks.join("modules"));
+    copy_dir(&stacks_dir().join("production"), &stacks.join("staging"));
+    let env_hcl = stacks.join("staging/env.hcl");
+    let text = std::fs::read_to_string(&env_hcl).expect("env.hcl");
+    assert!(text.contains("\"production\""));
+    std::fs::write(&env_hcl, text.replace("\"production\"", "\"staging\"")).expect("write env.hcl");
+
+    let env = load(&stacks.join("staging"));
+    assert_eq!(env.name, "staging");
+    assert_eq!(env.units.len(), 8);
+    assert_eq!(edges(&env), expected_edges());
+    assert!(validate_environment(&env).is_empty(), "{}", validate_environment(&env));
+    for unit in UNITS {
+        assert_eq!(key_of(&env, unit), format!("staging/{unit}/terraform.tfstate"));
+        let inputs = env.unit(unit).expect("unit").eval_inputs(&BTreeMap::new()).expect("inputs");
+        assert_eq!(inputs.get("environment"), Some(&Value::string("staging")), "{unit}");
+    }
+    let provider = &env.unit("roles").expect("roles").generated_providers[0];
+    let body = forge_lang::eval::eval_body(&provider.body, &forge_lang::Scope::new(tmp.path())).expect("provider");
+    let tags = body.get("default_tags").and_then(Value::as_seq).and_then(|b| b.first()).and_then(|b| b.get("tags")).cloned();
+    assert_eq!(tags.as_ref().and_then(|t| t.str_attr("Environment")), Some("staging"));
+}
+
+#[test]
+fn a_single_unit_folder_loads_as_an_environment_of_one() {
+    let env = load(&stacks_dir().join("production/s3-storage"));
+    let names: Vec<&str> = env.units.iter().map(|u| u.name.as_str()).collect();
+    assert_eq!(names, ["s3-storage"]);
+    assert_eq!(env.name, "production");
+    assert_eq!(key_of(&env, "s3-storage"), "production/s3-storage/terraform.tfstate");
+}
+
+#[test]
+fn resource_names_carry_project_and_environment() {
+    // Every name-like argument is built from the prefix, so copies do not collide.
+    let env = load(&stacks_dir().join("production"));
+    for unit in &env.units {
+        for rb in &unit.module.resources {
+            for arg in ["name", "bucket"] {
+                if let Some(attr) = rb.body.attribute(arg) {
+                    let text = attr.expr.source_text();
+                    if text.contains("aws_s3_bucket.") {
+                        continue;
+                    }
+                    assert!(text.contains("local.name_prefix"), "{} {}: {arg} = {text} does not use local.name_prefix", unit.name, rb.address());
+                }
+            }
+        }
+    }
+}

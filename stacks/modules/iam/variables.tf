@@ -1,0 +1,24 @@
+variable "environment" {
+  description = "Environment name (production, staging, ...), from the root inputs."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]*$", var.environment))
+    error_message = "The environment must be lower-case letters, digits and dashes."
+  }
+}
+
+variable "aws_region" {
+  description = "AWS region the environment lives in, from the root inputs."
+  type        = string
+}
+
+variable "project_name" {
+  description = "Project name; every resource name starts with <project_name>-<environment>."
+  type        = string
+}
+
+variable "storage_files_csv" {
+  description = "Comma-separated ARNs of the storage bucket and its objects (s3-storage output)."
+  type        = string
+}
