@@ -388,6 +388,10 @@ pub fn render(config: &Value) -> ProviderResult<(String, String)> {
     }
     let mut merged = Document::default();
     for (i, source) in strings_of(&config, "source_policy_documents").iter().enumerate() {
+        // Terraform skips empty documents in these lists.
+        if source.trim().is_empty() {
+            continue;
+        }
         let doc = document_from_json(source, &format!("source_policy_documents[{i}]"))?;
         let mut seen = std::collections::BTreeSet::new();
         for s in merged.statements.iter().chain(&doc.statements) {
@@ -413,6 +417,9 @@ pub fn render(config: &Value) -> ProviderResult<(String, String)> {
     }
     merged.merge(own);
     for (i, text) in strings_of(&config, "override_policy_documents").iter().enumerate() {
+        if text.trim().is_empty() {
+            continue;
+        }
         merged.merge(document_from_json(text, &format!("override_policy_documents[{i}]"))?);
     }
     let doc = merged.to_json();
@@ -452,3 +459,7 @@ impl DataSourceType for PolicyDocumentDataSource {
         Ok(Value::Object(out))
     }
 }
+
+#[cfg(test)]
+#[path = "policy_document_tests.rs"]
+mod tests;
