@@ -284,6 +284,38 @@ dynamic "egress" {
 }
 
 #[test]
+fn dynamic_blocks_over_unknown_or_null_collections() {
+    let body = parse_str(
+        Path::new("main.tf"),
+        "dynamic \"rule\" {\n  for_each = var.pending\n  content {\n    x = rule.value\n  }\n}\nsetting {\n  a = 1\n}\n".to_string(),
+    )
+    .expect("parses");
+    let v = eval_body(&body, &scope()).unwrap_or_else(|d| panic!("{d}"));
+    assert_eq!(
+        v.get("rule"),
+        Some(&Value::Unknown),
+        "how many blocks is not known yet"
+    );
+    assert_eq!(
+        v.get("setting").and_then(Value::as_seq).map(<[Value]>::len),
+        Some(1)
+    );
+    let body = parse_str(
+        Path::new("main.tf"),
+        "dynamic \"rule\" {\n  for_each = var.nothing\n  content {}\n}\ndynamic \"x\" {\n  content {}\n}\n".to_string(),
+    )
+    .expect("parses");
+    let text = eval_body(&body, &scope())
+        .expect_err("null for_each and missing for_each")
+        .to_string();
+    assert!(
+        text.contains("for_each is null") && text.contains("main.tf:2:3"),
+        "{text}"
+    );
+    assert!(text.contains("dynamic \"x\" has no for_each"), "{text}");
+}
+
+#[test]
 fn body_errors_are_all_reported_with_locations() {
     let body = parse_str(
         Path::new("main.tf"),
