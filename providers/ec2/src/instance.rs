@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    AttributeValue, IamInstanceProfileSpecification, Instance, InstanceAttributeName, InstanceType, Placement,
-    ResourceType as Ec2ResourceType,
+    AttributeValue, IamInstanceProfileSpecification, Instance, InstanceAttributeName, InstanceNetworkInterfaceSpecification,
+    InstanceType, Placement, ResourceType as Ec2ResourceType, RunInstancesMonitoringEnabled,
 };
 use forge_aws_common::{retry, sdk_error, string_map, AwsContext, Backoff};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
@@ -16,6 +16,7 @@ use crate::common::{
     client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, replace_paths, required_str, set_attr,
     string_list, string_set, tag_specifications, tags_from_aws, tags_state, update_tags,
 };
+use crate::root_volume;
 use crate::user_data::{decode_live, hash_bytes, user_data_bytes, user_data_for_aws, user_data_hash};
 
 /// How long create, update and delete wait for an instance to reach a state
@@ -49,7 +50,10 @@ impl InstanceResource {
             .attr("public_ip", Attribute::computed(string()))
             .attr("private_dns", Attribute::computed(string()))
             .attr("public_dns", Attribute::computed(string()))
-            .attr("instance_state", Attribute::computed(string()));
+            .attr("instance_state", Attribute::computed(string()))
+            .attr("monitoring", Attribute::optional_computed(AttrType::Bool))
+            .attr("associate_public_ip_address", Attribute::optional_computed(AttrType::Bool).force_new())
+            .block("root_block_device", root_volume::block());
         let client = client(&ctx);
         InstanceResource { ctx, client, schema }
     }
@@ -115,6 +119,16 @@ impl InstanceResource {
         let user_data = self.live_user_data(&id).await?;
         let (user_data, user_data_base64) = user_data_values(state, user_data.as_deref());
         let groups = string_set(i.security_groups().iter().filter_map(|g| g.group_id().map(str::to_string)));
+        let root_block_device = root_volume::read(&self.client, i).await?;
+        let monitoring = i.monitoring().and_then(|m| m.state()).is_some_and(|s| matches!(s.as_str(), "enabled" | "pending"));
+        let public_address = i
+            .network_interfaces()
+            .iter()
+            .find(|n| n.attachment().and_then(|a| a.device_index()) == Some(0))
+            .and_then(|n| n.association())
+            .and_then(|a| a.public_ip())
+            .or(i.public_ip_address())
+            .is_some_and(|ip| !ip.is_empty());
         let profile = match self.associated_profile(&id).await {
             Ok(found) => found,
             // Older or partial EC2 implementations lack the association API: use the
@@ -141,6 +155,9 @@ impl InstanceResource {
             ("private_dns", Value::string(i.private_dns_name().unwrap_or_default())),
             ("public_dns", Value::string(i.public_dns_name().unwrap_or_default())),
             ("instance_state", Value::string(state_name(i))),
+            ("monitoring", Value::Bool(monitoring)),
+            ("associate_public_ip_address", Value::Bool(public_address)),
+            ("root_block_device", root_block_device),
         ]))
     }
 
@@ -161,15 +178,15 @@ impl InstanceResource {
             (None, Some(b)) => Some(b.to_string()),
             (None, None) => None,
         };
-        let request = self
+        let groups = Some(groups).filter(|g| !g.is_empty());
+        let subnet = planned.str_attr("subnet_id").map(str::to_string);
+        let mut request = self
             .client
             .run_instances()
             .image_id(ami)
             .min_count(1)
             .max_count(1)
             .set_instance_type(planned.str_attr("instance_type").map(InstanceType::from))
-            .set_subnet_id(planned.str_attr("subnet_id").map(str::to_string))
-            .set_security_group_ids(Some(groups).filter(|g| !g.is_empty()))
             .set_key_name(planned.str_attr("key_name").map(str::to_string))
             .set_user_data(user_data)
             .set_iam_instance_profile(
@@ -183,6 +200,25 @@ impl InstanceResource {
                     .map(|az| Placement::builder().availability_zone(az).build()),
             )
             .set_tag_specifications(tag_specifications(Ec2ResourceType::Instance, &tags_all));
+        if let Some(enabled) = planned.get("monitoring").and_then(Value::as_bool) {
+            request = request.monitoring(RunInstancesMonitoringEnabled::builder().enabled(enabled).build());
+        }
+        request = match planned.get("associate_public_ip_address").and_then(Value::as_bool) {
+            // EC2 takes the public address only on a network interface, and then the
+            // subnet and groups must be given there too.
+            Some(associate) => request.network_interfaces(
+                InstanceNetworkInterfaceSpecification::builder()
+                    .device_index(0)
+                    .associate_public_ip_address(associate)
+                    .set_subnet_id(subnet)
+                    .set_groups(groups)
+                    .build(),
+            ),
+            None => request.set_subnet_id(subnet).set_security_group_ids(groups),
+        };
+        if let Some(root) = root_volume::configured(planned) {
+            request = request.block_device_mappings(root_volume::mapping(&self.client, ami, root).await?);
+        }
         let out = retry_iam_propagation(Backoff::default(), || async {
             request.clone().send().await.map_err(sdk_error)
         })
@@ -379,8 +415,13 @@ impl ResourceType for InstanceResource {
         if let Some(groups) = config.get("vpc_security_group_ids").filter(|g| !g.is_null() && g.is_wholly_known()) {
             set_attr(&mut planned, "vpc_security_group_ids", string_set(string_list(&Value::object([("g", groups.clone())]), "g")));
         }
+        let root = root_volume::plan(prior, config, &planned);
+        set_attr(&mut planned, "root_block_device", root);
         plan_tags_all(&self.ctx, &mut planned);
-        let requires_replace = replace_paths(&self.schema, prior, &planned);
+        let mut requires_replace = replace_paths(&self.schema, prior, &planned);
+        if root_volume::needs_replacement(prior, &planned) {
+            requires_replace.push("root_block_device".to_string());
+        }
         Ok(PlannedState { planned, requires_replace })
     }
 
@@ -438,6 +479,16 @@ impl ResourceType for InstanceResource {
                     .map_err(run_hint)?;
             }
         }
+        if changed("monitoring")
+            && let Some(enabled) = planned.get("monitoring").and_then(Value::as_bool)
+        {
+            if enabled {
+                self.client.monitor_instances().instance_ids(&id).send().await.map_err(sdk_error)?;
+            } else {
+                self.client.unmonitor_instances().instance_ids(&id).send().await.map_err(sdk_error)?;
+            }
+        }
+        root_volume::update(&self.client, &id, prior, &planned).await?;
         if changed("iam_instance_profile") {
             self.change_profile(&id, planned.str_attr("iam_instance_profile")).await?;
         }

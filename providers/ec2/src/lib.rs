@@ -13,6 +13,7 @@ pub mod ami;
 pub mod common;
 pub mod instance;
 pub mod key_pair;
+pub mod root_volume;
 pub mod security_group;
 pub mod sg_rules;
 pub mod subnets;

@@ -634,3 +634,73 @@ async fn default_tags_reach_aws_but_stay_out_of_tags() {
     assert_no_op(&ty, &live, &cfg);
     ty.delete(&live).await.expect("delete");
 }
+
+#[tokio::test]
+async fn instance_root_volume_public_address_and_monitoring() {
+    let ctx = context().await;
+    let ami = find_ami(&ctx).await;
+    let ty = InstanceResource::new(ctx.clone());
+    let root = |size: f64, encrypted: bool| {
+        Value::List(vec![Value::object([
+            ("volume_size", Value::Number(size)),
+            ("volume_type", s("gp3")),
+            ("encrypted", Value::Bool(encrypted)),
+            ("iops", Value::Null),
+            ("throughput", Value::Null),
+            ("delete_on_termination", Value::Null),
+            ("volume_id", Value::Null),
+            ("device_name", Value::Null),
+        ])])
+    };
+    let cfg_with = |size: f64, encrypted: bool| {
+        config(
+            ty.schema(),
+            vec![
+                ("ami", s(ami.str_attr("id").expect("ami"))),
+                ("instance_type", s("t3.micro")),
+                ("monitoring", Value::Bool(true)),
+                ("associate_public_ip_address", Value::Bool(true)),
+                ("root_block_device", root(size, encrypted)),
+            ],
+        )
+    };
+    let cfg = cfg_with(20.0, true);
+    let state = create(&ty, &cfg).await;
+    let volume = state.get("root_block_device").and_then(Value::as_seq).and_then(|r| r.first()).cloned().expect("root volume");
+    assert_eq!(volume.get("volume_size"), Some(&Value::Number(20.0)));
+    assert_eq!(volume.str_attr("volume_type"), Some("gp3"));
+    assert_eq!(volume.get("encrypted"), Some(&Value::Bool(true)));
+    assert_eq!(volume.get("delete_on_termination"), Some(&Value::Bool(true)));
+    assert!(volume.str_attr("volume_id").is_some_and(|v| v.starts_with("vol-")));
+    assert_eq!(state.get("monitoring"), Some(&Value::Bool(true)));
+    assert_eq!(state.get("associate_public_ip_address"), Some(&Value::Bool(true)));
+    assert!(state.str_attr("public_ip").is_some_and(|ip| !ip.is_empty()));
+    let live = ty.read(&state).await.expect("read").expect("exists");
+    assert!(live.same_as(&state), "{live:?}\n{state:?}");
+    assert_no_op(&ty, &live, &cfg);
+
+    // A bigger root volume is an in-place change; encryption is not.
+    let bigger = cfg_with(30.0, true);
+    let plan = ty.plan(Some(&live), &bigger).expect("plan");
+    assert!(plan.requires_replace.is_empty(), "{:?}", plan.requires_replace);
+    let grown = ty.update(&live, &plan.planned).await.expect("grow the root volume");
+    let volume = grown.get("root_block_device").and_then(Value::as_seq).and_then(|r| r.first()).cloned().expect("root");
+    assert_eq!(volume.get("volume_size"), Some(&Value::Number(30.0)));
+    assert_no_op(&ty, &grown, &bigger);
+    let plan = ty.plan(Some(&grown), &cfg_with(30.0, false)).expect("plan");
+    assert_eq!(plan.requires_replace, vec!["root_block_device".to_string()]);
+
+    // Monitoring changes in place (LocalStack 4.14 does not implement
+    // UnmonitorInstances, so only the plan is checked here).
+    let mut quiet = bigger.clone();
+    forge_aws_ec2::common::set_attr(&mut quiet, "monitoring", Value::Bool(false));
+    let plan = ty.plan(Some(&grown), &quiet).expect("plan");
+    assert!(plan.requires_replace.is_empty());
+    assert_eq!(plan.planned.get("monitoring"), Some(&Value::Bool(false)));
+    let quieted = grown;
+
+    let imported = ty.import(state.str_attr("id").expect("id")).await.expect("import").expect("found");
+    assert!(imported.get("root_block_device").is_some_and(|r| r.same_as(quieted.get("root_block_device").unwrap_or(&Value::Null))));
+    ty.delete(&quieted).await.expect("terminate");
+    assert_eq!(ty.read(&quieted).await.expect("read"), None);
+}
