@@ -259,13 +259,17 @@ impl LockTable {
 
     /// Prefixes an SDK error with what was being done to which table.
     fn error(&self, action: &str, e: ProviderError) -> ProviderError {
-        let hint = e.hint.clone().unwrap_or_else(|| {
-            "check the `dynamodb_table` setting, the DynamoDB endpoint (AWS_ENDPOINT_URL_DYNAMODB or `endpoints.dynamodb`) and the credentials".to_string()
-        });
+        // The hint is ours: the generic one names the provider block, but the lock table is
+        // configured in `remote_state`.
+        let hint = if e.code.as_deref() == Some("DispatchFailure") {
+            "DynamoDB could not be reached: check remote_state config.endpoints.dynamodb (or AWS_ENDPOINT_URL_DYNAMODB) and the network"
+        } else {
+            "check remote_state config.dynamodb_table, the DynamoDB endpoint (AWS_ENDPOINT_URL_DYNAMODB or config.endpoints.dynamodb) and the credentials"
+        };
         ProviderError {
             code: e.code,
             message: format!("could not {action} the DynamoDB lock table {}: {}", self.name, e.message),
-            hint: Some(hint),
+            hint: Some(hint.to_string()),
         }
     }
 }

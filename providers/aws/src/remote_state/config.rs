@@ -180,6 +180,7 @@ impl S3BackendConfig {
         let reader = Reader { map };
 
         let bucket = reader.required_string("bucket")?;
+        check_bucket_name(&bucket)?;
         let key = reader.required_string("key")?;
         check_object_key(&key)?;
 
@@ -289,6 +290,24 @@ fn check_keys(map: &BTreeMap<String, Value>) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// S3's naming rules, checked here so that a typo is reported against the setting rather
+/// than as a failed CreateBucket.
+fn check_bucket_name(bucket: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
+    let edges_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let valid = (3..=63).contains(&bucket.len())
+        && bucket.chars().all(allowed)
+        && edges_ok(bucket.chars().next())
+        && edges_ok(bucket.chars().last())
+        && !bucket.contains("..");
+    if valid {
+        return Ok(());
+    }
+    Err(bad(format!(
+        "remote_state config.bucket = {bucket:?} is not a valid S3 bucket name: use 3 to 63 lowercase letters, digits, hyphens and dots, starting and ending with a letter or digit"
+    )))
 }
 
 /// Terraform's rules for the state key.
@@ -495,7 +514,7 @@ mod tests {
     #[test]
     fn reads_the_terraform_settings() {
         let c = S3BackendConfig::from_value(&config(&[
-            ("bucket", s("b")),
+            ("bucket", s("state-bucket")),
             ("key", s("prod/app/terraform.tfstate")),
             ("region", s("eu-west-1")),
             ("encrypt", Value::Bool(true)),
@@ -504,8 +523,8 @@ mod tests {
             ("endpoints", config(&[("s3", s("http://s3.local")), ("dynamodb", s("http://ddb.local"))])),
         ]))
         .expect("valid config");
-        assert_eq!(c.lock_path(), "b/prod/app/terraform.tfstate");
-        assert_eq!(c.digest_id(), "b/prod/app/terraform.tfstate-md5");
+        assert_eq!(c.lock_path(), "state-bucket/prod/app/terraform.tfstate");
+        assert_eq!(c.digest_id(), "state-bucket/prod/app/terraform.tfstate-md5");
         assert_eq!(c.lockfile_key(), "prod/app/terraform.tfstate.tflock");
         assert_eq!(c.region.as_deref(), Some("eu-west-1"));
         assert_eq!(c.object_encryption, ObjectEncryption::S3Managed);
@@ -524,7 +543,7 @@ mod tests {
     #[test]
     fn legacy_endpoint_settings_and_kms() {
         let c = S3BackendConfig::from_value(&config(&[
-            ("bucket", s("b")),
+            ("bucket", s("state-bucket")),
             ("key", s("k")),
             ("endpoint", s("http://legacy-s3")),
             ("dynamodb_endpoint", s("http://legacy-ddb")),
@@ -544,7 +563,7 @@ mod tests {
     #[test]
     fn endpoints_written_as_a_block() {
         let block = Value::Tuple(vec![config(&[("s3", s("http://one"))])]);
-        let c = S3BackendConfig::from_value(&config(&[("bucket", s("b")), ("key", s("k")), ("endpoints", block)]))
+        let c = S3BackendConfig::from_value(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("endpoints", block)]))
             .expect("valid config");
         assert_eq!(c.s3_endpoint.as_deref(), Some("http://one"));
         assert_eq!(c.dynamodb_endpoint, None);
@@ -558,20 +577,29 @@ mod tests {
 
     #[test]
     fn misspelt_setting_is_named() {
-        let e = err(&config(&[("bucket", s("b")), ("key", s("k")), ("dynamo_table", s("t"))]));
+        let e = err(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("dynamo_table", s("t"))]));
         assert!(e.contains("config.dynamo_table") && e.contains("no setting named"), "{e}");
     }
 
     #[test]
     fn role_settings_are_refused() {
-        let e = err(&config(&[("bucket", s("b")), ("key", s("k")), ("role_arn", s("arn:aws:iam::1:role/x"))]));
+        let e = err(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("role_arn", s("arn:aws:iam::1:role/x"))]));
         assert!(e.contains("config.role_arn") && e.contains("does not assume roles"), "{e}");
+    }
+
+    #[test]
+    fn bad_bucket_names_are_refused() {
+        for name in ["b", "Upper-Case", "under_score", "-edge", "edge-", "a..b"] {
+            let e = err(&config(&[("bucket", s(name)), ("key", s("k"))]));
+            assert!(e.contains("config.bucket") && e.contains("not a valid S3 bucket name"), "{name}: {e}");
+        }
+        assert!(S3BackendConfig::from_value(&config(&[("bucket", s("my.state-bucket-01")), ("key", s("k"))])).is_ok());
     }
 
     #[test]
     fn bad_keys_are_refused() {
         for key in ["/lead", "trail/", "a//b"] {
-            let e = err(&config(&[("bucket", s("b")), ("key", s(key))]));
+            let e = err(&config(&[("bucket", s("state-bucket")), ("key", s(key))]));
             assert!(e.contains("config.key"), "{key}: {e}");
         }
     }
@@ -584,11 +612,11 @@ mod tests {
 
     #[test]
     fn wrong_types_are_named() {
-        let e = err(&config(&[("bucket", s("b")), ("key", s("k")), ("encrypt", s("yes"))]));
+        let e = err(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("encrypt", s("yes"))]));
         assert!(e.contains("config.encrypt") && e.contains("\"yes\""), "{e}");
-        let e = err(&config(&[("bucket", s("b")), ("key", s("k")), ("s3_bucket_tags", s("x"))]));
+        let e = err(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("s3_bucket_tags", s("x"))]));
         assert!(e.contains("config.s3_bucket_tags") && e.contains("map of strings"), "{e}");
-        let e = err(&config(&[("bucket", s("b")), ("key", s("k")), ("encrypt", s("hunter2").sensitive())]));
+        let e = err(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("encrypt", s("hunter2").sensitive())]));
         assert!(e.contains("config.encrypt") && e.contains("a sensitive string") && !e.contains("hunter2"), "{e}");
         let e = err(&Value::string("b"));
         assert!(e.contains("must be an object"), "{e}");
@@ -596,10 +624,10 @@ mod tests {
 
     #[test]
     fn credentials_go_in_pairs_and_are_not_printed() {
-        let e = err(&config(&[("bucket", s("b")), ("key", s("k")), ("access_key", s("AKIA"))]));
+        let e = err(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("access_key", s("AKIA"))]));
         assert!(e.contains("go together"), "{e}");
         let c = S3BackendConfig::from_value(&config(&[
-            ("bucket", s("b")),
+            ("bucket", s("state-bucket")),
             ("key", s("k")),
             ("access_key", s("AKIA")),
             ("secret_key", s("very-secret").sensitive()),
@@ -611,7 +639,7 @@ mod tests {
     #[test]
     fn skipped_bootstrap_steps() {
         let c = S3BackendConfig::from_value(&config(&[
-            ("bucket", s("b")),
+            ("bucket", s("state-bucket")),
             ("key", s("k")),
             ("skip_bucket_versioning", Value::Bool(true)),
             ("skip_bucket_ssencryption", Value::Bool(true)),

@@ -286,11 +286,15 @@ impl StateBucket {
             .map_err(|e| self.error(&format!("tag the state bucket {}", self.bucket), sdk_error(e)))
     }
 
+    /// Prefixes an SDK error with what was being done. The hint is ours: the generic one
+    /// names the provider block, but here the settings are in `remote_state`.
     fn error(&self, action: &str, e: ProviderError) -> ProviderError {
-        let hint = e.hint.clone().unwrap_or_else(|| {
-            "check remote_state config.bucket and region, the S3 endpoint (AWS_ENDPOINT_URL or `endpoints.s3`) and the credentials".to_string()
-        });
-        ProviderError { code: e.code, message: format!("could not {action}: {}", e.message), hint: Some(hint) }
+        let hint = if e.code.as_deref() == Some("DispatchFailure") {
+            "S3 could not be reached: check remote_state config.endpoints.s3 (or AWS_ENDPOINT_URL) and the network"
+        } else {
+            "check remote_state config.bucket and region, the S3 endpoint (AWS_ENDPOINT_URL or config.endpoints.s3) and the credentials"
+        };
+        ProviderError { code: e.code, message: format!("could not {action}: {}", e.message), hint: Some(hint.to_string()) }
     }
 }
 
