@@ -242,8 +242,12 @@ pub fn print_unit_failures<T>(units: &[(String, forge_engine::UnitOutcome<T>)]) 
             forge_engine::UnitOutcome::Failed(errors) => {
                 any = true;
                 for e in errors {
-                    eprint!("{e}");
-                    eprintln!("  (unit {name})");
+                    // Errors name their unit; configuration diagnostics may not.
+                    if e.message.contains(name.as_str()) {
+                        eprint!("{e}");
+                    } else {
+                        eprint!("unit {name}: {e}");
+                    }
                 }
             }
             forge_engine::UnitOutcome::Skipped { because } => {

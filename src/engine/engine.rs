@@ -245,6 +245,7 @@ impl Engine {
         env: &Environment,
         unit: &Unit,
         planned: &Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
+        allow_mocks: bool,
     ) -> Result<BTreeMap<String, Value>, EngineError> {
         let mut out = BTreeMap::new();
         for dep in &unit.dependencies {
@@ -256,25 +257,44 @@ impl Engine {
                     let from_plan = planned.lock().unwrap_or_else(|p| p.into_inner()).get(&dep_unit.name).cloned();
                     match from_plan {
                         Some(o) => o,
-                        None => self.read_state(dep_unit).await?.state.output_values(),
+                        None => self.applied_outputs(unit, dep, dep_unit, allow_mocks).await?,
                     }
                 }
-                None => self.external_outputs(unit, dep).await?,
+                None => self.external_outputs(unit, dep, allow_mocks).await?,
             };
             out.insert(dep.name.clone(), Value::Object(outputs));
         }
         Ok(out)
     }
 
+    /// A dependency's outputs from its state; its `mock_outputs` when it has no state yet.
+    async fn applied_outputs(&self, unit: &Unit, dep: &forge_config::Dependency, dep_unit: &Unit, allow_mocks: bool) -> Result<BTreeMap<String, Value>, EngineError> {
+        let store = self.read_state(dep_unit).await?;
+        if store.exists() {
+            return Ok(store.state.output_values());
+        }
+        // Mocks stand in while planning only, as Terragrunt's usual
+        // mock_outputs_allowed_terraform_commands = ["validate", "plan"]: never applied.
+        if let Some(mock) = dep.mock_outputs.as_ref().and_then(Value::as_map).filter(|_| allow_mocks) {
+            return Ok(mock.clone());
+        }
+        Err(EngineError::new(format!(
+            "unit {}: dependency \"{}\" ({}) has never been applied, so it has no outputs",
+            unit.name, dep.name, dep_unit.name
+        ))
+        .cause(format!("dependency block at {}", dep.location))
+        .hint(format!("include {} in this run (its planned outputs are used), or apply it first", dep_unit.name)))
+    }
+
     /// Outputs of a dependency outside the environment being run: from its state.
-    async fn external_outputs(&self, unit: &Unit, dep: &forge_config::Dependency) -> Result<BTreeMap<String, Value>, EngineError> {
+    async fn external_outputs(&self, unit: &Unit, dep: &forge_config::Dependency, allow_mocks: bool) -> Result<BTreeMap<String, Value>, EngineError> {
         let env = Environment::load(&dep.config_path).map_err(|d| {
             EngineError::config(format!("unit {}: dependency \"{}\" ({}) cannot be loaded", unit.name, dep.name, dep.config_path.display()), d)
         })?;
         let mut out = BTreeMap::new();
         for u in &env.units {
             if u.dir == dep.config_path {
-                out = self.read_state(u).await?.state.output_values();
+                out = self.applied_outputs(unit, dep, u, allow_mocks).await?;
             }
         }
         Ok(out)
@@ -285,8 +305,9 @@ impl Engine {
         env: &Environment,
         unit: &Unit,
         planned: &Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
+        allow_mocks: bool,
     ) -> Result<BTreeMap<String, Value>, EngineError> {
-        let deps = self.dependency_outputs(env, unit, planned).await?;
+        let deps = self.dependency_outputs(env, unit, planned, allow_mocks).await?;
         unit.eval_inputs(&deps).map_err(|d| EngineError::config(format!("unit {}: the inputs cannot be evaluated", unit.name), d))
     }
 
@@ -308,7 +329,7 @@ impl Engine {
                 }
                 let none = Mutex::new(BTreeMap::new());
                 let source = if mode == PlanMode::Destroy { &none } else { planned };
-                let inputs = self.inputs(env, unit, source).await.map_err(|e| vec![e])?;
+                let inputs = self.inputs(env, unit, source, true).await.map_err(|e| vec![e])?;
                 let run = UnitRun { unit, inputs, mode, apply: false, refresh: self.options.refresh, planned_actions: None, ctx };
                 let plan = self.with_locked_state(unit, "OperationTypePlan", |store| async { run_unit(&run, store).await }).await?;
                 planned.lock().unwrap_or_else(|p| p.into_inner()).insert(unit.name.clone(), plan.outputs.clone());
@@ -367,7 +388,7 @@ impl Engine {
                 let started = Instant::now();
                 self.emit(Event::UnitStarted { unit: unit.name.clone() });
                 let result = async {
-                    let inputs = self.inputs(env, unit, no_plans).await.map_err(|e| vec![e])?;
+                    let inputs = self.inputs(env, unit, no_plans, false).await.map_err(|e| vec![e])?;
                     let run = UnitRun {
                         unit,
                         inputs,
@@ -433,7 +454,7 @@ impl Engine {
     /// Imports an existing object into a unit's state under `addr`.
     pub async fn import(&self, env: &Environment, unit: &Unit, addr: &InstanceAddr, id: &str) -> Result<Value, EngineError> {
         let planned = Mutex::new(BTreeMap::new());
-        let inputs = self.inputs(env, unit, &planned).await?;
+        let inputs = self.inputs(env, unit, &planned, false).await?;
         let ctx = self.context();
         let addr = addr.clone();
         let id = id.to_string();

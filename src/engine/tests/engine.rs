@@ -477,3 +477,31 @@ async fn a_held_lock_is_reported_with_the_force_unlock_command() {
         other => panic!("planned through a held lock: {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn mock_outputs_stand_in_for_an_unapplied_dependency_when_planning_only() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    two_units(dir.path());
+    write(
+        dir.path(),
+        &[(
+            "b/terragrunt.hcl",
+            "dependency \"a\" {\n  config_path = \"../a\"\n  mock_outputs = {\n    arn = \"arn:mock\"\n  }\n}\n\ninputs = {\n  upstream = dependency.a.outputs.arn\n}\n",
+        )],
+    );
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let mut e = engine(&cloud, 2);
+    e.options.include = vec!["b".into()];
+    let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
+    let b = unit_plan(&plan, "b");
+    let consumer = b.changes.iter().find(|c| c.addr.to_string() == "fake_thing.consumer").expect("consumer");
+    assert_eq!(consumer.after.as_ref().and_then(|a| a.str_attr("value")), Some("arn:mock"));
+    let targets: Vec<ApplyTarget> = plan.units.iter().filter_map(|(_, o)| o.done()).map(ApplyTarget::from_plan).collect();
+    let applied = e.apply(&env, PlanMode::Normal, &targets).await.expect("apply");
+    match &applied.units[0].1 {
+        UnitOutcome::Failed(es) => assert!(es[0].to_string().contains("has never been applied"), "{}", es[0]),
+        other => panic!("applied with mock outputs: {other:?}"),
+    }
+    assert!(cloud.objects().is_empty());
+}
