@@ -1,0 +1,429 @@
+//! The IAM resource types and data sources against LocalStack: create, read back, a
+//! second plan that changes nothing, a change made outside forge that read reports, the
+//! repairing update, import, delete and read -> None.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use forge_aws_common::AwsContext;
+use forge_aws_iam::caller_identity::CallerIdentityDataSource;
+use forge_aws_iam::instance_profile::InstanceProfileResource;
+use forge_aws_iam::policy::PolicyResource;
+use forge_aws_iam::region::RegionDataSource;
+use forge_aws_iam::role::RoleResource;
+use forge_aws_iam::role_policy::RolePolicyResource;
+use forge_aws_iam::role_policy_attachment::RolePolicyAttachmentResource;
+use forge_provider::{DataSourceType, ResourceType, Schema, Value};
+
+async fn context() -> Arc<AwsContext> {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        panic!(
+            "AWS_ENDPOINT_URL is not set: these tests need the emulators. Run \
+             `localstack/emulators.sh up` and `source localstack/.run/env.sh`, or use `scripts/test`."
+        );
+    }
+    let ctx = AwsContext::from_provider_config(&Value::object([("region", Value::string("us-east-1"))]))
+        .await
+        .expect("provider context");
+    Arc::new(ctx)
+}
+
+fn iam(ctx: &AwsContext) -> aws_sdk_iam::Client {
+    forge_aws_iam::common::client(ctx)
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A configuration value with every schema attribute (null unless set).
+fn config(schema: &Schema, set: Vec<(&str, Value)>) -> Value {
+    let mut m: BTreeMap<String, Value> = schema.attributes.keys().map(|k| (k.clone(), Value::Null)).collect();
+    for name in schema.blocks.keys() {
+        m.insert(name.clone(), Value::List(Vec::new()));
+    }
+    for (k, v) in set {
+        assert!(m.contains_key(k), "test config sets {k}, which is not in the schema");
+        m.insert(k.to_string(), v);
+    }
+    Value::Object(m)
+}
+
+fn s(v: &str) -> Value {
+    Value::string(v)
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Value {
+    Value::Map(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
+}
+
+const TRUST_EC2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+const TRUST_LAMBDA: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+fn read_policy(actions: &[&str]) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]
+    })
+    .to_string()
+}
+
+/// Plans and creates, checking the result is wholly known and keeps what was configured.
+async fn create(ty: &dyn ResourceType, config: &Value) -> Value {
+    let plan = ty.plan(None, config).expect("plan for create");
+    let state = ty.create(&plan.planned).await.expect("create");
+    assert!(state.is_wholly_known(), "create left unknowns: {state:?}");
+    assert_configured_equal(ty, &state, config);
+    for (name, _) in &ty.schema().attributes {
+        let planned = plan.planned.get(name).unwrap_or(&Value::Null);
+        if planned.is_wholly_known() {
+            assert!(
+                planned.same_as(state.get(name).unwrap_or(&Value::Null)),
+                "{name}: planned {planned:?}, created {:?}",
+                state.get(name)
+            );
+        }
+    }
+    state
+}
+
+/// Every attribute set in the configuration has the same value in the state.
+fn assert_configured_equal(ty: &dyn ResourceType, state: &Value, config: &Value) {
+    for name in ty.schema().attributes.keys() {
+        let want = config.get(name).unwrap_or(&Value::Null);
+        if !want.is_null() {
+            let got = state.get(name).unwrap_or(&Value::Null);
+            assert!(want.same_as(got), "{name}: configured {want:?}, state has {got:?}");
+        }
+    }
+}
+
+/// A second plan against the live object changes nothing.
+fn assert_no_op(ty: &dyn ResourceType, live: &Value, config: &Value) {
+    let plan = ty.plan(Some(live), config).expect("second plan");
+    assert!(plan.requires_replace.is_empty(), "second plan wants replacement of {:?}", plan.requires_replace);
+    assert!(plan.planned.same_as(live), "second plan is not a no-op:\nplanned {:?}\nlive    {:?}", plan.planned, live);
+}
+
+async fn read(ty: &dyn ResourceType, state: &Value) -> Value {
+    ty.read(state).await.expect("read").expect("object exists")
+}
+
+/// Plans from the drifted live state and applies the in-place update.
+async fn repair(ty: &dyn ResourceType, live: &Value, config: &Value) -> Value {
+    let plan = ty.plan(Some(live), config).expect("repair plan");
+    assert!(plan.requires_replace.is_empty(), "repair wants replacement of {:?}", plan.requires_replace);
+    assert!(!plan.planned.same_as(live), "the drift did not show in the plan");
+    ty.update(live, &plan.planned).await.expect("update")
+}
+
+fn json_eq(a: &str, b: &str) -> bool {
+    forge_aws_common::policy::policies_equivalent(a, b)
+}
+
+#[tokio::test]
+async fn role_lifecycle_with_drift_repair_import_and_forced_detach_on_delete() {
+    let ctx = context().await;
+    let client = iam(&ctx);
+    let roles = RoleResource::new(ctx.clone());
+    let name = unique("forge-role");
+    let desired = config(
+        roles.schema(),
+        vec![
+            ("name", s(&name)),
+            ("assume_role_policy", s(TRUST_EC2)),
+            ("description", s("made by forge")),
+            ("max_session_duration", Value::Number(7200.0)),
+            ("tags", tags(&[("team", "platform")])),
+        ],
+    );
+    let state = create(&roles, &desired).await;
+    assert_eq!(state.str_attr("id"), Some(name.as_str()));
+    assert_eq!(state.str_attr("path"), Some("/"));
+    assert!(state.str_attr("arn").is_some_and(|a| a.ends_with(&format!(":role/{name}"))));
+    assert!(state.str_attr("unique_id").is_some_and(|u| !u.is_empty()));
+
+    let live = read(&roles, &state).await;
+    assert!(live.same_as(&state), "read differs from create:\n{live:?}\n{state:?}");
+    // IAM hands the trust policy back URL-encoded and re-ordered: the state keeps ours.
+    assert_eq!(live.str_attr("assume_role_policy"), Some(TRUST_EC2));
+    assert_no_op(&roles, &live, &desired);
+
+    // Outside forge: another trust policy, description and tag.
+    client.update_assume_role_policy().role_name(&name).policy_document(TRUST_LAMBDA).send().await.unwrap();
+    client.update_role().role_name(&name).description("changed by hand").send().await.unwrap();
+    client
+        .tag_role()
+        .role_name(&name)
+        .tags(aws_sdk_iam::types::Tag::builder().key("team").value("rogue").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    let drifted = read(&roles, &live).await;
+    assert!(json_eq(drifted.str_attr("assume_role_policy").unwrap(), TRUST_LAMBDA));
+    assert_eq!(drifted.str_attr("description"), Some("changed by hand"));
+    assert_eq!(drifted.get("tags").and_then(|t| t.str_attr("team")), Some("rogue"));
+
+    let repaired = repair(&roles, &drifted, &desired).await;
+    let after = read(&roles, &repaired).await;
+    assert_configured_equal(&roles, &after, &desired);
+    assert_no_op(&roles, &after, &desired);
+
+    let imported = roles.import(&name).await.expect("import").expect("imported");
+    assert!(json_eq(imported.str_attr("assume_role_policy").unwrap(), TRUST_EC2));
+    for attr in ["arn", "unique_id", "name", "path", "description", "max_session_duration", "tags", "tags_all", "create_date"] {
+        assert!(imported.get(attr).unwrap().same_as(after.get(attr).unwrap()), "import differs on {attr}");
+    }
+
+    // What would block DeleteRole: a managed policy, an inline policy, an instance profile.
+    let policy = client
+        .create_policy()
+        .policy_name(unique("forge-blocker"))
+        .policy_document(read_policy(&["s3:GetObject"]))
+        .send()
+        .await
+        .unwrap();
+    let policy_arn = policy.policy().and_then(|p| p.arn()).unwrap().to_string();
+    client.attach_role_policy().role_name(&name).policy_arn(&policy_arn).send().await.unwrap();
+    client
+        .put_role_policy()
+        .role_name(&name)
+        .policy_name("inline")
+        .policy_document(read_policy(&["s3:ListBucket"]))
+        .send()
+        .await
+        .unwrap();
+    let profile = unique("forge-blocker-profile");
+    client.create_instance_profile().instance_profile_name(&profile).send().await.unwrap();
+    client.add_role_to_instance_profile().instance_profile_name(&profile).role_name(&name).send().await.unwrap();
+
+    roles.delete(&after).await.expect("delete detaches and deletes");
+    assert_eq!(roles.read(&after).await.expect("read after delete"), None);
+    roles.delete(&after).await.expect("deleting again succeeds");
+
+    client.delete_instance_profile().instance_profile_name(&profile).send().await.unwrap();
+    client.delete_policy().policy_arn(&policy_arn).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn role_plan_keeps_equivalent_trust_policy_and_replaces_on_rename() {
+    let ctx = context().await;
+    let roles = RoleResource::new(ctx.clone());
+    let name = unique("forge-role-plan");
+    let desired = config(roles.schema(), vec![("name", s(&name)), ("assume_role_policy", s(TRUST_EC2))]);
+    let state = create(&roles, &desired).await;
+    assert_eq!(state.get("max_session_duration"), Some(&Value::Number(3600.0)));
+    assert_eq!(state.get("description"), Some(&Value::Null));
+    assert_eq!(state.get("tags"), Some(&Value::Null));
+
+    // The same policy written differently is not a change.
+    let reformatted = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(TRUST_EC2).unwrap()).unwrap();
+    let same = config(roles.schema(), vec![("name", s(&name)), ("assume_role_policy", s(&reformatted))]);
+    assert_no_op(&roles, &state, &same);
+
+    let renamed = config(roles.schema(), vec![("name", s(&format!("{name}-2"))), ("assume_role_policy", s(TRUST_EC2))]);
+    let plan = roles.plan(Some(&state), &renamed).unwrap();
+    assert_eq!(plan.requires_replace, vec!["name".to_string()]);
+
+    let bad = config(roles.schema(), vec![("name", s(&name)), ("assume_role_policy", s("{\"Version\": "))]);
+    let err = roles.plan(None, &bad).unwrap_err();
+    assert!(err.message.contains("assume_role_policy") && err.message.contains("not valid JSON"), "{err}");
+
+    // Creating it twice names the problem and the cure.
+    let plan = roles.plan(None, &desired).unwrap();
+    let err = roles.create(&plan.planned).await.unwrap_err();
+    assert!(err.hint.as_deref().is_some_and(|h| h.contains("already exists")), "{err}");
+
+    roles.delete(&state).await.unwrap();
+    assert_eq!(roles.read(&state).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn policy_lifecycle_with_versions_drift_and_import() {
+    let ctx = context().await;
+    let client = iam(&ctx);
+    let policies = PolicyResource::new(ctx.clone());
+    let name = unique("forge-policy");
+    let first = read_policy(&["s3:GetObject"]);
+    let desired = config(
+        policies.schema(),
+        vec![("name", s(&name)), ("policy", s(&first)), ("description", s("reads objects")), ("tags", tags(&[("a", "1")]))],
+    );
+    let state = create(&policies, &desired).await;
+    let arn = state.str_attr("arn").unwrap().to_string();
+    assert_eq!(state.str_attr("id"), Some(arn.as_str()));
+    assert!(state.str_attr("policy_id").is_some_and(|p| !p.is_empty()));
+    let live = read(&policies, &state).await;
+    assert!(live.same_as(&state), "read differs from create:\n{live:?}\n{state:?}");
+    assert_no_op(&policies, &live, &desired);
+
+    // Outside forge: a new default version.
+    let outside = read_policy(&["s3:DeleteObject"]);
+    client.create_policy_version().policy_arn(&arn).policy_document(&outside).set_as_default(true).send().await.unwrap();
+    let drifted = read(&policies, &live).await;
+    assert!(json_eq(drifted.str_attr("policy").unwrap(), &outside));
+    let repaired = repair(&policies, &drifted, &desired).await;
+    assert!(json_eq(repaired.str_attr("policy").unwrap(), &first));
+    assert_no_op(&policies, &read(&policies, &repaired).await, &desired);
+
+    // Updates beyond IAM's five versions drop the oldest non-default one.
+    let mut current = repaired;
+    for i in 0..5 {
+        let doc = read_policy(&[&format!("s3:GetObjectVersion{i}")]);
+        let cfg = config(policies.schema(), vec![("name", s(&name)), ("policy", s(&doc)), ("description", s("reads objects")), ("tags", tags(&[("a", "1")]))]);
+        let plan = policies.plan(Some(&current), &cfg).unwrap();
+        current = policies.update(&current, &plan.planned).await.expect("update past five versions");
+        assert!(json_eq(current.str_attr("policy").unwrap(), &doc));
+    }
+    let versions = client.list_policy_versions().policy_arn(&arn).send().await.unwrap();
+    assert!(versions.versions().len() <= 5, "{} versions kept", versions.versions().len());
+
+    let imported = policies.import(&arn).await.unwrap().expect("imported");
+    for attr in ["arn", "name", "path", "description", "policy_id", "tags_all"] {
+        assert!(imported.get(attr).unwrap().same_as(current.get(attr).unwrap()), "import differs on {attr}");
+    }
+    assert!(json_eq(imported.str_attr("policy").unwrap(), current.str_attr("policy").unwrap()));
+    assert!(policies.import("not-an-arn").await.is_err());
+
+    // A changed description replaces the policy, as in Terraform.
+    let described = config(policies.schema(), vec![("name", s(&name)), ("policy", s(&first)), ("description", s("other"))]);
+    assert!(policies.plan(Some(&current), &described).unwrap().requires_replace.contains(&"description".to_string()));
+
+    policies.delete(&current).await.expect("delete with several versions");
+    assert_eq!(policies.read(&current).await.unwrap(), None);
+    policies.delete(&current).await.expect("deleting again succeeds");
+}
+
+#[tokio::test]
+async fn role_policy_attachment_lifecycle() {
+    let ctx = context().await;
+    let client = iam(&ctx);
+    let roles = RoleResource::new(ctx.clone());
+    let policies = PolicyResource::new(ctx.clone());
+    let attachments = RolePolicyAttachmentResource::new(ctx.clone());
+    let role_name = unique("forge-att-role");
+    let role = create(&roles, &config(roles.schema(), vec![("name", s(&role_name)), ("assume_role_policy", s(TRUST_EC2))])).await;
+    let policy = create(&policies, &config(policies.schema(), vec![("name", s(&unique("forge-att"))), ("policy", s(&read_policy(&["s3:GetObject"])))])).await;
+    let arn = policy.str_attr("arn").unwrap().to_string();
+
+    let desired = config(attachments.schema(), vec![("role", s(&role_name)), ("policy_arn", s(&arn))]);
+    let state = create(&attachments, &desired).await;
+    assert!(state.str_attr("id").is_some_and(|id| id.starts_with(&format!("{role_name}-"))), "{state:?}");
+    let live = read(&attachments, &state).await;
+    assert!(live.same_as(&state));
+    assert_no_op(&attachments, &live, &desired);
+
+    // Detached outside forge: the attachment is gone, and creating it again repairs it.
+    client.detach_role_policy().role_name(&role_name).policy_arn(&arn).send().await.unwrap();
+    assert_eq!(attachments.read(&live).await.unwrap(), None);
+    let state = create(&attachments, &desired).await;
+    assert!(attachments.read(&state).await.unwrap().is_some());
+
+    let import_id = format!("{role_name}/{arn}");
+    let imported = attachments.import(&import_id).await.unwrap().expect("imported");
+    assert_eq!(imported.str_attr("role"), Some(role_name.as_str()));
+    assert_eq!(imported.str_attr("policy_arn"), Some(arn.as_str()));
+    assert!(attachments.import("no-slash").await.is_err());
+
+    let other_role = config(attachments.schema(), vec![("role", s("another")), ("policy_arn", s(&arn))]);
+    assert_eq!(attachments.plan(Some(&state), &other_role).unwrap().requires_replace, vec!["role".to_string()]);
+
+    attachments.delete(&state).await.unwrap();
+    assert_eq!(attachments.read(&state).await.unwrap(), None);
+    attachments.delete(&state).await.expect("deleting again succeeds");
+    policies.delete(&policy).await.unwrap();
+    roles.delete(&role).await.unwrap();
+}
+
+#[tokio::test]
+async fn inline_role_policy_lifecycle() {
+    let ctx = context().await;
+    let client = iam(&ctx);
+    let roles = RoleResource::new(ctx.clone());
+    let inline = RolePolicyResource::new(ctx.clone());
+    let role_name = unique("forge-inline-role");
+    let role = create(&roles, &config(roles.schema(), vec![("name", s(&role_name)), ("assume_role_policy", s(TRUST_EC2))])).await;
+    let doc = read_policy(&["sqs:SendMessage", "sqs:ReceiveMessage"]);
+    let desired = config(inline.schema(), vec![("name", s("queue-access")), ("role", s(&role_name)), ("policy", s(&doc))]);
+    let state = create(&inline, &desired).await;
+    assert_eq!(state.str_attr("id"), Some(format!("{role_name}:queue-access").as_str()));
+    let live = read(&inline, &state).await;
+    assert_eq!(live.str_attr("policy"), Some(doc.as_str()));
+    assert_no_op(&inline, &live, &desired);
+
+    let outside = read_policy(&["sqs:*"]);
+    client.put_role_policy().role_name(&role_name).policy_name("queue-access").policy_document(&outside).send().await.unwrap();
+    let drifted = read(&inline, &live).await;
+    assert!(json_eq(drifted.str_attr("policy").unwrap(), &outside));
+    let repaired = repair(&inline, &drifted, &desired).await;
+    assert!(json_eq(read(&inline, &repaired).await.str_attr("policy").unwrap(), &doc));
+
+    let imported = inline.import(&format!("{role_name}:queue-access")).await.unwrap().expect("imported");
+    assert!(json_eq(imported.str_attr("policy").unwrap(), &doc));
+    assert_eq!(imported.str_attr("role"), Some(role_name.as_str()));
+
+    inline.delete(&repaired).await.unwrap();
+    assert_eq!(inline.read(&repaired).await.unwrap(), None);
+    inline.delete(&repaired).await.expect("deleting again succeeds");
+    roles.delete(&role).await.unwrap();
+}
+
+#[tokio::test]
+async fn instance_profile_lifecycle() {
+    let ctx = context().await;
+    let client = iam(&ctx);
+    let roles = RoleResource::new(ctx.clone());
+    let profiles = InstanceProfileResource::new(ctx.clone());
+    let role_name = unique("forge-ip-role");
+    let role = create(&roles, &config(roles.schema(), vec![("name", s(&role_name)), ("assume_role_policy", s(TRUST_EC2))])).await;
+    let name = unique("forge-profile");
+    let desired = config(profiles.schema(), vec![("name", s(&name)), ("role", s(&role_name)), ("tags", tags(&[("k", "v")]))]);
+    let state = create(&profiles, &desired).await;
+    assert_eq!(state.str_attr("id"), Some(name.as_str()));
+    assert!(state.str_attr("arn").is_some_and(|a| a.ends_with(&format!(":instance-profile/{name}"))));
+    let live = read(&profiles, &state).await;
+    assert!(live.same_as(&state), "read differs from create:\n{live:?}\n{state:?}");
+    assert_no_op(&profiles, &live, &desired);
+
+    client.remove_role_from_instance_profile().instance_profile_name(&name).role_name(&role_name).send().await.unwrap();
+    let drifted = read(&profiles, &live).await;
+    assert_eq!(drifted.get("role"), Some(&Value::Null));
+    let repaired = repair(&profiles, &drifted, &desired).await;
+    assert_eq!(read(&profiles, &repaired).await.str_attr("role"), Some(role_name.as_str()));
+
+    let imported = profiles.import(&name).await.unwrap().expect("imported");
+    for attr in ["arn", "unique_id", "role", "path", "tags", "tags_all", "create_date"] {
+        assert!(imported.get(attr).unwrap().same_as(repaired.get(attr).unwrap()), "import differs on {attr}");
+    }
+
+    // Deleting the profile takes the role out first.
+    profiles.delete(&repaired).await.unwrap();
+    assert_eq!(profiles.read(&repaired).await.unwrap(), None);
+    profiles.delete(&repaired).await.expect("deleting again succeeds");
+    roles.delete(&role).await.unwrap();
+}
+
+#[tokio::test]
+async fn caller_identity_and_region() {
+    let ctx = context().await;
+    let identity = CallerIdentityDataSource::new(ctx.clone());
+    let out = identity.read(&config(identity.schema(), vec![])).await.unwrap();
+    let account = out.str_attr("account_id").unwrap().to_string();
+    assert_eq!(account.len(), 12, "{account}");
+    assert!(account.chars().all(|c| c.is_ascii_digit()));
+    assert_eq!(out.str_attr("id"), Some(account.as_str()));
+    assert!(out.str_attr("arn").is_some_and(|a| a.contains(&account)), "{out:?}");
+    assert!(out.str_attr("user_id").is_some());
+    assert_eq!(ctx.account_id().await.unwrap(), account);
+
+    let region = RegionDataSource::new(ctx.clone());
+    let current = region.read(&config(region.schema(), vec![])).await.unwrap();
+    assert_eq!(current.str_attr("name"), Some("us-east-1"));
+    assert_eq!(current.str_attr("region"), Some("us-east-1"));
+    assert_eq!(current.str_attr("description"), Some("US East (N. Virginia)"));
+    assert_eq!(current.str_attr("endpoint"), Some("ec2.us-east-1.amazonaws.com"));
+    let other = region.read(&config(region.schema(), vec![("region", s("eu-west-1"))])).await.unwrap();
+    assert_eq!(other.str_attr("description"), Some("Europe (Ireland)"));
+    let by_endpoint = region.read(&config(region.schema(), vec![("endpoint", s("ec2.eu-west-2.amazonaws.com"))])).await.unwrap();
+    assert_eq!(by_endpoint.str_attr("name"), Some("eu-west-2"));
+}
