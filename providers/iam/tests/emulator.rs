@@ -2,6 +2,8 @@
 //! second plan that changes nothing, a change made outside forge that read reports, the
 //! repairing update, import, delete and read -> None.
 
+#![allow(clippy::unwrap_used)]
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -74,7 +76,7 @@ async fn create(ty: &dyn ResourceType, config: &Value) -> Value {
     let state = ty.create(&plan.planned).await.expect("create");
     assert!(state.is_wholly_known(), "create left unknowns: {state:?}");
     assert_configured_equal(ty, &state, config);
-    for (name, _) in &ty.schema().attributes {
+    for name in ty.schema().attributes.keys() {
         let planned = plan.planned.get(name).unwrap_or(&Value::Null);
         if planned.is_wholly_known() {
             assert!(
