@@ -1,5 +1,19 @@
 //! The ec2 resource types and data sources of the `aws` provider: security groups,
 //! instances and key pairs; AMI, VPC and subnet lookups.
+//!
+//! Behaviour a Terraform user should know about:
+//! - `aws_security_group`: rules compare by meaning (order, grouping of sources,
+//!   protocol spelling such as `6`/`tcp` or `all`/`-1` do not matter). With no `ingress`
+//!   (or no `egress`) block configured, the rules are left as they are, as Terraform's
+//!   optional+computed blocks do; the allow-all egress rule AWS adds is always removed
+//!   at creation. A group whose rules fail at creation is deleted again.
+//! - `aws_instance`: state keeps the SHA-1 of `user_data`, as Terraform does; the plan
+//!   for a new instance shows the script itself, because create needs it. A terminated
+//!   instance reads as gone. DescribeInstances can lag behind an instance-profile
+//!   replacement, so the profile is read from the association API.
+//! - `aws_ami` refuses a lookup with no owners, executable_users or filter (listing every
+//!   image is slow). On LocalStack 4.14, `owners = ["amazon"]` with the name filter
+//!   `al2023-ami-2023.*-kernel-6.1-x86_64` finds exactly one image.
 
 // Unit tests unwrap freely: a panic there is a failed test, not a crash.
 #![cfg_attr(test, allow(clippy::unwrap_used))]

@@ -312,8 +312,9 @@ impl ResourceType for SecurityGroupType {
                 self.apply_rules(id, kind, &atomize_aws(perms, id), &BTreeSet::new()).await?;
             }
         }
-        // An instance being terminated still holds the group for a while.
-        let backoff = Backoff { attempts: 12, first_delay: Duration::from_millis(500), max_delay: Duration::from_secs(20) };
+        // An instance being terminated still holds the group for a while; about a
+        // minute covers that without making a real dependency wait long to be reported.
+        let backoff = Backoff { attempts: 8, first_delay: Duration::from_secs(1), max_delay: Duration::from_secs(15) };
         let result = retry(backoff, |e| e.code.as_deref() == Some("DependencyViolation"), || async {
             self.client.delete_security_group().group_id(id).send().await.map(|_| ()).map_err(sdk_error)
         })
