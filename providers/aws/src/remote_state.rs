@@ -473,3 +473,29 @@ impl BackendFactory for S3BackendFactory {
         std::mem::take(&mut *self.notices.lock().unwrap_or_else(|p| p.into_inner()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info(created: &str) -> LockInfo {
+        LockInfo {
+            id: "id".into(),
+            operation: "OperationTypePlan".into(),
+            info: String::new(),
+            who: "me@host".into(),
+            version: "0.1.0".into(),
+            created: created.into(),
+            path: "s3://bucket/key".into(),
+        }
+    }
+
+    #[test]
+    fn stored_lock_has_terraform_path_and_parseable_time() {
+        let kept = normalized(&info("2026-11-25T21:07:10.123456Z"), "bucket/key");
+        assert_eq!(kept.path, "bucket/key");
+        assert_eq!(kept.created, "2026-11-25T21:07:10.123456Z");
+        let replaced = normalized(&info("yesterday"), "bucket/key");
+        assert!(chrono::DateTime::parse_from_rfc3339(&replaced.created).is_ok(), "{}", replaced.created);
+    }
+}

@@ -133,6 +133,10 @@ async fn lock_unlock_round_trip() {
     let (bucket, table) = shared_names();
     let info = lock_info(&uuid::Uuid::new_v4().to_string(), "alice@laptop");
 
+    match backend.lock(&lock_info("", "nobody@host")).await {
+        Err(BackendError::Other(m)) => assert!(m.contains("no ID"), "{m}"),
+        other => panic!("a lock without an ID must be refused, got {other:?}"),
+    }
     backend.lock(&info).await.expect("lock");
     let holder = backend.lock_holder().await.expect("holder").expect("a holder while locked");
     assert_eq!(holder.id, info.id);
@@ -152,6 +156,33 @@ async fn lock_unlock_round_trip() {
     // The lock can be taken again once released.
     backend.lock(&info).await.expect("lock again");
     backend.unlock(&info.id, false).await.expect("unlock again");
+}
+
+#[tokio::test]
+async fn many_concurrent_lock_attempts_exactly_one_wins() {
+    let key = format!("{}/terraform.tfstate", unique("crowd"));
+    let attempts = (0..6).map(|n| {
+        let key = key.clone();
+        tokio::spawn(async move {
+            let backend = backend_for(&key).await;
+            let info = lock_info(&format!("crowd-{n}"), &format!("run{n}@host"));
+            (info.clone(), backend.lock(&info).await)
+        })
+    });
+    let mut winners = Vec::new();
+    let mut holders = Vec::new();
+    for attempt in attempts {
+        let (info, result) = attempt.await.expect("task");
+        match result {
+            Ok(()) => winners.push(info),
+            Err(BackendError::Locked(holder)) => holders.push(holder),
+            Err(e) => panic!("a lock attempt failed with something else than Locked: {e}"),
+        }
+    }
+    assert_eq!(winners.len(), 1, "exactly one winner: {winners:?}");
+    assert_eq!(holders.len(), 5);
+    assert!(holders.iter().all(|h| h.id == winners[0].id && h.who == winners[0].who), "{holders:?}");
+    backend_for(&key).await.unlock(&winners[0].id, false).await.expect("unlock");
 }
 
 #[tokio::test]
