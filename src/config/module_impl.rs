@@ -100,7 +100,13 @@ fn read_file_body(body: &Body, module: &mut Module) -> Diagnostics {
 }
 
 fn unknown_name_error(kind: &str, name: &str, known: &[&str], at: Location) -> Diagnostics {
-    let d = Diagnostic::error(format!("unknown {kind} `{name}`")).at(at);
+    unknown_name_in(kind, name, "", known, at)
+}
+
+/// "unknown argument `defualt` in variable "typo"", with the closest known name.
+fn unknown_name_in(kind: &str, name: &str, place: &str, known: &[&str], at: Location) -> Diagnostics {
+    let place = if place.is_empty() { String::new() } else { format!(" in {place}") };
+    let d = Diagnostic::error(format!("unknown {kind} `{name}`{place}")).at(at);
     match did_you_mean(name, known.iter().copied()) {
         Some(s) => d.hint(format!("did you mean `{s}`?")),
         None => d.hint(format!("expected one of: {}", known.join(", "))),
@@ -130,7 +136,7 @@ fn check_attributes(body: &Body, allowed: &[&str], what: &str) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for attr in &body.attributes {
         if !allowed.contains(&attr.name.as_str()) {
-            diags.extend(unknown_name_error(&format!("argument in {what}"), &attr.name, allowed, attr.location.clone()));
+            diags.extend(unknown_name_in("argument", &attr.name, what, allowed, attr.location.clone()));
         }
     }
     diags
@@ -143,6 +149,13 @@ fn constant(expr: &Expr, base_dir: &Path) -> Result<Value, Diagnostics> {
 
 fn constant_bool(attr: Option<&Attribute>, default: bool, base_dir: &Path) -> Result<bool, Diagnostics> {
     let Some(attr) = attr else { return Ok(default) };
+    if let Some(r) = attr.expr.references().first() {
+        let name = r.first_attr().map_or(r.root.clone(), |a| format!("{}.{a}", r.root));
+        return Err(Diagnostic::error(format!("`{}` must be a literal true or false; it cannot refer to `{name}`", attr.name))
+            .at(r.location.clone())
+            .hint("Terraform reads it before any variable is known; write true or false")
+            .into());
+    }
     let value = constant(&attr.expr, base_dir)?;
     value.unmarked().as_bool().ok_or_else(|| {
         Diagnostics::from(
@@ -218,7 +231,7 @@ fn read_variable(block: &Block) -> Result<Variable, Diagnostics> {
     let mut validations = Vec::new();
     for vb in &body.blocks {
         if vb.ident != "validation" {
-            diags.extend(unknown_name_error(&format!("block in variable \"{name}\""), &vb.ident, &["validation"], vb.location.clone()));
+            diags.extend(unknown_name_in("block", &vb.ident, &format!("variable \"{name}\""), &["validation"], vb.location.clone()));
             continue;
         }
         match (vb.body.attribute("condition"), vb.body.attribute("error_message")) {
@@ -351,7 +364,7 @@ fn read_lifecycle(block: &Block) -> Result<Lifecycle, Diagnostics> {
     let mut diags = check_attributes(body, LIFECYCLE_ATTRIBUTES, "lifecycle");
     for b in &body.blocks {
         if b.ident != "precondition" && b.ident != "postcondition" {
-            diags.extend(unknown_name_error("block in lifecycle", &b.ident, &["precondition", "postcondition"], b.location.clone()));
+            diags.extend(unknown_name_in("block", &b.ident, "lifecycle", &["precondition", "postcondition"], b.location.clone()));
         }
     }
     let prevent_destroy = constant_bool(body.attribute("prevent_destroy"), false, &base).unwrap_or_else(|d| {

@@ -153,13 +153,8 @@ fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
         ("include".to_string(), include_value.clone()),
         ("dependency".to_string(), unknown_dependencies(&dependency_names)),
     ]);
-    let locals = match eval_locals(&body, &host, &load_roots) {
-        Ok(v) => v,
-        Err(d) => {
-            diags.extend(d);
-            Value::Object(BTreeMap::new())
-        }
-    };
+    let (locals, locals_diags) = eval_locals_partial(&body, &host, &load_roots);
+    diags.extend(locals_diags);
     let mut roots = load_roots.clone();
     roots.insert("local".to_string(), locals.clone());
     let scope = Scope { roots, base_dir: unit_dir.clone(), host: Some(&host) };
@@ -221,8 +216,10 @@ fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
         Some((expr, src_scope)) => collect(&mut diags, resolve_module_source(expr, src_scope, &unit_dir)),
         None => Some(unit_dir.clone()),
     };
+    // Problems of the folder itself (no .tf files) point at the source that named it.
+    let module_at = module_source.as_ref().map(|(e, _)| e.location()).unwrap_or_else(|| body.file.location(0..0));
     let module = match module_dir {
-        Some(dir) => collect(&mut diags, Module::load(&dir)),
+        Some(dir) => collect(&mut diags, Module::load(&dir).map_err(|d| locate(d, &module_at))),
         None => None,
     };
 
@@ -252,6 +249,11 @@ fn collect<T>(diags: &mut Diagnostics, result: Result<T, Diagnostics>) -> Option
             None
         }
     }
+}
+
+/// Gives diagnostics that name no place the place that caused them.
+fn locate(diags: Diagnostics, at: &Location) -> Diagnostics {
+    Diagnostics(diags.0.into_iter().map(|d| if d.location.is_none() { d.at(at.clone()) } else { d }).collect())
 }
 
 /// Unknown top-level blocks in a unit file, with a hint at the closest known one.
@@ -301,7 +303,8 @@ fn load_includes(body: &Body, unit_dir: &Path) -> (Vec<Included>, Diagnostics) {
         diags.extend(check_unit_file_shape(&inc_body));
         let inc_dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
         let inc_host = host.with_include(&inc_dir);
-        let locals = collect(&mut diags, eval_locals(&inc_body, &inc_host, &BTreeMap::new())).unwrap_or(Value::Object(BTreeMap::new()));
+        let (locals, locals_diags) = eval_locals_partial(&inc_body, &inc_host, &BTreeMap::new());
+        diags.extend(locals_diags);
         out.push(Included { label: block.labels.first().cloned(), dir: inc_dir, body: inc_body, locals });
     }
     (out, diags)
@@ -336,6 +339,13 @@ fn dependency_entry(outputs: Value) -> Value {
 
 /// Evaluates every `locals` block of a file; locals may refer to each other in any order.
 pub(crate) fn eval_locals(body: &Body, host: &TerragruntHost, extra_roots: &BTreeMap<String, Value>) -> Result<Value, Diagnostics> {
+    let (value, diags) = eval_locals_partial(body, host, extra_roots);
+    if diags.is_empty() { Ok(value) } else { Err(diags) }
+}
+
+/// The locals that could be evaluated (failed ones are unknown, so that what uses them
+/// does not repeat the error) and the problems found.
+fn eval_locals_partial(body: &Body, host: &TerragruntHost, extra_roots: &BTreeMap<String, Value>) -> (Value, Diagnostics) {
     let mut diags = Diagnostics::new();
     let mut declared: BTreeMap<&str, &Attribute> = BTreeMap::new();
     for attr in body.blocks_of("locals").flat_map(|b| b.body.attributes.iter()) {
@@ -386,8 +396,9 @@ pub(crate) fn eval_locals(body: &Body, host: &TerragruntHost, extra_roots: &BTre
                 .at(attr.location.clone())
                 .hint("break the cycle: one of these locals must not depend on the others"),
         );
+        done.insert(attr.name.clone(), Value::Unknown);
     }
-    if diags.is_empty() { Ok(Value::Object(done)) } else { Err(diags) }
+    (Value::Object(done), diags)
 }
 
 fn string_value<'v>(value: &'v Value, attr: &Attribute, what: &str) -> Result<&'v str, Diagnostics> {
@@ -405,21 +416,30 @@ fn existing_path(text: &str, unit_dir: &Path, at: Location, what: &str) -> Resul
         let mut d = Diagnostic::error(format!("{what} {text:?} does not exist")).at(at).detail(format!("resolved to {}", path.display()));
         if let Some(hint) = sibling_hint(&path) {
             d = d.hint(hint);
+        } else if let Some(names) = sibling_folders(&path).filter(|n| !n.is_empty()) {
+            d = d.hint(format!("the folders there are: {}", names.join(", ")));
         }
         Diagnostics::from(d)
     })
 }
 
-/// "did you mean `../sqs-notifications`?" from the folders next to a missing one.
-fn sibling_hint(missing: &Path) -> Option<String> {
-    let parent = missing.parent()?;
-    let wrong = missing.file_name()?.to_string_lossy().into_owned();
-    let names: Vec<String> = std::fs::read_dir(parent)
+/// The folders next to a missing path, sorted, hidden ones left out.
+fn sibling_folders(missing: &Path) -> Option<Vec<String>> {
+    let mut names: Vec<String> = std::fs::read_dir(missing.parent()?)
         .ok()?
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
         .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with('.'))
         .collect();
+    names.sort();
+    Some(names)
+}
+
+/// "did you mean `../sqs-notifications`?" from the folders next to a missing one.
+fn sibling_hint(missing: &Path) -> Option<String> {
+    let wrong = missing.file_name()?.to_string_lossy().into_owned();
+    let names = sibling_folders(missing)?;
     did_you_mean(&wrong, names.iter().map(String::as_str)).map(|s| format!("did you mean the folder `{s}`?"))
 }
 
