@@ -1,13 +1,24 @@
-//! The sqs resource types and data sources of the `aws` provider.
+//! The sqs resource types of the `aws` provider: queues and queue policies.
+
+// Tests may unwrap: a panic there is a test failure with its message.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 use std::sync::Arc;
 
 use forge_aws_common::AwsContext;
 use forge_provider::{DataSourceType, ResourceType};
 
+pub mod common;
+pub mod queue;
+pub mod queue_policy;
+pub mod redrive;
+
 /// Every resource type this crate implements, bound to one provider configuration.
-pub fn resource_types(_ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
-    Vec::new()
+pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
+    vec![
+        Arc::new(queue::QueueResource::new(ctx.clone())),
+        Arc::new(queue_policy::QueuePolicyResource::new(ctx.clone())),
+    ]
 }
 
 /// Every data source this crate implements.

@@ -1,0 +1,385 @@
+//! `aws_sqs_queue`: a standard or FIFO queue with its attributes and tags.
+//!
+//! The id is the queue URL, as in Terraform. Attributes left out of the configuration
+//! are filled by SQS (delay 0, maximum size 262144, retention 345600, wait 0, visibility
+//! 30) and read back, so they are optional and computed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use aws_sdk_sqs::types::QueueAttributeName;
+use forge_aws_common::policy::{policy_for_state, validate_policy_json};
+use forge_aws_common::{map_value, retry, sdk_error, string_map, AwsContext, Backoff};
+use forge_provider::{
+    plan_from_schema, AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+};
+
+use crate::common::{client, config_tags, found, plan_tags_all, queue_name_from_url, replace_paths, set_attr, tags_state};
+use crate::redrive::redrive_for_state;
+
+const TYPE: &str = "aws_sqs_queue";
+
+/// How an attribute's string form in SQS maps onto a value.
+#[derive(Clone, Copy)]
+enum Kind {
+    Number,
+    Bool,
+    Text,
+}
+
+/// The queue attributes forge manages: Terraform's name, SQS's name, and the kind.
+const ATTRIBUTES: &[(&str, &str, Kind)] = &[
+    ("delay_seconds", "DelaySeconds", Kind::Number),
+    ("max_message_size", "MaximumMessageSize", Kind::Number),
+    ("message_retention_seconds", "MessageRetentionPeriod", Kind::Number),
+    ("receive_wait_time_seconds", "ReceiveMessageWaitTimeSeconds", Kind::Number),
+    ("visibility_timeout_seconds", "VisibilityTimeout", Kind::Number),
+    ("kms_data_key_reuse_period_seconds", "KmsDataKeyReusePeriodSeconds", Kind::Number),
+    ("content_based_deduplication", "ContentBasedDeduplication", Kind::Bool),
+    ("sqs_managed_sse_enabled", "SqsManagedSseEnabled", Kind::Bool),
+    ("kms_master_key_id", "KmsMasterKeyId", Kind::Text),
+    ("redrive_policy", "RedrivePolicy", Kind::Text),
+    ("policy", "Policy", Kind::Text),
+];
+
+pub struct QueueResource {
+    ctx: Arc<AwsContext>,
+    client: aws_sdk_sqs::Client,
+    schema: Schema,
+}
+
+impl QueueResource {
+    pub fn new(ctx: Arc<AwsContext>) -> Self {
+        let number = || Attribute::optional_computed(AttrType::Number);
+        let flag = || Attribute::optional_computed(AttrType::Bool);
+        let text = || AttrType::String;
+        let schema = Schema::new()
+            .attr("name", Attribute::optional_computed(text()).force_new())
+            .attr("name_prefix", Attribute::optional(text()).force_new())
+            .attr("fifo_queue", flag().force_new())
+            .attr("content_based_deduplication", flag())
+            .attr("delay_seconds", number())
+            .attr("max_message_size", number())
+            .attr("message_retention_seconds", number())
+            .attr("receive_wait_time_seconds", number())
+            .attr("visibility_timeout_seconds", number())
+            .attr("kms_data_key_reuse_period_seconds", number())
+            .attr("redrive_policy", Attribute::optional_computed(text()))
+            .attr("policy", Attribute::optional_computed(text()))
+            .attr("sqs_managed_sse_enabled", flag())
+            .attr("kms_master_key_id", Attribute::optional(text()))
+            .attr("tags", Attribute::optional(AttrType::Map(Box::new(text()))))
+            .attr("tags_all", Attribute::computed(AttrType::Map(Box::new(text()))))
+            .attr("id", Attribute::computed(text()))
+            .attr("url", Attribute::computed(text()))
+            .attr("arn", Attribute::computed(text()));
+        let client = client(&ctx);
+        QueueResource { ctx, client, schema }
+    }
+
+    /// The live queue as state. `state` supplies the spelling of equivalent JSON documents
+    /// and whether `tags` was set at all.
+    async fn read_by_url(&self, url: &str, state: &Value) -> ProviderResult<Option<Value>> {
+        let attrs = self.client.get_queue_attributes().queue_url(url).attribute_names(QueueAttributeName::All);
+        let Some(out) = found(attrs.send().await.map_err(sdk_error))? else { return Ok(None) };
+        let live: HashMap<String, String> =
+            out.attributes().map(|m| m.iter().map(|(k, v)| (k.as_str().to_string(), v.clone())).collect()).unwrap_or_default();
+        let tags_out = found(self.client.list_queue_tags().queue_url(url).send().await.map_err(sdk_error))?;
+        let Some(tags_out) = tags_out else { return Ok(None) };
+        let live_tags: BTreeMap<String, String> =
+            tags_out.tags().map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+        Ok(Some(queue_state(&self.ctx, url, &live, &live_tags, state)))
+    }
+
+    /// Reads a queue just created: SQS may take a moment to show it everywhere.
+    async fn read_created(&self, url: &str, planned: &Value) -> ProviderResult<Value> {
+        let quick = Backoff { attempts: 6, first_delay: Duration::from_millis(200), max_delay: Duration::from_secs(3) };
+        retry(quick, |e| e.code.as_deref() == Some("NotYetVisible"), || async {
+            match self.read_by_url(url, planned).await? {
+                Some(v) => Ok(v),
+                None => Err(ProviderError::with_code("NotYetVisible", format!("queue {url} was created but cannot be read"))),
+            }
+        })
+        .await
+    }
+
+    async fn apply_tags(&self, url: &str, old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> ProviderResult<()> {
+        let removed: Vec<String> = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
+        if !removed.is_empty() {
+            self.client.untag_queue().queue_url(url).set_tag_keys(Some(removed)).send().await.map_err(sdk_error)?;
+        }
+        let changed: HashMap<String, String> =
+            new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        if !changed.is_empty() {
+            self.client.tag_queue().queue_url(url).set_tags(Some(changed)).send().await.map_err(sdk_error)?;
+        }
+        Ok(())
+    }
+}
+
+/// Builds the state from SQS's attribute map and tags.
+fn queue_state(
+    ctx: &AwsContext,
+    url: &str,
+    live: &HashMap<String, String>,
+    live_tags: &BTreeMap<String, String>,
+    state: &Value,
+) -> Value {
+    let mut m = BTreeMap::new();
+    for (tf, aws, kind) in ATTRIBUTES {
+        let raw = live.get(*aws).map(String::as_str).filter(|s| !s.is_empty());
+        let value = match (kind, raw) {
+            (Kind::Number, Some(s)) => s.parse::<f64>().map(Value::Number).unwrap_or_else(|_| Value::string(s)),
+            (Kind::Number, None) => state.get(tf).cloned().filter(|v| !v.is_unknown()).unwrap_or(Value::Null),
+            (Kind::Bool, raw) => Value::Bool(raw.is_some_and(|s| s.eq_ignore_ascii_case("true"))),
+            (Kind::Text, None) => Value::Null,
+            (Kind::Text, Some(s)) => match *tf {
+                "policy" => Value::String(policy_for_state(state.str_attr("policy"), s)),
+                "redrive_policy" => Value::String(redrive_for_state(state.str_attr("redrive_policy"), s)),
+                _ => Value::string(s),
+            },
+        };
+        m.insert(tf.to_string(), value);
+    }
+    let fifo = live.get("FifoQueue").is_some_and(|s| s.eq_ignore_ascii_case("true"));
+    m.insert("fifo_queue".into(), Value::Bool(fifo));
+    m.insert("name".into(), Value::string(queue_name_from_url(url)));
+    m.insert("name_prefix".into(), state.get("name_prefix").cloned().filter(|v| !v.is_unknown()).unwrap_or(Value::Null));
+    m.insert("id".into(), Value::string(url));
+    m.insert("url".into(), Value::string(url));
+    m.insert("arn".into(), live.get("QueueArn").map(Value::string).unwrap_or(Value::Null));
+    let (tags, tags_all) = tags_state(ctx, state.get("tags").unwrap_or(&Value::Null), live_tags);
+    m.insert("tags".into(), tags);
+    m.insert("tags_all".into(), tags_all);
+    Value::Object(m)
+}
+
+/// The attributes to send for the planned values that differ from `prior` (all of the
+/// configured ones when creating).
+fn attributes_to_send(prior: Option<&Value>, planned: &Value) -> HashMap<QueueAttributeName, String> {
+    let mut out = HashMap::new();
+    for (tf, aws, kind) in ATTRIBUTES {
+        let Some(value) = planned.get_non_null(tf).filter(|v| v.is_wholly_known()) else { continue };
+        if prior.and_then(|p| p.get(tf)).is_some_and(|p| p.same_as(value)) {
+            continue;
+        }
+        let text = match (kind, value.unmarked()) {
+            (Kind::Number, Value::Number(n)) => format!("{}", *n as i64),
+            (Kind::Bool, Value::Bool(b)) => b.to_string(),
+            (_, Value::String(s)) => s.clone(),
+            _ => continue,
+        };
+        out.insert(QueueAttributeName::from(*aws), text);
+    }
+    out
+}
+
+/// A name from `name_prefix` (or Terraform's `terraform-` prefix), unique enough per call.
+fn generated_name(prefix: Option<&str>, fifo: bool) -> String {
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let base = format!("{}{:026}", prefix.unwrap_or("terraform-"), nanos);
+    if fifo { format!("{base}.fifo") } else { base }
+}
+
+/// Checks what SQS would refuse, with a message saying how to fix it.
+pub fn validate_queue_config(config: &Value) -> ProviderResult<()> {
+    let fifo = config.get("fifo_queue").and_then(Value::as_bool).unwrap_or(false);
+    if let Some(name) = config.str_attr("name") {
+        let stem = name.strip_suffix(".fifo").unwrap_or(name);
+        if fifo && !name.ends_with(".fifo") {
+            return Err(ProviderError::new(format!("{TYPE}: a FIFO queue's name must end in `.fifo`, got {name:?}"))
+                .hint(format!("name it \"{name}.fifo\"")));
+        }
+        if !fifo && name.ends_with(".fifo") {
+            return Err(ProviderError::new(format!("{TYPE}: queue name {name:?} ends in `.fifo` but fifo_queue is not true"))
+                .hint("set `fifo_queue = true`, or drop the `.fifo` suffix"));
+        }
+        if name.len() > 80 || stem.is_empty() || !stem.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+            return Err(ProviderError::new(format!(
+                "{TYPE}: invalid queue name {name:?}: 1 to 80 characters of letters, digits, `-` and `_` (plus `.fifo` for FIFO queues)"
+            ))
+            .hint("choose a shorter name without dots, spaces or other punctuation"));
+        }
+    }
+    if config.get("content_based_deduplication").and_then(Value::as_bool) == Some(true) && !fifo {
+        return Err(ProviderError::new(format!("{TYPE}: content_based_deduplication applies to FIFO queues only"))
+            .hint("set `fifo_queue = true` or remove content_based_deduplication"));
+    }
+    for attr in ["policy", "redrive_policy"] {
+        if let Some(text) = config.str_attr(attr) {
+            validate_policy_json(attr, text).map_err(|msg| {
+                ProviderError::new(format!("{TYPE}: {msg}")).hint("build the document with jsonencode(...) or a policy document data source")
+            })?;
+        }
+    }
+    let sse = config.get("sqs_managed_sse_enabled").and_then(Value::as_bool) == Some(true);
+    if sse && config.get_non_null("kms_master_key_id").is_some() {
+        return Err(ProviderError::new(format!("{TYPE}: sqs_managed_sse_enabled and kms_master_key_id cannot both be set"))
+            .hint("use either SQS-managed encryption or a KMS key"));
+    }
+    Ok(())
+}
+
+fn create_hint(err: ProviderError, name: &str) -> ProviderError {
+    match err.code.as_deref() {
+        Some("QueueAlreadyExists" | "QueueNameExists" | "AWS.SimpleQueueService.QueueNameExists") => err.hint(format!(
+            "a queue named {name:?} already exists with other attributes: import it (`forge import` with its URL) or choose another name"
+        )),
+        Some("InvalidAttributeValue" | "InvalidParameterValue" | "InvalidAttributeName") => {
+            err.hint("check the queue's numeric limits (delay 0-900, size 1024-262144, retention 60-1209600, wait 0-20, visibility 0-43200) and the JSON documents")
+        }
+        _ => err,
+    }
+}
+
+fn is_deleted_recently(e: &ProviderError) -> bool {
+    e.code.as_deref().is_some_and(|c| c.contains("QueueDeletedRecently"))
+}
+
+#[async_trait]
+impl ResourceType for QueueResource {
+    fn type_name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
+        validate_queue_config(config)?;
+        let mut planned = plan_from_schema(&self.schema, prior, config).planned;
+        if planned.get("fifo_queue").is_some_and(Value::is_unknown) {
+            set_attr(&mut planned, "fifo_queue", Value::Bool(false));
+        }
+        plan_tags_all(&self.ctx, &mut planned);
+        let requires_replace = replace_paths(&self.schema, prior, &planned);
+        Ok(PlannedState { planned, requires_replace })
+    }
+
+    async fn create(&self, planned: &Value) -> ProviderResult<Value> {
+        let planned = planned.deep_unmarked();
+        validate_queue_config(&planned)?;
+        let fifo = planned.get("fifo_queue").and_then(Value::as_bool).unwrap_or(false);
+        let name = match planned.str_attr("name") {
+            Some(n) => n.to_string(),
+            None => generated_name(planned.str_attr("name_prefix"), fifo),
+        };
+        let mut attributes = attributes_to_send(None, &planned);
+        if fifo {
+            attributes.insert(QueueAttributeName::FifoQueue, "true".into());
+        }
+        let tags: HashMap<String, String> = self.ctx.tags_all(&config_tags(&planned)).into_iter().collect();
+        let patient = Backoff { attempts: 10, first_delay: Duration::from_secs(2), max_delay: Duration::from_secs(15) };
+        let out = retry(patient, is_deleted_recently, || async {
+            let mut call = self.client.create_queue().queue_name(&name).set_attributes(Some(attributes.clone()));
+            if !tags.is_empty() {
+                call = call.set_tags(Some(tags.clone()));
+            }
+            call.send().await.map_err(|e| create_hint(sdk_error(e), &name))
+        })
+        .await?;
+        let url = out
+            .queue_url()
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: CreateQueue for {name:?} returned no queue URL")))?
+            .to_string();
+        self.read_created(&url, &planned).await
+    }
+
+    async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
+        let Some(url) = state.str_attr("id").or_else(|| state.str_attr("url")) else { return Ok(None) };
+        self.read_by_url(url, state).await
+    }
+
+    async fn update(&self, prior: &Value, planned: &Value) -> ProviderResult<Value> {
+        let planned = planned.deep_unmarked();
+        validate_queue_config(&planned)?;
+        let url = prior
+            .str_attr("id")
+            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no queue URL (id)")))?
+            .to_string();
+        let changed = attributes_to_send(Some(prior), &planned);
+        if !changed.is_empty() {
+            let call = self.client.set_queue_attributes().queue_url(&url).set_attributes(Some(changed));
+            call.send().await.map_err(|e| create_hint(sdk_error(e), queue_name_from_url(&url)))?;
+        }
+        let old = string_map(prior.get("tags_all").unwrap_or(&Value::Null));
+        let new = self.ctx.tags_all(&config_tags(&planned));
+        self.apply_tags(&url, &old, &new).await?;
+        match self.read_by_url(&url, &planned).await? {
+            Some(v) => Ok(v),
+            None => Err(ProviderError::new(format!("{TYPE}: queue {url} disappeared during the update"))
+                .hint("something deleted it outside forge: plan again to recreate it")),
+        }
+    }
+
+    async fn delete(&self, state: &Value) -> ProviderResult<()> {
+        let Some(url) = state.str_attr("id") else { return Ok(()) };
+        found(self.client.delete_queue().queue_url(url).send().await.map_err(sdk_error))?;
+        Ok(())
+    }
+
+    async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
+        if !id.contains("://") {
+            return Err(ProviderError::new(format!("{TYPE}: import takes the queue URL, got {id:?}"))
+                .hint("find it with `aws sqs get-queue-url --queue-name <name>`"));
+        }
+        let empty = Value::object([("tags", Value::Null), ("tags_all", map_value(&BTreeMap::new()))]);
+        self.read_by_url(id, &empty).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(pairs: Vec<(&str, Value)>) -> Value {
+        Value::object(pairs)
+    }
+
+    #[test]
+    fn fifo_names_must_match_the_flag() {
+        let bad = config(vec![("name", Value::string("jobs")), ("fifo_queue", Value::Bool(true))]);
+        let err = validate_queue_config(&bad).unwrap_err();
+        assert!(err.message.contains(".fifo"), "{err}");
+        assert!(err.hint.unwrap().contains("jobs.fifo"));
+        let also_bad = config(vec![("name", Value::string("jobs.fifo"))]);
+        assert!(validate_queue_config(&also_bad).is_err());
+        let good = config(vec![("name", Value::string("jobs.fifo")), ("fifo_queue", Value::Bool(true))]);
+        assert!(validate_queue_config(&good).is_ok());
+    }
+
+    #[test]
+    fn long_or_dotted_names_are_refused() {
+        let long = config(vec![("name", Value::string("a".repeat(81)))]);
+        assert!(validate_queue_config(&long).unwrap_err().message.contains("80"));
+        let dotted = config(vec![("name", Value::string("my.queue"))]);
+        assert!(validate_queue_config(&dotted).is_err());
+    }
+
+    #[test]
+    fn broken_policy_json_names_the_attribute_and_position() {
+        let bad = config(vec![("name", Value::string("q")), ("redrive_policy", Value::string("{\"a\": }"))]);
+        let err = validate_queue_config(&bad).unwrap_err();
+        assert!(err.message.contains("redrive_policy"), "{err}");
+        assert!(err.message.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn only_changed_attributes_are_sent() {
+        let prior = config(vec![("delay_seconds", Value::Number(0.0)), ("visibility_timeout_seconds", Value::Number(30.0))]);
+        let planned = config(vec![("delay_seconds", Value::Number(0.0)), ("visibility_timeout_seconds", Value::Number(60.0))]);
+        let sent = attributes_to_send(Some(&prior), &planned);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(sent.get(&QueueAttributeName::VisibilityTimeout).map(String::as_str), Some("60"));
+    }
+
+    #[test]
+    fn generated_names_use_the_prefix_and_fifo_suffix() {
+        let n = generated_name(Some("jobs-"), true);
+        assert!(n.starts_with("jobs-") && n.ends_with(".fifo"), "{n}");
+        assert!(generated_name(None, false).starts_with("terraform-"));
+    }
+}

@@ -1,0 +1,120 @@
+//! `aws_sqs_queue_policy`: the access policy of a queue, managed apart from the queue.
+//!
+//! Its id is the queue URL. A queue without a policy reads as gone, as in Terraform, so a
+//! policy removed outside forge is planned for creation again.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use aws_sdk_sqs::types::QueueAttributeName;
+use forge_aws_common::policy::{policy_for_state, validate_policy_json};
+use forge_aws_common::{sdk_error, AwsContext};
+use forge_provider::{
+    plan_from_schema, AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+};
+
+use crate::common::{client, found, required_str};
+
+const TYPE: &str = "aws_sqs_queue_policy";
+
+pub struct QueuePolicyResource {
+    client: aws_sdk_sqs::Client,
+    schema: Schema,
+}
+
+impl QueuePolicyResource {
+    pub fn new(ctx: Arc<AwsContext>) -> Self {
+        let schema = Schema::new()
+            .attr("queue_url", Attribute::required(AttrType::String).force_new())
+            .attr("policy", Attribute::required(AttrType::String))
+            .attr("id", Attribute::computed(AttrType::String));
+        QueuePolicyResource { client: client(&ctx), schema }
+    }
+
+    async fn read_by_url(&self, url: &str, stored_policy: Option<&str>) -> ProviderResult<Option<Value>> {
+        let call = self.client.get_queue_attributes().queue_url(url).attribute_names(QueueAttributeName::Policy);
+        let Some(out) = found(call.send().await.map_err(sdk_error))? else { return Ok(None) };
+        let live = out.attributes().and_then(|m| m.get(&QueueAttributeName::Policy)).filter(|p| !p.trim().is_empty());
+        let Some(live) = live else { return Ok(None) };
+        Ok(Some(Value::object([
+            ("id", Value::string(url)),
+            ("queue_url", Value::string(url)),
+            ("policy", Value::String(policy_for_state(stored_policy, live))),
+        ])))
+    }
+
+    async fn put_policy(&self, url: &str, policy: &str) -> ProviderResult<()> {
+        let call = self.client.set_queue_attributes().queue_url(url).attributes(QueueAttributeName::Policy, policy);
+        call.send().await.map_err(|e| {
+            let e = sdk_error(e);
+            match e.code.as_deref() {
+                Some("InvalidAttributeValue" | "InvalidParameterValue") => {
+                    e.hint("SQS did not accept the policy: check its JSON, its Version and the queue ARN in Resource")
+                }
+                c if c.is_some_and(|c| c.contains("NonExistentQueue") || c == "QueueDoesNotExist") => {
+                    e.hint(format!("no queue has the URL {url}: create the queue first (reference aws_sqs_queue.<name>.id)"))
+                }
+                _ => e,
+            }
+        })?;
+        Ok(())
+    }
+}
+
+fn validate(config: &Value) -> ProviderResult<()> {
+    if let Some(policy) = config.str_attr("policy") {
+        validate_policy_json("policy", policy).map_err(|msg| {
+            ProviderError::new(format!("{TYPE}: {msg}")).hint("build it with jsonencode(...) or data.aws_iam_policy_document.<name>.json")
+        })?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ResourceType for QueuePolicyResource {
+    fn type_name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
+        validate(config)?;
+        Ok(plan_from_schema(&self.schema, prior, config))
+    }
+
+    async fn create(&self, planned: &Value) -> ProviderResult<Value> {
+        let planned = planned.deep_unmarked();
+        validate(&planned)?;
+        let url = required_str(&planned, "queue_url", TYPE)?;
+        let policy = required_str(&planned, "policy", TYPE)?;
+        self.put_policy(url, policy).await?;
+        Ok(Value::object([
+            ("id", Value::string(url)),
+            ("queue_url", Value::string(url)),
+            ("policy", Value::string(policy)),
+        ]))
+    }
+
+    async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
+        let Some(url) = state.str_attr("queue_url").or_else(|| state.str_attr("id")) else { return Ok(None) };
+        self.read_by_url(url, state.str_attr("policy")).await
+    }
+
+    async fn update(&self, _prior: &Value, planned: &Value) -> ProviderResult<Value> {
+        self.create(planned).await
+    }
+
+    async fn delete(&self, state: &Value) -> ProviderResult<()> {
+        let Some(url) = state.str_attr("queue_url").or_else(|| state.str_attr("id")) else { return Ok(()) };
+        let call = self.client.set_queue_attributes().queue_url(url).attributes(QueueAttributeName::Policy, "");
+        found(call.send().await.map_err(sdk_error))?;
+        Ok(())
+    }
+
+    async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
+        self.read_by_url(id, None).await
+    }
+}
