@@ -14,6 +14,7 @@ use crate::types_impl::{convert, make_set, type_of, unify};
 
 mod collections;
 mod encoding;
+mod glob;
 mod network;
 mod strings;
 
@@ -55,6 +56,14 @@ pub type FnResult = Result<Value, FnError>;
 
 /// Every function name forge knows, for "did you mean" hints.
 pub const NAMES: &[&str] = &[
+    "filemd5",
+    "filesha1",
+    "filesha256",
+    "filesha512",
+    "filebase64sha256",
+    "filebase64sha512",
+    "base64sha512",
+    "fileset",
     "abs",
     "alltrue",
     "anytrue",
@@ -383,6 +392,14 @@ fn dispatch(name: &str, a: Args, ctx: &FnContext<'_>) -> FnResult {
         // files
         "file" => encoding::file(a, ctx),
         "filebase64" => encoding::filebase64(a, ctx),
+        "filemd5" => encoding::file_digest(a, ctx, encoding::Digest::Md5, false),
+        "filesha1" => encoding::file_digest(a, ctx, encoding::Digest::Sha1, false),
+        "filesha256" => encoding::file_digest(a, ctx, encoding::Digest::Sha256, false),
+        "filesha512" => encoding::file_digest(a, ctx, encoding::Digest::Sha512, false),
+        "filebase64sha256" => encoding::file_digest(a, ctx, encoding::Digest::Sha256, true),
+        "filebase64sha512" => encoding::file_digest(a, ctx, encoding::Digest::Sha512, true),
+        "base64sha512" => encoding::base64sha512(a),
+        "fileset" => encoding::fileset(a, ctx),
         "fileexists" => encoding::fileexists(a, ctx),
         "abspath" => encoding::abspath(a, ctx),
         "basename" => encoding::basename(a),

@@ -124,6 +124,15 @@ pub(super) fn base64sha256(a: Args) -> FnResult {
     ))
 }
 
+pub(super) fn base64sha512(a: Args) -> FnResult {
+    use sha2::Digest as _;
+    let a = a.arity(1, 1)?;
+    let hash = sha2::Sha512::digest(a.string(0)?.as_bytes());
+    Ok(Value::String(
+        base64::engine::general_purpose::STANDARD.encode(hash),
+    ))
+}
+
 pub(super) enum Digest {
     Md5,
     Sha1,
@@ -143,6 +152,79 @@ pub(super) fn digest(a: Args, which: Digest) -> FnResult {
         Digest::Sha512 => hex::encode(sha2::Sha512::digest(bytes)),
     };
     Ok(Value::String(hex))
+}
+
+fn digest_bytes(bytes: &[u8], which: &Digest) -> Vec<u8> {
+    use sha2::Digest as _;
+    match which {
+        Digest::Md5 => md5::Md5::digest(bytes).to_vec(),
+        Digest::Sha1 => sha1::Sha1::digest(bytes).to_vec(),
+        Digest::Sha256 => sha2::Sha256::digest(bytes).to_vec(),
+        Digest::Sha512 => sha2::Sha512::digest(bytes).to_vec(),
+    }
+}
+
+/// `filemd5`, `filesha256`, `filebase64sha256`, ...: the hash of a file's bytes, in hex or
+/// base64 (what Lambda's `source_code_hash` wants).
+pub(super) fn file_digest(a: Args, ctx: &FnContext<'_>, which: Digest, base64: bool) -> FnResult {
+    let a = a.arity(1, 1)?;
+    let path = resolve(ctx, &a.string(0)?);
+    let bytes = std::fs::read(&path).map_err(|e| {
+        FnError::new(format!("cannot read {}: {e}", path.display()))
+            .arg(0)
+            .hint("paths are relative to the module folder; use \"${path.module}/...\" to be explicit")
+    })?;
+    let hash = digest_bytes(&bytes, &which);
+    Ok(Value::String(if base64 {
+        base64::engine::general_purpose::STANDARD.encode(hash)
+    } else {
+        hex::encode(hash)
+    }))
+}
+
+/// `fileset(path, pattern)`: the files under `path` whose path relative to it matches the
+/// glob (`*`, `**`, `?`, `[abc]`, `{a,b}`), as a set of `/`-separated relative paths.
+pub(super) fn fileset(a: Args, ctx: &FnContext<'_>) -> FnResult {
+    let a = a.arity(2, 2)?;
+    let root_arg = a.string(0)?;
+    let pattern = a.string(1)?;
+    let root = resolve(ctx, &root_arg);
+    let mut files = Vec::new();
+    collect_files(&root, "", &mut files, 0)
+        .map_err(|e| FnError::new(format!("cannot list {}: {e}", root.display())).arg(0))?;
+    let matched: Vec<Value> = files
+        .into_iter()
+        .filter(|f| super::glob::matches(&pattern, f))
+        .map(Value::String)
+        .collect();
+    Ok(crate::types_impl::make_set(matched))
+}
+
+fn collect_files(
+    dir: &Path,
+    prefix: &str,
+    out: &mut Vec<String>,
+    depth: usize,
+) -> std::io::Result<()> {
+    if depth > 64 || !dir.is_dir() {
+        return Ok(());
+    }
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let rel = if prefix.is_empty() {
+            name.clone()
+        } else {
+            format!("{prefix}/{name}")
+        };
+        let ty = entry.file_type()?;
+        if ty.is_dir() {
+            collect_files(&entry.path(), &rel, out, depth + 1)?;
+        } else if ty.is_file() || entry.path().is_file() {
+            out.push(rel);
+        }
+    }
+    Ok(())
 }
 
 pub(super) fn urlencode(a: Args) -> FnResult {
