@@ -23,7 +23,10 @@ pub fn is_not_found(err: &ProviderError) -> bool {
 /// True when Secrets Manager refuses because the secret is scheduled for deletion: to
 /// Terraform such a secret is gone.
 pub fn is_scheduled_for_deletion(err: &ProviderError) -> bool {
-    err.code.as_deref() == Some("InvalidRequestException") && err.message.to_lowercase().contains("deletion")
+    // AWS says "marked for deletion" / "scheduled for deletion"; LocalStack "marked deleted".
+    let message = err.message.to_lowercase();
+    err.code.as_deref() == Some("InvalidRequestException")
+        && (message.contains("deletion") || message.contains("marked deleted"))
 }
 
 /// Turns "not found" (and "scheduled for deletion") into `None`.
@@ -111,6 +114,11 @@ mod tests {
             "You can't perform this operation on the secret because it was marked for deletion.",
         );
         assert_eq!(found::<()>(Err(e)), Ok(None));
+        let localstack = ProviderError::with_code(
+            "InvalidRequestException",
+            "You tried to perform the operation on a secret that's currently marked deleted.",
+        );
+        assert_eq!(found::<()>(Err(localstack)), Ok(None));
         let other = ProviderError::with_code("InvalidRequestException", "something else");
         assert!(found::<()>(Err(other)).is_err());
         assert_eq!(found::<()>(Err(ProviderError::with_code("ResourceNotFoundException", "x"))), Ok(None));

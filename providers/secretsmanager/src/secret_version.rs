@@ -218,7 +218,13 @@ impl ResourceType for SecretVersionResource {
         for stage in after.difference(&before) {
             self.add_stage(secret_id, version_id, stage).await?;
         }
-        for stage in before.difference(&after) {
+        // Moving AWSCURRENT here makes AWS move AWSPREVIOUS by itself: remove only the
+        // stages this version still holds.
+        let now = match self.read_parts(secret_id, version_id).await? {
+            Some(live) => stages_of(&live),
+            None => return Err(ProviderError::new(format!("secret version {version_id} disappeared during the update"))),
+        };
+        for stage in now.difference(&after) {
             self.remove_stage(secret_id, version_id, stage).await?;
         }
         self.read_parts(secret_id, version_id)

@@ -1,0 +1,272 @@
+//! The Secrets Manager resource types against LocalStack: create, read back, a second
+//! plan that changes nothing, a change made outside forge that read reports, the
+//! repairing update, import, delete and read -> None.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use forge_aws_common::AwsContext;
+use forge_aws_secretsmanager::secret::SecretResource;
+use forge_aws_secretsmanager::secret_version::SecretVersionResource;
+use forge_provider::{ResourceType, Schema, Value};
+
+async fn context() -> Arc<AwsContext> {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
+        panic!(
+            "AWS_ENDPOINT_URL is not set: these tests need the emulators. Run \
+             `localstack/emulators.sh up` and `source localstack/.run/env.sh`, or use `scripts/test`."
+        );
+    }
+    let ctx = AwsContext::from_provider_config(&Value::object([("region", Value::string("us-east-1"))]))
+        .await
+        .expect("provider context");
+    Arc::new(ctx)
+}
+
+fn sm(ctx: &AwsContext) -> aws_sdk_secretsmanager::Client {
+    forge_aws_secretsmanager::common::client(ctx)
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+fn config(schema: &Schema, set: Vec<(&str, Value)>) -> Value {
+    let mut m: BTreeMap<String, Value> = schema.attributes.keys().map(|k| (k.clone(), Value::Null)).collect();
+    for (k, v) in set {
+        assert!(m.contains_key(k), "test config sets {k}, which is not in the schema");
+        m.insert(k.to_string(), v);
+    }
+    Value::Object(m)
+}
+
+fn s(v: &str) -> Value {
+    Value::string(v)
+}
+
+fn tags(pairs: &[(&str, &str)]) -> Value {
+    Value::Map(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
+}
+
+async fn create(ty: &dyn ResourceType, config: &Value) -> Value {
+    let plan = ty.plan(None, config).expect("plan for create");
+    let state = ty.create(&plan.planned).await.expect("create");
+    assert!(state.is_wholly_known(), "create left unknowns");
+    for name in ty.schema().attributes.keys() {
+        assert!(state.get(name).is_some(), "state lacks {name}");
+        let planned = plan.planned.get(name).unwrap_or(&Value::Null);
+        if planned.is_wholly_known() {
+            assert!(planned.same_as(state.get(name).unwrap_or(&Value::Null)), "{name}: planned and created differ");
+        }
+    }
+    state
+}
+
+fn assert_no_op(ty: &dyn ResourceType, live: &Value, config: &Value) {
+    let plan = ty.plan(Some(live), config).expect("second plan");
+    assert!(plan.requires_replace.is_empty(), "second plan wants replacement of {:?}", plan.requires_replace);
+    assert!(plan.planned.same_as(live), "second plan is not a no-op:\nplanned {:?}\nlive    {:?}", plan.planned.deep_unmarked().get("policy"), live.get("policy"));
+}
+
+async fn read(ty: &dyn ResourceType, state: &Value) -> Value {
+    ty.read(state).await.expect("read").expect("object exists")
+}
+
+fn resource_policy(account: &str, action: &str) -> String {
+    serde_json::json!({
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+            "Action": action,
+            "Resource": "*"
+        }]
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn secret_lifecycle_with_drift_repair_import_and_scheduled_deletion() {
+    let ctx = context().await;
+    let client = sm(&ctx);
+    let account = ctx.account_id().await.unwrap();
+    let secrets = SecretResource::new(ctx.clone());
+    let name = unique("forge/secret");
+    let policy = resource_policy(&account, "secretsmanager:GetSecretValue");
+    let desired = config(
+        secrets.schema(),
+        vec![
+            ("name", s(&name)),
+            ("description", s("db password")),
+            ("policy", s(&policy)),
+            ("recovery_window_in_days", Value::Number(7.0)),
+            ("tags", tags(&[("env", "test")])),
+        ],
+    );
+    let state = create(&secrets, &desired).await;
+    let arn = state.str_attr("arn").unwrap().to_string();
+    assert!(arn.contains(":secret:"), "{arn}");
+    assert_eq!(state.str_attr("id"), Some(arn.as_str()));
+    assert_eq!(state.str_attr("policy"), Some(policy.as_str()));
+    let live = read(&secrets, &state).await;
+    assert!(live.same_as(&state), "read differs from create:\n{live:?}\n{state:?}");
+    assert_no_op(&secrets, &live, &desired);
+
+    // Outside forge: description, tags and policy.
+    client.update_secret().secret_id(&arn).description("edited by hand").send().await.unwrap();
+    client
+        .tag_resource()
+        .secret_id(&arn)
+        .tags(aws_sdk_secretsmanager::types::Tag::builder().key("env").value("prod").build())
+        .send()
+        .await
+        .unwrap();
+    let other_policy = resource_policy(&account, "secretsmanager:*");
+    client.put_resource_policy().secret_id(&arn).resource_policy(&other_policy).send().await.unwrap();
+    let drifted = read(&secrets, &live).await;
+    assert_eq!(drifted.str_attr("description"), Some("edited by hand"));
+    assert_eq!(drifted.get("tags").and_then(|t| t.str_attr("env")), Some("prod"));
+    assert!(forge_aws_common::policy::policies_equivalent(drifted.str_attr("policy").unwrap(), &other_policy));
+
+    let plan = secrets.plan(Some(&drifted), &desired).unwrap();
+    assert!(plan.requires_replace.is_empty());
+    let repaired = secrets.update(&drifted, &plan.planned).await.expect("update");
+    let after = read(&secrets, &repaired).await;
+    assert_eq!(after.str_attr("description"), Some("db password"));
+    assert_eq!(after.get("tags").and_then(|t| t.str_attr("env")), Some("test"));
+    assert_no_op(&secrets, &after, &desired);
+
+    // Removing the policy and description in configuration removes them in AWS.
+    let bare = config(secrets.schema(), vec![("name", s(&name)), ("recovery_window_in_days", Value::Number(7.0))]);
+    let plan = secrets.plan(Some(&after), &bare).unwrap();
+    let bare_state = secrets.update(&after, &plan.planned).await.expect("update to bare");
+    let bare_live = read(&secrets, &bare_state).await;
+    assert_eq!(bare_live.get("policy"), Some(&Value::Null));
+    assert_eq!(bare_live.get("description"), Some(&Value::Null));
+    assert_no_op(&secrets, &bare_live, &bare);
+
+    let imported = secrets.import(&arn).await.unwrap().expect("imported");
+    for attr in ["arn", "name", "description", "kms_key_id", "policy", "tags_all"] {
+        assert!(imported.get(attr).unwrap().same_as(bare_live.get(attr).unwrap()), "import differs on {attr}");
+    }
+    assert_eq!(imported.get("recovery_window_in_days"), Some(&Value::Number(30.0)));
+
+    // Deleting with a recovery window schedules the deletion: the secret reads as gone.
+    secrets.delete(&bare_live).await.unwrap();
+    assert_eq!(secrets.read(&bare_live).await.unwrap(), None);
+    secrets.delete(&bare_live).await.expect("deleting again succeeds");
+    let described = client.describe_secret().secret_id(&arn).send().await.unwrap();
+    assert!(described.deleted_date().is_some(), "the secret is scheduled, not gone");
+
+    // Creating the same name while it is scheduled: an error with a way out.
+    let plan = secrets.plan(None, &bare).unwrap();
+    let err = secrets.create(&plan.planned).await.unwrap_err();
+    let hint = err.hint.clone().unwrap_or_default();
+    assert!(hint.contains("scheduled for deletion") || hint.contains("already exists"), "{err}");
+    client.delete_secret().secret_id(&arn).force_delete_without_recovery(true).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn secret_with_zero_recovery_window_is_deleted_at_once() {
+    let ctx = context().await;
+    let client = sm(&ctx);
+    let secrets = SecretResource::new(ctx.clone());
+    let name = unique("forge-now");
+    let desired = config(secrets.schema(), vec![("name", s(&name)), ("recovery_window_in_days", Value::Number(0.0))]);
+    let state = create(&secrets, &desired).await;
+    assert_eq!(state.get("recovery_window_in_days"), Some(&Value::Number(0.0)));
+    assert_eq!(state.get("tags"), Some(&Value::Null));
+    secrets.delete(&state).await.unwrap();
+    assert_eq!(secrets.read(&state).await.unwrap(), None);
+    let err = client.describe_secret().secret_id(&name).send().await;
+    assert!(err.is_err(), "the secret should be gone, not scheduled");
+    // The name is free again at once.
+    let again = create(&secrets, &desired).await;
+    secrets.delete(&again).await.unwrap();
+
+    let bad = config(secrets.schema(), vec![("name", s(&name)), ("recovery_window_in_days", Value::Number(3.0))]);
+    assert!(secrets.plan(None, &bad).unwrap_err().hint.unwrap_or_default().contains("7 to 30"));
+}
+
+#[tokio::test]
+async fn secret_version_lifecycle_keeps_the_value_sensitive() {
+    let ctx = context().await;
+    let client = sm(&ctx);
+    let secrets = SecretResource::new(ctx.clone());
+    let versions = SecretVersionResource::new(ctx.clone());
+    let secret = create(
+        &secrets,
+        &config(secrets.schema(), vec![("name", s(&unique("forge-ver"))), ("recovery_window_in_days", Value::Number(0.0))]),
+    )
+    .await;
+    let arn = secret.str_attr("arn").unwrap().to_string();
+    let value = format!("pw-{}", uuid::Uuid::new_v4().simple());
+    let desired = config(versions.schema(), vec![("secret_id", s(&arn)), ("secret_string", s(&value).sensitive())]);
+    let state = create(&versions, &desired).await;
+    let version_id = state.str_attr("version_id").unwrap().to_string();
+    assert_eq!(state.str_attr("id"), Some(format!("{arn}|{version_id}").as_str()));
+    assert!(state.get("secret_string").unwrap().is_sensitive(), "the value must stay marked sensitive");
+    assert_eq!(state.str_attr("secret_string"), Some(value.as_str()));
+    assert!(!format!("{:?}", state.get("version_stages")).is_empty());
+    let stages: Vec<&str> = state.get("version_stages").unwrap().as_seq().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(stages.contains(&"AWSCURRENT"), "{stages:?}");
+    let live = read(&versions, &state).await;
+    assert!(live.same_as(&state));
+    assert_no_op(&versions, &live, &desired);
+
+    // Outside forge a newer value is put: ours loses AWSCURRENT.
+    client.put_secret_value().secret_id(&arn).secret_string("someone else's").send().await.unwrap();
+    let drifted = read(&versions, &live).await;
+    let drifted_stages: Vec<&str> = drifted.get("version_stages").unwrap().as_seq().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(!drifted_stages.contains(&"AWSCURRENT"), "{drifted_stages:?}");
+    // The engine passes the stages as configured: asking for AWSCURRENT moves it back.
+    let wants_current = config(
+        versions.schema(),
+        vec![("secret_id", s(&arn)), ("secret_string", s(&value).sensitive()), ("version_stages", Value::Set(vec![s("AWSCURRENT")]))],
+    );
+    let plan = versions.plan(Some(&drifted), &wants_current).unwrap();
+    assert!(plan.requires_replace.is_empty(), "{:?}", plan.requires_replace);
+    let repaired = versions.update(&drifted, &plan.planned).await.expect("move AWSCURRENT back");
+    let repaired_stages: Vec<&str> = repaired.get("version_stages").unwrap().as_seq().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(repaired_stages.contains(&"AWSCURRENT"), "{repaired_stages:?}");
+    let current = client.get_secret_value().secret_id(&arn).send().await.unwrap();
+    assert_eq!(current.secret_string(), Some(value.as_str()));
+
+    // A new value replaces the version.
+    let changed = config(versions.schema(), vec![("secret_id", s(&arn)), ("secret_string", s("other").sensitive())]);
+    assert_eq!(versions.plan(Some(&repaired), &changed).unwrap().requires_replace, vec!["secret_string".to_string()]);
+
+    let imported = versions.import(&format!("{arn}|{version_id}")).await.unwrap().expect("imported");
+    assert!(imported.same_as(&repaired));
+    assert!(versions.import("no-bar").await.is_err());
+
+    // Binary values round-trip through base64.
+    let binary = config(versions.schema(), vec![("secret_id", s(&arn)), ("secret_binary", s("AAECAwQ=").sensitive())]);
+    let bin_state = create(&versions, &binary).await;
+    assert_eq!(bin_state.str_attr("secret_binary"), Some("AAECAwQ="));
+    assert!(bin_state.get("secret_binary").unwrap().is_sensitive());
+
+    versions.delete(&repaired).await.expect("delete keeps AWSCURRENT");
+    versions.delete(&bin_state).await.expect("delete");
+    secrets.delete(&secret).await.unwrap();
+    // The secret is gone, so is the version.
+    assert_eq!(versions.read(&repaired).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn secret_version_errors_never_show_the_value() {
+    let ctx = context().await;
+    let versions = SecretVersionResource::new(ctx.clone());
+    let value = "super-secret-value-do-not-print";
+    let missing = config(
+        versions.schema(),
+        vec![("secret_id", s(&unique("forge-missing"))), ("secret_string", s(value).sensitive())],
+    );
+    let plan = versions.plan(None, &missing).unwrap();
+    let err = versions.create(&plan.planned).await.unwrap_err();
+    let shown = format!("{err} {err:?}");
+    assert!(!shown.contains(value), "the error shows the secret: {shown}");
+    assert!(err.hint.unwrap_or_default().contains("create it first"));
+}
