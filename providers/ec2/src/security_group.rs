@@ -334,3 +334,54 @@ impl ResourceType for SecurityGroupType {
         self.read_by_id(id, &state).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(from: f64, cidr: Value) -> Value {
+        Value::object([
+            ("protocol", Value::string("tcp")),
+            ("from_port", Value::Number(from)),
+            ("to_port", Value::Number(from)),
+            ("cidr_blocks", cidr),
+            ("security_groups", Value::Null),
+            ("self", Value::Null),
+            ("description", Value::Null),
+        ])
+    }
+
+    fn with_ingress(rules: Vec<Value>) -> Value {
+        Value::object([("ingress", Value::List(rules))])
+    }
+
+    #[test]
+    fn no_configured_rules_keep_the_prior_ones() {
+        let prior = with_ingress(vec![normalize_rule(&rule(22.0, Value::List(vec![Value::string("10.0.0.0/8")])))]);
+        let planned = plan_rules("ingress", Some(&prior), &with_ingress(vec![])).unwrap();
+        assert_eq!(Some(&planned), prior.get("ingress"));
+        let created = plan_rules("ingress", None, &with_ingress(vec![])).unwrap();
+        assert_eq!(created, Value::List(vec![]));
+    }
+
+    #[test]
+    fn equal_rules_keep_the_prior_spelling_and_changes_show() {
+        let stored = Value::Tuple(vec![normalize_rule(&rule(22.0, Value::Tuple(vec![Value::string("10.0.0.0/8")])))]);
+        let prior = Value::object([("ingress", stored.clone())]);
+        let same = plan_rules("ingress", Some(&prior), &with_ingress(vec![rule(22.0, Value::List(vec![Value::string("10.0.0.0/8")]))]))
+            .unwrap();
+        assert!(same.same_as(&stored));
+        let other = plan_rules("ingress", Some(&prior), &with_ingress(vec![rule(23.0, Value::List(vec![Value::string("10.0.0.0/8")]))]))
+            .unwrap();
+        assert!(!other.same_as(&stored));
+    }
+
+    #[test]
+    fn unknown_sources_are_planned_not_refused() {
+        let config = with_ingress(vec![rule(22.0, Value::Unknown)]);
+        let planned = plan_rules("ingress", None, &config).unwrap();
+        assert!(!planned.is_wholly_known());
+        let bad = with_ingress(vec![rule(22.0, Value::Null)]);
+        assert!(plan_rules("ingress", None, &bad).is_err());
+    }
+}
