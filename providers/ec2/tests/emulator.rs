@@ -704,3 +704,28 @@ async fn instance_root_volume_public_address_and_monitoring() {
     ty.delete(&quieted).await.expect("terminate");
     assert_eq!(ty.read(&quieted).await.expect("read"), None);
 }
+
+#[tokio::test]
+async fn instance_with_base64_user_data_keeps_it_as_given() {
+    use base64::Engine;
+    let ctx = context().await;
+    let ami = find_ami(&ctx).await;
+    let ty = InstanceResource::new(ctx.clone());
+    let encoded = base64::engine::general_purpose::STANDARD.encode("#cloud-config\npackages: [git]\n");
+    let cfg = config(
+        ty.schema(),
+        vec![("ami", s(ami.str_attr("id").expect("ami"))), ("instance_type", s("t3.micro")), ("user_data_base64", s(&encoded))],
+    );
+    let state = create(&ty, &cfg).await;
+    assert_eq!(state.str_attr("user_data_base64"), Some(encoded.as_str()));
+    assert!(state.get("user_data").is_some_and(Value::is_null));
+    let live = ty.read(&state).await.expect("read").expect("exists");
+    assert!(live.same_as(&state), "{live:?}\n{state:?}");
+    assert_no_op(&ty, &live, &cfg);
+    let conflicting = config(
+        ty.schema(),
+        vec![("ami", s("ami-1")), ("user_data", s("#!/bin/sh\n")), ("user_data_base64", s(&encoded))],
+    );
+    assert!(ty.plan(None, &conflicting).expect_err("conflict").message.contains("user_data_base64"));
+    ty.delete(&live).await.expect("terminate");
+}
