@@ -799,3 +799,56 @@ async fn lockfile_locks_exclude_terraform_and_forge_both_ways() {
     assert!(out.status.success(), "terraform apply failed:\n{}", text(&out));
     assert_eq!(object(bucket, &format!("{key}.tflock")).await, None, "Terraform removed its .tflock");
 }
+
+#[tokio::test]
+async fn lock_of_a_killed_terraform_is_force_unlocked_by_forge() {
+    let key = format!("{}/terraform.tfstate", unique("tf-killed"));
+    let (bucket, table) = shared_names();
+    let tf = Terraform::new(
+        &key,
+        r#"resource "terraform_data" "slow" {
+  provisioner "local-exec" {
+    command = "sleep 8"
+  }
+}"#,
+    )
+    .await;
+    let mut apply = tf
+        .command(&["apply", "-auto-approve", "-input=false", "-no-color"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start terraform apply");
+    let lock_id = format!("{bucket}/{key}");
+    let raw = wait_for_lock_item(table, &lock_id, Duration::from_secs(60)).await;
+    let terraform_id = serde_json::from_str::<serde_json::Value>(&raw).expect("JSON")["ID"]
+        .as_str()
+        .expect("ID")
+        .to_string();
+    // SIGKILL: Terraform gets no chance to release its lock.
+    apply.kill().await.expect("kill terraform");
+    assert!(table_item(table, &lock_id, "Info").await.is_some(), "the killed run's lock stays");
+
+    let backend = backend_for(&key).await;
+    let ours = lock_info("after-kill", "forge@test");
+    assert_eq!(locked(backend.lock(&ours).await).id, terraform_id);
+    backend.unlock(&terraform_id, true).await.expect("force unlock");
+    backend.lock(&ours).await.expect("lock once the dead lock is gone");
+    backend.unlock(&ours.id, false).await.expect("unlock");
+    assert_eq!(table_item(table, &lock_id, "Info").await, None);
+}
+
+#[tokio::test]
+async fn terraform_force_unlock_releases_a_forge_lock() {
+    let key = format!("{}/terraform.tfstate", unique("tf-force"));
+    let (bucket, table) = shared_names();
+    let tf = Terraform::new(&key, r#"resource "terraform_data" "x" { input = "v1" }"#).await;
+    let backend = backend_for(&key).await;
+    let ours = lock_info(&uuid::Uuid::new_v4().to_string(), "forge@test");
+    backend.lock(&ours).await.expect("lock");
+    // Terraform's force-unlock compares the ID it is given with the stored Info's ID.
+    let out = tf.run(&["force-unlock", "-force", "-no-color", &ours.id]).await;
+    assert!(out.status.success(), "terraform force-unlock of our lock failed:\n{}", text(&out));
+    assert_eq!(table_item(table, &format!("{bucket}/{key}"), "Info").await, None);
+    assert_eq!(backend.lock_holder().await.expect("holder"), None);
+}
