@@ -387,11 +387,10 @@ fn read_lifecycle(block: &Block) -> Result<Lifecycle, Diagnostics> {
 
 /// `ignore_changes = all` or a list of attribute references (`[tags, user_data]`).
 fn read_ignore_changes(attr: &Attribute) -> Result<IgnoreChanges, Diagnostics> {
-    if let Some(r) = attr.expr.as_traversal() {
-        if r.root == "all" && r.steps.is_empty() {
+    if let Some(r) = attr.expr.as_traversal()
+        && r.root == "all" && r.steps.is_empty() {
             return Ok(IgnoreChanges::All);
         }
-    }
     let bad = |at: Location| -> Diagnostics {
         Diagnostic::error("ignore_changes must be `all` or a list of attribute names")
             .at(at)

@@ -179,11 +179,10 @@ fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
     files.push((scope.clone(), &unit_itself));
     for (inc_scope, inc) in &files {
         let file_body = &inc.body;
-        if let Some(block) = file_body.blocks_of("remote_state").last() {
-            if let Some(rs) = collect(&mut diags, eval_remote_state(block, inc_scope)) {
+        if let Some(block) = file_body.blocks_of("remote_state").last()
+            && let Some(rs) = collect(&mut diags, eval_remote_state(block, inc_scope)) {
                 remote_state = Some(rs);
             }
-        }
         for block in file_body.blocks_of("generate") {
             match block.labels.first() {
                 Some(label) => {
@@ -548,11 +547,10 @@ fn eval_remote_state(block: &Block, scope: &Scope<'_>) -> Result<RemoteState, Di
 /// The `provider` blocks of a `generate` block's contents. forge writes no files; the
 /// contents are read as if they were the generated `.tf` file.
 fn generated_provider_blocks(block: &Block, scope: &Scope<'_>, unit_dir: &Path) -> Result<Vec<ProviderBlock>, Diagnostics> {
-    if let Some(a) = block.body.attribute("disable") {
-        if forge_lang::eval(&a.expr, scope)?.unmarked().as_bool() == Some(true) {
+    if let Some(a) = block.body.attribute("disable")
+        && forge_lang::eval(&a.expr, scope)?.unmarked().as_bool() == Some(true) {
             return Ok(Vec::new());
         }
-    }
     let label = block.labels.first().map(String::as_str).unwrap_or("");
     let (Some(path_attr), Some(contents_attr)) = (block.body.attribute("path"), block.body.attribute("contents")) else {
         return Err(Diagnostic::error(format!("generate \"{label}\" needs both path and contents")).at(block.location.clone()).into());

@@ -104,12 +104,11 @@ fn check_ref(ctx: &Context<'_>, r: &Reference) -> Option<Diagnostic> {
     match r.root.as_str() {
         "var" => {
             let name = first?;
-            if let Some(only) = ctx.only_var {
-                if name != only {
+            if let Some(only) = ctx.only_var
+                && name != only {
                     return Some(error_at(format!("a validation of `var.{only}` cannot refer to `var.{name}`"), &r.location)
                         .hint("a validation condition may only use the variable it validates"));
                 }
-            }
             if module.variable(name).is_some() {
                 return None;
             }
@@ -330,12 +329,11 @@ fn key_location(layer: &InputLayer, key: &str) -> Location {
         if i + 1 >= start_line {
             let trimmed = line.trim_start();
             let after = trimmed.strip_prefix(key).or_else(|| trimmed.strip_prefix(&format!("\"{key}\"")));
-            if let Some(rest) = after {
-                if rest.trim_start().starts_with('=') || rest.trim_start().starts_with(':') {
+            if let Some(rest) = after
+                && (rest.trim_start().starts_with('=') || rest.trim_start().starts_with(':')) {
                     let col = offset + (line.len() - trimmed.len());
                     return layer.file.location(col..col + key.len());
                 }
-            }
         }
         offset += line.len();
     }

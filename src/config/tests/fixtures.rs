@@ -162,6 +162,7 @@ fn render_env(env: &Environment, outputs: &serde_json::Value, root: &Path) -> St
                 let _ = writeln!(out, "  inputs failed:\n{}", relative(&d.to_string(), root));
             }
         }
+        render_module(&mut out, &unit.module);
         let diags = forge_config::validate_module(&unit.module);
         if !diags.is_empty() {
             let _ = writeln!(out, "  module diagnostics:\n{}", relative(&diags.to_string(), root));
@@ -170,6 +171,53 @@ fn render_env(env: &Environment, outputs: &serde_json::Value, root: &Path) -> St
     let diags = validate_environment(env);
     let _ = writeln!(out, "\nvalidate: {}", if diags.is_empty() { "clean".to_string() } else { relative(&diags.to_string(), root) });
     out
+}
+
+fn reference_text(r: &forge_lang::Reference) -> String {
+    let mut text = r.root.clone();
+    for step in &r.steps {
+        match step {
+            forge_lang::RefStep::Attr(a) => text.push_str(&format!(".{a}")),
+            forge_lang::RefStep::Index(Some(v)) => text.push_str(&format!("[{}]", render_console(v))),
+            forge_lang::RefStep::Index(None) => text.push_str("[*]"),
+        }
+    }
+    text
+}
+
+/// Variables, locals, resources and outputs as the engine sees them.
+fn render_module(out: &mut String, module: &forge_config::Module) {
+    for v in &module.variables {
+        let default = v.default.as_ref().map(render_console).unwrap_or_else(|| "(required)".into());
+        let _ = writeln!(out, "  variable {} : {:?} = {default} (sensitive = {}, nullable = {}, validations = {})", v.name, v.ty, v.sensitive, v.nullable, v.validations.len());
+    }
+    for l in &module.locals {
+        let _ = writeln!(out, "  local {} = {}", l.name, l.expr.source_text());
+    }
+    for rb in module.resources.iter().chain(&module.data) {
+        let mut meta = Vec::new();
+        if let Some(c) = &rb.count {
+            meta.push(format!("count = {}", c.source_text()));
+        }
+        if let Some(f) = &rb.for_each {
+            meta.push(format!("for_each = {}", f.source_text()));
+        }
+        if let Some(a) = &rb.provider_alias {
+            meta.push(format!("provider = aws.{a}"));
+        }
+        if rb.lifecycle != forge_config::Lifecycle::default() {
+            meta.push(format!("{:?}", rb.lifecycle));
+        }
+        if !rb.depends_on.is_empty() {
+            meta.push(format!("depends_on = [{}]", rb.depends_on.iter().map(reference_text).collect::<Vec<_>>().join(", ")));
+        }
+        let body: Vec<&str> = rb.body.attributes.iter().map(|a| a.name.as_str()).chain(rb.body.blocks.iter().map(|b| b.ident.as_str())).collect();
+        let refs: Vec<String> = rb.references().iter().map(reference_text).collect();
+        let _ = writeln!(out, "  {} [{}] body: {} refs: {}", rb.address(), meta.join("; "), body.join(", "), refs.join(", "));
+    }
+    for o in &module.outputs {
+        let _ = writeln!(out, "  output {} = {} (sensitive = {})", o.name, o.expr.source_text(), o.sensitive);
+    }
 }
 
 #[test]
