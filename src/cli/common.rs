@@ -149,7 +149,9 @@ impl Drop for Built {
     }
 }
 
-pub fn factories() -> Result<(Vec<Arc<dyn ProviderFactory>>, Option<FakeWorld>), Failure> {
+pub type Factories = Vec<Arc<dyn ProviderFactory>>;
+
+pub fn factories() -> Result<(Factories, Option<FakeWorld>), Failure> {
     let mut list: Vec<Arc<dyn ProviderFactory>> = vec![Arc::new(forge_aws::AwsProviderFactory::default())];
     let mut fake = None;
     // Tests of the binary run on the in-memory provider, persisted between runs in this file.

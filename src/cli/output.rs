@@ -62,12 +62,11 @@ pub async fn run(args: OutputArgs) -> Outcome {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
     }
-    if let Some(n) = &args.name {
-        if !found {
+    if let Some(n) = &args.name
+        && !found {
             return Err(forge_engine::EngineError::new(format!("no output named {n:?} in the state of {}", dir.display()))
                 .hint("run forge output without a name to list the outputs; a unit that was never applied has none")
                 .into());
         }
-    }
     Ok(0)
 }

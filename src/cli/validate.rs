@@ -17,7 +17,8 @@ pub async fn run(args: ValidateArgs) -> Outcome {
     let dir = resolve_target(&args.target)?;
     let env = forge_config::Environment::load(&dir).map_err(Failure::Diagnostics)?;
     let (factories, _fake) = factories()?;
-    let diags = forge_engine::validate::check_schemas(&env, &factories).await;
+    let mut diags = forge_config::validate_environment(&env);
+    diags.extend(forge_engine::validate::check_schemas(&env, &factories).await);
     if diags.has_errors() {
         return Err(Failure::Diagnostics(diags));
     }

@@ -68,7 +68,7 @@ impl ModuleGraph {
         let mut deps = vec![Vec::new(); nodes.len()];
         for (i, (_, kind)) in nodes.iter().enumerate() {
             let refs = node_references(module, &providers, *kind);
-            let mut ds: Vec<usize> = refs.iter().filter_map(|r| reference_target(r)).filter_map(|t| index.get(t.as_str()).copied()).collect();
+            let mut ds: Vec<usize> = refs.iter().filter_map(reference_target).filter_map(|t| index.get(t.as_str()).copied()).collect();
             if let NodeKind::Resource(r) | NodeKind::Data(r) = kind {
                 let block = if matches!(kind, NodeKind::Resource(_)) { &module.resources[*r] } else { &module.data[*r] };
                 let key = provider_key(provider_name_of(&block.type_name), block.provider_alias.as_deref());

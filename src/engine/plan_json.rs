@@ -153,11 +153,10 @@ fn document(changes: Vec<J>, drift: Vec<J>, outputs: Map<String, J>, no_changes:
         "complete": true,
         "errored": errors.as_ref().is_some_and(|e| !e.is_empty()),
     });
-    if let (Some(errors), Some(obj)) = (errors, doc.as_object_mut()) {
-        if !errors.is_empty() {
+    if let (Some(errors), Some(obj)) = (errors, doc.as_object_mut())
+        && !errors.is_empty() {
             obj.insert("unit_errors".into(), J::Array(errors));
         }
-    }
     doc
 }
 

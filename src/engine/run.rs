@@ -118,11 +118,10 @@ impl Runner<'_> {
         if let Err(es) = self.orphans().await {
             errors.extend(es);
         }
-        if errors.is_empty() {
-            if let Err(e) = self.finish_outputs().await {
+        if errors.is_empty()
+            && let Err(e) = self.finish_outputs().await {
                 errors.push(e);
             }
-        }
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -174,7 +173,7 @@ impl Runner<'_> {
     fn variable(&self, v: usize) -> Result<(), EngineError> {
         let var = &self.run.unit.module.variables[v];
         let raw = match self.run.inputs.get(&var.name) {
-            Some(x) if !(x.is_null() && !var.nullable) => x.clone(),
+            Some(x) if !x.is_null() || var.nullable => x.clone(),
             _ => match &var.default {
                 Some(d) => d.clone(),
                 None if self.run.mode == PlanMode::Destroy => Value::Unknown,
@@ -827,11 +826,10 @@ impl Runner<'_> {
     /// Refreshes an orphan; `None` when it is already gone (or refresh-only).
     async fn plan_orphan(&self, addr: &InstanceAddr, inst: &InstanceState) -> Result<Option<(Value, Arc<dyn ResourceType>)>, EngineError> {
         let block = self.run.unit.module.resources.iter().find(|r| r.address() == addr.resource());
-        if let Some(b) = block {
-            if b.lifecycle.prevent_destroy {
+        if let Some(b) = block
+            && b.lifecycle.prevent_destroy {
                 return Err(prevent_destroy_error(&addr.to_string(), b));
             }
-        }
         let (name, alias) = parse_provider_address(&inst.provider).unwrap_or_else(|| (provider_name_of(&addr.type_name).to_string(), None));
         let provider = self.provider_for(&format!("{name}_"), alias.as_deref()).await?;
         let rt = provider.resource_type(&addr.type_name).ok_or_else(|| {
@@ -902,11 +900,10 @@ type Binding = (Option<InstanceKey>, Option<(&'static str, Value)>);
 fn for_each_keys(v: &Value) -> Result<Vec<Binding>, String> {
     if !v.is_wholly_known() {
         // Only the keys must be known; values may be unknown.
-        if let Some(m) = v.as_map() {
-            if !v.is_unknown() {
+        if let Some(m) = v.as_map()
+            && !v.is_unknown() {
                 return Ok(m.iter().map(|(k, x)| each(k, x.clone())).collect());
             }
-        }
         return Err("the for_each keys depend on values known only after apply; use keys known when planning (e.g. from variables)".into());
     }
     match v.unmarked() {
@@ -983,17 +980,6 @@ pub fn parse_provider_address(text: &str) -> Option<(String, Option<String>)> {
     Some((name, alias))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn provider_addresses_parse() {
-        assert_eq!(parse_provider_address(&provider_address("aws", Some("west"))), Some(("aws".into(), Some("west".into()))));
-        assert_eq!(parse_provider_address(&provider_address("fake", None)), Some(("fake".into(), None)));
-    }
-}
-
 /// Imports an existing object by id into state under `addr`: configures the providers
 /// (and what they refer to), reads the object and records it.
 pub async fn import_instance(run: &UnitRun<'_>, store: StateStore, addr: &InstanceAddr, id: &str) -> Result<Value, EngineError> {
@@ -1051,4 +1037,15 @@ pub async fn import_instance(run: &UnitRun<'_>, store: StateStore, addr: &Instan
     };
     runner.save(addr, Some(inst)).await?;
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn provider_addresses_parse() {
+        assert_eq!(parse_provider_address(&provider_address("aws", Some("west"))), Some(("aws".into(), Some("west".into()))));
+        assert_eq!(parse_provider_address(&provider_address("fake", None)), Some(("fake".into(), None)));
+    }
 }

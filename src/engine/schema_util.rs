@@ -20,8 +20,6 @@ pub fn check_body(schema: &Schema, body: &Body, what: &str, at: &Location) -> Di
                 d = d.hint(format!("did you mean `{s}`?"));
             } else if schema.blocks.contains_key(&attr.name) {
                 d = d.hint(format!("`{}` is a block: write `{} {{ ... }}`", attr.name, attr.name));
-            } else if schema.attributes.get(&attr.name).is_some() {
-                d = d.hint("this attribute is exported by the provider and cannot be set");
             }
             diags.push(d);
         } else if schema.attributes.get(&attr.name).is_some_and(|a| !a.required && !a.optional) {
@@ -121,12 +119,11 @@ pub fn mark_sensitive(schema: &Schema, v: Value) -> Value {
     match v {
         Value::Object(mut m) => {
             for (name, a) in &schema.attributes {
-                if a.sensitive {
-                    if let Some(x) = m.remove(name) {
+                if a.sensitive
+                    && let Some(x) = m.remove(name) {
                         let x = if x.is_null() { x } else { x.sensitive() };
                         m.insert(name.clone(), x);
                     }
-                }
             }
             for (name, b) in &schema.blocks {
                 if let Some(x) = m.remove(name) {

@@ -148,11 +148,10 @@ pub fn find_cycle(deps: &[Vec<usize>]) -> Option<Vec<usize>> {
     }
     let mut marks = vec![Mark::New; deps.len()];
     for i in 0..deps.len() {
-        if marks[i] == Mark::New {
-            if let Some(c) = visit(i, deps, &mut marks, &mut Vec::new()) {
+        if marks[i] == Mark::New
+            && let Some(c) = visit(i, deps, &mut marks, &mut Vec::new()) {
                 return Some(c);
             }
-        }
     }
     None
 }

@@ -50,11 +50,10 @@ fn check_block(rb: &ResourceBlock, providers: &[(&'static str, Arc<dyn Provider>
         None => {
             let kind = if data { "data source" } else { "resource type" };
             let mut d = Diagnostic::error(format!("the {name} provider has no {kind} `{}`", rb.type_name)).at(rb.location.clone());
-            if !data {
-                if let Some(s) = did_you_mean(&rb.type_name, provider.resource_type_names()) {
+            if !data
+                && let Some(s) = did_you_mean(&rb.type_name, provider.resource_type_names()) {
                     d = d.hint(format!("did you mean `{s}`?"));
                 }
-            }
             d.into()
         }
     }
