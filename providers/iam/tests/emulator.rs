@@ -429,3 +429,98 @@ async fn caller_identity_and_region() {
     let by_endpoint = region.read(&config(region.schema(), vec![("endpoint", s("ec2.eu-west-2.amazonaws.com"))])).await.unwrap();
     assert_eq!(by_endpoint.str_attr("name"), Some("eu-west-2"));
 }
+
+/// The shape of stacks/modules/iam: a trust policy from the policy document data source,
+/// a role, a managed policy and its attachment, an inline policy and an instance profile.
+/// After apply every resource plans as a no-op; destroy in reverse order leaves nothing.
+#[tokio::test]
+async fn iam_module_shape_applies_and_replans_clean() {
+    use forge_aws_iam::policy_document::PolicyDocumentDataSource;
+    let ctx = context().await;
+    let client = iam(&ctx);
+    let docs = PolicyDocumentDataSource::new();
+    let statement = |set: Vec<(&str, Value)>| {
+        let schema = &docs.schema().blocks["statement"].schema;
+        config(schema, set)
+    };
+    let principal = Value::object([("type", s("Service")), ("identifiers", Value::Set(vec![s("ec2.amazonaws.com")]))]);
+    let trust_cfg = config(
+        docs.schema(),
+        vec![(
+            "statement",
+            Value::List(vec![statement(vec![
+                ("sid", s("EC2AssumeRole")),
+                ("effect", s("Allow")),
+                ("actions", Value::Set(vec![s("sts:AssumeRole")])),
+                ("principals", Value::List(vec![principal])),
+            ])]),
+        )],
+    );
+    let trust = docs.read(&trust_cfg).await.unwrap().str_attr("json").unwrap().to_string();
+    let storage_cfg = config(
+        docs.schema(),
+        vec![(
+            "statement",
+            Value::List(vec![statement(vec![
+                ("sid", s("ReadWriteFiles")),
+                ("actions", Value::Set(vec![s("s3:GetObject"), s("s3:PutObject"), s("s3:DeleteObject")])),
+                ("resources", Value::Set(vec![s("arn:aws:s3:::b/*")])),
+            ])]),
+        )],
+    );
+    let storage_doc = docs.read(&storage_cfg).await.unwrap().str_attr("json").unwrap().to_string();
+
+    let prefix = unique("forge-mod");
+    let roles = RoleResource::new(ctx.clone());
+    let policies = PolicyResource::new(ctx.clone());
+    let attachments = RolePolicyAttachmentResource::new(ctx.clone());
+    let inline = RolePolicyResource::new(ctx.clone());
+    let profiles = InstanceProfileResource::new(ctx.clone());
+    let component = tags(&[("Component", "iam")]);
+
+    let role_cfg = config(
+        roles.schema(),
+        vec![("name", s(&format!("{prefix}-app"))), ("assume_role_policy", s(&trust)), ("tags", component.clone())],
+    );
+    let role = create(&roles, &role_cfg).await;
+    let raw = client.get_role().role_name(format!("{prefix}-app")).send().await.unwrap();
+    let raw_trust = raw.role().and_then(|r| r.assume_role_policy_document()).unwrap().to_string();
+    assert_ne!(raw_trust, trust, "the emulator returned the document unchanged: normalisation untested");
+
+    let policy_cfg = config(
+        policies.schema(),
+        vec![("name", s(&format!("{prefix}-storage"))), ("policy", s(&storage_doc)), ("tags", component.clone())],
+    );
+    let policy = create(&policies, &policy_cfg).await;
+    let attach_cfg = config(
+        attachments.schema(),
+        vec![("role", s(role.str_attr("name").unwrap())), ("policy_arn", s(policy.str_attr("arn").unwrap()))],
+    );
+    let attachment = create(&attachments, &attach_cfg).await;
+    let inline_cfg = config(
+        inline.schema(),
+        vec![("name", s(&format!("{prefix}-runtime"))), ("role", s(role.str_attr("id").unwrap())), ("policy", s(&storage_doc))],
+    );
+    let inline_state = create(&inline, &inline_cfg).await;
+    let profile_cfg = config(
+        profiles.schema(),
+        vec![("name", s(&format!("{prefix}-app"))), ("role", s(role.str_attr("name").unwrap())), ("tags", component)],
+    );
+    let profile = create(&profiles, &profile_cfg).await;
+
+    let all: [(&dyn ResourceType, &Value, &Value); 5] = [
+        (&roles, &role, &role_cfg),
+        (&policies, &policy, &policy_cfg),
+        (&attachments, &attachment, &attach_cfg),
+        (&inline, &inline_state, &inline_cfg),
+        (&profiles, &profile, &profile_cfg),
+    ];
+    for (ty, state, cfg) in all {
+        let live = read(ty, state).await;
+        assert_no_op(ty, &live, cfg);
+    }
+    for (ty, state, _) in all.iter().rev() {
+        ty.delete(state).await.unwrap_or_else(|e| panic!("delete {}: {e}", ty.type_name()));
+        assert_eq!(ty.read(state).await.unwrap(), None, "{} still there", ty.type_name());
+    }
+}
