@@ -852,3 +852,59 @@ async fn terraform_force_unlock_releases_a_forge_lock() {
     assert_eq!(table_item(table, &format!("{bucket}/{key}"), "Info").await, None);
     assert_eq!(backend.lock_holder().await.expect("holder"), None);
 }
+
+#[tokio::test]
+async fn existing_unversioned_bucket_is_used_with_a_warning() {
+    require_emulators();
+    let bucket = unique("forge-plain");
+    s3().await.create_bucket().bucket(&bucket).send().await.expect("CreateBucket");
+    let factory = S3BackendFactory::new();
+    let backend = factory.open(&config(&bucket, "k/terraform.tfstate", &[])).await.expect("open");
+    let notices = factory.take_notices();
+    assert!(notices.iter().all(|n| !n.starts_with("created")), "an existing bucket is not created: {notices:?}");
+    assert!(
+        notices.iter().any(|n| n.contains("versioning is off") && n.contains(&bucket)),
+        "the user is told the bucket keeps no history: {notices:?}"
+    );
+    // Without a lock table or lock file there is nothing to lock, as in Terraform.
+    backend.lock(&lock_info("no-locking", "me@host")).await.expect("lock is a no-op");
+    assert_eq!(backend.lock_holder().await.expect("holder"), None);
+    backend.write(b"{}", None).await.expect("write");
+    assert_eq!(backend.read().await.expect("read").map(|s| s.bytes), Some(b"{}".to_vec()));
+}
+
+#[tokio::test]
+async fn customer_key_encryption_round_trip() {
+    require_emulators();
+    let key = format!("{}/terraform.tfstate", unique("sse-c"));
+    let bucket = &shared_names().0;
+    // A fixed 256-bit test key (base64 of 32 bytes 0x01..0x20); not a secret of anything.
+    let customer_key = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
+    let backend = S3BackendFactory::new()
+        .open_s3(&config(bucket, &key, &[("sse_customer_key", s(customer_key).sensitive())]))
+        .await
+        .expect("open");
+    let bytes = state_json(1, "sse-c");
+    let version = backend.write(&bytes, None).await.expect("write");
+    let read = backend.read().await.expect("read").expect("state");
+    assert_eq!((read.bytes, read.version), (bytes, version));
+    let head = s3()
+        .await
+        .head_object()
+        .bucket(bucket)
+        .key(&key)
+        .sse_customer_algorithm("AES256")
+        .sse_customer_key(customer_key)
+        .sse_customer_key_md5(base64_md5_of_key(customer_key))
+        .send()
+        .await
+        .expect("HeadObject with the key");
+    assert_eq!(head.sse_customer_algorithm(), Some("AES256"));
+}
+
+fn base64_md5_of_key(key_b64: &str) -> String {
+    use base64::Engine;
+    use md5::Digest;
+    let engine = base64::engine::general_purpose::STANDARD;
+    engine.encode(md5::Md5::digest(engine.decode(key_b64).expect("base64")))
+}
