@@ -4,11 +4,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::Image;
-use forge_aws_common::{map_value, sdk_error, AwsContext};
-use forge_provider::{AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, Schema, Value};
+use forge_aws_common::{AwsContext, map_value, sdk_error};
+use forge_provider::{
+    AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, Schema, Value,
+};
 use regex::Regex;
 
-use crate::common::{client, filter_block, filter_values_block, filters_from_blocks, opt_string, string_list, tags_from_aws};
+use crate::common::{
+    client, filter_block, filter_values_block, filters_from_blocks, opt_string, string_list,
+    tags_from_aws,
+};
 
 pub struct AmiDataSource {
     client: aws_sdk_ec2::Client,
@@ -45,12 +50,18 @@ impl AmiDataSource {
             .attr("name_regex", Attribute::optional(AttrType::String))
             .attr("include_deprecated", Attribute::optional(AttrType::Bool))
             .attr("public", Attribute::computed(AttrType::Bool))
-            .attr("tags", Attribute::computed(AttrType::Map(Box::new(AttrType::String))))
+            .attr(
+                "tags",
+                Attribute::computed(AttrType::Map(Box::new(AttrType::String))),
+            )
             .block("filter", filter_block());
         for name in STRING_EXPORTS {
             schema = schema.attr(name, Attribute::computed(AttrType::String));
         }
-        AmiDataSource { client: client(&ctx), schema }
+        AmiDataSource {
+            client: client(&ctx),
+            schema,
+        }
     }
 
     async fn candidates(&self, config: &Value) -> ProviderResult<Vec<Image>> {
@@ -59,8 +70,10 @@ impl AmiDataSource {
         let filters = filters_from_blocks(config);
         if owners.is_empty() && users.is_empty() && filters.is_empty() {
             // Listing every image is slow (and on AWS, huge): Terraform refuses it too.
-            return Err(ProviderError::new("aws_ami: no owners, executable_users or filter is set")
-                .hint("set owners (for example [\"amazon\"] or an account id) and a filter on name"));
+            return Err(ProviderError::new(
+                "aws_ami: no owners, executable_users or filter is set",
+            )
+            .hint("set owners (for example [\"amazon\"] or an account id) and a filter on name"));
         }
         let out = self
             .client
@@ -78,16 +91,24 @@ impl AmiDataSource {
 
 /// Picks the image the configuration asks for among the candidates: those whose name
 /// matches `name_regex`, then the newest when `most_recent`, else the only one.
-pub fn choose_image(mut images: Vec<Image>, name_regex: Option<&str>, most_recent: bool) -> ProviderResult<Image> {
+pub fn choose_image(
+    mut images: Vec<Image>,
+    name_regex: Option<&str>,
+    most_recent: bool,
+) -> ProviderResult<Image> {
     if let Some(pattern) = name_regex {
         let re = Regex::new(pattern).map_err(|e| {
-            ProviderError::new(format!("aws_ami: name_regex {pattern:?} is not a valid regular expression: {e}"))
+            ProviderError::new(format!(
+                "aws_ami: name_regex {pattern:?} is not a valid regular expression: {e}"
+            ))
         })?;
         images.retain(|i| i.name().is_some_and(|n| re.is_match(n)));
     }
     match images.len() {
-        0 => Err(ProviderError::new("aws_ami: your query returned no results")
-            .hint("change owners, the filters or name_regex and try again")),
+        0 => Err(
+            ProviderError::new("aws_ami: your query returned no results")
+                .hint("change owners, the filters or name_regex and try again"),
+        ),
         1 => Ok(images.remove(0)),
         n if most_recent => {
             // ISO-8601 timestamps sort as strings; ties go to the highest image id so the
@@ -98,8 +119,10 @@ pub fn choose_image(mut images: Vec<Image>, name_regex: Option<&str>, most_recen
             let _ = n;
             Ok(images.remove(0))
         }
-        n => Err(ProviderError::new(format!("aws_ami: your query returned {n} results, not one"))
-            .hint("make the filters more specific, or set most_recent = true")),
+        n => Err(
+            ProviderError::new(format!("aws_ami: your query returned {n} results, not one"))
+                .hint("make the filters more specific, or set most_recent = true"),
+        ),
     }
 }
 
@@ -110,9 +133,15 @@ fn image_value(image: &Image, region: &str, config: &Value) -> Value {
     for (name, value) in [
         ("id", text(Some(id))),
         ("image_id", text(Some(id))),
-        ("arn", Value::string(format!("arn:aws:ec2:{region}::image/{id}"))),
+        (
+            "arn",
+            Value::string(format!("arn:aws:ec2:{region}::image/{id}")),
+        ),
         ("name", text(image.name())),
-        ("architecture", text(image.architecture().map(|a| a.as_str()))),
+        (
+            "architecture",
+            text(image.architecture().map(|a| a.as_str())),
+        ),
         ("owner_id", text(image.owner_id())),
         ("creation_date", text(image.creation_date())),
         ("description", text(image.description())),
@@ -120,23 +149,48 @@ fn image_value(image: &Image, region: &str, config: &Value) -> Value {
         ("image_type", text(image.image_type().map(|t| t.as_str()))),
         ("platform_details", text(image.platform_details())),
         ("root_device_name", text(image.root_device_name())),
-        ("root_device_type", text(image.root_device_type().map(|t| t.as_str()))),
-        ("virtualization_type", text(image.virtualization_type().map(|t| t.as_str()))),
+        (
+            "root_device_type",
+            text(image.root_device_type().map(|t| t.as_str())),
+        ),
+        (
+            "virtualization_type",
+            text(image.virtualization_type().map(|t| t.as_str())),
+        ),
         ("hypervisor", text(image.hypervisor().map(|t| t.as_str()))),
         ("state", text(image.state().map(|t| t.as_str()))),
-        ("public", image.public().map(Value::Bool).unwrap_or(Value::Null)),
+        (
+            "public",
+            image.public().map(Value::Bool).unwrap_or(Value::Null),
+        ),
         ("tags", map_value(&tags_from_aws(image.tags()))),
     ] {
         out.insert(name.to_string(), value);
     }
-    for name in ["owners", "executable_users", "name_regex", "include_deprecated"] {
-        out.insert(name.to_string(), config.get(name).cloned().unwrap_or(Value::Null));
+    for name in [
+        "owners",
+        "executable_users",
+        "name_regex",
+        "include_deprecated",
+    ] {
+        out.insert(
+            name.to_string(),
+            config.get(name).cloned().unwrap_or(Value::Null),
+        );
     }
     out.insert(
         "most_recent".to_string(),
-        Value::Bool(config.get("most_recent").and_then(Value::as_bool).unwrap_or(false)),
+        Value::Bool(
+            config
+                .get("most_recent")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        ),
     );
-    out.insert("filter".to_string(), filter_values_block(config.get("filter").unwrap_or(&Value::Null)));
+    out.insert(
+        "filter".to_string(),
+        filter_values_block(config.get("filter").unwrap_or(&Value::Null)),
+    );
     Value::Object(out)
 }
 
@@ -153,9 +207,17 @@ impl DataSourceType for AmiDataSource {
     async fn read(&self, config: &Value) -> ProviderResult<Value> {
         let config = config.deep_unmarked();
         let images = self.candidates(&config).await?;
-        let most_recent = config.get("most_recent").and_then(Value::as_bool).unwrap_or(false);
+        let most_recent = config
+            .get("most_recent")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let image = choose_image(images, config.str_attr("name_regex"), most_recent)?;
-        let region = self.client.config().region().map(|r| r.to_string()).unwrap_or_default();
+        let region = self
+            .client
+            .config()
+            .region()
+            .map(|r| r.to_string())
+            .unwrap_or_default();
         Ok(image_value(&image, &region, &config))
     }
 }
@@ -165,7 +227,11 @@ mod tests {
     use super::*;
 
     fn image(id: &str, name: &str, created: &str) -> Image {
-        Image::builder().image_id(id).name(name).creation_date(created).build()
+        Image::builder()
+            .image_id(id)
+            .name(name)
+            .creation_date(created)
+            .build()
     }
 
     #[test]

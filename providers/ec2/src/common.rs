@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, Tag, TagSpecification};
-use forge_aws_common::{map_value, string_map, AwsContext};
+use forge_aws_common::{AwsContext, map_value, string_map};
 use forge_provider::{ProviderError, ProviderResult, Value};
 
 /// An EC2 client for this provider configuration (with the provider block's endpoint).
@@ -19,7 +19,9 @@ pub fn client(ctx: &AwsContext) -> aws_sdk_ec2::Client {
 /// True for the error codes EC2 uses when the object asked about does not exist.
 pub fn is_not_found(err: &ProviderError) -> bool {
     // A malformed instance id in state names nothing that can exist either.
-    err.code.as_deref().is_some_and(|c| c.ends_with(".NotFound") || c == "InvalidInstanceID.Malformed")
+    err.code
+        .as_deref()
+        .is_some_and(|c| c.ends_with(".NotFound") || c == "InvalidInstanceID.Malformed")
 }
 
 /// The `tags` attribute as a string map (empty when null).
@@ -31,32 +33,55 @@ pub fn config_tags(v: &Value) -> BTreeMap<String, String> {
 /// never part of the configuration, so they are left out as Terraform does.
 pub fn tags_from_aws(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .filter(|(k, _)| !k.starts_with("aws:"))
         .collect()
 }
 
 pub fn to_aws_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 /// Tags applied at creation (none when the map is empty: EC2 refuses an empty spec).
-pub fn tag_specifications(kind: Ec2ResourceType, tags: &BTreeMap<String, String>) -> Option<Vec<TagSpecification>> {
+pub fn tag_specifications(
+    kind: Ec2ResourceType,
+    tags: &BTreeMap<String, String>,
+) -> Option<Vec<TagSpecification>> {
     if tags.is_empty() {
         return None;
     }
-    Some(vec![TagSpecification::builder().resource_type(kind).set_tags(Some(to_aws_tags(tags))).build()])
+    Some(vec![
+        TagSpecification::builder()
+            .resource_type(kind)
+            .set_tags(Some(to_aws_tags(tags)))
+            .build(),
+    ])
 }
 
 /// The `tags` / `tags_all` pair of a state: `tags` as configured (null stays null when
 /// AWS has none beyond the defaults), `tags_all` as AWS has them.
-pub fn tags_state(ctx: &AwsContext, prior_tags: &Value, live: &BTreeMap<String, String>) -> (Value, Value) {
+pub fn tags_state(
+    ctx: &AwsContext,
+    prior_tags: &Value,
+    live: &BTreeMap<String, String>,
+) -> (Value, Value) {
     let own: BTreeMap<String, String> = live
         .iter()
         .filter(|(k, v)| ctx.default_tags.get(*k) != Some(*v) || prior_tags.get(k).is_some())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let tags = if own.is_empty() && prior_tags.is_null() { Value::Null } else { map_value(&own) };
+    let tags = if own.is_empty() && prior_tags.is_null() {
+        Value::Null
+    } else {
+        map_value(&own)
+    };
     (tags, map_value(live))
 }
 
@@ -89,9 +114,17 @@ pub fn required_str<'a>(v: &'a Value, name: &str, resource: &str) -> ProviderRes
 
 /// A list of strings from a list/set/tuple attribute (null gives an empty list).
 pub fn string_list(v: &Value, name: &str) -> Vec<String> {
-    v.get(name)
-        .and_then(Value::as_seq)
-        .map(|xs| xs.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+    v.get(name).map(strings_in).unwrap_or_default()
+}
+
+/// The strings in a list, set or tuple value (anything else gives none).
+pub fn strings_in(v: &Value) -> Vec<String> {
+    v.as_seq()
+        .map(|xs| {
+            xs.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -120,7 +153,12 @@ pub fn filters_from_blocks(config: &Value) -> Vec<Filter> {
         .iter()
         .filter_map(|f| {
             let name = f.str_attr("name")?;
-            Some(Filter::builder().name(name).set_values(Some(string_list(f, "values"))).build())
+            Some(
+                Filter::builder()
+                    .name(name)
+                    .set_values(Some(string_list(f, "values")))
+                    .build(),
+            )
         })
         .collect()
 }
@@ -139,7 +177,10 @@ pub fn filter_block() -> forge_provider::BlockType {
     BlockType {
         schema: Schema::new()
             .attr("name", Attribute::required(AttrType::String))
-            .attr("values", Attribute::required(AttrType::Set(Box::new(AttrType::String)))),
+            .attr(
+                "values",
+                Attribute::required(AttrType::Set(Box::new(AttrType::String))),
+            ),
         ..Default::default()
     }
 }
@@ -153,7 +194,11 @@ pub fn filter_values_block(filters: &Value) -> Value {
 
 /// The ARN of an EC2 object (`instance/i-...`, `security-group/sg-...`).
 pub fn ec2_arn(ctx: &AwsContext, account: &str, kind_and_id: &str) -> String {
-    format!("arn:{}:ec2:{}:{account}:{kind_and_id}", partition(&ctx.region), ctx.region)
+    format!(
+        "arn:{}:ec2:{}:{account}:{kind_and_id}",
+        partition(&ctx.region),
+        ctx.region
+    )
 }
 
 fn partition(region: &str) -> &'static str {
@@ -187,8 +232,11 @@ pub async fn update_tags(
             .await
             .map_err(forge_aws_common::sdk_error)?;
     }
-    let changed: BTreeMap<String, String> =
-        new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+    let changed: BTreeMap<String, String> = new
+        .iter()
+        .filter(|(k, v)| old.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     if !changed.is_empty() {
         client
             .create_tags()
@@ -201,10 +249,15 @@ pub async fn update_tags(
     Ok(())
 }
 
-
 /// Force-new attributes whose planned value differs from the prior one.
-pub fn replace_paths(schema: &forge_provider::Schema, prior: Option<&Value>, planned: &Value) -> Vec<String> {
-    let Some(prior) = prior else { return Vec::new() };
+pub fn replace_paths(
+    schema: &forge_provider::Schema,
+    prior: Option<&Value>,
+    planned: &Value,
+) -> Vec<String> {
+    let Some(prior) = prior else {
+        return Vec::new();
+    };
     schema
         .attributes
         .iter()
@@ -244,7 +297,10 @@ mod tests {
     #[test]
     fn aws_reserved_tags_are_dropped() {
         let tags = vec![
-            Tag::builder().key("aws:cloudformation:stack").value("x").build(),
+            Tag::builder()
+                .key("aws:cloudformation:stack")
+                .value("x")
+                .build(),
             Tag::builder().key("Name").value("web").build(),
         ];
         let m = tags_from_aws(&tags);
@@ -254,8 +310,17 @@ mod tests {
 
     #[test]
     fn not_found_codes() {
-        assert!(is_not_found(&ProviderError::with_code("InvalidGroup.NotFound", "x")));
-        assert!(is_not_found(&ProviderError::with_code("InvalidInstanceID.NotFound", "x")));
-        assert!(!is_not_found(&ProviderError::with_code("DependencyViolation", "x")));
+        assert!(is_not_found(&ProviderError::with_code(
+            "InvalidGroup.NotFound",
+            "x"
+        )));
+        assert!(is_not_found(&ProviderError::with_code(
+            "InvalidInstanceID.NotFound",
+            "x"
+        )));
+        assert!(!is_not_found(&ProviderError::with_code(
+            "DependencyViolation",
+            "x"
+        )));
     }
 }

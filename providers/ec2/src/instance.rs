@@ -6,18 +6,24 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    AttributeValue, IamInstanceProfileSpecification, Instance, InstanceAttributeName, InstanceNetworkInterfaceSpecification,
-    InstanceType, Placement, ResourceType as Ec2ResourceType, RunInstancesMonitoringEnabled,
+    AttributeValue, IamInstanceProfileSpecification, Instance, InstanceAttributeName,
+    InstanceNetworkInterfaceSpecification, InstanceType, Placement,
+    ResourceType as Ec2ResourceType, RunInstancesMonitoringEnabled,
 };
-use forge_aws_common::{retry, sdk_error, string_map, AwsContext, Backoff};
-use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
+use forge_aws_common::{AwsContext, Backoff, retry, sdk_error, string_map};
+use forge_provider::{
+    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+};
 
 use crate::common::{
-    client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, replace_paths, required_str, set_attr,
-    string_list, string_set, tag_specifications, tags_from_aws, tags_state, update_tags,
+    client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, replace_paths,
+    required_str, set_attr, string_list, string_set, strings_in, tag_specifications, tags_from_aws,
+    tags_state, update_tags,
 };
 use crate::root_volume;
-use crate::user_data::{decode_live, hash_bytes, user_data_bytes, user_data_for_aws, user_data_hash};
+use crate::user_data::{
+    decode_live, hash_bytes, user_data_bytes, user_data_for_aws, user_data_hash,
+};
 
 /// How long create, update and delete wait for an instance to reach a state
 /// (Terraform's default timeouts are 10 minutes for create and 20 for delete).
@@ -35,15 +41,36 @@ impl InstanceResource {
         let schema = Schema::new()
             .attr("ami", Attribute::required(string()).force_new())
             .attr("instance_type", Attribute::optional_computed(string()))
-            .attr("subnet_id", Attribute::optional_computed(string()).force_new())
-            .attr("availability_zone", Attribute::optional_computed(string()).force_new())
-            .attr("vpc_security_group_ids", Attribute::optional_computed(AttrType::Set(Box::new(string()))))
+            .attr(
+                "subnet_id",
+                Attribute::optional_computed(string()).force_new(),
+            )
+            .attr(
+                "availability_zone",
+                Attribute::optional_computed(string()).force_new(),
+            )
+            .attr(
+                "vpc_security_group_ids",
+                Attribute::optional_computed(AttrType::Set(Box::new(string()))),
+            )
             .attr("iam_instance_profile", Attribute::optional(string()))
-            .attr("key_name", Attribute::optional_computed(string()).force_new())
+            .attr(
+                "key_name",
+                Attribute::optional_computed(string()).force_new(),
+            )
             .attr("user_data", Attribute::optional(string()).force_new())
-            .attr("user_data_base64", Attribute::optional(string()).force_new())
-            .attr("tags", Attribute::optional(AttrType::Map(Box::new(string()))))
-            .attr("tags_all", Attribute::computed(AttrType::Map(Box::new(string()))))
+            .attr(
+                "user_data_base64",
+                Attribute::optional(string()).force_new(),
+            )
+            .attr(
+                "tags",
+                Attribute::optional(AttrType::Map(Box::new(string()))),
+            )
+            .attr(
+                "tags_all",
+                Attribute::computed(AttrType::Map(Box::new(string()))),
+            )
             .attr("id", Attribute::computed(string()))
             .attr("arn", Attribute::computed(string()))
             .attr("private_ip", Attribute::computed(string()))
@@ -52,15 +79,34 @@ impl InstanceResource {
             .attr("public_dns", Attribute::computed(string()))
             .attr("instance_state", Attribute::computed(string()))
             .attr("monitoring", Attribute::optional_computed(AttrType::Bool))
-            .attr("associate_public_ip_address", Attribute::optional_computed(AttrType::Bool).force_new())
+            .attr(
+                "associate_public_ip_address",
+                Attribute::optional_computed(AttrType::Bool).force_new(),
+            )
             .block("root_block_device", root_volume::block());
         let client = client(&ctx);
-        InstanceResource { ctx, client, schema }
+        InstanceResource {
+            ctx,
+            client,
+            schema,
+        }
     }
 
     async fn describe(&self, id: &str) -> ProviderResult<Option<Instance>> {
-        match self.client.describe_instances().instance_ids(id).send().await.map_err(sdk_error) {
-            Ok(out) => Ok(out.reservations().iter().flat_map(|r| r.instances()).next().cloned()),
+        match self
+            .client
+            .describe_instances()
+            .instance_ids(id)
+            .send()
+            .await
+            .map_err(sdk_error)
+        {
+            Ok(out) => Ok(out
+                .reservations()
+                .iter()
+                .flat_map(|r| r.instances())
+                .next()
+                .cloned()),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(e),
         }
@@ -68,7 +114,12 @@ impl InstanceResource {
 
     /// Polls until the instance is in one of `targets`; fails when it reaches a state
     /// it cannot leave for them (terminated while starting) or the time is up.
-    async fn wait_for(&self, id: &str, targets: &[&str], gone_ok: bool) -> ProviderResult<Option<Instance>> {
+    async fn wait_for(
+        &self,
+        id: &str,
+        targets: &[&str],
+        gone_ok: bool,
+    ) -> ProviderResult<Option<Instance>> {
         let started = Instant::now();
         let mut delay = Duration::from_millis(250);
         loop {
@@ -78,7 +129,10 @@ impl InstanceResource {
                 None if gone_ok => return Ok(None),
                 Some(_) if targets.contains(&state.as_str()) => return Ok(instance),
                 Some(i) if !gone_ok && matches!(state.as_str(), "terminated" | "shutting-down") => {
-                    let reason = i.state_reason().and_then(|r| r.message()).unwrap_or("no reason given");
+                    let reason = i
+                        .state_reason()
+                        .and_then(|r| r.message())
+                        .unwrap_or("no reason given");
                     return Err(ProviderError::new(format!("instance {id} is {state} while waiting for {targets:?}: {reason}"))
                         .hint("check the AMI, instance type and subnet, and the instance's console output"));
                 }
@@ -90,7 +144,11 @@ impl InstanceResource {
                     "instance {id} did not become {} within {} s (it is {})",
                     targets.join(" or "),
                     STATE_TIMEOUT.as_secs(),
-                    if state.is_empty() { "not visible" } else { state.as_str() }
+                    if state.is_empty() {
+                        "not visible"
+                    } else {
+                        state.as_str()
+                    }
                 ))
                 .hint("check the instance in the EC2 console; run again to resume"));
             }
@@ -108,19 +166,34 @@ impl InstanceResource {
             .send()
             .await
             .map_err(sdk_error)?;
-        Ok(out.user_data().and_then(|u| u.value()).filter(|v| !v.is_empty()).map(decode_live))
+        Ok(out
+            .user_data()
+            .and_then(|u| u.value())
+            .filter(|v| !v.is_empty())
+            .map(decode_live))
     }
 
     /// The state of a live instance; `state` supplies how user data was configured.
     async fn state_from_live(&self, i: &Instance, state: &Value) -> ProviderResult<Value> {
         let id = i.instance_id().unwrap_or_default().to_string();
         let account = self.ctx.account_id().await?;
-        let (tags, tags_all) = tags_state(&self.ctx, state.get("tags").unwrap_or(&Value::Null), &tags_from_aws(i.tags()));
+        let (tags, tags_all) = tags_state(
+            &self.ctx,
+            state.get("tags").unwrap_or(&Value::Null),
+            &tags_from_aws(i.tags()),
+        );
         let user_data = self.live_user_data(&id).await?;
         let (user_data, user_data_base64) = user_data_values(state, user_data.as_deref());
-        let groups = string_set(i.security_groups().iter().filter_map(|g| g.group_id().map(str::to_string)));
+        let groups = string_set(
+            i.security_groups()
+                .iter()
+                .filter_map(|g| g.group_id().map(str::to_string)),
+        );
         let root_block_device = root_volume::read(&self.client, i).await?;
-        let monitoring = i.monitoring().and_then(|m| m.state()).is_some_and(|s| matches!(s.as_str(), "enabled" | "pending"));
+        let monitoring = i
+            .monitoring()
+            .and_then(|m| m.state())
+            .is_some_and(|s| matches!(s.as_str(), "enabled" | "pending"));
         let public_address = i
             .network_interfaces()
             .iter()
@@ -133,15 +206,27 @@ impl InstanceResource {
             Ok(found) => found,
             // Older or partial EC2 implementations lack the association API: use the
             // instance's own field.
-            Err(_) => i.iam_instance_profile().and_then(|p| p.arn()).map(profile_name_from_arn),
+            Err(_) => i
+                .iam_instance_profile()
+                .and_then(|p| p.arn())
+                .map(profile_name_from_arn),
         };
         Ok(Value::object([
             ("id", Value::string(&id)),
-            ("arn", Value::string(ec2_arn(&self.ctx, &account, &format!("instance/{id}")))),
+            (
+                "arn",
+                Value::string(ec2_arn(&self.ctx, &account, &format!("instance/{id}"))),
+            ),
             ("ami", opt_string(i.image_id())),
-            ("instance_type", opt_string(i.instance_type().map(InstanceType::as_str))),
+            (
+                "instance_type",
+                opt_string(i.instance_type().map(InstanceType::as_str)),
+            ),
             ("subnet_id", opt_string(i.subnet_id())),
-            ("availability_zone", opt_string(i.placement().and_then(|p| p.availability_zone()))),
+            (
+                "availability_zone",
+                opt_string(i.placement().and_then(|p| p.availability_zone())),
+            ),
             ("vpc_security_group_ids", groups),
             ("iam_instance_profile", opt_string(profile.as_deref())),
             ("key_name", opt_string(i.key_name())),
@@ -150,10 +235,22 @@ impl InstanceResource {
             ("tags", tags),
             ("tags_all", tags_all),
             // Terraform stores "" for addresses and names an instance does not have.
-            ("private_ip", Value::string(i.private_ip_address().unwrap_or_default())),
-            ("public_ip", Value::string(i.public_ip_address().unwrap_or_default())),
-            ("private_dns", Value::string(i.private_dns_name().unwrap_or_default())),
-            ("public_dns", Value::string(i.public_dns_name().unwrap_or_default())),
+            (
+                "private_ip",
+                Value::string(i.private_ip_address().unwrap_or_default()),
+            ),
+            (
+                "public_ip",
+                Value::string(i.public_ip_address().unwrap_or_default()),
+            ),
+            (
+                "private_dns",
+                Value::string(i.private_dns_name().unwrap_or_default()),
+            ),
+            (
+                "public_dns",
+                Value::string(i.public_dns_name().unwrap_or_default()),
+            ),
             ("instance_state", Value::string(state_name(i))),
             ("monitoring", Value::Bool(monitoring)),
             ("associate_public_ip_address", Value::Bool(public_address)),
@@ -173,7 +270,10 @@ impl InstanceResource {
         let ami = required_str(planned, "ami", "aws_instance")?;
         let tags_all = self.ctx.tags_all(&config_tags(planned));
         let groups = string_list(planned, "vpc_security_group_ids");
-        let user_data = match (planned.str_attr("user_data"), planned.str_attr("user_data_base64")) {
+        let user_data = match (
+            planned.str_attr("user_data"),
+            planned.str_attr("user_data_base64"),
+        ) {
             (Some(u), _) => Some(user_data_for_aws(u)),
             (None, Some(b)) => Some(b.to_string()),
             (None, None) => None,
@@ -189,11 +289,11 @@ impl InstanceResource {
             .set_instance_type(planned.str_attr("instance_type").map(InstanceType::from))
             .set_key_name(planned.str_attr("key_name").map(str::to_string))
             .set_user_data(user_data)
-            .set_iam_instance_profile(
-                planned
-                    .str_attr("iam_instance_profile")
-                    .map(|name| IamInstanceProfileSpecification::builder().name(name).build()),
-            )
+            .set_iam_instance_profile(planned.str_attr("iam_instance_profile").map(|name| {
+                IamInstanceProfileSpecification::builder()
+                    .name(name)
+                    .build()
+            }))
             .set_placement(
                 planned
                     .str_attr("availability_zone")
@@ -201,9 +301,16 @@ impl InstanceResource {
             )
             .set_tag_specifications(tag_specifications(Ec2ResourceType::Instance, &tags_all));
         if let Some(enabled) = planned.get("monitoring").and_then(Value::as_bool) {
-            request = request.monitoring(RunInstancesMonitoringEnabled::builder().enabled(enabled).build());
+            request = request.monitoring(
+                RunInstancesMonitoringEnabled::builder()
+                    .enabled(enabled)
+                    .build(),
+            );
         }
-        request = match planned.get("associate_public_ip_address").and_then(Value::as_bool) {
+        request = match planned
+            .get("associate_public_ip_address")
+            .and_then(Value::as_bool)
+        {
             // EC2 takes the public address only on a network interface, and then the
             // subnet and groups must be given there too.
             Some(associate) => request.network_interfaces(
@@ -217,7 +324,8 @@ impl InstanceResource {
             None => request.set_subnet_id(subnet).set_security_group_ids(groups),
         };
         if let Some(root) = root_volume::configured(planned) {
-            request = request.block_device_mappings(root_volume::mapping(&self.client, ami, root).await?);
+            request =
+                request.block_device_mappings(root_volume::mapping(&self.client, ami, root).await?);
         }
         let out = retry_iam_propagation(Backoff::default(), || async {
             request.clone().send().await.map_err(sdk_error)
@@ -232,7 +340,12 @@ impl InstanceResource {
     }
 
     async fn change_instance_type(&self, id: &str, instance_type: &str) -> ProviderResult<()> {
-        self.client.stop_instances().instance_ids(id).send().await.map_err(sdk_error)?;
+        self.client
+            .stop_instances()
+            .instance_ids(id)
+            .send()
+            .await
+            .map_err(sdk_error)?;
         self.wait_for(id, &["stopped"], false).await?;
         self.client
             .modify_instance_attribute()
@@ -241,8 +354,17 @@ impl InstanceResource {
             .send()
             .await
             .map_err(sdk_error)
-            .map_err(|e| e.hint(format!("instance type {instance_type:?} may not exist or not suit this AMI")))?;
-        self.client.start_instances().instance_ids(id).send().await.map_err(sdk_error)?;
+            .map_err(|e| {
+                e.hint(format!(
+                    "instance type {instance_type:?} may not exist or not suit this AMI"
+                ))
+            })?;
+        self.client
+            .start_instances()
+            .instance_ids(id)
+            .send()
+            .await
+            .map_err(sdk_error)?;
         self.wait_for(id, &["running"], false).await?;
         Ok(())
     }
@@ -250,26 +372,44 @@ impl InstanceResource {
     /// The instance's current profile association (id and profile ARN). The association
     /// API is the authority: DescribeInstances can lag behind a replacement (LocalStack
     /// keeps reporting the old profile there).
-    async fn current_association(&self, id: &str) -> ProviderResult<Option<(String, Option<String>)>> {
+    async fn current_association(
+        &self,
+        id: &str,
+    ) -> ProviderResult<Option<(String, Option<String>)>> {
         let associations = self
             .client
             .describe_iam_instance_profile_associations()
-            .filters(aws_sdk_ec2::types::Filter::builder().name("instance-id").values(id).build())
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("instance-id")
+                    .values(id)
+                    .build(),
+            )
             .send()
             .await
             .map_err(sdk_error)?;
         Ok(associations
             .iam_instance_profile_associations()
             .iter()
-            .find(|a| a.state().is_some_and(|s| matches!(s.as_str(), "associated" | "associating")))
+            .find(|a| {
+                a.state()
+                    .is_some_and(|s| matches!(s.as_str(), "associated" | "associating"))
+            })
             .and_then(|a| {
-                let arn = a.iam_instance_profile().and_then(|p| p.arn()).map(str::to_string);
+                let arn = a
+                    .iam_instance_profile()
+                    .and_then(|p| p.arn())
+                    .map(str::to_string);
                 a.association_id().map(|assoc| (assoc.to_string(), arn))
             }))
     }
 
     async fn associated_profile(&self, id: &str) -> ProviderResult<Option<String>> {
-        Ok(self.current_association(id).await?.and_then(|(_, arn)| arn).map(|arn| profile_name_from_arn(&arn)))
+        Ok(self
+            .current_association(id)
+            .await?
+            .and_then(|(_, arn)| arn)
+            .map(|arn| profile_name_from_arn(&arn)))
     }
 
     async fn change_profile(&self, id: &str, wanted: Option<&str>) -> ProviderResult<()> {
@@ -286,7 +426,9 @@ impl InstanceResource {
                 Ok(())
             }
             (None, Some(name)) => {
-                let spec = IamInstanceProfileSpecification::builder().name(name).build();
+                let spec = IamInstanceProfileSpecification::builder()
+                    .name(name)
+                    .build();
                 retry_iam_propagation(Backoff::default(), || async {
                     self.client
                         .associate_iam_instance_profile()
@@ -301,7 +443,9 @@ impl InstanceResource {
                 Ok(())
             }
             (Some(association), Some(name)) => {
-                let spec = IamInstanceProfileSpecification::builder().name(name).build();
+                let spec = IamInstanceProfileSpecification::builder()
+                    .name(name)
+                    .build();
                 retry_iam_propagation(Backoff::default(), || async {
                     self.client
                         .replace_iam_instance_profile_association()
@@ -320,7 +464,10 @@ impl InstanceResource {
 }
 
 fn state_name(i: &Instance) -> String {
-    i.state().and_then(|s| s.name()).map(|n| n.as_str().to_string()).unwrap_or_default()
+    i.state()
+        .and_then(|s| s.name())
+        .map(|n| n.as_str().to_string())
+        .unwrap_or_default()
 }
 
 fn is_gone(i: &Instance) -> bool {
@@ -346,14 +493,13 @@ fn user_data_values(state: &Value, live: Option<&[u8]>) -> (Value, Value) {
         };
         return (Value::Null, value);
     }
-    let user_data = match (state.str_attr("user_data"), live) {
-        (_, None) => Value::Null,
-        (Some(stored), Some(bytes)) if stored == hash_bytes(bytes) || user_data_hash(stored) == hash_bytes(bytes) => {
-            Value::string(hash_bytes(bytes))
-        }
-        (_, Some(bytes)) => Value::string(hash_bytes(bytes)),
-    };
-    (user_data, Value::Null)
+    // The digest is the stored spelling whatever was configured, so it can be compared
+    // with state directly.
+    (
+        live.map(|bytes| Value::string(hash_bytes(bytes)))
+            .unwrap_or(Value::Null),
+        Value::Null,
+    )
 }
 
 /// True for the error EC2 gives when an instance profile created moments ago is not
@@ -378,7 +524,9 @@ fn run_hint(e: ProviderError) -> ProviderError {
         _ if is_iam_propagation_error(&e) => {
             "the instance profile is still not visible to EC2: check iam_instance_profile names an existing instance profile"
         }
-        Some("InvalidAMIID.NotFound" | "InvalidAMIID.Malformed") => "the ami does not exist in this region",
+        Some("InvalidAMIID.NotFound" | "InvalidAMIID.Malformed") => {
+            "the ami does not exist in this region"
+        }
         Some("InvalidSubnetID.NotFound") => "subnet_id names no subnet in this region",
         Some("InvalidGroup.NotFound") => "a vpc_security_group_ids entry names no security group",
         Some("InvalidKeyPair.NotFound") => "key_name names no key pair in this region",
@@ -398,22 +546,34 @@ impl ResourceType for InstanceResource {
     }
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
-        if config.get_non_null("user_data").is_some() && config.get_non_null("user_data_base64").is_some() {
-            return Err(ProviderError::new("aws_instance: `user_data` and `user_data_base64` conflict")
-                .hint("set only one of them"));
+        if config.get_non_null("user_data").is_some()
+            && config.get_non_null("user_data_base64").is_some()
+        {
+            return Err(ProviderError::new(
+                "aws_instance: `user_data` and `user_data_base64` conflict",
+            )
+            .hint("set only one of them"));
         }
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
         // State holds the digest of user_data: when the configured script has the stored
         // digest nothing changes. Otherwise the script itself is planned, because create
         // needs it; the state written after create holds its digest.
-        if let (Some(configured), Some(stored)) =
-            (config.str_attr("user_data"), prior.and_then(|p| p.str_attr("user_data")))
-            && user_data_hash(configured) == stored
+        if let (Some(configured), Some(stored)) = (
+            config.str_attr("user_data"),
+            prior.and_then(|p| p.str_attr("user_data")),
+        ) && user_data_hash(configured) == stored
         {
             set_attr(&mut planned, "user_data", Value::string(stored));
         }
-        if let Some(groups) = config.get("vpc_security_group_ids").filter(|g| !g.is_null() && g.is_wholly_known()) {
-            set_attr(&mut planned, "vpc_security_group_ids", string_set(string_list(&Value::object([("g", groups.clone())]), "g")));
+        if let Some(groups) = config
+            .get("vpc_security_group_ids")
+            .filter(|g| !g.is_null() && g.is_wholly_known())
+        {
+            set_attr(
+                &mut planned,
+                "vpc_security_group_ids",
+                string_set(strings_in(groups)),
+            );
         }
         let root = root_volume::plan(prior, config, &planned);
         set_attr(&mut planned, "root_block_device", root);
@@ -422,7 +582,10 @@ impl ResourceType for InstanceResource {
         if root_volume::needs_replacement(prior, &planned) {
             requires_replace.push("root_block_device".to_string());
         }
-        Ok(PlannedState { planned, requires_replace })
+        Ok(PlannedState {
+            planned,
+            requires_replace,
+        })
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
@@ -432,12 +595,22 @@ impl ResourceType for InstanceResource {
             Ok(i) => i,
             Err(e) => {
                 // Not in state yet: terminate it rather than leave an instance nobody tracks.
-                let cleanup = self.client.terminate_instances().instance_ids(&id).send().await;
+                let cleanup = self
+                    .client
+                    .terminate_instances()
+                    .instance_ids(&id)
+                    .send()
+                    .await;
                 let note = match cleanup {
                     Ok(_) => format!("instance {id} was terminated because it did not start"),
-                    Err(_) => format!("instance {id} did not start and could not be terminated: terminate it by hand"),
+                    Err(_) => format!(
+                        "instance {id} did not start and could not be terminated: terminate it by hand"
+                    ),
                 };
-                return Err(ProviderError { message: format!("{}; {note}", e.message), ..e });
+                return Err(ProviderError {
+                    message: format!("{}; {note}", e.message),
+                    ..e
+                });
             }
         };
         let mut state = planned.clone();
@@ -446,12 +619,16 @@ impl ResourceType for InstanceResource {
         }
         match instance {
             Some(i) => self.state_from_live(&i, &state).await,
-            None => Err(ProviderError::new(format!("instance {id} vanished right after it started"))),
+            None => Err(ProviderError::new(format!(
+                "instance {id} vanished right after it started"
+            ))),
         }
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(id) = state.str_attr("id") else { return Ok(None) };
+        let Some(id) = state.str_attr("id") else {
+            return Ok(None);
+        };
         self.read_by_id(id, state).await
     }
 
@@ -459,7 +636,10 @@ impl ResourceType for InstanceResource {
         let planned = planned.deep_unmarked();
         let id = required_str(prior, "id", "aws_instance")?.to_string();
         let changed = |name: &str| {
-            !prior.get(name).unwrap_or(&Value::Null).same_as(planned.get(name).unwrap_or(&Value::Null))
+            !prior
+                .get(name)
+                .unwrap_or(&Value::Null)
+                .same_as(planned.get(name).unwrap_or(&Value::Null))
         };
         if changed("instance_type")
             && let Some(instance_type) = planned.str_attr("instance_type")
@@ -483,28 +663,52 @@ impl ResourceType for InstanceResource {
             && let Some(enabled) = planned.get("monitoring").and_then(Value::as_bool)
         {
             if enabled {
-                self.client.monitor_instances().instance_ids(&id).send().await.map_err(sdk_error)?;
+                self.client
+                    .monitor_instances()
+                    .instance_ids(&id)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
             } else {
-                self.client.unmonitor_instances().instance_ids(&id).send().await.map_err(sdk_error)?;
+                self.client
+                    .unmonitor_instances()
+                    .instance_ids(&id)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
             }
         }
         root_volume::update(&self.client, &id, prior, &planned).await?;
         if changed("iam_instance_profile") {
-            self.change_profile(&id, planned.str_attr("iam_instance_profile")).await?;
+            self.change_profile(&id, planned.str_attr("iam_instance_profile"))
+                .await?;
         }
         let old_tags = string_map(prior.get("tags_all").unwrap_or(&Value::Null));
         let new_tags = self.ctx.tags_all(&config_tags(&planned));
         update_tags(&self.client, &id, &old_tags, &new_tags).await?;
         let mut state = planned.clone();
-        set_attr(&mut state, "user_data", prior.get("user_data").cloned().unwrap_or(Value::Null));
-        self.read_by_id(&id, &state)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("instance {id} was terminated during the update")))
+        set_attr(
+            &mut state,
+            "user_data",
+            prior.get("user_data").cloned().unwrap_or(Value::Null),
+        );
+        self.read_by_id(&id, &state).await?.ok_or_else(|| {
+            ProviderError::new(format!("instance {id} was terminated during the update"))
+        })
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(id) = state.str_attr("id") else { return Ok(()) };
-        match self.client.terminate_instances().instance_ids(id).send().await.map_err(sdk_error) {
+        let Some(id) = state.str_attr("id") else {
+            return Ok(());
+        };
+        match self
+            .client
+            .terminate_instances()
+            .instance_ids(id)
+            .send()
+            .await
+            .map_err(sdk_error)
+        {
             Err(e) if is_not_found(&e) => return Ok(()),
             Err(e) => return Err(e),
             Ok(_) => {}
@@ -525,7 +729,11 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn quick() -> Backoff {
-        Backoff { attempts: 5, first_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2) }
+        Backoff {
+            attempts: 5,
+            first_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+        }
     }
 
     #[tokio::test]
@@ -551,7 +759,10 @@ mod tests {
         let calls = AtomicU32::new(0);
         let out: ProviderResult<()> = retry_iam_propagation(quick(), || async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err(ProviderError::with_code("InvalidParameterValue", "Invalid value 'x9.huge' for InstanceType."))
+            Err(ProviderError::with_code(
+                "InvalidParameterValue",
+                "Invalid value 'x9.huge' for InstanceType.",
+            ))
         })
         .await;
         assert!(out.is_err());
@@ -563,17 +774,29 @@ mod tests {
         let calls = AtomicU32::new(0);
         let out: ProviderResult<()> = retry_iam_propagation(quick(), || async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err(ProviderError::with_code("InvalidParameterValue", "Invalid IAM Instance Profile name"))
+            Err(ProviderError::with_code(
+                "InvalidParameterValue",
+                "Invalid IAM Instance Profile name",
+            ))
         })
         .await;
-        assert_eq!(out.map_err(|e| e.code), Err(Some("InvalidParameterValue".to_string())));
+        assert_eq!(
+            out.map_err(|e| e.code),
+            Err(Some("InvalidParameterValue".to_string()))
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 5);
     }
 
     #[test]
     fn profile_name_comes_from_the_arn() {
-        assert_eq!(profile_name_from_arn("arn:aws:iam::000000000000:instance-profile/web"), "web");
-        assert_eq!(profile_name_from_arn("arn:aws:iam::000000000000:instance-profile/app/web"), "web");
+        assert_eq!(
+            profile_name_from_arn("arn:aws:iam::000000000000:instance-profile/web"),
+            "web"
+        );
+        assert_eq!(
+            profile_name_from_arn("arn:aws:iam::000000000000:instance-profile/app/web"),
+            "web"
+        );
     }
 
     #[test]
@@ -594,17 +817,39 @@ mod tests {
         let region = Value::object([("region", Value::string("us-east-1"))]);
         let ctx = Arc::new(AwsContext::from_provider_config(&region).await.unwrap());
         let ty = InstanceResource::new(ctx);
-        let mut prior = Value::object(ty.schema.attributes.keys().map(|k| (k.clone(), Value::Null)));
+        let mut prior = Value::object(
+            ty.schema
+                .attributes
+                .keys()
+                .map(|k| (k.clone(), Value::Null)),
+        );
         set_attr(&mut prior, "ami", Value::string("ami-1"));
         set_attr(&mut prior, "id", Value::string("i-1"));
-        set_attr(&mut prior, "user_data", Value::string(user_data_hash(script)));
+        set_attr(
+            &mut prior,
+            "user_data",
+            Value::string(user_data_hash(script)),
+        );
         set_attr(&mut prior, "tags_all", Value::Map(Default::default()));
-        let mut config = Value::object(ty.schema.attributes.keys().map(|k| (k.clone(), Value::Null)));
+        let mut config = Value::object(
+            ty.schema
+                .attributes
+                .keys()
+                .map(|k| (k.clone(), Value::Null)),
+        );
         set_attr(&mut config, "ami", Value::string("ami-1"));
         set_attr(&mut config, "user_data", Value::string(script));
         let plan = ty.plan(Some(&prior), &config).unwrap();
-        assert!(plan.requires_replace.is_empty(), "{:?}", plan.requires_replace);
-        set_attr(&mut config, "user_data", Value::string("#!/bin/sh\necho changed\n"));
+        assert!(
+            plan.requires_replace.is_empty(),
+            "{:?}",
+            plan.requires_replace
+        );
+        set_attr(
+            &mut config,
+            "user_data",
+            Value::string("#!/bin/sh\necho changed\n"),
+        );
         let plan = ty.plan(Some(&prior), &config).unwrap();
         assert_eq!(plan.requires_replace, vec!["user_data".to_string()]);
     }

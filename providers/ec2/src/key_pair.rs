@@ -5,12 +5,15 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_ec2::primitives::Blob;
 use aws_sdk_ec2::types::{KeyPairInfo, ResourceType as Ec2ResourceType};
-use forge_aws_common::{sdk_error, string_map, AwsContext};
-use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
+use forge_aws_common::{AwsContext, sdk_error, string_map};
+use forge_provider::{
+    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+};
 
 use crate::common::{
-    client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, replace_paths, required_str, set_attr,
-    tag_specifications, tags_from_aws, tags_state, unique_name, update_tags,
+    client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, replace_paths,
+    required_str, set_attr, tag_specifications, tags_from_aws, tags_state, unique_name,
+    update_tags,
 };
 
 pub struct KeyPairResource {
@@ -23,22 +26,41 @@ impl KeyPairResource {
     pub fn new(ctx: Arc<AwsContext>) -> Self {
         let string = || AttrType::String;
         let schema = Schema::new()
-            .attr("key_name", Attribute::optional_computed(string()).force_new())
+            .attr(
+                "key_name",
+                Attribute::optional_computed(string()).force_new(),
+            )
             .attr("key_name_prefix", Attribute::optional(string()).force_new())
             .attr("public_key", Attribute::required(string()).force_new())
-            .attr("tags", Attribute::optional(AttrType::Map(Box::new(string()))))
-            .attr("tags_all", Attribute::computed(AttrType::Map(Box::new(string()))))
+            .attr(
+                "tags",
+                Attribute::optional(AttrType::Map(Box::new(string()))),
+            )
+            .attr(
+                "tags_all",
+                Attribute::computed(AttrType::Map(Box::new(string()))),
+            )
             .attr("id", Attribute::computed(string()))
             .attr("arn", Attribute::computed(string()))
             .attr("fingerprint", Attribute::computed(string()))
             .attr("key_pair_id", Attribute::computed(string()))
             .attr("key_type", Attribute::computed(string()));
         let client = client(&ctx);
-        KeyPairResource { ctx, client, schema }
+        KeyPairResource {
+            ctx,
+            client,
+            schema,
+        }
     }
 
     async fn describe(&self, name: &str) -> ProviderResult<Option<KeyPairInfo>> {
-        let out = self.client.describe_key_pairs().key_names(name).include_public_key(true).send().await;
+        let out = self
+            .client
+            .describe_key_pairs()
+            .key_names(name)
+            .include_public_key(true)
+            .send()
+            .await;
         match out.map_err(sdk_error) {
             Ok(out) => Ok(out.key_pairs().first().cloned()),
             Err(e) if is_not_found(&e) => Ok(None),
@@ -47,10 +69,16 @@ impl KeyPairResource {
     }
 
     async fn read_by_name(&self, name: &str, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(kp) = self.describe(name).await? else { return Ok(None) };
+        let Some(kp) = self.describe(name).await? else {
+            return Ok(None);
+        };
         let account = self.ctx.account_id().await?;
         let name = kp.key_name().unwrap_or(name);
-        let (tags, tags_all) = tags_state(&self.ctx, state.get("tags").unwrap_or(&Value::Null), &tags_from_aws(kp.tags()));
+        let (tags, tags_all) = tags_state(
+            &self.ctx,
+            state.get("tags").unwrap_or(&Value::Null),
+            &tags_from_aws(kp.tags()),
+        );
         let public_key = match (state.str_attr("public_key"), kp.public_key()) {
             (Some(stored), Some(live)) if same_public_key(stored, live) => Value::string(stored),
             (_, Some(live)) => Value::string(live.trim()),
@@ -60,11 +88,17 @@ impl KeyPairResource {
         Ok(Some(Value::object([
             ("id", Value::string(name)),
             ("key_name", Value::string(name)),
-            ("key_name_prefix", state.get("key_name_prefix").cloned().unwrap_or(Value::Null)),
+            (
+                "key_name_prefix",
+                state.get("key_name_prefix").cloned().unwrap_or(Value::Null),
+            ),
             ("public_key", public_key),
             ("tags", tags),
             ("tags_all", tags_all),
-            ("arn", Value::string(ec2_arn(&self.ctx, &account, &format!("key-pair/{name}")))),
+            (
+                "arn",
+                Value::string(ec2_arn(&self.ctx, &account, &format!("key-pair/{name}"))),
+            ),
             ("fingerprint", opt_string(kp.key_fingerprint())),
             ("key_pair_id", opt_string(kp.key_pair_id())),
             ("key_type", opt_string(kp.key_type().map(|t| t.as_str()))),
@@ -90,25 +124,37 @@ impl ResourceType for KeyPairResource {
     }
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
-        if config.get_non_null("key_name").is_some() && config.get_non_null("key_name_prefix").is_some() {
-            return Err(ProviderError::new("aws_key_pair: `key_name` and `key_name_prefix` conflict")
-                .hint("set only one of them"));
+        if config.get_non_null("key_name").is_some()
+            && config.get_non_null("key_name_prefix").is_some()
+        {
+            return Err(ProviderError::new(
+                "aws_key_pair: `key_name` and `key_name_prefix` conflict",
+            )
+            .hint("set only one of them"));
         }
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
         // A key that differs only in its comment or surrounding space is the same key.
-        if let (Some(configured), Some(stored)) = (config.str_attr("public_key"), prior.and_then(|p| p.str_attr("public_key")))
-            && same_public_key(configured, stored)
+        if let (Some(configured), Some(stored)) = (
+            config.str_attr("public_key"),
+            prior.and_then(|p| p.str_attr("public_key")),
+        ) && same_public_key(configured, stored)
         {
             set_attr(&mut planned, "public_key", Value::string(stored));
         }
         plan_tags_all(&self.ctx, &mut planned);
         let requires_replace = replace_paths(&self.schema, prior, &planned);
-        Ok(PlannedState { planned, requires_replace })
+        Ok(PlannedState {
+            planned,
+            requires_replace,
+        })
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
         let planned = planned.deep_unmarked();
-        let name = match (planned.str_attr("key_name"), planned.str_attr("key_name_prefix")) {
+        let name = match (
+            planned.str_attr("key_name"),
+            planned.str_attr("key_name_prefix"),
+        ) {
             (Some(name), _) => name.to_string(),
             (None, Some(prefix)) => unique_name(prefix),
             (None, None) => unique_name("terraform-"),
@@ -124,9 +170,9 @@ impl ResourceType for KeyPairResource {
             .await
             .map_err(sdk_error)
             .map_err(|e| match e.code.as_deref() {
-                Some("InvalidKeyPair.Duplicate") => {
-                    e.hint(format!("a key pair named {name:?} already exists: choose another key_name or import it"))
-                }
+                Some("InvalidKeyPair.Duplicate") => e.hint(format!(
+                    "a key pair named {name:?} already exists: choose another key_name or import it"
+                )),
                 Some("InvalidKey.Format" | "InvalidKeyPair.Format") => {
                     e.hint("public_key must be an OpenSSH public key (ssh-rsa or ssh-ed25519 ...)")
                 }
@@ -134,13 +180,17 @@ impl ResourceType for KeyPairResource {
             })?;
         let mut state = planned.clone();
         set_attr(&mut state, "key_name", Value::string(&name));
-        self.read_by_name(&name, &state)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("key pair {name} vanished right after it was imported")))
+        self.read_by_name(&name, &state).await?.ok_or_else(|| {
+            ProviderError::new(format!(
+                "key pair {name} vanished right after it was imported"
+            ))
+        })
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(name) = state.str_attr("id").or_else(|| state.str_attr("key_name")) else { return Ok(None) };
+        let Some(name) = state.str_attr("id").or_else(|| state.str_attr("key_name")) else {
+            return Ok(None);
+        };
         self.read_by_name(name, state).await
     }
 
@@ -152,21 +202,31 @@ impl ResourceType for KeyPairResource {
         let old_tags = string_map(prior.get("tags_all").unwrap_or(&Value::Null));
         let new_tags = self.ctx.tags_all(&config_tags(&planned));
         update_tags(&self.client, &resource, &old_tags, &new_tags).await?;
-        self.read_by_name(&name, &planned)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("key pair {name} disappeared during the update")))
+        self.read_by_name(&name, &planned).await?.ok_or_else(|| {
+            ProviderError::new(format!("key pair {name} disappeared during the update"))
+        })
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(name) = state.str_attr("id") else { return Ok(()) };
-        match self.client.delete_key_pair().key_name(name).send().await.map_err(sdk_error) {
+        let Some(name) = state.str_attr("id") else {
+            return Ok(());
+        };
+        match self
+            .client
+            .delete_key_pair()
+            .key_name(name)
+            .send()
+            .await
+            .map_err(sdk_error)
+        {
             Err(e) if !is_not_found(&e) => Err(e),
             _ => Ok(()),
         }
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
-        self.read_by_name(id, &Value::object([("id", Value::string(id))])).await
+        self.read_by_name(id, &Value::object([("id", Value::string(id))]))
+            .await
     }
 }
 
@@ -176,7 +236,13 @@ mod tests {
 
     #[test]
     fn comments_and_spacing_do_not_make_another_key() {
-        assert!(same_public_key("ssh-ed25519 AAAAC3Nz me@laptop\n", " ssh-ed25519  AAAAC3Nz"));
-        assert!(!same_public_key("ssh-ed25519 AAAAC3Nz", "ssh-ed25519 AAAAC3Nx"));
+        assert!(same_public_key(
+            "ssh-ed25519 AAAAC3Nz me@laptop\n",
+            " ssh-ed25519  AAAAC3Nz"
+        ));
+        assert!(!same_public_key(
+            "ssh-ed25519 AAAAC3Nz",
+            "ssh-ed25519 AAAAC3Nx"
+        ));
     }
 }

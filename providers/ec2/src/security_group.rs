@@ -6,14 +6,19 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, SecurityGroup};
-use forge_aws_common::{retry, sdk_error, AwsContext, Backoff};
-use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
+use forge_aws_common::{AwsContext, Backoff, retry, sdk_error};
+use forge_provider::{
+    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+};
 
 use crate::common::{
-    client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, replace_paths, set_attr, tag_specifications,
-    tags_from_aws, tags_state, unique_name, update_tags,
+    client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, replace_paths, set_attr,
+    tag_specifications, tags_from_aws, tags_state, unique_name, update_tags,
 };
-use crate::sg_rules::{atomize, atomize_aws, default_egress, normalize_rule, rule_block, rules_value, to_permissions, AtomicRule};
+use crate::sg_rules::{
+    AtomicRule, atomize, atomize_aws, default_egress, normalize_rule, rule_block, rules_value,
+    to_permissions,
+};
 
 const DEFAULT_DESCRIPTION: &str = "Managed by Terraform";
 const RULE_KINDS: [&str; 2] = ["ingress", "egress"];
@@ -27,24 +32,56 @@ pub struct SecurityGroupType {
 impl SecurityGroupType {
     pub fn new(ctx: Arc<AwsContext>) -> Self {
         let schema = Schema::new()
-            .attr("name", Attribute::optional_computed(AttrType::String).force_new())
-            .attr("name_prefix", Attribute::optional(AttrType::String).force_new())
-            .attr("description", Attribute::optional_computed(AttrType::String).force_new())
-            .attr("vpc_id", Attribute::optional_computed(AttrType::String).force_new())
-            .attr("revoke_rules_on_delete", Attribute::optional_computed(AttrType::Bool))
-            .attr("tags", Attribute::optional(AttrType::Map(Box::new(AttrType::String))))
-            .attr("tags_all", Attribute::computed(AttrType::Map(Box::new(AttrType::String))))
+            .attr(
+                "name",
+                Attribute::optional_computed(AttrType::String).force_new(),
+            )
+            .attr(
+                "name_prefix",
+                Attribute::optional(AttrType::String).force_new(),
+            )
+            .attr(
+                "description",
+                Attribute::optional_computed(AttrType::String).force_new(),
+            )
+            .attr(
+                "vpc_id",
+                Attribute::optional_computed(AttrType::String).force_new(),
+            )
+            .attr(
+                "revoke_rules_on_delete",
+                Attribute::optional_computed(AttrType::Bool),
+            )
+            .attr(
+                "tags",
+                Attribute::optional(AttrType::Map(Box::new(AttrType::String))),
+            )
+            .attr(
+                "tags_all",
+                Attribute::computed(AttrType::Map(Box::new(AttrType::String))),
+            )
             .attr("id", Attribute::computed(AttrType::String))
             .attr("arn", Attribute::computed(AttrType::String))
             .attr("owner_id", Attribute::computed(AttrType::String))
             .block("ingress", rule_block())
             .block("egress", rule_block());
         let client = client(&ctx);
-        SecurityGroupType { ctx, client, schema }
+        SecurityGroupType {
+            ctx,
+            client,
+            schema,
+        }
     }
 
     async fn describe(&self, id: &str) -> ProviderResult<Option<SecurityGroup>> {
-        match self.client.describe_security_groups().group_ids(id).send().await.map_err(sdk_error) {
+        match self
+            .client
+            .describe_security_groups()
+            .group_ids(id)
+            .send()
+            .await
+            .map_err(sdk_error)
+        {
             Ok(out) => Ok(out.security_groups().first().cloned()),
             Err(e) if is_not_found(&e) => Ok(None),
             Err(e) => Err(e),
@@ -59,38 +96,64 @@ impl SecurityGroupType {
             .send()
             .await
             .map_err(sdk_error)?;
-        out.vpcs().first().and_then(|v| v.vpc_id()).map(str::to_string).ok_or_else(|| {
-            ProviderError::new("aws_security_group: no vpc_id is set and the region has no default VPC")
+        out.vpcs()
+            .first()
+            .and_then(|v| v.vpc_id())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                ProviderError::new(
+                    "aws_security_group: no vpc_id is set and the region has no default VPC",
+                )
                 .hint("set vpc_id to the VPC the security group belongs to")
-        })
+            })
     }
 
     /// The state for a live group: `state` supplies the configuration-only arguments and
     /// the spelling of rules that mean the same as AWS's.
-    fn state_from_live(&self, sg: &SecurityGroup, state: &Value, account: &str) -> ProviderResult<Value> {
+    fn state_from_live(
+        &self,
+        sg: &SecurityGroup,
+        state: &Value,
+        account: &str,
+    ) -> ProviderResult<Value> {
         let id = sg.group_id().unwrap_or_default();
         let owner = sg.owner_id().unwrap_or(account);
         let arn = sg
             .security_group_arn()
             .map(str::to_string)
             .unwrap_or_else(|| ec2_arn(&self.ctx, owner, &format!("security-group/{id}")));
-        let (tags, tags_all) = tags_state(&self.ctx, state.get("tags").unwrap_or(&Value::Null), &tags_from_aws(sg.tags()));
+        let (tags, tags_all) = tags_state(
+            &self.ctx,
+            state.get("tags").unwrap_or(&Value::Null),
+            &tags_from_aws(sg.tags()),
+        );
         let mut out = Value::object([
             ("id", Value::string(id)),
             ("arn", Value::string(arn)),
             ("owner_id", Value::string(owner)),
             ("name", opt_string(sg.group_name())),
-            ("name_prefix", state.get("name_prefix").cloned().unwrap_or(Value::Null)),
+            (
+                "name_prefix",
+                state.get("name_prefix").cloned().unwrap_or(Value::Null),
+            ),
             ("description", opt_string(sg.description())),
             ("vpc_id", opt_string(sg.vpc_id())),
             (
                 "revoke_rules_on_delete",
-                Value::Bool(state.get("revoke_rules_on_delete").and_then(Value::as_bool).unwrap_or(false)),
+                Value::Bool(
+                    state
+                        .get("revoke_rules_on_delete")
+                        .and_then(Value::as_bool)
+                        .unwrap_or(false),
+                ),
             ),
             ("tags", tags),
             ("tags_all", tags_all),
         ]);
-        for (kind, perms) in [("ingress", sg.ip_permissions()), ("egress", sg.ip_permissions_egress())] {
+        for (kind, perms) in [
+            ("ingress", sg.ip_permissions()),
+            ("egress", sg.ip_permissions_egress()),
+        ] {
             let live = atomize_aws(perms, id);
             let stored = state.get(kind).and_then(Value::as_seq).unwrap_or(&[]);
             let value = match atomize(stored, kind) {
@@ -103,7 +166,9 @@ impl SecurityGroupType {
     }
 
     async fn read_by_id(&self, id: &str, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(sg) = self.describe(id).await? else { return Ok(None) };
+        let Some(sg) = self.describe(id).await? else {
+            return Ok(None);
+        };
         let account = match sg.owner_id() {
             Some(owner) => owner.to_string(),
             None => self.ctx.account_id().await?,
@@ -115,9 +180,11 @@ impl SecurityGroupType {
     /// configured rules exist; then the configured rules are added.
     async fn apply_initial_rules(&self, id: &str, planned: &Value) -> ProviderResult<()> {
         let defaults: BTreeSet<AtomicRule> = [default_egress()].into();
-        self.apply_rules(id, "egress", &defaults, &BTreeSet::new()).await?;
+        self.apply_rules(id, "egress", &defaults, &BTreeSet::new())
+            .await?;
         for kind in RULE_KINDS {
-            self.apply_rules(id, kind, &BTreeSet::new(), &rules_of(planned, kind)?).await?;
+            self.apply_rules(id, kind, &BTreeSet::new(), &rules_of(planned, kind)?)
+                .await?;
         }
         Ok(())
     }
@@ -134,9 +201,23 @@ impl SecurityGroupType {
         if !remove.is_empty() {
             let perms = Some(to_permissions(remove, id));
             let result = if kind == "ingress" {
-                self.client.revoke_security_group_ingress().group_id(id).set_ip_permissions(perms).send().await.map(|_| ()).map_err(sdk_error)
+                self.client
+                    .revoke_security_group_ingress()
+                    .group_id(id)
+                    .set_ip_permissions(perms)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(sdk_error)
             } else {
-                self.client.revoke_security_group_egress().group_id(id).set_ip_permissions(perms).send().await.map(|_| ()).map_err(sdk_error)
+                self.client
+                    .revoke_security_group_egress()
+                    .group_id(id)
+                    .set_ip_permissions(perms)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(sdk_error)
             };
             match result {
                 Err(e) if e.code.as_deref() != Some("InvalidPermission.NotFound") => {
@@ -148,9 +229,23 @@ impl SecurityGroupType {
         if !add.is_empty() {
             let perms = Some(to_permissions(add, id));
             let result = if kind == "ingress" {
-                self.client.authorize_security_group_ingress().group_id(id).set_ip_permissions(perms).send().await.map(|_| ()).map_err(sdk_error)
+                self.client
+                    .authorize_security_group_ingress()
+                    .group_id(id)
+                    .set_ip_permissions(perms)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(sdk_error)
             } else {
-                self.client.authorize_security_group_egress().group_id(id).set_ip_permissions(perms).send().await.map(|_| ()).map_err(sdk_error)
+                self.client
+                    .authorize_security_group_egress()
+                    .group_id(id)
+                    .set_ip_permissions(perms)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(sdk_error)
             };
             result.map_err(|e| rule_error(e, kind, "authorize"))?;
         }
@@ -161,12 +256,20 @@ impl SecurityGroupType {
 fn rule_error(e: ProviderError, kind: &str, action: &str) -> ProviderError {
     let hint = match e.code.as_deref() {
         Some("InvalidPermission.Duplicate") => {
-            format!("an {kind} rule already exists on the group: remove the duplicate rule from the configuration or from AWS")
+            format!(
+                "an {kind} rule already exists on the group: remove the duplicate rule from the configuration or from AWS"
+            )
         }
-        Some("InvalidGroup.NotFound") => "a security group named in a rule does not exist: check security_groups".into(),
+        Some("InvalidGroup.NotFound") => {
+            "a security group named in a rule does not exist: check security_groups".into()
+        }
         _ => format!("check the {kind} rules (protocol, ports and sources)"),
     };
-    ProviderError { message: format!("could not {action} {kind} rules: {}", e.message), ..e }.hint(hint)
+    ProviderError {
+        message: format!("could not {action} {kind} rules: {}", e.message),
+        ..e
+    }
+    .hint(hint)
 }
 
 /// The rules of one kind as planned: configured rules in their normal form, or the prior
@@ -176,7 +279,9 @@ fn plan_rules(kind: &str, prior: Option<&Value>, config: &Value) -> ProviderResu
     let prior_rules = prior.and_then(|p| p.get(kind)).and_then(Value::as_seq);
     let configured = config.get(kind).and_then(Value::as_seq).unwrap_or(&[]);
     if configured.is_empty() {
-        return Ok(Value::List(prior_rules.map(<[Value]>::to_vec).unwrap_or_default()));
+        return Ok(Value::List(
+            prior_rules.map(<[Value]>::to_vec).unwrap_or_default(),
+        ));
     }
     let normalized: Vec<Value> = configured.iter().map(normalize_rule).collect();
     if normalized.iter().all(Value::is_wholly_known) {
@@ -206,12 +311,18 @@ impl ResourceType for SecurityGroupType {
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
         if config.get_non_null("name").is_some() && config.get_non_null("name_prefix").is_some() {
-            return Err(ProviderError::new("aws_security_group: `name` and `name_prefix` conflict")
-                .hint("set only one of them"));
+            return Err(ProviderError::new(
+                "aws_security_group: `name` and `name_prefix` conflict",
+            )
+            .hint("set only one of them"));
         }
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
         if config.get_non_null("description").is_none() {
-            set_attr(&mut planned, "description", Value::string(DEFAULT_DESCRIPTION));
+            set_attr(
+                &mut planned,
+                "description",
+                Value::string(DEFAULT_DESCRIPTION),
+            );
         }
         if config.get_non_null("revoke_rules_on_delete").is_none() {
             set_attr(&mut planned, "revoke_rules_on_delete", Value::Bool(false));
@@ -222,7 +333,10 @@ impl ResourceType for SecurityGroupType {
         }
         plan_tags_all(&self.ctx, &mut planned);
         let requires_replace = replace_paths(&self.schema, prior, &planned);
-        Ok(PlannedState { planned, requires_replace })
+        Ok(PlannedState {
+            planned,
+            requires_replace,
+        })
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
@@ -236,7 +350,9 @@ impl ResourceType for SecurityGroupType {
             Some(v) => v.to_string(),
             None => self.default_vpc().await?,
         };
-        let description = planned.str_attr("description").unwrap_or(DEFAULT_DESCRIPTION);
+        let description = planned
+            .str_attr("description")
+            .unwrap_or(DEFAULT_DESCRIPTION);
         let tags_all = self.ctx.tags_all(&config_tags(&planned));
         let out = self
             .client
@@ -262,22 +378,38 @@ impl ResourceType for SecurityGroupType {
         if let Err(e) = self.apply_initial_rules(&id, &planned).await {
             // The group is not in state yet: leaving it would make the next apply fail
             // on its name, so it goes, and the error says why.
-            let cleanup = self.client.delete_security_group().group_id(&id).send().await;
+            let cleanup = self
+                .client
+                .delete_security_group()
+                .group_id(&id)
+                .send()
+                .await;
             let note = match cleanup {
-                Ok(_) => format!("security group {id} was created, then deleted again because its rules failed"),
-                Err(_) => format!("security group {id} was created but its rules failed; delete it by hand before retrying"),
+                Ok(_) => format!(
+                    "security group {id} was created, then deleted again because its rules failed"
+                ),
+                Err(_) => format!(
+                    "security group {id} was created but its rules failed; delete it by hand before retrying"
+                ),
             };
-            return Err(ProviderError { message: format!("{}; {note}", e.message), ..e });
+            return Err(ProviderError {
+                message: format!("{}; {note}", e.message),
+                ..e
+            });
         }
         let mut state = planned.clone();
         set_attr(&mut state, "id", Value::string(&id));
-        self.read_by_id(&id, &state)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("security group {id} vanished right after it was created")))
+        self.read_by_id(&id, &state).await?.ok_or_else(|| {
+            ProviderError::new(format!(
+                "security group {id} vanished right after it was created"
+            ))
+        })
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(id) = state.str_attr("id") else { return Ok(None) };
+        let Some(id) = state.str_attr("id") else {
+            return Ok(None);
+        };
         self.read_by_id(id, state).await
     }
 
@@ -299,25 +431,47 @@ impl ResourceType for SecurityGroupType {
         }
         let mut state = planned.clone();
         set_attr(&mut state, "id", Value::string(&id));
-        self.read_by_id(&id, &state)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("security group {id} disappeared during the update")))
+        self.read_by_id(&id, &state).await?.ok_or_else(|| {
+            ProviderError::new(format!("security group {id} disappeared during the update"))
+        })
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(id) = state.str_attr("id") else { return Ok(()) };
+        let Some(id) = state.str_attr("id") else {
+            return Ok(());
+        };
         if state.get("revoke_rules_on_delete").and_then(Value::as_bool) == Some(true) {
-            let Some(sg) = self.describe(id).await? else { return Ok(()) };
-            for (kind, perms) in [("ingress", sg.ip_permissions()), ("egress", sg.ip_permissions_egress())] {
-                self.apply_rules(id, kind, &atomize_aws(perms, id), &BTreeSet::new()).await?;
+            let Some(sg) = self.describe(id).await? else {
+                return Ok(());
+            };
+            for (kind, perms) in [
+                ("ingress", sg.ip_permissions()),
+                ("egress", sg.ip_permissions_egress()),
+            ] {
+                self.apply_rules(id, kind, &atomize_aws(perms, id), &BTreeSet::new())
+                    .await?;
             }
         }
         // An instance being terminated still holds the group for a while; about a
         // minute covers that without making a real dependency wait long to be reported.
-        let backoff = Backoff { attempts: 8, first_delay: Duration::from_secs(1), max_delay: Duration::from_secs(15) };
-        let result = retry(backoff, |e| e.code.as_deref() == Some("DependencyViolation"), || async {
-            self.client.delete_security_group().group_id(id).send().await.map(|_| ()).map_err(sdk_error)
-        })
+        let backoff = Backoff {
+            attempts: 8,
+            first_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(15),
+        };
+        let result = retry(
+            backoff,
+            |e| e.code.as_deref() == Some("DependencyViolation"),
+            || async {
+                self.client
+                    .delete_security_group()
+                    .group_id(id)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(sdk_error)
+            },
+        )
         .await;
         match result {
             Ok(()) => Ok(()),
@@ -357,7 +511,10 @@ mod tests {
 
     #[test]
     fn no_configured_rules_keep_the_prior_ones() {
-        let prior = with_ingress(vec![normalize_rule(&rule(22.0, Value::List(vec![Value::string("10.0.0.0/8")])))]);
+        let prior = with_ingress(vec![normalize_rule(&rule(
+            22.0,
+            Value::List(vec![Value::string("10.0.0.0/8")]),
+        ))]);
         let planned = plan_rules("ingress", Some(&prior), &with_ingress(vec![])).unwrap();
         assert_eq!(Some(&planned), prior.get("ingress"));
         let created = plan_rules("ingress", None, &with_ingress(vec![])).unwrap();
@@ -366,13 +523,30 @@ mod tests {
 
     #[test]
     fn equal_rules_keep_the_prior_spelling_and_changes_show() {
-        let stored = Value::Tuple(vec![normalize_rule(&rule(22.0, Value::Tuple(vec![Value::string("10.0.0.0/8")])))]);
+        let stored = Value::Tuple(vec![normalize_rule(&rule(
+            22.0,
+            Value::Tuple(vec![Value::string("10.0.0.0/8")]),
+        ))]);
         let prior = Value::object([("ingress", stored.clone())]);
-        let same = plan_rules("ingress", Some(&prior), &with_ingress(vec![rule(22.0, Value::List(vec![Value::string("10.0.0.0/8")]))]))
-            .unwrap();
+        let same = plan_rules(
+            "ingress",
+            Some(&prior),
+            &with_ingress(vec![rule(
+                22.0,
+                Value::List(vec![Value::string("10.0.0.0/8")]),
+            )]),
+        )
+        .unwrap();
         assert!(same.same_as(&stored));
-        let other = plan_rules("ingress", Some(&prior), &with_ingress(vec![rule(23.0, Value::List(vec![Value::string("10.0.0.0/8")]))]))
-            .unwrap();
+        let other = plan_rules(
+            "ingress",
+            Some(&prior),
+            &with_ingress(vec![rule(
+                23.0,
+                Value::List(vec![Value::string("10.0.0.0/8")]),
+            )]),
+        )
+        .unwrap();
         assert!(!other.same_as(&stored));
     }
 

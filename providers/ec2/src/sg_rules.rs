@@ -10,7 +10,9 @@
 use std::collections::BTreeSet;
 
 use aws_sdk_ec2::types::{IpPermission, IpRange, Ipv6Range, PrefixListId, UserIdGroupPair};
-use forge_provider::{AttrType, Attribute, BlockType, ProviderError, ProviderResult, Schema, Value};
+use forge_provider::{
+    AttrType, Attribute, BlockType, ProviderError, ProviderResult, Schema, Value,
+};
 
 use crate::common::{string_list, string_list_value, string_set};
 
@@ -46,7 +48,10 @@ pub fn rule_block() -> BlockType {
             .attr("cidr_blocks", Attribute::optional(strings()))
             .attr("ipv6_cidr_blocks", Attribute::optional(strings()))
             .attr("prefix_list_ids", Attribute::optional(strings()))
-            .attr("security_groups", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
+            .attr(
+                "security_groups",
+                Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+            )
             .attr("self", Attribute::optional(AttrType::Bool))
             .attr("description", Attribute::optional(AttrType::String)),
         unordered: true,
@@ -112,21 +117,47 @@ pub fn atomize(rules: &[Value], kind: &str) -> ProviderResult<BTreeSet<AtomicRul
     for (i, rule) in rules.iter().enumerate() {
         let port = |name: &str| {
             rule.get(name).and_then(Value::as_i64).ok_or_else(|| {
-                ProviderError::new(format!("{kind} rule #{}: `{name}` must be a whole number", i + 1))
-                    .hint("set from_port and to_port (use 0 and 0 with protocol \"-1\")")
+                ProviderError::new(format!(
+                    "{kind} rule #{}: `{name}` must be a whole number",
+                    i + 1
+                ))
+                .hint("set from_port and to_port (use 0 and 0 with protocol \"-1\")")
             })
         };
-        let protocol = rule.str_attr("protocol").map(normalize_protocol).ok_or_else(|| {
-            ProviderError::new(format!("{kind} rule #{}: `protocol` is required", i + 1))
+        let protocol =
+            rule.str_attr("protocol")
+                .map(normalize_protocol)
+                .ok_or_else(|| {
+                    ProviderError::new(format!("{kind} rule #{}: `protocol` is required", i + 1))
                 .hint("use \"tcp\", \"udp\", \"icmp\", \"-1\" (all traffic) or a protocol number")
-        })?;
-        let (from_port, to_port) = if protocol == "-1" { (0, 0) } else { (port("from_port")?, port("to_port")?) };
+                })?;
+        let (from_port, to_port) = if protocol == "-1" {
+            (0, 0)
+        } else {
+            (port("from_port")?, port("to_port")?)
+        };
         let description = rule.str_attr("description").unwrap_or_default().to_string();
         let mut sources: Vec<Source> = Vec::new();
-        sources.extend(string_list(rule, "cidr_blocks").into_iter().map(Source::Cidr));
-        sources.extend(string_list(rule, "ipv6_cidr_blocks").into_iter().map(Source::Ipv6));
-        sources.extend(string_list(rule, "prefix_list_ids").into_iter().map(Source::PrefixList));
-        sources.extend(string_list(rule, "security_groups").into_iter().map(Source::Group));
+        sources.extend(
+            string_list(rule, "cidr_blocks")
+                .into_iter()
+                .map(Source::Cidr),
+        );
+        sources.extend(
+            string_list(rule, "ipv6_cidr_blocks")
+                .into_iter()
+                .map(Source::Ipv6),
+        );
+        sources.extend(
+            string_list(rule, "prefix_list_ids")
+                .into_iter()
+                .map(Source::PrefixList),
+        );
+        sources.extend(
+            string_list(rule, "security_groups")
+                .into_iter()
+                .map(Source::Group),
+        );
         if rule.get("self").and_then(Value::as_bool) == Some(true) {
             sources.push(Source::OwnGroup);
         }
@@ -158,7 +189,10 @@ pub fn atomize_aws(perms: &[IpPermission], own_group_id: &str) -> BTreeSet<Atomi
         let (from_port, to_port) = if protocol == "-1" {
             (0, 0)
         } else {
-            (i64::from(perm.from_port().unwrap_or(0)), i64::from(perm.to_port().unwrap_or(0)))
+            (
+                i64::from(perm.from_port().unwrap_or(0)),
+                i64::from(perm.to_port().unwrap_or(0)),
+            )
         };
         let mut add = |source: Source, description: Option<&str>| {
             out.insert(AtomicRule {
@@ -209,20 +243,61 @@ pub fn rules_value(rules: &BTreeSet<AtomicRule>) -> Value {
         .into_iter()
         .map(|(head, sources)| {
             let pick = |f: fn(&Source) -> Option<&String>| {
-                string_list_value(sources.iter().filter_map(|s| f(s).cloned()).collect::<Vec<_>>())
+                string_list_value(
+                    sources
+                        .iter()
+                        .filter_map(|s| f(s).cloned())
+                        .collect::<Vec<_>>(),
+                )
             };
             Value::object([
-                ("cidr_blocks", pick(|s| if let Source::Cidr(c) = s { Some(c) } else { None })),
+                (
+                    "cidr_blocks",
+                    pick(|s| {
+                        if let Source::Cidr(c) = s {
+                            Some(c)
+                        } else {
+                            None
+                        }
+                    }),
+                ),
                 ("description", Value::string(&head.description)),
                 ("from_port", Value::Number(head.from_port as f64)),
-                ("ipv6_cidr_blocks", pick(|s| if let Source::Ipv6(c) = s { Some(c) } else { None })),
-                ("prefix_list_ids", pick(|s| if let Source::PrefixList(c) = s { Some(c) } else { None })),
+                (
+                    "ipv6_cidr_blocks",
+                    pick(|s| {
+                        if let Source::Ipv6(c) = s {
+                            Some(c)
+                        } else {
+                            None
+                        }
+                    }),
+                ),
+                (
+                    "prefix_list_ids",
+                    pick(|s| {
+                        if let Source::PrefixList(c) = s {
+                            Some(c)
+                        } else {
+                            None
+                        }
+                    }),
+                ),
                 ("protocol", Value::string(&head.protocol)),
                 (
                     "security_groups",
-                    string_set(sources.iter().filter_map(|s| if let Source::Group(g) = s { Some(g.clone()) } else { None })),
+                    string_set(sources.iter().filter_map(|s| {
+                        if let Source::Group(g) = s {
+                            Some(g.clone())
+                        } else {
+                            None
+                        }
+                    })),
                 ),
-                ("self", Value::Bool(sources.iter().any(|s| matches!(s, Source::OwnGroup)))),
+                (
+                    "self",
+                    Value::Bool(sources.iter().any(|s| matches!(s, Source::OwnGroup))),
+                ),
                 ("to_port", Value::Number(head.to_port as f64)),
             ])
         })
@@ -231,11 +306,17 @@ pub fn rules_value(rules: &BTreeSet<AtomicRule>) -> Value {
 }
 
 fn same_group(a: &AtomicRule, b: &AtomicRule) -> bool {
-    a.protocol == b.protocol && a.from_port == b.from_port && a.to_port == b.to_port && a.description == b.description
+    a.protocol == b.protocol
+        && a.from_port == b.from_port
+        && a.to_port == b.to_port
+        && a.description == b.description
 }
 
 /// One AWS permission per atomic rule (what authorize and revoke take).
-pub fn to_permissions<'a>(rules: impl IntoIterator<Item = &'a AtomicRule>, own_group_id: &str) -> Vec<IpPermission> {
+pub fn to_permissions<'a>(
+    rules: impl IntoIterator<Item = &'a AtomicRule>,
+    own_group_id: &str,
+) -> Vec<IpPermission> {
     rules
         .into_iter()
         .map(|rule| {
@@ -243,21 +324,40 @@ pub fn to_permissions<'a>(rules: impl IntoIterator<Item = &'a AtomicRule>, own_g
             let mut perm = IpPermission::builder().ip_protocol(&rule.protocol);
             if rule.protocol != "-1" {
                 // EC2 takes ports as 32-bit numbers; configured ports were whole numbers.
-                perm = perm.from_port(rule.from_port as i32).to_port(rule.to_port as i32);
+                perm = perm
+                    .from_port(rule.from_port as i32)
+                    .to_port(rule.to_port as i32);
             }
             perm = match &rule.source {
-                Source::Cidr(c) => perm.ip_ranges(IpRange::builder().cidr_ip(c).set_description(description).build()),
-                Source::Ipv6(c) => {
-                    perm.ipv6_ranges(Ipv6Range::builder().cidr_ipv6(c).set_description(description).build())
-                }
-                Source::PrefixList(p) => {
-                    perm.prefix_list_ids(PrefixListId::builder().prefix_list_id(p).set_description(description).build())
-                }
-                Source::Group(g) => {
-                    perm.user_id_group_pairs(UserIdGroupPair::builder().group_id(g).set_description(description).build())
-                }
+                Source::Cidr(c) => perm.ip_ranges(
+                    IpRange::builder()
+                        .cidr_ip(c)
+                        .set_description(description)
+                        .build(),
+                ),
+                Source::Ipv6(c) => perm.ipv6_ranges(
+                    Ipv6Range::builder()
+                        .cidr_ipv6(c)
+                        .set_description(description)
+                        .build(),
+                ),
+                Source::PrefixList(p) => perm.prefix_list_ids(
+                    PrefixListId::builder()
+                        .prefix_list_id(p)
+                        .set_description(description)
+                        .build(),
+                ),
+                Source::Group(g) => perm.user_id_group_pairs(
+                    UserIdGroupPair::builder()
+                        .group_id(g)
+                        .set_description(description)
+                        .build(),
+                ),
                 Source::OwnGroup => perm.user_id_group_pairs(
-                    UserIdGroupPair::builder().group_id(own_group_id).set_description(description).build(),
+                    UserIdGroupPair::builder()
+                        .group_id(own_group_id)
+                        .set_description(description)
+                        .build(),
                 ),
             };
             perm.build()
@@ -280,17 +380,29 @@ pub fn default_egress() -> AtomicRule {
 mod tests {
     use super::*;
 
-    fn rule(protocol: &str, from: f64, to: f64, cidrs: &[&str], description: Option<&str>) -> Value {
+    fn rule(
+        protocol: &str,
+        from: f64,
+        to: f64,
+        cidrs: &[&str],
+        description: Option<&str>,
+    ) -> Value {
         Value::object([
             ("protocol", Value::string(protocol)),
             ("from_port", Value::Number(from)),
             ("to_port", Value::Number(to)),
-            ("cidr_blocks", Value::List(cidrs.iter().map(|c| Value::string(*c)).collect())),
+            (
+                "cidr_blocks",
+                Value::List(cidrs.iter().map(|c| Value::string(*c)).collect()),
+            ),
             ("ipv6_cidr_blocks", Value::Null),
             ("prefix_list_ids", Value::Null),
             ("security_groups", Value::Null),
             ("self", Value::Null),
-            ("description", description.map(Value::string).unwrap_or(Value::Null)),
+            (
+                "description",
+                description.map(Value::string).unwrap_or(Value::Null),
+            ),
         ])
     }
 
@@ -305,21 +417,30 @@ mod tests {
             rule("TCP", 443.0, 443.0, &["192.168.0.0/16"], Some("")),
             rule("tcp", 443.0, 443.0, &["10.0.0.0/8"], None),
         ];
-        assert_eq!(atomize(&a, "ingress").unwrap(), atomize(&b, "ingress").unwrap());
+        assert_eq!(
+            atomize(&a, "ingress").unwrap(),
+            atomize(&b, "ingress").unwrap()
+        );
     }
 
     #[test]
     fn a_changed_description_is_a_difference() {
         let a = vec![rule("tcp", 22.0, 22.0, &["10.0.0.0/8"], Some("ssh"))];
         let b = vec![rule("tcp", 22.0, 22.0, &["10.0.0.0/8"], Some("admin ssh"))];
-        assert_ne!(atomize(&a, "ingress").unwrap(), atomize(&b, "ingress").unwrap());
+        assert_ne!(
+            atomize(&a, "ingress").unwrap(),
+            atomize(&b, "ingress").unwrap()
+        );
     }
 
     #[test]
     fn all_traffic_ignores_ports_and_spelling() {
         let a = vec![rule("all", 0.0, 65535.0, &["0.0.0.0/0"], None)];
         let atoms = atomize(&a, "egress").unwrap();
-        assert_eq!(atoms.into_iter().collect::<Vec<_>>(), vec![default_egress()]);
+        assert_eq!(
+            atoms.into_iter().collect::<Vec<_>>(),
+            vec![default_egress()]
+        );
     }
 
     #[test]
@@ -331,13 +452,25 @@ mod tests {
                 .to_port(80)
                 .ip_ranges(IpRange::builder().cidr_ip("10.0.0.0/8").build())
                 .user_id_group_pairs(UserIdGroupPair::builder().group_id("sg-own").build())
-                .user_id_group_pairs(UserIdGroupPair::builder().group_id("sg-other").description("lb").build())
+                .user_id_group_pairs(
+                    UserIdGroupPair::builder()
+                        .group_id("sg-other")
+                        .description("lb")
+                        .build(),
+                )
                 .build(),
-            IpPermission::builder().ip_protocol("-1").ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build()).build(),
+            IpPermission::builder()
+                .ip_protocol("-1")
+                .ip_ranges(IpRange::builder().cidr_ip("0.0.0.0/0").build())
+                .build(),
         ];
         let atoms = atomize_aws(&perms, "sg-own");
         assert_eq!(atoms.len(), 4);
-        assert!(atoms.iter().any(|r| r.source == Source::OwnGroup && r.protocol == "tcp"));
+        assert!(
+            atoms
+                .iter()
+                .any(|r| r.source == Source::OwnGroup && r.protocol == "tcp")
+        );
         let grouped = rules_value(&atoms);
         let back = atomize(grouped.as_seq().unwrap(), "ingress").unwrap();
         assert_eq!(back, atoms);

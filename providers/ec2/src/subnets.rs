@@ -4,12 +4,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, Subnet};
-use forge_aws_common::{map_value, sdk_error, AwsContext};
-use forge_provider::{AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, Schema, Value};
+use forge_aws_common::{AwsContext, map_value, sdk_error};
+use forge_provider::{
+    AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, Schema, Value,
+};
 
 use crate::common::{
-    client, ec2_arn, filter_block, filter_values_block, filters_from_blocks, opt_string, string_list_value, tag_filters,
-    tags_from_aws,
+    client, ec2_arn, filter_block, filter_values_block, filters_from_blocks, opt_string,
+    string_list_value, tag_filters, tags_from_aws,
 };
 
 async fn describe_subnets(
@@ -45,11 +47,21 @@ pub struct SubnetsDataSource {
 impl SubnetsDataSource {
     pub fn new(ctx: Arc<AwsContext>) -> Self {
         let schema = Schema::new()
-            .attr("tags", Attribute::optional(AttrType::Map(Box::new(AttrType::String))))
-            .attr("ids", Attribute::computed(AttrType::List(Box::new(AttrType::String))))
+            .attr(
+                "tags",
+                Attribute::optional(AttrType::Map(Box::new(AttrType::String))),
+            )
+            .attr(
+                "ids",
+                Attribute::computed(AttrType::List(Box::new(AttrType::String))),
+            )
             .attr("id", Attribute::computed(AttrType::String))
             .block("filter", filter_block());
-        SubnetsDataSource { client: client(&ctx), ctx, schema }
+        SubnetsDataSource {
+            client: client(&ctx),
+            ctx,
+            schema,
+        }
     }
 }
 
@@ -68,13 +80,19 @@ impl DataSourceType for SubnetsDataSource {
         let mut filters = filters_from_blocks(&config);
         filters.extend(tag_filters(&config));
         let subnets = describe_subnets(&self.client, None, filters).await?;
-        let mut ids: Vec<String> = subnets.iter().filter_map(|s| s.subnet_id().map(str::to_string)).collect();
+        let mut ids: Vec<String> = subnets
+            .iter()
+            .filter_map(|s| s.subnet_id().map(str::to_string))
+            .collect();
         ids.sort();
         Ok(Value::object([
             ("id", Value::string(&self.ctx.region)),
             ("ids", string_list_value(ids)),
             ("tags", config.get("tags").cloned().unwrap_or(Value::Null)),
-            ("filter", filter_values_block(config.get("filter").unwrap_or(&Value::Null))),
+            (
+                "filter",
+                filter_values_block(config.get("filter").unwrap_or(&Value::Null)),
+            ),
         ]))
     }
 }
@@ -93,15 +111,31 @@ impl SubnetDataSource {
             .attr("vpc_id", Attribute::optional_computed(string()))
             .attr("availability_zone", Attribute::optional_computed(string()))
             .attr("cidr_block", Attribute::optional_computed(string()))
-            .attr("default_for_az", Attribute::optional_computed(AttrType::Bool))
-            .attr("tags", Attribute::optional_computed(AttrType::Map(Box::new(string()))))
+            .attr(
+                "default_for_az",
+                Attribute::optional_computed(AttrType::Bool),
+            )
+            .attr(
+                "tags",
+                Attribute::optional_computed(AttrType::Map(Box::new(string()))),
+            )
             .attr("arn", Attribute::computed(string()))
             .attr("owner_id", Attribute::computed(string()))
             .attr("availability_zone_id", Attribute::computed(string()))
-            .attr("map_public_ip_on_launch", Attribute::computed(AttrType::Bool))
-            .attr("available_ip_address_count", Attribute::computed(AttrType::Number))
+            .attr(
+                "map_public_ip_on_launch",
+                Attribute::computed(AttrType::Bool),
+            )
+            .attr(
+                "available_ip_address_count",
+                Attribute::computed(AttrType::Number),
+            )
             .block("filter", filter_block());
-        SubnetDataSource { client: client(&ctx), ctx, schema }
+        SubnetDataSource {
+            client: client(&ctx),
+            ctx,
+            schema,
+        }
     }
 }
 
@@ -118,13 +152,22 @@ impl DataSourceType for SubnetDataSource {
     async fn read(&self, config: &Value) -> ProviderResult<Value> {
         let config = config.deep_unmarked();
         let mut filters = filters_from_blocks(&config);
-        for (attr, filter) in [("vpc_id", "vpc-id"), ("availability_zone", "availability-zone"), ("cidr_block", "cidr-block")] {
+        for (attr, filter) in [
+            ("vpc_id", "vpc-id"),
+            ("availability_zone", "availability-zone"),
+            ("cidr_block", "cidr-block"),
+        ] {
             if let Some(v) = config.str_attr(attr) {
                 filters.push(Filter::builder().name(filter).values(v).build());
             }
         }
         if let Some(d) = config.get("default_for_az").and_then(Value::as_bool) {
-            filters.push(Filter::builder().name("default-for-az").values(d.to_string()).build());
+            filters.push(
+                Filter::builder()
+                    .name("default-for-az")
+                    .values(d.to_string())
+                    .build(),
+            );
         }
         filters.extend(tag_filters(&config));
         let ids = config.str_attr("id").map(|id| vec![id.to_string()]);
@@ -132,8 +175,10 @@ impl DataSourceType for SubnetDataSource {
         let subnet = match subnets.as_slice() {
             [one] => one,
             [] => {
-                return Err(ProviderError::new("aws_subnet: no subnet matches the query")
-                    .hint("check id, vpc_id, availability_zone, tags and the filters"));
+                return Err(
+                    ProviderError::new("aws_subnet: no subnet matches the query")
+                        .hint("check id, vpc_id, availability_zone, tags and the filters"),
+                );
             }
             many => {
                 return Err(ProviderError::new(format!("aws_subnet: {} subnets match the query, not one", many.len()))
@@ -150,18 +195,33 @@ impl DataSourceType for SubnetDataSource {
             ("id", Value::string(id)),
             ("vpc_id", opt_string(subnet.vpc_id())),
             ("availability_zone", opt_string(subnet.availability_zone())),
-            ("availability_zone_id", opt_string(subnet.availability_zone_id())),
+            (
+                "availability_zone_id",
+                opt_string(subnet.availability_zone_id()),
+            ),
             ("cidr_block", opt_string(subnet.cidr_block())),
-            ("default_for_az", Value::Bool(subnet.default_for_az().unwrap_or(false))),
-            ("map_public_ip_on_launch", Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false))),
+            (
+                "default_for_az",
+                Value::Bool(subnet.default_for_az().unwrap_or(false)),
+            ),
+            (
+                "map_public_ip_on_launch",
+                Value::Bool(subnet.map_public_ip_on_launch().unwrap_or(false)),
+            ),
             (
                 "available_ip_address_count",
-                subnet.available_ip_address_count().map(|n| Value::Number(f64::from(n))).unwrap_or(Value::Null),
+                subnet
+                    .available_ip_address_count()
+                    .map(|n| Value::Number(f64::from(n)))
+                    .unwrap_or(Value::Null),
             ),
             ("tags", map_value(&tags_from_aws(subnet.tags()))),
             ("arn", Value::string(arn)),
             ("owner_id", Value::string(owner)),
-            ("filter", filter_values_block(config.get("filter").unwrap_or(&Value::Null))),
+            (
+                "filter",
+                filter_values_block(config.get("filter").unwrap_or(&Value::Null)),
+            ),
         ]))
     }
 }

@@ -8,7 +8,9 @@ use sha1::{Digest, Sha1};
 
 /// The bytes a user-data value stands for: decoded when it is valid base64, else as is.
 pub fn user_data_bytes(value: &str) -> Vec<u8> {
-    STANDARD.decode(value).unwrap_or_else(|_| value.as_bytes().to_vec())
+    STANDARD
+        .decode(value)
+        .unwrap_or_else(|_| value.as_bytes().to_vec())
 }
 
 /// What state stores for `user_data`.
@@ -31,7 +33,9 @@ pub fn user_data_for_aws(value: &str) -> String {
 
 /// Decodes the base64 user data EC2 reports.
 pub fn decode_live(value: &str) -> Vec<u8> {
-    STANDARD.decode(value.trim()).unwrap_or_else(|_| value.as_bytes().to_vec())
+    STANDARD
+        .decode(value.trim())
+        .unwrap_or_else(|_| value.as_bytes().to_vec())
 }
 
 pub fn hash_bytes(bytes: &[u8]) -> String {
@@ -50,7 +54,10 @@ mod tests {
         assert_eq!(user_data_hash(script), expected);
         assert_eq!(expected.len(), 40);
         assert!(is_hash(&expected));
-        assert_eq!(user_data_hash("hello"), "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d");
+        assert_eq!(
+            user_data_hash("hello"),
+            "aaf4c61ddcc5e8a2dabede0f3b482cd9aea9434d"
+        );
     }
 
     #[test]
@@ -58,7 +65,13 @@ mod tests {
         let encoded = STANDARD.encode("hello");
         assert_eq!(user_data_hash(&encoded), user_data_hash("hello"));
         assert_eq!(user_data_for_aws(&encoded), encoded);
-        assert_eq!(user_data_for_aws("#!/bin/sh\n"), STANDARD.encode("#!/bin/sh\n"));
-        assert_eq!(decode_live(&user_data_for_aws("#!/bin/sh\n")), b"#!/bin/sh\n");
+        assert_eq!(
+            user_data_for_aws("#!/bin/sh\n"),
+            STANDARD.encode("#!/bin/sh\n")
+        );
+        assert_eq!(
+            decode_live(&user_data_for_aws("#!/bin/sh\n")),
+            b"#!/bin/sh\n"
+        );
     }
 }

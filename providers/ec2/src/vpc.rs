@@ -4,10 +4,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, Vpc};
-use forge_aws_common::{map_value, sdk_error, AwsContext};
-use forge_provider::{AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, Schema, Value};
+use forge_aws_common::{AwsContext, map_value, sdk_error};
+use forge_provider::{
+    AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, Schema, Value,
+};
 
-use crate::common::{client, ec2_arn, filter_block, filter_values_block, filters_from_blocks, opt_string, tag_filters, tags_from_aws};
+use crate::common::{
+    client, ec2_arn, filter_block, filter_values_block, filters_from_blocks, opt_string,
+    tag_filters, tags_from_aws,
+};
 
 pub struct VpcDataSource {
     ctx: Arc<AwsContext>,
@@ -24,12 +29,19 @@ impl VpcDataSource {
             .attr("cidr_block", Attribute::optional_computed(string()))
             .attr("state", Attribute::optional_computed(string()))
             .attr("dhcp_options_id", Attribute::optional_computed(string()))
-            .attr("tags", Attribute::optional_computed(AttrType::Map(Box::new(string()))))
+            .attr(
+                "tags",
+                Attribute::optional_computed(AttrType::Map(Box::new(string()))),
+            )
             .attr("arn", Attribute::computed(string()))
             .attr("owner_id", Attribute::computed(string()))
             .attr("instance_tenancy", Attribute::computed(string()))
             .block("filter", filter_block());
-        VpcDataSource { client: client(&ctx), ctx, schema }
+        VpcDataSource {
+            client: client(&ctx),
+            ctx,
+            schema,
+        }
     }
 }
 
@@ -39,7 +51,11 @@ pub fn vpc_filters(config: &Value) -> Vec<Filter> {
     if config.get("default").and_then(Value::as_bool) == Some(true) {
         filters.push(Filter::builder().name("is-default").values("true").build());
     }
-    for (attr, filter) in [("cidr_block", "cidr"), ("state", "state"), ("dhcp_options_id", "dhcp-options-id")] {
+    for (attr, filter) in [
+        ("cidr_block", "cidr"),
+        ("state", "state"),
+        ("dhcp_options_id", "dhcp-options-id"),
+    ] {
         if let Some(v) = config.str_attr(attr) {
             filters.push(Filter::builder().name(filter).values(v).build());
         }
@@ -58,10 +74,19 @@ fn vpc_value(ctx: &AwsContext, vpc: &Vpc, config: &Value) -> Value {
         ("state", opt_string(vpc.state().map(|s| s.as_str()))),
         ("dhcp_options_id", opt_string(vpc.dhcp_options_id())),
         ("tags", map_value(&tags_from_aws(vpc.tags()))),
-        ("arn", Value::string(ec2_arn(ctx, owner, &format!("vpc/{id}")))),
+        (
+            "arn",
+            Value::string(ec2_arn(ctx, owner, &format!("vpc/{id}"))),
+        ),
         ("owner_id", Value::string(owner)),
-        ("instance_tenancy", opt_string(vpc.instance_tenancy().map(|t| t.as_str()))),
-        ("filter", filter_values_block(config.get("filter").unwrap_or(&Value::Null))),
+        (
+            "instance_tenancy",
+            opt_string(vpc.instance_tenancy().map(|t| t.as_str())),
+        ),
+        (
+            "filter",
+            filter_values_block(config.get("filter").unwrap_or(&Value::Null)),
+        ),
     ])
 }
 
@@ -90,8 +115,11 @@ impl DataSourceType for VpcDataSource {
             [vpc] => Ok(vpc_value(&self.ctx, vpc, &config)),
             [] => Err(ProviderError::new("aws_vpc: no VPC matches the query")
                 .hint("check id, default, cidr_block, tags and the filters (and the region)")),
-            many => Err(ProviderError::new(format!("aws_vpc: {} VPCs match the query, not one", many.len()))
-                .hint("add a filter, tags or id so that exactly one VPC matches")),
+            many => Err(ProviderError::new(format!(
+                "aws_vpc: {} VPCs match the query, not one",
+                many.len()
+            ))
+            .hint("add a filter, tags or id so that exactly one VPC matches")),
         }
     }
 }
@@ -107,7 +135,13 @@ mod tests {
             ("tags", Value::object([("Name", Value::string("main"))])),
             ("cidr_block", Value::Null),
         ]);
-        let names: Vec<String> = vpc_filters(&config).iter().filter_map(|f| f.name().map(str::to_string)).collect();
-        assert_eq!(names, vec!["is-default".to_string(), "tag:Name".to_string()]);
+        let names: Vec<String> = vpc_filters(&config)
+            .iter()
+            .filter_map(|f| f.name().map(str::to_string))
+            .collect();
+        assert_eq!(
+            names,
+            vec!["is-default".to_string(), "tag:Name".to_string()]
+        );
     }
 }

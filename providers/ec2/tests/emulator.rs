@@ -20,7 +20,8 @@ const AMI_OWNER: &str = "137112412989";
 const AMI_NAME_PATTERN: &str = "al2023-ami-2023.*-kernel-6.1-x86_64";
 
 /// A throwaway public key for the key pair tests (public keys are not secret).
-const PUBLIC_KEY: &str = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1v7KARKi5k32QssHzs3/PdylxySVJZwsh1i0i+SM4n forge-test";
+const PUBLIC_KEY: &str =
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1v7KARKi5k32QssHzs3/PdylxySVJZwsh1i0i+SM4n forge-test";
 
 async fn context() -> Arc<AwsContext> {
     if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
@@ -29,9 +30,10 @@ async fn context() -> Arc<AwsContext> {
              `localstack/emulators.sh up` and `source localstack/.run/env.sh`, or use `scripts/test`."
         );
     }
-    let ctx = AwsContext::from_provider_config(&Value::object([("region", Value::string("us-east-1"))]))
-        .await
-        .expect("provider context");
+    let ctx =
+        AwsContext::from_provider_config(&Value::object([("region", Value::string("us-east-1"))]))
+            .await
+            .expect("provider context");
     Arc::new(ctx)
 }
 
@@ -46,12 +48,19 @@ fn unique(prefix: &str) -> String {
 /// A configuration value with every schema attribute (null unless set) and every
 /// block (empty unless set).
 fn config(schema: &Schema, set: Vec<(&str, Value)>) -> Value {
-    let mut m: BTreeMap<String, Value> = schema.attributes.keys().map(|k| (k.clone(), Value::Null)).collect();
+    let mut m: BTreeMap<String, Value> = schema
+        .attributes
+        .keys()
+        .map(|k| (k.clone(), Value::Null))
+        .collect();
     for name in schema.blocks.keys() {
         m.insert(name.clone(), Value::List(Vec::new()));
     }
     for (k, v) in set {
-        assert!(m.contains_key(k), "test config sets {k}, which is not in the schema");
+        assert!(
+            m.contains_key(k),
+            "test config sets {k}, which is not in the schema"
+        );
         m.insert(k.to_string(), v);
     }
     Value::Object(m)
@@ -92,7 +101,11 @@ async fn create(ty: &dyn ResourceType, config: &Value) -> Value {
         assert!(state.get(name).is_some(), "state lacks {name}");
         let planned = plan.planned.get(name).unwrap_or(&Value::Null);
         if planned.is_wholly_known() && !attr.computed && name != "user_data" {
-            assert!(planned.same_as(state.get(name).unwrap_or(&Value::Null)), "{name}: planned {planned:?}, got {:?}", state.get(name));
+            assert!(
+                planned.same_as(state.get(name).unwrap_or(&Value::Null)),
+                "{name}: planned {planned:?}, got {:?}",
+                state.get(name)
+            );
         }
     }
     state
@@ -101,27 +114,51 @@ async fn create(ty: &dyn ResourceType, config: &Value) -> Value {
 /// A second plan against the live object changes nothing.
 fn assert_no_op(ty: &dyn ResourceType, live: &Value, config: &Value) {
     let plan = ty.plan(Some(live), config).expect("second plan");
-    assert!(plan.requires_replace.is_empty(), "second plan wants replacement of {:?}", plan.requires_replace);
-    assert!(plan.planned.same_as(live), "second plan is not a no-op:\nplanned {:?}\nlive    {:?}", plan.planned, live);
+    assert!(
+        plan.requires_replace.is_empty(),
+        "second plan wants replacement of {:?}",
+        plan.requires_replace
+    );
+    assert!(
+        plan.planned.same_as(live),
+        "second plan is not a no-op:\nplanned {:?}\nlive    {:?}",
+        plan.planned,
+        live
+    );
 }
 
 /// State as the engine stores it (JSON: lists become tuples, maps objects) reads back
 /// as no drift and plans as no change.
 async fn assert_stored_state_plans_no_op(ty: &dyn ResourceType, state: &Value, config: &Value) {
     let stored = Value::from_json(&state.to_json());
-    let live = ty.read(&stored).await.expect("read stored state").expect("exists");
-    assert!(live.same_as(&stored), "stored state reads as drift:\n{live:?}\n{stored:?}");
+    let live = ty
+        .read(&stored)
+        .await
+        .expect("read stored state")
+        .expect("exists");
+    assert!(
+        live.same_as(&stored),
+        "stored state reads as drift:\n{live:?}\n{stored:?}"
+    );
     assert_no_op(ty, &stored, config);
 }
 
-fn rules_of(v: &Value, kind: &str) -> std::collections::BTreeSet<forge_aws_ec2::sg_rules::AtomicRule> {
+fn rules_of(
+    v: &Value,
+    kind: &str,
+) -> std::collections::BTreeSet<forge_aws_ec2::sg_rules::AtomicRule> {
     atomize(v.get(kind).and_then(Value::as_seq).unwrap_or(&[]), kind).expect("rules")
 }
 
 async fn default_vpc(ec2: &aws_sdk_ec2::Client) -> String {
     let out = ec2
         .describe_vpcs()
-        .filters(aws_sdk_ec2::types::Filter::builder().name("is-default").values("true").build())
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("is-default")
+                .values("true")
+                .build(),
+        )
         .send()
         .await
         .expect("describe vpcs");
@@ -146,22 +183,36 @@ async fn security_group_lifecycle() {
                     rule("tcp", 443.0, 443.0, &["10.0.0.0/8", "192.168.0.0/16"], None),
                 ]),
             ),
-            ("egress", Value::List(vec![rule("-1", 0.0, 0.0, &["0.0.0.0/0"], None)])),
+            (
+                "egress",
+                Value::List(vec![rule("-1", 0.0, 0.0, &["0.0.0.0/0"], None)]),
+            ),
             ("tags", tags(&[("Name", &name), ("team", "web")])),
         ],
     );
     let state = create(&ty, &cfg).await;
     let id = state.str_attr("id").expect("id").to_string();
     assert!(id.starts_with("sg-"), "{id}");
-    assert!(state.str_attr("arn").unwrap_or_default().ends_with(&format!("security-group/{id}")));
-    assert_eq!(state.str_attr("vpc_id"), Some(default_vpc(&ec2).await.as_str()));
+    assert!(
+        state
+            .str_attr("arn")
+            .unwrap_or_default()
+            .ends_with(&format!("security-group/{id}"))
+    );
+    assert_eq!(
+        state.str_attr("vpc_id"),
+        Some(default_vpc(&ec2).await.as_str())
+    );
     assert_eq!(state.str_attr("owner_id"), Some("000000000000"));
     assert_eq!(rules_of(&state, "ingress").len(), 3);
     assert_eq!(rules_of(&state, "egress").len(), 1);
 
     // Read back: equal to what was created, and a second plan is a no-op.
     let live = ty.read(&state).await.expect("read").expect("exists");
-    assert!(live.same_as(&state), "read differs from create:\n{live:?}\n{state:?}");
+    assert!(
+        live.same_as(&state),
+        "read differs from create:\n{live:?}\n{state:?}"
+    );
     assert_no_op(&ty, &live, &cfg);
     assert_stored_state_plans_no_op(&ty, &state, &cfg).await;
 
@@ -179,7 +230,10 @@ async fn security_group_lifecycle() {
                     rule("tcp", 22.0, 22.0, &["10.0.0.0/8"], Some("ssh")),
                 ]),
             ),
-            ("egress", Value::List(vec![rule("all", 0.0, 0.0, &["0.0.0.0/0"], None)])),
+            (
+                "egress",
+                Value::List(vec![rule("all", 0.0, 0.0, &["0.0.0.0/0"], None)]),
+            ),
             ("tags", tags(&[("Name", &name), ("team", "web")])),
         ],
     );
@@ -199,10 +253,26 @@ async fn security_group_lifecycle() {
         .send()
         .await
         .expect("authorize outside forge");
-    ec2.create_tags().resources(&id).tags(Tag::builder().key("team").value("ops").build()).send().await.expect("tag");
+    ec2.create_tags()
+        .resources(&id)
+        .tags(Tag::builder().key("team").value("ops").build())
+        .send()
+        .await
+        .expect("tag");
     let drifted = ty.read(&state).await.expect("read").expect("exists");
-    assert_eq!(rules_of(&drifted, "ingress").len(), 4, "outside rule not reported: {:?}", drifted.get("ingress"));
-    assert_eq!(drifted.get("tags").and_then(|t| t.get("team")).and_then(Value::as_str), Some("ops"));
+    assert_eq!(
+        rules_of(&drifted, "ingress").len(),
+        4,
+        "outside rule not reported: {:?}",
+        drifted.get("ingress")
+    );
+    assert_eq!(
+        drifted
+            .get("tags")
+            .and_then(|t| t.get("team"))
+            .and_then(Value::as_str),
+        Some("ops")
+    );
     let plan = ty.plan(Some(&drifted), &cfg).expect("plan");
     assert!(plan.requires_replace.is_empty());
     assert!(!plan.planned.same_as(&drifted), "drift must plan a change");
@@ -211,7 +281,13 @@ async fn security_group_lifecycle() {
     let repaired = ty.update(&drifted, &plan.planned).await.expect("update");
     let after = ty.read(&repaired).await.expect("read").expect("exists");
     assert_eq!(rules_of(&after, "ingress"), rules_of(&state, "ingress"));
-    assert_eq!(after.get("tags").and_then(|t| t.get("team")).and_then(Value::as_str), Some("web"));
+    assert_eq!(
+        after
+            .get("tags")
+            .and_then(|t| t.get("team"))
+            .and_then(Value::as_str),
+        Some("web")
+    );
     assert_no_op(&ty, &after, &cfg);
 
     // A changed description on a rule and a removed rule are applied in place.
@@ -220,35 +296,78 @@ async fn security_group_lifecycle() {
         vec![
             ("name", s(&name)),
             ("description", s("web servers")),
-            ("ingress", Value::List(vec![rule("tcp", 22.0, 22.0, &["10.0.0.0/8"], Some("admin ssh"))])),
-            ("egress", Value::List(vec![rule("-1", 0.0, 0.0, &["0.0.0.0/0"], None)])),
+            (
+                "ingress",
+                Value::List(vec![rule(
+                    "tcp",
+                    22.0,
+                    22.0,
+                    &["10.0.0.0/8"],
+                    Some("admin ssh"),
+                )]),
+            ),
+            (
+                "egress",
+                Value::List(vec![rule("-1", 0.0, 0.0, &["0.0.0.0/0"], None)]),
+            ),
             ("tags", tags(&[("Name", &name), ("team", "web")])),
         ],
     );
     let plan = ty.plan(Some(&after), &changed).expect("plan");
     assert!(plan.requires_replace.is_empty());
-    let updated = ty.update(&after, &plan.planned).await.expect("update rules");
+    let updated = ty
+        .update(&after, &plan.planned)
+        .await
+        .expect("update rules");
     let live = ty.read(&updated).await.expect("read").expect("exists");
     let ingress = rules_of(&live, "ingress");
     assert_eq!(ingress.len(), 1);
-    assert_eq!(ingress.iter().next().map(|r| r.description.as_str()), Some("admin ssh"));
+    assert_eq!(
+        ingress.iter().next().map(|r| r.description.as_str()),
+        Some("admin ssh")
+    );
     assert_no_op(&ty, &live, &changed);
 
     // A new description cannot be changed in place.
-    let renamed = config(ty.schema(), vec![("name", s(&name)), ("description", s("other"))]);
-    assert_eq!(ty.plan(Some(&live), &renamed).expect("plan").requires_replace, vec!["description".to_string()]);
+    let renamed = config(
+        ty.schema(),
+        vec![("name", s(&name)), ("description", s("other"))],
+    );
+    assert_eq!(
+        ty.plan(Some(&live), &renamed)
+            .expect("plan")
+            .requires_replace,
+        vec!["description".to_string()]
+    );
 
     // Import by id gives the same state (rules compared by meaning).
     let imported = ty.import(&id).await.expect("import").expect("found");
-    for attr in ["id", "arn", "name", "description", "vpc_id", "owner_id", "tags", "tags_all"] {
-        assert!(imported.get(attr).unwrap_or(&Value::Null).same_as(live.get(attr).unwrap_or(&Value::Null)), "{attr}");
+    for attr in [
+        "id",
+        "arn",
+        "name",
+        "description",
+        "vpc_id",
+        "owner_id",
+        "tags",
+        "tags_all",
+    ] {
+        assert!(
+            imported
+                .get(attr)
+                .unwrap_or(&Value::Null)
+                .same_as(live.get(attr).unwrap_or(&Value::Null)),
+            "{attr}"
+        );
     }
     assert_eq!(rules_of(&imported, "ingress"), rules_of(&live, "ingress"));
     assert_eq!(rules_of(&imported, "egress"), rules_of(&live, "egress"));
 
     ty.delete(&live).await.expect("delete");
     assert_eq!(ty.read(&live).await.expect("read after delete"), None);
-    ty.delete(&live).await.expect("deleting a deleted group succeeds");
+    ty.delete(&live)
+        .await
+        .expect("deleting a deleted group succeeds");
 }
 
 #[tokio::test]
@@ -260,19 +379,45 @@ async fn security_group_without_egress_drops_the_default_rule_and_supports_self(
     forge_aws_ec2::common::set_attr(&mut self_rule, "self", Value::Bool(true));
     let cfg = config(
         ty.schema(),
-        vec![("name_prefix", s("forge-sgp-")), ("ingress", Value::List(vec![self_rule])), ("revoke_rules_on_delete", Value::Bool(true))],
+        vec![
+            ("name_prefix", s("forge-sgp-")),
+            ("ingress", Value::List(vec![self_rule])),
+            ("revoke_rules_on_delete", Value::Bool(true)),
+        ],
     );
     let state = create(&ty, &cfg).await;
     let id = state.str_attr("id").expect("id").to_string();
-    assert!(state.str_attr("name").unwrap_or_default().starts_with("forge-sgp-"));
+    assert!(
+        state
+            .str_attr("name")
+            .unwrap_or_default()
+            .starts_with("forge-sgp-")
+    );
     assert_eq!(state.str_attr("description"), Some("Managed by Terraform"));
-    let sg = ec2.describe_security_groups().group_ids(&id).send().await.expect("describe");
+    let sg = ec2
+        .describe_security_groups()
+        .group_ids(&id)
+        .send()
+        .await
+        .expect("describe");
     let sg = &sg.security_groups()[0];
-    assert!(sg.ip_permissions_egress().is_empty(), "default egress still there: {:?}", sg.ip_permissions_egress());
-    assert_eq!(sg.ip_permissions()[0].user_id_group_pairs()[0].group_id(), Some(id.as_str()));
+    assert!(
+        sg.ip_permissions_egress().is_empty(),
+        "default egress still there: {:?}",
+        sg.ip_permissions_egress()
+    );
+    assert_eq!(
+        sg.ip_permissions()[0].user_id_group_pairs()[0].group_id(),
+        Some(id.as_str())
+    );
     let live = ty.read(&state).await.expect("read").expect("exists");
     assert!(live.same_as(&state));
-    assert_eq!(live.get("ingress").and_then(Value::as_seq).map(|r| r[0].get("self").cloned()), Some(Some(Value::Bool(true))));
+    assert_eq!(
+        live.get("ingress")
+            .and_then(Value::as_seq)
+            .map(|r| r[0].get("self").cloned()),
+        Some(Some(Value::Bool(true)))
+    );
     assert_no_op(&ty, &live, &cfg);
     ty.delete(&live).await.expect("delete");
     assert_eq!(ty.read(&live).await.expect("read"), None);
@@ -282,11 +427,25 @@ async fn security_group_without_egress_drops_the_default_rule_and_supports_self(
 async fn security_group_errors_name_the_problem() {
     let ctx = context().await;
     let ty = SecurityGroupType::new(ctx.clone());
-    let cfg = config(ty.schema(), vec![("name", s("x")), ("ingress", Value::List(vec![rule("tcp", 22.0, 22.0, &[], None)]))]);
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("name", s("x")),
+            (
+                "ingress",
+                Value::List(vec![rule("tcp", 22.0, 22.0, &[], None)]),
+            ),
+        ],
+    );
     let err = ty.plan(None, &cfg).expect_err("a rule without a source");
     assert!(err.message.contains("ingress rule #1"), "{err}");
     let both = config(ty.schema(), vec![("name", s("x")), ("name_prefix", s("y"))]);
-    assert!(ty.plan(None, &both).expect_err("conflict").message.contains("name_prefix"));
+    assert!(
+        ty.plan(None, &both)
+            .expect_err("conflict")
+            .message
+            .contains("name_prefix")
+    );
 
     // A name already taken in the VPC: AWS's code, and a hint naming the group.
     let name = unique("forge-dup");
@@ -295,26 +454,50 @@ async fn security_group_errors_name_the_problem() {
     let plan = ty.plan(None, &cfg).expect("plan");
     let err = ty.create(&plan.planned).await.expect_err("duplicate name");
     assert_eq!(err.code.as_deref(), Some("InvalidGroup.Duplicate"), "{err}");
-    assert!(err.hint.as_deref().unwrap_or_default().contains(&name), "{err}");
+    assert!(
+        err.hint.as_deref().unwrap_or_default().contains(&name),
+        "{err}"
+    );
     ty.delete(&first).await.expect("delete");
 
     // Rules AWS refuses: the error names the rules, and no half-made group is left behind.
     let name = unique("forge-badrule");
     let mut bad = rule("tcp", 80.0, 80.0, &[], None);
-    forge_aws_ec2::common::set_attr(&mut bad, "security_groups", Value::Set(vec![s("sg-00000000000000000")]));
-    let cfg = config(ty.schema(), vec![("name", s(&name)), ("ingress", Value::List(vec![bad]))]);
+    forge_aws_ec2::common::set_attr(
+        &mut bad,
+        "security_groups",
+        Value::Set(vec![s("sg-00000000000000000")]),
+    );
+    let cfg = config(
+        ty.schema(),
+        vec![("name", s(&name)), ("ingress", Value::List(vec![bad]))],
+    );
     let plan = ty.plan(None, &cfg).expect("plan");
-    let err = ty.create(&plan.planned).await.expect_err("unknown source group");
+    let err = ty
+        .create(&plan.planned)
+        .await
+        .expect_err("unknown source group");
     assert_eq!(err.code.as_deref(), Some("InvalidGroup.NotFound"), "{err}");
-    assert!(err.message.contains("ingress") && err.message.contains("deleted again"), "{err}");
+    assert!(
+        err.message.contains("ingress") && err.message.contains("deleted again"),
+        "{err}"
+    );
     let ec2 = sdk(&ctx).await;
     let left = ec2
         .describe_security_groups()
-        .filters(aws_sdk_ec2::types::Filter::builder().name("group-name").values(&name).build())
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("group-name")
+                .values(&name)
+                .build(),
+        )
         .send()
         .await
         .expect("describe");
-    assert!(left.security_groups().is_empty(), "the failed group was left behind");
+    assert!(
+        left.security_groups().is_empty(),
+        "the failed group was left behind"
+    );
 }
 
 #[tokio::test]
@@ -323,21 +506,44 @@ async fn key_pair_lifecycle() {
     let ec2 = sdk(&ctx).await;
     let ty = KeyPairResource::new(ctx.clone());
     let name = unique("forge-key");
-    let cfg = config(ty.schema(), vec![("key_name", s(&name)), ("public_key", s(PUBLIC_KEY)), ("tags", tags(&[("owner", "ops")]))]);
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("key_name", s(&name)),
+            ("public_key", s(PUBLIC_KEY)),
+            ("tags", tags(&[("owner", "ops")])),
+        ],
+    );
     let state = create(&ty, &cfg).await;
     assert_eq!(state.str_attr("id"), Some(name.as_str()));
     assert!(state.str_attr("fingerprint").is_some_and(|f| !f.is_empty()));
-    assert!(state.str_attr("key_pair_id").is_some_and(|k| k.starts_with("key-")));
-    assert!(state.str_attr("arn").is_some_and(|a| a.ends_with(&format!("key-pair/{name}"))));
+    assert!(
+        state
+            .str_attr("key_pair_id")
+            .is_some_and(|k| k.starts_with("key-"))
+    );
+    assert!(
+        state
+            .str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!("key-pair/{name}")))
+    );
     let live = ty.read(&state).await.expect("read").expect("exists");
     assert!(live.same_as(&state), "{live:?}\n{state:?}");
     assert_no_op(&ty, &live, &cfg);
 
     // A tag removed outside forge shows in the read; the update puts it back.
     let key_id = state.str_attr("key_pair_id").expect("key id").to_string();
-    ec2.delete_tags().resources(&key_id).tags(Tag::builder().key("owner").build()).send().await.expect("untag");
+    ec2.delete_tags()
+        .resources(&key_id)
+        .tags(Tag::builder().key("owner").build())
+        .send()
+        .await
+        .expect("untag");
     let drifted = ty.read(&state).await.expect("read").expect("exists");
-    assert!(drifted.get("tags").and_then(|t| t.get("owner")).is_none(), "{drifted:?}");
+    assert!(
+        drifted.get("tags").and_then(|t| t.get("owner")).is_none(),
+        "{drifted:?}"
+    );
     let plan = ty.plan(Some(&drifted), &cfg).expect("plan");
     assert!(plan.requires_replace.is_empty());
     let repaired = ty.update(&drifted, &plan.planned).await.expect("update");
@@ -345,14 +551,43 @@ async fn key_pair_lifecycle() {
     assert!(after.same_as(&state), "{after:?}");
 
     // Another key under the same name means replacement.
-    let other = config(ty.schema(), vec![("key_name", s(&name)), ("public_key", s("ssh-ed25519 AAAAother"))]);
-    assert_eq!(ty.plan(Some(&after), &other).expect("plan").requires_replace, vec!["public_key".to_string()]);
+    let other = config(
+        ty.schema(),
+        vec![
+            ("key_name", s(&name)),
+            ("public_key", s("ssh-ed25519 AAAAother")),
+        ],
+    );
+    assert_eq!(
+        ty.plan(Some(&after), &other)
+            .expect("plan")
+            .requires_replace,
+        vec!["public_key".to_string()]
+    );
 
     let imported = ty.import(&name).await.expect("import").expect("found");
-    for attr in ["id", "key_name", "arn", "fingerprint", "key_pair_id", "tags", "tags_all"] {
-        assert!(imported.get(attr).unwrap_or(&Value::Null).same_as(after.get(attr).unwrap_or(&Value::Null)), "{attr}");
+    for attr in [
+        "id",
+        "key_name",
+        "arn",
+        "fingerprint",
+        "key_pair_id",
+        "tags",
+        "tags_all",
+    ] {
+        assert!(
+            imported
+                .get(attr)
+                .unwrap_or(&Value::Null)
+                .same_as(after.get(attr).unwrap_or(&Value::Null)),
+            "{attr}"
+        );
     }
-    assert!(imported.str_attr("public_key").is_some_and(|k| forge_aws_ec2::key_pair::same_public_key(k, PUBLIC_KEY)));
+    assert!(
+        imported
+            .str_attr("public_key")
+            .is_some_and(|k| forge_aws_ec2::key_pair::same_public_key(k, PUBLIC_KEY))
+    );
 
     ty.delete(&after).await.expect("delete");
     assert_eq!(ty.read(&after).await.expect("read"), None);
@@ -361,10 +596,17 @@ async fn key_pair_lifecycle() {
 
 async fn find_ami(ctx: &Arc<AwsContext>) -> Value {
     let ds = AmiDataSource::new(ctx.clone());
-    let filter = Value::object([("name", s("name")), ("values", strings(&[AMI_NAME_PATTERN]))]);
+    let filter = Value::object([
+        ("name", s("name")),
+        ("values", strings(&[AMI_NAME_PATTERN])),
+    ]);
     let cfg = config(
         ds.schema(),
-        vec![("owners", strings(&[AMI_OWNER])), ("most_recent", Value::Bool(true)), ("filter", Value::List(vec![filter]))],
+        vec![
+            ("owners", strings(&[AMI_OWNER])),
+            ("most_recent", Value::Bool(true)),
+            ("filter", Value::List(vec![filter])),
+        ],
     );
     ds.read(&cfg).await.expect("aws_ami")
 }
@@ -377,26 +619,61 @@ async fn ami_data_source_finds_a_localstack_image() {
     let took = started.elapsed();
     assert!(ami.str_attr("id").is_some_and(|i| i.starts_with("ami-")));
     assert_eq!(ami.str_attr("id"), ami.str_attr("image_id"));
-    assert!(ami.str_attr("name").is_some_and(|n| n.starts_with("al2023-ami-2023")), "{ami:?}");
+    assert!(
+        ami.str_attr("name")
+            .is_some_and(|n| n.starts_with("al2023-ami-2023")),
+        "{ami:?}"
+    );
     assert_eq!(ami.str_attr("architecture"), Some("x86_64"));
     assert_eq!(ami.str_attr("owner_id"), Some(AMI_OWNER));
     assert!(ami.str_attr("creation_date").is_some());
-    assert!(took < std::time::Duration::from_millis(1000), "filtered lookup took {took:?}");
+    assert!(
+        took < std::time::Duration::from_millis(1000),
+        "filtered lookup took {took:?}"
+    );
 
     // The owner alias real configurations use finds the same image.
     let ds = AmiDataSource::new(ctx.clone());
-    let filter = Value::object([("name", s("name")), ("values", strings(&[AMI_NAME_PATTERN]))]);
+    let filter = Value::object([
+        ("name", s("name")),
+        ("values", strings(&[AMI_NAME_PATTERN])),
+    ]);
     let by_alias = config(
         ds.schema(),
-        vec![("owners", strings(&["amazon"])), ("most_recent", Value::Bool(true)), ("filter", Value::List(vec![filter]))],
+        vec![
+            ("owners", strings(&["amazon"])),
+            ("most_recent", Value::Bool(true)),
+            ("filter", Value::List(vec![filter])),
+        ],
     );
-    assert_eq!(ds.read(&by_alias).await.expect("owners = amazon").str_attr("id"), ami.str_attr("id"));
+    assert_eq!(
+        ds.read(&by_alias)
+            .await
+            .expect("owners = amazon")
+            .str_attr("id"),
+        ami.str_attr("id")
+    );
 
-    let cfg = config(ds.schema(), vec![("owners", strings(&[AMI_OWNER])), ("name_regex", s("^no-such-image-"))]);
+    let cfg = config(
+        ds.schema(),
+        vec![
+            ("owners", strings(&[AMI_OWNER])),
+            ("name_regex", s("^no-such-image-")),
+        ],
+    );
     let err = ds.read(&cfg).await.expect_err("no match");
     assert!(err.message.contains("no results"), "{err}");
-    let cfg = config(ds.schema(), vec![("owners", strings(&[AMI_OWNER])), ("name_regex", s("^al2023-ami-"))]);
-    let err = ds.read(&cfg).await.expect_err("several matches without most_recent");
+    let cfg = config(
+        ds.schema(),
+        vec![
+            ("owners", strings(&[AMI_OWNER])),
+            ("name_regex", s("^al2023-ami-")),
+        ],
+    );
+    let err = ds
+        .read(&cfg)
+        .await
+        .expect_err("several matches without most_recent");
     assert!(err.hint.unwrap_or_default().contains("most_recent"));
 }
 
@@ -406,30 +683,67 @@ async fn vpc_and_subnet_data_sources() {
     let ec2 = sdk(&ctx).await;
     let vpc_id = default_vpc(&ec2).await;
     let ds = VpcDataSource::new(ctx.clone());
-    let vpc = ds.read(&config(ds.schema(), vec![("default", Value::Bool(true))])).await.expect("default vpc");
+    let vpc = ds
+        .read(&config(ds.schema(), vec![("default", Value::Bool(true))]))
+        .await
+        .expect("default vpc");
     assert_eq!(vpc.str_attr("id"), Some(vpc_id.as_str()));
     assert_eq!(vpc.get("default"), Some(&Value::Bool(true)));
     assert!(vpc.str_attr("cidr_block").is_some_and(|c| c.contains('/')));
-    assert!(vpc.str_attr("arn").is_some_and(|a| a.ends_with(&format!("vpc/{vpc_id}"))));
+    assert!(
+        vpc.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!("vpc/{vpc_id}")))
+    );
     assert_eq!(vpc.str_attr("owner_id"), Some("000000000000"));
-    let by_id = ds.read(&config(ds.schema(), vec![("id", s(&vpc_id))])).await.expect("by id");
+    let by_id = ds
+        .read(&config(ds.schema(), vec![("id", s(&vpc_id))]))
+        .await
+        .expect("by id");
     assert!(by_id.same_as(&vpc));
-    let missing = ds.read(&config(ds.schema(), vec![("tags", tags(&[("Name", &unique("none"))]))])).await;
+    let missing = ds
+        .read(&config(
+            ds.schema(),
+            vec![("tags", tags(&[("Name", &unique("none"))]))],
+        ))
+        .await;
     assert!(missing.expect_err("no vpc").message.contains("no VPC"));
 
     let ids_ds = subnets::SubnetsDataSource::new(ctx.clone());
     let filter = Value::object([("name", s("vpc-id")), ("values", strings(&[&vpc_id]))]);
-    let found = ids_ds.read(&config(ids_ds.schema(), vec![("filter", Value::List(vec![filter]))])).await.expect("subnets");
-    let ids = found.get("ids").and_then(Value::as_seq).expect("ids").to_vec();
+    let found = ids_ds
+        .read(&config(
+            ids_ds.schema(),
+            vec![("filter", Value::List(vec![filter]))],
+        ))
+        .await
+        .expect("subnets");
+    let ids = found
+        .get("ids")
+        .and_then(Value::as_seq)
+        .expect("ids")
+        .to_vec();
     assert!(!ids.is_empty());
     let one_ds = subnets::SubnetDataSource::new(ctx.clone());
     let first = ids[0].as_str().expect("id");
-    let subnet = one_ds.read(&config(one_ds.schema(), vec![("id", s(first))])).await.expect("subnet");
+    let subnet = one_ds
+        .read(&config(one_ds.schema(), vec![("id", s(first))]))
+        .await
+        .expect("subnet");
     assert_eq!(subnet.str_attr("vpc_id"), Some(vpc_id.as_str()));
-    assert!(subnet.str_attr("availability_zone").is_some_and(|az| az.starts_with("us-east-1")));
-    let many = one_ds.read(&config(one_ds.schema(), vec![("vpc_id", s(&vpc_id))])).await;
+    assert!(
+        subnet
+            .str_attr("availability_zone")
+            .is_some_and(|az| az.starts_with("us-east-1"))
+    );
+    let many = one_ds
+        .read(&config(one_ds.schema(), vec![("vpc_id", s(&vpc_id))]))
+        .await;
     if ids.len() > 1 {
-        assert!(many.expect_err("several subnets").message.contains("not one"));
+        assert!(
+            many.expect_err("several subnets")
+                .message
+                .contains("not one")
+        );
     }
 }
 
@@ -440,12 +754,30 @@ async fn instance_lifecycle() {
     let ami = find_ami(&ctx).await;
     let ami_id = ami.str_attr("id").expect("ami").to_string();
     let sg_ty = SecurityGroupType::new(ctx.clone());
-    let sg_a = create(&sg_ty, &config(sg_ty.schema(), vec![("name", s(&unique("forge-inst-a")))])).await;
-    let sg_b = create(&sg_ty, &config(sg_ty.schema(), vec![("name", s(&unique("forge-inst-b")))])).await;
+    let sg_a = create(
+        &sg_ty,
+        &config(sg_ty.schema(), vec![("name", s(&unique("forge-inst-a")))]),
+    )
+    .await;
+    let sg_b = create(
+        &sg_ty,
+        &config(sg_ty.schema(), vec![("name", s(&unique("forge-inst-b")))]),
+    )
+    .await;
     let sg_a_id = sg_a.str_attr("id").expect("sg").to_string();
     let sg_b_id = sg_b.str_attr("id").expect("sg").to_string();
     let key_ty = KeyPairResource::new(ctx.clone());
-    let key = create(&key_ty, &config(key_ty.schema(), vec![("key_name", s(&unique("forge-ikey"))), ("public_key", s(PUBLIC_KEY))])).await;
+    let key = create(
+        &key_ty,
+        &config(
+            key_ty.schema(),
+            vec![
+                ("key_name", s(&unique("forge-ikey"))),
+                ("public_key", s(PUBLIC_KEY)),
+            ],
+        ),
+    )
+    .await;
 
     let ty = InstanceResource::new(ctx.clone());
     let script = "#!/bin/sh\necho hello from forge\n";
@@ -466,11 +798,31 @@ async fn instance_lifecycle() {
     assert!(id.starts_with("i-"));
     assert_eq!(state.str_attr("instance_state"), Some("running"));
     assert_eq!(state.str_attr("ami"), Some(ami_id.as_str()));
-    assert_eq!(state.str_attr("user_data"), Some(user_data_hash(script).as_str()), "state keeps the digest");
-    assert!(state.str_attr("private_ip").is_some_and(|ip| !ip.is_empty()));
-    assert!(state.str_attr("subnet_id").is_some_and(|s| s.starts_with("subnet-")));
-    assert!(state.str_attr("availability_zone").is_some_and(|az| az.starts_with("us-east-1")));
-    assert!(state.str_attr("arn").is_some_and(|a| a.ends_with(&format!("instance/{id}"))));
+    assert_eq!(
+        state.str_attr("user_data"),
+        Some(user_data_hash(script).as_str()),
+        "state keeps the digest"
+    );
+    assert!(
+        state
+            .str_attr("private_ip")
+            .is_some_and(|ip| !ip.is_empty())
+    );
+    assert!(
+        state
+            .str_attr("subnet_id")
+            .is_some_and(|s| s.starts_with("subnet-"))
+    );
+    assert!(
+        state
+            .str_attr("availability_zone")
+            .is_some_and(|az| az.starts_with("us-east-1"))
+    );
+    assert!(
+        state
+            .str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!("instance/{id}")))
+    );
 
     let live = ty.read(&state).await.expect("read").expect("exists");
     assert!(live.same_as(&state), "{live:?}\n{state:?}");
@@ -478,13 +830,36 @@ async fn instance_lifecycle() {
     assert_stored_state_plans_no_op(&ty, &state, &cfg).await;
 
     // Security groups and a tag changed outside forge show as drift and are repaired.
-    ec2.modify_instance_attribute().instance_id(&id).groups(&sg_b_id).send().await.expect("modify outside forge");
-    ec2.create_tags().resources(&id).tags(Tag::builder().key("Name").value("renamed").build()).send().await.expect("tag");
+    ec2.modify_instance_attribute()
+        .instance_id(&id)
+        .groups(&sg_b_id)
+        .send()
+        .await
+        .expect("modify outside forge");
+    ec2.create_tags()
+        .resources(&id)
+        .tags(Tag::builder().key("Name").value("renamed").build())
+        .send()
+        .await
+        .expect("tag");
     let drifted = ty.read(&state).await.expect("read").expect("exists");
-    assert_eq!(drifted.get("vpc_security_group_ids"), Some(&Value::Set(vec![s(&sg_b_id)])));
-    assert_eq!(drifted.get("tags").and_then(|t| t.get("Name")).and_then(Value::as_str), Some("renamed"));
+    assert_eq!(
+        drifted.get("vpc_security_group_ids"),
+        Some(&Value::Set(vec![s(&sg_b_id)]))
+    );
+    assert_eq!(
+        drifted
+            .get("tags")
+            .and_then(|t| t.get("Name"))
+            .and_then(Value::as_str),
+        Some("renamed")
+    );
     let plan = ty.plan(Some(&drifted), &cfg).expect("plan");
-    assert!(plan.requires_replace.is_empty(), "{:?}", plan.requires_replace);
+    assert!(
+        plan.requires_replace.is_empty(),
+        "{:?}",
+        plan.requires_replace
+    );
     let repaired = ty.update(&drifted, &plan.planned).await.expect("update");
     let after = ty.read(&repaired).await.expect("read").expect("exists");
     assert!(after.same_as(&state), "{after:?}\n{state:?}");
@@ -502,7 +877,12 @@ async fn instance_lifecycle() {
     assert_no_op(&ty, &live, &bigger);
     let mut rescripted = bigger.clone();
     forge_aws_ec2::common::set_attr(&mut rescripted, "user_data", s("#!/bin/sh\necho changed\n"));
-    assert_eq!(ty.plan(Some(&live), &rescripted).expect("plan").requires_replace, vec!["user_data".to_string()]);
+    assert_eq!(
+        ty.plan(Some(&live), &rescripted)
+            .expect("plan")
+            .requires_replace,
+        vec!["user_data".to_string()]
+    );
 
     let imported = ty.import(&id).await.expect("import").expect("found");
     assert!(imported.same_as(&live), "{imported:?}\n{live:?}");
@@ -523,13 +903,29 @@ async fn instance_terminated_outside_forge_reads_as_gone() {
     let ec2 = sdk(&ctx).await;
     let ami = find_ami(&ctx).await;
     let ty = InstanceResource::new(ctx.clone());
-    let cfg = config(ty.schema(), vec![("ami", s(ami.str_attr("id").expect("ami"))), ("instance_type", s("t3.micro"))]);
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("ami", s(ami.str_attr("id").expect("ami"))),
+            ("instance_type", s("t3.micro")),
+        ],
+    );
     let state = create(&ty, &cfg).await;
     let id = state.str_attr("id").expect("id").to_string();
     assert!(state.get("user_data").is_some_and(Value::is_null));
-    ec2.terminate_instances().instance_ids(&id).send().await.expect("terminate outside forge");
-    assert_eq!(ty.read(&state).await.expect("read"), None, "a terminated instance reads as gone");
-    ty.delete(&state).await.expect("delete of a terminated instance succeeds");
+    ec2.terminate_instances()
+        .instance_ids(&id)
+        .send()
+        .await
+        .expect("terminate outside forge");
+    assert_eq!(
+        ty.read(&state).await.expect("read"),
+        None,
+        "a terminated instance reads as gone"
+    );
+    ty.delete(&state)
+        .await
+        .expect("delete of a terminated instance succeeds");
 }
 
 #[tokio::test]
@@ -539,7 +935,11 @@ async fn instance_profile_is_associated_and_replaced_in_place() {
     let mut profiles = Vec::new();
     for _ in 0..2 {
         let name = unique("forge-prof");
-        iam.create_instance_profile().instance_profile_name(&name).send().await.expect("create instance profile");
+        iam.create_instance_profile()
+            .instance_profile_name(&name)
+            .send()
+            .await
+            .expect("create instance profile");
         profiles.push(name);
     }
     let ami = find_ami(&ctx).await;
@@ -550,28 +950,54 @@ async fn instance_profile_is_associated_and_replaced_in_place() {
             vec![
                 ("ami", s(ami.str_attr("id").expect("ami"))),
                 ("instance_type", s("t3.micro")),
-                ("iam_instance_profile", profile.map(s).unwrap_or(Value::Null)),
+                (
+                    "iam_instance_profile",
+                    profile.map(s).unwrap_or(Value::Null),
+                ),
             ],
         )
     };
     let state = create(&ty, &with(Some(&profiles[0]))).await;
-    assert_eq!(state.str_attr("iam_instance_profile"), Some(profiles[0].as_str()));
+    assert_eq!(
+        state.str_attr("iam_instance_profile"),
+        Some(profiles[0].as_str())
+    );
     let live = ty.read(&state).await.expect("read").expect("exists");
     assert_no_op(&ty, &live, &with(Some(&profiles[0])));
 
-    let plan = ty.plan(Some(&live), &with(Some(&profiles[1]))).expect("plan");
+    let plan = ty
+        .plan(Some(&live), &with(Some(&profiles[1])))
+        .expect("plan");
     assert!(plan.requires_replace.is_empty());
-    let replaced = ty.update(&live, &plan.planned).await.expect("replace profile");
-    assert_eq!(replaced.str_attr("iam_instance_profile"), Some(profiles[1].as_str()));
+    let replaced = ty
+        .update(&live, &plan.planned)
+        .await
+        .expect("replace profile");
+    assert_eq!(
+        replaced.str_attr("iam_instance_profile"),
+        Some(profiles[1].as_str())
+    );
     assert_eq!(replaced.str_attr("id"), state.str_attr("id"));
 
     let plan = ty.plan(Some(&replaced), &with(None)).expect("plan");
-    let removed = ty.update(&replaced, &plan.planned).await.expect("remove profile");
-    assert!(removed.get("iam_instance_profile").is_some_and(Value::is_null), "{removed:?}");
+    let removed = ty
+        .update(&replaced, &plan.planned)
+        .await
+        .expect("remove profile");
+    assert!(
+        removed
+            .get("iam_instance_profile")
+            .is_some_and(Value::is_null),
+        "{removed:?}"
+    );
 
     ty.delete(&removed).await.expect("terminate");
     for name in profiles {
-        iam.delete_instance_profile().instance_profile_name(&name).send().await.expect("delete instance profile");
+        iam.delete_instance_profile()
+            .instance_profile_name(&name)
+            .send()
+            .await
+            .expect("delete instance profile");
     }
 }
 
@@ -584,23 +1010,38 @@ async fn instance_user_data_changed_outside_forge_plans_replacement() {
     let script = "#!/bin/sh\necho one\n";
     let cfg = config(
         ty.schema(),
-        vec![("ami", s(ami.str_attr("id").expect("ami"))), ("instance_type", s("t3.micro")), ("user_data", s(script))],
+        vec![
+            ("ami", s(ami.str_attr("id").expect("ami"))),
+            ("instance_type", s("t3.micro")),
+            ("user_data", s(script)),
+        ],
     );
     let state = create(&ty, &cfg).await;
     let id = state.str_attr("id").expect("id").to_string();
-    ec2.stop_instances().instance_ids(&id).send().await.expect("stop");
+    ec2.stop_instances()
+        .instance_ids(&id)
+        .send()
+        .await
+        .expect("stop");
     // LocalStack wants the blob's content to be base64 already (real EC2 takes the raw
     // script and the SDK encodes it).
     use base64::Engine;
     let two_base64 = base64::engine::general_purpose::STANDARD.encode("#!/bin/sh\necho two\n");
     ec2.modify_instance_attribute()
         .instance_id(&id)
-        .user_data(aws_sdk_ec2::types::SecureBlobAttributeValue::builder().value(aws_sdk_ec2::primitives::Blob::new(two_base64)).build())
+        .user_data(
+            aws_sdk_ec2::types::SecureBlobAttributeValue::builder()
+                .value(aws_sdk_ec2::primitives::Blob::new(two_base64))
+                .build(),
+        )
         .send()
         .await
         .expect("modify user data outside forge");
     let live = ty.read(&state).await.expect("read").expect("exists");
-    assert_eq!(live.str_attr("user_data"), Some(user_data_hash("#!/bin/sh\necho two\n").as_str()));
+    assert_eq!(
+        live.str_attr("user_data"),
+        Some(user_data_hash("#!/bin/sh\necho two\n").as_str())
+    );
     assert_eq!(live.str_attr("instance_state"), Some("stopped"));
     let plan = ty.plan(Some(&live), &cfg).expect("plan");
     assert_eq!(plan.requires_replace, vec!["user_data".to_string()]);
@@ -614,20 +1055,53 @@ async fn default_tags_reach_aws_but_stay_out_of_tags() {
     let _emulators = context().await;
     let provider = Value::object([
         ("region", s("us-east-1")),
-        ("default_tags", Value::List(vec![Value::object([("tags", tags(&[("env", "test"), ("team", "platform")]))])])),
+        (
+            "default_tags",
+            Value::List(vec![Value::object([(
+                "tags",
+                tags(&[("env", "test"), ("team", "platform")]),
+            )])]),
+        ),
     ]);
-    let ctx = Arc::new(AwsContext::from_provider_config(&provider).await.expect("context"));
+    let ctx = Arc::new(
+        AwsContext::from_provider_config(&provider)
+            .await
+            .expect("context"),
+    );
     let ec2 = sdk(&ctx).await;
     let ty = SecurityGroupType::new(ctx.clone());
-    let cfg = config(ty.schema(), vec![("name", s(&unique("forge-dt"))), ("tags", tags(&[("team", "web")]))]);
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("name", s(&unique("forge-dt"))),
+            ("tags", tags(&[("team", "web")])),
+        ],
+    );
     let plan = ty.plan(None, &cfg).expect("plan");
     let want_all = tags(&[("env", "test"), ("team", "web")]);
-    assert!(plan.planned.get("tags_all").is_some_and(|t| t.same_as(&want_all)), "{:?}", plan.planned.get("tags_all"));
+    assert!(
+        plan.planned
+            .get("tags_all")
+            .is_some_and(|t| t.same_as(&want_all)),
+        "{:?}",
+        plan.planned.get("tags_all")
+    );
     let state = create(&ty, &cfg).await;
-    assert!(state.get("tags").is_some_and(|t| t.same_as(&tags(&[("team", "web")]))), "{:?}", state.get("tags"));
+    assert!(
+        state
+            .get("tags")
+            .is_some_and(|t| t.same_as(&tags(&[("team", "web")]))),
+        "{:?}",
+        state.get("tags")
+    );
     assert!(state.get("tags_all").is_some_and(|t| t.same_as(&want_all)));
     let id = state.str_attr("id").expect("id");
-    let sg = ec2.describe_security_groups().group_ids(id).send().await.expect("describe");
+    let sg = ec2
+        .describe_security_groups()
+        .group_ids(id)
+        .send()
+        .await
+        .expect("describe");
     assert_eq!(sg.security_groups()[0].tags().len(), 2);
     let live = ty.read(&state).await.expect("read").expect("exists");
     assert!(live.same_as(&state), "{live:?}\n{state:?}");
@@ -666,14 +1140,29 @@ async fn instance_root_volume_public_address_and_monitoring() {
     };
     let cfg = cfg_with(20.0, true);
     let state = create(&ty, &cfg).await;
-    let volume = state.get("root_block_device").and_then(Value::as_seq).and_then(|r| r.first()).cloned().expect("root volume");
+    let volume = state
+        .get("root_block_device")
+        .and_then(Value::as_seq)
+        .and_then(|r| r.first())
+        .cloned()
+        .expect("root volume");
     assert_eq!(volume.get("volume_size"), Some(&Value::Number(20.0)));
     assert_eq!(volume.str_attr("volume_type"), Some("gp3"));
     assert_eq!(volume.get("encrypted"), Some(&Value::Bool(true)));
-    assert_eq!(volume.get("delete_on_termination"), Some(&Value::Bool(true)));
-    assert!(volume.str_attr("volume_id").is_some_and(|v| v.starts_with("vol-")));
+    assert_eq!(
+        volume.get("delete_on_termination"),
+        Some(&Value::Bool(true))
+    );
+    assert!(
+        volume
+            .str_attr("volume_id")
+            .is_some_and(|v| v.starts_with("vol-"))
+    );
     assert_eq!(state.get("monitoring"), Some(&Value::Bool(true)));
-    assert_eq!(state.get("associate_public_ip_address"), Some(&Value::Bool(true)));
+    assert_eq!(
+        state.get("associate_public_ip_address"),
+        Some(&Value::Bool(true))
+    );
     assert!(state.str_attr("public_ip").is_some_and(|ip| !ip.is_empty()));
     let live = ty.read(&state).await.expect("read").expect("exists");
     assert!(live.same_as(&state), "{live:?}\n{state:?}");
@@ -682,9 +1171,21 @@ async fn instance_root_volume_public_address_and_monitoring() {
     // A bigger root volume is an in-place change; encryption is not.
     let bigger = cfg_with(30.0, true);
     let plan = ty.plan(Some(&live), &bigger).expect("plan");
-    assert!(plan.requires_replace.is_empty(), "{:?}", plan.requires_replace);
-    let grown = ty.update(&live, &plan.planned).await.expect("grow the root volume");
-    let volume = grown.get("root_block_device").and_then(Value::as_seq).and_then(|r| r.first()).cloned().expect("root");
+    assert!(
+        plan.requires_replace.is_empty(),
+        "{:?}",
+        plan.requires_replace
+    );
+    let grown = ty
+        .update(&live, &plan.planned)
+        .await
+        .expect("grow the root volume");
+    let volume = grown
+        .get("root_block_device")
+        .and_then(Value::as_seq)
+        .and_then(|r| r.first())
+        .cloned()
+        .expect("root");
     assert_eq!(volume.get("volume_size"), Some(&Value::Number(30.0)));
     assert_no_op(&ty, &grown, &bigger);
     let plan = ty.plan(Some(&grown), &cfg_with(30.0, false)).expect("plan");
@@ -699,8 +1200,16 @@ async fn instance_root_volume_public_address_and_monitoring() {
     assert_eq!(plan.planned.get("monitoring"), Some(&Value::Bool(false)));
     let quieted = grown;
 
-    let imported = ty.import(state.str_attr("id").expect("id")).await.expect("import").expect("found");
-    assert!(imported.get("root_block_device").is_some_and(|r| r.same_as(quieted.get("root_block_device").unwrap_or(&Value::Null))));
+    let imported = ty
+        .import(state.str_attr("id").expect("id"))
+        .await
+        .expect("import")
+        .expect("found");
+    assert!(
+        imported
+            .get("root_block_device")
+            .is_some_and(|r| r.same_as(quieted.get("root_block_device").unwrap_or(&Value::Null)))
+    );
     ty.delete(&quieted).await.expect("terminate");
     assert_eq!(ty.read(&quieted).await.expect("read"), None);
 }
@@ -711,10 +1220,15 @@ async fn instance_with_base64_user_data_keeps_it_as_given() {
     let ctx = context().await;
     let ami = find_ami(&ctx).await;
     let ty = InstanceResource::new(ctx.clone());
-    let encoded = base64::engine::general_purpose::STANDARD.encode("#cloud-config\npackages: [git]\n");
+    let encoded =
+        base64::engine::general_purpose::STANDARD.encode("#cloud-config\npackages: [git]\n");
     let cfg = config(
         ty.schema(),
-        vec![("ami", s(ami.str_attr("id").expect("ami"))), ("instance_type", s("t3.micro")), ("user_data_base64", s(&encoded))],
+        vec![
+            ("ami", s(ami.str_attr("id").expect("ami"))),
+            ("instance_type", s("t3.micro")),
+            ("user_data_base64", s(&encoded)),
+        ],
     );
     let state = create(&ty, &cfg).await;
     assert_eq!(state.str_attr("user_data_base64"), Some(encoded.as_str()));
@@ -724,8 +1238,17 @@ async fn instance_with_base64_user_data_keeps_it_as_given() {
     assert_no_op(&ty, &live, &cfg);
     let conflicting = config(
         ty.schema(),
-        vec![("ami", s("ami-1")), ("user_data", s("#!/bin/sh\n")), ("user_data_base64", s(&encoded))],
+        vec![
+            ("ami", s("ami-1")),
+            ("user_data", s("#!/bin/sh\n")),
+            ("user_data_base64", s(&encoded)),
+        ],
     );
-    assert!(ty.plan(None, &conflicting).expect_err("conflict").message.contains("user_data_base64"));
+    assert!(
+        ty.plan(None, &conflicting)
+            .expect_err("conflict")
+            .message
+            .contains("user_data_base64")
+    );
     ty.delete(&live).await.expect("terminate");
 }
