@@ -276,9 +276,10 @@ fn bad(message: String) -> String {
 }
 
 fn check_keys(map: &BTreeMap<String, Value>) -> Result<(), String> {
-    for key in map.keys() {
+    for (key, value) in map {
         let k = key.as_str();
-        if ROLE_KEYS.contains(&k) {
+        // `role_arn = null` (a common way to switch a setting off) asks for nothing.
+        if ROLE_KEYS.contains(&k) && !value.is_null() {
             return Err(bad(format!(
                 "remote_state config.{k}: forge does not assume roles for the state backend yet; remove `{k}` and give forge the role's credentials through the standard variables (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)"
             )));
@@ -585,6 +586,8 @@ mod tests {
     fn role_settings_are_refused() {
         let e = err(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("role_arn", s("arn:aws:iam::1:role/x"))]));
         assert!(e.contains("config.role_arn") && e.contains("does not assume roles"), "{e}");
+        let c = S3BackendConfig::from_value(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("role_arn", Value::Null)]));
+        assert!(c.is_ok(), "a null role_arn asks for nothing");
     }
 
     #[test]
