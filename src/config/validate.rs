@@ -21,6 +21,7 @@ pub fn validate_environment(env: &Environment) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for unit in &env.units {
         diags.extend(validate_module(&unit.module));
+        diags.extend(validate_generated_providers(unit));
         diags.extend(validate_unit_inputs(unit, env));
     }
     diags
@@ -71,6 +72,17 @@ pub fn validate_module(module: &Module) -> Diagnostics {
         check_refs(&inner, &body_references(&rb.body), &mut diags);
         check_refs(&inner, &rb.depends_on, &mut diags);
         check_self_reference(rb, &mut diags);
+    }
+    diags
+}
+
+/// Generated provider blocks are evaluated in the module's scope, so they may use its
+/// variables and locals only.
+fn validate_generated_providers(unit: &Unit) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let ctx = plain_context(&unit.module);
+    for provider in &unit.generated_providers {
+        check_refs(&ctx, &body_references(&provider.body), &mut diags);
     }
     diags
 }
