@@ -279,7 +279,10 @@ fn check_keys(map: &BTreeMap<String, Value>) -> Result<(), String> {
     for (key, value) in map {
         let k = key.as_str();
         // `role_arn = null` (a common way to switch a setting off) asks for nothing.
-        if ROLE_KEYS.contains(&k) && !value.is_null() {
+        if ROLE_KEYS.contains(&k) && value.is_null() {
+            continue;
+        }
+        if ROLE_KEYS.contains(&k) {
             return Err(bad(format!(
                 "remote_state config.{k}: forge does not assume roles for the state backend yet; remove `{k}` and give forge the role's credentials through the standard variables (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)"
             )));
