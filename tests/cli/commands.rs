@@ -117,7 +117,10 @@ fn cli_validate_reports_schema_errors_with_locations() {
     let w = env();
     let ok = w.forge(&["validate", "dev"]);
     assert_eq!(ok.code, 0, "{}", ok.all());
-    w.write(&[("stacks/dev/a/main.tf", &A_MAIN.replace("resource \"fake_thing\"", "resource \"fake_thinng\"").replace("  tags = {", "  tagz = {"))]);
+    w.write(&[
+        ("stacks/dev/a/main.tf", &A_MAIN.replace("resource \"fake_thing\"", "resource \"fake_thinng\"")),
+        ("stacks/dev/b/main.tf", &B_MAIN.replace("  value = var.upstream", "  valeu = var.upstream\n  rule {\n    prot = 80\n  }")),
+    ]);
     let bad = w.forge(&["validate", "dev"]);
     assert_eq!(bad.code, 1, "{}", bad.all());
     assert_snapshot("validate_errors", &w.redact(&bad.stderr));
@@ -181,4 +184,24 @@ fn cli_refuses_a_held_lock_naming_the_holder() {
     let unlock = w.forge(&["force-unlock", "11111111-2222-3333-4444-555555555555", "dev/a"]);
     assert_eq!(unlock.code, 0, "{}", unlock.all());
     assert_eq!(w.forge(&["plan", "dev/a"]).code, 0);
+}
+
+#[test]
+fn cli_import_adopts_an_existing_object() {
+    let w = env();
+    assert_eq!(w.forge(&["apply", "dev", "--auto-approve", "--include-unit", "a"]).code, 0);
+    assert_eq!(w.forge(&["state", "rm", "dev/a", "fake_thing.main"]).code, 0);
+    let orphaned = w.forge(&["plan", "dev/a", "--detailed-exitcode"]);
+    assert_eq!(orphaned.code, 2, "a forgotten object is planned anew:\n{}", orphaned.all());
+    let missing = w.forge(&["import", "dev/a", "fake_thing.main", "fake_thing-99"]);
+    assert_eq!(missing.code, 1);
+    assert!(missing.stderr.contains("no fake_thing with id \"fake_thing-99\" exists"), "{}", missing.stderr);
+    let import = w.forge(&["import", "dev/a", "fake_thing.main", "fake_thing-1"]);
+    assert_eq!(import.code, 0, "{}", import.all());
+    assert!(import.stdout.contains("fake_thing.main: Import complete [id=fake_thing-1]"), "{}", import.stdout);
+    let again = w.forge(&["import", "dev/a", "fake_thing.main", "fake_thing-1"]);
+    assert_eq!(again.code, 1);
+    assert!(again.stderr.contains("already in the state"), "{}", again.stderr);
+    let plan = w.forge(&["plan", "dev/a", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "imported object still differs:\n{}", plan.all());
 }
