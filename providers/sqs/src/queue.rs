@@ -1,7 +1,7 @@
 //! `aws_sqs_queue`: a standard or FIFO queue with its attributes and tags.
 //!
 //! The id is the queue URL, as in Terraform. Attributes left out of the configuration
-//! are filled by SQS (delay 0, maximum size 262144, retention 345600, wait 0, visibility
+//! are filled by SQS (delay 0, maximum size 1048576 (262144 before 2025), retention 345600, wait 0, visibility
 //! 30) and read back, so they are optional and computed.
 
 use std::collections::{BTreeMap, HashMap};
@@ -228,7 +228,7 @@ fn create_hint(err: ProviderError, name: &str) -> ProviderError {
             "a queue named {name:?} already exists with other attributes: import it (`forge import` with its URL) or choose another name"
         )),
         Some("InvalidAttributeValue" | "InvalidParameterValue" | "InvalidAttributeName") => {
-            err.hint("check the queue's numeric limits (delay 0-900, size 1024-262144, retention 60-1209600, wait 0-20, visibility 0-43200) and the JSON documents")
+            err.hint("check the queue's numeric limits (delay 0-900, size 1024-1048576, retention 60-1209600, wait 0-20, visibility 0-43200) and the JSON documents")
         }
         _ => err,
     }
