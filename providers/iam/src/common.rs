@@ -209,6 +209,69 @@ pub fn name_or_generated(planned: &Value) -> String {
     format!("{prefix}{nanos}{n:04x}")
 }
 
+/// IAM is eventually consistent on real AWS: a role created a moment ago may be unknown to
+/// AttachRolePolicy, PutRolePolicy or AddRoleToInstanceProfile for a few seconds, and a
+/// trust policy naming a just-created principal is refused as "invalid principal". Those
+/// errors are retried; the emulators apply changes at once, so there they never occur.
+pub fn is_propagation_delay(err: &ProviderError) -> bool {
+    is_not_found(err) || is_invalid_principal(err)
+}
+
+/// A trust or resource policy naming a principal IAM does not know (yet).
+pub fn is_invalid_principal(err: &ProviderError) -> bool {
+    matches!(err.code.as_deref(), Some("MalformedPolicyDocument" | "MalformedPolicyDocumentException"))
+        && err.message.to_lowercase().contains("invalid principal")
+}
+
+/// How long to wait for IAM to propagate: about 20 s in all, as Terraform waits.
+pub fn propagation_backoff() -> forge_aws_common::Backoff {
+    forge_aws_common::Backoff::default()
+}
+
+/// Runs an IAM call, retrying while IAM has not caught up with a recent change.
+pub async fn with_propagation_retry<T, F, Fut>(op: F) -> ProviderResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ProviderResult<T>>,
+{
+    forge_aws_common::retry(propagation_backoff(), is_propagation_delay, op).await
+}
+
+/// [`read_after_create_with`] with IAM's propagation backoff.
+pub async fn read_after_create<F, Fut>(what: &str, op: F) -> ProviderResult<Value>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ProviderResult<Option<Value>>>,
+{
+    read_after_create_with(propagation_backoff(), what, op).await
+}
+
+/// Reads an object just created, retrying while IAM does not show it yet.
+pub async fn read_after_create_with<F, Fut>(backoff: forge_aws_common::Backoff, what: &str, mut op: F) -> ProviderResult<Value>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ProviderResult<Option<Value>>>,
+{
+    let found = forge_aws_common::retry(backoff, is_propagation_delay, || {
+        let attempt = op();
+        async move {
+            match attempt.await? {
+                Some(v) => Ok(v),
+                None => Err(ProviderError::with_code("NoSuchEntity", format!("{what} is not visible yet"))),
+            }
+        }
+    })
+    .await;
+    found.map_err(|e| {
+        if is_not_found(&e) {
+            ProviderError::new(format!("{what} vanished right after it was created"))
+                .hint("something outside forge may have deleted it; run the plan again")
+        } else {
+            e
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -246,5 +309,56 @@ mod tests {
         let planned = Value::object([("policy", Value::string("{not json"))]);
         let err = check_policy("aws_iam_policy", &planned, "policy").unwrap_err();
         assert!(err.message.contains("aws_iam_policy") && err.message.contains("`policy`"), "{}", err.message);
+    }
+
+    #[test]
+    fn propagation_delays_are_recognised() {
+        assert!(is_propagation_delay(&ProviderError::with_code("NoSuchEntity", "role x cannot be found")));
+        assert!(is_propagation_delay(&ProviderError::with_code(
+            "MalformedPolicyDocument",
+            "Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/new\""
+        )));
+        assert!(!is_propagation_delay(&ProviderError::with_code("MalformedPolicyDocument", "Syntax errors in policy.")));
+        assert!(!is_propagation_delay(&ProviderError::with_code("AccessDenied", "no")));
+    }
+
+    fn quick() -> forge_aws_common::Backoff {
+        forge_aws_common::Backoff {
+            attempts: 5,
+            first_delay: std::time::Duration::from_millis(1),
+            max_delay: std::time::Duration::from_millis(2),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_role_iam_does_not_know_yet_is_retried_until_it_appears() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let calls = AtomicU32::new(0);
+        let out = forge_aws_common::retry(quick(), is_propagation_delay, || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 3 {
+                Err(ProviderError::with_code("NoSuchEntity", "The role with name app cannot be found."))
+            } else {
+                Ok("attached")
+            }
+        })
+        .await;
+        assert_eq!(out, Ok("attached"));
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn read_after_create_gives_up_with_a_clear_message() {
+        use std::sync::atomic::{AtomicU32, Ordering};
+        let calls = AtomicU32::new(0);
+        let out = read_after_create_with(quick(), "IAM role app", || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Ok(None)
+        })
+        .await;
+        let err = out.unwrap_err();
+        assert!(err.message.contains("vanished right after it was created"), "{err}");
+        assert_eq!(calls.load(Ordering::SeqCst), 5, "every attempt was used");
+        let seen = read_after_create_with(quick(), "IAM role app", || async { Ok(Some(Value::Bool(true))) }).await;
+        assert_eq!(seen, Ok(Value::Bool(true)));
     }
 }

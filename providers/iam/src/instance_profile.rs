@@ -9,7 +9,7 @@ use forge_aws_common::{sdk_error, string_map, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
 use crate::common::{
-    client, config_tags, create_tags, date_string, found, name_or_generated, opt_string, path_or_default,
+    client, config_tags, create_tags, read_after_create, with_propagation_retry, date_string, found, name_or_generated, opt_string, path_or_default,
     plan_tags_all, replace_paths, required_str, set_attr, tag_changes, tags_from_aws, tags_state, to_aws_tags,
     with_hint,
 };
@@ -75,14 +75,14 @@ impl InstanceProfileResource {
     }
 
     async fn add_role(&self, name: &str, role: &str) -> ProviderResult<()> {
-        self.client
-            .add_role_to_instance_profile()
-            .instance_profile_name(name)
-            .role_name(role)
-            .send()
-            .await
-            .map_err(|e| {
-                let e = sdk_error(e);
+        let request = self.client.add_role_to_instance_profile().instance_profile_name(name).role_name(role);
+        // A role created a moment ago may not be known to IAM yet.
+        with_propagation_retry(|| {
+            let request = request.clone();
+            async move { request.send().await.map_err(sdk_error) }
+        })
+        .await
+        .map_err(|e| {
                 if e.code.as_deref() == Some("LimitExceeded") {
                     e.hint(format!("instance profile {name} already holds a role (a profile holds one): remove it first"))
                 } else {
@@ -152,9 +152,8 @@ impl ResourceType for InstanceProfileResource {
         if let Some(role) = planned.str_attr("role") {
             self.add_role(&name, role).await?;
         }
-        self.read_by_name(&name, &planned)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("instance profile {name} vanished right after it was created")))
+        let (name, planned) = (&name, &planned);
+        read_after_create(&format!("instance profile {name}"), || self.read_by_name(name, planned)).await
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {

@@ -11,7 +11,7 @@ use forge_aws_common::{sdk_error, string_map, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
 use crate::common::{
-    check_policy, client, config_tags, create_tags, found, keep_equivalent_policy, name_or_generated, opt_string,
+    check_policy, client, config_tags, read_after_create, create_tags, found, keep_equivalent_policy, name_or_generated, opt_string,
     path_or_default, plan_tags_all, replace_paths, required_str, set_attr, tag_changes, tags_from_aws, tags_state,
     to_aws_tags, with_hint,
 };
@@ -206,9 +206,8 @@ impl ResourceType for PolicyResource {
             .and_then(|p| p.arn())
             .ok_or_else(|| ProviderError::new(format!("IAM CreatePolicy for {name} returned no ARN")))?
             .to_string();
-        self.read_by_arn(&arn, &planned)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("IAM policy {arn} vanished right after it was created")))
+        let (arn, planned) = (&arn, &planned);
+        read_after_create(&format!("IAM policy {arn}"), || self.read_by_arn(arn, planned)).await
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {

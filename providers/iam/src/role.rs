@@ -5,11 +5,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_iam::types::Role;
 use forge_aws_common::policy::policy_for_state;
-use forge_aws_common::{sdk_error, string_map, AwsContext};
+use forge_aws_common::{retry, sdk_error, string_map, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
 use crate::common::{
-    check_policy, client, config_tags, create_tags, date_string, found, keep_equivalent_policy, opt_string,
+    check_policy, client, config_tags, is_invalid_principal, propagation_backoff, read_after_create, create_tags, date_string, found, keep_equivalent_policy, opt_string,
     name_or_generated, path_or_default, plan_tags_all, replace_paths, required_str, set_attr, tag_changes, tags_from_aws, tags_state,
     to_aws_tags, with_hint,
 };
@@ -217,7 +217,8 @@ impl ResourceType for RoleResource {
         let name = &name_or_generated(&planned);
         let trust = required_str(&planned, "assume_role_policy", TYPE)?;
         let tags = create_tags(&self.ctx.tags_all(&config_tags(&planned)))?;
-        self.client
+        let request = self
+            .client
             .create_role()
             .role_name(name)
             .path(path_or_default(&planned))
@@ -225,13 +226,16 @@ impl ResourceType for RoleResource {
             .set_description(planned.str_attr("description").map(str::to_string))
             .set_max_session_duration(planned.get("max_session_duration").and_then(Value::as_i64).map(|n| n as i32))
             .set_permissions_boundary(planned.str_attr("permissions_boundary").map(str::to_string))
-            .set_tags(tags)
-            .send()
-            .await
-            .map_err(|e| with_hint(sdk_error(e), "role", name))?;
-        self.read_by_name(name, &planned)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("IAM role {name} vanished right after it was created")))
+            .set_tags(tags);
+        // A principal created a moment ago may not be known to IAM yet.
+        retry(propagation_backoff(), is_invalid_principal, || {
+            let request = request.clone();
+            async move { request.send().await.map_err(sdk_error) }
+        })
+        .await
+        .map_err(|e| with_hint(e, "role", name))?;
+        let planned = &planned;
+        read_after_create(&format!("IAM role {name}"), || self.read_by_name(name, planned)).await
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
@@ -244,13 +248,13 @@ impl ResourceType for RoleResource {
         let name = required_str(prior, "id", TYPE)?.to_string();
         let trust = required_str(&planned, "assume_role_policy", TYPE)?;
         if prior.str_attr("assume_role_policy") != Some(trust) {
-            self.client
-                .update_assume_role_policy()
-                .role_name(&name)
-                .policy_document(trust)
-                .send()
-                .await
-                .map_err(|e| with_hint(sdk_error(e), "role", &name))?;
+            let request = self.client.update_assume_role_policy().role_name(&name).policy_document(trust);
+            retry(propagation_backoff(), is_invalid_principal, || {
+                let request = request.clone();
+                async move { request.send().await.map_err(sdk_error) }
+            })
+            .await
+            .map_err(|e| with_hint(e, "role", &name))?;
         }
         let changed = |attr: &str| !prior.get(attr).unwrap_or(&Value::Null).same_as(planned.get(attr).unwrap_or(&Value::Null));
         if changed("description") || changed("max_session_duration") {

@@ -8,7 +8,7 @@ use forge_aws_common::{sdk_error, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
 use crate::common::{
-    check_policy, client, found, keep_equivalent_policy, name_or_generated, replace_paths, required_str, set_attr,
+    check_policy, client, found, read_after_create, with_propagation_retry, keep_equivalent_policy, name_or_generated, replace_paths, required_str, set_attr,
     with_hint,
 };
 
@@ -45,14 +45,14 @@ impl RolePolicyResource {
     }
 
     async fn put(&self, role: &str, name: &str, document: &str) -> ProviderResult<()> {
-        self.client
-            .put_role_policy()
-            .role_name(role)
-            .policy_name(name)
-            .policy_document(document)
-            .send()
-            .await
-            .map_err(|e| with_hint(sdk_error(e), "role policy", name))?;
+        let request = self.client.put_role_policy().role_name(role).policy_name(name).policy_document(document);
+        // A role created a moment ago may not be known to IAM yet.
+        with_propagation_retry(|| {
+            let request = request.clone();
+            async move { request.send().await.map_err(sdk_error) }
+        })
+        .await
+        .map_err(|e| with_hint(e, "role policy", name))?;
         Ok(())
     }
 }
@@ -93,9 +93,8 @@ impl ResourceType for RolePolicyResource {
         let role = required_str(&planned, "role", TYPE)?;
         let name = name_or_generated(&planned);
         self.put(role, &name, required_str(&planned, "policy", TYPE)?).await?;
-        self.read_parts(role, &name, &planned)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("inline policy {role}:{name} vanished right after it was put")))
+        let (name, planned) = (&name, &planned);
+        read_after_create(&format!("inline policy {role}:{name}"), || self.read_parts(role, name, planned)).await
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {

@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use forge_aws_common::{sdk_error, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
-use crate::common::{client, found, name_or_generated, replace_paths, required_str, with_hint};
+use crate::common::{
+    client, found, name_or_generated, replace_paths, required_str, with_hint, with_propagation_retry,
+};
 
 const TYPE: &str = "aws_iam_role_policy_attachment";
 
@@ -75,13 +77,14 @@ impl ResourceType for RolePolicyAttachmentResource {
         let planned = planned.deep_unmarked();
         let role = required_str(&planned, "role", TYPE)?;
         let arn = required_str(&planned, "policy_arn", TYPE)?;
-        self.client
-            .attach_role_policy()
-            .role_name(role)
-            .policy_arn(arn)
-            .send()
-            .await
-            .map_err(|e| with_hint(sdk_error(e), "role or policy", role))?;
+        let request = self.client.attach_role_policy().role_name(role).policy_arn(arn);
+        // A role or policy created a moment ago may not be known to IAM yet.
+        with_propagation_retry(|| {
+            let request = request.clone();
+            async move { request.send().await.map_err(sdk_error) }
+        })
+        .await
+        .map_err(|e| with_hint(e, "role or policy", role))?;
         // Terraform's id: the role name, a dash and a unique suffix.
         let id = name_or_generated(&Value::object([("name_prefix", Value::string(format!("{role}-")))]));
         Ok(Value::object([("role", Value::string(role)), ("policy_arn", Value::string(arn)), ("id", Value::String(id))]))
