@@ -162,6 +162,48 @@ mod tests {
     }
 
     #[test]
+    fn find_in_parent_folders_starts_above_the_unit_and_takes_a_fallback() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let root = tmp.path().canonicalize().expect("canonical");
+        let unit = root.join("env/app");
+        std::fs::create_dir_all(&unit).expect("mkdir");
+        std::fs::write(root.join("terragrunt.hcl"), "").expect("write");
+        std::fs::write(unit.join("terragrunt.hcl"), "").expect("write");
+        std::fs::write(root.join("env/env.hcl"), "").expect("write");
+        let host = TerragruntHost::new(&unit);
+        let found = |args: &[Value]| host.call("find_in_parent_folders", args).expect("mine");
+        assert_eq!(found(&[]), Ok(Value::string(root.join("terragrunt.hcl").to_string_lossy())));
+        assert_eq!(found(&[Value::string("env.hcl")]), Ok(Value::string(root.join("env/env.hcl").to_string_lossy())));
+        assert_eq!(found(&[Value::string("none.hcl"), Value::string("fb")]), Ok(Value::string("fb")));
+        let err = found(&[Value::string("none.hcl")]).expect_err("missing");
+        assert!(err.contains("no file named \"none.hcl\""), "{err}");
+    }
+
+    #[test]
+    fn read_terragrunt_config_returns_locals_and_inputs_or_the_default() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().canonicalize().expect("canonical");
+        std::fs::write(dir.join("common.hcl"), "locals {\n  a = 1\n  b = local.a + 1\n}\ninputs = { x = local.b }\n").expect("write");
+        let host = TerragruntHost::new(&dir);
+        let value = host.call("read_terragrunt_config", &[Value::string("common.hcl")]).expect("mine").expect("reads");
+        assert_eq!(value.get("locals").and_then(|l| l.get("b")), Some(&Value::Number(2.0)));
+        assert_eq!(value.get("inputs").and_then(|l| l.get("x")), Some(&Value::Number(2.0)));
+        let fallback = host.call("read_terragrunt_config", &[Value::string("nope.hcl"), Value::Null]).expect("mine");
+        assert_eq!(fallback, Ok(Value::Null));
+        let err = host.call("read_terragrunt_config", &[Value::string("nope.hcl")]).expect("mine").expect_err("missing");
+        assert!(err.contains("nope.hcl does not exist"), "{err}");
+    }
+
+    #[test]
+    fn include_paths_are_relative_both_ways() {
+        let host = TerragruntHost::new(Path::new("/r/stacks/production/iam")).with_include(Path::new("/r/stacks"));
+        assert_eq!(host.call("path_relative_to_include", &[]), Some(Ok(Value::string("production/iam"))));
+        assert_eq!(host.call("path_relative_from_include", &[]), Some(Ok(Value::string("../.."))));
+        assert_eq!(host.call("get_parent_terragrunt_dir", &[]), Some(Ok(Value::string("/r/stacks"))));
+        assert_eq!(host.call("get_terragrunt_dir", &[]), Some(Ok(Value::string("/r/stacks/production/iam"))));
+    }
+
+    #[test]
     fn unknown_arguments_give_unknown() {
         let host = TerragruntHost::new(Path::new("/tmp"));
         assert_eq!(host.call("get_env", &[Value::Unknown]), Some(Ok(Value::Unknown)));

@@ -149,6 +149,8 @@ fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
     let include_value = include_root(&included);
 
     let dependency_names: Vec<String> = body.blocks_of("dependency").filter_map(|b| b.labels.first().cloned()).collect();
+    // `dependency` is known here only so that a mistaken use in remote_state or generate
+    // gives unknown rather than a confusing error; locals reject it outright.
     let load_roots = BTreeMap::from([
         ("include".to_string(), include_value.clone()),
         ("dependency".to_string(), unknown_dependencies(&dependency_names)),
@@ -332,8 +334,10 @@ fn unknown_dependencies(names: &[String]) -> Value {
     Value::Object(names.iter().map(|n| (n.clone(), dependency_entry(Value::Unknown))).collect())
 }
 
+/// `dependency.<name>`: only `outputs`, as in Terragrunt since it stopped exposing
+/// dependencies' inputs.
 fn dependency_entry(outputs: Value) -> Value {
-    Value::object([("outputs", outputs), ("inputs", Value::Unknown)])
+    Value::object([("outputs", outputs)])
 }
 
 /// Evaluates every `locals` block of a file; locals may refer to each other in any order.
@@ -369,6 +373,16 @@ fn eval_locals_partial(body: &Body, host: &TerragruntHost, extra_roots: &BTreeMa
             });
             if waits {
                 waiting.push(attr);
+                continue;
+            }
+            if let Some(r) = attr.expr.references().into_iter().find(|r| r.root == "dependency") {
+                diags.push(
+                    Diagnostic::error(format!("local `{}` refers to a dependency's outputs", attr.name))
+                        .at(r.location)
+                        .detail("locals are evaluated before any dependency is read, as in Terragrunt")
+                        .hint("use dependency.<name>.outputs.<output> in inputs instead"),
+                );
+                done.insert(attr.name.clone(), Value::Unknown);
                 continue;
             }
             let mut roots = extra_roots.clone();

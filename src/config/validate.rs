@@ -257,7 +257,7 @@ fn validate_unit_inputs(unit: &Unit, env: &Environment) -> Diagnostics {
     let unknown_deps = Value::Object(
         unit.dependencies
             .iter()
-            .map(|d| (d.name.clone(), Value::object([("outputs", Value::Unknown), ("inputs", Value::Unknown)])))
+            .map(|d| (d.name.clone(), Value::object([("outputs", Value::Unknown)])))
             .collect(),
     );
     let mut inputs: BTreeMap<String, (Value, &InputLayer)> = BTreeMap::new();

@@ -185,6 +185,13 @@ fn a_copy_with_only_env_hcl_edited_is_a_staging_environment() {
         let inputs = env.unit(unit).expect("unit").eval_inputs(&BTreeMap::new()).expect("inputs");
         assert_eq!(inputs.get("environment"), Some(&Value::string("staging")), "{unit}");
     }
+    // Every module builds its names from local.name_prefix, which now says staging.
+    for unit in &env.units {
+        let inputs = unit.eval_inputs(&BTreeMap::new()).expect("inputs");
+        let prefix = unit.module.locals.iter().find(|l| l.name == "name_prefix").unwrap_or_else(|| panic!("{}: no name_prefix", unit.name));
+        let scope = forge_lang::Scope::new(&unit.module.dir).with_root("var", Value::Object(inputs));
+        assert_eq!(forge_lang::eval(&prefix.expr, &scope).expect("name_prefix"), Value::string("fast-api-jwt-staging"), "{}", unit.name);
+    }
     let provider = &env.unit("roles").expect("roles").generated_providers[0];
     let body = forge_lang::eval::eval_body(&provider.body, &forge_lang::Scope::new(tmp.path())).expect("provider");
     let tags = body.get("default_tags").and_then(Value::as_seq).and_then(|b| b.first()).and_then(|b| b.get("tags")).cloned();
