@@ -505,3 +505,80 @@ async fn mock_outputs_stand_in_for_an_unapplied_dependency_when_planning_only() 
     }
     assert!(cloud.objects().is_empty());
 }
+
+#[tokio::test]
+async fn every_write_keeps_the_lineage_and_raises_the_serial() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    valued_unit(dir.path(), false);
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 2);
+    plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    let first = state_of(dir.path(), "u");
+    write(dir.path(), &[("u/main.tf", "resource \"fake_thing\" \"r\" {\n  name  = \"drifty\"\n  value = \"second\"\n}\n")]);
+    let (plan, _) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    assert_eq!(action(unit_plan(&plan, "u"), "fake_thing.r"), Action::Update);
+    let second = state_of(dir.path(), "u");
+    assert_eq!(second.lineage, first.lineage);
+    assert!(second.serial > first.serial, "{} then {}", first.serial, second.serial);
+    assert_eq!(cloud.objects_named("drifty")[0].str_attr("value"), Some("second"));
+}
+
+#[tokio::test]
+async fn a_lock_released_within_the_timeout_is_waited_for() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    valued_unit(dir.path(), false);
+    let env = load(dir.path());
+    let backend = Arc::new(forge_engine::local_backend::LocalBackend::for_unit(&env.units[0].dir));
+    let holder = forge_provider::LockInfo {
+        id: "held".into(),
+        operation: "OperationTypeApply".into(),
+        info: String::new(),
+        who: "other@host".into(),
+        version: "0".into(),
+        created: "2026-01-01T00:00:00Z".into(),
+        path: String::new(),
+    };
+    forge_provider::StateBackend::lock(backend.as_ref(), &holder).await.expect("lock");
+    let releaser = {
+        let backend = backend.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            forge_provider::StateBackend::unlock(backend.as_ref(), "held", false).await
+        })
+    };
+    let mut e = engine(&FakeCloud::new(), 2);
+    e.options.lock_timeout = Duration::from_secs(10);
+    let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
+    assert!(!plan.failed(), "{plan:?}");
+    releaser.await.expect("join").expect("unlock");
+    assert!(forge_provider::StateBackend::lock_holder(backend.as_ref()).await.expect("holder").is_none(), "the plan left its lock behind");
+}
+
+#[tokio::test]
+async fn long_operations_report_progress() {
+    use forge_engine::{Event, OpStatus};
+    let dir = tempfile::tempdir().expect("tempdir");
+    valued_unit(dir.path(), false);
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    cloud.set_delay(Duration::from_millis(120));
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut e = engine(&cloud, 2);
+    e.options.progress_every = Duration::from_millis(25);
+    let sink = events.clone();
+    e.events = Arc::new(move |ev| sink.lock().expect("events").push(ev));
+    plan_apply(&e, &env, PlanMode::Normal).await;
+    let events = events.lock().expect("events").clone();
+    let statuses: Vec<OpStatus> = events
+        .iter()
+        .filter_map(|ev| match ev {
+            Event::Op { address, status, .. } if address == "fake_thing.r" => Some(status.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(statuses.first(), Some(&OpStatus::Started), "{statuses:?}");
+    assert!(statuses.iter().any(|s| matches!(s, OpStatus::Still(_))), "{statuses:?}");
+    assert!(matches!(statuses.last(), Some(OpStatus::Done(_, Some(id))) if id.starts_with("fake_thing-")), "{statuses:?}");
+    assert!(events.iter().any(|ev| matches!(ev, Event::Schedule { waves } if waves == &vec![vec!["u".to_string()]])));
+    assert!(events.iter().any(|ev| matches!(ev, Event::UnitFinished { unit, ok: true, .. } if unit == "u")));
+}
