@@ -176,9 +176,31 @@ impl SecurityGroupType {
         self.state_from_live(&sg, state, &account).map(Some)
     }
 
+    /// Waits until a new group can be described: EC2 is eventually consistent, and a
+    /// rule call on a group it cannot see yet fails with the same code as a rule naming
+    /// a group that does not exist.
+    async fn wait_visible(&self, id: &str) -> ProviderResult<()> {
+        let backoff = Backoff {
+            attempts: 8,
+            first_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(5),
+        };
+        retry(backoff, is_not_found, || async {
+            match self.describe(id).await? {
+                Some(_) => Ok(()),
+                None => Err(ProviderError::with_code(
+                    "InvalidGroup.NotFound",
+                    format!("security group {id} is not visible yet after its creation"),
+                )),
+            }
+        })
+        .await
+    }
+
     /// Terraform removes the allow-all egress rule AWS adds to a new group, so that only
     /// configured rules exist; then the configured rules are added.
     async fn apply_initial_rules(&self, id: &str, planned: &Value) -> ProviderResult<()> {
+        self.wait_visible(id).await?;
         let defaults: BTreeSet<AtomicRule> = [default_egress()].into();
         self.apply_rules(id, "egress", &defaults, &BTreeSet::new())
             .await?;
