@@ -270,7 +270,9 @@ impl Engine {
     /// A dependency's outputs from its state; its `mock_outputs` when it has no state yet.
     async fn applied_outputs(&self, unit: &Unit, dep: &forge_config::Dependency, dep_unit: &Unit, allow_mocks: bool) -> Result<BTreeMap<String, Value>, EngineError> {
         let store = self.read_state(dep_unit).await?;
-        if store.exists() {
+        // Terragrunt treats a state without outputs (never applied, or destroyed) as "no
+        // outputs": mocks may stand in.
+        if store.exists() && !store.state.outputs.is_empty() {
             return Ok(store.state.output_values());
         }
         // Mocks stand in while planning only, as Terragrunt's usual
@@ -279,7 +281,7 @@ impl Engine {
             return Ok(mock.clone());
         }
         Err(EngineError::new(format!(
-            "unit {}: dependency \"{}\" ({}) has never been applied, so it has no outputs",
+            "unit {}: dependency \"{}\" ({}) has no outputs (it was never applied, or was destroyed)",
             unit.name, dep.name, dep_unit.name
         ))
         .cause(format!("dependency block at {}", dep.location))

@@ -500,7 +500,7 @@ async fn mock_outputs_stand_in_for_an_unapplied_dependency_when_planning_only() 
     let targets: Vec<ApplyTarget> = plan.units.iter().filter_map(|(_, o)| o.done()).map(ApplyTarget::from_plan).collect();
     let applied = e.apply(&env, PlanMode::Normal, &targets).await.expect("apply");
     match &applied.units[0].1 {
-        UnitOutcome::Failed(es) => assert!(es[0].to_string().contains("has never been applied"), "{}", es[0]),
+        UnitOutcome::Failed(es) => assert!(es[0].to_string().contains("has no outputs (it was never applied"), "{}", es[0]),
         other => panic!("applied with mock outputs: {other:?}"),
     }
     assert!(cloud.objects().is_empty());
