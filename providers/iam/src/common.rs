@@ -272,6 +272,16 @@ where
     })
 }
 
+/// A description as state: AWS does not distinguish "" from none, so an empty one counts
+/// as whatever the state had (null or ""), and only a real text is a value.
+pub fn description_value(live: Option<&str>, state: &Value) -> Value {
+    match live {
+        Some(d) if !d.is_empty() => Value::string(d),
+        _ if state.str_attr("description") == Some("") => Value::string(""),
+        _ => Value::Null,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,5 +370,14 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 5, "every attempt was used");
         let seen = read_after_create_with(quick(), "IAM role app", || async { Ok(Some(Value::Bool(true))) }).await;
         assert_eq!(seen, Ok(Value::Bool(true)));
+    }
+
+    #[test]
+    fn empty_description_keeps_the_state_spelling() {
+        let empty = Value::object([("description", Value::string(""))]);
+        let none = Value::object([("description", Value::Null)]);
+        assert_eq!(description_value(None, &empty), Value::string(""));
+        assert_eq!(description_value(Some(""), &none), Value::Null);
+        assert_eq!(description_value(Some("x"), &empty), Value::string("x"));
     }
 }

@@ -11,7 +11,7 @@ use forge_aws_common::{sdk_error, string_map, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
 use crate::common::{
-    check_policy, client, config_tags, read_after_create, create_tags, found, keep_equivalent_policy, name_or_generated, opt_string,
+    description_value,    check_policy, client, config_tags, read_after_create, create_tags, found, keep_equivalent_policy, name_or_generated, opt_string,
     path_or_default, plan_tags_all, replace_paths, required_str, set_attr, tag_changes, tags_from_aws, tags_state,
     to_aws_tags, with_hint,
 };
@@ -72,10 +72,7 @@ impl PolicyResource {
             .unwrap_or(Value::Null);
         let Some(live_tags) = found(self.live_tags(arn).await)? else { return Ok(None) };
         let (tags, tags_all) = tags_state(&self.ctx, state.get("tags").unwrap_or(&Value::Null), &live_tags);
-        let description = match policy.description() {
-            Some("") | None => Value::Null,
-            Some(d) => Value::string(d),
-        };
+        let description = description_value(policy.description(), state);
         Ok(Some(Value::object([
             ("id", Value::string(arn)),
             ("arn", Value::string(policy.arn().unwrap_or(arn))),

@@ -9,7 +9,7 @@ use forge_aws_common::{retry, sdk_error, string_map, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
 use crate::common::{
-    check_policy, client, config_tags, is_invalid_principal, propagation_backoff, read_after_create, create_tags, date_string, found, keep_equivalent_policy, opt_string,
+    description_value,    check_policy, client, config_tags, is_invalid_principal, propagation_backoff, read_after_create, create_tags, date_string, found, keep_equivalent_policy, opt_string,
     name_or_generated, path_or_default, plan_tags_all, replace_paths, required_str, set_attr, tag_changes, tags_from_aws, tags_state,
     to_aws_tags, with_hint,
 };
@@ -76,10 +76,7 @@ impl RoleResource {
             .assume_role_policy_document()
             .map(|live| Value::String(policy_for_state(state.str_attr("assume_role_policy"), live)))
             .unwrap_or(Value::Null);
-        let description = match role.description() {
-            Some("") | None => Value::Null,
-            Some(d) => Value::string(d),
-        };
+        let description = description_value(role.description(), state);
         let force_detach = state.get("force_detach_policies").and_then(Value::as_bool).unwrap_or(false);
         Ok(Some(Value::object([
             ("id", Value::string(role.role_name())),

@@ -524,3 +524,42 @@ async fn iam_module_shape_applies_and_replans_clean() {
         assert_eq!(ty.read(state).await.unwrap(), None, "{} still there", ty.type_name());
     }
 }
+
+/// `default_tags` in the provider block: applied to AWS, shown in `tags_all`, and kept out
+/// of `tags` so the configuration's own tags plan as a no-op.
+#[tokio::test]
+async fn default_tags_go_to_tags_all_only() {
+    let _ = context().await;
+    let provider = Value::object([
+        ("region", s("us-east-1")),
+        (
+            "default_tags",
+            Value::List(vec![Value::object([("tags", tags(&[("env", "test"), ("team", "default")]))])]),
+        ),
+    ]);
+    let ctx = Arc::new(AwsContext::from_provider_config(&provider).await.unwrap());
+    let roles = RoleResource::new(ctx.clone());
+    let name = unique("forge-deftags");
+    let desired = config(
+        roles.schema(),
+        vec![("name", s(&name)), ("assume_role_policy", s(TRUST_EC2)), ("tags", tags(&[("team", "a")]))],
+    );
+    let plan = roles.plan(None, &desired).unwrap();
+    assert!(plan.planned.get("tags_all").unwrap().same_as(&tags(&[("env", "test"), ("team", "a")])), "planned tags_all is known and merged");
+    let state = create(&roles, &desired).await;
+    let live = read(&roles, &state).await;
+    assert!(live.get("tags").unwrap().same_as(&tags(&[("team", "a")])), "{:?}", live.get("tags"));
+    assert!(live.get("tags_all").unwrap().same_as(&tags(&[("env", "test"), ("team", "a")])));
+    assert_no_op(&roles, &live, &desired);
+    let on_aws = iam(&ctx).list_role_tags().role_name(&name).send().await.unwrap();
+    assert_eq!(on_aws.tags().len(), 2, "default tags are applied to AWS");
+
+    // Dropping the role's own tag leaves the defaults.
+    let untagged = config(roles.schema(), vec![("name", s(&name)), ("assume_role_policy", s(TRUST_EC2))]);
+    let plan = roles.plan(Some(&live), &untagged).unwrap();
+    let updated = roles.update(&live, &plan.planned).await.unwrap();
+    assert!(updated.get("tags_all").unwrap().same_as(&tags(&[("env", "test"), ("team", "default")])));
+    assert_eq!(updated.get("tags"), Some(&Value::Null));
+    assert_no_op(&roles, &read(&roles, &updated).await, &untagged);
+    roles.delete(&updated).await.unwrap();
+}

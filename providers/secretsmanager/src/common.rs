@@ -103,6 +103,16 @@ pub fn replace_paths(schema: &Schema, prior: Option<&Value>, planned: &Value) ->
         .collect()
 }
 
+/// A description as state: AWS does not distinguish "" from none, so an empty one counts
+/// as whatever the state had (null or ""), and only a real text is a value.
+pub fn description_value(live: Option<&str>, state: &Value) -> Value {
+    match live {
+        Some(d) if !d.is_empty() => Value::string(d),
+        _ if state.str_attr("description") == Some("") => Value::string(""),
+        _ => Value::Null,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,5 +140,14 @@ mod tests {
         let m = tags_from_aws(&tags);
         assert_eq!(m.len(), 1);
         assert_eq!(m.get("team").map(String::as_str), Some("a"));
+    }
+
+    #[test]
+    fn empty_description_keeps_the_state_spelling() {
+        let empty = Value::object([("description", Value::string(""))]);
+        let none = Value::object([("description", Value::Null)]);
+        assert_eq!(description_value(None, &empty), Value::string(""));
+        assert_eq!(description_value(Some(""), &none), Value::Null);
+        assert_eq!(description_value(Some("x"), &empty), Value::string("x"));
     }
 }

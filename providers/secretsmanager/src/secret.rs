@@ -11,7 +11,7 @@ use forge_aws_common::{sdk_error, string_map, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
 use crate::common::{
-    client, config_tags, found, is_not_found, is_scheduled_for_deletion, opt_string, plan_tags_all, replace_paths,
+    description_value,    client, config_tags, found, is_not_found, is_scheduled_for_deletion, opt_string, plan_tags_all, replace_paths,
     required_str, set_attr, tags_from_aws, tags_state, to_aws_tags,
 };
 
@@ -65,10 +65,7 @@ impl SecretResource {
             .and_then(Value::as_f64)
             .unwrap_or(DEFAULT_RECOVERY_WINDOW);
         let overwrite = state.get("force_overwrite_replica_secret").and_then(Value::as_bool).unwrap_or(false);
-        let description = match secret.description() {
-            Some("") | None => Value::Null,
-            Some(d) => Value::string(d),
-        };
+        let description = description_value(secret.description(), state);
         Ok(Some(Value::object([
             ("id", Value::string(&arn)),
             ("arn", Value::string(&arn)),

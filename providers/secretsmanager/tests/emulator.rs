@@ -270,3 +270,25 @@ async fn secret_version_errors_never_show_the_value() {
     assert!(!shown.contains(value), "the error shows the secret: {shown}");
     assert!(err.hint.unwrap_or_default().contains("create it first"));
 }
+
+#[tokio::test]
+async fn secret_default_tags_go_to_tags_all_only() {
+    let _ = context().await;
+    let provider = Value::object([
+        ("region", s("us-east-1")),
+        ("default_tags", Value::List(vec![Value::object([("tags", tags(&[("env", "test")]))])])),
+    ]);
+    let ctx = Arc::new(AwsContext::from_provider_config(&provider).await.unwrap());
+    let secrets = SecretResource::new(ctx.clone());
+    let desired = config(
+        secrets.schema(),
+        vec![("name", s(&unique("forge-deftags"))), ("recovery_window_in_days", Value::Number(0.0)), ("tags", tags(&[("app", "api")]))],
+    );
+    let state = create(&secrets, &desired).await;
+    let live = read(&secrets, &state).await;
+    assert!(live.get("tags").unwrap().same_as(&tags(&[("app", "api")])));
+    assert!(live.get("tags_all").unwrap().same_as(&tags(&[("app", "api"), ("env", "test")])));
+    assert_no_op(&secrets, &live, &desired);
+    secrets.delete(&live).await.unwrap();
+    assert_eq!(secrets.read(&live).await.unwrap(), None);
+}
