@@ -621,10 +621,27 @@ pub(crate) fn eval_inputs(unit: &Unit, dependency_outputs: &BTreeMap<String, Val
     for layer in &unit.inputs.layers {
         match eval_layer(layer, &deps) {
             Ok(values) => merged.extend(values),
-            Err(d) => diags.extend(d),
+            Err(d) => diags.extend(explain_missing_outputs(d, unit, dependency_outputs)),
         }
     }
     if diags.is_empty() { Ok(merged) } else { Err(diags) }
+}
+
+/// A dependency with no outputs at all was never applied (or was destroyed): say so
+/// instead of only "no attribute".
+fn explain_missing_outputs(diags: Diagnostics, unit: &Unit, dependency_outputs: &BTreeMap<String, Value>) -> Diagnostics {
+    let empty: Vec<&crate::unit::Dependency> = unit
+        .dependencies
+        .iter()
+        .filter(|d| matches!(dependency_outputs.get(&d.name).map(Value::unmarked), Some(Value::Object(m) | Value::Map(m)) if m.is_empty()))
+        .collect();
+    let explain = |d: forge_lang::Diagnostic| {
+        let Some(dep) = empty.iter().find(|dep| d.summary.contains(&format!("dependency.{}.outputs", dep.name))) else { return d };
+        let folder = dep.config_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        d.detail(format!("the unit {folder} has no outputs: it has not been applied, or it was destroyed"))
+            .hint(format!("apply {folder} first, or run it together with {} so its outputs are planned", unit.name))
+    };
+    Diagnostics(diags.0.into_iter().map(explain).collect())
 }
 
 pub(crate) fn eval_layer(layer: &InputLayer, deps: &Value) -> Result<BTreeMap<String, Value>, Diagnostics> {

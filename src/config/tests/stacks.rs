@@ -163,6 +163,21 @@ fn production_inputs_merge_root_and_unit_and_carry_unknown_dependency_outputs() 
 }
 
 #[test]
+fn a_dependency_without_outputs_is_explained() {
+    let env = load(&stacks_dir().join("production"));
+    let api = env.unit("ec2-fast-api-jwt").expect("api unit");
+    let deps = BTreeMap::from([
+        ("s3".to_string(), Value::Unknown),
+        ("iam".to_string(), Value::Unknown),
+        ("secrets".to_string(), Value::Object(BTreeMap::new())),
+    ]);
+    let text = api.eval_inputs(&deps).expect_err("no secret_arn").to_string();
+    assert!(text.contains("ec2-fast-api-jwt/terragrunt.hcl:"), "{text}");
+    assert!(text.contains("the unit secret-manager has no outputs"), "{text}");
+    assert!(text.contains("hint: apply secret-manager first"), "{text}");
+}
+
+#[test]
 fn a_copy_with_only_env_hcl_edited_is_a_staging_environment() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let stacks = tmp.path().join("stacks");
