@@ -240,3 +240,120 @@ fn resource_names_carry_project_and_environment() {
         }
     }
 }
+
+/// The scope a module's expressions see before anything is applied: variables from the
+/// unit's inputs (dependencies unknown) or defaults, locals, and every resource and data
+/// source unknown.
+fn module_scope(unit: &forge_config::Unit) -> forge_lang::Scope<'static> {
+    let module = &unit.module;
+    let inputs = unit.eval_inputs(&BTreeMap::new()).expect("inputs");
+    let mut vars = BTreeMap::new();
+    for v in &module.variables {
+        let value = match inputs.get(&v.name) {
+            Some(given) => v.ty.convert(given.clone()).unwrap_or_else(|e| panic!("{}: var.{}: {e}", unit.name, v.name)),
+            None => v.default.clone().unwrap_or_else(|| panic!("{}: var.{} has no value", unit.name, v.name)),
+        };
+        vars.insert(v.name.clone(), if v.sensitive { value.sensitive() } else { value });
+    }
+    let dir = Value::string(module.dir.to_string_lossy());
+    let mut scope = forge_lang::Scope::new(&module.dir)
+        .with_root("var", Value::Object(vars))
+        .with_root("path", Value::object([("module", dir.clone()), ("root", dir.clone()), ("cwd", dir)]));
+    let mut data: BTreeMap<String, BTreeMap<String, Value>> = BTreeMap::new();
+    for d in &module.data {
+        data.entry(d.type_name.clone()).or_default().insert(d.name.clone(), Value::Unknown);
+    }
+    scope.roots.insert("data".into(), Value::Object(data.into_iter().map(|(k, v)| (k, Value::Object(v))).collect()));
+    for r in &module.resources {
+        let entry = scope.roots.entry(r.type_name.clone()).or_insert_with(|| Value::Object(BTreeMap::new()));
+        if let Value::Object(m) = entry {
+            m.insert(r.name.clone(), Value::Unknown);
+        }
+    }
+    // Locals in dependency order: retry until all evaluate.
+    let mut locals = BTreeMap::new();
+    for _ in 0..module.locals.len() {
+        for l in &module.locals {
+            scope.roots.insert("local".into(), Value::Object(locals.clone()));
+            if let Ok(v) = forge_lang::eval(&l.expr, &scope) {
+                locals.insert(l.name.clone(), v);
+            }
+        }
+    }
+    for l in &module.locals {
+        scope.roots.insert("local".into(), Value::Object(locals.clone()));
+        forge_lang::eval(&l.expr, &scope).unwrap_or_else(|d| panic!("{}: local.{}:\n{d}", unit.name, l.name));
+    }
+    scope
+}
+
+#[test]
+fn every_production_module_evaluates_before_anything_is_applied() {
+    let env = load(&stacks_dir().join("production"));
+    for unit in &env.units {
+        let scope = module_scope(unit);
+        for rb in unit.module.resources.iter().chain(&unit.module.data) {
+            let mut s = scope.clone();
+            if rb.for_each.is_some() {
+                s.roots.insert("each".into(), Value::object([("key", Value::Unknown), ("value", Value::Unknown)]));
+            }
+            if rb.count.is_some() {
+                s.roots.insert("count".into(), Value::object([("index", Value::Unknown)]));
+            }
+            forge_lang::eval::eval_body(&rb.body, &s).unwrap_or_else(|d| panic!("{} {}:\n{d}", unit.name, rb.address()));
+        }
+        for o in &unit.module.outputs {
+            forge_lang::eval(&o.expr, &scope).unwrap_or_else(|d| panic!("{} output {}:\n{d}", unit.name, o.name));
+        }
+        for v in &unit.module.variables {
+            for check in &v.validations {
+                let ok = forge_lang::eval(&check.condition, &scope).unwrap_or_else(|d| panic!("{} var.{} validation:\n{d}", unit.name, v.name));
+                assert_ne!(ok.unmarked(), &Value::Bool(false), "{}: var.{} fails its validation", unit.name, v.name);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_jwt_secret_string_is_sensitive() {
+    let env = load(&stacks_dir().join("production"));
+    let unit = env.unit("secret-manager").expect("secret-manager");
+    let scope = module_scope(unit);
+    let version = unit.module.resources.iter().find(|r| r.type_name == "aws_secretsmanager_secret_version").expect("secret version");
+    let body = forge_lang::eval::eval_body(&version.body, &scope).expect("body");
+    let secret = body.get("secret_string").expect("secret_string");
+    assert!(secret.is_sensitive(), "secret_string must be sensitive, got {secret:?}");
+}
+
+#[test]
+fn the_api_user_data_names_the_bucket_and_secret() {
+    let env = load(&stacks_dir().join("production"));
+    let unit = env.unit("ec2-fast-api-jwt").expect("api unit");
+    let deps = BTreeMap::from([
+        ("s3".to_string(), Value::object([("bucket_name", Value::string("files-bucket"))])),
+        ("iam".to_string(), Value::object([("instance_profile_name", Value::string("profile"))])),
+        ("secrets".to_string(), Value::object([("secret_arn", Value::string("arn:aws:secretsmanager:us-east-1:000000000000:secret:jwt"))])),
+    ]);
+    let inputs = unit.eval_inputs(&deps).expect("inputs");
+    let mut vars = BTreeMap::new();
+    for v in &unit.module.variables {
+        let value = inputs.get(&v.name).cloned().or_else(|| v.default.clone()).expect("value");
+        vars.insert(v.name.clone(), v.ty.convert(value).expect("converts"));
+    }
+    let dir = Value::string(unit.module.dir.to_string_lossy());
+    let mut scope = forge_lang::Scope::new(&unit.module.dir)
+        .with_root("var", Value::Object(vars))
+        .with_root("path", Value::object([("module", dir)]))
+        .with_root("local", Value::object([("tags", Value::Object(BTreeMap::new())), ("name_prefix", Value::string("p"))]))
+        .with_root("data", Value::Unknown);
+    scope.roots.insert("aws_security_group".into(), Value::Unknown);
+    let instance = unit.module.resources.iter().find(|r| r.type_name == "aws_instance").expect("instance");
+    let body = forge_lang::eval::eval_body(&instance.body, &scope).expect("instance body");
+    let user_data = body.str_attr("user_data").expect("user_data is known");
+    assert!(user_data.starts_with("#!/bin/bash\n"), "{user_data}");
+    assert!(user_data.contains("STORAGE_BUCKET=files-bucket"), "{user_data}");
+    assert!(user_data.contains("JWT_SECRET_ARN=arn:aws:secretsmanager:us-east-1:000000000000:secret:jwt"), "{user_data}");
+    assert!(user_data.contains("--port 8000"), "{user_data}");
+    assert_eq!(body.str_attr("instance_type"), Some("t3.micro"));
+    assert_eq!(body.str_attr("iam_instance_profile"), Some("profile"));
+}
