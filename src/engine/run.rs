@@ -278,9 +278,10 @@ impl Runner<'_> {
                 })
                 .collect(),
         };
-        if self.run.mode == PlanMode::Destroy {
-            store.state.instances.retain(|a, _| a.mode == Mode::Managed);
-        }
+        // Data sources are re-read every run: keep only those the configuration still has.
+        let module = &self.run.unit.module;
+        let destroy = self.run.mode == PlanMode::Destroy;
+        store.state.instances.retain(|a, _| a.mode == Mode::Managed || (!destroy && module.data.iter().any(|d| d.address() == a.resource())));
         store.persist().await
     }
 

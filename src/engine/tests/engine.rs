@@ -582,3 +582,31 @@ async fn long_operations_report_progress() {
     assert!(events.iter().any(|ev| matches!(ev, Event::Schedule { waves } if waves == &vec![vec!["u".to_string()]])));
     assert!(events.iter().any(|ev| matches!(ev, Event::UnitFinished { unit, ok: true, .. } if unit == "u")));
 }
+
+#[tokio::test]
+async fn data_sources_are_read_when_known_and_deferred_otherwise() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        &[
+            ("u/terragrunt.hcl", "inputs = {}\n"),
+            (
+                "u/main.tf",
+                "data \"fake_lookup\" \"known\" {\n  name = \"static\"\n}\n\nresource \"fake_thing\" \"r\" {\n  name  = \"r\"\n  value = data.fake_lookup.known.result\n}\n\ndata \"fake_lookup\" \"later\" {\n  name = fake_thing.r.arn\n}\n\noutput \"later\" {\n  value = data.fake_lookup.later.result\n}\n",
+            ),
+        ],
+    );
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 2);
+    let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
+    let u = unit_plan(&plan, "u");
+    assert_eq!(action(u, "data.fake_lookup.later"), Action::Read);
+    let r = u.changes.iter().find(|c| c.addr.to_string() == "fake_thing.r").expect("r");
+    assert_eq!(r.after.as_ref().and_then(|a| a.str_attr("value")), Some("result-of-static"), "a known data source is read while planning");
+    assert!(render_unit(u, Default::default()).contains("will be read during apply"));
+    plan_apply(&e, &env, PlanMode::Normal).await;
+    let state = state_of(dir.path(), "u");
+    assert_eq!(state.outputs["later"].value, Value::string("result-of-arn:fake:fake_thing:r"));
+    assert!(state.instances.keys().any(|a| a.to_string() == "data.fake_lookup.later"));
+}
