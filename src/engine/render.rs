@@ -173,6 +173,12 @@ fn attrs_diff(before: &Value, after: &Value, forces: &[String], style: Style) ->
             }
             continue;
         }
+        if let (Value::Object(bm) | Value::Map(bm), Value::Object(am) | Value::Map(am)) = (x, y) {
+            let _ = writeln!(out, "      {} {k:<width$} = {{{force}", style.sign("~"));
+            out.push_str(&map_diff(bm, am, style));
+            out.push_str("        }\n");
+            continue;
+        }
         let line = if x.is_null() {
             format!("      {} {k:<width$} = {}{force}", style.sign("+"), multiline(y, 6))
         } else if y.is_null() {
@@ -185,6 +191,36 @@ fn attrs_diff(before: &Value, after: &Value, forces: &[String], style: Style) ->
     }
     if hidden > 0 {
         let _ = writeln!(out, "        # ({hidden} unchanged attribute{} hidden)", if hidden == 1 { "" } else { "s" });
+    }
+    out
+}
+
+/// The changed keys of a map attribute (tags): `+`, `-`, `~` per key.
+fn map_diff(before: &std::collections::BTreeMap<String, Value>, after: &std::collections::BTreeMap<String, Value>, style: Style) -> String {
+    let mut out = String::new();
+    let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let width = keys.iter().map(|k| key_text(k).len()).max().unwrap_or(0);
+    let mut hidden = 0;
+    for k in keys {
+        let key = key_text(k);
+        match (before.get(k), after.get(k)) {
+            (Some(b), Some(a)) if b.same_as(a) && a.is_wholly_known() => hidden += 1,
+            (Some(b), Some(a)) => {
+                let _ = writeln!(out, "          {} {key:<width$} = {} -> {}", style.sign("~"), inline(b), inline(a));
+            }
+            (None, Some(a)) => {
+                let _ = writeln!(out, "          {} {key:<width$} = {}", style.sign("+"), inline(a));
+            }
+            (Some(b), None) => {
+                let _ = writeln!(out, "          {} {key:<width$} = {} -> null", style.sign("-"), inline(b));
+            }
+            (None, None) => {}
+        }
+    }
+    if hidden > 0 {
+        let _ = writeln!(out, "            # ({hidden} unchanged element{} hidden)", if hidden == 1 { "" } else { "s" });
     }
     out
 }
@@ -258,4 +294,31 @@ pub fn summary_table(plan: &EnvPlan) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::addr::InstanceAddr;
+
+    #[test]
+    fn update_shows_changed_map_keys_and_hides_the_rest() {
+        let tags = |v: &str| Value::Map([("team".to_string(), Value::string("core")), ("env".to_string(), Value::string(v))].into_iter().collect());
+        let before = Value::object([("id", Value::string("i-1")), ("tags", tags("dev")), ("size", Value::Number(1.0))]);
+        let after = Value::object([("id", Value::string("i-1")), ("tags", tags("prod")), ("size", Value::Number(1.0))]);
+        let change = ResourceChange {
+            addr: InstanceAddr::managed("aws_instance", "app", None),
+            action: Action::Update,
+            before: Some(before),
+            after: Some(after),
+            requires_replace: Vec::new(),
+            reason: None,
+        };
+        let text = render_change(&change, Style::default());
+        assert!(text.contains("# aws_instance.app will be updated in-place"), "{text}");
+        assert!(text.contains("~ env  = \"dev\" -> \"prod\""), "{text}");
+        assert!(text.contains("# (1 unchanged element hidden)"), "{text}");
+        assert!(text.contains("# (1 unchanged attribute hidden)"), "{text}");
+        assert!(text.contains("id   = \"i-1\""), "{text}");
+    }
 }
