@@ -205,9 +205,26 @@ fn read_variable(block: &Block) -> Result<Variable, Diagnostics> {
     });
     let default = match body.attribute("default") {
         Some(a) => match constant(&a.expr, &base) {
+            Ok(v) if v.is_null() && !nullable => {
+                diags.push(
+                    Diagnostic::error(format!("variable `{name}` is not nullable, so its default cannot be null"))
+                        .at(a.expr.location())
+                        .hint("give a non-null default, or remove the default to make the variable required"),
+                );
+                None
+            }
             Ok(v) if v.is_null() => Some(Value::Null),
             Ok(v) => match ty.convert(v) {
                 Ok(v) => Some(if sensitive { v.sensitive() } else { v }),
+                // The conversion message quotes the value; a secret's must not be shown.
+                Err(_) if sensitive => {
+                    diags.push(
+                        Diagnostic::error(format!("the default of sensitive variable `{name}` does not match its type"))
+                            .at(a.expr.location())
+                            .hint("change the default or the type so they agree"),
+                    );
+                    None
+                }
                 Err(e) => {
                     diags.push(
                         Diagnostic::error(format!("the default of variable `{name}` does not match its type: {e}"))

@@ -274,8 +274,10 @@ fn validate_unit_inputs(unit: &Unit, env: &Environment) -> Diagnostics {
         match unit.module.variable(key) {
             Some(var) => {
                 if let Err(e) = var.ty.convert(value.clone()) {
+                    // The conversion message quotes the value; a secret must not be shown.
+                    let why = if value.contains_sensitive() || var.sensitive { "the value is sensitive and not shown".to_string() } else { e };
                     diags.push(
-                        error_at(format!("input `{key}` does not match the type of variable `{key}`: {e}"), &key_location(layer, key))
+                        error_at(format!("input `{key}` does not match the type of variable `{key}`: {why}"), &key_location(layer, key))
                             .detail(format!("unit {}; the variable is declared at {}", unit.name, var.location)),
                     );
                 }
