@@ -1,6 +1,6 @@
 //! The iam resource types and data sources of the `aws` provider: roles, managed and
 //! inline policies, policy attachments and instance profiles; the policy document
-//! builder, the caller identity and the region.
+//! builder, the caller identity, the region and the partition.
 
 // Tests may unwrap: a panic there is a test failure with its message.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -13,6 +13,7 @@ use forge_provider::{DataSourceType, ResourceType};
 pub mod caller_identity;
 pub mod common;
 pub mod instance_profile;
+pub mod partition;
 pub mod policy;
 pub mod policy_document;
 pub mod region;
@@ -37,5 +38,6 @@ pub fn data_sources(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn DataSourceType>> {
         Arc::new(policy_document::PolicyDocumentDataSource::new()),
         Arc::new(caller_identity::CallerIdentityDataSource::new(ctx.clone())),
         Arc::new(region::RegionDataSource::new(ctx.clone())),
+        Arc::new(partition::PartitionDataSource::new(ctx.clone())),
     ]
 }

@@ -28,6 +28,7 @@ impl RoleResource {
         let string = || AttrType::String;
         let schema = Schema::new()
             .attr("name", Attribute::optional_computed(string()).force_new())
+            .attr("name_prefix", Attribute::optional(string()).force_new())
             .attr("path", Attribute::optional_computed(string()).force_new())
             .attr("description", Attribute::optional(string()))
             .attr("assume_role_policy", Attribute::required(string()))
@@ -81,6 +82,7 @@ impl RoleResource {
         Ok(Some(Value::object([
             ("id", Value::string(role.role_name())),
             ("name", Value::string(role.role_name())),
+            ("name_prefix", state.get("name_prefix").cloned().unwrap_or(Value::Null)),
             ("path", Value::string(role.path())),
             ("description", description),
             ("assume_role_policy", trust),
@@ -189,6 +191,9 @@ impl ResourceType for RoleResource {
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
         check_policy(TYPE, config, "assume_role_policy")?;
+        if config.get_non_null("name").is_some() && config.get_non_null("name_prefix").is_some() {
+            return Err(ProviderError::new(format!("{TYPE}: `name` and `name_prefix` conflict")).hint("set only one of them"));
+        }
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
         // AWS defaults are known at plan time: show them rather than "known after apply".
         if planned.get("path").is_none_or(Value::is_unknown) && config.get("path").is_none_or(Value::is_null) {

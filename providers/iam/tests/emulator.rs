@@ -563,3 +563,26 @@ async fn default_tags_go_to_tags_all_only() {
     assert_no_op(&roles, &read(&roles, &updated).await, &untagged);
     roles.delete(&updated).await.unwrap();
 }
+
+#[tokio::test]
+async fn name_prefix_generates_a_unique_name_and_partition_reads() {
+    let ctx = context().await;
+    let roles = RoleResource::new(ctx.clone());
+    let prefix = format!("{}-", unique("fp").chars().take(20).collect::<String>());
+    let desired = config(roles.schema(), vec![("name_prefix", s(&prefix)), ("assume_role_policy", s(TRUST_EC2))]);
+    let plan = roles.plan(None, &desired).unwrap();
+    assert!(plan.planned.get("name").unwrap().is_unknown(), "a generated name is known only after apply");
+    let state = roles.create(&plan.planned).await.unwrap();
+    let name = state.str_attr("name").unwrap().to_string();
+    assert!(name.starts_with(&prefix) && name.len() > prefix.len(), "{name}");
+    assert_eq!(state.str_attr("name_prefix"), Some(prefix.as_str()));
+    assert_no_op(&roles, &read(&roles, &state).await, &desired);
+    let both = config(roles.schema(), vec![("name", s("x")), ("name_prefix", s("y")), ("assume_role_policy", s(TRUST_EC2))]);
+    assert!(roles.plan(None, &both).unwrap_err().message.contains("conflict"));
+    roles.delete(&state).await.unwrap();
+
+    let partition = forge_aws_iam::partition::PartitionDataSource::new(ctx.clone());
+    let out = partition.read(&config(partition.schema(), vec![])).await.unwrap();
+    assert_eq!(out.str_attr("partition"), Some("aws"));
+    assert_eq!(out.str_attr("dns_suffix"), Some("amazonaws.com"));
+}
