@@ -83,6 +83,15 @@ fn validate_generated_providers(unit: &Unit) -> Diagnostics {
     let ctx = plain_context(&unit.module);
     for provider in &unit.generated_providers {
         check_refs(&ctx, &body_references(&provider.body), &mut diags);
+        let same = unit.module.providers.iter().find(|p| p.name == provider.name && p.alias == provider.alias);
+        if let Some(own) = same {
+            let name = provider.alias.as_ref().map_or(provider.name.clone(), |a| format!("{}.{a}", provider.name));
+            diags.push(
+                error_at(format!("provider `{name}` is configured twice: by the module and by a generate block"), &own.location)
+                    .detail(format!("the generated one is at {}", provider.location))
+                    .hint("remove the module's provider block (the root generates it for every unit), or give one of them an alias"),
+            );
+        }
     }
     diags
 }
