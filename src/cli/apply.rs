@@ -95,7 +95,11 @@ fn report(result: &EnvApply, mode: PlanMode) -> Outcome {
     }
     if print_unit_failures(&result.units) {
         eprintln!("\nApply failed after {}: {add} added, {change} changed, {destroy} destroyed before the failure.", seconds(result.elapsed));
-        eprintln!("hint: the state records everything that was done; fix the cause and run the same command again to continue");
+        // Errors with their own hint (a stale plan, a held lock) say what to do already.
+        let unhinted = result.units.iter().any(|(_, o)| matches!(o, UnitOutcome::Failed(es) if es.iter().any(|e| e.hint.is_none())));
+        if unhinted {
+            eprintln!("hint: the state records everything that was done; fix the cause and run the same command again to continue");
+        }
         return Err(Failure::Reported);
     }
     let what = if mode == PlanMode::Destroy { "Destroy" } else { "Apply" };
