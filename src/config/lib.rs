@@ -7,6 +7,19 @@
 //! - [`module`]: the Terraform module a unit points at: `variable`, `locals`, `resource`,
 //!   `data`, `output` and `provider` blocks from its `*.tf` files.
 //!
+//! - [`validate`]: the static checks of `forge validate` (undeclared names with "did you
+//!   mean" hints, `each`/`count` out of place, inputs against variables, dependency
+//!   outputs that do not exist). Schema checks live in forge-engine.
+//!
+//! Terragrunt's functions (`find_in_parent_folders`, `path_relative_to_include`,
+//! `read_terragrunt_config`, `get_env`, ...) are evaluated in the unit's context, as
+//! Terragrunt does for an included root file. Locals may not read dependencies.
+//!
+//! Tests: `tests/broken/*.txtar` (broken configurations and their diagnostics),
+//! `tests/eval/*.txtar` (configurations and their evaluated model) and `tests/stacks.rs`
+//! (stacks/production). `UPDATE_SNAPSHOTS=1 cargo test -p forge-config` rewrites the
+//! `.expected` snapshots; review the diff before committing.
+//!
 //! Everything that can be evaluated without other units' outputs is evaluated here
 //! (locals of unit files, `remote_state`, generated provider blocks); a unit's `inputs`
 //! wait for its dependencies' outputs ([`unit::Unit::eval_inputs`]). No network I/O.
