@@ -1,6 +1,6 @@
 //! forge's configuration model, read from the layout users already have:
 //!
-//! - [`unit`]: an environment folder (`stacks/production`) holds units, one folder each
+//! - [`unit`](mod@unit): an environment folder (`stacks/production`) holds units, one folder each
 //!   with a `terragrunt.hcl` (or `forge.hcl`), which includes the root file found with
 //!   `find_in_parent_folders`, reads `env.hcl`, declares `dependency` blocks, `inputs`,
 //!   `remote_state`, `generate` and `terraform { source }`.
