@@ -1,4 +1,5 @@
-//! The secretsmanager resource types of the `aws` provider: secrets and their versions.
+//! The secretsmanager resource types and data sources of the `aws` provider: secrets and
+//! their versions.
 
 // Tests may unwrap: a panic there is a test failure with its message.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -9,6 +10,7 @@ use forge_aws_common::AwsContext;
 use forge_provider::{DataSourceType, ResourceType};
 
 pub mod common;
+pub mod data_sources;
 pub mod secret;
 pub mod secret_version;
 
@@ -21,6 +23,9 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
 }
 
 /// Every data source this crate implements.
-pub fn data_sources(_ctx: &Arc<AwsContext>) -> Vec<Arc<dyn DataSourceType>> {
-    Vec::new()
+pub fn data_sources(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn DataSourceType>> {
+    vec![
+        Arc::new(data_sources::SecretDataSource::new(ctx.clone())),
+        Arc::new(data_sources::SecretVersionDataSource::new(ctx.clone())),
+    ]
 }

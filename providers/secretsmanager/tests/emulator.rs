@@ -292,3 +292,42 @@ async fn secret_default_tags_go_to_tags_all_only() {
     secrets.delete(&live).await.unwrap();
     assert_eq!(secrets.read(&live).await.unwrap(), None);
 }
+
+#[tokio::test]
+async fn data_sources_find_the_secret_and_its_current_value() {
+    use forge_aws_secretsmanager::data_sources::{SecretDataSource, SecretVersionDataSource};
+    use forge_provider::DataSourceType;
+    let ctx = context().await;
+    let secrets = SecretResource::new(ctx.clone());
+    let versions = SecretVersionResource::new(ctx.clone());
+    let name = unique("forge-ds");
+    let secret = create(
+        &secrets,
+        &config(
+            secrets.schema(),
+            vec![("name", s(&name)), ("description", s("looked up")), ("recovery_window_in_days", Value::Number(0.0))],
+        ),
+    )
+    .await;
+    let arn = secret.str_attr("arn").unwrap().to_string();
+    let version = create(
+        &versions,
+        &config(versions.schema(), vec![("secret_id", s(&arn)), ("secret_string", s("v1").sensitive())]),
+    )
+    .await;
+
+    let lookup = SecretDataSource::new(ctx.clone());
+    let found = lookup.read(&config(lookup.schema(), vec![("name", s(&name))])).await.unwrap();
+    assert_eq!(found.str_attr("arn"), Some(arn.as_str()));
+    assert_eq!(found.str_attr("description"), Some("looked up"));
+
+    let values = SecretVersionDataSource::new(ctx.clone());
+    let current = values.read(&config(values.schema(), vec![("secret_id", s(&arn))])).await.unwrap();
+    assert_eq!(current.str_attr("secret_string"), Some("v1"));
+    assert!(current.get("secret_string").unwrap().is_sensitive());
+    assert_eq!(current.str_attr("version_id"), version.str_attr("version_id"));
+
+    secrets.delete(&secret).await.unwrap();
+    let err = lookup.read(&config(lookup.schema(), vec![("name", s(&name))])).await.unwrap_err();
+    assert!(err.message.contains(&name), "{err}");
+}
