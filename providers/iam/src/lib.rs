@@ -18,6 +18,7 @@ pub mod policy;
 pub mod policy_document;
 pub mod region;
 pub mod role;
+pub mod role_data;
 pub mod role_policy;
 pub mod role_policy_attachment;
 
@@ -39,5 +40,6 @@ pub fn data_sources(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn DataSourceType>> {
         Arc::new(caller_identity::CallerIdentityDataSource::new(ctx.clone())),
         Arc::new(region::RegionDataSource::new(ctx.clone())),
         Arc::new(partition::PartitionDataSource::new(ctx.clone())),
+        Arc::new(role_data::RoleDataSource::new(ctx.clone())),
     ]
 }

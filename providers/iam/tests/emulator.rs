@@ -579,7 +579,13 @@ async fn name_prefix_generates_a_unique_name_and_partition_reads() {
     assert_no_op(&roles, &read(&roles, &state).await, &desired);
     let both = config(roles.schema(), vec![("name", s("x")), ("name_prefix", s("y")), ("assume_role_policy", s(TRUST_EC2))]);
     assert!(roles.plan(None, &both).unwrap_err().message.contains("conflict"));
+    let lookup = forge_aws_iam::role_data::RoleDataSource::new(ctx.clone());
+    let found = lookup.read(&config(lookup.schema(), vec![("name", s(&name))])).await.unwrap();
+    assert_eq!(found.str_attr("arn"), state.str_attr("arn"));
+    assert!(json_eq(found.str_attr("assume_role_policy").unwrap(), TRUST_EC2));
     roles.delete(&state).await.unwrap();
+    let err = lookup.read(&config(lookup.schema(), vec![("name", s(&name))])).await.unwrap_err();
+    assert!(err.message.contains(&name), "{err}");
 
     let partition = forge_aws_iam::partition::PartitionDataSource::new(ctx.clone());
     let out = partition.read(&config(partition.schema(), vec![])).await.unwrap();
