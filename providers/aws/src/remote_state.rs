@@ -15,6 +15,7 @@
 mod bootstrap;
 mod config;
 mod lock_info;
+mod role;
 mod s3_store;
 
 use std::collections::HashMap;
@@ -27,6 +28,7 @@ use forge_aws_dynamodb::LockTable;
 use forge_provider::{BackendError, BackendFactory, LockInfo, ProviderError, StateBackend, StoredState, Value};
 
 pub use config::{BootstrapSettings, BucketEncryption, ObjectEncryption, S3BackendConfig};
+pub use role::RoleSettings;
 pub use lock_info::{from_json as lock_info_from_json, to_json as lock_info_to_json};
 pub use s3_store::md5_hex;
 use s3_store::{ObjectRead, StateBucket, WriteCondition, WriteOutcome};
@@ -406,9 +408,11 @@ impl S3BackendFactory {
     /// The SDK clients for this config's region, credentials and endpoints, built once.
     async fn clients_for(&self, config: &S3BackendConfig) -> Result<Clients, BackendError> {
         let cache_key = format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
             config.region,
             config.profile,
+            config.role,
+            config.sts_endpoint,
             config.static_credentials.as_ref().map(|c| (c.access_key.clone(), md5_hex(c.secret_key.as_bytes()))),
             config.s3_endpoint,
             config.dynamodb_endpoint,
@@ -434,13 +438,17 @@ impl S3BackendFactory {
                 "remote_state config",
             ));
         }
-        let sdk = loader.load().await;
+        let mut sdk = loader.load().await;
         let Some(region) = sdk.region().map(|r| r.to_string()) else {
             return Err(BackendError::Other(format!(
                 "remote_state config.region: no region for the state bucket {}; set `region` in the remote_state config or export AWS_REGION",
                 config.bucket
             )));
         };
+        if let Some(role) = &config.role {
+            sdk = with_assumed_role(sdk, role, config.sts_endpoint.as_deref()).await;
+        }
+        check_credentials(&sdk, config).await?;
         let mut s3_conf = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(config.needs_path_style());
         if let Some(url) = &config.s3_endpoint {
             s3_conf = s3_conf.endpoint_url(url);
@@ -455,6 +463,100 @@ impl S3BackendFactory {
         if first_time {
             self.notices.lock().unwrap_or_else(|p| p.into_inner()).push(notice);
         }
+    }
+}
+
+/// The same configuration with credentials of the assumed role; the role is assumed
+/// with the configuration's own credentials, through `sts_endpoint` when one is given.
+async fn with_assumed_role(sdk: aws_types::SdkConfig, role: &RoleSettings, sts_endpoint: Option<&str>) -> aws_types::SdkConfig {
+    let mut sts_sdk = sdk.clone();
+    if let Some(url) = sts_endpoint {
+        // The environment's endpoint variables outrank the configuration's endpoint in
+        // the SDK; the config's `endpoints.sts` must win here, as it does in Terraform.
+        let inner = sdk.service_config().map(|_| sdk.clone());
+        sts_sdk = sts_sdk
+            .into_builder()
+            .endpoint_url(url)
+            .service_config(WithoutEndpointOverride { inner })
+            .build();
+    }
+    let mut builder = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
+        .configure(&sts_sdk)
+        .session_name(role.session_name.clone().unwrap_or_else(|| "forge".to_string()));
+    if let Some(id) = &role.external_id {
+        builder = builder.external_id(id);
+    }
+    if let Some(duration) = role.duration {
+        builder = builder.session_length(duration);
+    }
+    if let Some(policy) = &role.policy {
+        builder = builder.policy(policy);
+    }
+    if !role.policy_arns.is_empty() {
+        builder = builder.policy_arns(role.policy_arns.clone());
+    }
+    if !role.tags.is_empty() {
+        builder = builder.tags(role.tags.clone());
+    }
+    let provider = builder.build().await;
+    sdk.into_builder()
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(provider))
+        .build()
+}
+
+/// Fetches the credentials once up front, so that a missing credential or a role that
+/// cannot be assumed is reported as such, not as an unreachable S3.
+async fn check_credentials(sdk: &aws_types::SdkConfig, config: &S3BackendConfig) -> Result<(), BackendError> {
+    use aws_sdk_s3::config::ProvideCredentials;
+    let Some(provider) = sdk.credentials_provider() else {
+        return Err(BackendError::Other(format!(
+            "no AWS credentials for the state bucket {}: export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or set access_key/secret_key or profile in the remote_state config",
+            config.bucket
+        )));
+    };
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let what = match &config.role {
+                Some(role) => format!("could not assume the role {} for the state bucket {}", role.role_arn, config.bucket),
+                None => format!("could not load AWS credentials for the state bucket {}", config.bucket),
+            };
+            let hint = match &config.role {
+                Some(_) => "check remote_state config.assume_role (role_arn, external_id), the STS endpoint (config.endpoints.sts or AWS_ENDPOINT_URL) and that the base credentials may assume it",
+                None => "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or set access_key/secret_key or profile in the remote_state config",
+            };
+            Err(BackendError::Other(format!("{what}: {}\nhint: {hint}", error_chain(&e))))
+        }
+    }
+}
+
+/// An error and its causes on one line.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The environment's per-service settings minus the endpoint URL variables.
+#[derive(Debug)]
+struct WithoutEndpointOverride {
+    inner: Option<aws_types::SdkConfig>,
+}
+
+impl aws_types::service_config::LoadServiceConfig for WithoutEndpointOverride {
+    fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        if key.profile() == "endpoint_url" {
+            return None;
+        }
+        self.inner.as_ref()?.service_config()?.load_config(key)
     }
 }
 

@@ -908,3 +908,54 @@ fn base64_md5_of_key(key_b64: &str) -> String {
     let engine = base64::engine::general_purpose::STANDARD;
     engine.encode(md5::Md5::digest(engine.decode(key_b64).expect("base64")))
 }
+
+/// Bucket names visible to a client (LocalStack keeps buckets per account).
+async fn bucket_names(client: &aws_sdk_s3::Client) -> Vec<String> {
+    let out = client.list_buckets().send().await.expect("ListBuckets");
+    out.buckets().iter().filter_map(|b| b.name().map(str::to_string)).collect()
+}
+
+#[tokio::test]
+async fn assume_role_is_used_for_the_state_bucket() {
+    require_emulators();
+    let bucket = unique("forge-role");
+    let role_arn = "arn:aws:iam::111111111111:role/state-writer";
+    let factory = S3BackendFactory::new();
+    let backend = factory
+        .open(&config(
+            &bucket,
+            "role/terraform.tfstate",
+            &[("assume_role", Value::object([("role_arn", s(role_arn)), ("session_name", s("forge-test")), ("duration", s("15m"))]))],
+        ))
+        .await
+        .expect("open with an assumed role");
+    backend.write(b"{}", None).await.expect("write as the role");
+
+    // LocalStack files what the role creates under the role's account, not ours.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .load()
+        .await;
+    let role_provider = aws_config::sts::AssumeRoleProvider::builder(role_arn).configure(&sdk).session_name("check").build().await;
+    let as_role = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .credentials_provider(role_provider)
+            .force_path_style(true)
+            .build(),
+    );
+    assert!(bucket_names(&as_role).await.contains(&bucket), "the bucket belongs to the role's account");
+    assert!(!bucket_names(&s3().await).await.contains(&bucket), "not to the caller's own account");
+
+    // The role is assumed through the STS endpoint the config names.
+    let err = S3BackendFactory::new()
+        .open(&config(
+            &unique("forge-role"),
+            "k",
+            &[("role_arn", s(role_arn)), ("endpoints", Value::object([("sts", s("http://127.0.0.1:9"))]))],
+        ))
+        .await
+        .err()
+        .expect("STS is unreachable on port 9");
+    let m = err.to_string();
+    assert!(m.contains("could not assume the role") && m.contains(role_arn) && m.contains("config.endpoints.sts"), "{m}");
+}

@@ -27,6 +27,15 @@ const READ_KEYS: &[&str] = &[
     "token",
     "profile",
     "workspace_key_prefix",
+    "role_arn",
+    "assume_role",
+    "session_name",
+    "external_id",
+    "assume_role_duration_seconds",
+    "assume_role_policy",
+    "assume_role_policy_arns",
+    "assume_role_tags",
+    "sts_endpoint",
     // Terragrunt's bootstrap settings.
     "skip_bucket_versioning",
     "skip_bucket_ssencryption",
@@ -66,7 +75,6 @@ const ACCEPTED_KEYS: &[&str] = &[
     "allowed_account_ids",
     "forbidden_account_ids",
     "sts_region",
-    "sts_endpoint",
     "iam_endpoint",
     "skip_bucket_root_access",
     "skip_bucket_enforced_tls",
@@ -83,18 +91,7 @@ const ACCEPTED_KEYS: &[&str] = &[
 
 /// Keys that would make forge act as another identity: refused rather than ignored, so
 /// that a state is never written with the wrong credentials.
-const ROLE_KEYS: &[&str] = &[
-    "role_arn",
-    "assume_role",
-    "assume_role_with_web_identity",
-    "external_id",
-    "session_name",
-    "assume_role_duration_seconds",
-    "assume_role_policy",
-    "assume_role_policy_arns",
-    "assume_role_tags",
-    "assume_role_transitive_tag_keys",
-];
+const ROLE_KEYS: &[&str] = &["assume_role_with_web_identity", "assume_role_transitive_tag_keys"];
 
 /// How the state object is encrypted at rest on each write.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,6 +129,10 @@ pub struct S3BackendConfig {
     pub path_style: bool,
     pub static_credentials: Option<StaticCredentials>,
     pub profile: Option<String>,
+    /// The role to assume with those credentials, if any.
+    pub role: Option<super::role::RoleSettings>,
+    /// STS endpoint for assuming the role (`endpoints.sts`, legacy `sts_endpoint`).
+    pub sts_endpoint: Option<String>,
     pub bootstrap: BootstrapSettings,
     /// Settings accepted but not acted upon, for notices.
     pub ignored_notes: Vec<String>,
@@ -177,7 +178,7 @@ impl S3BackendConfig {
             )));
         };
         check_keys(map)?;
-        let reader = Reader { map };
+        let reader = Reader { map, prefix: "config" };
 
         let bucket = reader.required_string("bucket")?;
         check_bucket_name(&bucket)?;
@@ -192,6 +193,7 @@ impl S3BackendConfig {
         let endpoints = reader.endpoints()?;
         let s3_endpoint = endpoints.get("s3").cloned().or(reader.string("endpoint")?);
         let dynamodb_endpoint = endpoints.get("dynamodb").cloned().or(reader.string("dynamodb_endpoint")?);
+        let sts_endpoint = endpoints.get("sts").cloned().or(reader.string("sts_endpoint")?);
         let path_style = reader.bool("use_path_style")?.unwrap_or(false) || reader.bool("force_path_style")?.unwrap_or(false);
 
         let static_credentials = match (reader.string("access_key")?, reader.string("secret_key")?) {
@@ -241,6 +243,8 @@ impl S3BackendConfig {
             path_style,
             static_credentials,
             profile: reader.string("profile")?,
+            role: super::role::read(&reader)?,
+            sts_endpoint,
             bootstrap,
             ignored_notes,
         })
@@ -284,7 +288,7 @@ fn check_keys(map: &BTreeMap<String, Value>) -> Result<(), String> {
         }
         if ROLE_KEYS.contains(&k) {
             return Err(bad(format!(
-                "remote_state config.{k}: forge does not assume roles for the state backend yet; remove `{k}` and give forge the role's credentials through the standard variables (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)"
+                "remote_state config.{k}: forge does not support `{k}` for the state backend; use `assume_role = {{ role_arn = \"...\" }}`, or give forge the role's credentials through the standard variables (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)"
             )));
         }
         if !READ_KEYS.contains(&k) && !ACCEPTED_KEYS.contains(&k) {
@@ -376,42 +380,53 @@ fn bucket_encryption(reader: &Reader<'_>, kms_key_id: Option<&str>) -> Result<Op
 }
 
 /// Typed access to the config object's settings, with errors that name them.
-struct Reader<'a> {
-    map: &'a BTreeMap<String, Value>,
+pub(super) struct Reader<'a> {
+    pub map: &'a BTreeMap<String, Value>,
+    /// Where these settings are, for messages: `config` or `config.assume_role`.
+    pub prefix: &'a str,
 }
 
 impl Reader<'_> {
-    fn present(&self, key: &str) -> Result<Option<&Value>, String> {
+    /// The setting's name as the user would look for it (`config.bucket`).
+    fn at(&self, key: &str) -> String {
+        format!("{}.{key}", self.prefix)
+    }
+
+    pub(super) fn present(&self, key: &str) -> Result<Option<&Value>, String> {
+        let at = self.at(key);
         match self.map.get(key) {
             None => Ok(None),
             Some(v) if v.is_null() => Ok(None),
             Some(v) if !v.is_wholly_known() => Err(bad(format!(
-                "remote_state config.{key}: the value is not known until apply (it depends on a resource or a dependency's output); the state location must be known before anything runs"
+                "remote_state {at}: the value is not known until apply (it depends on a resource or a dependency's output); the state location must be known before anything runs"
             ))),
             Some(v) => Ok(Some(v)),
         }
     }
 
-    fn string(&self, key: &str) -> Result<Option<String>, String> {
+    pub(super) fn string(&self, key: &str) -> Result<Option<String>, String> {
+        let at = self.at(key);
         match self.present(key)? {
             None => Ok(None),
             Some(v) => match v.unmarked() {
                 Value::String(s) if s.is_empty() => Ok(None),
                 Value::String(s) => Ok(Some(s.clone())),
                 Value::Number(_) | Value::Bool(_) => Ok(Some(v.to_json().to_string())),
-                other => Err(bad(format!("remote_state config.{key}: expected a string, found a {}", other.kind_name()))),
+                other => Err(bad(format!("remote_state {at}: expected a string, found a {}", other.kind_name()))),
             },
         }
     }
 
-    fn required_string(&self, key: &str) -> Result<String, String> {
+    pub(super) fn required_string(&self, key: &str) -> Result<String, String> {
+        let at = self.at(key);
         self.string(key)?.ok_or_else(|| {
-            bad(format!("remote_state config.{key}: the s3 backend needs `{key}`; add it to the remote_state config"))
+            bad(format!("remote_state {at}: the s3 backend needs `{key}`; add it to the remote_state config"))
         })
     }
 
     /// A bool, also from the strings "true"/"false" that Terragrunt users often write.
-    fn bool(&self, key: &str) -> Result<Option<bool>, String> {
+    pub(super) fn bool(&self, key: &str) -> Result<Option<bool>, String> {
+        let at = self.at(key);
         match self.present(key)? {
             None => Ok(None),
             Some(v) => match v.unmarked() {
@@ -419,20 +434,21 @@ impl Reader<'_> {
                 Value::String(s) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
                 Value::String(s) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
                 _ => Err(bad(format!(
-                    "remote_state config.{key}: expected true or false, found {}",
+                    "remote_state {at}: expected true or false, found {}",
                     describe_scalar(v)
                 ))),
             },
         }
     }
 
-    fn string_map(&self, key: &str) -> Result<BTreeMap<String, String>, String> {
+    pub(super) fn string_map(&self, key: &str) -> Result<BTreeMap<String, String>, String> {
+        let at = self.at(key);
         match self.present(key)? {
             None => Ok(BTreeMap::new()),
             Some(v) => {
                 let Some(m) = v.as_map() else {
                     return Err(bad(format!(
-                        "remote_state config.{key}: expected a map of strings, found a {}",
+                        "remote_state {at}: expected a map of strings, found a {}",
                         v.kind_name()
                     )));
                 };
@@ -441,7 +457,7 @@ impl Reader<'_> {
                         Value::String(s) => Ok((k.clone(), s.clone())),
                         Value::Number(_) | Value::Bool(_) => Ok((k.clone(), v.to_json().to_string())),
                         other => Err(bad(format!(
-                            "remote_state config.{key}[\"{k}\"]: expected a string, found a {}",
+                            "remote_state {at}[\"{k}\"]: expected a string, found a {}",
                             other.kind_name()
                         ))),
                     })
@@ -587,10 +603,13 @@ mod tests {
 
     #[test]
     fn role_settings_are_refused() {
-        let e = err(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("role_arn", s("arn:aws:iam::1:role/x"))]));
-        assert!(e.contains("config.role_arn") && e.contains("does not assume roles"), "{e}");
-        let c = S3BackendConfig::from_value(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("role_arn", Value::Null)]));
-        assert!(c.is_ok(), "a null role_arn asks for nothing");
+        let e = err(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("assume_role_with_web_identity", Value::object([("role_arn", s("arn:aws:iam::1:role/x"))]))]));
+        assert!(e.contains("config.assume_role_with_web_identity") && e.contains("does not support"), "{e}");
+        let c = S3BackendConfig::from_value(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("assume_role_with_web_identity", Value::Null)]));
+        assert!(c.is_ok(), "a null setting asks for nothing");
+        let c = S3BackendConfig::from_value(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("role_arn", s("arn:aws:iam::1:role/x"))]))
+            .expect("role_arn is read");
+        assert_eq!(c.role.map(|r| r.role_arn).as_deref(), Some("arn:aws:iam::1:role/x"));
     }
 
     #[test]
