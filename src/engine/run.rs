@@ -130,6 +130,13 @@ impl Runner<'_> {
         changes.sort_by(|a, b| a.addr.cmp(&b.addr));
         let mut drift = collected.drift;
         drift.sort_by(|a, b| a.addr.cmp(&b.addr));
+        if self.run.mode == PlanMode::Normal {
+            // As Terraform does, report only drift that matters to this plan: objects that
+            // are gone, or that the plan changes. Computed attributes that other resources
+            // move (a policy's attachment count) are not news.
+            let changed: BTreeSet<&InstanceAddr> = changes.iter().filter(|c| c.action != Action::NoOp).map(|c| &c.addr).collect();
+            drift.retain(|d| d.after.is_none() || changed.contains(&d.addr));
+        }
         let output_changes = self.output_changes(&collected.outputs).await;
         let outputs = if self.run.mode == PlanMode::Destroy { BTreeMap::new() } else { collected.outputs };
         Ok(UnitPlan {

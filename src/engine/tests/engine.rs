@@ -268,6 +268,9 @@ async fn ignore_changes_keeps_the_live_value() {
     cloud.set_attr("drifty", "value", Value::string("by hand"));
     let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
     assert_eq!(action(unit_plan(&plan, "u"), "fake_thing.r"), Action::NoOp);
+    assert!(unit_plan(&plan, "u").drift.is_empty(), "drift that changes nothing is not reported");
+    let refresh = e.plan(&env, PlanMode::RefreshOnly).await.expect("refresh-only plan");
+    assert_eq!(unit_plan(&refresh, "u").drift.len(), 1, "refresh-only shows every drift");
 }
 
 #[tokio::test]
