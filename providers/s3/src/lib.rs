@@ -1,13 +1,32 @@
-//! The s3 resource types and data sources of the `aws` provider.
+//! The s3 resource types of the `aws` provider: buckets and their versioning, default
+//! encryption, public access block, policy and event notifications.
+
+// Tests may unwrap: a panic there is a test failure with its message.
+#![cfg_attr(test, allow(clippy::unwrap_used))]
 
 use std::sync::Arc;
 
 use forge_aws_common::AwsContext;
 use forge_provider::{DataSourceType, ResourceType};
 
+pub mod bucket;
+pub mod bucket_encryption;
+pub mod bucket_notification;
+pub mod bucket_policy;
+pub mod bucket_versioning;
+pub mod common;
+pub mod public_access_block;
+
 /// Every resource type this crate implements, bound to one provider configuration.
-pub fn resource_types(_ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
-    Vec::new()
+pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
+    vec![
+        Arc::new(bucket::BucketResource::new(ctx.clone())),
+        Arc::new(bucket_versioning::BucketVersioningResource::new(ctx.clone())),
+        Arc::new(bucket_encryption::BucketEncryptionResource::new(ctx.clone())),
+        Arc::new(public_access_block::PublicAccessBlockResource::new(ctx.clone())),
+        Arc::new(bucket_policy::BucketPolicyResource::new(ctx.clone())),
+        Arc::new(bucket_notification::BucketNotificationResource::new(ctx.clone())),
+    ]
 }
 
 /// Every data source this crate implements.

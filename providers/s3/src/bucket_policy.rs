@@ -1,0 +1,121 @@
+//! `aws_s3_bucket_policy`: the bucket's resource policy, compared by meaning so that S3's
+//! re-spelling (key order, whitespace) is not drift. The id is the bucket name.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use forge_aws_common::policy::{policy_for_state, validate_policy_json};
+use forge_aws_common::{retry, sdk_error, AwsContext, Backoff};
+use forge_provider::{
+    plan_from_schema, AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+};
+
+use crate::common::{bucket_of, client, found_or_absent, required_str, with_bucket_hint};
+
+const TYPE: &str = "aws_s3_bucket_policy";
+
+pub struct BucketPolicyResource {
+    client: aws_sdk_s3::Client,
+    schema: Schema,
+}
+
+impl BucketPolicyResource {
+    pub fn new(ctx: Arc<AwsContext>) -> Self {
+        let schema = Schema::new()
+            .attr("bucket", Attribute::required(AttrType::String).force_new())
+            .attr("policy", Attribute::required(AttrType::String))
+            .attr("id", Attribute::computed(AttrType::String));
+        BucketPolicyResource { client: client(&ctx), schema }
+    }
+
+    async fn read_by_bucket(&self, bucket: &str, stored: Option<&str>) -> ProviderResult<Option<Value>> {
+        let out = self.client.get_bucket_policy().bucket(bucket).send().await.map_err(sdk_error);
+        let Some(out) = found_or_absent(out, &["NoSuchBucketPolicy"])? else { return Ok(None) };
+        let Some(live) = out.policy().filter(|p| !p.trim().is_empty()) else { return Ok(None) };
+        Ok(Some(Value::object([
+            ("id", Value::string(bucket)),
+            ("bucket", Value::string(bucket)),
+            ("policy", Value::String(policy_for_state(stored, live))),
+        ])))
+    }
+
+    async fn put(&self, planned: &Value) -> ProviderResult<Value> {
+        let planned = planned.deep_unmarked();
+        validate(&planned)?;
+        let bucket = bucket_of(&planned, TYPE)?;
+        let policy = required_str(&planned, "policy", TYPE)?;
+        // Right after a public access block changes S3 may refuse a policy for a moment.
+        let patient = Backoff { attempts: 5, first_delay: std::time::Duration::from_millis(500), ..Backoff::default() };
+        retry(patient, |e| e.code.as_deref() == Some("OperationAborted"), || async {
+            let out = self.client.put_bucket_policy().bucket(bucket).policy(policy).send().await;
+            out.map_err(|e| put_hint(with_bucket_hint(sdk_error(e), TYPE, bucket)))
+        })
+        .await?;
+        Ok(Value::object([
+            ("id", Value::string(bucket)),
+            ("bucket", Value::string(bucket)),
+            ("policy", Value::string(policy)),
+        ]))
+    }
+}
+
+fn put_hint(err: ProviderError) -> ProviderError {
+    match err.code.as_deref() {
+        Some("MalformedPolicy") => err.hint(
+            "S3 refused the policy document: check its Version, Principal, Action and that Resource names this bucket's ARN",
+        ),
+        Some("AccessDenied") => err.hint(
+            "a public access block with block_public_policy = true refuses public policies: make the policy non-public or change the block",
+        ),
+        _ => err,
+    }
+}
+
+fn validate(config: &Value) -> ProviderResult<()> {
+    if let Some(policy) = config.str_attr("policy") {
+        validate_policy_json("policy", policy).map_err(|msg| {
+            ProviderError::new(format!("{TYPE}: {msg}")).hint("build it with jsonencode(...) or data.aws_iam_policy_document.<name>.json")
+        })?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl ResourceType for BucketPolicyResource {
+    fn type_name(&self) -> &'static str {
+        TYPE
+    }
+
+    fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
+        validate(config)?;
+        Ok(plan_from_schema(&self.schema, prior, config))
+    }
+
+    async fn create(&self, planned: &Value) -> ProviderResult<Value> {
+        self.put(planned).await
+    }
+
+    async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
+        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else { return Ok(None) };
+        self.read_by_bucket(bucket, state.str_attr("policy")).await
+    }
+
+    async fn update(&self, _prior: &Value, planned: &Value) -> ProviderResult<Value> {
+        self.put(planned).await
+    }
+
+    async fn delete(&self, state: &Value) -> ProviderResult<()> {
+        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else { return Ok(()) };
+        let out = self.client.delete_bucket_policy().bucket(bucket).send().await.map_err(sdk_error);
+        found_or_absent(out, &["NoSuchBucketPolicy"])?;
+        Ok(())
+    }
+
+    async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
+        self.read_by_bucket(id, None).await
+    }
+}

@@ -1,0 +1,165 @@
+//! Helpers the S3 resource types share: the client, "bucket is gone" codes, the
+//! "configuration is absent" rule, block accessors and tags.
+
+use std::collections::BTreeMap;
+
+use forge_aws_common::{map_value, sdk_error, string_map, AwsContext};
+use forge_provider::{ProviderError, ProviderResult, Schema, Value};
+
+/// An S3 client for this provider configuration; path-style addressing whenever a custom
+/// endpoint is in force (virtual-hosted names such as `<bucket>.localhost` do not resolve).
+pub fn client(ctx: &AwsContext) -> aws_sdk_s3::Client {
+    let mut conf = aws_sdk_s3::config::Builder::from(&ctx.sdk);
+    if let Some(url) = ctx.endpoint_for("s3") {
+        conf = conf.endpoint_url(url);
+    }
+    if ctx.has_custom_endpoint("s3") {
+        conf = conf.force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(conf.build())
+}
+
+/// True when the bucket does not exist (HeadBucket answers a bare 404 `NotFound`).
+pub fn is_bucket_gone(err: &ProviderError) -> bool {
+    matches!(err.code.as_deref(), Some("NoSuchBucket" | "NotFound"))
+}
+
+/// Turns "bucket is gone" and any of `absent` (the sub-resource's own "not configured"
+/// codes) into `None`.
+pub fn found_or_absent<T>(result: ProviderResult<T>, absent: &[&str]) -> ProviderResult<Option<T>> {
+    match result {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if is_bucket_gone(&e) => Ok(None),
+        Err(e) if e.code.as_deref().is_some_and(|c| absent.contains(&c)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether the bucket exists (and we may see it).
+pub async fn bucket_exists(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<bool> {
+    let out = client.head_bucket().bucket(bucket).send().await.map_err(sdk_error);
+    Ok(found_or_absent(out, &[])?.is_some())
+}
+
+/// The bucket a sub-resource belongs to, with a clear error when it is missing.
+pub fn bucket_of<'a>(v: &'a Value, resource: &str) -> ProviderResult<&'a str> {
+    required_str(v, "bucket", resource)
+}
+
+pub fn required_str<'a>(v: &'a Value, name: &str, resource: &str) -> ProviderResult<&'a str> {
+    v.str_attr(name).ok_or_else(|| {
+        ProviderError::new(format!("{resource}: `{name}` is required")).hint(format!("set `{name}` in the resource block"))
+    })
+}
+
+/// The first object of a nested block (blocks arrive as lists of objects).
+pub fn first_block<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
+    v.get(name).and_then(Value::as_seq).and_then(|items| items.first())
+}
+
+/// The items of a nested block (none when absent or null).
+pub fn block_items<'a>(v: &'a Value, name: &str) -> &'a [Value] {
+    v.get(name).and_then(Value::as_seq).unwrap_or(&[])
+}
+
+pub fn opt_string(s: Option<&str>) -> Value {
+    match s {
+        Some(s) if !s.is_empty() => Value::string(s),
+        _ => Value::Null,
+    }
+}
+
+pub fn config_tags(v: &Value) -> BTreeMap<String, String> {
+    v.get("tags").map(string_map).unwrap_or_default()
+}
+
+/// The `tags` / `tags_all` pair after a read: `tags` holds the live tags except those that
+/// come only from the provider's default tags (unless the state had them as its own), and
+/// stays null when it was null and nothing of the resource's own is left.
+pub fn tags_state(ctx: &AwsContext, prior_tags: &Value, live: &BTreeMap<String, String>) -> (Value, Value) {
+    let own: BTreeMap<String, String> = live
+        .iter()
+        .filter(|(k, v)| ctx.default_tags.get(*k) != Some(*v) || prior_tags.get(k).is_some())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    let tags = if own.is_empty() && prior_tags.is_null() { Value::Null } else { map_value(&own) };
+    (tags, map_value(live))
+}
+
+/// Sets the planned `tags_all` to the merge of default tags and the resource's tags.
+pub fn plan_tags_all(ctx: &AwsContext, planned: &mut Value) {
+    let tags = planned.get("tags").cloned().unwrap_or(Value::Null);
+    let all = if tags.is_wholly_known() { map_value(&ctx.tags_all(&string_map(&tags))) } else { Value::Unknown };
+    set_attr(planned, "tags_all", all);
+}
+
+pub fn set_attr(v: &mut Value, name: &str, new: Value) {
+    if let Value::Object(m) = v {
+        m.insert(name.to_string(), new);
+    }
+}
+
+/// Replaces a null attribute by its Terraform default (`Optional` with `Default`).
+pub fn default_if_null(v: &mut Value, name: &str, default: Value) {
+    if v.get(name).is_none_or(Value::is_null) {
+        set_attr(v, name, default);
+    }
+}
+
+/// Force-new attributes whose planned value differs from the prior one.
+pub fn replace_paths(schema: &Schema, prior: Option<&Value>, planned: &Value) -> Vec<String> {
+    let Some(prior) = prior else { return Vec::new() };
+    schema
+        .attributes
+        .iter()
+        .filter(|(_, attr)| attr.force_new)
+        .filter(|(name, _)| {
+            let before = prior.get(name).unwrap_or(&Value::Null);
+            let after = planned.get(name).unwrap_or(&Value::Null);
+            after.is_unknown() || !before.same_as(after)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// An error for a sub-resource whose bucket does not exist, saying what to do.
+pub fn no_bucket(resource: &str, bucket: &str) -> ProviderError {
+    ProviderError::with_code("NoSuchBucket", format!("{resource}: bucket {bucket:?} does not exist"))
+        .hint("create the bucket first: reference aws_s3_bucket.<name>.id in `bucket` so forge orders them")
+}
+
+/// Adds the bucket hint to a NoSuchBucket error from a sub-resource's write.
+pub fn with_bucket_hint(err: ProviderError, resource: &str, bucket: &str) -> ProviderError {
+    if is_bucket_gone(&err) { no_bucket(resource, bucket) } else { err }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_configuration_codes_count_as_none() {
+        let r: ProviderResult<()> = Err(ProviderError::with_code("NoSuchBucketPolicy", "x"));
+        assert_eq!(found_or_absent(r, &["NoSuchBucketPolicy"]), Ok(None));
+        let r: ProviderResult<()> = Err(ProviderError::with_code("NoSuchBucket", "x"));
+        assert_eq!(found_or_absent(r, &[]), Ok(None));
+        let r: ProviderResult<()> = Err(ProviderError::with_code("AccessDenied", "x"));
+        assert!(found_or_absent(r, &["NoSuchBucketPolicy"]).is_err());
+    }
+
+    #[test]
+    fn defaults_fill_only_nulls() {
+        let mut v = Value::object([("a", Value::Null), ("b", Value::Bool(true))]);
+        default_if_null(&mut v, "a", Value::Bool(false));
+        default_if_null(&mut v, "b", Value::Bool(false));
+        assert_eq!(v.get("a"), Some(&Value::Bool(false)));
+        assert_eq!(v.get("b"), Some(&Value::Bool(true)));
+    }
+
+    #[test]
+    fn missing_bucket_error_says_how_to_order_resources() {
+        let e = with_bucket_hint(ProviderError::with_code("NoSuchBucket", "gone"), "aws_s3_bucket_policy", "b");
+        assert!(e.message.contains("\"b\""));
+        assert!(e.hint.unwrap().contains("aws_s3_bucket.<name>.id"));
+    }
+}
