@@ -91,11 +91,22 @@ pub(crate) fn load_environment(dir: &Path) -> Result<Environment, Diagnostics> {
         }
     }
     if !diags.is_empty() {
-        return Err(diags);
+        return Err(dedup(diags));
     }
     units.sort_by(|a, b| a.name.cmp(&b.name));
     let name = env_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     Ok(Environment { dir: env_dir, name, units })
+}
+
+/// A problem in the root file is found once per unit that includes it; show it once.
+fn dedup(diags: Diagnostics) -> Diagnostics {
+    let mut out = Diagnostics::new();
+    for d in diags.0 {
+        if !out.iter().any(|seen| *seen == d) {
+            out.push(d);
+        }
+    }
+    out
 }
 
 /// Every unit file below `dir` (itself included), skipping hidden and cache folders.
@@ -257,9 +268,69 @@ fn locate(diags: Diagnostics, at: &Location) -> Diagnostics {
     Diagnostics(diags.0.into_iter().map(|d| if d.location.is_none() { d.at(at.clone()) } else { d }).collect())
 }
 
-/// Unknown top-level blocks in a unit file, with a hint at the closest known one.
+/// Top-level attributes Terragrunt accepts; forge reads `inputs` and tolerates the rest.
+const UNIT_ATTRIBUTES: &[&str] = &[
+    "inputs",
+    "download_dir",
+    "prevent_destroy",
+    "skip",
+    "iam_role",
+    "iam_assume_role_duration",
+    "iam_assume_role_session_name",
+    "iam_web_identity_token",
+    "terraform_binary",
+    "terraform_version_constraint",
+    "terragrunt_version_constraint",
+    "retryable_errors",
+    "retry_max_attempts",
+    "retry_sleep_interval_sec",
+];
+
+/// The arguments each block of a unit file takes (Terragrunt's schema).
+fn block_arguments(ident: &str) -> Option<&'static [&'static str]> {
+    Some(match ident {
+        "include" => &["path", "expose", "merge_strategy"],
+        "dependency" => &[
+            "config_path",
+            "enabled",
+            "skip_outputs",
+            "mock_outputs",
+            "mock_outputs_allowed_terraform_commands",
+            "mock_outputs_merge_with_state",
+            "mock_outputs_merge_strategy_with_state",
+        ],
+        "dependencies" => &["paths"],
+        "terraform" => &["source", "include_in_copy", "exclude_from_copy", "copy_terraform_lock_file"],
+        "remote_state" => &["backend", "config", "generate", "disable_init", "disable_dependency_optimization", "encryption"],
+        "generate" => &["path", "contents", "if_exists", "if_disabled", "comment_prefix", "disable_signature", "disable", "hcl_fmt"],
+        _ => return None,
+    })
+}
+
+fn unknown_argument(name: &str, place: &str, known: &[&str], at: Location) -> Diagnostic {
+    let d = Diagnostic::error(format!("unknown argument `{name}` in {place}")).at(at);
+    match did_you_mean(name, known.iter().copied()) {
+        Some(s) => d.hint(format!("did you mean `{s}`?")),
+        None => d.hint(format!("{place} takes: {}", known.join(", "))),
+    }
+}
+
+/// Unknown blocks and arguments in a unit file, with a hint at the closest known one.
 fn check_unit_file_shape(body: &Body) -> Diagnostics {
     let mut diags = Diagnostics::new();
+    for attr in &body.attributes {
+        if !UNIT_ATTRIBUTES.contains(&attr.name.as_str()) {
+            diags.push(unknown_argument(&attr.name, "a Terragrunt file", UNIT_ATTRIBUTES, attr.location.clone()));
+        }
+    }
+    for block in &body.blocks {
+        let Some(known) = block_arguments(&block.ident) else { continue };
+        for attr in &block.body.attributes {
+            if !known.contains(&attr.name.as_str()) {
+                diags.push(unknown_argument(&attr.name, &format!("the {} block", block.ident), known, attr.location.clone()));
+            }
+        }
+    }
     for block in &body.blocks {
         if UNIT_BLOCKS.contains(&block.ident.as_str()) || IGNORED_UNIT_BLOCKS.contains(&block.ident.as_str()) {
             continue;
