@@ -164,7 +164,8 @@ async fn secret_lifecycle_with_drift_repair_import_and_scheduled_deletion() {
     let plan = secrets.plan(None, &bare).unwrap();
     let err = secrets.create(&plan.planned).await.unwrap_err();
     let hint = err.hint.clone().unwrap_or_default();
-    assert!(hint.contains("scheduled for deletion") || hint.contains("already exists"), "{err}");
+    assert_eq!(err.code.as_deref(), Some("InvalidRequestException"));
+    assert!(hint.contains("scheduled for deletion") && hint.contains("restore-secret"), "{err}");
     client.delete_secret().secret_id(&arn).force_delete_without_recovery(true).send().await.unwrap();
 }
 
