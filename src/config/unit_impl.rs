@@ -147,7 +147,9 @@ fn included_files(config_file: &Path) -> Vec<PathBuf> {
 // ---------------------------------------------------------------------------------------
 
 fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
-    let unit_dir = config_file.parent().unwrap_or(Path::new("/")).to_path_buf();
+    // Canonical, so that it matches dependencies' canonical config_path even through symlinks.
+    let parent = config_file.parent().unwrap_or(Path::new("/"));
+    let unit_dir = parent.canonicalize().unwrap_or_else(|_| parent.to_path_buf());
     let body = forge_lang::parse_file(config_file)?;
     let mut diags = check_unit_file_shape(&body);
 

@@ -357,3 +357,13 @@ fn the_api_user_data_names_the_bucket_and_secret() {
     assert_eq!(body.str_attr("instance_type"), Some("t3.micro"));
     assert_eq!(body.str_attr("iam_instance_profile"), Some("profile"));
 }
+
+#[test]
+fn loading_the_stacks_folder_skips_the_root_file_and_names_units_by_path() {
+    let env = load(&stacks_dir());
+    assert_eq!(env.name, "stacks");
+    let names: Vec<String> = env.units.iter().map(|u| u.name.clone()).collect();
+    let expected: Vec<String> = UNITS.iter().map(|u| format!("production/{u}")).collect();
+    assert_eq!(names, expected, "the root terragrunt.hcl is configuration, not a unit");
+    assert_eq!(key_of(&env, "production/iam"), "production/iam/terraform.tfstate");
+}
