@@ -959,3 +959,44 @@ async fn assume_role_is_used_for_the_state_bucket() {
     let m = err.to_string();
     assert!(m.contains("could not assume the role") && m.contains(role_arn) && m.contains("config.endpoints.sts"), "{m}");
 }
+
+#[tokio::test]
+async fn kms_key_encrypts_the_new_bucket_and_every_write() {
+    require_emulators();
+    let bucket = unique("forge-kms");
+    let table = &shared_names().1;
+    // LocalStack takes any well-formed key ARN for S3; real AWS needs the key to exist.
+    let kms_key = "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555";
+    let key = "kms/terraform.tfstate";
+    let factory = S3BackendFactory::new();
+    let backend = factory
+        .open(&config(
+            &bucket,
+            key,
+            &[("encrypt", Value::Bool(true)), ("kms_key_id", s(kms_key)), ("dynamodb_table", s(table))],
+        ))
+        .await
+        .expect("open");
+    let notices = factory.take_notices();
+    assert!(notices.iter().any(|n| n.contains(&bucket) && n.contains("aws:kms") && n.contains(kms_key)), "{notices:?}");
+
+    let s3 = s3().await;
+    let encryption = s3.get_bucket_encryption().bucket(&bucket).send().await.expect("encryption");
+    let default = encryption
+        .server_side_encryption_configuration()
+        .and_then(|c| c.rules().first())
+        .and_then(|r| r.apply_server_side_encryption_by_default())
+        .expect("a default encryption rule");
+    assert_eq!(default.sse_algorithm().as_str(), "aws:kms");
+    assert_eq!(default.kms_master_key_id(), Some(kms_key));
+
+    let bytes = state_json(1, "kms");
+    backend.write(&bytes, None).await.expect("write");
+    let head = s3.head_object().bucket(&bucket).key(key).send().await.expect("HeadObject");
+    assert_eq!(head.server_side_encryption().map(|e| e.as_str()), Some("aws:kms"));
+    assert_eq!(head.ssekms_key_id(), Some(kms_key));
+    // The digest is the md5 of the bytes even where the ETag is not.
+    let digest = table_item(table, &format!("{bucket}/{key}-md5"), "Digest").await.expect("digest");
+    assert_eq!(digest, md5_hex(&bytes));
+    assert_eq!(backend.read().await.expect("read").map(|s| s.bytes), Some(bytes));
+}
