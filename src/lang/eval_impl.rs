@@ -17,6 +17,7 @@ use hcl_edit::template::{Directive, Element, Strip, Template};
 use crate::diagnostic::{Diagnostic, Diagnostics, Location, did_you_mean};
 use crate::eval::Scope;
 use crate::syntax::{Block, Body, Expr, RefStep, Reference, SourceFile};
+use crate::template_impl::{Mode, TemplateOut};
 use crate::types::TypeConstraint;
 use crate::types_impl::{convert, type_of, unify};
 
@@ -273,7 +274,7 @@ fn collect_template_refs(
 // Marks
 
 /// Removes the top-level sensitive mark, remembering whether there was one.
-fn unmark(v: Value) -> (Value, bool) {
+pub(crate) fn unmark(v: Value) -> (Value, bool) {
     match v {
         Value::Sensitive(inner) => (*inner, true),
         other => (other, false),
@@ -298,13 +299,8 @@ pub(crate) struct Evaluator<'s, 'a> {
     scope: &'s Scope<'a>,
     file: Arc<SourceFile>,
     /// Names bound by `for` expressions and template `for` directives, innermost last.
-    locals: Vec<(String, Value)>,
+    pub(crate) locals: Vec<(String, Value)>,
     depth: usize,
-    /// Inside a `<<-` heredoc: how many leading spaces to strip from each line of literal
-    /// text, at the top level (where hcl-edit may have stripped them already) and inside
-    /// directives (which hcl-edit leaves alone).
-    heredoc_dedent: Option<(usize, usize)>,
-    template_nesting: usize,
 }
 
 type R = Result<Value, Diagnostic>;
@@ -316,8 +312,6 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             file: file.clone(),
             locals: Vec::new(),
             depth: 0,
-            heredoc_dedent: None,
-            template_nesting: 0,
         }
     }
 
@@ -367,7 +361,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 Ok(Value::Tuple(out))
             }
             Expression::Object(obj) => self.object(obj),
-            Expression::StringTemplate(t) => self.template_value(t),
+            Expression::StringTemplate(t) => self.template_value(t, Mode::Quoted),
             Expression::HeredocTemplate(h) => self.heredoc(h),
             Expression::Parenthesis(p) => self.eval(p.inner()),
             Expression::Variable(v) => self.variable(v.as_str(), e),
@@ -996,65 +990,21 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     // Templates
 
     fn heredoc(&mut self, h: &hcl_edit::template::HeredocTemplate) -> R {
-        let source = h.span().and_then(|sp| self.file.text.get(sp)).unwrap_or("");
-        if !source.starts_with("<<-") {
-            return self.template_value(&h.template);
-        }
-        // The body lines are between the opening line and the closing delimiter's line.
-        let body: Vec<&str> = source.lines().skip(1).collect();
-        let body = &body[..body.len().saturating_sub(1)];
-        let min_indent = body
-            .iter()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| l.len() - l.trim_start_matches([' ', '\t']).len())
-            .min()
-            .unwrap_or(0);
-        let top = if h.indent().is_some() { 0 } else { min_indent };
-        let saved = self.heredoc_dedent.replace((top, min_indent));
-        let saved_nesting = std::mem::replace(&mut self.template_nesting, 0);
-        let result = self.template_value(&h.template);
-        self.heredoc_dedent = saved;
-        self.template_nesting = saved_nesting;
-        result
+        let flush = self.source(h).starts_with("<<-");
+        self.template_value(&h.template, Mode::Heredoc { flush })
     }
 
-    /// Literal text of a `<<-` heredoc with each line's indentation removed.
-    fn dedent_literal(&self, s: &str, at_line_start: bool) -> String {
-        let Some((top, nested)) = self.heredoc_dedent else {
-            return s.to_string();
-        };
-        let n = if self.template_nesting == 0 {
-            top
-        } else {
-            nested
-        };
-        if n == 0 {
-            return s.to_string();
-        }
-        let mut out = String::with_capacity(s.len());
-        for (i, line) in s.split('\n').enumerate() {
-            if i > 0 {
-                out.push('\n');
-            }
-            if i > 0 || at_line_start {
-                let strip = line.len() - line.trim_start_matches([' ', '\t']).len();
-                out.push_str(&line[strip.min(n)..]);
-            } else {
-                out.push_str(line);
-            }
-        }
-        out
-    }
-
-    fn template_value(&mut self, t: &Template) -> R {
+    pub(crate) fn template_value(&mut self, t: &Template, mode: Mode) -> R {
         // `"${x}"` alone yields x itself, not its string form.
         if let Some(Element::Interpolation(i)) = t.as_single_element()
             && i.strip == Strip::None
         {
             return self.eval(&i.expr);
         }
+        let file = self.file.clone();
+        let nodes = crate::template_impl::prepare(t, &file.text, mode);
         let mut out = TemplateOut::default();
-        self.template(t, &mut out)?;
+        self.render_nodes(&nodes, &mut out)?;
         let value = if out.unknown {
             Value::Unknown
         } else {
@@ -1063,131 +1013,16 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         Ok(mark_if(value, out.sensitive))
     }
 
-    fn template(&mut self, t: &Template, out: &mut TemplateOut) -> Result<(), Diagnostic> {
-        let elements: Vec<&Element> = t.iter().collect();
-        for (idx, el) in elements.iter().enumerate() {
-            // Strip markers on neighbouring directives trim whitespace from literals.
-            let strip_start = idx > 0 && strip_after(elements[idx - 1]);
-            let strip_end = elements.get(idx + 1).is_some_and(|n| strip_before(n));
-            match el {
-                Element::Literal(l) => {
-                    let dedented =
-                        self.dedent_literal(l.value(), idx == 0 && self.template_nesting == 0);
-                    let mut s: &str = &dedented;
-                    if strip_start {
-                        s = s.trim_start();
-                    }
-                    if strip_end {
-                        s = s.trim_end();
-                    }
-                    out.text.push_str(s);
-                }
-                Element::Interpolation(i) => {
-                    let v = self.eval(&i.expr)?;
-                    self.append(v, &i.expr, out)?;
-                }
-                Element::Directive(d) => match d.as_ref() {
-                    Directive::If(d) => {
-                        let (c, s) = unmark(self.eval(&d.if_expr.cond_expr)?);
-                        out.sensitive |= s;
-                        let cond = match c {
-                            Value::Unknown => {
-                                out.unknown = true;
-                                continue;
-                            }
-                            Value::Null => {
-                                return Err(
-                                    self.err(&d.if_expr.cond_expr, "the %{if} condition is null")
-                                );
-                            }
-                            other => match convert(&TypeConstraint::Bool, other) {
-                                Ok(Value::Bool(b)) => b,
-                                _ => {
-                                    return Err(self.err(
-                                        &d.if_expr.cond_expr,
-                                        "the %{if} condition must be a bool",
-                                    ));
-                                }
-                            },
-                        };
-                        if cond {
-                            let mut inner = TemplateOut::default();
-                            self.nested_template(&d.if_expr.template, &mut inner)?;
-                            let end_strip = match &d.else_expr {
-                                Some(e) => e.strip.strip_start(),
-                                None => d.endif_expr.strip.strip_start(),
-                            };
-                            out.merge(inner, d.if_expr.strip.strip_end(), end_strip);
-                        } else if let Some(e) = &d.else_expr {
-                            let mut inner = TemplateOut::default();
-                            self.nested_template(&e.template, &mut inner)?;
-                            out.merge(inner, e.strip.strip_end(), d.endif_expr.strip.strip_start());
-                        }
-                    }
-                    Directive::For(d) => {
-                        let fe = &d.for_expr;
-                        let (coll, cs) = unmark(self.eval(&fe.collection_expr)?);
-                        out.sensitive |= cs;
-                        let items: Vec<(Value, Value)> = match coll {
-                            Value::Unknown => {
-                                out.unknown = true;
-                                continue;
-                            }
-                            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => xs
-                                .into_iter()
-                                .enumerate()
-                                .map(|(i, x)| (Value::Number(i as f64), x))
-                                .collect(),
-                            Value::Object(m) | Value::Map(m) => {
-                                m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()
-                            }
-                            Value::Null => {
-                                return Err(self.err(
-                                    &fe.collection_expr,
-                                    "cannot iterate over a null value in %{for}",
-                                ));
-                            }
-                            other => {
-                                return Err(self.err(
-                                    &fe.collection_expr,
-                                    format!(
-                                        "cannot iterate over a {} value in %{{for}}",
-                                        other.kind_name()
-                                    ),
-                                ));
-                            }
-                        };
-                        for (k, v) in items {
-                            let before = self.locals.len();
-                            if let Some(kv) = &fe.key_var {
-                                self.locals.push((kv.as_str().to_string(), k));
-                            }
-                            self.locals.push((fe.value_var.as_str().to_string(), v));
-                            let mut inner = TemplateOut::default();
-                            let r = self.nested_template(&fe.template, &mut inner);
-                            self.locals.truncate(before);
-                            r?;
-                            out.merge(
-                                inner,
-                                fe.strip.strip_end(),
-                                d.endfor_expr.strip.strip_start(),
-                            );
-                        }
-                    }
-                },
-            }
-        }
-        Ok(())
+    pub(crate) fn error_at(&self, at: &Expression, summary: &str) -> Diagnostic {
+        self.err(at, summary)
     }
 
-    fn nested_template(&mut self, t: &Template, out: &mut TemplateOut) -> Result<(), Diagnostic> {
-        self.template_nesting += 1;
-        let r = self.template(t, out);
-        self.template_nesting -= 1;
-        r
-    }
-
-    fn append(&self, v: Value, at: &Expression, out: &mut TemplateOut) -> Result<(), Diagnostic> {
+    pub(crate) fn append_to_template(
+        &self,
+        v: Value,
+        at: &Expression,
+        out: &mut TemplateOut,
+    ) -> Result<(), Diagnostic> {
         let (v, s) = unmark(v);
         out.sensitive |= s;
         match v {
@@ -1375,7 +1210,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         };
         let mut inner = Evaluator::new(&inner_scope, &file);
         inner.locals = vars.into_iter().collect();
-        let value = inner.template_value(&template)?;
+        let value = inner.template_value(&template, Mode::Heredoc { flush: false })?;
         Ok(mark_if(value, ps || vs))
     }
 
@@ -1513,52 +1348,6 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             out.push(value);
         }
         Some(out)
-    }
-}
-
-fn strip_after(el: &Element) -> bool {
-    match el {
-        Element::Interpolation(i) => i.strip.strip_end(),
-        Element::Directive(d) => match d.as_ref() {
-            Directive::If(i) => i.endif_expr.strip.strip_end(),
-            Directive::For(f) => f.endfor_expr.strip.strip_end(),
-        },
-        Element::Literal(_) => false,
-    }
-}
-
-fn strip_before(el: &Element) -> bool {
-    match el {
-        Element::Interpolation(i) => i.strip.strip_start(),
-        Element::Directive(d) => match d.as_ref() {
-            Directive::If(i) => i.if_expr.strip.strip_start(),
-            Directive::For(f) => f.for_expr.strip.strip_start(),
-        },
-        Element::Literal(_) => false,
-    }
-}
-
-#[derive(Default)]
-struct TemplateOut {
-    text: String,
-    unknown: bool,
-    sensitive: bool,
-}
-
-impl TemplateOut {
-    /// Appends a nested template's output, trimming whitespace where the enclosing
-    /// directive's markers ask for it.
-    fn merge(&mut self, inner: TemplateOut, trim_start: bool, trim_end: bool) {
-        let mut s: &str = &inner.text;
-        if trim_start {
-            s = s.trim_start();
-        }
-        if trim_end {
-            s = s.trim_end();
-        }
-        self.text.push_str(s);
-        self.unknown |= inner.unknown;
-        self.sensitive |= inner.sensitive;
     }
 }
 

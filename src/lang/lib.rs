@@ -17,6 +17,7 @@ pub mod types;
 
 mod eval_impl;
 mod syntax_impl;
+mod template_impl;
 mod types_impl;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};

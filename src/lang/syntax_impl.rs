@@ -18,7 +18,9 @@ pub(crate) fn parse_body(file: Arc<SourceFile>) -> Result<Body, Diagnostics> {
 
 /// Parses a single expression (used by tests and the console).
 pub(crate) fn parse_expr(file: Arc<SourceFile>) -> Result<Expr, Diagnostics> {
-    match hcl_edit::parser::parse_expr(&file.text) {
+    // Trailing blank space (a newline after a heredoc) is not part of the expression;
+    // trimming the end keeps every span valid for the full text.
+    match hcl_edit::parser::parse_expr(file.text.trim_end()) {
         Ok(inner) => Ok(Expr { inner, file }),
         Err(err) => Err(syntax_error(&file, &err).into()),
     }
