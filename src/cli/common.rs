@@ -194,7 +194,7 @@ fn print_event(e: &Event, style: Style) {
             }
             s
         }
-        Event::UnitStarted { unit } => format!("{}\n", style.bold(&format!("── {unit}: applying"))),
+        Event::UnitStarted { unit, operation } => format!("{}\n", style.bold(&format!("── {unit}: {operation}"))),
         Event::UnitFinished { unit, elapsed, ok } => {
             format!("{}\n", style.bold(&format!("── {unit}: {} in {}", if *ok { "done" } else { "failed" }, seconds(*elapsed))))
         }

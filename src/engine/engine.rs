@@ -388,7 +388,12 @@ impl Engine {
                     return Ok(Some(UnitApplied { result: None, elapsed: Duration::ZERO }));
                 }
                 let started = Instant::now();
-                self.emit(Event::UnitStarted { unit: unit.name.clone() });
+                let operation = match mode {
+                    PlanMode::Normal => "applying",
+                    PlanMode::Destroy => "destroying",
+                    PlanMode::RefreshOnly => "refreshing",
+                };
+                self.emit(Event::UnitStarted { unit: unit.name.clone(), operation });
                 let result = async {
                     let inputs = self.inputs(env, unit, no_plans, false).await.map_err(|e| vec![e])?;
                     let run = UnitRun {

@@ -26,7 +26,8 @@ pub enum OpStatus {
 pub enum Event {
     /// The units of each wave, in the order they will run.
     Schedule { waves: Vec<Vec<String>> },
-    UnitStarted { unit: String },
+    /// `operation` is `applying`, `destroying` or `refreshing`.
+    UnitStarted { unit: String, operation: &'static str },
     UnitFinished { unit: String, elapsed: Duration, ok: bool },
     /// A provider call on one resource instance during apply.
     Op { unit: String, address: String, kind: OpKind, status: OpStatus },
