@@ -1,0 +1,260 @@
+//! Opening `s3` backends: the SDK clients for a config (region, credentials, an assumed
+//! role, endpoints), shared between units configured alike, and the bootstrap.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use aws_config::BehaviorVersion;
+use forge_aws_dynamodb::LockTable;
+use forge_provider::{BackendError, BackendFactory, StateBackend, Value};
+
+use super::config::S3BackendConfig;
+use super::role::RoleSettings;
+use super::s3_store::{StateBucket, md5_hex};
+use super::{ConsistencyRetry, S3Backend, bootstrap, other};
+
+/// Opens `s3` backends. Clients are shared between units configured alike, and each
+/// bucket and table is made sure of once per process.
+pub struct S3BackendFactory {
+    clients: tokio::sync::Mutex<HashMap<String, Clients>>,
+    notices: Mutex<Vec<String>>,
+    /// Configuration notes already given: many units share one config shape.
+    noted: Mutex<std::collections::HashSet<String>>,
+    consistency: ConsistencyRetry,
+}
+
+#[derive(Clone)]
+struct Clients {
+    sdk: aws_types::SdkConfig,
+    region: String,
+    s3: aws_sdk_s3::Client,
+}
+
+impl Default for S3BackendFactory {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl S3BackendFactory {
+    pub fn new() -> Self {
+        S3BackendFactory {
+            clients: tokio::sync::Mutex::new(HashMap::new()),
+            notices: Mutex::new(Vec::new()),
+            noted: Mutex::new(std::collections::HashSet::new()),
+            consistency: ConsistencyRetry::default(),
+        }
+    }
+
+    /// Changes how long reads wait for S3 to match the digest item.
+    pub fn with_consistency_retry(mut self, consistency: ConsistencyRetry) -> Self {
+        self.consistency = consistency;
+        self
+    }
+
+    /// Opens the backend as its concrete type (`open` hands out the trait object).
+    pub async fn open_s3(&self, config: &Value) -> Result<Arc<S3Backend>, BackendError> {
+        let config = S3BackendConfig::from_value(config)?;
+        for note in &config.ignored_notes {
+            self.notice_once(note.clone());
+        }
+        let clients = self.clients_for(&config).await?;
+        let bucket = StateBucket::new(
+            clients.s3.clone(),
+            config.bucket.clone(),
+            config.object_encryption.clone(),
+            config.acl.clone(),
+        );
+        let s3_scope = config.s3_endpoint.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()).unwrap_or_default();
+        bootstrap::ensure_bucket(&bucket, &clients.region, &s3_scope, &config.bootstrap, &self.notices)
+            .await
+            .map_err(other)?;
+        let table = match &config.dynamodb_table {
+            Some(name) => {
+                let table = LockTable::new(&clients.sdk, config.dynamodb_endpoint.as_deref(), name.clone());
+                let ddb_scope = config
+                    .dynamodb_endpoint
+                    .clone()
+                    .or_else(|| std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok())
+                    .unwrap_or_default();
+                bootstrap::ensure_table(&table, &clients.region, &ddb_scope, &config.bootstrap, &self.notices)
+                    .await
+                    .map_err(other)?;
+                Some(table)
+            }
+            None => None,
+        };
+        Ok(Arc::new(S3Backend { config, bucket, table, consistency: self.consistency }))
+    }
+
+    /// The SDK clients for this config's region, credentials and endpoints, built once.
+    async fn clients_for(&self, config: &S3BackendConfig) -> Result<Clients, BackendError> {
+        let cache_key = format!(
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            config.region,
+            config.profile,
+            config.role,
+            config.sts_endpoint,
+            config.static_credentials.as_ref().map(|c| (c.access_key.clone(), md5_hex(c.secret_key.as_bytes()))),
+            config.s3_endpoint,
+            config.dynamodb_endpoint,
+            config.needs_path_style()
+        );
+        let mut cache = self.clients.lock().await;
+        if let Some(c) = cache.get(&cache_key) {
+            return Ok(c.clone());
+        }
+        let mut loader = aws_config::defaults(BehaviorVersion::latest());
+        if let Some(region) = &config.region {
+            loader = loader.region(aws_config::Region::new(region.clone()));
+        }
+        if let Some(profile) = &config.profile {
+            loader = loader.profile_name(profile);
+        }
+        if let Some(creds) = &config.static_credentials {
+            loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
+                &creds.access_key,
+                &creds.secret_key,
+                creds.token.clone(),
+                None,
+                "remote_state config",
+            ));
+        }
+        let mut sdk = loader.load().await;
+        let Some(region) = sdk.region().map(|r| r.to_string()) else {
+            return Err(BackendError::Other(format!(
+                "remote_state config.region: no region for the state bucket {}; set `region` in the remote_state config or export AWS_REGION",
+                config.bucket
+            )));
+        };
+        if let Some(role) = &config.role {
+            sdk = with_assumed_role(sdk, role, config.sts_endpoint.as_deref()).await;
+        }
+        check_credentials(&sdk, config).await?;
+        let mut s3_conf = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(config.needs_path_style());
+        if let Some(url) = &config.s3_endpoint {
+            s3_conf = s3_conf.endpoint_url(url);
+        }
+        let clients = Clients { s3: aws_sdk_s3::Client::from_conf(s3_conf.build()), sdk, region };
+        cache.insert(cache_key, clients.clone());
+        Ok(clients)
+    }
+
+    fn notice_once(&self, notice: String) {
+        let first_time = self.noted.lock().unwrap_or_else(|p| p.into_inner()).insert(notice.clone());
+        if first_time {
+            self.notices.lock().unwrap_or_else(|p| p.into_inner()).push(notice);
+        }
+    }
+}
+
+/// The same configuration with credentials of the assumed role; the role is assumed
+/// with the configuration's own credentials, through `sts_endpoint` when one is given.
+async fn with_assumed_role(sdk: aws_types::SdkConfig, role: &RoleSettings, sts_endpoint: Option<&str>) -> aws_types::SdkConfig {
+    let mut sts_sdk = sdk.clone();
+    if let Some(url) = sts_endpoint {
+        // The environment's endpoint variables outrank the configuration's endpoint in
+        // the SDK; the config's `endpoints.sts` must win here, as it does in Terraform.
+        let inner = sdk.service_config().map(|_| sdk.clone());
+        sts_sdk = sts_sdk
+            .into_builder()
+            .endpoint_url(url)
+            .service_config(WithoutEndpointOverride { inner })
+            .build();
+    }
+    let mut builder = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
+        .configure(&sts_sdk)
+        .session_name(role.session_name.clone().unwrap_or_else(|| "forge".to_string()));
+    if let Some(id) = &role.external_id {
+        builder = builder.external_id(id);
+    }
+    if let Some(duration) = role.duration {
+        builder = builder.session_length(duration);
+    }
+    if let Some(policy) = &role.policy {
+        builder = builder.policy(policy);
+    }
+    if !role.policy_arns.is_empty() {
+        builder = builder.policy_arns(role.policy_arns.clone());
+    }
+    if !role.tags.is_empty() {
+        builder = builder.tags(role.tags.clone());
+    }
+    let provider = builder.build().await;
+    sdk.into_builder()
+        .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(provider))
+        .build()
+}
+
+/// Fetches the credentials once up front, so that a missing credential or a role that
+/// cannot be assumed is reported as such, not as an unreachable S3.
+async fn check_credentials(sdk: &aws_types::SdkConfig, config: &S3BackendConfig) -> Result<(), BackendError> {
+    use aws_sdk_s3::config::ProvideCredentials;
+    let Some(provider) = sdk.credentials_provider() else {
+        return Err(BackendError::Other(format!(
+            "no AWS credentials for the state bucket {}: export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or set access_key/secret_key or profile in the remote_state config",
+            config.bucket
+        )));
+    };
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            let what = match &config.role {
+                Some(role) => format!("could not assume the role {} for the state bucket {}", role.role_arn, config.bucket),
+                None => format!("could not load AWS credentials for the state bucket {}", config.bucket),
+            };
+            let hint = match &config.role {
+                Some(_) => "check remote_state config.assume_role (role_arn, external_id), the STS endpoint (config.endpoints.sts or AWS_ENDPOINT_URL) and that the base credentials may assume it",
+                None => "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or set access_key/secret_key or profile in the remote_state config",
+            };
+            Err(BackendError::Other(format!("{what}: {}\nhint: {hint}", error_chain(&e))))
+        }
+    }
+}
+
+/// An error and its causes on one line.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The environment's per-service settings minus the endpoint URL variables.
+#[derive(Debug)]
+struct WithoutEndpointOverride {
+    inner: Option<aws_types::SdkConfig>,
+}
+
+impl aws_types::service_config::LoadServiceConfig for WithoutEndpointOverride {
+    fn load_config(&self, key: aws_types::service_config::ServiceConfigKey<'_>) -> Option<String> {
+        if key.profile() == "endpoint_url" {
+            return None;
+        }
+        self.inner.as_ref()?.service_config()?.load_config(key)
+    }
+}
+
+#[async_trait]
+impl BackendFactory for S3BackendFactory {
+    fn backend_type(&self) -> &'static str {
+        "s3"
+    }
+
+    async fn open(&self, config: &Value) -> Result<Arc<dyn StateBackend>, BackendError> {
+        let backend: Arc<dyn StateBackend> = self.open_s3(config).await?;
+        Ok(backend)
+    }
+
+    fn take_notices(&self) -> Vec<String> {
+        std::mem::take(&mut *self.notices.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+}
