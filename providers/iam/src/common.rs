@@ -246,6 +246,21 @@ where
     read_after_create_with(propagation_backoff(), what, op).await
 }
 
+/// True when IAM refuses a delete because something still uses the entity. Right after
+/// detaching, IAM may still count the attachment for a few seconds.
+pub fn is_delete_conflict(err: &ProviderError) -> bool {
+    matches!(err.code.as_deref(), Some("DeleteConflict" | "DeleteConflictException"))
+}
+
+/// Runs an IAM delete, retrying while a just-removed attachment still counts.
+pub async fn retry_delete_conflict<T, F, Fut>(op: F) -> ProviderResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ProviderResult<T>>,
+{
+    forge_aws_common::retry(propagation_backoff(), is_delete_conflict, op).await
+}
+
 /// Reads an object just created, retrying while IAM does not show it yet.
 pub async fn read_after_create_with<F, Fut>(backoff: forge_aws_common::Backoff, what: &str, mut op: F) -> ProviderResult<Value>
 where
@@ -330,6 +345,8 @@ mod tests {
         )));
         assert!(!is_propagation_delay(&ProviderError::with_code("MalformedPolicyDocument", "Syntax errors in policy.")));
         assert!(!is_propagation_delay(&ProviderError::with_code("AccessDenied", "no")));
+        assert!(is_delete_conflict(&ProviderError::with_code("DeleteConflict", "Cannot delete entity, must detach all policies first.")));
+        assert!(!is_delete_conflict(&ProviderError::with_code("NoSuchEntity", "gone")));
     }
 
     fn quick() -> forge_aws_common::Backoff {

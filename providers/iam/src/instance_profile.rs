@@ -9,7 +9,7 @@ use forge_aws_common::{sdk_error, string_map, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
 use crate::common::{
-    client, config_tags, create_tags, read_after_create, with_propagation_retry, date_string, found, name_or_generated, opt_string, path_or_default,
+    client, config_tags, create_tags, read_after_create, retry_delete_conflict, with_propagation_retry, date_string, found, name_or_generated, opt_string, path_or_default,
     plan_tags_all, replace_paths, required_str, set_attr, tag_changes, tags_from_aws, tags_state, to_aws_tags,
     with_hint,
 };
@@ -186,8 +186,13 @@ impl ResourceType for InstanceProfileResource {
         for role in profile.roles() {
             self.remove_role(name, role.role_name()).await?;
         }
-        let out = self.client.delete_instance_profile().instance_profile_name(name).send().await;
-        found(out.map_err(|e| with_hint(sdk_error(e), "instance profile", name)))?;
+        let request = self.client.delete_instance_profile().instance_profile_name(name);
+        let out = retry_delete_conflict(|| {
+            let request = request.clone();
+            async move { request.send().await.map_err(sdk_error) }
+        })
+        .await;
+        found(out.map_err(|e| with_hint(e, "instance profile", name)))?;
         Ok(())
     }
 

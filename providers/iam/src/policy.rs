@@ -11,7 +11,7 @@ use forge_aws_common::{sdk_error, string_map, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
 use crate::common::{
-    description_value,    check_policy, client, config_tags, read_after_create, create_tags, found, keep_equivalent_policy, name_or_generated, opt_string,
+    description_value,    check_policy, client, config_tags, read_after_create, retry_delete_conflict, create_tags, found, keep_equivalent_policy, name_or_generated, opt_string,
     path_or_default, plan_tags_all, replace_paths, required_str, set_attr, tag_changes, tags_from_aws, tags_state,
     to_aws_tags, with_hint,
 };
@@ -234,8 +234,13 @@ impl ResourceType for PolicyResource {
                 self.delete_version(arn, id).await?;
             }
         }
-        let out = self.client.delete_policy().policy_arn(arn).send().await;
-        found(out.map_err(|e| with_hint(sdk_error(e), "policy", arn)))?;
+        let request = self.client.delete_policy().policy_arn(arn);
+        let out = retry_delete_conflict(|| {
+            let request = request.clone();
+            async move { request.send().await.map_err(sdk_error) }
+        })
+        .await;
+        found(out.map_err(|e| with_hint(e, "policy", arn)))?;
         Ok(())
     }
 

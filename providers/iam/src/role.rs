@@ -9,7 +9,7 @@ use forge_aws_common::{retry, sdk_error, string_map, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
 use crate::common::{
-    description_value,    check_policy, client, config_tags, is_invalid_principal, propagation_backoff, read_after_create, create_tags, date_string, found, keep_equivalent_policy, opt_string,
+    description_value,    check_policy, client, config_tags, is_invalid_principal, propagation_backoff, read_after_create, retry_delete_conflict, create_tags, date_string, found, keep_equivalent_policy, opt_string,
     name_or_generated, path_or_default, plan_tags_all, replace_paths, required_str, set_attr, tag_changes, tags_from_aws, tags_state,
     to_aws_tags, with_hint,
 };
@@ -294,8 +294,13 @@ impl ResourceType for RoleResource {
             Some(()) => {}
             None => return Ok(()),
         }
-        let out = self.client.delete_role().role_name(name).send().await;
-        found(out.map_err(|e| with_hint(sdk_error(e), "role", name)))?;
+        let request = self.client.delete_role().role_name(name);
+        let out = retry_delete_conflict(|| {
+            let request = request.clone();
+            async move { request.send().await.map_err(sdk_error) }
+        })
+        .await;
+        found(out.map_err(|e| with_hint(e, "role", name)))?;
         Ok(())
     }
 
