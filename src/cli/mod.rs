@@ -50,7 +50,8 @@ pub enum Command {
 
 /// Terraform spells some long options with one dash (`-out`, `-auto-approve`); accept both.
 fn normalise_args(args: impl Iterator<Item = String>) -> Vec<String> {
-    const SINGLE_DASH: [&str; 5] = ["out", "auto-approve", "detailed-exitcode", "refresh-only", "json"];
+    const SINGLE_DASH: [&str; 9] =
+        ["out", "auto-approve", "detailed-exitcode", "refresh-only", "refresh", "json", "lock-timeout", "parallelism", "no-color"];
     args.map(|a| {
         for name in SINGLE_DASH {
             let flag = format!("-{name}");
@@ -61,6 +62,20 @@ fn normalise_args(args: impl Iterator<Item = String>) -> Vec<String> {
         a
     })
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_args;
+
+    #[test]
+    fn terraform_single_dash_flags_are_accepted() {
+        let args = ["forge", "plan", "-out", "p", "-refresh=false", "-refresh-only", "-o", "-lock-timeout=5s"].map(String::from);
+        assert_eq!(
+            normalise_args(args.into_iter()),
+            ["forge", "plan", "--out", "p", "--refresh=false", "--refresh-only", "-o", "--lock-timeout=5s"].map(String::from).to_vec()
+        );
+    }
 }
 
 pub fn main() -> i32 {

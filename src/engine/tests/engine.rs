@@ -613,3 +613,26 @@ async fn data_sources_are_read_when_known_and_deferred_otherwise() {
     assert_eq!(state.outputs["later"].value, Value::string("result-of-arn:fake:fake_thing:r"));
     assert!(state.instances.keys().any(|a| a.to_string() == "data.fake_lookup.later"));
 }
+
+#[tokio::test]
+async fn independent_units_run_in_parallel_under_the_bound() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for i in 0..6 {
+        write(
+            dir.path(),
+            &[
+                (&format!("u{i}/terragrunt.hcl"), "inputs = {}\n"),
+                (&format!("u{i}/main.tf"), &format!("resource \"fake_thing\" \"r\" {{\n  name = \"unit-{i}\"\n}}\n")),
+            ],
+        );
+    }
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    cloud.set_delay(Duration::from_millis(50));
+    let e = engine(&cloud, 2);
+    let (_, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
+    assert!(!applied.failed(), "{applied:?}");
+    assert_eq!(cloud.objects().len(), 6);
+    let peak = cloud.max_concurrency();
+    assert!((2..=2).contains(&peak), "peak concurrency {peak} with parallelism 2");
+}
