@@ -381,6 +381,11 @@ pub fn crc32(data: &[u8]) -> u32 {
 
 /// Builds the document from the data source's configuration: (json, minified_json).
 pub fn render(config: &Value) -> ProviderResult<(String, String)> {
+    // An unknown element would silently drop out of the document: refuse instead (the
+    // engine reads data sources only once their configuration is known).
+    if !config.is_wholly_known() {
+        return Err(err("the configuration is not known yet").hint("read the data source after apply resolves its inputs"));
+    }
     let config = config.deep_unmarked();
     let version = config.str_attr("version").unwrap_or("2012-10-17").to_string();
     if version != "2012-10-17" && version != "2008-10-17" {

@@ -312,3 +312,9 @@ async fn read_fills_every_attribute_and_an_id_from_the_json() {
     assert_eq!(out.str_attr("version"), Some("2012-10-17"));
     assert!(out.str_attr("minified_json").is_some_and(|m| !m.contains('\n')));
 }
+
+#[test]
+fn unknown_inputs_are_refused_rather_than_dropped() {
+    let doc = document(vec![], vec![statement(vec![("actions", set(&["s3:*"])), ("resources", Value::Set(vec![Value::Unknown]))])]);
+    assert!(render(&doc).unwrap_err().message.contains("not known"));
+}
