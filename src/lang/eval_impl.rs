@@ -389,6 +389,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             .chain(self.locals.iter().map(|(n, _)| n.as_str()))
             .collect();
         let mut d = self.err(at, format!("unknown name `{name}`"));
+        if let Some(why) = contextual_root_hint(name) {
+            return Err(d.hint(why));
+        }
         d = d.detail(if candidates.is_empty() {
             "nothing can be referenced here".to_string()
         } else {
@@ -733,10 +736,13 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             Value::Object(mut m) | Value::Map(mut m) => match m.remove(name) {
                 Some(v) => v,
                 None => {
-                    let mut d = self.err(at, format!("{what} has no attribute `{name}`"));
                     let keys: Vec<&str> = m.keys().map(String::as_str).collect();
-                    if !keys.is_empty() && keys.len() <= 40 {
-                        d = d.detail(format!("it has: {}", keys.join(", ")));
+                    let (summary, listing) = missing_attribute_words(path, name);
+                    let mut d = self.err(at, summary);
+                    if keys.is_empty() {
+                        d = d.detail(format!("{listing} nothing"));
+                    } else if keys.len() <= 40 {
+                        d = d.detail(format!("{listing} {}", keys.join(", ")));
                     }
                     d = match did_you_mean(name, keys.iter().copied()) {
                         Some(c) => d.hint(format!("did you mean `{c}`?")),
@@ -1348,6 +1354,56 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             out.push(value);
         }
         Some(out)
+    }
+}
+
+/// How to say that `path` lacks `name`, in the words of the thing `path` is, and how to
+/// introduce the list of what it does have.
+fn missing_attribute_words(path: &str, name: &str) -> (String, &'static str) {
+    match path {
+        "var" => (
+            format!("no variable named `{name}`"),
+            "the module declares:",
+        ),
+        "local" => (
+            format!("no local value named `{name}`"),
+            "the module defines:",
+        ),
+        "module" => (
+            format!("no module call named `{name}`"),
+            "the module calls:",
+        ),
+        "data" => (
+            format!("no data source type `{name}` is declared"),
+            "declared data source types:",
+        ),
+        "dependency" => (
+            format!("no dependency named `{name}`"),
+            "the unit declares dependencies:",
+        ),
+        "each" | "count" | "path" | "terraform" | "self" => {
+            (format!("`{path}` has no attribute `{name}`"), "it has:")
+        }
+        "" => (format!("the value has no attribute `{name}`"), "it has:"),
+        p if !p.contains('.') && !p.contains('[') && p.contains('_') => (
+            format!("no `{p}` resource named `{name}` is declared"),
+            "declared:",
+        ),
+        p => (format!("`{p}` has no attribute `{name}`"), "it has:"),
+    }
+}
+
+/// Roots that exist only in some places, and where.
+fn contextual_root_hint(name: &str) -> Option<&'static str> {
+    match name {
+        "each" => {
+            Some("`each` exists only inside a resource, data or module block that sets for_each")
+        }
+        "count" => {
+            Some("`count` exists only inside a resource, data or module block that sets count")
+        }
+        "self" => Some("`self` exists only inside provisioner and connection blocks"),
+        _ => None,
     }
 }
 

@@ -83,14 +83,35 @@ fn missing_root_says_where_and_suggests_a_name() {
 #[test]
 fn missing_attribute_points_at_it_and_suggests_the_closest() {
     let text = err("var.enviroment");
+    assert!(text.contains("no variable named `enviroment`"), "{text}");
     assert!(
-        text.contains("`var` has no attribute `enviroment`"),
+        text.contains("= the module declares: count, environment,"),
         "{text}"
     );
     assert!(text.contains("did you mean `environment`?"), "{text}");
     assert!(
         text.contains("test.tf:1:5"),
         "the marker points at the attribute: {text}"
+    );
+}
+
+#[test]
+fn missing_names_are_described_in_their_own_terms() {
+    let text = err("aws_sqs_queue.jbs.arn");
+    assert!(
+        text.contains("no `aws_sqs_queue` resource named `jbs` is declared"),
+        "{text}"
+    );
+    assert!(text.contains("did you mean `jobs`?"), "{text}");
+    let text = err("local.prefx");
+    assert!(
+        text.contains("no local value named `prefx`") && text.contains("did you mean `prefix`?"),
+        "{text}"
+    );
+    let text = err("each.value");
+    assert!(
+        text.contains("unknown name `each`") && text.contains("sets for_each"),
+        "{text}"
     );
 }
 
