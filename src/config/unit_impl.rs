@@ -221,21 +221,25 @@ fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
         }
     }
 
-    let mut generated_providers = Vec::new();
-    for (block, gen_scope) in generate_blocks.values() {
-        generated_providers.extend(collect(&mut diags, generated_provider_blocks(block, gen_scope, &unit_dir)).unwrap_or_default());
-    }
-
     let module_dir = match &module_source {
         Some((expr, src_scope)) => collect(&mut diags, resolve_module_source(expr, src_scope, &unit_dir)),
         None => Some(unit_dir.clone()),
     };
     // Problems of the folder itself (no .tf files) point at the source that named it.
     let module_at = module_source.as_ref().map(|(e, _)| e.location()).unwrap_or_else(|| body.file.location(0..0));
-    let module = match module_dir {
-        Some(dir) => collect(&mut diags, Module::load(&dir).map_err(|d| locate(d, &module_at))),
+    let mut module = match &module_dir {
+        Some(dir) => collect(&mut diags, Module::load(dir).map_err(|d| locate(d, &module_at))),
         None => None,
     };
+
+    let mut generated_providers = Vec::new();
+    for (block, gen_scope) in generate_blocks.values() {
+        let Some(generated) = collect(&mut diags, generate_file(block, gen_scope, &unit_dir, module_dir.as_deref())) else { continue };
+        generated_providers.extend(generated.providers);
+        if let (Some(replaced), Some(m)) = (generated.replaces, module.as_mut()) {
+            drop_file(m, &replaced);
+        }
+    }
 
     match (module, diags.is_empty()) {
         (Some(module), true) => Ok(Unit {
@@ -631,13 +635,23 @@ fn eval_remote_state(block: &Block, scope: &Scope<'_>) -> Result<RemoteState, Di
     Ok(RemoteState { backend, config, location: block.location.clone() })
 }
 
-/// The `provider` blocks of a `generate` block's contents. forge writes no files; the
-/// contents are read as if they were the generated `.tf` file.
-fn generated_provider_blocks(block: &Block, scope: &Scope<'_>, unit_dir: &Path) -> Result<Vec<ProviderBlock>, Diagnostics> {
+/// What a `generate` block contributes.
+struct Generated {
+    providers: Vec<ProviderBlock>,
+    /// A module file the generated one replaces (`if_exists = "overwrite"`).
+    replaces: Option<PathBuf>,
+}
+
+/// Reads a `generate` block. forge writes no files: the contents are read as if they were
+/// the generated `.tf` file, and its `provider` blocks are kept. `if_exists` decides what
+/// happens when the module already has a file of that name, as in Terragrunt.
+fn generate_file(block: &Block, scope: &Scope<'_>, unit_dir: &Path, module_dir: Option<&Path>) -> Result<Generated, Diagnostics> {
+    let nothing = Generated { providers: Vec::new(), replaces: None };
     if let Some(a) = block.body.attribute("disable")
-        && forge_lang::eval(&a.expr, scope)?.unmarked().as_bool() == Some(true) {
-            return Ok(Vec::new());
-        }
+        && forge_lang::eval(&a.expr, scope)?.unmarked().as_bool() == Some(true)
+    {
+        return Ok(nothing);
+    }
     let label = block.labels.first().map(String::as_str).unwrap_or("");
     let (Some(path_attr), Some(contents_attr)) = (block.body.attribute("path"), block.body.attribute("contents")) else {
         return Err(Diagnostic::error(format!("generate \"{label}\" needs both path and contents")).at(block.location.clone()).into());
@@ -645,13 +659,59 @@ fn generated_provider_blocks(block: &Block, scope: &Scope<'_>, unit_dir: &Path) 
     let path = forge_lang::eval(&path_attr.expr, scope)?;
     let path = string_value(&path, path_attr, "generate path")?.to_string();
     if !path.ends_with(".tf") {
-        return Ok(Vec::new());
+        return Ok(nothing);
+    }
+    let if_exists = match block.body.attribute("if_exists") {
+        Some(a) => {
+            let v = forge_lang::eval(&a.expr, scope)?;
+            let text = string_value(&v, a, "if_exists")?.to_string();
+            if !["overwrite", "overwrite_terragrunt", "skip", "error"].contains(&text.as_str()) {
+                return Err(Diagnostic::error(format!("if_exists must be overwrite, overwrite_terragrunt, skip or error, not {text:?}"))
+                    .at(a.expr.location())
+                    .into());
+            }
+            text
+        }
+        None => "overwrite_terragrunt".to_string(),
+    };
+    let existing = module_dir.map(|d| d.join(&path)).filter(|p| p.is_file());
+    let mut replaces = None;
+    if let Some(existing) = existing {
+        match if_exists.as_str() {
+            "skip" => return Ok(nothing),
+            "overwrite" => replaces = Some(existing),
+            _ => {
+                return Err(Diagnostic::error(format!("generate \"{label}\" would overwrite the module's own {path}"))
+                    .at(path_attr.expr.location())
+                    .detail(format!("{} exists and was not generated", existing.display()))
+                    .hint("rename one of the files, or set if_exists = \"overwrite\" to replace it or \"skip\" to keep it")
+                    .into());
+            }
+        }
     }
     let contents = forge_lang::eval(&contents_attr.expr, scope)?;
     let contents = string_value(&contents, contents_attr, "generate contents")?.to_string();
-    // Diagnostics name the file Terragrunt would have written.
-    let generated = forge_lang::parse_str(&unit_dir.join(&path), contents)?;
-    crate::module_impl::provider_blocks(&generated)
+    // Diagnostics name the file Terragrunt would have written, and the block that wrote it.
+    let origin = format!("generated by generate \"{label}\" at {}", block.location);
+    let generated = forge_lang::parse_str(&unit_dir.join(&path), contents).map_err(|d| add_detail(d, &origin))?;
+    let providers = crate::module_impl::provider_blocks(&generated).map_err(|d| add_detail(d, &origin))?;
+    Ok(Generated { providers, replaces })
+}
+
+fn add_detail(diags: Diagnostics, detail: &str) -> Diagnostics {
+    Diagnostics(diags.0.into_iter().map(|d| if d.detail.is_none() { d.detail(detail) } else { d }).collect())
+}
+
+/// Forgets every block a module file declared (the file is replaced by a generated one).
+fn drop_file(module: &mut Module, file: &Path) {
+    let same = |at: &Location| at.file.as_path() == file;
+    module.variables.retain(|x| !same(&x.location));
+    module.locals.retain(|x| !same(&x.location));
+    module.resources.retain(|x| !same(&x.location));
+    module.data.retain(|x| !same(&x.location));
+    module.outputs.retain(|x| !same(&x.location));
+    module.providers.retain(|x| !same(&x.location));
+    module.files.retain(|f| f.path.as_path() != file);
 }
 
 /// `terraform { source = "../../modules/sqs" }`, also `../../modules//sqs` and `?ref=`.

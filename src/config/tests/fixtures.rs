@@ -223,6 +223,10 @@ fn render_module(out: &mut String, module: &forge_config::Module) {
     for o in &module.outputs {
         let _ = writeln!(out, "  output {} = {} (sensitive = {})", o.name, o.expr.source_text(), o.sensitive);
     }
+    for p in &module.providers {
+        let attrs: Vec<String> = p.body.attributes.iter().map(|a| format!("{} = {}", a.name, a.expr.source_text())).collect();
+        let _ = writeln!(out, "  module provider {}{} {{ {} }}", p.name, p.alias.as_ref().map(|a| format!(".{a}")).unwrap_or_default(), attrs.join("; "));
+    }
 }
 
 #[test]
