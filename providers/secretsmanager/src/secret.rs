@@ -32,7 +32,9 @@ impl SecretResource {
             .attr("name_prefix", Attribute::optional(string()).force_new())
             .attr("description", Attribute::optional(string()))
             .attr("kms_key_id", Attribute::optional(string()))
-            .attr("policy", Attribute::optional(string()))
+            // Optional and computed as in Terraform: leaving it out keeps a policy set
+            // elsewhere (an aws_secretsmanager_secret_policy); "{}" removes it.
+            .attr("policy", Attribute::optional_computed(string()))
             .attr("recovery_window_in_days", Attribute::optional_computed(AttrType::Number))
             .attr("force_overwrite_replica_secret", Attribute::optional_computed(AttrType::Bool))
             .attr("tags", Attribute::optional(AttrType::Map(Box::new(string()))))
@@ -54,9 +56,13 @@ impl SecretResource {
         let arn = secret.arn().unwrap_or(id).to_string();
         let policy = found(self.client.get_resource_policy().secret_id(&arn).send().await.map_err(sdk_error))?;
         let Some(policy) = policy else { return Ok(None) };
-        let policy = match policy.resource_policy().filter(|p| !p.trim().is_empty() && p.trim() != "{}") {
+        let policy = match policy.resource_policy().filter(|p| !is_empty_policy(p)) {
             Some(live) => Value::String(policy_for_state(state.str_attr("policy"), live)),
-            None => Value::Null,
+            // No policy: keep the configuration's way of saying so ("{}" or "").
+            None => match state.str_attr("policy") {
+                Some(stored) if is_empty_policy(stored) => Value::string(stored),
+                _ => Value::Null,
+            },
         };
         let (tags, tags_all) =
             tags_state(&self.ctx, state.get("tags").unwrap_or(&Value::Null), &tags_from_aws(secret.tags()));
@@ -82,7 +88,7 @@ impl SecretResource {
     }
 
     async fn put_policy(&self, arn: &str, policy: Option<&str>) -> ProviderResult<()> {
-        match policy {
+        match policy.filter(|p| !is_empty_policy(p)) {
             Some(policy) => {
                 let out = self.client.put_resource_policy().secret_id(arn).resource_policy(policy).send().await;
                 out.map_err(|e| {
@@ -118,6 +124,11 @@ impl SecretResource {
         }
         Ok(())
     }
+}
+
+/// "" and "{}" mean "no policy", as in Terraform.
+pub fn is_empty_policy(policy: &str) -> bool {
+    matches!(policy.trim(), "" | "{}")
 }
 
 /// Terraform accepts 0 (delete at once) or 7 to 30 days.
@@ -169,7 +180,7 @@ impl ResourceType for SecretResource {
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
         check_recovery_window(config)?;
-        if let Some(policy) = config.str_attr("policy") {
+        if let Some(policy) = config.str_attr("policy").filter(|p| !is_empty_policy(p)) {
             validate_policy_json("policy", policy).map_err(|m| ProviderError::new(format!("{TYPE}: {m}")))?;
         }
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
@@ -212,7 +223,9 @@ impl ResourceType for SecretResource {
             .arn()
             .ok_or_else(|| ProviderError::new(format!("CreateSecret for {name} returned no ARN")))?
             .to_string();
-        self.put_policy(&arn, planned.str_attr("policy")).await?;
+        if planned.str_attr("policy").is_some_and(|p| !is_empty_policy(p)) {
+            self.put_policy(&arn, planned.str_attr("policy")).await?;
+        }
         self.read_by_id(&arn, &planned)
             .await?
             .ok_or_else(|| ProviderError::new(format!("secret {name} vanished right after it was created")))
@@ -238,7 +251,8 @@ impl ResourceType for SecretResource {
                 .await
                 .map_err(sdk_error)?;
         }
-        if changed("policy") {
+        // A null planned policy is "not managed here" (computed), never "remove it".
+        if changed("policy") && planned.get("policy").is_some_and(|p| !p.is_null() && !p.is_unknown()) {
             self.put_policy(&arn, planned.str_attr("policy")).await?;
         }
         self.update_tags(&arn, prior, &planned).await?;

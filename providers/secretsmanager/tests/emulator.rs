@@ -138,19 +138,32 @@ async fn secret_lifecycle_with_drift_repair_import_and_scheduled_deletion() {
     assert_eq!(after.get("tags").and_then(|t| t.str_attr("env")), Some("test"));
     assert_no_op(&secrets, &after, &desired);
 
-    // Removing the policy and description in configuration removes them in AWS.
+    // Leaving the policy out keeps it (it is optional and computed, as in Terraform);
+    // removing the description removes it in AWS.
     let bare = config(secrets.schema(), vec![("name", s(&name)), ("recovery_window_in_days", Value::Number(7.0))]);
     let plan = secrets.plan(Some(&after), &bare).unwrap();
-    let bare_state = secrets.update(&after, &plan.planned).await.expect("update to bare");
+    assert_eq!(plan.planned.str_attr("policy"), after.str_attr("policy"));
+    let kept = secrets.update(&after, &plan.planned).await.expect("update to bare");
+    assert!(kept.str_attr("policy").is_some(), "the policy was removed");
+    assert_eq!(kept.get("description"), Some(&Value::Null));
+    // "{}" removes the policy.
+    let no_policy = config(
+        secrets.schema(),
+        vec![("name", s(&name)), ("policy", s("{}")), ("recovery_window_in_days", Value::Number(7.0))],
+    );
+    let plan = secrets.plan(Some(&kept), &no_policy).unwrap();
+    let bare_state = secrets.update(&kept, &plan.planned).await.expect("remove the policy");
     let bare_live = read(&secrets, &bare_state).await;
-    assert_eq!(bare_live.get("policy"), Some(&Value::Null));
-    assert_eq!(bare_live.get("description"), Some(&Value::Null));
-    assert_no_op(&secrets, &bare_live, &bare);
+    assert_eq!(bare_live.str_attr("policy"), Some("{}"));
+    let on_aws = client.get_resource_policy().secret_id(&arn).send().await.unwrap();
+    assert!(on_aws.resource_policy().is_none_or(|p| p.trim().is_empty() || p.trim() == "{}"), "{:?}", on_aws.resource_policy());
+    assert_no_op(&secrets, &bare_live, &no_policy);
 
     let imported = secrets.import(&arn).await.unwrap().expect("imported");
-    for attr in ["arn", "name", "description", "kms_key_id", "policy", "tags_all"] {
+    for attr in ["arn", "name", "description", "kms_key_id", "tags_all"] {
         assert!(imported.get(attr).unwrap().same_as(bare_live.get(attr).unwrap()), "import differs on {attr}");
     }
+    assert_eq!(imported.get("policy"), Some(&Value::Null), "no policy on AWS imports as null");
     assert_eq!(imported.get("recovery_window_in_days"), Some(&Value::Number(30.0)));
 
     // Deleting with a recovery window schedules the deletion: the secret reads as gone.
