@@ -51,6 +51,8 @@ pub struct Engine {
     pub backends: Vec<Arc<dyn BackendFactory>>,
     pub options: Options,
     pub events: EventSink,
+    /// Set it (from a Ctrl-C handler) to stop starting operations; see [`RunContext`].
+    pub interrupted: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// What to apply in one unit: the plan's actions and the state it was made against.
@@ -116,7 +118,7 @@ fn lock_info(operation: &str, path: String) -> LockInfo {
 
 impl Engine {
     pub fn new(factories: Vec<Arc<dyn ProviderFactory>>, backends: Vec<Arc<dyn BackendFactory>>) -> Engine {
-        Engine { factories, backends, options: Options::default(), events: no_events() }
+        Engine { factories, backends, options: Options::default(), events: no_events(), interrupted: Default::default() }
     }
 
     fn emit(&self, e: Event) {
@@ -130,6 +132,7 @@ impl Engine {
             parallelism: self.options.parallelism.max(1),
             events: self.events.clone(),
             progress_every: self.options.progress_every,
+            interrupted: self.interrupted.clone(),
         }
     }
 
@@ -384,6 +387,7 @@ impl Engine {
             let no_plans = &no_plans;
             async move {
                 let Some(target) = target else { return Ok(None) };
+                ctx.check_interrupted().map_err(|e| vec![e])?;
                 if !target.has_changes {
                     return Ok(Some(UnitApplied { result: None, elapsed: Duration::ZERO }));
                 }

@@ -32,6 +32,18 @@ pub struct RunContext {
     pub events: EventSink,
     /// How often a long operation reports that it is still running.
     pub progress_every: Duration,
+    /// Set on interrupt: no new operation starts; those in flight finish and are recorded.
+    pub interrupted: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl RunContext {
+    pub fn check_interrupted(&self) -> Result<(), EngineError> {
+        if self.interrupted.load(std::sync::atomic::Ordering::SeqCst) {
+            Err(EngineError::new("interrupted: not started").hint("the state records what was done; run the command again to continue"))
+        } else {
+            Ok(())
+        }
+    }
 }
 
 /// The inputs of one unit run.
@@ -615,6 +627,9 @@ impl Runner<'_> {
         T: IdOf,
     {
         let _permit = self.run.ctx.permits.acquire().await.map_err(|_| EngineError::new("the run was cancelled"))?;
+        if kind != OpKind::Reading {
+            self.run.ctx.check_interrupted().map_err(|e| EngineError { message: format!("{addr}: {}", e.message), ..e })?;
+        }
         let report = report || (self.run.apply && kind == OpKind::Destroying);
         let address = addr.to_string();
         let emit = |status: OpStatus| {

@@ -636,3 +636,33 @@ async fn independent_units_run_in_parallel_under_the_bound() {
     let peak = cloud.max_concurrency();
     assert!((2..=2).contains(&peak), "peak concurrency {peak} with parallelism 2");
 }
+
+#[tokio::test]
+async fn an_interrupt_lets_operations_in_flight_finish_and_releases_the_lock() {
+    use forge_engine::{Event, OpStatus};
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        &[
+            ("u/terragrunt.hcl", "inputs = {}\n"),
+            ("u/main.tf", "resource \"fake_thing\" \"n\" {\n  count = 4\n  name  = \"n-${count.index}\"\n}\n"),
+        ],
+    );
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let mut e = engine(&cloud, 1);
+    let flag = e.interrupted.clone();
+    e.events = Arc::new(move |ev| {
+        if let Event::Op { status: OpStatus::Done(..), .. } = ev {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let (_, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
+    match &applied.units[0].1 {
+        UnitOutcome::Failed(es) => assert!(es.iter().all(|e| e.message.contains("interrupted")), "{es:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(cloud.objects().len(), 1, "operations kept starting after the interrupt");
+    assert_eq!(state_of(dir.path(), "u").instances.len(), 1);
+    assert!(!dir.path().join("u/.forge/terraform.tfstate.lock.info").exists(), "lock left behind");
+}
