@@ -533,6 +533,24 @@ fn sibling_hint(missing: &Path) -> Option<String> {
     did_you_mean(&wrong, names.iter().map(String::as_str)).map(|s| format!("did you mean the folder `{s}`?"))
 }
 
+/// A dependency must be another unit: a folder with a unit file, not the unit itself.
+fn check_is_other_unit(path: &Path, unit_dir: &Path, at: Location, what: &str) -> Result<(), Diagnostics> {
+    if path == unit_dir {
+        return Err(Diagnostic::error(format!("{what} points at the unit itself"))
+            .at(at)
+            .hint("point it at the folder of the unit this one needs, such as \"../sqs-notifications\"")
+            .into());
+    }
+    if !UNIT_FILE_NAMES.iter().any(|n| path.join(n).is_file()) {
+        return Err(Diagnostic::error(format!("{what}: {} is not a unit", path.display()))
+            .at(at)
+            .detail("a unit folder holds a terragrunt.hcl (or forge.hcl)")
+            .hint("point it at a unit folder, not at a module or environment folder")
+            .into());
+    }
+    Ok(())
+}
+
 fn load_dependencies(body: &Body, scope: &Scope<'_>, unit_dir: &Path) -> Result<Vec<Dependency>, Diagnostics> {
     let mut diags = Diagnostics::new();
     let mut out: Vec<Dependency> = Vec::new();
@@ -567,6 +585,7 @@ fn load_dependency(name: &str, block: &Block, scope: &Scope<'_>, unit_dir: &Path
     let value = forge_lang::eval(&attr.expr, scope)?;
     let text = string_value(&value, attr, "config_path")?;
     let config_path = existing_path(text, unit_dir, attr.expr.location(), &format!("dependency `{name}`: config_path"))?;
+    check_is_other_unit(&config_path, unit_dir, attr.expr.location(), &format!("dependency `{name}`"))?;
     let mock_outputs = match block.body.attribute("mock_outputs") {
         Some(a) => Some(forge_lang::eval(&a.expr, scope)?),
         None => None,
@@ -603,13 +622,18 @@ fn load_dependencies_paths(body: &Body, scope: &Scope<'_>, unit_dir: &Path) -> R
             diags.push(Diagnostic::error(format!("paths must be a list of folders, not {}", value.kind_name())).at(attr.expr.location()));
             continue;
         };
-        for item in items {
+        // Point at the element when the list is written out, else at the whole value.
+        let element_locations: Vec<Location> = attr.expr.as_list().map(|xs| xs.iter().map(Expr::location).collect()).unwrap_or_default();
+        for (i, item) in items.iter().enumerate() {
+            let at = element_locations.get(i).cloned().filter(|_| element_locations.len() == items.len()).unwrap_or_else(|| attr.expr.location());
             match item.unmarked().as_str() {
-                Some(text) => match existing_path(text, unit_dir, attr.expr.location(), "dependencies path") {
+                Some(text) => match existing_path(text, unit_dir, at.clone(), "dependencies path")
+                    .and_then(|p| check_is_other_unit(&p, unit_dir, at.clone(), "dependencies path").map(|()| p))
+                {
                     Ok(p) => out.push(p),
                     Err(d) => diags.extend(d),
                 },
-                None => diags.push(Diagnostic::error("each of dependencies.paths must be a string").at(attr.expr.location())),
+                None => diags.push(Diagnostic::error("each of dependencies.paths must be a string").at(at)),
             }
         }
     }
