@@ -179,6 +179,17 @@ impl RoleResource {
     }
 }
 
+/// IAM accepts one to twelve hours, in whole seconds.
+pub fn check_session_duration(config: &Value) -> ProviderResult<()> {
+    let Some(seconds) = config.get("max_session_duration").and_then(Value::as_f64) else { return Ok(()) };
+    if (3600.0..=43200.0).contains(&seconds) && seconds.fract() == 0.0 {
+        Ok(())
+    } else {
+        Err(ProviderError::new(format!("{TYPE}: max_session_duration = {seconds} is out of range"))
+            .hint("use a whole number of seconds from 3600 (1 hour) to 43200 (12 hours)"))
+    }
+}
+
 #[async_trait]
 impl ResourceType for RoleResource {
     fn type_name(&self) -> &'static str {
@@ -194,6 +205,7 @@ impl ResourceType for RoleResource {
         if config.get_non_null("name").is_some() && config.get_non_null("name_prefix").is_some() {
             return Err(ProviderError::new(format!("{TYPE}: `name` and `name_prefix` conflict")).hint("set only one of them"));
         }
+        check_session_duration(config)?;
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
         // AWS defaults are known at plan time: show them rather than "known after apply".
         if planned.get("path").is_none_or(Value::is_unknown) && config.get("path").is_none_or(Value::is_null) {
@@ -307,5 +319,23 @@ impl ResourceType for RoleResource {
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
         let state = Value::object([("id", Value::string(id)), ("force_detach_policies", Value::Bool(false))]);
         self.read_by_name(id, &state).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn duration(seconds: f64) -> Value {
+        Value::object([("max_session_duration", Value::Number(seconds))])
+    }
+
+    #[test]
+    fn session_duration_is_one_to_twelve_hours() {
+        assert!(check_session_duration(&duration(3600.0)).is_ok());
+        assert!(check_session_duration(&duration(43200.0)).is_ok());
+        assert!(check_session_duration(&duration(60.0)).unwrap_err().hint.unwrap_or_default().contains("3600"));
+        assert!(check_session_duration(&duration(50000.0)).is_err());
+        assert!(check_session_duration(&Value::object([("max_session_duration", Value::Null)])).is_ok());
     }
 }
