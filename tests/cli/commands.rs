@@ -205,3 +205,23 @@ fn cli_import_adopts_an_existing_object() {
     let plan = w.forge(&["plan", "dev/a", "--detailed-exitcode"]);
     assert_eq!(plan.code, 0, "imported object still differs:\n{}", plan.all());
 }
+
+#[test]
+fn cli_drift_is_shown_and_refresh_only_accepts_it() {
+    let w = env();
+    assert_eq!(w.forge(&["apply", "dev/a", "--auto-approve"]).code, 0);
+    let cloud_file = w.path("fake-cloud.json");
+    let cloud = std::fs::read_to_string(&cloud_file).expect("cloud");
+    std::fs::write(&cloud_file, cloud.replace("\"platform\"", "\"changed-by-hand\"")).expect("drift");
+    let plan = w.forge(&["plan", "dev/a", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "{}", plan.all());
+    assert_snapshot("plan_drift", &w.redact(&plan.stdout));
+    let refresh = w.forge(&["apply", "dev/a", "--refresh-only", "--auto-approve"]);
+    assert_eq!(refresh.code, 0, "{}", refresh.all());
+    assert!(refresh.stdout.contains("1 drifted object(s) recorded"), "{}", refresh.stdout);
+    let state = w.forge(&["state", "show", "dev/a", "fake_thing.main"]);
+    assert!(state.stdout.contains("changed-by-hand"), "{}", state.stdout);
+    let json = w.forge(&["plan", "dev/a", "--json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(doc["resource_changes"][0]["change"]["actions"], serde_json::json!(["update"]));
+}
