@@ -41,8 +41,24 @@ const ATTRIBUTES: &[(&str, &str, Kind)] = &[
     ("sqs_managed_sse_enabled", "SqsManagedSseEnabled", Kind::Bool),
     ("kms_master_key_id", "KmsMasterKeyId", Kind::Text),
     ("redrive_policy", "RedrivePolicy", Kind::Text),
+    ("redrive_allow_policy", "RedriveAllowPolicy", Kind::Text),
+    ("deduplication_scope", "DeduplicationScope", Kind::Text),
+    ("fifo_throughput_limit", "FifoThroughputLimit", Kind::Text),
     ("policy", "Policy", Kind::Text),
 ];
+
+/// What SQS gives a new queue for the attributes whose default has been the same for
+/// years (the maximum message size changed in 2025, so it stays whatever SQS reports).
+const DEFAULTS: &[(&str, f64)] = &[
+    ("delay_seconds", 0.0),
+    ("message_retention_seconds", 345_600.0),
+    ("receive_wait_time_seconds", 0.0),
+    ("visibility_timeout_seconds", 30.0),
+];
+
+/// Attributes that are optional but not computed: null after a value means "remove it",
+/// which SQS spells as an empty string.
+const CLEARABLE: &[&str] = &["kms_master_key_id"];
 
 pub struct QueueResource {
     ctx: Arc<AwsContext>,
@@ -67,6 +83,9 @@ impl QueueResource {
             .attr("visibility_timeout_seconds", number())
             .attr("kms_data_key_reuse_period_seconds", number())
             .attr("redrive_policy", Attribute::optional_computed(text()))
+            .attr("redrive_allow_policy", Attribute::optional_computed(text()))
+            .attr("deduplication_scope", Attribute::optional_computed(text()))
+            .attr("fifo_throughput_limit", Attribute::optional_computed(text()))
             .attr("policy", Attribute::optional_computed(text()))
             .attr("sqs_managed_sse_enabled", flag())
             .attr("kms_master_key_id", Attribute::optional(text()))
@@ -137,7 +156,7 @@ fn queue_state(
             (Kind::Text, None) => Value::Null,
             (Kind::Text, Some(s)) => match *tf {
                 "policy" => Value::String(policy_for_state(state.str_attr("policy"), s)),
-                "redrive_policy" => Value::String(redrive_for_state(state.str_attr("redrive_policy"), s)),
+                "redrive_policy" | "redrive_allow_policy" => Value::String(redrive_for_state(state.str_attr(tf), s)),
                 _ => Value::string(s),
             },
         };
@@ -161,6 +180,11 @@ fn queue_state(
 fn attributes_to_send(prior: Option<&Value>, planned: &Value) -> HashMap<QueueAttributeName, String> {
     let mut out = HashMap::new();
     for (tf, aws, kind) in ATTRIBUTES {
+        let was_set = prior.and_then(|p| p.get_non_null(tf)).is_some();
+        if CLEARABLE.contains(tf) && was_set && planned.get(tf).is_none_or(Value::is_null) {
+            out.insert(QueueAttributeName::from(*aws), String::new());
+            continue;
+        }
         let Some(value) = planned.get_non_null(tf).filter(|v| v.is_wholly_known()) else { continue };
         if prior.and_then(|p| p.get(tf)).is_some_and(|p| p.same_as(value)) {
             continue;
@@ -207,7 +231,7 @@ pub fn validate_queue_config(config: &Value) -> ProviderResult<()> {
         return Err(ProviderError::new(format!("{TYPE}: content_based_deduplication applies to FIFO queues only"))
             .hint("set `fifo_queue = true` or remove content_based_deduplication"));
     }
-    for attr in ["policy", "redrive_policy"] {
+    for attr in ["policy", "redrive_policy", "redrive_allow_policy"] {
         if let Some(text) = config.str_attr(attr) {
             validate_policy_json(attr, text).map_err(|msg| {
                 ProviderError::new(format!("{TYPE}: {msg}")).hint("build the document with jsonencode(...) or a policy document data source")
@@ -253,6 +277,18 @@ impl ResourceType for QueueResource {
         let mut planned = plan_from_schema(&self.schema, prior, config).planned;
         if planned.get("fifo_queue").is_some_and(Value::is_unknown) {
             set_attr(&mut planned, "fifo_queue", Value::Bool(false));
+        }
+        // Terraform's defaults: an attribute taken out of the configuration goes back to
+        // what SQS gives a new queue, rather than keeping its last configured value.
+        for (name, default) in DEFAULTS {
+            if config.get(name).is_none_or(Value::is_null) {
+                set_attr(&mut planned, name, Value::Number(*default));
+            }
+        }
+        // A KMS key replaces SQS-managed encryption: SQS turns the latter off by itself.
+        let kms = config.get_non_null("kms_master_key_id").is_some();
+        if kms && config.get("sqs_managed_sse_enabled").is_none_or(Value::is_null) {
+            set_attr(&mut planned, "sqs_managed_sse_enabled", Value::Bool(false));
         }
         plan_tags_all(&self.ctx, &mut planned);
         let requires_replace = replace_paths(&self.schema, prior, &planned);
@@ -374,6 +410,15 @@ mod tests {
         let sent = attributes_to_send(Some(&prior), &planned);
         assert_eq!(sent.len(), 1);
         assert_eq!(sent.get(&QueueAttributeName::VisibilityTimeout).map(String::as_str), Some("60"));
+    }
+
+    #[test]
+    fn removing_the_kms_key_sends_an_empty_one() {
+        let prior = config(vec![("kms_master_key_id", Value::string("alias/aws/sqs"))]);
+        let planned = config(vec![("kms_master_key_id", Value::Null)]);
+        let sent = attributes_to_send(Some(&prior), &planned);
+        assert_eq!(sent.get(&QueueAttributeName::KmsMasterKeyId).map(String::as_str), Some(""));
+        assert!(attributes_to_send(Some(&planned), &planned).is_empty());
     }
 
     #[test]

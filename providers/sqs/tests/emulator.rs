@@ -330,3 +330,44 @@ async fn broken_policy_is_refused_at_plan_with_position() {
     let err = rt.plan(None, &cfg).expect_err("bad JSON");
     assert!(err.message.contains("policy") && err.message.contains("column"), "{err}");
 }
+
+#[tokio::test]
+async fn removed_settings_return_to_the_sqs_defaults() {
+    let ctx = context().await;
+    let rt = QueueResource::new(ctx.clone());
+    let name = unique("forge-reset");
+    let tuned = config(rt.schema(), vec![("name", s(&name)), ("visibility_timeout_seconds", n(300.0)), ("delay_seconds", n(5.0))]);
+    let state = create(&rt, &tuned).await;
+    assert_matches_config(&state, &tuned);
+    let plain = config(rt.schema(), vec![("name", s(&name))]);
+    let plan = rt.plan(Some(&state), &plain).expect("plan");
+    assert_eq!(plan.planned.get("visibility_timeout_seconds"), Some(&n(30.0)));
+    assert_eq!(plan.planned.get("delay_seconds"), Some(&n(0.0)));
+    let updated = rt.update(&state, &plan.planned).await.expect("update");
+    let live = read(&rt, &updated).await;
+    assert_eq!(live.get("visibility_timeout_seconds"), Some(&n(30.0)));
+    assert_eq!(live.get("delay_seconds"), Some(&n(0.0)));
+    assert_no_op(&rt, &live, &plain);
+    rt.delete(&live).await.expect("delete");
+}
+
+#[tokio::test]
+async fn kms_key_replaces_sqs_managed_encryption_and_can_be_removed() {
+    let ctx = context().await;
+    let rt = QueueResource::new(ctx.clone());
+    let name = unique("forge-kms");
+    let with_kms = config(rt.schema(), vec![("name", s(&name)), ("kms_master_key_id", s("alias/aws/sqs"))]);
+    let plan = rt.plan(None, &with_kms).expect("plan");
+    assert_eq!(plan.planned.get("sqs_managed_sse_enabled"), Some(&Value::Bool(false)));
+    let state = rt.create(&plan.planned).await.expect("create");
+    assert_eq!(state.str_attr("kms_master_key_id"), Some("alias/aws/sqs"));
+    assert_eq!(state.get("sqs_managed_sse_enabled"), Some(&Value::Bool(false)));
+    let live = read(&rt, &state).await;
+    assert_no_op(&rt, &live, &with_kms);
+
+    let without = config(rt.schema(), vec![("name", s(&name))]);
+    let updated = update(&rt, &live, &without).await;
+    let reread = read(&rt, &updated).await;
+    assert_eq!(reread.get("kms_master_key_id"), Some(&Value::Null));
+    rt.delete(&reread).await.expect("delete");
+}
