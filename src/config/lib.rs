@@ -33,6 +33,7 @@ pub mod validate;
 
 mod host;
 mod module_impl;
+mod unit_blocks;
 mod unit_impl;
 
 pub use module::{IgnoreChanges, Lifecycle, Local, Mode, Module, Output, ProviderBlock, ResourceBlock, Validation, Variable};
