@@ -136,7 +136,8 @@ pub async fn run(cmd: StateCommand) -> Outcome {
                 return Err(EngineError::new(format!("unit {} has no state yet", unit.name)).hint("apply it first").into());
             }
             // The raw state holds secrets in plain, as Terraform's does: never onto a screen.
-            if std::io::IsTerminal::is_terminal(&std::io::stdout()) && store.state.instances.values().any(|i| i.attributes.contains_sensitive()) {
+            if std::io::IsTerminal::is_terminal(&std::io::stdout()) && (store.state.instances.values().any(|i| i.attributes.contains_sensitive()) || store.state.outputs.values().any(|o| o.sensitive))
+            {
                 return Err(EngineError::new(format!("the state of unit {} holds sensitive values and the output is a terminal", unit.name))
                     .hint(format!("redirect it to a file: forge state pull {} > terraform.tfstate", target.display()))
                     .into());

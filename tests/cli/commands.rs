@@ -162,6 +162,20 @@ fn cli_state_list_show_mv_rm() {
     let missing = w.forge(&["state", "rm", "dev/b", "fake_thing.consumer[5]"]);
     assert_eq!(missing.code, 1);
     assert!(missing.stderr.contains("fake_thing.consumer[5] is not in the state of unit b"), "{}", missing.stderr);
+    let pulled = w.forge(&["state", "pull", "dev/b"]);
+    assert_eq!(pulled.code, 0, "{}", pulled.all());
+    let before: serde_json::Value = serde_json::from_str(&pulled.stdout).expect("state JSON");
+    std::fs::write(w.path("b.tfstate"), &pulled.stdout).expect("write");
+    let pushed = w.forge(&["state", "push", "dev/b", "b.tfstate"]);
+    assert_eq!(pushed.code, 0, "{}", pushed.all());
+    let after: serde_json::Value = serde_json::from_str(&w.forge(&["state", "pull", "dev/b"]).stdout).expect("state JSON");
+    assert_eq!(after["lineage"], before["lineage"]);
+    assert!(after["serial"].as_u64() > before["serial"].as_u64(), "{} then {}", before["serial"], after["serial"]);
+    let foreign = pulled.stdout.replace(before["lineage"].as_str().expect("lineage"), "another-lineage");
+    std::fs::write(w.path("foreign.tfstate"), foreign).expect("write");
+    let refused = w.forge(&["state", "push", "dev/b", "foreign.tfstate"]);
+    assert_eq!(refused.code, 1, "{}", refused.all());
+    assert!(refused.stderr.contains("another lineage"), "{}", refused.stderr);
     // The forgotten object is re-created by the next apply (it is no longer managed).
     let plan = w.forge(&["plan", "dev/b", "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}", plan.all());
