@@ -163,6 +163,40 @@ pub fn keep_equivalent_policy(planned: &mut Value, prior: Option<&Value>, attrib
     }
 }
 
+/// IAM's rules for names: at most `max` characters of letters, digits and `+=,.@_-`.
+/// Checked at plan so the error names the attribute before anything is created.
+pub fn check_name(resource: &str, config: &Value, max: usize) -> ProviderResult<()> {
+    if let Some(name) = config.str_attr("name") {
+        check_name_text(resource, "name", name, max)?;
+    }
+    if let Some(prefix) = config.str_attr("name_prefix") {
+        // The generated suffix takes 26 characters, as in Terraform.
+        check_name_text(resource, "name_prefix", prefix, max.saturating_sub(26))?;
+    }
+    if let Some(path) = config.str_attr("path")
+        && (!path.starts_with('/') || !path.ends_with('/'))
+    {
+        return Err(ProviderError::new(format!("{resource}: path {path:?} must begin and end with '/'"))
+            .hint("use \"/\" or a path such as \"/service/\""));
+    }
+    Ok(())
+}
+
+fn check_name_text(resource: &str, attribute: &str, text: &str, max: usize) -> ProviderResult<()> {
+    let count = text.chars().count();
+    if count > max {
+        return Err(ProviderError::new(format!(
+            "{resource}: {attribute} {text:?} is {count} characters long; IAM allows at most {max}"
+        ))
+        .hint(format!("shorten {attribute}")));
+    }
+    if let Some(bad) = text.chars().find(|c| !(c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c))) {
+        return Err(ProviderError::new(format!("{resource}: {attribute} {text:?} contains {bad:?}, which IAM does not allow"))
+            .hint("use letters, digits and + = , . @ _ -"));
+    }
+    Ok(())
+}
+
 /// Checks that a configured policy (when known) is a JSON object.
 pub fn check_policy(resource: &str, planned: &Value, attribute: &str) -> ProviderResult<()> {
     match planned.str_attr(attribute) {
@@ -396,5 +430,20 @@ mod tests {
         assert_eq!(description_value(None, &empty), Value::string(""));
         assert_eq!(description_value(Some(""), &none), Value::Null);
         assert_eq!(description_value(Some("x"), &empty), Value::string("x"));
+    }
+
+    #[test]
+    fn names_are_checked_for_length_characters_and_path() {
+        let ok = Value::object([("name", Value::string("app-role_1@x.y")), ("path", Value::string("/svc/"))]);
+        assert!(check_name("aws_iam_role", &ok, 64).is_ok());
+        let long = Value::object([("name", Value::string("r".repeat(65)))]);
+        let err = check_name("aws_iam_role", &long, 64).unwrap_err();
+        assert!(err.message.contains("65 characters") && err.message.contains("at most 64"), "{err}");
+        let spaced = Value::object([("name", Value::string("my role"))]);
+        assert!(check_name("aws_iam_role", &spaced, 64).unwrap_err().message.contains("' '"));
+        let prefix = Value::object([("name_prefix", Value::string("p".repeat(39)))]);
+        assert!(check_name("aws_iam_role", &prefix, 64).is_err());
+        let path = Value::object([("path", Value::string("svc"))]);
+        assert!(check_name("aws_iam_role", &path, 64).unwrap_err().message.contains("begin and end"));
     }
 }

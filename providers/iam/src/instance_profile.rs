@@ -9,7 +9,7 @@ use forge_aws_common::{sdk_error, string_map, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
 use crate::common::{
-    client, config_tags, create_tags, read_after_create, retry_delete_conflict, with_propagation_retry, date_string, found, name_or_generated, opt_string, path_or_default,
+    check_name,    client, config_tags, create_tags, read_after_create, retry_delete_conflict, with_propagation_retry, date_string, found, name_or_generated, opt_string, path_or_default,
     plan_tags_all, replace_paths, required_str, set_attr, tag_changes, tags_from_aws, tags_state, to_aws_tags,
     with_hint,
 };
@@ -125,6 +125,7 @@ impl ResourceType for InstanceProfileResource {
     }
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
+        check_name(TYPE, config, 128)?;
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
         if prior.is_none() && config.get("path").is_none_or(Value::is_null) {
             set_attr(&mut planned, "path", Value::string("/"));

@@ -11,7 +11,7 @@ use forge_aws_common::{sdk_error, string_map, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
 use crate::common::{
-    description_value,    check_policy, client, config_tags, read_after_create, retry_delete_conflict, create_tags, found, keep_equivalent_policy, name_or_generated, opt_string,
+    check_name,    description_value,    check_policy, client, config_tags, read_after_create, retry_delete_conflict, create_tags, found, keep_equivalent_policy, name_or_generated, opt_string,
     path_or_default, plan_tags_all, replace_paths, required_str, set_attr, tag_changes, tags_from_aws, tags_state,
     to_aws_tags, with_hint,
 };
@@ -169,6 +169,7 @@ impl ResourceType for PolicyResource {
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
         check_policy(TYPE, config, "policy")?;
+        check_name(TYPE, config, 128)?;
         if config.get_non_null("name").is_some() && config.get_non_null("name_prefix").is_some() {
             return Err(ProviderError::new(format!("{TYPE}: `name` and `name_prefix` conflict")).hint("set only one of them"));
         }

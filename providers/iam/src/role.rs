@@ -9,7 +9,7 @@ use forge_aws_common::{retry, sdk_error, string_map, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
 use crate::common::{
-    description_value,    check_policy, client, config_tags, is_invalid_principal, propagation_backoff, read_after_create, retry_delete_conflict, create_tags, date_string, found, keep_equivalent_policy, opt_string,
+    check_name,    description_value,    check_policy, client, config_tags, is_invalid_principal, propagation_backoff, read_after_create, retry_delete_conflict, create_tags, date_string, found, keep_equivalent_policy, opt_string,
     name_or_generated, path_or_default, plan_tags_all, replace_paths, required_str, set_attr, tag_changes, tags_from_aws, tags_state,
     to_aws_tags, with_hint,
 };
@@ -206,6 +206,7 @@ impl ResourceType for RoleResource {
             return Err(ProviderError::new(format!("{TYPE}: `name` and `name_prefix` conflict")).hint("set only one of them"));
         }
         check_session_duration(config)?;
+        check_name(TYPE, config, 64)?;
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
         // AWS defaults are known at plan time: show them rather than "known after apply".
         if planned.get("path").is_none_or(Value::is_unknown) && config.get("path").is_none_or(Value::is_null) {

@@ -8,7 +8,7 @@ use forge_aws_common::{sdk_error, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
 use crate::common::{
-    check_policy, client, found, read_after_create, with_propagation_retry, keep_equivalent_policy, name_or_generated, replace_paths, required_str, set_attr,
+    check_name,    check_policy, client, found, read_after_create, with_propagation_retry, keep_equivalent_policy, name_or_generated, replace_paths, required_str, set_attr,
     with_hint,
 };
 
@@ -78,6 +78,7 @@ impl ResourceType for RolePolicyResource {
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
         check_policy(TYPE, config, "policy")?;
+        check_name(TYPE, config, 128)?;
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
         if let (Some(role), Some(name)) = (planned.str_attr("role"), planned.str_attr("name")) {
             let id = format!("{role}:{name}");
