@@ -666,3 +666,98 @@ async fn an_interrupt_lets_operations_in_flight_finish_and_releases_the_lock() {
     assert_eq!(state_of(dir.path(), "u").instances.len(), 1);
     assert!(!dir.path().join("u/.forge/terraform.tfstate.lock.info").exists(), "lock left behind");
 }
+
+fn one_unit(root: &Path, inputs: &str, main_tf: &str) {
+    write(root, &[("u/terragrunt.hcl", inputs), ("u/main.tf", main_tf)]);
+}
+
+fn unit_errors(plan: &EnvPlan) -> String {
+    match &plan.units[0].1 {
+        UnitOutcome::Failed(es) => es.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn shrinking_count_deletes_the_dropped_keys() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tf = |n: usize| format!("resource \"fake_thing\" \"n\" {{\n  count = {n}\n  name  = \"n-${{count.index}}\"\n}}\n");
+    one_unit(dir.path(), "inputs = {}\n", &tf(3));
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    one_unit(dir.path(), "inputs = {}\n", &tf(1));
+    let (plan, applied) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    assert!(!applied.failed());
+    let u = unit_plan(&plan, "u");
+    assert_eq!(action(u, "fake_thing.n[2]"), Action::Delete);
+    assert!(u.changes.iter().any(|c| c.reason.as_deref() == Some("its key is no longer in count/for_each")));
+    assert_eq!(cloud.objects().len(), 1);
+    assert_eq!(cloud.objects_named("n-0").len(), 1);
+}
+
+#[tokio::test]
+async fn depends_on_orders_operations_without_references() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    one_unit(
+        dir.path(),
+        "inputs = {}\n",
+        "resource \"fake_thing\" \"second\" {\n  name       = \"second\"\n  depends_on = [fake_thing.first]\n}\n\nresource \"fake_thing\" \"first\" {\n  name = \"first\"\n}\n",
+    );
+    let cloud = FakeCloud::new();
+    cloud.set_delay(Duration::from_millis(20));
+    plan_apply(&engine(&cloud, 8), &load(dir.path()), PlanMode::Normal).await;
+    let creates: Vec<String> = cloud.calls().into_iter().filter(|c| c.op == FakeOp::Create).map(|c| c.name).collect();
+    assert_eq!(creates, vec!["first".to_string(), "second".to_string()]);
+    let state = state_of(dir.path(), "u");
+    let second = state.instances.iter().find(|(a, _)| a.name == "second").map(|(_, i)| i).expect("second");
+    assert_eq!(second.dependencies, vec!["fake_thing.first".to_string()]);
+}
+
+#[tokio::test]
+async fn variable_validation_and_types_are_enforced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tf = "variable \"size\" {\n  type = number\n  validation {\n    condition     = var.size < 10\n    error_message = \"size must be below 10\"\n  }\n}\n\nresource \"fake_thing\" \"r\" {\n  name = \"r\"\n  size = var.size\n}\n";
+    one_unit(dir.path(), "inputs = {\n  size = 12\n}\n", tf);
+    let e = engine(&FakeCloud::new(), 2);
+    let text = unit_errors(&e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
+    assert!(text.contains("size must be below 10"), "{text}");
+    one_unit(dir.path(), "inputs = {\n  size = \"twelve\"\n}\n", tf);
+    let text = unit_errors(&e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
+    assert!(text.contains("does not fit its type"), "{text}");
+    assert!(text.contains("main.tf:1:1"), "no location: {text}");
+    one_unit(dir.path(), "inputs = {}\n", tf);
+    let text = unit_errors(&e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
+    assert!(text.contains("no value for the required variable `size`"), "{text}");
+    one_unit(dir.path(), "inputs = {\n  size = \"3\"\n}\n", tf);
+    let plan = e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
+    let r = unit_plan(&plan, "u").changes[0].after.clone().expect("after");
+    assert_eq!(r.get("size"), Some(&Value::Number(3.0)), "\"3\" converts to the number type");
+}
+
+#[tokio::test]
+async fn outputs_showing_sensitive_values_must_say_so() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    one_unit(
+        dir.path(),
+        "inputs = {}\n",
+        "resource \"fake_thing\" \"r\" {\n  name   = \"r\"\n  secret = \"s3cr3t\"\n}\n\noutput \"leak\" {\n  value = fake_thing.r.secret\n}\n",
+    );
+    let text = unit_errors(&engine(&FakeCloud::new(), 2).plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
+    assert!(text.contains("output `leak` refers to sensitive values"), "{text}");
+    assert!(text.contains("add `sensitive = true`"), "{text}");
+    assert!(!text.contains("s3cr3t"), "{text}");
+}
+
+#[tokio::test]
+async fn count_from_unknown_values_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    one_unit(
+        dir.path(),
+        "inputs = {}\n",
+        "resource \"fake_thing\" \"a\" {\n  name = \"a\"\n}\n\nresource \"fake_thing\" \"b\" {\n  count = length(fake_thing.a.arn) > 0 ? 1 : 0\n  name  = \"b\"\n}\n",
+    );
+    let text = unit_errors(&engine(&FakeCloud::new(), 2).plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
+    assert!(text.contains("fake_thing.b: count depends on values known only after apply"), "{text}");
+    assert!(text.contains("main.tf:6:"), "no location: {text}");
+}
