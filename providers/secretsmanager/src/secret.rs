@@ -126,6 +126,27 @@ impl SecretResource {
     }
 }
 
+/// Secrets Manager's rules for names: at most 512 characters of letters, digits and
+/// `/_+=.@-`. Checked at plan so the error comes before anything is created.
+pub fn check_secret_name(config: &Value) -> ProviderResult<()> {
+    for (attribute, max) in [("name", 512usize), ("name_prefix", 512 - 26)] {
+        let Some(text) = config.str_attr(attribute) else { continue };
+        let count = text.chars().count();
+        if count == 0 || count > max {
+            return Err(ProviderError::new(format!("{TYPE}: {attribute} is {count} characters long; it must be 1 to {max}"))
+                .hint(format!("shorten {attribute}")));
+        }
+        if let Some(bad) = text.chars().find(|c| !(c.is_ascii_alphanumeric() || "/_+=.@-".contains(*c))) {
+            return Err(ProviderError::new(format!("{TYPE}: {attribute} {text:?} contains {bad:?}, which Secrets Manager does not allow"))
+                .hint("use letters, digits and / _ + = . @ -"));
+        }
+    }
+    if config.get_non_null("name").is_some() && config.get_non_null("name_prefix").is_some() {
+        return Err(ProviderError::new(format!("{TYPE}: `name` and `name_prefix` conflict")).hint("set only one of them"));
+    }
+    Ok(())
+}
+
 /// "" and "{}" mean "no policy", as in Terraform.
 pub fn is_empty_policy(policy: &str) -> bool {
     matches!(policy.trim(), "" | "{}")
@@ -180,6 +201,7 @@ impl ResourceType for SecretResource {
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
         check_recovery_window(config)?;
+        check_secret_name(config)?;
         if let Some(policy) = config.str_attr("policy").filter(|p| !is_empty_policy(p)) {
             validate_policy_json("policy", policy).map_err(|m| ProviderError::new(format!("{TYPE}: {m}")))?;
         }
@@ -313,5 +335,15 @@ mod tests {
         );
         let hint = create_hint(e, "db").hint.unwrap_or_default();
         assert!(hint.contains("restore-secret"), "{hint}");
+    }
+
+    #[test]
+    fn secret_names_are_checked() {
+        let name = |n: &str| Value::object([("name", Value::string(n))]);
+        assert!(check_secret_name(&name("prod/api/jwt-key_1")).is_ok());
+        assert!(check_secret_name(&name("has space")).unwrap_err().message.contains("' '"));
+        assert!(check_secret_name(&name(&"x".repeat(513))).unwrap_err().message.contains("513"));
+        let both = Value::object([("name", Value::string("a")), ("name_prefix", Value::string("b"))]);
+        assert!(check_secret_name(&both).is_err());
     }
 }
