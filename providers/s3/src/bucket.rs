@@ -10,7 +10,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
-use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, Tag, Tagging};
+use aws_sdk_s3::types::{
+    BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, ObjectLockEnabled, Tag, Tagging,
+};
 use forge_aws_common::{retry, sdk_error, string_map, AwsContext, Backoff};
 use forge_provider::{
     plan_from_schema, AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
@@ -42,7 +44,9 @@ impl BucketResource {
             .attr("arn", Attribute::computed(text()))
             .attr("bucket_domain_name", Attribute::computed(text()))
             .attr("bucket_regional_domain_name", Attribute::computed(text()))
-            .attr("region", Attribute::computed(text()));
+            .attr("region", Attribute::computed(text()))
+            .attr("hosted_zone_id", Attribute::computed(text()))
+            .attr("object_lock_enabled", Attribute::optional_computed(AttrType::Bool).force_new());
         let client = client(&ctx);
         BucketResource { ctx, client, schema }
     }
@@ -66,7 +70,13 @@ impl BucketResource {
         };
         let (tags, tags_all) = tags_state(&self.ctx, state.get("tags").unwrap_or(&Value::Null), &live_tags);
         let force_destroy = state.get("force_destroy").and_then(Value::as_bool).unwrap_or(false);
+        let lock = self.client.get_object_lock_configuration().bucket(bucket).send().await.map_err(sdk_error);
+        let object_lock = found_or_absent(lock, &["ObjectLockConfigurationNotFoundError"])?
+            .and_then(|out| out.object_lock_configuration().and_then(|c| c.object_lock_enabled().cloned()))
+            .is_some_and(|e| e == ObjectLockEnabled::Enabled);
         Ok(Some(Value::object([
+            ("hosted_zone_id", hosted_zone_id(&region)),
+            ("object_lock_enabled", Value::Bool(object_lock)),
             ("id", Value::string(bucket)),
             ("bucket", Value::string(bucket)),
             ("bucket_prefix", state.get("bucket_prefix").cloned().filter(|v| !v.is_unknown()).unwrap_or(Value::Null)),
@@ -142,6 +152,34 @@ impl BucketResource {
     }
 }
 
+/// The Route 53 hosted zone of S3's website endpoints in a region (AWS publishes the
+/// table; there is no API for it). Null for a region not in the table.
+fn hosted_zone_id(region: &str) -> Value {
+    const ZONES: &[(&str, &str)] = &[
+        ("us-east-1", "Z3AQBSTGFYJSTF"),
+        ("us-east-2", "Z2O1EMRO9K5GLX"),
+        ("us-west-1", "Z2F56UZL2M1ACD"),
+        ("us-west-2", "Z3BJ6K6RIION7M"),
+        ("ca-central-1", "Z1QDHH18159H29"),
+        ("sa-east-1", "Z7KQH4QJS55SO"),
+        ("eu-west-1", "Z1BKCTXD74EZPE"),
+        ("eu-west-2", "Z3GKZC51ZF0DB4"),
+        ("eu-west-3", "Z3R1K369G5AVDG"),
+        ("eu-central-1", "Z21DNDUVLTQW6Q"),
+        ("eu-north-1", "Z3BAZG2TWCNX0D"),
+        ("ap-south-1", "Z11RGJOFQNVJUP"),
+        ("ap-east-1", "ZNB98KWMFR0R6"),
+        ("ap-northeast-1", "Z2M4EHUR26P7ZW"),
+        ("ap-northeast-2", "Z3W03O7B5YMIYP"),
+        ("ap-northeast-3", "Z2YQB5RD63NC85"),
+        ("ap-southeast-1", "Z3O0J2DXBE1FTB"),
+        ("ap-southeast-2", "Z1WCIGYICN2BYD"),
+        ("me-south-1", "Z1MPMWCPA7YB62"),
+        ("us-gov-west-1", "Z31GFT0UA1I2HV"),
+    ];
+    ZONES.iter().find(|(r, _)| *r == region).map(|(_, z)| Value::string(*z)).unwrap_or(Value::Null)
+}
+
 /// A name from `bucket_prefix` (or `terraform-`), unique enough per call.
 fn generated_name(prefix: Option<&str>) -> String {
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
@@ -212,6 +250,10 @@ impl ResourceType for BucketResource {
         validate(config)?;
         let mut planned = plan_from_schema(&self.schema, prior, config).planned;
         default_if_null(&mut planned, "force_destroy", Value::Bool(false));
+        // Object lock is off unless asked for at creation (the default plan leaves it unknown).
+        if prior.is_none() && planned.get("object_lock_enabled").is_none_or(|v| v.is_null() || v.is_unknown()) {
+            set_attr(&mut planned, "object_lock_enabled", Value::Bool(false));
+        }
         plan_tags_all(&self.ctx, &mut planned);
         if prior.is_none()
             && let Some(bucket) = planned.str_attr("bucket").map(str::to_string)
@@ -222,6 +264,7 @@ impl ResourceType for BucketResource {
             set_attr(&mut planned, "bucket_domain_name", Value::string(format!("{bucket}.s3.amazonaws.com")));
             let region = &self.ctx.region;
             set_attr(&mut planned, "region", Value::string(region));
+            set_attr(&mut planned, "hosted_zone_id", hosted_zone_id(region));
             let regional = format!("{bucket}.s3.{region}.amazonaws.com");
             set_attr(&mut planned, "bucket_regional_domain_name", Value::string(regional));
         }
@@ -245,6 +288,9 @@ impl ResourceType for BucketResource {
             ));
         }
         let mut call = self.client.create_bucket().bucket(&bucket);
+        if planned.get("object_lock_enabled").and_then(Value::as_bool) == Some(true) {
+            call = call.object_lock_enabled_for_bucket(true);
+        }
         if self.ctx.region != "us-east-1" {
             let location = CreateBucketConfiguration::builder()
                 .location_constraint(BucketLocationConstraint::from(self.ctx.region.as_str()))

@@ -154,6 +154,8 @@ async fn bucket_full_lifecycle() {
     assert_eq!(state.str_attr("region"), Some("us-east-1"));
     assert_eq!(state.str_attr("bucket_domain_name"), Some(format!("{name}.s3.amazonaws.com").as_str()));
     assert_eq!(state.str_attr("bucket_regional_domain_name"), Some(format!("{name}.s3.us-east-1.amazonaws.com").as_str()));
+    assert_eq!(state.str_attr("hosted_zone_id"), Some("Z3AQBSTGFYJSTF"));
+    assert_eq!(state.get("object_lock_enabled"), Some(&Value::Bool(false)));
     assert!(plan.planned.same_as(&state), "the plan predicted every attribute:\n{:?}\n{state:?}", plan.planned);
 
     let live = read(&rt, &state).await;
@@ -555,4 +557,48 @@ async fn notification_without_an_id_keeps_the_generated_one() {
     assert_no_op(&rt, &live, &cfg);
     drop_bucket(&buckets, &bucket_state).await;
     queues.delete(&queue).await.expect("delete queue");
+}
+
+#[tokio::test]
+async fn object_lock_is_set_at_creation_and_forces_replacement() {
+    let ctx = context().await;
+    let rt = BucketResource::new(ctx.clone());
+    let name = unique("forge-lock");
+    let cfg = config(
+        rt.schema(),
+        vec![("bucket", s(&name)), ("object_lock_enabled", Value::Bool(true)), ("force_destroy", Value::Bool(true))],
+    );
+    let state = create(&rt, &cfg).await;
+    assert_eq!(state.get("object_lock_enabled"), Some(&Value::Bool(true)));
+    let live = read(&rt, &state).await;
+    assert_no_op(&rt, &live, &cfg);
+    let off = config(rt.schema(), vec![("bucket", s(&name)), ("object_lock_enabled", Value::Bool(false))]);
+    let plan = rt.plan(Some(&live), &off).expect("plan");
+    assert!(plan.requires_replace.contains(&"object_lock_enabled".to_string()), "{:?}", plan.requires_replace);
+    rt.delete(&live).await.expect("delete");
+}
+
+#[tokio::test]
+async fn default_tags_reach_the_bucket_but_not_its_tags() {
+    let ctx = AwsContext::from_provider_config(&Value::object([
+        ("region", Value::string("us-east-1")),
+        ("default_tags", Value::List(vec![Value::object([("tags", tags(&[("Environment", "test"), ("ManagedBy", "forge")]))])])),
+    ]))
+    .await
+    .expect("provider context");
+    let ctx = Arc::new(ctx);
+    let rt = BucketResource::new(ctx.clone());
+    let name = unique("forge-dt");
+    let cfg = config(rt.schema(), vec![("bucket", s(&name)), ("tags", tags(&[("Component", "s3-storage")]))]);
+    let plan = rt.plan(None, &cfg).expect("plan");
+    let all = tags(&[("Environment", "test"), ("ManagedBy", "forge"), ("Component", "s3-storage")]);
+    assert!(plan.planned.get("tags_all").unwrap().same_as(&all));
+    let state = rt.create(&plan.planned).await.expect("create");
+    assert!(state.get("tags").unwrap().same_as(&tags(&[("Component", "s3-storage")])), "{state:?}");
+    assert!(state.get("tags_all").unwrap().same_as(&all));
+    let live_tags = s3(&ctx).get_bucket_tagging().bucket(&name).send().await.expect("tags");
+    assert_eq!(live_tags.tag_set().len(), 3);
+    let live = read(&rt, &state).await;
+    assert_no_op(&rt, &live, &cfg);
+    rt.delete(&live).await.expect("delete");
 }
