@@ -446,4 +446,48 @@ mod tests {
         let path = Value::object([("path", Value::string("svc"))]);
         assert!(check_name("aws_iam_role", &path, 64).unwrap_err().message.contains("begin and end"));
     }
+
+    async fn context_with_defaults() -> AwsContext {
+        let tags = Value::Map([("env".to_string(), Value::string("prod")), ("team".to_string(), Value::string("core"))].into());
+        let config = Value::object([
+            ("region", Value::string("us-east-1")),
+            ("default_tags", Value::List(vec![Value::object([("tags", tags)])])),
+        ]);
+        AwsContext::from_provider_config(&config).await.unwrap()
+    }
+
+    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[tokio::test]
+    async fn tags_read_back_leave_default_tags_out_unless_configured() {
+        let ctx = context_with_defaults().await;
+        let live = map(&[("env", "prod"), ("team", "core"), ("app", "api")]);
+        let prior = Value::Map([("app".to_string(), Value::string("api"))].into());
+        let (tags, all) = tags_state(&ctx, &prior, &live);
+        assert_eq!(string_map(&tags), map(&[("app", "api")]));
+        assert_eq!(string_map(&all), live);
+        // A key the configuration sets itself stays, even with the default's value.
+        let prior = Value::Map([("team".to_string(), Value::string("core"))].into());
+        let (tags, _) = tags_state(&ctx, &prior, &map(&[("env", "prod"), ("team", "core")]));
+        assert_eq!(string_map(&tags), map(&[("team", "core")]));
+        // Nothing of its own and none before: null, not {}.
+        let (tags, _) = tags_state(&ctx, &Value::Null, &map(&[("env", "prod"), ("team", "core")]));
+        assert_eq!(tags, Value::Null);
+        // A default overridden outside forge is the resource's own tag now: drift.
+        let (tags, _) = tags_state(&ctx, &Value::Null, &map(&[("env", "dev"), ("team", "core")]));
+        assert_eq!(string_map(&tags), map(&[("env", "dev")]));
+    }
+
+    #[tokio::test]
+    async fn planned_tags_all_merges_defaults_under_own_tags() {
+        let ctx = context_with_defaults().await;
+        let mut planned = Value::object([("tags", Value::Map([("team".to_string(), Value::string("web"))].into()))]);
+        plan_tags_all(&ctx, &mut planned);
+        assert_eq!(string_map(planned.get("tags_all").unwrap()), map(&[("env", "prod"), ("team", "web")]));
+        let mut unknown = Value::object([("tags", Value::Unknown)]);
+        plan_tags_all(&ctx, &mut unknown);
+        assert_eq!(unknown.get("tags_all"), Some(&Value::Unknown));
+    }
 }
