@@ -13,7 +13,9 @@ data "aws_caller_identity" "current" {}
 resource "aws_s3_bucket" "files" {
   # Bucket names are global: the account id keeps two accounts from colliding.
   bucket = "${local.name_prefix}-storage-files-${data.aws_caller_identity.current.account_id}"
-  tags   = local.tags
+  # Off by default: destroying the environment must not silently delete users' files.
+  force_destroy = var.force_destroy
+  tags          = local.tags
 }
 
 resource "aws_s3_bucket_versioning" "files" {

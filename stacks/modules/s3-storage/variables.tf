@@ -33,3 +33,9 @@ variable "upload_prefix" {
   type        = string
   default     = "uploads/"
 }
+
+variable "force_destroy" {
+  description = "Let destroy delete the bucket while it still holds files (every version is lost)."
+  type        = bool
+  default     = false
+}
