@@ -623,6 +623,62 @@ pub(crate) fn sort_set(mut items: Vec<Value>) -> Vec<Value> {
         });
     } else if items.iter().all(|v| matches!(v, Value::Bool(_))) {
         items.sort_by_key(|v| v.as_bool());
+    } else if items.iter().all(Value::is_wholly_known) {
+        // Terraform orders other elements by a canonical serialization of each value.
+        items.sort_by_cached_key(set_order_key);
     }
     items
+}
+
+/// The canonical text Terraform's value library orders set elements by when they have no
+/// natural order (objects, tuples, collections).
+fn set_order_key(v: &Value) -> String {
+    let mut out = String::new();
+    write_set_key(v, &mut out);
+    out
+}
+
+fn write_set_key(v: &Value, out: &mut String) {
+    match v {
+        Value::Unknown => out.push('?'),
+        Value::Null => out.push('~'),
+        Value::Sensitive(inner) => write_set_key(inner, out),
+        Value::Number(n) => out.push_str(&crate::console::number_text(*n)),
+        Value::Bool(b) => out.push(if *b { 'T' } else { 'F' }),
+        Value::String(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
+        Value::Map(m) => {
+            out.push('{');
+            for (k, x) in m {
+                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push(':');
+                write_set_key(x, out);
+                out.push(';');
+            }
+            out.push('}');
+        }
+        Value::List(xs) | Value::Set(xs) => {
+            out.push('[');
+            for x in xs {
+                write_set_key(x, out);
+                out.push(';');
+            }
+            out.push(']');
+        }
+        Value::Object(m) => {
+            out.push('<');
+            for x in m.values() {
+                write_set_key(x, out);
+                out.push(';');
+            }
+            out.push('>');
+        }
+        Value::Tuple(xs) => {
+            out.push('<');
+            for x in xs {
+                write_set_key(x, out);
+                out.push(';');
+            }
+            out.push('>');
+        }
+    }
 }
