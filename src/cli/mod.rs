@@ -64,20 +64,6 @@ fn normalise_args(args: impl Iterator<Item = String>) -> Vec<String> {
     .collect()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::normalise_args;
-
-    #[test]
-    fn terraform_single_dash_flags_are_accepted() {
-        let args = ["forge", "plan", "-out", "p", "-refresh=false", "-refresh-only", "-o", "-lock-timeout=5s"].map(String::from);
-        assert_eq!(
-            normalise_args(args.into_iter()),
-            ["forge", "plan", "--out", "p", "--refresh=false", "--refresh-only", "-o", "--lock-timeout=5s"].map(String::from).to_vec()
-        );
-    }
-}
-
 pub fn main() -> i32 {
     let cli = match Cli::try_parse_from(normalise_args(std::env::args())) {
         Ok(c) => c,
@@ -108,4 +94,18 @@ pub fn main() -> i32 {
         }
     });
     common::finish(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_args;
+
+    #[test]
+    fn terraform_single_dash_flags_are_accepted() {
+        let args = ["forge", "plan", "-out", "p", "-refresh=false", "-refresh-only", "-o", "-lock-timeout=5s"].map(String::from);
+        assert_eq!(
+            normalise_args(args.into_iter()),
+            ["forge", "plan", "--out", "p", "--refresh=false", "--refresh-only", "-o", "--lock-timeout=5s"].map(String::from).to_vec()
+        );
+    }
 }

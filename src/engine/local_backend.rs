@@ -13,6 +13,7 @@ pub struct LocalBackend {
     path: PathBuf,
 }
 
+#[allow(clippy::result_large_err)] // BackendError is the contract's type
 impl LocalBackend {
     /// The backend of the unit in `unit_dir`.
     pub fn for_unit(unit_dir: &Path) -> LocalBackend {
@@ -118,6 +119,7 @@ impl StateBackend for LocalBackend {
         }
     }
 
+    #[allow(clippy::result_large_err)]
     async fn unlock(&self, id: &str, force: bool) -> Result<(), BackendError> {
         let path = self.lock_path();
         match self.lock_holder().await? {

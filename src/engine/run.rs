@@ -361,7 +361,7 @@ impl Runner<'_> {
         let addr = rb.address();
         let what = format!("unit {}: {addr}", self.unit_name());
         let mut scope = lock(&self.scope);
-        let keys: Vec<(Option<InstanceKey>, Option<(&'static str, Value)>)> = if let Some(count) = &rb.count {
+        let keys: Vec<Binding> = if let Some(count) = &rb.count {
             let v = eval(count, &scope).map_err(|d| diag_error(format!("{what}: count cannot be evaluated"), d))?;
             if v.is_unknown() {
                 return Err(diag_error(
