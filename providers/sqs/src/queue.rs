@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -112,16 +112,27 @@ impl QueueResource {
         Ok(Some(queue_state(&self.ctx, url, &live, &live_tags, state)))
     }
 
-    /// Reads a queue just created: SQS may take a moment to show it everywhere.
-    async fn read_created(&self, url: &str, planned: &Value) -> ProviderResult<Value> {
-        let quick = Backoff { attempts: 6, first_delay: Duration::from_millis(200), max_delay: Duration::from_secs(3) };
-        retry(quick, |e| e.code.as_deref() == Some("NotYetVisible"), || async {
-            match self.read_by_url(url, planned).await? {
-                Some(v) => Ok(v),
-                None => Err(ProviderError::with_code("NotYetVisible", format!("queue {url} was created but cannot be read"))),
+    /// Reads the queue after a write until it shows what was planned. SQS is eventually
+    /// consistent: a new queue or a changed attribute can take up to a minute to show
+    /// everywhere. When the time runs out the last read is returned as it is, so that the
+    /// next plan reports what is really there.
+    async fn read_settled(&self, url: &str, planned: &Value) -> ProviderResult<Value> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(100);
+        loop {
+            let read = self.read_by_url(url, planned).await?;
+            let out_of_time = started.elapsed() >= SETTLE_TIME;
+            match read {
+                Some(v) if out_of_time || shows_planned(&v, planned) => return Ok(v),
+                None if out_of_time => {
+                    return Err(ProviderError::with_code("QueueDoesNotExist", format!("{TYPE}: queue {url} cannot be read after the write"))
+                        .hint("something deleted it outside forge: plan again to recreate it"));
+                }
+                _ => {}
             }
-        })
-        .await
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(5));
+        }
     }
 
     async fn apply_tags(&self, url: &str, old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> ProviderResult<()> {
@@ -136,6 +147,17 @@ impl QueueResource {
         }
         Ok(())
     }
+}
+
+/// How long a write may take to show in reads before forge stops waiting.
+const SETTLE_TIME: Duration = Duration::from_secs(60);
+
+/// True when every attribute the plan knows has that value in the read state.
+fn shows_planned(live: &Value, planned: &Value) -> bool {
+    ATTRIBUTES.iter().all(|(tf, _, _)| match planned.get(tf) {
+        Some(want) if want.is_wholly_known() && !want.is_null() => live.get(tf).is_some_and(|have| have.same_as(want)),
+        _ => true,
+    })
 }
 
 /// Builds the state from SQS's attribute map and tags.
@@ -321,7 +343,7 @@ impl ResourceType for QueueResource {
             .queue_url()
             .ok_or_else(|| ProviderError::new(format!("{TYPE}: CreateQueue for {name:?} returned no queue URL")))?
             .to_string();
-        self.read_created(&url, &planned).await
+        self.read_settled(&url, &planned).await
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
@@ -344,11 +366,7 @@ impl ResourceType for QueueResource {
         let old = string_map(prior.get("tags_all").unwrap_or(&Value::Null));
         let new = self.ctx.tags_all(&config_tags(&planned));
         self.apply_tags(&url, &old, &new).await?;
-        match self.read_by_url(&url, &planned).await? {
-            Some(v) => Ok(v),
-            None => Err(ProviderError::new(format!("{TYPE}: queue {url} disappeared during the update"))
-                .hint("something deleted it outside forge: plan again to recreate it")),
-        }
+        self.read_settled(&url, &planned).await
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
@@ -419,6 +437,15 @@ mod tests {
         let sent = attributes_to_send(Some(&prior), &planned);
         assert_eq!(sent.get(&QueueAttributeName::KmsMasterKeyId).map(String::as_str), Some(""));
         assert!(attributes_to_send(Some(&planned), &planned).is_empty());
+    }
+
+    #[test]
+    fn a_read_shows_the_plan_when_every_known_attribute_matches() {
+        let planned = config(vec![("visibility_timeout_seconds", Value::Number(60.0)), ("delay_seconds", Value::Unknown)]);
+        let stale = config(vec![("visibility_timeout_seconds", Value::Number(30.0)), ("delay_seconds", Value::Number(0.0))]);
+        let fresh = config(vec![("visibility_timeout_seconds", Value::Number(60.0)), ("delay_seconds", Value::Number(0.0))]);
+        assert!(!shows_planned(&stale, &planned));
+        assert!(shows_planned(&fresh, &planned));
     }
 
     #[test]
