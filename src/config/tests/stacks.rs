@@ -354,6 +354,7 @@ fn the_api_user_data_names_the_bucket_and_secret() {
     assert!(user_data.contains("STORAGE_BUCKET=files-bucket"), "{user_data}");
     assert!(user_data.contains("JWT_SECRET_ARN=arn:aws:secretsmanager:us-east-1:000000000000:secret:jwt"), "{user_data}");
     assert!(user_data.contains("--port 8000"), "{user_data}");
+    assert!(user_data.contains("jwt.encode(claims, SETTINGS[\"signing_key\"]"), "the service itself is written: {user_data}");
     assert_eq!(body.str_attr("instance_type"), Some("t3.micro"));
     assert_eq!(body.str_attr("iam_instance_profile"), Some("profile"));
 }
