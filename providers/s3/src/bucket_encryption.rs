@@ -14,7 +14,7 @@ use forge_provider::{
     Value,
 };
 
-use crate::common::{block_items, bucket_of, client, first_block, found_or_absent, opt_string, with_bucket_hint};
+use crate::common::{read_settled, block_items, bucket_of, client, first_block, found_or_absent, opt_string, with_bucket_hint};
 
 const TYPE: &str = "aws_s3_bucket_server_side_encryption_configuration";
 const ALGORITHMS: [&str; 3] = ["AES256", "aws:kms", "aws:kms:dsse"];
@@ -85,7 +85,7 @@ impl BucketEncryptionResource {
                 _ => e,
             }
         })?;
-        match self.read_with(bucket, &planned).await? {
+        match read_settled(&planned, || self.read_with(bucket, &planned)).await? {
             Some(v) => Ok(v),
             None => Err(crate::common::no_bucket(TYPE, bucket)),
         }

@@ -19,7 +19,7 @@ use forge_provider::{
     Value,
 };
 
-use crate::common::{block_items, bucket_exists, bucket_of, client, default_if_null, found_or_absent, with_bucket_hint};
+use crate::common::{read_settled, block_items, bucket_exists, bucket_of, client, default_if_null, found_or_absent, with_bucket_hint};
 
 const TYPE: &str = "aws_s3_bucket_notification";
 
@@ -90,7 +90,7 @@ impl BucketNotificationResource {
         let conf = configuration(&planned)?;
         let call = self.client.put_bucket_notification_configuration().bucket(bucket).notification_configuration(conf);
         call.send().await.map_err(|e| put_hint(with_bucket_hint(sdk_error(e), TYPE, bucket)))?;
-        match self.read_with(bucket, &planned).await? {
+        match read_settled(&planned, || self.read_with(bucket, &planned)).await? {
             Some(v) => Ok(v),
             None => Err(crate::common::no_bucket(TYPE, bucket)),
         }

@@ -15,7 +15,7 @@ use forge_provider::{
     Value,
 };
 
-use crate::common::{bucket_of, client, first_block, found_or_absent, with_bucket_hint};
+use crate::common::{read_settled, bucket_of, client, first_block, found_or_absent, with_bucket_hint};
 
 const TYPE: &str = "aws_s3_bucket_versioning";
 const STATUSES: [&str; 3] = ["Enabled", "Suspended", "Disabled"];
@@ -94,7 +94,7 @@ impl BucketVersioningResource {
             }
             call.send().await.map_err(|e| with_bucket_hint(sdk_error(e), TYPE, bucket))?;
         }
-        match self.read_with(bucket, &planned).await? {
+        match read_settled(&planned, || self.read_with(bucket, &planned)).await? {
             Some(v) => Ok(v),
             None => Err(crate::common::no_bucket(TYPE, bucket)),
         }

@@ -133,9 +133,76 @@ pub fn with_bucket_hint(err: ProviderError, resource: &str, bucket: &str) -> Pro
     if is_bucket_gone(&err) { no_bucket(resource, bucket) } else { err }
 }
 
+/// True when the live value shows everything the plan knows: each known, non-null planned
+/// attribute is the same in `live`, and nested blocks match item by item.
+pub fn shows_planned(live: &Value, planned: &Value) -> bool {
+    let Some(want) = planned.as_map() else { return true };
+    want.iter().all(|(name, w)| {
+        if w.is_null() || !w.is_wholly_known() && !is_block_list(w) {
+            return true;
+        }
+        let have = live.get(name).unwrap_or(&Value::Null);
+        match (w.as_seq(), have.as_seq()) {
+            (Some(ws), Some(hs)) if is_block_list(w) => {
+                ws.len() == hs.len() && ws.iter().zip(hs).all(|(w, h)| shows_planned(h, w))
+            }
+            _ => have.same_as(w),
+        }
+    })
+}
+
+fn is_block_list(v: &Value) -> bool {
+    v.as_seq().is_some_and(|items| !items.is_empty() && items.iter().all(|i| i.as_map().is_some()))
+}
+
+/// Reads after a write until the read shows the plan. S3 configuration writes are
+/// eventually consistent; when the time runs out the last read is returned as it is, so
+/// the next plan reports what is really there.
+pub async fn read_settled<F, Fut>(planned: &Value, mut read: F) -> ProviderResult<Option<Value>>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ProviderResult<Option<Value>>>,
+{
+    let started = std::time::Instant::now();
+    let mut delay = std::time::Duration::from_millis(100);
+    loop {
+        let current = read().await?;
+        let settled = current.as_ref().is_some_and(|v| shows_planned(v, planned));
+        if settled || started.elapsed() >= SETTLE_TIME {
+            return Ok(current);
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(std::time::Duration::from_secs(5));
+    }
+}
+
+/// How long a configuration write may take to show in reads before forge stops waiting.
+const SETTLE_TIME: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shows_planned_compares_known_values_and_blocks() {
+        let rule = |alg: &str| Value::object([("sse_algorithm", Value::string(alg)), ("kms_master_key_id", Value::Null)]);
+        let planned = Value::object([
+            ("bucket", Value::string("b")),
+            ("id", Value::Unknown),
+            ("rule", Value::List(vec![rule("AES256")])),
+        ]);
+        let live = Value::object([
+            ("bucket", Value::string("b")),
+            ("id", Value::string("b")),
+            ("rule", Value::List(vec![rule("AES256")])),
+        ]);
+        assert!(shows_planned(&live, &planned));
+        let stale = Value::object([("bucket", Value::string("b")), ("rule", Value::List(vec![rule("aws:kms")]))]);
+        assert!(!shows_planned(&stale, &planned));
+        let missing = Value::object([("bucket", Value::string("b")), ("rule", Value::List(vec![]))]);
+        assert!(!shows_planned(&missing, &planned));
+    }
+
 
     #[test]
     fn absent_configuration_codes_count_as_none() {
