@@ -34,14 +34,12 @@ struct Context<'m> {
     each: bool,
     /// `count.*` is meaningful (a count resource's body).
     count: bool,
-    /// The variable a validation block is about, the only `var.*` it may use.
-    only_var: Option<&'m str>,
 }
 
 /// Checks one module's references.
 pub fn validate_module(module: &Module) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    let plain = Context { module, each: false, count: false, only_var: None };
+    let plain = Context { module, each: false, count: false };
     for local in &module.locals {
         check_refs(&plain, &local.expr.references(), &mut diags);
     }
@@ -53,10 +51,19 @@ pub fn validate_module(module: &Module) -> Diagnostics {
         check_refs(&plain, &body_references(&provider.body), &mut diags);
     }
     for variable in &module.variables {
-        let ctx = Context { only_var: Some(&variable.name), ..plain_context(module) };
+        // Since Terraform 1.9 a condition may use other variables, locals and data
+        // sources, as long as it checks the variable it belongs to.
         for v in &variable.validations {
-            check_refs(&ctx, &v.condition.references(), &mut diags);
-            check_refs(&ctx, &v.error_message.references(), &mut diags);
+            let refs = v.condition.references();
+            check_refs(&plain, &refs, &mut diags);
+            check_refs(&plain, &v.error_message.references(), &mut diags);
+            if !refs.iter().any(|r| r.root == "var" && r.first_attr() == Some(variable.name.as_str())) {
+                diags.push(
+                    Diagnostic::error(format!("the validation condition of variable `{}` does not refer to it", variable.name))
+                        .at(v.condition.location())
+                        .hint(format!("a validation checks its own variable: use var.{} in the condition", variable.name)),
+                );
+            }
         }
     }
     for rb in module.resources.iter().chain(&module.data) {
@@ -97,7 +104,7 @@ fn validate_generated_providers(unit: &Unit) -> Diagnostics {
 }
 
 fn plain_context(module: &Module) -> Context<'_> {
-    Context { module, each: false, count: false, only_var: None }
+    Context { module, each: false, count: false }
 }
 
 fn check_refs(ctx: &Context<'_>, refs: &[Reference], diags: &mut Diagnostics) {
@@ -125,11 +132,6 @@ fn check_ref(ctx: &Context<'_>, r: &Reference) -> Option<Diagnostic> {
     match r.root.as_str() {
         "var" => {
             let name = first?;
-            if let Some(only) = ctx.only_var
-                && name != only {
-                    return Some(error_at(format!("a validation of `var.{only}` cannot refer to `var.{name}`"), &r.location)
-                        .hint("a validation condition may only use the variable it validates"));
-                }
             if module.variable(name).is_some() {
                 return None;
             }
