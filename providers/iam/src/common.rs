@@ -226,21 +226,24 @@ pub fn name_from_arn(arn: &str) -> &str {
     arn.rsplit('/').next().unwrap_or(arn)
 }
 
-/// The configured name, or a generated one as Terraform makes when `name` is left out
-/// (`terraform-` and a timestamp with a counter, unique within this process and time).
+/// The configured name, or a generated one as Terraform makes when `name` is left out:
+/// the prefix (`terraform-` by default), a UTC timestamp to the tenth of a millisecond
+/// and an 8-digit hex counter (26 characters, as Terraform's unique ids).
 pub fn name_or_generated(planned: &Value) -> String {
     if let Some(name) = planned.str_attr("name") {
         return name.to_string();
     }
+    unique_id(planned.str_attr("name_prefix").unwrap_or("terraform-"))
+}
+
+/// Terraform's prefixed unique id: `<prefix>YYYYMMDDHHMMSSffff<counter:08x>`.
+pub fn unique_id(prefix: &str) -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
+    static COUNTER: AtomicU32 = AtomicU32::new(1);
+    let now = chrono::Utc::now();
+    let micros = now.format("%6f").to_string();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let prefix = planned.str_attr("name_prefix").unwrap_or("terraform-");
-    format!("{prefix}{nanos}{n:04x}")
+    format!("{prefix}{}{}{n:08x}", now.format("%Y%m%d%H%M%S"), &micros[..4])
 }
 
 /// IAM is eventually consistent on real AWS: a role created a moment ago may be unknown to
@@ -489,5 +492,18 @@ mod tests {
         let mut unknown = Value::object([("tags", Value::Unknown)]);
         plan_tags_all(&ctx, &mut unknown);
         assert_eq!(unknown.get("tags_all"), Some(&Value::Unknown));
+    }
+
+    #[test]
+    fn generated_names_look_like_terraforms() {
+        let a = unique_id("app-");
+        let b = unique_id("app-");
+        assert_ne!(a, b);
+        let suffix = &a["app-".len()..];
+        assert_eq!(suffix.len(), 26, "{a}");
+        assert!(suffix[..18].chars().all(|c| c.is_ascii_digit()), "{a}");
+        assert!(suffix.starts_with("20"), "{a}");
+        assert_eq!(name_or_generated(&Value::object([("name", Value::string("fixed"))])), "fixed");
+        assert!(name_or_generated(&Value::object([("name", Value::Null)])).starts_with("terraform-"));
     }
 }

@@ -7,7 +7,7 @@ use forge_aws_common::{sdk_error, AwsContext};
 use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
 
 use crate::common::{
-    client, found, name_or_generated, replace_paths, required_str, with_hint, with_propagation_retry,
+    client, found, replace_paths, unique_id, required_str, with_hint, with_propagation_retry,
 };
 
 const TYPE: &str = "aws_iam_role_policy_attachment";
@@ -86,7 +86,7 @@ impl ResourceType for RolePolicyAttachmentResource {
         .await
         .map_err(|e| with_hint(e, "role or policy", role))?;
         // Terraform's id: the role name, a dash and a unique suffix.
-        let id = name_or_generated(&Value::object([("name_prefix", Value::string(format!("{role}-")))]));
+        let id = unique_id(&format!("{role}-"));
         Ok(Value::object([("role", Value::string(role)), ("policy_arn", Value::string(arn)), ("id", Value::String(id))]))
     }
 

@@ -181,12 +181,14 @@ fn create_hint(err: ProviderError, name: &str) -> ProviderError {
     }
 }
 
+/// Terraform's prefixed unique id: `<prefix>YYYYMMDDHHMMSSffff<counter:08x>`.
 fn generated_name(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    format!("{prefix}{nanos}")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static COUNTER: AtomicU32 = AtomicU32::new(1);
+    let now = chrono::Utc::now();
+    let micros = now.format("%6f").to_string();
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("{prefix}{}{}{n:08x}", now.format("%Y%m%d%H%M%S"), &micros[..4])
 }
 
 #[async_trait]
