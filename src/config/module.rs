@@ -47,7 +47,9 @@ pub struct Variable {
 
 #[derive(Clone, Debug)]
 pub struct Validation {
-    /// Evaluated with `var.<name>` in scope; false fails.
+    /// Evaluated with `var.<name>` in scope; false fails. Since Terraform 1.9 it may also
+    /// use other variables, locals and data sources (`forge validate` checks that it uses
+    /// its own variable).
     pub condition: Expr,
     pub error_message: Expr,
 }
