@@ -239,3 +239,52 @@ fn cli_drift_is_shown_and_refresh_only_accepts_it() {
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
     assert_eq!(doc["resource_changes"][0]["change"]["actions"], serde_json::json!(["update"]));
 }
+
+/// Terraform itself (on the machine image, see /work/shared/notes/terraform-as-oracle.md)
+/// reads the state forge writes: addresses with index keys, outputs, sensitive outputs.
+#[test]
+fn cli_terraform_reads_the_state_forge_writes() {
+    let w = env();
+    assert_eq!(w.forge(&["apply", "dev", "--auto-approve"]).code, 0);
+    let terraform = |args: &[&str], dir: &str| {
+        let out = std::process::Command::new("terraform")
+            .args(args)
+            .current_dir(w.path(dir))
+            .env("TF_CLI_CONFIG_FILE", "")
+            .output()
+            .unwrap_or_else(|e| panic!("terraform is needed as the oracle for this test (it is on the machine image): {e}"));
+        assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let list = terraform(&["state", "list", "-state=terraform.tfstate"], "stacks/dev/b/.forge");
+    assert_eq!(list, "fake_thing.consumer[0]\nfake_thing.consumer[1]\n");
+    let outputs = terraform(&["output", "-state=terraform.tfstate", "-json"], "stacks/dev/a/.forge");
+    let json: serde_json::Value = serde_json::from_str(&outputs).expect("terraform output JSON");
+    assert_eq!(json["arn"]["value"], "arn:fake:fake_thing:a-main");
+    assert_eq!(json["arn"]["type"], "string");
+}
+
+/// And forge reads the state Terraform writes (built-in `terraform_data`, offline).
+#[test]
+fn cli_forge_reads_the_state_terraform_writes() {
+    let w = World::new(&[
+        ("tf/main.tf", "resource \"terraform_data\" \"x\" {\n  input = \"hello\"\n}\n\noutput \"o\" {\n  value = terraform_data.x.output\n}\n\noutput \"pw\" {\n  value     = \"hunter2-secret\"\n  sensitive = true\n}\n"),
+        ("env/u/terragrunt.hcl", "inputs = {}\n"),
+        ("env/u/main.tf", ""),
+    ]);
+    for args in [&["init", "-input=false"][..], &["apply", "-auto-approve", "-input=false"][..]] {
+        let out = std::process::Command::new("terraform")
+            .args(args)
+            .current_dir(w.path("tf"))
+            .env("TF_CLI_CONFIG_FILE", "")
+            .output()
+            .unwrap_or_else(|e| panic!("terraform is needed as the oracle for this test (it is on the machine image): {e}"));
+        assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    std::fs::create_dir_all(w.path("env/u/.forge")).expect("mkdir");
+    std::fs::copy(w.path("tf/terraform.tfstate"), w.path("env/u/.forge/terraform.tfstate")).expect("copy");
+    let list = w.forge(&["state", "list", "env/u"]);
+    assert_eq!(list.stdout, "terraform_data.x\n", "{}", list.all());
+    let output = w.forge(&["output", "env/u"]);
+    assert_eq!(output.stdout, "o = \"hello\"\npw = (sensitive value)\n", "{}", output.all());
+}
