@@ -89,7 +89,10 @@ fn validate_generated_providers(unit: &Unit) -> Diagnostics {
     let mut diags = Diagnostics::new();
     let ctx = plain_context(&unit.module);
     for provider in &unit.generated_providers {
-        check_refs(&ctx, &body_references(&provider.body), &mut diags);
+        let mut found = Diagnostics::new();
+        check_refs(&ctx, &body_references(&provider.body), &mut found);
+        let origin = format!("in the provider block that a generate block of {} writes", unit.config_file.display());
+        diags.extend(Diagnostics(found.0.into_iter().map(|d| if d.detail.is_none() { d.detail(origin.clone()) } else { d }).collect()));
         let same = unit.module.providers.iter().find(|p| p.name == provider.name && p.alias == provider.alias);
         if let Some(own) = same {
             let name = provider.alias.as_ref().map_or(provider.name.clone(), |a| format!("{}.{a}", provider.name));
