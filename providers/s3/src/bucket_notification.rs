@@ -76,7 +76,7 @@ impl BucketNotificationResource {
         m.insert("bucket".to_string(), Value::string(bucket));
         m.insert("eventbridge".to_string(), Value::Bool(out.event_bridge_configuration().is_some()));
         for ((block, arn_attr), destinations) in KINDS.iter().zip(live) {
-            let ordered = in_state_order(destinations, block_items(state, block));
+            let ordered = in_state_order(destinations, block_items(state, block), arn_attr);
             let items = ordered.iter().map(|d| destination_value(d, arn_attr)).collect();
             m.insert(block.to_string(), Value::List(items));
         }
@@ -158,18 +158,31 @@ fn destination_value(d: &Destination, arn_attr: &str) -> Value {
     ])
 }
 
-/// Live destinations in the order the state lists them (matched by id), the rest after,
-/// so that S3's own ordering is not drift.
-pub fn in_state_order(mut live: Vec<Destination>, state_items: &[Value]) -> Vec<Destination> {
+/// Live destinations in the order the state lists them, the rest after, so that S3's own
+/// ordering is not drift. A state item is matched by its id, or (when the id is not known
+/// yet) by destination, events and filters.
+pub fn in_state_order(mut live: Vec<Destination>, state_items: &[Value], arn_attr: &str) -> Vec<Destination> {
     let mut ordered = Vec::with_capacity(live.len());
     for item in state_items {
-        let Some(id) = item.str_attr("id") else { continue };
-        if let Some(pos) = live.iter().position(|d| d.id.as_deref() == Some(id)) {
+        let position = match item.str_attr("id") {
+            Some(id) => live.iter().position(|d| d.id.as_deref() == Some(id)),
+            None => live.iter().position(|d| same_target(d, item, arn_attr)),
+        };
+        if let Some(pos) = position {
             ordered.push(live.remove(pos));
         }
     }
     ordered.extend(live);
     ordered
+}
+
+fn same_target(d: &Destination, item: &Value, arn_attr: &str) -> bool {
+    let Ok(wanted) = destination_from(item, arn_attr) else { return false };
+    let mut a = d.events.clone();
+    let mut b = wanted.events.clone();
+    a.sort();
+    b.sort();
+    d.arn == wanted.arn && a == b && d.prefix == wanted.prefix && d.suffix == wanted.suffix
 }
 
 /// One configured block as a destination.
@@ -321,9 +334,62 @@ mod tests {
     #[test]
     fn live_destinations_follow_the_state_order() {
         let state = vec![Value::object([("id", Value::string("b"))]), Value::object([("id", Value::string("a"))])];
-        let ordered = in_state_order(vec![dest("a"), dest("c"), dest("b")], &state);
+        let ordered = in_state_order(vec![dest("a"), dest("c"), dest("b")], &state, "queue_arn");
         let ids: Vec<_> = ordered.iter().map(|d| d.id.clone().unwrap()).collect();
         assert_eq!(ids, vec!["b", "a", "c"]);
+    }
+
+    #[test]
+    fn items_without_an_id_are_matched_by_destination() {
+        let item = |arn: &str| {
+            Value::object([
+                ("id", Value::Unknown),
+                ("queue_arn", Value::string(arn)),
+                ("events", Value::Set(vec![Value::string("s3:ObjectCreated:*")])),
+            ])
+        };
+        let live = |id: &str, arn: &str| Destination {
+            id: Some(id.into()),
+            arn: arn.into(),
+            events: vec!["s3:ObjectCreated:*".into()],
+            prefix: None,
+            suffix: None,
+        };
+        let state = vec![item("arn:q2"), item("arn:q1")];
+        let ordered = in_state_order(vec![live("x", "arn:q1"), live("y", "arn:q2")], &state, "queue_arn");
+        let arns: Vec<_> = ordered.iter().map(|d| d.arn.as_str()).collect();
+        assert_eq!(arns, vec!["arn:q2", "arn:q1"]);
+    }
+
+    #[test]
+    fn every_kind_of_destination_is_sent() {
+        let item = |arn_attr: &str, arn: &str| {
+            Value::object([
+                ("id", Value::string("n")),
+                (arn_attr, Value::string(arn)),
+                ("events", Value::Set(vec![Value::string("s3:ObjectRemoved:*")])),
+                ("filter_prefix", Value::Null),
+                ("filter_suffix", Value::string(".json")),
+            ])
+        };
+        let planned = Value::object([
+            ("queue", Value::List(vec![item("queue_arn", "arn:aws:sqs:us-east-1:1:q")])),
+            ("topic", Value::List(vec![item("topic_arn", "arn:aws:sns:us-east-1:1:t")])),
+            ("lambda_function", Value::List(vec![item("lambda_function_arn", "arn:aws:lambda:us-east-1:1:function:f")])),
+            ("eventbridge", Value::Bool(true)),
+        ]);
+        let conf = configuration(&planned).unwrap();
+        assert_eq!(conf.queue_configurations().len(), 1);
+        assert_eq!(conf.topic_configurations()[0].topic_arn(), "arn:aws:sns:us-east-1:1:t");
+        let lambda = &conf.lambda_function_configurations()[0];
+        assert_eq!(filter_of(lambda.filter()), (None, Some(".json".to_string())));
+        assert!(conf.event_bridge_configuration().is_some());
+    }
+
+    #[test]
+    fn a_refused_test_event_points_at_the_queue_policy() {
+        let e = ProviderError::with_code("InvalidArgument", "Unable to validate the following destination configurations");
+        assert!(put_hint(e).hint.unwrap().contains("aws_sqs_queue_policy"));
     }
 
     #[test]

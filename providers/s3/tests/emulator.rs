@@ -538,22 +538,25 @@ async fn notification_full_lifecycle_and_delivery_to_sqs() {
 }
 
 #[tokio::test]
-async fn notification_without_an_id_keeps_the_generated_one() {
+async fn notifications_without_ids_keep_the_generated_ones_in_order() {
     let ctx = context().await;
     let (queues, queue) = notified_queue(&ctx).await;
     let (buckets, bucket_state) = scratch_bucket(&ctx).await;
     let bucket = bucket_state.str_attr("id").unwrap().to_string();
     let rt = BucketNotificationResource::new(ctx.clone());
     let queue_schema = &rt.schema().blocks["queue"].schema;
-    let queue_block = block(
-        queue_schema,
-        vec![("queue_arn", s(queue.str_attr("arn").unwrap())), ("events", Value::Set(vec![s("s3:ObjectCreated:Put")]))],
-    );
-    let cfg = config(rt.schema(), vec![("bucket", s(&bucket)), ("queue", Value::List(vec![queue_block]))]);
+    let arn = queue.str_attr("arn").unwrap();
+    // Two blocks without ids: S3 names them, and read keeps them in configuration order.
+    let removed = block(queue_schema, vec![("queue_arn", s(arn)), ("events", Value::Set(vec![s("s3:ObjectRemoved:*")]))]);
+    let put = block(queue_schema, vec![("queue_arn", s(arn)), ("events", Value::Set(vec![s("s3:ObjectCreated:Put")]))]);
+    let cfg = config(rt.schema(), vec![("bucket", s(&bucket)), ("queue", Value::List(vec![removed, put]))]);
     let state = create(&rt, &cfg).await;
-    let id = state.get("queue").unwrap().as_seq().unwrap()[0].str_attr("id").map(str::to_string);
-    assert!(id.as_deref().is_some_and(|i| !i.is_empty()), "S3 generates an id: {state:?}");
+    assert_matches_config(&state, &cfg);
+    for item in state.get("queue").unwrap().as_seq().unwrap() {
+        assert!(item.str_attr("id").is_some_and(|i| !i.is_empty()), "S3 generates an id: {state:?}");
+    }
     let live = read(&rt, &state).await;
+    assert_matches_config(&live, &cfg);
     assert_no_op(&rt, &live, &cfg);
     drop_bucket(&buckets, &bucket_state).await;
     queues.delete(&queue).await.expect("delete queue");
