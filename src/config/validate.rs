@@ -92,7 +92,13 @@ fn validate_generated_providers(unit: &Unit) -> Diagnostics {
         let mut found = Diagnostics::new();
         check_refs(&ctx, &body_references(&provider.body), &mut found);
         let origin = format!("in the provider block that a generate block of {} writes", unit.config_file.display());
-        diags.extend(Diagnostics(found.0.into_iter().map(|d| if d.detail.is_none() { d.detail(origin.clone()) } else { d }).collect()));
+        for mut d in found.0 {
+            d.detail = Some(match d.detail.take() {
+                Some(first) => format!("{first}\n{origin}"),
+                None => origin.clone(),
+            });
+            diags.push(d);
+        }
         let same = unit.module.providers.iter().find(|p| p.name == provider.name && p.alias == provider.alias);
         if let Some(own) = same {
             let name = provider.alias.as_ref().map_or(provider.name.clone(), |a| format!("{}.{a}", provider.name));
