@@ -24,8 +24,10 @@ impl LocalBackend {
         LocalBackend { path }
     }
 
+    /// `.terraform.tfstate.lock.info`: where Terraform's local backend keeps its lock info.
     fn lock_path(&self) -> PathBuf {
-        let mut name = self.path.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+        let mut name = std::ffi::OsString::from(".");
+        name.push(self.path.file_name().unwrap_or_default());
         name.push(".lock.info");
         self.path.with_file_name(name)
     }

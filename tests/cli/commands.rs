@@ -184,7 +184,7 @@ fn cli_state_list_show_mv_rm() {
 #[test]
 fn cli_refuses_a_held_lock_naming_the_holder() {
     let w = env();
-    let lock = w.path("stacks/dev/a/.forge/terraform.tfstate.lock.info");
+    let lock = w.path("stacks/dev/a/.forge/.terraform.tfstate.lock.info");
     std::fs::create_dir_all(lock.parent().expect("parent")).expect("mkdir");
     std::fs::write(
         &lock,

@@ -664,7 +664,7 @@ async fn an_interrupt_lets_operations_in_flight_finish_and_releases_the_lock() {
     }
     assert_eq!(cloud.objects().len(), 1, "operations kept starting after the interrupt");
     assert_eq!(state_of(dir.path(), "u").instances.len(), 1);
-    assert!(!dir.path().join("u/.forge/terraform.tfstate.lock.info").exists(), "lock left behind");
+    assert!(!dir.path().join("u/.forge/.terraform.tfstate.lock.info").exists(), "lock left behind");
 }
 
 fn one_unit(root: &Path, inputs: &str, main_tf: &str) {
