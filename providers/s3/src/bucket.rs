@@ -11,16 +11,18 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier, ObjectLockEnabled, Tag, Tagging,
+    BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier,
+    ObjectLockEnabled, Tag, Tagging,
 };
-use forge_aws_common::{retry, sdk_error, string_map, AwsContext, Backoff};
+use forge_aws_common::{AwsContext, Backoff, retry, sdk_error, string_map};
 use forge_provider::{
-    plan_from_schema, AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+    plan_from_schema,
 };
 
 use crate::common::{
-    bucket_exists, client, config_tags, default_if_null, found_or_absent, plan_tags_all, replace_paths, set_attr,
-    tags_state,
+    bucket_exists, client, config_tags, default_if_null, found_or_absent, plan_tags_all,
+    replace_paths, set_attr, tags_state,
 };
 
 const TYPE: &str = "aws_s3_bucket";
@@ -39,51 +41,112 @@ impl BucketResource {
             .attr("bucket_prefix", Attribute::optional(text()).force_new())
             .attr("force_destroy", Attribute::optional(AttrType::Bool))
             .attr("tags", Attribute::optional(AttrType::Map(Box::new(text()))))
-            .attr("tags_all", Attribute::computed(AttrType::Map(Box::new(text()))))
+            .attr(
+                "tags_all",
+                Attribute::computed(AttrType::Map(Box::new(text()))),
+            )
             .attr("id", Attribute::computed(text()))
             .attr("arn", Attribute::computed(text()))
             .attr("bucket_domain_name", Attribute::computed(text()))
             .attr("bucket_regional_domain_name", Attribute::computed(text()))
             .attr("region", Attribute::computed(text()))
             .attr("hosted_zone_id", Attribute::computed(text()))
-            .attr("object_lock_enabled", Attribute::optional_computed(AttrType::Bool).force_new());
+            .attr(
+                "object_lock_enabled",
+                Attribute::optional_computed(AttrType::Bool).force_new(),
+            );
         let client = client(&ctx);
-        BucketResource { ctx, client, schema }
+        BucketResource {
+            ctx,
+            client,
+            schema,
+        }
     }
 
     async fn read_by_name(&self, bucket: &str, state: &Value) -> ProviderResult<Option<Value>> {
         if !bucket_exists(&self.client, bucket).await? {
             return Ok(None);
         }
-        let location = self.client.get_bucket_location().bucket(bucket).send().await.map_err(sdk_error);
-        let Some(location) = found_or_absent(location, &[])? else { return Ok(None) };
-        let region = match location.location_constraint().map(BucketLocationConstraint::as_str) {
+        let location = self
+            .client
+            .get_bucket_location()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(sdk_error);
+        let Some(location) = found_or_absent(location, &[])? else {
+            return Ok(None);
+        };
+        let region = match location
+            .location_constraint()
+            .map(BucketLocationConstraint::as_str)
+        {
             None | Some("") => "us-east-1".to_string(),
             // The oldest spelling of Ireland.
             Some("EU") => "eu-west-1".to_string(),
             Some(r) => r.to_string(),
         };
-        let tagging = self.client.get_bucket_tagging().bucket(bucket).send().await.map_err(sdk_error);
-        let live_tags: BTreeMap<String, String> = match found_or_absent(tagging, &["NoSuchTagSet", "NoSuchTagSetError"])? {
-            Some(out) => out.tag_set().iter().map(|t| (t.key().to_string(), t.value().to_string())).collect(),
-            None => BTreeMap::new(),
-        };
-        let (tags, tags_all) = tags_state(&self.ctx, state.get("tags").unwrap_or(&Value::Null), &live_tags);
-        let force_destroy = state.get("force_destroy").and_then(Value::as_bool).unwrap_or(false);
-        let lock = self.client.get_object_lock_configuration().bucket(bucket).send().await.map_err(sdk_error);
+        let tagging = self
+            .client
+            .get_bucket_tagging()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(sdk_error);
+        let live_tags: BTreeMap<String, String> =
+            match found_or_absent(tagging, &["NoSuchTagSet", "NoSuchTagSetError"])? {
+                Some(out) => out
+                    .tag_set()
+                    .iter()
+                    .map(|t| (t.key().to_string(), t.value().to_string()))
+                    .collect(),
+                None => BTreeMap::new(),
+            };
+        let (tags, tags_all) = tags_state(
+            &self.ctx,
+            state.get("tags").unwrap_or(&Value::Null),
+            &live_tags,
+        );
+        let force_destroy = state
+            .get("force_destroy")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let lock = self
+            .client
+            .get_object_lock_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(sdk_error);
         let object_lock = found_or_absent(lock, &["ObjectLockConfigurationNotFoundError"])?
-            .and_then(|out| out.object_lock_configuration().and_then(|c| c.object_lock_enabled().cloned()))
+            .and_then(|out| {
+                out.object_lock_configuration()
+                    .and_then(|c| c.object_lock_enabled().cloned())
+            })
             .is_some_and(|e| e == ObjectLockEnabled::Enabled);
         Ok(Some(Value::object([
             ("hosted_zone_id", hosted_zone_id(&region)),
             ("object_lock_enabled", Value::Bool(object_lock)),
             ("id", Value::string(bucket)),
             ("bucket", Value::string(bucket)),
-            ("bucket_prefix", state.get("bucket_prefix").cloned().filter(|v| !v.is_unknown()).unwrap_or(Value::Null)),
+            (
+                "bucket_prefix",
+                state
+                    .get("bucket_prefix")
+                    .cloned()
+                    .filter(|v| !v.is_unknown())
+                    .unwrap_or(Value::Null),
+            ),
             ("force_destroy", Value::Bool(force_destroy)),
             ("arn", Value::string(format!("arn:aws:s3:::{bucket}"))),
-            ("bucket_domain_name", Value::string(format!("{bucket}.s3.amazonaws.com"))),
-            ("bucket_regional_domain_name", Value::string(format!("{bucket}.s3.{region}.amazonaws.com"))),
+            (
+                "bucket_domain_name",
+                Value::string(format!("{bucket}.s3.amazonaws.com")),
+            ),
+            (
+                "bucket_regional_domain_name",
+                Value::string(format!("{bucket}.s3.{region}.amazonaws.com")),
+            ),
             ("region", Value::string(region)),
             ("tags", tags),
             ("tags_all", tags_all),
@@ -92,20 +155,36 @@ impl BucketResource {
 
     async fn put_tags(&self, bucket: &str, tags: &BTreeMap<String, String>) -> ProviderResult<()> {
         if tags.is_empty() {
-            let out = self.client.delete_bucket_tagging().bucket(bucket).send().await.map_err(sdk_error);
+            let out = self
+                .client
+                .delete_bucket_tagging()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(sdk_error);
             found_or_absent(out, &["NoSuchTagSet"])?;
             return Ok(());
         }
         let mut set = Vec::with_capacity(tags.len());
         for (k, v) in tags {
-            let tag = Tag::builder().key(k).value(v).build().map_err(|e| ProviderError::new(format!("{TYPE}: tag {k:?}: {e}")))?;
+            let tag = Tag::builder()
+                .key(k)
+                .value(v)
+                .build()
+                .map_err(|e| ProviderError::new(format!("{TYPE}: tag {k:?}: {e}")))?;
             set.push(tag);
         }
         let tagging = Tagging::builder()
             .set_tag_set(Some(set))
             .build()
             .map_err(|e| ProviderError::new(format!("{TYPE}: tags: {e}")))?;
-        self.client.put_bucket_tagging().bucket(bucket).tagging(tagging).send().await.map_err(sdk_error)?;
+        self.client
+            .put_bucket_tagging()
+            .bucket(bucket)
+            .tagging(tagging)
+            .send()
+            .await
+            .map_err(sdk_error)?;
         Ok(())
     }
 
@@ -113,10 +192,19 @@ impl BucketResource {
     async fn empty_bucket(&self, bucket: &str) -> ProviderResult<usize> {
         let mut removed = 0;
         loop {
-            let page = self.client.list_object_versions().bucket(bucket).send().await.map_err(sdk_error)?;
+            let page = self
+                .client
+                .list_object_versions()
+                .bucket(bucket)
+                .send()
+                .await
+                .map_err(sdk_error)?;
             let mut ids = Vec::new();
             let versions = page.versions().iter().map(|v| (v.key(), v.version_id()));
-            let markers = page.delete_markers().iter().map(|m| (m.key(), m.version_id()));
+            let markers = page
+                .delete_markers()
+                .iter()
+                .map(|m| (m.key(), m.version_id()));
             for (key, version) in versions.chain(markers) {
                 let Some(key) = key else { continue };
                 let id = ObjectIdentifier::builder()
@@ -135,7 +223,14 @@ impl BucketResource {
                 .quiet(true)
                 .build()
                 .map_err(|e| ProviderError::new(format!("{TYPE}: {e}")))?;
-            let out = self.client.delete_objects().bucket(bucket).delete(delete).send().await.map_err(sdk_error)?;
+            let out = self
+                .client
+                .delete_objects()
+                .bucket(bucket)
+                .delete(delete)
+                .send()
+                .await
+                .map_err(sdk_error)?;
             if let Some(first) = out.errors().first() {
                 return Err(ProviderError::with_code(
                     first.code().unwrap_or("DeleteObjectsFailed"),
@@ -177,12 +272,19 @@ fn hosted_zone_id(region: &str) -> Value {
         ("me-south-1", "Z1MPMWCPA7YB62"),
         ("us-gov-west-1", "Z31GFT0UA1I2HV"),
     ];
-    ZONES.iter().find(|(r, _)| *r == region).map(|(_, z)| Value::string(*z)).unwrap_or(Value::Null)
+    ZONES
+        .iter()
+        .find(|(r, _)| *r == region)
+        .map(|(_, z)| Value::string(*z))
+        .unwrap_or(Value::Null)
 }
 
 /// A name from `bucket_prefix` (or `terraform-`), unique enough per call.
 fn generated_name(prefix: Option<&str>) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     format!("{}{:026}", prefix.unwrap_or("terraform-"), nanos)
 }
 
@@ -190,14 +292,24 @@ fn generated_name(prefix: Option<&str>) -> String {
 pub fn validate_bucket_name(name: &str) -> Result<(), String> {
     let bytes = name.as_bytes();
     if !(3..=63).contains(&name.len()) {
-        return Err(format!("bucket name {name:?} is {} characters long; S3 allows 3 to 63", name.len()));
+        return Err(format!(
+            "bucket name {name:?} is {} characters long; S3 allows 3 to 63",
+            name.len()
+        ));
     }
-    if let Some(c) = name.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.')) {
-        return Err(format!("bucket name {name:?} contains {c:?}; only lowercase letters, digits, `-` and `.` are allowed"));
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '.'))
+    {
+        return Err(format!(
+            "bucket name {name:?} contains {c:?}; only lowercase letters, digits, `-` and `.` are allowed"
+        ));
     }
     let edge_ok = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     if !edge_ok(bytes[0]) || !edge_ok(bytes[bytes.len() - 1]) {
-        return Err(format!("bucket name {name:?} must begin and end with a letter or digit"));
+        return Err(format!(
+            "bucket name {name:?} must begin and end with a letter or digit"
+        ));
     }
     if name.contains("..") {
         return Err(format!("bucket name {name:?} has two dots in a row"));
@@ -211,14 +323,17 @@ pub fn validate_bucket_name(name: &str) -> Result<(), String> {
 fn validate(config: &Value) -> ProviderResult<()> {
     if let Some(name) = config.str_attr("bucket") {
         validate_bucket_name(name).map_err(|msg| {
-            ProviderError::new(format!("{TYPE}: {msg}")).hint("rename the bucket (names are global across all AWS accounts)")
+            ProviderError::new(format!("{TYPE}: {msg}"))
+                .hint("rename the bucket (names are global across all AWS accounts)")
         })?;
     }
     if let Some(prefix) = config.str_attr("bucket_prefix")
         && prefix.len() > 37
     {
-        return Err(ProviderError::new(format!("{TYPE}: bucket_prefix {prefix:?} is longer than 37 characters"))
-            .hint("shorten it: forge appends 26 characters and S3 allows 63"));
+        return Err(ProviderError::new(format!(
+            "{TYPE}: bucket_prefix {prefix:?} is longer than 37 characters"
+        ))
+        .hint("shorten it: forge appends 26 characters and S3 allows 63"));
     }
     Ok(())
 }
@@ -251,7 +366,11 @@ impl ResourceType for BucketResource {
         let mut planned = plan_from_schema(&self.schema, prior, config).planned;
         default_if_null(&mut planned, "force_destroy", Value::Bool(false));
         // Object lock is off unless asked for at creation (the default plan leaves it unknown).
-        if prior.is_none() && planned.get("object_lock_enabled").is_none_or(|v| v.is_null() || v.is_unknown()) {
+        if prior.is_none()
+            && planned
+                .get("object_lock_enabled")
+                .is_none_or(|v| v.is_null() || v.is_unknown())
+        {
             set_attr(&mut planned, "object_lock_enabled", Value::Bool(false));
         }
         plan_tags_all(&self.ctx, &mut planned);
@@ -260,16 +379,31 @@ impl ResourceType for BucketResource {
         {
             // Known from the name alone, so dependants can plan with them.
             set_attr(&mut planned, "id", Value::string(&bucket));
-            set_attr(&mut planned, "arn", Value::string(format!("arn:aws:s3:::{bucket}")));
-            set_attr(&mut planned, "bucket_domain_name", Value::string(format!("{bucket}.s3.amazonaws.com")));
+            set_attr(
+                &mut planned,
+                "arn",
+                Value::string(format!("arn:aws:s3:::{bucket}")),
+            );
+            set_attr(
+                &mut planned,
+                "bucket_domain_name",
+                Value::string(format!("{bucket}.s3.amazonaws.com")),
+            );
             let region = &self.ctx.region;
             set_attr(&mut planned, "region", Value::string(region));
             set_attr(&mut planned, "hosted_zone_id", hosted_zone_id(region));
             let regional = format!("{bucket}.s3.{region}.amazonaws.com");
-            set_attr(&mut planned, "bucket_regional_domain_name", Value::string(regional));
+            set_attr(
+                &mut planned,
+                "bucket_regional_domain_name",
+                Value::string(regional),
+            );
         }
         let requires_replace = replace_paths(&self.schema, prior, &planned);
-        Ok(PlannedState { planned, requires_replace })
+        Ok(PlannedState {
+            planned,
+            requires_replace,
+        })
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
@@ -283,7 +417,10 @@ impl ResourceType for BucketResource {
         // ask first, so an existing bucket is never adopted by accident.
         if bucket_exists(&self.client, &bucket).await? {
             return Err(create_hint(
-                ProviderError::with_code("BucketAlreadyOwnedByYou", format!("{TYPE}: bucket {bucket:?} already exists")),
+                ProviderError::with_code(
+                    "BucketAlreadyOwnedByYou",
+                    format!("{TYPE}: bucket {bucket:?} already exists"),
+                ),
                 &bucket,
             ));
         }
@@ -297,23 +434,43 @@ impl ResourceType for BucketResource {
                 .build();
             call = call.create_bucket_configuration(location);
         }
-        call.send().await.map_err(|e| create_hint(sdk_error(e), &bucket))?;
+        call.send()
+            .await
+            .map_err(|e| create_hint(sdk_error(e), &bucket))?;
         let tags = self.ctx.tags_all(&config_tags(&planned));
         if !tags.is_empty() {
             // A new bucket may not be visible to every S3 front end at once.
-            retry(Backoff::default(), |e| e.code.as_deref() == Some("NoSuchBucket"), || self.put_tags(&bucket, &tags)).await?;
+            retry(
+                Backoff::default(),
+                |e| e.code.as_deref() == Some("NoSuchBucket"),
+                || self.put_tags(&bucket, &tags),
+            )
+            .await?;
         }
-        let quick = Backoff { attempts: 6, first_delay: Duration::from_millis(200), max_delay: Duration::from_secs(3) };
-        retry(quick, |e| e.code.as_deref() == Some("NotYetVisible"), || async {
-            self.read_by_name(&bucket, &planned).await?.ok_or_else(|| {
-                ProviderError::with_code("NotYetVisible", format!("{TYPE}: bucket {bucket:?} was created but cannot be read"))
-            })
-        })
+        let quick = Backoff {
+            attempts: 6,
+            first_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(3),
+        };
+        retry(
+            quick,
+            |e| e.code.as_deref() == Some("NotYetVisible"),
+            || async {
+                self.read_by_name(&bucket, &planned).await?.ok_or_else(|| {
+                    ProviderError::with_code(
+                        "NotYetVisible",
+                        format!("{TYPE}: bucket {bucket:?} was created but cannot be read"),
+                    )
+                })
+            },
+        )
         .await
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(bucket) = state.str_attr("id").or_else(|| state.str_attr("bucket")) else { return Ok(None) };
+        let Some(bucket) = state.str_attr("id").or_else(|| state.str_attr("bucket")) else {
+            return Ok(None);
+        };
         self.read_by_name(bucket, state).await
     }
 
@@ -321,7 +478,9 @@ impl ResourceType for BucketResource {
         let planned = planned.deep_unmarked();
         let bucket = prior
             .str_attr("id")
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no bucket name (id)")))?
+            .ok_or_else(|| {
+                ProviderError::new(format!("{TYPE}: the prior state has no bucket name (id)"))
+            })?
             .to_string();
         let old = string_map(prior.get("tags_all").unwrap_or(&Value::Null));
         let new = self.ctx.tags_all(&config_tags(&planned));
@@ -330,21 +489,35 @@ impl ResourceType for BucketResource {
         }
         match self.read_by_name(&bucket, &planned).await? {
             Some(v) => Ok(v),
-            None => Err(ProviderError::with_code("NoSuchBucket", format!("{TYPE}: bucket {bucket:?} disappeared during the update"))
-                .hint("something deleted it outside forge: plan again to recreate it")),
+            None => Err(ProviderError::with_code(
+                "NoSuchBucket",
+                format!("{TYPE}: bucket {bucket:?} disappeared during the update"),
+            )
+            .hint("something deleted it outside forge: plan again to recreate it")),
         }
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(bucket) = state.str_attr("id") else { return Ok(()) };
-        let force = state.get("force_destroy").and_then(Value::as_bool).unwrap_or(false);
+        let Some(bucket) = state.str_attr("id") else {
+            return Ok(());
+        };
+        let force = state
+            .get("force_destroy")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         if force {
             match self.empty_bucket(bucket).await {
                 Err(e) if crate::common::is_bucket_gone(&e) => return Ok(()),
                 other => other?,
             };
         }
-        let out = self.client.delete_bucket().bucket(bucket).send().await.map_err(sdk_error);
+        let out = self
+            .client
+            .delete_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(sdk_error);
         match found_or_absent(out, &[]) {
             Err(e) if e.code.as_deref() == Some("BucketNotEmpty") => Err(e.hint(format!(
                 "bucket {bucket:?} still holds objects: set `force_destroy = true` and apply before destroying, or empty it yourself"
@@ -354,7 +527,8 @@ impl ResourceType for BucketResource {
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
-        let defaults = Value::object([("force_destroy", Value::Bool(false)), ("tags", Value::Null)]);
+        let defaults =
+            Value::object([("force_destroy", Value::Bool(false)), ("tags", Value::Null)]);
         self.read_by_name(id, &defaults).await
     }
 }
@@ -367,7 +541,11 @@ mod tests {
     fn bucket_names_follow_s3_rules() {
         assert!(validate_bucket_name("forge-prod-files-000000000000").is_ok());
         assert!(validate_bucket_name("ab").unwrap_err().contains("3 to 63"));
-        assert!(validate_bucket_name("My_Bucket").unwrap_err().contains("'M'"));
+        assert!(
+            validate_bucket_name("My_Bucket")
+                .unwrap_err()
+                .contains("'M'")
+        );
         assert!(validate_bucket_name("-bucket").is_err());
         assert!(validate_bucket_name("a..b").is_err());
         assert!(validate_bucket_name("192.168.1.1").is_err());

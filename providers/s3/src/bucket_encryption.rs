@@ -6,15 +6,19 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::{
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule,
 };
-use forge_aws_common::{sdk_error, AwsContext};
+use forge_aws_common::{AwsContext, sdk_error};
 use forge_provider::{
-    plan_from_schema, AttrType, Attribute, BlockType, PlannedState, ProviderError, ProviderResult, ResourceType, Schema,
-    Value,
+    AttrType, Attribute, BlockType, PlannedState, ProviderError, ProviderResult, ResourceType,
+    Schema, Value, plan_from_schema,
 };
 
-use crate::common::{read_settled, block_items, bucket_of, client, first_block, found_or_absent, opt_string, with_bucket_hint};
+use crate::common::{
+    block_items, bucket_of, client, first_block, found_or_absent, opt_string, read_settled,
+    with_bucket_hint,
+};
 
 const TYPE: &str = "aws_s3_bucket_server_side_encryption_configuration";
 const ALGORITHMS: [&str; 3] = ["AES256", "aws:kms", "aws:kms:dsse"];
@@ -30,28 +34,67 @@ impl BucketEncryptionResource {
         let by_default = Schema::new()
             .attr("sse_algorithm", Attribute::required(AttrType::String))
             .attr("kms_master_key_id", Attribute::optional(AttrType::String));
-        let rule = Schema::new().attr("bucket_key_enabled", Attribute::optional(AttrType::Bool)).block(
-            "apply_server_side_encryption_by_default",
-            BlockType { schema: by_default, max_items: 1, ..BlockType::default() },
-        );
+        let rule = Schema::new()
+            .attr("bucket_key_enabled", Attribute::optional(AttrType::Bool))
+            .block(
+                "apply_server_side_encryption_by_default",
+                BlockType {
+                    schema: by_default,
+                    max_items: 1,
+                    ..BlockType::default()
+                },
+            );
         let schema = Schema::new()
             .attr("bucket", Attribute::required(AttrType::String).force_new())
-            .attr("expected_bucket_owner", Attribute::optional(AttrType::String).force_new())
+            .attr(
+                "expected_bucket_owner",
+                Attribute::optional(AttrType::String).force_new(),
+            )
             .attr("id", Attribute::computed(AttrType::String))
-            .block("rule", BlockType { schema: rule, min_items: 1, unordered: true, ..BlockType::default() });
-        BucketEncryptionResource { client: client(&ctx), schema }
+            .block(
+                "rule",
+                BlockType {
+                    schema: rule,
+                    min_items: 1,
+                    unordered: true,
+                    ..BlockType::default()
+                },
+            );
+        BucketEncryptionResource {
+            client: client(&ctx),
+            schema,
+        }
     }
 
     async fn read_with(&self, bucket: &str, state: &Value) -> ProviderResult<Option<Value>> {
-        let out = self.client.get_bucket_encryption().bucket(bucket).send().await.map_err(sdk_error);
-        let Some(out) = found_or_absent(out, NOT_CONFIGURED)? else { return Ok(None) };
-        let Some(conf) = out.server_side_encryption_configuration() else { return Ok(None) };
+        let out = self
+            .client
+            .get_bucket_encryption()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(sdk_error);
+        let Some(out) = found_or_absent(out, NOT_CONFIGURED)? else {
+            return Ok(None);
+        };
+        let Some(conf) = out.server_side_encryption_configuration() else {
+            return Ok(None);
+        };
         if conf.rules().is_empty() {
             return Ok(None);
         }
         let prior_rules = block_items(state, "rule");
-        let rules = conf.rules().iter().enumerate().map(|(i, r)| rule_value(r, prior_rules.get(i))).collect();
-        let keep = state.get("expected_bucket_owner").cloned().filter(|v| !v.is_unknown()).unwrap_or(Value::Null);
+        let rules = conf
+            .rules()
+            .iter()
+            .enumerate()
+            .map(|(i, r)| rule_value(r, prior_rules.get(i)))
+            .collect();
+        let keep = state
+            .get("expected_bucket_owner")
+            .cloned()
+            .filter(|v| !v.is_unknown())
+            .unwrap_or(Value::Null);
         Ok(Some(Value::object([
             ("id", Value::string(bucket)),
             ("bucket", Value::string(bucket)),
@@ -72,7 +115,11 @@ impl BucketEncryptionResource {
             .set_rules(Some(rules))
             .build()
             .map_err(|e| ProviderError::new(format!("{TYPE}: {e}")))?;
-        let mut call = self.client.put_bucket_encryption().bucket(bucket).server_side_encryption_configuration(conf);
+        let mut call = self
+            .client
+            .put_bucket_encryption()
+            .bucket(bucket)
+            .server_side_encryption_configuration(conf);
         if let Some(owner) = planned.str_attr("expected_bucket_owner") {
             call = call.expected_bucket_owner(owner);
         }
@@ -105,7 +152,9 @@ fn rule_value(rule: &ServerSideEncryptionRule, prior: Option<&Value>) -> Value {
         })
         .into_iter()
         .collect();
-    let prior_key = prior.and_then(|p| p.get("bucket_key_enabled")).filter(|v| !v.is_unknown());
+    let prior_key = prior
+        .and_then(|p| p.get("bucket_key_enabled"))
+        .filter(|v| !v.is_unknown());
     let bucket_key = match (rule.bucket_key_enabled(), prior_key) {
         (Some(false) | None, None) => Value::Null,
         (Some(false) | None, Some(p)) if p.is_null() => Value::Null,
@@ -113,7 +162,10 @@ fn rule_value(rule: &ServerSideEncryptionRule, prior: Option<&Value>) -> Value {
     };
     Value::object([
         ("bucket_key_enabled", bucket_key),
-        ("apply_server_side_encryption_by_default", Value::List(by_default)),
+        (
+            "apply_server_side_encryption_by_default",
+            Value::List(by_default),
+        ),
     ])
 }
 
@@ -136,17 +188,23 @@ fn rule_to_aws(rule: &Value) -> ProviderResult<ServerSideEncryptionRule> {
 
 fn validate(config: &Value) -> ProviderResult<()> {
     for rule in block_items(config, "rule") {
-        let Some(d) = first_block(rule, "apply_server_side_encryption_by_default") else { continue };
+        let Some(d) = first_block(rule, "apply_server_side_encryption_by_default") else {
+            continue;
+        };
         let algorithm = d.str_attr("sse_algorithm");
         if let Some(a) = algorithm
             && !ALGORITHMS.contains(&a)
         {
-            return Err(ProviderError::new(format!("{TYPE}: sse_algorithm {a:?} is not one of AES256, aws:kms, aws:kms:dsse"))
-                .hint("use \"AES256\" for S3-managed keys or \"aws:kms\" with kms_master_key_id"));
+            return Err(ProviderError::new(format!(
+                "{TYPE}: sse_algorithm {a:?} is not one of AES256, aws:kms, aws:kms:dsse"
+            ))
+            .hint("use \"AES256\" for S3-managed keys or \"aws:kms\" with kms_master_key_id"));
         }
         if algorithm == Some("AES256") && d.get_non_null("kms_master_key_id").is_some() {
-            return Err(ProviderError::new(format!("{TYPE}: kms_master_key_id is set but sse_algorithm is AES256"))
-                .hint("set sse_algorithm = \"aws:kms\" to use a KMS key, or drop kms_master_key_id"));
+            return Err(ProviderError::new(format!(
+                "{TYPE}: kms_master_key_id is set but sse_algorithm is AES256"
+            ))
+            .hint("set sse_algorithm = \"aws:kms\" to use a KMS key, or drop kms_master_key_id"));
         }
     }
     Ok(())
@@ -172,7 +230,9 @@ impl ResourceType for BucketEncryptionResource {
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else { return Ok(None) };
+        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else {
+            return Ok(None);
+        };
         self.read_with(bucket, state).await
     }
 
@@ -181,8 +241,16 @@ impl ResourceType for BucketEncryptionResource {
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else { return Ok(()) };
-        let out = self.client.delete_bucket_encryption().bucket(bucket).send().await.map_err(sdk_error);
+        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else {
+            return Ok(());
+        };
+        let out = self
+            .client
+            .delete_bucket_encryption()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(sdk_error);
         found_or_absent(out, NOT_CONFIGURED)?;
         Ok(())
     }
@@ -198,13 +266,26 @@ mod tests {
 
     #[test]
     fn unset_bucket_key_reads_as_null_but_a_real_change_shows() {
-        let rule = ServerSideEncryptionRule::builder().bucket_key_enabled(false).build();
+        let rule = ServerSideEncryptionRule::builder()
+            .bucket_key_enabled(false)
+            .build();
         let prior = Value::object([("bucket_key_enabled", Value::Null)]);
-        assert_eq!(rule_value(&rule, Some(&prior)).get("bucket_key_enabled"), Some(&Value::Null));
-        let on = ServerSideEncryptionRule::builder().bucket_key_enabled(true).build();
-        assert_eq!(rule_value(&on, Some(&prior)).get("bucket_key_enabled"), Some(&Value::Bool(true)));
+        assert_eq!(
+            rule_value(&rule, Some(&prior)).get("bucket_key_enabled"),
+            Some(&Value::Null)
+        );
+        let on = ServerSideEncryptionRule::builder()
+            .bucket_key_enabled(true)
+            .build();
+        assert_eq!(
+            rule_value(&on, Some(&prior)).get("bucket_key_enabled"),
+            Some(&Value::Bool(true))
+        );
         let was_true = Value::object([("bucket_key_enabled", Value::Bool(true))]);
-        assert_eq!(rule_value(&rule, Some(&was_true)).get("bucket_key_enabled"), Some(&Value::Bool(false)));
+        assert_eq!(
+            rule_value(&rule, Some(&was_true)).get("bucket_key_enabled"),
+            Some(&Value::Bool(false))
+        );
     }
 
     #[test]
@@ -213,7 +294,10 @@ mod tests {
             ("sse_algorithm", Value::string("AES256")),
             ("kms_master_key_id", Value::string("alias/x")),
         ]);
-        let rule = Value::object([("apply_server_side_encryption_by_default", Value::List(vec![by_default]))]);
+        let rule = Value::object([(
+            "apply_server_side_encryption_by_default",
+            Value::List(vec![by_default]),
+        )]);
         let err = validate(&Value::object([("rule", Value::List(vec![rule]))])).unwrap_err();
         assert!(err.message.contains("AES256"), "{err}");
     }

@@ -10,22 +10,29 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::{
-    Event, EventBridgeConfiguration, FilterRule, FilterRuleName, LambdaFunctionConfiguration, NotificationConfiguration,
-    NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter, TopicConfiguration,
+    Event, EventBridgeConfiguration, FilterRule, FilterRuleName, LambdaFunctionConfiguration,
+    NotificationConfiguration, NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
+    TopicConfiguration,
 };
-use forge_aws_common::{sdk_error, AwsContext};
+use forge_aws_common::{AwsContext, sdk_error};
 use forge_provider::{
-    plan_from_schema, AttrType, Attribute, BlockType, PlannedState, ProviderError, ProviderResult, ResourceType, Schema,
-    Value,
+    AttrType, Attribute, BlockType, PlannedState, ProviderError, ProviderResult, ResourceType,
+    Schema, Value, plan_from_schema,
 };
 
-use crate::common::{read_settled, block_items, bucket_exists, bucket_of, client, default_if_null, found_or_absent, with_bucket_hint};
+use crate::common::{
+    block_items, bucket_exists, bucket_of, client, default_if_null, found_or_absent, read_settled,
+    with_bucket_hint,
+};
 
 const TYPE: &str = "aws_s3_bucket_notification";
 
 /// The three kinds of destination: block name and the name of its ARN argument.
-const KINDS: [(&str, &str); 3] =
-    [("queue", "queue_arn"), ("topic", "topic_arn"), ("lambda_function", "lambda_function_arn")];
+const KINDS: [(&str, &str); 3] = [
+    ("queue", "queue_arn"),
+    ("topic", "topic_arn"),
+    ("lambda_function", "lambda_function_arn"),
+];
 
 /// One destination, whatever its kind.
 #[derive(Clone, Debug, PartialEq)]
@@ -52,32 +59,67 @@ impl BucketNotificationResource {
             let inner = Schema::new()
                 .attr("id", Attribute::optional_computed(AttrType::String))
                 .attr(arn, Attribute::required(AttrType::String))
-                .attr("events", Attribute::required(AttrType::Set(Box::new(AttrType::String))))
+                .attr(
+                    "events",
+                    Attribute::required(AttrType::Set(Box::new(AttrType::String))),
+                )
                 .attr("filter_prefix", Attribute::optional(AttrType::String))
                 .attr("filter_suffix", Attribute::optional(AttrType::String));
-            schema = schema.block(block, BlockType { schema: inner, ..BlockType::default() });
+            schema = schema.block(
+                block,
+                BlockType {
+                    schema: inner,
+                    ..BlockType::default()
+                },
+            );
         }
-        BucketNotificationResource { client: client(&ctx), schema }
+        BucketNotificationResource {
+            client: client(&ctx),
+            schema,
+        }
     }
 
     async fn read_with(&self, bucket: &str, state: &Value) -> ProviderResult<Option<Value>> {
         if !bucket_exists(&self.client, bucket).await? {
             return Ok(None);
         }
-        let out = self.client.get_bucket_notification_configuration().bucket(bucket).send().await.map_err(sdk_error);
-        let Some(out) = found_or_absent(out, &[])? else { return Ok(None) };
+        let out = self
+            .client
+            .get_bucket_notification_configuration()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(sdk_error);
+        let Some(out) = found_or_absent(out, &[])? else {
+            return Ok(None);
+        };
         let live: [Vec<Destination>; 3] = [
-            out.queue_configurations().iter().map(queue_destination).collect(),
-            out.topic_configurations().iter().map(topic_destination).collect(),
-            out.lambda_function_configurations().iter().map(lambda_destination).collect(),
+            out.queue_configurations()
+                .iter()
+                .map(queue_destination)
+                .collect(),
+            out.topic_configurations()
+                .iter()
+                .map(topic_destination)
+                .collect(),
+            out.lambda_function_configurations()
+                .iter()
+                .map(lambda_destination)
+                .collect(),
         ];
         let mut m = BTreeMap::new();
         m.insert("id".to_string(), Value::string(bucket));
         m.insert("bucket".to_string(), Value::string(bucket));
-        m.insert("eventbridge".to_string(), Value::Bool(out.event_bridge_configuration().is_some()));
+        m.insert(
+            "eventbridge".to_string(),
+            Value::Bool(out.event_bridge_configuration().is_some()),
+        );
         for ((block, arn_attr), destinations) in KINDS.iter().zip(live) {
             let ordered = in_state_order(destinations, block_items(state, block), arn_attr);
-            let items = ordered.iter().map(|d| destination_value(d, arn_attr)).collect();
+            let items = ordered
+                .iter()
+                .map(|d| destination_value(d, arn_attr))
+                .collect();
             m.insert(block.to_string(), Value::List(items));
         }
         Ok(Some(Value::Object(m)))
@@ -88,8 +130,14 @@ impl BucketNotificationResource {
         validate(&planned)?;
         let bucket = bucket_of(&planned, TYPE)?;
         let conf = configuration(&planned)?;
-        let call = self.client.put_bucket_notification_configuration().bucket(bucket).notification_configuration(conf);
-        call.send().await.map_err(|e| put_hint(with_bucket_hint(sdk_error(e), TYPE, bucket)))?;
+        let call = self
+            .client
+            .put_bucket_notification_configuration()
+            .bucket(bucket)
+            .notification_configuration(conf);
+        call.send()
+            .await
+            .map_err(|e| put_hint(with_bucket_hint(sdk_error(e), TYPE, bucket)))?;
         match read_settled(&planned, || self.read_with(bucket, &planned)).await? {
             Some(v) => Ok(v),
             None => Err(crate::common::no_bucket(TYPE, bucket)),
@@ -110,11 +158,17 @@ fn put_hint(err: ProviderError) -> ProviderError {
 }
 
 fn filter_of(filter: Option<&NotificationConfigurationFilter>) -> (Option<String>, Option<String>) {
-    let rules = filter.and_then(|f| f.key()).map(|k| k.filter_rules()).unwrap_or(&[]);
+    let rules = filter
+        .and_then(|f| f.key())
+        .map(|k| k.filter_rules())
+        .unwrap_or(&[]);
     let find = |wanted: &str| {
         rules
             .iter()
-            .find(|r| r.name().is_some_and(|n| n.as_str().eq_ignore_ascii_case(wanted)))
+            .find(|r| {
+                r.name()
+                    .is_some_and(|n| n.as_str().eq_ignore_ascii_case(wanted))
+            })
             .and_then(|r| r.value())
             .filter(|v| !v.is_empty())
             .map(str::to_string)
@@ -128,18 +182,36 @@ fn events_of(events: &[Event]) -> Vec<String> {
 
 fn queue_destination(c: &QueueConfiguration) -> Destination {
     let (prefix, suffix) = filter_of(c.filter());
-    Destination { id: c.id().map(str::to_string), arn: c.queue_arn().to_string(), events: events_of(c.events()), prefix, suffix }
+    Destination {
+        id: c.id().map(str::to_string),
+        arn: c.queue_arn().to_string(),
+        events: events_of(c.events()),
+        prefix,
+        suffix,
+    }
 }
 
 fn topic_destination(c: &TopicConfiguration) -> Destination {
     let (prefix, suffix) = filter_of(c.filter());
-    Destination { id: c.id().map(str::to_string), arn: c.topic_arn().to_string(), events: events_of(c.events()), prefix, suffix }
+    Destination {
+        id: c.id().map(str::to_string),
+        arn: c.topic_arn().to_string(),
+        events: events_of(c.events()),
+        prefix,
+        suffix,
+    }
 }
 
 fn lambda_destination(c: &LambdaFunctionConfiguration) -> Destination {
     let (prefix, suffix) = filter_of(c.filter());
     let arn = c.lambda_function_arn().to_string();
-    Destination { id: c.id().map(str::to_string), arn, events: events_of(c.events()), prefix, suffix }
+    Destination {
+        id: c.id().map(str::to_string),
+        arn,
+        events: events_of(c.events()),
+        prefix,
+        suffix,
+    }
 }
 
 fn opt(s: &Option<String>) -> Value {
@@ -152,7 +224,10 @@ fn destination_value(d: &Destination, arn_attr: &str) -> Value {
     Value::object([
         ("id", opt(&d.id)),
         (arn_attr, Value::string(&d.arn)),
-        ("events", Value::Set(events.into_iter().map(Value::String).collect())),
+        (
+            "events",
+            Value::Set(events.into_iter().map(Value::String).collect()),
+        ),
         ("filter_prefix", opt(&d.prefix)),
         ("filter_suffix", opt(&d.suffix)),
     ])
@@ -161,7 +236,11 @@ fn destination_value(d: &Destination, arn_attr: &str) -> Value {
 /// Live destinations in the order the state lists them, the rest after, so that S3's own
 /// ordering is not drift. A state item is matched by its id, or (when the id is not known
 /// yet) by destination, events and filters.
-pub fn in_state_order(mut live: Vec<Destination>, state_items: &[Value], arn_attr: &str) -> Vec<Destination> {
+pub fn in_state_order(
+    mut live: Vec<Destination>,
+    state_items: &[Value],
+    arn_attr: &str,
+) -> Vec<Destination> {
     let mut ordered = Vec::with_capacity(live.len());
     for item in state_items {
         let position = match item.str_attr("id") {
@@ -177,7 +256,9 @@ pub fn in_state_order(mut live: Vec<Destination>, state_items: &[Value], arn_att
 }
 
 fn same_target(d: &Destination, item: &Value, arn_attr: &str) -> bool {
-    let Ok(wanted) = destination_from(item, arn_attr) else { return false };
+    let Ok(wanted) = destination_from(item, arn_attr) else {
+        return false;
+    };
     let mut a = d.events.clone();
     let mut b = wanted.events.clone();
     a.sort();
@@ -189,17 +270,37 @@ fn same_target(d: &Destination, item: &Value, arn_attr: &str) -> bool {
 fn destination_from(item: &Value, arn_attr: &str) -> ProviderResult<Destination> {
     let arn = item
         .str_attr(arn_attr)
-        .ok_or_else(|| ProviderError::new(format!("{TYPE}: `{arn_attr}` is required in each block")))?
+        .ok_or_else(|| {
+            ProviderError::new(format!("{TYPE}: `{arn_attr}` is required in each block"))
+        })?
         .to_string();
-    let events: Vec<String> =
-        item.get("events").and_then(Value::as_seq).unwrap_or(&[]).iter().filter_map(|e| e.as_str().map(str::to_string)).collect();
-    let text = |name: &str| item.str_attr(name).filter(|s| !s.is_empty()).map(str::to_string);
-    Ok(Destination { id: text("id"), arn, events, prefix: text("filter_prefix"), suffix: text("filter_suffix") })
+    let events: Vec<String> = item
+        .get("events")
+        .and_then(Value::as_seq)
+        .unwrap_or(&[])
+        .iter()
+        .filter_map(|e| e.as_str().map(str::to_string))
+        .collect();
+    let text = |name: &str| {
+        item.str_attr(name)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    Ok(Destination {
+        id: text("id"),
+        arn,
+        events,
+        prefix: text("filter_prefix"),
+        suffix: text("filter_suffix"),
+    })
 }
 
 fn aws_filter(d: &Destination) -> ProviderResult<Option<NotificationConfigurationFilter>> {
     let mut rules = Vec::new();
-    for (name, value) in [(FilterRuleName::Prefix, &d.prefix), (FilterRuleName::Suffix, &d.suffix)] {
+    for (name, value) in [
+        (FilterRuleName::Prefix, &d.prefix),
+        (FilterRuleName::Suffix, &d.suffix),
+    ] {
         if let Some(v) = value {
             rules.push(FilterRule::builder().name(name).value(v).build());
         }
@@ -208,7 +309,9 @@ fn aws_filter(d: &Destination) -> ProviderResult<Option<NotificationConfiguratio
         return Ok(None);
     }
     let key = S3KeyFilter::builder().set_filter_rules(Some(rules)).build();
-    Ok(Some(NotificationConfigurationFilter::builder().key(key).build()))
+    Ok(Some(
+        NotificationConfigurationFilter::builder().key(key).build(),
+    ))
 }
 
 fn build_error(e: impl std::fmt::Display) -> ProviderError {
@@ -223,7 +326,9 @@ fn configuration(planned: &Value) -> ProviderResult<NotificationConfiguration> {
         let c = QueueConfiguration::builder()
             .set_id(d.id.clone())
             .queue_arn(&d.arn)
-            .set_events(Some(d.events.iter().map(|e| Event::from(e.as_str())).collect()))
+            .set_events(Some(
+                d.events.iter().map(|e| Event::from(e.as_str())).collect(),
+            ))
             .set_filter(aws_filter(&d)?)
             .build()
             .map_err(build_error)?;
@@ -234,7 +339,9 @@ fn configuration(planned: &Value) -> ProviderResult<NotificationConfiguration> {
         let c = TopicConfiguration::builder()
             .set_id(d.id.clone())
             .topic_arn(&d.arn)
-            .set_events(Some(d.events.iter().map(|e| Event::from(e.as_str())).collect()))
+            .set_events(Some(
+                d.events.iter().map(|e| Event::from(e.as_str())).collect(),
+            ))
             .set_filter(aws_filter(&d)?)
             .build()
             .map_err(build_error)?;
@@ -245,7 +352,9 @@ fn configuration(planned: &Value) -> ProviderResult<NotificationConfiguration> {
         let c = LambdaFunctionConfiguration::builder()
             .set_id(d.id.clone())
             .lambda_function_arn(&d.arn)
-            .set_events(Some(d.events.iter().map(|e| Event::from(e.as_str())).collect()))
+            .set_events(Some(
+                d.events.iter().map(|e| Event::from(e.as_str())).collect(),
+            ))
             .set_filter(aws_filter(&d)?)
             .build()
             .map_err(build_error)?;
@@ -268,10 +377,17 @@ fn validate(config: &Value) -> ProviderResult<()> {
                 } else {
                     format!("set {arn_attr} to the destination's ARN")
                 };
-                return Err(ProviderError::new(format!("{TYPE}: {block}[{i}].{arn_attr} {arn:?} is not an ARN")).hint(hint));
+                return Err(ProviderError::new(format!(
+                    "{TYPE}: {block}[{i}].{arn_attr} {arn:?} is not an ARN"
+                ))
+                .hint(hint));
             }
             let events = item.get("events").and_then(Value::as_seq).unwrap_or(&[]);
-            if let Some(bad) = events.iter().filter_map(Value::as_str).find(|e| !e.starts_with("s3:")) {
+            if let Some(bad) = events
+                .iter()
+                .filter_map(Value::as_str)
+                .find(|e| !e.starts_with("s3:"))
+            {
                 return Err(ProviderError::new(format!("{TYPE}: {block}[{i}].events: {bad:?} is not an S3 event name"))
                     .hint("S3 event names look like \"s3:ObjectCreated:*\" or \"s3:ObjectRemoved:Delete\""));
             }
@@ -302,7 +418,9 @@ impl ResourceType for BucketNotificationResource {
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else { return Ok(None) };
+        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else {
+            return Ok(None);
+        };
         self.read_with(bucket, state).await
     }
 
@@ -311,9 +429,15 @@ impl ResourceType for BucketNotificationResource {
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else { return Ok(()) };
+        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else {
+            return Ok(());
+        };
         let empty = NotificationConfiguration::builder().build();
-        let call = self.client.put_bucket_notification_configuration().bucket(bucket).notification_configuration(empty);
+        let call = self
+            .client
+            .put_bucket_notification_configuration()
+            .bucket(bucket)
+            .notification_configuration(empty);
         found_or_absent(call.send().await.map_err(sdk_error), &[])?;
         Ok(())
     }
@@ -328,12 +452,21 @@ mod tests {
     use super::*;
 
     fn dest(id: &str) -> Destination {
-        Destination { id: Some(id.into()), arn: format!("arn:aws:sqs:us-east-1:1:{id}"), events: vec![], prefix: None, suffix: None }
+        Destination {
+            id: Some(id.into()),
+            arn: format!("arn:aws:sqs:us-east-1:1:{id}"),
+            events: vec![],
+            prefix: None,
+            suffix: None,
+        }
     }
 
     #[test]
     fn live_destinations_follow_the_state_order() {
-        let state = vec![Value::object([("id", Value::string("b"))]), Value::object([("id", Value::string("a"))])];
+        let state = vec![
+            Value::object([("id", Value::string("b"))]),
+            Value::object([("id", Value::string("a"))]),
+        ];
         let ordered = in_state_order(vec![dest("a"), dest("c"), dest("b")], &state, "queue_arn");
         let ids: Vec<_> = ordered.iter().map(|d| d.id.clone().unwrap()).collect();
         assert_eq!(ids, vec!["b", "a", "c"]);
@@ -345,7 +478,10 @@ mod tests {
             Value::object([
                 ("id", Value::Unknown),
                 ("queue_arn", Value::string(arn)),
-                ("events", Value::Set(vec![Value::string("s3:ObjectCreated:*")])),
+                (
+                    "events",
+                    Value::Set(vec![Value::string("s3:ObjectCreated:*")]),
+                ),
             ])
         };
         let live = |id: &str, arn: &str| Destination {
@@ -356,7 +492,11 @@ mod tests {
             suffix: None,
         };
         let state = vec![item("arn:q2"), item("arn:q1")];
-        let ordered = in_state_order(vec![live("x", "arn:q1"), live("y", "arn:q2")], &state, "queue_arn");
+        let ordered = in_state_order(
+            vec![live("x", "arn:q1"), live("y", "arn:q2")],
+            &state,
+            "queue_arn",
+        );
         let arns: Vec<_> = ordered.iter().map(|d| d.arn.as_str()).collect();
         assert_eq!(arns, vec!["arn:q2", "arn:q1"]);
     }
@@ -367,36 +507,66 @@ mod tests {
             Value::object([
                 ("id", Value::string("n")),
                 (arn_attr, Value::string(arn)),
-                ("events", Value::Set(vec![Value::string("s3:ObjectRemoved:*")])),
+                (
+                    "events",
+                    Value::Set(vec![Value::string("s3:ObjectRemoved:*")]),
+                ),
                 ("filter_prefix", Value::Null),
                 ("filter_suffix", Value::string(".json")),
             ])
         };
         let planned = Value::object([
-            ("queue", Value::List(vec![item("queue_arn", "arn:aws:sqs:us-east-1:1:q")])),
-            ("topic", Value::List(vec![item("topic_arn", "arn:aws:sns:us-east-1:1:t")])),
-            ("lambda_function", Value::List(vec![item("lambda_function_arn", "arn:aws:lambda:us-east-1:1:function:f")])),
+            (
+                "queue",
+                Value::List(vec![item("queue_arn", "arn:aws:sqs:us-east-1:1:q")]),
+            ),
+            (
+                "topic",
+                Value::List(vec![item("topic_arn", "arn:aws:sns:us-east-1:1:t")]),
+            ),
+            (
+                "lambda_function",
+                Value::List(vec![item(
+                    "lambda_function_arn",
+                    "arn:aws:lambda:us-east-1:1:function:f",
+                )]),
+            ),
             ("eventbridge", Value::Bool(true)),
         ]);
         let conf = configuration(&planned).unwrap();
         assert_eq!(conf.queue_configurations().len(), 1);
-        assert_eq!(conf.topic_configurations()[0].topic_arn(), "arn:aws:sns:us-east-1:1:t");
+        assert_eq!(
+            conf.topic_configurations()[0].topic_arn(),
+            "arn:aws:sns:us-east-1:1:t"
+        );
         let lambda = &conf.lambda_function_configurations()[0];
-        assert_eq!(filter_of(lambda.filter()), (None, Some(".json".to_string())));
+        assert_eq!(
+            filter_of(lambda.filter()),
+            (None, Some(".json".to_string()))
+        );
         assert!(conf.event_bridge_configuration().is_some());
     }
 
     #[test]
     fn a_refused_test_event_points_at_the_queue_policy() {
-        let e = ProviderError::with_code("InvalidArgument", "Unable to validate the following destination configurations");
+        let e = ProviderError::with_code(
+            "InvalidArgument",
+            "Unable to validate the following destination configurations",
+        );
         assert!(put_hint(e).hint.unwrap().contains("aws_sqs_queue_policy"));
     }
 
     #[test]
     fn a_queue_url_instead_of_an_arn_gets_a_hint() {
         let item = Value::object([
-            ("queue_arn", Value::string("http://127.0.0.1:4566/000000000000/q")),
-            ("events", Value::Set(vec![Value::string("s3:ObjectCreated:*")])),
+            (
+                "queue_arn",
+                Value::string("http://127.0.0.1:4566/000000000000/q"),
+            ),
+            (
+                "events",
+                Value::Set(vec![Value::string("s3:ObjectCreated:*")]),
+            ),
         ]);
         let err = validate(&Value::object([("queue", Value::List(vec![item]))])).unwrap_err();
         assert!(err.message.contains("queue[0].queue_arn"), "{err}");
@@ -405,9 +575,16 @@ mod tests {
 
     #[test]
     fn filters_become_prefix_and_suffix_rules() {
-        let d = Destination { suffix: Some(".csv".into()), prefix: Some("uploads/".into()), ..dest("a") };
+        let d = Destination {
+            suffix: Some(".csv".into()),
+            prefix: Some("uploads/".into()),
+            ..dest("a")
+        };
         let filter = aws_filter(&d).unwrap().unwrap();
-        assert_eq!(filter_of(Some(&filter)), (Some("uploads/".into()), Some(".csv".into())));
+        assert_eq!(
+            filter_of(Some(&filter)),
+            (Some("uploads/".into()), Some(".csv".into()))
+        );
         assert_eq!(aws_filter(&dest("a")).unwrap(), None);
     }
 }

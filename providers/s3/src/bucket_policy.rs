@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use forge_aws_common::policy::{policy_for_state, validate_policy_json};
-use forge_aws_common::{retry, sdk_error, AwsContext, Backoff};
+use forge_aws_common::{AwsContext, Backoff, retry, sdk_error};
 use forge_provider::{
-    plan_from_schema, AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+    plan_from_schema,
 };
 
 use crate::common::{bucket_of, client, found_or_absent, required_str, with_bucket_hint};
@@ -25,13 +26,30 @@ impl BucketPolicyResource {
             .attr("bucket", Attribute::required(AttrType::String).force_new())
             .attr("policy", Attribute::required(AttrType::String))
             .attr("id", Attribute::computed(AttrType::String));
-        BucketPolicyResource { client: client(&ctx), schema }
+        BucketPolicyResource {
+            client: client(&ctx),
+            schema,
+        }
     }
 
-    async fn read_by_bucket(&self, bucket: &str, stored: Option<&str>) -> ProviderResult<Option<Value>> {
-        let out = self.client.get_bucket_policy().bucket(bucket).send().await.map_err(sdk_error);
-        let Some(out) = found_or_absent(out, &["NoSuchBucketPolicy"])? else { return Ok(None) };
-        let Some(live) = out.policy().filter(|p| !p.trim().is_empty()) else { return Ok(None) };
+    async fn read_by_bucket(
+        &self,
+        bucket: &str,
+        stored: Option<&str>,
+    ) -> ProviderResult<Option<Value>> {
+        let out = self
+            .client
+            .get_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(sdk_error);
+        let Some(out) = found_or_absent(out, &["NoSuchBucketPolicy"])? else {
+            return Ok(None);
+        };
+        let Some(live) = out.policy().filter(|p| !p.trim().is_empty()) else {
+            return Ok(None);
+        };
         Ok(Some(Value::object([
             ("id", Value::string(bucket)),
             ("bucket", Value::string(bucket)),
@@ -45,11 +63,25 @@ impl BucketPolicyResource {
         let bucket = bucket_of(&planned, TYPE)?;
         let policy = required_str(&planned, "policy", TYPE)?;
         // Right after a public access block changes S3 may refuse a policy for a moment.
-        let patient = Backoff { attempts: 5, first_delay: std::time::Duration::from_millis(500), ..Backoff::default() };
-        retry(patient, |e| e.code.as_deref() == Some("OperationAborted"), || async {
-            let out = self.client.put_bucket_policy().bucket(bucket).policy(policy).send().await;
-            out.map_err(|e| put_hint(with_bucket_hint(sdk_error(e), TYPE, bucket)))
-        })
+        let patient = Backoff {
+            attempts: 5,
+            first_delay: std::time::Duration::from_millis(500),
+            ..Backoff::default()
+        };
+        retry(
+            patient,
+            |e| e.code.as_deref() == Some("OperationAborted"),
+            || async {
+                let out = self
+                    .client
+                    .put_bucket_policy()
+                    .bucket(bucket)
+                    .policy(policy)
+                    .send()
+                    .await;
+                out.map_err(|e| put_hint(with_bucket_hint(sdk_error(e), TYPE, bucket)))
+            },
+        )
         .await?;
         Ok(Value::object([
             ("id", Value::string(bucket)),
@@ -74,7 +106,8 @@ fn put_hint(err: ProviderError) -> ProviderError {
 fn validate(config: &Value) -> ProviderResult<()> {
     if let Some(policy) = config.str_attr("policy") {
         validate_policy_json("policy", policy).map_err(|msg| {
-            ProviderError::new(format!("{TYPE}: {msg}")).hint("build it with jsonencode(...) or data.aws_iam_policy_document.<name>.json")
+            ProviderError::new(format!("{TYPE}: {msg}"))
+                .hint("build it with jsonencode(...) or data.aws_iam_policy_document.<name>.json")
         })?;
     }
     Ok(())
@@ -100,7 +133,9 @@ impl ResourceType for BucketPolicyResource {
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else { return Ok(None) };
+        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else {
+            return Ok(None);
+        };
         self.read_by_bucket(bucket, state.str_attr("policy")).await
     }
 
@@ -109,8 +144,16 @@ impl ResourceType for BucketPolicyResource {
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else { return Ok(()) };
-        let out = self.client.delete_bucket_policy().bucket(bucket).send().await.map_err(sdk_error);
+        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else {
+            return Ok(());
+        };
+        let out = self
+            .client
+            .delete_bucket_policy()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(sdk_error);
         found_or_absent(out, &["NoSuchBucketPolicy"])?;
         Ok(())
     }

@@ -9,13 +9,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::{BucketVersioningStatus, MfaDelete, VersioningConfiguration};
-use forge_aws_common::{sdk_error, AwsContext};
+use forge_aws_common::{AwsContext, sdk_error};
 use forge_provider::{
-    plan_from_schema, AttrType, Attribute, BlockType, PlannedState, ProviderError, ProviderResult, ResourceType, Schema,
-    Value,
+    AttrType, Attribute, BlockType, PlannedState, ProviderError, ProviderResult, ResourceType,
+    Schema, Value, plan_from_schema,
 };
 
-use crate::common::{read_settled, bucket_of, client, first_block, found_or_absent, with_bucket_hint};
+use crate::common::{
+    bucket_of, client, first_block, found_or_absent, read_settled, with_bucket_hint,
+};
 
 const TYPE: &str = "aws_s3_bucket_versioning";
 const STATUSES: [&str; 3] = ["Enabled", "Suspended", "Disabled"];
@@ -32,29 +34,65 @@ impl BucketVersioningResource {
             .attr("mfa_delete", Attribute::optional_computed(AttrType::String));
         let schema = Schema::new()
             .attr("bucket", Attribute::required(AttrType::String).force_new())
-            .attr("expected_bucket_owner", Attribute::optional(AttrType::String).force_new())
+            .attr(
+                "expected_bucket_owner",
+                Attribute::optional(AttrType::String).force_new(),
+            )
             .attr("mfa", Attribute::optional(AttrType::String))
             .attr("id", Attribute::computed(AttrType::String))
             .block(
                 "versioning_configuration",
-                BlockType { schema: inner, min_items: 1, max_items: 1, ..BlockType::default() },
+                BlockType {
+                    schema: inner,
+                    min_items: 1,
+                    max_items: 1,
+                    ..BlockType::default()
+                },
             );
-        BucketVersioningResource { client: client(&ctx), schema }
+        BucketVersioningResource {
+            client: client(&ctx),
+            schema,
+        }
     }
 
     /// The live versioning of `bucket`, as (status, mfa_delete); `None` when the bucket is gone.
     async fn live(&self, bucket: &str) -> ProviderResult<Option<(String, String)>> {
-        let out = self.client.get_bucket_versioning().bucket(bucket).send().await.map_err(sdk_error);
-        let Some(out) = found_or_absent(out, &[])? else { return Ok(None) };
-        let status = out.status().map(|s| s.as_str().to_string()).unwrap_or_else(|| "Disabled".into());
-        let mfa = out.mfa_delete().map(|m| m.as_str().to_string()).unwrap_or_else(|| "Disabled".into());
+        let out = self
+            .client
+            .get_bucket_versioning()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(sdk_error);
+        let Some(out) = found_or_absent(out, &[])? else {
+            return Ok(None);
+        };
+        let status = out
+            .status()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_else(|| "Disabled".into());
+        let mfa = out
+            .mfa_delete()
+            .map(|m| m.as_str().to_string())
+            .unwrap_or_else(|| "Disabled".into());
         Ok(Some((status, mfa)))
     }
 
     async fn read_with(&self, bucket: &str, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some((status, mfa)) = self.live(bucket).await? else { return Ok(None) };
-        let block = Value::object([("status", Value::string(status)), ("mfa_delete", Value::string(mfa))]);
-        let keep = |name: &str| state.get(name).cloned().filter(|v| !v.is_unknown()).unwrap_or(Value::Null);
+        let Some((status, mfa)) = self.live(bucket).await? else {
+            return Ok(None);
+        };
+        let block = Value::object([
+            ("status", Value::string(status)),
+            ("mfa_delete", Value::string(mfa)),
+        ]);
+        let keep = |name: &str| {
+            state
+                .get(name)
+                .cloned()
+                .filter(|v| !v.is_unknown())
+                .unwrap_or(Value::Null)
+        };
         Ok(Some(Value::object([
             ("id", Value::string(bucket)),
             ("bucket", Value::string(bucket)),
@@ -72,7 +110,10 @@ impl BucketVersioningResource {
         let status = conf.and_then(|c| c.str_attr("status")).unwrap_or("Enabled");
         let mfa_delete = conf.and_then(|c| c.str_attr("mfa_delete"));
         if status == "Disabled" {
-            let current = self.live(bucket).await?.ok_or_else(|| crate::common::no_bucket(TYPE, bucket))?;
+            let current = self
+                .live(bucket)
+                .await?
+                .ok_or_else(|| crate::common::no_bucket(TYPE, bucket))?;
             if current.0 != "Disabled" {
                 return Err(ProviderError::new(format!(
                     "{TYPE}: versioning of bucket {bucket:?} is {} and cannot go back to Disabled",
@@ -81,18 +122,25 @@ impl BucketVersioningResource {
                 .hint("set status = \"Suspended\" to stop versioning new objects"));
             }
         } else {
-            let mut builder = VersioningConfiguration::builder().status(BucketVersioningStatus::from(status));
+            let mut builder =
+                VersioningConfiguration::builder().status(BucketVersioningStatus::from(status));
             if let Some(mfa) = mfa_delete {
                 builder = builder.mfa_delete(MfaDelete::from(mfa));
             }
-            let mut call = self.client.put_bucket_versioning().bucket(bucket).versioning_configuration(builder.build());
+            let mut call = self
+                .client
+                .put_bucket_versioning()
+                .bucket(bucket)
+                .versioning_configuration(builder.build());
             if let Some(mfa) = planned.str_attr("mfa") {
                 call = call.mfa(mfa);
             }
             if let Some(owner) = planned.str_attr("expected_bucket_owner") {
                 call = call.expected_bucket_owner(owner);
             }
-            call.send().await.map_err(|e| with_bucket_hint(sdk_error(e), TYPE, bucket))?;
+            call.send()
+                .await
+                .map_err(|e| with_bucket_hint(sdk_error(e), TYPE, bucket))?;
         }
         match read_settled(&planned, || self.read_with(bucket, &planned)).await? {
             Some(v) => Ok(v),
@@ -112,7 +160,9 @@ fn validate(config: &Value) -> ProviderResult<()> {
     if let Some(mfa) = conf.and_then(|c| c.str_attr("mfa_delete"))
         && !["Enabled", "Disabled"].contains(&mfa)
     {
-        return Err(ProviderError::new(format!("{TYPE}: versioning_configuration.mfa_delete {mfa:?} is not Enabled or Disabled")));
+        return Err(ProviderError::new(format!(
+            "{TYPE}: versioning_configuration.mfa_delete {mfa:?} is not Enabled or Disabled"
+        )));
     }
     Ok(())
 }
@@ -137,7 +187,9 @@ impl ResourceType for BucketVersioningResource {
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else { return Ok(None) };
+        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else {
+            return Ok(None);
+        };
         self.read_with(bucket, state).await
     }
 
@@ -146,13 +198,25 @@ impl ResourceType for BucketVersioningResource {
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else { return Ok(()) };
-        let Some((status, _)) = self.live(bucket).await? else { return Ok(()) };
+        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else {
+            return Ok(());
+        };
+        let Some((status, _)) = self.live(bucket).await? else {
+            return Ok(());
+        };
         if status != "Enabled" {
             return Ok(());
         }
-        let conf = VersioningConfiguration::builder().status(BucketVersioningStatus::Suspended).build();
-        let out = self.client.put_bucket_versioning().bucket(bucket).versioning_configuration(conf).send().await;
+        let conf = VersioningConfiguration::builder()
+            .status(BucketVersioningStatus::Suspended)
+            .build();
+        let out = self
+            .client
+            .put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(conf)
+            .send()
+            .await;
         found_or_absent(out.map_err(sdk_error), &[])?;
         Ok(())
     }
@@ -169,7 +233,10 @@ mod tests {
     fn with_status(status: &str) -> Value {
         Value::object([(
             "versioning_configuration",
-            Value::List(vec![Value::object([("status", Value::string(status)), ("mfa_delete", Value::Null)])]),
+            Value::List(vec![Value::object([
+                ("status", Value::string(status)),
+                ("mfa_delete", Value::Null),
+            ])]),
         )])
     }
 

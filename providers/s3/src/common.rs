@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use forge_aws_common::{map_value, sdk_error, string_map, AwsContext};
+use forge_aws_common::{AwsContext, map_value, sdk_error, string_map};
 use forge_provider::{ProviderError, ProviderResult, Schema, Value};
 
 /// An S3 client for this provider configuration; path-style addressing whenever a custom
@@ -37,7 +37,12 @@ pub fn found_or_absent<T>(result: ProviderResult<T>, absent: &[&str]) -> Provide
 
 /// Whether the bucket exists (and we may see it).
 pub async fn bucket_exists(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<bool> {
-    let out = client.head_bucket().bucket(bucket).send().await.map_err(sdk_error);
+    let out = client
+        .head_bucket()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(sdk_error);
     Ok(found_or_absent(out, &[])?.is_some())
 }
 
@@ -48,13 +53,16 @@ pub fn bucket_of<'a>(v: &'a Value, resource: &str) -> ProviderResult<&'a str> {
 
 pub fn required_str<'a>(v: &'a Value, name: &str, resource: &str) -> ProviderResult<&'a str> {
     v.str_attr(name).ok_or_else(|| {
-        ProviderError::new(format!("{resource}: `{name}` is required")).hint(format!("set `{name}` in the resource block"))
+        ProviderError::new(format!("{resource}: `{name}` is required"))
+            .hint(format!("set `{name}` in the resource block"))
     })
 }
 
 /// The first object of a nested block (blocks arrive as lists of objects).
 pub fn first_block<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
-    v.get(name).and_then(Value::as_seq).and_then(|items| items.first())
+    v.get(name)
+        .and_then(Value::as_seq)
+        .and_then(|items| items.first())
 }
 
 /// The items of a nested block (none when absent or null).
@@ -76,20 +84,32 @@ pub fn config_tags(v: &Value) -> BTreeMap<String, String> {
 /// The `tags` / `tags_all` pair after a read: `tags` holds the live tags except those that
 /// come only from the provider's default tags (unless the state had them as its own), and
 /// stays null when it was null and nothing of the resource's own is left.
-pub fn tags_state(ctx: &AwsContext, prior_tags: &Value, live: &BTreeMap<String, String>) -> (Value, Value) {
+pub fn tags_state(
+    ctx: &AwsContext,
+    prior_tags: &Value,
+    live: &BTreeMap<String, String>,
+) -> (Value, Value) {
     let own: BTreeMap<String, String> = live
         .iter()
         .filter(|(k, v)| ctx.default_tags.get(*k) != Some(*v) || prior_tags.get(k).is_some())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let tags = if own.is_empty() && prior_tags.is_null() { Value::Null } else { map_value(&own) };
+    let tags = if own.is_empty() && prior_tags.is_null() {
+        Value::Null
+    } else {
+        map_value(&own)
+    };
     (tags, map_value(live))
 }
 
 /// Sets the planned `tags_all` to the merge of default tags and the resource's tags.
 pub fn plan_tags_all(ctx: &AwsContext, planned: &mut Value) {
     let tags = planned.get("tags").cloned().unwrap_or(Value::Null);
-    let all = if tags.is_wholly_known() { map_value(&ctx.tags_all(&string_map(&tags))) } else { Value::Unknown };
+    let all = if tags.is_wholly_known() {
+        map_value(&ctx.tags_all(&string_map(&tags)))
+    } else {
+        Value::Unknown
+    };
     set_attr(planned, "tags_all", all);
 }
 
@@ -108,7 +128,9 @@ pub fn default_if_null(v: &mut Value, name: &str, default: Value) {
 
 /// Force-new attributes whose planned value differs from the prior one.
 pub fn replace_paths(schema: &Schema, prior: Option<&Value>, planned: &Value) -> Vec<String> {
-    let Some(prior) = prior else { return Vec::new() };
+    let Some(prior) = prior else {
+        return Vec::new();
+    };
     schema
         .attributes
         .iter()
@@ -130,13 +152,19 @@ pub fn no_bucket(resource: &str, bucket: &str) -> ProviderError {
 
 /// Adds the bucket hint to a NoSuchBucket error from a sub-resource's write.
 pub fn with_bucket_hint(err: ProviderError, resource: &str, bucket: &str) -> ProviderError {
-    if is_bucket_gone(&err) { no_bucket(resource, bucket) } else { err }
+    if is_bucket_gone(&err) {
+        no_bucket(resource, bucket)
+    } else {
+        err
+    }
 }
 
 /// True when the live value shows everything the plan knows: each known, non-null planned
 /// attribute is the same in `live`, and nested blocks match item by item.
 pub fn shows_planned(live: &Value, planned: &Value) -> bool {
-    let Some(want) = planned.as_map() else { return true };
+    let Some(want) = planned.as_map() else {
+        return true;
+    };
     want.iter().all(|(name, w)| {
         if w.is_null() || !w.is_wholly_known() && !is_block_list(w) {
             return true;
@@ -152,7 +180,8 @@ pub fn shows_planned(live: &Value, planned: &Value) -> bool {
 }
 
 fn is_block_list(v: &Value) -> bool {
-    v.as_seq().is_some_and(|items| !items.is_empty() && items.iter().all(|i| i.as_map().is_some()))
+    v.as_seq()
+        .is_some_and(|items| !items.is_empty() && items.iter().all(|i| i.as_map().is_some()))
 }
 
 /// Reads after a write until the read shows the plan. S3 configuration writes are
@@ -185,7 +214,12 @@ mod tests {
 
     #[test]
     fn shows_planned_compares_known_values_and_blocks() {
-        let rule = |alg: &str| Value::object([("sse_algorithm", Value::string(alg)), ("kms_master_key_id", Value::Null)]);
+        let rule = |alg: &str| {
+            Value::object([
+                ("sse_algorithm", Value::string(alg)),
+                ("kms_master_key_id", Value::Null),
+            ])
+        };
         let planned = Value::object([
             ("bucket", Value::string("b")),
             ("id", Value::Unknown),
@@ -197,12 +231,17 @@ mod tests {
             ("rule", Value::List(vec![rule("AES256")])),
         ]);
         assert!(shows_planned(&live, &planned));
-        let stale = Value::object([("bucket", Value::string("b")), ("rule", Value::List(vec![rule("aws:kms")]))]);
+        let stale = Value::object([
+            ("bucket", Value::string("b")),
+            ("rule", Value::List(vec![rule("aws:kms")])),
+        ]);
         assert!(!shows_planned(&stale, &planned));
-        let missing = Value::object([("bucket", Value::string("b")), ("rule", Value::List(vec![]))]);
+        let missing = Value::object([
+            ("bucket", Value::string("b")),
+            ("rule", Value::List(vec![])),
+        ]);
         assert!(!shows_planned(&missing, &planned));
     }
-
 
     #[test]
     fn absent_configuration_codes_count_as_none() {
@@ -225,7 +264,11 @@ mod tests {
 
     #[test]
     fn missing_bucket_error_says_how_to_order_resources() {
-        let e = with_bucket_hint(ProviderError::with_code("NoSuchBucket", "gone"), "aws_s3_bucket_policy", "b");
+        let e = with_bucket_hint(
+            ProviderError::with_code("NoSuchBucket", "gone"),
+            "aws_s3_bucket_policy",
+            "b",
+        );
         assert!(e.message.contains("\"b\""));
         assert!(e.hint.unwrap().contains("aws_s3_bucket.<name>.id"));
     }

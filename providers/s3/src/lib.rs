@@ -21,11 +21,19 @@ pub mod public_access_block;
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
     vec![
         Arc::new(bucket::BucketResource::new(ctx.clone())),
-        Arc::new(bucket_versioning::BucketVersioningResource::new(ctx.clone())),
-        Arc::new(bucket_encryption::BucketEncryptionResource::new(ctx.clone())),
-        Arc::new(public_access_block::PublicAccessBlockResource::new(ctx.clone())),
+        Arc::new(bucket_versioning::BucketVersioningResource::new(
+            ctx.clone(),
+        )),
+        Arc::new(bucket_encryption::BucketEncryptionResource::new(
+            ctx.clone(),
+        )),
+        Arc::new(public_access_block::PublicAccessBlockResource::new(
+            ctx.clone(),
+        )),
         Arc::new(bucket_policy::BucketPolicyResource::new(ctx.clone())),
-        Arc::new(bucket_notification::BucketNotificationResource::new(ctx.clone())),
+        Arc::new(bucket_notification::BucketNotificationResource::new(
+            ctx.clone(),
+        )),
     ]
 }
 

@@ -5,13 +5,21 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::PublicAccessBlockConfiguration;
-use forge_aws_common::{sdk_error, AwsContext};
-use forge_provider::{plan_from_schema, AttrType, Attribute, PlannedState, ProviderResult, ResourceType, Schema, Value};
+use forge_aws_common::{AwsContext, sdk_error};
+use forge_provider::{
+    AttrType, Attribute, PlannedState, ProviderResult, ResourceType, Schema, Value,
+    plan_from_schema,
+};
 
 use crate::common::{bucket_of, client, default_if_null, found_or_absent, with_bucket_hint};
 
 const TYPE: &str = "aws_s3_bucket_public_access_block";
-const SWITCHES: [&str; 4] = ["block_public_acls", "block_public_policy", "ignore_public_acls", "restrict_public_buckets"];
+const SWITCHES: [&str; 4] = [
+    "block_public_acls",
+    "block_public_policy",
+    "ignore_public_acls",
+    "restrict_public_buckets",
+];
 
 pub struct PublicAccessBlockResource {
     client: aws_sdk_s3::Client,
@@ -26,21 +34,42 @@ impl PublicAccessBlockResource {
         for switch in SWITCHES {
             schema = schema.attr(switch, Attribute::optional(AttrType::Bool));
         }
-        PublicAccessBlockResource { client: client(&ctx), schema }
+        PublicAccessBlockResource {
+            client: client(&ctx),
+            schema,
+        }
     }
 
     async fn read_by_bucket(&self, bucket: &str) -> ProviderResult<Option<Value>> {
-        let out = self.client.get_public_access_block().bucket(bucket).send().await.map_err(sdk_error);
-        let Some(out) = found_or_absent(out, &["NoSuchPublicAccessBlockConfiguration"])? else { return Ok(None) };
-        let Some(conf) = out.public_access_block_configuration() else { return Ok(None) };
+        let out = self
+            .client
+            .get_public_access_block()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(sdk_error);
+        let Some(out) = found_or_absent(out, &["NoSuchPublicAccessBlockConfiguration"])? else {
+            return Ok(None);
+        };
+        let Some(conf) = out.public_access_block_configuration() else {
+            return Ok(None);
+        };
         let values = [
             conf.block_public_acls(),
             conf.block_public_policy(),
             conf.ignore_public_acls(),
             conf.restrict_public_buckets(),
         ];
-        let mut pairs = vec![("id", Value::string(bucket)), ("bucket", Value::string(bucket))];
-        pairs.extend(SWITCHES.iter().zip(values).map(|(name, v)| (*name, Value::Bool(v.unwrap_or(false)))));
+        let mut pairs = vec![
+            ("id", Value::string(bucket)),
+            ("bucket", Value::string(bucket)),
+        ];
+        pairs.extend(
+            SWITCHES
+                .iter()
+                .zip(values)
+                .map(|(name, v)| (*name, Value::Bool(v.unwrap_or(false)))),
+        );
         Ok(Some(Value::object(pairs)))
     }
 
@@ -54,9 +83,18 @@ impl PublicAccessBlockResource {
             .ignore_public_acls(flag("ignore_public_acls"))
             .restrict_public_buckets(flag("restrict_public_buckets"))
             .build();
-        let out = self.client.put_public_access_block().bucket(bucket).public_access_block_configuration(conf).send().await;
+        let out = self
+            .client
+            .put_public_access_block()
+            .bucket(bucket)
+            .public_access_block_configuration(conf)
+            .send()
+            .await;
         out.map_err(|e| with_bucket_hint(sdk_error(e), TYPE, bucket))?;
-        let mut pairs = vec![("id", Value::string(bucket)), ("bucket", Value::string(bucket))];
+        let mut pairs = vec![
+            ("id", Value::string(bucket)),
+            ("bucket", Value::string(bucket)),
+        ];
         pairs.extend(SWITCHES.iter().map(|name| (*name, Value::Bool(flag(name)))));
         Ok(Value::object(pairs))
     }
@@ -85,7 +123,9 @@ impl ResourceType for PublicAccessBlockResource {
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else { return Ok(None) };
+        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else {
+            return Ok(None);
+        };
         self.read_by_bucket(bucket).await
     }
 
@@ -94,8 +134,16 @@ impl ResourceType for PublicAccessBlockResource {
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else { return Ok(()) };
-        let out = self.client.delete_public_access_block().bucket(bucket).send().await.map_err(sdk_error);
+        let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else {
+            return Ok(());
+        };
+        let out = self
+            .client
+            .delete_public_access_block()
+            .bucket(bucket)
+            .send()
+            .await
+            .map_err(sdk_error);
         found_or_absent(out, &["NoSuchPublicAccessBlockConfiguration"])?;
         Ok(())
     }

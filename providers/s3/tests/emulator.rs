@@ -12,9 +12,9 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
-    BucketVersioningStatus, NotificationConfiguration, PublicAccessBlockConfiguration, ServerSideEncryption,
-    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
-    VersioningConfiguration,
+    BucketVersioningStatus, NotificationConfiguration, PublicAccessBlockConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
 };
 use forge_aws_common::AwsContext;
 use forge_aws_s3::bucket::BucketResource;
@@ -34,9 +34,10 @@ async fn context() -> Arc<AwsContext> {
              `localstack/emulators.sh up` and `source localstack/.run/env.sh`, or use `scripts/test`."
         );
     }
-    let ctx = AwsContext::from_provider_config(&Value::object([("region", Value::string("us-east-1"))]))
-        .await
-        .expect("provider context");
+    let ctx =
+        AwsContext::from_provider_config(&Value::object([("region", Value::string("us-east-1"))]))
+            .await
+            .expect("provider context");
     Arc::new(ctx)
 }
 
@@ -47,12 +48,19 @@ fn unique(prefix: &str) -> String {
 /// A configuration value with every schema attribute (null unless set) and every block
 /// (empty unless set).
 fn config(schema: &Schema, set: Vec<(&str, Value)>) -> Value {
-    let mut m: BTreeMap<String, Value> = schema.attributes.keys().map(|k| (k.clone(), Value::Null)).collect();
+    let mut m: BTreeMap<String, Value> = schema
+        .attributes
+        .keys()
+        .map(|k| (k.clone(), Value::Null))
+        .collect();
     for name in schema.blocks.keys() {
         m.insert(name.clone(), Value::List(Vec::new()));
     }
     for (k, v) in set {
-        assert!(m.contains_key(k), "test config sets {k}, which is not in the schema");
+        assert!(
+            m.contains_key(k),
+            "test config sets {k}, which is not in the schema"
+        );
         m.insert(k.to_string(), v);
     }
     Value::Object(m)
@@ -79,7 +87,10 @@ async fn create(rt: &dyn ResourceType, cfg: &Value) -> Value {
 }
 
 async fn read(rt: &dyn ResourceType, state: &Value) -> Value {
-    rt.read(state).await.expect("read").expect("the object exists")
+    rt.read(state)
+        .await
+        .expect("read")
+        .expect("the object exists")
 }
 
 fn assert_matches_config(state: &Value, cfg: &Value) {
@@ -91,7 +102,11 @@ fn assert_matches_config(state: &Value, cfg: &Value) {
         match (v.as_seq(), got.as_seq()) {
             // Blocks: compare the attributes the configuration sets, item by item.
             (Some(want), Some(have)) if want.iter().all(|w| w.as_map().is_some()) => {
-                assert_eq!(want.len(), have.len(), "{k}: configured {want:?}, state has {have:?}");
+                assert_eq!(
+                    want.len(),
+                    have.len(),
+                    "{k}: configured {want:?}, state has {have:?}"
+                );
                 for (w, h) in want.iter().zip(have) {
                     assert_matches_config(h, w);
                 }
@@ -103,18 +118,34 @@ fn assert_matches_config(state: &Value, cfg: &Value) {
 
 fn assert_no_op(rt: &dyn ResourceType, live: &Value, cfg: &Value) {
     let plan = rt.plan(Some(live), cfg).expect("second plan");
-    assert!(plan.requires_replace.is_empty(), "replace asked: {:?}", plan.requires_replace);
-    assert!(plan.planned.same_as(live), "second plan is not a no-op:\nplanned {:?}\nlive    {:?}", plan.planned, live);
+    assert!(
+        plan.requires_replace.is_empty(),
+        "replace asked: {:?}",
+        plan.requires_replace
+    );
+    assert!(
+        plan.planned.same_as(live),
+        "second plan is not a no-op:\nplanned {:?}\nlive    {:?}",
+        plan.planned,
+        live
+    );
 }
 
 fn assert_plan_changes(rt: &dyn ResourceType, live: &Value, cfg: &Value) {
     let plan = rt.plan(Some(live), cfg).expect("repair plan");
-    assert!(!plan.planned.same_as(live), "the plan must repair the drift: {live:?}");
+    assert!(
+        !plan.planned.same_as(live),
+        "the plan must repair the drift: {live:?}"
+    );
 }
 
 async fn update(rt: &dyn ResourceType, prior: &Value, cfg: &Value) -> Value {
     let plan = rt.plan(Some(prior), cfg).expect("plan for update");
-    assert!(plan.requires_replace.is_empty(), "update should be in place: {:?}", plan.requires_replace);
+    assert!(
+        plan.requires_replace.is_empty(),
+        "update should be in place: {:?}",
+        plan.requires_replace
+    );
     rt.update(prior, &plan.planned).await.expect("update")
 }
 
@@ -125,7 +156,13 @@ fn s3(ctx: &AwsContext) -> aws_sdk_s3::Client {
 /// A bucket for a sub-resource test, destroyed with everything in it by `drop_bucket`.
 async fn scratch_bucket(ctx: &Arc<AwsContext>) -> (BucketResource, Value) {
     let rt = BucketResource::new(ctx.clone());
-    let cfg = config(rt.schema(), vec![("bucket", s(&unique("forge-t"))), ("force_destroy", Value::Bool(true))]);
+    let cfg = config(
+        rt.schema(),
+        vec![
+            ("bucket", s(&unique("forge-t"))),
+            ("force_destroy", Value::Bool(true)),
+        ],
+    );
     let state = create(&rt, &cfg).await;
     (rt, state)
 }
@@ -136,7 +173,14 @@ async fn drop_bucket(rt: &BucketResource, state: &Value) {
 
 async fn put_object(ctx: &AwsContext, bucket: &str, key: &str) {
     let body = ByteStream::from(b"id,name\n1,forge\n".to_vec());
-    s3(ctx).put_object().bucket(bucket).key(key).body(body).send().await.expect("put object");
+    s3(ctx)
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .body(body)
+        .send()
+        .await
+        .expect("put object");
 }
 
 #[tokio::test]
@@ -144,32 +188,78 @@ async fn bucket_full_lifecycle() {
     let ctx = context().await;
     let rt = BucketResource::new(ctx.clone());
     let name = unique("forge-b");
-    let cfg = config(rt.schema(), vec![("bucket", s(&name)), ("tags", tags(&[("Component", "s3-storage")]))]);
+    let cfg = config(
+        rt.schema(),
+        vec![
+            ("bucket", s(&name)),
+            ("tags", tags(&[("Component", "s3-storage")])),
+        ],
+    );
     let plan = rt.plan(None, &cfg).expect("plan");
-    assert_eq!(plan.planned.str_attr("arn"), Some(format!("arn:aws:s3:::{name}").as_str()), "arn known at plan time");
+    assert_eq!(
+        plan.planned.str_attr("arn"),
+        Some(format!("arn:aws:s3:::{name}").as_str()),
+        "arn known at plan time"
+    );
     assert_eq!(plan.planned.get("force_destroy"), Some(&Value::Bool(false)));
     let state = rt.create(&plan.planned).await.expect("create");
     assert_matches_config(&state, &cfg);
     assert_eq!(state.str_attr("id"), Some(name.as_str()));
     assert_eq!(state.str_attr("region"), Some("us-east-1"));
-    assert_eq!(state.str_attr("bucket_domain_name"), Some(format!("{name}.s3.amazonaws.com").as_str()));
-    assert_eq!(state.str_attr("bucket_regional_domain_name"), Some(format!("{name}.s3.us-east-1.amazonaws.com").as_str()));
+    assert_eq!(
+        state.str_attr("bucket_domain_name"),
+        Some(format!("{name}.s3.amazonaws.com").as_str())
+    );
+    assert_eq!(
+        state.str_attr("bucket_regional_domain_name"),
+        Some(format!("{name}.s3.us-east-1.amazonaws.com").as_str())
+    );
     assert_eq!(state.str_attr("hosted_zone_id"), Some("Z3AQBSTGFYJSTF"));
     assert_eq!(state.get("object_lock_enabled"), Some(&Value::Bool(false)));
-    assert!(plan.planned.same_as(&state), "the plan predicted every attribute:\n{:?}\n{state:?}", plan.planned);
+    assert!(
+        plan.planned.same_as(&state),
+        "the plan predicted every attribute:\n{:?}\n{state:?}",
+        plan.planned
+    );
 
     let live = read(&rt, &state).await;
-    assert!(live.same_as(&state), "read differs from create:\n{live:?}\n{state:?}");
+    assert!(
+        live.same_as(&state),
+        "read differs from create:\n{live:?}\n{state:?}"
+    );
     assert_no_op(&rt, &live, &cfg);
 
     let tagging = Tagging::builder()
-        .tag_set(Tag::builder().key("Component").value("changed").build().unwrap())
-        .tag_set(Tag::builder().key("Owner").value("someone").build().unwrap())
+        .tag_set(
+            Tag::builder()
+                .key("Component")
+                .value("changed")
+                .build()
+                .unwrap(),
+        )
+        .tag_set(
+            Tag::builder()
+                .key("Owner")
+                .value("someone")
+                .build()
+                .unwrap(),
+        )
         .build()
         .unwrap();
-    s3(&ctx).put_bucket_tagging().bucket(&name).tagging(tagging).send().await.expect("outside tag change");
+    s3(&ctx)
+        .put_bucket_tagging()
+        .bucket(&name)
+        .tagging(tagging)
+        .send()
+        .await
+        .expect("outside tag change");
     let drifted = read(&rt, &live).await;
-    assert!(drifted.get("tags").unwrap().same_as(&tags(&[("Component", "changed"), ("Owner", "someone")])));
+    assert!(
+        drifted
+            .get("tags")
+            .unwrap()
+            .same_as(&tags(&[("Component", "changed"), ("Owner", "someone")]))
+    );
     assert_plan_changes(&rt, &drifted, &cfg);
     let repaired = update(&rt, &drifted, &cfg).await;
     let reread = read(&rt, &repaired).await;
@@ -177,12 +267,21 @@ async fn bucket_full_lifecycle() {
     assert_no_op(&rt, &reread, &cfg);
 
     let imported = rt.import(&name).await.expect("import").expect("found");
-    assert!(imported.same_as(&reread), "import differs:\n{imported:?}\n{reread:?}");
+    assert!(
+        imported.same_as(&reread),
+        "import differs:\n{imported:?}\n{reread:?}"
+    );
 
     // A tag removed from the configuration is removed from the bucket.
     let untagged = config(rt.schema(), vec![("bucket", s(&name))]);
     let updated = update(&rt, &reread, &untagged).await;
-    assert!(read(&rt, &updated).await.get("tags_all").unwrap().same_as(&tags(&[])));
+    assert!(
+        read(&rt, &updated)
+            .await
+            .get("tags_all")
+            .unwrap()
+            .same_as(&tags(&[]))
+    );
 
     rt.delete(&updated).await.expect("delete");
     assert_eq!(rt.read(&updated).await.expect("read after delete"), None);
@@ -194,14 +293,33 @@ async fn force_destroy_removes_every_version_and_delete_marker() {
     let ctx = context().await;
     let (rt, state) = scratch_bucket(&ctx).await;
     let bucket = state.str_attr("id").unwrap().to_string();
-    let conf = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
-    s3(&ctx).put_bucket_versioning().bucket(&bucket).versioning_configuration(conf).send().await.expect("versioning");
+    let conf = VersioningConfiguration::builder()
+        .status(BucketVersioningStatus::Enabled)
+        .build();
+    s3(&ctx)
+        .put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(conf)
+        .send()
+        .await
+        .expect("versioning");
     for i in 0..3 {
         put_object(&ctx, &bucket, "uploads/a.csv").await;
         put_object(&ctx, &bucket, &format!("uploads/b{i}.csv")).await;
     }
-    s3(&ctx).delete_object().bucket(&bucket).key("uploads/a.csv").send().await.expect("delete marker");
-    let versions = s3(&ctx).list_object_versions().bucket(&bucket).send().await.expect("list versions");
+    s3(&ctx)
+        .delete_object()
+        .bucket(&bucket)
+        .key("uploads/a.csv")
+        .send()
+        .await
+        .expect("delete marker");
+    let versions = s3(&ctx)
+        .list_object_versions()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("list versions");
     assert!(versions.versions().len() >= 6 && !versions.delete_markers().is_empty());
     drop_bucket(&rt, &state).await;
     assert_eq!(rt.read(&state).await.expect("read after delete"), None);
@@ -214,13 +332,25 @@ async fn non_empty_bucket_without_force_destroy_fails_with_a_hint() {
     let name = unique("forge-full");
     let state = create(&rt, &config(rt.schema(), vec![("bucket", s(&name))])).await;
     put_object(&ctx, &name, "keep.txt").await;
-    let err = rt.delete(&state).await.expect_err("a bucket with objects is not deleted");
+    let err = rt
+        .delete(&state)
+        .await
+        .expect_err("a bucket with objects is not deleted");
     assert_eq!(err.code.as_deref(), Some("BucketNotEmpty"), "{err}");
-    assert!(err.hint.as_deref().unwrap_or("").contains("force_destroy"), "{err}");
-    assert!(rt.read(&state).await.expect("read").is_some(), "the bucket is still there");
+    assert!(
+        err.hint.as_deref().unwrap_or("").contains("force_destroy"),
+        "{err}"
+    );
+    assert!(
+        rt.read(&state).await.expect("read").is_some(),
+        "the bucket is still there"
+    );
 
     // Setting force_destroy is an in-place change of state only; then delete works.
-    let forced_cfg = config(rt.schema(), vec![("bucket", s(&name)), ("force_destroy", Value::Bool(true))]);
+    let forced_cfg = config(
+        rt.schema(),
+        vec![("bucket", s(&name)), ("force_destroy", Value::Bool(true))],
+    );
     let forced = update(&rt, &state, &forced_cfg).await;
     assert_eq!(forced.get("force_destroy"), Some(&Value::Bool(true)));
     rt.delete(&forced).await.expect("force destroy");
@@ -235,11 +365,17 @@ async fn existing_bucket_is_not_adopted_and_bad_names_fail_at_plan() {
     let again = config(rt.schema(), vec![("bucket", s(name))]);
     let plan = rt.plan(None, &again).expect("plan");
     let err = rt.create(&plan.planned).await.expect_err("bucket exists");
-    assert!(err.hint.as_deref().unwrap_or("").contains("import"), "{err}");
+    assert!(
+        err.hint.as_deref().unwrap_or("").contains("import"),
+        "{err}"
+    );
 
     let bad = config(rt.schema(), vec![("bucket", s("Forge_Files"))]);
     let err = rt.plan(None, &bad).expect_err("invalid name");
-    assert!(err.message.contains("Forge_Files") && err.message.contains("lowercase"), "{err}");
+    assert!(
+        err.message.contains("Forge_Files") && err.message.contains("lowercase"),
+        "{err}"
+    );
     drop_bucket(&rt, &state).await;
 }
 
@@ -252,7 +388,13 @@ async fn versioning_full_lifecycle() {
     let inner = &rt.schema().blocks["versioning_configuration"].schema;
     let cfg = config(
         rt.schema(),
-        vec![("bucket", s(&bucket)), ("versioning_configuration", Value::List(vec![block(inner, vec![("status", s("Enabled"))])]))],
+        vec![
+            ("bucket", s(&bucket)),
+            (
+                "versioning_configuration",
+                Value::List(vec![block(inner, vec![("status", s("Enabled"))])]),
+            ),
+        ],
     );
     let state = create(&rt, &cfg).await;
     assert_matches_config(&state, &cfg);
@@ -260,10 +402,26 @@ async fn versioning_full_lifecycle() {
     assert_matches_config(&live, &cfg);
     assert_no_op(&rt, &live, &cfg);
 
-    let conf = VersioningConfiguration::builder().status(BucketVersioningStatus::Suspended).build();
-    s3(&ctx).put_bucket_versioning().bucket(&bucket).versioning_configuration(conf).send().await.expect("outside");
+    let conf = VersioningConfiguration::builder()
+        .status(BucketVersioningStatus::Suspended)
+        .build();
+    s3(&ctx)
+        .put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(conf)
+        .send()
+        .await
+        .expect("outside");
     let drifted = read(&rt, &live).await;
-    assert_eq!(drifted.get("versioning_configuration").unwrap().as_seq().unwrap()[0].str_attr("status"), Some("Suspended"));
+    assert_eq!(
+        drifted
+            .get("versioning_configuration")
+            .unwrap()
+            .as_seq()
+            .unwrap()[0]
+            .str_attr("status"),
+        Some("Suspended")
+    );
     assert_plan_changes(&rt, &drifted, &cfg);
     let repaired = update(&rt, &drifted, &cfg).await;
     let reread = read(&rt, &repaired).await;
@@ -271,22 +429,47 @@ async fn versioning_full_lifecycle() {
     assert_no_op(&rt, &reread, &cfg);
 
     let imported = rt.import(&bucket).await.expect("import").expect("found");
-    assert!(imported.same_as(&reread), "import differs:\n{imported:?}\n{reread:?}");
+    assert!(
+        imported.same_as(&reread),
+        "import differs:\n{imported:?}\n{reread:?}"
+    );
 
     // Going back to Disabled is refused with a hint; destroying suspends.
     let disabled = config(
         rt.schema(),
-        vec![("bucket", s(&bucket)), ("versioning_configuration", Value::List(vec![block(inner, vec![("status", s("Disabled"))])]))],
+        vec![
+            ("bucket", s(&bucket)),
+            (
+                "versioning_configuration",
+                Value::List(vec![block(inner, vec![("status", s("Disabled"))])]),
+            ),
+        ],
     );
     let plan = rt.plan(Some(&reread), &disabled).expect("plan");
-    let err = rt.update(&reread, &plan.planned).await.expect_err("Disabled after Enabled");
-    assert!(err.hint.as_deref().unwrap_or("").contains("Suspended"), "{err}");
+    let err = rt
+        .update(&reread, &plan.planned)
+        .await
+        .expect_err("Disabled after Enabled");
+    assert!(
+        err.hint.as_deref().unwrap_or("").contains("Suspended"),
+        "{err}"
+    );
     rt.delete(&reread).await.expect("delete");
-    let after = s3(&ctx).get_bucket_versioning().bucket(&bucket).send().await.expect("get versioning");
+    let after = s3(&ctx)
+        .get_bucket_versioning()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("get versioning");
     assert_eq!(after.status(), Some(&BucketVersioningStatus::Suspended));
     drop_bucket(&buckets, &bucket_state).await;
-    assert_eq!(rt.read(&reread).await.expect("read with the bucket gone"), None);
-    rt.delete(&reread).await.expect("deleting with the bucket gone succeeds");
+    assert_eq!(
+        rt.read(&reread).await.expect("read with the bucket gone"),
+        None
+    );
+    rt.delete(&reread)
+        .await
+        .expect("deleting with the bucket gone succeeds");
 }
 
 #[tokio::test]
@@ -298,8 +481,17 @@ async fn encryption_full_lifecycle() {
     let rule_schema = &rt.schema().blocks["rule"].schema;
     let default_schema = &rule_schema.blocks["apply_server_side_encryption_by_default"].schema;
     let by_default = block(default_schema, vec![("sse_algorithm", s("AES256"))]);
-    let rule = block(rule_schema, vec![("apply_server_side_encryption_by_default", Value::List(vec![by_default]))]);
-    let cfg = config(rt.schema(), vec![("bucket", s(&bucket)), ("rule", Value::List(vec![rule]))]);
+    let rule = block(
+        rule_schema,
+        vec![(
+            "apply_server_side_encryption_by_default",
+            Value::List(vec![by_default]),
+        )],
+    );
+    let cfg = config(
+        rt.schema(),
+        vec![("bucket", s(&bucket)), ("rule", Value::List(vec![rule]))],
+    );
     let state = create(&rt, &cfg).await;
     assert_matches_config(&state, &cfg);
     let live = read(&rt, &state).await;
@@ -310,17 +502,29 @@ async fn encryption_full_lifecycle() {
         .rules(
             ServerSideEncryptionRule::builder()
                 .apply_server_side_encryption_by_default(
-                    ServerSideEncryptionByDefault::builder().sse_algorithm(ServerSideEncryption::AwsKms).build().unwrap(),
+                    ServerSideEncryptionByDefault::builder()
+                        .sse_algorithm(ServerSideEncryption::AwsKms)
+                        .build()
+                        .unwrap(),
                 )
                 .bucket_key_enabled(true)
                 .build(),
         )
         .build()
         .unwrap();
-    s3(&ctx).put_bucket_encryption().bucket(&bucket).server_side_encryption_configuration(kms).send().await.expect("outside");
+    s3(&ctx)
+        .put_bucket_encryption()
+        .bucket(&bucket)
+        .server_side_encryption_configuration(kms)
+        .send()
+        .await
+        .expect("outside");
     let drifted = read(&rt, &live).await;
     let drifted_rule = &drifted.get("rule").unwrap().as_seq().unwrap()[0];
-    assert_eq!(drifted_rule.get("bucket_key_enabled"), Some(&Value::Bool(true)));
+    assert_eq!(
+        drifted_rule.get("bucket_key_enabled"),
+        Some(&Value::Bool(true))
+    );
     assert_plan_changes(&rt, &drifted, &cfg);
     let repaired = update(&rt, &drifted, &cfg).await;
     let reread = read(&rt, &repaired).await;
@@ -336,12 +540,19 @@ async fn encryption_full_lifecycle() {
         None => {}
         Some(v) => {
             let rule = &v.get("rule").unwrap().as_seq().unwrap()[0];
-            let d = &rule.get("apply_server_side_encryption_by_default").unwrap().as_seq().unwrap()[0];
+            let d = &rule
+                .get("apply_server_side_encryption_by_default")
+                .unwrap()
+                .as_seq()
+                .unwrap()[0];
             assert_eq!(d.str_attr("sse_algorithm"), Some("AES256"));
         }
     }
     drop_bucket(&buckets, &bucket_state).await;
-    assert_eq!(rt.read(&reread).await.expect("read with the bucket gone"), None);
+    assert_eq!(
+        rt.read(&reread).await.expect("read with the bucket gone"),
+        None
+    );
 }
 
 #[tokio::test]
@@ -372,9 +583,18 @@ async fn public_access_block_full_lifecycle() {
         .ignore_public_acls(true)
         .restrict_public_buckets(false)
         .build();
-    s3(&ctx).put_public_access_block().bucket(&bucket).public_access_block_configuration(open).send().await.expect("outside");
+    s3(&ctx)
+        .put_public_access_block()
+        .bucket(&bucket)
+        .public_access_block_configuration(open)
+        .send()
+        .await
+        .expect("outside");
     let drifted = read(&rt, &live).await;
-    assert_eq!(drifted.get("block_public_policy"), Some(&Value::Bool(false)));
+    assert_eq!(
+        drifted.get("block_public_policy"),
+        Some(&Value::Bool(false))
+    );
     assert_plan_changes(&rt, &drifted, &cfg);
     let repaired = update(&rt, &drifted, &cfg).await;
     let reread = read(&rt, &repaired).await;
@@ -384,9 +604,15 @@ async fn public_access_block_full_lifecycle() {
     assert!(imported.same_as(&reread));
 
     // Unset switches plan as false, as in Terraform.
-    let partial = config(rt.schema(), vec![("bucket", s(&bucket)), ("block_public_acls", on)]);
+    let partial = config(
+        rt.schema(),
+        vec![("bucket", s(&bucket)), ("block_public_acls", on)],
+    );
     let plan = rt.plan(Some(&reread), &partial).expect("plan");
-    assert_eq!(plan.planned.get("restrict_public_buckets"), Some(&Value::Bool(false)));
+    assert_eq!(
+        plan.planned.get("restrict_public_buckets"),
+        Some(&Value::Bool(false))
+    );
 
     rt.delete(&reread).await.expect("delete");
     assert_eq!(rt.read(&reread).await.expect("read after delete"), None);
@@ -406,28 +632,55 @@ async fn bucket_policy_full_lifecycle() {
     let bucket = bucket_state.str_attr("id").unwrap().to_string();
     let rt = BucketPolicyResource::new(ctx.clone());
     let policy = deny_insecure(&bucket, "DenyInsecureTransport");
-    let cfg = config(rt.schema(), vec![("bucket", s(&bucket)), ("policy", s(&policy))]);
+    let cfg = config(
+        rt.schema(),
+        vec![("bucket", s(&bucket)), ("policy", s(&policy))],
+    );
     let state = create(&rt, &cfg).await;
     assert_matches_config(&state, &cfg);
     let live = read(&rt, &state).await;
-    assert_eq!(live.str_attr("policy"), Some(policy.as_str()), "an equivalent policy keeps our spelling");
+    assert_eq!(
+        live.str_attr("policy"),
+        Some(policy.as_str()),
+        "an equivalent policy keeps our spelling"
+    );
     assert_no_op(&rt, &live, &cfg);
 
     let outside = deny_insecure(&bucket, "ChangedOutside");
-    s3(&ctx).put_bucket_policy().bucket(&bucket).policy(&outside).send().await.expect("outside");
+    s3(&ctx)
+        .put_bucket_policy()
+        .bucket(&bucket)
+        .policy(&outside)
+        .send()
+        .await
+        .expect("outside");
     let drifted = read(&rt, &live).await;
-    assert!(drifted.str_attr("policy").unwrap().contains("ChangedOutside"));
+    assert!(
+        drifted
+            .str_attr("policy")
+            .unwrap()
+            .contains("ChangedOutside")
+    );
     assert_plan_changes(&rt, &drifted, &cfg);
     let repaired = update(&rt, &drifted, &cfg).await;
     let reread = read(&rt, &repaired).await;
     assert_eq!(reread.str_attr("policy"), Some(policy.as_str()));
     assert_no_op(&rt, &reread, &cfg);
     let imported = rt.import(&bucket).await.expect("import").expect("found");
-    assert!(forge_aws_common::policy::policies_equivalent(imported.str_attr("policy").unwrap(), &policy));
+    assert!(forge_aws_common::policy::policies_equivalent(
+        imported.str_attr("policy").unwrap(),
+        &policy
+    ));
 
-    let broken = config(rt.schema(), vec![("bucket", s(&bucket)), ("policy", s("{\"Statement\": ["))]);
+    let broken = config(
+        rt.schema(),
+        vec![("bucket", s(&bucket)), ("policy", s("{\"Statement\": ["))],
+    );
     let err = rt.plan(Some(&reread), &broken).expect_err("broken JSON");
-    assert!(err.message.contains("policy") && err.message.contains("line 1"), "{err}");
+    assert!(
+        err.message.contains("policy") && err.message.contains("line 1"),
+        "{err}"
+    );
 
     rt.delete(&reread).await.expect("delete");
     assert_eq!(rt.read(&reread).await.expect("read after delete"), None);
@@ -438,28 +691,56 @@ async fn bucket_policy_full_lifecycle() {
 /// A queue that S3 may send to, as the sqs-notifications unit builds it.
 async fn notified_queue(ctx: &Arc<AwsContext>) -> (QueueResource, Value) {
     let queues = QueueResource::new(ctx.clone());
-    let queue = create(&queues, &config(queues.schema(), vec![("name", s(&unique("forge-uploads")))])).await;
+    let queue = create(
+        &queues,
+        &config(queues.schema(), vec![("name", s(&unique("forge-uploads")))]),
+    )
+    .await;
     let arn = queue.str_attr("arn").unwrap();
     let policy = format!(
         r#"{{"Version":"2012-10-17","Statement":[{{"Sid":"AllowS3UploadEvents","Effect":"Allow","Principal":{{"Service":"s3.amazonaws.com"}},"Action":"sqs:SendMessage","Resource":"{arn}","Condition":{{"ArnLike":{{"aws:SourceArn":"arn:aws:s3:::forge-*"}}}}}}]}}"#
     );
     let policies = QueuePolicyResource::new(ctx.clone());
     let url = queue.str_attr("url").unwrap();
-    create(&policies, &config(policies.schema(), vec![("queue_url", s(url)), ("policy", s(&policy))])).await;
+    create(
+        &policies,
+        &config(
+            policies.schema(),
+            vec![("queue_url", s(url)), ("policy", s(&policy))],
+        ),
+    )
+    .await;
     (queues, queue)
 }
 
 /// Messages on the queue whose body mentions `needle`, waiting up to `wait`.
-async fn messages_mentioning(ctx: &AwsContext, url: &str, needle: &str, wait: Duration) -> Vec<String> {
+async fn messages_mentioning(
+    ctx: &AwsContext,
+    url: &str,
+    needle: &str,
+    wait: Duration,
+) -> Vec<String> {
     let sqs = forge_aws_sqs::common::client(ctx);
     let start = Instant::now();
     let mut found = Vec::new();
     while start.elapsed() < wait {
-        let out = sqs.receive_message().queue_url(url).max_number_of_messages(10).wait_time_seconds(1).send().await.expect("receive");
+        let out = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .expect("receive");
         for m in out.messages() {
             let body = m.body().unwrap_or_default().to_string();
             if let Some(handle) = m.receipt_handle() {
-                sqs.delete_message().queue_url(url).receipt_handle(handle).send().await.expect("delete message");
+                sqs.delete_message()
+                    .queue_url(url)
+                    .receipt_handle(handle)
+                    .send()
+                    .await
+                    .expect("delete message");
             }
             if body.contains(needle) {
                 found.push(body);
@@ -493,7 +774,13 @@ async fn notification_full_lifecycle_and_delivery_to_sqs() {
             ("filter_suffix", s(".csv")),
         ],
     );
-    let cfg = config(rt.schema(), vec![("bucket", s(&bucket)), ("queue", Value::List(vec![queue_block]))]);
+    let cfg = config(
+        rt.schema(),
+        vec![
+            ("bucket", s(&bucket)),
+            ("queue", Value::List(vec![queue_block])),
+        ],
+    );
     let state = create(&rt, &cfg).await;
     assert_matches_config(&state, &cfg);
     assert_eq!(state.str_attr("id"), Some(bucket.as_str()));
@@ -505,20 +792,62 @@ async fn notification_full_lifecycle_and_delivery_to_sqs() {
     // one that misses the filter is not.
     put_object(&ctx, &bucket, "other/skip.txt").await;
     put_object(&ctx, &bucket, "uploads/report.csv").await;
-    let messages = messages_mentioning(&ctx, &queue_url, "uploads/report.csv", Duration::from_secs(10)).await;
-    assert_eq!(messages.len(), 1, "expected one object-created message, got {messages:?}");
+    let messages = messages_mentioning(
+        &ctx,
+        &queue_url,
+        "uploads/report.csv",
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(
+        messages.len(),
+        1,
+        "expected one object-created message, got {messages:?}"
+    );
     let event: serde_json::Value = serde_json::from_str(&messages[0]).expect("the message is JSON");
     let record = &event["Records"][0];
-    assert!(record["eventName"].as_str().unwrap_or("").starts_with("ObjectCreated"), "{event}");
-    assert_eq!(record["s3"]["bucket"]["name"].as_str(), Some(bucket.as_str()));
-    assert_eq!(record["s3"]["configurationId"].as_str(), Some("csv-uploads"));
-    assert!(messages_mentioning(&ctx, &queue_url, "other/skip.txt", Duration::from_secs(2)).await.is_empty());
+    assert!(
+        record["eventName"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("ObjectCreated"),
+        "{event}"
+    );
+    assert_eq!(
+        record["s3"]["bucket"]["name"].as_str(),
+        Some(bucket.as_str())
+    );
+    assert_eq!(
+        record["s3"]["configurationId"].as_str(),
+        Some("csv-uploads")
+    );
+    assert!(
+        messages_mentioning(&ctx, &queue_url, "other/skip.txt", Duration::from_secs(2))
+            .await
+            .is_empty()
+    );
 
     // Emptied outside forge: drift (no queue blocks), not gone; the update puts it back.
     let empty = NotificationConfiguration::builder().build();
-    s3(&ctx).put_bucket_notification_configuration().bucket(&bucket).notification_configuration(empty).send().await.expect("outside");
-    let drifted = rt.read(&live).await.expect("read").expect("an emptied configuration is not gone");
-    assert_eq!(drifted.get("queue").and_then(Value::as_seq).map(<[Value]>::len), Some(0));
+    s3(&ctx)
+        .put_bucket_notification_configuration()
+        .bucket(&bucket)
+        .notification_configuration(empty)
+        .send()
+        .await
+        .expect("outside");
+    let drifted = rt
+        .read(&live)
+        .await
+        .expect("read")
+        .expect("an emptied configuration is not gone");
+    assert_eq!(
+        drifted
+            .get("queue")
+            .and_then(Value::as_seq)
+            .map(<[Value]>::len),
+        Some(0)
+    );
     assert_plan_changes(&rt, &drifted, &cfg);
     let repaired = update(&rt, &drifted, &cfg).await;
     let reread = read(&rt, &repaired).await;
@@ -526,14 +855,32 @@ async fn notification_full_lifecycle_and_delivery_to_sqs() {
     assert_no_op(&rt, &reread, &cfg);
 
     let imported = rt.import(&bucket).await.expect("import").expect("found");
-    assert!(imported.same_as(&reread), "import differs:\n{imported:?}\n{reread:?}");
+    assert!(
+        imported.same_as(&reread),
+        "import differs:\n{imported:?}\n{reread:?}"
+    );
 
     rt.delete(&reread).await.expect("delete");
-    let after = rt.read(&reread).await.expect("read after delete").expect("bucket still there");
-    assert_eq!(after.get("queue").and_then(Value::as_seq).map(<[Value]>::len), Some(0));
+    let after = rt
+        .read(&reread)
+        .await
+        .expect("read after delete")
+        .expect("bucket still there");
+    assert_eq!(
+        after
+            .get("queue")
+            .and_then(Value::as_seq)
+            .map(<[Value]>::len),
+        Some(0)
+    );
     drop_bucket(&buckets, &bucket_state).await;
-    assert_eq!(rt.read(&reread).await.expect("read with the bucket gone"), None);
-    rt.delete(&reread).await.expect("deleting with the bucket gone succeeds");
+    assert_eq!(
+        rt.read(&reread).await.expect("read with the bucket gone"),
+        None
+    );
+    rt.delete(&reread)
+        .await
+        .expect("deleting with the bucket gone succeeds");
     queues.delete(&queue).await.expect("delete queue");
 }
 
@@ -547,13 +894,34 @@ async fn notifications_without_ids_keep_the_generated_ones_in_order() {
     let queue_schema = &rt.schema().blocks["queue"].schema;
     let arn = queue.str_attr("arn").unwrap();
     // Two blocks without ids: S3 names them, and read keeps them in configuration order.
-    let removed = block(queue_schema, vec![("queue_arn", s(arn)), ("events", Value::Set(vec![s("s3:ObjectRemoved:*")]))]);
-    let put = block(queue_schema, vec![("queue_arn", s(arn)), ("events", Value::Set(vec![s("s3:ObjectCreated:Put")]))]);
-    let cfg = config(rt.schema(), vec![("bucket", s(&bucket)), ("queue", Value::List(vec![removed, put]))]);
+    let removed = block(
+        queue_schema,
+        vec![
+            ("queue_arn", s(arn)),
+            ("events", Value::Set(vec![s("s3:ObjectRemoved:*")])),
+        ],
+    );
+    let put = block(
+        queue_schema,
+        vec![
+            ("queue_arn", s(arn)),
+            ("events", Value::Set(vec![s("s3:ObjectCreated:Put")])),
+        ],
+    );
+    let cfg = config(
+        rt.schema(),
+        vec![
+            ("bucket", s(&bucket)),
+            ("queue", Value::List(vec![removed, put])),
+        ],
+    );
     let state = create(&rt, &cfg).await;
     assert_matches_config(&state, &cfg);
     for item in state.get("queue").unwrap().as_seq().unwrap() {
-        assert!(item.str_attr("id").is_some_and(|i| !i.is_empty()), "S3 generates an id: {state:?}");
+        assert!(
+            item.str_attr("id").is_some_and(|i| !i.is_empty()),
+            "S3 generates an id: {state:?}"
+        );
     }
     let live = read(&rt, &state).await;
     assert_matches_config(&live, &cfg);
@@ -569,15 +937,30 @@ async fn object_lock_is_set_at_creation_and_forces_replacement() {
     let name = unique("forge-lock");
     let cfg = config(
         rt.schema(),
-        vec![("bucket", s(&name)), ("object_lock_enabled", Value::Bool(true)), ("force_destroy", Value::Bool(true))],
+        vec![
+            ("bucket", s(&name)),
+            ("object_lock_enabled", Value::Bool(true)),
+            ("force_destroy", Value::Bool(true)),
+        ],
     );
     let state = create(&rt, &cfg).await;
     assert_eq!(state.get("object_lock_enabled"), Some(&Value::Bool(true)));
     let live = read(&rt, &state).await;
     assert_no_op(&rt, &live, &cfg);
-    let off = config(rt.schema(), vec![("bucket", s(&name)), ("object_lock_enabled", Value::Bool(false))]);
+    let off = config(
+        rt.schema(),
+        vec![
+            ("bucket", s(&name)),
+            ("object_lock_enabled", Value::Bool(false)),
+        ],
+    );
     let plan = rt.plan(Some(&live), &off).expect("plan");
-    assert!(plan.requires_replace.contains(&"object_lock_enabled".to_string()), "{:?}", plan.requires_replace);
+    assert!(
+        plan.requires_replace
+            .contains(&"object_lock_enabled".to_string()),
+        "{:?}",
+        plan.requires_replace
+    );
     rt.delete(&live).await.expect("delete");
 }
 
@@ -585,21 +968,48 @@ async fn object_lock_is_set_at_creation_and_forces_replacement() {
 async fn default_tags_reach_the_bucket_but_not_its_tags() {
     let ctx = AwsContext::from_provider_config(&Value::object([
         ("region", Value::string("us-east-1")),
-        ("default_tags", Value::List(vec![Value::object([("tags", tags(&[("Environment", "test"), ("ManagedBy", "forge")]))])])),
+        (
+            "default_tags",
+            Value::List(vec![Value::object([(
+                "tags",
+                tags(&[("Environment", "test"), ("ManagedBy", "forge")]),
+            )])]),
+        ),
     ]))
     .await
     .expect("provider context");
     let ctx = Arc::new(ctx);
     let rt = BucketResource::new(ctx.clone());
     let name = unique("forge-dt");
-    let cfg = config(rt.schema(), vec![("bucket", s(&name)), ("tags", tags(&[("Component", "s3-storage")]))]);
+    let cfg = config(
+        rt.schema(),
+        vec![
+            ("bucket", s(&name)),
+            ("tags", tags(&[("Component", "s3-storage")])),
+        ],
+    );
     let plan = rt.plan(None, &cfg).expect("plan");
-    let all = tags(&[("Environment", "test"), ("ManagedBy", "forge"), ("Component", "s3-storage")]);
+    let all = tags(&[
+        ("Environment", "test"),
+        ("ManagedBy", "forge"),
+        ("Component", "s3-storage"),
+    ]);
     assert!(plan.planned.get("tags_all").unwrap().same_as(&all));
     let state = rt.create(&plan.planned).await.expect("create");
-    assert!(state.get("tags").unwrap().same_as(&tags(&[("Component", "s3-storage")])), "{state:?}");
+    assert!(
+        state
+            .get("tags")
+            .unwrap()
+            .same_as(&tags(&[("Component", "s3-storage")])),
+        "{state:?}"
+    );
     assert!(state.get("tags_all").unwrap().same_as(&all));
-    let live_tags = s3(&ctx).get_bucket_tagging().bucket(&name).send().await.expect("tags");
+    let live_tags = s3(&ctx)
+        .get_bucket_tagging()
+        .bucket(&name)
+        .send()
+        .await
+        .expect("tags");
     assert_eq!(live_tags.tag_set().len(), 3);
     let live = read(&rt, &state).await;
     assert_no_op(&rt, &live, &cfg);

@@ -11,12 +11,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use async_trait::async_trait;
 use aws_sdk_sqs::types::QueueAttributeName;
 use forge_aws_common::policy::{policy_for_state, validate_policy_json};
-use forge_aws_common::{map_value, retry, sdk_error, string_map, AwsContext, Backoff};
+use forge_aws_common::{AwsContext, Backoff, map_value, retry, sdk_error, string_map};
 use forge_provider::{
-    plan_from_schema, AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+    plan_from_schema,
 };
 
-use crate::common::{client, config_tags, found, plan_tags_all, queue_name_from_url, replace_paths, set_attr, tags_state};
+use crate::common::{
+    client, config_tags, found, plan_tags_all, queue_name_from_url, replace_paths, set_attr,
+    tags_state,
+};
 use crate::redrive::redrive_for_state;
 
 const TYPE: &str = "aws_sqs_queue";
@@ -33,12 +37,36 @@ enum Kind {
 const ATTRIBUTES: &[(&str, &str, Kind)] = &[
     ("delay_seconds", "DelaySeconds", Kind::Number),
     ("max_message_size", "MaximumMessageSize", Kind::Number),
-    ("message_retention_seconds", "MessageRetentionPeriod", Kind::Number),
-    ("receive_wait_time_seconds", "ReceiveMessageWaitTimeSeconds", Kind::Number),
-    ("visibility_timeout_seconds", "VisibilityTimeout", Kind::Number),
-    ("kms_data_key_reuse_period_seconds", "KmsDataKeyReusePeriodSeconds", Kind::Number),
-    ("content_based_deduplication", "ContentBasedDeduplication", Kind::Bool),
-    ("sqs_managed_sse_enabled", "SqsManagedSseEnabled", Kind::Bool),
+    (
+        "message_retention_seconds",
+        "MessageRetentionPeriod",
+        Kind::Number,
+    ),
+    (
+        "receive_wait_time_seconds",
+        "ReceiveMessageWaitTimeSeconds",
+        Kind::Number,
+    ),
+    (
+        "visibility_timeout_seconds",
+        "VisibilityTimeout",
+        Kind::Number,
+    ),
+    (
+        "kms_data_key_reuse_period_seconds",
+        "KmsDataKeyReusePeriodSeconds",
+        Kind::Number,
+    ),
+    (
+        "content_based_deduplication",
+        "ContentBasedDeduplication",
+        Kind::Bool,
+    ),
+    (
+        "sqs_managed_sse_enabled",
+        "SqsManagedSseEnabled",
+        Kind::Bool,
+    ),
     ("kms_master_key_id", "KmsMasterKeyId", Kind::Text),
     ("redrive_policy", "RedrivePolicy", Kind::Text),
     ("redrive_allow_policy", "RedriveAllowPolicy", Kind::Text),
@@ -85,30 +113,63 @@ impl QueueResource {
             .attr("redrive_policy", Attribute::optional_computed(text()))
             .attr("redrive_allow_policy", Attribute::optional_computed(text()))
             .attr("deduplication_scope", Attribute::optional_computed(text()))
-            .attr("fifo_throughput_limit", Attribute::optional_computed(text()))
+            .attr(
+                "fifo_throughput_limit",
+                Attribute::optional_computed(text()),
+            )
             .attr("policy", Attribute::optional_computed(text()))
             .attr("sqs_managed_sse_enabled", flag())
             .attr("kms_master_key_id", Attribute::optional(text()))
             .attr("tags", Attribute::optional(AttrType::Map(Box::new(text()))))
-            .attr("tags_all", Attribute::computed(AttrType::Map(Box::new(text()))))
+            .attr(
+                "tags_all",
+                Attribute::computed(AttrType::Map(Box::new(text()))),
+            )
             .attr("id", Attribute::computed(text()))
             .attr("url", Attribute::computed(text()))
             .attr("arn", Attribute::computed(text()));
         let client = client(&ctx);
-        QueueResource { ctx, client, schema }
+        QueueResource {
+            ctx,
+            client,
+            schema,
+        }
     }
 
     /// The live queue as state. `state` supplies the spelling of equivalent JSON documents
     /// and whether `tags` was set at all.
     async fn read_by_url(&self, url: &str, state: &Value) -> ProviderResult<Option<Value>> {
-        let attrs = self.client.get_queue_attributes().queue_url(url).attribute_names(QueueAttributeName::All);
-        let Some(out) = found(attrs.send().await.map_err(sdk_error))? else { return Ok(None) };
-        let live: HashMap<String, String> =
-            out.attributes().map(|m| m.iter().map(|(k, v)| (k.as_str().to_string(), v.clone())).collect()).unwrap_or_default();
-        let tags_out = found(self.client.list_queue_tags().queue_url(url).send().await.map_err(sdk_error))?;
-        let Some(tags_out) = tags_out else { return Ok(None) };
-        let live_tags: BTreeMap<String, String> =
-            tags_out.tags().map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).unwrap_or_default();
+        let attrs = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::All);
+        let Some(out) = found(attrs.send().await.map_err(sdk_error))? else {
+            return Ok(None);
+        };
+        let live: HashMap<String, String> = out
+            .attributes()
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.as_str().to_string(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let tags_out = found(
+            self.client
+                .list_queue_tags()
+                .queue_url(url)
+                .send()
+                .await
+                .map_err(sdk_error),
+        )?;
+        let Some(tags_out) = tags_out else {
+            return Ok(None);
+        };
+        let live_tags: BTreeMap<String, String> = tags_out
+            .tags()
+            .map(|m| m.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
         Ok(Some(queue_state(&self.ctx, url, &live, &live_tags, state)))
     }
 
@@ -125,8 +186,11 @@ impl QueueResource {
             match read {
                 Some(v) if out_of_time || shows_planned(&v, planned) => return Ok(v),
                 None if out_of_time => {
-                    return Err(ProviderError::with_code("QueueDoesNotExist", format!("{TYPE}: queue {url} cannot be read after the write"))
-                        .hint("something deleted it outside forge: plan again to recreate it"));
+                    return Err(ProviderError::with_code(
+                        "QueueDoesNotExist",
+                        format!("{TYPE}: queue {url} cannot be read after the write"),
+                    )
+                    .hint("something deleted it outside forge: plan again to recreate it"));
                 }
                 _ => {}
             }
@@ -135,15 +199,39 @@ impl QueueResource {
         }
     }
 
-    async fn apply_tags(&self, url: &str, old: &BTreeMap<String, String>, new: &BTreeMap<String, String>) -> ProviderResult<()> {
-        let removed: Vec<String> = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
+    async fn apply_tags(
+        &self,
+        url: &str,
+        old: &BTreeMap<String, String>,
+        new: &BTreeMap<String, String>,
+    ) -> ProviderResult<()> {
+        let removed: Vec<String> = old
+            .keys()
+            .filter(|k| !new.contains_key(*k))
+            .cloned()
+            .collect();
         if !removed.is_empty() {
-            self.client.untag_queue().queue_url(url).set_tag_keys(Some(removed)).send().await.map_err(sdk_error)?;
+            self.client
+                .untag_queue()
+                .queue_url(url)
+                .set_tag_keys(Some(removed))
+                .send()
+                .await
+                .map_err(sdk_error)?;
         }
-        let changed: HashMap<String, String> =
-            new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let changed: HashMap<String, String> = new
+            .iter()
+            .filter(|(k, v)| old.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if !changed.is_empty() {
-            self.client.tag_queue().queue_url(url).set_tags(Some(changed)).send().await.map_err(sdk_error)?;
+            self.client
+                .tag_queue()
+                .queue_url(url)
+                .set_tags(Some(changed))
+                .send()
+                .await
+                .map_err(sdk_error)?;
         }
         Ok(())
     }
@@ -155,7 +243,9 @@ const SETTLE_TIME: Duration = Duration::from_secs(60);
 /// True when every attribute the plan knows has that value in the read state.
 fn shows_planned(live: &Value, planned: &Value) -> bool {
     ATTRIBUTES.iter().all(|(tf, _, _)| match planned.get(tf) {
-        Some(want) if want.is_wholly_known() && !want.is_null() => live.get(tf).is_some_and(|have| have.same_as(want)),
+        Some(want) if want.is_wholly_known() && !want.is_null() => {
+            live.get(tf).is_some_and(|have| have.same_as(want))
+        }
         _ => true,
     })
 }
@@ -172,25 +262,48 @@ fn queue_state(
     for (tf, aws, kind) in ATTRIBUTES {
         let raw = live.get(*aws).map(String::as_str).filter(|s| !s.is_empty());
         let value = match (kind, raw) {
-            (Kind::Number, Some(s)) => s.parse::<f64>().map(Value::Number).unwrap_or_else(|_| Value::string(s)),
-            (Kind::Number, None) => state.get(tf).cloned().filter(|v| !v.is_unknown()).unwrap_or(Value::Null),
+            (Kind::Number, Some(s)) => s
+                .parse::<f64>()
+                .map(Value::Number)
+                .unwrap_or_else(|_| Value::string(s)),
+            (Kind::Number, None) => state
+                .get(tf)
+                .cloned()
+                .filter(|v| !v.is_unknown())
+                .unwrap_or(Value::Null),
             (Kind::Bool, raw) => Value::Bool(raw.is_some_and(|s| s.eq_ignore_ascii_case("true"))),
             (Kind::Text, None) => Value::Null,
             (Kind::Text, Some(s)) => match *tf {
                 "policy" => Value::String(policy_for_state(state.str_attr("policy"), s)),
-                "redrive_policy" | "redrive_allow_policy" => Value::String(redrive_for_state(state.str_attr(tf), s)),
+                "redrive_policy" | "redrive_allow_policy" => {
+                    Value::String(redrive_for_state(state.str_attr(tf), s))
+                }
                 _ => Value::string(s),
             },
         };
         m.insert(tf.to_string(), value);
     }
-    let fifo = live.get("FifoQueue").is_some_and(|s| s.eq_ignore_ascii_case("true"));
+    let fifo = live
+        .get("FifoQueue")
+        .is_some_and(|s| s.eq_ignore_ascii_case("true"));
     m.insert("fifo_queue".into(), Value::Bool(fifo));
     m.insert("name".into(), Value::string(queue_name_from_url(url)));
-    m.insert("name_prefix".into(), state.get("name_prefix").cloned().filter(|v| !v.is_unknown()).unwrap_or(Value::Null));
+    m.insert(
+        "name_prefix".into(),
+        state
+            .get("name_prefix")
+            .cloned()
+            .filter(|v| !v.is_unknown())
+            .unwrap_or(Value::Null),
+    );
     m.insert("id".into(), Value::string(url));
     m.insert("url".into(), Value::string(url));
-    m.insert("arn".into(), live.get("QueueArn").map(Value::string).unwrap_or(Value::Null));
+    m.insert(
+        "arn".into(),
+        live.get("QueueArn")
+            .map(Value::string)
+            .unwrap_or(Value::Null),
+    );
     let (tags, tags_all) = tags_state(ctx, state.get("tags").unwrap_or(&Value::Null), live_tags);
     m.insert("tags".into(), tags);
     m.insert("tags_all".into(), tags_all);
@@ -199,7 +312,10 @@ fn queue_state(
 
 /// The attributes to send for the planned values that differ from `prior` (all of the
 /// configured ones when creating).
-fn attributes_to_send(prior: Option<&Value>, planned: &Value) -> HashMap<QueueAttributeName, String> {
+fn attributes_to_send(
+    prior: Option<&Value>,
+    planned: &Value,
+) -> HashMap<QueueAttributeName, String> {
     let mut out = HashMap::new();
     for (tf, aws, kind) in ATTRIBUTES {
         let was_set = prior.and_then(|p| p.get_non_null(tf)).is_some();
@@ -207,8 +323,13 @@ fn attributes_to_send(prior: Option<&Value>, planned: &Value) -> HashMap<QueueAt
             out.insert(QueueAttributeName::from(*aws), String::new());
             continue;
         }
-        let Some(value) = planned.get_non_null(tf).filter(|v| v.is_wholly_known()) else { continue };
-        if prior.and_then(|p| p.get(tf)).is_some_and(|p| p.same_as(value)) {
+        let Some(value) = planned.get_non_null(tf).filter(|v| v.is_wholly_known()) else {
+            continue;
+        };
+        if prior
+            .and_then(|p| p.get(tf))
+            .is_some_and(|p| p.same_as(value))
+        {
             continue;
         }
         let text = match (kind, value.unmarked()) {
@@ -224,46 +345,75 @@ fn attributes_to_send(prior: Option<&Value>, planned: &Value) -> HashMap<QueueAt
 
 /// A name from `name_prefix` (or Terraform's `terraform-` prefix), unique enough per call.
 fn generated_name(prefix: Option<&str>, fifo: bool) -> String {
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
     let base = format!("{}{:026}", prefix.unwrap_or("terraform-"), nanos);
     if fifo { format!("{base}.fifo") } else { base }
 }
 
 /// Checks what SQS would refuse, with a message saying how to fix it.
 pub fn validate_queue_config(config: &Value) -> ProviderResult<()> {
-    let fifo = config.get("fifo_queue").and_then(Value::as_bool).unwrap_or(false);
+    let fifo = config
+        .get("fifo_queue")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     if let Some(name) = config.str_attr("name") {
         let stem = name.strip_suffix(".fifo").unwrap_or(name);
         if fifo && !name.ends_with(".fifo") {
-            return Err(ProviderError::new(format!("{TYPE}: a FIFO queue's name must end in `.fifo`, got {name:?}"))
-                .hint(format!("name it \"{name}.fifo\"")));
+            return Err(ProviderError::new(format!(
+                "{TYPE}: a FIFO queue's name must end in `.fifo`, got {name:?}"
+            ))
+            .hint(format!("name it \"{name}.fifo\"")));
         }
         if !fifo && name.ends_with(".fifo") {
-            return Err(ProviderError::new(format!("{TYPE}: queue name {name:?} ends in `.fifo` but fifo_queue is not true"))
-                .hint("set `fifo_queue = true`, or drop the `.fifo` suffix"));
+            return Err(ProviderError::new(format!(
+                "{TYPE}: queue name {name:?} ends in `.fifo` but fifo_queue is not true"
+            ))
+            .hint("set `fifo_queue = true`, or drop the `.fifo` suffix"));
         }
-        if name.len() > 80 || stem.is_empty() || !stem.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
+        if name.len() > 80
+            || stem.is_empty()
+            || !stem
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
             return Err(ProviderError::new(format!(
                 "{TYPE}: invalid queue name {name:?}: 1 to 80 characters of letters, digits, `-` and `_` (plus `.fifo` for FIFO queues)"
             ))
             .hint("choose a shorter name without dots, spaces or other punctuation"));
         }
     }
-    if config.get("content_based_deduplication").and_then(Value::as_bool) == Some(true) && !fifo {
-        return Err(ProviderError::new(format!("{TYPE}: content_based_deduplication applies to FIFO queues only"))
-            .hint("set `fifo_queue = true` or remove content_based_deduplication"));
+    if config
+        .get("content_based_deduplication")
+        .and_then(Value::as_bool)
+        == Some(true)
+        && !fifo
+    {
+        return Err(ProviderError::new(format!(
+            "{TYPE}: content_based_deduplication applies to FIFO queues only"
+        ))
+        .hint("set `fifo_queue = true` or remove content_based_deduplication"));
     }
     for attr in ["policy", "redrive_policy", "redrive_allow_policy"] {
         if let Some(text) = config.str_attr(attr) {
             validate_policy_json(attr, text).map_err(|msg| {
-                ProviderError::new(format!("{TYPE}: {msg}")).hint("build the document with jsonencode(...) or a policy document data source")
+                ProviderError::new(format!("{TYPE}: {msg}")).hint(
+                    "build the document with jsonencode(...) or a policy document data source",
+                )
             })?;
         }
     }
-    let sse = config.get("sqs_managed_sse_enabled").and_then(Value::as_bool) == Some(true);
+    let sse = config
+        .get("sqs_managed_sse_enabled")
+        .and_then(Value::as_bool)
+        == Some(true);
     if sse && config.get_non_null("kms_master_key_id").is_some() {
-        return Err(ProviderError::new(format!("{TYPE}: sqs_managed_sse_enabled and kms_master_key_id cannot both be set"))
-            .hint("use either SQS-managed encryption or a KMS key"));
+        return Err(ProviderError::new(format!(
+            "{TYPE}: sqs_managed_sse_enabled and kms_master_key_id cannot both be set"
+        ))
+        .hint("use either SQS-managed encryption or a KMS key"));
     }
     Ok(())
 }
@@ -281,7 +431,9 @@ fn create_hint(err: ProviderError, name: &str) -> ProviderError {
 }
 
 fn is_deleted_recently(e: &ProviderError) -> bool {
-    e.code.as_deref().is_some_and(|c| c.contains("QueueDeletedRecently"))
+    e.code
+        .as_deref()
+        .is_some_and(|c| c.contains("QueueDeletedRecently"))
 }
 
 #[async_trait]
@@ -309,18 +461,28 @@ impl ResourceType for QueueResource {
         }
         // A KMS key replaces SQS-managed encryption: SQS turns the latter off by itself.
         let kms = config.get_non_null("kms_master_key_id").is_some();
-        if kms && config.get("sqs_managed_sse_enabled").is_none_or(Value::is_null) {
+        if kms
+            && config
+                .get("sqs_managed_sse_enabled")
+                .is_none_or(Value::is_null)
+        {
             set_attr(&mut planned, "sqs_managed_sse_enabled", Value::Bool(false));
         }
         plan_tags_all(&self.ctx, &mut planned);
         let requires_replace = replace_paths(&self.schema, prior, &planned);
-        Ok(PlannedState { planned, requires_replace })
+        Ok(PlannedState {
+            planned,
+            requires_replace,
+        })
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
         let planned = planned.deep_unmarked();
         validate_queue_config(&planned)?;
-        let fifo = planned.get("fifo_queue").and_then(Value::as_bool).unwrap_or(false);
+        let fifo = planned
+            .get("fifo_queue")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let name = match planned.str_attr("name") {
             Some(n) => n.to_string(),
             None => generated_name(planned.str_attr("name_prefix"), fifo),
@@ -329,25 +491,45 @@ impl ResourceType for QueueResource {
         if fifo {
             attributes.insert(QueueAttributeName::FifoQueue, "true".into());
         }
-        let tags: HashMap<String, String> = self.ctx.tags_all(&config_tags(&planned)).into_iter().collect();
-        let patient = Backoff { attempts: 10, first_delay: Duration::from_secs(2), max_delay: Duration::from_secs(15) };
+        let tags: HashMap<String, String> = self
+            .ctx
+            .tags_all(&config_tags(&planned))
+            .into_iter()
+            .collect();
+        let patient = Backoff {
+            attempts: 10,
+            first_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(15),
+        };
         let out = retry(patient, is_deleted_recently, || async {
-            let mut call = self.client.create_queue().queue_name(&name).set_attributes(Some(attributes.clone()));
+            let mut call = self
+                .client
+                .create_queue()
+                .queue_name(&name)
+                .set_attributes(Some(attributes.clone()));
             if !tags.is_empty() {
                 call = call.set_tags(Some(tags.clone()));
             }
-            call.send().await.map_err(|e| create_hint(sdk_error(e), &name))
+            call.send()
+                .await
+                .map_err(|e| create_hint(sdk_error(e), &name))
         })
         .await?;
         let url = out
             .queue_url()
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: CreateQueue for {name:?} returned no queue URL")))?
+            .ok_or_else(|| {
+                ProviderError::new(format!(
+                    "{TYPE}: CreateQueue for {name:?} returned no queue URL"
+                ))
+            })?
             .to_string();
         self.read_settled(&url, &planned).await
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(url) = state.str_attr("id").or_else(|| state.str_attr("url")) else { return Ok(None) };
+        let Some(url) = state.str_attr("id").or_else(|| state.str_attr("url")) else {
+            return Ok(None);
+        };
         self.read_by_url(url, state).await
     }
 
@@ -356,12 +538,20 @@ impl ResourceType for QueueResource {
         validate_queue_config(&planned)?;
         let url = prior
             .str_attr("id")
-            .ok_or_else(|| ProviderError::new(format!("{TYPE}: the prior state has no queue URL (id)")))?
+            .ok_or_else(|| {
+                ProviderError::new(format!("{TYPE}: the prior state has no queue URL (id)"))
+            })?
             .to_string();
         let changed = attributes_to_send(Some(prior), &planned);
         if !changed.is_empty() {
-            let call = self.client.set_queue_attributes().queue_url(&url).set_attributes(Some(changed));
-            call.send().await.map_err(|e| create_hint(sdk_error(e), queue_name_from_url(&url)))?;
+            let call = self
+                .client
+                .set_queue_attributes()
+                .queue_url(&url)
+                .set_attributes(Some(changed));
+            call.send()
+                .await
+                .map_err(|e| create_hint(sdk_error(e), queue_name_from_url(&url)))?;
         }
         let old = string_map(prior.get("tags_all").unwrap_or(&Value::Null));
         let new = self.ctx.tags_all(&config_tags(&planned));
@@ -370,17 +560,31 @@ impl ResourceType for QueueResource {
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(url) = state.str_attr("id") else { return Ok(()) };
-        found(self.client.delete_queue().queue_url(url).send().await.map_err(sdk_error))?;
+        let Some(url) = state.str_attr("id") else {
+            return Ok(());
+        };
+        found(
+            self.client
+                .delete_queue()
+                .queue_url(url)
+                .send()
+                .await
+                .map_err(sdk_error),
+        )?;
         Ok(())
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
         if !id.contains("://") {
-            return Err(ProviderError::new(format!("{TYPE}: import takes the queue URL, got {id:?}"))
-                .hint("find it with `aws sqs get-queue-url --queue-name <name>`"));
+            return Err(ProviderError::new(format!(
+                "{TYPE}: import takes the queue URL, got {id:?}"
+            ))
+            .hint("find it with `aws sqs get-queue-url --queue-name <name>`"));
         }
-        let empty = Value::object([("tags", Value::Null), ("tags_all", map_value(&BTreeMap::new()))]);
+        let empty = Value::object([
+            ("tags", Value::Null),
+            ("tags_all", map_value(&BTreeMap::new())),
+        ]);
         self.read_by_url(id, &empty).await
     }
 }
@@ -395,27 +599,41 @@ mod tests {
 
     #[test]
     fn fifo_names_must_match_the_flag() {
-        let bad = config(vec![("name", Value::string("jobs")), ("fifo_queue", Value::Bool(true))]);
+        let bad = config(vec![
+            ("name", Value::string("jobs")),
+            ("fifo_queue", Value::Bool(true)),
+        ]);
         let err = validate_queue_config(&bad).unwrap_err();
         assert!(err.message.contains(".fifo"), "{err}");
         assert!(err.hint.unwrap().contains("jobs.fifo"));
         let also_bad = config(vec![("name", Value::string("jobs.fifo"))]);
         assert!(validate_queue_config(&also_bad).is_err());
-        let good = config(vec![("name", Value::string("jobs.fifo")), ("fifo_queue", Value::Bool(true))]);
+        let good = config(vec![
+            ("name", Value::string("jobs.fifo")),
+            ("fifo_queue", Value::Bool(true)),
+        ]);
         assert!(validate_queue_config(&good).is_ok());
     }
 
     #[test]
     fn long_or_dotted_names_are_refused() {
         let long = config(vec![("name", Value::string("a".repeat(81)))]);
-        assert!(validate_queue_config(&long).unwrap_err().message.contains("80"));
+        assert!(
+            validate_queue_config(&long)
+                .unwrap_err()
+                .message
+                .contains("80")
+        );
         let dotted = config(vec![("name", Value::string("my.queue"))]);
         assert!(validate_queue_config(&dotted).is_err());
     }
 
     #[test]
     fn broken_policy_json_names_the_attribute_and_position() {
-        let bad = config(vec![("name", Value::string("q")), ("redrive_policy", Value::string("{\"a\": }"))]);
+        let bad = config(vec![
+            ("name", Value::string("q")),
+            ("redrive_policy", Value::string("{\"a\": }")),
+        ]);
         let err = validate_queue_config(&bad).unwrap_err();
         assert!(err.message.contains("redrive_policy"), "{err}");
         assert!(err.message.contains("line 1"), "{err}");
@@ -423,11 +641,21 @@ mod tests {
 
     #[test]
     fn only_changed_attributes_are_sent() {
-        let prior = config(vec![("delay_seconds", Value::Number(0.0)), ("visibility_timeout_seconds", Value::Number(30.0))]);
-        let planned = config(vec![("delay_seconds", Value::Number(0.0)), ("visibility_timeout_seconds", Value::Number(60.0))]);
+        let prior = config(vec![
+            ("delay_seconds", Value::Number(0.0)),
+            ("visibility_timeout_seconds", Value::Number(30.0)),
+        ]);
+        let planned = config(vec![
+            ("delay_seconds", Value::Number(0.0)),
+            ("visibility_timeout_seconds", Value::Number(60.0)),
+        ]);
         let sent = attributes_to_send(Some(&prior), &planned);
         assert_eq!(sent.len(), 1);
-        assert_eq!(sent.get(&QueueAttributeName::VisibilityTimeout).map(String::as_str), Some("60"));
+        assert_eq!(
+            sent.get(&QueueAttributeName::VisibilityTimeout)
+                .map(String::as_str),
+            Some("60")
+        );
     }
 
     #[test]
@@ -435,15 +663,28 @@ mod tests {
         let prior = config(vec![("kms_master_key_id", Value::string("alias/aws/sqs"))]);
         let planned = config(vec![("kms_master_key_id", Value::Null)]);
         let sent = attributes_to_send(Some(&prior), &planned);
-        assert_eq!(sent.get(&QueueAttributeName::KmsMasterKeyId).map(String::as_str), Some(""));
+        assert_eq!(
+            sent.get(&QueueAttributeName::KmsMasterKeyId)
+                .map(String::as_str),
+            Some("")
+        );
         assert!(attributes_to_send(Some(&planned), &planned).is_empty());
     }
 
     #[test]
     fn a_read_shows_the_plan_when_every_known_attribute_matches() {
-        let planned = config(vec![("visibility_timeout_seconds", Value::Number(60.0)), ("delay_seconds", Value::Unknown)]);
-        let stale = config(vec![("visibility_timeout_seconds", Value::Number(30.0)), ("delay_seconds", Value::Number(0.0))]);
-        let fresh = config(vec![("visibility_timeout_seconds", Value::Number(60.0)), ("delay_seconds", Value::Number(0.0))]);
+        let planned = config(vec![
+            ("visibility_timeout_seconds", Value::Number(60.0)),
+            ("delay_seconds", Value::Unknown),
+        ]);
+        let stale = config(vec![
+            ("visibility_timeout_seconds", Value::Number(30.0)),
+            ("delay_seconds", Value::Number(0.0)),
+        ]);
+        let fresh = config(vec![
+            ("visibility_timeout_seconds", Value::Number(60.0)),
+            ("delay_seconds", Value::Number(0.0)),
+        ]);
         assert!(!shows_planned(&stale, &planned));
         assert!(shows_planned(&fresh, &planned));
     }

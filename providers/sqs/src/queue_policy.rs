@@ -8,9 +8,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_sqs::types::QueueAttributeName;
 use forge_aws_common::policy::{policy_for_state, validate_policy_json};
-use forge_aws_common::{sdk_error, AwsContext};
+use forge_aws_common::{AwsContext, sdk_error};
 use forge_provider::{
-    plan_from_schema, AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+    plan_from_schema,
 };
 
 use crate::common::{client, found, required_str};
@@ -25,26 +26,52 @@ pub struct QueuePolicyResource {
 impl QueuePolicyResource {
     pub fn new(ctx: Arc<AwsContext>) -> Self {
         let schema = Schema::new()
-            .attr("queue_url", Attribute::required(AttrType::String).force_new())
+            .attr(
+                "queue_url",
+                Attribute::required(AttrType::String).force_new(),
+            )
             .attr("policy", Attribute::required(AttrType::String))
             .attr("id", Attribute::computed(AttrType::String));
-        QueuePolicyResource { client: client(&ctx), schema }
+        QueuePolicyResource {
+            client: client(&ctx),
+            schema,
+        }
     }
 
-    async fn read_by_url(&self, url: &str, stored_policy: Option<&str>) -> ProviderResult<Option<Value>> {
-        let call = self.client.get_queue_attributes().queue_url(url).attribute_names(QueueAttributeName::Policy);
-        let Some(out) = found(call.send().await.map_err(sdk_error))? else { return Ok(None) };
-        let live = out.attributes().and_then(|m| m.get(&QueueAttributeName::Policy)).filter(|p| !p.trim().is_empty());
+    async fn read_by_url(
+        &self,
+        url: &str,
+        stored_policy: Option<&str>,
+    ) -> ProviderResult<Option<Value>> {
+        let call = self
+            .client
+            .get_queue_attributes()
+            .queue_url(url)
+            .attribute_names(QueueAttributeName::Policy);
+        let Some(out) = found(call.send().await.map_err(sdk_error))? else {
+            return Ok(None);
+        };
+        let live = out
+            .attributes()
+            .and_then(|m| m.get(&QueueAttributeName::Policy))
+            .filter(|p| !p.trim().is_empty());
         let Some(live) = live else { return Ok(None) };
         Ok(Some(Value::object([
             ("id", Value::string(url)),
             ("queue_url", Value::string(url)),
-            ("policy", Value::String(policy_for_state(stored_policy, live))),
+            (
+                "policy",
+                Value::String(policy_for_state(stored_policy, live)),
+            ),
         ])))
     }
 
     async fn put_policy(&self, url: &str, policy: &str) -> ProviderResult<()> {
-        let call = self.client.set_queue_attributes().queue_url(url).attributes(QueueAttributeName::Policy, policy);
+        let call = self
+            .client
+            .set_queue_attributes()
+            .queue_url(url)
+            .attributes(QueueAttributeName::Policy, policy);
         call.send().await.map_err(|e| {
             let e = sdk_error(e);
             match e.code.as_deref() {
@@ -64,7 +91,8 @@ impl QueuePolicyResource {
 fn validate(config: &Value) -> ProviderResult<()> {
     if let Some(policy) = config.str_attr("policy") {
         validate_policy_json("policy", policy).map_err(|msg| {
-            ProviderError::new(format!("{TYPE}: {msg}")).hint("build it with jsonencode(...) or data.aws_iam_policy_document.<name>.json")
+            ProviderError::new(format!("{TYPE}: {msg}"))
+                .hint("build it with jsonencode(...) or data.aws_iam_policy_document.<name>.json")
         })?;
     }
     Ok(())
@@ -99,7 +127,9 @@ impl ResourceType for QueuePolicyResource {
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(url) = state.str_attr("queue_url").or_else(|| state.str_attr("id")) else { return Ok(None) };
+        let Some(url) = state.str_attr("queue_url").or_else(|| state.str_attr("id")) else {
+            return Ok(None);
+        };
         self.read_by_url(url, state.str_attr("policy")).await
     }
 
@@ -108,8 +138,14 @@ impl ResourceType for QueuePolicyResource {
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(url) = state.str_attr("queue_url").or_else(|| state.str_attr("id")) else { return Ok(()) };
-        let call = self.client.set_queue_attributes().queue_url(url).attributes(QueueAttributeName::Policy, "");
+        let Some(url) = state.str_attr("queue_url").or_else(|| state.str_attr("id")) else {
+            return Ok(());
+        };
+        let call = self
+            .client
+            .set_queue_attributes()
+            .queue_url(url)
+            .attributes(QueueAttributeName::Policy, "");
         found(call.send().await.map_err(sdk_error))?;
         Ok(())
     }

@@ -6,7 +6,10 @@ use serde_json::Value as Json;
 
 /// True when two redrive (or redrive-allow) policies mean the same.
 pub fn redrives_equivalent(a: &str, b: &str) -> bool {
-    match (serde_json::from_str::<Json>(a), serde_json::from_str::<Json>(b)) {
+    match (
+        serde_json::from_str::<Json>(a),
+        serde_json::from_str::<Json>(b),
+    ) {
         (Ok(x), Ok(y)) => numbers_as_numbers(x) == numbers_as_numbers(y),
         _ => a.trim() == b.trim(),
     }
@@ -29,7 +32,11 @@ fn numbers_as_numbers(v: Json) -> Json {
             Err(_) => Json::String(s),
         },
         Json::Array(xs) => Json::Array(xs.into_iter().map(numbers_as_numbers).collect()),
-        Json::Object(m) => Json::Object(m.into_iter().map(|(k, v)| (k, numbers_as_numbers(v))).collect()),
+        Json::Object(m) => Json::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, numbers_as_numbers(v)))
+                .collect(),
+        ),
         other => other,
     }
 }
@@ -41,7 +48,8 @@ mod tests {
     #[test]
     fn string_and_number_counts_are_the_same_policy() {
         let ours = r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:1:dlq","maxReceiveCount":5}"#;
-        let theirs = r#"{"maxReceiveCount": "5", "deadLetterTargetArn": "arn:aws:sqs:us-east-1:1:dlq"}"#;
+        let theirs =
+            r#"{"maxReceiveCount": "5", "deadLetterTargetArn": "arn:aws:sqs:us-east-1:1:dlq"}"#;
         assert!(redrives_equivalent(ours, theirs));
         assert_eq!(redrive_for_state(Some(ours), theirs), ours);
     }
@@ -49,8 +57,10 @@ mod tests {
     #[test]
     fn a_different_count_or_target_is_drift() {
         let ours = r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:1:dlq","maxReceiveCount":5}"#;
-        let count = r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:1:dlq","maxReceiveCount":"6"}"#;
-        let target = r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:1:other","maxReceiveCount":5}"#;
+        let count =
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:1:dlq","maxReceiveCount":"6"}"#;
+        let target =
+            r#"{"deadLetterTargetArn":"arn:aws:sqs:us-east-1:1:other","maxReceiveCount":5}"#;
         assert!(!redrives_equivalent(ours, count));
         assert!(!redrives_equivalent(ours, target));
         assert_eq!(redrive_for_state(Some(ours), count), count);

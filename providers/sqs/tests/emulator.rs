@@ -23,9 +23,14 @@ async fn context_with(default_tags: &[(&str, &str)]) -> Arc<AwsContext> {
     }
     let mut provider = vec![("region", Value::string("us-east-1"))];
     if !default_tags.is_empty() {
-        provider.push(("default_tags", Value::List(vec![Value::object([("tags", tags(default_tags))])])));
+        provider.push((
+            "default_tags",
+            Value::List(vec![Value::object([("tags", tags(default_tags))])]),
+        ));
     }
-    let ctx = AwsContext::from_provider_config(&Value::object(provider)).await.expect("provider context");
+    let ctx = AwsContext::from_provider_config(&Value::object(provider))
+        .await
+        .expect("provider context");
     Arc::new(ctx)
 }
 
@@ -39,12 +44,19 @@ fn unique(prefix: &str) -> String {
 
 /// A configuration value with every schema attribute (null unless set).
 fn config(schema: &Schema, set: Vec<(&str, Value)>) -> Value {
-    let mut m: BTreeMap<String, Value> = schema.attributes.keys().map(|k| (k.clone(), Value::Null)).collect();
+    let mut m: BTreeMap<String, Value> = schema
+        .attributes
+        .keys()
+        .map(|k| (k.clone(), Value::Null))
+        .collect();
     for name in schema.blocks.keys() {
         m.insert(name.clone(), Value::List(Vec::new()));
     }
     for (k, v) in set {
-        assert!(m.contains_key(k), "test config sets {k}, which is not in the schema");
+        assert!(
+            m.contains_key(k),
+            "test config sets {k}, which is not in the schema"
+        );
         m.insert(k.to_string(), v);
     }
     Value::Object(m)
@@ -70,7 +82,10 @@ async fn create(rt: &dyn ResourceType, cfg: &Value) -> Value {
 }
 
 async fn read(rt: &dyn ResourceType, state: &Value) -> Value {
-    rt.read(state).await.expect("read").expect("the object exists")
+    rt.read(state)
+        .await
+        .expect("read")
+        .expect("the object exists")
 }
 
 /// Every attribute set in `cfg` has the same value in `state`.
@@ -85,13 +100,26 @@ fn assert_matches_config(state: &Value, cfg: &Value) {
 
 fn assert_no_op(rt: &dyn ResourceType, live: &Value, cfg: &Value) {
     let plan = rt.plan(Some(live), cfg).expect("second plan");
-    assert!(plan.requires_replace.is_empty(), "replace asked: {:?}", plan.requires_replace);
-    assert!(plan.planned.same_as(live), "second plan is not a no-op:\nplanned {:?}\nlive    {:?}", plan.planned, live);
+    assert!(
+        plan.requires_replace.is_empty(),
+        "replace asked: {:?}",
+        plan.requires_replace
+    );
+    assert!(
+        plan.planned.same_as(live),
+        "second plan is not a no-op:\nplanned {:?}\nlive    {:?}",
+        plan.planned,
+        live
+    );
 }
 
 async fn update(rt: &dyn ResourceType, prior: &Value, cfg: &Value) -> Value {
     let plan = rt.plan(Some(prior), cfg).expect("plan for update");
-    assert!(plan.requires_replace.is_empty(), "update should be in place: {:?}", plan.requires_replace);
+    assert!(
+        plan.requires_replace.is_empty(),
+        "update should be in place: {:?}",
+        plan.requires_replace
+    );
     rt.update(prior, &plan.planned).await.expect("update")
 }
 
@@ -103,7 +131,13 @@ fn sqs(ctx: &AwsContext) -> aws_sdk_sqs::Client {
 async fn queue_with_dead_letter_queue_full_lifecycle() {
     let ctx = context().await;
     let rt = QueueResource::new(ctx.clone());
-    let dlq_cfg = config(rt.schema(), vec![("name", s(&unique("forge-dlq"))), ("message_retention_seconds", n(1_209_600.0))]);
+    let dlq_cfg = config(
+        rt.schema(),
+        vec![
+            ("name", s(&unique("forge-dlq"))),
+            ("message_retention_seconds", n(1_209_600.0)),
+        ],
+    );
     let dlq = create(&rt, &dlq_cfg).await;
     let dlq_arn = dlq.str_attr("arn").expect("dlq arn").to_string();
     assert!(dlq_arn.starts_with("arn:aws:sqs:us-east-1:"), "{dlq_arn}");
@@ -130,7 +164,10 @@ async fn queue_with_dead_letter_queue_full_lifecycle() {
 
     let live = read(&rt, &state).await;
     assert_matches_config(&live, &cfg);
-    assert!(live.same_as(&state), "read differs from create:\n{live:?}\n{state:?}");
+    assert!(
+        live.same_as(&state),
+        "read differs from create:\n{live:?}\n{state:?}"
+    );
     assert_no_op(&rt, &live, &cfg);
 
     // Changed outside forge: the visibility timeout, a tag and the redrive count.
@@ -144,13 +181,28 @@ async fn queue_with_dead_letter_queue_full_lifecycle() {
         .send()
         .await
         .expect("outside change");
-    client.tag_queue().queue_url(&url).tags("Component", "changed").send().await.expect("outside tag");
+    client
+        .tag_queue()
+        .queue_url(&url)
+        .tags("Component", "changed")
+        .send()
+        .await
+        .expect("outside tag");
     let drifted = read(&rt, &live).await;
     assert_eq!(drifted.get("visibility_timeout_seconds"), Some(&n(45.0)));
-    assert_eq!(drifted.get("tags").and_then(|t| t.str_attr("Component")), Some("changed"));
-    assert!(!drifted.get("redrive_policy").unwrap().same_as(&s(&redrive)), "redrive drift not seen");
+    assert_eq!(
+        drifted.get("tags").and_then(|t| t.str_attr("Component")),
+        Some("changed")
+    );
+    assert!(
+        !drifted.get("redrive_policy").unwrap().same_as(&s(&redrive)),
+        "redrive drift not seen"
+    );
     let repair = rt.plan(Some(&drifted), &cfg).expect("repair plan");
-    assert!(!repair.planned.same_as(&drifted), "the plan must repair the drift");
+    assert!(
+        !repair.planned.same_as(&drifted),
+        "the plan must repair the drift"
+    );
 
     let repaired = update(&rt, &drifted, &cfg).await;
     assert_matches_config(&repaired, &cfg);
@@ -158,11 +210,35 @@ async fn queue_with_dead_letter_queue_full_lifecycle() {
     assert_matches_config(&reread, &cfg);
     assert_no_op(&rt, &reread, &cfg);
 
-    let imported = rt.import(&url).await.expect("import").expect("import finds the queue");
-    let imported_redrive = imported.str_attr("redrive_policy").expect("imported redrive");
-    assert!(forge_aws_sqs::redrive::redrives_equivalent(imported_redrive, &redrive));
-    for attr in ["id", "url", "arn", "name", "visibility_timeout_seconds", "message_retention_seconds", "tags", "tags_all"] {
-        assert!(imported.get(attr).unwrap().same_as(reread.get(attr).unwrap()), "import differs on {attr}");
+    let imported = rt
+        .import(&url)
+        .await
+        .expect("import")
+        .expect("import finds the queue");
+    let imported_redrive = imported
+        .str_attr("redrive_policy")
+        .expect("imported redrive");
+    assert!(forge_aws_sqs::redrive::redrives_equivalent(
+        imported_redrive,
+        &redrive
+    ));
+    for attr in [
+        "id",
+        "url",
+        "arn",
+        "name",
+        "visibility_timeout_seconds",
+        "message_retention_seconds",
+        "tags",
+        "tags_all",
+    ] {
+        assert!(
+            imported
+                .get(attr)
+                .unwrap()
+                .same_as(reread.get(attr).unwrap()),
+            "import differs on {attr}"
+        );
     }
 
     rt.delete(&reread).await.expect("delete");
@@ -181,7 +257,10 @@ async fn queue_left_to_defaults_reads_them_back_and_plans_no_op() {
     // SQS raised the default (and the maximum) from 256 KiB to 1 MiB in 2025; LocalStack 4.14 follows.
     assert_eq!(state.get("max_message_size"), Some(&n(1_048_576.0)));
     // New queues get SQS-managed encryption unless told otherwise, as on AWS since 2022.
-    assert_eq!(state.get("sqs_managed_sse_enabled"), Some(&Value::Bool(true)));
+    assert_eq!(
+        state.get("sqs_managed_sse_enabled"),
+        Some(&Value::Bool(true))
+    );
     assert_eq!(state.get("message_retention_seconds"), Some(&n(345_600.0)));
     assert_eq!(state.get("receive_wait_time_seconds"), Some(&n(0.0)));
     assert_eq!(state.get("visibility_timeout_seconds"), Some(&n(30.0)));
@@ -200,7 +279,11 @@ async fn fifo_queue_and_name_change_forces_replacement() {
     let name = format!("{}.fifo", unique("forge-fifo"));
     let cfg = config(
         rt.schema(),
-        vec![("name", s(&name)), ("fifo_queue", Value::Bool(true)), ("content_based_deduplication", Value::Bool(true))],
+        vec![
+            ("name", s(&name)),
+            ("fifo_queue", Value::Bool(true)),
+            ("content_based_deduplication", Value::Bool(true)),
+        ],
     );
     let state = create(&rt, &cfg).await;
     assert_matches_config(&state, &cfg);
@@ -209,13 +292,20 @@ async fn fifo_queue_and_name_change_forces_replacement() {
 
     let renamed = config(
         rt.schema(),
-        vec![("name", s(&format!("x{name}"))), ("fifo_queue", Value::Bool(true)), ("content_based_deduplication", Value::Bool(true))],
+        vec![
+            ("name", s(&format!("x{name}"))),
+            ("fifo_queue", Value::Bool(true)),
+            ("content_based_deduplication", Value::Bool(true)),
+        ],
     );
     let plan = rt.plan(Some(&live), &renamed).expect("plan rename");
     assert_eq!(plan.requires_replace, vec!["name".to_string()]);
 
     // Turning content-based deduplication off is an in-place update.
-    let off = config(rt.schema(), vec![("name", s(&name)), ("fifo_queue", Value::Bool(true))]);
+    let off = config(
+        rt.schema(),
+        vec![("name", s(&name)), ("fifo_queue", Value::Bool(true))],
+    );
     let off = match off {
         Value::Object(mut m) => {
             m.insert("content_based_deduplication".into(), Value::Bool(false));
@@ -224,7 +314,10 @@ async fn fifo_queue_and_name_change_forces_replacement() {
         other => other,
     };
     let updated = update(&rt, &live, &off).await;
-    assert_eq!(read(&rt, &updated).await.get("content_based_deduplication"), Some(&Value::Bool(false)));
+    assert_eq!(
+        read(&rt, &updated).await.get("content_based_deduplication"),
+        Some(&Value::Bool(false))
+    );
     rt.delete(&updated).await.expect("delete");
 }
 
@@ -232,24 +325,58 @@ async fn fifo_queue_and_name_change_forces_replacement() {
 async fn default_tags_reach_tags_all_and_aws_but_not_tags() {
     let ctx = context_with(&[("Environment", "test"), ("Component", "default")]).await;
     let rt = QueueResource::new(ctx.clone());
-    let cfg = config(rt.schema(), vec![("name", s(&unique("forge-tags"))), ("tags", tags(&[("Component", "own")]))]);
+    let cfg = config(
+        rt.schema(),
+        vec![
+            ("name", s(&unique("forge-tags"))),
+            ("tags", tags(&[("Component", "own")])),
+        ],
+    );
     let plan = rt.plan(None, &cfg).expect("plan");
     let expected_all = tags(&[("Environment", "test"), ("Component", "own")]);
-    assert!(plan.planned.get("tags_all").unwrap().same_as(&expected_all), "planned tags_all {:?}", plan.planned.get("tags_all"));
+    assert!(
+        plan.planned.get("tags_all").unwrap().same_as(&expected_all),
+        "planned tags_all {:?}",
+        plan.planned.get("tags_all")
+    );
     let state = rt.create(&plan.planned).await.expect("create");
-    assert!(state.get("tags").unwrap().same_as(&tags(&[("Component", "own")])));
+    assert!(
+        state
+            .get("tags")
+            .unwrap()
+            .same_as(&tags(&[("Component", "own")]))
+    );
     assert!(state.get("tags_all").unwrap().same_as(&expected_all));
     let url = state.str_attr("url").unwrap().to_string();
-    let live_tags = sqs(&ctx).list_queue_tags().queue_url(&url).send().await.expect("list tags");
-    assert_eq!(live_tags.tags().and_then(|t| t.get("Environment")).map(String::as_str), Some("test"));
+    let live_tags = sqs(&ctx)
+        .list_queue_tags()
+        .queue_url(&url)
+        .send()
+        .await
+        .expect("list tags");
+    assert_eq!(
+        live_tags
+            .tags()
+            .and_then(|t| t.get("Environment"))
+            .map(String::as_str),
+        Some("test")
+    );
     let live = read(&rt, &state).await;
     assert_no_op(&rt, &live, &cfg);
 
     // Dropping the resource's own tag leaves the default one.
-    let untagged = config(rt.schema(), vec![("name", s(state.str_attr("name").unwrap()))]);
+    let untagged = config(
+        rt.schema(),
+        vec![("name", s(state.str_attr("name").unwrap()))],
+    );
     let updated = update(&rt, &live, &untagged).await;
     let reread = read(&rt, &updated).await;
-    assert!(reread.get("tags_all").unwrap().same_as(&tags(&[("Environment", "test"), ("Component", "default")])));
+    assert!(
+        reread
+            .get("tags_all")
+            .unwrap()
+            .same_as(&tags(&[("Environment", "test"), ("Component", "default")]))
+    );
     assert_no_op(&rt, &reread, &untagged);
     rt.delete(&reread).await.expect("delete");
 }
@@ -259,11 +386,27 @@ async fn queue_already_existing_with_other_attributes_gives_a_hint() {
     let ctx = context().await;
     let rt = QueueResource::new(ctx.clone());
     let name = unique("forge-taken");
-    let first = create(&rt, &config(rt.schema(), vec![("name", s(&name)), ("delay_seconds", n(5.0))])).await;
-    let second = config(rt.schema(), vec![("name", s(&name)), ("delay_seconds", n(7.0))]);
+    let first = create(
+        &rt,
+        &config(
+            rt.schema(),
+            vec![("name", s(&name)), ("delay_seconds", n(5.0))],
+        ),
+    )
+    .await;
+    let second = config(
+        rt.schema(),
+        vec![("name", s(&name)), ("delay_seconds", n(7.0))],
+    );
     let plan = rt.plan(None, &second).expect("plan");
-    let err = rt.create(&plan.planned).await.expect_err("a queue of that name exists with another delay");
-    assert!(err.hint.as_deref().unwrap_or("").contains("import"), "{err}");
+    let err = rt
+        .create(&plan.planned)
+        .await
+        .expect_err("a queue of that name exists with another delay");
+    assert!(
+        err.hint.as_deref().unwrap_or("").contains("import"),
+        "{err}"
+    );
     rt.delete(&first).await.expect("delete");
 }
 
@@ -277,13 +420,20 @@ fn send_policy(queue_arn: &str, sid: &str) -> String {
 async fn queue_policy_full_lifecycle() {
     let ctx = context().await;
     let queues = QueueResource::new(ctx.clone());
-    let queue = create(&queues, &config(queues.schema(), vec![("name", s(&unique("forge-pol")))])).await;
+    let queue = create(
+        &queues,
+        &config(queues.schema(), vec![("name", s(&unique("forge-pol")))]),
+    )
+    .await;
     let url = queue.str_attr("url").unwrap().to_string();
     let arn = queue.str_attr("arn").unwrap().to_string();
 
     let rt = QueuePolicyResource::new(ctx.clone());
     let policy = send_policy(&arn, "AllowS3");
-    let cfg = config(rt.schema(), vec![("queue_url", s(&url)), ("policy", s(&policy))]);
+    let cfg = config(
+        rt.schema(),
+        vec![("queue_url", s(&url)), ("policy", s(&policy))],
+    );
     let state = create(&rt, &cfg).await;
     assert_eq!(state.str_attr("id"), Some(url.as_str()));
     let live = read(&rt, &state).await;
@@ -291,9 +441,15 @@ async fn queue_policy_full_lifecycle() {
     assert_no_op(&rt, &live, &cfg);
 
     // The queue's own policy attribute is computed: it shows the policy and plans no-op.
-    let queue_cfg = config(queues.schema(), vec![("name", s(queue.str_attr("name").unwrap()))]);
+    let queue_cfg = config(
+        queues.schema(),
+        vec![("name", s(queue.str_attr("name").unwrap()))],
+    );
     let queue_live = read(&queues, &queue).await;
-    assert!(queue_live.str_attr("policy").is_some(), "aws_sqs_queue.policy should show the attached policy");
+    assert!(
+        queue_live.str_attr("policy").is_some(),
+        "aws_sqs_queue.policy should show the attached policy"
+    );
     assert_no_op(&queues, &queue_live, &queue_cfg);
 
     let outside = send_policy(&arn, "ChangedOutside");
@@ -305,7 +461,12 @@ async fn queue_policy_full_lifecycle() {
         .await
         .expect("outside change");
     let drifted = read(&rt, &live).await;
-    assert!(drifted.str_attr("policy").unwrap().contains("ChangedOutside"));
+    assert!(
+        drifted
+            .str_attr("policy")
+            .unwrap()
+            .contains("ChangedOutside")
+    );
     let repaired = update(&rt, &drifted, &cfg).await;
     let reread = read(&rt, &repaired).await;
     assert_eq!(reread.str_attr("policy"), Some(policy.as_str()));
@@ -313,22 +474,39 @@ async fn queue_policy_full_lifecycle() {
 
     let imported = rt.import(&url).await.expect("import").expect("found");
     assert_eq!(imported.str_attr("id"), Some(url.as_str()));
-    assert!(forge_aws_common::policy::policies_equivalent(imported.str_attr("policy").unwrap(), &policy));
+    assert!(forge_aws_common::policy::policies_equivalent(
+        imported.str_attr("policy").unwrap(),
+        &policy
+    ));
 
     rt.delete(&reread).await.expect("delete");
     assert_eq!(rt.read(&reread).await.expect("read after delete"), None);
     queues.delete(&queue).await.expect("delete queue");
-    assert_eq!(rt.read(&reread).await.expect("read with the queue gone"), None);
-    rt.delete(&reread).await.expect("deleting with the queue gone succeeds");
+    assert_eq!(
+        rt.read(&reread).await.expect("read with the queue gone"),
+        None
+    );
+    rt.delete(&reread)
+        .await
+        .expect("deleting with the queue gone succeeds");
 }
 
 #[tokio::test]
 async fn broken_policy_is_refused_at_plan_with_position() {
     let ctx = context().await;
     let rt = QueuePolicyResource::new(ctx);
-    let cfg = config(rt.schema(), vec![("queue_url", s("http://x/000000000000/q")), ("policy", s("{\"Version\": }"))]);
+    let cfg = config(
+        rt.schema(),
+        vec![
+            ("queue_url", s("http://x/000000000000/q")),
+            ("policy", s("{\"Version\": }")),
+        ],
+    );
     let err = rt.plan(None, &cfg).expect_err("bad JSON");
-    assert!(err.message.contains("policy") && err.message.contains("column"), "{err}");
+    assert!(
+        err.message.contains("policy") && err.message.contains("column"),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -336,12 +514,22 @@ async fn removed_settings_return_to_the_sqs_defaults() {
     let ctx = context().await;
     let rt = QueueResource::new(ctx.clone());
     let name = unique("forge-reset");
-    let tuned = config(rt.schema(), vec![("name", s(&name)), ("visibility_timeout_seconds", n(300.0)), ("delay_seconds", n(5.0))]);
+    let tuned = config(
+        rt.schema(),
+        vec![
+            ("name", s(&name)),
+            ("visibility_timeout_seconds", n(300.0)),
+            ("delay_seconds", n(5.0)),
+        ],
+    );
     let state = create(&rt, &tuned).await;
     assert_matches_config(&state, &tuned);
     let plain = config(rt.schema(), vec![("name", s(&name))]);
     let plan = rt.plan(Some(&state), &plain).expect("plan");
-    assert_eq!(plan.planned.get("visibility_timeout_seconds"), Some(&n(30.0)));
+    assert_eq!(
+        plan.planned.get("visibility_timeout_seconds"),
+        Some(&n(30.0))
+    );
     assert_eq!(plan.planned.get("delay_seconds"), Some(&n(0.0)));
     let updated = rt.update(&state, &plan.planned).await.expect("update");
     let live = read(&rt, &updated).await;
@@ -356,12 +544,24 @@ async fn kms_key_replaces_sqs_managed_encryption_and_can_be_removed() {
     let ctx = context().await;
     let rt = QueueResource::new(ctx.clone());
     let name = unique("forge-kms");
-    let with_kms = config(rt.schema(), vec![("name", s(&name)), ("kms_master_key_id", s("alias/aws/sqs"))]);
+    let with_kms = config(
+        rt.schema(),
+        vec![
+            ("name", s(&name)),
+            ("kms_master_key_id", s("alias/aws/sqs")),
+        ],
+    );
     let plan = rt.plan(None, &with_kms).expect("plan");
-    assert_eq!(plan.planned.get("sqs_managed_sse_enabled"), Some(&Value::Bool(false)));
+    assert_eq!(
+        plan.planned.get("sqs_managed_sse_enabled"),
+        Some(&Value::Bool(false))
+    );
     let state = rt.create(&plan.planned).await.expect("create");
     assert_eq!(state.str_attr("kms_master_key_id"), Some("alias/aws/sqs"));
-    assert_eq!(state.get("sqs_managed_sse_enabled"), Some(&Value::Bool(false)));
+    assert_eq!(
+        state.get("sqs_managed_sse_enabled"),
+        Some(&Value::Bool(false))
+    );
     let live = read(&rt, &state).await;
     assert_no_op(&rt, &live, &with_kms);
 
