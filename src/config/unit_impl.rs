@@ -24,6 +24,8 @@ pub(crate) const UNIT_FILE_NAMES: &[&str] = &["terragrunt.hcl", "forge.hcl"];
 #[derive(Clone, Debug, Default)]
 pub struct PendingInputs {
     pub(crate) layers: Vec<InputLayer>,
+    /// `merge_strategy = "deep"` on an include: nested objects merge key by key.
+    pub(crate) deep_merge: bool,
 }
 
 /// One file's `inputs = {...}` and what its names mean.
@@ -51,6 +53,18 @@ struct Included {
     dir: PathBuf,
     body: Body,
     locals: Value,
+    merge: MergeStrategy,
+}
+
+/// An include's `merge_strategy`, as in Terragrunt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum MergeStrategy {
+    /// The included file's blocks and inputs apply; the unit's win per top-level key.
+    Shallow,
+    /// As shallow, but nested objects of inputs merge key by key.
+    Deep,
+    /// Nothing is merged: the file is only readable through `include.<name>`.
+    NoMerge,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -180,7 +194,7 @@ fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
     let mut generate_blocks: BTreeMap<String, (Block, Scope<'_>)> = BTreeMap::new();
     let mut module_source: Option<(Expr, Scope<'_>)> = None;
     let mut layers = Vec::new();
-    let unit_itself = Included { label: None, dir: unit_dir.clone(), body: body.clone(), locals: locals.clone() };
+    let unit_itself = Included { label: None, dir: unit_dir.clone(), body: body.clone(), locals: locals.clone(), merge: MergeStrategy::Shallow };
     let mut files: Vec<(Scope<'_>, &Included)> = included
         .iter()
         .map(|inc| {
@@ -191,6 +205,9 @@ fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
         .collect();
     files.push((scope.clone(), &unit_itself));
     for (inc_scope, inc) in &files {
+        if inc.merge == MergeStrategy::NoMerge {
+            continue;
+        }
         let file_body = &inc.body;
         if let Some(block) = file_body.blocks_of("remote_state").last()
             && let Some(rs) = collect(&mut diags, eval_remote_state(block, inc_scope)) {
@@ -250,7 +267,7 @@ fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
             remote_state,
             generated_providers,
             module,
-            inputs: PendingInputs { layers },
+            inputs: PendingInputs { layers, deep_merge: included.iter().any(|i| i.merge == MergeStrategy::Deep) },
         }),
         _ => Err(diags),
     }
@@ -304,9 +321,28 @@ fn load_includes(body: &Body, unit_dir: &Path) -> (Vec<Included>, Diagnostics) {
         let inc_host = host.with_include(&inc_dir);
         let (locals, locals_diags) = eval_locals_partial(&inc_body, &inc_host, &BTreeMap::new());
         diags.extend(locals_diags);
-        out.push(Included { label: block.labels.first().cloned(), dir: inc_dir, body: inc_body, locals });
+        let merge = collect(&mut diags, merge_strategy(block, &host)).unwrap_or(MergeStrategy::Shallow);
+        out.push(Included { label: block.labels.first().cloned(), dir: inc_dir, body: inc_body, locals, merge });
     }
     (out, diags)
+}
+
+fn merge_strategy(block: &Block, host: &TerragruntHost) -> Result<MergeStrategy, Diagnostics> {
+    let Some(attr) = block.body.attribute("merge_strategy") else { return Ok(MergeStrategy::Shallow) };
+    let scope = Scope { roots: BTreeMap::new(), base_dir: host.unit_dir.clone(), host: Some(host) };
+    let value = forge_lang::eval(&attr.expr, &scope)?;
+    match value.unmarked().as_str() {
+        Some("shallow") => Ok(MergeStrategy::Shallow),
+        Some("deep") => Ok(MergeStrategy::Deep),
+        Some("no_merge") => Ok(MergeStrategy::NoMerge),
+        _ => Err(Diagnostic::error(format!("merge_strategy must be \"shallow\", \"deep\" or \"no_merge\", not {}", render(&value)))
+            .at(attr.expr.location())
+            .into()),
+    }
+}
+
+fn render(value: &Value) -> String {
+    forge_lang::render_console(value)
 }
 
 /// The `include` root: `include.<label>.locals` for labeled includes, `include.locals`
@@ -427,11 +463,37 @@ pub(crate) fn eval_inputs(unit: &Unit, dependency_outputs: &BTreeMap<String, Val
     let mut diags = Diagnostics::new();
     for layer in &unit.inputs.layers {
         match eval_layer(layer, &deps) {
+            Ok(values) if unit.inputs.deep_merge => {
+                for (k, v) in values {
+                    let combined = match merged.remove(&k) {
+                        Some(old) => deep_merge(old, v),
+                        None => v,
+                    };
+                    merged.insert(k, combined);
+                }
+            }
             Ok(values) => merged.extend(values),
             Err(d) => diags.extend(explain_missing_outputs(d, unit, dependency_outputs)),
         }
     }
     if diags.is_empty() { Ok(merged) } else { Err(diags) }
+}
+
+/// Objects merge key by key (the newer value wins at the leaves); anything else is replaced.
+fn deep_merge(old: Value, new: Value) -> Value {
+    match (old, new) {
+        (Value::Object(mut a) | Value::Map(mut a), Value::Object(b) | Value::Map(b)) => {
+            for (k, v) in b {
+                let merged = match a.remove(&k) {
+                    Some(prev) => deep_merge(prev, v),
+                    None => v,
+                };
+                a.insert(k, merged);
+            }
+            Value::Object(a)
+        }
+        (_, new) => new,
+    }
 }
 
 /// A dependency with no outputs at all was never applied (or was destroyed): say so
