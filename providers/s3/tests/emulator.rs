@@ -139,6 +139,22 @@ fn assert_plan_changes(rt: &dyn ResourceType, live: &Value, cfg: &Value) {
     );
 }
 
+/// State as the engine stores it (JSON: lists become tuples, maps objects) reads back
+/// as no drift and plans as no change.
+async fn assert_stored_state_plans_no_op(rt: &dyn ResourceType, state: &Value, cfg: &Value) {
+    let stored = Value::from_json(&state.to_json());
+    let live = rt
+        .read(&stored)
+        .await
+        .expect("read stored state")
+        .expect("exists");
+    assert!(
+        live.same_as(&stored),
+        "stored state reads as drift:\n{live:?}\n{stored:?}"
+    );
+    assert_no_op(rt, &stored, cfg);
+}
+
 async fn update(rt: &dyn ResourceType, prior: &Value, cfg: &Value) -> Value {
     let plan = rt.plan(Some(prior), cfg).expect("plan for update");
     assert!(
@@ -263,6 +279,7 @@ async fn bucket_full_lifecycle() {
     assert_plan_changes(&rt, &drifted, &cfg);
     let repaired = update(&rt, &drifted, &cfg).await;
     let reread = read(&rt, &repaired).await;
+    assert_stored_state_plans_no_op(&rt, &reread, &cfg).await;
     assert_matches_config(&reread, &cfg);
     assert_no_op(&rt, &reread, &cfg);
 
@@ -425,6 +442,7 @@ async fn versioning_full_lifecycle() {
     assert_plan_changes(&rt, &drifted, &cfg);
     let repaired = update(&rt, &drifted, &cfg).await;
     let reread = read(&rt, &repaired).await;
+    assert_stored_state_plans_no_op(&rt, &reread, &cfg).await;
     assert_matches_config(&reread, &cfg);
     assert_no_op(&rt, &reread, &cfg);
 
@@ -528,6 +546,7 @@ async fn encryption_full_lifecycle() {
     assert_plan_changes(&rt, &drifted, &cfg);
     let repaired = update(&rt, &drifted, &cfg).await;
     let reread = read(&rt, &repaired).await;
+    assert_stored_state_plans_no_op(&rt, &reread, &cfg).await;
     assert_matches_config(&reread, &cfg);
 
     let imported = rt.import(&bucket).await.expect("import").expect("found");
@@ -598,6 +617,7 @@ async fn public_access_block_full_lifecycle() {
     assert_plan_changes(&rt, &drifted, &cfg);
     let repaired = update(&rt, &drifted, &cfg).await;
     let reread = read(&rt, &repaired).await;
+    assert_stored_state_plans_no_op(&rt, &reread, &cfg).await;
     assert_matches_config(&reread, &cfg);
     assert_no_op(&rt, &reread, &cfg);
     let imported = rt.import(&bucket).await.expect("import").expect("found");
@@ -664,6 +684,7 @@ async fn bucket_policy_full_lifecycle() {
     assert_plan_changes(&rt, &drifted, &cfg);
     let repaired = update(&rt, &drifted, &cfg).await;
     let reread = read(&rt, &repaired).await;
+    assert_stored_state_plans_no_op(&rt, &reread, &cfg).await;
     assert_eq!(reread.str_attr("policy"), Some(policy.as_str()));
     assert_no_op(&rt, &reread, &cfg);
     let imported = rt.import(&bucket).await.expect("import").expect("found");
@@ -851,6 +872,7 @@ async fn notification_full_lifecycle_and_delivery_to_sqs() {
     assert_plan_changes(&rt, &drifted, &cfg);
     let repaired = update(&rt, &drifted, &cfg).await;
     let reread = read(&rt, &repaired).await;
+    assert_stored_state_plans_no_op(&rt, &reread, &cfg).await;
     assert_matches_config(&reread, &cfg);
     assert_no_op(&rt, &reread, &cfg);
 

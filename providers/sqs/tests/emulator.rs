@@ -113,6 +113,22 @@ fn assert_no_op(rt: &dyn ResourceType, live: &Value, cfg: &Value) {
     );
 }
 
+/// State as the engine stores it (JSON: lists become tuples, maps objects) reads back
+/// as no drift and plans as no change.
+async fn assert_stored_state_plans_no_op(rt: &dyn ResourceType, state: &Value, cfg: &Value) {
+    let stored = Value::from_json(&state.to_json());
+    let live = rt
+        .read(&stored)
+        .await
+        .expect("read stored state")
+        .expect("exists");
+    assert!(
+        live.same_as(&stored),
+        "stored state reads as drift:\n{live:?}\n{stored:?}"
+    );
+    assert_no_op(rt, &stored, cfg);
+}
+
 async fn update(rt: &dyn ResourceType, prior: &Value, cfg: &Value) -> Value {
     let plan = rt.plan(Some(prior), cfg).expect("plan for update");
     assert!(
@@ -207,6 +223,7 @@ async fn queue_with_dead_letter_queue_full_lifecycle() {
     let repaired = update(&rt, &drifted, &cfg).await;
     assert_matches_config(&repaired, &cfg);
     let reread = read(&rt, &repaired).await;
+    assert_stored_state_plans_no_op(&rt, &reread, &cfg).await;
     assert_matches_config(&reread, &cfg);
     assert_no_op(&rt, &reread, &cfg);
 
@@ -469,6 +486,7 @@ async fn queue_policy_full_lifecycle() {
     );
     let repaired = update(&rt, &drifted, &cfg).await;
     let reread = read(&rt, &repaired).await;
+    assert_stored_state_plans_no_op(&rt, &reread, &cfg).await;
     assert_eq!(reread.str_attr("policy"), Some(policy.as_str()));
     assert_no_op(&rt, &reread, &cfg);
 
