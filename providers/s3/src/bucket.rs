@@ -414,8 +414,9 @@ impl ResourceType for BucketResource {
             None => generated_name(planned.str_attr("bucket_prefix")),
         };
         // In us-east-1 CreateBucket on a bucket this account owns succeeds silently:
-        // ask first, so an existing bucket is never adopted by accident.
-        if bucket_exists(&self.client, &bucket).await? {
+        // ask first, so an existing bucket is never adopted by accident. Another account's
+        // bucket answers 403 here; CreateBucket then says BucketAlreadyExists, with a hint.
+        if matches!(bucket_exists(&self.client, &bucket).await, Ok(true)) {
             return Err(create_hint(
                 ProviderError::with_code(
                     "BucketAlreadyOwnedByYou",
