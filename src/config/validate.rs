@@ -24,7 +24,59 @@ pub fn validate_environment(env: &Environment) -> Diagnostics {
         diags.extend(validate_generated_providers(unit));
         diags.extend(validate_unit_inputs(unit, env));
     }
+    if let Some(d) = dependency_cycle(env) {
+        diags.push(d);
+    }
     diags
+}
+
+/// Units that depend on each other in a circle can never be applied.
+fn dependency_cycle(env: &Environment) -> Option<Diagnostic> {
+    let index_of = |dir: &std::path::Path| env.units.iter().position(|u| u.dir == dir);
+    let edges: Vec<Vec<usize>> = env
+        .units
+        .iter()
+        .map(|u| u.dependencies.iter().map(|d| d.config_path.as_path()).chain(u.extra_dependencies.iter().map(|p| p.as_path())).filter_map(index_of).collect())
+        .collect();
+    // Depth-first search; a node met again while still on the path closes a cycle.
+    let mut state = vec![0u8; edges.len()]; // 0 new, 1 on the path, 2 done
+    let mut path = Vec::new();
+    fn visit(n: usize, edges: &[Vec<usize>], state: &mut [u8], path: &mut Vec<usize>) -> Option<Vec<usize>> {
+        state[n] = 1;
+        path.push(n);
+        for &m in &edges[n] {
+            if state[m] == 1 {
+                let start = path.iter().position(|&p| p == m).unwrap_or(0);
+                let mut cycle = path[start..].to_vec();
+                cycle.push(m);
+                return Some(cycle);
+            }
+            if state[m] == 0
+                && let Some(c) = visit(m, edges, state, path)
+            {
+                return Some(c);
+            }
+        }
+        path.pop();
+        state[n] = 2;
+        None
+    }
+    let cycle = (0..edges.len()).find_map(|n| if state[n] == 0 { visit(n, &edges, &mut state, &mut path) } else { None })?;
+    let names: Vec<&str> = cycle.iter().map(|&i| env.units[i].name.as_str()).collect();
+    let first = &env.units[cycle[0]];
+    let next_dir = &env.units[cycle[1]].dir;
+    let at = first.dependencies.iter().find(|d| &d.config_path == next_dir).map(|d| d.location.clone());
+    Some(
+        Diagnostic::error(format!("the units depend on each other in a cycle: {}", names.join(" -> ")))
+            .at_opt(at.or_else(|| Some(first_line(first))))
+            .hint("remove one of these dependencies; pass the value another way (a variable, or a data source)"),
+    )
+}
+
+/// The first line of a unit's file, for problems about the unit as a whole.
+fn first_line(unit: &Unit) -> Location {
+    let text = std::fs::read_to_string(&unit.config_file).unwrap_or_default();
+    forge_lang::SourceFile::new(unit.config_file.clone(), text).location(0..0)
 }
 
 /// What a piece of module code may refer to.
