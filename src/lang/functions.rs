@@ -17,6 +17,7 @@ mod encoding;
 mod glob;
 mod network;
 mod strings;
+mod time;
 
 pub(crate) use encoding::read_file_text;
 
@@ -56,6 +57,10 @@ pub type FnResult = Result<Value, FnError>;
 
 /// Every function name forge knows, for "did you mean" hints.
 pub const NAMES: &[&str] = &[
+    "formatdate",
+    "timeadd",
+    "timecmp",
+    "csvdecode",
     "filemd5",
     "filesha1",
     "filesha256",
@@ -400,6 +405,10 @@ fn dispatch(name: &str, a: Args, ctx: &FnContext<'_>) -> FnResult {
         "filebase64sha512" => encoding::file_digest(a, ctx, encoding::Digest::Sha512, true),
         "base64sha512" => encoding::base64sha512(a),
         "fileset" => encoding::fileset(a, ctx),
+        "formatdate" => time::formatdate(a),
+        "timeadd" => time::timeadd(a),
+        "timecmp" => time::timecmp(a),
+        "csvdecode" => encoding::csvdecode(a),
         "fileexists" => encoding::fileexists(a, ctx),
         "abspath" => encoding::abspath(a, ctx),
         "basename" => encoding::basename(a),

@@ -80,6 +80,81 @@ pub(super) fn jsondecode(a: Args) -> FnResult {
     Ok(Value::from_json(&json))
 }
 
+/// `csvdecode`: RFC 4180 CSV with a header row, as a list of objects of strings.
+pub(super) fn csvdecode(a: Args) -> FnResult {
+    let a = a.arity(1, 1)?;
+    let text = a.string(0)?;
+    let rows = parse_csv(&text).map_err(|m| FnError::new(m).arg(0))?;
+    let mut rows = rows.into_iter();
+    let Some(header) = rows.next() else {
+        return Err(FnError::new("missing header line")
+            .arg(0)
+            .hint("the first line names the columns"));
+    };
+    let mut out = Vec::new();
+    for (n, row) in rows.enumerate() {
+        if row.len() != header.len() {
+            return Err(FnError::new(format!(
+                "line {} has {} fields but the header has {}",
+                n + 2,
+                row.len(),
+                header.len()
+            ))
+            .arg(0));
+        }
+        out.push(Value::Object(
+            header
+                .iter()
+                .cloned()
+                .zip(row.into_iter().map(Value::String))
+                .collect(),
+        ));
+    }
+    Ok(Value::List(out))
+}
+
+fn parse_csv(text: &str) -> Result<Vec<Vec<String>>, String> {
+    let mut rows = Vec::new();
+    let mut row = Vec::new();
+    let mut field = String::new();
+    let mut chars = text.chars().peekable();
+    let mut in_quotes = false;
+    let mut any = false;
+    while let Some(c) = chars.next() {
+        any = true;
+        if in_quotes {
+            match c {
+                '"' if chars.peek() == Some(&'"') => {
+                    field.push('"');
+                    chars.next();
+                }
+                '"' => in_quotes = false,
+                c => field.push(c),
+            }
+            continue;
+        }
+        match c {
+            '"' if field.is_empty() => in_quotes = true,
+            ',' => row.push(std::mem::take(&mut field)),
+            '\r' if chars.peek() == Some(&'\n') => {}
+            '\n' => {
+                row.push(std::mem::take(&mut field));
+                rows.push(std::mem::take(&mut row));
+                any = false;
+            }
+            c => field.push(c),
+        }
+    }
+    if in_quotes {
+        return Err("a quoted field is not closed".into());
+    }
+    if any {
+        row.push(field);
+        rows.push(row);
+    }
+    Ok(rows)
+}
+
 pub(super) fn base64encode(a: Args) -> FnResult {
     let a = a.arity(1, 1)?;
     Ok(Value::String(
