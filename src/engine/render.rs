@@ -249,7 +249,7 @@ fn multiline(v: &Value, indent: usize) -> String {
         Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) if !xs.is_empty() => {
             let mut s = String::from("[\n");
             for x in xs {
-                let _ = writeln!(s, "{pad}{},", multiline(x, indent + 4));
+                let _ = writeln!(s, "{pad}{},", multiline(x, indent + 2));
             }
             s.push_str(&close);
             s.push(']');
@@ -259,7 +259,7 @@ fn multiline(v: &Value, indent: usize) -> String {
             let width = m.keys().map(|k| key_text(k).len()).max().unwrap_or(0);
             let mut s = String::from("{\n");
             for (k, x) in m {
-                let _ = writeln!(s, "{pad}{:<width$} = {}", key_text(k), multiline(x, indent + 4));
+                let _ = writeln!(s, "{pad}{:<width$} = {}", key_text(k), multiline(x, indent + 2));
             }
             s.push_str(&close);
             s.push('}');
