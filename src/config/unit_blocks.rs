@@ -170,12 +170,29 @@ pub(crate) fn load_dependencies(body: &Body, scope: &Scope<'_>, unit_dir: &Path)
             );
             continue;
         }
+        match dependency_enabled(block, scope) {
+            Ok(true) => {}
+            // `enabled = false`: Terragrunt ignores the block entirely.
+            Ok(false) => continue,
+            Err(d) => {
+                diags.extend(d);
+                continue;
+            }
+        }
         match load_dependency(name, block, scope, unit_dir) {
             Ok(dep) => out.push(dep),
             Err(d) => diags.extend(d),
         }
     }
     if diags.is_empty() { Ok(out) } else { Err(diags) }
+}
+
+fn dependency_enabled(block: &Block, scope: &Scope<'_>) -> Result<bool, Diagnostics> {
+    let Some(attr) = block.body.attribute("enabled") else { return Ok(true) };
+    let value = forge_lang::eval(&attr.expr, scope)?;
+    value.unmarked().as_bool().ok_or_else(|| {
+        Diagnostics::from(Diagnostic::error(format!("enabled must be true or false, not {}", value.kind_name())).at(attr.expr.location()))
+    })
 }
 
 fn load_dependency(name: &str, block: &Block, scope: &Scope<'_>, unit_dir: &Path) -> Result<Dependency, Diagnostics> {
