@@ -355,6 +355,7 @@ fn generated_name(prefix: Option<&str>, fifo: bool) -> String {
 
 /// Checks what SQS would refuse, with a message saying how to fix it.
 pub fn validate_queue_config(config: &Value) -> ProviderResult<()> {
+    validate_ranges(config)?;
     let fifo = config
         .get("fifo_queue")
         .and_then(Value::as_bool)
@@ -414,6 +415,46 @@ pub fn validate_queue_config(config: &Value) -> ProviderResult<()> {
             "{TYPE}: sqs_managed_sse_enabled and kms_master_key_id cannot both be set"
         ))
         .hint("use either SQS-managed encryption or a KMS key"));
+    }
+    Ok(())
+}
+
+/// The limits SQS puts on the numeric attributes, checked at plan time as Terraform does.
+const RANGES: &[(&str, f64, f64, &str)] = &[
+    ("delay_seconds", 0.0, 900.0, "seconds (15 minutes)"),
+    ("max_message_size", 1024.0, 1_048_576.0, "bytes (1 MiB)"),
+    (
+        "message_retention_seconds",
+        60.0,
+        1_209_600.0,
+        "seconds (14 days)",
+    ),
+    ("receive_wait_time_seconds", 0.0, 20.0, "seconds"),
+    (
+        "visibility_timeout_seconds",
+        0.0,
+        43_200.0,
+        "seconds (12 hours)",
+    ),
+    (
+        "kms_data_key_reuse_period_seconds",
+        60.0,
+        86_400.0,
+        "seconds (24 hours)",
+    ),
+];
+
+fn validate_ranges(config: &Value) -> ProviderResult<()> {
+    for (name, min, max, unit) in RANGES {
+        let Some(n) = config.get(name).and_then(Value::as_f64) else {
+            continue;
+        };
+        if n < *min || n > *max || n.fract() != 0.0 {
+            return Err(ProviderError::new(format!(
+                "{TYPE}: {name} = {n} is out of range: SQS accepts whole numbers from {min} to {max} {unit}"
+            ))
+            .hint(format!("set {name} between {min} and {max}")));
+        }
     }
     Ok(())
 }
@@ -687,6 +728,24 @@ mod tests {
         ]);
         assert!(!shows_planned(&stale, &planned));
         assert!(shows_planned(&fresh, &planned));
+    }
+
+    #[test]
+    fn out_of_range_numbers_name_the_attribute_and_limits() {
+        let bad = config(vec![(
+            "visibility_timeout_seconds",
+            Value::Number(50_000.0),
+        )]);
+        let err = validate_queue_config(&bad).unwrap_err();
+        assert!(
+            err.message.contains("visibility_timeout_seconds = 50000"),
+            "{err}"
+        );
+        assert!(err.message.contains("43200"), "{err}");
+        let wait = config(vec![("receive_wait_time_seconds", Value::Number(20.0))]);
+        assert!(validate_queue_config(&wait).is_ok());
+        let fraction = config(vec![("delay_seconds", Value::Number(1.5))]);
+        assert!(validate_queue_config(&fraction).is_err());
     }
 
     #[test]
