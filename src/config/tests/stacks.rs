@@ -368,3 +368,13 @@ fn loading_the_stacks_folder_skips_the_root_file_and_names_units_by_path() {
     assert_eq!(names, expected, "the root terragrunt.hcl is configuration, not a unit");
     assert_eq!(key_of(&env, "production/iam"), "production/iam/terraform.tfstate");
 }
+
+#[test]
+fn a_folder_without_units_or_a_missing_folder_says_what_to_pass() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let empty = Environment::load(tmp.path()).expect_err("no units").to_string();
+    assert!(empty.contains("no units found in"), "{empty}");
+    assert!(empty.contains("hint: a unit is a folder holding a terragrunt.hcl"), "{empty}");
+    let missing = Environment::load(&tmp.path().join("nope")).expect_err("missing").to_string();
+    assert!(missing.contains("cannot open the environment folder"), "{missing}");
+}
