@@ -130,7 +130,13 @@ impl UnitPlan {
     pub fn has_changes(&self) -> bool {
         let resources = self.changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read));
         let outputs = self.output_changes.iter().any(|o| o.action != Action::NoOp);
-        let drift = self.mode == PlanMode::RefreshOnly && !self.drift.is_empty();
+        // Refresh-only records every drift; a normal apply must at least forget objects
+        // that are gone.
+        let drift = match self.mode {
+            PlanMode::RefreshOnly => !self.drift.is_empty(),
+            PlanMode::Normal => self.drift.iter().any(|d| d.after.is_none()),
+            PlanMode::Destroy => false,
+        };
         resources || outputs || drift
     }
 }

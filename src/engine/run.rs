@@ -779,6 +779,12 @@ impl Runner<'_> {
         for (addr, inst) in candidates {
             match self.plan_orphan(&addr, &inst).await {
                 Ok(Some((live, rt))) => to_delete.push((addr, InstanceState { attributes: live, ..inst }, rt)),
+                // Already gone outside forge: nothing to delete; the state forgets it.
+                Ok(None) if self.run.apply && self.run.mode == PlanMode::Normal => {
+                    if let Err(e) = self.save(&addr, None).await {
+                        errors.push(e);
+                    }
+                }
                 Ok(None) => {}
                 Err(e) => errors.push(e),
             }

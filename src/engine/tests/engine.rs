@@ -761,3 +761,22 @@ async fn count_from_unknown_values_is_a_clear_error() {
     assert!(text.contains("fake_thing.b: count depends on values known only after apply"), "{text}");
     assert!(text.contains("main.tf:6:"), "no location: {text}");
 }
+
+#[tokio::test]
+async fn an_orphan_already_deleted_outside_is_forgotten() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    one_unit(dir.path(), "inputs = {}\n", "resource \"fake_thing\" \"keep\" {\n  name = \"keep\"\n}\n\nresource \"fake_thing\" \"gone\" {\n  name = \"gone\"\n}\n");
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 2);
+    plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    one_unit(dir.path(), "inputs = {}\n", "resource \"fake_thing\" \"keep\" {\n  name = \"keep\"\n}\n");
+    assert!(cloud.remove_named("gone"));
+    let (plan, applied) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    assert!(!applied.failed(), "{applied:?}");
+    let u = unit_plan(&plan, "u");
+    assert!(u.drift.iter().any(|d| d.addr.name == "gone" && d.after.is_none()), "{:?}", u.drift);
+    assert!(!u.changes.iter().any(|c| c.addr.name == "gone"), "a delete was planned for an object that is gone");
+    assert_eq!(cloud.count(FakeOp::Delete), 0);
+    let state = state_of(dir.path(), "u");
+    assert_eq!(state.instances.keys().map(|a| a.to_string()).collect::<Vec<_>>(), vec!["fake_thing.keep".to_string()]);
+}
