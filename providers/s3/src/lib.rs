@@ -10,6 +10,7 @@ use forge_aws_common::AwsContext;
 use forge_provider::{DataSourceType, ResourceType};
 
 pub mod bucket;
+pub mod bucket_data;
 pub mod bucket_encryption;
 pub mod bucket_notification;
 pub mod bucket_policy;
@@ -38,6 +39,6 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
 }
 
 /// Every data source this crate implements.
-pub fn data_sources(_ctx: &Arc<AwsContext>) -> Vec<Arc<dyn DataSourceType>> {
-    Vec::new()
+pub fn data_sources(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn DataSourceType>> {
+    vec![Arc::new(bucket_data::BucketDataSource::new(ctx.clone()))]
 }

@@ -1032,3 +1032,34 @@ async fn default_tags_reach_the_bucket_but_not_its_tags() {
     assert_no_op(&rt, &live, &cfg);
     rt.delete(&live).await.expect("delete");
 }
+
+#[tokio::test]
+async fn bucket_data_source_finds_a_bucket_by_name() {
+    use forge_aws_s3::bucket_data::BucketDataSource;
+    use forge_provider::DataSourceType;
+    let ctx = context().await;
+    let (buckets, state) = scratch_bucket(&ctx).await;
+    let name = state.str_attr("id").unwrap().to_string();
+    let ds = BucketDataSource::new(ctx.clone());
+    let found = ds
+        .read(&config(ds.schema(), vec![("bucket", s(&name))]))
+        .await
+        .expect("data source");
+    for attr in [
+        "id",
+        "arn",
+        "bucket_domain_name",
+        "bucket_regional_domain_name",
+        "hosted_zone_id",
+        "region",
+    ] {
+        assert_eq!(found.get(attr), state.get(attr), "{attr}");
+    }
+    drop_bucket(&buckets, &state).await;
+    let err = ds
+        .read(&config(ds.schema(), vec![("bucket", s(&name))]))
+        .await
+        .expect_err("bucket is gone");
+    assert_eq!(err.code.as_deref(), Some("NoSuchBucket"), "{err}");
+    assert!(err.message.contains(&name), "{err}");
+}

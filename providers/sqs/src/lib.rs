@@ -10,6 +10,7 @@ use forge_provider::{DataSourceType, ResourceType};
 
 pub mod common;
 pub mod queue;
+pub mod queue_data;
 pub mod queue_policy;
 pub mod redrive;
 
@@ -22,6 +23,6 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
 }
 
 /// Every data source this crate implements.
-pub fn data_sources(_ctx: &Arc<AwsContext>) -> Vec<Arc<dyn DataSourceType>> {
-    Vec::new()
+pub fn data_sources(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn DataSourceType>> {
+    vec![Arc::new(queue_data::QueueDataSource::new(ctx.clone()))]
 }

@@ -589,3 +589,41 @@ async fn kms_key_replaces_sqs_managed_encryption_and_can_be_removed() {
     assert_eq!(reread.get("kms_master_key_id"), Some(&Value::Null));
     rt.delete(&reread).await.expect("delete");
 }
+
+#[tokio::test]
+async fn queue_data_source_finds_a_queue_by_name() {
+    use forge_aws_sqs::queue_data::QueueDataSource;
+    use forge_provider::DataSourceType;
+    let ctx = context().await;
+    let rt = QueueResource::new(ctx.clone());
+    let name = unique("forge-data");
+    let state = create(
+        &rt,
+        &config(
+            rt.schema(),
+            vec![("name", s(&name)), ("tags", tags(&[("Team", "data")]))],
+        ),
+    )
+    .await;
+    let ds = QueueDataSource::new(ctx.clone());
+    let found = ds
+        .read(&config(ds.schema(), vec![("name", s(&name))]))
+        .await
+        .expect("data source");
+    assert_eq!(found.str_attr("url"), state.str_attr("url"));
+    assert_eq!(found.str_attr("id"), state.str_attr("url"));
+    assert_eq!(found.str_attr("arn"), state.str_attr("arn"));
+    assert!(
+        found
+            .get("tags")
+            .unwrap()
+            .same_as(&tags(&[("Team", "data")]))
+    );
+    rt.delete(&state).await.expect("delete");
+
+    let err = ds
+        .read(&config(ds.schema(), vec![("name", s(&name))]))
+        .await
+        .expect_err("queue is gone");
+    assert!(err.message.contains(&name) && err.hint.is_some(), "{err}");
+}
