@@ -288,3 +288,18 @@ fn cli_forge_reads_the_state_terraform_writes() {
     let output = w.forge(&["output", "env/u"]);
     assert_eq!(output.stdout, "o = \"hello\"\npw = (sensitive value)\n", "{}", output.all());
 }
+
+/// The reference environment validates with no AWS variables at all (no network, no state).
+#[test]
+fn cli_validate_the_reference_environment_offline() {
+    let stacks = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("stacks/production");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_forge"))
+        .args(["validate", &stacks.to_string_lossy()])
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .output()
+        .expect("run forge");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("Success! The configuration is valid (8 unit(s)"), "{text}");
+}
