@@ -18,6 +18,7 @@ mod glob;
 mod network;
 mod strings;
 mod time;
+mod yaml;
 
 pub(crate) use encoding::read_file_text;
 
@@ -57,6 +58,7 @@ pub type FnResult = Result<Value, FnError>;
 
 /// Every function name forge knows, for "did you mean" hints.
 pub const NAMES: &[&str] = &[
+    "yamlencode",
     "formatdate",
     "timeadd",
     "timecmp",
@@ -409,6 +411,7 @@ fn dispatch(name: &str, a: Args, ctx: &FnContext<'_>) -> FnResult {
         "timeadd" => time::timeadd(a),
         "timecmp" => time::timecmp(a),
         "csvdecode" => encoding::csvdecode(a),
+        "yamlencode" => yaml::yamlencode(a),
         "fileexists" => encoding::fileexists(a, ctx),
         "abspath" => encoding::abspath(a, ctx),
         "basename" => encoding::basename(a),
