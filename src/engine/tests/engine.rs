@@ -780,3 +780,22 @@ async fn an_orphan_already_deleted_outside_is_forgotten() {
     let state = state_of(dir.path(), "u");
     assert_eq!(state.instances.keys().map(|a| a.to_string()).collect::<Vec<_>>(), vec!["fake_thing.keep".to_string()]);
 }
+
+#[tokio::test]
+async fn provider_blocks_are_evaluated_and_aliases_bind_resources() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    one_unit(
+        dir.path(),
+        "inputs = {\n  region = \"eu-west-1\"\n}\n",
+        "variable \"region\" {\n  type = string\n}\n\nprovider \"fake\" {\n  region = var.region\n}\n\nprovider \"fake\" {\n  alias  = \"west\"\n  region = \"us-west-2\"\n}\n\nresource \"fake_thing\" \"home\" {\n  name = \"home\"\n}\n\nresource \"fake_thing\" \"away\" {\n  provider = fake.west\n  name     = \"away\"\n}\n",
+    );
+    let cloud = FakeCloud::new();
+    let (_, applied) = plan_apply(&engine(&cloud, 2), &load(dir.path()), PlanMode::Normal).await;
+    assert!(!applied.failed(), "{applied:?}");
+    let regions: Vec<Option<String>> = cloud.provider_configs().iter().map(|c| c.str_attr("region").map(str::to_string)).collect();
+    assert!(regions.contains(&Some("eu-west-1".into())), "{regions:?}");
+    assert!(regions.contains(&Some("us-west-2".into())), "{regions:?}");
+    let state = state_of(dir.path(), "u");
+    let away = state.instances.iter().find(|(a, _)| a.name == "away").map(|(_, i)| i).expect("away");
+    assert_eq!(away.provider, "provider[\"registry.terraform.io/hashicorp/fake\"].west");
+}
