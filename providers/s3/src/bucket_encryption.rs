@@ -187,6 +187,8 @@ fn rule_to_aws(rule: &Value) -> ProviderResult<ServerSideEncryptionRule> {
 }
 
 fn validate(config: &Value) -> ProviderResult<()> {
+    let example = "rule { apply_server_side_encryption_by_default { sse_algorithm = \"AES256\" } }";
+    crate::common::require_block(config, "rule", TYPE, example)?;
     for rule in block_items(config, "rule") {
         let Some(d) = first_block(rule, "apply_server_side_encryption_by_default") else {
             continue;

@@ -150,6 +150,8 @@ impl BucketVersioningResource {
 }
 
 fn validate(config: &Value) -> ProviderResult<()> {
+    let example = "versioning_configuration { status = \"Enabled\" }";
+    crate::common::require_block(config, "versioning_configuration", TYPE, example)?;
     let conf = first_block(config, "versioning_configuration");
     if let Some(status) = conf.and_then(|c| c.str_attr("status"))
         && !STATUSES.contains(&status)
@@ -238,6 +240,27 @@ mod tests {
                 ("mfa_delete", Value::Null),
             ])]),
         )])
+    }
+
+    #[test]
+    fn the_configuration_block_is_required() {
+        let err = validate(&Value::object([(
+            "versioning_configuration",
+            Value::List(vec![]),
+        )]))
+        .unwrap_err();
+        assert!(
+            err.message
+                .contains("`versioning_configuration` block is required"),
+            "{err}"
+        );
+        assert!(
+            validate(&Value::object([(
+                "versioning_configuration",
+                Value::Unknown
+            )]))
+            .is_ok()
+        );
     }
 
     #[test]

@@ -70,6 +70,28 @@ pub fn block_items<'a>(v: &'a Value, name: &str) -> &'a [Value] {
     v.get(name).and_then(Value::as_seq).unwrap_or(&[])
 }
 
+/// An error when a required nested block is known to be absent (an unknown block list,
+/// from a `dynamic` block not yet expanded, passes).
+pub fn require_block(
+    config: &Value,
+    name: &str,
+    resource: &str,
+    example: &str,
+) -> ProviderResult<()> {
+    let absent = match config.get(name) {
+        None => true,
+        Some(v) if v.is_null() => true,
+        Some(v) => v.as_seq().is_some_and(<[Value]>::is_empty),
+    };
+    if absent {
+        return Err(
+            ProviderError::new(format!("{resource}: a `{name}` block is required"))
+                .hint(format!("add one, for example: {example}")),
+        );
+    }
+    Ok(())
+}
+
 pub fn opt_string(s: Option<&str>) -> Value {
     match s {
         Some(s) if !s.is_empty() => Value::string(s),
