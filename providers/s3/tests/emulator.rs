@@ -1063,3 +1063,22 @@ async fn bucket_data_source_finds_a_bucket_by_name() {
     assert_eq!(err.code.as_deref(), Some("NoSuchBucket"), "{err}");
     assert!(err.message.contains(&name), "{err}");
 }
+
+#[tokio::test]
+async fn bucket_prefix_generates_a_name_that_stays_put() {
+    let ctx = context().await;
+    let rt = BucketResource::new(ctx.clone());
+    let prefix = format!("fpx-{}-", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let cfg = config(rt.schema(), vec![("bucket_prefix", s(&prefix))]);
+    let plan = rt.plan(None, &cfg).expect("plan");
+    assert!(
+        plan.planned.get("bucket").unwrap().is_unknown(),
+        "the name is known only after apply"
+    );
+    let state = rt.create(&plan.planned).await.expect("create");
+    let name = state.str_attr("bucket").unwrap();
+    assert!(name.starts_with(&prefix) && name.len() <= 63, "{name}");
+    let live = read(&rt, &state).await;
+    assert_no_op(&rt, &live, &cfg);
+    rt.delete(&live).await.expect("delete");
+}

@@ -627,3 +627,23 @@ async fn queue_data_source_finds_a_queue_by_name() {
         .expect_err("queue is gone");
     assert!(err.message.contains(&name) && err.hint.is_some(), "{err}");
 }
+
+#[tokio::test]
+async fn name_prefix_generates_a_name_that_stays_put() {
+    let ctx = context().await;
+    let rt = QueueResource::new(ctx.clone());
+    let prefix = format!("{}-", unique("fpx"));
+    let cfg = config(rt.schema(), vec![("name_prefix", s(&prefix))]);
+    let plan = rt.plan(None, &cfg).expect("plan");
+    assert!(
+        plan.planned.get("name").unwrap().is_unknown(),
+        "the name is known only after apply"
+    );
+    let state = rt.create(&plan.planned).await.expect("create");
+    let name = state.str_attr("name").unwrap();
+    assert!(name.starts_with(&prefix) && name.len() <= 80, "{name}");
+    let live = read(&rt, &state).await;
+    assert_eq!(live.str_attr("name_prefix"), Some(prefix.as_str()));
+    assert_no_op(&rt, &live, &cfg);
+    rt.delete(&live).await.expect("delete");
+}
