@@ -350,7 +350,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 // hcl-edit folds `-0` into 0; Terraform keeps the sign.
                 Some(f) if f == 0.0 && self.source(e).starts_with('-') => Ok(Value::Number(-0.0)),
                 Some(f) => Ok(Value::Number(f)),
-                None => Err(self.err(e, "number literal out of range")),
+                None => Err(self
+                    .err(e, "number literal out of range")
+                    .hint("numbers must fit in a 64-bit float (about ±1.8e308)")),
             },
             Expression::String(s) => Ok(Value::String(s.value().clone())),
             Expression::Array(items) => {
@@ -422,7 +424,11 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                             unknown_key = true;
                             continue;
                         }
-                        Value::Null => return Err(self.err(ke, "an object key must not be null")),
+                        Value::Null => {
+                            return Err(self
+                                .err(ke, "an object key must not be null")
+                                .hint("give the key a value, e.g. coalesce(x, \"default\")"));
+                        }
                         other => match convert(&TypeConstraint::String, other) {
                             Ok(Value::String(s)) => s,
                             _ => {
@@ -530,7 +536,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
 
     fn to_bool(&self, v: Value, at: &Expression, op: &str) -> Result<bool, Diagnostic> {
         match v {
-            Value::Null => Err(self.err(at, format!("operand of `{op}` is null"))),
+            Value::Null => Err(self
+                .err(at, format!("operand of `{op}` is null"))
+                .hint("give it a value, e.g. coalesce(x, false), or compare with null explicitly")),
             other => match convert(&TypeConstraint::Bool, other.clone()) {
                 Ok(Value::Bool(b)) => Ok(b),
                 _ => Err(self
@@ -822,10 +830,12 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 let k = match convert(&TypeConstraint::String, key.clone()) {
                     Ok(Value::String(k)) => k,
                     _ => {
-                        return Err(self.err(
-                            at,
-                            format!("a map key must be a string, not {}", key.kind_name()),
-                        ));
+                        return Err(self
+                            .err(
+                                at,
+                                format!("a map key must be a string, not {}", key.kind_name()),
+                            )
+                            .hint("convert the key with tostring(...)"));
                     }
                 };
                 match m.remove(&k) {
@@ -855,10 +865,12 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     .hint("check for null first, or use try(...)"));
             }
             other => {
-                return Err(self.err(
-                    at,
-                    format!("a {} value cannot be indexed", other.kind_name()),
-                ));
+                return Err(self
+                    .err(
+                        at,
+                        format!("a {} value cannot be indexed", other.kind_name()),
+                    )
+                    .hint("only lists, tuples, maps and objects have elements"));
             }
         };
         Ok(mark_if(result, s))
@@ -918,13 +930,16 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     let key_expr = f.key_expr.as_ref().unwrap_or(&f.value_expr);
                     let k = match key {
                         Value::Null => {
-                            return Err(self.err(key_expr, "a key in a for expression is null"));
+                            return Err(self
+                                .err(key_expr, "a key in a for expression is null")
+                                .hint("filter such items out with `if`, or give a default with coalesce(...)"));
                         }
                         other => match convert(&TypeConstraint::String, other) {
                             Ok(Value::String(s)) => s,
                             _ => {
                                 return Err(self
-                                    .err(key_expr, "a key in a for expression must be a string"));
+                                    .err(key_expr, "a key in a for expression must be a string")
+                                    .hint("object keys are strings; build one, e.g. \"${x.name}\" or jsonencode(x)"));
                             }
                         },
                     };
@@ -976,11 +991,19 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                         Value::Unknown,
                     )));
                 }
-                Value::Null => return Err(self.err(&cond.expr, "the `if` condition is null")),
+                Value::Null => {
+                    return Err(self
+                        .err(&cond.expr, "the `if` condition is null")
+                        .hint("a condition must be true or false; compare with null explicitly, e.g. `x != null`"));
+                }
                 other => match convert(&TypeConstraint::Bool, other) {
                     Ok(Value::Bool(true)) => {}
                     Ok(Value::Bool(false)) => return Ok(None),
-                    _ => return Err(self.err(&cond.expr, "the `if` condition must be a bool")),
+                    _ => {
+                        return Err(self
+                            .err(&cond.expr, "the `if` condition must be a bool")
+                            .hint("use a comparison such as `x == \"y\"`"));
+                    }
                 },
             }
         }
@@ -1098,9 +1121,11 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 Value::Unknown => return Ok(mark_if(Value::Unknown, s)),
                 _ => {
                     let last_expr = args.last().copied().unwrap_or(at);
-                    return Err(
-                        self.err(last_expr, "only a list or tuple can be expanded with `...`")
-                    );
+                    return Err(self
+                        .err(last_expr, "only a list or tuple can be expanded with `...`")
+                        .hint(
+                            "write f(list...) with a list as the last argument, or drop the `...`",
+                        ));
                 }
             }
         }
@@ -1110,16 +1135,22 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         if let Some(host) = self.scope.host
             && let Some(result) = host.call(name, &values)
         {
-            return result.map_err(|m| self.err(at, format!("{name}: {m}")));
+            return result.map_err(|m| {
+                self.err(at, format!("{name}: {m}")).hint(format!(
+                    "check the arguments of {name}(...) and what it reads (files, environment)"
+                ))
+            });
         }
         match crate::functions::call(name, values, &ctx) {
             Some(Ok(v)) => Ok(v),
             Some(Err(e)) => {
                 let target = e.arg.and_then(|i| args.get(i).copied()).unwrap_or(at);
                 let mut d = self.err(target, format!("{name}: {}", e.message));
-                if let Some(h) = e.hint {
-                    d = d.hint(h);
-                }
+                d = d.hint(e.hint.unwrap_or_else(|| {
+                    format!(
+                        "see https://developer.hashicorp.com/terraform/language/functions/{name}"
+                    )
+                }));
                 Err(d)
             }
             None => {
@@ -1137,7 +1168,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
 
     fn call_try(&mut self, args: &[&Expression], at: &Expression) -> R {
         if args.is_empty() {
-            return Err(self.err(at, "try: at least one argument is required"));
+            return Err(self
+                .err(at, "try: at least one argument is required")
+                .hint("write try(expression, fallback)"));
         }
         let mut last_err = None;
         for a in args {
@@ -1156,10 +1189,12 @@ impl<'s, 'a> Evaluator<'s, 'a> {
 
     fn call_templatefile(&mut self, args: &[&Expression], at: &Expression) -> R {
         let [path_expr, vars_expr] = args else {
-            return Err(self.err(
-                at,
-                "templatefile: takes 2 arguments, a path and an object of variables",
-            ));
+            return Err(self
+                .err(
+                    at,
+                    "templatefile: takes 2 arguments, a path and an object of variables",
+                )
+                .hint("write templatefile(\"${path.module}/x.tpl\", { name = value })"));
         };
         let (path, ps) = unmark(self.eval(path_expr)?);
         let (vars, vs) = unmark(self.eval(vars_expr)?);
@@ -1167,7 +1202,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             return Ok(mark_if(Value::Unknown, ps || vs));
         }
         let Some(path) = path.as_str().map(str::to_string) else {
-            return Err(self.err(*path_expr, "templatefile: the path must be a string"));
+            return Err(self
+                .err(*path_expr, "templatefile: the path must be a string")
+                .hint("write the path as a string, e.g. \"${path.module}/x.tpl\""));
         };
         let vars = match vars {
             Value::Object(m) | Value::Map(m) => m,
@@ -1222,7 +1259,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
 
     fn call_can(&mut self, args: &[&Expression], at: &Expression) -> R {
         let [a] = args else {
-            return Err(self.err(at, "can: exactly one argument is required"));
+            return Err(self
+                .err(at, "can: exactly one argument is required")
+                .hint("write can(expression)"));
         };
         match self.eval(a) {
             Ok(v) if !v.is_wholly_known() => Ok(Value::Unknown),

@@ -328,14 +328,16 @@ impl Evaluator<'_, '_> {
                             continue;
                         }
                         Value::Null => {
-                            return Err(self.error_at(cond, "the %{if} condition is null"));
+                            return Err(self
+                                .error_at(cond, "the %{if} condition is null")
+                                .hint("compare with null explicitly, e.g. %{ if x != null }"));
                         }
                         other => match convert(&TypeConstraint::Bool, other) {
                             Ok(Value::Bool(b)) => b,
                             _ => {
-                                return Err(
-                                    self.error_at(cond, "the %{if} condition must be a bool")
-                                );
+                                return Err(self
+                                    .error_at(cond, "the %{if} condition must be a bool")
+                                    .hint("use a comparison such as %{ if x == \"y\" }"));
                             }
                         },
                     };
@@ -349,34 +351,36 @@ impl Evaluator<'_, '_> {
                 } => {
                     let (collection, s) = crate::eval_impl::unmark(self.eval(coll)?);
                     out.sensitive |= s;
-                    let items: Vec<(Value, Value)> = match collection {
-                        Value::Unknown => {
-                            out.unknown = true;
-                            continue;
-                        }
-                        Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => xs
-                            .into_iter()
-                            .enumerate()
-                            .map(|(i, x)| (Value::Number(i as f64), x))
-                            .collect(),
-                        Value::Object(m) | Value::Map(m) => {
-                            m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()
-                        }
-                        Value::Null => {
-                            return Err(
-                                self.error_at(coll, "cannot iterate over a null value in %{for}")
-                            );
-                        }
-                        other => {
-                            return Err(self.error_at(
+                    let items: Vec<(Value, Value)> =
+                        match collection {
+                            Value::Unknown => {
+                                out.unknown = true;
+                                continue;
+                            }
+                            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => xs
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, x)| (Value::Number(i as f64), x))
+                                .collect(),
+                            Value::Object(m) | Value::Map(m) => {
+                                m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()
+                            }
+                            Value::Null => {
+                                return Err(self
+                                    .error_at(coll, "cannot iterate over a null value in %{for}")
+                                    .hint("use coalesce(x, []) when it may be null"));
+                            }
+                            other => {
+                                return Err(self.error_at(
                                 coll,
                                 &format!(
                                     "cannot iterate over a {} value in %{{for}}",
                                     other.kind_name()
                                 ),
-                            ));
-                        }
-                    };
+                            )
+                            .hint("%{for} iterates over lists, sets, tuples, maps and objects"));
+                            }
+                        };
                     for (k, v) in items {
                         let before = self.locals.len();
                         if let Some(kv) = key {

@@ -49,6 +49,33 @@ fn forge_matches_recorded_terraform_answers() {
 }
 
 #[test]
+fn every_forge_error_names_a_place_and_what_to_do() {
+    let answers = recorded("expressions.txt", "answers.json");
+    let mut errors = 0;
+    let mut failures = Vec::new();
+    for (expr, _) in &answers {
+        let Some(diags) = forge_errors(expr) else {
+            continue;
+        };
+        errors += 1;
+        for d in diags.iter() {
+            if d.location.is_none() || d.hint.is_none() || d.summary.is_empty() {
+                failures.push(format!("{expr}\n{d}"));
+            }
+        }
+    }
+    assert!(
+        errors > 50,
+        "the corpus should exercise many errors, found {errors}"
+    );
+    assert!(
+        failures.is_empty(),
+        "errors without a location or a hint:\n\n{}",
+        failures.join("\n")
+    );
+}
+
+#[test]
 fn known_differences_still_differ() {
     // If forge starts matching one of these, it belongs in expressions.txt instead.
     let answers = recorded("known_differences.txt", "known_answers.json");

@@ -212,14 +212,9 @@ pub fn terraform_answers(exprs: &[String]) -> Vec<Answer> {
         .collect()
 }
 
-/// forge's answer for an expression, rendered as the console would.
-pub fn forge_answer(expr: &str) -> Answer {
-    let parsed = forge_lang::parse_expr_str(Path::new("<corpus>"), expr.to_string());
-    let expr = match parsed {
-        Ok(e) => e,
-        Err(d) => return Answer::Error(d.to_string()),
-    };
-    let scope = forge_lang::Scope::new(files_dir()).with_root(
+/// The scope corpus expressions are evaluated in: the fixtures folder and `path`.
+pub fn corpus_scope() -> forge_lang::Scope<'static> {
+    forge_lang::Scope::new(files_dir()).with_root(
         "path",
         forge_provider::Value::object([
             ("module", forge_provider::Value::string(".")),
@@ -229,8 +224,25 @@ pub fn forge_answer(expr: &str) -> Answer {
                 forge_provider::Value::string(files_dir().to_string_lossy()),
             ),
         ]),
-    );
-    match forge_lang::eval(&expr, &scope) {
+    )
+}
+
+/// forge's diagnostics for an expression that fails to parse or evaluate.
+pub fn forge_errors(expr: &str) -> Option<forge_lang::Diagnostics> {
+    match forge_lang::parse_expr_str(Path::new("<corpus>"), expr.to_string()) {
+        Err(d) => Some(d),
+        Ok(e) => forge_lang::eval(&e, &corpus_scope()).err(),
+    }
+}
+
+/// forge's answer for an expression, rendered as the console would.
+pub fn forge_answer(expr: &str) -> Answer {
+    let parsed = forge_lang::parse_expr_str(Path::new("<corpus>"), expr.to_string());
+    let expr = match parsed {
+        Ok(e) => e,
+        Err(d) => return Answer::Error(d.to_string()),
+    };
+    match forge_lang::eval(&expr, &corpus_scope()) {
         Ok(v) => Answer::Ok(forge_lang::render_console(&v)),
         Err(d) => Answer::Error(d.to_string()),
     }
