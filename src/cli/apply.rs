@@ -3,7 +3,7 @@
 use clap::Args;
 use forge_engine::render::Style;
 use forge_engine::saved_plan::{is_plan_file, SavedPlan};
-use forge_engine::{ApplyTarget, EnvApply, PlanMode, UnitOutcome};
+use forge_engine::{EnvApply, PlanMode, UnitOutcome};
 
 use super::common::{build_engine, confirm, load_env, print_unit_failures, resolve_target, seconds, Failure, Outcome, RunArgs};
 use super::plan::{mode_of, render_env_plan};
@@ -42,20 +42,24 @@ pub async fn plan_confirm_apply(run: &super::common::RunArgs, mode: PlanMode, au
     let built = build_engine(run, style)?;
     let plan = built.engine.plan(&env, mode).await?;
     print!("{}", render_env_plan(&plan, style));
-    if plan.failed() {
+    let partial = plan.failed();
+    if partial {
         print_unit_failures(&plan.units);
-        eprintln!("hint: nothing was applied; fix the errors above and run again");
-        return Err(Failure::Reported);
     }
     if !plan.has_changes() {
+        if partial {
+            eprintln!("hint: nothing was applied; fix the errors above and run again");
+            return Err(Failure::Reported);
+        }
         println!("\nNo changes to apply.");
         return Ok(0);
     }
     if !auto_approve {
-        let question = match mode {
-            PlanMode::Destroy => "Do you really want to destroy all resources of these units?",
-            PlanMode::RefreshOnly => "Would you like to update the state to reflect these detected changes?",
-            PlanMode::Normal => "Do you want to perform these actions?",
+        let question = match (mode, partial) {
+            (_, true) => "Some units failed to plan: they and the units that depend on them will be skipped. Apply the others?",
+            (PlanMode::Destroy, false) => "Do you really want to destroy all resources of these units?",
+            (PlanMode::RefreshOnly, false) => "Would you like to update the state to reflect these detected changes?",
+            (PlanMode::Normal, false) => "Do you want to perform these actions?",
         };
         if !confirm(question) {
             println!("\nApply cancelled.");
@@ -63,8 +67,7 @@ pub async fn plan_confirm_apply(run: &super::common::RunArgs, mode: PlanMode, au
         }
     }
     println!();
-    let targets: Vec<ApplyTarget> = plan.units.iter().filter_map(|(_, o)| o.done()).map(ApplyTarget::from_plan).collect();
-    let result = built.engine.apply(&env, mode, &targets).await?;
+    let result = built.engine.apply_plan(&env, &plan).await?;
     report(&result, mode)
 }
 

@@ -374,6 +374,18 @@ impl Engine {
     /// (reverse for destroy). Each unit is re-planned under its lock with its
     /// dependencies' applied outputs; a plan made against another state is refused.
     pub async fn apply(&self, env: &Environment, mode: PlanMode, targets: &[ApplyTarget]) -> Result<EnvApply, EngineError> {
+        self.apply_except(env, mode, targets, &[]).await
+    }
+
+    /// Applies a plan just made: units whose plan failed count as failed, so their
+    /// dependents are skipped while the other units are applied.
+    pub async fn apply_plan(&self, env: &Environment, plan: &EnvPlan) -> Result<EnvApply, EngineError> {
+        let targets: Vec<ApplyTarget> = plan.units.iter().filter_map(|(_, o)| o.done()).map(ApplyTarget::from_plan).collect();
+        let failed: Vec<String> = plan.units.iter().filter(|(_, o)| o.done().is_none()).map(|(n, _)| n.clone()).collect();
+        self.apply_except(env, plan.mode, &targets, &failed).await
+    }
+
+    async fn apply_except(&self, env: &Environment, mode: PlanMode, targets: &[ApplyTarget], failed_plans: &[String]) -> Result<EnvApply, EngineError> {
         let start = Instant::now();
         let graph = UnitGraph::build(env)?;
         let ctx = self.context();
@@ -386,6 +398,9 @@ impl Engine {
             let ctx = &ctx;
             let no_plans = &no_plans;
             async move {
+                if failed_plans.contains(&unit.name) {
+                    return Err(vec![EngineError::new(format!("unit {}: not applied because it has no plan (its plan failed or was skipped)", unit.name))]);
+                }
                 let Some(target) = target else { return Ok(None) };
                 ctx.check_interrupted().map_err(|e| vec![e])?;
                 if !target.has_changes {
@@ -425,7 +440,7 @@ impl Engine {
         let units = outcomes
             .into_iter()
             .enumerate()
-            .filter(|(i, _)| targets.iter().any(|t| t.unit == graph.names[*i]))
+            .filter(|(i, _)| targets.iter().any(|t| t.unit == graph.names[*i]) || failed_plans.contains(&graph.names[*i]))
             .map(|(i, o)| (graph.names[i].clone(), unit_outcome(o, &graph.names).map(|a| a.unwrap_or(UnitApplied { result: None, elapsed: Duration::ZERO }))))
             .collect();
         Ok(EnvApply { units, elapsed: start.elapsed() })

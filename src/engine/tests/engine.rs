@@ -799,3 +799,29 @@ async fn provider_blocks_are_evaluated_and_aliases_bind_resources() {
     let away = state.instances.iter().find(|(a, _)| a.name == "away").map(|(_, i)| i).expect("away");
     assert_eq!(away.provider, "provider[\"registry.terraform.io/hashicorp/fake\"].west");
 }
+
+#[tokio::test]
+async fn units_whose_plan_failed_block_only_their_dependents_at_apply() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    two_units(dir.path());
+    write(
+        dir.path(),
+        &[
+            ("a/main.tf", "resource \"fake_thing\" \"main\" {\n  name = var.missing\n}\n\noutput \"arn\" {\n  value = fake_thing.main.arn\n}\n"),
+            ("c/terragrunt.hcl", "inputs = {}\n"),
+            ("c/main.tf", "resource \"fake_thing\" \"solo\" {\n  name = \"c-solo\"\n}\n"),
+        ],
+    );
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
+    assert!(plan.failed());
+    let applied = e.apply_plan(&env, &plan).await.expect("apply");
+    let outcome = |u: &str| applied.units.iter().find(|(n, _)| n == u).map(|(_, o)| o.clone()).unwrap_or_else(|| panic!("no outcome for {u}"));
+    assert!(matches!(outcome("a"), UnitOutcome::Failed(_)));
+    assert!(matches!(outcome("b"), UnitOutcome::Failed(_) | UnitOutcome::Skipped { .. }));
+    assert!(matches!(outcome("c"), UnitOutcome::Done(_)));
+    assert_eq!(cloud.objects().len(), 1);
+    assert_eq!(cloud.objects_named("c-solo").len(), 1);
+}
