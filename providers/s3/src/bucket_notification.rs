@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::{
@@ -14,7 +15,7 @@ use aws_sdk_s3::types::{
     NotificationConfiguration, NotificationConfigurationFilter, QueueConfiguration, S3KeyFilter,
     TopicConfiguration,
 };
-use forge_aws_common::{AwsContext, sdk_error};
+use forge_aws_common::{AwsContext, Backoff, retry, sdk_error};
 use forge_provider::{
     AttrType, Attribute, BlockType, PlannedState, ProviderError, ProviderResult, ResourceType,
     Schema, Value, plan_from_schema,
@@ -130,19 +131,35 @@ impl BucketNotificationResource {
         validate(&planned)?;
         let bucket = bucket_of(&planned, TYPE)?;
         let conf = configuration(&planned)?;
-        let call = self
-            .client
-            .put_bucket_notification_configuration()
-            .bucket(bucket)
-            .notification_configuration(conf);
-        call.send()
-            .await
-            .map_err(|e| put_hint(with_bucket_hint(sdk_error(e), TYPE, bucket)))?;
+        // A queue policy written moments ago may not have reached S3 yet: S3 then cannot
+        // deliver its test event and refuses; it succeeds once the policy has spread.
+        let patient = Backoff {
+            attempts: 7,
+            first_delay: Duration::from_secs(2),
+            max_delay: Duration::from_secs(10),
+        };
+        retry(patient, is_unvalidated_destination, || async {
+            let call = self
+                .client
+                .put_bucket_notification_configuration()
+                .bucket(bucket)
+                .notification_configuration(conf.clone());
+            call.send()
+                .await
+                .map_err(|e| with_bucket_hint(sdk_error(e), TYPE, bucket))
+        })
+        .await
+        .map_err(put_hint)?;
         match read_settled(&planned, || self.read_with(bucket, &planned)).await? {
             Some(v) => Ok(v),
             None => Err(crate::common::no_bucket(TYPE, bucket)),
         }
     }
+}
+
+/// S3's refusal when it cannot send its test event to a destination.
+fn is_unvalidated_destination(err: &ProviderError) -> bool {
+    err.code.as_deref() == Some("InvalidArgument") && err.message.contains("Unable to validate")
 }
 
 fn put_hint(err: ProviderError) -> ProviderError {
@@ -545,6 +562,17 @@ mod tests {
             (None, Some(".json".to_string()))
         );
         assert!(conf.event_bridge_configuration().is_some());
+    }
+
+    #[test]
+    fn only_an_unvalidated_destination_is_retried() {
+        let e = ProviderError::with_code(
+            "InvalidArgument",
+            "Unable to validate the following destination configurations",
+        );
+        assert!(is_unvalidated_destination(&e));
+        let overlap = ProviderError::with_code("InvalidArgument", "Configurations overlap");
+        assert!(!is_unvalidated_destination(&overlap));
     }
 
     #[test]
