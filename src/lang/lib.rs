@@ -7,6 +7,13 @@
 //!   `aws_sqs_queue`, `dependency`, ...), with the function library in [`functions`].
 //! - [`types`]: `variable` type constraints and Terraform's conversion rules.
 //! - [`diagnostic`]: errors that name `file:line:col` and say what to do.
+//! - [`console`]: values printed exactly as `terraform console` prints them.
+//!
+//! Semantics are checked against real Terraform: `tests/terraform_corpus.rs` evaluates
+//! every expression of `tests/corpus/expressions.txt` and compares forge's rendering with
+//! the answers `terraform console` gave (recorded by `examples/record_corpus.rs`, and
+//! re-checked against the live binary). `tests/corpus/KNOWN_DIFFERENCES.md` lists what
+//! cannot match (f64 numbers, typed nulls).
 
 pub mod console;
 pub mod diagnostic;

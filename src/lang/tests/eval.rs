@@ -599,7 +599,16 @@ fn random_and_broken_input_never_panics() {
             .join(" ");
         let parsed = parse_expr_str(Path::new("fuzz.tf"), src.clone());
         if let Ok(e) = parsed {
-            let _ = eval(&e, &s).map(|v| render_console(&v));
+            match eval(&e, &s) {
+                Ok(v) => {
+                    let _ = render_console(&v);
+                }
+                Err(d) => {
+                    for one in d.iter() {
+                        assert!(one.location.is_some() && one.hint.is_some(), "{src}\n{one}");
+                    }
+                }
+            }
             evaluated += 1;
         }
         let _ = parse_str(Path::new("fuzz.tf"), format!("a = {src}\n"));
