@@ -1082,3 +1082,63 @@ async fn bucket_prefix_generates_a_name_that_stays_put() {
     assert_no_op(&rt, &live, &cfg);
     rt.delete(&live).await.expect("delete");
 }
+
+#[tokio::test]
+async fn sub_resources_of_a_missing_bucket_say_to_create_the_bucket_first() {
+    let ctx = context().await;
+    let missing = unique("forge-none");
+    let policies = BucketPolicyResource::new(ctx.clone());
+    let cfg = config(
+        policies.schema(),
+        vec![
+            ("bucket", s(&missing)),
+            ("policy", s(&deny_insecure(&missing, "X"))),
+        ],
+    );
+    let err = policies
+        .create(&policies.plan(None, &cfg).unwrap().planned)
+        .await
+        .expect_err("no bucket");
+    assert_eq!(err.code.as_deref(), Some("NoSuchBucket"), "{err}");
+    assert!(err.message.contains(&missing), "{err}");
+    assert!(
+        err.hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("aws_s3_bucket.<name>.id"),
+        "{err}"
+    );
+
+    let versioning = BucketVersioningResource::new(ctx.clone());
+    let inner = &versioning.schema().blocks["versioning_configuration"].schema;
+    let cfg = config(
+        versioning.schema(),
+        vec![
+            ("bucket", s(&missing)),
+            (
+                "versioning_configuration",
+                Value::List(vec![block(inner, vec![("status", s("Enabled"))])]),
+            ),
+        ],
+    );
+    let err = versioning
+        .create(&versioning.plan(None, &cfg).unwrap().planned)
+        .await
+        .expect_err("no bucket");
+    assert_eq!(err.code.as_deref(), Some("NoSuchBucket"), "{err}");
+    assert!(err.hint.is_some(), "{err}");
+
+    let pab = PublicAccessBlockResource::new(ctx.clone());
+    let cfg = config(pab.schema(), vec![("bucket", s(&missing))]);
+    assert_eq!(
+        pab.import(&missing)
+            .await
+            .expect("import of a missing bucket"),
+        None
+    );
+    let err = pab
+        .create(&pab.plan(None, &cfg).unwrap().planned)
+        .await
+        .expect_err("no bucket");
+    assert_eq!(err.code.as_deref(), Some("NoSuchBucket"), "{err}");
+}

@@ -647,3 +647,42 @@ async fn name_prefix_generates_a_name_that_stays_put() {
     assert_no_op(&rt, &live, &cfg);
     rt.delete(&live).await.expect("delete");
 }
+
+#[tokio::test]
+async fn policy_for_a_missing_queue_says_to_create_the_queue_first() {
+    let ctx = context().await;
+    let rt = QueuePolicyResource::new(ctx.clone());
+    let queues = QueueResource::new(ctx.clone());
+    // A real URL of a queue that no longer exists.
+    let queue = create(
+        &queues,
+        &config(queues.schema(), vec![("name", s(&unique("forge-gone")))]),
+    )
+    .await;
+    queues.delete(&queue).await.expect("delete queue");
+    let url = queue.str_attr("url").unwrap();
+    let policy = send_policy(queue.str_attr("arn").unwrap(), "X");
+    let cfg = config(
+        rt.schema(),
+        vec![("queue_url", s(url)), ("policy", s(&policy))],
+    );
+    let err = rt
+        .create(&rt.plan(None, &cfg).unwrap().planned)
+        .await
+        .expect_err("no queue");
+    assert!(
+        err.hint
+            .as_deref()
+            .unwrap_or("")
+            .contains("create the queue first"),
+        "{err}"
+    );
+    assert_eq!(
+        rt.import(url).await.expect("import of a missing queue"),
+        None
+    );
+    assert_eq!(
+        queues.import(url).await.expect("import of a missing queue"),
+        None
+    );
+}
