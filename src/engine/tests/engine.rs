@@ -825,3 +825,35 @@ async fn units_whose_plan_failed_block_only_their_dependents_at_apply() {
     assert_eq!(cloud.objects().len(), 1);
     assert_eq!(cloud.objects_named("c-solo").len(), 1);
 }
+
+#[tokio::test]
+async fn plan_json_describes_replacements_and_drift() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    replace_unit(dir.path(), "old-name", false);
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 2);
+    plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    cloud.set_attr("old-name", "value", Value::string("by hand"));
+    replace_unit(dir.path(), "new-name", false);
+    let plan = e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
+    let json = env_plan_json(&plan);
+    let change = &json["resource_changes"][0];
+    assert_eq!(change["change"]["actions"], serde_json::json!(["delete", "create"]));
+    assert_eq!(change["change"]["replace_paths"], serde_json::json!([["name"]]));
+    assert_eq!(change["action_reason"], "replace_because_cannot_update");
+    assert_eq!(change["change"]["before"]["name"], "old-name");
+    assert_eq!(change["change"]["after"]["name"], "new-name");
+    assert_eq!(change["change"]["after_unknown"]["id"], true);
+    let drift = &json["resource_drift"][0];
+    assert_eq!(drift["address"], "fake_thing.r");
+    assert_eq!(drift["change"]["after"]["value"], "by hand");
+}
+
+#[tokio::test]
+async fn for_each_of_the_wrong_type_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    one_unit(dir.path(), "inputs = {}\n", "resource \"fake_thing\" \"q\" {\n  for_each = 3\n  name     = \"q\"\n}\n");
+    let text = unit_errors(&engine(&FakeCloud::new(), 2).plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
+    assert!(text.contains("for_each needs a map or a set of strings, found a number"), "{text}");
+    assert!(text.contains("main.tf:2:"), "no location: {text}");
+}
