@@ -44,6 +44,37 @@ impl Value {
         Value::Object(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 
+    /// A set of the given elements: duplicates removed, in Terraform's set order.
+    pub fn set(items: impl IntoIterator<Item = Value>) -> Value {
+        let mut unique: Vec<Value> = Vec::new();
+        for x in items {
+            if !unique.contains(&x) {
+                unique.push(x);
+            }
+        }
+        Value::Set(Value::sort_set(unique))
+    }
+
+    /// Terraform's order for set elements: strings by bytes, numbers ascending, false
+    /// before true; anything else by a canonical serialization of the element (what
+    /// Terraform's value library compares). Elements with unknown parts keep their order.
+    pub fn sort_set(mut items: Vec<Value>) -> Vec<Value> {
+        if items.iter().all(|v| matches!(v, Value::String(_))) {
+            items.sort_by(|a, b| a.as_str().unwrap_or("").cmp(b.as_str().unwrap_or("")));
+        } else if items.iter().all(|v| matches!(v, Value::Number(_))) {
+            items.sort_by(|a, b| a.as_f64().unwrap_or(0.0).total_cmp(&b.as_f64().unwrap_or(0.0)));
+        } else if items.iter().all(|v| matches!(v, Value::Bool(_))) {
+            items.sort_by_key(|v| v.as_bool());
+        } else if items.iter().all(Value::is_wholly_known) {
+            items.sort_by_cached_key(|v| {
+                let mut key = String::new();
+                set_order_key(v, &mut key);
+                key
+            });
+        }
+        items
+    }
+
     /// Marks a value sensitive (idempotent).
     pub fn sensitive(self) -> Value {
         match self {
@@ -246,6 +277,41 @@ impl Value {
     }
 }
 
+/// The canonical text set elements without a natural order are sorted by: objects as
+/// `<v;v;>` (attributes in name order), tuples likewise, lists and sets as `[v;]`, maps as
+/// `{"k":v;}`, strings quoted, `T`/`F`, `~` for null.
+fn set_order_key(v: &Value, out: &mut String) {
+    let seq = |open: char, xs: &mut dyn Iterator<Item = &Value>, close: char, out: &mut String| {
+        out.push(open);
+        for x in xs {
+            set_order_key(x, out);
+            out.push(';');
+        }
+        out.push(close);
+    };
+    match v {
+        Value::Unknown => out.push('?'),
+        Value::Null => out.push('~'),
+        Value::Sensitive(inner) => set_order_key(inner, out),
+        Value::Number(n) => out.push_str(&number_to_json(*n).to_string()),
+        Value::Bool(b) => out.push(if *b { 'T' } else { 'F' }),
+        Value::String(s) => out.push_str(&serde_json::Value::String(s.clone()).to_string()),
+        Value::Map(m) => {
+            out.push('{');
+            for (k, x) in m {
+                out.push_str(&serde_json::Value::String(k.clone()).to_string());
+                out.push(':');
+                set_order_key(x, out);
+                out.push(';');
+            }
+            out.push('}');
+        }
+        Value::List(xs) | Value::Set(xs) => seq('[', &mut xs.iter(), ']', out),
+        Value::Object(m) => seq('<', &mut m.values(), '>', out),
+        Value::Tuple(xs) => seq('<', &mut xs.iter(), '>', out),
+    }
+}
+
 /// Integral numbers print without a fraction, as Terraform writes them.
 pub fn number_to_json(n: f64) -> serde_json::Value {
     if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
@@ -336,6 +402,14 @@ mod tests {
         let b = Value::Set(vec![Value::string("y"), Value::string("x").sensitive()]);
         assert!(a.same_as(&b));
         assert!(!a.same_as(&Value::Set(vec![Value::string("x")])));
+    }
+
+    #[test]
+    fn sets_keep_terraform_order() {
+        let s = Value::set([Value::string("b"), Value::string("a"), Value::string("b")]);
+        assert_eq!(s, Value::Set(vec![Value::string("a"), Value::string("b")]));
+        let objs = Value::set([Value::object([("a", Value::Number(2.0))]), Value::object([("a", Value::Number(1.0))])]);
+        assert_eq!(objs.as_seq().and_then(|xs| xs[0].get("a")), Some(&Value::Number(1.0)));
     }
 
     #[test]
