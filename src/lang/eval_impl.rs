@@ -985,12 +985,9 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         if let Some(cond) = &f.cond {
             let (c, _) = unmark(self.eval(&cond.expr)?);
             match c {
-                Value::Unknown => {
-                    return Ok(Some((
-                        f.key_expr.as_ref().map(|_| Value::Unknown),
-                        Value::Unknown,
-                    )));
-                }
+                // Whether this element is kept is unknown, so the whole result is (an
+                // unknown key marks the result unknown in both forms).
+                Value::Unknown => return Ok(Some((Some(Value::Unknown), Value::Unknown))),
                 Value::Null => {
                     return Err(self
                         .err(&cond.expr, "the `if` condition is null")

@@ -212,6 +212,9 @@ fn unknown_propagates_through_every_construct() {
         "can(var.pending)",
         "tostring(var.pending)",
         "{ (var.pending) = 1 }",
+        "[for x in [1, var.pending] : x if x > 0]",
+        "{for x in [1, var.pending] : \"k\" => x if x > 0}",
+        "[for x in [1, 2] : x if var.pending]",
     ] {
         assert_eq!(ok(src), Value::Unknown, "{src}");
     }
@@ -225,6 +228,10 @@ fn known_parts_stay_known_next_to_unknown_ones() {
     assert_eq!(ok("false && var.pending"), Value::Bool(false));
     assert_eq!(ok("true || var.pending"), Value::Bool(true));
     assert_eq!(ok("true ? 1 : var.pending"), Value::Number(1.0));
+    assert_eq!(
+        render_console(&ok("[for x in [1, var.pending] : x]")),
+        "[\n  1,\n  (known after apply),\n]"
+    );
     assert_eq!(
         render_console(&ok("{ a = var.pending, b = 1 }")),
         "{\n  \"a\" = (known after apply)\n  \"b\" = 1\n}"
