@@ -301,6 +301,9 @@ pub(crate) struct Evaluator<'s, 'a> {
     /// Names bound by `for` expressions and template `for` directives, innermost last.
     pub(crate) locals: Vec<(String, Value)>,
     depth: usize,
+    /// Inside a template file: Terraform forbids templatefile() there (it could recurse
+    /// forever).
+    in_templatefile: bool,
 }
 
 type R = Result<Value, Diagnostic>;
@@ -312,6 +315,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             file: file.clone(),
             locals: Vec::new(),
             depth: 0,
+            in_templatefile: false,
         }
     }
 
@@ -1185,6 +1189,11 @@ impl<'s, 'a> Evaluator<'s, 'a> {
     }
 
     fn call_templatefile(&mut self, args: &[&Expression], at: &Expression) -> R {
+        if self.in_templatefile {
+            return Err(self
+                .err(at, "templatefile cannot be called from inside a template file")
+                .hint("render the inner template in the configuration and pass the result in as a variable"));
+        }
         let [path_expr, vars_expr] = args else {
             return Err(self
                 .err(
@@ -1250,6 +1259,8 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         };
         let mut inner = Evaluator::new(&inner_scope, &file);
         inner.locals = vars.into_iter().collect();
+        inner.in_templatefile = true;
+        inner.depth = self.depth;
         let value = inner.template_value(&template, Mode::Heredoc { flush: false })?;
         Ok(mark_if(value, ps || vs))
     }

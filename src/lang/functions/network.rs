@@ -80,7 +80,9 @@ fn subnet(net: &Net, newbits: i64, num: i64) -> Result<Net, FnError> {
         ))
         .arg(2));
     }
-    let addr = (net.addr & mask(prefix, net.bits)) | ((num as u128) << (net.bits - prefix));
+    // A shift by the full 128 bits (an IPv6 /0 network) would overflow: nothing to add.
+    let offset = (num as u128).checked_shl(net.bits - prefix).unwrap_or(0);
+    let addr = (net.addr & mask(prefix, net.bits)) | offset;
     Ok(Net {
         addr,
         prefix,
@@ -103,14 +105,11 @@ pub(super) fn cidrsubnets(a: Args) -> FnResult {
     let a = a.arity(1, usize::MAX)?;
     let net = parse_cidr(&a.string(0)?, 0)?;
     let mut out = Vec::new();
-    // Each subnet starts at the next free address aligned to its own size.
-    let mut next: u128 = net.addr;
+    // Each subnet starts at the next free address aligned to its own size. Arithmetic
+    // is checked: an IPv6 network can end exactly at 2^128.
     let host_bits = net.bits - net.prefix;
-    let end = if host_bits >= 128 {
-        u128::MAX
-    } else {
-        net.addr + (1u128 << host_bits)
-    };
+    let last = net.addr | 1u128.checked_shl(host_bits).map_or(u128::MAX, |x| x - 1);
+    let mut next: Option<u128> = Some(net.addr);
     for i in 1..a.v.len() {
         let newbits = a.int(i)?;
         let prefix = net.prefix as i64 + newbits;
@@ -120,18 +119,21 @@ pub(super) fn cidrsubnets(a: Args) -> FnResult {
             );
         }
         let size = 1u128 << (net.bits - prefix as u32);
-        let start = next.div_ceil(size) * size;
-        if start + size > end {
+        let start = next.and_then(|n| n.div_ceil(size).checked_mul(size));
+        let end = start
+            .and_then(|s| s.checked_add(size - 1))
+            .filter(|e| *e <= last);
+        let (Some(start), Some(end)) = (start, end) else {
             return Err(FnError::new(format!(
                 "not enough remaining address space for a subnet with a prefix of {prefix} bits"
             ))
             .arg(i));
-        }
+        };
         out.push(Value::String(format!(
             "{}/{prefix}",
             addr_text(start, net.bits)
         )));
-        next = start + size;
+        next = end.checked_add(1);
     }
     Ok(Value::List(out))
 }

@@ -385,7 +385,12 @@ pub(crate) fn format_values(spec: &str, vals: &[Value]) -> Result<String, FnErro
         };
         next += 1;
         let mut text = format_verb(verb, val, precision, plus, space)?;
-        let width: usize = width.parse().unwrap_or(0);
+        let width: usize = width.parse().unwrap_or(usize::MAX);
+        if width > 10_000 {
+            return Err(FnError::new(
+                "the width in the format string is too large (more than 10000)",
+            ));
+        }
         let len = text.chars().count();
         if len < width {
             let pad = width - len;

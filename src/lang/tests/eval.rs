@@ -381,6 +381,46 @@ fn syntax_errors_name_file_line_and_column() {
 // --- files and templates ------------------------------------------------------------------
 
 #[test]
+fn pathological_function_input_is_an_error_not_a_crash() {
+    for src in [
+        "cidrsubnet(\"::/0\", 0, 0)",
+        "cidrsubnets(\"::/0\", 1, 1, 1)",
+        "cidrsubnets(\"8000::/1\", 1, 1)",
+        "cidrhost(\"::/0\", -1)",
+        "format(\"%99999999999999999999d\", 1)",
+        "format(\"%[0]d\", 1)",
+        "substr(\"abc\", -10, 2)",
+        "range(0, 1e9)",
+        "parseint(\"zzzzzzzzzzzzzzzzzzzzzzzzzzzz\", 36)",
+    ] {
+        let e = expr(src);
+        let _ = eval(&e, &scope());
+    }
+    assert_eq!(ok("cidrsubnet(\"::/0\", 0, 0)"), Value::string("::/0"));
+    assert_eq!(
+        render_console(&ok("cidrsubnets(\"::/0\", 1, 1)")),
+        "tolist([\n  \"::/1\",\n  \"8000::/1\",\n])"
+    );
+    assert!(err("cidrsubnets(\"::/0\", 1, 1, 1)").contains("not enough remaining address space"));
+}
+
+#[test]
+fn templatefile_cannot_recurse() {
+    let dir = std::env::temp_dir().join(format!("forge-lang-tpl-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    std::fs::write(dir.join("self.tpl"), "x${templatefile(\"self.tpl\", {})}")
+        .expect("write template");
+    let d =
+        eval(&expr("templatefile(\"self.tpl\", {})"), &Scope::new(&dir)).expect_err("recursion");
+    let _ = std::fs::remove_dir_all(&dir);
+    assert!(
+        d.to_string()
+            .contains("templatefile cannot be called from inside a template file"),
+        "{d}"
+    );
+}
+
+#[test]
 fn file_and_templatefile_resolve_against_base_dir() {
     assert_eq!(ok("file(\"hello.txt\")"), Value::string("Hello, file!\n"));
     assert_eq!(
@@ -624,10 +664,31 @@ fn random_and_broken_input_never_panics() {
         evaluated > 100,
         "the generator should produce some valid expressions, got {evaluated}"
     );
-    // Deep nesting gives a diagnostic, not a stack overflow.
-    let deep = format!("{}1{}", "[".repeat(500), "]".repeat(500));
-    if let Ok(e) = parse_expr_str(Path::new("deep.tf"), deep) {
-        let d = eval(&e, &s).expect_err("too deep");
-        assert!(d.to_string().contains("nests too deeply"), "{d}");
+    // Deep nesting gives a diagnostic, not a stack overflow: from the parser when the
+    // brackets are absurdly deep, from the evaluator when the expression is merely deep.
+    let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+    let d = parse_expr_str(Path::new("deep.tf"), deep).expect_err("too deep to parse");
+    assert!(d.to_string().contains("nesting depth"), "{d}");
+    assert!(
+        parse_str(
+            Path::new("deep.tf"),
+            format!("a = {}1{}\n", "(".repeat(300), ")".repeat(300))
+        )
+        .is_err()
+    );
+    // hcl-edit caps brackets at 64 levels and operator chains at 128; the deepest
+    // expression it accepts must evaluate without exhausting a test thread's stack.
+    let chain = vec!["1"; 120].join(" + ");
+    let deep = format!("{}{chain}{}", "[".repeat(62), "]".repeat(62));
+    let e = parse_expr_str(Path::new("deep.tf"), deep).expect("deep but legal");
+    let mut v = eval(&e, &s)
+        .map_err(|d| d.0[0].summary.clone())
+        .expect("evaluates");
+    for _ in 0..62 {
+        v = v
+            .as_seq()
+            .and_then(|xs| xs.first().cloned())
+            .expect("a one-element tuple");
     }
+    assert_eq!(v, Value::Number(120.0));
 }
