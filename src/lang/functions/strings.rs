@@ -385,7 +385,11 @@ pub(crate) fn format_values(spec: &str, vals: &[Value]) -> Result<String, FnErro
         };
         next += 1;
         let mut text = format_verb(verb, val, precision, plus, space)?;
-        let width: usize = width.parse().unwrap_or(usize::MAX);
+        let width: usize = if width.is_empty() {
+            0
+        } else {
+            width.parse().unwrap_or(usize::MAX)
+        };
         if width > 10_000 {
             return Err(FnError::new(
                 "the width in the format string is too large (more than 10000)",
