@@ -1105,6 +1105,7 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         match name {
             "try" => return self.call_try(&args, at),
             "templatefile" => return self.call_templatefile(&args, at),
+            "templatestring" => return self.call_templatestring(&args, at),
             "can" => return self.call_can(&args, at),
             _ => {}
         }
@@ -1263,6 +1264,58 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         inner.depth = self.depth;
         let value = inner.template_value(&template, Mode::Heredoc { flush: false })?;
         Ok(mark_if(value, ps || vs))
+    }
+
+    /// `templatestring(ref, vars)`: a string value rendered as a template with only `vars`
+    /// in scope (Terraform 1.9+).
+    fn call_templatestring(&mut self, args: &[&Expression], at: &Expression) -> R {
+        let [text_expr, vars_expr] = args else {
+            return Err(self
+                .err(at, "templatestring: takes 2 arguments, a template string and an object of variables")
+                .hint("write templatestring(local.template, { name = value })"));
+        };
+        let (text, ts) = unmark(self.eval(text_expr)?);
+        let (vars, vs) = unmark(self.eval(vars_expr)?);
+        if text.is_unknown() || !vars.is_wholly_known() {
+            return Ok(mark_if(Value::Unknown, ts || vs));
+        }
+        let Some(text) = text.as_str().map(str::to_string) else {
+            return Err(self
+                .err(*text_expr, "templatestring: the template must be a string")
+                .hint("pass a string holding the template text"));
+        };
+        let Some(vars) = vars.as_map().cloned() else {
+            return Err(self
+                .err(
+                    *vars_expr,
+                    "templatestring: the variables must be an object",
+                )
+                .hint("write templatestring(local.template, { name = value })"));
+        };
+        let file = SourceFile::new(
+            format!("{} (template string)", self.file.path.display()),
+            text,
+        );
+        let template = hcl_edit::parser::parse_template(&file.text).map_err(|e| {
+            let offset = e.location().offset();
+            Diagnostic::error(format!(
+                "templatestring: invalid template syntax: {}",
+                e.message()
+            ))
+            .at(file.location(offset..offset + 1))
+            .hint("literal `${` and `%{` are written `$${` and `%%{` in templates")
+        })?;
+        let inner_scope = Scope {
+            roots: BTreeMap::new(),
+            base_dir: self.scope.base_dir.clone(),
+            host: self.scope.host,
+        };
+        let mut inner = Evaluator::new(&inner_scope, &file);
+        inner.locals = vars.into_iter().collect();
+        inner.in_templatefile = true;
+        inner.depth = self.depth;
+        let value = inner.template_value(&template, Mode::Heredoc { flush: false })?;
+        Ok(mark_if(value, ts || vs))
     }
 
     fn call_can(&mut self, args: &[&Expression], at: &Expression) -> R {

@@ -58,6 +58,10 @@ pub type FnResult = Result<Value, FnError>;
 
 /// Every function name forge knows, for "did you mean" hints.
 pub const NAMES: &[&str] = &[
+    "uuidv5",
+    "plantimestamp",
+    "ephemeralasnull",
+    "templatestring",
     "yamlencode",
     "formatdate",
     "timeadd",
@@ -412,6 +416,10 @@ fn dispatch(name: &str, a: Args, ctx: &FnContext<'_>) -> FnResult {
         "timecmp" => time::timecmp(a),
         "csvdecode" => encoding::csvdecode(a),
         "yamlencode" => yaml::yamlencode(a),
+        "uuidv5" => encoding::uuidv5(a),
+        "plantimestamp" => a.arity(0, 0).map(|_| Value::String(encoding::timestamp())),
+        // forge has no ephemeral values, so there is nothing to turn into null.
+        "ephemeralasnull" => a.arity(1, 1).map(|mut a| a.v.remove(0)),
         "fileexists" => encoding::fileexists(a, ctx),
         "abspath" => encoding::abspath(a, ctx),
         "basename" => encoding::basename(a),

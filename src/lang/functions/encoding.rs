@@ -346,6 +346,45 @@ pub(super) fn uuid_v4() -> String {
     )
 }
 
+/// `uuidv5(namespace, name)`: a name-based UUID (SHA-1), with Terraform's shorthand
+/// namespaces `dns`, `url`, `oid` and `x500`, or a namespace UUID.
+pub(super) fn uuidv5(a: Args) -> FnResult {
+    use sha1::Digest as _;
+    let a = a.arity(2, 2)?;
+    let ns = a.string(0)?;
+    let name = a.string(1)?;
+    let ns_text = match ns.as_str() {
+        "dns" => "6ba7b810-9dad-11d1-80b4-00c04fd430c8",
+        "url" => "6ba7b811-9dad-11d1-80b4-00c04fd430c8",
+        "oid" => "6ba7b812-9dad-11d1-80b4-00c04fd430c8",
+        "x500" => "6ba7b814-9dad-11d1-80b4-00c04fd430c8",
+        other => other,
+    };
+    let ns_bytes = hex::decode(ns_text.replace('-', ""))
+        .ok()
+        .filter(|b| b.len() == 16 && ns_text.len() == 36)
+        .ok_or_else(|| {
+            FnError::new(format!("\"{ns}\" is not a UUID namespace"))
+                .arg(0)
+                .hint("use \"dns\", \"url\", \"oid\", \"x500\" or a UUID")
+        })?;
+    let mut hasher = sha1::Sha1::new();
+    hasher.update(&ns_bytes);
+    hasher.update(name.as_bytes());
+    let mut bytes = hasher.finalize()[..16].to_vec();
+    bytes[6] = (bytes[6] & 0x0f) | 0x50;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    let h = hex::encode(bytes);
+    Ok(Value::String(format!(
+        "{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )))
+}
+
 pub(super) fn timestamp() -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

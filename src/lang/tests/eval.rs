@@ -405,6 +405,33 @@ fn pathological_function_input_is_an_error_not_a_crash() {
 }
 
 #[test]
+fn templatestring_renders_a_string_value_with_its_own_variables() {
+    let s = scope().with_root(
+        "local",
+        Value::object([(
+            "tpl",
+            Value::string("Hi ${name}!%{ for x in xs } ${x}%{ endfor }"),
+        )]),
+    );
+    let v = eval(
+        &expr("templatestring(local.tpl, { name = var.environment, xs = [1, 2] })"),
+        &s,
+    )
+    .expect("renders");
+    assert_eq!(v, Value::string("Hi production! 1 2"));
+    let d = eval(&expr("templatestring(local.tpl, { name = 1 })"), &s).expect_err("xs is missing");
+    assert!(d.to_string().contains("unknown name `xs`"), "{d}");
+    assert_eq!(
+        eval(
+            &expr("templatestring(local.tpl, { name = var.pending, xs = [] })"),
+            &s
+        )
+        .expect("unknown"),
+        Value::Unknown
+    );
+}
+
+#[test]
 fn templatefile_cannot_recurse() {
     let dir = std::env::temp_dir().join(format!("forge-lang-tpl-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
