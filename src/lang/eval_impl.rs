@@ -1137,10 +1137,13 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         if let Some(host) = self.scope.host
             && let Some(result) = host.call(name, &values)
         {
-            return result.map_err(|m| {
-                self.err(at, format!("{name}: {m}")).hint(format!(
+            // Host functions phrase their errors as "what is wrong; what to do": the second
+            // half becomes the hint, so the advice is not said twice.
+            return result.map_err(|m| match m.rsplit_once("; ") {
+                Some((what, todo)) => self.err(at, format!("{name}: {what}")).hint(todo.to_string()),
+                None => self.err(at, format!("{name}: {m}")).hint(format!(
                     "check the arguments of {name}(...) and what it reads (files, environment)"
-                ))
+                )),
             });
         }
         match crate::functions::call(name, values, &ctx) {
