@@ -1134,23 +1134,36 @@ impl<'s, 'a> Evaluator<'s, 'a> {
         let ctx = crate::functions::FnContext {
             base_dir: &self.scope.base_dir,
         };
+        // Function errors quote their arguments ("\"abc\" is not a number"); when a secret
+        // is among them the message is withheld, since diagnostics reach the terminal.
+        let secret_args = values.iter().any(Value::contains_sensitive);
+        let withhold = |message: String| {
+            if secret_args {
+                "the call failed on a sensitive argument; the error is not shown so the value stays secret".to_string()
+            } else {
+                message
+            }
+        };
         if let Some(host) = self.scope.host
             && let Some(result) = host.call(name, &values)
         {
             // Host functions phrase their errors as "what is wrong; what to do": the second
             // half becomes the hint, so the advice is not said twice.
-            return result.map_err(|m| match m.rsplit_once("; ") {
+            return result.map_err(|m| {
+                let m = withhold(m);
+                match m.rsplit_once("; ") {
                 Some((what, todo)) => self.err(at, format!("{name}: {what}")).hint(todo.to_string()),
                 None => self.err(at, format!("{name}: {m}")).hint(format!(
                     "check the arguments of {name}(...) and what it reads (files, environment)"
                 )),
+                }
             });
         }
         match crate::functions::call(name, values, &ctx) {
             Some(Ok(v)) => Ok(v),
             Some(Err(e)) => {
                 let target = e.arg.and_then(|i| args.get(i).copied()).unwrap_or(at);
-                let mut d = self.err(target, format!("{name}: {}", e.message));
+                let mut d = self.err(target, format!("{name}: {}", withhold(e.message)));
                 d = d.hint(e.hint.unwrap_or_else(|| {
                     format!(
                         "see https://developer.hashicorp.com/terraform/language/functions/{name}"

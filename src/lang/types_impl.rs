@@ -394,7 +394,17 @@ fn convert_at(ty: &TypeConstraint, value: Value, path: &str) -> Result<Value, St
     match value {
         Value::Unknown => return Ok(Value::Unknown),
         Value::Null => return Ok(Value::Null),
-        Value::Sensitive(inner) => return Ok(convert_at(ty, *inner, path)?.sensitive()),
+        // A failed conversion of a secret must not quote it: the message would reach the
+        // terminal. Say which type was wanted and that the value is withheld.
+        Value::Sensitive(inner) => {
+            return convert_at(ty, *inner, path).map(Value::sensitive).map_err(|_| {
+                format!(
+                    "{} required{}, but the given sensitive value does not convert (value not shown)",
+                    type_name(ty),
+                    at(path)
+                )
+            });
+        }
         _ => {}
     }
     match ty {
