@@ -111,7 +111,12 @@ fn merged_providers(unit: &Unit) -> Vec<ProviderBlock> {
 
 fn node_references(module: &Module, providers: &[ProviderBlock], kind: NodeKind) -> Vec<Reference> {
     match kind {
-        NodeKind::Var(_) => Vec::new(),
+        // Since Terraform 1.9 a validation may refer to other variables, locals and data.
+        NodeKind::Var(i) => module.variables[i]
+            .validations
+            .iter()
+            .flat_map(|v| v.condition.references().into_iter().chain(v.error_message.references()))
+            .collect(),
         NodeKind::Local(i) => module.locals[i].expr.references(),
         NodeKind::Provider(i) => body_references(&providers[i].body),
         NodeKind::Resource(i) => module.resources[i].references(),

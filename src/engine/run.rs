@@ -18,7 +18,7 @@ use crate::addr::{InstanceAddr, InstanceKey};
 use crate::events::{Event, EventSink, OpKind, OpStatus};
 use crate::module_graph::{provider_key, provider_name_of, ModuleGraph, NodeKind};
 use crate::plan::{Action, Drift, EngineError, OutputChange, PlanMode, ResourceChange, UnitPlan};
-use crate::schema_util::{check_body, mark_sensitive, shape, unknown_object};
+use crate::schema_util::{check_body, from_state, mark_sensitive, shape, to_state, unknown_object};
 use crate::state::{provider_address, InstanceState, OutputState};
 use crate::store::StateStore;
 use crate::walk::{reversed, walk, NodeOutcome};
@@ -207,6 +207,8 @@ impl Runner<'_> {
                 }
             },
         };
+        // A sensitive variable's value is converted marked, so a type error cannot quote it.
+        let raw = if var.sensitive && !raw.is_null() { raw.sensitive() } else { raw };
         let value = var.ty.convert(raw).map_err(|m| {
             diag_error(
                 format!("unit {}: the value of variable `{}` does not fit its type", self.unit_name(), var.name),
@@ -215,7 +217,10 @@ impl Runner<'_> {
         })?;
         let value = if var.sensitive && !value.is_null() { value.sensitive() } else { value };
         if value.is_wholly_known() {
-            let check_scope = Scope::new(self.run.unit.module.dir.clone()).with_root("var", Value::object([(var.name.clone(), value.clone())]));
+            // The module's scope so far (its graph put what the validation refers to before
+            // this variable), plus the value being checked.
+            let mut check_scope = lock(&self.scope).clone();
+            set_attr(&mut check_scope.roots, "var", &var.name, value.clone());
             for validation in &var.validations {
                 let ok = eval(&validation.condition, &check_scope)
                     .map_err(|d| diag_error(format!("unit {}: the validation of variable `{}` cannot be evaluated", self.unit_name(), var.name), d))?;
@@ -463,7 +468,7 @@ impl Runner<'_> {
         provider_addr: &str,
     ) -> Result<Value, EngineError> {
         let schema = rt.schema();
-        let recorded = self.store.lock().await.state.instances.get(addr).map(|s| s.attributes.clone());
+        let recorded = self.store.lock().await.state.instances.get(addr).map(|s| from_state(schema, &s.attributes));
         if self.run.mode == PlanMode::Destroy {
             return Ok(recorded.unwrap_or_else(|| unknown_object(schema, None)));
         }
@@ -524,7 +529,7 @@ impl Runner<'_> {
                 match &live {
                     Some(v) => {
                         if let Some(inst) = store.state.instances.get_mut(addr) {
-                            inst.attributes = v.clone();
+                            inst.attributes = to_state(rt.schema(), v);
                         }
                     }
                     None => {
@@ -567,17 +572,14 @@ impl Runner<'_> {
         provider_addr: &str,
     ) -> Result<Value, EngineError> {
         let schema = rt.schema();
-        let record = |v: &Value| InstanceState {
-            provider: provider_addr.to_string(),
-            attributes: mark_sensitive(schema, v.clone()).mark_paths(&planned.sensitive_paths()),
-            dependencies: deps.to_vec(),
-        };
+        let value_of = |v: &Value| mark_sensitive(schema, v.clone()).mark_paths(&planned.sensitive_paths());
+        let record = |v: &Value| InstanceState { provider: provider_addr.to_string(), attributes: to_state(schema, &value_of(v)), dependencies: deps.to_vec() };
         match (action, prior) {
             (Action::NoOp, Some(p)) => {
                 // Nothing to do in AWS, but the state takes what refresh read (drift that
                 // ignore_changes keeps) and the current dependencies.
                 let mut store = self.store.lock().await;
-                if store.state.instances.get(addr).is_none_or(|s| s.dependencies != deps || !s.attributes.same_as(p)) {
+                if store.state.instances.get(addr).is_none_or(|s| s.dependencies != deps || !s.attributes.same_as(&to_state(schema, p))) {
                     store.state.instances.insert(addr.clone(), record(p));
                     store.persist().await?;
                 }
@@ -586,19 +588,19 @@ impl Runner<'_> {
             (Action::Create, _) => {
                 let made = self.call(addr, OpKind::Creating, true, rt.create(planned)).await?;
                 self.save(addr, Some(record(&made))).await?;
-                Ok(record(&made).attributes)
+                Ok(value_of(&made))
             }
             (Action::Update, Some(p)) => {
                 let made = self.call(addr, OpKind::Modifying, true, rt.update(p, planned)).await?;
                 self.save(addr, Some(record(&made))).await?;
-                Ok(record(&made).attributes)
+                Ok(value_of(&made))
             }
             (Action::DeleteThenCreate, Some(p)) => {
                 self.call(addr, OpKind::Destroying, false, rt.delete(p)).await?;
                 self.save(addr, None).await?;
                 let made = self.call(addr, OpKind::Creating, true, rt.create(planned)).await?;
                 self.save(addr, Some(record(&made))).await?;
-                Ok(record(&made).attributes)
+                Ok(value_of(&made))
             }
             (Action::CreateThenDelete, Some(p)) => {
                 let made = self.call(addr, OpKind::Creating, true, rt.create(planned)).await?;
@@ -606,7 +608,7 @@ impl Runner<'_> {
                 self.call(addr, OpKind::Destroying, false, rt.delete(p)).await.map_err(|e| {
                     e.hint(format!("the replacement of {addr} exists and is in state; the old object was not deleted: delete it by hand"))
                 })?;
-                Ok(record(&made).attributes)
+                Ok(value_of(&made))
             }
             (action, _) => Err(EngineError::new(format!("{addr}: cannot {action:?} an object that state does not record"))),
         }
@@ -736,9 +738,9 @@ impl Runner<'_> {
         let value = mark_sensitive(schema, value).mark_paths(&config.sensitive_paths());
         if self.run.apply && value.is_wholly_known() {
             let mut store = self.store.lock().await;
-            let same = store.state.instances.get(addr).is_some_and(|s| s.attributes.same_as(&value));
+            let same = store.state.instances.get(addr).is_some_and(|s| s.attributes.same_as(&to_state(schema, &value)));
             if !same {
-                store.state.instances.insert(addr.clone(), InstanceState { provider: provider_addr.to_string(), attributes: value.clone(), dependencies: Vec::new() });
+                store.state.instances.insert(addr.clone(), InstanceState { provider: provider_addr.to_string(), attributes: to_state(schema, &value), dependencies: Vec::new() });
             }
         }
         Ok(value)
@@ -865,10 +867,11 @@ impl Runner<'_> {
             EngineError::new(format!("{addr}: the {name} provider has no resource type {}", addr.type_name))
                 .hint(format!("remove it from state with `forge state rm {} {addr}` if the object is managed elsewhere", self.unit_name()))
         })?;
+        let recorded = from_state(rt.schema(), &inst.attributes);
         if self.run.mode == PlanMode::Destroy || !self.run.refresh {
-            return Ok(Some((inst.attributes.clone(), rt)));
+            return Ok(Some((recorded, rt)));
         }
-        let live = self.refresh(rt.as_ref(), addr, &inst.attributes).await?;
+        let live = self.refresh(rt.as_ref(), addr, &recorded).await?;
         if self.run.mode == PlanMode::RefreshOnly {
             return Ok(None);
         }
@@ -1061,7 +1064,7 @@ pub async fn import_instance(run: &UnitRun<'_>, store: StateStore, addr: &Instan
     let value = mark_sensitive(rt.schema(), value);
     let inst = InstanceState {
         provider: provider_address(provider_name_of(&block.type_name), block.provider_alias.as_deref()),
-        attributes: value.clone(),
+        attributes: to_state(rt.schema(), &value),
         dependencies: Vec::new(),
     };
     runner.save(addr, Some(inst)).await?;

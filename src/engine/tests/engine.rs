@@ -735,6 +735,25 @@ async fn variable_validation_and_types_are_enforced() {
     assert_eq!(r.get("size"), Some(&Value::Number(3.0)), "\"3\" converts to the number type");
 }
 
+/// Terraform 1.9+: a validation may use other variables and locals; and a sensitive value
+/// that fails its type is not quoted in the error.
+#[tokio::test]
+async fn validations_see_other_variables_and_locals() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let tf = "variable \"max\" {\n  type = number\n}\n\nvariable \"size\" {\n  type = number\n  validation {\n    condition     = var.size <= var.max && var.size >= local.min\n    error_message = \"size must be between ${local.min} and ${var.max}\"\n  }\n}\n\nlocals {\n  min = 2\n}\n\nvariable \"pin\" {\n  type      = number\n  sensitive = true\n  default   = 1\n}\n\nresource \"fake_thing\" \"r\" {\n  name = \"r\"\n  size = var.size\n}\n";
+    let e = engine(&FakeCloud::new(), 2);
+    one_unit(dir.path(), "inputs = {\n  size = 12\n  max = 10\n}\n", tf);
+    let text = unit_errors(&e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
+    assert!(text.contains("size must be between 2 and 10"), "{text}");
+    one_unit(dir.path(), "inputs = {\n  size = 12\n  max = 20\n}\n", tf);
+    let plan = e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
+    assert_eq!(unit_plan(&plan, "u").changes.len(), 1, "12 is within 2..20");
+    one_unit(dir.path(), "inputs = {\n  size = 3\n  max = 20\n  pin = \"hunter2-pin\"\n}\n", &tf.replace("default   = 1\n", "default   = 1\n  validation {\n    condition     = var.pin > 0\n    error_message = \"pin must be positive\"\n  }\n"));
+    let text = unit_errors(&e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
+    assert!(text.contains("does not fit its type"), "{text}");
+    assert!(!text.contains("hunter2"), "a sensitive variable's value was quoted: {text}");
+}
+
 #[tokio::test]
 async fn outputs_showing_sensitive_values_must_say_so() {
     let dir = tempfile::tempdir().expect("tempdir");
