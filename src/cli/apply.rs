@@ -89,6 +89,12 @@ fn report(result: &EnvApply, mode: PlanMode) -> Outcome {
                 println!("{name}: {} added, {} changed, {} destroyed{drift} in {}", c.add, c.change, c.destroy, seconds(a.elapsed));
                 let outputs: Vec<_> = p.outputs.iter().collect();
                 for (k, v) in outputs {
+                    // Only a refresh-only apply leaves outputs unknown (their object is gone);
+                    // state does not record them, so "known after apply" would be untrue.
+                    if !v.is_wholly_known() {
+                        println!("  output {k}: not recorded (it depends on an object that is gone; the next apply sets it)");
+                        continue;
+                    }
                     println!("  output {k} = {}", forge_engine::render::inline(v));
                 }
             }
@@ -104,6 +110,17 @@ fn report(result: &EnvApply, mode: PlanMode) -> Outcome {
             eprintln!("hint: the state records everything that was done; fix the cause and run the same command again to continue");
         }
         return Err(Failure::Reported);
+    }
+    if super::API_STATS.load(std::sync::atomic::Ordering::Relaxed) {
+        let cp = &result.critical_path;
+        eprintln!("critical path: {}", cp.describe());
+        if !cp.total.is_zero() {
+            eprintln!(
+                "apply phase: {:.2} s, {:.2} x the critical path",
+                result.elapsed.as_secs_f64(),
+                result.elapsed.as_secs_f64() / cp.total.as_secs_f64()
+            );
+        }
     }
     let what = if mode == PlanMode::Destroy { "Destroy" } else { "Apply" };
     println!("\n{what} complete! Resources: {add} added, {change} changed, {destroy} destroyed. Total time {}.", seconds(result.elapsed));

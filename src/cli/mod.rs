@@ -12,7 +12,12 @@ mod plan;
 mod state;
 mod validate;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use clap::{Parser, Subcommand};
+
+/// `--api-stats` was given: commands add their part (apply: the critical path) to stderr.
+pub(crate) static API_STATS: AtomicBool = AtomicBool::new(false);
 
 
 #[derive(Parser)]
@@ -21,6 +26,11 @@ pub struct Cli {
     /// Plain output without colors (also when NO_COLOR is set or output is not a terminal).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// At the end, print to stderr the AWS API calls made (total, per operation, requests
+    /// sent twice), the run's wall time and, for apply and destroy, the critical path: the
+    /// longest chain of dependent operations.
+    #[arg(long, global = true, env = "FORGE_API_STATS")]
+    pub api_stats: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -72,6 +82,8 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 1 } else { 0 };
         }
     };
+    let started = std::time::Instant::now();
+    API_STATS.store(cli.api_stats, Ordering::Relaxed);
     let style = common::style(cli.no_color);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
@@ -93,7 +105,12 @@ pub fn main() -> i32 {
             Command::ForceUnlock(a) => force_unlock::run(a).await,
         }
     });
-    common::finish(result)
+    let code = common::finish(result);
+    if cli.api_stats {
+        eprint!("{}", forge_aws::api_stats::ApiStats::global().summary().render());
+        eprintln!("wall time: {:.2} s", started.elapsed().as_secs_f64());
+    }
+    code
 }
 
 #[cfg(test)]

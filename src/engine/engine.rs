@@ -11,6 +11,7 @@ use forge_provider::{BackendError, BackendFactory, LockInfo, ProviderFactory, St
 use tokio::sync::Semaphore;
 
 use crate::addr::InstanceAddr;
+use crate::critical_path::{critical_path, CriticalPath};
 use crate::events::{no_events, Event, EventSink};
 use crate::local_backend::LocalBackend;
 use crate::plan::{Action, EngineError, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
@@ -88,6 +89,8 @@ pub struct UnitApplied {
 pub struct EnvApply {
     pub units: Vec<(String, UnitOutcome<UnitApplied>)>,
     pub elapsed: Duration,
+    /// The longest chain of dependent provider operations of this apply.
+    pub critical_path: CriticalPath,
 }
 
 impl EnvApply {
@@ -133,6 +136,7 @@ impl Engine {
             events: self.events.clone(),
             progress_every: self.options.progress_every,
             interrupted: self.interrupted.clone(),
+            op_log: Default::default(),
         }
     }
 
@@ -443,7 +447,9 @@ impl Engine {
             .filter(|(i, _)| targets.iter().any(|t| t.unit == graph.names[*i]) || failed_plans.contains(&graph.names[*i]))
             .map(|(i, o)| (graph.names[i].clone(), unit_outcome(o, &graph.names).map(|a| a.unwrap_or(UnitApplied { result: None, elapsed: Duration::ZERO }))))
             .collect();
-        Ok(EnvApply { units, elapsed: start.elapsed() })
+        let unit_deps = graph.names.iter().zip(&graph.deps).map(|(n, ds)| (n.clone(), ds.iter().map(|&d| graph.names[d].clone()).collect())).collect();
+        let critical_path = critical_path(&ctx.op_log.ops(), &unit_deps);
+        Ok(EnvApply { units, elapsed: start.elapsed(), critical_path })
     }
 
     /// Releases a lock whatever its holder (`forge force-unlock ID UNIT`).

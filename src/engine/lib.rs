@@ -7,6 +7,7 @@
 //! injected, so tests run the whole engine on `forge_provider::fake`.
 
 pub mod addr;
+pub mod critical_path;
 pub mod engine;
 pub mod events;
 pub mod local_backend;
@@ -24,6 +25,7 @@ pub mod validate;
 pub mod walk;
 
 pub use addr::{InstanceAddr, InstanceKey};
+pub use critical_path::CriticalPath;
 pub use engine::{ApplyTarget, Engine, EnvApply, Options, UnitApplied};
 pub use events::{Event, EventSink, OpKind, OpStatus};
 pub use plan::{Action, Drift, EngineError, EnvPlan, OutputChange, PlanMode, ResourceChange, UnitOutcome, UnitPlan};

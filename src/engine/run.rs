@@ -15,6 +15,7 @@ use futures_util::future::join_all;
 use tokio::sync::Semaphore;
 
 use crate::addr::{InstanceAddr, InstanceKey};
+use crate::critical_path::{resource_references, OpLog, OpTiming};
 use crate::events::{Event, EventSink, OpKind, OpStatus};
 use crate::module_graph::{provider_key, provider_name_of, ModuleGraph, NodeKind};
 use crate::plan::{Action, Drift, EngineError, OutputChange, PlanMode, ResourceChange, UnitPlan};
@@ -34,6 +35,8 @@ pub struct RunContext {
     pub progress_every: Duration,
     /// Set on interrupt: no new operation starts; those in flight finish and are recorded.
     pub interrupted: Arc<std::sync::atomic::AtomicBool>,
+    /// Every provider operation's timing, for the run's critical path.
+    pub op_log: Arc<OpLog>,
 }
 
 impl RunContext {
@@ -649,6 +652,7 @@ impl Runner<'_> {
                 _ = ticker.tick() => emit(OpStatus::Still(start.elapsed())),
             }
         };
+        self.log_op(addr, kind, start);
         match result {
             Ok(v) => {
                 emit(OpStatus::Done(start.elapsed(), v.id_of()));
@@ -665,6 +669,21 @@ impl Runner<'_> {
                 Err(EngineError::provider(&address, doing, &e))
             }
         }
+    }
+
+    /// Logs a finished provider operation with the resources its block refers to.
+    fn log_op(&self, addr: &InstanceAddr, kind: OpKind, start: Instant) {
+        let resource = addr.resource();
+        let refers_to = self.graph.nodes.iter().position(|(name, _)| *name == resource).map(|n| resource_references(&self.graph, n)).unwrap_or_default();
+        self.run.ctx.op_log.push(OpTiming {
+            unit: self.unit_name().to_string(),
+            address: addr.to_string(),
+            resource,
+            kind,
+            start,
+            elapsed: start.elapsed(),
+            refers_to,
+        });
     }
 
     // ----- data sources ------------------------------------------------------------------

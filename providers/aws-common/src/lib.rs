@@ -6,7 +6,10 @@
 //! or from the standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`), which
 //! aws-config reads by itself.
 
+pub mod api_stats;
 pub mod policy;
+
+pub use api_stats::{ApiCounter, ApiStats};
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -28,6 +31,9 @@ pub struct AwsContext {
     /// `default_tags { tags = {...} }`, merged under each resource's own tags.
     pub default_tags: BTreeMap<String, String>,
     account_id: OnceCell<String>,
+    /// Where this context's clients record their API calls (the process-wide record
+    /// unless [`AwsContext::with_api_stats`] gave another).
+    api_stats: ApiStats,
 }
 
 impl AwsContext {
@@ -53,7 +59,24 @@ impl AwsContext {
         let default_tags = first_block(config, "default_tags")
             .and_then(|b| b.get("tags").map(string_map))
             .unwrap_or_default();
-        Ok(AwsContext { sdk, region, endpoints, default_tags, account_id: OnceCell::new() })
+        Ok(AwsContext { sdk, region, endpoints, default_tags, account_id: OnceCell::new(), api_stats: ApiStats::global() })
+    }
+
+    /// Records this context's API calls in `stats` instead of the process-wide record
+    /// (tests that count calls, so concurrent tests do not mix).
+    pub fn with_api_stats(mut self, stats: ApiStats) -> Self {
+        self.api_stats = stats;
+        self
+    }
+
+    /// The interceptor every client built from this context registers, so that
+    /// `forge --api-stats` counts every call.
+    pub fn api_counter(&self) -> ApiCounter {
+        self.api_stats.interceptor()
+    }
+
+    pub fn api_stats(&self) -> &ApiStats {
+        &self.api_stats
     }
 
     /// The endpoint the provider block sets for a service (by its block key, such as
@@ -75,7 +98,7 @@ impl AwsContext {
     pub async fn account_id(&self) -> ProviderResult<String> {
         self.account_id
             .get_or_try_init(|| async {
-                let mut conf = aws_sdk_sts::config::Builder::from(&self.sdk);
+                let mut conf = aws_sdk_sts::config::Builder::from(&self.sdk).interceptor(self.api_counter());
                 if let Some(url) = self.endpoint_for("sts") {
                     conf = conf.endpoint_url(url);
                 }
@@ -257,6 +280,7 @@ mod tests {
             endpoints: BTreeMap::new(),
             default_tags: [("env".to_string(), "prod".to_string()), ("team".to_string(), "a".to_string())].into(),
             account_id: OnceCell::new(),
+            api_stats: ApiStats::new(),
         };
         let own: BTreeMap<String, String> = [("team".to_string(), "b".to_string())].into();
         let all = ctx.tags_all(&own);

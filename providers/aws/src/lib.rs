@@ -4,6 +4,9 @@
 
 pub mod remote_state;
 
+/// The API-call counter every client records into (`forge --api-stats`).
+pub use forge_aws_common::api_stats;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 

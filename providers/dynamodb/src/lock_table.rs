@@ -32,7 +32,8 @@ impl LockTable {
     /// A table handle from the shared SDK configuration; `endpoint` overrides the one the
     /// standard variables give (`AWS_ENDPOINT_URL_DYNAMODB`).
     pub fn new(sdk: &aws_types::SdkConfig, endpoint: Option<&str>, name: impl Into<String>) -> Self {
-        let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk);
+        // Counted with the process-wide record, as every client forge builds is.
+        let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(forge_aws_common::ApiStats::global().interceptor());
         if let Some(url) = endpoint {
             conf = conf.endpoint_url(url);
         }

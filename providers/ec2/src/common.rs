@@ -9,7 +9,7 @@ use forge_provider::{ProviderError, ProviderResult, Value};
 
 /// An EC2 client for this provider configuration (with the provider block's endpoint).
 pub fn client(ctx: &AwsContext) -> aws_sdk_ec2::Client {
-    let mut conf = aws_sdk_ec2::config::Builder::from(&ctx.sdk);
+    let mut conf = aws_sdk_ec2::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
     if let Some(url) = ctx.endpoint_for("ec2") {
         conf = conf.endpoint_url(url);
     }

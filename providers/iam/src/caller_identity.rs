@@ -13,7 +13,7 @@ pub struct CallerIdentityDataSource {
 
 impl CallerIdentityDataSource {
     pub fn new(ctx: Arc<AwsContext>) -> Self {
-        let mut conf = aws_sdk_sts::config::Builder::from(&ctx.sdk);
+        let mut conf = aws_sdk_sts::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
         if let Some(url) = ctx.endpoint_for("sts") {
             conf = conf.endpoint_url(url);
         }

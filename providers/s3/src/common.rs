@@ -9,7 +9,7 @@ use forge_provider::{ProviderError, ProviderResult, Schema, Value};
 /// An S3 client for this provider configuration; path-style addressing whenever a custom
 /// endpoint is in force (virtual-hosted names such as `<bucket>.localhost` do not resolve).
 pub fn client(ctx: &AwsContext) -> aws_sdk_s3::Client {
-    let mut conf = aws_sdk_s3::config::Builder::from(&ctx.sdk);
+    let mut conf = aws_sdk_s3::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
     if let Some(url) = ctx.endpoint_for("s3") {
         conf = conf.endpoint_url(url);
     }

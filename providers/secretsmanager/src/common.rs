@@ -8,7 +8,7 @@ use forge_provider::{ProviderError, ProviderResult, Schema, Value};
 
 /// A Secrets Manager client for this provider configuration.
 pub fn client(ctx: &AwsContext) -> aws_sdk_secretsmanager::Client {
-    let mut conf = aws_sdk_secretsmanager::config::Builder::from(&ctx.sdk);
+    let mut conf = aws_sdk_secretsmanager::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
     if let Some(url) = ctx.endpoint_for("secretsmanager") {
         conf = conf.endpoint_url(url);
     }

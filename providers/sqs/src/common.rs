@@ -8,7 +8,7 @@ use forge_provider::{ProviderError, ProviderResult, Schema, Value};
 
 /// An SQS client for this provider configuration.
 pub fn client(ctx: &AwsContext) -> aws_sdk_sqs::Client {
-    let mut conf = aws_sdk_sqs::config::Builder::from(&ctx.sdk);
+    let mut conf = aws_sdk_sqs::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
     if let Some(url) = ctx.endpoint_for("sqs") {
         conf = conf.endpoint_url(url);
     }

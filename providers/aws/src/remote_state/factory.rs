@@ -132,7 +132,9 @@ impl S3BackendFactory {
             sdk = with_assumed_role(sdk, role, config.sts_endpoint.as_deref()).await;
         }
         check_credentials(&sdk, config).await?;
-        let mut s3_conf = aws_sdk_s3::config::Builder::from(&sdk).force_path_style(config.needs_path_style());
+        let mut s3_conf = aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(config.needs_path_style())
+            .interceptor(forge_aws_common::ApiStats::global().interceptor());
         if let Some(url) = &config.s3_endpoint {
             s3_conf = s3_conf.endpoint_url(url);
         }

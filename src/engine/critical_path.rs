@@ -1,0 +1,283 @@
+//! The longest chain of dependent provider operations of a run: what an apply could take
+//! at best if forge added nothing (no evaluation, state writes or locks) and ran every
+//! independent operation at once. `forge apply --api-stats` prints it next to the wall
+//! time; the benchmark (`scripts/bench`) holds the ratio to a target.
+//!
+//! Each provider call (`Runner::call`) is logged with its timing and the resources its
+//! resource refers to; the DAG's edges are then:
+//! - inside a unit, an operation on a resource comes after the operations on the
+//!   resources and data sources it refers to (through locals too), and after earlier
+//!   operations on the same instance (a replacement's delete, then its create);
+//! - a delete comes after the deletes of what refers to it (the reverse order);
+//! - across units, every operation of a unit comes after every operation of the units it
+//!   depends on (its `dependency` blocks, transitively), as the unit walk waits for them.
+//!
+//! An edge is kept only when the earlier operation ended before the later one started,
+//! which it always did in a real run; this also makes the graph acyclic by construction.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use crate::events::OpKind;
+use crate::module_graph::{ModuleGraph, NodeKind};
+
+/// One provider operation (a read, create, update or delete of one instance).
+#[derive(Clone, Debug, PartialEq)]
+pub struct OpTiming {
+    pub unit: String,
+    /// The instance (`aws_sqs_queue.q["a"]`).
+    pub address: String,
+    /// Its resource or data source (`aws_sqs_queue.q`), the unit of dependency edges.
+    pub resource: String,
+    pub kind: OpKind,
+    pub start: Instant,
+    pub elapsed: Duration,
+    /// The resources and data sources of the same unit that `resource` refers to.
+    pub refers_to: Vec<String>,
+}
+
+impl OpTiming {
+    fn end(&self) -> Instant {
+        self.start + self.elapsed
+    }
+}
+
+/// Where a run's operations are logged (shared by the units of one run).
+#[derive(Debug, Default)]
+pub struct OpLog {
+    ops: Mutex<Vec<OpTiming>>,
+}
+
+impl OpLog {
+    pub fn push(&self, op: OpTiming) {
+        self.ops.lock().unwrap_or_else(|p| p.into_inner()).push(op);
+    }
+
+    pub fn ops(&self) -> Vec<OpTiming> {
+        self.ops.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+/// The longest chain: its operations in order and their summed duration.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CriticalPath {
+    pub total: Duration,
+    pub chain: Vec<OpTiming>,
+    /// How many operations the run made in all.
+    pub operations: usize,
+}
+
+impl CriticalPath {
+    /// `1.21 s over 3 of 40 operations: a | x (create 0.50 s) -> ...`
+    pub fn describe(&self) -> String {
+        let steps: Vec<String> = self
+            .chain
+            .iter()
+            .map(|o| {
+                let kind = match o.kind {
+                    OpKind::Reading => "read",
+                    OpKind::Creating => "create",
+                    OpKind::Modifying => "update",
+                    OpKind::Destroying => "delete",
+                };
+                format!("{} | {} ({kind} {:.2} s)", o.unit, o.address, o.elapsed.as_secs_f64())
+            })
+            .collect();
+        format!(
+            "{:.2} s over {} of {} operations{}{}",
+            self.total.as_secs_f64(),
+            self.chain.len(),
+            self.operations,
+            if steps.is_empty() { "" } else { ": " },
+            steps.join(" -> ")
+        )
+    }
+}
+
+/// The resources and data sources a module node refers to, looking through locals,
+/// variables' validations and provider configurations (which are not operations).
+pub fn resource_references(graph: &ModuleGraph, node: usize) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    let mut seen = BTreeSet::new();
+    let mut stack: Vec<usize> = graph.deps.get(node).cloned().unwrap_or_default();
+    while let Some(d) = stack.pop() {
+        if !seen.insert(d) {
+            continue;
+        }
+        match graph.nodes[d].1 {
+            NodeKind::Resource(_) | NodeKind::Data(_) => {
+                out.insert(graph.nodes[d].0.clone());
+            }
+            _ => stack.extend(graph.deps[d].iter().copied()),
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// The longest path through the operations' DAG (see the module docs); `unit_deps` maps
+/// each unit to the units it depends on directly.
+pub fn critical_path(ops: &[OpTiming], unit_deps: &BTreeMap<String, Vec<String>>) -> CriticalPath {
+    let upstream = transitive(unit_deps);
+    let mut order: Vec<usize> = (0..ops.len()).collect();
+    order.sort_by_key(|&i| (ops[i].start, i));
+    // best[i]: the longest chain ending with operation i; prev[i]: its predecessor.
+    let mut best: Vec<Duration> = vec![Duration::ZERO; ops.len()];
+    let mut prev: Vec<Option<usize>> = vec![None; ops.len()];
+    for (pos, &b) in order.iter().enumerate() {
+        let mut longest = Duration::ZERO;
+        for &a in &order[..pos] {
+            if ops[a].end() <= ops[b].start && depends(&ops[b], &ops[a], &upstream) && best[a] > longest {
+                longest = best[a];
+                prev[b] = Some(a);
+            }
+        }
+        best[b] = longest + ops[b].elapsed;
+    }
+    let Some(last) = (0..ops.len()).max_by_key(|&i| (best[i], std::cmp::Reverse(i))) else {
+        return CriticalPath::default();
+    };
+    let mut chain = vec![ops[last].clone()];
+    let mut at = last;
+    while let Some(p) = prev[at] {
+        chain.push(ops[p].clone());
+        at = p;
+    }
+    chain.reverse();
+    CriticalPath { total: best[last], chain, operations: ops.len() }
+}
+
+/// Whether `later` must wait for `earlier`.
+fn depends(later: &OpTiming, earlier: &OpTiming, upstream: &BTreeMap<String, BTreeSet<String>>) -> bool {
+    if later.unit != earlier.unit {
+        let waits_for = |u: &str, d: &str| upstream.get(u).is_some_and(|s| s.contains(d));
+        // Destroys walk the units in reverse.
+        return if later.kind == OpKind::Destroying && earlier.kind == OpKind::Destroying {
+            waits_for(&earlier.unit, &later.unit)
+        } else {
+            waits_for(&later.unit, &earlier.unit)
+        };
+    }
+    if later.address == earlier.address {
+        return true;
+    }
+    if later.kind == OpKind::Destroying && earlier.kind == OpKind::Destroying {
+        return earlier.refers_to.contains(&later.resource);
+    }
+    later.refers_to.contains(&earlier.resource)
+}
+
+fn transitive(deps: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out = BTreeMap::new();
+    for unit in deps.keys() {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<&String> = deps[unit].iter().collect();
+        while let Some(d) = stack.pop() {
+            if seen.insert(d.clone()) {
+                stack.extend(deps.get(d).into_iter().flatten());
+            }
+        }
+        out.insert(unit.clone(), seen);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(t0: Instant, unit: &str, resource: &str, kind: OpKind, start_ms: u64, ms: u64, refers_to: &[&str]) -> OpTiming {
+        OpTiming {
+            unit: unit.into(),
+            address: resource.into(),
+            resource: resource.into(),
+            kind,
+            start: t0 + Duration::from_millis(start_ms),
+            elapsed: Duration::from_millis(ms),
+            refers_to: refers_to.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn names(p: &CriticalPath) -> Vec<String> {
+        p.chain.iter().map(|o| format!("{}/{}", o.unit, o.address)).collect()
+    }
+
+    #[test]
+    fn longest_weighted_chain_across_resources_and_units() {
+        let t0 = Instant::now();
+        let c = OpKind::Creating;
+        // unit net: vpc (100) -> subnet (50); sg (300) independent of both.
+        // unit app depends on net: role (20) -> instance (200, refers to role).
+        // Chains: vpc+subnet = 150, sg = 300; app's ops wait for all of net: 300 + 20 + 200 = 520.
+        let ops = vec![
+            op(t0, "net", "aws_vpc.v", c, 0, 100, &[]),
+            op(t0, "net", "aws_subnet.s", c, 100, 50, &["aws_vpc.v"]),
+            op(t0, "net", "aws_security_group.g", c, 0, 300, &[]),
+            op(t0, "app", "aws_iam_role.r", c, 310, 20, &[]),
+            op(t0, "app", "aws_instance.i", c, 330, 200, &["aws_iam_role.r"]),
+            // A unit that depends on nothing, running alongside: not on the path.
+            op(t0, "logs", "aws_sqs_queue.q", c, 0, 400, &[]),
+        ];
+        let unit_deps = BTreeMap::from([
+            ("net".to_string(), vec![]),
+            ("app".to_string(), vec!["net".to_string()]),
+            ("logs".to_string(), vec![]),
+        ]);
+        let p = critical_path(&ops, &unit_deps);
+        assert_eq!(p.total, Duration::from_millis(520));
+        assert_eq!(names(&p), ["net/aws_security_group.g", "app/aws_iam_role.r", "app/aws_instance.i"]);
+        assert_eq!(p.operations, 6);
+        assert!(p.describe().starts_with("0.52 s over 3 of 6 operations: net | aws_security_group.g (create 0.30 s) -> "), "{}", p.describe());
+    }
+
+    #[test]
+    fn dependency_through_an_intermediate_unit_without_operations() {
+        let t0 = Instant::now();
+        let c = OpKind::Creating;
+        // c depends on b depends on a; b made no operation, c still waits for a.
+        let ops = vec![op(t0, "a", "x.one", c, 0, 100, &[]), op(t0, "c", "x.two", c, 150, 100, &[])];
+        let unit_deps = BTreeMap::from([
+            ("a".to_string(), vec![]),
+            ("b".to_string(), vec!["a".to_string()]),
+            ("c".to_string(), vec!["b".to_string()]),
+        ]);
+        let p = critical_path(&ops, &unit_deps);
+        assert_eq!(p.total, Duration::from_millis(200));
+        assert_eq!(names(&p), ["a/x.one", "c/x.two"]);
+    }
+
+    #[test]
+    fn deletes_follow_reverse_references_and_replacements_are_sequential() {
+        let t0 = Instant::now();
+        let d = OpKind::Destroying;
+        // The instance refers to the role: the instance's delete (200) goes first, then the role's (30).
+        // A replaced queue: delete (40) then create (60) of the same address: 100.
+        let ops = vec![
+            op(t0, "app", "aws_instance.i", d, 0, 200, &["aws_iam_role.r"]),
+            op(t0, "app", "aws_iam_role.r", d, 200, 30, &[]),
+            op(t0, "app", "aws_sqs_queue.q", d, 0, 40, &[]),
+            op(t0, "app", "aws_sqs_queue.q", OpKind::Creating, 40, 60, &[]),
+        ];
+        let p = critical_path(&ops, &BTreeMap::from([("app".to_string(), vec![])]));
+        assert_eq!(p.total, Duration::from_millis(230));
+        assert_eq!(names(&p), ["app/aws_instance.i", "app/aws_iam_role.r"]);
+    }
+
+    #[test]
+    fn an_operation_that_overlapped_is_not_a_predecessor() {
+        let t0 = Instant::now();
+        // Config says b refers to a, but b started before a ended (it cannot have waited):
+        // the edge is dropped rather than trusted.
+        let ops = vec![op(t0, "u", "x.a", OpKind::Creating, 0, 100, &[]), op(t0, "u", "x.b", OpKind::Creating, 50, 100, &["x.a"])];
+        let p = critical_path(&ops, &BTreeMap::new());
+        assert_eq!(p.total, Duration::from_millis(100));
+        assert_eq!(p.chain.len(), 1);
+    }
+
+    #[test]
+    fn no_operations_no_path() {
+        let p = critical_path(&[], &BTreeMap::new());
+        assert_eq!(p, CriticalPath::default());
+        assert_eq!(p.describe(), "0.00 s over 0 of 0 operations");
+    }
+}
