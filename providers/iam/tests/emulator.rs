@@ -4,8 +4,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+#[path = "../../testkit/emulator_kit.rs"]
+mod kit;
+
 
 use forge_aws_common::AwsContext;
 use forge_aws_iam::caller_identity::CallerIdentityDataSource;
@@ -15,48 +16,11 @@ use forge_aws_iam::region::RegionDataSource;
 use forge_aws_iam::role::RoleResource;
 use forge_aws_iam::role_policy::RolePolicyResource;
 use forge_aws_iam::role_policy_attachment::RolePolicyAttachmentResource;
-use forge_provider::{DataSourceType, ResourceType, Schema, Value};
-
-async fn context() -> Arc<AwsContext> {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        panic!(
-            "AWS_ENDPOINT_URL is not set: these tests need the emulators. Run \
-             `localstack/emulators.sh up` and `source localstack/.run/env.sh`, or use `scripts/test`."
-        );
-    }
-    let ctx = AwsContext::from_provider_config(&Value::object([("region", Value::string("us-east-1"))]))
-        .await
-        .expect("provider context");
-    Arc::new(ctx)
-}
+use forge_provider::{DataSourceType, ResourceType, Value};
+use kit::*;
 
 fn iam(ctx: &AwsContext) -> aws_sdk_iam::Client {
     forge_aws_iam::common::client(ctx)
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
-}
-
-/// A configuration value with every schema attribute (null unless set).
-fn config(schema: &Schema, set: Vec<(&str, Value)>) -> Value {
-    let mut m: BTreeMap<String, Value> = schema.attributes.keys().map(|k| (k.clone(), Value::Null)).collect();
-    for name in schema.blocks.keys() {
-        m.insert(name.clone(), Value::List(Vec::new()));
-    }
-    for (k, v) in set {
-        assert!(m.contains_key(k), "test config sets {k}, which is not in the schema");
-        m.insert(k.to_string(), v);
-    }
-    Value::Object(m)
-}
-
-fn s(v: &str) -> Value {
-    Value::string(v)
-}
-
-fn tags(pairs: &[(&str, &str)]) -> Value {
-    Value::Map(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
 }
 
 const TRUST_EC2: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
@@ -70,53 +34,17 @@ fn read_policy(actions: &[&str]) -> String {
     .to_string()
 }
 
-/// Plans and creates, checking the result is wholly known and keeps what was configured.
+/// Plans and creates, checking the result keeps what was configured and planned.
 async fn create(ty: &dyn ResourceType, config: &Value) -> Value {
-    let plan = ty.plan(None, config).expect("plan for create");
-    let state = ty.create(&plan.planned).await.expect("create");
-    assert!(state.is_wholly_known(), "create left unknowns: {state:?}");
-    assert_configured_equal(ty, &state, config);
-    for name in ty.schema().attributes.keys() {
-        let planned = plan.planned.get(name).unwrap_or(&Value::Null);
-        if planned.is_wholly_known() {
-            assert!(
-                planned.same_as(state.get(name).unwrap_or(&Value::Null)),
-                "{name}: planned {planned:?}, created {:?}",
-                state.get(name)
-            );
-        }
-    }
+    let state = create_as_planned(ty, config, &[]).await;
+    assert_matches_config(&state, config);
     state
-}
-
-/// Every attribute set in the configuration has the same value in the state.
-fn assert_configured_equal(ty: &dyn ResourceType, state: &Value, config: &Value) {
-    for name in ty.schema().attributes.keys() {
-        let want = config.get(name).unwrap_or(&Value::Null);
-        if !want.is_null() {
-            let got = state.get(name).unwrap_or(&Value::Null);
-            assert!(want.same_as(got), "{name}: configured {want:?}, state has {got:?}");
-        }
-    }
-}
-
-/// A second plan against the live object changes nothing.
-fn assert_no_op(ty: &dyn ResourceType, live: &Value, config: &Value) {
-    let plan = ty.plan(Some(live), config).expect("second plan");
-    assert!(plan.requires_replace.is_empty(), "second plan wants replacement of {:?}", plan.requires_replace);
-    assert!(plan.planned.same_as(live), "second plan is not a no-op:\nplanned {:?}\nlive    {:?}", plan.planned, live);
-}
-
-async fn read(ty: &dyn ResourceType, state: &Value) -> Value {
-    ty.read(state).await.expect("read").expect("object exists")
 }
 
 /// Plans from the drifted live state and applies the in-place update.
 async fn repair(ty: &dyn ResourceType, live: &Value, config: &Value) -> Value {
-    let plan = ty.plan(Some(live), config).expect("repair plan");
-    assert!(plan.requires_replace.is_empty(), "repair wants replacement of {:?}", plan.requires_replace);
-    assert!(!plan.planned.same_as(live), "the drift did not show in the plan");
-    ty.update(live, &plan.planned).await.expect("update")
+    assert_plan_changes(ty, live, config);
+    update(ty, live, config).await
 }
 
 fn json_eq(a: &str, b: &str) -> bool {
@@ -168,7 +96,7 @@ async fn role_lifecycle_with_drift_repair_import_and_forced_detach_on_delete() {
 
     let repaired = repair(&roles, &drifted, &desired).await;
     let after = read(&roles, &repaired).await;
-    assert_configured_equal(&roles, &after, &desired);
+    assert_matches_config(&after, &desired);
     assert_no_op(&roles, &after, &desired);
 
     let imported = roles.import(&name).await.expect("import").expect("imported");
@@ -346,27 +274,23 @@ async fn inline_role_policy_lifecycle() {
     let role_name = unique("forge-inline-role");
     let role = create(&roles, &config(roles.schema(), vec![("name", s(&role_name)), ("assume_role_policy", s(TRUST_EC2))])).await;
     let doc = read_policy(&["sqs:SendMessage", "sqs:ReceiveMessage"]);
-    let desired = config(inline.schema(), vec![("name", s("queue-access")), ("role", s(&role_name)), ("policy", s(&doc))]);
-    let state = create(&inline, &desired).await;
-    assert_eq!(state.str_attr("id"), Some(format!("{role_name}:queue-access").as_str()));
-    let live = read(&inline, &state).await;
-    assert_eq!(live.str_attr("policy"), Some(doc.as_str()));
-    assert_no_op(&inline, &live, &desired);
+    let cycle = Lifecycle::new(
+        &inline,
+        config(inline.schema(), vec![("name", s("queue-access")), ("role", s(&role_name)), ("policy", s(&doc))]),
+    );
+    let live = cycle.create().await;
+    assert_eq!(live.str_attr("id"), Some(format!("{role_name}:queue-access").as_str()));
+    assert_eq!(live.str_attr("policy"), Some(doc.as_str()), "an equivalent policy keeps our spelling");
 
     let outside = read_policy(&["sqs:*"]);
-    client.put_role_policy().role_name(&role_name).policy_name("queue-access").policy_document(&outside).send().await.unwrap();
-    let drifted = read(&inline, &live).await;
-    assert!(json_eq(drifted.str_attr("policy").unwrap(), &outside));
-    let repaired = repair(&inline, &drifted, &desired).await;
-    assert!(json_eq(read(&inline, &repaired).await.str_attr("policy").unwrap(), &doc));
-
-    let imported = inline.import(&format!("{role_name}:queue-access")).await.unwrap().expect("imported");
-    assert!(json_eq(imported.str_attr("policy").unwrap(), &doc));
-    assert_eq!(imported.str_attr("role"), Some(role_name.as_str()));
-
-    inline.delete(&repaired).await.unwrap();
-    assert_eq!(inline.read(&repaired).await.unwrap(), None);
-    inline.delete(&repaired).await.expect("deleting again succeeds");
+    let change = client.put_role_policy().role_name(&role_name).policy_name("queue-access").policy_document(&outside);
+    let repaired = cycle
+        .drift_and_repair(&live, async { change.send().await.map(|_| ()).unwrap() }, |drifted| {
+            assert!(json_eq(drifted.str_attr("policy").unwrap(), &outside))
+        })
+        .await;
+    cycle.import(&format!("{role_name}:queue-access"), &repaired).await;
+    cycle.delete(&repaired).await;
     roles.delete(&role).await.unwrap();
 }
 
@@ -379,30 +303,51 @@ async fn instance_profile_lifecycle() {
     let role_name = unique("forge-ip-role");
     let role = create(&roles, &config(roles.schema(), vec![("name", s(&role_name)), ("assume_role_policy", s(TRUST_EC2))])).await;
     let name = unique("forge-profile");
-    let desired = config(profiles.schema(), vec![("name", s(&name)), ("role", s(&role_name)), ("tags", tags(&[("k", "v")]))]);
-    let state = create(&profiles, &desired).await;
-    assert_eq!(state.str_attr("id"), Some(name.as_str()));
-    assert!(state.str_attr("arn").is_some_and(|a| a.ends_with(&format!(":instance-profile/{name}"))));
-    let live = read(&profiles, &state).await;
-    assert!(live.same_as(&state), "read differs from create:\n{live:?}\n{state:?}");
-    assert_no_op(&profiles, &live, &desired);
+    let cycle = Lifecycle::new(
+        &profiles,
+        config(profiles.schema(), vec![("name", s(&name)), ("role", s(&role_name)), ("tags", tags(&[("k", "v")]))]),
+    );
+    let live = cycle.create().await;
+    assert_eq!(live.str_attr("id"), Some(name.as_str()));
+    assert!(live.str_attr("arn").is_some_and(|a| a.ends_with(&format!(":instance-profile/{name}"))));
 
-    client.remove_role_from_instance_profile().instance_profile_name(&name).role_name(&role_name).send().await.unwrap();
-    let drifted = read(&profiles, &live).await;
-    assert_eq!(drifted.get("role"), Some(&Value::Null));
-    let repaired = repair(&profiles, &drifted, &desired).await;
-    assert_eq!(read(&profiles, &repaired).await.str_attr("role"), Some(role_name.as_str()));
-
-    let imported = profiles.import(&name).await.unwrap().expect("imported");
-    for attr in ["arn", "unique_id", "role", "path", "tags", "tags_all", "create_date"] {
-        assert!(imported.get(attr).unwrap().same_as(repaired.get(attr).unwrap()), "import differs on {attr}");
-    }
-
+    // The role taken out of the profile outside forge, then a tag changed.
+    let remove = client.remove_role_from_instance_profile().instance_profile_name(&name).role_name(&role_name);
+    let retag = client
+        .tag_instance_profile()
+        .instance_profile_name(&name)
+        .tags(aws_sdk_iam::types::Tag::builder().key("k").value("changed").build().unwrap());
+    let outside = async {
+        remove.send().await.unwrap();
+        retag.send().await.unwrap();
+    };
+    let repaired = cycle
+        .drift_and_repair(&live, outside, |drifted| {
+            assert_eq!(drifted.get("role"), Some(&Value::Null));
+            assert_eq!(drifted.get("tags").and_then(|t| t.str_attr("k")), Some("changed"));
+        })
+        .await;
+    cycle.import(&name, &repaired).await;
     // Deleting the profile takes the role out first.
-    profiles.delete(&repaired).await.unwrap();
-    assert_eq!(profiles.read(&repaired).await.unwrap(), None);
-    profiles.delete(&repaired).await.expect("deleting again succeeds");
+    cycle.delete(&repaired).await;
     roles.delete(&role).await.unwrap();
+}
+
+/// A document that is JSON but not an IAM policy: IAM's code and message reach the user,
+/// with a hint at what to fix.
+#[tokio::test]
+async fn policy_iam_cannot_parse_fails_with_its_code_and_a_hint() {
+    let ctx = context().await;
+    let policies = PolicyResource::new(ctx.clone());
+    let name = unique("forge-malformed");
+    let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Action":"s3:GetObject","Resource":"*"}]}"#;
+    let plan = policies.plan(None, &config(policies.schema(), vec![("name", s(&name)), ("policy", s(doc))])).unwrap();
+    let err = policies.create(&plan.planned).await.expect_err("IAM refuses the document");
+    assert_eq!(err.code.as_deref(), Some("MalformedPolicyDocument"), "{err}");
+    assert!(!err.message.is_empty(), "{err}");
+    assert!(err.hint.as_deref().is_some_and(|h| h.contains("does not parse")), "{err}");
+    let arn = format!("arn:aws:iam::{}:policy/{name}", ctx.account_id().await.unwrap());
+    assert_eq!(policies.import(&arn).await.unwrap(), None, "nothing was left behind");
 }
 
 #[tokio::test]
@@ -529,15 +474,7 @@ async fn iam_module_shape_applies_and_replans_clean() {
 /// of `tags` so the configuration's own tags plan as a no-op.
 #[tokio::test]
 async fn default_tags_go_to_tags_all_only() {
-    let _ = context().await;
-    let provider = Value::object([
-        ("region", s("us-east-1")),
-        (
-            "default_tags",
-            Value::List(vec![Value::object([("tags", tags(&[("env", "test"), ("team", "default")]))])]),
-        ),
-    ]);
-    let ctx = Arc::new(AwsContext::from_provider_config(&provider).await.unwrap());
+    let ctx = context_with_default_tags(&[("env", "test"), ("team", "default")]).await;
     let roles = RoleResource::new(ctx.clone());
     let name = unique("forge-deftags");
     let desired = config(

@@ -6,7 +6,9 @@
 // Tests may unwrap: a panic there is a test failure with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
+#[path = "../../testkit/emulator_kit.rs"]
+mod kit;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -25,145 +27,8 @@ use forge_aws_s3::bucket_versioning::BucketVersioningResource;
 use forge_aws_s3::public_access_block::PublicAccessBlockResource;
 use forge_aws_sqs::queue::QueueResource;
 use forge_aws_sqs::queue_policy::QueuePolicyResource;
-use forge_provider::{ResourceType, Schema, Value};
-
-async fn context() -> Arc<AwsContext> {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        panic!(
-            "AWS_ENDPOINT_URL is not set: these tests need the emulators. Run \
-             `localstack/emulators.sh up` and `source localstack/.run/env.sh`, or use `scripts/test`."
-        );
-    }
-    let ctx =
-        AwsContext::from_provider_config(&Value::object([("region", Value::string("us-east-1"))]))
-            .await
-            .expect("provider context");
-    Arc::new(ctx)
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
-}
-
-/// A configuration value with every schema attribute (null unless set) and every block
-/// (empty unless set).
-fn config(schema: &Schema, set: Vec<(&str, Value)>) -> Value {
-    let mut m: BTreeMap<String, Value> = schema
-        .attributes
-        .keys()
-        .map(|k| (k.clone(), Value::Null))
-        .collect();
-    for name in schema.blocks.keys() {
-        m.insert(name.clone(), Value::List(Vec::new()));
-    }
-    for (k, v) in set {
-        assert!(
-            m.contains_key(k),
-            "test config sets {k}, which is not in the schema"
-        );
-        m.insert(k.to_string(), v);
-    }
-    Value::Object(m)
-}
-
-/// A nested block object with every attribute of `schema` (null unless set).
-fn block(schema: &Schema, set: Vec<(&str, Value)>) -> Value {
-    config(schema, set)
-}
-
-fn s(v: &str) -> Value {
-    Value::string(v)
-}
-
-fn tags(pairs: &[(&str, &str)]) -> Value {
-    Value::Map(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
-}
-
-async fn create(rt: &dyn ResourceType, cfg: &Value) -> Value {
-    let plan = rt.plan(None, cfg).expect("plan for create");
-    let state = rt.create(&plan.planned).await.expect("create");
-    assert!(state.is_wholly_known(), "create left unknowns: {state:?}");
-    state
-}
-
-async fn read(rt: &dyn ResourceType, state: &Value) -> Value {
-    rt.read(state)
-        .await
-        .expect("read")
-        .expect("the object exists")
-}
-
-fn assert_matches_config(state: &Value, cfg: &Value) {
-    for (k, v) in cfg.as_map().expect("config is an object") {
-        if v.is_null() {
-            continue;
-        }
-        let got = state.get(k).unwrap_or(&Value::Null);
-        match (v.as_seq(), got.as_seq()) {
-            // Blocks: compare the attributes the configuration sets, item by item.
-            (Some(want), Some(have)) if want.iter().all(|w| w.as_map().is_some()) => {
-                assert_eq!(
-                    want.len(),
-                    have.len(),
-                    "{k}: configured {want:?}, state has {have:?}"
-                );
-                for (w, h) in want.iter().zip(have) {
-                    assert_matches_config(h, w);
-                }
-            }
-            _ => assert!(got.same_as(v), "{k}: configured {v:?}, state has {got:?}"),
-        }
-    }
-}
-
-fn assert_no_op(rt: &dyn ResourceType, live: &Value, cfg: &Value) {
-    let plan = rt.plan(Some(live), cfg).expect("second plan");
-    assert!(
-        plan.requires_replace.is_empty(),
-        "replace asked: {:?}",
-        plan.requires_replace
-    );
-    assert!(
-        plan.planned.same_as(live),
-        "second plan is not a no-op:\nplanned {:?}\nlive    {:?}",
-        plan.planned,
-        live
-    );
-}
-
-fn assert_plan_changes(rt: &dyn ResourceType, live: &Value, cfg: &Value) {
-    let plan = rt.plan(Some(live), cfg).expect("repair plan");
-    assert!(
-        !plan.planned.same_as(live),
-        "the plan must repair the drift: {live:?}"
-    );
-}
-
-/// State as the engine stores it (JSON: lists become tuples, maps objects) reads back
-/// as no drift and plans as no change.
-async fn assert_stored_state_plans_no_op(rt: &dyn ResourceType, state: &Value, cfg: &Value) {
-    let stored = Value::from_json(&state.to_json());
-    let live = rt
-        .read(&stored)
-        .await
-        .expect("read stored state")
-        .expect("exists");
-    assert!(
-        live.same_as(&stored),
-        "stored state reads as drift:\n{live:?}\n{stored:?}"
-    );
-    assert_no_op(rt, &stored, cfg);
-}
-
-async fn update(rt: &dyn ResourceType, prior: &Value, cfg: &Value) -> Value {
-    let plan = rt.plan(Some(prior), cfg).expect("plan for update");
-    assert!(
-        plan.requires_replace.is_empty(),
-        "update should be in place: {:?}",
-        plan.requires_replace
-    );
-    rt.update(prior, &plan.planned).await.expect("update")
-}
+use forge_provider::{ResourceType, Value};
+use kit::*;
 
 fn s3(ctx: &AwsContext) -> aws_sdk_s3::Client {
     forge_aws_s3::common::client(ctx)
@@ -983,19 +848,7 @@ async fn object_lock_is_set_at_creation_and_forces_replacement() {
 
 #[tokio::test]
 async fn default_tags_reach_the_bucket_but_not_its_tags() {
-    let ctx = AwsContext::from_provider_config(&Value::object([
-        ("region", Value::string("us-east-1")),
-        (
-            "default_tags",
-            Value::List(vec![Value::object([(
-                "tags",
-                tags(&[("Environment", "test"), ("ManagedBy", "forge")]),
-            )])]),
-        ),
-    ]))
-    .await
-    .expect("provider context");
-    let ctx = Arc::new(ctx);
+    let ctx = context_with_default_tags(&[("Environment", "test"), ("ManagedBy", "forge")]).await;
     let rt = BucketResource::new(ctx.clone());
     let name = unique("forge-dt");
     let cfg = config(

@@ -237,7 +237,11 @@ impl ResourceType for SecretVersionResource {
         let (secret_id, version_id) = parse_id(id)?;
         // A version cannot be deleted, only unlabelled; AWS removes unlabelled versions.
         // The current one keeps its label, as in Terraform: the secret still has a value.
-        for stage in stages_of(state).iter().filter(|s| s.as_str() != CURRENT) {
+        // The labels it holds now count, not those in state: a label moved away since (a
+        // newer version took AWSPREVIOUS) cannot be removed from it, and a version already
+        // gone is "Not a valid version" to AWS, where deleting it again must succeed.
+        let Some(live) = self.read_parts(secret_id, version_id).await? else { return Ok(()) };
+        for stage in stages_of(&live).iter().filter(|s| s.as_str() != CURRENT) {
             self.remove_stage(secret_id, version_id, stage).await?;
         }
         Ok(())

@@ -4,74 +4,21 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+#[path = "../../testkit/emulator_kit.rs"]
+mod kit;
 
 use forge_aws_common::AwsContext;
 use forge_aws_secretsmanager::secret::SecretResource;
 use forge_aws_secretsmanager::secret_version::SecretVersionResource;
-use forge_provider::{ResourceType, Schema, Value};
-
-async fn context() -> Arc<AwsContext> {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        panic!(
-            "AWS_ENDPOINT_URL is not set: these tests need the emulators. Run \
-             `localstack/emulators.sh up` and `source localstack/.run/env.sh`, or use `scripts/test`."
-        );
-    }
-    let ctx = AwsContext::from_provider_config(&Value::object([("region", Value::string("us-east-1"))]))
-        .await
-        .expect("provider context");
-    Arc::new(ctx)
-}
+use forge_provider::{ResourceType, Value};
+use kit::*;
 
 fn sm(ctx: &AwsContext) -> aws_sdk_secretsmanager::Client {
     forge_aws_secretsmanager::common::client(ctx)
 }
 
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
-}
-
-fn config(schema: &Schema, set: Vec<(&str, Value)>) -> Value {
-    let mut m: BTreeMap<String, Value> = schema.attributes.keys().map(|k| (k.clone(), Value::Null)).collect();
-    for (k, v) in set {
-        assert!(m.contains_key(k), "test config sets {k}, which is not in the schema");
-        m.insert(k.to_string(), v);
-    }
-    Value::Object(m)
-}
-
-fn s(v: &str) -> Value {
-    Value::string(v)
-}
-
-fn tags(pairs: &[(&str, &str)]) -> Value {
-    Value::Map(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
-}
-
 async fn create(ty: &dyn ResourceType, config: &Value) -> Value {
-    let plan = ty.plan(None, config).expect("plan for create");
-    let state = ty.create(&plan.planned).await.expect("create");
-    assert!(state.is_wholly_known(), "create left unknowns");
-    for name in ty.schema().attributes.keys() {
-        assert!(state.get(name).is_some(), "state lacks {name}");
-        let planned = plan.planned.get(name).unwrap_or(&Value::Null);
-        if planned.is_wholly_known() {
-            assert!(planned.same_as(state.get(name).unwrap_or(&Value::Null)), "{name}: planned and created differ");
-        }
-    }
-    state
-}
-
-fn assert_no_op(ty: &dyn ResourceType, live: &Value, config: &Value) {
-    let plan = ty.plan(Some(live), config).expect("second plan");
-    assert!(plan.requires_replace.is_empty(), "second plan wants replacement of {:?}", plan.requires_replace);
-    assert!(plan.planned.same_as(live), "second plan is not a no-op:\nplanned {:?}\nlive    {:?}", plan.planned.deep_unmarked().get("policy"), live.get("policy"));
-}
-
-async fn read(ty: &dyn ResourceType, state: &Value) -> Value {
-    ty.read(state).await.expect("read").expect("object exists")
+    create_as_planned(ty, config, &[]).await
 }
 
 fn resource_policy(account: &str, action: &str) -> String {
@@ -247,6 +194,7 @@ async fn secret_version_lifecycle_keeps_the_value_sensitive() {
     assert!(repaired_stages.contains(&"AWSCURRENT"), "{repaired_stages:?}");
     let current = client.get_secret_value().secret_id(&arn).send().await.unwrap();
     assert_eq!(current.secret_string(), Some(value.as_str()));
+    assert_no_op(&versions, &read(&versions, &repaired).await, &wants_current);
 
     // A new value replaces the version.
     let changed = config(versions.schema(), vec![("secret_id", s(&arn)), ("secret_string", s("other").sensitive())]);
@@ -287,12 +235,7 @@ async fn secret_version_errors_never_show_the_value() {
 
 #[tokio::test]
 async fn secret_default_tags_go_to_tags_all_only() {
-    let _ = context().await;
-    let provider = Value::object([
-        ("region", s("us-east-1")),
-        ("default_tags", Value::List(vec![Value::object([("tags", tags(&[("env", "test")]))])])),
-    ]);
-    let ctx = Arc::new(AwsContext::from_provider_config(&provider).await.unwrap());
+    let ctx = context_with_default_tags(&[("env", "test")]).await;
     let secrets = SecretResource::new(ctx.clone());
     let desired = config(
         secrets.schema(),
@@ -344,4 +287,37 @@ async fn data_sources_find_the_secret_and_its_current_value() {
     secrets.delete(&secret).await.unwrap();
     let err = lookup.read(&config(lookup.schema(), vec![("name", s(&name))])).await.unwrap_err();
     assert!(err.message.contains(&name), "{err}");
+}
+
+/// Deleting a version takes its staging labels away: AWS then treats it as deprecated
+/// and forge reads it as gone. The version holding AWSCURRENT keeps that label, as in
+/// Terraform, so the secret still has a value.
+#[tokio::test]
+async fn deleted_secret_version_loses_its_labels_and_reads_as_gone() {
+    let ctx = context().await;
+    let client = sm(&ctx);
+    let secrets = SecretResource::new(ctx.clone());
+    let versions = SecretVersionResource::new(ctx.clone());
+    let secret = create(
+        &secrets,
+        &config(secrets.schema(), vec![("name", s(&unique("forge-vdel"))), ("recovery_window_in_days", n(0.0))]),
+    )
+    .await;
+    let arn = secret.str_attr("arn").unwrap().to_string();
+    let version = |value: &str| config(versions.schema(), vec![("secret_id", s(&arn)), ("secret_string", s(value).sensitive())]);
+    let first = create(&versions, &version("one")).await;
+    let second = create(&versions, &version("two")).await;
+    let first = read(&versions, &first).await;
+    let stages = |v: &Value| v.get("version_stages").and_then(Value::as_seq).unwrap().iter().filter_map(Value::as_str).map(str::to_string).collect::<Vec<_>>();
+    assert_eq!(stages(&first), vec!["AWSPREVIOUS".to_string()]);
+
+    versions.delete(&first).await.expect("delete");
+    assert_eq!(versions.read(&first).await.expect("read after delete"), None, "an unlabelled version is gone");
+    versions.delete(&first).await.expect("deleting again succeeds");
+
+    versions.delete(&second).await.expect("delete the current version");
+    let current = client.get_secret_value().secret_id(&arn).send().await.unwrap();
+    assert_eq!(current.version_id(), second.str_attr("version_id"), "AWSCURRENT stays with the version");
+    secrets.delete(&secret).await.unwrap();
+    assert_eq!(versions.read(&second).await.unwrap(), None, "with the secret gone, so is the version");
 }

@@ -5,139 +5,15 @@
 // Tests may unwrap: a panic there is a test failure with its message.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+#[path = "../../testkit/emulator_kit.rs"]
+mod kit;
 
 use aws_sdk_sqs::types::QueueAttributeName;
 use forge_aws_common::AwsContext;
 use forge_aws_sqs::queue::QueueResource;
 use forge_aws_sqs::queue_policy::QueuePolicyResource;
-use forge_provider::{ResourceType, Schema, Value};
-
-async fn context_with(default_tags: &[(&str, &str)]) -> Arc<AwsContext> {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        panic!(
-            "AWS_ENDPOINT_URL is not set: these tests need the emulators. Run \
-             `localstack/emulators.sh up` and `source localstack/.run/env.sh`, or use `scripts/test`."
-        );
-    }
-    let mut provider = vec![("region", Value::string("us-east-1"))];
-    if !default_tags.is_empty() {
-        provider.push((
-            "default_tags",
-            Value::List(vec![Value::object([("tags", tags(default_tags))])]),
-        ));
-    }
-    let ctx = AwsContext::from_provider_config(&Value::object(provider))
-        .await
-        .expect("provider context");
-    Arc::new(ctx)
-}
-
-async fn context() -> Arc<AwsContext> {
-    context_with(&[]).await
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
-}
-
-/// A configuration value with every schema attribute (null unless set).
-fn config(schema: &Schema, set: Vec<(&str, Value)>) -> Value {
-    let mut m: BTreeMap<String, Value> = schema
-        .attributes
-        .keys()
-        .map(|k| (k.clone(), Value::Null))
-        .collect();
-    for name in schema.blocks.keys() {
-        m.insert(name.clone(), Value::List(Vec::new()));
-    }
-    for (k, v) in set {
-        assert!(
-            m.contains_key(k),
-            "test config sets {k}, which is not in the schema"
-        );
-        m.insert(k.to_string(), v);
-    }
-    Value::Object(m)
-}
-
-fn s(v: &str) -> Value {
-    Value::string(v)
-}
-
-fn n(v: f64) -> Value {
-    Value::Number(v)
-}
-
-fn tags(pairs: &[(&str, &str)]) -> Value {
-    Value::Map(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
-}
-
-async fn create(rt: &dyn ResourceType, cfg: &Value) -> Value {
-    let plan = rt.plan(None, cfg).expect("plan for create");
-    let state = rt.create(&plan.planned).await.expect("create");
-    assert!(state.is_wholly_known(), "create left unknowns: {state:?}");
-    state
-}
-
-async fn read(rt: &dyn ResourceType, state: &Value) -> Value {
-    rt.read(state)
-        .await
-        .expect("read")
-        .expect("the object exists")
-}
-
-/// Every attribute set in `cfg` has the same value in `state`.
-fn assert_matches_config(state: &Value, cfg: &Value) {
-    for (k, v) in cfg.as_map().expect("config is an object") {
-        if !v.is_null() {
-            let got = state.get(k).unwrap_or(&Value::Null);
-            assert!(got.same_as(v), "{k}: configured {v:?}, state has {got:?}");
-        }
-    }
-}
-
-fn assert_no_op(rt: &dyn ResourceType, live: &Value, cfg: &Value) {
-    let plan = rt.plan(Some(live), cfg).expect("second plan");
-    assert!(
-        plan.requires_replace.is_empty(),
-        "replace asked: {:?}",
-        plan.requires_replace
-    );
-    assert!(
-        plan.planned.same_as(live),
-        "second plan is not a no-op:\nplanned {:?}\nlive    {:?}",
-        plan.planned,
-        live
-    );
-}
-
-/// State as the engine stores it (JSON: lists become tuples, maps objects) reads back
-/// as no drift and plans as no change.
-async fn assert_stored_state_plans_no_op(rt: &dyn ResourceType, state: &Value, cfg: &Value) {
-    let stored = Value::from_json(&state.to_json());
-    let live = rt
-        .read(&stored)
-        .await
-        .expect("read stored state")
-        .expect("exists");
-    assert!(
-        live.same_as(&stored),
-        "stored state reads as drift:\n{live:?}\n{stored:?}"
-    );
-    assert_no_op(rt, &stored, cfg);
-}
-
-async fn update(rt: &dyn ResourceType, prior: &Value, cfg: &Value) -> Value {
-    let plan = rt.plan(Some(prior), cfg).expect("plan for update");
-    assert!(
-        plan.requires_replace.is_empty(),
-        "update should be in place: {:?}",
-        plan.requires_replace
-    );
-    rt.update(prior, &plan.planned).await.expect("update")
-}
+use forge_provider::{ResourceType, Value};
+use kit::*;
 
 fn sqs(ctx: &AwsContext) -> aws_sdk_sqs::Client {
     forge_aws_sqs::common::client(ctx)
@@ -340,7 +216,7 @@ async fn fifo_queue_and_name_change_forces_replacement() {
 
 #[tokio::test]
 async fn default_tags_reach_tags_all_and_aws_but_not_tags() {
-    let ctx = context_with(&[("Environment", "test"), ("Component", "default")]).await;
+    let ctx = context_with_default_tags(&[("Environment", "test"), ("Component", "default")]).await;
     let rt = QueueResource::new(ctx.clone());
     let cfg = config(
         rt.schema(),
