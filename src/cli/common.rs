@@ -152,7 +152,8 @@ impl Drop for Built {
 pub type Factories = Vec<Arc<dyn ProviderFactory>>;
 
 pub fn factories() -> Result<(Factories, Option<FakeWorld>), Failure> {
-    let mut list: Vec<Arc<dyn ProviderFactory>> = vec![Arc::new(forge_aws::AwsProviderFactory::default())];
+    let mut list: Vec<Arc<dyn ProviderFactory>> =
+        vec![Arc::new(forge_aws::AwsProviderFactory::default()), Arc::new(forge_provider_terraform::TerraformProviderFactory)];
     let mut fake = None;
     // Tests of the binary run on the in-memory provider, persisted between runs in this file.
     if let Some(path) = std::env::var_os("FORGE_FAKE_CLOUD") {

@@ -1,8 +1,10 @@
 //! Plans in Terraform's machine-readable shape (`terraform show -json`): format_version,
 //! resource_changes, resource_drift, output_changes. Sensitive values are replaced by
 //! null and flagged in `before_sensitive` / `after_sensitive`; unknowns are flagged in
-//! `after_unknown`. One unit gives exactly Terraform's document; an environment adds a
-//! `unit` field to each change and prefixes output names with the unit.
+//! `after_unknown`, and left out of `after` as Terraform leaves them out. One unit gives
+//! Terraform's document (checked against `terraform show -json` by tests/cli/plan_json_oracle.rs;
+//! README.md lists what differs); an environment adds a `unit` field to each change and
+//! planned/prior resource, and prefixes output names with the unit.
 
 use serde_json::{json, Map, Value as J};
 
@@ -11,7 +13,7 @@ use forge_provider::Value;
 
 use crate::addr::InstanceKey;
 use crate::plan::{Action, EnvPlan, ResourceChange, UnitOutcome, UnitPlan};
-use crate::state::TERRAFORM_VERSION;
+use crate::state::{provider_source, TERRAFORM_VERSION};
 
 /// The value with sensitive and unknown parts as null.
 pub fn visible_json(v: &Value) -> J {
@@ -20,6 +22,20 @@ pub fn visible_json(v: &Value) -> J {
         Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => J::Array(xs.iter().map(visible_json).collect()),
         Value::Object(m) | Value::Map(m) => J::Object(m.iter().map(|(k, x)| (k.clone(), visible_json(x))).collect()),
         other => other.to_json(),
+    }
+}
+
+/// The value as Terraform writes a planned value: unknown attributes of objects left out,
+/// unknown elements of sequences null (their position is what `after_unknown` refers to);
+/// sensitive parts null. `None` when the whole value is unknown.
+pub fn known_json(v: &Value) -> Option<J> {
+    match v {
+        Value::Unknown => None,
+        // Hidden, but an unknown stays unknown: its place is flagged in after_unknown.
+        Value::Sensitive(inner) => known_json(inner).map(|_| J::Null),
+        Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => Some(J::Array(xs.iter().map(|x| known_json(x).unwrap_or(J::Null)).collect())),
+        Value::Object(m) | Value::Map(m) => Some(J::Object(m.iter().filter_map(|(k, x)| known_json(x).map(|j| (k.clone(), j))).collect())),
+        other => Some(other.to_json()),
     }
 }
 
@@ -42,11 +58,56 @@ pub fn sensitive_mask(v: &Value) -> J {
 }
 
 pub fn unknown_mask(v: &Value) -> J {
-    mask(v, &|x| matches!(x, Value::Unknown))
+    // Marks do not hide unknownness: a sensitive value known only after apply is unknown.
+    mask(&v.deep_unmarked(), &|x| matches!(x, Value::Unknown))
 }
 
 fn side(v: &Option<Value>, f: fn(&Value) -> J, absent: J) -> J {
     v.as_ref().map(f).unwrap_or(absent)
+}
+
+fn put_key(o: &mut Map<String, J>, key: &Option<InstanceKey>) {
+    match key {
+        Some(InstanceKey::Int(i)) => o.insert("index".into(), json!(i)),
+        Some(InstanceKey::Str(s)) => o.insert("index".into(), json!(s)),
+        None => None,
+    };
+}
+
+fn provider_name(type_name: &str) -> String {
+    provider_source(type_name.split('_').next().unwrap_or(""))
+}
+
+/// One resource instance as `planned_values` / `prior_state` list it.
+fn resource_value(c: &ResourceChange, value: &Value, unit: Option<&str>) -> J {
+    let mut o = Map::new();
+    o.insert("address".into(), json!(c.addr.to_string()));
+    if let Some(u) = unit {
+        o.insert("unit".into(), json!(u));
+    }
+    o.insert("mode".into(), json!(if c.addr.mode == Mode::Data { "data" } else { "managed" }));
+    o.insert("type".into(), json!(c.addr.type_name));
+    o.insert("name".into(), json!(c.addr.name));
+    put_key(&mut o, &c.addr.key);
+    o.insert("provider_name".into(), json!(provider_name(&c.addr.type_name)));
+    o.insert("schema_version".into(), json!(0));
+    o.insert("values".into(), known_json(value).unwrap_or(J::Null));
+    o.insert("sensitive_values".into(), sensitive_mask(value));
+    J::Object(o)
+}
+
+/// An output as `planned_values` / `prior_state` list it: a sensitive output's value is
+/// left out (Terraform writes it), an unknown one has neither value nor type.
+fn output_value(v: &Value, sensitive: bool) -> J {
+    let mut o = Map::new();
+    o.insert("sensitive".into(), json!(sensitive));
+    if v.is_wholly_known() {
+        o.insert("type".into(), crate::state::cty_type(v));
+        if !sensitive {
+            o.insert("value".into(), visible_json(v));
+        }
+    }
+    J::Object(o)
 }
 
 fn change_json(c: &ResourceChange, unit: Option<&str>) -> J {
@@ -58,18 +119,27 @@ fn change_json(c: &ResourceChange, unit: Option<&str>) -> J {
     o.insert("mode".into(), json!(if c.addr.mode == Mode::Data { "data" } else { "managed" }));
     o.insert("type".into(), json!(c.addr.type_name));
     o.insert("name".into(), json!(c.addr.name));
-    match &c.addr.key {
-        Some(InstanceKey::Int(i)) => o.insert("index".into(), json!(i)),
-        Some(InstanceKey::Str(s)) => o.insert("index".into(), json!(s)),
-        None => None,
-    };
-    let provider = c.addr.type_name.split('_').next().unwrap_or("");
-    o.insert("provider_name".into(), json!(format!("registry.terraform.io/hashicorp/{provider}")));
+    put_key(&mut o, &c.addr.key);
+    o.insert("provider_name".into(), json!(provider_name(&c.addr.type_name)));
     let mut ch = Map::new();
     ch.insert("actions".into(), json!(c.action.json_actions()));
     ch.insert("before".into(), side(&c.before, visible_json, J::Null));
-    ch.insert("after".into(), side(&c.after, visible_json, J::Null));
-    ch.insert("after_unknown".into(), side(&c.after, unknown_mask, json!({})));
+    match &c.after {
+        None => {
+            ch.insert("after".into(), J::Null);
+        }
+        Some(after) => {
+            if let Some(j) = known_json(after) {
+                ch.insert("after".into(), j);
+            }
+        }
+    }
+    // As Terraform: a wholly known value has no unknown parts to list, even in sequences.
+    let after_unknown = match &c.after {
+        Some(after) if !after.is_wholly_known() => unknown_mask(after),
+        _ => json!({}),
+    };
+    ch.insert("after_unknown".into(), after_unknown);
     ch.insert("before_sensitive".into(), side(&c.before, sensitive_mask, J::Bool(false)));
     ch.insert("after_sensitive".into(), side(&c.after, sensitive_mask, J::Bool(false)));
     if !c.requires_replace.is_empty() {
@@ -79,14 +149,46 @@ fn change_json(c: &ResourceChange, unit: Option<&str>) -> J {
     if c.action.is_replace() {
         o.insert("action_reason".into(), json!("replace_because_cannot_update"));
     }
+    // Terraform's reasons for deleting in a normal plan (a destroy plan gives none).
+    if c.action == Action::Delete && c.reason.is_some() {
+        let in_config = c.reason.as_deref().is_some_and(|r| r.contains("count/for_each"));
+        let reason = match (&c.addr.key, in_config) {
+            (_, false) => "delete_because_no_resource_config",
+            (Some(InstanceKey::Int(_)), true) => "delete_because_count_index",
+            (Some(InstanceKey::Str(_)), true) => "delete_because_each_key",
+            (None, true) => "delete_because_wrong_repetition",
+        };
+        o.insert("action_reason".into(), json!(reason));
+    }
     if c.action == Action::Read {
         o.insert("action_reason".into(), json!("read_because_config_unknown"));
     }
     J::Object(o)
 }
 
-fn unit_parts(p: &UnitPlan, unit: Option<&str>, changes: &mut Vec<J>, drift: &mut Vec<J>, outputs: &mut Map<String, J>) {
+/// The parts of the document one unit contributes to.
+#[derive(Default)]
+struct Parts {
+    changes: Vec<J>,
+    drift: Vec<J>,
+    outputs: Map<String, J>,
+    planned_resources: Vec<J>,
+    planned_outputs: Map<String, J>,
+    prior_resources: Vec<J>,
+    prior_outputs: Map<String, J>,
+}
+
+fn unit_parts(p: &UnitPlan, unit: Option<&str>, parts: &mut Parts) {
+    let Parts { changes, drift, outputs, .. } = parts;
     changes.extend(p.changes.iter().map(|c| change_json(c, unit)));
+    for c in &p.changes {
+        if let Some(after) = &c.after {
+            parts.planned_resources.push(resource_value(c, after, unit));
+        }
+        if let Some(before) = &c.before {
+            parts.prior_resources.push(resource_value(c, before, unit));
+        }
+    }
     for d in &p.drift {
         let as_change = ResourceChange {
             addr: d.addr.clone(),
@@ -103,26 +205,38 @@ fn unit_parts(p: &UnitPlan, unit: Option<&str>, changes: &mut Vec<J>, drift: &mu
             Some(u) => format!("{u}.{}", o.name),
             None => o.name.clone(),
         };
-        let hide = |v: &Option<Value>| if o.sensitive { J::Null } else { side(v, visible_json, J::Null) };
-        outputs.insert(
-            name,
-            json!({
-                "actions": o.action.json_actions(),
-                "before": hide(&o.before),
-                "after": hide(&o.after),
-                "after_unknown": o.after.as_ref().is_some_and(|v| !v.is_wholly_known()),
-                "before_sensitive": o.sensitive,
-                "after_sensitive": o.sensitive,
-            }),
-        );
+        let hide = |j: J| if o.sensitive { J::Null } else { j };
+        let mut out = Map::new();
+        out.insert("actions".into(), json!(o.action.json_actions()));
+        out.insert("before".into(), hide(side(&o.before, visible_json, J::Null)));
+        // As Terraform: `after` is left out when it is wholly unknown; `after_unknown` is
+        // false for a known value and the unknown-mask otherwise.
+        let (after, after_unknown) = match &o.after {
+            None => (Some(J::Null), J::Bool(false)),
+            Some(v) if v.is_wholly_known() => (Some(visible_json(v)), J::Bool(false)),
+            Some(v) => (known_json(v), unknown_mask(v)),
+        };
+        if let Some(after) = after {
+            out.insert("after".into(), hide(after));
+        }
+        out.insert("after_unknown".into(), after_unknown);
+        out.insert("before_sensitive".into(), json!(o.sensitive));
+        out.insert("after_sensitive".into(), json!(o.sensitive));
+        outputs.insert(name.clone(), J::Object(out));
+        if let Some(after) = &o.after {
+            parts.planned_outputs.insert(name.clone(), output_value(after, o.sensitive));
+        }
+        if let Some(before) = &o.before {
+            parts.prior_outputs.insert(name, output_value(before, o.sensitive));
+        }
     }
 }
 
 /// One unit's plan as Terraform's JSON document.
 pub fn unit_plan_json(p: &UnitPlan) -> J {
-    let (mut changes, mut drift, mut outputs) = (Vec::new(), Vec::new(), Map::new());
-    unit_parts(p, None, &mut changes, &mut drift, &mut outputs);
-    document(changes, drift, outputs, !p.has_changes(), None)
+    let mut parts = Parts::default();
+    unit_parts(p, None, &mut parts);
+    document(parts, !p.has_changes(), None)
 }
 
 /// An environment's plan: every unit's changes in one document, failures listed.
@@ -130,34 +244,63 @@ pub fn env_plan_json(plan: &EnvPlan) -> J {
     if let [(_, UnitOutcome::Done(p))] = plan.units.as_slice() {
         return unit_plan_json(p);
     }
-    let (mut changes, mut drift, mut outputs) = (Vec::new(), Vec::new(), Map::new());
+    let mut parts = Parts::default();
     let mut errors = Vec::new();
     for (name, o) in &plan.units {
         match o {
-            UnitOutcome::Done(p) => unit_parts(p, Some(name), &mut changes, &mut drift, &mut outputs),
+            UnitOutcome::Done(p) => unit_parts(p, Some(name), &mut parts),
             UnitOutcome::Failed(es) => errors.push(json!({"unit": name, "errors": es.iter().map(|e| e.to_string()).collect::<Vec<_>>()})),
             UnitOutcome::Skipped { because } => errors.push(json!({"unit": name, "skipped_because": because})),
         }
     }
-    document(changes, drift, outputs, !plan.has_changes(), Some(errors))
+    document(parts, !plan.has_changes(), Some(errors))
 }
 
-fn document(changes: Vec<J>, drift: Vec<J>, outputs: Map<String, J>, no_changes: bool, errors: Option<Vec<J>>) -> J {
-    let mut doc = json!({
-        "format_version": "1.2",
-        "terraform_version": TERRAFORM_VERSION,
-        "resource_drift": drift,
-        "resource_changes": changes,
-        "output_changes": outputs,
-        "applyable": !no_changes,
-        "complete": true,
-        "errored": errors.as_ref().is_some_and(|e| !e.is_empty()),
-    });
-    if let (Some(errors), Some(obj)) = (errors, doc.as_object_mut())
+/// `{"outputs": ..., "root_module": {"resources": ...}}`, empty parts left out as Terraform does.
+fn values(resources: Vec<J>, outputs: Map<String, J>) -> J {
+    let mut root = Map::new();
+    if !resources.is_empty() {
+        root.insert("resources".into(), J::Array(resources));
+    }
+    let mut v = Map::new();
+    if !outputs.is_empty() {
+        v.insert("outputs".into(), J::Object(outputs));
+    }
+    v.insert("root_module".into(), J::Object(root));
+    J::Object(v)
+}
+
+fn document(parts: Parts, no_changes: bool, errors: Option<Vec<J>>) -> J {
+    let Parts { changes, drift, outputs, planned_resources, planned_outputs, prior_resources, prior_outputs } = parts;
+    let mut doc = Map::new();
+    doc.insert("format_version".into(), json!("1.2"));
+    doc.insert("terraform_version".into(), json!(TERRAFORM_VERSION));
+    doc.insert("planned_values".into(), values(planned_resources, planned_outputs));
+    // Terraform leaves out empty lists and maps, and the prior state when there was none.
+    if !drift.is_empty() {
+        doc.insert("resource_drift".into(), J::Array(drift));
+    }
+    if !changes.is_empty() {
+        doc.insert("resource_changes".into(), J::Array(changes));
+    }
+    if !outputs.is_empty() {
+        doc.insert("output_changes".into(), J::Object(outputs));
+    }
+    if !prior_resources.is_empty() || !prior_outputs.is_empty() {
+        doc.insert(
+            "prior_state".into(),
+            json!({"format_version": "1.0", "terraform_version": TERRAFORM_VERSION, "values": values(prior_resources, prior_outputs)}),
+        );
+    }
+    doc.insert("timestamp".into(), json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+    doc.insert("applyable".into(), json!(!no_changes));
+    doc.insert("complete".into(), json!(true));
+    doc.insert("errored".into(), json!(errors.as_ref().is_some_and(|e| !e.is_empty())));
+    if let Some(errors) = errors
         && !errors.is_empty() {
-            obj.insert("unit_errors".into(), J::Array(errors));
+            doc.insert("unit_errors".into(), J::Array(errors));
         }
-    doc
+    J::Object(doc)
 }
 
 #[cfg(test)]

@@ -142,6 +142,47 @@ pub fn mark_sensitive(schema: &Schema, v: Value) -> Value {
     }
 }
 
+/// A dynamically typed attribute (`AttrType::Any`, Terraform's DynamicPseudoType) is
+/// written to state with its type, `{"value": ..., "type": ...}`, as Terraform writes it:
+/// the value alone would not say whether `["a"]` is a list or a tuple. This wraps each such
+/// top-level attribute (a sensitive mark moves to the wrapper, so the state's
+/// `sensitive_attributes` path names the attribute).
+pub fn to_state(schema: &Schema, v: &Value) -> Value {
+    let Value::Object(m) = v else { return v.clone() };
+    let mut out = m.clone();
+    for (name, a) in &schema.attributes {
+        if a.ty != AttrType::Any {
+            continue;
+        }
+        if let Some(x) = out.get_mut(name)
+            && !x.is_null() && !x.is_unknown() {
+                let wrapped = Value::object([("value", x.unmarked().clone()), ("type", Value::from_json(&crate::state::cty_type(x)))]);
+                *x = if x.is_sensitive() { wrapped.sensitive() } else { wrapped };
+            }
+    }
+    Value::Object(out)
+}
+
+/// The reverse of [`to_state`]: attributes recorded as `{"value", "type"}` become their
+/// value. A state written before this wrapping (a bare value) is taken as it is.
+pub fn from_state(schema: &Schema, v: &Value) -> Value {
+    let Value::Object(m) = v else { return v.clone() };
+    let mut out = m.clone();
+    for (name, a) in &schema.attributes {
+        if a.ty != AttrType::Any {
+            continue;
+        }
+        if let Some(x) = out.get_mut(name)
+            && let Some(w) = x.as_map()
+            && w.len() == 2
+            && let (Some(inner), Some(_)) = (w.get("value"), w.get("type")) {
+                let inner = inner.clone();
+                *x = if x.is_sensitive() { inner.sensitive() } else { inner };
+            }
+    }
+    Value::Object(out)
+}
+
 /// An object with every schema attribute unknown except those the configuration knows:
 /// what a deferred data source or a not-yet-created object looks like to its dependents.
 pub fn unknown_object(schema: &Schema, config: Option<&Value>) -> Value {
@@ -176,5 +217,18 @@ mod tests {
         assert!(matches!(v.get("rule"), Some(Value::List(xs)) if xs.len() == 1));
         let marked = mark_sensitive(&thing_schema(), Value::object([("secret", Value::string("s"))]));
         assert!(marked.get("secret").is_some_and(Value::is_sensitive));
+    }
+
+    #[test]
+    fn dynamic_attributes_carry_their_type_in_state() {
+        let schema = Schema::new().attr("any", forge_provider::Attribute::optional(AttrType::Any)).attr("s", forge_provider::Attribute::optional(AttrType::String));
+        let v = Value::object([("any", Value::Tuple(vec![Value::string("a")]).sensitive()), ("s", Value::string("x"))]);
+        let stored = to_state(&schema, &v);
+        assert_eq!(stored.to_json(), serde_json::json!({"any": {"value": ["a"], "type": ["tuple", ["string"]]}, "s": "x"}));
+        assert!(stored.get("any").is_some_and(Value::is_sensitive));
+        let back = from_state(&schema, &stored);
+        assert_eq!(back, v);
+        let bare = Value::object([("any", Value::Null), ("s", Value::string("x"))]);
+        assert_eq!(from_state(&schema, &to_state(&schema, &bare)), bare);
     }
 }

@@ -61,9 +61,18 @@ impl fmt::Display for StateError {
 
 impl std::error::Error for StateError {}
 
+/// The source address of a provider by its local name: `terraform` is Terraform's
+/// built-in provider; every other one is taken to be HashiCorp's on the public registry.
+pub fn provider_source(name: &str) -> String {
+    match name {
+        "terraform" => "terraform.io/builtin/terraform".to_string(),
+        _ => format!("registry.terraform.io/hashicorp/{name}"),
+    }
+}
+
 /// The provider address Terraform writes for a provider's local name.
 pub fn provider_address(name: &str, alias: Option<&str>) -> String {
-    let base = format!("provider[\"registry.terraform.io/hashicorp/{name}\"]");
+    let base = format!("provider[\"{}\"]", provider_source(name));
     match alias {
         Some(a) => format!("{base}.{a}"),
         None => base,

@@ -4,6 +4,7 @@
 //! FORGE_UPDATE_SNAPSHOTS=1 to rewrite them after an intended change.
 
 mod commands;
+mod plan_json_oracle;
 mod production;
 
 use std::path::{Path, PathBuf};
