@@ -418,7 +418,11 @@ impl Engine {
                 };
                 self.emit(Event::UnitStarted { unit: unit.name.clone(), operation });
                 let result = async {
-                    let inputs = self.inputs(env, unit, no_plans, false).await.map_err(|e| vec![e])?;
+                    // A destroy deletes what state records: a dependency whose state lost its
+                    // outputs (a refresh-only apply after its objects were deleted by hand)
+                    // must not block it, so its mock outputs stand in, as in the destroy plan.
+                    let allow_mocks = mode == PlanMode::Destroy;
+                    let inputs = self.inputs(env, unit, no_plans, allow_mocks).await.map_err(|e| vec![e])?;
                     let run = UnitRun {
                         unit,
                         inputs,

@@ -41,7 +41,7 @@ pub fn render_unit(plan: &UnitPlan, style: Style) -> String {
         out.push_str("\n\nforge detected the following changes made outside of forge since the last apply:\n");
         for d in &plan.drift {
             out.push('\n');
-            out.push_str(&render_drift(d, style));
+            out.push_str(&render_drift(&relevant_drift(d, plan), style));
         }
         out.push('\n');
         if plan.mode == PlanMode::RefreshOnly {
@@ -110,6 +110,42 @@ pub fn render_change(c: &ResourceChange, style: Style) -> String {
     out.push_str(&body);
     out.push_str("    }\n");
     out
+}
+
+/// In a normal plan a drifted object is shown because the plan changes it; of its drifted
+/// attributes only those the plan acts on are news (Terraform's "relevant attributes"). A
+/// computed attribute that another resource of the module moved (a queue's `policy`, set by
+/// `aws_sqs_queue_policy`) would otherwise read as a change made outside forge. When no
+/// drifted attribute is acted on, everything that drifted is shown rather than nothing.
+fn relevant_drift(d: &Drift, plan: &UnitPlan) -> Drift {
+    let (Some(live), PlanMode::Normal) = (&d.after, plan.mode) else { return d.clone() };
+    let Some(change) = plan.changes.iter().find(|c| c.addr == d.addr && c.action != Action::NoOp) else { return d.clone() };
+    let (Some(live_map), Some(recorded), Some(cb), Some(ca)) = (live.as_map(), d.before.as_map(), change.before.as_ref().and_then(Value::as_map), change.after.as_ref().and_then(Value::as_map)) else {
+        return d.clone();
+    };
+    let acted_on = |k: &String| match (cb.get(k), ca.get(k)) {
+        (Some(b), Some(a)) => !(b.same_as(a) && a.is_wholly_known()),
+        (None, None) => false,
+        _ => true,
+    };
+    let mut shown = live_map.clone();
+    let mut any = false;
+    for (k, v) in live_map {
+        let was = recorded.get(k).unwrap_or(&Value::Null);
+        if v.same_as(was) {
+            continue;
+        }
+        if acted_on(k) {
+            any = true;
+        } else {
+            shown.insert(k.clone(), was.clone());
+        }
+    }
+    if !any {
+        return d.clone();
+    }
+    let after = if matches!(live, Value::Map(_)) { Value::Map(shown) } else { Value::Object(shown) };
+    Drift { addr: d.addr.clone(), before: d.before.clone(), after: Some(after) }
 }
 
 fn render_drift(d: &Drift, style: Style) -> String {
@@ -320,5 +356,31 @@ mod tests {
         assert!(text.contains("# (1 unchanged element hidden)"), "{text}");
         assert!(text.contains("# (1 unchanged attribute hidden)"), "{text}");
         assert!(text.contains("id   = \"i-1\""), "{text}");
+    }
+
+    #[test]
+    fn drift_of_a_changed_object_shows_only_the_attributes_the_plan_acts_on() {
+        let queue = |timeout: f64, policy: Value| Value::object([("id", Value::string("q")), ("visibility_timeout_seconds", Value::Number(timeout)), ("policy", policy)]);
+        let addr = InstanceAddr::managed("aws_sqs_queue", "q", None);
+        let live = queue(45.0, Value::string("{}"));
+        let plan = |planned: Value| UnitPlan {
+            unit: "sqs".into(),
+            mode: PlanMode::Normal,
+            changes: vec![ResourceChange { addr: addr.clone(), action: Action::Update, before: Some(live.clone()), after: Some(planned), requires_replace: Vec::new(), reason: None }],
+            drift: vec![Drift { addr: addr.clone(), before: queue(60.0, Value::Null), after: Some(live.clone()) }],
+            output_changes: Vec::new(),
+            outputs: Default::default(),
+            lineage: None,
+            serial: 0,
+        };
+        // The plan puts the timeout back and keeps the policy: only the timeout is news.
+        let text = render_unit(&plan(queue(60.0, Value::string("{}"))), Style::default());
+        let drift = &text[..text.find("forge will perform").expect("actions")];
+        assert!(drift.contains("~ visibility_timeout_seconds = 60 -> 45"), "{text}");
+        assert!(!drift.contains("policy"), "{text}");
+        // When the plan acts on none of the drifted attributes, all of them are shown.
+        let text = render_unit(&plan(Value::object([("id", Value::Unknown), ("visibility_timeout_seconds", Value::Number(45.0)), ("policy", Value::string("{}"))])), Style::default());
+        let drift = &text[..text.find("forge will perform").expect("actions")];
+        assert!(drift.contains("+ policy") && drift.contains("60 -> 45"), "{text}");
     }
 }

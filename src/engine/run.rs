@@ -270,7 +270,15 @@ impl Runner<'_> {
         let store = self.store.lock().await;
         let before = &store.state.outputs;
         let mut changes = Vec::new();
-        let after_all = if self.run.mode == PlanMode::Destroy { BTreeMap::new() } else { outputs.clone() };
+        let after_all = match self.run.mode {
+            PlanMode::Destroy => BTreeMap::new(),
+            // A refresh-only run creates nothing, so an output still unknown depends on an
+            // object that is gone: state will not record it (see finish_outputs). Showing it
+            // as "known after apply" would be a change no apply ever makes, and the
+            // refresh-only plan would never come back empty.
+            PlanMode::RefreshOnly => outputs.iter().filter(|(_, v)| v.is_wholly_known()).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            PlanMode::Normal => outputs.clone(),
+        };
         let names: BTreeSet<&String> = before.keys().chain(after_all.keys()).collect();
         for name in names {
             let b = before.get(name).map(|o| o.value.clone());

@@ -482,6 +482,38 @@ async fn a_held_lock_is_reported_with_the_force_unlock_command() {
 }
 
 #[tokio::test]
+async fn refresh_only_after_a_deletion_converges_and_destroy_still_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    two_units(dir.path());
+    write(
+        dir.path(),
+        &[(
+            "b/terragrunt.hcl",
+            "dependency \"a\" {\n  config_path = \"../a\"\n  mock_outputs = {\n    arn = \"arn:mock\"\n  }\n  mock_outputs_allowed_terraform_commands = [\"validate\", \"plan\"]\n}\n\ninputs = {\n  upstream = dependency.a.outputs.arn\n}\n",
+        )],
+    );
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 2);
+    let (_, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
+    assert!(!applied.failed(), "{applied:?}");
+    assert!(cloud.remove_named("a-main"));
+    // Accepting the deletion drops a's output from state (it cannot be known) ...
+    let (plan, applied) = plan_apply(&e, &env, PlanMode::RefreshOnly).await;
+    assert!(!applied.failed(), "{applied:?}");
+    let a = unit_plan(&plan, "a");
+    assert!(a.output_changes.iter().any(|o| o.name == "arn" && o.action == Action::Delete), "{:?}", a.output_changes);
+    assert!(state_of(dir.path(), "a").outputs.is_empty());
+    // ... so a second refresh-only plan has nothing left to record.
+    let plan = e.plan(&env, PlanMode::RefreshOnly).await.expect("plan");
+    assert!(!unit_plan(&plan, "a").has_changes(), "{:?}", unit_plan(&plan, "a"));
+    // Destroying b needs a's outputs, which are gone: the mocks stand in, b's object goes.
+    let (_, applied) = plan_apply(&e, &env, PlanMode::Destroy).await;
+    assert!(!applied.failed(), "{applied:?}");
+    assert!(cloud.objects_named("b-consumer").is_empty());
+}
+
+#[tokio::test]
 async fn mock_outputs_stand_in_for_an_unapplied_dependency_when_planning_only() {
     let dir = tempfile::tempdir().expect("tempdir");
     two_units(dir.path());
