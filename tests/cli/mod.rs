@@ -5,7 +5,10 @@
 
 mod commands;
 mod plan_json_oracle;
+mod drift;
+mod environments;
 mod production;
+mod stacks;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -28,7 +28,9 @@ resource "aws_sqs_queue" "file_upload" {
   tags = local.tags
 }
 
-# Only this account's buckets of this environment may send upload events.
+# Only this account's storage bucket of this environment may send upload events. The
+# pattern ends in "-storage-files-" so that another environment whose name starts with
+# this one's ("prod" and "prod-eu") does not match.
 data "aws_iam_policy_document" "s3_can_send" {
   statement {
     sid       = "AllowS3UploadEvents"
@@ -44,7 +46,7 @@ data "aws_iam_policy_document" "s3_can_send" {
     condition {
       test     = "ArnLike"
       variable = "aws:SourceArn"
-      values   = ["arn:aws:s3:::${local.name_prefix}-*"]
+      values   = ["arn:aws:s3:::${local.name_prefix}-storage-files-*"]
     }
 
     condition {
