@@ -287,6 +287,11 @@ fn cli_forge_reads_the_state_terraform_writes() {
     assert_eq!(list.stdout, "terraform_data.x\n", "{}", list.all());
     let output = w.forge(&["output", "env/u"]);
     assert_eq!(output.stdout, "o = \"hello\"\npw = (sensitive value)\n", "{}", output.all());
+    // The same configuration plans no change: nothing is re-created on switching to forge.
+    std::fs::copy(w.path("tf/main.tf"), w.path("env/u/main.tf")).expect("copy config");
+    let plan = w.forge(&["plan", "env/u", "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
 }
 
 /// The reference environment validates with no AWS variables at all (no network, no state).

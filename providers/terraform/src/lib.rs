@@ -8,8 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use async_trait::async_trait;
 use forge_provider::{
-    AttrType, Attribute, DataSourceType, PlannedState, Provider, ProviderError, ProviderFactory, ProviderResult, ResourceType, Schema,
-    Value,
+    AttrType, Attribute, DataSourceType, PlannedState, Provider, ProviderFactory, ProviderResult, ResourceType, Schema, Value,
 };
 
 /// The provider's local name, as in `terraform_data` (no `provider` block is needed).
@@ -166,11 +165,9 @@ impl ProviderFactory for TerraformProviderFactory {
         NAME
     }
 
-    async fn configure(&self, config: &Value) -> ProviderResult<Arc<dyn Provider>> {
-        if let Some((name, _)) = config.as_map().and_then(|m| m.iter().find(|(_, v)| !v.is_null())) {
-            return Err(ProviderError::new(format!("the built-in terraform provider takes no arguments, but `{name}` is set"))
-                .hint("remove the provider \"terraform\" block: terraform_data needs none"));
-        }
+    /// Nothing to configure. Whatever is passed is ignored rather than refused: `forge
+    /// validate` configures every provider with a placeholder `region` to load schemas.
+    async fn configure(&self, _config: &Value) -> ProviderResult<Arc<dyn Provider>> {
         Ok(Arc::new(TerraformProvider { data: Arc::new(TerraformData) }))
     }
 }
@@ -221,10 +218,9 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn configuration_is_refused_and_ids_are_uuids() {
-        let err = TerraformProviderFactory.configure(&Value::object([("region", Value::string("x"))])).await.err().expect("refused");
-        assert!(err.message.contains("`region`"), "{err}");
+    async fn ids_are_uuids_and_read_returns_state() {
         let p = TerraformProviderFactory.configure(&Value::object::<&str>([])).await.expect("empty config");
+        assert!(p.resource_type("terraform_remote_state").is_none());
         let rt = p.resource_type("terraform_data").expect("terraform_data");
         let made = rt.create(&TerraformData.plan(None, &config(Value::string("x"), Value::Null)).expect("plan").planned).await.expect("create");
         let id = made.str_attr("id").expect("id");
