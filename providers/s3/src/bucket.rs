@@ -34,6 +34,28 @@ pub struct BucketResource {
 }
 
 impl BucketResource {
+    /// Whether this account owns `bucket`: ListBuckets lists only the caller's own.
+    async fn owned_by_this_account(&self, bucket: &str) -> ProviderResult<bool> {
+        let mut token: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_buckets()
+                .prefix(bucket)
+                .set_continuation_token(token.take())
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            if out.buckets().iter().any(|b| b.name() == Some(bucket)) {
+                return Ok(true);
+            }
+            match out.continuation_token() {
+                Some(next) => token = Some(next.to_string()),
+                None => return Ok(false),
+            }
+        }
+    }
+
     pub fn new(ctx: Arc<AwsContext>) -> Self {
         let text = || AttrType::String;
         let schema = Schema::new()
@@ -338,7 +360,11 @@ fn validate(config: &Value) -> ProviderResult<()> {
     Ok(())
 }
 
-fn create_hint(err: ProviderError, bucket: &str) -> ProviderError {
+fn create_hint(mut err: ProviderError, bucket: &str) -> ProviderError {
+    // Emulators may send no message: the user still learns which bucket it was about.
+    if err.message.trim().is_empty() {
+        err.message = format!("the bucket name {bucket:?} is not available");
+    }
     match err.code.as_deref() {
         Some("BucketAlreadyExists") => err.hint(format!(
             "bucket names are global across all AWS accounts and {bucket:?} belongs to someone else: choose another name"
@@ -415,8 +441,12 @@ impl ResourceType for BucketResource {
         };
         // In us-east-1 CreateBucket on a bucket this account owns succeeds silently:
         // ask first, so an existing bucket is never adopted by accident. Another account's
-        // bucket answers 403 here; CreateBucket then says BucketAlreadyExists, with a hint.
-        if matches!(bucket_exists(&self.client, &bucket).await, Ok(true)) {
+        // bucket may answer HeadBucket too (LocalStack always does; AWS when its policy
+        // allows): only one this account owns is "already yours". For the others
+        // CreateBucket says BucketAlreadyExists, with a hint.
+        if matches!(bucket_exists(&self.client, &bucket).await, Ok(true))
+            && self.owned_by_this_account(&bucket).await.unwrap_or(true)
+        {
             return Err(create_hint(
                 ProviderError::with_code(
                     "BucketAlreadyOwnedByYou",
