@@ -37,7 +37,8 @@ async fn cli_a_copied_environment_is_independent_of_the_original() {
     let id = unique_id();
     let (a, b) = (format!("ea{}", &id[..8]), format!("eb{}", &id[..8]));
     stacks.add_production_copy(&a);
-    let s3 = s3_client(&sdk_config().await);
+    let cfg = sdk_config().await;
+    let s3 = s3_client(&cfg);
 
     let (code, out) = stacks.forge(&["apply", &a, "--auto-approve"]);
     assert_eq!(code, 0, "apply of {a} failed:\n{out}");
@@ -83,4 +84,6 @@ async fn cli_a_copied_environment_is_independent_of_the_original() {
     assert_eq!(code, 0, "destroy of {a} failed:\n{out}");
     assert!(out.contains("Destroy complete! Resources: 0 added, 0 changed, 23 destroyed."), "{out}");
     assert_destroy_order(&out);
+    stacks.forget(&cfg, &b).await;
+    stacks.forget(&cfg, &a).await;
 }

@@ -3,10 +3,10 @@
 //! collide) is applied, planned again (no changes), and destroyed, dependents first,
 //! through the binary. Fails, never skips, when the emulator variables are missing.
 
-use super::stacks::{assert_destroy_order, unique_id, Stacks};
+use super::stacks::{assert_destroy_order, sdk_config, unique_id, Stacks};
 
-#[test]
-fn cli_production_applies_converges_and_destroys_against_the_emulators() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_production_applies_converges_and_destroys_against_the_emulators() {
     let stacks = Stacks::new();
     let env_name = format!("e2e{}", &unique_id()[..8]);
     stacks.add_production_copy(&env_name);
@@ -22,4 +22,5 @@ fn cli_production_applies_converges_and_destroys_against_the_emulators() {
     assert_eq!(code, 0, "destroy failed:\n{out}");
     assert!(out.contains("Destroy complete! Resources: 0 added, 0 changed, 23 destroyed."), "{out}");
     assert_destroy_order(&out);
+    stacks.forget(&sdk_config().await, &env_name).await;
 }

@@ -129,6 +129,34 @@ impl Stacks {
     }
 }
 
+impl Stacks {
+    /// After a successful destroy: removes the environment's emptied states (every version)
+    /// and their digest items from the shared state bucket and lock table, so repeated runs
+    /// leave nothing behind.
+    pub async fn forget(&self, cfg: &aws_config::SdkConfig, env: &str) {
+        let s3 = s3_client(cfg);
+        let root = std::fs::read_to_string(self.dir.path().join("stacks/terragrunt.hcl")).expect("root terragrunt.hcl");
+        let table = regex::Regex::new(r#"dynamodb_table\s*=\s*"([^"]+)""#).expect("regex").captures(&root).map(|c| c[1].to_string());
+        let dynamo = aws_sdk_dynamodb::Client::new(cfg);
+        for unit in UNITS {
+            let key = format!("{env}/{unit}/terraform.tfstate");
+            if let Some(s) = self.state(&s3, env, unit).await {
+                let managed = s["resources"].as_array().into_iter().flatten().any(|r| r["mode"] == "managed" && r["instances"].as_array().is_some_and(|i| !i.is_empty()));
+                assert!(!managed, "{key} still records objects; destroy {env} first");
+            }
+            let versions = s3.list_object_versions().bucket(&self.state_bucket).prefix(&key).send().await.expect("ListObjectVersions");
+            let ids = versions.versions().iter().filter_map(|v| v.version_id()).chain(versions.delete_markers().iter().filter_map(|m| m.version_id()));
+            for id in ids.map(str::to_string).collect::<Vec<_>>() {
+                s3.delete_object().bucket(&self.state_bucket).key(&key).version_id(id).send().await.expect("DeleteObject");
+            }
+            if let Some(table) = &table {
+                let digest = aws_sdk_dynamodb::types::AttributeValue::S(format!("{}/{key}-md5", self.state_bucket));
+                dynamo.delete_item().table_name(table).key("LockID", digest).send().await.expect("DeleteItem");
+            }
+        }
+    }
+}
+
 pub fn unique_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
