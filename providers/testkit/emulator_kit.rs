@@ -176,6 +176,17 @@ pub async fn update(rt: &dyn ResourceType, prior: &Value, cfg: &Value) -> Value 
     rt.update(prior, &plan.planned).await.expect("update")
 }
 
+/// Setting `attribute` to `value` in the configuration cannot be done in place: the plan
+/// asks to replace the object, for that attribute alone (as Terraform's ForceNew).
+pub fn assert_replaced_when(rt: &dyn ResourceType, live: &Value, cfg: &Value, attribute: &str, value: Value) {
+    let mut changed = cfg.clone();
+    if let Value::Object(m) = &mut changed {
+        m.insert(attribute.to_string(), value);
+    }
+    let plan = rt.plan(Some(live), &changed).expect("plan with a changed force-new attribute");
+    assert_eq!(plan.requires_replace, vec![attribute.to_string()], "{}: changing {attribute}", rt.type_name());
+}
+
 /// Two values mean the same: equal, or both policy documents with the same meaning.
 pub fn same_meaning(a: &Value, b: &Value) -> bool {
     a.same_as(b)

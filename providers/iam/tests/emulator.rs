@@ -279,6 +279,8 @@ async fn inline_role_policy_lifecycle() {
         config(inline.schema(), vec![("name", s("queue-access")), ("role", s(&role_name)), ("policy", s(&doc))]),
     );
     let live = cycle.create().await;
+    assert_replaced_when(&inline, &live, &cycle.config, "role", s("another-role"));
+    assert_replaced_when(&inline, &live, &cycle.config, "name", s("other-name"));
     assert_eq!(live.str_attr("id"), Some(format!("{role_name}:queue-access").as_str()));
     assert_eq!(live.str_attr("policy"), Some(doc.as_str()), "an equivalent policy keeps our spelling");
 
@@ -308,6 +310,8 @@ async fn instance_profile_lifecycle() {
         config(profiles.schema(), vec![("name", s(&name)), ("role", s(&role_name)), ("tags", tags(&[("k", "v")]))]),
     );
     let live = cycle.create().await;
+    assert_replaced_when(&profiles, &live, &cycle.config, "name", s(&unique("forge-other")));
+    assert_replaced_when(&profiles, &live, &cycle.config, "path", s("/other/"));
     assert_eq!(live.str_attr("id"), Some(name.as_str()));
     assert!(live.str_attr("arn").is_some_and(|a| a.ends_with(&format!(":instance-profile/{name}"))));
 

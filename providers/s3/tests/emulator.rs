@@ -109,6 +109,7 @@ async fn bucket_full_lifecycle() {
         "read differs from create:\n{live:?}\n{state:?}"
     );
     assert_no_op(&rt, &live, &cfg);
+    assert_replaced_when(&rt, &live, &cfg, "bucket", s(&unique("forge-other")));
 
     let tagging = Tagging::builder()
         .tag_set(
@@ -283,6 +284,7 @@ async fn versioning_full_lifecycle() {
     let live = read(&rt, &state).await;
     assert_matches_config(&live, &cfg);
     assert_no_op(&rt, &live, &cfg);
+    assert_replaced_when(&rt, &live, &cfg, "bucket", s(&unique("forge-other")));
 
     let conf = VersioningConfiguration::builder()
         .status(BucketVersioningStatus::Suspended)
@@ -380,6 +382,7 @@ async fn encryption_full_lifecycle() {
     let live = read(&rt, &state).await;
     assert_matches_config(&live, &cfg);
     assert_no_op(&rt, &live, &cfg);
+    assert_replaced_when(&rt, &live, &cfg, "bucket", s(&unique("forge-other")));
 
     let kms = ServerSideEncryptionConfiguration::builder()
         .rules(
@@ -460,6 +463,7 @@ async fn public_access_block_full_lifecycle() {
     assert_matches_config(&state, &cfg);
     let live = read(&rt, &state).await;
     assert_no_op(&rt, &live, &cfg);
+    assert_replaced_when(&rt, &live, &cfg, "bucket", s(&unique("forge-other")));
 
     let open = PublicAccessBlockConfiguration::builder()
         .block_public_acls(true)
@@ -530,6 +534,7 @@ async fn bucket_policy_full_lifecycle() {
         "an equivalent policy keeps our spelling"
     );
     assert_no_op(&rt, &live, &cfg);
+    assert_replaced_when(&rt, &live, &cfg, "bucket", s(&unique("forge-other")));
 
     let outside = deny_insecure(&bucket, "ChangedOutside");
     s3(&ctx)
@@ -662,6 +667,7 @@ async fn notification_full_lifecycle_and_delivery_to_sqs() {
     let live = read(&rt, &state).await;
     assert_matches_config(&live, &cfg);
     assert_no_op(&rt, &live, &cfg);
+    assert_replaced_when(&rt, &live, &cfg, "bucket", s(&unique("forge-other")));
 
     // End to end: an upload under the prefix with the suffix is announced on the queue;
     // one that misses the filter is not.

@@ -60,6 +60,7 @@ async fn secret_lifecycle_with_drift_repair_import_and_scheduled_deletion() {
     let live = read(&secrets, &state).await;
     assert!(live.same_as(&state), "read differs from create:\n{live:?}\n{state:?}");
     assert_no_op(&secrets, &live, &desired);
+    assert_replaced_when(&secrets, &live, &desired, "name", s(&unique("forge/other")));
 
     // Outside forge: description, tags and policy.
     client.update_secret().secret_id(&arn).description("edited by hand").send().await.unwrap();
