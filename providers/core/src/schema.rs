@@ -13,7 +13,8 @@ pub enum AttrType {
     List(Box<AttrType>),
     Set(Box<AttrType>),
     Map(Box<AttrType>),
-    /// Anything (JSON documents are strings, so this is rare).
+    /// Anything: Terraform's dynamic type (JSON documents are strings, so this is rare). The
+    /// engine writes such an attribute to state with its type, as Terraform does.
     Any,
 }
 
