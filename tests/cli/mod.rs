@@ -9,6 +9,7 @@ mod drift;
 mod environments;
 mod production;
 mod stacks;
+mod terraform_remote;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
