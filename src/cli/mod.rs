@@ -28,8 +28,8 @@ pub struct Cli {
     pub no_color: bool,
     /// At the end, print to stderr the AWS API calls made (total, per operation, requests
     /// sent twice), the run's wall time and, for apply and destroy, the critical path: the
-    /// longest chain of dependent operations.
-    #[arg(long, global = true, env = "FORGE_API_STATS")]
+    /// longest chain of dependent operations. FORGE_API_STATS=1 does the same.
+    #[arg(long, global = true, env = "FORGE_API_STATS", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
     pub api_stats: bool,
     #[command(subcommand)]
     pub command: Command,

@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 
 use crate::addr::InstanceAddr;
 use crate::critical_path::{critical_path, CriticalPath};
+use crate::data_reads::DataReads;
 use crate::events::{no_events, Event, EventSink};
 use crate::local_backend::LocalBackend;
 use crate::plan::{Action, EngineError, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
@@ -54,6 +55,8 @@ pub struct Engine {
     pub events: EventSink,
     /// Set it (from a Ctrl-C handler) to stop starting operations; see [`RunContext`].
     pub interrupted: Arc<std::sync::atomic::AtomicBool>,
+    /// Data-source reads shared by every run of this engine (see [`DataReads`]).
+    pub data_reads: Arc<DataReads>,
 }
 
 /// What to apply in one unit: the plan's actions and the state it was made against.
@@ -121,7 +124,7 @@ fn lock_info(operation: &str, path: String) -> LockInfo {
 
 impl Engine {
     pub fn new(factories: Vec<Arc<dyn ProviderFactory>>, backends: Vec<Arc<dyn BackendFactory>>) -> Engine {
-        Engine { factories, backends, options: Options::default(), events: no_events(), interrupted: Default::default() }
+        Engine { factories, backends, options: Options::default(), events: no_events(), interrupted: Default::default(), data_reads: Default::default() }
     }
 
     fn emit(&self, e: Event) {
@@ -137,6 +140,7 @@ impl Engine {
             progress_every: self.options.progress_every,
             interrupted: self.interrupted.clone(),
             op_log: Default::default(),
+            data_reads: self.data_reads.clone(),
         }
     }
 
@@ -264,7 +268,14 @@ impl Engine {
                     let from_plan = planned.lock().unwrap_or_else(|p| p.into_inner()).get(&dep_unit.name).cloned();
                     match from_plan {
                         Some(o) => o,
-                        None => self.applied_outputs(unit, dep, dep_unit, allow_mocks).await?,
+                        None => {
+                            // A dependency has finished before its dependents run, so its
+                            // state no longer changes in this run: its other dependents
+                            // take what this read found instead of reading it again.
+                            let o = self.applied_outputs(unit, dep, dep_unit, allow_mocks).await?;
+                            planned.lock().unwrap_or_else(|p| p.into_inner()).insert(dep_unit.name.clone(), o.clone());
+                            o
+                        }
                     }
                 }
                 None => self.external_outputs(unit, dep, allow_mocks).await?,

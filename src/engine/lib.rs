@@ -8,6 +8,7 @@
 
 pub mod addr;
 pub mod critical_path;
+pub mod data_reads;
 pub mod engine;
 pub mod events;
 pub mod local_backend;

@@ -16,6 +16,7 @@ use tokio::sync::Semaphore;
 
 use crate::addr::{InstanceAddr, InstanceKey};
 use crate::critical_path::{resource_references, OpLog, OpTiming};
+use crate::data_reads::DataReads;
 use crate::events::{Event, EventSink, OpKind, OpStatus};
 use crate::module_graph::{provider_key, provider_name_of, ModuleGraph, NodeKind};
 use crate::plan::{Action, Drift, EngineError, OutputChange, PlanMode, ResourceChange, UnitPlan};
@@ -37,6 +38,8 @@ pub struct RunContext {
     pub interrupted: Arc<std::sync::atomic::AtomicBool>,
     /// Every provider operation's timing, for the run's critical path.
     pub op_log: Arc<OpLog>,
+    /// Data-source reads shared by the units and phases of one process run.
+    pub data_reads: Arc<DataReads>,
 }
 
 impl RunContext {
@@ -714,8 +717,10 @@ impl Runner<'_> {
             let addr = InstanceAddr { mode: Mode::Data, type_name: rb.type_name.clone(), name: rb.name.clone(), key };
             let ds = ds.clone();
             let provider_addr = provider_addr.clone();
+            // The configured provider's identity: the cache key of its data reads.
+            let provider_id = Arc::as_ptr(&provider) as *const () as usize;
             async move {
-                let r = self.data_instance(ds.as_ref(), &addr, config, &provider_addr).await;
+                let r = self.data_instance(ds.as_ref(), provider_id, &addr, config, &provider_addr).await;
                 (addr.key.clone(), r)
             }
         });
@@ -742,7 +747,7 @@ impl Runner<'_> {
         Ok(())
     }
 
-    async fn data_instance(&self, ds: &dyn DataSourceType, addr: &InstanceAddr, config: Value, provider_addr: &str) -> Result<Value, EngineError> {
+    async fn data_instance(&self, ds: &dyn DataSourceType, provider_id: usize, addr: &InstanceAddr, config: Value, provider_addr: &str) -> Result<Value, EngineError> {
         let schema = ds.schema();
         if self.run.mode == PlanMode::Destroy {
             let recorded = self.store.lock().await.state.instances.get(addr).map(|s| s.attributes.clone());
@@ -761,7 +766,11 @@ impl Runner<'_> {
             return Ok(after);
         }
         let _permit = self.run.ctx.permits.acquire().await.map_err(|_| EngineError::new("the run was cancelled"))?;
-        let value = ds.read(&config).await.map_err(|e| EngineError::provider(&addr.to_string(), "reading", &e))?;
+        let start = Instant::now();
+        let (value, fresh) = self.run.ctx.data_reads.read(provider_id, ds, &config).await.map_err(|e| EngineError::provider(&addr.to_string(), "reading", &e))?;
+        if fresh {
+            self.log_op(addr, OpKind::Reading, start);
+        }
         let value = mark_sensitive(schema, value).mark_paths(&config.sensitive_paths());
         if self.run.apply && value.is_wholly_known() {
             let mut store = self.store.lock().await;

@@ -21,6 +21,14 @@ use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use forge_provider::{ProviderError, ProviderResult, Value};
 use tokio::sync::OnceCell;
 
+/// STS GetCallerIdentity's answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: Option<String>,
+    pub user_id: Option<String>,
+}
+
 /// One configured AWS provider's shared settings.
 #[derive(Debug)]
 pub struct AwsContext {
@@ -30,7 +38,7 @@ pub struct AwsContext {
     pub endpoints: BTreeMap<String, String>,
     /// `default_tags { tags = {...} }`, merged under each resource's own tags.
     pub default_tags: BTreeMap<String, String>,
-    account_id: OnceCell<String>,
+    caller: OnceCell<CallerIdentity>,
     /// Where this context's clients record their API calls (the process-wide record
     /// unless [`AwsContext::with_api_stats`] gave another).
     api_stats: ApiStats,
@@ -59,7 +67,7 @@ impl AwsContext {
         let default_tags = first_block(config, "default_tags")
             .and_then(|b| b.get("tags").map(string_map))
             .unwrap_or_default();
-        Ok(AwsContext { sdk, region, endpoints, default_tags, account_id: OnceCell::new(), api_stats: ApiStats::global() })
+        Ok(AwsContext { sdk, region, endpoints, default_tags, caller: OnceCell::new(), api_stats: ApiStats::global() })
     }
 
     /// Records this context's API calls in `stats` instead of the process-wide record
@@ -94,20 +102,30 @@ impl AwsContext {
             || std::env::var_os(format!("AWS_ENDPOINT_URL_{}", service.to_uppercase())).is_some()
     }
 
-    /// The account id, asked of STS once per context (emulators differ: never assume it).
-    pub async fn account_id(&self) -> ProviderResult<String> {
-        self.account_id
+    /// Who the credentials are (STS GetCallerIdentity), asked once per context: the
+    /// account id and `data "aws_caller_identity"` share it, so a run asks STS once per
+    /// provider configuration (emulators differ: never assume the account).
+    pub async fn caller_identity(&self) -> ProviderResult<CallerIdentity> {
+        self.caller
             .get_or_try_init(|| async {
                 let mut conf = aws_sdk_sts::config::Builder::from(&self.sdk).interceptor(self.api_counter());
                 if let Some(url) = self.endpoint_for("sts") {
                     conf = conf.endpoint_url(url);
                 }
                 let client = aws_sdk_sts::Client::from_conf(conf.build());
-                let out = client.get_caller_identity().send().await.map_err(sdk_error)?;
-                out.account.ok_or_else(|| ProviderError::new("STS GetCallerIdentity returned no account"))
+                let out = client.get_caller_identity().send().await.map_err(|e| {
+                    sdk_error(e).hint("check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID) and the STS endpoint")
+                })?;
+                let account = out.account.ok_or_else(|| ProviderError::new("STS GetCallerIdentity returned no account"))?;
+                Ok(CallerIdentity { account, arn: out.arn, user_id: out.user_id })
             })
             .await
             .cloned()
+    }
+
+    /// The account id (see [`AwsContext::caller_identity`]).
+    pub async fn account_id(&self) -> ProviderResult<String> {
+        Ok(self.caller_identity().await?.account)
     }
 
     /// The resource's tags merged over the provider's default tags (Terraform's `tags_all`).
@@ -279,7 +297,7 @@ mod tests {
             region: "us-east-1".into(),
             endpoints: BTreeMap::new(),
             default_tags: [("env".to_string(), "prod".to_string()), ("team".to_string(), "a".to_string())].into(),
-            account_id: OnceCell::new(),
+            caller: OnceCell::new(),
             api_stats: ApiStats::new(),
         };
         let own: BTreeMap<String, String> = [("team".to_string(), "b".to_string())].into();

@@ -144,12 +144,18 @@ impl S3Backend {
 
     /// Releases the DynamoDB lock: only the exact item we checked is deleted, so a lock
     /// taken by someone else in the meantime survives.
-    async fn release_table(&self, table: &LockTable, id: &str, force: bool) -> Result<(), BackendError> {
+    /// `read` is the lock item as the owner check just read it (`None`: not read yet),
+    /// so an unlock reads the item once.
+    async fn release_table(&self, table: &LockTable, id: &str, force: bool, read: Option<Option<String>>) -> Result<(), BackendError> {
         let lock_id = self.config.lock_path();
         if force {
             return table.delete(&lock_id).await.map_err(other);
         }
-        let Some(text) = table.get_string(&lock_id, INFO_ATTR).await.map_err(other)? else { return Ok(()) };
+        let text = match read {
+            Some(text) => text,
+            None => table.get_string(&lock_id, INFO_ATTR).await.map_err(other)?,
+        };
+        let Some(text) = text else { return Ok(()) };
         let holder = lock_info::from_json(&text, &lock_id);
         if holder.id != id {
             return Err(BackendError::Locked(holder));
@@ -164,16 +170,18 @@ impl S3Backend {
         }
     }
 
-    /// Fails with `Locked` when either lock is held under another id.
-    async fn refuse_other_owner(&self, id: &str) -> Result<(), BackendError> {
-        let table_holder = match &self.table {
-            Some(table) => self.table_holder(table).await?,
+    /// Fails with `Locked` when either lock is held under another id; returns the table's
+    /// lock item as read (`None` when there is no table).
+    async fn refuse_other_owner(&self, id: &str) -> Result<Option<Option<String>>, BackendError> {
+        let table_text = match &self.table {
+            Some(table) => Some(table.get_string(&self.config.lock_path(), INFO_ATTR).await.map_err(other)?),
             None => None,
         };
+        let table_holder = table_text.clone().flatten().map(|t| lock_info::from_json(&t, &self.config.lock_path()));
         let file_holder = if self.config.use_lockfile { self.file_holder().await? } else { None };
         match table_holder.into_iter().chain(file_holder).find(|h| h.id != id) {
             Some(holder) => Err(BackendError::Locked(holder)),
-            None => Ok(()),
+            None => Ok(table_text),
         }
     }
 
@@ -279,11 +287,9 @@ impl StateBackend for S3Backend {
 
     async fn unlock(&self, id: &str, force: bool) -> Result<(), BackendError> {
         // Check every lock's owner before removing any, so a refused unlock changes nothing.
-        if !force {
-            self.refuse_other_owner(id).await?;
-        }
+        let read = if force { None } else { self.refuse_other_owner(id).await? };
         if let Some(table) = &self.table {
-            self.release_table(table, id, force).await?;
+            self.release_table(table, id, force, read).await?;
         }
         if self.config.use_lockfile {
             self.release_file(id, force).await?;

@@ -48,9 +48,14 @@ impl LockTable {
     /// is active. Returns true when this call created it. A table created at the same
     /// time by another process counts as existing.
     pub async fn ensure(&self, tags: &BTreeMap<String, String>, encrypt: bool) -> ProviderResult<bool> {
-        if self.status().await?.is_some() {
-            self.wait_active().await?;
-            return Ok(false);
+        match self.status().await? {
+            // Already active: no second DescribeTable to wait for what is known.
+            Some(TableStatus::Active) => return Ok(false),
+            Some(_) => {
+                self.wait_active().await?;
+                return Ok(false);
+            }
+            None => {}
         }
         let created = self.create(tags, encrypt).await?;
         self.wait_active().await?;

@@ -3,26 +3,22 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use forge_aws_common::{sdk_error, AwsContext};
-use forge_provider::{AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, Schema, Value};
+use forge_aws_common::AwsContext;
+use forge_provider::{AttrType, Attribute, DataSourceType, ProviderResult, Schema, Value};
 
 pub struct CallerIdentityDataSource {
-    client: aws_sdk_sts::Client,
+    ctx: Arc<AwsContext>,
     schema: Schema,
 }
 
 impl CallerIdentityDataSource {
     pub fn new(ctx: Arc<AwsContext>) -> Self {
-        let mut conf = aws_sdk_sts::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
-        if let Some(url) = ctx.endpoint_for("sts") {
-            conf = conf.endpoint_url(url);
-        }
         let schema = Schema::new()
             .attr("account_id", Attribute::computed(AttrType::String))
             .attr("arn", Attribute::computed(AttrType::String))
             .attr("user_id", Attribute::computed(AttrType::String))
             .attr("id", Attribute::computed(AttrType::String));
-        CallerIdentityDataSource { client: aws_sdk_sts::Client::from_conf(conf.build()), schema }
+        CallerIdentityDataSource { ctx, schema }
     }
 }
 
@@ -37,18 +33,15 @@ impl DataSourceType for CallerIdentityDataSource {
     }
 
     async fn read(&self, _config: &Value) -> ProviderResult<Value> {
-        let out = self.client.get_caller_identity().send().await.map_err(|e| {
-            sdk_error(e).hint("check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID) and the STS endpoint")
-        })?;
-        let account = out
-            .account()
-            .ok_or_else(|| ProviderError::new("STS GetCallerIdentity returned no account"))?;
-        let text = |s: Option<&str>| s.map(Value::string).unwrap_or(Value::Null);
+        // The context asks STS once; every unit's caller identity and the account id
+        // share that answer.
+        let who = self.ctx.caller_identity().await?;
+        let text = |s: Option<&String>| s.map(Value::string).unwrap_or(Value::Null);
         Ok(Value::object([
-            ("id", Value::string(account)),
-            ("account_id", Value::string(account)),
-            ("arn", text(out.arn())),
-            ("user_id", text(out.user_id())),
+            ("id", Value::string(&who.account)),
+            ("account_id", Value::string(&who.account)),
+            ("arn", text(who.arn.as_ref())),
+            ("user_id", text(who.user_id.as_ref())),
         ]))
     }
 }
