@@ -36,6 +36,6 @@ mod module_impl;
 mod unit_blocks;
 mod unit_impl;
 
-pub use module::{IgnoreChanges, Lifecycle, Local, Mode, Module, Output, ProviderBlock, ResourceBlock, Validation, Variable};
+pub use module::{IgnoreChanges, Lifecycle, Local, Mode, Module, ModuleCall, Output, ProviderBlock, ResourceBlock, Validation, Variable};
 pub use unit::{Dependency, Environment, RemoteState, Unit};
 pub use validate::{validate_environment, validate_module};

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use forge_lang::{Body, Diagnostics, Expr, Location, Reference, SourceFile, TypeConstraint};
+use forge_lang::{Attribute, Body, Diagnostics, Expr, Location, Reference, SourceFile, TypeConstraint};
 use forge_provider::Value;
 
 #[derive(Clone, Debug)]
@@ -17,6 +17,8 @@ pub struct Module {
     pub data: Vec<ResourceBlock>,
     pub outputs: Vec<Output>,
     pub providers: Vec<ProviderBlock>,
+    /// `module` blocks: child modules from local folders, loaded recursively.
+    pub module_calls: Vec<ModuleCall>,
     pub files: Vec<Arc<SourceFile>>,
 }
 
@@ -29,6 +31,41 @@ impl Module {
 
     pub fn variable(&self, name: &str) -> Option<&Variable> {
         self.variables.iter().find(|v| v.name == name)
+    }
+
+    pub fn module_call(&self, name: &str) -> Option<&ModuleCall> {
+        self.module_calls.iter().find(|c| c.name == name)
+    }
+}
+
+/// A `module "name" { source = "./child" ... }` block. Only local sources (`./`, `../`)
+/// are supported; the child is loaded when its caller is.
+#[derive(Clone, Debug)]
+pub struct ModuleCall {
+    pub name: String,
+    /// The `source` string as written.
+    pub source: String,
+    pub count: Option<Expr>,
+    pub for_each: Option<Expr>,
+    pub depends_on: Vec<Reference>,
+    /// `providers = { aws = aws.west }`: the child's provider key to the caller's, both as
+    /// `name` or `name.alias`. A child without an entry inherits the caller's default.
+    pub providers: Vec<(String, String)>,
+    /// The input variables: every attribute that is not a meta-argument, evaluated in the
+    /// caller's scope.
+    pub arguments: Vec<Attribute>,
+    pub module: Arc<Module>,
+    pub location: Location,
+}
+
+impl ModuleCall {
+    /// Every reference the call makes in the caller: arguments, `count`, `for_each` and
+    /// `depends_on`.
+    pub fn references(&self) -> Vec<Reference> {
+        let mut out: Vec<Reference> = self.arguments.iter().flat_map(|a| a.expr.references()).collect();
+        out.extend(self.count.iter().chain(&self.for_each).flat_map(Expr::references));
+        out.extend(self.depends_on.iter().cloned());
+        out
     }
 }
 

@@ -2,15 +2,18 @@
 //! reported together.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use forge_lang::diagnostic::did_you_mean;
 use forge_lang::{Attribute, Block, Body, Diagnostic, Diagnostics, Expr, Location, Reference, Scope, TypeConstraint};
 use forge_provider::Value;
 
-use crate::module::{IgnoreChanges, Lifecycle, Local, Mode, Module, Output, ProviderBlock, ResourceBlock, Validation, Variable};
+use crate::module::{IgnoreChanges, Lifecycle, Local, Mode, Module, ModuleCall, Output, ProviderBlock, ResourceBlock, Validation, Variable};
 
-const MODULE_BLOCKS: &[&str] = &["variable", "locals", "output", "resource", "data", "provider", "terraform"];
+const MODULE_BLOCKS: &[&str] = &["variable", "locals", "output", "resource", "data", "provider", "terraform", "module"];
+/// Meta-arguments of a `module` block; every other attribute is an input variable.
+const MODULE_CALL_META: &[&str] = &["source", "version", "count", "for_each", "depends_on", "providers"];
 /// Meta-arguments taken out of a resource body.
 const META_ATTRIBUTES: &[&str] = &["count", "for_each", "depends_on", "provider"];
 const META_BLOCKS: &[&str] = &["lifecycle", "provisioner", "connection"];
@@ -19,6 +22,12 @@ const OUTPUT_ATTRIBUTES: &[&str] = &["value", "sensitive", "description", "depen
 const LIFECYCLE_ATTRIBUTES: &[&str] = &["prevent_destroy", "create_before_destroy", "ignore_changes", "replace_triggered_by"];
 
 pub(crate) fn load(dir: &Path) -> Result<Module, Diagnostics> {
+    load_nested(dir, &mut Vec::new())
+}
+
+/// Loads a module and, recursively, the modules it calls; `calling` holds the folders of
+/// the modules being loaded above this one (to report a cycle instead of recursing forever).
+fn load_nested(dir: &Path, calling: &mut Vec<PathBuf>) -> Result<Module, Diagnostics> {
     let files = tf_files(dir)?;
     let mut diags = Diagnostics::new();
     let mut bodies = Vec::new();
@@ -36,11 +45,14 @@ pub(crate) fn load(dir: &Path) -> Result<Module, Diagnostics> {
         data: Vec::new(),
         outputs: Vec::new(),
         providers: Vec::new(),
+        module_calls: Vec::new(),
         files: bodies.iter().map(|b| b.file.clone()).collect(),
     };
+    calling.push(canonical(dir));
     for body in &bodies {
-        diags.extend(read_file_body(body, &mut module));
+        diags.extend(read_file_body(body, &mut module, calling));
     }
+    calling.pop();
     diags.extend(check_duplicates(&module));
     if diags.is_empty() { Ok(module) } else { Err(diags) }
 }
@@ -63,7 +75,27 @@ fn tf_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, Diagnostics> {
     Ok(files)
 }
 
-fn read_file_body(body: &Body, module: &mut Module) -> Diagnostics {
+/// `a/./b/../c` as `a/c`, without touching the file system (so messages show the path the
+/// user would write, and symbolic links stay as they are).
+fn normalized(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.file_name().is_some() => {
+                out.pop();
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+fn canonical(dir: &Path) -> PathBuf {
+    dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf())
+}
+
+fn read_file_body(body: &Body, module: &mut Module, calling: &mut Vec<PathBuf>) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for attr in &body.attributes {
         diags.push(
@@ -86,10 +118,7 @@ fn read_file_body(body: &Body, module: &mut Module) -> Diagnostics {
             // required_providers and backend: forge has its providers built in and takes
             // the backend from the unit's remote_state.
             "terraform" => Ok(()),
-            "module" => Err(Diagnostic::error("module blocks are not supported")
-                .at(block.location.clone())
-                .hint("make the child module a unit of its own and connect it with a dependency block")
-                .into()),
+            "module" => read_module_call(block, calling).map(|c| module.module_calls.push(c)),
             other => Err(unknown_name_error("block type", other, MODULE_BLOCKS, block.location.clone())),
         };
         if let Err(d) = result {
@@ -375,6 +404,148 @@ fn read_resource(block: &Block, mode: Mode) -> Result<ResourceBlock, Diagnostics
     })
 }
 
+fn read_module_call(block: &Block, calling: &mut Vec<PathBuf>) -> Result<ModuleCall, Diagnostics> {
+    let name = one_label(block, "module \"queue\" { source = \"./queue\" }")?;
+    let body = &block.body;
+    let base = base_dir_of(body);
+    let mut diags = no_blocks(block, &format!("module \"{name}\"")).err().unwrap_or_default();
+    let Some(source_attr) = body.attribute("source") else {
+        diags.push(
+            Diagnostic::error(format!("module \"{name}\" has no source"))
+                .at(block.location.clone())
+                .hint("write: source = \"./path/to/module\" (a folder relative to this module)"),
+        );
+        return Err(diags);
+    };
+    let source = constant_string(Some(source_attr), &base)?.unwrap_or_default();
+    let source_at = source_attr.expr.location();
+    // Terraform treats only paths starting with ./ or ../ as local; anything else is a
+    // registry address or a go-getter URL, which forge does not download.
+    if !(source.starts_with("./") || source.starts_with("../")) {
+        diags.push(
+            Diagnostic::error(format!("module \"{name}\": only local module sources (starting with ./ or ../) are supported, not {source:?}"))
+                .at(source_at)
+                .hint("check the module out next to this one and point source at its folder, e.g. source = \"../modules/queue\""),
+        );
+        return Err(diags);
+    }
+    if let Some(v) = body.attribute("version") {
+        diags.push(
+            Diagnostic::error(format!("module \"{name}\": `version` applies to registry modules only, not to a local source"))
+                .at(v.location.clone())
+                .hint("remove the version argument"),
+        );
+    }
+    let count = body.attribute("count").map(|a| a.expr.clone());
+    let for_each = body.attribute("for_each").map(|a| a.expr.clone());
+    if let (Some(_), Some(fe)) = (&count, body.attribute("for_each")) {
+        diags.push(
+            Diagnostic::error(format!("module \"{name}\" sets both count and for_each"))
+                .at(fe.location.clone())
+                .hint("use one of them: for_each for a map or set of names, count for a number of copies"),
+        );
+    }
+    let depends_on = traversal_list(body.attribute("depends_on")).unwrap_or_else(|d| {
+        diags.extend(d);
+        Vec::new()
+    });
+    let providers = match body.attribute("providers") {
+        Some(a) => provider_map(a).unwrap_or_else(|d| {
+            diags.extend(d);
+            Vec::new()
+        }),
+        None => Vec::new(),
+    };
+    let dir = normalized(&base.join(&source));
+    if !dir.is_dir() {
+        diags.push(
+            Diagnostic::error(format!("module \"{name}\": the source folder {source:?} does not exist"))
+                .at(source_at)
+                .detail(format!("resolved to {}", dir.display()))
+                .hint("source is relative to the folder of the calling module"),
+        );
+        return Err(diags);
+    }
+    let key = canonical(&dir);
+    if let Some(first) = calling.iter().position(|d| *d == key) {
+        let path: Vec<String> = calling[first..].iter().chain([&key]).map(|d| d.display().to_string()).collect();
+        diags.push(
+            Diagnostic::error(format!("module \"{name}\" calls a module that is already calling it: {}", path.join(" -> ")))
+                .at(source_at)
+                .hint("a module cannot call itself, directly or through other modules"),
+        );
+        return Err(diags);
+    }
+    let child = match load_nested(&dir, calling) {
+        Ok(m) => m,
+        Err(d) => {
+            diags.extend(Diagnostics(d.0.into_iter().map(|x| if x.location.is_none() { x.at(source_at.clone()) } else { x }).collect()));
+            return Err(diags);
+        }
+    };
+    for p in &child.providers {
+        diags.push(
+            Diagnostic::error(format!("provider \"{}\" is configured inside the child module \"{name}\"; forge configures providers in the root module only", p.name))
+                .at(p.location.clone())
+                .hint("move the provider block to the root module: the child inherits its default configuration, or pass an alias with providers = { aws = aws.west }"),
+        );
+    }
+    let arguments: Vec<Attribute> = body.attributes.iter().filter(|a| !MODULE_CALL_META.contains(&a.name.as_str())).cloned().collect();
+    let declared: Vec<&str> = child.variables.iter().map(|v| v.name.as_str()).collect();
+    for arg in &arguments {
+        if child.variable(&arg.name).is_none() {
+            let d = Diagnostic::error(format!("module \"{name}\" has no input variable `{}`", arg.name)).at(arg.location.clone());
+            let d = match did_you_mean(&arg.name, declared.iter().copied()) {
+                Some(s) => d.hint(format!("did you mean `{s}`?")),
+                None if declared.is_empty() => d.hint(format!("the module at {source} declares no variables")),
+                None => d.hint(format!("the module at {source} declares: {}", declared.join(", "))),
+            };
+            diags.push(d);
+        }
+    }
+    for var in &child.variables {
+        if var.default.is_none() && !arguments.iter().any(|a| a.name == var.name) {
+            diags.push(
+                Diagnostic::error(format!("module \"{name}\" does not set the required variable `{}`", var.name))
+                    .at(block.location.clone())
+                    .detail(format!("declared at {}", var.location))
+                    .hint(format!("add `{} = ...` to the module block", var.name)),
+            );
+        }
+    }
+    if !diags.is_empty() {
+        return Err(diags);
+    }
+    Ok(ModuleCall { name, source, count, for_each, depends_on, providers, arguments, module: Arc::new(child), location: block.location.clone() })
+}
+
+/// `providers = { aws = aws.west, aws.east = aws }`: pairs of bare provider references,
+/// read from the source text (they are names, never evaluated).
+fn provider_map(attr: &Attribute) -> Result<Vec<(String, String)>, Diagnostics> {
+    let bad = || -> Diagnostics {
+        Diagnostic::error("providers must be a map of provider references")
+            .at(attr.expr.location())
+            .hint("write: providers = { aws = aws.west }")
+            .into()
+    };
+    let text = attr.expr.source_text();
+    let inner = text.trim().strip_prefix('{').and_then(|t| t.strip_suffix('}')).ok_or_else(bad)?;
+    let is_key = |s: &str| {
+        let parts: Vec<&str> = s.split('.').collect();
+        (1..=2).contains(&parts.len()) && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    };
+    let mut out = Vec::new();
+    for item in inner.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()) {
+        let (k, v) = item.split_once(['=', ':']).ok_or_else(bad)?;
+        let (k, v) = (k.trim(), v.trim());
+        if !is_key(k) || !is_key(v) {
+            return Err(bad());
+        }
+        out.push((k.to_string(), v.to_string()));
+    }
+    Ok(out)
+}
+
 fn read_lifecycle(block: &Block) -> Result<Lifecycle, Diagnostics> {
     let body = &block.body;
     let base = base_dir_of(body);
@@ -478,6 +649,7 @@ fn check_duplicates(module: &Module) -> Diagnostics {
     check("output", module.outputs.iter().map(|o| (o.name.clone(), &o.location)).collect());
     check("resource", module.resources.iter().map(|r| (r.address(), &r.location)).collect());
     check("data source", module.data.iter().map(|r| (r.address(), &r.location)).collect());
+    check("module", module.module_calls.iter().map(|c| (c.name.clone(), &c.location)).collect());
     check(
         "provider configuration",
         module.providers.iter().map(|p| (p.alias.as_ref().map_or(p.name.clone(), |a| format!("{}.{a}", p.name)), &p.location)).collect(),

@@ -88,8 +88,33 @@ struct Context<'m> {
     count: bool,
 }
 
-/// Checks one module's references.
+/// Checks one module's references, and those of the child modules it calls (each folder
+/// once, however many calls use it).
 pub fn validate_module(module: &Module) -> Diagnostics {
+    let mut seen = BTreeSet::new();
+    validate_module_tree(module, &mut seen)
+}
+
+fn validate_module_tree(module: &Module, seen: &mut BTreeSet<std::path::PathBuf>) -> Diagnostics {
+    let mut diags = validate_one_module(module);
+    for call in &module.module_calls {
+        let outer = plain_context(module);
+        for e in call.count.iter().chain(&call.for_each) {
+            check_refs(&outer, &e.references(), &mut diags);
+        }
+        let inner = Context { each: call.for_each.is_some(), count: call.count.is_some(), ..plain_context(module) };
+        for a in &call.arguments {
+            check_refs(&inner, &a.expr.references(), &mut diags);
+        }
+        check_refs(&outer, &call.depends_on, &mut diags);
+        if seen.insert(call.module.dir.clone()) {
+            diags.extend(validate_module_tree(&call.module, seen));
+        }
+    }
+    diags
+}
+
+fn validate_one_module(module: &Module) -> Diagnostics {
     let mut diags = Diagnostics::new();
     let plain = Context { module, each: false, count: false };
     for local in &module.locals {
@@ -235,8 +260,25 @@ fn check_ref(ctx: &Context<'_>, r: &Reference) -> Option<Diagnostic> {
         },
         "terraform" => None,
         "self" => Some(error_at("`self` is only available in provisioner and connection blocks, which forge does not run".to_string(), &r.location)),
-        "module" => Some(error_at(format!("no module named `{}`", first.unwrap_or("")), &r.location)
-            .hint("forge modules cannot call modules; read another unit's outputs through a dependency block in terragrunt.hcl")),
+        "module" => {
+            let name = first?;
+            let Some(call) = module.module_call(name) else {
+                let d = error_at(format!("no module named `{name}`"), &r.location);
+                return Some(with_suggestion(d, name, module.module_calls.iter().map(|c| c.name.as_str()))
+                    .hint_or(format!("declare it: module \"{name}\" {{ source = \"./{name}\" }}")));
+            };
+            // module.x.out or module.x[key].out: the output must exist in the child.
+            let output = r.steps.iter().skip(1).find_map(|s| match s {
+                forge_lang::RefStep::Attr(a) => Some(a.as_str()),
+                _ => None,
+            })?;
+            if call.module.outputs.iter().any(|o| o.name == output) {
+                return None;
+            }
+            let d = error_at(format!("module `{name}` has no output `{output}`"), &r.location);
+            Some(with_suggestion(d, output, call.module.outputs.iter().map(|o| o.name.as_str()))
+                .hint_or(format!("declare it in {}: output \"{output}\" {{ value = ... }}", call.module.dir.display())))
+        }
         "data" => {
             let type_name = first?;
             let Some(forge_lang::RefStep::Attr(name)) = r.steps.get(1) else { return None };
