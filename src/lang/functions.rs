@@ -19,6 +19,8 @@ mod network;
 mod strings;
 mod time;
 mod yaml;
+mod yaml_decode;
+mod text_encoding;
 
 pub(crate) use encoding::read_file_text;
 
@@ -63,6 +65,9 @@ pub const NAMES: &[&str] = &[
     "ephemeralasnull",
     "templatestring",
     "yamlencode",
+    "yamldecode",
+    "textdecodebase64",
+    "base64gzip",
     "formatdate",
     "timeadd",
     "timecmp",
@@ -391,7 +396,9 @@ fn dispatch(name: &str, a: Args, ctx: &FnContext<'_>) -> FnResult {
         "jsondecode" => encoding::jsondecode(a),
         "base64encode" => encoding::base64encode(a),
         "base64decode" => encoding::base64decode(a),
-        "textencodebase64" => encoding::textencodebase64(a),
+        "textencodebase64" => text_encoding::textencodebase64(a),
+        "textdecodebase64" => text_encoding::textdecodebase64(a),
+        "base64gzip" => text_encoding::base64gzip(a),
         "base64sha256" => encoding::base64sha256(a),
         "md5" => encoding::digest(a, encoding::Digest::Md5),
         "sha1" => encoding::digest(a, encoding::Digest::Sha1),
@@ -416,6 +423,7 @@ fn dispatch(name: &str, a: Args, ctx: &FnContext<'_>) -> FnResult {
         "timecmp" => time::timecmp(a),
         "csvdecode" => encoding::csvdecode(a),
         "yamlencode" => yaml::yamlencode(a),
+        "yamldecode" => yaml_decode::yamldecode(a),
         "uuidv5" => encoding::uuidv5(a),
         "plantimestamp" => a.arity(0, 0).map(|_| Value::String(encoding::timestamp())),
         // forge has no ephemeral values, so there is nothing to turn into null.

@@ -162,21 +162,6 @@ pub(super) fn base64encode(a: Args) -> FnResult {
     ))
 }
 
-pub(super) fn textencodebase64(a: Args) -> FnResult {
-    let a = a.arity(2, 2)?;
-    let encoding = a.string(1)?;
-    if !matches!(encoding.to_ascii_uppercase().as_str(), "UTF-8" | "UTF8") {
-        return Err(
-            FnError::new(format!("the encoding \"{encoding}\" is not supported"))
-                .arg(1)
-                .hint("use \"UTF-8\""),
-        );
-    }
-    Ok(Value::String(
-        base64::engine::general_purpose::STANDARD.encode(a.string(0)?.as_bytes()),
-    ))
-}
-
 pub(super) fn base64decode(a: Args) -> FnResult {
     let a = a.arity(1, 1)?;
     let s = a.string(0)?;
