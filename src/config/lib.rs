@@ -29,6 +29,7 @@
 
 pub mod module;
 pub mod unit;
+pub mod tfvars;
 pub mod validate;
 
 mod host;

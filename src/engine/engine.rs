@@ -328,7 +328,10 @@ impl Engine {
         allow_mocks: bool,
     ) -> Result<BTreeMap<String, Value>, EngineError> {
         let deps = self.dependency_outputs(env, unit, planned, allow_mocks).await?;
-        unit.eval_inputs(&deps).map_err(|d| EngineError::config(format!("unit {}: the inputs cannot be evaluated", unit.name), d))
+        let inputs = unit.eval_inputs(&deps).map_err(|d| EngineError::config(format!("unit {}: the inputs cannot be evaluated", unit.name), d))?;
+        // TF_VAR_* and variable files override inputs, as under Terragrunt (forge_config::tfvars).
+        forge_config::tfvars::variable_values(unit, inputs, &|name| std::env::var(name).ok())
+            .map_err(|d| EngineError::config(format!("unit {}: the variable values cannot be read", unit.name), d))
     }
 
     /// Plans every selected unit of the environment.

@@ -7,9 +7,11 @@ mod commands;
 mod plan_json_oracle;
 mod drift;
 mod environments;
+mod modules;
 mod production;
 mod stacks;
 mod terraform_remote;
+mod variables;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
