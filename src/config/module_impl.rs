@@ -67,12 +67,38 @@ fn tf_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, Diagnostics> {
         .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "tf"))
         .collect();
     files.sort();
+    refuse_json_configuration(dir)?;
     if files.is_empty() {
         return Err(Diagnostic::error(format!("the module folder {} has no .tf files", dir.display()))
             .hint("point terraform { source } at a folder of Terraform files, or put them next to the unit's terragrunt.hcl")
             .into());
     }
     Ok(files)
+}
+
+/// Terraform also reads `*.tf.json` (its JSON syntax); forge does not, and ignoring such a
+/// file would silently drop its resources, variables and outputs, so it is an error.
+fn refuse_json_configuration(dir: &Path) -> Result<(), Diagnostics> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    let mut json: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".tf.json")))
+        .collect();
+    json.sort();
+    let mut diags = Diagnostics::new();
+    for path in json {
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let location = forge_lang::SourceFile::new(path.clone(), text).location(0..1);
+        diags.push(
+            Diagnostic::error(format!("{} uses Terraform's JSON configuration syntax, which forge does not read", path.display()))
+                .at(location)
+                .hint("convert it to a .tf file in HCL syntax (the same blocks: resource, variable, output, locals, ...) and delete the .tf.json"),
+        );
+    }
+    if diags.is_empty() { Ok(()) } else { Err(diags) }
 }
 
 /// `a/./b/../c` as `a/c`, without touching the file system (so messages show the path the
