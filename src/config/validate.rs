@@ -406,8 +406,16 @@ fn validate_unit_inputs(unit: &Unit, env: &Environment) -> Diagnostics {
             }
         }
     }
+    // TF_VAR_* and variable files can give what inputs do not (and their errors show here).
+    let external = match crate::tfvars::variable_values(unit, BTreeMap::new(), &|k| std::env::var(k).ok()) {
+        Ok(values) => values,
+        Err(d) => {
+            diags.extend(d);
+            BTreeMap::new()
+        }
+    };
     for var in &unit.module.variables {
-        if var.default.is_none() && !inputs.contains_key(&var.name) {
+        if var.default.is_none() && !inputs.contains_key(&var.name) && !external.contains_key(&var.name) {
             let at = unit.inputs.layers().last().map(|l| l.location.clone());
             let names: Vec<&str> = inputs.keys().map(String::as_str).collect();
             let d = Diagnostic::error(format!("unit {} gives no value for the required variable `{}`", unit.name, var.name))

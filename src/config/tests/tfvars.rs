@@ -193,3 +193,27 @@ fn a_sensitive_value_from_tf_var_is_not_quoted_in_errors() {
     let err = unit_values("", &dir_files, &[("TF_VAR_secret_list", &format!("[{secret}"))]).expect_err("parse");
     assert!(!err.contains(secret), "the sensitive value leaked: {err}");
 }
+
+#[test]
+fn validate_counts_a_variable_file_as_giving_a_required_variable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path();
+    let write = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    };
+    write("env/app/terragrunt.hcl", "inputs = {}\n");
+    write("env/app/main.tf", "variable \"needed\" {\n  type = string\n}\n");
+    let env = Environment::load(&root.join("env")).expect("loads");
+    let before = forge_config::validate_environment(&env).to_string();
+    assert!(before.contains("required variable `needed`"), "{before}");
+    write("env/app/terraform.tfvars", "needed = \"here\"\n");
+    let env = Environment::load(&root.join("env")).expect("loads");
+    let after = forge_config::validate_environment(&env).to_string();
+    assert!(!after.contains("needed"), "{after}");
+    write("env/app/terraform.tfvars", "needed = [\n");
+    let env = Environment::load(&root.join("env")).expect("loads");
+    let broken = forge_config::validate_environment(&env).to_string();
+    assert!(broken.contains("terraform.tfvars:"), "a broken variable file is reported by validate: {broken}");
+}
