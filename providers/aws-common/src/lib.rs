@@ -8,6 +8,7 @@
 
 pub mod api_stats;
 pub mod policy;
+pub mod values;
 
 pub use api_stats::{ApiCounter, ApiStats};
 

@@ -4,8 +4,11 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, Tag, TagSpecification};
-use forge_aws_common::{AwsContext, map_value, string_map};
+use forge_aws_common::AwsContext;
 use forge_provider::{ProviderError, ProviderResult, Value};
+
+// The value helpers every service shares live in forge-aws-common.
+pub use forge_aws_common::values::{config_tags, tags_state, plan_tags_all, set_attr, required_str, opt_string, replace_paths};
 
 /// An EC2 client for this provider configuration (with the provider block's endpoint).
 pub fn client(ctx: &AwsContext) -> aws_sdk_ec2::Client {
@@ -22,11 +25,6 @@ pub fn is_not_found(err: &ProviderError) -> bool {
     err.code
         .as_deref()
         .is_some_and(|c| c.ends_with(".NotFound") || c == "InvalidInstanceID.Malformed")
-}
-
-/// The `tags` attribute as a string map (empty when null).
-pub fn config_tags(v: &Value) -> BTreeMap<String, String> {
-    v.get("tags").map(string_map).unwrap_or_default()
 }
 
 /// AWS tags as a string map. Tags with the reserved `aws:` prefix are AWS's own and
@@ -65,53 +63,6 @@ pub fn tag_specifications(
     ])
 }
 
-/// The `tags` / `tags_all` pair of a state: `tags` as configured (null stays null when
-/// AWS has none beyond the defaults), `tags_all` as AWS has them.
-pub fn tags_state(
-    ctx: &AwsContext,
-    prior_tags: &Value,
-    live: &BTreeMap<String, String>,
-) -> (Value, Value) {
-    let own: BTreeMap<String, String> = live
-        .iter()
-        .filter(|(k, v)| ctx.default_tags.get(*k) != Some(*v) || prior_tags.get(k).is_some())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let tags = if own.is_empty() && prior_tags.is_null() {
-        Value::Null
-    } else {
-        map_value(&own)
-    };
-    (tags, map_value(live))
-}
-
-/// Sets `tags_all` in a planned value to merge(default_tags, tags), unknown when the
-/// configured tags are not known yet.
-pub fn plan_tags_all(ctx: &AwsContext, planned: &mut Value) {
-    let tags = planned.get("tags").cloned().unwrap_or(Value::Null);
-    let all = if !tags.is_wholly_known() {
-        Value::Unknown
-    } else {
-        map_value(&ctx.tags_all(&string_map(&tags)))
-    };
-    set_attr(planned, "tags_all", all);
-}
-
-/// Replaces one attribute of an object value.
-pub fn set_attr(v: &mut Value, name: &str, new: Value) {
-    if let Value::Object(m) = v {
-        m.insert(name.to_string(), new);
-    }
-}
-
-/// A string attribute that must be set, or an error naming it.
-pub fn required_str<'a>(v: &'a Value, name: &str, resource: &str) -> ProviderResult<&'a str> {
-    v.str_attr(name).ok_or_else(|| {
-        ProviderError::new(format!("{resource}: `{name}` is required"))
-            .hint(format!("set `{name}` in the resource block"))
-    })
-}
-
 /// A list of strings from a list/set/tuple attribute (null gives an empty list).
 pub fn string_list(v: &Value, name: &str) -> Vec<String> {
     v.get(name).map(strings_in).unwrap_or_default()
@@ -138,10 +89,6 @@ pub fn string_set(items: impl IntoIterator<Item = String>) -> Value {
 
 pub fn string_list_value(items: impl IntoIterator<Item = String>) -> Value {
     Value::List(items.into_iter().map(Value::String).collect())
-}
-
-pub fn opt_string(s: Option<&str>) -> Value {
-    s.map(Value::string).unwrap_or(Value::Null)
 }
 
 /// `filter { name = ..., values = [...] }` blocks as EC2 filters.
@@ -247,28 +194,6 @@ pub async fn update_tags(
             .map_err(forge_aws_common::sdk_error)?;
     }
     Ok(())
-}
-
-/// Force-new attributes whose planned value differs from the prior one.
-pub fn replace_paths(
-    schema: &forge_provider::Schema,
-    prior: Option<&Value>,
-    planned: &Value,
-) -> Vec<String> {
-    let Some(prior) = prior else {
-        return Vec::new();
-    };
-    schema
-        .attributes
-        .iter()
-        .filter(|(_, attr)| attr.force_new)
-        .filter(|(name, _)| {
-            let before = prior.get(name).unwrap_or(&Value::Null);
-            let after = planned.get(name).unwrap_or(&Value::Null);
-            after.is_unknown() || !before.same_as(after)
-        })
-        .map(|(name, _)| name.clone())
-        .collect()
 }
 
 /// A name unique enough for `name_prefix`: the prefix and the current time in

@@ -4,8 +4,11 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::Tag;
-use forge_aws_common::{map_value, string_map, AwsContext};
-use forge_provider::{ProviderError, ProviderResult, Schema, Value};
+use forge_aws_common::AwsContext;
+use forge_provider::{ProviderError, ProviderResult, Value};
+
+// The value helpers every service shares live in forge-aws-common.
+pub use forge_aws_common::values::{config_tags, tags_state, plan_tags_all, set_attr, required_str, opt_string, replace_paths};
 
 /// An IAM client for this provider configuration (with the provider block's endpoint).
 pub fn client(ctx: &AwsContext) -> aws_sdk_iam::Client {
@@ -49,11 +52,6 @@ pub fn with_hint(err: ProviderError, kind: &str, name: &str) -> ProviderError {
     }
 }
 
-/// The `tags` attribute as a string map (empty when null).
-pub fn config_tags(v: &Value) -> BTreeMap<String, String> {
-    v.get("tags").map(string_map).unwrap_or_default()
-}
-
 /// IAM tags as a string map.
 pub fn tags_from_aws(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
@@ -92,61 +90,6 @@ pub fn tag_changes(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     (removed, changed)
-}
-
-/// The `tags` / `tags_all` pair of a state read back: `tags_all` as AWS has them, `tags`
-/// without the provider's default tags (unless the configuration set the key itself),
-/// null when there are none and the prior state had none.
-pub fn tags_state(ctx: &AwsContext, prior_tags: &Value, live: &BTreeMap<String, String>) -> (Value, Value) {
-    let own: BTreeMap<String, String> = live
-        .iter()
-        .filter(|(k, v)| ctx.default_tags.get(*k) != Some(*v) || prior_tags.get(k).is_some())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let tags = if own.is_empty() && prior_tags.is_null() { Value::Null } else { map_value(&own) };
-    (tags, map_value(live))
-}
-
-/// Sets `tags_all` in a planned value to merge(default_tags, tags); unknown while the
-/// configured tags are not known.
-pub fn plan_tags_all(ctx: &AwsContext, planned: &mut Value) {
-    let tags = planned.get("tags").cloned().unwrap_or(Value::Null);
-    let all = if tags.is_wholly_known() { map_value(&ctx.tags_all(&string_map(&tags))) } else { Value::Unknown };
-    set_attr(planned, "tags_all", all);
-}
-
-/// Replaces one attribute of an object value.
-pub fn set_attr(v: &mut Value, name: &str, new: Value) {
-    if let Value::Object(m) = v {
-        m.insert(name.to_string(), new);
-    }
-}
-
-/// A string attribute that must be set, or an error naming it.
-pub fn required_str<'a>(v: &'a Value, name: &str, resource: &str) -> ProviderResult<&'a str> {
-    v.str_attr(name).ok_or_else(|| {
-        ProviderError::new(format!("{resource}: `{name}` is required")).hint(format!("set `{name}` in the resource block"))
-    })
-}
-
-pub fn opt_string(s: Option<&str>) -> Value {
-    s.map(Value::string).unwrap_or(Value::Null)
-}
-
-/// Force-new attributes whose planned value differs from the prior one.
-pub fn replace_paths(schema: &Schema, prior: Option<&Value>, planned: &Value) -> Vec<String> {
-    let Some(prior) = prior else { return Vec::new() };
-    schema
-        .attributes
-        .iter()
-        .filter(|(_, attr)| attr.force_new)
-        .filter(|(name, _)| {
-            let before = prior.get(name).unwrap_or(&Value::Null);
-            let after = planned.get(name).unwrap_or(&Value::Null);
-            after.is_unknown() || !before.same_as(after)
-        })
-        .map(|(name, _)| name.clone())
-        .collect()
 }
 
 /// In a plan, keeps the prior spelling of a policy when the configured one means the
@@ -448,50 +391,6 @@ mod tests {
         assert!(check_name("aws_iam_role", &prefix, 64).is_err());
         let path = Value::object([("path", Value::string("svc"))]);
         assert!(check_name("aws_iam_role", &path, 64).unwrap_err().message.contains("begin and end"));
-    }
-
-    async fn context_with_defaults() -> AwsContext {
-        let tags = Value::Map([("env".to_string(), Value::string("prod")), ("team".to_string(), Value::string("core"))].into());
-        let config = Value::object([
-            ("region", Value::string("us-east-1")),
-            ("default_tags", Value::List(vec![Value::object([("tags", tags)])])),
-        ]);
-        AwsContext::from_provider_config(&config).await.unwrap()
-    }
-
-    fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
-
-    #[tokio::test]
-    async fn tags_read_back_leave_default_tags_out_unless_configured() {
-        let ctx = context_with_defaults().await;
-        let live = map(&[("env", "prod"), ("team", "core"), ("app", "api")]);
-        let prior = Value::Map([("app".to_string(), Value::string("api"))].into());
-        let (tags, all) = tags_state(&ctx, &prior, &live);
-        assert_eq!(string_map(&tags), map(&[("app", "api")]));
-        assert_eq!(string_map(&all), live);
-        // A key the configuration sets itself stays, even with the default's value.
-        let prior = Value::Map([("team".to_string(), Value::string("core"))].into());
-        let (tags, _) = tags_state(&ctx, &prior, &map(&[("env", "prod"), ("team", "core")]));
-        assert_eq!(string_map(&tags), map(&[("team", "core")]));
-        // Nothing of its own and none before: null, not {}.
-        let (tags, _) = tags_state(&ctx, &Value::Null, &map(&[("env", "prod"), ("team", "core")]));
-        assert_eq!(tags, Value::Null);
-        // A default overridden outside forge is the resource's own tag now: drift.
-        let (tags, _) = tags_state(&ctx, &Value::Null, &map(&[("env", "dev"), ("team", "core")]));
-        assert_eq!(string_map(&tags), map(&[("env", "dev")]));
-    }
-
-    #[tokio::test]
-    async fn planned_tags_all_merges_defaults_under_own_tags() {
-        let ctx = context_with_defaults().await;
-        let mut planned = Value::object([("tags", Value::Map([("team".to_string(), Value::string("web"))].into()))]);
-        plan_tags_all(&ctx, &mut planned);
-        assert_eq!(string_map(planned.get("tags_all").unwrap()), map(&[("env", "prod"), ("team", "web")]));
-        let mut unknown = Value::object([("tags", Value::Unknown)]);
-        plan_tags_all(&ctx, &mut unknown);
-        assert_eq!(unknown.get("tags_all"), Some(&Value::Unknown));
     }
 
     #[test]

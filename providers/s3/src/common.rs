@@ -1,10 +1,12 @@
 //! Helpers the S3 resource types share: the client, "bucket is gone" codes, the
 //! "configuration is absent" rule, block accessors and tags.
 
-use std::collections::BTreeMap;
 
-use forge_aws_common::{AwsContext, map_value, sdk_error, string_map};
-use forge_provider::{ProviderError, ProviderResult, Schema, Value};
+use forge_aws_common::{AwsContext, sdk_error};
+use forge_provider::{ProviderError, ProviderResult, Value};
+
+// The value helpers every service shares live in forge-aws-common.
+pub use forge_aws_common::values::{config_tags, tags_state, plan_tags_all, set_attr, required_str, replace_paths};
 
 /// An S3 client for this provider configuration; path-style addressing whenever a custom
 /// endpoint is in force (virtual-hosted names such as `<bucket>.localhost` do not resolve).
@@ -51,13 +53,6 @@ pub fn bucket_of<'a>(v: &'a Value, resource: &str) -> ProviderResult<&'a str> {
     required_str(v, "bucket", resource)
 }
 
-pub fn required_str<'a>(v: &'a Value, name: &str, resource: &str) -> ProviderResult<&'a str> {
-    v.str_attr(name).ok_or_else(|| {
-        ProviderError::new(format!("{resource}: `{name}` is required"))
-            .hint(format!("set `{name}` in the resource block"))
-    })
-}
-
 /// The first object of a nested block (blocks arrive as lists of objects).
 pub fn first_block<'a>(v: &'a Value, name: &str) -> Option<&'a Value> {
     v.get(name)
@@ -99,71 +94,11 @@ pub fn opt_string(s: Option<&str>) -> Value {
     }
 }
 
-pub fn config_tags(v: &Value) -> BTreeMap<String, String> {
-    v.get("tags").map(string_map).unwrap_or_default()
-}
-
-/// The `tags` / `tags_all` pair after a read: `tags` holds the live tags except those that
-/// come only from the provider's default tags (unless the state had them as its own), and
-/// stays null when it was null and nothing of the resource's own is left.
-pub fn tags_state(
-    ctx: &AwsContext,
-    prior_tags: &Value,
-    live: &BTreeMap<String, String>,
-) -> (Value, Value) {
-    let own: BTreeMap<String, String> = live
-        .iter()
-        .filter(|(k, v)| ctx.default_tags.get(*k) != Some(*v) || prior_tags.get(k).is_some())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let tags = if own.is_empty() && prior_tags.is_null() {
-        Value::Null
-    } else {
-        map_value(&own)
-    };
-    (tags, map_value(live))
-}
-
-/// Sets the planned `tags_all` to the merge of default tags and the resource's tags.
-pub fn plan_tags_all(ctx: &AwsContext, planned: &mut Value) {
-    let tags = planned.get("tags").cloned().unwrap_or(Value::Null);
-    let all = if tags.is_wholly_known() {
-        map_value(&ctx.tags_all(&string_map(&tags)))
-    } else {
-        Value::Unknown
-    };
-    set_attr(planned, "tags_all", all);
-}
-
-pub fn set_attr(v: &mut Value, name: &str, new: Value) {
-    if let Value::Object(m) = v {
-        m.insert(name.to_string(), new);
-    }
-}
-
 /// Replaces a null attribute by its Terraform default (`Optional` with `Default`).
 pub fn default_if_null(v: &mut Value, name: &str, default: Value) {
     if v.get(name).is_none_or(Value::is_null) {
         set_attr(v, name, default);
     }
-}
-
-/// Force-new attributes whose planned value differs from the prior one.
-pub fn replace_paths(schema: &Schema, prior: Option<&Value>, planned: &Value) -> Vec<String> {
-    let Some(prior) = prior else {
-        return Vec::new();
-    };
-    schema
-        .attributes
-        .iter()
-        .filter(|(_, attr)| attr.force_new)
-        .filter(|(name, _)| {
-            let before = prior.get(name).unwrap_or(&Value::Null);
-            let after = planned.get(name).unwrap_or(&Value::Null);
-            after.is_unknown() || !before.same_as(after)
-        })
-        .map(|(name, _)| name.clone())
-        .collect()
 }
 
 /// An error for a sub-resource whose bucket does not exist, saying what to do.

@@ -3,8 +3,11 @@
 use std::collections::BTreeMap;
 
 use aws_sdk_secretsmanager::types::Tag;
-use forge_aws_common::{map_value, string_map, AwsContext};
-use forge_provider::{ProviderError, ProviderResult, Schema, Value};
+use forge_aws_common::AwsContext;
+use forge_provider::{ProviderError, ProviderResult, Value};
+
+// The value helpers every service shares live in forge-aws-common.
+pub use forge_aws_common::values::{config_tags, tags_state, plan_tags_all, set_attr, required_str, opt_string, replace_paths};
 
 /// A Secrets Manager client for this provider configuration.
 pub fn client(ctx: &AwsContext) -> aws_sdk_secretsmanager::Client {
@@ -38,10 +41,6 @@ pub fn found<T>(result: ProviderResult<T>) -> ProviderResult<Option<T>> {
     }
 }
 
-pub fn config_tags(v: &Value) -> BTreeMap<String, String> {
-    v.get("tags").map(string_map).unwrap_or_default()
-}
-
 pub fn tags_from_aws(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
         .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
@@ -51,56 +50,6 @@ pub fn tags_from_aws(tags: &[Tag]) -> BTreeMap<String, String> {
 
 pub fn to_aws_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
     tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
-}
-
-/// The `tags` / `tags_all` pair of a state read back (see the IAM crate: `tags` without
-/// the provider's default tags unless configured, null when none and none before).
-pub fn tags_state(ctx: &AwsContext, prior_tags: &Value, live: &BTreeMap<String, String>) -> (Value, Value) {
-    let own: BTreeMap<String, String> = live
-        .iter()
-        .filter(|(k, v)| ctx.default_tags.get(*k) != Some(*v) || prior_tags.get(k).is_some())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    let tags = if own.is_empty() && prior_tags.is_null() { Value::Null } else { map_value(&own) };
-    (tags, map_value(live))
-}
-
-pub fn plan_tags_all(ctx: &AwsContext, planned: &mut Value) {
-    let tags = planned.get("tags").cloned().unwrap_or(Value::Null);
-    let all = if tags.is_wholly_known() { map_value(&ctx.tags_all(&string_map(&tags))) } else { Value::Unknown };
-    set_attr(planned, "tags_all", all);
-}
-
-pub fn set_attr(v: &mut Value, name: &str, new: Value) {
-    if let Value::Object(m) = v {
-        m.insert(name.to_string(), new);
-    }
-}
-
-pub fn opt_string(s: Option<&str>) -> Value {
-    s.map(Value::string).unwrap_or(Value::Null)
-}
-
-pub fn required_str<'a>(v: &'a Value, name: &str, resource: &str) -> ProviderResult<&'a str> {
-    v.str_attr(name).ok_or_else(|| {
-        ProviderError::new(format!("{resource}: `{name}` is required")).hint(format!("set `{name}` in the resource block"))
-    })
-}
-
-/// Force-new attributes whose planned value differs from the prior one.
-pub fn replace_paths(schema: &Schema, prior: Option<&Value>, planned: &Value) -> Vec<String> {
-    let Some(prior) = prior else { return Vec::new() };
-    schema
-        .attributes
-        .iter()
-        .filter(|(_, attr)| attr.force_new)
-        .filter(|(name, _)| {
-            let before = prior.get(name).unwrap_or(&Value::Null);
-            let after = planned.get(name).unwrap_or(&Value::Null);
-            after.is_unknown() || !before.same_as(after)
-        })
-        .map(|(name, _)| name.clone())
-        .collect()
 }
 
 /// A description as state: AWS does not distinguish "" from none, so an empty one counts
