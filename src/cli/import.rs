@@ -23,7 +23,7 @@ pub async fn run(args: ImportArgs) -> Outcome {
     let env = load_env(&dir)?;
     let unit = single_unit(&env, &dir)?;
     let addr = InstanceAddr::parse(&args.address).ok_or_else(|| {
-        EngineError::new(format!("{:?} is not a resource address", args.address)).hint("write it as type.name, type.name[0] or type.name[\"key\"]")
+        EngineError::new(format!("{:?} is not a resource address", args.address)).hint("write it as type.name, type.name[0] or type.name[\"key\"], after module.name. (or module.name[0].) for a child module's resource")
     })?;
     let run = RunArgs {
         target: dir.clone(),

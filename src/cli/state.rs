@@ -39,7 +39,7 @@ fn engine() -> Result<Engine, Failure> {
 
 fn parse(addr: &str) -> Result<InstanceAddr, Failure> {
     InstanceAddr::parse(addr).ok_or_else(|| {
-        Failure::Engine(EngineError::new(format!("{addr:?} is not a resource address")).hint("write it as type.name, type.name[0] or type.name[\"key\"]"))
+        Failure::Engine(EngineError::new(format!("{addr:?} is not a resource address")).hint("write it as type.name, type.name[0] or type.name[\"key\"], after module.name. (or module.name[0].) for a child module's resource"))
     })
 }
 

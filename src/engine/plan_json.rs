@@ -6,12 +6,14 @@
 //! README.md lists what differs); an environment adds a `unit` field to each change and
 //! planned/prior resource, and prefixes output names with the unit.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use serde_json::{json, Map, Value as J};
 
 use forge_config::Mode;
 use forge_provider::Value;
 
-use crate::addr::InstanceKey;
+use crate::addr::{module_path_string, InstanceAddr, InstanceKey, ModuleStep};
 use crate::plan::{Action, EnvPlan, ResourceChange, UnitOutcome, UnitPlan};
 use crate::state::{provider_source, TERRAFORM_VERSION};
 
@@ -113,6 +115,9 @@ fn output_value(v: &Value, sensitive: bool) -> J {
 fn change_json(c: &ResourceChange, unit: Option<&str>) -> J {
     let mut o = Map::new();
     o.insert("address".into(), json!(c.addr.to_string()));
+    if let Some(m) = c.addr.module_address() {
+        o.insert("module_address".into(), json!(m));
+    }
     if let Some(u) = unit {
         o.insert("unit".into(), json!(u));
     }
@@ -152,7 +157,9 @@ fn change_json(c: &ResourceChange, unit: Option<&str>) -> J {
     // Terraform's reasons for deleting in a normal plan (a destroy plan gives none).
     if c.action == Action::Delete && c.reason.is_some() {
         let in_config = c.reason.as_deref().is_some_and(|r| r.contains("count/for_each"));
+        let no_module = c.reason.as_deref().is_some_and(|r| r.contains("module instance"));
         let reason = match (&c.addr.key, in_config) {
+            _ if no_module => "delete_because_no_module",
             (_, false) => "delete_because_no_resource_config",
             (Some(InstanceKey::Int(_)), true) => "delete_because_count_index",
             (Some(InstanceKey::Str(_)), true) => "delete_because_each_key",
@@ -256,18 +263,40 @@ pub fn env_plan_json(plan: &EnvPlan) -> J {
     document(parts, !plan.has_changes(), Some(errors))
 }
 
-/// `{"outputs": ..., "root_module": {"resources": ...}}`, empty parts left out as Terraform does.
+/// `{"outputs": ..., "root_module": {"resources": ..., "child_modules": ...}}`, empty parts
+/// left out as Terraform does. A child module instance's resources go in its own entry
+/// (`{"address": "module.a[0]", "resources": ...}`), nested under its caller's.
 fn values(resources: Vec<J>, outputs: Map<String, J>) -> J {
-    let mut root = Map::new();
-    if !resources.is_empty() {
-        root.insert("resources".into(), J::Array(resources));
+    let mut groups: BTreeMap<Vec<ModuleStep>, Vec<J>> = BTreeMap::new();
+    for r in resources {
+        let module = r.get("address").and_then(J::as_str).and_then(InstanceAddr::parse).map(|a| a.module).unwrap_or_default();
+        groups.entry(module).or_default().push(r);
     }
+    let root = module_values(&[], &mut groups);
     let mut v = Map::new();
     if !outputs.is_empty() {
         v.insert("outputs".into(), J::Object(outputs));
     }
     v.insert("root_module".into(), J::Object(root));
     J::Object(v)
+}
+
+fn module_values(path: &[ModuleStep], groups: &mut BTreeMap<Vec<ModuleStep>, Vec<J>>) -> Map<String, J> {
+    let mut o = Map::new();
+    if !path.is_empty() {
+        o.insert("address".into(), json!(module_path_string(path)));
+    }
+    if let Some(rs) = groups.remove(path) {
+        o.insert("resources".into(), J::Array(rs));
+    }
+    // The module instances called directly from this one, including those that hold
+    // resources only further down.
+    let children: BTreeSet<Vec<ModuleStep>> = groups.keys().filter(|k| k.len() > path.len() && k.starts_with(path)).map(|k| k[..=path.len()].to_vec()).collect();
+    let children: Vec<J> = children.into_iter().map(|c| J::Object(module_values(&c, groups))).collect();
+    if !children.is_empty() {
+        o.insert("child_modules".into(), J::Array(children));
+    }
+    o
 }
 
 fn document(parts: Parts, no_changes: bool, errors: Option<Vec<J>>) -> J {

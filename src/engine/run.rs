@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
+use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -14,7 +15,7 @@ use forge_provider::{DataSourceType, Provider, ProviderError, ProviderFactory, R
 use futures_util::future::join_all;
 use tokio::sync::Semaphore;
 
-use crate::addr::{InstanceAddr, InstanceKey};
+use crate::addr::{module_path_string, InstanceAddr, InstanceKey, ModuleStep};
 use crate::critical_path::{resource_references, OpLog, OpTiming};
 use crate::data_reads::DataReads;
 use crate::events::{Event, EventSink, OpKind, OpStatus};
@@ -75,10 +76,25 @@ struct Collected {
     completed: BTreeSet<String>,
 }
 
+/// A module instance's path (empty for the root).
+type ModPath = Vec<ModuleStep>;
+
+/// One instance of a module: its path and, under the call's count/for_each, the
+/// `count`/`each` value its call's arguments see.
+#[derive(Clone)]
+struct ModInst {
+    path: ModPath,
+    binding: Option<(&'static str, Value)>,
+}
+
 struct Runner<'a> {
     run: &'a UnitRun<'a>,
     graph: ModuleGraph,
-    scope: Mutex<Scope<'static>>,
+    /// One scope per module instance: its variables, locals, resources, data sources and
+    /// the outputs of the modules it calls (`module.<name>`).
+    scopes: Mutex<BTreeMap<ModPath, Scope<'static>>>,
+    /// The instances of each module of the graph (by index), once its call has expanded.
+    expansions: Mutex<BTreeMap<usize, Vec<ModInst>>>,
     providers: tokio::sync::Mutex<BTreeMap<String, Arc<dyn Provider>>>,
     store: tokio::sync::Mutex<StateStore>,
     collected: Mutex<Collected>,
@@ -95,29 +111,39 @@ fn diag_error(what: String, d: Diagnostics) -> EngineError {
 /// Runs one unit; the state store is loaded (and, for apply, locked) by the caller.
 pub async fn run_unit(run: &UnitRun<'_>, store: StateStore) -> Result<UnitPlan, Vec<EngineError>> {
     let graph = ModuleGraph::build(run.unit).map_err(|e| vec![e])?;
-    let module_dir = run.unit.module.dir.clone();
-    let scope = Scope::new(module_dir.clone())
+    Runner::new(run, graph, store).execute().await
+}
+
+/// The scope a module instance's expressions start from.
+fn module_scope(unit: &Unit, dir: &Path) -> Scope<'static> {
+    Scope::new(dir.to_path_buf())
         .with_root("var", Value::Object(BTreeMap::new()))
         .with_root("local", Value::Object(BTreeMap::new()))
         .with_root("data", Value::Object(BTreeMap::new()))
         .with_root(
             "path",
             Value::object([
-                ("module", Value::string(module_dir.display().to_string())),
-                ("root", Value::string(module_dir.display().to_string())),
-                ("cwd", Value::string(run.unit.dir.display().to_string())),
+                ("module", Value::string(dir.display().to_string())),
+                ("root", Value::string(unit.module.dir.display().to_string())),
+                ("cwd", Value::string(unit.dir.display().to_string())),
             ]),
         )
-        .with_root("terraform", Value::object([("workspace", Value::string("default"))]));
-    let runner = Runner {
-        run,
-        graph,
-        scope: Mutex::new(scope),
-        providers: tokio::sync::Mutex::new(BTreeMap::new()),
-        store: tokio::sync::Mutex::new(store),
-        collected: Mutex::new(Collected::default()),
-    };
-    runner.execute().await
+        .with_root("terraform", Value::object([("workspace", Value::string("default"))]))
+}
+
+impl<'a> Runner<'a> {
+    fn new(run: &'a UnitRun<'a>, graph: ModuleGraph, store: StateStore) -> Runner<'a> {
+        let root = module_scope(run.unit, &run.unit.module.dir);
+        Runner {
+            run,
+            graph,
+            scopes: Mutex::new(BTreeMap::from([(Vec::new(), root)])),
+            expansions: Mutex::new(BTreeMap::from([(0, vec![ModInst { path: Vec::new(), binding: None }])])),
+            providers: tokio::sync::Mutex::new(BTreeMap::new()),
+            store: tokio::sync::Mutex::new(store),
+            collected: Mutex::new(Collected::default()),
+        }
+    }
 }
 
 impl Runner<'_> {
@@ -170,45 +196,141 @@ impl Runner<'_> {
     }
 
     async fn node(&self, i: usize) -> Result<(), Vec<EngineError>> {
-        let module = &self.run.unit.module;
-        match self.graph.nodes[i].1 {
-            NodeKind::Var(v) => self.variable(v).map_err(|e| vec![e]),
-            NodeKind::Local(l) => {
-                let local = &module.locals[l];
-                let value = {
-                    let scope = lock(&self.scope);
-                    eval(&local.expr, &scope).map_err(|d| vec![diag_error(format!("unit {}: local.{} cannot be evaluated", self.run.unit.name, local.name), d)])?
-                };
-                set_attr(&mut lock(&self.scope).roots, "local", &local.name, value);
-                Ok(())
-            }
-            NodeKind::Provider(p) => self.configure_provider(p).await.map_err(|e| vec![e]),
-            NodeKind::Resource(r) => self.resource(&module.resources[r], i).await,
-            NodeKind::Data(d) => self.data(&module.data[d], i).await,
-            NodeKind::Output(o) => self.output(o).map_err(|e| vec![e]),
+        let m = self.graph.node_module[i];
+        let module = self.graph.modules[m].module.clone();
+        let kind = self.graph.nodes[i].1;
+        match kind {
+            NodeKind::Provider(p) => return self.configure_provider(p).await.map_err(|e| vec![e]),
+            NodeKind::ModuleCall(c) => return self.expand_module(c).map_err(|e| vec![e]),
+            _ => {}
         }
+        // A node of a child module runs once per instance of that module.
+        let instances = lock(&self.expansions).get(&m).cloned().unwrap_or_default();
+        let module = &module;
+        let results = join_all(instances.iter().enumerate().map(|(n, inst)| async move {
+            match kind {
+                NodeKind::Var(v) => self.variable(m, inst, v).map_err(|e| vec![e]),
+                NodeKind::Local(l) => {
+                    let local = &module.locals[l];
+                    let value = self
+                        .with_scope(&inst.path, |scope| eval(&local.expr, scope))
+                        .map_err(|d| vec![diag_error(format!("{}: local.{} cannot be evaluated", self.place(&inst.path), local.name), d)])?;
+                    self.with_scope(&inst.path, |scope| set_attr(&mut scope.roots, "local", &local.name, value));
+                    Ok(())
+                }
+                NodeKind::Resource(r) => self.resource(&module.resources[r], i, m, inst, n == 0).await,
+                NodeKind::Data(d) => self.data(&module.data[d], m, inst, n == 0).await,
+                NodeKind::Output(o) => self.output(m, inst, o).map_err(|e| vec![e]),
+                NodeKind::Provider(_) | NodeKind::ModuleCall(_) => Ok(()),
+            }
+        }))
+        .await;
+        let errors: Vec<EngineError> = results.into_iter().filter_map(Result::err).flatten().collect();
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        if let NodeKind::Resource(_) = kind {
+            // Every instance of the resource is planned: keys state has beyond them are orphans.
+            lock(&self.collected).completed.insert(self.graph.nodes[i].0.clone());
+        }
+        Ok(())
     }
 
     fn unit_name(&self) -> &str {
         &self.run.unit.name
     }
 
+    /// `unit app` or `unit app: module.queue[0]`, for messages.
+    fn place(&self, path: &ModPath) -> String {
+        if path.is_empty() {
+            format!("unit {}", self.unit_name())
+        } else {
+            format!("unit {}: {}", self.unit_name(), module_path_string(path))
+        }
+    }
+
+    /// Runs `f` on a module instance's scope (under the lock, so evaluations do not
+    /// interleave with writes).
+    fn with_scope<R>(&self, path: &ModPath, f: impl FnOnce(&mut Scope<'static>) -> R) -> R {
+        let mut scopes = lock(&self.scopes);
+        let scope = scopes.entry(path.clone()).or_insert_with(|| module_scope(self.run.unit, &self.run.unit.module.dir));
+        f(scope)
+    }
+
+    // ----- module calls -------------------------------------------------------------------
+
+    /// Expands a `module` block in every instance of its caller: evaluates count/for_each,
+    /// makes a scope per child instance, and a placeholder `module.<name>` in the caller
+    /// that the child's outputs fill in.
+    fn expand_module(&self, c: usize) -> Result<(), EngineError> {
+        let entry = &self.graph.modules[c];
+        let Some((parent, call)) = &entry.parent else { return Ok(()) };
+        let callers = lock(&self.expansions).get(parent).cloned().unwrap_or_default();
+        let mut children = Vec::new();
+        for caller in callers {
+            let what = format!("{}: module.{}", self.place(&caller.path), call.name);
+            let keys = self.with_scope(&caller.path, |scope| expansion_keys(call.count.as_ref(), call.for_each.as_ref(), scope, &what))?;
+            let empty = || Value::Object(BTreeMap::new());
+            let placeholder = if call.count.is_some() {
+                Value::Tuple(keys.iter().map(|_| empty()).collect())
+            } else if call.for_each.is_some() {
+                Value::Object(keys.iter().map(|(k, _)| (key_string(k), empty())).collect())
+            } else {
+                empty()
+            };
+            self.with_scope(&caller.path, |scope| set_attr(&mut scope.roots, "module", &call.name, placeholder));
+            for (key, binding) in keys {
+                let mut path = caller.path.clone();
+                path.push((call.name.clone(), key));
+                lock(&self.scopes).insert(path.clone(), module_scope(self.run.unit, &entry.module.dir));
+                children.push(ModInst { path, binding });
+            }
+        }
+        lock(&self.expansions).insert(c, children);
+        Ok(())
+    }
+
     // ----- variables, outputs ---------------------------------------------------------
 
-    fn variable(&self, v: usize) -> Result<(), EngineError> {
-        let var = &self.run.unit.module.variables[v];
-        let raw = match self.run.inputs.get(&var.name) {
-            Some(x) if !x.is_null() || var.nullable => x.clone(),
+    fn variable(&self, m: usize, inst: &ModInst, v: usize) -> Result<(), EngineError> {
+        let entry = &self.graph.modules[m];
+        let var = &entry.module.variables[v];
+        let place = self.place(&inst.path);
+        // The root's variables come from the unit's inputs; a child's from its module
+        // block's arguments, evaluated in the caller's instance.
+        let given = match &entry.parent {
+            None => self.run.inputs.get(&var.name).cloned(),
+            Some((_, call)) => match call.arguments.iter().find(|a| a.name == var.name) {
+                None => None,
+                Some(arg) => {
+                    let caller = inst.path[..inst.path.len() - 1].to_vec();
+                    let value = self.with_scope(&caller, |scope| {
+                        if let Some((root, v)) = &inst.binding {
+                            scope.roots.insert((*root).to_string(), v.clone());
+                        }
+                        let r = eval(&arg.expr, scope);
+                        if let Some((root, _)) = &inst.binding {
+                            scope.roots.remove(*root);
+                        }
+                        r
+                    });
+                    Some(value.map_err(|d| diag_error(format!("{place}: the argument `{}` of module \"{}\" cannot be evaluated", var.name, call.name), d))?)
+                }
+            },
+        };
+        let raw = match given {
+            Some(x) if !x.is_null() || var.nullable => x,
             _ => match &var.default {
                 Some(d) => d.clone(),
                 None if self.run.mode == PlanMode::Destroy => Value::Unknown,
                 None => {
+                    let hint = match &entry.parent {
+                        None => format!("add `{} = ...` to the inputs of {}", var.name, self.run.unit.config_file.display()),
+                        Some((_, call)) => format!("set `{} = ...` in the module block at {}", var.name, call.location),
+                    };
                     return Err(diag_error(
-                        format!("unit {}: no value for the required variable `{}`", self.unit_name(), var.name),
-                        Diagnostic::error(format!("variable `{}` has no default and the unit's inputs do not set it", var.name))
-                            .at(var.location.clone())
-                            .hint(format!("add `{} = ...` to the inputs of {}", var.name, self.run.unit.config_file.display()))
-                            .into(),
+                        format!("{place}: no value for the required variable `{}`", var.name),
+                        Diagnostic::error(format!("variable `{}` has no default and is not set", var.name)).at(var.location.clone()).hint(hint).into(),
                     ));
                 }
             },
@@ -217,7 +339,7 @@ impl Runner<'_> {
         let raw = if var.sensitive && !raw.is_null() { raw.sensitive() } else { raw };
         let value = var.ty.convert(raw).map_err(|m| {
             diag_error(
-                format!("unit {}: the value of variable `{}` does not fit its type", self.unit_name(), var.name),
+                format!("{place}: the value of variable `{}` does not fit its type", var.name),
                 Diagnostic::error(format!("invalid value for variable `{}`: {m}", var.name)).at(var.location.clone()).into(),
             )
         })?;
@@ -225,39 +347,42 @@ impl Runner<'_> {
         if value.is_wholly_known() {
             // The module's scope so far (its graph put what the validation refers to before
             // this variable), plus the value being checked.
-            let mut check_scope = lock(&self.scope).clone();
+            let mut check_scope = self.with_scope(&inst.path, |s| s.clone());
             set_attr(&mut check_scope.roots, "var", &var.name, value.clone());
             for validation in &var.validations {
                 let ok = eval(&validation.condition, &check_scope)
-                    .map_err(|d| diag_error(format!("unit {}: the validation of variable `{}` cannot be evaluated", self.unit_name(), var.name), d))?;
+                    .map_err(|d| diag_error(format!("{place}: the validation of variable `{}` cannot be evaluated", var.name), d))?;
                 if ok.as_bool() == Some(false) {
                     let message = eval(&validation.error_message, &check_scope)
                         .ok()
                         .and_then(|m| m.as_str().map(str::to_string))
                         .unwrap_or_else(|| "the validation condition is false".into());
                     return Err(diag_error(
-                        format!("unit {}: invalid value for variable `{}`", self.unit_name(), var.name),
+                        format!("{place}: invalid value for variable `{}`", var.name),
                         Diagnostic::error(message).at(validation.condition.location()).into(),
                     ));
                 }
             }
         }
-        set_attr(&mut lock(&self.scope).roots, "var", &var.name, value);
+        self.with_scope(&inst.path, |scope| set_attr(&mut scope.roots, "var", &var.name, value));
         Ok(())
     }
 
-    fn output(&self, o: usize) -> Result<(), EngineError> {
-        if self.run.mode == PlanMode::Destroy {
+    fn output(&self, m: usize, inst: &ModInst, o: usize) -> Result<(), EngineError> {
+        let entry = &self.graph.modules[m];
+        // The root's outputs are the unit's, which a destroy removes; a child's still feed
+        // the expressions of its caller.
+        if entry.parent.is_none() && self.run.mode == PlanMode::Destroy {
             return Ok(());
         }
-        let out = &self.run.unit.module.outputs[o];
-        let value = {
-            let scope = lock(&self.scope);
-            eval(&out.expr, &scope).map_err(|d| diag_error(format!("unit {}: output `{}` cannot be evaluated", self.unit_name(), out.name), d))?
-        };
+        let place = self.place(&inst.path);
+        let out = &entry.module.outputs[o];
+        let value = self
+            .with_scope(&inst.path, |scope| eval(&out.expr, scope))
+            .map_err(|d| diag_error(format!("{place}: output `{}` cannot be evaluated", out.name), d))?;
         if !out.sensitive && value.contains_sensitive() {
             return Err(diag_error(
-                format!("unit {}: output `{}` refers to sensitive values", self.unit_name(), out.name),
+                format!("{place}: output `{}` refers to sensitive values", out.name),
                 Diagnostic::error("an output that shows a sensitive value must be marked sensitive")
                     .at(out.location.clone())
                     .hint("add `sensitive = true` to the output block")
@@ -265,7 +390,14 @@ impl Runner<'_> {
             ));
         }
         let value = if out.sensitive { value.sensitive() } else { value };
-        lock(&self.collected).outputs.insert(out.name.clone(), value);
+        match inst.path.split_last() {
+            None => {
+                lock(&self.collected).outputs.insert(out.name.clone(), value);
+            }
+            Some(((call, key), caller)) => {
+                self.with_scope(&caller.to_vec(), |scope| set_module_output(&mut scope.roots, call, key.as_ref(), &out.name, value));
+            }
+        }
         Ok(())
     }
 
@@ -317,9 +449,8 @@ impl Runner<'_> {
                 .collect(),
         };
         // Data sources are re-read every run: keep only those the configuration still has.
-        let module = &self.run.unit.module;
         let destroy = self.run.mode == PlanMode::Destroy;
-        store.state.instances.retain(|a, _| a.mode == Mode::Managed || (!destroy && module.data.iter().any(|d| d.address() == a.resource())));
+        store.state.instances.retain(|a, _| a.mode == Mode::Managed || (!destroy && self.graph.block(&a.config_resource()).is_some()));
         store.persist().await
     }
 
@@ -328,10 +459,9 @@ impl Runner<'_> {
     async fn configure_provider(&self, p: usize) -> Result<(), EngineError> {
         let block = &self.graph.providers[p];
         let key = provider_key(&block.name, block.alias.as_deref());
-        let config = {
-            let scope = lock(&self.scope);
-            eval_body(&block.body, &scope).map_err(|d| diag_error(format!("unit {}: provider \"{key}\" cannot be evaluated", self.unit_name()), d))?
-        };
+        let config = self
+            .with_scope(&Vec::new(), |scope| eval_body(&block.body, scope))
+            .map_err(|d| diag_error(format!("unit {}: provider \"{key}\" cannot be evaluated", self.unit_name()), d))?;
         if !config.is_wholly_known() {
             return Err(EngineError::new(format!("unit {}: provider \"{key}\" depends on values known only after apply", self.unit_name()))
                 .cause(format!("provider block at {}", block.location))
@@ -376,35 +506,19 @@ impl Runner<'_> {
     // ----- resources --------------------------------------------------------------------
 
     /// Evaluates count/for_each and each instance's configuration, shaped by the schema.
-    fn instances(&self, rb: &ResourceBlock, schema: &Schema) -> Result<Vec<(Option<InstanceKey>, Value)>, EngineError> {
-        let addr = rb.address();
+    fn instances(&self, rb: &ResourceBlock, schema: &Schema, path: &ModPath) -> Result<Vec<(Option<InstanceKey>, Value)>, EngineError> {
+        let addr = InstanceAddr { module: path.clone(), mode: rb.mode, type_name: rb.type_name.clone(), name: rb.name.clone(), key: None }.resource();
         let what = format!("unit {}: {addr}", self.unit_name());
-        let mut scope = lock(&self.scope);
-        let keys: Vec<Binding> = if let Some(count) = &rb.count {
-            let v = eval(count, &scope).map_err(|d| diag_error(format!("{what}: count cannot be evaluated"), d))?;
-            if v.is_unknown() {
-                return Err(diag_error(
-                    format!("{what}: count depends on values known only after apply"),
-                    Diagnostic::error("invalid count argument").at(count.location()).hint("apply the resources the count depends on first (forge apply --include-unit ...), or compute count from variables").into(),
-                ));
-            }
-            let n = v.as_i64().filter(|n| *n >= 0).ok_or_else(|| {
-                diag_error(format!("{what}: count must be a whole number of 0 or more"), Diagnostic::error(format!("count is a {}", v.kind_name())).at(count.location()).into())
-            })?;
-            (0..n).map(|i| (Some(InstanceKey::Int(i)), Some(("count", Value::object([("index", Value::Number(i as f64))]))))).collect()
-        } else if let Some(fe) = &rb.for_each {
-            let v = eval(fe, &scope).map_err(|d| diag_error(format!("{what}: for_each cannot be evaluated"), d))?;
-            for_each_keys(&v).map_err(|m| diag_error(format!("{what}: invalid for_each"), Diagnostic::error(m).at(fe.location()).into()))?
-        } else {
-            vec![(None, None)]
-        };
+        let mut scopes = lock(&self.scopes);
+        let Some(scope) = scopes.get_mut(path) else { return Ok(Vec::new()) };
+        let keys = expansion_keys(rb.count.as_ref(), rb.for_each.as_ref(), scope, &what)?;
         let mut out = Vec::with_capacity(keys.len());
         let mut diags = Diagnostics::new();
         for (key, binding) in keys {
             if let Some((root, v)) = &binding {
                 scope.roots.insert((*root).to_string(), v.clone());
             }
-            match eval_body(&rb.body, &scope) {
+            match eval_body(&rb.body, scope) {
                 Ok(config) => {
                     let shaped = shape(schema, &config);
                     for (name, a) in &schema.attributes {
@@ -426,18 +540,25 @@ impl Runner<'_> {
         Ok(out)
     }
 
-    async fn resource(&self, rb: &ResourceBlock, node: usize) -> Result<(), Vec<EngineError>> {
-        let provider = self.provider_for(&rb.type_name, rb.provider_alias.as_deref()).await.map_err(|e| vec![e])?;
+    /// One resource block in one module instance; `first` for the first instance of its
+    /// module (schema problems are reported once, not per instance).
+    async fn resource(&self, rb: &ResourceBlock, node: usize, m: usize, inst: &ModInst, first: bool) -> Result<(), Vec<EngineError>> {
+        let (_, alias) = self.graph.provider_of(m, rb).map_err(|e| vec![e])?;
+        let provider = self.provider_for(&rb.type_name, alias.as_deref()).await.map_err(|e| vec![e])?;
         let rt = provider.resource_type(&rb.type_name).ok_or_else(|| vec![unknown_type(rb, provider.resource_type_names())])?;
-        let checks = check_body(rt.schema(), &rb.body, &rb.address(), &rb.location);
+        let config_addr = &self.graph.nodes[node].0;
+        let checks = check_body(rt.schema(), &rb.body, config_addr, &rb.location);
         if checks.has_errors() {
-            return Err(vec![diag_error(format!("unit {}: {} does not match the schema of {}", self.unit_name(), rb.address(), rb.type_name), checks)]);
+            if !first {
+                return Err(Vec::new());
+            }
+            return Err(vec![diag_error(format!("unit {}: {config_addr} does not match the schema of {}", self.unit_name(), rb.type_name), checks)]);
         }
-        let instances = self.instances(rb, rt.schema()).map_err(|e| vec![e])?;
+        let instances = self.instances(rb, rt.schema(), &inst.path).map_err(|e| vec![e])?;
         let deps = self.graph.resource_dependencies(node);
-        let provider_addr = provider_address(provider_name_of(&rb.type_name), rb.provider_alias.as_deref());
+        let provider_addr = provider_address(provider_name_of(&rb.type_name), alias.as_deref());
         let futures = instances.into_iter().map(|(key, config)| {
-            let addr = InstanceAddr::managed(&rb.type_name, &rb.name, key);
+            let addr = InstanceAddr::managed(&rb.type_name, &rb.name, key).in_module(inst.path.clone());
             let rt = rt.clone();
             let deps = deps.clone();
             let provider_addr = provider_addr.clone();
@@ -458,16 +579,12 @@ impl Runner<'_> {
                     Err(e) => errors.push(e),
                 }
             }
-            if errors.is_empty() {
-                c.completed.insert(rb.address());
-            }
         }
         if !errors.is_empty() {
             return Err(errors);
         }
         let value = collect_instances(rb, values);
-        let mut scope = lock(&self.scope);
-        set_attr(&mut scope.roots, &rb.type_name, &rb.name, value);
+        self.with_scope(&inst.path, |scope| set_attr(&mut scope.roots, &rb.type_name, &rb.name, value));
         Ok(())
     }
 
@@ -684,8 +801,8 @@ impl Runner<'_> {
 
     /// Logs a finished provider operation with the resources its block refers to.
     fn log_op(&self, addr: &InstanceAddr, kind: OpKind, start: Instant) {
-        let resource = addr.resource();
-        let refers_to = self.graph.nodes.iter().position(|(name, _)| *name == resource).map(|n| resource_references(&self.graph, n)).unwrap_or_default();
+        let resource = addr.config_resource();
+        let refers_to = self.graph.node_named(&resource).map(|n| resource_references(&self.graph, n)).unwrap_or_default();
         self.run.ctx.op_log.push(OpTiming {
             unit: self.unit_name().to_string(),
             address: addr.to_string(),
@@ -699,8 +816,9 @@ impl Runner<'_> {
 
     // ----- data sources ------------------------------------------------------------------
 
-    async fn data(&self, rb: &ResourceBlock, _node: usize) -> Result<(), Vec<EngineError>> {
-        let provider = self.provider_for(&rb.type_name, rb.provider_alias.as_deref()).await.map_err(|e| vec![e])?;
+    async fn data(&self, rb: &ResourceBlock, m: usize, inst: &ModInst, first: bool) -> Result<(), Vec<EngineError>> {
+        let (_, alias) = self.graph.provider_of(m, rb).map_err(|e| vec![e])?;
+        let provider = self.provider_for(&rb.type_name, alias.as_deref()).await.map_err(|e| vec![e])?;
         let ds = provider.data_source(&rb.type_name).ok_or_else(|| {
             vec![EngineError::config(
                 format!("unit {}: {} names an unknown data source", self.unit_name(), rb.address()),
@@ -709,12 +827,15 @@ impl Runner<'_> {
         })?;
         let checks = check_body(ds.schema(), &rb.body, &rb.address(), &rb.location);
         if checks.has_errors() {
-            return Err(vec![diag_error(format!("unit {}: {} does not match the schema of {}", self.unit_name(), rb.address(), rb.type_name), checks)]);
+            if !first {
+                return Err(Vec::new());
+            }
+            return Err(vec![diag_error(format!("{}: {} does not match the schema of {}", self.place(&inst.path), rb.address(), rb.type_name), checks)]);
         }
-        let instances = self.instances(rb, ds.schema()).map_err(|e| vec![e])?;
-        let provider_addr = provider_address(provider_name_of(&rb.type_name), rb.provider_alias.as_deref());
+        let instances = self.instances(rb, ds.schema(), &inst.path).map_err(|e| vec![e])?;
+        let provider_addr = provider_address(provider_name_of(&rb.type_name), alias.as_deref());
         let futures = instances.into_iter().map(|(key, config)| {
-            let addr = InstanceAddr { mode: Mode::Data, type_name: rb.type_name.clone(), name: rb.name.clone(), key };
+            let addr = InstanceAddr { module: inst.path.clone(), mode: Mode::Data, type_name: rb.type_name.clone(), name: rb.name.clone(), key };
             let ds = ds.clone();
             let provider_addr = provider_addr.clone();
             // The configured provider's identity: the cache key of its data reads.
@@ -736,14 +857,15 @@ impl Runner<'_> {
             return Err(errors);
         }
         let value = collect_instances(rb, values);
-        let mut scope = lock(&self.scope);
-        let data = scope.roots.entry("data".to_string()).or_insert_with(|| Value::Object(BTreeMap::new()));
-        if let Value::Object(m) = data {
-            let by_type = m.entry(rb.type_name.clone()).or_insert_with(|| Value::Object(BTreeMap::new()));
-            if let Value::Object(t) = by_type {
-                t.insert(rb.name.clone(), value);
+        self.with_scope(&inst.path, |scope| {
+            let data = scope.roots.entry("data".to_string()).or_insert_with(|| Value::Object(BTreeMap::new()));
+            if let Value::Object(m) = data {
+                let by_type = m.entry(rb.type_name.clone()).or_insert_with(|| Value::Object(BTreeMap::new()));
+                if let Value::Object(t) = by_type {
+                    t.insert(rb.name.clone(), value);
+                }
             }
-        }
+        });
         Ok(())
     }
 
@@ -785,7 +907,7 @@ impl Runner<'_> {
     // ----- instances state has and configuration does not ---------------------------------
 
     async fn orphans(&self) -> Result<(), Vec<EngineError>> {
-        let module = &self.run.unit.module;
+        let in_config = |a: &InstanceAddr| self.graph.block(&a.config_resource()).is_some_and(|(_, b)| b.mode == Mode::Managed);
         let (desired, completed) = {
             let c = lock(&self.collected);
             (c.desired.clone(), c.completed.clone())
@@ -797,13 +919,9 @@ impl Runner<'_> {
                 .instances
                 .iter()
                 .filter(|(a, _)| a.mode == Mode::Managed)
-                .filter(|(a, _)| {
-                    let resource = a.resource();
-                    let in_config = module.resources.iter().any(|r| r.address() == resource);
-                    match self.run.mode {
-                        PlanMode::Destroy => true,
-                        _ => !in_config || (completed.contains(&resource) && !desired.contains(a)),
-                    }
+                .filter(|(a, _)| match self.run.mode {
+                    PlanMode::Destroy => true,
+                    _ => !in_config(a) || (completed.contains(&a.config_resource()) && !desired.contains(a)),
                 })
                 .map(|(a, s)| (a.clone(), s.clone()))
                 .collect()
@@ -834,11 +952,13 @@ impl Runner<'_> {
             return Ok(());
         }
         if !self.run.apply {
+            let live_modules: BTreeSet<ModPath> = lock(&self.expansions).values().flatten().map(|i| i.path.clone()).collect();
             let mut c = lock(&self.collected);
             for (addr, inst, _) in to_delete {
                 let reason = match self.run.mode {
                     PlanMode::Destroy => None,
-                    _ if module.resources.iter().any(|r| r.address() == addr.resource()) => Some("its key is no longer in count/for_each".to_string()),
+                    _ if !addr.module.is_empty() && !live_modules.contains(&addr.module) => Some("its module instance is no longer in the configuration".to_string()),
+                    _ if in_config(&addr) => Some("its key is no longer in count/for_each".to_string()),
                     _ => Some("it is no longer in the configuration".to_string()),
                 };
                 c.changes.push(ResourceChange { addr, action: Action::Delete, before: Some(inst.attributes), after: None, requires_replace: Vec::new(), reason });
@@ -857,7 +977,7 @@ impl Runner<'_> {
         let deps: Vec<Vec<usize>> = to_delete
             .iter()
             .map(|(_, inst, _)| {
-                to_delete.iter().enumerate().filter(|(_, (b, _, _))| inst.dependencies.contains(&b.resource())).map(|(j, _)| j).collect()
+                to_delete.iter().enumerate().filter(|(_, (b, _, _))| inst.dependencies.contains(&b.config_resource())).map(|(j, _)| j).collect()
             })
             .collect();
         let order = reversed(&deps);
@@ -892,7 +1012,7 @@ impl Runner<'_> {
 
     /// Refreshes an orphan; `None` when it is already gone (or refresh-only).
     async fn plan_orphan(&self, addr: &InstanceAddr, inst: &InstanceState) -> Result<Option<(Value, Arc<dyn ResourceType>)>, EngineError> {
-        let block = self.run.unit.module.resources.iter().find(|r| r.address() == addr.resource());
+        let block = self.graph.block(&addr.config_resource()).map(|(_, b)| b).filter(|b| b.mode == Mode::Managed);
         if let Some(b) = block
             && b.lifecycle.prevent_destroy {
                 return Err(prevent_destroy_error(&addr.to_string(), b));
@@ -939,6 +1059,54 @@ fn set_attr(roots: &mut BTreeMap<String, Value>, root: &str, name: &str, value: 
     }
 }
 
+/// Records a child module instance's output in its caller's `module.<call>` value (the
+/// placeholder `expand_module` made: an object, a tuple under count, an object by key
+/// under for_each).
+fn set_module_output(roots: &mut BTreeMap<String, Value>, call: &str, key: Option<&InstanceKey>, output: &str, value: Value) {
+    let Some(Value::Object(calls)) = roots.get_mut("module") else { return };
+    let Some(slot) = calls.get_mut(call) else { return };
+    let target = match (key, slot) {
+        (None, v) => Some(v),
+        (Some(InstanceKey::Int(i)), Value::Tuple(xs)) => usize::try_from(*i).ok().and_then(|i| xs.get_mut(i)),
+        (Some(InstanceKey::Str(k)), Value::Object(m)) => m.get_mut(k),
+        _ => None,
+    };
+    if let Some(Value::Object(o)) = target {
+        o.insert(output.to_string(), value);
+    }
+}
+
+fn key_string(key: &Option<InstanceKey>) -> String {
+    match key {
+        Some(InstanceKey::Str(s)) => s.clone(),
+        Some(InstanceKey::Int(i)) => i.to_string(),
+        None => String::new(),
+    }
+}
+
+/// The instance keys of a block or module call, with the `count`/`each` value each sees;
+/// one unkeyed instance without count and for_each.
+fn expansion_keys(count: Option<&forge_lang::Expr>, for_each: Option<&forge_lang::Expr>, scope: &Scope<'_>, what: &str) -> Result<Vec<Binding>, EngineError> {
+    if let Some(count) = count {
+        let v = eval(count, scope).map_err(|d| diag_error(format!("{what}: count cannot be evaluated"), d))?;
+        if v.is_unknown() {
+            return Err(diag_error(
+                format!("{what}: count depends on values known only after apply"),
+                Diagnostic::error("invalid count argument").at(count.location()).hint("apply the resources the count depends on first (forge apply --include-unit ...), or compute count from variables").into(),
+            ));
+        }
+        let n = v.as_i64().filter(|n| *n >= 0).ok_or_else(|| {
+            diag_error(format!("{what}: count must be a whole number of 0 or more"), Diagnostic::error(format!("count is a {}", v.kind_name())).at(count.location()).into())
+        })?;
+        Ok((0..n).map(|i| (Some(InstanceKey::Int(i)), Some(("count", Value::object([("index", Value::Number(i as f64))]))))).collect())
+    } else if let Some(fe) = for_each {
+        let v = eval(fe, scope).map_err(|d| diag_error(format!("{what}: for_each cannot be evaluated"), d))?;
+        for_each_keys(&v).map_err(|m| diag_error(format!("{what}: invalid for_each"), Diagnostic::error(m).at(fe.location()).into()))
+    } else {
+        Ok(vec![(None, None)])
+    }
+}
+
 /// A resource's value in scope: one object, a tuple (count) or an object by key (for_each).
 fn collect_instances(rb: &ResourceBlock, mut values: Vec<(Option<InstanceKey>, Value)>) -> Value {
     values.sort_by(|a, b| a.0.cmp(&b.0));
@@ -946,17 +1114,7 @@ fn collect_instances(rb: &ResourceBlock, mut values: Vec<(Option<InstanceKey>, V
         Value::Tuple(values.into_iter().map(|(_, v)| v).collect())
     } else if rb.for_each.is_some() {
         Value::Object(
-            values
-                .into_iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        Some(InstanceKey::Str(s)) => s,
-                        Some(InstanceKey::Int(i)) => i.to_string(),
-                        None => String::new(),
-                    };
-                    (key, v)
-                })
-                .collect(),
+            values.into_iter().map(|(k, v)| (key_string(&k), v)).collect(),
         )
     } else {
         values.into_iter().next().map(|(_, v)| v).unwrap_or(Value::Null)
@@ -1055,12 +1213,14 @@ pub async fn import_instance(run: &UnitRun<'_>, store: StateStore, addr: &Instan
         return Err(EngineError::new(format!("{addr} is already in the state of unit {}", run.unit.name))
             .hint(format!("remove it first with: forge state rm {} {addr}", run.unit.dir.display())));
     }
-    let block = run.unit.module.resources.iter().find(|r| r.type_name == addr.type_name && r.name == addr.name);
-    let Some(block) = block else {
-        return Err(EngineError::new(format!("unit {} has no resource block {}", run.unit.name, addr.resource()))
+    let graph = ModuleGraph::build(run.unit)?;
+    let found = graph.block(&addr.config_resource()).filter(|(_, b)| b.mode == Mode::Managed).map(|(m, b)| (m, b.clone()));
+    let Some((m, block)) = found else {
+        return Err(EngineError::new(format!("unit {} has no resource block {}", run.unit.name, addr.config_resource()))
             .hint(format!("add `resource \"{}\" \"{}\" {{ ... }}` to the module first, then import", addr.type_name, addr.name)));
     };
-    let graph = ModuleGraph::build(run.unit)?;
+    let (_, alias) = graph.provider_of(m, &block)?;
+    let block = &block;
     // Only the provider nodes and what they refer to.
     let mut needed = vec![false; graph.nodes.len()];
     let mut stack: Vec<usize> = (0..graph.nodes.len()).filter(|&i| matches!(graph.nodes[i].1, NodeKind::Provider(_))).collect();
@@ -1071,15 +1231,7 @@ pub async fn import_instance(run: &UnitRun<'_>, store: StateStore, addr: &Instan
         }
     }
     let deps: Vec<Vec<usize>> = graph.deps.clone();
-    let module_dir = run.unit.module.dir.clone();
-    let runner = Runner {
-        run,
-        graph,
-        scope: Mutex::new(Scope::new(module_dir)),
-        providers: tokio::sync::Mutex::new(BTreeMap::new()),
-        store: tokio::sync::Mutex::new(store),
-        collected: Mutex::new(Collected::default()),
-    };
+    let runner = Runner::new(run, graph, store);
     let outcomes = walk(&deps, run.ctx.parallelism, |i| {
         let runner = &runner;
         let needed = needed[i];
@@ -1091,7 +1243,7 @@ pub async fn import_instance(run: &UnitRun<'_>, store: StateStore, addr: &Instan
             return Err(es.remove(0));
         }
     }
-    let provider = runner.provider_for(&block.type_name, block.provider_alias.as_deref()).await?;
+    let provider = runner.provider_for(&block.type_name, alias.as_deref()).await?;
     let rt = provider.resource_type(&block.type_name).ok_or_else(|| unknown_type(block, provider.resource_type_names()))?;
     let found = runner.call(addr, OpKind::Reading, false, rt.import(id)).await?;
     let Some(value) = found else {
@@ -1099,7 +1251,7 @@ pub async fn import_instance(run: &UnitRun<'_>, store: StateStore, addr: &Instan
     };
     let value = mark_sensitive(rt.schema(), value);
     let inst = InstanceState {
-        provider: provider_address(provider_name_of(&block.type_name), block.provider_alias.as_deref()),
+        provider: provider_address(provider_name_of(&block.type_name), alias.as_deref()),
         attributes: to_state(rt.schema(), &value),
         dependencies: Vec::new(),
     };

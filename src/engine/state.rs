@@ -9,7 +9,7 @@ use forge_config::Mode;
 use forge_provider::{PathStep, Value};
 use serde::{Deserialize, Serialize};
 
-use crate::addr::{InstanceAddr, InstanceKey};
+use crate::addr::{parse_module_prefix, InstanceAddr, InstanceKey};
 
 /// The Terraform version written into state files: the format forge writes is 1.5's.
 pub const TERRAFORM_VERSION: &str = "1.5.7";
@@ -200,11 +200,12 @@ fn to_wire(state: &State) -> Result<StateFile, StateError> {
             Mode::Managed => "managed",
             Mode::Data => "data",
         };
+        let module = addr.module_address();
         // Instances are sorted by address, so one resource's instances are adjacent.
         match resources.last_mut() {
-            Some(r) if r.mode == mode && r.type_name == addr.type_name && r.name == addr.name => r.instances.push(wire),
+            Some(r) if r.module == module && r.mode == mode && r.type_name == addr.type_name && r.name == addr.name => r.instances.push(wire),
             _ => resources.push(ResourceWire {
-                module: None,
+                module,
                 mode: mode.to_string(),
                 type_name: addr.type_name.clone(),
                 name: addr.name.clone(),
@@ -234,14 +235,13 @@ fn from_wire(file: StateFile) -> Result<State, StateError> {
     }
     let mut instances = BTreeMap::new();
     for r in file.resources {
-        if r.module.is_some() {
-            return Err(StateError::Malformed(format!(
-                "{}.{} belongs to a child module ({}); forge manages root-module resources only",
-                r.type_name,
-                r.name,
-                r.module.unwrap_or_default()
-            )));
-        }
+        let module = match &r.module {
+            None => Vec::new(),
+            Some(text) => match parse_module_prefix(text) {
+                Some((steps, "")) if !steps.is_empty() => steps,
+                _ => return Err(StateError::Malformed(format!("module address {text:?} of {}.{}", r.type_name, r.name))),
+            },
+        };
         let mode = match r.mode.as_str() {
             "managed" => Mode::Managed,
             "data" => Mode::Data,
@@ -256,7 +256,7 @@ fn from_wire(file: StateFile) -> Result<State, StateError> {
             };
             let paths: Vec<Vec<PathStep>> = i.sensitive_attributes.iter().filter_map(path_from_json).collect();
             let attributes = Value::from_json(&i.attributes).mark_paths(&paths);
-            let addr = InstanceAddr { mode, type_name: r.type_name.clone(), name: r.name.clone(), key };
+            let addr = InstanceAddr { module: module.clone(), mode, type_name: r.type_name.clone(), name: r.name.clone(), key };
             instances.insert(addr, InstanceState { provider: r.provider.clone(), attributes, dependencies: i.dependencies });
         }
     }
@@ -348,6 +348,28 @@ mod tests {
         assert!(i.attributes.get("secret").is_some_and(Value::is_sensitive));
         assert!(back.outputs["pw"].value.is_sensitive());
         assert_eq!(back.lineage, s.lineage);
+    }
+
+    #[test]
+    fn child_module_resources_carry_terraform_module_field() {
+        let mut s = sample();
+        let path = vec![("queue".to_string(), Some(InstanceKey::Str("a".into()))), ("inner".to_string(), None)];
+        let inst = InstanceState { provider: provider_address("aws", None), attributes: Value::object([("id", Value::string("q"))]), dependencies: vec![] };
+        s.instances.insert(InstanceAddr::managed("aws_sqs_queue", "q", Some(InstanceKey::Int(0))).in_module(path.clone()), inst.clone());
+        s.instances.insert(InstanceAddr::managed("aws_sqs_queue", "q", Some(InstanceKey::Int(1))).in_module(path.clone()), inst.clone());
+        s.instances.insert(InstanceAddr::managed("aws_sqs_queue", "q", None), inst);
+        let bytes = s.to_bytes().expect("encode");
+        let json: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        let resources = json["resources"].as_array().expect("resources");
+        // Root resources first and without the field; one entry per module instance.
+        assert_eq!(resources.len(), 3);
+        assert!(resources[0].get("module").is_none());
+        assert_eq!(resources[2]["module"], "module.queue[\"a\"].module.inner");
+        assert_eq!(resources[2]["instances"].as_array().map(Vec::len), Some(2));
+        let back = State::from_bytes(&bytes).expect("decode");
+        assert_eq!(back.instances, s.instances);
+        let bad = String::from_utf8(bytes).expect("utf8").replace("module.queue[\\\"a\\\"].module.inner", "module.queue[a]");
+        assert!(matches!(State::from_bytes(bad.as_bytes()), Err(StateError::Malformed(_))), "a malformed module address is refused");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use forge_config::{Environment, ResourceBlock};
+use forge_config::{Environment, Module, ResourceBlock};
 use forge_lang::diagnostic::did_you_mean;
 use forge_lang::{Diagnostic, Diagnostics};
 use forge_provider::{Provider, ProviderFactory, Value};
@@ -32,11 +32,20 @@ pub async fn check_schemas(env: &Environment, factories: &[Arc<dyn ProviderFacto
         }
     }
     for unit in &env.units {
-        for rb in unit.module.resources.iter().chain(&unit.module.data) {
-            if unavailable.contains(&provider_name_of(&rb.type_name)) {
+        // The unit's module and every child module it calls, each folder once.
+        let mut modules: Vec<&Module> = vec![&unit.module];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(module) = modules.pop() {
+            if !seen.insert(module.dir.clone()) {
                 continue;
             }
-            diags.extend(check_block(rb, &providers));
+            modules.extend(module.module_calls.iter().map(|c| c.module.as_ref()));
+            for rb in module.resources.iter().chain(&module.data) {
+                if unavailable.contains(&provider_name_of(&rb.type_name)) {
+                    continue;
+                }
+                diags.extend(check_block(rb, &providers));
+            }
         }
     }
     diags

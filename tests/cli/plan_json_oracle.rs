@@ -46,7 +46,15 @@ enum Before {
 
 /// Terraform's plan JSON and forge's, for the same change.
 fn both_plans(before: Option<&str>, after: &str, how: Before) -> (J, J, World) {
+    both_plans_with(&[], before, after, how)
+}
+
+/// The same, with more files (child modules) next to both `main.tf`s.
+fn both_plans_with(files: &[(&str, &str)], before: Option<&str>, after: &str, how: Before) -> (J, J, World) {
     let w = World::new(&[("tf/main.tf", before.unwrap_or("")), ("env/u/terragrunt.hcl", "inputs = {}\n"), ("env/u/main.tf", before.unwrap_or(""))]);
+    for (path, text) in files {
+        w.write(&[(&format!("tf/{path}"), text), (&format!("env/u/{path}"), text)]);
+    }
     let tf = w.path("tf");
     terraform(&tf, &["init", "-input=false", "-no-color"]);
     if before.is_some() {
@@ -63,6 +71,10 @@ fn both_plans(before: Option<&str>, after: &str, how: Before) -> (J, J, World) {
         }
     }
     w.write(&[("tf/main.tf", after), ("env/u/main.tf", after)]);
+    if !files.is_empty() {
+        // Module calls the "before" configuration did not have must be installed first.
+        terraform(&tf, &["init", "-input=false", "-no-color"]);
+    }
     terraform(&tf, &["plan", "-out", "p", "-input=false", "-no-color"]);
     let tf_json: J = serde_json::from_str(&terraform(&tf, &["show", "-json", "p"])).expect("terraform show -json");
     let run = w.forge(&["plan", "env/u", "--json"]);
@@ -139,7 +151,7 @@ fn comparable_change(c: &J) -> J {
         change.insert(k.clone(), v);
     }
     mask_ids(&json!({
-        "address": c["address"], "mode": c["mode"], "type": c["type"], "name": c["name"], "index": c.get("index"),
+        "address": c["address"], "module_address": c.get("module_address"), "mode": c["mode"], "type": c["type"], "name": c["name"], "index": c.get("index"),
         "provider_name": c["provider_name"], "action_reason": c.get("action_reason"), "change": change,
     }))
 }
@@ -181,7 +193,7 @@ fn differences(tf: &J, forge: &J) -> Vec<String> {
             continue;
         }
         for ((addr, tc), (_, fc)) in t.iter().zip(&f) {
-            for field in ["mode", "type", "name", "index", "provider_name", "action_reason"] {
+            for field in ["module_address", "mode", "type", "name", "index", "provider_name", "action_reason"] {
                 if tc[field] != fc[field] {
                     diffs.push(format!("{list} {addr} {field}: terraform {}, forge {}", tc[field], fc[field]));
                 }
@@ -200,6 +212,24 @@ fn differences(tf: &J, forge: &J) -> Vec<String> {
     if t != f {
         diffs.push(format!("output_changes: terraform {t}, forge {f}"));
     }
+    // Where planned_values puts each resource: root_module, or a child module entry by address.
+    let placement = |doc: &J| {
+        let mut out = BTreeSet::new();
+        fn walk(m: &J, out: &mut BTreeSet<(String, String)>) {
+            let at = m["address"].as_str().unwrap_or("").to_string();
+            for r in m["resources"].as_array().into_iter().flatten() {
+                out.insert((at.clone(), r["address"].as_str().unwrap_or("?").to_string()));
+            }
+            for c in m["child_modules"].as_array().into_iter().flatten() {
+                walk(c, out);
+            }
+        }
+        walk(&doc["planned_values"]["root_module"], &mut out);
+        out
+    };
+    if placement(tf) != placement(forge) {
+        diffs.push(format!("planned_values modules: terraform {:?}, forge {:?}", placement(tf), placement(forge)));
+    }
     for key in ["applyable", "complete", "errored", "format_version"] {
         if tf[key] != forge[key] {
             diffs.push(format!("{key}: terraform {}, forge {}", tf[key], forge[key]));
@@ -211,9 +241,13 @@ fn differences(tf: &J, forge: &J) -> Vec<String> {
 /// Plans `after` from `before` both ways (Terraform's state, then forge's own) and fails
 /// with both documents on any undocumented difference.
 fn check(before: Option<&str>, after: &str) {
+    check_with(&[], before, after);
+}
+
+fn check_with(files: &[(&str, &str)], before: Option<&str>, after: &str) {
     let hows: &[Before] = if before.is_some() { &[Before::TerraformState, Before::ForgeApply] } else { &[Before::TerraformState] };
     for &how in hows {
-        let (tf, forge, _w) = both_plans(before, after, how);
+        let (tf, forge, _w) = both_plans_with(files, before, after, how);
         let diffs = differences(&tf, &forge);
         let label = if how == Before::TerraformState { "forge on Terraform's state" } else { "forge on its own state" };
         assert!(
@@ -303,4 +337,15 @@ fn plan_json_sensitive_values_match_terraform_but_stay_hidden() {
     }
     // Terraform does write them: the redaction above is what makes the documents agree.
     assert!(tf.to_string().contains("second-secret-value"), "{tf}");
+}
+
+#[test]
+fn plan_json_child_module_addresses_match_terraform() {
+    let child = "variable \"name\" {\n  type = string\n}\n\nresource \"terraform_data\" \"x\" {\n  input = var.name\n}\n\nmodule \"inner\" {\n  source = \"./inner\"\n  value  = terraform_data.x.output\n}\n\noutput \"o\" {\n  value = module.inner.o\n}\n";
+    let inner = "variable \"value\" {\n  type = string\n}\n\nresource \"terraform_data\" \"y\" {\n  input = var.value\n}\n\noutput \"o\" {\n  value = terraform_data.y.output\n}\n";
+    let files = [("child/main.tf", child), ("child/inner/main.tf", inner)];
+    let call = |keys: &str| format!("module \"c\" {{\n  source   = \"./child\"\n  for_each = toset([{keys}])\n  name     = each.key\n}}\n\noutput \"o\" {{\n  value = {{ for k, m in module.c : k => m.o }}\n}}\n");
+    // Created from nothing; then one instance updated (through the inner module), one removed, one added.
+    check_with(&files, None, &(data("x", "  input = \"root\"\n") + &call("\"a\", \"b\"")));
+    check_with(&files, Some(&(data("x", "  input = \"root\"\n") + &call("\"a\", \"b\""))), &(data("x", "  input = \"root\"\n") + &call("\"a\", \"c\"")));
 }
