@@ -64,6 +64,18 @@ pub fn policy_for_state(stored: Option<&str>, live: &str) -> String {
     }
 }
 
+/// Checks a resource's policy argument at plan time: when set, it must be a JSON object.
+/// The error names the resource and the argument and says how to build a document.
+pub fn check_policy_attribute(resource: &str, config: &forge_provider::Value, attribute: &str) -> forge_provider::ProviderResult<()> {
+    match config.str_attr(attribute) {
+        Some(text) => validate_policy_json(attribute, text).map_err(|msg| {
+            forge_provider::ProviderError::new(format!("{resource}: {msg}"))
+                .hint("build the document with jsonencode(...) or data.aws_iam_policy_document.<name>.json")
+        }),
+        None => Ok(()),
+    }
+}
+
 /// Checks that a policy is a JSON object, with a message saying where it breaks.
 pub fn validate_policy_json(attribute: &str, text: &str) -> Result<(), String> {
     match serde_json::from_str::<Json>(text) {
@@ -162,5 +174,15 @@ mod tests {
         let err = validate_policy_json("policy", "{\"Version\": }").unwrap_err();
         assert!(err.contains("not valid JSON") && err.contains("line 1"), "{err}");
         assert!(validate_policy_json("policy", "[]").unwrap_err().contains("JSON object"));
+    }
+
+    #[test]
+    fn a_policy_argument_is_checked_with_the_resource_named() {
+        use forge_provider::Value;
+        let bad = Value::object([("policy", Value::string("{\"Version\": "))]);
+        let err = check_policy_attribute("aws_s3_bucket_policy", &bad, "policy").expect_err("not JSON");
+        assert!(err.to_string().contains("aws_s3_bucket_policy: `policy` is not valid JSON"), "{err}");
+        assert!(check_policy_attribute("r", &Value::object([("policy", Value::Null)]), "policy").is_ok(), "unset is fine");
+        assert!(check_policy_attribute("r", &Value::object([("policy", Value::string("{}"))]), "policy").is_ok());
     }
 }

@@ -140,16 +140,7 @@ fn check_name_text(resource: &str, attribute: &str, text: &str, max: usize) -> P
     Ok(())
 }
 
-/// Checks that a configured policy (when known) is a JSON object.
-pub fn check_policy(resource: &str, planned: &Value, attribute: &str) -> ProviderResult<()> {
-    match planned.str_attr(attribute) {
-        Some(text) => forge_aws_common::policy::validate_policy_json(attribute, text).map_err(|msg| {
-            ProviderError::new(format!("{resource}: {msg}"))
-                .hint("write the document with jsonencode(...) or data.aws_iam_policy_document")
-        }),
-        None => Ok(()),
-    }
-}
+pub use forge_aws_common::policy::check_policy_attribute as check_policy;
 
 /// An IAM date as Terraform prints it (RFC 3339).
 pub fn date_string(d: &aws_smithy_types::DateTime) -> Value {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use forge_aws_common::policy::{policy_for_state, validate_policy_json};
+use forge_aws_common::policy::{check_policy_attribute, policy_for_state};
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error};
 use forge_provider::{
     AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
@@ -104,13 +104,7 @@ fn put_hint(err: ProviderError) -> ProviderError {
 }
 
 fn validate(config: &Value) -> ProviderResult<()> {
-    if let Some(policy) = config.str_attr("policy") {
-        validate_policy_json("policy", policy).map_err(|msg| {
-            ProviderError::new(format!("{TYPE}: {msg}"))
-                .hint("build it with jsonencode(...) or data.aws_iam_policy_document.<name>.json")
-        })?;
-    }
-    Ok(())
+    check_policy_attribute(TYPE, config, "policy")
 }
 
 #[async_trait]

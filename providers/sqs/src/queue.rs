@@ -10,7 +10,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use aws_sdk_sqs::types::QueueAttributeName;
-use forge_aws_common::policy::{policy_for_state, validate_policy_json};
+use forge_aws_common::policy::{check_policy_attribute, policy_for_state};
 use forge_aws_common::{AwsContext, Backoff, map_value, retry, sdk_error, string_map};
 use forge_provider::{
     AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
@@ -398,13 +398,7 @@ pub fn validate_queue_config(config: &Value) -> ProviderResult<()> {
         .hint("set `fifo_queue = true` or remove content_based_deduplication"));
     }
     for attr in ["policy", "redrive_policy", "redrive_allow_policy"] {
-        if let Some(text) = config.str_attr(attr) {
-            validate_policy_json(attr, text).map_err(|msg| {
-                ProviderError::new(format!("{TYPE}: {msg}")).hint(
-                    "build the document with jsonencode(...) or a policy document data source",
-                )
-            })?;
-        }
+        check_policy_attribute(TYPE, config, attr)?;
     }
     let sse = config
         .get("sqs_managed_sse_enabled")
