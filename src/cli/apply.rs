@@ -40,6 +40,12 @@ pub async fn plan_confirm_apply(run: &super::common::RunArgs, mode: PlanMode, au
     let dir = resolve_target(&run.target)?;
     let env = load_env(&dir)?;
     let built = build_engine(run, style)?;
+    if auto_approve {
+        // Nothing to confirm, so no environment-wide plan first: each unit shows its own
+        // plan (Event::UnitPlanned) just before it is applied, in one walk.
+        let result = built.engine.plan_and_apply(&env, mode).await?;
+        return report_walk(&result, mode);
+    }
     let plan = built.engine.plan(&env, mode).await?;
     print!("{}", render_env_plan(&plan, style));
     let partial = plan.failed();
@@ -69,6 +75,21 @@ pub async fn plan_confirm_apply(run: &super::common::RunArgs, mode: PlanMode, au
     println!();
     let result = built.engine.apply_plan(&env, &plan).await?;
     report(&result, mode)
+}
+
+/// The end of a plan-and-apply walk: the plans' table, then what `report` prints (or
+/// "No changes to apply." when no unit had anything to do).
+fn report_walk(result: &EnvApply, mode: PlanMode) -> Outcome {
+    if let Some(plan) = &result.plan {
+        if plan.units.len() > 1 {
+            print!("\n{}", forge_engine::render::summary_table(plan));
+        }
+        if !plan.has_changes() && !result.failed() {
+            println!("\nNo changes to apply.");
+            return Ok(0);
+        }
+    }
+    report(result, mode)
 }
 
 fn report(result: &EnvApply, mode: PlanMode) -> Outcome {
@@ -115,8 +136,10 @@ fn report(result: &EnvApply, mode: PlanMode) -> Outcome {
         let cp = &result.critical_path;
         eprintln!("critical path: {}", cp.describe());
         if !cp.total.is_zero() {
+            // A plan-and-apply walk has no separate apply phase: it is the whole run.
+            let what = if result.plan.is_some() { "plan and apply walk" } else { "apply phase" };
             eprintln!(
-                "apply phase: {:.2} s, {:.2} x the critical path",
+                "{what}: {:.2} s, {:.2} x the critical path",
                 result.elapsed.as_secs_f64(),
                 result.elapsed.as_secs_f64() / cp.total.as_secs_f64()
             );

@@ -16,7 +16,7 @@ use crate::data_reads::DataReads;
 use crate::events::{no_events, Event, EventSink};
 use crate::local_backend::LocalBackend;
 use crate::plan::{Action, EngineError, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
-use crate::run::{run_unit, RunContext, UnitRun};
+use crate::run::{run_unit, run_unit_keeping_state, RunContext, UnitRun};
 use crate::store::{backend_error, StateStore};
 use crate::unit_graph::UnitGraph;
 use crate::walk::{reversed, walk, NodeOutcome};
@@ -94,6 +94,9 @@ pub struct EnvApply {
     pub elapsed: Duration,
     /// The longest chain of dependent provider operations of this apply.
     pub critical_path: CriticalPath,
+    /// The plans `plan_and_apply` made, one per selected unit (`None` for `apply`, whose
+    /// caller has the plan).
+    pub plan: Option<EnvPlan>,
 }
 
 impl EnvApply {
@@ -207,18 +210,28 @@ impl Engine {
         F: FnOnce(StateStore) -> Fut,
         Fut: std::future::Future<Output = Result<T, Vec<EngineError>>>,
     {
-        let backend = self.backend(unit).await.map_err(|e| vec![e])?;
-        let info = self.lock(unit, backend.as_ref(), operation).await.map_err(|e| vec![e])?;
-        let result = match StateStore::load(backend.clone()).await {
-            Ok(store) => body(store).await,
-            Err(e) => Err(vec![e]),
-        };
-        let unlocked = backend.unlock(&info.id, false).await;
+        let Held { backend, info, store } = self.lock_and_load(unit, operation).await?;
+        let result = body(store).await;
+        let unlocked = unlock_held(unit, backend.as_ref(), &info).await;
         match (result, unlocked) {
             (Ok(v), Ok(())) => Ok(v),
-            (Ok(_), Err(e)) => Err(vec![backend_error("unlock", backend.as_ref(), &e)
-                .hint(format!("release it with: forge force-unlock {} {}", info.id, unit.dir.display()))]),
+            (Ok(_), Err(e)) => Err(vec![e]),
             (Err(es), _) => Err(es),
+        }
+    }
+
+    /// Opens the unit's backend, takes its lock and reads its state; unlocks again when
+    /// the read fails.
+    async fn lock_and_load(&self, unit: &Unit, operation: &str) -> Result<Held, Vec<EngineError>> {
+        let backend = self.backend(unit).await.map_err(|e| vec![e])?;
+        let info = self.lock(unit, backend.as_ref(), operation).await.map_err(|e| vec![e])?;
+        match StateStore::load(backend.clone()).await {
+            Ok(store) => Ok(Held { backend, info, store }),
+            Err(e) => {
+                let mut es = vec![e];
+                es.extend(unlock_held(unit, backend.as_ref(), &info).await.err());
+                Err(es)
+            }
         }
     }
 
@@ -467,7 +480,203 @@ impl Engine {
             .collect();
         let unit_deps = graph.names.iter().zip(&graph.deps).map(|(n, ds)| (n.clone(), ds.iter().map(|&d| graph.names[d].clone()).collect())).collect();
         let critical_path = critical_path(&ctx.op_log.ops(), &unit_deps);
-        Ok(EnvApply { units, elapsed: start.elapsed(), critical_path })
+        Ok(EnvApply { units, elapsed: start.elapsed(), critical_path, plan: None })
+    }
+
+    /// Plans and applies in one walk (`forge apply --auto-approve`, `forge destroy
+    /// --auto-approve`): each selected unit, in dependency order (reverse for destroy),
+    /// takes its lock once and reads its state once, is planned with its dependencies'
+    /// real outputs ([`Event::UnitPlanned`] shows that plan), and applies exactly that
+    /// plan. A unit whose plan or apply fails stops only its dependents.
+    ///
+    /// Off the chain of dependent units: every selected unit's lock is taken and its
+    /// state read as the run starts (in wave order, `parallelism` at a time), since the
+    /// state of a locked unit cannot change until its turn; and a finished unit is
+    /// unlocked while its dependents already run, since they take its outputs from this
+    /// run, not from a lock. Locks of units that never get their turn (a dependency
+    /// failed, an interrupt) are released at the end.
+    pub async fn plan_and_apply(&self, env: &Environment, mode: PlanMode) -> Result<EnvApply, EngineError> {
+        use futures_util::stream::{self, StreamExt};
+        use tokio::sync::{mpsc, oneshot};
+
+        let start = Instant::now();
+        let graph = UnitGraph::build(env)?;
+        let selected = self.selected(env)?;
+        let ctx = self.context();
+        self.emit(Event::Schedule { waves: self.schedule(env, mode)? });
+        let order = if mode == PlanMode::Destroy { reversed(&graph.deps) } else { graph.deps.clone() };
+        // Terraform records a destroy's lock as an apply too.
+        let operation = "OperationTypeApply";
+
+        // Each unit's lock and state, taken ahead of its turn: the first units to run first.
+        let waves = UnitGraph { names: graph.names.clone(), deps: order.clone(), graph: graph.graph.clone() }.waves();
+        let mut ahead: Vec<usize> = (0..env.units.len()).filter(|&i| selected[i]).collect();
+        ahead.sort_by_key(|&i| (waves[i], i));
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..env.units.len()).map(|_| oneshot::channel::<Result<Held, Vec<EngineError>>>()).unzip();
+        let slots: Vec<Mutex<Option<oneshot::Receiver<_>>>> = receivers.into_iter().map(|r| Mutex::new(Some(r))).collect();
+        let mut senders: Vec<Option<oneshot::Sender<_>>> = senders.into_iter().map(Some).collect();
+        let jobs: Vec<(usize, oneshot::Sender<_>)> = ahead.iter().filter_map(|&i| senders[i].take().map(|s| (i, s))).collect();
+        drop(senders);
+        let take_ahead = stream::iter(jobs).for_each_concurrent(ctx.parallelism, |(i, tx)| async move {
+            let held = self.lock_and_load(&env.units[i], operation).await;
+            if let Err(Ok(held)) = tx.send(held) {
+                // Nobody waits for it any more (cannot happen before the walk ends): release.
+                let _ = unlock_held(&env.units[i], held.backend.as_ref(), &held.info).await;
+            }
+        });
+
+        // Finished units are unlocked here while the walk goes on.
+        let (unlock_tx, mut unlock_rx) = mpsc::unbounded_channel::<(usize, Arc<dyn StateBackend>, LockInfo)>();
+        let unlock_errors: Mutex<BTreeMap<usize, EngineError>> = Mutex::new(BTreeMap::new());
+        let unlocking = {
+            let unlock_errors = &unlock_errors;
+            let incoming = stream::poll_fn(move |cx| unlock_rx.poll_recv(cx));
+            incoming.for_each_concurrent(None, move |(i, backend, info)| async move {
+                if let Err(e) = unlock_held(&env.units[i], backend.as_ref(), &info).await {
+                    unlock_errors.lock().unwrap_or_else(|p| p.into_inner()).insert(i, e);
+                }
+            })
+        };
+
+        let known_outputs: Mutex<BTreeMap<String, BTreeMap<String, Value>>> = Mutex::new(BTreeMap::new());
+        let plans: Mutex<BTreeMap<usize, UnitPlan>> = Mutex::new(BTreeMap::new());
+        let walking = async {
+            let unlock_tx = unlock_tx;
+            let outcomes = walk(&order, ctx.parallelism, |i| {
+                let unit = &env.units[i];
+                let ctx = &ctx;
+                let known_outputs = &known_outputs;
+                let plans = &plans;
+                let slot = &slots[i];
+                let unlock_tx = &unlock_tx;
+                let selected = selected[i];
+                async move {
+                    if !selected {
+                        return Ok(None);
+                    }
+                    ctx.check_interrupted().map_err(|e| vec![e])?;
+                    let started = Instant::now();
+                    // As in the apply phase of `apply`: a destroy may use mock outputs of a
+                    // dependency whose state lost its outputs; a normal apply never does.
+                    let allow_mocks = mode == PlanMode::Destroy;
+                    let inputs = self.inputs(env, unit, known_outputs, allow_mocks).await.map_err(|e| vec![e])?;
+                    let receiver = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+                    let held = match receiver {
+                        Some(r) => r.await.unwrap_or_else(|_| Err(vec![EngineError::new(format!("unit {}: its lock was not taken", unit.name))]))?,
+                        None => return Err(vec![EngineError::new(format!("unit {}: its lock was not taken", unit.name))]),
+                    };
+                    let Held { backend, info, store } = held;
+                    let result = self.plan_then_apply(unit, mode, inputs, store, ctx, started).await;
+                    let _ = unlock_tx.send((i, backend, info));
+                    let (plan, applied) = match result {
+                        Ok(r) => r,
+                        Err((plan, es)) => {
+                            // The plan was shown: the summary table counts it even though its apply failed.
+                            if let Some(p) = plan {
+                                plans.lock().unwrap_or_else(|p| p.into_inner()).insert(i, p);
+                            }
+                            return Err(es);
+                        }
+                    };
+                    if mode != PlanMode::Destroy {
+                        // The dependents plan with these outputs: what state now records.
+                        let outputs = applied.as_ref().and_then(|a| a.result.as_ref()).map_or(&plan.outputs, |r| &r.outputs);
+                        if outputs.values().all(Value::is_wholly_known) {
+                            known_outputs.lock().unwrap_or_else(|p| p.into_inner()).insert(unit.name.clone(), outputs.clone());
+                        }
+                    }
+                    plans.lock().unwrap_or_else(|p| p.into_inner()).insert(i, plan);
+                    Ok(Some(applied.unwrap_or(UnitApplied { result: None, elapsed: Duration::ZERO })))
+                }
+            })
+            .await;
+            drop(unlock_tx);
+            outcomes
+        };
+        let ((), outcomes, ()) = futures_util::future::join3(take_ahead, walking, unlocking).await;
+
+        // Locks taken for units that never had their turn.
+        let mut unlock_errors = unlock_errors.into_inner().unwrap_or_else(|p| p.into_inner());
+        for (i, slot) in slots.into_iter().enumerate() {
+            let receiver = slot.into_inner().unwrap_or_else(|p| p.into_inner());
+            if let Some(Ok(Ok(held))) = match receiver {
+                Some(r) => Some(r.await),
+                None => None,
+            } && let Err(e) = unlock_held(&env.units[i], held.backend.as_ref(), &held.info).await
+            {
+                unlock_errors.insert(i, e);
+            }
+        }
+
+        let mut plans = plans.into_inner().unwrap_or_else(|p| p.into_inner());
+        let mut units = Vec::new();
+        let mut plan_units = Vec::new();
+        for (i, o) in outcomes.into_iter().enumerate() {
+            if !selected[i] {
+                continue;
+            }
+            let name = graph.names[i].clone();
+            let mut outcome = unit_outcome(o, &graph.names).map(|a| a.unwrap_or(UnitApplied { result: None, elapsed: Duration::ZERO }));
+            if let Some(e) = unlock_errors.remove(&i) {
+                outcome = match outcome {
+                    UnitOutcome::Failed(mut es) => {
+                        es.push(e);
+                        UnitOutcome::Failed(es)
+                    }
+                    _ => UnitOutcome::Failed(vec![e]),
+                };
+            }
+            plan_units.push((
+                name.clone(),
+                match (plans.remove(&i), &outcome) {
+                    (Some(p), _) => UnitOutcome::Done(p),
+                    (None, UnitOutcome::Skipped { because }) => UnitOutcome::Skipped { because: because.clone() },
+                    (None, UnitOutcome::Failed(es)) => UnitOutcome::Failed(es.clone()),
+                    (None, UnitOutcome::Done(_)) => UnitOutcome::Failed(Vec::new()),
+                },
+            ));
+            units.push((name, outcome));
+        }
+        let unit_deps = graph.names.iter().zip(&graph.deps).map(|(n, ds)| (n.clone(), ds.iter().map(|&d| graph.names[d].clone()).collect())).collect();
+        let critical_path = critical_path(&ctx.op_log.ops(), &unit_deps);
+        Ok(EnvApply { units, elapsed: start.elapsed(), critical_path, plan: Some(EnvPlan { mode, units: plan_units }) })
+    }
+
+    /// One unit's turn in [`Engine::plan_and_apply`]: plan against the state held, show
+    /// the plan, apply exactly it (nothing when it changes nothing).
+    async fn plan_then_apply(
+        &self,
+        unit: &Unit,
+        mode: PlanMode,
+        inputs: BTreeMap<String, Value>,
+        store: StateStore,
+        ctx: &RunContext,
+        started: Instant,
+    ) -> Result<(UnitPlan, Option<UnitApplied>), (Option<UnitPlan>, Vec<EngineError>)> {
+        let planning = UnitRun { unit, inputs, mode, apply: false, refresh: self.options.refresh, planned_actions: None, ctx };
+        let (plan, store) = run_unit_keeping_state(&planning, store).await;
+        let plan = plan.map_err(|es| (None, es))?;
+        self.emit(Event::UnitPlanned { plan: Box::new(plan.clone()) });
+        if !plan.has_changes() {
+            return Ok((plan, None));
+        }
+        if let Err(e) = ctx.check_interrupted() {
+            return Err((Some(plan), vec![e]));
+        }
+        let operation = match mode {
+            PlanMode::Normal => "applying",
+            PlanMode::Destroy => "destroying",
+            PlanMode::RefreshOnly => "refreshing",
+        };
+        self.emit(Event::UnitStarted { unit: unit.name.clone(), operation });
+        let applying = UnitRun { planned_actions: Some(ApplyTarget::from_plan(&plan).actions), apply: true, ..planning };
+        let result = run_unit(&applying, store).await;
+        let elapsed = started.elapsed();
+        self.emit(Event::UnitFinished { unit: unit.name.clone(), elapsed, ok: result.is_ok() });
+        match result {
+            Ok(applied) => Ok((plan, Some(UnitApplied { result: Some(applied), elapsed }))),
+            Err(es) => Err((Some(plan), es)),
+        }
     }
 
     /// Releases a lock whatever its holder (`forge force-unlock ID UNIT`).
@@ -516,6 +725,20 @@ impl Engine {
             .await;
         r.map_err(|mut es| es.remove(0))
     }
+}
+
+/// A unit's lock and the state read under it.
+struct Held {
+    backend: Arc<dyn StateBackend>,
+    info: LockInfo,
+    store: StateStore,
+}
+
+async fn unlock_held(unit: &Unit, backend: &dyn StateBackend, info: &LockInfo) -> Result<(), EngineError> {
+    backend
+        .unlock(&info.id, false)
+        .await
+        .map_err(|e| backend_error("unlock", backend, &e).hint(format!("release it with: forge force-unlock {} {}", info.id, unit.dir.display())))
 }
 
 fn check_stale(unit: &Unit, target: &ApplyTarget, store: &StateStore) -> Result<(), EngineError> {

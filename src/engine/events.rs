@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::plan::UnitPlan;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpKind {
     Reading,
@@ -26,6 +28,9 @@ pub enum OpStatus {
 pub enum Event {
     /// The units of each wave, in the order they will run.
     Schedule { waves: Vec<Vec<String>> },
+    /// A unit's plan, made under its lock just before it is applied (`plan_and_apply`):
+    /// the CLI shows it before the unit's progress lines.
+    UnitPlanned { plan: Box<UnitPlan> },
     /// `operation` is `applying`, `destroying` or `refreshing`.
     UnitStarted { unit: String, operation: &'static str },
     UnitFinished { unit: String, elapsed: Duration, ok: bool },

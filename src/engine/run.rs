@@ -110,8 +110,19 @@ fn diag_error(what: String, d: Diagnostics) -> EngineError {
 
 /// Runs one unit; the state store is loaded (and, for apply, locked) by the caller.
 pub async fn run_unit(run: &UnitRun<'_>, store: StateStore) -> Result<UnitPlan, Vec<EngineError>> {
-    let graph = ModuleGraph::build(run.unit).map_err(|e| vec![e])?;
-    Runner::new(run, graph, store).execute().await
+    run_unit_keeping_state(run, store).await.0
+}
+
+/// Runs one unit and hands the state store back, so a plan and the apply that follows it
+/// under the same lock read the state once.
+pub async fn run_unit_keeping_state(run: &UnitRun<'_>, store: StateStore) -> (Result<UnitPlan, Vec<EngineError>>, StateStore) {
+    let graph = match ModuleGraph::build(run.unit) {
+        Ok(g) => g,
+        Err(e) => return (Err(vec![e]), store),
+    };
+    let runner = Runner::new(run, graph, store);
+    let result = runner.execute().await;
+    (result, runner.store.into_inner())
 }
 
 /// The scope a module instance's expressions start from.

@@ -1,0 +1,301 @@
+//! `Engine::plan_and_apply` (`forge apply --auto-approve`) on the fake provider: one walk in
+//! which each unit is locked and read once, planned with its dependencies' real outputs,
+//! shown (`Event::UnitPlanned`) and applied; the state is written after every operation.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use forge_config::Environment;
+use forge_engine::state::State;
+use forge_engine::{Action, Engine, EnvApply, Event, OpKind, OpStatus, PlanMode, UnitOutcome};
+use forge_provider::fake::{FakeCloud, FakeOp, FakeProviderFactory};
+use forge_provider::{LockInfo, StateBackend, Value};
+
+fn write(root: &Path, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let p = root.join(path);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+}
+
+fn load(root: &Path) -> Environment {
+    match Environment::load(root) {
+        Ok(e) => e,
+        Err(d) => panic!("the test environment does not load:\n{d}"),
+    }
+}
+
+/// An engine whose events are kept, in order.
+fn engine(cloud: &Arc<FakeCloud>, parallelism: usize) -> (Engine, Arc<Mutex<Vec<Event>>>) {
+    let mut e = Engine::new(vec![FakeProviderFactory::new(cloud.clone())], vec![]);
+    e.options.parallelism = parallelism;
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = events.clone();
+    e.events = Arc::new(move |ev| sink.lock().expect("events").push(ev));
+    (e, events)
+}
+
+fn state_of(root: &Path, unit: &str) -> State {
+    let bytes = std::fs::read(root.join(unit).join(".forge/terraform.tfstate")).expect("state file");
+    State::from_bytes(&bytes).expect("state decodes")
+}
+
+fn lock_file(root: &Path, unit: &str) -> std::path::PathBuf {
+    root.join(unit).join(".forge/.terraform.tfstate.lock.info")
+}
+
+fn outcome(applied: &EnvApply, unit: &str) -> UnitOutcome<forge_engine::UnitApplied> {
+    applied.units.iter().find(|(n, _)| n == unit).map(|(_, o)| o.clone()).unwrap_or_else(|| panic!("no outcome for {unit}: {applied:?}"))
+}
+
+/// `b` takes `a`'s output; `c` stands alone.
+fn three_units(root: &Path) {
+    write(
+        root,
+        &[
+            ("a/terragrunt.hcl", "inputs = {}\n"),
+            ("a/main.tf", "resource \"fake_thing\" \"main\" {\n  name = \"a-main\"\n}\n\noutput \"arn\" {\n  value = fake_thing.main.arn\n}\n"),
+            ("b/terragrunt.hcl", "dependency \"a\" {\n  config_path = \"../a\"\n}\n\ninputs = {\n  upstream = dependency.a.outputs.arn\n}\n"),
+            (
+                "b/main.tf",
+                "variable \"upstream\" {\n  type = string\n}\n\nresource \"fake_thing\" \"consumer\" {\n  name  = \"b-consumer\"\n  value = var.upstream\n}\n\noutput \"seen\" {\n  value = fake_thing.consumer.value\n}\n",
+            ),
+            ("c/terragrunt.hcl", "inputs = {}\n"),
+            ("c/main.tf", "resource \"fake_thing\" \"solo\" {\n  name = \"c-solo\"\n}\n"),
+        ],
+    );
+}
+
+/// Where in the event list the first event matching `f` is.
+fn position(events: &[Event], f: impl Fn(&Event) -> bool) -> usize {
+    events.iter().position(f).unwrap_or_else(|| panic!("no such event in {events:#?}"))
+}
+
+#[tokio::test]
+async fn each_unit_is_planned_with_real_outputs_shown_then_applied_in_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    three_units(dir.path());
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let (e, events) = engine(&cloud, 4);
+    let applied = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
+    assert!(!applied.failed(), "{applied:?}");
+    let events = events.lock().expect("events").clone();
+
+    // b is planned only after a is applied, with a's real output (never "known after apply").
+    let planned = |u: &str| position(&events, |ev| matches!(ev, Event::UnitPlanned { plan } if plan.unit == u));
+    let started = |u: &str| position(&events, |ev| matches!(ev, Event::UnitStarted { unit, .. } if unit == u));
+    let finished = |u: &str| position(&events, |ev| matches!(ev, Event::UnitFinished { unit, ok: true, .. } if unit == u));
+    assert!(planned("a") < started("a") && started("a") < finished("a") && finished("a") < planned("b"), "{events:#?}");
+    assert!(planned("b") < started("b"));
+    let b_plan = events
+        .iter()
+        .find_map(|ev| match ev {
+            Event::UnitPlanned { plan } if plan.unit == "b" => Some(plan.clone()),
+            _ => None,
+        })
+        .expect("b's plan");
+    let consumer = b_plan.changes.iter().find(|c| c.addr.to_string() == "fake_thing.consumer").expect("consumer");
+    assert_eq!(consumer.action, Action::Create);
+    assert_eq!(consumer.after.as_ref().and_then(|a| a.str_attr("value")), Some("arn:fake:fake_thing:a-main"));
+
+    // Each unit's progress lines come after its plan.
+    let a_create = position(&events, |ev| matches!(ev, Event::Op { unit, kind: OpKind::Creating, status: OpStatus::Started, .. } if unit == "a"));
+    assert!(planned("a") < a_create);
+
+    let creates: Vec<String> = cloud.calls().into_iter().filter(|c| c.op == FakeOp::Create).map(|c| c.name).collect();
+    let pos = |n: &str| creates.iter().position(|c| c == n).unwrap_or_else(|| panic!("{n} not created: {creates:?}"));
+    assert!(pos("a-main") < pos("b-consumer"));
+    assert_eq!(creates.len(), 3);
+    assert_eq!(state_of(dir.path(), "b").outputs["seen"].value, Value::string("arn:fake:fake_thing:a-main"));
+
+    // The run reports every unit's plan for the summary table, and leaves no lock behind.
+    let plan = applied.plan.as_ref().expect("plans");
+    assert_eq!(plan.units.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), vec!["a", "b", "c"]);
+    assert_eq!(plan.units.iter().filter_map(|(_, o)| o.done()).map(|p| p.counts().add).sum::<usize>(), 3);
+    for u in ["a", "b", "c"] {
+        assert!(!lock_file(dir.path(), u).exists(), "{u}'s lock left behind");
+    }
+
+    // Run again: every unit plans no change and nothing is called but reads.
+    let (again, _) = engine(&cloud, 4);
+    let second = again.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
+    assert!(!second.failed(), "{second:?}");
+    assert!(!second.plan.as_ref().expect("plans").has_changes(), "{second:?}");
+    assert_eq!(cloud.count(FakeOp::Create), 3);
+    assert_eq!(cloud.count(FakeOp::Update), 0);
+}
+
+#[tokio::test]
+async fn a_failed_unit_stops_only_its_dependents_and_every_lock_is_released() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    three_units(dir.path());
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    cloud.fail_name(FakeOp::Create, "a-main");
+    let (e, events) = engine(&cloud, 4);
+    let applied = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
+    match outcome(&applied, "a") {
+        UnitOutcome::Failed(es) => assert!(es[0].to_string().contains("fake_thing.main: creating failed"), "{}", es[0]),
+        other => panic!("a: {other:?}"),
+    }
+    assert_eq!(outcome(&applied, "b"), UnitOutcome::Skipped { because: "a".into() });
+    assert!(matches!(outcome(&applied, "c"), UnitOutcome::Done(_)));
+    assert_eq!(cloud.objects_named("c-solo").len(), 1);
+    assert!(cloud.objects_named("b-consumer").is_empty());
+    // b's lock was taken ahead of its turn, which never came: it is released all the same.
+    for u in ["a", "b", "c"] {
+        assert!(!lock_file(dir.path(), u).exists(), "{u}'s lock left behind");
+    }
+    let events = events.lock().expect("events").clone();
+    assert!(!events.iter().any(|ev| matches!(ev, Event::UnitPlanned { plan } if plan.unit == "b")), "b was planned");
+    // a's plan was shown before it failed; the table says which units failed and why b was skipped.
+    let plan = applied.plan.as_ref().expect("plans");
+    assert!(plan.units.iter().any(|(n, o)| n == "a" && o.done().is_some()));
+    assert!(plan.units.iter().any(|(n, o)| n == "b" && matches!(o, UnitOutcome::Skipped { because } if because == "a")));
+}
+
+#[tokio::test]
+async fn a_unit_locked_by_someone_else_fails_alone_and_keeps_their_lock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    three_units(dir.path());
+    let env = load(dir.path());
+    let c = env.units.iter().find(|u| u.name == "c").expect("c");
+    let backend = forge_engine::local_backend::LocalBackend::for_unit(&c.dir);
+    let holder = LockInfo {
+        id: "theirs".into(),
+        operation: "OperationTypeApply".into(),
+        info: String::new(),
+        who: "other@host".into(),
+        version: "0".into(),
+        created: "2026-01-01T00:00:00Z".into(),
+        path: String::new(),
+    };
+    backend.lock(&holder).await.expect("lock");
+    let cloud = FakeCloud::new();
+    let (e, _) = engine(&cloud, 4);
+    let applied = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
+    match outcome(&applied, "c") {
+        UnitOutcome::Failed(es) => assert!(es[0].to_string().contains("forge force-unlock theirs"), "{}", es[0]),
+        other => panic!("c ran through a held lock: {other:?}"),
+    }
+    assert!(matches!(outcome(&applied, "b"), UnitOutcome::Done(_)));
+    assert_eq!(backend.lock_holder().await.expect("holder").map(|h| h.id), Some("theirs".to_string()));
+    assert!(cloud.objects_named("c-solo").is_empty());
+}
+
+/// An operation's address, what the state file recorded when it started, and which
+/// operations had finished by then.
+type Seen = (String, Vec<String>, Vec<String>);
+
+/// At every provider call of the unit, the state file already records every operation
+/// that finished before it: the state is written after each operation, and a resource
+/// whose dependency was just made starts only once the state records that dependency.
+#[tokio::test]
+async fn the_state_is_written_after_every_operation_before_dependents_start() {
+    for parallelism in [1, 4] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        write(
+            dir.path(),
+            &[
+                ("u/terragrunt.hcl", "inputs = {}\n"),
+                (
+                    "u/main.tf",
+                    "resource \"fake_thing\" \"base\" {\n  name = \"base\"\n}\n\nresource \"fake_thing\" \"side\" {\n  count = 3\n  name  = \"side-${count.index}\"\n}\n\nresource \"fake_thing\" \"top\" {\n  name  = \"top\"\n  value = fake_thing.base.arn\n}\n",
+                ),
+            ],
+        );
+        let env = load(dir.path());
+        let cloud = FakeCloud::new();
+        cloud.set_delay(Duration::from_millis(5));
+        let mut e = Engine::new(vec![FakeProviderFactory::new(cloud.clone())], vec![]);
+        e.options.parallelism = parallelism;
+        // At each start: what the state on disk records, and which creates had finished.
+        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+        let done: Arc<Mutex<Vec<String>>> = Arc::default();
+        let state_file = dir.path().join("u/.forge/terraform.tfstate");
+        let (sink_seen, sink_done) = (seen.clone(), done.clone());
+        e.events = Arc::new(move |ev| {
+            if let Event::Op { address, status, .. } = &ev {
+                match status {
+                    OpStatus::Started => {
+                        let recorded: Vec<String> = std::fs::read(&state_file)
+                            .ok()
+                            .and_then(|b| State::from_bytes(&b).ok())
+                            .map(|s| s.instances.keys().map(|a| a.to_string()).collect())
+                            .unwrap_or_default();
+                        let finished = sink_done.lock().expect("done").clone();
+                        sink_seen.lock().expect("seen").push((address.clone(), recorded, finished));
+                    }
+                    OpStatus::Done(..) => sink_done.lock().expect("done").push(address.clone()),
+                    _ => {}
+                }
+            }
+        });
+        let applied = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
+        assert!(!applied.failed(), "{applied:?}");
+        let seen = seen.lock().expect("seen").clone();
+        assert_eq!(seen.len(), 5, "{seen:?}");
+        for (address, recorded, finished) in &seen {
+            if address == "fake_thing.top" {
+                assert!(recorded.contains(&"fake_thing.base".to_string()), "top started before base was in state: {recorded:?}");
+            }
+            if parallelism == 1 {
+                // One operation at a time: each start sees every earlier operation written.
+                let mut f = finished.clone();
+                f.sort();
+                let mut r = recorded.clone();
+                r.sort();
+                assert_eq!(r, f, "at the start of {address} (parallelism 1)");
+            }
+        }
+        assert_eq!(state_of(dir.path(), "u").instances.len(), 5);
+    }
+}
+
+#[tokio::test]
+async fn destroy_runs_dependents_first_in_one_walk() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    three_units(dir.path());
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let (e, _) = engine(&cloud, 4);
+    assert!(!e.plan_and_apply(&env, PlanMode::Normal).await.expect("apply").failed());
+    let (e, events) = engine(&cloud, 4);
+    let destroyed = e.plan_and_apply(&env, PlanMode::Destroy).await.expect("destroy");
+    assert!(!destroyed.failed(), "{destroyed:?}");
+    assert!(cloud.objects().is_empty(), "{:?}", cloud.objects());
+    let deletes: Vec<String> = cloud.calls().into_iter().filter(|c| c.op == FakeOp::Delete).map(|c| c.name).collect();
+    let pos = |n: &str| deletes.iter().position(|c| c == n).unwrap_or_else(|| panic!("{n} not deleted: {deletes:?}"));
+    assert!(pos("b-consumer") < pos("a-main"), "{deletes:?}");
+    let events = events.lock().expect("events").clone();
+    assert!(events.iter().any(|ev| matches!(ev, Event::UnitPlanned { plan } if plan.unit == "a" && plan.counts().destroy == 1)));
+    for u in ["a", "b", "c"] {
+        assert!(state_of(dir.path(), u).instances.is_empty(), "{u} still records objects");
+        assert!(!lock_file(dir.path(), u).exists(), "{u}'s lock left behind");
+    }
+}
+
+#[tokio::test]
+async fn an_interrupt_starts_no_further_unit_and_releases_every_lock() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    three_units(dir.path());
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let mut e = Engine::new(vec![FakeProviderFactory::new(cloud.clone())], vec![]);
+    e.options.parallelism = 1;
+    let flag = e.interrupted.clone();
+    e.events = Arc::new(move |ev| {
+        if let Event::Op { status: OpStatus::Done(..), .. } = ev {
+            flag.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
+    });
+    let applied = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
+    assert!(applied.failed());
+    assert_eq!(cloud.count(FakeOp::Create), 1, "operations kept starting after the interrupt");
+    for u in ["a", "b", "c"] {
+        assert!(!lock_file(dir.path(), u).exists(), "{u}'s lock left behind");
+    }
+}
