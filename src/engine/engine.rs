@@ -366,7 +366,7 @@ impl Engine {
                 let none = Mutex::new(BTreeMap::new());
                 let source = if mode == PlanMode::Destroy { &none } else { planned };
                 let inputs = self.inputs(env, unit, source, true).await.map_err(|e| vec![e])?;
-                let run = UnitRun { unit, inputs, mode, apply: false, refresh: self.options.refresh, planned_actions: None, ctx };
+                let run = UnitRun { unit, inputs, mode, apply: false, refresh: self.options.refresh, planned_actions: None, defer_outputs_write: false, ctx };
                 let plan = self.with_locked_state(unit, "OperationTypePlan", |store| async { run_unit(&run, store).await }).await?;
                 planned.lock().unwrap_or_else(|p| p.into_inner()).insert(unit.name.clone(), plan.outputs.clone());
                 Ok::<_, Vec<EngineError>>(Some(plan))
@@ -457,6 +457,7 @@ impl Engine {
                         apply: true,
                         refresh: self.options.refresh,
                         planned_actions: Some(target.actions.clone()),
+                        defer_outputs_write: false,
                         ctx,
                     };
                     self.with_locked_state(unit, "OperationTypeApply", |store| async {
@@ -515,24 +516,46 @@ impl Engine {
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..env.units.len()).map(|_| oneshot::channel::<Result<Held, Vec<EngineError>>>()).unzip();
         let slots: Vec<Mutex<Option<oneshot::Receiver<_>>>> = receivers.into_iter().map(|r| Mutex::new(Some(r))).collect();
         let mut senders: Vec<Option<oneshot::Sender<_>>> = senders.into_iter().map(Some).collect();
-        let jobs: Vec<(usize, oneshot::Sender<_>)> = ahead.iter().filter_map(|&i| senders[i].take().map(|s| (i, s))).collect();
-        drop(senders);
-        let take_ahead = stream::iter(jobs).for_each_concurrent(ctx.parallelism, |(i, tx)| async move {
-            let held = self.lock_and_load(&env.units[i], operation).await;
-            if let Err(Ok(held)) = tx.send(held) {
-                // Nobody waits for it any more (cannot happen before the walk ends): release.
-                let _ = unlock_held(&env.units[i], held.backend.as_ref(), &held.info).await;
+        let mut jobs_by_wave: BTreeMap<usize, Vec<(usize, oneshot::Sender<_>)>> = BTreeMap::new();
+        for &i in &ahead {
+            if let Some(tx) = senders[i].take() {
+                jobs_by_wave.entry(waves[i]).or_default().push((i, tx));
             }
-        });
+        }
+        drop(senders);
+        // Wave by wave: the first wave's locks and reads do not queue behind the later
+        // waves' (which are needed only once the first wave has applied).
+        let take_ahead = async {
+            for (_, jobs) in jobs_by_wave {
+                stream::iter(jobs)
+                    .for_each_concurrent(ctx.parallelism, |(i, tx)| async move {
+                        let held = self.lock_and_load(&env.units[i], operation).await;
+                        if let Err(Ok(held)) = tx.send(held) {
+                            // Nobody waits for it any more (cannot happen before the walk ends): release.
+                            let _ = unlock_held(&env.units[i], held.backend.as_ref(), &held.info).await;
+                        }
+                    })
+                    .await;
+            }
+        };
 
-        // Finished units are unlocked here while the walk goes on.
-        let (unlock_tx, mut unlock_rx) = mpsc::unbounded_channel::<(usize, Arc<dyn StateBackend>, LockInfo)>();
+        // Finished units write their outputs and are unlocked here while the walk goes on:
+        // every operation of the unit is written already, and its dependents take the
+        // outputs from this run, so neither write nor unlock holds them up. A crash in
+        // between loses no operation, only the outputs' record, which the next apply makes.
+        type Finished = (usize, Arc<dyn StateBackend>, LockInfo, Option<StateStore>);
+        let (unlock_tx, mut unlock_rx) = mpsc::unbounded_channel::<Finished>();
         let unlock_errors: Mutex<BTreeMap<usize, EngineError>> = Mutex::new(BTreeMap::new());
         let unlocking = {
             let unlock_errors = &unlock_errors;
             let incoming = stream::poll_fn(move |cx| unlock_rx.poll_recv(cx));
-            incoming.for_each_concurrent(None, move |(i, backend, info)| async move {
-                if let Err(e) = unlock_held(&env.units[i], backend.as_ref(), &info).await {
+            incoming.for_each_concurrent(None, move |(i, backend, info, outputs_write)| async move {
+                let written = match outputs_write {
+                    Some(mut store) => store.persist().await.map_err(|e| e.cause(format!("unit {}: its outputs were not recorded; the next apply records them", env.units[i].name))),
+                    None => Ok(()),
+                };
+                let unlocked = unlock_held(&env.units[i], backend.as_ref(), &info).await;
+                if let Err(e) = written.and(unlocked) {
                     unlock_errors.lock().unwrap_or_else(|p| p.into_inner()).insert(i, e);
                 }
             })
@@ -555,7 +578,6 @@ impl Engine {
                         return Ok(None);
                     }
                     ctx.check_interrupted().map_err(|e| vec![e])?;
-                    let started = Instant::now();
                     // As in the apply phase of `apply`: a destroy may use mock outputs of a
                     // dependency whose state lost its outputs; a normal apply never does.
                     let allow_mocks = mode == PlanMode::Destroy;
@@ -566,8 +588,9 @@ impl Engine {
                         None => return Err(vec![EngineError::new(format!("unit {}: its lock was not taken", unit.name))]),
                     };
                     let Held { backend, info, store } = held;
-                    let result = self.plan_then_apply(unit, mode, inputs, store, ctx, started).await;
-                    let _ = unlock_tx.send((i, backend, info));
+                    let mut outputs_write = None;
+                    let result = self.plan_then_apply(unit, mode, inputs, store, ctx, &mut outputs_write).await;
+                    let _ = unlock_tx.send((i, backend, info, outputs_write));
                     let (plan, applied) = match result {
                         Ok(r) => r,
                         Err((plan, es)) => {
@@ -579,9 +602,12 @@ impl Engine {
                         }
                     };
                     if mode != PlanMode::Destroy {
-                        // The dependents plan with these outputs: what state now records.
+                        // The dependents plan with these outputs: what state now records. A
+                        // refresh-only run leaves the outputs of objects that are gone
+                        // unknown (state drops them); its dependents plan with them unknown,
+                        // as `forge plan -refresh-only` does, and apply nothing from them.
                         let outputs = applied.as_ref().and_then(|a| a.result.as_ref()).map_or(&plan.outputs, |r| &r.outputs);
-                        if outputs.values().all(Value::is_wholly_known) {
+                        if mode == PlanMode::RefreshOnly || outputs.values().all(Value::is_wholly_known) {
                             known_outputs.lock().unwrap_or_else(|p| p.into_inner()).insert(unit.name.clone(), outputs.clone());
                         }
                     }
@@ -643,7 +669,9 @@ impl Engine {
     }
 
     /// One unit's turn in [`Engine::plan_and_apply`]: plan against the state held, show
-    /// the plan, apply exactly it (nothing when it changes nothing).
+    /// the plan, apply exactly it (nothing when it changes nothing). After a successful
+    /// apply, `outputs_write` holds the state whose last write (the outputs) is left to
+    /// the caller.
     async fn plan_then_apply(
         &self,
         unit: &Unit,
@@ -651,9 +679,10 @@ impl Engine {
         inputs: BTreeMap<String, Value>,
         store: StateStore,
         ctx: &RunContext,
-        started: Instant,
+        outputs_write: &mut Option<StateStore>,
     ) -> Result<(UnitPlan, Option<UnitApplied>), (Option<UnitPlan>, Vec<EngineError>)> {
-        let planning = UnitRun { unit, inputs, mode, apply: false, refresh: self.options.refresh, planned_actions: None, ctx };
+        let started = Instant::now();
+        let planning = UnitRun { unit, inputs, mode, apply: false, refresh: self.options.refresh, planned_actions: None, defer_outputs_write: false, ctx };
         let (plan, store) = run_unit_keeping_state(&planning, store).await;
         let plan = plan.map_err(|es| (None, es))?;
         self.emit(Event::UnitPlanned { plan: Box::new(plan.clone()) });
@@ -669,12 +698,23 @@ impl Engine {
             PlanMode::RefreshOnly => "refreshing",
         };
         self.emit(Event::UnitStarted { unit: unit.name.clone(), operation });
-        let applying = UnitRun { planned_actions: Some(ApplyTarget::from_plan(&plan).actions), apply: true, ..planning };
-        let result = run_unit(&applying, store).await;
+        let applying = UnitRun { planned_actions: Some(ApplyTarget::from_plan(&plan).actions), apply: true, defer_outputs_write: true, ..planning };
+        let (result, store) = run_unit_keeping_state(&applying, store).await;
         let elapsed = started.elapsed();
         self.emit(Event::UnitFinished { unit: unit.name.clone(), elapsed, ok: result.is_ok() });
         match result {
-            Ok(applied) => Ok((plan, Some(UnitApplied { result: Some(applied), elapsed }))),
+            Ok(applied) => {
+                // Dependents take outputs from this run only when all are known (see the
+                // walk); otherwise they read this state, which must record them first.
+                let from_run = mode == PlanMode::Destroy || applied.outputs.values().all(Value::is_wholly_known);
+                if from_run {
+                    *outputs_write = Some(store);
+                } else {
+                    let mut store = store;
+                    store.persist().await.map_err(|e| (Some(plan.clone()), vec![e]))?;
+                }
+                Ok((plan, Some(UnitApplied { result: Some(applied), elapsed })))
+            }
             Err(es) => Err((Some(plan), es)),
         }
     }
@@ -719,7 +759,7 @@ impl Engine {
         let id = id.to_string();
         let r = self
             .with_locked_state(unit, "OperationTypeImport", |store| async move {
-                let run = UnitRun { unit, inputs, mode: PlanMode::Normal, apply: true, refresh: false, planned_actions: None, ctx: &ctx };
+                let run = UnitRun { unit, inputs, mode: PlanMode::Normal, apply: true, refresh: false, planned_actions: None, defer_outputs_write: false, ctx: &ctx };
                 crate::run::import_instance(&run, store, &addr, &id).await.map_err(|e| vec![e])
             })
             .await;

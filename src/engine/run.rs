@@ -62,6 +62,9 @@ pub struct UnitRun<'a> {
     pub refresh: bool,
     /// When applying a plan: the actions it planned; anything else is refused.
     pub planned_actions: Option<BTreeMap<InstanceAddr, Action>>,
+    /// Leave the last write of a successful apply (the outputs, after every operation was
+    /// written) to the caller, which makes it while the unit's dependents already run.
+    pub defer_outputs_write: bool,
     pub ctx: &'a RunContext,
 }
 
@@ -462,6 +465,9 @@ impl Runner<'_> {
         // Data sources are re-read every run: keep only those the configuration still has.
         let destroy = self.run.mode == PlanMode::Destroy;
         store.state.instances.retain(|a, _| a.mode == Mode::Managed || (!destroy && self.graph.block(&a.config_resource()).is_some()));
+        if self.run.defer_outputs_write {
+            return Ok(());
+        }
         store.persist().await
     }
 

@@ -299,3 +299,35 @@ async fn an_interrupt_starts_no_further_unit_and_releases_every_lock() {
         assert!(!lock_file(dir.path(), u).exists(), "{u}'s lock left behind");
     }
 }
+
+/// A dependent starts once every operation of its dependency is recorded in the
+/// dependency's state; only the outputs' write may still be in flight (the dependent
+/// takes the outputs from the run), and it has landed when the run ends.
+#[tokio::test]
+async fn dependents_start_after_the_dependency_state_records_its_operations() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    three_units(dir.path());
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let mut e = Engine::new(vec![FakeProviderFactory::new(cloud.clone())], vec![]);
+    e.options.parallelism = 4;
+    let a_state = dir.path().join("a/.forge/terraform.tfstate");
+    let seen: Arc<Mutex<Option<Vec<String>>>> = Arc::default();
+    let sink = seen.clone();
+    e.events = Arc::new(move |ev| {
+        if let Event::Op { unit, status: OpStatus::Started, .. } = &ev
+            && unit == "b"
+        {
+            let recorded = std::fs::read(&a_state)
+                .ok()
+                .and_then(|b| State::from_bytes(&b).ok())
+                .map(|s| s.instances.keys().map(|a| a.to_string()).collect())
+                .unwrap_or_default();
+            sink.lock().expect("seen").get_or_insert(recorded);
+        }
+    });
+    let applied = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
+    assert!(!applied.failed(), "{applied:?}");
+    assert_eq!(seen.lock().expect("seen").clone(), Some(vec!["fake_thing.main".to_string()]));
+    assert_eq!(state_of(dir.path(), "a").outputs["arn"].value, Value::string("arn:fake:fake_thing:a-main"));
+}
