@@ -4,8 +4,13 @@
 //!
 //! - State: the object at `key`, read with its ETag; written with `If-Match` on the ETag
 //!   read (`If-None-Match: *` when there was none), so a lost update is refused.
-//! - Digest: after each write, `{LockID: "<bucket>/<key>-md5", Digest: <md5 hex>}` in the
-//!   lock table. A read whose bytes do not match it is retried, then refused as stale.
+//! - Digest: `{LockID: "<bucket>/<key>-md5", Digest: <md5 hex>}` in the lock table. A read
+//!   whose bytes do not match it is retried, then refused as stale. A write without our
+//!   lock sets it at once. Under the lock this backend took, the first write deletes the
+//!   item (a state without a digest is read unchecked, by Terraform too) and the unlock
+//!   sets it to the last write's MD5 before releasing the lock: an apply writes the state
+//!   after every operation, and one call per write is the apply's longest wait. No other
+//!   writer can run while the lock is held; a crash leaves no digest, never a wrong one.
 //! - Lock: `{LockID: "<bucket>/<key>", Info: <lock JSON>}` put only when absent; with
 //!   `use_lockfile`, the object `<key>.tflock` written only when absent.
 //! - Opening (`S3BackendFactory`): a missing bucket or table is created as Terragrunt
@@ -60,6 +65,19 @@ pub struct S3Backend {
     bucket: StateBucket,
     table: Option<LockTable>,
     consistency: ConsistencyRetry,
+    /// The digest while this backend holds its lock (see the module's doc).
+    held: std::sync::Mutex<HeldDigest>,
+}
+
+/// What the digest item looks like while this backend holds the lock.
+#[derive(Default)]
+struct HeldDigest {
+    /// The ID of the lock this backend took; `None` when it holds none.
+    lock_id: Option<String>,
+    /// The item was deleted by the first write under the lock.
+    deleted: bool,
+    /// The MD5 of the last write under the lock, set at unlock.
+    pending: Option<String>,
 }
 
 impl S3Backend {
@@ -73,11 +91,17 @@ impl S3Backend {
 
     /// Reads the object once and compares it with the digest item.
     async fn read_once(&self) -> Result<(Option<ObjectRead>, DigestCheck), BackendError> {
-        let object = self.bucket.get(&self.config.key).await.map_err(other)?;
-        let Some(table) = &self.table else { return Ok((object, DigestCheck::Match)) };
+        let Some(table) = &self.table else {
+            let object = self.bucket.get(&self.config.key).await.map_err(other)?;
+            return Ok((object, DigestCheck::Match));
+        };
+        // Both at once: a write landing in between shows as a mismatch, which is retried.
+        let digest_id = self.config.digest_id();
+        let (object, expected) = tokio::join!(self.bucket.get(&self.config.key), table.get_string(&digest_id, DIGEST_ATTR));
+        let object = object.map_err(other)?;
         // As Terraform does, a digest that cannot be read does not block the read: the
         // object itself is the truth; the digest only catches S3 serving an old copy.
-        let expected = table.get_string(&self.config.digest_id(), DIGEST_ATTR).await.ok().flatten();
+        let expected = expected.ok().flatten();
         let check = match expected {
             Some(expected) if !expected.is_empty() => {
                 let actual = object.as_ref().map(|o| md5_hex(&o.bytes));
@@ -197,6 +221,16 @@ impl S3Backend {
     }
 }
 
+impl S3Backend {
+    fn held(&self) -> std::sync::MutexGuard<'_, HeldDigest> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn held_lock(&self) -> Option<String> {
+        self.held().lock_id.clone()
+    }
+}
+
 enum DigestCheck {
     Match,
     Mismatch { expected: String, actual: Option<String> },
@@ -229,6 +263,16 @@ impl StateBackend for S3Backend {
     }
 
     async fn write(&self, bytes: &[u8], expected_version: Option<&str>) -> Result<String, BackendError> {
+        if let Some(table) = &self.table
+            && self.held_lock().is_some()
+            && !self.held().deleted
+        {
+            // Before the object changes: a reader never sees the new object with the old digest.
+            table.delete(&self.config.digest_id()).await.map_err(|e| {
+                BackendError::Other(format!("cannot write the state {}: its digest item in {} could not be removed ({e})", self.url(), table.name()))
+            })?;
+            self.held().deleted = true;
+        }
         let condition = match expected_version {
             Some(v) => WriteCondition::Matches(v),
             None => WriteCondition::Absent,
@@ -250,6 +294,10 @@ impl StateBackend for S3Backend {
             }
         };
         if let Some(table) = &self.table {
+            if self.held_lock().is_some() {
+                self.held().pending = Some(md5_hex(bytes));
+                return Ok(etag);
+            }
             table.put(&self.config.digest_id(), DIGEST_ATTR, &md5_hex(bytes)).await.map_err(|e| {
                 BackendError::Other(format!(
                     "the state {} was written, but its digest item in {} could not be updated ({e}); \
@@ -282,12 +330,29 @@ impl StateBackend for S3Backend {
             }
             return Err(e);
         }
+        *self.held() = HeldDigest { lock_id: Some(info.id.clone()), ..HeldDigest::default() };
         Ok(())
     }
 
     async fn unlock(&self, id: &str, force: bool) -> Result<(), BackendError> {
         // Check every lock's owner before removing any, so a refused unlock changes nothing.
         let read = if force { None } else { self.refuse_other_owner(id).await? };
+        if self.held_lock().as_deref() == Some(id) {
+            let pending = self.held().pending.clone();
+            if let (Some(table), Some(md5)) = (&self.table, pending) {
+                // The digest before the lock goes, so the next holder reads a checked state.
+                table.put(&self.config.digest_id(), DIGEST_ATTR, &md5).await.map_err(|e| {
+                    BackendError::Other(format!(
+                        "the state {} was written, but its digest item in {} could not be set ({e}); the lock is kept: \
+                         set item {:?} Digest to {md5}, then release the lock",
+                        self.url(),
+                        table.name(),
+                        self.config.digest_id(),
+                    ))
+                })?;
+            }
+            *self.held() = HeldDigest::default();
+        }
         if let Some(table) = &self.table {
             self.release_table(table, id, force, read).await?;
         }

@@ -272,6 +272,44 @@ async fn lost_update_is_refused() {
     assert_eq!(bytes, first, "the object is the first writer's");
 }
 
+/// Under our own lock the digest item is removed before the first write (so no reader
+/// sees a new object with an old digest, and a crash leaves no wrong digest) and set to
+/// the last write's MD5 as the lock is released; every read in between is accepted.
+#[tokio::test]
+async fn under_our_lock_the_digest_is_set_once_at_unlock() {
+    let key = format!("{}/terraform.tfstate", unique("digest-held"));
+    let backend = backend_for(&key).await;
+    let (bucket, table) = shared_names();
+    let digest_id = format!("{bucket}/{key}-md5");
+    let first = state_json(1, "held-lineage");
+    let v1 = backend.write(&first, None).await.expect("write without a lock");
+    assert_eq!(table_item(table, &digest_id, "Digest").await, Some(md5_hex(&first)), "a write without our lock sets the digest at once");
+
+    let info = lock_info(&uuid::Uuid::new_v4().to_string(), "digest@test");
+    backend.lock(&info).await.expect("lock");
+    let second = state_json(2, "held-lineage");
+    let v2 = backend.write(&second, Some(&v1)).await.expect("first write under the lock");
+    assert_eq!(table_item(table, &digest_id, "Digest").await, None, "the old digest must not outlive the object it describes");
+    let third = state_json(3, "held-lineage");
+    backend.write(&third, Some(&v2)).await.expect("second write under the lock");
+    assert_eq!(table_item(table, &digest_id, "Digest").await, None);
+    // Another reader (a fresh backend, as another process) reads the new state unchecked.
+    let read = backend_for(&key).await.read().await.expect("read while locked").expect("state");
+    assert_eq!(read.bytes, third);
+
+    backend.unlock(&info.id, false).await.expect("unlock");
+    assert_eq!(table_item(table, &digest_id, "Digest").await, Some(md5_hex(&third)), "the unlock sets the last write's digest");
+    assert_eq!(table_item(table, &format!("{bucket}/{key}"), "Info").await, None, "the lock is released");
+    let read = backend_for(&key).await.read().await.expect("read after unlock").expect("state");
+    assert_eq!(read.bytes, third);
+
+    // A lock under which nothing was written leaves the digest alone.
+    let info = lock_info(&uuid::Uuid::new_v4().to_string(), "digest@test");
+    backend.lock(&info).await.expect("lock again");
+    backend.unlock(&info.id, false).await.expect("unlock again");
+    assert_eq!(table_item(table, &digest_id, "Digest").await, Some(md5_hex(&third)));
+}
+
 #[tokio::test]
 async fn digest_item_is_the_md5_of_the_object() {
     let key = format!("{}/terraform.tfstate", unique("digest"));

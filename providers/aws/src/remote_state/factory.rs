@@ -67,25 +67,21 @@ impl S3BackendFactory {
             config.acl.clone(),
         );
         let s3_scope = config.s3_endpoint.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()).unwrap_or_default();
-        bootstrap::ensure_bucket(&bucket, &clients.region, &s3_scope, &config.bootstrap, &self.notices)
-            .await
-            .map_err(other)?;
-        let table = match &config.dynamodb_table {
-            Some(name) => {
-                let table = LockTable::new(&clients.sdk, config.dynamodb_endpoint.as_deref(), name.clone());
-                let ddb_scope = config
-                    .dynamodb_endpoint
-                    .clone()
-                    .or_else(|| std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok())
-                    .unwrap_or_default();
-                bootstrap::ensure_table(&table, &clients.region, &ddb_scope, &config.bootstrap, &self.notices)
-                    .await
-                    .map_err(other)?;
-                Some(table)
-            }
-            None => None,
-        };
-        Ok(Arc::new(S3Backend { config, bucket, table, consistency: self.consistency }))
+        let table = config.dynamodb_table.as_ref().map(|name| LockTable::new(&clients.sdk, config.dynamodb_endpoint.as_deref(), name.clone()));
+        let ddb_scope = config.dynamodb_endpoint.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok()).unwrap_or_default();
+        // The bucket and the table are independent: checked (or made) at the same time.
+        let (bucket_ready, table_ready) = tokio::join!(
+            bootstrap::ensure_bucket(&bucket, &clients.region, &s3_scope, &config.bootstrap, &self.notices),
+            async {
+                match &table {
+                    Some(t) => bootstrap::ensure_table(t, &clients.region, &ddb_scope, &config.bootstrap, &self.notices).await,
+                    None => Ok(()),
+                }
+            },
+        );
+        bucket_ready.map_err(other)?;
+        table_ready.map_err(other)?;
+        Ok(Arc::new(S3Backend { config, bucket, table, consistency: self.consistency, held: Default::default() }))
     }
 
     /// The SDK clients for this config's region, credentials and endpoints, built once.
