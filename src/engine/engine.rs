@@ -16,7 +16,7 @@ use crate::data_reads::DataReads;
 use crate::events::{no_events, Event, EventSink};
 use crate::local_backend::LocalBackend;
 use crate::plan::{Action, EngineError, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
-use crate::run::{run_unit, run_unit_keeping_state, RunContext, UnitRun};
+use crate::run::{run_unit, run_unit_keeping_state, warm_providers, RunContext, UnitRun};
 use crate::store::{backend_error, StateStore};
 use crate::unit_graph::UnitGraph;
 use crate::walk::{reversed, walk, NodeOutcome};
@@ -583,10 +583,14 @@ impl Engine {
                     let allow_mocks = mode == PlanMode::Destroy;
                     let inputs = self.inputs(env, unit, known_outputs, allow_mocks).await.map_err(|e| vec![e])?;
                     let receiver = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-                    let held = match receiver {
-                        Some(r) => r.await.unwrap_or_else(|_| Err(vec![EngineError::new(format!("unit {}: its lock was not taken", unit.name))]))?,
-                        None => return Err(vec![EngineError::new(format!("unit {}: its lock was not taken", unit.name))]),
+                    let Some(receiver) = receiver else {
+                        return Err(vec![EngineError::new(format!("unit {}: its lock was not taken", unit.name))]);
                     };
+                    // The providers' configuration (an STS call for AWS) needs no state:
+                    // made while the lock and the state arrive, it is off the chain.
+                    let warming = UnitRun { unit, inputs: inputs.clone(), mode, apply: false, refresh: false, planned_actions: None, defer_outputs_write: false, ctx };
+                    let ((), held) = futures_util::future::join(warm_providers(&warming), receiver).await;
+                    let held = held.unwrap_or_else(|_| Err(vec![EngineError::new(format!("unit {}: its lock was not taken", unit.name))]))?;
                     let Held { backend, info, store } = held;
                     let mut outputs_write = None;
                     let result = self.plan_then_apply(unit, mode, inputs, store, ctx, &mut outputs_write).await;

@@ -100,6 +100,11 @@ struct Runner<'a> {
     expansions: Mutex<BTreeMap<usize, Vec<ModInst>>>,
     providers: tokio::sync::Mutex<BTreeMap<String, Arc<dyn Provider>>>,
     store: tokio::sync::Mutex<StateStore>,
+    /// One state write at a time; see `write_through`.
+    writer: tokio::sync::Mutex<()>,
+    /// Changes made to the state so far, and how many of them the last write recorded.
+    changes: std::sync::atomic::AtomicU64,
+    written: std::sync::atomic::AtomicU64,
     collected: Mutex<Collected>,
 }
 
@@ -126,6 +131,51 @@ pub async fn run_unit_keeping_state(run: &UnitRun<'_>, store: StateStore) -> (Re
     let runner = Runner::new(run, graph, store);
     let result = runner.execute().await;
     (result, runner.store.into_inner())
+}
+
+/// Configures a unit's providers and reads its data sources without its state, so that
+/// the unit's run finds them ready (providers are cached by configuration, reads by
+/// provider and arguments): the `plan_and_apply` walk does this while the unit's lock
+/// and state are still on their way. Only nodes that need no state run here: variables,
+/// locals, providers, module expansions and data sources, each only when everything it
+/// refers to is one too. Errors are left for the real run to report.
+pub async fn warm_providers(run: &UnitRun<'_>) {
+    let Ok(graph) = ModuleGraph::build(run.unit) else { return };
+    let n = graph.nodes.len();
+    let mut eligible: Vec<Option<bool>> = vec![None; n];
+    fn check(i: usize, graph: &ModuleGraph, eligible: &mut [Option<bool>]) -> bool {
+        if let Some(e) = eligible[i] {
+            return e;
+        }
+        eligible[i] = Some(false); // a cycle (refused elsewhere) is not eligible
+        let own = matches!(graph.nodes[i].1, NodeKind::Var(_) | NodeKind::Local(_) | NodeKind::Provider(_) | NodeKind::ModuleCall(_) | NodeKind::Data(_));
+        let e = own && graph.deps[i].clone().into_iter().all(|d| check(d, graph, eligible));
+        eligible[i] = Some(e);
+        e
+    }
+    for i in 0..n {
+        check(i, &graph, &mut eligible);
+    }
+    let wanted = |i: usize| matches!(graph.nodes[i].1, NodeKind::Provider(_) | NodeKind::Data(_));
+    // Only what the providers and data sources need.
+    let mut needed = vec![false; n];
+    let mut stack: Vec<usize> = (0..n).filter(|&i| wanted(i) && eligible[i] == Some(true)).collect();
+    while let Some(i) = stack.pop() {
+        if !needed[i] {
+            needed[i] = true;
+            stack.extend(graph.deps[i].iter().copied());
+        }
+    }
+    // Never read nor written: the nodes run here do not touch state.
+    let store = StateStore { backend: Arc::new(crate::local_backend::LocalBackend::at(Default::default())), state: crate::state::State::new(), version: None };
+    let deps = graph.deps.clone();
+    let runner = Runner::new(run, graph, store);
+    walk(&deps, run.ctx.parallelism, |i| {
+        let runner = &runner;
+        let needed = needed[i];
+        async move { if needed { runner.node(i).await } else { Ok(()) } }
+    })
+    .await;
 }
 
 /// The scope a module instance's expressions start from.
@@ -155,6 +205,9 @@ impl<'a> Runner<'a> {
             expansions: Mutex::new(BTreeMap::from([(0, vec![ModInst { path: Vec::new(), binding: None }])])),
             providers: tokio::sync::Mutex::new(BTreeMap::new()),
             store: tokio::sync::Mutex::new(store),
+            writer: tokio::sync::Mutex::new(()),
+            changes: Default::default(),
+            written: Default::default(),
             collected: Mutex::new(Collected::default()),
         }
     }
@@ -468,7 +521,9 @@ impl Runner<'_> {
         if self.run.defer_outputs_write {
             return Ok(());
         }
-        store.persist().await
+        let change = self.changed();
+        drop(store);
+        self.write_through(change).await
     }
 
     // ----- providers ------------------------------------------------------------------
@@ -684,7 +739,9 @@ impl Runner<'_> {
                         store.state.instances.remove(addr);
                     }
                 }
-                store.persist().await?;
+                let change = self.changed();
+                drop(store);
+                self.write_through(change).await?;
             }
         }
         Ok(live)
@@ -729,7 +786,9 @@ impl Runner<'_> {
                 let mut store = self.store.lock().await;
                 if store.state.instances.get(addr).is_none_or(|s| s.dependencies != deps || !s.attributes.same_as(&to_state(schema, p))) {
                     store.state.instances.insert(addr.clone(), record(p));
-                    store.persist().await?;
+                    let change = self.changed();
+                    drop(store);
+                    self.write_through(change).await?;
                 }
                 Ok(p.clone())
             }
@@ -762,13 +821,46 @@ impl Runner<'_> {
         }
     }
 
+    /// Records one operation's result and returns once a write that includes it is done.
     async fn save(&self, addr: &InstanceAddr, inst: Option<InstanceState>) -> Result<(), EngineError> {
-        let mut store = self.store.lock().await;
-        match inst {
-            Some(i) => store.state.instances.insert(addr.clone(), i),
-            None => store.state.instances.remove(addr),
+        let change = {
+            let mut store = self.store.lock().await;
+            match inst {
+                Some(i) => store.state.instances.insert(addr.clone(), i),
+                None => store.state.instances.remove(addr),
+            };
+            self.changed()
         };
-        store.persist().await
+        self.write_through(change).await
+    }
+
+    /// Counts a change just made to the state (call with the store locked); the number
+    /// to give `write_through`.
+    fn changed(&self) -> u64 {
+        self.changes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1
+    }
+
+    /// Returns once the state is written with change number `change` in it. Writes go one
+    /// at a time and each writes everything changed so far, so the operations that finish
+    /// during a write share the next one instead of queueing one write each; the store is
+    /// locked only to encode, so operations go on while a write is in flight. Whoever
+    /// waits here (the operation's dependents, the unit's end) waits for its own change
+    /// to be written: a crash loses at most the operations whose write had not ended.
+    async fn write_through(&self, change: u64) -> Result<(), EngineError> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let _one_at_a_time = self.writer.lock().await;
+        if self.written.load(SeqCst) >= change {
+            return Ok(());
+        }
+        let (bytes, covers, backend, version) = {
+            let mut store = self.store.lock().await;
+            let covers = self.changes.load(SeqCst);
+            (store.encode_next()?, covers, store.backend.clone(), store.version.clone())
+        };
+        let written = backend.write(&bytes, version.as_deref()).await;
+        self.store.lock().await.finish_write(written)?;
+        self.written.store(covers, SeqCst);
+        Ok(())
     }
 
     /// One provider call under the shared bound, with progress events when applying.

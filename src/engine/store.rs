@@ -47,15 +47,24 @@ impl StateStore {
 
     /// Writes the state: serial + 1, same lineage, conditional on the version read.
     pub async fn persist(&mut self) -> Result<(), EngineError> {
+        let bytes = self.encode_next()?;
+        let written = self.backend.write(&bytes, self.version.as_deref()).await;
+        self.finish_write(written)
+    }
+
+    /// The next write's bytes (serial + 1); the write itself may then happen without
+    /// holding the store, and `finish_write` records how it went.
+    pub fn encode_next(&mut self) -> Result<Vec<u8>, EngineError> {
         self.state.serial += 1;
-        let bytes = match self.state.to_bytes() {
-            Ok(b) => b,
-            Err(e) => {
-                self.state.serial -= 1;
-                return Err(EngineError::new(e.to_string()).hint("this is a bug in forge or a provider: a created object must be wholly known"));
-            }
-        };
-        match self.backend.write(&bytes, self.version.as_deref()).await {
+        self.state.to_bytes().map_err(|e| {
+            self.state.serial -= 1;
+            EngineError::new(e.to_string()).hint("this is a bug in forge or a provider: a created object must be wholly known")
+        })
+    }
+
+    /// After the write of `encode_next`'s bytes: the new version, or the serial back.
+    pub fn finish_write(&mut self, written: Result<String, BackendError>) -> Result<(), EngineError> {
+        match written {
             Ok(v) => {
                 self.version = Some(v);
                 Ok(())

@@ -331,3 +331,51 @@ async fn dependents_start_after_the_dependency_state_records_its_operations() {
     assert_eq!(seen.lock().expect("seen").clone(), Some(vec!["fake_thing.main".to_string()]));
     assert_eq!(state_of(dir.path(), "a").outputs["arn"].value, Value::string("arn:fake:fake_thing:a-main"));
 }
+
+/// The providers are configured (and plain data sources read) while the unit's lock is
+/// still on its way, and no resource is touched before the lock is held.
+#[tokio::test]
+async fn providers_are_configured_while_the_lock_is_awaited() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        &[
+            ("u/terragrunt.hcl", "inputs = {\n  region = \"eu-west-1\"\n}\n"),
+            (
+                "u/main.tf",
+                "variable \"region\" {\n  type = string\n}\n\nprovider \"fake\" {\n  region = var.region\n}\n\ndata \"fake_lookup\" \"l\" {\n  name = \"static\"\n}\n\nresource \"fake_thing\" \"r\" {\n  name  = \"r\"\n  value = data.fake_lookup.l.result\n}\n",
+            ),
+        ],
+    );
+    let env = load(dir.path());
+    let backend = Arc::new(forge_engine::local_backend::LocalBackend::for_unit(&env.units[0].dir));
+    let holder = LockInfo {
+        id: "held".into(),
+        operation: "OperationTypeApply".into(),
+        info: String::new(),
+        who: "other@host".into(),
+        version: "0".into(),
+        created: "2026-01-01T00:00:00Z".into(),
+        path: String::new(),
+    };
+    backend.lock(&holder).await.expect("lock");
+    let cloud = FakeCloud::new();
+    let releaser = {
+        let (backend, cloud) = (backend.clone(), cloud.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            let before = (cloud.provider_configs(), cloud.count(FakeOp::DataRead), cloud.count(FakeOp::Create));
+            backend.unlock("held", false).await.expect("unlock");
+            before
+        })
+    };
+    let (mut e, _) = engine(&cloud, 2);
+    e.options.lock_timeout = Duration::from_secs(10);
+    let applied = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
+    assert!(!applied.failed(), "{applied:?}");
+    let (configs, reads, creates) = releaser.await.expect("join");
+    assert!(configs.iter().any(|c| c.str_attr("region") == Some("eu-west-1")), "not configured while the lock was held: {configs:?}");
+    assert_eq!(reads, 1, "the data source was not read while the lock was held");
+    assert_eq!(creates, 0, "a resource was created before the lock was held");
+    assert_eq!(cloud.objects_named("r")[0].str_attr("value"), Some("result-of-static"));
+}
