@@ -74,6 +74,9 @@ pub struct S3Backend {
 struct HeldDigest {
     /// The ID of the lock this backend took; `None` when it holds none.
     lock_id: Option<String>,
+    /// The lock item's Info as this backend wrote it: the unlock deletes exactly that
+    /// item without reading it first (a refused delete means it is not ours any more).
+    lock_body: Option<String>,
     /// The item was deleted by the first write under the lock.
     deleted: bool,
     /// The MD5 of the last write under the lock, set at unlock.
@@ -330,13 +333,23 @@ impl StateBackend for S3Backend {
             }
             return Err(e);
         }
-        *self.held() = HeldDigest { lock_id: Some(info.id.clone()), ..HeldDigest::default() };
+        *self.held() = HeldDigest { lock_id: Some(info.id.clone()), lock_body: Some(body), ..HeldDigest::default() };
         Ok(())
     }
 
     async fn unlock(&self, id: &str, force: bool) -> Result<(), BackendError> {
         // Check every lock's owner before removing any, so a refused unlock changes nothing.
-        let read = if force { None } else { self.refuse_other_owner(id).await? };
+        let own_body = {
+            let held = self.held();
+            held.lock_body.clone().filter(|_| held.lock_id.as_deref() == Some(id))
+        };
+        let read = match own_body {
+            // Only the table lock, taken by this backend: `release_table` deletes the item
+            // only if it is still exactly ours, and reads it only when it is not.
+            Some(body) if !force && !self.config.use_lockfile && self.table.is_some() => Some(Some(body)),
+            _ if force => None,
+            _ => self.refuse_other_owner(id).await?,
+        };
         if self.held_lock().as_deref() == Some(id) {
             let pending = self.held().pending.clone();
             if let (Some(table), Some(md5)) = (&self.table, pending) {
