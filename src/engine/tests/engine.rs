@@ -6,57 +6,18 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use forge_config::Environment;
 use forge_engine::plan_json::env_plan_json;
 use forge_engine::render::render_unit;
 use forge_engine::saved_plan::SavedPlan;
-use forge_engine::state::State;
-use forge_engine::{Action, ApplyTarget, Engine, EnvApply, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
-use forge_provider::fake::{FakeCloud, FakeOp, FakeProviderFactory};
+use forge_engine::{Action, ApplyTarget, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
+use forge_provider::fake::{FakeCloud, FakeOp};
 use forge_provider::Value;
 
-fn write(root: &Path, files: &[(&str, &str)]) {
-    for (path, text) in files {
-        let p = root.join(path);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
-}
-
-fn load(root: &Path) -> Environment {
-    match Environment::load(root) {
-        Ok(e) => e,
-        Err(d) => panic!("the test environment does not load:\n{d}"),
-    }
-}
-
-fn engine(cloud: &Arc<FakeCloud>, parallelism: usize) -> Engine {
-    let mut e = Engine::new(vec![FakeProviderFactory::new(cloud.clone())], vec![]);
-    e.options.parallelism = parallelism;
-    e
-}
-
-fn unit_plan<'a>(plan: &'a EnvPlan, unit: &str) -> &'a UnitPlan {
-    match plan.units.iter().find(|(n, _)| n == unit) {
-        Some((_, UnitOutcome::Done(p))) => p,
-        other => panic!("unit {unit} has no plan: {other:?}"),
-    }
-}
+mod support;
+use support::{engine, load, plan_apply, state_of, unit_plan, write};
 
 fn action(plan: &UnitPlan, addr: &str) -> Action {
     plan.changes.iter().find(|c| c.addr.to_string() == addr).map(|c| c.action).unwrap_or_else(|| panic!("no change for {addr} in {:?}", plan.changes))
-}
-
-async fn plan_apply(e: &Engine, env: &Environment, mode: PlanMode) -> (EnvPlan, EnvApply) {
-    let plan = e.plan(env, mode).await.expect("plan");
-    let targets: Vec<ApplyTarget> = plan.units.iter().filter_map(|(_, o)| o.done()).map(ApplyTarget::from_plan).collect();
-    let applied = e.apply(env, mode, &targets).await.expect("apply");
-    (plan, applied)
-}
-
-fn state_of(root: &Path, unit: &str) -> State {
-    let bytes = std::fs::read(root.join(unit).join(".forge/terraform.tfstate")).expect("state file");
-    State::from_bytes(&bytes).expect("state decodes")
 }
 
 /// Two units: `b` takes `a`'s output as input.

@@ -3,52 +3,25 @@
 //! ordering of apply and destroy, state's `module` field, and errors.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use forge_config::Environment;
 use forge_engine::plan_json::unit_plan_json;
 use forge_engine::render::render_unit;
 use forge_engine::state::State;
-use forge_engine::{Action, ApplyTarget, Engine, EnvApply, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
-use forge_provider::fake::{FakeCloud, FakeOp, FakeProviderFactory};
+use forge_engine::{Action, Engine, EnvApply, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
+use forge_provider::fake::{FakeCloud, FakeOp};
 use forge_provider::Value;
 
-fn write(root: &Path, files: &[(&str, &str)]) {
-    for (path, text) in files {
-        let p = root.join(path);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
-}
-
-fn load(root: &Path) -> Environment {
-    match Environment::load(root) {
-        Ok(e) => e,
-        Err(d) => panic!("the test environment does not load:\n{d}"),
-    }
-}
-
-fn engine(cloud: &Arc<FakeCloud>) -> Engine {
-    let mut e = Engine::new(vec![FakeProviderFactory::new(cloud.clone())], vec![]);
-    e.options.parallelism = 4;
-    e
-}
-
-fn unit_plan<'a>(plan: &'a EnvPlan, unit: &str) -> &'a UnitPlan {
-    match plan.units.iter().find(|(n, _)| n == unit) {
-        Some((_, UnitOutcome::Done(p))) => p,
-        other => panic!("unit {unit} has no plan: {other:?}"),
-    }
-}
+mod support;
+use support::{engine, load, unit_plan, write};
 
 fn actions(plan: &UnitPlan) -> Vec<(String, Action)> {
     plan.changes.iter().filter(|c| c.action != Action::NoOp).map(|c| (c.addr.to_string(), c.action)).collect()
 }
 
+/// Plans and applies; the apply must succeed.
 async fn plan_apply(e: &Engine, env: &Environment, mode: PlanMode) -> (EnvPlan, EnvApply) {
-    let plan = e.plan(env, mode).await.expect("plan");
-    let targets: Vec<ApplyTarget> = plan.units.iter().filter_map(|(_, o)| o.done()).map(ApplyTarget::from_plan).collect();
-    let applied = e.apply(env, mode, &targets).await.expect("apply");
+    let (plan, applied) = support::plan_apply(e, env, mode).await;
     assert!(!applied.failed(), "apply failed: {applied:?}");
     (plan, applied)
 }
@@ -142,7 +115,7 @@ async fn a_child_module_is_planned_applied_and_read_back_with_module_addresses()
     chained(dir.path());
     let env = load(dir.path());
     let cloud = FakeCloud::new();
-    let e = engine(&cloud);
+    let e = engine(&cloud, 4);
 
     let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
     let p = unit_plan(&plan, "u");
@@ -262,7 +235,7 @@ async fn nested_modules_with_for_each_and_count_are_addressed_by_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     nested(dir.path(), "\"a\", \"b\"", 2);
     let cloud = FakeCloud::new();
-    let e = engine(&cloud);
+    let e = engine(&cloud, 4);
     let (plan, _) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
     let addrs: Vec<String> = actions(unit_plan(&plan, "u")).into_iter().map(|(a, _)| a).collect();
     assert_eq!(
@@ -329,7 +302,7 @@ resource "fake_thing" "after" {
     );
     let cloud = FakeCloud::new();
     cloud.set_delay(std::time::Duration::from_millis(20));
-    let e = engine(&cloud);
+    let e = engine(&cloud, 4);
     plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
     assert_eq!(ops(&cloud, FakeOp::Create, 0), vec!["gate", "inner", "after"]);
 
@@ -353,7 +326,7 @@ async fn errors_inside_a_module_name_the_module_instance_and_the_file() {
     let main = std::fs::read_to_string(dir.path().join("u/main.tf")).expect("read").replace("label    = \"jobs\"", "label    = \"j\"");
     write(dir.path(), &[("u/main.tf", &main)]);
     let cloud = FakeCloud::new();
-    let plan = engine(&cloud).plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
+    let plan = engine(&cloud, 4).plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
     let Some((_, UnitOutcome::Failed(errors))) = plan.units.iter().find(|(n, _)| n == "u") else { panic!("the unit should fail: {plan:?}") };
     let text: String = errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n");
     assert!(text.contains("unit u: module.queue: invalid value for variable `label`"), "{text}");
@@ -368,7 +341,7 @@ async fn errors_inside_a_module_name_the_module_instance_and_the_file() {
             "resource \"fake_thing\" \"n\" {\n  name = \"n\"\n}\n\nmodule \"queue\" {\n  source = \"./modules/queue\"\n  count  = length(fake_thing.n.arn)\n  name   = \"x\"\n  label  = \"long\"\n}\n",
         )],
     );
-    let plan = engine(&cloud).plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
+    let plan = engine(&cloud, 4).plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
     let Some((_, UnitOutcome::Failed(errors))) = plan.units.iter().find(|(n, _)| n == "u") else { panic!("the unit should fail: {plan:?}") };
     let text: String = errors.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n");
     assert!(text.contains("unit u: module.queue: count depends on values known only after apply"), "{text}");

@@ -6,40 +6,21 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use forge_config::Environment;
 use forge_engine::state::State;
 use forge_engine::{Action, Engine, EnvApply, Event, OpKind, OpStatus, PlanMode, UnitOutcome};
 use forge_provider::fake::{FakeCloud, FakeOp, FakeProviderFactory};
 use forge_provider::{LockInfo, StateBackend, Value};
 
-fn write(root: &Path, files: &[(&str, &str)]) {
-    for (path, text) in files {
-        let p = root.join(path);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
-}
-
-fn load(root: &Path) -> Environment {
-    match Environment::load(root) {
-        Ok(e) => e,
-        Err(d) => panic!("the test environment does not load:\n{d}"),
-    }
-}
+mod support;
+use support::{load, state_of, write};
 
 /// An engine whose events are kept, in order.
 fn engine(cloud: &Arc<FakeCloud>, parallelism: usize) -> (Engine, Arc<Mutex<Vec<Event>>>) {
-    let mut e = Engine::new(vec![FakeProviderFactory::new(cloud.clone())], vec![]);
-    e.options.parallelism = parallelism;
+    let mut e = support::engine(cloud, parallelism);
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = events.clone();
     e.events = Arc::new(move |ev| sink.lock().expect("events").push(ev));
     (e, events)
-}
-
-fn state_of(root: &Path, unit: &str) -> State {
-    let bytes = std::fs::read(root.join(unit).join(".forge/terraform.tfstate")).expect("state file");
-    State::from_bytes(&bytes).expect("state decodes")
 }
 
 fn lock_file(root: &Path, unit: &str) -> std::path::PathBuf {
