@@ -109,6 +109,13 @@ pub fn main() -> i32 {
     if cli.api_stats {
         eprint!("{}", forge_aws::api_stats::ApiStats::global().summary().render());
         eprintln!("wall time: {:.2} s", started.elapsed().as_secs_f64());
+        if std::env::var_os("FORGE_API_TRACE").is_some() {
+            let mut calls = forge_aws::api_stats::ApiStats::global().calls();
+            calls.sort_by_key(|c| c.start);
+            for c in calls {
+                eprintln!("trace {:>7.1} {:>6.1} {}:{}", c.start.as_secs_f64() * 1000.0, c.elapsed.as_secs_f64() * 1000.0, c.service, c.operation);
+            }
+        }
     }
     code
 }
