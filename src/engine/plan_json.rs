@@ -81,17 +81,23 @@ fn provider_name(type_name: &str) -> String {
 }
 
 /// One resource instance as `planned_values` / `prior_state` list it.
+/// The fields that name a resource instance in both `planned_values` and
+/// `resource_changes`: mode, type, name, index and provider.
+fn put_identity(o: &mut Map<String, J>, c: &ResourceChange) {
+    o.insert("mode".into(), json!(if c.addr.mode == Mode::Data { "data" } else { "managed" }));
+    o.insert("type".into(), json!(c.addr.type_name));
+    o.insert("name".into(), json!(c.addr.name));
+    put_key(o, &c.addr.key);
+    o.insert("provider_name".into(), json!(provider_name(&c.addr.type_name)));
+}
+
 fn resource_value(c: &ResourceChange, value: &Value, unit: Option<&str>) -> J {
     let mut o = Map::new();
     o.insert("address".into(), json!(c.addr.to_string()));
     if let Some(u) = unit {
         o.insert("unit".into(), json!(u));
     }
-    o.insert("mode".into(), json!(if c.addr.mode == Mode::Data { "data" } else { "managed" }));
-    o.insert("type".into(), json!(c.addr.type_name));
-    o.insert("name".into(), json!(c.addr.name));
-    put_key(&mut o, &c.addr.key);
-    o.insert("provider_name".into(), json!(provider_name(&c.addr.type_name)));
+    put_identity(&mut o, c);
     o.insert("schema_version".into(), json!(0));
     o.insert("values".into(), known_json(value).unwrap_or(J::Null));
     o.insert("sensitive_values".into(), sensitive_mask(value));
@@ -121,11 +127,7 @@ fn change_json(c: &ResourceChange, unit: Option<&str>) -> J {
     if let Some(u) = unit {
         o.insert("unit".into(), json!(u));
     }
-    o.insert("mode".into(), json!(if c.addr.mode == Mode::Data { "data" } else { "managed" }));
-    o.insert("type".into(), json!(c.addr.type_name));
-    o.insert("name".into(), json!(c.addr.name));
-    put_key(&mut o, &c.addr.key);
-    o.insert("provider_name".into(), json!(provider_name(&c.addr.type_name)));
+    put_identity(&mut o, c);
     let mut ch = Map::new();
     ch.insert("actions".into(), json!(c.action.json_actions()));
     ch.insert("before".into(), side(&c.before, visible_json, J::Null));
