@@ -438,11 +438,7 @@ impl Engine {
                     return Ok(Some(UnitApplied { result: None, elapsed: Duration::ZERO }));
                 }
                 let started = Instant::now();
-                let operation = match mode {
-                    PlanMode::Normal => "applying",
-                    PlanMode::Destroy => "destroying",
-                    PlanMode::RefreshOnly => "refreshing",
-                };
+                let operation = progress_word(mode);
                 self.emit(Event::UnitStarted { unit: unit.name.clone(), operation });
                 let result = async {
                     // A destroy deletes what state records: a dependency whose state lost its
@@ -479,8 +475,7 @@ impl Engine {
             .filter(|(i, _)| targets.iter().any(|t| t.unit == graph.names[*i]) || failed_plans.contains(&graph.names[*i]))
             .map(|(i, o)| (graph.names[i].clone(), unit_outcome(o, &graph.names).map(|a| a.unwrap_or(UnitApplied { result: None, elapsed: Duration::ZERO }))))
             .collect();
-        let unit_deps = graph.names.iter().zip(&graph.deps).map(|(n, ds)| (n.clone(), ds.iter().map(|&d| graph.names[d].clone()).collect())).collect();
-        let critical_path = critical_path(&ctx.op_log.ops(), &unit_deps);
+        let critical_path = run_critical_path(&graph, &ctx);
         Ok(EnvApply { units, elapsed: start.elapsed(), critical_path, plan: None })
     }
 
@@ -667,8 +662,7 @@ impl Engine {
             ));
             units.push((name, outcome));
         }
-        let unit_deps = graph.names.iter().zip(&graph.deps).map(|(n, ds)| (n.clone(), ds.iter().map(|&d| graph.names[d].clone()).collect())).collect();
-        let critical_path = critical_path(&ctx.op_log.ops(), &unit_deps);
+        let critical_path = run_critical_path(&graph, &ctx);
         Ok(EnvApply { units, elapsed: start.elapsed(), critical_path, plan: Some(EnvPlan { mode, units: plan_units }) })
     }
 
@@ -696,11 +690,7 @@ impl Engine {
         if let Err(e) = ctx.check_interrupted() {
             return Err((Some(plan), vec![e]));
         }
-        let operation = match mode {
-            PlanMode::Normal => "applying",
-            PlanMode::Destroy => "destroying",
-            PlanMode::RefreshOnly => "refreshing",
-        };
+        let operation = progress_word(mode);
         self.emit(Event::UnitStarted { unit: unit.name.clone(), operation });
         let applying = UnitRun { planned_actions: Some(ApplyTarget::from_plan(&plan).actions), apply: true, defer_outputs_write: true, ..planning };
         let (result, store) = run_unit_keeping_state(&applying, store).await;
@@ -769,6 +759,21 @@ impl Engine {
             .await;
         r.map_err(|mut es| es.remove(0))
     }
+}
+
+/// What the progress line says a unit is doing in this mode.
+fn progress_word(mode: PlanMode) -> &'static str {
+    match mode {
+        PlanMode::Normal => "applying",
+        PlanMode::Destroy => "destroying",
+        PlanMode::RefreshOnly => "refreshing",
+    }
+}
+
+/// The longest chain of dependent operations this run made, across the unit graph.
+fn run_critical_path(graph: &UnitGraph, ctx: &RunContext) -> CriticalPath {
+    let unit_deps = graph.names.iter().zip(&graph.deps).map(|(n, ds)| (n.clone(), ds.iter().map(|&d| graph.names[d].clone()).collect())).collect();
+    critical_path(&ctx.op_log.ops(), &unit_deps)
 }
 
 /// A unit's lock and the state read under it.

@@ -142,6 +142,11 @@ pub fn mark_sensitive(schema: &Schema, v: Value) -> Value {
     }
 }
 
+/// The top-level attributes of dynamic type, which state records with their type.
+fn dynamic_attributes(schema: &Schema) -> impl Iterator<Item = &String> {
+    schema.attributes.iter().filter(|(_, a)| a.ty == AttrType::Any).map(|(name, _)| name)
+}
+
 /// A dynamically typed attribute (`AttrType::Any`, Terraform's DynamicPseudoType) is
 /// written to state with its type, `{"value": ..., "type": ...}`, as Terraform writes it:
 /// the value alone would not say whether `["a"]` is a list or a tuple. This wraps each such
@@ -150,10 +155,7 @@ pub fn mark_sensitive(schema: &Schema, v: Value) -> Value {
 pub fn to_state(schema: &Schema, v: &Value) -> Value {
     let Value::Object(m) = v else { return v.clone() };
     let mut out = m.clone();
-    for (name, a) in &schema.attributes {
-        if a.ty != AttrType::Any {
-            continue;
-        }
+    for name in dynamic_attributes(schema) {
         if let Some(x) = out.get_mut(name)
             && !x.is_null() && !x.is_unknown() {
                 let wrapped = Value::object([("value", x.unmarked().clone()), ("type", Value::from_json(&crate::state::cty_type(x)))]);
@@ -168,10 +170,7 @@ pub fn to_state(schema: &Schema, v: &Value) -> Value {
 pub fn from_state(schema: &Schema, v: &Value) -> Value {
     let Value::Object(m) = v else { return v.clone() };
     let mut out = m.clone();
-    for (name, a) in &schema.attributes {
-        if a.ty != AttrType::Any {
-            continue;
-        }
+    for name in dynamic_attributes(schema) {
         if let Some(x) = out.get_mut(name)
             && let Some(w) = x.as_map()
             && w.len() == 2
