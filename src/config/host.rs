@@ -1,5 +1,6 @@
 //! Terragrunt's built-in functions (`find_in_parent_folders`, `path_relative_to_include`,
-//! `read_terragrunt_config`, `get_env`, ...), offered to the evaluator as a
+//! `read_terragrunt_config`, `get_env`, `run_cmd` (in `run_cmd.rs`), the AWS identity
+//! functions (in `host_aws.rs`), ...), offered to the evaluator as a
 //! [`FunctionHost`]. They are always evaluated in the context of the unit being loaded, as
 //! Terragrunt does when a child includes the root file: `find_in_parent_folders` searches
 //! upward from the unit, not from the root file.
@@ -20,6 +21,11 @@ pub(crate) const TERRAGRUNT_FUNCTIONS: &[&str] = &[
     "get_parent_terragrunt_dir",
     "read_terragrunt_config",
     "get_env",
+    "run_cmd",
+    "get_aws_account_id",
+    "get_aws_caller_identity_arn",
+    "get_aws_caller_identity_user_id",
+    "get_aws_account_alias",
 ];
 
 /// The unit's context for Terragrunt functions.
@@ -113,6 +119,8 @@ impl FunctionHost for TerragruntHost {
         if args.iter().any(|a| !a.is_wholly_known()) {
             return Some(Ok(Value::Unknown));
         }
+        // run_cmd's output is as secret as its arguments: the marks are read before they go.
+        let secret = args.iter().any(Value::contains_sensitive);
         let args: Vec<Value> = args.iter().map(Value::deep_unmarked).collect();
         let dir_text = |p: &Path| Ok(Value::string(p.to_string_lossy()));
         Some(match name {
@@ -123,6 +131,8 @@ impl FunctionHost for TerragruntHost {
             "get_parent_terragrunt_dir" => dir_text(self.include_dir.as_deref().unwrap_or(&self.unit_dir)),
             "read_terragrunt_config" => self.read_terragrunt_config(&args),
             "get_env" => get_env(&args),
+            "run_cmd" => crate::run_cmd::run_cmd(&self.unit_dir, &args, secret),
+            aws if crate::host_aws::AWS_FUNCTIONS.contains(&aws) => crate::host_aws::call(aws, &args),
             _ => return None,
         })
     }

@@ -12,8 +12,11 @@
 //!   outputs that do not exist). Schema checks live in forge-engine.
 //!
 //! Terragrunt's functions (`find_in_parent_folders`, `path_relative_to_include`,
-//! `read_terragrunt_config`, `get_env`, ...) are evaluated in the unit's context, as
-//! Terragrunt does for an included root file. Locals may not read dependencies.
+//! `read_terragrunt_config`, `get_env`, `run_cmd`, `get_aws_account_id`, ...) are evaluated
+//! in the unit's context, as Terragrunt does for an included root file. Locals may not read
+//! dependencies. The AWS functions ask a lookup the program installs
+//! ([`set_aws_identity`]): this crate has no AWS SDK; `run_cmd` reports each command to
+//! the log the program installs ([`set_command_log`]).
 //!
 //! Tests: `tests/broken/*.txtar` (broken configurations and their diagnostics),
 //! `tests/eval/*.txtar` (configurations and their evaluated model) and `tests/stacks.rs`
@@ -22,7 +25,8 @@
 //!
 //! Everything that can be evaluated without other units' outputs is evaluated here
 //! (locals of unit files, `remote_state`, generated provider blocks); a unit's `inputs`
-//! wait for its dependencies' outputs ([`unit::Unit::eval_inputs`]). No network I/O.
+//! wait for its dependencies' outputs ([`unit::Unit::eval_inputs`]). No network I/O of its
+//! own (the installed AWS lookup is the program's; `run_cmd` runs what the user wrote).
 //!
 //! IMPLEMENTATION OWNER: the config helper. The types are the contract forge-engine is
 //! written against; extend them, do not break them.
@@ -33,10 +37,14 @@ pub mod tfvars;
 pub mod validate;
 
 mod host;
+mod host_aws;
 mod module_impl;
+mod run_cmd;
 mod unit_blocks;
 mod unit_impl;
 
 pub use module::{IgnoreChanges, Lifecycle, Local, Mode, Module, ModuleCall, Output, ProviderBlock, ResourceBlock, Validation, Variable};
 pub use unit::{Dependency, Environment, RemoteState, Unit};
 pub use validate::{validate_environment, validate_module};
+pub use host_aws::{set_aws_identity, AwsIdentity, AwsIdentityLookup, CallerIdentity};
+pub use run_cmd::{set_command_log, CommandLog, CommandRun};
