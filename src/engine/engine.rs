@@ -14,6 +14,7 @@ use crate::addr::InstanceAddr;
 use crate::critical_path::{critical_path, CriticalPath};
 use crate::data_reads::DataReads;
 use crate::events::{no_events, Event, EventSink};
+use crate::journal::Journal;
 use crate::local_backend::LocalBackend;
 use crate::plan::{Action, EngineError, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
 use crate::run::{run_unit, run_unit_keeping_state, warm_providers, RunContext, UnitRun};
@@ -225,7 +226,17 @@ impl Engine {
     async fn lock_and_load(&self, unit: &Unit, operation: &str) -> Result<Held, Vec<EngineError>> {
         let backend = self.backend(unit).await.map_err(|e| vec![e])?;
         let info = self.lock(unit, backend.as_ref(), operation).await.map_err(|e| vec![e])?;
-        match StateStore::load(backend.clone()).await {
+        let loaded = async {
+            let mut store = StateStore::load(backend.clone(), Some(Journal::for_unit(&unit.dir)), true).await?;
+            self.report_store_notice(unit, &mut store);
+            // A state taken from an earlier run's journal reaches the backend now, whatever
+            // this run does; a plan only shows it.
+            if store.recovered && operation != "OperationTypePlan" {
+                store.persist().await?;
+            }
+            Ok(store)
+        };
+        match loaded.await {
             Ok(store) => Ok(Held { backend, info, store }),
             Err(e) => {
                 let mut es = vec![e];
@@ -235,9 +246,18 @@ impl Engine {
         }
     }
 
-    /// Reads a unit's state without locking (outputs, state list/show).
+    /// Reads a unit's state without locking (outputs, state list/show); an earlier run's
+    /// journal that is ahead of it is shown, not written.
     pub async fn read_state(&self, unit: &Unit) -> Result<StateStore, EngineError> {
-        StateStore::load(self.backend(unit).await?).await
+        let mut store = StateStore::load(self.backend(unit).await?, Some(Journal::for_unit(&unit.dir)), false).await?;
+        self.report_store_notice(unit, &mut store);
+        Ok(store)
+    }
+
+    fn report_store_notice(&self, unit: &Unit, store: &mut StateStore) {
+        if let Some(message) = store.notice.take() {
+            self.emit(Event::Notice { unit: Some(unit.name.clone()), message });
+        }
     }
 
     /// Which units take part: --include-unit / --exclude-unit by name or folder name.
@@ -534,10 +554,10 @@ impl Engine {
             }
         };
 
-        // Finished units write their outputs and are unlocked here while the walk goes on:
-        // every operation of the unit is written already, and its dependents take the
-        // outputs from this run, so neither write nor unlock holds them up. A crash in
-        // between loses no operation, only the outputs' record, which the next apply makes.
+        // Finished units make their last state write (the outputs, and the operations
+        // whose write the journal let them leave) and are unlocked here while the walk goes
+        // on: their dependents take the outputs from this run, so neither write nor unlock
+        // holds them up. A crash in between loses nothing the journal does not keep.
         type Finished = (usize, Arc<dyn StateBackend>, LockInfo, Option<StateStore>);
         let (unlock_tx, mut unlock_rx) = mpsc::unbounded_channel::<Finished>();
         let unlock_errors: Mutex<BTreeMap<usize, EngineError>> = Mutex::new(BTreeMap::new());
@@ -546,7 +566,13 @@ impl Engine {
             let incoming = stream::poll_fn(move |cx| unlock_rx.poll_recv(cx));
             incoming.for_each_concurrent(None, move |(i, backend, info, outputs_write)| async move {
                 let written = match outputs_write {
-                    Some(mut store) => store.persist().await.map_err(|e| e.cause(format!("unit {}: its outputs were not recorded; the next apply records them", env.units[i].name))),
+                    Some(mut store) => {
+                        let what = match &store.journal {
+                            Some(j) => format!("unit {}: its last changes are not in the stored state; {} keeps them and the next run writes them", env.units[i].name, j.path().display()),
+                            None => format!("unit {}: its outputs were not recorded; the next apply records them", env.units[i].name),
+                        };
+                        store.persist().await.map_err(|e| e.cause(what))
+                    }
                     None => Ok(()),
                 };
                 let unlocked = unlock_held(&env.units[i], backend.as_ref(), &info).await;

@@ -11,6 +11,7 @@ pub mod critical_path;
 pub mod data_reads;
 pub mod engine;
 pub mod events;
+pub mod journal;
 pub mod local_backend;
 pub mod module_graph;
 pub mod plan;

@@ -105,6 +105,13 @@ struct Runner<'a> {
     /// Changes made to the state so far, and how many of them the last write recorded.
     changes: std::sync::atomic::AtomicU64,
     written: std::sync::atomic::AtomicU64,
+    /// Wakes the background writer (`write_behind`) after a journaled change, and once the
+    /// operations are over (`operations_done`).
+    write_wanted: tokio::sync::Notify,
+    operations_done: std::sync::atomic::AtomicBool,
+    /// A background write failed: no further operation starts (the journal keeps what
+    /// was done), and the run reports this error.
+    write_failed: Mutex<Option<EngineError>>,
     collected: Mutex<Collected>,
 }
 
@@ -167,7 +174,7 @@ pub async fn warm_providers(run: &UnitRun<'_>) {
         }
     }
     // Never read nor written: the nodes run here do not touch state.
-    let store = StateStore { backend: Arc::new(crate::local_backend::LocalBackend::at(Default::default())), state: crate::state::State::new(), version: None };
+    let store = StateStore::detached();
     let deps = graph.deps.clone();
     let runner = Runner::new(run, graph, store);
     walk(&deps, run.ctx.parallelism, |i| {
@@ -208,6 +215,9 @@ impl<'a> Runner<'a> {
             writer: tokio::sync::Mutex::new(()),
             changes: Default::default(),
             written: Default::default(),
+            write_wanted: tokio::sync::Notify::new(),
+            operations_done: Default::default(),
+            write_failed: Mutex::new(None),
             collected: Mutex::new(Collected::default()),
         }
     }
@@ -219,16 +229,24 @@ impl Runner<'_> {
             let s = self.store.lock().await;
             (s.state.lineage.clone(), s.state.serial, s.exists())
         };
-        let outcomes = walk(&self.graph.deps, self.run.ctx.parallelism, |i| self.node(i)).await;
+        let operations = async {
+            let outcomes = walk(&self.graph.deps, self.run.ctx.parallelism, |i| self.node(i)).await;
+            let orphans = self.orphans().await;
+            self.operations_done.store(true, std::sync::atomic::Ordering::SeqCst);
+            self.write_wanted.notify_one();
+            (outcomes, orphans)
+        };
+        let ((outcomes, orphans), ()) = futures_util::future::join(operations, self.write_behind()).await;
         let mut errors: Vec<EngineError> = Vec::new();
         for o in outcomes {
             if let NodeOutcome::Failed(es) = o {
                 errors.extend(es);
             }
         }
-        if let Err(es) = self.orphans().await {
+        if let Err(es) = orphans {
             errors.extend(es);
         }
+        errors.extend(lock(&self.write_failed).take());
         if errors.is_empty()
             && let Err(e) = self.finish_outputs().await {
                 errors.push(e);
@@ -521,7 +539,7 @@ impl Runner<'_> {
         if self.run.defer_outputs_write {
             return Ok(());
         }
-        let change = self.changed();
+        let (change, _) = self.record(&mut store)?;
         drop(store);
         self.write_through(change).await
     }
@@ -739,9 +757,7 @@ impl Runner<'_> {
                         store.state.instances.remove(addr);
                     }
                 }
-                let change = self.changed();
-                drop(store);
-                self.write_through(change).await?;
+                self.recorded(store).await?;
             }
         }
         Ok(live)
@@ -786,9 +802,7 @@ impl Runner<'_> {
                 let mut store = self.store.lock().await;
                 if store.state.instances.get(addr).is_none_or(|s| s.dependencies != deps || !s.attributes.same_as(&to_state(schema, p))) {
                     store.state.instances.insert(addr.clone(), record(p));
-                    let change = self.changed();
-                    drop(store);
-                    self.write_through(change).await?;
+                    self.recorded(store).await?;
                 }
                 Ok(p.clone())
             }
@@ -821,46 +835,89 @@ impl Runner<'_> {
         }
     }
 
-    /// Records one operation's result and returns once a write that includes it is done.
+    /// Records one operation's result; returns once the journal (or, without one, a
+    /// state write) has it.
     async fn save(&self, addr: &InstanceAddr, inst: Option<InstanceState>) -> Result<(), EngineError> {
-        let change = {
-            let mut store = self.store.lock().await;
-            match inst {
-                Some(i) => store.state.instances.insert(addr.clone(), i),
-                None => store.state.instances.remove(addr),
-            };
-            self.changed()
+        let mut store = self.store.lock().await;
+        match inst {
+            Some(i) => store.state.instances.insert(addr.clone(), i),
+            None => store.state.instances.remove(addr),
         };
-        self.write_through(change).await
+        self.recorded(store).await?;
+        fault_injection::after_recorded_operation();
+        Ok(())
     }
 
-    /// Counts a change just made to the state (call with the store locked); the number
-    /// to give `write_through`.
-    fn changed(&self) -> u64 {
-        self.changes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1
+    /// Records the change just made under `store` and returns once it is durable: in the
+    /// journal, with the backend write left to `write_behind`; or, when there is no
+    /// journal, once a backend write includes it.
+    async fn recorded(&self, mut store: tokio::sync::MutexGuard<'_, StateStore>) -> Result<(), EngineError> {
+        let (change, journaled) = self.record(&mut store)?;
+        drop(store);
+        if journaled {
+            self.write_wanted.notify_one();
+            Ok(())
+        } else {
+            self.write_through(change).await
+        }
+    }
+
+    /// `StateStore::record` plus the change's number (for `write_through`) and its notice.
+    fn record(&self, store: &mut StateStore) -> Result<(u64, bool), EngineError> {
+        let journaled = store.record()?;
+        if let Some(message) = store.notice.take() {
+            (self.run.ctx.events)(Event::Notice { unit: Some(self.unit_name().to_string()), message });
+        }
+        Ok((self.changes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1, journaled))
     }
 
     /// Returns once the state is written with change number `change` in it. Writes go one
-    /// at a time and each writes everything changed so far, so the operations that finish
+    /// at a time and each writes everything recorded so far, so the changes recorded
     /// during a write share the next one instead of queueing one write each; the store is
-    /// locked only to encode, so operations go on while a write is in flight. Whoever
-    /// waits here (the operation's dependents, the unit's end) waits for its own change
-    /// to be written: a crash loses at most the operations whose write had not ended.
+    /// locked only to encode, so operations go on while a write is in flight.
     async fn write_through(&self, change: u64) -> Result<(), EngineError> {
         use std::sync::atomic::Ordering::SeqCst;
         let _one_at_a_time = self.writer.lock().await;
         if self.written.load(SeqCst) >= change {
             return Ok(());
         }
-        let (bytes, covers, backend, version) = {
-            let mut store = self.store.lock().await;
+        let (bytes, serial, covers, backend, version) = {
+            let store = self.store.lock().await;
             let covers = self.changes.load(SeqCst);
-            (store.encode_next()?, covers, store.backend.clone(), store.version.clone())
+            (store.encode_current()?, store.state.serial, covers, store.backend.clone(), store.version.clone())
         };
         let written = backend.write(&bytes, version.as_deref()).await;
-        self.store.lock().await.finish_write(written)?;
+        self.store.lock().await.finish_write(written, serial)?;
         self.written.store(covers, SeqCst);
         Ok(())
+    }
+
+    /// The backend writes behind the journal, for as long as operations run: whenever
+    /// changes are recorded that no write holds yet, one write takes them all. A failed
+    /// write stops further operations (`call`); the journal keeps what was done.
+    async fn write_behind(&self) {
+        use std::sync::atomic::Ordering::SeqCst;
+        loop {
+            let wanted = self.changes.load(SeqCst);
+            // Once the operations are over, a caller that makes the unit's last write
+            // anyway (`defer_outputs_write`) takes what is left, when the journal holds it:
+            // the unit's dependents need not wait for this write.
+            if self.operations_done.load(SeqCst) && self.run.defer_outputs_write && self.store.lock().await.journal.is_some() {
+                return;
+            }
+            if wanted > self.written.load(SeqCst) {
+                if let Err(e) = self.write_through(wanted).await {
+                    *lock(&self.write_failed) = Some(e.hint("the local record .forge/journal.tfstate in the unit's folder keeps every operation; the next run writes it"));
+                    return;
+                }
+                continue;
+            }
+            if self.operations_done.load(SeqCst) {
+                return;
+            }
+            // `notify_one` leaves a permit when nobody waits, so no wake-up is lost.
+            self.write_wanted.notified().await;
+        }
     }
 
     /// One provider call under the shared bound, with progress events when applying.
@@ -871,6 +928,9 @@ impl Runner<'_> {
         let _permit = self.run.ctx.permits.acquire().await.map_err(|_| EngineError::new("the run was cancelled"))?;
         if kind != OpKind::Reading {
             self.run.ctx.check_interrupted().map_err(|e| EngineError { message: format!("{addr}: {}", e.message), ..e })?;
+            if lock(&self.write_failed).is_some() {
+                return Err(EngineError::new(format!("{addr}: not started: the state could not be written")).hint("see the state write error; run the command again to continue"));
+            }
         }
         let report = report || (self.run.apply && kind == OpKind::Destroying);
         let address = addr.to_string();
@@ -1376,5 +1436,25 @@ mod tests {
     fn provider_addresses_parse() {
         assert_eq!(parse_provider_address(&provider_address("aws", Some("west"))), Some(("aws".into(), Some("west".into()))));
         assert_eq!(parse_provider_address(&provider_address("fake", None)), Some(("fake".into(), None)));
+    }
+}
+
+/// A test hook for crash safety (`tests/cli/crash_recovery.rs`): with
+/// `FORGE_FAULT_ABORT_AFTER_OPS=N`, the process aborts right after the N-th recorded
+/// operation, as a killed run would, leaving its lock and its journal behind.
+mod fault_injection {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static LIMIT: OnceLock<Option<u64>> = OnceLock::new();
+    static DONE: AtomicU64 = AtomicU64::new(0);
+
+    pub fn after_recorded_operation() {
+        let limit = LIMIT.get_or_init(|| std::env::var("FORGE_FAULT_ABORT_AFTER_OPS").ok().and_then(|v| v.parse().ok()));
+        if let Some(limit) = limit
+            && DONE.fetch_add(1, Ordering::SeqCst) + 1 >= *limit
+        {
+            std::process::abort();
+        }
     }
 }

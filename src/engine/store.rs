@@ -1,10 +1,12 @@
-//! A unit's state as held during a run: the decoded state, the backend it came from and
-//! the version token for the next conditional write.
+//! A unit's state as held during a run: the decoded state, the backend it came from, the
+//! version token for the next conditional write, and (when the run holds the unit's lock)
+//! the local journal that records each change before the backend does.
 
 use std::sync::Arc;
 
 use forge_provider::{BackendError, StateBackend};
 
+use crate::journal::Journal;
 use crate::plan::EngineError;
 use crate::state::State;
 
@@ -13,6 +15,15 @@ pub struct StateStore {
     pub state: State,
     /// `None` when no state object exists yet.
     pub version: Option<String>,
+    /// The local write-ahead record (`journal`); `None` when the store is read without
+    /// the lock, or once writing it failed (every change then waits for the backend).
+    pub journal: Option<Journal>,
+    /// The state came from the journal of a run that stopped before the backend had it:
+    /// it must be written even if this run changes nothing.
+    pub recovered: bool,
+    /// Something to tell the user (a journal taken, set aside or failing), taken by the
+    /// engine, which reports it.
+    pub notice: Option<String>,
 }
 
 pub fn backend_error(doing: &str, backend: &dyn StateBackend, e: &BackendError) -> EngineError {
@@ -24,7 +35,24 @@ pub fn backend_error(doing: &str, backend: &dyn StateBackend, e: &BackendError) 
 }
 
 impl StateStore {
-    pub async fn load(backend: Arc<dyn StateBackend>) -> Result<StateStore, EngineError> {
+    /// A store that is never read nor written (nodes that need no state).
+    pub fn detached() -> StateStore {
+        StateStore {
+            backend: Arc::new(crate::local_backend::LocalBackend::at(Default::default())),
+            state: State::new(),
+            version: None,
+            journal: None,
+            recovered: false,
+            notice: None,
+        }
+    }
+
+    /// Reads the state from `backend`. With the unit's `journal`: a record left by a run
+    /// that stopped before the backend had it (same lineage, higher serial) is taken
+    /// instead; under the lock (`locked`), one the backend already holds is removed, one
+    /// it moved past (or of another lineage) is set aside for the user, and the journal
+    /// is kept for this run's writes.
+    pub async fn load(backend: Arc<dyn StateBackend>, journal: Option<Journal>, locked: bool) -> Result<StateStore, EngineError> {
         let stored = backend.read().await.map_err(|e| backend_error("read", backend.as_ref(), &e))?;
         let (state, version) = match stored {
             None => (State::new(), None),
@@ -37,7 +65,66 @@ impl StateStore {
                 (state, Some(s.version))
             }
         };
-        Ok(StateStore { backend, state, version })
+        let mut store = StateStore { backend, state, version, journal: None, recovered: false, notice: None };
+        if let Some(j) = journal {
+            store.take_journal(&j, locked);
+            if locked {
+                store.journal = Some(j);
+            }
+        }
+        Ok(store)
+    }
+
+    fn take_journal(&mut self, journal: &Journal, locked: bool) {
+        let path = journal.path().display().to_string();
+        let bytes = match journal.read() {
+            Ok(Some(b)) => b,
+            Ok(None) => return,
+            Err(e) => {
+                self.notice = Some(format!("cannot read the local record of an earlier run at {path}: {e}; using the state at {}", self.backend.describe()));
+                return;
+            }
+        };
+        let stored = if self.exists() { format!("serial {}", self.state.serial) } else { "none yet".to_string() };
+        let left = match State::from_bytes(&bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                self.notice = Some(match locked.then(|| journal.set_aside(0)) {
+                    Some(Ok(to)) => format!("set aside {path} as {}: it cannot be read ({e})", to.display()),
+                    _ => format!("ignored {path}: it cannot be read ({e})"),
+                });
+                return;
+            }
+        };
+        let same_lineage = !self.exists() || left.lineage == self.state.lineage;
+        if same_lineage && left.serial > self.state.serial {
+            self.notice = Some(if locked {
+                format!(
+                    "an earlier run stopped before its state reached {}: took its local record {path} (serial {}; stored: {stored}); this run writes it",
+                    self.backend.describe(),
+                    left.serial
+                )
+            } else {
+                format!(
+                    "an earlier run stopped before its state reached {}: showing its local record {path} (serial {}; stored: {stored}); the next apply writes it",
+                    self.backend.describe(),
+                    left.serial
+                )
+            });
+            self.state = left;
+            self.recovered = true;
+        } else if same_lineage && left.serial == self.state.serial {
+            // The backend holds it already: the run stopped after its last write.
+            if locked {
+                let _ = journal.remove();
+            }
+        } else if locked {
+            let why = if same_lineage { format!("the stored state (serial {}) moved past it (serial {})", self.state.serial, left.serial) } else { "it belongs to another state (its lineage differs)".to_string() };
+            self.notice = Some(match journal.set_aside(left.serial) {
+                Ok(to) => format!("set aside an earlier run's local record {path} as {}: {why}; if it is the right state, forge state push it", to.display()),
+                Err(e) => format!("ignored an earlier run's local record {path} ({why}); it cannot be moved aside: {e}"),
+            });
+        }
     }
 
     /// True when a state object exists (it may be empty).
@@ -45,34 +132,55 @@ impl StateStore {
         self.version.is_some()
     }
 
-    /// Writes the state: serial + 1, same lineage, conditional on the version read.
-    pub async fn persist(&mut self) -> Result<(), EngineError> {
-        let bytes = self.encode_next()?;
-        let written = self.backend.write(&bytes, self.version.as_deref()).await;
-        self.finish_write(written)
-    }
-
-    /// The next write's bytes (serial + 1); the write itself may then happen without
-    /// holding the store, and `finish_write` records how it went.
-    pub fn encode_next(&mut self) -> Result<Vec<u8>, EngineError> {
+    /// Records a change made to `state`: serial + 1 and, with a journal, the state written
+    /// to it durably. True when the journal has it (the backend write may then follow in
+    /// the background); false when only the backend write will record it. A failing
+    /// journal is dropped for the rest of the run, with a notice.
+    pub fn record(&mut self) -> Result<bool, EngineError> {
         self.state.serial += 1;
-        self.state.to_bytes().map_err(|e| {
-            self.state.serial -= 1;
-            EngineError::new(e.to_string()).hint("this is a bug in forge or a provider: a created object must be wholly known")
-        })
+        let Some(journal) = &self.journal else { return Ok(false) };
+        let bytes = self.encode_current().inspect_err(|_| self.state.serial -= 1)?;
+        match journal.write(&bytes) {
+            Ok(()) => Ok(true),
+            Err(e) => {
+                self.notice = Some(format!("cannot write the local record at {}: {e}; each operation now waits for the state write", journal.path().display()));
+                self.journal = None;
+                Ok(false)
+            }
+        }
     }
 
-    /// After the write of `encode_next`'s bytes: the new version, or the serial back.
-    pub fn finish_write(&mut self, written: Result<String, BackendError>) -> Result<(), EngineError> {
+    /// The current state's bytes, for the backend (the serial is `record`'s).
+    pub fn encode_current(&self) -> Result<Vec<u8>, EngineError> {
+        self.state.to_bytes().map_err(|e| EngineError::new(e.to_string()).hint("this is a bug in forge or a provider: a created object must be wholly known"))
+    }
+
+    /// After a backend write of the state with `serial`: the new version, and the journal
+    /// removed when nothing newer was recorded meanwhile.
+    pub fn finish_write(&mut self, written: Result<String, BackendError>, serial: u64) -> Result<(), EngineError> {
         match written {
             Ok(v) => {
                 self.version = Some(v);
+                self.recovered = false;
+                if serial == self.state.serial
+                    && let Some(j) = &self.journal
+                {
+                    // Failing to remove it is harmless: the next run finds the backend
+                    // holds its serial and removes it then.
+                    let _ = j.remove();
+                }
                 Ok(())
             }
-            Err(e) => {
-                self.state.serial -= 1;
-                Err(backend_error("write", self.backend.as_ref(), &e))
-            }
+            Err(e) => Err(backend_error("write", self.backend.as_ref(), &e)),
         }
+    }
+
+    /// Records and writes the state: serial + 1, same lineage, conditional on the version
+    /// read. On a failed write the journal (if any) keeps the record for the next run.
+    pub async fn persist(&mut self) -> Result<(), EngineError> {
+        self.record()?;
+        let bytes = self.encode_current()?;
+        let written = self.backend.write(&bytes, self.version.as_deref()).await;
+        self.finish_write(written, self.state.serial)
     }
 }

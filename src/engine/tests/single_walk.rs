@@ -1,6 +1,7 @@
 //! `Engine::plan_and_apply` (`forge apply --auto-approve`) on the fake provider: one walk in
 //! which each unit is locked and read once, planned with its dependencies' real outputs,
-//! shown (`Event::UnitPlanned`) and applied; the state is written after every operation.
+//! shown (`Event::UnitPlanned`) and applied; every operation is recorded (journal, then
+//! state file) before anything that depends on it starts.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -171,11 +172,25 @@ async fn a_unit_locked_by_someone_else_fails_alone_and_keeps_their_lock() {
 /// operations had finished by then.
 type Seen = (String, Vec<String>, Vec<String>);
 
-/// At every provider call of the unit, the state file already records every operation
-/// that finished before it: the state is written after each operation, and a resource
-/// whose dependency was just made starts only once the state records that dependency.
+/// What a crash would leave of a unit's state: the journal when there is one (the run's
+/// record ahead of the state file), else the state file.
+fn durable_record(unit_dir: &Path) -> Vec<String> {
+    let journal = unit_dir.join(".forge/journal.tfstate");
+    let state_file = unit_dir.join(".forge/terraform.tfstate");
+    std::fs::read(&journal)
+        .or_else(|_| std::fs::read(&state_file))
+        .ok()
+        .and_then(|b| State::from_bytes(&b).ok())
+        .map(|s| s.instances.keys().map(|a| a.to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// At every provider call of the unit, every operation that finished before it is already
+/// recorded durably (in the journal, the state file following behind), and a resource
+/// whose dependency was just made starts only once that dependency is recorded. At the
+/// end the state file has everything and the journal is gone.
 #[tokio::test]
-async fn the_state_is_written_after_every_operation_before_dependents_start() {
+async fn every_operation_is_recorded_before_dependents_start() {
     for parallelism in [1, 4] {
         let dir = tempfile::tempdir().expect("tempdir");
         write(
@@ -196,17 +211,13 @@ async fn the_state_is_written_after_every_operation_before_dependents_start() {
         // At each start: what the state on disk records, and which creates had finished.
         let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
         let done: Arc<Mutex<Vec<String>>> = Arc::default();
-        let state_file = dir.path().join("u/.forge/terraform.tfstate");
+        let unit_dir = dir.path().join("u");
         let (sink_seen, sink_done) = (seen.clone(), done.clone());
         e.events = Arc::new(move |ev| {
             if let Event::Op { address, status, .. } = &ev {
                 match status {
                     OpStatus::Started => {
-                        let recorded: Vec<String> = std::fs::read(&state_file)
-                            .ok()
-                            .and_then(|b| State::from_bytes(&b).ok())
-                            .map(|s| s.instances.keys().map(|a| a.to_string()).collect())
-                            .unwrap_or_default();
+                        let recorded = durable_record(&unit_dir);
                         let finished = sink_done.lock().expect("done").clone();
                         sink_seen.lock().expect("seen").push((address.clone(), recorded, finished));
                     }
@@ -233,6 +244,7 @@ async fn the_state_is_written_after_every_operation_before_dependents_start() {
             }
         }
         assert_eq!(state_of(dir.path(), "u").instances.len(), 5);
+        assert!(!dir.path().join("u/.forge/journal.tfstate").exists(), "the journal outlived the run");
     }
 }
 
@@ -281,29 +293,26 @@ async fn an_interrupt_starts_no_further_unit_and_releases_every_lock() {
     }
 }
 
-/// A dependent starts once every operation of its dependency is recorded in the
-/// dependency's state; only the outputs' write may still be in flight (the dependent
-/// takes the outputs from the run), and it has landed when the run ends.
+/// A dependent starts once every operation of its dependency is recorded durably (the
+/// dependency's journal, or its state file); the state file's last write may still be in
+/// flight (the dependent takes the outputs from the run), and it has landed when the run
+/// ends.
 #[tokio::test]
-async fn dependents_start_after_the_dependency_state_records_its_operations() {
+async fn dependents_start_after_the_dependency_records_its_operations() {
     let dir = tempfile::tempdir().expect("tempdir");
     three_units(dir.path());
     let env = load(dir.path());
     let cloud = FakeCloud::new();
     let mut e = Engine::new(vec![FakeProviderFactory::new(cloud.clone())], vec![]);
     e.options.parallelism = 4;
-    let a_state = dir.path().join("a/.forge/terraform.tfstate");
+    let a_dir = dir.path().join("a");
     let seen: Arc<Mutex<Option<Vec<String>>>> = Arc::default();
     let sink = seen.clone();
     e.events = Arc::new(move |ev| {
         if let Event::Op { unit, status: OpStatus::Started, .. } = &ev
             && unit == "b"
         {
-            let recorded = std::fs::read(&a_state)
-                .ok()
-                .and_then(|b| State::from_bytes(&b).ok())
-                .map(|s| s.instances.keys().map(|a| a.to_string()).collect())
-                .unwrap_or_default();
+            let recorded = durable_record(&a_dir);
             sink.lock().expect("seen").get_or_insert(recorded);
         }
     });
