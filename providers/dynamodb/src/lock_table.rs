@@ -28,6 +28,45 @@ pub struct LockTable {
     name: String,
 }
 
+/// What `LockTable::ensure` found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Ensured {
+    /// This call created the table.
+    Created,
+    /// The table was there (or created meanwhile by someone else), with this key schema
+    /// as (attribute name, key type, attribute type) triples.
+    Existing { key_schema: Vec<(String, String, String)> },
+}
+
+/// One DescribeTable answer: what `ensure` needs of it.
+struct Described {
+    status: TableStatus,
+    key_schema: Vec<(String, String, String)>,
+}
+
+impl From<Option<aws_sdk_dynamodb::types::TableDescription>> for Described {
+    fn from(table: Option<aws_sdk_dynamodb::types::TableDescription>) -> Self {
+        let Some(table) = table else {
+            return Described { status: TableStatus::Active, key_schema: Vec::new() };
+        };
+        let types: BTreeMap<String, String> = table
+            .attribute_definitions()
+            .iter()
+            .map(|a| (a.attribute_name().to_string(), a.attribute_type().as_str().to_string()))
+            .collect();
+        let key_schema = table
+            .key_schema()
+            .iter()
+            .map(|k| {
+                let name = k.attribute_name().to_string();
+                let ty = types.get(&name).cloned().unwrap_or_default();
+                (name, k.key_type().as_str().to_string(), ty)
+            })
+            .collect();
+        Described { status: table.table_status.unwrap_or(TableStatus::Active), key_schema }
+    }
+}
+
 impl LockTable {
     /// A table handle from the shared SDK configuration; `endpoint` overrides the one the
     /// standard variables give (`AWS_ENDPOINT_URL_DYNAMODB`).
@@ -45,36 +84,34 @@ impl LockTable {
     }
 
     /// Makes sure the table exists (hash key `LockID` of type S, billed per request) and
-    /// is active. Returns true when this call created it. A table created at the same
-    /// time by another process counts as existing.
-    pub async fn ensure(&self, tags: &BTreeMap<String, String>, encrypt: bool) -> ProviderResult<bool> {
-        match self.status().await? {
-            // Already active: no second DescribeTable to wait for what is known.
-            Some(TableStatus::Active) => return Ok(false),
+    /// is active. A table created at the same time by another process counts as existing.
+    /// An existing table comes with its key schema, read by the same DescribeTable that
+    /// found it, so that checking it costs no second request.
+    pub async fn ensure(&self, tags: &BTreeMap<String, String>, encrypt: bool) -> ProviderResult<Ensured> {
+        match self.describe().await? {
+            Some(found) if found.status == TableStatus::Active => return Ok(Ensured::Existing { key_schema: found.key_schema }),
             Some(_) => {
-                self.wait_active().await?;
-                return Ok(false);
+                let found = self.wait_active().await?;
+                return Ok(Ensured::Existing { key_schema: found.key_schema });
             }
             None => {}
         }
         let created = self.create(tags, encrypt).await?;
-        self.wait_active().await?;
-        Ok(created)
+        let found = self.wait_active().await?;
+        Ok(if created { Ensured::Created } else { Ensured::Existing { key_schema: found.key_schema } })
     }
 
-    /// The table's status, `None` when it does not exist.
-    async fn status(&self) -> ProviderResult<Option<TableStatus>> {
-        let out = retry(Backoff::default(), |_| false, || async {
+    /// The table's status and key schema, `None` when it does not exist.
+    async fn describe(&self) -> ProviderResult<Option<Described>> {
+        retry(Backoff::default(), |_| false, || async {
             match self.client.describe_table().table_name(&self.name).send().await {
-                Ok(out) => Ok(Some(out.table.and_then(|t| t.table_status).unwrap_or(TableStatus::Active))),
+                Ok(out) => Ok(Some(Described::from(out.table))),
                 Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
                 Err(e) => Err(self.error("describe", sdk_error(e))),
             }
         })
-        .await?;
-        Ok(out)
+        .await
     }
-
     async fn create(&self, tags: &BTreeMap<String, String>, encrypt: bool) -> ProviderResult<bool> {
         let key = KeySchemaElement::builder()
             .attribute_name(LOCK_KEY)
@@ -111,15 +148,17 @@ impl LockTable {
         }
     }
 
-    async fn wait_active(&self) -> ProviderResult<()> {
+    async fn wait_active(&self) -> ProviderResult<Described> {
         let deadline = tokio::time::Instant::now() + TABLE_ACTIVE_WAIT;
         loop {
-            match self.status().await? {
-                Some(TableStatus::Active) => return Ok(()),
-                Some(TableStatus::Creating) | Some(TableStatus::Updating) if tokio::time::Instant::now() < deadline => {
+            match self.describe().await? {
+                Some(found) if found.status == TableStatus::Active => return Ok(found),
+                Some(found)
+                    if matches!(found.status, TableStatus::Creating | TableStatus::Updating) && tokio::time::Instant::now() < deadline =>
+                {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
-                Some(other) => {
+                Some(Described { status: other, .. }) => {
                     return Err(ProviderError::new(format!(
                         "the DynamoDB lock table {} is {}, not ACTIVE",
                         self.name,
@@ -135,33 +174,6 @@ impl LockTable {
                 }
             }
         }
-    }
-
-    /// The key schema as (attribute name, key type, attribute type) triples, to check a
-    /// table someone else created.
-    pub async fn key_schema(&self) -> ProviderResult<Vec<(String, String, String)>> {
-        let out = self
-            .client
-            .describe_table()
-            .table_name(&self.name)
-            .send()
-            .await
-            .map_err(|e| self.error("describe", sdk_error(e)))?;
-        let Some(table) = out.table else { return Ok(Vec::new()) };
-        let types: BTreeMap<String, String> = table
-            .attribute_definitions()
-            .iter()
-            .map(|a| (a.attribute_name().to_string(), a.attribute_type().as_str().to_string()))
-            .collect();
-        Ok(table
-            .key_schema()
-            .iter()
-            .map(|k| {
-                let name = k.attribute_name().to_string();
-                let ty = types.get(&name).cloned().unwrap_or_default();
-                (name, k.key_type().as_str().to_string(), ty)
-            })
-            .collect())
     }
 
     /// Puts `{LockID: id, <attr>: value}` only when no item has that id. Returns false

@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use forge_aws_dynamodb::LockTable;
-use forge_aws_dynamodb::lock_table::LOCK_KEY;
+use forge_aws_dynamodb::lock_table::{Ensured, LOCK_KEY};
 use forge_provider::{ProviderError, ProviderResult};
 use tokio::sync::OnceCell;
 
 use super::config::BootstrapSettings;
-use super::s3_store::{BucketPresence, StateBucket};
+use super::s3_store::{BucketPresence, BucketProbe, StateBucket};
 
 /// One cell per bucket or table already made sure of in this process; concurrent
 /// openers of the same one wait on its cell instead of racing to create it.
@@ -35,10 +35,25 @@ pub async fn ensure_bucket(
 ) -> ProviderResult<()> {
     let cell = ensured(&format!("s3|{scope}|{region}|{}", bucket.name()));
     cell.get_or_try_init(|| async {
-        match bucket.presence().await? {
-            BucketPresence::Missing => create_bucket(bucket, region, settings, notices).await,
-            BucketPresence::Present => warn_if_unversioned(bucket, settings, notices).await,
+        // With versioning wanted, one GetBucketVersioning both finds the bucket and tells
+        // whether to warn; without, HeadBucket only finds it.
+        let missing = if settings.versioning {
+            match bucket.probe_versioning().await? {
+                BucketProbe::Missing => true,
+                BucketProbe::Present { versioned } => {
+                    if versioned == Some(false) {
+                        warn_unversioned(bucket, notices);
+                    }
+                    false
+                }
+            }
+        } else {
+            bucket.presence().await? == BucketPresence::Missing
+        };
+        if missing {
+            create_bucket(bucket, region, settings, notices).await?;
         }
+        Ok::<(), ProviderError>(())
     })
     .await
     .map(|_| ())
@@ -79,21 +94,14 @@ async fn create_bucket(
     Ok(())
 }
 
-async fn warn_if_unversioned(
-    bucket: &StateBucket,
-    settings: &BootstrapSettings,
-    notices: &Mutex<Vec<String>>,
-) -> ProviderResult<()> {
-    if settings.versioning && !bucket.versioning_enabled().await.unwrap_or(true) {
-        push(
-            notices,
-            format!(
-                "warning: versioning is off on the state bucket {}: an overwritten state cannot be recovered; turn it on (aws s3api put-bucket-versioning)",
-                bucket.name()
-            ),
-        );
-    }
-    Ok(())
+fn warn_unversioned(bucket: &StateBucket, notices: &Mutex<Vec<String>>) {
+    push(
+        notices,
+        format!(
+            "warning: versioning is off on the state bucket {}: an overwritten state cannot be recovered; turn it on (aws s3api put-bucket-versioning)",
+            bucket.name()
+        ),
+    );
 }
 
 /// Makes sure the lock table exists with Terraform's key schema.
@@ -106,17 +114,19 @@ pub async fn ensure_table(
 ) -> ProviderResult<()> {
     let cell = ensured(&format!("dynamodb|{scope}|{region}|{}", table.name()));
     cell.get_or_try_init(|| async {
-        if table.ensure(&settings.table_tags, settings.table_encryption).await? {
-            push(
-                notices,
-                format!(
-                    "created the DynamoDB lock table {} in {region} (hash key {LOCK_KEY} of type S, PAY_PER_REQUEST)",
-                    table.name()
-                ),
-            );
-            return Ok(());
+        match table.ensure(&settings.table_tags, settings.table_encryption).await? {
+            Ensured::Created => {
+                push(
+                    notices,
+                    format!(
+                        "created the DynamoDB lock table {} in {region} (hash key {LOCK_KEY} of type S, PAY_PER_REQUEST)",
+                        table.name()
+                    ),
+                );
+                Ok(())
+            }
+            Ensured::Existing { key_schema } => check_key_schema(table.name(), &key_schema),
         }
-        check_key_schema(table).await
     })
     .await
     .map(|_| ())
@@ -124,16 +134,14 @@ pub async fn ensure_table(
 
 /// A table made by hand with another key would refuse every lock with a puzzling error:
 /// say what is wrong up front.
-async fn check_key_schema(table: &LockTable) -> ProviderResult<()> {
-    let schema = table.key_schema().await?;
+fn check_key_schema(table: &str, schema: &[(String, String, String)]) -> ProviderResult<()> {
     let right = schema.len() == 1 && schema[0] == (LOCK_KEY.to_string(), "HASH".to_string(), "S".to_string());
     if right {
         return Ok(());
     }
     let found = schema.iter().map(|(n, k, t)| format!("{n} ({k}, {t})")).collect::<Vec<_>>().join(", ");
     Err(ProviderError::new(format!(
-        "the DynamoDB table {} cannot hold state locks: its key is {found}, not {LOCK_KEY} (HASH, S)",
-        table.name()
+        "the DynamoDB table {table} cannot hold state locks: its key is {found}, not {LOCK_KEY} (HASH, S)"
     ))
     .hint("name another table in remote_state config.dynamodb_table (forge creates it), or recreate this one with hash key LockID of type S"))
 }

@@ -48,6 +48,14 @@ pub enum BucketPresence {
     Missing,
 }
 
+/// What one look at the bucket found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BucketProbe {
+    Missing,
+    /// There; `versioned` is `None` when its versioning could not be read.
+    Present { versioned: Option<bool> },
+}
+
 /// One state bucket, reached through one client, with the per-object settings every
 /// write and read must carry.
 #[derive(Clone, Debug)]
@@ -214,15 +222,19 @@ impl StateBucket {
         .await
     }
 
-    pub async fn versioning_enabled(&self) -> ProviderResult<bool> {
-        let out = self
-            .client
-            .get_bucket_versioning()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .map_err(|e| self.error(&format!("read the versioning of {}", self.bucket), sdk_error(e)))?;
-        Ok(out.status == Some(BucketVersioningStatus::Enabled))
+    /// Whether the bucket is there and keeps versions, in one GetBucketVersioning when that
+    /// answers: the state path's only request before the first lock. Any other answer (no
+    /// permission to read the versioning, another region, throttling, ...) is left to
+    /// HeadBucket, which tells those cases apart; the versioning is then unknown.
+    pub async fn probe_versioning(&self) -> ProviderResult<BucketProbe> {
+        match self.client.get_bucket_versioning().bucket(&self.bucket).send().await {
+            Ok(out) => Ok(BucketProbe::Present { versioned: Some(out.status == Some(BucketVersioningStatus::Enabled)) }),
+            Err(e) if e.code() == Some("NoSuchBucket") || http_status(&e) == Some(404) => Ok(BucketProbe::Missing),
+            Err(_) => Ok(match self.presence().await? {
+                BucketPresence::Missing => BucketProbe::Missing,
+                BucketPresence::Present => BucketProbe::Present { versioned: None },
+            }),
+        }
     }
 
     pub async fn set_default_encryption(&self, enc: &BucketEncryption) -> ProviderResult<()> {
