@@ -3,9 +3,13 @@
 //! replacement`, and "Plan: N to add, N to change, N to destroy.". Sensitive values are
 //! never written out, whatever is asked.
 
+mod structured;
+
 use std::fmt::Write;
 
-use forge_provider::Value;
+use forge_provider::{Schema, Value};
+
+use structured::{json_document, string_diff, Act, Opts};
 
 use crate::plan::{Action, Drift, EnvPlan, OutputChange, PlanMode, ResourceChange, UnitOutcome, UnitPlan};
 
@@ -162,6 +166,19 @@ fn render_output_change(o: &OutputChange, style: Style) -> String {
         Some(v) => inline(v),
         None => "null".into(),
     };
+    if !o.sensitive {
+        let null = Value::Null;
+        let (b, a) = (o.before.as_ref().unwrap_or(&null), o.after.as_ref().unwrap_or(&null));
+        let (b, a) = match o.action {
+            Action::Create => (&null, a),
+            Action::Delete => (b, &null),
+            _ => (b, a),
+        };
+        if let Some(text) = json_change(b, a, false, 4) {
+            let sign = if b.is_null() { "  +" } else if a.is_null() { "  -" } else { "  ~" };
+            return format!("{} {} = {text}\n", style.sign(sign), o.name);
+        }
+    }
     match o.action {
         Action::Create => format!("{} {} = {}\n", style.sign("  +"), o.name, show(&o.after)),
         Action::Delete => format!("{} {} = {} -> null\n", style.sign("  -"), o.name, show(&o.before)),
@@ -178,9 +195,16 @@ fn attrs_one_side(v: &Value, sign: &str, style: Style) -> String {
         if x.is_null() || matches!(x.unmarked(), Value::List(xs) | Value::Tuple(xs) if xs.is_empty()) && !x.is_sensitive() {
             continue;
         }
-        let text = multiline(x, 6);
         let tail = if sign == "-" { " -> null" } else { "" };
-        let _ = writeln!(out, "      {} {k:<width$} = {text}{tail}", style.sign(sign));
+        let text = match x {
+            // A JSON document reads as `jsonencode(...)`, its `-> null` placed as Terraform's.
+            Value::String(s) if json_document(s).is_some() => {
+                let (b, a, act) = if sign == "-" { (Some(s.as_str()), None, Act::Delete) } else { (None, Some(s.as_str()), Act::Create) };
+                string_diff(b, a, act, 8, Opts::plan(), false)
+            }
+            _ => format!("{}{tail}", multiline(x, 6)),
+        };
+        let _ = writeln!(out, "      {} {k:<width$} = {text}", style.sign(sign));
     }
     out
 }
@@ -215,6 +239,11 @@ fn attrs_diff(before: &Value, after: &Value, forces: &[String], style: Style) ->
             out.push_str("        }\n");
             continue;
         }
+        if let Some(text) = json_change(x, y, !force.is_empty(), 8) {
+            let sign = if x.is_null() { "+" } else if y.is_null() { "-" } else { "~" };
+            let _ = writeln!(out, "      {} {k:<width$} = {text}", style.sign(sign));
+            continue;
+        }
         let line = if x.is_null() {
             format!("      {} {k:<width$} = {}{force}", style.sign("+"), multiline(y, 6))
         } else if y.is_null() {
@@ -243,6 +272,12 @@ fn map_diff(before: &std::collections::BTreeMap<String, Value>, after: &std::col
         let key = key_text(k);
         match (before.get(k), after.get(k)) {
             (Some(b), Some(a)) if b.same_as(a) && a.is_wholly_known() => hidden += 1,
+            (b, a) if json_change(b.unwrap_or(&Value::Null), a.unwrap_or(&Value::Null), false, 12).is_some() => {
+                let (b, a) = (b.unwrap_or(&Value::Null), a.unwrap_or(&Value::Null));
+                let sign = if b.is_null() { "+" } else if a.is_null() { "-" } else { "~" };
+                let text = json_change(b, a, false, 12).unwrap_or_default();
+                let _ = writeln!(out, "          {} {key:<width$} = {text}", style.sign(sign));
+            }
             (Some(b), Some(a)) => {
                 let _ = writeln!(out, "          {} {key:<width$} = {} -> {}", style.sign("~"), inline(b), inline(a));
             }
@@ -301,13 +336,80 @@ fn multiline(v: &Value, indent: usize) -> String {
             s.push('}');
             s
         }
+        // Nested members carry no signs here, so neither does a JSON document among them.
+        Value::String(s) if json_document(s).is_some() => string_diff(None, Some(s), Act::NoOp, indent + 2, Opts::state(), false),
         other => inline(other),
+    }
+}
+
+/// A change involving a JSON document string, as Terraform shows it (`jsonencode(...)`
+/// with the diff inside), for a line whose text starts at column `k`; `None` when neither
+/// side is a JSON document (or a side is sensitive), for the caller's usual notation.
+fn json_change(before: &Value, after: &Value, replace: bool, k: usize) -> Option<String> {
+    let doc = |v: &Value| matches!(v, Value::String(s) if json_document(s).is_some());
+    if !doc(before) && !doc(after) {
+        return None;
+    }
+    let plan = Opts::plan();
+    let force = if replace { " # forces replacement" } else { "" };
+    match (before, after) {
+        (Value::Null, Value::String(a)) => Some(string_diff(None, Some(a), Act::Create, k, plan, replace)),
+        (Value::String(b), Value::Null) => Some(string_diff(Some(b), None, Act::Delete, k, plan, replace)),
+        (Value::String(b), Value::String(a)) => Some(string_diff(Some(b), Some(a), Act::Update, k, plan, replace)),
+        (Value::String(b), Value::Unknown) => {
+            let gone = string_diff(Some(b), None, Act::Delete, k, Opts { no_null_suffix: true, ..plan }, false);
+            Some(format!("{gone} -> (known after apply){force}"))
+        }
+        _ => None,
     }
 }
 
 fn key_text(k: &str) -> String {
     let plain = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') && !k.starts_with(|c: char| c.is_ascii_digit());
     if plain { k.to_string() } else { serde_json::Value::String(k.to_string()).to_string() }
+}
+
+/// One instance as `terraform state show` prints it: its non-null attributes, aligned,
+/// each value laid out over lines (JSON documents as `jsonencode(...)`, maps with quoted
+/// keys), then its nested blocks when `schema` says which attributes are blocks.
+/// Sensitive values read `(sensitive value)`. `attrs` must already be out of the state's
+/// wire form (`schema_util::from_state`).
+pub fn state_resource(addr: &crate::InstanceAddr, attrs: &Value, schema: Option<&Schema>) -> String {
+    let kind = if addr.mode == forge_config::Mode::Data { "data" } else { "resource" };
+    let mut out = format!("# {addr}:\n{kind} \"{}\" \"{}\" {{\n", addr.type_name, addr.name);
+    state_body(&mut out, attrs, schema, 4);
+    out.push_str("}\n");
+    out
+}
+
+fn state_body(out: &mut String, attrs: &Value, schema: Option<&Schema>, k: usize) {
+    let Some(m) = attrs.as_map() else { return };
+    let is_block = |name: &str| schema.is_some_and(|s| s.blocks.contains_key(name));
+    let shown: Vec<(&String, &Value)> = m.iter().filter(|(n, v)| !v.is_null() && !is_block(n)).collect();
+    let width = shown.iter().map(|(n, _)| structured::key_width(n)).max().unwrap_or(0);
+    for (name, v) in shown {
+        let key = structured::key(name);
+        let pad = " ".repeat(width - structured::key_width(name));
+        let _ = writeln!(out, "{}{key}{pad} = {}", " ".repeat(k), structured::state_value(v, k));
+    }
+    let Some(schema) = schema else { return };
+    for (name, block) in &schema.blocks {
+        let items = match m.get(name).map(Value::unmarked) {
+            Some(Value::List(xs) | Value::Set(xs) | Value::Tuple(xs)) => xs.clone(),
+            Some(o @ Value::Object(_)) => vec![o.clone()],
+            _ => Vec::new(),
+        };
+        for item in items {
+            let _ = write!(out, "\n{}{name} {{\n", " ".repeat(k));
+            if item.is_sensitive() {
+                let _ = writeln!(out, "{}# At least one attribute in this block is (or was) sensitive,", " ".repeat(k + 4));
+                let _ = writeln!(out, "{}# so its contents will not be displayed.", " ".repeat(k + 4));
+            } else {
+                state_body(out, &item, Some(&block.schema), k + 4);
+            }
+            let _ = writeln!(out, "{}}}", " ".repeat(k));
+        }
+    }
 }
 
 /// The table at the end of an environment plan: one row per unit.
@@ -383,4 +485,273 @@ mod tests {
         let drift = &text[..text.find("forge will perform").expect("actions")];
         assert!(drift.contains("+ policy") && drift.contains("60 -> 45"), "{text}");
     }
+
+    fn data_change(action: Action, before: Option<Value>, after: Option<Value>, replace: &[&str]) -> String {
+        let change = ResourceChange {
+            addr: InstanceAddr::managed("terraform_data", "s", None),
+            action,
+            before,
+            after,
+            requires_replace: replace.iter().map(|s| s.to_string()).collect(),
+            reason: None,
+        };
+        render_change(&change, Style::default())
+    }
+
+    fn doc(j: serde_json::Value) -> Value {
+        Value::string(j.to_string())
+    }
+
+    // The expected texts below are `terraform plan -no-color` output (Terraform 1.11.4,
+    // terraform_data with jsonencode inputs), copied verbatim.
+    #[test]
+    fn json_update_is_a_diff_inside_jsonencode_with_unchanged_keys_counted() {
+        let old = doc(serde_json::json!({"a": 1, "b": "two", "c": [1, 2, 3], "d": {"e": true, "f": null}, "g": [], "h": {}}));
+        let new = doc(serde_json::json!({"a": 2, "b": "two", "c": [1, 3, 4], "d": {"e": true}, "g": [1], "h": {"x": "y"}}));
+        let id = Value::string("5267ef6c-d91c-3f0d-da4d-ca27231efae8");
+        let before = Value::object([("id", id.clone()), ("input", old.clone()), ("output", old)]);
+        let after = Value::object([("id", id), ("input", new), ("output", Value::Unknown)]);
+        let text = data_change(Action::Update, Some(before), Some(after), &[]);
+        let expected = r#"  # terraform_data.s will be updated in-place
+  ~ resource "terraform_data" "s" {
+        id     = "5267ef6c-d91c-3f0d-da4d-ca27231efae8"
+      ~ input  = jsonencode(
+          ~ {
+              ~ a = 1 -> 2
+              ~ c = [
+                    1,
+                  ~ 2 -> 3,
+                  ~ 3 -> 4,
+                ]
+              ~ d = {
+                  - f = null
+                    # (1 unchanged attribute hidden)
+                }
+              ~ g = [
+                  + 1,
+                ]
+              ~ h = {
+                  + x = "y"
+                }
+                # (1 unchanged attribute hidden)
+            }
+        )
+      ~ output = jsonencode(
+            {
+              - a = 1
+              - b = "two"
+              - c = [
+                  - 1,
+                  - 2,
+                  - 3,
+                ]
+              - d = {
+                  - e = true
+                  - f = null
+                }
+              - g = []
+              - h = {}
+            }
+        ) -> (known after apply)
+    }
+"#;
+        assert_eq!(text, expected, "\n--- got\n{text}");
+    }
+
+    #[test]
+    fn json_policy_change_marks_only_the_changed_statement_keys() {
+        let statement = |effect: &str, action: serde_json::Value, condition: Option<serde_json::Value>| {
+            let mut s = serde_json::json!({"Effect": effect, "Action": action, "Resource": "*", "Principal": {"AWS": "*"}});
+            if let Some(c) = condition {
+                s["Condition"] = c;
+            }
+            doc(serde_json::json!({"Version": "2012-10-17", "Statement": [s]}))
+        };
+        let old = statement("Allow", serde_json::json!("sqs:SendMessage"), None);
+        let new = statement("Deny", serde_json::json!(["sqs:SendMessage", "sqs:ReceiveMessage"]), Some(serde_json::json!({"StringEquals": {"aws:SourceAccount": "123"}})));
+        let before = Value::object([("id", Value::string("q")), ("policy", old)]);
+        let after = Value::object([("id", Value::string("q")), ("policy", new)]);
+        let text = data_change(Action::Update, Some(before), Some(after), &[]);
+        let expected = r#"  # terraform_data.s will be updated in-place
+  ~ resource "terraform_data" "s" {
+        id     = "q"
+      ~ policy = jsonencode(
+          ~ {
+              ~ Statement = [
+                  ~ {
+                      ~ Action    = "sqs:SendMessage" -> [
+                          + "sqs:SendMessage",
+                          + "sqs:ReceiveMessage",
+                        ]
+                      + Condition = {
+                          + StringEquals = {
+                              + "aws:SourceAccount" = "123"
+                            }
+                        }
+                      ~ Effect    = "Allow" -> "Deny"
+                        # (2 unchanged attributes hidden)
+                    },
+                ]
+                # (1 unchanged attribute hidden)
+            }
+        )
+    }
+"#;
+        assert_eq!(text, expected, "\n--- got\n{text}");
+    }
+
+    #[test]
+    fn json_create_destroy_and_invalid_json() {
+        let create = data_change(
+            Action::Create,
+            None,
+            Some(Value::object([("id", Value::Unknown), ("input", doc(serde_json::json!([1, 2]))), ("n", Value::string("not json {")), ("q", Value::string("\"hello\"")), ("e", Value::string("{}"))])),
+            &[],
+        );
+        let expected = r#"  # terraform_data.s will be created
+  + resource "terraform_data" "s" {
+      + e     = jsonencode({})
+      + id    = (known after apply)
+      + input = jsonencode(
+            [
+              + 1,
+              + 2,
+            ]
+        )
+      + n     = "not json {"
+      + q     = "\"hello\""
+    }
+"#;
+        assert_eq!(create, expected, "\n--- got\n{create}");
+        // Destroy: `-> null` after the closing parenthesis, none after a one-line document.
+        let destroy = data_change(Action::Delete, Some(Value::object([("e", Value::string("{}")), ("input", doc(serde_json::json!([1])))])), None, &[]);
+        let expected = r#"  # terraform_data.s will be destroyed
+  - resource "terraform_data" "s" {
+      - e     = jsonencode({})
+      - input = jsonencode(
+            [
+              - 1,
+            ]
+        ) -> null
+    }
+"#;
+        assert_eq!(destroy, expected, "\n--- got\n{destroy}");
+        // A string that becomes JSON, and JSON whose spacing alone changes.
+        let before = Value::object([("n", Value::string("not json {")), ("w", Value::string(r#"{"a":1,"b":[1,2]}"#))]);
+        let after = Value::object([("n", doc(serde_json::json!({"a": 1}))), ("w", Value::string(r#"{"a": 1, "b": [1, 2]}"#))]);
+        let update = data_change(Action::Update, Some(before), Some(after), &[]);
+        let expected = r#"  # terraform_data.s will be updated in-place
+  ~ resource "terraform_data" "s" {
+      ~ n = "not json {" -> jsonencode(
+            {
+              + a = 1
+            }
+        )
+      ~ w = jsonencode( # whitespace changes
+            {
+                a = 1
+                b = [
+                    1,
+                    2,
+                ]
+            }
+        )
+    }
+"#;
+        assert_eq!(update, expected, "\n--- got\n{update}");
+    }
+
+    #[test]
+    fn json_replace_puts_forces_replacement_after_the_document_and_shows_list_context() {
+        let old = doc(serde_json::json!({"a": 1, "b": [1, 2, 3, 4, 5, 6], "id": "x", "name": "n", "tags": {"k": "v"}, "other": "o"}));
+        let new = doc(serde_json::json!({"a": 2, "b": [1, 2, 3, 4, 9, 6], "id": "x", "name": "n", "tags": {"k": "v"}, "other": "o"}));
+        let before = Value::object([("id", Value::string("6315")), ("triggers_replace", old)]);
+        let after = Value::object([("id", Value::Unknown), ("triggers_replace", new)]);
+        let text = data_change(Action::DeleteThenCreate, Some(before), Some(after), &["triggers_replace"]);
+        let expected = r#"  # terraform_data.s must be replaced
+-/+ resource "terraform_data" "s" {
+      ~ id               = "6315" -> (known after apply)
+      ~ triggers_replace = jsonencode(
+          ~ {
+              ~ a     = 1 -> 2
+              ~ b     = [
+                    # (3 unchanged elements hidden)
+                    4,
+                  ~ 5 -> 9,
+                    6,
+                ]
+                id    = "x"
+                name  = "n"
+                tags  = {
+                    k = "v"
+                }
+                # (1 unchanged attribute hidden)
+            } # forces replacement
+        )
+    }
+"#;
+        assert_eq!(text, expected, "\n--- got\n{text}");
+    }
+
+    #[test]
+    fn sensitive_json_stays_hidden() {
+        let secret = doc(serde_json::json!({"password": "hunter2"})).sensitive();
+        let before = Value::object([("policy", doc(serde_json::json!({"a": 1}))), ("secret", secret.clone())]);
+        let after = Value::object([("policy", doc(serde_json::json!({"a": 1})).sensitive()), ("secret", doc(serde_json::json!({"password": "hunter3"})).sensitive())]);
+        for text in [
+            data_change(Action::Update, Some(before), Some(after), &[]),
+            data_change(Action::Create, None, Some(Value::object([("secret", secret.clone())])), &[]),
+            data_change(Action::Delete, Some(Value::object([("secret", secret)])), None, &[]),
+        ] {
+            assert!(!text.contains("hunter") && !text.contains("password"), "{text}");
+            assert!(text.contains("(sensitive value)"), "{text}");
+            assert!(!text.contains("jsonencode"), "{text}");
+        }
+    }
+
+    #[test]
+    fn state_resource_lays_values_out_as_terraform_state_show() {
+        let attrs = Value::object([
+            ("id", Value::string("i-1")),
+            ("input", Value::object([("plain", Value::string("x")), ("policy", doc(serde_json::json!({"Statement": [{"Effect": "Allow"}], "Version": "2012-10-17"})))])),
+            ("list", Value::Tuple(vec![Value::string("a"), Value::Number(1.0), Value::Null, Value::string("multi\nline")])),
+            ("tags", Value::Map([("Name".to_string(), Value::string("web"))].into_iter().collect())),
+            ("secret", Value::string("hunter2").sensitive()),
+            ("gone", Value::Null),
+        ]);
+        let text = state_resource(&InstanceAddr::managed("terraform_data", "p", None), &attrs, None);
+        let expected = r#"# terraform_data.p:
+resource "terraform_data" "p" {
+    id     = "i-1"
+    input  = {
+        plain  = "x"
+        policy = jsonencode(
+            {
+                Statement = [
+                    {
+                        Effect = "Allow"
+                    },
+                ]
+                Version   = "2012-10-17"
+            }
+        )
+    }
+    list   = [
+        "a",
+        1,
+        null,
+        <<-EOT
+            multi
+            line
+        EOT,
+    ]
+    secret = (sensitive value)
+    tags   = {
+        "Name" = "web"
+    }
+}
+"#;
+        assert_eq!(text, expected, "\n--- got\n{text}");
+    }
+
 }
