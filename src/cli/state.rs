@@ -4,7 +4,6 @@
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use forge_engine::render::inline;
 use forge_engine::state::State;
 use forge_engine::{EngineError, Engine, InstanceAddr};
 
@@ -43,6 +42,21 @@ fn parse(addr: &str) -> Result<InstanceAddr, Failure> {
     })
 }
 
+/// The schema of `addr`'s type from the provider that offers it. Schemas do not depend
+/// on configuration, so the provider is configured with a placeholder region (no call is
+/// made).
+async fn schema_of(addr: &InstanceAddr) -> Option<forge_provider::Schema> {
+    let (factories, _fake) = factories().ok()?;
+    let provider = forge_engine::module_graph::provider_name_of(&addr.type_name);
+    let factory = factories.iter().find(|f| f.name() == provider)?;
+    let configured = factory.configure(&forge_provider::Value::object([("region", forge_provider::Value::string("us-east-1"))])).await.ok()?;
+    if addr.mode == forge_config::Mode::Data {
+        configured.data_source(&addr.type_name).map(|d| d.schema().clone())
+    } else {
+        configured.resource_type(&addr.type_name).map(|r| r.schema().clone())
+    }
+}
+
 fn missing(addr: &InstanceAddr, unit: &str) -> EngineError {
     EngineError::new(format!("{addr} is not in the state of unit {unit}")).hint(format!("forge state list {unit} shows what is there"))
 }
@@ -73,15 +87,15 @@ pub async fn run(cmd: StateCommand) -> Outcome {
             let addr = parse(&address)?;
             let store = engine.read_state(unit).await?;
             let inst = store.state.instances.get(&addr).ok_or_else(|| missing(&addr, &unit.name))?;
-            println!("# {addr}:");
-            println!("resource \"{}\" \"{}\" {{", addr.type_name, addr.name);
-            if let Some(m) = inst.attributes.as_map() {
-                let width = m.keys().map(String::len).max().unwrap_or(0);
-                for (k, v) in m {
-                    println!("    {k:<width$} = {}", inline(v));
-                }
-            }
-            println!("}}");
+            // The schema says which attributes are nested blocks and which are dynamic,
+            // stored in their `{"value", "type"}` wire form; without it (a type no
+            // provider here knows) the attributes are shown as stored.
+            let schema = schema_of(&addr).await;
+            let attrs = match &schema {
+                Some(s) => forge_engine::schema_util::from_state(s, &inst.attributes),
+                None => inst.attributes.clone(),
+            };
+            print!("{}", forge_engine::render::state_resource(&addr, &attrs, schema.as_ref()));
             Ok(0)
         }
         StateCommand::Rm { target, addresses } => {

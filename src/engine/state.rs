@@ -193,7 +193,7 @@ fn to_wire(state: &State) -> Result<StateFile, StateError> {
             }),
             schema_version: 0,
             attributes: inst.attributes.to_json(),
-            sensitive_attributes: inst.attributes.sensitive_paths().iter().map(|p| path_to_json(p)).collect(),
+            sensitive_attributes: inst.attributes.sensitive_paths().iter().map(|p| path_to_json(&wire_path_out(&inst.attributes, p))).collect(),
             dependencies: inst.dependencies.clone(),
         };
         let mode = match addr.mode {
@@ -254,13 +254,39 @@ fn from_wire(file: StateFile) -> Result<State, StateError> {
                 Some(serde_json::Value::String(s)) => Some(InstanceKey::Str(s.clone())),
                 Some(other) => return Err(StateError::Malformed(format!("index_key {other} of {}.{}", r.type_name, r.name))),
             };
-            let paths: Vec<Vec<PathStep>> = i.sensitive_attributes.iter().filter_map(path_from_json).collect();
-            let attributes = Value::from_json(&i.attributes).mark_paths(&paths);
+            let raw = Value::from_json(&i.attributes);
+            let paths: Vec<Vec<PathStep>> = i.sensitive_attributes.iter().filter_map(path_from_json).map(|p| wire_path_in(&raw, p)).collect();
+            let attributes = raw.mark_paths(&paths);
             let addr = InstanceAddr { module: module.clone(), mode, type_name: r.type_name.clone(), name: r.name.clone(), key };
             instances.insert(addr, InstanceState { provider: r.provider.clone(), attributes, dependencies: i.dependencies });
         }
     }
     Ok(State { lineage: file.lineage, serial: file.serial, terraform_version: file.terraform_version, outputs, instances })
+}
+
+/// A dynamically typed attribute as state stores it, `{"value": ..., "type": ...}`
+/// (`schema_util::to_state`). Terraform's sensitive paths name the value's own members
+/// (`input.x`), never the wrapper's `value` key, so paths are translated on the way in and
+/// out; otherwise a secret inside such an attribute would lose its mark on reading.
+fn wrapped_attribute<'a>(attributes: &'a Value, path: &[PathStep]) -> Option<&'a Value> {
+    let Some(PathStep::Attr(name)) = path.first() else { return None };
+    let w = attributes.get(name)?.as_map()?;
+    (w.len() == 2 && w.contains_key("value") && w.contains_key("type")).then_some(attributes.get(name)?)
+}
+
+fn wire_path_in(attributes: &Value, mut path: Vec<PathStep>) -> Vec<PathStep> {
+    if path.len() > 1 && wrapped_attribute(attributes, &path).is_some() {
+        path.insert(1, PathStep::Attr("value".into()));
+    }
+    path
+}
+
+fn wire_path_out(attributes: &Value, path: &[PathStep]) -> Vec<PathStep> {
+    let mut path = path.to_vec();
+    if path.len() > 2 && path[1] == PathStep::Attr("value".into()) && wrapped_attribute(attributes, &path).is_some() {
+        path.remove(1);
+    }
+    path
 }
 
 /// A path in Terraform's `sensitive_attributes` spelling.
@@ -381,4 +407,30 @@ mod tests {
         );
         assert_eq!(s.to_bytes(), Err(StateError::Unknown { address: "aws_s3_bucket.b".into() }));
     }
+
+    #[test]
+    fn a_secret_inside_a_dynamic_attribute_keeps_its_mark_both_ways() {
+        // As Terraform writes terraform_data with `input = { x = var.secret, y = "plain" }`:
+        // the path names `input.x`, not the wrapper's `value` key.
+        let mut s = sample();
+        let wrapped = Value::object([
+            ("value", Value::object([("x", Value::string("hush").sensitive()), ("y", Value::string("plain"))])),
+            ("type", Value::from_json(&serde_json::json!(["object", {"x": "string", "y": "string"}]))),
+        ]);
+        s.instances.insert(
+            InstanceAddr::managed("terraform_data", "c", None),
+            InstanceState { provider: provider_address("terraform", None), attributes: Value::object([("input", wrapped)]), dependencies: vec![] },
+        );
+        let bytes = s.to_bytes().expect("encode");
+        let json: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
+        let inst = json["resources"].as_array().expect("resources").iter().find(|r| r["type"] == "terraform_data").expect("terraform_data");
+        let paths = &inst["instances"][0]["sensitive_attributes"];
+        assert_eq!(paths, &serde_json::json!([[{"type": "get_attr", "value": "input"}, {"type": "get_attr", "value": "x"}]]));
+        let back = State::from_bytes(&bytes).expect("decode");
+        let attrs = &back.instances[&InstanceAddr::managed("terraform_data", "c", None)].attributes;
+        let x = attrs.get("input").and_then(|w| w.get("value")).and_then(|v| v.get("x")).expect("input.value.x");
+        assert!(x.is_sensitive(), "{attrs:?}");
+        assert_eq!(back.instances, s.instances);
+    }
+
 }
