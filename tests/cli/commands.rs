@@ -294,6 +294,55 @@ fn cli_forge_reads_the_state_terraform_writes() {
     assert!(plan.stdout.contains("No changes."), "{}", plan.stdout);
 }
 
+/// `forge state show` prints what `terraform state show` prints for the same state:
+/// terraform_data's dynamic `input`/`output` as values (not their stored
+/// `{"value","type"}` form), JSON strings as `jsonencode(...)`, maps and lists over lines,
+/// and a secret hidden.
+#[test]
+fn cli_state_show_matches_terraform_state_show() {
+    let config = r#"variable "secret" {
+  default   = "hunter2-secret"
+  sensitive = true
+}
+
+resource "terraform_data" "policy" {
+  input = jsonencode({ Version = "2012-10-17", Statement = [{ Effect = "Allow", Action = ["sqs:SendMessage"], Resource = "*" }] })
+}
+
+resource "terraform_data" "mixed" {
+  input            = { name = "x", secret = var.secret, doc = jsonencode([1, { a = null }]), list = ["a", 2, true] }
+  triggers_replace = ["one", "two\nlines"]
+}
+"#;
+    let w = World::new(&[("tf/main.tf", config), ("env/u/terragrunt.hcl", "inputs = {}\n"), ("env/u/main.tf", "")]);
+    let terraform = |args: &[&str]| {
+        let out = std::process::Command::new("terraform")
+            .args(args)
+            .current_dir(w.path("tf"))
+            .env("TF_CLI_CONFIG_FILE", "")
+            .output()
+            .unwrap_or_else(|e| panic!("terraform is needed as the oracle for this test (it is on the machine image, v1.11.4): {e}"));
+        assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    terraform(&["init", "-input=false"]);
+    terraform(&["apply", "-auto-approve", "-input=false"]);
+    std::fs::create_dir_all(w.path("env/u/.forge")).expect("mkdir");
+    std::fs::copy(w.path("tf/terraform.tfstate"), w.path("env/u/.forge/terraform.tfstate")).expect("copy");
+    for addr in ["terraform_data.policy", "terraform_data.mixed"] {
+        let expected = terraform(&["state", "show", "-no-color", addr]);
+        let shown = w.forge(&["state", "show", "env/u", addr]);
+        assert_eq!(shown.code, 0, "{}", shown.all());
+        assert_eq!(shown.stdout, expected, "forge state show {addr} differs from terraform state show");
+        assert!(shown.stdout.contains("jsonencode(") && !shown.stdout.contains("\"type\""), "{}", shown.stdout);
+    }
+    // `input.secret` is recorded sensitive and hidden by both. (Terraform records the
+    // `output` copy unmarked and both show it, README "Known incompatibilities".)
+    let mixed = w.forge(&["state", "show", "env/u", "terraform_data.mixed"]).stdout;
+    let input = &mixed[mixed.find("input").expect("input")..mixed.find("output").expect("output")];
+    assert!(input.contains("secret = (sensitive value)") && !input.contains("hunter2"), "{mixed}");
+}
+
 /// The reference environment validates with no AWS variables at all (no network, no state).
 #[test]
 fn cli_validate_the_reference_environment_offline() {
