@@ -4,6 +4,7 @@
 //! FORGE_UPDATE_SNAPSHOTS=1 to rewrite them after an intended change.
 
 mod commands;
+mod crash_recovery;
 mod plan_json_oracle;
 mod drift;
 mod environments;
@@ -11,6 +12,7 @@ mod modules;
 mod production;
 mod stacks;
 mod terraform_remote;
+mod terragrunt_functions;
 mod variables;
 
 use std::path::{Path, PathBuf};
