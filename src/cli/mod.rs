@@ -10,6 +10,7 @@ mod import;
 mod output;
 mod plan;
 mod state;
+mod terragrunt_host;
 mod validate;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -85,6 +86,7 @@ pub fn main() -> i32 {
     let started = std::time::Instant::now();
     API_STATS.store(cli.api_stats, Ordering::Relaxed);
     let style = common::style(cli.no_color);
+    terragrunt_host::install(matches!(cli.command, Command::Validate(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

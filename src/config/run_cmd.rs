@@ -178,9 +178,12 @@ fn stderr_tail(stderr: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A logged command: argv, stdout (None when quiet), stderr.
+    type Logged = (Vec<String>, Option<String>, String);
+
     /// Every logged command, from all tests of this module (each looks for its own marker).
-    fn logged() -> &'static Mutex<Vec<(Vec<String>, Option<String>, String)>> {
-        static RECORDS: OnceLock<Mutex<Vec<(Vec<String>, Option<String>, String)>>> = OnceLock::new();
+    fn logged() -> &'static Mutex<Vec<Logged>> {
+        static RECORDS: OnceLock<Mutex<Vec<Logged>>> = OnceLock::new();
         static INSTALL: OnceLock<()> = OnceLock::new();
         let records = RECORDS.get_or_init(Default::default);
         INSTALL.get_or_init(|| {
@@ -192,7 +195,7 @@ mod tests {
         records
     }
 
-    fn logs_of(marker: &str) -> Vec<(Vec<String>, Option<String>, String)> {
+    fn logs_of(marker: &str) -> Vec<Logged> {
         let records = logged().lock().unwrap_or_else(PoisonError::into_inner);
         records.iter().filter(|(argv, _, _)| argv.iter().any(|a| a.contains(marker))).cloned().collect()
     }
