@@ -219,7 +219,8 @@ fn attrs_diff(before: &Value, after: &Value, forces: &[String], style: Style) ->
     let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
     keys.sort();
     keys.dedup();
-    let width = keys.iter().map(|k| k.len()).max().unwrap_or(0);
+    // Attributes null on both sides are not listed, so they do not widen the column.
+    let width = keys.iter().filter(|k| !(b.get(**k).is_none_or(Value::is_null) && a.get(**k).is_none_or(Value::is_null))).map(|k| k.len()).max().unwrap_or(0);
     let mut hidden = 0;
     for k in keys {
         let x = b.get(k).unwrap_or(&Value::Null);
