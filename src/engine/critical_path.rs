@@ -95,6 +95,22 @@ impl CriticalPath {
     }
 }
 
+impl CriticalPath {
+    /// For each link of the chain, how long the operation started after the one before it
+    /// ended: the time forge itself added on the chain (evaluation, recording, scheduling).
+    pub fn waits(&self) -> Vec<Duration> {
+        self.chain.windows(2).map(|w| w[1].start.saturating_duration_since(w[0].end())).collect()
+    }
+
+    /// From the chain's first operation's start to its last one's end.
+    pub fn span(&self) -> Duration {
+        match (self.chain.first(), self.chain.last()) {
+            (Some(a), Some(b)) => b.end().saturating_duration_since(a.start),
+            _ => Duration::ZERO,
+        }
+    }
+}
+
 /// The resources and data sources a module node refers to, looking through locals,
 /// variables' validations and provider configurations (which are not operations).
 pub fn resource_references(graph: &ModuleGraph, node: usize) -> Vec<String> {
@@ -185,6 +201,20 @@ fn transitive(deps: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, BTreeSet
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn waits_are_the_gaps_between_links_and_span_covers_them() {
+        let t0 = Instant::now();
+        let ops = vec![
+            op(t0, "u", "a", OpKind::Creating, 0, 10, &[]),
+            op(t0, "u", "b", OpKind::Creating, 13, 10, &["a"]),
+            op(t0, "u", "c", OpKind::Creating, 30, 5, &["b"]),
+        ];
+        let cp = critical_path(&ops, &BTreeMap::from([("u".to_string(), vec![])]));
+        assert_eq!(cp.waits(), vec![Duration::from_millis(3), Duration::from_millis(7)]);
+        assert_eq!(cp.span(), Duration::from_millis(35));
+        assert_eq!(cp.total, Duration::from_millis(25));
+    }
 
     fn op(t0: Instant, unit: &str, resource: &str, kind: OpKind, start_ms: u64, ms: u64, refers_to: &[&str]) -> OpTiming {
         OpTiming {
