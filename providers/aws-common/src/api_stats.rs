@@ -194,14 +194,18 @@ impl Intercept for ApiCounter {
         Ok(())
     }
 
-    fn read_after_serialization(
+    fn read_before_signing(
         &self,
         ctx: &BeforeTransmitInterceptorContextRef<'_>,
         _rc: &RuntimeComponents,
         cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
-        // Before signing: the signature's timestamp would make every request unique.
-        if let Some(mut state) = cfg.load::<CallState>().cloned() {
+        // After the endpoint is applied (S3 puts the bucket into the URI only then, so two
+        // buckets' requests would look alike before it) and before signing (whose
+        // timestamp would make every request unique); the first attempt's request counts.
+        if let Some(mut state) = cfg.load::<CallState>().cloned()
+            && state.attempts <= 1
+        {
             state.fingerprint = fingerprint(ctx.request());
             cfg.interceptor_state().store_put(state);
         }

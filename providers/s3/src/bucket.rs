@@ -86,9 +86,8 @@ impl BucketResource {
     }
 
     async fn read_by_name(&self, bucket: &str, state: &Value) -> ProviderResult<Option<Value>> {
-        if !bucket_exists(&self.client, bucket).await? {
-            return Ok(None);
-        }
+        // No HeadBucket first: the read below answers NoSuchBucket for a bucket that is
+        // gone (`found_or_absent`), one request less on every refresh and create.
         let location = self
             .client
             .get_bucket_location()

@@ -22,7 +22,7 @@ use forge_provider::{
 };
 
 use crate::common::{
-    block_items, bucket_exists, bucket_of, client, default_if_null, found_or_absent, read_settled,
+    block_items, bucket_of, client, default_if_null, found_or_absent, read_settled,
     with_bucket_hint,
 };
 
@@ -81,9 +81,8 @@ impl BucketNotificationResource {
     }
 
     async fn read_with(&self, bucket: &str, state: &Value) -> ProviderResult<Option<Value>> {
-        if !bucket_exists(&self.client, bucket).await? {
-            return Ok(None);
-        }
+        // No HeadBucket first: the read below answers NoSuchBucket for a bucket that is
+        // gone (`found_or_absent`), one request less on every refresh and create.
         let out = self
             .client
             .get_bucket_notification_configuration()
