@@ -146,10 +146,11 @@ fn report(result: &EnvApply, mode: PlanMode) -> Outcome {
             let waits = cp.waits();
             let waited: std::time::Duration = waits.iter().sum();
             eprintln!(
-                "on the chain: {:.3} s between its operations (ms: {}), {:.3} s before the first and after the last",
+                "on the chain: {:.3} s between its operations (ms: {}); {:.3} s before the first, {:.3} s after the last",
                 waited.as_secs_f64(),
                 waits.iter().map(|w| format!("{:.1}", w.as_secs_f64() * 1000.0)).collect::<Vec<_>>().join(", "),
-                result.elapsed.saturating_sub(cp.span()).as_secs_f64()
+                cp.before.as_secs_f64(),
+                result.elapsed.saturating_sub(cp.before + cp.span()).as_secs_f64()
             );
         }
     }

@@ -44,9 +44,17 @@ impl OpTiming {
 }
 
 /// Where a run's operations are logged (shared by the units of one run).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct OpLog {
     ops: Mutex<Vec<OpTiming>>,
+    /// When the run began (the log is made with the run's context).
+    pub created: Instant,
+}
+
+impl Default for OpLog {
+    fn default() -> Self {
+        OpLog { ops: Mutex::default(), created: Instant::now() }
+    }
 }
 
 impl OpLog {
@@ -66,9 +74,26 @@ pub struct CriticalPath {
     pub chain: Vec<OpTiming>,
     /// How many operations the run made in all.
     pub operations: usize,
+    /// From the run's start to the chain's first operation (start-up: backend, locks,
+    /// state reads, the first plan).
+    pub before: Duration,
 }
 
 impl CriticalPath {
+    /// For each link of the chain, how long the operation started after the one before it
+    /// ended: the time forge itself added on the chain (evaluation, recording, scheduling).
+    pub fn waits(&self) -> Vec<Duration> {
+        self.chain.windows(2).map(|w| w[1].start.saturating_duration_since(w[0].end())).collect()
+    }
+
+    /// From the chain's first operation's start to its last one's end.
+    pub fn span(&self) -> Duration {
+        match (self.chain.first(), self.chain.last()) {
+            (Some(a), Some(b)) => b.end().saturating_duration_since(a.start),
+            _ => Duration::ZERO,
+        }
+    }
+
     /// `1.21 s over 3 of 40 operations: a | x (create 0.50 s) -> ...`
     pub fn describe(&self) -> String {
         let steps: Vec<String> = self
@@ -92,22 +117,6 @@ impl CriticalPath {
             if steps.is_empty() { "" } else { ": " },
             steps.join(" -> ")
         )
-    }
-}
-
-impl CriticalPath {
-    /// For each link of the chain, how long the operation started after the one before it
-    /// ended: the time forge itself added on the chain (evaluation, recording, scheduling).
-    pub fn waits(&self) -> Vec<Duration> {
-        self.chain.windows(2).map(|w| w[1].start.saturating_duration_since(w[0].end())).collect()
-    }
-
-    /// From the chain's first operation's start to its last one's end.
-    pub fn span(&self) -> Duration {
-        match (self.chain.first(), self.chain.last()) {
-            (Some(a), Some(b)) => b.end().saturating_duration_since(a.start),
-            _ => Duration::ZERO,
-        }
     }
 }
 
@@ -160,7 +169,7 @@ pub fn critical_path(ops: &[OpTiming], unit_deps: &BTreeMap<String, Vec<String>>
         at = p;
     }
     chain.reverse();
-    CriticalPath { total: best[last], chain, operations: ops.len() }
+    CriticalPath { total: best[last], chain, operations: ops.len(), before: Duration::ZERO }
 }
 
 /// Whether `later` must wait for `earlier`.

@@ -799,7 +799,9 @@ fn progress_word(mode: PlanMode) -> &'static str {
 /// The longest chain of dependent operations this run made, across the unit graph.
 fn run_critical_path(graph: &UnitGraph, ctx: &RunContext) -> CriticalPath {
     let unit_deps = graph.names.iter().zip(&graph.deps).map(|(n, ds)| (n.clone(), ds.iter().map(|&d| graph.names[d].clone()).collect())).collect();
-    critical_path(&ctx.op_log.ops(), &unit_deps)
+    let mut cp = critical_path(&ctx.op_log.ops(), &unit_deps);
+    cp.before = cp.chain.first().map(|o| o.start.saturating_duration_since(ctx.op_log.created)).unwrap_or_default();
+    cp
 }
 
 /// A unit's lock and the state read under it.
