@@ -3,6 +3,8 @@
 //!
 //! - [`syntax`]: files parsed (with hcl-edit) into bodies, blocks, attributes and
 //!   expressions that remember where they came from; the references an expression makes.
+//! - [`json`]: HCL's JSON syntax (`*.tf.json`) read into the same bodies, by translating
+//!   it to native syntax with a position map back to the JSON.
 //! - [`eval`]: evaluation in a [`eval::Scope`] of named roots (`var`, `local`, `each`,
 //!   `aws_sqs_queue`, `dependency`, ...), with the function library in [`functions`].
 //! - [`types`]: `variable` type constraints and Terraform's conversion rules.
@@ -19,10 +21,12 @@ pub mod console;
 pub mod diagnostic;
 pub mod eval;
 pub mod functions;
+pub mod json;
 pub mod syntax;
 pub mod types;
 
 mod eval_impl;
+mod json_impl;
 mod syntax_impl;
 mod template_impl;
 mod types_impl;
@@ -30,5 +34,6 @@ mod types_impl;
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
 pub use eval::{eval, FunctionHost, Scope};
 pub use console::render_console;
+pub use json::{parse_json_file, parse_json_str, BlockSpec, BodySpec, JsonFile, ValueMode};
 pub use syntax::{parse_expr_str, parse_file, parse_str, Attribute, Block, Body, Expr, RefStep, Reference, SourceFile};
 pub use types::TypeConstraint;

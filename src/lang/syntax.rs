@@ -9,22 +9,60 @@ use std::sync::Arc;
 use crate::diagnostic::{Diagnostics, Location};
 
 /// A source file's path and text, with line starts for span -> line:col.
+///
+/// For a `.tf.json` file, `text` is the HCL the JSON front-end translated it to (what the
+/// evaluator reads), and `shown` the JSON the user wrote: locations are reported there.
 #[derive(Debug)]
 pub struct SourceFile {
     pub path: Arc<PathBuf>,
     pub text: String,
     line_starts: Vec<usize>,
+    shown: Option<Box<ShownText>>,
+}
+
+/// The text locations are reported in, when it is not the text parsed: a byte offset of
+/// the parsed text maps to `to + (offset - from)` (at most `len` on) in `file` by the last
+/// run whose `from` is not after it.
+#[derive(Debug)]
+pub(crate) struct ShownText {
+    pub(crate) file: Arc<SourceFile>,
+    /// (from, to, len), sorted by `from`.
+    pub(crate) runs: Vec<(usize, usize, usize)>,
 }
 
 impl SourceFile {
     pub fn new(path: impl Into<PathBuf>, text: String) -> Arc<SourceFile> {
+        Arc::new(Self::plain(path.into(), text))
+    }
+
+    fn plain(path: PathBuf, text: String) -> SourceFile {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        Arc::new(SourceFile { path: Arc::new(path.into()), text, line_starts })
+        SourceFile { path: Arc::new(path), text, line_starts, shown: None }
+    }
+
+    /// A parsed text whose locations are reported in `shown` (see [`ShownText`]).
+    pub(crate) fn translated(text: String, shown: ShownText) -> Arc<SourceFile> {
+        let mut file = Self::plain(shown.file.path.as_ref().clone(), text);
+        file.path = shown.file.path.clone();
+        file.shown = Some(Box::new(shown));
+        Arc::new(file)
     }
 
     /// The location of a byte range.
     pub fn location(&self, span: std::ops::Range<usize>) -> Location {
+        if let Some(shown) = &self.shown {
+            let map = |at: usize| {
+                let i = shown.runs.partition_point(|r| r.0 <= at);
+                match i.checked_sub(1).and_then(|i| shown.runs.get(i)) {
+                    Some(&(from, to, len)) => to + (at - from).min(len),
+                    None => 0,
+                }
+            };
+            let start = map(span.start);
+            let end = map(span.end.max(span.start)).max(start);
+            return shown.file.location(start..end);
+        }
         let start = span.start.min(self.text.len());
         let line_idx = self.line_starts.partition_point(|&s| s <= start).saturating_sub(1);
         let line_start = self.line_starts[line_idx];
