@@ -39,11 +39,12 @@ pub mod validate;
 mod host;
 mod host_aws;
 mod module_impl;
+mod refactor;
 mod run_cmd;
 mod unit_blocks;
 mod unit_impl;
 
-pub use module::{IgnoreChanges, Lifecycle, Local, Mode, Module, ModuleCall, Output, ProviderBlock, ResourceBlock, Validation, Variable};
+pub use module::{BlockAddress, IgnoreChanges, Import, Lifecycle, Local, Mode, Module, ModuleCall, Moved, Output, ProviderBlock, Removed, ResourceBlock, Validation, Variable};
 pub use unit::{Dependency, Environment, RemoteState, Unit};
 pub use validate::{validate_environment, validate_module};
 pub use host_aws::{set_aws_identity, AwsIdentity, AwsIdentityLookup, CallerIdentity};

@@ -19,6 +19,13 @@ pub struct Module {
     pub providers: Vec<ProviderBlock>,
     /// `module` blocks: child modules from local folders, loaded recursively.
     pub module_calls: Vec<ModuleCall>,
+    /// `moved { from = ... to = ... }` blocks (Terraform 1.1), addresses relative to this
+    /// module.
+    pub moved: Vec<Moved>,
+    /// `removed { from = ... }` blocks (Terraform 1.7), addresses relative to this module.
+    pub removed: Vec<Removed>,
+    /// `import { to = ... id = ... }` blocks (Terraform 1.5); the root module only.
+    pub imports: Vec<Import>,
     pub files: Vec<Arc<SourceFile>>,
 }
 
@@ -162,6 +169,52 @@ pub struct Output {
     pub sensitive: bool,
     pub description: Option<String>,
     pub depends_on: Vec<Reference>,
+    pub location: Location,
+}
+
+/// An address in a `moved`, `removed` or `import` block, in Terraform's spelling with
+/// literal keys (`module.a[0].aws_sqs_queue.q["k"]`, `module.a`): it names objects, so it
+/// is never evaluated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockAddress {
+    /// Canonical text: string keys written as JSON strings.
+    pub text: String,
+    pub location: Location,
+}
+
+impl BlockAddress {
+    /// True when it ends with a resource (`type.name`, with or without a key) rather than a
+    /// module call.
+    pub fn is_resource(&self) -> bool {
+        crate::refactor::address_ends_with_resource(&self.text)
+    }
+}
+
+/// `moved { from = aws_sqs_queue.a  to = aws_sqs_queue.b }`.
+#[derive(Clone, Debug)]
+pub struct Moved {
+    pub from: BlockAddress,
+    pub to: BlockAddress,
+    pub location: Location,
+}
+
+/// `removed { from = aws_sqs_queue.a  lifecycle { destroy = false } }`.
+#[derive(Clone, Debug)]
+pub struct Removed {
+    /// A resource or a module call, without instance keys.
+    pub from: BlockAddress,
+    /// `lifecycle { destroy = ... }`; true when absent, as Terraform.
+    pub destroy: bool,
+    pub location: Location,
+}
+
+/// `import { to = aws_sqs_queue.a  id = "..." }`.
+#[derive(Clone, Debug)]
+pub struct Import {
+    /// A resource instance (keys allowed).
+    pub to: BlockAddress,
+    /// Evaluated in the root module's scope; must be known when planning.
+    pub id: Expr,
     pub location: Location,
 }
 

@@ -11,7 +11,7 @@ use forge_provider::Value;
 
 use crate::module::{IgnoreChanges, Lifecycle, Local, Mode, Module, ModuleCall, Output, ProviderBlock, ResourceBlock, Validation, Variable};
 
-const MODULE_BLOCKS: &[&str] = &["variable", "locals", "output", "resource", "data", "provider", "terraform", "module"];
+const MODULE_BLOCKS: &[&str] = &["variable", "locals", "output", "resource", "data", "provider", "terraform", "module", "moved", "removed", "import"];
 /// Meta-arguments of a `module` block; every other attribute is an input variable.
 const MODULE_CALL_META: &[&str] = &["source", "version", "count", "for_each", "depends_on", "providers"];
 /// Meta-arguments taken out of a resource body.
@@ -46,6 +46,9 @@ fn load_nested(dir: &Path, calling: &mut Vec<PathBuf>) -> Result<Module, Diagnos
         outputs: Vec::new(),
         providers: Vec::new(),
         module_calls: Vec::new(),
+        moved: Vec::new(),
+        removed: Vec::new(),
+        imports: Vec::new(),
         files: bodies.iter().map(|b| b.file.clone()).collect(),
     };
     calling.push(canonical(dir));
@@ -145,6 +148,9 @@ fn read_file_body(body: &Body, module: &mut Module, calling: &mut Vec<PathBuf>) 
             // the backend from the unit's remote_state.
             "terraform" => Ok(()),
             "module" => read_module_call(block, calling).map(|c| module.module_calls.push(c)),
+            "moved" => crate::refactor::read_moved(block).map(|m| module.moved.push(m)),
+            "removed" => crate::refactor::read_removed(block).map(|r| module.removed.push(r)),
+            "import" => crate::refactor::read_import(block).map(|i| module.imports.push(i)),
             other => Err(unknown_name_error("block type", other, MODULE_BLOCKS, block.location.clone())),
         };
         if let Err(d) = result {
@@ -514,6 +520,13 @@ fn read_module_call(block: &Block, calling: &mut Vec<PathBuf>) -> Result<ModuleC
             Diagnostic::error(format!("provider \"{}\" is configured inside the child module \"{name}\"; forge configures providers in the root module only", p.name))
                 .at(p.location.clone())
                 .hint("move the provider block to the root module: the child inherits its default configuration, or pass an alias with providers = { aws = aws.west }"),
+        );
+    }
+    for i in &child.imports {
+        diags.push(
+            Diagnostic::error(format!("an import block in module \"{name}\": import blocks are allowed in the root module only"))
+                .at(i.location.clone())
+                .hint(format!("move it to the root module, with the module path in `to`: module.{name}.{}", i.to.text)),
         );
     }
     let arguments: Vec<Attribute> = body.attributes.iter().filter(|a| !MODULE_CALL_META.contains(&a.name.as_str())).cloned().collect();

@@ -173,6 +173,17 @@ impl ModuleGraph {
             ds.retain(|&d| d != i);
             deps[i] = ds;
         }
+        // An import block's id is evaluated in the root module when its target is planned.
+        for im in &modules[0].module.imports {
+            let target = crate::addr::InstanceAddr::parse(&im.to.text).map(|a| a.config_resource());
+            if let Some(&t) = target.as_deref().and_then(|t| index.get(t)) {
+                let mut ds = Vec::new();
+                lookup("", &im.id.references(), &mut ds);
+                deps[t].extend(ds.into_iter().filter(|&d| d != t));
+                deps[t].sort_unstable();
+                deps[t].dedup();
+            }
+        }
         if let Some(cycle) = find_cycle(&deps) {
             let path: Vec<&str> = cycle.iter().map(|&i| nodes[i].0.as_str()).collect();
             return Err(EngineError::new(format!("unit {}: the module's blocks refer to each other in a cycle: {}", unit.name, path.join(" -> ")))

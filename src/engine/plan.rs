@@ -31,6 +31,8 @@ pub enum Action {
     DeleteThenCreate,
     CreateThenDelete,
     Delete,
+    /// Out of state, left in place: a `removed` block with `lifecycle { destroy = false }`.
+    Forget,
 }
 
 impl Action {
@@ -48,6 +50,7 @@ impl Action {
             Action::DeleteThenCreate => vec!["delete", "create"],
             Action::CreateThenDelete => vec!["create", "delete"],
             Action::Delete => vec!["delete"],
+            Action::Forget => vec!["forget"],
         }
     }
 }
@@ -65,6 +68,17 @@ pub struct ResourceChange {
     pub requires_replace: Vec<String>,
     /// Why, when it is not obvious ("no longer in configuration").
     pub reason: Option<String>,
+    /// The address state had before a `moved` block re-addressed the object.
+    pub moved_from: Option<InstanceAddr>,
+    /// The id an `import` block reads the object by (it is not in state yet).
+    pub importing: Option<String>,
+}
+
+impl ResourceChange {
+    /// True when the plan shows it: an action, a move or an import.
+    pub fn is_visible(&self) -> bool {
+        self.action != Action::NoOp || self.moved_from.is_some() || self.importing.is_some()
+    }
 }
 
 /// An object changed outside forge: what state said and what was read.
@@ -103,6 +117,8 @@ pub struct UnitPlan {
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counts {
+    /// Objects an `import` block brings into state.
+    pub import: usize,
     pub add: usize,
     pub change: usize,
     pub destroy: usize,
@@ -112,6 +128,9 @@ impl UnitPlan {
     pub fn counts(&self) -> Counts {
         let mut c = Counts::default();
         for ch in &self.changes {
+            if ch.importing.is_some() {
+                c.import += 1;
+            }
             match ch.action {
                 Action::Create => c.add += 1,
                 Action::Update => c.change += 1,
@@ -120,7 +139,7 @@ impl UnitPlan {
                     c.add += 1;
                     c.destroy += 1;
                 }
-                Action::NoOp | Action::Read => {}
+                Action::NoOp | Action::Read | Action::Forget => {}
             }
         }
         c
@@ -128,7 +147,7 @@ impl UnitPlan {
 
     /// True when applying would change anything: resources, outputs or (refresh-only) state.
     pub fn has_changes(&self) -> bool {
-        let resources = self.changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read));
+        let resources = self.changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read) || c.moved_from.is_some() || c.importing.is_some());
         let outputs = self.output_changes.iter().any(|o| o.action != Action::NoOp);
         // Refresh-only records every drift; a normal apply must at least forget objects
         // that are gone.

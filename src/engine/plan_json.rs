@@ -121,6 +121,9 @@ fn output_value(v: &Value, sensitive: bool) -> J {
 fn change_json(c: &ResourceChange, unit: Option<&str>) -> J {
     let mut o = Map::new();
     o.insert("address".into(), json!(c.addr.to_string()));
+    if let Some(from) = &c.moved_from {
+        o.insert("previous_address".into(), json!(from.to_string()));
+    }
     if let Some(m) = c.addr.module_address() {
         o.insert("module_address".into(), json!(m));
     }
@@ -152,12 +155,15 @@ fn change_json(c: &ResourceChange, unit: Option<&str>) -> J {
     if !c.requires_replace.is_empty() {
         ch.insert("replace_paths".into(), J::Array(c.requires_replace.iter().map(|p| json!([p])).collect()));
     }
+    if let Some(id) = &c.importing {
+        ch.insert("importing".into(), json!({"id": id}));
+    }
     o.insert("change".into(), J::Object(ch));
     if c.action.is_replace() {
         o.insert("action_reason".into(), json!("replace_because_cannot_update"));
     }
     // Terraform's reasons for deleting in a normal plan (a destroy plan gives none).
-    if c.action == Action::Delete && c.reason.is_some() {
+    if matches!(c.action, Action::Delete | Action::Forget) && c.reason.is_some() {
         let in_config = c.reason.as_deref().is_some_and(|r| r.contains("count/for_each"));
         let no_module = c.reason.as_deref().is_some_and(|r| r.contains("module instance"));
         let reason = match (&c.addr.key, in_config) {
@@ -206,6 +212,8 @@ fn unit_parts(p: &UnitPlan, unit: Option<&str>, parts: &mut Parts) {
             after: d.after.clone(),
             requires_replace: Vec::new(),
             reason: None,
+            moved_from: None,
+            importing: None,
         };
         drift.push(change_json(&as_change, unit));
     }

@@ -54,7 +54,7 @@ pub fn render_unit(plan: &UnitPlan, style: Style) -> String {
             out.push_str("Unless the configuration is changed accordingly, forge will undo them.\n\n");
         }
     }
-    let visible: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.action != Action::NoOp).collect();
+    let visible: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.is_visible()).collect();
     if plan.mode == PlanMode::RefreshOnly {
         if plan.drift.is_empty() {
             out.push_str("No changes. The state matches the objects in AWS.\n");
@@ -70,7 +70,8 @@ pub fn render_unit(plan: &UnitPlan, style: Style) -> String {
             out.push_str(&render_change(c, style));
         }
         let n = plan.counts();
-        let _ = writeln!(out, "\n{} {} to add, {} to change, {} to destroy.", style.bold("Plan:"), n.add, n.change, n.destroy);
+        let import = if n.import > 0 { format!("{} to import, ", n.import) } else { String::new() };
+        let _ = writeln!(out, "\n{} {import}{} to add, {} to change, {} to destroy.", style.bold("Plan:"), n.add, n.change, n.destroy);
     }
     let outputs: Vec<&OutputChange> = plan.output_changes.iter().filter(|o| o.action != Action::NoOp).collect();
     if !outputs.is_empty() {
@@ -79,6 +80,22 @@ pub fn render_unit(plan: &UnitPlan, style: Style) -> String {
             out.push_str(&render_output_change(o, style));
         }
     }
+    out.push_str(&forget_warning(plan, style));
+    out
+}
+
+/// Terraform's warning under a plan that forgets objects (`removed` with destroy = false).
+fn forget_warning(plan: &UnitPlan, style: Style) -> String {
+    let forgotten: Vec<String> = plan.changes.iter().filter(|c| c.action == Action::Forget).map(|c| c.addr.to_string()).collect();
+    if forgotten.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("\n{}\n\n", style.bold("Warning: Some objects will no longer be managed by forge"));
+    out.push_str("If you apply this plan, forge will discard its tracking information for the\nfollowing objects, but it will not delete them:\n");
+    for a in forgotten {
+        let _ = writeln!(out, " - {a}");
+    }
+    out.push_str("\nAfter applying this plan, forge will no longer manage these objects. You will\nneed to import them into forge to manage them again.\n");
     out
 }
 
@@ -91,15 +108,30 @@ fn header(c: &ResourceChange) -> (String, &'static str) {
         Action::CreateThenDelete => (format!("# {addr} must be replaced"), "+/-"),
         Action::Delete => (format!("# {addr} will be destroyed"), "  -"),
         Action::Read => (format!("# {addr} will be read during apply"), " <="),
-        Action::NoOp => (format!("# {addr} is unchanged"), "   "),
+        Action::Forget => (format!("# {addr} will no longer be managed by forge, but will not be destroyed"), " ."),
+        Action::NoOp => match (&c.moved_from, &c.importing) {
+            (Some(from), _) => (format!("# {from} has moved to {addr}"), "   "),
+            (None, Some(_)) => (format!("# {addr} will be imported"), "   "),
+            (None, None) => (format!("# {addr} is unchanged"), "   "),
+        },
     }
 }
 
 pub fn render_change(c: &ResourceChange, style: Style) -> String {
     let (title, sign) = header(c);
-    let mut out = format!("  {}\n", style.bold(&title));
-    if let Some(reason) = &c.reason {
+    // Terraform indents the lines of a forgotten object one space less.
+    let indent = if c.action == Action::Forget { " " } else { "  " };
+    let mut out = format!("{indent}{}\n", style.bold(&title));
+    if c.action == Action::Forget {
+        let _ = writeln!(out, "{indent}# (destroy = false is set in the configuration)");
+    } else if let Some(reason) = &c.reason {
         let _ = writeln!(out, "  # (because {reason})");
+    }
+    if let (Some(from), false) = (&c.moved_from, c.action == Action::NoOp) {
+        let _ = writeln!(out, "  # (moved from {from})");
+    }
+    if let (Some(id), false) = (&c.importing, c.action == Action::NoOp) {
+        let _ = writeln!(out, "  # (imported from {})", serde_json::Value::String(id.clone()));
     }
     let kind = if c.addr.mode == forge_config::Mode::Data { "data" } else { "resource" };
     let _ = writeln!(out, "{} {kind} \"{}\" \"{}\" {{", style.sign(sign), c.addr.type_name, c.addr.name);
@@ -109,6 +141,7 @@ pub fn render_change(c: &ResourceChange, style: Style) -> String {
     let body = match c.action {
         Action::Create | Action::Read => attrs_one_side(after, "+", style),
         Action::Delete => attrs_one_side(before, "-", style),
+        Action::Forget => attrs_diff(before, before, &[], style),
         _ => attrs_diff(before, after, &c.requires_replace, style),
     };
     out.push_str(&body);
@@ -452,6 +485,8 @@ mod tests {
             after: Some(after),
             requires_replace: Vec::new(),
             reason: None,
+            moved_from: None,
+            importing: None,
         };
         let text = render_change(&change, Style::default());
         assert!(text.contains("# aws_instance.app will be updated in-place"), "{text}");
@@ -469,7 +504,7 @@ mod tests {
         let plan = |planned: Value| UnitPlan {
             unit: "sqs".into(),
             mode: PlanMode::Normal,
-            changes: vec![ResourceChange { addr: addr.clone(), action: Action::Update, before: Some(live.clone()), after: Some(planned), requires_replace: Vec::new(), reason: None }],
+            changes: vec![ResourceChange { addr: addr.clone(), action: Action::Update, before: Some(live.clone()), after: Some(planned), requires_replace: Vec::new(), reason: None, moved_from: None, importing: None }],
             drift: vec![Drift { addr: addr.clone(), before: queue(60.0, Value::Null), after: Some(live.clone()) }],
             output_changes: Vec::new(),
             outputs: Default::default(),
@@ -495,6 +530,8 @@ mod tests {
             after,
             requires_replace: replace.iter().map(|s| s.to_string()).collect(),
             reason: None,
+            moved_from: None,
+            importing: None,
         };
         render_change(&change, Style::default())
     }

@@ -21,6 +21,7 @@ use crate::data_reads::DataReads;
 use crate::events::{Event, EventSink, OpKind, OpStatus};
 use crate::module_graph::{provider_key, provider_name_of, ModuleGraph, NodeKind};
 use crate::plan::{Action, Drift, EngineError, OutputChange, PlanMode, ResourceChange, UnitPlan};
+use crate::refactor::{Moves, Refactoring};
 use crate::schema_util::{check_body, from_state, mark_sensitive, shape, to_state, unknown_object};
 use crate::state::{provider_address, InstanceState, OutputState};
 use crate::store::StateStore;
@@ -77,6 +78,8 @@ struct Collected {
     desired: BTreeSet<InstanceAddr>,
     /// Resources whose node finished (their absent keys are orphans).
     completed: BTreeSet<String>,
+    /// What the moved blocks re-addressed: new address -> old.
+    moves: Moves,
 }
 
 /// A module instance's path (empty for the root).
@@ -93,6 +96,8 @@ struct ModInst {
 struct Runner<'a> {
     run: &'a UnitRun<'a>,
     graph: ModuleGraph,
+    /// The unit's moved, removed and import blocks.
+    refactor: Refactoring,
     /// One scope per module instance: its variables, locals, resources, data sources and
     /// the outputs of the modules it calls (`module.<name>`).
     scopes: Mutex<BTreeMap<ModPath, Scope<'static>>>,
@@ -135,7 +140,12 @@ pub async fn run_unit_keeping_state(run: &UnitRun<'_>, store: StateStore) -> (Re
         Ok(g) => g,
         Err(e) => return (Err(vec![e]), store),
     };
-    let runner = Runner::new(run, graph, store);
+    let refactor = match Refactoring::new(&graph, &run.unit.name) {
+        Ok(r) => r,
+        Err(e) => return (Err(vec![e]), store),
+    };
+    let mut runner = Runner::new(run, graph, store);
+    runner.refactor = refactor;
     let result = runner.execute().await;
     (result, runner.store.into_inner())
 }
@@ -208,6 +218,7 @@ impl<'a> Runner<'a> {
         Runner {
             run,
             graph,
+            refactor: Refactoring::default(),
             scopes: Mutex::new(BTreeMap::from([(Vec::new(), root)])),
             expansions: Mutex::new(BTreeMap::from([(0, vec![ModInst { path: Vec::new(), binding: None }])])),
             providers: tokio::sync::Mutex::new(BTreeMap::new()),
@@ -224,7 +235,29 @@ impl<'a> Runner<'a> {
 }
 
 impl Runner<'_> {
+    /// Re-addresses the state as the moved blocks say, then plans (and applies). A plan
+    /// leaves the store as it found it: the moves are the apply's to record.
     async fn execute(&self) -> Result<UnitPlan, Vec<EngineError>> {
+        let original = {
+            let mut store = self.store.lock().await;
+            let original = (!self.run.apply).then(|| store.state.instances.clone());
+            let moves = self.refactor.apply_moves(&mut store.state.instances).map_err(|e| vec![e])?;
+            let moved = !moves.is_empty();
+            lock(&self.collected).moves = moves;
+            if moved && self.run.apply {
+                // The new addresses are durable before anything is done at them.
+                self.recorded(store).await.map_err(|e| vec![e])?;
+            }
+            original
+        };
+        let result = self.plan_and_perform().await;
+        if let Some(original) = original {
+            self.store.lock().await.state.instances = original;
+        }
+        result
+    }
+
+    async fn plan_and_perform(&self) -> Result<UnitPlan, Vec<EngineError>> {
         let (lineage, serial, existed) = {
             let s = self.store.lock().await;
             (s.state.lineage.clone(), s.state.serial, s.exists())
@@ -245,6 +278,9 @@ impl Runner<'_> {
         }
         if let Err(es) = orphans {
             errors.extend(es);
+        }
+        if errors.is_empty() {
+            errors.extend(self.refactoring_leftovers());
         }
         errors.extend(lock(&self.write_failed).take());
         if errors.is_empty()
@@ -693,9 +729,16 @@ impl Runner<'_> {
         if self.run.mode == PlanMode::Destroy {
             return Ok(recorded.unwrap_or_else(|| unknown_object(schema, None)));
         }
-        let prior = match (&recorded, self.run.refresh) {
-            (Some(r), true) => self.refresh(rt, addr, r).await?,
-            (r, _) => r.clone(),
+        // An import block's object is read by its id when state does not have it yet;
+        // once it does, the block has nothing left to do (as in Terraform).
+        let import = self.refactor.imports.get(addr).filter(|_| recorded.is_none() && self.run.mode == PlanMode::Normal);
+        let (prior, import_id) = match (import, &recorded, self.run.refresh) {
+            (Some(block), _, _) => {
+                let (value, id) = self.import_object(rt, addr, block).await?;
+                (Some(value), Some(id))
+            }
+            (None, Some(r), true) => (self.refresh(rt, addr, r).await?, None),
+            (None, r, _) => (r.clone(), None),
         };
         if self.run.mode == PlanMode::RefreshOnly {
             return Ok(prior.unwrap_or_else(|| unknown_object(schema, None)));
@@ -724,6 +767,8 @@ impl Runner<'_> {
             after: Some(planned.clone()),
             requires_replace: if action.is_replace() { replace_reasons(rt, prior.as_ref(), &config) } else { Vec::new() },
             reason: None,
+            moved_from: lock(&self.collected).moves.get(addr).cloned(),
+            importing: import_id,
         };
         if !self.run.apply {
             lock(&self.collected).changes.push(change);
@@ -1053,6 +1098,8 @@ impl Runner<'_> {
                 after: Some(after.clone()),
                 requires_replace: Vec::new(),
                 reason: Some("its configuration depends on values known only after apply".into()),
+                moved_from: None,
+                importing: None,
             });
             return Ok(after);
         }
@@ -1130,9 +1177,28 @@ impl Runner<'_> {
                     _ if in_config(&addr) => Some("its key is no longer in count/for_each".to_string()),
                     _ => Some("it is no longer in the configuration".to_string()),
                 };
-                c.changes.push(ResourceChange { addr, action: Action::Delete, before: Some(inst.attributes), after: None, requires_replace: Vec::new(), reason });
+                let action = if self.forgets(&addr) { Action::Forget } else { Action::Delete };
+                let moved_from = c.moves.get(&addr).cloned();
+                c.changes.push(ResourceChange { addr, action, before: Some(inst.attributes), after: None, requires_replace: Vec::new(), reason, moved_from, importing: None });
             }
             return Ok(());
+        }
+        // Objects a removed block lets go of leave the state and stay where they are.
+        let (forget, to_delete): (Vec<_>, Vec<_>) = to_delete.into_iter().partition(|(a, _, _)| self.forgets(a));
+        for (addr, inst, _) in forget {
+            self.check_planned(&addr, Action::Forget).map_err(|e| vec![e])?;
+            self.save(&addr, None).await.map_err(|e| vec![e])?;
+            let moved_from = lock(&self.collected).moves.get(&addr).cloned();
+            lock(&self.collected).changes.push(ResourceChange {
+                addr,
+                action: Action::Forget,
+                before: Some(inst.attributes),
+                after: None,
+                requires_replace: Vec::new(),
+                reason: None,
+                moved_from,
+                importing: None,
+            });
         }
         for (addr, _, _) in &to_delete {
             if let Err(e) = self.check_planned(addr, Action::Delete) {
@@ -1155,6 +1221,7 @@ impl Runner<'_> {
             async move {
                 self.call(addr, OpKind::Destroying, true, rt.delete(&inst.attributes)).await?;
                 self.save(addr, None).await?;
+                let moved_from = lock(&self.collected).moves.get(addr).cloned();
                 lock(&self.collected).changes.push(ResourceChange {
                     addr: addr.clone(),
                     action: Action::Delete,
@@ -1162,6 +1229,8 @@ impl Runner<'_> {
                     after: None,
                     requires_replace: Vec::new(),
                     reason: None,
+                    moved_from,
+                    importing: None,
                 });
                 Ok::<(), EngineError>(())
             }
@@ -1177,6 +1246,60 @@ impl Runner<'_> {
             })
             .collect();
         if errors.is_empty() { Ok(()) } else { Err(errors) }
+    }
+
+    /// True when a `removed` block with `destroy = false` covers this orphan.
+    fn forgets(&self, addr: &InstanceAddr) -> bool {
+        self.run.mode == PlanMode::Normal && self.refactor.removed_for(addr).is_some_and(|r| !r.destroy)
+    }
+
+    /// Reads the object an import block names, by its id (evaluated in the root module).
+    async fn import_object(&self, rt: &dyn ResourceType, addr: &InstanceAddr, block: &forge_config::Import) -> Result<(Value, String), EngineError> {
+        let what = format!("unit {}: the import block for {addr}", self.unit_name());
+        let id = self.with_scope(&Vec::new(), |scope| eval(&block.id, scope)).map_err(|d| diag_error(format!("{what}: its id cannot be evaluated"), d))?;
+        let Some(id) = id.unmarked().as_str().map(str::to_string).filter(|_| id.is_wholly_known()) else {
+            let why = if id.is_wholly_known() { format!("id is a {}, not a string", id.kind_name()) } else { "id depends on values known only after apply".to_string() };
+            return Err(diag_error(
+                format!("{what}: invalid id"),
+                Diagnostic::error(why).at(block.id.location()).hint("the id must be a string known when planning (a literal, a variable or a local)").into(),
+            ));
+        };
+        let found = self.call(addr, OpKind::Reading, false, rt.import(&id)).await?;
+        let Some(value) = found else {
+            return Err(EngineError::new(format!("{addr}: cannot import: no {} with id {id:?} exists", addr.type_name))
+                .cause(format!("import block at {}", block.location))
+                .hint("check the id: it is the one `terraform import` takes for this type (for aws_sqs_queue, the queue URL)"));
+        };
+        Ok((mark_sensitive(rt.schema(), value), id))
+    }
+
+    /// After the walk: moved blocks whose source the configuration still declares (an
+    /// instance key checked once count/for_each are known), and import blocks whose
+    /// target is not an instance the configuration declares.
+    fn refactoring_leftovers(&self) -> Vec<EngineError> {
+        let modules: Vec<ModPath> = lock(&self.expansions).values().flatten().map(|i| i.path.clone()).collect();
+        let c = lock(&self.collected);
+        let mut errors = Vec::new();
+        for (old, block) in self.refactor.instance_sources(&modules) {
+            if c.desired.contains(&old) {
+                errors.push(
+                    EngineError::new(format!("unit {}: a moved block moves {old} away, but the configuration still declares it", self.unit_name()))
+                        .cause(format!("moved block at {}", block.location))
+                        .hint(format!("change count/for_each so the object is declared only as {}, or remove the moved block", block.to.text)),
+                );
+            }
+        }
+        if self.run.mode == PlanMode::Normal {
+            for (to, block) in &self.refactor.imports {
+                if c.completed.contains(&to.config_resource()) && !c.desired.contains(to) && lock(&self.expansions).values().flatten().any(|i| i.path == to.module) {
+                    errors.push(EngineError::config(
+                        format!("unit {}: the import block's target {to} is not an instance the configuration declares", self.unit_name()),
+                        Diagnostic::error(format!("{to} is not in the resource's count/for_each")).at(block.to.location.clone()).hint("use a key the resource's count or for_each has").into(),
+                    ));
+                }
+            }
+        }
+        errors
     }
 
     /// Refreshes an orphan; `None` when it is already gone (or refresh-only).

@@ -10,6 +10,7 @@ mod drift;
 mod environments;
 mod modules;
 mod production;
+mod refactoring;
 mod stacks;
 mod terraform_remote;
 mod terragrunt_functions;

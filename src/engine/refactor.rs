@@ -1,0 +1,372 @@
+//! Terraform's configuration-driven refactoring: `moved` blocks re-address the state
+//! before anything is planned, `removed` blocks decide whether an object that left the
+//! configuration is destroyed or only forgotten, and `import` blocks name existing objects
+//! that a plan reads through the provider's import and an apply records.
+//!
+//! Addresses in these blocks are relative to the module that declares them; a block in a
+//! child module applies to every instance of that module.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use forge_config::{Import, Mode, Moved, Removed};
+use forge_lang::Location;
+
+use crate::addr::{parse_module_prefix, InstanceAddr, InstanceKey, ModuleStep};
+use crate::module_graph::{ModuleGraph, NodeKind};
+use crate::plan::EngineError;
+use crate::state::InstanceState;
+use crate::unit_graph::find_cycle;
+
+/// A `moved` endpoint: a module path and, for a resource, its type, name and key.
+#[derive(Clone, Debug, PartialEq)]
+struct Endpoint {
+    module: Vec<ModuleStep>,
+    resource: Option<(String, String, Option<InstanceKey>)>,
+}
+
+impl Endpoint {
+    fn parse(text: &str) -> Option<Endpoint> {
+        let (module, rest) = parse_module_prefix(text)?;
+        if rest.is_empty() {
+            return (!module.is_empty()).then_some(Endpoint { module, resource: None });
+        }
+        let a = InstanceAddr::parse(rest).filter(|a| a.module.is_empty() && a.mode == Mode::Managed)?;
+        Some(Endpoint { module, resource: Some((a.type_name, a.name, a.key)) })
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Kind {
+    /// `a.x` -> `a.y`: every instance, keys kept.
+    Resource,
+    /// `a.x[0]` -> `a.x["k"]` (one side may have no key: the unkeyed instance).
+    Instance,
+    /// `module.a` -> `module.b`: every instance of the call, keys kept.
+    ModuleCall,
+    /// `module.a[0]` -> `module.a["k"]`.
+    ModuleInstance,
+}
+
+/// One `moved` block, resolved.
+struct Statement {
+    /// The declaring module's call names (empty for the root).
+    within: Vec<String>,
+    kind: Kind,
+    from: Endpoint,
+    to: Endpoint,
+    block: Moved,
+}
+
+impl Statement {
+    /// Where `module`/`type.name[key]` (relative to the declaring module instance) goes,
+    /// if this statement moves it.
+    fn step(&self, module: &[ModuleStep], ty: &str, name: &str, key: &Option<InstanceKey>) -> Option<(Vec<ModuleStep>, String, String, Option<InstanceKey>)> {
+        let same = |r: &Option<(String, String, Option<InstanceKey>)>| r.as_ref().is_some_and(|(t, n, _)| t == ty && n == name);
+        match self.kind {
+            Kind::Resource if module == self.from.module.as_slice() && same(&self.from.resource) => {
+                let (t, n, _) = self.to.resource.clone()?;
+                Some((self.to.module.clone(), t, n, key.clone()))
+            }
+            Kind::Instance if module == self.from.module.as_slice() && same(&self.from.resource) && self.from.resource.as_ref().is_some_and(|(_, _, k)| k == key) => {
+                let (t, n, k) = self.to.resource.clone()?;
+                Some((self.to.module.clone(), t, n, k))
+            }
+            Kind::ModuleCall => {
+                let (last, parent) = self.from.module.split_last()?;
+                let here = module.get(parent.len())?;
+                if !module.starts_with(parent) || here.0 != last.0 {
+                    return None;
+                }
+                let (to_last, to_parent) = self.to.module.split_last()?;
+                let mut m = to_parent.to_vec();
+                m.push((to_last.0.clone(), here.1.clone()));
+                m.extend(module[parent.len() + 1..].iter().cloned());
+                Some((m, ty.to_string(), name.to_string(), key.clone()))
+            }
+            Kind::ModuleInstance if module.starts_with(&self.from.module) => {
+                let mut m = self.to.module.clone();
+                m.extend(module[self.from.module.len()..].iter().cloned());
+                Some((m, ty.to_string(), name.to_string(), key.clone()))
+            }
+            _ => None,
+        }
+    }
+
+    /// The statement applied to an absolute address, if it moves it.
+    fn apply(&self, addr: &InstanceAddr) -> Option<InstanceAddr> {
+        let n = self.within.len();
+        if addr.mode != Mode::Managed || addr.module.len() < n || addr.module[..n].iter().map(|s| &s.0).ne(self.within.iter()) {
+            return None;
+        }
+        let (m, t, name, key) = self.step(&addr.module[n..], &addr.type_name, &addr.name, &addr.key)?;
+        let mut module = addr.module[..n].to_vec();
+        module.extend(m);
+        Some(InstanceAddr { module, mode: Mode::Managed, type_name: t, name, key })
+    }
+
+    fn describe(&self) -> String {
+        format!("{}: {} -> {}", self.block.location, self.block.from.text, self.block.to.text)
+    }
+}
+
+fn config_prefix(within: &[String]) -> String {
+    within.iter().map(|n| format!("module.{n}.")).collect()
+}
+
+/// The declared location of a resource block or module call at `config_path`
+/// (`module.a.aws_sqs_queue.q`, `module.a.module.b`), if the configuration has one.
+fn declared_at(graph: &ModuleGraph, config_path: &str) -> Option<Location> {
+    let n = graph.node_named(config_path)?;
+    let m = graph.node_module[n];
+    match graph.nodes[n].1 {
+        NodeKind::Resource(r) => Some(graph.modules[m].module.resources[r].location.clone()),
+        NodeKind::ModuleCall(c) => graph.modules[c].parent.as_ref().map(|(_, call)| call.location.clone()),
+        _ => None,
+    }
+}
+
+/// An endpoint's configuration path without instance keys.
+fn config_path(within: &[String], e: &Endpoint) -> String {
+    let mut out = config_prefix(within);
+    for (name, _) in &e.module {
+        out.push_str(&format!("module.{name}."));
+    }
+    match &e.resource {
+        Some((t, n, _)) => out.push_str(&format!("{t}.{n}")),
+        None => {
+            out.pop();
+        }
+    }
+    out
+}
+
+/// The unit's refactoring blocks, checked against its configuration.
+#[derive(Default)]
+pub struct Refactoring {
+    statements: Vec<Statement>,
+    removed: Vec<(Vec<String>, Removed)>,
+    /// Import targets (absolute) and their blocks.
+    pub imports: BTreeMap<InstanceAddr, Import>,
+}
+
+/// What `Refactoring::apply_moves` did: new address -> old address.
+pub type Moves = BTreeMap<InstanceAddr, InstanceAddr>;
+
+impl Refactoring {
+    /// Reads every module's `moved`, `removed` and `import` blocks; refuses those that
+    /// contradict the configuration or each other (checks that need no state).
+    pub fn new(graph: &ModuleGraph, unit: &str) -> Result<Refactoring, EngineError> {
+        let mut diags = Vec::new();
+        let mut statements = Vec::new();
+        let mut removed = Vec::new();
+        let mut imports = BTreeMap::new();
+        for entry in &graph.modules {
+            for mv in &entry.module.moved {
+                let (Some(from), Some(to)) = (Endpoint::parse(&mv.from.text), Endpoint::parse(&mv.to.text)) else {
+                    diags.push(forge_lang::Diagnostic::error(format!("moved block: cannot read the addresses {} and {}", mv.from.text, mv.to.text)).at(mv.location.clone()));
+                    continue;
+                };
+                let kind = match (&from.resource, &to.resource) {
+                    (Some((_, _, fk)), Some((_, _, tk))) => if fk.is_some() || tk.is_some() { Kind::Instance } else { Kind::Resource },
+                    (None, None) => {
+                        let keyed = |e: &Endpoint| e.module.last().is_some_and(|s| s.1.is_some());
+                        if keyed(&from) || keyed(&to) { Kind::ModuleInstance } else { Kind::ModuleCall }
+                    }
+                    // forge-config refuses a resource moved to a module.
+                    _ => continue,
+                };
+                let st = Statement { within: entry.path.clone(), kind, from, to, block: mv.clone() };
+                // Moving a whole resource or call away from something still declared would
+                // leave the declaration to plan a new object; Terraform refuses it.
+                if matches!(kind, Kind::Resource | Kind::ModuleCall) {
+                    let path = config_path(&st.within, &st.from);
+                    if let Some(at) = declared_at(graph, &path) {
+                        let what = if kind == Kind::Resource { "resource" } else { "module call" };
+                        diags.push(
+                            forge_lang::Diagnostic::error(format!("moved block: {} is still declared at {at}", mv.from.text))
+                                .at(mv.location.clone())
+                                .hint(format!("rename the {what} so it is declared as {} instead, or remove this moved block", mv.to.text)),
+                        );
+                        continue;
+                    }
+                }
+                if let Some(first) = statements.iter().find(|s: &&Statement| s.within == st.within && s.from == st.from) {
+                    diags.push(
+                        forge_lang::Diagnostic::error(format!("two moved blocks move {}", mv.from.text))
+                            .at(mv.location.clone())
+                            .detail(format!("the other is at {}", first.block.location))
+                            .hint("an object moves to one place: keep one of the blocks"),
+                    );
+                    continue;
+                }
+                statements.push(st);
+            }
+            for rm in &entry.module.removed {
+                let path = format!("{}{}", config_prefix(&entry.path), rm.from.text);
+                if let Some(at) = declared_at(graph, &path) {
+                    diags.push(
+                        forge_lang::Diagnostic::error(format!("removed block: {} is still declared in the configuration", rm.from.text))
+                            .at(at)
+                            .detail(format!("the removed block is at {}", rm.location))
+                            .hint("delete the resource (or module) block, or the removed block"),
+                    );
+                    continue;
+                }
+                removed.push((entry.path.clone(), rm.clone()));
+            }
+            for im in &entry.module.imports {
+                let Some(to) = InstanceAddr::parse(&im.to.text) else { continue };
+                if graph.block(&to.config_resource()).is_none_or(|(_, b)| b.mode != Mode::Managed) {
+                    diags.push(
+                        forge_lang::Diagnostic::error(format!("import block: the configuration has no resource block for {}", im.to.text))
+                            .at(im.to.location.clone())
+                            .hint(format!("add `resource \"{}\" \"{}\" {{ ... }}` with the object's arguments (forge does not generate configuration)", to.type_name, to.name)),
+                    );
+                    continue;
+                }
+                if let Some(first) = imports.get(&to) {
+                    let first: &Import = first;
+                    diags.push(
+                        forge_lang::Diagnostic::error(format!("two import blocks import into {}", im.to.text))
+                            .at(im.location.clone())
+                            .detail(format!("the other is at {}", first.location))
+                            .hint("an address holds one object: keep one of the blocks"),
+                    );
+                    continue;
+                }
+                imports.insert(to, im.clone());
+            }
+        }
+        // Chains are followed; a chain that comes back to its start has no end.
+        let deps: Vec<Vec<usize>> = statements
+            .iter()
+            .map(|s| statements.iter().enumerate().filter(|(_, t)| t.within == s.within && t.from == s.to).map(|(j, _)| j).collect())
+            .collect();
+        if diags.is_empty()
+            && let Some(cycle) = find_cycle(&deps)
+        {
+            let chain: Vec<String> = cycle.iter().map(|&i| statements[i].describe()).collect();
+            return Err(EngineError::new(format!("unit {unit}: moved blocks form a cycle, so there is no final address to move objects to"))
+                .cause(chain.join("\n"))
+                .hint("a chain of moved blocks must end at an address that no moved block moves from"));
+        }
+        if !diags.is_empty() {
+            return Err(EngineError::config(format!("unit {unit}: the moved, removed or import blocks do not fit the configuration"), forge_lang::Diagnostics(diags)));
+        }
+        Ok(Refactoring { statements, removed, imports })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty() && self.removed.is_empty() && self.imports.is_empty()
+    }
+
+    /// Re-addresses `instances` as the moved blocks say, following chains; returns what
+    /// moved (new address -> old). Refuses to move onto an address state already holds
+    /// (or two objects onto one address): Terraform would leave the object and plan to
+    /// destroy it, which is rarely what the author of a moved block wants.
+    pub fn apply_moves(&self, instances: &mut BTreeMap<InstanceAddr, InstanceState>) -> Result<Moves, EngineError> {
+        if self.statements.is_empty() {
+            return Ok(Moves::new());
+        }
+        let mut planned: Vec<(InstanceAddr, InstanceAddr, Vec<usize>)> = Vec::new();
+        for addr in instances.keys() {
+            let mut at = addr.clone();
+            let mut used = Vec::new();
+            while let Some((i, next)) = self.statements.iter().enumerate().filter(|(i, _)| !used.contains(i)).find_map(|(i, s)| s.apply(&at).map(|n| (i, n))) {
+                used.push(i);
+                at = next;
+            }
+            if !used.is_empty() {
+                planned.push((addr.clone(), at, used));
+            }
+        }
+        let leaving: BTreeSet<&InstanceAddr> = planned.iter().map(|(old, _, _)| old).collect();
+        let mut arriving: BTreeMap<&InstanceAddr, &InstanceAddr> = BTreeMap::new();
+        for (old, new, used) in &planned {
+            let by = &self.statements[*used.last().unwrap_or(&0)].block;
+            let taken = (instances.contains_key(new) && !leaving.contains(new)).then(|| "state already has an object there".to_string());
+            let taken = taken.or_else(|| arriving.get(new).map(|other| format!("{other} moves there too")));
+            if let Some(why) = taken {
+                return Err(EngineError::new(format!("cannot move {old} to {new}: {why}"))
+                    .cause(format!("moved block at {}", by.location))
+                    .hint(format!("remove the object in the way from state (forge state rm <unit> {new}), or correct the moved block")));
+            }
+            arriving.insert(new, old);
+        }
+        let mut moves = Moves::new();
+        let mut taken: Vec<(InstanceAddr, InstanceState)> = Vec::new();
+        for (old, new, _) in &planned {
+            if let Some(inst) = instances.remove(old) {
+                taken.push((new.clone(), inst));
+                moves.insert(new.clone(), old.clone());
+            }
+        }
+        instances.extend(taken);
+        Ok(moves)
+    }
+
+    /// The instances moved blocks move from one by one (`a.x[0]`), in every instance of
+    /// their declaring module (`modules`: the module instance paths of the run). The
+    /// configuration must not declare them.
+    pub fn instance_sources(&self, modules: &[Vec<ModuleStep>]) -> Vec<(InstanceAddr, &Moved)> {
+        let mut out = Vec::new();
+        for s in self.statements.iter().filter(|s| s.kind == Kind::Instance) {
+            let Some((t, n, k)) = &s.from.resource else { continue };
+            for m in modules.iter().filter(|m| m.len() == s.within.len() && m.iter().map(|x| &x.0).eq(s.within.iter())) {
+                let mut module = m.clone();
+                module.extend(s.from.module.iter().cloned());
+                out.push((InstanceAddr { module, mode: Mode::Managed, type_name: t.clone(), name: n.clone(), key: k.clone() }, &s.block));
+            }
+        }
+        out
+    }
+
+    /// The `removed` block covering an instance that left the configuration, if any.
+    pub fn removed_for(&self, addr: &InstanceAddr) -> Option<&Removed> {
+        let path = addr.config_resource();
+        self.removed.iter().find_map(|(within, rm)| {
+            let target = format!("{}{}", config_prefix(within), rm.from.text);
+            (path == target || path.starts_with(&format!("{target}."))).then_some(rm)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn st(kind: Kind, within: &[&str], from: &str, to: &str) -> Statement {
+        let loc = forge_lang::SourceFile::new(std::path::PathBuf::from("main.tf"), String::from("moved {}")).location(0..1);
+        let ba = |t: &str| forge_config::BlockAddress { text: t.into(), location: loc.clone() };
+        Statement {
+            within: within.iter().map(|s| s.to_string()).collect(),
+            kind,
+            from: Endpoint::parse(from).expect("from"),
+            to: Endpoint::parse(to).expect("to"),
+            block: Moved { from: ba(from), to: ba(to), location: loc.clone() },
+        }
+    }
+
+    fn a(text: &str) -> InstanceAddr {
+        InstanceAddr::parse(text).expect(text)
+    }
+
+    #[test]
+    fn statements_move_resources_instances_and_modules() {
+        let r = st(Kind::Resource, &[], "aws_sqs_queue.a", "aws_sqs_queue.b");
+        assert_eq!(r.apply(&a("aws_sqs_queue.a[\"k\"]")), Some(a("aws_sqs_queue.b[\"k\"]")));
+        assert_eq!(r.apply(&a("module.m.aws_sqs_queue.a")), None);
+        let i = st(Kind::Instance, &[], "aws_sqs_queue.a[0]", "aws_sqs_queue.a[\"x\"]");
+        assert_eq!(i.apply(&a("aws_sqs_queue.a[0]")), Some(a("aws_sqs_queue.a[\"x\"]")));
+        assert_eq!(i.apply(&a("aws_sqs_queue.a[1]")), None);
+        let m = st(Kind::ModuleCall, &[], "module.old", "module.new");
+        assert_eq!(m.apply(&a("module.old[2].module.c.aws_sqs_queue.q")), Some(a("module.new[2].module.c.aws_sqs_queue.q")));
+        let mi = st(Kind::ModuleInstance, &[], "module.q", "module.q[\"eu\"]");
+        assert_eq!(mi.apply(&a("module.q.aws_sqs_queue.q")), Some(a("module.q[\"eu\"].aws_sqs_queue.q")));
+        assert_eq!(mi.apply(&a("module.q[0].aws_sqs_queue.q")), None);
+        // Declared in module "child": applies in each of its instances.
+        let c = st(Kind::Resource, &["child"], "aws_sqs_queue.a", "aws_sqs_queue.b");
+        assert_eq!(c.apply(&a("module.child[1].aws_sqs_queue.a")), Some(a("module.child[1].aws_sqs_queue.b")));
+        assert_eq!(c.apply(&a("aws_sqs_queue.a")), None);
+    }
+}
