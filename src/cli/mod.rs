@@ -9,6 +9,7 @@ mod graph;
 mod import;
 mod output;
 mod plan;
+mod schema_host;
 mod state;
 mod terragrunt_host;
 mod validate;
@@ -87,6 +88,7 @@ pub fn main() -> i32 {
     API_STATS.store(cli.api_stats, Ordering::Relaxed);
     let style = common::style(cli.no_color);
     terragrunt_host::install(matches!(cli.command, Command::Validate(_)));
+    schema_host::install();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

@@ -5,7 +5,9 @@
 //!   `find_in_parent_folders`, reads `env.hcl`, declares `dependency` blocks, `inputs`,
 //!   `remote_state`, `generate` and `terraform { source }`.
 //! - [`module`]: the Terraform module a unit points at: `variable`, `locals`, `resource`,
-//!   `data`, `output` and `provider` blocks from its `*.tf` files.
+//!   `data`, `output` and `provider` blocks from its `*.tf` files and, in Terraform's JSON
+//!   syntax, its `*.tf.json` files (nested blocks of resources known through the schema
+//!   lookup the program installs: [`set_schema_lookup`]).
 //!
 //! - [`validate`]: the static checks of `forge validate` (undeclared names with "did you
 //!   mean" hints, `each`/`count` out of place, inputs against variables, dependency
@@ -39,6 +41,7 @@ pub mod validate;
 mod host;
 mod host_aws;
 mod module_impl;
+mod module_json;
 mod refactor;
 mod run_cmd;
 mod unit_blocks;
@@ -47,5 +50,6 @@ mod unit_impl;
 pub use module::{BlockAddress, IgnoreChanges, Import, Lifecycle, Local, Mode, Module, ModuleCall, Moved, Output, ProviderBlock, Removed, ResourceBlock, Validation, Variable};
 pub use unit::{Dependency, Environment, RemoteState, Unit};
 pub use validate::{validate_environment, validate_module};
+pub use module_json::{set_schema_lookup, SchemaLookup};
 pub use host_aws::{set_aws_identity, AwsIdentity, AwsIdentityLookup, CallerIdentity};
 pub use run_cmd::{set_command_log, CommandLog, CommandRun};

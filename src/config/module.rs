@@ -1,4 +1,4 @@
-//! A Terraform module: the blocks of the `*.tf` files in one folder.
+//! A Terraform module: the blocks of the `*.tf` and `*.tf.json` files in one folder.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,7 +30,7 @@ pub struct Module {
 }
 
 impl Module {
-    /// Parses every `*.tf` file in `dir` (sorted by name). All problems are reported together:
+    /// Parses every `*.tf` and `*.tf.json` file in `dir` (sorted by name). All problems are reported together:
     /// syntax errors, duplicate names, unknown block types, bad meta-arguments.
     pub fn load(dir: &Path) -> Result<Module, Diagnostics> {
         crate::module_impl::load(dir)

@@ -1,5 +1,6 @@
-//! Reading a Terraform module folder into [`Module`]: every `*.tf` file, every problem
-//! reported together.
+//! Reading a Terraform module folder into [`Module`]: every `*.tf` and `*.tf.json` file
+//! (the JSON through forge-lang's JSON front-end, `module_json` saying how each block type
+//! reads), every problem reported together.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -32,7 +33,14 @@ fn load_nested(dir: &Path, calling: &mut Vec<PathBuf>) -> Result<Module, Diagnos
     let mut diags = Diagnostics::new();
     let mut bodies = Vec::new();
     for path in &files {
-        match forge_lang::parse_file(path) {
+        let parsed = if is_json_configuration(path) {
+            // The same model from Terraform's JSON syntax: forge-lang's front-end reads the
+            // file into a body by the rules of each block type.
+            forge_lang::parse_json_file(path).and_then(|f| f.body(&crate::module_json::file_spec()))
+        } else {
+            forge_lang::parse_file(path)
+        };
+        match parsed {
             Ok(body) => bodies.push(body),
             Err(d) => diags.extend(d),
         }
@@ -60,6 +68,19 @@ fn load_nested(dir: &Path, calling: &mut Vec<PathBuf>) -> Result<Module, Diagnos
     if diags.is_empty() { Ok(module) } else { Err(diags) }
 }
 
+fn is_json_configuration(path: &Path) -> bool {
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".tf.json"))
+}
+
+/// `override.tf`, `main_override.tf` and their `.tf.json` forms: Terraform merges them into
+/// the blocks they name, which forge does not do.
+fn is_override_file(path: &Path) -> bool {
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return false };
+    let stem = name.strip_suffix(".tf.json").or_else(|| name.strip_suffix(".tf"));
+    stem.is_some_and(|s| s == "override" || s.ends_with("_override"))
+}
+
+/// The module's `*.tf` and `*.tf.json` files, sorted by name as Terraform reads them.
 fn tf_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, Diagnostics> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Diagnostics::from(Diagnostic::error(format!("cannot read the module folder {}: {e}", dir.display())))
@@ -67,38 +88,29 @@ fn tf_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, Diagnostics> {
     let mut files: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_file() && p.extension().is_some_and(|x| x == "tf"))
+        .filter(|p| p.is_file() && (p.extension().is_some_and(|x| x == "tf") || is_json_configuration(p)))
         .collect();
     files.sort();
-    refuse_json_configuration(dir)?;
+    refuse_override_files(&files)?;
     if files.is_empty() {
-        return Err(Diagnostic::error(format!("the module folder {} has no .tf files", dir.display()))
+        return Err(Diagnostic::error(format!("the module folder {} has no .tf or .tf.json files", dir.display()))
             .hint("point terraform { source } at a folder of Terraform files, or put them next to the unit's terragrunt.hcl")
             .into());
     }
     Ok(files)
 }
 
-/// Terraform also reads `*.tf.json` (its JSON syntax); forge does not, and ignoring such a
-/// file would silently drop its resources, variables and outputs, so it is an error.
-fn refuse_json_configuration(dir: &Path) -> Result<(), Diagnostics> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(());
-    };
-    let mut json: Vec<PathBuf> = entries
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.is_file() && p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".tf.json")))
-        .collect();
-    json.sort();
+/// Reading an override file as an ordinary one would declare its blocks twice or, worse,
+/// add blocks Terraform would refuse, so it is an error.
+fn refuse_override_files(files: &[PathBuf]) -> Result<(), Diagnostics> {
     let mut diags = Diagnostics::new();
-    for path in json {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
+    for path in files.iter().filter(|p| is_override_file(p)) {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
         let location = forge_lang::SourceFile::new(path.clone(), text).location(0..1);
         diags.push(
-            Diagnostic::error(format!("{} uses Terraform's JSON configuration syntax, which forge does not read", path.display()))
+            Diagnostic::error(format!("{} is an override file, which forge does not merge", path.display()))
                 .at(location)
-                .hint("convert it to a .tf file in HCL syntax (the same blocks: resource, variable, output, locals, ...) and delete the .tf.json"),
+                .hint("make the changes in the file that declares those blocks and delete the override file"),
         );
     }
     if diags.is_empty() { Ok(()) } else { Err(diags) }

@@ -80,6 +80,12 @@ pub(crate) fn load_environment(dir: &Path) -> Result<Environment, Diagnostics> {
     })?;
     let mut candidates = Vec::new();
     discover_units(&dir, &mut candidates);
+    // Reported with the other units' problems.
+    let refused = refuse_json_units(&candidates);
+    candidates.retain(|f| f.file_name().is_none_or(|n| n != JSON_UNIT_FILE));
+    if candidates.is_empty() && !refused.is_empty() {
+        return Err(refused);
+    }
     // Root files that units include are configuration, not units.
     let included: BTreeSet<PathBuf> = candidates.iter().flat_map(|f| included_files(f)).collect();
     candidates.retain(|f| !included.contains(f));
@@ -95,7 +101,7 @@ pub(crate) fn load_environment(dir: &Path) -> Result<Environment, Diagnostics> {
         dir.clone()
     };
     let mut units = Vec::new();
-    let mut diags = Diagnostics::new();
+    let mut diags = refused;
     for file in &candidates {
         match load_unit(&env_dir, file) {
             Ok(unit) => units.push(unit),
@@ -121,9 +127,28 @@ fn dedup(diags: Diagnostics) -> Diagnostics {
     out
 }
 
-/// Every unit file below `dir` (itself included), skipping hidden and cache folders.
+/// Terragrunt also reads `terragrunt.hcl.json`; forge does not (its modules may be
+/// `.tf.json`, its units not), and skipping such a folder would drop the unit silently.
+const JSON_UNIT_FILE: &str = "terragrunt.hcl.json";
+
+fn refuse_json_units(candidates: &[PathBuf]) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    for path in candidates.iter().filter(|p| p.file_name().is_some_and(|n| n == JSON_UNIT_FILE)) {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        let location = forge_lang::SourceFile::new(path.clone(), text).location(0..1);
+        diags.push(
+            Diagnostic::error(format!("{} uses Terragrunt's JSON syntax, which forge does not read for units", path.display()))
+                .at(location)
+                .hint("write the unit as terragrunt.hcl (the same blocks and attributes in HCL syntax); the Terraform module it points at may use .tf.json files"),
+        );
+    }
+    diags
+}
+
+/// Every unit file below `dir` (itself included), skipping hidden and cache folders. A
+/// folder with only a `terragrunt.hcl.json` gives that file, to be refused by name.
 fn discover_units(dir: &Path, out: &mut Vec<PathBuf>) {
-    if let Some(file) = UNIT_FILE_NAMES.iter().map(|n| dir.join(n)).find(|p| p.is_file()) {
+    if let Some(file) = UNIT_FILE_NAMES.iter().chain([&JSON_UNIT_FILE]).map(|n| dir.join(n)).find(|p| p.is_file()) {
         out.push(file);
     }
     let Ok(entries) = std::fs::read_dir(dir) else { return };

@@ -486,11 +486,21 @@ impl Translator<'_> {
                     }
                 }
             }
-            other => self.error(
-                other.span(),
-                format!("`{name}` is a block here: give an object (one block) or an array of objects (several), not {}", other.kind()),
-                format!("write \"{name}\": {{ ... }}"),
-            ),
+            other => match labels.last() {
+                Some(last) => {
+                    let header: Vec<String> = labels.iter().map(|l| format!("{:?}", l.value)).collect();
+                    self.error(
+                        other.span(),
+                        format!("the body of {name} {} must be an object (or an array of objects), not {}", header.join(" "), other.kind()),
+                        format!("write \"{}\": {{ ... }} with the block's arguments inside", last.value),
+                    )
+                }
+                None => self.error(
+                    other.span(),
+                    format!("`{name}` is a block here: give an object (one block) or an array of objects (several), not {}", other.kind()),
+                    format!("write \"{name}\": {{ ... }}"),
+                ),
+            },
         }
     }
 
