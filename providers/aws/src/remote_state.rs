@@ -15,7 +15,11 @@
 //!   `use_lockfile`, the object `<key>.tflock` written only when absent.
 //! - Opening (`S3BackendFactory`): a missing bucket or table is created as Terragrunt
 //!   does; `assume_role` is honoured; endpoints come from the config or the standard
-//!   variables.
+//!   variables. Opening starts the bucket and table checks and returns: the lock's
+//!   PutItem is the unit's first request. A request that finds the table or bucket
+//!   missing waits for the check (which creates it) and is sent again; a read or write
+//!   returns only once both checks have, and a check's error wins over the request's
+//!   result, so a bucket or table forge cannot use fails the unit as before.
 
 // `BackendError` is the engine's contract type; its size is not ours to change.
 #![allow(clippy::result_large_err)]
@@ -31,7 +35,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use forge_aws_dynamodb::LockTable;
-use forge_provider::{BackendError, LockInfo, ProviderError, StateBackend, StoredState};
+use forge_provider::{BackendError, LockInfo, ProviderError, ProviderResult, StateBackend, StoredState};
 
 pub use factory::S3BackendFactory;
 pub use config::{BootstrapSettings, BucketEncryption, ObjectEncryption, S3BackendConfig};
@@ -58,15 +62,49 @@ impl Default for ConsistencyRetry {
 const INFO_ATTR: &str = "Info";
 /// The attribute of the digest item that holds the md5.
 const DIGEST_ATTR: &str = "Digest";
+/// The error codes of a request to a bucket or table that does not exist (yet).
+const NO_SUCH_BUCKET: &str = "NoSuchBucket";
+const NO_SUCH_TABLE: &str = "ResourceNotFoundException";
 
 /// One unit's state in S3.
 pub struct S3Backend {
     config: S3BackendConfig,
     bucket: StateBucket,
     table: Option<LockTable>,
+    /// The bucket and table checks opening started.
+    checks: Checks,
     consistency: ConsistencyRetry,
     /// The digest while this backend holds its lock (see the module's doc).
     held: std::sync::Mutex<HeldDigest>,
+}
+
+/// The bucket and table checks of one backend (shared per bucket and table, see
+/// `bootstrap`).
+struct Checks {
+    bucket: bootstrap::Check,
+    table: Option<bootstrap::Check>,
+}
+
+impl Checks {
+    /// Waits for both; the bucket's error first, as when opening awaited them.
+    async fn all(&self) -> Result<(), BackendError> {
+        let table = async {
+            match &self.table {
+                Some(t) => t.wait().await,
+                None => Ok(()),
+            }
+        };
+        let (bucket, table) = tokio::join!(self.bucket.wait(), table);
+        bucket.map_err(other)?;
+        table.map_err(other)
+    }
+
+    async fn table(&self) -> Result<(), BackendError> {
+        match &self.table {
+            Some(t) => t.wait().await.map_err(other),
+            None => Ok(()),
+        }
+    }
 }
 
 /// What the digest item looks like while this backend holds the lock.
@@ -93,15 +131,15 @@ impl S3Backend {
     }
 
     /// Reads the object once and compares it with the digest item.
-    async fn read_once(&self) -> Result<(Option<ObjectRead>, DigestCheck), BackendError> {
+    async fn read_once(&self) -> ProviderResult<(Option<ObjectRead>, DigestCheck)> {
         let Some(table) = &self.table else {
-            let object = self.bucket.get(&self.config.key).await.map_err(other)?;
+            let object = self.bucket.get(&self.config.key).await?;
             return Ok((object, DigestCheck::Match));
         };
         // Both at once: a write landing in between shows as a mismatch, which is retried.
         let digest_id = self.config.digest_id();
         let (object, expected) = tokio::join!(self.bucket.get(&self.config.key), table.get_string(&digest_id, DIGEST_ATTR));
-        let object = object.map_err(other)?;
+        let object = object?;
         // As Terraform does, a digest that cannot be read does not block the read: the
         // object itself is the truth; the digest only catches S3 serving an old copy.
         let expected = expected.ok().flatten();
@@ -135,7 +173,16 @@ impl S3Backend {
 
     async fn lock_with_file(&self, info: &LockInfo, body: &str) -> Result<(), BackendError> {
         let key = self.config.lockfile_key();
-        match self.bucket.put(&key, body.as_bytes(), WriteCondition::Absent).await.map_err(other)? {
+        let put = match self.bucket.put(&key, body.as_bytes(), WriteCondition::Absent).await {
+            Err(e) if e.code.as_deref() == Some(NO_SUCH_BUCKET) => {
+                // Sent before the bucket check opening started: wait for it (it creates
+                // the bucket), then lock.
+                self.checks.bucket.wait().await.map_err(other)?;
+                self.bucket.put(&key, body.as_bytes(), WriteCondition::Absent).await
+            }
+            put => put,
+        };
+        match put.map_err(other)? {
             WriteOutcome::Written(_) => Ok(()),
             WriteOutcome::Refused => {
                 let holder = self.file_holder().await?;
@@ -149,7 +196,16 @@ impl S3Backend {
         // A refused put whose holder is gone by the time we look was released in between:
         // try again a few times rather than report a lock nobody holds.
         for _ in 0..3 {
-            if table.put_if_absent(&lock_id, INFO_ATTR, body).await.map_err(other)? {
+            let put = match table.put_if_absent(&lock_id, INFO_ATTR, body).await {
+                Err(e) if e.code.as_deref() == Some(NO_SUCH_TABLE) => {
+                    // Sent before the table check opening started: wait for it (it
+                    // creates the table), then lock.
+                    self.checks.table().await?;
+                    table.put_if_absent(&lock_id, INFO_ATTR, body).await
+                }
+                put => put,
+            };
+            if put.map_err(other)? {
                 return Ok(());
             }
             if let Some(holder) = self.table_holder(table).await? {
@@ -246,9 +302,18 @@ impl StateBackend for S3Backend {
     }
 
     async fn read(&self) -> Result<Option<StoredState>, BackendError> {
+        // The GetObject goes out beside the checks still running; the read returns only
+        // once they have, and their error wins.
+        let (first, checked) = tokio::join!(self.read_once(), self.checks.all());
+        checked?;
+        let mut once = match first {
+            // Read before the bucket check made the bucket: it is there now.
+            Err(e) if e.code.as_deref() == Some(NO_SUCH_BUCKET) => self.read_once().await,
+            first => first,
+        };
         let mut attempt = 1;
         loop {
-            let (object, check) = self.read_once().await?;
+            let (object, check) = once.map_err(other)?;
             match check {
                 DigestCheck::Match => {
                     return Ok(object.map(|o| StoredState { bytes: o.bytes, version: o.etag }));
@@ -260,12 +325,16 @@ impl StateBackend for S3Backend {
                     }
                     attempt += 1;
                     tokio::time::sleep(self.consistency.delay).await;
+                    once = self.read_once().await;
                 }
             }
         }
     }
 
     async fn write(&self, bytes: &[u8], expected_version: Option<&str>) -> Result<String, BackendError> {
+        // Done long ago when the state was read first; a first write waits for them, so
+        // the bucket is there and set up, and a check's error is reported.
+        self.checks.all().await?;
         if let Some(table) = &self.table
             && self.held_lock().is_some()
             && !self.held().deleted
@@ -321,11 +390,45 @@ impl StateBackend for S3Backend {
         }
         let info = normalized(info, &self.config.lock_path());
         let body = lock_info::to_json(&info);
+        let locked = self.take_locks(&info, &body).await;
+        if let Err(e) = locked {
+            // A check's error says what is wrong (a table with another key refuses the
+            // lock item with a puzzling validation error): it wins over the lock's.
+            self.checks.all().await?;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    async fn unlock(&self, id: &str, force: bool) -> Result<(), BackendError> {
+        // Only so that a missing table is there (force-unlock of a fresh config); a
+        // check's error must not keep a lock taken before the check failed.
+        let _ = self.checks.all().await;
+        self.release_locks(id, force).await
+    }
+
+    async fn lock_holder(&self) -> Result<Option<LockInfo>, BackendError> {
+        self.checks.all().await?;
+        if let Some(table) = &self.table
+            && let Some(holder) = self.table_holder(table).await?
+        {
+            return Ok(Some(holder));
+        }
         if self.config.use_lockfile {
-            self.lock_with_file(&info, &body).await?;
+            return self.file_holder().await;
+        }
+        Ok(None)
+    }
+}
+
+impl S3Backend {
+    /// Takes the lock file and/or the table lock (the backend's `lock`, less the checks).
+    async fn take_locks(&self, info: &LockInfo, body: &str) -> Result<(), BackendError> {
+        if self.config.use_lockfile {
+            self.lock_with_file(info, body).await?;
         }
         if let Some(table) = &self.table
-            && let Err(e) = self.lock_with_table(table, &info, &body).await
+            && let Err(e) = self.lock_with_table(table, info, body).await
         {
             if self.config.use_lockfile {
                 // Do not leave half a lock behind; the table's refusal is what matters.
@@ -333,11 +436,12 @@ impl StateBackend for S3Backend {
             }
             return Err(e);
         }
-        *self.held() = HeldDigest { lock_id: Some(info.id.clone()), lock_body: Some(body), ..HeldDigest::default() };
+        *self.held() = HeldDigest { lock_id: Some(info.id.clone()), lock_body: Some(body.to_string()), ..HeldDigest::default() };
         Ok(())
     }
 
-    async fn unlock(&self, id: &str, force: bool) -> Result<(), BackendError> {
+    /// Releases the locks (the backend's `unlock`, less the checks).
+    async fn release_locks(&self, id: &str, force: bool) -> Result<(), BackendError> {
         // Check every lock's owner before removing any, so a refused unlock changes nothing.
         let own_body = {
             let held = self.held();
@@ -373,18 +477,6 @@ impl StateBackend for S3Backend {
             self.release_file(id, force).await?;
         }
         Ok(())
-    }
-
-    async fn lock_holder(&self) -> Result<Option<LockInfo>, BackendError> {
-        if let Some(table) = &self.table
-            && let Some(holder) = self.table_holder(table).await?
-        {
-            return Ok(Some(holder));
-        }
-        if self.config.use_lockfile {
-            return self.file_holder().await;
-        }
-        Ok(None)
     }
 }
 

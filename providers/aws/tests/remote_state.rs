@@ -390,26 +390,45 @@ async fn stale_read_is_retried_then_refused() {
     fixer.await.expect("fixer task");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bootstrap_creates_bucket_and_table_once() {
     require_emulators();
     let bucket = unique("forge-boot");
     let table = unique("forge-boot-locks");
     let factory = Arc::new(S3BackendFactory::new());
-    let cfg = config(
-        &bucket,
-        "env/app/terraform.tfstate",
-        &[("dynamodb_table", s(&table)), ("encrypt", Value::Bool(true)), ("s3_bucket_tags", Value::object([("team", s("platform"))]))],
-    );
-    // Many units open at once: none may fail on a half-created bucket or table.
-    let opens = (0..4).map(|_| {
+    let cfg = |unit: usize| {
+        config(
+            &bucket,
+            &format!("env/app{unit}/terraform.tfstate"),
+            &[("dynamodb_table", s(&table)), ("encrypt", Value::Bool(true)), ("s3_bucket_tags", Value::object([("team", s("platform"))]))],
+        )
+    };
+    // Eight units open, lock and read at once, as an apply's first wave does: opening
+    // returns before the bucket and table exist, so the locks find no table and the reads
+    // may find no bucket; each waits for the one bootstrap and tries again.
+    let units = (0..8).map(|unit| {
         let factory = factory.clone();
-        let cfg = cfg.clone();
-        tokio::spawn(async move { factory.open(&cfg).await.map(|b| b.describe()) })
+        let cfg = cfg(unit);
+        tokio::spawn(async move {
+            let backend = factory.open(&cfg).await.expect("open");
+            let id = format!("boot-{unit}");
+            backend.lock(&lock_info(&id, "boot@host")).await.expect("lock the missing table");
+            let read = backend.read().await.expect("read the missing bucket");
+            (backend, id, read)
+        })
     });
-    for open in opens {
-        let described = open.await.expect("task").expect("open");
-        assert_eq!(described, format!("s3://{bucket}/env/app/terraform.tfstate"));
+    let mut opened = Vec::new();
+    for unit in units {
+        opened.push(unit.await.expect("task"));
+    }
+    for (unit, (backend, id, read)) in opened.iter().enumerate() {
+        assert_eq!(backend.describe(), format!("s3://{bucket}/env/app{unit}/terraform.tfstate"));
+        assert_eq!(read, &None, "a new unit has no state");
+        // The lock item as Terraform writes it, in the table the bootstrap made.
+        let info = table_item(&table, &format!("{bucket}/env/app{unit}/terraform.tfstate"), "Info").await.expect("lock item");
+        let json: serde_json::Value = serde_json::from_str(&info).expect("lock JSON");
+        assert_eq!((json["ID"].as_str(), json["Path"].as_str()), (Some(id.as_str()), Some(format!("{bucket}/env/app{unit}/terraform.tfstate").as_str())));
+        backend.unlock(id, false).await.expect("unlock");
     }
     let notices = factory.take_notices();
     let bucket_notices: Vec<_> = notices.iter().filter(|n| n.contains(&format!("state bucket {bucket}"))).collect();
@@ -456,7 +475,7 @@ async fn bootstrap_creates_bucket_and_table_once() {
 
     // A second factory in the same process does not create again.
     let later = S3BackendFactory::new();
-    later.open(&cfg).await.expect("open again");
+    later.open(&cfg(0)).await.expect("open again").read().await.expect("read again");
     assert!(later.take_notices().iter().all(|n| !n.starts_with("created")));
 }
 
@@ -486,13 +505,16 @@ async fn table_with_the_wrong_key_is_refused() {
         .send()
         .await
         .expect("CreateTable");
-    let err = S3BackendFactory::new()
+    let backend = S3BackendFactory::new()
         .open(&config(&shared_names().0, "wrong/terraform.tfstate", &[("dynamodb_table", s(&table))]))
         .await
-        .err()
-        .expect("a table without LockID cannot hold locks");
+        .expect("opening does not wait for the table check");
+    // The lock item is refused by the table; the check says why, and its error wins.
+    let err = backend.lock(&lock_info("wrong-key", "me@host")).await.err().expect("a table without LockID cannot hold locks");
     let m = err.to_string();
     assert!(m.contains(&table) && m.contains("LockID") && m.contains("id (HASH, S)"), "{m}");
+    let err = backend.read().await.err().expect("nor can a state be read under it");
+    assert!(err.to_string().contains("id (HASH, S)"), "{err}");
 }
 
 #[tokio::test]
@@ -573,11 +595,11 @@ async fn endpoints_from_the_config() {
     assert_eq!(table_item(table, &format!("{bucket}/{key}-md5"), "Digest").await, Some(md5_hex(b"{}")));
 
     // A wrong endpoint in the config is used (not the environment's): the error says so.
-    let err = S3BackendFactory::new()
+    let nowhere = S3BackendFactory::new()
         .open(&config(&unique("forge-nowhere"), "k", &[("endpoints", Value::object([("s3", s("http://127.0.0.1:9"))]))]))
         .await
-        .err()
-        .expect("nothing listens on port 9");
+        .expect("opening does not wait for the bucket check");
+    let err = nowhere.read().await.err().expect("nothing listens on port 9");
     assert!(err.to_string().contains("endpoint"), "{err}");
 }
 
@@ -898,14 +920,16 @@ async fn existing_unversioned_bucket_is_used_with_a_warning() {
     s3().await.create_bucket().bucket(&bucket).send().await.expect("CreateBucket");
     let factory = S3BackendFactory::new();
     let backend = factory.open(&config(&bucket, "k/terraform.tfstate", &[])).await.expect("open");
+    // Without a lock table or lock file there is nothing to lock, as in Terraform.
+    backend.lock(&lock_info("no-locking", "me@host")).await.expect("lock is a no-op");
+    assert_eq!(backend.read().await.expect("read"), None);
+    // The bucket check has finished by the time the read returns: its warning is there.
     let notices = factory.take_notices();
     assert!(notices.iter().all(|n| !n.starts_with("created")), "an existing bucket is not created: {notices:?}");
     assert!(
         notices.iter().any(|n| n.contains("versioning is off") && n.contains(&bucket)),
         "the user is told the bucket keeps no history: {notices:?}"
     );
-    // Without a lock table or lock file there is nothing to lock, as in Terraform.
-    backend.lock(&lock_info("no-locking", "me@host")).await.expect("lock is a no-op");
     assert_eq!(backend.lock_holder().await.expect("holder"), None);
     backend.write(b"{}", None).await.expect("write");
     assert_eq!(backend.read().await.expect("read").map(|s| s.bytes), Some(b"{}".to_vec()));
@@ -1015,6 +1039,9 @@ async fn kms_key_encrypts_the_new_bucket_and_every_write() {
         ))
         .await
         .expect("open");
+    let bytes = state_json(1, "kms");
+    // The first write waits for the bucket bootstrap, so its notice is there after it.
+    backend.write(&bytes, None).await.expect("write");
     let notices = factory.take_notices();
     assert!(notices.iter().any(|n| n.contains(&bucket) && n.contains("aws:kms") && n.contains(kms_key)), "{notices:?}");
 
@@ -1028,8 +1055,6 @@ async fn kms_key_encrypts_the_new_bucket_and_every_write() {
     assert_eq!(default.sse_algorithm().as_str(), "aws:kms");
     assert_eq!(default.kms_master_key_id(), Some(kms_key));
 
-    let bytes = state_json(1, "kms");
-    backend.write(&bytes, None).await.expect("write");
     let head = s3.head_object().bucket(&bucket).key(key).send().await.expect("HeadObject");
     assert_eq!(head.server_side_encryption().map(|e| e.as_str()), Some("aws:kms"));
     assert_eq!(head.ssekms_key_id(), Some(kms_key));
@@ -1037,4 +1062,30 @@ async fn kms_key_encrypts_the_new_bucket_and_every_write() {
     let digest = table_item(table, &format!("{bucket}/{key}-md5"), "Digest").await.expect("digest");
     assert_eq!(digest, md5_hex(&bytes));
     assert_eq!(backend.read().await.expect("read").map(|s| s.bytes), Some(bytes));
+}
+
+#[tokio::test]
+async fn an_error_of_the_bucket_check_wins_over_the_read() {
+    require_emulators();
+    let bucket = unique("forge-bad-tags");
+    let table = &shared_names().1;
+    let key = "bad-tags/terraform.tfstate";
+    // S3 refuses tags in the aws: namespace: the bootstrap creates the bucket, then fails
+    // to tag it, after opening has returned.
+    let backend = S3BackendFactory::new()
+        .open(&config(&bucket, key, &[("dynamodb_table", s(table)), ("s3_bucket_tags", Value::object([("aws:team", s("platform"))]))]))
+        .await
+        .expect("opening does not wait for the bucket check");
+    // The lock is in the table, which is fine: taken without waiting for the bucket.
+    backend.lock(&lock_info("bad-tags", "me@host")).await.expect("lock");
+    // The GetObject itself may well succeed (no state yet); the check's error wins.
+    let err = backend.read().await.err().expect("the bucket check failed");
+    let m = err.to_string();
+    assert!(m.contains(&format!("could not tag the state bucket {bucket}")) && m.contains("System tags"), "{m}");
+    let err = backend.write(b"{}", None).await.err().expect("nor may the state be written");
+    assert!(err.to_string().contains(&format!("could not tag the state bucket {bucket}")), "{err}");
+    assert_eq!(object(&bucket, key).await, None, "nothing was written");
+    // The lock taken before the check failed is still released.
+    backend.unlock("bad-tags", false).await.expect("unlock");
+    assert_eq!(table_item(table, &format!("{bucket}/{key}"), "Info").await, None);
 }

@@ -1,10 +1,11 @@
-//! What opening an s3 backend sends before the first lock, counted by the process-wide
-//! API record (`forge --api-stats`). One test in its own binary: the record is
-//! per process, so no other test's calls may mix in.
+//! What opening an s3 backend sends, and when, beside the first lock: the calls and
+//! their start and end times from the process-wide API record (`forge --api-stats`).
+//! One test in its own binary: the record is per process, so no other test's calls may
+//! mix in.
 
 use std::collections::BTreeMap;
 
-use forge_aws::api_stats::ApiStats;
+use forge_aws::api_stats::{ApiCall, ApiStats};
 use forge_aws::remote_state::S3BackendFactory;
 use forge_provider::{BackendFactory, LockInfo, Value};
 
@@ -41,34 +42,84 @@ fn lock_info(id: &str) -> LockInfo {
     }
 }
 
-/// Calls per `service:Operation` recorded so far (the test's own setup clients are not
-/// recorded: they are built without forge's interceptor).
-fn counts() -> BTreeMap<String, usize> {
-    ApiStats::global().summary().per_operation
+/// The calls recorded after the first `from` (the test's own setup clients are not
+/// recorded: they are built without forge's interceptor), by start.
+fn calls_since(from: usize) -> Vec<ApiCall> {
+    let mut calls: Vec<ApiCall> = ApiStats::global().calls().into_iter().skip(from).collect();
+    calls.sort_by_key(|c| c.start);
+    calls
 }
 
-/// The calls made since `before`, by operation, the ones not made left out.
-fn since(before: &BTreeMap<String, usize>) -> BTreeMap<String, usize> {
-    counts()
-        .into_iter()
-        .map(|(op, n)| {
-            let earlier = before.get(&op).copied().unwrap_or(0);
-            (op, n - earlier)
-        })
-        .filter(|(_, n)| *n > 0)
-        .collect()
+fn mark() -> usize {
+    ApiStats::global().calls().len()
 }
 
-fn n(calls: &BTreeMap<String, usize>, op: &str) -> usize {
-    calls.get(op).copied().unwrap_or(0)
+fn name(c: &ApiCall) -> String {
+    format!("{}:{}", c.service, c.operation)
+}
+
+/// Calls per `service:Operation`.
+fn per_operation(calls: &[ApiCall]) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for c in calls {
+        *counts.entry(name(c)).or_insert(0) += 1;
+    }
+    counts
+}
+
+fn n(calls: &[ApiCall], op: &str) -> usize {
+    calls.iter().filter(|c| name(c) == op).count()
+}
+
+fn only<'a>(calls: &'a [ApiCall], op: &str) -> &'a ApiCall {
+    let found: Vec<&ApiCall> = calls.iter().filter(|c| name(c) == op).collect();
+    assert_eq!(found.len(), 1, "one {op}: {:?}", per_operation(calls));
+    found[0]
+}
+
+fn end(c: &ApiCall) -> std::time::Duration {
+    c.start + c.elapsed
 }
 
 async fn sdk() -> aws_types::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new(REGION)).load().await
 }
 
+async fn create_lock_table(ddb: &aws_sdk_dynamodb::Client, table: &str) {
+    ddb.create_table()
+        .table_name(table)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .key_schema(
+            aws_sdk_dynamodb::types::KeySchemaElement::builder()
+                .attribute_name("LockID")
+                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
+                .build()
+                .expect("key"),
+        )
+        .attribute_definitions(
+            aws_sdk_dynamodb::types::AttributeDefinition::builder()
+                .attribute_name("LockID")
+                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+                .build()
+                .expect("attribute"),
+        )
+        .send()
+        .await
+        .expect("CreateTable");
+}
+
+/// One unit's turn at the state: open, lock, read, unlock.
+async fn lock_read_unlock(factory: &S3BackendFactory, cfg: &Value) -> Option<forge_provider::StoredState> {
+    let backend = factory.open(cfg).await.expect("open");
+    let info = lock_info(&uuid::Uuid::new_v4().to_string());
+    backend.lock(&info).await.expect("lock");
+    let read = backend.read().await.expect("read");
+    backend.unlock(&info.id, false).await.expect("unlock");
+    read
+}
+
 #[tokio::test]
-async fn opening_sends_one_request_per_bucket_and_table_once_per_process() {
+async fn opening_checks_each_bucket_and_table_once_per_process_beside_the_first_lock() {
     require_emulators();
     let sdk = sdk().await;
     let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
@@ -88,64 +139,107 @@ async fn opening_sends_one_request_per_bucket_and_table_once_per_process() {
         .send()
         .await
         .expect("PutBucketVersioning");
-    ddb.create_table()
-        .table_name(&table)
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .key_schema(
-            aws_sdk_dynamodb::types::KeySchemaElement::builder()
-                .attribute_name("LockID")
-                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .attribute_definitions(
-            aws_sdk_dynamodb::types::AttributeDefinition::builder()
-                .attribute_name("LockID")
-                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .send()
-        .await
-        .expect("CreateTable");
+    create_lock_table(&ddb, &table).await;
 
-    let before = counts();
+    let before = mark();
     let factory = S3BackendFactory::new();
     let cfg = config(&bucket, "a/terraform.tfstate", &[("dynamodb_table", Value::string(&table))]);
-    let backend = factory.open(&cfg).await.expect("open");
-    let opening = since(&before);
-    // The bucket is found and its versioning read by one request; the table found and
-    // its key checked by one.
-    assert_eq!(n(&opening, "s3:GetBucketVersioning"), 1, "{opening:?}");
-    assert_eq!(n(&opening, "s3:HeadBucket"), 0, "{opening:?}");
-    assert_eq!(n(&opening, "dynamodb:DescribeTable"), 1, "{opening:?}");
-    assert_eq!(opening.values().sum::<usize>(), 2, "nothing else before the first lock: {opening:?}");
+    assert_eq!(lock_read_unlock(&factory, &cfg).await, None);
+    let unit = calls_since(before);
+    // The bucket is found and its versioning read by one request, the table found and its
+    // key checked by one; besides them only the unit's own lock, read and unlock.
+    assert_eq!(
+        per_operation(&unit),
+        BTreeMap::from([
+            ("s3:GetBucketVersioning".to_string(), 1),
+            ("dynamodb:DescribeTable".to_string(), 1),
+            ("dynamodb:PutItem".to_string(), 1),
+            ("s3:GetObject".to_string(), 1),
+            ("dynamodb:GetItem".to_string(), 1),
+            ("dynamodb:DeleteItem".to_string(), 1),
+        ])
+    );
+    // The lock does not wait for the checks: it goes out before either has its answer,
+    // and no request of the unit had finished when it started.
+    let lock = only(&unit, "dynamodb:PutItem");
+    for check in ["s3:GetBucketVersioning", "dynamodb:DescribeTable"] {
+        assert!(lock.start < end(only(&unit, check)), "the lock waited for {check}: {unit:#?}");
+    }
+    assert!(unit.iter().all(|c| end(c) > lock.start), "a request finished before the lock went out: {unit:#?}");
     assert!(factory.take_notices().is_empty(), "a versioned bucket and a right table give no notice");
 
-    // A second unit on the same bucket and table, from another factory: no request at all.
-    let before = counts();
+    // A second unit on the same bucket and table, from another factory: no check at all;
+    // the lock is its first request.
+    let before = mark();
     let other = S3BackendFactory::new();
-    let second = other.open(&config(&bucket, "b/terraform.tfstate", &[("dynamodb_table", Value::string(&table))])).await.expect("open again");
-    assert_eq!(since(&before), BTreeMap::new(), "each bucket and table is checked once per process");
+    let cfg = config(&bucket, "b/terraform.tfstate", &[("dynamodb_table", Value::string(&table))]);
+    assert_eq!(lock_read_unlock(&other, &cfg).await, None);
+    let unit = calls_since(before);
+    assert_eq!(
+        per_operation(&unit),
+        BTreeMap::from([
+            ("dynamodb:PutItem".to_string(), 1),
+            ("s3:GetObject".to_string(), 1),
+            ("dynamodb:GetItem".to_string(), 1),
+            ("dynamodb:DeleteItem".to_string(), 1),
+        ]),
+        "each bucket and table is checked once per process"
+    );
+    assert_eq!(name(&unit[0]), "dynamodb:PutItem");
 
-    // The lock is then the first request of the unit.
-    let before = counts();
-    let info = lock_info(&uuid::Uuid::new_v4().to_string());
-    second.lock(&info).await.expect("lock");
-    assert_eq!(since(&before), BTreeMap::from([("dynamodb:PutItem".to_string(), 1)]));
-    second.unlock(&info.id, false).await.expect("unlock");
-    drop(backend);
+    // A new bucket and table, eight units at once (an apply's first wave): each lock goes
+    // out at once and finds no table, waits for the one bootstrap and is sent again.
+    let fresh_bucket = unique("forge-req-new");
+    let fresh_table = unique("forge-req-new-locks");
+    let before = mark();
+    let factory = std::sync::Arc::new(S3BackendFactory::new());
+    let units = (0..8).map(|i| {
+        let factory = factory.clone();
+        let cfg = config(&fresh_bucket, &format!("u{i}/terraform.tfstate"), &[("dynamodb_table", Value::string(&fresh_table))]);
+        tokio::spawn(async move { lock_read_unlock(&factory, &cfg).await })
+    });
+    for unit in units {
+        assert_eq!(unit.await.expect("task"), None);
+    }
+    let wave = calls_since(before);
+    assert_eq!(n(&wave, "s3:GetBucketVersioning"), 1, "{:?}", per_operation(&wave));
+    assert_eq!(n(&wave, "s3:CreateBucket"), 1, "{:?}", per_operation(&wave));
+    assert_eq!(n(&wave, "dynamodb:CreateTable"), 1, "{:?}", per_operation(&wave));
+    let create_table = only(&wave, "dynamodb:CreateTable");
+    let refused: Vec<&ApiCall> = wave.iter().filter(|c| name(c) == "dynamodb:PutItem" && !c.ok).collect();
+    let taken: Vec<&ApiCall> = wave.iter().filter(|c| name(c) == "dynamodb:PutItem" && c.ok).collect();
+    assert_eq!(taken.len(), 8, "every unit's lock is taken: {:?}", per_operation(&wave));
+    assert!(!refused.is_empty() && refused.iter().all(|c| c.start < end(create_table)), "locks sent before the table existed: {wave:#?}");
+    assert!(taken.iter().all(|c| c.start >= end(create_table)), "{wave:#?}");
+    let notices = factory.take_notices();
+    assert_eq!(notices.iter().filter(|m| m.starts_with(&format!("created the state bucket {fresh_bucket}"))).count(), 1, "{notices:?}");
+    assert_eq!(notices.iter().filter(|m| m.starts_with(&format!("created the DynamoDB lock table {fresh_table}"))).count(), 1, "{notices:?}");
+
+    // Without a table nothing is locked and the read is the first request: it finds no
+    // bucket, waits for the bootstrap and reads again.
+    let no_table = unique("forge-req-read");
+    let before = mark();
+    let factory = S3BackendFactory::new();
+    let backend = factory.open(&config(&no_table, "r/terraform.tfstate", &[])).await.expect("open");
+    assert_eq!(backend.read().await.expect("read"), None);
+    let unit = calls_since(before);
+    assert_eq!(name(&unit[0]), "s3:GetObject", "{unit:#?}");
+    assert_eq!(n(&unit, "s3:GetObject"), 2, "{unit:#?}");
+    let create = only(&unit, "s3:CreateBucket");
+    assert!(unit[0].start < end(create), "{unit:#?}");
+    assert!(factory.take_notices().iter().any(|m| m.starts_with(&format!("created the state bucket {no_table}"))));
 
     // Without versioning wanted, HeadBucket alone finds a missing bucket, which is created
     // without versioning and announced.
     let plain = unique("forge-req-plain");
-    let before = counts();
+    let before = mark();
     let factory = S3BackendFactory::new();
-    factory
+    let backend = factory
         .open(&config(&plain, "c/terraform.tfstate", &[("skip_bucket_versioning", Value::Bool(true))]))
         .await
         .expect("open with skip_bucket_versioning");
-    let opening = since(&before);
+    backend.read().await.expect("read");
+    let opening = calls_since(before);
     assert_eq!(n(&opening, "s3:HeadBucket"), 1, "{opening:?}");
     assert_eq!(n(&opening, "s3:GetBucketVersioning"), 0, "{opening:?}");
     assert_eq!(n(&opening, "s3:CreateBucket"), 1, "{opening:?}");

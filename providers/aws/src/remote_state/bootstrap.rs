@@ -1,8 +1,15 @@
 //! Creating a missing state bucket or lock table, as Terragrunt does, once per distinct
 //! bucket or table per process: many units share one bucket and one table, and open
 //! their backends at the same time.
+//!
+//! Opening a backend only starts these checks ([`Check::start`]) and returns: the first
+//! lock's PutItem does not wait for them. The backend waits for them where it must
+//! (`S3Backend`): before a read or write returns, and when a request finds the bucket or
+//! table missing (then it waits for the bootstrap and sends the request again).
 
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use forge_aws_dynamodb::LockTable;
@@ -13,57 +20,116 @@ use tokio::sync::OnceCell;
 use super::config::BootstrapSettings;
 use super::s3_store::{BucketPresence, BucketProbe, StateBucket};
 
-/// One cell per bucket or table already made sure of in this process; concurrent
-/// openers of the same one wait on its cell instead of racing to create it.
-fn ensured(key: &str) -> Arc<OnceCell<()>> {
-    static CELLS: OnceLock<Mutex<HashMap<String, Arc<OnceCell<()>>>>> = OnceLock::new();
+/// Where the factory gathers notices; checks push into it when they finish.
+pub type Notices = Arc<Mutex<Vec<String>>>;
+
+/// The outcome of one bucket's or table's check, shared by every backend on it.
+type Outcome = Arc<OnceCell<ProviderResult<()>>>;
+
+/// A check made by this backend's own clients, should it have to run it itself.
+type Run = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ProviderResult<()>> + Send>> + Send + Sync>;
+
+/// One bucket's or table's check as a backend sees it: the process-wide outcome, and how
+/// to run the check when nobody has (or when the task that ran it was dropped with its
+/// runtime, which leaves the outcome unset for the next waiter to fill).
+#[derive(Clone)]
+pub struct Check {
+    outcome: Outcome,
+    run: Run,
+}
+
+impl Check {
+    /// The check of `key`, started now in a task of its own unless already done or under
+    /// way in this process.
+    fn start(key: String, run: Run) -> Check {
+        let check = Check { outcome: outcome_for(&key), run };
+        if check.outcome.get().is_none()
+            && let Ok(runtime) = tokio::runtime::Handle::try_current()
+        {
+            let started = check.clone();
+            runtime.spawn(async move {
+                let _ = started.wait().await;
+            });
+        }
+        check
+    }
+
+    /// The check's outcome, waiting for it (or running it) as needed.
+    pub async fn wait(&self) -> ProviderResult<()> {
+        self.outcome.get_or_init(|| (self.run)()).await.clone()
+    }
+}
+
+/// One outcome per bucket or table in this process; concurrent openers of the same one
+/// share it instead of racing to create it. A failed check is not kept for later
+/// openers: those opening at the same time share the failure, the next one tries again.
+fn outcome_for(key: &str) -> Outcome {
+    static CELLS: OnceLock<Mutex<HashMap<String, Outcome>>> = OnceLock::new();
     let cells = CELLS.get_or_init(|| Mutex::new(HashMap::new()));
     // A poisoned lock only means another opener panicked; the map is still sound.
     let mut map = cells.lock().unwrap_or_else(|p| p.into_inner());
-    map.entry(key.to_string()).or_default().clone()
+    let cell = map.entry(key.to_string()).or_default();
+    if matches!(cell.get(), Some(Err(_))) {
+        *cell = Outcome::default();
+    }
+    cell.clone()
 }
 
-/// Makes sure the state bucket exists, creating it with versioning, default encryption
-/// and public access blocked (each unless skipped). `scope` tells apart the same name
-/// on different endpoints or regions.
-pub async fn ensure_bucket(
-    bucket: &StateBucket,
-    region: &str,
-    scope: &str,
-    settings: &BootstrapSettings,
-    notices: &Mutex<Vec<String>>,
-) -> ProviderResult<()> {
-    let cell = ensured(&format!("s3|{scope}|{region}|{}", bucket.name()));
-    cell.get_or_try_init(|| async {
-        // With versioning wanted, one GetBucketVersioning both finds the bucket and tells
-        // whether to warn; without, HeadBucket only finds it.
-        let missing = if settings.versioning {
-            match bucket.probe_versioning().await? {
-                BucketProbe::Missing => true,
-                BucketProbe::Present { versioned } => {
-                    if versioned == Some(false) {
-                        warn_unversioned(bucket, notices);
-                    }
-                    false
+/// Starts making sure the state bucket exists, creating it with versioning, default
+/// encryption and public access blocked (each unless skipped). `scope` tells apart the
+/// same name on different endpoints or regions.
+pub fn start_bucket_check(bucket: &StateBucket, region: &str, scope: &str, settings: &BootstrapSettings, notices: &Notices) -> Check {
+    let (bucket, region, settings, notices) = (bucket.clone(), region.to_string(), settings.clone(), notices.clone());
+    let key = format!("s3|{scope}|{region}|{}", bucket.name());
+    Check::start(
+        key,
+        Arc::new(move || {
+            let (bucket, region, settings, notices) = (bucket.clone(), region.clone(), settings.clone(), notices.clone());
+            Box::pin(async move { ensure_bucket(&bucket, &region, &settings, &notices).await })
+        }),
+    )
+}
+
+/// Starts making sure the lock table exists with Terraform's key schema.
+pub fn start_table_check(table: &LockTable, region: &str, scope: &str, settings: &BootstrapSettings, notices: &Notices) -> Check {
+    let (table, region, settings, notices) = (table.clone(), region.to_string(), settings.clone(), notices.clone());
+    let key = format!("dynamodb|{scope}|{region}|{}", table.name());
+    Check::start(
+        key,
+        Arc::new(move || {
+            let (table, region, settings, notices) = (table.clone(), region.clone(), settings.clone(), notices.clone());
+            Box::pin(async move { ensure_table(&table, &region, &settings, &notices).await })
+        }),
+    )
+}
+
+async fn ensure_bucket(bucket: &StateBucket, region: &str, settings: &BootstrapSettings, notices: &Notices) -> ProviderResult<()> {
+    // With versioning wanted, one GetBucketVersioning both finds the bucket and tells
+    // whether to warn; without, HeadBucket only finds it.
+    let missing = if settings.versioning {
+        match bucket.probe_versioning().await? {
+            BucketProbe::Missing => true,
+            BucketProbe::Present { versioned } => {
+                if versioned == Some(false) {
+                    warn_unversioned(bucket, notices);
                 }
+                false
             }
-        } else {
-            bucket.presence().await? == BucketPresence::Missing
-        };
-        if missing {
-            create_bucket(bucket, region, settings, notices).await?;
         }
-        Ok::<(), ProviderError>(())
-    })
-    .await
-    .map(|_| ())
+    } else {
+        bucket.presence().await? == BucketPresence::Missing
+    };
+    if missing {
+        create_bucket(bucket, region, settings, notices).await?;
+    }
+    Ok(())
 }
 
 async fn create_bucket(
     bucket: &StateBucket,
     region: &str,
     settings: &BootstrapSettings,
-    notices: &Mutex<Vec<String>>,
+    notices: &Notices,
 ) -> ProviderResult<()> {
     if !bucket.create(region).await? {
         // Another process created it between our look-up and our create: theirs to set up.
@@ -94,7 +160,7 @@ async fn create_bucket(
     Ok(())
 }
 
-fn warn_unversioned(bucket: &StateBucket, notices: &Mutex<Vec<String>>) {
+fn warn_unversioned(bucket: &StateBucket, notices: &Notices) {
     push(
         notices,
         format!(
@@ -104,32 +170,17 @@ fn warn_unversioned(bucket: &StateBucket, notices: &Mutex<Vec<String>>) {
     );
 }
 
-/// Makes sure the lock table exists with Terraform's key schema.
-pub async fn ensure_table(
-    table: &LockTable,
-    region: &str,
-    scope: &str,
-    settings: &BootstrapSettings,
-    notices: &Mutex<Vec<String>>,
-) -> ProviderResult<()> {
-    let cell = ensured(&format!("dynamodb|{scope}|{region}|{}", table.name()));
-    cell.get_or_try_init(|| async {
-        match table.ensure(&settings.table_tags, settings.table_encryption).await? {
-            Ensured::Created => {
-                push(
-                    notices,
-                    format!(
-                        "created the DynamoDB lock table {} in {region} (hash key {LOCK_KEY} of type S, PAY_PER_REQUEST)",
-                        table.name()
-                    ),
-                );
-                Ok(())
-            }
-            Ensured::Existing { key_schema } => check_key_schema(table.name(), &key_schema),
+async fn ensure_table(table: &LockTable, region: &str, settings: &BootstrapSettings, notices: &Notices) -> ProviderResult<()> {
+    match table.ensure(&settings.table_tags, settings.table_encryption).await? {
+        Ensured::Created => {
+            push(
+                notices,
+                format!("created the DynamoDB lock table {} in {region} (hash key {LOCK_KEY} of type S, PAY_PER_REQUEST)", table.name()),
+            );
+            Ok(())
         }
-    })
-    .await
-    .map(|_| ())
+        Ensured::Existing { key_schema } => check_key_schema(table.name(), &key_schema),
+    }
 }
 
 /// A table made by hand with another key would refuse every lock with a puzzling error:
@@ -146,6 +197,6 @@ fn check_key_schema(table: &str, schema: &[(String, String, String)]) -> Provide
     .hint("name another table in remote_state config.dynamodb_table (forge creates it), or recreate this one with hash key LockID of type S"))
 }
 
-fn push(notices: &Mutex<Vec<String>>, notice: String) {
+fn push(notices: &Notices, notice: String) {
     notices.lock().unwrap_or_else(|p| p.into_inner()).push(notice);
 }

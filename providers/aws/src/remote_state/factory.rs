@@ -1,5 +1,6 @@
 //! Opening `s3` backends: the SDK clients for a config (region, credentials, an assumed
-//! role, endpoints), shared between units configured alike, and the bootstrap.
+//! role, endpoints), shared between units configured alike, and the start of the bootstrap
+//! (which the backend waits for only where it must: see `bootstrap`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -12,13 +13,15 @@ use forge_provider::{BackendError, BackendFactory, StateBackend, Value};
 use super::config::S3BackendConfig;
 use super::role::RoleSettings;
 use super::s3_store::{StateBucket, md5_hex};
-use super::{ConsistencyRetry, S3Backend, bootstrap, other};
+use super::{Checks, ConsistencyRetry, S3Backend, bootstrap};
 
 /// Opens `s3` backends. Clients are shared between units configured alike, and each
 /// bucket and table is made sure of once per process.
 pub struct S3BackendFactory {
     clients: tokio::sync::Mutex<HashMap<String, Clients>>,
-    notices: Mutex<Vec<String>>,
+    /// Filled by the configuration notes at opening, and by the bucket and table checks
+    /// when they finish (after `open` has returned).
+    notices: bootstrap::Notices,
     /// Configuration notes already given: many units share one config shape.
     noted: Mutex<std::collections::HashSet<String>>,
     consistency: ConsistencyRetry,
@@ -41,7 +44,7 @@ impl S3BackendFactory {
     pub fn new() -> Self {
         S3BackendFactory {
             clients: tokio::sync::Mutex::new(HashMap::new()),
-            notices: Mutex::new(Vec::new()),
+            notices: Default::default(),
             noted: Mutex::new(std::collections::HashSet::new()),
             consistency: ConsistencyRetry::default(),
         }
@@ -69,19 +72,13 @@ impl S3BackendFactory {
         let s3_scope = config.s3_endpoint.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()).unwrap_or_default();
         let table = config.dynamodb_table.as_ref().map(|name| LockTable::new(&clients.sdk, config.dynamodb_endpoint.as_deref(), name.clone()));
         let ddb_scope = config.dynamodb_endpoint.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok()).unwrap_or_default();
-        // The bucket and the table are independent: checked (or made) at the same time.
-        let (bucket_ready, table_ready) = tokio::join!(
-            bootstrap::ensure_bucket(&bucket, &clients.region, &s3_scope, &config.bootstrap, &self.notices),
-            async {
-                match &table {
-                    Some(t) => bootstrap::ensure_table(t, &clients.region, &ddb_scope, &config.bootstrap, &self.notices).await,
-                    None => Ok(()),
-                }
-            },
-        );
-        bucket_ready.map_err(other)?;
-        table_ready.map_err(other)?;
-        Ok(Arc::new(S3Backend { config, bucket, table, consistency: self.consistency, held: Default::default() }))
+        // Started, not awaited: the first lock goes out at once and waits for the table only
+        // when it finds none; reads and writes wait for both (see `S3Backend`).
+        let checks = Checks {
+            bucket: bootstrap::start_bucket_check(&bucket, &clients.region, &s3_scope, &config.bootstrap, &self.notices),
+            table: table.as_ref().map(|t| bootstrap::start_table_check(t, &clients.region, &ddb_scope, &config.bootstrap, &self.notices)),
+        };
+        Ok(Arc::new(S3Backend { config, bucket, table, checks, consistency: self.consistency, held: Default::default() }))
     }
 
     /// The SDK clients for this config's region, credentials and endpoints, built once.
