@@ -1,7 +1,8 @@
 //! Plans in Terraform's machine-readable shape (`terraform show -json`): format_version,
-//! resource_changes, resource_drift, output_changes. Sensitive values are replaced by
-//! null and flagged in `before_sensitive` / `after_sensitive`; unknowns are flagged in
-//! `after_unknown`, and left out of `after` as Terraform leaves them out. One unit gives
+//! resource_changes, resource_drift, output_changes, planned_values, prior_state; the
+//! caller adds `variables` and `configuration` from the configuration (`plan_json_config`).
+//! Sensitive values are replaced by null and flagged in `before_sensitive` /
+//! `after_sensitive`; unknowns are flagged in `after_unknown`, and left out of `after` as Terraform leaves them out. One unit gives
 //! Terraform's document (checked against `terraform show -json` by tests/cli/plan_json_oracle.rs;
 //! README.md lists what differs); an environment adds a `unit` field to each change and
 //! planned/prior resource, and prefixes output names with the unit.
@@ -191,9 +192,13 @@ struct Parts {
     planned_outputs: Map<String, J>,
     prior_resources: Vec<J>,
     prior_outputs: Map<String, J>,
+    variables: Option<J>,
+    configuration: Option<J>,
 }
 
-fn unit_parts(p: &UnitPlan, unit: Option<&str>, parts: &mut Parts) {
+/// `dependencies`: each configuration resource's `depends_on` as state records it (the
+/// prior state lists them); empty when the caller has no configuration to hand.
+fn unit_parts(p: &UnitPlan, unit: Option<&str>, dependencies: &BTreeMap<String, Vec<String>>, parts: &mut Parts) {
     let Parts { changes, drift, outputs, .. } = parts;
     changes.extend(p.changes.iter().map(|c| change_json(c, unit)));
     for c in &p.changes {
@@ -201,7 +206,13 @@ fn unit_parts(p: &UnitPlan, unit: Option<&str>, parts: &mut Parts) {
             parts.planned_resources.push(resource_value(c, after, unit));
         }
         if let Some(before) = &c.before {
-            parts.prior_resources.push(resource_value(c, before, unit));
+            let mut r = resource_value(c, before, unit);
+            if let (Some(deps), Some(o)) = (dependencies.get(&c.addr.config_resource()).filter(|d| !d.is_empty()), r.as_object_mut())
+                && c.addr.mode == Mode::Managed
+            {
+                o.insert("depends_on".into(), json!(deps));
+            }
+            parts.prior_resources.push(r);
         }
     }
     for d in &p.drift {
@@ -243,32 +254,80 @@ fn unit_parts(p: &UnitPlan, unit: Option<&str>, parts: &mut Parts) {
         if let Some(after) = &o.after {
             parts.planned_outputs.insert(name.clone(), output_value(after, o.sensitive));
         }
-        if let Some(before) = &o.before {
-            parts.prior_outputs.insert(name, output_value(before, o.sensitive));
+        // Terraform's prior state is the refreshed one, whose outputs were evaluated again:
+        // a new value known at plan time replaces the recorded one; others stay as recorded.
+        let prior = match (&o.before, &o.after) {
+            (_, Some(a)) if a.is_wholly_known() && o.action != Action::Delete => Some(a),
+            (before, _) => before.as_ref(),
+        };
+        if let Some(prior) = prior {
+            parts.prior_outputs.insert(name, output_value(prior, o.sensitive));
         }
     }
 }
 
+/// What a unit's configuration adds to its document: `variables` and `configuration`
+/// (`plan_json_config`), computed by the caller, which has the configuration and the
+/// inputs the run was given.
+#[derive(Clone, Debug, Default)]
+pub struct UnitConfigJson {
+    pub variables: Option<J>,
+    pub configuration: Option<J>,
+    /// Each resource's dependencies by configuration address
+    /// (`plan_json_config::resource_dependencies`), for the prior state's `depends_on`.
+    pub dependencies: BTreeMap<String, Vec<String>>,
+}
+
 /// One unit's plan as Terraform's JSON document.
 pub fn unit_plan_json(p: &UnitPlan) -> J {
+    unit_plan_json_with_config(p, &UnitConfigJson::default())
+}
+
+pub fn unit_plan_json_with_config(p: &UnitPlan, config: &UnitConfigJson) -> J {
     let mut parts = Parts::default();
-    unit_parts(p, None, &mut parts);
+    unit_parts(p, None, &config.dependencies, &mut parts);
+    parts.variables = config.variables.clone();
+    parts.configuration = config.configuration.clone();
     document(parts, !p.has_changes(), None)
 }
 
 /// An environment's plan: every unit's changes in one document, failures listed.
 pub fn env_plan_json(plan: &EnvPlan) -> J {
-    if let [(_, UnitOutcome::Done(p))] = plan.units.as_slice() {
-        return unit_plan_json(p);
+    env_plan_json_with_config(plan, &BTreeMap::new())
+}
+
+/// The same with each unit's configuration (by unit name). With several units, variable
+/// names are prefixed with the unit (`unit.name`, as outputs are) and `configuration` is
+/// `{"units": {"<unit>": {"provider_config": ..., "root_module": ...}}}`.
+pub fn env_plan_json_with_config(plan: &EnvPlan, config: &BTreeMap<String, UnitConfigJson>) -> J {
+    let none = UnitConfigJson::default();
+    if let [(name, UnitOutcome::Done(p))] = plan.units.as_slice() {
+        return unit_plan_json_with_config(p, config.get(name).unwrap_or(&none));
     }
     let mut parts = Parts::default();
     let mut errors = Vec::new();
+    let mut variables = Map::new();
+    let mut configurations = Map::new();
     for (name, o) in &plan.units {
+        if let (UnitOutcome::Done(_), Some(c)) = (o, config.get(name)) {
+            for (var, v) in c.variables.as_ref().and_then(J::as_object).into_iter().flatten() {
+                variables.insert(format!("{name}.{var}"), v.clone());
+            }
+            if let Some(conf) = &c.configuration {
+                configurations.insert(name.clone(), conf.clone());
+            }
+        }
         match o {
-            UnitOutcome::Done(p) => unit_parts(p, Some(name), &mut parts),
+            UnitOutcome::Done(p) => unit_parts(p, Some(name), config.get(name).map(|c| &c.dependencies).unwrap_or(&none.dependencies), &mut parts),
             UnitOutcome::Failed(es) => errors.push(json!({"unit": name, "errors": es.iter().map(|e| e.to_string()).collect::<Vec<_>>()})),
             UnitOutcome::Skipped { because } => errors.push(json!({"unit": name, "skipped_because": because})),
         }
+    }
+    if !variables.is_empty() {
+        parts.variables = Some(J::Object(variables));
+    }
+    if !configurations.is_empty() {
+        parts.configuration = Some(json!({"units": configurations}));
     }
     document(parts, !plan.has_changes(), Some(errors))
 }
@@ -310,10 +369,14 @@ fn module_values(path: &[ModuleStep], groups: &mut BTreeMap<Vec<ModuleStep>, Vec
 }
 
 fn document(parts: Parts, no_changes: bool, errors: Option<Vec<J>>) -> J {
-    let Parts { changes, drift, outputs, planned_resources, planned_outputs, prior_resources, prior_outputs } = parts;
+    let Parts { changes, drift, outputs, planned_resources, planned_outputs, prior_resources, prior_outputs, variables, configuration } = parts;
     let mut doc = Map::new();
     doc.insert("format_version".into(), json!("1.2"));
     doc.insert("terraform_version".into(), json!(TERRAFORM_VERSION));
+    // Keys in Terraform's order: variables first, configuration after the prior state.
+    if let Some(v) = variables {
+        doc.insert("variables".into(), v);
+    }
     doc.insert("planned_values".into(), values(planned_resources, planned_outputs));
     // Terraform leaves out empty lists and maps, and the prior state when there was none.
     if !drift.is_empty() {
@@ -330,6 +393,9 @@ fn document(parts: Parts, no_changes: bool, errors: Option<Vec<J>>) -> J {
             "prior_state".into(),
             json!({"format_version": "1.0", "terraform_version": TERRAFORM_VERSION, "values": values(prior_resources, prior_outputs)}),
         );
+    }
+    if let Some(c) = configuration {
+        doc.insert("configuration".into(), c);
     }
     doc.insert("timestamp".into(), json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
     doc.insert("applyable".into(), json!(!no_changes));

@@ -77,6 +77,13 @@ impl Expr {
         crate::eval_impl::as_list(self)
     }
 
+    /// The value when the expression is a constant as Terraform's plan JSON means it
+    /// (`constant_value`): no reference and no function call (`"a-${"b"}"`, `[for x in [1] :
+    /// x]`, `null`); `None` otherwise.
+    pub fn constant_value(&self) -> Option<Value> {
+        crate::constant_impl::constant_value(self)
+    }
+
     /// The source text of the expression (for plan rendering of unknown values' origin).
     pub fn source_text(&self) -> String {
         crate::eval_impl::source_text(self)

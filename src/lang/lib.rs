@@ -25,6 +25,7 @@ pub mod json;
 pub mod syntax;
 pub mod types;
 
+mod constant_impl;
 mod eval_impl;
 mod json_impl;
 mod syntax_impl;

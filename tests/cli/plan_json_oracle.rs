@@ -19,7 +19,7 @@ use serde_json::{json, Value as J};
 use super::World;
 
 /// Top-level keys Terraform writes that forge does not (listed in README.md).
-const KNOWN_ABSENT: &[&str] = &["configuration", "relevant_attributes"];
+const KNOWN_ABSENT: &[&str] = &["relevant_attributes"];
 
 fn terraform(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("terraform")
@@ -230,9 +230,162 @@ fn differences(tf: &J, forge: &J) -> Vec<String> {
     if placement(tf) != placement(forge) {
         diffs.push(format!("planned_values modules: terraform {:?}, forge {:?}", placement(tf), placement(forge)));
     }
+    diffs.extend(variables_differences(tf, forge));
+    diffs.extend(configuration_differences(tf, forge));
+    diffs.extend(prior_state_differences(tf, forge));
     for key in ["applyable", "complete", "errored", "format_version"] {
         if tf[key] != forge[key] {
             diffs.push(format!("{key}: terraform {}, forge {}", tf[key], forge[key]));
+        }
+    }
+    diffs
+}
+
+/// The root variables Terraform declares sensitive (from its own `configuration`).
+fn sensitive_variables(tf: &J) -> BTreeSet<String> {
+    let vars = &tf["configuration"]["root_module"]["variables"];
+    vars.as_object().into_iter().flatten().filter(|(_, v)| v["sensitive"] == true).map(|(k, _)| k.clone()).collect()
+}
+
+/// `variables`: equal once a sensitive variable's value is null on Terraform's side too
+/// (Terraform writes it in clear; README, known incompatibilities).
+fn variables_differences(tf: &J, forge: &J) -> Vec<String> {
+    let mut t = tf.get("variables").cloned();
+    let secret = sensitive_variables(tf);
+    if let Some(J::Object(m)) = &mut t {
+        for (name, v) in m.iter_mut() {
+            if secret.contains(name) {
+                v["value"] = J::Null;
+            }
+        }
+    }
+    let f = forge.get("variables").cloned();
+    if t != f {
+        return vec![format!("variables: terraform {}, forge {}", t.unwrap_or_default(), f.unwrap_or_default())];
+    }
+    Vec::new()
+}
+
+/// Terraform's `configuration` with what forge never writes in clear made as forge writes
+/// it: a sensitive variable's default null, a sensitive output's constant left out.
+fn configuration_redacted(module: &J) -> J {
+    let mut m = module.clone();
+    if let Some(vars) = m.get_mut("variables").and_then(J::as_object_mut) {
+        for v in vars.values_mut() {
+            if v["sensitive"] == true && v.get("default").is_some() {
+                v["default"] = J::Null;
+            }
+        }
+    }
+    if let Some(outs) = m.get_mut("outputs").and_then(J::as_object_mut) {
+        for o in outs.values_mut() {
+            if o["sensitive"] == true
+                && let Some(e) = o.get_mut("expression").and_then(J::as_object_mut)
+            {
+                e.remove("constant_value");
+            }
+        }
+    }
+    if let Some(calls) = m.get_mut("module_calls").and_then(J::as_object_mut) {
+        for c in calls.values_mut() {
+            let child = configuration_redacted(&c["module"]);
+            c["module"] = child;
+        }
+    }
+    m
+}
+
+/// `configuration`: every resource, module call, output and variable with its expressions
+/// (constants and references) and the provider configurations must agree.
+fn configuration_differences(tf: &J, forge: &J) -> Vec<String> {
+    let (Some(t), Some(f)) = (tf.get("configuration"), forge.get("configuration")) else {
+        return vec![format!("configuration: terraform has it: {}, forge has it: {}", tf.get("configuration").is_some(), forge.get("configuration").is_some())];
+    };
+    let mut diffs = Vec::new();
+    if t["provider_config"] != f["provider_config"] {
+        diffs.push(format!("configuration.provider_config: terraform {}, forge {}", t["provider_config"], f["provider_config"]));
+    }
+    let (t_root, f_root) = (configuration_redacted(&t["root_module"]), f["root_module"].clone());
+    if t_root != f_root {
+        diffs.push(format!(
+            "configuration.root_module differs:\n--- terraform\n{}\n--- forge\n{}",
+            serde_json::to_string_pretty(&t_root).unwrap_or_default(),
+            serde_json::to_string_pretty(&f_root).unwrap_or_default()
+        ));
+    }
+    diffs
+}
+
+/// A prior-state resource with Terraform's sensitive values nulled (and terraform_data's
+/// `output` as sensitive as its `input`, as forge marks it), ids masked.
+fn comparable_state_resource(r: &J) -> J {
+    let mut mask = r["sensitive_values"].clone();
+    if r["type"] == "terraform_data"
+        && mask.get("input") == Some(&J::Bool(true))
+        && !r["values"]["output"].is_null()
+        && let Some(m) = mask.as_object_mut()
+    {
+        m.insert("output".into(), J::Bool(true));
+    }
+    let mut r = r.clone();
+    r["values"] = redact(&r["values"], &mask);
+    r["sensitive_values"] = mask;
+    mask_ids(&r)
+}
+
+/// `prior_state`: present on both sides or neither; the same format version, outputs and
+/// resources (by address, in every module). `terraform_version` is forge's own (README).
+fn prior_state_differences(tf: &J, forge: &J) -> Vec<String> {
+    let (t, f) = (tf.get("prior_state"), forge.get("prior_state"));
+    let (Some(t), Some(f)) = (t, f) else {
+        if t.is_some() != f.is_some() {
+            return vec![format!("prior_state: terraform has it: {}, forge has it: {}", t.is_some(), f.is_some())];
+        }
+        return Vec::new();
+    };
+    let mut diffs = Vec::new();
+    if t["format_version"] != f["format_version"] {
+        diffs.push(format!("prior_state.format_version: terraform {}, forge {}", t["format_version"], f["format_version"]));
+    }
+    let outputs = |s: &J| -> J {
+        let mut o = s["values"]["outputs"].clone();
+        if let Some(m) = o.as_object_mut() {
+            for v in m.values_mut() {
+                if v["sensitive"] == true
+                    && let Some(x) = v.as_object_mut()
+                {
+                    x.remove("value");
+                }
+            }
+        }
+        mask_ids(&o)
+    };
+    if outputs(t) != outputs(f) {
+        diffs.push(format!("prior_state outputs: terraform {}, forge {}", outputs(t), outputs(f)));
+    }
+    let resources = |s: &J| -> std::collections::BTreeMap<(String, String), J> {
+        let mut out = std::collections::BTreeMap::new();
+        fn walk(m: &J, out: &mut std::collections::BTreeMap<(String, String), J>) {
+            let at = m["address"].as_str().unwrap_or("").to_string();
+            for r in m["resources"].as_array().into_iter().flatten() {
+                out.insert((at.clone(), r["address"].as_str().unwrap_or("?").to_string()), comparable_state_resource(r));
+            }
+            for c in m["child_modules"].as_array().into_iter().flatten() {
+                walk(c, out);
+            }
+        }
+        walk(&s["values"]["root_module"], &mut out);
+        out
+    };
+    let (tr, fr) = (resources(t), resources(f));
+    if tr.keys().collect::<Vec<_>>() != fr.keys().collect::<Vec<_>>() {
+        diffs.push(format!("prior_state resources: terraform {:?}, forge {:?}", tr.keys().collect::<Vec<_>>(), fr.keys().collect::<Vec<_>>()));
+    }
+    for (k, r) in &tr {
+        if let Some(fr) = fr.get(k)
+            && r != fr
+        {
+            diffs.push(format!("prior_state resource {}: terraform {r}, forge {fr}", k.1));
         }
     }
     diffs
@@ -348,4 +501,114 @@ fn plan_json_child_module_addresses_match_terraform() {
     // Created from nothing; then one instance updated (through the inner module), one removed, one added.
     check_with(&files, None, &(data("x", "  input = \"root\"\n") + &call("\"a\", \"b\"")));
     check_with(&files, Some(&(data("x", "  input = \"root\"\n") + &call("\"a\", \"b\""))), &(data("x", "  input = \"root\"\n") + &call("\"a\", \"c\"")));
+}
+
+#[test]
+fn plan_json_variables_and_configuration_match_terraform() {
+    // Variables from defaults and from terraform.tfvars (values already of their type: forge
+    // shows values converted, Terraform as given), a sensitive one, descriptions, a null
+    // default; resources with count/for_each, function calls, templates, heredocs,
+    // depends_on; module calls with count and for_each; outputs with description and
+    // depends_on.
+    let main = r#"variable "name" {
+  type        = string
+  description = "the name"
+  default     = "dflt"
+}
+
+variable "secret" {
+  type      = string
+  sensitive = true
+  default   = "default-secret-value"
+}
+
+variable "n" {
+  type    = number
+  default = "5"
+}
+
+variable "list" {
+  type = list(string)
+}
+
+variable "nothing" {
+  type    = string
+  default = null
+}
+
+locals {
+  m = { k = "v" }
+}
+
+resource "terraform_data" "a" {
+  input = { a = var.name, b = local.m["k"], c = [1, 2], t = "${var.n}-x" }
+  triggers_replace = [terraform_data.c[0].id, upper("x"), terraform.workspace]
+}
+
+resource "terraform_data" "s" {
+  input = var.secret
+}
+
+resource "terraform_data" "b" {
+  for_each = local.m
+  input    = "${each.key}=${each.value}"
+  depends_on = [terraform_data.a]
+}
+
+resource "terraform_data" "c" {
+  count = length(var.list)
+  input = [count.index, var.list[count.index], [for s in var.list : upper(s)], null, true ? 1.5 : -2]
+}
+
+resource "terraform_data" "d" {
+  for_each = toset(["one"])
+  input    = <<-EOT
+    hello
+  EOT
+}
+
+module "m" {
+  source = "./m"
+  count  = 1
+  v      = terraform_data.a.output
+}
+
+module "e" {
+  source     = "./m"
+  for_each   = { x = 1 }
+  v          = each.value
+  depends_on = [terraform_data.d]
+}
+
+output "o" {
+  value       = module.m[0].o
+  description = "from the module"
+  depends_on  = [terraform_data.b]
+}
+
+output "all" {
+  value = module.e
+}
+
+output "literal" {
+  value = [1, "two"]
+}
+"#;
+    let child = "variable \"v\" {\n  description = \"\"\n}\n\nresource \"terraform_data\" \"in\" {\n  input = var.v\n}\n\noutput \"o\" {\n  value = terraform_data.in.output\n}\n";
+    let tfvars = "list = [\"p\", \"q\"]\nsecret = \"tfvars-secret-value\"\n";
+    let files = [("m/main.tf", child), ("terraform.tfvars", tfvars)];
+    check_with(&files, None, main);
+    // On a state: prior_state (with depends_on through the module's variable) and the
+    // configuration of an update.
+    let changed = main.replace("default     = \"dflt\"", "default     = \"other\"");
+    check_with(&files, Some(main), &changed);
+    let (tf, forge, _w) = both_plans_with(&files, Some(main), &changed, Before::TerraformState);
+    let text = forge.to_string();
+    for secret in ["default-secret-value", "tfvars-secret-value"] {
+        assert!(!text.contains(secret), "forge's plan JSON shows {secret}: {text}");
+        assert!(tf.to_string().contains(secret), "Terraform no longer writes {secret}; the redaction is obsolete: {tf}");
+    }
+    assert_eq!(forge["variables"]["secret"], json!({"value": null}), "{}", forge["variables"]);
+    assert_eq!(forge["variables"]["list"], json!({"value": ["p", "q"]}), "{}", forge["variables"]);
+    assert_eq!(forge["configuration"]["root_module"]["variables"]["secret"], json!({"default": null, "sensitive": true}));
 }
