@@ -231,11 +231,10 @@ fn resource_part(text: &str) -> &str {
     let mut rest = text;
     while let Some(r) = rest.strip_prefix("module.") {
         // Skip the call name and key; keys are JSON strings that may hold dots.
-        let mut chars = r.char_indices().peekable();
         let mut end = r.len();
         let mut in_str = false;
         let mut escaped = false;
-        while let Some((i, c)) = chars.next() {
+        for (i, c) in r.char_indices() {
             if in_str {
                 if escaped {
                     escaped = false;

@@ -170,7 +170,7 @@ async fn moves_that_cannot_be_made_are_errors_naming_the_block() {
 
     // Across resource types: refused when the configuration is read.
     unit(dir.path(), "resource \"fake_bucket\" \"a\" {\n  name = \"a\"\n}\n\nmoved {\n  from = fake_thing.a\n  to   = fake_bucket.a\n}\n");
-    let err = forge_config::Environment::load(dir.path()).err().expect("a type change is refused").to_string();
+    let err = forge_config::Environment::load(dir.path()).expect_err("a type change is refused").to_string();
     assert!(err.contains("cannot change the resource type") && err.contains("main.tf:5:1"), "{err}");
     assert_eq!(cloud.count(FakeOp::Delete), 0, "nothing was deleted");
 }
@@ -214,7 +214,7 @@ async fn a_removed_block_for_a_declared_resource_is_an_error() {
     let text = plan_errors(&engine(&FakeCloud::new(), 4), dir.path()).await;
     assert!(text.contains("removed block: fake_thing.a is still declared in the configuration") && text.contains("main.tf:1:1"), "{text}");
     unit(dir.path(), "removed {\n  from = fake_thing.a[0]\n}\n");
-    let err = forge_config::Environment::load(dir.path()).err().expect("keys are refused").to_string();
+    let err = forge_config::Environment::load(dir.path()).expect_err("keys are refused").to_string();
     assert!(err.contains("takes no instance keys") && err.contains("main.tf:2:"), "{err}");
 }
 
@@ -286,6 +286,6 @@ async fn import_blocks_that_cannot_work_are_errors() {
 
     write(dir.path(), &[("modules/c/main.tf", "resource \"fake_thing\" \"a\" {\n  name = \"a\"\n}\n\nimport {\n  to = fake_thing.a\n  id = \"x\"\n}\n")]);
     unit(dir.path(), "module \"c\" {\n  source = \"../modules/c\"\n}\n");
-    let err = forge_config::Environment::load(dir.path()).err().expect("refused").to_string();
+    let err = forge_config::Environment::load(dir.path()).expect_err("refused").to_string();
     assert!(err.contains("import blocks are allowed in the root module only") && err.contains("main.tf:5:1"), "{err}");
 }
