@@ -174,7 +174,7 @@ fn provider_entries(module: &Module, address: &str, parent: Option<(&str, &[(Str
             full_name: provider_source(&pb.name),
             alias: pb.alias.clone(),
             module_address: address.to_string(),
-            expressions: Some(body_expressions(&pb.body, None)),
+            expressions: Some(provider_expressions(&pb.body)),
             parent_key: String::new(),
         };
         entries.insert(key, entry);
@@ -378,6 +378,25 @@ fn body_expressions(body: &Body, schema: Option<&Schema>) -> J {
     J::Object(sorted(o))
 }
 
+/// A provider block's expressions. forge's providers publish no configuration schema, so
+/// every attribute and block is listed, and a literal credential (`access_key`,
+/// `secret_key`, `token`, anything named like a secret or password) is hidden: tools read
+/// `region` here, never keys.
+fn provider_expressions(body: &Body) -> J {
+    let secret = |name: &str| name == "access_key" || ["secret", "token", "password"].iter().any(|w| name.contains(w));
+    let mut o = Map::new();
+    for a in &body.attributes {
+        o.insert(a.name.clone(), expression_json(&a.expr, secret(&a.name)));
+    }
+    for b in body.blocks.iter().filter(|b| b.ident != "dynamic") {
+        let entry = o.entry(b.ident.clone()).or_insert_with(|| J::Array(Vec::new()));
+        if let J::Array(items) = entry {
+            items.push(provider_expressions(&b.body));
+        }
+    }
+    J::Object(sorted(o))
+}
+
 /// `{"constant_value": ...}` for an expression without references or function calls,
 /// else `{"references": [...]}` (`{}` when it has neither). `hide`: the value is secret,
 /// so a constant is not written.
@@ -510,5 +529,21 @@ mod tests {
         assert_eq!(expression_json(&expr("upper(\"x\")"), false), json!({}));
         assert_eq!(expression_json(&expr("\"hunter2\""), true), json!({}));
         assert_eq!(expression_json(&expr("[for x in [1, 2] : x * 2]"), false), json!({"constant_value": [2, 4]}));
+    }
+
+    #[test]
+    fn provider_credentials_are_never_written() {
+        let body = forge_lang::parse_str(
+            std::path::Path::new("p.tf"),
+            "region = \"eu-west-1\"\naccess_key = \"AKIAEXAMPLEKEY\"\nsecret_key = \"very-secret\"\nassume_role {\n  session_token = \"tok-secret\"\n  role_arn = var.role\n}\n".to_string(),
+        )
+        .expect("parses");
+        let j = provider_expressions(&body);
+        let text = j.to_string();
+        for secret in ["AKIAEXAMPLEKEY", "very-secret", "tok-secret"] {
+            assert!(!text.contains(secret), "{text}");
+        }
+        assert_eq!(j["region"], json!({"constant_value": "eu-west-1"}));
+        assert_eq!(j["assume_role"][0]["role_arn"], json!({"references": ["var.role"]}));
     }
 }

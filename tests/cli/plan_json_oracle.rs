@@ -612,3 +612,38 @@ output "literal" {
     assert_eq!(forge["variables"]["list"], json!({"value": ["p", "q"]}), "{}", forge["variables"]);
     assert_eq!(forge["configuration"]["root_module"]["variables"]["secret"], json!({"default": null, "sensitive": true}));
 }
+
+/// Several units in one document: variable names prefixed with the unit, each unit's
+/// configuration under `configuration.units`, a dependency's planned output unknown (null);
+/// a unit planned alone takes its dependency's outputs from that unit's state.
+#[test]
+fn plan_json_environment_variables_and_configuration_per_unit() {
+    let a_main = "variable \"prefix\" {\n  type = string\n}\n\nvariable \"password\" {\n  type      = string\n  sensitive = true\n}\n\nresource \"terraform_data\" \"x\" {\n  input = \"${var.prefix}-x\"\n}\n\noutput \"name\" {\n  value = terraform_data.x.output\n}\n";
+    let b_main = "variable \"upstream\" {\n  type = string\n}\n\nresource \"terraform_data\" \"y\" {\n  input = var.upstream\n}\n";
+    let w = World::new(&[
+        ("env/a/terragrunt.hcl", "inputs = {\n  prefix   = \"pre\"\n  password = \"env-secret-value\"\n}\n"),
+        ("env/a/main.tf", a_main),
+        ("env/b/terragrunt.hcl", "dependency \"a\" {\n  config_path = \"../a\"\n}\n\ninputs = {\n  upstream = dependency.a.outputs.name\n}\n"),
+        ("env/b/main.tf", b_main),
+    ]);
+    let run = w.forge(&["plan", "env", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.stdout.contains("env-secret-value"), "{}", run.stdout);
+    let doc: J = serde_json::from_str(&run.stdout).expect("plan JSON");
+    assert_eq!(
+        doc["variables"],
+        json!({"a.password": {"value": null}, "a.prefix": {"value": "pre"}, "b.upstream": {"value": null}}),
+        "{}",
+        doc["variables"]
+    );
+    assert_eq!(doc["configuration"]["units"]["a"]["root_module"]["resources"][0]["expressions"]["input"], json!({"references": ["var.prefix"]}));
+    assert_eq!(doc["configuration"]["units"]["b"]["root_module"]["variables"], json!({"upstream": {}}));
+    assert_eq!(doc["configuration"]["units"]["b"]["provider_config"]["terraform"]["full_name"], "terraform.io/builtin/terraform");
+
+    let apply = w.forge(&["apply", "env/a", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    let run = w.forge(&["plan", "env/b", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let doc: J = serde_json::from_str(&run.stdout).expect("plan JSON");
+    assert_eq!(doc["variables"], json!({"upstream": {"value": "pre-x"}}), "{}", doc["variables"]);
+}
