@@ -110,6 +110,10 @@ struct Runner<'a> {
     /// Changes made to the state so far, and how many of them the last write recorded.
     changes: std::sync::atomic::AtomicU64,
     written: std::sync::atomic::AtomicU64,
+    /// The journal's last entry (see `journal_through`); its mutex makes the journal's
+    /// writes one at a time. `journaled` is its `covers`, readable without waiting.
+    journal_tail: tokio::sync::Mutex<JournalTail>,
+    journaled: std::sync::atomic::AtomicU64,
     /// Wakes the background writer (`write_behind`) after a journaled change, and once the
     /// operations are over (`operations_done`).
     write_wanted: tokio::sync::Notify,
@@ -118,6 +122,23 @@ struct Runner<'a> {
     /// was done), and the run reports this error.
     write_failed: Mutex<Option<EngineError>>,
     collected: Mutex<Collected>,
+}
+
+/// What the journal holds: the state with changes `1..=covers` (serial `serial`). The
+/// backend writes behind copy exactly these bytes, so the backend never holds a serial
+/// the journal lacks.
+#[derive(Clone, Default)]
+struct JournalTail {
+    covers: u64,
+    serial: u64,
+    bytes: Option<Arc<Vec<u8>>>,
+}
+
+/// Why a change could not be journaled: the state cannot be encoded (an error of the run),
+/// or the file cannot be written (the run goes on without the journal).
+enum JournalFailure {
+    Encode(EngineError),
+    Io(String),
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -226,6 +247,8 @@ impl<'a> Runner<'a> {
             writer: tokio::sync::Mutex::new(()),
             changes: Default::default(),
             written: Default::default(),
+            journal_tail: Default::default(),
+            journaled: Default::default(),
             write_wanted: tokio::sync::Notify::new(),
             operations_done: Default::default(),
             write_failed: Mutex::new(None),
@@ -575,9 +598,9 @@ impl Runner<'_> {
         if self.run.defer_outputs_write {
             return Ok(());
         }
-        let (change, _) = self.record(&mut store)?;
-        drop(store);
-        self.write_through(change).await
+        // The unit's last write: the background writer has stopped, so it is made here.
+        self.recorded(store).await?;
+        self.write_through(self.changes.load(std::sync::atomic::Ordering::SeqCst)).await
     }
 
     // ----- providers ------------------------------------------------------------------
@@ -897,39 +920,78 @@ impl Runner<'_> {
     /// journal, with the backend write left to `write_behind`; or, when there is no
     /// journal, once a backend write includes it.
     async fn recorded(&self, mut store: tokio::sync::MutexGuard<'_, StateStore>) -> Result<(), EngineError> {
-        let (change, journaled) = self.record(&mut store)?;
+        store.state.serial += 1;
+        let change = self.changes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+        let journal = store.journal.clone();
         drop(store);
-        if journaled {
-            self.write_wanted.notify_one();
-            Ok(())
-        } else {
-            self.write_through(change).await
+        if let Some(journal) = journal {
+            match self.journal_through(journal, change).await {
+                Ok(()) => {
+                    self.write_wanted.notify_one();
+                    return Ok(());
+                }
+                Err(JournalFailure::Encode(e)) => return Err(e),
+                Err(JournalFailure::Io(message)) => {
+                    // Without the journal, each change waits for the backend instead.
+                    self.store.lock().await.journal = None;
+                    (self.run.ctx.events)(Event::Notice { unit: Some(self.unit_name().to_string()), message });
+                }
+            }
         }
+        self.write_through(change).await
     }
 
-    /// `StateStore::record` plus the change's number (for `write_through`) and its notice.
-    fn record(&self, store: &mut StateStore) -> Result<(u64, bool), EngineError> {
-        let journaled = store.record()?;
-        if let Some(message) = store.notice.take() {
-            (self.run.ctx.events)(Event::Notice { unit: Some(self.unit_name().to_string()), message });
+    /// Returns once the journal holds change number `change`. Journal writes go one at a
+    /// time and each writes the whole state as it is, so changes recorded during a write
+    /// share the next one (a group commit): many operations finishing together cost one
+    /// fsync, not one each, and the store is locked only to encode.
+    async fn journal_through(&self, journal: Arc<crate::journal::Journal>, change: u64) -> Result<(), JournalFailure> {
+        use std::sync::atomic::Ordering::SeqCst;
+        let mut tail = self.journal_tail.lock().await;
+        if tail.covers >= change {
+            return Ok(());
         }
-        Ok((self.changes.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1, journaled))
+        let (bytes, serial, covers) = {
+            let store = self.store.lock().await;
+            (store.encode_current().map_err(JournalFailure::Encode)?, store.state.serial, self.changes.load(SeqCst))
+        };
+        let bytes = Arc::new(bytes);
+        let to_write = bytes.clone();
+        let path = journal.path().display().to_string();
+        // The fsync blocks: off the async threads.
+        let written = tokio::task::spawn_blocking(move || journal.write(&to_write)).await;
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(JournalFailure::Io(format!("cannot write the local record at {path}: {e}; each operation now waits for the state write"))),
+            Err(e) => return Err(JournalFailure::Io(format!("cannot write the local record at {path}: {e}; each operation now waits for the state write"))),
+        }
+        *tail = JournalTail { covers, serial, bytes: Some(bytes) };
+        self.journaled.store(covers, SeqCst);
+        Ok(())
     }
 
     /// Returns once the state is written with change number `change` in it. Writes go one
-    /// at a time and each writes everything recorded so far, so the changes recorded
-    /// during a write share the next one instead of queueing one write each; the store is
-    /// locked only to encode, so operations go on while a write is in flight.
+    /// at a time and each writes everything recorded so far (with a journal: everything
+    /// the journal holds), so the changes recorded during a write share the next one
+    /// instead of queueing one write each; the store is locked only to encode, so
+    /// operations go on while a write is in flight.
     async fn write_through(&self, change: u64) -> Result<(), EngineError> {
         use std::sync::atomic::Ordering::SeqCst;
         let _one_at_a_time = self.writer.lock().await;
         if self.written.load(SeqCst) >= change {
             return Ok(());
         }
-        let (bytes, serial, covers, backend, version) = {
+        let (journal_active, backend, version) = {
             let store = self.store.lock().await;
-            let covers = self.changes.load(SeqCst);
-            (store.encode_current()?, store.state.serial, covers, store.backend.clone(), store.version.clone())
+            (store.journal.is_some(), store.backend.clone(), store.version.clone())
+        };
+        let tail = if journal_active { Some(self.journal_tail.lock().await.clone()) } else { None };
+        let (bytes, serial, covers) = match tail {
+            Some(JournalTail { covers, serial, bytes: Some(bytes) }) if covers >= change => (bytes, serial, covers),
+            _ => {
+                let store = self.store.lock().await;
+                (Arc::new(store.encode_current()?), store.state.serial, self.changes.load(SeqCst))
+            }
         };
         let written = backend.write(&bytes, version.as_deref()).await;
         self.store.lock().await.finish_write(written, serial)?;
@@ -943,11 +1005,13 @@ impl Runner<'_> {
     async fn write_behind(&self) {
         use std::sync::atomic::Ordering::SeqCst;
         loop {
-            let wanted = self.changes.load(SeqCst);
+            let journal_active = self.store.lock().await.journal.is_some();
+            // With a journal, what it holds (the bytes a backend write copies).
+            let wanted = if journal_active { self.journaled.load(SeqCst) } else { self.changes.load(SeqCst) };
             // Once the operations are over, a caller that makes the unit's last write
             // anyway (`defer_outputs_write`) takes what is left, when the journal holds it:
             // the unit's dependents need not wait for this write.
-            if self.operations_done.load(SeqCst) && self.run.defer_outputs_write && self.store.lock().await.journal.is_some() {
+            if self.operations_done.load(SeqCst) && self.run.defer_outputs_write && journal_active {
                 return;
             }
             if wanted > self.written.load(SeqCst) {

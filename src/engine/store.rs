@@ -17,7 +17,7 @@ pub struct StateStore {
     pub version: Option<String>,
     /// The local write-ahead record (`journal`); `None` when the store is read without
     /// the lock, or once writing it failed (every change then waits for the backend).
-    pub journal: Option<Journal>,
+    pub journal: Option<Arc<Journal>>,
     /// The state came from the journal of a run that stopped before the backend had it:
     /// it must be written even if this run changes nothing.
     pub recovered: bool,
@@ -69,7 +69,7 @@ impl StateStore {
         if let Some(j) = journal {
             store.take_journal(&j, locked);
             if locked {
-                store.journal = Some(j);
+                store.journal = Some(Arc::new(j));
             }
         }
         Ok(store)
