@@ -654,6 +654,10 @@ impl Translator<'_> {
                 return;
             }
         };
+        if s.value.contains('\n') && (s.value.contains("~}") || s.value.contains("{~")) {
+            self.heredoc(s);
+            return;
+        }
         let mut literal = Vec::new();
         literal_spans(&template, &mut literal);
         self.put("\"", s.span.start, true);
@@ -666,6 +670,22 @@ impl Translator<'_> {
             }
         }
         self.put("\"", s.span.end.saturating_sub(1), true);
+    }
+
+    /// A template whose strip markers (`~`) stand next to a line break: HCL trims only up to
+    /// the line break before a marker in template text, as in a heredoc, where a quoted
+    /// string would trim across it; so it is written as a heredoc, as it is. The directive
+    /// at its end strips the heredoc's own final line break, which the JSON string lacks.
+    fn heredoc(&mut self, s: &JStr) {
+        let mut marker = "JSON".to_string();
+        while s.value.lines().any(|l| l.trim() == marker) {
+            marker.push('_');
+        }
+        self.put(&format!("<<{marker}\n"), s.span.start, false);
+        for (i, c) in s.value.char_indices() {
+            self.put(c.encode_utf8(&mut [0; 4]), s.at(i), true);
+        }
+        self.put(&format!("%{{ if false }}%{{ endif ~}}\n{marker}\n"), s.span.end.saturating_sub(1), false);
     }
 
     /// A string holding a reference, keyword or type, copied as native syntax.

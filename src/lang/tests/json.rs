@@ -108,6 +108,17 @@ fn json_escapes_reach_the_value_as_characters() {
 }
 
 #[test]
+fn strip_markers_next_to_line_breaks_trim_as_in_template_text() {
+    // Terraform 1.11 gives "a \n b" and "x\nyz": before a marker the trim stops at the line
+    // break, after one it takes the line break.
+    let body = json(r#"{"s": "a \n  %{~ if var.on ~}  \n b%{ endif }", "t": ["x\n  ${~ \"y\" ~}  \nz"], "JSON": "JSON\n ${~ 1}\nJSON"}"#, &BodySpec::default()).expect("reads");
+    let v = eval_body(&body, &scope()).expect("evaluates");
+    assert_eq!(v.get("s"), Some(&Value::string("a \n b")));
+    assert_eq!(v.get("t"), Some(&Value::Tuple(vec![Value::string("x\nyz")])));
+    assert_eq!(v.get("JSON"), Some(&Value::string("JSON\n1\nJSON")), "a line equal to the heredoc marker does not end it");
+}
+
+#[test]
 fn literal_mode_keeps_template_sequences() {
     let spec = BodySpec::default().default_mode(ValueMode::Literal);
     assert_same_with(&spec, r#"{"d": "${var.name} %{ x }", "o": {"${k}": ["${v}"]}}"#, r#"
