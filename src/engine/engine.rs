@@ -167,10 +167,20 @@ impl Engine {
             .open(&rs.config)
             .await
             .map_err(|e| EngineError::new(format!("unit {}: cannot open the {} state backend", unit.name, rs.backend)).cause(e.to_string()))?;
-        for n in factory.take_notices() {
-            self.emit(Event::Notice { unit: Some(unit.name.clone()), message: n });
-        }
+        self.report_backend_notices(Some(&unit.name));
         Ok(backend)
+    }
+
+    /// The backends' notices gathered so far. A backend may gather some after `open` has
+    /// returned (the s3 backend's bucket and table checks finish while the lock and the
+    /// read run, and by the time the read returns): each is drained after opening, after
+    /// the state is read, and at the end of a run, so that none is lost and each shows once.
+    fn report_backend_notices(&self, unit: Option<&str>) {
+        for factory in &self.backends {
+            for message in factory.take_notices() {
+                self.emit(Event::Notice { unit: unit.map(str::to_string), message });
+            }
+        }
     }
 
     /// Takes a unit's lock, retrying with backoff up to the lock timeout.
@@ -236,7 +246,9 @@ impl Engine {
             }
             Ok(store)
         };
-        match loaded.await {
+        let loaded = loaded.await;
+        self.report_backend_notices(Some(&unit.name));
+        match loaded {
             Ok(store) => Ok(Held { backend, info, store }),
             Err(e) => {
                 let mut es = vec![e];
@@ -249,7 +261,9 @@ impl Engine {
     /// Reads a unit's state without locking (outputs, state list/show); an earlier run's
     /// journal that is ahead of it is shown, not written.
     pub async fn read_state(&self, unit: &Unit) -> Result<StateStore, EngineError> {
-        let mut store = StateStore::load(self.backend(unit).await?, Some(Journal::for_unit(&unit.dir)), false).await?;
+        let loaded = StateStore::load(self.backend(unit).await?, Some(Journal::for_unit(&unit.dir)), false).await;
+        self.report_backend_notices(Some(&unit.name));
+        let mut store = loaded?;
         self.report_store_notice(unit, &mut store);
         Ok(store)
     }
@@ -404,6 +418,7 @@ impl Engine {
                 UnitOutcome::Skipped { because } => Some((graph.names[i].clone(), UnitOutcome::Skipped { because })),
             })
             .collect();
+        self.report_backend_notices(None);
         Ok(EnvPlan { mode, units })
     }
 
@@ -425,7 +440,9 @@ impl Engine {
     /// (reverse for destroy). Each unit is re-planned under its lock with its
     /// dependencies' applied outputs; a plan made against another state is refused.
     pub async fn apply(&self, env: &Environment, mode: PlanMode, targets: &[ApplyTarget]) -> Result<EnvApply, EngineError> {
-        self.apply_except(env, mode, targets, &[]).await
+        let applied = self.apply_except(env, mode, targets, &[]).await;
+        self.report_backend_notices(None);
+        applied
     }
 
     /// Applies a plan just made: units whose plan failed count as failed, so their
@@ -433,7 +450,9 @@ impl Engine {
     pub async fn apply_plan(&self, env: &Environment, plan: &EnvPlan) -> Result<EnvApply, EngineError> {
         let targets: Vec<ApplyTarget> = plan.units.iter().filter_map(|(_, o)| o.done()).map(ApplyTarget::from_plan).collect();
         let failed: Vec<String> = plan.units.iter().filter(|(_, o)| o.done().is_none()).map(|(n, _)| n.clone()).collect();
-        self.apply_except(env, plan.mode, &targets, &failed).await
+        let applied = self.apply_except(env, plan.mode, &targets, &failed).await;
+        self.report_backend_notices(None);
+        applied
     }
 
     async fn apply_except(&self, env: &Environment, mode: PlanMode, targets: &[ApplyTarget], failed_plans: &[String]) -> Result<EnvApply, EngineError> {
@@ -689,6 +708,7 @@ impl Engine {
             units.push((name, outcome));
         }
         let critical_path = run_critical_path(&graph, &ctx);
+        self.report_backend_notices(None);
         Ok(EnvApply { units, elapsed: start.elapsed(), critical_path, plan: Some(EnvPlan { mode, units: plan_units }) })
     }
 

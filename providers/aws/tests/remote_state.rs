@@ -510,10 +510,10 @@ async fn table_with_the_wrong_key_is_refused() {
         .await
         .expect("opening does not wait for the table check");
     // The lock item is refused by the table; the check says why, and its error wins.
-    let err = backend.lock(&lock_info("wrong-key", "me@host")).await.err().expect("a table without LockID cannot hold locks");
+    let err = backend.lock(&lock_info("wrong-key", "me@host")).await.expect_err("a table without LockID cannot hold locks");
     let m = err.to_string();
     assert!(m.contains(&table) && m.contains("LockID") && m.contains("id (HASH, S)"), "{m}");
-    let err = backend.read().await.err().expect("nor can a state be read under it");
+    let err = backend.read().await.expect_err("nor can a state be read under it");
     assert!(err.to_string().contains("id (HASH, S)"), "{err}");
 }
 
@@ -599,7 +599,7 @@ async fn endpoints_from_the_config() {
         .open(&config(&unique("forge-nowhere"), "k", &[("endpoints", Value::object([("s3", s("http://127.0.0.1:9"))]))]))
         .await
         .expect("opening does not wait for the bucket check");
-    let err = nowhere.read().await.err().expect("nothing listens on port 9");
+    let err = nowhere.read().await.expect_err("nothing listens on port 9");
     assert!(err.to_string().contains("endpoint"), "{err}");
 }
 
@@ -1079,10 +1079,10 @@ async fn an_error_of_the_bucket_check_wins_over_the_read() {
     // The lock is in the table, which is fine: taken without waiting for the bucket.
     backend.lock(&lock_info("bad-tags", "me@host")).await.expect("lock");
     // The GetObject itself may well succeed (no state yet); the check's error wins.
-    let err = backend.read().await.err().expect("the bucket check failed");
+    let err = backend.read().await.expect_err("the bucket check failed");
     let m = err.to_string();
     assert!(m.contains(&format!("could not tag the state bucket {bucket}")) && m.contains("System tags"), "{m}");
-    let err = backend.write(b"{}", None).await.err().expect("nor may the state be written");
+    let err = backend.write(b"{}", None).await.expect_err("nor may the state be written");
     assert!(err.to_string().contains(&format!("could not tag the state bucket {bucket}")), "{err}");
     assert_eq!(object(&bucket, key).await, None, "nothing was written");
     // The lock taken before the check failed is still released.
