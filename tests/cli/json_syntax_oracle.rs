@@ -2,7 +2,8 @@
 //! `terraform` on PATH (built-in `terraform_data`, no provider download): the plan forge
 //! makes of it must agree with Terraform's `show -json` (actions, planned values, unknowns,
 //! outputs), forge must plan the JSON module exactly as its native-syntax twin, and every
-//! local must print as `terraform console` prints it.
+//! local must print as `terraform console` prints it. Also: nested blocks of AWS resources
+//! read through the providers' schemas by the binary.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -262,4 +263,32 @@ fn tf_json_locals_print_as_terraform_console_prints_them() {
         }
     }
     assert!(diffs.is_empty(), "locals that print differently:\n{}", diffs.join("\n\n"));
+}
+
+/// Nested blocks in a `.tf.json` resource are known from the provider's schema, which the
+/// binary looks up (`src/cli/schema_host.rs`): without it `rule` would be read as an
+/// argument and refused. Errors point into the JSON.
+#[test]
+fn tf_json_nested_blocks_come_from_the_providers_schemas() {
+    let module = r#"{
+  "provider": {"aws": {"region": "us-east-1", "default_tags": {"tags": {"Owner": "me"}}}},
+  "resource": {
+    "aws_s3_bucket": {"b": {"bucket": "json-nested", "tags": {"Name": "x"}}},
+    "aws_s3_bucket_server_side_encryption_configuration": {"e": {
+      "bucket": "${aws_s3_bucket.b.id}",
+      "rule": {"apply_server_side_encryption_by_default": {"sse_algorithm": "AES256"}}
+    }}
+  }
+}
+"#;
+    let w = World::new(&[("env/u/terragrunt.hcl", "inputs = {}\n"), ("env/u/main.tf.json", module)]);
+    let run = w.forge(&["validate", "env/u"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("Success! The configuration is valid (1 unit(s), 2 resource and data blocks)"), "{}", run.all());
+    let broken = module.replace(r#""sse_algorithm": "AES256"}}"#, r#""sse_algorithm": "AES256"}}, "bogus": {"x": 1}"#);
+    w.write(&[("env/u/main.tf.json", &broken)]);
+    let run = w.forge(&["validate", "env/u"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(run.stderr.contains("aws_s3_bucket_server_side_encryption_configuration.e has no argument named `bogus`"), "{}", run.all());
+    assert!(run.stderr.contains("env/u/main.tf.json:7:90"), "{}", run.all());
 }
