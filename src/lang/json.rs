@@ -64,12 +64,15 @@ impl BodySpec {
     }
 }
 
+/// The spec of a block's body given its labels.
+pub type BodyOfLabels = Arc<dyn Fn(&[String]) -> BodySpec + Send + Sync>;
+
 /// A nested block type: how many labels it takes, and the spec of its body given them
 /// (a resource's body depends on its type label).
 #[derive(Clone)]
 pub struct BlockSpec {
     pub labels: usize,
-    pub body: Arc<dyn Fn(&[String]) -> BodySpec + Send + Sync>,
+    pub body: BodyOfLabels,
 }
 
 /// A parsed JSON file, ready to be read as a body.
