@@ -150,7 +150,7 @@ fn get_env(args: &[Value]) -> Result<Value, String> {
 }
 
 /// `to` relative to `from`, with `/` separators (`production/sqs`, `../..`); both absolute.
-pub(crate) fn relative_path(from: &Path, to: &Path) -> String {
+pub fn relative_path(from: &Path, to: &Path) -> String {
     let from: Vec<Component> = from.components().collect();
     let to: Vec<Component> = to.components().collect();
     let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();

@@ -49,6 +49,7 @@ mod unit_impl;
 
 pub use module::{BlockAddress, IgnoreChanges, Import, Lifecycle, Local, Mode, Module, ModuleCall, Moved, Output, ProviderBlock, Removed, ResourceBlock, Validation, Variable};
 pub use unit::{Dependency, Environment, RemoteState, Unit};
+pub use host::relative_path;
 pub use validate::{validate_environment, validate_module};
 pub use module_json::{set_schema_lookup, SchemaLookup};
 pub use host_aws::{set_aws_identity, AwsIdentity, AwsIdentityLookup, CallerIdentity};

@@ -217,16 +217,24 @@ pub async fn warm_providers(run: &UnitRun<'_>) {
 }
 
 /// The scope a module instance's expressions start from.
+///
+/// The paths are Terraform's: `path.root` is `.` and `path.module` the module's folder
+/// relative to the root module's (`.`, `modules/queue`, `../shared/q`), since values built
+/// from them end up in state and must match what Terraform (run by Terragrunt in the root
+/// module's folder) recorded; `path.cwd` is absolute. Relative paths given to functions
+/// (`file`, `templatefile`, ...) are read from the root module's folder, as Terraform reads
+/// them from its working folder.
 fn module_scope(unit: &Unit, dir: &Path) -> Scope<'static> {
-    Scope::new(dir.to_path_buf())
+    let root = &unit.module.dir;
+    Scope::new(root.clone())
         .with_root("var", Value::Object(BTreeMap::new()))
         .with_root("local", Value::Object(BTreeMap::new()))
         .with_root("data", Value::Object(BTreeMap::new()))
         .with_root(
             "path",
             Value::object([
-                ("module", Value::string(dir.display().to_string())),
-                ("root", Value::string(unit.module.dir.display().to_string())),
+                ("module", Value::string(forge_config::relative_path(root, dir))),
+                ("root", Value::string(".")),
                 ("cwd", Value::string(unit.dir.display().to_string())),
             ]),
         )

@@ -25,8 +25,8 @@ pub trait FunctionHost: Send + Sync {
 #[derive(Clone, Default)]
 pub struct Scope<'a> {
     pub roots: BTreeMap<String, Value>,
-    /// The folder `file()`, `templatefile()` and relative paths resolve against
-    /// (Terraform's `path.module`).
+    /// The folder `file()`, `templatefile()` and relative paths resolve against: the root
+    /// module's folder in modules (Terraform's working folder), a Terragrunt file's own.
     pub base_dir: PathBuf,
     pub host: Option<&'a dyn FunctionHost>,
 }

@@ -347,3 +347,39 @@ async fn errors_inside_a_module_name_the_module_instance_and_the_file() {
     assert!(text.contains("unit u: module.queue: count depends on values known only after apply"), "{text}");
     assert!(text.contains("u/main.tf:7:"), "{text}");
 }
+
+/// `path.*` as Terraform gives them (checked against `terraform plan` 1.11): `path.root` is
+/// `.`, `path.module` the module's folder relative to the root module's, and relative
+/// paths given to `file` are read from the root module's folder, in children too.
+#[tokio::test]
+async fn paths_are_relative_to_the_root_module_as_in_terraform() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        &[
+            ("u/terragrunt.hcl", "inputs = {}\n"),
+            (
+                "u/main.tf",
+                "module \"q\" {\n  source = \"./modules/q\"\n}\n\nmodule \"r\" {\n  source = \"../shared/r\"\n}\n\noutput \"root\" {\n  value = [path.module, path.root]\n}\n\noutput \"q\" {\n  value = module.q.p\n}\n\noutput \"r\" {\n  value = module.r.p\n}\n",
+            ),
+            ("u/top.txt", "from the root\n"),
+            ("u/modules/q/main.tf", "output \"p\" {\n  value = [path.module, path.root, file(\"${path.module}/f.txt\"), file(\"top.txt\")]\n}\n"),
+            ("u/modules/q/f.txt", "beside q\n"),
+            ("shared/r/main.tf", "output \"p\" {\n  value = [path.module, path.root]\n}\n"),
+        ],
+    );
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
+    let outputs = &unit_plan(&plan, "u").outputs;
+    let strings = |name: &str| -> Vec<String> {
+        match outputs.get(name) {
+            Some(Value::List(items)) | Some(Value::Tuple(items)) => items.iter().map(|v| v.as_str().unwrap_or("?").to_string()).collect(),
+            other => panic!("output {name}: {other:?}"),
+        }
+    };
+    assert_eq!(strings("root"), [".", "."]);
+    assert_eq!(strings("q"), ["modules/q", ".", "beside q\n", "from the root\n"]);
+    assert_eq!(strings("r"), ["../shared/r", "."]);
+}

@@ -232,7 +232,7 @@ pub(super) fn file_digest(a: Args, ctx: &FnContext<'_>, which: Digest, base64: b
     let bytes = std::fs::read(&path).map_err(|e| {
         FnError::new(format!("cannot read {}: {e}", path.display()))
             .arg(0)
-            .hint("paths are relative to the module folder; use \"${path.module}/...\" to be explicit")
+            .hint(RELATIVE_PATHS_HINT)
     })?;
     let hash = digest_bytes(&bytes, &which);
     Ok(Value::String(if base64 {
@@ -409,12 +409,15 @@ fn resolve(ctx: &FnContext<'_>, p: &str) -> PathBuf {
     }
 }
 
+/// Where relative paths are read from (`Scope::base_dir`).
+const RELATIVE_PATHS_HINT: &str = "relative paths are read from the root module's folder (as Terraform reads them from its working folder), or a Terragrunt file's own folder; write \"${path.module}/...\" for a file beside the module";
+
 pub(crate) fn read_file_text(ctx: &FnContext<'_>, p: &str) -> Result<String, FnError> {
     let path = resolve(ctx, p);
     let bytes = std::fs::read(&path).map_err(|e| {
         FnError::new(format!("cannot read {}: {e}", path.display()))
             .arg(0)
-            .hint("paths are relative to the module folder; use \"${path.module}/...\" to be explicit")
+            .hint(RELATIVE_PATHS_HINT)
     })?;
     String::from_utf8(bytes).map_err(|_| {
         FnError::new(format!("{} is not valid UTF-8 text", path.display()))
