@@ -1089,3 +1089,23 @@ async fn an_error_of_the_bucket_check_wins_over_the_read() {
     backend.unlock("bad-tags", false).await.expect("unlock");
     assert_eq!(table_item(table, &format!("{bucket}/{key}"), "Info").await, None);
 }
+
+#[tokio::test]
+async fn lockfile_on_a_new_bucket_is_written_once_the_bootstrap_made_it() {
+    require_emulators();
+    let bucket = unique("forge-new-lockfile");
+    let key = "lockfile/terraform.tfstate";
+    let factory = S3BackendFactory::new();
+    let backend = factory.open(&config(&bucket, key, &[("use_lockfile", Value::Bool(true))])).await.expect("open");
+    // The lock object goes out before the bucket exists; it is written again once the
+    // bucket check has made the bucket.
+    backend.lock(&lock_info("new-lockfile", "me@host")).await.expect("lock");
+    let (body, _) = object(&bucket, &format!("{key}.tflock")).await.expect("the .tflock object");
+    let json: serde_json::Value = serde_json::from_slice(&body).expect("lock JSON");
+    assert_eq!(json["ID"], "new-lockfile");
+    assert_eq!(backend.read().await.expect("read"), None);
+    let notices = factory.take_notices();
+    assert_eq!(notices.iter().filter(|n| n.starts_with(&format!("created the state bucket {bucket}"))).count(), 1, "{notices:?}");
+    backend.unlock("new-lockfile", false).await.expect("unlock");
+    assert_eq!(object(&bucket, &format!("{key}.tflock")).await, None);
+}
