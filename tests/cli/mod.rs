@@ -13,7 +13,6 @@ mod modules;
 mod production;
 mod refactoring;
 mod remote_state_bootstrap;
-mod remote_state_bootstrap;
 mod stacks;
 mod terraform_remote;
 mod terragrunt_functions;
