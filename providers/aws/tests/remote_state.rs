@@ -2,6 +2,8 @@
 //! moto), and against real Terraform: locks that exclude each other both ways, states
 //! each reads from the other, the digest item Terraform checks.
 
+mod support;
+
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -483,28 +485,7 @@ async fn bootstrap_creates_bucket_and_table_once() {
 async fn table_with_the_wrong_key_is_refused() {
     require_emulators();
     let table = unique("forge-wrong-key");
-    dynamodb()
-        .await
-        .create_table()
-        .table_name(&table)
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .key_schema(
-            aws_sdk_dynamodb::types::KeySchemaElement::builder()
-                .attribute_name("id")
-                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .attribute_definitions(
-            aws_sdk_dynamodb::types::AttributeDefinition::builder()
-                .attribute_name("id")
-                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .send()
-        .await
-        .expect("CreateTable");
+    support::create_table_keyed(&dynamodb().await, &table, "id").await;
     let backend = S3BackendFactory::new()
         .open(&config(&shared_names().0, "wrong/terraform.tfstate", &[("dynamodb_table", s(&table))]))
         .await

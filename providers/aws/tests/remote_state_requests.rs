@@ -3,6 +3,8 @@
 //! One test in its own binary: the record is per process, so no other test's calls may
 //! mix in.
 
+mod support;
+
 use std::collections::BTreeMap;
 
 use forge_aws::api_stats::{ApiCall, ApiStats};
@@ -86,26 +88,7 @@ async fn sdk() -> aws_types::SdkConfig {
 }
 
 async fn create_lock_table(ddb: &aws_sdk_dynamodb::Client, table: &str) {
-    ddb.create_table()
-        .table_name(table)
-        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
-        .key_schema(
-            aws_sdk_dynamodb::types::KeySchemaElement::builder()
-                .attribute_name("LockID")
-                .key_type(aws_sdk_dynamodb::types::KeyType::Hash)
-                .build()
-                .expect("key"),
-        )
-        .attribute_definitions(
-            aws_sdk_dynamodb::types::AttributeDefinition::builder()
-                .attribute_name("LockID")
-                .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
-                .build()
-                .expect("attribute"),
-        )
-        .send()
-        .await
-        .expect("CreateTable");
+    support::create_table_keyed(ddb, table, "LockID").await;
 }
 
 /// One unit's turn at the state: open, lock, read, unlock.

@@ -129,6 +129,26 @@ fn engine(cloud: &Arc<FakeCloud>, backend: &Arc<MemoryBackend>) -> (Engine, Arc<
     (e, notices)
 }
 
+/// The unit applied once on a working backend: its folder, environment, cloud, backend and
+/// the stored state.
+async fn applied_once() -> (tempfile::TempDir, forge_config::Environment, Arc<FakeCloud>, Arc<MemoryBackend>, State) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    unit(dir.path());
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let backend = Arc::new(MemoryBackend::default());
+    let (e, _) = engine(&cloud, &backend);
+    assert!(!e.plan_and_apply(&env, PlanMode::Normal).await.expect("run").failed());
+    let stored = backend.state().expect("stored");
+    (dir, env, cloud, backend, stored)
+}
+
+/// Leaves `state` as the unit's journal, as a stopped run would.
+fn put_journal(root: &Path, state: &State) {
+    std::fs::create_dir_all(root.join("u/.forge")).expect("mkdir");
+    std::fs::write(root.join("u/.forge/journal.tfstate"), state.to_bytes().expect("encode")).expect("journal");
+}
+
 fn journal_of(root: &Path) -> Option<State> {
     std::fs::read(root.join("u/.forge/journal.tfstate")).ok().map(|b| State::from_bytes(&b).expect("journal decodes"))
 }
@@ -181,22 +201,14 @@ async fn a_run_whose_state_writes_fail_leaves_a_journal_that_the_next_run_takes(
 /// has nothing to change, and still writes what the journal recorded.
 #[tokio::test]
 async fn a_journal_ahead_of_the_stored_state_is_written_even_when_nothing_changes() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    unit(dir.path());
-    let env = load(dir.path());
-    let cloud = FakeCloud::new();
-    let backend = Arc::new(MemoryBackend::default());
-    let (e, _) = engine(&cloud, &backend);
-    assert!(!e.plan_and_apply(&env, PlanMode::Normal).await.expect("run").failed());
-    let full = backend.state().expect("stored");
+    let (dir, env, cloud, backend, full) = applied_once().await;
     // The stored state lost `top`'s record; the journal has it, one serial on.
     let mut behind = full.clone();
     behind.instances.retain(|a, _| a.to_string() != "fake_thing.top");
     backend.put(&behind);
     let mut ahead = full.clone();
     ahead.serial += 1;
-    std::fs::create_dir_all(dir.path().join("u/.forge")).expect("mkdir");
-    std::fs::write(dir.path().join("u/.forge/journal.tfstate"), ahead.to_bytes().expect("encode")).expect("journal");
+    put_journal(dir.path(), &ahead);
 
     // A plan shows the journal's state and leaves both as they are.
     let (e, notices) = engine(&cloud, &backend);
@@ -218,14 +230,7 @@ async fn a_journal_ahead_of_the_stored_state_is_written_even_when_nothing_change
 
 #[tokio::test]
 async fn a_journal_the_stored_state_moved_past_is_set_aside_not_taken() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    unit(dir.path());
-    let env = load(dir.path());
-    let cloud = FakeCloud::new();
-    let backend = Arc::new(MemoryBackend::default());
-    let (e, _) = engine(&cloud, &backend);
-    assert!(!e.plan_and_apply(&env, PlanMode::Normal).await.expect("run").failed());
-    let full = backend.state().expect("stored");
+    let (dir, env, cloud, backend, full) = applied_once().await;
 
     for (case, journal) in [
         ("older serial", {
@@ -242,8 +247,7 @@ async fn a_journal_the_stored_state_moved_past_is_set_aside_not_taken() {
             s
         }),
     ] {
-        std::fs::create_dir_all(dir.path().join("u/.forge")).expect("mkdir");
-        std::fs::write(dir.path().join("u/.forge/journal.tfstate"), journal.to_bytes().expect("encode")).expect("journal");
+        put_journal(dir.path(), &journal);
         let (e, notices) = engine(&cloud, &backend);
         let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
         let changes = &unit_plan(&plan, "u").changes;
@@ -261,16 +265,8 @@ async fn a_journal_the_stored_state_moved_past_is_set_aside_not_taken() {
 /// write) is simply removed.
 #[tokio::test]
 async fn a_journal_the_stored_state_already_holds_is_removed() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    unit(dir.path());
-    let env = load(dir.path());
-    let cloud = FakeCloud::new();
-    let backend = Arc::new(MemoryBackend::default());
-    let (e, _) = engine(&cloud, &backend);
-    assert!(!e.plan_and_apply(&env, PlanMode::Normal).await.expect("run").failed());
-    let full = backend.state().expect("stored");
-    std::fs::create_dir_all(dir.path().join("u/.forge")).expect("mkdir");
-    std::fs::write(dir.path().join("u/.forge/journal.tfstate"), full.to_bytes().expect("encode")).expect("journal");
+    let (dir, env, cloud, backend, full) = applied_once().await;
+    put_journal(dir.path(), &full);
     let writes = backend.writes.load(Ordering::SeqCst);
     let (e, notices) = engine(&cloud, &backend);
     let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
