@@ -140,10 +140,23 @@ fn config_path(within: &[String], e: &Endpoint) -> String {
     out
 }
 
+/// How a resource block repeats, for Terraform's implied moves.
+#[derive(Clone, Debug)]
+enum Repetition {
+    /// `count`, at this location (the implied move names it, as Terraform's does).
+    Count(Location),
+    ForEach,
+    /// Neither: one instance without a key.
+    Single(Location),
+}
+
 /// The unit's refactoring blocks, checked against its configuration.
 #[derive(Default)]
 pub struct Refactoring {
     statements: Vec<Statement>,
+    /// Managed resource blocks by configuration path (`module.a.aws_sqs_queue.q`) that no
+    /// moved block names: where Terraform moves `x` <-> `x[0]` without being told.
+    implied: BTreeMap<String, Repetition>,
     removed: Vec<(Vec<String>, Removed)>,
     /// Import targets (absolute) and their blocks.
     pub imports: BTreeMap<InstanceAddr, Import>,
@@ -160,7 +173,16 @@ impl Refactoring {
         let mut statements = Vec::new();
         let mut removed = Vec::new();
         let mut imports = BTreeMap::new();
+        let mut implied = BTreeMap::new();
         for entry in &graph.modules {
+            for rb in entry.module.resources.iter().filter(|r| r.mode == Mode::Managed) {
+                let repetition = match (&rb.count, &rb.for_each) {
+                    (Some(c), _) => Repetition::Count(c.location()),
+                    (None, Some(_)) => Repetition::ForEach,
+                    (None, None) => Repetition::Single(rb.location.clone()),
+                };
+                implied.insert(format!("{}{}", config_prefix(&entry.path), rb.address()), repetition);
+            }
             for mv in &entry.module.moved {
                 let (Some(from), Some(to)) = (Endpoint::parse(&mv.from.text), Endpoint::parse(&mv.to.text)) else {
                     diags.push(forge_lang::Diagnostic::error(format!("moved block: cannot read the addresses {} and {}", mv.from.text, mv.to.text)).at(mv.location.clone()));
@@ -253,11 +275,36 @@ impl Refactoring {
         if !diags.is_empty() {
             return Err(EngineError::config(format!("unit {unit}: the moved, removed or import blocks do not fit the configuration"), forge_lang::Diagnostics(diags)));
         }
-        Ok(Refactoring { statements, removed, imports })
+        // A resource a moved block names (as `from` or `to`, any instance) gets no implied
+        // move: the author may want another key than 0 to stay, as Terraform allows.
+        for s in &statements {
+            for e in [&s.from, &s.to] {
+                if e.resource.is_some() {
+                    implied.remove(&config_path(&s.within, e));
+                }
+            }
+        }
+        implied.retain(|_, r| !matches!(r, Repetition::ForEach));
+        Ok(Refactoring { statements, implied, removed, imports })
     }
 
     pub fn is_empty(&self) -> bool {
         self.statements.is_empty() && self.removed.is_empty() && self.imports.is_empty()
+    }
+
+    /// Terraform's implied move of an instance as the state has it: `x` to `x[0]` when
+    /// the block now has `count`, `x[0]` to `x` when it has neither count nor for_each.
+    /// Module calls get none (Terraform 1.11 plans to destroy and create their contents).
+    fn implied_move(&self, addr: &InstanceAddr) -> Option<(InstanceAddr, &Location)> {
+        if addr.mode != Mode::Managed {
+            return None;
+        }
+        let (key, at) = match (self.implied.get(&addr.config_resource())?, &addr.key) {
+            (Repetition::Count(at), None) => (Some(InstanceKey::Int(0)), at),
+            (Repetition::Single(at), Some(InstanceKey::Int(0))) => (None, at),
+            _ => return None,
+        };
+        Some((InstanceAddr { key, ..addr.clone() }, at))
     }
 
     /// Re-addresses `instances` as the moved blocks say, following chains; returns what
@@ -265,10 +312,11 @@ impl Refactoring {
     /// (or two objects onto one address): Terraform would leave the object and plan to
     /// destroy it, which is rarely what the author of a moved block wants.
     pub fn apply_moves(&self, instances: &mut BTreeMap<InstanceAddr, InstanceState>) -> Result<Moves, EngineError> {
-        if self.statements.is_empty() {
+        if self.statements.is_empty() && self.implied.is_empty() {
             return Ok(Moves::new());
         }
-        let mut planned: Vec<(InstanceAddr, InstanceAddr, Vec<usize>)> = Vec::new();
+        // What made each move: a moved block, or the count (or its absence) that implies it.
+        let mut planned: Vec<(InstanceAddr, InstanceAddr, String)> = Vec::new();
         for addr in instances.keys() {
             let mut at = addr.clone();
             let mut used = Vec::new();
@@ -276,20 +324,24 @@ impl Refactoring {
                 used.push(i);
                 at = next;
             }
-            if !used.is_empty() {
-                planned.push((addr.clone(), at, used));
+            if let Some(&last) = used.last() {
+                planned.push((addr.clone(), at, format!("moved block at {}", self.statements[last].block.location)));
+            } else if let Some((to, by)) = self.implied_move(addr) {
+                // Implied moves look at the state as it was, as Terraform's do: an object a
+                // moved block brought here is not moved again.
+                let why = if to.key.is_some() { format!("the resource now has count (at {by}), so its object moves to key 0 as Terraform moves it") } else { format!("the resource at {by} has no count nor for_each any more, so its object at key 0 moves to the address without a key as Terraform moves it") };
+                planned.push((addr.clone(), to, why));
             }
         }
         let leaving: BTreeSet<&InstanceAddr> = planned.iter().map(|(old, _, _)| old).collect();
         let mut arriving: BTreeMap<&InstanceAddr, &InstanceAddr> = BTreeMap::new();
-        for (old, new, used) in &planned {
-            let by = &self.statements[*used.last().unwrap_or(&0)].block;
+        for (old, new, by) in &planned {
             let taken = (instances.contains_key(new) && !leaving.contains(new)).then(|| "state already has an object there".to_string());
             let taken = taken.or_else(|| arriving.get(new).map(|other| format!("{other} moves there too")));
             if let Some(why) = taken {
                 return Err(EngineError::new(format!("cannot move {old} to {new}: {why}"))
-                    .cause(format!("moved block at {}", by.location))
-                    .hint(format!("remove the object in the way from state (forge state rm <unit> {new}), or correct the moved block")));
+                    .cause(by.clone())
+                    .hint(format!("remove the object in the way from state (forge state rm <unit> {new}), or move it elsewhere with a moved block")));
             }
             arriving.insert(new, old);
         }

@@ -289,3 +289,106 @@ async fn import_blocks_that_cannot_work_are_errors() {
     let err = forge_config::Environment::load(dir.path()).expect_err("refused").to_string();
     assert!(err.contains("import blocks are allowed in the root module only") && err.contains("main.tf:5:1"), "{err}");
 }
+
+/// Rewrites the unit's local state through `f` (to make states only hand edits make).
+fn edit_state(root: &Path, f: impl FnOnce(&mut forge_engine::state::State)) {
+    let mut state = state_of(root, "u");
+    f(&mut state);
+    std::fs::write(root.join("u/.forge/terraform.tfstate"), state.to_bytes().expect("encode")).expect("write state");
+}
+
+#[tokio::test]
+async fn adding_count_moves_the_object_to_key_zero_and_removing_it_moves_it_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    unit(dir.path(), "resource \"fake_thing\" \"a\" {\n  name = \"a\"\n}\n");
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+
+    unit(dir.path(), "resource \"fake_thing\" \"a\" {\n  count = 2\n  name  = \"a\"\n}\n");
+    let plan = e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
+    let p = unit_plan(&plan, "u");
+    let c = change(p, "fake_thing.a[0]");
+    assert_eq!((c.action, c.moved_from.as_ref().map(|a| a.to_string())), (Action::NoOp, Some("fake_thing.a".to_string())));
+    assert_eq!(change(p, "fake_thing.a[1]").action, Action::Create);
+    assert!(!p.changes.iter().any(|c| c.addr.to_string() == "fake_thing.a"), "the object at the old address is not destroyed: {:?}", p.changes);
+    let text = render_unit(p, Default::default());
+    assert!(text.contains("  # fake_thing.a has moved to fake_thing.a[0]\n    resource \"fake_thing\" \"a\" {\n"), "{text}");
+    assert!(text.contains("Plan: 1 to add, 0 to change, 0 to destroy."), "{text}");
+    let json = unit_plan_json(p);
+    let moved = json["resource_changes"].as_array().expect("changes").iter().find(|c| c["address"] == "fake_thing.a[0]").expect("a[0]").clone();
+    assert_eq!(moved["previous_address"], "fake_thing.a", "{moved}");
+    let (_, applied) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    assert!(!applied.failed(), "{applied:?}");
+    assert_eq!((cloud.count(FakeOp::Create), cloud.count(FakeOp::Delete)), (2, 0), "one object kept, one created");
+    assert_eq!(addresses(dir.path()), vec!["fake_thing.a[0]", "fake_thing.a[1]"]);
+
+    // Without count again: key 0 moves back, key 1 goes.
+    unit(dir.path(), "resource \"fake_thing\" \"a\" {\n  name = \"a\"\n}\n");
+    let plan = e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
+    let p = unit_plan(&plan, "u");
+    assert_eq!(change(p, "fake_thing.a").moved_from.as_ref().map(|a| a.to_string()).as_deref(), Some("fake_thing.a[0]"));
+    assert_eq!(change(p, "fake_thing.a[1]").action, Action::Delete);
+    let text = render_unit(p, Default::default());
+    assert!(text.contains("  # fake_thing.a[0] has moved to fake_thing.a\n"), "{text}");
+    let (_, applied) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    assert!(!applied.failed(), "{applied:?}");
+    assert_eq!((cloud.count(FakeOp::Create), cloud.count(FakeOp::Delete)), (2, 1));
+    assert_eq!(addresses(dir.path()), vec!["fake_thing.a"]);
+    let again = e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
+    assert!(!again.has_changes(), "{again:?}");
+}
+
+#[tokio::test]
+async fn for_each_module_calls_and_moved_blocks_get_no_implied_move() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(dir.path(), &[("modules/q/main.tf", "resource \"fake_thing\" \"q\" {\n  name = \"in-module\"\n}\n")]);
+    unit(
+        dir.path(),
+        "resource \"fake_thing\" \"f\" {\n  name = \"f\"\n}\n\nresource \"fake_thing\" \"m\" {\n  count = 2\n  name  = \"m${count.index}\"\n}\n\nmodule \"c\" {\n  source = \"../modules/q\"\n}\n",
+    );
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    // for_each: Terraform destroys and creates. A module call given count: the same. A
+    // moved block naming the resource: it decides, key 0 is not moved by default.
+    unit(
+        dir.path(),
+        "resource \"fake_thing\" \"f\" {\n  for_each = toset([\"x\"])\n  name     = \"f\"\n}\n\n\
+         resource \"fake_thing\" \"m\" {\n  name = \"m1\"\n}\n\nmoved {\n  from = fake_thing.m[1]\n  to   = fake_thing.m\n}\n\n\
+         module \"c\" {\n  source = \"../modules/q\"\n  count  = 1\n}\n",
+    );
+    let plan = e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
+    let p = unit_plan(&plan, "u");
+    let actions: Vec<(String, Action, Option<String>)> = p.changes.iter().map(|c| (c.addr.to_string(), c.action, c.moved_from.as_ref().map(|a| a.to_string()))).collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("fake_thing.f".to_string(), Action::Delete, None),
+            ("fake_thing.f[\"x\"]".to_string(), Action::Create, None),
+            ("fake_thing.m".to_string(), Action::NoOp, Some("fake_thing.m[1]".to_string())),
+            ("fake_thing.m[0]".to_string(), Action::Delete, None),
+            ("module.c.fake_thing.q".to_string(), Action::Delete, None),
+            ("module.c[0].fake_thing.q".to_string(), Action::Create, None),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_implied_move_onto_an_object_state_already_has_is_an_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    unit(dir.path(), "resource \"fake_thing\" \"a\" {\n  count = 2\n  name  = \"a${count.index}\"\n}\n");
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    // A hand-edited state with both `a` and `a[0]`.
+    edit_state(dir.path(), |s| {
+        let one = s.instances.keys().find(|a| a.to_string() == "fake_thing.a[1]").cloned().expect("a[1]");
+        let inst = s.instances.remove(&one).expect("a[1]");
+        s.instances.insert(forge_engine::InstanceAddr { key: None, ..one }, inst);
+    });
+    let text = plan_errors(&e, dir.path()).await;
+    assert!(text.contains("cannot move fake_thing.a to fake_thing.a[0]: state already has an object there"), "{text}");
+    assert!(text.contains("the resource now has count (at ") && text.contains("main.tf:2:11"), "names the count: {text}");
+    assert_eq!(cloud.count(FakeOp::Delete), 0);
+}
