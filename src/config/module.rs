@@ -208,14 +208,27 @@ pub struct Removed {
     pub location: Location,
 }
 
-/// `import { to = aws_sqs_queue.a  id = "..." }`.
+/// `import { to = aws_sqs_queue.a  id = "..." }`; with `for_each` (Terraform 1.7), one
+/// import per element.
 #[derive(Clone, Debug)]
 pub struct Import {
-    /// A resource instance (keys allowed).
+    /// A resource instance (keys allowed). With `for_each`, `to` as written.
     pub to: BlockAddress,
     /// Evaluated in the root module's scope; must be known when planning.
     pub id: Expr,
+    pub for_each: Option<ImportForEach>,
     pub location: Location,
+}
+
+/// An import block's `for_each` and its `to`, whose instance keys are expressions of
+/// `each.key` and `each.value` evaluated per element.
+#[derive(Clone, Debug)]
+pub struct ImportForEach {
+    pub collection: Expr,
+    /// `to`'s module calls, each with its key, from the root.
+    pub modules: Vec<(String, Option<Expr>)>,
+    /// `to`'s resource type, name and key.
+    pub resource: (String, String, Option<Expr>),
 }
 
 /// A `provider "aws" {...}` block, from a module file or from a unit's `generate` contents.

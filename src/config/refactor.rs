@@ -2,10 +2,10 @@
 //! `import`. Their addresses name objects in state, so they are read from the source as
 //! traversals (literal keys only), never evaluated.
 
-use forge_lang::{Attribute, Block, Diagnostic, Diagnostics, Location, RefStep};
+use forge_lang::{Attribute, Block, Diagnostic, Diagnostics, Expr, Location, RefStep, TraversalStep};
 use forge_provider::Value;
 
-use crate::module::{BlockAddress, Import, Moved, Removed};
+use crate::module::{BlockAddress, Import, ImportForEach, Moved, Removed};
 
 /// One piece of an address: a name, or a literal instance key.
 enum Piece {
@@ -122,7 +122,6 @@ fn only_attributes(block: &Block, allowed: &[&str], blocks: &[&str]) -> Diagnost
     for a in &block.body.attributes {
         if !allowed.contains(&a.name.as_str()) {
             let hint = match (block.ident.as_str(), a.name.as_str()) {
-                ("import", "for_each") => "for_each in import blocks is not supported by forge: write one import block per instance".to_string(),
                 ("import", "provider") => "the resource block's provider is used; remove `provider`".to_string(),
                 _ => format!("a {} block takes: {}", block.ident, allowed.join(", ")),
             };
@@ -212,17 +211,83 @@ pub(crate) fn read_removed(block: &Block) -> Result<Removed, Diagnostics> {
 
 pub(crate) fn read_import(block: &Block) -> Result<Import, Diagnostics> {
     no_labels(block)?;
-    let mut diags = only_attributes(block, &["to", "id"], &[]);
+    let mut diags = only_attributes(block, &["to", "id", "for_each"], &[]);
     let example = "import { to = aws_sqs_queue.jobs  id = \"https://sqs...\" }";
-    let to = required(block, "to", example).and_then(|a| read_address(a, "import", Use::Import));
+    let collection = block.body.attribute("for_each").map(|a| a.expr.clone());
+    let to = required(block, "to", example).and_then(|a| match &collection {
+        Some(c) => read_for_each_target(a).map(|(to, modules, resource)| (to, Some(ImportForEach { collection: c.clone(), modules, resource }))),
+        None => read_address(a, "import", Use::Import).map(|to| (to, None)),
+    });
     let id = required(block, "id", example);
+    if collection.is_none()
+        && let Ok(id) = &id
+        && let Some(r) = id.expr.references().into_iter().find(|r| r.root == "each")
+    {
+        diags.push(
+            Diagnostic::error("`each` in an import block without for_each")
+                .at(r.location)
+                .hint("add for_each = <map or set> to import one object per element, or write the id itself"),
+        );
+    }
     match (to, id) {
-        (Ok(to), Ok(id)) if diags.is_empty() => Ok(Import { to, id: id.expr.clone(), location: block.location.clone() }),
+        (Ok((to, for_each)), Ok(id)) if diags.is_empty() => Ok(Import { to, id: id.expr.clone(), for_each, location: block.location.clone() }),
         (to, id) => {
             diags.extend(to.err().unwrap_or_default());
             diags.extend(id.err().unwrap_or_default());
             Err(diags)
         }
+    }
+}
+
+type ForEachTarget = (BlockAddress, Vec<(String, Option<Expr>)>, (String, String, Option<Expr>));
+
+/// `to` of an import block with `for_each`: a resource address whose instance keys may be
+/// expressions of `each.key` and `each.value` (Terraform allows nothing else there).
+fn read_for_each_target(attr: &Attribute) -> Result<ForEachTarget, Diagnostics> {
+    let bad = |why: &str, at: Location| -> Diagnostics {
+        Diagnostic::error(format!("`to` in an import block {why}")).at(at).hint("write an address such as aws_sqs_queue.jobs[each.key] or module.q[each.key].aws_sqs_queue.jobs").into()
+    };
+    let Some((root, steps)) = attr.expr.as_traversal_with_indexes() else {
+        return Err(bad("must be a resource address", attr.expr.location()));
+    };
+    let key = |e: &Expr| -> Result<Expr, Diagnostics> {
+        let refs = e.references();
+        match refs.iter().find(|r| r.root != "each" || !matches!(r.steps.first(), Some(RefStep::Attr(a)) if a == "key" || a == "value")) {
+            Some(r) => Err(Diagnostic::error(format!("`{}` in the instance key of an import block's `to`", r.root))
+                .at(r.location.clone())
+                .hint("only each.key and each.value can be used in import address keys")
+                .into()),
+            None => Ok(e.clone()),
+        }
+    };
+    let mut names = std::iter::once(TraversalStep::Attr(root)).chain(steps).peekable();
+    let mut modules = Vec::new();
+    let name = |s: Option<TraversalStep>| match s {
+        Some(TraversalStep::Attr(n)) => Ok(n),
+        _ => Err(bad("is not a resource address (type.name)", attr.expr.location())),
+    };
+    loop {
+        let first = name(names.next())?;
+        let second = name(names.next())?;
+        let k = match names.peek() {
+            Some(TraversalStep::Index(_)) => match names.next() {
+                Some(TraversalStep::Index(e)) => Some(key(&e)?),
+                _ => None,
+            },
+            _ => None,
+        };
+        if first == "module" {
+            modules.push((second, k));
+            continue;
+        }
+        if first == "data" {
+            return Err(bad("cannot name a data source", attr.expr.location()));
+        }
+        if names.next().is_some() {
+            return Err(bad("has extra parts after the address", attr.expr.location()));
+        }
+        let text = attr.expr.source_text();
+        return Ok((BlockAddress { text, location: attr.expr.location() }, modules, (first, second, k)));
     }
 }
 

@@ -173,12 +173,15 @@ impl ModuleGraph {
             ds.retain(|&d| d != i);
             deps[i] = ds;
         }
-        // An import block's id is evaluated in the root module when its target is planned.
+        // An import block's id (and for_each) is evaluated in the root module when its
+        // target is planned.
         for im in &modules[0].module.imports {
-            let target = crate::addr::InstanceAddr::parse(&im.to.text).map(|a| a.config_resource());
+            let target = crate::refactor::import_config_resource(im);
             if let Some(&t) = target.as_deref().and_then(|t| index.get(t)) {
                 let mut ds = Vec::new();
-                lookup("", &im.id.references(), &mut ds);
+                let mut refs = im.id.references();
+                refs.extend(im.for_each.iter().flat_map(|f| f.collection.references()));
+                lookup("", &refs, &mut ds);
                 deps[t].extend(ds.into_iter().filter(|&d| d != t));
                 deps[t].sort_unstable();
                 deps[t].dedup();

@@ -7,9 +7,11 @@
 //! child module applies to every instance of that module.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Mutex, PoisonError};
 
 use forge_config::{Import, Mode, Moved, Removed};
-use forge_lang::Location;
+use forge_lang::{Diagnostic, Diagnostics, Expr, Location, Scope};
+use forge_provider::Value;
 
 use crate::addr::{parse_module_prefix, InstanceAddr, InstanceKey, ModuleStep};
 use crate::module_graph::{ModuleGraph, NodeKind};
@@ -160,6 +162,72 @@ pub struct Refactoring {
     removed: Vec<(Vec<String>, Removed)>,
     /// Import targets (absolute) and their blocks.
     pub imports: BTreeMap<InstanceAddr, Import>,
+    /// Import blocks with for_each, by the configuration path of the resource they import
+    /// into (`module.a.aws_sqs_queue.q`).
+    for_each_imports: BTreeMap<String, Vec<Import>>,
+    /// Their instances, expanded once the resource is about to be planned (the for_each
+    /// may refer to anything the resource may): target -> block and `each`.
+    expanded: Mutex<BTreeMap<String, Result<ImportInstances, ()>>>,
+}
+
+type ImportInstances = BTreeMap<InstanceAddr, ImportInstance>;
+
+/// One object an import block brings in: the block, and `each` for one with for_each.
+#[derive(Clone, Debug)]
+pub struct ImportInstance {
+    pub block: Import,
+    /// `{ key = ..., value = ... }`.
+    pub each: Option<Value>,
+}
+
+impl ImportInstance {
+    /// The id, evaluated in the root module's scope (with `each` for a for_each block).
+    pub fn id(&self, root: &Scope<'_>) -> Result<Value, Diagnostics> {
+        match &self.each {
+            None => forge_lang::eval(&self.block.id, root),
+            Some(each) => forge_lang::eval(&self.block.id, &root.clone().with_root("each", each.clone())),
+        }
+    }
+}
+
+/// The resource block an import block names (`module.a.aws_sqs_queue.q`), without keys.
+pub fn import_config_resource(im: &Import) -> Option<String> {
+    match &im.for_each {
+        None => InstanceAddr::parse(&im.to.text).map(|a| a.config_resource()),
+        Some(fe) => {
+            let mut out: String = fe.modules.iter().map(|(n, _)| format!("module.{n}.")).collect();
+            out.push_str(&format!("{}.{}", fe.resource.0, fe.resource.1));
+            Some(out)
+        }
+    }
+}
+
+/// The elements of an import block's for_each as `each` objects: a map's or object's
+/// keys, a set's elements (key and value alike), a list's indexes (as Terraform 1.7).
+fn for_each_elements(v: &Value) -> Result<Vec<(Value, Value)>, String> {
+    if !v.is_wholly_known() {
+        return Err("the for_each value depends on values known only after apply; import needs it when planning (use variables, locals or data sources)".into());
+    }
+    if v.contains_sensitive() {
+        return Err("the for_each value is sensitive (or holds sensitive values), and its keys would be shown in addresses; use a non-sensitive collection".into());
+    }
+    match v {
+        Value::Null => Ok(Vec::new()),
+        Value::Object(m) | Value::Map(m) => Ok(m.iter().map(|(k, x)| (Value::string(k), x.clone())).collect()),
+        Value::Set(xs) => Ok(xs.iter().map(|x| (x.clone(), x.clone())).collect()),
+        Value::List(xs) | Value::Tuple(xs) => Ok(xs.iter().enumerate().map(|(i, x)| (Value::Number(i as f64), x.clone())).collect()),
+        other => Err(format!("for_each needs a map, a set or a list, found a {}", other.kind_name())),
+    }
+}
+
+/// An instance key from an evaluated `to` key: a whole number or a string.
+fn instance_key(v: &Value) -> Result<InstanceKey, String> {
+    match v.unmarked() {
+        Value::String(s) => Ok(InstanceKey::Str(s.clone())),
+        Value::Number(n) if n.fract() == 0.0 && *n >= 0.0 => Ok(InstanceKey::Int(*n as i64)),
+        other if !other.is_wholly_known() => Err("the key is not known when planning".into()),
+        other => Err(format!("an instance key must be a string or a whole number, found a {}", other.kind_name())),
+    }
 }
 
 /// What `Refactoring::apply_moves` did: new address -> old address.
@@ -174,6 +242,7 @@ impl Refactoring {
         let mut removed = Vec::new();
         let mut imports = BTreeMap::new();
         let mut implied = BTreeMap::new();
+        let mut for_each_imports: BTreeMap<String, Vec<Import>> = BTreeMap::new();
         for entry in &graph.modules {
             for rb in entry.module.resources.iter().filter(|r| r.mode == Mode::Managed) {
                 let repetition = match (&rb.count, &rb.for_each) {
@@ -237,15 +306,21 @@ impl Refactoring {
                 removed.push((entry.path.clone(), rm.clone()));
             }
             for im in &entry.module.imports {
-                let Some(to) = InstanceAddr::parse(&im.to.text) else { continue };
-                if graph.block(&to.config_resource()).is_none_or(|(_, b)| b.mode != Mode::Managed) {
+                let Some(path) = import_config_resource(im) else { continue };
+                if graph.block(&path).is_none_or(|(_, b)| b.mode != Mode::Managed) {
+                    let (ty, name) = path.rsplit('.').collect::<Vec<_>>().get(..2).map(|p| (p[1].to_string(), p[0].to_string())).unwrap_or_default();
                     diags.push(
                         forge_lang::Diagnostic::error(format!("import block: the configuration has no resource block for {}", im.to.text))
                             .at(im.to.location.clone())
-                            .hint(format!("add `resource \"{}\" \"{}\" {{ ... }}` with the object's arguments (forge does not generate configuration)", to.type_name, to.name)),
+                            .hint(format!("add `resource \"{ty}\" \"{name}\" {{ ... }}` with the object's arguments (forge does not generate configuration)")),
                     );
                     continue;
                 }
+                if im.for_each.is_some() {
+                    for_each_imports.entry(path).or_default().push(im.clone());
+                    continue;
+                }
+                let Some(to) = InstanceAddr::parse(&im.to.text) else { continue };
                 if let Some(first) = imports.get(&to) {
                     let first: &Import = first;
                     diags.push(
@@ -285,11 +360,102 @@ impl Refactoring {
             }
         }
         implied.retain(|_, r| !matches!(r, Repetition::ForEach));
-        Ok(Refactoring { statements, implied, removed, imports })
+        Ok(Refactoring { statements, implied, removed, imports, for_each_imports, expanded: Mutex::default() })
     }
 
     pub fn is_empty(&self) -> bool {
-        self.statements.is_empty() && self.removed.is_empty() && self.imports.is_empty()
+        self.statements.is_empty() && self.removed.is_empty() && self.imports.is_empty() && self.for_each_imports.is_empty()
+    }
+
+    /// Expands the import blocks with for_each that import into `resource` (a configuration
+    /// path), evaluating them in the root module's scope; once per resource. `Err(None)`
+    /// when an earlier call already reported the error.
+    pub fn expand_imports(&self, resource: &str, root: &Scope<'_>) -> Result<(), Option<EngineError>> {
+        let Some(blocks) = self.for_each_imports.get(resource) else { return Ok(()) };
+        let mut expanded = self.expanded.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(done) = expanded.get(resource) {
+            return done.as_ref().map(|_| ()).map_err(|_| None);
+        }
+        let result = self.expand(blocks, root);
+        expanded.insert(resource.to_string(), result.clone().map_err(|_| ()));
+        result.map(|_| ()).map_err(Some)
+    }
+
+    fn expand(&self, blocks: &[Import], root: &Scope<'_>) -> Result<BTreeMap<InstanceAddr, ImportInstance>, EngineError> {
+        let mut out: BTreeMap<InstanceAddr, ImportInstance> = BTreeMap::new();
+        let mut diags = Diagnostics::new();
+        for block in blocks {
+            let Some(fe) = &block.for_each else { continue };
+            let what = format!("the import block at {}", block.location);
+            let v = forge_lang::eval(&fe.collection, root).map_err(|d| EngineError::config(format!("{what}: its for_each cannot be evaluated"), d))?;
+            let elements = for_each_elements(&v).map_err(|m| EngineError::config(format!("{what}: invalid for_each"), Diagnostic::error(m).at(fe.collection.location()).into()))?;
+            for (key, value) in elements {
+                let each = Value::object([("key", key), ("value", value)]);
+                let scope = root.clone().with_root("each", each.clone());
+                let key_of = |e: &Option<Expr>| -> Result<Option<InstanceKey>, Box<Diagnostic>> {
+                    let Some(e) = e else { return Ok(None) };
+                    let v = forge_lang::eval(e, &scope).map_err(|d| Box::new(d.0.into_iter().next().unwrap_or_else(|| Diagnostic::error("the key cannot be evaluated").at(e.location()))))?;
+                    instance_key(&v).map(Some).map_err(|m| Box::new(Diagnostic::error(m).at(e.location())))
+                };
+                let mut module = Vec::new();
+                let mut failed = false;
+                for (name, k) in &fe.modules {
+                    match key_of(k) {
+                        Ok(k) => module.push((name.clone(), k)),
+                        Err(d) => {
+                            diags.push(*d);
+                            failed = true;
+                        }
+                    }
+                }
+                let key = match key_of(&fe.resource.2) {
+                    Ok(k) => k,
+                    Err(d) => {
+                        diags.push(*d);
+                        continue;
+                    }
+                };
+                if failed {
+                    continue;
+                }
+                let addr = InstanceAddr { module, mode: Mode::Managed, type_name: fe.resource.0.clone(), name: fe.resource.1.clone(), key };
+                let other = out.get(&addr).map(|o| &o.block.location).or_else(|| self.imports.get(&addr).map(|o| &o.location));
+                if let Some(other) = other {
+                    // Terraform keeps one of the two silently; which object is meant is unclear.
+                    diags.push(
+                        Diagnostic::error(format!("two imports into {addr}"))
+                            .at(block.to.location.clone())
+                            .hint(format!("the for_each gives two elements the same address (the other import is from the block at {other}); make `to`'s keys unique")),
+                    );
+                    continue;
+                }
+                out.insert(addr, ImportInstance { block: block.clone(), each: Some(each) });
+            }
+        }
+        if !diags.is_empty() {
+            return Err(EngineError::config("import blocks with for_each: the addresses cannot be made", diags));
+        }
+        Ok(out)
+    }
+
+    /// The import block (and `each`) that brings in the object at `addr`, if any.
+    pub fn import_for(&self, addr: &InstanceAddr) -> Option<ImportInstance> {
+        if let Some(block) = self.imports.get(addr) {
+            return Some(ImportInstance { block: block.clone(), each: None });
+        }
+        let expanded = self.expanded.lock().unwrap_or_else(PoisonError::into_inner);
+        expanded.get(&addr.config_resource()).and_then(|r| r.as_ref().ok()).and_then(|m| m.get(addr)).cloned()
+    }
+
+    /// Every import target known so far (for_each ones once expanded), with where its
+    /// `to` is written.
+    pub fn import_targets(&self) -> Vec<(InstanceAddr, Location)> {
+        let mut out: Vec<(InstanceAddr, Location)> = self.imports.iter().map(|(a, b)| (a.clone(), b.to.location.clone())).collect();
+        let expanded = self.expanded.lock().unwrap_or_else(PoisonError::into_inner);
+        for m in expanded.values().flatten() {
+            out.extend(m.iter().map(|(a, i)| (a.clone(), i.block.to.location.clone())));
+        }
+        out
     }
 
     /// Terraform's implied move of an instance as the state has it: `x` to `x[0]` when

@@ -712,6 +712,10 @@ impl Runner<'_> {
             return Err(vec![diag_error(format!("unit {}: {config_addr} does not match the schema of {}", self.unit_name(), rb.type_name), checks)]);
         }
         let instances = self.instances(rb, rt.schema(), &inst.path).map_err(|e| vec![e])?;
+        if self.run.mode == PlanMode::Normal {
+            // Import blocks with for_each say which of these instances they bring in.
+            self.with_scope(&Vec::new(), |root| self.refactor.expand_imports(config_addr, root)).map_err(|e| e.into_iter().collect::<Vec<_>>())?;
+        }
         let deps = self.graph.resource_dependencies(node);
         let provider_addr = provider_address(provider_name_of(&rb.type_name), alias.as_deref());
         let futures = instances.into_iter().map(|(key, config)| {
@@ -762,10 +766,10 @@ impl Runner<'_> {
         }
         // An import block's object is read by its id when state does not have it yet;
         // once it does, the block has nothing left to do (as in Terraform).
-        let import = self.refactor.imports.get(addr).filter(|_| recorded.is_none() && self.run.mode == PlanMode::Normal);
+        let import = self.refactor.import_for(addr).filter(|_| recorded.is_none() && self.run.mode == PlanMode::Normal);
         let (prior, import_id) = match (import, &recorded, self.run.refresh) {
             (Some(block), _, _) => {
-                let (value, id) = self.import_object(rt, addr, block).await?;
+                let (value, id) = self.import_object(rt, addr, &block).await?;
                 (Some(value), Some(id))
             }
             (None, Some(r), true) => (self.refresh(rt, addr, r).await?, None),
@@ -1326,9 +1330,10 @@ impl Runner<'_> {
     }
 
     /// Reads the object an import block names, by its id (evaluated in the root module).
-    async fn import_object(&self, rt: &dyn ResourceType, addr: &InstanceAddr, block: &forge_config::Import) -> Result<(Value, String), EngineError> {
+    async fn import_object(&self, rt: &dyn ResourceType, addr: &InstanceAddr, import: &crate::refactor::ImportInstance) -> Result<(Value, String), EngineError> {
         let what = format!("unit {}: the import block for {addr}", self.unit_name());
-        let id = self.with_scope(&Vec::new(), |scope| eval(&block.id, scope)).map_err(|d| diag_error(format!("{what}: its id cannot be evaluated"), d))?;
+        let block = &import.block;
+        let id = self.with_scope(&Vec::new(), |scope| import.id(scope)).map_err(|d| diag_error(format!("{what}: its id cannot be evaluated"), d))?;
         let Some(id) = id.unmarked().as_str().map(str::to_string).filter(|_| id.is_wholly_known()) else {
             let why = if id.is_wholly_known() { format!("id is a {}, not a string", id.kind_name()) } else { "id depends on values known only after apply".to_string() };
             return Err(diag_error(
@@ -1362,11 +1367,11 @@ impl Runner<'_> {
             }
         }
         if self.run.mode == PlanMode::Normal {
-            for (to, block) in &self.refactor.imports {
+            for (to, at) in &self.refactor.import_targets() {
                 if c.completed.contains(&to.config_resource()) && !c.desired.contains(to) && lock(&self.expansions).values().flatten().any(|i| i.path == to.module) {
                     errors.push(EngineError::config(
                         format!("unit {}: the import block's target {to} is not an instance the configuration declares", self.unit_name()),
-                        Diagnostic::error(format!("{to} is not in the resource's count/for_each")).at(block.to.location.clone()).hint("use a key the resource's count or for_each has").into(),
+                        Diagnostic::error(format!("{to} is not in the resource's count/for_each")).at(at.clone()).hint("use a key the resource's count or for_each has").into(),
                     ));
                 }
             }

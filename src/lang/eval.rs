@@ -41,6 +41,13 @@ impl<'a> Scope<'a> {
     }
 }
 
+/// One step of a traversal read by `Expr::as_traversal_with_indexes`.
+#[derive(Clone, Debug)]
+pub enum TraversalStep {
+    Attr(String),
+    Index(Expr),
+}
+
 /// Evaluates an expression. A reference to a root that is missing, or to an attribute a
 /// known object lacks, is an error with a location and a "did you mean" hint.
 pub fn eval(expr: &Expr, scope: &Scope<'_>) -> Result<Value, Diagnostics> {
@@ -70,6 +77,14 @@ impl Expr {
     /// and `ignore_changes` lists; `None` when it is anything else.
     pub fn as_traversal(&self) -> Option<Reference> {
         crate::eval_impl::as_traversal(self)
+    }
+
+    /// The expression as a traversal whose indexes may be computed
+    /// (`aws_sqs_queue.q[each.key]`, for an `import` block with `for_each`): the root name
+    /// and each step, an index as its unevaluated expression. `None` when it is anything
+    /// else (a call, an operator, a splat).
+    pub fn as_traversal_with_indexes(&self) -> Option<(String, Vec<TraversalStep>)> {
+        crate::eval_impl::as_traversal_with_indexes(self)
     }
 
     /// The elements of a tuple literal (`[a, b]`), unevaluated; `None` otherwise.

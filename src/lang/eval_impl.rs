@@ -100,6 +100,28 @@ pub(crate) fn as_traversal(expr: &Expr) -> Option<Reference> {
     }
 }
 
+pub(crate) fn as_traversal_with_indexes(expr: &Expr) -> Option<(String, Vec<crate::eval::TraversalStep>)> {
+    use crate::eval::TraversalStep;
+    match strip_parens(&expr.inner) {
+        Expression::Variable(v) => Some((v.as_str().to_string(), Vec::new())),
+        Expression::Traversal(t) => {
+            let Expression::Variable(root) = &t.expr else {
+                return None;
+            };
+            let mut steps = Vec::new();
+            for op in &t.operators {
+                steps.push(match op.value() {
+                    TraversalOperator::GetAttr(a) => TraversalStep::Attr(a.as_str().to_string()),
+                    TraversalOperator::Index(i) => TraversalStep::Index(Expr { inner: i.clone(), file: expr.file.clone() }),
+                    _ => return None,
+                });
+            }
+            Some((root.as_str().to_string(), steps))
+        }
+        _ => None,
+    }
+}
+
 pub(crate) fn references(expr: &Expr) -> Vec<Reference> {
     let mut out = Vec::new();
     let mut bound = Vec::new();

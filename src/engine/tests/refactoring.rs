@@ -392,3 +392,80 @@ async fn an_implied_move_onto_an_object_state_already_has_is_an_error() {
     assert!(text.contains("the resource now has count (at ") && text.contains("main.tf:2:11"), "names the count: {text}");
     assert_eq!(cloud.count(FakeOp::Delete), 0);
 }
+
+/// Two objects made outside the unit (by a unit whose state is then dropped): their ids.
+async fn outside_objects(e: &Engine, root: &Path, cloud: &Arc<FakeCloud>, names: &[&str]) -> Vec<String> {
+    let blocks: String = names.iter().map(|n| format!("resource \"fake_thing\" \"{n}\" {{\n  name = \"{n}\"\n}}\n\n")).collect();
+    write(root, &[("outside/terragrunt.hcl", "inputs = {}\n"), ("outside/main.tf", &blocks)]);
+    let (_, applied) = plan_apply(e, &load(root), PlanMode::Normal).await;
+    assert!(!applied.failed(), "{applied:?}");
+    std::fs::remove_dir_all(root.join("outside")).expect("drop the other unit");
+    names.iter().map(|n| cloud.objects_named(n)[0].str_attr("id").expect("id").to_string()).collect()
+}
+
+#[tokio::test]
+async fn an_import_block_with_for_each_imports_one_object_per_element() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    let ids = outside_objects(&e, dir.path(), &cloud, &["x", "y", "z"]).await;
+    unit(
+        dir.path(),
+        &format!(
+            "locals {{\n  ids = {{ x = \"{}\", y = \"{}\" }}\n  zs  = [\"{}\"]\n}}\n\n\
+             resource \"fake_thing\" \"a\" {{\n  for_each = toset([\"x\", \"y\", \"w\"])\n  name     = each.key\n}}\n\n\
+             import {{\n  for_each = local.ids\n  to       = fake_thing.a[each.key]\n  id       = each.value\n}}\n\n\
+             resource \"fake_thing\" \"z\" {{\n  count = 1\n  name  = \"z\"\n}}\n\n\
+             import {{\n  for_each = local.zs\n  to       = fake_thing.z[each.key]\n  id       = each.value\n}}\n",
+            ids[0], ids[1], ids[2]
+        ),
+    );
+    let plan = e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
+    let p = unit_plan(&plan, "u");
+    let imported: Vec<(String, Option<String>)> = p.changes.iter().map(|c| (c.addr.to_string(), c.importing.clone())).collect();
+    assert_eq!(
+        imported,
+        vec![
+            ("fake_thing.a[\"w\"]".to_string(), None),
+            ("fake_thing.a[\"x\"]".to_string(), Some(ids[0].clone())),
+            ("fake_thing.a[\"y\"]".to_string(), Some(ids[1].clone())),
+            ("fake_thing.z[0]".to_string(), Some(ids[2].clone())),
+        ]
+    );
+    let text = render_unit(p, Default::default());
+    assert!(text.contains("  # fake_thing.a[\"x\"] will be imported\n"), "{text}");
+    assert!(text.contains("Plan: 3 to import, 1 to add, 0 to change, 0 to destroy."), "{text}");
+    let (_, applied) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    assert!(!applied.failed(), "{applied:?}");
+    let state = state_of(dir.path(), "u");
+    let recorded: Vec<(String, String)> = state.instances.iter().map(|(a, i)| (a.to_string(), i.attributes.str_attr("id").unwrap_or("").to_string())).collect();
+    assert_eq!(&recorded[1..], &[("fake_thing.a[\"x\"]".to_string(), ids[0].clone()), ("fake_thing.a[\"y\"]".to_string(), ids[1].clone()), ("fake_thing.z[0]".to_string(), ids[2].clone())]);
+    let again = e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
+    assert!(!again.has_changes(), "{again:?}");
+}
+
+#[tokio::test]
+async fn import_blocks_with_for_each_that_cannot_work_are_errors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let e = engine(&FakeCloud::new(), 4);
+    let resource = "resource \"fake_thing\" \"a\" {\n  for_each = toset([\"x\", \"y\"])\n  name     = each.key\n}\n\n";
+    // Two elements onto one address.
+    unit(dir.path(), &format!("{resource}import {{\n  for_each = {{ p = \"x\", q = \"x\" }}\n  to       = fake_thing.a[each.value]\n  id       = each.key\n}}\n"));
+    let text = plan_errors(&e, dir.path()).await;
+    assert!(text.contains("two imports into fake_thing.a[\"x\"]") && text.contains("main.tf:8:14"), "{text}");
+    // Not a collection.
+    unit(dir.path(), &format!("{resource}import {{\n  for_each = \"x\"\n  to       = fake_thing.a[each.value]\n  id       = each.key\n}}\n"));
+    let text = plan_errors(&e, dir.path()).await;
+    assert!(text.contains("for_each needs a map, a set or a list, found a string") && text.contains("main.tf:7:14"), "{text}");
+    // A key the resource does not have.
+    unit(dir.path(), &format!("{resource}import {{\n  for_each = toset([\"v\"])\n  to       = fake_thing.a[each.key]\n  id       = \"fake_thing-1\"\n}}\n"));
+    let text = plan_errors(&e, dir.path()).await;
+    assert!(text.contains("the import block's target fake_thing.a[\"v\"] is not an instance the configuration declares") && text.contains("main.tf:8:14"), "{text}");
+    // A key that is not each.key/each.value, and each without for_each: refused on reading.
+    unit(dir.path(), &format!("{resource}import {{\n  for_each = toset([\"x\"])\n  to       = fake_thing.a[local.k]\n  id       = each.key\n}}\n"));
+    let err = forge_config::Environment::load(dir.path()).expect_err("refused").to_string();
+    assert!(err.contains("`local` in the instance key of an import block's `to`") && err.contains("main.tf:8:27"), "{err}");
+    unit(dir.path(), &format!("{resource}import {{\n  to = fake_thing.a[\"x\"]\n  id = each.key\n}}\n"));
+    let err = forge_config::Environment::load(dir.path()).expect_err("refused").to_string();
+    assert!(err.contains("`each` in an import block without for_each") && err.contains("main.tf:8:8"), "{err}");
+}
