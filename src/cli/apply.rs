@@ -32,7 +32,7 @@ async fn apply_saved(args: &ApplyArgs, style: Style) -> Outcome {
     let env = load_env(&saved.dir)?;
     let built = build_engine(&args.run, style)?;
     let result = built.engine.apply(&env, saved.mode, &saved.targets()).await?;
-    report(&result, saved.mode)
+    report(&result, saved.mode, style)
 }
 
 /// The interactive flow shared with destroy.
@@ -44,10 +44,10 @@ pub async fn plan_confirm_apply(run: &super::common::RunArgs, mode: PlanMode, au
         // Nothing to confirm, so no environment-wide plan first: each unit shows its own
         // plan (Event::UnitPlanned) just before it is applied, in one walk.
         let result = built.engine.plan_and_apply(&env, mode).await?;
-        return report_walk(&result, mode);
+        return report_walk(&result, mode, style);
     }
     let plan = built.engine.plan(&env, mode).await?;
-    print!("{}", render_env_plan(&plan, style));
+    print!("{}", render_env_plan(&plan, style, false));
     let partial = plan.failed();
     if partial {
         print_unit_failures(&plan.units);
@@ -74,12 +74,12 @@ pub async fn plan_confirm_apply(run: &super::common::RunArgs, mode: PlanMode, au
     }
     println!();
     let result = built.engine.apply_plan(&env, &plan).await?;
-    report(&result, mode)
+    report(&result, mode, style)
 }
 
 /// The end of a plan-and-apply walk: the plans' table, then what `report` prints (or
 /// "No changes to apply." when no unit had anything to do).
-fn report_walk(result: &EnvApply, mode: PlanMode) -> Outcome {
+fn report_walk(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
     if let Some(plan) = &result.plan {
         if plan.units.len() > 1 {
             print!("\n{}", forge_engine::render::summary_table(plan));
@@ -89,10 +89,10 @@ fn report_walk(result: &EnvApply, mode: PlanMode) -> Outcome {
             return Ok(0);
         }
     }
-    report(result, mode)
+    report(result, mode, style)
 }
 
-fn report(result: &EnvApply, mode: PlanMode) -> Outcome {
+fn report(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
     let (mut add, mut change, mut destroy) = (0, 0, 0);
     println!();
     for (name, o) in &result.units {
@@ -121,6 +121,12 @@ fn report(result: &EnvApply, mode: PlanMode) -> Outcome {
             }
             UnitOutcome::Failed(_) => println!("{name}: failed"),
             UnitOutcome::Skipped { because } => println!("{name}: skipped ({because} failed)"),
+        }
+    }
+    // The check blocks' warnings of the apply, as Terraform prints them after its operations.
+    for (_, o) in &result.units {
+        if let UnitOutcome::Done(forge_engine::UnitApplied { result: Some(p), .. }) = o {
+            print!("{}", forge_engine::render::render_warnings(p, style));
         }
     }
     if print_unit_failures(&result.units) {

@@ -211,7 +211,7 @@ fn print_event(e: &Event, style: Style) {
             s
         }
         // The same section `forge plan` prints for the unit.
-        Event::UnitPlanned { plan } => format!("{}\n{}\n", style.bold(&format!("── unit {} ", plan.unit)), forge_engine::render::render_unit(plan, style)),
+        Event::UnitPlanned { plan } => format!("{}\n{}\n", style.bold(&format!("── unit {} ", plan.unit)), forge_engine::render::render_unit_changes(plan, style)),
         Event::UnitStarted { unit, operation } => format!("{}\n", style.bold(&format!("── {unit}: {operation}"))),
         Event::UnitFinished { unit, elapsed, ok } => {
             format!("{}\n", style.bold(&format!("── {unit}: {} in {}", if *ok { "done" } else { "failed" }, seconds(*elapsed))))

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
-use forge_engine::render::{render_unit, summary_table, Style};
+use forge_engine::render::{render_unit, render_unit_changes, summary_table, Style};
 use forge_engine::saved_plan::SavedPlan;
 use forge_config::{Environment, Unit};
 use forge_engine::plan_json::UnitConfigJson;
@@ -54,7 +54,7 @@ pub async fn run(args: PlanArgs, style: Style) -> Outcome {
         let config = config_json(&built.engine, &env, &plan).await;
         println!("{}", serde_json::to_string_pretty(&forge_engine::plan_json::env_plan_json_with_config(&plan, &config)).unwrap_or_default());
     } else {
-        print!("{}", render_env_plan(&plan, style));
+        print!("{}", render_env_plan(&plan, style, true));
     }
     if plan.failed() {
         if !args.json {
@@ -73,13 +73,15 @@ pub async fn run(args: PlanArgs, style: Style) -> Outcome {
 }
 
 /// Each unit's section, then the environment table when there is more than one unit.
-pub fn render_env_plan(plan: &EnvPlan, style: Style) -> String {
+/// An apply leaves out the check blocks' warnings: it shows those of its own evaluation.
+pub fn render_env_plan(plan: &EnvPlan, style: Style, warnings: bool) -> String {
     let mut out = String::new();
     for (name, o) in &plan.units {
         out.push_str(&style.bold(&format!("── unit {name} ")));
         out.push('\n');
         match o {
-            UnitOutcome::Done(p) => out.push_str(&render_unit(p, style)),
+            UnitOutcome::Done(p) if warnings => out.push_str(&render_unit(p, style)),
+            UnitOutcome::Done(p) => out.push_str(&render_unit_changes(p, style)),
             UnitOutcome::Failed(es) => out.push_str(&format!("failed: {} error(s), shown below\n", es.len())),
             UnitOutcome::Skipped { because } => out.push_str(&format!("skipped: its dependency {because} failed\n")),
         }

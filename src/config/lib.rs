@@ -47,7 +47,7 @@ mod run_cmd;
 mod unit_blocks;
 mod unit_impl;
 
-pub use module::{BlockAddress, IgnoreChanges, Import, Lifecycle, Local, Mode, Module, ModuleCall, Moved, Output, ProviderBlock, Removed, ResourceBlock, Validation, Variable};
+pub use module::{BlockAddress, CheckBlock, Condition, IgnoreChanges, Import, Lifecycle, Local, Mode, Module, ModuleCall, Moved, Output, ProviderBlock, Removed, ResourceBlock, Validation, Variable};
 pub use unit::{Dependency, Environment, RemoteState, Unit};
 pub use host::relative_path;
 pub use validate::{validate_environment, validate_module};

@@ -26,6 +26,8 @@ pub struct Module {
     pub removed: Vec<Removed>,
     /// `import { to = ... id = ... }` blocks (Terraform 1.5); the root module only.
     pub imports: Vec<Import>,
+    /// `check "name" { data ... assert { ... } }` blocks (Terraform 1.5).
+    pub checks: Vec<CheckBlock>,
     pub files: Vec<Arc<SourceFile>>,
 }
 
@@ -145,11 +147,64 @@ impl ResourceBlock {
     }
 }
 
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Default, PartialEq)]
 pub struct Lifecycle {
     pub prevent_destroy: bool,
     pub create_before_destroy: bool,
     pub ignore_changes: IgnoreChanges,
+    /// Checked before the instance's change is planned (before a data source is read).
+    pub preconditions: Vec<Condition>,
+    /// Checked against the planned object (when it is known), the applied one, or the
+    /// data read; `self` is the object.
+    pub postconditions: Vec<Condition>,
+}
+
+/// Written as before conditions existed, which adds them only when there are some (the
+/// configuration snapshots print it).
+impl std::fmt::Debug for Lifecycle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut d = f.debug_struct("Lifecycle");
+        d.field("prevent_destroy", &self.prevent_destroy).field("create_before_destroy", &self.create_before_destroy).field("ignore_changes", &self.ignore_changes);
+        if !self.preconditions.is_empty() {
+            d.field("preconditions", &self.preconditions);
+        }
+        if !self.postconditions.is_empty() {
+            d.field("postconditions", &self.postconditions);
+        }
+        d.finish()
+    }
+}
+
+/// A `precondition`, `postcondition` or check `assert` block.
+#[derive(Clone)]
+pub struct Condition {
+    pub condition: Expr,
+    pub error_message: Expr,
+    pub location: Location,
+}
+
+/// Conditions are the same when written the same at the same place.
+impl PartialEq for Condition {
+    fn eq(&self, other: &Self) -> bool {
+        self.location == other.location && self.condition.source_text() == other.condition.source_text() && self.error_message.source_text() == other.error_message.source_text()
+    }
+}
+
+impl std::fmt::Debug for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{{ condition = {}, error_message = {} }}", self.condition.source_text(), self.error_message.source_text())
+    }
+}
+
+/// `check "name" { data "t" "n" {...}  assert { condition = ...  error_message = ... } }`:
+/// evaluated once the rest of the module is planned or applied; a failure is a warning.
+#[derive(Clone, Debug)]
+pub struct CheckBlock {
+    pub name: String,
+    /// Scoped data sources: read for the check only, visible only to its asserts.
+    pub data: Vec<ResourceBlock>,
+    pub asserts: Vec<Condition>,
+    pub location: Location,
 }
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -169,6 +224,8 @@ pub struct Output {
     pub sensitive: bool,
     pub description: Option<String>,
     pub depends_on: Vec<Reference>,
+    /// Checked before the value is evaluated; a failure is an error.
+    pub preconditions: Vec<Condition>,
     pub location: Location,
 }
 

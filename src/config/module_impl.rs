@@ -10,9 +10,9 @@ use forge_lang::diagnostic::did_you_mean;
 use forge_lang::{Attribute, Block, Body, Diagnostic, Diagnostics, Expr, Location, Reference, Scope, TypeConstraint};
 use forge_provider::Value;
 
-use crate::module::{IgnoreChanges, Lifecycle, Local, Mode, Module, ModuleCall, Output, ProviderBlock, ResourceBlock, Validation, Variable};
+use crate::module::{CheckBlock, Condition, IgnoreChanges, Lifecycle, Local, Mode, Module, ModuleCall, Output, ProviderBlock, ResourceBlock, Validation, Variable};
 
-const MODULE_BLOCKS: &[&str] = &["variable", "locals", "output", "resource", "data", "provider", "terraform", "module", "moved", "removed", "import"];
+const MODULE_BLOCKS: &[&str] = &["variable", "locals", "output", "resource", "data", "provider", "terraform", "module", "moved", "removed", "import", "check"];
 /// Meta-arguments of a `module` block; every other attribute is an input variable.
 const MODULE_CALL_META: &[&str] = &["source", "version", "count", "for_each", "depends_on", "providers"];
 /// Meta-arguments taken out of a resource body.
@@ -57,6 +57,7 @@ fn load_nested(dir: &Path, calling: &mut Vec<PathBuf>) -> Result<Module, Diagnos
         moved: Vec::new(),
         removed: Vec::new(),
         imports: Vec::new(),
+        checks: Vec::new(),
         files: bodies.iter().map(|b| b.file.clone()).collect(),
     };
     calling.push(canonical(dir));
@@ -163,6 +164,7 @@ fn read_file_body(body: &Body, module: &mut Module, calling: &mut Vec<PathBuf>) 
             "moved" => crate::refactor::read_moved(block).map(|m| module.moved.push(m)),
             "removed" => crate::refactor::read_removed(block).map(|r| module.removed.push(r)),
             "import" => crate::refactor::read_import(block).map(|i| module.imports.push(i)),
+            "check" => read_check(block).map(|c| module.checks.push(c)),
             other => Err(unknown_name_error("block type", other, MODULE_BLOCKS, block.location.clone())),
         };
         if let Err(d) = result {
@@ -356,10 +358,21 @@ fn read_output(block: &Block) -> Result<Output, Diagnostics> {
         diags.extend(d);
         Vec::new()
     });
+    let mut preconditions = Vec::new();
+    for b in &body.blocks {
+        if b.ident != "precondition" {
+            diags.extend(unknown_name_in("block", &b.ident, &format!("output \"{name}\""), &["precondition"], b.location.clone()));
+            continue;
+        }
+        match read_condition(b) {
+            Ok(c) => preconditions.push(c),
+            Err(d) => diags.extend(d),
+        }
+    }
     if !diags.is_empty() {
         return Err(diags);
     }
-    Ok(Output { name, expr: value.expr.clone(), sensitive, description, depends_on, location: block.location.clone() })
+    Ok(Output { name, expr: value.expr.clone(), sensitive, description, depends_on, preconditions, location: block.location.clone() })
 }
 
 /// `depends_on = [aws_s3_bucket.b, data.x.y]`: bare references only.
@@ -601,9 +614,19 @@ fn read_lifecycle(block: &Block) -> Result<Lifecycle, Diagnostics> {
     let body = &block.body;
     let base = base_dir_of(body);
     let mut diags = check_attributes(body, LIFECYCLE_ATTRIBUTES, "lifecycle");
+    let (mut preconditions, mut postconditions) = (Vec::new(), Vec::new());
     for b in &body.blocks {
-        if b.ident != "precondition" && b.ident != "postcondition" {
-            diags.extend(unknown_name_in("block", &b.ident, "lifecycle", &["precondition", "postcondition"], b.location.clone()));
+        let list = match b.ident.as_str() {
+            "precondition" => &mut preconditions,
+            "postcondition" => &mut postconditions,
+            _ => {
+                diags.extend(unknown_name_in("block", &b.ident, "lifecycle", &["precondition", "postcondition"], b.location.clone()));
+                continue;
+            }
+        };
+        match read_condition(b) {
+            Ok(c) => list.push(c),
+            Err(d) => diags.extend(d),
         }
     }
     let prevent_destroy = constant_bool(body.attribute("prevent_destroy"), false, &base).unwrap_or_else(|d| {
@@ -621,7 +644,64 @@ fn read_lifecycle(block: &Block) -> Result<Lifecycle, Diagnostics> {
         }),
         None => IgnoreChanges::None,
     };
-    if diags.is_empty() { Ok(Lifecycle { prevent_destroy, create_before_destroy, ignore_changes }) } else { Err(diags) }
+    if diags.is_empty() { Ok(Lifecycle { prevent_destroy, create_before_destroy, ignore_changes, preconditions, postconditions }) } else { Err(diags) }
+}
+
+/// A `precondition`, `postcondition` or `assert` block: `condition` and `error_message`,
+/// both required, nothing else.
+fn read_condition(block: &Block) -> Result<Condition, Diagnostics> {
+    let what = block.ident.as_str();
+    let mut diags = check_attributes(&block.body, &["condition", "error_message"], what);
+    diags.extend(no_blocks(block, what).err().unwrap_or_default());
+    let condition = block.body.attribute("condition");
+    let message = block.body.attribute("error_message");
+    for (name, attr) in [("condition", condition), ("error_message", message)] {
+        if attr.is_none() {
+            diags.push(
+                Diagnostic::error(format!("a {what} block needs `{name}`"))
+                    .at(block.location.clone())
+                    .hint(format!("write: {what} {{ condition = <bool expression>  error_message = \"...\" }}")),
+            );
+        }
+    }
+    match (condition, message) {
+        (Some(c), Some(m)) if diags.is_empty() => Ok(Condition { condition: c.expr.clone(), error_message: m.expr.clone(), location: block.location.clone() }),
+        _ => Err(diags),
+    }
+}
+
+/// `check "name" { data "t" "n" { ... }  assert { ... } }`: at least one assert, at most
+/// data sources besides (Terraform 1.5).
+fn read_check(block: &Block) -> Result<CheckBlock, Diagnostics> {
+    let name = one_label(block, "check \"name\" { assert { condition = ...  error_message = \"...\" } }")?;
+    let mut diags = check_attributes(&block.body, &[], &format!("check \"{name}\""));
+    let (mut data, mut asserts) = (Vec::new(), Vec::new());
+    for b in &block.body.blocks {
+        match b.ident.as_str() {
+            "assert" => match read_condition(b) {
+                Ok(c) => asserts.push(c),
+                Err(d) => diags.extend(d),
+            },
+            "data" => match read_resource(b, Mode::Data) {
+                Ok(r) if r.count.is_some() || r.for_each.is_some() => diags.push(
+                    Diagnostic::error(format!("the data source {} in check \"{name}\" uses count or for_each", r.address()))
+                        .at(r.location.clone())
+                        .hint("a data source scoped to a check block is read once: remove count/for_each"),
+                ),
+                Ok(r) => data.push(r),
+                Err(d) => diags.extend(d),
+            },
+            other => diags.extend(unknown_name_in("block", other, &format!("check \"{name}\""), &["data", "assert"], b.location.clone())),
+        }
+    }
+    if asserts.is_empty() {
+        diags.push(
+            Diagnostic::error(format!("check \"{name}\" has no assert block"))
+                .at(block.location.clone())
+                .hint("add: assert { condition = <bool expression>  error_message = \"...\" }"),
+        );
+    }
+    if diags.is_empty() { Ok(CheckBlock { name, data, asserts, location: block.location.clone() }) } else { Err(diags) }
 }
 
 /// `ignore_changes = all` or a list of attribute references (`[tags, user_data]`).
@@ -701,6 +781,7 @@ fn check_duplicates(module: &Module) -> Diagnostics {
     check("resource", module.resources.iter().map(|r| (r.address(), &r.location)).collect());
     check("data source", module.data.iter().map(|r| (r.address(), &r.location)).collect());
     check("module", module.module_calls.iter().map(|c| (c.name.clone(), &c.location)).collect());
+    check("check block", module.checks.iter().map(|c| (c.name.clone(), &c.location)).collect());
     check(
         "provider configuration",
         module.providers.iter().map(|p| (p.alias.as_ref().map_or(p.name.clone(), |a| format!("{}.{a}", p.name)), &p.location)).collect(),
@@ -722,6 +803,10 @@ pub(crate) fn resource_references(rb: &ResourceBlock) -> Vec<Reference> {
     }
     out.extend(body_references(&rb.body));
     out.extend(rb.depends_on.iter().cloned());
+    // What the conditions read must be ready before the instance is planned; `self` is
+    // the instance itself.
+    let conditions = rb.lifecycle.preconditions.iter().chain(&rb.lifecycle.postconditions);
+    out.extend(conditions.flat_map(|c| c.condition.references().into_iter().chain(c.error_message.references())).filter(|r| r.root != "self"));
     out
 }
 

@@ -64,7 +64,12 @@ pub(crate) fn file_spec() -> BodySpec {
                 .block("provisioner", 1, |_| BodySpec::default().block("connection", 0, |_| connection()))
                 .block("connection", 0, |_| connection())
         })
-        .block("import", 0, |_| BodySpec::default().mode("to", ValueMode::Reference).mode("provider", ValueMode::Reference));
+        .block("import", 0, |_| BodySpec::default().mode("to", ValueMode::Reference).mode("provider", ValueMode::Reference))
+        .block("check", 1, |_| {
+            BodySpec::default()
+                .block("data", 2, |labels| resource(Mode::Data, labels.first().map(String::as_str).unwrap_or_default()))
+                .block("assert", 0, |_| BodySpec::default())
+        });
     spec.only_blocks = true;
     spec
 }

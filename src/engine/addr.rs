@@ -88,8 +88,10 @@ pub struct InstanceAddr {
 
 impl Ord for InstanceAddr {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        fn key(a: &InstanceAddr) -> (usize, &Vec<ModuleStep>, Mode, &String, &String, &Option<InstanceKey>) {
-            (a.module.len(), &a.module, a.mode, &a.type_name, &a.name, &a.key)
+        // Data sources before managed resources, as Terraform orders plan changes and
+        // state ("data" < "managed").
+        fn key(a: &InstanceAddr) -> (usize, &Vec<ModuleStep>, bool, &String, &String, &Option<InstanceKey>) {
+            (a.module.len(), &a.module, a.mode == Mode::Managed, &a.type_name, &a.name, &a.key)
         }
         key(self).cmp(&key(other))
     }

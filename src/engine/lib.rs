@@ -7,6 +7,7 @@
 //! injected, so tests run the whole engine on `forge_provider::fake`.
 
 pub mod addr;
+pub mod checks;
 pub mod critical_path;
 pub mod data_reads;
 pub mod engine;

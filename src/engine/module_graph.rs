@@ -293,6 +293,7 @@ fn node_references(module: &Module, providers: &[ProviderBlock], kind: NodeKind)
             let o = &module.outputs[i];
             let mut refs = o.expr.references();
             refs.extend(o.depends_on.iter().cloned());
+            refs.extend(o.preconditions.iter().flat_map(|c| c.condition.references().into_iter().chain(c.error_message.references())));
             refs
         }
         // The call's references are the caller's, resolved there (see `build`).

@@ -113,6 +113,12 @@ pub struct UnitPlan {
     /// The state this plan was made against: `None` when there was no state.
     pub lineage: Option<String>,
     pub serial: u64,
+    /// The data sources read during the run, with what was read (plan JSON's prior state).
+    pub data_reads: Vec<(InstanceAddr, Value)>,
+    /// The results of the conditions and check blocks (plan JSON's `checks`).
+    pub checks: Vec<crate::checks::CheckResult>,
+    /// Failed or not-yet-known check assertions and failed check data sources.
+    pub warnings: Vec<crate::checks::Warning>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -15,6 +15,7 @@ use forge_config::Mode;
 use forge_provider::Value;
 
 use crate::addr::{module_path_string, InstanceAddr, InstanceKey, ModuleStep};
+use crate::checks::{CheckKind, CheckResult};
 use crate::plan::{Action, EnvPlan, ResourceChange, UnitOutcome, UnitPlan};
 use crate::state::{provider_source, TERRAFORM_VERSION};
 
@@ -177,7 +178,8 @@ fn change_json(c: &ResourceChange, unit: Option<&str>) -> J {
         o.insert("action_reason".into(), json!(reason));
     }
     if c.action == Action::Read {
-        o.insert("action_reason".into(), json!("read_because_config_unknown"));
+        let reason = if c.reason.as_deref() == Some(crate::checks::CHECK_NESTED_REASON) { "read_because_check_nested" } else { "read_because_config_unknown" };
+        o.insert("action_reason".into(), json!(reason));
     }
     J::Object(o)
 }
@@ -194,6 +196,7 @@ struct Parts {
     prior_outputs: Map<String, J>,
     variables: Option<J>,
     configuration: Option<J>,
+    checks: Vec<J>,
 }
 
 /// `dependencies`: each configuration resource's `depends_on` as state records it (the
@@ -201,6 +204,7 @@ struct Parts {
 fn unit_parts(p: &UnitPlan, unit: Option<&str>, dependencies: &BTreeMap<String, Vec<String>>, parts: &mut Parts) {
     let Parts { changes, drift, outputs, .. } = parts;
     changes.extend(p.changes.iter().map(|c| change_json(c, unit)));
+    parts.checks.extend(p.checks.iter().map(|c| check_json(c, unit)));
     for c in &p.changes {
         if let Some(after) = &c.after {
             parts.planned_resources.push(resource_value(c, after, unit));
@@ -214,6 +218,21 @@ fn unit_parts(p: &UnitPlan, unit: Option<&str>, dependencies: &BTreeMap<String, 
             }
             parts.prior_resources.push(r);
         }
+    }
+    // The data sources read while planning: in the prior state (Terraform's is the
+    // refreshed state, which holds them), with their sensitive parts hidden.
+    for (addr, value) in &p.data_reads {
+        let as_change = ResourceChange {
+            addr: addr.clone(),
+            action: Action::NoOp,
+            before: Some(value.clone()),
+            after: None,
+            requires_replace: Vec::new(),
+            reason: None,
+            moved_from: None,
+            importing: None,
+        };
+        parts.prior_resources.push(resource_value(&as_change, value, unit));
     }
     for d in &p.drift {
         let as_change = ResourceChange {
@@ -264,6 +283,63 @@ fn unit_parts(p: &UnitPlan, unit: Option<&str>, dependencies: &BTreeMap<String, 
             parts.prior_outputs.insert(name, output_value(prior, o.sensitive));
         }
     }
+}
+
+/// One checkable object's results as Terraform's `checks` lists them (keys in its order).
+fn check_json(c: &CheckResult, unit: Option<&str>) -> J {
+    let mut address = Map::new();
+    let kind = match &c.kind {
+        CheckKind::Check => "check",
+        CheckKind::Resource { .. } => "resource",
+        CheckKind::Output => "output_value",
+    };
+    address.insert("kind".into(), json!(kind));
+    if let CheckKind::Resource { mode, .. } = &c.kind {
+        address.insert("mode".into(), json!(mode));
+    }
+    if !c.module.is_empty() {
+        address.insert("module".into(), json!(c.module));
+    }
+    address.insert("name".into(), json!(c.name));
+    address.insert("to_display".into(), json!(c.display));
+    if let CheckKind::Resource { type_name, .. } = &c.kind {
+        address.insert("type".into(), json!(type_name));
+    }
+    let instances: Vec<J> = c
+        .instances
+        .iter()
+        .map(|i| {
+            let mut a = Map::new();
+            match &i.key {
+                Some(InstanceKey::Int(n)) => {
+                    a.insert("instance_key".into(), json!(n));
+                }
+                Some(InstanceKey::Str(k)) => {
+                    a.insert("instance_key".into(), json!(k));
+                }
+                None => {}
+            }
+            if !i.module.is_empty() {
+                a.insert("module".into(), json!(module_path_string(&i.module)));
+            }
+            a.insert("to_display".into(), json!(i.display));
+            let mut o = Map::new();
+            o.insert("address".into(), J::Object(a));
+            o.insert("status".into(), json!(i.status.json()));
+            if !i.problems.is_empty() {
+                o.insert("problems".into(), J::Array(i.problems.iter().map(|m| json!({"message": m})).collect()));
+            }
+            J::Object(o)
+        })
+        .collect();
+    let mut o = Map::new();
+    o.insert("address".into(), J::Object(address));
+    if let Some(u) = unit {
+        o.insert("unit".into(), json!(u));
+    }
+    o.insert("status".into(), json!(c.status().json()));
+    o.insert("instances".into(), J::Array(instances));
+    J::Object(o)
 }
 
 /// What a unit's configuration adds to its document: `variables` and `configuration`
@@ -369,7 +445,7 @@ fn module_values(path: &[ModuleStep], groups: &mut BTreeMap<Vec<ModuleStep>, Vec
 }
 
 fn document(parts: Parts, no_changes: bool, errors: Option<Vec<J>>) -> J {
-    let Parts { changes, drift, outputs, planned_resources, planned_outputs, prior_resources, prior_outputs, variables, configuration } = parts;
+    let Parts { changes, drift, outputs, planned_resources, planned_outputs, prior_resources, prior_outputs, variables, configuration, mut checks } = parts;
     let mut doc = Map::new();
     doc.insert("format_version".into(), json!("1.2"));
     doc.insert("terraform_version".into(), json!(TERRAFORM_VERSION));
@@ -396,6 +472,13 @@ fn document(parts: Parts, no_changes: bool, errors: Option<Vec<J>>) -> J {
     }
     if let Some(c) = configuration {
         doc.insert("configuration".into(), c);
+    }
+    // Terraform lists every checkable object by its address, and leaves the key out
+    // when there is none.
+    if !checks.is_empty() {
+        let display = |c: &J| (c["unit"].as_str().unwrap_or("").to_string(), c["address"]["to_display"].as_str().unwrap_or("").to_string());
+        checks.sort_by_key(display);
+        doc.insert("checks".into(), J::Array(checks));
     }
     doc.insert("timestamp".into(), json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
     doc.insert("applyable".into(), json!(!no_changes));

@@ -37,8 +37,22 @@ impl Style {
     }
 }
 
-/// One unit's plan: drift, then changes, then the counts line, then output changes.
+/// One unit's plan: drift, then changes, then the counts line, then output changes, then
+/// the check blocks' warnings.
 pub fn render_unit(plan: &UnitPlan, style: Style) -> String {
+    let mut out = render_unit_changes(plan, style);
+    out.push_str(&render_warnings(plan, style));
+    out
+}
+
+/// The check blocks' warnings, as Terraform prints them under a plan or an apply.
+pub fn render_warnings(plan: &UnitPlan, style: Style) -> String {
+    plan.warnings.iter().map(|w| w.render(|t| style.bold(t))).collect()
+}
+
+/// A unit's plan without the check warnings: an apply shows those of its own evaluation
+/// after its operations instead, as Terraform does.
+pub fn render_unit_changes(plan: &UnitPlan, style: Style) -> String {
     let mut out = String::new();
     if !plan.drift.is_empty() {
         out.push_str(&style.bold("Note: Objects have changed outside of forge"));
@@ -125,7 +139,15 @@ pub fn render_change(c: &ResourceChange, style: Style) -> String {
     if c.action == Action::Forget {
         let _ = writeln!(out, "{indent}# (destroy = false is set in the configuration)");
     } else if let Some(reason) = &c.reason {
-        let _ = writeln!(out, "  # (because {reason})");
+        match reason.strip_prefix('(') {
+            // A reason written whole, as Terraform's note for a check block's data source.
+            Some(_) => {
+                let _ = writeln!(out, "  # {reason}");
+            }
+            None => {
+                let _ = writeln!(out, "  # (because {reason})");
+            }
+        }
     }
     if let (Some(from), false) = (&c.moved_from, c.action == Action::NoOp) {
         let _ = writeln!(out, "  # (moved from {from})");
@@ -510,6 +532,9 @@ mod tests {
             outputs: Default::default(),
             lineage: None,
             serial: 0,
+            data_reads: Vec::new(),
+            checks: Vec::new(),
+            warnings: Vec::new(),
         };
         // The plan puts the timeout back and keeps the policy: only the timeout is news.
         let text = render_unit(&plan(queue(60.0, Value::string("{}"))), Style::default());

@@ -27,6 +27,9 @@ use crate::state::{provider_address, InstanceState, OutputState};
 use crate::store::StateStore;
 use crate::walk::{reversed, walk, NodeOutcome};
 
+/// Conditions (precondition/postcondition) and check blocks, on the runner's scopes.
+mod conditions;
+
 /// What every unit run shares: the provider factories, the bound on provider calls in
 /// flight, and where events go.
 pub struct RunContext {
@@ -80,10 +83,15 @@ struct Collected {
     completed: BTreeSet<String>,
     /// What the moved blocks re-addressed: new address -> old.
     moves: Moves,
+    /// Data sources read, with their values (the plan's prior state lists them).
+    data_reads: Vec<(InstanceAddr, Value)>,
 }
 
 /// A module instance's path (empty for the root).
 type ModPath = Vec<ModuleStep>;
+
+/// What `count.index` / `each` is for one instance: the root name and its value.
+type EachBinding = Option<(&'static str, Value)>;
 
 /// One instance of a module: its path and, under the call's count/for_each, the
 /// `count`/`each` value its call's arguments see.
@@ -122,6 +130,8 @@ struct Runner<'a> {
     /// was done), and the run reports this error.
     write_failed: Mutex<Option<EngineError>>,
     collected: Mutex<Collected>,
+    /// Condition and check block results, and the check blocks' warnings.
+    checks: crate::checks::Collector,
 }
 
 /// What the journal holds: the state with changes `1..=covers` (serial `serial`). The
@@ -261,6 +271,7 @@ impl<'a> Runner<'a> {
             operations_done: Default::default(),
             write_failed: Mutex::new(None),
             collected: Mutex::new(Collected::default()),
+            checks: Default::default(),
         }
     }
 }
@@ -313,6 +324,10 @@ impl Runner<'_> {
         if errors.is_empty() {
             errors.extend(self.refactoring_leftovers());
         }
+        if errors.is_empty() {
+            // Check blocks see the whole module planned (or applied); they only warn.
+            self.evaluate_checks().await;
+        }
         errors.extend(lock(&self.write_failed).take());
         if errors.is_empty()
             && let Err(e) = self.finish_outputs().await {
@@ -335,6 +350,9 @@ impl Runner<'_> {
         }
         let output_changes = self.output_changes(&collected.outputs).await;
         let outputs = if self.run.mode == PlanMode::Destroy { BTreeMap::new() } else { collected.outputs };
+        let (checks, warnings) = self.checks.take();
+        let mut data_reads = collected.data_reads;
+        data_reads.sort_by(|a, b| a.0.cmp(&b.0));
         Ok(UnitPlan {
             unit: self.run.unit.name.clone(),
             mode: self.run.mode,
@@ -344,6 +362,9 @@ impl Runner<'_> {
             outputs,
             lineage: existed.then_some(lineage),
             serial,
+            data_reads,
+            checks,
+            warnings,
         })
     }
 
@@ -529,6 +550,7 @@ impl Runner<'_> {
         }
         let place = self.place(&inst.path);
         let out = &entry.module.outputs[o];
+        self.output_preconditions(out, inst)?;
         let value = self
             .with_scope(&inst.path, |scope| eval(&out.expr, scope))
             .map_err(|d| diag_error(format!("{place}: output `{}` cannot be evaluated", out.name), d))?;
@@ -663,7 +685,7 @@ impl Runner<'_> {
     // ----- resources --------------------------------------------------------------------
 
     /// Evaluates count/for_each and each instance's configuration, shaped by the schema.
-    fn instances(&self, rb: &ResourceBlock, schema: &Schema, path: &ModPath) -> Result<Vec<(Option<InstanceKey>, Value)>, EngineError> {
+    fn instances(&self, rb: &ResourceBlock, schema: &Schema, path: &ModPath) -> Result<Vec<(Option<InstanceKey>, EachBinding, Value)>, EngineError> {
         let addr = InstanceAddr { module: path.clone(), mode: rb.mode, type_name: rb.type_name.clone(), name: rb.name.clone(), key: None }.resource();
         let what = format!("unit {}: {addr}", self.unit_name());
         let mut scopes = lock(&self.scopes);
@@ -683,7 +705,7 @@ impl Runner<'_> {
                             diags.push(Diagnostic::error(format!("{addr}: the required argument `{name}` is null")).at(rb.location.clone()));
                         }
                     }
-                    out.push((key, shaped));
+                    out.push((key, binding.clone(), shaped));
                 }
                 Err(d) => diags.extend(d),
             }
@@ -718,13 +740,13 @@ impl Runner<'_> {
         }
         let deps = self.graph.resource_dependencies(node);
         let provider_addr = provider_address(provider_name_of(&rb.type_name), alias.as_deref());
-        let futures = instances.into_iter().map(|(key, config)| {
+        let futures = instances.into_iter().map(|(key, binding, config)| {
             let addr = InstanceAddr::managed(&rb.type_name, &rb.name, key).in_module(inst.path.clone());
             let rt = rt.clone();
             let deps = deps.clone();
             let provider_addr = provider_addr.clone();
             async move {
-                let result = self.instance(rb, rt.as_ref(), &addr, config, &deps, &provider_addr).await;
+                let result = self.instance(rb, rt.as_ref(), &addr, (config, binding), &deps, &provider_addr).await;
                 (addr, result)
             }
         });
@@ -755,7 +777,7 @@ impl Runner<'_> {
         rb: &ResourceBlock,
         rt: &dyn ResourceType,
         addr: &InstanceAddr,
-        config: Value,
+        (config, binding): (Value, EachBinding),
         deps: &[String],
         provider_addr: &str,
     ) -> Result<Value, EngineError> {
@@ -763,6 +785,9 @@ impl Runner<'_> {
         let recorded = self.store.lock().await.state.instances.get(addr).map(|s| from_state(schema, &s.attributes));
         if self.run.mode == PlanMode::Destroy {
             return Ok(recorded.unwrap_or_else(|| unknown_object(schema, None)));
+        }
+        if self.run.mode == PlanMode::Normal {
+            self.resource_conditions(rb, addr, &binding, None)?;
         }
         // An import block's object is read by its id when state does not have it yet;
         // once it does, the block has nothing left to do (as in Terraform).
@@ -806,12 +831,16 @@ impl Runner<'_> {
             importing: import_id,
         };
         if !self.run.apply {
+            // Against the planned object: what only apply knows leaves the result unknown.
+            self.resource_conditions(rb, addr, &binding, Some(&planned))?;
             lock(&self.collected).changes.push(change);
             return Ok(planned);
         }
         self.check_planned(addr, action)?;
         let result = self.perform(rt, addr, action, prior.as_ref(), &planned, deps, provider_addr).await?;
         lock(&self.collected).changes.push(change);
+        // After the operation is recorded: a failure stops what depends on it.
+        self.resource_conditions(rb, addr, &binding, Some(&result))?;
         Ok(result)
     }
 
@@ -1124,14 +1153,22 @@ impl Runner<'_> {
         }
         let instances = self.instances(rb, ds.schema(), &inst.path).map_err(|e| vec![e])?;
         let provider_addr = provider_address(provider_name_of(&rb.type_name), alias.as_deref());
-        let futures = instances.into_iter().map(|(key, config)| {
+        let futures = instances.into_iter().map(|(key, binding, config)| {
             let addr = InstanceAddr { module: inst.path.clone(), mode: Mode::Data, type_name: rb.type_name.clone(), name: rb.name.clone(), key };
             let ds = ds.clone();
             let provider_addr = provider_addr.clone();
             // The configured provider's identity: the cache key of its data reads.
             let provider_id = Arc::as_ptr(&provider) as *const () as usize;
             async move {
+                let conditions = self.run.mode != PlanMode::Destroy;
+                if conditions && let Err(e) = self.resource_conditions(rb, &addr, &binding, None) {
+                    return (addr.key.clone(), Err(e));
+                }
                 let r = self.data_instance(ds.as_ref(), provider_id, &addr, config, &provider_addr).await;
+                let r = match r {
+                    Ok(v) if conditions => self.resource_conditions(rb, &addr, &binding, Some(&v)).map(|()| v),
+                    other => other,
+                };
                 (addr.key.clone(), r)
             }
         });
@@ -1186,6 +1223,7 @@ impl Runner<'_> {
             self.log_op(addr, OpKind::Reading, start);
         }
         let value = mark_sensitive(schema, value).mark_paths(&config.sensitive_paths());
+        lock(&self.collected).data_reads.push((addr.clone(), value.clone()));
         if self.run.apply && value.is_wholly_known() {
             let mut store = self.store.lock().await;
             let same = store.state.instances.get(addr).is_some_and(|s| s.attributes.same_as(&to_state(schema, &value)));

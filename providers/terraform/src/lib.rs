@@ -1,10 +1,14 @@
 //! Terraform's built-in provider `terraform` (source `terraform.io/builtin/terraform`):
-//! the `terraform_data` resource. It manages nothing outside state: `input` is copied to
+//! the `terraform_data` resource and the `terraform_remote_state` data source
+//! (`remote_state.rs`, the local backend). It manages nothing outside state: `input` is copied to
 //! `output` on apply, a change of `triggers_replace` replaces the instance (a new `id`).
 //! The planning rules follow Terraform's own implementation, so that a state Terraform
 //! wrote plans as no change in forge and plan JSON has the same unknowns.
 
 use std::sync::{Arc, OnceLock};
+
+mod remote_state;
+pub use remote_state::{remote_state_schema, RemoteState};
 
 use async_trait::async_trait;
 use forge_provider::{
@@ -146,9 +150,8 @@ impl Provider for TerraformProvider {
         (type_name == "terraform_data").then(|| self.data.clone() as Arc<dyn ResourceType>)
     }
 
-    fn data_source(&self, _type_name: &str) -> Option<Arc<dyn DataSourceType>> {
-        // Terraform's `terraform_remote_state` data source is not implemented.
-        None
+    fn data_source(&self, type_name: &str) -> Option<Arc<dyn DataSourceType>> {
+        (type_name == "terraform_remote_state").then(|| Arc::new(RemoteState) as Arc<dyn DataSourceType>)
     }
 
     fn resource_type_names(&self) -> Vec<&'static str> {
@@ -170,6 +173,11 @@ impl ProviderFactory for TerraformProviderFactory {
     async fn configure(&self, _config: &Value) -> ProviderResult<Arc<dyn Provider>> {
         Ok(Arc::new(TerraformProvider { data: Arc::new(TerraformData) }))
     }
+}
+
+/// A value in a message: strings quoted, anything else as JSON.
+fn render_string(v: &Value) -> String {
+    v.to_json().to_string()
 }
 
 #[cfg(test)]
@@ -234,5 +242,40 @@ mod tests {
         let live = TerraformData.read(&recorded).await.expect("read").expect("exists");
         assert!(live.get("output").is_some_and(Value::is_sensitive), "{live:?}");
         assert!(live.same_as(&recorded));
+    }
+}
+
+#[cfg(test)]
+mod remote_state_tests {
+    use super::*;
+
+    fn config(path: &std::path::Path) -> Value {
+        Value::object([
+            ("backend", Value::string("local")),
+            ("config", Value::object([("path", Value::string(path.display().to_string()))])),
+            ("defaults", Value::object([("fallback", Value::string("d")), ("name", Value::string("unused"))])),
+            ("outputs", Value::Null),
+            ("workspace", Value::Null),
+        ])
+    }
+
+    #[tokio::test]
+    async fn reads_outputs_marks_sensitive_ones_and_fills_defaults() {
+        let dir = std::env::temp_dir().join(format!("forge-remote-state-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        let path = dir.join("terraform.tfstate");
+        std::fs::write(&path, r#"{"version":4,"outputs":{"name":{"value":"alpha","type":"string"},"pw":{"value":"s3cr3t","type":"string","sensitive":true}},"resources":[]}"#).expect("write");
+        let p = TerraformProviderFactory.configure(&Value::object::<&str>([])).await.expect("configure");
+        let ds = p.data_source("terraform_remote_state").expect("terraform_remote_state");
+        let read = ds.read(&config(&path)).await.expect("read");
+        let outputs = read.get("outputs").expect("outputs");
+        assert_eq!(outputs.get("name"), Some(&Value::string("alpha")));
+        assert!(outputs.get("pw").is_some_and(Value::is_sensitive), "{outputs:?}");
+        assert_eq!(outputs.get("fallback"), Some(&Value::string("d")));
+        let missing = ds.read(&config(&dir.join("nope.tfstate"))).await.expect_err("no state");
+        assert_eq!(missing.message, "Unable to find remote state: No stored state was found for the given workspace in the given backend.");
+        let s3 = Value::object([("backend", Value::string("s3")), ("config", Value::Null)]);
+        assert!(ds.read(&s3).await.expect_err("s3").message.contains("\"local\" backend only"));
+        std::fs::remove_dir_all(&dir).ok();
     }
 }
