@@ -163,7 +163,7 @@ pub fn evaluate(cond: &Condition, scope: &Scope<'_>) -> Result<Outcome, Diagnost
 }
 
 /// The `├──`/`│` lines Terraform adds under the source line: each value the condition
-/// read, sorted by its reference. Sensitive values and values still unknown (forge's
+/// read, sorted by its reference. A sensitive value and a value still unknown (forge's
 /// unknowns have no type, and Terraform leaves out those it cannot describe) are left out.
 pub fn condition_values(cond: &Condition, scope: &Scope<'_>) -> Vec<(String, String)> {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
@@ -192,7 +192,9 @@ pub fn condition_values(cond: &Condition, scope: &Scope<'_>) -> Vec<(String, Str
             steps += 1;
         }
         let Some(v) = value else { continue };
-        if steps == 0 || v.contains_sensitive() || !v.is_wholly_known() {
+        // Only the value itself counts: a collection holding secrets or unknowns is still
+        // described by its length, never by its elements.
+        if steps == 0 || v.is_sensitive() || v.is_unknown() {
             continue;
         }
         out.entry(text).or_insert_with(|| format!("is {}", compact(&v)));

@@ -166,14 +166,18 @@ fn change_json(c: &ResourceChange, unit: Option<&str>) -> J {
     }
     // Terraform's reasons for deleting in a normal plan (a destroy plan gives none).
     if matches!(c.action, Action::Delete | Action::Forget) && c.reason.is_some() {
-        let in_config = c.reason.as_deref().is_some_and(|r| r.contains("count/for_each"));
-        let no_module = c.reason.as_deref().is_some_and(|r| r.contains("module instance"));
-        let reason = match (&c.addr.key, in_config) {
-            _ if no_module => "delete_because_no_module",
-            (_, false) => "delete_because_no_resource_config",
-            (Some(InstanceKey::Int(_)), true) => "delete_because_count_index",
-            (Some(InstanceKey::Str(_)), true) => "delete_because_each_key",
-            (None, true) => "delete_because_wrong_repetition",
+        // The reason is the engine's wording (`refactor::orphan_key_reason`), Terraform's.
+        let r = c.reason.as_deref().unwrap_or("");
+        let reason = if r.contains("module instance") {
+            "delete_because_no_module"
+        } else if r.ends_with("is out of range for count") {
+            "delete_because_count_index"
+        } else if r.ends_with("is not in for_each map") {
+            "delete_because_each_key"
+        } else if r.starts_with("resource uses") || r.starts_with("resource does not use") {
+            "delete_because_wrong_repetition"
+        } else {
+            "delete_because_no_resource_config"
         };
         o.insert("action_reason".into(), json!(reason));
     }
@@ -354,6 +358,12 @@ pub struct UnitConfigJson {
     pub dependencies: BTreeMap<String, Vec<String>>,
 }
 
+/// Terraform's `applyable`: any change, a data source read planned for apply included (a
+/// check block's data source is read again on every apply).
+fn applyable(p: &UnitPlan) -> bool {
+    p.has_changes() || p.changes.iter().any(|c| c.action == Action::Read)
+}
+
 /// One unit's plan as Terraform's JSON document.
 pub fn unit_plan_json(p: &UnitPlan) -> J {
     unit_plan_json_with_config(p, &UnitConfigJson::default())
@@ -364,7 +374,7 @@ pub fn unit_plan_json_with_config(p: &UnitPlan, config: &UnitConfigJson) -> J {
     unit_parts(p, None, &config.dependencies, &mut parts);
     parts.variables = config.variables.clone();
     parts.configuration = config.configuration.clone();
-    document(parts, !p.has_changes(), None)
+    document(parts, !applyable(p), None)
 }
 
 /// An environment's plan: every unit's changes in one document, failures listed.
@@ -405,7 +415,7 @@ pub fn env_plan_json_with_config(plan: &EnvPlan, config: &BTreeMap<String, UnitC
     if !configurations.is_empty() {
         parts.configuration = Some(json!({"units": configurations}));
     }
-    document(parts, !plan.has_changes(), Some(errors))
+    document(parts, !plan.units.iter().any(|(_, o)| o.done().is_some_and(applyable)), Some(errors))
 }
 
 /// `{"outputs": ..., "root_module": {"resources": ..., "child_modules": ...}}`, empty parts

@@ -191,7 +191,7 @@ fn provider_entries(module: &Module, address: &str, parent: Option<(&str, &[(Str
     }
     // A provider a resource uses without a configuration block of this module: an
     // implied default configuration, inherited from the caller when it has one.
-    for rb in module.resources.iter().chain(&module.data) {
+    for rb in module.resources.iter().chain(&module.data).chain(module.checks.iter().flat_map(|c| &c.data)) {
         let name = provider_name_of(&rb.type_name).to_string();
         let key = opaque_key(&name, address);
         if entries.contains_key(&key) {
@@ -249,8 +249,11 @@ fn module_json(module: &Module, address: &str, schemas: SchemaLookup<'_>, provid
             .collect();
         o.insert("outputs".into(), J::Object(sorted(outputs)));
     }
-    let mut resources: Vec<J> = module.resources.iter().chain(&module.data).map(|rb| resource_json(rb, address, schemas, providers)).collect();
-    resources.sort_by(|a, b| a["address"].as_str().cmp(&b["address"].as_str()));
+    // A check block's data sources are the module's, as in Terraform; managed resources
+    // come first, then data sources, each group by address.
+    let data = module.data.iter().chain(module.checks.iter().flat_map(|c| &c.data));
+    let mut resources: Vec<J> = module.resources.iter().chain(data).map(|rb| resource_json(rb, address, schemas, providers)).collect();
+    resources.sort_by(|a, b| (a["mode"] == "data", a["address"].as_str()).cmp(&(b["mode"] == "data", b["address"].as_str())));
     if !resources.is_empty() {
         o.insert("resources".into(), J::Array(resources));
     }

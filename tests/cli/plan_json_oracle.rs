@@ -49,11 +49,19 @@ fn both_plans(before: Option<&str>, after: &str, how: Before) -> (J, J, World) {
     both_plans_with(&[], before, after, how)
 }
 
-/// The same, with more files (child modules) next to both `main.tf`s.
+/// The same, with more files (child modules, state files) next to both `main.tf`s. In
+/// every text `@ROOT@` stands for the test's folder (an absolute path both sides read).
 fn both_plans_with(files: &[(&str, &str)], before: Option<&str>, after: &str, how: Before) -> (J, J, World) {
-    let w = World::new(&[("tf/main.tf", before.unwrap_or("")), ("env/u/terragrunt.hcl", "inputs = {}\n"), ("env/u/main.tf", before.unwrap_or(""))]);
+    let w = World::new(&[("env/u/terragrunt.hcl", "inputs = {}\n")]);
+    let root = w.path("").display().to_string();
+    let root = root.trim_end_matches('/').to_string();
+    let fill = |t: &str| t.replace("@ROOT@", &root);
+    let (before, after) = (before.map(fill), fill(after));
+    let (before, after) = (before.as_deref(), after.as_str());
+    w.write(&[("tf/main.tf", &before.map(str::to_string).unwrap_or_default()), ("env/u/main.tf", &before.map(str::to_string).unwrap_or_default())]);
     for (path, text) in files {
-        w.write(&[(&format!("tf/{path}"), text), (&format!("env/u/{path}"), text)]);
+        let text = fill(text);
+        w.write(&[(&format!("tf/{path}"), &text), (&format!("env/u/{path}"), &text)]);
     }
     let tf = w.path("tf");
     terraform(&tf, &["init", "-input=false", "-no-color"]);
@@ -233,6 +241,9 @@ fn differences(tf: &J, forge: &J) -> Vec<String> {
     diffs.extend(variables_differences(tf, forge));
     diffs.extend(configuration_differences(tf, forge));
     diffs.extend(prior_state_differences(tf, forge));
+    if tf.get("checks") != forge.get("checks") {
+        diffs.push(format!("checks: terraform {}, forge {}", tf.get("checks").unwrap_or(&J::Null), forge.get("checks").unwrap_or(&J::Null)));
+    }
     for key in ["applyable", "complete", "errored", "format_version"] {
         if tf[key] != forge[key] {
             diffs.push(format!("{key}: terraform {}, forge {}", tf[key], forge[key]));
@@ -646,4 +657,181 @@ fn plan_json_environment_variables_and_configuration_per_unit() {
     assert_eq!(run.code, 0, "{}", run.all());
     let doc: J = serde_json::from_str(&run.stdout).expect("plan JSON");
     assert_eq!(doc["variables"], json!({"upstream": {"value": "pre-x"}}), "{}", doc["variables"]);
+}
+
+/// Another configuration's state, read by `terraform_remote_state` from the local backend
+/// (written next to both configurations; both read the copy in `tf/`).
+const OTHER_STATE: (&str, &str) = (
+    "other/terraform.tfstate",
+    r#"{"version":4,"terraform_version":"1.11.4","serial":1,"lineage":"8a6c4bd4-5f0c-4b7e-9d43-3c1c7d1f0a11","outputs":{"name":{"value":"alpha","type":"string"},"ports":{"value":[80,443],"type":["list","number"]}},"resources":[],"check_results":null}"#,
+);
+
+fn remote_state(name: &str, file: &str) -> String {
+    format!("data \"terraform_remote_state\" \"{name}\" {{\n  backend = \"local\"\n  config = {{\n    path = \"@ROOT@/tf/{file}\"\n  }}\n}}\n\n")
+}
+
+#[test]
+fn plan_json_data_sources_read_while_planning_match_terraform() {
+    let config = remote_state("o", "other/terraform.tfstate")
+        + &data("x", "  input = data.terraform_remote_state.o.outputs.name\n")
+        + "output \"ports\" {\n  value = data.terraform_remote_state.o.outputs.ports\n}\n";
+    // Read while planning: the prior state holds it, planned_values and resource_changes do not.
+    check_with(&[OTHER_STATE], None, &config);
+    check_with(&[OTHER_STATE], Some(&config), &config);
+    let (tf, forge, _w) = both_plans_with(&[OTHER_STATE], None, &config, Before::TerraformState);
+    let prior = |doc: &J| doc["prior_state"]["values"]["root_module"]["resources"][0]["values"]["outputs"].clone();
+    assert_eq!(prior(&forge), json!({"name": "alpha", "ports": [80, 443]}), "{forge}");
+    assert_eq!(prior(&tf), prior(&forge));
+}
+
+/// Check blocks (passing, failing, not known yet, with a scoped data source that reads and
+/// one that fails), a resource's pre- and postconditions over count, a data source's
+/// postcondition and an output's precondition: plan JSON's `checks`, the check data
+/// sources' "read" changes and prior state.
+const CHECKS: &str = r#"check "passes" {
+  assert {
+    condition     = terraform_data.x[0].input == "v0"
+    error_message = "x[0] is not v0"
+  }
+}
+
+check "fails" {
+  assert {
+    condition     = length(terraform_data.x) == 3
+    error_message = "expected 3 instances, got ${length(terraform_data.x)}"
+  }
+}
+
+check "later" {
+  assert {
+    condition     = terraform_data.x[1].output == "v1"
+    error_message = "x[1] has no output"
+  }
+}
+
+check "scoped" {
+  data "terraform_remote_state" "s" {
+    backend = "local"
+    config = {
+      path = "@ROOT@/tf/other/terraform.tfstate"
+    }
+  }
+  assert {
+    condition     = data.terraform_remote_state.s.outputs.name == "beta"
+    error_message = "the other state is named ${data.terraform_remote_state.s.outputs.name}"
+  }
+}
+
+check "missing" {
+  data "terraform_remote_state" "m" {
+    backend = "local"
+    config = {
+      path = "@ROOT@/nowhere/terraform.tfstate"
+    }
+  }
+  assert {
+    condition     = data.terraform_remote_state.m.outputs != null
+    error_message = "no outputs"
+  }
+}
+
+resource "terraform_data" "x" {
+  count = 2
+  input = "v${count.index}"
+  lifecycle {
+    precondition {
+      condition     = count.index < 2
+      error_message = "too many"
+    }
+    postcondition {
+      condition     = self.output == self.input
+      error_message = "output differs"
+    }
+  }
+}
+
+data "terraform_remote_state" "o" {
+  backend = "local"
+  config = {
+    path = "@ROOT@/tf/other/terraform.tfstate"
+  }
+  lifecycle {
+    postcondition {
+      condition     = self.outputs.name != ""
+      error_message = "no name"
+    }
+  }
+}
+
+output "n" {
+  value = data.terraform_remote_state.o.outputs.name
+  precondition {
+    condition     = length(data.terraform_remote_state.o.outputs.ports) == 2
+    error_message = "two ports expected"
+  }
+}
+"#;
+
+#[test]
+fn plan_json_checks_and_conditions_match_terraform() {
+    check_with(&[OTHER_STATE], None, CHECKS);
+    check_with(&[OTHER_STATE], Some(CHECKS), CHECKS);
+    let (_tf, forge, _w) = both_plans_with(&[OTHER_STATE], None, CHECKS, Before::TerraformState);
+    let status: Vec<(String, String)> =
+        forge["checks"].as_array().into_iter().flatten().map(|c| (c["address"]["to_display"].as_str().unwrap_or("?").to_string(), c["status"].as_str().unwrap_or("?").to_string())).collect();
+    let expected = [
+        ("check.fails", "fail"),
+        ("check.later", "unknown"),
+        ("check.missing", "fail"),
+        ("check.passes", "pass"),
+        ("check.scoped", "fail"),
+        ("data.terraform_remote_state.o", "pass"),
+        ("output.n", "pass"),
+        ("terraform_data.x", "unknown"),
+    ];
+    assert_eq!(status, expected.map(|(a, b)| (a.to_string(), b.to_string())), "{forge}");
+}
+
+/// The warnings of a plan's text: each from its "Warning:" line to the next warning or
+/// to Terraform's closing rule, blank lines at the ends trimmed.
+fn warnings(text: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut current: Option<Vec<&str>> = None;
+    for line in text.lines() {
+        if line.starts_with("Warning: ") {
+            if let Some(w) = current.take() {
+                out.push(w.join("\n").trim().to_string());
+            }
+            current = Some(vec![line]);
+        } else if line.starts_with('─') || line.starts_with("── ") || line.starts_with("Saved the plan") {
+            if let Some(w) = current.take() {
+                out.push(w.join("\n").trim().to_string());
+            }
+        } else if let Some(w) = &mut current {
+            w.push(line);
+        }
+    }
+    if let Some(w) = current {
+        out.push(w.join("\n").trim().to_string());
+    }
+    out
+}
+
+#[test]
+fn plan_text_check_warnings_match_terraform() {
+    // The "known after apply" check is left out: Terraform describes its unknown value by
+    // type ("is a string"), which forge's untyped unknowns cannot (README).
+    let config = CHECKS.replace("terraform_data.x[1].output == \"v1\"", "terraform_data.x[1].input == \"v2\"");
+    let w = World::new(&[("tf/other/terraform.tfstate", OTHER_STATE.1), ("env/u/terragrunt.hcl", "inputs = {}\n")]);
+    let root = w.path("").display().to_string();
+    let config = config.replace("@ROOT@", root.trim_end_matches('/'));
+    w.write(&[("tf/main.tf", &config), ("env/u/main.tf", &config)]);
+    let tf = w.path("tf");
+    terraform(&tf, &["init", "-input=false", "-no-color"]);
+    let tf_text = terraform(&tf, &["plan", "-input=false", "-no-color"]);
+    let run = w.forge(&["plan", "env/u"]);
+    assert_eq!(run.code, 0, "forge plan: {}", run.all());
+    let (t, f) = (warnings(&tf_text), warnings(&run.stdout));
+    assert_eq!(t.len(), 4, "terraform's warnings: {t:#?}\n{tf_text}");
+    assert_eq!(f, t, "forge's warnings differ from terraform's\n--- forge\n{}\n--- terraform\n{tf_text}", run.stdout);
 }

@@ -264,7 +264,7 @@ mod remote_state_tests {
         let dir = std::env::temp_dir().join(format!("forge-remote-state-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).expect("mkdir");
         let path = dir.join("terraform.tfstate");
-        std::fs::write(&path, r#"{"version":4,"outputs":{"name":{"value":"alpha","type":"string"},"pw":{"value":"s3cr3t","type":"string","sensitive":true}},"resources":[]}"#).expect("write");
+        std::fs::write(&path, r#"{"version":4,"outputs":{"name":{"value":"alpha","type":"string"},"pw":{"value":"s3cr3t","type":"string","sensitive":true},"ports":{"value":[80],"type":["list","number"]}},"resources":[]}"#).expect("write");
         let p = TerraformProviderFactory.configure(&Value::object::<&str>([])).await.expect("configure");
         let ds = p.data_source("terraform_remote_state").expect("terraform_remote_state");
         let read = ds.read(&config(&path)).await.expect("read");
@@ -272,6 +272,7 @@ mod remote_state_tests {
         assert_eq!(outputs.get("name"), Some(&Value::string("alpha")));
         assert!(outputs.get("pw").is_some_and(Value::is_sensitive), "{outputs:?}");
         assert_eq!(outputs.get("fallback"), Some(&Value::string("d")));
+        assert_eq!(outputs.get("ports"), Some(&Value::List(vec![Value::Number(80.0)])));
         let missing = ds.read(&config(&dir.join("nope.tfstate"))).await.expect_err("no state");
         assert_eq!(missing.message, "Unable to find remote state: No stored state was found for the given workspace in the given backend.");
         let s3 = Value::object([("backend", Value::string("s3")), ("config", Value::Null)]);

@@ -55,11 +55,34 @@ impl RemoteState {
             .map_err(|e| ProviderError::new(format!("Error loading state: {} is not a state file ({e})", path.display())))?;
         let mut out = std::collections::BTreeMap::new();
         for (name, o) in doc.get("outputs").and_then(|o| o.as_object()).into_iter().flatten() {
-            let value = Value::from_json(o.get("value").unwrap_or(&serde_json::Value::Null));
+            let value = typed(o.get("value").unwrap_or(&serde_json::Value::Null), o.get("type"));
             let sensitive = o.get("sensitive").and_then(serde_json::Value::as_bool).unwrap_or(false);
             out.insert(name.clone(), if sensitive { value.sensitive() } else { value });
         }
         Ok(Value::Object(out))
+    }
+}
+
+/// A state's output value with the type state records (`["list", "number"]`), so a list
+/// stays a list and a map a map, as Terraform reads them.
+fn typed(v: &serde_json::Value, ty: Option<&serde_json::Value>) -> Value {
+    use serde_json::Value as J;
+    let Some(J::Array(t)) = ty else { return Value::from_json(v) };
+    let kind = t.first().and_then(J::as_str).unwrap_or("");
+    let inner = t.get(1);
+    match (kind, v) {
+        ("list", J::Array(xs)) => Value::List(xs.iter().map(|x| typed(x, inner)).collect()),
+        ("set", J::Array(xs)) => Value::Set(xs.iter().map(|x| typed(x, inner)).collect()),
+        ("tuple", J::Array(xs)) => {
+            let types = inner.and_then(J::as_array);
+            Value::Tuple(xs.iter().enumerate().map(|(i, x)| typed(x, types.and_then(|ts| ts.get(i)))).collect())
+        }
+        ("map", J::Object(m)) => Value::Map(m.iter().map(|(k, x)| (k.clone(), typed(x, inner))).collect()),
+        ("object", J::Object(m)) => {
+            let types = inner.and_then(J::as_object);
+            Value::Object(m.iter().map(|(k, x)| (k.clone(), typed(x, types.and_then(|ts| ts.get(k))))).collect())
+        }
+        _ => Value::from_json(v),
     }
 }
 
