@@ -93,7 +93,9 @@ fn report_walk(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
 }
 
 fn report(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
-    let (mut add, mut change, mut destroy) = (0, 0, 0);
+    let (mut import, mut add, mut change, mut destroy) = (0, 0, 0, 0);
+    // Terraform names imports first, and only when there were any.
+    let imported = |n: usize| if n > 0 { format!("{n} imported, ") } else { String::new() };
     println!();
     for (name, o) in &result.units {
         match o {
@@ -103,11 +105,12 @@ fn report(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
                     continue;
                 };
                 let c = p.counts();
+                import += c.import;
                 add += c.add;
                 change += c.change;
                 destroy += c.destroy;
                 let drift = if mode == PlanMode::RefreshOnly { format!(", {} drifted object(s) recorded", p.drift.len()) } else { String::new() };
-                println!("{name}: {} added, {} changed, {} destroyed{drift} in {}", c.add, c.change, c.destroy, seconds(a.elapsed));
+                println!("{name}: {}{} added, {} changed, {} destroyed{drift} in {}", imported(c.import), c.add, c.change, c.destroy, seconds(a.elapsed));
                 let outputs: Vec<_> = p.outputs.iter().collect();
                 for (k, v) in outputs {
                     // Only a refresh-only apply leaves outputs unknown (their object is gone);
@@ -130,7 +133,7 @@ fn report(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
         }
     }
     if print_unit_failures(&result.units) {
-        eprintln!("\nApply failed after {}: {add} added, {change} changed, {destroy} destroyed before the failure.", seconds(result.elapsed));
+        eprintln!("\nApply failed after {}: {}{add} added, {change} changed, {destroy} destroyed before the failure.", seconds(result.elapsed), imported(import));
         // Errors with their own hint (a stale plan, a held lock) say what to do already.
         let unhinted = result.units.iter().any(|(_, o)| matches!(o, UnitOutcome::Failed(es) if es.iter().any(|e| e.hint.is_none())));
         if unhinted {
@@ -161,6 +164,6 @@ fn report(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
         }
     }
     let what = if mode == PlanMode::Destroy { "Destroy" } else { "Apply" };
-    println!("\n{what} complete! Resources: {add} added, {change} changed, {destroy} destroyed. Total time {}.", seconds(result.elapsed));
+    println!("\n{what} complete! Resources: {}{add} added, {change} changed, {destroy} destroyed. Total time {}.", imported(import), seconds(result.elapsed));
     Ok(0)
 }

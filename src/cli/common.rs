@@ -223,6 +223,7 @@ fn print_event(e: &Event, style: Style) {
         Event::Op { unit, address, kind, status } => {
             let (ing, noun) = match kind {
                 OpKind::Reading => ("Reading", "Read"),
+                OpKind::Importing => ("Importing", "Import"),
                 OpKind::Creating => ("Creating", "Creation"),
                 OpKind::Modifying => ("Modifying", "Modifications"),
                 OpKind::Destroying => ("Destroying", "Destruction"),

@@ -9,6 +9,8 @@ use crate::plan::UnitPlan;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpKind {
     Reading,
+    /// Reading an object an `import` block brings in (reported while applying).
+    Importing,
     Creating,
     Modifying,
     Destroying,

@@ -190,6 +190,18 @@ impl ImportInstance {
     }
 }
 
+/// Why an instance of a resource block still declared is destroyed, in Terraform's words
+/// (its key left count/for_each, or the block's repetition changed).
+pub fn orphan_key_reason(rb: &forge_config::ResourceBlock, key: &Option<InstanceKey>) -> String {
+    match (key, rb.count.is_some(), rb.for_each.is_some()) {
+        (None, _, _) => "resource uses count or for_each".to_string(),
+        (Some(k @ InstanceKey::Int(_)), true, _) => format!("index {k} is out of range for count"),
+        (Some(InstanceKey::Int(_)), false, _) => "resource does not use count".to_string(),
+        (Some(k @ InstanceKey::Str(_)), _, true) => format!("key {k} is not in for_each map"),
+        (Some(InstanceKey::Str(_)), _, false) => "resource does not use for_each".to_string(),
+    }
+}
+
 /// The resource block an import block names (`module.a.aws_sqs_queue.q`), without keys.
 pub fn import_config_resource(im: &Import) -> Option<String> {
     match &im.for_each {

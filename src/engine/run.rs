@@ -1076,7 +1076,7 @@ impl Runner<'_> {
         T: IdOf,
     {
         let _permit = self.run.ctx.permits.acquire().await.map_err(|_| EngineError::new("the run was cancelled"))?;
-        if kind != OpKind::Reading {
+        if !matches!(kind, OpKind::Reading | OpKind::Importing) {
             self.run.ctx.check_interrupted().map_err(|e| EngineError { message: format!("{addr}: {}", e.message), ..e })?;
             if lock(&self.write_failed).is_some() {
                 return Err(EngineError::new(format!("{addr}: not started: the state could not be written")).hint("see the state write error; run the command again to continue"));
@@ -1109,6 +1109,7 @@ impl Runner<'_> {
                 emit(OpStatus::Failed(start.elapsed()));
                 let doing = match kind {
                     OpKind::Reading => "reading",
+                    OpKind::Importing => "importing",
                     OpKind::Creating => "creating",
                     OpKind::Modifying => "updating",
                     OpKind::Destroying => "deleting",
@@ -1288,7 +1289,7 @@ impl Runner<'_> {
                 let reason = match self.run.mode {
                     PlanMode::Destroy => None,
                     _ if !addr.module.is_empty() && !live_modules.contains(&addr.module) => Some("its module instance is no longer in the configuration".to_string()),
-                    _ if in_config(&addr) => Some("its key is no longer in count/for_each".to_string()),
+                    _ if in_config(&addr) => self.graph.block(&addr.config_resource()).map(|(_, b)| crate::refactor::orphan_key_reason(b, &addr.key)),
                     _ => Some("it is no longer in the configuration".to_string()),
                 };
                 let action = if self.forgets(&addr) { Action::Forget } else { Action::Delete };
@@ -1379,7 +1380,8 @@ impl Runner<'_> {
                 Diagnostic::error(why).at(block.id.location()).hint("the id must be a string known when planning (a literal, a variable or a local)").into(),
             ));
         };
-        let found = self.call(addr, OpKind::Reading, false, rt.import(&id)).await?;
+        // Terraform reports an import while applying ("Importing... / Import complete").
+        let found = self.call(addr, OpKind::Importing, self.run.apply, rt.import(&id)).await?;
         let Some(value) = found else {
             return Err(EngineError::new(format!("{addr}: cannot import: no {} with id {id:?} exists", addr.type_name))
                 .cause(format!("import block at {}", block.location))
@@ -1453,7 +1455,11 @@ impl IdOf for Value {
         self.str_attr("id").map(str::to_string)
     }
 }
-impl IdOf for Option<Value> {}
+impl IdOf for Option<Value> {
+    fn id_of(&self) -> Option<String> {
+        self.as_ref().and_then(IdOf::id_of)
+    }
+}
 impl IdOf for () {}
 
 fn set_attr(roots: &mut BTreeMap<String, Value>, root: &str, name: &str, value: Value) {

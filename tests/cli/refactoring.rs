@@ -117,18 +117,27 @@ fn changes(doc: &J) -> Vec<J> {
         .collect()
 }
 
-/// Moved (whole resource, count keys to for_each keys), removed with destroy = false and
-/// an import, planned on Terraform's state by Terraform and by forge: the same titles in
-/// the text and the same resource changes in the JSON.
+/// Moved (whole resource, count keys to for_each keys), implied moves (count added to a
+/// resource, count removed from one; none when for_each is added), removed with
+/// destroy = false, an import and an import with for_each, planned on Terraform's state by
+/// Terraform and by forge: the same titles in the text, the same resource changes in the
+/// JSON, and the same apply summary.
 #[test]
 fn cli_refactoring_plans_match_terraform_on_terraform_data() {
     let before = "resource \"terraform_data\" \"a\" {\n  input = \"hello\"\n}\n\nresource \"terraform_data\" \"c\" {\n  count = 2\n  input = \"c${count.index}\"\n}\n\n\
-                  resource \"terraform_data\" \"gone\" {\n  input = \"kept outside\"\n}\n";
+                  resource \"terraform_data\" \"gone\" {\n  input = \"kept outside\"\n}\n\n\
+                  resource \"terraform_data\" \"i\" {\n  input = \"i\"\n}\n\n\
+                  resource \"terraform_data\" \"k\" {\n  count = 2\n  input = \"k\"\n}\n\n\
+                  resource \"terraform_data\" \"f\" {\n  input = \"f\"\n}\n";
     let after = "resource \"terraform_data\" \"b\" {\n  input = \"hello\"\n}\n\nmoved {\n  from = terraform_data.a\n  to   = terraform_data.b\n}\n\n\
                  resource \"terraform_data\" \"c\" {\n  for_each = { x = 0, y = 1 }\n  input    = \"c${each.value}\"\n}\n\n\
                  moved {\n  from = terraform_data.c[0]\n  to   = terraform_data.c[\"x\"]\n}\n\nmoved {\n  from = terraform_data.c[1]\n  to   = terraform_data.c[\"y\"]\n}\n\n\
                  removed {\n  from = terraform_data.gone\n  lifecycle {\n    destroy = false\n  }\n}\n\n\
-                 resource \"terraform_data\" \"n\" {\n  input = \"new\"\n}\n\nimport {\n  to = terraform_data.n\n  id = \"imported-id\"\n}\n";
+                 resource \"terraform_data\" \"n\" {\n  input = \"new\"\n}\n\nimport {\n  to = terraform_data.n\n  id = \"imported-id\"\n}\n\n\
+                 resource \"terraform_data\" \"i\" {\n  count = 1\n  input = \"i\"\n}\n\n\
+                 resource \"terraform_data\" \"k\" {\n  input = \"k\"\n}\n\n\
+                 resource \"terraform_data\" \"f\" {\n  for_each = toset([\"x\", \"y\"])\n  input    = \"f\"\n}\n\n\
+                 import {\n  for_each = { x = \"f-x\", y = \"f-y\" }\n  to       = terraform_data.f[each.key]\n  id       = each.value\n}\n";
     let w = World::new(&[("tf/main.tf", before), ("env/u/terragrunt.hcl", "inputs = {}\n")]);
     let tf = w.path("tf");
     terraform(&tf, &["init", "-input=false", "-no-color"]);
@@ -142,7 +151,9 @@ fn cli_refactoring_plans_match_terraform_on_terraform_data() {
     let run = w.forge(&["plan", "env/u"]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(titles(&run.stdout), titles(&tf_text), "--- terraform\n{tf_text}\n--- forge\n{}", run.stdout);
-    assert!(titles(&tf_text).iter().any(|t| t.contains("has moved to")), "the comparison must see the moves: {tf_text}");
+    for seen in ["# terraform_data.i has moved to terraform_data.i[0]", "# terraform_data.k[0] has moved to terraform_data.k", "# (imported from \"f-x\")", "# terraform_data.f will be destroyed"] {
+        assert!(titles(&tf_text).iter().any(|t| t.trim() == seen), "the comparison must see {seen:?}: {tf_text}");
+    }
     let plan_line = |t: &str| t.lines().find(|l| l.starts_with("Plan:")).map(str::to_string);
     assert_eq!(plan_line(&run.stdout), plan_line(&tf_text));
 
@@ -155,7 +166,10 @@ fn cli_refactoring_plans_match_terraform_on_terraform_data() {
     // Applied by forge, the state holds what Terraform's apply of the same plan holds.
     let applied = w.forge(&["apply", "env/u", "--auto-approve"]);
     assert_eq!(applied.code, 0, "{}", applied.all());
-    terraform(&tf, &["apply", "-auto-approve", "-input=false", "-no-color", "p"]);
+    let tf_applied = terraform(&tf, &["apply", "-auto-approve", "-input=false", "-no-color", "p"]);
+    let summary = |t: &str| t.lines().find(|l| l.starts_with("Apply complete!")).and_then(|l| l.split_once(" destroyed").map(|(s, _)| s.to_string()));
+    assert_eq!(summary(&applied.stdout), summary(&tf_applied), "--- terraform\n{tf_applied}\n--- forge\n{}", applied.stdout);
+    assert!(summary(&tf_applied).is_some_and(|s| s.contains(" imported, ")), "{tf_applied}");
     let forge_state: J = serde_json::from_slice(&std::fs::read(w.path("env/u/.forge/terraform.tfstate")).expect("state")).expect("json");
     let tf_state: J = serde_json::from_slice(&std::fs::read(tf.join("terraform.tfstate")).expect("state")).expect("json");
     let mut f = ids(&forge_state);

@@ -684,7 +684,7 @@ async fn shrinking_count_deletes_the_dropped_keys() {
     assert!(!applied.failed());
     let u = unit_plan(&plan, "u");
     assert_eq!(action(u, "fake_thing.n[2]"), Action::Delete);
-    assert!(u.changes.iter().any(|c| c.reason.as_deref() == Some("its key is no longer in count/for_each")));
+    assert!(u.changes.iter().any(|c| c.reason.as_deref() == Some("index [2] is out of range for count")));
     assert_eq!(cloud.objects().len(), 1);
     assert_eq!(cloud.objects_named("n-0").len(), 1);
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use forge_engine::plan_json::unit_plan_json;
 use forge_engine::render::render_unit;
-use forge_engine::{Action, Engine, EnvPlan, PlanMode, ResourceChange, UnitOutcome, UnitPlan};
+use forge_engine::{Action, Engine, EnvPlan, Event, OpKind, OpStatus, PlanMode, ResourceChange, UnitOutcome, UnitPlan};
 use forge_provider::fake::{FakeCloud, FakeOp};
 
 mod support;
@@ -407,8 +407,11 @@ async fn outside_objects(e: &Engine, root: &Path, cloud: &Arc<FakeCloud>, names:
 async fn an_import_block_with_for_each_imports_one_object_per_element() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cloud = FakeCloud::new();
-    let e = engine(&cloud, 4);
+    let mut e = engine(&cloud, 4);
     let ids = outside_objects(&e, dir.path(), &cloud, &["x", "y", "z"]).await;
+    let events = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = events.clone();
+    e.events = Arc::new(move |ev| sink.lock().expect("events").push(ev));
     unit(
         dir.path(),
         &format!(
@@ -435,8 +438,29 @@ async fn an_import_block_with_for_each_imports_one_object_per_element() {
     let text = render_unit(p, Default::default());
     assert!(text.contains("  # fake_thing.a[\"x\"] will be imported\n"), "{text}");
     assert!(text.contains("Plan: 3 to import, 1 to add, 0 to change, 0 to destroy."), "{text}");
+    let imports = |events: &[Event]| -> Vec<(String, OpStatus)> {
+        events
+            .iter()
+            .filter_map(|ev| match ev {
+                Event::Op { address, kind: OpKind::Importing, status, .. } if !matches!(status, OpStatus::Still(_)) => {
+                    Some((address.clone(), if let OpStatus::Done(_, id) = status { OpStatus::Done(Default::default(), id.clone()) } else { status.clone() }))
+                }
+                _ => None,
+            })
+            .collect()
+    };
+    assert_eq!(imports(&events.lock().expect("events")), vec![], "a plan reports no progress");
     let (_, applied) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
     assert!(!applied.failed(), "{applied:?}");
+    // As Terraform's "Importing... / Import complete [id=...]" lines.
+    let mut reported = imports(&events.lock().expect("events"));
+    reported.sort_by(|a, b| a.0.cmp(&b.0).then((a.1 != OpStatus::Started).cmp(&(b.1 != OpStatus::Started))));
+    let done = |a: &str, id: &str| (a.to_string(), OpStatus::Done(Default::default(), Some(id.to_string())));
+    let started = |a: &str| (a.to_string(), OpStatus::Started);
+    assert_eq!(
+        reported,
+        vec![started("fake_thing.a[\"x\"]"), done("fake_thing.a[\"x\"]", &ids[0]), started("fake_thing.a[\"y\"]"), done("fake_thing.a[\"y\"]", &ids[1]), started("fake_thing.z[0]"), done("fake_thing.z[0]", &ids[2])]
+    );
     let state = state_of(dir.path(), "u");
     let recorded: Vec<(String, String)> = state.instances.iter().map(|(a, i)| (a.to_string(), i.attributes.str_attr("id").unwrap_or("").to_string())).collect();
     assert_eq!(&recorded[1..], &[("fake_thing.a[\"x\"]".to_string(), ids[0].clone()), ("fake_thing.a[\"y\"]".to_string(), ids[1].clone()), ("fake_thing.z[0]".to_string(), ids[2].clone())]);
