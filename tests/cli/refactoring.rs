@@ -65,6 +65,9 @@ async fn cli_moved_import_and_removed_blocks_on_sqs_queues() {
 
     let applied = forge(&world, &["apply", "env", "--auto-approve"]);
     assert_eq!(applied.code, 0, "{}", applied.all());
+    let out = applied.all();
+    assert!(out.contains("aws_sqs_queue.adopted: Importing...") && out.contains("aws_sqs_queue.adopted: Import complete after") && out.contains(&format!("[id={adopted_url}]")), "{out}");
+    assert!(out.contains("Apply complete! Resources: 1 imported, 0 added, "), "{out}");
     let mut recorded = ids(&local_state(&world));
     recorded.sort();
     assert_eq!(recorded, vec![("aws_sqs_queue.adopted".to_string(), adopted_url.clone()), ("aws_sqs_queue.work".to_string(), jobs_url.clone())], "the same queues, at the new addresses");
