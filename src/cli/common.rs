@@ -202,7 +202,15 @@ pub fn seconds(d: Duration) -> String {
 }
 
 fn print_event(e: &Event, style: Style) {
-    let line = match e {
+    let line = event_line(e, style);
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(line.as_bytes());
+    let _ = out.flush();
+}
+
+/// The progress line(s) for an event; empty when it shows nothing.
+pub fn event_line(e: &Event, style: Style) -> String {
+    match e {
         Event::Schedule { waves } => {
             let mut s = String::from("Schedule:\n");
             for (i, w) in waves.iter().enumerate() {
@@ -220,10 +228,17 @@ fn print_event(e: &Event, style: Style) {
             Some(u) => format!("note: {u}: {message}\n"),
             None => format!("note: {message}\n"),
         },
+        // Terraform's plan line, once the id is known to name an object.
+        Event::Op { unit, address, kind: OpKind::PreparingImport, status } => match status {
+            OpStatus::Started => String::new(),
+            OpStatus::Still(d) => format!("{unit} | {address}: Still preparing import... [{}s elapsed]\n", d.as_secs()),
+            OpStatus::Done(_, id) => format!("{unit} | {address}: Preparing import...{}\n", id.as_ref().map(|i| format!(" [id={i}]")).unwrap_or_default()),
+            OpStatus::Failed(d) => format!("{unit} | {address}: Preparing import failed after {}\n", seconds(*d)),
+        },
         Event::Op { unit, address, kind, status } => {
             let (ing, noun) = match kind {
                 OpKind::Reading => ("Reading", "Read"),
-                OpKind::Importing => ("Importing", "Import"),
+                OpKind::Importing | OpKind::PreparingImport => ("Importing", "Import"),
                 OpKind::Creating => ("Creating", "Creation"),
                 OpKind::Modifying => ("Modifying", "Modifications"),
                 OpKind::Destroying => ("Destroying", "Destruction"),
@@ -238,10 +253,7 @@ fn print_event(e: &Event, style: Style) {
                 OpStatus::Failed(d) => format!("{unit} | {address}: {ing} failed after {}\n", seconds(*d)),
             }
         }
-    };
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(line.as_bytes());
-    let _ = out.flush();
+    }
 }
 
 /// Asks the question and reads one line; only `yes` approves.

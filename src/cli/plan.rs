@@ -48,7 +48,11 @@ pub fn mode_of(refresh_only: bool, destroy: bool) -> PlanMode {
 pub async fn run(args: PlanArgs, style: Style) -> Outcome {
     let dir = resolve_target(&args.run.target)?;
     let env = load_env(&dir)?;
-    let built = build_engine(&args.run, style)?;
+    let mut built = build_engine(&args.run, style)?;
+    if args.json {
+        // stdout holds the JSON document only; progress goes to stderr.
+        built.engine.events = std::sync::Arc::new(move |e| eprint!("{}", super::common::event_line(&e, style)));
+    }
     let plan = built.engine.plan(&env, mode_of(args.refresh_only, args.destroy)).await?;
     if args.json {
         let config = config_json(&built.engine, &env, &plan).await;

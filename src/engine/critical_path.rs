@@ -102,7 +102,7 @@ impl CriticalPath {
             .map(|o| {
                 let kind = match o.kind {
                     OpKind::Reading => "read",
-                    OpKind::Importing => "import",
+                    OpKind::Importing | OpKind::PreparingImport => "import",
                     OpKind::Creating => "create",
                     OpKind::Modifying => "update",
                     OpKind::Destroying => "delete",

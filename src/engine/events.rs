@@ -9,8 +9,10 @@ use crate::plan::UnitPlan;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum OpKind {
     Reading,
-    /// Reading an object an `import` block brings in (reported while applying).
+    /// Reading an object an `import` block brings in, while applying.
     Importing,
+    /// The same while planning (Terraform's "Preparing import...").
+    PreparingImport,
     Creating,
     Modifying,
     Destroying,

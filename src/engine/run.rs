@@ -1076,7 +1076,7 @@ impl Runner<'_> {
         T: IdOf,
     {
         let _permit = self.run.ctx.permits.acquire().await.map_err(|_| EngineError::new("the run was cancelled"))?;
-        if !matches!(kind, OpKind::Reading | OpKind::Importing) {
+        if !matches!(kind, OpKind::Reading | OpKind::Importing | OpKind::PreparingImport) {
             self.run.ctx.check_interrupted().map_err(|e| EngineError { message: format!("{addr}: {}", e.message), ..e })?;
             if lock(&self.write_failed).is_some() {
                 return Err(EngineError::new(format!("{addr}: not started: the state could not be written")).hint("see the state write error; run the command again to continue"));
@@ -1109,7 +1109,7 @@ impl Runner<'_> {
                 emit(OpStatus::Failed(start.elapsed()));
                 let doing = match kind {
                     OpKind::Reading => "reading",
-                    OpKind::Importing => "importing",
+                    OpKind::Importing | OpKind::PreparingImport => "importing",
                     OpKind::Creating => "creating",
                     OpKind::Modifying => "updating",
                     OpKind::Destroying => "deleting",
@@ -1380,8 +1380,10 @@ impl Runner<'_> {
                 Diagnostic::error(why).at(block.id.location()).hint("the id must be a string known when planning (a literal, a variable or a local)").into(),
             ));
         };
-        // Terraform reports an import while applying ("Importing... / Import complete").
-        let found = self.call(addr, OpKind::Importing, self.run.apply, rt.import(&id)).await?;
+        // Terraform reports imports: "Preparing import..." while planning, "Importing... /
+        // Import complete" while applying.
+        let kind = if self.run.apply { OpKind::Importing } else { OpKind::PreparingImport };
+        let found = self.call(addr, kind, true, rt.import(&id)).await?;
         let Some(value) = found else {
             return Err(EngineError::new(format!("{addr}: cannot import: no {} with id {id:?} exists", addr.type_name))
                 .cause(format!("import block at {}", block.location))

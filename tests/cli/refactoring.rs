@@ -157,6 +157,14 @@ fn cli_refactoring_plans_match_terraform_on_terraform_data() {
     for seen in ["# terraform_data.i has moved to terraform_data.i[0]", "# terraform_data.k[0] has moved to terraform_data.k", "# (imported from \"f-x\")", "# terraform_data.f will be destroyed"] {
         assert!(titles(&tf_text).iter().any(|t| t.trim() == seen), "the comparison must see {seen:?}: {tf_text}");
     }
+    // Terraform's "<address>: Preparing import... [id=...]"; forge's lines start with the unit.
+    let preparing = |t: &str| -> Vec<String> {
+        let mut v: Vec<String> = t.lines().filter(|l| l.contains("Preparing import")).map(|l| l.split_once(" | ").map_or(l, |(_, r)| r).to_string()).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(preparing(&run.stdout), preparing(&tf_text));
+    assert_eq!(preparing(&tf_text).len(), 3, "{tf_text}");
     let plan_line = |t: &str| t.lines().find(|l| l.starts_with("Plan:")).map(str::to_string);
     assert_eq!(plan_line(&run.stdout), plan_line(&tf_text));
 

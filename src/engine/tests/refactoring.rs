@@ -438,24 +438,28 @@ async fn an_import_block_with_for_each_imports_one_object_per_element() {
     let text = render_unit(p, Default::default());
     assert!(text.contains("  # fake_thing.a[\"x\"] will be imported\n"), "{text}");
     assert!(text.contains("Plan: 3 to import, 1 to add, 0 to change, 0 to destroy."), "{text}");
-    let imports = |events: &[Event]| -> Vec<(String, OpStatus)> {
+    let imports = |events: &[Event], wanted: OpKind| -> Vec<(String, OpStatus)> {
         events
             .iter()
             .filter_map(|ev| match ev {
-                Event::Op { address, kind: OpKind::Importing, status, .. } if !matches!(status, OpStatus::Still(_)) => {
+                Event::Op { address, kind, status, .. } if *kind == wanted && !matches!(status, OpStatus::Still(_)) => {
                     Some((address.clone(), if let OpStatus::Done(_, id) = status { OpStatus::Done(Default::default(), id.clone()) } else { status.clone() }))
                 }
                 _ => None,
             })
             .collect()
     };
-    assert_eq!(imports(&events.lock().expect("events")), vec![], "a plan reports no progress");
+    // As Terraform's "Preparing import... [id=...]" lines while planning.
+    let mut prepared: Vec<(String, OpStatus)> = imports(&events.lock().expect("events"), OpKind::PreparingImport).into_iter().filter(|(_, s)| *s != OpStatus::Started).collect();
+    prepared.sort_by(|a, b| a.0.cmp(&b.0));
+    let done = |a: &str, id: &str| (a.to_string(), OpStatus::Done(Default::default(), Some(id.to_string())));
+    assert_eq!(prepared, vec![done("fake_thing.a[\"x\"]", &ids[0]), done("fake_thing.a[\"y\"]", &ids[1]), done("fake_thing.z[0]", &ids[2])]);
+    assert_eq!(imports(&events.lock().expect("events"), OpKind::Importing), vec![], "a plan imports nothing");
     let (_, applied) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
     assert!(!applied.failed(), "{applied:?}");
     // As Terraform's "Importing... / Import complete [id=...]" lines.
-    let mut reported = imports(&events.lock().expect("events"));
+    let mut reported = imports(&events.lock().expect("events"), OpKind::Importing);
     reported.sort_by(|a, b| a.0.cmp(&b.0).then((a.1 != OpStatus::Started).cmp(&(b.1 != OpStatus::Started))));
-    let done = |a: &str, id: &str| (a.to_string(), OpStatus::Done(Default::default(), Some(id.to_string())));
     let started = |a: &str| (a.to_string(), OpStatus::Started);
     assert_eq!(
         reported,
