@@ -497,3 +497,27 @@ async fn import_blocks_with_for_each_that_cannot_work_are_errors() {
     let err = forge_config::Environment::load(dir.path()).expect_err("refused").to_string();
     assert!(err.contains("`each` in an import block without for_each") && err.contains("main.tf:8:8"), "{err}");
 }
+
+#[tokio::test]
+async fn implied_moves_apply_in_every_instance_of_a_child_module() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let module = |body: &str| format!("variable \"n\" {{\n  type = string\n}}\n\nresource \"fake_thing\" \"q\" {{\n{body}  name = var.n\n}}\n");
+    write(dir.path(), &[("modules/q/main.tf", &module(""))]);
+    unit(dir.path(), "module \"c\" {\n  source = \"../modules/q\"\n  count  = 2\n  n      = \"c${count.index}\"\n}\n");
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    write(dir.path(), &[("modules/q/main.tf", &module("  count = 1\n"))]);
+    let plan = e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
+    let p = unit_plan(&plan, "u");
+    let moved: Vec<(String, Option<String>)> = p.changes.iter().map(|c| (c.addr.to_string(), c.moved_from.as_ref().map(|a| a.to_string()))).collect();
+    assert_eq!(
+        moved,
+        vec![
+            ("module.c[0].fake_thing.q[0]".to_string(), Some("module.c[0].fake_thing.q".to_string())),
+            ("module.c[1].fake_thing.q[0]".to_string(), Some("module.c[1].fake_thing.q".to_string())),
+        ]
+    );
+    apply_without_replacement(&e, dir.path(), &cloud).await;
+    assert_eq!(addresses(dir.path()), vec!["module.c[0].fake_thing.q[0]", "module.c[1].fake_thing.q[0]"]);
+}
