@@ -658,7 +658,7 @@ fn read_condition(block: &Block) -> Result<Condition, Diagnostics> {
     for (name, attr) in [("condition", condition), ("error_message", message)] {
         if attr.is_none() {
             diags.push(
-                Diagnostic::error(format!("a {what} block needs `{name}`"))
+                Diagnostic::error(format!("{} {what} block needs `{name}`", if what.starts_with('a') { "an" } else { "a" }))
                     .at(block.location.clone())
                     .hint(format!("write: {what} {{ condition = <bool expression>  error_message = \"...\" }}")),
             );
@@ -674,7 +674,14 @@ fn read_condition(block: &Block) -> Result<Condition, Diagnostics> {
 /// data sources besides (Terraform 1.5).
 fn read_check(block: &Block) -> Result<CheckBlock, Diagnostics> {
     let name = one_label(block, "check \"name\" { assert { condition = ...  error_message = \"...\" } }")?;
-    let mut diags = check_attributes(&block.body, &[], &format!("check \"{name}\""));
+    let mut diags = Diagnostics::new();
+    for attr in &block.body.attributes {
+        diags.push(
+            Diagnostic::error(format!("check \"{name}\" takes data and assert blocks only, not the argument `{}`", attr.name))
+                .at(attr.location.clone())
+                .hint("put conditions in an assert { condition = ...  error_message = \"...\" } block"),
+        );
+    }
     let (mut data, mut asserts) = (Vec::new(), Vec::new());
     for b in &block.body.blocks {
         match b.ident.as_str() {

@@ -86,6 +86,8 @@ struct Context<'m> {
     each: bool,
     /// `count.*` is meaningful (a count resource's body).
     count: bool,
+    /// `self` is meaningful (a postcondition).
+    this: bool,
 }
 
 /// Checks one module's references, and those of the child modules it calls (each folder
@@ -116,7 +118,7 @@ fn validate_module_tree(module: &Module, seen: &mut BTreeSet<std::path::PathBuf>
 
 fn validate_one_module(module: &Module) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    let plain = Context { module, each: false, count: false };
+    let plain = Context { module, each: false, count: false, this: false };
     for local in &module.locals {
         check_refs(&plain, &local.expr.references(), &mut diags);
     }
@@ -156,6 +158,34 @@ fn validate_one_module(module: &Module) -> Diagnostics {
         check_refs(&inner, &body_references(&rb.body), &mut diags);
         check_refs(&inner, &rb.depends_on, &mut diags);
         check_self_reference(rb, &mut diags);
+        for (conds, this) in [(&rb.lifecycle.preconditions, false), (&rb.lifecycle.postconditions, true)] {
+            let ctx = Context { module, each: inner.each, count: inner.count, this };
+            for c in conds {
+                check_refs(&ctx, &c.condition.references(), &mut diags);
+                check_refs(&ctx, &c.error_message.references(), &mut diags);
+            }
+        }
+    }
+    for output in &module.outputs {
+        for c in &output.preconditions {
+            check_refs(&plain, &c.condition.references(), &mut diags);
+            check_refs(&plain, &c.error_message.references(), &mut diags);
+        }
+    }
+    // A check block's data sources are visible to its own asserts only.
+    for check in &module.checks {
+        for rb in &check.data {
+            check_refs(&plain, &body_references(&rb.body), &mut diags);
+            check_refs(&plain, &rb.depends_on, &mut diags);
+        }
+        let scoped = |r: &Reference| {
+            r.root == "data"
+                && check.data.iter().any(|d| r.first_attr() == Some(d.type_name.as_str()) && matches!(r.steps.get(1), Some(forge_lang::RefStep::Attr(n)) if *n == d.name))
+        };
+        for a in &check.asserts {
+            let refs: Vec<Reference> = a.condition.references().into_iter().chain(a.error_message.references()).filter(|r| !scoped(r)).collect();
+            check_refs(&plain, &refs, &mut diags);
+        }
     }
     diags
 }
@@ -190,7 +220,7 @@ fn validate_generated_providers(unit: &Unit) -> Diagnostics {
 }
 
 fn plain_context(module: &Module) -> Context<'_> {
-    Context { module, each: false, count: false }
+    Context { module, each: false, count: false, this: false }
 }
 
 fn check_refs(ctx: &Context<'_>, refs: &[Reference], diags: &mut Diagnostics) {
@@ -259,7 +289,8 @@ fn check_ref(ctx: &Context<'_>, r: &Reference) -> Option<Diagnostic> {
             Some(other) => Some(error_at(format!("`path` has no attribute `{other}`"), &r.location).hint("use path.module, path.root or path.cwd")),
         },
         "terraform" => None,
-        "self" => Some(error_at("`self` is only available in provisioner and connection blocks, which forge does not run".to_string(), &r.location)),
+        "self" if ctx.this => None,
+        "self" => Some(error_at("`self` is only available in a postcondition, and in provisioner and connection blocks, which forge does not run".to_string(), &r.location)),
         "module" => {
             let name = first?;
             let Some(call) = module.module_call(name) else {
@@ -282,6 +313,13 @@ fn check_ref(ctx: &Context<'_>, r: &Reference) -> Option<Diagnostic> {
         "data" => {
             let type_name = first?;
             let Some(forge_lang::RefStep::Attr(name)) = r.steps.get(1) else { return None };
+            let scoped = module.checks.iter().find(|c| c.data.iter().any(|d| d.type_name == type_name && d.name == *name));
+            if let Some(check) = scoped.filter(|_| !module.data.iter().any(|d| d.type_name == type_name && d.name == *name)) {
+                return Some(
+                    error_at(format!("data.{type_name}.{name} is declared inside check \"{}\": only that block's asserts can refer to it", check.name), &r.location)
+                        .hint("declare the data source at the top level of the module to use it elsewhere"),
+                );
+            }
             resource_exists(module, Mode::Data, type_name, name, &r.location)
         }
         type_name => {

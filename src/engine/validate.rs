@@ -40,7 +40,7 @@ pub async fn check_schemas(env: &Environment, factories: &[Arc<dyn ProviderFacto
                 continue;
             }
             modules.extend(module.module_calls.iter().map(|c| c.module.as_ref()));
-            for rb in module.resources.iter().chain(&module.data) {
+            for rb in module.resources.iter().chain(&module.data).chain(module.checks.iter().flat_map(|c| &c.data)) {
                 if unavailable.contains(&provider_name_of(&rb.type_name)) {
                     continue;
                 }
