@@ -13,18 +13,7 @@ use forge_provider::{BackendError, BackendFactory, LockInfo, StateBackend, Value
 
 const REGION: &str = "us-east-1";
 
-fn require_emulators() {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() || std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_none() {
-        panic!(
-            "AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_DYNAMODB are not set: these tests need the emulators. Run \
-             `localstack/emulators.sh up` and `source localstack/.run/env.sh`, or use `scripts/test`."
-        );
-    }
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
-}
+use support::{require_emulators, unique};
 
 /// One bucket and one table for this test binary's run; each test uses its own key.
 fn shared_names() -> &'static (String, String) {

@@ -13,18 +13,7 @@ use forge_provider::{BackendFactory, LockInfo, Value};
 
 const REGION: &str = "us-east-1";
 
-fn require_emulators() {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() || std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_none() {
-        panic!(
-            "AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_DYNAMODB are not set: this test needs the emulators. Run \
-             `localstack/emulators.sh up` and `source localstack/.run/env.sh`, or use `scripts/test`."
-        );
-    }
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
-}
+use support::{require_emulators, unique};
 
 fn config(bucket: &str, key: &str, extra: &[(&str, Value)]) -> Value {
     let mut pairs = vec![("bucket", Value::string(bucket)), ("key", Value::string(key)), ("region", Value::string(REGION))];

@@ -13,3 +13,18 @@ pub async fn create_table_keyed(ddb: &aws_sdk_dynamodb::Client, table: &str, key
         .await
         .expect("CreateTable");
 }
+
+/// Fails (never skips) without the emulators, saying how to run them.
+pub fn require_emulators() {
+    if std::env::var_os("AWS_ENDPOINT_URL").is_none() || std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_none() {
+        panic!(
+            "AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_DYNAMODB are not set: these tests need the emulators. Run \
+             `localstack/emulators.sh up` and `source localstack/.run/env.sh`, or use `scripts/test`."
+        );
+    }
+}
+
+/// A name no earlier run used.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
