@@ -63,7 +63,8 @@ pub fn render_unit_changes(plan: &UnitPlan, style: Style) -> String {
         }
         out.push('\n');
         if plan.mode == PlanMode::RefreshOnly {
-            out.push_str("This is a refresh-only plan: applying it records these changes in state and changes nothing in AWS.\n\n");
+            // Nothing follows in a refresh-only plan: one line ends it.
+            out.push_str("This is a refresh-only plan: applying it records these changes in state and changes nothing in AWS.\n");
         } else {
             out.push_str("Unless the configuration is changed accordingly, forge will undo them.\n\n");
         }
