@@ -546,7 +546,9 @@ impl Engine {
         // Each unit's lock and state, taken ahead of its turn: the first units to run first.
         let waves = UnitGraph { names: graph.names.clone(), deps: order.clone(), graph: graph.graph.clone() }.waves();
         let mut ahead: Vec<usize> = (0..env.units.len()).filter(|&i| selected[i]).collect();
-        ahead.sort_by_key(|&i| (waves[i], i));
+        // Within a wave, the units that start the longest chains first, as the walk runs them.
+        let heights = crate::walk::chain_heights_of(&order);
+        ahead.sort_by_key(|&i| (waves[i], std::cmp::Reverse(heights[i]), i));
         let (senders, receivers): (Vec<_>, Vec<_>) = (0..env.units.len()).map(|_| oneshot::channel::<Result<Held, Vec<EngineError>>>()).unzip();
         let slots: Vec<Mutex<Option<oneshot::Receiver<_>>>> = receivers.into_iter().map(|r| Mutex::new(Some(r))).collect();
         let mut senders: Vec<Option<oneshot::Sender<_>>> = senders.into_iter().map(Some).collect();

@@ -31,22 +31,20 @@ where
     let n = deps.len();
     let parallelism = parallelism.max(1);
     let mut outcomes: Vec<Option<NodeOutcome<T, E>>> = (0..n).map(|_| None).collect();
-    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
-    let mut waiting: Vec<usize> = vec![0; n];
-    for (i, ds) in deps.iter().enumerate() {
-        for &d in ds {
-            if d < n && d != i {
-                dependents[d].push(i);
-                waiting[i] += 1;
-            }
-        }
-    }
-    // Lowest index first, so runs are deterministic when parallelism is 1.
-    let mut ready: std::collections::BTreeSet<usize> = (0..n).filter(|&i| waiting[i] == 0).collect();
+    let dependents = dependents_of(deps);
+    let mut waiting: Vec<usize> = deps.iter().enumerate().map(|(i, ds)| ds.iter().filter(|&&d| d < n && d != i).count()).collect();
+    // Of the nodes ready, the one with the longest chain of dependents goes first (the
+    // classic critical-path-first order: under a parallelism bound, and on a backend that
+    // answers in arrival order, the chain that decides the run's length is not kept
+    // waiting behind nodes nothing waits for); then the lowest index, so runs are
+    // deterministic when parallelism is 1.
+    let height = chain_heights(&dependents);
+    let key = |i: usize| (std::cmp::Reverse(height[i]), i);
+    let mut ready: std::collections::BTreeSet<(std::cmp::Reverse<usize>, usize)> = (0..n).filter(|&i| waiting[i] == 0).map(key).collect();
     let mut running = FuturesUnordered::new();
     loop {
         while running.len() < parallelism {
-            let Some(i) = ready.pop_first() else { break };
+            let Some((_, i)) = ready.pop_first() else { break };
             let fut = run(i);
             running.push(async move { (i, fut.await) });
         }
@@ -57,7 +55,7 @@ where
                 for &d in &dependents[i] {
                     waiting[d] -= 1;
                     if waiting[d] == 0 && outcomes[d].is_none() {
-                        ready.insert(d);
+                        ready.insert(key(d));
                     }
                 }
             }
@@ -72,6 +70,56 @@ where
         .enumerate()
         .map(|(i, o)| o.unwrap_or(NodeOutcome::Skipped(deps.get(i).and_then(|d| d.first().copied()).unwrap_or(i))))
         .collect()
+}
+
+/// `chain_heights` of a graph given as `deps` (what each node waits for), as `walk` takes it.
+pub(crate) fn chain_heights_of(deps: &[Vec<usize>]) -> Vec<usize> {
+    chain_heights(&dependents_of(deps))
+}
+
+/// For each node, the nodes that wait for it (out-of-range and self edges ignored).
+fn dependents_of(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let n = deps.len();
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in ds {
+            if d < n && d != i {
+                dependents[d].push(i);
+            }
+        }
+    }
+    dependents
+}
+
+/// For each node, how many nodes the longest chain starting at it holds (itself and its
+/// dependents, transitively). Nodes on a cycle count only what is reachable before the
+/// cycle closes.
+fn chain_heights(dependents: &[Vec<usize>]) -> Vec<usize> {
+    let n = dependents.len();
+    let mut height = vec![0usize; n];
+    // 0: not visited, 1: on the stack, 2: done.
+    let mut state = vec![0u8; n];
+    for start in 0..n {
+        if state[start] != 0 {
+            continue;
+        }
+        let mut stack = vec![(start, 0usize)];
+        state[start] = 1;
+        while let Some(&mut (node, ref mut next)) = stack.last_mut() {
+            if let Some(&d) = dependents[node].get(*next) {
+                *next += 1;
+                if state[d] == 0 {
+                    state[d] = 1;
+                    stack.push((d, 0));
+                }
+            } else {
+                height[node] = 1 + dependents[node].iter().filter(|&&d| state[d] == 2).map(|&d| height[d]).max().unwrap_or(0);
+                state[node] = 2;
+                stack.pop();
+            }
+        }
+    }
+    height
 }
 
 fn skip_dependents<T, E>(failed: usize, dependents: &[Vec<usize>], outcomes: &mut [Option<NodeOutcome<T, E>>]) {
@@ -104,6 +152,34 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
+
+    #[test]
+    fn chain_heights_count_the_longest_chain_of_dependents() {
+        // 0 -> 1 -> 2, 0 -> 3, 4 alone (dependents lists: who waits for whom).
+        let dependents = vec![vec![1, 3], vec![2], vec![], vec![], vec![]];
+        assert_eq!(chain_heights(&dependents), vec![3, 2, 1, 1, 1]);
+        // A cycle (refused elsewhere) does not loop forever.
+        assert_eq!(chain_heights(&[vec![1], vec![0]]).len(), 2);
+    }
+
+    /// With one node at a time, the node that starts the longest chain runs first, ahead
+    /// of a lower-indexed node nothing waits for; ties go by index.
+    #[tokio::test]
+    async fn the_longest_chain_starts_first() {
+        // 0 alone; 1 -> 2 -> 3; 4 alone.
+        let deps = vec![vec![], vec![], vec![1], vec![2], vec![]];
+        let order = Mutex::new(Vec::new());
+        walk(&deps, 1, |i| {
+            let order = &order;
+            async move {
+                order.lock().expect("lock").push(i);
+                Ok::<_, ()>(i)
+            }
+        })
+        .await;
+        // Once 2 is done, 0, 3 and 4 each end their chain: by index.
+        assert_eq!(order.into_inner().expect("lock"), vec![1, 2, 0, 3, 4]);
+    }
 
     #[tokio::test]
     async fn respects_order_bound_and_isolates_failures() {
