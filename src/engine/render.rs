@@ -9,7 +9,7 @@ use std::fmt::Write;
 
 use forge_provider::{Schema, Value};
 
-use structured::{json_document, string_diff, Act, Opts};
+use structured::{json_document, string_diff, Act, Opts, Tree};
 
 use crate::plan::{Action, Drift, EnvPlan, OutputChange, PlanMode, ResourceChange, UnitOutcome, UnitPlan};
 
@@ -258,7 +258,13 @@ fn attrs_one_side(v: &Value, sign: &str, style: Style) -> String {
                 let (b, a, act) = if sign == "-" { (Some(s.as_str()), None, Act::Delete) } else { (None, Some(s.as_str()), Act::Create) };
                 string_diff(b, a, act, 8, Opts::plan(), false)
             }
-            _ => format!("{}{tail}", multiline(x, 6)),
+            _ => {
+                let (b, a) = if sign == "-" { (x, &Value::Null) } else { (&Value::Null, x) };
+                match laid_out_change(b, a, false) {
+                    Some((_, text)) => text,
+                    None => format!("{}{tail}", multiline(x, 6)),
+                }
+            }
         };
         let _ = writeln!(out, "      {} {k:<width$} = {text}", style.sign(sign));
     }
@@ -290,7 +296,12 @@ fn attrs_diff(before: &Value, after: &Value, forces: &[String], style: Style) ->
             }
             continue;
         }
-        if let (Value::Object(bm) | Value::Map(bm), Value::Object(am) | Value::Map(am)) = (x, y) {
+        if let Some((sign, text)) = laid_out_change(x, y, !force.is_empty()) {
+            let _ = writeln!(out, "      {} {k:<width$} = {text}", style.sign(sign));
+            continue;
+        }
+        // A map holding a sensitive value: its changed keys, each hidden whole.
+        if let (Value::Map(bm), Value::Map(am)) = (x, y) {
             let _ = writeln!(out, "      {} {k:<width$} = {{{force}", style.sign("~"));
             out.push_str(&map_diff(bm, am, style));
             out.push_str("        }\n");
@@ -397,6 +408,44 @@ fn multiline(v: &Value, indent: usize) -> String {
         Value::String(s) if json_document(s).is_some() => string_diff(None, Some(s), Act::NoOp, indent + 2, Opts::state(), false),
         other => inline(other),
     }
+}
+
+/// A top-level attribute's change laid out as Terraform lays it out when a side is a
+/// collection or a string with line breaks: members one a line, each with its own sign
+/// (`+` in what is created, `-` in what is destroyed, `~` where changed), unchanged
+/// members counted, text as a `<<-EOT` heredoc diffed line by line. The sign of the
+/// attribute's line comes with it. `None` for other values, and for any value holding a
+/// sensitive part, which keeps the one-line notation that hides it whole.
+fn laid_out_change(before: &Value, after: &Value, replace: bool) -> Option<(&'static str, String)> {
+    let spread = |v: &Value| match v {
+        Value::Tuple(_) | Value::List(_) | Value::Set(_) | Value::Object(_) | Value::Map(_) => true,
+        Value::String(s) => s.contains('\n') && json_document(s).is_none(),
+        _ => false,
+    };
+    if !(spread(before) || spread(after)) || before.contains_sensitive() || after.contains_sensitive() {
+        return None;
+    }
+    let sign = if before.is_null() { "+" } else if after.is_null() { "-" } else { "~" };
+    let force = if replace { " # forces replacement" } else { "" };
+    let plan = Opts::plan();
+    match (before, after) {
+        (Value::String(b), Value::String(a)) => return Some((sign, string_diff(Some(b), Some(a), Act::Update, 8, plan, replace))),
+        (Value::Null, Value::String(a)) => return Some((sign, string_diff(None, Some(a), Act::Create, 8, plan, replace))),
+        (Value::String(b), Value::Null) => return Some((sign, string_diff(Some(b), None, Act::Delete, 8, plan, replace))),
+        _ => {}
+    }
+    let tree = |v: &Value| if v.is_null() { None } else { Some(Tree::from_value(v)) };
+    let (b, a) = (tree(before), tree(after));
+    let d = structured::diff(b.as_ref(), a.as_ref());
+    let mut text = structured::render(&d, 8, plan);
+    if !force.is_empty() {
+        // Terraform notes the replacement on the line that opens the collection.
+        match text.find('\n') {
+            Some(at) if text.starts_with(['[', '{']) => text.insert_str(at, force),
+            _ => text.push_str(force),
+        }
+    }
+    Some((sign, text))
 }
 
 /// A change involving a JSON document string, as Terraform shows it (`jsonencode(...)`
@@ -513,7 +562,7 @@ mod tests {
         };
         let text = render_change(&change, Style::default());
         assert!(text.contains("# aws_instance.app will be updated in-place"), "{text}");
-        assert!(text.contains("~ env  = \"dev\" -> \"prod\""), "{text}");
+        assert!(text.contains("~ \"env\"  = \"dev\" -> \"prod\""), "{text}");
         assert!(text.contains("# (1 unchanged element hidden)"), "{text}");
         assert!(text.contains("# (1 unchanged attribute hidden)"), "{text}");
         assert!(text.contains("id   = \"i-1\""), "{text}");
@@ -770,6 +819,222 @@ mod tests {
             assert!(!text.contains("hunter") && !text.contains("password"), "{text}");
             assert!(text.contains("(sensitive value)"), "{text}");
             assert!(!text.contains("jsonencode"), "{text}");
+        }
+    }
+
+    // The expected texts below are `terraform plan -no-color` output (Terraform 1.11.4,
+    // terraform_data with object, list and multi-line string inputs), copied verbatim.
+    fn obj(members: &[(&str, Value)]) -> Value {
+        Value::object(members.iter().cloned())
+    }
+
+    fn strs(xs: &[&str]) -> Value {
+        Value::Tuple(xs.iter().map(|x| Value::string(*x)).collect())
+    }
+
+    #[test]
+    fn created_and_destroyed_collections_sign_every_member_and_text_is_a_heredoc() {
+        let input = |extra: bool| {
+            let mut m = vec![
+                ("m", obj(&[("k", Value::string("v"))])),
+                ("o", obj(&[("x", Value::Number(1.0)), ("y", Value::Tuple(vec![Value::Number(1.0), Value::Number(2.0)]))])),
+                ("ud", Value::string("a\nb\n")),
+            ];
+            if extra {
+                m.push(("one", Value::string("x")));
+            }
+            obj(&m)
+        };
+        let create = data_change(Action::Create, None, Some(obj(&[("id", Value::Unknown), ("input", input(true)), ("output", Value::Unknown)])), &[]);
+        let expected = r#"  # terraform_data.s will be created
+  + resource "terraform_data" "s" {
+      + id     = (known after apply)
+      + input  = {
+          + m   = {
+              + k = "v"
+            }
+          + o   = {
+              + x = 1
+              + y = [
+                  + 1,
+                  + 2,
+                ]
+            }
+          + one = "x"
+          + ud  = <<-EOT
+                a
+                b
+            EOT
+        }
+      + output = (known after apply)
+    }
+"#;
+        assert_eq!(create, expected, "\n--- got\n{create}");
+        let id = Value::string("2438eb21-16e9-2233-a541-9e7adb246057");
+        let destroy = data_change(Action::Delete, Some(obj(&[("id", id), ("input", input(false)), ("output", input(false))])), None, &[]);
+        let expected = r#"  # terraform_data.s will be destroyed
+  - resource "terraform_data" "s" {
+      - id     = "2438eb21-16e9-2233-a541-9e7adb246057" -> null
+      - input  = {
+          - m  = {
+              - k = "v"
+            }
+          - o  = {
+              - x = 1
+              - y = [
+                  - 1,
+                  - 2,
+                ]
+            }
+          - ud = <<-EOT
+                a
+                b
+            EOT
+        } -> null
+      - output = {
+          - m  = {
+              - k = "v"
+            }
+          - o  = {
+              - x = 1
+              - y = [
+                  - 1,
+                  - 2,
+                ]
+            }
+          - ud = <<-EOT
+                a
+                b
+            EOT
+        } -> null
+    }
+"#;
+        assert_eq!(destroy, expected, "\n--- got\n{destroy}");
+    }
+
+    #[test]
+    fn updated_object_diffs_its_members_and_heredocs_line_by_line() {
+        let old = obj(&[
+            ("gone", obj(&[("z", Value::Number(1.0))])),
+            ("l", strs(&["p", "q"])),
+            ("m", obj(&[("a", Value::string("x")), ("b", Value::string("y"))])),
+            ("o", obj(&[("k", Value::Number(1.0)), ("s", Value::string("t"))])),
+            ("ud", Value::string("line one\nline two\nline three\n")),
+        ]);
+        let new = obj(&[
+            ("l", strs(&["p", "r"])),
+            ("m", obj(&[("a", Value::string("x")), ("b", Value::string("z"))])),
+            ("new", obj(&[("w", strs(&["a"])), ("z", Value::Number(1.0))])),
+            ("o", obj(&[("k", Value::Number(1.0)), ("s", Value::string("u"))])),
+            ("ud", Value::string("line one\nline 2\nline three\nline four\n")),
+        ]);
+        let id = Value::string("1b3d2bd6-71f7-9f8c-fba6-66cbfb28121f");
+        let text = data_change(Action::Update, Some(obj(&[("id", id.clone()), ("input", old.clone()), ("output", old)])), Some(obj(&[("id", id), ("input", new), ("output", Value::Unknown)])), &[]);
+        let expected = r#"  # terraform_data.s will be updated in-place
+  ~ resource "terraform_data" "s" {
+        id     = "1b3d2bd6-71f7-9f8c-fba6-66cbfb28121f"
+      ~ input  = {
+          - gone = {
+              - z = 1
+            }
+          ~ l    = [
+                "p",
+              ~ "q" -> "r",
+            ]
+          ~ m    = {
+              ~ b = "y" -> "z"
+                # (1 unchanged attribute hidden)
+            }
+          + new  = {
+              + w = [
+                  + "a",
+                ]
+              + z = 1
+            }
+          ~ o    = {
+              ~ s = "t" -> "u"
+                # (1 unchanged attribute hidden)
+            }
+          ~ ud   = <<-EOT
+                line one
+              - line two
+              + line 2
+                line three
+              + line four
+            EOT
+        }
+      ~ output = {
+          - gone = {
+              - z = 1
+            }
+          - l    = [
+              - "p",
+              - "q",
+            ]
+          - m    = {
+              - a = "x"
+              - b = "y"
+            }
+          - o    = {
+              - k = 1
+              - s = "t"
+            }
+          - ud   = <<-EOT
+                line one
+                line two
+                line three
+            EOT
+        } -> (known after apply)
+    }
+"#;
+        assert_eq!(text, expected, "\n--- got\n{text}");
+        let id = Value::string("e2455ce3-11fa-7915-0e22-ae5473b54df7");
+        let before = obj(&[("id", id.clone()), ("input", Value::string("multi\nline\nhere")), ("output", Value::string("multi\nline\nhere"))]);
+        let after = obj(&[("id", id), ("input", Value::string("multi\nLINE\nhere\n")), ("output", Value::Unknown)]);
+        let text = data_change(Action::Update, Some(before), Some(after), &[]);
+        let expected = r#"  # terraform_data.s will be updated in-place
+  ~ resource "terraform_data" "s" {
+        id     = "e2455ce3-11fa-7915-0e22-ae5473b54df7"
+      ~ input  = <<-EOT
+            multi
+          - line
+          + LINE
+            here
+        EOT
+      ~ output = <<-EOT
+            multi
+            line
+            here
+        EOT -> (known after apply)
+    }
+"#;
+        assert_eq!(text, expected, "\n--- got\n{text}");
+        let id = Value::string("af80fd9b-1f16-ba68-d640-ac97cdcb4cac");
+        let before = obj(&[("id", id.clone()), ("input", Value::Tuple(Vec::new())), ("output", Value::Tuple(Vec::new()))]);
+        let after = obj(&[("id", id), ("input", strs(&["a"])), ("output", Value::Unknown)]);
+        let text = data_change(Action::Update, Some(before), Some(after), &[]);
+        let expected = r#"  # terraform_data.s will be updated in-place
+  ~ resource "terraform_data" "s" {
+        id     = "af80fd9b-1f16-ba68-d640-ac97cdcb4cac"
+      ~ input  = [
+          + "a",
+        ]
+      ~ output = [] -> (known after apply)
+    }
+"#;
+        assert_eq!(text, expected, "\n--- got\n{text}");
+    }
+
+    #[test]
+    fn sensitive_members_keep_a_collection_hidden_whole() {
+        let secret = obj(&[("password", Value::string("hunter2").sensitive()), ("user", Value::string("a\nb"))]);
+        for text in [
+            data_change(Action::Create, None, Some(obj(&[("input", secret.clone())])), &[]),
+            data_change(Action::Delete, Some(obj(&[("input", secret.clone())])), None, &[]),
+            data_change(Action::Update, Some(obj(&[("input", obj(&[]))])), Some(obj(&[("input", secret.clone())])), &[]),
+        ] {
+            assert!(!text.contains("hunter"), "{text}");
+            assert!(text.contains("(sensitive value)"), "{text}");
         }
     }
 

@@ -853,7 +853,8 @@ impl Runner<'_> {
             Some(v) => !v.same_as(recorded),
         };
         if drifted {
-            lock(&self.collected).drift.push(Drift { addr: addr.clone(), before: recorded.clone(), after: live.clone() });
+            let typed = |v: &Value| crate::schema_util::typed(rt.schema(), v);
+            lock(&self.collected).drift.push(Drift { addr: addr.clone(), before: typed(recorded), after: live.as_ref().map(typed) });
             if self.run.apply && self.run.mode == PlanMode::RefreshOnly {
                 let mut store = self.store.lock().await;
                 match &live {
@@ -1285,7 +1286,7 @@ impl Runner<'_> {
         if !self.run.apply {
             let live_modules: BTreeSet<ModPath> = lock(&self.expansions).values().flatten().map(|i| i.path.clone()).collect();
             let mut c = lock(&self.collected);
-            for (addr, inst, _) in to_delete {
+            for (addr, inst, rt) in to_delete {
                 let reason = match self.run.mode {
                     PlanMode::Destroy => None,
                     _ if !addr.module.is_empty() && !live_modules.contains(&addr.module) => Some("its module instance is no longer in the configuration".to_string()),
@@ -1294,7 +1295,9 @@ impl Runner<'_> {
                 };
                 let action = if self.forgets(&addr) { Action::Forget } else { Action::Delete };
                 let moved_from = c.moves.get(&addr).cloned();
-                c.changes.push(ResourceChange { addr, action, before: Some(inst.attributes), after: None, requires_replace: Vec::new(), reason, moved_from, importing: None });
+                // Typed as the plan shows values: state holds maps as objects.
+                let before = crate::schema_util::typed(rt.schema(), &inst.attributes);
+                c.changes.push(ResourceChange { addr, action, before: Some(before), after: None, requires_replace: Vec::new(), reason, moved_from, importing: None });
             }
             return Ok(());
         }

@@ -114,6 +114,16 @@ pub fn convert(ty: &AttrType, v: Value) -> Value {
     }
 }
 
+/// An object read back from state or AWS with its top-level attributes converted to their
+/// schema types, so that it is shown as the plan shows them (a map's keys quoted and
+/// counted as elements, not as an object's attributes). Attributes are neither added nor
+/// dropped.
+pub fn typed(schema: &Schema, v: &Value) -> Value {
+    let Value::Object(m) = v else { return v.clone() };
+    let out = m.iter().map(|(k, x)| (k.clone(), schema.attributes.get(k).map_or_else(|| x.clone(), |a| convert(&a.ty, x.clone())))).collect();
+    Value::Object(out)
+}
+
 /// Marks the schema's sensitive attributes (top level and in blocks) sensitive.
 pub fn mark_sensitive(schema: &Schema, v: Value) -> Value {
     match v {
@@ -216,6 +226,16 @@ mod tests {
         assert!(matches!(v.get("rule"), Some(Value::List(xs)) if xs.len() == 1));
         let marked = mark_sensitive(&thing_schema(), Value::object([("secret", Value::string("s"))]));
         assert!(marked.get("secret").is_some_and(Value::is_sensitive));
+    }
+
+    #[test]
+    fn typed_makes_state_maps_maps_and_adds_nothing() {
+        let recorded = Value::object([("tags", Value::object([("k", Value::string("v"))])), ("unknown_attr", Value::object([("a", Value::Null)])), ("secret", Value::string("s").sensitive())]);
+        let v = typed(&thing_schema(), &recorded);
+        assert!(matches!(v.get("tags"), Some(Value::Map(_))), "{v:?}");
+        assert!(matches!(v.get("unknown_attr"), Some(Value::Object(_))), "{v:?}");
+        assert!(v.get("secret").is_some_and(Value::is_sensitive));
+        assert_eq!(v.get("name"), None);
     }
 
     #[test]

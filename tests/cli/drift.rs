@@ -155,7 +155,7 @@ async fn cli_drift_is_reported_accepted_with_refresh_only_and_repaired() {
     assert!(!sqs.contains("policy"), "the queue policy forge set itself is reported as drift:\n{sqs}");
     expect_drift(
         "s3-storage",
-        &[r"# aws_s3_bucket_notification\.files has changed", r#"(?s)~ queue\s+= \[\n.*"csv-uploads".*\] -> \[\]"#],
+        &[r"# aws_s3_bucket_notification\.files has changed", r#"(?s)~ queue\s+= \[\n\s+- \{\n.*- id\s+= "csv-uploads""#],
     );
     expect_drift(
         "iam",
@@ -172,15 +172,15 @@ async fn cli_drift_is_reported_accepted_with_refresh_only_and_repaired() {
     );
     assert!(!secret.contains("signing_key"), "the secret's value reached the terminal:\n{secret}");
     expect_drift("ec2-self-hosted", &[r"# aws_instance\.runner has been deleted", &format!(r#"- id\s+= "{}" -> null"#, t.runner_id)]);
-    expect_drift("roles", &[r"# aws_iam_role\.deployer has changed", r#"~ Component\s+= "roles" -> "hand-edited""#]);
+    expect_drift("roles", &[r"# aws_iam_role\.deployer has changed", r#"~ "Component"\s+= "roles" -> "hand-edited""#]);
     // And, apart from the drift, what forge will do about it.
     for (unit, action) in [
         ("sqs-notifications", r"(?s)# aws_sqs_queue\.file_upload will be updated in-place.*~ visibility_timeout_seconds\s+= 45 -> 60"),
-        ("s3-storage", r"(?s)# aws_s3_bucket_notification\.files will be updated in-place.*~ queue\s+= \[\] -> \["),
+        ("s3-storage", r"(?s)# aws_s3_bucket_notification\.files will be updated in-place.*~ queue\s+= \[\n\s+\+ \{"),
         ("iam", r"# aws_iam_role_policy_attachment\.storage will be created"),
         ("secret-manager", r"# aws_secretsmanager_secret\.jwt will be created"),
         ("ec2-self-hosted", r"# aws_instance\.runner will be created"),
-        ("roles", r#"(?s)# aws_iam_role\.deployer will be updated in-place.*~ Component\s+= "hand-edited" -> "roles""#),
+        ("roles", r#"(?s)# aws_iam_role\.deployer will be updated in-place.*~ "Component"\s+= "hand-edited" -> "roles""#),
     ] {
         let section = unit_section(&out, unit);
         let actions = &section[section.find("forge will perform the following actions").unwrap_or_else(|| panic!("unit {unit}: no actions:\n{section}"))..];

@@ -176,7 +176,9 @@ fn diff_of_kind(before: Option<&Tree>, after: Option<&Tree>, kind: Kind) -> Diff
                 (None, Some(_)) => Act::Create,
                 _ => Act::NoOp,
             };
-            let quoted = bm.or(am).is_some_and(|(_, q)| q);
+            // State read back without its schema holds maps as objects: either side being
+            // a map says the attribute is one.
+            let quoted = bm.is_some_and(|(_, q)| q) || am.is_some_and(|(_, q)| q);
             let mut keys: Vec<&String> = bm.into_iter().chain(am).flat_map(|(xs, _)| xs.iter().map(|(k, _)| k)).collect();
             keys.sort();
             keys.dedup();
@@ -536,10 +538,17 @@ pub(crate) fn string_diff(before: Option<&str>, after: Option<&str>, act: Act, k
             if !b.contains('\n') && !a.contains('\n') {
                 return format!("{} -> {}{f}", quote(b), quote(a));
             }
-            let (bl, al): (Vec<&str>, Vec<&str>) = (b.split('\n').collect(), a.split('\n').collect());
+            // Trimmed as a created or kept heredoc is: a final line break adds no line.
+            let (bl, al): (Vec<&str>, Vec<&str>) = (b.trim().split('\n').collect(), a.trim().split('\n').collect());
             for (i, j) in pair_up(&bl, &al, |_| false) {
                 match (i, j) {
-                    (Some(i), Some(_)) => line(&mut lines, k + 4, ' ', opts, bl[i]),
+                    (Some(i), Some(j)) if bl[i] == al[j] => line(&mut lines, k + 4, ' ', opts, bl[i]),
+                    // Lines compared by position (equal counts) that differ: a line is
+                    // replaced, never `~`-changed.
+                    (Some(i), Some(j)) => {
+                        line(&mut lines, k + 4, '-', opts, bl[i]);
+                        line(&mut lines, k + 4, '+', opts, al[j]);
+                    }
                     (Some(i), None) => line(&mut lines, k + 4, '-', opts, bl[i]),
                     (None, Some(j)) => line(&mut lines, k + 4, '+', opts, al[j]),
                     (None, None) => {}
