@@ -525,15 +525,7 @@ async fn a_lock_released_within_the_timeout_is_waited_for() {
     valued_unit(dir.path(), false);
     let env = load(dir.path());
     let backend = Arc::new(forge_engine::local_backend::LocalBackend::for_unit(&env.units[0].dir));
-    let holder = forge_provider::LockInfo {
-        id: "held".into(),
-        operation: "OperationTypeApply".into(),
-        info: String::new(),
-        who: "other@host".into(),
-        version: "0".into(),
-        created: "2026-01-01T00:00:00Z".into(),
-        path: String::new(),
-    };
+    let holder = support::someone_elses_lock("held");
     forge_provider::StateBackend::lock(backend.as_ref(), &holder).await.expect("lock");
     let releaser = {
         let backend = backend.clone();

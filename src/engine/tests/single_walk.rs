@@ -10,7 +10,7 @@ use std::time::Duration;
 use forge_engine::state::State;
 use forge_engine::{Action, Engine, EnvApply, Event, OpKind, OpStatus, PlanMode, UnitOutcome};
 use forge_provider::fake::{FakeCloud, FakeOp, FakeProviderFactory};
-use forge_provider::{LockInfo, StateBackend, Value};
+use forge_provider::{StateBackend, Value};
 
 mod support;
 use support::{load, state_of, write};
@@ -146,15 +146,7 @@ async fn a_unit_locked_by_someone_else_fails_alone_and_keeps_their_lock() {
     let env = load(dir.path());
     let c = env.units.iter().find(|u| u.name == "c").expect("c");
     let backend = forge_engine::local_backend::LocalBackend::for_unit(&c.dir);
-    let holder = LockInfo {
-        id: "theirs".into(),
-        operation: "OperationTypeApply".into(),
-        info: String::new(),
-        who: "other@host".into(),
-        version: "0".into(),
-        created: "2026-01-01T00:00:00Z".into(),
-        path: String::new(),
-    };
+    let holder = support::someone_elses_lock("theirs");
     backend.lock(&holder).await.expect("lock");
     let cloud = FakeCloud::new();
     let (e, _) = engine(&cloud, 4);
@@ -342,15 +334,7 @@ async fn providers_are_configured_while_the_lock_is_awaited() {
     );
     let env = load(dir.path());
     let backend = Arc::new(forge_engine::local_backend::LocalBackend::for_unit(&env.units[0].dir));
-    let holder = LockInfo {
-        id: "held".into(),
-        operation: "OperationTypeApply".into(),
-        info: String::new(),
-        who: "other@host".into(),
-        version: "0".into(),
-        created: "2026-01-01T00:00:00Z".into(),
-        path: String::new(),
-    };
+    let holder = support::someone_elses_lock("held");
     backend.lock(&holder).await.expect("lock");
     let cloud = FakeCloud::new();
     let releaser = {

@@ -52,3 +52,16 @@ pub fn state_of(root: &Path, unit: &str) -> State {
     let bytes = std::fs::read(root.join(unit).join(".forge/terraform.tfstate")).expect("state file");
     State::from_bytes(&bytes).expect("state decodes")
 }
+
+/// A lock as another run (`other@host`) holds it, under `id`.
+pub fn someone_elses_lock(id: &str) -> forge_provider::LockInfo {
+    forge_provider::LockInfo {
+        id: id.into(),
+        operation: "OperationTypeApply".into(),
+        info: String::new(),
+        who: "other@host".into(),
+        version: "0".into(),
+        created: "2026-01-01T00:00:00Z".into(),
+        path: String::new(),
+    }
+}
