@@ -6,11 +6,10 @@ use std::path::PathBuf;
 use clap::Args;
 use forge_engine::render::{render_unit, render_unit_changes, summary_table, Style};
 use forge_engine::saved_plan::SavedPlan;
-use forge_config::{Environment, Unit};
+use forge_config::Environment;
 use forge_engine::plan_json::UnitConfigJson;
 use forge_engine::plan_json_config::{configuration_json, resource_dependencies, variables_json, ProviderSchemas};
 use forge_engine::{Engine, EnvPlan, PlanMode, UnitOutcome};
-use forge_provider::Value;
 
 use super::common::{build_engine, load_env, resolve_target, Failure, Outcome, RunArgs};
 
@@ -97,49 +96,15 @@ pub fn render_env_plan(plan: &EnvPlan, style: Style, warnings: bool) -> String {
     out
 }
 
-/// Each planned unit's `variables` and `configuration` for plan JSON. The plan does not
-/// carry the inputs the run evaluated, so they are evaluated again here the same way:
-/// a dependency planned in this run gives its planned outputs, any other its state's
-/// outputs (read again) or its `mock_outputs`; unknown when neither can be had.
+/// Each planned unit's `variables` (the values its run set) and `configuration` for plan JSON.
 async fn config_json(engine: &Engine, env: &Environment, plan: &EnvPlan) -> BTreeMap<String, UnitConfigJson> {
     let schemas = ProviderSchemas::load(&engine.factories).await;
     let mut out = BTreeMap::new();
     for (name, outcome) in &plan.units {
-        let (UnitOutcome::Done(_), Some(unit)) = (outcome, env.unit(name)) else { continue };
-        let mut deps = BTreeMap::new();
-        for dep in unit.dependencies.iter().filter(|d| !d.skip_outputs) {
-            deps.insert(dep.name.clone(), dependency_outputs(engine, env, plan, dep).await);
-        }
-        let variables = unit
-            .eval_inputs(&deps)
-            .ok()
-            .and_then(|inputs| forge_config::tfvars::variable_values(unit, inputs, &|n| std::env::var(n).ok()).ok())
-            .and_then(|inputs| variables_json(unit, &inputs));
+        let (UnitOutcome::Done(p), Some(unit)) = (outcome, env.unit(name)) else { continue };
+        let variables = variables_json(unit, &p.variables);
         let configuration = Some(configuration_json(unit, &|mode, ty| schemas.schema(mode, ty)));
         out.insert(name.clone(), UnitConfigJson { variables, configuration, dependencies: resource_dependencies(unit) });
     }
     out
-}
-
-async fn dependency_outputs(engine: &Engine, env: &Environment, plan: &EnvPlan, dep: &forge_config::Dependency) -> Value {
-    let in_env = env.units.iter().find(|u| u.dir == dep.config_path);
-    // A destroy plan's units have no planned outputs: the run read their state.
-    if let Some(u) = in_env
-        && plan.mode != PlanMode::Destroy
-        && let Some((_, UnitOutcome::Done(p))) = plan.units.iter().find(|(n, _)| *n == u.name)
-    {
-        return Value::Object(p.outputs.clone());
-    }
-    let dep_unit: Option<Unit> = match in_env {
-        Some(u) => Some(u.clone()),
-        None => Environment::load(&dep.config_path).ok().and_then(|e| e.units.into_iter().find(|u| u.dir == dep.config_path)),
-    };
-    let Some(dep_unit) = dep_unit else { return Value::Unknown };
-    if let Ok(store) = engine.read_state(&dep_unit).await
-        && store.exists()
-        && !store.state.outputs.is_empty()
-    {
-        return Value::Object(store.state.output_values());
-    }
-    dep.mock_outputs.clone().unwrap_or(Value::Unknown)
 }

@@ -115,6 +115,9 @@ pub struct UnitPlan {
     pub serial: u64,
     /// The data sources read during the run, with what was read (plan JSON's prior state).
     pub data_reads: Vec<(InstanceAddr, Value)>,
+    /// The root module's variables as the run set them (given or defaulted, converted,
+    /// sensitive ones marked): plan JSON's `variables`.
+    pub variables: BTreeMap<String, Value>,
     /// The results of the conditions and check blocks (plan JSON's `checks`).
     pub checks: Vec<crate::checks::CheckResult>,
     /// Failed or not-yet-known check assertions and failed check data sources.

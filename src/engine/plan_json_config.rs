@@ -55,29 +55,15 @@ impl ProviderSchemas {
     }
 }
 
-/// The root module's variable values as the run gave them (`inputs`: Terragrunt inputs,
-/// `TF_VAR_*` and variable files, already merged), defaults filled in, converted to their
-/// type; `{"name": {"value": ...}}`. Sensitive and unknown parts are null. `None` when
-/// the module declares no variable (Terraform then leaves the key out).
-pub fn variables_json(unit: &Unit, inputs: &BTreeMap<String, Value>) -> Option<J> {
-    let vars = &unit.module.variables;
-    if vars.is_empty() {
+/// The root module's variables as the run set them (`UnitPlan::variables`: given or
+/// defaulted, converted, sensitive ones marked); `{"name": {"value": ...}}`. Sensitive and
+/// unknown parts are null. `None` when the module declares no variable (Terraform then
+/// leaves the key out).
+pub fn variables_json(unit: &Unit, values: &BTreeMap<String, Value>) -> Option<J> {
+    if unit.module.variables.is_empty() {
         return None;
     }
-    let mut out = Map::new();
-    for var in vars {
-        let given = inputs.get(&var.name).filter(|v| !v.is_null() || var.nullable).cloned();
-        let raw = match given.or_else(|| var.default.clone()) {
-            Some(v) => v,
-            // Required and unset: the plan has failed already; nothing to show.
-            None => continue,
-        };
-        let marked = if var.sensitive && !raw.is_null() { raw.clone().sensitive() } else { raw.clone() };
-        let value = var.ty.convert(marked).unwrap_or(raw);
-        let value = if var.sensitive && !value.is_null() { value.sensitive() } else { value };
-        out.insert(var.name.clone(), json!({"value": visible_json(&value)}));
-    }
-    Some(J::Object(out))
+    Some(J::Object(values.iter().map(|(name, value)| (name.clone(), json!({"value": visible_json(value)}))).collect()))
 }
 
 /// Each resource's and data source's dependencies by configuration address, as the state

@@ -583,6 +583,7 @@ mod tests {
             lineage: None,
             serial: 0,
             data_reads: Vec::new(),
+            variables: Default::default(),
             checks: Vec::new(),
             warnings: Vec::new(),
         };

@@ -85,6 +85,8 @@ struct Collected {
     moves: Moves,
     /// Data sources read, with their values (the plan's prior state lists them).
     data_reads: Vec<(InstanceAddr, Value)>,
+    /// The root module's variables that were given or defaulted (`UnitPlan::variables`).
+    variables: BTreeMap<String, Value>,
 }
 
 /// A module instance's path (empty for the root).
@@ -363,6 +365,7 @@ impl Runner<'_> {
             lineage: existed.then_some(lineage),
             serial,
             data_reads,
+            variables: collected.variables,
             checks,
             warnings,
         })
@@ -491,11 +494,16 @@ impl Runner<'_> {
                 }
             },
         };
+        // Whether the value was given or defaulted (not a destroy's stand-in for a missing one).
+        let mut set = true;
         let raw = match given {
             Some(x) if !x.is_null() || var.nullable => x,
             _ => match &var.default {
                 Some(d) => d.clone(),
-                None if self.run.mode == PlanMode::Destroy => Value::Unknown,
+                None if self.run.mode == PlanMode::Destroy => {
+                    set = false;
+                    Value::Unknown
+                }
                 None => {
                     let hint = match &entry.parent {
                         None => format!("add `{} = ...` to the inputs of {}", var.name, self.run.unit.config_file.display()),
@@ -536,6 +544,9 @@ impl Runner<'_> {
                     ));
                 }
             }
+        }
+        if set && entry.parent.is_none() {
+            lock(&self.collected).variables.insert(var.name.clone(), value.clone());
         }
         self.with_scope(&inst.path, |scope| set_attr(&mut scope.roots, "var", &var.name, value));
         Ok(())
