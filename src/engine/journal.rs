@@ -62,6 +62,11 @@ impl Journal {
         Ok(())
     }
 
+    /// The notice when writing the record failed and the run goes on without it.
+    pub fn write_failed(&self, e: impl std::fmt::Display) -> String {
+        format!("cannot write the local record at {}: {e}; each operation now waits for the state write", self.path.display())
+    }
+
     /// The record a run left, if any.
     pub fn read(&self) -> std::io::Result<Option<Vec<u8>>> {
         match std::fs::read(&self.path) {

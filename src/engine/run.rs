@@ -1010,13 +1010,12 @@ impl Runner<'_> {
         };
         let bytes = Arc::new(bytes);
         let to_write = bytes.clone();
-        let path = journal.path().display().to_string();
+        let writer = journal.clone();
         // The fsync blocks: off the async threads.
-        let written = tokio::task::spawn_blocking(move || journal.write(&to_write)).await;
-        match written {
+        match tokio::task::spawn_blocking(move || writer.write(&to_write)).await {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(JournalFailure::Io(format!("cannot write the local record at {path}: {e}; each operation now waits for the state write"))),
-            Err(e) => return Err(JournalFailure::Io(format!("cannot write the local record at {path}: {e}; each operation now waits for the state write"))),
+            Ok(Err(e)) => return Err(JournalFailure::Io(journal.write_failed(e))),
+            Err(e) => return Err(JournalFailure::Io(journal.write_failed(e))),
         }
         *tail = JournalTail { covers, serial, bytes: Some(bytes) };
         self.journaled.store(covers, SeqCst);

@@ -143,7 +143,7 @@ impl StateStore {
         match journal.write(&bytes) {
             Ok(()) => Ok(true),
             Err(e) => {
-                self.notice = Some(format!("cannot write the local record at {}: {e}; each operation now waits for the state write", journal.path().display()));
+                self.notice = Some(journal.write_failed(e));
                 self.journal = None;
                 Ok(false)
             }
