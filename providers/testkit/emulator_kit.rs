@@ -59,12 +59,19 @@ pub fn unique(prefix: &str) -> String {
 /// A configuration value with every schema attribute (null unless set) and every block
 /// (empty unless set), as the engine hands it to a provider.
 pub fn config(schema: &Schema, set: Vec<(&str, Value)>) -> Value {
-    let mut m: BTreeMap<String, Value> = schema.attributes.keys().map(|k| (k.clone(), Value::Null)).collect();
+    let mut m: BTreeMap<String, Value> = schema
+        .attributes
+        .keys()
+        .map(|k| (k.clone(), Value::Null))
+        .collect();
     for name in schema.blocks.keys() {
         m.insert(name.clone(), Value::List(Vec::new()));
     }
     for (k, v) in set {
-        assert!(m.contains_key(k), "test config sets {k}, which is not in the schema");
+        assert!(
+            m.contains_key(k),
+            "test config sets {k}, which is not in the schema"
+        );
         m.insert(k.to_string(), v);
     }
     Value::Object(m)
@@ -97,7 +104,11 @@ pub async fn create(rt: &dyn ResourceType, cfg: &Value) -> Value {
     let state = rt.create(&plan.planned).await.expect("create");
     assert!(state.is_wholly_known(), "create left unknowns: {state:?}");
     for name in rt.schema().attributes.keys() {
-        assert!(state.get(name).is_some(), "{}: state lacks {name}", rt.type_name());
+        assert!(
+            state.get(name).is_some(),
+            "{}: state lacks {name}",
+            rt.type_name()
+        );
     }
     state
 }
@@ -107,18 +118,30 @@ pub async fn create(rt: &dyn ResourceType, cfg: &Value) -> Value {
 pub async fn create_as_planned(rt: &dyn ResourceType, cfg: &Value, except: &[&str]) -> Value {
     let plan = rt.plan(None, cfg).expect("plan for create");
     let state = create(rt, cfg).await;
-    for name in rt.schema().attributes.keys().filter(|n| !except.contains(&n.as_str())) {
+    for name in rt
+        .schema()
+        .attributes
+        .keys()
+        .filter(|n| !except.contains(&n.as_str()))
+    {
         let planned = plan.planned.get(name).unwrap_or(&Value::Null);
         let got = state.get(name).unwrap_or(&Value::Null);
         if planned.is_wholly_known() {
-            assert!(planned.same_as(got), "{}: {name} planned {planned:?}, created {got:?}", rt.type_name());
+            assert!(
+                planned.same_as(got),
+                "{}: {name} planned {planned:?}, created {got:?}",
+                rt.type_name()
+            );
         }
     }
     state
 }
 
 pub async fn read(rt: &dyn ResourceType, state: &Value) -> Value {
-    rt.read(state).await.expect("read").expect("the object exists")
+    rt.read(state)
+        .await
+        .expect("read")
+        .expect("the object exists")
 }
 
 /// Every value the configuration sets is in `state`; blocks item by item, comparing the
@@ -130,8 +153,14 @@ pub fn assert_matches_config(state: &Value, cfg: &Value) {
         }
         let got = state.get(k).unwrap_or(&Value::Null);
         match (v.as_seq(), got.as_seq()) {
-            (Some(want), Some(have)) if !want.is_empty() && want.iter().all(|w| w.as_map().is_some()) => {
-                assert_eq!(want.len(), have.len(), "{k}: configured {want:?}, state has {have:?}");
+            (Some(want), Some(have))
+                if !want.is_empty() && want.iter().all(|w| w.as_map().is_some()) =>
+            {
+                assert_eq!(
+                    want.len(),
+                    have.len(),
+                    "{k}: configured {want:?}, state has {have:?}"
+                );
                 for (w, h) in want.iter().zip(have) {
                     assert_matches_config(h, w);
                 }
@@ -144,7 +173,12 @@ pub fn assert_matches_config(state: &Value, cfg: &Value) {
 /// A plan against `live` changes nothing.
 pub fn assert_no_op(rt: &dyn ResourceType, live: &Value, cfg: &Value) {
     let plan = rt.plan(Some(live), cfg).expect("second plan");
-    assert!(plan.requires_replace.is_empty(), "{}: replace asked: {:?}", rt.type_name(), plan.requires_replace);
+    assert!(
+        plan.requires_replace.is_empty(),
+        "{}: replace asked: {:?}",
+        rt.type_name(),
+        plan.requires_replace
+    );
     assert!(
         plan.planned.same_as(live),
         "{}: second plan is not a no-op:\nplanned {:?}\nlive    {:?}",
@@ -157,34 +191,64 @@ pub fn assert_no_op(rt: &dyn ResourceType, live: &Value, cfg: &Value) {
 /// A plan against `live` changes something (the drift shows).
 pub fn assert_plan_changes(rt: &dyn ResourceType, live: &Value, cfg: &Value) {
     let plan = rt.plan(Some(live), cfg).expect("repair plan");
-    assert!(!plan.planned.same_as(live), "{}: the plan must repair the drift: {live:?}", rt.type_name());
+    assert!(
+        !plan.planned.same_as(live),
+        "{}: the plan must repair the drift: {live:?}",
+        rt.type_name()
+    );
 }
 
 /// State as the engine stores it (JSON: lists become tuples, maps objects) reads back
 /// as no drift and plans as no change.
 pub async fn assert_stored_state_plans_no_op(rt: &dyn ResourceType, state: &Value, cfg: &Value) {
     let stored = Value::from_json(&state.to_json());
-    let live = rt.read(&stored).await.expect("read stored state").expect("exists");
-    assert!(live.same_as(&stored), "{}: stored state reads as drift:\n{live:?}\n{stored:?}", rt.type_name());
+    let live = rt
+        .read(&stored)
+        .await
+        .expect("read stored state")
+        .expect("exists");
+    assert!(
+        live.same_as(&stored),
+        "{}: stored state reads as drift:\n{live:?}\n{stored:?}",
+        rt.type_name()
+    );
     assert_no_op(rt, &stored, cfg);
 }
 
 /// Plans from `prior` and applies the change in place.
 pub async fn update(rt: &dyn ResourceType, prior: &Value, cfg: &Value) -> Value {
     let plan = rt.plan(Some(prior), cfg).expect("plan for update");
-    assert!(plan.requires_replace.is_empty(), "{}: update should be in place: {:?}", rt.type_name(), plan.requires_replace);
+    assert!(
+        plan.requires_replace.is_empty(),
+        "{}: update should be in place: {:?}",
+        rt.type_name(),
+        plan.requires_replace
+    );
     rt.update(prior, &plan.planned).await.expect("update")
 }
 
 /// Setting `attribute` to `value` in the configuration cannot be done in place: the plan
 /// asks to replace the object, for that attribute alone (as Terraform's ForceNew).
-pub fn assert_replaced_when(rt: &dyn ResourceType, live: &Value, cfg: &Value, attribute: &str, value: Value) {
+pub fn assert_replaced_when(
+    rt: &dyn ResourceType,
+    live: &Value,
+    cfg: &Value,
+    attribute: &str,
+    value: Value,
+) {
     let mut changed = cfg.clone();
     if let Value::Object(m) = &mut changed {
         m.insert(attribute.to_string(), value);
     }
-    let plan = rt.plan(Some(live), &changed).expect("plan with a changed force-new attribute");
-    assert_eq!(plan.requires_replace, vec![attribute.to_string()], "{}: changing {attribute}", rt.type_name());
+    let plan = rt
+        .plan(Some(live), &changed)
+        .expect("plan with a changed force-new attribute");
+    assert_eq!(
+        plan.requires_replace,
+        vec![attribute.to_string()],
+        "{}: changing {attribute}",
+        rt.type_name()
+    );
 }
 
 /// Two values mean the same: equal, or both policy documents with the same meaning.
@@ -205,7 +269,11 @@ pub struct Lifecycle<'a> {
 
 impl<'a> Lifecycle<'a> {
     pub fn new(rt: &'a dyn ResourceType, config: Value) -> Self {
-        Lifecycle { rt, config, import_ignores: &[] }
+        Lifecycle {
+            rt,
+            config,
+            import_ignores: &[],
+        }
     }
 
     pub fn ignoring_on_import(mut self, attributes: &'a [&'a str]) -> Self {
@@ -219,7 +287,11 @@ impl<'a> Lifecycle<'a> {
         let state = create(self.rt, &self.config).await;
         assert_matches_config(&state, &self.config);
         let live = read(self.rt, &state).await;
-        assert!(live.same_as(&state), "{}: read differs from create:\n{live:?}\n{state:?}", self.rt.type_name());
+        assert!(
+            live.same_as(&state),
+            "{}: read differs from create:\n{live:?}\n{state:?}",
+            self.rt.type_name()
+        );
         assert_matches_config(&live, &self.config);
         assert_no_op(self.rt, &live, &self.config);
         assert_stored_state_plans_no_op(self.rt, &live, &self.config).await;
@@ -237,7 +309,11 @@ impl<'a> Lifecycle<'a> {
     ) -> Value {
         outside.await;
         let drifted = read(self.rt, live).await;
-        assert!(!drifted.same_as(live), "{}: the change made outside forge does not show", self.rt.type_name());
+        assert!(
+            !drifted.same_as(live),
+            "{}: the change made outside forge does not show",
+            self.rt.type_name()
+        );
         shows(&drifted);
         assert_plan_changes(self.rt, &drifted, &self.config);
         let repaired = update(self.rt, &drifted, &self.config).await;
@@ -251,14 +327,29 @@ impl<'a> Lifecycle<'a> {
     /// Step 6: importing by `id` (the id Terraform uses) finds the object with the same
     /// attributes as `live`, policy documents compared by meaning.
     pub async fn import(&self, id: &str, live: &Value) -> Value {
-        let imported = self.rt.import(id).await.expect("import").expect("import finds the object");
-        for name in self.rt.schema().attributes.keys().chain(self.rt.schema().blocks.keys()) {
+        let imported = self
+            .rt
+            .import(id)
+            .await
+            .expect("import")
+            .expect("import finds the object");
+        for name in self
+            .rt
+            .schema()
+            .attributes
+            .keys()
+            .chain(self.rt.schema().blocks.keys())
+        {
             if self.import_ignores.contains(&name.as_str()) {
                 continue;
             }
             let want = live.get(name).unwrap_or(&Value::Null);
             let got = imported.get(name).unwrap_or(&Value::Null);
-            assert!(same_meaning(got, want), "{}: import differs on {name}:\n{got:?}\n{want:?}", self.rt.type_name());
+            assert!(
+                same_meaning(got, want),
+                "{}: import differs on {name}:\n{got:?}\n{want:?}",
+                self.rt.type_name()
+            );
         }
         imported
     }
@@ -266,7 +357,15 @@ impl<'a> Lifecycle<'a> {
     /// Steps 7-8: deletes; a read says the object is gone and deleting again succeeds.
     pub async fn delete(&self, live: &Value) {
         self.rt.delete(live).await.expect("delete");
-        assert_eq!(self.rt.read(live).await.expect("read after delete"), None, "{} still there", self.rt.type_name());
-        self.rt.delete(live).await.expect("deleting what is gone succeeds");
+        assert_eq!(
+            self.rt.read(live).await.expect("read after delete"),
+            None,
+            "{} still there",
+            self.rt.type_name()
+        );
+        self.rt
+            .delete(live)
+            .await
+            .expect("deleting what is gone succeeds");
     }
 }

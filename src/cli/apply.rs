@@ -2,10 +2,13 @@
 
 use clap::Args;
 use forge_engine::render::Style;
-use forge_engine::saved_plan::{is_plan_file, SavedPlan};
+use forge_engine::saved_plan::{SavedPlan, is_plan_file};
 use forge_engine::{EnvApply, PlanMode, UnitOutcome};
 
-use super::common::{build_engine, confirm, load_env, print_unit_failures, resolve_target, seconds, Failure, Outcome, RunArgs};
+use super::common::{
+    Failure, Outcome, RunArgs, build_engine, confirm, load_env, print_unit_failures,
+    resolve_target, seconds,
+};
 use super::plan::{mode_of, render_env_plan};
 
 #[derive(Args)]
@@ -24,19 +27,33 @@ pub async fn run(args: ApplyArgs, style: Style) -> Outcome {
     if is_plan_file(&args.run.target) {
         return apply_saved(&args, style).await;
     }
-    plan_confirm_apply(&args.run, mode_of(args.refresh_only, false), args.auto_approve, style).await
+    plan_confirm_apply(
+        &args.run,
+        mode_of(args.refresh_only, false),
+        args.auto_approve,
+        style,
+    )
+    .await
 }
 
 async fn apply_saved(args: &ApplyArgs, style: Style) -> Outcome {
     let saved = SavedPlan::read(&args.run.target)?;
     let env = load_env(&saved.dir)?;
     let built = build_engine(&args.run, style)?;
-    let result = built.engine.apply(&env, saved.mode, &saved.targets()).await?;
+    let result = built
+        .engine
+        .apply(&env, saved.mode, &saved.targets())
+        .await?;
     report(&result, saved.mode, style)
 }
 
 /// The interactive flow shared with destroy.
-pub async fn plan_confirm_apply(run: &super::common::RunArgs, mode: PlanMode, auto_approve: bool, style: Style) -> Outcome {
+pub async fn plan_confirm_apply(
+    run: &super::common::RunArgs,
+    mode: PlanMode,
+    auto_approve: bool,
+    style: Style,
+) -> Outcome {
     let dir = resolve_target(&run.target)?;
     let env = load_env(&dir)?;
     let built = build_engine(run, style)?;
@@ -62,9 +79,15 @@ pub async fn plan_confirm_apply(run: &super::common::RunArgs, mode: PlanMode, au
     }
     if !auto_approve {
         let question = match (mode, partial) {
-            (_, true) => "Some units failed to plan: they and the units that depend on them will be skipped. Apply the others?",
-            (PlanMode::Destroy, false) => "Do you really want to destroy all resources of these units?",
-            (PlanMode::RefreshOnly, false) => "Would you like to update the state to reflect these detected changes?",
+            (_, true) => {
+                "Some units failed to plan: they and the units that depend on them will be skipped. Apply the others?"
+            }
+            (PlanMode::Destroy, false) => {
+                "Do you really want to destroy all resources of these units?"
+            }
+            (PlanMode::RefreshOnly, false) => {
+                "Would you like to update the state to reflect these detected changes?"
+            }
             (PlanMode::Normal, false) => "Do you want to perform these actions?",
         };
         if !confirm(question) {
@@ -95,7 +118,13 @@ fn report_walk(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
 fn report(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
     let (mut import, mut add, mut change, mut destroy) = (0, 0, 0, 0);
     // Terraform names imports first, and only when there were any.
-    let imported = |n: usize| if n > 0 { format!("{n} imported, ") } else { String::new() };
+    let imported = |n: usize| {
+        if n > 0 {
+            format!("{n} imported, ")
+        } else {
+            String::new()
+        }
+    };
     println!();
     for (name, o) in &result.units {
         match o {
@@ -109,14 +138,27 @@ fn report(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
                 add += c.add;
                 change += c.change;
                 destroy += c.destroy;
-                let drift = if mode == PlanMode::RefreshOnly { format!(", {} drifted object(s) recorded", p.drift.len()) } else { String::new() };
-                println!("{name}: {}{} added, {} changed, {} destroyed{drift} in {}", imported(c.import), c.add, c.change, c.destroy, seconds(a.elapsed));
+                let drift = if mode == PlanMode::RefreshOnly {
+                    format!(", {} drifted object(s) recorded", p.drift.len())
+                } else {
+                    String::new()
+                };
+                println!(
+                    "{name}: {}{} added, {} changed, {} destroyed{drift} in {}",
+                    imported(c.import),
+                    c.add,
+                    c.change,
+                    c.destroy,
+                    seconds(a.elapsed)
+                );
                 let outputs: Vec<_> = p.outputs.iter().collect();
                 for (k, v) in outputs {
                     // Only a refresh-only apply leaves outputs unknown (their object is gone);
                     // state does not record them, so "known after apply" would be untrue.
                     if !v.is_wholly_known() {
-                        println!("  output {k}: not recorded (it depends on an object that is gone; the next apply sets it)");
+                        println!(
+                            "  output {k}: not recorded (it depends on an object that is gone; the next apply sets it)"
+                        );
                         continue;
                     }
                     println!("  output {k} = {}", forge_engine::render::inline(v));
@@ -128,16 +170,27 @@ fn report(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
     }
     // The check blocks' warnings of the apply, as Terraform prints them after its operations.
     for (_, o) in &result.units {
-        if let UnitOutcome::Done(forge_engine::UnitApplied { result: Some(p), .. }) = o {
+        if let UnitOutcome::Done(forge_engine::UnitApplied {
+            result: Some(p), ..
+        }) = o
+        {
             print!("{}", forge_engine::render::render_warnings(p, style));
         }
     }
     if print_unit_failures(&result.units) {
-        eprintln!("\nApply failed after {}: {}{add} added, {change} changed, {destroy} destroyed before the failure.", seconds(result.elapsed), imported(import));
+        eprintln!(
+            "\nApply failed after {}: {}{add} added, {change} changed, {destroy} destroyed before the failure.",
+            seconds(result.elapsed),
+            imported(import)
+        );
         // Errors with their own hint (a stale plan, a held lock) say what to do already.
-        let unhinted = result.units.iter().any(|(_, o)| matches!(o, UnitOutcome::Failed(es) if es.iter().any(|e| e.hint.is_none())));
+        let unhinted = result.units.iter().any(
+            |(_, o)| matches!(o, UnitOutcome::Failed(es) if es.iter().any(|e| e.hint.is_none())),
+        );
         if unhinted {
-            eprintln!("hint: the state records everything that was done; fix the cause and run the same command again to continue");
+            eprintln!(
+                "hint: the state records everything that was done; fix the cause and run the same command again to continue"
+            );
         }
         return Err(Failure::Reported);
     }
@@ -146,7 +199,11 @@ fn report(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
         eprintln!("critical path: {}", cp.describe());
         if !cp.total.is_zero() {
             // A plan-and-apply walk has no separate apply phase: it is the whole run.
-            let what = if result.plan.is_some() { "plan and apply walk" } else { "apply phase" };
+            let what = if result.plan.is_some() {
+                "plan and apply walk"
+            } else {
+                "apply phase"
+            };
             eprintln!(
                 "{what}: {:.2} s, {:.2} x the critical path",
                 result.elapsed.as_secs_f64(),
@@ -157,13 +214,28 @@ fn report(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
             eprintln!(
                 "on the chain: {:.3} s between its operations (ms: {}); {:.3} s before the first, {:.3} s after the last",
                 waited.as_secs_f64(),
-                waits.iter().map(|w| format!("{:.1}", w.as_secs_f64() * 1000.0)).collect::<Vec<_>>().join(", "),
+                waits
+                    .iter()
+                    .map(|w| format!("{:.1}", w.as_secs_f64() * 1000.0))
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 cp.before.as_secs_f64(),
-                result.elapsed.saturating_sub(cp.before + cp.span()).as_secs_f64()
+                result
+                    .elapsed
+                    .saturating_sub(cp.before + cp.span())
+                    .as_secs_f64()
             );
         }
     }
-    let what = if mode == PlanMode::Destroy { "Destroy" } else { "Apply" };
-    println!("\n{what} complete! Resources: {}{add} added, {change} changed, {destroy} destroyed. Total time {}.", imported(import), seconds(result.elapsed));
+    let what = if mode == PlanMode::Destroy {
+        "Destroy"
+    } else {
+        "Apply"
+    };
+    println!(
+        "\n{what} complete! Resources: {}{add} added, {change} changed, {destroy} destroyed. Total time {}.",
+        imported(import),
+        seconds(result.elapsed)
+    );
     Ok(0)
 }

@@ -48,7 +48,8 @@ pub fn finish(result: Outcome) -> i32 {
 }
 
 pub fn style(no_color: bool) -> Style {
-    let color = !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
+    let color =
+        !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
     Style { color }
 }
 
@@ -77,8 +78,13 @@ pub struct RunArgs {
 
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    let (num, unit) = t.find(|c: char| !c.is_ascii_digit() && c != '.').map(|i| t.split_at(i)).unwrap_or((t, "s"));
-    let n: f64 = num.parse().map_err(|_| format!("{text:?} is not a duration; write 30s, 5m or 1h"))?;
+    let (num, unit) = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .map(|i| t.split_at(i))
+        .unwrap_or((t, "s"));
+    let n: f64 = num
+        .parse()
+        .map_err(|_| format!("{text:?} is not a duration; write 30s, 5m or 1h"))?;
     let secs = match unit {
         "ms" => n / 1000.0,
         "s" | "" => n,
@@ -115,8 +121,12 @@ pub fn single_unit<'a>(env: &'a Environment, target: &Path) -> Result<&'a Unit, 
         units => {
             let names: Vec<&str> = units.iter().map(|u| u.name.as_str()).collect();
             Err(Failure::Engine(
-                EngineError::new(format!("{} holds {} units; this command works on one", target.display(), units.len()))
-                    .hint(format!("name a unit folder, one of: {}", names.join(", "))),
+                EngineError::new(format!(
+                    "{} holds {} units; this command works on one",
+                    target.display(),
+                    units.len()
+                ))
+                .hint(format!("name a unit folder, one of: {}", names.join(", "))),
             ))
         }
     }
@@ -152,8 +162,10 @@ impl Drop for Built {
 pub type Factories = Vec<Arc<dyn ProviderFactory>>;
 
 pub fn factories() -> Result<(Factories, Option<FakeWorld>), Failure> {
-    let mut list: Vec<Arc<dyn ProviderFactory>> =
-        vec![Arc::new(forge_aws::AwsProviderFactory::default()), Arc::new(forge_provider_terraform::TerraformProviderFactory)];
+    let mut list: Vec<Arc<dyn ProviderFactory>> = vec![
+        Arc::new(forge_aws::AwsProviderFactory::default()),
+        Arc::new(forge_provider_terraform::TerraformProviderFactory),
+    ];
     let mut fake = None;
     // Tests of the binary run on the in-memory provider, persisted between runs in this file.
     if let Some(path) = std::env::var_os("FORGE_FAKE_CLOUD") {
@@ -167,7 +179,8 @@ pub fn factories() -> Result<(Factories, Option<FakeWorld>), Failure> {
 
 pub fn build_engine(args: &RunArgs, style: Style) -> Result<Built, Failure> {
     let (factories, fake) = factories()?;
-    let backends: Vec<Arc<dyn BackendFactory>> = vec![Arc::new(forge_aws::remote_state::S3BackendFactory::new())];
+    let backends: Vec<Arc<dyn BackendFactory>> =
+        vec![Arc::new(forge_aws::remote_state::S3BackendFactory::new())];
     let mut engine = forge_engine::Engine::new(factories, backends);
     engine.options = Options {
         parallelism: args.parallelism.max(1),
@@ -188,7 +201,9 @@ fn watch_interrupts(flag: Arc<std::sync::atomic::AtomicBool>) {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
-            eprintln!("\nInterrupt received: waiting for the operations in flight to finish (Ctrl-C again to quit now, which may leave locks held)");
+            eprintln!(
+                "\nInterrupt received: waiting for the operations in flight to finish (Ctrl-C again to quit now, which may leave locks held)"
+            );
             if tokio::signal::ctrl_c().await.is_ok() {
                 std::process::exit(130);
             }
@@ -198,7 +213,11 @@ fn watch_interrupts(flag: Arc<std::sync::atomic::AtomicBool>) {
 
 pub fn seconds(d: Duration) -> String {
     let s = d.as_secs_f64();
-    if s < 10.0 { format!("{s:.1}s") } else { format!("{}s", d.as_secs()) }
+    if s < 10.0 {
+        format!("{s:.1}s")
+    } else {
+        format!("{}s", d.as_secs())
+    }
 }
 
 fn print_event(e: &Event, style: Style) {
@@ -219,23 +238,57 @@ pub fn event_line(e: &Event, style: Style) -> String {
             s
         }
         // The same section `forge plan` prints for the unit.
-        Event::UnitPlanned { plan } => format!("{}\n{}\n", style.bold(&format!("── unit {} ", plan.unit)), forge_engine::render::render_unit_changes(plan, style)),
-        Event::UnitStarted { unit, operation } => format!("{}\n", style.bold(&format!("── {unit}: {operation}"))),
+        Event::UnitPlanned { plan } => format!(
+            "{}\n{}\n",
+            style.bold(&format!("── unit {} ", plan.unit)),
+            forge_engine::render::render_unit_changes(plan, style)
+        ),
+        Event::UnitStarted { unit, operation } => {
+            format!("{}\n", style.bold(&format!("── {unit}: {operation}")))
+        }
         Event::UnitFinished { unit, elapsed, ok } => {
-            format!("{}\n", style.bold(&format!("── {unit}: {} in {}", if *ok { "done" } else { "failed" }, seconds(*elapsed))))
+            format!(
+                "{}\n",
+                style.bold(&format!(
+                    "── {unit}: {} in {}",
+                    if *ok { "done" } else { "failed" },
+                    seconds(*elapsed)
+                ))
+            )
         }
         Event::Notice { unit, message } => match unit {
             Some(u) => format!("note: {u}: {message}\n"),
             None => format!("note: {message}\n"),
         },
         // Terraform's plan line, once the id is known to name an object.
-        Event::Op { unit, address, kind: OpKind::PreparingImport, status } => match status {
+        Event::Op {
+            unit,
+            address,
+            kind: OpKind::PreparingImport,
+            status,
+        } => match status {
             OpStatus::Started => String::new(),
-            OpStatus::Still(d) => format!("{unit} | {address}: Still preparing import... [{}s elapsed]\n", d.as_secs()),
-            OpStatus::Done(_, id) => format!("{unit} | {address}: Preparing import...{}\n", id.as_ref().map(|i| format!(" [id={i}]")).unwrap_or_default()),
-            OpStatus::Failed(d) => format!("{unit} | {address}: Preparing import failed after {}\n", seconds(*d)),
+            OpStatus::Still(d) => format!(
+                "{unit} | {address}: Still preparing import... [{}s elapsed]\n",
+                d.as_secs()
+            ),
+            OpStatus::Done(_, id) => format!(
+                "{unit} | {address}: Preparing import...{}\n",
+                id.as_ref()
+                    .map(|i| format!(" [id={i}]"))
+                    .unwrap_or_default()
+            ),
+            OpStatus::Failed(d) => format!(
+                "{unit} | {address}: Preparing import failed after {}\n",
+                seconds(*d)
+            ),
         },
-        Event::Op { unit, address, kind, status } => {
+        Event::Op {
+            unit,
+            address,
+            kind,
+            status,
+        } => {
             let (ing, noun) = match kind {
                 OpKind::Reading => ("Reading", "Read"),
                 OpKind::Importing | OpKind::PreparingImport => ("Importing", "Import"),
@@ -245,12 +298,24 @@ pub fn event_line(e: &Event, style: Style) -> String {
             };
             match status {
                 OpStatus::Started => format!("{unit} | {address}: {ing}...\n"),
-                OpStatus::Still(d) => format!("{unit} | {address}: Still {}... [{}s elapsed]\n", ing.to_lowercase(), d.as_secs()),
+                OpStatus::Still(d) => format!(
+                    "{unit} | {address}: Still {}... [{}s elapsed]\n",
+                    ing.to_lowercase(),
+                    d.as_secs()
+                ),
                 OpStatus::Done(d, id) => {
-                    let id = id.as_ref().map(|i| format!(" [id={i}]")).unwrap_or_default();
-                    format!("{unit} | {address}: {noun} complete after {}{id}\n", seconds(*d))
+                    let id = id
+                        .as_ref()
+                        .map(|i| format!(" [id={i}]"))
+                        .unwrap_or_default();
+                    format!(
+                        "{unit} | {address}: {noun} complete after {}{id}\n",
+                        seconds(*d)
+                    )
                 }
-                OpStatus::Failed(d) => format!("{unit} | {address}: {ing} failed after {}\n", seconds(*d)),
+                OpStatus::Failed(d) => {
+                    format!("{unit} | {address}: {ing} failed after {}\n", seconds(*d))
+                }
             }
         }
     }

@@ -1,8 +1,8 @@
 //! `forge destroy`: delete everything the state records, dependents first.
 
 use clap::Args;
-use forge_engine::render::Style;
 use forge_engine::PlanMode;
+use forge_engine::render::Style;
 
 use super::common::{Outcome, RunArgs};
 

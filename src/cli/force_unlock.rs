@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::common::{factories, load_env, resolve_target, single_unit, Outcome};
+use super::common::{Outcome, factories, load_env, resolve_target, single_unit};
 
 #[derive(Args)]
 pub struct ForceUnlockArgs {
@@ -19,9 +19,17 @@ pub async fn run(args: ForceUnlockArgs) -> Outcome {
     let env = load_env(&dir)?;
     let unit = single_unit(&env, &dir)?;
     let (factories, _fake) = factories()?;
-    let engine = forge_engine::Engine::new(factories, vec![std::sync::Arc::new(forge_aws::remote_state::S3BackendFactory::new())]);
+    let engine = forge_engine::Engine::new(
+        factories,
+        vec![std::sync::Arc::new(
+            forge_aws::remote_state::S3BackendFactory::new(),
+        )],
+    );
     match engine.force_unlock(unit, &args.id).await? {
-        Some(holder) => println!("Released the lock {} of unit {} (held by {} since {} for {}).", holder.id, unit.name, holder.who, holder.created, holder.operation),
+        Some(holder) => println!(
+            "Released the lock {} of unit {} (held by {} since {} for {}).",
+            holder.id, unit.name, holder.who, holder.created, holder.operation
+        ),
         None => println!("Unit {} is not locked.", unit.name),
     }
     Ok(0)

@@ -6,7 +6,7 @@ use clap::{Args, ValueEnum};
 use forge_engine::module_graph::ModuleGraph;
 use forge_engine::unit_graph::UnitGraph;
 
-use super::common::{load_env, resolve_target, Outcome};
+use super::common::{Outcome, load_env, resolve_target};
 
 #[derive(Clone, Copy, ValueEnum)]
 pub enum Format {
@@ -30,10 +30,13 @@ pub async fn run(args: GraphArgs) -> Outcome {
     let env = load_env(&dir)?;
     if !args.resources {
         let g = UnitGraph::build(&env)?;
-        print!("{}", match args.format {
-            Format::Dot => g.to_dot(),
-            Format::Mermaid => g.to_mermaid(),
-        });
+        print!(
+            "{}",
+            match args.format {
+                Format::Dot => g.to_dot(),
+                Format::Mermaid => g.to_mermaid(),
+            }
+        );
         return Ok(0);
     }
     let mut out = match args.format {
@@ -45,7 +48,10 @@ pub async fn run(args: GraphArgs) -> Outcome {
         let id = |i: usize| format!("u{u}n{i}");
         match args.format {
             Format::Dot => {
-                out.push_str(&format!("  subgraph \"cluster_{}\" {{\n    label = \"{}\";\n", unit.name, unit.name));
+                out.push_str(&format!(
+                    "  subgraph \"cluster_{}\" {{\n    label = \"{}\";\n",
+                    unit.name, unit.name
+                ));
                 for (i, (name, _)) in g.nodes.iter().enumerate() {
                     out.push_str(&format!("    {} [label = \"{name}\"];\n", id(i)));
                 }
@@ -57,7 +63,10 @@ pub async fn run(args: GraphArgs) -> Outcome {
                 out.push_str("  }\n");
             }
             Format::Mermaid => {
-                out.push_str(&format!("  subgraph {}\n", unit.name.replace(['/', ' '], "_")));
+                out.push_str(&format!(
+                    "  subgraph {}\n",
+                    unit.name.replace(['/', ' '], "_")
+                ));
                 for (i, (name, _)) in g.nodes.iter().enumerate() {
                     out.push_str(&format!("    {}[\"{name}\"]\n", id(i)));
                 }

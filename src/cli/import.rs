@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use forge_engine::render::{inline, Style};
+use forge_engine::render::{Style, inline};
 use forge_engine::{EngineError, InstanceAddr};
 
-use super::common::{build_engine, load_env, resolve_target, single_unit, Outcome, RunArgs};
+use super::common::{Outcome, RunArgs, build_engine, load_env, resolve_target, single_unit};
 
 #[derive(Args)]
 pub struct ImportArgs {
@@ -35,7 +35,13 @@ pub async fn run(args: ImportArgs) -> Outcome {
     };
     let built = build_engine(&run, Style::default())?;
     let value = built.engine.import(&env, unit, &addr, &args.id).await?;
-    let id = value.str_attr("id").map(str::to_string).unwrap_or_else(|| inline(&value));
-    println!("{addr}: Import complete [id={id}]\nThe object is now managed by unit {}; run forge plan to compare it with the configuration.", unit.name);
+    let id = value
+        .str_attr("id")
+        .map(str::to_string)
+        .unwrap_or_else(|| inline(&value));
+    println!(
+        "{addr}: Import complete [id={id}]\nThe object is now managed by unit {}; run forge plan to compare it with the configuration.",
+        unit.name
+    );
     Ok(0)
 }

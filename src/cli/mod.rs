@@ -21,9 +21,12 @@ use clap::{Parser, Subcommand};
 /// `--api-stats` was given: commands add their part (apply: the critical path) to stderr.
 pub(crate) static API_STATS: AtomicBool = AtomicBool::new(false);
 
-
 #[derive(Parser)]
-#[command(name = "forge", version, about = "Infrastructure as code for AWS: Terragrunt/Terraform HCL in, AWS out.")]
+#[command(
+    name = "forge",
+    version,
+    about = "Infrastructure as code for AWS: Terragrunt/Terraform HCL in, AWS out."
+)]
 pub struct Cli {
     /// Plain output without colors (also when NO_COLOR is set or output is not a terminal).
     #[arg(long, global = true)]
@@ -62,8 +65,17 @@ pub enum Command {
 
 /// Terraform spells some long options with one dash (`-out`, `-auto-approve`); accept both.
 fn normalise_args(args: impl Iterator<Item = String>) -> Vec<String> {
-    const SINGLE_DASH: [&str; 9] =
-        ["out", "auto-approve", "detailed-exitcode", "refresh-only", "refresh", "json", "lock-timeout", "parallelism", "no-color"];
+    const SINGLE_DASH: [&str; 9] = [
+        "out",
+        "auto-approve",
+        "detailed-exitcode",
+        "refresh-only",
+        "refresh",
+        "json",
+        "lock-timeout",
+        "parallelism",
+        "no-color",
+    ];
     args.map(|a| {
         for name in SINGLE_DASH {
             let flag = format!("-{name}");
@@ -89,7 +101,10 @@ pub fn main() -> i32 {
     let style = common::style(cli.no_color);
     terragrunt_host::install(matches!(cli.command, Command::Validate(_)));
     schema_host::install();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");
@@ -111,13 +126,22 @@ pub fn main() -> i32 {
     });
     let code = common::finish(result);
     if cli.api_stats {
-        eprint!("{}", forge_aws::api_stats::ApiStats::global().summary().render());
+        eprint!(
+            "{}",
+            forge_aws::api_stats::ApiStats::global().summary().render()
+        );
         eprintln!("wall time: {:.2} s", started.elapsed().as_secs_f64());
         if std::env::var_os("FORGE_API_TRACE").is_some() {
             let mut calls = forge_aws::api_stats::ApiStats::global().calls();
             calls.sort_by_key(|c| c.start);
             for c in calls {
-                eprintln!("trace {:>7.1} {:>6.1} {}:{}", c.start.as_secs_f64() * 1000.0, c.elapsed.as_secs_f64() * 1000.0, c.service, c.operation);
+                eprintln!(
+                    "trace {:>7.1} {:>6.1} {}:{}",
+                    c.start.as_secs_f64() * 1000.0,
+                    c.elapsed.as_secs_f64() * 1000.0,
+                    c.service,
+                    c.operation
+                );
             }
         }
     }
@@ -130,10 +154,31 @@ mod tests {
 
     #[test]
     fn terraform_single_dash_flags_are_accepted() {
-        let args = ["forge", "plan", "-out", "p", "-refresh=false", "-refresh-only", "-o", "-lock-timeout=5s"].map(String::from);
+        let args = [
+            "forge",
+            "plan",
+            "-out",
+            "p",
+            "-refresh=false",
+            "-refresh-only",
+            "-o",
+            "-lock-timeout=5s",
+        ]
+        .map(String::from);
         assert_eq!(
             normalise_args(args.into_iter()),
-            ["forge", "plan", "--out", "p", "--refresh=false", "--refresh-only", "-o", "--lock-timeout=5s"].map(String::from).to_vec()
+            [
+                "forge",
+                "plan",
+                "--out",
+                "p",
+                "--refresh=false",
+                "--refresh-only",
+                "-o",
+                "--lock-timeout=5s"
+            ]
+            .map(String::from)
+            .to_vec()
         );
     }
 }

@@ -4,7 +4,7 @@ use clap::Args;
 use forge_engine::render::inline;
 use forge_provider::Value;
 
-use super::common::{factories, load_env, resolve_target, Outcome};
+use super::common::{Outcome, factories, load_env, resolve_target};
 use std::path::PathBuf;
 
 #[derive(Args)]
@@ -26,7 +26,12 @@ pub async fn run(args: OutputArgs) -> Outcome {
     let dir = resolve_target(&args.target)?;
     let env = load_env(&dir)?;
     let (factories, _fake) = factories()?;
-    let engine = forge_engine::Engine::new(factories, vec![std::sync::Arc::new(forge_aws::remote_state::S3BackendFactory::new())]);
+    let engine = forge_engine::Engine::new(
+        factories,
+        vec![std::sync::Arc::new(
+            forge_aws::remote_state::S3BackendFactory::new(),
+        )],
+    );
     let many = env.units.len() > 1;
     let mut json = serde_json::Map::new();
     let mut found = false;
@@ -40,7 +45,11 @@ pub async fn run(args: OutputArgs) -> Outcome {
             found = true;
             let sensitive = o.sensitive || o.value.contains_sensitive();
             if args.json {
-                let value = if sensitive { serde_json::Value::Null } else { o.value.to_json() };
+                let value = if sensitive {
+                    serde_json::Value::Null
+                } else {
+                    o.value.to_json()
+                };
                 unit_json.insert(name.clone(), serde_json::json!({"value": value, "type": forge_engine::state::cty_type(&o.value), "sensitive": sensitive}));
             } else if args.raw && args.name.is_some() {
                 match (&o.value, sensitive) {
@@ -49,8 +58,19 @@ pub async fn run(args: OutputArgs) -> Outcome {
                     (v, false) => println!("{}", inline(v)),
                 }
             } else {
-                let prefix = if many { format!("{}.", unit.name) } else { String::new() };
-                println!("{prefix}{name} = {}", if sensitive { "(sensitive value)".into() } else { inline(&o.value) });
+                let prefix = if many {
+                    format!("{}.", unit.name)
+                } else {
+                    String::new()
+                };
+                println!(
+                    "{prefix}{name} = {}",
+                    if sensitive {
+                        "(sensitive value)".into()
+                    } else {
+                        inline(&o.value)
+                    }
+                );
             }
         }
         if many {
@@ -60,13 +80,17 @@ pub async fn run(args: OutputArgs) -> Outcome {
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json).unwrap_or_default()
+        );
     }
     if let Some(n) = &args.name
-        && !found {
-            return Err(forge_engine::EngineError::new(format!("no output named {n:?} in the state of {}", dir.display()))
+        && !found
+    {
+        return Err(forge_engine::EngineError::new(format!("no output named {n:?} in the state of {}", dir.display()))
                 .hint("run forge output without a name to list the outputs; a unit that was never applied has none")
                 .into());
-        }
+    }
     Ok(0)
 }

@@ -4,14 +4,16 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use clap::Args;
-use forge_engine::render::{render_unit, render_unit_changes, summary_table, Style};
-use forge_engine::saved_plan::SavedPlan;
 use forge_config::Environment;
 use forge_engine::plan_json::UnitConfigJson;
-use forge_engine::plan_json_config::{configuration_json, resource_dependencies, variables_json, ProviderSchemas};
+use forge_engine::plan_json_config::{
+    ProviderSchemas, configuration_json, resource_dependencies, variables_json,
+};
+use forge_engine::render::{Style, render_unit, render_unit_changes, summary_table};
+use forge_engine::saved_plan::SavedPlan;
 use forge_engine::{Engine, EnvPlan, PlanMode, UnitOutcome};
 
-use super::common::{build_engine, load_env, resolve_target, Failure, Outcome, RunArgs};
+use super::common::{Failure, Outcome, RunArgs, build_engine, load_env, resolve_target};
 
 #[derive(Args)]
 pub struct PlanArgs {
@@ -50,12 +52,22 @@ pub async fn run(args: PlanArgs, style: Style) -> Outcome {
     let mut built = build_engine(&args.run, style)?;
     if args.json {
         // stdout holds the JSON document only; progress goes to stderr.
-        built.engine.events = std::sync::Arc::new(move |e| eprint!("{}", super::common::event_line(&e, style)));
+        built.engine.events =
+            std::sync::Arc::new(move |e| eprint!("{}", super::common::event_line(&e, style)));
     }
-    let plan = built.engine.plan(&env, mode_of(args.refresh_only, args.destroy)).await?;
+    let plan = built
+        .engine
+        .plan(&env, mode_of(args.refresh_only, args.destroy))
+        .await?;
     if args.json {
         let config = config_json(&built.engine, &env, &plan).await;
-        println!("{}", serde_json::to_string_pretty(&forge_engine::plan_json::env_plan_json_with_config(&plan, &config)).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&forge_engine::plan_json::env_plan_json_with_config(
+                &plan, &config
+            ))
+            .unwrap_or_default()
+        );
     } else {
         print!("{}", render_env_plan(&plan, style, true));
     }
@@ -69,10 +81,18 @@ pub async fn run(args: PlanArgs, style: Style) -> Outcome {
         let canonical = dir.canonicalize().unwrap_or(dir.clone());
         SavedPlan::from_plan(&canonical, &plan)?.write(out)?;
         if !args.json {
-            println!("\nSaved the plan to: {}\nTo perform exactly these actions, run: forge apply {}", out.display(), out.display());
+            println!(
+                "\nSaved the plan to: {}\nTo perform exactly these actions, run: forge apply {}",
+                out.display(),
+                out.display()
+            );
         }
     }
-    Ok(if args.detailed_exitcode && plan.has_changes() { 2 } else { 0 })
+    Ok(if args.detailed_exitcode && plan.has_changes() {
+        2
+    } else {
+        0
+    })
 }
 
 /// Each unit's section, then the environment table when there is more than one unit.
@@ -85,8 +105,12 @@ pub fn render_env_plan(plan: &EnvPlan, style: Style, warnings: bool) -> String {
         match o {
             UnitOutcome::Done(p) if warnings => out.push_str(&render_unit(p, style)),
             UnitOutcome::Done(p) => out.push_str(&render_unit_changes(p, style)),
-            UnitOutcome::Failed(es) => out.push_str(&format!("failed: {} error(s), shown below\n", es.len())),
-            UnitOutcome::Skipped { because } => out.push_str(&format!("skipped: its dependency {because} failed\n")),
+            UnitOutcome::Failed(es) => {
+                out.push_str(&format!("failed: {} error(s), shown below\n", es.len()))
+            }
+            UnitOutcome::Skipped { because } => {
+                out.push_str(&format!("skipped: its dependency {because} failed\n"))
+            }
         }
         out.push('\n');
     }
@@ -97,14 +121,29 @@ pub fn render_env_plan(plan: &EnvPlan, style: Style, warnings: bool) -> String {
 }
 
 /// Each planned unit's `variables` (the values its run set) and `configuration` for plan JSON.
-async fn config_json(engine: &Engine, env: &Environment, plan: &EnvPlan) -> BTreeMap<String, UnitConfigJson> {
+async fn config_json(
+    engine: &Engine,
+    env: &Environment,
+    plan: &EnvPlan,
+) -> BTreeMap<String, UnitConfigJson> {
     let schemas = ProviderSchemas::load(&engine.factories).await;
     let mut out = BTreeMap::new();
     for (name, outcome) in &plan.units {
-        let (UnitOutcome::Done(p), Some(unit)) = (outcome, env.unit(name)) else { continue };
+        let (UnitOutcome::Done(p), Some(unit)) = (outcome, env.unit(name)) else {
+            continue;
+        };
         let variables = variables_json(unit, &p.variables);
-        let configuration = Some(configuration_json(unit, &|mode, ty| schemas.schema(mode, ty)));
-        out.insert(name.clone(), UnitConfigJson { variables, configuration, dependencies: resource_dependencies(unit) });
+        let configuration = Some(configuration_json(unit, &|mode, ty| {
+            schemas.schema(mode, ty)
+        }));
+        out.insert(
+            name.clone(),
+            UnitConfigJson {
+                variables,
+                configuration,
+                dependencies: resource_dependencies(unit),
+            },
+        );
     }
     out
 }

@@ -33,9 +33,16 @@ impl SchemaLookup for ProviderSchemas {
 fn configure_all() -> Vec<Arc<dyn Provider>> {
     std::thread::scope(|s| {
         s.spawn(|| {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return Vec::new() };
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return Vec::new();
+            };
             runtime.block_on(async {
-                let Ok((factories, _fake)) = super::common::factories() else { return Vec::new() };
+                let Ok((factories, _fake)) = super::common::factories() else {
+                    return Vec::new();
+                };
                 let placeholder = Value::object([("region", Value::string("us-east-1"))]);
                 let mut out = Vec::new();
                 for f in factories {

@@ -5,20 +5,31 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use forge_engine::state::State;
-use forge_engine::{EngineError, Engine, InstanceAddr};
+use forge_engine::{Engine, EngineError, InstanceAddr};
 
-use super::common::{factories, load_env, resolve_target, single_unit, Failure, Outcome};
+use super::common::{Failure, Outcome, factories, load_env, resolve_target, single_unit};
 
 #[derive(Subcommand)]
 pub enum StateCommand {
     /// List the resource instances in state.
-    List { #[arg(default_value = ".")] target: PathBuf },
+    List {
+        #[arg(default_value = ".")]
+        target: PathBuf,
+    },
     /// Show one instance's attributes (sensitive ones hidden).
     Show { target: PathBuf, address: String },
     /// Forget instances without deleting the objects.
-    Rm { target: PathBuf, #[arg(required = true)] addresses: Vec<String> },
+    Rm {
+        target: PathBuf,
+        #[arg(required = true)]
+        addresses: Vec<String>,
+    },
     /// Rename an instance in state.
-    Mv { target: PathBuf, from: String, to: String },
+    Mv {
+        target: PathBuf,
+        from: String,
+        to: String,
+    },
     /// Print the state as stored (Terraform's JSON).
     Pull { target: PathBuf },
     /// Replace the state with a file (same lineage, newer serial), as Terraform's push.
@@ -33,7 +44,12 @@ pub enum StateCommand {
 
 fn engine() -> Result<Engine, Failure> {
     let (factories, _fake) = factories()?;
-    Ok(Engine::new(factories, vec![std::sync::Arc::new(forge_aws::remote_state::S3BackendFactory::new())]))
+    Ok(Engine::new(
+        factories,
+        vec![std::sync::Arc::new(
+            forge_aws::remote_state::S3BackendFactory::new(),
+        )],
+    ))
 }
 
 fn parse(addr: &str) -> Result<InstanceAddr, Failure> {
@@ -49,16 +65,27 @@ async fn schema_of(addr: &InstanceAddr) -> Option<forge_provider::Schema> {
     let (factories, _fake) = factories().ok()?;
     let provider = forge_engine::module_graph::provider_name_of(&addr.type_name);
     let factory = factories.iter().find(|f| f.name() == provider)?;
-    let configured = factory.configure(&forge_provider::Value::object([("region", forge_provider::Value::string("us-east-1"))])).await.ok()?;
+    let configured = factory
+        .configure(&forge_provider::Value::object([(
+            "region",
+            forge_provider::Value::string("us-east-1"),
+        )]))
+        .await
+        .ok()?;
     if addr.mode == forge_config::Mode::Data {
-        configured.data_source(&addr.type_name).map(|d| d.schema().clone())
+        configured
+            .data_source(&addr.type_name)
+            .map(|d| d.schema().clone())
     } else {
-        configured.resource_type(&addr.type_name).map(|r| r.schema().clone())
+        configured
+            .resource_type(&addr.type_name)
+            .map(|r| r.schema().clone())
     }
 }
 
 fn missing(addr: &InstanceAddr, unit: &str) -> EngineError {
-    EngineError::new(format!("{addr} is not in the state of unit {unit}")).hint(format!("forge state list {unit} shows what is there"))
+    EngineError::new(format!("{addr} is not in the state of unit {unit}"))
+        .hint(format!("forge state list {unit} shows what is there"))
 }
 
 pub async fn run(cmd: StateCommand) -> Outcome {
@@ -86,7 +113,11 @@ pub async fn run(cmd: StateCommand) -> Outcome {
             let unit = single_unit(&env, &dir)?;
             let addr = parse(&address)?;
             let store = engine.read_state(unit).await?;
-            let inst = store.state.instances.get(&addr).ok_or_else(|| missing(&addr, &unit.name))?;
+            let inst = store
+                .state
+                .instances
+                .get(&addr)
+                .ok_or_else(|| missing(&addr, &unit.name))?;
             // The schema says which attributes are nested blocks and which are dynamic,
             // stored in their `{"value", "type"}` wire form; without it (a type no
             // provider here knows) the attributes are shown as stored.
@@ -95,14 +126,20 @@ pub async fn run(cmd: StateCommand) -> Outcome {
                 Some(s) => forge_engine::schema_util::from_state(s, &inst.attributes),
                 None => inst.attributes.clone(),
             };
-            print!("{}", forge_engine::render::state_resource(&addr, &attrs, schema.as_ref()));
+            print!(
+                "{}",
+                forge_engine::render::state_resource(&addr, &attrs, schema.as_ref())
+            );
             Ok(0)
         }
         StateCommand::Rm { target, addresses } => {
             let dir = resolve_target(&target)?;
             let env = load_env(&dir)?;
             let unit = single_unit(&env, &dir)?;
-            let addrs: Vec<InstanceAddr> = addresses.iter().map(|a| parse(a)).collect::<Result<_, _>>()?;
+            let addrs: Vec<InstanceAddr> = addresses
+                .iter()
+                .map(|a| parse(a))
+                .collect::<Result<_, _>>()?;
             let name = unit.name.clone();
             let removed = addrs.clone();
             engine
@@ -128,12 +165,20 @@ pub async fn run(cmd: StateCommand) -> Outcome {
             engine
                 .edit_state(unit, move |state| {
                     if state.instances.contains_key(&t2) {
-                        return Err(EngineError::new(format!("{t2} is already in the state of unit {name}")).hint("remove it first or pick another address"));
+                        return Err(EngineError::new(format!(
+                            "{t2} is already in the state of unit {name}"
+                        ))
+                        .hint("remove it first or pick another address"));
                     }
                     if f2.type_name != t2.type_name {
-                        return Err(EngineError::new(format!("cannot move {f2} to {t2}: the resource types differ")));
+                        return Err(EngineError::new(format!(
+                            "cannot move {f2} to {t2}: the resource types differ"
+                        )));
                     }
-                    let inst = state.instances.remove(&f2).ok_or_else(|| missing(&f2, &name))?;
+                    let inst = state
+                        .instances
+                        .remove(&f2)
+                        .ok_or_else(|| missing(&f2, &name))?;
                     state.instances.insert(t2, inst);
                     Ok(())
                 })
@@ -147,25 +192,56 @@ pub async fn run(cmd: StateCommand) -> Outcome {
             let unit = single_unit(&env, &dir)?;
             let store = engine.read_state(unit).await?;
             if !store.exists() {
-                return Err(EngineError::new(format!("unit {} has no state yet", unit.name)).hint("apply it first").into());
+                return Err(
+                    EngineError::new(format!("unit {} has no state yet", unit.name))
+                        .hint("apply it first")
+                        .into(),
+                );
             }
             // The raw state holds secrets in plain, as Terraform's does: never onto a screen.
-            if std::io::IsTerminal::is_terminal(&std::io::stdout()) && (store.state.instances.values().any(|i| i.attributes.contains_sensitive()) || store.state.outputs.values().any(|o| o.sensitive))
+            if std::io::IsTerminal::is_terminal(&std::io::stdout())
+                && (store
+                    .state
+                    .instances
+                    .values()
+                    .any(|i| i.attributes.contains_sensitive())
+                    || store.state.outputs.values().any(|o| o.sensitive))
             {
-                return Err(EngineError::new(format!("the state of unit {} holds sensitive values and the output is a terminal", unit.name))
-                    .hint(format!("redirect it to a file: forge state pull {} > terraform.tfstate", target.display()))
-                    .into());
+                return Err(EngineError::new(format!(
+                    "the state of unit {} holds sensitive values and the output is a terminal",
+                    unit.name
+                ))
+                .hint(format!(
+                    "redirect it to a file: forge state pull {} > terraform.tfstate",
+                    target.display()
+                ))
+                .into());
             }
-            let bytes = store.state.to_bytes().map_err(|e| EngineError::new(e.to_string()))?;
+            let bytes = store
+                .state
+                .to_bytes()
+                .map_err(|e| EngineError::new(e.to_string()))?;
             print!("{}", String::from_utf8_lossy(&bytes));
             Ok(0)
         }
-        StateCommand::Push { target, file, force } => {
+        StateCommand::Push {
+            target,
+            file,
+            force,
+        } => {
             let dir = resolve_target(&target)?;
             let env = load_env(&dir)?;
             let unit = single_unit(&env, &dir)?;
-            let bytes = std::fs::read(&file).map_err(|e| EngineError::new(format!("cannot read {}", file.display())).cause(e.to_string()))?;
-            let incoming = State::from_bytes(&bytes).map_err(|e| EngineError::new(format!("{} is not a state file forge can read", file.display())).cause(e.to_string()))?;
+            let bytes = std::fs::read(&file).map_err(|e| {
+                EngineError::new(format!("cannot read {}", file.display())).cause(e.to_string())
+            })?;
+            let incoming = State::from_bytes(&bytes).map_err(|e| {
+                EngineError::new(format!(
+                    "{} is not a state file forge can read",
+                    file.display()
+                ))
+                .cause(e.to_string())
+            })?;
             let current = engine.read_state(unit).await?;
             if current.exists() && !force {
                 if current.state.lineage != incoming.lineage {
@@ -175,9 +251,12 @@ pub async fn run(cmd: StateCommand) -> Outcome {
                         .into());
                 }
                 if incoming.serial < current.state.serial {
-                    return Err(EngineError::new(format!("the pushed state (serial {}) is older than the stored one (serial {})", incoming.serial, current.state.serial))
-                        .hint("pull the current state and edit that, or pass --force")
-                        .into());
+                    return Err(EngineError::new(format!(
+                        "the pushed state (serial {}) is older than the stored one (serial {})",
+                        incoming.serial, current.state.serial
+                    ))
+                    .hint("pull the current state and edit that, or pass --force")
+                    .into());
                 }
             }
             engine
@@ -189,7 +268,11 @@ pub async fn run(cmd: StateCommand) -> Outcome {
                     Ok(())
                 })
                 .await?;
-            println!("Pushed {} to the state of unit {}", file.display(), unit.name);
+            println!(
+                "Pushed {} to the state of unit {}",
+                file.display(),
+                unit.name
+            );
             Ok(0)
         }
     }

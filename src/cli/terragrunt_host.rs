@@ -14,14 +14,22 @@ use forge_provider::{ProviderError, Value};
 /// Installs both for the rest of the process. `offline` (forge validate, which promises no
 /// network): the AWS functions give unknown values instead of asking.
 pub fn install(offline: bool) {
-    forge_config::set_aws_identity(if offline { AwsIdentity::Offline } else { AwsIdentity::Lookup(Arc::new(Sts)) });
+    forge_config::set_aws_identity(if offline {
+        AwsIdentity::Offline
+    } else {
+        AwsIdentity::Lookup(Arc::new(Sts))
+    });
     // Shown as Terragrunt shows it, on stderr so that stdout stays the plan (or its JSON).
     forge_config::set_command_log(Arc::new(|run: &CommandRun<'_>| {
         if let Some(out) = run.stdout.filter(|o| !o.is_empty()) {
             eprint!("{out}{}", if out.ends_with('\n') { "" } else { "\n" });
         }
         if !run.stderr.is_empty() {
-            eprint!("{}{}", run.stderr, if run.stderr.ends_with('\n') { "" } else { "\n" });
+            eprint!(
+                "{}{}",
+                run.stderr,
+                if run.stderr.ends_with('\n') { "" } else { "\n" }
+            );
         }
     }));
 }
@@ -31,8 +39,16 @@ struct Sts;
 impl AwsIdentityLookup for Sts {
     fn caller_identity(&self) -> Result<CallerIdentity, String> {
         on_own_runtime(|| async {
-            let who = context().await?.caller_identity().await.map_err(|e| explain("STS GetCallerIdentity", e))?;
-            let missing = |what: &str| format!("STS GetCallerIdentity returned no {what}; check the STS endpoint (AWS_ENDPOINT_URL)");
+            let who = context()
+                .await?
+                .caller_identity()
+                .await
+                .map_err(|e| explain("STS GetCallerIdentity", e))?;
+            let missing = |what: &str| {
+                format!(
+                    "STS GetCallerIdentity returned no {what}; check the STS endpoint (AWS_ENDPOINT_URL)"
+                )
+            };
             Ok(CallerIdentity {
                 arn: who.arn.ok_or_else(|| missing("ARN"))?,
                 user_id: who.user_id.ok_or_else(|| missing("user id"))?,
@@ -44,7 +60,9 @@ impl AwsIdentityLookup for Sts {
     fn account_alias(&self) -> Result<String, String> {
         on_own_runtime(|| async {
             let ctx = context().await?;
-            let conf = aws_sdk_iam::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter()).build();
+            let conf = aws_sdk_iam::config::Builder::from(&ctx.sdk)
+                .interceptor(ctx.api_counter())
+                .build();
             let out = aws_sdk_iam::Client::from_conf(conf)
                 .list_account_aliases()
                 .send()
@@ -65,7 +83,9 @@ async fn context() -> Result<AwsContext, String> {
         return Ok(ctx);
     }
     let config = Value::object([("region", Value::string("us-east-1"))]);
-    AwsContext::from_provider_config(&config).await.map_err(|e| explain("configuring the AWS SDK", e))
+    AwsContext::from_provider_config(&config)
+        .await
+        .map_err(|e| explain("configuring the AWS SDK", e))
 }
 
 /// "what went wrong; what to do", the shape forge-config turns into a diagnostic and hint.

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::common::{factories, resolve_target, Failure, Outcome};
+use super::common::{Failure, Outcome, factories, resolve_target};
 
 #[derive(Args)]
 pub struct ValidateArgs {
@@ -25,7 +25,14 @@ pub async fn run(args: ValidateArgs) -> Outcome {
     if !diags.is_empty() {
         eprint!("{diags}");
     }
-    let resources: usize = env.units.iter().map(|u| u.module.resources.len() + u.module.data.len()).sum();
-    println!("Success! The configuration is valid ({} unit(s), {resources} resource and data blocks).", env.units.len());
+    let resources: usize = env
+        .units
+        .iter()
+        .map(|u| u.module.resources.len() + u.module.data.len())
+        .sum();
+    println!(
+        "Success! The configuration is valid ({} unit(s), {resources} resource and data blocks).",
+        env.units.len()
+    );
     Ok(0)
 }

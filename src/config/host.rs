@@ -39,11 +39,17 @@ pub(crate) struct TerragruntHost {
 
 impl TerragruntHost {
     pub fn new(unit_dir: &Path) -> Self {
-        TerragruntHost { unit_dir: unit_dir.to_path_buf(), include_dir: None }
+        TerragruntHost {
+            unit_dir: unit_dir.to_path_buf(),
+            include_dir: None,
+        }
     }
 
     pub fn with_include(&self, include_dir: &Path) -> Self {
-        TerragruntHost { unit_dir: self.unit_dir.clone(), include_dir: Some(include_dir.to_path_buf()) }
+        TerragruntHost {
+            unit_dir: self.unit_dir.clone(),
+            include_dir: Some(include_dir.to_path_buf()),
+        }
     }
 
     /// `path_relative_to_include()`: the unit's folder seen from the root file's folder.
@@ -63,7 +69,10 @@ impl TerragruntHost {
 
     fn find_in_parent_folders(&self, args: &[Value]) -> Result<Value, String> {
         let name = match args.first() {
-            Some(v) => v.as_str().ok_or("the file name must be a string")?.to_string(),
+            Some(v) => v
+                .as_str()
+                .ok_or("the file name must be a string")?
+                .to_string(),
             None => "terragrunt.hcl".to_string(),
         };
         let fallback = args.get(1);
@@ -86,7 +95,10 @@ impl TerragruntHost {
     }
 
     fn read_terragrunt_config(&self, args: &[Value]) -> Result<Value, String> {
-        let path = args.first().and_then(Value::as_str).ok_or("the first argument must be a file path")?;
+        let path = args
+            .first()
+            .and_then(Value::as_str)
+            .ok_or("the first argument must be a file path")?;
         let path = self.unit_dir.join(path);
         if !path.exists() {
             if let Some(default) = args.get(1) {
@@ -97,16 +109,25 @@ impl TerragruntHost {
         let body = forge_lang::parse_file(&path).map_err(|d| d.to_string())?;
         let file_dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
         // The file read is evaluated in its own folder, as Terragrunt does.
-        let host = TerragruntHost { unit_dir: file_dir.clone(), include_dir: self.include_dir.clone() };
-        let locals = crate::unit_impl::eval_locals(&body, &host, &BTreeMap::new()).map_err(|d| d.to_string())?;
+        let host = TerragruntHost {
+            unit_dir: file_dir.clone(),
+            include_dir: self.include_dir.clone(),
+        };
+        let locals = crate::unit_impl::eval_locals(&body, &host, &BTreeMap::new())
+            .map_err(|d| d.to_string())?;
         let mut out = BTreeMap::new();
-        let scope = Scope { roots: BTreeMap::from([("local".to_string(), locals.clone())]), base_dir: file_dir, host: Some(&host) };
+        let scope = Scope {
+            roots: BTreeMap::from([("local".to_string(), locals.clone())]),
+            base_dir: file_dir,
+            host: Some(&host),
+        };
         for attr in &body.attributes {
             let value = forge_lang::eval(&attr.expr, &scope).map_err(|d| d.to_string())?;
             out.insert(attr.name.clone(), value);
         }
         out.insert("locals".to_string(), locals);
-        out.entry("inputs".to_string()).or_insert_with(|| Value::Object(BTreeMap::new()));
+        out.entry("inputs".to_string())
+            .or_insert_with(|| Value::Object(BTreeMap::new()));
         Ok(Value::Object(out))
     }
 }
@@ -128,18 +149,25 @@ impl FunctionHost for TerragruntHost {
             "path_relative_to_include" => Ok(Value::string(self.path_relative_to_include())),
             "path_relative_from_include" => Ok(Value::string(self.path_relative_from_include())),
             "get_terragrunt_dir" | "get_original_terragrunt_dir" => dir_text(&self.unit_dir),
-            "get_parent_terragrunt_dir" => dir_text(self.include_dir.as_deref().unwrap_or(&self.unit_dir)),
+            "get_parent_terragrunt_dir" => {
+                dir_text(self.include_dir.as_deref().unwrap_or(&self.unit_dir))
+            }
             "read_terragrunt_config" => self.read_terragrunt_config(&args),
             "get_env" => get_env(&args),
             "run_cmd" => crate::run_cmd::run_cmd(&self.unit_dir, &args, secret),
-            aws if crate::host_aws::AWS_FUNCTIONS.contains(&aws) => crate::host_aws::call(aws, &args),
+            aws if crate::host_aws::AWS_FUNCTIONS.contains(&aws) => {
+                crate::host_aws::call(aws, &args)
+            }
             _ => return None,
         })
     }
 }
 
 fn get_env(args: &[Value]) -> Result<Value, String> {
-    let name = args.first().and_then(Value::as_str).ok_or("the variable name must be a string")?;
+    let name = args
+        .first()
+        .and_then(Value::as_str)
+        .ok_or("the variable name must be a string")?;
     match (std::env::var(name), args.get(1)) {
         (Ok(v), _) => Ok(Value::string(v)),
         (Err(_), Some(default)) => Ok(default.clone()),
@@ -155,8 +183,16 @@ pub fn relative_path(from: &Path, to: &Path) -> String {
     let to: Vec<Component> = to.components().collect();
     let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
     let mut parts: Vec<String> = vec!["..".to_string(); from.len() - common];
-    parts.extend(to[common..].iter().map(|c| c.as_os_str().to_string_lossy().into_owned()));
-    if parts.is_empty() { ".".to_string() } else { parts.join("/") }
+    parts.extend(
+        to[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    if parts.is_empty() {
+        ".".to_string()
+    } else {
+        parts.join("/")
+    }
 }
 
 #[cfg(test)]
@@ -165,10 +201,25 @@ mod tests {
 
     #[test]
     fn relative_paths_go_up_and_down() {
-        assert_eq!(relative_path(Path::new("/a/stacks"), Path::new("/a/stacks/production/sqs")), "production/sqs");
-        assert_eq!(relative_path(Path::new("/a/stacks/production/sqs"), Path::new("/a/stacks")), "../..");
+        assert_eq!(
+            relative_path(
+                Path::new("/a/stacks"),
+                Path::new("/a/stacks/production/sqs")
+            ),
+            "production/sqs"
+        );
+        assert_eq!(
+            relative_path(
+                Path::new("/a/stacks/production/sqs"),
+                Path::new("/a/stacks")
+            ),
+            "../.."
+        );
         assert_eq!(relative_path(Path::new("/a/b"), Path::new("/a/b")), ".");
-        assert_eq!(relative_path(Path::new("/a/b/c"), Path::new("/a/d")), "../../d");
+        assert_eq!(
+            relative_path(Path::new("/a/b/c"), Path::new("/a/d")),
+            "../../d"
+        );
     }
 
     #[test]
@@ -182,9 +233,18 @@ mod tests {
         std::fs::write(root.join("env/env.hcl"), "").expect("write");
         let host = TerragruntHost::new(&unit);
         let found = |args: &[Value]| host.call("find_in_parent_folders", args).expect("mine");
-        assert_eq!(found(&[]), Ok(Value::string(root.join("terragrunt.hcl").to_string_lossy())));
-        assert_eq!(found(&[Value::string("env.hcl")]), Ok(Value::string(root.join("env/env.hcl").to_string_lossy())));
-        assert_eq!(found(&[Value::string("none.hcl"), Value::string("fb")]), Ok(Value::string("fb")));
+        assert_eq!(
+            found(&[]),
+            Ok(Value::string(root.join("terragrunt.hcl").to_string_lossy()))
+        );
+        assert_eq!(
+            found(&[Value::string("env.hcl")]),
+            Ok(Value::string(root.join("env/env.hcl").to_string_lossy()))
+        );
+        assert_eq!(
+            found(&[Value::string("none.hcl"), Value::string("fb")]),
+            Ok(Value::string("fb"))
+        );
         let err = found(&[Value::string("none.hcl")]).expect_err("missing");
         assert!(err.contains("no file named \"none.hcl\""), "{err}");
     }
@@ -193,30 +253,67 @@ mod tests {
     fn read_terragrunt_config_returns_locals_and_inputs_or_the_default() {
         let tmp = tempfile::tempdir().expect("tempdir");
         let dir = tmp.path().canonicalize().expect("canonical");
-        std::fs::write(dir.join("common.hcl"), "locals {\n  a = 1\n  b = local.a + 1\n}\ninputs = { x = local.b }\n").expect("write");
+        std::fs::write(
+            dir.join("common.hcl"),
+            "locals {\n  a = 1\n  b = local.a + 1\n}\ninputs = { x = local.b }\n",
+        )
+        .expect("write");
         let host = TerragruntHost::new(&dir);
-        let value = host.call("read_terragrunt_config", &[Value::string("common.hcl")]).expect("mine").expect("reads");
-        assert_eq!(value.get("locals").and_then(|l| l.get("b")), Some(&Value::Number(2.0)));
-        assert_eq!(value.get("inputs").and_then(|l| l.get("x")), Some(&Value::Number(2.0)));
-        let fallback = host.call("read_terragrunt_config", &[Value::string("nope.hcl"), Value::Null]).expect("mine");
+        let value = host
+            .call("read_terragrunt_config", &[Value::string("common.hcl")])
+            .expect("mine")
+            .expect("reads");
+        assert_eq!(
+            value.get("locals").and_then(|l| l.get("b")),
+            Some(&Value::Number(2.0))
+        );
+        assert_eq!(
+            value.get("inputs").and_then(|l| l.get("x")),
+            Some(&Value::Number(2.0))
+        );
+        let fallback = host
+            .call(
+                "read_terragrunt_config",
+                &[Value::string("nope.hcl"), Value::Null],
+            )
+            .expect("mine");
         assert_eq!(fallback, Ok(Value::Null));
-        let err = host.call("read_terragrunt_config", &[Value::string("nope.hcl")]).expect("mine").expect_err("missing");
+        let err = host
+            .call("read_terragrunt_config", &[Value::string("nope.hcl")])
+            .expect("mine")
+            .expect_err("missing");
         assert!(err.contains("nope.hcl does not exist"), "{err}");
     }
 
     #[test]
     fn include_paths_are_relative_both_ways() {
-        let host = TerragruntHost::new(Path::new("/r/stacks/production/iam")).with_include(Path::new("/r/stacks"));
-        assert_eq!(host.call("path_relative_to_include", &[]), Some(Ok(Value::string("production/iam"))));
-        assert_eq!(host.call("path_relative_from_include", &[]), Some(Ok(Value::string("../.."))));
-        assert_eq!(host.call("get_parent_terragrunt_dir", &[]), Some(Ok(Value::string("/r/stacks"))));
-        assert_eq!(host.call("get_terragrunt_dir", &[]), Some(Ok(Value::string("/r/stacks/production/iam"))));
+        let host = TerragruntHost::new(Path::new("/r/stacks/production/iam"))
+            .with_include(Path::new("/r/stacks"));
+        assert_eq!(
+            host.call("path_relative_to_include", &[]),
+            Some(Ok(Value::string("production/iam")))
+        );
+        assert_eq!(
+            host.call("path_relative_from_include", &[]),
+            Some(Ok(Value::string("../..")))
+        );
+        assert_eq!(
+            host.call("get_parent_terragrunt_dir", &[]),
+            Some(Ok(Value::string("/r/stacks")))
+        );
+        assert_eq!(
+            host.call("get_terragrunt_dir", &[]),
+            Some(Ok(Value::string("/r/stacks/production/iam")))
+        );
     }
 
     #[test]
     fn unknown_arguments_give_unknown() {
         let host = TerragruntHost::new(Path::new("/tmp"));
-        assert_eq!(host.call("get_env", &[Value::Unknown]), Some(Ok(Value::Unknown)));
+        assert_eq!(
+            host.call("get_env", &[Value::Unknown]),
+            Some(Ok(Value::Unknown))
+        );
         assert_eq!(host.call("not_mine", &[]), None);
     }
 
@@ -224,8 +321,17 @@ mod tests {
     fn get_env_uses_the_default_or_says_what_to_set() {
         let host = TerragruntHost::new(Path::new("/tmp"));
         let name = Value::string("FORGE_TEST_SURELY_UNSET_VARIABLE");
-        assert_eq!(host.call("get_env", &[name.clone(), Value::string("d")]), Some(Ok(Value::string("d"))));
-        let err = host.call("get_env", &[name]).and_then(Result::err).unwrap_or_default();
-        assert!(err.contains("FORGE_TEST_SURELY_UNSET_VARIABLE is not set"), "{err}");
+        assert_eq!(
+            host.call("get_env", &[name.clone(), Value::string("d")]),
+            Some(Ok(Value::string("d")))
+        );
+        let err = host
+            .call("get_env", &[name])
+            .and_then(Result::err)
+            .unwrap_or_default();
+        assert!(
+            err.contains("FORGE_TEST_SURELY_UNSET_VARIABLE is not set"),
+            "{err}"
+        );
     }
 }

@@ -48,7 +48,11 @@ static INSTALLED: RwLock<Option<Arc<Installed>>> = RwLock::new(None);
 /// Installs what the AWS functions use for the rest of the process (replacing, and
 /// forgetting the answers of, any earlier one).
 pub fn set_aws_identity(identity: AwsIdentity) {
-    let installed = Arc::new(Installed { identity, caller: OnceLock::new(), alias: OnceLock::new() });
+    let installed = Arc::new(Installed {
+        identity,
+        caller: OnceLock::new(),
+        alias: OnceLock::new(),
+    });
     match INSTALLED.write() {
         Ok(mut slot) => *slot = Some(installed),
         Err(poisoned) => *poisoned.into_inner() = Some(installed),
@@ -62,13 +66,20 @@ fn installed() -> Option<Arc<Installed>> {
     }
 }
 
-pub(crate) const AWS_FUNCTIONS: &[&str] =
-    &["get_aws_account_id", "get_aws_caller_identity_arn", "get_aws_caller_identity_user_id", "get_aws_account_alias"];
+pub(crate) const AWS_FUNCTIONS: &[&str] = &[
+    "get_aws_account_id",
+    "get_aws_caller_identity_arn",
+    "get_aws_caller_identity_user_id",
+    "get_aws_account_alias",
+];
 
 /// Evaluates one of [`AWS_FUNCTIONS`] (they take no arguments).
 pub(crate) fn call(name: &str, args: &[Value]) -> Result<Value, String> {
     if !args.is_empty() {
-        return Err(format!("takes no arguments, {} given; write {name}()", args.len()));
+        return Err(format!(
+            "takes no arguments, {} given; write {name}()",
+            args.len()
+        ));
     }
     let Some(installed) = installed() else {
         return Err(format!(
@@ -80,9 +91,15 @@ pub(crate) fn call(name: &str, args: &[Value]) -> Result<Value, String> {
         AwsIdentity::Lookup(l) => l,
     };
     let text = if name == "get_aws_account_alias" {
-        installed.alias.get_or_init(|| lookup.account_alias()).clone()?
+        installed
+            .alias
+            .get_or_init(|| lookup.account_alias())
+            .clone()?
     } else {
-        let who = installed.caller.get_or_init(|| lookup.caller_identity()).clone()?;
+        let who = installed
+            .caller
+            .get_or_init(|| lookup.caller_identity())
+            .clone()?;
         match name {
             "get_aws_caller_identity_arn" => who.arn,
             "get_aws_caller_identity_user_id" => who.user_id,

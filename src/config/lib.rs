@@ -34,8 +34,8 @@
 //! written against; extend them, do not break them.
 
 pub mod module;
-pub mod unit;
 pub mod tfvars;
+pub mod unit;
 pub mod validate;
 
 mod host;
@@ -47,10 +47,13 @@ mod run_cmd;
 mod unit_blocks;
 mod unit_impl;
 
-pub use module::{BlockAddress, CheckBlock, Condition, IgnoreChanges, Import, Lifecycle, Local, Mode, Module, ModuleCall, Moved, Output, ProviderBlock, Removed, ResourceBlock, Validation, Variable};
-pub use unit::{Dependency, Environment, RemoteState, Unit};
 pub use host::relative_path;
+pub use host_aws::{AwsIdentity, AwsIdentityLookup, CallerIdentity, set_aws_identity};
+pub use module::{
+    BlockAddress, CheckBlock, Condition, IgnoreChanges, Import, Lifecycle, Local, Mode, Module,
+    ModuleCall, Moved, Output, ProviderBlock, Removed, ResourceBlock, Validation, Variable,
+};
+pub use module_json::{SchemaLookup, set_schema_lookup};
+pub use run_cmd::{CommandLog, CommandRun, set_command_log};
+pub use unit::{Dependency, Environment, RemoteState, Unit};
 pub use validate::{validate_environment, validate_module};
-pub use module_json::{set_schema_lookup, SchemaLookup};
-pub use host_aws::{set_aws_identity, AwsIdentity, AwsIdentityLookup, CallerIdentity};
-pub use run_cmd::{set_command_log, CommandLog, CommandRun};

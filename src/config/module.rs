@@ -3,7 +3,9 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use forge_lang::{Attribute, Body, Diagnostics, Expr, Location, Reference, SourceFile, TypeConstraint};
+use forge_lang::{
+    Attribute, Body, Diagnostics, Expr, Location, Reference, SourceFile, TypeConstraint,
+};
 use forge_provider::Value;
 
 #[derive(Clone, Debug)]
@@ -71,8 +73,17 @@ impl ModuleCall {
     /// Every reference the call makes in the caller: arguments, `count`, `for_each` and
     /// `depends_on`.
     pub fn references(&self) -> Vec<Reference> {
-        let mut out: Vec<Reference> = self.arguments.iter().flat_map(|a| a.expr.references()).collect();
-        out.extend(self.count.iter().chain(&self.for_each).flat_map(Expr::references));
+        let mut out: Vec<Reference> = self
+            .arguments
+            .iter()
+            .flat_map(|a| a.expr.references())
+            .collect();
+        out.extend(
+            self.count
+                .iter()
+                .chain(&self.for_each)
+                .flat_map(Expr::references),
+        );
         out.extend(self.depends_on.iter().cloned());
         out
     }
@@ -164,7 +175,9 @@ pub struct Lifecycle {
 impl std::fmt::Debug for Lifecycle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut d = f.debug_struct("Lifecycle");
-        d.field("prevent_destroy", &self.prevent_destroy).field("create_before_destroy", &self.create_before_destroy).field("ignore_changes", &self.ignore_changes);
+        d.field("prevent_destroy", &self.prevent_destroy)
+            .field("create_before_destroy", &self.create_before_destroy)
+            .field("ignore_changes", &self.ignore_changes);
         if !self.preconditions.is_empty() {
             d.field("preconditions", &self.preconditions);
         }
@@ -186,13 +199,20 @@ pub struct Condition {
 /// Conditions are the same when written the same at the same place.
 impl PartialEq for Condition {
     fn eq(&self, other: &Self) -> bool {
-        self.location == other.location && self.condition.source_text() == other.condition.source_text() && self.error_message.source_text() == other.error_message.source_text()
+        self.location == other.location
+            && self.condition.source_text() == other.condition.source_text()
+            && self.error_message.source_text() == other.error_message.source_text()
     }
 }
 
 impl std::fmt::Debug for Condition {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{{ condition = {}, error_message = {} }}", self.condition.source_text(), self.error_message.source_text())
+        write!(
+            f,
+            "{{ condition = {}, error_message = {} }}",
+            self.condition.source_text(),
+            self.error_message.source_text()
+        )
     }
 }
 

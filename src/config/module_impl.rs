@@ -7,20 +7,64 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use forge_lang::diagnostic::did_you_mean;
-use forge_lang::{Attribute, Block, Body, Diagnostic, Diagnostics, Expr, Location, Reference, Scope, TypeConstraint};
+use forge_lang::{
+    Attribute, Block, Body, Diagnostic, Diagnostics, Expr, Location, Reference, Scope,
+    TypeConstraint,
+};
 use forge_provider::Value;
 
-use crate::module::{CheckBlock, Condition, IgnoreChanges, Lifecycle, Local, Mode, Module, ModuleCall, Output, ProviderBlock, ResourceBlock, Validation, Variable};
+use crate::module::{
+    CheckBlock, Condition, IgnoreChanges, Lifecycle, Local, Mode, Module, ModuleCall, Output,
+    ProviderBlock, ResourceBlock, Validation, Variable,
+};
 
-const MODULE_BLOCKS: &[&str] = &["variable", "locals", "output", "resource", "data", "provider", "terraform", "module", "moved", "removed", "import", "check"];
+const MODULE_BLOCKS: &[&str] = &[
+    "variable",
+    "locals",
+    "output",
+    "resource",
+    "data",
+    "provider",
+    "terraform",
+    "module",
+    "moved",
+    "removed",
+    "import",
+    "check",
+];
 /// Meta-arguments of a `module` block; every other attribute is an input variable.
-const MODULE_CALL_META: &[&str] = &["source", "version", "count", "for_each", "depends_on", "providers"];
+const MODULE_CALL_META: &[&str] = &[
+    "source",
+    "version",
+    "count",
+    "for_each",
+    "depends_on",
+    "providers",
+];
 /// Meta-arguments taken out of a resource body.
 const META_ATTRIBUTES: &[&str] = &["count", "for_each", "depends_on", "provider"];
 const META_BLOCKS: &[&str] = &["lifecycle", "provisioner", "connection"];
-const VARIABLE_ATTRIBUTES: &[&str] = &["type", "default", "sensitive", "nullable", "description", "ephemeral"];
-const OUTPUT_ATTRIBUTES: &[&str] = &["value", "sensitive", "description", "depends_on", "ephemeral"];
-const LIFECYCLE_ATTRIBUTES: &[&str] = &["prevent_destroy", "create_before_destroy", "ignore_changes", "replace_triggered_by"];
+const VARIABLE_ATTRIBUTES: &[&str] = &[
+    "type",
+    "default",
+    "sensitive",
+    "nullable",
+    "description",
+    "ephemeral",
+];
+const OUTPUT_ATTRIBUTES: &[&str] = &[
+    "value",
+    "sensitive",
+    "description",
+    "depends_on",
+    "ephemeral",
+];
+const LIFECYCLE_ATTRIBUTES: &[&str] = &[
+    "prevent_destroy",
+    "create_before_destroy",
+    "ignore_changes",
+    "replace_triggered_by",
+];
 
 pub(crate) fn load(dir: &Path) -> Result<Module, Diagnostics> {
     load_nested(dir, &mut Vec::new())
@@ -66,30 +110,45 @@ fn load_nested(dir: &Path, calling: &mut Vec<PathBuf>) -> Result<Module, Diagnos
     }
     calling.pop();
     diags.extend(check_duplicates(&module));
-    if diags.is_empty() { Ok(module) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(module)
+    } else {
+        Err(diags)
+    }
 }
 
 fn is_json_configuration(path: &Path) -> bool {
-    path.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.ends_with(".tf.json"))
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.ends_with(".tf.json"))
 }
 
 /// `override.tf`, `main_override.tf` and their `.tf.json` forms: Terraform merges them into
 /// the blocks they name, which forge does not do.
 fn is_override_file(path: &Path) -> bool {
-    let Some(name) = path.file_name().and_then(|n| n.to_str()) else { return false };
-    let stem = name.strip_suffix(".tf.json").or_else(|| name.strip_suffix(".tf"));
+    let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let stem = name
+        .strip_suffix(".tf.json")
+        .or_else(|| name.strip_suffix(".tf"));
     stem.is_some_and(|s| s == "override" || s.ends_with("_override"))
 }
 
 /// The module's `*.tf` and `*.tf.json` files, sorted by name as Terraform reads them.
 fn tf_files(dir: &Path) -> Result<Vec<std::path::PathBuf>, Diagnostics> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
-        Diagnostics::from(Diagnostic::error(format!("cannot read the module folder {}: {e}", dir.display())))
+        Diagnostics::from(Diagnostic::error(format!(
+            "cannot read the module folder {}: {e}",
+            dir.display()
+        )))
     })?;
     let mut files: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
-        .filter(|p| p.is_file() && (p.extension().is_some_and(|x| x == "tf") || is_json_configuration(p)))
+        .filter(|p| {
+            p.is_file() && (p.extension().is_some_and(|x| x == "tf") || is_json_configuration(p))
+        })
         .collect();
     files.sort();
     refuse_override_files(&files)?;
@@ -141,16 +200,25 @@ fn read_file_body(body: &Body, module: &mut Module, calling: &mut Vec<PathBuf>) 
     let mut diags = Diagnostics::new();
     for attr in &body.attributes {
         diags.push(
-            Diagnostic::error(format!("unexpected attribute `{}` at the top level of a .tf file", attr.name))
-                .at(attr.location.clone())
-                .hint("top-level declarations are blocks: put it in a locals { } block"),
+            Diagnostic::error(format!(
+                "unexpected attribute `{}` at the top level of a .tf file",
+                attr.name
+            ))
+            .at(attr.location.clone())
+            .hint("top-level declarations are blocks: put it in a locals { } block"),
         );
     }
     for block in &body.blocks {
         let result = match block.ident.as_str() {
             "variable" => read_variable(block).map(|v| module.variables.push(v)),
             "locals" => {
-                module.locals.extend(block.body.attributes.iter().map(|a| Local { name: a.name.clone(), expr: a.expr.clone(), location: a.location.clone() }));
+                module
+                    .locals
+                    .extend(block.body.attributes.iter().map(|a| Local {
+                        name: a.name.clone(),
+                        expr: a.expr.clone(),
+                        location: a.location.clone(),
+                    }));
                 no_blocks(block, "locals")
             }
             "output" => read_output(block).map(|o| module.outputs.push(o)),
@@ -165,7 +233,12 @@ fn read_file_body(body: &Body, module: &mut Module, calling: &mut Vec<PathBuf>) 
             "removed" => crate::refactor::read_removed(block).map(|r| module.removed.push(r)),
             "import" => crate::refactor::read_import(block).map(|i| module.imports.push(i)),
             "check" => read_check(block).map(|c| module.checks.push(c)),
-            other => Err(unknown_name_error("block type", other, MODULE_BLOCKS, block.location.clone())),
+            other => Err(unknown_name_error(
+                "block type",
+                other,
+                MODULE_BLOCKS,
+                block.location.clone(),
+            )),
         };
         if let Err(d) = result {
             diags.extend(d);
@@ -179,8 +252,18 @@ fn unknown_name_error(kind: &str, name: &str, known: &[&str], at: Location) -> D
 }
 
 /// "unknown argument `defualt` in variable "typo"", with the closest known name.
-fn unknown_name_in(kind: &str, name: &str, place: &str, known: &[&str], at: Location) -> Diagnostics {
-    let place = if place.is_empty() { String::new() } else { format!(" in {place}") };
+fn unknown_name_in(
+    kind: &str,
+    name: &str,
+    place: &str,
+    known: &[&str],
+    at: Location,
+) -> Diagnostics {
+    let place = if place.is_empty() {
+        String::new()
+    } else {
+        format!(" in {place}")
+    };
     let d = Diagnostic::error(format!("unknown {kind} `{name}`{place}")).at(at);
     match did_you_mean(name, known.iter().copied()) {
         Some(s) => d.hint(format!("did you mean `{s}`?")),
@@ -191,7 +274,12 @@ fn unknown_name_in(kind: &str, name: &str, place: &str, known: &[&str], at: Loca
 
 fn no_blocks(block: &Block, what: &str) -> Result<(), Diagnostics> {
     match block.body.blocks.first() {
-        Some(b) => Err(Diagnostic::error(format!("a {what} block holds attributes only, not a `{}` block", b.ident)).at(b.location.clone()).into()),
+        Some(b) => Err(Diagnostic::error(format!(
+            "a {what} block holds attributes only, not a `{}` block",
+            b.ident
+        ))
+        .at(b.location.clone())
+        .into()),
         None => Ok(()),
     }
 }
@@ -200,10 +288,12 @@ fn no_blocks(block: &Block, what: &str) -> Result<(), Diagnostics> {
 fn one_label(block: &Block, example: &str) -> Result<String, Diagnostics> {
     match block.labels.as_slice() {
         [name] => Ok(name.clone()),
-        _ => Err(Diagnostic::error(format!("a {} block takes exactly one name", block.ident))
-            .at(block.location.clone())
-            .hint(format!("write: {example}"))
-            .into()),
+        _ => Err(
+            Diagnostic::error(format!("a {} block takes exactly one name", block.ident))
+                .at(block.location.clone())
+                .hint(format!("write: {example}"))
+                .into(),
+        ),
     }
 }
 
@@ -211,7 +301,13 @@ fn check_attributes(body: &Body, allowed: &[&str], what: &str) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for attr in &body.attributes {
         if !allowed.contains(&attr.name.as_str()) {
-            diags.extend(unknown_name_in("argument", &attr.name, what, allowed, attr.location.clone()));
+            diags.extend(unknown_name_in(
+                "argument",
+                &attr.name,
+                what,
+                allowed,
+                attr.location.clone(),
+            ));
         }
     }
     diags
@@ -222,36 +318,60 @@ fn constant(expr: &Expr, base_dir: &Path) -> Result<Value, Diagnostics> {
     forge_lang::eval(expr, &Scope::new(base_dir))
 }
 
-fn constant_bool(attr: Option<&Attribute>, default: bool, base_dir: &Path) -> Result<bool, Diagnostics> {
+fn constant_bool(
+    attr: Option<&Attribute>,
+    default: bool,
+    base_dir: &Path,
+) -> Result<bool, Diagnostics> {
     let Some(attr) = attr else { return Ok(default) };
     if let Some(r) = attr.expr.references().first() {
-        let name = r.first_attr().map_or(r.root.clone(), |a| format!("{}.{a}", r.root));
-        return Err(Diagnostic::error(format!("`{}` must be a literal true or false; it cannot refer to `{name}`", attr.name))
-            .at(r.location.clone())
-            .hint("Terraform reads it before any variable is known; write true or false")
-            .into());
+        let name = r
+            .first_attr()
+            .map_or(r.root.clone(), |a| format!("{}.{a}", r.root));
+        return Err(Diagnostic::error(format!(
+            "`{}` must be a literal true or false; it cannot refer to `{name}`",
+            attr.name
+        ))
+        .at(r.location.clone())
+        .hint("Terraform reads it before any variable is known; write true or false")
+        .into());
     }
     let value = constant(&attr.expr, base_dir)?;
     value.unmarked().as_bool().ok_or_else(|| {
         Diagnostics::from(
-            Diagnostic::error(format!("`{}` must be true or false, not {}", attr.name, value.kind_name()))
-                .at(attr.expr.location())
-                .hint("write a literal true or false; it cannot refer to variables"),
+            Diagnostic::error(format!(
+                "`{}` must be true or false, not {}",
+                attr.name,
+                value.kind_name()
+            ))
+            .at(attr.expr.location())
+            .hint("write a literal true or false; it cannot refer to variables"),
         )
     })
 }
 
-fn constant_string(attr: Option<&Attribute>, base_dir: &Path) -> Result<Option<String>, Diagnostics> {
+fn constant_string(
+    attr: Option<&Attribute>,
+    base_dir: &Path,
+) -> Result<Option<String>, Diagnostics> {
     let Some(attr) = attr else { return Ok(None) };
     let value = constant(&attr.expr, base_dir)?;
     match value.unmarked().as_str() {
         Some(s) => Ok(Some(s.to_string())),
-        None => Err(Diagnostic::error(format!("`{}` must be a string", attr.name)).at(attr.expr.location()).into()),
+        None => Err(
+            Diagnostic::error(format!("`{}` must be a string", attr.name))
+                .at(attr.expr.location())
+                .into(),
+        ),
     }
 }
 
 fn base_dir_of(body: &Body) -> std::path::PathBuf {
-    body.file.path.parent().map(Path::to_path_buf).unwrap_or_default()
+    body.file
+        .path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
 }
 
 fn read_variable(block: &Block) -> Result<Variable, Diagnostics> {
@@ -294,17 +414,21 @@ fn read_variable(block: &Block) -> Result<Variable, Diagnostics> {
                 // The conversion message quotes the value; a secret's must not be shown.
                 Err(_) if sensitive => {
                     diags.push(
-                        Diagnostic::error(format!("the default of sensitive variable `{name}` does not match its type"))
-                            .at(a.expr.location())
-                            .hint("change the default or the type so they agree"),
+                        Diagnostic::error(format!(
+                            "the default of sensitive variable `{name}` does not match its type"
+                        ))
+                        .at(a.expr.location())
+                        .hint("change the default or the type so they agree"),
                     );
                     None
                 }
                 Err(e) => {
                     diags.push(
-                        Diagnostic::error(format!("the default of variable `{name}` does not match its type: {e}"))
-                            .at(a.expr.location())
-                            .hint("change the default or the type so they agree"),
+                        Diagnostic::error(format!(
+                            "the default of variable `{name}` does not match its type: {e}"
+                        ))
+                        .at(a.expr.location())
+                        .hint("change the default or the type so they agree"),
                     );
                     None
                 }
@@ -323,18 +447,42 @@ fn read_variable(block: &Block) -> Result<Variable, Diagnostics> {
     let mut validations = Vec::new();
     for vb in &body.blocks {
         if vb.ident != "validation" {
-            diags.extend(unknown_name_in("block", &vb.ident, &format!("variable \"{name}\""), &["validation"], vb.location.clone()));
+            diags.extend(unknown_name_in(
+                "block",
+                &vb.ident,
+                &format!("variable \"{name}\""),
+                &["validation"],
+                vb.location.clone(),
+            ));
             continue;
         }
-        match (vb.body.attribute("condition"), vb.body.attribute("error_message")) {
-            (Some(c), Some(m)) => validations.push(Validation { condition: c.expr.clone(), error_message: m.expr.clone() }),
-            _ => diags.push(Diagnostic::error("a validation block needs condition and error_message").at(vb.location.clone())),
+        match (
+            vb.body.attribute("condition"),
+            vb.body.attribute("error_message"),
+        ) {
+            (Some(c), Some(m)) => validations.push(Validation {
+                condition: c.expr.clone(),
+                error_message: m.expr.clone(),
+            }),
+            _ => diags.push(
+                Diagnostic::error("a validation block needs condition and error_message")
+                    .at(vb.location.clone()),
+            ),
         }
     }
     if !diags.is_empty() {
         return Err(diags);
     }
-    Ok(Variable { name, ty, default, sensitive, nullable, description, validations, location: block.location.clone() })
+    Ok(Variable {
+        name,
+        ty,
+        default,
+        sensitive,
+        nullable,
+        description,
+        validations,
+        location: block.location.clone(),
+    })
 }
 
 fn read_output(block: &Block) -> Result<Output, Diagnostics> {
@@ -343,7 +491,11 @@ fn read_output(block: &Block) -> Result<Output, Diagnostics> {
     let base = base_dir_of(body);
     let mut diags = check_attributes(body, OUTPUT_ATTRIBUTES, &format!("output \"{name}\""));
     let Some(value) = body.attribute("value") else {
-        diags.push(Diagnostic::error(format!("output `{name}` has no value")).at(block.location.clone()).hint("write: value = <expression>"));
+        diags.push(
+            Diagnostic::error(format!("output `{name}` has no value"))
+                .at(block.location.clone())
+                .hint("write: value = <expression>"),
+        );
         return Err(diags);
     };
     let sensitive = constant_bool(body.attribute("sensitive"), false, &base).unwrap_or_else(|d| {
@@ -361,7 +513,13 @@ fn read_output(block: &Block) -> Result<Output, Diagnostics> {
     let mut preconditions = Vec::new();
     for b in &body.blocks {
         if b.ident != "precondition" {
-            diags.extend(unknown_name_in("block", &b.ident, &format!("output \"{name}\""), &["precondition"], b.location.clone()));
+            diags.extend(unknown_name_in(
+                "block",
+                &b.ident,
+                &format!("output \"{name}\""),
+                &["precondition"],
+                b.location.clone(),
+            ));
             continue;
         }
         match read_condition(b) {
@@ -372,17 +530,29 @@ fn read_output(block: &Block) -> Result<Output, Diagnostics> {
     if !diags.is_empty() {
         return Err(diags);
     }
-    Ok(Output { name, expr: value.expr.clone(), sensitive, description, depends_on, preconditions, location: block.location.clone() })
+    Ok(Output {
+        name,
+        expr: value.expr.clone(),
+        sensitive,
+        description,
+        depends_on,
+        preconditions,
+        location: block.location.clone(),
+    })
 }
 
 /// `depends_on = [aws_s3_bucket.b, data.x.y]`: bare references only.
 fn traversal_list(attr: Option<&Attribute>) -> Result<Vec<Reference>, Diagnostics> {
-    let Some(attr) = attr else { return Ok(Vec::new()) };
+    let Some(attr) = attr else {
+        return Ok(Vec::new());
+    };
     let Some(items) = attr.expr.as_list() else {
-        return Err(Diagnostic::error(format!("`{}` must be a list of references", attr.name))
-            .at(attr.expr.location())
-            .hint("write: depends_on = [aws_s3_bucket.files]")
-            .into());
+        return Err(
+            Diagnostic::error(format!("`{}` must be a list of references", attr.name))
+                .at(attr.expr.location())
+                .hint("write: depends_on = [aws_s3_bucket.files]")
+                .into(),
+        );
     };
     let mut diags = Diagnostics::new();
     let mut out = Vec::new();
@@ -390,22 +560,37 @@ fn traversal_list(attr: Option<&Attribute>) -> Result<Vec<Reference>, Diagnostic
         match item.as_traversal() {
             Some(r) => out.push(r),
             None => diags.push(
-                Diagnostic::error(format!("each element of `{}` must be a reference such as aws_s3_bucket.files", attr.name))
-                    .at(item.location())
-                    .hint("remove quotes and expressions: refer to the resource itself"),
+                Diagnostic::error(format!(
+                    "each element of `{}` must be a reference such as aws_s3_bucket.files",
+                    attr.name
+                ))
+                .at(item.location())
+                .hint("remove quotes and expressions: refer to the resource itself"),
             ),
         }
     }
-    if diags.is_empty() { Ok(out) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(diags)
+    }
 }
 
 fn read_resource(block: &Block, mode: Mode) -> Result<ResourceBlock, Diagnostics> {
-    let keyword = if mode == Mode::Managed { "resource" } else { "data" };
+    let keyword = if mode == Mode::Managed {
+        "resource"
+    } else {
+        "data"
+    };
     let [type_name, name] = block.labels.as_slice() else {
-        return Err(Diagnostic::error(format!("a {keyword} block takes a type and a name"))
-            .at(block.location.clone())
-            .hint(format!("write: {keyword} \"aws_s3_bucket\" \"files\" {{ ... }}"))
-            .into());
+        return Err(
+            Diagnostic::error(format!("a {keyword} block takes a type and a name"))
+                .at(block.location.clone())
+                .hint(format!(
+                    "write: {keyword} \"aws_s3_bucket\" \"files\" {{ ... }}"
+                ))
+                .into(),
+        );
     };
     let body = &block.body;
     let mut diags = Diagnostics::new();
@@ -413,9 +598,13 @@ fn read_resource(block: &Block, mode: Mode) -> Result<ResourceBlock, Diagnostics
     let for_each = body.attribute("for_each").map(|a| a.expr.clone());
     if let (Some(_), Some(fe)) = (&count, body.attribute("for_each")) {
         diags.push(
-            Diagnostic::error(format!("{keyword} {type_name}.{name} sets both count and for_each"))
-                .at(fe.location.clone())
-                .hint("use one of them: for_each for a map or set of names, count for a number of copies"),
+            Diagnostic::error(format!(
+                "{keyword} {type_name}.{name} sets both count and for_each"
+            ))
+            .at(fe.location.clone())
+            .hint(
+                "use one of them: for_each for a map or set of names, count for a number of copies",
+            ),
         );
     }
     let depends_on = traversal_list(body.attribute("depends_on")).unwrap_or_else(|d| {
@@ -426,7 +615,11 @@ fn read_resource(block: &Block, mode: Mode) -> Result<ResourceBlock, Diagnostics
         Some(a) => match a.expr.as_traversal() {
             Some(r) => r.first_attr().map(str::to_string),
             None => {
-                diags.push(Diagnostic::error("provider must be a reference such as aws.west").at(a.expr.location()).hint("remove the quotes"));
+                diags.push(
+                    Diagnostic::error("provider must be a reference such as aws.west")
+                        .at(a.expr.location())
+                        .hint("remove the quotes"),
+                );
                 None
             }
         },
@@ -443,8 +636,18 @@ fn read_resource(block: &Block, mode: Mode) -> Result<ResourceBlock, Diagnostics
         return Err(diags);
     }
     let stripped = Body {
-        attributes: body.attributes.iter().filter(|a| !META_ATTRIBUTES.contains(&a.name.as_str())).cloned().collect(),
-        blocks: body.blocks.iter().filter(|b| !META_BLOCKS.contains(&b.ident.as_str())).cloned().collect(),
+        attributes: body
+            .attributes
+            .iter()
+            .filter(|a| !META_ATTRIBUTES.contains(&a.name.as_str()))
+            .cloned()
+            .collect(),
+        blocks: body
+            .blocks
+            .iter()
+            .filter(|b| !META_BLOCKS.contains(&b.ident.as_str()))
+            .cloned()
+            .collect(),
         file: body.file.clone(),
     };
     Ok(ResourceBlock {
@@ -465,7 +668,9 @@ fn read_module_call(block: &Block, calling: &mut Vec<PathBuf>) -> Result<ModuleC
     let name = one_label(block, "module \"queue\" { source = \"./queue\" }")?;
     let body = &block.body;
     let base = base_dir_of(body);
-    let mut diags = no_blocks(block, &format!("module \"{name}\"")).err().unwrap_or_default();
+    let mut diags = no_blocks(block, &format!("module \"{name}\""))
+        .err()
+        .unwrap_or_default();
     let Some(source_attr) = body.attribute("source") else {
         diags.push(
             Diagnostic::error(format!("module \"{name}\" has no source"))
@@ -516,27 +721,46 @@ fn read_module_call(block: &Block, calling: &mut Vec<PathBuf>) -> Result<ModuleC
     let dir = normalized(&base.join(&source));
     if !dir.is_dir() {
         diags.push(
-            Diagnostic::error(format!("module \"{name}\": the source folder {source:?} does not exist"))
-                .at(source_at)
-                .detail(format!("resolved to {}", dir.display()))
-                .hint("source is relative to the folder of the calling module"),
+            Diagnostic::error(format!(
+                "module \"{name}\": the source folder {source:?} does not exist"
+            ))
+            .at(source_at)
+            .detail(format!("resolved to {}", dir.display()))
+            .hint("source is relative to the folder of the calling module"),
         );
         return Err(diags);
     }
     let key = canonical(&dir);
     if let Some(first) = calling.iter().position(|d| *d == key) {
-        let path: Vec<String> = calling[first..].iter().chain([&key]).map(|d| d.display().to_string()).collect();
+        let path: Vec<String> = calling[first..]
+            .iter()
+            .chain([&key])
+            .map(|d| d.display().to_string())
+            .collect();
         diags.push(
-            Diagnostic::error(format!("module \"{name}\" calls a module that is already calling it: {}", path.join(" -> ")))
-                .at(source_at)
-                .hint("a module cannot call itself, directly or through other modules"),
+            Diagnostic::error(format!(
+                "module \"{name}\" calls a module that is already calling it: {}",
+                path.join(" -> ")
+            ))
+            .at(source_at)
+            .hint("a module cannot call itself, directly or through other modules"),
         );
         return Err(diags);
     }
     let child = match load_nested(&dir, calling) {
         Ok(m) => m,
         Err(d) => {
-            diags.extend(Diagnostics(d.0.into_iter().map(|x| if x.location.is_none() { x.at(source_at.clone()) } else { x }).collect()));
+            diags.extend(Diagnostics(
+                d.0.into_iter()
+                    .map(|x| {
+                        if x.location.is_none() {
+                            x.at(source_at.clone())
+                        } else {
+                            x
+                        }
+                    })
+                    .collect(),
+            ));
             return Err(diags);
         }
     };
@@ -554,15 +778,29 @@ fn read_module_call(block: &Block, calling: &mut Vec<PathBuf>) -> Result<ModuleC
                 .hint(format!("move it to the root module, with the module path in `to`: module.{name}.{}", i.to.text)),
         );
     }
-    let arguments: Vec<Attribute> = body.attributes.iter().filter(|a| !MODULE_CALL_META.contains(&a.name.as_str())).cloned().collect();
+    let arguments: Vec<Attribute> = body
+        .attributes
+        .iter()
+        .filter(|a| !MODULE_CALL_META.contains(&a.name.as_str()))
+        .cloned()
+        .collect();
     let declared: Vec<&str> = child.variables.iter().map(|v| v.name.as_str()).collect();
     for arg in &arguments {
         if child.variable(&arg.name).is_none() {
-            let d = Diagnostic::error(format!("module \"{name}\" has no input variable `{}`", arg.name)).at(arg.location.clone());
+            let d = Diagnostic::error(format!(
+                "module \"{name}\" has no input variable `{}`",
+                arg.name
+            ))
+            .at(arg.location.clone());
             let d = match did_you_mean(&arg.name, declared.iter().copied()) {
                 Some(s) => d.hint(format!("did you mean `{s}`?")),
-                None if declared.is_empty() => d.hint(format!("the module at {source} declares no variables")),
-                None => d.hint(format!("the module at {source} declares: {}", declared.join(", "))),
+                None if declared.is_empty() => {
+                    d.hint(format!("the module at {source} declares no variables"))
+                }
+                None => d.hint(format!(
+                    "the module at {source} declares: {}",
+                    declared.join(", ")
+                )),
             };
             diags.push(d);
         }
@@ -570,17 +808,30 @@ fn read_module_call(block: &Block, calling: &mut Vec<PathBuf>) -> Result<ModuleC
     for var in &child.variables {
         if var.default.is_none() && !arguments.iter().any(|a| a.name == var.name) {
             diags.push(
-                Diagnostic::error(format!("module \"{name}\" does not set the required variable `{}`", var.name))
-                    .at(block.location.clone())
-                    .detail(format!("declared at {}", var.location))
-                    .hint(format!("add `{} = ...` to the module block", var.name)),
+                Diagnostic::error(format!(
+                    "module \"{name}\" does not set the required variable `{}`",
+                    var.name
+                ))
+                .at(block.location.clone())
+                .detail(format!("declared at {}", var.location))
+                .hint(format!("add `{} = ...` to the module block", var.name)),
             );
         }
     }
     if !diags.is_empty() {
         return Err(diags);
     }
-    Ok(ModuleCall { name, source, count, for_each, depends_on, providers, arguments, module: Arc::new(child), location: block.location.clone() })
+    Ok(ModuleCall {
+        name,
+        source,
+        count,
+        for_each,
+        depends_on,
+        providers,
+        arguments,
+        module: Arc::new(child),
+        location: block.location.clone(),
+    })
 }
 
 /// `providers = { aws = aws.west, aws.east = aws }`: pairs of bare provider references,
@@ -593,13 +844,26 @@ fn provider_map(attr: &Attribute) -> Result<Vec<(String, String)>, Diagnostics> 
             .into()
     };
     let text = attr.expr.source_text();
-    let inner = text.trim().strip_prefix('{').and_then(|t| t.strip_suffix('}')).ok_or_else(bad)?;
+    let inner = text
+        .trim()
+        .strip_prefix('{')
+        .and_then(|t| t.strip_suffix('}'))
+        .ok_or_else(bad)?;
     let is_key = |s: &str| {
         let parts: Vec<&str> = s.split('.').collect();
-        (1..=2).contains(&parts.len()) && parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+        (1..=2).contains(&parts.len())
+            && parts.iter().all(|p| {
+                !p.is_empty()
+                    && p.chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            })
     };
     let mut out = Vec::new();
-    for item in inner.split([',', '\n']).map(str::trim).filter(|s| !s.is_empty()) {
+    for item in inner
+        .split([',', '\n'])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         let (k, v) = item.split_once(['=', ':']).ok_or_else(bad)?;
         let (k, v) = (k.trim(), v.trim());
         if !is_key(k) || !is_key(v) {
@@ -620,7 +884,13 @@ fn read_lifecycle(block: &Block) -> Result<Lifecycle, Diagnostics> {
             "precondition" => &mut preconditions,
             "postcondition" => &mut postconditions,
             _ => {
-                diags.extend(unknown_name_in("block", &b.ident, "lifecycle", &["precondition", "postcondition"], b.location.clone()));
+                diags.extend(unknown_name_in(
+                    "block",
+                    &b.ident,
+                    "lifecycle",
+                    &["precondition", "postcondition"],
+                    b.location.clone(),
+                ));
                 continue;
             }
         };
@@ -629,14 +899,16 @@ fn read_lifecycle(block: &Block) -> Result<Lifecycle, Diagnostics> {
             Err(d) => diags.extend(d),
         }
     }
-    let prevent_destroy = constant_bool(body.attribute("prevent_destroy"), false, &base).unwrap_or_else(|d| {
-        diags.extend(d);
-        false
-    });
-    let create_before_destroy = constant_bool(body.attribute("create_before_destroy"), false, &base).unwrap_or_else(|d| {
-        diags.extend(d);
-        false
-    });
+    let prevent_destroy = constant_bool(body.attribute("prevent_destroy"), false, &base)
+        .unwrap_or_else(|d| {
+            diags.extend(d);
+            false
+        });
+    let create_before_destroy =
+        constant_bool(body.attribute("create_before_destroy"), false, &base).unwrap_or_else(|d| {
+            diags.extend(d);
+            false
+        });
     let ignore_changes = match body.attribute("ignore_changes") {
         Some(a) => read_ignore_changes(a).unwrap_or_else(|d| {
             diags.extend(d);
@@ -644,7 +916,17 @@ fn read_lifecycle(block: &Block) -> Result<Lifecycle, Diagnostics> {
         }),
         None => IgnoreChanges::None,
     };
-    if diags.is_empty() { Ok(Lifecycle { prevent_destroy, create_before_destroy, ignore_changes, preconditions, postconditions }) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(Lifecycle {
+            prevent_destroy,
+            create_before_destroy,
+            ignore_changes,
+            preconditions,
+            postconditions,
+        })
+    } else {
+        Err(diags)
+    }
 }
 
 /// A `precondition`, `postcondition` or `assert` block: `condition` and `error_message`,
@@ -658,14 +940,23 @@ fn read_condition(block: &Block) -> Result<Condition, Diagnostics> {
     for (name, attr) in [("condition", condition), ("error_message", message)] {
         if attr.is_none() {
             diags.push(
-                Diagnostic::error(format!("{} {what} block needs `{name}`", if what.starts_with('a') { "an" } else { "a" }))
-                    .at(block.location.clone())
-                    .hint(format!("write: {what} {{ condition = <bool expression>  error_message = \"...\" }}")),
+                Diagnostic::error(format!(
+                    "{} {what} block needs `{name}`",
+                    if what.starts_with('a') { "an" } else { "a" }
+                ))
+                .at(block.location.clone())
+                .hint(format!(
+                    "write: {what} {{ condition = <bool expression>  error_message = \"...\" }}"
+                )),
             );
         }
     }
     match (condition, message) {
-        (Some(c), Some(m)) if diags.is_empty() => Ok(Condition { condition: c.expr.clone(), error_message: m.expr.clone(), location: block.location.clone() }),
+        (Some(c), Some(m)) if diags.is_empty() => Ok(Condition {
+            condition: c.expr.clone(),
+            error_message: m.expr.clone(),
+            location: block.location.clone(),
+        }),
         _ => Err(diags),
     }
 }
@@ -673,13 +964,19 @@ fn read_condition(block: &Block) -> Result<Condition, Diagnostics> {
 /// `check "name" { data "t" "n" { ... }  assert { ... } }`: at least one assert, at most
 /// data sources besides (Terraform 1.5).
 fn read_check(block: &Block) -> Result<CheckBlock, Diagnostics> {
-    let name = one_label(block, "check \"name\" { assert { condition = ...  error_message = \"...\" } }")?;
+    let name = one_label(
+        block,
+        "check \"name\" { assert { condition = ...  error_message = \"...\" } }",
+    )?;
     let mut diags = Diagnostics::new();
     for attr in &block.body.attributes {
         diags.push(
-            Diagnostic::error(format!("check \"{name}\" takes data and assert blocks only, not the argument `{}`", attr.name))
-                .at(attr.location.clone())
-                .hint("put conditions in an assert { condition = ...  error_message = \"...\" } block"),
+            Diagnostic::error(format!(
+                "check \"{name}\" takes data and assert blocks only, not the argument `{}`",
+                attr.name
+            ))
+            .at(attr.location.clone())
+            .hint("put conditions in an assert { condition = ...  error_message = \"...\" } block"),
         );
     }
     let (mut data, mut asserts) = (Vec::new(), Vec::new());
@@ -691,14 +988,25 @@ fn read_check(block: &Block) -> Result<CheckBlock, Diagnostics> {
             },
             "data" => match read_resource(b, Mode::Data) {
                 Ok(r) if r.count.is_some() || r.for_each.is_some() => diags.push(
-                    Diagnostic::error(format!("the data source {} in check \"{name}\" uses count or for_each", r.address()))
-                        .at(r.location.clone())
-                        .hint("a data source scoped to a check block is read once: remove count/for_each"),
+                    Diagnostic::error(format!(
+                        "the data source {} in check \"{name}\" uses count or for_each",
+                        r.address()
+                    ))
+                    .at(r.location.clone())
+                    .hint(
+                        "a data source scoped to a check block is read once: remove count/for_each",
+                    ),
                 ),
                 Ok(r) => data.push(r),
                 Err(d) => diags.extend(d),
             },
-            other => diags.extend(unknown_name_in("block", other, &format!("check \"{name}\""), &["data", "assert"], b.location.clone())),
+            other => diags.extend(unknown_name_in(
+                "block",
+                other,
+                &format!("check \"{name}\""),
+                &["data", "assert"],
+                b.location.clone(),
+            )),
         }
     }
     if asserts.is_empty() {
@@ -708,22 +1016,35 @@ fn read_check(block: &Block) -> Result<CheckBlock, Diagnostics> {
                 .hint("add: assert { condition = <bool expression>  error_message = \"...\" }"),
         );
     }
-    if diags.is_empty() { Ok(CheckBlock { name, data, asserts, location: block.location.clone() }) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(CheckBlock {
+            name,
+            data,
+            asserts,
+            location: block.location.clone(),
+        })
+    } else {
+        Err(diags)
+    }
 }
 
 /// `ignore_changes = all` or a list of attribute references (`[tags, user_data]`).
 fn read_ignore_changes(attr: &Attribute) -> Result<IgnoreChanges, Diagnostics> {
     if let Some(r) = attr.expr.as_traversal()
-        && r.root == "all" && r.steps.is_empty() {
-            return Ok(IgnoreChanges::All);
-        }
+        && r.root == "all"
+        && r.steps.is_empty()
+    {
+        return Ok(IgnoreChanges::All);
+    }
     let bad = |at: Location| -> Diagnostics {
         Diagnostic::error("ignore_changes must be `all` or a list of attribute names")
             .at(at)
             .hint("write: ignore_changes = [tags, user_data]")
             .into()
     };
-    let Some(items) = attr.expr.as_list() else { return Err(bad(attr.expr.location())) };
+    let Some(items) = attr.expr.as_list() else {
+        return Err(bad(attr.expr.location()));
+    };
     let mut names = Vec::new();
     let mut diags = Diagnostics::new();
     for item in items {
@@ -732,12 +1053,19 @@ fn read_ignore_changes(attr: &Attribute) -> Result<IgnoreChanges, Diagnostics> {
             continue;
         }
         // Terraform 0.11 wrote the names quoted; still seen in older modules.
-        match constant(&item, Path::new(".")).ok().and_then(|v| v.unmarked().as_str().map(str::to_string)) {
+        match constant(&item, Path::new("."))
+            .ok()
+            .and_then(|v| v.unmarked().as_str().map(str::to_string))
+        {
             Some(s) => names.push(s.split(['.', '[']).next().unwrap_or(&s).to_string()),
             None => diags.extend(bad(item.location())),
         }
     }
-    if diags.is_empty() { Ok(IgnoreChanges::Attributes(names)) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(IgnoreChanges::Attributes(names))
+    } else {
+        Err(diags)
+    }
 }
 
 fn read_provider(block: &Block) -> Result<ProviderBlock, Diagnostics> {
@@ -745,11 +1073,22 @@ fn read_provider(block: &Block) -> Result<ProviderBlock, Diagnostics> {
     let base = base_dir_of(&block.body);
     let alias = constant_string(block.body.attribute("alias"), &base)?;
     let body = Body {
-        attributes: block.body.attributes.iter().filter(|a| a.name != "alias" && a.name != "version").cloned().collect(),
+        attributes: block
+            .body
+            .attributes
+            .iter()
+            .filter(|a| a.name != "alias" && a.name != "version")
+            .cloned()
+            .collect(),
         blocks: block.body.blocks.clone(),
         file: block.body.file.clone(),
     };
-    Ok(ProviderBlock { name, alias, body, location: block.location.clone() })
+    Ok(ProviderBlock {
+        name,
+        alias,
+        body,
+        location: block.location.clone(),
+    })
 }
 
 /// The `provider` blocks of a body (used for `generate` contents too).
@@ -762,7 +1101,11 @@ pub(crate) fn provider_blocks(body: &Body) -> Result<Vec<ProviderBlock>, Diagnos
             Err(d) => diags.extend(d),
         }
     }
-    if diags.is_empty() { Ok(out) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(diags)
+    }
 }
 
 fn check_duplicates(module: &Module) -> Diagnostics {
@@ -782,16 +1125,76 @@ fn check_duplicates(module: &Module) -> Diagnostics {
             }
         }
     };
-    check("variable", module.variables.iter().map(|v| (v.name.clone(), &v.location)).collect());
-    check("local", module.locals.iter().map(|l| (l.name.clone(), &l.location)).collect());
-    check("output", module.outputs.iter().map(|o| (o.name.clone(), &o.location)).collect());
-    check("resource", module.resources.iter().map(|r| (r.address(), &r.location)).collect());
-    check("data source", module.data.iter().map(|r| (r.address(), &r.location)).collect());
-    check("module", module.module_calls.iter().map(|c| (c.name.clone(), &c.location)).collect());
-    check("check block", module.checks.iter().map(|c| (c.name.clone(), &c.location)).collect());
+    check(
+        "variable",
+        module
+            .variables
+            .iter()
+            .map(|v| (v.name.clone(), &v.location))
+            .collect(),
+    );
+    check(
+        "local",
+        module
+            .locals
+            .iter()
+            .map(|l| (l.name.clone(), &l.location))
+            .collect(),
+    );
+    check(
+        "output",
+        module
+            .outputs
+            .iter()
+            .map(|o| (o.name.clone(), &o.location))
+            .collect(),
+    );
+    check(
+        "resource",
+        module
+            .resources
+            .iter()
+            .map(|r| (r.address(), &r.location))
+            .collect(),
+    );
+    check(
+        "data source",
+        module
+            .data
+            .iter()
+            .map(|r| (r.address(), &r.location))
+            .collect(),
+    );
+    check(
+        "module",
+        module
+            .module_calls
+            .iter()
+            .map(|c| (c.name.clone(), &c.location))
+            .collect(),
+    );
+    check(
+        "check block",
+        module
+            .checks
+            .iter()
+            .map(|c| (c.name.clone(), &c.location))
+            .collect(),
+    );
     check(
         "provider configuration",
-        module.providers.iter().map(|p| (p.alias.as_ref().map_or(p.name.clone(), |a| format!("{}.{a}", p.name)), &p.location)).collect(),
+        module
+            .providers
+            .iter()
+            .map(|p| {
+                (
+                    p.alias
+                        .as_ref()
+                        .map_or(p.name.clone(), |a| format!("{}.{a}", p.name)),
+                    &p.location,
+                )
+            })
+            .collect(),
     );
     diags
 }
@@ -812,15 +1215,32 @@ pub(crate) fn resource_references(rb: &ResourceBlock) -> Vec<Reference> {
     out.extend(rb.depends_on.iter().cloned());
     // What the conditions read must be ready before the instance is planned; `self` is
     // the instance itself.
-    let conditions = rb.lifecycle.preconditions.iter().chain(&rb.lifecycle.postconditions);
-    out.extend(conditions.flat_map(|c| c.condition.references().into_iter().chain(c.error_message.references())).filter(|r| r.root != "self"));
+    let conditions = rb
+        .lifecycle
+        .preconditions
+        .iter()
+        .chain(&rb.lifecycle.postconditions);
+    out.extend(
+        conditions
+            .flat_map(|c| {
+                c.condition
+                    .references()
+                    .into_iter()
+                    .chain(c.error_message.references())
+            })
+            .filter(|r| r.root != "self"),
+    );
     out
 }
 
 /// Every reference of a body and its nested blocks; in `dynamic` blocks the iterator
 /// name is bound, not a reference.
 pub(crate) fn body_references(body: &Body) -> Vec<Reference> {
-    let mut out: Vec<Reference> = body.attributes.iter().flat_map(|a| a.expr.references()).collect();
+    let mut out: Vec<Reference> = body
+        .attributes
+        .iter()
+        .flat_map(|a| a.expr.references())
+        .collect();
     for block in &body.blocks {
         if block.ident == "dynamic" {
             let iterator = block
@@ -836,7 +1256,13 @@ pub(crate) fn body_references(body: &Body) -> Vec<Reference> {
                 .iter()
                 .filter(|a| a.name != "iterator")
                 .flat_map(|a| a.expr.references())
-                .chain(block.body.blocks.iter().flat_map(|b| body_references(&b.body)))
+                .chain(
+                    block
+                        .body
+                        .blocks
+                        .iter()
+                        .flat_map(|b| body_references(&b.body)),
+                )
                 .filter(|r| r.root != iterator)
                 .collect();
             out.extend(inner);

@@ -42,7 +42,13 @@ fn lookup(mode: Mode, type_name: &str) -> Option<Schema> {
 /// The nested blocks of the `aws` provider's configuration (forge has no provider
 /// configuration schemas; these are the blocks `provider "aws"` takes in Terraform's AWS
 /// provider).
-const AWS_PROVIDER_BLOCKS: &[&str] = &["assume_role", "assume_role_with_web_identity", "default_tags", "endpoints", "ignore_tags"];
+const AWS_PROVIDER_BLOCKS: &[&str] = &[
+    "assume_role",
+    "assume_role_with_web_identity",
+    "default_tags",
+    "endpoints",
+    "ignore_tags",
+];
 
 /// The top level of a module's `.tf.json` file.
 pub(crate) fn file_spec() -> BodySpec {
@@ -51,23 +57,52 @@ pub(crate) fn file_spec() -> BodySpec {
         .block("output", 1, |_| output())
         .block("locals", 0, |_| BodySpec::default())
         .block("module", 1, |_| module_call())
-        .block("provider", 1, |labels| provider(labels.first().map(String::as_str).unwrap_or_default()))
+        .block("provider", 1, |labels| {
+            provider(labels.first().map(String::as_str).unwrap_or_default())
+        })
         .block("terraform", 0, |_| terraform())
-        .block("resource", 2, |labels| resource(Mode::Managed, labels.first().map(String::as_str).unwrap_or_default()))
-        .block("data", 2, |labels| resource(Mode::Data, labels.first().map(String::as_str).unwrap_or_default()))
+        .block("resource", 2, |labels| {
+            resource(
+                Mode::Managed,
+                labels.first().map(String::as_str).unwrap_or_default(),
+            )
+        })
+        .block("data", 2, |labels| {
+            resource(
+                Mode::Data,
+                labels.first().map(String::as_str).unwrap_or_default(),
+            )
+        })
         // Addresses in these are references written as strings, like depends_on's.
-        .block("moved", 0, |_| BodySpec::default().mode("from", ValueMode::Reference).mode("to", ValueMode::Reference))
+        .block("moved", 0, |_| {
+            BodySpec::default()
+                .mode("from", ValueMode::Reference)
+                .mode("to", ValueMode::Reference)
+        })
         .block("removed", 0, |_| {
             BodySpec::default()
                 .mode("from", ValueMode::Reference)
-                .block("lifecycle", 0, |_| BodySpec::default().mode("destroy", ValueMode::Literal))
-                .block("provisioner", 1, |_| BodySpec::default().block("connection", 0, |_| connection()))
+                .block("lifecycle", 0, |_| {
+                    BodySpec::default().mode("destroy", ValueMode::Literal)
+                })
+                .block("provisioner", 1, |_| {
+                    BodySpec::default().block("connection", 0, |_| connection())
+                })
                 .block("connection", 0, |_| connection())
         })
-        .block("import", 0, |_| BodySpec::default().mode("to", ValueMode::Reference).mode("provider", ValueMode::Reference))
+        .block("import", 0, |_| {
+            BodySpec::default()
+                .mode("to", ValueMode::Reference)
+                .mode("provider", ValueMode::Reference)
+        })
         .block("check", 1, |_| {
             BodySpec::default()
-                .block("data", 2, |labels| resource(Mode::Data, labels.first().map(String::as_str).unwrap_or_default()))
+                .block("data", 2, |labels| {
+                    resource(
+                        Mode::Data,
+                        labels.first().map(String::as_str).unwrap_or_default(),
+                    )
+                })
                 .block("assert", 0, |_| BodySpec::default())
         });
     spec.only_blocks = true;
@@ -103,7 +138,9 @@ fn module_call() -> BodySpec {
 }
 
 fn provider(name: &str) -> BodySpec {
-    let mut spec = BodySpec::default().mode("alias", ValueMode::Literal).mode("version", ValueMode::Literal);
+    let mut spec = BodySpec::default()
+        .mode("alias", ValueMode::Literal)
+        .mode("version", ValueMode::Literal);
     if name == "aws" {
         for block in AWS_PROVIDER_BLOCKS {
             spec = spec.block(block, 0, |_| BodySpec::default());
@@ -119,7 +156,9 @@ fn terraform() -> BodySpec {
     literal()
         .block("required_providers", 0, move |_| literal())
         .block("backend", 1, move |_| literal())
-        .block("cloud", 0, move |_| literal().block("workspaces", 0, move |_| literal()))
+        .block("cloud", 0, move |_| {
+            literal().block("workspaces", 0, move |_| literal())
+        })
         .block("provider_meta", 1, move |_| literal())
 }
 
@@ -145,7 +184,9 @@ fn resource(mode: Mode, type_name: &str) -> BodySpec {
         })
         .block("connection", 0, |_| connection());
     if mode == Mode::Managed {
-        spec = spec.block("provisioner", 1, |_| BodySpec::default().block("connection", 0, |_| connection()));
+        spec = spec.block("provisioner", 1, |_| {
+            BodySpec::default().block("connection", 0, |_| connection())
+        });
     }
     spec
 }
@@ -160,11 +201,16 @@ fn schema_body(schema: Arc<Schema>) -> BodySpec {
     }
     if !schema.blocks.is_empty() {
         spec = spec.block("dynamic", 1, move |labels| {
-            let generated = labels.first().and_then(|l| schema.blocks.get(l)).map(|b| Arc::new(b.schema.clone()));
-            BodySpec::default().mode("iterator", ValueMode::Reference).block("content", 0, move |_| match &generated {
-                Some(s) => schema_body(s.clone()),
-                None => BodySpec::default(),
-            })
+            let generated = labels
+                .first()
+                .and_then(|l| schema.blocks.get(l))
+                .map(|b| Arc::new(b.schema.clone()));
+            BodySpec::default()
+                .mode("iterator", ValueMode::Reference)
+                .block("content", 0, move |_| match &generated {
+                    Some(s) => schema_body(s.clone()),
+                    None => BodySpec::default(),
+                })
         });
     }
     spec

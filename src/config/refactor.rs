@@ -2,7 +2,9 @@
 //! `import`. Their addresses name objects in state, so they are read from the source as
 //! traversals (literal keys only), never evaluated.
 
-use forge_lang::{Attribute, Block, Diagnostic, Diagnostics, Expr, Location, RefStep, TraversalStep};
+use forge_lang::{
+    Attribute, Block, Diagnostic, Diagnostics, Expr, Location, RefStep, TraversalStep,
+};
 use forge_provider::Value;
 
 use crate::module::{BlockAddress, Import, ImportForEach, Moved, Removed};
@@ -41,18 +43,33 @@ fn read_address(attr: &Attribute, block: &str, usage: Use) -> Result<BlockAddres
         Use::Import => "aws_sqs_queue.jobs or aws_sqs_queue.jobs[\"eu\"]",
     };
     let bad = |why: String, at: Location| -> Diagnostics {
-        Diagnostic::error(format!("`{}` in a {block} block {why}", attr.name)).at(at).hint(format!("write an address such as {example}, without quotes")).into()
+        Diagnostic::error(format!("`{}` in a {block} block {why}", attr.name))
+            .at(at)
+            .hint(format!(
+                "write an address such as {example}, without quotes"
+            ))
+            .into()
     };
     let Some(r) = attr.expr.as_traversal() else {
-        return Err(bad("must be a resource or module address".into(), attr.expr.location()));
+        return Err(bad(
+            "must be a resource or module address".into(),
+            attr.expr.location(),
+        ));
     };
     let mut pieces = vec![Piece::Name(r.root.clone())];
     for step in &r.steps {
         pieces.push(match step {
             RefStep::Attr(a) => Piece::Name(a.clone()),
-            RefStep::Index(Some(Value::Number(n))) if n.fract() == 0.0 && *n >= 0.0 => Piece::Int(*n as i64),
+            RefStep::Index(Some(Value::Number(n))) if n.fract() == 0.0 && *n >= 0.0 => {
+                Piece::Int(*n as i64)
+            }
             RefStep::Index(Some(Value::String(s))) => Piece::Str(s.clone()),
-            RefStep::Index(_) => return Err(bad("takes literal instance keys only (a whole number or a quoted string)".into(), r.location.clone())),
+            RefStep::Index(_) => {
+                return Err(bad(
+                    "takes literal instance keys only (a whole number or a quoted string)".into(),
+                    r.location.clone(),
+                ));
+            }
         });
     }
     let mut text = String::new();
@@ -61,7 +78,10 @@ fn read_address(attr: &Attribute, block: &str, usage: Use) -> Result<BlockAddres
     let mut modules = 0;
     while matches!(pieces.get(i), Some(Piece::Name(n)) if n == "module") {
         let Some(Piece::Name(name)) = pieces.get(i + 1) else {
-            return Err(bad("names a module without its call name".into(), r.location.clone()));
+            return Err(bad(
+                "names a module without its call name".into(),
+                r.location.clone(),
+            ));
         };
         text.push_str(&format!("module.{name}"));
         i += 2;
@@ -77,8 +97,12 @@ fn read_address(attr: &Attribute, block: &str, usage: Use) -> Result<BlockAddres
     }
     let mut resource = false;
     if i < pieces.len() {
-        let (Some(Piece::Name(t)), Some(Piece::Name(n))) = (pieces.get(i), pieces.get(i + 1)) else {
-            return Err(bad("is not a resource address (type.name)".into(), r.location.clone()));
+        let (Some(Piece::Name(t)), Some(Piece::Name(n))) = (pieces.get(i), pieces.get(i + 1))
+        else {
+            return Err(bad(
+                "is not a resource address (type.name)".into(),
+                r.location.clone(),
+            ));
         };
         if t == "data" {
             return Err(Diagnostic::error(format!("a {block} block cannot name a data source"))
@@ -96,7 +120,10 @@ fn read_address(attr: &Attribute, block: &str, usage: Use) -> Result<BlockAddres
         resource = true;
     }
     if i < pieces.len() || (modules == 0 && !resource) {
-        return Err(bad("has extra parts after the address".into(), r.location.clone()));
+        return Err(bad(
+            "has extra parts after the address".into(),
+            r.location.clone(),
+        ));
     }
     match usage {
         Use::Removed if has_key => {
@@ -105,15 +132,26 @@ fn read_address(attr: &Attribute, block: &str, usage: Use) -> Result<BlockAddres
                 .hint("name the whole resource or module call (aws_sqs_queue.jobs, module.queue); to drop one instance, change its count or for_each")
                 .into());
         }
-        Use::Import if !resource => return Err(bad("must name a resource, not a module".into(), r.location.clone())),
+        Use::Import if !resource => {
+            return Err(bad(
+                "must name a resource, not a module".into(),
+                r.location.clone(),
+            ));
+        }
         _ => {}
     }
-    Ok(BlockAddress { text, location: attr.expr.location() })
+    Ok(BlockAddress {
+        text,
+        location: attr.expr.location(),
+    })
 }
 
 fn required<'b>(block: &'b Block, name: &str, example: &str) -> Result<&'b Attribute, Diagnostics> {
     block.body.attribute(name).ok_or_else(|| {
-        Diagnostic::error(format!("the {} block has no `{name}`", block.ident)).at(block.location.clone()).hint(format!("write: {example}")).into()
+        Diagnostic::error(format!("the {} block has no `{name}`", block.ident))
+            .at(block.location.clone())
+            .hint(format!("write: {example}"))
+            .into()
     })
 }
 
@@ -122,15 +160,30 @@ fn only_attributes(block: &Block, allowed: &[&str], blocks: &[&str]) -> Diagnost
     for a in &block.body.attributes {
         if !allowed.contains(&a.name.as_str()) {
             let hint = match (block.ident.as_str(), a.name.as_str()) {
-                ("import", "provider") => "the resource block's provider is used; remove `provider`".to_string(),
+                ("import", "provider") => {
+                    "the resource block's provider is used; remove `provider`".to_string()
+                }
                 _ => format!("a {} block takes: {}", block.ident, allowed.join(", ")),
             };
-            diags.push(Diagnostic::error(format!("unexpected argument `{}` in a {} block", a.name, block.ident)).at(a.location.clone()).hint(hint));
+            diags.push(
+                Diagnostic::error(format!(
+                    "unexpected argument `{}` in a {} block",
+                    a.name, block.ident
+                ))
+                .at(a.location.clone())
+                .hint(hint),
+            );
         }
     }
     for b in &block.body.blocks {
         if !blocks.contains(&b.ident.as_str()) {
-            diags.push(Diagnostic::error(format!("unexpected block `{}` in a {} block", b.ident, block.ident)).at(b.location.clone()));
+            diags.push(
+                Diagnostic::error(format!(
+                    "unexpected block `{}` in a {} block",
+                    b.ident, block.ident
+                ))
+                .at(b.location.clone()),
+            );
         }
     }
     diags
@@ -140,7 +193,11 @@ fn no_labels(block: &Block) -> Result<(), Diagnostics> {
     if block.labels.is_empty() {
         Ok(())
     } else {
-        Err(Diagnostic::error(format!("a {} block takes no labels", block.ident)).at(block.location.clone()).into())
+        Err(
+            Diagnostic::error(format!("a {} block takes no labels", block.ident))
+                .at(block.location.clone())
+                .into(),
+        )
     }
 }
 
@@ -177,30 +234,69 @@ pub(crate) fn read_moved(block: &Block) -> Result<Moved, Diagnostics> {
         }
     }
     if from.text == to.text {
-        diags.push(Diagnostic::error(format!("a moved block moves {} to itself", from.text)).at(block.location.clone()).hint("remove the block, or correct `to`"));
+        diags.push(
+            Diagnostic::error(format!("a moved block moves {} to itself", from.text))
+                .at(block.location.clone())
+                .hint("remove the block, or correct `to`"),
+        );
     }
-    if diags.is_empty() { Ok(Moved { from, to, location: block.location.clone() }) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(Moved {
+            from,
+            to,
+            location: block.location.clone(),
+        })
+    } else {
+        Err(diags)
+    }
 }
 
 pub(crate) fn read_removed(block: &Block) -> Result<Removed, Diagnostics> {
     no_labels(block)?;
-    let mut diags = only_attributes(block, &["from"], &["lifecycle", "provisioner", "connection"]);
-    let from = required(block, "from", "removed { from = aws_sqs_queue.old  lifecycle { destroy = false } }").and_then(|a| read_address(a, "removed", Use::Removed));
+    let mut diags = only_attributes(
+        block,
+        &["from"],
+        &["lifecycle", "provisioner", "connection"],
+    );
+    let from = required(
+        block,
+        "from",
+        "removed { from = aws_sqs_queue.old  lifecycle { destroy = false } }",
+    )
+    .and_then(|a| read_address(a, "removed", Use::Removed));
     let mut destroy = true;
     for lc in block.body.blocks_of("lifecycle") {
         for a in &lc.body.attributes {
             if a.name != "destroy" {
-                diags.push(Diagnostic::error(format!("unexpected argument `{}` in the lifecycle of a removed block", a.name)).at(a.location.clone()).hint("it takes only destroy = true or false"));
+                diags.push(
+                    Diagnostic::error(format!(
+                        "unexpected argument `{}` in the lifecycle of a removed block",
+                        a.name
+                    ))
+                    .at(a.location.clone())
+                    .hint("it takes only destroy = true or false"),
+                );
                 continue;
             }
-            match forge_lang::eval(&a.expr, &forge_lang::Scope::new(".")).ok().and_then(|v| v.unmarked().as_bool()) {
+            match forge_lang::eval(&a.expr, &forge_lang::Scope::new("."))
+                .ok()
+                .and_then(|v| v.unmarked().as_bool())
+            {
                 Some(b) => destroy = b,
-                None => diags.push(Diagnostic::error("`destroy` must be a literal true or false").at(a.expr.location()).hint("write: destroy = false")),
+                None => diags.push(
+                    Diagnostic::error("`destroy` must be a literal true or false")
+                        .at(a.expr.location())
+                        .hint("write: destroy = false"),
+                ),
             }
         }
     }
     match from {
-        Ok(from) if diags.is_empty() => Ok(Removed { from, destroy, location: block.location.clone() }),
+        Ok(from) if diags.is_empty() => Ok(Removed {
+            from,
+            destroy,
+            location: block.location.clone(),
+        }),
         Ok(_) => Err(diags),
         Err(d) => {
             diags.extend(d);
@@ -215,7 +311,16 @@ pub(crate) fn read_import(block: &Block) -> Result<Import, Diagnostics> {
     let example = "import { to = aws_sqs_queue.jobs  id = \"https://sqs...\" }";
     let collection = block.body.attribute("for_each").map(|a| a.expr.clone());
     let to = required(block, "to", example).and_then(|a| match &collection {
-        Some(c) => read_for_each_target(a).map(|(to, modules, resource)| (to, Some(ImportForEach { collection: c.clone(), modules, resource }))),
+        Some(c) => read_for_each_target(a).map(|(to, modules, resource)| {
+            (
+                to,
+                Some(ImportForEach {
+                    collection: c.clone(),
+                    modules,
+                    resource,
+                }),
+            )
+        }),
         None => read_address(a, "import", Use::Import).map(|to| (to, None)),
     });
     let id = required(block, "id", example);
@@ -230,7 +335,12 @@ pub(crate) fn read_import(block: &Block) -> Result<Import, Diagnostics> {
         );
     }
     match (to, id) {
-        (Ok((to, for_each)), Ok(id)) if diags.is_empty() => Ok(Import { to, id: id.expr.clone(), for_each, location: block.location.clone() }),
+        (Ok((to, for_each)), Ok(id)) if diags.is_empty() => Ok(Import {
+            to,
+            id: id.expr.clone(),
+            for_each,
+            location: block.location.clone(),
+        }),
         (to, id) => {
             diags.extend(to.err().unwrap_or_default());
             diags.extend(id.err().unwrap_or_default());
@@ -239,7 +349,11 @@ pub(crate) fn read_import(block: &Block) -> Result<Import, Diagnostics> {
     }
 }
 
-type ForEachTarget = (BlockAddress, Vec<(String, Option<Expr>)>, (String, String, Option<Expr>));
+type ForEachTarget = (
+    BlockAddress,
+    Vec<(String, Option<Expr>)>,
+    (String, String, Option<Expr>),
+);
 
 /// `to` of an import block with `for_each`: a resource address whose instance keys may be
 /// expressions of `each.key` and `each.value` (Terraform allows nothing else there).
@@ -252,19 +366,30 @@ fn read_for_each_target(attr: &Attribute) -> Result<ForEachTarget, Diagnostics> 
     };
     let key = |e: &Expr| -> Result<Expr, Diagnostics> {
         let refs = e.references();
-        match refs.iter().find(|r| r.root != "each" || !matches!(r.steps.first(), Some(RefStep::Attr(a)) if a == "key" || a == "value")) {
-            Some(r) => Err(Diagnostic::error(format!("`{}` in the instance key of an import block's `to`", r.root))
-                .at(r.location.clone())
-                .hint("only each.key and each.value can be used in import address keys")
-                .into()),
+        match refs.iter().find(|r| {
+            r.root != "each"
+                || !matches!(r.steps.first(), Some(RefStep::Attr(a)) if a == "key" || a == "value")
+        }) {
+            Some(r) => Err(Diagnostic::error(format!(
+                "`{}` in the instance key of an import block's `to`",
+                r.root
+            ))
+            .at(r.location.clone())
+            .hint("only each.key and each.value can be used in import address keys")
+            .into()),
             None => Ok(e.clone()),
         }
     };
-    let mut names = std::iter::once(TraversalStep::Attr(root)).chain(steps).peekable();
+    let mut names = std::iter::once(TraversalStep::Attr(root))
+        .chain(steps)
+        .peekable();
     let mut modules = Vec::new();
     let name = |s: Option<TraversalStep>| match s {
         Some(TraversalStep::Attr(n)) => Ok(n),
-        _ => Err(bad("is not a resource address (type.name)", attr.expr.location())),
+        _ => Err(bad(
+            "is not a resource address (type.name)",
+            attr.expr.location(),
+        )),
     };
     loop {
         let first = name(names.next())?;
@@ -284,10 +409,20 @@ fn read_for_each_target(attr: &Attribute) -> Result<ForEachTarget, Diagnostics> 
             return Err(bad("cannot name a data source", attr.expr.location()));
         }
         if names.next().is_some() {
-            return Err(bad("has extra parts after the address", attr.expr.location()));
+            return Err(bad(
+                "has extra parts after the address",
+                attr.expr.location(),
+            ));
         }
         let text = attr.expr.source_text();
-        return Ok((BlockAddress { text, location: attr.expr.location() }, modules, (first, second, k)));
+        return Ok((
+            BlockAddress {
+                text,
+                location: attr.expr.location(),
+            },
+            modules,
+            (first, second, k),
+        ));
     }
 }
 
@@ -339,7 +474,10 @@ mod tests {
 
     #[test]
     fn resource_part_skips_module_steps_with_dotted_keys() {
-        assert_eq!(resource_part(r#"module.a["x.y"].module.b[0].aws_sqs_queue.q["k"]"#), r#"aws_sqs_queue.q["k"]"#);
+        assert_eq!(
+            resource_part(r#"module.a["x.y"].module.b[0].aws_sqs_queue.q["k"]"#),
+            r#"aws_sqs_queue.q["k"]"#
+        );
         assert_eq!(resource_part("module.a"), "");
         assert_eq!(resource_part("module.a[0]"), "");
         assert_eq!(resource_type("aws_sqs_queue.q"), "aws_sqs_queue");

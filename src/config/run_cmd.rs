@@ -56,7 +56,10 @@ type Slot = Arc<Mutex<Option<String>>>;
 
 fn slot(key: Key) -> Slot {
     static CACHE: OnceLock<Mutex<HashMap<Key, Slot>>> = OnceLock::new();
-    let mut cache = CACHE.get_or_init(Default::default).lock().unwrap_or_else(PoisonError::into_inner);
+    let mut cache = CACHE
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
     cache.entry(key).or_default().clone()
 }
 
@@ -69,7 +72,11 @@ pub(crate) fn run_cmd(dir: &Path, args: &[Value], secret: bool) -> Result<Value,
     let mut argv = Vec::with_capacity(args.len());
     for (i, a) in args.iter().enumerate() {
         argv.push(argument_text(a).ok_or_else(|| {
-            format!("argument {} is {}, not a string; pass the program and each argument as strings", i + 1, a.kind_name())
+            format!(
+                "argument {} is {}, not a string; pass the program and each argument as strings",
+                i + 1,
+                a.kind_name()
+            )
         })?);
     }
     let (mut quiet, mut global, mut no_cache) = (false, false, false);
@@ -87,11 +94,21 @@ pub(crate) fn run_cmd(dir: &Path, args: &[Value], secret: bool) -> Result<Value,
     if argv.first().is_none_or(String::is_empty) {
         return Err("there is no command to run; write run_cmd(\"program\", \"argument\", ...), e.g. run_cmd(\"./names.sh\", \"bucket\")".to_string());
     }
-    let mark = |text: String| if secret { Value::string(text).sensitive() } else { Value::string(text) };
+    let mark = |text: String| {
+        if secret {
+            Value::string(text).sensitive()
+        } else {
+            Value::string(text)
+        }
+    };
     if no_cache {
         return run(dir, argv, quiet, secret).map(mark);
     }
-    let folder = if global { GLOBAL_KEY.to_string() } else { dir.to_string_lossy().into_owned() };
+    let folder = if global {
+        GLOBAL_KEY.to_string()
+    } else {
+        dir.to_string_lossy().into_owned()
+    };
     let slot = slot((folder, argv.to_vec()));
     let mut cached = slot.lock().unwrap_or_else(PoisonError::into_inner);
     if let Some(out) = cached.as_ref() {
@@ -140,13 +157,25 @@ fn run(dir: &Path, argv: &[String], quiet: bool, secret: bool) -> Result<String,
             None => "was killed by a signal".to_string(),
         };
         let tail = stderr_tail(&stderr);
-        let said = if tail.is_empty() { " and printed nothing on stderr".to_string() } else { format!(", its stderr ending: {tail}") };
-        return Err(format!("`{shown}` {how} in {}{said}; fix the command or what it reads, then run again", dir.display()));
+        let said = if tail.is_empty() {
+            " and printed nothing on stderr".to_string()
+        } else {
+            format!(", its stderr ending: {tail}")
+        };
+        return Err(format!(
+            "`{shown}` {how} in {}{said}; fix the command or what it reads, then run again",
+            dir.display()
+        ));
     }
     let log = LOG.read().unwrap_or_else(PoisonError::into_inner).clone();
     if let Some(log) = log.filter(|_| !secret && (!quiet || !stderr.is_empty())) {
         // A quiet command still shows its stderr, as Terragrunt does; only stdout is withheld.
-        log(&CommandRun { dir, argv, stdout: (!quiet).then_some(&*stdout), stderr: &stderr });
+        log(&CommandRun {
+            dir,
+            argv,
+            stdout: (!quiet).then_some(&*stdout),
+            stderr: &stderr,
+        });
     }
     Ok(stdout.strip_suffix('\n').unwrap_or(&stdout).to_string())
 }
@@ -164,7 +193,11 @@ fn program_path(dir: &Path, program: &str) -> PathBuf {
 
 /// The last lines of stderr on one line (`a | b`), at most [`STDERR_TAIL_CHARS`] long.
 fn stderr_tail(stderr: &str) -> String {
-    let lines: Vec<&str> = stderr.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
     let tail = lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join(" | ");
     let count = tail.chars().count();
     if count <= STDERR_TAIL_CHARS {
@@ -189,7 +222,11 @@ mod tests {
         INSTALL.get_or_init(|| {
             set_command_log(Arc::new(|run: &CommandRun<'_>| {
                 let mut r = logged().lock().unwrap_or_else(PoisonError::into_inner);
-                r.push((run.argv.to_vec(), run.stdout.map(str::to_string), run.stderr.to_string()));
+                r.push((
+                    run.argv.to_vec(),
+                    run.stdout.map(str::to_string),
+                    run.stderr.to_string(),
+                ));
             }))
         });
         records
@@ -197,7 +234,11 @@ mod tests {
 
     fn logs_of(marker: &str) -> Vec<Logged> {
         let records = logged().lock().unwrap_or_else(PoisonError::into_inner);
-        records.iter().filter(|(argv, _, _)| argv.iter().any(|a| a.contains(marker))).cloned().collect()
+        records
+            .iter()
+            .filter(|(argv, _, _)| argv.iter().any(|a| a.contains(marker)))
+            .cloned()
+            .collect()
     }
 
     fn strings(args: &[&str]) -> Vec<Value> {
@@ -205,7 +246,9 @@ mod tests {
     }
 
     fn marker() -> String {
-        format!("m{}", std::process::id()) + &format!("{:?}", std::time::SystemTime::now()).replace(|c: char| !c.is_ascii_alphanumeric(), "")
+        format!("m{}", std::process::id())
+            + &format!("{:?}", std::time::SystemTime::now())
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "")
     }
 
     #[test]
@@ -214,12 +257,29 @@ mod tests {
         let dir = tmp.path().canonicalize().expect("canonical");
         let out = run_cmd(&dir, &strings(&["printf", "a\\n\\n"]), false).expect("runs");
         assert_eq!(out, Value::string("a\n"));
-        assert_eq!(run_cmd(&dir, &strings(&["pwd"]), false), Ok(Value::string(dir.to_string_lossy())));
+        assert_eq!(
+            run_cmd(&dir, &strings(&["pwd"]), false),
+            Ok(Value::string(dir.to_string_lossy()))
+        );
         std::fs::write(dir.join("names.sh"), "#!/bin/sh\necho \"bucket-$1\"\n").expect("write");
-        let chmod = Command::new("chmod").arg("+x").arg(dir.join("names.sh")).status().expect("chmod");
+        let chmod = Command::new("chmod")
+            .arg("+x")
+            .arg(dir.join("names.sh"))
+            .status()
+            .expect("chmod");
         assert!(chmod.success());
-        assert_eq!(run_cmd(&dir, &strings(&["./names.sh", "x"]), false), Ok(Value::string("bucket-x")));
-        assert_eq!(run_cmd(&dir, &[Value::string("echo"), Value::Number(3.0), Value::Bool(true)], false), Ok(Value::string("3 true")));
+        assert_eq!(
+            run_cmd(&dir, &strings(&["./names.sh", "x"]), false),
+            Ok(Value::string("bucket-x"))
+        );
+        assert_eq!(
+            run_cmd(
+                &dir,
+                &[Value::string("echo"), Value::Number(3.0), Value::Bool(true)],
+                false
+            ),
+            Ok(Value::string("3 true"))
+        );
     }
 
     #[test]
@@ -228,18 +288,53 @@ mod tests {
         let dir = tmp.path().canonicalize().expect("canonical");
         let (loud, quiet, secret) = (marker() + "loud", marker() + "quiet", marker() + "secret");
         logged();
-        assert_eq!(run_cmd(&dir, &strings(&["echo", &loud]), false), Ok(Value::string(&loud)));
-        assert_eq!(logs_of(&loud), vec![(strings_of(&["echo", &loud]), Some(format!("{loud}\n")), String::new())]);
+        assert_eq!(
+            run_cmd(&dir, &strings(&["echo", &loud]), false),
+            Ok(Value::string(&loud))
+        );
+        assert_eq!(
+            logs_of(&loud),
+            vec![(
+                strings_of(&["echo", &loud]),
+                Some(format!("{loud}\n")),
+                String::new()
+            )]
+        );
 
-        let value = run_cmd(&dir, &strings(&["--terragrunt-quiet", "echo", &quiet]), false);
-        assert_eq!(value, Ok(Value::string(&quiet)), "the value is the output all the same");
+        let value = run_cmd(
+            &dir,
+            &strings(&["--terragrunt-quiet", "echo", &quiet]),
+            false,
+        );
+        assert_eq!(
+            value,
+            Ok(Value::string(&quiet)),
+            "the value is the output all the same"
+        );
         assert!(logs_of(&quiet).is_empty(), "{:?}", logs_of(&quiet));
         // A quiet command's stderr is still shown; its stdout is not.
         let script = format!("echo {quiet}-out; echo {quiet}-err >&2");
-        run_cmd(&dir, &strings(&["--terragrunt-quiet", "sh", "-c", &script]), false).expect("runs");
-        assert_eq!(logs_of(&format!("{quiet}-out")), vec![(strings_of(&["sh", "-c", &script]), None, format!("{quiet}-err\n"))]);
+        run_cmd(
+            &dir,
+            &strings(&["--terragrunt-quiet", "sh", "-c", &script]),
+            false,
+        )
+        .expect("runs");
+        assert_eq!(
+            logs_of(&format!("{quiet}-out")),
+            vec![(
+                strings_of(&["sh", "-c", &script]),
+                None,
+                format!("{quiet}-err\n")
+            )]
+        );
 
-        let value = run_cmd(&dir, &strings(&["sh", "-c", &format!("echo {secret}; echo {secret} >&2")]), true).expect("runs");
+        let value = run_cmd(
+            &dir,
+            &strings(&["sh", "-c", &format!("echo {secret}; echo {secret} >&2")]),
+            true,
+        )
+        .expect("runs");
         assert_eq!(value, Value::string(&secret).sensitive());
         assert!(logs_of(&secret).is_empty());
     }
@@ -254,8 +349,17 @@ mod tests {
         let dir = tmp.path().canonicalize().expect("canonical");
         let script = "for i in 1 2 3 4 5 6 7; do echo line$i >&2; done; exit 3";
         let err = run_cmd(&dir, &strings(&["sh", "-c", script]), false).expect_err("fails");
-        assert!(err.starts_with(&format!("`sh -c {script}` exited with code 3 in {}", dir.display())), "{err}");
-        assert!(err.contains("its stderr ending: line3 | line4 | line5 | line6 | line7;"), "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "`sh -c {script}` exited with code 3 in {}",
+                dir.display()
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains("its stderr ending: line3 | line4 | line5 | line6 | line7;"),
+            "{err}"
+        );
         assert!(!err.contains("line2"), "only the tail: {err}");
         let err = run_cmd(&dir, &strings(&["./not-here.sh"]), false).expect_err("fails");
         assert!(err.starts_with("cannot run `./not-here.sh` in "), "{err}");
@@ -280,12 +384,31 @@ mod tests {
             run_cmd(d, &args, false).expect("runs")
         };
         assert_eq!(call(&dir, &[]), Value::string("1"));
-        assert_eq!(call(&dir, &[]), Value::string("1"), "the second call is answered from the cache");
-        assert_eq!(call(&dir, &["--terragrunt-quiet"]), Value::string("1"), "options are not part of the key");
+        assert_eq!(
+            call(&dir, &[]),
+            Value::string("1"),
+            "the second call is answered from the cache"
+        );
+        assert_eq!(
+            call(&dir, &["--terragrunt-quiet"]),
+            Value::string("1"),
+            "options are not part of the key"
+        );
         assert_eq!(std::fs::read_to_string(&count).expect("read"), "run\n");
-        assert_eq!(call(&other, &[]), Value::string("2"), "another folder runs it again");
-        assert_eq!(call(&dir, &["--terragrunt-global-cache"]), Value::string("3"));
-        assert_eq!(call(&other, &["--terragrunt-global-cache"]), Value::string("3"), "global: the folder is not part of the key");
+        assert_eq!(
+            call(&other, &[]),
+            Value::string("2"),
+            "another folder runs it again"
+        );
+        assert_eq!(
+            call(&dir, &["--terragrunt-global-cache"]),
+            Value::string("3")
+        );
+        assert_eq!(
+            call(&other, &["--terragrunt-global-cache"]),
+            Value::string("3"),
+            "global: the folder is not part of the key"
+        );
         assert_eq!(call(&dir, &["--terragrunt-no-cache"]), Value::string("4"));
         assert_eq!(call(&dir, &["--terragrunt-no-cache"]), Value::string("5"));
     }

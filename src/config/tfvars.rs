@@ -70,7 +70,11 @@ pub fn variable_values(
             Err(d) => diags.extend(d),
         }
     }
-    if diags.is_empty() { Ok(values) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(values)
+    } else {
+        Err(diags)
+    }
 }
 
 /// The variable files Terraform would load, in the order it loads them.
@@ -83,7 +87,11 @@ fn variable_files(dirs: &[&Path]) -> Vec<PathBuf> {
         };
         for entry in entries.filter_map(Result::ok) {
             let path = entry.path();
-            let Some(name) = path.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+            let Some(name) = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .map(str::to_string)
+            else {
                 continue;
             };
             let wanted = name == "terraform.tfvars"
@@ -107,7 +115,13 @@ fn variable_files(dirs: &[&Path]) -> Vec<PathBuf> {
 }
 
 fn is_primitive(ty: &TypeConstraint) -> bool {
-    matches!(ty, TypeConstraint::String | TypeConstraint::Number | TypeConstraint::Bool | TypeConstraint::Any)
+    matches!(
+        ty,
+        TypeConstraint::String
+            | TypeConstraint::Number
+            | TypeConstraint::Bool
+            | TypeConstraint::Any
+    )
 }
 
 fn env_value(var: &Variable, name: &str, raw: String) -> Result<Value, Box<Diagnostic>> {
@@ -144,19 +158,35 @@ fn env_value(var: &Variable, name: &str, raw: String) -> Result<Value, Box<Diagn
             }
         }
     };
-    checked(var, value, || format!("the environment variable {name}")).map_err(|d| Box::new(d.at(var.location.clone())))
+    checked(var, value, || format!("the environment variable {name}"))
+        .map_err(|d| Box::new(d.at(var.location.clone())))
 }
 
 /// The value converted to the variable's type (so a type error names where the value came
 /// from, not only the declaration); a sensitive variable's value is converted marked so the
 /// message cannot quote it.
-fn checked(var: &Variable, value: Value, source: impl Fn() -> String) -> Result<Value, Box<Diagnostic>> {
-    let marked = if var.sensitive && !value.is_null() { value.clone().sensitive() } else { value.clone() };
+fn checked(
+    var: &Variable,
+    value: Value,
+    source: impl Fn() -> String,
+) -> Result<Value, Box<Diagnostic>> {
+    let marked = if var.sensitive && !value.is_null() {
+        value.clone().sensitive()
+    } else {
+        value.clone()
+    };
     match var.ty.convert(marked) {
         Ok(_) => Ok(value),
         Err(m) => Err(Box::new(
-            Diagnostic::error(format!("invalid value for variable `{}` from {}: {m}", var.name, source()))
-                .hint(format!("variable `{}` is declared at {}", var.name, var.location)),
+            Diagnostic::error(format!(
+                "invalid value for variable `{}` from {}: {m}",
+                var.name,
+                source()
+            ))
+            .hint(format!(
+                "variable `{}` is declared at {}",
+                var.name, var.location
+            )),
         )),
     }
 }
@@ -169,9 +199,12 @@ fn hcl_file(path: &Path) -> Result<Entries, Diagnostics> {
     let mut diags = Diagnostics::new();
     for block in &body.blocks {
         diags.push(
-            Diagnostic::error(format!("a variable file holds only `name = value` assignments, not a `{}` block", block.ident))
-                .at(block.location.clone())
-                .hint("move the block into a .tf file, or write the variable's value as an attribute"),
+            Diagnostic::error(format!(
+                "a variable file holds only `name = value` assignments, not a `{}` block",
+                block.ident
+            ))
+            .at(block.location.clone())
+            .hint("move the block into a .tf file, or write the variable's value as an attribute"),
         );
     }
     let mut out = Vec::new();
@@ -179,9 +212,12 @@ fn hcl_file(path: &Path) -> Result<Entries, Diagnostics> {
     for attr in &body.attributes {
         if let Some(r) = attr.expr.references().first() {
             diags.push(
-                Diagnostic::error(format!("the value of `{}` refers to `{}`: variable files cannot use references", attr.name, r.root))
-                    .at(attr.location.clone())
-                    .hint("write the value itself (a literal, list or object)"),
+                Diagnostic::error(format!(
+                    "the value of `{}` refers to `{}`: variable files cannot use references",
+                    attr.name, r.root
+                ))
+                .at(attr.location.clone())
+                .hint("write the value itself (a literal, list or object)"),
             );
             continue;
         }
@@ -190,13 +226,21 @@ fn hcl_file(path: &Path) -> Result<Entries, Diagnostics> {
             Err(d) => diags.extend(d),
         }
     }
-    if diags.is_empty() { Ok(out) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(diags)
+    }
 }
 
 /// A `.tfvars.json` file: one JSON object, property name -> value (strings literal).
 fn json_file(path: &Path) -> Result<Entries, Diagnostics> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Diagnostics::from(Diagnostic::error(format!("cannot read {}: {e}", path.display()))))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Diagnostics::from(Diagnostic::error(format!(
+            "cannot read {}: {e}",
+            path.display()
+        )))
+    })?;
     let source = SourceFile::new(path, text);
     let json: serde_json::Value = serde_json::from_str(&source.text).map_err(|e| {
         let at = line_col_offset(&source.text, e.line(), e.column());
@@ -207,24 +251,35 @@ fn json_file(path: &Path) -> Result<Entries, Diagnostics> {
         )
     })?;
     let serde_json::Value::Object(map) = json else {
-        return Err(Diagnostic::error(format!("{} must hold a JSON object of variable names to values", path.display()))
-            .at(source.location(0..1))
-            .hint("write {\"name\": value, ...}")
-            .into());
+        return Err(Diagnostic::error(format!(
+            "{} must hold a JSON object of variable names to values",
+            path.display()
+        ))
+        .at(source.location(0..1))
+        .hint("write {\"name\": value, ...}")
+        .into());
     };
     let keys = top_level_keys(&source.text);
     Ok(map
         .into_iter()
         .map(|(k, v)| {
             let at = keys.get(&k).copied().unwrap_or(0);
-            (k.clone(), Value::from_json(&v), source.location(at..at + k.len() + 2))
+            (
+                k.clone(),
+                Value::from_json(&v),
+                source.location(at..at + k.len() + 2),
+            )
         })
         .collect())
 }
 
 /// Byte offset of serde_json's 1-based line and column.
 fn line_col_offset(text: &str, line: usize, col: usize) -> usize {
-    let start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let start: usize = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
     (start + col.saturating_sub(1)).min(text.len())
 }
 
@@ -248,7 +303,8 @@ fn top_level_keys(text: &str) -> BTreeMap<String, usize> {
                 let rest = text.get(end + 1..).unwrap_or("").trim_start();
                 if depth == 1
                     && rest.starts_with(':')
-                    && let Ok(key) = serde_json::from_str::<String>(&text[start..=end.min(b.len() - 1)])
+                    && let Ok(key) =
+                        serde_json::from_str::<String>(&text[start..=end.min(b.len() - 1)])
                 {
                     out.entry(key).or_insert(start);
                 }

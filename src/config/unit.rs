@@ -59,7 +59,10 @@ impl Unit {
     /// Evaluates the merged `inputs` with each dependency's outputs (an object of output
     /// name to value, where any value may be `Value::Unknown` because the dependency is
     /// not applied yet). Keys are dependency block names.
-    pub fn eval_inputs(&self, dependency_outputs: &BTreeMap<String, Value>) -> Result<BTreeMap<String, Value>, Diagnostics> {
+    pub fn eval_inputs(
+        &self,
+        dependency_outputs: &BTreeMap<String, Value>,
+    ) -> Result<BTreeMap<String, Value>, Diagnostics> {
         crate::unit_impl::eval_inputs(self, dependency_outputs)
     }
 }

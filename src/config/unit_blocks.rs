@@ -13,9 +13,19 @@ use crate::unit::{Dependency, RemoteState};
 use crate::unit_impl::UNIT_FILE_NAMES;
 
 /// Top-level blocks of a unit or root file that forge reads.
-const UNIT_BLOCKS: &[&str] = &["include", "locals", "dependency", "dependencies", "terraform", "remote_state", "generate"];
+const UNIT_BLOCKS: &[&str] = &[
+    "include",
+    "locals",
+    "dependency",
+    "dependencies",
+    "terraform",
+    "remote_state",
+    "generate",
+];
 /// Terragrunt blocks that do not change what forge does; accepted so existing files load.
-const IGNORED_UNIT_BLOCKS: &[&str] = &["feature", "errors", "exclude", "engine", "catalog", "retry", "ignore"];
+const IGNORED_UNIT_BLOCKS: &[&str] = &[
+    "feature", "errors", "exclude", "engine", "catalog", "retry", "ignore",
+];
 
 /// Top-level attributes Terragrunt accepts; forge reads `inputs` and tolerates the rest.
 const UNIT_ATTRIBUTES: &[&str] = &[
@@ -49,9 +59,30 @@ fn block_arguments(ident: &str) -> Option<&'static [&'static str]> {
             "mock_outputs_merge_strategy_with_state",
         ],
         "dependencies" => &["paths"],
-        "terraform" => &["source", "include_in_copy", "exclude_from_copy", "copy_terraform_lock_file"],
-        "remote_state" => &["backend", "config", "generate", "disable_init", "disable_dependency_optimization", "encryption"],
-        "generate" => &["path", "contents", "if_exists", "if_disabled", "comment_prefix", "disable_signature", "disable", "hcl_fmt"],
+        "terraform" => &[
+            "source",
+            "include_in_copy",
+            "exclude_from_copy",
+            "copy_terraform_lock_file",
+        ],
+        "remote_state" => &[
+            "backend",
+            "config",
+            "generate",
+            "disable_init",
+            "disable_dependency_optimization",
+            "encryption",
+        ],
+        "generate" => &[
+            "path",
+            "contents",
+            "if_exists",
+            "if_disabled",
+            "comment_prefix",
+            "disable_signature",
+            "disable",
+            "hcl_fmt",
+        ],
         _ => return None,
     })
 }
@@ -69,22 +100,40 @@ pub(crate) fn check_unit_file_shape(body: &Body) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for attr in &body.attributes {
         if !UNIT_ATTRIBUTES.contains(&attr.name.as_str()) {
-            diags.push(unknown_argument(&attr.name, "a Terragrunt file", UNIT_ATTRIBUTES, attr.location.clone()));
+            diags.push(unknown_argument(
+                &attr.name,
+                "a Terragrunt file",
+                UNIT_ATTRIBUTES,
+                attr.location.clone(),
+            ));
         }
     }
     for block in &body.blocks {
-        let Some(known) = block_arguments(&block.ident) else { continue };
+        let Some(known) = block_arguments(&block.ident) else {
+            continue;
+        };
         for attr in &block.body.attributes {
             if !known.contains(&attr.name.as_str()) {
-                diags.push(unknown_argument(&attr.name, &format!("the {} block", block.ident), known, attr.location.clone()));
+                diags.push(unknown_argument(
+                    &attr.name,
+                    &format!("the {} block", block.ident),
+                    known,
+                    attr.location.clone(),
+                ));
             }
         }
     }
     for block in &body.blocks {
-        if UNIT_BLOCKS.contains(&block.ident.as_str()) || IGNORED_UNIT_BLOCKS.contains(&block.ident.as_str()) {
+        if UNIT_BLOCKS.contains(&block.ident.as_str())
+            || IGNORED_UNIT_BLOCKS.contains(&block.ident.as_str())
+        {
             continue;
         }
-        let mut d = Diagnostic::error(format!("unknown block type `{}` in a Terragrunt file", block.ident)).at(block.location.clone());
+        let mut d = Diagnostic::error(format!(
+            "unknown block type `{}` in a Terragrunt file",
+            block.ident
+        ))
+        .at(block.location.clone());
         d = match did_you_mean(&block.ident, UNIT_BLOCKS.iter().copied()) {
             Some(s) => d.hint(format!("did you mean `{s}`?")),
             None => d.hint(format!("a unit file holds: {}", UNIT_BLOCKS.join(", "))),
@@ -94,19 +143,34 @@ pub(crate) fn check_unit_file_shape(body: &Body) -> Diagnostics {
     diags
 }
 
-pub(crate) fn string_value<'v>(value: &'v Value, attr: &Attribute, what: &str) -> Result<&'v str, Diagnostics> {
+pub(crate) fn string_value<'v>(
+    value: &'v Value,
+    attr: &Attribute,
+    what: &str,
+) -> Result<&'v str, Diagnostics> {
     value.unmarked().as_str().ok_or_else(|| {
         Diagnostics::from(
-            Diagnostic::error(format!("the {what} must be a string, not {}", value.kind_name())).at(attr.expr.location()),
+            Diagnostic::error(format!(
+                "the {what} must be a string, not {}",
+                value.kind_name()
+            ))
+            .at(attr.expr.location()),
         )
     })
 }
 
 /// A path written in a unit file, resolved against the unit folder; it must exist.
-fn existing_path(text: &str, unit_dir: &Path, at: Location, what: &str) -> Result<PathBuf, Diagnostics> {
+fn existing_path(
+    text: &str,
+    unit_dir: &Path,
+    at: Location,
+    what: &str,
+) -> Result<PathBuf, Diagnostics> {
     let path = unit_dir.join(text);
     path.canonicalize().map_err(|_| {
-        let mut d = Diagnostic::error(format!("{what} {text:?} does not exist")).at(at).detail(format!("resolved to {}", path.display()));
+        let mut d = Diagnostic::error(format!("{what} {text:?} does not exist"))
+            .at(at)
+            .detail(format!("resolved to {}", path.display()));
         if let Some(hint) = sibling_hint(&path) {
             d = d.hint(hint);
         } else if let Some(names) = sibling_folders(&path).filter(|n| !n.is_empty()) {
@@ -133,11 +197,17 @@ fn sibling_folders(missing: &Path) -> Option<Vec<String>> {
 fn sibling_hint(missing: &Path) -> Option<String> {
     let wrong = missing.file_name()?.to_string_lossy().into_owned();
     let names = sibling_folders(missing)?;
-    did_you_mean(&wrong, names.iter().map(String::as_str)).map(|s| format!("did you mean the folder `{s}`?"))
+    did_you_mean(&wrong, names.iter().map(String::as_str))
+        .map(|s| format!("did you mean the folder `{s}`?"))
 }
 
 /// A dependency must be another unit: a folder with a unit file, not the unit itself.
-fn check_is_other_unit(path: &Path, unit_dir: &Path, at: Location, what: &str) -> Result<(), Diagnostics> {
+fn check_is_other_unit(
+    path: &Path,
+    unit_dir: &Path,
+    at: Location,
+    what: &str,
+) -> Result<(), Diagnostics> {
     if path == unit_dir {
         return Err(Diagnostic::error(format!("{what} points at the unit itself"))
             .at(at)
@@ -145,21 +215,30 @@ fn check_is_other_unit(path: &Path, unit_dir: &Path, at: Location, what: &str) -
             .into());
     }
     if !UNIT_FILE_NAMES.iter().any(|n| path.join(n).is_file()) {
-        return Err(Diagnostic::error(format!("{what}: {} is not a unit", path.display()))
-            .at(at)
-            .detail("a unit folder holds a terragrunt.hcl (or forge.hcl)")
-            .hint("point it at a unit folder, not at a module or environment folder")
-            .into());
+        return Err(
+            Diagnostic::error(format!("{what}: {} is not a unit", path.display()))
+                .at(at)
+                .detail("a unit folder holds a terragrunt.hcl (or forge.hcl)")
+                .hint("point it at a unit folder, not at a module or environment folder")
+                .into(),
+        );
     }
     Ok(())
 }
 
-pub(crate) fn load_dependencies(body: &Body, scope: &Scope<'_>, unit_dir: &Path) -> Result<Vec<Dependency>, Diagnostics> {
+pub(crate) fn load_dependencies(
+    body: &Body,
+    scope: &Scope<'_>,
+    unit_dir: &Path,
+) -> Result<Vec<Dependency>, Diagnostics> {
     let mut diags = Diagnostics::new();
     let mut out: Vec<Dependency> = Vec::new();
     for block in body.blocks_of("dependency") {
         let Some(name) = block.labels.first() else {
-            diags.push(Diagnostic::error("a dependency block needs a name: dependency \"sqs\" { ... }").at(block.location.clone()));
+            diags.push(
+                Diagnostic::error("a dependency block needs a name: dependency \"sqs\" { ... }")
+                    .at(block.location.clone()),
+            );
             continue;
         };
         if let Some(first) = out.iter().find(|d| &d.name == name) {
@@ -184,51 +263,101 @@ pub(crate) fn load_dependencies(body: &Body, scope: &Scope<'_>, unit_dir: &Path)
             Err(d) => diags.extend(d),
         }
     }
-    if diags.is_empty() { Ok(out) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(diags)
+    }
 }
 
 fn dependency_enabled(block: &Block, scope: &Scope<'_>) -> Result<bool, Diagnostics> {
-    let Some(attr) = block.body.attribute("enabled") else { return Ok(true) };
+    let Some(attr) = block.body.attribute("enabled") else {
+        return Ok(true);
+    };
     let value = forge_lang::eval(&attr.expr, scope)?;
     value.unmarked().as_bool().ok_or_else(|| {
-        Diagnostics::from(Diagnostic::error(format!("enabled must be true or false, not {}", value.kind_name())).at(attr.expr.location()))
+        Diagnostics::from(
+            Diagnostic::error(format!(
+                "enabled must be true or false, not {}",
+                value.kind_name()
+            ))
+            .at(attr.expr.location()),
+        )
     })
 }
 
-fn load_dependency(name: &str, block: &Block, scope: &Scope<'_>, unit_dir: &Path) -> Result<Dependency, Diagnostics> {
+fn load_dependency(
+    name: &str,
+    block: &Block,
+    scope: &Scope<'_>,
+    unit_dir: &Path,
+) -> Result<Dependency, Diagnostics> {
     let Some(attr) = block.body.attribute("config_path") else {
-        return Err(Diagnostic::error(format!("dependency `{name}` has no config_path"))
-            .at(block.location.clone())
-            .hint("point it at the unit folder: config_path = \"../sqs-notifications\"")
-            .into());
+        return Err(
+            Diagnostic::error(format!("dependency `{name}` has no config_path"))
+                .at(block.location.clone())
+                .hint("point it at the unit folder: config_path = \"../sqs-notifications\"")
+                .into(),
+        );
     };
     let value = forge_lang::eval(&attr.expr, scope)?;
     let text = string_value(&value, attr, "config_path")?;
-    let config_path = existing_path(text, unit_dir, attr.expr.location(), &format!("dependency `{name}`: config_path"))?;
-    check_is_other_unit(&config_path, unit_dir, attr.expr.location(), &format!("dependency `{name}`"))?;
+    let config_path = existing_path(
+        text,
+        unit_dir,
+        attr.expr.location(),
+        &format!("dependency `{name}`: config_path"),
+    )?;
+    check_is_other_unit(
+        &config_path,
+        unit_dir,
+        attr.expr.location(),
+        &format!("dependency `{name}`"),
+    )?;
     let mock_outputs = match block.body.attribute("mock_outputs") {
         Some(a) => Some(forge_lang::eval(&a.expr, scope)?),
         None => None,
     };
     let skip_outputs = match block.body.attribute("skip_outputs") {
-        Some(a) => forge_lang::eval(&a.expr, scope)?.unmarked().as_bool().ok_or_else(|| {
-            Diagnostics::from(Diagnostic::error("skip_outputs must be true or false").at(a.expr.location()))
-        })?,
+        Some(a) => forge_lang::eval(&a.expr, scope)?
+            .unmarked()
+            .as_bool()
+            .ok_or_else(|| {
+                Diagnostics::from(
+                    Diagnostic::error("skip_outputs must be true or false").at(a.expr.location()),
+                )
+            })?,
         None => false,
     };
-    if let Some(a) = block.body.attribute("mock_outputs_allowed_terraform_commands") {
+    if let Some(a) = block
+        .body
+        .attribute("mock_outputs_allowed_terraform_commands")
+    {
         // Parsed for compatibility: forge plans with real (possibly unknown) outputs.
         forge_lang::eval(&a.expr, scope)?;
     }
-    Ok(Dependency { name: name.to_string(), config_path, mock_outputs, skip_outputs, location: block.location.clone() })
+    Ok(Dependency {
+        name: name.to_string(),
+        config_path,
+        mock_outputs,
+        skip_outputs,
+        location: block.location.clone(),
+    })
 }
 
-pub(crate) fn load_dependencies_paths(body: &Body, scope: &Scope<'_>, unit_dir: &Path) -> Result<Vec<PathBuf>, Diagnostics> {
+pub(crate) fn load_dependencies_paths(
+    body: &Body,
+    scope: &Scope<'_>,
+    unit_dir: &Path,
+) -> Result<Vec<PathBuf>, Diagnostics> {
     let mut diags = Diagnostics::new();
     let mut out = Vec::new();
     for block in body.blocks_of("dependencies") {
         let Some(attr) = block.body.attribute("paths") else {
-            diags.push(Diagnostic::error("a dependencies block needs paths = [...]").at(block.location.clone()));
+            diags.push(
+                Diagnostic::error("a dependencies block needs paths = [...]")
+                    .at(block.location.clone()),
+            );
             continue;
         };
         let value = match forge_lang::eval(&attr.expr, scope) {
@@ -239,30 +368,57 @@ pub(crate) fn load_dependencies_paths(body: &Body, scope: &Scope<'_>, unit_dir: 
             }
         };
         let Some(items) = value.unmarked().as_seq() else {
-            diags.push(Diagnostic::error(format!("paths must be a list of folders, not {}", value.kind_name())).at(attr.expr.location()));
+            diags.push(
+                Diagnostic::error(format!(
+                    "paths must be a list of folders, not {}",
+                    value.kind_name()
+                ))
+                .at(attr.expr.location()),
+            );
             continue;
         };
         // Point at the element when the list is written out, else at the whole value.
-        let element_locations: Vec<Location> = attr.expr.as_list().map(|xs| xs.iter().map(Expr::location).collect()).unwrap_or_default();
+        let element_locations: Vec<Location> = attr
+            .expr
+            .as_list()
+            .map(|xs| xs.iter().map(Expr::location).collect())
+            .unwrap_or_default();
         for (i, item) in items.iter().enumerate() {
-            let at = element_locations.get(i).cloned().filter(|_| element_locations.len() == items.len()).unwrap_or_else(|| attr.expr.location());
+            let at = element_locations
+                .get(i)
+                .cloned()
+                .filter(|_| element_locations.len() == items.len())
+                .unwrap_or_else(|| attr.expr.location());
             match item.unmarked().as_str() {
                 Some(text) => match existing_path(text, unit_dir, at.clone(), "dependencies path")
-                    .and_then(|p| check_is_other_unit(&p, unit_dir, at.clone(), "dependencies path").map(|()| p))
-                {
+                    .and_then(|p| {
+                        check_is_other_unit(&p, unit_dir, at.clone(), "dependencies path")
+                            .map(|()| p)
+                    }) {
                     Ok(p) => out.push(p),
                     Err(d) => diags.extend(d),
                 },
-                None => diags.push(Diagnostic::error("each of dependencies.paths must be a string").at(at)),
+                None => diags
+                    .push(Diagnostic::error("each of dependencies.paths must be a string").at(at)),
             }
         }
     }
-    if diags.is_empty() { Ok(out) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(out)
+    } else {
+        Err(diags)
+    }
 }
 
-pub(crate) fn eval_remote_state(block: &Block, scope: &Scope<'_>) -> Result<RemoteState, Diagnostics> {
+pub(crate) fn eval_remote_state(
+    block: &Block,
+    scope: &Scope<'_>,
+) -> Result<RemoteState, Diagnostics> {
     let Some(backend_attr) = block.body.attribute("backend") else {
-        return Err(Diagnostic::error("remote_state needs a backend").at(block.location.clone()).hint("write: backend = \"s3\"").into());
+        return Err(Diagnostic::error("remote_state needs a backend")
+            .at(block.location.clone())
+            .hint("write: backend = \"s3\"")
+            .into());
     };
     let backend = forge_lang::eval(&backend_attr.expr, scope)?;
     let backend = string_value(&backend, backend_attr, "backend")?.to_string();
@@ -270,13 +426,22 @@ pub(crate) fn eval_remote_state(block: &Block, scope: &Scope<'_>) -> Result<Remo
         Some(a) => {
             let v = forge_lang::eval(&a.expr, scope)?;
             if !matches!(v.unmarked(), Value::Object(_) | Value::Map(_)) {
-                return Err(Diagnostic::error(format!("remote_state config must be an object, not {}", v.kind_name())).at(a.expr.location()).into());
+                return Err(Diagnostic::error(format!(
+                    "remote_state config must be an object, not {}",
+                    v.kind_name()
+                ))
+                .at(a.expr.location())
+                .into());
             }
             v
         }
         None => Value::Object(BTreeMap::new()),
     };
-    Ok(RemoteState { backend, config, location: block.location.clone() })
+    Ok(RemoteState {
+        backend,
+        config,
+        location: block.location.clone(),
+    })
 }
 
 /// What a `generate` block contributes.
@@ -289,16 +454,31 @@ pub(crate) struct Generated {
 /// Reads a `generate` block. forge writes no files: the contents are read as if they were
 /// the generated `.tf` file, and its `provider` blocks are kept. `if_exists` decides what
 /// happens when the module already has a file of that name, as in Terragrunt.
-pub(crate) fn generate_file(block: &Block, scope: &Scope<'_>, unit_dir: &Path, module_dir: Option<&Path>) -> Result<Generated, Diagnostics> {
-    let nothing = Generated { providers: Vec::new(), replaces: None };
+pub(crate) fn generate_file(
+    block: &Block,
+    scope: &Scope<'_>,
+    unit_dir: &Path,
+    module_dir: Option<&Path>,
+) -> Result<Generated, Diagnostics> {
+    let nothing = Generated {
+        providers: Vec::new(),
+        replaces: None,
+    };
     if let Some(a) = block.body.attribute("disable")
         && forge_lang::eval(&a.expr, scope)?.unmarked().as_bool() == Some(true)
     {
         return Ok(nothing);
     }
     let label = block.labels.first().map(String::as_str).unwrap_or("");
-    let (Some(path_attr), Some(contents_attr)) = (block.body.attribute("path"), block.body.attribute("contents")) else {
-        return Err(Diagnostic::error(format!("generate \"{label}\" needs both path and contents")).at(block.location.clone()).into());
+    let (Some(path_attr), Some(contents_attr)) = (
+        block.body.attribute("path"),
+        block.body.attribute("contents"),
+    ) else {
+        return Err(Diagnostic::error(format!(
+            "generate \"{label}\" needs both path and contents"
+        ))
+        .at(block.location.clone())
+        .into());
     };
     let path = forge_lang::eval(&path_attr.expr, scope)?;
     let path = string_value(&path, path_attr, "generate path")?.to_string();
@@ -310,9 +490,11 @@ pub(crate) fn generate_file(block: &Block, scope: &Scope<'_>, unit_dir: &Path, m
             let v = forge_lang::eval(&a.expr, scope)?;
             let text = string_value(&v, a, "if_exists")?.to_string();
             if !["overwrite", "overwrite_terragrunt", "skip", "error"].contains(&text.as_str()) {
-                return Err(Diagnostic::error(format!("if_exists must be overwrite, overwrite_terragrunt, skip or error, not {text:?}"))
-                    .at(a.expr.location())
-                    .into());
+                return Err(Diagnostic::error(format!(
+                    "if_exists must be overwrite, overwrite_terragrunt, skip or error, not {text:?}"
+                ))
+                .at(a.expr.location())
+                .into());
             }
             text
         }
@@ -337,13 +519,30 @@ pub(crate) fn generate_file(block: &Block, scope: &Scope<'_>, unit_dir: &Path, m
     let contents = string_value(&contents, contents_attr, "generate contents")?.to_string();
     // Diagnostics name the file Terragrunt would have written, and the block that wrote it.
     let origin = format!("generated by generate \"{label}\" at {}", block.location);
-    let generated = forge_lang::parse_str(&unit_dir.join(&path), contents).map_err(|d| add_detail(d, &origin))?;
-    let providers = crate::module_impl::provider_blocks(&generated).map_err(|d| add_detail(d, &origin))?;
-    Ok(Generated { providers, replaces })
+    let generated = forge_lang::parse_str(&unit_dir.join(&path), contents)
+        .map_err(|d| add_detail(d, &origin))?;
+    let providers =
+        crate::module_impl::provider_blocks(&generated).map_err(|d| add_detail(d, &origin))?;
+    Ok(Generated {
+        providers,
+        replaces,
+    })
 }
 
 fn add_detail(diags: Diagnostics, detail: &str) -> Diagnostics {
-    Diagnostics(diags.0.into_iter().map(|d| if d.detail.is_none() { d.detail(detail) } else { d }).collect())
+    Diagnostics(
+        diags
+            .0
+            .into_iter()
+            .map(|d| {
+                if d.detail.is_none() {
+                    d.detail(detail)
+                } else {
+                    d
+                }
+            })
+            .collect(),
+    )
 }
 
 /// Forgets every block a module file declared (the file is replaced by a generated one).
@@ -359,25 +558,46 @@ pub(crate) fn drop_file(module: &mut Module, file: &Path) {
 }
 
 /// `terraform { source = "../../modules/sqs" }`, also `../../modules//sqs` and `?ref=`.
-pub(crate) fn resolve_module_source(expr: &Expr, scope: &Scope<'_>, unit_dir: &Path) -> Result<PathBuf, Diagnostics> {
+pub(crate) fn resolve_module_source(
+    expr: &Expr,
+    scope: &Scope<'_>,
+    unit_dir: &Path,
+) -> Result<PathBuf, Diagnostics> {
     let value = forge_lang::eval(expr, scope)?;
     let Some(text) = value.unmarked().as_str() else {
-        return Err(Diagnostic::error(format!("terraform source must be a string, not {}", value.kind_name())).at(expr.location()).into());
+        return Err(Diagnostic::error(format!(
+            "terraform source must be a string, not {}",
+            value.kind_name()
+        ))
+        .at(expr.location())
+        .into());
     };
     let text = text.split('?').next().unwrap_or(text);
     if text.contains("://") || text.starts_with("git::") || text.starts_with("tfr:") {
-        return Err(Diagnostic::error(format!("forge reads modules from local folders only, not {text:?}"))
-            .at(expr.location())
-            .hint("check the module out next to the stacks and point source at its folder")
-            .into());
+        return Err(Diagnostic::error(format!(
+            "forge reads modules from local folders only, not {text:?}"
+        ))
+        .at(expr.location())
+        .hint("check the module out next to the stacks and point source at its folder")
+        .into());
     }
     let joined = match text.split_once("//") {
         Some((root, sub)) => Path::new(root).join(sub),
         None => PathBuf::from(text),
     };
-    let path = existing_path(&joined.to_string_lossy(), unit_dir, expr.location(), "terraform source")?;
+    let path = existing_path(
+        &joined.to_string_lossy(),
+        unit_dir,
+        expr.location(),
+        "terraform source",
+    )?;
     if !path.is_dir() {
-        return Err(Diagnostic::error(format!("terraform source {} is not a folder", path.display())).at(expr.location()).into());
+        return Err(Diagnostic::error(format!(
+            "terraform source {} is not a folder",
+            path.display()
+        ))
+        .at(expr.location())
+        .into());
     }
     Ok(path)
 }

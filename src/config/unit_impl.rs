@@ -5,15 +5,17 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use forge_lang::{Attribute, Block, Body, Diagnostic, Diagnostics, Expr, Location, Scope, SourceFile};
+use forge_lang::{
+    Attribute, Block, Body, Diagnostic, Diagnostics, Expr, Location, Scope, SourceFile,
+};
 use forge_provider::Value;
 
-use crate::host::{relative_path, TerragruntHost};
+use crate::host::{TerragruntHost, relative_path};
 use crate::module::Module;
 use crate::unit::{Environment, Unit};
 use crate::unit_blocks::{
-    check_unit_file_shape, drop_file, eval_remote_state, generate_file, load_dependencies, load_dependencies_paths, resolve_module_source,
-    string_value,
+    check_unit_file_shape, drop_file, eval_remote_state, generate_file, load_dependencies,
+    load_dependencies_paths, resolve_module_source, string_value,
 };
 
 /// The file names that make a folder a unit.
@@ -74,8 +76,11 @@ enum MergeStrategy {
 pub(crate) fn load_environment(dir: &Path) -> Result<Environment, Diagnostics> {
     let dir = dir.canonicalize().map_err(|e| {
         Diagnostics::from(
-            Diagnostic::error(format!("cannot open the environment folder {}: {e}", dir.display()))
-                .hint("pass a folder such as stacks/production that holds one folder per unit"),
+            Diagnostic::error(format!(
+                "cannot open the environment folder {}: {e}",
+                dir.display()
+            ))
+            .hint("pass a folder such as stacks/production that holds one folder per unit"),
         )
     })?;
     let mut candidates = Vec::new();
@@ -96,7 +101,9 @@ pub(crate) fn load_environment(dir: &Path) -> Result<Environment, Diagnostics> {
     }
     // A single unit folder: its environment is the folder above it.
     let env_dir = if candidates.iter().any(|f| f.parent() == Some(dir.as_path())) {
-        dir.parent().map(Path::to_path_buf).unwrap_or_else(|| dir.clone())
+        dir.parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| dir.clone())
     } else {
         dir.clone()
     };
@@ -112,8 +119,15 @@ pub(crate) fn load_environment(dir: &Path) -> Result<Environment, Diagnostics> {
         return Err(dedup(diags));
     }
     units.sort_by(|a, b| a.name.cmp(&b.name));
-    let name = env_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    Ok(Environment { dir: env_dir, name, units })
+    let name = env_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    Ok(Environment {
+        dir: env_dir,
+        name,
+        units,
+    })
 }
 
 /// A problem in the root file is found once per unit that includes it; show it once.
@@ -133,7 +147,10 @@ const JSON_UNIT_FILE: &str = "terragrunt.hcl.json";
 
 fn refuse_json_units(candidates: &[PathBuf]) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    for path in candidates.iter().filter(|p| p.file_name().is_some_and(|n| n == JSON_UNIT_FILE)) {
+    for path in candidates
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == JSON_UNIT_FILE))
+    {
         let text = std::fs::read_to_string(path).unwrap_or_default();
         let location = forge_lang::SourceFile::new(path.clone(), text).location(0..1);
         diags.push(
@@ -148,10 +165,17 @@ fn refuse_json_units(candidates: &[PathBuf]) -> Diagnostics {
 /// Every unit file below `dir` (itself included), skipping hidden and cache folders. A
 /// folder with only a `terragrunt.hcl.json` gives that file, to be refused by name.
 fn discover_units(dir: &Path, out: &mut Vec<PathBuf>) {
-    if let Some(file) = UNIT_FILE_NAMES.iter().chain([&JSON_UNIT_FILE]).map(|n| dir.join(n)).find(|p| p.is_file()) {
+    if let Some(file) = UNIT_FILE_NAMES
+        .iter()
+        .chain([&JSON_UNIT_FILE])
+        .map(|n| dir.join(n))
+        .find(|p| p.is_file())
+    {
         out.push(file);
     }
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     let mut subdirs: Vec<PathBuf> = entries
         .filter_map(Result::ok)
         .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
@@ -171,7 +195,9 @@ fn discover_units(dir: &Path, out: &mut Vec<PathBuf>) {
 /// The files a unit file includes, canonical; problems are ignored here (reported when
 /// the unit itself loads).
 fn included_files(config_file: &Path) -> Vec<PathBuf> {
-    let Ok(body) = forge_lang::parse_file(config_file) else { return Vec::new() };
+    let Ok(body) = forge_lang::parse_file(config_file) else {
+        return Vec::new();
+    };
     let unit_dir = config_file.parent().unwrap_or(Path::new("/"));
     let host = TerragruntHost::new(unit_dir);
     body.blocks_of("include")
@@ -186,7 +212,9 @@ fn included_files(config_file: &Path) -> Vec<PathBuf> {
 fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
     // Canonical, so that it matches dependencies' canonical config_path even through symlinks.
     let parent = config_file.parent().unwrap_or(Path::new("/"));
-    let unit_dir = parent.canonicalize().unwrap_or_else(|_| parent.to_path_buf());
+    let unit_dir = parent
+        .canonicalize()
+        .unwrap_or_else(|_| parent.to_path_buf());
     let body = forge_lang::parse_file(config_file)?;
     let mut diags = check_unit_file_shape(&body);
 
@@ -198,34 +226,60 @@ fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
     };
     let include_value = include_root(&included);
 
-    let dependency_names: Vec<String> = body.blocks_of("dependency").filter_map(|b| b.labels.first().cloned()).collect();
+    let dependency_names: Vec<String> = body
+        .blocks_of("dependency")
+        .filter_map(|b| b.labels.first().cloned())
+        .collect();
     // `dependency` is known here only so that a mistaken use in remote_state or generate
     // gives unknown rather than a confusing error; locals reject it outright.
     let load_roots = BTreeMap::from([
         ("include".to_string(), include_value.clone()),
-        ("dependency".to_string(), unknown_dependencies(&dependency_names)),
+        (
+            "dependency".to_string(),
+            unknown_dependencies(&dependency_names),
+        ),
     ]);
     let (locals, locals_diags) = eval_locals_partial(&body, &host, &load_roots);
     diags.extend(locals_diags);
     let mut roots = load_roots.clone();
     roots.insert("local".to_string(), locals.clone());
-    let scope = Scope { roots, base_dir: unit_dir.clone(), host: Some(&host) };
+    let scope = Scope {
+        roots,
+        base_dir: unit_dir.clone(),
+        host: Some(&host),
+    };
 
     let dependencies = collect(&mut diags, load_dependencies(&body, &scope, &unit_dir));
-    let extra_dependencies = collect(&mut diags, load_dependencies_paths(&body, &scope, &unit_dir));
+    let extra_dependencies = collect(
+        &mut diags,
+        load_dependencies_paths(&body, &scope, &unit_dir),
+    );
 
     // The unit's own blocks win over the root's; the root's apply otherwise.
     let mut remote_state = None;
     let mut generate_blocks: BTreeMap<String, (Block, Scope<'_>)> = BTreeMap::new();
     let mut module_source: Option<(Expr, Scope<'_>)> = None;
     let mut layers = Vec::new();
-    let unit_itself = Included { label: None, dir: unit_dir.clone(), body: body.clone(), locals: locals.clone(), merge: MergeStrategy::Shallow };
+    let unit_itself = Included {
+        label: None,
+        dir: unit_dir.clone(),
+        body: body.clone(),
+        locals: locals.clone(),
+        merge: MergeStrategy::Shallow,
+    };
     let mut files: Vec<(Scope<'_>, &Included)> = included
         .iter()
         .map(|inc| {
             let mut roots = load_roots.clone();
             roots.insert("local".to_string(), inc.locals.clone());
-            (Scope { roots, base_dir: unit_dir.clone(), host: Some(&host) }, inc)
+            (
+                Scope {
+                    roots,
+                    base_dir: unit_dir.clone(),
+                    host: Some(&host),
+                },
+                inc,
+            )
         })
         .collect();
     files.push((scope.clone(), &unit_itself));
@@ -235,18 +289,28 @@ fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
         }
         let file_body = &inc.body;
         if let Some(block) = file_body.blocks_of("remote_state").last()
-            && let Some(rs) = collect(&mut diags, eval_remote_state(block, inc_scope)) {
-                remote_state = Some(rs);
-            }
+            && let Some(rs) = collect(&mut diags, eval_remote_state(block, inc_scope))
+        {
+            remote_state = Some(rs);
+        }
         for block in file_body.blocks_of("generate") {
             match block.labels.first() {
                 Some(label) => {
                     generate_blocks.insert(label.clone(), (block.clone(), inc_scope.clone()));
                 }
-                None => diags.push(Diagnostic::error("a generate block needs a name: generate \"provider\" { ... }").at(block.location.clone())),
+                None => diags.push(
+                    Diagnostic::error(
+                        "a generate block needs a name: generate \"provider\" { ... }",
+                    )
+                    .at(block.location.clone()),
+                ),
             }
         }
-        if let Some(source) = file_body.blocks_of("terraform").filter_map(|b| b.body.attribute("source")).last() {
+        if let Some(source) = file_body
+            .blocks_of("terraform")
+            .filter_map(|b| b.body.attribute("source"))
+            .last()
+        {
             module_source = Some((source.expr.clone(), inc_scope.clone()));
         }
         if let Some(inputs) = file_body.attribute("inputs") {
@@ -262,19 +326,33 @@ fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
     }
 
     let module_dir = match &module_source {
-        Some((expr, src_scope)) => collect(&mut diags, resolve_module_source(expr, src_scope, &unit_dir)),
+        Some((expr, src_scope)) => collect(
+            &mut diags,
+            resolve_module_source(expr, src_scope, &unit_dir),
+        ),
         None => Some(unit_dir.clone()),
     };
     // Problems of the folder itself (no .tf files) point at the source that named it.
-    let module_at = module_source.as_ref().map(|(e, _)| e.location()).unwrap_or_else(|| body.file.location(0..0));
+    let module_at = module_source
+        .as_ref()
+        .map(|(e, _)| e.location())
+        .unwrap_or_else(|| body.file.location(0..0));
     let mut module = match &module_dir {
-        Some(dir) => collect(&mut diags, Module::load(dir).map_err(|d| locate(d, &module_at))),
+        Some(dir) => collect(
+            &mut diags,
+            Module::load(dir).map_err(|d| locate(d, &module_at)),
+        ),
         None => None,
     };
 
     let mut generated_providers = Vec::new();
     for (block, gen_scope) in generate_blocks.values() {
-        let Some(generated) = collect(&mut diags, generate_file(block, gen_scope, &unit_dir, module_dir.as_deref())) else { continue };
+        let Some(generated) = collect(
+            &mut diags,
+            generate_file(block, gen_scope, &unit_dir, module_dir.as_deref()),
+        ) else {
+            continue;
+        };
         generated_providers.extend(generated.providers);
         if let (Some(replaced), Some(m)) = (generated.replaces, module.as_mut()) {
             drop_file(m, &replaced);
@@ -292,7 +370,10 @@ fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
             remote_state,
             generated_providers,
             module,
-            inputs: PendingInputs { layers, deep_merge: included.iter().any(|i| i.merge == MergeStrategy::Deep) },
+            inputs: PendingInputs {
+                layers,
+                deep_merge: included.iter().any(|i| i.merge == MergeStrategy::Deep),
+            },
         }),
         _ => Err(diags),
     }
@@ -311,7 +392,19 @@ fn collect<T>(diags: &mut Diagnostics, result: Result<T, Diagnostics>) -> Option
 
 /// Gives diagnostics that name no place the place that caused them.
 fn locate(diags: Diagnostics, at: &Location) -> Diagnostics {
-    Diagnostics(diags.0.into_iter().map(|d| if d.location.is_none() { d.at(at.clone()) } else { d }).collect())
+    Diagnostics(
+        diags
+            .0
+            .into_iter()
+            .map(|d| {
+                if d.location.is_none() {
+                    d.at(at.clone())
+                } else {
+                    d
+                }
+            })
+            .collect(),
+    )
 }
 
 fn include_path(block: &Block, host: &TerragruntHost) -> Result<PathBuf, Diagnostics> {
@@ -321,15 +414,22 @@ fn include_path(block: &Block, host: &TerragruntHost) -> Result<PathBuf, Diagnos
             .hint("write: path = find_in_parent_folders()")
             .into());
     };
-    let scope = Scope { roots: BTreeMap::new(), base_dir: host.unit_dir.clone(), host: Some(host) };
+    let scope = Scope {
+        roots: BTreeMap::new(),
+        base_dir: host.unit_dir.clone(),
+        host: Some(host),
+    };
     let value = forge_lang::eval(&attr.expr, &scope)?;
     let text = string_value(&value, attr, "include path")?;
     let path = host.unit_dir.join(text);
     path.canonicalize().map_err(|_| {
         Diagnostics::from(
-            Diagnostic::error(format!("the included file {} does not exist", path.display()))
-                .at(attr.expr.location())
-                .hint("include the root file with: path = find_in_parent_folders()"),
+            Diagnostic::error(format!(
+                "the included file {} does not exist",
+                path.display()
+            ))
+            .at(attr.expr.location())
+            .hint("include the root file with: path = find_in_parent_folders()"),
         )
     })
 }
@@ -339,30 +439,50 @@ fn load_includes(body: &Body, unit_dir: &Path) -> (Vec<Included>, Diagnostics) {
     let mut out = Vec::new();
     let host = TerragruntHost::new(unit_dir);
     for block in body.blocks_of("include") {
-        let Some(path) = collect(&mut diags, include_path(block, &host)) else { continue };
-        let Some(inc_body) = collect(&mut diags, forge_lang::parse_file(&path)) else { continue };
+        let Some(path) = collect(&mut diags, include_path(block, &host)) else {
+            continue;
+        };
+        let Some(inc_body) = collect(&mut diags, forge_lang::parse_file(&path)) else {
+            continue;
+        };
         diags.extend(check_unit_file_shape(&inc_body));
         let inc_dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
         let inc_host = host.with_include(&inc_dir);
         let (locals, locals_diags) = eval_locals_partial(&inc_body, &inc_host, &BTreeMap::new());
         diags.extend(locals_diags);
-        let merge = collect(&mut diags, merge_strategy(block, &host)).unwrap_or(MergeStrategy::Shallow);
-        out.push(Included { label: block.labels.first().cloned(), dir: inc_dir, body: inc_body, locals, merge });
+        let merge =
+            collect(&mut diags, merge_strategy(block, &host)).unwrap_or(MergeStrategy::Shallow);
+        out.push(Included {
+            label: block.labels.first().cloned(),
+            dir: inc_dir,
+            body: inc_body,
+            locals,
+            merge,
+        });
     }
     (out, diags)
 }
 
 fn merge_strategy(block: &Block, host: &TerragruntHost) -> Result<MergeStrategy, Diagnostics> {
-    let Some(attr) = block.body.attribute("merge_strategy") else { return Ok(MergeStrategy::Shallow) };
-    let scope = Scope { roots: BTreeMap::new(), base_dir: host.unit_dir.clone(), host: Some(host) };
+    let Some(attr) = block.body.attribute("merge_strategy") else {
+        return Ok(MergeStrategy::Shallow);
+    };
+    let scope = Scope {
+        roots: BTreeMap::new(),
+        base_dir: host.unit_dir.clone(),
+        host: Some(host),
+    };
     let value = forge_lang::eval(&attr.expr, &scope)?;
     match value.unmarked().as_str() {
         Some("shallow") => Ok(MergeStrategy::Shallow),
         Some("deep") => Ok(MergeStrategy::Deep),
         Some("no_merge") => Ok(MergeStrategy::NoMerge),
-        _ => Err(Diagnostic::error(format!("merge_strategy must be \"shallow\", \"deep\" or \"no_merge\", not {}", render(&value)))
-            .at(attr.expr.location())
-            .into()),
+        _ => Err(Diagnostic::error(format!(
+            "merge_strategy must be \"shallow\", \"deep\" or \"no_merge\", not {}",
+            render(&value)
+        ))
+        .at(attr.expr.location())
+        .into()),
     }
 }
 
@@ -390,7 +510,12 @@ fn include_root(included: &[Included]) -> Value {
 
 /// `dependency.<name>.outputs` as unknown, for everything evaluated before outputs exist.
 fn unknown_dependencies(names: &[String]) -> Value {
-    Value::Object(names.iter().map(|n| (n.clone(), dependency_entry(Value::Unknown))).collect())
+    Value::Object(
+        names
+            .iter()
+            .map(|n| (n.clone(), dependency_entry(Value::Unknown)))
+            .collect(),
+    )
 }
 
 /// `dependency.<name>`: only `outputs`, as in Terragrunt since it stopped exposing
@@ -400,17 +525,32 @@ fn dependency_entry(outputs: Value) -> Value {
 }
 
 /// Evaluates every `locals` block of a file; locals may refer to each other in any order.
-pub(crate) fn eval_locals(body: &Body, host: &TerragruntHost, extra_roots: &BTreeMap<String, Value>) -> Result<Value, Diagnostics> {
+pub(crate) fn eval_locals(
+    body: &Body,
+    host: &TerragruntHost,
+    extra_roots: &BTreeMap<String, Value>,
+) -> Result<Value, Diagnostics> {
     let (value, diags) = eval_locals_partial(body, host, extra_roots);
-    if diags.is_empty() { Ok(value) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(value)
+    } else {
+        Err(diags)
+    }
 }
 
 /// The locals that could be evaluated (failed ones are unknown, so that what uses them
 /// does not repeat the error) and the problems found.
-fn eval_locals_partial(body: &Body, host: &TerragruntHost, extra_roots: &BTreeMap<String, Value>) -> (Value, Diagnostics) {
+fn eval_locals_partial(
+    body: &Body,
+    host: &TerragruntHost,
+    extra_roots: &BTreeMap<String, Value>,
+) -> (Value, Diagnostics) {
     let mut diags = Diagnostics::new();
     let mut declared: BTreeMap<&str, &Attribute> = BTreeMap::new();
-    for attr in body.blocks_of("locals").flat_map(|b| b.body.attributes.iter()) {
+    for attr in body
+        .blocks_of("locals")
+        .flat_map(|b| b.body.attributes.iter())
+    {
         if let Some(first) = declared.get(attr.name.as_str()) {
             diags.push(
                 Diagnostic::error(format!("local `{}` is declared twice", attr.name))
@@ -428,25 +568,39 @@ fn eval_locals_partial(body: &Body, host: &TerragruntHost, extra_roots: &BTreeMa
         let mut waiting = Vec::new();
         for attr in pending {
             let waits = attr.expr.references().iter().any(|r| {
-                r.root == "local" && r.first_attr().is_some_and(|n| declared.contains_key(n) && !done.contains_key(n))
+                r.root == "local"
+                    && r.first_attr()
+                        .is_some_and(|n| declared.contains_key(n) && !done.contains_key(n))
             });
             if waits {
                 waiting.push(attr);
                 continue;
             }
-            if let Some(r) = attr.expr.references().into_iter().find(|r| r.root == "dependency") {
+            if let Some(r) = attr
+                .expr
+                .references()
+                .into_iter()
+                .find(|r| r.root == "dependency")
+            {
                 diags.push(
-                    Diagnostic::error(format!("local `{}` refers to a dependency's outputs", attr.name))
-                        .at(r.location)
-                        .detail("locals are evaluated before any dependency is read, as in Terragrunt")
-                        .hint("use dependency.<name>.outputs.<output> in inputs instead"),
+                    Diagnostic::error(format!(
+                        "local `{}` refers to a dependency's outputs",
+                        attr.name
+                    ))
+                    .at(r.location)
+                    .detail("locals are evaluated before any dependency is read, as in Terragrunt")
+                    .hint("use dependency.<name>.outputs.<output> in inputs instead"),
                 );
                 done.insert(attr.name.clone(), Value::Unknown);
                 continue;
             }
             let mut roots = extra_roots.clone();
             roots.insert("local".to_string(), Value::Object(done.clone()));
-            let scope = Scope { roots, base_dir: host.unit_dir.clone(), host: Some(host) };
+            let scope = Scope {
+                roots,
+                base_dir: host.unit_dir.clone(),
+                host: Some(host),
+            };
             let value = match forge_lang::eval(&attr.expr, &scope) {
                 Ok(v) => v,
                 Err(d) => {
@@ -464,9 +618,12 @@ fn eval_locals_partial(body: &Body, host: &TerragruntHost, extra_roots: &BTreeMa
     }
     for attr in pending {
         diags.push(
-            Diagnostic::error(format!("local `{}` refers to itself through other locals", attr.name))
-                .at(attr.location.clone())
-                .hint("break the cycle: one of these locals must not depend on the others"),
+            Diagnostic::error(format!(
+                "local `{}` refers to itself through other locals",
+                attr.name
+            ))
+            .at(attr.location.clone())
+            .hint("break the cycle: one of these locals must not depend on the others"),
         );
         done.insert(attr.name.clone(), Value::Unknown);
     }
@@ -477,11 +634,24 @@ fn eval_locals_partial(body: &Body, host: &TerragruntHost, extra_roots: &BTreeMa
 // Inputs
 // ---------------------------------------------------------------------------------------
 
-pub(crate) fn eval_inputs(unit: &Unit, dependency_outputs: &BTreeMap<String, Value>) -> Result<BTreeMap<String, Value>, Diagnostics> {
+pub(crate) fn eval_inputs(
+    unit: &Unit,
+    dependency_outputs: &BTreeMap<String, Value>,
+) -> Result<BTreeMap<String, Value>, Diagnostics> {
     let deps = Value::Object(
         unit.dependencies
             .iter()
-            .map(|d| (d.name.clone(), dependency_entry(dependency_outputs.get(&d.name).cloned().unwrap_or(Value::Unknown))))
+            .map(|d| {
+                (
+                    d.name.clone(),
+                    dependency_entry(
+                        dependency_outputs
+                            .get(&d.name)
+                            .cloned()
+                            .unwrap_or(Value::Unknown),
+                    ),
+                )
+            })
             .collect(),
     );
     let mut merged = BTreeMap::new();
@@ -501,7 +671,11 @@ pub(crate) fn eval_inputs(unit: &Unit, dependency_outputs: &BTreeMap<String, Val
             Err(d) => diags.extend(explain_missing_outputs(d, unit, dependency_outputs)),
         }
     }
-    if diags.is_empty() { Ok(merged) } else { Err(diags) }
+    if diags.is_empty() {
+        Ok(merged)
+    } else {
+        Err(diags)
+    }
 }
 
 /// Objects merge key by key (the newer value wins at the leaves); anything else is replaced.
@@ -523,35 +697,67 @@ fn deep_merge(old: Value, new: Value) -> Value {
 
 /// A dependency with no outputs at all was never applied (or was destroyed): say so
 /// instead of only "no attribute".
-fn explain_missing_outputs(diags: Diagnostics, unit: &Unit, dependency_outputs: &BTreeMap<String, Value>) -> Diagnostics {
+fn explain_missing_outputs(
+    diags: Diagnostics,
+    unit: &Unit,
+    dependency_outputs: &BTreeMap<String, Value>,
+) -> Diagnostics {
     let empty: Vec<&crate::unit::Dependency> = unit
         .dependencies
         .iter()
         .filter(|d| matches!(dependency_outputs.get(&d.name).map(Value::unmarked), Some(Value::Object(m) | Value::Map(m)) if m.is_empty()))
         .collect();
     let explain = |d: forge_lang::Diagnostic| {
-        let Some(dep) = empty.iter().find(|dep| d.summary.contains(&format!("dependency.{}.outputs", dep.name))) else { return d };
-        let folder = dep.config_path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        d.detail(format!("the unit {folder} has no outputs: it has not been applied, or it was destroyed"))
-            .hint(format!("apply {folder} first, or run it together with {} so its outputs are planned", unit.name))
+        let Some(dep) = empty.iter().find(|dep| {
+            d.summary
+                .contains(&format!("dependency.{}.outputs", dep.name))
+        }) else {
+            return d;
+        };
+        let folder = dep
+            .config_path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        d.detail(format!(
+            "the unit {folder} has no outputs: it has not been applied, or it was destroyed"
+        ))
+        .hint(format!(
+            "apply {folder} first, or run it together with {} so its outputs are planned",
+            unit.name
+        ))
     };
     Diagnostics(diags.0.into_iter().map(explain).collect())
 }
 
-pub(crate) fn eval_layer(layer: &InputLayer, deps: &Value) -> Result<BTreeMap<String, Value>, Diagnostics> {
+pub(crate) fn eval_layer(
+    layer: &InputLayer,
+    deps: &Value,
+) -> Result<BTreeMap<String, Value>, Diagnostics> {
     let roots = BTreeMap::from([
         ("local".to_string(), layer.locals.clone()),
         ("include".to_string(), layer.include.clone()),
         ("dependency".to_string(), deps.clone()),
     ]);
-    let scope = Scope { roots, base_dir: layer.host.unit_dir.clone(), host: Some(&layer.host) };
+    let scope = Scope {
+        roots,
+        base_dir: layer.host.unit_dir.clone(),
+        host: Some(&layer.host),
+    };
     let value = forge_lang::eval(&layer.expr, &scope)?;
     match value {
         Value::Object(m) | Value::Map(m) => Ok(m),
-        Value::Unknown => Err(Diagnostic::error("the inputs cannot be known before the dependencies are applied")
-            .at(layer.location.clone())
-            .hint("write inputs as an object literal { name = ... } so its keys are known")
-            .into()),
-        other => Err(Diagnostic::error(format!("inputs must be an object, not {}", other.kind_name())).at(layer.location.clone()).into()),
+        Value::Unknown => Err(Diagnostic::error(
+            "the inputs cannot be known before the dependencies are applied",
+        )
+        .at(layer.location.clone())
+        .hint("write inputs as an object literal { name = ... } so its keys are known")
+        .into()),
+        other => Err(Diagnostic::error(format!(
+            "inputs must be an object, not {}",
+            other.kind_name()
+        ))
+        .at(layer.location.clone())
+        .into()),
     }
 }

@@ -10,10 +10,20 @@ use forge_provider::Value;
 use crate::module::{Mode, Module, ResourceBlock};
 use crate::module_impl::body_references;
 use crate::unit::{Environment, Unit};
-use crate::unit_impl::{eval_layer, InputLayer};
+use crate::unit_impl::{InputLayer, eval_layer};
 
 /// Roots a module expression may use besides variables, locals and resources.
-const BUILTIN_ROOTS: &[&str] = &["var", "local", "data", "module", "path", "terraform", "each", "count", "self"];
+const BUILTIN_ROOTS: &[&str] = &[
+    "var",
+    "local",
+    "data",
+    "module",
+    "path",
+    "terraform",
+    "each",
+    "count",
+    "self",
+];
 
 /// Checks every unit of an environment: its module, its inputs against the module's
 /// variables, and its `dependency.<name>.outputs.<x>` references.
@@ -36,12 +46,24 @@ fn dependency_cycle(env: &Environment) -> Option<Diagnostic> {
     let edges: Vec<Vec<usize>> = env
         .units
         .iter()
-        .map(|u| u.dependencies.iter().map(|d| d.config_path.as_path()).chain(u.extra_dependencies.iter().map(|p| p.as_path())).filter_map(index_of).collect())
+        .map(|u| {
+            u.dependencies
+                .iter()
+                .map(|d| d.config_path.as_path())
+                .chain(u.extra_dependencies.iter().map(|p| p.as_path()))
+                .filter_map(index_of)
+                .collect()
+        })
         .collect();
     // Depth-first search; a node met again while still on the path closes a cycle.
     let mut state = vec![0u8; edges.len()]; // 0 new, 1 on the path, 2 done
     let mut path = Vec::new();
-    fn visit(n: usize, edges: &[Vec<usize>], state: &mut [u8], path: &mut Vec<usize>) -> Option<Vec<usize>> {
+    fn visit(
+        n: usize,
+        edges: &[Vec<usize>],
+        state: &mut [u8],
+        path: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
         state[n] = 1;
         path.push(n);
         for &m in &edges[n] {
@@ -61,11 +83,21 @@ fn dependency_cycle(env: &Environment) -> Option<Diagnostic> {
         state[n] = 2;
         None
     }
-    let cycle = (0..edges.len()).find_map(|n| if state[n] == 0 { visit(n, &edges, &mut state, &mut path) } else { None })?;
+    let cycle = (0..edges.len()).find_map(|n| {
+        if state[n] == 0 {
+            visit(n, &edges, &mut state, &mut path)
+        } else {
+            None
+        }
+    })?;
     let names: Vec<&str> = cycle.iter().map(|&i| env.units[i].name.as_str()).collect();
     let first = &env.units[cycle[0]];
     let next_dir = &env.units[cycle[1]].dir;
-    let at = first.dependencies.iter().find(|d| &d.config_path == next_dir).map(|d| d.location.clone());
+    let at = first
+        .dependencies
+        .iter()
+        .find(|d| &d.config_path == next_dir)
+        .map(|d| d.location.clone());
     Some(
         Diagnostic::error(format!("the units depend on each other in a cycle: {}", names.join(" -> ")))
             .at_opt(at.or_else(|| Some(first_line(first))))
@@ -104,7 +136,11 @@ fn validate_module_tree(module: &Module, seen: &mut BTreeSet<std::path::PathBuf>
         for e in call.count.iter().chain(&call.for_each) {
             check_refs(&outer, &e.references(), &mut diags);
         }
-        let inner = Context { each: call.for_each.is_some(), count: call.count.is_some(), ..plain_context(module) };
+        let inner = Context {
+            each: call.for_each.is_some(),
+            count: call.count.is_some(),
+            ..plain_context(module)
+        };
         for a in &call.arguments {
             check_refs(&inner, &a.expr.references(), &mut diags);
         }
@@ -118,7 +154,12 @@ fn validate_module_tree(module: &Module, seen: &mut BTreeSet<std::path::PathBuf>
 
 fn validate_one_module(module: &Module) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    let plain = Context { module, each: false, count: false, this: false };
+    let plain = Context {
+        module,
+        each: false,
+        count: false,
+        this: false,
+    };
     for local in &module.locals {
         check_refs(&plain, &local.expr.references(), &mut diags);
     }
@@ -136,11 +177,20 @@ fn validate_one_module(module: &Module) -> Diagnostics {
             let refs = v.condition.references();
             check_refs(&plain, &refs, &mut diags);
             check_refs(&plain, &v.error_message.references(), &mut diags);
-            if !refs.iter().any(|r| r.root == "var" && r.first_attr() == Some(variable.name.as_str())) {
+            if !refs
+                .iter()
+                .any(|r| r.root == "var" && r.first_attr() == Some(variable.name.as_str()))
+            {
                 diags.push(
-                    Diagnostic::error(format!("the validation condition of variable `{}` does not refer to it", variable.name))
-                        .at(v.condition.location())
-                        .hint(format!("a validation checks its own variable: use var.{} in the condition", variable.name)),
+                    Diagnostic::error(format!(
+                        "the validation condition of variable `{}` does not refer to it",
+                        variable.name
+                    ))
+                    .at(v.condition.location())
+                    .hint(format!(
+                        "a validation checks its own variable: use var.{} in the condition",
+                        variable.name
+                    )),
                 );
             }
         }
@@ -154,12 +204,24 @@ fn validate_one_module(module: &Module) -> Diagnostics {
         if let Some(f) = &rb.for_each {
             check_refs(&outer, &f.references(), &mut diags);
         }
-        let inner = Context { each: rb.for_each.is_some(), count: rb.count.is_some(), ..plain_context(module) };
+        let inner = Context {
+            each: rb.for_each.is_some(),
+            count: rb.count.is_some(),
+            ..plain_context(module)
+        };
         check_refs(&inner, &body_references(&rb.body), &mut diags);
         check_refs(&inner, &rb.depends_on, &mut diags);
         check_self_reference(rb, &mut diags);
-        for (conds, this) in [(&rb.lifecycle.preconditions, false), (&rb.lifecycle.postconditions, true)] {
-            let ctx = Context { module, each: inner.each, count: inner.count, this };
+        for (conds, this) in [
+            (&rb.lifecycle.preconditions, false),
+            (&rb.lifecycle.postconditions, true),
+        ] {
+            let ctx = Context {
+                module,
+                each: inner.each,
+                count: inner.count,
+                this,
+            };
             for c in conds {
                 check_refs(&ctx, &c.condition.references(), &mut diags);
                 check_refs(&ctx, &c.error_message.references(), &mut diags);
@@ -179,11 +241,19 @@ fn validate_one_module(module: &Module) -> Diagnostics {
             check_refs(&plain, &rb.depends_on, &mut diags);
         }
         let scoped = |r: &Reference| {
-            r.root == "data"
-                && check.data.iter().any(|d| r.first_attr() == Some(d.type_name.as_str()) && matches!(r.steps.get(1), Some(forge_lang::RefStep::Attr(n)) if *n == d.name))
+            r.root == "data" && check.data.iter().any(|d| {
+                r.first_attr() == Some(d.type_name.as_str())
+                    && matches!(r.steps.get(1), Some(forge_lang::RefStep::Attr(n)) if *n == d.name)
+            })
         };
         for a in &check.asserts {
-            let refs: Vec<Reference> = a.condition.references().into_iter().chain(a.error_message.references()).filter(|r| !scoped(r)).collect();
+            let refs: Vec<Reference> = a
+                .condition
+                .references()
+                .into_iter()
+                .chain(a.error_message.references())
+                .filter(|r| !scoped(r))
+                .collect();
             check_refs(&plain, &refs, &mut diags);
         }
     }
@@ -198,7 +268,10 @@ fn validate_generated_providers(unit: &Unit) -> Diagnostics {
     for provider in &unit.generated_providers {
         let mut found = Diagnostics::new();
         check_refs(&ctx, &body_references(&provider.body), &mut found);
-        let origin = format!("in the provider block that a generate block of {} writes", unit.config_file.display());
+        let origin = format!(
+            "in the provider block that a generate block of {} writes",
+            unit.config_file.display()
+        );
         for mut d in found.0 {
             d.detail = Some(match d.detail.take() {
                 Some(first) => format!("{first}\n{origin}"),
@@ -206,9 +279,16 @@ fn validate_generated_providers(unit: &Unit) -> Diagnostics {
             });
             diags.push(d);
         }
-        let same = unit.module.providers.iter().find(|p| p.name == provider.name && p.alias == provider.alias);
+        let same = unit
+            .module
+            .providers
+            .iter()
+            .find(|p| p.name == provider.name && p.alias == provider.alias);
         if let Some(own) = same {
-            let name = provider.alias.as_ref().map_or(provider.name.clone(), |a| format!("{}.{a}", provider.name));
+            let name = provider
+                .alias
+                .as_ref()
+                .map_or(provider.name.clone(), |a| format!("{}.{a}", provider.name));
             diags.push(
                 error_at(format!("provider `{name}` is configured twice: by the module and by a generate block"), &own.location)
                     .detail(format!("the generated one is at {}", provider.location))
@@ -220,7 +300,12 @@ fn validate_generated_providers(unit: &Unit) -> Diagnostics {
 }
 
 fn plain_context(module: &Module) -> Context<'_> {
-    Context { module, each: false, count: false, this: false }
+    Context {
+        module,
+        each: false,
+        count: false,
+        this: false,
+    }
 }
 
 fn check_refs(ctx: &Context<'_>, refs: &[Reference], diags: &mut Diagnostics) {
@@ -235,7 +320,11 @@ fn error_at(summary: String, at: &Location) -> Diagnostic {
     Diagnostic::error(summary).at(at.clone())
 }
 
-fn with_suggestion<'a>(d: Diagnostic, wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Diagnostic {
+fn with_suggestion<'a>(
+    d: Diagnostic,
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Diagnostic {
     match did_you_mean(wrong, candidates) {
         Some(s) => d.hint(format!("did you mean `{s}`?")),
         None => d,
@@ -330,9 +419,22 @@ fn check_ref(ctx: &Context<'_>, r: &Reference) -> Option<Diagnostic> {
 }
 
 /// `aws_s3_bucket.files` / `data.aws_region.current` must be declared.
-fn resource_exists(module: &Module, mode: Mode, type_name: &str, name: &str, at: &Location) -> Option<Diagnostic> {
-    let blocks = if mode == Mode::Managed { &module.resources } else { &module.data };
-    if blocks.iter().any(|b| b.type_name == type_name && b.name == name) {
+fn resource_exists(
+    module: &Module,
+    mode: Mode,
+    type_name: &str,
+    name: &str,
+    at: &Location,
+) -> Option<Diagnostic> {
+    let blocks = if mode == Mode::Managed {
+        &module.resources
+    } else {
+        &module.data
+    };
+    if blocks
+        .iter()
+        .any(|b| b.type_name == type_name && b.name == name)
+    {
         return None;
     }
     let prefix = if mode == Mode::Data { "data." } else { "" };
@@ -340,7 +442,9 @@ fn resource_exists(module: &Module, mode: Mode, type_name: &str, name: &str, at:
     let addresses: Vec<String> = blocks.iter().map(|b| b.address()).collect();
     let declared_type = blocks.iter().any(|b| b.type_name == type_name);
     let summary = if mode == Mode::Managed && !declared_type {
-        format!("unknown name `{type_name}`: no variable, local, data source or resource of that type is declared")
+        format!(
+            "unknown name `{type_name}`: no variable, local, data source or resource of that type is declared"
+        )
     } else if mode == Mode::Managed {
         format!("no resource `{wrong}` is declared in this module")
     } else {
@@ -372,7 +476,10 @@ fn check_self_reference(rb: &ResourceBlock, diags: &mut Diagnostics) {
         }
     };
     if let Some(r) = body_references(&rb.body).iter().find(is_self) {
-        diags.push(error_at(format!("{} refers to itself", rb.address()), &r.location).hint("a block cannot use its own attributes; use a local or a variable"));
+        diags.push(
+            error_at(format!("{} refers to itself", rb.address()), &r.location)
+                .hint("a block cannot use its own attributes; use a local or a variable"),
+        );
     }
 }
 
@@ -383,7 +490,11 @@ trait HintOr {
 impl HintOr for Diagnostic {
     /// Sets the hint only when no "did you mean" was found.
     fn hint_or(self, hint: String) -> Self {
-        if self.hint.is_some() { self } else { self.hint(hint) }
+        if self.hint.is_some() {
+            self
+        } else {
+            self.hint(hint)
+        }
     }
 }
 
@@ -427,40 +538,72 @@ fn validate_unit_inputs(unit: &Unit, env: &Environment) -> Diagnostics {
             Some(var) => {
                 if let Err(e) = var.ty.convert(value.clone()) {
                     // The conversion message quotes the value; a secret must not be shown.
-                    let why = if value.contains_sensitive() || var.sensitive { "the value is sensitive and not shown".to_string() } else { e };
+                    let why = if value.contains_sensitive() || var.sensitive {
+                        "the value is sensitive and not shown".to_string()
+                    } else {
+                        e
+                    };
                     diags.push(
-                        error_at(format!("input `{key}` does not match the type of variable `{key}`: {why}"), &key_location(layer, key))
-                            .detail(format!("unit {}; the variable is declared at {}", unit.name, var.location)),
+                        error_at(
+                            format!(
+                                "input `{key}` does not match the type of variable `{key}`: {why}"
+                            ),
+                            &key_location(layer, key),
+                        )
+                        .detail(format!(
+                            "unit {}; the variable is declared at {}",
+                            unit.name, var.location
+                        )),
                     );
                 }
             }
             None => {
-                let names: Vec<&str> = unit.module.variables.iter().map(|v| v.name.as_str()).collect();
-                let mut d = Diagnostic::error(format!("input `{key}` is not a variable of the module of unit {}", unit.name))
-                    .at(key_location(layer, key))
-                    .detail("Terraform ignores it, so it has no effect");
+                let names: Vec<&str> = unit
+                    .module
+                    .variables
+                    .iter()
+                    .map(|v| v.name.as_str())
+                    .collect();
+                let mut d = Diagnostic::error(format!(
+                    "input `{key}` is not a variable of the module of unit {}",
+                    unit.name
+                ))
+                .at(key_location(layer, key))
+                .detail("Terraform ignores it, so it has no effect");
                 d.severity = Severity::Warning;
                 diags.push(with_suggestion(d, key, names.iter().copied()));
             }
         }
     }
     // TF_VAR_* and variable files can give what inputs do not (and their errors show here).
-    let external = match crate::tfvars::variable_values(unit, BTreeMap::new(), &|k| std::env::var(k).ok()) {
-        Ok(values) => values,
-        Err(d) => {
-            diags.extend(d);
-            BTreeMap::new()
-        }
-    };
+    let external =
+        match crate::tfvars::variable_values(unit, BTreeMap::new(), &|k| std::env::var(k).ok()) {
+            Ok(values) => values,
+            Err(d) => {
+                diags.extend(d);
+                BTreeMap::new()
+            }
+        };
     for var in &unit.module.variables {
-        if var.default.is_none() && !inputs.contains_key(&var.name) && !external.contains_key(&var.name) {
+        if var.default.is_none()
+            && !inputs.contains_key(&var.name)
+            && !external.contains_key(&var.name)
+        {
             let at = unit.inputs.layers().last().map(|l| l.location.clone());
             let names: Vec<&str> = inputs.keys().map(String::as_str).collect();
-            let d = Diagnostic::error(format!("unit {} gives no value for the required variable `{}`", unit.name, var.name))
-                .at_opt(at)
-                .detail(format!("the variable has no default; it is declared at {}", var.location));
-            let d = with_suggestion(d, &var.name, names.iter().copied())
-                .hint_or(format!("add `{} = ...` to the unit's inputs, or give the variable a default", var.name));
+            let d = Diagnostic::error(format!(
+                "unit {} gives no value for the required variable `{}`",
+                unit.name, var.name
+            ))
+            .at_opt(at)
+            .detail(format!(
+                "the variable has no default; it is declared at {}",
+                var.location
+            ));
+            let d = with_suggestion(d, &var.name, names.iter().copied()).hint_or(format!(
+                "add `{} = ...` to the unit's inputs, or give the variable a default",
+                var.name
+            ));
             diags.push(d);
         }
     }
@@ -469,29 +612,59 @@ fn validate_unit_inputs(unit: &Unit, env: &Environment) -> Diagnostics {
 
 /// `dependency.<name>.outputs.<x>` must name a declared dependency and, when the
 /// dependency is a unit of this environment, one of its module's outputs.
-fn check_input_ref(unit: &Unit, env: &Environment, dependency_names: &[&str], r: &Reference) -> Option<Diagnostic> {
+fn check_input_ref(
+    unit: &Unit,
+    env: &Environment,
+    dependency_names: &[&str],
+    r: &Reference,
+) -> Option<Diagnostic> {
     if r.root != "dependency" {
         return None;
     }
     let name = r.first_attr()?;
     let Some(dep) = unit.dependencies.iter().find(|d| d.name == name) else {
-        let d = error_at(format!("unit {} has no dependency named `{name}`", unit.name), &r.location);
+        let d = error_at(
+            format!("unit {} has no dependency named `{name}`", unit.name),
+            &r.location,
+        );
         let d = with_suggestion(d, name, dependency_names.iter().copied());
-        return Some(d.hint_or(format!("declare it: dependency \"{name}\" {{ config_path = \"../<unit>\" }}")));
+        return Some(d.hint_or(format!(
+            "declare it: dependency \"{name}\" {{ config_path = \"../<unit>\" }}"
+        )));
     };
-    let Some(forge_lang::RefStep::Attr(kind)) = r.steps.get(1) else { return None };
+    let Some(forge_lang::RefStep::Attr(kind)) = r.steps.get(1) else {
+        return None;
+    };
     if kind != "outputs" {
         return None;
     }
-    let Some(forge_lang::RefStep::Attr(output)) = r.steps.get(2) else { return None };
+    let Some(forge_lang::RefStep::Attr(output)) = r.steps.get(2) else {
+        return None;
+    };
     let target = env.units.iter().find(|u| u.dir == dep.config_path)?;
     if target.module.outputs.iter().any(|o| &o.name == output) {
         return None;
     }
-    let outputs: BTreeSet<&str> = target.module.outputs.iter().map(|o| o.name.as_str()).collect();
-    let d = error_at(format!("unit {} declares no output `{output}`", target.name), &r.location)
-        .detail(format!("its outputs: {}", outputs.iter().copied().collect::<Vec<_>>().join(", ")));
-    Some(with_suggestion(d, output, outputs.iter().copied()).hint_or(format!("add output \"{output}\" to the module of {}", target.name)))
+    let outputs: BTreeSet<&str> = target
+        .module
+        .outputs
+        .iter()
+        .map(|o| o.name.as_str())
+        .collect();
+    let d = error_at(
+        format!("unit {} declares no output `{output}`", target.name),
+        &r.location,
+    )
+    .detail(format!(
+        "its outputs: {}",
+        outputs.iter().copied().collect::<Vec<_>>().join(", ")
+    ));
+    Some(
+        with_suggestion(d, output, outputs.iter().copied()).hint_or(format!(
+            "add output \"{output}\" to the module of {}",
+            target.name
+        )),
+    )
 }
 
 /// Where `key = ...` stands inside an inputs object, or the `inputs` attribute itself.
@@ -502,12 +675,15 @@ fn key_location(layer: &InputLayer, key: &str) -> Location {
     for (i, line) in text.split_inclusive('\n').enumerate() {
         if i + 1 >= start_line {
             let trimmed = line.trim_start();
-            let after = trimmed.strip_prefix(key).or_else(|| trimmed.strip_prefix(&format!("\"{key}\"")));
+            let after = trimmed
+                .strip_prefix(key)
+                .or_else(|| trimmed.strip_prefix(&format!("\"{key}\"")));
             if let Some(rest) = after
-                && (rest.trim_start().starts_with('=') || rest.trim_start().starts_with(':')) {
-                    let col = offset + (line.len() - trimmed.len());
-                    return layer.file.location(col..col + key.len());
-                }
+                && (rest.trim_start().starts_with('=') || rest.trim_start().starts_with(':'))
+            {
+                let col = offset + (line.len() - trimmed.len());
+                return layer.file.location(col..col + key.len());
+            }
         }
         offset += line.len();
     }

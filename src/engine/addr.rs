@@ -90,8 +90,24 @@ impl Ord for InstanceAddr {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         // Data sources before managed resources, as Terraform orders plan changes and
         // state ("data" < "managed").
-        fn key(a: &InstanceAddr) -> (usize, &Vec<ModuleStep>, bool, &String, &String, &Option<InstanceKey>) {
-            (a.module.len(), &a.module, a.mode == Mode::Managed, &a.type_name, &a.name, &a.key)
+        fn key(
+            a: &InstanceAddr,
+        ) -> (
+            usize,
+            &Vec<ModuleStep>,
+            bool,
+            &String,
+            &String,
+            &Option<InstanceKey>,
+        ) {
+            (
+                a.module.len(),
+                &a.module,
+                a.mode == Mode::Managed,
+                &a.type_name,
+                &a.name,
+                &a.key,
+            )
         }
         key(self).cmp(&key(other))
     }
@@ -105,7 +121,13 @@ impl PartialOrd for InstanceAddr {
 
 impl InstanceAddr {
     pub fn managed(type_name: &str, name: &str, key: Option<InstanceKey>) -> Self {
-        InstanceAddr { module: Vec::new(), mode: Mode::Managed, type_name: type_name.into(), name: name.into(), key }
+        InstanceAddr {
+            module: Vec::new(),
+            mode: Mode::Managed,
+            type_name: type_name.into(),
+            name: name.into(),
+            key,
+        }
     }
 
     /// The same resource instance in the module instance `module`.
@@ -173,7 +195,13 @@ impl InstanceAddr {
         if t.is_empty() || n.is_empty() {
             return None;
         }
-        Some(InstanceAddr { module, mode, type_name: t.into(), name: n.into(), key })
+        Some(InstanceAddr {
+            module,
+            mode,
+            type_name: t.into(),
+            name: n.into(),
+            key,
+        })
     }
 }
 
@@ -193,19 +221,42 @@ mod tests {
 
     #[test]
     fn addresses_print_and_parse() {
-        let a = InstanceAddr::managed("aws_sqs_queue", "work", Some(InstanceKey::Str("uploads".into())));
+        let a = InstanceAddr::managed(
+            "aws_sqs_queue",
+            "work",
+            Some(InstanceKey::Str("uploads".into())),
+        );
         assert_eq!(a.to_string(), "aws_sqs_queue.work[\"uploads\"]");
         assert_eq!(InstanceAddr::parse(&a.to_string()), Some(a));
         let b = InstanceAddr::parse("aws_instance.app[1]").expect("parse");
         assert_eq!(b.key, Some(InstanceKey::Int(1)));
-        assert_eq!(InstanceAddr::parse("data.aws_region.r").map(|a| a.mode), Some(Mode::Data));
+        assert_eq!(
+            InstanceAddr::parse("data.aws_region.r").map(|a| a.mode),
+            Some(Mode::Data)
+        );
         assert_eq!(InstanceAddr::parse("nodot"), None);
-        let m = InstanceAddr::parse(r#"module.a["x.]y"].module.b[2].aws_sqs_queue.q[0]"#).expect("module address");
-        assert_eq!(m.module, vec![("a".to_string(), Some(InstanceKey::Str("x.]y".into()))), ("b".to_string(), Some(InstanceKey::Int(2)))]);
-        assert_eq!(m.to_string(), r#"module.a["x.]y"].module.b[2].aws_sqs_queue.q[0]"#);
+        let m = InstanceAddr::parse(r#"module.a["x.]y"].module.b[2].aws_sqs_queue.q[0]"#)
+            .expect("module address");
+        assert_eq!(
+            m.module,
+            vec![
+                ("a".to_string(), Some(InstanceKey::Str("x.]y".into()))),
+                ("b".to_string(), Some(InstanceKey::Int(2)))
+            ]
+        );
+        assert_eq!(
+            m.to_string(),
+            r#"module.a["x.]y"].module.b[2].aws_sqs_queue.q[0]"#
+        );
         assert_eq!(m.config_resource(), "module.a.module.b.aws_sqs_queue.q");
-        assert_eq!(m.module_address().as_deref(), Some(r#"module.a["x.]y"].module.b[2]"#));
-        assert_eq!(InstanceAddr::parse("module.a.data.x.y").map(|a| (a.mode, a.resource())), Some((Mode::Data, "module.a.data.x.y".into())));
+        assert_eq!(
+            m.module_address().as_deref(),
+            Some(r#"module.a["x.]y"].module.b[2]"#)
+        );
+        assert_eq!(
+            InstanceAddr::parse("module.a.data.x.y").map(|a| (a.mode, a.resource())),
+            Some((Mode::Data, "module.a.data.x.y".into()))
+        );
         assert_eq!(InstanceAddr::parse("module..x.y"), None);
         assert_eq!(InstanceAddr::parse("module.a[zz].x.y"), None);
     }

@@ -9,17 +9,20 @@ use std::fmt::Write;
 use std::path::Path;
 
 use forge_config::Condition;
-use forge_lang::{eval, Diagnostic, Diagnostics, Location, RefStep, Scope};
+use forge_lang::{Diagnostic, Diagnostics, Location, RefStep, Scope, eval};
 use forge_provider::Value;
 
-use crate::addr::{module_path_string, InstanceKey, ModuleStep};
+use crate::addr::{InstanceKey, ModuleStep, module_path_string};
 
 /// What kind of object a check result is about (`kind` in plan JSON).
 #[derive(Clone, Debug, PartialEq)]
 pub enum CheckKind {
     Check,
     /// A resource or data source with conditions: its mode ("managed"/"data") and type.
-    Resource { mode: &'static str, type_name: String },
+    Resource {
+        mode: &'static str,
+        type_name: String,
+    },
     Output,
 }
 
@@ -68,7 +71,11 @@ pub struct CheckResult {
 impl CheckResult {
     /// Fail when an instance failed, unknown when one is not known yet, else pass.
     pub fn status(&self) -> CheckStatus {
-        self.instances.iter().map(|i| i.status).max().unwrap_or(CheckStatus::Pass)
+        self.instances
+            .iter()
+            .map(|i| i.status)
+            .max()
+            .unwrap_or(CheckStatus::Pass)
     }
 }
 
@@ -137,14 +144,19 @@ pub fn evaluate(cond: &Condition, scope: &Scope<'_>) -> Result<Outcome, Diagnost
         Value::Bool(b) => *b,
         Value::String(s) if s == "true" || s == "false" => s == "true",
         Value::Null => {
-            return Err(Diagnostic::error("invalid condition result: the condition is null; it must be true or false")
-                .at(cond.condition.location())
-                .into())
+            return Err(Diagnostic::error(
+                "invalid condition result: the condition is null; it must be true or false",
+            )
+            .at(cond.condition.location())
+            .into());
         }
         other => {
-            return Err(Diagnostic::error(format!("invalid condition result: a condition must be true or false, not {}", other.kind_name()))
-                .at(cond.condition.location())
-                .into())
+            return Err(Diagnostic::error(format!(
+                "invalid condition result: a condition must be true or false, not {}",
+                other.kind_name()
+            ))
+            .at(cond.condition.location())
+            .into());
         }
     };
     if b {
@@ -179,8 +191,15 @@ pub fn condition_values(cond: &Condition, scope: &Scope<'_>) -> Vec<(String, Str
                 }
                 RefStep::Index(Some(k)) => {
                     let (label, next) = match k.unmarked() {
-                        Value::Number(n) => (format!("[{n}]"), value.and_then(|v| v.as_seq().and_then(|s| s.get(*n as usize)).cloned())),
-                        Value::String(s) => (format!("[{}]", serde_json::Value::String(s.clone())), value.and_then(|v| v.get(s).cloned())),
+                        Value::Number(n) => (
+                            format!("[{n}]"),
+                            value
+                                .and_then(|v| v.as_seq().and_then(|s| s.get(*n as usize)).cloned()),
+                        ),
+                        Value::String(s) => (
+                            format!("[{}]", serde_json::Value::String(s.clone())),
+                            value.and_then(|v| v.get(s).cloned()),
+                        ),
                         _ => break,
                     };
                     text.push_str(&label);
@@ -197,7 +216,8 @@ pub fn condition_values(cond: &Condition, scope: &Scope<'_>) -> Vec<(String, Str
         if steps == 0 || v.is_sensitive() || v.is_unknown() {
             continue;
         }
-        out.entry(text).or_insert_with(|| format!("is {}", compact(&v)));
+        out.entry(text)
+            .or_insert_with(|| format!("is {}", compact(&v)));
     }
     out.into_iter().collect()
 }
@@ -218,10 +238,19 @@ fn compact(v: &Value) -> String {
         Value::Tuple(xs) => elements(xs.len(), "tuple"),
         Value::List(xs) => elements(xs.len(), &format!("list of {}", element_type(xs))),
         Value::Set(xs) => elements(xs.len(), &format!("set of {}", element_type(xs))),
-        Value::Map(m) => elements(m.len(), &format!("map of {}", element_type(&m.values().cloned().collect::<Vec<_>>()))),
+        Value::Map(m) => elements(
+            m.len(),
+            &format!(
+                "map of {}",
+                element_type(&m.values().cloned().collect::<Vec<_>>())
+            ),
+        ),
         Value::Object(m) => match m.len() {
             0 => "object with no attributes".into(),
-            1 => format!("object with 1 attribute {}", serde_json::Value::String(m.keys().next().cloned().unwrap_or_default())),
+            1 => format!(
+                "object with 1 attribute {}",
+                serde_json::Value::String(m.keys().next().cloned().unwrap_or_default())
+            ),
             n => format!("object with {n} attributes"),
         },
         Value::Sensitive(_) => "(sensitive value)".into(),
@@ -243,7 +272,13 @@ fn element_type(xs: &[Value]) -> &'static str {
 /// `  on main.tf line 9, in check "c":` and the numbered source line, the file named
 /// relative to the root module's folder (Terraform's working folder); `with` names the
 /// object first (`  with data.x.y,`), as Terraform does for a data source's failure.
-pub fn snippet(root: &Path, at: &Location, context: &str, with: Option<&str>, values: &[(String, String)]) -> String {
+pub fn snippet(
+    root: &Path,
+    at: &Location,
+    context: &str,
+    with: Option<&str>,
+    values: &[(String, String)],
+) -> String {
     let mut out = String::new();
     if let Some(w) = with {
         let _ = writeln!(out, "  with {w},");
@@ -267,7 +302,13 @@ pub const CHECK_NESTED_REASON: &str = "(config will be reloaded to verify a chec
 pub fn failure_diagnostic(cond: &Condition, values: &[(String, String)]) -> Diagnostics {
     let mut d = Diagnostic::error("the condition is false").at(cond.condition.location());
     if !values.is_empty() {
-        d = d.detail(values.iter().map(|(t, s)| format!("{t} {s}")).collect::<Vec<_>>().join("\n"));
+        d = d.detail(
+            values
+                .iter()
+                .map(|(t, s)| format!("{t} {s}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        );
     }
     d.into()
 }
@@ -281,46 +322,85 @@ pub struct Collector {
 
 impl Collector {
     #[allow(clippy::too_many_arguments)]
-    pub fn record(&self, kind: CheckKind, name: &str, module: &[ModuleStep], display: &str, key: Option<InstanceKey>, instance_display: String, status: CheckStatus, problems: Vec<String>) {
-        let config_module: Vec<String> = module.iter().map(|(n, _)| format!("module.{n}")).collect();
+    pub fn record(
+        &self,
+        kind: CheckKind,
+        name: &str,
+        module: &[ModuleStep],
+        display: &str,
+        key: Option<InstanceKey>,
+        instance_display: String,
+        status: CheckStatus,
+        problems: Vec<String>,
+    ) {
+        let config_module: Vec<String> =
+            module.iter().map(|(n, _)| format!("module.{n}")).collect();
         let config_module = config_module.join(".");
-        let object_display = if config_module.is_empty() { display.to_string() } else { format!("{config_module}.{display}") };
+        let object_display = if config_module.is_empty() {
+            display.to_string()
+        } else {
+            format!("{config_module}.{display}")
+        };
         let mut results = self.results.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = results.entry(object_display.clone()).or_insert_with(|| CheckResult {
-            kind,
-            name: name.to_string(),
-            module: config_module,
-            display: object_display,
-            instances: Vec::new(),
-        });
-        match entry.instances.iter_mut().find(|i| i.display == instance_display) {
+        let entry = results
+            .entry(object_display.clone())
+            .or_insert_with(|| CheckResult {
+                kind,
+                name: name.to_string(),
+                module: config_module,
+                display: object_display,
+                instances: Vec::new(),
+            });
+        match entry
+            .instances
+            .iter_mut()
+            .find(|i| i.display == instance_display)
+        {
             // Pre- and postconditions of one instance make one result.
             Some(i) => {
                 i.status = i.status.max(status);
                 i.problems.extend(problems);
             }
-            None => entry.instances.push(CheckInstance { module: module.to_vec(), key, display: instance_display, status, problems }),
+            None => entry.instances.push(CheckInstance {
+                module: module.to_vec(),
+                key,
+                display: instance_display,
+                status,
+                problems,
+            }),
         }
     }
 
     pub fn warn(&self, w: Warning) {
-        self.warnings.lock().unwrap_or_else(|p| p.into_inner()).push(w);
+        self.warnings
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(w);
     }
 
     /// The results sorted as Terraform lists them (by address), and the warnings.
     pub fn take(&self) -> (Vec<CheckResult>, Vec<Warning>) {
-        let mut results: Vec<CheckResult> = std::mem::take(&mut *self.results.lock().unwrap_or_else(|p| p.into_inner())).into_values().collect();
+        let mut results: Vec<CheckResult> =
+            std::mem::take(&mut *self.results.lock().unwrap_or_else(|p| p.into_inner()))
+                .into_values()
+                .collect();
         for r in &mut results {
-            r.instances.sort_by(|a, b| (&a.module, &a.key).cmp(&(&b.module, &b.key)));
+            r.instances
+                .sort_by(|a, b| (&a.module, &a.key).cmp(&(&b.module, &b.key)));
         }
-        let warnings = std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|p| p.into_inner()));
+        let warnings =
+            std::mem::take(&mut *self.warnings.lock().unwrap_or_else(|p| p.into_inner()));
         (results, warnings)
     }
 }
 
 /// `module.a[0].` before an address in a module instance, nothing in the root.
 pub fn instance_prefix(module: &[ModuleStep]) -> String {
-    if module.is_empty() { String::new() } else { format!("{}.", module_path_string(module)) }
+    if module.is_empty() {
+        String::new()
+    } else {
+        format!("{}.", module_path_string(module))
+    }
 }
 
 #[cfg(test)]
@@ -330,7 +410,13 @@ mod tests {
     #[test]
     fn wraps_as_terraform_does() {
         let text = "The condition could not be evaluated at this time, a result will be known when this plan is applied.";
-        assert_eq!(wrap(text, 77), vec!["The condition could not be evaluated at this time, a result will be known", "when this plan is applied."]);
+        assert_eq!(
+            wrap(text, 77),
+            vec![
+                "The condition could not be evaluated at this time, a result will be known",
+                "when this plan is applied."
+            ]
+        );
         assert_eq!(wrap("a\nb", 77), vec!["a", "b"]);
     }
 
@@ -339,7 +425,13 @@ mod tests {
         assert_eq!(compact(&Value::string("alpha")), "\"alpha\"");
         assert_eq!(compact(&Value::Number(3.0)), "3");
         assert_eq!(compact(&Value::Null), "null");
-        assert_eq!(compact(&Value::Tuple(vec![Value::Null, Value::Null])), "tuple with 2 elements");
-        assert_eq!(compact(&Value::object([("a", Value::Null)])), "object with 1 attribute \"a\"");
+        assert_eq!(
+            compact(&Value::Tuple(vec![Value::Null, Value::Null])),
+            "tuple with 2 elements"
+        );
+        assert_eq!(
+            compact(&Value::object([("a", Value::Null)])),
+            "object with 1 attribute \"a\""
+        );
     }
 }

@@ -53,7 +53,10 @@ pub struct OpLog {
 
 impl Default for OpLog {
     fn default() -> Self {
-        OpLog { ops: Mutex::default(), created: Instant::now() }
+        OpLog {
+            ops: Mutex::default(),
+            created: Instant::now(),
+        }
     }
 }
 
@@ -83,7 +86,10 @@ impl CriticalPath {
     /// For each link of the chain, how long the operation started after the one before it
     /// ended: the time forge itself added on the chain (evaluation, recording, scheduling).
     pub fn waits(&self) -> Vec<Duration> {
-        self.chain.windows(2).map(|w| w[1].start.saturating_duration_since(w[0].end())).collect()
+        self.chain
+            .windows(2)
+            .map(|w| w[1].start.saturating_duration_since(w[0].end()))
+            .collect()
     }
 
     /// From the chain's first operation's start to its last one's end.
@@ -107,7 +113,12 @@ impl CriticalPath {
                     OpKind::Modifying => "update",
                     OpKind::Destroying => "delete",
                 };
-                format!("{} | {} ({kind} {:.2} s)", o.unit, o.address, o.elapsed.as_secs_f64())
+                format!(
+                    "{} | {} ({kind} {:.2} s)",
+                    o.unit,
+                    o.address,
+                    o.elapsed.as_secs_f64()
+                )
             })
             .collect();
         format!(
@@ -153,7 +164,10 @@ pub fn critical_path(ops: &[OpTiming], unit_deps: &BTreeMap<String, Vec<String>>
     for (pos, &b) in order.iter().enumerate() {
         let mut longest = Duration::ZERO;
         for &a in &order[..pos] {
-            if ops[a].end() <= ops[b].start && depends(&ops[b], &ops[a], &upstream) && best[a] > longest {
+            if ops[a].end() <= ops[b].start
+                && depends(&ops[b], &ops[a], &upstream)
+                && best[a] > longest
+            {
                 longest = best[a];
                 prev[b] = Some(a);
             }
@@ -170,11 +184,20 @@ pub fn critical_path(ops: &[OpTiming], unit_deps: &BTreeMap<String, Vec<String>>
         at = p;
     }
     chain.reverse();
-    CriticalPath { total: best[last], chain, operations: ops.len(), before: Duration::ZERO }
+    CriticalPath {
+        total: best[last],
+        chain,
+        operations: ops.len(),
+        before: Duration::ZERO,
+    }
 }
 
 /// Whether `later` must wait for `earlier`.
-fn depends(later: &OpTiming, earlier: &OpTiming, upstream: &BTreeMap<String, BTreeSet<String>>) -> bool {
+fn depends(
+    later: &OpTiming,
+    earlier: &OpTiming,
+    upstream: &BTreeMap<String, BTreeSet<String>>,
+) -> bool {
     if later.unit != earlier.unit {
         let waits_for = |u: &str, d: &str| upstream.get(u).is_some_and(|s| s.contains(d));
         // Destroys walk the units in reverse.
@@ -221,12 +244,23 @@ mod tests {
             op(t0, "u", "c", OpKind::Creating, 30, 5, &["b"]),
         ];
         let cp = critical_path(&ops, &BTreeMap::from([("u".to_string(), vec![])]));
-        assert_eq!(cp.waits(), vec![Duration::from_millis(3), Duration::from_millis(7)]);
+        assert_eq!(
+            cp.waits(),
+            vec![Duration::from_millis(3), Duration::from_millis(7)]
+        );
         assert_eq!(cp.span(), Duration::from_millis(35));
         assert_eq!(cp.total, Duration::from_millis(25));
     }
 
-    fn op(t0: Instant, unit: &str, resource: &str, kind: OpKind, start_ms: u64, ms: u64, refers_to: &[&str]) -> OpTiming {
+    fn op(
+        t0: Instant,
+        unit: &str,
+        resource: &str,
+        kind: OpKind,
+        start_ms: u64,
+        ms: u64,
+        refers_to: &[&str],
+    ) -> OpTiming {
         OpTiming {
             unit: unit.into(),
             address: resource.into(),
@@ -239,7 +273,10 @@ mod tests {
     }
 
     fn names(p: &CriticalPath) -> Vec<String> {
-        p.chain.iter().map(|o| format!("{}/{}", o.unit, o.address)).collect()
+        p.chain
+            .iter()
+            .map(|o| format!("{}/{}", o.unit, o.address))
+            .collect()
     }
 
     #[test]
@@ -254,7 +291,15 @@ mod tests {
             op(t0, "net", "aws_subnet.s", c, 100, 50, &["aws_vpc.v"]),
             op(t0, "net", "aws_security_group.g", c, 0, 300, &[]),
             op(t0, "app", "aws_iam_role.r", c, 310, 20, &[]),
-            op(t0, "app", "aws_instance.i", c, 330, 200, &["aws_iam_role.r"]),
+            op(
+                t0,
+                "app",
+                "aws_instance.i",
+                c,
+                330,
+                200,
+                &["aws_iam_role.r"],
+            ),
             // A unit that depends on nothing, running alongside: not on the path.
             op(t0, "logs", "aws_sqs_queue.q", c, 0, 400, &[]),
         ];
@@ -265,9 +310,22 @@ mod tests {
         ]);
         let p = critical_path(&ops, &unit_deps);
         assert_eq!(p.total, Duration::from_millis(520));
-        assert_eq!(names(&p), ["net/aws_security_group.g", "app/aws_iam_role.r", "app/aws_instance.i"]);
+        assert_eq!(
+            names(&p),
+            [
+                "net/aws_security_group.g",
+                "app/aws_iam_role.r",
+                "app/aws_instance.i"
+            ]
+        );
         assert_eq!(p.operations, 6);
-        assert!(p.describe().starts_with("0.52 s over 3 of 6 operations: net | aws_security_group.g (create 0.30 s) -> "), "{}", p.describe());
+        assert!(
+            p.describe().starts_with(
+                "0.52 s over 3 of 6 operations: net | aws_security_group.g (create 0.30 s) -> "
+            ),
+            "{}",
+            p.describe()
+        );
     }
 
     #[test]
@@ -275,7 +333,10 @@ mod tests {
         let t0 = Instant::now();
         let c = OpKind::Creating;
         // c depends on b depends on a; b made no operation, c still waits for a.
-        let ops = vec![op(t0, "a", "x.one", c, 0, 100, &[]), op(t0, "c", "x.two", c, 150, 100, &[])];
+        let ops = vec![
+            op(t0, "a", "x.one", c, 0, 100, &[]),
+            op(t0, "c", "x.two", c, 150, 100, &[]),
+        ];
         let unit_deps = BTreeMap::from([
             ("a".to_string(), vec![]),
             ("b".to_string(), vec!["a".to_string()]),
@@ -308,7 +369,10 @@ mod tests {
         let t0 = Instant::now();
         // Config says b refers to a, but b started before a ended (it cannot have waited):
         // the edge is dropped rather than trusted.
-        let ops = vec![op(t0, "u", "x.a", OpKind::Creating, 0, 100, &[]), op(t0, "u", "x.b", OpKind::Creating, 50, 100, &["x.a"])];
+        let ops = vec![
+            op(t0, "u", "x.a", OpKind::Creating, 0, 100, &[]),
+            op(t0, "u", "x.b", OpKind::Creating, 50, 100, &["x.a"]),
+        ];
         let p = critical_path(&ops, &BTreeMap::new());
         assert_eq!(p.total, Duration::from_millis(100));
         assert_eq!(p.chain.len(), 1);

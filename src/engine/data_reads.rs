@@ -21,10 +21,18 @@ impl DataReads {
     /// Reads through the cache. `provider` identifies the configured provider instance
     /// (the factory shares one per distinct configuration). Returns the value and whether
     /// this call went to the provider.
-    pub async fn read(&self, provider: usize, ds: &dyn DataSourceType, config: &Value) -> ProviderResult<(Value, bool)> {
+    pub async fn read(
+        &self,
+        provider: usize,
+        ds: &dyn DataSourceType,
+        config: &Value,
+    ) -> ProviderResult<(Value, bool)> {
         let cell = {
             let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-            match entries.iter().find(|(p, t, c, _)| *p == provider && *t == ds.type_name() && c == config) {
+            match entries
+                .iter()
+                .find(|(p, t, c, _)| *p == provider && *t == ds.type_name() && c == config)
+            {
                 Some((_, _, _, cell)) => cell.clone(),
                 None => {
                     let cell = Arc::new(OnceCell::new());
@@ -78,14 +86,20 @@ mod tests {
 
     #[tokio::test]
     async fn same_arguments_read_once_others_and_failures_read_again() {
-        let ds = Counting { reads: AtomicUsize::new(0), schema: Schema::new() };
+        let ds = Counting {
+            reads: AtomicUsize::new(0),
+            schema: Schema::new(),
+        };
         let cache = DataReads::default();
         let a = Value::object([("name", Value::string("a"))]);
         let b = Value::object([("name", Value::string("b"))]);
         let (first, second) = tokio::join!(cache.read(1, &ds, &a), cache.read(1, &ds, &a));
         let (first, second) = (first.expect("read"), second.expect("read"));
         assert_eq!(first.0, second.0);
-        assert!(first.1 != second.1, "exactly one of two concurrent readers reads");
+        assert!(
+            first.1 != second.1,
+            "exactly one of two concurrent readers reads"
+        );
         assert_eq!(ds.reads.load(Ordering::SeqCst), 1);
         // Other arguments, or another provider configuration: read.
         assert!(cache.read(1, &ds, &b).await.expect("read").1);
@@ -93,7 +107,10 @@ mod tests {
         assert_eq!(ds.reads.load(Ordering::SeqCst), 3);
         // A failure is not kept.
         let broken = Value::object([("name", Value::string("broken"))]);
-        let ds2 = Counting { reads: AtomicUsize::new(0), schema: Schema::new() };
+        let ds2 = Counting {
+            reads: AtomicUsize::new(0),
+            schema: Schema::new(),
+        };
         assert!(cache.read(1, &ds2, &broken).await.is_err());
         assert!(cache.read(1, &ds2, &broken).await.expect("second try").1);
     }

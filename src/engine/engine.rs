@@ -7,20 +7,22 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use forge_config::{Environment, Unit};
-use forge_provider::{BackendError, BackendFactory, LockInfo, ProviderFactory, StateBackend, Value};
+use forge_provider::{
+    BackendError, BackendFactory, LockInfo, ProviderFactory, StateBackend, Value,
+};
 use tokio::sync::Semaphore;
 
 use crate::addr::InstanceAddr;
-use crate::critical_path::{critical_path, CriticalPath};
+use crate::critical_path::{CriticalPath, critical_path};
 use crate::data_reads::DataReads;
-use crate::events::{no_events, Event, EventSink};
+use crate::events::{Event, EventSink, no_events};
 use crate::journal::Journal;
 use crate::local_backend::LocalBackend;
 use crate::plan::{Action, EngineError, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
-use crate::run::{run_unit, run_unit_keeping_state, warm_providers, RunContext, UnitRun};
-use crate::store::{backend_error, StateStore};
+use crate::run::{RunContext, UnitRun, run_unit, run_unit_keeping_state, warm_providers};
+use crate::store::{StateStore, backend_error};
 use crate::unit_graph::UnitGraph;
-use crate::walk::{reversed, walk, NodeOutcome};
+use crate::walk::{NodeOutcome, reversed, walk};
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -76,7 +78,11 @@ impl ApplyTarget {
             unit: p.unit.clone(),
             lineage: p.lineage.clone(),
             serial: p.serial,
-            actions: p.changes.iter().map(|c| (c.addr.clone(), c.action)).collect(),
+            actions: p
+                .changes
+                .iter()
+                .map(|c| (c.addr.clone(), c.action))
+                .collect(),
             has_changes: p.has_changes(),
         }
     }
@@ -102,13 +108,17 @@ pub struct EnvApply {
 
 impl EnvApply {
     pub fn failed(&self) -> bool {
-        self.units.iter().any(|(_, o)| !matches!(o, UnitOutcome::Done(_)))
+        self.units
+            .iter()
+            .any(|(_, o)| !matches!(o, UnitOutcome::Done(_)))
     }
 }
 
 /// A run-wide description of who holds a lock.
 fn lock_info(operation: &str, path: String) -> LockInfo {
-    let user = std::env::var("USER").or_else(|_| std::env::var("USERNAME")).unwrap_or_else(|_| "unknown".into());
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .unwrap_or_else(|_| "unknown".into());
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_string())
         .ok()
@@ -127,8 +137,18 @@ fn lock_info(operation: &str, path: String) -> LockInfo {
 }
 
 impl Engine {
-    pub fn new(factories: Vec<Arc<dyn ProviderFactory>>, backends: Vec<Arc<dyn BackendFactory>>) -> Engine {
-        Engine { factories, backends, options: Options::default(), events: no_events(), interrupted: Default::default(), data_reads: Default::default() }
+    pub fn new(
+        factories: Vec<Arc<dyn ProviderFactory>>,
+        backends: Vec<Arc<dyn BackendFactory>>,
+    ) -> Engine {
+        Engine {
+            factories,
+            backends,
+            options: Options::default(),
+            events: no_events(),
+            interrupted: Default::default(),
+            data_reads: Default::default(),
+        }
     }
 
     fn emit(&self, e: Event) {
@@ -154,19 +174,38 @@ impl Engine {
             return Ok(Arc::new(LocalBackend::for_unit(&unit.dir)));
         };
         if rs.backend == "local" {
-            let path = rs.config.str_attr("path").map(|p| unit.dir.join(p)).unwrap_or_else(|| unit.dir.join(".forge").join("terraform.tfstate"));
+            let path = rs
+                .config
+                .str_attr("path")
+                .map(|p| unit.dir.join(p))
+                .unwrap_or_else(|| unit.dir.join(".forge").join("terraform.tfstate"));
             return Ok(Arc::new(LocalBackend::at(path)));
         }
-        let factory = self.backends.iter().find(|b| b.backend_type() == rs.backend).ok_or_else(|| {
-            let known: Vec<&str> = self.backends.iter().map(|b| b.backend_type()).chain(["local"]).collect();
-            EngineError::new(format!("unit {}: remote_state backend \"{}\" is not supported", unit.name, rs.backend))
+        let factory = self
+            .backends
+            .iter()
+            .find(|b| b.backend_type() == rs.backend)
+            .ok_or_else(|| {
+                let known: Vec<&str> = self
+                    .backends
+                    .iter()
+                    .map(|b| b.backend_type())
+                    .chain(["local"])
+                    .collect();
+                EngineError::new(format!(
+                    "unit {}: remote_state backend \"{}\" is not supported",
+                    unit.name, rs.backend
+                ))
                 .cause(format!("remote_state at {}", rs.location))
                 .hint(format!("forge supports: {}", known.join(", ")))
+            })?;
+        let backend = factory.open(&rs.config).await.map_err(|e| {
+            EngineError::new(format!(
+                "unit {}: cannot open the {} state backend",
+                unit.name, rs.backend
+            ))
+            .cause(e.to_string())
         })?;
-        let backend = factory
-            .open(&rs.config)
-            .await
-            .map_err(|e| EngineError::new(format!("unit {}: cannot open the {} state backend", unit.name, rs.backend)).cause(e.to_string()))?;
         self.report_backend_notices(Some(&unit.name));
         Ok(backend)
     }
@@ -178,13 +217,21 @@ impl Engine {
     fn report_backend_notices(&self, unit: Option<&str>) {
         for factory in &self.backends {
             for message in factory.take_notices() {
-                self.emit(Event::Notice { unit: unit.map(str::to_string), message });
+                self.emit(Event::Notice {
+                    unit: unit.map(str::to_string),
+                    message,
+                });
             }
         }
     }
 
     /// Takes a unit's lock, retrying with backoff up to the lock timeout.
-    pub async fn lock(&self, unit: &Unit, backend: &dyn StateBackend, operation: &str) -> Result<LockInfo, EngineError> {
+    pub async fn lock(
+        &self,
+        unit: &Unit,
+        backend: &dyn StateBackend,
+        operation: &str,
+    ) -> Result<LockInfo, EngineError> {
         let info = lock_info(operation, backend.describe());
         let start = Instant::now();
         let mut wait = Duration::from_millis(200);
@@ -192,10 +239,18 @@ impl Engine {
         loop {
             match backend.lock(&info).await {
                 Ok(()) => return Ok(info),
-                Err(BackendError::Locked(holder)) if start.elapsed() + wait <= self.options.lock_timeout => {
+                Err(BackendError::Locked(holder))
+                    if start.elapsed() + wait <= self.options.lock_timeout =>
+                {
                     if !announced {
                         announced = true;
-                        self.emit(Event::Notice { unit: Some(unit.name.clone()), message: format!("waiting for the state lock held by {} ({})", holder.who, holder.operation) });
+                        self.emit(Event::Notice {
+                            unit: Some(unit.name.clone()),
+                            message: format!(
+                                "waiting for the state lock held by {} ({})",
+                                holder.who, holder.operation
+                            ),
+                        });
                     }
                     tokio::time::sleep(wait).await;
                     wait = (wait * 2).min(Duration::from_secs(5));
@@ -216,12 +271,21 @@ impl Engine {
     }
 
     /// Runs `body` with the unit's state loaded under its lock; always unlocks.
-    async fn with_locked_state<T, F, Fut>(&self, unit: &Unit, operation: &str, body: F) -> Result<T, Vec<EngineError>>
+    async fn with_locked_state<T, F, Fut>(
+        &self,
+        unit: &Unit,
+        operation: &str,
+        body: F,
+    ) -> Result<T, Vec<EngineError>>
     where
         F: FnOnce(StateStore) -> Fut,
         Fut: std::future::Future<Output = Result<T, Vec<EngineError>>>,
     {
-        let Held { backend, info, store } = self.lock_and_load(unit, operation).await?;
+        let Held {
+            backend,
+            info,
+            store,
+        } = self.lock_and_load(unit, operation).await?;
         let result = body(store).await;
         let unlocked = unlock_held(unit, backend.as_ref(), &info).await;
         match (result, unlocked) {
@@ -235,9 +299,13 @@ impl Engine {
     /// the read fails.
     async fn lock_and_load(&self, unit: &Unit, operation: &str) -> Result<Held, Vec<EngineError>> {
         let backend = self.backend(unit).await.map_err(|e| vec![e])?;
-        let info = self.lock(unit, backend.as_ref(), operation).await.map_err(|e| vec![e])?;
+        let info = self
+            .lock(unit, backend.as_ref(), operation)
+            .await
+            .map_err(|e| vec![e])?;
         let loaded = async {
-            let mut store = StateStore::load(backend.clone(), Some(Journal::for_unit(&unit.dir)), true).await?;
+            let mut store =
+                StateStore::load(backend.clone(), Some(Journal::for_unit(&unit.dir)), true).await?;
             self.report_store_notice(unit, &mut store);
             // A state taken from an earlier run's journal reaches the backend now, whatever
             // this run does; a plan only shows it.
@@ -249,7 +317,11 @@ impl Engine {
         let loaded = loaded.await;
         self.report_backend_notices(Some(&unit.name));
         match loaded {
-            Ok(store) => Ok(Held { backend, info, store }),
+            Ok(store) => Ok(Held {
+                backend,
+                info,
+                store,
+            }),
             Err(e) => {
                 let mut es = vec![e];
                 es.extend(unlock_held(unit, backend.as_ref(), &info).await.err());
@@ -261,7 +333,12 @@ impl Engine {
     /// Reads a unit's state without locking (outputs, state list/show); an earlier run's
     /// journal that is ahead of it is shown, not written.
     pub async fn read_state(&self, unit: &Unit) -> Result<StateStore, EngineError> {
-        let loaded = StateStore::load(self.backend(unit).await?, Some(Journal::for_unit(&unit.dir)), false).await;
+        let loaded = StateStore::load(
+            self.backend(unit).await?,
+            Some(Journal::for_unit(&unit.dir)),
+            false,
+        )
+        .await;
         self.report_backend_notices(Some(&unit.name));
         let mut store = loaded?;
         self.report_store_notice(unit, &mut store);
@@ -270,7 +347,10 @@ impl Engine {
 
     fn report_store_notice(&self, unit: &Unit, store: &mut StateStore) {
         if let Some(message) = store.notice.take() {
-            self.emit(Event::Notice { unit: Some(unit.name.clone()), message });
+            self.emit(Event::Notice {
+                unit: Some(unit.name.clone()),
+                message,
+            });
         }
     }
 
@@ -278,19 +358,27 @@ impl Engine {
     fn selected(&self, env: &Environment) -> Result<Vec<bool>, EngineError> {
         let matches = |u: &Unit, pat: &str| {
             let pat = pat.trim_end_matches('/');
-            u.name == pat || u.dir.file_name().is_some_and(|f| f == pat) || u.dir == Path::new(pat) || u.dir.ends_with(pat)
+            u.name == pat
+                || u.dir.file_name().is_some_and(|f| f == pat)
+                || u.dir == Path::new(pat)
+                || u.dir.ends_with(pat)
         };
         for pat in self.options.include.iter().chain(&self.options.exclude) {
             if !env.units.iter().any(|u| matches(u, pat)) {
                 let names: Vec<&str> = env.units.iter().map(|u| u.name.as_str()).collect();
-                return Err(EngineError::new(format!("no unit named {pat:?} in environment {}", env.name)).hint(format!("the units are: {}", names.join(", "))));
+                return Err(EngineError::new(format!(
+                    "no unit named {pat:?} in environment {}",
+                    env.name
+                ))
+                .hint(format!("the units are: {}", names.join(", "))));
             }
         }
         Ok(env
             .units
             .iter()
             .map(|u| {
-                (self.options.include.is_empty() || self.options.include.iter().any(|p| matches(u, p)))
+                (self.options.include.is_empty()
+                    || self.options.include.iter().any(|p| matches(u, p)))
                     && !self.options.exclude.iter().any(|p| matches(u, p))
             })
             .collect())
@@ -312,15 +400,24 @@ impl Engine {
             }
             let outputs = match env.units.iter().find(|u| u.dir == dep.config_path) {
                 Some(dep_unit) => {
-                    let from_plan = planned.lock().unwrap_or_else(|p| p.into_inner()).get(&dep_unit.name).cloned();
+                    let from_plan = planned
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .get(&dep_unit.name)
+                        .cloned();
                     match from_plan {
                         Some(o) => o,
                         None => {
                             // A dependency has finished before its dependents run, so its
                             // state no longer changes in this run: its other dependents
                             // take what this read found instead of reading it again.
-                            let o = self.applied_outputs(unit, dep, dep_unit, allow_mocks).await?;
-                            planned.lock().unwrap_or_else(|p| p.into_inner()).insert(dep_unit.name.clone(), o.clone());
+                            let o = self
+                                .applied_outputs(unit, dep, dep_unit, allow_mocks)
+                                .await?;
+                            planned
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .insert(dep_unit.name.clone(), o.clone());
                             o
                         }
                     }
@@ -333,7 +430,13 @@ impl Engine {
     }
 
     /// A dependency's outputs from its state; its `mock_outputs` when it has no state yet.
-    async fn applied_outputs(&self, unit: &Unit, dep: &forge_config::Dependency, dep_unit: &Unit, allow_mocks: bool) -> Result<BTreeMap<String, Value>, EngineError> {
+    async fn applied_outputs(
+        &self,
+        unit: &Unit,
+        dep: &forge_config::Dependency,
+        dep_unit: &Unit,
+        allow_mocks: bool,
+    ) -> Result<BTreeMap<String, Value>, EngineError> {
         let store = self.read_state(dep_unit).await?;
         // Terragrunt treats a state without outputs (never applied, or destroyed) as "no
         // outputs": mocks may stand in.
@@ -342,7 +445,12 @@ impl Engine {
         }
         // Mocks stand in while planning only, as Terragrunt's usual
         // mock_outputs_allowed_terraform_commands = ["validate", "plan"]: never applied.
-        if let Some(mock) = dep.mock_outputs.as_ref().and_then(Value::as_map).filter(|_| allow_mocks) {
+        if let Some(mock) = dep
+            .mock_outputs
+            .as_ref()
+            .and_then(Value::as_map)
+            .filter(|_| allow_mocks)
+        {
             return Ok(mock.clone());
         }
         Err(EngineError::new(format!(
@@ -354,9 +462,22 @@ impl Engine {
     }
 
     /// Outputs of a dependency outside the environment being run: from its state.
-    async fn external_outputs(&self, unit: &Unit, dep: &forge_config::Dependency, allow_mocks: bool) -> Result<BTreeMap<String, Value>, EngineError> {
+    async fn external_outputs(
+        &self,
+        unit: &Unit,
+        dep: &forge_config::Dependency,
+        allow_mocks: bool,
+    ) -> Result<BTreeMap<String, Value>, EngineError> {
         let env = Environment::load(&dep.config_path).map_err(|d| {
-            EngineError::config(format!("unit {}: dependency \"{}\" ({}) cannot be loaded", unit.name, dep.name, dep.config_path.display()), d)
+            EngineError::config(
+                format!(
+                    "unit {}: dependency \"{}\" ({}) cannot be loaded",
+                    unit.name,
+                    dep.name,
+                    dep.config_path.display()
+                ),
+                d,
+            )
         })?;
         let mut out = BTreeMap::new();
         for u in &env.units {
@@ -374,11 +495,23 @@ impl Engine {
         planned: &Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
         allow_mocks: bool,
     ) -> Result<BTreeMap<String, Value>, EngineError> {
-        let deps = self.dependency_outputs(env, unit, planned, allow_mocks).await?;
-        let inputs = unit.eval_inputs(&deps).map_err(|d| EngineError::config(format!("unit {}: the inputs cannot be evaluated", unit.name), d))?;
+        let deps = self
+            .dependency_outputs(env, unit, planned, allow_mocks)
+            .await?;
+        let inputs = unit.eval_inputs(&deps).map_err(|d| {
+            EngineError::config(
+                format!("unit {}: the inputs cannot be evaluated", unit.name),
+                d,
+            )
+        })?;
         // TF_VAR_* and variable files override inputs, as under Terragrunt (forge_config::tfvars).
         forge_config::tfvars::variable_values(unit, inputs, &|name| std::env::var(name).ok())
-            .map_err(|d| EngineError::config(format!("unit {}: the variable values cannot be read", unit.name), d))
+            .map_err(|d| {
+                EngineError::config(
+                    format!("unit {}: the variable values cannot be read", unit.name),
+                    d,
+                )
+            })
     }
 
     /// Plans every selected unit of the environment.
@@ -387,7 +520,11 @@ impl Engine {
         let selected = self.selected(env)?;
         let ctx = self.context();
         let planned: Mutex<BTreeMap<String, BTreeMap<String, Value>>> = Mutex::new(BTreeMap::new());
-        let order = if mode == PlanMode::Destroy { reversed(&graph.deps) } else { graph.deps.clone() };
+        let order = if mode == PlanMode::Destroy {
+            reversed(&graph.deps)
+        } else {
+            graph.deps.clone()
+        };
         let outcomes = walk(&order, ctx.parallelism, |i| {
             let unit = &env.units[i];
             let selected = selected[i];
@@ -398,11 +535,34 @@ impl Engine {
                     return Ok(None);
                 }
                 let none = Mutex::new(BTreeMap::new());
-                let source = if mode == PlanMode::Destroy { &none } else { planned };
-                let inputs = self.inputs(env, unit, source, true).await.map_err(|e| vec![e])?;
-                let run = UnitRun { unit, inputs, mode, apply: false, refresh: self.options.refresh, planned_actions: None, defer_outputs_write: false, ctx };
-                let plan = self.with_locked_state(unit, "OperationTypePlan", |store| async { run_unit(&run, store).await }).await?;
-                planned.lock().unwrap_or_else(|p| p.into_inner()).insert(unit.name.clone(), plan.outputs.clone());
+                let source = if mode == PlanMode::Destroy {
+                    &none
+                } else {
+                    planned
+                };
+                let inputs = self
+                    .inputs(env, unit, source, true)
+                    .await
+                    .map_err(|e| vec![e])?;
+                let run = UnitRun {
+                    unit,
+                    inputs,
+                    mode,
+                    apply: false,
+                    refresh: self.options.refresh,
+                    planned_actions: None,
+                    defer_outputs_write: false,
+                    ctx,
+                };
+                let plan = self
+                    .with_locked_state(unit, "OperationTypePlan", |store| async {
+                        run_unit(&run, store).await
+                    })
+                    .await?;
+                planned
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(unit.name.clone(), plan.outputs.clone());
                 Ok::<_, Vec<EngineError>>(Some(plan))
             }
         })
@@ -415,7 +575,9 @@ impl Engine {
                 UnitOutcome::Done(None) => None,
                 UnitOutcome::Done(Some(p)) => Some((graph.names[i].clone(), UnitOutcome::Done(p))),
                 UnitOutcome::Failed(e) => Some((graph.names[i].clone(), UnitOutcome::Failed(e))),
-                UnitOutcome::Skipped { because } => Some((graph.names[i].clone(), UnitOutcome::Skipped { because })),
+                UnitOutcome::Skipped { because } => {
+                    Some((graph.names[i].clone(), UnitOutcome::Skipped { because }))
+                }
             })
             .collect();
         self.report_backend_notices(None);
@@ -423,15 +585,32 @@ impl Engine {
     }
 
     /// The waves in which the selected units run.
-    pub fn schedule(&self, env: &Environment, mode: PlanMode) -> Result<Vec<Vec<String>>, EngineError> {
+    pub fn schedule(
+        &self,
+        env: &Environment,
+        mode: PlanMode,
+    ) -> Result<Vec<Vec<String>>, EngineError> {
         let graph = UnitGraph::build(env)?;
         let selected = self.selected(env)?;
-        let order = if mode == PlanMode::Destroy { reversed(&graph.deps) } else { graph.deps.clone() };
-        let g = UnitGraph { names: graph.names.clone(), deps: order, graph: graph.graph };
+        let order = if mode == PlanMode::Destroy {
+            reversed(&graph.deps)
+        } else {
+            graph.deps.clone()
+        };
+        let g = UnitGraph {
+            names: graph.names.clone(),
+            deps: order,
+            graph: graph.graph,
+        };
         let waves = g.waves();
         let max = waves.iter().copied().max().unwrap_or(0);
         Ok((1..=max)
-            .map(|w| (0..g.names.len()).filter(|&i| waves[i] == w && selected[i]).map(|i| g.names[i].clone()).collect::<Vec<_>>())
+            .map(|w| {
+                (0..g.names.len())
+                    .filter(|&i| waves[i] == w && selected[i])
+                    .map(|i| g.names[i].clone())
+                    .collect::<Vec<_>>()
+            })
             .filter(|w| !w.is_empty())
             .collect())
     }
@@ -439,7 +618,12 @@ impl Engine {
     /// Applies the targets (from a plan just made, or a saved plan) in dependency order
     /// (reverse for destroy). Each unit is re-planned under its lock with its
     /// dependencies' applied outputs; a plan made against another state is refused.
-    pub async fn apply(&self, env: &Environment, mode: PlanMode, targets: &[ApplyTarget]) -> Result<EnvApply, EngineError> {
+    pub async fn apply(
+        &self,
+        env: &Environment,
+        mode: PlanMode,
+        targets: &[ApplyTarget],
+    ) -> Result<EnvApply, EngineError> {
         let applied = self.apply_except(env, mode, targets, &[]).await;
         self.report_backend_notices(None);
         applied
@@ -447,20 +631,46 @@ impl Engine {
 
     /// Applies a plan just made: units whose plan failed count as failed, so their
     /// dependents are skipped while the other units are applied.
-    pub async fn apply_plan(&self, env: &Environment, plan: &EnvPlan) -> Result<EnvApply, EngineError> {
-        let targets: Vec<ApplyTarget> = plan.units.iter().filter_map(|(_, o)| o.done()).map(ApplyTarget::from_plan).collect();
-        let failed: Vec<String> = plan.units.iter().filter(|(_, o)| o.done().is_none()).map(|(n, _)| n.clone()).collect();
+    pub async fn apply_plan(
+        &self,
+        env: &Environment,
+        plan: &EnvPlan,
+    ) -> Result<EnvApply, EngineError> {
+        let targets: Vec<ApplyTarget> = plan
+            .units
+            .iter()
+            .filter_map(|(_, o)| o.done())
+            .map(ApplyTarget::from_plan)
+            .collect();
+        let failed: Vec<String> = plan
+            .units
+            .iter()
+            .filter(|(_, o)| o.done().is_none())
+            .map(|(n, _)| n.clone())
+            .collect();
         let applied = self.apply_except(env, plan.mode, &targets, &failed).await;
         self.report_backend_notices(None);
         applied
     }
 
-    async fn apply_except(&self, env: &Environment, mode: PlanMode, targets: &[ApplyTarget], failed_plans: &[String]) -> Result<EnvApply, EngineError> {
+    async fn apply_except(
+        &self,
+        env: &Environment,
+        mode: PlanMode,
+        targets: &[ApplyTarget],
+        failed_plans: &[String],
+    ) -> Result<EnvApply, EngineError> {
         let start = Instant::now();
         let graph = UnitGraph::build(env)?;
         let ctx = self.context();
-        self.emit(Event::Schedule { waves: self.schedule(env, mode)? });
-        let order = if mode == PlanMode::Destroy { reversed(&graph.deps) } else { graph.deps.clone() };
+        self.emit(Event::Schedule {
+            waves: self.schedule(env, mode)?,
+        });
+        let order = if mode == PlanMode::Destroy {
+            reversed(&graph.deps)
+        } else {
+            graph.deps.clone()
+        };
         let no_plans = Mutex::new(BTreeMap::new());
         let outcomes = walk(&order, ctx.parallelism, |i| {
             let unit = &env.units[i];
@@ -511,11 +721,29 @@ impl Engine {
         let units = outcomes
             .into_iter()
             .enumerate()
-            .filter(|(i, _)| targets.iter().any(|t| t.unit == graph.names[*i]) || failed_plans.contains(&graph.names[*i]))
-            .map(|(i, o)| (graph.names[i].clone(), unit_outcome(o, &graph.names).map(|a| a.unwrap_or(UnitApplied { result: None, elapsed: Duration::ZERO }))))
+            .filter(|(i, _)| {
+                targets.iter().any(|t| t.unit == graph.names[*i])
+                    || failed_plans.contains(&graph.names[*i])
+            })
+            .map(|(i, o)| {
+                (
+                    graph.names[i].clone(),
+                    unit_outcome(o, &graph.names).map(|a| {
+                        a.unwrap_or(UnitApplied {
+                            result: None,
+                            elapsed: Duration::ZERO,
+                        })
+                    }),
+                )
+            })
             .collect();
         let critical_path = run_critical_path(&graph, &ctx);
-        Ok(EnvApply { units, elapsed: start.elapsed(), critical_path, plan: None })
+        Ok(EnvApply {
+            units,
+            elapsed: start.elapsed(),
+            critical_path,
+            plan: None,
+        })
     }
 
     /// Plans and applies in one walk (`forge apply --auto-approve`, `forge destroy
@@ -530,7 +758,11 @@ impl Engine {
     /// unlocked while its dependents already run, since they take its outputs from this
     /// run, not from a lock. Locks of units that never get their turn (a dependency
     /// failed, an interrupt) are released at the end.
-    pub async fn plan_and_apply(&self, env: &Environment, mode: PlanMode) -> Result<EnvApply, EngineError> {
+    pub async fn plan_and_apply(
+        &self,
+        env: &Environment,
+        mode: PlanMode,
+    ) -> Result<EnvApply, EngineError> {
         use futures_util::stream::{self, StreamExt};
         use tokio::sync::{mpsc, oneshot};
 
@@ -538,19 +770,33 @@ impl Engine {
         let graph = UnitGraph::build(env)?;
         let selected = self.selected(env)?;
         let ctx = self.context();
-        self.emit(Event::Schedule { waves: self.schedule(env, mode)? });
-        let order = if mode == PlanMode::Destroy { reversed(&graph.deps) } else { graph.deps.clone() };
+        self.emit(Event::Schedule {
+            waves: self.schedule(env, mode)?,
+        });
+        let order = if mode == PlanMode::Destroy {
+            reversed(&graph.deps)
+        } else {
+            graph.deps.clone()
+        };
         // Terraform records a destroy's lock as an apply too.
         let operation = "OperationTypeApply";
 
         // Each unit's lock and state, taken ahead of its turn: the first units to run first.
-        let waves = UnitGraph { names: graph.names.clone(), deps: order.clone(), graph: graph.graph.clone() }.waves();
+        let waves = UnitGraph {
+            names: graph.names.clone(),
+            deps: order.clone(),
+            graph: graph.graph.clone(),
+        }
+        .waves();
         let mut ahead: Vec<usize> = (0..env.units.len()).filter(|&i| selected[i]).collect();
         // Within a wave, the units that start the longest chains first, as the walk runs them.
         let heights = crate::walk::chain_heights_of(&order);
         ahead.sort_by_key(|&i| (waves[i], std::cmp::Reverse(heights[i]), i));
-        let (senders, receivers): (Vec<_>, Vec<_>) = (0..env.units.len()).map(|_| oneshot::channel::<Result<Held, Vec<EngineError>>>()).unzip();
-        let slots: Vec<Mutex<Option<oneshot::Receiver<_>>>> = receivers.into_iter().map(|r| Mutex::new(Some(r))).collect();
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..env.units.len())
+            .map(|_| oneshot::channel::<Result<Held, Vec<EngineError>>>())
+            .unzip();
+        let slots: Vec<Mutex<Option<oneshot::Receiver<_>>>> =
+            receivers.into_iter().map(|r| Mutex::new(Some(r))).collect();
         let mut senders: Vec<Option<oneshot::Sender<_>>> = senders.into_iter().map(Some).collect();
         let mut jobs_by_wave: BTreeMap<usize, Vec<(usize, oneshot::Sender<_>)>> = BTreeMap::new();
         for &i in &ahead {
@@ -568,7 +814,8 @@ impl Engine {
                         let held = self.lock_and_load(&env.units[i], operation).await;
                         if let Err(Ok(held)) = tx.send(held) {
                             // Nobody waits for it any more (cannot happen before the walk ends): release.
-                            let _ = unlock_held(&env.units[i], held.backend.as_ref(), &held.info).await;
+                            let _ =
+                                unlock_held(&env.units[i], held.backend.as_ref(), &held.info).await;
                         }
                     })
                     .await;
@@ -603,7 +850,8 @@ impl Engine {
             })
         };
 
-        let known_outputs: Mutex<BTreeMap<String, BTreeMap<String, Value>>> = Mutex::new(BTreeMap::new());
+        let known_outputs: Mutex<BTreeMap<String, BTreeMap<String, Value>>> =
+            Mutex::new(BTreeMap::new());
         let plans: Mutex<BTreeMap<usize, UnitPlan>> = Mutex::new(BTreeMap::new());
         let walking = async {
             let unlock_tx = unlock_tx;
@@ -623,19 +871,46 @@ impl Engine {
                     // As in the apply phase of `apply`: a destroy may use mock outputs of a
                     // dependency whose state lost its outputs; a normal apply never does.
                     let allow_mocks = mode == PlanMode::Destroy;
-                    let inputs = self.inputs(env, unit, known_outputs, allow_mocks).await.map_err(|e| vec![e])?;
+                    let inputs = self
+                        .inputs(env, unit, known_outputs, allow_mocks)
+                        .await
+                        .map_err(|e| vec![e])?;
                     let receiver = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
                     let Some(receiver) = receiver else {
-                        return Err(vec![EngineError::new(format!("unit {}: its lock was not taken", unit.name))]);
+                        return Err(vec![EngineError::new(format!(
+                            "unit {}: its lock was not taken",
+                            unit.name
+                        ))]);
                     };
                     // The providers' configuration (an STS call for AWS) needs no state:
                     // made while the lock and the state arrive, it is off the chain.
-                    let warming = UnitRun { unit, inputs: inputs.clone(), mode, apply: false, refresh: false, planned_actions: None, defer_outputs_write: false, ctx };
-                    let ((), held) = futures_util::future::join(warm_providers(&warming), receiver).await;
-                    let held = held.unwrap_or_else(|_| Err(vec![EngineError::new(format!("unit {}: its lock was not taken", unit.name))]))?;
-                    let Held { backend, info, store } = held;
+                    let warming = UnitRun {
+                        unit,
+                        inputs: inputs.clone(),
+                        mode,
+                        apply: false,
+                        refresh: false,
+                        planned_actions: None,
+                        defer_outputs_write: false,
+                        ctx,
+                    };
+                    let ((), held) =
+                        futures_util::future::join(warm_providers(&warming), receiver).await;
+                    let held = held.unwrap_or_else(|_| {
+                        Err(vec![EngineError::new(format!(
+                            "unit {}: its lock was not taken",
+                            unit.name
+                        ))])
+                    })?;
+                    let Held {
+                        backend,
+                        info,
+                        store,
+                    } = held;
                     let mut outputs_write = None;
-                    let result = self.plan_then_apply(unit, mode, inputs, store, ctx, &mut outputs_write).await;
+                    let result = self
+                        .plan_then_apply(unit, mode, inputs, store, ctx, &mut outputs_write)
+                        .await;
                     let _ = unlock_tx.send((i, backend, info, outputs_write));
                     let (plan, applied) = match result {
                         Ok(r) => r,
@@ -652,13 +927,27 @@ impl Engine {
                         // refresh-only run leaves the outputs of objects that are gone
                         // unknown (state drops them); its dependents plan with them unknown,
                         // as `forge plan -refresh-only` does, and apply nothing from them.
-                        let outputs = applied.as_ref().and_then(|a| a.result.as_ref()).map_or(&plan.outputs, |r| &r.outputs);
-                        if mode == PlanMode::RefreshOnly || outputs.values().all(Value::is_wholly_known) {
-                            known_outputs.lock().unwrap_or_else(|p| p.into_inner()).insert(unit.name.clone(), outputs.clone());
+                        let outputs = applied
+                            .as_ref()
+                            .and_then(|a| a.result.as_ref())
+                            .map_or(&plan.outputs, |r| &r.outputs);
+                        if mode == PlanMode::RefreshOnly
+                            || outputs.values().all(Value::is_wholly_known)
+                        {
+                            known_outputs
+                                .lock()
+                                .unwrap_or_else(|p| p.into_inner())
+                                .insert(unit.name.clone(), outputs.clone());
                         }
                     }
-                    plans.lock().unwrap_or_else(|p| p.into_inner()).insert(i, plan);
-                    Ok(Some(applied.unwrap_or(UnitApplied { result: None, elapsed: Duration::ZERO })))
+                    plans
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(i, plan);
+                    Ok(Some(applied.unwrap_or(UnitApplied {
+                        result: None,
+                        elapsed: Duration::ZERO,
+                    })))
                 }
             })
             .await;
@@ -668,7 +957,9 @@ impl Engine {
         let ((), outcomes, ()) = futures_util::future::join3(take_ahead, walking, unlocking).await;
 
         // Locks taken for units that never had their turn.
-        let mut unlock_errors = unlock_errors.into_inner().unwrap_or_else(|p| p.into_inner());
+        let mut unlock_errors = unlock_errors
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
         for (i, slot) in slots.into_iter().enumerate() {
             let receiver = slot.into_inner().unwrap_or_else(|p| p.into_inner());
             if let Some(Ok(Ok(held))) = match receiver {
@@ -688,7 +979,12 @@ impl Engine {
                 continue;
             }
             let name = graph.names[i].clone();
-            let mut outcome = unit_outcome(o, &graph.names).map(|a| a.unwrap_or(UnitApplied { result: None, elapsed: Duration::ZERO }));
+            let mut outcome = unit_outcome(o, &graph.names).map(|a| {
+                a.unwrap_or(UnitApplied {
+                    result: None,
+                    elapsed: Duration::ZERO,
+                })
+            });
             if let Some(e) = unlock_errors.remove(&i) {
                 outcome = match outcome {
                     UnitOutcome::Failed(mut es) => {
@@ -702,7 +998,9 @@ impl Engine {
                 name.clone(),
                 match (plans.remove(&i), &outcome) {
                     (Some(p), _) => UnitOutcome::Done(p),
-                    (None, UnitOutcome::Skipped { because }) => UnitOutcome::Skipped { because: because.clone() },
+                    (None, UnitOutcome::Skipped { because }) => UnitOutcome::Skipped {
+                        because: because.clone(),
+                    },
                     (None, UnitOutcome::Failed(es)) => UnitOutcome::Failed(es.clone()),
                     (None, UnitOutcome::Done(_)) => UnitOutcome::Failed(Vec::new()),
                 },
@@ -711,7 +1009,15 @@ impl Engine {
         }
         let critical_path = run_critical_path(&graph, &ctx);
         self.report_backend_notices(None);
-        Ok(EnvApply { units, elapsed: start.elapsed(), critical_path, plan: Some(EnvPlan { mode, units: plan_units }) })
+        Ok(EnvApply {
+            units,
+            elapsed: start.elapsed(),
+            critical_path,
+            plan: Some(EnvPlan {
+                mode,
+                units: plan_units,
+            }),
+        })
     }
 
     /// One unit's turn in [`Engine::plan_and_apply`]: plan against the state held, show
@@ -728,10 +1034,21 @@ impl Engine {
         outputs_write: &mut Option<StateStore>,
     ) -> Result<(UnitPlan, Option<UnitApplied>), (Option<UnitPlan>, Vec<EngineError>)> {
         let started = Instant::now();
-        let planning = UnitRun { unit, inputs, mode, apply: false, refresh: self.options.refresh, planned_actions: None, defer_outputs_write: false, ctx };
+        let planning = UnitRun {
+            unit,
+            inputs,
+            mode,
+            apply: false,
+            refresh: self.options.refresh,
+            planned_actions: None,
+            defer_outputs_write: false,
+            ctx,
+        };
         let (plan, store) = run_unit_keeping_state(&planning, store).await;
         let plan = plan.map_err(|es| (None, es))?;
-        self.emit(Event::UnitPlanned { plan: Box::new(plan.clone()) });
+        self.emit(Event::UnitPlanned {
+            plan: Box::new(plan.clone()),
+        });
         if !plan.has_changes() {
             return Ok((plan, None));
         }
@@ -739,42 +1056,84 @@ impl Engine {
             return Err((Some(plan), vec![e]));
         }
         let operation = progress_word(mode);
-        self.emit(Event::UnitStarted { unit: unit.name.clone(), operation });
-        let applying = UnitRun { planned_actions: Some(ApplyTarget::from_plan(&plan).actions), apply: true, defer_outputs_write: true, ..planning };
+        self.emit(Event::UnitStarted {
+            unit: unit.name.clone(),
+            operation,
+        });
+        let applying = UnitRun {
+            planned_actions: Some(ApplyTarget::from_plan(&plan).actions),
+            apply: true,
+            defer_outputs_write: true,
+            ..planning
+        };
         let (result, store) = run_unit_keeping_state(&applying, store).await;
         let elapsed = started.elapsed();
-        self.emit(Event::UnitFinished { unit: unit.name.clone(), elapsed, ok: result.is_ok() });
+        self.emit(Event::UnitFinished {
+            unit: unit.name.clone(),
+            elapsed,
+            ok: result.is_ok(),
+        });
         match result {
             Ok(applied) => {
                 // Dependents take outputs from this run only when all are known (see the
                 // walk); otherwise they read this state, which must record them first.
-                let from_run = mode == PlanMode::Destroy || applied.outputs.values().all(Value::is_wholly_known);
+                let from_run = mode == PlanMode::Destroy
+                    || applied.outputs.values().all(Value::is_wholly_known);
                 if from_run {
                     *outputs_write = Some(store);
                 } else {
                     let mut store = store;
-                    store.persist().await.map_err(|e| (Some(plan.clone()), vec![e]))?;
+                    store
+                        .persist()
+                        .await
+                        .map_err(|e| (Some(plan.clone()), vec![e]))?;
                 }
-                Ok((plan, Some(UnitApplied { result: Some(applied), elapsed })))
+                Ok((
+                    plan,
+                    Some(UnitApplied {
+                        result: Some(applied),
+                        elapsed,
+                    }),
+                ))
             }
             Err(es) => Err((Some(plan), es)),
         }
     }
 
     /// Releases a lock whatever its holder (`forge force-unlock ID UNIT`).
-    pub async fn force_unlock(&self, unit: &Unit, id: &str) -> Result<Option<LockInfo>, EngineError> {
+    pub async fn force_unlock(
+        &self,
+        unit: &Unit,
+        id: &str,
+    ) -> Result<Option<LockInfo>, EngineError> {
         let backend = self.backend(unit).await?;
-        let holder = backend.lock_holder().await.map_err(|e| backend_error("read the lock of", backend.as_ref(), &e))?;
+        let holder = backend
+            .lock_holder()
+            .await
+            .map_err(|e| backend_error("read the lock of", backend.as_ref(), &e))?;
         match &holder {
             None => return Ok(None),
             Some(h) if h.id != id => {
-                return Err(EngineError::new(format!("unit {}: the lock is held under ID {}, not {id}", unit.name, h.id))
-                    .cause(format!("held by {} since {} for {}", h.who, h.created, h.operation))
-                    .hint(format!("check that run is gone, then: forge force-unlock {} {}", h.id, unit.dir.display())));
+                return Err(EngineError::new(format!(
+                    "unit {}: the lock is held under ID {}, not {id}",
+                    unit.name, h.id
+                ))
+                .cause(format!(
+                    "held by {} since {} for {}",
+                    h.who, h.created, h.operation
+                ))
+                .hint(format!(
+                    "check that run is gone, then: forge force-unlock {} {}",
+                    h.id,
+                    unit.dir.display()
+                )));
             }
             Some(_) => {}
         }
-        backend.unlock(id, true).await.map_err(|e| backend_error("unlock", backend.as_ref(), &e))?;
+        backend
+            .unlock(id, true)
+            .await
+            .map_err(|e| backend_error("unlock", backend.as_ref(), &e))?;
         Ok(holder)
     }
 
@@ -793,7 +1152,13 @@ impl Engine {
     }
 
     /// Imports an existing object into a unit's state under `addr`.
-    pub async fn import(&self, env: &Environment, unit: &Unit, addr: &InstanceAddr, id: &str) -> Result<Value, EngineError> {
+    pub async fn import(
+        &self,
+        env: &Environment,
+        unit: &Unit,
+        addr: &InstanceAddr,
+        id: &str,
+    ) -> Result<Value, EngineError> {
         let planned = Mutex::new(BTreeMap::new());
         let inputs = self.inputs(env, unit, &planned, false).await?;
         let ctx = self.context();
@@ -801,8 +1166,19 @@ impl Engine {
         let id = id.to_string();
         let r = self
             .with_locked_state(unit, "OperationTypeImport", |store| async move {
-                let run = UnitRun { unit, inputs, mode: PlanMode::Normal, apply: true, refresh: false, planned_actions: None, defer_outputs_write: false, ctx: &ctx };
-                crate::run::import_instance(&run, store, &addr, &id).await.map_err(|e| vec![e])
+                let run = UnitRun {
+                    unit,
+                    inputs,
+                    mode: PlanMode::Normal,
+                    apply: true,
+                    refresh: false,
+                    planned_actions: None,
+                    defer_outputs_write: false,
+                    ctx: &ctx,
+                };
+                crate::run::import_instance(&run, store, &addr, &id)
+                    .await
+                    .map_err(|e| vec![e])
             })
             .await;
         r.map_err(|mut es| es.remove(0))
@@ -820,9 +1196,23 @@ fn progress_word(mode: PlanMode) -> &'static str {
 
 /// The longest chain of dependent operations this run made, across the unit graph.
 fn run_critical_path(graph: &UnitGraph, ctx: &RunContext) -> CriticalPath {
-    let unit_deps = graph.names.iter().zip(&graph.deps).map(|(n, ds)| (n.clone(), ds.iter().map(|&d| graph.names[d].clone()).collect())).collect();
+    let unit_deps = graph
+        .names
+        .iter()
+        .zip(&graph.deps)
+        .map(|(n, ds)| {
+            (
+                n.clone(),
+                ds.iter().map(|&d| graph.names[d].clone()).collect(),
+            )
+        })
+        .collect();
     let mut cp = critical_path(&ctx.op_log.ops(), &unit_deps);
-    cp.before = cp.chain.first().map(|o| o.start.saturating_duration_since(ctx.op_log.created)).unwrap_or_default();
+    cp.before = cp
+        .chain
+        .first()
+        .map(|o| o.start.saturating_duration_since(ctx.op_log.created))
+        .unwrap_or_default();
     cp
 }
 
@@ -833,16 +1223,25 @@ struct Held {
     store: StateStore,
 }
 
-async fn unlock_held(unit: &Unit, backend: &dyn StateBackend, info: &LockInfo) -> Result<(), EngineError> {
-    backend
-        .unlock(&info.id, false)
-        .await
-        .map_err(|e| backend_error("unlock", backend, &e).hint(format!("release it with: forge force-unlock {} {}", info.id, unit.dir.display())))
+async fn unlock_held(
+    unit: &Unit,
+    backend: &dyn StateBackend,
+    info: &LockInfo,
+) -> Result<(), EngineError> {
+    backend.unlock(&info.id, false).await.map_err(|e| {
+        backend_error("unlock", backend, &e).hint(format!(
+            "release it with: forge force-unlock {} {}",
+            info.id,
+            unit.dir.display()
+        ))
+    })
 }
 
 fn check_stale(unit: &Unit, target: &ApplyTarget, store: &StateStore) -> Result<(), EngineError> {
     let now_lineage = store.exists().then(|| store.state.lineage.clone());
-    if now_lineage == target.lineage && (target.lineage.is_none() || store.state.serial == target.serial) {
+    if now_lineage == target.lineage
+        && (target.lineage.is_none() || store.state.serial == target.serial)
+    {
         return Ok(());
     }
     Err(EngineError::new(format!("unit {}: the saved plan is stale", unit.name))
@@ -860,7 +1259,9 @@ fn unit_outcome<T>(o: NodeOutcome<T, Vec<EngineError>>, names: &[String]) -> Uni
     match o {
         NodeOutcome::Done(t) => UnitOutcome::Done(t),
         NodeOutcome::Failed(es) => UnitOutcome::Failed(es),
-        NodeOutcome::Skipped(i) => UnitOutcome::Skipped { because: names.get(i).cloned().unwrap_or_default() },
+        NodeOutcome::Skipped(i) => UnitOutcome::Skipped {
+            because: names.get(i).cloned().unwrap_or_default(),
+        },
     }
 }
 

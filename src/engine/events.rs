@@ -36,12 +36,27 @@ pub enum Event {
     /// the CLI shows it before the unit's progress lines.
     UnitPlanned { plan: Box<UnitPlan> },
     /// `operation` is `applying`, `destroying` or `refreshing`.
-    UnitStarted { unit: String, operation: &'static str },
-    UnitFinished { unit: String, elapsed: Duration, ok: bool },
+    UnitStarted {
+        unit: String,
+        operation: &'static str,
+    },
+    UnitFinished {
+        unit: String,
+        elapsed: Duration,
+        ok: bool,
+    },
     /// A provider call on one resource instance during apply.
-    Op { unit: String, address: String, kind: OpKind, status: OpStatus },
+    Op {
+        unit: String,
+        address: String,
+        kind: OpKind,
+        status: OpStatus,
+    },
     /// Something the user should know (a backend created its bucket, a lock was waited for).
-    Notice { unit: Option<String>, message: String },
+    Notice {
+        unit: Option<String>,
+        message: String,
+    },
 }
 
 pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;

@@ -29,7 +29,10 @@ impl Journal {
     }
 
     pub fn at(path: PathBuf) -> Journal {
-        Journal { path, dir_synced: AtomicBool::new(false) }
+        Journal {
+            path,
+            dir_synced: AtomicBool::new(false),
+        }
     }
 
     pub fn path(&self) -> &Path {
@@ -41,7 +44,9 @@ impl Journal {
     pub fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
-        let tmp = self.path.with_extension(format!("tfstate.{}.tmp", std::process::id()));
+        let tmp = self
+            .path
+            .with_extension(format!("tfstate.{}.tmp", std::process::id()));
         let written = (|| {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(bytes)?;
@@ -64,7 +69,10 @@ impl Journal {
 
     /// The notice when writing the record failed and the run goes on without it.
     pub fn write_failed(&self, e: impl std::fmt::Display) -> String {
-        format!("cannot write the local record at {}: {e}; each operation now waits for the state write", self.path.display())
+        format!(
+            "cannot write the local record at {}: {e}; each operation now waits for the state write",
+            self.path.display()
+        )
     }
 
     /// The record a run left, if any.
@@ -97,7 +105,11 @@ impl Journal {
     pub fn set_aside(&self, serial: u64) -> std::io::Result<PathBuf> {
         let mut n = 0;
         let target = loop {
-            let name = if n == 0 { format!("journal.{serial}.stale.tfstate") } else { format!("journal.{serial}.stale-{n}.tfstate") };
+            let name = if n == 0 {
+                format!("journal.{serial}.stale.tfstate")
+            } else {
+                format!("journal.{serial}.stale-{n}.tfstate")
+            };
             let candidate = self.path.with_file_name(name);
             if !candidate.exists() {
                 break candidate;
@@ -121,11 +133,21 @@ mod tests {
         j.write(b"one").expect("write");
         j.write(b"two").expect("write");
         assert_eq!(j.read().expect("read").as_deref(), Some(&b"two"[..]));
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join(".forge")).expect("dir").map(|e| e.expect("entry").file_name()).collect();
-        assert_eq!(leftovers, vec![std::ffi::OsString::from("journal.tfstate")], "temp files left behind");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join(".forge"))
+            .expect("dir")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(
+            leftovers,
+            vec![std::ffi::OsString::from("journal.tfstate")],
+            "temp files left behind"
+        );
         j.remove().expect("remove");
         assert_eq!(j.read().expect("read"), None);
-        assert!(!dir.path().join(".forge").exists(), "the empty .forge folder stays");
+        assert!(
+            !dir.path().join(".forge").exists(),
+            "the empty .forge folder stays"
+        );
         j.remove().expect("removing twice is fine");
     }
 

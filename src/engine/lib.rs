@@ -33,5 +33,8 @@ pub use addr::{InstanceAddr, InstanceKey};
 pub use critical_path::CriticalPath;
 pub use engine::{ApplyTarget, Engine, EnvApply, Options, UnitApplied};
 pub use events::{Event, EventSink, OpKind, OpStatus};
-pub use plan::{Action, Drift, EngineError, EnvPlan, OutputChange, PlanMode, ResourceChange, UnitOutcome, UnitPlan};
+pub use plan::{
+    Action, Drift, EngineError, EnvPlan, OutputChange, PlanMode, ResourceChange, UnitOutcome,
+    UnitPlan,
+};
 pub use state::State;

@@ -17,7 +17,9 @@ pub struct LocalBackend {
 impl LocalBackend {
     /// The backend of the unit in `unit_dir`.
     pub fn for_unit(unit_dir: &Path) -> LocalBackend {
-        LocalBackend { path: unit_dir.join(".forge").join("terraform.tfstate") }
+        LocalBackend {
+            path: unit_dir.join(".forge").join("terraform.tfstate"),
+        }
     }
 
     pub fn at(path: PathBuf) -> LocalBackend {
@@ -34,7 +36,9 @@ impl LocalBackend {
 
     fn ensure_dir(&self) -> Result<(), BackendError> {
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| BackendError::Other(format!("cannot create {}: {e}", dir.display())))?;
+            std::fs::create_dir_all(dir).map_err(|e| {
+                BackendError::Other(format!("cannot create {}: {e}", dir.display()))
+            })?;
         }
         Ok(())
     }
@@ -53,7 +57,15 @@ fn lock_to_json(l: &LockInfo) -> serde_json::Value {
 
 fn lock_from_json(v: &serde_json::Value) -> LockInfo {
     let s = |k: &str| v.get(k).and_then(|x| x.as_str()).unwrap_or("").to_string();
-    LockInfo { id: s("ID"), operation: s("Operation"), info: s("Info"), who: s("Who"), version: s("Version"), created: s("Created"), path: s("Path") }
+    LockInfo {
+        id: s("ID"),
+        operation: s("Operation"),
+        info: s("Info"),
+        who: s("Who"),
+        version: s("Version"),
+        created: s("Created"),
+        path: s("Path"),
+    }
 }
 
 #[async_trait]
@@ -69,14 +81,24 @@ impl StateBackend for LocalBackend {
                 Ok(Some(StoredState { bytes, version }))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(BackendError::Other(format!("cannot read {}: {e}", self.path.display()))),
+            Err(e) => Err(BackendError::Other(format!(
+                "cannot read {}: {e}",
+                self.path.display()
+            ))),
         }
     }
 
-    async fn write(&self, bytes: &[u8], expected_version: Option<&str>) -> Result<String, BackendError> {
+    async fn write(
+        &self,
+        bytes: &[u8],
+        expected_version: Option<&str>,
+    ) -> Result<String, BackendError> {
         self.ensure_dir()?;
         let current = self.read().await?;
-        match (current.as_ref().map(|c| c.version.as_str()), expected_version) {
+        match (
+            current.as_ref().map(|c| c.version.as_str()),
+            expected_version,
+        ) {
             (None, None) => {}
             (Some(have), Some(want)) if have == want => {}
             (have, want) => {
@@ -88,7 +110,9 @@ impl StateBackend for LocalBackend {
                 )));
             }
         }
-        let tmp = self.path.with_extension(format!("tfstate.tmp-{}", uuid::Uuid::new_v4()));
+        let tmp = self
+            .path
+            .with_extension(format!("tfstate.tmp-{}", uuid::Uuid::new_v4()));
         let result = (|| {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(bytes)?;
@@ -97,7 +121,10 @@ impl StateBackend for LocalBackend {
         })();
         if let Err(e) = result {
             let _ = std::fs::remove_file(&tmp);
-            return Err(BackendError::Other(format!("cannot write {}: {e}", self.path.display())));
+            return Err(BackendError::Other(format!(
+                "cannot write {}: {e}",
+                self.path.display()
+            )));
         }
         Ok(digest(bytes))
     }
@@ -105,19 +132,30 @@ impl StateBackend for LocalBackend {
     async fn lock(&self, info: &LockInfo) -> Result<(), BackendError> {
         self.ensure_dir()?;
         let path = self.lock_path();
-        match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
             Ok(mut f) => {
                 let mut info = info.clone();
                 info.path = self.path.display().to_string();
                 let text = lock_to_json(&info).to_string();
-                f.write_all(text.as_bytes()).map_err(|e| BackendError::Other(format!("cannot write {}: {e}", path.display())))
+                f.write_all(text.as_bytes()).map_err(|e| {
+                    BackendError::Other(format!("cannot write {}: {e}", path.display()))
+                })
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => match self.lock_holder().await? {
-                Some(holder) => Err(BackendError::Locked(holder)),
-                // The holder released it between our two calls: try once more.
-                None => Box::pin(self.lock(info)).await,
-            },
-            Err(e) => Err(BackendError::Other(format!("cannot create lock file {}: {e}", path.display()))),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                match self.lock_holder().await? {
+                    Some(holder) => Err(BackendError::Locked(holder)),
+                    // The holder released it between our two calls: try once more.
+                    None => Box::pin(self.lock(info)).await,
+                }
+            }
+            Err(e) => Err(BackendError::Other(format!(
+                "cannot create lock file {}: {e}",
+                path.display()
+            ))),
         }
     }
 
@@ -135,7 +173,10 @@ impl StateBackend for LocalBackend {
                 if e.kind() == std::io::ErrorKind::NotFound {
                     Ok(())
                 } else {
-                    Err(BackendError::Other(format!("cannot remove {}: {e}", path.display())))
+                    Err(BackendError::Other(format!(
+                        "cannot remove {}: {e}",
+                        path.display()
+                    )))
                 }
             }),
         }
@@ -145,11 +186,15 @@ impl StateBackend for LocalBackend {
         let path = self.lock_path();
         match std::fs::read(&path) {
             Ok(bytes) => {
-                let json: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+                let json: serde_json::Value =
+                    serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
                 Ok(Some(lock_from_json(&json)))
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(BackendError::Other(format!("cannot read {}: {e}", path.display()))),
+            Err(e) => Err(BackendError::Other(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
         }
     }
 }
@@ -159,7 +204,15 @@ mod tests {
     use super::*;
 
     fn lock(id: &str) -> LockInfo {
-        LockInfo { id: id.into(), operation: "OperationTypeApply".into(), info: String::new(), who: "me@host".into(), version: "0.1.0".into(), created: "2026-01-01T00:00:00Z".into(), path: String::new() }
+        LockInfo {
+            id: id.into(),
+            operation: "OperationTypeApply".into(),
+            info: String::new(),
+            who: "me@host".into(),
+            version: "0.1.0".into(),
+            created: "2026-01-01T00:00:00Z".into(),
+            path: String::new(),
+        }
     }
 
     #[tokio::test]
@@ -168,9 +221,15 @@ mod tests {
         let b = LocalBackend::for_unit(dir.path());
         assert!(b.read().await.expect("read").is_none());
         let v1 = b.write(b"one", None).await.expect("first write");
-        assert!(matches!(b.write(b"two", None).await, Err(BackendError::Conflict(_))));
+        assert!(matches!(
+            b.write(b"two", None).await,
+            Err(BackendError::Conflict(_))
+        ));
         let v2 = b.write(b"two", Some(&v1)).await.expect("second write");
-        assert!(matches!(b.write(b"three", Some(&v1)).await, Err(BackendError::Conflict(_))));
+        assert!(matches!(
+            b.write(b"three", Some(&v1)).await,
+            Err(BackendError::Conflict(_))
+        ));
         assert_eq!(b.read().await.expect("read").map(|s| s.version), Some(v2));
 
         b.lock(&lock("a")).await.expect("lock");

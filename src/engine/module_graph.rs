@@ -73,7 +73,11 @@ pub fn provider_key(name: &str, alias: Option<&str>) -> String {
 
 /// Every reference a body makes, nested blocks included.
 pub fn body_references(body: &Body) -> Vec<Reference> {
-    let mut out: Vec<Reference> = body.attributes.iter().flat_map(|a| a.expr.references()).collect();
+    let mut out: Vec<Reference> = body
+        .attributes
+        .iter()
+        .flat_map(|a| a.expr.references())
+        .collect();
     for b in &body.blocks {
         out.extend(body_references(&b.body));
     }
@@ -83,14 +87,22 @@ pub fn body_references(body: &Body) -> Vec<Reference> {
 impl ModuleGraph {
     pub fn build(unit: &Unit) -> Result<ModuleGraph, EngineError> {
         let providers = merged_providers(unit);
-        let mut modules = vec![ModuleEntry { path: Vec::new(), module: Arc::new(unit.module.clone()), parent: None }];
+        let mut modules = vec![ModuleEntry {
+            path: Vec::new(),
+            module: Arc::new(unit.module.clone()),
+            parent: None,
+        }];
         let mut i = 0;
         while i < modules.len() {
             let calls = modules[i].module.module_calls.clone();
             for call in calls {
                 let mut path = modules[i].path.clone();
                 path.push(call.name.clone());
-                modules.push(ModuleEntry { path, module: call.module.clone(), parent: Some((i, call)) });
+                modules.push(ModuleEntry {
+                    path,
+                    module: call.module.clone(),
+                    parent: Some((i, call)),
+                });
             }
             i += 1;
         }
@@ -103,28 +115,75 @@ impl ModuleGraph {
             if m > 0 {
                 nodes.push((p.trim_end_matches('.').to_string(), NodeKind::ModuleCall(m)));
             }
-            nodes.extend(module.variables.iter().enumerate().map(|(i, v)| (format!("{p}var.{}", v.name), NodeKind::Var(i))));
-            nodes.extend(module.locals.iter().enumerate().map(|(i, l)| (format!("{p}local.{}", l.name), NodeKind::Local(i))));
+            nodes.extend(
+                module
+                    .variables
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (format!("{p}var.{}", v.name), NodeKind::Var(i))),
+            );
+            nodes.extend(
+                module
+                    .locals
+                    .iter()
+                    .enumerate()
+                    .map(|(i, l)| (format!("{p}local.{}", l.name), NodeKind::Local(i))),
+            );
             if m == 0 {
-                nodes.extend(providers.iter().enumerate().map(|(i, p)| (format!("provider.{}", provider_key(&p.name, p.alias.as_deref())), NodeKind::Provider(i))));
+                nodes.extend(providers.iter().enumerate().map(|(i, p)| {
+                    (
+                        format!("provider.{}", provider_key(&p.name, p.alias.as_deref())),
+                        NodeKind::Provider(i),
+                    )
+                }));
             }
-            nodes.extend(module.resources.iter().enumerate().map(|(i, r)| (format!("{p}{}", r.address()), NodeKind::Resource(i))));
-            nodes.extend(module.data.iter().enumerate().map(|(i, r)| (format!("{p}{}", r.address()), NodeKind::Data(i))));
-            nodes.extend(module.outputs.iter().enumerate().map(|(i, o)| (format!("{p}output.{}", o.name), NodeKind::Output(i))));
+            nodes.extend(
+                module
+                    .resources
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (format!("{p}{}", r.address()), NodeKind::Resource(i))),
+            );
+            nodes.extend(
+                module
+                    .data
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| (format!("{p}{}", r.address()), NodeKind::Data(i))),
+            );
+            nodes.extend(
+                module
+                    .outputs
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| (format!("{p}output.{}", o.name), NodeKind::Output(i))),
+            );
             node_module.extend(std::iter::repeat_n(m, nodes.len() - before));
         }
-        let index: BTreeMap<&str, usize> = nodes.iter().enumerate().map(|(i, (n, _))| (n.as_str(), i)).collect();
+        let index: BTreeMap<&str, usize> = nodes
+            .iter()
+            .enumerate()
+            .map(|(i, (n, _))| (n.as_str(), i))
+            .collect();
         let lookup = |prefix: &str, refs: &[Reference], out: &mut Vec<usize>| {
             for r in refs {
                 for t in reference_targets(r) {
                     match t {
-                        Target::Node(name) => out.extend(index.get(format!("{prefix}{name}").as_str()).copied()),
+                        Target::Node(name) => {
+                            out.extend(index.get(format!("{prefix}{name}").as_str()).copied())
+                        }
                         Target::Module(call) => {
                             // The whole module: everything in it, as Terraform's
                             // depends_on = [module.x] waits for all of it.
                             let inner = format!("{prefix}module.{call}");
                             let inner_dot = format!("{inner}.");
-                            out.extend(index.range(inner.as_str()..).take_while(|(n, _)| n.starts_with(inner.as_str())).filter(|(n, _)| **n == inner || n.starts_with(&inner_dot)).map(|(_, &i)| i));
+                            out.extend(
+                                index
+                                    .range(inner.as_str()..)
+                                    .take_while(|(n, _)| n.starts_with(inner.as_str()))
+                                    .filter(|(n, _)| **n == inner || n.starts_with(&inner_dot))
+                                    .map(|(_, &i)| i),
+                            );
                         }
                     }
                 }
@@ -137,12 +196,22 @@ impl ModuleGraph {
             let entry = &modules[m];
             let prefix = entry.prefix();
             let mut ds: Vec<usize> = Vec::new();
-            lookup(&prefix, &node_references(&entry.module, &providers, *kind), &mut ds);
+            lookup(
+                &prefix,
+                &node_references(&entry.module, &providers, *kind),
+                &mut ds,
+            );
             if let Some((parent, call)) = &entry.parent {
                 let parent_prefix = modules[*parent].prefix();
                 match kind {
                     NodeKind::ModuleCall(_) => {
-                        let refs: Vec<Reference> = call.count.iter().chain(&call.for_each).flat_map(|e| e.references()).chain(call.depends_on.iter().cloned()).collect();
+                        let refs: Vec<Reference> = call
+                            .count
+                            .iter()
+                            .chain(&call.for_each)
+                            .flat_map(|e| e.references())
+                            .chain(call.depends_on.iter().cloned())
+                            .collect();
                         lookup(&parent_prefix, &refs, &mut ds);
                         // A nested call expands after its parent module's instances exist.
                         if modules[*parent].parent.is_some() {
@@ -153,7 +222,12 @@ impl ModuleGraph {
                         ds.extend(index.get(prefix.trim_end_matches('.')).copied());
                         if let NodeKind::Var(v) = kind {
                             let name = &entry.module.variables[*v].name;
-                            let refs: Vec<Reference> = call.arguments.iter().filter(|a| &a.name == name).flat_map(|a| a.expr.references()).collect();
+                            let refs: Vec<Reference> = call
+                                .arguments
+                                .iter()
+                                .filter(|a| &a.name == name)
+                                .flat_map(|a| a.expr.references())
+                                .collect();
                             lookup(&parent_prefix, &refs, &mut ds);
                         }
                     }
@@ -161,8 +235,15 @@ impl ModuleGraph {
             }
             if let NodeKind::Resource(r) | NodeKind::Data(r) = kind {
                 let module = &entry.module;
-                let block = if matches!(kind, NodeKind::Resource(_)) { &module.resources[*r] } else { &module.data[*r] };
-                let local = provider_key(provider_name_of(&block.type_name), block.provider_alias.as_deref());
+                let block = if matches!(kind, NodeKind::Resource(_)) {
+                    &module.resources[*r]
+                } else {
+                    &module.data[*r]
+                };
+                let local = provider_key(
+                    provider_name_of(&block.type_name),
+                    block.provider_alias.as_deref(),
+                );
                 let key = root_provider_key(&modules, m, &local).unwrap_or(local);
                 if let Some(&p) = index.get(format!("provider.{key}").as_str()) {
                     ds.push(p);
@@ -189,10 +270,20 @@ impl ModuleGraph {
         }
         if let Some(cycle) = find_cycle(&deps) {
             let path: Vec<&str> = cycle.iter().map(|&i| nodes[i].0.as_str()).collect();
-            return Err(EngineError::new(format!("unit {}: the module's blocks refer to each other in a cycle: {}", unit.name, path.join(" -> ")))
-                .hint("break the cycle: one of these blocks must not refer to the next"));
+            return Err(EngineError::new(format!(
+                "unit {}: the module's blocks refer to each other in a cycle: {}",
+                unit.name,
+                path.join(" -> ")
+            ))
+            .hint("break the cycle: one of these blocks must not refer to the next"));
         }
-        Ok(ModuleGraph { nodes, deps, node_module, modules, providers })
+        Ok(ModuleGraph {
+            nodes,
+            deps,
+            node_module,
+            modules,
+            providers,
+        })
     }
 
     /// The resources and data sources a node depends on, directly or through other nodes
@@ -238,13 +329,23 @@ impl ModuleGraph {
     }
 
     /// The root provider configuration (`aws`, `aws.west`) a block of module `m` uses.
-    pub fn provider_of(&self, m: usize, block: &ResourceBlock) -> Result<(String, Option<String>), EngineError> {
+    pub fn provider_of(
+        &self,
+        m: usize,
+        block: &ResourceBlock,
+    ) -> Result<(String, Option<String>), EngineError> {
         let name = provider_name_of(&block.type_name);
         let local = provider_key(name, block.provider_alias.as_deref());
         let key = root_provider_key(&self.modules, m, &local).ok_or_else(|| {
-            EngineError::new(format!("{}{}: no provider configuration \"{local}\" is passed to this module", self.modules[m].prefix(), block.address()))
-                .cause(format!("resource block at {}", block.location))
-                .hint(format!("pass it in the module block: providers = {{ {local} = {local} }}"))
+            EngineError::new(format!(
+                "{}{}: no provider configuration \"{local}\" is passed to this module",
+                self.modules[m].prefix(),
+                block.address()
+            ))
+            .cause(format!("resource block at {}", block.location))
+            .hint(format!(
+                "pass it in the module block: providers = {{ {local} = {local} }}"
+            ))
         })?;
         let alias = key.split_once('.').map(|(_, a)| a.to_string());
         Ok((name.to_string(), alias))
@@ -283,7 +384,12 @@ fn node_references(module: &Module, providers: &[ProviderBlock], kind: NodeKind)
         NodeKind::Var(i) => module.variables[i]
             .validations
             .iter()
-            .flat_map(|v| v.condition.references().into_iter().chain(v.error_message.references()))
+            .flat_map(|v| {
+                v.condition
+                    .references()
+                    .into_iter()
+                    .chain(v.error_message.references())
+            })
             .collect(),
         NodeKind::Local(i) => module.locals[i].expr.references(),
         NodeKind::Provider(i) => body_references(&providers[i].body),
@@ -293,7 +399,12 @@ fn node_references(module: &Module, providers: &[ProviderBlock], kind: NodeKind)
             let o = &module.outputs[i];
             let mut refs = o.expr.references();
             refs.extend(o.depends_on.iter().cloned());
-            refs.extend(o.preconditions.iter().flat_map(|c| c.condition.references().into_iter().chain(c.error_message.references())));
+            refs.extend(o.preconditions.iter().flat_map(|c| {
+                c.condition
+                    .references()
+                    .into_iter()
+                    .chain(c.error_message.references())
+            }));
             refs
         }
         // The call's references are the caller's, resolved there (see `build`).
@@ -320,14 +431,19 @@ fn reference_targets(r: &Reference) -> Vec<Target> {
         "local" => node(attr(0).map(|a| format!("local.{a}"))),
         "data" => node(attr(0).zip(attr(1)).map(|(t, n)| format!("data.{t}.{n}"))),
         "module" => {
-            let Some(call) = attr(0) else { return Vec::new() };
+            let Some(call) = attr(0) else {
+                return Vec::new();
+            };
             // module.x.out or module.x[key].out: the output; module.x alone: all of it.
             let output = r.steps.iter().skip(1).find_map(|s| match s {
                 RefStep::Attr(a) => Some(a.clone()),
                 RefStep::Index(_) => None,
             });
             match output {
-                Some(o) => vec![Target::Node(format!("module.{call}.output.{o}")), Target::Node(format!("module.{call}"))],
+                Some(o) => vec![
+                    Target::Node(format!("module.{call}.output.{o}")),
+                    Target::Node(format!("module.{call}")),
+                ],
                 None => vec![Target::Module(call.to_string())],
             }
         }

@@ -156,7 +156,11 @@ impl UnitPlan {
 
     /// True when applying would change anything: resources, outputs or (refresh-only) state.
     pub fn has_changes(&self) -> bool {
-        let resources = self.changes.iter().any(|c| !matches!(c.action, Action::NoOp | Action::Read) || c.moved_from.is_some() || c.importing.is_some());
+        let resources = self.changes.iter().any(|c| {
+            !matches!(c.action, Action::NoOp | Action::Read)
+                || c.moved_from.is_some()
+                || c.importing.is_some()
+        });
         let outputs = self.output_changes.iter().any(|o| o.action != Action::NoOp);
         // Refresh-only records every drift; a normal apply must at least forget objects
         // that are gone.
@@ -182,7 +186,12 @@ pub struct EngineError {
 
 impl EngineError {
     pub fn new(message: impl Into<String>) -> Self {
-        EngineError { message: message.into(), causes: Vec::new(), hint: None, diagnostics: None }
+        EngineError {
+            message: message.into(),
+            causes: Vec::new(),
+            hint: None,
+            diagnostics: None,
+        }
     }
     pub fn cause(mut self, cause: impl Into<String>) -> Self {
         self.causes.push(cause.into());
@@ -193,7 +202,10 @@ impl EngineError {
         self
     }
     pub fn config(message: impl Into<String>, diagnostics: Diagnostics) -> Self {
-        EngineError { diagnostics: Some(diagnostics), ..EngineError::new(message) }
+        EngineError {
+            diagnostics: Some(diagnostics),
+            ..EngineError::new(message)
+        }
     }
     /// A provider's error about one resource instance.
     pub fn provider(addr: &str, doing: &str, e: &forge_provider::ProviderError) -> Self {
@@ -233,7 +245,9 @@ pub enum UnitOutcome<T> {
     Done(T),
     Failed(Vec<EngineError>),
     /// Not run because this dependency failed or was skipped.
-    Skipped { because: String },
+    Skipped {
+        because: String,
+    },
 }
 
 impl<T> UnitOutcome<T> {
@@ -254,12 +268,19 @@ pub struct EnvPlan {
 
 impl EnvPlan {
     pub fn failed(&self) -> bool {
-        self.units.iter().any(|(_, o)| !matches!(o, UnitOutcome::Done(_)))
+        self.units
+            .iter()
+            .any(|(_, o)| !matches!(o, UnitOutcome::Done(_)))
     }
     pub fn has_changes(&self) -> bool {
-        self.units.iter().any(|(_, o)| o.done().is_some_and(UnitPlan::has_changes))
+        self.units
+            .iter()
+            .any(|(_, o)| o.done().is_some_and(UnitPlan::has_changes))
     }
     pub fn unit(&self, name: &str) -> Option<&UnitPlan> {
-        self.units.iter().find(|(n, _)| n == name).and_then(|(_, o)| o.done())
+        self.units
+            .iter()
+            .find(|(n, _)| n == name)
+            .and_then(|(_, o)| o.done())
     }
 }

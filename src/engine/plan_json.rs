@@ -9,22 +9,28 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{json, Map, Value as J};
+use serde_json::{Map, Value as J, json};
 
 use forge_config::Mode;
 use forge_provider::Value;
 
-use crate::addr::{module_path_string, InstanceAddr, InstanceKey, ModuleStep};
+use crate::addr::{InstanceAddr, InstanceKey, ModuleStep, module_path_string};
 use crate::checks::{CheckKind, CheckResult};
 use crate::plan::{Action, EnvPlan, ResourceChange, UnitOutcome, UnitPlan};
-use crate::state::{provider_source, TERRAFORM_VERSION};
+use crate::state::{TERRAFORM_VERSION, provider_source};
 
 /// The value with sensitive and unknown parts as null.
 pub fn visible_json(v: &Value) -> J {
     match v {
         Value::Sensitive(_) | Value::Unknown => J::Null,
-        Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => J::Array(xs.iter().map(visible_json).collect()),
-        Value::Object(m) | Value::Map(m) => J::Object(m.iter().map(|(k, x)| (k.clone(), visible_json(x))).collect()),
+        Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => {
+            J::Array(xs.iter().map(visible_json).collect())
+        }
+        Value::Object(m) | Value::Map(m) => J::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), visible_json(x)))
+                .collect(),
+        ),
         other => other.to_json(),
     }
 }
@@ -37,8 +43,16 @@ pub fn known_json(v: &Value) -> Option<J> {
         Value::Unknown => None,
         // Hidden, but an unknown stays unknown: its place is flagged in after_unknown.
         Value::Sensitive(inner) => known_json(inner).map(|_| J::Null),
-        Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => Some(J::Array(xs.iter().map(|x| known_json(x).unwrap_or(J::Null)).collect())),
-        Value::Object(m) | Value::Map(m) => Some(J::Object(m.iter().filter_map(|(k, x)| known_json(x).map(|j| (k.clone(), j))).collect())),
+        Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => Some(J::Array(
+            xs.iter()
+                .map(|x| known_json(x).unwrap_or(J::Null))
+                .collect(),
+        )),
+        Value::Object(m) | Value::Map(m) => Some(J::Object(
+            m.iter()
+                .filter_map(|(k, x)| known_json(x).map(|j| (k.clone(), j)))
+                .collect(),
+        )),
         other => Some(other.to_json()),
     }
 }
@@ -48,9 +62,15 @@ fn mask(v: &Value, hit: &dyn Fn(&Value) -> bool) -> J {
         return J::Bool(true);
     }
     match v {
-        Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => J::Array(xs.iter().map(|x| mask(x, hit)).collect()),
+        Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => {
+            J::Array(xs.iter().map(|x| mask(x, hit)).collect())
+        }
         Value::Object(m) | Value::Map(m) => {
-            let inner: Map<String, J> = m.iter().map(|(k, x)| (k.clone(), mask(x, hit))).filter(|(_, j)| j != &J::Bool(false)).collect();
+            let inner: Map<String, J> = m
+                .iter()
+                .map(|(k, x)| (k.clone(), mask(x, hit)))
+                .filter(|(_, j)| j != &J::Bool(false))
+                .collect();
             J::Object(inner)
         }
         _ => J::Bool(false),
@@ -86,11 +106,21 @@ fn provider_name(type_name: &str) -> String {
 /// The fields that name a resource instance in both `planned_values` and
 /// `resource_changes`: mode, type, name, index and provider.
 fn put_identity(o: &mut Map<String, J>, c: &ResourceChange) {
-    o.insert("mode".into(), json!(if c.addr.mode == Mode::Data { "data" } else { "managed" }));
+    o.insert(
+        "mode".into(),
+        json!(if c.addr.mode == Mode::Data {
+            "data"
+        } else {
+            "managed"
+        }),
+    );
     o.insert("type".into(), json!(c.addr.type_name));
     o.insert("name".into(), json!(c.addr.name));
     put_key(o, &c.addr.key);
-    o.insert("provider_name".into(), json!(provider_name(&c.addr.type_name)));
+    o.insert(
+        "provider_name".into(),
+        json!(provider_name(&c.addr.type_name)),
+    );
 }
 
 fn resource_value(c: &ResourceChange, value: &Value, unit: Option<&str>) -> J {
@@ -152,17 +182,29 @@ fn change_json(c: &ResourceChange, unit: Option<&str>) -> J {
         _ => json!({}),
     };
     ch.insert("after_unknown".into(), after_unknown);
-    ch.insert("before_sensitive".into(), side(&c.before, sensitive_mask, J::Bool(false)));
-    ch.insert("after_sensitive".into(), side(&c.after, sensitive_mask, J::Bool(false)));
+    ch.insert(
+        "before_sensitive".into(),
+        side(&c.before, sensitive_mask, J::Bool(false)),
+    );
+    ch.insert(
+        "after_sensitive".into(),
+        side(&c.after, sensitive_mask, J::Bool(false)),
+    );
     if !c.requires_replace.is_empty() {
-        ch.insert("replace_paths".into(), J::Array(c.requires_replace.iter().map(|p| json!([p])).collect()));
+        ch.insert(
+            "replace_paths".into(),
+            J::Array(c.requires_replace.iter().map(|p| json!([p])).collect()),
+        );
     }
     if let Some(id) = &c.importing {
         ch.insert("importing".into(), json!({"id": id}));
     }
     o.insert("change".into(), J::Object(ch));
     if c.action.is_replace() {
-        o.insert("action_reason".into(), json!("replace_because_cannot_update"));
+        o.insert(
+            "action_reason".into(),
+            json!("replace_because_cannot_update"),
+        );
     }
     // Terraform's reasons for deleting in a normal plan (a destroy plan gives none).
     if matches!(c.action, Action::Delete | Action::Forget) && c.reason.is_some() {
@@ -182,7 +224,11 @@ fn change_json(c: &ResourceChange, unit: Option<&str>) -> J {
         o.insert("action_reason".into(), json!(reason));
     }
     if c.action == Action::Read {
-        let reason = if c.reason.as_deref() == Some(crate::checks::CHECK_NESTED_REASON) { "read_because_check_nested" } else { "read_because_config_unknown" };
+        let reason = if c.reason.as_deref() == Some(crate::checks::CHECK_NESTED_REASON) {
+            "read_because_check_nested"
+        } else {
+            "read_because_config_unknown"
+        };
         o.insert("action_reason".into(), json!(reason));
     }
     J::Object(o)
@@ -205,18 +251,34 @@ struct Parts {
 
 /// `dependencies`: each configuration resource's `depends_on` as state records it (the
 /// prior state lists them); empty when the caller has no configuration to hand.
-fn unit_parts(p: &UnitPlan, unit: Option<&str>, dependencies: &BTreeMap<String, Vec<String>>, parts: &mut Parts) {
-    let Parts { changes, drift, outputs, .. } = parts;
+fn unit_parts(
+    p: &UnitPlan,
+    unit: Option<&str>,
+    dependencies: &BTreeMap<String, Vec<String>>,
+    parts: &mut Parts,
+) {
+    let Parts {
+        changes,
+        drift,
+        outputs,
+        ..
+    } = parts;
     changes.extend(p.changes.iter().map(|c| change_json(c, unit)));
-    parts.checks.extend(p.checks.iter().map(|c| check_json(c, unit)));
+    parts
+        .checks
+        .extend(p.checks.iter().map(|c| check_json(c, unit)));
     for c in &p.changes {
         if let Some(after) = &c.after {
             parts.planned_resources.push(resource_value(c, after, unit));
         }
         if let Some(before) = &c.before {
             let mut r = resource_value(c, before, unit);
-            if let (Some(deps), Some(o)) = (dependencies.get(&c.addr.config_resource()).filter(|d| !d.is_empty()), r.as_object_mut())
-                && c.addr.mode == Mode::Managed
+            if let (Some(deps), Some(o)) = (
+                dependencies
+                    .get(&c.addr.config_resource())
+                    .filter(|d| !d.is_empty()),
+                r.as_object_mut(),
+            ) && c.addr.mode == Mode::Managed
             {
                 o.insert("depends_on".into(), json!(deps));
             }
@@ -236,12 +298,18 @@ fn unit_parts(p: &UnitPlan, unit: Option<&str>, dependencies: &BTreeMap<String, 
             moved_from: None,
             importing: None,
         };
-        parts.prior_resources.push(resource_value(&as_change, value, unit));
+        parts
+            .prior_resources
+            .push(resource_value(&as_change, value, unit));
     }
     for d in &p.drift {
         let as_change = ResourceChange {
             addr: d.addr.clone(),
-            action: if d.after.is_some() { Action::Update } else { Action::Delete },
+            action: if d.after.is_some() {
+                Action::Update
+            } else {
+                Action::Delete
+            },
             before: Some(d.before.clone()),
             after: d.after.clone(),
             requires_replace: Vec::new(),
@@ -259,7 +327,10 @@ fn unit_parts(p: &UnitPlan, unit: Option<&str>, dependencies: &BTreeMap<String, 
         let hide = |j: J| if o.sensitive { J::Null } else { j };
         let mut out = Map::new();
         out.insert("actions".into(), json!(o.action.json_actions()));
-        out.insert("before".into(), hide(side(&o.before, visible_json, J::Null)));
+        out.insert(
+            "before".into(),
+            hide(side(&o.before, visible_json, J::Null)),
+        );
         // As Terraform: `after` is left out when it is wholly unknown; `after_unknown` is
         // false for a known value and the unknown-mask otherwise.
         let (after, after_unknown) = match &o.after {
@@ -275,7 +346,9 @@ fn unit_parts(p: &UnitPlan, unit: Option<&str>, dependencies: &BTreeMap<String, 
         out.insert("after_sensitive".into(), json!(o.sensitive));
         outputs.insert(name.clone(), J::Object(out));
         if let Some(after) = &o.after {
-            parts.planned_outputs.insert(name.clone(), output_value(after, o.sensitive));
+            parts
+                .planned_outputs
+                .insert(name.clone(), output_value(after, o.sensitive));
         }
         // Terraform's prior state is the refreshed one, whose outputs were evaluated again:
         // a new value known at plan time replaces the recorded one; others stay as recorded.
@@ -284,7 +357,9 @@ fn unit_parts(p: &UnitPlan, unit: Option<&str>, dependencies: &BTreeMap<String, 
             (before, _) => before.as_ref(),
         };
         if let Some(prior) = prior {
-            parts.prior_outputs.insert(name, output_value(prior, o.sensitive));
+            parts
+                .prior_outputs
+                .insert(name, output_value(prior, o.sensitive));
         }
     }
 }
@@ -331,7 +406,10 @@ fn check_json(c: &CheckResult, unit: Option<&str>) -> J {
             o.insert("address".into(), J::Object(a));
             o.insert("status".into(), json!(i.status.json()));
             if !i.problems.is_empty() {
-                o.insert("problems".into(), J::Array(i.problems.iter().map(|m| json!({"message": m})).collect()));
+                o.insert(
+                    "problems".into(),
+                    J::Array(i.problems.iter().map(|m| json!({"message": m})).collect()),
+                );
             }
             J::Object(o)
         })
@@ -396,7 +474,13 @@ pub fn env_plan_json_with_config(plan: &EnvPlan, config: &BTreeMap<String, UnitC
     let mut configurations = Map::new();
     for (name, o) in &plan.units {
         if let (UnitOutcome::Done(_), Some(c)) = (o, config.get(name)) {
-            for (var, v) in c.variables.as_ref().and_then(J::as_object).into_iter().flatten() {
+            for (var, v) in c
+                .variables
+                .as_ref()
+                .and_then(J::as_object)
+                .into_iter()
+                .flatten()
+            {
                 variables.insert(format!("{name}.{var}"), v.clone());
             }
             if let Some(conf) = &c.configuration {
@@ -415,7 +499,14 @@ pub fn env_plan_json_with_config(plan: &EnvPlan, config: &BTreeMap<String, UnitC
     if !configurations.is_empty() {
         parts.configuration = Some(json!({"units": configurations}));
     }
-    document(parts, !plan.units.iter().any(|(_, o)| o.done().is_some_and(applyable)), Some(errors))
+    document(
+        parts,
+        !plan
+            .units
+            .iter()
+            .any(|(_, o)| o.done().is_some_and(applyable)),
+        Some(errors),
+    )
 }
 
 /// `{"outputs": ..., "root_module": {"resources": ..., "child_modules": ...}}`, empty parts
@@ -424,7 +515,12 @@ pub fn env_plan_json_with_config(plan: &EnvPlan, config: &BTreeMap<String, UnitC
 fn values(resources: Vec<J>, outputs: Map<String, J>) -> J {
     let mut groups: BTreeMap<Vec<ModuleStep>, Vec<J>> = BTreeMap::new();
     for r in resources {
-        let module = r.get("address").and_then(J::as_str).and_then(InstanceAddr::parse).map(|a| a.module).unwrap_or_default();
+        let module = r
+            .get("address")
+            .and_then(J::as_str)
+            .and_then(InstanceAddr::parse)
+            .map(|a| a.module)
+            .unwrap_or_default();
         groups.entry(module).or_default().push(r);
     }
     let root = module_values(&[], &mut groups);
@@ -436,7 +532,10 @@ fn values(resources: Vec<J>, outputs: Map<String, J>) -> J {
     J::Object(v)
 }
 
-fn module_values(path: &[ModuleStep], groups: &mut BTreeMap<Vec<ModuleStep>, Vec<J>>) -> Map<String, J> {
+fn module_values(
+    path: &[ModuleStep],
+    groups: &mut BTreeMap<Vec<ModuleStep>, Vec<J>>,
+) -> Map<String, J> {
     let mut o = Map::new();
     if !path.is_empty() {
         o.insert("address".into(), json!(module_path_string(path)));
@@ -446,8 +545,15 @@ fn module_values(path: &[ModuleStep], groups: &mut BTreeMap<Vec<ModuleStep>, Vec
     }
     // The module instances called directly from this one, including those that hold
     // resources only further down.
-    let children: BTreeSet<Vec<ModuleStep>> = groups.keys().filter(|k| k.len() > path.len() && k.starts_with(path)).map(|k| k[..=path.len()].to_vec()).collect();
-    let children: Vec<J> = children.into_iter().map(|c| J::Object(module_values(&c, groups))).collect();
+    let children: BTreeSet<Vec<ModuleStep>> = groups
+        .keys()
+        .filter(|k| k.len() > path.len() && k.starts_with(path))
+        .map(|k| k[..=path.len()].to_vec())
+        .collect();
+    let children: Vec<J> = children
+        .into_iter()
+        .map(|c| J::Object(module_values(&c, groups)))
+        .collect();
     if !children.is_empty() {
         o.insert("child_modules".into(), J::Array(children));
     }
@@ -455,7 +561,18 @@ fn module_values(path: &[ModuleStep], groups: &mut BTreeMap<Vec<ModuleStep>, Vec
 }
 
 fn document(parts: Parts, no_changes: bool, errors: Option<Vec<J>>) -> J {
-    let Parts { changes, drift, outputs, planned_resources, planned_outputs, prior_resources, prior_outputs, variables, configuration, mut checks } = parts;
+    let Parts {
+        changes,
+        drift,
+        outputs,
+        planned_resources,
+        planned_outputs,
+        prior_resources,
+        prior_outputs,
+        variables,
+        configuration,
+        mut checks,
+    } = parts;
     let mut doc = Map::new();
     doc.insert("format_version".into(), json!("1.2"));
     doc.insert("terraform_version".into(), json!(TERRAFORM_VERSION));
@@ -463,7 +580,10 @@ fn document(parts: Parts, no_changes: bool, errors: Option<Vec<J>>) -> J {
     if let Some(v) = variables {
         doc.insert("variables".into(), v);
     }
-    doc.insert("planned_values".into(), values(planned_resources, planned_outputs));
+    doc.insert(
+        "planned_values".into(),
+        values(planned_resources, planned_outputs),
+    );
     // Terraform leaves out empty lists and maps, and the prior state when there was none.
     if !drift.is_empty() {
         doc.insert("resource_drift".into(), J::Array(drift));
@@ -486,18 +606,33 @@ fn document(parts: Parts, no_changes: bool, errors: Option<Vec<J>>) -> J {
     // Terraform lists every checkable object by its address, and leaves the key out
     // when there is none.
     if !checks.is_empty() {
-        let display = |c: &J| (c["unit"].as_str().unwrap_or("").to_string(), c["address"]["to_display"].as_str().unwrap_or("").to_string());
+        let display = |c: &J| {
+            (
+                c["unit"].as_str().unwrap_or("").to_string(),
+                c["address"]["to_display"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            )
+        };
         checks.sort_by_key(display);
         doc.insert("checks".into(), J::Array(checks));
     }
-    doc.insert("timestamp".into(), json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+    doc.insert(
+        "timestamp".into(),
+        json!(chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+    );
     doc.insert("applyable".into(), json!(!no_changes));
     doc.insert("complete".into(), json!(true));
-    doc.insert("errored".into(), json!(errors.as_ref().is_some_and(|e| !e.is_empty())));
+    doc.insert(
+        "errored".into(),
+        json!(errors.as_ref().is_some_and(|e| !e.is_empty())),
+    );
     if let Some(errors) = errors
-        && !errors.is_empty() {
-            doc.insert("unit_errors".into(), J::Array(errors));
-        }
+        && !errors.is_empty()
+    {
+        doc.insert("unit_errors".into(), J::Array(errors));
+    }
     J::Object(doc)
 }
 
@@ -507,7 +642,11 @@ mod tests {
 
     #[test]
     fn masks_hide_sensitive_and_flag_unknown() {
-        let v = Value::object([("pw", Value::string("hunter2").sensitive()), ("arn", Value::Unknown), ("name", Value::string("n"))]);
+        let v = Value::object([
+            ("pw", Value::string("hunter2").sensitive()),
+            ("arn", Value::Unknown),
+            ("name", Value::string("n")),
+        ]);
         let text = visible_json(&v).to_string();
         assert!(!text.contains("hunter2"), "{text}");
         assert_eq!(sensitive_mask(&v), json!({"pw": true}));

@@ -12,13 +12,13 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde_json::{json, Map, Value as J};
+use serde_json::{Map, Value as J, json};
 
 use forge_config::{Mode, Module, ProviderBlock, ResourceBlock, Unit};
 use forge_lang::{Body, Expr, RefStep, Reference};
 use forge_provider::{Provider, ProviderFactory, Schema, Value};
 
-use crate::module_graph::{provider_key, provider_name_of, ModuleGraph, NodeKind};
+use crate::module_graph::{ModuleGraph, NodeKind, provider_key, provider_name_of};
 use crate::plan_json::visible_json;
 use crate::state::provider_source;
 
@@ -63,14 +63,21 @@ pub fn variables_json(unit: &Unit, values: &BTreeMap<String, Value>) -> Option<J
     if unit.module.variables.is_empty() {
         return None;
     }
-    Some(J::Object(values.iter().map(|(name, value)| (name.clone(), json!({"value": visible_json(value)}))).collect()))
+    Some(J::Object(
+        values
+            .iter()
+            .map(|(name, value)| (name.clone(), json!({"value": visible_json(value)})))
+            .collect(),
+    ))
 }
 
 /// Each resource's and data source's dependencies by configuration address, as the state
 /// records them (`ModuleGraph::resource_dependencies`); empty when the graph cannot be
 /// built (the plan has failed then).
 pub fn resource_dependencies(unit: &Unit) -> BTreeMap<String, Vec<String>> {
-    let Ok(graph) = ModuleGraph::build(unit) else { return BTreeMap::new() };
+    let Ok(graph) = ModuleGraph::build(unit) else {
+        return BTreeMap::new();
+    };
     graph
         .nodes
         .iter()
@@ -83,10 +90,19 @@ pub fn resource_dependencies(unit: &Unit) -> BTreeMap<String, Vec<String>> {
 /// `{"provider_config": ..., "root_module": ...}` for one unit.
 pub fn configuration_json(unit: &Unit, schemas: SchemaLookup<'_>) -> J {
     let mut providers: BTreeMap<String, ProviderEntry> = BTreeMap::new();
-    let root_blocks: Vec<&ProviderBlock> = unit.module.providers.iter().chain(&unit.generated_providers).collect();
+    let root_blocks: Vec<&ProviderBlock> = unit
+        .module
+        .providers
+        .iter()
+        .chain(&unit.generated_providers)
+        .collect();
     provider_entries(&unit.module, "", None, &root_blocks, &mut providers);
     let root = module_json(&unit.module, "", schemas, &providers);
-    let provider_config: Map<String, J> = providers.iter().filter(|(_, e)| e.parent_key.is_empty()).map(|(k, e)| (k.clone(), e.to_json())).collect();
+    let provider_config: Map<String, J> = providers
+        .iter()
+        .filter(|(_, e)| e.parent_key.is_empty())
+        .map(|(k, e)| (k.clone(), e.to_json()))
+        .collect();
     let mut o = Map::new();
     if !provider_config.is_empty() {
         o.insert("provider_config".into(), J::Object(provider_config));
@@ -132,7 +148,11 @@ impl ProviderEntry {
 
 /// Terraform's key of a provider configuration: `aws`, `aws.west`, `module.a:aws`.
 fn opaque_key(key: &str, module_address: &str) -> String {
-    if module_address.is_empty() { key.to_string() } else { format!("{module_address}:{key}") }
+    if module_address.is_empty() {
+        key.to_string()
+    } else {
+        format!("{module_address}:{key}")
+    }
 }
 
 /// The topmost configuration `start` stands for, following `parent_key`s while the
@@ -152,7 +172,13 @@ fn source_key(start: &str, full_name: &str, entries: &BTreeMap<String, ProviderE
 
 /// The entries a module contributes, then its children's. `parent`: the caller's module
 /// address and the call's `providers` map (child key to caller key).
-fn provider_entries(module: &Module, address: &str, parent: Option<(&str, &[(String, String)])>, blocks: &[&ProviderBlock], entries: &mut BTreeMap<String, ProviderEntry>) {
+fn provider_entries(
+    module: &Module,
+    address: &str,
+    parent: Option<(&str, &[(String, String)])>,
+    blocks: &[&ProviderBlock],
+    entries: &mut BTreeMap<String, ProviderEntry>,
+) {
     for pb in blocks {
         let key = opaque_key(&provider_key(&pb.name, pb.alias.as_deref()), address);
         let entry = ProviderEntry {
@@ -171,13 +197,25 @@ fn provider_entries(module: &Module, address: &str, parent: Option<(&str, &[(Str
             let name = child.split('.').next().unwrap_or(child).to_string();
             let full_name = provider_source(&name);
             let parent_key = source_key(&opaque_key(caller, parent_address), &full_name, entries);
-            let entry = ProviderEntry { name: child.clone(), full_name, alias: None, module_address: address.to_string(), expressions: None, parent_key };
+            let entry = ProviderEntry {
+                name: child.clone(),
+                full_name,
+                alias: None,
+                module_address: address.to_string(),
+                expressions: None,
+                parent_key,
+            };
             entries.insert(opaque_key(child, address), entry);
         }
     }
     // A provider a resource uses without a configuration block of this module: an
     // implied default configuration, inherited from the caller when it has one.
-    for rb in module.resources.iter().chain(&module.data).chain(module.checks.iter().flat_map(|c| &c.data)) {
+    for rb in module
+        .resources
+        .iter()
+        .chain(&module.data)
+        .chain(module.checks.iter().flat_map(|c| &c.data))
+    {
         let name = provider_name_of(&rb.type_name).to_string();
         let key = opaque_key(&name, address);
         if entries.contains_key(&key) {
@@ -185,25 +223,57 @@ fn provider_entries(module: &Module, address: &str, parent: Option<(&str, &[(Str
         }
         let full_name = provider_source(&name);
         let parent_key = match parent {
-            Some((parent_address, _)) => source_key(&opaque_key(&name, parent_address), &full_name, entries),
+            Some((parent_address, _)) => {
+                source_key(&opaque_key(&name, parent_address), &full_name, entries)
+            }
             None => String::new(),
         };
-        entries.insert(key, ProviderEntry { name, full_name, alias: None, module_address: address.to_string(), expressions: None, parent_key });
+        entries.insert(
+            key,
+            ProviderEntry {
+                name,
+                full_name,
+                alias: None,
+                module_address: address.to_string(),
+                expressions: None,
+                parent_key,
+            },
+        );
     }
     for call in &module.module_calls {
         let child_address = child_address(address, &call.name);
-        provider_entries(&call.module, &child_address, Some((address, &call.providers)), &[], entries);
+        provider_entries(
+            &call.module,
+            &child_address,
+            Some((address, &call.providers)),
+            &[],
+            entries,
+        );
     }
 }
 
 fn child_address(address: &str, call: &str) -> String {
-    if address.is_empty() { format!("module.{call}") } else { format!("{address}.module.{call}") }
+    if address.is_empty() {
+        format!("module.{call}")
+    } else {
+        format!("{address}.module.{call}")
+    }
 }
 
 /// The key a resource's `provider_config_key` names: its own module's entry, or the
 /// caller's configuration that entry stands for.
-fn resource_provider_key(rb: &ResourceBlock, address: &str, entries: &BTreeMap<String, ProviderEntry>) -> String {
-    let key = opaque_key(&provider_key(provider_name_of(&rb.type_name), rb.provider_alias.as_deref()), address);
+fn resource_provider_key(
+    rb: &ResourceBlock,
+    address: &str,
+    entries: &BTreeMap<String, ProviderEntry>,
+) -> String {
+    let key = opaque_key(
+        &provider_key(
+            provider_name_of(&rb.type_name),
+            rb.provider_alias.as_deref(),
+        ),
+        address,
+    );
     match entries.get(&key) {
         Some(e) if !e.parent_key.is_empty() => e.parent_key.clone(),
         _ => key,
@@ -212,7 +282,12 @@ fn resource_provider_key(rb: &ResourceBlock, address: &str, entries: &BTreeMap<S
 
 // ----- modules -------------------------------------------------------------------------
 
-fn module_json(module: &Module, address: &str, schemas: SchemaLookup<'_>, providers: &BTreeMap<String, ProviderEntry>) -> J {
+fn module_json(
+    module: &Module,
+    address: &str,
+    schemas: SchemaLookup<'_>,
+    providers: &BTreeMap<String, ProviderEntry>,
+) -> J {
     let mut o = Map::new();
     if !module.outputs.is_empty() {
         let outputs: Map<String, J> = module
@@ -223,9 +298,20 @@ fn module_json(module: &Module, address: &str, schemas: SchemaLookup<'_>, provid
                 if out.sensitive {
                     j.insert("sensitive".into(), json!(true));
                 }
-                j.insert("expression".into(), expression_json(&out.expr, out.sensitive));
+                j.insert(
+                    "expression".into(),
+                    expression_json(&out.expr, out.sensitive),
+                );
                 if !out.depends_on.is_empty() {
-                    j.insert("depends_on".into(), J::Array(out.depends_on.iter().map(|r| json!(reference_text(r))).collect()));
+                    j.insert(
+                        "depends_on".into(),
+                        J::Array(
+                            out.depends_on
+                                .iter()
+                                .map(|r| json!(reference_text(r)))
+                                .collect(),
+                        ),
+                    );
                 }
                 if let Some(d) = out.description.as_deref().filter(|d| !d.is_empty()) {
                     j.insert("description".into(), json!(d));
@@ -237,9 +323,20 @@ fn module_json(module: &Module, address: &str, schemas: SchemaLookup<'_>, provid
     }
     // A check block's data sources are the module's, as in Terraform; managed resources
     // come first, then data sources, each group by address.
-    let data = module.data.iter().chain(module.checks.iter().flat_map(|c| &c.data));
-    let mut resources: Vec<J> = module.resources.iter().chain(data).map(|rb| resource_json(rb, address, schemas, providers)).collect();
-    resources.sort_by(|a, b| (a["mode"] == "data", a["address"].as_str()).cmp(&(b["mode"] == "data", b["address"].as_str())));
+    let data = module
+        .data
+        .iter()
+        .chain(module.checks.iter().flat_map(|c| &c.data));
+    let mut resources: Vec<J> = module
+        .resources
+        .iter()
+        .chain(data)
+        .map(|rb| resource_json(rb, address, schemas, providers))
+        .collect();
+    resources.sort_by(|a, b| {
+        (a["mode"] == "data", a["address"].as_str())
+            .cmp(&(b["mode"] == "data", b["address"].as_str()))
+    });
     if !resources.is_empty() {
         o.insert("resources".into(), J::Array(resources));
     }
@@ -264,9 +361,25 @@ fn module_json(module: &Module, address: &str, schemas: SchemaLookup<'_>, provid
                 }
                 put_repetition(&mut j, "count_expression", call.count.as_ref());
                 put_repetition(&mut j, "for_each_expression", call.for_each.as_ref());
-                j.insert("module".into(), module_json(&call.module, &child_address(address, &call.name), schemas, providers));
+                j.insert(
+                    "module".into(),
+                    module_json(
+                        &call.module,
+                        &child_address(address, &call.name),
+                        schemas,
+                        providers,
+                    ),
+                );
                 if !call.depends_on.is_empty() {
-                    j.insert("depends_on".into(), J::Array(call.depends_on.iter().map(|r| json!(reference_text(r))).collect()));
+                    j.insert(
+                        "depends_on".into(),
+                        J::Array(
+                            call.depends_on
+                                .iter()
+                                .map(|r| json!(reference_text(r)))
+                                .collect(),
+                        ),
+                    );
                 }
                 (call.name.clone(), J::Object(j))
             })
@@ -282,7 +395,14 @@ fn module_json(module: &Module, address: &str, schemas: SchemaLookup<'_>, provid
                 if let Some(d) = &v.default {
                     // Terraform converts a default to the variable's type when it loads it.
                     let d = v.ty.convert(d.clone()).unwrap_or_else(|_| d.clone());
-                    j.insert("default".into(), if v.sensitive { J::Null } else { visible_json(&d) });
+                    j.insert(
+                        "default".into(),
+                        if v.sensitive {
+                            J::Null
+                        } else {
+                            visible_json(&d)
+                        },
+                    );
                 }
                 if let Some(d) = v.description.as_deref().filter(|d| !d.is_empty()) {
                     j.insert("description".into(), json!(d));
@@ -301,7 +421,10 @@ fn module_json(module: &Module, address: &str, schemas: SchemaLookup<'_>, provid
 /// `count_expression` / `for_each_expression`; left out, as Terraform does, when the
 /// expression has neither a constant nor references (`toset(["a"])`).
 fn put_repetition(o: &mut Map<String, J>, key: &str, e: Option<&Expr>) {
-    if let Some(j) = e.map(|e| expression_json(e, false)).filter(|j| j.as_object().is_some_and(|m| !m.is_empty())) {
+    if let Some(j) = e
+        .map(|e| expression_json(e, false))
+        .filter(|j| j.as_object().is_some_and(|m| !m.is_empty()))
+    {
         o.insert(key.into(), j);
     }
 }
@@ -312,13 +435,28 @@ fn sorted(m: Map<String, J>) -> Map<String, J> {
     entries.into_iter().collect()
 }
 
-fn resource_json(rb: &ResourceBlock, address: &str, schemas: SchemaLookup<'_>, providers: &BTreeMap<String, ProviderEntry>) -> J {
+fn resource_json(
+    rb: &ResourceBlock,
+    address: &str,
+    schemas: SchemaLookup<'_>,
+    providers: &BTreeMap<String, ProviderEntry>,
+) -> J {
     let mut o = Map::new();
     o.insert("address".into(), json!(rb.address()));
-    o.insert("mode".into(), json!(if rb.mode == Mode::Data { "data" } else { "managed" }));
+    o.insert(
+        "mode".into(),
+        json!(if rb.mode == Mode::Data {
+            "data"
+        } else {
+            "managed"
+        }),
+    );
     o.insert("type".into(), json!(rb.type_name));
     o.insert("name".into(), json!(rb.name));
-    o.insert("provider_config_key".into(), json!(resource_provider_key(rb, address, providers)));
+    o.insert(
+        "provider_config_key".into(),
+        json!(resource_provider_key(rb, address, providers)),
+    );
     let schema = schemas(rb.mode, &rb.type_name);
     let expressions = body_expressions(&rb.body, schema.as_ref());
     if expressions.as_object().is_some_and(|m| !m.is_empty()) {
@@ -329,7 +467,15 @@ fn resource_json(rb: &ResourceBlock, address: &str, schemas: SchemaLookup<'_>, p
     put_repetition(&mut o, "count_expression", rb.count.as_ref());
     put_repetition(&mut o, "for_each_expression", rb.for_each.as_ref());
     if !rb.depends_on.is_empty() {
-        o.insert("depends_on".into(), J::Array(rb.depends_on.iter().map(|r| json!(reference_text(r))).collect()));
+        o.insert(
+            "depends_on".into(),
+            J::Array(
+                rb.depends_on
+                    .iter()
+                    .map(|r| json!(reference_text(r)))
+                    .collect(),
+            ),
+        );
     }
     J::Object(o)
 }
@@ -359,7 +505,9 @@ fn body_expressions(body: &Body, schema: Option<&Schema>) -> J {
             None if b.ident == "dynamic" => continue,
             None => None,
         };
-        let entry = o.entry(b.ident.clone()).or_insert_with(|| J::Array(Vec::new()));
+        let entry = o
+            .entry(b.ident.clone())
+            .or_insert_with(|| J::Array(Vec::new()));
         if let J::Array(items) = entry {
             items.push(body_expressions(&b.body, nested));
         }
@@ -372,13 +520,20 @@ fn body_expressions(body: &Body, schema: Option<&Schema>) -> J {
 /// `secret_key`, `token`, anything named like a secret or password) is hidden: tools read
 /// `region` here, never keys.
 fn provider_expressions(body: &Body) -> J {
-    let secret = |name: &str| name == "access_key" || ["secret", "token", "password"].iter().any(|w| name.contains(w));
+    let secret = |name: &str| {
+        name == "access_key"
+            || ["secret", "token", "password"]
+                .iter()
+                .any(|w| name.contains(w))
+    };
     let mut o = Map::new();
     for a in &body.attributes {
         o.insert(a.name.clone(), expression_json(&a.expr, secret(&a.name)));
     }
     for b in body.blocks.iter().filter(|b| b.ident != "dynamic") {
-        let entry = o.entry(b.ident.clone()).or_insert_with(|| J::Array(Vec::new()));
+        let entry = o
+            .entry(b.ident.clone())
+            .or_insert_with(|| J::Array(Vec::new()));
         if let J::Array(items) = entry {
             items.push(provider_expressions(&b.body));
         }
@@ -396,8 +551,17 @@ fn expression_json(e: &Expr, hide: bool) -> J {
         }
         return json!({"constant_value": visible_json(&v)});
     }
-    let refs: Vec<J> = e.references().iter().flat_map(terraform_references).map(J::String).collect();
-    if refs.is_empty() { json!({}) } else { json!({"references": refs}) }
+    let refs: Vec<J> = e
+        .references()
+        .iter()
+        .flat_map(terraform_references)
+        .map(J::String)
+        .collect();
+    if refs.is_empty() {
+        json!({})
+    } else {
+        json!({"references": refs})
+    }
 }
 
 /// A reference as Terraform lists it: the whole traversal, then each shorter prefix down
@@ -406,7 +570,11 @@ fn expression_json(e: &Expr, hide: bool) -> J {
 /// `module.m["k"]`). A traversal stops at a computed index or a splat (what follows is
 /// not a static path). Names Terraform does not parse as a reference give nothing.
 fn terraform_references(r: &Reference) -> Vec<String> {
-    let steps: Vec<&RefStep> = r.steps.iter().take_while(|s| !matches!(s, RefStep::Index(None))).collect();
+    let steps: Vec<&RefStep> = r
+        .steps
+        .iter()
+        .take_while(|s| !matches!(s, RefStep::Index(None)))
+        .collect();
     let attr = |i: usize| match steps.get(i) {
         Some(RefStep::Attr(a)) => Some(a.as_str()),
         _ => None,
@@ -425,7 +593,9 @@ fn terraform_references(r: &Reference) -> Vec<String> {
         }
         "self" => (0, None),
         "module" => {
-            let Some(name) = attr(0) else { return Vec::new() };
+            let Some(name) = attr(0) else {
+                return Vec::new();
+            };
             match (index(1), attr(2)) {
                 // module.m["k"].o: the output of an instance; the instance is listed after.
                 (Some(_), Some(_)) => (3, Some(format!("module.{name}{}", step_text(steps[1])))),
@@ -435,7 +605,9 @@ fn terraform_references(r: &Reference) -> Vec<String> {
             }
         }
         "data" => {
-            let (Some(ty), Some(name)) = (attr(0), attr(1)) else { return Vec::new() };
+            let (Some(ty), Some(name)) = (attr(0), attr(1)) else {
+                return Vec::new();
+            };
             match index(2) {
                 Some(_) => (3, Some(format!("data.{ty}.{name}"))),
                 None => (2, None),
@@ -443,7 +615,9 @@ fn terraform_references(r: &Reference) -> Vec<String> {
         }
         "resource" | "ephemeral" | "template" | "lazy" | "arg" => return Vec::new(),
         ty => {
-            let Some(name) = attr(0) else { return Vec::new() };
+            let Some(name) = attr(0) else {
+                return Vec::new();
+            };
             match index(1) {
                 Some(_) => (2, Some(format!("{ty}.{name}"))),
                 None => (1, None),
@@ -494,30 +668,61 @@ mod tests {
     use super::*;
 
     fn refs(text: &str) -> Vec<String> {
-        let e = forge_lang::parse_expr_str(std::path::Path::new("t.tf"), text.to_string()).expect("parses");
-        e.references().iter().flat_map(terraform_references).collect()
+        let e = forge_lang::parse_expr_str(std::path::Path::new("t.tf"), text.to_string())
+            .expect("parses");
+        e.references()
+            .iter()
+            .flat_map(terraform_references)
+            .collect()
     }
 
     #[test]
     fn references_unwrap_like_terraform() {
         assert_eq!(refs("var.list[0]"), ["var.list[0]", "var.list"]);
-        assert_eq!(refs("terraform_data.y[0].id"), ["terraform_data.y[0].id", "terraform_data.y[0]", "terraform_data.y"]);
-        assert_eq!(refs("module.k[\"a\"].o"), ["module.k[\"a\"].o", "module.k[\"a\"]"]);
+        assert_eq!(
+            refs("terraform_data.y[0].id"),
+            [
+                "terraform_data.y[0].id",
+                "terraform_data.y[0]",
+                "terraform_data.y"
+            ]
+        );
+        assert_eq!(
+            refs("module.k[\"a\"].o"),
+            ["module.k[\"a\"].o", "module.k[\"a\"]"]
+        );
         assert_eq!(refs("module.c.o"), ["module.c.o", "module.c"]);
-        assert_eq!(refs("data.aws_region.r.name"), ["data.aws_region.r.name", "data.aws_region.r"]);
-        assert_eq!(refs("terraform_data.d.output[count.index]"), ["terraform_data.d.output", "terraform_data.d", "count.index"]);
+        assert_eq!(
+            refs("data.aws_region.r.name"),
+            ["data.aws_region.r.name", "data.aws_region.r"]
+        );
+        assert_eq!(
+            refs("terraform_data.d.output[count.index]"),
+            ["terraform_data.d.output", "terraform_data.d", "count.index"]
+        );
         assert_eq!(refs("terraform_data.e[*].id"), ["terraform_data.e"]);
         assert_eq!(refs("[for k, v in local.m : v]"), ["local.m"]);
     }
 
     #[test]
     fn constants_are_literals_without_function_calls() {
-        let expr = |t: &str| forge_lang::parse_expr_str(std::path::Path::new("t.tf"), t.to_string()).expect("parses");
-        assert_eq!(expression_json(&expr("\"a-${\"b\"}\""), false), json!({"constant_value": "a-b"}));
-        assert_eq!(expression_json(&expr("null"), false), json!({"constant_value": null}));
+        let expr = |t: &str| {
+            forge_lang::parse_expr_str(std::path::Path::new("t.tf"), t.to_string()).expect("parses")
+        };
+        assert_eq!(
+            expression_json(&expr("\"a-${\"b\"}\""), false),
+            json!({"constant_value": "a-b"})
+        );
+        assert_eq!(
+            expression_json(&expr("null"), false),
+            json!({"constant_value": null})
+        );
         assert_eq!(expression_json(&expr("upper(\"x\")"), false), json!({}));
         assert_eq!(expression_json(&expr("\"hunter2\""), true), json!({}));
-        assert_eq!(expression_json(&expr("[for x in [1, 2] : x * 2]"), false), json!({"constant_value": [2, 4]}));
+        assert_eq!(
+            expression_json(&expr("[for x in [1, 2] : x * 2]"), false),
+            json!({"constant_value": [2, 4]})
+        );
     }
 
     #[test]
@@ -533,6 +738,9 @@ mod tests {
             assert!(!text.contains(secret), "{text}");
         }
         assert_eq!(j["region"], json!({"constant_value": "eu-west-1"}));
-        assert_eq!(j["assume_role"][0]["role_arn"], json!({"references": ["var.role"]}));
+        assert_eq!(
+            j["assume_role"][0]["role_arn"],
+            json!({"references": ["var.role"]})
+        );
     }
 }

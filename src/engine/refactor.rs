@@ -13,7 +13,7 @@ use forge_config::{Import, Mode, Moved, Removed};
 use forge_lang::{Diagnostic, Diagnostics, Expr, Location, Scope};
 use forge_provider::Value;
 
-use crate::addr::{parse_module_prefix, InstanceAddr, InstanceKey, ModuleStep};
+use crate::addr::{InstanceAddr, InstanceKey, ModuleStep, parse_module_prefix};
 use crate::module_graph::{ModuleGraph, NodeKind};
 use crate::plan::EngineError;
 use crate::state::InstanceState;
@@ -30,10 +30,17 @@ impl Endpoint {
     fn parse(text: &str) -> Option<Endpoint> {
         let (module, rest) = parse_module_prefix(text)?;
         if rest.is_empty() {
-            return (!module.is_empty()).then_some(Endpoint { module, resource: None });
+            return (!module.is_empty()).then_some(Endpoint {
+                module,
+                resource: None,
+            });
         }
-        let a = InstanceAddr::parse(rest).filter(|a| a.module.is_empty() && a.mode == Mode::Managed)?;
-        Some(Endpoint { module, resource: Some((a.type_name, a.name, a.key)) })
+        let a =
+            InstanceAddr::parse(rest).filter(|a| a.module.is_empty() && a.mode == Mode::Managed)?;
+        Some(Endpoint {
+            module,
+            resource: Some((a.type_name, a.name, a.key)),
+        })
     }
 }
 
@@ -62,14 +69,32 @@ struct Statement {
 impl Statement {
     /// Where `module`/`type.name[key]` (relative to the declaring module instance) goes,
     /// if this statement moves it.
-    fn step(&self, module: &[ModuleStep], ty: &str, name: &str, key: &Option<InstanceKey>) -> Option<(Vec<ModuleStep>, String, String, Option<InstanceKey>)> {
-        let same = |r: &Option<(String, String, Option<InstanceKey>)>| r.as_ref().is_some_and(|(t, n, _)| t == ty && n == name);
+    fn step(
+        &self,
+        module: &[ModuleStep],
+        ty: &str,
+        name: &str,
+        key: &Option<InstanceKey>,
+    ) -> Option<(Vec<ModuleStep>, String, String, Option<InstanceKey>)> {
+        let same = |r: &Option<(String, String, Option<InstanceKey>)>| {
+            r.as_ref().is_some_and(|(t, n, _)| t == ty && n == name)
+        };
         match self.kind {
-            Kind::Resource if module == self.from.module.as_slice() && same(&self.from.resource) => {
+            Kind::Resource
+                if module == self.from.module.as_slice() && same(&self.from.resource) =>
+            {
                 let (t, n, _) = self.to.resource.clone()?;
                 Some((self.to.module.clone(), t, n, key.clone()))
             }
-            Kind::Instance if module == self.from.module.as_slice() && same(&self.from.resource) && self.from.resource.as_ref().is_some_and(|(_, _, k)| k == key) => {
+            Kind::Instance
+                if module == self.from.module.as_slice()
+                    && same(&self.from.resource)
+                    && self
+                        .from
+                        .resource
+                        .as_ref()
+                        .is_some_and(|(_, _, k)| k == key) =>
+            {
                 let (t, n, k) = self.to.resource.clone()?;
                 Some((self.to.module.clone(), t, n, k))
             }
@@ -97,17 +122,30 @@ impl Statement {
     /// The statement applied to an absolute address, if it moves it.
     fn apply(&self, addr: &InstanceAddr) -> Option<InstanceAddr> {
         let n = self.within.len();
-        if addr.mode != Mode::Managed || addr.module.len() < n || addr.module[..n].iter().map(|s| &s.0).ne(self.within.iter()) {
+        if addr.mode != Mode::Managed
+            || addr.module.len() < n
+            || addr.module[..n].iter().map(|s| &s.0).ne(self.within.iter())
+        {
             return None;
         }
-        let (m, t, name, key) = self.step(&addr.module[n..], &addr.type_name, &addr.name, &addr.key)?;
+        let (m, t, name, key) =
+            self.step(&addr.module[n..], &addr.type_name, &addr.name, &addr.key)?;
         let mut module = addr.module[..n].to_vec();
         module.extend(m);
-        Some(InstanceAddr { module, mode: Mode::Managed, type_name: t, name, key })
+        Some(InstanceAddr {
+            module,
+            mode: Mode::Managed,
+            type_name: t,
+            name,
+            key,
+        })
     }
 
     fn describe(&self) -> String {
-        format!("{}: {} -> {}", self.block.location, self.block.from.text, self.block.to.text)
+        format!(
+            "{}: {} -> {}",
+            self.block.location, self.block.from.text, self.block.to.text
+        )
     }
 }
 
@@ -122,7 +160,10 @@ fn declared_at(graph: &ModuleGraph, config_path: &str) -> Option<Location> {
     let m = graph.node_module[n];
     match graph.nodes[n].1 {
         NodeKind::Resource(r) => Some(graph.modules[m].module.resources[r].location.clone()),
-        NodeKind::ModuleCall(c) => graph.modules[c].parent.as_ref().map(|(_, call)| call.location.clone()),
+        NodeKind::ModuleCall(c) => graph.modules[c]
+            .parent
+            .as_ref()
+            .map(|(_, call)| call.location.clone()),
         _ => None,
     }
 }
@@ -185,7 +226,10 @@ impl ImportInstance {
     pub fn id(&self, root: &Scope<'_>) -> Result<Value, Diagnostics> {
         match &self.each {
             None => forge_lang::eval(&self.block.id, root),
-            Some(each) => forge_lang::eval(&self.block.id, &root.clone().with_root("each", each.clone())),
+            Some(each) => forge_lang::eval(
+                &self.block.id,
+                &root.clone().with_root("each", each.clone()),
+            ),
         }
     }
 }
@@ -207,7 +251,11 @@ pub fn import_config_resource(im: &Import) -> Option<String> {
     match &im.for_each {
         None => InstanceAddr::parse(&im.to.text).map(|a| a.config_resource()),
         Some(fe) => {
-            let mut out: String = fe.modules.iter().map(|(n, _)| format!("module.{n}.")).collect();
+            let mut out: String = fe
+                .modules
+                .iter()
+                .map(|(n, _)| format!("module.{n}."))
+                .collect();
             out.push_str(&format!("{}.{}", fe.resource.0, fe.resource.1));
             Some(out)
         }
@@ -225,10 +273,20 @@ fn for_each_elements(v: &Value) -> Result<Vec<(Value, Value)>, String> {
     }
     match v {
         Value::Null => Ok(Vec::new()),
-        Value::Object(m) | Value::Map(m) => Ok(m.iter().map(|(k, x)| (Value::string(k), x.clone())).collect()),
+        Value::Object(m) | Value::Map(m) => Ok(m
+            .iter()
+            .map(|(k, x)| (Value::string(k), x.clone()))
+            .collect()),
         Value::Set(xs) => Ok(xs.iter().map(|x| (x.clone(), x.clone())).collect()),
-        Value::List(xs) | Value::Tuple(xs) => Ok(xs.iter().enumerate().map(|(i, x)| (Value::Number(i as f64), x.clone())).collect()),
-        other => Err(format!("for_each needs a map, a set or a list, found a {}", other.kind_name())),
+        Value::List(xs) | Value::Tuple(xs) => Ok(xs
+            .iter()
+            .enumerate()
+            .map(|(i, x)| (Value::Number(i as f64), x.clone()))
+            .collect()),
+        other => Err(format!(
+            "for_each needs a map, a set or a list, found a {}",
+            other.kind_name()
+        )),
     }
 }
 
@@ -238,7 +296,10 @@ fn instance_key(v: &Value) -> Result<InstanceKey, String> {
         Value::String(s) => Ok(InstanceKey::Str(s.clone())),
         Value::Number(n) if n.fract() == 0.0 && *n >= 0.0 => Ok(InstanceKey::Int(*n as i64)),
         other if !other.is_wholly_known() => Err("the key is not known when planning".into()),
-        other => Err(format!("an instance key must be a string or a whole number, found a {}", other.kind_name())),
+        other => Err(format!(
+            "an instance key must be a string or a whole number, found a {}",
+            other.kind_name()
+        )),
     }
 }
 
@@ -256,35 +317,71 @@ impl Refactoring {
         let mut implied = BTreeMap::new();
         let mut for_each_imports: BTreeMap<String, Vec<Import>> = BTreeMap::new();
         for entry in &graph.modules {
-            for rb in entry.module.resources.iter().filter(|r| r.mode == Mode::Managed) {
+            for rb in entry
+                .module
+                .resources
+                .iter()
+                .filter(|r| r.mode == Mode::Managed)
+            {
                 let repetition = match (&rb.count, &rb.for_each) {
                     (Some(c), _) => Repetition::Count(c.location()),
                     (None, Some(_)) => Repetition::ForEach,
                     (None, None) => Repetition::Single(rb.location.clone()),
                 };
-                implied.insert(format!("{}{}", config_prefix(&entry.path), rb.address()), repetition);
+                implied.insert(
+                    format!("{}{}", config_prefix(&entry.path), rb.address()),
+                    repetition,
+                );
             }
             for mv in &entry.module.moved {
-                let (Some(from), Some(to)) = (Endpoint::parse(&mv.from.text), Endpoint::parse(&mv.to.text)) else {
-                    diags.push(forge_lang::Diagnostic::error(format!("moved block: cannot read the addresses {} and {}", mv.from.text, mv.to.text)).at(mv.location.clone()));
+                let (Some(from), Some(to)) =
+                    (Endpoint::parse(&mv.from.text), Endpoint::parse(&mv.to.text))
+                else {
+                    diags.push(
+                        forge_lang::Diagnostic::error(format!(
+                            "moved block: cannot read the addresses {} and {}",
+                            mv.from.text, mv.to.text
+                        ))
+                        .at(mv.location.clone()),
+                    );
                     continue;
                 };
                 let kind = match (&from.resource, &to.resource) {
-                    (Some((_, _, fk)), Some((_, _, tk))) => if fk.is_some() || tk.is_some() { Kind::Instance } else { Kind::Resource },
+                    (Some((_, _, fk)), Some((_, _, tk))) => {
+                        if fk.is_some() || tk.is_some() {
+                            Kind::Instance
+                        } else {
+                            Kind::Resource
+                        }
+                    }
                     (None, None) => {
                         let keyed = |e: &Endpoint| e.module.last().is_some_and(|s| s.1.is_some());
-                        if keyed(&from) || keyed(&to) { Kind::ModuleInstance } else { Kind::ModuleCall }
+                        if keyed(&from) || keyed(&to) {
+                            Kind::ModuleInstance
+                        } else {
+                            Kind::ModuleCall
+                        }
                     }
                     // forge-config refuses a resource moved to a module.
                     _ => continue,
                 };
-                let st = Statement { within: entry.path.clone(), kind, from, to, block: mv.clone() };
+                let st = Statement {
+                    within: entry.path.clone(),
+                    kind,
+                    from,
+                    to,
+                    block: mv.clone(),
+                };
                 // Moving a whole resource or call away from something still declared would
                 // leave the declaration to plan a new object; Terraform refuses it.
                 if matches!(kind, Kind::Resource | Kind::ModuleCall) {
                     let path = config_path(&st.within, &st.from);
                     if let Some(at) = declared_at(graph, &path) {
-                        let what = if kind == Kind::Resource { "resource" } else { "module call" };
+                        let what = if kind == Kind::Resource {
+                            "resource"
+                        } else {
+                            "module call"
+                        };
                         diags.push(
                             forge_lang::Diagnostic::error(format!("moved block: {} is still declared at {at}", mv.from.text))
                                 .at(mv.location.clone())
@@ -293,12 +390,18 @@ impl Refactoring {
                         continue;
                     }
                 }
-                if let Some(first) = statements.iter().find(|s: &&Statement| s.within == st.within && s.from == st.from) {
+                if let Some(first) = statements
+                    .iter()
+                    .find(|s: &&Statement| s.within == st.within && s.from == st.from)
+                {
                     diags.push(
-                        forge_lang::Diagnostic::error(format!("two moved blocks move {}", mv.from.text))
-                            .at(mv.location.clone())
-                            .detail(format!("the other is at {}", first.block.location))
-                            .hint("an object moves to one place: keep one of the blocks"),
+                        forge_lang::Diagnostic::error(format!(
+                            "two moved blocks move {}",
+                            mv.from.text
+                        ))
+                        .at(mv.location.clone())
+                        .detail(format!("the other is at {}", first.block.location))
+                        .hint("an object moves to one place: keep one of the blocks"),
                     );
                     continue;
                 }
@@ -308,19 +411,32 @@ impl Refactoring {
                 let path = format!("{}{}", config_prefix(&entry.path), rm.from.text);
                 if let Some(at) = declared_at(graph, &path) {
                     diags.push(
-                        forge_lang::Diagnostic::error(format!("removed block: {} is still declared in the configuration", rm.from.text))
-                            .at(at)
-                            .detail(format!("the removed block is at {}", rm.location))
-                            .hint("delete the resource (or module) block, or the removed block"),
+                        forge_lang::Diagnostic::error(format!(
+                            "removed block: {} is still declared in the configuration",
+                            rm.from.text
+                        ))
+                        .at(at)
+                        .detail(format!("the removed block is at {}", rm.location))
+                        .hint("delete the resource (or module) block, or the removed block"),
                     );
                     continue;
                 }
                 removed.push((entry.path.clone(), rm.clone()));
             }
             for im in &entry.module.imports {
-                let Some(path) = import_config_resource(im) else { continue };
-                if graph.block(&path).is_none_or(|(_, b)| b.mode != Mode::Managed) {
-                    let (ty, name) = path.rsplit('.').collect::<Vec<_>>().get(..2).map(|p| (p[1].to_string(), p[0].to_string())).unwrap_or_default();
+                let Some(path) = import_config_resource(im) else {
+                    continue;
+                };
+                if graph
+                    .block(&path)
+                    .is_none_or(|(_, b)| b.mode != Mode::Managed)
+                {
+                    let (ty, name) = path
+                        .rsplit('.')
+                        .collect::<Vec<_>>()
+                        .get(..2)
+                        .map(|p| (p[1].to_string(), p[0].to_string()))
+                        .unwrap_or_default();
                     diags.push(
                         forge_lang::Diagnostic::error(format!("import block: the configuration has no resource block for {}", im.to.text))
                             .at(im.to.location.clone())
@@ -332,14 +448,19 @@ impl Refactoring {
                     for_each_imports.entry(path).or_default().push(im.clone());
                     continue;
                 }
-                let Some(to) = InstanceAddr::parse(&im.to.text) else { continue };
+                let Some(to) = InstanceAddr::parse(&im.to.text) else {
+                    continue;
+                };
                 if let Some(first) = imports.get(&to) {
                     let first: &Import = first;
                     diags.push(
-                        forge_lang::Diagnostic::error(format!("two import blocks import into {}", im.to.text))
-                            .at(im.location.clone())
-                            .detail(format!("the other is at {}", first.location))
-                            .hint("an address holds one object: keep one of the blocks"),
+                        forge_lang::Diagnostic::error(format!(
+                            "two import blocks import into {}",
+                            im.to.text
+                        ))
+                        .at(im.location.clone())
+                        .detail(format!("the other is at {}", first.location))
+                        .hint("an address holds one object: keep one of the blocks"),
                     );
                     continue;
                 }
@@ -349,7 +470,14 @@ impl Refactoring {
         // Chains are followed; a chain that comes back to its start has no end.
         let deps: Vec<Vec<usize>> = statements
             .iter()
-            .map(|s| statements.iter().enumerate().filter(|(_, t)| t.within == s.within && t.from == s.to).map(|(j, _)| j).collect())
+            .map(|s| {
+                statements
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, t)| t.within == s.within && t.from == s.to)
+                    .map(|(j, _)| j)
+                    .collect()
+            })
             .collect();
         if diags.is_empty()
             && let Some(cycle) = find_cycle(&deps)
@@ -360,7 +488,12 @@ impl Refactoring {
                 .hint("a chain of moved blocks must end at an address that no moved block moves from"));
         }
         if !diags.is_empty() {
-            return Err(EngineError::config(format!("unit {unit}: the moved, removed or import blocks do not fit the configuration"), forge_lang::Diagnostics(diags)));
+            return Err(EngineError::config(
+                format!(
+                    "unit {unit}: the moved, removed or import blocks do not fit the configuration"
+                ),
+                forge_lang::Diagnostics(diags),
+            ));
         }
         // A resource a moved block names (as `from` or `to`, any instance) gets no implied
         // move: the author may want another key than 0 to stay, as Terraform allows.
@@ -372,18 +505,34 @@ impl Refactoring {
             }
         }
         implied.retain(|_, r| !matches!(r, Repetition::ForEach));
-        Ok(Refactoring { statements, implied, removed, imports, for_each_imports, expanded: Mutex::default() })
+        Ok(Refactoring {
+            statements,
+            implied,
+            removed,
+            imports,
+            for_each_imports,
+            expanded: Mutex::default(),
+        })
     }
 
     pub fn is_empty(&self) -> bool {
-        self.statements.is_empty() && self.removed.is_empty() && self.imports.is_empty() && self.for_each_imports.is_empty()
+        self.statements.is_empty()
+            && self.removed.is_empty()
+            && self.imports.is_empty()
+            && self.for_each_imports.is_empty()
     }
 
     /// Expands the import blocks with for_each that import into `resource` (a configuration
     /// path), evaluating them in the root module's scope; once per resource. `Err(None)`
     /// when an earlier call already reported the error.
-    pub fn expand_imports(&self, resource: &str, root: &Scope<'_>) -> Result<(), Option<EngineError>> {
-        let Some(blocks) = self.for_each_imports.get(resource) else { return Ok(()) };
+    pub fn expand_imports(
+        &self,
+        resource: &str,
+        root: &Scope<'_>,
+    ) -> Result<(), Option<EngineError>> {
+        let Some(blocks) = self.for_each_imports.get(resource) else {
+            return Ok(());
+        };
         let mut expanded = self.expanded.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(done) = expanded.get(resource) {
             return done.as_ref().map(|_| ()).map_err(|_| None);
@@ -393,21 +542,38 @@ impl Refactoring {
         result.map(|_| ()).map_err(Some)
     }
 
-    fn expand(&self, blocks: &[Import], root: &Scope<'_>) -> Result<BTreeMap<InstanceAddr, ImportInstance>, EngineError> {
+    fn expand(
+        &self,
+        blocks: &[Import],
+        root: &Scope<'_>,
+    ) -> Result<BTreeMap<InstanceAddr, ImportInstance>, EngineError> {
         let mut out: BTreeMap<InstanceAddr, ImportInstance> = BTreeMap::new();
         let mut diags = Diagnostics::new();
         for block in blocks {
             let Some(fe) = &block.for_each else { continue };
             let what = format!("the import block at {}", block.location);
-            let v = forge_lang::eval(&fe.collection, root).map_err(|d| EngineError::config(format!("{what}: its for_each cannot be evaluated"), d))?;
-            let elements = for_each_elements(&v).map_err(|m| EngineError::config(format!("{what}: invalid for_each"), Diagnostic::error(m).at(fe.collection.location()).into()))?;
+            let v = forge_lang::eval(&fe.collection, root).map_err(|d| {
+                EngineError::config(format!("{what}: its for_each cannot be evaluated"), d)
+            })?;
+            let elements = for_each_elements(&v).map_err(|m| {
+                EngineError::config(
+                    format!("{what}: invalid for_each"),
+                    Diagnostic::error(m).at(fe.collection.location()).into(),
+                )
+            })?;
             for (key, value) in elements {
                 let each = Value::object([("key", key), ("value", value)]);
                 let scope = root.clone().with_root("each", each.clone());
                 let key_of = |e: &Option<Expr>| -> Result<Option<InstanceKey>, Box<Diagnostic>> {
                     let Some(e) = e else { return Ok(None) };
-                    let v = forge_lang::eval(e, &scope).map_err(|d| Box::new(d.0.into_iter().next().unwrap_or_else(|| Diagnostic::error("the key cannot be evaluated").at(e.location()))))?;
-                    instance_key(&v).map(Some).map_err(|m| Box::new(Diagnostic::error(m).at(e.location())))
+                    let v = forge_lang::eval(e, &scope).map_err(|d| {
+                        Box::new(d.0.into_iter().next().unwrap_or_else(|| {
+                            Diagnostic::error("the key cannot be evaluated").at(e.location())
+                        }))
+                    })?;
+                    instance_key(&v)
+                        .map(Some)
+                        .map_err(|m| Box::new(Diagnostic::error(m).at(e.location())))
                 };
                 let mut module = Vec::new();
                 let mut failed = false;
@@ -430,8 +596,17 @@ impl Refactoring {
                 if failed {
                     continue;
                 }
-                let addr = InstanceAddr { module, mode: Mode::Managed, type_name: fe.resource.0.clone(), name: fe.resource.1.clone(), key };
-                let other = out.get(&addr).map(|o| &o.block.location).or_else(|| self.imports.get(&addr).map(|o| &o.location));
+                let addr = InstanceAddr {
+                    module,
+                    mode: Mode::Managed,
+                    type_name: fe.resource.0.clone(),
+                    name: fe.resource.1.clone(),
+                    key,
+                };
+                let other = out
+                    .get(&addr)
+                    .map(|o| &o.block.location)
+                    .or_else(|| self.imports.get(&addr).map(|o| &o.location));
                 if let Some(other) = other {
                     // Terraform keeps one of the two silently; which object is meant is unclear.
                     diags.push(
@@ -441,11 +616,20 @@ impl Refactoring {
                     );
                     continue;
                 }
-                out.insert(addr, ImportInstance { block: block.clone(), each: Some(each) });
+                out.insert(
+                    addr,
+                    ImportInstance {
+                        block: block.clone(),
+                        each: Some(each),
+                    },
+                );
             }
         }
         if !diags.is_empty() {
-            return Err(EngineError::config("import blocks with for_each: the addresses cannot be made", diags));
+            return Err(EngineError::config(
+                "import blocks with for_each: the addresses cannot be made",
+                diags,
+            ));
         }
         Ok(out)
     }
@@ -453,19 +637,33 @@ impl Refactoring {
     /// The import block (and `each`) that brings in the object at `addr`, if any.
     pub fn import_for(&self, addr: &InstanceAddr) -> Option<ImportInstance> {
         if let Some(block) = self.imports.get(addr) {
-            return Some(ImportInstance { block: block.clone(), each: None });
+            return Some(ImportInstance {
+                block: block.clone(),
+                each: None,
+            });
         }
         let expanded = self.expanded.lock().unwrap_or_else(PoisonError::into_inner);
-        expanded.get(&addr.config_resource()).and_then(|r| r.as_ref().ok()).and_then(|m| m.get(addr)).cloned()
+        expanded
+            .get(&addr.config_resource())
+            .and_then(|r| r.as_ref().ok())
+            .and_then(|m| m.get(addr))
+            .cloned()
     }
 
     /// Every import target known so far (for_each ones once expanded), with where its
     /// `to` is written.
     pub fn import_targets(&self) -> Vec<(InstanceAddr, Location)> {
-        let mut out: Vec<(InstanceAddr, Location)> = self.imports.iter().map(|(a, b)| (a.clone(), b.to.location.clone())).collect();
+        let mut out: Vec<(InstanceAddr, Location)> = self
+            .imports
+            .iter()
+            .map(|(a, b)| (a.clone(), b.to.location.clone()))
+            .collect();
         let expanded = self.expanded.lock().unwrap_or_else(PoisonError::into_inner);
         for m in expanded.values().flatten() {
-            out.extend(m.iter().map(|(a, i)| (a.clone(), i.block.to.location.clone())));
+            out.extend(
+                m.iter()
+                    .map(|(a, i)| (a.clone(), i.block.to.location.clone())),
+            );
         }
         out
     }
@@ -482,14 +680,23 @@ impl Refactoring {
             (Repetition::Single(at), Some(InstanceKey::Int(0))) => (None, at),
             _ => return None,
         };
-        Some((InstanceAddr { key, ..addr.clone() }, at))
+        Some((
+            InstanceAddr {
+                key,
+                ..addr.clone()
+            },
+            at,
+        ))
     }
 
     /// Re-addresses `instances` as the moved blocks say, following chains; returns what
     /// moved (new address -> old). Refuses to move onto an address state already holds
     /// (or two objects onto one address): Terraform would leave the object and plan to
     /// destroy it, which is rarely what the author of a moved block wants.
-    pub fn apply_moves(&self, instances: &mut BTreeMap<InstanceAddr, InstanceState>) -> Result<Moves, EngineError> {
+    pub fn apply_moves(
+        &self,
+        instances: &mut BTreeMap<InstanceAddr, InstanceState>,
+    ) -> Result<Moves, EngineError> {
         if self.statements.is_empty() && self.implied.is_empty() {
             return Ok(Moves::new());
         }
@@ -498,24 +705,47 @@ impl Refactoring {
         for addr in instances.keys() {
             let mut at = addr.clone();
             let mut used = Vec::new();
-            while let Some((i, next)) = self.statements.iter().enumerate().filter(|(i, _)| !used.contains(i)).find_map(|(i, s)| s.apply(&at).map(|n| (i, n))) {
+            while let Some((i, next)) = self
+                .statements
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !used.contains(i))
+                .find_map(|(i, s)| s.apply(&at).map(|n| (i, n)))
+            {
                 used.push(i);
                 at = next;
             }
             if let Some(&last) = used.last() {
-                planned.push((addr.clone(), at, format!("moved block at {}", self.statements[last].block.location)));
+                planned.push((
+                    addr.clone(),
+                    at,
+                    format!("moved block at {}", self.statements[last].block.location),
+                ));
             } else if let Some((to, by)) = self.implied_move(addr) {
                 // Implied moves look at the state as it was, as Terraform's do: an object a
                 // moved block brought here is not moved again.
-                let why = if to.key.is_some() { format!("the resource now has count (at {by}), so its object moves to key 0 as Terraform moves it") } else { format!("the resource at {by} has no count nor for_each any more, so its object at key 0 moves to the address without a key as Terraform moves it") };
+                let why = if to.key.is_some() {
+                    format!(
+                        "the resource now has count (at {by}), so its object moves to key 0 as Terraform moves it"
+                    )
+                } else {
+                    format!(
+                        "the resource at {by} has no count nor for_each any more, so its object at key 0 moves to the address without a key as Terraform moves it"
+                    )
+                };
                 planned.push((addr.clone(), to, why));
             }
         }
         let leaving: BTreeSet<&InstanceAddr> = planned.iter().map(|(old, _, _)| old).collect();
         let mut arriving: BTreeMap<&InstanceAddr, &InstanceAddr> = BTreeMap::new();
         for (old, new, by) in &planned {
-            let taken = (instances.contains_key(new) && !leaving.contains(new)).then(|| "state already has an object there".to_string());
-            let taken = taken.or_else(|| arriving.get(new).map(|other| format!("{other} moves there too")));
+            let taken = (instances.contains_key(new) && !leaving.contains(new))
+                .then(|| "state already has an object there".to_string());
+            let taken = taken.or_else(|| {
+                arriving
+                    .get(new)
+                    .map(|other| format!("{other} moves there too"))
+            });
             if let Some(why) = taken {
                 return Err(EngineError::new(format!("cannot move {old} to {new}: {why}"))
                     .cause(by.clone())
@@ -541,11 +771,25 @@ impl Refactoring {
     pub fn instance_sources(&self, modules: &[Vec<ModuleStep>]) -> Vec<(InstanceAddr, &Moved)> {
         let mut out = Vec::new();
         for s in self.statements.iter().filter(|s| s.kind == Kind::Instance) {
-            let Some((t, n, k)) = &s.from.resource else { continue };
-            for m in modules.iter().filter(|m| m.len() == s.within.len() && m.iter().map(|x| &x.0).eq(s.within.iter())) {
+            let Some((t, n, k)) = &s.from.resource else {
+                continue;
+            };
+            for m in modules
+                .iter()
+                .filter(|m| m.len() == s.within.len() && m.iter().map(|x| &x.0).eq(s.within.iter()))
+            {
                 let mut module = m.clone();
                 module.extend(s.from.module.iter().cloned());
-                out.push((InstanceAddr { module, mode: Mode::Managed, type_name: t.clone(), name: n.clone(), key: k.clone() }, &s.block));
+                out.push((
+                    InstanceAddr {
+                        module,
+                        mode: Mode::Managed,
+                        type_name: t.clone(),
+                        name: n.clone(),
+                        key: k.clone(),
+                    },
+                    &s.block,
+                ));
             }
         }
         out
@@ -566,14 +810,25 @@ mod tests {
     use super::*;
 
     fn st(kind: Kind, within: &[&str], from: &str, to: &str) -> Statement {
-        let loc = forge_lang::SourceFile::new(std::path::PathBuf::from("main.tf"), String::from("moved {}")).location(0..1);
-        let ba = |t: &str| forge_config::BlockAddress { text: t.into(), location: loc.clone() };
+        let loc = forge_lang::SourceFile::new(
+            std::path::PathBuf::from("main.tf"),
+            String::from("moved {}"),
+        )
+        .location(0..1);
+        let ba = |t: &str| forge_config::BlockAddress {
+            text: t.into(),
+            location: loc.clone(),
+        };
         Statement {
             within: within.iter().map(|s| s.to_string()).collect(),
             kind,
             from: Endpoint::parse(from).expect("from"),
             to: Endpoint::parse(to).expect("to"),
-            block: Moved { from: ba(from), to: ba(to), location: loc.clone() },
+            block: Moved {
+                from: ba(from),
+                to: ba(to),
+                location: loc.clone(),
+            },
         }
     }
 
@@ -584,19 +839,44 @@ mod tests {
     #[test]
     fn statements_move_resources_instances_and_modules() {
         let r = st(Kind::Resource, &[], "aws_sqs_queue.a", "aws_sqs_queue.b");
-        assert_eq!(r.apply(&a("aws_sqs_queue.a[\"k\"]")), Some(a("aws_sqs_queue.b[\"k\"]")));
+        assert_eq!(
+            r.apply(&a("aws_sqs_queue.a[\"k\"]")),
+            Some(a("aws_sqs_queue.b[\"k\"]"))
+        );
         assert_eq!(r.apply(&a("module.m.aws_sqs_queue.a")), None);
-        let i = st(Kind::Instance, &[], "aws_sqs_queue.a[0]", "aws_sqs_queue.a[\"x\"]");
-        assert_eq!(i.apply(&a("aws_sqs_queue.a[0]")), Some(a("aws_sqs_queue.a[\"x\"]")));
+        let i = st(
+            Kind::Instance,
+            &[],
+            "aws_sqs_queue.a[0]",
+            "aws_sqs_queue.a[\"x\"]",
+        );
+        assert_eq!(
+            i.apply(&a("aws_sqs_queue.a[0]")),
+            Some(a("aws_sqs_queue.a[\"x\"]"))
+        );
         assert_eq!(i.apply(&a("aws_sqs_queue.a[1]")), None);
         let m = st(Kind::ModuleCall, &[], "module.old", "module.new");
-        assert_eq!(m.apply(&a("module.old[2].module.c.aws_sqs_queue.q")), Some(a("module.new[2].module.c.aws_sqs_queue.q")));
+        assert_eq!(
+            m.apply(&a("module.old[2].module.c.aws_sqs_queue.q")),
+            Some(a("module.new[2].module.c.aws_sqs_queue.q"))
+        );
         let mi = st(Kind::ModuleInstance, &[], "module.q", "module.q[\"eu\"]");
-        assert_eq!(mi.apply(&a("module.q.aws_sqs_queue.q")), Some(a("module.q[\"eu\"].aws_sqs_queue.q")));
+        assert_eq!(
+            mi.apply(&a("module.q.aws_sqs_queue.q")),
+            Some(a("module.q[\"eu\"].aws_sqs_queue.q"))
+        );
         assert_eq!(mi.apply(&a("module.q[0].aws_sqs_queue.q")), None);
         // Declared in module "child": applies in each of its instances.
-        let c = st(Kind::Resource, &["child"], "aws_sqs_queue.a", "aws_sqs_queue.b");
-        assert_eq!(c.apply(&a("module.child[1].aws_sqs_queue.a")), Some(a("module.child[1].aws_sqs_queue.b")));
+        let c = st(
+            Kind::Resource,
+            &["child"],
+            "aws_sqs_queue.a",
+            "aws_sqs_queue.b",
+        );
+        assert_eq!(
+            c.apply(&a("module.child[1].aws_sqs_queue.a")),
+            Some(a("module.child[1].aws_sqs_queue.b"))
+        );
         assert_eq!(c.apply(&a("aws_sqs_queue.a")), None);
     }
 }

@@ -9,9 +9,11 @@ use std::fmt::Write;
 
 use forge_provider::{Schema, Value};
 
-use structured::{json_document, string_diff, Act, Opts, Tree};
+use structured::{Act, Opts, Tree, json_document, string_diff};
 
-use crate::plan::{Action, Drift, EnvPlan, OutputChange, PlanMode, ResourceChange, UnitOutcome, UnitPlan};
+use crate::plan::{
+    Action, Drift, EnvPlan, OutputChange, PlanMode, ResourceChange, UnitOutcome, UnitPlan,
+};
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Style {
@@ -20,7 +22,11 @@ pub struct Style {
 
 impl Style {
     fn paint(&self, code: &str, text: &str) -> String {
-        if self.color { format!("\x1b[{code}m{text}\x1b[0m") } else { text.to_string() }
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
     }
     fn sign(&self, sign: &str) -> String {
         match sign.trim() {
@@ -47,7 +53,10 @@ pub fn render_unit(plan: &UnitPlan, style: Style) -> String {
 
 /// The check blocks' warnings, as Terraform prints them under a plan or an apply.
 pub fn render_warnings(plan: &UnitPlan, style: Style) -> String {
-    plan.warnings.iter().map(|w| w.render(|t| style.bold(t))).collect()
+    plan.warnings
+        .iter()
+        .map(|w| w.render(|t| style.bold(t)))
+        .collect()
 }
 
 /// A unit's plan without the check warnings: an apply shows those of its own evaluation
@@ -66,7 +75,9 @@ pub fn render_unit_changes(plan: &UnitPlan, style: Style) -> String {
             // Nothing follows in a refresh-only plan: one line ends it.
             out.push_str("This is a refresh-only plan: applying it records these changes in state and changes nothing in AWS.\n");
         } else {
-            out.push_str("Unless the configuration is changed accordingly, forge will undo them.\n\n");
+            out.push_str(
+                "Unless the configuration is changed accordingly, forge will undo them.\n\n",
+            );
         }
     }
     let visible: Vec<&ResourceChange> = plan.changes.iter().filter(|c| c.is_visible()).collect();
@@ -85,10 +96,25 @@ pub fn render_unit_changes(plan: &UnitPlan, style: Style) -> String {
             out.push_str(&render_change(c, style));
         }
         let n = plan.counts();
-        let import = if n.import > 0 { format!("{} to import, ", n.import) } else { String::new() };
-        let _ = writeln!(out, "\n{} {import}{} to add, {} to change, {} to destroy.", style.bold("Plan:"), n.add, n.change, n.destroy);
+        let import = if n.import > 0 {
+            format!("{} to import, ", n.import)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "\n{} {import}{} to add, {} to change, {} to destroy.",
+            style.bold("Plan:"),
+            n.add,
+            n.change,
+            n.destroy
+        );
     }
-    let outputs: Vec<&OutputChange> = plan.output_changes.iter().filter(|o| o.action != Action::NoOp).collect();
+    let outputs: Vec<&OutputChange> = plan
+        .output_changes
+        .iter()
+        .filter(|o| o.action != Action::NoOp)
+        .collect();
     if !outputs.is_empty() {
         out.push_str("\nChanges to Outputs:\n");
         for o in outputs {
@@ -101,11 +127,19 @@ pub fn render_unit_changes(plan: &UnitPlan, style: Style) -> String {
 
 /// Terraform's warning under a plan that forgets objects (`removed` with destroy = false).
 fn forget_warning(plan: &UnitPlan, style: Style) -> String {
-    let forgotten: Vec<String> = plan.changes.iter().filter(|c| c.action == Action::Forget).map(|c| c.addr.to_string()).collect();
+    let forgotten: Vec<String> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Forget)
+        .map(|c| c.addr.to_string())
+        .collect();
     if forgotten.is_empty() {
         return String::new();
     }
-    let mut out = format!("\n{}\n\n", style.bold("Warning: Some objects will no longer be managed by forge"));
+    let mut out = format!(
+        "\n{}\n\n",
+        style.bold("Warning: Some objects will no longer be managed by forge")
+    );
     out.push_str("If you apply this plan, forge will discard its tracking information for the\nfollowing objects, but it will not delete them:\n");
     for a in forgotten {
         let _ = writeln!(out, " - {a}");
@@ -123,7 +157,10 @@ fn header(c: &ResourceChange) -> (String, &'static str) {
         Action::CreateThenDelete => (format!("# {addr} must be replaced"), "+/-"),
         Action::Delete => (format!("# {addr} will be destroyed"), "  -"),
         Action::Read => (format!("# {addr} will be read during apply"), " <="),
-        Action::Forget => (format!("# {addr} will no longer be managed by forge, but will not be destroyed"), " ."),
+        Action::Forget => (
+            format!("# {addr} will no longer be managed by forge, but will not be destroyed"),
+            " .",
+        ),
         Action::NoOp => match (&c.moved_from, &c.importing) {
             (Some(from), _) => (format!("# {from} has moved to {addr}"), "   "),
             (None, Some(_)) => (format!("# {addr} will be imported"), "   "),
@@ -135,10 +172,17 @@ fn header(c: &ResourceChange) -> (String, &'static str) {
 pub fn render_change(c: &ResourceChange, style: Style) -> String {
     let (title, sign) = header(c);
     // Terraform indents the lines of a forgotten object one space less.
-    let indent = if c.action == Action::Forget { " " } else { "  " };
+    let indent = if c.action == Action::Forget {
+        " "
+    } else {
+        "  "
+    };
     let mut out = format!("{indent}{}\n", style.bold(&title));
     if c.action == Action::Forget {
-        let _ = writeln!(out, "{indent}# (destroy = false is set in the configuration)");
+        let _ = writeln!(
+            out,
+            "{indent}# (destroy = false is set in the configuration)"
+        );
     } else if let Some(reason) = &c.reason {
         match reason.strip_prefix('(') {
             // A reason written whole, as Terraform's note for a check block's data source.
@@ -154,10 +198,24 @@ pub fn render_change(c: &ResourceChange, style: Style) -> String {
         let _ = writeln!(out, "  # (moved from {from})");
     }
     if let (Some(id), false) = (&c.importing, c.action == Action::NoOp) {
-        let _ = writeln!(out, "  # (imported from {})", serde_json::Value::String(id.clone()));
+        let _ = writeln!(
+            out,
+            "  # (imported from {})",
+            serde_json::Value::String(id.clone())
+        );
     }
-    let kind = if c.addr.mode == forge_config::Mode::Data { "data" } else { "resource" };
-    let _ = writeln!(out, "{} {kind} \"{}\" \"{}\" {{", style.sign(sign), c.addr.type_name, c.addr.name);
+    let kind = if c.addr.mode == forge_config::Mode::Data {
+        "data"
+    } else {
+        "resource"
+    };
+    let _ = writeln!(
+        out,
+        "{} {kind} \"{}\" \"{}\" {{",
+        style.sign(sign),
+        c.addr.type_name,
+        c.addr.name
+    );
     let empty = Value::Object(Default::default());
     let before = c.before.as_ref().unwrap_or(&empty);
     let after = c.after.as_ref().unwrap_or(&empty);
@@ -178,9 +236,22 @@ pub fn render_change(c: &ResourceChange, style: Style) -> String {
 /// `aws_sqs_queue_policy`) would otherwise read as a change made outside forge. When no
 /// drifted attribute is acted on, everything that drifted is shown rather than nothing.
 fn relevant_drift(d: &Drift, plan: &UnitPlan) -> Drift {
-    let (Some(live), PlanMode::Normal) = (&d.after, plan.mode) else { return d.clone() };
-    let Some(change) = plan.changes.iter().find(|c| c.addr == d.addr && c.action != Action::NoOp) else { return d.clone() };
-    let (Some(live_map), Some(recorded), Some(cb), Some(ca)) = (live.as_map(), d.before.as_map(), change.before.as_ref().and_then(Value::as_map), change.after.as_ref().and_then(Value::as_map)) else {
+    let (Some(live), PlanMode::Normal) = (&d.after, plan.mode) else {
+        return d.clone();
+    };
+    let Some(change) = plan
+        .changes
+        .iter()
+        .find(|c| c.addr == d.addr && c.action != Action::NoOp)
+    else {
+        return d.clone();
+    };
+    let (Some(live_map), Some(recorded), Some(cb), Some(ca)) = (
+        live.as_map(),
+        d.before.as_map(),
+        change.before.as_ref().and_then(Value::as_map),
+        change.after.as_ref().and_then(Value::as_map),
+    ) else {
         return d.clone();
     };
     let acted_on = |k: &String| match (cb.get(k), ca.get(k)) {
@@ -204,41 +275,93 @@ fn relevant_drift(d: &Drift, plan: &UnitPlan) -> Drift {
     if !any {
         return d.clone();
     }
-    let after = if matches!(live, Value::Map(_)) { Value::Map(shown) } else { Value::Object(shown) };
-    Drift { addr: d.addr.clone(), before: d.before.clone(), after: Some(after) }
+    let after = if matches!(live, Value::Map(_)) {
+        Value::Map(shown)
+    } else {
+        Value::Object(shown)
+    };
+    Drift {
+        addr: d.addr.clone(),
+        before: d.before.clone(),
+        after: Some(after),
+    }
 }
 
 fn render_drift(d: &Drift, style: Style) -> String {
     let addr = d.addr.to_string();
     match &d.after {
-        None => format!("  {}\n", style.bold(&format!("# {addr} has been deleted"))) + &format!("{} resource \"{}\" \"{}\" {{\n{}    }}\n", style.sign("  -"), d.addr.type_name, d.addr.name, attrs_one_side(&d.before, "-", style)),
-        Some(after) => format!("  {}\n", style.bold(&format!("# {addr} has changed"))) + &format!("{} resource \"{}\" \"{}\" {{\n{}    }}\n", style.sign("  ~"), d.addr.type_name, d.addr.name, attrs_diff(&d.before, after, &[], style)),
+        None => {
+            format!("  {}\n", style.bold(&format!("# {addr} has been deleted")))
+                + &format!(
+                    "{} resource \"{}\" \"{}\" {{\n{}    }}\n",
+                    style.sign("  -"),
+                    d.addr.type_name,
+                    d.addr.name,
+                    attrs_one_side(&d.before, "-", style)
+                )
+        }
+        Some(after) => {
+            format!("  {}\n", style.bold(&format!("# {addr} has changed")))
+                + &format!(
+                    "{} resource \"{}\" \"{}\" {{\n{}    }}\n",
+                    style.sign("  ~"),
+                    d.addr.type_name,
+                    d.addr.name,
+                    attrs_diff(&d.before, after, &[], style)
+                )
+        }
     }
 }
 
 fn render_output_change(o: &OutputChange, style: Style) -> String {
     let show = |v: &Option<Value>| match v {
-        Some(v) if o.sensitive => if v.is_unknown() { "(known after apply)".to_string() } else { "(sensitive value)".to_string() },
+        Some(v) if o.sensitive => {
+            if v.is_unknown() {
+                "(known after apply)".to_string()
+            } else {
+                "(sensitive value)".to_string()
+            }
+        }
         Some(v) => inline(v),
         None => "null".into(),
     };
     if !o.sensitive {
         let null = Value::Null;
-        let (b, a) = (o.before.as_ref().unwrap_or(&null), o.after.as_ref().unwrap_or(&null));
+        let (b, a) = (
+            o.before.as_ref().unwrap_or(&null),
+            o.after.as_ref().unwrap_or(&null),
+        );
         let (b, a) = match o.action {
             Action::Create => (&null, a),
             Action::Delete => (b, &null),
             _ => (b, a),
         };
         if let Some(text) = json_change(b, a, false, 4) {
-            let sign = if b.is_null() { "  +" } else if a.is_null() { "  -" } else { "  ~" };
+            let sign = if b.is_null() {
+                "  +"
+            } else if a.is_null() {
+                "  -"
+            } else {
+                "  ~"
+            };
             return format!("{} {} = {text}\n", style.sign(sign), o.name);
         }
     }
     match o.action {
         Action::Create => format!("{} {} = {}\n", style.sign("  +"), o.name, show(&o.after)),
-        Action::Delete => format!("{} {} = {} -> null\n", style.sign("  -"), o.name, show(&o.before)),
-        _ => format!("{} {} = {} -> {}\n", style.sign("  ~"), o.name, show(&o.before), show(&o.after)),
+        Action::Delete => format!(
+            "{} {} = {} -> null\n",
+            style.sign("  -"),
+            o.name,
+            show(&o.before)
+        ),
+        _ => format!(
+            "{} {} = {} -> {}\n",
+            style.sign("  ~"),
+            o.name,
+            show(&o.before),
+            show(&o.after)
+        ),
     }
 }
 
@@ -246,20 +369,36 @@ fn render_output_change(o: &OutputChange, style: Style) -> String {
 fn attrs_one_side(v: &Value, sign: &str, style: Style) -> String {
     let mut out = String::new();
     let Some(m) = v.as_map() else { return out };
-    let width = m.iter().filter(|(_, x)| !x.is_null()).map(|(k, _)| k.len()).max().unwrap_or(0);
+    let width = m
+        .iter()
+        .filter(|(_, x)| !x.is_null())
+        .map(|(k, _)| k.len())
+        .max()
+        .unwrap_or(0);
     for (k, x) in m {
-        if x.is_null() || matches!(x.unmarked(), Value::List(xs) | Value::Tuple(xs) if xs.is_empty()) && !x.is_sensitive() {
+        if x.is_null()
+            || matches!(x.unmarked(), Value::List(xs) | Value::Tuple(xs) if xs.is_empty())
+                && !x.is_sensitive()
+        {
             continue;
         }
         let tail = if sign == "-" { " -> null" } else { "" };
         let text = match x {
             // A JSON document reads as `jsonencode(...)`, its `-> null` placed as Terraform's.
             Value::String(s) if json_document(s).is_some() => {
-                let (b, a, act) = if sign == "-" { (Some(s.as_str()), None, Act::Delete) } else { (None, Some(s.as_str()), Act::Create) };
+                let (b, a, act) = if sign == "-" {
+                    (Some(s.as_str()), None, Act::Delete)
+                } else {
+                    (None, Some(s.as_str()), Act::Create)
+                };
                 string_diff(b, a, act, 8, Opts::plan(), false)
             }
             _ => {
-                let (b, a) = if sign == "-" { (x, &Value::Null) } else { (&Value::Null, x) };
+                let (b, a) = if sign == "-" {
+                    (x, &Value::Null)
+                } else {
+                    (&Value::Null, x)
+                };
                 match laid_out_change(b, a, false) {
                     Some((_, text)) => text,
                     None => format!("{}{tail}", multiline(x, 6)),
@@ -282,12 +421,23 @@ fn attrs_diff(before: &Value, after: &Value, forces: &[String], style: Style) ->
     keys.sort();
     keys.dedup();
     // Attributes null on both sides are not listed, so they do not widen the column.
-    let width = keys.iter().filter(|k| !(b.get(**k).is_none_or(Value::is_null) && a.get(**k).is_none_or(Value::is_null))).map(|k| k.len()).max().unwrap_or(0);
+    let width = keys
+        .iter()
+        .filter(|k| {
+            !(b.get(**k).is_none_or(Value::is_null) && a.get(**k).is_none_or(Value::is_null))
+        })
+        .map(|k| k.len())
+        .max()
+        .unwrap_or(0);
     let mut hidden = 0;
     for k in keys {
         let x = b.get(k).unwrap_or(&Value::Null);
         let y = a.get(k).unwrap_or(&Value::Null);
-        let force = if forces.iter().any(|f| f == k) { " # forces replacement" } else { "" };
+        let force = if forces.iter().any(|f| f == k) {
+            " # forces replacement"
+        } else {
+            ""
+        };
         if x.same_as(y) && y.is_wholly_known() {
             if (k == "id" || k == "name") && !x.is_null() {
                 let _ = writeln!(out, "        {k:<width$} = {}", inline(x));
@@ -308,28 +458,55 @@ fn attrs_diff(before: &Value, after: &Value, forces: &[String], style: Style) ->
             continue;
         }
         if let Some(text) = json_change(x, y, !force.is_empty(), 8) {
-            let sign = if x.is_null() { "+" } else if y.is_null() { "-" } else { "~" };
+            let sign = if x.is_null() {
+                "+"
+            } else if y.is_null() {
+                "-"
+            } else {
+                "~"
+            };
             let _ = writeln!(out, "      {} {k:<width$} = {text}", style.sign(sign));
             continue;
         }
         let line = if x.is_null() {
-            format!("      {} {k:<width$} = {}{force}", style.sign("+"), multiline(y, 6))
+            format!(
+                "      {} {k:<width$} = {}{force}",
+                style.sign("+"),
+                multiline(y, 6)
+            )
         } else if y.is_null() {
-            format!("      {} {k:<width$} = {} -> null{force}", style.sign("-"), multiline(x, 6))
+            format!(
+                "      {} {k:<width$} = {} -> null{force}",
+                style.sign("-"),
+                multiline(x, 6)
+            )
         } else {
-            format!("      {} {k:<width$} = {} -> {}{force}", style.sign("~"), multiline(x, 6), multiline(y, 6))
+            format!(
+                "      {} {k:<width$} = {} -> {}{force}",
+                style.sign("~"),
+                multiline(x, 6),
+                multiline(y, 6)
+            )
         };
         out.push_str(&line);
         out.push('\n');
     }
     if hidden > 0 {
-        let _ = writeln!(out, "        # ({hidden} unchanged attribute{} hidden)", if hidden == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "        # ({hidden} unchanged attribute{} hidden)",
+            if hidden == 1 { "" } else { "s" }
+        );
     }
     out
 }
 
 /// The changed keys of a map attribute (tags): `+`, `-`, `~` per key.
-fn map_diff(before: &std::collections::BTreeMap<String, Value>, after: &std::collections::BTreeMap<String, Value>, style: Style) -> String {
+fn map_diff(
+    before: &std::collections::BTreeMap<String, Value>,
+    after: &std::collections::BTreeMap<String, Value>,
+    style: Style,
+) -> String {
     let mut out = String::new();
     let mut keys: Vec<&String> = before.keys().chain(after.keys()).collect();
     keys.sort();
@@ -340,26 +517,60 @@ fn map_diff(before: &std::collections::BTreeMap<String, Value>, after: &std::col
         let key = key_text(k);
         match (before.get(k), after.get(k)) {
             (Some(b), Some(a)) if b.same_as(a) && a.is_wholly_known() => hidden += 1,
-            (b, a) if json_change(b.unwrap_or(&Value::Null), a.unwrap_or(&Value::Null), false, 12).is_some() => {
+            (b, a)
+                if json_change(
+                    b.unwrap_or(&Value::Null),
+                    a.unwrap_or(&Value::Null),
+                    false,
+                    12,
+                )
+                .is_some() =>
+            {
                 let (b, a) = (b.unwrap_or(&Value::Null), a.unwrap_or(&Value::Null));
-                let sign = if b.is_null() { "+" } else if a.is_null() { "-" } else { "~" };
+                let sign = if b.is_null() {
+                    "+"
+                } else if a.is_null() {
+                    "-"
+                } else {
+                    "~"
+                };
                 let text = json_change(b, a, false, 12).unwrap_or_default();
                 let _ = writeln!(out, "          {} {key:<width$} = {text}", style.sign(sign));
             }
             (Some(b), Some(a)) => {
-                let _ = writeln!(out, "          {} {key:<width$} = {} -> {}", style.sign("~"), inline(b), inline(a));
+                let _ = writeln!(
+                    out,
+                    "          {} {key:<width$} = {} -> {}",
+                    style.sign("~"),
+                    inline(b),
+                    inline(a)
+                );
             }
             (None, Some(a)) => {
-                let _ = writeln!(out, "          {} {key:<width$} = {}", style.sign("+"), inline(a));
+                let _ = writeln!(
+                    out,
+                    "          {} {key:<width$} = {}",
+                    style.sign("+"),
+                    inline(a)
+                );
             }
             (Some(b), None) => {
-                let _ = writeln!(out, "          {} {key:<width$} = {} -> null", style.sign("-"), inline(b));
+                let _ = writeln!(
+                    out,
+                    "          {} {key:<width$} = {} -> null",
+                    style.sign("-"),
+                    inline(b)
+                );
             }
             (None, None) => {}
         }
     }
     if hidden > 0 {
-        let _ = writeln!(out, "            # ({hidden} unchanged element{} hidden)", if hidden == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "            # ({hidden} unchanged element{} hidden)",
+            if hidden == 1 { "" } else { "s" }
+        );
     }
     out
 }
@@ -373,9 +584,17 @@ pub fn inline(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => forge_provider::value::number_to_json(*n).to_string(),
         Value::String(s) => serde_json::Value::String(s.clone()).to_string(),
-        Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => format!("[{}]", xs.iter().map(inline).collect::<Vec<_>>().join(", ")),
+        Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => {
+            format!("[{}]", xs.iter().map(inline).collect::<Vec<_>>().join(", "))
+        }
         Value::Object(m) | Value::Map(m) => {
-            format!("{{{}}}", m.iter().map(|(k, x)| format!("{} = {}", key_text(k), inline(x))).collect::<Vec<_>>().join(", "))
+            format!(
+                "{{{}}}",
+                m.iter()
+                    .map(|(k, x)| format!("{} = {}", key_text(k), inline(x)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
     }
 }
@@ -398,14 +617,21 @@ fn multiline(v: &Value, indent: usize) -> String {
             let width = m.keys().map(|k| key_text(k).len()).max().unwrap_or(0);
             let mut s = String::from("{\n");
             for (k, x) in m {
-                let _ = writeln!(s, "{pad}{:<width$} = {}", key_text(k), multiline(x, indent + 2));
+                let _ = writeln!(
+                    s,
+                    "{pad}{:<width$} = {}",
+                    key_text(k),
+                    multiline(x, indent + 2)
+                );
             }
             s.push_str(&close);
             s.push('}');
             s
         }
         // Nested members carry no signs here, so neither does a JSON document among them.
-        Value::String(s) if json_document(s).is_some() => string_diff(None, Some(s), Act::NoOp, indent + 2, Opts::state(), false),
+        Value::String(s) if json_document(s).is_some() => {
+            string_diff(None, Some(s), Act::NoOp, indent + 2, Opts::state(), false)
+        }
         other => inline(other),
     }
 }
@@ -422,19 +648,49 @@ fn laid_out_change(before: &Value, after: &Value, replace: bool) -> Option<(&'st
         Value::String(s) => s.contains('\n') && json_document(s).is_none(),
         _ => false,
     };
-    if !(spread(before) || spread(after)) || before.contains_sensitive() || after.contains_sensitive() {
+    if !(spread(before) || spread(after))
+        || before.contains_sensitive()
+        || after.contains_sensitive()
+    {
         return None;
     }
-    let sign = if before.is_null() { "+" } else if after.is_null() { "-" } else { "~" };
+    let sign = if before.is_null() {
+        "+"
+    } else if after.is_null() {
+        "-"
+    } else {
+        "~"
+    };
     let force = if replace { " # forces replacement" } else { "" };
     let plan = Opts::plan();
     match (before, after) {
-        (Value::String(b), Value::String(a)) => return Some((sign, string_diff(Some(b), Some(a), Act::Update, 8, plan, replace))),
-        (Value::Null, Value::String(a)) => return Some((sign, string_diff(None, Some(a), Act::Create, 8, plan, replace))),
-        (Value::String(b), Value::Null) => return Some((sign, string_diff(Some(b), None, Act::Delete, 8, plan, replace))),
+        (Value::String(b), Value::String(a)) => {
+            return Some((
+                sign,
+                string_diff(Some(b), Some(a), Act::Update, 8, plan, replace),
+            ));
+        }
+        (Value::Null, Value::String(a)) => {
+            return Some((
+                sign,
+                string_diff(None, Some(a), Act::Create, 8, plan, replace),
+            ));
+        }
+        (Value::String(b), Value::Null) => {
+            return Some((
+                sign,
+                string_diff(Some(b), None, Act::Delete, 8, plan, replace),
+            ));
+        }
         _ => {}
     }
-    let tree = |v: &Value| if v.is_null() { None } else { Some(Tree::from_value(v)) };
+    let tree = |v: &Value| {
+        if v.is_null() {
+            None
+        } else {
+            Some(Tree::from_value(v))
+        }
+    };
     let (b, a) = (tree(before), tree(after));
     let d = structured::diff(b.as_ref(), a.as_ref());
     let mut text = structured::render(&d, 8, plan);
@@ -459,11 +715,27 @@ fn json_change(before: &Value, after: &Value, replace: bool, k: usize) -> Option
     let plan = Opts::plan();
     let force = if replace { " # forces replacement" } else { "" };
     match (before, after) {
-        (Value::Null, Value::String(a)) => Some(string_diff(None, Some(a), Act::Create, k, plan, replace)),
-        (Value::String(b), Value::Null) => Some(string_diff(Some(b), None, Act::Delete, k, plan, replace)),
-        (Value::String(b), Value::String(a)) => Some(string_diff(Some(b), Some(a), Act::Update, k, plan, replace)),
+        (Value::Null, Value::String(a)) => {
+            Some(string_diff(None, Some(a), Act::Create, k, plan, replace))
+        }
+        (Value::String(b), Value::Null) => {
+            Some(string_diff(Some(b), None, Act::Delete, k, plan, replace))
+        }
+        (Value::String(b), Value::String(a)) => {
+            Some(string_diff(Some(b), Some(a), Act::Update, k, plan, replace))
+        }
         (Value::String(b), Value::Unknown) => {
-            let gone = string_diff(Some(b), None, Act::Delete, k, Opts { no_null_suffix: true, ..plan }, false);
+            let gone = string_diff(
+                Some(b),
+                None,
+                Act::Delete,
+                k,
+                Opts {
+                    no_null_suffix: true,
+                    ..plan
+                },
+                false,
+            );
             Some(format!("{gone} -> (known after apply){force}"))
         }
         _ => None,
@@ -471,8 +743,15 @@ fn json_change(before: &Value, after: &Value, replace: bool, k: usize) -> Option
 }
 
 fn key_text(k: &str) -> String {
-    let plain = !k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') && !k.starts_with(|c: char| c.is_ascii_digit());
-    if plain { k.to_string() } else { serde_json::Value::String(k.to_string()).to_string() }
+    let plain = !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        && !k.starts_with(|c: char| c.is_ascii_digit());
+    if plain {
+        k.to_string()
+    } else {
+        serde_json::Value::String(k.to_string()).to_string()
+    }
 }
 
 /// One instance as `terraform state show` prints it: its non-null attributes, aligned,
@@ -480,9 +759,20 @@ fn key_text(k: &str) -> String {
 /// keys), then its nested blocks when `schema` says which attributes are blocks.
 /// Sensitive values read `(sensitive value)`. `attrs` must already be out of the state's
 /// wire form (`schema_util::from_state`).
-pub fn state_resource(addr: &crate::InstanceAddr, attrs: &Value, schema: Option<&Schema>) -> String {
-    let kind = if addr.mode == forge_config::Mode::Data { "data" } else { "resource" };
-    let mut out = format!("# {addr}:\n{kind} \"{}\" \"{}\" {{\n", addr.type_name, addr.name);
+pub fn state_resource(
+    addr: &crate::InstanceAddr,
+    attrs: &Value,
+    schema: Option<&Schema>,
+) -> String {
+    let kind = if addr.mode == forge_config::Mode::Data {
+        "data"
+    } else {
+        "resource"
+    };
+    let mut out = format!(
+        "# {addr}:\n{kind} \"{}\" \"{}\" {{\n",
+        addr.type_name, addr.name
+    );
     state_body(&mut out, attrs, schema, 4);
     out.push_str("}\n");
     out
@@ -491,12 +781,24 @@ pub fn state_resource(addr: &crate::InstanceAddr, attrs: &Value, schema: Option<
 fn state_body(out: &mut String, attrs: &Value, schema: Option<&Schema>, k: usize) {
     let Some(m) = attrs.as_map() else { return };
     let is_block = |name: &str| schema.is_some_and(|s| s.blocks.contains_key(name));
-    let shown: Vec<(&String, &Value)> = m.iter().filter(|(n, v)| !v.is_null() && !is_block(n)).collect();
-    let width = shown.iter().map(|(n, _)| structured::key_width(n)).max().unwrap_or(0);
+    let shown: Vec<(&String, &Value)> = m
+        .iter()
+        .filter(|(n, v)| !v.is_null() && !is_block(n))
+        .collect();
+    let width = shown
+        .iter()
+        .map(|(n, _)| structured::key_width(n))
+        .max()
+        .unwrap_or(0);
     for (name, v) in shown {
         let key = structured::key(name);
         let pad = " ".repeat(width - structured::key_width(name));
-        let _ = writeln!(out, "{}{key}{pad} = {}", " ".repeat(k), structured::state_value(v, k));
+        let _ = writeln!(
+            out,
+            "{}{key}{pad} = {}",
+            " ".repeat(k),
+            structured::state_value(v, k)
+        );
     }
     let Some(schema) = schema else { return };
     for (name, block) in &schema.blocks {
@@ -508,8 +810,16 @@ fn state_body(out: &mut String, attrs: &Value, schema: Option<&Schema>, k: usize
         for item in items {
             let _ = write!(out, "\n{}{name} {{\n", " ".repeat(k));
             if item.is_sensitive() {
-                let _ = writeln!(out, "{}# At least one attribute in this block is (or was) sensitive,", " ".repeat(k + 4));
-                let _ = writeln!(out, "{}# so its contents will not be displayed.", " ".repeat(k + 4));
+                let _ = writeln!(
+                    out,
+                    "{}# At least one attribute in this block is (or was) sensitive,",
+                    " ".repeat(k + 4)
+                );
+                let _ = writeln!(
+                    out,
+                    "{}# so its contents will not be displayed.",
+                    " ".repeat(k + 4)
+                );
             } else {
                 state_body(out, &item, Some(&block.schema), k + 4);
             }
@@ -520,20 +830,45 @@ fn state_body(out: &mut String, attrs: &Value, schema: Option<&Schema>, k: usize
 
 /// The table at the end of an environment plan: one row per unit.
 pub fn summary_table(plan: &EnvPlan) -> String {
-    let width = plan.units.iter().map(|(n, _)| n.len()).max().unwrap_or(4).max(4);
-    let mut out = format!("{:<width$}  {:>4}  {:>6}  {:>7}  status\n", "unit", "add", "change", "destroy");
+    let width = plan
+        .units
+        .iter()
+        .map(|(n, _)| n.len())
+        .max()
+        .unwrap_or(4)
+        .max(4);
+    let mut out = format!(
+        "{:<width$}  {:>4}  {:>6}  {:>7}  status\n",
+        "unit", "add", "change", "destroy"
+    );
     for (name, o) in &plan.units {
         match o {
             UnitOutcome::Done(p) => {
                 let c = p.counts();
-                let status = if p.has_changes() { "changes" } else { "no changes" };
-                let _ = writeln!(out, "{name:<width$}  {:>4}  {:>6}  {:>7}  {status}", c.add, c.change, c.destroy);
+                let status = if p.has_changes() {
+                    "changes"
+                } else {
+                    "no changes"
+                };
+                let _ = writeln!(
+                    out,
+                    "{name:<width$}  {:>4}  {:>6}  {:>7}  {status}",
+                    c.add, c.change, c.destroy
+                );
             }
             UnitOutcome::Failed(_) => {
-                let _ = writeln!(out, "{name:<width$}  {:>4}  {:>6}  {:>7}  failed", "-", "-", "-");
+                let _ = writeln!(
+                    out,
+                    "{name:<width$}  {:>4}  {:>6}  {:>7}  failed",
+                    "-", "-", "-"
+                );
             }
             UnitOutcome::Skipped { because } => {
-                let _ = writeln!(out, "{name:<width$}  {:>4}  {:>6}  {:>7}  skipped ({because} failed)", "-", "-", "-");
+                let _ = writeln!(
+                    out,
+                    "{name:<width$}  {:>4}  {:>6}  {:>7}  skipped ({because} failed)",
+                    "-", "-", "-"
+                );
             }
         }
     }
@@ -547,9 +882,26 @@ mod tests {
 
     #[test]
     fn update_shows_changed_map_keys_and_hides_the_rest() {
-        let tags = |v: &str| Value::Map([("team".to_string(), Value::string("core")), ("env".to_string(), Value::string(v))].into_iter().collect());
-        let before = Value::object([("id", Value::string("i-1")), ("tags", tags("dev")), ("size", Value::Number(1.0))]);
-        let after = Value::object([("id", Value::string("i-1")), ("tags", tags("prod")), ("size", Value::Number(1.0))]);
+        let tags = |v: &str| {
+            Value::Map(
+                [
+                    ("team".to_string(), Value::string("core")),
+                    ("env".to_string(), Value::string(v)),
+                ]
+                .into_iter()
+                .collect(),
+            )
+        };
+        let before = Value::object([
+            ("id", Value::string("i-1")),
+            ("tags", tags("dev")),
+            ("size", Value::Number(1.0)),
+        ]);
+        let after = Value::object([
+            ("id", Value::string("i-1")),
+            ("tags", tags("prod")),
+            ("size", Value::Number(1.0)),
+        ]);
         let change = ResourceChange {
             addr: InstanceAddr::managed("aws_instance", "app", None),
             action: Action::Update,
@@ -561,7 +913,10 @@ mod tests {
             importing: None,
         };
         let text = render_change(&change, Style::default());
-        assert!(text.contains("# aws_instance.app will be updated in-place"), "{text}");
+        assert!(
+            text.contains("# aws_instance.app will be updated in-place"),
+            "{text}"
+        );
         assert!(text.contains("~ \"env\"  = \"dev\" -> \"prod\""), "{text}");
         assert!(text.contains("# (1 unchanged element hidden)"), "{text}");
         assert!(text.contains("# (1 unchanged attribute hidden)"), "{text}");
@@ -570,14 +925,33 @@ mod tests {
 
     #[test]
     fn drift_of_a_changed_object_shows_only_the_attributes_the_plan_acts_on() {
-        let queue = |timeout: f64, policy: Value| Value::object([("id", Value::string("q")), ("visibility_timeout_seconds", Value::Number(timeout)), ("policy", policy)]);
+        let queue = |timeout: f64, policy: Value| {
+            Value::object([
+                ("id", Value::string("q")),
+                ("visibility_timeout_seconds", Value::Number(timeout)),
+                ("policy", policy),
+            ])
+        };
         let addr = InstanceAddr::managed("aws_sqs_queue", "q", None);
         let live = queue(45.0, Value::string("{}"));
         let plan = |planned: Value| UnitPlan {
             unit: "sqs".into(),
             mode: PlanMode::Normal,
-            changes: vec![ResourceChange { addr: addr.clone(), action: Action::Update, before: Some(live.clone()), after: Some(planned), requires_replace: Vec::new(), reason: None, moved_from: None, importing: None }],
-            drift: vec![Drift { addr: addr.clone(), before: queue(60.0, Value::Null), after: Some(live.clone()) }],
+            changes: vec![ResourceChange {
+                addr: addr.clone(),
+                action: Action::Update,
+                before: Some(live.clone()),
+                after: Some(planned),
+                requires_replace: Vec::new(),
+                reason: None,
+                moved_from: None,
+                importing: None,
+            }],
+            drift: vec![Drift {
+                addr: addr.clone(),
+                before: queue(60.0, Value::Null),
+                after: Some(live.clone()),
+            }],
             output_changes: Vec::new(),
             outputs: Default::default(),
             lineage: None,
@@ -590,15 +964,33 @@ mod tests {
         // The plan puts the timeout back and keeps the policy: only the timeout is news.
         let text = render_unit(&plan(queue(60.0, Value::string("{}"))), Style::default());
         let drift = &text[..text.find("forge will perform").expect("actions")];
-        assert!(drift.contains("~ visibility_timeout_seconds = 60 -> 45"), "{text}");
+        assert!(
+            drift.contains("~ visibility_timeout_seconds = 60 -> 45"),
+            "{text}"
+        );
         assert!(!drift.contains("policy"), "{text}");
         // When the plan acts on none of the drifted attributes, all of them are shown.
-        let text = render_unit(&plan(Value::object([("id", Value::Unknown), ("visibility_timeout_seconds", Value::Number(45.0)), ("policy", Value::string("{}"))])), Style::default());
+        let text = render_unit(
+            &plan(Value::object([
+                ("id", Value::Unknown),
+                ("visibility_timeout_seconds", Value::Number(45.0)),
+                ("policy", Value::string("{}")),
+            ])),
+            Style::default(),
+        );
         let drift = &text[..text.find("forge will perform").expect("actions")];
-        assert!(drift.contains("+ policy") && drift.contains("60 -> 45"), "{text}");
+        assert!(
+            drift.contains("+ policy") && drift.contains("60 -> 45"),
+            "{text}"
+        );
     }
 
-    fn data_change(action: Action, before: Option<Value>, after: Option<Value>, replace: &[&str]) -> String {
+    fn data_change(
+        action: Action,
+        before: Option<Value>,
+        after: Option<Value>,
+        replace: &[&str],
+    ) -> String {
         let change = ResourceChange {
             addr: InstanceAddr::managed("terraform_data", "s", None),
             action,
@@ -620,8 +1012,12 @@ mod tests {
     // terraform_data with jsonencode inputs), copied verbatim.
     #[test]
     fn json_update_is_a_diff_inside_jsonencode_with_unchanged_keys_counted() {
-        let old = doc(serde_json::json!({"a": 1, "b": "two", "c": [1, 2, 3], "d": {"e": true, "f": null}, "g": [], "h": {}}));
-        let new = doc(serde_json::json!({"a": 2, "b": "two", "c": [1, 3, 4], "d": {"e": true}, "g": [1], "h": {"x": "y"}}));
+        let old = doc(
+            serde_json::json!({"a": 1, "b": "two", "c": [1, 2, 3], "d": {"e": true, "f": null}, "g": [], "h": {}}),
+        );
+        let new = doc(
+            serde_json::json!({"a": 2, "b": "two", "c": [1, 3, 4], "d": {"e": true}, "g": [1], "h": {"x": "y"}}),
+        );
         let id = Value::string("5267ef6c-d91c-3f0d-da4d-ca27231efae8");
         let before = Value::object([("id", id.clone()), ("input", old.clone()), ("output", old)]);
         let after = Value::object([("id", id), ("input", new), ("output", Value::Unknown)]);
@@ -674,7 +1070,9 @@ mod tests {
 
     #[test]
     fn json_policy_change_marks_only_the_changed_statement_keys() {
-        let statement = |effect: &str, action: serde_json::Value, condition: Option<serde_json::Value>| {
+        let statement = |effect: &str,
+                         action: serde_json::Value,
+                         condition: Option<serde_json::Value>| {
             let mut s = serde_json::json!({"Effect": effect, "Action": action, "Resource": "*", "Principal": {"AWS": "*"}});
             if let Some(c) = condition {
                 s["Condition"] = c;
@@ -682,7 +1080,11 @@ mod tests {
             doc(serde_json::json!({"Version": "2012-10-17", "Statement": [s]}))
         };
         let old = statement("Allow", serde_json::json!("sqs:SendMessage"), None);
-        let new = statement("Deny", serde_json::json!(["sqs:SendMessage", "sqs:ReceiveMessage"]), Some(serde_json::json!({"StringEquals": {"aws:SourceAccount": "123"}})));
+        let new = statement(
+            "Deny",
+            serde_json::json!(["sqs:SendMessage", "sqs:ReceiveMessage"]),
+            Some(serde_json::json!({"StringEquals": {"aws:SourceAccount": "123"}})),
+        );
         let before = Value::object([("id", Value::string("q")), ("policy", old)]);
         let after = Value::object([("id", Value::string("q")), ("policy", new)]);
         let text = data_change(Action::Update, Some(before), Some(after), &[]);
@@ -719,7 +1121,13 @@ mod tests {
         let create = data_change(
             Action::Create,
             None,
-            Some(Value::object([("id", Value::Unknown), ("input", doc(serde_json::json!([1, 2]))), ("n", Value::string("not json {")), ("q", Value::string("\"hello\"")), ("e", Value::string("{}"))])),
+            Some(Value::object([
+                ("id", Value::Unknown),
+                ("input", doc(serde_json::json!([1, 2]))),
+                ("n", Value::string("not json {")),
+                ("q", Value::string("\"hello\"")),
+                ("e", Value::string("{}")),
+            ])),
             &[],
         );
         let expected = r#"  # terraform_data.s will be created
@@ -738,7 +1146,15 @@ mod tests {
 "#;
         assert_eq!(create, expected, "\n--- got\n{create}");
         // Destroy: `-> null` after the closing parenthesis, none after a one-line document.
-        let destroy = data_change(Action::Delete, Some(Value::object([("e", Value::string("{}")), ("input", doc(serde_json::json!([1])))])), None, &[]);
+        let destroy = data_change(
+            Action::Delete,
+            Some(Value::object([
+                ("e", Value::string("{}")),
+                ("input", doc(serde_json::json!([1]))),
+            ])),
+            None,
+            &[],
+        );
         let expected = r#"  # terraform_data.s will be destroyed
   - resource "terraform_data" "s" {
       - e     = jsonencode({})
@@ -751,8 +1167,14 @@ mod tests {
 "#;
         assert_eq!(destroy, expected, "\n--- got\n{destroy}");
         // A string that becomes JSON, and JSON whose spacing alone changes.
-        let before = Value::object([("n", Value::string("not json {")), ("w", Value::string(r#"{"a":1,"b":[1,2]}"#))]);
-        let after = Value::object([("n", doc(serde_json::json!({"a": 1}))), ("w", Value::string(r#"{"a": 1, "b": [1, 2]}"#))]);
+        let before = Value::object([
+            ("n", Value::string("not json {")),
+            ("w", Value::string(r#"{"a":1,"b":[1,2]}"#)),
+        ]);
+        let after = Value::object([
+            ("n", doc(serde_json::json!({"a": 1}))),
+            ("w", Value::string(r#"{"a": 1, "b": [1, 2]}"#)),
+        ]);
         let update = data_change(Action::Update, Some(before), Some(after), &[]);
         let expected = r#"  # terraform_data.s will be updated in-place
   ~ resource "terraform_data" "s" {
@@ -777,11 +1199,20 @@ mod tests {
 
     #[test]
     fn json_replace_puts_forces_replacement_after_the_document_and_shows_list_context() {
-        let old = doc(serde_json::json!({"a": 1, "b": [1, 2, 3, 4, 5, 6], "id": "x", "name": "n", "tags": {"k": "v"}, "other": "o"}));
-        let new = doc(serde_json::json!({"a": 2, "b": [1, 2, 3, 4, 9, 6], "id": "x", "name": "n", "tags": {"k": "v"}, "other": "o"}));
+        let old = doc(
+            serde_json::json!({"a": 1, "b": [1, 2, 3, 4, 5, 6], "id": "x", "name": "n", "tags": {"k": "v"}, "other": "o"}),
+        );
+        let new = doc(
+            serde_json::json!({"a": 2, "b": [1, 2, 3, 4, 9, 6], "id": "x", "name": "n", "tags": {"k": "v"}, "other": "o"}),
+        );
         let before = Value::object([("id", Value::string("6315")), ("triggers_replace", old)]);
         let after = Value::object([("id", Value::Unknown), ("triggers_replace", new)]);
-        let text = data_change(Action::DeleteThenCreate, Some(before), Some(after), &["triggers_replace"]);
+        let text = data_change(
+            Action::DeleteThenCreate,
+            Some(before),
+            Some(after),
+            &["triggers_replace"],
+        );
         let expected = r#"  # terraform_data.s must be replaced
 -/+ resource "terraform_data" "s" {
       ~ id               = "6315" -> (known after apply)
@@ -810,14 +1241,36 @@ mod tests {
     #[test]
     fn sensitive_json_stays_hidden() {
         let secret = doc(serde_json::json!({"password": "hunter2"})).sensitive();
-        let before = Value::object([("policy", doc(serde_json::json!({"a": 1}))), ("secret", secret.clone())]);
-        let after = Value::object([("policy", doc(serde_json::json!({"a": 1})).sensitive()), ("secret", doc(serde_json::json!({"password": "hunter3"})).sensitive())]);
+        let before = Value::object([
+            ("policy", doc(serde_json::json!({"a": 1}))),
+            ("secret", secret.clone()),
+        ]);
+        let after = Value::object([
+            ("policy", doc(serde_json::json!({"a": 1})).sensitive()),
+            (
+                "secret",
+                doc(serde_json::json!({"password": "hunter3"})).sensitive(),
+            ),
+        ]);
         for text in [
             data_change(Action::Update, Some(before), Some(after), &[]),
-            data_change(Action::Create, None, Some(Value::object([("secret", secret.clone())])), &[]),
-            data_change(Action::Delete, Some(Value::object([("secret", secret)])), None, &[]),
+            data_change(
+                Action::Create,
+                None,
+                Some(Value::object([("secret", secret.clone())])),
+                &[],
+            ),
+            data_change(
+                Action::Delete,
+                Some(Value::object([("secret", secret)])),
+                None,
+                &[],
+            ),
         ] {
-            assert!(!text.contains("hunter") && !text.contains("password"), "{text}");
+            assert!(
+                !text.contains("hunter") && !text.contains("password"),
+                "{text}"
+            );
             assert!(text.contains("(sensitive value)"), "{text}");
             assert!(!text.contains("jsonencode"), "{text}");
         }
@@ -838,7 +1291,16 @@ mod tests {
         let input = |extra: bool| {
             let mut m = vec![
                 ("m", obj(&[("k", Value::string("v"))])),
-                ("o", obj(&[("x", Value::Number(1.0)), ("y", Value::Tuple(vec![Value::Number(1.0), Value::Number(2.0)]))])),
+                (
+                    "o",
+                    obj(&[
+                        ("x", Value::Number(1.0)),
+                        (
+                            "y",
+                            Value::Tuple(vec![Value::Number(1.0), Value::Number(2.0)]),
+                        ),
+                    ]),
+                ),
                 ("ud", Value::string("a\nb\n")),
             ];
             if extra {
@@ -846,7 +1308,16 @@ mod tests {
             }
             obj(&m)
         };
-        let create = data_change(Action::Create, None, Some(obj(&[("id", Value::Unknown), ("input", input(true)), ("output", Value::Unknown)])), &[]);
+        let create = data_change(
+            Action::Create,
+            None,
+            Some(obj(&[
+                ("id", Value::Unknown),
+                ("input", input(true)),
+                ("output", Value::Unknown),
+            ])),
+            &[],
+        );
         let expected = r#"  # terraform_data.s will be created
   + resource "terraform_data" "s" {
       + id     = (known after apply)
@@ -872,7 +1343,16 @@ mod tests {
 "#;
         assert_eq!(create, expected, "\n--- got\n{create}");
         let id = Value::string("2438eb21-16e9-2233-a541-9e7adb246057");
-        let destroy = data_change(Action::Delete, Some(obj(&[("id", id), ("input", input(false)), ("output", input(false))])), None, &[]);
+        let destroy = data_change(
+            Action::Delete,
+            Some(obj(&[
+                ("id", id),
+                ("input", input(false)),
+                ("output", input(false)),
+            ])),
+            None,
+            &[],
+        );
         let expected = r#"  # terraform_data.s will be destroyed
   - resource "terraform_data" "s" {
       - id     = "2438eb21-16e9-2233-a541-9e7adb246057" -> null
@@ -918,19 +1398,50 @@ mod tests {
         let old = obj(&[
             ("gone", obj(&[("z", Value::Number(1.0))])),
             ("l", strs(&["p", "q"])),
-            ("m", obj(&[("a", Value::string("x")), ("b", Value::string("y"))])),
-            ("o", obj(&[("k", Value::Number(1.0)), ("s", Value::string("t"))])),
+            (
+                "m",
+                obj(&[("a", Value::string("x")), ("b", Value::string("y"))]),
+            ),
+            (
+                "o",
+                obj(&[("k", Value::Number(1.0)), ("s", Value::string("t"))]),
+            ),
             ("ud", Value::string("line one\nline two\nline three\n")),
         ]);
         let new = obj(&[
             ("l", strs(&["p", "r"])),
-            ("m", obj(&[("a", Value::string("x")), ("b", Value::string("z"))])),
-            ("new", obj(&[("w", strs(&["a"])), ("z", Value::Number(1.0))])),
-            ("o", obj(&[("k", Value::Number(1.0)), ("s", Value::string("u"))])),
-            ("ud", Value::string("line one\nline 2\nline three\nline four\n")),
+            (
+                "m",
+                obj(&[("a", Value::string("x")), ("b", Value::string("z"))]),
+            ),
+            (
+                "new",
+                obj(&[("w", strs(&["a"])), ("z", Value::Number(1.0))]),
+            ),
+            (
+                "o",
+                obj(&[("k", Value::Number(1.0)), ("s", Value::string("u"))]),
+            ),
+            (
+                "ud",
+                Value::string("line one\nline 2\nline three\nline four\n"),
+            ),
         ]);
         let id = Value::string("1b3d2bd6-71f7-9f8c-fba6-66cbfb28121f");
-        let text = data_change(Action::Update, Some(obj(&[("id", id.clone()), ("input", old.clone()), ("output", old)])), Some(obj(&[("id", id), ("input", new), ("output", Value::Unknown)])), &[]);
+        let text = data_change(
+            Action::Update,
+            Some(obj(&[
+                ("id", id.clone()),
+                ("input", old.clone()),
+                ("output", old),
+            ])),
+            Some(obj(&[
+                ("id", id),
+                ("input", new),
+                ("output", Value::Unknown),
+            ])),
+            &[],
+        );
         let expected = r#"  # terraform_data.s will be updated in-place
   ~ resource "terraform_data" "s" {
         id     = "1b3d2bd6-71f7-9f8c-fba6-66cbfb28121f"
@@ -990,8 +1501,16 @@ mod tests {
 "#;
         assert_eq!(text, expected, "\n--- got\n{text}");
         let id = Value::string("e2455ce3-11fa-7915-0e22-ae5473b54df7");
-        let before = obj(&[("id", id.clone()), ("input", Value::string("multi\nline\nhere")), ("output", Value::string("multi\nline\nhere"))]);
-        let after = obj(&[("id", id), ("input", Value::string("multi\nLINE\nhere\n")), ("output", Value::Unknown)]);
+        let before = obj(&[
+            ("id", id.clone()),
+            ("input", Value::string("multi\nline\nhere")),
+            ("output", Value::string("multi\nline\nhere")),
+        ]);
+        let after = obj(&[
+            ("id", id),
+            ("input", Value::string("multi\nLINE\nhere\n")),
+            ("output", Value::Unknown),
+        ]);
         let text = data_change(Action::Update, Some(before), Some(after), &[]);
         let expected = r#"  # terraform_data.s will be updated in-place
   ~ resource "terraform_data" "s" {
@@ -1011,8 +1530,16 @@ mod tests {
 "#;
         assert_eq!(text, expected, "\n--- got\n{text}");
         let id = Value::string("af80fd9b-1f16-ba68-d640-ac97cdcb4cac");
-        let before = obj(&[("id", id.clone()), ("input", Value::Tuple(Vec::new())), ("output", Value::Tuple(Vec::new()))]);
-        let after = obj(&[("id", id), ("input", strs(&["a"])), ("output", Value::Unknown)]);
+        let before = obj(&[
+            ("id", id.clone()),
+            ("input", Value::Tuple(Vec::new())),
+            ("output", Value::Tuple(Vec::new())),
+        ]);
+        let after = obj(&[
+            ("id", id),
+            ("input", strs(&["a"])),
+            ("output", Value::Unknown),
+        ]);
         let text = data_change(Action::Update, Some(before), Some(after), &[]);
         let expected = r#"  # terraform_data.s will be updated in-place
   ~ resource "terraform_data" "s" {
@@ -1028,11 +1555,29 @@ mod tests {
 
     #[test]
     fn sensitive_members_keep_a_collection_hidden_whole() {
-        let secret = obj(&[("password", Value::string("hunter2").sensitive()), ("user", Value::string("a\nb"))]);
+        let secret = obj(&[
+            ("password", Value::string("hunter2").sensitive()),
+            ("user", Value::string("a\nb")),
+        ]);
         for text in [
-            data_change(Action::Create, None, Some(obj(&[("input", secret.clone())])), &[]),
-            data_change(Action::Delete, Some(obj(&[("input", secret.clone())])), None, &[]),
-            data_change(Action::Update, Some(obj(&[("input", obj(&[]))])), Some(obj(&[("input", secret.clone())])), &[]),
+            data_change(
+                Action::Create,
+                None,
+                Some(obj(&[("input", secret.clone())])),
+                &[],
+            ),
+            data_change(
+                Action::Delete,
+                Some(obj(&[("input", secret.clone())])),
+                None,
+                &[],
+            ),
+            data_change(
+                Action::Update,
+                Some(obj(&[("input", obj(&[]))])),
+                Some(obj(&[("input", secret.clone())])),
+                &[],
+            ),
         ] {
             assert!(!text.contains("hunter"), "{text}");
             assert!(text.contains("(sensitive value)"), "{text}");
@@ -1043,13 +1588,43 @@ mod tests {
     fn state_resource_lays_values_out_as_terraform_state_show() {
         let attrs = Value::object([
             ("id", Value::string("i-1")),
-            ("input", Value::object([("plain", Value::string("x")), ("policy", doc(serde_json::json!({"Statement": [{"Effect": "Allow"}], "Version": "2012-10-17"})))])),
-            ("list", Value::Tuple(vec![Value::string("a"), Value::Number(1.0), Value::Null, Value::string("multi\nline")])),
-            ("tags", Value::Map([("Name".to_string(), Value::string("web"))].into_iter().collect())),
+            (
+                "input",
+                Value::object([
+                    ("plain", Value::string("x")),
+                    (
+                        "policy",
+                        doc(
+                            serde_json::json!({"Statement": [{"Effect": "Allow"}], "Version": "2012-10-17"}),
+                        ),
+                    ),
+                ]),
+            ),
+            (
+                "list",
+                Value::Tuple(vec![
+                    Value::string("a"),
+                    Value::Number(1.0),
+                    Value::Null,
+                    Value::string("multi\nline"),
+                ]),
+            ),
+            (
+                "tags",
+                Value::Map(
+                    [("Name".to_string(), Value::string("web"))]
+                        .into_iter()
+                        .collect(),
+                ),
+            ),
             ("secret", Value::string("hunter2").sensitive()),
             ("gone", Value::Null),
         ]);
-        let text = state_resource(&InstanceAddr::managed("terraform_data", "p", None), &attrs, None);
+        let text = state_resource(
+            &InstanceAddr::managed("terraform_data", "p", None),
+            &attrs,
+            None,
+        );
         let expected = r#"# terraform_data.p:
 resource "terraform_data" "p" {
     id     = "i-1"
@@ -1083,5 +1658,4 @@ resource "terraform_data" "p" {
 "#;
         assert_eq!(text, expected, "\n--- got\n{text}");
     }
-
 }

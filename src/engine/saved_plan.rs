@@ -41,12 +41,25 @@ impl SavedPlan {
                     lineage: p.lineage.clone(),
                     serial: p.serial,
                     has_changes: p.has_changes(),
-                    actions: p.changes.iter().map(|c| (c.addr.to_string(), c.action)).collect(),
+                    actions: p
+                        .changes
+                        .iter()
+                        .map(|c| (c.addr.to_string(), c.action))
+                        .collect(),
                 }),
-                _ => return Err(EngineError::new(format!("the plan of unit {name} failed; a plan with errors cannot be saved"))),
+                _ => {
+                    return Err(EngineError::new(format!(
+                        "the plan of unit {name} failed; a plan with errors cannot be saved"
+                    )));
+                }
             }
         }
-        Ok(SavedPlan { format: FORMAT.into(), dir: dir.to_path_buf(), mode: plan.mode, units })
+        Ok(SavedPlan {
+            format: FORMAT.into(),
+            dir: dir.to_path_buf(),
+            mode: plan.mode,
+            units,
+        })
     }
 
     pub fn targets(&self) -> Vec<ApplyTarget> {
@@ -57,23 +70,40 @@ impl SavedPlan {
                 lineage: u.lineage.clone(),
                 serial: u.serial,
                 has_changes: u.has_changes,
-                actions: u.actions.iter().filter_map(|(a, act)| InstanceAddr::parse(a).map(|addr| (addr, *act))).collect(),
+                actions: u
+                    .actions
+                    .iter()
+                    .filter_map(|(a, act)| InstanceAddr::parse(a).map(|addr| (addr, *act)))
+                    .collect(),
             })
             .collect()
     }
 
     pub fn write(&self, path: &Path) -> Result<(), EngineError> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| EngineError::new(format!("cannot encode the plan: {e}")))?;
-        std::fs::write(path, text).map_err(|e| EngineError::new(format!("cannot write the plan to {}", path.display())).cause(e.to_string()))
+        let text = serde_json::to_string_pretty(self)
+            .map_err(|e| EngineError::new(format!("cannot encode the plan: {e}")))?;
+        std::fs::write(path, text).map_err(|e| {
+            EngineError::new(format!("cannot write the plan to {}", path.display()))
+                .cause(e.to_string())
+        })
     }
 
     pub fn read(path: &Path) -> Result<SavedPlan, EngineError> {
-        let text = std::fs::read_to_string(path).map_err(|e| EngineError::new(format!("cannot read the plan file {}", path.display())).cause(e.to_string()))?;
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            EngineError::new(format!("cannot read the plan file {}", path.display()))
+                .cause(e.to_string())
+        })?;
         let plan: SavedPlan = serde_json::from_str(&text).map_err(|e| {
-            EngineError::new(format!("{} is not a forge plan file", path.display())).cause(e.to_string()).hint("make one with forge plan <env> -out FILE")
+            EngineError::new(format!("{} is not a forge plan file", path.display()))
+                .cause(e.to_string())
+                .hint("make one with forge plan <env> -out FILE")
         })?;
         if plan.format != FORMAT {
-            return Err(EngineError::new(format!("{} is a plan of format {:?}; this forge reads {FORMAT}", path.display(), plan.format)));
+            return Err(EngineError::new(format!(
+                "{} is a plan of format {:?}; this forge reads {FORMAT}",
+                path.display(),
+                plan.format
+            )));
         }
         Ok(plan)
     }

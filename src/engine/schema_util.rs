@@ -14,19 +14,37 @@ pub fn check_body(schema: &Schema, body: &Body, what: &str, at: &Location) -> Di
     let mut diags = Diagnostics::new();
     for attr in &body.attributes {
         if !schema.attributes.contains_key(&attr.name) {
-            let mut d = Diagnostic::error(format!("{what} has no argument named `{}`", attr.name)).at(attr.location.clone());
-            let names = schema.attributes.iter().filter(|(_, a)| a.required || a.optional).map(|(n, _)| n.as_str());
+            let mut d = Diagnostic::error(format!("{what} has no argument named `{}`", attr.name))
+                .at(attr.location.clone());
+            let names = schema
+                .attributes
+                .iter()
+                .filter(|(_, a)| a.required || a.optional)
+                .map(|(n, _)| n.as_str());
             if let Some(s) = did_you_mean(&attr.name, names) {
                 d = d.hint(format!("did you mean `{s}`?"));
             } else if schema.blocks.contains_key(&attr.name) {
-                d = d.hint(format!("`{}` is a block: write `{} {{ ... }}`", attr.name, attr.name));
+                d = d.hint(format!(
+                    "`{}` is a block: write `{} {{ ... }}`",
+                    attr.name, attr.name
+                ));
             }
             diags.push(d);
-        } else if schema.attributes.get(&attr.name).is_some_and(|a| !a.required && !a.optional) {
+        } else if schema
+            .attributes
+            .get(&attr.name)
+            .is_some_and(|a| !a.required && !a.optional)
+        {
             diags.push(
-                Diagnostic::error(format!("{what}: `{}` is computed by the provider and cannot be set", attr.name))
-                    .at(attr.location.clone())
-                    .hint(format!("remove `{}`; read it as an attribute of the resource instead", attr.name)),
+                Diagnostic::error(format!(
+                    "{what}: `{}` is computed by the provider and cannot be set",
+                    attr.name
+                ))
+                .at(attr.location.clone())
+                .hint(format!(
+                    "remove `{}`; read it as an attribute of the resource instead",
+                    attr.name
+                )),
             );
         }
     }
@@ -35,13 +53,25 @@ pub fn check_body(schema: &Schema, body: &Body, what: &str, at: &Location) -> Di
             continue;
         }
         match schema.blocks.get(&block.ident) {
-            Some(bt) => diags.extend(check_body(&bt.schema, &block.body, &format!("block `{}` of {what}", block.ident), &block.location)),
+            Some(bt) => diags.extend(check_body(
+                &bt.schema,
+                &block.body,
+                &format!("block `{}` of {what}", block.ident),
+                &block.location,
+            )),
             None => {
-                let mut d = Diagnostic::error(format!("{what} has no block named `{}`", block.ident)).at(block.location.clone());
-                if let Some(s) = did_you_mean(&block.ident, schema.blocks.keys().map(String::as_str)) {
+                let mut d =
+                    Diagnostic::error(format!("{what} has no block named `{}`", block.ident))
+                        .at(block.location.clone());
+                if let Some(s) =
+                    did_you_mean(&block.ident, schema.blocks.keys().map(String::as_str))
+                {
                     d = d.hint(format!("did you mean `{s}`?"));
                 } else if schema.attributes.contains_key(&block.ident) {
-                    d = d.hint(format!("`{}` is an argument: write `{} = ...`", block.ident, block.ident));
+                    d = d.hint(format!(
+                        "`{}` is an argument: write `{} = ...`",
+                        block.ident, block.ident
+                    ));
                 }
                 diags.push(d);
             }
@@ -57,9 +87,19 @@ pub fn check_body(schema: &Schema, body: &Body, what: &str, at: &Location) -> Di
         }
     }
     for (name, b) in &schema.blocks {
-        let n = body.blocks_of(name).count() + body.blocks_of("dynamic").filter(|d| d.labels.first() == Some(name)).count();
+        let n = body.blocks_of(name).count()
+            + body
+                .blocks_of("dynamic")
+                .filter(|d| d.labels.first() == Some(name))
+                .count();
         if b.min_items > 0 && n == 0 {
-            diags.push(Diagnostic::error(format!("{what} needs at least {} `{name}` block(s)", b.min_items)).at(at.clone()));
+            diags.push(
+                Diagnostic::error(format!(
+                    "{what} needs at least {} `{name}` block(s)",
+                    b.min_items
+                ))
+                .at(at.clone()),
+            );
         }
     }
     diags
@@ -75,7 +115,9 @@ pub fn shape(schema: &Schema, config: &Value) -> Value {
     }
     for (name, b) in &schema.blocks {
         let items: Vec<Value> = match config.get(name).map(Value::unmarked) {
-            Some(Value::Tuple(xs) | Value::List(xs) | Value::Set(xs)) => xs.iter().map(|x| shape(&b.schema, x)).collect(),
+            Some(Value::Tuple(xs) | Value::List(xs) | Value::Set(xs)) => {
+                xs.iter().map(|x| shape(&b.schema, x)).collect()
+            }
             Some(obj @ Value::Object(_)) => vec![shape(&b.schema, obj)],
             _ => Vec::new(),
         };
@@ -91,14 +133,20 @@ pub fn convert(ty: &AttrType, v: Value) -> Value {
         Value::Sensitive(inner) => convert(ty, *inner).sensitive(),
         Value::Null | Value::Unknown => v,
         v => match (ty, v) {
-            (AttrType::String, Value::Number(n)) => Value::String(forge_provider::value::number_to_json(n).to_string()),
+            (AttrType::String, Value::Number(n)) => {
+                Value::String(forge_provider::value::number_to_json(n).to_string())
+            }
             (AttrType::String, Value::Bool(b)) => Value::String(b.to_string()),
             (AttrType::Number, Value::String(s)) => match s.trim().parse::<f64>() {
                 Ok(n) => Value::Number(n),
                 Err(_) => Value::String(s),
             },
-            (AttrType::Bool, Value::String(s)) if s == "true" || s == "false" => Value::Bool(s == "true"),
-            (AttrType::List(t), Value::Tuple(xs) | Value::List(xs) | Value::Set(xs)) => Value::List(xs.into_iter().map(|x| convert(t, x)).collect()),
+            (AttrType::Bool, Value::String(s)) if s == "true" || s == "false" => {
+                Value::Bool(s == "true")
+            }
+            (AttrType::List(t), Value::Tuple(xs) | Value::List(xs) | Value::Set(xs)) => {
+                Value::List(xs.into_iter().map(|x| convert(t, x)).collect())
+            }
             (AttrType::Set(t), Value::Tuple(xs) | Value::List(xs) | Value::Set(xs)) => {
                 let mut out: Vec<Value> = Vec::new();
                 for x in xs.into_iter().map(|x| convert(t, x)) {
@@ -108,7 +156,9 @@ pub fn convert(ty: &AttrType, v: Value) -> Value {
                 }
                 Value::Set(out)
             }
-            (AttrType::Map(t), Value::Object(m) | Value::Map(m)) => Value::Map(m.into_iter().map(|(k, x)| (k, convert(t, x))).collect()),
+            (AttrType::Map(t), Value::Object(m) | Value::Map(m)) => {
+                Value::Map(m.into_iter().map(|(k, x)| (k, convert(t, x))).collect())
+            }
             (_, v) => v,
         },
     }
@@ -119,8 +169,21 @@ pub fn convert(ty: &AttrType, v: Value) -> Value {
 /// counted as elements, not as an object's attributes). Attributes are neither added nor
 /// dropped.
 pub fn typed(schema: &Schema, v: &Value) -> Value {
-    let Value::Object(m) = v else { return v.clone() };
-    let out = m.iter().map(|(k, x)| (k.clone(), schema.attributes.get(k).map_or_else(|| x.clone(), |a| convert(&a.ty, x.clone())))).collect();
+    let Value::Object(m) = v else {
+        return v.clone();
+    };
+    let out = m
+        .iter()
+        .map(|(k, x)| {
+            (
+                k.clone(),
+                schema
+                    .attributes
+                    .get(k)
+                    .map_or_else(|| x.clone(), |a| convert(&a.ty, x.clone())),
+            )
+        })
+        .collect();
     Value::Object(out)
 }
 
@@ -130,17 +193,30 @@ pub fn mark_sensitive(schema: &Schema, v: Value) -> Value {
         Value::Object(mut m) => {
             for (name, a) in &schema.attributes {
                 if a.sensitive
-                    && let Some(x) = m.remove(name) {
-                        let x = if x.is_null() { x } else { x.sensitive() };
-                        m.insert(name.clone(), x);
-                    }
+                    && let Some(x) = m.remove(name)
+                {
+                    let x = if x.is_null() { x } else { x.sensitive() };
+                    m.insert(name.clone(), x);
+                }
             }
             for (name, b) in &schema.blocks {
                 if let Some(x) = m.remove(name) {
                     let x = match x {
-                        Value::List(xs) => Value::List(xs.into_iter().map(|i| mark_sensitive(&b.schema, i)).collect()),
-                        Value::Tuple(xs) => Value::Tuple(xs.into_iter().map(|i| mark_sensitive(&b.schema, i)).collect()),
-                        Value::Set(xs) => Value::Set(xs.into_iter().map(|i| mark_sensitive(&b.schema, i)).collect()),
+                        Value::List(xs) => Value::List(
+                            xs.into_iter()
+                                .map(|i| mark_sensitive(&b.schema, i))
+                                .collect(),
+                        ),
+                        Value::Tuple(xs) => Value::Tuple(
+                            xs.into_iter()
+                                .map(|i| mark_sensitive(&b.schema, i))
+                                .collect(),
+                        ),
+                        Value::Set(xs) => Value::Set(
+                            xs.into_iter()
+                                .map(|i| mark_sensitive(&b.schema, i))
+                                .collect(),
+                        ),
                         other => other,
                     };
                     m.insert(name.clone(), x);
@@ -154,7 +230,11 @@ pub fn mark_sensitive(schema: &Schema, v: Value) -> Value {
 
 /// The top-level attributes of dynamic type, which state records with their type.
 fn dynamic_attributes(schema: &Schema) -> impl Iterator<Item = &String> {
-    schema.attributes.iter().filter(|(_, a)| a.ty == AttrType::Any).map(|(name, _)| name)
+    schema
+        .attributes
+        .iter()
+        .filter(|(_, a)| a.ty == AttrType::Any)
+        .map(|(name, _)| name)
 }
 
 /// A dynamically typed attribute (`AttrType::Any`, Terraform's DynamicPseudoType) is
@@ -163,14 +243,25 @@ fn dynamic_attributes(schema: &Schema) -> impl Iterator<Item = &String> {
 /// top-level attribute (a sensitive mark moves to the wrapper, so the state's
 /// `sensitive_attributes` path names the attribute).
 pub fn to_state(schema: &Schema, v: &Value) -> Value {
-    let Value::Object(m) = v else { return v.clone() };
+    let Value::Object(m) = v else {
+        return v.clone();
+    };
     let mut out = m.clone();
     for name in dynamic_attributes(schema) {
         if let Some(x) = out.get_mut(name)
-            && !x.is_null() && !x.is_unknown() {
-                let wrapped = Value::object([("value", x.unmarked().clone()), ("type", Value::from_json(&crate::state::cty_type(x)))]);
-                *x = if x.is_sensitive() { wrapped.sensitive() } else { wrapped };
-            }
+            && !x.is_null()
+            && !x.is_unknown()
+        {
+            let wrapped = Value::object([
+                ("value", x.unmarked().clone()),
+                ("type", Value::from_json(&crate::state::cty_type(x))),
+            ]);
+            *x = if x.is_sensitive() {
+                wrapped.sensitive()
+            } else {
+                wrapped
+            };
+        }
     }
     Value::Object(out)
 }
@@ -178,16 +269,23 @@ pub fn to_state(schema: &Schema, v: &Value) -> Value {
 /// The reverse of [`to_state`]: attributes recorded as `{"value", "type"}` become their
 /// value. A state written before this wrapping (a bare value) is taken as it is.
 pub fn from_state(schema: &Schema, v: &Value) -> Value {
-    let Value::Object(m) = v else { return v.clone() };
+    let Value::Object(m) = v else {
+        return v.clone();
+    };
     let mut out = m.clone();
     for name in dynamic_attributes(schema) {
         if let Some(x) = out.get_mut(name)
             && let Some(w) = x.as_map()
             && w.len() == 2
-            && let (Some(inner), Some(_)) = (w.get("value"), w.get("type")) {
-                let inner = inner.clone();
-                *x = if x.is_sensitive() { inner.sensitive() } else { inner };
-            }
+            && let (Some(inner), Some(_)) = (w.get("value"), w.get("type"))
+        {
+            let inner = inner.clone();
+            *x = if x.is_sensitive() {
+                inner.sensitive()
+            } else {
+                inner
+            };
+        }
     }
     Value::Object(out)
 }
@@ -197,11 +295,20 @@ pub fn from_state(schema: &Schema, v: &Value) -> Value {
 pub fn unknown_object(schema: &Schema, config: Option<&Value>) -> Value {
     let mut out = BTreeMap::new();
     for name in schema.attributes.keys() {
-        let known = config.and_then(|c| c.get(name)).filter(|v| !v.is_null()).cloned();
+        let known = config
+            .and_then(|c| c.get(name))
+            .filter(|v| !v.is_null())
+            .cloned();
         out.insert(name.clone(), known.unwrap_or(Value::Unknown));
     }
     for name in schema.blocks.keys() {
-        out.insert(name.clone(), config.and_then(|c| c.get(name)).cloned().unwrap_or(Value::Unknown));
+        out.insert(
+            name.clone(),
+            config
+                .and_then(|c| c.get(name))
+                .cloned()
+                .unwrap_or(Value::Unknown),
+        );
     }
     Value::Object(out)
 }
@@ -217,33 +324,54 @@ mod tests {
             ("name", Value::string("a")),
             ("size", Value::string("3")),
             ("tags", Value::object([("k", Value::string("v"))])),
-            ("rule", Value::Tuple(vec![Value::object([("port", Value::Number(80.0))])])),
+            (
+                "rule",
+                Value::Tuple(vec![Value::object([("port", Value::Number(80.0))])]),
+            ),
         ]);
         let v = shape(&thing_schema(), &config);
         assert_eq!(v.get("size"), Some(&Value::Number(3.0)));
         assert_eq!(v.get("value"), Some(&Value::Null));
         assert!(matches!(v.get("tags"), Some(Value::Map(_))));
         assert!(matches!(v.get("rule"), Some(Value::List(xs)) if xs.len() == 1));
-        let marked = mark_sensitive(&thing_schema(), Value::object([("secret", Value::string("s"))]));
+        let marked = mark_sensitive(
+            &thing_schema(),
+            Value::object([("secret", Value::string("s"))]),
+        );
         assert!(marked.get("secret").is_some_and(Value::is_sensitive));
     }
 
     #[test]
     fn typed_makes_state_maps_maps_and_adds_nothing() {
-        let recorded = Value::object([("tags", Value::object([("k", Value::string("v"))])), ("unknown_attr", Value::object([("a", Value::Null)])), ("secret", Value::string("s").sensitive())]);
+        let recorded = Value::object([
+            ("tags", Value::object([("k", Value::string("v"))])),
+            ("unknown_attr", Value::object([("a", Value::Null)])),
+            ("secret", Value::string("s").sensitive()),
+        ]);
         let v = typed(&thing_schema(), &recorded);
         assert!(matches!(v.get("tags"), Some(Value::Map(_))), "{v:?}");
-        assert!(matches!(v.get("unknown_attr"), Some(Value::Object(_))), "{v:?}");
+        assert!(
+            matches!(v.get("unknown_attr"), Some(Value::Object(_))),
+            "{v:?}"
+        );
         assert!(v.get("secret").is_some_and(Value::is_sensitive));
         assert_eq!(v.get("name"), None);
     }
 
     #[test]
     fn dynamic_attributes_carry_their_type_in_state() {
-        let schema = Schema::new().attr("any", forge_provider::Attribute::optional(AttrType::Any)).attr("s", forge_provider::Attribute::optional(AttrType::String));
-        let v = Value::object([("any", Value::Tuple(vec![Value::string("a")]).sensitive()), ("s", Value::string("x"))]);
+        let schema = Schema::new()
+            .attr("any", forge_provider::Attribute::optional(AttrType::Any))
+            .attr("s", forge_provider::Attribute::optional(AttrType::String));
+        let v = Value::object([
+            ("any", Value::Tuple(vec![Value::string("a")]).sensitive()),
+            ("s", Value::string("x")),
+        ]);
         let stored = to_state(&schema, &v);
-        assert_eq!(stored.to_json(), serde_json::json!({"any": {"value": ["a"], "type": ["tuple", ["string"]]}, "s": "x"}));
+        assert_eq!(
+            stored.to_json(),
+            serde_json::json!({"any": {"value": ["a"], "type": ["tuple", ["string"]]}, "s": "x"})
+        );
         assert!(stored.get("any").is_some_and(Value::is_sensitive));
         let back = from_state(&schema, &stored);
         assert_eq!(back, v);

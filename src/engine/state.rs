@@ -9,7 +9,7 @@ use forge_config::Mode;
 use forge_provider::{PathStep, Value};
 use serde::{Deserialize, Serialize};
 
-use crate::addr::{parse_module_prefix, InstanceAddr, InstanceKey};
+use crate::addr::{InstanceAddr, InstanceKey, parse_module_prefix};
 
 /// The Terraform version written into state files: the format forge writes is 1.5's.
 pub const TERRAFORM_VERSION: &str = "1.5.7";
@@ -52,7 +52,10 @@ impl fmt::Display for StateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             StateError::Unknown { address } => {
-                write!(f, "refusing to write state: {address} holds a value known only after apply")
+                write!(
+                    f,
+                    "refusing to write state: {address} holds a value known only after apply"
+                )
             }
             StateError::Malformed(m) => write!(f, "the state file cannot be read: {m}"),
         }
@@ -99,26 +102,39 @@ impl State {
 
     /// Outputs as one object of name to value (for dependents' `dependency.x.outputs`).
     pub fn output_values(&self) -> BTreeMap<String, Value> {
-        self.outputs.iter().map(|(k, o)| (k.clone(), o.value.clone())).collect()
+        self.outputs
+            .iter()
+            .map(|(k, o)| (k.clone(), o.value.clone()))
+            .collect()
     }
 
     /// Every managed instance of the resource `type.name` (all its keys).
-    pub fn instances_of<'a>(&'a self, resource: &'a str) -> impl Iterator<Item = (&'a InstanceAddr, &'a InstanceState)> + 'a {
-        self.instances.iter().filter(move |(a, _)| a.resource() == resource)
+    pub fn instances_of<'a>(
+        &'a self,
+        resource: &'a str,
+    ) -> impl Iterator<Item = (&'a InstanceAddr, &'a InstanceState)> + 'a {
+        self.instances
+            .iter()
+            .filter(move |(a, _)| a.resource() == resource)
     }
 
     /// Encodes to Terraform's JSON format. Refuses a state that holds an unknown.
     pub fn to_bytes(&self) -> Result<Vec<u8>, StateError> {
         let file = to_wire(self)?;
-        let mut bytes = serde_json::to_vec_pretty(&file).map_err(|e| StateError::Malformed(e.to_string()))?;
+        let mut bytes =
+            serde_json::to_vec_pretty(&file).map_err(|e| StateError::Malformed(e.to_string()))?;
         bytes.push(b'\n');
         Ok(bytes)
     }
 
     pub fn from_bytes(bytes: &[u8]) -> Result<State, StateError> {
-        let file: StateFile = serde_json::from_slice(bytes).map_err(|e| StateError::Malformed(e.to_string()))?;
+        let file: StateFile =
+            serde_json::from_slice(bytes).map_err(|e| StateError::Malformed(e.to_string()))?;
         if file.version != 4 {
-            return Err(StateError::Malformed(format!("state format version {} (forge reads version 4)", file.version)));
+            return Err(StateError::Malformed(format!(
+                "state format version {} (forge reads version 4)",
+                file.version
+            )));
         }
         from_wire(file)
     }
@@ -176,15 +192,26 @@ fn to_wire(state: &State) -> Result<StateFile, StateError> {
     let mut outputs = serde_json::Map::new();
     for (name, o) in &state.outputs {
         if !o.value.is_wholly_known() {
-            return Err(StateError::Unknown { address: format!("output.{name}") });
+            return Err(StateError::Unknown {
+                address: format!("output.{name}"),
+            });
         }
-        let wire = OutputWire { value: o.value.to_json(), ty: cty_type(&o.value), sensitive: o.sensitive || o.value.contains_sensitive() };
-        outputs.insert(name.clone(), serde_json::to_value(wire).map_err(|e| StateError::Malformed(e.to_string()))?);
+        let wire = OutputWire {
+            value: o.value.to_json(),
+            ty: cty_type(&o.value),
+            sensitive: o.sensitive || o.value.contains_sensitive(),
+        };
+        outputs.insert(
+            name.clone(),
+            serde_json::to_value(wire).map_err(|e| StateError::Malformed(e.to_string()))?,
+        );
     }
     let mut resources: Vec<ResourceWire> = Vec::new();
     for (addr, inst) in &state.instances {
         if !inst.attributes.is_wholly_known() {
-            return Err(StateError::Unknown { address: addr.to_string() });
+            return Err(StateError::Unknown {
+                address: addr.to_string(),
+            });
         }
         let wire = InstanceWire {
             index_key: addr.key.as_ref().map(|k| match k {
@@ -193,7 +220,12 @@ fn to_wire(state: &State) -> Result<StateFile, StateError> {
             }),
             schema_version: 0,
             attributes: inst.attributes.to_json(),
-            sensitive_attributes: inst.attributes.sensitive_paths().iter().map(|p| path_to_json(&wire_path_out(&inst.attributes, p))).collect(),
+            sensitive_attributes: inst
+                .attributes
+                .sensitive_paths()
+                .iter()
+                .map(|p| path_to_json(&wire_path_out(&inst.attributes, p)))
+                .collect(),
             dependencies: inst.dependencies.clone(),
         };
         let mode = match addr.mode {
@@ -203,7 +235,14 @@ fn to_wire(state: &State) -> Result<StateFile, StateError> {
         let module = addr.module_address();
         // Instances are sorted by address, so one resource's instances are adjacent.
         match resources.last_mut() {
-            Some(r) if r.module == module && r.mode == mode && r.type_name == addr.type_name && r.name == addr.name => r.instances.push(wire),
+            Some(r)
+                if r.module == module
+                    && r.mode == mode
+                    && r.type_name == addr.type_name
+                    && r.name == addr.name =>
+            {
+                r.instances.push(wire)
+            }
             _ => resources.push(ResourceWire {
                 module,
                 mode: mode.to_string(),
@@ -228,10 +267,21 @@ fn to_wire(state: &State) -> Result<StateFile, StateError> {
 fn from_wire(file: StateFile) -> Result<State, StateError> {
     let mut outputs = BTreeMap::new();
     for (name, raw) in file.outputs {
-        let o: OutputWire = serde_json::from_value(raw).map_err(|e| StateError::Malformed(format!("output {name}: {e}")))?;
+        let o: OutputWire = serde_json::from_value(raw)
+            .map_err(|e| StateError::Malformed(format!("output {name}: {e}")))?;
         let value = Value::from_json(&o.value);
-        let value = if o.sensitive { value.sensitive() } else { value };
-        outputs.insert(name, OutputState { value, sensitive: o.sensitive });
+        let value = if o.sensitive {
+            value.sensitive()
+        } else {
+            value
+        };
+        outputs.insert(
+            name,
+            OutputState {
+                value,
+                sensitive: o.sensitive,
+            },
+        );
     }
     let mut instances = BTreeMap::new();
     for r in file.resources {
@@ -239,29 +289,69 @@ fn from_wire(file: StateFile) -> Result<State, StateError> {
             None => Vec::new(),
             Some(text) => match parse_module_prefix(text) {
                 Some((steps, "")) if !steps.is_empty() => steps,
-                _ => return Err(StateError::Malformed(format!("module address {text:?} of {}.{}", r.type_name, r.name))),
+                _ => {
+                    return Err(StateError::Malformed(format!(
+                        "module address {text:?} of {}.{}",
+                        r.type_name, r.name
+                    )));
+                }
             },
         };
         let mode = match r.mode.as_str() {
             "managed" => Mode::Managed,
             "data" => Mode::Data,
-            other => return Err(StateError::Malformed(format!("unknown resource mode {other:?}"))),
+            other => {
+                return Err(StateError::Malformed(format!(
+                    "unknown resource mode {other:?}"
+                )));
+            }
         };
         for i in r.instances {
             let key = match &i.index_key {
                 None => None,
-                Some(serde_json::Value::Number(n)) => Some(InstanceKey::Int(n.as_i64().unwrap_or(0))),
+                Some(serde_json::Value::Number(n)) => {
+                    Some(InstanceKey::Int(n.as_i64().unwrap_or(0)))
+                }
                 Some(serde_json::Value::String(s)) => Some(InstanceKey::Str(s.clone())),
-                Some(other) => return Err(StateError::Malformed(format!("index_key {other} of {}.{}", r.type_name, r.name))),
+                Some(other) => {
+                    return Err(StateError::Malformed(format!(
+                        "index_key {other} of {}.{}",
+                        r.type_name, r.name
+                    )));
+                }
             };
             let raw = Value::from_json(&i.attributes);
-            let paths: Vec<Vec<PathStep>> = i.sensitive_attributes.iter().filter_map(path_from_json).map(|p| wire_path_in(&raw, p)).collect();
+            let paths: Vec<Vec<PathStep>> = i
+                .sensitive_attributes
+                .iter()
+                .filter_map(path_from_json)
+                .map(|p| wire_path_in(&raw, p))
+                .collect();
             let attributes = raw.mark_paths(&paths);
-            let addr = InstanceAddr { module: module.clone(), mode, type_name: r.type_name.clone(), name: r.name.clone(), key };
-            instances.insert(addr, InstanceState { provider: r.provider.clone(), attributes, dependencies: i.dependencies });
+            let addr = InstanceAddr {
+                module: module.clone(),
+                mode,
+                type_name: r.type_name.clone(),
+                name: r.name.clone(),
+                key,
+            };
+            instances.insert(
+                addr,
+                InstanceState {
+                    provider: r.provider.clone(),
+                    attributes,
+                    dependencies: i.dependencies,
+                },
+            );
         }
     }
-    Ok(State { lineage: file.lineage, serial: file.serial, terraform_version: file.terraform_version, outputs, instances })
+    Ok(State {
+        lineage: file.lineage,
+        serial: file.serial,
+        terraform_version: file.terraform_version,
+        outputs,
+        instances,
+    })
 }
 
 /// A dynamically typed attribute as state stores it, `{"value": ..., "type": ...}`
@@ -269,9 +359,12 @@ fn from_wire(file: StateFile) -> Result<State, StateError> {
 /// (`input.x`), never the wrapper's `value` key, so paths are translated on the way in and
 /// out; otherwise a secret inside such an attribute would lose its mark on reading.
 fn wrapped_attribute<'a>(attributes: &'a Value, path: &[PathStep]) -> Option<&'a Value> {
-    let Some(PathStep::Attr(name)) = path.first() else { return None };
+    let Some(PathStep::Attr(name)) = path.first() else {
+        return None;
+    };
     let w = attributes.get(name)?.as_map()?;
-    (w.len() == 2 && w.contains_key("value") && w.contains_key("type")).then_some(attributes.get(name)?)
+    (w.len() == 2 && w.contains_key("value") && w.contains_key("type"))
+        .then_some(attributes.get(name)?)
 }
 
 fn wire_path_in(attributes: &Value, mut path: Vec<PathStep>) -> Vec<PathStep> {
@@ -283,7 +376,10 @@ fn wire_path_in(attributes: &Value, mut path: Vec<PathStep>) -> Vec<PathStep> {
 
 fn wire_path_out(attributes: &Value, path: &[PathStep]) -> Vec<PathStep> {
     let mut path = path.to_vec();
-    if path.len() > 2 && path[1] == PathStep::Attr("value".into()) && wrapped_attribute(attributes, &path).is_some() {
+    if path.len() > 2
+        && path[1] == PathStep::Attr("value".into())
+        && wrapped_attribute(attributes, &path).is_some()
+    {
         path.remove(1);
     }
     path
@@ -295,7 +391,9 @@ fn path_to_json(path: &[PathStep]) -> serde_json::Value {
         path.iter()
             .map(|s| match s {
                 PathStep::Attr(a) => serde_json::json!({"type": "get_attr", "value": a}),
-                PathStep::Index(i) => serde_json::json!({"type": "index", "value": {"value": i, "type": "number"}}),
+                PathStep::Index(i) => {
+                    serde_json::json!({"type": "index", "value": {"value": i, "type": "number"}})
+                }
             })
             .collect(),
     )
@@ -331,9 +429,13 @@ pub fn cty_type(v: &Value) -> serde_json::Value {
         Value::Tuple(xs) => json!(["tuple", xs.iter().map(cty_type).collect::<Vec<_>>()]),
         Value::List(xs) => json!(["list", xs.first().map(cty_type).unwrap_or(json!("dynamic"))]),
         Value::Set(xs) => json!(["set", xs.first().map(cty_type).unwrap_or(json!("dynamic"))]),
-        Value::Map(m) => json!(["map", m.values().next().map(cty_type).unwrap_or(json!("dynamic"))]),
+        Value::Map(m) => json!([
+            "map",
+            m.values().next().map(cty_type).unwrap_or(json!("dynamic"))
+        ]),
         Value::Object(m) => {
-            let attrs: serde_json::Map<String, serde_json::Value> = m.iter().map(|(k, v)| (k.clone(), cty_type(v))).collect();
+            let attrs: serde_json::Map<String, serde_json::Value> =
+                m.iter().map(|(k, v)| (k.clone(), cty_type(v))).collect();
             json!(["object", attrs])
         }
     }
@@ -346,13 +448,38 @@ mod tests {
     fn sample() -> State {
         let mut s = State::new();
         s.serial = 3;
-        s.outputs.insert("url".into(), OutputState { value: Value::string("u"), sensitive: false });
-        s.outputs.insert("pw".into(), OutputState { value: Value::string("p").sensitive(), sensitive: true });
-        s.outputs.insert("names".into(), OutputState { value: Value::List(vec![Value::string("a")]), sensitive: false });
-        let attrs = Value::object([("id", Value::string("i-1")), ("secret", Value::string("s").sensitive())]);
+        s.outputs.insert(
+            "url".into(),
+            OutputState {
+                value: Value::string("u"),
+                sensitive: false,
+            },
+        );
+        s.outputs.insert(
+            "pw".into(),
+            OutputState {
+                value: Value::string("p").sensitive(),
+                sensitive: true,
+            },
+        );
+        s.outputs.insert(
+            "names".into(),
+            OutputState {
+                value: Value::List(vec![Value::string("a")]),
+                sensitive: false,
+            },
+        );
+        let attrs = Value::object([
+            ("id", Value::string("i-1")),
+            ("secret", Value::string("s").sensitive()),
+        ]);
         s.instances.insert(
             InstanceAddr::managed("aws_instance", "app", Some(InstanceKey::Int(1))),
-            InstanceState { provider: provider_address("aws", None), attributes: attrs, dependencies: vec!["aws_iam_role.r".into()] },
+            InstanceState {
+                provider: provider_address("aws", None),
+                attributes: attrs,
+                dependencies: vec!["aws_iam_role.r".into()],
+            },
         );
         s
     }
@@ -363,12 +490,18 @@ mod tests {
         let bytes = s.to_bytes().expect("encode");
         let json: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
         assert_eq!(json["version"], 4);
-        assert_eq!(json["outputs"]["names"]["type"], serde_json::json!(["list", "string"]));
+        assert_eq!(
+            json["outputs"]["names"]["type"],
+            serde_json::json!(["list", "string"])
+        );
         assert_eq!(json["outputs"]["pw"]["sensitive"], true);
         let inst = &json["resources"][0]["instances"][0];
         assert_eq!(inst["index_key"], 1);
         assert_eq!(inst["sensitive_attributes"][0][0]["value"], "secret");
-        assert_eq!(json["resources"][0]["provider"], "provider[\"registry.terraform.io/hashicorp/aws\"]");
+        assert_eq!(
+            json["resources"][0]["provider"],
+            "provider[\"registry.terraform.io/hashicorp/aws\"]"
+        );
         let back = State::from_bytes(&bytes).expect("decode");
         let (_, i) = back.instances.iter().next().expect("instance");
         assert!(i.attributes.get("secret").is_some_and(Value::is_sensitive));
@@ -379,11 +512,27 @@ mod tests {
     #[test]
     fn child_module_resources_carry_terraform_module_field() {
         let mut s = sample();
-        let path = vec![("queue".to_string(), Some(InstanceKey::Str("a".into()))), ("inner".to_string(), None)];
-        let inst = InstanceState { provider: provider_address("aws", None), attributes: Value::object([("id", Value::string("q"))]), dependencies: vec![] };
-        s.instances.insert(InstanceAddr::managed("aws_sqs_queue", "q", Some(InstanceKey::Int(0))).in_module(path.clone()), inst.clone());
-        s.instances.insert(InstanceAddr::managed("aws_sqs_queue", "q", Some(InstanceKey::Int(1))).in_module(path.clone()), inst.clone());
-        s.instances.insert(InstanceAddr::managed("aws_sqs_queue", "q", None), inst);
+        let path = vec![
+            ("queue".to_string(), Some(InstanceKey::Str("a".into()))),
+            ("inner".to_string(), None),
+        ];
+        let inst = InstanceState {
+            provider: provider_address("aws", None),
+            attributes: Value::object([("id", Value::string("q"))]),
+            dependencies: vec![],
+        };
+        s.instances.insert(
+            InstanceAddr::managed("aws_sqs_queue", "q", Some(InstanceKey::Int(0)))
+                .in_module(path.clone()),
+            inst.clone(),
+        );
+        s.instances.insert(
+            InstanceAddr::managed("aws_sqs_queue", "q", Some(InstanceKey::Int(1)))
+                .in_module(path.clone()),
+            inst.clone(),
+        );
+        s.instances
+            .insert(InstanceAddr::managed("aws_sqs_queue", "q", None), inst);
         let bytes = s.to_bytes().expect("encode");
         let json: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
         let resources = json["resources"].as_array().expect("resources");
@@ -394,8 +543,16 @@ mod tests {
         assert_eq!(resources[2]["instances"].as_array().map(Vec::len), Some(2));
         let back = State::from_bytes(&bytes).expect("decode");
         assert_eq!(back.instances, s.instances);
-        let bad = String::from_utf8(bytes).expect("utf8").replace("module.queue[\\\"a\\\"].module.inner", "module.queue[a]");
-        assert!(matches!(State::from_bytes(bad.as_bytes()), Err(StateError::Malformed(_))), "a malformed module address is refused");
+        let bad = String::from_utf8(bytes)
+            .expect("utf8")
+            .replace("module.queue[\\\"a\\\"].module.inner", "module.queue[a]");
+        assert!(
+            matches!(
+                State::from_bytes(bad.as_bytes()),
+                Err(StateError::Malformed(_))
+            ),
+            "a malformed module address is refused"
+        );
     }
 
     #[test]
@@ -403,9 +560,18 @@ mod tests {
         let mut s = sample();
         s.instances.insert(
             InstanceAddr::managed("aws_s3_bucket", "b", None),
-            InstanceState { provider: provider_address("aws", None), attributes: Value::object([("arn", Value::Unknown)]), dependencies: vec![] },
+            InstanceState {
+                provider: provider_address("aws", None),
+                attributes: Value::object([("arn", Value::Unknown)]),
+                dependencies: vec![],
+            },
         );
-        assert_eq!(s.to_bytes(), Err(StateError::Unknown { address: "aws_s3_bucket.b".into() }));
+        assert_eq!(
+            s.to_bytes(),
+            Err(StateError::Unknown {
+                address: "aws_s3_bucket.b".into()
+            })
+        );
     }
 
     #[test]
@@ -414,23 +580,47 @@ mod tests {
         // the path names `input.x`, not the wrapper's `value` key.
         let mut s = sample();
         let wrapped = Value::object([
-            ("value", Value::object([("x", Value::string("hush").sensitive()), ("y", Value::string("plain"))])),
-            ("type", Value::from_json(&serde_json::json!(["object", {"x": "string", "y": "string"}]))),
+            (
+                "value",
+                Value::object([
+                    ("x", Value::string("hush").sensitive()),
+                    ("y", Value::string("plain")),
+                ]),
+            ),
+            (
+                "type",
+                Value::from_json(&serde_json::json!(["object", {"x": "string", "y": "string"}])),
+            ),
         ]);
         s.instances.insert(
             InstanceAddr::managed("terraform_data", "c", None),
-            InstanceState { provider: provider_address("terraform", None), attributes: Value::object([("input", wrapped)]), dependencies: vec![] },
+            InstanceState {
+                provider: provider_address("terraform", None),
+                attributes: Value::object([("input", wrapped)]),
+                dependencies: vec![],
+            },
         );
         let bytes = s.to_bytes().expect("encode");
         let json: serde_json::Value = serde_json::from_slice(&bytes).expect("json");
-        let inst = json["resources"].as_array().expect("resources").iter().find(|r| r["type"] == "terraform_data").expect("terraform_data");
+        let inst = json["resources"]
+            .as_array()
+            .expect("resources")
+            .iter()
+            .find(|r| r["type"] == "terraform_data")
+            .expect("terraform_data");
         let paths = &inst["instances"][0]["sensitive_attributes"];
-        assert_eq!(paths, &serde_json::json!([[{"type": "get_attr", "value": "input"}, {"type": "get_attr", "value": "x"}]]));
+        assert_eq!(
+            paths,
+            &serde_json::json!([[{"type": "get_attr", "value": "input"}, {"type": "get_attr", "value": "x"}]])
+        );
         let back = State::from_bytes(&bytes).expect("decode");
         let attrs = &back.instances[&InstanceAddr::managed("terraform_data", "c", None)].attributes;
-        let x = attrs.get("input").and_then(|w| w.get("value")).and_then(|v| v.get("x")).expect("input.value.x");
+        let x = attrs
+            .get("input")
+            .and_then(|w| w.get("value"))
+            .and_then(|v| v.get("x"))
+            .expect("input.value.x");
         assert!(x.is_sensitive(), "{attrs:?}");
         assert_eq!(back.instances, s.instances);
     }
-
 }

@@ -27,7 +27,11 @@ pub struct StateStore {
 }
 
 pub fn backend_error(doing: &str, backend: &dyn StateBackend, e: &BackendError) -> EngineError {
-    let err = EngineError::new(format!("cannot {doing} the state at {}", backend.describe())).cause(e.to_string());
+    let err = EngineError::new(format!(
+        "cannot {doing} the state at {}",
+        backend.describe()
+    ))
+    .cause(e.to_string());
     match e {
         BackendError::Conflict(_) => err.hint("someone else wrote this state during the run; run the command again (it reads the new state)"),
         _ => err,
@@ -52,8 +56,15 @@ impl StateStore {
     /// instead; under the lock (`locked`), one the backend already holds is removed, one
     /// it moved past (or of another lineage) is set aside for the user, and the journal
     /// is kept for this run's writes.
-    pub async fn load(backend: Arc<dyn StateBackend>, journal: Option<Journal>, locked: bool) -> Result<StateStore, EngineError> {
-        let stored = backend.read().await.map_err(|e| backend_error("read", backend.as_ref(), &e))?;
+    pub async fn load(
+        backend: Arc<dyn StateBackend>,
+        journal: Option<Journal>,
+        locked: bool,
+    ) -> Result<StateStore, EngineError> {
+        let stored = backend
+            .read()
+            .await
+            .map_err(|e| backend_error("read", backend.as_ref(), &e))?;
         let (state, version) = match stored {
             None => (State::new(), None),
             Some(s) => {
@@ -65,7 +76,14 @@ impl StateStore {
                 (state, Some(s.version))
             }
         };
-        let mut store = StateStore { backend, state, version, journal: None, recovered: false, notice: None };
+        let mut store = StateStore {
+            backend,
+            state,
+            version,
+            journal: None,
+            recovered: false,
+            notice: None,
+        };
         if let Some(j) = journal {
             store.take_journal(&j, locked);
             if locked {
@@ -81,16 +99,26 @@ impl StateStore {
             Ok(Some(b)) => b,
             Ok(None) => return,
             Err(e) => {
-                self.notice = Some(format!("cannot read the local record of an earlier run at {path}: {e}; using the state at {}", self.backend.describe()));
+                self.notice = Some(format!(
+                    "cannot read the local record of an earlier run at {path}: {e}; using the state at {}",
+                    self.backend.describe()
+                ));
                 return;
             }
         };
-        let stored = if self.exists() { format!("serial {}", self.state.serial) } else { "none yet".to_string() };
+        let stored = if self.exists() {
+            format!("serial {}", self.state.serial)
+        } else {
+            "none yet".to_string()
+        };
         let left = match State::from_bytes(&bytes) {
             Ok(s) => s,
             Err(e) => {
                 self.notice = Some(match locked.then(|| journal.set_aside(0)) {
-                    Some(Ok(to)) => format!("set aside {path} as {}: it cannot be read ({e})", to.display()),
+                    Some(Ok(to)) => format!(
+                        "set aside {path} as {}: it cannot be read ({e})",
+                        to.display()
+                    ),
                     _ => format!("ignored {path}: it cannot be read ({e})"),
                 });
                 return;
@@ -119,10 +147,22 @@ impl StateStore {
                 let _ = journal.remove();
             }
         } else if locked {
-            let why = if same_lineage { format!("the stored state (serial {}) moved past it (serial {})", self.state.serial, left.serial) } else { "it belongs to another state (its lineage differs)".to_string() };
+            let why = if same_lineage {
+                format!(
+                    "the stored state (serial {}) moved past it (serial {})",
+                    self.state.serial, left.serial
+                )
+            } else {
+                "it belongs to another state (its lineage differs)".to_string()
+            };
             self.notice = Some(match journal.set_aside(left.serial) {
-                Ok(to) => format!("set aside an earlier run's local record {path} as {}: {why}; if it is the right state, forge state push it", to.display()),
-                Err(e) => format!("ignored an earlier run's local record {path} ({why}); it cannot be moved aside: {e}"),
+                Ok(to) => format!(
+                    "set aside an earlier run's local record {path} as {}: {why}; if it is the right state, forge state push it",
+                    to.display()
+                ),
+                Err(e) => format!(
+                    "ignored an earlier run's local record {path} ({why}); it cannot be moved aside: {e}"
+                ),
             });
         }
     }
@@ -138,8 +178,12 @@ impl StateStore {
     /// journal is dropped for the rest of the run, with a notice.
     pub fn record(&mut self) -> Result<bool, EngineError> {
         self.state.serial += 1;
-        let Some(journal) = &self.journal else { return Ok(false) };
-        let bytes = self.encode_current().inspect_err(|_| self.state.serial -= 1)?;
+        let Some(journal) = &self.journal else {
+            return Ok(false);
+        };
+        let bytes = self
+            .encode_current()
+            .inspect_err(|_| self.state.serial -= 1)?;
         match journal.write(&bytes) {
             Ok(()) => Ok(true),
             Err(e) => {
@@ -152,12 +196,19 @@ impl StateStore {
 
     /// The current state's bytes, for the backend (the serial is `record`'s).
     pub fn encode_current(&self) -> Result<Vec<u8>, EngineError> {
-        self.state.to_bytes().map_err(|e| EngineError::new(e.to_string()).hint("this is a bug in forge or a provider: a created object must be wholly known"))
+        self.state.to_bytes().map_err(|e| {
+            EngineError::new(e.to_string())
+                .hint("this is a bug in forge or a provider: a created object must be wholly known")
+        })
     }
 
     /// After a backend write of the state with `serial`: the new version, and the journal
     /// removed when nothing newer was recorded meanwhile.
-    pub fn finish_write(&mut self, written: Result<String, BackendError>, serial: u64) -> Result<(), EngineError> {
+    pub fn finish_write(
+        &mut self,
+        written: Result<String, BackendError>,
+        serial: u64,
+    ) -> Result<(), EngineError> {
         match written {
             Ok(v) => {
                 self.version = Some(v);

@@ -20,11 +20,20 @@ pub struct UnitGraph {
 
 impl UnitGraph {
     pub fn build(env: &Environment) -> Result<UnitGraph, EngineError> {
-        let by_dir: BTreeMap<PathBuf, usize> = env.units.iter().enumerate().map(|(i, u)| (u.dir.clone(), i)).collect();
+        let by_dir: BTreeMap<PathBuf, usize> = env
+            .units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| (u.dir.clone(), i))
+            .collect();
         let names: Vec<String> = env.units.iter().map(|u| u.name.clone()).collect();
         let mut deps = vec![Vec::new(); env.units.len()];
         for (i, unit) in env.units.iter().enumerate() {
-            let paths = unit.dependencies.iter().map(|d| &d.config_path).chain(unit.extra_dependencies.iter());
+            let paths = unit
+                .dependencies
+                .iter()
+                .map(|d| &d.config_path)
+                .chain(unit.extra_dependencies.iter());
             for path in paths {
                 match by_dir.get(path) {
                     Some(&j) if !deps[i].contains(&j) => deps[i].push(j),
@@ -62,7 +71,13 @@ impl UnitGraph {
         fn level(i: usize, deps: &[Vec<usize>], wave: &mut [usize]) -> usize {
             if wave[i] == 0 {
                 wave[i] = usize::MAX; // guards against cycles, which build() refuses anyway
-                let l = deps[i].iter().map(|&d| level(d, deps, wave)).filter(|&l| l != usize::MAX).max().unwrap_or(0) + 1;
+                let l = deps[i]
+                    .iter()
+                    .map(|&d| level(d, deps, wave))
+                    .filter(|&l| l != usize::MAX)
+                    .max()
+                    .unwrap_or(0)
+                    + 1;
                 wave[i] = l;
             }
             wave[i]
@@ -93,7 +108,10 @@ impl UnitGraph {
         }
         for (i, ds) in self.deps.iter().enumerate() {
             for &d in ds {
-                out.push_str(&format!("  \"{}\" -> \"{}\";\n", self.names[i], self.names[d]));
+                out.push_str(&format!(
+                    "  \"{}\" -> \"{}\";\n",
+                    self.names[i], self.names[d]
+                ));
             }
         }
         out.push_str("}\n");
@@ -123,7 +141,12 @@ pub fn find_cycle(deps: &[Vec<usize>]) -> Option<Vec<usize>> {
         Active,
         Done,
     }
-    fn visit(i: usize, deps: &[Vec<usize>], marks: &mut [Mark], path: &mut Vec<usize>) -> Option<Vec<usize>> {
+    fn visit(
+        i: usize,
+        deps: &[Vec<usize>],
+        marks: &mut [Mark],
+        path: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
         marks[i] = Mark::Active;
         path.push(i);
         for &d in &deps[i] {
@@ -149,9 +172,10 @@ pub fn find_cycle(deps: &[Vec<usize>]) -> Option<Vec<usize>> {
     let mut marks = vec![Mark::New; deps.len()];
     for i in 0..deps.len() {
         if marks[i] == Mark::New
-            && let Some(c) = visit(i, deps, &mut marks, &mut Vec::new()) {
-                return Some(c);
-            }
+            && let Some(c) = visit(i, deps, &mut marks, &mut Vec::new())
+        {
+            return Some(c);
+        }
     }
     None
 }

@@ -13,7 +13,10 @@ use crate::schema_util::check_body;
 
 /// Checks every unit's blocks against provider schemas. Providers are configured empty,
 /// which builds clients but makes no call.
-pub async fn check_schemas(env: &Environment, factories: &[Arc<dyn ProviderFactory>]) -> Diagnostics {
+pub async fn check_schemas(
+    env: &Environment,
+    factories: &[Arc<dyn ProviderFactory>],
+) -> Diagnostics {
     let mut diags = Diagnostics::new();
     let mut providers: Vec<(&'static str, Arc<dyn Provider>)> = Vec::new();
     let mut unavailable: Vec<&'static str> = Vec::new();
@@ -25,7 +28,10 @@ pub async fn check_schemas(env: &Environment, factories: &[Arc<dyn ProviderFacto
             Ok(p) => providers.push((f.name(), p)),
             Err(e) => {
                 unavailable.push(f.name());
-                let mut d = Diagnostic::error(format!("cannot load the schemas of provider \"{}\": {e}", f.name()));
+                let mut d = Diagnostic::error(format!(
+                    "cannot load the schemas of provider \"{}\": {e}",
+                    f.name()
+                ));
                 d.severity = forge_lang::Severity::Warning;
                 diags.push(d);
             }
@@ -40,7 +46,12 @@ pub async fn check_schemas(env: &Environment, factories: &[Arc<dyn ProviderFacto
                 continue;
             }
             modules.extend(module.module_calls.iter().map(|c| c.module.as_ref()));
-            for rb in module.resources.iter().chain(&module.data).chain(module.checks.iter().flat_map(|c| &c.data)) {
+            for rb in module
+                .resources
+                .iter()
+                .chain(&module.data)
+                .chain(module.checks.iter().flat_map(|c| &c.data))
+            {
                 if unavailable.contains(&provider_name_of(&rb.type_name)) {
                     continue;
                 }
@@ -62,19 +73,26 @@ fn check_block(rb: &ResourceBlock, providers: &[(&'static str, Arc<dyn Provider>
     };
     let data = rb.mode == forge_config::Mode::Data;
     let schema = if data {
-        provider.data_source(&rb.type_name).map(|d| d.schema().clone())
+        provider
+            .data_source(&rb.type_name)
+            .map(|d| d.schema().clone())
     } else {
-        provider.resource_type(&rb.type_name).map(|r| r.schema().clone())
+        provider
+            .resource_type(&rb.type_name)
+            .map(|r| r.schema().clone())
     };
     match schema {
         Some(s) => check_body(&s, &rb.body, &rb.address(), &rb.location),
         None => {
             let kind = if data { "data source" } else { "resource type" };
-            let mut d = Diagnostic::error(format!("the {name} provider has no {kind} `{}`", rb.type_name)).at(rb.location.clone());
-            if !data
-                && let Some(s) = did_you_mean(&rb.type_name, provider.resource_type_names()) {
-                    d = d.hint(format!("did you mean `{s}`?"));
-                }
+            let mut d = Diagnostic::error(format!(
+                "the {name} provider has no {kind} `{}`",
+                rb.type_name
+            ))
+            .at(rb.location.clone());
+            if !data && let Some(s) = did_you_mean(&rb.type_name, provider.resource_type_names()) {
+                d = d.hint(format!("did you mean `{s}`?"));
+            }
             d.into()
         }
     }

@@ -23,7 +23,11 @@ impl<T, E> NodeOutcome<T, E> {
 /// Walks nodes `0..deps.len()`, where `deps[i]` lists the nodes `i` waits for. The graph
 /// must be acyclic (callers check with petgraph first); nodes on a cycle would never run
 /// and come back skipped.
-pub async fn walk<T, E, F, Fut>(deps: &[Vec<usize>], parallelism: usize, run: F) -> Vec<NodeOutcome<T, E>>
+pub async fn walk<T, E, F, Fut>(
+    deps: &[Vec<usize>],
+    parallelism: usize,
+    run: F,
+) -> Vec<NodeOutcome<T, E>>
 where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = Result<T, E>>,
@@ -32,7 +36,11 @@ where
     let parallelism = parallelism.max(1);
     let mut outcomes: Vec<Option<NodeOutcome<T, E>>> = (0..n).map(|_| None).collect();
     let dependents = dependents_of(deps);
-    let mut waiting: Vec<usize> = deps.iter().enumerate().map(|(i, ds)| ds.iter().filter(|&&d| d < n && d != i).count()).collect();
+    let mut waiting: Vec<usize> = deps
+        .iter()
+        .enumerate()
+        .map(|(i, ds)| ds.iter().filter(|&&d| d < n && d != i).count())
+        .collect();
     // Of the nodes ready, the one with the longest chain of dependents goes first (the
     // classic critical-path-first order: under a parallelism bound, and on a backend that
     // answers in arrival order, the chain that decides the run's length is not kept
@@ -40,15 +48,20 @@ where
     // deterministic when parallelism is 1.
     let height = chain_heights(&dependents);
     let key = |i: usize| (std::cmp::Reverse(height[i]), i);
-    let mut ready: std::collections::BTreeSet<(std::cmp::Reverse<usize>, usize)> = (0..n).filter(|&i| waiting[i] == 0).map(key).collect();
+    let mut ready: std::collections::BTreeSet<(std::cmp::Reverse<usize>, usize)> =
+        (0..n).filter(|&i| waiting[i] == 0).map(key).collect();
     let mut running = FuturesUnordered::new();
     loop {
         while running.len() < parallelism {
-            let Some((_, i)) = ready.pop_first() else { break };
+            let Some((_, i)) = ready.pop_first() else {
+                break;
+            };
             let fut = run(i);
             running.push(async move { (i, fut.await) });
         }
-        let Some((i, result)) = running.next().await else { break };
+        let Some((i, result)) = running.next().await else {
+            break;
+        };
         match result {
             Ok(v) => {
                 outcomes[i] = Some(NodeOutcome::Done(v));
@@ -68,7 +81,11 @@ where
     outcomes
         .into_iter()
         .enumerate()
-        .map(|(i, o)| o.unwrap_or(NodeOutcome::Skipped(deps.get(i).and_then(|d| d.first().copied()).unwrap_or(i))))
+        .map(|(i, o)| {
+            o.unwrap_or(NodeOutcome::Skipped(
+                deps.get(i).and_then(|d| d.first().copied()).unwrap_or(i),
+            ))
+        })
         .collect()
 }
 
@@ -113,7 +130,12 @@ fn chain_heights(dependents: &[Vec<usize>]) -> Vec<usize> {
                     stack.push((d, 0));
                 }
             } else {
-                height[node] = 1 + dependents[node].iter().filter(|&&d| state[d] == 2).map(|&d| height[d]).max().unwrap_or(0);
+                height[node] = 1 + dependents[node]
+                    .iter()
+                    .filter(|&&d| state[d] == 2)
+                    .map(|&d| height[d])
+                    .max()
+                    .unwrap_or(0);
                 state[node] = 2;
                 stack.pop();
             }
@@ -122,7 +144,11 @@ fn chain_heights(dependents: &[Vec<usize>]) -> Vec<usize> {
     height
 }
 
-fn skip_dependents<T, E>(failed: usize, dependents: &[Vec<usize>], outcomes: &mut [Option<NodeOutcome<T, E>>]) {
+fn skip_dependents<T, E>(
+    failed: usize,
+    dependents: &[Vec<usize>],
+    outcomes: &mut [Option<NodeOutcome<T, E>>],
+) {
     let mut stack = vec![failed];
     while let Some(i) = stack.pop() {
         for &d in &dependents[i] {
@@ -150,8 +176,8 @@ pub fn reversed(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
     fn chain_heights_count_the_longest_chain_of_dependents() {

@@ -26,21 +26,35 @@ fn calls_function(e: &Expression, depth: usize) -> bool {
     }
     let deeper = |x: &Expression| calls_function(x, depth + 1);
     match e {
-        Expression::Null(_) | Expression::Bool(_) | Expression::Number(_) | Expression::String(_) | Expression::Variable(_) => false,
+        Expression::Null(_)
+        | Expression::Bool(_)
+        | Expression::Number(_)
+        | Expression::String(_)
+        | Expression::Variable(_) => false,
         Expression::FuncCall(_) => true,
         Expression::Traversal(t) => {
-            deeper(&t.expr) || t.operators.iter().any(|op| matches!(op.value(), TraversalOperator::Index(i) if deeper(i)))
+            deeper(&t.expr)
+                || t.operators
+                    .iter()
+                    .any(|op| matches!(op.value(), TraversalOperator::Index(i) if deeper(i)))
         }
         Expression::Array(items) => items.iter().any(deeper),
-        Expression::Object(obj) => obj.iter().any(|(k, v)| matches!(k, ObjectKey::Expression(k) if deeper(k)) || deeper(v.expr())),
+        Expression::Object(obj) => obj
+            .iter()
+            .any(|(k, v)| matches!(k, ObjectKey::Expression(k) if deeper(k)) || deeper(v.expr())),
         Expression::StringTemplate(t) => template_calls(t, depth + 1),
         Expression::HeredocTemplate(h) => template_calls(&h.template, depth + 1),
         Expression::Parenthesis(p) => deeper(p.inner()),
-        Expression::Conditional(c) => deeper(&c.cond_expr) || deeper(&c.true_expr) || deeper(&c.false_expr),
+        Expression::Conditional(c) => {
+            deeper(&c.cond_expr) || deeper(&c.true_expr) || deeper(&c.false_expr)
+        }
         Expression::UnaryOp(u) => deeper(&u.expr),
         Expression::BinaryOp(b) => deeper(&b.lhs_expr) || deeper(&b.rhs_expr),
         Expression::ForExpr(f) => {
-            deeper(&f.intro.collection_expr) || f.key_expr.as_ref().is_some_and(deeper) || deeper(&f.value_expr) || f.cond.as_ref().is_some_and(|c| deeper(&c.expr))
+            deeper(&f.intro.collection_expr)
+                || f.key_expr.as_ref().is_some_and(deeper)
+                || deeper(&f.value_expr)
+                || f.cond.as_ref().is_some_and(|c| deeper(&c.expr))
         }
     }
 }
@@ -53,9 +67,14 @@ fn template_calls(t: &Template, depth: usize) -> bool {
             Directive::If(i) => {
                 calls_function(&i.if_expr.cond_expr, depth)
                     || template_calls(&i.if_expr.template, depth + 1)
-                    || i.else_expr.as_ref().is_some_and(|e| template_calls(&e.template, depth + 1))
+                    || i.else_expr
+                        .as_ref()
+                        .is_some_and(|e| template_calls(&e.template, depth + 1))
             }
-            Directive::For(f) => calls_function(&f.for_expr.collection_expr, depth) || template_calls(&f.for_expr.template, depth + 1),
+            Directive::For(f) => {
+                calls_function(&f.for_expr.collection_expr, depth)
+                    || template_calls(&f.for_expr.template, depth + 1)
+            }
         },
     })
 }

@@ -43,7 +43,13 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(summary: impl Into<String>) -> Self {
-        Diagnostic { severity: Severity::Error, summary: summary.into(), detail: None, location: None, hint: None }
+        Diagnostic {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: None,
+            location: None,
+            hint: None,
+        }
     }
     pub fn at(mut self, location: Location) -> Self {
         self.location = Some(location);
@@ -153,7 +159,10 @@ impl fmt::Display for Diagnostics {
 impl std::error::Error for Diagnostics {}
 
 /// The closest candidate by edit distance, for "did you mean" hints.
-pub fn did_you_mean<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub fn did_you_mean<'a>(
+    wrong: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .into_iter()
         .map(|c| (edit_distance(wrong, c), c))
@@ -196,12 +205,18 @@ mod tests {
         assert!(text.contains("--> main.tf:12:10"), "{text}");
         assert!(text.contains("12 |   name = var.enviroment"), "{text}");
         assert!(text.contains("   |          ^^^^^^^^^^^^^^"), "{text}");
-        assert!(text.ends_with("hint: did you mean `environment`?\n"), "{text}");
+        assert!(
+            text.ends_with("hint: did you mean `environment`?\n"),
+            "{text}"
+        );
     }
 
     #[test]
     fn suggests_close_names_only() {
-        assert_eq!(did_you_mean("enviroment", ["environment", "region"]), Some("environment"));
+        assert_eq!(
+            did_you_mean("enviroment", ["environment", "region"]),
+            Some("environment")
+        );
         assert_eq!(did_you_mean("zzz", ["environment", "region"]), None);
     }
 }

@@ -33,7 +33,11 @@ pub struct Scope<'a> {
 
 impl<'a> Scope<'a> {
     pub fn new(base_dir: impl Into<PathBuf>) -> Self {
-        Scope { roots: BTreeMap::new(), base_dir: base_dir.into(), host: None }
+        Scope {
+            roots: BTreeMap::new(),
+            base_dir: base_dir.into(),
+            host: None,
+        }
     }
     pub fn with_root(mut self, name: impl Into<String>, value: Value) -> Self {
         self.roots.insert(name.into(), value);

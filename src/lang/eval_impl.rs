@@ -100,7 +100,9 @@ pub(crate) fn as_traversal(expr: &Expr) -> Option<Reference> {
     }
 }
 
-pub(crate) fn as_traversal_with_indexes(expr: &Expr) -> Option<(String, Vec<crate::eval::TraversalStep>)> {
+pub(crate) fn as_traversal_with_indexes(
+    expr: &Expr,
+) -> Option<(String, Vec<crate::eval::TraversalStep>)> {
     use crate::eval::TraversalStep;
     match strip_parens(&expr.inner) {
         Expression::Variable(v) => Some((v.as_str().to_string(), Vec::new())),
@@ -112,7 +114,10 @@ pub(crate) fn as_traversal_with_indexes(expr: &Expr) -> Option<(String, Vec<crat
             for op in &t.operators {
                 steps.push(match op.value() {
                     TraversalOperator::GetAttr(a) => TraversalStep::Attr(a.as_str().to_string()),
-                    TraversalOperator::Index(i) => TraversalStep::Index(Expr { inner: i.clone(), file: expr.file.clone() }),
+                    TraversalOperator::Index(i) => TraversalStep::Index(Expr {
+                        inner: i.clone(),
+                        file: expr.file.clone(),
+                    }),
                     _ => return None,
                 });
             }
@@ -1174,10 +1179,12 @@ impl<'s, 'a> Evaluator<'s, 'a> {
             return result.map_err(|m| {
                 let m = withhold(m);
                 match m.rsplit_once("; ") {
-                Some((what, todo)) => self.err(at, format!("{name}: {what}")).hint(todo.to_string()),
-                None => self.err(at, format!("{name}: {m}")).hint(format!(
-                    "check the arguments of {name}(...) and what it reads (files, environment)"
-                )),
+                    Some((what, todo)) => self
+                        .err(at, format!("{name}: {what}"))
+                        .hint(todo.to_string()),
+                    None => self.err(at, format!("{name}: {m}")).hint(format!(
+                        "check the arguments of {name}(...) and what it reads (files, environment)"
+                    )),
                 }
             });
         }

@@ -17,10 +17,10 @@ mod encoding;
 mod glob;
 mod network;
 mod strings;
+mod text_encoding;
 mod time;
 mod yaml;
 mod yaml_decode;
-mod text_encoding;
 
 pub(crate) use encoding::read_file_text;
 

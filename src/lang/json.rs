@@ -50,8 +50,19 @@ pub struct BodySpec {
 }
 
 impl BodySpec {
-    pub fn block(mut self, name: &str, labels: usize, body: impl Fn(&[String]) -> BodySpec + Send + Sync + 'static) -> Self {
-        self.blocks.insert(name.to_string(), BlockSpec { labels, body: Arc::new(body) });
+    pub fn block(
+        mut self,
+        name: &str,
+        labels: usize,
+        body: impl Fn(&[String]) -> BodySpec + Send + Sync + 'static,
+    ) -> Self {
+        self.blocks.insert(
+            name.to_string(),
+            BlockSpec {
+                labels,
+                body: Arc::new(body),
+            },
+        );
         self
     }
     pub fn mode(mut self, name: &str, mode: ValueMode) -> Self {
@@ -97,7 +108,10 @@ impl JsonFile {
 /// Reads and parses a JSON file.
 pub fn parse_json_file(path: &Path) -> Result<JsonFile, Diagnostics> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Diagnostics::from(crate::Diagnostic::error(format!("cannot read {}: {e}", path.display())))
+        Diagnostics::from(crate::Diagnostic::error(format!(
+            "cannot read {}: {e}",
+            path.display()
+        )))
     })?;
     parse_json_str(path, text)
 }

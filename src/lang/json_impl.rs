@@ -31,7 +31,10 @@ pub(crate) struct JStr {
 impl JStr {
     /// Where the decoded byte `i` came from.
     fn at(&self, i: usize) -> usize {
-        self.pos.get(i).copied().unwrap_or(self.span.end.saturating_sub(1))
+        self.pos
+            .get(i)
+            .copied()
+            .unwrap_or(self.span.end.saturating_sub(1))
     }
 }
 
@@ -50,7 +53,11 @@ pub(crate) enum Node {
 impl Node {
     fn span(&self) -> Range<usize> {
         match self {
-            Node::Null(s) | Node::Bool(_, s) | Node::Num(_, s) | Node::Arr(_, s) | Node::Obj(_, s) => s.clone(),
+            Node::Null(s)
+            | Node::Bool(_, s)
+            | Node::Num(_, s)
+            | Node::Arr(_, s)
+            | Node::Obj(_, s) => s.clone(),
             Node::Str(s) => s.span.clone(),
         }
     }
@@ -68,10 +75,21 @@ impl Node {
 }
 
 pub(crate) fn parse(source: &Arc<SourceFile>) -> Result<Node, Diagnostics> {
-    let mut p = Parser { text: source.text.as_bytes(), at: 0, depth: 0 };
+    let mut p = Parser {
+        text: source.text.as_bytes(),
+        at: 0,
+        depth: 0,
+    };
     let result = p.value().and_then(|v| {
         p.ws();
-        if p.at < p.text.len() { Err((p.at, "unexpected text after the top-level value".to_string())) } else { Ok(v) }
+        if p.at < p.text.len() {
+            Err((
+                p.at,
+                "unexpected text after the top-level value".to_string(),
+            ))
+        } else {
+            Ok(v)
+        }
     });
     result.map_err(|(at, what)| {
         Diagnostic::error(format!("invalid JSON: {what}"))
@@ -118,10 +136,16 @@ impl Parser<'_> {
             Some(b'[') => self.nested(|p| p.array(start)),
             Some(b'"') => self.string().map(Node::Str),
             Some(b't') => self.word("true").map(|_| Node::Bool(true, start..self.at)),
-            Some(b'f') => self.word("false").map(|_| Node::Bool(false, start..self.at)),
+            Some(b'f') => self
+                .word("false")
+                .map(|_| Node::Bool(false, start..self.at)),
             Some(b'n') => self.word("null").map(|_| Node::Null(start..self.at)),
             Some(b'-' | b'0'..=b'9') => self.number(),
-            Some(_) => Err((start, "expected a value (an object, array, string, number, true, false or null)".to_string())),
+            Some(_) => Err((
+                start,
+                "expected a value (an object, array, string, number, true, false or null)"
+                    .to_string(),
+            )),
             None => Err((start, "unexpected end of file".to_string())),
         }
     }
@@ -141,7 +165,11 @@ impl Parser<'_> {
             self.at += w.len();
             Ok(())
         } else {
-            Err((self.at, "expected a value (an object, array, string, number, true, false or null)".to_string()))
+            Err((
+                self.at,
+                "expected a value (an object, array, string, number, true, false or null)"
+                    .to_string(),
+            ))
         }
     }
 
@@ -165,7 +193,10 @@ impl Parser<'_> {
         if self.peek() == Some(b'.') {
             self.at += 1;
             if !digits(self) {
-                return Err((self.at, "expected a digit after the decimal point".to_string()));
+                return Err((
+                    self.at,
+                    "expected a digit after the decimal point".to_string(),
+                ));
             }
         }
         if let Some(b'e' | b'E') = self.peek() {
@@ -188,7 +219,9 @@ impl Parser<'_> {
         let mut pos = Vec::new();
         loop {
             let here = self.at;
-            let Some(b) = self.peek() else { return Err((start, "this string is never closed".to_string())) };
+            let Some(b) = self.peek() else {
+                return Err((start, "this string is never closed".to_string()));
+            };
             match b {
                 b'"' => {
                     self.at += 1;
@@ -210,22 +243,35 @@ impl Parser<'_> {
                             let hi = self.hex4()?;
                             let code = if (0xD800..0xDC00).contains(&hi) {
                                 if !self.text[self.at..].starts_with(b"\\u") {
-                                    return Err((here, "a UTF-16 high surrogate must be followed by a low one".to_string()));
+                                    return Err((
+                                        here,
+                                        "a UTF-16 high surrogate must be followed by a low one"
+                                            .to_string(),
+                                    ));
                                 }
                                 self.at += 2;
                                 let lo = self.hex4()?;
                                 if !(0xDC00..0xE000).contains(&lo) {
-                                    return Err((here, "a UTF-16 high surrogate must be followed by a low one".to_string()));
+                                    return Err((
+                                        here,
+                                        "a UTF-16 high surrogate must be followed by a low one"
+                                            .to_string(),
+                                    ));
                                 }
                                 0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
                             } else {
                                 hi
                             };
-                            let c = char::from_u32(code).ok_or((here, "\\u escape of a lone surrogate".to_string()))?;
+                            let c = char::from_u32(code)
+                                .ok_or((here, "\\u escape of a lone surrogate".to_string()))?;
                             self.at -= 1; // the common step below moves past the last hex digit
                             c
                         }
-                        _ => return Err((here, "unknown escape (JSON knows \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)".to_string())),
+                        _ => return Err((
+                            here,
+                            "unknown escape (JSON knows \\\" \\\\ \\/ \\b \\f \\n \\r \\t \\uXXXX)"
+                                .to_string(),
+                        )),
                     };
                     self.at += 1;
                     let mut buf = [0u8; 4];
@@ -234,7 +280,11 @@ impl Parser<'_> {
                     }
                     value.push(c);
                 }
-                0..=0x1f => return Err((here, "a control character (such as a line break) must be escaped inside a string".to_string())),
+                0..=0x1f => return Err((
+                    here,
+                    "a control character (such as a line break) must be escaped inside a string"
+                        .to_string(),
+                )),
                 _ => {
                     // One UTF-8 character, copied as it is.
                     let len = match b {
@@ -244,7 +294,8 @@ impl Parser<'_> {
                         _ => 1,
                     };
                     let end = (self.at + len).min(self.text.len());
-                    let s = std::str::from_utf8(&self.text[self.at..end]).map_err(|_| (here, "invalid UTF-8".to_string()))?;
+                    let s = std::str::from_utf8(&self.text[self.at..end])
+                        .map_err(|_| (here, "invalid UTF-8".to_string()))?;
                     value.push_str(s);
                     pos.extend(self.at..end);
                     self.at = end;
@@ -252,12 +303,21 @@ impl Parser<'_> {
             }
         }
         pos.push(self.at - 1);
-        Ok(JStr { value, pos, span: start..self.at })
+        Ok(JStr {
+            value,
+            pos,
+            span: start..self.at,
+        })
     }
 
     fn hex4(&mut self) -> PResult<u32> {
-        let digits = self.text.get(self.at..self.at + 4).and_then(|d| std::str::from_utf8(d).ok());
-        let code = digits.and_then(|d| u32::from_str_radix(d, 16).ok()).ok_or((self.at, "expected four hex digits after \\u".to_string()))?;
+        let digits = self
+            .text
+            .get(self.at..self.at + 4)
+            .and_then(|d| std::str::from_utf8(d).ok());
+        let code = digits
+            .and_then(|d| u32::from_str_radix(d, 16).ok())
+            .ok_or((self.at, "expected four hex digits after \\u".to_string()))?;
         self.at += 4;
         Ok(code)
     }
@@ -273,7 +333,10 @@ impl Parser<'_> {
         loop {
             self.ws();
             if self.peek() != Some(b'"') {
-                return Err((self.at, "expected a property name in double quotes".to_string()));
+                return Err((
+                    self.at,
+                    "expected a property name in double quotes".to_string(),
+                ));
             }
             let key = self.string()?;
             self.expect(b':', "`:` after the property name")?;
@@ -318,19 +381,33 @@ impl Parser<'_> {
 // Translation to native syntax
 
 pub(crate) fn translate(file: &JsonFile, spec: &BodySpec) -> Result<Body, Diagnostics> {
-    let mut t = Translator { json: &file.source, out: String::new(), runs: Vec::new(), diags: Diagnostics::new() };
+    let mut t = Translator {
+        json: &file.source,
+        out: String::new(),
+        runs: Vec::new(),
+        diags: Diagnostics::new(),
+    };
     match &file.root {
         Node::Obj(members, _) => t.body(members, spec),
         other => t.error(
             other.span(),
-            format!("the top level of a JSON configuration file must be an object, not {}", other.kind()),
+            format!(
+                "the top level of a JSON configuration file must be an object, not {}",
+                other.kind()
+            ),
             "write {\"resource\": {...}, \"variable\": {...}, ...}: one property per block type",
         ),
     }
     if !t.diags.is_empty() {
         return Err(t.diags);
     }
-    let translated = SourceFile::translated(t.out, ShownText { file: file.source.clone(), runs: t.runs });
+    let translated = SourceFile::translated(
+        t.out,
+        ShownText {
+            file: file.source.clone(),
+            runs: t.runs,
+        },
+    );
     crate::syntax_impl::parse_body(translated)
 }
 
@@ -344,7 +421,8 @@ struct Translator<'a> {
 
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_') && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
+    chars.next().is_some_and(|c| c.is_alphabetic() || c == '_')
+        && chars.all(|c| c.is_alphanumeric() || c == '_' || c == '-')
 }
 
 /// A provider address as `providers` takes it: `aws` or `aws.west`.
@@ -391,14 +469,24 @@ impl Translator<'_> {
     fn put(&mut self, text: &str, at: usize, same: bool) {
         let here = self.out.len();
         match self.runs.last_mut() {
-            Some(last) if same && last.2 > 0 && last.0 + last.2 == here && last.1 + last.2 == at => last.2 += text.len(),
-            _ => self.runs.push((here, at, if same { text.len() } else { 0 })),
+            Some(last)
+                if same && last.2 > 0 && last.0 + last.2 == here && last.1 + last.2 == at =>
+            {
+                last.2 += text.len()
+            }
+            _ => self
+                .runs
+                .push((here, at, if same { text.len() } else { 0 })),
         }
         self.out.push_str(text);
     }
 
     fn error(&mut self, span: Range<usize>, summary: impl Into<String>, hint: impl Into<String>) {
-        self.diags.push(Diagnostic::error(summary).at(self.json.location(span)).hint(hint));
+        self.diags.push(
+            Diagnostic::error(summary)
+                .at(self.json.location(span))
+                .hint(hint),
+        );
     }
 
     fn body(&mut self, members: &[(JStr, Node)], spec: &BodySpec) {
@@ -419,7 +507,11 @@ impl Translator<'_> {
                     self.put(" {\n}\n", key.span.start, false);
                 } else {
                     let known: Vec<&str> = spec.blocks.keys().map(String::as_str).collect();
-                    self.error(key.span.clone(), format!("`{name}` is not a block type"), format!("the properties here are block types: {}", known.join(", ")));
+                    self.error(
+                        key.span.clone(),
+                        format!("`{name}` is not a block type"),
+                        format!("the properties here are block types: {}", known.join(", ")),
+                    );
                 }
                 continue;
             }
@@ -439,7 +531,11 @@ impl Translator<'_> {
             }
             arguments.insert(name, key);
             let mode = spec.modes.get(name).copied().unwrap_or(spec.default_mode);
-            self.put(name, key.span.start + 1, key.value.len() + 2 == key.span.len());
+            self.put(
+                name,
+                key.span.start + 1,
+                key.value.len() + 2 == key.span.len(),
+            );
             self.put(" = ", key.span.end, false);
             self.value(value, mode, name);
             self.put("\n", value.span().end, false);
@@ -448,7 +544,13 @@ impl Translator<'_> {
 
     /// One property naming a block type: the label levels, then one body or an array of
     /// bodies.
-    fn blocks<'j>(&mut self, ident: &JStr, value: &'j Node, spec: &BlockSpec, labels: &mut Vec<&'j JStr>) {
+    fn blocks<'j>(
+        &mut self,
+        ident: &JStr,
+        value: &'j Node,
+        spec: &BlockSpec,
+        labels: &mut Vec<&'j JStr>,
+    ) {
         let name = ident.value.as_str();
         if labels.len() < spec.labels {
             match value {
@@ -505,7 +607,11 @@ impl Translator<'_> {
     }
 
     fn label_error(&mut self, name: &str, value: &Node, missing: usize) {
-        let what = if missing == 1 { "label".to_string() } else { format!("{missing} labels") };
+        let what = if missing == 1 {
+            "label".to_string()
+        } else {
+            format!("{missing} labels")
+        };
         self.error(
             value.span(),
             format!("`{name}` blocks take {what} here: expected an object whose property names are the labels, not {}", value.kind()),
@@ -516,13 +622,24 @@ impl Translator<'_> {
         );
     }
 
-    fn one_block(&mut self, ident: &JStr, labels: &[&JStr], members: &[(JStr, Node)], span: &Range<usize>, spec: &BlockSpec) {
+    fn one_block(
+        &mut self,
+        ident: &JStr,
+        labels: &[&JStr],
+        members: &[(JStr, Node)],
+        span: &Range<usize>,
+        spec: &BlockSpec,
+    ) {
         // A block stands where its last label (its name) is written, else at its type.
         let at = labels.last().map_or(ident.span.start, |l| l.span.start) + 1;
         let mut values = Vec::new();
         for label in labels {
             if label.value.contains("${") || label.value.contains("%{") {
-                self.error(label.span.clone(), format!("a block label cannot hold a template: {:?}", label.value), "labels are plain names; write the name itself");
+                self.error(
+                    label.span.clone(),
+                    format!("a block label cannot hold a template: {:?}", label.value),
+                    "labels are plain names; write the name itself",
+                );
                 return;
             }
             values.push(label.value.clone());
@@ -540,7 +657,9 @@ impl Translator<'_> {
 
     fn value(&mut self, node: &Node, mode: ValueMode, name: &str) {
         match mode {
-            ValueMode::Expression | ValueMode::Literal => self.expression(node, mode == ValueMode::Literal),
+            ValueMode::Expression | ValueMode::Literal => {
+                self.expression(node, mode == ValueMode::Literal)
+            }
             ValueMode::Reference => match node {
                 Node::Str(s) => self.reference(s, name),
                 Node::Arr(items, span) => {
@@ -562,7 +681,10 @@ impl Translator<'_> {
                 }
                 other => self.error(
                     other.span(),
-                    format!("`{name}` must be given as a string holding a reference or keyword, not {}", other.kind()),
+                    format!(
+                        "`{name}` must be given as a string holding a reference or keyword, not {}",
+                        other.kind()
+                    ),
                     reference_example(name),
                 ),
             },
@@ -586,7 +708,11 @@ impl Translator<'_> {
                     }
                     self.put("}", span.end.saturating_sub(1), true);
                 }
-                other => self.error(other.span(), format!("`{name}` must be an object, not {}", other.kind()), "write \"providers\": {\"aws\": \"aws.west\"}"),
+                other => self.error(
+                    other.span(),
+                    format!("`{name}` must be an object, not {}", other.kind()),
+                    "write \"providers\": {\"aws\": \"aws.west\"}",
+                ),
             },
         }
     }
@@ -611,7 +737,11 @@ impl Translator<'_> {
             Node::Obj(members, span) => {
                 self.put("{\n", span.start, false);
                 for (key, value) in members {
-                    if literal { self.literal_string(key) } else { self.template(key) }
+                    if literal {
+                        self.literal_string(key)
+                    } else {
+                        self.template(key)
+                    }
                     self.put(" = ", key.span.end, false);
                     self.expression(value, literal);
                     self.put("\n", value.span().end, false);
@@ -649,7 +779,11 @@ impl Translator<'_> {
             Err(e) => {
                 let at = s.at(e.location().offset());
                 let message = e.message();
-                let summary = if message.is_empty() { "invalid template in this string".to_string() } else { format!("invalid template in this string: {message}") };
+                let summary = if message.is_empty() {
+                    "invalid template in this string".to_string()
+                } else {
+                    format!("invalid template in this string: {message}")
+                };
                 self.error(at..at + 1, summary, "`${` starts an interpolation and `%{` a directive; write `$${` or `%%{` for the characters themselves");
                 return;
             }
@@ -685,7 +819,11 @@ impl Translator<'_> {
         for (i, c) in s.value.char_indices() {
             self.put(c.encode_utf8(&mut [0; 4]), s.at(i), true);
         }
-        self.put(&format!("%{{ if false }}%{{ endif ~}}\n{marker}\n"), s.span.end.saturating_sub(1), false);
+        self.put(
+            &format!("%{{ if false }}%{{ endif ~}}\n{marker}\n"),
+            s.span.end.saturating_sub(1),
+            false,
+        );
     }
 
     /// A string holding a reference, keyword or type, copied as native syntax.
@@ -693,11 +831,22 @@ impl Translator<'_> {
         let text = s.value.trim();
         if text.starts_with("${") && text.ends_with('}') {
             let inner = text.trim_start_matches("${").trim_end_matches('}').trim();
-            self.error(s.span.clone(), format!("`{name}` takes a reference written without ${{ }}"), format!("write {inner:?}"));
+            self.error(
+                s.span.clone(),
+                format!("`{name}` takes a reference written without ${{ }}"),
+                format!("write {inner:?}"),
+            );
             return;
         }
         if text.is_empty() || text.chars().any(char::is_control) {
-            self.error(s.span.clone(), format!("`{name}` must hold a reference, keyword or type, not {:?}", s.value), reference_example(name));
+            self.error(
+                s.span.clone(),
+                format!(
+                    "`{name}` must hold a reference, keyword or type, not {:?}",
+                    s.value
+                ),
+                reference_example(name),
+            );
             return;
         }
         for (i, c) in s.value.char_indices() {
@@ -710,7 +859,9 @@ fn reference_example(name: &str) -> String {
     match name {
         "type" => "write the type as a string: \"type\": \"list(string)\"".to_string(),
         "provider" => "write \"provider\": \"aws.west\"".to_string(),
-        "ignore_changes" => "write \"ignore_changes\": [\"tags\"] or \"ignore_changes\": \"all\"".to_string(),
+        "ignore_changes" => {
+            "write \"ignore_changes\": [\"tags\"] or \"ignore_changes\": \"all\"".to_string()
+        }
         _ => format!("write \"{name}\": [\"aws_s3_bucket.files\"]"),
     }
 }

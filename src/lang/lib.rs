@@ -32,9 +32,12 @@ mod syntax_impl;
 mod template_impl;
 mod types_impl;
 
-pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
-pub use eval::{eval, FunctionHost, Scope, TraversalStep};
 pub use console::render_console;
-pub use json::{parse_json_file, parse_json_str, BlockSpec, BodySpec, JsonFile, ValueMode};
-pub use syntax::{parse_expr_str, parse_file, parse_str, Attribute, Block, Body, Expr, RefStep, Reference, SourceFile};
+pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
+pub use eval::{FunctionHost, Scope, TraversalStep, eval};
+pub use json::{BlockSpec, BodySpec, JsonFile, ValueMode, parse_json_file, parse_json_str};
+pub use syntax::{
+    Attribute, Block, Body, Expr, RefStep, Reference, SourceFile, parse_expr_str, parse_file,
+    parse_str,
+};
 pub use types::TypeConstraint;

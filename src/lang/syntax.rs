@@ -38,7 +38,12 @@ impl SourceFile {
     fn plain(path: PathBuf, text: String) -> SourceFile {
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SourceFile { path: Arc::new(path), text, line_starts, shown: None }
+        SourceFile {
+            path: Arc::new(path),
+            text,
+            line_starts,
+            shown: None,
+        }
     }
 
     /// A parsed text whose locations are reported in `shown` (see [`ShownText`]).
@@ -64,14 +69,42 @@ impl SourceFile {
             return shown.file.location(start..end);
         }
         let start = span.start.min(self.text.len());
-        let line_idx = self.line_starts.partition_point(|&s| s <= start).saturating_sub(1);
+        let line_idx = self
+            .line_starts
+            .partition_point(|&s| s <= start)
+            .saturating_sub(1);
         let line_start = self.line_starts[line_idx];
-        let line_end = self.line_starts.get(line_idx + 1).map(|e| e - 1).unwrap_or(self.text.len());
-        let line_text = self.text.get(line_start..line_end).unwrap_or("").trim_end_matches('\r').to_string();
-        let col = self.text.get(line_start..start).map(|s| s.chars().count()).unwrap_or(0) + 1;
+        let line_end = self
+            .line_starts
+            .get(line_idx + 1)
+            .map(|e| e - 1)
+            .unwrap_or(self.text.len());
+        let line_text = self
+            .text
+            .get(line_start..line_end)
+            .unwrap_or("")
+            .trim_end_matches('\r')
+            .to_string();
+        let col = self
+            .text
+            .get(line_start..start)
+            .map(|s| s.chars().count())
+            .unwrap_or(0)
+            + 1;
         let end = span.end.min(line_end).max(start);
-        let width = self.text.get(start..end).map(|s| s.chars().count()).unwrap_or(1).max(1);
-        Location { file: self.path.clone(), line: line_idx + 1, col, line_text, width }
+        let width = self
+            .text
+            .get(start..end)
+            .map(|s| s.chars().count())
+            .unwrap_or(1)
+            .max(1);
+        Location {
+            file: self.path.clone(),
+            line: line_idx + 1,
+            col,
+            line_text,
+            width,
+        }
     }
 }
 
@@ -147,7 +180,10 @@ impl Reference {
 /// Reads and parses a file. Syntax errors come back as diagnostics with locations.
 pub fn parse_file(path: &Path) -> Result<Body, Diagnostics> {
     let text = std::fs::read_to_string(path).map_err(|e| {
-        Diagnostics::from(crate::Diagnostic::error(format!("cannot read {}: {e}", path.display())))
+        Diagnostics::from(crate::Diagnostic::error(format!(
+            "cannot read {}: {e}",
+            path.display()
+        )))
     })?;
     parse_str(path, text)
 }

@@ -1,6 +1,6 @@
 //! Snapshot and exit-code tests of each subcommand.
 
-use super::{assert_snapshot, World};
+use super::{World, assert_snapshot};
 
 const A_MAIN: &str = r#"variable "prefix" {
   type = string
@@ -41,9 +41,15 @@ output "first" {
 
 fn env() -> World {
     World::new(&[
-        ("stacks/dev/a/terragrunt.hcl", "inputs = {\n  prefix   = \"a\"\n  password = \"hunter2-secret\"\n}\n"),
+        (
+            "stacks/dev/a/terragrunt.hcl",
+            "inputs = {\n  prefix   = \"a\"\n  password = \"hunter2-secret\"\n}\n",
+        ),
         ("stacks/dev/a/main.tf", A_MAIN),
-        ("stacks/dev/b/terragrunt.hcl", "dependency \"a\" {\n  config_path = \"../a\"\n}\n\ninputs = {\n  upstream = dependency.a.outputs.arn\n}\n"),
+        (
+            "stacks/dev/b/terragrunt.hcl",
+            "dependency \"a\" {\n  config_path = \"../a\"\n}\n\ninputs = {\n  upstream = dependency.a.outputs.arn\n}\n",
+        ),
         ("stacks/dev/b/main.tf", B_MAIN),
     ])
 }
@@ -53,12 +59,20 @@ fn cli_plan_apply_output_destroy_round_trip() {
     let w = env();
     let plan = w.forge(&["plan", "dev", "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}", plan.all());
-    assert!(!plan.all().contains("hunter2-secret"), "secret printed:\n{}", plan.all());
+    assert!(
+        !plan.all().contains("hunter2-secret"),
+        "secret printed:\n{}",
+        plan.all()
+    );
     assert_snapshot("plan_fresh", &w.redact(&plan.stdout));
 
     let cancelled = w.forge_with_input(&["apply", "dev"], "no\n");
     assert_eq!(cancelled.code, 1, "{}", cancelled.all());
-    assert!(cancelled.stdout.contains("Apply cancelled."), "{}", cancelled.stdout);
+    assert!(
+        cancelled.stdout.contains("Apply cancelled."),
+        "{}",
+        cancelled.stdout
+    );
 
     let apply = w.forge(&["apply", "dev", "--auto-approve", "--parallelism", "1"]);
     assert_eq!(apply.code, 0, "{}", apply.all());
@@ -76,9 +90,18 @@ fn cli_plan_apply_output_destroy_round_trip() {
 
     let destroy = w.forge(&["destroy", "dev", "--auto-approve"]);
     assert_eq!(destroy.code, 0, "{}", destroy.all());
-    assert!(destroy.stdout.contains("Destroy complete! Resources: 0 added, 0 changed, 3 destroyed."), "{}", destroy.stdout);
+    assert!(
+        destroy
+            .stdout
+            .contains("Destroy complete! Resources: 0 added, 0 changed, 3 destroyed."),
+        "{}",
+        destroy.stdout
+    );
     let cloud = std::fs::read_to_string(w.path("fake-cloud.json")).expect("cloud");
-    assert!(cloud.contains("\"objects\":{}"), "objects left after destroy: {cloud}");
+    assert!(
+        cloud.contains("\"objects\":{}"),
+        "objects left after destroy: {cloud}"
+    );
 }
 
 #[test]
@@ -89,12 +112,20 @@ fn cli_plan_json_has_terraform_shape_without_secrets() {
     assert!(!run.stdout.contains("hunter2-secret"));
     let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("plan JSON");
     assert_eq!(json["format_version"], "1.2");
-    let changes = json["resource_changes"].as_array().expect("resource_changes");
-    let main = changes.iter().find(|c| c["address"] == "fake_thing.main").expect("fake_thing.main");
+    let changes = json["resource_changes"]
+        .as_array()
+        .expect("resource_changes");
+    let main = changes
+        .iter()
+        .find(|c| c["address"] == "fake_thing.main")
+        .expect("fake_thing.main");
     assert_eq!(main["change"]["actions"], serde_json::json!(["create"]));
     assert_eq!(main["change"]["after_sensitive"]["secret"], true);
     assert_eq!(main["change"]["after_unknown"]["arn"], true);
-    let consumer = changes.iter().find(|c| c["address"] == "fake_thing.consumer[1]").expect("consumer[1]");
+    let consumer = changes
+        .iter()
+        .find(|c| c["address"] == "fake_thing.consumer[1]")
+        .expect("consumer[1]");
     assert_eq!(consumer["index"], 1);
     assert_eq!(consumer["unit"], "b");
 }
@@ -106,7 +137,11 @@ fn cli_saved_plan_applies_once_and_is_then_stale() {
     assert_eq!(plan.code, 0, "{}", plan.all());
     let apply = w.forge(&["apply", "dev.plan"]);
     assert_eq!(apply.code, 0, "{}", apply.all());
-    assert!(apply.stdout.contains("a: 1 added, 0 changed, 0 destroyed"), "{}", apply.stdout);
+    assert!(
+        apply.stdout.contains("a: 1 added, 0 changed, 0 destroyed"),
+        "{}",
+        apply.stdout
+    );
     let stale = w.forge(&["apply", "dev.plan"]);
     assert_eq!(stale.code, 1, "{}", stale.all());
     assert_snapshot("stale_plan", &w.redact(&stale.stderr));
@@ -118,8 +153,17 @@ fn cli_validate_reports_schema_errors_with_locations() {
     let ok = w.forge(&["validate", "dev"]);
     assert_eq!(ok.code, 0, "{}", ok.all());
     w.write(&[
-        ("stacks/dev/a/main.tf", &A_MAIN.replace("resource \"fake_thing\"", "resource \"fake_thinng\"")),
-        ("stacks/dev/b/main.tf", &B_MAIN.replace("  value = var.upstream", "  valeu = var.upstream\n  rule {\n    prot = 80\n  }")),
+        (
+            "stacks/dev/a/main.tf",
+            &A_MAIN.replace("resource \"fake_thing\"", "resource \"fake_thinng\""),
+        ),
+        (
+            "stacks/dev/b/main.tf",
+            &B_MAIN.replace(
+                "  value = var.upstream",
+                "  valeu = var.upstream\n  rule {\n    prot = 80\n  }",
+            ),
+        ),
     ]);
     let bad = w.forge(&["validate", "dev"]);
     assert_eq!(bad.code, 1, "{}", bad.all());
@@ -150,32 +194,66 @@ fn cli_state_list_show_mv_rm() {
     let w = env();
     assert_eq!(w.forge(&["apply", "dev", "--auto-approve"]).code, 0);
     let list = w.forge(&["state", "list", "dev"]);
-    assert_eq!(list.stdout, "a: fake_thing.main\nb: fake_thing.consumer[0]\nb: fake_thing.consumer[1]\n", "{}", list.all());
+    assert_eq!(
+        list.stdout,
+        "a: fake_thing.main\nb: fake_thing.consumer[0]\nb: fake_thing.consumer[1]\n",
+        "{}",
+        list.all()
+    );
     let show = w.forge(&["state", "show", "dev/a", "fake_thing.main"]);
     assert_eq!(show.code, 0, "{}", show.all());
-    assert!(show.stdout.contains("secret = (sensitive value)"), "{}", show.stdout);
+    assert!(
+        show.stdout.contains("secret = (sensitive value)"),
+        "{}",
+        show.stdout
+    );
     assert!(!show.stdout.contains("hunter2-secret"));
-    let mv = w.forge(&["state", "mv", "dev/b", "fake_thing.consumer[1]", "fake_thing.consumer[5]"]);
+    let mv = w.forge(&[
+        "state",
+        "mv",
+        "dev/b",
+        "fake_thing.consumer[1]",
+        "fake_thing.consumer[5]",
+    ]);
     assert_eq!(mv.code, 0, "{}", mv.all());
     let rm = w.forge(&["state", "rm", "dev/b", "fake_thing.consumer[5]"]);
     assert_eq!(rm.code, 0, "{}", rm.all());
     let missing = w.forge(&["state", "rm", "dev/b", "fake_thing.consumer[5]"]);
     assert_eq!(missing.code, 1);
-    assert!(missing.stderr.contains("fake_thing.consumer[5] is not in the state of unit b"), "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("fake_thing.consumer[5] is not in the state of unit b"),
+        "{}",
+        missing.stderr
+    );
     let pulled = w.forge(&["state", "pull", "dev/b"]);
     assert_eq!(pulled.code, 0, "{}", pulled.all());
     let before: serde_json::Value = serde_json::from_str(&pulled.stdout).expect("state JSON");
     std::fs::write(w.path("b.tfstate"), &pulled.stdout).expect("write");
     let pushed = w.forge(&["state", "push", "dev/b", "b.tfstate"]);
     assert_eq!(pushed.code, 0, "{}", pushed.all());
-    let after: serde_json::Value = serde_json::from_str(&w.forge(&["state", "pull", "dev/b"]).stdout).expect("state JSON");
+    let after: serde_json::Value =
+        serde_json::from_str(&w.forge(&["state", "pull", "dev/b"]).stdout).expect("state JSON");
     assert_eq!(after["lineage"], before["lineage"]);
-    assert!(after["serial"].as_u64() > before["serial"].as_u64(), "{} then {}", before["serial"], after["serial"]);
-    let foreign = pulled.stdout.replace(before["lineage"].as_str().expect("lineage"), "another-lineage");
+    assert!(
+        after["serial"].as_u64() > before["serial"].as_u64(),
+        "{} then {}",
+        before["serial"],
+        after["serial"]
+    );
+    let foreign = pulled.stdout.replace(
+        before["lineage"].as_str().expect("lineage"),
+        "another-lineage",
+    );
     std::fs::write(w.path("foreign.tfstate"), foreign).expect("write");
     let refused = w.forge(&["state", "push", "dev/b", "foreign.tfstate"]);
     assert_eq!(refused.code, 1, "{}", refused.all());
-    assert!(refused.stderr.contains("another lineage"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("another lineage"),
+        "{}",
+        refused.stderr
+    );
     // The forgotten object is re-created by the next apply (it is no longer managed).
     let plan = w.forge(&["plan", "dev/b", "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}", plan.all());
@@ -194,8 +272,17 @@ fn cli_refuses_a_held_lock_naming_the_holder() {
     let run = w.forge(&["plan", "dev/a"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("alice@ci"), "{}", run.stderr);
-    assert!(run.stderr.contains("forge force-unlock 11111111-2222-3333-4444-555555555555"), "{}", run.stderr);
-    let unlock = w.forge(&["force-unlock", "11111111-2222-3333-4444-555555555555", "dev/a"]);
+    assert!(
+        run.stderr
+            .contains("forge force-unlock 11111111-2222-3333-4444-555555555555"),
+        "{}",
+        run.stderr
+    );
+    let unlock = w.forge(&[
+        "force-unlock",
+        "11111111-2222-3333-4444-555555555555",
+        "dev/a",
+    ]);
     assert_eq!(unlock.code, 0, "{}", unlock.all());
     assert_eq!(w.forge(&["plan", "dev/a"]).code, 0);
 }
@@ -203,21 +290,54 @@ fn cli_refuses_a_held_lock_naming_the_holder() {
 #[test]
 fn cli_import_adopts_an_existing_object() {
     let w = env();
-    assert_eq!(w.forge(&["apply", "dev", "--auto-approve", "--include-unit", "a"]).code, 0);
-    assert_eq!(w.forge(&["state", "rm", "dev/a", "fake_thing.main"]).code, 0);
+    assert_eq!(
+        w.forge(&["apply", "dev", "--auto-approve", "--include-unit", "a"])
+            .code,
+        0
+    );
+    assert_eq!(
+        w.forge(&["state", "rm", "dev/a", "fake_thing.main"]).code,
+        0
+    );
     let orphaned = w.forge(&["plan", "dev/a", "--detailed-exitcode"]);
-    assert_eq!(orphaned.code, 2, "a forgotten object is planned anew:\n{}", orphaned.all());
+    assert_eq!(
+        orphaned.code,
+        2,
+        "a forgotten object is planned anew:\n{}",
+        orphaned.all()
+    );
     let missing = w.forge(&["import", "dev/a", "fake_thing.main", "fake_thing-99"]);
     assert_eq!(missing.code, 1);
-    assert!(missing.stderr.contains("no fake_thing with id \"fake_thing-99\" exists"), "{}", missing.stderr);
+    assert!(
+        missing
+            .stderr
+            .contains("no fake_thing with id \"fake_thing-99\" exists"),
+        "{}",
+        missing.stderr
+    );
     let import = w.forge(&["import", "dev/a", "fake_thing.main", "fake_thing-1"]);
     assert_eq!(import.code, 0, "{}", import.all());
-    assert!(import.stdout.contains("fake_thing.main: Import complete [id=fake_thing-1]"), "{}", import.stdout);
+    assert!(
+        import
+            .stdout
+            .contains("fake_thing.main: Import complete [id=fake_thing-1]"),
+        "{}",
+        import.stdout
+    );
     let again = w.forge(&["import", "dev/a", "fake_thing.main", "fake_thing-1"]);
     assert_eq!(again.code, 1);
-    assert!(again.stderr.contains("already in the state"), "{}", again.stderr);
+    assert!(
+        again.stderr.contains("already in the state"),
+        "{}",
+        again.stderr
+    );
     let plan = w.forge(&["plan", "dev/a", "--detailed-exitcode"]);
-    assert_eq!(plan.code, 0, "imported object still differs:\n{}", plan.all());
+    assert_eq!(
+        plan.code,
+        0,
+        "imported object still differs:\n{}",
+        plan.all()
+    );
 }
 
 #[test]
@@ -226,18 +346,29 @@ fn cli_drift_is_shown_and_refresh_only_accepts_it() {
     assert_eq!(w.forge(&["apply", "dev/a", "--auto-approve"]).code, 0);
     let cloud_file = w.path("fake-cloud.json");
     let cloud = std::fs::read_to_string(&cloud_file).expect("cloud");
-    std::fs::write(&cloud_file, cloud.replace("\"platform\"", "\"changed-by-hand\"")).expect("drift");
+    std::fs::write(
+        &cloud_file,
+        cloud.replace("\"platform\"", "\"changed-by-hand\""),
+    )
+    .expect("drift");
     let plan = w.forge(&["plan", "dev/a", "--detailed-exitcode"]);
     assert_eq!(plan.code, 2, "{}", plan.all());
     assert_snapshot("plan_drift", &w.redact(&plan.stdout));
     let refresh = w.forge(&["apply", "dev/a", "--refresh-only", "--auto-approve"]);
     assert_eq!(refresh.code, 0, "{}", refresh.all());
-    assert!(refresh.stdout.contains("1 drifted object(s) recorded"), "{}", refresh.stdout);
+    assert!(
+        refresh.stdout.contains("1 drifted object(s) recorded"),
+        "{}",
+        refresh.stdout
+    );
     let state = w.forge(&["state", "show", "dev/a", "fake_thing.main"]);
     assert!(state.stdout.contains("changed-by-hand"), "{}", state.stdout);
     let json = w.forge(&["plan", "dev/a", "--json"]);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
-    assert_eq!(doc["resource_changes"][0]["change"]["actions"], serde_json::json!(["update"]));
+    assert_eq!(
+        doc["resource_changes"][0]["change"]["actions"],
+        serde_json::json!(["update"])
+    );
 }
 
 /// Terraform itself (on the machine image, see /work/shared/notes/terraform-as-oracle.md)
@@ -253,12 +384,22 @@ fn cli_terraform_reads_the_state_forge_writes() {
             .env("TF_CLI_CONFIG_FILE", "")
             .output()
             .unwrap_or_else(|e| panic!("terraform is needed as the oracle for this test (it is on the machine image): {e}"));
-        assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "terraform {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let list = terraform(&["state", "list", "-state=terraform.tfstate"], "stacks/dev/b/.forge");
+    let list = terraform(
+        &["state", "list", "-state=terraform.tfstate"],
+        "stacks/dev/b/.forge",
+    );
     assert_eq!(list, "fake_thing.consumer[0]\nfake_thing.consumer[1]\n");
-    let outputs = terraform(&["output", "-state=terraform.tfstate", "-json"], "stacks/dev/a/.forge");
+    let outputs = terraform(
+        &["output", "-state=terraform.tfstate", "-json"],
+        "stacks/dev/a/.forge",
+    );
     let json: serde_json::Value = serde_json::from_str(&outputs).expect("terraform output JSON");
     assert_eq!(json["arn"]["value"], "arn:fake:fake_thing:a-main");
     assert_eq!(json["arn"]["type"], "string");
@@ -268,25 +409,44 @@ fn cli_terraform_reads_the_state_forge_writes() {
 #[test]
 fn cli_forge_reads_the_state_terraform_writes() {
     let w = World::new(&[
-        ("tf/main.tf", "resource \"terraform_data\" \"x\" {\n  input = \"hello\"\n}\n\noutput \"o\" {\n  value = terraform_data.x.output\n}\n\noutput \"pw\" {\n  value     = \"hunter2-secret\"\n  sensitive = true\n}\n"),
+        (
+            "tf/main.tf",
+            "resource \"terraform_data\" \"x\" {\n  input = \"hello\"\n}\n\noutput \"o\" {\n  value = terraform_data.x.output\n}\n\noutput \"pw\" {\n  value     = \"hunter2-secret\"\n  sensitive = true\n}\n",
+        ),
         ("env/u/terragrunt.hcl", "inputs = {}\n"),
         ("env/u/main.tf", ""),
     ]);
-    for args in [&["init", "-input=false"][..], &["apply", "-auto-approve", "-input=false"][..]] {
+    for args in [
+        &["init", "-input=false"][..],
+        &["apply", "-auto-approve", "-input=false"][..],
+    ] {
         let out = std::process::Command::new("terraform")
             .args(args)
             .current_dir(w.path("tf"))
             .env("TF_CLI_CONFIG_FILE", "")
             .output()
             .unwrap_or_else(|e| panic!("terraform is needed as the oracle for this test (it is on the machine image): {e}"));
-        assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "terraform {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     std::fs::create_dir_all(w.path("env/u/.forge")).expect("mkdir");
-    std::fs::copy(w.path("tf/terraform.tfstate"), w.path("env/u/.forge/terraform.tfstate")).expect("copy");
+    std::fs::copy(
+        w.path("tf/terraform.tfstate"),
+        w.path("env/u/.forge/terraform.tfstate"),
+    )
+    .expect("copy");
     let list = w.forge(&["state", "list", "env/u"]);
     assert_eq!(list.stdout, "terraform_data.x\n", "{}", list.all());
     let output = w.forge(&["output", "env/u"]);
-    assert_eq!(output.stdout, "o = \"hello\"\npw = (sensitive value)\n", "{}", output.all());
+    assert_eq!(
+        output.stdout,
+        "o = \"hello\"\npw = (sensitive value)\n",
+        "{}",
+        output.all()
+    );
     // The same configuration plans no change: nothing is re-created on switching to forge.
     std::fs::copy(w.path("tf/main.tf"), w.path("env/u/main.tf")).expect("copy config");
     let plan = w.forge(&["plan", "env/u", "--detailed-exitcode"]);
@@ -314,7 +474,11 @@ resource "terraform_data" "mixed" {
   triggers_replace = ["one", "two\nlines"]
 }
 "#;
-    let w = World::new(&[("tf/main.tf", config), ("env/u/terragrunt.hcl", "inputs = {}\n"), ("env/u/main.tf", "")]);
+    let w = World::new(&[
+        ("tf/main.tf", config),
+        ("env/u/terragrunt.hcl", "inputs = {}\n"),
+        ("env/u/main.tf", ""),
+    ]);
     let terraform = |args: &[&str]| {
         let out = std::process::Command::new("terraform")
             .args(args)
@@ -322,25 +486,45 @@ resource "terraform_data" "mixed" {
             .env("TF_CLI_CONFIG_FILE", "")
             .output()
             .unwrap_or_else(|e| panic!("terraform is needed as the oracle for this test (it is on the machine image, v1.11.4): {e}"));
-        assert!(out.status.success(), "terraform {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "terraform {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     terraform(&["init", "-input=false"]);
     terraform(&["apply", "-auto-approve", "-input=false"]);
     std::fs::create_dir_all(w.path("env/u/.forge")).expect("mkdir");
-    std::fs::copy(w.path("tf/terraform.tfstate"), w.path("env/u/.forge/terraform.tfstate")).expect("copy");
+    std::fs::copy(
+        w.path("tf/terraform.tfstate"),
+        w.path("env/u/.forge/terraform.tfstate"),
+    )
+    .expect("copy");
     for addr in ["terraform_data.policy", "terraform_data.mixed"] {
         let expected = terraform(&["state", "show", "-no-color", addr]);
         let shown = w.forge(&["state", "show", "env/u", addr]);
         assert_eq!(shown.code, 0, "{}", shown.all());
-        assert_eq!(shown.stdout, expected, "forge state show {addr} differs from terraform state show");
-        assert!(shown.stdout.contains("jsonencode(") && !shown.stdout.contains("\"type\""), "{}", shown.stdout);
+        assert_eq!(
+            shown.stdout, expected,
+            "forge state show {addr} differs from terraform state show"
+        );
+        assert!(
+            shown.stdout.contains("jsonencode(") && !shown.stdout.contains("\"type\""),
+            "{}",
+            shown.stdout
+        );
     }
     // `input.secret` is recorded sensitive and hidden by both. (Terraform records the
     // `output` copy unmarked and both show it, README "Known incompatibilities".)
-    let mixed = w.forge(&["state", "show", "env/u", "terraform_data.mixed"]).stdout;
+    let mixed = w
+        .forge(&["state", "show", "env/u", "terraform_data.mixed"])
+        .stdout;
     let input = &mixed[mixed.find("input").expect("input")..mixed.find("output").expect("output")];
-    assert!(input.contains("secret = (sensitive value)") && !input.contains("hunter2"), "{mixed}");
+    assert!(
+        input.contains("secret = (sensitive value)") && !input.contains("hunter2"),
+        "{mixed}"
+    );
 }
 
 /// The reference environment validates with no AWS variables at all (no network, no state).
@@ -353,7 +537,14 @@ fn cli_validate_the_reference_environment_offline() {
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .output()
         .expect("run forge");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(out.status.code(), Some(0), "{text}");
-    assert!(text.contains("Success! The configuration is valid (8 unit(s)"), "{text}");
+    assert!(
+        text.contains("Success! The configuration is valid (8 unit(s)"),
+        "{text}"
+    );
 }

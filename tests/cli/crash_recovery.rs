@@ -18,12 +18,18 @@ const TABLE: &str = "forge-cli-crash-recovery-locks";
 
 fn forge(world: &World, args: &[&str], abort_after: Option<u32>) -> Run {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_forge"));
-    cmd.args(args).current_dir(world.dir.path()).env("NO_COLOR", "1");
+    cmd.args(args)
+        .current_dir(world.dir.path())
+        .env("NO_COLOR", "1");
     if let Some(n) = abort_after {
         cmd.env("FORGE_FAULT_ABORT_AFTER_OPS", n.to_string());
     }
     let out = cmd.output().expect("run forge");
-    Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
 
 fn instances(state: &serde_json::Value) -> Vec<String> {
@@ -32,14 +38,22 @@ fn instances(state: &serde_json::Value) -> Vec<String> {
         .into_iter()
         .flatten()
         .filter(|r| r["mode"] == "managed")
-        .map(|r| format!("{}.{}", r["type"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or("")))
+        .map(|r| {
+            format!(
+                "{}.{}",
+                r["type"].as_str().unwrap_or(""),
+                r["name"].as_str().unwrap_or("")
+            )
+        })
         .collect();
     v.sort();
     v
 }
 
 fn read_json(path: &Path) -> Option<serde_json::Value> {
-    std::fs::read(path).ok().map(|b| serde_json::from_slice(&b).expect("valid JSON"))
+    std::fs::read(path)
+        .ok()
+        .map(|b| serde_json::from_slice(&b).expect("valid JSON"))
 }
 
 async fn stored_state(key: &str) -> Option<serde_json::Value> {
@@ -69,28 +83,75 @@ async fn cli_a_killed_apply_is_finished_by_the_next_one_from_its_journal() {
     // Killed right after its second operation is recorded: the chain first -> second -> third.
     let killed = forge(&world, &["apply", "env", "--auto-approve"], Some(2));
     assert_ne!(killed.code, 0, "the run was not killed:\n{}", killed.all());
-    let recorded = read_json(&journal).unwrap_or_else(|| panic!("no journal after the crash:\n{}", killed.all()));
-    assert_eq!(instances(&recorded), ["aws_iam_role.first", "aws_iam_role.second"], "the journal records both operations");
-    let stored_before = stored_state(&key).await.map(|s| instances(&s)).unwrap_or_default();
+    let recorded = read_json(&journal)
+        .unwrap_or_else(|| panic!("no journal after the crash:\n{}", killed.all()));
+    assert_eq!(
+        instances(&recorded),
+        ["aws_iam_role.first", "aws_iam_role.second"],
+        "the journal records both operations"
+    );
+    let stored_before = stored_state(&key)
+        .await
+        .map(|s| instances(&s))
+        .unwrap_or_default();
     assert!(stored_before.len() <= 2, "{stored_before:?}");
 
     // The crash left its lock: the next run names it, and force-unlock takes it away.
     let locked = forge(&world, &["plan", "env"], None);
-    assert_ne!(locked.code, 0, "the crashed run's lock was not left:\n{}", locked.all());
-    let id = regex::Regex::new(r"force-unlock ([0-9a-f-]{36})").expect("regex").captures(&locked.all()).map(|c| c[1].to_string());
-    let id = id.unwrap_or_else(|| panic!("the lock error does not say how to release it:\n{}", locked.all()));
+    assert_ne!(
+        locked.code,
+        0,
+        "the crashed run's lock was not left:\n{}",
+        locked.all()
+    );
+    let id = regex::Regex::new(r"force-unlock ([0-9a-f-]{36})")
+        .expect("regex")
+        .captures(&locked.all())
+        .map(|c| c[1].to_string());
+    let id = id.unwrap_or_else(|| {
+        panic!(
+            "the lock error does not say how to release it:\n{}",
+            locked.all()
+        )
+    });
     let unlocked = forge(&world, &["force-unlock", &id, "env/u"], None);
     assert_eq!(unlocked.code, 0, "{}", unlocked.all());
 
     // The next apply takes the journal, makes only the secret, and writes everything.
     let resumed = forge(&world, &["apply", "env", "--auto-approve"], None);
-    assert_eq!(resumed.code, 0, "the resumed apply failed (a duplicate create?):\n{}", resumed.all());
-    assert!(resumed.all().contains("took its local record"), "the recovery is not reported:\n{}", resumed.all());
-    assert!(resumed.all().contains("1 added, 0 changed, 0 destroyed"), "{}", resumed.all());
+    assert_eq!(
+        resumed.code,
+        0,
+        "the resumed apply failed (a duplicate create?):\n{}",
+        resumed.all()
+    );
+    assert!(
+        resumed.all().contains("took its local record"),
+        "the recovery is not reported:\n{}",
+        resumed.all()
+    );
+    assert!(
+        resumed.all().contains("1 added, 0 changed, 0 destroyed"),
+        "{}",
+        resumed.all()
+    );
     let stored = stored_state(&key).await.expect("state in S3");
-    assert_eq!(instances(&stored), ["aws_iam_role.first", "aws_iam_role.second", "aws_secretsmanager_secret.third"]);
-    assert_eq!(stored["lineage"], recorded["lineage"], "the lineage of the crashed run is kept");
-    assert!(!journal.exists(), "the journal outlived the run that wrote it");
+    assert_eq!(
+        instances(&stored),
+        [
+            "aws_iam_role.first",
+            "aws_iam_role.second",
+            "aws_secretsmanager_secret.third"
+        ]
+    );
+    assert_eq!(
+        stored["lineage"], recorded["lineage"],
+        "the lineage of the crashed run is kept"
+    );
+    assert!(
+        !journal.exists(),
+        "the journal outlived the run that wrote it"
+    );
 
     let plan = forge(&world, &["plan", "env", "--detailed-exitcode"], None);
     assert_eq!(plan.code, 0, "{}", plan.all());

@@ -10,7 +10,7 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use serde_json::{json, Value as J};
+use serde_json::{Value as J, json};
 
 use super::World;
 
@@ -168,7 +168,13 @@ fn terraform(dir: &Path, args: &[&str], stdin: Option<&str>) -> String {
         s.write_all(text.as_bytes()).expect("write to terraform");
     }
     let out = child.wait_with_output().expect("wait for terraform");
-    assert!(out.status.success(), "terraform {args:?} in {}: {}{}", dir.display(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "terraform {args:?} in {}: {}{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -196,7 +202,8 @@ fn comparable(doc: &J) -> J {
 fn forge_plan(w: &World, unit: &str) -> J {
     let run = w.forge(&["plan", unit, "--json"]);
     assert_eq!(run.code, 0, "forge plan {unit} --json: {}", run.all());
-    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("forge plan --json is not JSON ({e}):\n{}", run.stdout))
+    serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("forge plan --json is not JSON ({e}):\n{}", run.stdout))
 }
 
 #[test]
@@ -210,42 +217,84 @@ fn a_tf_json_module_plans_as_terraform_plans_it_and_as_its_native_twin() {
     ]);
     let tf = w.path("tf");
     terraform(&tf, &["init", "-input=false", "-no-color"], None);
-    terraform(&tf, &["plan", "-out", "p", "-input=false", "-no-color"], None);
-    let tf_plan = comparable(&serde_json::from_str(&terraform(&tf, &["show", "-json", "p"], None)).expect("terraform show -json"));
+    terraform(
+        &tf,
+        &["plan", "-out", "p", "-input=false", "-no-color"],
+        None,
+    );
+    let tf_plan = comparable(
+        &serde_json::from_str(&terraform(&tf, &["show", "-json", "p"], None))
+            .expect("terraform show -json"),
+    );
     let json_plan = comparable(&forge_plan(&w, "env/json"));
     let hcl_plan = comparable(&forge_plan(&w, "env/hcl"));
 
-    let addresses: Vec<&String> = tf_plan["resource_changes"].as_object().map(|m| m.keys().collect()).unwrap_or_default();
+    let addresses: Vec<&String> = tf_plan["resource_changes"]
+        .as_object()
+        .map(|m| m.keys().collect())
+        .unwrap_or_default();
     assert_eq!(
         addresses,
-        ["terraform_data.a", "terraform_data.b[0]", "terraform_data.b[1]", "terraform_data.c[\"x\"]", "terraform_data.c[\"y\"]"],
+        [
+            "terraform_data.a",
+            "terraform_data.b[0]",
+            "terraform_data.b[1]",
+            "terraform_data.c[\"x\"]",
+            "terraform_data.c[\"y\"]"
+        ],
         "terraform's plan of the JSON module"
     );
-    assert_eq!(tf_plan["output_changes"]["text"]["after"], json!("80;443; ${not} %{ nor } 3 on"), "terraform read the templates: {tf_plan:#}");
+    assert_eq!(
+        tf_plan["output_changes"]["text"]["after"],
+        json!("80;443; ${not} %{ nor } 3 on"),
+        "terraform read the templates: {tf_plan:#}"
+    );
     assert_eq!(
         serde_json::to_string_pretty(&json_plan).expect("json"),
         serde_json::to_string_pretty(&tf_plan).expect("json"),
         "forge's plan of main.tf.json differs from terraform's"
     );
-    assert_eq!(json_plan, hcl_plan, "forge plans the JSON module and its native twin differently");
+    assert_eq!(
+        json_plan, hcl_plan,
+        "forge plans the JSON module and its native twin differently"
+    );
 }
 
 /// The locals' values, as forge evaluates them from the loaded JSON module (variables at
 /// their defaults, locals in rounds since they use each other).
 fn forge_locals(dir: &Path) -> BTreeMap<String, String> {
-    let module = forge_config::Module::load(dir).unwrap_or_else(|d| panic!("the JSON module does not load:\n{d}"));
-    let vars: BTreeMap<String, forge_provider::Value> = module.variables.iter().map(|v| (v.name.clone(), v.default.clone().unwrap_or(forge_provider::Value::Null))).collect();
+    let module = forge_config::Module::load(dir)
+        .unwrap_or_else(|d| panic!("the JSON module does not load:\n{d}"));
+    let vars: BTreeMap<String, forge_provider::Value> = module
+        .variables
+        .iter()
+        .map(|v| {
+            (
+                v.name.clone(),
+                v.default.clone().unwrap_or(forge_provider::Value::Null),
+            )
+        })
+        .collect();
     let mut locals: BTreeMap<String, forge_provider::Value> = BTreeMap::new();
     for _ in 0..=module.locals.len() {
-        let scope = forge_lang::Scope::new(dir).with_root("var", forge_provider::Value::Object(vars.clone())).with_root("local", forge_provider::Value::Object(locals.clone()));
+        let scope = forge_lang::Scope::new(dir)
+            .with_root("var", forge_provider::Value::Object(vars.clone()))
+            .with_root("local", forge_provider::Value::Object(locals.clone()));
         for l in &module.locals {
             if let Ok(v) = forge_lang::eval(&l.expr, &scope) {
                 locals.insert(l.name.clone(), v);
             }
         }
     }
-    assert_eq!(locals.len(), module.locals.len(), "every local evaluates in forge");
-    locals.into_iter().map(|(k, v)| (k, forge_lang::render_console(&v))).collect()
+    assert_eq!(
+        locals.len(),
+        module.locals.len(),
+        "every local evaluates in forge"
+    );
+    locals
+        .into_iter()
+        .map(|(k, v)| (k, forge_lang::render_console(&v)))
+        .collect()
 }
 
 #[test]
@@ -257,12 +306,23 @@ fn tf_json_locals_print_as_terraform_console_prints_them() {
     assert!(forge.len() >= 20, "{forge:?}");
     let mut diffs = Vec::new();
     for (name, value) in &forge {
-        let answer = terraform(&tf, &["console", "-no-color"], Some(&format!("local.{name}\n")));
+        let answer = terraform(
+            &tf,
+            &["console", "-no-color"],
+            Some(&format!("local.{name}\n")),
+        );
         if answer.trim_end() != value.trim_end() {
-            diffs.push(format!("local.{name}: terraform\n{}\nforge\n{value}", answer.trim_end()));
+            diffs.push(format!(
+                "local.{name}: terraform\n{}\nforge\n{value}",
+                answer.trim_end()
+            ));
         }
     }
-    assert!(diffs.is_empty(), "locals that print differently:\n{}", diffs.join("\n\n"));
+    assert!(
+        diffs.is_empty(),
+        "locals that print differently:\n{}",
+        diffs.join("\n\n")
+    );
 }
 
 /// Nested blocks in a `.tf.json` resource are known from the provider's schema, which the
@@ -281,14 +341,36 @@ fn tf_json_nested_blocks_come_from_the_providers_schemas() {
   }
 }
 "#;
-    let w = World::new(&[("env/u/terragrunt.hcl", "inputs = {}\n"), ("env/u/main.tf.json", module)]);
+    let w = World::new(&[
+        ("env/u/terragrunt.hcl", "inputs = {}\n"),
+        ("env/u/main.tf.json", module),
+    ]);
     let run = w.forge(&["validate", "env/u"]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert!(run.stdout.contains("Success! The configuration is valid (1 unit(s), 2 resource and data blocks)"), "{}", run.all());
-    let broken = module.replace(r#""sse_algorithm": "AES256"}}"#, r#""sse_algorithm": "AES256"}}, "bogus": {"x": 1}"#);
+    assert!(
+        run.stdout.contains(
+            "Success! The configuration is valid (1 unit(s), 2 resource and data blocks)"
+        ),
+        "{}",
+        run.all()
+    );
+    let broken = module.replace(
+        r#""sse_algorithm": "AES256"}}"#,
+        r#""sse_algorithm": "AES256"}}, "bogus": {"x": 1}"#,
+    );
     w.write(&[("env/u/main.tf.json", &broken)]);
     let run = w.forge(&["validate", "env/u"]);
     assert_eq!(run.code, 1, "{}", run.all());
-    assert!(run.stderr.contains("aws_s3_bucket_server_side_encryption_configuration.e has no argument named `bogus`"), "{}", run.all());
-    assert!(run.stderr.contains("env/u/main.tf.json:7:90"), "{}", run.all());
+    assert!(
+        run.stderr.contains(
+            "aws_s3_bucket_server_side_encryption_configuration.e has no argument named `bogus`"
+        ),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stderr.contains("env/u/main.tf.json:7:90"),
+        "{}",
+        run.all()
+    );
 }

@@ -5,11 +5,11 @@
 
 mod commands;
 mod crash_recovery;
-mod plan_json_oracle;
 mod drift;
 mod environments;
 mod json_syntax_oracle;
 mod modules;
+mod plan_json_oracle;
 mod production;
 mod refactoring;
 mod remote_state_bootstrap;
@@ -89,9 +89,16 @@ impl World {
     /// The output with this world's paths, timings and generated ids made stable.
     pub fn redact(&self, text: &str) -> String {
         let root = self.dir.path().to_string_lossy().into_owned();
-        let canonical = self.dir.path().canonicalize().map(|p| p.to_string_lossy().into_owned()).unwrap_or_else(|_| root.clone());
+        let canonical = self
+            .dir
+            .path()
+            .canonicalize()
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_else(|_| root.clone());
         let text = text.replace(&canonical, "<DIR>").replace(&root, "<DIR>");
-        let uuid = regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}").expect("regex");
+        let uuid =
+            regex::Regex::new(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+                .expect("regex");
         let time = regex::Regex::new(r"\b\d+(\.\d+)?(ms|s)\b").expect("regex");
         let text = uuid.replace_all(&text, "<UUID>");
         time.replace_all(&text, "<T>").into_owned()
@@ -101,13 +108,23 @@ impl World {
 /// Compares with the stored snapshot; a missing or different snapshot fails (unless
 /// FORGE_UPDATE_SNAPSHOTS=1, which writes it).
 pub fn assert_snapshot(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cli/snapshots").join(format!("{name}.txt"));
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/cli/snapshots")
+        .join(format!("{name}.txt"));
     if std::env::var_os("FORGE_UPDATE_SNAPSHOTS").is_some() {
         std::fs::write(&path, actual).expect("write snapshot");
         return;
     }
-    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("no snapshot {}; run with FORGE_UPDATE_SNAPSHOTS=1 to create it", path.display()));
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no snapshot {}; run with FORGE_UPDATE_SNAPSHOTS=1 to create it",
+            path.display()
+        )
+    });
     if expected != actual {
-        panic!("output differs from snapshot {}\n--- expected\n{expected}\n--- actual\n{actual}", path.display());
+        panic!(
+            "output differs from snapshot {}\n--- expected\n{expected}\n--- actual\n{actual}",
+            path.display()
+        );
     }
 }

@@ -14,7 +14,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 
-use serde_json::{json, Value as J};
+use serde_json::{Value as J, json};
 
 use super::World;
 
@@ -31,7 +31,13 @@ fn terraform(dir: &Path, args: &[&str]) -> String {
         .unwrap_or_else(|e| {
             panic!("terraform is needed as the oracle for this test and was not found on PATH ({e}); it is on the project's machine image (v1.11.4), see /work/shared/notes/terraform-as-oracle.md")
         });
-    assert!(out.status.success(), "terraform {args:?} in {}: {}{}", dir.display(), String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "terraform {args:?} in {}: {}{}",
+        dir.display(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -51,30 +57,59 @@ fn both_plans(before: Option<&str>, after: &str, how: Before) -> (J, J, World) {
 
 /// The same, with more files (child modules, state files) next to both `main.tf`s. In
 /// every text `@ROOT@` stands for the test's folder (an absolute path both sides read).
-fn both_plans_with(files: &[(&str, &str)], before: Option<&str>, after: &str, how: Before) -> (J, J, World) {
+fn both_plans_with(
+    files: &[(&str, &str)],
+    before: Option<&str>,
+    after: &str,
+    how: Before,
+) -> (J, J, World) {
     let w = World::new(&[("env/u/terragrunt.hcl", "inputs = {}\n")]);
     let root = w.path("").display().to_string();
     let root = root.trim_end_matches('/').to_string();
     let fill = |t: &str| t.replace("@ROOT@", &root);
     let (before, after) = (before.map(fill), fill(after));
     let (before, after) = (before.as_deref(), after.as_str());
-    w.write(&[("tf/main.tf", &before.map(str::to_string).unwrap_or_default()), ("env/u/main.tf", &before.map(str::to_string).unwrap_or_default())]);
+    w.write(&[
+        (
+            "tf/main.tf",
+            &before.map(str::to_string).unwrap_or_default(),
+        ),
+        (
+            "env/u/main.tf",
+            &before.map(str::to_string).unwrap_or_default(),
+        ),
+    ]);
     for (path, text) in files {
         let text = fill(text);
-        w.write(&[(&format!("tf/{path}"), &text), (&format!("env/u/{path}"), &text)]);
+        w.write(&[
+            (&format!("tf/{path}"), &text),
+            (&format!("env/u/{path}"), &text),
+        ]);
     }
     let tf = w.path("tf");
     terraform(&tf, &["init", "-input=false", "-no-color"]);
     if before.is_some() {
-        terraform(&tf, &["apply", "-auto-approve", "-input=false", "-no-color"]);
+        terraform(
+            &tf,
+            &["apply", "-auto-approve", "-input=false", "-no-color"],
+        );
         match how {
             Before::TerraformState => {
                 std::fs::create_dir_all(w.path("env/u/.forge")).expect("mkdir");
-                std::fs::copy(tf.join("terraform.tfstate"), w.path("env/u/.forge/terraform.tfstate")).expect("copy state");
+                std::fs::copy(
+                    tf.join("terraform.tfstate"),
+                    w.path("env/u/.forge/terraform.tfstate"),
+                )
+                .expect("copy state");
             }
             Before::ForgeApply => {
                 let run = w.forge(&["apply", "env/u", "--auto-approve"]);
-                assert_eq!(run.code, 0, "forge apply of the before-configuration: {}", run.all());
+                assert_eq!(
+                    run.code,
+                    0,
+                    "forge apply of the before-configuration: {}",
+                    run.all()
+                );
             }
         }
     }
@@ -84,16 +119,19 @@ fn both_plans_with(files: &[(&str, &str)], before: Option<&str>, after: &str, ho
         terraform(&tf, &["init", "-input=false", "-no-color"]);
     }
     terraform(&tf, &["plan", "-out", "p", "-input=false", "-no-color"]);
-    let tf_json: J = serde_json::from_str(&terraform(&tf, &["show", "-json", "p"])).expect("terraform show -json");
+    let tf_json: J = serde_json::from_str(&terraform(&tf, &["show", "-json", "p"]))
+        .expect("terraform show -json");
     let run = w.forge(&["plan", "env/u", "--json"]);
     assert_eq!(run.code, 0, "forge plan --json: {}", run.all());
-    let forge_json: J = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("forge plan --json is not JSON ({e}):\n{}", run.stdout));
+    let forge_json: J = serde_json::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("forge plan --json is not JSON ({e}):\n{}", run.stdout));
     (tf_json, forge_json, w)
 }
 
 /// Every uuid-shaped string replaced (ids forge and Terraform generate differ).
 fn mask_ids(v: &J) -> J {
-    let uuid = regex::Regex::new(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$").expect("regex");
+    let uuid = regex::Regex::new(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+        .expect("regex");
     match v {
         J::String(s) if uuid.is_match(s) => json!("<UUID>"),
         J::Array(xs) => J::Array(xs.iter().map(mask_ids).collect()),
@@ -107,23 +145,43 @@ fn mask_ids(v: &J) -> J {
 fn redact(v: &J, mask: &J) -> J {
     match (v, mask) {
         (_, J::Bool(true)) => J::Null,
-        (J::Array(xs), J::Array(ms)) => J::Array(xs.iter().enumerate().map(|(i, x)| redact(x, ms.get(i).unwrap_or(&J::Bool(false)))).collect()),
-        (J::Object(m), J::Object(ms)) => J::Object(m.iter().map(|(k, x)| (k.clone(), redact(x, ms.get(k).unwrap_or(&J::Bool(false))))).collect()),
+        (J::Array(xs), J::Array(ms)) => J::Array(
+            xs.iter()
+                .enumerate()
+                .map(|(i, x)| redact(x, ms.get(i).unwrap_or(&J::Bool(false))))
+                .collect(),
+        ),
+        (J::Object(m), J::Object(ms)) => J::Object(
+            m.iter()
+                .map(|(k, x)| (k.clone(), redact(x, ms.get(k).unwrap_or(&J::Bool(false)))))
+                .collect(),
+        ),
         (other, _) => other.clone(),
     }
 }
 
 fn keys(v: &J) -> BTreeSet<String> {
-    v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
+    v.as_object()
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 /// `after_sensitive` without the empty `{}` / `[]` Terraform writes for an attribute of a
 /// collection type that is unknown: forge's unknowns carry no type (README, known
 /// incompatibilities), so it cannot tell an unknown object from an unknown string.
 fn without_typed_unknowns(sensitive: &J, unknown: &J) -> J {
-    let (J::Object(m), J::Object(u)) = (sensitive, unknown) else { return sensitive.clone() };
-    let empty = |v: &J| v.as_object().is_some_and(|o| o.is_empty()) || v.as_array().is_some_and(|a| a.is_empty());
-    J::Object(m.iter().filter(|(k, v)| !(u.get(*k) == Some(&J::Bool(true)) && empty(v))).map(|(k, v)| (k.clone(), v.clone())).collect())
+    let (J::Object(m), J::Object(u)) = (sensitive, unknown) else {
+        return sensitive.clone();
+    };
+    let empty = |v: &J| {
+        v.as_object().is_some_and(|o| o.is_empty()) || v.as_array().is_some_and(|a| a.is_empty())
+    };
+    J::Object(
+        m.iter()
+            .filter(|(k, v)| !(u.get(*k) == Some(&J::Bool(true)) && empty(v)))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+    )
 }
 
 /// `terraform_data`'s `output` is a copy of `input`; forge marks it sensitive when `input`
@@ -134,12 +192,16 @@ fn output_as_sensitive_as_input(c: &J) -> J {
         return c;
     }
     for side in ["before", "after"] {
-        let has_output = c["change"][side].get("output").is_some_and(|o| !o.is_null());
+        let has_output = c["change"][side]
+            .get("output")
+            .is_some_and(|o| !o.is_null());
         let mask = &mut c["change"][format!("{side}_sensitive")];
-        if has_output && mask.get("input") == Some(&J::Bool(true))
-            && let Some(m) = mask.as_object_mut() {
-                m.insert("output".into(), J::Bool(true));
-            }
+        if has_output
+            && mask.get("input") == Some(&J::Bool(true))
+            && let Some(m) = mask.as_object_mut()
+        {
+            m.insert("output".into(), J::Bool(true));
+        }
     }
     c
 }
@@ -184,34 +246,77 @@ fn comparable_outputs(doc: &J) -> J {
 /// The differences that are not documented, one line each.
 fn differences(tf: &J, forge: &J) -> Vec<String> {
     let mut diffs = Vec::new();
-    let tf_keys: BTreeSet<String> = keys(tf).into_iter().filter(|k| !KNOWN_ABSENT.contains(&k.as_str())).collect();
+    let tf_keys: BTreeSet<String> = keys(tf)
+        .into_iter()
+        .filter(|k| !KNOWN_ABSENT.contains(&k.as_str()))
+        .collect();
     let forge_keys = keys(forge);
     if tf_keys != forge_keys {
-        diffs.push(format!("top-level keys: terraform {tf_keys:?} (less {KNOWN_ABSENT:?}), forge {forge_keys:?}"));
+        diffs.push(format!(
+            "top-level keys: terraform {tf_keys:?} (less {KNOWN_ABSENT:?}), forge {forge_keys:?}"
+        ));
     }
     for list in ["resource_changes", "resource_drift"] {
         let by_addr = |doc: &J| -> Vec<(String, J)> {
-            doc[list].as_array().into_iter().flatten().map(|c| (c["address"].as_str().unwrap_or("?").to_string(), comparable_change(c))).collect()
+            doc[list]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|c| {
+                    (
+                        c["address"].as_str().unwrap_or("?").to_string(),
+                        comparable_change(c),
+                    )
+                })
+                .collect()
         };
         let (t, f) = (by_addr(tf), by_addr(forge));
         let t_addrs: Vec<&String> = t.iter().map(|(a, _)| a).collect();
         let f_addrs: Vec<&String> = f.iter().map(|(a, _)| a).collect();
         if t_addrs != f_addrs {
-            diffs.push(format!("{list} addresses: terraform {t_addrs:?}, forge {f_addrs:?}"));
+            diffs.push(format!(
+                "{list} addresses: terraform {t_addrs:?}, forge {f_addrs:?}"
+            ));
             continue;
         }
         for ((addr, tc), (_, fc)) in t.iter().zip(&f) {
-            for field in ["module_address", "mode", "type", "name", "index", "provider_name", "action_reason"] {
+            for field in [
+                "module_address",
+                "mode",
+                "type",
+                "name",
+                "index",
+                "provider_name",
+                "action_reason",
+            ] {
                 if tc[field] != fc[field] {
-                    diffs.push(format!("{list} {addr} {field}: terraform {}, forge {}", tc[field], fc[field]));
+                    diffs.push(format!(
+                        "{list} {addr} {field}: terraform {}, forge {}",
+                        tc[field], fc[field]
+                    ));
                 }
             }
             if keys(&tc["change"]) != keys(&fc["change"]) {
-                diffs.push(format!("{list} {addr} change keys: terraform {:?}, forge {:?}", keys(&tc["change"]), keys(&fc["change"])));
+                diffs.push(format!(
+                    "{list} {addr} change keys: terraform {:?}, forge {:?}",
+                    keys(&tc["change"]),
+                    keys(&fc["change"])
+                ));
             }
-            for field in ["actions", "before", "after", "after_unknown", "before_sensitive", "after_sensitive", "replace_paths"] {
+            for field in [
+                "actions",
+                "before",
+                "after",
+                "after_unknown",
+                "before_sensitive",
+                "after_sensitive",
+                "replace_paths",
+            ] {
                 if tc["change"].get(field) != fc["change"].get(field) {
-                    diffs.push(format!("{list} {addr} change.{field}: terraform {}, forge {}", tc["change"][field], fc["change"][field]));
+                    diffs.push(format!(
+                        "{list} {addr} change.{field}: terraform {}, forge {}",
+                        tc["change"][field], fc["change"][field]
+                    ));
                 }
             }
         }
@@ -236,17 +341,28 @@ fn differences(tf: &J, forge: &J) -> Vec<String> {
         out
     };
     if placement(tf) != placement(forge) {
-        diffs.push(format!("planned_values modules: terraform {:?}, forge {:?}", placement(tf), placement(forge)));
+        diffs.push(format!(
+            "planned_values modules: terraform {:?}, forge {:?}",
+            placement(tf),
+            placement(forge)
+        ));
     }
     diffs.extend(variables_differences(tf, forge));
     diffs.extend(configuration_differences(tf, forge));
     diffs.extend(prior_state_differences(tf, forge));
     if tf.get("checks") != forge.get("checks") {
-        diffs.push(format!("checks: terraform {}, forge {}", tf.get("checks").unwrap_or(&J::Null), forge.get("checks").unwrap_or(&J::Null)));
+        diffs.push(format!(
+            "checks: terraform {}, forge {}",
+            tf.get("checks").unwrap_or(&J::Null),
+            forge.get("checks").unwrap_or(&J::Null)
+        ));
     }
     for key in ["applyable", "complete", "errored", "format_version"] {
         if tf[key] != forge[key] {
-            diffs.push(format!("{key}: terraform {}, forge {}", tf[key], forge[key]));
+            diffs.push(format!(
+                "{key}: terraform {}, forge {}",
+                tf[key], forge[key]
+            ));
         }
     }
     diffs
@@ -255,7 +371,12 @@ fn differences(tf: &J, forge: &J) -> Vec<String> {
 /// The root variables Terraform declares sensitive (from its own `configuration`).
 fn sensitive_variables(tf: &J) -> BTreeSet<String> {
     let vars = &tf["configuration"]["root_module"]["variables"];
-    vars.as_object().into_iter().flatten().filter(|(_, v)| v["sensitive"] == true).map(|(k, _)| k.clone()).collect()
+    vars.as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| v["sensitive"] == true)
+        .map(|(k, _)| k.clone())
+        .collect()
 }
 
 /// `variables`: equal once a sensitive variable's value is null on Terraform's side too
@@ -272,7 +393,11 @@ fn variables_differences(tf: &J, forge: &J) -> Vec<String> {
     }
     let f = forge.get("variables").cloned();
     if t != f {
-        return vec![format!("variables: terraform {}, forge {}", t.unwrap_or_default(), f.unwrap_or_default())];
+        return vec![format!(
+            "variables: terraform {}, forge {}",
+            t.unwrap_or_default(),
+            f.unwrap_or_default()
+        )];
     }
     Vec::new()
 }
@@ -310,13 +435,23 @@ fn configuration_redacted(module: &J) -> J {
 /// (constants and references) and the provider configurations must agree.
 fn configuration_differences(tf: &J, forge: &J) -> Vec<String> {
     let (Some(t), Some(f)) = (tf.get("configuration"), forge.get("configuration")) else {
-        return vec![format!("configuration: terraform has it: {}, forge has it: {}", tf.get("configuration").is_some(), forge.get("configuration").is_some())];
+        return vec![format!(
+            "configuration: terraform has it: {}, forge has it: {}",
+            tf.get("configuration").is_some(),
+            forge.get("configuration").is_some()
+        )];
     };
     let mut diffs = Vec::new();
     if t["provider_config"] != f["provider_config"] {
-        diffs.push(format!("configuration.provider_config: terraform {}, forge {}", t["provider_config"], f["provider_config"]));
+        diffs.push(format!(
+            "configuration.provider_config: terraform {}, forge {}",
+            t["provider_config"], f["provider_config"]
+        ));
     }
-    let (t_root, f_root) = (configuration_redacted(&t["root_module"]), f["root_module"].clone());
+    let (t_root, f_root) = (
+        configuration_redacted(&t["root_module"]),
+        f["root_module"].clone(),
+    );
     if t_root != f_root {
         diffs.push(format!(
             "configuration.root_module differs:\n--- terraform\n{}\n--- forge\n{}",
@@ -350,13 +485,20 @@ fn prior_state_differences(tf: &J, forge: &J) -> Vec<String> {
     let (t, f) = (tf.get("prior_state"), forge.get("prior_state"));
     let (Some(t), Some(f)) = (t, f) else {
         if t.is_some() != f.is_some() {
-            return vec![format!("prior_state: terraform has it: {}, forge has it: {}", t.is_some(), f.is_some())];
+            return vec![format!(
+                "prior_state: terraform has it: {}, forge has it: {}",
+                t.is_some(),
+                f.is_some()
+            )];
         }
         return Vec::new();
     };
     let mut diffs = Vec::new();
     if t["format_version"] != f["format_version"] {
-        diffs.push(format!("prior_state.format_version: terraform {}, forge {}", t["format_version"], f["format_version"]));
+        diffs.push(format!(
+            "prior_state.format_version: terraform {}, forge {}",
+            t["format_version"], f["format_version"]
+        ));
     }
     let outputs = |s: &J| -> J {
         let mut o = s["values"]["outputs"].clone();
@@ -372,14 +514,21 @@ fn prior_state_differences(tf: &J, forge: &J) -> Vec<String> {
         mask_ids(&o)
     };
     if outputs(t) != outputs(f) {
-        diffs.push(format!("prior_state outputs: terraform {}, forge {}", outputs(t), outputs(f)));
+        diffs.push(format!(
+            "prior_state outputs: terraform {}, forge {}",
+            outputs(t),
+            outputs(f)
+        ));
     }
     let resources = |s: &J| -> std::collections::BTreeMap<(String, String), J> {
         let mut out = std::collections::BTreeMap::new();
         fn walk(m: &J, out: &mut std::collections::BTreeMap<(String, String), J>) {
             let at = m["address"].as_str().unwrap_or("").to_string();
             for r in m["resources"].as_array().into_iter().flatten() {
-                out.insert((at.clone(), r["address"].as_str().unwrap_or("?").to_string()), comparable_state_resource(r));
+                out.insert(
+                    (at.clone(), r["address"].as_str().unwrap_or("?").to_string()),
+                    comparable_state_resource(r),
+                );
             }
             for c in m["child_modules"].as_array().into_iter().flatten() {
                 walk(c, out);
@@ -390,13 +539,20 @@ fn prior_state_differences(tf: &J, forge: &J) -> Vec<String> {
     };
     let (tr, fr) = (resources(t), resources(f));
     if tr.keys().collect::<Vec<_>>() != fr.keys().collect::<Vec<_>>() {
-        diffs.push(format!("prior_state resources: terraform {:?}, forge {:?}", tr.keys().collect::<Vec<_>>(), fr.keys().collect::<Vec<_>>()));
+        diffs.push(format!(
+            "prior_state resources: terraform {:?}, forge {:?}",
+            tr.keys().collect::<Vec<_>>(),
+            fr.keys().collect::<Vec<_>>()
+        ));
     }
     for (k, r) in &tr {
         if let Some(fr) = fr.get(k)
             && r != fr
         {
-            diffs.push(format!("prior_state resource {}: terraform {r}, forge {fr}", k.1));
+            diffs.push(format!(
+                "prior_state resource {}: terraform {r}, forge {fr}",
+                k.1
+            ));
         }
     }
     diffs
@@ -409,11 +565,19 @@ fn check(before: Option<&str>, after: &str) {
 }
 
 fn check_with(files: &[(&str, &str)], before: Option<&str>, after: &str) {
-    let hows: &[Before] = if before.is_some() { &[Before::TerraformState, Before::ForgeApply] } else { &[Before::TerraformState] };
+    let hows: &[Before] = if before.is_some() {
+        &[Before::TerraformState, Before::ForgeApply]
+    } else {
+        &[Before::TerraformState]
+    };
     for &how in hows {
         let (tf, forge, _w) = both_plans_with(files, before, after, how);
         let diffs = differences(&tf, &forge);
-        let label = if how == Before::TerraformState { "forge on Terraform's state" } else { "forge on its own state" };
+        let label = if how == Before::TerraformState {
+            "forge on Terraform's state"
+        } else {
+            "forge on its own state"
+        };
         assert!(
             diffs.is_empty(),
             "{label}: plan JSON differs from terraform show -json:\n  {}\n--- terraform show -json\n{}\n--- forge plan --json\n{}",
@@ -423,8 +587,14 @@ fn check_with(files: &[(&str, &str)], before: Option<&str>, after: &str) {
         );
         // The comparison itself must be able to fail: the plans agree on the actions.
         assert_eq!(
-            tf["resource_changes"].as_array().map(|a| a.iter().map(|c| c["change"]["actions"].clone()).collect::<Vec<_>>()),
-            forge["resource_changes"].as_array().map(|a| a.iter().map(|c| c["change"]["actions"].clone()).collect::<Vec<_>>())
+            tf["resource_changes"].as_array().map(|a| a
+                .iter()
+                .map(|c| c["change"]["actions"].clone())
+                .collect::<Vec<_>>()),
+            forge["resource_changes"].as_array().map(|a| a
+                .iter()
+                .map(|c| c["change"]["actions"].clone())
+                .collect::<Vec<_>>())
         );
     }
 }
@@ -437,7 +607,11 @@ const OUTPUT: &str = "output \"o\" {\n  value = terraform_data.x.output\n}\n";
 
 #[test]
 fn plan_json_create_from_empty_matches_terraform() {
-    let after = data("x", "  input = {\n    a = 1\n    b = [\"x\", \"y\"]\n    c = \"s\"\n  }\n  triggers_replace = [\"a\"]\n") + &data("empty", "") + OUTPUT;
+    let after = data(
+        "x",
+        "  input = {\n    a = 1\n    b = [\"x\", \"y\"]\n    c = \"s\"\n  }\n  triggers_replace = [\"a\"]\n",
+    ) + &data("empty", "")
+        + OUTPUT;
     check(None, &after);
 }
 
@@ -458,46 +632,73 @@ fn plan_json_replace_matches_terraform() {
 #[test]
 fn plan_json_create_before_destroy_replace_matches_terraform() {
     let lifecycle = "  lifecycle {\n    create_before_destroy = true\n  }\n";
-    let before = data("x", &format!("  input = 1\n  triggers_replace = 1\n{lifecycle}")) + OUTPUT;
-    let after = data("x", &format!("  input = 1\n  triggers_replace = 2\n{lifecycle}")) + OUTPUT;
+    let before = data(
+        "x",
+        &format!("  input = 1\n  triggers_replace = 1\n{lifecycle}"),
+    ) + OUTPUT;
+    let after = data(
+        "x",
+        &format!("  input = 1\n  triggers_replace = 2\n{lifecycle}"),
+    ) + OUTPUT;
     check(Some(&before), &after);
 }
 
 #[test]
 fn plan_json_destroy_of_removed_resource_matches_terraform() {
-    let before = data("x", "  input = \"keep\"\n") + &data("gone", "  input = [\"a\", \"b\"]\n") + OUTPUT;
+    let before =
+        data("x", "  input = \"keep\"\n") + &data("gone", "  input = [\"a\", \"b\"]\n") + OUTPUT;
     let after = data("x", "  input = \"keep\"\n") + OUTPUT;
     check(Some(&before), &after);
 }
 
 #[test]
 fn plan_json_no_op_on_terraform_state_matches_terraform() {
-    let config = data("x", "  input = {\n    k = \"v\"\n  }\n  triggers_replace = [\"a\", 1]\n") + OUTPUT;
+    let config = data(
+        "x",
+        "  input = {\n    k = \"v\"\n  }\n  triggers_replace = [\"a\", 1]\n",
+    ) + OUTPUT;
     check(Some(&config), &config);
     // Migration without recreation: forge plans no change at all on Terraform's state.
     let (tf, forge, w) = both_plans(Some(&config), &config, Before::TerraformState);
     assert_eq!(forge["applyable"], false, "{forge}");
     assert_eq!(tf["applyable"], false, "{tf}");
     let exit = w.forge(&["plan", "env/u", "--detailed-exitcode"]);
-    assert_eq!(exit.code, 0, "forge wants to change what Terraform made:\n{}", exit.all());
+    assert_eq!(
+        exit.code,
+        0,
+        "forge wants to change what Terraform made:\n{}",
+        exit.all()
+    );
 }
 
 #[test]
 fn plan_json_output_changes_match_terraform() {
-    let before = data("x", "  input = \"a\"\n") + "output \"changed\" {\n  value = \"one\"\n}\n\noutput \"removed\" {\n  value = [1, 2]\n}\n";
-    let after = data("x", "  input = \"a\"\n") + "output \"changed\" {\n  value = \"two\"\n}\n\noutput \"added\" {\n  value = { k = true }\n}\n\noutput \"later\" {\n  value = terraform_data.x.id\n}\n";
+    let before = data("x", "  input = \"a\"\n")
+        + "output \"changed\" {\n  value = \"one\"\n}\n\noutput \"removed\" {\n  value = [1, 2]\n}\n";
+    let after = data("x", "  input = \"a\"\n")
+        + "output \"changed\" {\n  value = \"two\"\n}\n\noutput \"added\" {\n  value = { k = true }\n}\n\noutput \"later\" {\n  value = terraform_data.x.id\n}\n";
     check(Some(&before), &after);
 }
 
 #[test]
 fn plan_json_sensitive_values_match_terraform_but_stay_hidden() {
-    let before = data("x", "  input = sensitive(\"old-secret-value\")\n") + "output \"pw\" {\n  value     = \"first-secret-value\"\n  sensitive = true\n}\n";
-    let after = data("x", "  input = sensitive(\"new-secret-value\")\n") + "output \"pw\" {\n  value     = \"second-secret-value\"\n  sensitive = true\n}\n\noutput \"out\" {\n  value     = terraform_data.x.output\n  sensitive = true\n}\n";
+    let before = data("x", "  input = sensitive(\"old-secret-value\")\n")
+        + "output \"pw\" {\n  value     = \"first-secret-value\"\n  sensitive = true\n}\n";
+    let after = data("x", "  input = sensitive(\"new-secret-value\")\n")
+        + "output \"pw\" {\n  value     = \"second-secret-value\"\n  sensitive = true\n}\n\noutput \"out\" {\n  value     = terraform_data.x.output\n  sensitive = true\n}\n";
     check(Some(&before), &after);
     let (tf, forge, _w) = both_plans(Some(&before), &after, Before::TerraformState);
     let text = forge.to_string();
-    for secret in ["old-secret-value", "new-secret-value", "first-secret-value", "second-secret-value"] {
-        assert!(!text.contains(secret), "forge's plan JSON shows {secret}: {text}");
+    for secret in [
+        "old-secret-value",
+        "new-secret-value",
+        "first-secret-value",
+        "second-secret-value",
+    ] {
+        assert!(
+            !text.contains(secret),
+            "forge's plan JSON shows {secret}: {text}"
+        );
     }
     // Terraform does write them: the redaction above is what makes the documents agree.
     assert!(tf.to_string().contains("second-secret-value"), "{tf}");
@@ -508,10 +709,22 @@ fn plan_json_child_module_addresses_match_terraform() {
     let child = "variable \"name\" {\n  type = string\n}\n\nresource \"terraform_data\" \"x\" {\n  input = var.name\n}\n\nmodule \"inner\" {\n  source = \"./inner\"\n  value  = terraform_data.x.output\n}\n\noutput \"o\" {\n  value = module.inner.o\n}\n";
     let inner = "variable \"value\" {\n  type = string\n}\n\nresource \"terraform_data\" \"y\" {\n  input = var.value\n}\n\noutput \"o\" {\n  value = terraform_data.y.output\n}\n";
     let files = [("child/main.tf", child), ("child/inner/main.tf", inner)];
-    let call = |keys: &str| format!("module \"c\" {{\n  source   = \"./child\"\n  for_each = toset([{keys}])\n  name     = each.key\n}}\n\noutput \"o\" {{\n  value = {{ for k, m in module.c : k => m.o }}\n}}\n");
+    let call = |keys: &str| {
+        format!(
+            "module \"c\" {{\n  source   = \"./child\"\n  for_each = toset([{keys}])\n  name     = each.key\n}}\n\noutput \"o\" {{\n  value = {{ for k, m in module.c : k => m.o }}\n}}\n"
+        )
+    };
     // Created from nothing; then one instance updated (through the inner module), one removed, one added.
-    check_with(&files, None, &(data("x", "  input = \"root\"\n") + &call("\"a\", \"b\"")));
-    check_with(&files, Some(&(data("x", "  input = \"root\"\n") + &call("\"a\", \"b\""))), &(data("x", "  input = \"root\"\n") + &call("\"a\", \"c\"")));
+    check_with(
+        &files,
+        None,
+        &(data("x", "  input = \"root\"\n") + &call("\"a\", \"b\"")),
+    );
+    check_with(
+        &files,
+        Some(&(data("x", "  input = \"root\"\n") + &call("\"a\", \"b\""))),
+        &(data("x", "  input = \"root\"\n") + &call("\"a\", \"c\"")),
+    );
 }
 
 #[test]
@@ -616,12 +829,31 @@ output "literal" {
     let (tf, forge, _w) = both_plans_with(&files, Some(main), &changed, Before::TerraformState);
     let text = forge.to_string();
     for secret in ["default-secret-value", "tfvars-secret-value"] {
-        assert!(!text.contains(secret), "forge's plan JSON shows {secret}: {text}");
-        assert!(tf.to_string().contains(secret), "Terraform no longer writes {secret}; the redaction is obsolete: {tf}");
+        assert!(
+            !text.contains(secret),
+            "forge's plan JSON shows {secret}: {text}"
+        );
+        assert!(
+            tf.to_string().contains(secret),
+            "Terraform no longer writes {secret}; the redaction is obsolete: {tf}"
+        );
     }
-    assert_eq!(forge["variables"]["secret"], json!({"value": null}), "{}", forge["variables"]);
-    assert_eq!(forge["variables"]["list"], json!({"value": ["p", "q"]}), "{}", forge["variables"]);
-    assert_eq!(forge["configuration"]["root_module"]["variables"]["secret"], json!({"default": null, "sensitive": true}));
+    assert_eq!(
+        forge["variables"]["secret"],
+        json!({"value": null}),
+        "{}",
+        forge["variables"]
+    );
+    assert_eq!(
+        forge["variables"]["list"],
+        json!({"value": ["p", "q"]}),
+        "{}",
+        forge["variables"]
+    );
+    assert_eq!(
+        forge["configuration"]["root_module"]["variables"]["secret"],
+        json!({"default": null, "sensitive": true})
+    );
 }
 
 /// Several units in one document: variable names prefixed with the unit, each unit's
@@ -632,9 +864,15 @@ fn plan_json_environment_variables_and_configuration_per_unit() {
     let a_main = "variable \"prefix\" {\n  type = string\n}\n\nvariable \"password\" {\n  type      = string\n  sensitive = true\n}\n\nresource \"terraform_data\" \"x\" {\n  input = \"${var.prefix}-x\"\n}\n\noutput \"name\" {\n  value = terraform_data.x.output\n}\n";
     let b_main = "variable \"upstream\" {\n  type = string\n}\n\nresource \"terraform_data\" \"y\" {\n  input = var.upstream\n}\n";
     let w = World::new(&[
-        ("env/a/terragrunt.hcl", "inputs = {\n  prefix   = \"pre\"\n  password = \"env-secret-value\"\n}\n"),
+        (
+            "env/a/terragrunt.hcl",
+            "inputs = {\n  prefix   = \"pre\"\n  password = \"env-secret-value\"\n}\n",
+        ),
         ("env/a/main.tf", a_main),
-        ("env/b/terragrunt.hcl", "dependency \"a\" {\n  config_path = \"../a\"\n}\n\ninputs = {\n  upstream = dependency.a.outputs.name\n}\n"),
+        (
+            "env/b/terragrunt.hcl",
+            "dependency \"a\" {\n  config_path = \"../a\"\n}\n\ninputs = {\n  upstream = dependency.a.outputs.name\n}\n",
+        ),
         ("env/b/main.tf", b_main),
     ]);
     let run = w.forge(&["plan", "env", "--json"]);
@@ -647,16 +885,30 @@ fn plan_json_environment_variables_and_configuration_per_unit() {
         "{}",
         doc["variables"]
     );
-    assert_eq!(doc["configuration"]["units"]["a"]["root_module"]["resources"][0]["expressions"]["input"], json!({"references": ["var.prefix"]}));
-    assert_eq!(doc["configuration"]["units"]["b"]["root_module"]["variables"], json!({"upstream": {}}));
-    assert_eq!(doc["configuration"]["units"]["b"]["provider_config"]["terraform"]["full_name"], "terraform.io/builtin/terraform");
+    assert_eq!(
+        doc["configuration"]["units"]["a"]["root_module"]["resources"][0]["expressions"]["input"],
+        json!({"references": ["var.prefix"]})
+    );
+    assert_eq!(
+        doc["configuration"]["units"]["b"]["root_module"]["variables"],
+        json!({"upstream": {}})
+    );
+    assert_eq!(
+        doc["configuration"]["units"]["b"]["provider_config"]["terraform"]["full_name"],
+        "terraform.io/builtin/terraform"
+    );
 
     let apply = w.forge(&["apply", "env/a", "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}", apply.all());
     let run = w.forge(&["plan", "env/b", "--json"]);
     assert_eq!(run.code, 0, "{}", run.all());
     let doc: J = serde_json::from_str(&run.stdout).expect("plan JSON");
-    assert_eq!(doc["variables"], json!({"upstream": {"value": "pre-x"}}), "{}", doc["variables"]);
+    assert_eq!(
+        doc["variables"],
+        json!({"upstream": {"value": "pre-x"}}),
+        "{}",
+        doc["variables"]
+    );
 }
 
 /// Another configuration's state, read by `terraform_remote_state` from the local backend
@@ -667,20 +919,31 @@ const OTHER_STATE: (&str, &str) = (
 );
 
 fn remote_state(name: &str, file: &str) -> String {
-    format!("data \"terraform_remote_state\" \"{name}\" {{\n  backend = \"local\"\n  config = {{\n    path = \"@ROOT@/tf/{file}\"\n  }}\n}}\n\n")
+    format!(
+        "data \"terraform_remote_state\" \"{name}\" {{\n  backend = \"local\"\n  config = {{\n    path = \"@ROOT@/tf/{file}\"\n  }}\n}}\n\n"
+    )
 }
 
 #[test]
 fn plan_json_data_sources_read_while_planning_match_terraform() {
     let config = remote_state("o", "other/terraform.tfstate")
-        + &data("x", "  input = data.terraform_remote_state.o.outputs.name\n")
+        + &data(
+            "x",
+            "  input = data.terraform_remote_state.o.outputs.name\n",
+        )
         + "output \"ports\" {\n  value = data.terraform_remote_state.o.outputs.ports\n}\n";
     // Read while planning: the prior state holds it, planned_values and resource_changes do not.
     check_with(&[OTHER_STATE], None, &config);
     check_with(&[OTHER_STATE], Some(&config), &config);
     let (tf, forge, _w) = both_plans_with(&[OTHER_STATE], None, &config, Before::TerraformState);
-    let prior = |doc: &J| doc["prior_state"]["values"]["root_module"]["resources"][0]["values"]["outputs"].clone();
-    assert_eq!(prior(&forge), json!({"name": "alpha", "ports": [80, 443]}), "{forge}");
+    let prior = |doc: &J| {
+        doc["prior_state"]["values"]["root_module"]["resources"][0]["values"]["outputs"].clone()
+    };
+    assert_eq!(
+        prior(&forge),
+        json!({"name": "alpha", "ports": [80, 443]}),
+        "{forge}"
+    );
     assert_eq!(prior(&tf), prior(&forge));
 }
 
@@ -777,8 +1040,20 @@ fn plan_json_checks_and_conditions_match_terraform() {
     check_with(&[OTHER_STATE], None, CHECKS);
     check_with(&[OTHER_STATE], Some(CHECKS), CHECKS);
     let (_tf, forge, _w) = both_plans_with(&[OTHER_STATE], None, CHECKS, Before::TerraformState);
-    let status: Vec<(String, String)> =
-        forge["checks"].as_array().into_iter().flatten().map(|c| (c["address"]["to_display"].as_str().unwrap_or("?").to_string(), c["status"].as_str().unwrap_or("?").to_string())).collect();
+    let status: Vec<(String, String)> = forge["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["address"]["to_display"]
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string(),
+                c["status"].as_str().unwrap_or("?").to_string(),
+            )
+        })
+        .collect();
     let expected = [
         ("check.fails", "fail"),
         ("check.later", "unknown"),
@@ -789,7 +1064,11 @@ fn plan_json_checks_and_conditions_match_terraform() {
         ("output.n", "pass"),
         ("terraform_data.x", "unknown"),
     ];
-    assert_eq!(status, expected.map(|(a, b)| (a.to_string(), b.to_string())), "{forge}");
+    assert_eq!(
+        status,
+        expected.map(|(a, b)| (a.to_string(), b.to_string())),
+        "{forge}"
+    );
 }
 
 /// The warnings of a plan's or an apply's text: each from its "Warning:" line to the next
@@ -804,7 +1083,10 @@ fn warnings(text: &str) -> Vec<String> {
                 out.push(w.join("\n").trim().to_string());
             }
             current = Some(vec![line]);
-        } else if line.starts_with('─') || line.starts_with("Saved the plan") || line.starts_with("Apply complete!") {
+        } else if line.starts_with('─')
+            || line.starts_with("Saved the plan")
+            || line.starts_with("Apply complete!")
+        {
             if let Some(w) = current.take() {
                 out.push(w.join("\n").trim().to_string());
             }
@@ -822,8 +1104,14 @@ fn warnings(text: &str) -> Vec<String> {
 fn plan_text_check_warnings_match_terraform() {
     // The "known after apply" check is left out: Terraform describes its unknown value by
     // type ("is a string"), which forge's untyped unknowns cannot (README).
-    let config = CHECKS.replace("terraform_data.x[1].output == \"v1\"", "terraform_data.x[1].input == \"v2\"");
-    let w = World::new(&[("tf/other/terraform.tfstate", OTHER_STATE.1), ("env/u/terragrunt.hcl", "inputs = {}\n")]);
+    let config = CHECKS.replace(
+        "terraform_data.x[1].output == \"v1\"",
+        "terraform_data.x[1].input == \"v2\"",
+    );
+    let w = World::new(&[
+        ("tf/other/terraform.tfstate", OTHER_STATE.1),
+        ("env/u/terragrunt.hcl", "inputs = {}\n"),
+    ]);
     let root = w.path("").display().to_string();
     let config = config.replace("@ROOT@", root.trim_end_matches('/'));
     w.write(&[("tf/main.tf", &config), ("env/u/main.tf", &config)]);
@@ -834,22 +1122,36 @@ fn plan_text_check_warnings_match_terraform() {
     assert_eq!(run.code, 0, "forge plan: {}", run.all());
     let (t, f) = (warnings(&tf_text), warnings(&run.stdout));
     assert_eq!(t.len(), 4, "terraform's warnings: {t:#?}\n{tf_text}");
-    assert_eq!(f, t, "forge's warnings differ from terraform's\n--- forge\n{}\n--- terraform\n{tf_text}", run.stdout);
+    assert_eq!(
+        f, t,
+        "forge's warnings differ from terraform's\n--- forge\n{}\n--- terraform\n{tf_text}",
+        run.stdout
+    );
 }
 
 #[test]
 fn apply_text_check_warnings_match_terraform() {
     // Applied, x[1].output is known and the "later" check passes; the others still fail.
-    let w = World::new(&[("tf/other/terraform.tfstate", OTHER_STATE.1), ("env/u/terragrunt.hcl", "inputs = {}\n")]);
+    let w = World::new(&[
+        ("tf/other/terraform.tfstate", OTHER_STATE.1),
+        ("env/u/terragrunt.hcl", "inputs = {}\n"),
+    ]);
     let root = w.path("").display().to_string();
     let config = CHECKS.replace("@ROOT@", root.trim_end_matches('/'));
     w.write(&[("tf/main.tf", &config), ("env/u/main.tf", &config)]);
     let tf = w.path("tf");
     terraform(&tf, &["init", "-input=false", "-no-color"]);
-    let tf_text = terraform(&tf, &["apply", "-auto-approve", "-input=false", "-no-color"]);
+    let tf_text = terraform(
+        &tf,
+        &["apply", "-auto-approve", "-input=false", "-no-color"],
+    );
     let run = w.forge(&["apply", "env/u", "--auto-approve"]);
     assert_eq!(run.code, 0, "forge apply: {}", run.all());
     let (t, f) = (warnings(&tf_text), warnings(&run.stdout));
     assert_eq!(t.len(), 3, "terraform's warnings: {t:#?}\n{tf_text}");
-    assert_eq!(f, t, "forge's warnings differ from terraform's\n--- forge\n{}\n--- terraform\n{tf_text}", run.stdout);
+    assert_eq!(
+        f, t,
+        "forge's warnings differ from terraform's\n--- forge\n{}\n--- terraform\n{tf_text}",
+        run.stdout
+    );
 }

@@ -14,12 +14,24 @@ use crate::emulator::{sdk_config, unique};
 
 fn forge(world: &World, args: &[&str]) -> Run {
     // Without FORGE_FAKE_CLOUD: the real providers, on the emulators' endpoints.
-    let out = Command::new(env!("CARGO_BIN_EXE_forge")).args(args).current_dir(world.dir.path()).env("NO_COLOR", "1").output().expect("run forge");
-    Run { code: out.status.code().unwrap_or(-1), stdout: String::from_utf8_lossy(&out.stdout).into_owned(), stderr: String::from_utf8_lossy(&out.stderr).into_owned() }
+    let out = Command::new(env!("CARGO_BIN_EXE_forge"))
+        .args(args)
+        .current_dir(world.dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run forge");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
 }
 
 fn local_state(world: &World) -> J {
-    serde_json::from_slice(&std::fs::read(world.path("env/u/.forge/terraform.tfstate")).expect("state file")).expect("state is JSON")
+    serde_json::from_slice(
+        &std::fs::read(world.path("env/u/.forge/terraform.tfstate")).expect("state file"),
+    )
+    .expect("state is JSON")
 }
 
 /// `type.name` -> the `id` of its single instance, for every managed resource in state.
@@ -30,8 +42,21 @@ fn ids(state: &J) -> Vec<(String, String)> {
         .flatten()
         .filter(|r| r["mode"] == "managed")
         .flat_map(|r| {
-            let addr = format!("{}.{}", r["type"].as_str().unwrap_or(""), r["name"].as_str().unwrap_or(""));
-            r["instances"].as_array().into_iter().flatten().map(move |i| (addr.clone(), i["attributes"]["id"].as_str().unwrap_or("").to_string()))
+            let addr = format!(
+                "{}.{}",
+                r["type"].as_str().unwrap_or(""),
+                r["name"].as_str().unwrap_or("")
+            );
+            r["instances"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |i| {
+                    (
+                        addr.clone(),
+                        i["attributes"]["id"].as_str().unwrap_or("").to_string(),
+                    )
+                })
         })
         .collect()
 }
@@ -42,12 +67,28 @@ async fn cli_moved_import_and_removed_blocks_on_sqs_queues() {
     let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
     let name = unique("refactor");
     let provider = "provider \"aws\" {\n  region = \"us-east-1\"\n}\n\n";
-    let world = World::new(&[("env/u/terragrunt.hcl", "inputs = {}\n"), ("env/u/main.tf", &format!("{provider}resource \"aws_sqs_queue\" \"jobs\" {{\n  name = \"{name}-jobs\"\n}}\n"))]);
+    let world = World::new(&[
+        ("env/u/terragrunt.hcl", "inputs = {}\n"),
+        (
+            "env/u/main.tf",
+            &format!(
+                "{provider}resource \"aws_sqs_queue\" \"jobs\" {{\n  name = \"{name}-jobs\"\n}}\n"
+            ),
+        ),
+    ]);
     let applied = forge(&world, &["apply", "env", "--auto-approve"]);
     assert_eq!(applied.code, 0, "{}", applied.all());
     let jobs_url = ids(&local_state(&world))[0].1.clone();
     // A queue made outside forge.
-    let adopted_url = sqs.create_queue().queue_name(format!("{name}-adopted")).send().await.expect("CreateQueue").queue_url().expect("url").to_string();
+    let adopted_url = sqs
+        .create_queue()
+        .queue_name(format!("{name}-adopted"))
+        .send()
+        .await
+        .expect("CreateQueue")
+        .queue_url()
+        .expect("url")
+        .to_string();
 
     // Renamed in configuration, and the other queue brought in.
     let renamed = format!(
@@ -58,21 +99,54 @@ async fn cli_moved_import_and_removed_blocks_on_sqs_queues() {
     let plan = forge(&world, &["plan", "env"]);
     assert_eq!(plan.code, 0, "{}", plan.all());
     let text = plan.all();
-    assert!(text.contains("# aws_sqs_queue.jobs has moved to aws_sqs_queue.work"), "{text}");
-    assert!(text.contains("# aws_sqs_queue.adopted will be imported") || text.contains(&format!("# (imported from \"{adopted_url}\")")), "{text}");
-    assert!(text.contains("Plan: 1 to import, 0 to add,") && text.contains("to change, 0 to destroy."), "{text}");
-    assert!(!text.contains("must be replaced") && !text.contains("will be destroyed"), "{text}");
+    assert!(
+        text.contains("# aws_sqs_queue.jobs has moved to aws_sqs_queue.work"),
+        "{text}"
+    );
+    assert!(
+        text.contains("# aws_sqs_queue.adopted will be imported")
+            || text.contains(&format!("# (imported from \"{adopted_url}\")")),
+        "{text}"
+    );
+    assert!(
+        text.contains("Plan: 1 to import, 0 to add,") && text.contains("to change, 0 to destroy."),
+        "{text}"
+    );
+    assert!(
+        !text.contains("must be replaced") && !text.contains("will be destroyed"),
+        "{text}"
+    );
 
     let applied = forge(&world, &["apply", "env", "--auto-approve"]);
     assert_eq!(applied.code, 0, "{}", applied.all());
     let out = applied.all();
-    assert!(out.contains("aws_sqs_queue.adopted: Importing...") && out.contains("aws_sqs_queue.adopted: Import complete after") && out.contains(&format!("[id={adopted_url}]")), "{out}");
-    assert!(out.contains("Apply complete! Resources: 1 imported, 0 added, "), "{out}");
+    assert!(
+        out.contains("aws_sqs_queue.adopted: Importing...")
+            && out.contains("aws_sqs_queue.adopted: Import complete after")
+            && out.contains(&format!("[id={adopted_url}]")),
+        "{out}"
+    );
+    assert!(
+        out.contains("Apply complete! Resources: 1 imported, 0 added, "),
+        "{out}"
+    );
     let mut recorded = ids(&local_state(&world));
     recorded.sort();
-    assert_eq!(recorded, vec![("aws_sqs_queue.adopted".to_string(), adopted_url.clone()), ("aws_sqs_queue.work".to_string(), jobs_url.clone())], "the same queues, at the new addresses");
+    assert_eq!(
+        recorded,
+        vec![
+            ("aws_sqs_queue.adopted".to_string(), adopted_url.clone()),
+            ("aws_sqs_queue.work".to_string(), jobs_url.clone())
+        ],
+        "the same queues, at the new addresses"
+    );
     let clean = forge(&world, &["plan", "env", "--detailed-exitcode"]);
-    assert_eq!(clean.code, 0, "the plan after the import is not clean:\n{}", clean.all());
+    assert_eq!(
+        clean.code,
+        0,
+        "the plan after the import is not clean:\n{}",
+        clean.all()
+    );
 
     // Let go of the adopted queue without deleting it.
     let released = format!(
@@ -81,21 +155,43 @@ async fn cli_moved_import_and_removed_blocks_on_sqs_queues() {
     world.write(&[("env/u/main.tf", &released)]);
     let applied = forge(&world, &["apply", "env", "--auto-approve"]);
     assert_eq!(applied.code, 0, "{}", applied.all());
-    assert!(applied.all().contains("# aws_sqs_queue.adopted will no longer be managed by forge, but will not be destroyed"), "{}", applied.all());
-    assert_eq!(ids(&local_state(&world)), vec![("aws_sqs_queue.work".to_string(), jobs_url.clone())]);
-    let still = sqs.get_queue_url().queue_name(format!("{name}-adopted")).send().await;
+    assert!(
+        applied.all().contains(
+            "# aws_sqs_queue.adopted will no longer be managed by forge, but will not be destroyed"
+        ),
+        "{}",
+        applied.all()
+    );
+    assert_eq!(
+        ids(&local_state(&world)),
+        vec![("aws_sqs_queue.work".to_string(), jobs_url.clone())]
+    );
+    let still = sqs
+        .get_queue_url()
+        .queue_name(format!("{name}-adopted"))
+        .send()
+        .await;
     assert!(still.is_ok(), "the released queue was deleted: {still:?}");
 
     let destroyed = forge(&world, &["destroy", "env", "--auto-approve"]);
     assert_eq!(destroyed.code, 0, "{}", destroyed.all());
-    sqs.delete_queue().queue_url(&adopted_url).send().await.expect("DeleteQueue");
+    sqs.delete_queue()
+        .queue_url(&adopted_url)
+        .send()
+        .await
+        .expect("DeleteQueue");
 }
 
 fn terraform(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("terraform").args(args).current_dir(dir).env("TF_CLI_CONFIG_FILE", "").env("TF_IN_AUTOMATION", "1").output().unwrap_or_else(|e| {
         panic!("terraform is needed as the oracle for this test and was not found on PATH ({e}); it is on the project's machine image (v1.11.4)")
     });
-    assert!(out.status.success(), "terraform {args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "terraform {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -141,48 +237,104 @@ fn cli_refactoring_plans_match_terraform_on_terraform_data() {
                  resource \"terraform_data\" \"k\" {\n  input = \"k\"\n}\n\n\
                  resource \"terraform_data\" \"f\" {\n  for_each = toset([\"x\", \"y\"])\n  input    = \"f\"\n}\n\n\
                  import {\n  for_each = { x = \"f-x\", y = \"f-y\" }\n  to       = terraform_data.f[each.key]\n  id       = each.value\n}\n";
-    let w = World::new(&[("tf/main.tf", before), ("env/u/terragrunt.hcl", "inputs = {}\n")]);
+    let w = World::new(&[
+        ("tf/main.tf", before),
+        ("env/u/terragrunt.hcl", "inputs = {}\n"),
+    ]);
     let tf = w.path("tf");
     terraform(&tf, &["init", "-input=false", "-no-color"]);
-    terraform(&tf, &["apply", "-auto-approve", "-input=false", "-no-color"]);
+    terraform(
+        &tf,
+        &["apply", "-auto-approve", "-input=false", "-no-color"],
+    );
     std::fs::create_dir_all(w.path("env/u/.forge")).expect("mkdir");
-    std::fs::copy(tf.join("terraform.tfstate"), w.path("env/u/.forge/terraform.tfstate")).expect("copy state");
+    std::fs::copy(
+        tf.join("terraform.tfstate"),
+        w.path("env/u/.forge/terraform.tfstate"),
+    )
+    .expect("copy state");
     w.write(&[("tf/main.tf", after), ("env/u/main.tf", after)]);
     let tf_text = terraform(&tf, &["plan", "-out", "p", "-input=false", "-no-color"]);
-    let tf_json: J = serde_json::from_str(&terraform(&tf, &["show", "-json", "p"])).expect("terraform show -json");
+    let tf_json: J = serde_json::from_str(&terraform(&tf, &["show", "-json", "p"]))
+        .expect("terraform show -json");
 
     let run = w.forge(&["plan", "env/u"]);
     assert_eq!(run.code, 0, "{}", run.all());
-    assert_eq!(titles(&run.stdout), titles(&tf_text), "--- terraform\n{tf_text}\n--- forge\n{}", run.stdout);
-    for seen in ["# terraform_data.i has moved to terraform_data.i[0]", "# terraform_data.k[0] has moved to terraform_data.k", "# (imported from \"f-x\")", "# terraform_data.f will be destroyed"] {
-        assert!(titles(&tf_text).iter().any(|t| t.trim() == seen), "the comparison must see {seen:?}: {tf_text}");
+    assert_eq!(
+        titles(&run.stdout),
+        titles(&tf_text),
+        "--- terraform\n{tf_text}\n--- forge\n{}",
+        run.stdout
+    );
+    for seen in [
+        "# terraform_data.i has moved to terraform_data.i[0]",
+        "# terraform_data.k[0] has moved to terraform_data.k",
+        "# (imported from \"f-x\")",
+        "# terraform_data.f will be destroyed",
+    ] {
+        assert!(
+            titles(&tf_text).iter().any(|t| t.trim() == seen),
+            "the comparison must see {seen:?}: {tf_text}"
+        );
     }
     // Terraform's "<address>: Preparing import... [id=...]"; forge's lines start with the unit.
     let preparing = |t: &str| -> Vec<String> {
-        let mut v: Vec<String> = t.lines().filter(|l| l.contains("Preparing import")).map(|l| l.split_once(" | ").map_or(l, |(_, r)| r).to_string()).collect();
+        let mut v: Vec<String> = t
+            .lines()
+            .filter(|l| l.contains("Preparing import"))
+            .map(|l| l.split_once(" | ").map_or(l, |(_, r)| r).to_string())
+            .collect();
         v.sort();
         v
     };
     assert_eq!(preparing(&run.stdout), preparing(&tf_text));
     assert_eq!(preparing(&tf_text).len(), 3, "{tf_text}");
-    let plan_line = |t: &str| t.lines().find(|l| l.starts_with("Plan:")).map(str::to_string);
+    let plan_line = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("Plan:"))
+            .map(str::to_string)
+    };
     assert_eq!(plan_line(&run.stdout), plan_line(&tf_text));
 
     let run = w.forge(&["plan", "env/u", "--json"]);
     assert_eq!(run.code, 0, "{}", run.all());
     let forge_json: J = serde_json::from_str(&run.stdout).expect("forge plan --json");
-    assert_eq!(changes(&forge_json), changes(&tf_json), "--- terraform\n{tf_json:#}\n--- forge\n{forge_json:#}");
+    assert_eq!(
+        changes(&forge_json),
+        changes(&tf_json),
+        "--- terraform\n{tf_json:#}\n--- forge\n{forge_json:#}"
+    );
     assert_eq!(forge_json["applyable"], tf_json["applyable"]);
 
     // Applied by forge, the state holds what Terraform's apply of the same plan holds.
     let applied = w.forge(&["apply", "env/u", "--auto-approve"]);
     assert_eq!(applied.code, 0, "{}", applied.all());
-    let tf_applied = terraform(&tf, &["apply", "-auto-approve", "-input=false", "-no-color", "p"]);
-    let summary = |t: &str| t.lines().find(|l| l.starts_with("Apply complete!")).and_then(|l| l.split_once(" destroyed").map(|(s, _)| s.to_string()));
-    assert_eq!(summary(&applied.stdout), summary(&tf_applied), "--- terraform\n{tf_applied}\n--- forge\n{}", applied.stdout);
-    assert!(summary(&tf_applied).is_some_and(|s| s.contains(" imported, ")), "{tf_applied}");
-    let forge_state: J = serde_json::from_slice(&std::fs::read(w.path("env/u/.forge/terraform.tfstate")).expect("state")).expect("json");
-    let tf_state: J = serde_json::from_slice(&std::fs::read(tf.join("terraform.tfstate")).expect("state")).expect("json");
+    let tf_applied = terraform(
+        &tf,
+        &["apply", "-auto-approve", "-input=false", "-no-color", "p"],
+    );
+    let summary = |t: &str| {
+        t.lines()
+            .find(|l| l.starts_with("Apply complete!"))
+            .and_then(|l| l.split_once(" destroyed").map(|(s, _)| s.to_string()))
+    };
+    assert_eq!(
+        summary(&applied.stdout),
+        summary(&tf_applied),
+        "--- terraform\n{tf_applied}\n--- forge\n{}",
+        applied.stdout
+    );
+    assert!(
+        summary(&tf_applied).is_some_and(|s| s.contains(" imported, ")),
+        "{tf_applied}"
+    );
+    let forge_state: J = serde_json::from_slice(
+        &std::fs::read(w.path("env/u/.forge/terraform.tfstate")).expect("state"),
+    )
+    .expect("json");
+    let tf_state: J =
+        serde_json::from_slice(&std::fs::read(tf.join("terraform.tfstate")).expect("state"))
+            .expect("json");
     let mut f = ids(&forge_state);
     let mut t = ids(&tf_state);
     f.sort();

@@ -7,8 +7,16 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The units of the reference environment, as the state keys name them.
-pub const UNITS: [&str; 8] =
-    ["ec2-fast-api-jwt", "ec2-self-hosted", "iam", "policies", "roles", "s3-storage", "secret-manager", "sqs-notifications"];
+pub const UNITS: [&str; 8] = [
+    "ec2-fast-api-jwt",
+    "ec2-self-hosted",
+    "iam",
+    "policies",
+    "roles",
+    "s3-storage",
+    "secret-manager",
+    "sqs-notifications",
+];
 
 pub fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
@@ -55,7 +63,10 @@ impl Drop for Stacks {
         for env in self.envs.borrow().iter().rev() {
             let (code, out) = self.forge(&["destroy", env, "--auto-approve"]);
             if code != 0 {
-                eprintln!("cleanup: forge destroy {env} failed; objects named {}-{env}-* may remain:\n{out}", self.project);
+                eprintln!(
+                    "cleanup: forge destroy {env} failed; objects named {}-{env}-* may remain:\n{out}",
+                    self.project
+                );
             }
         }
     }
@@ -68,7 +79,8 @@ impl Stacks {
         let dir = tempfile::tempdir().expect("tempdir");
         let stacks = dir.path().join("stacks");
         std::fs::create_dir_all(&stacks).expect("mkdir");
-        let root = std::fs::read_to_string(repo.join("stacks/terragrunt.hcl")).expect("root terragrunt.hcl");
+        let root = std::fs::read_to_string(repo.join("stacks/terragrunt.hcl"))
+            .expect("root terragrunt.hcl");
         std::fs::write(stacks.join("terragrunt.hcl"), &root).expect("root file");
         copy_dir(&repo.join("stacks/modules"), &stacks.join("modules"));
         let state_bucket = regex::Regex::new(r#"bucket\s*=\s*"([^"]+)""#)
@@ -76,7 +88,12 @@ impl Stacks {
             .captures(&root)
             .map(|c| c[1].to_string())
             .expect("stacks/terragrunt.hcl names its state bucket");
-        Stacks { dir, project: format!("fj{}", &unique_id()[..6]), state_bucket, envs: Default::default() }
+        Stacks {
+            dir,
+            project: format!("fj{}", &unique_id()[..6]),
+            state_bucket,
+            envs: Default::default(),
+        }
     }
 
     pub fn env_dir(&self, env: &str) -> PathBuf {
@@ -91,7 +108,9 @@ impl Stacks {
         copy_dir(&repo.join("stacks/production"), &self.env_dir(env));
         let env_hcl = self.env_dir(env).join("env.hcl");
         let text = std::fs::read_to_string(&env_hcl).expect("env.hcl");
-        let text = text.replace("\"production\"", &format!("\"{env}\"")).replace("\"fast-api-jwt\"", &format!("\"{}\"", self.project));
+        let text = text
+            .replace("\"production\"", &format!("\"{env}\""))
+            .replace("\"fast-api-jwt\"", &format!("\"{}\"", self.project));
         std::fs::write(&env_hcl, text).expect("env.hcl");
     }
 
@@ -103,25 +122,57 @@ impl Stacks {
         let env_hcl = self.env_dir(to).join("env.hcl");
         let text = std::fs::read_to_string(&env_hcl).expect("env.hcl");
         let line = regex::Regex::new(r#"(?m)^(\s*environment\s*=\s*)"[^"]*""#).expect("regex");
-        assert!(line.is_match(&text), "no environment line in {}:\n{text}", env_hcl.display());
-        std::fs::write(&env_hcl, line.replace(&text, format!("${{1}}\"{to}\"").as_str()).as_ref()).expect("env.hcl");
+        assert!(
+            line.is_match(&text),
+            "no environment line in {}:\n{text}",
+            env_hcl.display()
+        );
+        std::fs::write(
+            &env_hcl,
+            line.replace(&text, format!("${{1}}\"{to}\"").as_str())
+                .as_ref(),
+        )
+        .expect("env.hcl");
     }
 
     /// Runs `forge` in the temporary folder; exit code and stdout + stderr.
     pub fn forge(&self, args: &[&str]) -> (i32, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_forge")).args(args).current_dir(self.dir.path()).env("NO_COLOR", "1").output().expect("run forge");
-        let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        let out = Command::new(env!("CARGO_BIN_EXE_forge"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run forge");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
         (out.status.code().unwrap_or(-1), text)
     }
 
     /// The unit's state as the S3 backend wrote it (`<env>/<unit>/terraform.tfstate`), or
     /// `None` when there is no such object.
-    pub async fn state(&self, s3: &aws_sdk_s3::Client, env: &str, unit: &str) -> Option<serde_json::Value> {
+    pub async fn state(
+        &self,
+        s3: &aws_sdk_s3::Client,
+        env: &str,
+        unit: &str,
+    ) -> Option<serde_json::Value> {
         let key = format!("{env}/{unit}/terraform.tfstate");
-        match s3.get_object().bucket(&self.state_bucket).key(&key).send().await {
+        match s3
+            .get_object()
+            .bucket(&self.state_bucket)
+            .key(&key)
+            .send()
+            .await
+        {
             Ok(o) => {
                 let bytes = o.body.collect().await.expect("state body").into_bytes();
-                Some(serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("state {key} is not JSON: {e}")))
+                Some(
+                    serde_json::from_slice(&bytes)
+                        .unwrap_or_else(|e| panic!("state {key} is not JSON: {e}")),
+                )
             }
             Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => None,
             Err(e) => panic!("reading state {key}: {e:?}"),
@@ -135,23 +186,60 @@ impl Stacks {
     /// leave nothing behind.
     pub async fn forget(&self, cfg: &aws_config::SdkConfig, env: &str) {
         let s3 = s3_client(cfg);
-        let root = std::fs::read_to_string(self.dir.path().join("stacks/terragrunt.hcl")).expect("root terragrunt.hcl");
-        let table = regex::Regex::new(r#"dynamodb_table\s*=\s*"([^"]+)""#).expect("regex").captures(&root).map(|c| c[1].to_string());
+        let root = std::fs::read_to_string(self.dir.path().join("stacks/terragrunt.hcl"))
+            .expect("root terragrunt.hcl");
+        let table = regex::Regex::new(r#"dynamodb_table\s*=\s*"([^"]+)""#)
+            .expect("regex")
+            .captures(&root)
+            .map(|c| c[1].to_string());
         let dynamo = aws_sdk_dynamodb::Client::new(cfg);
         for unit in UNITS {
             let key = format!("{env}/{unit}/terraform.tfstate");
             if let Some(s) = self.state(&s3, env, unit).await {
-                let managed = s["resources"].as_array().into_iter().flatten().any(|r| r["mode"] == "managed" && r["instances"].as_array().is_some_and(|i| !i.is_empty()));
+                let managed = s["resources"].as_array().into_iter().flatten().any(|r| {
+                    r["mode"] == "managed"
+                        && r["instances"].as_array().is_some_and(|i| !i.is_empty())
+                });
                 assert!(!managed, "{key} still records objects; destroy {env} first");
             }
-            let versions = s3.list_object_versions().bucket(&self.state_bucket).prefix(&key).send().await.expect("ListObjectVersions");
-            let ids = versions.versions().iter().filter_map(|v| v.version_id()).chain(versions.delete_markers().iter().filter_map(|m| m.version_id()));
+            let versions = s3
+                .list_object_versions()
+                .bucket(&self.state_bucket)
+                .prefix(&key)
+                .send()
+                .await
+                .expect("ListObjectVersions");
+            let ids = versions
+                .versions()
+                .iter()
+                .filter_map(|v| v.version_id())
+                .chain(
+                    versions
+                        .delete_markers()
+                        .iter()
+                        .filter_map(|m| m.version_id()),
+                );
             for id in ids.map(str::to_string).collect::<Vec<_>>() {
-                s3.delete_object().bucket(&self.state_bucket).key(&key).version_id(id).send().await.expect("DeleteObject");
+                s3.delete_object()
+                    .bucket(&self.state_bucket)
+                    .key(&key)
+                    .version_id(id)
+                    .send()
+                    .await
+                    .expect("DeleteObject");
             }
             if let Some(table) = &table {
-                let digest = aws_sdk_dynamodb::types::AttributeValue::S(format!("{}/{key}-md5", self.state_bucket));
-                dynamo.delete_item().table_name(table).key("LockID", digest).send().await.expect("DeleteItem");
+                let digest = aws_sdk_dynamodb::types::AttributeValue::S(format!(
+                    "{}/{key}-md5",
+                    self.state_bucket
+                ));
+                dynamo
+                    .delete_item()
+                    .table_name(table)
+                    .key("LockID", digest)
+                    .send()
+                    .await
+                    .expect("DeleteItem");
             }
         }
     }
@@ -163,16 +251,26 @@ pub fn unique_id() -> String {
 
 pub async fn sdk_config() -> aws_config::SdkConfig {
     require_emulators();
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
 }
 
 /// S3 against the emulator needs path-style addressing (no `<bucket>.localhost` DNS).
 pub fn s3_client(cfg: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(cfg).force_path_style(true).build())
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(cfg)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 /// The attributes of the single instance of a managed resource in a state, if recorded.
-pub fn instance_attrs<'a>(state: &'a serde_json::Value, type_name: &str, name: &str) -> Option<&'a serde_json::Value> {
+pub fn instance_attrs<'a>(
+    state: &'a serde_json::Value,
+    type_name: &str,
+    name: &str,
+) -> Option<&'a serde_json::Value> {
     state["resources"]
         .as_array()?
         .iter()
@@ -185,23 +283,41 @@ pub fn instance_attrs<'a>(state: &'a serde_json::Value, type_name: &str, name: &
 /// (or the summary table).
 pub fn unit_section<'a>(out: &'a str, unit: &str) -> &'a str {
     let head = format!("── unit {unit} \n");
-    let start = out.find(&head).unwrap_or_else(|| panic!("no section for unit {unit} in:\n{out}")) + head.len();
+    let start = out
+        .find(&head)
+        .unwrap_or_else(|| panic!("no section for unit {unit} in:\n{out}"))
+        + head.len();
     let rest = &out[start..];
-    let end = [rest.find("── unit "), rest.find("\nunit  ")].into_iter().flatten().min().unwrap_or(rest.len());
+    let end = [rest.find("── unit "), rest.find("\nunit  ")]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(rest.len());
     &rest[..end]
 }
 
 /// The "changed outside of forge" part of a unit's section (empty when there is none).
 pub fn drift_part(section: &str) -> &str {
-    let Some(start) = section.find("forge detected the following changes made outside of forge") else { return "" };
+    let Some(start) = section.find("forge detected the following changes made outside of forge")
+    else {
+        return "";
+    };
     let rest = &section[start..];
-    let end = ["Unless the configuration is changed accordingly", "This is a refresh-only plan"].iter().filter_map(|m| rest.find(m)).min().unwrap_or(rest.len());
+    let end = [
+        "Unless the configuration is changed accordingly",
+        "This is a refresh-only plan",
+    ]
+    .iter()
+    .filter_map(|m| rest.find(m))
+    .min()
+    .unwrap_or(rest.len());
     &rest[..end]
 }
 
 /// The position of a progress line in a run's output, failing with the output when absent.
 pub fn line_at(out: &str, line: &str) -> usize {
-    out.find(line).unwrap_or_else(|| panic!("no line {line:?} in:\n{out}"))
+    out.find(line)
+        .unwrap_or_else(|| panic!("no line {line:?} in:\n{out}"))
 }
 
 /// `forge destroy` of the reference environment deletes dependents first: each unit has
@@ -219,7 +335,10 @@ pub fn assert_destroy_order(out: &str) {
     for (first, then) in before {
         let done = line_at(out, &format!("── {first}: done in "));
         let started = line_at(out, &format!("── {then}: destroying\n"));
-        assert!(done < started, "{then} started destroying before {first} finished:\n{out}");
+        assert!(
+            done < started,
+            "{then} started destroying before {first} finished:\n{out}"
+        );
     }
     assert!(
         out.contains("Schedule:\n  wave 1: ec2-fast-api-jwt, ec2-self-hosted, policies, roles\n  wave 2: iam, secret-manager\n  wave 3: s3-storage\n  wave 4: sqs-notifications\n"),

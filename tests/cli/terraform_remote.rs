@@ -18,11 +18,20 @@ const TABLE: &str = "forge-cli-terraform-interop-locks";
 const REGION: &str = "us-east-1";
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 fn forge(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_forge")).args(args).current_dir(dir).env("NO_COLOR", "1").output().expect("run forge")
+    Command::new(env!("CARGO_BIN_EXE_forge"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run forge")
 }
 
 fn terraform(dir: &Path, args: &[&str]) -> Command {
@@ -65,21 +74,40 @@ fn terraform_root(root: &Path, key: &str, body: &str) -> std::path::PathBuf {
     );
     std::fs::write(dir.join("main.tf"), main).expect("write main.tf");
     let out = run_terraform(&dir, &["init", "-input=false", "-no-color"]);
-    assert!(out.status.success(), "terraform init failed:\n{}", text(&out));
+    assert!(
+        out.status.success(),
+        "terraform init failed:\n{}",
+        text(&out)
+    );
     dir
 }
 
 async fn lock_item(lock_id: &str) -> Option<String> {
     let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
-    let item = client.get_item().table_name(TABLE).key("LockID", AttributeValue::S(lock_id.to_string())).consistent_read(true).send().await.ok()?;
+    let item = client
+        .get_item()
+        .table_name(TABLE)
+        .key("LockID", AttributeValue::S(lock_id.to_string()))
+        .consistent_read(true)
+        .send()
+        .await
+        .ok()?;
     item.item?.get("Info")?.as_s().ok().cloned()
 }
 
 /// Makes sure the bucket and table exist (forge bootstraps them) before Terraform uses them.
 fn bootstrap(root: &Path) {
-    let unit = forge_unit(root, &format!("{}/bootstrap.tfstate", unique("interop")), "");
+    let unit = forge_unit(
+        root,
+        &format!("{}/bootstrap.tfstate", unique("interop")),
+        "",
+    );
     let out = forge(&unit, &["plan", "."]);
-    assert!(out.status.success(), "forge plan (bootstrap) failed:\n{}", text(&out));
+    assert!(
+        out.status.success(),
+        "forge plan (bootstrap) failed:\n{}",
+        text(&out)
+    );
     std::fs::remove_dir_all(unit).expect("rm");
 }
 
@@ -89,22 +117,33 @@ async fn terraform_lock_refuses_forge_plan_and_apply_and_neither_leaves_a_lock()
     sdk_config().await;
     bootstrap(dir.path());
     let key = format!("{}/terraform.tfstate", unique("tf-holds"));
-    let tf = terraform_root(dir.path(), &key, "resource \"terraform_data\" \"slow\" {\n  provisioner \"local-exec\" {\n    command = \"sleep 10\"\n  }\n}\n");
-    let apply = terraform(&tf, &["apply", "-auto-approve", "-input=false", "-no-color"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start terraform apply");
+    let tf = terraform_root(
+        dir.path(),
+        &key,
+        "resource \"terraform_data\" \"slow\" {\n  provisioner \"local-exec\" {\n    command = \"sleep 10\"\n  }\n}\n",
+    );
+    let apply = terraform(
+        &tf,
+        &["apply", "-auto-approve", "-input=false", "-no-color"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("start terraform apply");
     let lock_id = format!("{BUCKET}/{key}");
     let started = Instant::now();
     let info = loop {
         if let Some(info) = lock_item(&lock_id).await {
             break info;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "Terraform took no lock on {lock_id} within 60 s");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "Terraform took no lock on {lock_id} within 60 s"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let info: serde_json::Value = serde_json::from_str(&info).expect("Terraform's lock Info is JSON");
+    let info: serde_json::Value =
+        serde_json::from_str(&info).expect("Terraform's lock Info is JSON");
     let terraform_id = info["ID"].as_str().expect("ID").to_string();
     let who = info["Who"].as_str().expect("Who").to_string();
 
@@ -112,11 +151,27 @@ async fn terraform_lock_refuses_forge_plan_and_apply_and_neither_leaves_a_lock()
     for command in [&["plan", "."][..], &["apply", ".", "--auto-approve"][..]] {
         let out = forge(&unit, command);
         let shown = text(&out);
-        assert_ne!(out.status.code(), Some(0), "forge {command:?} must be refused while Terraform holds the lock:\n{shown}");
-        assert!(shown.contains(&terraform_id), "forge names Terraform's lock ID {terraform_id}:\n{shown}");
-        assert!(shown.contains("OperationTypeApply"), "forge names Terraform's operation:\n{shown}");
-        assert!(shown.contains(&who), "forge names the holder {who}:\n{shown}");
-        assert!(shown.contains(&format!("forge force-unlock {terraform_id}")), "forge gives the unlock command:\n{shown}");
+        assert_ne!(
+            out.status.code(),
+            Some(0),
+            "forge {command:?} must be refused while Terraform holds the lock:\n{shown}"
+        );
+        assert!(
+            shown.contains(&terraform_id),
+            "forge names Terraform's lock ID {terraform_id}:\n{shown}"
+        );
+        assert!(
+            shown.contains("OperationTypeApply"),
+            "forge names Terraform's operation:\n{shown}"
+        );
+        assert!(
+            shown.contains(&who),
+            "forge names the holder {who}:\n{shown}"
+        );
+        assert!(
+            shown.contains(&format!("forge force-unlock {terraform_id}")),
+            "forge gives the unlock command:\n{shown}"
+        );
         assert_eq!(
             lock_item(&lock_id).await.map(|i| i.contains(&terraform_id)),
             Some(true),
@@ -125,11 +180,27 @@ async fn terraform_lock_refuses_forge_plan_and_apply_and_neither_leaves_a_lock()
     }
 
     let out = apply.wait_with_output().expect("terraform apply");
-    assert!(out.status.success(), "terraform apply failed (was its lock disturbed?):\n{}", text(&out));
-    assert_eq!(lock_item(&lock_id).await, None, "Terraform released its lock");
+    assert!(
+        out.status.success(),
+        "terraform apply failed (was its lock disturbed?):\n{}",
+        text(&out)
+    );
+    assert_eq!(
+        lock_item(&lock_id).await,
+        None,
+        "Terraform released its lock"
+    );
     let out = forge(&unit, &["output", ".", "--json"]);
-    assert!(out.status.success(), "forge reads the state Terraform wrote:\n{}", text(&out));
-    assert_eq!(lock_item(&lock_id).await, None, "forge leaves no lock behind");
+    assert!(
+        out.status.success(),
+        "forge reads the state Terraform wrote:\n{}",
+        text(&out)
+    );
+    assert_eq!(
+        lock_item(&lock_id).await,
+        None,
+        "forge leaves no lock behind"
+    );
 }
 
 #[tokio::test]
@@ -143,15 +214,29 @@ async fn state_moves_between_terraform_and_forge_with_serial_lineage_and_outputs
         &key,
         "output \"greeting\" {\n  value = \"hello from terraform\"\n}\n\noutput \"token\" {\n  value     = \"hunter2-token\"\n  sensitive = true\n}\n",
     );
-    let out = run_terraform(&tf, &["apply", "-auto-approve", "-input=false", "-no-color"]);
-    assert!(out.status.success(), "terraform apply failed:\n{}", text(&out));
+    let out = run_terraform(
+        &tf,
+        &["apply", "-auto-approve", "-input=false", "-no-color"],
+    );
+    assert!(
+        out.status.success(),
+        "terraform apply failed:\n{}",
+        text(&out)
+    );
     let pulled = |what: &str| -> serde_json::Value {
         let out = run_terraform(&tf, &["state", "pull"]);
-        assert!(out.status.success(), "terraform state pull ({what}) failed:\n{}", text(&out));
+        assert!(
+            out.status.success(),
+            "terraform state pull ({what}) failed:\n{}",
+            text(&out)
+        );
         serde_json::from_slice(&out.stdout).expect("state JSON")
     };
     let terraform_state = pulled("after terraform apply");
-    let lineage = terraform_state["lineage"].as_str().expect("lineage").to_string();
+    let lineage = terraform_state["lineage"]
+        .as_str()
+        .expect("lineage")
+        .to_string();
     let serial = terraform_state["serial"].as_u64().expect("serial");
 
     // forge reads Terraform's state as it is.
@@ -161,26 +246,56 @@ async fn state_moves_between_terraform_and_forge_with_serial_lineage_and_outputs
         "output \"greeting\" {\n  value = \"hello from forge\"\n}\n\noutput \"token\" {\n  value     = \"hunter2-token\"\n  sensitive = true\n}\n",
     );
     let out = forge(&unit, &["state", "pull", "."]);
-    assert!(out.status.success(), "forge state pull failed:\n{}", text(&out));
-    let forge_view: serde_json::Value = serde_json::from_slice(&out.stdout).expect("forge state pull prints JSON");
+    assert!(
+        out.status.success(),
+        "forge state pull failed:\n{}",
+        text(&out)
+    );
+    let forge_view: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("forge state pull prints JSON");
     assert_eq!(forge_view["lineage"], terraform_state["lineage"]);
     assert_eq!(forge_view["serial"], terraform_state["serial"]);
     let out = forge(&unit, &["output", "."]);
     let shown = text(&out);
     assert!(out.status.success(), "{shown}");
-    assert!(shown.contains("greeting = \"hello from terraform\""), "{shown}");
-    assert!(shown.contains("token = (sensitive value)") && !shown.contains("hunter2"), "{shown}");
+    assert!(
+        shown.contains("greeting = \"hello from terraform\""),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("token = (sensitive value)") && !shown.contains("hunter2"),
+        "{shown}"
+    );
 
     // forge changes an output; Terraform reads what forge wrote.
     let out = forge(&unit, &["apply", ".", "--auto-approve"]);
     assert!(out.status.success(), "forge apply failed:\n{}", text(&out));
-    assert!(!text(&out).contains("hunter2"), "a sensitive output reached the terminal:\n{}", text(&out));
+    assert!(
+        !text(&out).contains("hunter2"),
+        "a sensitive output reached the terminal:\n{}",
+        text(&out)
+    );
     let after = pulled("after forge apply");
-    assert_eq!(after["lineage"].as_str(), Some(lineage.as_str()), "forge kept Terraform's lineage");
-    assert!(after["serial"].as_u64().expect("serial") > serial, "forge advanced the serial: {after}");
+    assert_eq!(
+        after["lineage"].as_str(),
+        Some(lineage.as_str()),
+        "forge kept Terraform's lineage"
+    );
+    assert!(
+        after["serial"].as_u64().expect("serial") > serial,
+        "forge advanced the serial: {after}"
+    );
     let out = run_terraform(&tf, &["output", "-raw", "greeting"]);
-    assert!(out.status.success(), "terraform output failed (digest mismatch?):\n{}", text(&out));
+    assert!(
+        out.status.success(),
+        "terraform output failed (digest mismatch?):\n{}",
+        text(&out)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stdout), "hello from forge");
     let out = run_terraform(&tf, &["output", "-json", "token"]);
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "\"hunter2-token\"", "the sensitive output survives the round trip");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "\"hunter2-token\"",
+        "the sensitive output survives the round trip"
+    );
 }

@@ -11,7 +11,9 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
         "AWS_ENDPOINT_URL is not set: run the tests with `scripts/test` (it starts the emulators), \
          or `source localstack/.run/env.sh` after `localstack/emulators.sh up`"
     );
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
 }
 
 /// A name no earlier run used, so tests never collide on a long-lived emulator.

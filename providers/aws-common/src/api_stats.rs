@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::{
-    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef, FinalizerInterceptorContextRef,
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
 use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
@@ -62,7 +63,12 @@ impl Default for ApiStats {
 
 impl ApiStats {
     pub fn new() -> ApiStats {
-        ApiStats { inner: Arc::new(Inner { epoch: Instant::now(), calls: Mutex::new(Vec::new()) }) }
+        ApiStats {
+            inner: Arc::new(Inner {
+                epoch: Instant::now(),
+                calls: Mutex::new(Vec::new()),
+            }),
+        }
     }
 
     /// The process-wide record every client uses unless given another.
@@ -73,16 +79,26 @@ impl ApiStats {
 
     /// The interceptor to register on an SDK client's config builder.
     pub fn interceptor(&self) -> ApiCounter {
-        ApiCounter { stats: self.clone() }
+        ApiCounter {
+            stats: self.clone(),
+        }
     }
 
     /// Every finished call so far, in the order they finished.
     pub fn calls(&self) -> Vec<ApiCall> {
-        self.inner.calls.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.inner
+            .calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn record(&self, call: ApiCall) {
-        self.inner.calls.lock().unwrap_or_else(|p| p.into_inner()).push(call);
+        self.inner
+            .calls
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(call);
     }
 
     /// Totals, per-operation counts and repeated requests of the calls so far.
@@ -109,7 +125,10 @@ pub struct ApiSummary {
 
 impl ApiSummary {
     pub fn of(calls: &[ApiCall]) -> ApiSummary {
-        let mut s = ApiSummary { calls: calls.len(), ..ApiSummary::default() };
+        let mut s = ApiSummary {
+            calls: calls.len(),
+            ..ApiSummary::default()
+        };
         let mut seen: BTreeMap<(String, u64), usize> = BTreeMap::new();
         for c in calls {
             let op = format!("{}:{}", c.service, c.operation);
@@ -124,7 +143,11 @@ impl ApiSummary {
             }
         }
         let first = calls.iter().map(|c| c.start).min().unwrap_or_default();
-        let last = calls.iter().map(|c| c.start + c.elapsed).max().unwrap_or_default();
+        let last = calls
+            .iter()
+            .map(|c| c.start + c.elapsed)
+            .max()
+            .unwrap_or_default();
         s.span = last.saturating_sub(first);
         s
     }
@@ -189,8 +212,16 @@ impl Intercept for ApiCounter {
         "forge.ApiCounter"
     }
 
-    fn read_before_execution(&self, _ctx: &BeforeSerializationInterceptorContextRef<'_>, cfg: &mut ConfigBag) -> Result<(), BoxError> {
-        cfg.interceptor_state().store_put(CallState { start: Instant::now(), attempts: 0, fingerprint: 0 });
+    fn read_before_execution(
+        &self,
+        _ctx: &BeforeSerializationInterceptorContextRef<'_>,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        cfg.interceptor_state().store_put(CallState {
+            start: Instant::now(),
+            attempts: 0,
+            fingerprint: 0,
+        });
         Ok(())
     }
 
@@ -236,14 +267,20 @@ impl Intercept for ApiCounter {
             Some(m) => (m.service().to_lowercase(), m.name().to_string()),
             None => ("unknown".to_string(), "unknown".to_string()),
         };
-        let state = cfg.load::<CallState>().cloned().unwrap_or(CallState { start: end, attempts: 0, fingerprint: 0 });
+        let state = cfg.load::<CallState>().cloned().unwrap_or(CallState {
+            start: end,
+            attempts: 0,
+            fingerprint: 0,
+        });
         let ok = matches!(ctx.output_or_error(), Some(Ok(_)));
         self.stats.record(ApiCall {
             service,
             operation,
             attempts: state.attempts,
             ok,
-            start: state.start.saturating_duration_since(self.stats.inner.epoch),
+            start: state
+                .start
+                .saturating_duration_since(self.stats.inner.epoch),
             elapsed: end.saturating_duration_since(state.start),
             fingerprint: state.fingerprint,
         });
@@ -286,7 +323,10 @@ mod tests {
         assert_eq!(s.repeated.len(), 1);
         assert_eq!(s.span, Duration::from_millis(70));
         let text = s.render();
-        assert!(text.starts_with("API calls: 4 (6 attempts, 1 retried, 1 ended in an error)"), "{text}");
+        assert!(
+            text.starts_with("API calls: 4 (6 attempts, 1 retried, 1 ended in an error)"),
+            "{text}"
+        );
         assert!(text.contains("      3  s3:GetObject\n"), "{text}");
         assert!(text.contains("repeated requests (the same request sent again in this run):\n      1  s3:GetObject\n"), "{text}");
     }

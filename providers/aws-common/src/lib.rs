@@ -68,7 +68,14 @@ impl AwsContext {
         let default_tags = first_block(config, "default_tags")
             .and_then(|b| b.get("tags").map(string_map))
             .unwrap_or_default();
-        Ok(AwsContext { sdk, region, endpoints, default_tags, caller: OnceCell::new(), api_stats: ApiStats::global() })
+        Ok(AwsContext {
+            sdk,
+            region,
+            endpoints,
+            default_tags,
+            caller: OnceCell::new(),
+            api_stats: ApiStats::global(),
+        })
     }
 
     /// Records this context's API calls in `stats` instead of the process-wide record
@@ -158,7 +165,11 @@ pub fn string_map(v: &Value) -> BTreeMap<String, String> {
 
 /// A string map as a `Value::Map` (empty map for none).
 pub fn map_value(m: &BTreeMap<String, String>) -> Value {
-    Value::Map(m.iter().map(|(k, v)| (k.clone(), Value::string(v))).collect())
+    Value::Map(
+        m.iter()
+            .map(|(k, v)| (k.clone(), Value::string(v)))
+            .collect(),
+    )
 }
 
 /// Converts any SDK error into a provider error with the service's code and message.
@@ -231,14 +242,22 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff { attempts: 8, first_delay: Duration::from_millis(200), max_delay: Duration::from_secs(10) }
+        Backoff {
+            attempts: 8,
+            first_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        }
     }
 }
 
 /// Runs `op` until it succeeds, fails with an error `retryable` refuses, or the attempts
 /// run out. Throttling is always retried; `retryable` adds codes such as IAM's eventual
 /// consistency (`InvalidParameterValue` for an instance profile EC2 cannot see yet).
-pub async fn retry<T, F, Fut>(backoff: Backoff, retryable: impl Fn(&ProviderError) -> bool, mut op: F) -> ProviderResult<T>
+pub async fn retry<T, F, Fut>(
+    backoff: Backoff,
+    retryable: impl Fn(&ProviderError) -> bool,
+    mut op: F,
+) -> ProviderResult<T>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = ProviderResult<T>>,
@@ -248,7 +267,10 @@ where
     loop {
         match op().await {
             Ok(v) => return Ok(v),
-            Err(e) if attempt < backoff.attempts && (is_throttling(e.code.as_deref()) || retryable(&e)) => {
+            Err(e)
+                if attempt < backoff.attempts
+                    && (is_throttling(e.code.as_deref()) || retryable(&e)) =>
+            {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(backoff.max_delay);
                 attempt += 1;
@@ -266,14 +288,22 @@ mod tests {
     #[tokio::test]
     async fn retry_retries_throttling_then_succeeds() {
         let calls = AtomicU32::new(0);
-        let quick = Backoff { attempts: 5, first_delay: Duration::from_millis(1), max_delay: Duration::from_millis(2) };
-        let out = retry(quick, |_| false, || async {
-            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
-                Err(ProviderError::with_code("Throttling", "slow down"))
-            } else {
-                Ok(7)
-            }
-        })
+        let quick = Backoff {
+            attempts: 5,
+            first_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(2),
+        };
+        let out = retry(
+            quick,
+            |_| false,
+            || async {
+                if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                    Err(ProviderError::with_code("Throttling", "slow down"))
+                } else {
+                    Ok(7)
+                }
+            },
+        )
         .await;
         assert_eq!(out, Ok(7));
         assert_eq!(calls.load(Ordering::SeqCst), 3);
@@ -282,10 +312,14 @@ mod tests {
     #[tokio::test]
     async fn retry_gives_up_on_other_errors_at_once() {
         let calls = AtomicU32::new(0);
-        let out: ProviderResult<()> = retry(Backoff::default(), |_| false, || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Err(ProviderError::with_code("AccessDenied", "no"))
-        })
+        let out: ProviderResult<()> = retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(ProviderError::with_code("AccessDenied", "no"))
+            },
+        )
         .await;
         assert_eq!(out.unwrap_err().code.as_deref(), Some("AccessDenied"));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
@@ -297,7 +331,11 @@ mod tests {
             sdk: aws_types::SdkConfig::builder().build(),
             region: "us-east-1".into(),
             endpoints: BTreeMap::new(),
-            default_tags: [("env".to_string(), "prod".to_string()), ("team".to_string(), "a".to_string())].into(),
+            default_tags: [
+                ("env".to_string(), "prod".to_string()),
+                ("team".to_string(), "a".to_string()),
+            ]
+            .into(),
             caller: OnceCell::new(),
             api_stats: ApiStats::new(),
         };

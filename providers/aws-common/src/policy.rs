@@ -48,7 +48,10 @@ fn percent_decode(raw: &str) -> Option<String> {
 /// True when two policy documents mean the same: equal after both are normalised.
 /// Documents that do not parse are equal only when their text is.
 pub fn policies_equivalent(a: &str, b: &str) -> bool {
-    match (serde_json::from_str::<Json>(a), serde_json::from_str::<Json>(b)) {
+    match (
+        serde_json::from_str::<Json>(a),
+        serde_json::from_str::<Json>(b),
+    ) {
         (Ok(x), Ok(y)) => normalise(&x) == normalise(&y),
         _ => a.trim() == b.trim(),
     }
@@ -66,7 +69,11 @@ pub fn policy_for_state(stored: Option<&str>, live: &str) -> String {
 
 /// Checks a resource's policy argument at plan time: when set, it must be a JSON object.
 /// The error names the resource and the argument and says how to build a document.
-pub fn check_policy_attribute(resource: &str, config: &forge_provider::Value, attribute: &str) -> forge_provider::ProviderResult<()> {
+pub fn check_policy_attribute(
+    resource: &str,
+    config: &forge_provider::Value,
+    attribute: &str,
+) -> forge_provider::ProviderResult<()> {
     match config.str_attr(attribute) {
         Some(text) => validate_policy_json(attribute, text).map_err(|msg| {
             forge_provider::ProviderError::new(format!("{resource}: {msg}"))
@@ -80,8 +87,15 @@ pub fn check_policy_attribute(resource: &str, config: &forge_provider::Value, at
 pub fn validate_policy_json(attribute: &str, text: &str) -> Result<(), String> {
     match serde_json::from_str::<Json>(text) {
         Ok(Json::Object(_)) => Ok(()),
-        Ok(other) => Err(format!("`{attribute}` must be a JSON object, got a JSON {}", json_kind(&other))),
-        Err(e) => Err(format!("`{attribute}` is not valid JSON: {e} (line {}, column {})", e.line(), e.column())),
+        Ok(other) => Err(format!(
+            "`{attribute}` must be a JSON object, got a JSON {}",
+            json_kind(&other)
+        )),
+        Err(e) => Err(format!(
+            "`{attribute}` is not valid JSON: {e} (line {}, column {})",
+            e.line(),
+            e.column()
+        )),
     }
 }
 
@@ -108,7 +122,9 @@ fn normalise(v: &Json) -> Json {
             let mut out = serde_json::Map::new();
             for k in keys {
                 let value = &m[k];
-                let value = if (k == "Principal" || k == "NotPrincipal") && value == &Json::String("*".into()) {
+                let value = if (k == "Principal" || k == "NotPrincipal")
+                    && value == &Json::String("*".into())
+                {
                     serde_json::json!({"AWS": "*"})
                 } else {
                     value.clone()
@@ -172,17 +188,40 @@ mod tests {
     #[test]
     fn invalid_policy_names_line_and_column() {
         let err = validate_policy_json("policy", "{\"Version\": }").unwrap_err();
-        assert!(err.contains("not valid JSON") && err.contains("line 1"), "{err}");
-        assert!(validate_policy_json("policy", "[]").unwrap_err().contains("JSON object"));
+        assert!(
+            err.contains("not valid JSON") && err.contains("line 1"),
+            "{err}"
+        );
+        assert!(
+            validate_policy_json("policy", "[]")
+                .unwrap_err()
+                .contains("JSON object")
+        );
     }
 
     #[test]
     fn a_policy_argument_is_checked_with_the_resource_named() {
         use forge_provider::Value;
         let bad = Value::object([("policy", Value::string("{\"Version\": "))]);
-        let err = check_policy_attribute("aws_s3_bucket_policy", &bad, "policy").expect_err("not JSON");
-        assert!(err.to_string().contains("aws_s3_bucket_policy: `policy` is not valid JSON"), "{err}");
-        assert!(check_policy_attribute("r", &Value::object([("policy", Value::Null)]), "policy").is_ok(), "unset is fine");
-        assert!(check_policy_attribute("r", &Value::object([("policy", Value::string("{}"))]), "policy").is_ok());
+        let err =
+            check_policy_attribute("aws_s3_bucket_policy", &bad, "policy").expect_err("not JSON");
+        assert!(
+            err.to_string()
+                .contains("aws_s3_bucket_policy: `policy` is not valid JSON"),
+            "{err}"
+        );
+        assert!(
+            check_policy_attribute("r", &Value::object([("policy", Value::Null)]), "policy")
+                .is_ok(),
+            "unset is fine"
+        );
+        assert!(
+            check_policy_attribute(
+                "r",
+                &Value::object([("policy", Value::string("{}"))]),
+                "policy"
+            )
+            .is_ok()
+        );
     }
 }

@@ -17,13 +17,21 @@ pub fn config_tags(v: &Value) -> BTreeMap<String, String> {
 /// The `tags` / `tags_all` pair after a read: `tags` holds the live tags except those that
 /// come only from the provider's default tags (unless the state had them as its own), and
 /// stays null when it was null and nothing of the resource's own is left.
-pub fn tags_state(ctx: &AwsContext, prior_tags: &Value, live: &BTreeMap<String, String>) -> (Value, Value) {
+pub fn tags_state(
+    ctx: &AwsContext,
+    prior_tags: &Value,
+    live: &BTreeMap<String, String>,
+) -> (Value, Value) {
     let own: BTreeMap<String, String> = live
         .iter()
         .filter(|(k, v)| ctx.default_tags.get(*k) != Some(*v) || prior_tags.get(k).is_some())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let tags = if own.is_empty() && prior_tags.is_null() { Value::Null } else { map_value(&own) };
+    let tags = if own.is_empty() && prior_tags.is_null() {
+        Value::Null
+    } else {
+        map_value(&own)
+    };
     (tags, map_value(live))
 }
 
@@ -31,7 +39,11 @@ pub fn tags_state(ctx: &AwsContext, prior_tags: &Value, live: &BTreeMap<String, 
 /// (unknown while the tags are).
 pub fn plan_tags_all(ctx: &AwsContext, planned: &mut Value) {
     let tags = planned.get("tags").cloned().unwrap_or(Value::Null);
-    let all = if tags.is_wholly_known() { map_value(&ctx.tags_all(&string_map(&tags))) } else { Value::Unknown };
+    let all = if tags.is_wholly_known() {
+        map_value(&ctx.tags_all(&string_map(&tags)))
+    } else {
+        Value::Unknown
+    };
     set_attr(planned, "tags_all", all);
 }
 
@@ -45,7 +57,8 @@ pub fn set_attr(v: &mut Value, name: &str, new: Value) {
 /// A string argument the operation cannot do without, or an error that says which.
 pub fn required_str<'a>(v: &'a Value, name: &str, resource: &str) -> ProviderResult<&'a str> {
     v.str_attr(name).ok_or_else(|| {
-        ProviderError::new(format!("{resource}: `{name}` is required")).hint(format!("set `{name}` in the resource block"))
+        ProviderError::new(format!("{resource}: `{name}` is required"))
+            .hint(format!("set `{name}` in the resource block"))
     })
 }
 
@@ -57,7 +70,9 @@ pub fn opt_string(s: Option<&str>) -> Value {
 /// The force-new attributes whose planned value differs from the prior one (or is not
 /// known yet): the reasons a plan replaces rather than updates. Empty on create.
 pub fn replace_paths(schema: &Schema, prior: Option<&Value>, planned: &Value) -> Vec<String> {
-    let Some(prior) = prior else { return Vec::new() };
+    let Some(prior) = prior else {
+        return Vec::new();
+    };
     schema
         .attributes
         .iter()
@@ -82,32 +97,67 @@ mod tests {
             .attr("name", Attribute::required(AttrType::String).force_new())
             .attr("arn", Attribute::computed(AttrType::String).force_new())
             .attr("size", Attribute::optional(AttrType::Number));
-        let prior = Value::object([("name", Value::string("a")), ("arn", Value::string("x")), ("size", Value::Number(1.0))]);
+        let prior = Value::object([
+            ("name", Value::string("a")),
+            ("arn", Value::string("x")),
+            ("size", Value::Number(1.0)),
+        ]);
         let same = prior.clone();
         assert!(replace_paths(&schema, Some(&prior), &same).is_empty());
-        assert!(replace_paths(&schema, None, &same).is_empty(), "a create replaces nothing");
-        let changed = Value::object([("name", Value::string("b")), ("arn", Value::Unknown), ("size", Value::Number(2.0))]);
-        assert_eq!(replace_paths(&schema, Some(&prior), &changed), vec!["arn".to_string(), "name".to_string()]);
+        assert!(
+            replace_paths(&schema, None, &same).is_empty(),
+            "a create replaces nothing"
+        );
+        let changed = Value::object([
+            ("name", Value::string("b")),
+            ("arn", Value::Unknown),
+            ("size", Value::Number(2.0)),
+        ]);
+        assert_eq!(
+            replace_paths(&schema, Some(&prior), &changed),
+            vec!["arn".to_string(), "name".to_string()]
+        );
     }
 
     #[test]
     fn required_str_says_which_argument_is_missing() {
-        let err = required_str(&Value::object([("a", Value::Null)]), "a", "aws_thing.x").expect_err("missing");
-        assert!(err.to_string().contains("aws_thing.x: `a` is required"), "{err}");
-        assert_eq!(required_str(&Value::object([("a", Value::string("v"))]), "a", "r").ok(), Some("v"));
+        let err = required_str(&Value::object([("a", Value::Null)]), "a", "aws_thing.x")
+            .expect_err("missing");
+        assert!(
+            err.to_string().contains("aws_thing.x: `a` is required"),
+            "{err}"
+        );
+        assert_eq!(
+            required_str(&Value::object([("a", Value::string("v"))]), "a", "r").ok(),
+            Some("v")
+        );
     }
 
     async fn context_with_defaults() -> AwsContext {
-        let tags = Value::Map([("env".to_string(), Value::string("prod")), ("team".to_string(), Value::string("core"))].into());
+        let tags = Value::Map(
+            [
+                ("env".to_string(), Value::string("prod")),
+                ("team".to_string(), Value::string("core")),
+            ]
+            .into(),
+        );
         let config = Value::object([
             ("region", Value::string("us-east-1")),
-            ("default_tags", Value::List(vec![Value::object([("tags", tags)])])),
+            (
+                "default_tags",
+                Value::List(vec![Value::object([("tags", tags)])]),
+            ),
         ]);
-        AwsContext::from_provider_config(&config).await.expect("value")
+        AwsContext::from_provider_config(&config)
+            .await
+            .expect("value")
     }
 
     fn map(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[tokio::test]
@@ -123,19 +173,33 @@ mod tests {
         let (tags, _) = tags_state(&ctx, &prior, &map(&[("env", "prod"), ("team", "core")]));
         assert_eq!(string_map(&tags), map(&[("team", "core")]));
         // Nothing of its own and none before: null, not {}.
-        let (tags, _) = tags_state(&ctx, &Value::Null, &map(&[("env", "prod"), ("team", "core")]));
+        let (tags, _) = tags_state(
+            &ctx,
+            &Value::Null,
+            &map(&[("env", "prod"), ("team", "core")]),
+        );
         assert_eq!(tags, Value::Null);
         // A default overridden outside forge is the resource's own tag now: drift.
-        let (tags, _) = tags_state(&ctx, &Value::Null, &map(&[("env", "dev"), ("team", "core")]));
+        let (tags, _) = tags_state(
+            &ctx,
+            &Value::Null,
+            &map(&[("env", "dev"), ("team", "core")]),
+        );
         assert_eq!(string_map(&tags), map(&[("env", "dev")]));
     }
 
     #[tokio::test]
     async fn planned_tags_all_merges_defaults_under_own_tags() {
         let ctx = context_with_defaults().await;
-        let mut planned = Value::object([("tags", Value::Map([("team".to_string(), Value::string("web"))].into()))]);
+        let mut planned = Value::object([(
+            "tags",
+            Value::Map([("team".to_string(), Value::string("web"))].into()),
+        )]);
         plan_tags_all(&ctx, &mut planned);
-        assert_eq!(string_map(planned.get("tags_all").expect("value")), map(&[("env", "prod"), ("team", "web")]));
+        assert_eq!(
+            string_map(planned.get("tags_all").expect("value")),
+            map(&[("env", "prod"), ("team", "web")])
+        );
         let mut unknown = Value::object([("tags", Value::Unknown)]);
         plan_tags_all(&ctx, &mut unknown);
         assert_eq!(unknown.get("tags_all"), Some(&Value::Unknown));

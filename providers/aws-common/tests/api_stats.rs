@@ -29,7 +29,10 @@ async fn the_account_id_is_asked_once_and_counted_once() {
     assert_eq!(first, second);
     let calls = stats.calls();
     assert_eq!(calls.len(), 1, "{calls:?}");
-    assert_eq!((calls[0].service.as_str(), calls[0].operation.as_str()), ("sts", "GetCallerIdentity"));
+    assert_eq!(
+        (calls[0].service.as_str(), calls[0].operation.as_str()),
+        ("sts", "GetCallerIdentity")
+    );
     assert_eq!(calls[0].attempts, 1);
     assert!(calls[0].ok);
     assert!(!calls[0].elapsed.is_zero());
@@ -42,9 +45,17 @@ async fn the_account_id_is_asked_once_and_counted_once() {
 async fn a_request_sent_twice_is_reported_as_repeated() {
     let stats = ApiStats::new();
     let ctx = context(&stats).await;
-    let client = aws_sdk_sts::Client::from_conf(aws_sdk_sts::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter()).build());
+    let client = aws_sdk_sts::Client::from_conf(
+        aws_sdk_sts::config::Builder::from(&ctx.sdk)
+            .interceptor(ctx.api_counter())
+            .build(),
+    );
     for _ in 0..3 {
-        client.get_caller_identity().send().await.expect("GetCallerIdentity");
+        client
+            .get_caller_identity()
+            .send()
+            .await
+            .expect("GetCallerIdentity");
     }
     let summary = stats.summary();
     assert_eq!(summary.calls, 3);

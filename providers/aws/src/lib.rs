@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use forge_aws_common::AwsContext;
-use forge_provider::{DataSourceType, Provider, ProviderFactory, ProviderResult, ResourceType, Value};
+use forge_provider::{
+    DataSourceType, Provider, ProviderFactory, ProviderResult, ResourceType, Value,
+};
 use tokio::sync::Mutex;
 
 /// A configured `aws` provider.
@@ -46,7 +48,11 @@ impl AwsProvider {
         .flatten()
         .map(|d| (d.type_name(), d))
         .collect();
-        AwsProvider { context, resources, data_sources }
+        AwsProvider {
+            context,
+            resources,
+            data_sources,
+        }
     }
 }
 

@@ -35,12 +35,14 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use forge_aws_dynamodb::LockTable;
-use forge_provider::{BackendError, LockInfo, ProviderError, ProviderResult, StateBackend, StoredState};
+use forge_provider::{
+    BackendError, LockInfo, ProviderError, ProviderResult, StateBackend, StoredState,
+};
 
-pub use factory::S3BackendFactory;
 pub use config::{BootstrapSettings, BucketEncryption, ObjectEncryption, S3BackendConfig};
-pub use role::RoleSettings;
+pub use factory::S3BackendFactory;
 pub use lock_info::{from_json as lock_info_from_json, to_json as lock_info_to_json};
+pub use role::RoleSettings;
 pub use s3_store::md5_hex;
 use s3_store::{ObjectRead, StateBucket, WriteCondition, WriteOutcome};
 
@@ -54,7 +56,10 @@ pub struct ConsistencyRetry {
 
 impl Default for ConsistencyRetry {
     fn default() -> Self {
-        ConsistencyRetry { attempts: 6, delay: Duration::from_secs(2) }
+        ConsistencyRetry {
+            attempts: 6,
+            delay: Duration::from_secs(2),
+        }
     }
 }
 
@@ -138,7 +143,10 @@ impl S3Backend {
         };
         // Both at once: a write landing in between shows as a mismatch, which is retried.
         let digest_id = self.config.digest_id();
-        let (object, expected) = tokio::join!(self.bucket.get(&self.config.key), table.get_string(&digest_id, DIGEST_ATTR));
+        let (object, expected) = tokio::join!(
+            self.bucket.get(&self.config.key),
+            table.get_string(&digest_id, DIGEST_ATTR)
+        );
         let object = object?;
         // As Terraform does, a digest that cannot be read does not block the read: the
         // object itself is the truth; the digest only catches S3 serving an old copy.
@@ -146,7 +154,10 @@ impl S3Backend {
         let check = match expected {
             Some(expected) if !expected.is_empty() => {
                 let actual = object.as_ref().map(|o| md5_hex(&o.bytes));
-                if actual.as_deref().is_some_and(|a| a.eq_ignore_ascii_case(&expected)) {
+                if actual
+                    .as_deref()
+                    .is_some_and(|a| a.eq_ignore_ascii_case(&expected))
+                {
                     DigestCheck::Match
                 } else {
                     DigestCheck::Mismatch { expected, actual }
@@ -173,12 +184,18 @@ impl S3Backend {
 
     async fn lock_with_file(&self, info: &LockInfo, body: &str) -> Result<(), BackendError> {
         let key = self.config.lockfile_key();
-        let put = match self.bucket.put(&key, body.as_bytes(), WriteCondition::Absent).await {
+        let put = match self
+            .bucket
+            .put(&key, body.as_bytes(), WriteCondition::Absent)
+            .await
+        {
             Err(e) if e.code.as_deref() == Some(NO_SUCH_BUCKET) => {
                 // Sent before the bucket check opening started: wait for it (it creates
                 // the bucket), then lock.
                 self.checks.bucket.wait().await.map_err(other)?;
-                self.bucket.put(&key, body.as_bytes(), WriteCondition::Absent).await
+                self.bucket
+                    .put(&key, body.as_bytes(), WriteCondition::Absent)
+                    .await
             }
             put => put,
         };
@@ -186,12 +203,19 @@ impl S3Backend {
             WriteOutcome::Written(_) => Ok(()),
             WriteOutcome::Refused => {
                 let holder = self.file_holder().await?;
-                Err(BackendError::Locked(holder.unwrap_or_else(|| vanished_holder(info))))
+                Err(BackendError::Locked(
+                    holder.unwrap_or_else(|| vanished_holder(info)),
+                ))
             }
         }
     }
 
-    async fn lock_with_table(&self, table: &LockTable, info: &LockInfo, body: &str) -> Result<(), BackendError> {
+    async fn lock_with_table(
+        &self,
+        table: &LockTable,
+        info: &LockInfo,
+        body: &str,
+    ) -> Result<(), BackendError> {
         let lock_id = self.config.lock_path();
         // A refused put whose holder is gone by the time we look was released in between:
         // try again a few times rather than report a lock nobody holds.
@@ -216,20 +240,35 @@ impl S3Backend {
     }
 
     async fn table_holder(&self, table: &LockTable) -> Result<Option<LockInfo>, BackendError> {
-        let text = table.get_string(&self.config.lock_path(), INFO_ATTR).await.map_err(other)?;
+        let text = table
+            .get_string(&self.config.lock_path(), INFO_ATTR)
+            .await
+            .map_err(other)?;
         Ok(text.map(|t| lock_info::from_json(&t, &self.config.lock_path())))
     }
 
     async fn file_holder(&self) -> Result<Option<LockInfo>, BackendError> {
-        let object = self.bucket.get(&self.config.lockfile_key()).await.map_err(other)?;
-        Ok(object.map(|o| lock_info::from_json(&String::from_utf8_lossy(&o.bytes), &self.config.lock_path())))
+        let object = self
+            .bucket
+            .get(&self.config.lockfile_key())
+            .await
+            .map_err(other)?;
+        Ok(object.map(|o| {
+            lock_info::from_json(&String::from_utf8_lossy(&o.bytes), &self.config.lock_path())
+        }))
     }
 
     /// Releases the DynamoDB lock: only the exact item we checked is deleted, so a lock
     /// taken by someone else in the meantime survives.
     /// `read` is the lock item as the owner check just read it (`None`: not read yet),
     /// so an unlock reads the item once.
-    async fn release_table(&self, table: &LockTable, id: &str, force: bool, read: Option<Option<String>>) -> Result<(), BackendError> {
+    async fn release_table(
+        &self,
+        table: &LockTable,
+        id: &str,
+        force: bool,
+        read: Option<Option<String>>,
+    ) -> Result<(), BackendError> {
         let lock_id = self.config.lock_path();
         if force {
             return table.delete(&lock_id).await.map_err(other);
@@ -243,7 +282,11 @@ impl S3Backend {
         if holder.id != id {
             return Err(BackendError::Locked(holder));
         }
-        if table.delete_if(&lock_id, INFO_ATTR, &text).await.map_err(other)? {
+        if table
+            .delete_if(&lock_id, INFO_ATTR, &text)
+            .await
+            .map_err(other)?
+        {
             return Ok(());
         }
         match self.table_holder(table).await? {
@@ -257,12 +300,28 @@ impl S3Backend {
     /// lock item as read (`None` when there is no table).
     async fn refuse_other_owner(&self, id: &str) -> Result<Option<Option<String>>, BackendError> {
         let table_text = match &self.table {
-            Some(table) => Some(table.get_string(&self.config.lock_path(), INFO_ATTR).await.map_err(other)?),
+            Some(table) => Some(
+                table
+                    .get_string(&self.config.lock_path(), INFO_ATTR)
+                    .await
+                    .map_err(other)?,
+            ),
             None => None,
         };
-        let table_holder = table_text.clone().flatten().map(|t| lock_info::from_json(&t, &self.config.lock_path()));
-        let file_holder = if self.config.use_lockfile { self.file_holder().await? } else { None };
-        match table_holder.into_iter().chain(file_holder).find(|h| h.id != id) {
+        let table_holder = table_text
+            .clone()
+            .flatten()
+            .map(|t| lock_info::from_json(&t, &self.config.lock_path()));
+        let file_holder = if self.config.use_lockfile {
+            self.file_holder().await?
+        } else {
+            None
+        };
+        match table_holder
+            .into_iter()
+            .chain(file_holder)
+            .find(|h| h.id != id)
+        {
             Some(holder) => Err(BackendError::Locked(holder)),
             None => Ok(table_text),
         }
@@ -276,7 +335,10 @@ impl S3Backend {
                 Some(_) => {}
             }
         }
-        self.bucket.delete(&self.config.lockfile_key()).await.map_err(other)
+        self.bucket
+            .delete(&self.config.lockfile_key())
+            .await
+            .map_err(other)
     }
 }
 
@@ -292,7 +354,10 @@ impl S3Backend {
 
 enum DigestCheck {
     Match,
-    Mismatch { expected: String, actual: Option<String> },
+    Mismatch {
+        expected: String,
+        actual: Option<String>,
+    },
 }
 
 #[async_trait]
@@ -316,7 +381,10 @@ impl StateBackend for S3Backend {
             let (object, check) = once.map_err(other)?;
             match check {
                 DigestCheck::Match => {
-                    return Ok(object.map(|o| StoredState { bytes: o.bytes, version: o.etag }));
+                    return Ok(object.map(|o| StoredState {
+                        bytes: o.bytes,
+                        version: o.etag,
+                    }));
                 }
                 DigestCheck::Mismatch { expected, actual } => {
                     if attempt >= self.consistency.attempts.max(1) {
@@ -331,7 +399,11 @@ impl StateBackend for S3Backend {
         }
     }
 
-    async fn write(&self, bytes: &[u8], expected_version: Option<&str>) -> Result<String, BackendError> {
+    async fn write(
+        &self,
+        bytes: &[u8],
+        expected_version: Option<&str>,
+    ) -> Result<String, BackendError> {
         // Done long ago when the state was read first; a first write waits for them, so
         // the bucket is there and set up, and a check's error is reported.
         self.checks.all().await?;
@@ -341,7 +413,11 @@ impl StateBackend for S3Backend {
         {
             // Before the object changes: a reader never sees the new object with the old digest.
             table.delete(&self.config.digest_id()).await.map_err(|e| {
-                BackendError::Other(format!("cannot write the state {}: its digest item in {} could not be removed ({e})", self.url(), table.name()))
+                BackendError::Other(format!(
+                    "cannot write the state {}: its digest item in {} could not be removed ({e})",
+                    self.url(),
+                    table.name()
+                ))
             })?;
             self.held().deleted = true;
         }
@@ -349,7 +425,12 @@ impl StateBackend for S3Backend {
             Some(v) => WriteCondition::Matches(v),
             None => WriteCondition::Absent,
         };
-        let etag = match self.bucket.put(&self.config.key, bytes, condition).await.map_err(other)? {
+        let etag = match self
+            .bucket
+            .put(&self.config.key, bytes, condition)
+            .await
+            .map_err(other)?
+        {
             WriteOutcome::Written(etag) => etag,
             WriteOutcome::Refused => {
                 let why = match expected_version {
@@ -386,7 +467,10 @@ impl StateBackend for S3Backend {
 
     async fn lock(&self, info: &LockInfo) -> Result<(), BackendError> {
         if info.id.is_empty() {
-            return Err(BackendError::Other(format!("cannot lock {}: the lock has no ID", self.url())));
+            return Err(BackendError::Other(format!(
+                "cannot lock {}: the lock has no ID",
+                self.url()
+            )));
         }
         let info = normalized(info, &self.config.lock_path());
         let body = lock_info::to_json(&info);
@@ -436,7 +520,11 @@ impl S3Backend {
             }
             return Err(e);
         }
-        *self.held() = HeldDigest { lock_id: Some(info.id.clone()), lock_body: Some(body.to_string()), ..HeldDigest::default() };
+        *self.held() = HeldDigest {
+            lock_id: Some(info.id.clone()),
+            lock_body: Some(body.to_string()),
+            ..HeldDigest::default()
+        };
         Ok(())
     }
 
@@ -445,12 +533,16 @@ impl S3Backend {
         // Check every lock's owner before removing any, so a refused unlock changes nothing.
         let own_body = {
             let held = self.held();
-            held.lock_body.clone().filter(|_| held.lock_id.as_deref() == Some(id))
+            held.lock_body
+                .clone()
+                .filter(|_| held.lock_id.as_deref() == Some(id))
         };
         let read = match own_body {
             // Only the table lock, taken by this backend: `release_table` deletes the item
             // only if it is still exactly ours, and reads it only when it is not.
-            Some(body) if !force && !self.config.use_lockfile && self.table.is_some() => Some(Some(body)),
+            Some(body) if !force && !self.config.use_lockfile && self.table.is_some() => {
+                Some(Some(body))
+            }
             _ if force => None,
             _ => self.refuse_other_owner(id).await?,
         };
@@ -531,6 +623,10 @@ mod tests {
         assert_eq!(kept.path, "bucket/key");
         assert_eq!(kept.created, "2026-11-25T21:07:10.123456Z");
         let replaced = normalized(&info("yesterday"), "bucket/key");
-        assert!(chrono::DateTime::parse_from_rfc3339(&replaced.created).is_ok(), "{}", replaced.created);
+        assert!(
+            chrono::DateTime::parse_from_rfc3339(&replaced.created).is_ok(),
+            "{}",
+            replaced.created
+        );
     }
 }

@@ -16,7 +16,11 @@ const REGION: &str = "us-east-1";
 use support::{require_emulators, unique};
 
 fn config(bucket: &str, key: &str, extra: &[(&str, Value)]) -> Value {
-    let mut pairs = vec![("bucket", Value::string(bucket)), ("key", Value::string(key)), ("region", Value::string(REGION))];
+    let mut pairs = vec![
+        ("bucket", Value::string(bucket)),
+        ("key", Value::string(key)),
+        ("region", Value::string(REGION)),
+    ];
     pairs.extend(extra.iter().cloned());
     Value::object(pairs)
 }
@@ -73,7 +77,10 @@ fn end(c: &ApiCall) -> std::time::Duration {
 }
 
 async fn sdk() -> aws_types::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest()).region(aws_config::Region::new(REGION)).load().await
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .load()
+        .await
 }
 
 async fn create_lock_table(ddb: &aws_sdk_dynamodb::Client, table: &str) {
@@ -81,7 +88,10 @@ async fn create_lock_table(ddb: &aws_sdk_dynamodb::Client, table: &str) {
 }
 
 /// One unit's turn at the state: open, lock, read, unlock.
-async fn lock_read_unlock(factory: &S3BackendFactory, cfg: &Value) -> Option<forge_provider::StoredState> {
+async fn lock_read_unlock(
+    factory: &S3BackendFactory,
+    cfg: &Value,
+) -> Option<forge_provider::StoredState> {
     let backend = factory.open(cfg).await.expect("open");
     let info = lock_info(&uuid::Uuid::new_v4().to_string());
     backend.lock(&info).await.expect("lock");
@@ -94,13 +104,21 @@ async fn lock_read_unlock(factory: &S3BackendFactory, cfg: &Value) -> Option<for
 async fn opening_checks_each_bucket_and_table_once_per_process_beside_the_first_lock() {
     require_emulators();
     let sdk = sdk().await;
-    let s3 = aws_sdk_s3::Client::from_conf(aws_sdk_s3::config::Builder::from(&sdk).force_path_style(true).build());
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&sdk)
+            .force_path_style(true)
+            .build(),
+    );
     let ddb = aws_sdk_dynamodb::Client::new(&sdk);
 
     // An existing, versioned bucket and an existing lock table, as on every run but the first.
     let bucket = unique("forge-req");
     let table = unique("forge-req-locks");
-    s3.create_bucket().bucket(&bucket).send().await.expect("CreateBucket");
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
     s3.put_bucket_versioning()
         .bucket(&bucket)
         .versioning_configuration(
@@ -115,7 +133,11 @@ async fn opening_checks_each_bucket_and_table_once_per_process_beside_the_first_
 
     let before = mark();
     let factory = S3BackendFactory::new();
-    let cfg = config(&bucket, "a/terraform.tfstate", &[("dynamodb_table", Value::string(&table))]);
+    let cfg = config(
+        &bucket,
+        "a/terraform.tfstate",
+        &[("dynamodb_table", Value::string(&table))],
+    );
     assert_eq!(lock_read_unlock(&factory, &cfg).await, None);
     let unit = calls_since(before);
     // The bucket is found and its versioning read by one request, the table found and its
@@ -135,16 +157,29 @@ async fn opening_checks_each_bucket_and_table_once_per_process_beside_the_first_
     // and no request of the unit had finished when it started.
     let lock = only(&unit, "dynamodb:PutItem");
     for check in ["s3:GetBucketVersioning", "dynamodb:DescribeTable"] {
-        assert!(lock.start < end(only(&unit, check)), "the lock waited for {check}: {unit:#?}");
+        assert!(
+            lock.start < end(only(&unit, check)),
+            "the lock waited for {check}: {unit:#?}"
+        );
     }
-    assert!(unit.iter().all(|c| end(c) > lock.start), "a request finished before the lock went out: {unit:#?}");
-    assert!(factory.take_notices().is_empty(), "a versioned bucket and a right table give no notice");
+    assert!(
+        unit.iter().all(|c| end(c) > lock.start),
+        "a request finished before the lock went out: {unit:#?}"
+    );
+    assert!(
+        factory.take_notices().is_empty(),
+        "a versioned bucket and a right table give no notice"
+    );
 
     // A second unit on the same bucket and table, from another factory: no check at all;
     // the lock is its first request.
     let before = mark();
     let other = S3BackendFactory::new();
-    let cfg = config(&bucket, "b/terraform.tfstate", &[("dynamodb_table", Value::string(&table))]);
+    let cfg = config(
+        &bucket,
+        "b/terraform.tfstate",
+        &[("dynamodb_table", Value::string(&table))],
+    );
     assert_eq!(lock_read_unlock(&other, &cfg).await, None);
     let unit = calls_since(before);
     assert_eq!(
@@ -167,39 +202,92 @@ async fn opening_checks_each_bucket_and_table_once_per_process_beside_the_first_
     let factory = std::sync::Arc::new(S3BackendFactory::new());
     let units = (0..8).map(|i| {
         let factory = factory.clone();
-        let cfg = config(&fresh_bucket, &format!("u{i}/terraform.tfstate"), &[("dynamodb_table", Value::string(&fresh_table))]);
+        let cfg = config(
+            &fresh_bucket,
+            &format!("u{i}/terraform.tfstate"),
+            &[("dynamodb_table", Value::string(&fresh_table))],
+        );
         tokio::spawn(async move { lock_read_unlock(&factory, &cfg).await })
     });
     for unit in units {
         assert_eq!(unit.await.expect("task"), None);
     }
     let wave = calls_since(before);
-    assert_eq!(n(&wave, "s3:GetBucketVersioning"), 1, "{:?}", per_operation(&wave));
+    assert_eq!(
+        n(&wave, "s3:GetBucketVersioning"),
+        1,
+        "{:?}",
+        per_operation(&wave)
+    );
     assert_eq!(n(&wave, "s3:CreateBucket"), 1, "{:?}", per_operation(&wave));
-    assert_eq!(n(&wave, "dynamodb:CreateTable"), 1, "{:?}", per_operation(&wave));
+    assert_eq!(
+        n(&wave, "dynamodb:CreateTable"),
+        1,
+        "{:?}",
+        per_operation(&wave)
+    );
     let create_table = only(&wave, "dynamodb:CreateTable");
-    let refused: Vec<&ApiCall> = wave.iter().filter(|c| name(c) == "dynamodb:PutItem" && !c.ok).collect();
-    let taken: Vec<&ApiCall> = wave.iter().filter(|c| name(c) == "dynamodb:PutItem" && c.ok).collect();
-    assert_eq!(taken.len(), 8, "every unit's lock is taken: {:?}", per_operation(&wave));
-    assert!(!refused.is_empty() && refused.iter().all(|c| c.start < end(create_table)), "locks sent before the table existed: {wave:#?}");
-    assert!(taken.iter().all(|c| c.start >= end(create_table)), "{wave:#?}");
+    let refused: Vec<&ApiCall> = wave
+        .iter()
+        .filter(|c| name(c) == "dynamodb:PutItem" && !c.ok)
+        .collect();
+    let taken: Vec<&ApiCall> = wave
+        .iter()
+        .filter(|c| name(c) == "dynamodb:PutItem" && c.ok)
+        .collect();
+    assert_eq!(
+        taken.len(),
+        8,
+        "every unit's lock is taken: {:?}",
+        per_operation(&wave)
+    );
+    assert!(
+        !refused.is_empty() && refused.iter().all(|c| c.start < end(create_table)),
+        "locks sent before the table existed: {wave:#?}"
+    );
+    assert!(
+        taken.iter().all(|c| c.start >= end(create_table)),
+        "{wave:#?}"
+    );
     let notices = factory.take_notices();
-    assert_eq!(notices.iter().filter(|m| m.starts_with(&format!("created the state bucket {fresh_bucket}"))).count(), 1, "{notices:?}");
-    assert_eq!(notices.iter().filter(|m| m.starts_with(&format!("created the DynamoDB lock table {fresh_table}"))).count(), 1, "{notices:?}");
+    assert_eq!(
+        notices
+            .iter()
+            .filter(|m| m.starts_with(&format!("created the state bucket {fresh_bucket}")))
+            .count(),
+        1,
+        "{notices:?}"
+    );
+    assert_eq!(
+        notices
+            .iter()
+            .filter(|m| m.starts_with(&format!("created the DynamoDB lock table {fresh_table}")))
+            .count(),
+        1,
+        "{notices:?}"
+    );
 
     // Without a table nothing is locked and the read is the first request: it finds no
     // bucket, waits for the bootstrap and reads again.
     let no_table = unique("forge-req-read");
     let before = mark();
     let factory = S3BackendFactory::new();
-    let backend = factory.open(&config(&no_table, "r/terraform.tfstate", &[])).await.expect("open");
+    let backend = factory
+        .open(&config(&no_table, "r/terraform.tfstate", &[]))
+        .await
+        .expect("open");
     assert_eq!(backend.read().await.expect("read"), None);
     let unit = calls_since(before);
     assert_eq!(name(&unit[0]), "s3:GetObject", "{unit:#?}");
     assert_eq!(n(&unit, "s3:GetObject"), 2, "{unit:#?}");
     let create = only(&unit, "s3:CreateBucket");
     assert!(unit[0].start < end(create), "{unit:#?}");
-    assert!(factory.take_notices().iter().any(|m| m.starts_with(&format!("created the state bucket {no_table}"))));
+    assert!(
+        factory
+            .take_notices()
+            .iter()
+            .any(|m| m.starts_with(&format!("created the state bucket {no_table}")))
+    );
 
     // Without versioning wanted, HeadBucket alone finds a missing bucket, which is created
     // without versioning and announced.
@@ -207,7 +295,11 @@ async fn opening_checks_each_bucket_and_table_once_per_process_beside_the_first_
     let before = mark();
     let factory = S3BackendFactory::new();
     let backend = factory
-        .open(&config(&plain, "c/terraform.tfstate", &[("skip_bucket_versioning", Value::Bool(true))]))
+        .open(&config(
+            &plain,
+            "c/terraform.tfstate",
+            &[("skip_bucket_versioning", Value::Bool(true))],
+        ))
         .await
         .expect("open with skip_bucket_versioning");
     backend.read().await.expect("read");
@@ -218,10 +310,22 @@ async fn opening_checks_each_bucket_and_table_once_per_process_beside_the_first_
     assert_eq!(n(&opening, "s3:PutBucketVersioning"), 0, "{opening:?}");
     let notices = factory.take_notices();
     assert!(
-        notices.iter().any(|n| n.starts_with(&format!("created the state bucket {plain}")) && !n.contains("versioning")),
+        notices.iter().any(
+            |n| n.starts_with(&format!("created the state bucket {plain}"))
+                && !n.contains("versioning")
+        ),
         "{notices:?}"
     );
-    s3.head_bucket().bucket(&plain).send().await.expect("the bucket was created");
-    let versioning = s3.get_bucket_versioning().bucket(&plain).send().await.expect("GetBucketVersioning");
+    s3.head_bucket()
+        .bucket(&plain)
+        .send()
+        .await
+        .expect("the bucket was created");
+    let versioning = s3
+        .get_bucket_versioning()
+        .bucket(&plain)
+        .send()
+        .await
+        .expect("GetBucketVersioning");
     assert_eq!(versioning.status(), None, "versioning was skipped");
 }

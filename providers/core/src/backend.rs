@@ -68,7 +68,11 @@ pub trait StateBackend: Send + Sync {
     /// Writes the state atomically. With `expected_version`, refuses (`Conflict`) when the
     /// stored object is no longer that version; with `None`, refuses when one exists.
     /// Returns the new version token.
-    async fn write(&self, bytes: &[u8], expected_version: Option<&str>) -> Result<String, BackendError>;
+    async fn write(
+        &self,
+        bytes: &[u8],
+        expected_version: Option<&str>,
+    ) -> Result<String, BackendError>;
 
     /// Takes the lock, or fails with `Locked` naming the holder.
     async fn lock(&self, info: &LockInfo) -> Result<(), BackendError>;
@@ -89,7 +93,10 @@ pub trait BackendFactory: Send + Sync {
     /// The backend type this factory opens (`s3`).
     fn backend_type(&self) -> &'static str;
 
-    async fn open(&self, config: &crate::Value) -> Result<std::sync::Arc<dyn StateBackend>, BackendError>;
+    async fn open(
+        &self,
+        config: &crate::Value,
+    ) -> Result<std::sync::Arc<dyn StateBackend>, BackendError>;
 
     /// Messages for the user gathered so far ("created state bucket ..."), drained.
     fn take_notices(&self) -> Vec<String> {

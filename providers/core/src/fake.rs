@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-use crate::provider::{DataSourceType, Provider, ProviderError, ProviderFactory, ProviderResult, ResourceType};
+use crate::provider::{
+    DataSourceType, Provider, ProviderError, ProviderFactory, ProviderResult, ResourceType,
+};
 use crate::schema::{AttrType, Attribute, BlockType, Schema};
 use crate::value::Value;
 
@@ -77,12 +79,20 @@ impl FakeCloud {
     /// Makes the `nth` call (1-based, counted from now on) of `op` fail.
     pub fn fail_nth(&self, op: FakeOp, nth: usize) {
         let already = self.count(op);
-        self.lock().rules.push(FailRule { op, nth: Some(already + nth), name: None });
+        self.lock().rules.push(FailRule {
+            op,
+            nth: Some(already + nth),
+            name: None,
+        });
     }
 
     /// Makes every `op` on the object named `name` fail.
     pub fn fail_name(&self, op: FakeOp, name: &str) {
-        self.lock().rules.push(FailRule { op, nth: None, name: Some(name.to_string()) });
+        self.lock().rules.push(FailRule {
+            op,
+            nth: None,
+            name: Some(name.to_string()),
+        });
     }
 
     pub fn clear_failures(&self) {
@@ -101,13 +111,21 @@ impl FakeCloud {
 
     /// Objects whose `name` attribute is `name` (more than one means a duplicate).
     pub fn objects_named(&self, name: &str) -> Vec<Value> {
-        self.lock().objects.values().filter(|v| v.str_attr("name") == Some(name)).cloned().collect()
+        self.lock()
+            .objects
+            .values()
+            .filter(|v| v.str_attr("name") == Some(name))
+            .cloned()
+            .collect()
     }
 
     /// Changes an attribute of a live object behind the engine's back (drift).
     pub fn set_attr(&self, name: &str, attr: &str, value: Value) -> bool {
         let mut inner = self.lock();
-        let found = inner.objects.values_mut().find(|v| v.str_attr("name") == Some(name));
+        let found = inner
+            .objects
+            .values_mut()
+            .find(|v| v.str_attr("name") == Some(name));
         match found {
             Some(Value::Object(m)) => {
                 m.insert(attr.to_string(), value);
@@ -120,8 +138,13 @@ impl FakeCloud {
     /// Deletes a live object behind the engine's back.
     pub fn remove_named(&self, name: &str) -> bool {
         let mut inner = self.lock();
-        let id = inner.objects.iter().find(|(_, v)| v.str_attr("name") == Some(name)).map(|(k, _)| k.clone());
-        id.map(|id| inner.objects.remove(&id).is_some()).unwrap_or(false)
+        let id = inner
+            .objects
+            .iter()
+            .find(|(_, v)| v.str_attr("name") == Some(name))
+            .map(|(k, _)| k.clone());
+        id.map(|id| inner.objects.remove(&id).is_some())
+            .unwrap_or(false)
     }
 
     pub fn calls(&self) -> Vec<FakeCall> {
@@ -151,7 +174,8 @@ impl FakeCloud {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(cloud),
             Err(e) => return Err(format!("cannot read {}: {e}", path.display())),
         };
-        let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         {
             let mut inner = cloud.lock();
             inner.next_id = json.get("next_id").and_then(|n| n.as_u64()).unwrap_or(0);
@@ -166,27 +190,47 @@ impl FakeCloud {
 
     pub fn save(&self, path: &std::path::Path) -> Result<(), String> {
         let inner = self.lock();
-        let objects: serde_json::Map<String, serde_json::Value> = inner.objects.iter().map(|(k, v)| (k.clone(), v.to_json())).collect();
+        let objects: serde_json::Map<String, serde_json::Value> = inner
+            .objects
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_json()))
+            .collect();
         let json = serde_json::json!({"next_id": inner.next_id, "objects": objects});
-        std::fs::write(path, json.to_string()).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        std::fs::write(path, json.to_string())
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 
     /// Records the call and decides whether it fails.
     fn record(&self, op: FakeOp, type_name: &str, name: &str) -> ProviderResult<Duration> {
         let mut inner = self.lock();
-        inner.calls.push(FakeCall { op, type_name: type_name.to_string(), name: name.to_string() });
+        inner.calls.push(FakeCall {
+            op,
+            type_name: type_name.to_string(),
+            name: name.to_string(),
+        });
         let nth = inner.calls.iter().filter(|c| c.op == op).count();
         let fails = inner.rules.iter().any(|r| {
-            r.op == op && r.nth.is_none_or(|n| n == nth) && r.name.as_deref().is_none_or(|want| want == name)
+            r.op == op
+                && r.nth.is_none_or(|n| n == nth)
+                && r.name.as_deref().is_none_or(|want| want == name)
         });
         if fails {
-            return Err(ProviderError::with_code("FakeFailure", format!("injected failure of {op:?} on {type_name} {name:?}")));
+            return Err(ProviderError::with_code(
+                "FakeFailure",
+                format!("injected failure of {op:?} on {type_name} {name:?}"),
+            ));
         }
         Ok(inner.delay)
     }
 
     /// Runs one call: counts concurrency, sleeps the configured delay.
-    async fn call<T>(&self, op: FakeOp, type_name: &str, name: &str, body: impl FnOnce(&mut CloudInner) -> ProviderResult<T>) -> ProviderResult<T> {
+    async fn call<T>(
+        &self,
+        op: FakeOp,
+        type_name: &str,
+        name: &str,
+        body: impl FnOnce(&mut CloudInner) -> ProviderResult<T>,
+    ) -> ProviderResult<T> {
         let now = self.active.fetch_add(1, Ordering::SeqCst) + 1;
         self.max_active.fetch_max(now, Ordering::SeqCst);
         let result = async {
@@ -208,7 +252,10 @@ pub fn thing_schema() -> Schema {
         .attr("name", Attribute::required(AttrType::String).force_new())
         .attr("value", Attribute::optional(AttrType::String))
         .attr("size", Attribute::optional_computed(AttrType::Number))
-        .attr("tags", Attribute::optional(AttrType::Map(Box::new(AttrType::String))))
+        .attr(
+            "tags",
+            Attribute::optional(AttrType::Map(Box::new(AttrType::String))),
+        )
         .attr("secret", Attribute::optional(AttrType::String).sensitive())
         .attr("id", Attribute::computed(AttrType::String))
         .attr("arn", Attribute::computed(AttrType::String))
@@ -250,15 +297,27 @@ impl ResourceType for FakeResource {
             .call(FakeOp::Create, type_name, &name, |inner| {
                 inner.next_id += 1;
                 let id = format!("{type_name}-{}", inner.next_id);
-                let mut obj = planned.deep_unmarked().as_map().cloned().unwrap_or_default();
+                let mut obj = planned
+                    .deep_unmarked()
+                    .as_map()
+                    .cloned()
+                    .unwrap_or_default();
                 obj.insert("id".into(), Value::string(id.clone()));
-                obj.insert("arn".into(), Value::string(format!("arn:fake:{type_name}:{name}")));
-                if obj.get("size").is_none_or(|v| v.is_null() || v.is_unknown()) {
+                obj.insert(
+                    "arn".into(),
+                    Value::string(format!("arn:fake:{type_name}:{name}")),
+                );
+                if obj
+                    .get("size")
+                    .is_none_or(|v| v.is_null() || v.is_unknown())
+                {
                     obj.insert("size".into(), Value::Number(1.0));
                 }
                 let state = Value::Object(obj);
                 if !state.is_wholly_known() {
-                    return Err(ProviderError::new(format!("fake create of {name:?} got unknown values")));
+                    return Err(ProviderError::new(format!(
+                        "fake create of {name:?} got unknown values"
+                    )));
                 }
                 inner.objects.insert(id, state.clone());
                 Ok(state)
@@ -268,7 +327,11 @@ impl ResourceType for FakeResource {
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
         let id = state.str_attr("id").unwrap_or("").to_string();
-        self.cloud.call(FakeOp::Read, self.type_name, &name_of(state), |inner| Ok(inner.objects.get(&id).cloned())).await
+        self.cloud
+            .call(FakeOp::Read, self.type_name, &name_of(state), |inner| {
+                Ok(inner.objects.get(&id).cloned())
+            })
+            .await
     }
 
     async fn update(&self, prior: &Value, planned: &Value) -> ProviderResult<Value> {
@@ -276,7 +339,10 @@ impl ResourceType for FakeResource {
         self.cloud
             .call(FakeOp::Update, self.type_name, &name_of(planned), |inner| {
                 let Some(Value::Object(existing)) = inner.objects.get(&id).cloned() else {
-                    return Err(ProviderError::with_code("NotFound", format!("no fake object {id}")));
+                    return Err(ProviderError::with_code(
+                        "NotFound",
+                        format!("no fake object {id}"),
+                    ));
                 };
                 let mut obj = existing;
                 if let Some(m) = planned.deep_unmarked().as_map() {
@@ -304,7 +370,11 @@ impl ResourceType for FakeResource {
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
-        self.cloud.call(FakeOp::Import, self.type_name, id, |inner| Ok(inner.objects.get(id).cloned())).await
+        self.cloud
+            .call(FakeOp::Import, self.type_name, id, |inner| {
+                Ok(inner.objects.get(id).cloned())
+            })
+            .await
     }
 }
 
@@ -367,7 +437,11 @@ impl FakeProviderFactory {
         let resources = RESOURCE_TYPES
             .iter()
             .map(|t| {
-                let r: Arc<dyn ResourceType> = Arc::new(FakeResource { type_name: t, schema: thing_schema(), cloud: self.cloud.clone() });
+                let r: Arc<dyn ResourceType> = Arc::new(FakeResource {
+                    type_name: t,
+                    schema: thing_schema(),
+                    cloud: self.cloud.clone(),
+                });
                 (*t, r)
             })
             .collect();
@@ -375,7 +449,13 @@ impl FakeProviderFactory {
             .attr("name", Attribute::required(AttrType::String))
             .attr("id", Attribute::computed(AttrType::String))
             .attr("result", Attribute::computed(AttrType::String));
-        FakeProvider { resources, lookup: Arc::new(FakeLookup { schema: lookup_schema, cloud: self.cloud.clone() }) }
+        FakeProvider {
+            resources,
+            lookup: Arc::new(FakeLookup {
+                schema: lookup_schema,
+                cloud: self.cloud.clone(),
+            }),
+        }
     }
 }
 
@@ -399,14 +479,21 @@ mod tests {
     async fn create_read_delete_and_injected_failure() {
         let cloud = FakeCloud::new();
         let factory = FakeProviderFactory::new(cloud.clone());
-        let p = factory.configure(&Value::object::<&str>([])).await.expect("configure");
+        let p = factory
+            .configure(&Value::object::<&str>([]))
+            .await
+            .expect("configure");
         let rt = p.resource_type("fake_thing").expect("type");
         let planned = Value::object([("name", Value::string("a")), ("id", Value::Unknown)]);
         let made = rt.create(&planned).await.expect("create");
         assert_eq!(made.str_attr("arn"), Some("arn:fake:fake_thing:a"));
         assert!(rt.read(&made).await.expect("read").is_some());
         cloud.fail_nth(FakeOp::Create, 1);
-        assert!(rt.create(&Value::object([("name", Value::string("b"))])).await.is_err());
+        assert!(
+            rt.create(&Value::object([("name", Value::string("b"))]))
+                .await
+                .is_err()
+        );
         rt.delete(&made).await.expect("delete");
         assert!(rt.read(&made).await.expect("read").is_none());
     }

@@ -8,10 +8,10 @@ pub mod provider;
 pub mod schema;
 pub mod value;
 
-pub use provider::{
-    plan_from_schema, DataSourceType, PlannedState, Provider, ProviderError, ProviderFactory, ProviderResult,
-    ResourceType,
-};
 pub use backend::{BackendError, BackendFactory, LockInfo, StateBackend, StoredState};
+pub use provider::{
+    DataSourceType, PlannedState, Provider, ProviderError, ProviderFactory, ProviderResult,
+    ResourceType, plan_from_schema,
+};
 pub use schema::{AttrType, Attribute, BlockType, Schema};
 pub use value::{PathStep, Value};

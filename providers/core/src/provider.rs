@@ -25,10 +25,18 @@ pub struct ProviderError {
 
 impl ProviderError {
     pub fn new(message: impl Into<String>) -> Self {
-        ProviderError { code: None, message: message.into(), hint: None }
+        ProviderError {
+            code: None,
+            message: message.into(),
+            hint: None,
+        }
     }
     pub fn with_code(code: impl Into<String>, message: impl Into<String>) -> Self {
-        ProviderError { code: Some(code.into()), message: message.into(), hint: None }
+        ProviderError {
+            code: Some(code.into()),
+            message: message.into(),
+            hint: None,
+        }
     }
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
@@ -146,7 +154,10 @@ pub fn plan_from_schema(schema: &Schema, prior: Option<&Value>, config: &Value) 
             }
         }
     }
-    PlannedState { planned, requires_replace }
+    PlannedState {
+        planned,
+        requires_replace,
+    }
 }
 
 fn plan_object(schema: &Schema, prior: Option<&Value>, config: &Value) -> Value {
@@ -164,12 +175,19 @@ fn plan_object(schema: &Schema, prior: Option<&Value>, config: &Value) -> Value 
         } else {
             Value::Null
         };
-        let value = if attr.sensitive && !value.is_null() { value.sensitive() } else { value };
+        let value = if attr.sensitive && !value.is_null() {
+            value.sensitive()
+        } else {
+            value
+        };
         out.insert(name.clone(), value);
     }
     for (name, block) in &schema.blocks {
         let items = config.get(name).and_then(Value::as_seq).unwrap_or(&[]);
-        let prior_items = prior.and_then(|p| p.get(name)).and_then(Value::as_seq).unwrap_or(&[]);
+        let prior_items = prior
+            .and_then(|p| p.get(name))
+            .and_then(Value::as_seq)
+            .unwrap_or(&[]);
         let planned: Vec<Value> = items
             .iter()
             .enumerate()
@@ -211,10 +229,18 @@ mod tests {
             ("arn", Value::string("arn:q")),
             ("secret", Value::Null),
         ]);
-        let same = plan_from_schema(&schema(), Some(&prior), &Value::object([("name", Value::string("q"))]));
+        let same = plan_from_schema(
+            &schema(),
+            Some(&prior),
+            &Value::object([("name", Value::string("q"))]),
+        );
         assert!(same.planned.same_as(&prior));
         assert!(same.requires_replace.is_empty());
-        let renamed = plan_from_schema(&schema(), Some(&prior), &Value::object([("name", Value::string("r"))]));
+        let renamed = plan_from_schema(
+            &schema(),
+            Some(&prior),
+            &Value::object([("name", Value::string("r"))]),
+        );
         assert_eq!(renamed.requires_replace, vec!["name".to_string()]);
     }
 }

@@ -35,23 +35,43 @@ pub struct Attribute {
 
 impl Attribute {
     fn new(ty: AttrType) -> Self {
-        Attribute { ty, required: false, optional: false, computed: false, force_new: false, sensitive: false }
+        Attribute {
+            ty,
+            required: false,
+            optional: false,
+            computed: false,
+            force_new: false,
+            sensitive: false,
+        }
     }
     /// Set by the user, must be present.
     pub fn required(ty: AttrType) -> Self {
-        Attribute { required: true, ..Self::new(ty) }
+        Attribute {
+            required: true,
+            ..Self::new(ty)
+        }
     }
     /// Set by the user or left null.
     pub fn optional(ty: AttrType) -> Self {
-        Attribute { optional: true, ..Self::new(ty) }
+        Attribute {
+            optional: true,
+            ..Self::new(ty)
+        }
     }
     /// Set by the user, or filled in by AWS when left out.
     pub fn optional_computed(ty: AttrType) -> Self {
-        Attribute { optional: true, computed: true, ..Self::new(ty) }
+        Attribute {
+            optional: true,
+            computed: true,
+            ..Self::new(ty)
+        }
     }
     /// Exported only.
     pub fn computed(ty: AttrType) -> Self {
-        Attribute { computed: true, ..Self::new(ty) }
+        Attribute {
+            computed: true,
+            ..Self::new(ty)
+        }
     }
     pub fn force_new(mut self) -> Self {
         self.force_new = true;
@@ -99,6 +119,9 @@ impl Schema {
 
     /// Attribute names that are sensitive at the top level.
     pub fn sensitive_attributes(&self) -> impl Iterator<Item = &str> {
-        self.attributes.iter().filter(|(_, a)| a.sensitive).map(|(n, _)| n.as_str())
+        self.attributes
+            .iter()
+            .filter(|(_, a)| a.sensitive)
+            .map(|(n, _)| n.as_str())
     }
 }

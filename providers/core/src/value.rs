@@ -62,7 +62,11 @@ impl Value {
         if items.iter().all(|v| matches!(v, Value::String(_))) {
             items.sort_by(|a, b| a.as_str().unwrap_or("").cmp(b.as_str().unwrap_or("")));
         } else if items.iter().all(|v| matches!(v, Value::Number(_))) {
-            items.sort_by(|a, b| a.as_f64().unwrap_or(0.0).total_cmp(&b.as_f64().unwrap_or(0.0)));
+            items.sort_by(|a, b| {
+                a.as_f64()
+                    .unwrap_or(0.0)
+                    .total_cmp(&b.as_f64().unwrap_or(0.0))
+            });
         } else if items.iter().all(|v| matches!(v, Value::Bool(_))) {
             items.sort_by_key(|v| v.as_bool());
         } else if items.iter().all(Value::is_wholly_known) {
@@ -97,7 +101,9 @@ impl Value {
         match self {
             Value::Unknown => false,
             Value::Sensitive(v) => v.is_wholly_known(),
-            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => xs.iter().all(Value::is_wholly_known),
+            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => {
+                xs.iter().all(Value::is_wholly_known)
+            }
             Value::Object(m) | Value::Map(m) => m.values().all(Value::is_wholly_known),
             _ => true,
         }
@@ -111,7 +117,9 @@ impl Value {
     pub fn contains_sensitive(&self) -> bool {
         match self {
             Value::Sensitive(_) => true,
-            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => xs.iter().any(Value::contains_sensitive),
+            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => {
+                xs.iter().any(Value::contains_sensitive)
+            }
             Value::Object(m) | Value::Map(m) => m.values().any(Value::contains_sensitive),
             _ => false,
         }
@@ -132,8 +140,16 @@ impl Value {
             Value::Tuple(xs) => Value::Tuple(xs.iter().map(Value::deep_unmarked).collect()),
             Value::List(xs) => Value::List(xs.iter().map(Value::deep_unmarked).collect()),
             Value::Set(xs) => Value::Set(xs.iter().map(Value::deep_unmarked).collect()),
-            Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), v.deep_unmarked())).collect()),
-            Value::Map(m) => Value::Map(m.iter().map(|(k, v)| (k.clone(), v.deep_unmarked())).collect()),
+            Value::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.deep_unmarked()))
+                    .collect(),
+            ),
+            Value::Map(m) => Value::Map(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.deep_unmarked()))
+                    .collect(),
+            ),
             v => v.clone(),
         }
     }
@@ -237,11 +253,14 @@ impl Value {
             (Value::Set(a), Value::Set(b)) => {
                 a.len() == b.len() && a.iter().all(|x| b.iter().any(|y| x.same_as(y)))
             }
-            (Value::Tuple(a) | Value::List(a) | Value::Set(a), Value::Tuple(b) | Value::List(b) | Value::Set(b)) => {
-                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_as(y))
-            }
+            (
+                Value::Tuple(a) | Value::List(a) | Value::Set(a),
+                Value::Tuple(b) | Value::List(b) | Value::Set(b),
+            ) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_as(y)),
             (Value::Object(a) | Value::Map(a), Value::Object(b) | Value::Map(b)) => {
-                a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| v.same_as(w)))
+                a.len() == b.len()
+                    && a.iter()
+                        .all(|(k, v)| b.get(k).is_some_and(|w| v.same_as(w)))
             }
             (a, b) => a == b,
         }
@@ -256,8 +275,12 @@ impl Value {
             Value::Bool(b) => J::Bool(*b),
             Value::Number(n) => number_to_json(*n),
             Value::String(s) => J::String(s.clone()),
-            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => J::Array(xs.iter().map(Value::to_json).collect()),
-            Value::Object(m) | Value::Map(m) => J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect()),
+            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => {
+                J::Array(xs.iter().map(Value::to_json).collect())
+            }
+            Value::Object(m) | Value::Map(m) => {
+                J::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+            }
             Value::Sensitive(v) => v.to_json(),
         }
     }
@@ -272,7 +295,11 @@ impl Value {
             J::Number(n) => Value::Number(n.as_f64().unwrap_or(f64::NAN)),
             J::String(s) => Value::String(s.clone()),
             J::Array(xs) => Value::Tuple(xs.iter().map(Value::from_json).collect()),
-            J::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), Value::from_json(v))).collect()),
+            J::Object(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), Value::from_json(v)))
+                    .collect(),
+            ),
         }
     }
 }
@@ -317,7 +344,9 @@ pub fn number_to_json(n: f64) -> serde_json::Value {
     if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
         serde_json::Value::Number((n as i64).into())
     } else {
-        serde_json::Number::from_f64(n).map(serde_json::Value::Number).unwrap_or(serde_json::Value::Null)
+        serde_json::Number::from_f64(n)
+            .map(serde_json::Value::Number)
+            .unwrap_or(serde_json::Value::Null)
     }
 }
 
@@ -367,7 +396,9 @@ fn mark_at(v: &mut Value, path: &[PathStep]) {
         Some((step, rest)) => {
             let target = match (v, step) {
                 (Value::Object(m) | Value::Map(m), PathStep::Attr(k)) => m.get_mut(k),
-                (Value::Tuple(xs) | Value::List(xs) | Value::Set(xs), PathStep::Index(i)) => xs.get_mut(*i),
+                (Value::Tuple(xs) | Value::List(xs) | Value::Set(xs), PathStep::Index(i)) => {
+                    xs.get_mut(*i)
+                }
                 (Value::Sensitive(_), _) => None, // already covered by an outer mark
                 _ => None,
             };
@@ -387,7 +418,10 @@ mod tests {
         let v = Value::object([
             ("name", Value::string("a")),
             ("secret", Value::string("s").sensitive()),
-            ("list", Value::List(vec![Value::Null, Value::Bool(true).sensitive()])),
+            (
+                "list",
+                Value::List(vec![Value::Null, Value::Bool(true).sensitive()]),
+            ),
         ]);
         let paths = v.sensitive_paths();
         assert_eq!(paths.len(), 2);
@@ -408,8 +442,14 @@ mod tests {
     fn sets_keep_terraform_order() {
         let s = Value::set([Value::string("b"), Value::string("a"), Value::string("b")]);
         assert_eq!(s, Value::Set(vec![Value::string("a"), Value::string("b")]));
-        let objs = Value::set([Value::object([("a", Value::Number(2.0))]), Value::object([("a", Value::Number(1.0))])]);
-        assert_eq!(objs.as_seq().and_then(|xs| xs[0].get("a")), Some(&Value::Number(1.0)));
+        let objs = Value::set([
+            Value::object([("a", Value::Number(2.0))]),
+            Value::object([("a", Value::Number(1.0))]),
+        ]);
+        assert_eq!(
+            objs.as_seq().and_then(|xs| xs[0].get("a")),
+            Some(&Value::Number(1.0))
+        );
     }
 
     #[test]

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    SseSpecification, TableStatus, Tag,
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType, SseSpecification, TableStatus, Tag,
 };
 use forge_aws_common::{Backoff, retry, sdk_error};
 use forge_provider::{ProviderError, ProviderResult};
@@ -35,7 +35,9 @@ pub enum Ensured {
     Created,
     /// The table was there (or created meanwhile by someone else), with this key schema
     /// as (attribute name, key type, attribute type) triples.
-    Existing { key_schema: Vec<(String, String, String)> },
+    Existing {
+        key_schema: Vec<(String, String, String)>,
+    },
 }
 
 /// One DescribeTable answer: what `ensure` needs of it.
@@ -47,12 +49,20 @@ struct Described {
 impl From<Option<aws_sdk_dynamodb::types::TableDescription>> for Described {
     fn from(table: Option<aws_sdk_dynamodb::types::TableDescription>) -> Self {
         let Some(table) = table else {
-            return Described { status: TableStatus::Active, key_schema: Vec::new() };
+            return Described {
+                status: TableStatus::Active,
+                key_schema: Vec::new(),
+            };
         };
         let types: BTreeMap<String, String> = table
             .attribute_definitions()
             .iter()
-            .map(|a| (a.attribute_name().to_string(), a.attribute_type().as_str().to_string()))
+            .map(|a| {
+                (
+                    a.attribute_name().to_string(),
+                    a.attribute_type().as_str().to_string(),
+                )
+            })
             .collect();
         let key_schema = table
             .key_schema()
@@ -63,20 +73,31 @@ impl From<Option<aws_sdk_dynamodb::types::TableDescription>> for Described {
                 (name, k.key_type().as_str().to_string(), ty)
             })
             .collect();
-        Described { status: table.table_status.unwrap_or(TableStatus::Active), key_schema }
+        Described {
+            status: table.table_status.unwrap_or(TableStatus::Active),
+            key_schema,
+        }
     }
 }
 
 impl LockTable {
     /// A table handle from the shared SDK configuration; `endpoint` overrides the one the
     /// standard variables give (`AWS_ENDPOINT_URL_DYNAMODB`).
-    pub fn new(sdk: &aws_types::SdkConfig, endpoint: Option<&str>, name: impl Into<String>) -> Self {
+    pub fn new(
+        sdk: &aws_types::SdkConfig,
+        endpoint: Option<&str>,
+        name: impl Into<String>,
+    ) -> Self {
         // Counted with the process-wide record, as every client forge builds is.
-        let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(forge_aws_common::ApiStats::global().interceptor());
+        let mut conf = aws_sdk_dynamodb::config::Builder::from(sdk)
+            .interceptor(forge_aws_common::ApiStats::global().interceptor());
         if let Some(url) = endpoint {
             conf = conf.endpoint_url(url);
         }
-        LockTable { client: Client::from_conf(conf.build()), name: name.into() }
+        LockTable {
+            client: Client::from_conf(conf.build()),
+            name: name.into(),
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -87,29 +108,60 @@ impl LockTable {
     /// is active. A table created at the same time by another process counts as existing.
     /// An existing table comes with its key schema, read by the same DescribeTable that
     /// found it, so that checking it costs no second request.
-    pub async fn ensure(&self, tags: &BTreeMap<String, String>, encrypt: bool) -> ProviderResult<Ensured> {
+    pub async fn ensure(
+        &self,
+        tags: &BTreeMap<String, String>,
+        encrypt: bool,
+    ) -> ProviderResult<Ensured> {
         match self.describe().await? {
-            Some(found) if found.status == TableStatus::Active => return Ok(Ensured::Existing { key_schema: found.key_schema }),
+            Some(found) if found.status == TableStatus::Active => {
+                return Ok(Ensured::Existing {
+                    key_schema: found.key_schema,
+                });
+            }
             Some(_) => {
                 let found = self.wait_active().await?;
-                return Ok(Ensured::Existing { key_schema: found.key_schema });
+                return Ok(Ensured::Existing {
+                    key_schema: found.key_schema,
+                });
             }
             None => {}
         }
         let created = self.create(tags, encrypt).await?;
         let found = self.wait_active().await?;
-        Ok(if created { Ensured::Created } else { Ensured::Existing { key_schema: found.key_schema } })
+        Ok(if created {
+            Ensured::Created
+        } else {
+            Ensured::Existing {
+                key_schema: found.key_schema,
+            }
+        })
     }
 
     /// The table's status and key schema, `None` when it does not exist.
     async fn describe(&self) -> ProviderResult<Option<Described>> {
-        retry(Backoff::default(), |_| false, || async {
-            match self.client.describe_table().table_name(&self.name).send().await {
-                Ok(out) => Ok(Some(Described::from(out.table))),
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
-                Err(e) => Err(self.error("describe", sdk_error(e))),
-            }
-        })
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                match self
+                    .client
+                    .describe_table()
+                    .table_name(&self.name)
+                    .send()
+                    .await
+                {
+                    Ok(out) => Ok(Some(Described::from(out.table))),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_resource_not_found_exception()) =>
+                    {
+                        Ok(None)
+                    }
+                    Err(e) => Err(self.error("describe", sdk_error(e))),
+                }
+            },
+        )
         .await
     }
     async fn create(&self, tags: &BTreeMap<String, String>, encrypt: bool) -> ProviderResult<bool> {
@@ -117,12 +169,16 @@ impl LockTable {
             .attribute_name(LOCK_KEY)
             .key_type(KeyType::Hash)
             .build()
-            .map_err(|e| self.error("build the key schema of", ProviderError::new(e.to_string())))?;
+            .map_err(|e| {
+                self.error("build the key schema of", ProviderError::new(e.to_string()))
+            })?;
         let attribute = AttributeDefinition::builder()
             .attribute_name(LOCK_KEY)
             .attribute_type(ScalarAttributeType::S)
             .build()
-            .map_err(|e| self.error("build the attributes of", ProviderError::new(e.to_string())))?;
+            .map_err(|e| {
+                self.error("build the attributes of", ProviderError::new(e.to_string()))
+            })?;
         let mut call = self
             .client
             .create_table()
@@ -134,16 +190,20 @@ impl LockTable {
             call = call.sse_specification(SseSpecification::builder().enabled(true).build());
         }
         for (k, v) in tags {
-            let tag = Tag::builder()
-                .key(k)
-                .value(v)
-                .build()
-                .map_err(|e| self.error("build the tags of", ProviderError::new(e.to_string())))?;
+            let tag =
+                Tag::builder().key(k).value(v).build().map_err(|e| {
+                    self.error("build the tags of", ProviderError::new(e.to_string()))
+                })?;
             call = call.tags(tag);
         }
         match call.send().await {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_in_use_exception()) => Ok(false),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_in_use_exception()) =>
+            {
+                Ok(false)
+            }
             Err(e) => Err(self.error("create", sdk_error(e))),
         }
     }
@@ -154,7 +214,8 @@ impl LockTable {
             match self.describe().await? {
                 Some(found) if found.status == TableStatus::Active => return Ok(found),
                 Some(found)
-                    if matches!(found.status, TableStatus::Creating | TableStatus::Updating) && tokio::time::Instant::now() < deadline =>
+                    if matches!(found.status, TableStatus::Creating | TableStatus::Updating)
+                        && tokio::time::Instant::now() < deadline =>
                 {
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
@@ -164,7 +225,9 @@ impl LockTable {
                         self.name,
                         other.as_str()
                     ))
-                    .hint("wait until the table is active, or name another table in `dynamodb_table`"));
+                    .hint(
+                        "wait until the table is active, or name another table in `dynamodb_table`",
+                    ));
                 }
                 None => {
                     return Err(ProviderError::new(format!(
@@ -179,75 +242,96 @@ impl LockTable {
     /// Puts `{LockID: id, <attr>: value}` only when no item has that id. Returns false
     /// when one exists (the lock is held).
     pub async fn put_if_absent(&self, id: &str, attr: &str, value: &str) -> ProviderResult<bool> {
-        retry(Backoff::default(), |_| false, || async {
-            let sent = self
-                .client
-                .put_item()
-                .table_name(&self.name)
-                .item(LOCK_KEY, AttributeValue::S(id.to_string()))
-                .item(attr, AttributeValue::S(value.to_string()))
-                .condition_expression("attribute_not_exists(#id)")
-                .expression_attribute_names("#id", LOCK_KEY)
-                .send()
-                .await;
-            match sent {
-                Ok(_) => Ok(true),
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
-                Err(e) => Err(self.error("write a lock item to", sdk_error(e))),
-            }
-        })
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                let sent = self
+                    .client
+                    .put_item()
+                    .table_name(&self.name)
+                    .item(LOCK_KEY, AttributeValue::S(id.to_string()))
+                    .item(attr, AttributeValue::S(value.to_string()))
+                    .condition_expression("attribute_not_exists(#id)")
+                    .expression_attribute_names("#id", LOCK_KEY)
+                    .send()
+                    .await;
+                match sent {
+                    Ok(_) => Ok(true),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                    {
+                        Ok(false)
+                    }
+                    Err(e) => Err(self.error("write a lock item to", sdk_error(e))),
+                }
+            },
+        )
         .await
     }
 
     /// Puts `{LockID: id, <attr>: value}`, replacing any item with that id.
     pub async fn put(&self, id: &str, attr: &str, value: &str) -> ProviderResult<()> {
-        retry(Backoff::default(), |_| false, || async {
-            self.client
-                .put_item()
-                .table_name(&self.name)
-                .item(LOCK_KEY, AttributeValue::S(id.to_string()))
-                .item(attr, AttributeValue::S(value.to_string()))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| self.error("write an item to", sdk_error(e)))
-        })
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                self.client
+                    .put_item()
+                    .table_name(&self.name)
+                    .item(LOCK_KEY, AttributeValue::S(id.to_string()))
+                    .item(attr, AttributeValue::S(value.to_string()))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| self.error("write an item to", sdk_error(e)))
+            },
+        )
         .await
     }
 
     /// The string attribute `attr` of the item `id`; `None` when there is no such item or
     /// it has no such string attribute.
     pub async fn get_string(&self, id: &str, attr: &str) -> ProviderResult<Option<String>> {
-        retry(Backoff::default(), |_| false, || async {
-            let out = self
-                .client
-                .get_item()
-                .table_name(&self.name)
-                .key(LOCK_KEY, AttributeValue::S(id.to_string()))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(|e| self.error("read an item of", sdk_error(e)))?;
-            Ok(out.item.and_then(|item| match item.get(attr) {
-                Some(AttributeValue::S(s)) => Some(s.clone()),
-                _ => None,
-            }))
-        })
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                let out = self
+                    .client
+                    .get_item()
+                    .table_name(&self.name)
+                    .key(LOCK_KEY, AttributeValue::S(id.to_string()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| self.error("read an item of", sdk_error(e)))?;
+                Ok(out.item.and_then(|item| match item.get(attr) {
+                    Some(AttributeValue::S(s)) => Some(s.clone()),
+                    _ => None,
+                }))
+            },
+        )
         .await
     }
 
     /// Deletes the item `id` (nothing happens when there is none).
     pub async fn delete(&self, id: &str) -> ProviderResult<()> {
-        retry(Backoff::default(), |_| false, || async {
-            self.client
-                .delete_item()
-                .table_name(&self.name)
-                .key(LOCK_KEY, AttributeValue::S(id.to_string()))
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| self.error("delete an item of", sdk_error(e)))
-        })
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                self.client
+                    .delete_item()
+                    .table_name(&self.name)
+                    .key(LOCK_KEY, AttributeValue::S(id.to_string()))
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| self.error("delete an item of", sdk_error(e)))
+            },
+        )
         .await
     }
 
@@ -255,23 +339,35 @@ impl LockTable {
     /// release never removes a lock someone else took in the meantime. Returns false when
     /// the item was absent or different.
     pub async fn delete_if(&self, id: &str, attr: &str, expected: &str) -> ProviderResult<bool> {
-        retry(Backoff::default(), |_| false, || async {
-            let sent = self
-                .client
-                .delete_item()
-                .table_name(&self.name)
-                .key(LOCK_KEY, AttributeValue::S(id.to_string()))
-                .condition_expression("#attr = :expected")
-                .expression_attribute_names("#attr", attr)
-                .expression_attribute_values(":expected", AttributeValue::S(expected.to_string()))
-                .send()
-                .await;
-            match sent {
-                Ok(_) => Ok(true),
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(false),
-                Err(e) => Err(self.error("delete a lock item of", sdk_error(e))),
-            }
-        })
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                let sent = self
+                    .client
+                    .delete_item()
+                    .table_name(&self.name)
+                    .key(LOCK_KEY, AttributeValue::S(id.to_string()))
+                    .condition_expression("#attr = :expected")
+                    .expression_attribute_names("#attr", attr)
+                    .expression_attribute_values(
+                        ":expected",
+                        AttributeValue::S(expected.to_string()),
+                    )
+                    .send()
+                    .await;
+                match sent {
+                    Ok(_) => Ok(true),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                    {
+                        Ok(false)
+                    }
+                    Err(e) => Err(self.error("delete a lock item of", sdk_error(e))),
+                }
+            },
+        )
         .await
     }
 
@@ -286,7 +382,10 @@ impl LockTable {
         };
         ProviderError {
             code: e.code,
-            message: format!("could not {action} the DynamoDB lock table {}: {}", self.name, e.message),
+            message: format!(
+                "could not {action} the DynamoDB lock table {}: {}",
+                self.name, e.message
+            ),
             hint: Some(hint.to_string()),
         }
     }

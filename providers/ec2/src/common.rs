@@ -8,7 +8,9 @@ use forge_aws_common::AwsContext;
 use forge_provider::{ProviderError, ProviderResult, Value};
 
 // The value helpers every service shares live in forge-aws-common.
-pub use forge_aws_common::values::{config_tags, tags_state, plan_tags_all, set_attr, required_str, opt_string, replace_paths};
+pub use forge_aws_common::values::{
+    config_tags, opt_string, plan_tags_all, replace_paths, required_str, set_attr, tags_state,
+};
 
 /// An EC2 client for this provider configuration (with the provider block's endpoint).
 pub fn client(ctx: &AwsContext) -> aws_sdk_ec2::Client {

@@ -47,7 +47,13 @@ fn rule(protocol: &str, from: f64, to: f64, cidrs: &[&str], description: Option<
 /// Plans and creates, checking the result agrees with the plan on what was known (the
 /// script is planned as given and stored as its digest).
 async fn create(ty: &dyn ResourceType, config: &Value) -> Value {
-    let computed: Vec<&str> = ty.schema().attributes.iter().filter(|(_, a)| a.computed).map(|(n, _)| n.as_str()).collect();
+    let computed: Vec<&str> = ty
+        .schema()
+        .attributes
+        .iter()
+        .filter(|(_, a)| a.computed)
+        .map(|(n, _)| n.as_str())
+        .collect();
     let mut except = vec!["user_data"];
     except.extend(computed);
     create_as_planned(ty, config, &except).await
@@ -418,15 +424,25 @@ async fn key_pair_lifecycle() {
     let name = unique("forge-key");
     let cfg = config(
         ty.schema(),
-        vec![("key_name", s(&name)), ("public_key", s(PUBLIC_KEY)), ("tags", tags(&[("owner", "ops")]))],
+        vec![
+            ("key_name", s(&name)),
+            ("public_key", s(PUBLIC_KEY)),
+            ("tags", tags(&[("owner", "ops")])),
+        ],
     );
     // EC2 hands the public key back without its comment: compared by meaning below.
     let cycle = Lifecycle::new(&ty, cfg.clone()).ignoring_on_import(&["public_key"]);
     let live = cycle.create().await;
     assert_eq!(live.str_attr("id"), Some(name.as_str()));
     assert!(live.str_attr("fingerprint").is_some_and(|f| !f.is_empty()));
-    assert!(live.str_attr("key_pair_id").is_some_and(|k| k.starts_with("key-")));
-    assert!(live.str_attr("arn").is_some_and(|a| a.ends_with(&format!("key-pair/{name}"))));
+    assert!(
+        live.str_attr("key_pair_id")
+            .is_some_and(|k| k.starts_with("key-"))
+    );
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!("key-pair/{name}")))
+    );
 
     // A tag removed outside forge shows in the read; the update puts it back.
     let untag = ec2
@@ -434,14 +450,32 @@ async fn key_pair_lifecycle() {
         .resources(live.str_attr("key_pair_id").expect("key id"))
         .tags(Tag::builder().key("owner").build());
     let after = cycle
-        .drift_and_repair(&live, async { untag.send().await.map(|_| ()).expect("untag") }, |drifted| {
-            assert!(drifted.get("tags").and_then(|t| t.get("owner")).is_none(), "{drifted:?}")
-        })
+        .drift_and_repair(
+            &live,
+            async { untag.send().await.map(|_| ()).expect("untag") },
+            |drifted| {
+                assert!(
+                    drifted.get("tags").and_then(|t| t.get("owner")).is_none(),
+                    "{drifted:?}"
+                )
+            },
+        )
         .await;
 
     // Another key under the same name means replacement.
-    let other = config(ty.schema(), vec![("key_name", s(&name)), ("public_key", s("ssh-ed25519 AAAAother"))]);
-    assert_eq!(ty.plan(Some(&after), &other).expect("plan").requires_replace, vec!["public_key".to_string()]);
+    let other = config(
+        ty.schema(),
+        vec![
+            ("key_name", s(&name)),
+            ("public_key", s("ssh-ed25519 AAAAother")),
+        ],
+    );
+    assert_eq!(
+        ty.plan(Some(&after), &other)
+            .expect("plan")
+            .requires_replace,
+        vec!["public_key".to_string()]
+    );
 
     let imported = cycle.import(&name, &after).await;
     assert!(

@@ -8,7 +8,9 @@ use forge_aws_common::AwsContext;
 use forge_provider::{ProviderError, ProviderResult, Value};
 
 // The value helpers every service shares live in forge-aws-common.
-pub use forge_aws_common::values::{config_tags, tags_state, plan_tags_all, set_attr, required_str, opt_string, replace_paths};
+pub use forge_aws_common::values::{
+    config_tags, opt_string, plan_tags_all, replace_paths, required_str, set_attr, tags_state,
+};
 
 /// An IAM client for this provider configuration (with the provider block's endpoint).
 pub fn client(ctx: &AwsContext) -> aws_sdk_iam::Client {
@@ -21,7 +23,10 @@ pub fn client(ctx: &AwsContext) -> aws_sdk_iam::Client {
 
 /// True when IAM says the entity does not exist.
 pub fn is_not_found(err: &ProviderError) -> bool {
-    matches!(err.code.as_deref(), Some("NoSuchEntity" | "NoSuchEntityException"))
+    matches!(
+        err.code.as_deref(),
+        Some("NoSuchEntity" | "NoSuchEntityException")
+    )
 }
 
 /// Turns "not found" into `None`.
@@ -54,7 +59,9 @@ pub fn with_hint(err: ProviderError, kind: &str, name: &str) -> ProviderError {
 
 /// IAM tags as a string map.
 pub fn tags_from_aws(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter().map(|t| (t.key().to_string(), t.value().to_string())).collect()
+    tags.iter()
+        .map(|t| (t.key().to_string(), t.value().to_string()))
+        .collect()
 }
 
 pub fn to_aws_tags(tags: &BTreeMap<String, String>) -> ProviderResult<Vec<Tag>> {
@@ -83,7 +90,11 @@ pub fn tag_changes(
     old: &BTreeMap<String, String>,
     new: &BTreeMap<String, String>,
 ) -> (Vec<String>, BTreeMap<String, String>) {
-    let removed = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
+    let removed = old
+        .keys()
+        .filter(|k| !new.contains_key(*k))
+        .cloned()
+        .collect();
     let changed = new
         .iter()
         .filter(|(k, v)| old.get(*k) != Some(*v))
@@ -95,9 +106,10 @@ pub fn tag_changes(
 /// In a plan, keeps the prior spelling of a policy when the configured one means the
 /// same, so a re-formatted document is not a change.
 pub fn keep_equivalent_policy(planned: &mut Value, prior: Option<&Value>, attribute: &str) {
-    let (Some(configured), Some(stored)) =
-        (planned.str_attr(attribute), prior.and_then(|p| p.str_attr(attribute)))
-    else {
+    let (Some(configured), Some(stored)) = (
+        planned.str_attr(attribute),
+        prior.and_then(|p| p.str_attr(attribute)),
+    ) else {
         return;
     };
     if configured != stored && forge_aws_common::policy::policies_equivalent(configured, stored) {
@@ -119,8 +131,10 @@ pub fn check_name(resource: &str, config: &Value, max: usize) -> ProviderResult<
     if let Some(path) = config.str_attr("path")
         && (!path.starts_with('/') || !path.ends_with('/'))
     {
-        return Err(ProviderError::new(format!("{resource}: path {path:?} must begin and end with '/'"))
-            .hint("use \"/\" or a path such as \"/service/\""));
+        return Err(ProviderError::new(format!(
+            "{resource}: path {path:?} must begin and end with '/'"
+        ))
+        .hint("use \"/\" or a path such as \"/service/\""));
     }
     Ok(())
 }
@@ -133,9 +147,14 @@ fn check_name_text(resource: &str, attribute: &str, text: &str, max: usize) -> P
         ))
         .hint(format!("shorten {attribute}")));
     }
-    if let Some(bad) = text.chars().find(|c| !(c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c))) {
-        return Err(ProviderError::new(format!("{resource}: {attribute} {text:?} contains {bad:?}, which IAM does not allow"))
-            .hint("use letters, digits and + = , . @ _ -"));
+    if let Some(bad) = text
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "+=,.@_-".contains(*c)))
+    {
+        return Err(ProviderError::new(format!(
+            "{resource}: {attribute} {text:?} contains {bad:?}, which IAM does not allow"
+        ))
+        .hint("use letters, digits and + = , . @ _ -"));
     }
     Ok(())
 }
@@ -177,7 +196,11 @@ pub fn unique_id(prefix: &str) -> String {
     let now = chrono::Utc::now();
     let micros = now.format("%6f").to_string();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{prefix}{}{}{n:08x}", now.format("%Y%m%d%H%M%S"), &micros[..4])
+    format!(
+        "{prefix}{}{}{n:08x}",
+        now.format("%Y%m%d%H%M%S"),
+        &micros[..4]
+    )
 }
 
 /// IAM is eventually consistent on real AWS: a role created a moment ago may be unknown to
@@ -190,8 +213,10 @@ pub fn is_propagation_delay(err: &ProviderError) -> bool {
 
 /// A trust or resource policy naming a principal IAM does not know (yet).
 pub fn is_invalid_principal(err: &ProviderError) -> bool {
-    matches!(err.code.as_deref(), Some("MalformedPolicyDocument" | "MalformedPolicyDocumentException"))
-        && err.message.to_lowercase().contains("invalid principal")
+    matches!(
+        err.code.as_deref(),
+        Some("MalformedPolicyDocument" | "MalformedPolicyDocumentException")
+    ) && err.message.to_lowercase().contains("invalid principal")
 }
 
 /// How long to wait for IAM to propagate: about 20 s in all, as Terraform waits.
@@ -220,7 +245,10 @@ where
 /// True when IAM refuses a delete because something still uses the entity. Right after
 /// detaching, IAM may still count the attachment for a few seconds.
 pub fn is_delete_conflict(err: &ProviderError) -> bool {
-    matches!(err.code.as_deref(), Some("DeleteConflict" | "DeleteConflictException"))
+    matches!(
+        err.code.as_deref(),
+        Some("DeleteConflict" | "DeleteConflictException")
+    )
 }
 
 /// Runs an IAM delete, retrying while a just-removed attachment still counts.
@@ -233,7 +261,11 @@ where
 }
 
 /// Reads an object just created, retrying while IAM does not show it yet.
-pub async fn read_after_create_with<F, Fut>(backoff: forge_aws_common::Backoff, what: &str, mut op: F) -> ProviderResult<Value>
+pub async fn read_after_create_with<F, Fut>(
+    backoff: forge_aws_common::Backoff,
+    what: &str,
+    mut op: F,
+) -> ProviderResult<Value>
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = ProviderResult<Option<Value>>>,
@@ -243,7 +275,10 @@ where
         async move {
             match attempt.await? {
                 Some(v) => Ok(v),
-                None => Err(ProviderError::with_code("NoSuchEntity", format!("{what} is not visible yet"))),
+                None => Err(ProviderError::with_code(
+                    "NoSuchEntity",
+                    format!("{what} is not visible yet"),
+                )),
             }
         }
     })
@@ -274,8 +309,10 @@ mod tests {
 
     #[test]
     fn tag_changes_lists_removed_and_changed() {
-        let old: BTreeMap<String, String> = [("a".into(), "1".into()), ("b".into(), "2".into())].into();
-        let new: BTreeMap<String, String> = [("b".into(), "3".into()), ("c".into(), "4".into())].into();
+        let old: BTreeMap<String, String> =
+            [("a".into(), "1".into()), ("b".into(), "2".into())].into();
+        let new: BTreeMap<String, String> =
+            [("b".into(), "3".into()), ("c".into(), "4".into())].into();
         let (removed, changed) = tag_changes(&old, &new);
         assert_eq!(removed, vec!["a".to_string()]);
         assert_eq!(changed.len(), 2);
@@ -284,40 +321,74 @@ mod tests {
 
     #[test]
     fn equivalent_policy_keeps_prior_spelling_in_plan() {
-        let prior = Value::object([("policy", Value::string(r#"{"Version":"2012-10-17","Statement":[]}"#))]);
-        let mut planned = Value::object([("policy", Value::string(r#"{ "Statement": [], "Version": "2012-10-17" }"#))]);
+        let prior = Value::object([(
+            "policy",
+            Value::string(r#"{"Version":"2012-10-17","Statement":[]}"#),
+        )]);
+        let mut planned = Value::object([(
+            "policy",
+            Value::string(r#"{ "Statement": [], "Version": "2012-10-17" }"#),
+        )]);
         keep_equivalent_policy(&mut planned, Some(&prior), "policy");
         assert_eq!(planned.get("policy"), prior.get("policy"));
-        let mut changed = Value::object([("policy", Value::string(r#"{"Version":"2008-10-17","Statement":[]}"#))]);
+        let mut changed = Value::object([(
+            "policy",
+            Value::string(r#"{"Version":"2008-10-17","Statement":[]}"#),
+        )]);
         keep_equivalent_policy(&mut changed, Some(&prior), "policy");
         assert_ne!(changed.get("policy"), prior.get("policy"));
     }
 
     #[test]
     fn name_from_arn_takes_the_last_segment() {
-        assert_eq!(name_from_arn("arn:aws:iam::000000000000:policy/a/b/pol"), "pol");
+        assert_eq!(
+            name_from_arn("arn:aws:iam::000000000000:policy/a/b/pol"),
+            "pol"
+        );
         assert!(is_not_found(&ProviderError::with_code("NoSuchEntity", "x")));
-        assert!(!is_not_found(&ProviderError::with_code("AccessDenied", "x")));
+        assert!(!is_not_found(&ProviderError::with_code(
+            "AccessDenied",
+            "x"
+        )));
     }
 
     #[test]
     fn invalid_policy_is_reported_with_its_attribute() {
         let planned = Value::object([("policy", Value::string("{not json"))]);
         let err = check_policy("aws_iam_policy", &planned, "policy").unwrap_err();
-        assert!(err.message.contains("aws_iam_policy") && err.message.contains("`policy`"), "{}", err.message);
+        assert!(
+            err.message.contains("aws_iam_policy") && err.message.contains("`policy`"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
     fn propagation_delays_are_recognised() {
-        assert!(is_propagation_delay(&ProviderError::with_code("NoSuchEntity", "role x cannot be found")));
+        assert!(is_propagation_delay(&ProviderError::with_code(
+            "NoSuchEntity",
+            "role x cannot be found"
+        )));
         assert!(is_propagation_delay(&ProviderError::with_code(
             "MalformedPolicyDocument",
             "Invalid principal in policy: \"AWS\":\"arn:aws:iam::1:role/new\""
         )));
-        assert!(!is_propagation_delay(&ProviderError::with_code("MalformedPolicyDocument", "Syntax errors in policy.")));
-        assert!(!is_propagation_delay(&ProviderError::with_code("AccessDenied", "no")));
-        assert!(is_delete_conflict(&ProviderError::with_code("DeleteConflict", "Cannot delete entity, must detach all policies first.")));
-        assert!(!is_delete_conflict(&ProviderError::with_code("NoSuchEntity", "gone")));
+        assert!(!is_propagation_delay(&ProviderError::with_code(
+            "MalformedPolicyDocument",
+            "Syntax errors in policy."
+        )));
+        assert!(!is_propagation_delay(&ProviderError::with_code(
+            "AccessDenied",
+            "no"
+        )));
+        assert!(is_delete_conflict(&ProviderError::with_code(
+            "DeleteConflict",
+            "Cannot delete entity, must detach all policies first."
+        )));
+        assert!(!is_delete_conflict(&ProviderError::with_code(
+            "NoSuchEntity",
+            "gone"
+        )));
     }
 
     fn quick() -> forge_aws_common::Backoff {
@@ -334,7 +405,10 @@ mod tests {
         let calls = AtomicU32::new(0);
         let out = forge_aws_common::retry(quick(), is_propagation_delay, || async {
             if calls.fetch_add(1, Ordering::SeqCst) < 3 {
-                Err(ProviderError::with_code("NoSuchEntity", "The role with name app cannot be found."))
+                Err(ProviderError::with_code(
+                    "NoSuchEntity",
+                    "The role with name app cannot be found.",
+                ))
             } else {
                 Ok("attached")
             }
@@ -354,9 +428,15 @@ mod tests {
         })
         .await;
         let err = out.unwrap_err();
-        assert!(err.message.contains("vanished right after it was created"), "{err}");
+        assert!(
+            err.message.contains("vanished right after it was created"),
+            "{err}"
+        );
         assert_eq!(calls.load(Ordering::SeqCst), 5, "every attempt was used");
-        let seen = read_after_create_with(quick(), "IAM role app", || async { Ok(Some(Value::Bool(true))) }).await;
+        let seen = read_after_create_with(quick(), "IAM role app", || async {
+            Ok(Some(Value::Bool(true)))
+        })
+        .await;
         assert_eq!(seen, Ok(Value::Bool(true)));
     }
 
@@ -371,17 +451,33 @@ mod tests {
 
     #[test]
     fn names_are_checked_for_length_characters_and_path() {
-        let ok = Value::object([("name", Value::string("app-role_1@x.y")), ("path", Value::string("/svc/"))]);
+        let ok = Value::object([
+            ("name", Value::string("app-role_1@x.y")),
+            ("path", Value::string("/svc/")),
+        ]);
         assert!(check_name("aws_iam_role", &ok, 64).is_ok());
         let long = Value::object([("name", Value::string("r".repeat(65)))]);
         let err = check_name("aws_iam_role", &long, 64).unwrap_err();
-        assert!(err.message.contains("65 characters") && err.message.contains("at most 64"), "{err}");
+        assert!(
+            err.message.contains("65 characters") && err.message.contains("at most 64"),
+            "{err}"
+        );
         let spaced = Value::object([("name", Value::string("my role"))]);
-        assert!(check_name("aws_iam_role", &spaced, 64).unwrap_err().message.contains("' '"));
+        assert!(
+            check_name("aws_iam_role", &spaced, 64)
+                .unwrap_err()
+                .message
+                .contains("' '")
+        );
         let prefix = Value::object([("name_prefix", Value::string("p".repeat(39)))]);
         assert!(check_name("aws_iam_role", &prefix, 64).is_err());
         let path = Value::object([("path", Value::string("svc"))]);
-        assert!(check_name("aws_iam_role", &path, 64).unwrap_err().message.contains("begin and end"));
+        assert!(
+            check_name("aws_iam_role", &path, 64)
+                .unwrap_err()
+                .message
+                .contains("begin and end")
+        );
     }
 
     #[test]
@@ -393,7 +489,12 @@ mod tests {
         assert_eq!(suffix.len(), 26, "{a}");
         assert!(suffix[..18].chars().all(|c| c.is_ascii_digit()), "{a}");
         assert!(suffix.starts_with("20"), "{a}");
-        assert_eq!(name_or_generated(&Value::object([("name", Value::string("fixed"))])), "fixed");
-        assert!(name_or_generated(&Value::object([("name", Value::Null)])).starts_with("terraform-"));
+        assert_eq!(
+            name_or_generated(&Value::object([("name", Value::string("fixed"))])),
+            "fixed"
+        );
+        assert!(
+            name_or_generated(&Value::object([("name", Value::Null)])).starts_with("terraform-")
+        );
     }
 }

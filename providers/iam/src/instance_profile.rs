@@ -5,13 +5,16 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::InstanceProfile;
-use forge_aws_common::{sdk_error, string_map, AwsContext};
-use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
+use forge_aws_common::{AwsContext, sdk_error, string_map};
+use forge_provider::{
+    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+};
 
 use crate::common::{
-    check_name,    client, config_tags, create_tags, read_after_create, retry_delete_conflict, with_propagation_retry, date_string, found, name_or_generated, opt_string, path_or_default,
-    plan_tags_all, replace_paths, required_str, set_attr, tag_changes, tags_from_aws, tags_state, to_aws_tags,
-    with_hint,
+    check_name, client, config_tags, create_tags, date_string, found, name_or_generated,
+    opt_string, path_or_default, plan_tags_all, read_after_create, replace_paths, required_str,
+    retry_delete_conflict, set_attr, tag_changes, tags_from_aws, tags_state, to_aws_tags,
+    with_hint, with_propagation_retry,
 };
 
 const TYPE: &str = "aws_iam_instance_profile";
@@ -30,42 +33,82 @@ impl InstanceProfileResource {
             .attr("name_prefix", Attribute::optional(string()).force_new())
             .attr("path", Attribute::optional_computed(string()).force_new())
             .attr("role", Attribute::optional(string()))
-            .attr("tags", Attribute::optional(AttrType::Map(Box::new(string()))))
-            .attr("tags_all", Attribute::computed(AttrType::Map(Box::new(string()))))
+            .attr(
+                "tags",
+                Attribute::optional(AttrType::Map(Box::new(string()))),
+            )
+            .attr(
+                "tags_all",
+                Attribute::computed(AttrType::Map(Box::new(string()))),
+            )
             .attr("id", Attribute::computed(string()))
             .attr("arn", Attribute::computed(string()))
             .attr("unique_id", Attribute::computed(string()))
             .attr("create_date", Attribute::computed(string()));
         let client = client(&ctx);
-        InstanceProfileResource { ctx, client, schema }
+        InstanceProfileResource {
+            ctx,
+            client,
+            schema,
+        }
     }
 
     async fn get(&self, name: &str) -> ProviderResult<Option<InstanceProfile>> {
-        let out = self.client.get_instance_profile().instance_profile_name(name).send().await;
+        let out = self
+            .client
+            .get_instance_profile()
+            .instance_profile_name(name)
+            .send()
+            .await;
         Ok(found(out.map_err(sdk_error))?.and_then(|o| o.instance_profile().cloned()))
     }
 
-    async fn live_tags(&self, name: &str, profile: &InstanceProfile) -> ProviderResult<BTreeMap<String, String>> {
+    async fn live_tags(
+        &self,
+        name: &str,
+        profile: &InstanceProfile,
+    ) -> ProviderResult<BTreeMap<String, String>> {
         // GetInstanceProfile carries tags on AWS; ask explicitly so emulators that leave
         // them out still report them.
-        let out = self.client.list_instance_profile_tags().instance_profile_name(name).send().await;
+        let out = self
+            .client
+            .list_instance_profile_tags()
+            .instance_profile_name(name)
+            .send()
+            .await;
         match out.map_err(sdk_error) {
             Ok(out) => Ok(tags_from_aws(out.tags())),
-            Err(e) if e.code.as_deref() == Some("InvalidAction") => Ok(tags_from_aws(profile.tags())),
+            Err(e) if e.code.as_deref() == Some("InvalidAction") => {
+                Ok(tags_from_aws(profile.tags()))
+            }
             Err(e) => Err(e),
         }
     }
 
     async fn read_by_name(&self, name: &str, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(profile) = self.get(name).await? else { return Ok(None) };
-        let Some(live_tags) = found(self.live_tags(name, &profile).await)? else { return Ok(None) };
-        let (tags, tags_all) = tags_state(&self.ctx, state.get("tags").unwrap_or(&Value::Null), &live_tags);
+        let Some(profile) = self.get(name).await? else {
+            return Ok(None);
+        };
+        let Some(live_tags) = found(self.live_tags(name, &profile).await)? else {
+            return Ok(None);
+        };
+        let (tags, tags_all) = tags_state(
+            &self.ctx,
+            state.get("tags").unwrap_or(&Value::Null),
+            &live_tags,
+        );
         Ok(Some(Value::object([
             ("id", Value::string(profile.instance_profile_name())),
             ("name", Value::string(profile.instance_profile_name())),
-            ("name_prefix", state.get("name_prefix").cloned().unwrap_or(Value::Null)),
+            (
+                "name_prefix",
+                state.get("name_prefix").cloned().unwrap_or(Value::Null),
+            ),
             ("path", Value::string(profile.path())),
-            ("role", opt_string(profile.roles().first().map(|r| r.role_name()))),
+            (
+                "role",
+                opt_string(profile.roles().first().map(|r| r.role_name())),
+            ),
             ("tags", tags),
             ("tags_all", tags_all),
             ("arn", Value::string(profile.arn())),
@@ -75,7 +118,11 @@ impl InstanceProfileResource {
     }
 
     async fn add_role(&self, name: &str, role: &str) -> ProviderResult<()> {
-        let request = self.client.add_role_to_instance_profile().instance_profile_name(name).role_name(role);
+        let request = self
+            .client
+            .add_role_to_instance_profile()
+            .instance_profile_name(name)
+            .role_name(role);
         // A role created a moment ago may not be known to IAM yet.
         with_propagation_retry(|| {
             let request = request.clone();
@@ -93,7 +140,13 @@ impl InstanceProfileResource {
     }
 
     async fn remove_role(&self, name: &str, role: &str) -> ProviderResult<()> {
-        let out = self.client.remove_role_from_instance_profile().instance_profile_name(name).role_name(role).send().await;
+        let out = self
+            .client
+            .remove_role_from_instance_profile()
+            .instance_profile_name(name)
+            .role_name(role)
+            .send()
+            .await;
         found(out.map_err(sdk_error))?;
         Ok(())
     }
@@ -103,11 +156,19 @@ impl InstanceProfileResource {
         let new = self.ctx.tags_all(&config_tags(planned));
         let (removed, changed) = tag_changes(&old, &new);
         if !removed.is_empty() {
-            let out = self.client.untag_instance_profile().instance_profile_name(name).set_tag_keys(Some(removed));
+            let out = self
+                .client
+                .untag_instance_profile()
+                .instance_profile_name(name)
+                .set_tag_keys(Some(removed));
             out.send().await.map_err(sdk_error)?;
         }
         if !changed.is_empty() {
-            let out = self.client.tag_instance_profile().instance_profile_name(name).set_tags(Some(to_aws_tags(&changed)?));
+            let out = self
+                .client
+                .tag_instance_profile()
+                .instance_profile_name(name)
+                .set_tags(Some(to_aws_tags(&changed)?));
             out.send().await.map_err(sdk_error)?;
         }
         Ok(())
@@ -135,7 +196,10 @@ impl ResourceType for InstanceProfileResource {
         }
         plan_tags_all(&self.ctx, &mut planned);
         let requires_replace = replace_paths(&self.schema, prior, &planned);
-        Ok(PlannedState { planned, requires_replace })
+        Ok(PlannedState {
+            planned,
+            requires_replace,
+        })
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
@@ -154,11 +218,16 @@ impl ResourceType for InstanceProfileResource {
             self.add_role(&name, role).await?;
         }
         let (name, planned) = (&name, &planned);
-        read_after_create(&format!("instance profile {name}"), || self.read_by_name(name, planned)).await
+        read_after_create(&format!("instance profile {name}"), || {
+            self.read_by_name(name, planned)
+        })
+        .await
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(name) = state.str_attr("id").or_else(|| state.str_attr("name")) else { return Ok(None) };
+        let Some(name) = state.str_attr("id").or_else(|| state.str_attr("name")) else {
+            return Ok(None);
+        };
         self.read_by_name(name, state).await
     }
 
@@ -175,19 +244,28 @@ impl ResourceType for InstanceProfileResource {
             }
         }
         self.update_tags(&name, prior, &planned).await?;
-        self.read_by_name(&name, &planned)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("instance profile {name} disappeared during the update")))
+        self.read_by_name(&name, &planned).await?.ok_or_else(|| {
+            ProviderError::new(format!(
+                "instance profile {name} disappeared during the update"
+            ))
+        })
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(name) = state.str_attr("id").or_else(|| state.str_attr("name")) else { return Ok(()) };
+        let Some(name) = state.str_attr("id").or_else(|| state.str_attr("name")) else {
+            return Ok(());
+        };
         // A profile that still holds a role cannot be deleted: take out whatever it holds.
-        let Some(profile) = self.get(name).await? else { return Ok(()) };
+        let Some(profile) = self.get(name).await? else {
+            return Ok(());
+        };
         for role in profile.roles() {
             self.remove_role(name, role.role_name()).await?;
         }
-        let request = self.client.delete_instance_profile().instance_profile_name(name);
+        let request = self
+            .client
+            .delete_instance_profile()
+            .instance_profile_name(name);
         let out = retry_delete_conflict(|| {
             let request = request.clone();
             async move { request.send().await.map_err(sdk_error) }
@@ -198,6 +276,7 @@ impl ResourceType for InstanceProfileResource {
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
-        self.read_by_name(id, &Value::object([("id", Value::string(id))])).await
+        self.read_by_name(id, &Value::object([("id", Value::string(id))]))
+            .await
     }
 }

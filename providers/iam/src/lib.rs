@@ -27,7 +27,9 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
     vec![
         Arc::new(role::RoleResource::new(ctx.clone())),
         Arc::new(policy::PolicyResource::new(ctx.clone())),
-        Arc::new(role_policy_attachment::RolePolicyAttachmentResource::new(ctx.clone())),
+        Arc::new(role_policy_attachment::RolePolicyAttachmentResource::new(
+            ctx.clone(),
+        )),
         Arc::new(role_policy::RolePolicyResource::new(ctx.clone())),
         Arc::new(instance_profile::InstanceProfileResource::new(ctx.clone())),
     ]

@@ -66,7 +66,10 @@ mod tests {
     #[test]
     fn partitions_by_region_prefix() {
         assert_eq!(partition_of("us-east-1").0, "aws");
-        assert_eq!(partition_of("cn-north-1"), ("aws-cn", "amazonaws.com.cn", "cn.com.amazonaws"));
+        assert_eq!(
+            partition_of("cn-north-1"),
+            ("aws-cn", "amazonaws.com.cn", "cn.com.amazonaws")
+        );
         assert_eq!(partition_of("us-gov-west-1").0, "aws-us-gov");
     }
 }

@@ -7,13 +7,16 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_iam::types::PolicyVersion;
 use forge_aws_common::policy::policy_for_state;
-use forge_aws_common::{sdk_error, string_map, AwsContext};
-use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
+use forge_aws_common::{AwsContext, sdk_error, string_map};
+use forge_provider::{
+    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+};
 
 use crate::common::{
-    check_name,    description_value,    check_policy, client, config_tags, read_after_create, retry_delete_conflict, create_tags, found, keep_equivalent_policy, name_or_generated, opt_string,
-    path_or_default, plan_tags_all, replace_paths, required_str, set_attr, tag_changes, tags_from_aws, tags_state,
-    to_aws_tags, with_hint,
+    check_name, check_policy, client, config_tags, create_tags, description_value, found,
+    keep_equivalent_policy, name_or_generated, opt_string, path_or_default, plan_tags_all,
+    read_after_create, replace_paths, required_str, retry_delete_conflict, set_attr, tag_changes,
+    tags_from_aws, tags_state, to_aws_tags, with_hint,
 };
 
 const TYPE: &str = "aws_iam_policy";
@@ -35,22 +38,38 @@ impl PolicyResource {
             .attr("path", Attribute::optional_computed(string()).force_new())
             .attr("description", Attribute::optional(string()).force_new())
             .attr("policy", Attribute::required(string()))
-            .attr("tags", Attribute::optional(AttrType::Map(Box::new(string()))))
-            .attr("tags_all", Attribute::computed(AttrType::Map(Box::new(string()))))
+            .attr(
+                "tags",
+                Attribute::optional(AttrType::Map(Box::new(string()))),
+            )
+            .attr(
+                "tags_all",
+                Attribute::computed(AttrType::Map(Box::new(string()))),
+            )
             .attr("id", Attribute::computed(string()))
             .attr("arn", Attribute::computed(string()))
             .attr("policy_id", Attribute::computed(string()))
             .attr("attachment_count", Attribute::computed(AttrType::Number));
         let client = client(&ctx);
-        PolicyResource { ctx, client, schema }
+        PolicyResource {
+            ctx,
+            client,
+            schema,
+        }
     }
 
     async fn live_tags(&self, arn: &str) -> ProviderResult<BTreeMap<String, String>> {
         let mut tags = BTreeMap::new();
         let mut marker: Option<String> = None;
         loop {
-            let out =
-                self.client.list_policy_tags().policy_arn(arn).set_marker(marker.clone()).send().await.map_err(sdk_error)?;
+            let out = self
+                .client
+                .list_policy_tags()
+                .policy_arn(arn)
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(sdk_error)?;
             tags.extend(tags_from_aws(out.tags()));
             match out.marker() {
                 Some(m) if out.is_truncated() => marker = Some(m.to_string()),
@@ -60,31 +79,60 @@ impl PolicyResource {
     }
 
     async fn read_by_arn(&self, arn: &str, state: &Value) -> ProviderResult<Option<Value>> {
-        let got = found(self.client.get_policy().policy_arn(arn).send().await.map_err(sdk_error))?;
-        let Some(policy) = got.and_then(|o| o.policy().cloned()) else { return Ok(None) };
+        let got = found(
+            self.client
+                .get_policy()
+                .policy_arn(arn)
+                .send()
+                .await
+                .map_err(sdk_error),
+        )?;
+        let Some(policy) = got.and_then(|o| o.policy().cloned()) else {
+            return Ok(None);
+        };
         let version_id = policy.default_version_id().unwrap_or("v1");
-        let version = self.client.get_policy_version().policy_arn(arn).version_id(version_id).send().await;
-        let Some(version) = found(version.map_err(sdk_error))? else { return Ok(None) };
+        let version = self
+            .client
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version_id)
+            .send()
+            .await;
+        let Some(version) = found(version.map_err(sdk_error))? else {
+            return Ok(None);
+        };
         let document = version
             .policy_version()
             .and_then(PolicyVersion::document)
             .map(|live| Value::String(policy_for_state(state.str_attr("policy"), live)))
             .unwrap_or(Value::Null);
-        let Some(live_tags) = found(self.live_tags(arn).await)? else { return Ok(None) };
-        let (tags, tags_all) = tags_state(&self.ctx, state.get("tags").unwrap_or(&Value::Null), &live_tags);
+        let Some(live_tags) = found(self.live_tags(arn).await)? else {
+            return Ok(None);
+        };
+        let (tags, tags_all) = tags_state(
+            &self.ctx,
+            state.get("tags").unwrap_or(&Value::Null),
+            &live_tags,
+        );
         let description = description_value(policy.description(), state);
         Ok(Some(Value::object([
             ("id", Value::string(arn)),
             ("arn", Value::string(policy.arn().unwrap_or(arn))),
             ("name", opt_string(policy.policy_name())),
-            ("name_prefix", state.get("name_prefix").cloned().unwrap_or(Value::Null)),
+            (
+                "name_prefix",
+                state.get("name_prefix").cloned().unwrap_or(Value::Null),
+            ),
             ("path", Value::string(policy.path().unwrap_or("/"))),
             ("description", description),
             ("policy", document),
             ("tags", tags),
             ("tags_all", tags_all),
             ("policy_id", opt_string(policy.policy_id())),
-            ("attachment_count", Value::Number(f64::from(policy.attachment_count().unwrap_or(0)))),
+            (
+                "attachment_count",
+                Value::Number(f64::from(policy.attachment_count().unwrap_or(0))),
+            ),
         ])))
     }
 
@@ -109,7 +157,13 @@ impl PolicyResource {
     }
 
     async fn delete_version(&self, arn: &str, version_id: &str) -> ProviderResult<()> {
-        let out = self.client.delete_policy_version().policy_arn(arn).version_id(version_id).send().await;
+        let out = self
+            .client
+            .delete_policy_version()
+            .policy_arn(arn)
+            .version_id(version_id)
+            .send()
+            .await;
         found(out.map_err(sdk_error)).map(|_| ())
     }
 
@@ -136,11 +190,23 @@ impl PolicyResource {
         let new = self.ctx.tags_all(&config_tags(planned));
         let (removed, changed) = tag_changes(&old, &new);
         if !removed.is_empty() {
-            self.client.untag_policy().policy_arn(arn).set_tag_keys(Some(removed)).send().await.map_err(sdk_error)?;
+            self.client
+                .untag_policy()
+                .policy_arn(arn)
+                .set_tag_keys(Some(removed))
+                .send()
+                .await
+                .map_err(sdk_error)?;
         }
         if !changed.is_empty() {
             let tags = to_aws_tags(&changed)?;
-            self.client.tag_policy().policy_arn(arn).set_tags(Some(tags)).send().await.map_err(sdk_error)?;
+            self.client
+                .tag_policy()
+                .policy_arn(arn)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(sdk_error)?;
         }
         Ok(())
     }
@@ -149,11 +215,19 @@ impl PolicyResource {
 /// The version to drop when the policy is full: the oldest that is not the default (by
 /// creation date, then by version number for emulators that give no dates).
 pub fn oldest_non_default(versions: &[PolicyVersion]) -> Option<String> {
-    let number = |v: &PolicyVersion| v.version_id().and_then(|id| id.trim_start_matches('v').parse::<u64>().ok());
+    let number = |v: &PolicyVersion| {
+        v.version_id()
+            .and_then(|id| id.trim_start_matches('v').parse::<u64>().ok())
+    };
     versions
         .iter()
         .filter(|v| !v.is_default_version())
-        .min_by_key(|v| (v.create_date().map(|d| (d.secs(), d.subsec_nanos())), number(v)))
+        .min_by_key(|v| {
+            (
+                v.create_date().map(|d| (d.secs(), d.subsec_nanos())),
+                number(v),
+            )
+        })
         .and_then(|v| v.version_id().map(str::to_string))
 }
 
@@ -171,7 +245,10 @@ impl ResourceType for PolicyResource {
         check_policy(TYPE, config, "policy")?;
         check_name(TYPE, config, 128)?;
         if config.get_non_null("name").is_some() && config.get_non_null("name_prefix").is_some() {
-            return Err(ProviderError::new(format!("{TYPE}: `name` and `name_prefix` conflict")).hint("set only one of them"));
+            return Err(
+                ProviderError::new(format!("{TYPE}: `name` and `name_prefix` conflict"))
+                    .hint("set only one of them"),
+            );
         }
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
         if prior.is_none() && config.get("path").is_none_or(Value::is_null) {
@@ -180,7 +257,10 @@ impl ResourceType for PolicyResource {
         keep_equivalent_policy(&mut planned, prior, "policy");
         plan_tags_all(&self.ctx, &mut planned);
         let requires_replace = replace_paths(&self.schema, prior, &planned);
-        Ok(PlannedState { planned, requires_replace })
+        Ok(PlannedState {
+            planned,
+            requires_replace,
+        })
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
@@ -202,14 +282,21 @@ impl ResourceType for PolicyResource {
         let arn = out
             .policy()
             .and_then(|p| p.arn())
-            .ok_or_else(|| ProviderError::new(format!("IAM CreatePolicy for {name} returned no ARN")))?
+            .ok_or_else(|| {
+                ProviderError::new(format!("IAM CreatePolicy for {name} returned no ARN"))
+            })?
             .to_string();
         let (arn, planned) = (&arn, &planned);
-        read_after_create(&format!("IAM policy {arn}"), || self.read_by_arn(arn, planned)).await
+        read_after_create(&format!("IAM policy {arn}"), || {
+            self.read_by_arn(arn, planned)
+        })
+        .await
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(arn) = state.str_attr("id").or_else(|| state.str_attr("arn")) else { return Ok(None) };
+        let Some(arn) = state.str_attr("id").or_else(|| state.str_attr("arn")) else {
+            return Ok(None);
+        };
         self.read_by_arn(arn, state).await
     }
 
@@ -221,15 +308,19 @@ impl ResourceType for PolicyResource {
             self.publish_new_version(&arn, document).await?;
         }
         self.update_tags(&arn, prior, &planned).await?;
-        self.read_by_arn(&arn, &planned)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("IAM policy {arn} disappeared during the update")))
+        self.read_by_arn(&arn, &planned).await?.ok_or_else(|| {
+            ProviderError::new(format!("IAM policy {arn} disappeared during the update"))
+        })
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(arn) = state.str_attr("id").or_else(|| state.str_attr("arn")) else { return Ok(()) };
+        let Some(arn) = state.str_attr("id").or_else(|| state.str_attr("arn")) else {
+            return Ok(());
+        };
         // IAM refuses to delete a policy that still has non-default versions.
-        let Some(versions) = found(self.versions(arn).await)? else { return Ok(()) };
+        let Some(versions) = found(self.versions(arn).await)? else {
+            return Ok(());
+        };
         for version in versions.iter().filter(|v| !v.is_default_version()) {
             if let Some(id) = version.version_id() {
                 self.delete_version(arn, id).await?;
@@ -247,10 +338,15 @@ impl ResourceType for PolicyResource {
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
         if !id.starts_with("arn:") {
-            return Err(ProviderError::new(format!("{TYPE}: import id {id:?} is not a policy ARN"))
-                .hint("import an IAM policy by its ARN, such as arn:aws:iam::123456789012:policy/name"));
+            return Err(ProviderError::new(format!(
+                "{TYPE}: import id {id:?} is not a policy ARN"
+            ))
+            .hint(
+                "import an IAM policy by its ARN, such as arn:aws:iam::123456789012:policy/name",
+            ));
         }
-        self.read_by_arn(id, &Value::object([("id", Value::string(id))])).await
+        self.read_by_arn(id, &Value::object([("id", Value::string(id))]))
+            .await
     }
 }
 
@@ -268,7 +364,11 @@ mod tests {
 
     #[test]
     fn oldest_non_default_skips_the_default() {
-        let versions = vec![version("v1", true, 10), version("v2", false, 20), version("v3", false, 30)];
+        let versions = vec![
+            version("v1", true, 10),
+            version("v2", false, 20),
+            version("v3", false, 30),
+        ];
         assert_eq!(oldest_non_default(&versions).as_deref(), Some("v2"));
         assert_eq!(oldest_non_default(&[version("v1", true, 1)]), None);
     }

@@ -11,12 +11,23 @@
 //! id is the CRC-32 of `json`. Pure: no AWS calls.
 
 use async_trait::async_trait;
-use forge_provider::{AttrType, Attribute, BlockType, DataSourceType, ProviderError, ProviderResult, Schema, Value};
+use forge_provider::{
+    AttrType, Attribute, BlockType, DataSourceType, ProviderError, ProviderResult, Schema, Value,
+};
 use serde_json::{Map, Value as Json};
 
 const TYPE: &str = "aws_iam_policy_document";
-const STATEMENT_KEYS: [&str; 9] =
-    ["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Principal", "NotPrincipal", "Condition"];
+const STATEMENT_KEYS: [&str; 9] = [
+    "Sid",
+    "Effect",
+    "Action",
+    "NotAction",
+    "Resource",
+    "NotResource",
+    "Principal",
+    "NotPrincipal",
+    "Condition",
+];
 
 pub struct PolicyDocumentDataSource {
     schema: Schema,
@@ -42,7 +53,10 @@ impl PolicyDocumentDataSource {
             schema: Schema::new()
                 .attr("test", Attribute::required(AttrType::String))
                 .attr("variable", Attribute::required(AttrType::String))
-                .attr("values", Attribute::required(AttrType::List(Box::new(AttrType::String)))),
+                .attr(
+                    "values",
+                    Attribute::required(AttrType::List(Box::new(AttrType::String))),
+                ),
             unordered: true,
             ..Default::default()
         };
@@ -62,8 +76,14 @@ impl PolicyDocumentDataSource {
         let schema = Schema::new()
             .attr("version", Attribute::optional(AttrType::String))
             .attr("policy_id", Attribute::optional(AttrType::String))
-            .attr("source_policy_documents", Attribute::optional(AttrType::List(Box::new(AttrType::String))))
-            .attr("override_policy_documents", Attribute::optional(AttrType::List(Box::new(AttrType::String))))
+            .attr(
+                "source_policy_documents",
+                Attribute::optional(AttrType::List(Box::new(AttrType::String))),
+            )
+            .attr(
+                "override_policy_documents",
+                Attribute::optional(AttrType::List(Box::new(AttrType::String))),
+            )
             .attr("json", Attribute::computed(AttrType::String))
             .attr("minified_json", Attribute::computed(AttrType::String))
             .attr("id", Attribute::computed(AttrType::String))
@@ -91,9 +111,17 @@ impl Document {
             self.version = other.version;
         }
         for statement in other.statements {
-            let sid = statement.get("Sid").and_then(Json::as_str).unwrap_or_default().to_string();
+            let sid = statement
+                .get("Sid")
+                .and_then(Json::as_str)
+                .unwrap_or_default()
+                .to_string();
             let existing = (!sid.is_empty())
-                .then(|| self.statements.iter().position(|s| s.get("Sid").and_then(Json::as_str) == Some(&sid)))
+                .then(|| {
+                    self.statements
+                        .iter()
+                        .position(|s| s.get("Sid").and_then(Json::as_str) == Some(&sid))
+                })
                 .flatten();
             match existing {
                 Some(i) => self.statements[i] = statement,
@@ -111,7 +139,10 @@ impl Document {
             doc.insert("Id".into(), Json::String(self.id.clone()));
         }
         if !self.statements.is_empty() {
-            doc.insert("Statement".into(), Json::Array(self.statements.iter().cloned().map(Json::Object).collect()));
+            doc.insert(
+                "Statement".into(),
+                Json::Array(self.statements.iter().cloned().map(Json::Object).collect()),
+            );
         }
         Json::Object(doc)
     }
@@ -125,7 +156,11 @@ fn err(msg: impl Into<String>) -> ProviderError {
 fn strings_of(v: &Value, name: &str) -> Vec<String> {
     v.get(name)
         .and_then(Value::as_seq)
-        .map(|xs| xs.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|xs| {
+            xs.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -140,7 +175,9 @@ fn set_json(mut items: Vec<String>) -> Option<Json> {
     match items.len() {
         0 => None,
         1 => items.pop().map(Json::String),
-        _ => Some(Json::Array(items.into_iter().rev().map(Json::String).collect())),
+        _ => Some(Json::Array(
+            items.into_iter().rev().map(Json::String).collect(),
+        )),
     }
 }
 
@@ -148,8 +185,10 @@ fn set_json(mut items: Vec<String>) -> Option<Json> {
 /// interpolating it; version 2008-10-17 has no policy variables.
 fn replace_vars(s: &str, version: &str) -> ProviderResult<String> {
     if version == "2008-10-17" && s.contains("&{") {
-        return Err(err(format!("{s:?} uses &{{...}}, which version 2008-10-17 does not support"))
-            .hint("set version = \"2012-10-17\" or remove the policy variable"));
+        return Err(err(format!(
+            "{s:?} uses &{{...}}, which version 2008-10-17 does not support"
+        ))
+        .hint("set version = \"2012-10-17\" or remove the policy variable"));
     }
     Ok(s.replace("&{", "${"))
 }
@@ -166,8 +205,14 @@ fn principals_json(items: &[Value], version: &str) -> ProviderResult<Option<Json
     let parsed: Vec<(String, Vec<String>)> = items
         .iter()
         .map(|p| {
-            let kind = p.str_attr("type").ok_or_else(|| err("a principals block has no `type`"))?.to_string();
-            Ok((kind, replace_vars_all(strings_of(p, "identifiers"), version)?))
+            let kind = p
+                .str_attr("type")
+                .ok_or_else(|| err("a principals block has no `type`"))?
+                .to_string();
+            Ok((
+                kind,
+                replace_vars_all(strings_of(p, "identifiers"), version)?,
+            ))
         })
         .collect::<ProviderResult<_>>()?;
     if let [(kind, ids)] = parsed.as_slice()
@@ -205,13 +250,24 @@ fn conditions_json(items: &[Value], version: &str) -> ProviderResult<Option<Json
     if items.is_empty() {
         return Ok(None);
     }
-    let mut grouped: std::collections::BTreeMap<String, std::collections::BTreeMap<String, Vec<String>>> =
-        Default::default();
+    let mut grouped: std::collections::BTreeMap<
+        String,
+        std::collections::BTreeMap<String, Vec<String>>,
+    > = Default::default();
     for c in items {
-        let test = c.str_attr("test").ok_or_else(|| err("a condition block has no `test`"))?;
-        let variable = c.str_attr("variable").ok_or_else(|| err("a condition block has no `variable`"))?;
+        let test = c
+            .str_attr("test")
+            .ok_or_else(|| err("a condition block has no `test`"))?;
+        let variable = c
+            .str_attr("variable")
+            .ok_or_else(|| err("a condition block has no `variable`"))?;
         let values = replace_vars_all(strings_of(c, "values"), version)?;
-        grouped.entry(test.to_string()).or_default().entry(variable.to_string()).or_default().extend(values);
+        grouped
+            .entry(test.to_string())
+            .or_default()
+            .entry(variable.to_string())
+            .or_default()
+            .extend(values);
     }
     let map: Map<String, Json> = grouped
         .into_iter()
@@ -236,7 +292,9 @@ fn conditions_json(items: &[Value], version: &str) -> ProviderResult<Option<Json
 fn statement_from_block(block: &Value, version: &str) -> ProviderResult<Map<String, Json>> {
     let effect = block.str_attr("effect").unwrap_or("Allow");
     if effect != "Allow" && effect != "Deny" {
-        return Err(err(format!("statement effect {effect:?} is neither \"Allow\" nor \"Deny\"")));
+        return Err(err(format!(
+            "statement effect {effect:?} is neither \"Allow\" nor \"Deny\""
+        )));
     }
     let mut s = Map::new();
     if let Some(sid) = block.str_attr("sid").filter(|s| !s.is_empty()) {
@@ -250,34 +308,68 @@ fn statement_from_block(block: &Value, version: &str) -> ProviderResult<Map<Stri
     };
     put("Action", set_json(strings_of(block, "actions")));
     put("NotAction", set_json(strings_of(block, "not_actions")));
-    put("Resource", set_json(replace_vars_all(strings_of(block, "resources"), version)?));
-    put("NotResource", set_json(replace_vars_all(strings_of(block, "not_resources"), version)?));
-    put("Principal", principals_json(blocks(block, "principals"), version)?);
-    put("NotPrincipal", principals_json(blocks(block, "not_principals"), version)?);
-    put("Condition", conditions_json(blocks(block, "condition"), version)?);
+    put(
+        "Resource",
+        set_json(replace_vars_all(strings_of(block, "resources"), version)?),
+    );
+    put(
+        "NotResource",
+        set_json(replace_vars_all(
+            strings_of(block, "not_resources"),
+            version,
+        )?),
+    );
+    put(
+        "Principal",
+        principals_json(blocks(block, "principals"), version)?,
+    );
+    put(
+        "NotPrincipal",
+        principals_json(blocks(block, "not_principals"), version)?,
+    );
+    put(
+        "Condition",
+        conditions_json(blocks(block, "condition"), version)?,
+    );
     Ok(s)
 }
 
 /// A document given as JSON (source or override), re-spelled the way Terraform re-spells
 /// it when it decodes and encodes it again.
 fn document_from_json(text: &str, what: &str) -> ProviderResult<Document> {
-    let parsed: Json = serde_json::from_str(text)
-        .map_err(|e| err(format!("{what} is not valid JSON: {e}")).hint("pass a policy document such as data.aws_iam_policy_document.x.json"))?;
+    let parsed: Json = serde_json::from_str(text).map_err(|e| {
+        err(format!("{what} is not valid JSON: {e}"))
+            .hint("pass a policy document such as data.aws_iam_policy_document.x.json")
+    })?;
     let Json::Object(doc) = parsed else {
         return Err(err(format!("{what} is not a JSON object")));
     };
-    let text_of = |k: &str| doc.get(k).and_then(Json::as_str).unwrap_or_default().to_string();
+    let text_of = |k: &str| {
+        doc.get(k)
+            .and_then(Json::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let statements = match doc.get("Statement") {
         None | Some(Json::Null) => Vec::new(),
-        Some(Json::Array(xs)) => xs.iter().map(|s| respell_statement(s, what)).collect::<ProviderResult<_>>()?,
+        Some(Json::Array(xs)) => xs
+            .iter()
+            .map(|s| respell_statement(s, what))
+            .collect::<ProviderResult<_>>()?,
         Some(single @ Json::Object(_)) => vec![respell_statement(single, what)?],
         Some(_) => return Err(err(format!("{what}: Statement must be a list of objects"))),
     };
-    Ok(Document { version: text_of("Version"), id: text_of("Id"), statements })
+    Ok(Document {
+        version: text_of("Version"),
+        id: text_of("Id"),
+        statements,
+    })
 }
 
 fn respell_statement(s: &Json, what: &str) -> ProviderResult<Map<String, Json>> {
-    let Json::Object(m) = s else { return Err(err(format!("{what}: a statement is not an object"))) };
+    let Json::Object(m) = s else {
+        return Err(err(format!("{what}: a statement is not an object")));
+    };
     let mut out = Map::new();
     for key in STATEMENT_KEYS {
         let Some(v) = m.get(key) else { continue };
@@ -286,7 +378,9 @@ fn respell_statement(s: &Json, what: &str) -> ProviderResult<Map<String, Json>> 
             "Condition" => respell_condition(v),
             _ => v.clone(),
         };
-        let empty = matches!(&v, Json::Null) || v.as_str() == Some("") || v.as_array().is_some_and(Vec::is_empty);
+        let empty = matches!(&v, Json::Null)
+            || v.as_str() == Some("")
+            || v.as_array().is_some_and(Vec::is_empty);
         if !empty {
             out.insert(key.to_string(), v);
         }
@@ -297,7 +391,10 @@ fn respell_statement(s: &Json, what: &str) -> ProviderResult<Map<String, Json>> 
 fn respell_principal(v: &Json) -> Json {
     match v {
         Json::Object(m) => {
-            if m.len() == 1 && m.get("*").is_some_and(|x| x == "*" || x == &serde_json::json!(["*"])) {
+            if m.len() == 1
+                && m.get("*")
+                    .is_some_and(|x| x == "*" || x == &serde_json::json!(["*"]))
+            {
                 return Json::String("*".into());
             }
             let mut keys: Vec<&String> = m.keys().collect();
@@ -307,7 +404,10 @@ fn respell_principal(v: &Json) -> Json {
                 .map(|k| {
                     let value = match &m[k] {
                         Json::Array(xs) => {
-                            let mut ids: Vec<String> = xs.iter().filter_map(|x| x.as_str().map(str::to_string)).collect();
+                            let mut ids: Vec<String> = xs
+                                .iter()
+                                .filter_map(|x| x.as_str().map(str::to_string))
+                                .collect();
                             ids.sort();
                             Json::Array(ids.into_iter().rev().map(Json::String).collect())
                         }
@@ -323,7 +423,9 @@ fn respell_principal(v: &Json) -> Json {
 }
 
 fn respell_condition(v: &Json) -> Json {
-    let Json::Object(tests) = v else { return v.clone() };
+    let Json::Object(tests) = v else {
+        return v.clone();
+    };
     let mut test_keys: Vec<&String> = tests.keys().collect();
     test_keys.sort();
     let out: Map<String, Json> = test_keys
@@ -384,15 +486,23 @@ pub fn render(config: &Value) -> ProviderResult<(String, String)> {
     // An unknown element would silently drop out of the document: refuse instead (the
     // engine reads data sources only once their configuration is known).
     if !config.is_wholly_known() {
-        return Err(err("the configuration is not known yet").hint("read the data source after apply resolves its inputs"));
+        return Err(err("the configuration is not known yet")
+            .hint("read the data source after apply resolves its inputs"));
     }
     let config = config.deep_unmarked();
-    let version = config.str_attr("version").unwrap_or("2012-10-17").to_string();
+    let version = config
+        .str_attr("version")
+        .unwrap_or("2012-10-17")
+        .to_string();
     if version != "2012-10-17" && version != "2008-10-17" {
-        return Err(err(format!("version {version:?} is not one IAM knows")).hint("use \"2012-10-17\" (or the old \"2008-10-17\")"));
+        return Err(err(format!("version {version:?} is not one IAM knows"))
+            .hint("use \"2012-10-17\" (or the old \"2008-10-17\")"));
     }
     let mut merged = Document::default();
-    for (i, source) in strings_of(&config, "source_policy_documents").iter().enumerate() {
+    for (i, source) in strings_of(&config, "source_policy_documents")
+        .iter()
+        .enumerate()
+    {
         // Terraform skips empty documents in these lists.
         if source.trim().is_empty() {
             continue;
@@ -400,36 +510,56 @@ pub fn render(config: &Value) -> ProviderResult<(String, String)> {
         let doc = document_from_json(source, &format!("source_policy_documents[{i}]"))?;
         let mut seen = std::collections::BTreeSet::new();
         for s in merged.statements.iter().chain(&doc.statements) {
-            if let Some(sid) = s.get("Sid").and_then(Json::as_str).filter(|s| !s.is_empty())
+            if let Some(sid) = s
+                .get("Sid")
+                .and_then(Json::as_str)
+                .filter(|s| !s.is_empty())
                 && !seen.insert(sid.to_string())
             {
-                return Err(err(format!("duplicate Sid {sid:?} in source_policy_documents[{i}]"))
-                    .hint("remove the Sid or make the Sids unique"));
+                return Err(err(format!(
+                    "duplicate Sid {sid:?} in source_policy_documents[{i}]"
+                ))
+                .hint("remove the Sid or make the Sids unique"));
             }
         }
         merged.merge(doc);
     }
-    let mut own = Document { version: version.clone(), id: config.str_attr("policy_id").unwrap_or_default().to_string(), statements: Vec::new() };
+    let mut own = Document {
+        version: version.clone(),
+        id: config.str_attr("policy_id").unwrap_or_default().to_string(),
+        statements: Vec::new(),
+    };
     let mut sids = std::collections::BTreeSet::new();
     for block in blocks(&config, "statement") {
         let statement = statement_from_block(block, &version)?;
         if let Some(sid) = statement.get("Sid").and_then(Json::as_str)
             && !sids.insert(sid.to_string())
         {
-            return Err(err(format!("duplicate Sid {sid:?} among the statement blocks")).hint("remove the Sid or make it unique"));
+            return Err(
+                err(format!("duplicate Sid {sid:?} among the statement blocks"))
+                    .hint("remove the Sid or make it unique"),
+            );
         }
         own.statements.push(statement);
     }
     merged.merge(own);
-    for (i, text) in strings_of(&config, "override_policy_documents").iter().enumerate() {
+    for (i, text) in strings_of(&config, "override_policy_documents")
+        .iter()
+        .enumerate()
+    {
         if text.trim().is_empty() {
             continue;
         }
-        merged.merge(document_from_json(text, &format!("override_policy_documents[{i}]"))?);
+        merged.merge(document_from_json(
+            text,
+            &format!("override_policy_documents[{i}]"),
+        )?);
     }
     let doc = merged.to_json();
-    let pretty = serde_json::to_string_pretty(&doc).map_err(|e| err(format!("could not write JSON: {e}")))?;
-    let minified = serde_json::to_string(&doc).map_err(|e| err(format!("could not write JSON: {e}")))?;
+    let pretty = serde_json::to_string_pretty(&doc)
+        .map_err(|e| err(format!("could not write JSON: {e}")))?;
+    let minified =
+        serde_json::to_string(&doc).map_err(|e| err(format!("could not write JSON: {e}")))?;
     Ok((go_escape(pretty), go_escape(minified)))
 }
 
@@ -458,7 +588,10 @@ impl DataSourceType for PolicyDocumentDataSource {
         if out.get("version").is_none_or(Value::is_null) {
             out.insert("version".into(), Value::string("2012-10-17"));
         }
-        out.insert("id".into(), Value::String(crc32(json.as_bytes()).to_string()));
+        out.insert(
+            "id".into(),
+            Value::String(crc32(json.as_bytes()).to_string()),
+        );
         out.insert("json".into(), Value::String(json));
         out.insert("minified_json".into(), Value::String(minified));
         Ok(Value::Object(out))

@@ -66,19 +66,41 @@ fn basic() -> Value {
         vec![
             statement(vec![
                 ("sid", s("1")),
-                ("actions", set(&["s3:ListAllMyBuckets", "s3:GetBucketLocation"])),
+                (
+                    "actions",
+                    set(&["s3:ListAllMyBuckets", "s3:GetBucketLocation"]),
+                ),
                 ("resources", set(&["arn:aws:s3:::*"])),
             ]),
             statement(vec![
                 ("actions", set(&["s3:ListBucket"])),
                 ("resources", set(&["arn:aws:s3:::foo"])),
-                ("condition", Value::List(vec![condition("StringLike", "s3:prefix", &["home/", "", "home/&{aws:username}/"])])),
-                ("not_principals", Value::List(vec![principal("AWS", &["arn:blahblah:example"])])),
+                (
+                    "condition",
+                    Value::List(vec![condition(
+                        "StringLike",
+                        "s3:prefix",
+                        &["home/", "", "home/&{aws:username}/"],
+                    )]),
+                ),
+                (
+                    "not_principals",
+                    Value::List(vec![principal("AWS", &["arn:blahblah:example"])]),
+                ),
             ]),
             statement(vec![
                 ("actions", set(&["s3:*"])),
-                ("resources", set(&["arn:aws:s3:::foo/home/&{aws:username}", "arn:aws:s3:::foo/home/&{aws:username}/*"])),
-                ("principals", Value::List(vec![principal("AWS", &["arn:blahblah:example"])])),
+                (
+                    "resources",
+                    set(&[
+                        "arn:aws:s3:::foo/home/&{aws:username}",
+                        "arn:aws:s3:::foo/home/&{aws:username}/*",
+                    ]),
+                ),
+                (
+                    "principals",
+                    Value::List(vec![principal("AWS", &["arn:blahblah:example"])]),
+                ),
             ]),
             statement(vec![
                 ("effect", s("Deny")),
@@ -164,9 +186,14 @@ const BASIC_JSON: &str = r#"{
 fn basic_document_matches_terraform_byte_for_byte() {
     let (json, minified) = render(&basic()).unwrap();
     assert_eq!(json, BASIC_JSON);
-    let expected_min: String = serde_json::to_string(&serde_json::from_str::<Json>(BASIC_JSON).unwrap()).unwrap();
+    let expected_min: String =
+        serde_json::to_string(&serde_json::from_str::<Json>(BASIC_JSON).unwrap()).unwrap();
     assert_eq!(minified, expected_min);
-    assert!(minified.starts_with(r#"{"Version":"2012-10-17","Id":"policy_id","Statement":[{"Sid":"1","#), "{minified}");
+    assert!(
+        minified
+            .starts_with(r#"{"Version":"2012-10-17","Id":"policy_id","Statement":[{"Sid":"1","#),
+        "{minified}"
+    );
 }
 
 #[test]
@@ -175,11 +202,21 @@ fn several_identifiers_of_one_principal_are_reverse_sorted() {
         vec![],
         vec![statement(vec![
             ("actions", set(&["s3:*"])),
-            ("principals", Value::List(vec![principal("AWS", &["arn:blahblah:example", "arn:blahblahblah:example"])])),
+            (
+                "principals",
+                Value::List(vec![principal(
+                    "AWS",
+                    &["arn:blahblah:example", "arn:blahblahblah:example"],
+                )]),
+            ),
         ])],
     );
     let (_, minified) = render(&doc).unwrap();
-    assert!(minified.contains(r#""Principal":{"AWS":["arn:blahblahblah:example","arn:blahblah:example"]}"#), "{minified}");
+    assert!(
+        minified
+            .contains(r#""Principal":{"AWS":["arn:blahblahblah:example","arn:blahblah:example"]}"#),
+        "{minified}"
+    );
 }
 
 #[test]
@@ -211,7 +248,11 @@ fn source_documents_come_first_and_own_statements_follow() {
     let (base, _) = render(&basic()).unwrap();
     let doc = document(
         vec![("source_policy_documents", Value::List(vec![s(&base)]))],
-        vec![statement(vec![("sid", s("SourceJSONTest1")), ("actions", set(&["*"])), ("resources", set(&["*"]))])],
+        vec![statement(vec![
+            ("sid", s("SourceJSONTest1")),
+            ("actions", set(&["*"])),
+            ("resources", set(&["*"])),
+        ])],
     );
     let (json, _) = render(&doc).unwrap();
     let parsed: Json = serde_json::from_str(&json).unwrap();
@@ -220,26 +261,47 @@ fn source_documents_come_first_and_own_statements_follow() {
     assert_eq!(parsed["Id"], "policy_id");
     assert_eq!(statements[6]["Sid"], "SourceJSONTest1");
     // Re-spelled exactly as the source was written.
-    assert!(json.starts_with(&BASIC_JSON[..BASIC_JSON.find("    {\n      \"Effect\": \"Deny\"").unwrap()]));
+    assert!(
+        json.starts_with(
+            &BASIC_JSON[..BASIC_JSON
+                .find("    {\n      \"Effect\": \"Deny\"")
+                .unwrap()]
+        )
+    );
 }
 
 #[test]
 fn override_replaces_the_statement_with_the_same_sid() {
     let override_doc = r#"{"Version":"2012-10-17","Statement":[{"Sid":"SidToOverwrite","Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#;
     let doc = document(
-        vec![("override_policy_documents", Value::List(vec![s(override_doc)]))],
+        vec![(
+            "override_policy_documents",
+            Value::List(vec![s(override_doc)]),
+        )],
         vec![
-            statement(vec![("actions", set(&["ec2:*"])), ("resources", set(&["*"]))]),
+            statement(vec![
+                ("actions", set(&["ec2:*"])),
+                ("resources", set(&["*"])),
+            ]),
             statement(vec![
                 ("sid", s("SidToOverwrite")),
                 ("actions", set(&["s3:*"])),
-                ("resources", set(&["arn:aws:s3:::somebucket", "arn:aws:s3:::somebucket/*"])),
+                (
+                    "resources",
+                    set(&["arn:aws:s3:::somebucket", "arn:aws:s3:::somebucket/*"]),
+                ),
             ]),
         ],
     );
     let (json, _) = render(&doc).unwrap();
-    let blank = document(vec![("override_policy_documents", Value::List(vec![s("")]))], vec![]);
-    assert_eq!(render(&blank).unwrap().0, "{\n  \"Version\": \"2012-10-17\"\n}");
+    let blank = document(
+        vec![("override_policy_documents", Value::List(vec![s("")]))],
+        vec![],
+    );
+    assert_eq!(
+        render(&blank).unwrap().0,
+        "{\n  \"Version\": \"2012-10-17\"\n}"
+    );
     let expected = r#"{
   "Version": "2012-10-17",
   "Statement": [
@@ -271,12 +333,18 @@ fn duplicate_sids_and_old_version_variables_are_errors() {
     assert!(render(&dup).unwrap_err().message.contains("duplicate Sid"));
     let blank_sids = document(
         vec![],
-        vec![statement(vec![("sid", s("")), ("actions", set(&["s3:*"]))]), statement(vec![("sid", s("")), ("actions", set(&["ec2:*"]))])],
+        vec![
+            statement(vec![("sid", s("")), ("actions", set(&["s3:*"]))]),
+            statement(vec![("sid", s("")), ("actions", set(&["ec2:*"]))]),
+        ],
     );
     assert!(render(&blank_sids).is_ok());
     let old = document(
         vec![("version", s("2008-10-17"))],
-        vec![statement(vec![("resources", set(&["arn:aws:s3:::b/&{aws:username}"]))])],
+        vec![statement(vec![(
+            "resources",
+            set(&["arn:aws:s3:::b/&{aws:username}"]),
+        )])],
     );
     let e = render(&old).unwrap_err();
     assert!(e.message.contains("2008-10-17"), "{e}");
@@ -290,7 +358,10 @@ fn html_characters_are_escaped_as_go_does() {
         vec![],
         vec![statement(vec![
             ("actions", set(&["s3:*"])),
-            ("condition", Value::List(vec![condition("StringLike", "aws:UserAgent", &["<a&b>"])])),
+            (
+                "condition",
+                Value::List(vec![condition("StringLike", "aws:UserAgent", &["<a&b>"])]),
+            ),
         ])],
     );
     let (_, minified) = render(&doc).unwrap();
@@ -305,16 +376,31 @@ fn crc32_is_the_ieee_checksum() {
 
 #[tokio::test]
 async fn read_fills_every_attribute_and_an_id_from_the_json() {
-    let out = PolicyDocumentDataSource::new().read(&basic()).await.unwrap();
+    let out = PolicyDocumentDataSource::new()
+        .read(&basic())
+        .await
+        .unwrap();
     let json = out.str_attr("json").unwrap();
     assert_eq!(json, BASIC_JSON);
-    assert_eq!(out.str_attr("id"), Some(crc32(BASIC_JSON.as_bytes()).to_string().as_str()));
+    assert_eq!(
+        out.str_attr("id"),
+        Some(crc32(BASIC_JSON.as_bytes()).to_string().as_str())
+    );
     assert_eq!(out.str_attr("version"), Some("2012-10-17"));
-    assert!(out.str_attr("minified_json").is_some_and(|m| !m.contains('\n')));
+    assert!(
+        out.str_attr("minified_json")
+            .is_some_and(|m| !m.contains('\n'))
+    );
 }
 
 #[test]
 fn unknown_inputs_are_refused_rather_than_dropped() {
-    let doc = document(vec![], vec![statement(vec![("actions", set(&["s3:*"])), ("resources", Value::Set(vec![Value::Unknown]))])]);
+    let doc = document(
+        vec![],
+        vec![statement(vec![
+            ("actions", set(&["s3:*"])),
+            ("resources", Value::Set(vec![Value::Unknown])),
+        ])],
+    );
     assert!(render(&doc).unwrap_err().message.contains("not known"));
 }

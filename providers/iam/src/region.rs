@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use forge_aws_common::AwsContext;
-use forge_provider::{AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, Schema, Value};
+use forge_provider::{
+    AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, Schema, Value,
+};
 
 const TYPE: &str = "aws_region";
 
@@ -69,22 +71,34 @@ impl RegionDataSource {
 
 /// The EC2 endpoint host of a region, as Terraform reports it.
 pub fn endpoint_of(region: &str) -> String {
-    let suffix = if region.starts_with("cn-") { "amazonaws.com.cn" } else { "amazonaws.com" };
+    let suffix = if region.starts_with("cn-") {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
     format!("ec2.{region}.{suffix}")
 }
 
 pub fn description_of(region: &str) -> Option<&'static str> {
-    REGIONS.iter().find(|(code, _)| *code == region).map(|(_, d)| *d)
+    REGIONS
+        .iter()
+        .find(|(code, _)| *code == region)
+        .map(|(_, d)| *d)
 }
 
 /// Picks the region: `region`, else the deprecated `name`, else the one whose endpoint is
 /// given, else the provider's own.
 fn chosen_region(ctx: &AwsContext, config: &Value) -> ProviderResult<String> {
-    if let Some(r) = config.str_attr("region").or_else(|| config.str_attr("name")) {
+    if let Some(r) = config
+        .str_attr("region")
+        .or_else(|| config.str_attr("name"))
+    {
         return Ok(r.to_string());
     }
     if let Some(endpoint) = config.str_attr("endpoint") {
-        let host = endpoint.trim_start_matches("https://").trim_end_matches('/');
+        let host = endpoint
+            .trim_start_matches("https://")
+            .trim_end_matches('/');
         return REGIONS
             .iter()
             .map(|(code, _)| *code)
@@ -112,7 +126,9 @@ impl DataSourceType for RegionDataSource {
         let region = chosen_region(&self.ctx, config)?;
         // Emulators and new regions are not in the table: keep going, as the region is
         // what the configuration asked for.
-        let description = description_of(&region).map(Value::string).unwrap_or(Value::Null);
+        let description = description_of(&region)
+            .map(Value::string)
+            .unwrap_or(Value::Null);
         Ok(Value::object([
             ("id", Value::string(&region)),
             ("name", Value::string(&region)),

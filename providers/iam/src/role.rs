@@ -5,12 +5,16 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_sdk_iam::types::Role;
 use forge_aws_common::policy::policy_for_state;
-use forge_aws_common::{retry, sdk_error, string_map, AwsContext};
-use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
+use forge_aws_common::{AwsContext, retry, sdk_error, string_map};
+use forge_provider::{
+    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+};
 
 use crate::common::{
-    check_name,    description_value,    check_policy, client, config_tags, is_invalid_principal, propagation_backoff, read_after_create, retry_delete_conflict, create_tags, date_string, found, keep_equivalent_policy, opt_string,
-    name_or_generated, path_or_default, plan_tags_all, replace_paths, required_str, set_attr, tag_changes, tags_from_aws, tags_state,
+    check_name, check_policy, client, config_tags, create_tags, date_string, description_value,
+    found, is_invalid_principal, keep_equivalent_policy, name_or_generated, opt_string,
+    path_or_default, plan_tags_all, propagation_backoff, read_after_create, replace_paths,
+    required_str, retry_delete_conflict, set_attr, tag_changes, tags_from_aws, tags_state,
     to_aws_tags, with_hint,
 };
 
@@ -32,30 +36,62 @@ impl RoleResource {
             .attr("path", Attribute::optional_computed(string()).force_new())
             .attr("description", Attribute::optional(string()))
             .attr("assume_role_policy", Attribute::required(string()))
-            .attr("max_session_duration", Attribute::optional_computed(AttrType::Number))
+            .attr(
+                "max_session_duration",
+                Attribute::optional_computed(AttrType::Number),
+            )
             .attr("permissions_boundary", Attribute::optional(string()))
-            .attr("force_detach_policies", Attribute::optional_computed(AttrType::Bool))
-            .attr("tags", Attribute::optional(AttrType::Map(Box::new(string()))))
-            .attr("tags_all", Attribute::computed(AttrType::Map(Box::new(string()))))
+            .attr(
+                "force_detach_policies",
+                Attribute::optional_computed(AttrType::Bool),
+            )
+            .attr(
+                "tags",
+                Attribute::optional(AttrType::Map(Box::new(string()))),
+            )
+            .attr(
+                "tags_all",
+                Attribute::computed(AttrType::Map(Box::new(string()))),
+            )
             .attr("id", Attribute::computed(string()))
             .attr("arn", Attribute::computed(string()))
             .attr("unique_id", Attribute::computed(string()))
             .attr("create_date", Attribute::computed(string()));
         let client = client(&ctx);
-        RoleResource { ctx, client, schema }
+        RoleResource {
+            ctx,
+            client,
+            schema,
+        }
     }
 
     async fn get_role(&self, name: &str) -> ProviderResult<Option<Role>> {
-        let out = found(self.client.get_role().role_name(name).send().await.map_err(sdk_error))?;
+        let out = found(
+            self.client
+                .get_role()
+                .role_name(name)
+                .send()
+                .await
+                .map_err(sdk_error),
+        )?;
         Ok(out.and_then(|o| o.role().cloned()))
     }
 
-    async fn live_tags(&self, name: &str) -> ProviderResult<std::collections::BTreeMap<String, String>> {
+    async fn live_tags(
+        &self,
+        name: &str,
+    ) -> ProviderResult<std::collections::BTreeMap<String, String>> {
         let mut tags = std::collections::BTreeMap::new();
         let mut marker: Option<String> = None;
         loop {
-            let out =
-                self.client.list_role_tags().role_name(name).set_marker(marker.clone()).send().await.map_err(sdk_error)?;
+            let out = self
+                .client
+                .list_role_tags()
+                .role_name(name)
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(sdk_error)?;
             tags.extend(tags_from_aws(out.tags()));
             match out.marker() {
                 Some(m) if out.is_truncated() => marker = Some(m.to_string()),
@@ -67,32 +103,51 @@ impl RoleResource {
     /// The live role as state; `state` supplies the spelling of equivalent values and the
     /// configuration-only arguments.
     async fn read_by_name(&self, name: &str, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(role) = self.get_role(name).await? else { return Ok(None) };
+        let Some(role) = self.get_role(name).await? else {
+            return Ok(None);
+        };
         let live_tags = match found(self.live_tags(name).await)? {
             Some(tags) => tags,
             None => return Ok(None),
         };
-        let (tags, tags_all) = tags_state(&self.ctx, state.get("tags").unwrap_or(&Value::Null), &live_tags);
+        let (tags, tags_all) = tags_state(
+            &self.ctx,
+            state.get("tags").unwrap_or(&Value::Null),
+            &live_tags,
+        );
         let trust = role
             .assume_role_policy_document()
             .map(|live| Value::String(policy_for_state(state.str_attr("assume_role_policy"), live)))
             .unwrap_or(Value::Null);
         let description = description_value(role.description(), state);
-        let force_detach = state.get("force_detach_policies").and_then(Value::as_bool).unwrap_or(false);
+        let force_detach = state
+            .get("force_detach_policies")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         Ok(Some(Value::object([
             ("id", Value::string(role.role_name())),
             ("name", Value::string(role.role_name())),
-            ("name_prefix", state.get("name_prefix").cloned().unwrap_or(Value::Null)),
+            (
+                "name_prefix",
+                state.get("name_prefix").cloned().unwrap_or(Value::Null),
+            ),
             ("path", Value::string(role.path())),
             ("description", description),
             ("assume_role_policy", trust),
             (
                 "max_session_duration",
-                Value::Number(role.max_session_duration().map(f64::from).unwrap_or(DEFAULT_MAX_SESSION)),
+                Value::Number(
+                    role.max_session_duration()
+                        .map(f64::from)
+                        .unwrap_or(DEFAULT_MAX_SESSION),
+                ),
             ),
             (
                 "permissions_boundary",
-                opt_string(role.permissions_boundary().and_then(|b| b.permissions_boundary_arn())),
+                opt_string(
+                    role.permissions_boundary()
+                        .and_then(|b| b.permissions_boundary_arn()),
+                ),
             ),
             ("force_detach_policies", Value::Bool(force_detach)),
             ("tags", tags),
@@ -108,11 +163,23 @@ impl RoleResource {
         let new = self.ctx.tags_all(&config_tags(planned));
         let (removed, changed) = tag_changes(&old, &new);
         if !removed.is_empty() {
-            self.client.untag_role().role_name(name).set_tag_keys(Some(removed)).send().await.map_err(sdk_error)?;
+            self.client
+                .untag_role()
+                .role_name(name)
+                .set_tag_keys(Some(removed))
+                .send()
+                .await
+                .map_err(sdk_error)?;
         }
         if !changed.is_empty() {
             let tags = to_aws_tags(&changed)?;
-            self.client.tag_role().role_name(name).set_tags(Some(tags)).send().await.map_err(sdk_error)?;
+            self.client
+                .tag_role()
+                .role_name(name)
+                .set_tags(Some(tags))
+                .send()
+                .await
+                .map_err(sdk_error)?;
         }
         Ok(())
     }
@@ -123,14 +190,32 @@ impl RoleResource {
     /// attachments are gone from state never leaves a role that cannot be deleted.
     async fn detach_everything(&self, name: &str) -> ProviderResult<()> {
         for arn in self.attached_policy_arns(name).await? {
-            let out = self.client.detach_role_policy().role_name(name).policy_arn(&arn).send().await;
+            let out = self
+                .client
+                .detach_role_policy()
+                .role_name(name)
+                .policy_arn(&arn)
+                .send()
+                .await;
             found(out.map_err(sdk_error))?;
         }
         for policy in self.inline_policy_names(name).await? {
-            let out = self.client.delete_role_policy().role_name(name).policy_name(&policy).send().await;
+            let out = self
+                .client
+                .delete_role_policy()
+                .role_name(name)
+                .policy_name(&policy)
+                .send()
+                .await;
             found(out.map_err(sdk_error))?;
         }
-        let profiles = self.client.list_instance_profiles_for_role().role_name(name).send().await.map_err(sdk_error)?;
+        let profiles = self
+            .client
+            .list_instance_profiles_for_role()
+            .role_name(name)
+            .send()
+            .await
+            .map_err(sdk_error)?;
         for profile in profiles.instance_profiles() {
             let out = self
                 .client
@@ -156,7 +241,11 @@ impl RoleResource {
                 .send()
                 .await
                 .map_err(sdk_error)?;
-            arns.extend(out.attached_policies().iter().filter_map(|p| p.policy_arn().map(str::to_string)));
+            arns.extend(
+                out.attached_policies()
+                    .iter()
+                    .filter_map(|p| p.policy_arn().map(str::to_string)),
+            );
             match out.marker() {
                 Some(m) if out.is_truncated() => marker = Some(m.to_string()),
                 _ => return Ok(arns),
@@ -168,8 +257,14 @@ impl RoleResource {
         let mut names = Vec::new();
         let mut marker: Option<String> = None;
         loop {
-            let out =
-                self.client.list_role_policies().role_name(name).set_marker(marker.clone()).send().await.map_err(sdk_error)?;
+            let out = self
+                .client
+                .list_role_policies()
+                .role_name(name)
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(sdk_error)?;
             names.extend(out.policy_names().iter().cloned());
             match out.marker() {
                 Some(m) if out.is_truncated() => marker = Some(m.to_string()),
@@ -181,12 +276,16 @@ impl RoleResource {
 
 /// IAM accepts one to twelve hours, in whole seconds.
 pub fn check_session_duration(config: &Value) -> ProviderResult<()> {
-    let Some(seconds) = config.get("max_session_duration").and_then(Value::as_f64) else { return Ok(()) };
+    let Some(seconds) = config.get("max_session_duration").and_then(Value::as_f64) else {
+        return Ok(());
+    };
     if (3600.0..=43200.0).contains(&seconds) && seconds.fract() == 0.0 {
         Ok(())
     } else {
-        Err(ProviderError::new(format!("{TYPE}: max_session_duration = {seconds} is out of range"))
-            .hint("use a whole number of seconds from 3600 (1 hour) to 43200 (12 hours)"))
+        Err(ProviderError::new(format!(
+            "{TYPE}: max_session_duration = {seconds} is out of range"
+        ))
+        .hint("use a whole number of seconds from 3600 (1 hour) to 43200 (12 hours)"))
     }
 }
 
@@ -203,19 +302,34 @@ impl ResourceType for RoleResource {
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
         check_policy(TYPE, config, "assume_role_policy")?;
         if config.get_non_null("name").is_some() && config.get_non_null("name_prefix").is_some() {
-            return Err(ProviderError::new(format!("{TYPE}: `name` and `name_prefix` conflict")).hint("set only one of them"));
+            return Err(
+                ProviderError::new(format!("{TYPE}: `name` and `name_prefix` conflict"))
+                    .hint("set only one of them"),
+            );
         }
         check_session_duration(config)?;
         check_name(TYPE, config, 64)?;
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
         // AWS defaults are known at plan time: show them rather than "known after apply".
-        if planned.get("path").is_none_or(Value::is_unknown) && config.get("path").is_none_or(Value::is_null) {
+        if planned.get("path").is_none_or(Value::is_unknown)
+            && config.get("path").is_none_or(Value::is_null)
+        {
             set_attr(&mut planned, "path", Value::string("/"));
         }
-        if config.get("max_session_duration").is_none_or(Value::is_null) {
-            set_attr(&mut planned, "max_session_duration", Value::Number(DEFAULT_MAX_SESSION));
+        if config
+            .get("max_session_duration")
+            .is_none_or(Value::is_null)
+        {
+            set_attr(
+                &mut planned,
+                "max_session_duration",
+                Value::Number(DEFAULT_MAX_SESSION),
+            );
         }
-        if config.get("force_detach_policies").is_none_or(Value::is_null) {
+        if config
+            .get("force_detach_policies")
+            .is_none_or(Value::is_null)
+        {
             set_attr(&mut planned, "force_detach_policies", Value::Bool(false));
         }
         if let Some(name) = config.str_attr("name") {
@@ -224,7 +338,10 @@ impl ResourceType for RoleResource {
         keep_equivalent_policy(&mut planned, prior, "assume_role_policy");
         plan_tags_all(&self.ctx, &mut planned);
         let requires_replace = replace_paths(&self.schema, prior, &planned);
-        Ok(PlannedState { planned, requires_replace })
+        Ok(PlannedState {
+            planned,
+            requires_replace,
+        })
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
@@ -239,7 +356,12 @@ impl ResourceType for RoleResource {
             .path(path_or_default(&planned))
             .assume_role_policy_document(trust)
             .set_description(planned.str_attr("description").map(str::to_string))
-            .set_max_session_duration(planned.get("max_session_duration").and_then(Value::as_i64).map(|n| n as i32))
+            .set_max_session_duration(
+                planned
+                    .get("max_session_duration")
+                    .and_then(Value::as_i64)
+                    .map(|n| n as i32),
+            )
             .set_permissions_boundary(planned.str_attr("permissions_boundary").map(str::to_string))
             .set_tags(tags);
         // A principal created a moment ago may not be known to IAM yet.
@@ -250,11 +372,16 @@ impl ResourceType for RoleResource {
         .await
         .map_err(|e| with_hint(e, "role", name))?;
         let planned = &planned;
-        read_after_create(&format!("IAM role {name}"), || self.read_by_name(name, planned)).await
+        read_after_create(&format!("IAM role {name}"), || {
+            self.read_by_name(name, planned)
+        })
+        .await
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(name) = state.str_attr("id").or_else(|| state.str_attr("name")) else { return Ok(None) };
+        let Some(name) = state.str_attr("id").or_else(|| state.str_attr("name")) else {
+            return Ok(None);
+        };
         self.read_by_name(name, state).await
     }
 
@@ -263,7 +390,11 @@ impl ResourceType for RoleResource {
         let name = required_str(prior, "id", TYPE)?.to_string();
         let trust = required_str(&planned, "assume_role_policy", TYPE)?;
         if prior.str_attr("assume_role_policy") != Some(trust) {
-            let request = self.client.update_assume_role_policy().role_name(&name).policy_document(trust);
+            let request = self
+                .client
+                .update_assume_role_policy()
+                .role_name(&name)
+                .policy_document(trust);
             retry(propagation_backoff(), is_invalid_principal, || {
                 let request = request.clone();
                 async move { request.send().await.map_err(sdk_error) }
@@ -271,14 +402,24 @@ impl ResourceType for RoleResource {
             .await
             .map_err(|e| with_hint(e, "role", &name))?;
         }
-        let changed = |attr: &str| !prior.get(attr).unwrap_or(&Value::Null).same_as(planned.get(attr).unwrap_or(&Value::Null));
+        let changed = |attr: &str| {
+            !prior
+                .get(attr)
+                .unwrap_or(&Value::Null)
+                .same_as(planned.get(attr).unwrap_or(&Value::Null))
+        };
         if changed("description") || changed("max_session_duration") {
             self.client
                 .update_role()
                 .role_name(&name)
                 // An empty description clears it, as Terraform does when it is removed.
                 .description(planned.str_attr("description").unwrap_or(""))
-                .set_max_session_duration(planned.get("max_session_duration").and_then(Value::as_i64).map(|n| n as i32))
+                .set_max_session_duration(
+                    planned
+                        .get("max_session_duration")
+                        .and_then(Value::as_i64)
+                        .map(|n| n as i32),
+                )
                 .send()
                 .await
                 .map_err(sdk_error)?;
@@ -286,23 +427,35 @@ impl ResourceType for RoleResource {
         if changed("permissions_boundary") {
             match planned.str_attr("permissions_boundary") {
                 Some(arn) => {
-                    let out = self.client.put_role_permissions_boundary().role_name(&name).permissions_boundary(arn).send();
+                    let out = self
+                        .client
+                        .put_role_permissions_boundary()
+                        .role_name(&name)
+                        .permissions_boundary(arn)
+                        .send();
                     out.await.map_err(sdk_error)?;
                 }
                 None => {
-                    let out = self.client.delete_role_permissions_boundary().role_name(&name).send().await;
+                    let out = self
+                        .client
+                        .delete_role_permissions_boundary()
+                        .role_name(&name)
+                        .send()
+                        .await;
                     found(out.map_err(sdk_error))?;
                 }
             }
         }
         self.update_tags(&name, prior, &planned).await?;
-        self.read_by_name(&name, &planned)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("IAM role {name} disappeared during the update")))
+        self.read_by_name(&name, &planned).await?.ok_or_else(|| {
+            ProviderError::new(format!("IAM role {name} disappeared during the update"))
+        })
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(name) = state.str_attr("id").or_else(|| state.str_attr("name")) else { return Ok(()) };
+        let Some(name) = state.str_attr("id").or_else(|| state.str_attr("name")) else {
+            return Ok(());
+        };
         match found(self.detach_everything(name).await)? {
             Some(()) => {}
             None => return Ok(()),
@@ -318,7 +471,10 @@ impl ResourceType for RoleResource {
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
-        let state = Value::object([("id", Value::string(id)), ("force_detach_policies", Value::Bool(false))]);
+        let state = Value::object([
+            ("id", Value::string(id)),
+            ("force_detach_policies", Value::Bool(false)),
+        ]);
         self.read_by_name(id, &state).await
     }
 }
@@ -335,8 +491,16 @@ mod tests {
     fn session_duration_is_one_to_twelve_hours() {
         assert!(check_session_duration(&duration(3600.0)).is_ok());
         assert!(check_session_duration(&duration(43200.0)).is_ok());
-        assert!(check_session_duration(&duration(60.0)).unwrap_err().hint.unwrap_or_default().contains("3600"));
+        assert!(
+            check_session_duration(&duration(60.0))
+                .unwrap_err()
+                .hint
+                .unwrap_or_default()
+                .contains("3600")
+        );
         assert!(check_session_duration(&duration(50000.0)).is_err());
-        assert!(check_session_duration(&Value::object([("max_session_duration", Value::Null)])).is_ok());
+        assert!(
+            check_session_duration(&Value::object([("max_session_duration", Value::Null)])).is_ok()
+        );
     }
 }

@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use forge_aws_common::AwsContext;
-use forge_provider::{AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, ResourceType, Schema, Value};
+use forge_provider::{
+    AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, ResourceType, Schema, Value,
+};
 
 use crate::role::RoleResource;
 
@@ -37,7 +39,10 @@ impl RoleDataSource {
             };
             schema = schema.attr(name, Attribute::computed(ty));
         }
-        RoleDataSource { role: RoleResource::new(ctx), schema }
+        RoleDataSource {
+            role: RoleResource::new(ctx),
+            schema,
+        }
     }
 }
 
@@ -53,11 +58,15 @@ impl DataSourceType for RoleDataSource {
 
     async fn read(&self, config: &Value) -> ProviderResult<Value> {
         let Some(name) = config.str_attr("name") else {
-            return Err(ProviderError::new("aws_iam_role: `name` is required").hint("set name to the role's name"));
+            return Err(ProviderError::new("aws_iam_role: `name` is required")
+                .hint("set name to the role's name"));
         };
         let Some(state) = self.role.import(name).await? else {
-            return Err(ProviderError::with_code("NoSuchEntity", format!("no IAM role named {name:?} exists"))
-                .hint("check the name (not the ARN) of the role"));
+            return Err(ProviderError::with_code(
+                "NoSuchEntity",
+                format!("no IAM role named {name:?} exists"),
+            )
+            .hint("check the name (not the ARN) of the role"));
         };
         let mut out: Vec<(&str, Value)> = vec![("name", Value::string(name))];
         for attr in EXPORTED {

@@ -4,12 +4,14 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use forge_aws_common::policy::policy_for_state;
-use forge_aws_common::{sdk_error, AwsContext};
-use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
+use forge_aws_common::{AwsContext, sdk_error};
+use forge_provider::{
+    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+};
 
 use crate::common::{
-    check_name,    check_policy, client, found, read_after_create, with_propagation_retry, keep_equivalent_policy, name_or_generated, replace_paths, required_str, set_attr,
-    with_hint,
+    check_name, check_policy, client, found, keep_equivalent_policy, name_or_generated,
+    read_after_create, replace_paths, required_str, set_attr, with_hint, with_propagation_retry,
 };
 
 const TYPE: &str = "aws_iam_role_policy";
@@ -28,24 +30,48 @@ impl RolePolicyResource {
             .attr("role", Attribute::required(string()).force_new())
             .attr("policy", Attribute::required(string()))
             .attr("id", Attribute::computed(string()));
-        RolePolicyResource { client: client(&ctx), schema }
+        RolePolicyResource {
+            client: client(&ctx),
+            schema,
+        }
     }
 
-    async fn read_parts(&self, role: &str, name: &str, state: &Value) -> ProviderResult<Option<Value>> {
-        let out = self.client.get_role_policy().role_name(role).policy_name(name).send().await;
-        let Some(out) = found(out.map_err(sdk_error))? else { return Ok(None) };
+    async fn read_parts(
+        &self,
+        role: &str,
+        name: &str,
+        state: &Value,
+    ) -> ProviderResult<Option<Value>> {
+        let out = self
+            .client
+            .get_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await;
+        let Some(out) = found(out.map_err(sdk_error))? else {
+            return Ok(None);
+        };
         let policy = policy_for_state(state.str_attr("policy"), out.policy_document());
         Ok(Some(Value::object([
             ("id", Value::String(format!("{role}:{name}"))),
             ("role", Value::string(role)),
             ("name", Value::string(name)),
-            ("name_prefix", state.get("name_prefix").cloned().unwrap_or(Value::Null)),
+            (
+                "name_prefix",
+                state.get("name_prefix").cloned().unwrap_or(Value::Null),
+            ),
             ("policy", Value::String(policy)),
         ])))
     }
 
     async fn put(&self, role: &str, name: &str, document: &str) -> ProviderResult<()> {
-        let request = self.client.put_role_policy().role_name(role).policy_name(name).policy_document(document);
+        let request = self
+            .client
+            .put_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .policy_document(document);
         // A role created a moment ago may not be known to IAM yet.
         with_propagation_retry(|| {
             let request = request.clone();
@@ -61,8 +87,10 @@ impl RolePolicyResource {
 pub fn parse_id(id: &str) -> ProviderResult<(&str, &str)> {
     match id.split_once(':') {
         Some((role, name)) if !role.is_empty() && !name.is_empty() => Ok((role, name)),
-        _ => Err(ProviderError::new(format!("{TYPE}: id {id:?} is not <role>:<policy name>"))
-            .hint("write it as role-name:policy-name")),
+        _ => Err(
+            ProviderError::new(format!("{TYPE}: id {id:?} is not <role>:<policy name>"))
+                .hint("write it as role-name:policy-name"),
+        ),
     }
 }
 
@@ -86,20 +114,29 @@ impl ResourceType for RolePolicyResource {
         }
         keep_equivalent_policy(&mut planned, prior, "policy");
         let requires_replace = replace_paths(&self.schema, prior, &planned);
-        Ok(PlannedState { planned, requires_replace })
+        Ok(PlannedState {
+            planned,
+            requires_replace,
+        })
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
         let planned = planned.deep_unmarked();
         let role = required_str(&planned, "role", TYPE)?;
         let name = name_or_generated(&planned);
-        self.put(role, &name, required_str(&planned, "policy", TYPE)?).await?;
+        self.put(role, &name, required_str(&planned, "policy", TYPE)?)
+            .await?;
         let (name, planned) = (&name, &planned);
-        read_after_create(&format!("inline policy {role}:{name}"), || self.read_parts(role, name, planned)).await
+        read_after_create(&format!("inline policy {role}:{name}"), || {
+            self.read_parts(role, name, planned)
+        })
+        .await
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(id) = state.str_attr("id") else { return Ok(None) };
+        let Some(id) = state.str_attr("id") else {
+            return Ok(None);
+        };
         let (role, name) = parse_id(id)?;
         self.read_parts(role, name, state).await
     }
@@ -107,23 +144,35 @@ impl ResourceType for RolePolicyResource {
     async fn update(&self, prior: &Value, planned: &Value) -> ProviderResult<Value> {
         let planned = planned.deep_unmarked();
         let (role, name) = parse_id(required_str(prior, "id", TYPE)?)?;
-        self.put(role, name, required_str(&planned, "policy", TYPE)?).await?;
-        self.read_parts(role, name, &planned)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("inline policy {role}:{name} disappeared during the update")))
+        self.put(role, name, required_str(&planned, "policy", TYPE)?)
+            .await?;
+        self.read_parts(role, name, &planned).await?.ok_or_else(|| {
+            ProviderError::new(format!(
+                "inline policy {role}:{name} disappeared during the update"
+            ))
+        })
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(id) = state.str_attr("id") else { return Ok(()) };
+        let Some(id) = state.str_attr("id") else {
+            return Ok(());
+        };
         let (role, name) = parse_id(id)?;
-        let out = self.client.delete_role_policy().role_name(role).policy_name(name).send().await;
+        let out = self
+            .client
+            .delete_role_policy()
+            .role_name(role)
+            .policy_name(name)
+            .send()
+            .await;
         found(out.map_err(sdk_error))?;
         Ok(())
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
         let (role, name) = parse_id(id)?;
-        self.read_parts(role, name, &Value::object([("id", Value::string(id))])).await
+        self.read_parts(role, name, &Value::object([("id", Value::string(id))]))
+            .await
     }
 }
 

@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use forge_aws_common::{sdk_error, AwsContext};
-use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
+use forge_aws_common::{AwsContext, sdk_error};
+use forge_provider::{
+    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+};
 
 use crate::common::{
-    client, found, replace_paths, unique_id, required_str, with_hint, with_propagation_retry,
+    client, found, replace_paths, required_str, unique_id, with_hint, with_propagation_retry,
 };
 
 const TYPE: &str = "aws_iam_role_policy_attachment";
@@ -21,17 +23,35 @@ impl RolePolicyAttachmentResource {
     pub fn new(ctx: Arc<AwsContext>) -> Self {
         let schema = Schema::new()
             .attr("role", Attribute::required(AttrType::String).force_new())
-            .attr("policy_arn", Attribute::required(AttrType::String).force_new())
+            .attr(
+                "policy_arn",
+                Attribute::required(AttrType::String).force_new(),
+            )
             .attr("id", Attribute::computed(AttrType::String));
-        RolePolicyAttachmentResource { client: client(&ctx), schema }
+        RolePolicyAttachmentResource {
+            client: client(&ctx),
+            schema,
+        }
     }
 
     async fn is_attached(&self, role: &str, policy_arn: &str) -> ProviderResult<Option<bool>> {
         let mut marker: Option<String> = None;
         loop {
-            let out = self.client.list_attached_role_policies().role_name(role).set_marker(marker.clone()).send().await;
-            let Some(out) = found(out.map_err(sdk_error))? else { return Ok(None) };
-            if out.attached_policies().iter().any(|p| p.policy_arn() == Some(policy_arn)) {
+            let out = self
+                .client
+                .list_attached_role_policies()
+                .role_name(role)
+                .set_marker(marker.clone())
+                .send()
+                .await;
+            let Some(out) = found(out.map_err(sdk_error))? else {
+                return Ok(None);
+            };
+            if out
+                .attached_policies()
+                .iter()
+                .any(|p| p.policy_arn() == Some(policy_arn))
+            {
                 return Ok(Some(true));
             }
             match out.marker() {
@@ -46,8 +66,10 @@ impl RolePolicyAttachmentResource {
 pub fn parse_import_id(id: &str) -> ProviderResult<(&str, &str)> {
     match id.split_once('/') {
         Some((role, arn)) if !role.is_empty() && arn.starts_with("arn:") => Ok((role, arn)),
-        _ => Err(ProviderError::new(format!("{TYPE}: import id {id:?} is not <role>/<policy_arn>"))
-            .hint("write it as role-name/arn:aws:iam::123456789012:policy/name")),
+        _ => Err(ProviderError::new(format!(
+            "{TYPE}: import id {id:?} is not <role>/<policy_arn>"
+        ))
+        .hint("write it as role-name/arn:aws:iam::123456789012:policy/name")),
     }
 }
 
@@ -65,19 +87,28 @@ impl ResourceType for RolePolicyAttachmentResource {
         if let Some(arn) = config.str_attr("policy_arn")
             && !arn.starts_with("arn:")
         {
-            return Err(ProviderError::new(format!("{TYPE}: policy_arn {arn:?} is not an ARN"))
-                .hint("use the policy's arn attribute, such as aws_iam_policy.x.arn"));
+            return Err(
+                ProviderError::new(format!("{TYPE}: policy_arn {arn:?} is not an ARN"))
+                    .hint("use the policy's arn attribute, such as aws_iam_policy.x.arn"),
+            );
         }
         let planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
         let requires_replace = replace_paths(&self.schema, prior, &planned);
-        Ok(PlannedState { planned, requires_replace })
+        Ok(PlannedState {
+            planned,
+            requires_replace,
+        })
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
         let planned = planned.deep_unmarked();
         let role = required_str(&planned, "role", TYPE)?;
         let arn = required_str(&planned, "policy_arn", TYPE)?;
-        let request = self.client.attach_role_policy().role_name(role).policy_arn(arn);
+        let request = self
+            .client
+            .attach_role_policy()
+            .role_name(role)
+            .policy_arn(arn);
         // A role or policy created a moment ago may not be known to IAM yet.
         with_propagation_retry(|| {
             let request = request.clone();
@@ -87,11 +118,17 @@ impl ResourceType for RolePolicyAttachmentResource {
         .map_err(|e| with_hint(e, "role or policy", role))?;
         // Terraform's id: the role name, a dash and a unique suffix.
         let id = unique_id(&format!("{role}-"));
-        Ok(Value::object([("role", Value::string(role)), ("policy_arn", Value::string(arn)), ("id", Value::String(id))]))
+        Ok(Value::object([
+            ("role", Value::string(role)),
+            ("policy_arn", Value::string(arn)),
+            ("id", Value::String(id)),
+        ]))
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let (Some(role), Some(arn)) = (state.str_attr("role"), state.str_attr("policy_arn")) else { return Ok(None) };
+        let (Some(role), Some(arn)) = (state.str_attr("role"), state.str_attr("policy_arn")) else {
+            return Ok(None);
+        };
         match self.is_attached(role, arn).await? {
             Some(true) => Ok(Some(state.deep_unmarked())),
             _ => Ok(None),
@@ -104,8 +141,16 @@ impl ResourceType for RolePolicyAttachmentResource {
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let (Some(role), Some(arn)) = (state.str_attr("role"), state.str_attr("policy_arn")) else { return Ok(()) };
-        let out = self.client.detach_role_policy().role_name(role).policy_arn(arn).send().await;
+        let (Some(role), Some(arn)) = (state.str_attr("role"), state.str_attr("policy_arn")) else {
+            return Ok(());
+        };
+        let out = self
+            .client
+            .detach_role_policy()
+            .role_name(role)
+            .policy_arn(arn)
+            .send()
+            .await;
         found(out.map_err(sdk_error))?;
         Ok(())
     }

@@ -7,7 +7,6 @@
 #[path = "../../testkit/emulator_kit.rs"]
 mod kit;
 
-
 use forge_aws_common::AwsContext;
 use forge_aws_iam::caller_identity::CallerIdentityDataSource;
 use forge_aws_iam::instance_profile::InstanceProfileResource;
@@ -70,39 +69,93 @@ async fn role_lifecycle_with_drift_repair_import_and_forced_detach_on_delete() {
     let state = create(&roles, &desired).await;
     assert_eq!(state.str_attr("id"), Some(name.as_str()));
     assert_eq!(state.str_attr("path"), Some("/"));
-    assert!(state.str_attr("arn").is_some_and(|a| a.ends_with(&format!(":role/{name}"))));
+    assert!(
+        state
+            .str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":role/{name}")))
+    );
     assert!(state.str_attr("unique_id").is_some_and(|u| !u.is_empty()));
 
     let live = read(&roles, &state).await;
-    assert!(live.same_as(&state), "read differs from create:\n{live:?}\n{state:?}");
+    assert!(
+        live.same_as(&state),
+        "read differs from create:\n{live:?}\n{state:?}"
+    );
     // IAM hands the trust policy back URL-encoded and re-ordered: the state keeps ours.
     assert_eq!(live.str_attr("assume_role_policy"), Some(TRUST_EC2));
     assert_no_op(&roles, &live, &desired);
 
     // Outside forge: another trust policy, description and tag.
-    client.update_assume_role_policy().role_name(&name).policy_document(TRUST_LAMBDA).send().await.unwrap();
-    client.update_role().role_name(&name).description("changed by hand").send().await.unwrap();
+    client
+        .update_assume_role_policy()
+        .role_name(&name)
+        .policy_document(TRUST_LAMBDA)
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_role()
+        .role_name(&name)
+        .description("changed by hand")
+        .send()
+        .await
+        .unwrap();
     client
         .tag_role()
         .role_name(&name)
-        .tags(aws_sdk_iam::types::Tag::builder().key("team").value("rogue").build().unwrap())
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("team")
+                .value("rogue")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
     let drifted = read(&roles, &live).await;
-    assert!(json_eq(drifted.str_attr("assume_role_policy").unwrap(), TRUST_LAMBDA));
+    assert!(json_eq(
+        drifted.str_attr("assume_role_policy").unwrap(),
+        TRUST_LAMBDA
+    ));
     assert_eq!(drifted.str_attr("description"), Some("changed by hand"));
-    assert_eq!(drifted.get("tags").and_then(|t| t.str_attr("team")), Some("rogue"));
+    assert_eq!(
+        drifted.get("tags").and_then(|t| t.str_attr("team")),
+        Some("rogue")
+    );
 
     let repaired = repair(&roles, &drifted, &desired).await;
     let after = read(&roles, &repaired).await;
     assert_matches_config(&after, &desired);
     assert_no_op(&roles, &after, &desired);
 
-    let imported = roles.import(&name).await.expect("import").expect("imported");
-    assert!(json_eq(imported.str_attr("assume_role_policy").unwrap(), TRUST_EC2));
-    for attr in ["arn", "unique_id", "name", "path", "description", "max_session_duration", "tags", "tags_all", "create_date"] {
-        assert!(imported.get(attr).unwrap().same_as(after.get(attr).unwrap()), "import differs on {attr}");
+    let imported = roles
+        .import(&name)
+        .await
+        .expect("import")
+        .expect("imported");
+    assert!(json_eq(
+        imported.str_attr("assume_role_policy").unwrap(),
+        TRUST_EC2
+    ));
+    for attr in [
+        "arn",
+        "unique_id",
+        "name",
+        "path",
+        "description",
+        "max_session_duration",
+        "tags",
+        "tags_all",
+        "create_date",
+    ] {
+        assert!(
+            imported
+                .get(attr)
+                .unwrap()
+                .same_as(after.get(attr).unwrap()),
+            "import differs on {attr}"
+        );
     }
 
     // What would block DeleteRole: a managed policy, an inline policy, an instance profile.
@@ -114,7 +167,13 @@ async fn role_lifecycle_with_drift_repair_import_and_forced_detach_on_delete() {
         .await
         .unwrap();
     let policy_arn = policy.policy().and_then(|p| p.arn()).unwrap().to_string();
-    client.attach_role_policy().role_name(&name).policy_arn(&policy_arn).send().await.unwrap();
+    client
+        .attach_role_policy()
+        .role_name(&name)
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .unwrap();
     client
         .put_role_policy()
         .role_name(&name)
@@ -124,15 +183,39 @@ async fn role_lifecycle_with_drift_repair_import_and_forced_detach_on_delete() {
         .await
         .unwrap();
     let profile = unique("forge-blocker-profile");
-    client.create_instance_profile().instance_profile_name(&profile).send().await.unwrap();
-    client.add_role_to_instance_profile().instance_profile_name(&profile).role_name(&name).send().await.unwrap();
+    client
+        .create_instance_profile()
+        .instance_profile_name(&profile)
+        .send()
+        .await
+        .unwrap();
+    client
+        .add_role_to_instance_profile()
+        .instance_profile_name(&profile)
+        .role_name(&name)
+        .send()
+        .await
+        .unwrap();
 
-    roles.delete(&after).await.expect("delete detaches and deletes");
+    roles
+        .delete(&after)
+        .await
+        .expect("delete detaches and deletes");
     assert_eq!(roles.read(&after).await.expect("read after delete"), None);
     roles.delete(&after).await.expect("deleting again succeeds");
 
-    client.delete_instance_profile().instance_profile_name(&profile).send().await.unwrap();
-    client.delete_policy().policy_arn(&policy_arn).send().await.unwrap();
+    client
+        .delete_instance_profile()
+        .instance_profile_name(&profile)
+        .send()
+        .await
+        .unwrap();
+    client
+        .delete_policy()
+        .policy_arn(&policy_arn)
+        .send()
+        .await
+        .unwrap();
 }
 
 #[tokio::test]
@@ -140,29 +223,61 @@ async fn role_plan_keeps_equivalent_trust_policy_and_replaces_on_rename() {
     let ctx = context().await;
     let roles = RoleResource::new(ctx.clone());
     let name = unique("forge-role-plan");
-    let desired = config(roles.schema(), vec![("name", s(&name)), ("assume_role_policy", s(TRUST_EC2))]);
+    let desired = config(
+        roles.schema(),
+        vec![("name", s(&name)), ("assume_role_policy", s(TRUST_EC2))],
+    );
     let state = create(&roles, &desired).await;
-    assert_eq!(state.get("max_session_duration"), Some(&Value::Number(3600.0)));
+    assert_eq!(
+        state.get("max_session_duration"),
+        Some(&Value::Number(3600.0))
+    );
     assert_eq!(state.get("description"), Some(&Value::Null));
     assert_eq!(state.get("tags"), Some(&Value::Null));
 
     // The same policy written differently is not a change.
-    let reformatted = serde_json::to_string_pretty(&serde_json::from_str::<serde_json::Value>(TRUST_EC2).unwrap()).unwrap();
-    let same = config(roles.schema(), vec![("name", s(&name)), ("assume_role_policy", s(&reformatted))]);
+    let reformatted = serde_json::to_string_pretty(
+        &serde_json::from_str::<serde_json::Value>(TRUST_EC2).unwrap(),
+    )
+    .unwrap();
+    let same = config(
+        roles.schema(),
+        vec![("name", s(&name)), ("assume_role_policy", s(&reformatted))],
+    );
     assert_no_op(&roles, &state, &same);
 
-    let renamed = config(roles.schema(), vec![("name", s(&format!("{name}-2"))), ("assume_role_policy", s(TRUST_EC2))]);
+    let renamed = config(
+        roles.schema(),
+        vec![
+            ("name", s(&format!("{name}-2"))),
+            ("assume_role_policy", s(TRUST_EC2)),
+        ],
+    );
     let plan = roles.plan(Some(&state), &renamed).unwrap();
     assert_eq!(plan.requires_replace, vec!["name".to_string()]);
 
-    let bad = config(roles.schema(), vec![("name", s(&name)), ("assume_role_policy", s("{\"Version\": "))]);
+    let bad = config(
+        roles.schema(),
+        vec![
+            ("name", s(&name)),
+            ("assume_role_policy", s("{\"Version\": ")),
+        ],
+    );
     let err = roles.plan(None, &bad).unwrap_err();
-    assert!(err.message.contains("assume_role_policy") && err.message.contains("not valid JSON"), "{err}");
+    assert!(
+        err.message.contains("assume_role_policy") && err.message.contains("not valid JSON"),
+        "{err}"
+    );
 
     // Creating it twice names the problem and the cure.
     let plan = roles.plan(None, &desired).unwrap();
     let err = roles.create(&plan.planned).await.unwrap_err();
-    assert!(err.hint.as_deref().is_some_and(|h| h.contains("already exists")), "{err}");
+    assert!(
+        err.hint
+            .as_deref()
+            .is_some_and(|h| h.contains("already exists")),
+        "{err}"
+    );
 
     roles.delete(&state).await.unwrap();
     assert_eq!(roles.read(&state).await.unwrap(), None);
@@ -177,19 +292,34 @@ async fn policy_lifecycle_with_versions_drift_and_import() {
     let first = read_policy(&["s3:GetObject"]);
     let desired = config(
         policies.schema(),
-        vec![("name", s(&name)), ("policy", s(&first)), ("description", s("reads objects")), ("tags", tags(&[("a", "1")]))],
+        vec![
+            ("name", s(&name)),
+            ("policy", s(&first)),
+            ("description", s("reads objects")),
+            ("tags", tags(&[("a", "1")])),
+        ],
     );
     let state = create(&policies, &desired).await;
     let arn = state.str_attr("arn").unwrap().to_string();
     assert_eq!(state.str_attr("id"), Some(arn.as_str()));
     assert!(state.str_attr("policy_id").is_some_and(|p| !p.is_empty()));
     let live = read(&policies, &state).await;
-    assert!(live.same_as(&state), "read differs from create:\n{live:?}\n{state:?}");
+    assert!(
+        live.same_as(&state),
+        "read differs from create:\n{live:?}\n{state:?}"
+    );
     assert_no_op(&policies, &live, &desired);
 
     // Outside forge: a new default version.
     let outside = read_policy(&["s3:DeleteObject"]);
-    client.create_policy_version().policy_arn(&arn).policy_document(&outside).set_as_default(true).send().await.unwrap();
+    client
+        .create_policy_version()
+        .policy_arn(&arn)
+        .policy_document(&outside)
+        .set_as_default(true)
+        .send()
+        .await
+        .unwrap();
     let drifted = read(&policies, &live).await;
     assert!(json_eq(drifted.str_attr("policy").unwrap(), &outside));
     let repaired = repair(&policies, &drifted, &desired).await;
@@ -200,28 +330,83 @@ async fn policy_lifecycle_with_versions_drift_and_import() {
     let mut current = repaired;
     for i in 0..5 {
         let doc = read_policy(&[&format!("s3:GetObjectVersion{i}")]);
-        let cfg = config(policies.schema(), vec![("name", s(&name)), ("policy", s(&doc)), ("description", s("reads objects")), ("tags", tags(&[("a", "1")]))]);
+        let cfg = config(
+            policies.schema(),
+            vec![
+                ("name", s(&name)),
+                ("policy", s(&doc)),
+                ("description", s("reads objects")),
+                ("tags", tags(&[("a", "1")])),
+            ],
+        );
         let plan = policies.plan(Some(&current), &cfg).unwrap();
-        current = policies.update(&current, &plan.planned).await.expect("update past five versions");
+        current = policies
+            .update(&current, &plan.planned)
+            .await
+            .expect("update past five versions");
         assert!(json_eq(current.str_attr("policy").unwrap(), &doc));
     }
-    let versions = client.list_policy_versions().policy_arn(&arn).send().await.unwrap();
-    assert!(versions.versions().len() <= 5, "{} versions kept", versions.versions().len());
+    let versions = client
+        .list_policy_versions()
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        versions.versions().len() <= 5,
+        "{} versions kept",
+        versions.versions().len()
+    );
 
     let imported = policies.import(&arn).await.unwrap().expect("imported");
-    for attr in ["arn", "name", "path", "description", "policy_id", "tags_all"] {
-        assert!(imported.get(attr).unwrap().same_as(current.get(attr).unwrap()), "import differs on {attr}");
+    for attr in [
+        "arn",
+        "name",
+        "path",
+        "description",
+        "policy_id",
+        "tags_all",
+    ] {
+        assert!(
+            imported
+                .get(attr)
+                .unwrap()
+                .same_as(current.get(attr).unwrap()),
+            "import differs on {attr}"
+        );
     }
-    assert!(json_eq(imported.str_attr("policy").unwrap(), current.str_attr("policy").unwrap()));
+    assert!(json_eq(
+        imported.str_attr("policy").unwrap(),
+        current.str_attr("policy").unwrap()
+    ));
     assert!(policies.import("not-an-arn").await.is_err());
 
     // A changed description replaces the policy, as in Terraform.
-    let described = config(policies.schema(), vec![("name", s(&name)), ("policy", s(&first)), ("description", s("other"))]);
-    assert!(policies.plan(Some(&current), &described).unwrap().requires_replace.contains(&"description".to_string()));
+    let described = config(
+        policies.schema(),
+        vec![
+            ("name", s(&name)),
+            ("policy", s(&first)),
+            ("description", s("other")),
+        ],
+    );
+    assert!(
+        policies
+            .plan(Some(&current), &described)
+            .unwrap()
+            .requires_replace
+            .contains(&"description".to_string())
+    );
 
-    policies.delete(&current).await.expect("delete with several versions");
+    policies
+        .delete(&current)
+        .await
+        .expect("delete with several versions");
     assert_eq!(policies.read(&current).await.unwrap(), None);
-    policies.delete(&current).await.expect("deleting again succeeds");
+    policies
+        .delete(&current)
+        .await
+        .expect("deleting again succeeds");
 }
 
 #[tokio::test]
@@ -232,35 +417,85 @@ async fn role_policy_attachment_lifecycle() {
     let policies = PolicyResource::new(ctx.clone());
     let attachments = RolePolicyAttachmentResource::new(ctx.clone());
     let role_name = unique("forge-att-role");
-    let role = create(&roles, &config(roles.schema(), vec![("name", s(&role_name)), ("assume_role_policy", s(TRUST_EC2))])).await;
-    let policy = create(&policies, &config(policies.schema(), vec![("name", s(&unique("forge-att"))), ("policy", s(&read_policy(&["s3:GetObject"])))])).await;
+    let role = create(
+        &roles,
+        &config(
+            roles.schema(),
+            vec![
+                ("name", s(&role_name)),
+                ("assume_role_policy", s(TRUST_EC2)),
+            ],
+        ),
+    )
+    .await;
+    let policy = create(
+        &policies,
+        &config(
+            policies.schema(),
+            vec![
+                ("name", s(&unique("forge-att"))),
+                ("policy", s(&read_policy(&["s3:GetObject"]))),
+            ],
+        ),
+    )
+    .await;
     let arn = policy.str_attr("arn").unwrap().to_string();
 
-    let desired = config(attachments.schema(), vec![("role", s(&role_name)), ("policy_arn", s(&arn))]);
+    let desired = config(
+        attachments.schema(),
+        vec![("role", s(&role_name)), ("policy_arn", s(&arn))],
+    );
     let state = create(&attachments, &desired).await;
-    assert!(state.str_attr("id").is_some_and(|id| id.starts_with(&format!("{role_name}-"))), "{state:?}");
+    assert!(
+        state
+            .str_attr("id")
+            .is_some_and(|id| id.starts_with(&format!("{role_name}-"))),
+        "{state:?}"
+    );
     let live = read(&attachments, &state).await;
     assert!(live.same_as(&state));
     assert_no_op(&attachments, &live, &desired);
 
     // Detached outside forge: the attachment is gone, and creating it again repairs it.
-    client.detach_role_policy().role_name(&role_name).policy_arn(&arn).send().await.unwrap();
+    client
+        .detach_role_policy()
+        .role_name(&role_name)
+        .policy_arn(&arn)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(attachments.read(&live).await.unwrap(), None);
     let state = create(&attachments, &desired).await;
     assert!(attachments.read(&state).await.unwrap().is_some());
 
     let import_id = format!("{role_name}/{arn}");
-    let imported = attachments.import(&import_id).await.unwrap().expect("imported");
+    let imported = attachments
+        .import(&import_id)
+        .await
+        .unwrap()
+        .expect("imported");
     assert_eq!(imported.str_attr("role"), Some(role_name.as_str()));
     assert_eq!(imported.str_attr("policy_arn"), Some(arn.as_str()));
     assert!(attachments.import("no-slash").await.is_err());
 
-    let other_role = config(attachments.schema(), vec![("role", s("another")), ("policy_arn", s(&arn))]);
-    assert_eq!(attachments.plan(Some(&state), &other_role).unwrap().requires_replace, vec!["role".to_string()]);
+    let other_role = config(
+        attachments.schema(),
+        vec![("role", s("another")), ("policy_arn", s(&arn))],
+    );
+    assert_eq!(
+        attachments
+            .plan(Some(&state), &other_role)
+            .unwrap()
+            .requires_replace,
+        vec!["role".to_string()]
+    );
 
     attachments.delete(&state).await.unwrap();
     assert_eq!(attachments.read(&state).await.unwrap(), None);
-    attachments.delete(&state).await.expect("deleting again succeeds");
+    attachments
+        .delete(&state)
+        .await
+        .expect("deleting again succeeds");
     policies.delete(&policy).await.unwrap();
     roles.delete(&role).await.unwrap();
 }
@@ -272,26 +507,58 @@ async fn inline_role_policy_lifecycle() {
     let roles = RoleResource::new(ctx.clone());
     let inline = RolePolicyResource::new(ctx.clone());
     let role_name = unique("forge-inline-role");
-    let role = create(&roles, &config(roles.schema(), vec![("name", s(&role_name)), ("assume_role_policy", s(TRUST_EC2))])).await;
+    let role = create(
+        &roles,
+        &config(
+            roles.schema(),
+            vec![
+                ("name", s(&role_name)),
+                ("assume_role_policy", s(TRUST_EC2)),
+            ],
+        ),
+    )
+    .await;
     let doc = read_policy(&["sqs:SendMessage", "sqs:ReceiveMessage"]);
     let cycle = Lifecycle::new(
         &inline,
-        config(inline.schema(), vec![("name", s("queue-access")), ("role", s(&role_name)), ("policy", s(&doc))]),
+        config(
+            inline.schema(),
+            vec![
+                ("name", s("queue-access")),
+                ("role", s(&role_name)),
+                ("policy", s(&doc)),
+            ],
+        ),
     );
     let live = cycle.create().await;
     assert_replaced_when(&inline, &live, &cycle.config, "role", s("another-role"));
     assert_replaced_when(&inline, &live, &cycle.config, "name", s("other-name"));
-    assert_eq!(live.str_attr("id"), Some(format!("{role_name}:queue-access").as_str()));
-    assert_eq!(live.str_attr("policy"), Some(doc.as_str()), "an equivalent policy keeps our spelling");
+    assert_eq!(
+        live.str_attr("id"),
+        Some(format!("{role_name}:queue-access").as_str())
+    );
+    assert_eq!(
+        live.str_attr("policy"),
+        Some(doc.as_str()),
+        "an equivalent policy keeps our spelling"
+    );
 
     let outside = read_policy(&["sqs:*"]);
-    let change = client.put_role_policy().role_name(&role_name).policy_name("queue-access").policy_document(&outside);
+    let change = client
+        .put_role_policy()
+        .role_name(&role_name)
+        .policy_name("queue-access")
+        .policy_document(&outside);
     let repaired = cycle
-        .drift_and_repair(&live, async { change.send().await.map(|_| ()).unwrap() }, |drifted| {
-            assert!(json_eq(drifted.str_attr("policy").unwrap(), &outside))
-        })
+        .drift_and_repair(
+            &live,
+            async { change.send().await.map(|_| ()).unwrap() },
+            |drifted| assert!(json_eq(drifted.str_attr("policy").unwrap(), &outside)),
+        )
         .await;
-    cycle.import(&format!("{role_name}:queue-access"), &repaired).await;
+    cycle
+        .import(&format!("{role_name}:queue-access"), &repaired)
+        .await;
     cycle.delete(&repaired).await;
     roles.delete(&role).await.unwrap();
 }
@@ -303,24 +570,59 @@ async fn instance_profile_lifecycle() {
     let roles = RoleResource::new(ctx.clone());
     let profiles = InstanceProfileResource::new(ctx.clone());
     let role_name = unique("forge-ip-role");
-    let role = create(&roles, &config(roles.schema(), vec![("name", s(&role_name)), ("assume_role_policy", s(TRUST_EC2))])).await;
+    let role = create(
+        &roles,
+        &config(
+            roles.schema(),
+            vec![
+                ("name", s(&role_name)),
+                ("assume_role_policy", s(TRUST_EC2)),
+            ],
+        ),
+    )
+    .await;
     let name = unique("forge-profile");
     let cycle = Lifecycle::new(
         &profiles,
-        config(profiles.schema(), vec![("name", s(&name)), ("role", s(&role_name)), ("tags", tags(&[("k", "v")]))]),
+        config(
+            profiles.schema(),
+            vec![
+                ("name", s(&name)),
+                ("role", s(&role_name)),
+                ("tags", tags(&[("k", "v")])),
+            ],
+        ),
     );
     let live = cycle.create().await;
-    assert_replaced_when(&profiles, &live, &cycle.config, "name", s(&unique("forge-other")));
+    assert_replaced_when(
+        &profiles,
+        &live,
+        &cycle.config,
+        "name",
+        s(&unique("forge-other")),
+    );
     assert_replaced_when(&profiles, &live, &cycle.config, "path", s("/other/"));
     assert_eq!(live.str_attr("id"), Some(name.as_str()));
-    assert!(live.str_attr("arn").is_some_and(|a| a.ends_with(&format!(":instance-profile/{name}"))));
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":instance-profile/{name}")))
+    );
 
     // The role taken out of the profile outside forge, then a tag changed.
-    let remove = client.remove_role_from_instance_profile().instance_profile_name(&name).role_name(&role_name);
+    let remove = client
+        .remove_role_from_instance_profile()
+        .instance_profile_name(&name)
+        .role_name(&role_name);
     let retag = client
         .tag_instance_profile()
         .instance_profile_name(&name)
-        .tags(aws_sdk_iam::types::Tag::builder().key("k").value("changed").build().unwrap());
+        .tags(
+            aws_sdk_iam::types::Tag::builder()
+                .key("k")
+                .value("changed")
+                .build()
+                .unwrap(),
+        );
     let outside = async {
         remove.send().await.unwrap();
         retag.send().await.unwrap();
@@ -328,7 +630,10 @@ async fn instance_profile_lifecycle() {
     let repaired = cycle
         .drift_and_repair(&live, outside, |drifted| {
             assert_eq!(drifted.get("role"), Some(&Value::Null));
-            assert_eq!(drifted.get("tags").and_then(|t| t.str_attr("k")), Some("changed"));
+            assert_eq!(
+                drifted.get("tags").and_then(|t| t.str_attr("k")),
+                Some("changed")
+            );
         })
         .await;
     cycle.import(&name, &repaired).await;
@@ -345,25 +650,58 @@ async fn policy_iam_cannot_parse_fails_with_its_code_and_a_hint() {
     let policies = PolicyResource::new(ctx.clone());
     let name = unique("forge-malformed");
     let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Maybe","Action":"s3:GetObject","Resource":"*"}]}"#;
-    let plan = policies.plan(None, &config(policies.schema(), vec![("name", s(&name)), ("policy", s(doc))])).unwrap();
-    let err = policies.create(&plan.planned).await.expect_err("IAM refuses the document");
-    assert_eq!(err.code.as_deref(), Some("MalformedPolicyDocument"), "{err}");
+    let plan = policies
+        .plan(
+            None,
+            &config(
+                policies.schema(),
+                vec![("name", s(&name)), ("policy", s(doc))],
+            ),
+        )
+        .unwrap();
+    let err = policies
+        .create(&plan.planned)
+        .await
+        .expect_err("IAM refuses the document");
+    assert_eq!(
+        err.code.as_deref(),
+        Some("MalformedPolicyDocument"),
+        "{err}"
+    );
     assert!(!err.message.is_empty(), "{err}");
-    assert!(err.hint.as_deref().is_some_and(|h| h.contains("does not parse")), "{err}");
-    let arn = format!("arn:aws:iam::{}:policy/{name}", ctx.account_id().await.unwrap());
-    assert_eq!(policies.import(&arn).await.unwrap(), None, "nothing was left behind");
+    assert!(
+        err.hint
+            .as_deref()
+            .is_some_and(|h| h.contains("does not parse")),
+        "{err}"
+    );
+    let arn = format!(
+        "arn:aws:iam::{}:policy/{name}",
+        ctx.account_id().await.unwrap()
+    );
+    assert_eq!(
+        policies.import(&arn).await.unwrap(),
+        None,
+        "nothing was left behind"
+    );
 }
 
 #[tokio::test]
 async fn caller_identity_and_region() {
     let ctx = context().await;
     let identity = CallerIdentityDataSource::new(ctx.clone());
-    let out = identity.read(&config(identity.schema(), vec![])).await.unwrap();
+    let out = identity
+        .read(&config(identity.schema(), vec![]))
+        .await
+        .unwrap();
     let account = out.str_attr("account_id").unwrap().to_string();
     assert_eq!(account.len(), 12, "{account}");
     assert!(account.chars().all(|c| c.is_ascii_digit()));
     assert_eq!(out.str_attr("id"), Some(account.as_str()));
-    assert!(out.str_attr("arn").is_some_and(|a| a.contains(&account)), "{out:?}");
+    assert!(
+        out.str_attr("arn").is_some_and(|a| a.contains(&account)),
+        "{out:?}"
+    );
     assert!(out.str_attr("user_id").is_some());
     assert_eq!(ctx.account_id().await.unwrap(), account);
 
@@ -371,11 +709,26 @@ async fn caller_identity_and_region() {
     let current = region.read(&config(region.schema(), vec![])).await.unwrap();
     assert_eq!(current.str_attr("name"), Some("us-east-1"));
     assert_eq!(current.str_attr("region"), Some("us-east-1"));
-    assert_eq!(current.str_attr("description"), Some("US East (N. Virginia)"));
-    assert_eq!(current.str_attr("endpoint"), Some("ec2.us-east-1.amazonaws.com"));
-    let other = region.read(&config(region.schema(), vec![("region", s("eu-west-1"))])).await.unwrap();
+    assert_eq!(
+        current.str_attr("description"),
+        Some("US East (N. Virginia)")
+    );
+    assert_eq!(
+        current.str_attr("endpoint"),
+        Some("ec2.us-east-1.amazonaws.com")
+    );
+    let other = region
+        .read(&config(region.schema(), vec![("region", s("eu-west-1"))]))
+        .await
+        .unwrap();
     assert_eq!(other.str_attr("description"), Some("Europe (Ireland)"));
-    let by_endpoint = region.read(&config(region.schema(), vec![("endpoint", s("ec2.eu-west-2.amazonaws.com"))])).await.unwrap();
+    let by_endpoint = region
+        .read(&config(
+            region.schema(),
+            vec![("endpoint", s("ec2.eu-west-2.amazonaws.com"))],
+        ))
+        .await
+        .unwrap();
     assert_eq!(by_endpoint.str_attr("name"), Some("eu-west-2"));
 }
 
@@ -392,7 +745,10 @@ async fn iam_module_shape_applies_and_replans_clean() {
         let schema = &docs.schema().blocks["statement"].schema;
         config(schema, set)
     };
-    let principal = Value::object([("type", s("Service")), ("identifiers", Value::Set(vec![s("ec2.amazonaws.com")]))]);
+    let principal = Value::object([
+        ("type", s("Service")),
+        ("identifiers", Value::Set(vec![s("ec2.amazonaws.com")])),
+    ]);
     let trust_cfg = config(
         docs.schema(),
         vec![(
@@ -405,19 +761,38 @@ async fn iam_module_shape_applies_and_replans_clean() {
             ])]),
         )],
     );
-    let trust = docs.read(&trust_cfg).await.unwrap().str_attr("json").unwrap().to_string();
+    let trust = docs
+        .read(&trust_cfg)
+        .await
+        .unwrap()
+        .str_attr("json")
+        .unwrap()
+        .to_string();
     let storage_cfg = config(
         docs.schema(),
         vec![(
             "statement",
             Value::List(vec![statement(vec![
                 ("sid", s("ReadWriteFiles")),
-                ("actions", Value::Set(vec![s("s3:GetObject"), s("s3:PutObject"), s("s3:DeleteObject")])),
+                (
+                    "actions",
+                    Value::Set(vec![
+                        s("s3:GetObject"),
+                        s("s3:PutObject"),
+                        s("s3:DeleteObject"),
+                    ]),
+                ),
                 ("resources", Value::Set(vec![s("arn:aws:s3:::b/*")])),
             ])]),
         )],
     );
-    let storage_doc = docs.read(&storage_cfg).await.unwrap().str_attr("json").unwrap().to_string();
+    let storage_doc = docs
+        .read(&storage_cfg)
+        .await
+        .unwrap()
+        .str_attr("json")
+        .unwrap()
+        .to_string();
 
     let prefix = unique("forge-mod");
     let roles = RoleResource::new(ctx.clone());
@@ -429,31 +804,62 @@ async fn iam_module_shape_applies_and_replans_clean() {
 
     let role_cfg = config(
         roles.schema(),
-        vec![("name", s(&format!("{prefix}-app"))), ("assume_role_policy", s(&trust)), ("tags", component.clone())],
+        vec![
+            ("name", s(&format!("{prefix}-app"))),
+            ("assume_role_policy", s(&trust)),
+            ("tags", component.clone()),
+        ],
     );
     let role = create(&roles, &role_cfg).await;
-    let raw = client.get_role().role_name(format!("{prefix}-app")).send().await.unwrap();
-    let raw_trust = raw.role().and_then(|r| r.assume_role_policy_document()).unwrap().to_string();
-    assert_ne!(raw_trust, trust, "the emulator returned the document unchanged: normalisation untested");
+    let raw = client
+        .get_role()
+        .role_name(format!("{prefix}-app"))
+        .send()
+        .await
+        .unwrap();
+    let raw_trust = raw
+        .role()
+        .and_then(|r| r.assume_role_policy_document())
+        .unwrap()
+        .to_string();
+    assert_ne!(
+        raw_trust, trust,
+        "the emulator returned the document unchanged: normalisation untested"
+    );
 
     let policy_cfg = config(
         policies.schema(),
-        vec![("name", s(&format!("{prefix}-storage"))), ("policy", s(&storage_doc)), ("tags", component.clone())],
+        vec![
+            ("name", s(&format!("{prefix}-storage"))),
+            ("policy", s(&storage_doc)),
+            ("tags", component.clone()),
+        ],
     );
     let policy = create(&policies, &policy_cfg).await;
     let attach_cfg = config(
         attachments.schema(),
-        vec![("role", s(role.str_attr("name").unwrap())), ("policy_arn", s(policy.str_attr("arn").unwrap()))],
+        vec![
+            ("role", s(role.str_attr("name").unwrap())),
+            ("policy_arn", s(policy.str_attr("arn").unwrap())),
+        ],
     );
     let attachment = create(&attachments, &attach_cfg).await;
     let inline_cfg = config(
         inline.schema(),
-        vec![("name", s(&format!("{prefix}-runtime"))), ("role", s(role.str_attr("id").unwrap())), ("policy", s(&storage_doc))],
+        vec![
+            ("name", s(&format!("{prefix}-runtime"))),
+            ("role", s(role.str_attr("id").unwrap())),
+            ("policy", s(&storage_doc)),
+        ],
     );
     let inline_state = create(&inline, &inline_cfg).await;
     let profile_cfg = config(
         profiles.schema(),
-        vec![("name", s(&format!("{prefix}-app"))), ("role", s(role.str_attr("name").unwrap())), ("tags", component)],
+        vec![
+            ("name", s(&format!("{prefix}-app"))),
+            ("role", s(role.str_attr("name").unwrap())),
+            ("tags", component),
+        ],
     );
     let profile = create(&profiles, &profile_cfg).await;
 
@@ -469,8 +875,15 @@ async fn iam_module_shape_applies_and_replans_clean() {
         assert_no_op(ty, &live, cfg);
     }
     for (ty, state, _) in all.iter().rev() {
-        ty.delete(state).await.unwrap_or_else(|e| panic!("delete {}: {e}", ty.type_name()));
-        assert_eq!(ty.read(state).await.unwrap(), None, "{} still there", ty.type_name());
+        ty.delete(state)
+            .await
+            .unwrap_or_else(|e| panic!("delete {}: {e}", ty.type_name()));
+        assert_eq!(
+            ty.read(state).await.unwrap(),
+            None,
+            "{} still there",
+            ty.type_name()
+        );
     }
 }
 
@@ -483,23 +896,54 @@ async fn default_tags_go_to_tags_all_only() {
     let name = unique("forge-deftags");
     let desired = config(
         roles.schema(),
-        vec![("name", s(&name)), ("assume_role_policy", s(TRUST_EC2)), ("tags", tags(&[("team", "a")]))],
+        vec![
+            ("name", s(&name)),
+            ("assume_role_policy", s(TRUST_EC2)),
+            ("tags", tags(&[("team", "a")])),
+        ],
     );
     let plan = roles.plan(None, &desired).unwrap();
-    assert!(plan.planned.get("tags_all").unwrap().same_as(&tags(&[("env", "test"), ("team", "a")])), "planned tags_all is known and merged");
+    assert!(
+        plan.planned
+            .get("tags_all")
+            .unwrap()
+            .same_as(&tags(&[("env", "test"), ("team", "a")])),
+        "planned tags_all is known and merged"
+    );
     let state = create(&roles, &desired).await;
     let live = read(&roles, &state).await;
-    assert!(live.get("tags").unwrap().same_as(&tags(&[("team", "a")])), "{:?}", live.get("tags"));
-    assert!(live.get("tags_all").unwrap().same_as(&tags(&[("env", "test"), ("team", "a")])));
+    assert!(
+        live.get("tags").unwrap().same_as(&tags(&[("team", "a")])),
+        "{:?}",
+        live.get("tags")
+    );
+    assert!(
+        live.get("tags_all")
+            .unwrap()
+            .same_as(&tags(&[("env", "test"), ("team", "a")]))
+    );
     assert_no_op(&roles, &live, &desired);
-    let on_aws = iam(&ctx).list_role_tags().role_name(&name).send().await.unwrap();
+    let on_aws = iam(&ctx)
+        .list_role_tags()
+        .role_name(&name)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(on_aws.tags().len(), 2, "default tags are applied to AWS");
 
     // Dropping the role's own tag leaves the defaults.
-    let untagged = config(roles.schema(), vec![("name", s(&name)), ("assume_role_policy", s(TRUST_EC2))]);
+    let untagged = config(
+        roles.schema(),
+        vec![("name", s(&name)), ("assume_role_policy", s(TRUST_EC2))],
+    );
     let plan = roles.plan(Some(&live), &untagged).unwrap();
     let updated = roles.update(&live, &plan.planned).await.unwrap();
-    assert!(updated.get("tags_all").unwrap().same_as(&tags(&[("env", "test"), ("team", "default")])));
+    assert!(
+        updated
+            .get("tags_all")
+            .unwrap()
+            .same_as(&tags(&[("env", "test"), ("team", "default")]))
+    );
     assert_eq!(updated.get("tags"), Some(&Value::Null));
     assert_no_op(&roles, &read(&roles, &updated).await, &untagged);
     roles.delete(&updated).await.unwrap();
@@ -510,26 +954,63 @@ async fn name_prefix_generates_a_unique_name_and_partition_reads() {
     let ctx = context().await;
     let roles = RoleResource::new(ctx.clone());
     let prefix = format!("{}-", unique("fp").chars().take(20).collect::<String>());
-    let desired = config(roles.schema(), vec![("name_prefix", s(&prefix)), ("assume_role_policy", s(TRUST_EC2))]);
+    let desired = config(
+        roles.schema(),
+        vec![
+            ("name_prefix", s(&prefix)),
+            ("assume_role_policy", s(TRUST_EC2)),
+        ],
+    );
     let plan = roles.plan(None, &desired).unwrap();
-    assert!(plan.planned.get("name").unwrap().is_unknown(), "a generated name is known only after apply");
+    assert!(
+        plan.planned.get("name").unwrap().is_unknown(),
+        "a generated name is known only after apply"
+    );
     let state = roles.create(&plan.planned).await.unwrap();
     let name = state.str_attr("name").unwrap().to_string();
-    assert!(name.starts_with(&prefix) && name.len() > prefix.len(), "{name}");
+    assert!(
+        name.starts_with(&prefix) && name.len() > prefix.len(),
+        "{name}"
+    );
     assert_eq!(state.str_attr("name_prefix"), Some(prefix.as_str()));
     assert_no_op(&roles, &read(&roles, &state).await, &desired);
-    let both = config(roles.schema(), vec![("name", s("x")), ("name_prefix", s("y")), ("assume_role_policy", s(TRUST_EC2))]);
-    assert!(roles.plan(None, &both).unwrap_err().message.contains("conflict"));
+    let both = config(
+        roles.schema(),
+        vec![
+            ("name", s("x")),
+            ("name_prefix", s("y")),
+            ("assume_role_policy", s(TRUST_EC2)),
+        ],
+    );
+    assert!(
+        roles
+            .plan(None, &both)
+            .unwrap_err()
+            .message
+            .contains("conflict")
+    );
     let lookup = forge_aws_iam::role_data::RoleDataSource::new(ctx.clone());
-    let found = lookup.read(&config(lookup.schema(), vec![("name", s(&name))])).await.unwrap();
+    let found = lookup
+        .read(&config(lookup.schema(), vec![("name", s(&name))]))
+        .await
+        .unwrap();
     assert_eq!(found.str_attr("arn"), state.str_attr("arn"));
-    assert!(json_eq(found.str_attr("assume_role_policy").unwrap(), TRUST_EC2));
+    assert!(json_eq(
+        found.str_attr("assume_role_policy").unwrap(),
+        TRUST_EC2
+    ));
     roles.delete(&state).await.unwrap();
-    let err = lookup.read(&config(lookup.schema(), vec![("name", s(&name))])).await.unwrap_err();
+    let err = lookup
+        .read(&config(lookup.schema(), vec![("name", s(&name))]))
+        .await
+        .unwrap_err();
     assert!(err.message.contains(&name), "{err}");
 
     let partition = forge_aws_iam::partition::PartitionDataSource::new(ctx.clone());
-    let out = partition.read(&config(partition.schema(), vec![])).await.unwrap();
+    let out = partition
+        .read(&config(partition.schema(), vec![]))
+        .await
+        .unwrap();
     assert_eq!(out.str_attr("partition"), Some("aws"));
     assert_eq!(out.str_attr("dns_suffix"), Some("amazonaws.com"));
 }

@@ -1,12 +1,13 @@
 //! Helpers the S3 resource types share: the client, "bucket is gone" codes, the
 //! "configuration is absent" rule, block accessors and tags.
 
-
 use forge_aws_common::{AwsContext, sdk_error};
 use forge_provider::{ProviderError, ProviderResult, Value};
 
 // The value helpers every service shares live in forge-aws-common.
-pub use forge_aws_common::values::{config_tags, tags_state, plan_tags_all, set_attr, required_str, replace_paths};
+pub use forge_aws_common::values::{
+    config_tags, plan_tags_all, replace_paths, required_str, set_attr, tags_state,
+};
 
 /// An S3 client for this provider configuration; path-style addressing whenever a custom
 /// endpoint is in force (virtual-hosted names such as `<bucket>.localhost` do not resolve).

@@ -1009,21 +1009,45 @@ async fn sub_resources_of_a_missing_bucket_say_to_create_the_bucket_first() {
 async fn bucket_name_taken_by_another_account_says_choose_another_name() {
     let ctx = context().await;
     let other_account = aws_sdk_s3::config::Builder::from(&ctx.sdk)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new("111111111111", "test", None, None, "other-account"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "111111111111",
+            "test",
+            None,
+            None,
+            "other-account",
+        ))
         .force_path_style(true)
         .build();
     let other = aws_sdk_s3::Client::from_conf(other_account);
     let name = unique("forge-taken");
-    other.create_bucket().bucket(&name).send().await.expect("the other account's bucket");
+    other
+        .create_bucket()
+        .bucket(&name)
+        .send()
+        .await
+        .expect("the other account's bucket");
 
     let rt = BucketResource::new(ctx.clone());
-    let plan = rt.plan(None, &config(rt.schema(), vec![("bucket", s(&name))])).expect("plan");
-    let err = rt.create(&plan.planned).await.expect_err("the name is taken");
+    let plan = rt
+        .plan(None, &config(rt.schema(), vec![("bucket", s(&name))]))
+        .expect("plan");
+    let err = rt
+        .create(&plan.planned)
+        .await
+        .expect_err("the name is taken");
     assert_eq!(err.code.as_deref(), Some("BucketAlreadyExists"), "{err}");
     assert!(err.message.contains(&name), "{err}");
     let hint = err.hint.clone().unwrap_or_default();
-    assert!(hint.contains("another name") && !hint.contains("import"), "{err}");
-    other.delete_bucket().bucket(&name).send().await.expect("clean up");
+    assert!(
+        hint.contains("another name") && !hint.contains("import"),
+        "{err}"
+    );
+    other
+        .delete_bucket()
+        .bucket(&name)
+        .send()
+        .await
+        .expect("clean up");
 }
 
 /// With an endpoint set, S3 is addressed path-style: `<bucket>.localhost` does not
@@ -1031,15 +1055,24 @@ async fn bucket_name_taken_by_another_account_says_choose_another_name() {
 #[tokio::test]
 async fn an_endpoint_by_host_name_is_addressed_path_style() {
     require_emulators();
-    let url = std::env::var("AWS_ENDPOINT_URL").unwrap().replace("127.0.0.1", "localhost");
-    assert!(url.contains("://localhost"), "expected the emulator on 127.0.0.1 or localhost, got {url}");
+    let url = std::env::var("AWS_ENDPOINT_URL")
+        .unwrap()
+        .replace("127.0.0.1", "localhost");
+    assert!(
+        url.contains("://localhost"),
+        "expected the emulator on 127.0.0.1 or localhost, got {url}"
+    );
     let endpoints = Value::List(vec![Value::object([("s3", s(&url))])]);
     let ctx = context_with(vec![("endpoints", endpoints)]).await;
     let rt = BucketResource::new(ctx.clone());
     let name = unique("forge-path");
     let cfg = config(
         rt.schema(),
-        vec![("bucket", s(&name)), ("force_destroy", Value::Bool(true)), ("tags", tags(&[("Component", "path-style")]))],
+        vec![
+            ("bucket", s(&name)),
+            ("force_destroy", Value::Bool(true)),
+            ("tags", tags(&[("Component", "path-style")])),
+        ],
     );
     let cycle = Lifecycle::new(&rt, cfg).ignoring_on_import(&["force_destroy"]);
     let live = cycle.create().await;

@@ -7,11 +7,14 @@ use forge_aws_common::AwsContext;
 use forge_provider::{ProviderError, ProviderResult, Value};
 
 // The value helpers every service shares live in forge-aws-common.
-pub use forge_aws_common::values::{config_tags, tags_state, plan_tags_all, set_attr, required_str, opt_string, replace_paths};
+pub use forge_aws_common::values::{
+    config_tags, opt_string, plan_tags_all, replace_paths, required_str, set_attr, tags_state,
+};
 
 /// A Secrets Manager client for this provider configuration.
 pub fn client(ctx: &AwsContext) -> aws_sdk_secretsmanager::Client {
-    let mut conf = aws_sdk_secretsmanager::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
+    let mut conf =
+        aws_sdk_secretsmanager::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
     if let Some(url) = ctx.endpoint_for("secretsmanager") {
         conf = conf.endpoint_url(url);
     }
@@ -43,13 +46,20 @@ pub fn found<T>(result: ProviderResult<T>) -> ProviderResult<Option<T>> {
 
 pub fn tags_from_aws(tags: &[Tag]) -> BTreeMap<String, String> {
     tags.iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value().unwrap_or_default().to_string())))
+        .filter_map(|t| {
+            Some((
+                t.key()?.to_string(),
+                t.value().unwrap_or_default().to_string(),
+            ))
+        })
         .filter(|(k, _)| !k.starts_with("aws:"))
         .collect()
 }
 
 pub fn to_aws_tags(tags: &BTreeMap<String, String>) -> Vec<Tag> {
-    tags.iter().map(|(k, v)| Tag::builder().key(k).value(v).build()).collect()
+    tags.iter()
+        .map(|(k, v)| Tag::builder().key(k).value(v).build())
+        .collect()
 }
 
 /// A description as state: AWS does not distinguish "" from none, so an empty one counts
@@ -80,12 +90,21 @@ mod tests {
         assert_eq!(found::<()>(Err(localstack)), Ok(None));
         let other = ProviderError::with_code("InvalidRequestException", "something else");
         assert!(found::<()>(Err(other)).is_err());
-        assert_eq!(found::<()>(Err(ProviderError::with_code("ResourceNotFoundException", "x"))), Ok(None));
+        assert_eq!(
+            found::<()>(Err(ProviderError::with_code(
+                "ResourceNotFoundException",
+                "x"
+            ))),
+            Ok(None)
+        );
     }
 
     #[test]
     fn reserved_tags_are_dropped() {
-        let tags = vec![Tag::builder().key("aws:x").value("1").build(), Tag::builder().key("team").value("a").build()];
+        let tags = vec![
+            Tag::builder().key("aws:x").value("1").build(),
+            Tag::builder().key("team").value("a").build(),
+        ];
         let m = tags_from_aws(&tags);
         assert_eq!(m.len(), 1);
         assert_eq!(m.get("team").map(String::as_str), Some("a"));

@@ -6,13 +6,17 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use base64::Engine;
 use forge_aws_common::policy::decode_policy;
-use forge_aws_common::{map_value, sdk_error, AwsContext};
-use forge_provider::{AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, Schema, Value};
+use forge_aws_common::{AwsContext, map_value, sdk_error};
+use forge_provider::{
+    AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, Schema, Value,
+};
 
 use crate::common::{client, found, opt_string, tags_from_aws};
 
 fn date_value(d: Option<&aws_smithy_types::DateTime>) -> Value {
-    d.and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok()).map(Value::String).unwrap_or(Value::Null)
+    d.and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+        .map(Value::String)
+        .unwrap_or(Value::Null)
 }
 
 pub struct SecretDataSource {
@@ -29,11 +33,17 @@ impl SecretDataSource {
             .attr("description", Attribute::computed(string()))
             .attr("kms_key_id", Attribute::computed(string()))
             .attr("policy", Attribute::computed(string()))
-            .attr("tags", Attribute::optional_computed(AttrType::Map(Box::new(string()))))
+            .attr(
+                "tags",
+                Attribute::optional_computed(AttrType::Map(Box::new(string()))),
+            )
             .attr("created_date", Attribute::computed(string()))
             .attr("last_changed_date", Attribute::computed(string()))
             .attr("id", Attribute::computed(string()));
-        SecretDataSource { client: client(&ctx), schema }
+        SecretDataSource {
+            client: client(&ctx),
+            schema,
+        }
     }
 }
 
@@ -49,10 +59,19 @@ impl DataSourceType for SecretDataSource {
 
     async fn read(&self, config: &Value) -> ProviderResult<Value> {
         let Some(id) = config.str_attr("arn").or_else(|| config.str_attr("name")) else {
-            return Err(ProviderError::new("aws_secretsmanager_secret: set `arn` or `name`")
-                .hint("name the secret to look up, e.g. name = \"prod/db\""));
+            return Err(
+                ProviderError::new("aws_secretsmanager_secret: set `arn` or `name`")
+                    .hint("name the secret to look up, e.g. name = \"prod/db\""),
+            );
         };
-        let described = found(self.client.describe_secret().secret_id(id).send().await.map_err(sdk_error))?;
+        let described = found(
+            self.client
+                .describe_secret()
+                .secret_id(id)
+                .send()
+                .await
+                .map_err(sdk_error),
+        )?;
         let secret = match described {
             Some(s) if s.deleted_date().is_none() => s,
             _ => {
@@ -61,10 +80,17 @@ impl DataSourceType for SecretDataSource {
             }
         };
         let arn = secret.arn().unwrap_or(id).to_string();
-        let policy = found(self.client.get_resource_policy().secret_id(&arn).send().await.map_err(sdk_error))?
-            .and_then(|p| p.resource_policy().map(decode_policy))
-            .map(Value::String)
-            .unwrap_or(Value::Null);
+        let policy = found(
+            self.client
+                .get_resource_policy()
+                .secret_id(&arn)
+                .send()
+                .await
+                .map_err(sdk_error),
+        )?
+        .and_then(|p| p.resource_policy().map(decode_policy))
+        .map(Value::String)
+        .unwrap_or(Value::Null);
         Ok(Value::object([
             ("id", Value::string(&arn)),
             ("arn", Value::string(&arn)),
@@ -93,11 +119,17 @@ impl SecretVersionDataSource {
             .attr("version_stage", Attribute::optional_computed(string()))
             .attr("secret_string", Attribute::computed(string()).sensitive())
             .attr("secret_binary", Attribute::computed(string()).sensitive())
-            .attr("version_stages", Attribute::computed(AttrType::List(Box::new(string()))))
+            .attr(
+                "version_stages",
+                Attribute::computed(AttrType::List(Box::new(string()))),
+            )
             .attr("arn", Attribute::computed(string()))
             .attr("created_date", Attribute::computed(string()))
             .attr("id", Attribute::computed(string()));
-        SecretVersionDataSource { client: client(&ctx), schema }
+        SecretVersionDataSource {
+            client: client(&ctx),
+            schema,
+        }
     }
 }
 
@@ -114,12 +146,20 @@ impl DataSourceType for SecretVersionDataSource {
     async fn read(&self, config: &Value) -> ProviderResult<Value> {
         let config = config.deep_unmarked();
         let Some(secret_id) = config.str_attr("secret_id") else {
-            return Err(ProviderError::new("aws_secretsmanager_secret_version: `secret_id` is required")
-                .hint("set secret_id to the secret's ARN or name"));
+            return Err(ProviderError::new(
+                "aws_secretsmanager_secret_version: `secret_id` is required",
+            )
+            .hint("set secret_id to the secret's ARN or name"));
         };
         let version_id = config.str_attr("version_id");
         // Terraform reads AWSCURRENT unless a version or stage is given.
-        let stage = config.str_attr("version_stage").or(if version_id.is_none() { Some("AWSCURRENT") } else { None });
+        let stage = config
+            .str_attr("version_stage")
+            .or(if version_id.is_none() {
+                Some("AWSCURRENT")
+            } else {
+                None
+            });
         let out = self
             .client
             .get_secret_value()
@@ -132,19 +172,31 @@ impl DataSourceType for SecretVersionDataSource {
                 sdk_error(e).hint(format!("check that the secret {secret_id} exists and has a value at that version or stage"))
             })?;
         let version = out.version_id().unwrap_or_default().to_string();
-        let secret_string = out.secret_string().map(|s| Value::string(s).sensitive()).unwrap_or(Value::Null);
+        let secret_string = out
+            .secret_string()
+            .map(|s| Value::string(s).sensitive())
+            .unwrap_or(Value::Null);
         let secret_binary = out
             .secret_binary()
-            .map(|b| Value::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref())).sensitive())
+            .map(|b| {
+                Value::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref()))
+                    .sensitive()
+            })
             .unwrap_or(Value::Null);
         Ok(Value::object([
-            ("id", Value::String(format!("{secret_id}|{}", stage.unwrap_or(&version)))),
+            (
+                "id",
+                Value::String(format!("{secret_id}|{}", stage.unwrap_or(&version))),
+            ),
             ("secret_id", Value::string(secret_id)),
             ("version_id", Value::String(version)),
             ("version_stage", opt_string(stage)),
             ("secret_string", secret_string),
             ("secret_binary", secret_binary),
-            ("version_stages", Value::List(out.version_stages().iter().map(Value::string).collect())),
+            (
+                "version_stages",
+                Value::List(out.version_stages().iter().map(Value::string).collect()),
+            ),
             ("arn", opt_string(out.arn())),
             ("created_date", date_value(out.created_date())),
         ]))

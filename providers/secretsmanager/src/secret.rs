@@ -7,12 +7,15 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use forge_aws_common::policy::{policies_equivalent, policy_for_state, validate_policy_json};
-use forge_aws_common::{sdk_error, string_map, AwsContext};
-use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
+use forge_aws_common::{AwsContext, sdk_error, string_map};
+use forge_provider::{
+    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+};
 
 use crate::common::{
-    description_value,    client, config_tags, found, is_not_found, is_scheduled_for_deletion, opt_string, plan_tags_all, replace_paths,
-    required_str, set_attr, tags_from_aws, tags_state, to_aws_tags,
+    client, config_tags, description_value, found, is_not_found, is_scheduled_for_deletion,
+    opt_string, plan_tags_all, replace_paths, required_str, set_attr, tags_from_aws, tags_state,
+    to_aws_tags,
 };
 
 const TYPE: &str = "aws_secretsmanager_secret";
@@ -35,27 +38,61 @@ impl SecretResource {
             // Optional and computed as in Terraform: leaving it out keeps a policy set
             // elsewhere (an aws_secretsmanager_secret_policy); "{}" removes it.
             .attr("policy", Attribute::optional_computed(string()))
-            .attr("recovery_window_in_days", Attribute::optional_computed(AttrType::Number))
-            .attr("force_overwrite_replica_secret", Attribute::optional_computed(AttrType::Bool))
-            .attr("tags", Attribute::optional(AttrType::Map(Box::new(string()))))
-            .attr("tags_all", Attribute::computed(AttrType::Map(Box::new(string()))))
+            .attr(
+                "recovery_window_in_days",
+                Attribute::optional_computed(AttrType::Number),
+            )
+            .attr(
+                "force_overwrite_replica_secret",
+                Attribute::optional_computed(AttrType::Bool),
+            )
+            .attr(
+                "tags",
+                Attribute::optional(AttrType::Map(Box::new(string()))),
+            )
+            .attr(
+                "tags_all",
+                Attribute::computed(AttrType::Map(Box::new(string()))),
+            )
             .attr("id", Attribute::computed(string()))
             .attr("arn", Attribute::computed(string()));
         let client = client(&ctx);
-        SecretResource { ctx, client, schema }
+        SecretResource {
+            ctx,
+            client,
+            schema,
+        }
     }
 
     /// The live secret as state; `state` gives the configuration-only arguments and the
     /// spelling of an equivalent policy.
     async fn read_by_id(&self, id: &str, state: &Value) -> ProviderResult<Option<Value>> {
-        let described = found(self.client.describe_secret().secret_id(id).send().await.map_err(sdk_error))?;
-        let Some(secret) = described else { return Ok(None) };
+        let described = found(
+            self.client
+                .describe_secret()
+                .secret_id(id)
+                .send()
+                .await
+                .map_err(sdk_error),
+        )?;
+        let Some(secret) = described else {
+            return Ok(None);
+        };
         if secret.deleted_date().is_some() {
             return Ok(None);
         }
         let arn = secret.arn().unwrap_or(id).to_string();
-        let policy = found(self.client.get_resource_policy().secret_id(&arn).send().await.map_err(sdk_error))?;
-        let Some(policy) = policy else { return Ok(None) };
+        let policy = found(
+            self.client
+                .get_resource_policy()
+                .secret_id(&arn)
+                .send()
+                .await
+                .map_err(sdk_error),
+        )?;
+        let Some(policy) = policy else {
+            return Ok(None);
+        };
         let policy = match policy.resource_policy().filter(|p| !is_empty_policy(p)) {
             Some(live) => Value::String(policy_for_state(state.str_attr("policy"), live)),
             // No policy: keep the configuration's way of saying so ("{}" or "").
@@ -64,19 +101,28 @@ impl SecretResource {
                 _ => Value::Null,
             },
         };
-        let (tags, tags_all) =
-            tags_state(&self.ctx, state.get("tags").unwrap_or(&Value::Null), &tags_from_aws(secret.tags()));
+        let (tags, tags_all) = tags_state(
+            &self.ctx,
+            state.get("tags").unwrap_or(&Value::Null),
+            &tags_from_aws(secret.tags()),
+        );
         let recovery = state
             .get("recovery_window_in_days")
             .and_then(Value::as_f64)
             .unwrap_or(DEFAULT_RECOVERY_WINDOW);
-        let overwrite = state.get("force_overwrite_replica_secret").and_then(Value::as_bool).unwrap_or(false);
+        let overwrite = state
+            .get("force_overwrite_replica_secret")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
         let description = description_value(secret.description(), state);
         Ok(Some(Value::object([
             ("id", Value::string(&arn)),
             ("arn", Value::string(&arn)),
             ("name", opt_string(secret.name())),
-            ("name_prefix", state.get("name_prefix").cloned().unwrap_or(Value::Null)),
+            (
+                "name_prefix",
+                state.get("name_prefix").cloned().unwrap_or(Value::Null),
+            ),
             ("description", description),
             ("kms_key_id", opt_string(secret.kms_key_id())),
             ("policy", policy),
@@ -90,7 +136,13 @@ impl SecretResource {
     async fn put_policy(&self, arn: &str, policy: Option<&str>) -> ProviderResult<()> {
         match policy.filter(|p| !is_empty_policy(p)) {
             Some(policy) => {
-                let out = self.client.put_resource_policy().secret_id(arn).resource_policy(policy).send().await;
+                let out = self
+                    .client
+                    .put_resource_policy()
+                    .secret_id(arn)
+                    .resource_policy(policy)
+                    .send()
+                    .await;
                 out.map_err(|e| {
                     let e = sdk_error(e);
                     match e.code.as_deref() {
@@ -102,7 +154,14 @@ impl SecretResource {
                 })?;
             }
             None => {
-                found(self.client.delete_resource_policy().secret_id(arn).send().await.map_err(sdk_error))?;
+                found(
+                    self.client
+                        .delete_resource_policy()
+                        .secret_id(arn)
+                        .send()
+                        .await
+                        .map_err(sdk_error),
+                )?;
             }
         }
         Ok(())
@@ -111,15 +170,34 @@ impl SecretResource {
     async fn update_tags(&self, arn: &str, prior: &Value, planned: &Value) -> ProviderResult<()> {
         let old = string_map(prior.get("tags_all").unwrap_or(&Value::Null));
         let new = self.ctx.tags_all(&config_tags(planned));
-        let removed: Vec<String> = old.keys().filter(|k| !new.contains_key(*k)).cloned().collect();
+        let removed: Vec<String> = old
+            .keys()
+            .filter(|k| !new.contains_key(*k))
+            .cloned()
+            .collect();
         if !removed.is_empty() {
-            let out = self.client.untag_resource().secret_id(arn).set_tag_keys(Some(removed)).send().await;
+            let out = self
+                .client
+                .untag_resource()
+                .secret_id(arn)
+                .set_tag_keys(Some(removed))
+                .send()
+                .await;
             out.map_err(sdk_error)?;
         }
-        let changed: std::collections::BTreeMap<String, String> =
-            new.iter().filter(|(k, v)| old.get(*k) != Some(*v)).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let changed: std::collections::BTreeMap<String, String> = new
+            .iter()
+            .filter(|(k, v)| old.get(*k) != Some(*v))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         if !changed.is_empty() {
-            let out = self.client.tag_resource().secret_id(arn).set_tags(Some(to_aws_tags(&changed))).send().await;
+            let out = self
+                .client
+                .tag_resource()
+                .secret_id(arn)
+                .set_tags(Some(to_aws_tags(&changed)))
+                .send()
+                .await;
             out.map_err(sdk_error)?;
         }
         Ok(())
@@ -130,19 +208,29 @@ impl SecretResource {
 /// `/_+=.@-`. Checked at plan so the error comes before anything is created.
 pub fn check_secret_name(config: &Value) -> ProviderResult<()> {
     for (attribute, max) in [("name", 512usize), ("name_prefix", 512 - 26)] {
-        let Some(text) = config.str_attr(attribute) else { continue };
+        let Some(text) = config.str_attr(attribute) else {
+            continue;
+        };
         let count = text.chars().count();
         if count == 0 || count > max {
-            return Err(ProviderError::new(format!("{TYPE}: {attribute} is {count} characters long; it must be 1 to {max}"))
-                .hint(format!("shorten {attribute}")));
+            return Err(ProviderError::new(format!(
+                "{TYPE}: {attribute} is {count} characters long; it must be 1 to {max}"
+            ))
+            .hint(format!("shorten {attribute}")));
         }
-        if let Some(bad) = text.chars().find(|c| !(c.is_ascii_alphanumeric() || "/_+=.@-".contains(*c))) {
+        if let Some(bad) = text
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || "/_+=.@-".contains(*c)))
+        {
             return Err(ProviderError::new(format!("{TYPE}: {attribute} {text:?} contains {bad:?}, which Secrets Manager does not allow"))
                 .hint("use letters, digits and / _ + = . @ -"));
         }
     }
     if config.get_non_null("name").is_some() && config.get_non_null("name_prefix").is_some() {
-        return Err(ProviderError::new(format!("{TYPE}: `name` and `name_prefix` conflict")).hint("set only one of them"));
+        return Err(
+            ProviderError::new(format!("{TYPE}: `name` and `name_prefix` conflict"))
+                .hint("set only one of them"),
+        );
     }
     Ok(())
 }
@@ -154,12 +242,19 @@ pub fn is_empty_policy(policy: &str) -> bool {
 
 /// Terraform accepts 0 (delete at once) or 7 to 30 days.
 pub fn check_recovery_window(config: &Value) -> ProviderResult<()> {
-    let Some(days) = config.get("recovery_window_in_days").and_then(Value::as_f64) else { return Ok(()) };
+    let Some(days) = config
+        .get("recovery_window_in_days")
+        .and_then(Value::as_f64)
+    else {
+        return Ok(());
+    };
     if days == 0.0 || (7.0..=30.0).contains(&days) && days.fract() == 0.0 {
         Ok(())
     } else {
-        Err(ProviderError::new(format!("{TYPE}: recovery_window_in_days = {days} is out of range"))
-            .hint("use 0 to delete without recovery, or a whole number of days from 7 to 30"))
+        Err(ProviderError::new(format!(
+            "{TYPE}: recovery_window_in_days = {days} is out of range"
+        ))
+        .hint("use 0 to delete without recovery, or a whole number of days from 7 to 30"))
     }
 }
 
@@ -174,9 +269,10 @@ fn create_hint(err: ProviderError, name: &str) -> ProviderError {
         Some("ResourceExistsException") => err.hint(format!(
             "a secret named {name:?} already exists: choose another name, or import it by its ARN"
         )),
-        Some("ValidationException") if name.len() > 512 => {
-            err.hint(format!("secret names are at most 512 characters; {name:?} has {}", name.len()))
-        }
+        Some("ValidationException") if name.len() > 512 => err.hint(format!(
+            "secret names are at most 512 characters; {name:?} has {}",
+            name.len()
+        )),
         _ => err,
     }
 }
@@ -188,7 +284,11 @@ fn generated_name(prefix: &str) -> String {
     let now = chrono::Utc::now();
     let micros = now.format("%6f").to_string();
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{prefix}{}{}{n:08x}", now.format("%Y%m%d%H%M%S"), &micros[..4])
+    format!(
+        "{prefix}{}{}{n:08x}",
+        now.format("%Y%m%d%H%M%S"),
+        &micros[..4]
+    )
 }
 
 #[async_trait]
@@ -205,17 +305,34 @@ impl ResourceType for SecretResource {
         check_recovery_window(config)?;
         check_secret_name(config)?;
         if let Some(policy) = config.str_attr("policy").filter(|p| !is_empty_policy(p)) {
-            validate_policy_json("policy", policy).map_err(|m| ProviderError::new(format!("{TYPE}: {m}")))?;
+            validate_policy_json("policy", policy)
+                .map_err(|m| ProviderError::new(format!("{TYPE}: {m}")))?;
         }
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
-        if config.get("recovery_window_in_days").is_none_or(Value::is_null) {
-            set_attr(&mut planned, "recovery_window_in_days", Value::Number(DEFAULT_RECOVERY_WINDOW));
+        if config
+            .get("recovery_window_in_days")
+            .is_none_or(Value::is_null)
+        {
+            set_attr(
+                &mut planned,
+                "recovery_window_in_days",
+                Value::Number(DEFAULT_RECOVERY_WINDOW),
+            );
         }
-        if config.get("force_overwrite_replica_secret").is_none_or(Value::is_null) {
-            set_attr(&mut planned, "force_overwrite_replica_secret", Value::Bool(false));
+        if config
+            .get("force_overwrite_replica_secret")
+            .is_none_or(Value::is_null)
+        {
+            set_attr(
+                &mut planned,
+                "force_overwrite_replica_secret",
+                Value::Bool(false),
+            );
         }
-        if let (Some(configured), Some(stored)) = (planned.str_attr("policy"), prior.and_then(|p| p.str_attr("policy")))
-            && configured != stored
+        if let (Some(configured), Some(stored)) = (
+            planned.str_attr("policy"),
+            prior.and_then(|p| p.str_attr("policy")),
+        ) && configured != stored
             && policies_equivalent(configured, stored)
         {
             let stored = stored.to_string();
@@ -223,7 +340,10 @@ impl ResourceType for SecretResource {
         }
         plan_tags_all(&self.ctx, &mut planned);
         let requires_replace = replace_paths(&self.schema, prior, &planned);
-        Ok(PlannedState { planned, requires_replace })
+        Ok(PlannedState {
+            planned,
+            requires_replace,
+        })
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
@@ -247,23 +367,33 @@ impl ResourceType for SecretResource {
             .arn()
             .ok_or_else(|| ProviderError::new(format!("CreateSecret for {name} returned no ARN")))?
             .to_string();
-        if planned.str_attr("policy").is_some_and(|p| !is_empty_policy(p)) {
+        if planned
+            .str_attr("policy")
+            .is_some_and(|p| !is_empty_policy(p))
+        {
             self.put_policy(&arn, planned.str_attr("policy")).await?;
         }
-        self.read_by_id(&arn, &planned)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("secret {name} vanished right after it was created")))
+        self.read_by_id(&arn, &planned).await?.ok_or_else(|| {
+            ProviderError::new(format!("secret {name} vanished right after it was created"))
+        })
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(id) = state.str_attr("id").or_else(|| state.str_attr("arn")) else { return Ok(None) };
+        let Some(id) = state.str_attr("id").or_else(|| state.str_attr("arn")) else {
+            return Ok(None);
+        };
         self.read_by_id(id, state).await
     }
 
     async fn update(&self, prior: &Value, planned: &Value) -> ProviderResult<Value> {
         let planned = planned.deep_unmarked();
         let arn = required_str(prior, "id", TYPE)?.to_string();
-        let changed = |attr: &str| !prior.get(attr).unwrap_or(&Value::Null).same_as(planned.get(attr).unwrap_or(&Value::Null));
+        let changed = |attr: &str| {
+            !prior
+                .get(attr)
+                .unwrap_or(&Value::Null)
+                .same_as(planned.get(attr).unwrap_or(&Value::Null))
+        };
         if changed("description") || changed("kms_key_id") {
             self.client
                 .update_secret()
@@ -276,18 +406,27 @@ impl ResourceType for SecretResource {
                 .map_err(sdk_error)?;
         }
         // A null planned policy is "not managed here" (computed), never "remove it".
-        if changed("policy") && planned.get("policy").is_some_and(|p| !p.is_null() && !p.is_unknown()) {
+        if changed("policy")
+            && planned
+                .get("policy")
+                .is_some_and(|p| !p.is_null() && !p.is_unknown())
+        {
             self.put_policy(&arn, planned.str_attr("policy")).await?;
         }
         self.update_tags(&arn, prior, &planned).await?;
-        self.read_by_id(&arn, &planned)
-            .await?
-            .ok_or_else(|| ProviderError::new(format!("secret {arn} disappeared during the update")))
+        self.read_by_id(&arn, &planned).await?.ok_or_else(|| {
+            ProviderError::new(format!("secret {arn} disappeared during the update"))
+        })
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(arn) = state.str_attr("id").or_else(|| state.str_attr("arn")) else { return Ok(()) };
-        let days = state.get("recovery_window_in_days").and_then(Value::as_i64).unwrap_or(30);
+        let Some(arn) = state.str_attr("id").or_else(|| state.str_attr("arn")) else {
+            return Ok(());
+        };
+        let days = state
+            .get("recovery_window_in_days")
+            .and_then(Value::as_i64)
+            .unwrap_or(30);
         let request = self.client.delete_secret().secret_id(arn);
         let request = if days == 0 {
             request.force_delete_without_recovery(true)
@@ -304,7 +443,10 @@ impl ResourceType for SecretResource {
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
         let state = Value::object([
             ("id", Value::string(id)),
-            ("recovery_window_in_days", Value::Number(DEFAULT_RECOVERY_WINDOW)),
+            (
+                "recovery_window_in_days",
+                Value::Number(DEFAULT_RECOVERY_WINDOW),
+            ),
             ("force_overwrite_replica_secret", Value::Bool(false)),
         ]);
         self.read_by_id(id, &state).await
@@ -326,7 +468,10 @@ mod tests {
         assert!(check_recovery_window(&window(30.0)).is_ok());
         assert!(check_recovery_window(&window(3.0)).is_err());
         assert!(check_recovery_window(&window(31.0)).is_err());
-        assert!(check_recovery_window(&Value::object([("recovery_window_in_days", Value::Null)])).is_ok());
+        assert!(
+            check_recovery_window(&Value::object([("recovery_window_in_days", Value::Null)]))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -343,9 +488,22 @@ mod tests {
     fn secret_names_are_checked() {
         let name = |n: &str| Value::object([("name", Value::string(n))]);
         assert!(check_secret_name(&name("prod/api/jwt-key_1")).is_ok());
-        assert!(check_secret_name(&name("has space")).unwrap_err().message.contains("' '"));
-        assert!(check_secret_name(&name(&"x".repeat(513))).unwrap_err().message.contains("513"));
-        let both = Value::object([("name", Value::string("a")), ("name_prefix", Value::string("b"))]);
+        assert!(
+            check_secret_name(&name("has space"))
+                .unwrap_err()
+                .message
+                .contains("' '")
+        );
+        assert!(
+            check_secret_name(&name(&"x".repeat(513)))
+                .unwrap_err()
+                .message
+                .contains("513")
+        );
+        let both = Value::object([
+            ("name", Value::string("a")),
+            ("name_prefix", Value::string("b")),
+        ]);
         assert!(check_secret_name(&both).is_err());
     }
 }

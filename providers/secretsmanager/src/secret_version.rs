@@ -7,10 +7,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use aws_smithy_types::Blob;
 use base64::Engine;
-use forge_aws_common::{sdk_error, AwsContext};
-use forge_provider::{AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value};
+use forge_aws_common::{AwsContext, sdk_error};
+use forge_provider::{
+    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+};
 
-use crate::common::{client, found, is_not_found, is_scheduled_for_deletion, replace_paths, required_str};
+use crate::common::{
+    client, found, is_not_found, is_scheduled_for_deletion, replace_paths, required_str,
+};
 
 const TYPE: &str = "aws_secretsmanager_secret_version";
 /// The stage AWS gives the newest version; it cannot simply be taken away.
@@ -26,24 +30,50 @@ impl SecretVersionResource {
         let string = || AttrType::String;
         let schema = Schema::new()
             .attr("secret_id", Attribute::required(string()).force_new())
-            .attr("secret_string", Attribute::optional(string()).force_new().sensitive())
-            .attr("secret_binary", Attribute::optional(string()).force_new().sensitive())
-            .attr("version_stages", Attribute::optional_computed(AttrType::Set(Box::new(string()))))
+            .attr(
+                "secret_string",
+                Attribute::optional(string()).force_new().sensitive(),
+            )
+            .attr(
+                "secret_binary",
+                Attribute::optional(string()).force_new().sensitive(),
+            )
+            .attr(
+                "version_stages",
+                Attribute::optional_computed(AttrType::Set(Box::new(string()))),
+            )
             .attr("id", Attribute::computed(string()))
             .attr("arn", Attribute::computed(string()))
             .attr("version_id", Attribute::computed(string()));
-        SecretVersionResource { client: client(&ctx), schema }
+        SecretVersionResource {
+            client: client(&ctx),
+            schema,
+        }
     }
 
     /// The version as state, `None` when it or its secret is gone.
     async fn read_parts(&self, secret_id: &str, version_id: &str) -> ProviderResult<Option<Value>> {
-        let out = self.client.get_secret_value().secret_id(secret_id).version_id(version_id).send().await;
+        let out = self
+            .client
+            .get_secret_value()
+            .secret_id(secret_id)
+            .version_id(version_id)
+            .send()
+            .await;
         // The SDK error for this call never carries the value, only code and message.
-        let Some(out) = found(out.map_err(sdk_error))? else { return Ok(None) };
-        let secret_string = out.secret_string().map(|s| Value::string(s).sensitive()).unwrap_or(Value::Null);
+        let Some(out) = found(out.map_err(sdk_error))? else {
+            return Ok(None);
+        };
+        let secret_string = out
+            .secret_string()
+            .map(|s| Value::string(s).sensitive())
+            .unwrap_or(Value::Null);
         let secret_binary = out
             .secret_binary()
-            .map(|b| Value::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref())).sensitive())
+            .map(|b| {
+                Value::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref()))
+                    .sensitive()
+            })
             .unwrap_or(Value::Null);
         Ok(Some(Value::object([
             ("id", Value::String(format!("{secret_id}|{version_id}"))),
@@ -52,7 +82,10 @@ impl SecretVersionResource {
             ("version_id", Value::string(version_id)),
             ("secret_string", secret_string),
             ("secret_binary", secret_binary),
-            ("version_stages", stage_set(out.version_stages().iter().cloned())),
+            (
+                "version_stages",
+                stage_set(out.version_stages().iter().cloned()),
+            ),
         ])))
     }
 
@@ -68,7 +101,11 @@ impl SecretVersionResource {
                 .send()
                 .await
                 .map_err(sdk_error)?;
-            if let Some(v) = out.versions().iter().find(|v| v.version_stages().iter().any(|s| s == stage)) {
+            if let Some(v) = out
+                .versions()
+                .iter()
+                .find(|v| v.version_stages().iter().any(|s| s == stage))
+            {
                 return Ok(v.version_id().map(str::to_string));
             }
             match out.next_token() {
@@ -78,8 +115,16 @@ impl SecretVersionResource {
         }
     }
 
-    async fn add_stage(&self, secret_id: &str, version_id: &str, stage: &str) -> ProviderResult<()> {
-        let holder = self.stage_holder(secret_id, stage).await?.filter(|h| h != version_id);
+    async fn add_stage(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        stage: &str,
+    ) -> ProviderResult<()> {
+        let holder = self
+            .stage_holder(secret_id, stage)
+            .await?
+            .filter(|h| h != version_id);
         self.client
             .update_secret_version_stage()
             .secret_id(secret_id)
@@ -92,7 +137,12 @@ impl SecretVersionResource {
         Ok(())
     }
 
-    async fn remove_stage(&self, secret_id: &str, version_id: &str, stage: &str) -> ProviderResult<()> {
+    async fn remove_stage(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        stage: &str,
+    ) -> ProviderResult<()> {
         let out = self
             .client
             .update_secret_version_stage()
@@ -115,35 +165,52 @@ fn stage_set(stages: impl IntoIterator<Item = String>) -> Value {
 fn stages_of(v: &Value) -> BTreeSet<String> {
     v.get("version_stages")
         .and_then(Value::as_seq)
-        .map(|xs| xs.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .map(|xs| {
+            xs.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// Splits Terraform's id `<secret_id>|<version_id>`.
 pub fn parse_id(id: &str) -> ProviderResult<(&str, &str)> {
     match id.rsplit_once('|') {
-        Some((secret, version)) if !secret.is_empty() && !version.is_empty() => Ok((secret, version)),
-        _ => Err(ProviderError::new(format!("{TYPE}: id {id:?} is not <secret_id>|<version_id>"))
-            .hint("write it as the secret's ARN, a '|' and the version id")),
+        Some((secret, version)) if !secret.is_empty() && !version.is_empty() => {
+            Ok((secret, version))
+        }
+        _ => Err(
+            ProviderError::new(format!("{TYPE}: id {id:?} is not <secret_id>|<version_id>"))
+                .hint("write it as the secret's ARN, a '|' and the version id"),
+        ),
     }
 }
 
 /// The value to send: exactly one of secret_string and secret_binary (base64).
 fn secret_payload(planned: &Value) -> ProviderResult<(Option<String>, Option<Blob>)> {
-    match (planned.str_attr("secret_string"), planned.str_attr("secret_binary")) {
-        (Some(_), Some(_)) => Err(ProviderError::new(format!("{TYPE}: secret_string and secret_binary conflict"))
-            .hint("set only one of them")),
+    match (
+        planned.str_attr("secret_string"),
+        planned.str_attr("secret_binary"),
+    ) {
+        (Some(_), Some(_)) => Err(ProviderError::new(format!(
+            "{TYPE}: secret_string and secret_binary conflict"
+        ))
+        .hint("set only one of them")),
         (Some(s), None) => Ok((Some(s.to_string()), None)),
         (None, Some(b64)) => {
             // The decode error names the position, never the value.
-            let bytes = base64::engine::general_purpose::STANDARD.decode(b64.trim()).map_err(|e| {
-                ProviderError::new(format!("{TYPE}: secret_binary is not valid base64 ({e})"))
-                    .hint("encode the bytes with base64encode(...) or filebase64(...)")
-            })?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| {
+                    ProviderError::new(format!("{TYPE}: secret_binary is not valid base64 ({e})"))
+                        .hint("encode the bytes with base64encode(...) or filebase64(...)")
+                })?;
             Ok((None, Some(Blob::new(bytes))))
         }
-        (None, None) => Err(ProviderError::new(format!("{TYPE}: neither secret_string nor secret_binary is set"))
-            .hint("set secret_string (text) or secret_binary (base64)")),
+        (None, None) => Err(ProviderError::new(format!(
+            "{TYPE}: neither secret_string nor secret_binary is set"
+        ))
+        .hint("set secret_string (text) or secret_binary (base64)")),
     }
 }
 
@@ -158,13 +225,20 @@ impl ResourceType for SecretVersionResource {
     }
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
-        if config.get_non_null("secret_string").is_some() && config.get_non_null("secret_binary").is_some() {
-            return Err(ProviderError::new(format!("{TYPE}: secret_string and secret_binary conflict"))
-                .hint("set only one of them"));
+        if config.get_non_null("secret_string").is_some()
+            && config.get_non_null("secret_binary").is_some()
+        {
+            return Err(ProviderError::new(format!(
+                "{TYPE}: secret_string and secret_binary conflict"
+            ))
+            .hint("set only one of them"));
         }
         let planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
         let requires_replace = replace_paths(&self.schema, prior, &planned);
-        Ok(PlannedState { planned, requires_replace })
+        Ok(PlannedState {
+            planned,
+            requires_replace,
+        })
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
@@ -191,16 +265,24 @@ impl ResourceType for SecretVersionResource {
                     e
                 }
             })?;
-        let version_id = out
-            .version_id()
-            .ok_or_else(|| ProviderError::new(format!("PutSecretValue on {secret_id} returned no version id")))?;
+        let version_id = out.version_id().ok_or_else(|| {
+            ProviderError::new(format!(
+                "PutSecretValue on {secret_id} returned no version id"
+            ))
+        })?;
         self.read_parts(secret_id, version_id)
             .await?
-            .ok_or_else(|| ProviderError::new(format!("secret version {version_id} vanished right after it was put")))
+            .ok_or_else(|| {
+                ProviderError::new(format!(
+                    "secret version {version_id} vanished right after it was put"
+                ))
+            })
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let Some(id) = state.str_attr("id") else { return Ok(None) };
+        let Some(id) = state.str_attr("id") else {
+            return Ok(None);
+        };
         let (secret_id, version_id) = parse_id(id)?;
         self.read_parts(secret_id, version_id).await
     }
@@ -210,7 +292,10 @@ impl ResourceType for SecretVersionResource {
         let planned = planned.deep_unmarked();
         let (secret_id, version_id) = parse_id(required_str(prior, "id", TYPE)?)?;
         let before = stages_of(prior);
-        let after = if planned.get("version_stages").is_some_and(Value::is_wholly_known) {
+        let after = if planned
+            .get("version_stages")
+            .is_some_and(Value::is_wholly_known)
+        {
             stages_of(&planned)
         } else {
             before.clone()
@@ -222,25 +307,37 @@ impl ResourceType for SecretVersionResource {
         // stages this version still holds.
         let now = match self.read_parts(secret_id, version_id).await? {
             Some(live) => stages_of(&live),
-            None => return Err(ProviderError::new(format!("secret version {version_id} disappeared during the update"))),
+            None => {
+                return Err(ProviderError::new(format!(
+                    "secret version {version_id} disappeared during the update"
+                )));
+            }
         };
         for stage in now.difference(&after) {
             self.remove_stage(secret_id, version_id, stage).await?;
         }
         self.read_parts(secret_id, version_id)
             .await?
-            .ok_or_else(|| ProviderError::new(format!("secret version {version_id} disappeared during the update")))
+            .ok_or_else(|| {
+                ProviderError::new(format!(
+                    "secret version {version_id} disappeared during the update"
+                ))
+            })
     }
 
     async fn delete(&self, state: &Value) -> ProviderResult<()> {
-        let Some(id) = state.str_attr("id") else { return Ok(()) };
+        let Some(id) = state.str_attr("id") else {
+            return Ok(());
+        };
         let (secret_id, version_id) = parse_id(id)?;
         // A version cannot be deleted, only unlabelled; AWS removes unlabelled versions.
         // The current one keeps its label, as in Terraform: the secret still has a value.
         // The labels it holds now count, not those in state: a label moved away since (a
         // newer version took AWSPREVIOUS) cannot be removed from it, and a version already
         // gone is "Not a valid version" to AWS, where deleting it again must succeed.
-        let Some(live) = self.read_parts(secret_id, version_id).await? else { return Ok(()) };
+        let Some(live) = self.read_parts(secret_id, version_id).await? else {
+            return Ok(());
+        };
         for stage in stages_of(&live).iter().filter(|s| s.as_str() != CURRENT) {
             self.remove_stage(secret_id, version_id, stage).await?;
         }
@@ -259,22 +356,28 @@ mod tests {
 
     #[test]
     fn id_splits_at_the_last_bar() {
-        assert_eq!(parse_id("arn:aws:secretsmanager:us-east-1:1:secret:db-AbC|v-1").unwrap(), (
-            "arn:aws:secretsmanager:us-east-1:1:secret:db-AbC",
-            "v-1"
-        ));
+        assert_eq!(
+            parse_id("arn:aws:secretsmanager:us-east-1:1:secret:db-AbC|v-1").unwrap(),
+            ("arn:aws:secretsmanager:us-east-1:1:secret:db-AbC", "v-1")
+        );
         assert!(parse_id("no-bar").is_err());
     }
 
     #[test]
     fn payload_errors_never_contain_the_value() {
         let secret = "hunter2-very-secret";
-        let both = Value::object([("secret_string", Value::string(secret)), ("secret_binary", Value::string("aGk="))]);
+        let both = Value::object([
+            ("secret_string", Value::string(secret)),
+            ("secret_binary", Value::string("aGk=")),
+        ]);
         let e = secret_payload(&both).unwrap_err();
         assert!(!e.to_string().contains(secret));
         let bad = Value::object([("secret_binary", Value::string("not base64 !!! hunter2"))]);
         let e = secret_payload(&bad).unwrap_err();
-        assert!(e.message.contains("base64") && !e.to_string().contains("hunter2"), "{e}");
+        assert!(
+            e.message.contains("base64") && !e.to_string().contains("hunter2"),
+            "{e}"
+        );
         let ok = Value::object([("secret_binary", Value::string("aGk="))]);
         let (s, b) = secret_payload(&ok).unwrap();
         assert!(s.is_none());

@@ -1,12 +1,13 @@
 //! Helpers the SQS resource types share: the client, "queue is gone" codes, tags and
 //! small value accessors.
 
-
 use forge_aws_common::AwsContext;
 use forge_provider::{ProviderError, ProviderResult};
 
 // The value helpers every service shares live in forge-aws-common.
-pub use forge_aws_common::values::{config_tags, tags_state, plan_tags_all, set_attr, required_str, replace_paths};
+pub use forge_aws_common::values::{
+    config_tags, plan_tags_all, replace_paths, required_str, set_attr, tags_state,
+};
 
 /// An SQS client for this provider configuration.
 pub fn client(ctx: &AwsContext) -> aws_sdk_sqs::Client {

@@ -332,7 +332,13 @@ async fn queue_policy_full_lifecycle() {
     let live = read(&rt, &state).await;
     assert_matches_config(&live, &cfg);
     assert_no_op(&rt, &live, &cfg);
-    assert_replaced_when(&rt, &live, &cfg, "queue_url", s("http://x/000000000000/other"));
+    assert_replaced_when(
+        &rt,
+        &live,
+        &cfg,
+        "queue_url",
+        s("http://x/000000000000/other"),
+    );
 
     // The queue's own policy attribute is computed: it shows the policy and plans no-op.
     let queue_cfg = config(

@@ -8,11 +8,12 @@
 use std::sync::{Arc, OnceLock};
 
 mod remote_state;
-pub use remote_state::{remote_state_schema, RemoteState};
+pub use remote_state::{RemoteState, remote_state_schema};
 
 use async_trait::async_trait;
 use forge_provider::{
-    AttrType, Attribute, DataSourceType, PlannedState, Provider, ProviderFactory, ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, DataSourceType, PlannedState, Provider, ProviderFactory, ProviderResult,
+    ResourceType, Schema, Value,
 };
 
 /// The provider's local name, as in `terraform_data` (no `provider` block is needed).
@@ -52,11 +53,20 @@ impl TerraformData {
     /// The `output` a new or re-computed instance will have: null stays null (known),
     /// anything else is only known after apply, as in Terraform.
     fn pending_output(input: &Value) -> Value {
-        if input.is_null() { Value::Null } else { Value::Unknown }
+        if input.is_null() {
+            Value::Null
+        } else {
+            Value::Unknown
+        }
     }
 
     fn object(id: Value, input: Value, output: Value, triggers: Value) -> Value {
-        Value::object([("id", id), ("input", input), ("output", output), ("triggers_replace", triggers)])
+        Value::object([
+            ("id", id),
+            ("input", input),
+            ("output", output),
+            ("triggers_replace", triggers),
+        ])
     }
 
     /// Fills what only apply knows: a fresh id, and `output` as the input.
@@ -89,7 +99,10 @@ impl ResourceType for TerraformData {
         let triggers = attr(config, "triggers_replace");
         let Some(prior) = prior else {
             let output = Self::pending_output(&input);
-            return Ok(PlannedState { planned: Self::object(Value::Unknown, input, output, triggers), requires_replace: Vec::new() });
+            return Ok(PlannedState {
+                planned: Self::object(Value::Unknown, input, output, triggers),
+                requires_replace: Vec::new(),
+            });
         };
         if !triggers.is_wholly_known() || !unchanged(&attr(prior, "triggers_replace"), &triggers) {
             let output = Self::pending_output(&input);
@@ -104,7 +117,10 @@ impl ResourceType for TerraformData {
             // Terraform re-computes output whenever input changes, even to null.
             Value::Unknown
         };
-        Ok(PlannedState { planned: Self::object(attr(prior, "id"), input, output, triggers), requires_replace: Vec::new() })
+        Ok(PlannedState {
+            planned: Self::object(attr(prior, "id"), input, output, triggers),
+            requires_replace: Vec::new(),
+        })
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
@@ -116,7 +132,8 @@ impl ResourceType for TerraformData {
         // is a copy of `input`, so it is as sensitive as `input` is: Terraform records it
         // unmarked (and then shows it in plans); forge hides it.
         let output = attr(state, "output");
-        if attr(state, "input").contains_sensitive() && !output.is_null() && !output.is_sensitive() {
+        if attr(state, "input").contains_sensitive() && !output.is_null() && !output.is_sensitive()
+        {
             let mut v = state.clone();
             if let Value::Object(m) = &mut v {
                 m.insert("output".to_string(), output.sensitive());
@@ -136,7 +153,12 @@ impl ResourceType for TerraformData {
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
         // As Terraform: the imported instance has the id and nothing else.
-        Ok(Some(Self::object(Value::string(id), Value::Null, Value::Null, Value::Null)))
+        Ok(Some(Self::object(
+            Value::string(id),
+            Value::Null,
+            Value::Null,
+            Value::Null,
+        )))
     }
 }
 
@@ -151,7 +173,8 @@ impl Provider for TerraformProvider {
     }
 
     fn data_source(&self, type_name: &str) -> Option<Arc<dyn DataSourceType>> {
-        (type_name == "terraform_remote_state").then(|| Arc::new(RemoteState) as Arc<dyn DataSourceType>)
+        (type_name == "terraform_remote_state")
+            .then(|| Arc::new(RemoteState) as Arc<dyn DataSourceType>)
     }
 
     fn resource_type_names(&self) -> Vec<&'static str> {
@@ -171,7 +194,9 @@ impl ProviderFactory for TerraformProviderFactory {
     /// Nothing to configure. Whatever is passed is ignored rather than refused: `forge
     /// validate` configures every provider with a placeholder `region` to load schemas.
     async fn configure(&self, _config: &Value) -> ProviderResult<Arc<dyn Provider>> {
-        Ok(Arc::new(TerraformProvider { data: Arc::new(TerraformData) }))
+        Ok(Arc::new(TerraformProvider {
+            data: Arc::new(TerraformData),
+        }))
     }
 }
 
@@ -185,20 +210,32 @@ mod tests {
     use super::*;
 
     fn config(input: Value, triggers: Value) -> Value {
-        Value::object([("id", Value::Null), ("input", input), ("output", Value::Null), ("triggers_replace", triggers)])
+        Value::object([
+            ("id", Value::Null),
+            ("input", input),
+            ("output", Value::Null),
+            ("triggers_replace", triggers),
+        ])
     }
 
     fn applied(input: Value, triggers: Value) -> Value {
-        let planned = TerraformData.plan(None, &config(input, triggers)).expect("plan").planned;
+        let planned = TerraformData
+            .plan(None, &config(input, triggers))
+            .expect("plan")
+            .planned;
         TerraformData::applied(&planned)
     }
 
     #[test]
     fn create_plans_unknown_id_and_output_unless_input_is_null() {
-        let p = TerraformData.plan(None, &config(Value::string("a"), Value::Null)).expect("plan");
+        let p = TerraformData
+            .plan(None, &config(Value::string("a"), Value::Null))
+            .expect("plan");
         assert_eq!(p.planned.get("id"), Some(&Value::Unknown));
         assert_eq!(p.planned.get("output"), Some(&Value::Unknown));
-        let empty = TerraformData.plan(None, &config(Value::Null, Value::Null)).expect("plan");
+        let empty = TerraformData
+            .plan(None, &config(Value::Null, Value::Null))
+            .expect("plan");
         assert_eq!(empty.planned.get("output"), Some(&Value::Null));
     }
 
@@ -206,31 +243,62 @@ mod tests {
     fn same_config_is_no_change_and_input_change_recomputes_output() {
         let prior = applied(Value::string("a"), Value::Tuple(vec![Value::Number(1.0)]));
         assert_eq!(prior.get("output"), Some(&Value::string("a")));
-        let same = TerraformData.plan(Some(&prior), &config(Value::string("a"), Value::List(vec![Value::Number(1.0)]))).expect("plan");
+        let same = TerraformData
+            .plan(
+                Some(&prior),
+                &config(Value::string("a"), Value::List(vec![Value::Number(1.0)])),
+            )
+            .expect("plan");
         assert!(same.planned.same_as(&prior), "{:?}", same.planned);
         assert!(same.requires_replace.is_empty());
-        let changed = TerraformData.plan(Some(&prior), &config(Value::string("b"), Value::Tuple(vec![Value::Number(1.0)]))).expect("plan");
+        let changed = TerraformData
+            .plan(
+                Some(&prior),
+                &config(Value::string("b"), Value::Tuple(vec![Value::Number(1.0)])),
+            )
+            .expect("plan");
         assert_eq!(changed.planned.get("output"), Some(&Value::Unknown));
         assert_eq!(changed.planned.get("id"), prior.get("id"));
         assert!(changed.requires_replace.is_empty());
-        let to_null = TerraformData.plan(Some(&prior), &config(Value::Null, Value::Tuple(vec![Value::Number(1.0)]))).expect("plan");
+        let to_null = TerraformData
+            .plan(
+                Some(&prior),
+                &config(Value::Null, Value::Tuple(vec![Value::Number(1.0)])),
+            )
+            .expect("plan");
         assert_eq!(to_null.planned.get("output"), Some(&Value::Unknown));
     }
 
     #[test]
     fn trigger_change_replaces_and_a_string_is_not_a_number() {
         let prior = applied(Value::string("a"), Value::Number(1.0));
-        let p = TerraformData.plan(Some(&prior), &config(Value::string("a"), Value::string("1"))).expect("plan");
+        let p = TerraformData
+            .plan(
+                Some(&prior),
+                &config(Value::string("a"), Value::string("1")),
+            )
+            .expect("plan");
         assert_eq!(p.requires_replace, vec!["triggers_replace".to_string()]);
         assert_eq!(p.planned.get("id"), Some(&Value::Unknown));
     }
 
     #[tokio::test]
     async fn ids_are_uuids_and_read_returns_state() {
-        let p = TerraformProviderFactory.configure(&Value::object::<&str>([])).await.expect("empty config");
+        let p = TerraformProviderFactory
+            .configure(&Value::object::<&str>([]))
+            .await
+            .expect("empty config");
         assert!(p.resource_type("terraform_remote_state").is_none());
         let rt = p.resource_type("terraform_data").expect("terraform_data");
-        let made = rt.create(&TerraformData.plan(None, &config(Value::string("x"), Value::Null)).expect("plan").planned).await.expect("create");
+        let made = rt
+            .create(
+                &TerraformData
+                    .plan(None, &config(Value::string("x"), Value::Null))
+                    .expect("plan")
+                    .planned,
+            )
+            .await
+            .expect("create");
         let id = made.str_attr("id").expect("id");
         assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
         assert_eq!(rt.read(&made).await.expect("read"), Some(made.clone()));
@@ -238,9 +306,21 @@ mod tests {
 
     #[tokio::test]
     async fn output_of_a_sensitive_input_reads_as_sensitive() {
-        let recorded = TerraformData::object(Value::string("id-1"), Value::string("pw").sensitive(), Value::string("pw"), Value::Null);
-        let live = TerraformData.read(&recorded).await.expect("read").expect("exists");
-        assert!(live.get("output").is_some_and(Value::is_sensitive), "{live:?}");
+        let recorded = TerraformData::object(
+            Value::string("id-1"),
+            Value::string("pw").sensitive(),
+            Value::string("pw"),
+            Value::Null,
+        );
+        let live = TerraformData
+            .read(&recorded)
+            .await
+            .expect("read")
+            .expect("exists");
+        assert!(
+            live.get("output").is_some_and(Value::is_sensitive),
+            "{live:?}"
+        );
         assert!(live.same_as(&recorded));
     }
 }
@@ -252,8 +332,17 @@ mod remote_state_tests {
     fn config(path: &std::path::Path) -> Value {
         Value::object([
             ("backend", Value::string("local")),
-            ("config", Value::object([("path", Value::string(path.display().to_string()))])),
-            ("defaults", Value::object([("fallback", Value::string("d")), ("name", Value::string("unused"))])),
+            (
+                "config",
+                Value::object([("path", Value::string(path.display().to_string()))]),
+            ),
+            (
+                "defaults",
+                Value::object([
+                    ("fallback", Value::string("d")),
+                    ("name", Value::string("unused")),
+                ]),
+            ),
             ("outputs", Value::Null),
             ("workspace", Value::Null),
         ])
@@ -265,18 +354,41 @@ mod remote_state_tests {
         std::fs::create_dir_all(&dir).expect("mkdir");
         let path = dir.join("terraform.tfstate");
         std::fs::write(&path, r#"{"version":4,"outputs":{"name":{"value":"alpha","type":"string"},"pw":{"value":"s3cr3t","type":"string","sensitive":true},"ports":{"value":[80],"type":["list","number"]}},"resources":[]}"#).expect("write");
-        let p = TerraformProviderFactory.configure(&Value::object::<&str>([])).await.expect("configure");
-        let ds = p.data_source("terraform_remote_state").expect("terraform_remote_state");
+        let p = TerraformProviderFactory
+            .configure(&Value::object::<&str>([]))
+            .await
+            .expect("configure");
+        let ds = p
+            .data_source("terraform_remote_state")
+            .expect("terraform_remote_state");
         let read = ds.read(&config(&path)).await.expect("read");
         let outputs = read.get("outputs").expect("outputs");
         assert_eq!(outputs.get("name"), Some(&Value::string("alpha")));
-        assert!(outputs.get("pw").is_some_and(Value::is_sensitive), "{outputs:?}");
+        assert!(
+            outputs.get("pw").is_some_and(Value::is_sensitive),
+            "{outputs:?}"
+        );
         assert_eq!(outputs.get("fallback"), Some(&Value::string("d")));
-        assert_eq!(outputs.get("ports"), Some(&Value::List(vec![Value::Number(80.0)])));
-        let missing = ds.read(&config(&dir.join("nope.tfstate"))).await.expect_err("no state");
-        assert_eq!(missing.message, "Unable to find remote state: No stored state was found for the given workspace in the given backend.");
+        assert_eq!(
+            outputs.get("ports"),
+            Some(&Value::List(vec![Value::Number(80.0)]))
+        );
+        let missing = ds
+            .read(&config(&dir.join("nope.tfstate")))
+            .await
+            .expect_err("no state");
+        assert_eq!(
+            missing.message,
+            "Unable to find remote state: No stored state was found for the given workspace in the given backend."
+        );
         let s3 = Value::object([("backend", Value::string("s3")), ("config", Value::Null)]);
-        assert!(ds.read(&s3).await.expect_err("s3").message.contains("\"local\" backend only"));
+        assert!(
+            ds.read(&s3)
+                .await
+                .expect_err("s3")
+                .message
+                .contains("\"local\" backend only")
+        );
         std::fs::remove_dir_all(&dir).ok();
     }
 }

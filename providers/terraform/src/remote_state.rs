@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use async_trait::async_trait;
-use forge_provider::{AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, Schema, Value};
+use forge_provider::{
+    AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, Schema, Value,
+};
 
 /// Terraform's schema: `config`, `defaults` and `outputs` are of dynamic type.
 pub fn remote_state_schema() -> &'static Schema {
@@ -37,27 +39,54 @@ impl RemoteState {
         let workspace = attr(config, "workspace");
         let workspace = workspace.as_str().unwrap_or("default");
         if let Some(path) = settings.get("path").filter(|p| !p.is_null()) {
-            let path = path.as_str().ok_or_else(|| ProviderError::new("Invalid backend configuration: config.path must be a string"))?;
+            let path = path.as_str().ok_or_else(|| {
+                ProviderError::new("Invalid backend configuration: config.path must be a string")
+            })?;
             if workspace != "default" {
                 return Err(ProviderError::new(format!("Invalid backend configuration: the workspace {workspace:?} cannot be read from an explicit path"))
                     .hint("remove `workspace`, or `config.path` to read terraform.tfstate.d/<workspace>/terraform.tfstate"));
             }
             return Ok(PathBuf::from(path));
         }
-        let dir = settings.get("workspace_dir").and_then(Value::as_str).unwrap_or("terraform.tfstate.d");
-        Ok(if workspace == "default" { PathBuf::from("terraform.tfstate") } else { PathBuf::from(dir).join(workspace).join("terraform.tfstate") })
+        let dir = settings
+            .get("workspace_dir")
+            .and_then(Value::as_str)
+            .unwrap_or("terraform.tfstate.d");
+        Ok(if workspace == "default" {
+            PathBuf::from("terraform.tfstate")
+        } else {
+            PathBuf::from(dir).join(workspace).join("terraform.tfstate")
+        })
     }
 
     /// The root outputs of a state file, a sensitive one marked (Terraform hands it over
     /// unmarked; forge keeps every sensitive value hidden).
     fn outputs(text: &str, path: &std::path::Path) -> ProviderResult<Value> {
-        let doc: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| ProviderError::new(format!("Error loading state: {} is not a state file ({e})", path.display())))?;
+        let doc: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+            ProviderError::new(format!(
+                "Error loading state: {} is not a state file ({e})",
+                path.display()
+            ))
+        })?;
         let mut out = std::collections::BTreeMap::new();
-        for (name, o) in doc.get("outputs").and_then(|o| o.as_object()).into_iter().flatten() {
-            let value = typed(o.get("value").unwrap_or(&serde_json::Value::Null), o.get("type"));
-            let sensitive = o.get("sensitive").and_then(serde_json::Value::as_bool).unwrap_or(false);
-            out.insert(name.clone(), if sensitive { value.sensitive() } else { value });
+        for (name, o) in doc
+            .get("outputs")
+            .and_then(|o| o.as_object())
+            .into_iter()
+            .flatten()
+        {
+            let value = typed(
+                o.get("value").unwrap_or(&serde_json::Value::Null),
+                o.get("type"),
+            );
+            let sensitive = o
+                .get("sensitive")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false);
+            out.insert(
+                name.clone(),
+                if sensitive { value.sensitive() } else { value },
+            );
         }
         Ok(Value::Object(out))
     }
@@ -67,7 +96,9 @@ impl RemoteState {
 /// stays a list and a map a map, as Terraform reads them.
 fn typed(v: &serde_json::Value, ty: Option<&serde_json::Value>) -> Value {
     use serde_json::Value as J;
-    let Some(J::Array(t)) = ty else { return Value::from_json(v) };
+    let Some(J::Array(t)) = ty else {
+        return Value::from_json(v);
+    };
     let kind = t.first().and_then(J::as_str).unwrap_or("");
     let inner = t.get(1);
     match (kind, v) {
@@ -75,12 +106,25 @@ fn typed(v: &serde_json::Value, ty: Option<&serde_json::Value>) -> Value {
         ("set", J::Array(xs)) => Value::Set(xs.iter().map(|x| typed(x, inner)).collect()),
         ("tuple", J::Array(xs)) => {
             let types = inner.and_then(J::as_array);
-            Value::Tuple(xs.iter().enumerate().map(|(i, x)| typed(x, types.and_then(|ts| ts.get(i)))).collect())
+            Value::Tuple(
+                xs.iter()
+                    .enumerate()
+                    .map(|(i, x)| typed(x, types.and_then(|ts| ts.get(i))))
+                    .collect(),
+            )
         }
-        ("map", J::Object(m)) => Value::Map(m.iter().map(|(k, x)| (k.clone(), typed(x, inner))).collect()),
+        ("map", J::Object(m)) => Value::Map(
+            m.iter()
+                .map(|(k, x)| (k.clone(), typed(x, inner)))
+                .collect(),
+        ),
         ("object", J::Object(m)) => {
             let types = inner.and_then(J::as_object);
-            Value::Object(m.iter().map(|(k, x)| (k.clone(), typed(x, types.and_then(|ts| ts.get(k))))).collect())
+            Value::Object(
+                m.iter()
+                    .map(|(k, x)| (k.clone(), typed(x, types.and_then(|ts| ts.get(k)))))
+                    .collect(),
+            )
         }
         _ => Value::from_json(v),
     }
@@ -110,13 +154,22 @@ impl DataSourceType for RemoteState {
             Ok(t) => t,
             // Terraform's words, so a check block's warning reads the same.
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(ProviderError::new("Unable to find remote state: No stored state was found for the given workspace in the given backend."))
+                return Err(ProviderError::new(
+                    "Unable to find remote state: No stored state was found for the given workspace in the given backend.",
+                ));
             }
-            Err(e) => return Err(ProviderError::new(format!("Error loading state: cannot read {}: {e}", path.display()))),
+            Err(e) => {
+                return Err(ProviderError::new(format!(
+                    "Error loading state: cannot read {}: {e}",
+                    path.display()
+                )));
+            }
         };
         let mut outputs = Self::outputs(&text, &path)?;
         // `defaults` fills the outputs the state does not have.
-        if let (Value::Object(out), Some(defaults)) = (&mut outputs, attr(config, "defaults").as_map()) {
+        if let (Value::Object(out), Some(defaults)) =
+            (&mut outputs, attr(config, "defaults").as_map())
+        {
             for (k, v) in defaults {
                 out.entry(k.clone()).or_insert_with(|| v.clone());
             }

@@ -15,12 +15,14 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use forge_config::{validate_environment, Environment};
+use forge_config::{Environment, validate_environment};
 use forge_lang::render_console;
 use forge_provider::Value;
 
 fn cases(kind: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join(kind);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join(kind);
     let mut out: Vec<PathBuf> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .filter_map(Result::ok)
@@ -50,7 +52,10 @@ fn expand(case: &Path, root: &Path) -> Option<String> {
     };
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim_end();
-        if let Some(name) = trimmed.strip_prefix("-- ").and_then(|r| r.strip_suffix(" --")) {
+        if let Some(name) = trimmed
+            .strip_prefix("-- ")
+            .and_then(|r| r.strip_suffix(" --"))
+        {
             flush(current.take());
             current = Some((name.trim().to_string(), String::new()));
         } else if let Some((_, body)) = current.as_mut() {
@@ -62,7 +67,11 @@ fn expand(case: &Path, root: &Path) -> Option<String> {
 }
 
 fn env_dir(root: &Path) -> PathBuf {
-    if root.join("env").is_dir() { root.join("env") } else { root.to_path_buf() }
+    if root.join("env").is_dir() {
+        root.join("env")
+    } else {
+        root.to_path_buf()
+    }
 }
 
 /// Compares with the snapshot next to the case, or writes it under UPDATE_SNAPSHOTS=1.
@@ -79,7 +88,10 @@ fn check_snapshot(case: &Path, actual: &str, failures: &mut Vec<String>) {
             case.display(),
             expected_path.display()
         )),
-        Err(_) => failures.push(format!("{}: no snapshot; run with UPDATE_SNAPSHOTS=1\n--- actual\n{actual}", case.display())),
+        Err(_) => failures.push(format!(
+            "{}: no snapshot; run with UPDATE_SNAPSHOTS=1\n--- actual\n{actual}",
+            case.display()
+        )),
     }
 }
 
@@ -105,17 +117,26 @@ fn broken_configurations_give_their_diagnostics() {
             Err(d) => d,
         };
         if diags.is_empty() {
-            failures.push(format!("{}: expected diagnostics, got none", case.display()));
+            failures.push(format!(
+                "{}: expected diagnostics, got none",
+                case.display()
+            ));
             continue;
         }
         for d in diags.iter() {
             // Cases about secrets use values starting with "hunter2": no message may quote them.
             let message = format!("{} {:?} {:?}", d.summary, d.detail, d.hint);
             if message.contains("hunter2") {
-                failures.push(format!("{}: a diagnostic shows a sensitive value:\n{d}", case.display()));
+                failures.push(format!(
+                    "{}: a diagnostic shows a sensitive value:\n{d}",
+                    case.display()
+                ));
             }
             if d.location.is_none() {
-                failures.push(format!("{}: a diagnostic without a location:\n{d}", case.display()));
+                failures.push(format!(
+                    "{}: a diagnostic without a location:\n{d}",
+                    case.display()
+                ));
             }
         }
         check_snapshot(&case, &relative(&diags.to_string(), &root), &mut failures);
@@ -126,7 +147,11 @@ fn broken_configurations_give_their_diagnostics() {
 fn outputs_value(json: &serde_json::Value) -> Value {
     match json {
         serde_json::Value::String(s) if s == "(unknown)" => Value::Unknown,
-        serde_json::Value::Object(m) => Value::Object(m.iter().map(|(k, v)| (k.clone(), outputs_value(v))).collect()),
+        serde_json::Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, v)| (k.clone(), outputs_value(v)))
+                .collect(),
+        ),
         other => Value::from_json(other),
     }
 }
@@ -136,31 +161,73 @@ fn render_env(env: &Environment, outputs: &serde_json::Value, root: &Path) -> St
     let _ = writeln!(out, "environment {} ({} units)", env.name, env.units.len());
     for unit in &env.units {
         let _ = writeln!(out, "\nunit {}", unit.name);
-        let _ = writeln!(out, "  path_relative_to_include = {}", unit.path_relative_to_include);
-        let _ = writeln!(out, "  module = {}", relative(&unit.module.dir.display().to_string(), root));
+        let _ = writeln!(
+            out,
+            "  path_relative_to_include = {}",
+            unit.path_relative_to_include
+        );
+        let _ = writeln!(
+            out,
+            "  module = {}",
+            relative(&unit.module.dir.display().to_string(), root)
+        );
         for d in &unit.dependencies {
-            let mock = d.mock_outputs.as_ref().map(render_console).unwrap_or_else(|| "none".into());
-            let _ = writeln!(out, "  dependency {} -> {} (skip_outputs = {}, mocks = {mock})", d.name, relative(&d.config_path.display().to_string(), root), d.skip_outputs);
+            let mock = d
+                .mock_outputs
+                .as_ref()
+                .map(render_console)
+                .unwrap_or_else(|| "none".into());
+            let _ = writeln!(
+                out,
+                "  dependency {} -> {} (skip_outputs = {}, mocks = {mock})",
+                d.name,
+                relative(&d.config_path.display().to_string(), root),
+                d.skip_outputs
+            );
         }
         for p in &unit.extra_dependencies {
             let _ = writeln!(out, "  after {}", relative(&p.display().to_string(), root));
         }
         if let Some(rs) = &unit.remote_state {
-            let _ = writeln!(out, "  remote_state {} = {}", rs.backend, render_console(&rs.config).replace('\n', "\n  "));
+            let _ = writeln!(
+                out,
+                "  remote_state {} = {}",
+                rs.backend,
+                render_console(&rs.config).replace('\n', "\n  ")
+            );
         }
         for p in &unit.generated_providers {
-            let body = forge_lang::eval::eval_body(&p.body, &forge_lang::Scope::new(&unit.dir)).map(|v| render_console(&v)).unwrap_or_else(|d| d.to_string());
-            let _ = writeln!(out, "  provider {}{} = {}", p.name, p.alias.as_ref().map(|a| format!(".{a}")).unwrap_or_default(), body.replace('\n', "\n  "));
+            let body = forge_lang::eval::eval_body(&p.body, &forge_lang::Scope::new(&unit.dir))
+                .map(|v| render_console(&v))
+                .unwrap_or_else(|d| d.to_string());
+            let _ = writeln!(
+                out,
+                "  provider {}{} = {}",
+                p.name,
+                p.alias
+                    .as_ref()
+                    .map(|a| format!(".{a}"))
+                    .unwrap_or_default(),
+                body.replace('\n', "\n  ")
+            );
         }
         let deps: BTreeMap<String, Value> = outputs
             .get(&unit.name)
             .and_then(serde_json::Value::as_object)
-            .map(|m| m.iter().map(|(k, v)| (k.clone(), outputs_value(v))).collect())
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| (k.clone(), outputs_value(v)))
+                    .collect()
+            })
             .unwrap_or_default();
         match unit.eval_inputs(&deps) {
             Ok(inputs) => {
                 for (k, v) in inputs {
-                    let _ = writeln!(out, "  input {k} = {}", render_console(&v).replace('\n', "\n  "));
+                    let _ = writeln!(
+                        out,
+                        "  input {k} = {}",
+                        render_console(&v).replace('\n', "\n  ")
+                    );
                 }
             }
             Err(d) => {
@@ -170,11 +237,23 @@ fn render_env(env: &Environment, outputs: &serde_json::Value, root: &Path) -> St
         render_module(&mut out, &unit.module);
         let diags = forge_config::validate_module(&unit.module);
         if !diags.is_empty() {
-            let _ = writeln!(out, "  module diagnostics:\n{}", relative(&diags.to_string(), root));
+            let _ = writeln!(
+                out,
+                "  module diagnostics:\n{}",
+                relative(&diags.to_string(), root)
+            );
         }
     }
     let diags = validate_environment(env);
-    let _ = writeln!(out, "\nvalidate: {}", if diags.is_empty() { "clean".to_string() } else { relative(&diags.to_string(), root) });
+    let _ = writeln!(
+        out,
+        "\nvalidate: {}",
+        if diags.is_empty() {
+            "clean".to_string()
+        } else {
+            relative(&diags.to_string(), root)
+        }
+    );
     out
 }
 
@@ -183,7 +262,9 @@ fn reference_text(r: &forge_lang::Reference) -> String {
     for step in &r.steps {
         match step {
             forge_lang::RefStep::Attr(a) => text.push_str(&format!(".{a}")),
-            forge_lang::RefStep::Index(Some(v)) => text.push_str(&format!("[{}]", render_console(v))),
+            forge_lang::RefStep::Index(Some(v)) => {
+                text.push_str(&format!("[{}]", render_console(v)))
+            }
             forge_lang::RefStep::Index(None) => text.push_str("[*]"),
         }
     }
@@ -193,8 +274,20 @@ fn reference_text(r: &forge_lang::Reference) -> String {
 /// Variables, locals, resources and outputs as the engine sees them.
 fn render_module(out: &mut String, module: &forge_config::Module) {
     for v in &module.variables {
-        let default = v.default.as_ref().map(render_console).unwrap_or_else(|| "(required)".into());
-        let _ = writeln!(out, "  variable {} : {:?} = {default} (sensitive = {}, nullable = {}, validations = {})", v.name, v.ty, v.sensitive, v.nullable, v.validations.len());
+        let default = v
+            .default
+            .as_ref()
+            .map(render_console)
+            .unwrap_or_else(|| "(required)".into());
+        let _ = writeln!(
+            out,
+            "  variable {} : {:?} = {default} (sensitive = {}, nullable = {}, validations = {})",
+            v.name,
+            v.ty,
+            v.sensitive,
+            v.nullable,
+            v.validations.len()
+        );
     }
     for l in &module.locals {
         let _ = writeln!(out, "  local {} = {}", l.name, l.expr.source_text());
@@ -214,18 +307,58 @@ fn render_module(out: &mut String, module: &forge_config::Module) {
             meta.push(format!("{:?}", rb.lifecycle));
         }
         if !rb.depends_on.is_empty() {
-            meta.push(format!("depends_on = [{}]", rb.depends_on.iter().map(reference_text).collect::<Vec<_>>().join(", ")));
+            meta.push(format!(
+                "depends_on = [{}]",
+                rb.depends_on
+                    .iter()
+                    .map(reference_text)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
         }
-        let body: Vec<&str> = rb.body.attributes.iter().map(|a| a.name.as_str()).chain(rb.body.blocks.iter().map(|b| b.ident.as_str())).collect();
+        let body: Vec<&str> = rb
+            .body
+            .attributes
+            .iter()
+            .map(|a| a.name.as_str())
+            .chain(rb.body.blocks.iter().map(|b| b.ident.as_str()))
+            .collect();
         let refs: Vec<String> = rb.references().iter().map(reference_text).collect();
-        let _ = writeln!(out, "  {} [{}] body: {} refs: {}", rb.address(), meta.join("; "), body.join(", "), refs.join(", "));
+        let _ = writeln!(
+            out,
+            "  {} [{}] body: {} refs: {}",
+            rb.address(),
+            meta.join("; "),
+            body.join(", "),
+            refs.join(", ")
+        );
     }
     for o in &module.outputs {
-        let _ = writeln!(out, "  output {} = {} (sensitive = {})", o.name, o.expr.source_text(), o.sensitive);
+        let _ = writeln!(
+            out,
+            "  output {} = {} (sensitive = {})",
+            o.name,
+            o.expr.source_text(),
+            o.sensitive
+        );
     }
     for p in &module.providers {
-        let attrs: Vec<String> = p.body.attributes.iter().map(|a| format!("{} = {}", a.name, a.expr.source_text())).collect();
-        let _ = writeln!(out, "  module provider {}{} {{ {} }}", p.name, p.alias.as_ref().map(|a| format!(".{a}")).unwrap_or_default(), attrs.join("; "));
+        let attrs: Vec<String> = p
+            .body
+            .attributes
+            .iter()
+            .map(|a| format!("{} = {}", a.name, a.expr.source_text()))
+            .collect();
+        let _ = writeln!(
+            out,
+            "  module provider {}{} {{ {} }}",
+            p.name,
+            p.alias
+                .as_ref()
+                .map(|a| format!(".{a}"))
+                .unwrap_or_default(),
+            attrs.join("; ")
+        );
     }
 }
 
@@ -234,7 +367,9 @@ fn working_configurations_evaluate_to_their_snapshots() {
     let mut failures = Vec::new();
     for case in cases("eval") {
         let (_tmp, root) = temp_root();
-        let outputs = expand(&case, &root).map(|t| serde_json::from_str(&t).expect("outputs.json")).unwrap_or(serde_json::Value::Null);
+        let outputs = expand(&case, &root)
+            .map(|t| serde_json::from_str(&t).expect("outputs.json"))
+            .unwrap_or(serde_json::Value::Null);
         let actual = match Environment::load(&env_dir(&root)) {
             Ok(env) => render_env(&env, &outputs, &root),
             Err(d) => format!("load failed:\n{}", relative(&d.to_string(), &root)),

@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::{Arc, Once};
 
-use forge_config::{set_schema_lookup, Mode, Module, SchemaLookup};
+use forge_config::{Mode, Module, SchemaLookup, set_schema_lookup};
 use forge_lang::eval::eval_body;
-use forge_lang::{render_console, Body, Expr, Reference, Scope};
-use forge_provider::schema::{AttrType, Attribute, BlockType, Schema};
+use forge_lang::{Body, Expr, Reference, Scope, render_console};
 use forge_provider::Value;
+use forge_provider::schema::{AttrType, Attribute, BlockType, Schema};
 
 /// `test_thing` has a nested block `rule` (itself holding a block `match`) and a map
 /// argument `tags`: only the schema tells a JSON reader which `{...}` is which.
@@ -23,15 +23,36 @@ struct TestSchemas;
 impl SchemaLookup for TestSchemas {
     fn schema(&self, mode: Mode, type_name: &str) -> Option<Schema> {
         let inner = Schema::new().attr("value", Attribute::optional(AttrType::String));
-        let rule = Schema::new().attr("port", Attribute::optional(AttrType::Number)).block("match", BlockType { schema: inner, ..Default::default() });
+        let rule = Schema::new()
+            .attr("port", Attribute::optional(AttrType::Number))
+            .block(
+                "match",
+                BlockType {
+                    schema: inner,
+                    ..Default::default()
+                },
+            );
         match (mode, type_name) {
             (Mode::Managed, "test_thing") => Some(
                 Schema::new()
                     .attr("name", Attribute::required(AttrType::String))
-                    .attr("tags", Attribute::optional(AttrType::Map(Box::new(AttrType::String))))
-                    .block("rule", BlockType { schema: rule, ..Default::default() }),
+                    .attr(
+                        "tags",
+                        Attribute::optional(AttrType::Map(Box::new(AttrType::String))),
+                    )
+                    .block(
+                        "rule",
+                        BlockType {
+                            schema: rule,
+                            ..Default::default()
+                        },
+                    ),
             ),
-            (Mode::Data, "test_lookup") => Some(Schema::new().attr("key", Attribute::required(AttrType::String)).block("filter", BlockType::default())),
+            (Mode::Data, "test_lookup") => Some(
+                Schema::new()
+                    .attr("key", Attribute::required(AttrType::String))
+                    .block("filter", BlockType::default()),
+            ),
             _ => None,
         }
     }
@@ -52,20 +73,46 @@ fn write(root: &Path, files: &[(&str, &str)]) {
 
 /// References resolve to stand-ins, so that every expression evaluates.
 fn scope(module: &Module) -> Scope<'static> {
-    let vars: Vec<(String, Value)> = module.variables.iter().map(|v| (v.name.clone(), v.default.clone().unwrap_or(Value::Null))).collect();
-    let thing = |name: &str| Value::object([("id", Value::string(format!("id-{name}"))), ("output", Value::string(format!("out-{name}")))]);
+    let vars: Vec<(String, Value)> = module
+        .variables
+        .iter()
+        .map(|v| (v.name.clone(), v.default.clone().unwrap_or(Value::Null)))
+        .collect();
+    let thing = |name: &str| {
+        Value::object([
+            ("id", Value::string(format!("id-{name}"))),
+            ("output", Value::string(format!("out-{name}"))),
+        ])
+    };
     let mut base = Scope::new(module.dir.clone())
         .with_root("var", Value::Object(vars.into_iter().collect()))
-        .with_root("terraform_data", Value::object([("a", thing("a")), ("b", thing("b"))]))
+        .with_root(
+            "terraform_data",
+            Value::object([("a", thing("a")), ("b", thing("b"))]),
+        )
         .with_root("test_thing", Value::object([("a", thing("ta"))]))
-        .with_root("data", Value::object([("test_lookup", Value::object([("l", thing("l"))]))]))
-        .with_root("module", Value::object([("child", Value::object([("out", Value::string("child-out"))]))]))
+        .with_root(
+            "data",
+            Value::object([("test_lookup", Value::object([("l", thing("l"))]))]),
+        )
+        .with_root(
+            "module",
+            Value::object([(
+                "child",
+                Value::object([("out", Value::string("child-out"))]),
+            )]),
+        )
         .with_root("count", Value::object([("index", Value::Number(0.0))]))
-        .with_root("each", Value::object([("key", Value::string("k")), ("value", Value::string("v"))]));
+        .with_root(
+            "each",
+            Value::object([("key", Value::string("k")), ("value", Value::string("v"))]),
+        );
     // Locals may use each other: evaluate in rounds until all that can be are.
     let mut locals: BTreeMap<String, Value> = BTreeMap::new();
     for _ in 0..=module.locals.len() {
-        let s = base.clone().with_root("local", Value::Object(locals.clone()));
+        let s = base
+            .clone()
+            .with_root("local", Value::Object(locals.clone()));
         for l in &module.locals {
             if let Ok(v) = forge_lang::eval(&l.expr, &s) {
                 locals.insert(l.name.clone(), v);
@@ -79,12 +126,18 @@ fn scope(module: &Module) -> Scope<'static> {
 fn value(expr: &Expr, scope: &Scope<'_>) -> String {
     match forge_lang::eval(expr, scope) {
         Ok(v) => render_console(&v),
-        Err(d) => format!("error: {}", d.0.first().map(|x| x.summary.clone()).unwrap_or_default()),
+        Err(d) => format!(
+            "error: {}",
+            d.0.first().map(|x| x.summary.clone()).unwrap_or_default()
+        ),
     }
 }
 
 fn refs(rs: &[Reference]) -> String {
-    rs.iter().map(|r| format!("{}{:?}", r.root, r.steps)).collect::<Vec<_>>().join(", ")
+    rs.iter()
+        .map(|r| format!("{}{:?}", r.root, r.steps))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The shape of a body (attribute names; blocks with labels, recursively) and its value.
@@ -93,12 +146,18 @@ fn body(b: &Body, scope: &Scope<'_>, indent: &str, out: &mut String) {
     names.sort();
     out.push_str(&format!("{indent}attributes: {names:?}\n"));
     for block in &b.blocks {
-        out.push_str(&format!("{indent}block {} {:?}\n", block.ident, block.labels));
+        out.push_str(&format!(
+            "{indent}block {} {:?}\n",
+            block.ident, block.labels
+        ));
         body(&block.body, scope, &format!("{indent}  "), out);
     }
     match eval_body(b, scope) {
         Ok(v) => out.push_str(&format!("{indent}value: {}\n", render_console(&v))),
-        Err(d) => out.push_str(&format!("{indent}value error: {}\n", d.0.first().map(|x| x.summary.clone()).unwrap_or_default())),
+        Err(d) => out.push_str(&format!(
+            "{indent}value error: {}\n",
+            d.0.first().map(|x| x.summary.clone()).unwrap_or_default()
+        )),
     }
 }
 
@@ -116,7 +175,11 @@ fn describe(m: &Module) -> String {
             v.description
         ));
         for val in &v.validations {
-            out.push_str(&format!("  validation: {} / {}\n", value(&val.condition, &s), value(&val.error_message, &s)));
+            out.push_str(&format!(
+                "  validation: {} / {}\n",
+                value(&val.condition, &s),
+                value(&val.error_message, &s)
+            ));
         }
     }
     for l in &m.locals {
@@ -135,14 +198,25 @@ fn describe(m: &Module) -> String {
         body(&r.body, &s, "  ", &mut out);
     }
     for o in &m.outputs {
-        out.push_str(&format!("output {} = {} sensitive {} description {:?} depends_on [{}]\n", o.name, value(&o.expr, &s), o.sensitive, o.description, refs(&o.depends_on)));
+        out.push_str(&format!(
+            "output {} = {} sensitive {} description {:?} depends_on [{}]\n",
+            o.name,
+            value(&o.expr, &s),
+            o.sensitive,
+            o.description,
+            refs(&o.depends_on)
+        ));
     }
     for p in &m.providers {
         out.push_str(&format!("provider {} alias {:?}\n", p.name, p.alias));
         body(&p.body, &s, "  ", &mut out);
     }
     for c in &m.module_calls {
-        let mut args: Vec<String> = c.arguments.iter().map(|a| format!("{} = {}", a.name, value(&a.expr, &s))).collect();
+        let mut args: Vec<String> = c
+            .arguments
+            .iter()
+            .map(|a| format!("{} = {}", a.name, value(&a.expr, &s)))
+            .collect();
         args.sort();
         out.push_str(&format!(
             "module {}: source {} count {:?} for_each {:?} depends_on [{}] providers {:?} arguments {args:?}\n",
@@ -169,9 +243,15 @@ fn assert_equivalent(hcl: &str, json: &str, others: &[(&str, &str)]) -> String {
         write(&dir.path().join(sub), &[(file, text)]);
         write(&dir.path().join(sub), others);
     }
-    let load = |sub: &str| Module::load(&dir.path().join(sub)).unwrap_or_else(|d| panic!("the {sub} module does not load:\n{d}"));
+    let load = |sub: &str| {
+        Module::load(&dir.path().join(sub))
+            .unwrap_or_else(|d| panic!("the {sub} module does not load:\n{d}"))
+    };
     let (h, j) = (describe(&load("hcl")), describe(&load("json")));
-    assert_eq!(j, h, "the JSON module differs from the HCL one\n--- JSON:\n{j}\n--- HCL:\n{h}");
+    assert_eq!(
+        j, h,
+        "the JSON module differs from the HCL one\n--- JSON:\n{j}\n--- HCL:\n{h}"
+    );
     h
 }
 
@@ -224,9 +304,19 @@ variable "secret" {
 }"#,
         &[],
     );
-    assert!(d.contains("variable secret: type Any default Some(\"(sensitive value)\") sensitive true"), "{d}");
-    assert!(d.contains("The ${name} of it") && d.contains("validation: true / \"Too short: jobs-${literal}.\""), "{d}");
-    assert!(d.contains("\\\"b\\\" = 1"), "optional() default applied: {d}");
+    assert!(
+        d.contains("variable secret: type Any default Some(\"(sensitive value)\") sensitive true"),
+        "{d}"
+    );
+    assert!(
+        d.contains("The ${name} of it")
+            && d.contains("validation: true / \"Too short: jobs-${literal}.\""),
+        "{d}"
+    );
+    assert!(
+        d.contains("\\\"b\\\" = 1"),
+        "optional() default applied: {d}"
+    );
 }
 
 #[test]
@@ -283,8 +373,14 @@ output "object" {
 }"#,
         &[],
     );
-    assert!(d.contains("local loop = \"012\"") && d.contains("local escaped = \"${keep} 3\""), "{d}");
-    assert!(d.contains("depends_on [terraform_data[Attr(\"a\")]]"), "{d}");
+    assert!(
+        d.contains("local loop = \"012\"") && d.contains("local escaped = \"${keep} 3\""),
+        "{d}"
+    );
+    assert!(
+        d.contains("depends_on [terraform_data[Attr(\"a\")]]"),
+        "{d}"
+    );
 }
 
 #[test]
@@ -339,9 +435,19 @@ data "test_lookup" "l" {
 }"#,
         &[],
     );
-    assert!(d.contains("terraform_data.a: count Some(\"2\")") && d.contains("ignore_changes: Attributes([\"input\", \"triggers_replace\"])"), "{d}");
-    assert!(d.contains("ignore_changes: All") && d.contains("provider Some(\"other\")"), "{d}");
-    assert!(d.contains("block filter []"), "a data source's nested block from the schema: {d}");
+    assert!(
+        d.contains("terraform_data.a: count Some(\"2\")")
+            && d.contains("ignore_changes: Attributes([\"input\", \"triggers_replace\"])"),
+        "{d}"
+    );
+    assert!(
+        d.contains("ignore_changes: All") && d.contains("provider Some(\"other\")"),
+        "{d}"
+    );
+    assert!(
+        d.contains("block filter []"),
+        "a data source's nested block from the schema: {d}"
+    );
 }
 
 #[test]
@@ -408,8 +514,16 @@ resource "test_thing" "a" {
 }"#,
         &[],
     );
-    assert!(d.contains("attributes: [\"name\", \"tags\"]") && d.contains("block rule []") && d.contains("block dynamic [\"rule\"]"), "{d}");
-    assert!(d.contains("\"port\" = 443") && d.contains("\"value\" = \"m1\""), "the dynamic blocks expand: {d}");
+    assert!(
+        d.contains("attributes: [\"name\", \"tags\"]")
+            && d.contains("block rule []")
+            && d.contains("block dynamic [\"rule\"]"),
+        "{d}"
+    );
+    assert!(
+        d.contains("\"port\" = 443") && d.contains("\"value\" = \"m1\""),
+        "the dynamic blocks expand: {d}"
+    );
 }
 
 #[test]
@@ -481,8 +595,14 @@ module "child" {
 }"#,
         &[("child/main.tf", child)],
     );
-    assert!(d.contains("block default_tags []") && d.contains("provider aws alias Some(\"west\")"), "{d}");
-    assert!(d.contains("providers [(\"aws\", \"aws.west\")]") && d.contains(r#"name = \"c0\""#), "{d}");
+    assert!(
+        d.contains("block default_tags []") && d.contains("provider aws alias Some(\"west\")"),
+        "{d}"
+    );
+    assert!(
+        d.contains("providers [(\"aws\", \"aws.west\")]") && d.contains(r#"name = \"c0\""#),
+        "{d}"
+    );
 }
 
 #[test]
@@ -493,7 +613,10 @@ fn tf_and_tf_json_files_share_one_module() {
         dir.path(),
         &[
             ("vars.tf", "variable \"name\" {\n  default = \"x\"\n}\n"),
-            ("main.tf.json", r#"{"locals": {"upper": "${upper(var.name)}"}, "output": {"o": {"value": "${local.upper}-${local.from_hcl}"}}}"#),
+            (
+                "main.tf.json",
+                r#"{"locals": {"upper": "${upper(var.name)}"}, "output": {"o": {"value": "${local.upper}-${local.from_hcl}"}}}"#,
+            ),
             ("more.tf", "locals {\n  from_hcl = \"${local.upper}!\"\n}\n"),
         ],
     );
@@ -502,21 +625,49 @@ fn tf_and_tf_json_files_share_one_module() {
     assert!(d.contains("output o = \"X-X!\""), "{d}");
     assert_eq!(m.files.len(), 3);
     // A name declared in both syntaxes is a duplicate, located in each file.
-    write(dir.path(), &[("dup.tf.json", "{\"variable\": {\"name\": {}}}")]);
-    let err = Module::load(dir.path()).expect_err("declared twice").to_string();
-    assert!(err.contains("variable `name` is declared twice") && err.contains("dup.tf.json:1:16") && err.contains("vars.tf:1:1"), "{err}");
+    write(
+        dir.path(),
+        &[("dup.tf.json", "{\"variable\": {\"name\": {}}}")],
+    );
+    let err = Module::load(dir.path())
+        .expect_err("declared twice")
+        .to_string();
+    assert!(
+        err.contains("variable `name` is declared twice")
+            && err.contains("dup.tf.json:1:16")
+            && err.contains("vars.tf:1:1"),
+        "{err}"
+    );
 }
 
 #[test]
 fn override_files_are_refused() {
     install();
-    for name in ["override.tf", "main_override.tf", "override.tf.json", "main_override.tf.json"] {
+    for name in [
+        "override.tf",
+        "main_override.tf",
+        "override.tf.json",
+        "main_override.tf.json",
+    ] {
         let dir = tempfile::tempdir().expect("tempdir");
         let text = if name.ends_with(".json") { "{}" } else { "" };
-        write(dir.path(), &[("main.tf", "variable \"x\" {}\n"), (name, text)]);
-        let err = Module::load(dir.path()).expect_err("an override file").to_string();
-        assert!(err.contains(&format!("{name} is an override file, which forge does not merge")) && err.contains(&format!("{name}:1:1")), "{err}");
-        assert!(err.contains("make the changes in the file that declares those blocks"), "{err}");
+        write(
+            dir.path(),
+            &[("main.tf", "variable \"x\" {}\n"), (name, text)],
+        );
+        let err = Module::load(dir.path())
+            .expect_err("an override file")
+            .to_string();
+        assert!(
+            err.contains(&format!(
+                "{name} is an override file, which forge does not merge"
+            )) && err.contains(&format!("{name}:1:1")),
+            "{err}"
+        );
+        assert!(
+            err.contains("make the changes in the file that declares those blocks"),
+            "{err}"
+        );
     }
 }
 
@@ -532,13 +683,26 @@ fn json_errors_name_the_json_file() {
         )],
     );
     let err = Module::load(dir.path()).expect_err("broken").to_string();
-    assert!(err.contains("`provider` must be given as a string holding a reference or keyword, not a number") && err.contains("main.tf.json:2:53"), "{err}");
+    assert!(
+        err.contains(
+            "`provider` must be given as a string holding a reference or keyword, not a number"
+        ) && err.contains("main.tf.json:2:53"),
+        "{err}"
+    );
     // With the shape fixed, the next problems are the model's, still located in the JSON.
     write(
         dir.path(),
-        &[("main.tf.json", "{\n  \"variable\": {\"v\": {\"type\": \"lisst(string)\"}},\n  \"outputs\": {}\n}\n")],
+        &[(
+            "main.tf.json",
+            "{\n  \"variable\": {\"v\": {\"type\": \"lisst(string)\"}},\n  \"outputs\": {}\n}\n",
+        )],
     );
     let err = Module::load(dir.path()).expect_err("broken").to_string();
     assert!(err.contains("main.tf.json:2:"), "{err}");
-    assert!(err.contains("unknown block type `outputs`") && err.contains("did you mean `output`?") && err.contains("main.tf.json:3:4"), "{err}");
+    assert!(
+        err.contains("unknown block type `outputs`")
+            && err.contains("did you mean `output`?")
+            && err.contains("main.tf.json:3:4"),
+        "{err}"
+    );
 }

@@ -7,10 +7,10 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-use forge_config::{set_aws_identity, AwsIdentity, AwsIdentityLookup, CallerIdentity, Environment};
+use forge_config::{AwsIdentity, AwsIdentityLookup, CallerIdentity, Environment, set_aws_identity};
 use forge_provider::Value;
 
 fn write(root: &Path, files: &[(&str, &str)]) {
@@ -26,7 +26,11 @@ fn inputs_of(env: &Path) -> Result<BTreeMap<String, BTreeMap<String, Value>>, St
     let loaded = Environment::load(env).map_err(|d| d.to_string())?;
     let mut out = BTreeMap::new();
     for unit in &loaded.units {
-        out.insert(unit.name.clone(), unit.eval_inputs(&BTreeMap::new()).map_err(|d| d.to_string())?);
+        out.insert(
+            unit.name.clone(),
+            unit.eval_inputs(&BTreeMap::new())
+                .map_err(|d| d.to_string())?,
+        );
     }
     Ok(out)
 }
@@ -43,7 +47,10 @@ impl AwsIdentityLookup for CountingSts {
     fn caller_identity(&self) -> Result<CallerIdentity, String> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.fail {
-            return Err("could not reach the AWS endpoint: connection refused; check AWS_ENDPOINT_URL".to_string());
+            return Err(
+                "could not reach the AWS endpoint: connection refused; check AWS_ENDPOINT_URL"
+                    .to_string(),
+            );
         }
         Ok(CallerIdentity {
             account: "123456789012".to_string(),
@@ -60,28 +67,53 @@ impl AwsIdentityLookup for CountingSts {
 
 #[test]
 fn aws_functions_ask_the_installed_lookup_once_and_only_when_used() {
-    let sts = Arc::new(CountingSts { calls: AtomicUsize::new(0), alias_calls: AtomicUsize::new(0), fail: false });
+    let sts = Arc::new(CountingSts {
+        calls: AtomicUsize::new(0),
+        alias_calls: AtomicUsize::new(0),
+        fail: false,
+    });
     set_aws_identity(AwsIdentity::Lookup(sts.clone()));
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().canonicalize().expect("canonical");
 
     // An environment that does not use them never asks.
-    write(&root, &[
-        ("plain/terragrunt.hcl", "locals {\n  region = \"us-east-1\"\n}\n"),
-        ("plain/a/terragrunt.hcl", "include \"root\" {\n  path = find_in_parent_folders()\n}\ninputs = { x = \"a\" }\n"),
-        ("plain/a/main.tf", MODULE),
-    ]);
+    write(
+        &root,
+        &[
+            (
+                "plain/terragrunt.hcl",
+                "locals {\n  region = \"us-east-1\"\n}\n",
+            ),
+            (
+                "plain/a/terragrunt.hcl",
+                "include \"root\" {\n  path = find_in_parent_folders()\n}\ninputs = { x = \"a\" }\n",
+            ),
+            ("plain/a/main.tf", MODULE),
+        ],
+    );
     inputs_of(&root.join("plain")).expect("loads");
     assert_eq!(sts.calls.load(Ordering::SeqCst), 0);
 
     // Two units, the root's locals and the inputs all use them: STS is asked once.
-    write(&root, &[
-        ("aws/terragrunt.hcl", "locals {\n  bucket = \"state-${get_aws_account_id()}\"\n}\ninputs = {\n  bucket = local.bucket\n}\n"),
-        ("aws/a/terragrunt.hcl", "include \"root\" {\n  path = find_in_parent_folders()\n}\ninputs = {\n  x     = get_aws_account_id()\n  arn   = get_aws_caller_identity_arn()\n  user  = get_aws_caller_identity_user_id()\n  alias = get_aws_account_alias()\n}\n"),
-        ("aws/a/main.tf", MODULE),
-        ("aws/b/terragrunt.hcl", "include \"root\" {\n  path = find_in_parent_folders()\n}\ninputs = { x = get_aws_account_id() }\n"),
-        ("aws/b/main.tf", MODULE),
-    ]);
+    write(
+        &root,
+        &[
+            (
+                "aws/terragrunt.hcl",
+                "locals {\n  bucket = \"state-${get_aws_account_id()}\"\n}\ninputs = {\n  bucket = local.bucket\n}\n",
+            ),
+            (
+                "aws/a/terragrunt.hcl",
+                "include \"root\" {\n  path = find_in_parent_folders()\n}\ninputs = {\n  x     = get_aws_account_id()\n  arn   = get_aws_caller_identity_arn()\n  user  = get_aws_caller_identity_user_id()\n  alias = get_aws_account_alias()\n}\n",
+            ),
+            ("aws/a/main.tf", MODULE),
+            (
+                "aws/b/terragrunt.hcl",
+                "include \"root\" {\n  path = find_in_parent_folders()\n}\ninputs = { x = get_aws_account_id() }\n",
+            ),
+            ("aws/b/main.tf", MODULE),
+        ],
+    );
     let all = inputs_of(&root.join("aws")).expect("loads");
     let a = &all["a"];
     assert_eq!(a["x"], Value::string("123456789012"));
@@ -91,17 +123,33 @@ fn aws_functions_ask_the_installed_lookup_once_and_only_when_used() {
     assert_eq!(a["alias"], Value::string("acme"));
     assert_eq!(all["b"]["x"], Value::string("123456789012"));
     inputs_of(&root.join("aws")).expect("loads again");
-    assert_eq!(sts.calls.load(Ordering::SeqCst), 1, "one GetCallerIdentity per process");
+    assert_eq!(
+        sts.calls.load(Ordering::SeqCst),
+        1,
+        "one GetCallerIdentity per process"
+    );
     assert_eq!(sts.alias_calls.load(Ordering::SeqCst), 1);
 
     // A failing lookup: the call is reported at its file:line:col, with the hint;
     // the lookup is still asked once.
-    let down = Arc::new(CountingSts { calls: AtomicUsize::new(0), alias_calls: AtomicUsize::new(0), fail: true });
+    let down = Arc::new(CountingSts {
+        calls: AtomicUsize::new(0),
+        alias_calls: AtomicUsize::new(0),
+        fail: true,
+    });
     set_aws_identity(AwsIdentity::Lookup(down.clone()));
     let err = inputs_of(&root.join("aws")).expect_err("STS is down");
     let root_file = root.join("aws/terragrunt.hcl");
-    assert!(err.contains("error: get_aws_account_id: could not reach the AWS endpoint: connection refused"), "{err}");
-    assert!(err.contains(&format!("--> {}:2:21", root_file.display())), "{err}");
+    assert!(
+        err.contains(
+            "error: get_aws_account_id: could not reach the AWS endpoint: connection refused"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("--> {}:2:21", root_file.display())),
+        "{err}"
+    );
     assert!(err.contains("hint: check AWS_ENDPOINT_URL"), "{err}");
     assert_eq!(down.calls.load(Ordering::SeqCst), 1);
 
@@ -120,27 +168,55 @@ fn run_cmd_runs_in_the_unit_folder_once_and_failures_name_the_call() {
     let append = format!("echo run >> {0}; wc -l < {0} | tr -d ' '", count.display());
     // The root file's call runs in each including unit's folder (Terragrunt's working
     // directory); the unit's locals and inputs call the same command, which runs once.
-    write(&root, &[
-        ("env/terragrunt.hcl", "inputs = {\n  where = run_cmd(\"pwd\")\n}\n"),
-        ("env/a/terragrunt.hcl", &format!(
-            "include \"root\" {{\n  path = find_in_parent_folders()\n}}\nlocals {{\n  n = run_cmd(\"sh\", \"-c\", \"{append}\")\n}}\ninputs = {{\n  x     = local.n\n  again = run_cmd(\"--terragrunt-quiet\", \"sh\", \"-c\", \"{append}\")\n}}\n"
-        )),
-        ("env/a/main.tf", MODULE),
-        ("env/b/terragrunt.hcl", "include \"root\" {\n  path = find_in_parent_folders()\n}\n"),
-        ("env/b/main.tf", MODULE),
-    ]);
+    write(
+        &root,
+        &[
+            (
+                "env/terragrunt.hcl",
+                "inputs = {\n  where = run_cmd(\"pwd\")\n}\n",
+            ),
+            (
+                "env/a/terragrunt.hcl",
+                &format!(
+                    "include \"root\" {{\n  path = find_in_parent_folders()\n}}\nlocals {{\n  n = run_cmd(\"sh\", \"-c\", \"{append}\")\n}}\ninputs = {{\n  x     = local.n\n  again = run_cmd(\"--terragrunt-quiet\", \"sh\", \"-c\", \"{append}\")\n}}\n"
+                ),
+            ),
+            ("env/a/main.tf", MODULE),
+            (
+                "env/b/terragrunt.hcl",
+                "include \"root\" {\n  path = find_in_parent_folders()\n}\n",
+            ),
+            ("env/b/main.tf", MODULE),
+        ],
+    );
     let all = inputs_of(&root.join("env")).expect("loads");
-    assert_eq!(all["a"]["where"], Value::string(root.join("env/a").to_string_lossy()));
-    assert_eq!(all["b"]["where"], Value::string(root.join("env/b").to_string_lossy()));
+    assert_eq!(
+        all["a"]["where"],
+        Value::string(root.join("env/a").to_string_lossy())
+    );
+    assert_eq!(
+        all["b"]["where"],
+        Value::string(root.join("env/b").to_string_lossy())
+    );
     assert_eq!(all["a"]["x"], Value::string("1"));
     assert_eq!(all["a"]["again"], Value::string("1"));
     inputs_of(&root.join("env")).expect("loads again");
-    assert_eq!(std::fs::read_to_string(&count).expect("count"), "run\n", "the command ran once");
+    assert_eq!(
+        std::fs::read_to_string(&count).expect("count"),
+        "run\n",
+        "the command ran once"
+    );
 
-    write(&root, &[
-        ("broken/terragrunt.hcl", "locals {\n  token = run_cmd(\"sh\", \"-c\", \"echo no credentials >&2; exit 7\")\n}\n"),
-        ("broken/main.tf", MODULE),
-    ]);
+    write(
+        &root,
+        &[
+            (
+                "broken/terragrunt.hcl",
+                "locals {\n  token = run_cmd(\"sh\", \"-c\", \"echo no credentials >&2; exit 7\")\n}\n",
+            ),
+            ("broken/main.tf", MODULE),
+        ],
+    );
     let err = inputs_of(&root.join("broken")).expect_err("fails");
     let file = root.join("broken/terragrunt.hcl");
     assert!(
@@ -150,6 +226,12 @@ fn run_cmd_runs_in_the_unit_folder_once_and_failures_name_the_call() {
         )),
         "{err}"
     );
-    assert!(err.contains(&format!("--> {}:2:11", file.display())), "{err}");
-    assert!(err.contains("hint: fix the command or what it reads, then run again"), "{err}");
+    assert!(
+        err.contains(&format!("--> {}:2:11", file.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: fix the command or what it reads, then run again"),
+        "{err}"
+    );
 }

@@ -26,10 +26,19 @@ fn generate(root: &Path, units: usize) -> std::io::Result<()> {
                 "    upstream = dependency.parent.outputs.first_arn\n".to_string(),
             )
         };
-        std::fs::write(dir.join("terragrunt.hcl"), format!("{dep}inputs = {{\n    prefix = \"u{i}\"\n{input}}}\n"))?;
-        let mut tf = String::from("variable \"prefix\" {\n  type = string\n}\n\nvariable \"upstream\" {\n  type = string\n}\n\nlocals {\n  tags = { unit = var.prefix }\n}\n\n");
+        std::fs::write(
+            dir.join("terragrunt.hcl"),
+            format!("{dep}inputs = {{\n    prefix = \"u{i}\"\n{input}}}\n"),
+        )?;
+        let mut tf = String::from(
+            "variable \"prefix\" {\n  type = string\n}\n\nvariable \"upstream\" {\n  type = string\n}\n\nlocals {\n  tags = { unit = var.prefix }\n}\n\n",
+        );
         for r in 0..RESOURCES_PER_UNIT {
-            let value = if r == 0 { "var.upstream".to_string() } else { format!("fake_thing.r{}.arn", r - 1) };
+            let value = if r == 0 {
+                "var.upstream".to_string()
+            } else {
+                format!("fake_thing.r{}.arn", r - 1)
+            };
             tf.push_str(&format!(
                 "resource \"fake_thing\" \"r{r}\" {{\n  name  = \"${{var.prefix}}-r{r}\"\n  value = {value}\n  tags  = local.tags\n}}\n\n"
             ));
@@ -48,9 +57,19 @@ fn peak_memory_kb() -> Option<u64> {
 
 #[tokio::main]
 async fn main() {
-    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let sizes = if sizes.is_empty() { vec![25, 50, 100] } else { sizes };
-    println!("{:>6} {:>10} {:>8} {:>10} {:>12}", "units", "resources", "load", "plan", "peak VmHWM");
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
+        .collect();
+    let sizes = if sizes.is_empty() {
+        vec![25, 50, 100]
+    } else {
+        sizes
+    };
+    println!(
+        "{:>6} {:>10} {:>8} {:>10} {:>12}",
+        "units", "resources", "load", "plan", "peak VmHWM"
+    );
     for n in sizes {
         let dir = match tempfile::tempdir() {
             Ok(d) => d,
@@ -83,15 +102,25 @@ async fn main() {
         };
         let elapsed = start.elapsed();
         if plan.failed() {
-            eprintln!("error: the generated environment failed to plan: {:?}", plan.units.iter().find(|(_, o)| o.done().is_none()));
+            eprintln!(
+                "error: the generated environment failed to plan: {:?}",
+                plan.units.iter().find(|(_, o)| o.done().is_none())
+            );
             std::process::exit(1);
         }
-        let resources: usize = plan.units.iter().filter_map(|(_, o)| o.done()).map(|p| p.changes.len()).sum();
+        let resources: usize = plan
+            .units
+            .iter()
+            .filter_map(|(_, o)| o.done())
+            .map(|p| p.changes.len())
+            .sum();
         println!(
             "{n:>6} {resources:>10} {:>7.0}ms {:>8.0}ms {:>9} MB",
             load.as_secs_f64() * 1000.0,
             elapsed.as_secs_f64() * 1000.0,
-            peak_memory_kb().map(|k| (k / 1024).to_string()).unwrap_or_else(|| "?".into())
+            peak_memory_kb()
+                .map(|k| (k / 1024).to_string())
+                .unwrap_or_else(|| "?".into())
         );
     }
 }

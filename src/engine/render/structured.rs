@@ -37,7 +37,11 @@ impl Act {
     /// The action of a collection from its members' (Terraform's CompareActions): a kept
     /// collection with any changed member is updated.
     fn fold(self, member: Act) -> Act {
-        if member == Act::NoOp || member == self { self } else { Act::Update }
+        if member == Act::NoOp || member == self {
+            self
+        } else {
+            Act::Update
+        }
     }
 }
 
@@ -53,7 +57,10 @@ pub(crate) enum Tree {
     Opaque(&'static str),
     /// `quoted`: a map, whose keys Terraform always quotes; an object's keys are quoted
     /// only when they are not identifiers.
-    Object { members: Vec<(String, Tree)>, quoted: bool },
+    Object {
+        members: Vec<(String, Tree)>,
+        quoted: bool,
+    },
     Array(Vec<Tree>),
 }
 
@@ -89,9 +96,15 @@ impl Tree {
             serde_json::Value::String(s) => Tree::String(s.clone()),
             serde_json::Value::Array(xs) => Tree::Array(xs.iter().map(Tree::from_json).collect()),
             serde_json::Value::Object(m) => {
-                let mut members: Vec<(String, Tree)> = m.iter().map(|(k, v)| (k.clone(), Tree::from_json(v))).collect();
+                let mut members: Vec<(String, Tree)> = m
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Tree::from_json(v)))
+                    .collect();
                 members.sort_by(|a, b| a.0.cmp(&b.0));
-                Tree::Object { members, quoted: false }
+                Tree::Object {
+                    members,
+                    quoted: false,
+                }
             }
         }
     }
@@ -104,10 +117,16 @@ impl Tree {
             Value::Bool(b) => Tree::Bool(*b),
             Value::Number(n) => Tree::Number(value_number(*n)),
             Value::String(s) => Tree::String(s.clone()),
-            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => Tree::Array(xs.iter().map(Tree::from_value).collect()),
-            Value::Object(m) | Value::Map(m) => {
-                Tree::Object { members: m.iter().map(|(k, x)| (k.clone(), Tree::from_value(x))).collect(), quoted: matches!(v, Value::Map(_)) }
+            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => {
+                Tree::Array(xs.iter().map(Tree::from_value).collect())
             }
+            Value::Object(m) | Value::Map(m) => Tree::Object {
+                members: m
+                    .iter()
+                    .map(|(k, x)| (k.clone(), Tree::from_value(x)))
+                    .collect(),
+                quoted: matches!(v, Value::Map(_)),
+            },
         }
     }
 }
@@ -119,12 +138,18 @@ fn json_number(n: &serde_json::Number) -> String {
         u.to_string()
     } else {
         // Rust's `Display` for f64 never uses an exponent, as Terraform's big numbers don't.
-        n.as_f64().map(|f| f.to_string()).unwrap_or_else(|| n.to_string())
+        n.as_f64()
+            .map(|f| f.to_string())
+            .unwrap_or_else(|| n.to_string())
     }
 }
 
 fn value_number(n: f64) -> String {
-    if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 { (n as i64).to_string() } else { n.to_string() }
+    if n.fract() == 0.0 && n.abs() < 9.007_199_254_740_992e15 {
+        (n as i64).to_string()
+    } else {
+        n.to_string()
+    }
 }
 
 /// A string Terraform shows as `jsonencode(...)`: one that starts with `{` or `[` and
@@ -145,8 +170,14 @@ pub(crate) struct Diff {
 
 #[derive(Debug)]
 enum Shape {
-    Leaf { before: Option<Tree>, after: Option<Tree> },
-    Object { members: Vec<(String, Diff)>, quoted: bool },
+    Leaf {
+        before: Option<Tree>,
+        after: Option<Tree>,
+    },
+    Object {
+        members: Vec<(String, Diff)>,
+        quoted: bool,
+    },
     Array(Vec<Diff>),
     /// The value changed kind (a string became a list): shown as `before -> after`.
     KindChange(Box<Diff>, Box<Diff>),
@@ -164,7 +195,10 @@ pub(crate) fn diff(before: Option<&Tree>, after: Option<&Tree>) -> Diff {
     }
     let b = diff_of_kind(before, None, bk);
     let a = diff_of_kind(None, after, ak);
-    Diff { act: Act::Update, shape: Shape::KindChange(Box::new(b), Box::new(a)) }
+    Diff {
+        act: Act::Update,
+        shape: Shape::KindChange(Box::new(b), Box::new(a)),
+    }
 }
 
 fn diff_of_kind(before: Option<&Tree>, after: Option<&Tree>, kind: Kind) -> Diff {
@@ -179,7 +213,11 @@ fn diff_of_kind(before: Option<&Tree>, after: Option<&Tree>, kind: Kind) -> Diff
             // State read back without its schema holds maps as objects: either side being
             // a map says the attribute is one.
             let quoted = bm.is_some_and(|(_, q)| q) || am.is_some_and(|(_, q)| q);
-            let mut keys: Vec<&String> = bm.into_iter().chain(am).flat_map(|(xs, _)| xs.iter().map(|(k, _)| k)).collect();
+            let mut keys: Vec<&String> = bm
+                .into_iter()
+                .chain(am)
+                .flat_map(|(xs, _)| xs.iter().map(|(k, _)| k))
+                .collect();
             keys.sort();
             keys.dedup();
             let mut out = Vec::new();
@@ -188,7 +226,13 @@ fn diff_of_kind(before: Option<&Tree>, after: Option<&Tree>, kind: Kind) -> Diff
                 act = act.fold(d.act);
                 out.push((k.clone(), d));
             }
-            Diff { act, shape: Shape::Object { members: out, quoted } }
+            Diff {
+                act,
+                shape: Shape::Object {
+                    members: out,
+                    quoted,
+                },
+            }
         }
         Kind::Array => {
             let (bx, ax) = (items_of(before), items_of(after));
@@ -204,7 +248,10 @@ fn diff_of_kind(before: Option<&Tree>, after: Option<&Tree>, kind: Kind) -> Diff
                 act = act.fold(d.act);
                 out.push(d);
             }
-            Diff { act, shape: Shape::Array(out) }
+            Diff {
+                act,
+                shape: Shape::Array(out),
+            }
         }
         _ => {
             let act = match (before, after) {
@@ -213,7 +260,13 @@ fn diff_of_kind(before: Option<&Tree>, after: Option<&Tree>, kind: Kind) -> Diff
                 (b, a) if b == a => Act::NoOp,
                 _ => Act::Update,
             };
-            Diff { act, shape: Shape::Leaf { before: before.cloned(), after: after.cloned() } }
+            Diff {
+                act,
+                shape: Shape::Leaf {
+                    before: before.cloned(),
+                    after: after.cloned(),
+                },
+            }
         }
     }
 }
@@ -251,7 +304,11 @@ fn text_of(t: Option<&Tree>) -> Option<&str> {
 /// by position; otherwise a longest common subsequence is kept, what lies between is
 /// removed then added, except that an object removed opposite an object added is shown
 /// as one changed object.
-fn pair_up<T: PartialEq>(before: &[T], after: &[T], is_object: impl Fn(&T) -> bool) -> Vec<(Option<usize>, Option<usize>)> {
+fn pair_up<T: PartialEq>(
+    before: &[T],
+    after: &[T],
+    is_object: impl Fn(&T) -> bool,
+) -> Vec<(Option<usize>, Option<usize>)> {
     let reorder = before.iter().all(|b| after.contains(b));
     if before.len() == after.len() && !reorder {
         return (0..before.len()).map(|i| (Some(i), Some(i))).collect();
@@ -261,7 +318,10 @@ fn pair_up<T: PartialEq>(before: &[T], after: &[T], is_object: impl Fn(&T) -> bo
     let (mut i, mut j, mut c) = (0, 0, 0);
     while i < before.len() || j < after.len() || c < common.len() {
         while i < before.len() && (c >= common.len() || before[i] != *common[c]) {
-            let paired = is_object(&before[i]) && j < after.len() && is_object(&after[j]) && (c >= common.len() || after[j] != *common[c]);
+            let paired = is_object(&before[i])
+                && j < after.len()
+                && is_object(&after[j])
+                && (c >= common.len() || after[j] != *common[c]);
             if paired {
                 out.push((Some(i), Some(j)));
                 j += 1;
@@ -298,7 +358,11 @@ fn common_subsequence<'a, T: PartialEq>(xs: &'a [T], ys: &[T]) -> Vec<&'a T> {
             let at = w * y + x;
             if xs[x] == ys[y] {
                 eq[at] = true;
-                len[at] = if x == 0 || y == 0 { 1 } else { len[w * (y - 1) + x - 1] + 1 };
+                len[at] = if x == 0 || y == 0 {
+                    1
+                } else {
+                    len[w * (y - 1) + x - 1] + 1
+                };
             } else {
                 let left = if x > 0 { len[at - 1] } else { 0 };
                 let up = if y > 0 { len[at - w] } else { 0 };
@@ -340,10 +404,18 @@ pub(crate) struct Opts {
 
 impl Opts {
     pub(crate) fn plan() -> Opts {
-        Opts { signs: true, show_unchanged: false, no_null_suffix: false }
+        Opts {
+            signs: true,
+            show_unchanged: false,
+            no_null_suffix: false,
+        }
     }
     pub(crate) fn state() -> Opts {
-        Opts { signs: false, show_unchanged: true, no_null_suffix: true }
+        Opts {
+            signs: false,
+            show_unchanged: true,
+            no_null_suffix: true,
+        }
     }
 }
 
@@ -361,7 +433,11 @@ fn line(out: &mut String, k: usize, sign: char, opts: Opts, text: &str) {
 }
 
 fn null_suffix(opts: Opts, act: Act) -> &'static str {
-    if !opts.no_null_suffix && act == Act::Delete { " -> null" } else { "" }
+    if !opts.no_null_suffix && act == Act::Delete {
+        " -> null"
+    } else {
+        ""
+    }
 }
 
 fn forces(replace: bool) -> &'static str {
@@ -374,8 +450,17 @@ fn quote(s: &str) -> String {
 
 /// An object key: quoted for maps and for keys that are not identifiers.
 fn key_text(k: &str, quoted: bool) -> String {
-    let ident = k.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') && k.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-');
-    if ident && !quoted { k.to_string() } else { quote(k) }
+    let ident = k
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+        && k.chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-');
+    if ident && !quoted {
+        k.to_string()
+    } else {
+        quote(k)
+    }
 }
 
 /// A top-level attribute name as `state show` prints it, and its width for alignment.
@@ -395,9 +480,14 @@ fn important(k: &str) -> bool {
 /// The text of `d` placed on a line whose text column is `k` (without that line's sign).
 pub(crate) fn render(d: &Diff, k: usize, opts: Opts) -> String {
     match &d.shape {
-        Shape::Leaf { before, after } => render_leaf(before.as_ref(), after.as_ref(), d.act, k, opts, false),
+        Shape::Leaf { before, after } => {
+            render_leaf(before.as_ref(), after.as_ref(), d.act, k, opts, false)
+        }
         Shape::KindChange(b, a) => {
-            let o = Opts { no_null_suffix: true, ..opts };
+            let o = Opts {
+                no_null_suffix: true,
+                ..opts
+            };
             format!("{} -> {}", render(b, k, o), render(a, k, o))
         }
         Shape::Object { members, quoted } => {
@@ -406,12 +496,18 @@ pub(crate) fn render(d: &Diff, k: usize, opts: Opts) -> String {
             }
             let keys: Vec<String> = members.iter().map(|(n, _)| key_text(n, *quoted)).collect();
             let width = keys.iter().map(|k| k.chars().count()).max().unwrap_or(0);
-            let member_opts = Opts { no_null_suffix: true, ..opts };
+            let member_opts = Opts {
+                no_null_suffix: true,
+                ..opts
+            };
             let mut out = String::from("{\n");
             let mut hidden = 0;
             for ((name, m), key) in members.iter().zip(&keys) {
                 let o = if important(name) && !quoted {
-                    Opts { show_unchanged: true, ..member_opts }
+                    Opts {
+                        show_unchanged: true,
+                        ..member_opts
+                    }
                 } else if m.act == Act::NoOp && !opts.show_unchanged {
                     hidden += 1;
                     continue;
@@ -419,10 +515,22 @@ pub(crate) fn render(d: &Diff, k: usize, opts: Opts) -> String {
                     member_opts
                 };
                 let pad = " ".repeat(width - key.chars().count());
-                line(&mut out, k + 4, m.act.sign(), opts, &format!("{key}{pad} = {}", render(m, k + 4, o)));
+                line(
+                    &mut out,
+                    k + 4,
+                    m.act.sign(),
+                    opts,
+                    &format!("{key}{pad} = {}", render(m, k + 4, o)),
+                );
             }
             if hidden > 0 {
-                line(&mut out, k + 4, ' ', opts, &unchanged(if *quoted { "element" } else { "attribute" }, hidden));
+                line(
+                    &mut out,
+                    k + 4,
+                    ' ',
+                    opts,
+                    &unchanged(if *quoted { "element" } else { "attribute" }, hidden),
+                );
             }
             out.push_str(&" ".repeat(k));
             out.push('}');
@@ -433,8 +541,14 @@ pub(crate) fn render(d: &Diff, k: usize, opts: Opts) -> String {
             if items.is_empty() {
                 return format!("[]{}", null_suffix(opts, d.act));
             }
-            let item_opts = Opts { no_null_suffix: true, ..opts };
-            let context_opts = Opts { show_unchanged: true, ..opts };
+            let item_opts = Opts {
+                no_null_suffix: true,
+                ..opts
+            };
+            let context_opts = Opts {
+                show_unchanged: true,
+                ..opts
+            };
             let mut out = String::from("[\n");
             // Unchanged elements are counted, except the one just before and the one just
             // after a change, shown so that the reader sees where in the list it is.
@@ -447,10 +561,22 @@ pub(crate) fn render(d: &Diff, k: usize, opts: Opts) -> String {
                 }
                 show_next = false;
                 if skipped.len() > 1 {
-                    line(&mut out, k + 4, ' ', opts, &unchanged("element", skipped.len() - 1));
+                    line(
+                        &mut out,
+                        k + 4,
+                        ' ',
+                        opts,
+                        &unchanged("element", skipped.len() - 1),
+                    );
                 }
                 if let Some(last) = skipped.last() {
-                    line(&mut out, k + 4, last.act.sign(), opts, &format!("{},", render(last, k + 4, context_opts)));
+                    line(
+                        &mut out,
+                        k + 4,
+                        last.act.sign(),
+                        opts,
+                        &format!("{},", render(last, k + 4, context_opts)),
+                    );
                 }
                 skipped.clear();
                 let o = if item.act == Act::NoOp {
@@ -459,10 +585,22 @@ pub(crate) fn render(d: &Diff, k: usize, opts: Opts) -> String {
                     show_next = true;
                     item_opts
                 };
-                line(&mut out, k + 4, item.act.sign(), opts, &format!("{},", render(item, k + 4, o)));
+                line(
+                    &mut out,
+                    k + 4,
+                    item.act.sign(),
+                    opts,
+                    &format!("{},", render(item, k + 4, o)),
+                );
             }
             if !skipped.is_empty() {
-                line(&mut out, k + 4, ' ', opts, &unchanged("element", skipped.len()));
+                line(
+                    &mut out,
+                    k + 4,
+                    ' ',
+                    opts,
+                    &unchanged("element", skipped.len()),
+                );
             }
             out.push_str(&" ".repeat(k));
             out.push(']');
@@ -473,7 +611,10 @@ pub(crate) fn render(d: &Diff, k: usize, opts: Opts) -> String {
 }
 
 fn unchanged(what: &str, n: usize) -> String {
-    format!("# ({n} unchanged {what}{} hidden)", if n == 1 { "" } else { "s" })
+    format!(
+        "# ({n} unchanged {what}{} hidden)",
+        if n == 1 { "" } else { "s" }
+    )
 }
 
 fn scalar(t: Option<&Tree>) -> String {
@@ -487,7 +628,14 @@ fn scalar(t: Option<&Tree>) -> String {
     }
 }
 
-fn render_leaf(before: Option<&Tree>, after: Option<&Tree>, act: Act, k: usize, opts: Opts, replace: bool) -> String {
+fn render_leaf(
+    before: Option<&Tree>,
+    after: Option<&Tree>,
+    act: Act,
+    k: usize,
+    opts: Opts,
+    replace: bool,
+) -> String {
     if matches!(before, Some(Tree::String(_))) || matches!(after, Some(Tree::String(_))) {
         return string_diff(text_of(before), text_of(after), act, k, opts, replace);
     }
@@ -503,7 +651,14 @@ fn render_leaf(before: Option<&Tree>, after: Option<&Tree>, act: Act, k: usize, 
 /// A string as Terraform shows it: a JSON document as `jsonencode(...)`, text with line
 /// breaks as a heredoc, anything else quoted. `act` says which sides exist; `replace`
 /// adds `# forces replacement` where Terraform puts it.
-pub(crate) fn string_diff(before: Option<&str>, after: Option<&str>, act: Act, k: usize, opts: Opts, replace: bool) -> String {
+pub(crate) fn string_diff(
+    before: Option<&str>,
+    after: Option<&str>,
+    act: Act,
+    k: usize,
+    opts: Opts,
+    replace: bool,
+) -> String {
     let f = forces(replace);
     let mut lines = String::new();
     match act {
@@ -519,7 +674,15 @@ pub(crate) fn string_diff(before: Option<&str>, after: Option<&str>, act: Act, k
                 return jsonencode(b, a, act, k, opts, replace);
             }
             if !s.contains('\n') {
-                return format!("{}{}{f}", quote(s), if act == Act::Delete { null_suffix(opts, act) } else { "" });
+                return format!(
+                    "{}{}{f}",
+                    quote(s),
+                    if act == Act::Delete {
+                        null_suffix(opts, act)
+                    } else {
+                        ""
+                    }
+                );
             }
             for l in s.trim().split('\n') {
                 line(&mut lines, k + 4, ' ', opts, l);
@@ -528,21 +691,42 @@ pub(crate) fn string_diff(before: Option<&str>, after: Option<&str>, act: Act, k
         Act::Update => {
             let (b, a) = (before.unwrap_or_default(), after.unwrap_or_default());
             match (json_document(b), json_document(a)) {
-                (Some(bj), Some(aj)) => return jsonencode(Some(&Tree::from_json(&bj)), Some(&Tree::from_json(&aj)), act, k, opts, replace),
+                (Some(bj), Some(aj)) => {
+                    return jsonencode(
+                        Some(&Tree::from_json(&bj)),
+                        Some(&Tree::from_json(&aj)),
+                        act,
+                        k,
+                        opts,
+                        replace,
+                    );
+                }
                 (None, None) => {}
                 _ => {
-                    let o = Opts { no_null_suffix: true, ..opts };
-                    return format!("{} -> {}", string_diff(before, None, Act::Delete, k, o, false), string_diff(None, after, Act::Create, k, o, false));
+                    let o = Opts {
+                        no_null_suffix: true,
+                        ..opts
+                    };
+                    return format!(
+                        "{} -> {}",
+                        string_diff(before, None, Act::Delete, k, o, false),
+                        string_diff(None, after, Act::Create, k, o, false)
+                    );
                 }
             }
             if !b.contains('\n') && !a.contains('\n') {
                 return format!("{} -> {}{f}", quote(b), quote(a));
             }
             // Trimmed as a created or kept heredoc is: a final line break adds no line.
-            let (bl, al): (Vec<&str>, Vec<&str>) = (b.trim().split('\n').collect(), a.trim().split('\n').collect());
+            let (bl, al): (Vec<&str>, Vec<&str>) = (
+                b.trim().split('\n').collect(),
+                a.trim().split('\n').collect(),
+            );
             for (i, j) in pair_up(&bl, &al, |_| false) {
                 match (i, j) {
-                    (Some(i), Some(j)) if bl[i] == al[j] => line(&mut lines, k + 4, ' ', opts, bl[i]),
+                    (Some(i), Some(j)) if bl[i] == al[j] => {
+                        line(&mut lines, k + 4, ' ', opts, bl[i])
+                    }
                     // Lines compared by position (equal counts) that differ: a line is
                     // replaced, never `~`-changed.
                     (Some(i), Some(j)) => {
@@ -556,18 +740,40 @@ pub(crate) fn string_diff(before: Option<&str>, after: Option<&str>, act: Act, k
             }
         }
     }
-    format!("<<-EOT{f}\n{lines}{}EOT{}", " ".repeat(k), null_suffix(opts, act))
+    format!(
+        "<<-EOT{f}\n{lines}{}EOT{}",
+        " ".repeat(k),
+        null_suffix(opts, act)
+    )
 }
 
 /// `jsonencode(` with the document's diff inside. A change of spacing alone shows the
 /// whole document, unchanged, under `# whitespace changes`.
-fn jsonencode(before: Option<&Tree>, after: Option<&Tree>, act: Act, k: usize, opts: Opts, replace: bool) -> String {
+fn jsonencode(
+    before: Option<&Tree>,
+    after: Option<&Tree>,
+    act: Act,
+    k: usize,
+    opts: Opts,
+    replace: bool,
+) -> String {
     let d = diff(before, after);
-    let mut inner = Opts { no_null_suffix: true, ..opts };
-    let mut sign = if act == Act::Update { Act::Update } else { Act::NoOp };
+    let mut inner = Opts {
+        no_null_suffix: true,
+        ..opts
+    };
+    let mut sign = if act == Act::Update {
+        Act::Update
+    } else {
+        Act::NoOp
+    };
     let (mut note, mut suffix) = ("", forces(replace));
     if d.act == Act::NoOp && act == Act::Update {
-        note = if replace { " # whitespace changes force replacement" } else { " # whitespace changes" };
+        note = if replace {
+            " # whitespace changes force replacement"
+        } else {
+            " # whitespace changes"
+        };
         suffix = "";
         inner.show_unchanged = true;
         sign = Act::NoOp;
@@ -577,7 +783,13 @@ fn jsonencode(before: Option<&Tree>, after: Option<&Tree>, act: Act, k: usize, o
         return format!("jsonencode({body}){note}{suffix}");
     }
     let mut out = format!("jsonencode({note}\n");
-    line(&mut out, k + 4, sign.sign(), opts, &format!("{body}{suffix}"));
+    line(
+        &mut out,
+        k + 4,
+        sign.sign(),
+        opts,
+        &format!("{body}{suffix}"),
+    );
     out.push_str(&" ".repeat(k));
     out.push(')');
     out.push_str(null_suffix(opts, act));

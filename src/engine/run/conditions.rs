@@ -7,11 +7,19 @@
 use forge_config::{CheckBlock, Condition, Output};
 
 use super::*;
-use crate::checks::{condition_values, evaluate, instance_prefix, snippet, CheckKind, CheckStatus, Outcome, Warning, CHECK_NESTED_REASON};
+use crate::checks::{
+    CHECK_NESTED_REASON, CheckKind, CheckStatus, Outcome, Warning, condition_values, evaluate,
+    instance_prefix, snippet,
+};
 
 impl Runner<'_> {
     /// The module instance's scope with `count`/`each` and, for a postcondition, `self`.
-    fn condition_scope(&self, path: &ModPath, binding: &EachBinding, this: Option<&Value>) -> Scope<'static> {
+    fn condition_scope(
+        &self,
+        path: &ModPath,
+        binding: &EachBinding,
+        this: Option<&Value>,
+    ) -> Scope<'static> {
         let mut scope = self.with_scope(path, |s| s.clone());
         if let Some((root, v)) = binding {
             scope.roots.insert((*root).to_string(), v.clone());
@@ -24,7 +32,13 @@ impl Runner<'_> {
 
     /// Evaluates conditions in `scope`; the first that fails is the error. Every result is
     /// recorded for plan JSON's `checks`.
-    fn conditions(&self, conds: &[Condition], scope: &Scope<'static>, what: &str, subject: (CheckKind, &str, &ModPath, &str, Option<InstanceKey>, String)) -> Result<(), EngineError> {
+    fn conditions(
+        &self,
+        conds: &[Condition],
+        scope: &Scope<'static>,
+        what: &str,
+        subject: (CheckKind, &str, &ModPath, &str, Option<InstanceKey>, String),
+    ) -> Result<(), EngineError> {
         let (kind, name, module, display, key, instance) = subject;
         let mut status = CheckStatus::Pass;
         let mut failure = None;
@@ -38,20 +52,49 @@ impl Runner<'_> {
                     failure = Some((message, crate::checks::failure_diagnostic(cond, &values)));
                     break;
                 }
-                Err(d) => return Err(diag_error(format!("unit {}: {instance}: a {what} cannot be evaluated", self.unit_name()), d)),
+                Err(d) => {
+                    return Err(diag_error(
+                        format!(
+                            "unit {}: {instance}: a {what} cannot be evaluated",
+                            self.unit_name()
+                        ),
+                        d,
+                    ));
+                }
             }
         }
         let problems = failure.iter().map(|(m, _)| m.clone()).collect();
-        self.checks.record(kind, name, module, display, key, instance.clone(), status, problems);
+        self.checks.record(
+            kind,
+            name,
+            module,
+            display,
+            key,
+            instance.clone(),
+            status,
+            problems,
+        );
         match failure {
             None => Ok(()),
-            Some((message, d)) => Err(diag_error(format!("unit {}: {instance}: {what} failed: {message}", self.unit_name()), d)),
+            Some((message, d)) => Err(diag_error(
+                format!(
+                    "unit {}: {instance}: {what} failed: {message}",
+                    self.unit_name()
+                ),
+                d,
+            )),
         }
     }
 
     /// A resource's or data source's preconditions (`this` is `None`) or postconditions
     /// (`this` is the object).
-    pub(super) fn resource_conditions(&self, rb: &ResourceBlock, addr: &InstanceAddr, binding: &EachBinding, this: Option<&Value>) -> Result<(), EngineError> {
+    pub(super) fn resource_conditions(
+        &self,
+        rb: &ResourceBlock,
+        addr: &InstanceAddr,
+        binding: &EachBinding,
+        this: Option<&Value>,
+    ) -> Result<(), EngineError> {
         let (conds, what) = match this {
             None => (&rb.lifecycle.preconditions, "resource precondition"),
             Some(_) => (&rb.lifecycle.postconditions, "resource postcondition"),
@@ -60,19 +103,54 @@ impl Runner<'_> {
             return Ok(());
         }
         let scope = self.condition_scope(&addr.module, binding, this);
-        let mode = if rb.mode == Mode::Data { "data" } else { "managed" };
-        let kind = CheckKind::Resource { mode, type_name: rb.type_name.clone() };
-        self.conditions(conds, &scope, what, (kind, &rb.name, &addr.module, &rb.address(), addr.key.clone(), addr.to_string()))
+        let mode = if rb.mode == Mode::Data {
+            "data"
+        } else {
+            "managed"
+        };
+        let kind = CheckKind::Resource {
+            mode,
+            type_name: rb.type_name.clone(),
+        };
+        self.conditions(
+            conds,
+            &scope,
+            what,
+            (
+                kind,
+                &rb.name,
+                &addr.module,
+                &rb.address(),
+                addr.key.clone(),
+                addr.to_string(),
+            ),
+        )
     }
 
-    pub(super) fn output_preconditions(&self, out: &Output, inst: &ModInst) -> Result<(), EngineError> {
+    pub(super) fn output_preconditions(
+        &self,
+        out: &Output,
+        inst: &ModInst,
+    ) -> Result<(), EngineError> {
         if out.preconditions.is_empty() || self.run.mode == PlanMode::Destroy {
             return Ok(());
         }
         let scope = self.condition_scope(&inst.path, &None, None);
         let display = format!("output.{}", out.name);
         let instance = format!("{}{display}", instance_prefix(&inst.path));
-        self.conditions(&out.preconditions, &scope, "module output value precondition", (CheckKind::Output, &out.name, &inst.path, &display, None, instance))
+        self.conditions(
+            &out.preconditions,
+            &scope,
+            "module output value precondition",
+            (
+                CheckKind::Output,
+                &out.name,
+                &inst.path,
+                &display,
+                None,
+                instance,
+            ),
+        )
     }
 
     /// Every check block of every module instance. Not in a destroy, as Terraform.
@@ -103,14 +181,34 @@ impl Runner<'_> {
         let mut problems = Vec::new();
         let mut data_failed = false;
         for rb in &check.data {
-            let addr = InstanceAddr { module: inst.path.clone(), mode: Mode::Data, type_name: rb.type_name.clone(), name: rb.name.clone(), key: None };
+            let addr = InstanceAddr {
+                module: inst.path.clone(),
+                mode: Mode::Data,
+                type_name: rb.type_name.clone(),
+                name: rb.name.clone(),
+                key: None,
+            };
             match self.check_data(m, rb, &addr, &scope).await {
                 Ok(v) => set_data(&mut scope, rb, v),
                 Err((summary, detail)) => {
                     // As Terraform: the failure is the check's, reported as a warning, and
                     // the asserts (which would read the missing data) are not evaluated.
-                    self.checks.warn(Warning { summary: summary.clone(), snippet: snippet(root, &rb.location, &context, Some(&addr.to_string()), &[]), detail: detail.clone() });
-                    problems.push(if detail.is_empty() { summary } else { format!("{summary}: {detail}") });
+                    self.checks.warn(Warning {
+                        summary: summary.clone(),
+                        snippet: snippet(
+                            root,
+                            &rb.location,
+                            &context,
+                            Some(&addr.to_string()),
+                            &[],
+                        ),
+                        detail: detail.clone(),
+                    });
+                    problems.push(if detail.is_empty() {
+                        summary
+                    } else {
+                        format!("{summary}: {detail}")
+                    });
                     status = CheckStatus::Fail;
                     data_failed = true;
                 }
@@ -134,37 +232,84 @@ impl Runner<'_> {
                 Ok(Outcome::Fail(message)) => {
                     status = CheckStatus::Fail;
                     let values = condition_values(cond, &scope);
-                    self.checks.warn(Warning { summary: "Check block assertion failed".into(), snippet: snippet(root, &at, &context, None, &values), detail: message.clone() });
+                    self.checks.warn(Warning {
+                        summary: "Check block assertion failed".into(),
+                        snippet: snippet(root, &at, &context, None, &values),
+                        detail: message.clone(),
+                    });
                     problems.push(message);
                 }
                 Err(d) => {
                     status = CheckStatus::Fail;
-                    let detail = d.iter().map(|x| x.summary.clone()).collect::<Vec<_>>().join("\n");
-                    self.checks.warn(Warning { summary: "Check block assertion could not be evaluated".into(), snippet: snippet(root, &at, &context, None, &[]), detail: detail.clone() });
+                    let detail = d
+                        .iter()
+                        .map(|x| x.summary.clone())
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    self.checks.warn(Warning {
+                        summary: "Check block assertion could not be evaluated".into(),
+                        snippet: snippet(root, &at, &context, None, &[]),
+                        detail: detail.clone(),
+                    });
                     problems.push(detail);
                 }
             }
         }
-        self.checks.record(CheckKind::Check, &check.name, &inst.path, &display, None, instance, status, problems);
+        self.checks.record(
+            CheckKind::Check,
+            &check.name,
+            &inst.path,
+            &display,
+            None,
+            instance,
+            status,
+            problems,
+        );
     }
 
     /// Reads a check block's data source. While planning, it is listed as read again
     /// during apply (Terraform: "config will be reloaded to verify a check block") and its
     /// value goes to the prior state. A failure is `(summary, detail)` for the warning.
-    async fn check_data(&self, m: usize, rb: &ResourceBlock, addr: &InstanceAddr, scope: &Scope<'static>) -> Result<Value, (String, String)> {
+    async fn check_data(
+        &self,
+        m: usize,
+        rb: &ResourceBlock,
+        addr: &InstanceAddr,
+        scope: &Scope<'static>,
+    ) -> Result<Value, (String, String)> {
         let provider = async {
             let (_, alias) = self.graph.provider_of(m, rb)?;
             self.provider_for(&rb.type_name, alias.as_deref()).await
         }
         .await
-        .map_err(|e| (format!("{addr}: the provider cannot be configured"), e.message.clone()))?;
-        let ds = provider
-            .data_source(&rb.type_name)
-            .ok_or_else(|| (format!("{addr} names an unknown data source"), format!("the {} provider has no data source `{}`", provider_name_of(&rb.type_name), rb.type_name)))?;
+        .map_err(|e| {
+            (
+                format!("{addr}: the provider cannot be configured"),
+                e.message.clone(),
+            )
+        })?;
+        let ds = provider.data_source(&rb.type_name).ok_or_else(|| {
+            (
+                format!("{addr} names an unknown data source"),
+                format!(
+                    "the {} provider has no data source `{}`",
+                    provider_name_of(&rb.type_name),
+                    rb.type_name
+                ),
+            )
+        })?;
         let schema = ds.schema();
         let config = eval_body(&rb.body, scope)
             .map(|c| shape(schema, &c))
-            .map_err(|d| ("Invalid data source configuration".to_string(), d.iter().map(|x| x.summary.clone()).collect::<Vec<_>>().join("\n")))?;
+            .map_err(|d| {
+                (
+                    "Invalid data source configuration".to_string(),
+                    d.iter()
+                        .map(|x| x.summary.clone())
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )
+            })?;
         let planning = !self.run.apply;
         let change = |after: Value, reason: &str| ResourceChange {
             addr: addr.clone(),
@@ -179,14 +324,27 @@ impl Runner<'_> {
         if !config.is_wholly_known() {
             let after = unknown_object(schema, Some(&config));
             if planning {
-                lock(&self.collected).changes.push(change(after.clone(), "its configuration depends on values known only after apply"));
+                lock(&self.collected).changes.push(change(
+                    after.clone(),
+                    "its configuration depends on values known only after apply",
+                ));
             }
             return Ok(after);
         }
         let provider_id = Arc::as_ptr(&provider) as *const () as usize;
         let read = {
-            let _permit = self.run.ctx.permits.acquire().await.map_err(|_| ("the run was cancelled".to_string(), String::new()))?;
-            self.run.ctx.data_reads.read(provider_id, ds.as_ref(), &config).await
+            let _permit = self
+                .run
+                .ctx
+                .permits
+                .acquire()
+                .await
+                .map_err(|_| ("the run was cancelled".to_string(), String::new()))?;
+            self.run
+                .ctx
+                .data_reads
+                .read(provider_id, ds.as_ref(), &config)
+                .await
         };
         let value = match read {
             Ok((v, _)) => mark_sensitive(schema, v).mark_paths(&config.sensitive_paths()),
@@ -194,8 +352,12 @@ impl Runner<'_> {
                 if planning {
                     // What Terraform's plan shows then: a read planned for apply, and the
                     // configuration (nothing read) in the prior state.
-                    lock(&self.collected).changes.push(change(to_be_read(schema, &config), CHECK_NESTED_REASON));
-                    lock(&self.collected).data_reads.push((addr.clone(), config.clone()));
+                    lock(&self.collected)
+                        .changes
+                        .push(change(to_be_read(schema, &config), CHECK_NESTED_REASON));
+                    lock(&self.collected)
+                        .data_reads
+                        .push((addr.clone(), config.clone()));
                 }
                 return Err(provider_failure(&e));
             }
@@ -225,18 +387,33 @@ fn to_be_read(schema: &forge_provider::Schema, config: &Value) -> Value {
     let mut out = BTreeMap::new();
     for (name, a) in &schema.attributes {
         let v = config.get(name).cloned().unwrap_or(Value::Null);
-        out.insert(name.clone(), if v.is_null() && a.computed { Value::Unknown } else { v });
+        out.insert(
+            name.clone(),
+            if v.is_null() && a.computed {
+                Value::Unknown
+            } else {
+                v
+            },
+        );
     }
     for name in schema.blocks.keys() {
-        out.insert(name.clone(), config.get(name).cloned().unwrap_or(Value::List(Vec::new())));
+        out.insert(
+            name.clone(),
+            config.get(name).cloned().unwrap_or(Value::List(Vec::new())),
+        );
     }
     Value::Object(out)
 }
 
 fn set_data(scope: &mut Scope<'static>, rb: &ResourceBlock, value: Value) {
-    let data = scope.roots.entry("data".to_string()).or_insert_with(|| Value::Object(BTreeMap::new()));
+    let data = scope
+        .roots
+        .entry("data".to_string())
+        .or_insert_with(|| Value::Object(BTreeMap::new()));
     if let Value::Object(m) = data {
-        let by_type = m.entry(rb.type_name.clone()).or_insert_with(|| Value::Object(BTreeMap::new()));
+        let by_type = m
+            .entry(rb.type_name.clone())
+            .or_insert_with(|| Value::Object(BTreeMap::new()));
         if let Value::Object(t) = by_type {
             t.insert(rb.name.clone(), value);
         }

@@ -10,14 +10,18 @@ use forge_engine::plan_json::env_plan_json;
 use forge_engine::render::render_unit;
 use forge_engine::saved_plan::SavedPlan;
 use forge_engine::{Action, ApplyTarget, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
-use forge_provider::fake::{FakeCloud, FakeOp};
 use forge_provider::Value;
+use forge_provider::fake::{FakeCloud, FakeOp};
 
 mod support;
 use support::{engine, load, plan_apply, state_of, unit_plan, write};
 
 fn action(plan: &UnitPlan, addr: &str) -> Action {
-    plan.changes.iter().find(|c| c.addr.to_string() == addr).map(|c| c.action).unwrap_or_else(|| panic!("no change for {addr} in {:?}", plan.changes))
+    plan.changes
+        .iter()
+        .find(|c| c.addr.to_string() == addr)
+        .map(|c| c.action)
+        .unwrap_or_else(|| panic!("no change for {addr} in {:?}", plan.changes))
 }
 
 /// Two units: `b` takes `a`'s output as input.
@@ -48,15 +52,28 @@ async fn never_applied_environment_plans_with_unknown_dependency_outputs() {
     two_units(dir.path());
     let env = load(dir.path());
     let cloud = FakeCloud::new();
-    let plan = engine(&cloud, 4).plan(&env, PlanMode::Normal).await.expect("plan");
+    let plan = engine(&cloud, 4)
+        .plan(&env, PlanMode::Normal)
+        .await
+        .expect("plan");
     assert!(!plan.failed(), "{plan:?}");
     let b = unit_plan(&plan, "b");
-    let consumer = b.changes.iter().find(|c| c.addr.to_string() == "fake_thing.consumer").expect("consumer");
+    let consumer = b
+        .changes
+        .iter()
+        .find(|c| c.addr.to_string() == "fake_thing.consumer")
+        .expect("consumer");
     assert_eq!(consumer.action, Action::Create);
-    assert_eq!(consumer.after.as_ref().and_then(|a| a.get("value")), Some(&Value::Unknown));
+    assert_eq!(
+        consumer.after.as_ref().and_then(|a| a.get("value")),
+        Some(&Value::Unknown)
+    );
     let text = render_unit(b, Default::default());
     assert!(text.contains("value = (known after apply)"), "{text}");
-    assert!(text.contains("Plan: 1 to add, 0 to change, 0 to destroy."), "{text}");
+    assert!(
+        text.contains("Plan: 1 to add, 0 to change, 0 to destroy."),
+        "{text}"
+    );
     assert_eq!(cloud.count(FakeOp::Create), 0, "planning created something");
 }
 
@@ -69,12 +86,26 @@ async fn apply_runs_in_dependency_order_and_converges() {
     let e = engine(&cloud, 4);
     let (_, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
     assert!(!applied.failed(), "{applied:?}");
-    let creates: Vec<String> = cloud.calls().into_iter().filter(|c| c.op == FakeOp::Create).map(|c| c.name).collect();
-    assert_eq!(creates, vec!["a-main".to_string(), "b-consumer".to_string()]);
+    let creates: Vec<String> = cloud
+        .calls()
+        .into_iter()
+        .filter(|c| c.op == FakeOp::Create)
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(
+        creates,
+        vec!["a-main".to_string(), "b-consumer".to_string()]
+    );
     let consumer = cloud.objects_named("b-consumer");
-    assert_eq!(consumer[0].str_attr("value"), Some("arn:fake:fake_thing:a-main"));
+    assert_eq!(
+        consumer[0].str_attr("value"),
+        Some("arn:fake:fake_thing:a-main")
+    );
     let b = state_of(dir.path(), "b");
-    assert_eq!(b.outputs["seen"].value, Value::string("arn:fake:fake_thing:a-main"));
+    assert_eq!(
+        b.outputs["seen"].value,
+        Value::string("arn:fake:fake_thing:a-main")
+    );
     assert!(b.serial >= 2, "serial {}", b.serial);
     let again = e.plan(&env, PlanMode::Normal).await.expect("plan");
     assert!(!again.has_changes(), "second plan has changes: {again:?}");
@@ -87,7 +118,10 @@ async fn parallel_operations_stay_under_the_bound() {
         dir.path(),
         &[
             ("u/terragrunt.hcl", "inputs = {}\n"),
-            ("u/main.tf", "resource \"fake_thing\" \"many\" {\n  count = 12\n  name  = \"many-${count.index}\"\n}\n"),
+            (
+                "u/main.tf",
+                "resource \"fake_thing\" \"many\" {\n  count = 12\n  name  = \"many-${count.index}\"\n}\n",
+            ),
         ],
     );
     let env = load(dir.path());
@@ -109,30 +143,58 @@ async fn a_failed_unit_stops_only_its_dependents() {
         dir.path(),
         &[
             ("c/terragrunt.hcl", "inputs = {}\n"),
-            ("c/main.tf", "resource \"fake_thing\" \"solo\" {\n  name = \"c-solo\"\n}\n"),
+            (
+                "c/main.tf",
+                "resource \"fake_thing\" \"solo\" {\n  name = \"c-solo\"\n}\n",
+            ),
         ],
     );
     let env = load(dir.path());
     let cloud = FakeCloud::new();
     cloud.fail_name(FakeOp::Create, "a-main");
     let (_, applied) = plan_apply(&engine(&cloud, 4), &env, PlanMode::Normal).await;
-    let outcome = |u: &str| applied.units.iter().find(|(n, _)| n == u).map(|(_, o)| o.clone()).expect("unit");
+    let outcome = |u: &str| {
+        applied
+            .units
+            .iter()
+            .find(|(n, _)| n == u)
+            .map(|(_, o)| o.clone())
+            .expect("unit")
+    };
     match outcome("a") {
-        UnitOutcome::Failed(es) => assert!(es[0].to_string().contains("fake_thing.main: creating failed"), "{}", es[0]),
+        UnitOutcome::Failed(es) => assert!(
+            es[0]
+                .to_string()
+                .contains("fake_thing.main: creating failed"),
+            "{}",
+            es[0]
+        ),
         other => panic!("a: {other:?}"),
     }
-    assert_eq!(outcome("b"), UnitOutcome::Skipped { because: "a".into() });
+    assert_eq!(
+        outcome("b"),
+        UnitOutcome::Skipped {
+            because: "a".into()
+        }
+    );
     assert!(matches!(outcome("c"), UnitOutcome::Done(_)));
     assert_eq!(cloud.objects_named("c-solo").len(), 1);
 }
 
 fn replace_unit(root: &Path, name: &str, cbd: bool) {
-    let lifecycle = if cbd { "\n  lifecycle {\n    create_before_destroy = true\n  }\n" } else { "" };
+    let lifecycle = if cbd {
+        "\n  lifecycle {\n    create_before_destroy = true\n  }\n"
+    } else {
+        ""
+    };
     write(
         root,
         &[
             ("u/terragrunt.hcl", "inputs = {}\n"),
-            ("u/main.tf", &format!("resource \"fake_thing\" \"r\" {{\n  name = \"{name}\"{lifecycle}\n}}\n")),
+            (
+                "u/main.tf",
+                &format!("resource \"fake_thing\" \"r\" {{\n  name = \"{name}\"{lifecycle}\n}}\n"),
+            ),
         ],
     );
 }
@@ -148,33 +210,56 @@ async fn replacement_order(cbd: bool) -> Vec<FakeOp> {
     let before = cloud.calls().len();
     let (plan, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
     assert!(!applied.failed(), "{applied:?}");
-    let want = if cbd { Action::CreateThenDelete } else { Action::DeleteThenCreate };
+    let want = if cbd {
+        Action::CreateThenDelete
+    } else {
+        Action::DeleteThenCreate
+    };
     let u = unit_plan(&plan, "u");
     assert_eq!(action(u, "fake_thing.r"), want);
     let text = render_unit(u, Default::default());
     assert!(text.contains("# forces replacement"), "{text}");
     assert_eq!(cloud.objects().len(), 1);
     assert_eq!(cloud.objects_named("second").len(), 1);
-    cloud.calls()[before..].iter().map(|c| c.op).filter(|op| matches!(op, FakeOp::Create | FakeOp::Delete)).collect()
+    cloud.calls()[before..]
+        .iter()
+        .map(|c| c.op)
+        .filter(|op| matches!(op, FakeOp::Create | FakeOp::Delete))
+        .collect()
 }
 
 #[tokio::test]
 async fn replacement_deletes_first_by_default() {
-    assert_eq!(replacement_order(false).await, vec![FakeOp::Delete, FakeOp::Create]);
+    assert_eq!(
+        replacement_order(false).await,
+        vec![FakeOp::Delete, FakeOp::Create]
+    );
 }
 
 #[tokio::test]
 async fn replacement_creates_first_with_create_before_destroy() {
-    assert_eq!(replacement_order(true).await, vec![FakeOp::Create, FakeOp::Delete]);
+    assert_eq!(
+        replacement_order(true).await,
+        vec![FakeOp::Create, FakeOp::Delete]
+    );
 }
 
 fn valued_unit(root: &Path, ignore: bool) {
-    let lifecycle = if ignore { "\n  lifecycle {\n    ignore_changes = [value]\n  }\n" } else { "" };
+    let lifecycle = if ignore {
+        "\n  lifecycle {\n    ignore_changes = [value]\n  }\n"
+    } else {
+        ""
+    };
     write(
         root,
         &[
             ("u/terragrunt.hcl", "inputs = {}\n"),
-            ("u/main.tf", &format!("resource \"fake_thing\" \"r\" {{\n  name  = \"drifty\"\n  value = \"configured\"{lifecycle}\n}}\n")),
+            (
+                "u/main.tf",
+                &format!(
+                    "resource \"fake_thing\" \"r\" {{\n  name  = \"drifty\"\n  value = \"configured\"{lifecycle}\n}}\n"
+                ),
+            ),
         ],
     );
 }
@@ -194,10 +279,16 @@ async fn drift_is_reported_and_undone() {
     assert_eq!(action(u, "fake_thing.r"), Action::Update);
     let text = render_unit(u, Default::default());
     assert!(text.contains("changed outside of forge"), "{text}");
-    assert!(text.contains("\"changed by hand\" -> \"configured\""), "{text}");
+    assert!(
+        text.contains("\"changed by hand\" -> \"configured\""),
+        "{text}"
+    );
     let (_, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
     assert!(!applied.failed());
-    assert_eq!(cloud.objects_named("drifty")[0].str_attr("value"), Some("configured"));
+    assert_eq!(
+        cloud.objects_named("drifty")[0].str_attr("value"),
+        Some("configured")
+    );
 }
 
 #[tokio::test]
@@ -229,27 +320,62 @@ async fn ignore_changes_keeps_the_live_value() {
     cloud.set_attr("drifty", "value", Value::string("by hand"));
     let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
     assert_eq!(action(unit_plan(&plan, "u"), "fake_thing.r"), Action::NoOp);
-    assert!(unit_plan(&plan, "u").drift.is_empty(), "drift that changes nothing is not reported");
-    let refresh = e.plan(&env, PlanMode::RefreshOnly).await.expect("refresh-only plan");
-    assert_eq!(unit_plan(&refresh, "u").drift.len(), 1, "refresh-only shows every drift");
+    assert!(
+        unit_plan(&plan, "u").drift.is_empty(),
+        "drift that changes nothing is not reported"
+    );
+    let refresh = e
+        .plan(&env, PlanMode::RefreshOnly)
+        .await
+        .expect("refresh-only plan");
+    assert_eq!(
+        unit_plan(&refresh, "u").drift.len(),
+        1,
+        "refresh-only shows every drift"
+    );
 }
 
 #[tokio::test]
 async fn prevent_destroy_refuses_destroy_and_replacement() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let unit = |name: &str| format!("resource \"fake_thing\" \"keep\" {{\n  name = \"{name}\"\n  lifecycle {{\n    prevent_destroy = true\n  }}\n}}\n");
-    write(dir.path(), &[("u/terragrunt.hcl", "inputs = {}\n"), ("u/main.tf", &unit("kept"))]);
+    let unit = |name: &str| {
+        format!(
+            "resource \"fake_thing\" \"keep\" {{\n  name = \"{name}\"\n  lifecycle {{\n    prevent_destroy = true\n  }}\n}}\n"
+        )
+    };
+    write(
+        dir.path(),
+        &[
+            ("u/terragrunt.hcl", "inputs = {}\n"),
+            ("u/main.tf", &unit("kept")),
+        ],
+    );
     let cloud = FakeCloud::new();
     let e = engine(&cloud, 4);
     plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
-    let plan = e.plan(&load(dir.path()), PlanMode::Destroy).await.expect("plan");
+    let plan = e
+        .plan(&load(dir.path()), PlanMode::Destroy)
+        .await
+        .expect("plan");
     match &plan.units[0].1 {
-        UnitOutcome::Failed(es) => assert!(es[0].to_string().contains("fake_thing.keep cannot be destroyed"), "{}", es[0]),
+        UnitOutcome::Failed(es) => assert!(
+            es[0]
+                .to_string()
+                .contains("fake_thing.keep cannot be destroyed"),
+            "{}",
+            es[0]
+        ),
         other => panic!("{other:?}"),
     }
     write(dir.path(), &[("u/main.tf", &unit("renamed"))]);
-    let plan = e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
-    assert!(plan.failed(), "a replacement of a prevent_destroy resource was planned");
+    let plan = e
+        .plan(&load(dir.path()), PlanMode::Normal)
+        .await
+        .expect("plan");
+    assert!(
+        plan.failed(),
+        "a replacement of a prevent_destroy resource was planned"
+    );
     assert_eq!(cloud.objects_named("kept").len(), 1);
 }
 
@@ -260,7 +386,10 @@ async fn a_crash_mid_apply_is_finished_by_a_rerun_without_duplicates() {
         dir.path(),
         &[
             ("u/terragrunt.hcl", "inputs = {}\n"),
-            ("u/main.tf", "resource \"fake_thing\" \"n\" {\n  count = 5\n  name  = \"n-${count.index}\"\n}\n"),
+            (
+                "u/main.tf",
+                "resource \"fake_thing\" \"n\" {\n  count = 5\n  name  = \"n-${count.index}\"\n}\n",
+            ),
         ],
     );
     let env = load(dir.path());
@@ -270,18 +399,31 @@ async fn a_crash_mid_apply_is_finished_by_a_rerun_without_duplicates() {
     let (_, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
     assert!(applied.failed());
     assert_eq!(cloud.objects().len(), 4, "the other creates run on");
-    assert_eq!(state_of(dir.path(), "u").instances.len(), 4, "state records every object that exists");
+    assert_eq!(
+        state_of(dir.path(), "u").instances.len(),
+        4,
+        "state records every object that exists"
+    );
     cloud.clear_failures();
     let (plan, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
     assert!(!applied.failed(), "{applied:?}");
     assert_eq!(unit_plan(&plan, "u").counts().add, 1);
     assert_eq!(cloud.objects().len(), 5);
     for i in 0..5 {
-        assert_eq!(cloud.objects_named(&format!("n-{i}")).len(), 1, "n-{i} duplicated or missing");
+        assert_eq!(
+            cloud.objects_named(&format!("n-{i}")).len(),
+            1,
+            "n-{i} duplicated or missing"
+        );
     }
     let state = state_of(dir.path(), "u");
     assert_eq!(state.instances.len(), 5);
-    assert!(state.instances.values().all(|i| i.attributes.is_wholly_known()));
+    assert!(
+        state
+            .instances
+            .values()
+            .all(|i| i.attributes.is_wholly_known())
+    );
 }
 
 #[tokio::test]
@@ -298,7 +440,10 @@ async fn a_stale_saved_plan_is_refused() {
     // Someone applies in between.
     plan_apply(&e, &env, PlanMode::Normal).await;
     let reread = SavedPlan::read(&file).expect("read");
-    let applied = e.apply(&env, reread.mode, &reread.targets()).await.expect("apply");
+    let applied = e
+        .apply(&env, reread.mode, &reread.targets())
+        .await
+        .expect("apply");
     match &applied.units[0].1 {
         UnitOutcome::Failed(es) => assert!(es[0].to_string().contains("stale"), "{}", es[0]),
         other => panic!("a stale plan was applied: {other:?}"),
@@ -312,7 +457,10 @@ async fn sensitive_values_stay_out_of_rendered_plans_and_json() {
     write(
         dir.path(),
         &[
-            ("u/terragrunt.hcl", "inputs = {\n  password = \"hunter2-secret\"\n}\n"),
+            (
+                "u/terragrunt.hcl",
+                "inputs = {\n  password = \"hunter2-secret\"\n}\n",
+            ),
             (
                 "u/main.tf",
                 "variable \"password\" {\n  type      = string\n  sensitive = true\n}\n\nresource \"fake_thing\" \"s\" {\n  name   = \"s\"\n  value  = var.password\n  secret = \"schema-hidden\"\n}\n\noutput \"pw\" {\n  value     = fake_thing.s.value\n  sensitive = true\n}\n",
@@ -334,7 +482,12 @@ async fn sensitive_values_stay_out_of_rendered_plans_and_json() {
     plan_apply(&e, &env, PlanMode::Normal).await;
     let state = state_of(dir.path(), "u");
     let (_, inst) = state.instances.iter().next().expect("instance");
-    assert!(inst.attributes.get("value").is_some_and(Value::is_sensitive), "sensitive marks lost in state");
+    assert!(
+        inst.attributes
+            .get("value")
+            .is_some_and(Value::is_sensitive),
+        "sensitive marks lost in state"
+    );
     assert!(state.outputs["pw"].sensitive);
 }
 
@@ -351,8 +504,16 @@ async fn removed_resources_are_deleted_and_destroy_empties_state() {
     let (plan, applied) = plan_apply(&e, &env, PlanMode::Destroy).await;
     assert!(!applied.failed(), "{applied:?}");
     assert_eq!(unit_plan(&plan, "a").counts().destroy, 1);
-    let deletes: Vec<String> = cloud.calls()[before..].iter().filter(|c| c.op == FakeOp::Delete).map(|c| c.name.clone()).collect();
-    assert_eq!(deletes, vec!["b-consumer".to_string(), "a-main".to_string()], "destroy runs dependents first");
+    let deletes: Vec<String> = cloud.calls()[before..]
+        .iter()
+        .filter(|c| c.op == FakeOp::Delete)
+        .map(|c| c.name.clone())
+        .collect();
+    assert_eq!(
+        deletes,
+        vec!["b-consumer".to_string(), "a-main".to_string()],
+        "destroy runs dependents first"
+    );
     assert!(cloud.objects().is_empty());
     assert!(state_of(dir.path(), "a").instances.is_empty());
     assert!(state_of(dir.path(), "a").outputs.is_empty());
@@ -365,16 +526,28 @@ async fn an_orphan_is_deleted_when_its_block_goes() {
         dir.path(),
         &[
             ("u/terragrunt.hcl", "inputs = {}\n"),
-            ("u/main.tf", "resource \"fake_thing\" \"keep\" {\n  name = \"keep\"\n}\n\nresource \"fake_thing\" \"drop\" {\n  name = \"drop\"\n}\n"),
+            (
+                "u/main.tf",
+                "resource \"fake_thing\" \"keep\" {\n  name = \"keep\"\n}\n\nresource \"fake_thing\" \"drop\" {\n  name = \"drop\"\n}\n",
+            ),
         ],
     );
     let cloud = FakeCloud::new();
     let e = engine(&cloud, 4);
     plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
-    write(dir.path(), &[("u/main.tf", "resource \"fake_thing\" \"keep\" {\n  name = \"keep\"\n}\n")]);
+    write(
+        dir.path(),
+        &[(
+            "u/main.tf",
+            "resource \"fake_thing\" \"keep\" {\n  name = \"keep\"\n}\n",
+        )],
+    );
     let (plan, applied) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
     assert!(!applied.failed());
-    assert_eq!(action(unit_plan(&plan, "u"), "fake_thing.drop"), Action::Delete);
+    assert_eq!(
+        action(unit_plan(&plan, "u"), "fake_thing.drop"),
+        Action::Delete
+    );
     assert!(cloud.objects_named("drop").is_empty());
     assert_eq!(cloud.objects_named("keep").len(), 1);
 }
@@ -386,15 +559,22 @@ async fn for_each_instances_are_addressed_by_key() {
         dir.path(),
         &[
             ("u/terragrunt.hcl", "inputs = {}\n"),
-            ("u/main.tf", "resource \"fake_thing\" \"q\" {\n  for_each = toset([\"uploads\", \"thumbs\"])\n  name     = \"q-${each.key}\"\n}\n\noutput \"names\" {\n  value = { for k, q in fake_thing.q : k => q.name }\n}\n"),
+            (
+                "u/main.tf",
+                "resource \"fake_thing\" \"q\" {\n  for_each = toset([\"uploads\", \"thumbs\"])\n  name     = \"q-${each.key}\"\n}\n\noutput \"names\" {\n  value = { for k, q in fake_thing.q : k => q.name }\n}\n",
+            ),
         ],
     );
     let cloud = FakeCloud::new();
     let e = engine(&cloud, 4);
     let (plan, _) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
-    assert_eq!(action(unit_plan(&plan, "u"), "fake_thing.q[\"uploads\"]"), Action::Create);
+    assert_eq!(
+        action(unit_plan(&plan, "u"), "fake_thing.q[\"uploads\"]"),
+        Action::Create
+    );
     let state = state_of(dir.path(), "u");
-    let names: BTreeMap<String, Value> = state.outputs["names"].value.as_map().cloned().expect("map");
+    let names: BTreeMap<String, Value> =
+        state.outputs["names"].value.as_map().cloned().expect("map");
     assert_eq!(names.get("thumbs"), Some(&Value::string("q-thumbs")));
 }
 
@@ -404,14 +584,23 @@ async fn a_unit_cycle_is_an_error_naming_the_path() {
     write(
         dir.path(),
         &[
-            ("a/terragrunt.hcl", "dependency \"b\" {\n  config_path = \"../b\"\n}\n"),
+            (
+                "a/terragrunt.hcl",
+                "dependency \"b\" {\n  config_path = \"../b\"\n}\n",
+            ),
             ("a/main.tf", ""),
-            ("b/terragrunt.hcl", "dependency \"a\" {\n  config_path = \"../a\"\n}\n"),
+            (
+                "b/terragrunt.hcl",
+                "dependency \"a\" {\n  config_path = \"../a\"\n}\n",
+            ),
             ("b/main.tf", ""),
         ],
     );
     let env = load(dir.path());
-    let err = engine(&FakeCloud::new(), 2).plan(&env, PlanMode::Normal).await.expect_err("a cycle plans");
+    let err = engine(&FakeCloud::new(), 2)
+        .plan(&env, PlanMode::Normal)
+        .await
+        .expect_err("a cycle plans");
     assert!(err.message.contains("a -> b -> a"), "{err}");
 }
 
@@ -430,12 +619,20 @@ async fn a_held_lock_is_reported_with_the_force_unlock_command() {
         created: "2026-01-01T00:00:00Z".into(),
         path: String::new(),
     };
-    forge_provider::StateBackend::lock(&backend, &holder).await.expect("lock");
-    let plan = engine(&FakeCloud::new(), 2).plan(&env, PlanMode::Normal).await.expect("plan");
+    forge_provider::StateBackend::lock(&backend, &holder)
+        .await
+        .expect("lock");
+    let plan = engine(&FakeCloud::new(), 2)
+        .plan(&env, PlanMode::Normal)
+        .await
+        .expect("plan");
     match &plan.units[0].1 {
         UnitOutcome::Failed(es) => {
             let text = es[0].to_string();
-            assert!(text.contains("someone@elsewhere") && text.contains("2026-01-01T00:00:00Z"), "{text}");
+            assert!(
+                text.contains("someone@elsewhere") && text.contains("2026-01-01T00:00:00Z"),
+                "{text}"
+            );
             assert!(text.contains("forge force-unlock lock-123"), "{text}");
         }
         other => panic!("planned through a held lock: {other:?}"),
@@ -463,11 +660,21 @@ async fn refresh_only_after_a_deletion_converges_and_destroy_still_runs() {
     let (plan, applied) = plan_apply(&e, &env, PlanMode::RefreshOnly).await;
     assert!(!applied.failed(), "{applied:?}");
     let a = unit_plan(&plan, "a");
-    assert!(a.output_changes.iter().any(|o| o.name == "arn" && o.action == Action::Delete), "{:?}", a.output_changes);
+    assert!(
+        a.output_changes
+            .iter()
+            .any(|o| o.name == "arn" && o.action == Action::Delete),
+        "{:?}",
+        a.output_changes
+    );
     assert!(state_of(dir.path(), "a").outputs.is_empty());
     // ... so a second refresh-only plan has nothing left to record.
     let plan = e.plan(&env, PlanMode::RefreshOnly).await.expect("plan");
-    assert!(!unit_plan(&plan, "a").has_changes(), "{:?}", unit_plan(&plan, "a"));
+    assert!(
+        !unit_plan(&plan, "a").has_changes(),
+        "{:?}",
+        unit_plan(&plan, "a")
+    );
     // Destroying b needs a's outputs, which are gone: the mocks stand in, b's object goes.
     let (_, applied) = plan_apply(&e, &env, PlanMode::Destroy).await;
     assert!(!applied.failed(), "{applied:?}");
@@ -491,12 +698,33 @@ async fn mock_outputs_stand_in_for_an_unapplied_dependency_when_planning_only() 
     e.options.include = vec!["b".into()];
     let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
     let b = unit_plan(&plan, "b");
-    let consumer = b.changes.iter().find(|c| c.addr.to_string() == "fake_thing.consumer").expect("consumer");
-    assert_eq!(consumer.after.as_ref().and_then(|a| a.str_attr("value")), Some("arn:mock"));
-    let targets: Vec<ApplyTarget> = plan.units.iter().filter_map(|(_, o)| o.done()).map(ApplyTarget::from_plan).collect();
-    let applied = e.apply(&env, PlanMode::Normal, &targets).await.expect("apply");
+    let consumer = b
+        .changes
+        .iter()
+        .find(|c| c.addr.to_string() == "fake_thing.consumer")
+        .expect("consumer");
+    assert_eq!(
+        consumer.after.as_ref().and_then(|a| a.str_attr("value")),
+        Some("arn:mock")
+    );
+    let targets: Vec<ApplyTarget> = plan
+        .units
+        .iter()
+        .filter_map(|(_, o)| o.done())
+        .map(ApplyTarget::from_plan)
+        .collect();
+    let applied = e
+        .apply(&env, PlanMode::Normal, &targets)
+        .await
+        .expect("apply");
     match &applied.units[0].1 {
-        UnitOutcome::Failed(es) => assert!(es[0].to_string().contains("has no outputs (it was never applied"), "{}", es[0]),
+        UnitOutcome::Failed(es) => assert!(
+            es[0]
+                .to_string()
+                .contains("has no outputs (it was never applied"),
+            "{}",
+            es[0]
+        ),
         other => panic!("applied with mock outputs: {other:?}"),
     }
     assert!(cloud.objects().is_empty());
@@ -510,13 +738,30 @@ async fn every_write_keeps_the_lineage_and_raises_the_serial() {
     let e = engine(&cloud, 2);
     plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
     let first = state_of(dir.path(), "u");
-    write(dir.path(), &[("u/main.tf", "resource \"fake_thing\" \"r\" {\n  name  = \"drifty\"\n  value = \"second\"\n}\n")]);
+    write(
+        dir.path(),
+        &[(
+            "u/main.tf",
+            "resource \"fake_thing\" \"r\" {\n  name  = \"drifty\"\n  value = \"second\"\n}\n",
+        )],
+    );
     let (plan, _) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
-    assert_eq!(action(unit_plan(&plan, "u"), "fake_thing.r"), Action::Update);
+    assert_eq!(
+        action(unit_plan(&plan, "u"), "fake_thing.r"),
+        Action::Update
+    );
     let second = state_of(dir.path(), "u");
     assert_eq!(second.lineage, first.lineage);
-    assert!(second.serial > first.serial, "{} then {}", first.serial, second.serial);
-    assert_eq!(cloud.objects_named("drifty")[0].str_attr("value"), Some("second"));
+    assert!(
+        second.serial > first.serial,
+        "{} then {}",
+        first.serial,
+        second.serial
+    );
+    assert_eq!(
+        cloud.objects_named("drifty")[0].str_attr("value"),
+        Some("second")
+    );
 }
 
 #[tokio::test]
@@ -524,9 +769,13 @@ async fn a_lock_released_within_the_timeout_is_waited_for() {
     let dir = tempfile::tempdir().expect("tempdir");
     valued_unit(dir.path(), false);
     let env = load(dir.path());
-    let backend = Arc::new(forge_engine::local_backend::LocalBackend::for_unit(&env.units[0].dir));
+    let backend = Arc::new(forge_engine::local_backend::LocalBackend::for_unit(
+        &env.units[0].dir,
+    ));
     let holder = support::someone_elses_lock("held");
-    forge_provider::StateBackend::lock(backend.as_ref(), &holder).await.expect("lock");
+    forge_provider::StateBackend::lock(backend.as_ref(), &holder)
+        .await
+        .expect("lock");
     let releaser = {
         let backend = backend.clone();
         tokio::spawn(async move {
@@ -539,7 +788,13 @@ async fn a_lock_released_within_the_timeout_is_waited_for() {
     let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
     assert!(!plan.failed(), "{plan:?}");
     releaser.await.expect("join").expect("unlock");
-    assert!(forge_provider::StateBackend::lock_holder(backend.as_ref()).await.expect("holder").is_none(), "the plan left its lock behind");
+    assert!(
+        forge_provider::StateBackend::lock_holder(backend.as_ref())
+            .await
+            .expect("holder")
+            .is_none(),
+        "the plan left its lock behind"
+    );
 }
 
 #[tokio::test]
@@ -560,15 +815,29 @@ async fn long_operations_report_progress() {
     let statuses: Vec<OpStatus> = events
         .iter()
         .filter_map(|ev| match ev {
-            Event::Op { address, status, .. } if address == "fake_thing.r" => Some(status.clone()),
+            Event::Op {
+                address, status, ..
+            } if address == "fake_thing.r" => Some(status.clone()),
             _ => None,
         })
         .collect();
     assert_eq!(statuses.first(), Some(&OpStatus::Started), "{statuses:?}");
-    assert!(statuses.iter().any(|s| matches!(s, OpStatus::Still(_))), "{statuses:?}");
-    assert!(matches!(statuses.last(), Some(OpStatus::Done(_, Some(id))) if id.starts_with("fake_thing-")), "{statuses:?}");
-    assert!(events.iter().any(|ev| matches!(ev, Event::Schedule { waves } if waves == &vec![vec!["u".to_string()]])));
-    assert!(events.iter().any(|ev| matches!(ev, Event::UnitFinished { unit, ok: true, .. } if unit == "u")));
+    assert!(
+        statuses.iter().any(|s| matches!(s, OpStatus::Still(_))),
+        "{statuses:?}"
+    );
+    assert!(
+        matches!(statuses.last(), Some(OpStatus::Done(_, Some(id))) if id.starts_with("fake_thing-")),
+        "{statuses:?}"
+    );
+    assert!(events.iter().any(
+        |ev| matches!(ev, Event::Schedule { waves } if waves == &vec![vec!["u".to_string()]])
+    ));
+    assert!(
+        events
+            .iter()
+            .any(|ev| matches!(ev, Event::UnitFinished { unit, ok: true, .. } if unit == "u"))
+    );
 }
 
 #[tokio::test]
@@ -590,13 +859,29 @@ async fn data_sources_are_read_when_known_and_deferred_otherwise() {
     let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
     let u = unit_plan(&plan, "u");
     assert_eq!(action(u, "data.fake_lookup.later"), Action::Read);
-    let r = u.changes.iter().find(|c| c.addr.to_string() == "fake_thing.r").expect("r");
-    assert_eq!(r.after.as_ref().and_then(|a| a.str_attr("value")), Some("result-of-static"), "a known data source is read while planning");
+    let r = u
+        .changes
+        .iter()
+        .find(|c| c.addr.to_string() == "fake_thing.r")
+        .expect("r");
+    assert_eq!(
+        r.after.as_ref().and_then(|a| a.str_attr("value")),
+        Some("result-of-static"),
+        "a known data source is read while planning"
+    );
     assert!(render_unit(u, Default::default()).contains("will be read during apply"));
     plan_apply(&e, &env, PlanMode::Normal).await;
     let state = state_of(dir.path(), "u");
-    assert_eq!(state.outputs["later"].value, Value::string("result-of-arn:fake:fake_thing:r"));
-    assert!(state.instances.keys().any(|a| a.to_string() == "data.fake_lookup.later"));
+    assert_eq!(
+        state.outputs["later"].value,
+        Value::string("result-of-arn:fake:fake_thing:r")
+    );
+    assert!(
+        state
+            .instances
+            .keys()
+            .any(|a| a.to_string() == "data.fake_lookup.later")
+    );
 }
 
 #[tokio::test]
@@ -607,7 +892,10 @@ async fn independent_units_run_in_parallel_under_the_bound() {
             dir.path(),
             &[
                 (&format!("u{i}/terragrunt.hcl"), "inputs = {}\n"),
-                (&format!("u{i}/main.tf"), &format!("resource \"fake_thing\" \"r\" {{\n  name = \"unit-{i}\"\n}}\n")),
+                (
+                    &format!("u{i}/main.tf"),
+                    &format!("resource \"fake_thing\" \"r\" {{\n  name = \"unit-{i}\"\n}}\n"),
+                ),
             ],
         );
     }
@@ -619,7 +907,10 @@ async fn independent_units_run_in_parallel_under_the_bound() {
     assert!(!applied.failed(), "{applied:?}");
     assert_eq!(cloud.objects().len(), 6);
     let peak = cloud.max_concurrency();
-    assert!((2..=2).contains(&peak), "peak concurrency {peak} with parallelism 2");
+    assert!(
+        (2..=2).contains(&peak),
+        "peak concurrency {peak} with parallelism 2"
+    );
 }
 
 #[tokio::test]
@@ -630,7 +921,10 @@ async fn an_interrupt_lets_operations_in_flight_finish_and_releases_the_lock() {
         dir.path(),
         &[
             ("u/terragrunt.hcl", "inputs = {}\n"),
-            ("u/main.tf", "resource \"fake_thing\" \"n\" {\n  count = 4\n  name  = \"n-${count.index}\"\n}\n"),
+            (
+                "u/main.tf",
+                "resource \"fake_thing\" \"n\" {\n  count = 4\n  name  = \"n-${count.index}\"\n}\n",
+            ),
         ],
     );
     let env = load(dir.path());
@@ -638,27 +932,50 @@ async fn an_interrupt_lets_operations_in_flight_finish_and_releases_the_lock() {
     let mut e = engine(&cloud, 1);
     let flag = e.interrupted.clone();
     e.events = Arc::new(move |ev| {
-        if let Event::Op { status: OpStatus::Done(..), .. } = ev {
+        if let Event::Op {
+            status: OpStatus::Done(..),
+            ..
+        } = ev
+        {
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     });
     let (_, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
     match &applied.units[0].1 {
-        UnitOutcome::Failed(es) => assert!(es.iter().all(|e| e.message.contains("interrupted")), "{es:?}"),
+        UnitOutcome::Failed(es) => assert!(
+            es.iter().all(|e| e.message.contains("interrupted")),
+            "{es:?}"
+        ),
         other => panic!("{other:?}"),
     }
-    assert_eq!(cloud.objects().len(), 1, "operations kept starting after the interrupt");
+    assert_eq!(
+        cloud.objects().len(),
+        1,
+        "operations kept starting after the interrupt"
+    );
     assert_eq!(state_of(dir.path(), "u").instances.len(), 1);
-    assert!(!dir.path().join("u/.forge/.terraform.tfstate.lock.info").exists(), "lock left behind");
+    assert!(
+        !dir.path()
+            .join("u/.forge/.terraform.tfstate.lock.info")
+            .exists(),
+        "lock left behind"
+    );
 }
 
 fn one_unit(root: &Path, inputs: &str, main_tf: &str) {
-    write(root, &[("u/terragrunt.hcl", inputs), ("u/main.tf", main_tf)]);
+    write(
+        root,
+        &[("u/terragrunt.hcl", inputs), ("u/main.tf", main_tf)],
+    );
 }
 
 fn unit_errors(plan: &EnvPlan) -> String {
     match &plan.units[0].1 {
-        UnitOutcome::Failed(es) => es.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"),
+        UnitOutcome::Failed(es) => es
+            .iter()
+            .map(|e| e.to_string())
+            .collect::<Vec<_>>()
+            .join("\n"),
         other => panic!("expected a failure, got {other:?}"),
     }
 }
@@ -666,7 +983,11 @@ fn unit_errors(plan: &EnvPlan) -> String {
 #[tokio::test]
 async fn shrinking_count_deletes_the_dropped_keys() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let tf = |n: usize| format!("resource \"fake_thing\" \"n\" {{\n  count = {n}\n  name  = \"n-${{count.index}}\"\n}}\n");
+    let tf = |n: usize| {
+        format!(
+            "resource \"fake_thing\" \"n\" {{\n  count = {n}\n  name  = \"n-${{count.index}}\"\n}}\n"
+        )
+    };
     one_unit(dir.path(), "inputs = {}\n", &tf(3));
     let cloud = FakeCloud::new();
     let e = engine(&cloud, 4);
@@ -676,7 +997,11 @@ async fn shrinking_count_deletes_the_dropped_keys() {
     assert!(!applied.failed());
     let u = unit_plan(&plan, "u");
     assert_eq!(action(u, "fake_thing.n[2]"), Action::Delete);
-    assert!(u.changes.iter().any(|c| c.reason.as_deref() == Some("index [2] is out of range for count")));
+    assert!(
+        u.changes
+            .iter()
+            .any(|c| c.reason.as_deref() == Some("index [2] is out of range for count"))
+    );
     assert_eq!(cloud.objects().len(), 1);
     assert_eq!(cloud.objects_named("n-0").len(), 1);
 }
@@ -692,10 +1017,20 @@ async fn depends_on_orders_operations_without_references() {
     let cloud = FakeCloud::new();
     cloud.set_delay(Duration::from_millis(20));
     plan_apply(&engine(&cloud, 8), &load(dir.path()), PlanMode::Normal).await;
-    let creates: Vec<String> = cloud.calls().into_iter().filter(|c| c.op == FakeOp::Create).map(|c| c.name).collect();
+    let creates: Vec<String> = cloud
+        .calls()
+        .into_iter()
+        .filter(|c| c.op == FakeOp::Create)
+        .map(|c| c.name)
+        .collect();
     assert_eq!(creates, vec!["first".to_string(), "second".to_string()]);
     let state = state_of(dir.path(), "u");
-    let second = state.instances.iter().find(|(a, _)| a.name == "second").map(|(_, i)| i).expect("second");
+    let second = state
+        .instances
+        .iter()
+        .find(|(a, _)| a.name == "second")
+        .map(|(_, i)| i)
+        .expect("second");
     assert_eq!(second.dependencies, vec!["fake_thing.first".to_string()]);
 }
 
@@ -705,19 +1040,44 @@ async fn variable_validation_and_types_are_enforced() {
     let tf = "variable \"size\" {\n  type = number\n  validation {\n    condition     = var.size < 10\n    error_message = \"size must be below 10\"\n  }\n}\n\nresource \"fake_thing\" \"r\" {\n  name = \"r\"\n  size = var.size\n}\n";
     one_unit(dir.path(), "inputs = {\n  size = 12\n}\n", tf);
     let e = engine(&FakeCloud::new(), 2);
-    let text = unit_errors(&e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
+    let text = unit_errors(
+        &e.plan(&load(dir.path()), PlanMode::Normal)
+            .await
+            .expect("plan"),
+    );
     assert!(text.contains("size must be below 10"), "{text}");
     one_unit(dir.path(), "inputs = {\n  size = \"twelve\"\n}\n", tf);
-    let text = unit_errors(&e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
+    let text = unit_errors(
+        &e.plan(&load(dir.path()), PlanMode::Normal)
+            .await
+            .expect("plan"),
+    );
     assert!(text.contains("does not fit its type"), "{text}");
     assert!(text.contains("main.tf:1:1"), "no location: {text}");
     one_unit(dir.path(), "inputs = {}\n", tf);
-    let text = unit_errors(&e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
-    assert!(text.contains("no value for the required variable `size`"), "{text}");
+    let text = unit_errors(
+        &e.plan(&load(dir.path()), PlanMode::Normal)
+            .await
+            .expect("plan"),
+    );
+    assert!(
+        text.contains("no value for the required variable `size`"),
+        "{text}"
+    );
     one_unit(dir.path(), "inputs = {\n  size = \"3\"\n}\n", tf);
-    let plan = e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
-    let r = unit_plan(&plan, "u").changes[0].after.clone().expect("after");
-    assert_eq!(r.get("size"), Some(&Value::Number(3.0)), "\"3\" converts to the number type");
+    let plan = e
+        .plan(&load(dir.path()), PlanMode::Normal)
+        .await
+        .expect("plan");
+    let r = unit_plan(&plan, "u").changes[0]
+        .after
+        .clone()
+        .expect("after");
+    assert_eq!(
+        r.get("size"),
+        Some(&Value::Number(3.0)),
+        "\"3\" converts to the number type"
+    );
 }
 
 /// Terraform 1.9+: a validation may use other variables and locals; and a sensitive value
@@ -728,15 +1088,29 @@ async fn validations_see_other_variables_and_locals() {
     let tf = "variable \"max\" {\n  type = number\n}\n\nvariable \"size\" {\n  type = number\n  validation {\n    condition     = var.size <= var.max && var.size >= local.min\n    error_message = \"size must be between ${local.min} and ${var.max}\"\n  }\n}\n\nlocals {\n  min = 2\n}\n\nvariable \"pin\" {\n  type      = number\n  sensitive = true\n  default   = 1\n}\n\nresource \"fake_thing\" \"r\" {\n  name = \"r\"\n  size = var.size\n}\n";
     let e = engine(&FakeCloud::new(), 2);
     one_unit(dir.path(), "inputs = {\n  size = 12\n  max = 10\n}\n", tf);
-    let text = unit_errors(&e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
+    let text = unit_errors(
+        &e.plan(&load(dir.path()), PlanMode::Normal)
+            .await
+            .expect("plan"),
+    );
     assert!(text.contains("size must be between 2 and 10"), "{text}");
     one_unit(dir.path(), "inputs = {\n  size = 12\n  max = 20\n}\n", tf);
-    let plan = e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
+    let plan = e
+        .plan(&load(dir.path()), PlanMode::Normal)
+        .await
+        .expect("plan");
     assert_eq!(unit_plan(&plan, "u").changes.len(), 1, "12 is within 2..20");
     one_unit(dir.path(), "inputs = {\n  size = 3\n  max = 20\n  pin = \"hunter2-pin\"\n}\n", &tf.replace("default   = 1\n", "default   = 1\n  validation {\n    condition     = var.pin > 0\n    error_message = \"pin must be positive\"\n  }\n"));
-    let text = unit_errors(&e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
+    let text = unit_errors(
+        &e.plan(&load(dir.path()), PlanMode::Normal)
+            .await
+            .expect("plan"),
+    );
     assert!(text.contains("does not fit its type"), "{text}");
-    assert!(!text.contains("hunter2"), "a sensitive variable's value was quoted: {text}");
+    assert!(
+        !text.contains("hunter2"),
+        "a sensitive variable's value was quoted: {text}"
+    );
 }
 
 #[tokio::test]
@@ -747,8 +1121,16 @@ async fn outputs_showing_sensitive_values_must_say_so() {
         "inputs = {}\n",
         "resource \"fake_thing\" \"r\" {\n  name   = \"r\"\n  secret = \"s3cr3t\"\n}\n\noutput \"leak\" {\n  value = fake_thing.r.secret\n}\n",
     );
-    let text = unit_errors(&engine(&FakeCloud::new(), 2).plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
-    assert!(text.contains("output `leak` refers to sensitive values"), "{text}");
+    let text = unit_errors(
+        &engine(&FakeCloud::new(), 2)
+            .plan(&load(dir.path()), PlanMode::Normal)
+            .await
+            .expect("plan"),
+    );
+    assert!(
+        text.contains("output `leak` refers to sensitive values"),
+        "{text}"
+    );
     assert!(text.contains("add `sensitive = true`"), "{text}");
     assert!(!text.contains("s3cr3t"), "{text}");
 }
@@ -761,28 +1143,60 @@ async fn count_from_unknown_values_is_a_clear_error() {
         "inputs = {}\n",
         "resource \"fake_thing\" \"a\" {\n  name = \"a\"\n}\n\nresource \"fake_thing\" \"b\" {\n  count = length(fake_thing.a.arn) > 0 ? 1 : 0\n  name  = \"b\"\n}\n",
     );
-    let text = unit_errors(&engine(&FakeCloud::new(), 2).plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
-    assert!(text.contains("fake_thing.b: count depends on values known only after apply"), "{text}");
+    let text = unit_errors(
+        &engine(&FakeCloud::new(), 2)
+            .plan(&load(dir.path()), PlanMode::Normal)
+            .await
+            .expect("plan"),
+    );
+    assert!(
+        text.contains("fake_thing.b: count depends on values known only after apply"),
+        "{text}"
+    );
     assert!(text.contains("main.tf:6:"), "no location: {text}");
 }
 
 #[tokio::test]
 async fn an_orphan_already_deleted_outside_is_forgotten() {
     let dir = tempfile::tempdir().expect("tempdir");
-    one_unit(dir.path(), "inputs = {}\n", "resource \"fake_thing\" \"keep\" {\n  name = \"keep\"\n}\n\nresource \"fake_thing\" \"gone\" {\n  name = \"gone\"\n}\n");
+    one_unit(
+        dir.path(),
+        "inputs = {}\n",
+        "resource \"fake_thing\" \"keep\" {\n  name = \"keep\"\n}\n\nresource \"fake_thing\" \"gone\" {\n  name = \"gone\"\n}\n",
+    );
     let cloud = FakeCloud::new();
     let e = engine(&cloud, 2);
     plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
-    one_unit(dir.path(), "inputs = {}\n", "resource \"fake_thing\" \"keep\" {\n  name = \"keep\"\n}\n");
+    one_unit(
+        dir.path(),
+        "inputs = {}\n",
+        "resource \"fake_thing\" \"keep\" {\n  name = \"keep\"\n}\n",
+    );
     assert!(cloud.remove_named("gone"));
     let (plan, applied) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
     assert!(!applied.failed(), "{applied:?}");
     let u = unit_plan(&plan, "u");
-    assert!(u.drift.iter().any(|d| d.addr.name == "gone" && d.after.is_none()), "{:?}", u.drift);
-    assert!(!u.changes.iter().any(|c| c.addr.name == "gone"), "a delete was planned for an object that is gone");
+    assert!(
+        u.drift
+            .iter()
+            .any(|d| d.addr.name == "gone" && d.after.is_none()),
+        "{:?}",
+        u.drift
+    );
+    assert!(
+        !u.changes.iter().any(|c| c.addr.name == "gone"),
+        "a delete was planned for an object that is gone"
+    );
     assert_eq!(cloud.count(FakeOp::Delete), 0);
     let state = state_of(dir.path(), "u");
-    assert_eq!(state.instances.keys().map(|a| a.to_string()).collect::<Vec<_>>(), vec!["fake_thing.keep".to_string()]);
+    assert_eq!(
+        state
+            .instances
+            .keys()
+            .map(|a| a.to_string())
+            .collect::<Vec<_>>(),
+        vec!["fake_thing.keep".to_string()]
+    );
 }
 
 #[tokio::test]
@@ -796,12 +1210,24 @@ async fn provider_blocks_are_evaluated_and_aliases_bind_resources() {
     let cloud = FakeCloud::new();
     let (_, applied) = plan_apply(&engine(&cloud, 2), &load(dir.path()), PlanMode::Normal).await;
     assert!(!applied.failed(), "{applied:?}");
-    let regions: Vec<Option<String>> = cloud.provider_configs().iter().map(|c| c.str_attr("region").map(str::to_string)).collect();
+    let regions: Vec<Option<String>> = cloud
+        .provider_configs()
+        .iter()
+        .map(|c| c.str_attr("region").map(str::to_string))
+        .collect();
     assert!(regions.contains(&Some("eu-west-1".into())), "{regions:?}");
     assert!(regions.contains(&Some("us-west-2".into())), "{regions:?}");
     let state = state_of(dir.path(), "u");
-    let away = state.instances.iter().find(|(a, _)| a.name == "away").map(|(_, i)| i).expect("away");
-    assert_eq!(away.provider, "provider[\"registry.terraform.io/hashicorp/fake\"].west");
+    let away = state
+        .instances
+        .iter()
+        .find(|(a, _)| a.name == "away")
+        .map(|(_, i)| i)
+        .expect("away");
+    assert_eq!(
+        away.provider,
+        "provider[\"registry.terraform.io/hashicorp/fake\"].west"
+    );
 }
 
 #[tokio::test]
@@ -811,9 +1237,15 @@ async fn units_whose_plan_failed_block_only_their_dependents_at_apply() {
     write(
         dir.path(),
         &[
-            ("a/main.tf", "resource \"fake_thing\" \"main\" {\n  name = var.missing\n}\n\noutput \"arn\" {\n  value = fake_thing.main.arn\n}\n"),
+            (
+                "a/main.tf",
+                "resource \"fake_thing\" \"main\" {\n  name = var.missing\n}\n\noutput \"arn\" {\n  value = fake_thing.main.arn\n}\n",
+            ),
             ("c/terragrunt.hcl", "inputs = {}\n"),
-            ("c/main.tf", "resource \"fake_thing\" \"solo\" {\n  name = \"c-solo\"\n}\n"),
+            (
+                "c/main.tf",
+                "resource \"fake_thing\" \"solo\" {\n  name = \"c-solo\"\n}\n",
+            ),
         ],
     );
     let env = load(dir.path());
@@ -822,9 +1254,19 @@ async fn units_whose_plan_failed_block_only_their_dependents_at_apply() {
     let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
     assert!(plan.failed());
     let applied = e.apply_plan(&env, &plan).await.expect("apply");
-    let outcome = |u: &str| applied.units.iter().find(|(n, _)| n == u).map(|(_, o)| o.clone()).unwrap_or_else(|| panic!("no outcome for {u}"));
+    let outcome = |u: &str| {
+        applied
+            .units
+            .iter()
+            .find(|(n, _)| n == u)
+            .map(|(_, o)| o.clone())
+            .unwrap_or_else(|| panic!("no outcome for {u}"))
+    };
     assert!(matches!(outcome("a"), UnitOutcome::Failed(_)));
-    assert!(matches!(outcome("b"), UnitOutcome::Failed(_) | UnitOutcome::Skipped { .. }));
+    assert!(matches!(
+        outcome("b"),
+        UnitOutcome::Failed(_) | UnitOutcome::Skipped { .. }
+    ));
     assert!(matches!(outcome("c"), UnitOutcome::Done(_)));
     assert_eq!(cloud.objects().len(), 1);
     assert_eq!(cloud.objects_named("c-solo").len(), 1);
@@ -839,11 +1281,20 @@ async fn plan_json_describes_replacements_and_drift() {
     plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
     cloud.set_attr("old-name", "value", Value::string("by hand"));
     replace_unit(dir.path(), "new-name", false);
-    let plan = e.plan(&load(dir.path()), PlanMode::Normal).await.expect("plan");
+    let plan = e
+        .plan(&load(dir.path()), PlanMode::Normal)
+        .await
+        .expect("plan");
     let json = env_plan_json(&plan);
     let change = &json["resource_changes"][0];
-    assert_eq!(change["change"]["actions"], serde_json::json!(["delete", "create"]));
-    assert_eq!(change["change"]["replace_paths"], serde_json::json!([["name"]]));
+    assert_eq!(
+        change["change"]["actions"],
+        serde_json::json!(["delete", "create"])
+    );
+    assert_eq!(
+        change["change"]["replace_paths"],
+        serde_json::json!([["name"]])
+    );
     assert_eq!(change["action_reason"], "replace_because_cannot_update");
     assert_eq!(change["change"]["before"]["name"], "old-name");
     assert_eq!(change["change"]["after"]["name"], "new-name");
@@ -856,8 +1307,20 @@ async fn plan_json_describes_replacements_and_drift() {
 #[tokio::test]
 async fn for_each_of_the_wrong_type_is_a_clear_error() {
     let dir = tempfile::tempdir().expect("tempdir");
-    one_unit(dir.path(), "inputs = {}\n", "resource \"fake_thing\" \"q\" {\n  for_each = 3\n  name     = \"q\"\n}\n");
-    let text = unit_errors(&engine(&FakeCloud::new(), 2).plan(&load(dir.path()), PlanMode::Normal).await.expect("plan"));
-    assert!(text.contains("for_each needs a map or a set of strings, found a number"), "{text}");
+    one_unit(
+        dir.path(),
+        "inputs = {}\n",
+        "resource \"fake_thing\" \"q\" {\n  for_each = 3\n  name     = \"q\"\n}\n",
+    );
+    let text = unit_errors(
+        &engine(&FakeCloud::new(), 2)
+            .plan(&load(dir.path()), PlanMode::Normal)
+            .await
+            .expect("plan"),
+    );
+    assert!(
+        text.contains("for_each needs a map or a set of strings, found a number"),
+        "{text}"
+    );
     assert!(text.contains("main.tf:2:"), "no location: {text}");
 }

@@ -28,12 +28,19 @@ struct MemoryBackend {
 
 impl MemoryBackend {
     fn state(&self) -> Option<State> {
-        self.object.lock().expect("object").as_ref().map(|s| State::from_bytes(&s.bytes).expect("stored state decodes"))
+        self.object
+            .lock()
+            .expect("object")
+            .as_ref()
+            .map(|s| State::from_bytes(&s.bytes).expect("stored state decodes"))
     }
 
     fn put(&self, state: &State) {
         let version = format!("v{}", self.versions.fetch_add(1, Ordering::SeqCst));
-        *self.object.lock().expect("object") = Some(StoredState { bytes: state.to_bytes().expect("encode"), version });
+        *self.object.lock().expect("object") = Some(StoredState {
+            bytes: state.to_bytes().expect("encode"),
+            version,
+        });
     }
 }
 
@@ -47,17 +54,26 @@ impl StateBackend for MemoryBackend {
         Ok(self.object.lock().expect("object").clone())
     }
 
-    async fn write(&self, bytes: &[u8], expected_version: Option<&str>) -> Result<String, BackendError> {
+    async fn write(
+        &self,
+        bytes: &[u8],
+        expected_version: Option<&str>,
+    ) -> Result<String, BackendError> {
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
         if self.fail_writes.load(Ordering::SeqCst) {
-            return Err(BackendError::Other("memory://state: writes are switched off".to_string()));
+            return Err(BackendError::Other(
+                "memory://state: writes are switched off".to_string(),
+            ));
         }
         let mut object = self.object.lock().expect("object");
         if object.as_ref().map(|s| s.version.as_str()) != expected_version {
             return Err(BackendError::Conflict("memory://state changed".to_string()));
         }
         let version = format!("v{}", self.versions.fetch_add(1, Ordering::SeqCst));
-        *object = Some(StoredState { bytes: bytes.to_vec(), version: version.clone() });
+        *object = Some(StoredState {
+            bytes: bytes.to_vec(),
+            version: version.clone(),
+        });
         self.writes.fetch_add(1, Ordering::SeqCst);
         Ok(version)
     }
@@ -107,7 +123,10 @@ fn unit(root: &Path) {
     write(
         root,
         &[
-            ("u/terragrunt.hcl", "remote_state {\n  backend = \"memory\"\n  config = {}\n}\n\ninputs = {}\n"),
+            (
+                "u/terragrunt.hcl",
+                "remote_state {\n  backend = \"memory\"\n  config = {}\n}\n\ninputs = {}\n",
+            ),
             (
                 "u/main.tf",
                 "resource \"fake_thing\" \"base\" {\n  name = \"base\"\n}\n\nresource \"fake_thing\" \"side\" {\n  count = 3\n  name  = \"side-${count.index}\"\n}\n\nresource \"fake_thing\" \"top\" {\n  name  = \"top\"\n  value = fake_thing.base.arn\n}\n\noutput \"top\" {\n  value = fake_thing.top.arn\n}\n",
@@ -116,8 +135,14 @@ fn unit(root: &Path) {
     );
 }
 
-fn engine(cloud: &Arc<FakeCloud>, backend: &Arc<MemoryBackend>) -> (Engine, Arc<Mutex<Vec<String>>>) {
-    let mut e = Engine::new(vec![FakeProviderFactory::new(cloud.clone())], vec![Arc::new(MemoryFactory(backend.clone()))]);
+fn engine(
+    cloud: &Arc<FakeCloud>,
+    backend: &Arc<MemoryBackend>,
+) -> (Engine, Arc<Mutex<Vec<String>>>) {
+    let mut e = Engine::new(
+        vec![FakeProviderFactory::new(cloud.clone())],
+        vec![Arc::new(MemoryFactory(backend.clone()))],
+    );
     e.options.parallelism = 4;
     let notices = Arc::new(Mutex::new(Vec::new()));
     let sink = notices.clone();
@@ -131,14 +156,25 @@ fn engine(cloud: &Arc<FakeCloud>, backend: &Arc<MemoryBackend>) -> (Engine, Arc<
 
 /// The unit applied once on a working backend: its folder, environment, cloud, backend and
 /// the stored state.
-async fn applied_once() -> (tempfile::TempDir, forge_config::Environment, Arc<FakeCloud>, Arc<MemoryBackend>, State) {
+async fn applied_once() -> (
+    tempfile::TempDir,
+    forge_config::Environment,
+    Arc<FakeCloud>,
+    Arc<MemoryBackend>,
+    State,
+) {
     let dir = tempfile::tempdir().expect("tempdir");
     unit(dir.path());
     let env = load(dir.path());
     let cloud = FakeCloud::new();
     let backend = Arc::new(MemoryBackend::default());
     let (e, _) = engine(&cloud, &backend);
-    assert!(!e.plan_and_apply(&env, PlanMode::Normal).await.expect("run").failed());
+    assert!(
+        !e.plan_and_apply(&env, PlanMode::Normal)
+            .await
+            .expect("run")
+            .failed()
+    );
     let stored = backend.state().expect("stored");
     (dir, env, cloud, backend, stored)
 }
@@ -146,11 +182,17 @@ async fn applied_once() -> (tempfile::TempDir, forge_config::Environment, Arc<Fa
 /// Leaves `state` as the unit's journal, as a stopped run would.
 fn put_journal(root: &Path, state: &State) {
     std::fs::create_dir_all(root.join("u/.forge")).expect("mkdir");
-    std::fs::write(root.join("u/.forge/journal.tfstate"), state.to_bytes().expect("encode")).expect("journal");
+    std::fs::write(
+        root.join("u/.forge/journal.tfstate"),
+        state.to_bytes().expect("encode"),
+    )
+    .expect("journal");
 }
 
 fn journal_of(root: &Path) -> Option<State> {
-    std::fs::read(root.join("u/.forge/journal.tfstate")).ok().map(|b| State::from_bytes(&b).expect("journal decodes"))
+    std::fs::read(root.join("u/.forge/journal.tfstate"))
+        .ok()
+        .map(|b| State::from_bytes(&b).expect("journal decodes"))
 }
 
 fn names(state: &State) -> Vec<String> {
@@ -171,30 +213,72 @@ async fn a_run_whose_state_writes_fail_leaves_a_journal_that_the_next_run_takes(
 
     let (e, _) = engine(&cloud, &backend);
     let failed = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
-    assert!(failed.failed(), "a run whose state cannot be written must fail: {failed:?}");
+    assert!(
+        failed.failed(),
+        "a run whose state cannot be written must fail: {failed:?}"
+    );
     assert!(backend.state().is_none(), "nothing reached the backend");
     let made = cloud.objects().len();
-    assert!(made >= 1, "the first operations ran before the write failed");
+    assert!(
+        made >= 1,
+        "the first operations ran before the write failed"
+    );
     let journal = journal_of(dir.path()).expect("the journal is left behind");
-    assert_eq!(journal.instances.len(), made, "the journal records exactly what exists: {:?} vs {:?}", names(&journal), cloud.objects().keys());
-    assert!(backend.lock.lock().expect("lock").is_none(), "the lock was released");
+    assert_eq!(
+        journal.instances.len(),
+        made,
+        "the journal records exactly what exists: {:?} vs {:?}",
+        names(&journal),
+        cloud.objects().keys()
+    );
+    assert!(
+        backend.lock.lock().expect("lock").is_none(),
+        "the lock was released"
+    );
 
     backend.fail_writes.store(false, Ordering::SeqCst);
     let (e, notices) = engine(&cloud, &backend);
     let applied = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
     assert!(!applied.failed(), "{applied:?}");
     assert!(
-        notices.lock().expect("notices").iter().any(|n| n.contains("took its local record") && n.contains("journal.tfstate")),
+        notices
+            .lock()
+            .expect("notices")
+            .iter()
+            .any(|n| n.contains("took its local record") && n.contains("journal.tfstate")),
         "the recovery is reported: {notices:?}"
     );
-    assert_eq!(cloud.count(FakeOp::Create), 5, "an object was made twice: {:?}", cloud.calls());
+    assert_eq!(
+        cloud.count(FakeOp::Create),
+        5,
+        "an object was made twice: {:?}",
+        cloud.calls()
+    );
     assert_eq!(cloud.objects().len(), 5);
     let stored = backend.state().expect("stored state");
-    assert_eq!(names(&stored), ["fake_thing.base", "fake_thing.side[0]", "fake_thing.side[1]", "fake_thing.side[2]", "fake_thing.top"]);
-    assert_eq!(stored.lineage, journal.lineage, "the journal's lineage is kept");
+    assert_eq!(
+        names(&stored),
+        [
+            "fake_thing.base",
+            "fake_thing.side[0]",
+            "fake_thing.side[1]",
+            "fake_thing.side[2]",
+            "fake_thing.top"
+        ]
+    );
+    assert_eq!(
+        stored.lineage, journal.lineage,
+        "the journal's lineage is kept"
+    );
     assert!(stored.serial > journal.serial);
-    assert!(journal_of(dir.path()).is_none(), "the journal outlived the run that wrote it");
-    assert!(!dir.path().join("u/.forge").exists(), "an empty .forge folder is left in the unit");
+    assert!(
+        journal_of(dir.path()).is_none(),
+        "the journal outlived the run that wrote it"
+    );
+    assert!(
+        !dir.path().join("u/.forge").exists(),
+        "an empty .forge folder is left in the unit"
+    );
 }
 
 /// A run that stopped after its operations but before its last write: the next apply
@@ -204,7 +288,9 @@ async fn a_journal_ahead_of_the_stored_state_is_written_even_when_nothing_change
     let (dir, env, cloud, backend, full) = applied_once().await;
     // The stored state lost `top`'s record; the journal has it, one serial on.
     let mut behind = full.clone();
-    behind.instances.retain(|a, _| a.to_string() != "fake_thing.top");
+    behind
+        .instances
+        .retain(|a, _| a.to_string() != "fake_thing.top");
     backend.put(&behind);
     let mut ahead = full.clone();
     ahead.serial += 1;
@@ -213,9 +299,24 @@ async fn a_journal_ahead_of_the_stored_state_is_written_even_when_nothing_change
     // A plan shows the journal's state and leaves both as they are.
     let (e, notices) = engine(&cloud, &backend);
     let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
-    assert!(!unit_plan(&plan, "u").has_changes(), "{:?}", unit_plan(&plan, "u").changes);
-    assert!(notices.lock().expect("notices").iter().any(|n| n.contains("journal.tfstate")), "{notices:?}");
-    assert_eq!(names(&backend.state().expect("stored")).len(), 4, "a plan wrote the state");
+    assert!(
+        !unit_plan(&plan, "u").has_changes(),
+        "{:?}",
+        unit_plan(&plan, "u").changes
+    );
+    assert!(
+        notices
+            .lock()
+            .expect("notices")
+            .iter()
+            .any(|n| n.contains("journal.tfstate")),
+        "{notices:?}"
+    );
+    assert_eq!(
+        names(&backend.state().expect("stored")).len(),
+        4,
+        "a plan wrote the state"
+    );
     assert!(journal_of(dir.path()).is_some());
 
     let (e, _) = engine(&cloud, &backend);
@@ -251,13 +352,34 @@ async fn a_journal_the_stored_state_moved_past_is_set_aside_not_taken() {
         let (e, notices) = engine(&cloud, &backend);
         let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
         let changes = &unit_plan(&plan, "u").changes;
-        assert!(changes.iter().all(|c| c.action == Action::NoOp), "{case}: the stale journal was taken: {changes:?}");
-        assert!(journal_of(dir.path()).is_none(), "{case}: the stale journal is still in place");
+        assert!(
+            changes.iter().all(|c| c.action == Action::NoOp),
+            "{case}: the stale journal was taken: {changes:?}"
+        );
+        assert!(
+            journal_of(dir.path()).is_none(),
+            "{case}: the stale journal is still in place"
+        );
         let notices = notices.lock().expect("notices").clone();
-        let aside = dir.path().join(format!("u/.forge/journal.{}.stale.tfstate", journal.serial));
-        assert!(aside.exists(), "{case}: not kept for the user at {}", aside.display());
-        assert!(notices.iter().any(|n| n.contains("set aside") && n.contains(&aside.display().to_string())), "{case}: {notices:?}");
-        assert_eq!(names(&backend.state().expect("stored")), names(&full), "{case}: the stored state changed");
+        let aside = dir
+            .path()
+            .join(format!("u/.forge/journal.{}.stale.tfstate", journal.serial));
+        assert!(
+            aside.exists(),
+            "{case}: not kept for the user at {}",
+            aside.display()
+        );
+        assert!(
+            notices
+                .iter()
+                .any(|n| n.contains("set aside") && n.contains(&aside.display().to_string())),
+            "{case}: {notices:?}"
+        );
+        assert_eq!(
+            names(&backend.state().expect("stored")),
+            names(&full),
+            "{case}: the stored state changed"
+        );
     }
 }
 
@@ -271,7 +393,14 @@ async fn a_journal_the_stored_state_already_holds_is_removed() {
     let (e, notices) = engine(&cloud, &backend);
     let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
     assert!(!unit_plan(&plan, "u").has_changes());
-    assert!(journal_of(dir.path()).is_none(), "a journal the backend holds stays");
+    assert!(
+        journal_of(dir.path()).is_none(),
+        "a journal the backend holds stays"
+    );
     assert!(notices.lock().expect("notices").is_empty(), "{notices:?}");
-    assert_eq!(backend.writes.load(Ordering::SeqCst), writes, "a plan wrote the state");
+    assert_eq!(
+        backend.writes.load(Ordering::SeqCst),
+        writes,
+        "a plan wrote the state"
+    );
 }

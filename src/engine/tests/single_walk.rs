@@ -29,7 +29,12 @@ fn lock_file(root: &Path, unit: &str) -> std::path::PathBuf {
 }
 
 fn outcome(applied: &EnvApply, unit: &str) -> UnitOutcome<forge_engine::UnitApplied> {
-    applied.units.iter().find(|(n, _)| n == unit).map(|(_, o)| o.clone()).unwrap_or_else(|| panic!("no outcome for {unit}: {applied:?}"))
+    applied
+        .units
+        .iter()
+        .find(|(n, _)| n == unit)
+        .map(|(_, o)| o.clone())
+        .unwrap_or_else(|| panic!("no outcome for {unit}: {applied:?}"))
 }
 
 /// `b` takes `a`'s output; `c` stands alone.
@@ -38,21 +43,33 @@ fn three_units(root: &Path) {
         root,
         &[
             ("a/terragrunt.hcl", "inputs = {}\n"),
-            ("a/main.tf", "resource \"fake_thing\" \"main\" {\n  name = \"a-main\"\n}\n\noutput \"arn\" {\n  value = fake_thing.main.arn\n}\n"),
-            ("b/terragrunt.hcl", "dependency \"a\" {\n  config_path = \"../a\"\n}\n\ninputs = {\n  upstream = dependency.a.outputs.arn\n}\n"),
+            (
+                "a/main.tf",
+                "resource \"fake_thing\" \"main\" {\n  name = \"a-main\"\n}\n\noutput \"arn\" {\n  value = fake_thing.main.arn\n}\n",
+            ),
+            (
+                "b/terragrunt.hcl",
+                "dependency \"a\" {\n  config_path = \"../a\"\n}\n\ninputs = {\n  upstream = dependency.a.outputs.arn\n}\n",
+            ),
             (
                 "b/main.tf",
                 "variable \"upstream\" {\n  type = string\n}\n\nresource \"fake_thing\" \"consumer\" {\n  name  = \"b-consumer\"\n  value = var.upstream\n}\n\noutput \"seen\" {\n  value = fake_thing.consumer.value\n}\n",
             ),
             ("c/terragrunt.hcl", "inputs = {}\n"),
-            ("c/main.tf", "resource \"fake_thing\" \"solo\" {\n  name = \"c-solo\"\n}\n"),
+            (
+                "c/main.tf",
+                "resource \"fake_thing\" \"solo\" {\n  name = \"c-solo\"\n}\n",
+            ),
         ],
     );
 }
 
 /// Where in the event list the first event matching `f` is.
 fn position(events: &[Event], f: impl Fn(&Event) -> bool) -> usize {
-    events.iter().position(f).unwrap_or_else(|| panic!("no such event in {events:#?}"))
+    events
+        .iter()
+        .position(f)
+        .unwrap_or_else(|| panic!("no such event in {events:#?}"))
 }
 
 #[tokio::test]
@@ -67,10 +84,28 @@ async fn each_unit_is_planned_with_real_outputs_shown_then_applied_in_order() {
     let events = events.lock().expect("events").clone();
 
     // b is planned only after a is applied, with a's real output (never "known after apply").
-    let planned = |u: &str| position(&events, |ev| matches!(ev, Event::UnitPlanned { plan } if plan.unit == u));
-    let started = |u: &str| position(&events, |ev| matches!(ev, Event::UnitStarted { unit, .. } if unit == u));
-    let finished = |u: &str| position(&events, |ev| matches!(ev, Event::UnitFinished { unit, ok: true, .. } if unit == u));
-    assert!(planned("a") < started("a") && started("a") < finished("a") && finished("a") < planned("b"), "{events:#?}");
+    let planned = |u: &str| {
+        position(
+            &events,
+            |ev| matches!(ev, Event::UnitPlanned { plan } if plan.unit == u),
+        )
+    };
+    let started = |u: &str| {
+        position(
+            &events,
+            |ev| matches!(ev, Event::UnitStarted { unit, .. } if unit == u),
+        )
+    };
+    let finished = |u: &str| {
+        position(
+            &events,
+            |ev| matches!(ev, Event::UnitFinished { unit, ok: true, .. } if unit == u),
+        )
+    };
+    assert!(
+        planned("a") < started("a") && started("a") < finished("a") && finished("a") < planned("b"),
+        "{events:#?}"
+    );
     assert!(planned("b") < started("b"));
     let b_plan = events
         .iter()
@@ -79,33 +114,75 @@ async fn each_unit_is_planned_with_real_outputs_shown_then_applied_in_order() {
             _ => None,
         })
         .expect("b's plan");
-    let consumer = b_plan.changes.iter().find(|c| c.addr.to_string() == "fake_thing.consumer").expect("consumer");
+    let consumer = b_plan
+        .changes
+        .iter()
+        .find(|c| c.addr.to_string() == "fake_thing.consumer")
+        .expect("consumer");
     assert_eq!(consumer.action, Action::Create);
-    assert_eq!(consumer.after.as_ref().and_then(|a| a.str_attr("value")), Some("arn:fake:fake_thing:a-main"));
+    assert_eq!(
+        consumer.after.as_ref().and_then(|a| a.str_attr("value")),
+        Some("arn:fake:fake_thing:a-main")
+    );
 
     // Each unit's progress lines come after its plan.
-    let a_create = position(&events, |ev| matches!(ev, Event::Op { unit, kind: OpKind::Creating, status: OpStatus::Started, .. } if unit == "a"));
+    let a_create = position(
+        &events,
+        |ev| matches!(ev, Event::Op { unit, kind: OpKind::Creating, status: OpStatus::Started, .. } if unit == "a"),
+    );
     assert!(planned("a") < a_create);
 
-    let creates: Vec<String> = cloud.calls().into_iter().filter(|c| c.op == FakeOp::Create).map(|c| c.name).collect();
-    let pos = |n: &str| creates.iter().position(|c| c == n).unwrap_or_else(|| panic!("{n} not created: {creates:?}"));
+    let creates: Vec<String> = cloud
+        .calls()
+        .into_iter()
+        .filter(|c| c.op == FakeOp::Create)
+        .map(|c| c.name)
+        .collect();
+    let pos = |n: &str| {
+        creates
+            .iter()
+            .position(|c| c == n)
+            .unwrap_or_else(|| panic!("{n} not created: {creates:?}"))
+    };
     assert!(pos("a-main") < pos("b-consumer"));
     assert_eq!(creates.len(), 3);
-    assert_eq!(state_of(dir.path(), "b").outputs["seen"].value, Value::string("arn:fake:fake_thing:a-main"));
+    assert_eq!(
+        state_of(dir.path(), "b").outputs["seen"].value,
+        Value::string("arn:fake:fake_thing:a-main")
+    );
 
     // The run reports every unit's plan for the summary table, and leaves no lock behind.
     let plan = applied.plan.as_ref().expect("plans");
-    assert_eq!(plan.units.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(), vec!["a", "b", "c"]);
-    assert_eq!(plan.units.iter().filter_map(|(_, o)| o.done()).map(|p| p.counts().add).sum::<usize>(), 3);
+    assert_eq!(
+        plan.units
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .collect::<Vec<_>>(),
+        vec!["a", "b", "c"]
+    );
+    assert_eq!(
+        plan.units
+            .iter()
+            .filter_map(|(_, o)| o.done())
+            .map(|p| p.counts().add)
+            .sum::<usize>(),
+        3
+    );
     for u in ["a", "b", "c"] {
         assert!(!lock_file(dir.path(), u).exists(), "{u}'s lock left behind");
     }
 
     // Run again: every unit plans no change and nothing is called but reads.
     let (again, _) = engine(&cloud, 4);
-    let second = again.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
+    let second = again
+        .plan_and_apply(&env, PlanMode::Normal)
+        .await
+        .expect("run");
     assert!(!second.failed(), "{second:?}");
-    assert!(!second.plan.as_ref().expect("plans").has_changes(), "{second:?}");
+    assert!(
+        !second.plan.as_ref().expect("plans").has_changes(),
+        "{second:?}"
+    );
     assert_eq!(cloud.count(FakeOp::Create), 3);
     assert_eq!(cloud.count(FakeOp::Update), 0);
 }
@@ -120,10 +197,21 @@ async fn a_failed_unit_stops_only_its_dependents_and_every_lock_is_released() {
     let (e, events) = engine(&cloud, 4);
     let applied = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
     match outcome(&applied, "a") {
-        UnitOutcome::Failed(es) => assert!(es[0].to_string().contains("fake_thing.main: creating failed"), "{}", es[0]),
+        UnitOutcome::Failed(es) => assert!(
+            es[0]
+                .to_string()
+                .contains("fake_thing.main: creating failed"),
+            "{}",
+            es[0]
+        ),
         other => panic!("a: {other:?}"),
     }
-    assert_eq!(outcome(&applied, "b"), UnitOutcome::Skipped { because: "a".into() });
+    assert_eq!(
+        outcome(&applied, "b"),
+        UnitOutcome::Skipped {
+            because: "a".into()
+        }
+    );
     assert!(matches!(outcome(&applied, "c"), UnitOutcome::Done(_)));
     assert_eq!(cloud.objects_named("c-solo").len(), 1);
     assert!(cloud.objects_named("b-consumer").is_empty());
@@ -132,11 +220,25 @@ async fn a_failed_unit_stops_only_its_dependents_and_every_lock_is_released() {
         assert!(!lock_file(dir.path(), u).exists(), "{u}'s lock left behind");
     }
     let events = events.lock().expect("events").clone();
-    assert!(!events.iter().any(|ev| matches!(ev, Event::UnitPlanned { plan } if plan.unit == "b")), "b was planned");
+    assert!(
+        !events
+            .iter()
+            .any(|ev| matches!(ev, Event::UnitPlanned { plan } if plan.unit == "b")),
+        "b was planned"
+    );
     // a's plan was shown before it failed; the table says which units failed and why b was skipped.
     let plan = applied.plan.as_ref().expect("plans");
-    assert!(plan.units.iter().any(|(n, o)| n == "a" && o.done().is_some()));
-    assert!(plan.units.iter().any(|(n, o)| n == "b" && matches!(o, UnitOutcome::Skipped { because } if because == "a")));
+    assert!(
+        plan.units
+            .iter()
+            .any(|(n, o)| n == "a" && o.done().is_some())
+    );
+    assert!(
+        plan.units
+            .iter()
+            .any(|(n, o)| n == "b"
+                && matches!(o, UnitOutcome::Skipped { because } if because == "a"))
+    );
 }
 
 #[tokio::test]
@@ -152,11 +254,18 @@ async fn a_unit_locked_by_someone_else_fails_alone_and_keeps_their_lock() {
     let (e, _) = engine(&cloud, 4);
     let applied = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
     match outcome(&applied, "c") {
-        UnitOutcome::Failed(es) => assert!(es[0].to_string().contains("forge force-unlock theirs"), "{}", es[0]),
+        UnitOutcome::Failed(es) => assert!(
+            es[0].to_string().contains("forge force-unlock theirs"),
+            "{}",
+            es[0]
+        ),
         other => panic!("c ran through a held lock: {other:?}"),
     }
     assert!(matches!(outcome(&applied, "b"), UnitOutcome::Done(_)));
-    assert_eq!(backend.lock_holder().await.expect("holder").map(|h| h.id), Some("theirs".to_string()));
+    assert_eq!(
+        backend.lock_holder().await.expect("holder").map(|h| h.id),
+        Some("theirs".to_string())
+    );
     assert!(cloud.objects_named("c-solo").is_empty());
 }
 
@@ -206,12 +315,18 @@ async fn every_operation_is_recorded_before_dependents_start() {
         let unit_dir = dir.path().join("u");
         let (sink_seen, sink_done) = (seen.clone(), done.clone());
         e.events = Arc::new(move |ev| {
-            if let Event::Op { address, status, .. } = &ev {
+            if let Event::Op {
+                address, status, ..
+            } = &ev
+            {
                 match status {
                     OpStatus::Started => {
                         let recorded = durable_record(&unit_dir);
                         let finished = sink_done.lock().expect("done").clone();
-                        sink_seen.lock().expect("seen").push((address.clone(), recorded, finished));
+                        sink_seen
+                            .lock()
+                            .expect("seen")
+                            .push((address.clone(), recorded, finished));
                     }
                     OpStatus::Done(..) => sink_done.lock().expect("done").push(address.clone()),
                     _ => {}
@@ -224,22 +339,36 @@ async fn every_operation_is_recorded_before_dependents_start() {
         assert_eq!(seen.len(), 5, "{seen:?}");
         for (address, recorded, finished) in &seen {
             if address == "fake_thing.top" {
-                assert!(recorded.contains(&"fake_thing.base".to_string()), "top started before base was in state: {recorded:?}");
+                assert!(
+                    recorded.contains(&"fake_thing.base".to_string()),
+                    "top started before base was in state: {recorded:?}"
+                );
             }
             if parallelism == 1 {
                 // One node at a time: each start sees every operation of the nodes before it
                 // recorded. (The instances of one resource run together, so a sibling's
                 // record may still be on its way.)
                 let resource = |a: &str| a.split('[').next().unwrap_or(a).to_string();
-                let mut f: Vec<String> = finished.iter().filter(|a| resource(a) != resource(address)).cloned().collect();
+                let mut f: Vec<String> = finished
+                    .iter()
+                    .filter(|a| resource(a) != resource(address))
+                    .cloned()
+                    .collect();
                 f.sort();
-                let mut r: Vec<String> = recorded.iter().filter(|a| resource(a) != resource(address)).cloned().collect();
+                let mut r: Vec<String> = recorded
+                    .iter()
+                    .filter(|a| resource(a) != resource(address))
+                    .cloned()
+                    .collect();
                 r.sort();
                 assert_eq!(r, f, "at the start of {address} (parallelism 1)");
             }
         }
         assert_eq!(state_of(dir.path(), "u").instances.len(), 5);
-        assert!(!dir.path().join("u/.forge/journal.tfstate").exists(), "the journal outlived the run");
+        assert!(
+            !dir.path().join("u/.forge/journal.tfstate").exists(),
+            "the journal outlived the run"
+        );
     }
 }
 
@@ -250,18 +379,39 @@ async fn destroy_runs_dependents_first_in_one_walk() {
     let env = load(dir.path());
     let cloud = FakeCloud::new();
     let (e, _) = engine(&cloud, 4);
-    assert!(!e.plan_and_apply(&env, PlanMode::Normal).await.expect("apply").failed());
+    assert!(
+        !e.plan_and_apply(&env, PlanMode::Normal)
+            .await
+            .expect("apply")
+            .failed()
+    );
     let (e, events) = engine(&cloud, 4);
-    let destroyed = e.plan_and_apply(&env, PlanMode::Destroy).await.expect("destroy");
+    let destroyed = e
+        .plan_and_apply(&env, PlanMode::Destroy)
+        .await
+        .expect("destroy");
     assert!(!destroyed.failed(), "{destroyed:?}");
     assert!(cloud.objects().is_empty(), "{:?}", cloud.objects());
-    let deletes: Vec<String> = cloud.calls().into_iter().filter(|c| c.op == FakeOp::Delete).map(|c| c.name).collect();
-    let pos = |n: &str| deletes.iter().position(|c| c == n).unwrap_or_else(|| panic!("{n} not deleted: {deletes:?}"));
+    let deletes: Vec<String> = cloud
+        .calls()
+        .into_iter()
+        .filter(|c| c.op == FakeOp::Delete)
+        .map(|c| c.name)
+        .collect();
+    let pos = |n: &str| {
+        deletes
+            .iter()
+            .position(|c| c == n)
+            .unwrap_or_else(|| panic!("{n} not deleted: {deletes:?}"))
+    };
     assert!(pos("b-consumer") < pos("a-main"), "{deletes:?}");
     let events = events.lock().expect("events").clone();
     assert!(events.iter().any(|ev| matches!(ev, Event::UnitPlanned { plan } if plan.unit == "a" && plan.counts().destroy == 1)));
     for u in ["a", "b", "c"] {
-        assert!(state_of(dir.path(), u).instances.is_empty(), "{u} still records objects");
+        assert!(
+            state_of(dir.path(), u).instances.is_empty(),
+            "{u} still records objects"
+        );
         assert!(!lock_file(dir.path(), u).exists(), "{u}'s lock left behind");
     }
 }
@@ -276,13 +426,21 @@ async fn an_interrupt_starts_no_further_unit_and_releases_every_lock() {
     e.options.parallelism = 1;
     let flag = e.interrupted.clone();
     e.events = Arc::new(move |ev| {
-        if let Event::Op { status: OpStatus::Done(..), .. } = ev {
+        if let Event::Op {
+            status: OpStatus::Done(..),
+            ..
+        } = ev
+        {
             flag.store(true, std::sync::atomic::Ordering::SeqCst);
         }
     });
     let applied = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
     assert!(applied.failed());
-    assert_eq!(cloud.count(FakeOp::Create), 1, "operations kept starting after the interrupt");
+    assert_eq!(
+        cloud.count(FakeOp::Create),
+        1,
+        "operations kept starting after the interrupt"
+    );
     for u in ["a", "b", "c"] {
         assert!(!lock_file(dir.path(), u).exists(), "{u}'s lock left behind");
     }
@@ -304,7 +462,11 @@ async fn dependents_start_after_the_dependency_records_its_operations() {
     let seen: Arc<Mutex<Option<Vec<String>>>> = Arc::default();
     let sink = seen.clone();
     e.events = Arc::new(move |ev| {
-        if let Event::Op { unit, status: OpStatus::Started, .. } = &ev
+        if let Event::Op {
+            unit,
+            status: OpStatus::Started,
+            ..
+        } = &ev
             && unit == "b"
         {
             let recorded = durable_record(&a_dir);
@@ -313,8 +475,14 @@ async fn dependents_start_after_the_dependency_records_its_operations() {
     });
     let applied = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
     assert!(!applied.failed(), "{applied:?}");
-    assert_eq!(seen.lock().expect("seen").clone(), Some(vec!["fake_thing.main".to_string()]));
-    assert_eq!(state_of(dir.path(), "a").outputs["arn"].value, Value::string("arn:fake:fake_thing:a-main"));
+    assert_eq!(
+        seen.lock().expect("seen").clone(),
+        Some(vec!["fake_thing.main".to_string()])
+    );
+    assert_eq!(
+        state_of(dir.path(), "a").outputs["arn"].value,
+        Value::string("arn:fake:fake_thing:a-main")
+    );
 }
 
 /// The providers are configured (and plain data sources read) while the unit's lock is
@@ -325,7 +493,10 @@ async fn providers_are_configured_while_the_lock_is_awaited() {
     write(
         dir.path(),
         &[
-            ("u/terragrunt.hcl", "inputs = {\n  region = \"eu-west-1\"\n}\n"),
+            (
+                "u/terragrunt.hcl",
+                "inputs = {\n  region = \"eu-west-1\"\n}\n",
+            ),
             (
                 "u/main.tf",
                 "variable \"region\" {\n  type = string\n}\n\nprovider \"fake\" {\n  region = var.region\n}\n\ndata \"fake_lookup\" \"l\" {\n  name = \"static\"\n}\n\nresource \"fake_thing\" \"r\" {\n  name  = \"r\"\n  value = data.fake_lookup.l.result\n}\n",
@@ -333,7 +504,9 @@ async fn providers_are_configured_while_the_lock_is_awaited() {
         ],
     );
     let env = load(dir.path());
-    let backend = Arc::new(forge_engine::local_backend::LocalBackend::for_unit(&env.units[0].dir));
+    let backend = Arc::new(forge_engine::local_backend::LocalBackend::for_unit(
+        &env.units[0].dir,
+    ));
     let holder = support::someone_elses_lock("held");
     backend.lock(&holder).await.expect("lock");
     let cloud = FakeCloud::new();
@@ -341,7 +514,11 @@ async fn providers_are_configured_while_the_lock_is_awaited() {
         let (backend, cloud) = (backend.clone(), cloud.clone());
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(300)).await;
-            let before = (cloud.provider_configs(), cloud.count(FakeOp::DataRead), cloud.count(FakeOp::Create));
+            let before = (
+                cloud.provider_configs(),
+                cloud.count(FakeOp::DataRead),
+                cloud.count(FakeOp::Create),
+            );
             backend.unlock("held", false).await.expect("unlock");
             before
         })
@@ -351,8 +528,22 @@ async fn providers_are_configured_while_the_lock_is_awaited() {
     let applied = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
     assert!(!applied.failed(), "{applied:?}");
     let (configs, reads, creates) = releaser.await.expect("join");
-    assert!(configs.iter().any(|c| c.str_attr("region") == Some("eu-west-1")), "not configured while the lock was held: {configs:?}");
-    assert_eq!(reads, 1, "the data source was not read while the lock was held");
-    assert_eq!(creates, 0, "a resource was created before the lock was held");
-    assert_eq!(cloud.objects_named("r")[0].str_attr("value"), Some("result-of-static"));
+    assert!(
+        configs
+            .iter()
+            .any(|c| c.str_attr("region") == Some("eu-west-1")),
+        "not configured while the lock was held: {configs:?}"
+    );
+    assert_eq!(
+        reads, 1,
+        "the data source was not read while the lock was held"
+    );
+    assert_eq!(
+        creates, 0,
+        "a resource was created before the lock was held"
+    );
+    assert_eq!(
+        cloud.objects_named("r")[0].str_attr("value"),
+        Some("result-of-static")
+    );
 }

@@ -112,7 +112,9 @@ fn tag_name(tag: &Option<Tag>) -> String {
 
 impl Decoder<'_> {
     fn next(&mut self) -> Result<(Event, Marker), String> {
-        self.parser.next_token().map_err(|e| at(*e.marker(), e.info()))
+        self.parser
+            .next_token()
+            .map_err(|e| at(*e.marker(), e.info()))
     }
 
     fn node(&mut self, ev: Event, mark: Marker) -> Result<Value, String> {
@@ -491,7 +493,10 @@ fn is_core_float(s: &str) -> bool {
 /// the same with `t`, `2006-1-2 15:4:5.999999999` and `2006-1-2`), printed as RFC 3339
 /// the way Go's `time.Format` does: fractions dropped, a zero offset as `Z`.
 fn timestamp(s: &str) -> Option<String> {
-    let mut r = Reader { s: s.as_bytes(), i: 0 };
+    let mut r = Reader {
+        s: s.as_bytes(),
+        i: 0,
+    };
     let year = r.fixed(4)?;
     r.lit(b'-')?;
     let month = r.short()?;
@@ -573,7 +578,11 @@ impl Reader<'_> {
             return None;
         }
         self.i += n;
-        Some(digits.iter().fold(0, |acc, d| acc * 10 + u32::from(d - b'0')))
+        Some(
+            digits
+                .iter()
+                .fold(0, |acc, d| acc * 10 + u32::from(d - b'0')),
+        )
     }
     /// One or two digits (Go's `1`, `2`, `15`, `4`, `5` layout fields).
     fn short(&mut self) -> Option<u32> {
@@ -590,7 +599,9 @@ impl Reader<'_> {
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
+            29
+        }
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,

@@ -725,16 +725,29 @@ fn random_and_broken_input_never_panics() {
 #[test]
 fn a_failed_conversion_never_quotes_a_sensitive_value() {
     let secret = Value::string("hunter2-not-a-number").sensitive();
-    let err = TypeConstraint::Number.convert(secret).expect_err("not a number");
+    let err = TypeConstraint::Number
+        .convert(secret)
+        .expect_err("not a number");
     assert!(!err.contains("hunter2"), "{err}");
-    assert!(err.contains("number required") && err.contains("sensitive"), "{err}");
+    assert!(
+        err.contains("number required") && err.contains("sensitive"),
+        "{err}"
+    );
     let nested = Value::Object([("port".to_string(), Value::string("hunter2").sensitive())].into());
     let ty = TypeConstraint::Map(Box::new(TypeConstraint::Bool));
     let err = ty.convert(nested).expect_err("not a bool");
-    assert!(!err.contains("hunter2") && err.contains("at [\"port\"]"), "{err}");
-    let plain = TypeConstraint::Number.convert(Value::string("abc")).expect_err("not a number");
+    assert!(
+        !err.contains("hunter2") && err.contains("at [\"port\"]"),
+        "{err}"
+    );
+    let plain = TypeConstraint::Number
+        .convert(Value::string("abc"))
+        .expect_err("not a number");
     assert!(plain.contains("\"abc\""), "{plain}");
-    assert_eq!(TypeConstraint::Number.convert(Value::string("7").sensitive()), Ok(Value::Number(7.0).sensitive()));
+    assert_eq!(
+        TypeConstraint::Number.convert(Value::string("7").sensitive()),
+        Ok(Value::Number(7.0).sensitive())
+    );
 }
 
 /// Errors from functions, operators and conditions handed a secret do not quote it either.
@@ -755,6 +768,9 @@ fn errors_from_expressions_over_a_secret_never_quote_it() {
         "file(var.password)",
     ] {
         let e = err(src);
-        assert!(!e.replace("var.password", "").contains("hunter2"), "{src} quoted the secret:\n{e}");
+        assert!(
+            !e.replace("var.password", "").contains("hunter2"),
+            "{src} quoted the secret:\n{e}"
+        );
     }
 }

@@ -166,10 +166,19 @@ fn base64gzip_differences_decompress_to_the_same_text() {
         let argument: String = serde_json::from_str(&argument).expect("a quoted string");
         let (tf_header, tf_text) = gunzip(terraform);
         let (forge_header, forge_text) = gunzip(&forge);
-        assert_eq!(tf_text, argument, "terraform's {expr} decompresses to another text");
-        assert_eq!(forge_text, argument, "forge's {expr} decompresses to another text");
+        assert_eq!(
+            tf_text, argument,
+            "terraform's {expr} decompresses to another text"
+        );
+        assert_eq!(
+            forge_text, argument,
+            "forge's {expr} decompresses to another text"
+        );
         assert_eq!(forge_header, tf_header, "gzip header of {expr}");
         checked += 1;
     }
-    assert!(checked >= 2, "known_differences.txt should hold base64gzip entries");
+    assert!(
+        checked >= 2,
+        "known_differences.txt should hold base64gzip entries"
+    );
 }

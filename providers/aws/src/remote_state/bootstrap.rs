@@ -42,7 +42,10 @@ impl Check {
     /// The check of `key`, started now in a task of its own unless already done or under
     /// way in this process.
     fn start(key: String, run: Run) -> Check {
-        let check = Check { outcome: outcome_for(&key), run };
+        let check = Check {
+            outcome: outcome_for(&key),
+            run,
+        };
         if check.outcome.get().is_none()
             && let Ok(runtime) = tokio::runtime::Handle::try_current()
         {
@@ -78,32 +81,69 @@ fn outcome_for(key: &str) -> Outcome {
 /// Starts making sure the state bucket exists, creating it with versioning, default
 /// encryption and public access blocked (each unless skipped). `scope` tells apart the
 /// same name on different endpoints or regions.
-pub fn start_bucket_check(bucket: &StateBucket, region: &str, scope: &str, settings: &BootstrapSettings, notices: &Notices) -> Check {
-    let (bucket, region, settings, notices) = (bucket.clone(), region.to_string(), settings.clone(), notices.clone());
+pub fn start_bucket_check(
+    bucket: &StateBucket,
+    region: &str,
+    scope: &str,
+    settings: &BootstrapSettings,
+    notices: &Notices,
+) -> Check {
+    let (bucket, region, settings, notices) = (
+        bucket.clone(),
+        region.to_string(),
+        settings.clone(),
+        notices.clone(),
+    );
     let key = format!("s3|{scope}|{region}|{}", bucket.name());
     Check::start(
         key,
         Arc::new(move || {
-            let (bucket, region, settings, notices) = (bucket.clone(), region.clone(), settings.clone(), notices.clone());
+            let (bucket, region, settings, notices) = (
+                bucket.clone(),
+                region.clone(),
+                settings.clone(),
+                notices.clone(),
+            );
             Box::pin(async move { ensure_bucket(&bucket, &region, &settings, &notices).await })
         }),
     )
 }
 
 /// Starts making sure the lock table exists with Terraform's key schema.
-pub fn start_table_check(table: &LockTable, region: &str, scope: &str, settings: &BootstrapSettings, notices: &Notices) -> Check {
-    let (table, region, settings, notices) = (table.clone(), region.to_string(), settings.clone(), notices.clone());
+pub fn start_table_check(
+    table: &LockTable,
+    region: &str,
+    scope: &str,
+    settings: &BootstrapSettings,
+    notices: &Notices,
+) -> Check {
+    let (table, region, settings, notices) = (
+        table.clone(),
+        region.to_string(),
+        settings.clone(),
+        notices.clone(),
+    );
     let key = format!("dynamodb|{scope}|{region}|{}", table.name());
     Check::start(
         key,
         Arc::new(move || {
-            let (table, region, settings, notices) = (table.clone(), region.clone(), settings.clone(), notices.clone());
+            let (table, region, settings, notices) = (
+                table.clone(),
+                region.clone(),
+                settings.clone(),
+                notices.clone(),
+            );
             Box::pin(async move { ensure_table(&table, &region, &settings, &notices).await })
         }),
     )
 }
 
-async fn ensure_bucket(bucket: &StateBucket, region: &str, settings: &BootstrapSettings, notices: &Notices) -> ProviderResult<()> {
+async fn ensure_bucket(
+    bucket: &StateBucket,
+    region: &str,
+    settings: &BootstrapSettings,
+    notices: &Notices,
+) -> ProviderResult<()> {
     // With versioning wanted, one GetBucketVersioning both finds the bucket and tells
     // whether to warn; without, HeadBucket only finds it.
     let missing = if settings.versioning {
@@ -155,8 +195,18 @@ async fn create_bucket(
         bucket.tag(&settings.bucket_tags).await?;
         done.push(format!("{} tags", settings.bucket_tags.len()));
     }
-    let detail = if done.is_empty() { String::new() } else { format!(" ({})", done.join(", ")) };
-    push(notices, format!("created the state bucket {} in {region}{detail}", bucket.name()));
+    let detail = if done.is_empty() {
+        String::new()
+    } else {
+        format!(" ({})", done.join(", "))
+    };
+    push(
+        notices,
+        format!(
+            "created the state bucket {} in {region}{detail}",
+            bucket.name()
+        ),
+    );
     Ok(())
 }
 
@@ -170,12 +220,23 @@ fn warn_unversioned(bucket: &StateBucket, notices: &Notices) {
     );
 }
 
-async fn ensure_table(table: &LockTable, region: &str, settings: &BootstrapSettings, notices: &Notices) -> ProviderResult<()> {
-    match table.ensure(&settings.table_tags, settings.table_encryption).await? {
+async fn ensure_table(
+    table: &LockTable,
+    region: &str,
+    settings: &BootstrapSettings,
+    notices: &Notices,
+) -> ProviderResult<()> {
+    match table
+        .ensure(&settings.table_tags, settings.table_encryption)
+        .await?
+    {
         Ensured::Created => {
             push(
                 notices,
-                format!("created the DynamoDB lock table {} in {region} (hash key {LOCK_KEY} of type S, PAY_PER_REQUEST)", table.name()),
+                format!(
+                    "created the DynamoDB lock table {} in {region} (hash key {LOCK_KEY} of type S, PAY_PER_REQUEST)",
+                    table.name()
+                ),
             );
             Ok(())
         }
@@ -186,11 +247,16 @@ async fn ensure_table(table: &LockTable, region: &str, settings: &BootstrapSetti
 /// A table made by hand with another key would refuse every lock with a puzzling error:
 /// say what is wrong up front.
 fn check_key_schema(table: &str, schema: &[(String, String, String)]) -> ProviderResult<()> {
-    let right = schema.len() == 1 && schema[0] == (LOCK_KEY.to_string(), "HASH".to_string(), "S".to_string());
+    let right = schema.len() == 1
+        && schema[0] == (LOCK_KEY.to_string(), "HASH".to_string(), "S".to_string());
     if right {
         return Ok(());
     }
-    let found = schema.iter().map(|(n, k, t)| format!("{n} ({k}, {t})")).collect::<Vec<_>>().join(", ");
+    let found = schema
+        .iter()
+        .map(|(n, k, t)| format!("{n} ({k}, {t})"))
+        .collect::<Vec<_>>()
+        .join(", ");
     Err(ProviderError::new(format!(
         "the DynamoDB table {table} cannot hold state locks: its key is {found}, not {LOCK_KEY} (HASH, S)"
     ))
@@ -198,5 +264,8 @@ fn check_key_schema(table: &str, schema: &[(String, String, String)]) -> Provide
 }
 
 fn push(notices: &Notices, notice: String) {
-    notices.lock().unwrap_or_else(|p| p.into_inner()).push(notice);
+    notices
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(notice);
 }

@@ -91,7 +91,10 @@ const ACCEPTED_KEYS: &[&str] = &[
 
 /// Keys that would make forge act as another identity: refused rather than ignored, so
 /// that a state is never written with the wrong credentials.
-const ROLE_KEYS: &[&str] = &["assume_role_with_web_identity", "assume_role_transitive_tag_keys"];
+const ROLE_KEYS: &[&str] = &[
+    "assume_role_with_web_identity",
+    "assume_role_transitive_tag_keys",
+];
 
 /// How the state object is encrypted at rest on each write.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -148,7 +151,9 @@ pub struct StaticCredentials {
 impl std::fmt::Debug for StaticCredentials {
     // The secret never reaches a log, even through Debug.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StaticCredentials").field("access_key", &self.access_key).finish_non_exhaustive()
+        f.debug_struct("StaticCredentials")
+            .field("access_key", &self.access_key)
+            .finish_non_exhaustive()
     }
 }
 
@@ -178,7 +183,10 @@ impl S3BackendConfig {
             )));
         };
         check_keys(map)?;
-        let reader = Reader { map, prefix: "config" };
+        let reader = Reader {
+            map,
+            prefix: "config",
+        };
 
         let bucket = reader.required_string("bucket")?;
         check_bucket_name(&bucket)?;
@@ -192,14 +200,24 @@ impl S3BackendConfig {
 
         let endpoints = reader.endpoints()?;
         let s3_endpoint = endpoints.get("s3").cloned().or(reader.string("endpoint")?);
-        let dynamodb_endpoint = endpoints.get("dynamodb").cloned().or(reader.string("dynamodb_endpoint")?);
-        let sts_endpoint = endpoints.get("sts").cloned().or(reader.string("sts_endpoint")?);
-        let path_style = reader.bool("use_path_style")?.unwrap_or(false) || reader.bool("force_path_style")?.unwrap_or(false);
+        let dynamodb_endpoint = endpoints
+            .get("dynamodb")
+            .cloned()
+            .or(reader.string("dynamodb_endpoint")?);
+        let sts_endpoint = endpoints
+            .get("sts")
+            .cloned()
+            .or(reader.string("sts_endpoint")?);
+        let path_style = reader.bool("use_path_style")?.unwrap_or(false)
+            || reader.bool("force_path_style")?.unwrap_or(false);
 
-        let static_credentials = match (reader.string("access_key")?, reader.string("secret_key")?) {
-            (Some(access_key), Some(secret_key)) => {
-                Some(StaticCredentials { access_key, secret_key, token: reader.string("token")? })
-            }
+        let static_credentials = match (reader.string("access_key")?, reader.string("secret_key")?)
+        {
+            (Some(access_key), Some(secret_key)) => Some(StaticCredentials {
+                access_key,
+                secret_key,
+                token: reader.string("token")?,
+            }),
             (None, None) => None,
             _ => {
                 return Err(bad(
@@ -212,10 +230,14 @@ impl S3BackendConfig {
         let bootstrap = BootstrapSettings {
             versioning: !reader.bool("skip_bucket_versioning")?.unwrap_or(false),
             encryption: bucket_encryption(&reader, kms_key_id.as_deref())?,
-            block_public_access: !reader.bool("skip_bucket_public_access_blocking")?.unwrap_or(false),
+            block_public_access: !reader
+                .bool("skip_bucket_public_access_blocking")?
+                .unwrap_or(false),
             bucket_tags: reader.string_map("s3_bucket_tags")?,
             table_tags: reader.string_map("dynamodb_table_tags")?,
-            table_encryption: reader.bool("enable_lock_table_ssencryption")?.unwrap_or(false),
+            table_encryption: reader
+                .bool("enable_lock_table_ssencryption")?
+                .unwrap_or(false),
         };
 
         let mut ignored_notes = Vec::new();
@@ -304,7 +326,8 @@ fn check_keys(map: &BTreeMap<String, Value>) -> Result<(), String> {
 /// than as a failed CreateBucket.
 fn check_bucket_name(bucket: &str) -> Result<(), String> {
     let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.';
-    let edges_ok = |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let edges_ok =
+        |c: Option<char>| c.is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     let valid = (3..=63).contains(&bucket.len())
         && bucket.chars().all(allowed)
         && edges_ok(bucket.chars().next())
@@ -329,7 +352,9 @@ fn check_object_key(key: &str) -> Result<(), String> {
         )));
     }
     if key.contains("//") {
-        return Err(bad(format!("remote_state config.key = {key:?}: the state key must not contain \"//\"")));
+        return Err(bad(format!(
+            "remote_state config.key = {key:?}: the state key must not contain \"//\""
+        )));
     }
     Ok(())
 }
@@ -341,7 +366,8 @@ fn object_encryption(
 ) -> Result<ObjectEncryption, String> {
     match (kms_key_id, sse_customer_key) {
         (Some(_), Some(_)) => Err(bad(
-            "remote_state config: `kms_key_id` and `sse_customer_key` exclude each other; keep one".to_string(),
+            "remote_state config: `kms_key_id` and `sse_customer_key` exclude each other; keep one"
+                .to_string(),
         )),
         (None, Some(key)) => {
             if key.len() != 44 {
@@ -360,11 +386,16 @@ fn object_encryption(
 
 /// Terragrunt's default encryption for a bucket it creates: the algorithm asked for, or
 /// the KMS key when one is named, else SSE-S3.
-fn bucket_encryption(reader: &Reader<'_>, kms_key_id: Option<&str>) -> Result<Option<BucketEncryption>, String> {
+fn bucket_encryption(
+    reader: &Reader<'_>,
+    kms_key_id: Option<&str>,
+) -> Result<Option<BucketEncryption>, String> {
     if reader.bool("skip_bucket_ssencryption")?.unwrap_or(false) {
         return Ok(None);
     }
-    let key = reader.string("bucket_sse_kms_key_id")?.or(kms_key_id.map(str::to_string));
+    let key = reader
+        .string("bucket_sse_kms_key_id")?
+        .or(kms_key_id.map(str::to_string));
     let algorithm = match reader.string("bucket_sse_algorithm")? {
         Some(a) if a == "AES256" || a == "aws:kms" || a == "aws:kms:dsse" => a,
         Some(a) => {
@@ -376,7 +407,10 @@ fn bucket_encryption(reader: &Reader<'_>, kms_key_id: Option<&str>) -> Result<Op
         None => "AES256".to_string(),
     };
     let kms_key_id = if algorithm == "AES256" { None } else { key };
-    Ok(Some(BucketEncryption { algorithm, kms_key_id }))
+    Ok(Some(BucketEncryption {
+        algorithm,
+        kms_key_id,
+    }))
 }
 
 /// Typed access to the config object's settings, with errors that name them.
@@ -412,7 +446,10 @@ impl Reader<'_> {
                 Value::String(s) if s.is_empty() => Ok(None),
                 Value::String(s) => Ok(Some(s.clone())),
                 Value::Number(_) | Value::Bool(_) => Ok(Some(v.to_json().to_string())),
-                other => Err(bad(format!("remote_state {at}: expected a string, found a {}", other.kind_name()))),
+                other => Err(bad(format!(
+                    "remote_state {at}: expected a string, found a {}",
+                    other.kind_name()
+                ))),
             },
         }
     }
@@ -420,7 +457,9 @@ impl Reader<'_> {
     pub(super) fn required_string(&self, key: &str) -> Result<String, String> {
         let at = self.at(key);
         self.string(key)?.ok_or_else(|| {
-            bad(format!("remote_state {at}: the s3 backend needs `{key}`; add it to the remote_state config"))
+            bad(format!(
+                "remote_state {at}: the s3 backend needs `{key}`; add it to the remote_state config"
+            ))
         })
     }
 
@@ -455,7 +494,9 @@ impl Reader<'_> {
                 m.iter()
                     .map(|(k, v)| match v.unmarked() {
                         Value::String(s) => Ok((k.clone(), s.clone())),
-                        Value::Number(_) | Value::Bool(_) => Ok((k.clone(), v.to_json().to_string())),
+                        Value::Number(_) | Value::Bool(_) => {
+                            Ok((k.clone(), v.to_json().to_string()))
+                        }
                         other => Err(bad(format!(
                             "remote_state {at}[\"{k}\"]: expected a string, found a {}",
                             other.kind_name()
@@ -469,7 +510,9 @@ impl Reader<'_> {
     /// `endpoints = { s3 = "...", dynamodb = "..." }`, also written as a block (a list of
     /// one object).
     fn endpoints(&self) -> Result<BTreeMap<String, String>, String> {
-        let Some(v) = self.present("endpoints")? else { return Ok(BTreeMap::new()) };
+        let Some(v) = self.present("endpoints")? else {
+            return Ok(BTreeMap::new());
+        };
         let object = match v.as_seq() {
             Some([first]) => first,
             Some([]) => return Ok(BTreeMap::new()),
@@ -540,7 +583,13 @@ mod tests {
             ("encrypt", Value::Bool(true)),
             ("dynamodb_table", s("locks")),
             ("use_lockfile", s("true")),
-            ("endpoints", config(&[("s3", s("http://s3.local")), ("dynamodb", s("http://ddb.local"))])),
+            (
+                "endpoints",
+                config(&[
+                    ("s3", s("http://s3.local")),
+                    ("dynamodb", s("http://ddb.local")),
+                ]),
+            ),
         ]))
         .expect("valid config");
         assert_eq!(c.lock_path(), "state-bucket/prod/app/terraform.tfstate");
@@ -555,7 +604,10 @@ mod tests {
         assert!(c.needs_path_style());
         assert_eq!(
             c.bootstrap.encryption,
-            Some(BucketEncryption { algorithm: "AES256".into(), kms_key_id: None })
+            Some(BucketEncryption {
+                algorithm: "AES256".into(),
+                kms_key_id: None
+            })
         );
         assert!(c.bootstrap.versioning && c.bootstrap.block_public_access);
     }
@@ -573,18 +625,28 @@ mod tests {
         .expect("valid config");
         assert_eq!(c.s3_endpoint.as_deref(), Some("http://legacy-s3"));
         assert_eq!(c.dynamodb_endpoint.as_deref(), Some("http://legacy-ddb"));
-        assert_eq!(c.object_encryption, ObjectEncryption::Kms(Some("arn:aws:kms:us-east-1:1:key/x".into())));
+        assert_eq!(
+            c.object_encryption,
+            ObjectEncryption::Kms(Some("arn:aws:kms:us-east-1:1:key/x".into()))
+        );
         assert_eq!(
             c.bootstrap.encryption,
-            Some(BucketEncryption { algorithm: "aws:kms".into(), kms_key_id: Some("arn:aws:kms:us-east-1:1:key/x".into()) })
+            Some(BucketEncryption {
+                algorithm: "aws:kms".into(),
+                kms_key_id: Some("arn:aws:kms:us-east-1:1:key/x".into())
+            })
         );
     }
 
     #[test]
     fn endpoints_written_as_a_block() {
         let block = Value::Tuple(vec![config(&[("s3", s("http://one"))])]);
-        let c = S3BackendConfig::from_value(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("endpoints", block)]))
-            .expect("valid config");
+        let c = S3BackendConfig::from_value(&config(&[
+            ("bucket", s("state-bucket")),
+            ("key", s("k")),
+            ("endpoints", block),
+        ]))
+        .expect("valid config");
         assert_eq!(c.s3_endpoint.as_deref(), Some("http://one"));
         assert_eq!(c.dynamodb_endpoint, None);
     }
@@ -592,33 +654,73 @@ mod tests {
     #[test]
     fn missing_bucket_is_named() {
         let e = err(&config(&[("key", s("k"))]));
-        assert!(e.contains("config.bucket") && e.contains("needs `bucket`"), "{e}");
+        assert!(
+            e.contains("config.bucket") && e.contains("needs `bucket`"),
+            "{e}"
+        );
     }
 
     #[test]
     fn misspelt_setting_is_named() {
-        let e = err(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("dynamo_table", s("t"))]));
-        assert!(e.contains("config.dynamo_table") && e.contains("no setting named"), "{e}");
+        let e = err(&config(&[
+            ("bucket", s("state-bucket")),
+            ("key", s("k")),
+            ("dynamo_table", s("t")),
+        ]));
+        assert!(
+            e.contains("config.dynamo_table") && e.contains("no setting named"),
+            "{e}"
+        );
     }
 
     #[test]
     fn role_settings_are_refused() {
-        let e = err(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("assume_role_with_web_identity", Value::object([("role_arn", s("arn:aws:iam::1:role/x"))]))]));
-        assert!(e.contains("config.assume_role_with_web_identity") && e.contains("does not support"), "{e}");
-        let c = S3BackendConfig::from_value(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("assume_role_with_web_identity", Value::Null)]));
+        let e = err(&config(&[
+            ("bucket", s("state-bucket")),
+            ("key", s("k")),
+            (
+                "assume_role_with_web_identity",
+                Value::object([("role_arn", s("arn:aws:iam::1:role/x"))]),
+            ),
+        ]));
+        assert!(
+            e.contains("config.assume_role_with_web_identity") && e.contains("does not support"),
+            "{e}"
+        );
+        let c = S3BackendConfig::from_value(&config(&[
+            ("bucket", s("state-bucket")),
+            ("key", s("k")),
+            ("assume_role_with_web_identity", Value::Null),
+        ]));
         assert!(c.is_ok(), "a null setting asks for nothing");
-        let c = S3BackendConfig::from_value(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("role_arn", s("arn:aws:iam::1:role/x"))]))
-            .expect("role_arn is read");
-        assert_eq!(c.role.map(|r| r.role_arn).as_deref(), Some("arn:aws:iam::1:role/x"));
+        let c = S3BackendConfig::from_value(&config(&[
+            ("bucket", s("state-bucket")),
+            ("key", s("k")),
+            ("role_arn", s("arn:aws:iam::1:role/x")),
+        ]))
+        .expect("role_arn is read");
+        assert_eq!(
+            c.role.map(|r| r.role_arn).as_deref(),
+            Some("arn:aws:iam::1:role/x")
+        );
     }
 
     #[test]
     fn bad_bucket_names_are_refused() {
         for name in ["b", "Upper-Case", "under_score", "-edge", "edge-", "a..b"] {
             let e = err(&config(&[("bucket", s(name)), ("key", s("k"))]));
-            assert!(e.contains("config.bucket") && e.contains("not a valid S3 bucket name"), "{name}: {e}");
+            assert!(
+                e.contains("config.bucket") && e.contains("not a valid S3 bucket name"),
+                "{name}: {e}"
+            );
         }
-        assert!(S3BackendConfig::from_value(&config(&[("bucket", s("my.state-bucket-01")), ("key", s("k"))])).is_ok());
+        assert!(
+            S3BackendConfig::from_value(&config(&[
+                ("bucket", s("my.state-bucket-01")),
+                ("key", s("k"))
+            ]))
+            .is_ok()
+        );
     }
 
     #[test]
@@ -632,24 +734,51 @@ mod tests {
     #[test]
     fn unknown_value_is_refused() {
         let e = err(&config(&[("bucket", Value::Unknown), ("key", s("k"))]));
-        assert!(e.contains("config.bucket") && e.contains("not known until apply"), "{e}");
+        assert!(
+            e.contains("config.bucket") && e.contains("not known until apply"),
+            "{e}"
+        );
     }
 
     #[test]
     fn wrong_types_are_named() {
-        let e = err(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("encrypt", s("yes"))]));
+        let e = err(&config(&[
+            ("bucket", s("state-bucket")),
+            ("key", s("k")),
+            ("encrypt", s("yes")),
+        ]));
         assert!(e.contains("config.encrypt") && e.contains("\"yes\""), "{e}");
-        let e = err(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("s3_bucket_tags", s("x"))]));
-        assert!(e.contains("config.s3_bucket_tags") && e.contains("map of strings"), "{e}");
-        let e = err(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("encrypt", s("hunter2").sensitive())]));
-        assert!(e.contains("config.encrypt") && e.contains("a sensitive string") && !e.contains("hunter2"), "{e}");
+        let e = err(&config(&[
+            ("bucket", s("state-bucket")),
+            ("key", s("k")),
+            ("s3_bucket_tags", s("x")),
+        ]));
+        assert!(
+            e.contains("config.s3_bucket_tags") && e.contains("map of strings"),
+            "{e}"
+        );
+        let e = err(&config(&[
+            ("bucket", s("state-bucket")),
+            ("key", s("k")),
+            ("encrypt", s("hunter2").sensitive()),
+        ]));
+        assert!(
+            e.contains("config.encrypt")
+                && e.contains("a sensitive string")
+                && !e.contains("hunter2"),
+            "{e}"
+        );
         let e = err(&Value::string("b"));
         assert!(e.contains("must be an object"), "{e}");
     }
 
     #[test]
     fn credentials_go_in_pairs_and_are_not_printed() {
-        let e = err(&config(&[("bucket", s("state-bucket")), ("key", s("k")), ("access_key", s("AKIA"))]));
+        let e = err(&config(&[
+            ("bucket", s("state-bucket")),
+            ("key", s("k")),
+            ("access_key", s("AKIA")),
+        ]));
         assert!(e.contains("go together"), "{e}");
         let c = S3BackendConfig::from_value(&config(&[
             ("bucket", s("state-bucket")),
@@ -674,7 +803,10 @@ mod tests {
         .expect("valid config");
         assert!(!c.bootstrap.versioning && !c.bootstrap.block_public_access);
         assert_eq!(c.bootstrap.encryption, None);
-        assert_eq!(c.bootstrap.bucket_tags.get("team").map(String::as_str), Some("platform"));
+        assert_eq!(
+            c.bootstrap.bucket_tags.get("team").map(String::as_str),
+            Some("platform")
+        );
         assert_eq!(c.object_encryption, ObjectEncryption::None);
     }
 }

@@ -69,16 +69,51 @@ impl S3BackendFactory {
             config.object_encryption.clone(),
             config.acl.clone(),
         );
-        let s3_scope = config.s3_endpoint.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL").ok()).unwrap_or_default();
-        let table = config.dynamodb_table.as_ref().map(|name| LockTable::new(&clients.sdk, config.dynamodb_endpoint.as_deref(), name.clone()));
-        let ddb_scope = config.dynamodb_endpoint.clone().or_else(|| std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok()).unwrap_or_default();
+        let s3_scope = config
+            .s3_endpoint
+            .clone()
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+            .unwrap_or_default();
+        let table = config.dynamodb_table.as_ref().map(|name| {
+            LockTable::new(
+                &clients.sdk,
+                config.dynamodb_endpoint.as_deref(),
+                name.clone(),
+            )
+        });
+        let ddb_scope = config
+            .dynamodb_endpoint
+            .clone()
+            .or_else(|| std::env::var("AWS_ENDPOINT_URL_DYNAMODB").ok())
+            .unwrap_or_default();
         // Started, not awaited: the first lock goes out at once and waits for the table only
         // when it finds none; reads and writes wait for both (see `S3Backend`).
         let checks = Checks {
-            bucket: bootstrap::start_bucket_check(&bucket, &clients.region, &s3_scope, &config.bootstrap, &self.notices),
-            table: table.as_ref().map(|t| bootstrap::start_table_check(t, &clients.region, &ddb_scope, &config.bootstrap, &self.notices)),
+            bucket: bootstrap::start_bucket_check(
+                &bucket,
+                &clients.region,
+                &s3_scope,
+                &config.bootstrap,
+                &self.notices,
+            ),
+            table: table.as_ref().map(|t| {
+                bootstrap::start_table_check(
+                    t,
+                    &clients.region,
+                    &ddb_scope,
+                    &config.bootstrap,
+                    &self.notices,
+                )
+            }),
         };
-        Ok(Arc::new(S3Backend { config, bucket, table, checks, consistency: self.consistency, held: Default::default() }))
+        Ok(Arc::new(S3Backend {
+            config,
+            bucket,
+            table,
+            checks,
+            consistency: self.consistency,
+            held: Default::default(),
+        }))
     }
 
     /// The SDK clients for this config's region, credentials and endpoints, built once.
@@ -89,7 +124,10 @@ impl S3BackendFactory {
             config.profile,
             config.role,
             config.sts_endpoint,
-            config.static_credentials.as_ref().map(|c| (c.access_key.clone(), md5_hex(c.secret_key.as_bytes()))),
+            config
+                .static_credentials
+                .as_ref()
+                .map(|c| (c.access_key.clone(), md5_hex(c.secret_key.as_bytes()))),
             config.s3_endpoint,
             config.dynamodb_endpoint,
             config.needs_path_style()
@@ -131,22 +169,37 @@ impl S3BackendFactory {
         if let Some(url) = &config.s3_endpoint {
             s3_conf = s3_conf.endpoint_url(url);
         }
-        let clients = Clients { s3: aws_sdk_s3::Client::from_conf(s3_conf.build()), sdk, region };
+        let clients = Clients {
+            s3: aws_sdk_s3::Client::from_conf(s3_conf.build()),
+            sdk,
+            region,
+        };
         cache.insert(cache_key, clients.clone());
         Ok(clients)
     }
 
     fn notice_once(&self, notice: String) {
-        let first_time = self.noted.lock().unwrap_or_else(|p| p.into_inner()).insert(notice.clone());
+        let first_time = self
+            .noted
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(notice.clone());
         if first_time {
-            self.notices.lock().unwrap_or_else(|p| p.into_inner()).push(notice);
+            self.notices
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(notice);
         }
     }
 }
 
 /// The same configuration with credentials of the assumed role; the role is assumed
 /// with the configuration's own credentials, through `sts_endpoint` when one is given.
-async fn with_assumed_role(sdk: aws_types::SdkConfig, role: &RoleSettings, sts_endpoint: Option<&str>) -> aws_types::SdkConfig {
+async fn with_assumed_role(
+    sdk: aws_types::SdkConfig,
+    role: &RoleSettings,
+    sts_endpoint: Option<&str>,
+) -> aws_types::SdkConfig {
     let mut sts_sdk = sdk.clone();
     if let Some(url) = sts_endpoint {
         // The environment's endpoint variables outrank the configuration's endpoint in
@@ -160,7 +213,11 @@ async fn with_assumed_role(sdk: aws_types::SdkConfig, role: &RoleSettings, sts_e
     }
     let mut builder = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
         .configure(&sts_sdk)
-        .session_name(role.session_name.clone().unwrap_or_else(|| "forge".to_string()));
+        .session_name(
+            role.session_name
+                .clone()
+                .unwrap_or_else(|| "forge".to_string()),
+        );
     if let Some(id) = &role.external_id {
         builder = builder.external_id(id);
     }
@@ -184,7 +241,10 @@ async fn with_assumed_role(sdk: aws_types::SdkConfig, role: &RoleSettings, sts_e
 
 /// Fetches the credentials once up front, so that a missing credential or a role that
 /// cannot be assumed is reported as such, not as an unreachable S3.
-async fn check_credentials(sdk: &aws_types::SdkConfig, config: &S3BackendConfig) -> Result<(), BackendError> {
+async fn check_credentials(
+    sdk: &aws_types::SdkConfig,
+    config: &S3BackendConfig,
+) -> Result<(), BackendError> {
     use aws_sdk_s3::config::ProvideCredentials;
     let Some(provider) = sdk.credentials_provider() else {
         return Err(BackendError::Other(format!(
@@ -196,14 +256,27 @@ async fn check_credentials(sdk: &aws_types::SdkConfig, config: &S3BackendConfig)
         Ok(_) => Ok(()),
         Err(e) => {
             let what = match &config.role {
-                Some(role) => format!("could not assume the role {} for the state bucket {}", role.role_arn, config.bucket),
-                None => format!("could not load AWS credentials for the state bucket {}", config.bucket),
+                Some(role) => format!(
+                    "could not assume the role {} for the state bucket {}",
+                    role.role_arn, config.bucket
+                ),
+                None => format!(
+                    "could not load AWS credentials for the state bucket {}",
+                    config.bucket
+                ),
             };
             let hint = match &config.role {
-                Some(_) => "check remote_state config.assume_role (role_arn, external_id), the STS endpoint (config.endpoints.sts or AWS_ENDPOINT_URL) and that the base credentials may assume it",
-                None => "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or set access_key/secret_key or profile in the remote_state config",
+                Some(_) => {
+                    "check remote_state config.assume_role (role_arn, external_id), the STS endpoint (config.endpoints.sts or AWS_ENDPOINT_URL) and that the base credentials may assume it"
+                }
+                None => {
+                    "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or set access_key/secret_key or profile in the remote_state config"
+                }
             };
-            Err(BackendError::Other(format!("{what}: {}\nhint: {hint}", error_chain(&e))))
+            Err(BackendError::Other(format!(
+                "{what}: {}\nhint: {hint}",
+                error_chain(&e)
+            )))
         }
     }
 }

@@ -49,12 +49,19 @@ pub fn from_json(text: &str, path: &str) -> LockInfo {
             who: w.who,
             version: w.version,
             created: w.created,
-            path: if w.path.is_empty() { path.to_string() } else { w.path },
+            path: if w.path.is_empty() {
+                path.to_string()
+            } else {
+                w.path
+            },
         },
         Err(_) => LockInfo {
             id: String::new(),
             operation: String::new(),
-            info: format!("unreadable lock info: {}", text.chars().take(200).collect::<String>()),
+            info: format!(
+                "unreadable lock info: {}",
+                text.chars().take(200).collect::<String>()
+            ),
             who: "unknown".to_string(),
             version: String::new(),
             created: String::new(),

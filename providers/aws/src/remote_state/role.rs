@@ -21,8 +21,17 @@ pub struct RoleSettings {
 }
 
 /// Keys of the `assume_role` object.
-const ASSUME_ROLE_KEYS: &[&str] =
-    &["role_arn", "session_name", "external_id", "duration", "policy", "policy_arns", "tags", "transitive_tag_keys", "source_identity"];
+const ASSUME_ROLE_KEYS: &[&str] = &[
+    "role_arn",
+    "session_name",
+    "external_id",
+    "duration",
+    "policy",
+    "policy_arns",
+    "tags",
+    "transitive_tag_keys",
+    "source_identity",
+];
 
 /// The role settings of a backend config, `None` when no role is to be assumed.
 pub fn read(top: &Reader<'_>) -> Result<Option<RoleSettings>, String> {
@@ -42,7 +51,12 @@ pub fn read(top: &Reader<'_>) -> Result<Option<RoleSettings>, String> {
 fn read_block(block: &Value) -> Result<RoleSettings, String> {
     let object = match block.as_seq() {
         Some([first]) => first,
-        Some(_) => return Err("remote_state config.assume_role: write one object, { role_arn = \"...\" }".to_string()),
+        Some(_) => {
+            return Err(
+                "remote_state config.assume_role: write one object, { role_arn = \"...\" }"
+                    .to_string(),
+            );
+        }
         None => block,
     };
     let Some(map) = object.as_map() else {
@@ -57,7 +71,10 @@ fn read_block(block: &Value) -> Result<RoleSettings, String> {
             ASSUME_ROLE_KEYS.join(", ")
         ));
     }
-    let reader = Reader { map, prefix: "config.assume_role" };
+    let reader = Reader {
+        map,
+        prefix: "config.assume_role",
+    };
     let duration = match reader.string("duration")? {
         Some(text) => Some(parse_duration(&text).ok_or_else(|| {
             format!("remote_state config.assume_role.duration = {text:?}: write a duration such as \"1h\", \"45m\" or \"900s\"")
@@ -97,15 +114,25 @@ fn read_legacy(top: &Reader<'_>, role_arn: String) -> Result<RoleSettings, Strin
 }
 
 fn string_list(reader: &Reader<'_>, key: &str) -> Result<Vec<String>, String> {
-    let Some(v) = reader.present(key)? else { return Ok(Vec::new()) };
+    let Some(v) = reader.present(key)? else {
+        return Ok(Vec::new());
+    };
     let Some(items) = v.as_seq() else {
-        return Err(format!("remote_state {}.{key}: expected a list of strings, found a {}", reader.prefix, v.kind_name()));
+        return Err(format!(
+            "remote_state {}.{key}: expected a list of strings, found a {}",
+            reader.prefix,
+            v.kind_name()
+        ));
     };
     items
         .iter()
         .map(|item| {
             item.as_str().map(str::to_string).ok_or_else(|| {
-                format!("remote_state {}.{key}: expected a list of strings, found a {} in it", reader.prefix, item.kind_name())
+                format!(
+                    "remote_state {}.{key}: expected a list of strings, found a {} in it",
+                    reader.prefix,
+                    item.kind_name()
+                )
             })
         })
         .collect()
@@ -139,7 +166,10 @@ mod tests {
 
     fn read_value(v: Value) -> Result<Option<RoleSettings>, String> {
         let map = v.as_map().cloned().unwrap_or_default();
-        read(&Reader { map: &map, prefix: "config" })
+        read(&Reader {
+            map: &map,
+            prefix: "config",
+        })
     }
 
     #[test]
@@ -160,7 +190,12 @@ mod tests {
                 ("role_arn", Value::string("arn:aws:iam::1:role/state")),
                 ("session_name", Value::string("forge")),
                 ("duration", Value::string("1h")),
-                ("policy_arns", Value::Tuple(vec![Value::string("arn:aws:iam::aws:policy/ReadOnlyAccess")])),
+                (
+                    "policy_arns",
+                    Value::Tuple(vec![Value::string(
+                        "arn:aws:iam::aws:policy/ReadOnlyAccess",
+                    )]),
+                ),
             ]),
         )]))
         .expect("valid")
@@ -186,20 +221,35 @@ mod tests {
 
     #[test]
     fn errors_name_the_setting() {
-        let e = read_value(Value::object([("assume_role", Value::object([("session_name", Value::string("x"))]))]))
-            .expect_err("no role_arn");
+        let e = read_value(Value::object([(
+            "assume_role",
+            Value::object([("session_name", Value::string("x"))]),
+        )]))
+        .expect_err("no role_arn");
         assert!(e.contains("config.assume_role.role_arn"), "{e}");
         let e = read_value(Value::object([(
             "assume_role",
-            Value::object([("role_arn", Value::string("a")), ("duration", Value::string("soon"))]),
+            Value::object([
+                ("role_arn", Value::string("a")),
+                ("duration", Value::string("soon")),
+            ]),
         )]))
         .expect_err("bad duration");
-        assert!(e.contains("config.assume_role.duration") && e.contains("\"soon\""), "{e}");
-        let e = read_value(Value::object([("assume_role", Value::object([("rolearn", Value::string("a"))]))]))
-            .expect_err("misspelt");
+        assert!(
+            e.contains("config.assume_role.duration") && e.contains("\"soon\""),
+            "{e}"
+        );
+        let e = read_value(Value::object([(
+            "assume_role",
+            Value::object([("rolearn", Value::string("a"))]),
+        )]))
+        .expect_err("misspelt");
         assert!(e.contains("config.assume_role.rolearn"), "{e}");
         let e = read_value(Value::object([
-            ("assume_role", Value::object([("role_arn", Value::string("a"))])),
+            (
+                "assume_role",
+                Value::object([("role_arn", Value::string("a"))]),
+            ),
             ("role_arn", Value::string("b")),
         ]))
         .expect_err("both");

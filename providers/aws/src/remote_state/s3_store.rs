@@ -7,7 +7,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration, ObjectCannedAcl,
     PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
-    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging, VersioningConfiguration,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule, Tag, Tagging,
+    VersioningConfiguration,
 };
 use base64::Engine;
 use forge_aws_common::{Backoff, retry, sdk_error};
@@ -53,7 +54,9 @@ pub enum BucketPresence {
 pub enum BucketProbe {
     Missing,
     /// There; `versioned` is `None` when its versioning could not be read.
-    Present { versioned: Option<bool> },
+    Present {
+        versioned: Option<bool>,
+    },
 }
 
 /// One state bucket, reached through one client, with the per-object settings every
@@ -67,8 +70,18 @@ pub struct StateBucket {
 }
 
 impl StateBucket {
-    pub fn new(client: Client, bucket: impl Into<String>, encryption: ObjectEncryption, acl: Option<String>) -> Self {
-        StateBucket { client, bucket: bucket.into(), encryption, acl }
+    pub fn new(
+        client: Client,
+        bucket: impl Into<String>,
+        encryption: ObjectEncryption,
+        acl: Option<String>,
+    ) -> Self {
+        StateBucket {
+            client,
+            bucket: bucket.into(),
+            encryption,
+            acl,
+        }
     }
 
     pub fn name(&self) -> &str {
@@ -77,85 +90,119 @@ impl StateBucket {
 
     /// The object at `key`, `None` when there is none.
     pub async fn get(&self, key: &str) -> ProviderResult<Option<ObjectRead>> {
-        retry(Backoff::default(), |_| false, || async {
-            let mut call = self.client.get_object().bucket(&self.bucket).key(key);
-            if let ObjectEncryption::CustomerKey(k) = &self.encryption {
-                call = call
-                    .sse_customer_algorithm("AES256")
-                    .sse_customer_key(k)
-                    .sse_customer_key_md5(customer_key_md5(k)?);
-            }
-            let out = match call.send().await {
-                Ok(out) => out,
-                Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(None),
-                Err(e) => return Err(self.error(&format!("read s3://{}/{key}", self.bucket), sdk_error(e))),
-            };
-            let etag = out.e_tag.clone().unwrap_or_default();
-            let bytes = out
-                .body
-                .collect()
-                .await
-                .map_err(|e| ProviderError::new(format!("reading s3://{}/{key} was cut short: {e}", self.bucket)))?
-                .into_bytes()
-                .to_vec();
-            Ok(Some(ObjectRead { bytes, etag }))
-        })
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                let mut call = self.client.get_object().bucket(&self.bucket).key(key);
+                if let ObjectEncryption::CustomerKey(k) = &self.encryption {
+                    call = call
+                        .sse_customer_algorithm("AES256")
+                        .sse_customer_key(k)
+                        .sse_customer_key_md5(customer_key_md5(k)?);
+                }
+                let out = match call.send().await {
+                    Ok(out) => out,
+                    Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => {
+                        return Ok(None);
+                    }
+                    Err(e) => {
+                        return Err(
+                            self.error(&format!("read s3://{}/{key}", self.bucket), sdk_error(e))
+                        );
+                    }
+                };
+                let etag = out.e_tag.clone().unwrap_or_default();
+                let bytes = out
+                    .body
+                    .collect()
+                    .await
+                    .map_err(|e| {
+                        ProviderError::new(format!(
+                            "reading s3://{}/{key} was cut short: {e}",
+                            self.bucket
+                        ))
+                    })?
+                    .into_bytes()
+                    .to_vec();
+                Ok(Some(ObjectRead { bytes, etag }))
+            },
+        )
         .await
     }
 
     /// Writes `bytes` at `key` under `condition`, with the configured encryption and ACL.
-    pub async fn put(&self, key: &str, bytes: &[u8], condition: WriteCondition<'_>) -> ProviderResult<WriteOutcome> {
-        retry(Backoff::default(), |_| false, || async {
-            let mut call = self
-                .client
-                .put_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .content_type("application/json")
-                .body(ByteStream::from(bytes.to_vec()));
-            call = match condition {
-                WriteCondition::Matches(etag) => call.if_match(etag),
-                WriteCondition::Absent => call.if_none_match("*"),
-            };
-            call = match &self.encryption {
-                ObjectEncryption::None => call,
-                ObjectEncryption::S3Managed => call.server_side_encryption(ServerSideEncryption::Aes256),
-                ObjectEncryption::Kms(key_id) => {
-                    let call = call.server_side_encryption(ServerSideEncryption::AwsKms);
-                    match key_id {
-                        Some(id) => call.ssekms_key_id(id),
-                        None => call,
+    pub async fn put(
+        &self,
+        key: &str,
+        bytes: &[u8],
+        condition: WriteCondition<'_>,
+    ) -> ProviderResult<WriteOutcome> {
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                let mut call = self
+                    .client
+                    .put_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .content_type("application/json")
+                    .body(ByteStream::from(bytes.to_vec()));
+                call = match condition {
+                    WriteCondition::Matches(etag) => call.if_match(etag),
+                    WriteCondition::Absent => call.if_none_match("*"),
+                };
+                call = match &self.encryption {
+                    ObjectEncryption::None => call,
+                    ObjectEncryption::S3Managed => {
+                        call.server_side_encryption(ServerSideEncryption::Aes256)
+                    }
+                    ObjectEncryption::Kms(key_id) => {
+                        let call = call.server_side_encryption(ServerSideEncryption::AwsKms);
+                        match key_id {
+                            Some(id) => call.ssekms_key_id(id),
+                            None => call,
+                        }
+                    }
+                    ObjectEncryption::CustomerKey(k) => call
+                        .sse_customer_algorithm("AES256")
+                        .sse_customer_key(k)
+                        .sse_customer_key_md5(customer_key_md5(k)?),
+                };
+                if let Some(acl) = &self.acl {
+                    call = call.acl(ObjectCannedAcl::from(acl.as_str()));
+                }
+                match call.send().await {
+                    Ok(out) => Ok(WriteOutcome::Written(out.e_tag.unwrap_or_default())),
+                    Err(e) if is_precondition_refusal(&e, condition) => Ok(WriteOutcome::Refused),
+                    Err(e) => {
+                        Err(self.error(&format!("write s3://{}/{key}", self.bucket), sdk_error(e)))
                     }
                 }
-                ObjectEncryption::CustomerKey(k) => call
-                    .sse_customer_algorithm("AES256")
-                    .sse_customer_key(k)
-                    .sse_customer_key_md5(customer_key_md5(k)?),
-            };
-            if let Some(acl) = &self.acl {
-                call = call.acl(ObjectCannedAcl::from(acl.as_str()));
-            }
-            match call.send().await {
-                Ok(out) => Ok(WriteOutcome::Written(out.e_tag.unwrap_or_default())),
-                Err(e) if is_precondition_refusal(&e, condition) => Ok(WriteOutcome::Refused),
-                Err(e) => Err(self.error(&format!("write s3://{}/{key}", self.bucket), sdk_error(e))),
-            }
-        })
+            },
+        )
         .await
     }
 
     /// Deletes the object at `key` (nothing happens when there is none).
     pub async fn delete(&self, key: &str) -> ProviderResult<()> {
-        retry(Backoff::default(), |_| false, || async {
-            self.client
-                .delete_object()
-                .bucket(&self.bucket)
-                .key(key)
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| self.error(&format!("delete s3://{}/{key}", self.bucket), sdk_error(e)))
-        })
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(key)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        self.error(&format!("delete s3://{}/{key}", self.bucket), sdk_error(e))
+                    })
+            },
+        )
         .await
     }
 
@@ -197,28 +244,55 @@ impl StateBucket {
         }
         match call.send().await {
             Ok(_) => Ok(true),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_owned_by_you()) => Ok(false),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_bucket_already_exists()) => Err(ProviderError::with_code(
-                "BucketAlreadyExists",
-                format!("the state bucket name {} is taken by another account", self.bucket),
-            )
-            .hint("S3 bucket names are global: choose another remote_state config.bucket")),
-            Err(e) => Err(self.error(&format!("create the state bucket {}", self.bucket), sdk_error(e))),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_bucket_already_owned_by_you()) =>
+            {
+                Ok(false)
+            }
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_bucket_already_exists()) =>
+            {
+                Err(ProviderError::with_code(
+                    "BucketAlreadyExists",
+                    format!(
+                        "the state bucket name {} is taken by another account",
+                        self.bucket
+                    ),
+                )
+                .hint("S3 bucket names are global: choose another remote_state config.bucket"))
+            }
+            Err(e) => Err(self.error(
+                &format!("create the state bucket {}", self.bucket),
+                sdk_error(e),
+            )),
         }
     }
 
     pub async fn enable_versioning(&self) -> ProviderResult<()> {
-        let conf = VersioningConfiguration::builder().status(BucketVersioningStatus::Enabled).build();
-        retry(Backoff::default(), |_| false, || async {
-            self.client
-                .put_bucket_versioning()
-                .bucket(&self.bucket)
-                .versioning_configuration(conf.clone())
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| self.error(&format!("turn on versioning of {}", self.bucket), sdk_error(e)))
-        })
+        let conf = VersioningConfiguration::builder()
+            .status(BucketVersioningStatus::Enabled)
+            .build();
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                self.client
+                    .put_bucket_versioning()
+                    .bucket(&self.bucket)
+                    .versioning_configuration(conf.clone())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        self.error(
+                            &format!("turn on versioning of {}", self.bucket),
+                            sdk_error(e),
+                        )
+                    })
+            },
+        )
         .await
     }
 
@@ -227,9 +301,19 @@ impl StateBucket {
     /// permission to read the versioning, another region, throttling, ...) is left to
     /// HeadBucket, which tells those cases apart; the versioning is then unknown.
     pub async fn probe_versioning(&self) -> ProviderResult<BucketProbe> {
-        match self.client.get_bucket_versioning().bucket(&self.bucket).send().await {
-            Ok(out) => Ok(BucketProbe::Present { versioned: Some(out.status == Some(BucketVersioningStatus::Enabled)) }),
-            Err(e) if e.code() == Some("NoSuchBucket") || http_status(&e) == Some(404) => Ok(BucketProbe::Missing),
+        match self
+            .client
+            .get_bucket_versioning()
+            .bucket(&self.bucket)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(BucketProbe::Present {
+                versioned: Some(out.status == Some(BucketVersioningStatus::Enabled)),
+            }),
+            Err(e) if e.code() == Some("NoSuchBucket") || http_status(&e) == Some(404) => {
+                Ok(BucketProbe::Missing)
+            }
             Err(_) => Ok(match self.presence().await? {
                 BucketPresence::Missing => BucketProbe::Missing,
                 BucketPresence::Present => BucketProbe::Present { versioned: None },
@@ -238,26 +322,41 @@ impl StateBucket {
     }
 
     pub async fn set_default_encryption(&self, enc: &BucketEncryption) -> ProviderResult<()> {
-        let build_err = |e: aws_sdk_s3::error::BuildError| ProviderError::new(format!("invalid encryption settings: {e}"));
+        let build_err = |e: aws_sdk_s3::error::BuildError| {
+            ProviderError::new(format!("invalid encryption settings: {e}"))
+        };
         let default = ServerSideEncryptionByDefault::builder()
             .sse_algorithm(ServerSideEncryption::from(enc.algorithm.as_str()))
             .set_kms_master_key_id(enc.kms_key_id.clone())
             .build()
             .map_err(build_err)?;
         let conf = ServerSideEncryptionConfiguration::builder()
-            .rules(ServerSideEncryptionRule::builder().apply_server_side_encryption_by_default(default).build())
+            .rules(
+                ServerSideEncryptionRule::builder()
+                    .apply_server_side_encryption_by_default(default)
+                    .build(),
+            )
             .build()
             .map_err(build_err)?;
-        retry(Backoff::default(), |_| false, || async {
-            self.client
-                .put_bucket_encryption()
-                .bucket(&self.bucket)
-                .server_side_encryption_configuration(conf.clone())
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| self.error(&format!("turn on default encryption of {}", self.bucket), sdk_error(e)))
-        })
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                self.client
+                    .put_bucket_encryption()
+                    .bucket(&self.bucket)
+                    .server_side_encryption_configuration(conf.clone())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        self.error(
+                            &format!("turn on default encryption of {}", self.bucket),
+                            sdk_error(e),
+                        )
+                    })
+            },
+        )
         .await
     }
 
@@ -268,26 +367,43 @@ impl StateBucket {
             .block_public_policy(true)
             .restrict_public_buckets(true)
             .build();
-        retry(Backoff::default(), |_| false, || async {
-            self.client
-                .put_public_access_block()
-                .bucket(&self.bucket)
-                .public_access_block_configuration(conf.clone())
-                .send()
-                .await
-                .map(|_| ())
-                .map_err(|e| self.error(&format!("block public access to {}", self.bucket), sdk_error(e)))
-        })
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                self.client
+                    .put_public_access_block()
+                    .bucket(&self.bucket)
+                    .public_access_block_configuration(conf.clone())
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        self.error(
+                            &format!("block public access to {}", self.bucket),
+                            sdk_error(e),
+                        )
+                    })
+            },
+        )
         .await
     }
 
-    pub async fn tag(&self, tags: &std::collections::BTreeMap<String, String>) -> ProviderResult<()> {
-        let build_err = |e: aws_sdk_s3::error::BuildError| ProviderError::new(format!("invalid bucket tags: {e}"));
+    pub async fn tag(
+        &self,
+        tags: &std::collections::BTreeMap<String, String>,
+    ) -> ProviderResult<()> {
+        let build_err = |e: aws_sdk_s3::error::BuildError| {
+            ProviderError::new(format!("invalid bucket tags: {e}"))
+        };
         let set = tags
             .iter()
             .map(|(k, v)| Tag::builder().key(k).value(v).build().map_err(build_err))
             .collect::<ProviderResult<Vec<_>>>()?;
-        let tagging = Tagging::builder().set_tag_set(Some(set)).build().map_err(build_err)?;
+        let tagging = Tagging::builder()
+            .set_tag_set(Some(set))
+            .build()
+            .map_err(build_err)?;
         self.client
             .put_bucket_tagging()
             .bucket(&self.bucket)
@@ -295,7 +411,12 @@ impl StateBucket {
             .send()
             .await
             .map(|_| ())
-            .map_err(|e| self.error(&format!("tag the state bucket {}", self.bucket), sdk_error(e)))
+            .map_err(|e| {
+                self.error(
+                    &format!("tag the state bucket {}", self.bucket),
+                    sdk_error(e),
+                )
+            })
     }
 
     /// Prefixes an SDK error with what was being done. The hint is ours: the generic one
@@ -306,7 +427,11 @@ impl StateBucket {
         } else {
             "check remote_state config.bucket and region, the S3 endpoint (AWS_ENDPOINT_URL or config.endpoints.s3) and the credentials"
         };
-        ProviderError { code: e.code, message: format!("could not {action}: {}", e.message), hint: Some(hint.to_string()) }
+        ProviderError {
+            code: e.code,
+            message: format!("could not {action}: {}", e.message),
+            hint: Some(hint.to_string()),
+        }
     }
 }
 
@@ -343,13 +468,19 @@ impl HasStatus for aws_smithy_runtime_api::http::Response {
 /// A refused conditional write: 412 `PreconditionFailed` (not modelled by the SDK), 409
 /// `ConditionalRequestConflict` (a concurrent conditional write won), or, for If-Match,
 /// 404 when the object read has been deleted since.
-fn is_precondition_refusal<E: ProvideErrorMetadata, R: HasStatus>(e: &SdkError<E, R>, condition: WriteCondition<'_>) -> bool {
+fn is_precondition_refusal<E: ProvideErrorMetadata, R: HasStatus>(
+    e: &SdkError<E, R>,
+    condition: WriteCondition<'_>,
+) -> bool {
     let code = match e {
         SdkError::ServiceError(s) => s.err().code(),
         _ => None,
     };
     let status = http_status(e);
-    matches!(code, Some("PreconditionFailed" | "ConditionalRequestConflict"))
-        || status == Some(412)
-        || (matches!(condition, WriteCondition::Matches(_)) && (code == Some("NoSuchKey") || status == Some(404)))
+    matches!(
+        code,
+        Some("PreconditionFailed" | "ConditionalRequestConflict")
+    ) || status == Some(412)
+        || (matches!(condition, WriteCondition::Matches(_))
+            && (code == Some("NoSuchKey") || status == Some(404)))
 }

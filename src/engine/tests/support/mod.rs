@@ -42,14 +42,20 @@ pub fn unit_plan<'a>(plan: &'a EnvPlan, unit: &str) -> &'a UnitPlan {
 /// Plans, then applies what the plan says for every unit that planned.
 pub async fn plan_apply(e: &Engine, env: &Environment, mode: PlanMode) -> (EnvPlan, EnvApply) {
     let plan = e.plan(env, mode).await.expect("plan");
-    let targets: Vec<ApplyTarget> = plan.units.iter().filter_map(|(_, o)| o.done()).map(ApplyTarget::from_plan).collect();
+    let targets: Vec<ApplyTarget> = plan
+        .units
+        .iter()
+        .filter_map(|(_, o)| o.done())
+        .map(ApplyTarget::from_plan)
+        .collect();
     let applied = e.apply(env, mode, &targets).await.expect("apply");
     (plan, applied)
 }
 
 /// A unit's local state file, decoded.
 pub fn state_of(root: &Path, unit: &str) -> State {
-    let bytes = std::fs::read(root.join(unit).join(".forge/terraform.tfstate")).expect("state file");
+    let bytes =
+        std::fs::read(root.join(unit).join(".forge/terraform.tfstate")).expect("state file");
     State::from_bytes(&bytes).expect("state decodes")
 }
 
