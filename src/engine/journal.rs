@@ -11,7 +11,6 @@
 //!
 //! Being a plain state file, it can also be pushed by hand (`forge state push FILE`).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -43,20 +42,11 @@ impl Journal {
     /// sees the old record or the new one, never part of one.
     pub fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
         let dir = self.path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir)?;
+        crate::private_file::create_private_dir(dir)?;
         let tmp = self
             .path
             .with_extension(format!("tfstate.{}.tmp", std::process::id()));
-        let written = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
-        })();
-        if written.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-            return written;
-        }
+        crate::private_file::write_atomic(&self.path, &tmp, bytes)?;
         // A rename is durable only once the folder is synced; the folder entry stays the
         // same name afterwards, so once per run is enough.
         if !self.dir_synced.swap(true, Ordering::SeqCst)

@@ -36,7 +36,7 @@ impl LocalBackend {
 
     fn ensure_dir(&self) -> Result<(), BackendError> {
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            crate::private_file::create_private_dir(dir).map_err(|e| {
                 BackendError::Other(format!("cannot create {}: {e}", dir.display()))
             })?;
         }
@@ -113,14 +113,7 @@ impl StateBackend for LocalBackend {
         let tmp = self
             .path
             .with_extension(format!("tfstate.tmp-{}", uuid::Uuid::new_v4()));
-        let result = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(bytes)?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)
-        })();
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
+        if let Err(e) = crate::private_file::write_atomic(&self.path, &tmp, bytes) {
             return Err(BackendError::Other(format!(
                 "cannot write {}: {e}",
                 self.path.display()
@@ -132,11 +125,7 @@ impl StateBackend for LocalBackend {
     async fn lock(&self, info: &LockInfo) -> Result<(), BackendError> {
         self.ensure_dir()?;
         let path = self.lock_path();
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
+        match crate::private_file::create_new_private(&path) {
             Ok(mut f) => {
                 let mut info = info.clone();
                 info.path = self.path.display().to_string();

@@ -82,7 +82,10 @@ impl SavedPlan {
     pub fn write(&self, path: &Path) -> Result<(), EngineError> {
         let text = serde_json::to_string_pretty(self)
             .map_err(|e| EngineError::new(format!("cannot encode the plan: {e}")))?;
-        std::fs::write(path, text).map_err(|e| {
+        // A plan names values of the state it was made against: private, like the state.
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(format!(".{}.tmp", std::process::id()));
+        crate::private_file::write_atomic(path, Path::new(&tmp), text.as_bytes()).map_err(|e| {
             EngineError::new(format!("cannot write the plan to {}", path.display()))
                 .cause(e.to_string())
         })

@@ -15,6 +15,7 @@ use crate::types_impl::{convert, make_set, type_of, unify};
 mod collections;
 mod encoding;
 mod glob;
+mod limits;
 mod network;
 mod strings;
 mod text_encoding;

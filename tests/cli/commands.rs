@@ -548,3 +548,27 @@ fn cli_validate_the_reference_environment_offline() {
         "{text}"
     );
 }
+
+#[test]
+fn cli_files_that_hold_state_are_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let mode = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let w = env();
+    let plan = w.forge(&["plan", "dev", "-out", "dev.plan", "--include-unit", "a"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert_eq!(mode(&w.path("dev.plan")), 0o600, "saved plan");
+    let apply = w.forge(&["apply", "dev.plan"]);
+    assert_eq!(apply.code, 0, "{}", apply.all());
+    assert_eq!(mode(&w.path("stacks/dev/a/.forge")), 0o700, ".forge folder");
+    assert_eq!(
+        mode(&w.path("stacks/dev/a/.forge/terraform.tfstate")),
+        0o600,
+        "local state"
+    );
+}

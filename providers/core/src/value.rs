@@ -46,13 +46,23 @@ impl Value {
 
     /// A set of the given elements: duplicates removed, in Terraform's set order.
     pub fn set(items: impl IntoIterator<Item = Value>) -> Value {
+        // One hash look-up per element: `toset` of 100,000 strings must not be quadratic.
+        let mut seen = std::collections::HashSet::new();
         let mut unique: Vec<Value> = Vec::new();
         for x in items {
-            if !unique.contains(&x) {
+            if seen.insert(x.equality_key()) {
                 unique.push(x);
             }
         }
         Value::Set(Value::sort_set(unique))
+    }
+
+    /// A text that two values share exactly when they are equal (`==`): every variant,
+    /// mark, key and element is spelled out, so it can stand for the value in a hash set.
+    pub fn equality_key(&self) -> String {
+        let mut key = String::new();
+        equality_key(self, &mut key);
+        key
     }
 
     /// Terraform's order for set elements: strings by bytes, numbers ascending, false
@@ -307,6 +317,52 @@ impl Value {
 /// The canonical text set elements without a natural order are sorted by: objects as
 /// `<v;v;>` (attributes in name order), tuples likewise, lists and sets as `[v;]`, maps as
 /// `{"k":v;}`, strings quoted, `T`/`F`, `~` for null.
+fn equality_key(v: &Value, out: &mut String) {
+    use std::fmt::Write as _;
+    let text = |s: &str, out: &mut String| {
+        // Length-prefixed, so no content can imitate a separator.
+        let _ = write!(out, "{}:{s}", s.len());
+    };
+    let seq = |tag: char, xs: &[Value], out: &mut String| {
+        let _ = write!(out, "{tag}{}(", xs.len());
+        for x in xs {
+            equality_key(x, out);
+        }
+        out.push(')');
+    };
+    let map = |tag: char, m: &BTreeMap<String, Value>, out: &mut String| {
+        let _ = write!(out, "{tag}{}(", m.len());
+        for (k, x) in m {
+            text(k, out);
+            equality_key(x, out);
+        }
+        out.push(')');
+    };
+    match v {
+        Value::Null => out.push('~'),
+        Value::Unknown => out.push('?'),
+        Value::Bool(b) => out.push(if *b { 'T' } else { 'F' }),
+        // 0.0 and -0.0 are equal numbers: one key for both.
+        Value::Number(n) => {
+            let n = if *n == 0.0 { 0.0 } else { *n };
+            let _ = write!(out, "n{:x};", n.to_bits());
+        }
+        Value::String(s) => {
+            out.push('s');
+            text(s, out);
+        }
+        Value::Tuple(xs) => seq('t', xs, out),
+        Value::List(xs) => seq('l', xs, out),
+        Value::Set(xs) => seq('e', xs, out),
+        Value::Object(m) => map('o', m, out),
+        Value::Map(m) => map('m', m, out),
+        Value::Sensitive(inner) => {
+            out.push('!');
+            equality_key(inner, out);
+        }
+    }
+}
+
 fn set_order_key(v: &Value, out: &mut String) {
     let seq = |open: char, xs: &mut dyn Iterator<Item = &Value>, close: char, out: &mut String| {
         out.push(open);

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use forge_provider::Value;
 
-use super::{Args, FnError, FnResult, describe, list_of, set_of};
+use super::{Args, FnError, FnResult, describe, limits, list_of, set_of};
 use crate::eval_impl::values_equal;
 use crate::types::TypeConstraint;
 use crate::types_impl::{convert, type_of, unify};
@@ -218,12 +218,13 @@ fn flatten_into(xs: Vec<Value>, out: &mut Vec<Value>) -> bool {
 pub(super) fn distinct(a: Args) -> FnResult {
     let a = a.arity(1, 1)?;
     let xs = a.list(0)?;
-    let mut out: Vec<Value> = Vec::new();
-    for x in xs {
-        if !out.iter().any(|o| values_equal(o, &x)) {
-            out.push(x);
-        }
-    }
+    // Arguments reach functions unmarked, so exact equality is Terraform's equality here;
+    // a hash set keeps `distinct` of 100,000 items linear.
+    let mut seen = std::collections::HashSet::new();
+    let out: Vec<Value> = xs
+        .into_iter()
+        .filter(|x| seen.insert(x.equality_key()))
+        .collect();
     Ok(Value::List(out))
 }
 
@@ -384,19 +385,32 @@ pub(super) fn set_op(a: Args, op: SetOp) -> FnResult {
         _ => a.arity(1, usize::MAX)?,
     };
     let sets: Vec<Vec<Value>> = (0..a.v.len()).map(|i| a.seq(i)).collect::<Result<_, _>>()?;
-    let contains = |xs: &[Value], x: &Value| xs.iter().any(|y| values_equal(x, y));
+    // Each set's members by their equality key (arguments arrive unmarked, so exact
+    // equality is Terraform's here): linear, not quadratic, in the sets' sizes.
+    let keys = |xs: &[Value]| -> std::collections::HashSet<String> {
+        xs.iter().map(Value::equality_key).collect()
+    };
     let result: Vec<Value> = match op {
         SetOp::Union => sets.concat(),
-        SetOp::Intersection => sets[0]
-            .iter()
-            .filter(|x| sets[1..].iter().all(|s| contains(s, x)))
-            .cloned()
-            .collect(),
-        SetOp::Subtract => sets[0]
-            .iter()
-            .filter(|x| !contains(&sets[1], x))
-            .cloned()
-            .collect(),
+        SetOp::Intersection => {
+            let others: Vec<_> = sets[1..].iter().map(|s| keys(s)).collect();
+            sets[0]
+                .iter()
+                .filter(|x| {
+                    let key = x.equality_key();
+                    others.iter().all(|s| s.contains(&key))
+                })
+                .cloned()
+                .collect()
+        }
+        SetOp::Subtract => {
+            let removed = keys(&sets[1]);
+            sets[0]
+                .iter()
+                .filter(|x| !removed.contains(&x.equality_key()))
+                .cloned()
+                .collect()
+        }
     };
     set_of(result)
 }
@@ -404,6 +418,12 @@ pub(super) fn set_op(a: Args, op: SetOp) -> FnResult {
 pub(super) fn setproduct(a: Args) -> FnResult {
     let a = a.arity(1, usize::MAX)?;
     let sets: Vec<Vec<Value>> = (0..a.v.len()).map(|i| a.seq(i)).collect::<Result<_, _>>()?;
+    // The product's size is known before it is built: five lists of 100 would be 10^10 rows.
+    let rows_count = sets
+        .iter()
+        .try_fold(1usize, |n, s| n.checked_mul(s.len()))
+        .unwrap_or(usize::MAX);
+    limits::check_elements(rows_count, "the product")?;
     let mut rows: Vec<Vec<Value>> = vec![vec![]];
     for s in &sets {
         rows = rows

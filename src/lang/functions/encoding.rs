@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine as _;
 use forge_provider::Value;
 
-use super::{Args, FnContext, FnError, FnResult};
+use super::{Args, FnContext, FnError, FnResult, limits};
 use crate::console::number_text;
 
 pub(super) fn jsonencode(a: Args) -> FnResult {
@@ -228,12 +228,7 @@ fn digest_bytes(bytes: &[u8], which: &Digest) -> Vec<u8> {
 /// base64 (what Lambda's `source_code_hash` wants).
 pub(super) fn file_digest(a: Args, ctx: &FnContext<'_>, which: Digest, base64: bool) -> FnResult {
     let a = a.arity(1, 1)?;
-    let path = resolve(ctx, &a.string(0)?);
-    let bytes = std::fs::read(&path).map_err(|e| {
-        FnError::new(format!("cannot read {}: {e}", path.display()))
-            .arg(0)
-            .hint(RELATIVE_PATHS_HINT)
-    })?;
+    let bytes = read_file_bytes(ctx, &a.string(0)?)?;
     let hash = digest_bytes(&bytes, &which);
     Ok(Value::String(if base64 {
         base64::engine::general_purpose::STANDARD.encode(hash)
@@ -249,12 +244,13 @@ pub(super) fn fileset(a: Args, ctx: &FnContext<'_>) -> FnResult {
     let root_arg = a.string(0)?;
     let pattern = a.string(1)?;
     let root = resolve(ctx, &root_arg);
+    let glob = super::glob::Glob::new(&pattern)?;
     let mut files = Vec::new();
     collect_files(&root, "", &mut files, 0)
         .map_err(|e| FnError::new(format!("cannot list {}: {e}", root.display())).arg(0))?;
     let matched: Vec<Value> = files
         .into_iter()
-        .filter(|f| super::glob::matches(&pattern, f))
+        .filter(|f| glob.matches(f))
         .map(Value::String)
         .collect();
     Ok(crate::types_impl::make_set(matched))
@@ -412,13 +408,51 @@ fn resolve(ctx: &FnContext<'_>, p: &str) -> PathBuf {
 /// Where relative paths are read from (`Scope::base_dir`).
 const RELATIVE_PATHS_HINT: &str = "relative paths are read from the root module's folder (as Terraform reads them from its working folder), or a Terragrunt file's own folder; write \"${path.module}/...\" for a file beside the module";
 
-pub(crate) fn read_file_text(ctx: &FnContext<'_>, p: &str) -> Result<String, FnError> {
+/// A file's bytes, if it is a regular file of at most [`limits::MAX_FILE_BYTES`]: a FIFO
+/// or a device would block or never end, and a huge file would exhaust memory.
+fn read_file_bytes(ctx: &FnContext<'_>, p: &str) -> Result<Vec<u8>, FnError> {
+    use std::io::Read as _;
     let path = resolve(ctx, p);
-    let bytes = std::fs::read(&path).map_err(|e| {
+    let cannot = |e: std::io::Error| {
         FnError::new(format!("cannot read {}: {e}", path.display()))
             .arg(0)
             .hint(RELATIVE_PATHS_HINT)
-    })?;
+    };
+    let meta = std::fs::metadata(&path).map_err(cannot)?;
+    if !meta.is_file() {
+        return Err(FnError::new(format!(
+            "{} is not a regular file (a folder, FIFO or device cannot be read as a file)",
+            path.display()
+        ))
+        .arg(0));
+    }
+    let too_large = || {
+        FnError::new(format!(
+            "{} is larger than forge's limit of {} bytes for a file read by a function",
+            path.display(),
+            limits::MAX_FILE_BYTES
+        ))
+        .arg(0)
+    };
+    if meta.len() > limits::MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    let file = std::fs::File::open(&path).map_err(cannot)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    // The file may grow between the size check and the read: read one byte past the limit
+    // at most, never more.
+    file.take(limits::MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > limits::MAX_FILE_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
+}
+
+pub(crate) fn read_file_text(ctx: &FnContext<'_>, p: &str) -> Result<String, FnError> {
+    let path = resolve(ctx, p);
+    let bytes = read_file_bytes(ctx, p)?;
     String::from_utf8(bytes).map_err(|_| {
         FnError::new(format!("{} is not valid UTF-8 text", path.display()))
             .arg(0)
@@ -433,9 +467,7 @@ pub(super) fn file(a: Args, ctx: &FnContext<'_>) -> FnResult {
 
 pub(super) fn filebase64(a: Args, ctx: &FnContext<'_>) -> FnResult {
     let a = a.arity(1, 1)?;
-    let path = resolve(ctx, &a.string(0)?);
-    let bytes = std::fs::read(&path)
-        .map_err(|e| FnError::new(format!("cannot read {}: {e}", path.display())).arg(0))?;
+    let bytes = read_file_bytes(ctx, &a.string(0)?)?;
     Ok(Value::String(
         base64::engine::general_purpose::STANDARD.encode(bytes),
     ))

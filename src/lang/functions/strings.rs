@@ -2,7 +2,7 @@
 
 use forge_provider::Value;
 
-use super::{Args, FnError, FnResult, list_of};
+use super::{Args, FnError, FnResult, limits, list_of};
 use crate::console::number_text;
 use crate::types::TypeConstraint;
 use crate::types_impl::convert;
@@ -144,7 +144,20 @@ pub(super) fn indent(a: Args) -> FnResult {
     let a = a.arity(2, 2)?;
     let n = a.int(0)?;
     let s = a.string(1)?;
-    let pad = " ".repeat(n.max(0) as usize);
+    let n = usize::try_from(n.max(0)).unwrap_or(usize::MAX);
+    // Checked before anything is allocated: `indent(1e300, ...)` must be an error.
+    let breaks = s.matches('\n').count();
+    let len = n
+        .checked_mul(breaks)
+        .and_then(|pads| pads.checked_add(s.len()))
+        .unwrap_or(usize::MAX);
+    if breaks > 0 {
+        limits::check_string_len(len, "the indented string").map_err(|e| e.arg(0))?;
+    }
+    if breaks == 0 {
+        return Ok(Value::String(s));
+    }
+    let pad = " ".repeat(n);
     Ok(Value::String(s.replace('\n', &format!("\n{pad}"))))
 }
 
@@ -369,7 +382,18 @@ pub(crate) fn format_values(spec: &str, vals: &[Value]) -> Result<String, FnErro
                 p.push(*d);
                 i += 1;
             }
-            precision = Some(p.parse().unwrap_or(0));
+            let parsed: usize = if p.is_empty() {
+                0
+            } else {
+                p.parse().unwrap_or(usize::MAX)
+            };
+            if parsed > limits::MAX_FORMAT_WIDTH {
+                return Err(FnError::new(format!(
+                    "the precision in the format string is too large (more than {})",
+                    limits::MAX_FORMAT_WIDTH
+                )));
+            }
+            precision = Some(parsed);
         }
         let Some(&verb) = chars.get(i) else {
             return Err(FnError::new(
@@ -390,10 +414,11 @@ pub(crate) fn format_values(spec: &str, vals: &[Value]) -> Result<String, FnErro
         } else {
             width.parse().unwrap_or(usize::MAX)
         };
-        if width > 10_000 {
-            return Err(FnError::new(
-                "the width in the format string is too large (more than 10000)",
-            ));
+        if width > limits::MAX_FORMAT_WIDTH {
+            return Err(FnError::new(format!(
+                "the width in the format string is too large (more than {})",
+                limits::MAX_FORMAT_WIDTH
+            )));
         }
         let len = text.chars().count();
         if len < width {

@@ -5,12 +5,13 @@
 //! and `<<` merge keys are expanded. yaml-rust2 only tokenizes: every typing decision is
 //! made here, so it follows Terraform rather than the parser's own schema.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 use forge_provider::Value;
 use yaml_rust2::parser::{Event, Parser, Tag};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
+use super::limits::MAX_YAML_NODES;
 use super::{Args, FnError, FnResult};
 use crate::console::number_text;
 
@@ -34,7 +35,8 @@ pub(crate) fn decode(src: &str) -> Result<Value, String> {
         text,
         parser: Parser::new_from_str(text),
         anchors: HashMap::new(),
-        pending: HashSet::new(),
+        pending: HashMap::new(),
+        nodes: 0,
     };
     let (ev, mark) = d.next()?;
     if !matches!(ev, Event::StreamStart) {
@@ -92,11 +94,16 @@ fn at(mark: Marker, msg: &str) -> String {
 struct Decoder<'a> {
     text: &'a str,
     parser: Parser<std::str::Chars<'a>>,
-    /// Values of completed anchors, by yaml-rust2's anchor id.
-    anchors: HashMap<usize, Value>,
-    /// Anchors whose node is still being read: an alias to one would be a cycle, which a
-    /// value cannot hold.
-    pending: HashSet<usize>,
+    /// Values of completed anchors, by yaml-rust2's anchor id, with the number of values
+    /// each expands to.
+    anchors: HashMap<usize, (Value, usize)>,
+    /// Anchors whose node is still being read (an alias to one would be a cycle, which a
+    /// value cannot hold), with the value count when their node began.
+    pending: HashMap<usize, usize>,
+    /// Values made so far, aliases counted at their full size: an alias is a copy, so a
+    /// few hundred bytes of nested aliases (a "billion laughs") could otherwise expand to
+    /// more than memory holds. Bounded by [`MAX_YAML_NODES`].
+    nodes: usize,
 }
 
 const TAG_PREFIX: &str = "tag:yaml.org,2002:";
@@ -117,7 +124,24 @@ impl Decoder<'_> {
             .map_err(|e| at(*e.marker(), e.info()))
     }
 
+    /// Counts `n` more values, failing past [`MAX_YAML_NODES`].
+    fn count(&mut self, n: usize, mark: Marker) -> Result<(), String> {
+        self.nodes = self.nodes.saturating_add(n);
+        if self.nodes > MAX_YAML_NODES {
+            return Err(at(
+                mark,
+                &format!(
+                    "the document expands to more than {MAX_YAML_NODES} values once its aliases are resolved, forge's limit"
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn node(&mut self, ev: Event, mark: Marker) -> Result<Value, String> {
+        if !matches!(ev, Event::Alias(_)) {
+            self.count(1, mark)?;
+        }
         match ev {
             Event::Scalar(mut src, style, anchor, tag) => {
                 if matches!(style, TScalarStyle::Literal | TScalarStyle::Folded)
@@ -132,21 +156,27 @@ impl Decoder<'_> {
                 }
                 let v = resolve(&tag_name(&tag), &src, style).map_err(|e| at(mark, &e))?;
                 if anchor > 0 {
-                    self.anchors.insert(anchor, v.clone());
+                    self.anchors.insert(anchor, (v.clone(), 1));
                 }
                 Ok(v)
             }
             Event::Alias(id) => {
-                if self.pending.contains(&id) {
+                if self.pending.contains_key(&id) {
                     return Err(at(
                         mark,
                         "cannot refer to an anchor from inside its own definition",
                     ));
                 }
-                self.anchors
+                let Some(size) = self.anchors.get(&id).map(|(_, size)| *size) else {
+                    return Err(at(mark, "reference to an undefined anchor"));
+                };
+                // Counted before the copy is made.
+                self.count(size, mark)?;
+                Ok(self
+                    .anchors
                     .get(&id)
-                    .cloned()
-                    .ok_or_else(|| at(mark, "reference to an undefined anchor"))
+                    .map(|(v, _)| v.clone())
+                    .unwrap_or(Value::Null))
             }
             Event::MappingStart(anchor, tag) => {
                 let name = tag_name(&tag);
@@ -201,14 +231,15 @@ impl Decoder<'_> {
 
     fn begin(&mut self, anchor: usize) {
         if anchor > 0 {
-            self.pending.insert(anchor);
+            // The collection's own value was counted just before this.
+            self.pending.insert(anchor, self.nodes.saturating_sub(1));
         }
     }
 
     fn complete(&mut self, anchor: usize, v: &Value) {
-        if anchor > 0 {
-            self.pending.remove(&anchor);
-            self.anchors.insert(anchor, v.clone());
+        if let Some(start) = self.pending.remove(&anchor) {
+            self.anchors
+                .insert(anchor, (v.clone(), self.nodes.saturating_sub(start)));
         }
     }
 
