@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 
 use forge_provider::Value;
 
-use crate::types::TypeConstraint;
+pub use crate::number::number_text;
+use crate::types::{TypeConstraint, type_name, type_of, unify};
 
 /// Renders a value as `terraform console` does: quoted strings (multi-line ones as a
 /// heredoc), `tolist([...])`, `toset([...])`, `tomap({...})`, multi-line tuples and objects
@@ -14,52 +15,6 @@ pub fn render_console(v: &Value) -> String {
     let mut out = String::new();
     render(v, 0, None, &mut out);
     out
-}
-
-/// A number as Terraform writes it in strings: integers in full, fractions in plain
-/// decimal notation. Terraform computes with arbitrary precision where forge uses f64, so
-/// fractions are rounded to 15 significant digits, which hides binary rounding noise
-/// (`0.1 + 0.2` is `0.3`, as in Terraform).
-pub fn number_text(n: f64) -> String {
-    if n.is_nan() {
-        return "NaN".into();
-    }
-    if n.is_infinite() {
-        return if n > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
-    if n.fract() == 0.0 && n.abs() < 1e21 {
-        if n == 0.0 && n.is_sign_negative() {
-            return "-0".into();
-        }
-        return format!("{n:.0}");
-    }
-    let sci = format!("{n:.14e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let negative = mantissa.starts_with('-');
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let digits = digits.trim_end_matches('0');
-    let digits = if digits.is_empty() { "0" } else { digits };
-    // The decimal point goes after digit number `exp + 1`.
-    let point = exp + 1;
-    let mut text = String::new();
-    if point <= 0 {
-        text.push_str("0.");
-        text.push_str(&"0".repeat(point.unsigned_abs() as usize));
-        text.push_str(digits);
-    } else if (point as usize) >= digits.len() {
-        text.push_str(digits);
-        text.push_str(&"0".repeat(point as usize - digits.len()));
-    } else {
-        text.push_str(&digits[..point as usize]);
-        text.push('.');
-        text.push_str(&digits[point as usize..]);
-    }
-    if negative { format!("-{text}") } else { text }
 }
 
 /// `elem_hint` is the element type of the enclosing collection, for typed nulls
@@ -97,8 +52,8 @@ fn render(v: &Value, indent: usize, elem_hint: Option<&TypeConstraint>, out: &mu
 }
 
 fn element_type(xs: &[Value]) -> TypeConstraint {
-    let types: Vec<TypeConstraint> = xs.iter().map(crate::types_impl::type_of).collect();
-    crate::types_impl::unify(&types).unwrap_or(TypeConstraint::Any)
+    let types: Vec<TypeConstraint> = xs.iter().map(type_of).collect();
+    unify(&types).unwrap_or(TypeConstraint::Any)
 }
 
 fn typed_null(t: &TypeConstraint) -> Option<String> {
@@ -110,10 +65,7 @@ fn typed_null(t: &TypeConstraint) -> Option<String> {
         TypeConstraint::List(_) => Some("tolist(null)".into()),
         TypeConstraint::Set(_) => Some("toset(null)".into()),
         TypeConstraint::Map(_) => Some("tomap(null)".into()),
-        other => Some(format!(
-            "null /* {} */",
-            crate::types_impl::type_name(other)
-        )),
+        other => Some(format!("null /* {} */", type_name(other))),
     }
 }
 

@@ -8,9 +8,9 @@ use std::path::Path;
 
 use forge_provider::Value;
 
-use crate::console::number_text;
+use crate::number::number_text;
 use crate::types::TypeConstraint;
-use crate::types_impl::{convert, make_set, type_of, unify};
+use crate::types::{convert, make_set, type_of, unify};
 
 mod collections;
 mod encoding;

@@ -25,12 +25,13 @@ pub mod json;
 pub mod syntax;
 pub mod types;
 
-mod constant_impl;
-mod eval_impl;
-mod json_impl;
-mod syntax_impl;
-mod template_impl;
-mod types_impl;
+mod constant;
+mod number;
+mod template;
+mod type_expr;
+
+#[cfg(test)]
+mod module_cycles;
 
 pub use console::render_console;
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};

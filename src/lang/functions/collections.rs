@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use forge_provider::Value;
 
 use super::{Args, FnError, FnResult, describe, limits, list_of, set_of};
-use crate::eval_impl::values_equal;
 use crate::types::TypeConstraint;
-use crate::types_impl::{convert, type_of, unify};
+use crate::types::values_equal;
+use crate::types::{convert, type_of, unify};
 
 pub(super) fn length(a: Args) -> FnResult {
     let a = a.arity(1, 1)?;

@@ -6,7 +6,7 @@ use base64::Engine as _;
 use forge_provider::Value;
 
 use super::{Args, FnContext, FnError, FnResult, limits};
-use crate::console::number_text;
+use crate::number::number_text;
 
 pub(super) fn jsonencode(a: Args) -> FnResult {
     let a = a.arity(1, 1)?;
@@ -253,7 +253,7 @@ pub(super) fn fileset(a: Args, ctx: &FnContext<'_>) -> FnResult {
         .filter(|f| glob.matches(f))
         .map(Value::String)
         .collect();
-    Ok(crate::types_impl::make_set(matched))
+    Ok(crate::types::make_set(matched))
 }
 
 fn collect_files(

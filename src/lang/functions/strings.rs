@@ -3,9 +3,9 @@
 use forge_provider::Value;
 
 use super::{Args, FnError, FnResult, limits, list_of};
-use crate::console::number_text;
+use crate::number::number_text;
 use crate::types::TypeConstraint;
-use crate::types_impl::convert;
+use crate::types::convert;
 
 /// The string split into characters as a user sees them (extended grapheme clusters,
 /// approximately): combining marks, variation selectors, emoji modifiers and zero-width

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use forge_provider::Value;
 
 use super::{Args, FnResult};
-use crate::console::number_text;
+use crate::number::number_text;
 
 pub(super) fn yamlencode(a: Args) -> FnResult {
     let a = a.arity(1, 1)?;

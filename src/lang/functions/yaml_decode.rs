@@ -13,7 +13,7 @@ use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 use super::limits::MAX_YAML_NODES;
 use super::{Args, FnError, FnResult};
-use crate::console::number_text;
+use crate::number::number_text;
 
 pub(super) fn yamldecode(a: Args) -> FnResult {
     let a = a.arity(1, 1)?;

@@ -9,13 +9,18 @@ use hcl_edit::template::{Directive, Element, Template};
 use crate::eval::Scope;
 use crate::syntax::Expr;
 
-pub(crate) fn constant_value(expr: &Expr) -> Option<Value> {
-    if !expr.references().is_empty() || calls_function(&expr.inner, 0) {
-        return None;
+impl Expr {
+    /// The value when the expression is a constant as Terraform's plan JSON means it
+    /// (`constant_value`): no reference and no function call (`"a-${"b"}"`, `[for x in [1] :
+    /// x]`, `null`); `None` otherwise.
+    pub fn constant_value(&self) -> Option<Value> {
+        if !self.references().is_empty() || calls_function(&self.inner, 0) {
+            return None;
+        }
+        // No references: no scope root is consulted, so an empty scope is HCL's nil context.
+        let value = crate::eval::eval(self, &Scope::new(std::path::PathBuf::new())).ok()?;
+        value.is_wholly_known().then_some(value)
     }
-    // No references: no scope root is consulted, so an empty scope is HCL's nil context.
-    let value = crate::eval_impl::eval(expr, &Scope::new(std::path::PathBuf::new())).ok()?;
-    value.is_wholly_known().then_some(value)
 }
 
 /// True when a function is called anywhere in the expression. Depth-limited like the

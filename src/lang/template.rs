@@ -8,15 +8,9 @@
 
 #![allow(clippy::result_large_err)]
 
-use forge_provider::Value;
 use hcl_edit::Span;
 use hcl_edit::expr::Expression;
 use hcl_edit::template::{Directive, Element, Interpolation, Strip, Template};
-
-use crate::diagnostic::Diagnostic;
-use crate::eval_impl::Evaluator;
-use crate::types::TypeConstraint;
-use crate::types_impl::convert;
 
 /// How literal text is written in the source.
 #[derive(Clone, Copy, PartialEq)]
@@ -292,108 +286,4 @@ fn unescape_quoted(raw: &str) -> String {
         i += 1;
     }
     out
-}
-
-/// The text a template produces, and whether it depends on unknown or sensitive values.
-#[derive(Default)]
-pub(crate) struct TemplateOut {
-    pub text: String,
-    pub unknown: bool,
-    pub sensitive: bool,
-}
-
-impl Evaluator<'_, '_> {
-    pub(crate) fn render_nodes(
-        &mut self,
-        nodes: &[Node<'_>],
-        out: &mut TemplateOut,
-    ) -> Result<(), Diagnostic> {
-        for node in nodes {
-            match node {
-                Node::Lit(s) => out.text.push_str(s),
-                Node::Interp(i) => {
-                    let v = self.eval(&i.expr)?;
-                    self.append_to_template(v, &i.expr, out)?;
-                }
-                Node::If {
-                    cond,
-                    then,
-                    otherwise,
-                } => {
-                    let (c, s) = crate::eval_impl::unmark(self.eval(cond)?);
-                    out.sensitive |= s;
-                    let chosen = match c {
-                        Value::Unknown => {
-                            out.unknown = true;
-                            continue;
-                        }
-                        Value::Null => {
-                            return Err(self
-                                .error_at(cond, "the %{if} condition is null")
-                                .hint("compare with null explicitly, e.g. %{ if x != null }"));
-                        }
-                        other => match convert(&TypeConstraint::Bool, other) {
-                            Ok(Value::Bool(b)) => b,
-                            _ => {
-                                return Err(self
-                                    .error_at(cond, "the %{if} condition must be a bool")
-                                    .hint("use a comparison such as %{ if x == \"y\" }"));
-                            }
-                        },
-                    };
-                    self.render_nodes(if chosen { then } else { otherwise }, out)?;
-                }
-                Node::For {
-                    key,
-                    value,
-                    coll,
-                    body,
-                } => {
-                    let (collection, s) = crate::eval_impl::unmark(self.eval(coll)?);
-                    out.sensitive |= s;
-                    let items: Vec<(Value, Value)> =
-                        match collection {
-                            Value::Unknown => {
-                                out.unknown = true;
-                                continue;
-                            }
-                            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => xs
-                                .into_iter()
-                                .enumerate()
-                                .map(|(i, x)| (Value::Number(i as f64), x))
-                                .collect(),
-                            Value::Object(m) | Value::Map(m) => {
-                                m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()
-                            }
-                            Value::Null => {
-                                return Err(self
-                                    .error_at(coll, "cannot iterate over a null value in %{for}")
-                                    .hint("use coalesce(x, []) when it may be null"));
-                            }
-                            other => {
-                                return Err(self.error_at(
-                                coll,
-                                &format!(
-                                    "cannot iterate over a {} value in %{{for}}",
-                                    other.kind_name()
-                                ),
-                            )
-                            .hint("%{for} iterates over lists, sets, tuples, maps and objects"));
-                            }
-                        };
-                    for (k, v) in items {
-                        let before = self.locals.len();
-                        if let Some(kv) = key {
-                            self.locals.push((kv.clone(), k));
-                        }
-                        self.locals.push((value.clone(), v));
-                        let r = self.render_nodes(body, out);
-                        self.locals.truncate(before);
-                        r?;
-                    }
-                }
-            }
-        }
-        Ok(())
-    }
 }
