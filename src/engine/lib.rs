@@ -8,6 +8,8 @@
 //! injected, so tests run the whole engine on `forge_provider::fake` (the cargo feature
 //! `test-support`, which also carries the crash hook in [`fault_injection`]).
 
+#![warn(unreachable_pub)]
+
 pub mod addr;
 pub mod checks;
 pub mod critical_path;

@@ -4,6 +4,8 @@
 //! [`plan_json_config`]). It reads the engine's plan types and never changes them; the
 //! engine never depends on it.
 
+#![warn(unreachable_pub)]
+
 pub mod plan_json;
 pub mod plan_json_config;
 pub mod text;
