@@ -16,7 +16,9 @@ use forge_engine::plan::{
     Action, ChangeReason, Drift, EnvPlan, OutputChange, PlanMode, ResourceChange, UnitOutcome,
     UnitPlan,
 };
-use forge_engine::value_text::{inline, key_text};
+/// A value on one line (the CLI prints outputs and imports with it).
+pub use forge_engine::value_text::inline;
+use forge_engine::value_text::key_text;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Style {

@@ -43,7 +43,8 @@ impl FakeWorld {
         }
         #[cfg(not(feature = "test-support"))]
         {
-            match self._never {}
+            let never: std::convert::Infallible = self._never;
+            match never {}
         }
     }
 }
