@@ -1,9 +1,9 @@
 //! `forge apply`: plan, show, ask, apply in dependency order; or apply a saved plan file.
 
 use clap::Args;
-use forge_engine::render::Style;
 use forge_engine::saved_plan::{SavedPlan, is_plan_file};
 use forge_engine::{EnvApply, PlanMode, UnitOutcome};
+use forge_render::text::Style;
 
 use super::common::{
     Failure, Outcome, RunArgs, build_engine, confirm, load_env, print_unit_failures,
@@ -105,7 +105,7 @@ pub async fn plan_confirm_apply(
 fn report_walk(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
     if let Some(plan) = &result.plan {
         if plan.units.len() > 1 {
-            print!("\n{}", forge_engine::render::summary_table(plan));
+            print!("\n{}", forge_render::text::summary_table(plan));
         }
         if !plan.has_changes() && !result.failed() {
             println!("\nNo changes to apply.");
@@ -161,7 +161,7 @@ fn report(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
                         );
                         continue;
                     }
-                    println!("  output {k} = {}", forge_engine::render::inline(v));
+                    println!("  output {k} = {}", forge_render::text::inline(v));
                 }
             }
             UnitOutcome::Failed(_) => println!("{name}: failed"),
@@ -174,7 +174,7 @@ fn report(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
             result: Some(p), ..
         }) = o
         {
-            print!("{}", forge_engine::render::render_warnings(p, style));
+            print!("{}", forge_render::text::render_warnings(p, style));
         }
     }
     if print_unit_failures(&result.units) {

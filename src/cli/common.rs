@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use clap::Args;
 use forge_config::{Environment, Unit};
-use forge_engine::render::Style;
 use forge_engine::{EngineError, Event, OpKind, OpStatus, Options};
 use forge_lang::Diagnostics;
-use forge_provider::fake::{FakeCloud, FakeProviderFactory};
+use forge_provider::test_support::{FakeWorld, fake_world_from_env};
 use forge_provider::{BackendFactory, ProviderFactory};
+use forge_render::text::Style;
 
 /// Why a command failed; printed by `finish`.
 pub enum Failure {
@@ -105,7 +105,7 @@ pub fn resolve_target(target: &Path) -> Result<PathBuf, Failure> {
         return Ok(in_stacks);
     }
     Err(Failure::Engine(
-        EngineError::new(format!("{} is not a folder", target.display()))
+        EngineError::new(forge_engine::ErrorKind::Request, format!("{} is not a folder", target.display()))
             .hint("name an environment or unit folder, such as stacks/production (or production from the repository root)"),
     ))
 }
@@ -121,27 +121,16 @@ pub fn single_unit<'a>(env: &'a Environment, target: &Path) -> Result<&'a Unit, 
         units => {
             let names: Vec<&str> = units.iter().map(|u| u.name.as_str()).collect();
             Err(Failure::Engine(
-                EngineError::new(format!(
-                    "{} holds {} units; this command works on one",
-                    target.display(),
-                    units.len()
-                ))
+                EngineError::new(
+                    forge_engine::ErrorKind::Request,
+                    format!(
+                        "{} holds {} units; this command works on one",
+                        target.display(),
+                        units.len()
+                    ),
+                )
                 .hint(format!("name a unit folder, one of: {}", names.join(", "))),
             ))
-        }
-    }
-}
-
-/// The fake world for CLI tests, when FORGE_FAKE_CLOUD names its file.
-pub struct FakeWorld {
-    cloud: Arc<FakeCloud>,
-    path: PathBuf,
-}
-
-impl FakeWorld {
-    pub fn save(&self) {
-        if let Err(e) = self.cloud.save(&self.path) {
-            eprintln!("warning: {e}");
         }
     }
 }
@@ -153,8 +142,10 @@ pub struct Built {
 
 impl Drop for Built {
     fn drop(&mut self) {
-        if let Some(f) = &self.fake {
-            f.save();
+        if let Some(f) = &self.fake
+            && let Err(e) = f.save()
+        {
+            eprintln!("warning: {e}");
         }
     }
 }
@@ -166,13 +157,13 @@ pub fn factories() -> Result<(Factories, Option<FakeWorld>), Failure> {
         Arc::new(forge_aws::AwsProviderFactory::default()),
         Arc::new(forge_provider_terraform::TerraformProviderFactory),
     ];
-    let mut fake = None;
-    // Tests of the binary run on the in-memory provider, persisted between runs in this file.
-    if let Some(path) = std::env::var_os("FORGE_FAKE_CLOUD") {
-        let path = PathBuf::from(path);
-        let cloud = FakeCloud::load(&path).map_err(|e| Failure::Engine(EngineError::new(e)))?;
-        list.push(FakeProviderFactory::new(cloud.clone()));
-        fake = Some(FakeWorld { cloud, path });
+    // Tests of the binary run on the in-memory provider, persisted between runs in the file
+    // FORGE_FAKE_CLOUD names (a test build only; a product build refuses the variable).
+    let fake = fake_world_from_env().map_err(|e| {
+        Failure::Engine(EngineError::new(forge_engine::ErrorKind::Configuration, e))
+    })?;
+    if let Some(world) = &fake {
+        list.push(world.factory());
     }
     Ok((list, fake))
 }
@@ -241,7 +232,7 @@ pub fn event_line(e: &Event, style: Style) -> String {
         Event::UnitPlanned { plan } => format!(
             "{}\n{}\n",
             style.bold(&format!("── unit {} ", plan.unit)),
-            forge_engine::render::render_unit_changes(plan, style)
+            forge_render::text::render_unit_changes(plan, style)
         ),
         Event::UnitStarted { unit, operation } => {
             format!("{}\n", style.bold(&format!("── {unit}: {operation}")))

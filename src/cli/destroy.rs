@@ -2,7 +2,7 @@
 
 use clap::Args;
 use forge_engine::PlanMode;
-use forge_engine::render::Style;
+use forge_render::text::Style;
 
 use super::common::{Outcome, RunArgs};
 

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use forge_engine::render::{Style, inline};
 use forge_engine::{EngineError, InstanceAddr};
+use forge_render::text::{Style, inline};
 
 use super::common::{Outcome, RunArgs, build_engine, load_env, resolve_target, single_unit};
 
@@ -23,7 +23,7 @@ pub async fn run(args: ImportArgs) -> Outcome {
     let env = load_env(&dir)?;
     let unit = single_unit(&env, &dir)?;
     let addr = InstanceAddr::parse(&args.address).ok_or_else(|| {
-        EngineError::new(format!("{:?} is not a resource address", args.address)).hint("write it as type.name, type.name[0] or type.name[\"key\"], after module.name. (or module.name[0].) for a child module's resource")
+        EngineError::new(forge_engine::ErrorKind::Request, format!("{:?} is not a resource address", args.address)).hint("write it as type.name, type.name[0] or type.name[\"key\"], after module.name. (or module.name[0].) for a child module's resource")
     })?;
     let run = RunArgs {
         target: dir.clone(),

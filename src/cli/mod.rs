@@ -99,6 +99,9 @@ pub fn main() -> i32 {
     let started = std::time::Instant::now();
     API_STATS.store(cli.api_stats, Ordering::Relaxed);
     let style = common::style(cli.no_color);
+    if let Some(warning) = forge_engine::fault_injection::unavailable_warning() {
+        eprintln!("warning: {warning}");
+    }
     terragrunt_host::install(matches!(cli.command, Command::Validate(_)));
     schema_host::install();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -1,8 +1,8 @@
 //! `forge output`: the outputs recorded in state. Sensitive values are never printed.
 
 use clap::Args;
-use forge_engine::render::inline;
 use forge_provider::Value;
+use forge_render::text::inline;
 
 use super::common::{Outcome, factories, load_env, resolve_target};
 use std::path::PathBuf;
@@ -88,7 +88,7 @@ pub async fn run(args: OutputArgs) -> Outcome {
     if let Some(n) = &args.name
         && !found
     {
-        return Err(forge_engine::EngineError::new(format!("no output named {n:?} in the state of {}", dir.display()))
+        return Err(forge_engine::EngineError::new(forge_engine::ErrorKind::Request, format!("no output named {n:?} in the state of {}", dir.display()))
                 .hint("run forge output without a name to list the outputs; a unit that was never applied has none")
                 .into());
     }

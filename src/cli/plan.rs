@@ -5,13 +5,13 @@ use std::path::PathBuf;
 
 use clap::Args;
 use forge_config::Environment;
-use forge_engine::plan_json::UnitConfigJson;
-use forge_engine::plan_json_config::{
-    ProviderSchemas, configuration_json, resource_dependencies, variables_json,
-};
-use forge_engine::render::{Style, render_unit, render_unit_changes, summary_table};
 use forge_engine::saved_plan::SavedPlan;
 use forge_engine::{Engine, EnvPlan, PlanMode, UnitOutcome};
+use forge_render::plan_json::UnitConfigJson;
+use forge_render::plan_json_config::{
+    ProviderSchemas, configuration_json, resource_dependencies, variables_json,
+};
+use forge_render::text::{Style, render_unit, render_unit_changes, summary_table};
 
 use super::common::{Failure, Outcome, RunArgs, build_engine, load_env, resolve_target};
 
@@ -63,7 +63,7 @@ pub async fn run(args: PlanArgs, style: Style) -> Outcome {
         let config = config_json(&built.engine, &env, &plan).await;
         println!(
             "{}",
-            serde_json::to_string_pretty(&forge_engine::plan_json::env_plan_json_with_config(
+            serde_json::to_string_pretty(&forge_render::plan_json::env_plan_json_with_config(
                 &plan, &config
             ))
             .unwrap_or_default()

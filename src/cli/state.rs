@@ -54,7 +54,7 @@ fn engine() -> Result<Engine, Failure> {
 
 fn parse(addr: &str) -> Result<InstanceAddr, Failure> {
     InstanceAddr::parse(addr).ok_or_else(|| {
-        Failure::Engine(EngineError::new(format!("{addr:?} is not a resource address")).hint("write it as type.name, type.name[0] or type.name[\"key\"], after module.name. (or module.name[0].) for a child module's resource"))
+        Failure::Engine(EngineError::new(forge_engine::ErrorKind::Request, format!("{addr:?} is not a resource address")).hint("write it as type.name, type.name[0] or type.name[\"key\"], after module.name. (or module.name[0].) for a child module's resource"))
     })
 }
 
@@ -84,8 +84,11 @@ async fn schema_of(addr: &InstanceAddr) -> Option<forge_provider::Schema> {
 }
 
 fn missing(addr: &InstanceAddr, unit: &str) -> EngineError {
-    EngineError::new(format!("{addr} is not in the state of unit {unit}"))
-        .hint(format!("forge state list {unit} shows what is there"))
+    EngineError::new(
+        forge_engine::ErrorKind::Request,
+        format!("{addr} is not in the state of unit {unit}"),
+    )
+    .hint(format!("forge state list {unit} shows what is there"))
 }
 
 pub async fn run(cmd: StateCommand) -> Outcome {
@@ -128,7 +131,7 @@ pub async fn run(cmd: StateCommand) -> Outcome {
             };
             print!(
                 "{}",
-                forge_engine::render::state_resource(&addr, &attrs, schema.as_ref())
+                forge_render::text::state_resource(&addr, &attrs, schema.as_ref())
             );
             Ok(0)
         }
@@ -165,15 +168,17 @@ pub async fn run(cmd: StateCommand) -> Outcome {
             engine
                 .edit_state(unit, move |state| {
                     if state.instances.contains_key(&t2) {
-                        return Err(EngineError::new(format!(
-                            "{t2} is already in the state of unit {name}"
-                        ))
+                        return Err(EngineError::new(
+                            forge_engine::ErrorKind::Request,
+                            format!("{t2} is already in the state of unit {name}"),
+                        )
                         .hint("remove it first or pick another address"));
                     }
                     if f2.type_name != t2.type_name {
-                        return Err(EngineError::new(format!(
-                            "cannot move {f2} to {t2}: the resource types differ"
-                        )));
+                        return Err(EngineError::new(
+                            forge_engine::ErrorKind::Request,
+                            format!("cannot move {f2} to {t2}: the resource types differ"),
+                        ));
                     }
                     let inst = state
                         .instances
@@ -192,11 +197,12 @@ pub async fn run(cmd: StateCommand) -> Outcome {
             let unit = single_unit(&env, &dir)?;
             let store = engine.read_state(unit).await?;
             if !store.exists() {
-                return Err(
-                    EngineError::new(format!("unit {} has no state yet", unit.name))
-                        .hint("apply it first")
-                        .into(),
-                );
+                return Err(EngineError::new(
+                    forge_engine::ErrorKind::Request,
+                    format!("unit {} has no state yet", unit.name),
+                )
+                .hint("apply it first")
+                .into());
             }
             // The raw state holds secrets in plain, as Terraform's does: never onto a screen.
             if std::io::IsTerminal::is_terminal(&std::io::stdout())
@@ -207,10 +213,13 @@ pub async fn run(cmd: StateCommand) -> Outcome {
                     .any(|i| i.attributes.contains_sensitive())
                     || store.state.outputs.values().any(|o| o.sensitive))
             {
-                return Err(EngineError::new(format!(
-                    "the state of unit {} holds sensitive values and the output is a terminal",
-                    unit.name
-                ))
+                return Err(EngineError::new(
+                    forge_engine::ErrorKind::Request,
+                    format!(
+                        "the state of unit {} holds sensitive values and the output is a terminal",
+                        unit.name
+                    ),
+                )
                 .hint(format!(
                     "redirect it to a file: forge state pull {} > terraform.tfstate",
                     target.display()
@@ -220,7 +229,7 @@ pub async fn run(cmd: StateCommand) -> Outcome {
             let bytes = store
                 .state
                 .to_bytes()
-                .map_err(|e| EngineError::new(e.to_string()))?;
+                .map_err(|e| EngineError::new(forge_engine::ErrorKind::Backend, e.to_string()))?;
             print!("{}", String::from_utf8_lossy(&bytes));
             Ok(0)
         }
@@ -233,28 +242,35 @@ pub async fn run(cmd: StateCommand) -> Outcome {
             let env = load_env(&dir)?;
             let unit = single_unit(&env, &dir)?;
             let bytes = std::fs::read(&file).map_err(|e| {
-                EngineError::new(format!("cannot read {}", file.display())).cause(e.to_string())
+                EngineError::new(
+                    forge_engine::ErrorKind::Backend,
+                    format!("cannot read {}", file.display()),
+                )
+                .cause(e.to_string())
             })?;
             let incoming = State::from_bytes(&bytes).map_err(|e| {
-                EngineError::new(format!(
-                    "{} is not a state file forge can read",
-                    file.display()
-                ))
+                EngineError::new(
+                    forge_engine::ErrorKind::Backend,
+                    format!("{} is not a state file forge can read", file.display()),
+                )
                 .cause(e.to_string())
             })?;
             let current = engine.read_state(unit).await?;
             if current.exists() && !force {
                 if current.state.lineage != incoming.lineage {
-                    return Err(EngineError::new("the pushed state belongs to another lineage")
+                    return Err(EngineError::new(forge_engine::ErrorKind::Request, "the pushed state belongs to another lineage")
                         .cause(format!("stored {}, pushed {}", current.state.lineage, incoming.lineage))
                         .hint("pass --force if replacing the state with an unrelated one is really intended")
                         .into());
                 }
                 if incoming.serial < current.state.serial {
-                    return Err(EngineError::new(format!(
-                        "the pushed state (serial {}) is older than the stored one (serial {})",
-                        incoming.serial, current.state.serial
-                    ))
+                    return Err(EngineError::new(
+                        forge_engine::ErrorKind::Request,
+                        format!(
+                            "the pushed state (serial {}) is older than the stored one (serial {})",
+                            incoming.serial, current.state.serial
+                        ),
+                    )
                     .hint("pull the current state and edit that, or pass --force")
                     .into());
                 }

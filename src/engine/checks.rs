@@ -167,7 +167,7 @@ pub fn evaluate(cond: &Condition, scope: &Scope<'_>) -> Result<Outcome, Diagnost
         Ok(m) => match m.unmarked() {
             Value::String(s) => s.clone(),
             Value::Unknown => "The error message could not be evaluated: it depends on values known only after apply.".to_string(),
-            other => crate::render::inline(other),
+            other => crate::value_text::inline(other),
         },
         Err(d) => format!("The error message could not be evaluated: {}", d.iter().map(|x| x.summary.clone()).collect::<Vec<_>>().join("; ")),
     };
@@ -233,7 +233,7 @@ fn compact(v: &Value) -> String {
         Value::Null => "null".into(),
         Value::Unknown => "(not yet known)".into(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => crate::render::inline(&Value::Number(*n)),
+        Value::Number(n) => crate::value_text::inline(&Value::Number(*n)),
         Value::String(s) => serde_json::Value::String(s.clone()).to_string(),
         Value::Tuple(xs) => elements(xs.len(), "tuple"),
         Value::List(xs) => elements(xs.len(), &format!("list of {}", element_type(xs))),
@@ -294,9 +294,6 @@ pub fn snippet(
     }
     out
 }
-
-/// Terraform's note on a check block's data source, planned to be read again during apply.
-pub const CHECK_NESTED_REASON: &str = "(config will be reloaded to verify a check block)";
 
 /// Where a failed precondition/postcondition points, with the values it read.
 pub fn failure_diagnostic(cond: &Condition, values: &[(String, String)]) -> Diagnostics {

@@ -18,7 +18,7 @@ use crate::data_reads::DataReads;
 use crate::events::{Event, EventSink, no_events};
 use crate::journal::Journal;
 use crate::local_backend::LocalBackend;
-use crate::plan::{Action, EngineError, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
+use crate::plan::{Action, EngineError, EnvPlan, ErrorKind, PlanMode, UnitOutcome, UnitPlan};
 use crate::run::{RunContext, UnitRun, run_unit, run_unit_keeping_state, warm_providers};
 use crate::store::{StateStore, backend_error};
 use crate::unit_graph::UnitGraph;
@@ -192,18 +192,24 @@ impl Engine {
                     .map(|b| b.backend_type())
                     .chain(["local"])
                     .collect();
-                EngineError::new(format!(
-                    "unit {}: remote_state backend \"{}\" is not supported",
-                    unit.name, rs.backend
-                ))
+                EngineError::new(
+                    ErrorKind::Configuration,
+                    format!(
+                        "unit {}: remote_state backend \"{}\" is not supported",
+                        unit.name, rs.backend
+                    ),
+                )
                 .cause(format!("remote_state at {}", rs.location))
                 .hint(format!("forge supports: {}", known.join(", ")))
             })?;
         let backend = factory.open(&rs.config).await.map_err(|e| {
-            EngineError::new(format!(
-                "unit {}: cannot open the {} state backend",
-                unit.name, rs.backend
-            ))
+            EngineError::new(
+                ErrorKind::Backend,
+                format!(
+                    "unit {}: cannot open the {} state backend",
+                    unit.name, rs.backend
+                ),
+            )
             .cause(e.to_string())
         })?;
         self.report_backend_notices(Some(&unit.name));
@@ -256,7 +262,7 @@ impl Engine {
                     wait = (wait * 2).min(Duration::from_secs(5));
                 }
                 Err(BackendError::Locked(holder)) => {
-                    return Err(EngineError::new(format!("unit {}: the state is locked", unit.name))
+                    return Err(EngineError::new(ErrorKind::Backend, format!("unit {}: the state is locked", unit.name))
                         .cause(format!("held by {} since {} for {}", holder.who, holder.created, holder.operation))
                         .cause(format!("lock ID {} on {}", holder.id, if holder.path.is_empty() { backend.describe() } else { holder.path.clone() }))
                         .hint(format!(
@@ -366,10 +372,10 @@ impl Engine {
         for pat in self.options.include.iter().chain(&self.options.exclude) {
             if !env.units.iter().any(|u| matches(u, pat)) {
                 let names: Vec<&str> = env.units.iter().map(|u| u.name.as_str()).collect();
-                return Err(EngineError::new(format!(
-                    "no unit named {pat:?} in environment {}",
-                    env.name
-                ))
+                return Err(EngineError::new(
+                    ErrorKind::Request,
+                    format!("no unit named {pat:?} in environment {}", env.name),
+                )
                 .hint(format!("the units are: {}", names.join(", "))));
             }
         }
@@ -453,7 +459,7 @@ impl Engine {
         {
             return Ok(mock.clone());
         }
-        Err(EngineError::new(format!(
+        Err(EngineError::new(ErrorKind::Request, format!(
             "unit {}: dependency \"{}\" ({}) has no outputs (it was never applied, or was destroyed)",
             unit.name, dep.name, dep_unit.name
         ))
@@ -679,7 +685,7 @@ impl Engine {
             let no_plans = &no_plans;
             async move {
                 if failed_plans.contains(&unit.name) {
-                    return Err(vec![EngineError::new(format!("unit {}: not applied because it has no plan (its plan failed or was skipped)", unit.name))]);
+                    return Err(vec![EngineError::new(ErrorKind::Request, format!("unit {}: not applied because it has no plan (its plan failed or was skipped)", unit.name))]);
                 }
                 let Some(target) = target else { return Ok(None) };
                 ctx.check_interrupted().map_err(|e| vec![e])?;
@@ -877,10 +883,10 @@ impl Engine {
                         .map_err(|e| vec![e])?;
                     let receiver = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
                     let Some(receiver) = receiver else {
-                        return Err(vec![EngineError::new(format!(
-                            "unit {}: its lock was not taken",
-                            unit.name
-                        ))]);
+                        return Err(vec![EngineError::new(
+                            ErrorKind::Backend,
+                            format!("unit {}: its lock was not taken", unit.name),
+                        )]);
                     };
                     // The providers' configuration (an STS call for AWS) needs no state:
                     // made while the lock and the state arrive, it is off the chain.
@@ -897,10 +903,10 @@ impl Engine {
                     let ((), held) =
                         futures_util::future::join(warm_providers(&warming), receiver).await;
                     let held = held.unwrap_or_else(|_| {
-                        Err(vec![EngineError::new(format!(
-                            "unit {}: its lock was not taken",
-                            unit.name
-                        ))])
+                        Err(vec![EngineError::new(
+                            ErrorKind::Backend,
+                            format!("unit {}: its lock was not taken", unit.name),
+                        )])
                     })?;
                     let Held {
                         backend,
@@ -1114,10 +1120,13 @@ impl Engine {
         match &holder {
             None => return Ok(None),
             Some(h) if h.id != id => {
-                return Err(EngineError::new(format!(
-                    "unit {}: the lock is held under ID {}, not {id}",
-                    unit.name, h.id
-                ))
+                return Err(EngineError::new(
+                    ErrorKind::Backend,
+                    format!(
+                        "unit {}: the lock is held under ID {}, not {id}",
+                        unit.name, h.id
+                    ),
+                )
                 .cause(format!(
                     "held by {} since {} for {}",
                     h.who, h.created, h.operation
@@ -1244,15 +1253,18 @@ fn check_stale(unit: &Unit, target: &ApplyTarget, store: &StateStore) -> Result<
     {
         return Ok(());
     }
-    Err(EngineError::new(format!("unit {}: the saved plan is stale", unit.name))
-        .cause(format!(
-            "it was made against state serial {} (lineage {}); the state is now serial {} (lineage {})",
-            target.serial,
-            target.lineage.as_deref().unwrap_or("none"),
-            store.state.serial,
-            now_lineage.as_deref().unwrap_or("none")
-        ))
-        .hint("run forge plan again and apply the new plan"))
+    Err(EngineError::new(
+        ErrorKind::Request,
+        format!("unit {}: the saved plan is stale", unit.name),
+    )
+    .cause(format!(
+        "it was made against state serial {} (lineage {}); the state is now serial {} (lineage {})",
+        target.serial,
+        target.lineage.as_deref().unwrap_or("none"),
+        store.state.serial,
+        now_lineage.as_deref().unwrap_or("none")
+    ))
+    .hint("run forge plan again and apply the new plan"))
 }
 
 fn unit_outcome<T>(o: NodeOutcome<T, Vec<EngineError>>, names: &[String]) -> UnitOutcome<T> {

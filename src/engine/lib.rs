@@ -1,10 +1,14 @@
 //! forge's engine: the graph of units and the graph inside each unit, the bounded
 //! parallel walk, plan (refresh, drift, diff), apply and destroy, the state model
-//! (Terraform's format 4) with its local backend, and plan rendering (text and JSON).
+//! (Terraform's format 4) with its local backend. What a plan looks like to people and to
+//! tools (plan text, plan JSON) is forge-render's, on the types of [`plan`].
 //!
 //! It never prints and never exits: runs return results, progress goes out as
 //! [`events::Event`]s, and the CLI decides what to show. Providers and state backends are
-//! injected, so tests run the whole engine on `forge_provider::fake`.
+//! injected, so tests run the whole engine on `forge_provider::fake` (the cargo feature
+//! `test-support`, which also carries the crash hook in [`fault_injection`]).
+
+#![warn(unreachable_pub)]
 
 pub mod addr;
 pub mod checks;
@@ -12,15 +16,13 @@ pub mod critical_path;
 pub mod data_reads;
 pub mod engine;
 pub mod events;
+pub mod fault_injection;
 pub mod journal;
 pub mod local_backend;
 pub mod module_graph;
 pub mod plan;
-pub mod plan_json;
-pub mod plan_json_config;
 mod private_file;
 pub mod refactor;
-pub mod render;
 pub mod run;
 pub mod saved_plan;
 pub mod schema_util;
@@ -28,6 +30,7 @@ pub mod state;
 pub mod store;
 pub mod unit_graph;
 pub mod validate;
+pub mod value_text;
 pub mod walk;
 
 pub use addr::{InstanceAddr, InstanceKey};
@@ -35,7 +38,7 @@ pub use critical_path::CriticalPath;
 pub use engine::{ApplyTarget, Engine, EnvApply, Options, UnitApplied};
 pub use events::{Event, EventSink, OpKind, OpStatus};
 pub use plan::{
-    Action, Drift, EngineError, EnvPlan, OutputChange, PlanMode, ResourceChange, UnitOutcome,
-    UnitPlan,
+    Action, ChangeReason, Drift, EngineError, EnvPlan, ErrorKind, OutputChange, PlanMode,
+    ResourceChange, UnitOutcome, UnitPlan,
 };
 pub use state::State;

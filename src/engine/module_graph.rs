@@ -7,7 +7,7 @@ use std::sync::Arc;
 use forge_config::{Module, ModuleCall, ProviderBlock, ResourceBlock, Unit};
 use forge_lang::{Body, RefStep, Reference};
 
-use crate::plan::EngineError;
+use crate::plan::{EngineError, ErrorKind};
 use crate::unit_graph::find_cycle;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -270,11 +270,14 @@ impl ModuleGraph {
         }
         if let Some(cycle) = find_cycle(&deps) {
             let path: Vec<&str> = cycle.iter().map(|&i| nodes[i].0.as_str()).collect();
-            return Err(EngineError::new(format!(
-                "unit {}: the module's blocks refer to each other in a cycle: {}",
-                unit.name,
-                path.join(" -> ")
-            ))
+            return Err(EngineError::new(
+                ErrorKind::Configuration,
+                format!(
+                    "unit {}: the module's blocks refer to each other in a cycle: {}",
+                    unit.name,
+                    path.join(" -> ")
+                ),
+            )
             .hint("break the cycle: one of these blocks must not refer to the next"));
         }
         Ok(ModuleGraph {
@@ -337,11 +340,14 @@ impl ModuleGraph {
         let name = provider_name_of(&block.type_name);
         let local = provider_key(name, block.provider_alias.as_deref());
         let key = root_provider_key(&self.modules, m, &local).ok_or_else(|| {
-            EngineError::new(format!(
-                "{}{}: no provider configuration \"{local}\" is passed to this module",
-                self.modules[m].prefix(),
-                block.address()
-            ))
+            EngineError::new(
+                ErrorKind::Configuration,
+                format!(
+                    "{}{}: no provider configuration \"{local}\" is passed to this module",
+                    self.modules[m].prefix(),
+                    block.address()
+                ),
+            )
             .cause(format!("resource block at {}", block.location))
             .hint(format!(
                 "pass it in the module block: providers = {{ {local} = {local} }}"

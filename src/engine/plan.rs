@@ -55,6 +55,46 @@ impl Action {
     }
 }
 
+/// Why an instance gets its action, as Terraform's `ResourceInstanceChangeActionReason`
+/// names it (plan JSON's `action_reason`). The engine decides the reason; the plan text
+/// (forge-render) puts it into words, with the instance key the address carries.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeReason {
+    /// Replaced: an argument that cannot change in place changed.
+    ReplaceBecauseCannotUpdate,
+    /// Deleted: no block of the configuration declares the resource any more.
+    DeleteBecauseNoResourceConfig,
+    /// Deleted: the block is still there but its count/for_each no longer gives an
+    /// instance of this kind of key (a key where there is no repetition, or the reverse).
+    DeleteBecauseWrongRepetition,
+    /// Deleted: the index is beyond the block's `count`.
+    DeleteBecauseCountIndex,
+    /// Deleted: the key is not in the block's `for_each`.
+    DeleteBecauseEachKey,
+    /// Deleted: its module instance is no longer in the configuration.
+    DeleteBecauseNoModule,
+    /// Read during apply: its configuration depends on values known only then.
+    ReadBecauseConfigUnknown,
+    /// Read again during apply to verify a check block (a check block's data source).
+    ReadBecauseCheckNested,
+}
+
+impl ChangeReason {
+    /// Terraform's name for the reason (plan JSON's `action_reason`).
+    pub fn terraform_name(self) -> &'static str {
+        match self {
+            ChangeReason::ReplaceBecauseCannotUpdate => "replace_because_cannot_update",
+            ChangeReason::DeleteBecauseNoResourceConfig => "delete_because_no_resource_config",
+            ChangeReason::DeleteBecauseWrongRepetition => "delete_because_wrong_repetition",
+            ChangeReason::DeleteBecauseCountIndex => "delete_because_count_index",
+            ChangeReason::DeleteBecauseEachKey => "delete_because_each_key",
+            ChangeReason::DeleteBecauseNoModule => "delete_because_no_module",
+            ChangeReason::ReadBecauseConfigUnknown => "read_because_config_unknown",
+            ChangeReason::ReadBecauseCheckNested => "read_because_check_nested",
+        }
+    }
+}
+
 /// The planned change of one resource instance.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ResourceChange {
@@ -66,8 +106,8 @@ pub struct ResourceChange {
     pub after: Option<Value>,
     /// Attributes that force the replacement.
     pub requires_replace: Vec<String>,
-    /// Why, when it is not obvious ("no longer in configuration").
-    pub reason: Option<String>,
+    /// Why, when it is not obvious (Terraform's `action_reason`).
+    pub reason: Option<ChangeReason>,
     /// The address state had before a `moved` block re-addressed the object.
     pub moved_from: Option<InstanceAddr>,
     /// The id an `import` block reads the object by (it is not in state yet).
@@ -173,10 +213,28 @@ impl UnitPlan {
     }
 }
 
+/// What kind of thing went wrong: who can fix it, and what to retry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The configuration is wrong (files, inputs, environment variables): fix it and run
+    /// again.
+    Configuration,
+    /// A provider (the cloud's API) failed or refused an operation.
+    Provider,
+    /// Where state (or a saved plan) is kept: reading, writing, locking.
+    Backend,
+    /// The run was interrupted before this could start; the state records what was done.
+    Interrupted,
+    /// What the command asked for does not fit what exists: an unknown unit or address, a
+    /// stale saved plan, an object that is already in state.
+    Request,
+}
+
 /// An error that stops a unit (or one resource in it). Display gives the message, its
 /// causes and the hint, in the order the CLI prints them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct EngineError {
+    pub kind: ErrorKind,
     pub message: String,
     pub causes: Vec<String>,
     pub hint: Option<String>,
@@ -185,8 +243,9 @@ pub struct EngineError {
 }
 
 impl EngineError {
-    pub fn new(message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         EngineError {
+            kind,
             message: message.into(),
             causes: Vec::new(),
             hint: None,
@@ -204,12 +263,12 @@ impl EngineError {
     pub fn config(message: impl Into<String>, diagnostics: Diagnostics) -> Self {
         EngineError {
             diagnostics: Some(diagnostics),
-            ..EngineError::new(message)
+            ..EngineError::new(ErrorKind::Configuration, message)
         }
     }
     /// A provider's error about one resource instance.
     pub fn provider(addr: &str, doing: &str, e: &forge_provider::ProviderError) -> Self {
-        let mut err = EngineError::new(format!("{addr}: {doing} failed"));
+        let mut err = EngineError::new(ErrorKind::Provider, format!("{addr}: {doing} failed"));
         err.causes.push(match &e.code {
             Some(code) => format!("{code}: {}", e.message),
             None => e.message.clone(),

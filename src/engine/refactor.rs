@@ -15,7 +15,7 @@ use forge_provider::Value;
 
 use crate::addr::{InstanceAddr, InstanceKey, ModuleStep, parse_module_prefix};
 use crate::module_graph::{ModuleGraph, NodeKind};
-use crate::plan::EngineError;
+use crate::plan::{EngineError, ErrorKind};
 use crate::state::InstanceState;
 use crate::unit_graph::find_cycle;
 
@@ -234,15 +234,19 @@ impl ImportInstance {
     }
 }
 
-/// Why an instance of a resource block still declared is destroyed, in Terraform's words
-/// (its key left count/for_each, or the block's repetition changed).
-pub fn orphan_key_reason(rb: &forge_config::ResourceBlock, key: &Option<InstanceKey>) -> String {
+/// Why an instance of a resource block still declared is destroyed: its key left
+/// count/for_each, or the block's repetition changed.
+pub fn orphan_key_reason(
+    rb: &forge_config::ResourceBlock,
+    key: &Option<InstanceKey>,
+) -> crate::plan::ChangeReason {
+    use crate::plan::ChangeReason;
     match (key, rb.count.is_some(), rb.for_each.is_some()) {
-        (None, _, _) => "resource uses count or for_each".to_string(),
-        (Some(k @ InstanceKey::Int(_)), true, _) => format!("index {k} is out of range for count"),
-        (Some(InstanceKey::Int(_)), false, _) => "resource does not use count".to_string(),
-        (Some(k @ InstanceKey::Str(_)), _, true) => format!("key {k} is not in for_each map"),
-        (Some(InstanceKey::Str(_)), _, false) => "resource does not use for_each".to_string(),
+        (Some(InstanceKey::Int(_)), true, _) => ChangeReason::DeleteBecauseCountIndex,
+        (Some(InstanceKey::Str(_)), _, true) => ChangeReason::DeleteBecauseEachKey,
+        (None, _, _)
+        | (Some(InstanceKey::Int(_)), false, _)
+        | (Some(InstanceKey::Str(_)), _, false) => ChangeReason::DeleteBecauseWrongRepetition,
     }
 }
 
@@ -483,7 +487,7 @@ impl Refactoring {
             && let Some(cycle) = find_cycle(&deps)
         {
             let chain: Vec<String> = cycle.iter().map(|&i| statements[i].describe()).collect();
-            return Err(EngineError::new(format!("unit {unit}: moved blocks form a cycle, so there is no final address to move objects to"))
+            return Err(EngineError::new(ErrorKind::Configuration, format!("unit {unit}: moved blocks form a cycle, so there is no final address to move objects to"))
                 .cause(chain.join("\n"))
                 .hint("a chain of moved blocks must end at an address that no moved block moves from"));
         }
@@ -747,7 +751,7 @@ impl Refactoring {
                     .map(|other| format!("{other} moves there too"))
             });
             if let Some(why) = taken {
-                return Err(EngineError::new(format!("cannot move {old} to {new}: {why}"))
+                return Err(EngineError::new(ErrorKind::Configuration, format!("cannot move {old} to {new}: {why}"))
                     .cause(by.clone())
                     .hint(format!("remove the object in the way from state (forge state rm <unit> {new}), or move it elsewhere with a moved block")));
             }

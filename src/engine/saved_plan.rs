@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::addr::InstanceAddr;
 use crate::engine::ApplyTarget;
-use crate::plan::{Action, EngineError, EnvPlan, PlanMode, UnitOutcome};
+use crate::plan::{Action, EngineError, EnvPlan, ErrorKind, PlanMode, UnitOutcome};
 
 const FORMAT: &str = "forge-plan/1";
 
@@ -48,9 +48,12 @@ impl SavedPlan {
                         .collect(),
                 }),
                 _ => {
-                    return Err(EngineError::new(format!(
-                        "the plan of unit {name} failed; a plan with errors cannot be saved"
-                    )));
+                    return Err(EngineError::new(
+                        ErrorKind::Request,
+                        format!(
+                            "the plan of unit {name} failed; a plan with errors cannot be saved"
+                        ),
+                    ));
                 }
             }
         }
@@ -80,33 +83,46 @@ impl SavedPlan {
     }
 
     pub fn write(&self, path: &Path) -> Result<(), EngineError> {
-        let text = serde_json::to_string_pretty(self)
-            .map_err(|e| EngineError::new(format!("cannot encode the plan: {e}")))?;
+        let text = serde_json::to_string_pretty(self).map_err(|e| {
+            EngineError::new(ErrorKind::Backend, format!("cannot encode the plan: {e}"))
+        })?;
         // A plan names values of the state it was made against: private, like the state.
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(format!(".{}.tmp", std::process::id()));
         crate::private_file::write_atomic(path, Path::new(&tmp), text.as_bytes()).map_err(|e| {
-            EngineError::new(format!("cannot write the plan to {}", path.display()))
-                .cause(e.to_string())
+            EngineError::new(
+                ErrorKind::Backend,
+                format!("cannot write the plan to {}", path.display()),
+            )
+            .cause(e.to_string())
         })
     }
 
     pub fn read(path: &Path) -> Result<SavedPlan, EngineError> {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            EngineError::new(format!("cannot read the plan file {}", path.display()))
-                .cause(e.to_string())
+            EngineError::new(
+                ErrorKind::Backend,
+                format!("cannot read the plan file {}", path.display()),
+            )
+            .cause(e.to_string())
         })?;
         let plan: SavedPlan = serde_json::from_str(&text).map_err(|e| {
-            EngineError::new(format!("{} is not a forge plan file", path.display()))
-                .cause(e.to_string())
-                .hint("make one with forge plan <env> -out FILE")
+            EngineError::new(
+                ErrorKind::Backend,
+                format!("{} is not a forge plan file", path.display()),
+            )
+            .cause(e.to_string())
+            .hint("make one with forge plan <env> -out FILE")
         })?;
         if plan.format != FORMAT {
-            return Err(EngineError::new(format!(
-                "{} is a plan of format {:?}; this forge reads {FORMAT}",
-                path.display(),
-                plan.format
-            )));
+            return Err(EngineError::new(
+                ErrorKind::Backend,
+                format!(
+                    "{} is a plan of format {:?}; this forge reads {FORMAT}",
+                    path.display(),
+                    plan.format
+                ),
+            ));
         }
         Ok(plan)
     }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use forge_provider::{BackendError, StateBackend};
 
 use crate::journal::Journal;
-use crate::plan::EngineError;
+use crate::plan::{EngineError, ErrorKind};
 use crate::state::State;
 
 pub struct StateStore {
@@ -27,10 +27,10 @@ pub struct StateStore {
 }
 
 pub fn backend_error(doing: &str, backend: &dyn StateBackend, e: &BackendError) -> EngineError {
-    let err = EngineError::new(format!(
-        "cannot {doing} the state at {}",
-        backend.describe()
-    ))
+    let err = EngineError::new(
+        ErrorKind::Backend,
+        format!("cannot {doing} the state at {}", backend.describe()),
+    )
     .cause(e.to_string());
     match e {
         BackendError::Conflict(_) => err.hint("someone else wrote this state during the run; run the command again (it reads the new state)"),
@@ -69,7 +69,7 @@ impl StateStore {
             None => (State::new(), None),
             Some(s) => {
                 let state = State::from_bytes(&s.bytes).map_err(|e| {
-                    EngineError::new(format!("the state at {} cannot be read", backend.describe()))
+                    EngineError::new(ErrorKind::Backend, format!("the state at {} cannot be read", backend.describe()))
                         .cause(e.to_string())
                         .hint("restore a good copy (forge state push FILE) or move the broken object away")
                 })?;
@@ -197,7 +197,7 @@ impl StateStore {
     /// The current state's bytes, for the backend (the serial is `record`'s).
     pub fn encode_current(&self) -> Result<Vec<u8>, EngineError> {
         self.state.to_bytes().map_err(|e| {
-            EngineError::new(e.to_string())
+            EngineError::new(ErrorKind::Provider, e.to_string())
                 .hint("this is a bug in forge or a provider: a created object must be wholly known")
         })
     }

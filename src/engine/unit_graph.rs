@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use forge_config::Environment;
 use petgraph::graph::{DiGraph, NodeIndex};
 
-use crate::plan::EngineError;
+use crate::plan::{EngineError, ErrorKind};
 
 pub struct UnitGraph {
     /// Unit names in the environment's order; indexes are node ids.
@@ -54,7 +54,7 @@ impl UnitGraph {
         let g = UnitGraph { names, deps, graph };
         if let Some(cycle) = find_cycle(&g.deps) {
             let path: Vec<&str> = cycle.iter().map(|&i| g.names[i].as_str()).collect();
-            return Err(EngineError::new(format!("the units depend on each other in a cycle: {}", path.join(" -> ")))
+            return Err(EngineError::new(ErrorKind::Configuration, format!("the units depend on each other in a cycle: {}", path.join(" -> ")))
                 .hint("remove one of these dependency blocks (or dependencies.paths entries) so the units can be ordered"));
         }
         Ok(g)

@@ -1,11 +1,14 @@
 //! forge's provider contract: values with unknown and sensitive marks, resource schemas,
 //! and the traits a resource type or data source implements. The engine depends on this
-//! crate only; the AWS crates implement it. `fake` is an in-memory provider for engine tests.
+//! crate only; the AWS crates implement it. `fake` is an in-memory provider for engine tests,
+//! compiled only with the cargo feature `test-support` (see [`test_support`]).
 
 pub mod backend;
+#[cfg(feature = "test-support")]
 pub mod fake;
 pub mod provider;
 pub mod schema;
+pub mod test_support;
 pub mod value;
 
 pub use backend::{BackendError, BackendFactory, LockInfo, StateBackend, StoredState};

@@ -8,8 +8,7 @@ use forge_config::{CheckBlock, Condition, Output};
 
 use super::*;
 use crate::checks::{
-    CHECK_NESTED_REASON, CheckKind, CheckStatus, Outcome, Warning, condition_values, evaluate,
-    instance_prefix, snippet,
+    CheckKind, CheckStatus, Outcome, Warning, condition_values, evaluate, instance_prefix, snippet,
 };
 
 impl Runner<'_> {
@@ -311,13 +310,13 @@ impl Runner<'_> {
                 )
             })?;
         let planning = !self.run.apply;
-        let change = |after: Value, reason: &str| ResourceChange {
+        let change = |after: Value, reason: ChangeReason| ResourceChange {
             addr: addr.clone(),
             action: Action::Read,
             before: None,
             after: Some(after),
             requires_replace: Vec::new(),
-            reason: Some(reason.to_string()),
+            reason: Some(reason),
             moved_from: None,
             importing: None,
         };
@@ -326,7 +325,7 @@ impl Runner<'_> {
             if planning {
                 lock(&self.collected).changes.push(change(
                     after.clone(),
-                    "its configuration depends on values known only after apply",
+                    ChangeReason::ReadBecauseConfigUnknown,
                 ));
             }
             return Ok(after);
@@ -352,9 +351,10 @@ impl Runner<'_> {
                 if planning {
                     // What Terraform's plan shows then: a read planned for apply, and the
                     // configuration (nothing read) in the prior state.
-                    lock(&self.collected)
-                        .changes
-                        .push(change(to_be_read(schema, &config), CHECK_NESTED_REASON));
+                    lock(&self.collected).changes.push(change(
+                        to_be_read(schema, &config),
+                        ChangeReason::ReadBecauseCheckNested,
+                    ));
                     lock(&self.collected)
                         .data_reads
                         .push((addr.clone(), config.clone()));
@@ -364,7 +364,8 @@ impl Runner<'_> {
         };
         if planning {
             let mut c = lock(&self.collected);
-            c.changes.push(change(value.clone(), CHECK_NESTED_REASON));
+            c.changes
+                .push(change(value.clone(), ChangeReason::ReadBecauseCheckNested));
             c.data_reads.push((addr.clone(), value.clone()));
         }
         Ok(value)

@@ -7,10 +7,10 @@
 use std::path::Path;
 
 use forge_engine::checks::CheckStatus;
-use forge_engine::plan_json::unit_plan_json;
-use forge_engine::render::render_unit;
 use forge_engine::{Action, PlanMode, UnitOutcome, UnitPlan};
 use forge_provider::fake::{FakeCloud, FakeOp};
+use forge_render::plan_json::unit_plan_json;
+use forge_render::text::render_unit;
 
 mod support;
 use support::{engine, load, plan_apply, state_of, unit_plan, write};

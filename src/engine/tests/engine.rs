@@ -6,12 +6,12 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use forge_engine::plan_json::env_plan_json;
-use forge_engine::render::render_unit;
 use forge_engine::saved_plan::SavedPlan;
-use forge_engine::{Action, ApplyTarget, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
+use forge_engine::{Action, ApplyTarget, ChangeReason, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
 use forge_provider::Value;
 use forge_provider::fake::{FakeCloud, FakeOp};
+use forge_render::plan_json::env_plan_json;
+use forge_render::text::render_unit;
 
 mod support;
 use support::{engine, load, plan_apply, state_of, unit_plan, write};
@@ -1000,7 +1000,9 @@ async fn shrinking_count_deletes_the_dropped_keys() {
     assert!(
         u.changes
             .iter()
-            .any(|c| c.reason.as_deref() == Some("index [2] is out of range for count"))
+            .any(|c| c.reason == Some(ChangeReason::DeleteBecauseCountIndex)
+                && forge_render::text::reason_text(c).as_deref()
+                    == Some("index [2] is out of range for count"))
     );
     assert_eq!(cloud.objects().len(), 1);
     assert_eq!(cloud.objects_named("n-0").len(), 1);

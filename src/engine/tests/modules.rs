@@ -5,12 +5,14 @@
 use std::path::Path;
 
 use forge_config::Environment;
-use forge_engine::plan_json::unit_plan_json;
-use forge_engine::render::render_unit;
 use forge_engine::state::State;
-use forge_engine::{Action, Engine, EnvApply, EnvPlan, PlanMode, UnitOutcome, UnitPlan};
+use forge_engine::{
+    Action, ChangeReason, Engine, EnvApply, EnvPlan, PlanMode, UnitOutcome, UnitPlan,
+};
 use forge_provider::Value;
 use forge_provider::fake::{FakeCloud, FakeOp};
+use forge_render::plan_json::unit_plan_json;
+use forge_render::text::render_unit;
 
 mod support;
 use support::{engine, load, unit_plan, write};
@@ -147,7 +149,7 @@ async fn a_child_module_is_planned_applied_and_read_back_with_module_addresses()
         last.after.as_ref().and_then(|a| a.get("value")),
         Some(&Value::Unknown)
     );
-    let text = render_unit(p, forge_engine::render::Style { color: false });
+    let text = render_unit(p, forge_render::text::Style { color: false });
     assert!(
         text.contains("# module.queue.fake_thing.q will be created"),
         "{text}"
@@ -385,7 +387,7 @@ async fn nested_modules_with_for_each_and_count_are_addressed_by_key() {
         .changes
         .iter()
         .filter(|c| c.action == Action::Delete)
-        .map(|c| c.reason.clone())
+        .map(forge_render::text::reason_text)
         .collect();
     assert!(reasons.iter().all(Option::is_some), "{reasons:?}");
     let left: Vec<String> = cloud
@@ -459,8 +461,9 @@ resource "fake_thing" "after" {
         .iter()
         .find(|c| c.addr.to_string() == "module.m.fake_thing.inner")
         .expect("inner");
+    assert_eq!(inner.reason, Some(ChangeReason::DeleteBecauseNoModule));
     assert_eq!(
-        inner.reason.as_deref(),
+        forge_render::text::reason_text(inner).as_deref(),
         Some("its module instance is no longer in the configuration")
     );
     assert_eq!(cloud.objects_named("inner").len(), 0);

@@ -11,9 +11,14 @@ use forge_provider::{Schema, Value};
 
 use structured::{Act, Opts, Tree, json_document, string_diff};
 
-use crate::plan::{
-    Action, Drift, EnvPlan, OutputChange, PlanMode, ResourceChange, UnitOutcome, UnitPlan,
+use forge_engine::addr::InstanceKey;
+use forge_engine::plan::{
+    Action, ChangeReason, Drift, EnvPlan, OutputChange, PlanMode, ResourceChange, UnitOutcome,
+    UnitPlan,
 };
+/// A value on one line (the CLI prints outputs and imports with it).
+pub use forge_engine::value_text::inline;
+use forge_engine::value_text::key_text;
 
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Style {
@@ -183,16 +188,8 @@ pub fn render_change(c: &ResourceChange, style: Style) -> String {
             out,
             "{indent}# (destroy = false is set in the configuration)"
         );
-    } else if let Some(reason) = &c.reason {
-        match reason.strip_prefix('(') {
-            // A reason written whole, as Terraform's note for a check block's data source.
-            Some(_) => {
-                let _ = writeln!(out, "  # {reason}");
-            }
-            None => {
-                let _ = writeln!(out, "  # (because {reason})");
-            }
-        }
+    } else if let Some(note) = reason_note(c) {
+        let _ = writeln!(out, "  # {note}");
     }
     if let (Some(from), false) = (&c.moved_from, c.action == Action::NoOp) {
         let _ = writeln!(out, "  # (moved from {from})");
@@ -228,6 +225,53 @@ pub fn render_change(c: &ResourceChange, style: Style) -> String {
     out.push_str(&body);
     out.push_str("    }\n");
     out
+}
+
+/// The change's reason in Terraform's words ("index [2] is out of range for count"),
+/// `None` when the plan text gives none (a replacement says why in its header).
+pub fn reason_text(c: &ResourceChange) -> Option<String> {
+    let key = || {
+        c.addr
+            .key
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    };
+    let words = match c.reason? {
+        ChangeReason::ReplaceBecauseCannotUpdate => return None,
+        ChangeReason::DeleteBecauseNoResourceConfig => {
+            "it is no longer in the configuration".to_string()
+        }
+        ChangeReason::DeleteBecauseNoModule => {
+            "its module instance is no longer in the configuration".to_string()
+        }
+        ChangeReason::DeleteBecauseCountIndex => {
+            format!("index {} is out of range for count", key())
+        }
+        ChangeReason::DeleteBecauseEachKey => format!("key {} is not in for_each map", key()),
+        ChangeReason::DeleteBecauseWrongRepetition => match &c.addr.key {
+            None => "resource uses count or for_each".to_string(),
+            Some(InstanceKey::Int(_)) => "resource does not use count".to_string(),
+            Some(InstanceKey::Str(_)) => "resource does not use for_each".to_string(),
+        },
+        ChangeReason::ReadBecauseConfigUnknown => {
+            "its configuration depends on values known only after apply".to_string()
+        }
+        ChangeReason::ReadBecauseCheckNested => {
+            "config will be reloaded to verify a check block".to_string()
+        }
+    };
+    Some(words)
+}
+
+/// The note under a change's title: `(because ...)`, or Terraform's whole sentence for a
+/// check block's data source.
+fn reason_note(c: &ResourceChange) -> Option<String> {
+    let words = reason_text(c)?;
+    Some(match c.reason {
+        Some(ChangeReason::ReadBecauseCheckNested) => format!("({words})"),
+        _ => format!("(because {words})"),
+    })
 }
 
 /// In a normal plan a drifted object is shown because the plan changes it; of its drifted
@@ -575,30 +619,6 @@ fn map_diff(
     out
 }
 
-/// A value on one line.
-pub fn inline(v: &Value) -> String {
-    match v {
-        Value::Sensitive(_) => "(sensitive value)".into(),
-        Value::Unknown => "(known after apply)".into(),
-        Value::Null => "null".into(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => forge_provider::value::number_to_json(*n).to_string(),
-        Value::String(s) => serde_json::Value::String(s.clone()).to_string(),
-        Value::Tuple(xs) | Value::List(xs) | Value::Set(xs) => {
-            format!("[{}]", xs.iter().map(inline).collect::<Vec<_>>().join(", "))
-        }
-        Value::Object(m) | Value::Map(m) => {
-            format!(
-                "{{{}}}",
-                m.iter()
-                    .map(|(k, x)| format!("{} = {}", key_text(k), inline(x)))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        }
-    }
-}
-
 /// A value over several lines when it is a non-empty collection.
 fn multiline(v: &Value, indent: usize) -> String {
     let pad = " ".repeat(indent + 4);
@@ -742,25 +762,13 @@ fn json_change(before: &Value, after: &Value, replace: bool, k: usize) -> Option
     }
 }
 
-fn key_text(k: &str) -> String {
-    let plain = !k.is_empty()
-        && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-        && !k.starts_with(|c: char| c.is_ascii_digit());
-    if plain {
-        k.to_string()
-    } else {
-        serde_json::Value::String(k.to_string()).to_string()
-    }
-}
-
 /// One instance as `terraform state show` prints it: its non-null attributes, aligned,
 /// each value laid out over lines (JSON documents as `jsonencode(...)`, maps with quoted
 /// keys), then its nested blocks when `schema` says which attributes are blocks.
 /// Sensitive values read `(sensitive value)`. `attrs` must already be out of the state's
 /// wire form (`schema_util::from_state`).
 pub fn state_resource(
-    addr: &crate::InstanceAddr,
+    addr: &forge_engine::InstanceAddr,
     attrs: &Value,
     schema: Option<&Schema>,
 ) -> String {
@@ -878,7 +886,7 @@ pub fn summary_table(plan: &EnvPlan) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::addr::InstanceAddr;
+    use forge_engine::addr::InstanceAddr;
 
     #[test]
     fn update_shows_changed_map_keys_and_hides_the_rest() {

@@ -14,10 +14,10 @@ use serde_json::{Map, Value as J, json};
 use forge_config::Mode;
 use forge_provider::Value;
 
-use crate::addr::{InstanceAddr, InstanceKey, ModuleStep, module_path_string};
-use crate::checks::{CheckKind, CheckResult};
-use crate::plan::{Action, EnvPlan, ResourceChange, UnitOutcome, UnitPlan};
-use crate::state::{TERRAFORM_VERSION, provider_source};
+use forge_engine::addr::{InstanceAddr, InstanceKey, ModuleStep, module_path_string};
+use forge_engine::checks::{CheckKind, CheckResult};
+use forge_engine::plan::{Action, ChangeReason, EnvPlan, ResourceChange, UnitOutcome, UnitPlan};
+use forge_engine::state::{TERRAFORM_VERSION, provider_source};
 
 /// The value with sensitive and unknown parts as null.
 pub fn visible_json(v: &Value) -> J {
@@ -142,7 +142,7 @@ fn output_value(v: &Value, sensitive: bool) -> J {
     let mut o = Map::new();
     o.insert("sensitive".into(), json!(sensitive));
     if v.is_wholly_known() {
-        o.insert("type".into(), crate::state::cty_type(v));
+        o.insert("type".into(), forge_engine::state::cty_type(v));
         if !sensitive {
             o.insert("value".into(), visible_json(v));
         }
@@ -201,35 +201,21 @@ fn change_json(c: &ResourceChange, unit: Option<&str>) -> J {
     }
     o.insert("change".into(), J::Object(ch));
     if c.action.is_replace() {
-        o.insert(
-            "action_reason".into(),
-            json!("replace_because_cannot_update"),
-        );
+        let reason = c.reason.unwrap_or(ChangeReason::ReplaceBecauseCannotUpdate);
+        o.insert("action_reason".into(), json!(reason.terraform_name()));
     }
     // Terraform's reasons for deleting in a normal plan (a destroy plan gives none).
-    if matches!(c.action, Action::Delete | Action::Forget) && c.reason.is_some() {
-        // The reason is the engine's wording (`refactor::orphan_key_reason`), Terraform's.
-        let r = c.reason.as_deref().unwrap_or("");
-        let reason = if r.contains("module instance") {
-            "delete_because_no_module"
-        } else if r.ends_with("is out of range for count") {
-            "delete_because_count_index"
-        } else if r.ends_with("is not in for_each map") {
-            "delete_because_each_key"
-        } else if r.starts_with("resource uses") || r.starts_with("resource does not use") {
-            "delete_because_wrong_repetition"
-        } else {
-            "delete_because_no_resource_config"
-        };
-        o.insert("action_reason".into(), json!(reason));
+    if matches!(c.action, Action::Delete | Action::Forget)
+        && let Some(reason) = c.reason
+    {
+        o.insert("action_reason".into(), json!(reason.terraform_name()));
     }
     if c.action == Action::Read {
-        let reason = if c.reason.as_deref() == Some(crate::checks::CHECK_NESTED_REASON) {
-            "read_because_check_nested"
-        } else {
-            "read_because_config_unknown"
+        let reason = match c.reason {
+            Some(ChangeReason::ReadBecauseCheckNested) => ChangeReason::ReadBecauseCheckNested,
+            _ => ChangeReason::ReadBecauseConfigUnknown,
         };
-        o.insert("action_reason".into(), json!(reason));
+        o.insert("action_reason".into(), json!(reason.terraform_name()));
     }
     J::Object(o)
 }

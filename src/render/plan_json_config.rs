@@ -18,9 +18,9 @@ use forge_config::{Mode, Module, ProviderBlock, ResourceBlock, Unit};
 use forge_lang::{Body, Expr, RefStep, Reference};
 use forge_provider::{Provider, ProviderFactory, Schema, Value};
 
-use crate::module_graph::{ModuleGraph, NodeKind, provider_key, provider_name_of};
 use crate::plan_json::visible_json;
-use crate::state::provider_source;
+use forge_engine::module_graph::{ModuleGraph, NodeKind, provider_key, provider_name_of};
+use forge_engine::state::provider_source;
 
 /// A resource type's or data source's schema, by mode and type name; `None` when no
 /// provider knows it (its expressions are then written without schema filtering).

@@ -1,0 +1,271 @@
+//! Orphans: instances state has and the configuration does not (or that a destroy removes), planned and deleted in reverse dependency order; `removed` blocks' forgets; moved blocks left with nothing to do.
+
+use super::*;
+
+impl Runner<'_> {
+    pub(super) async fn orphans(&self) -> Result<(), Vec<EngineError>> {
+        let in_config = |a: &InstanceAddr| {
+            self.graph
+                .block(&a.config_resource())
+                .is_some_and(|(_, b)| b.mode == Mode::Managed)
+        };
+        let (desired, completed) = {
+            let c = lock(&self.collected);
+            (c.desired.clone(), c.completed.clone())
+        };
+        let candidates: Vec<(InstanceAddr, InstanceState)> = {
+            let store = self.recorder.state().await;
+            store
+                .state
+                .instances
+                .iter()
+                .filter(|(a, _)| a.mode == Mode::Managed)
+                .filter(|(a, _)| match self.run.mode {
+                    PlanMode::Destroy => true,
+                    _ => {
+                        !in_config(a)
+                            || (completed.contains(&a.config_resource()) && !desired.contains(a))
+                    }
+                })
+                .map(|(a, s)| (a.clone(), s.clone()))
+                .collect()
+        };
+        if candidates.is_empty() {
+            return Ok(());
+        }
+        // Plan each: refresh (not when destroying), check prevent_destroy.
+        let mut to_delete: Vec<(InstanceAddr, InstanceState, Arc<dyn ResourceType>)> = Vec::new();
+        let mut errors = Vec::new();
+        for (addr, inst) in candidates {
+            match self.plan_orphan(&addr, &inst).await {
+                Ok(Some((live, rt))) => to_delete.push((
+                    addr,
+                    InstanceState {
+                        attributes: live,
+                        ..inst
+                    },
+                    rt,
+                )),
+                // Already gone outside forge: nothing to delete; the state forgets it.
+                Ok(None) if self.run.apply && self.run.mode == PlanMode::Normal => {
+                    if let Err(e) = self.recorder.record(&addr, None).await {
+                        errors.push(e);
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        if self.run.mode == PlanMode::RefreshOnly {
+            return Ok(());
+        }
+        if !self.run.apply {
+            let live_modules: BTreeSet<ModPath> = lock(&self.expansions)
+                .values()
+                .flatten()
+                .map(|i| i.path.clone())
+                .collect();
+            let mut c = lock(&self.collected);
+            for (addr, inst, rt) in to_delete {
+                let reason = match self.run.mode {
+                    PlanMode::Destroy => None,
+                    _ if !addr.module.is_empty() && !live_modules.contains(&addr.module) => {
+                        Some(ChangeReason::DeleteBecauseNoModule)
+                    }
+                    _ if in_config(&addr) => self
+                        .graph
+                        .block(&addr.config_resource())
+                        .map(|(_, b)| crate::refactor::orphan_key_reason(b, &addr.key)),
+                    _ => Some(ChangeReason::DeleteBecauseNoResourceConfig),
+                };
+                let action = if self.forgets(&addr) {
+                    Action::Forget
+                } else {
+                    Action::Delete
+                };
+                let moved_from = c.moves.get(&addr).cloned();
+                // Typed as the plan shows values: state holds maps as objects.
+                let before = crate::schema_util::typed(rt.schema(), &inst.attributes);
+                c.changes.push(ResourceChange {
+                    addr,
+                    action,
+                    before: Some(before),
+                    after: None,
+                    requires_replace: Vec::new(),
+                    reason,
+                    moved_from,
+                    importing: None,
+                });
+            }
+            return Ok(());
+        }
+        // Objects a removed block lets go of leave the state and stay where they are.
+        let (forget, to_delete): (Vec<_>, Vec<_>) =
+            to_delete.into_iter().partition(|(a, _, _)| self.forgets(a));
+        for (addr, inst, _) in forget {
+            self.check_planned(&addr, Action::Forget)
+                .map_err(|e| vec![e])?;
+            self.recorder
+                .record(&addr, None)
+                .await
+                .map_err(|e| vec![e])?;
+            let moved_from = lock(&self.collected).moves.get(&addr).cloned();
+            lock(&self.collected).changes.push(ResourceChange {
+                addr,
+                action: Action::Forget,
+                before: Some(inst.attributes),
+                after: None,
+                requires_replace: Vec::new(),
+                reason: None,
+                moved_from,
+                importing: None,
+            });
+        }
+        for (addr, _, _) in &to_delete {
+            if let Err(e) = self.check_planned(addr, Action::Delete) {
+                errors.push(e);
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        // Delete in reverse dependency order: an object goes after everything that used it.
+        let deps: Vec<Vec<usize>> = to_delete
+            .iter()
+            .map(|(_, inst, _)| {
+                to_delete
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (b, _, _))| inst.dependencies.contains(&b.config_resource()))
+                    .map(|(j, _)| j)
+                    .collect()
+            })
+            .collect();
+        let order = reversed(&deps);
+        let outcomes = walk(&order, self.run.ctx.parallelism, |i| {
+            let (addr, inst, rt) = &to_delete[i];
+            async move {
+                self.call(addr, OpKind::Destroying, true, rt.delete(&inst.attributes))
+                    .await?;
+                self.recorder.record(addr, None).await?;
+                let moved_from = lock(&self.collected).moves.get(addr).cloned();
+                lock(&self.collected).changes.push(ResourceChange {
+                    addr: addr.clone(),
+                    action: Action::Delete,
+                    before: Some(inst.attributes.clone()),
+                    after: None,
+                    requires_replace: Vec::new(),
+                    reason: None,
+                    moved_from,
+                    importing: None,
+                });
+                Ok::<(), EngineError>(())
+            }
+        })
+        .await;
+        let errors: Vec<EngineError> = outcomes
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, o)| match o {
+                NodeOutcome::Failed(e) => Some(e),
+                NodeOutcome::Skipped(_) => Some(EngineError::new(
+                    ErrorKind::Provider,
+                    format!(
+                        "{}: not deleted because an object that depends on it could not be deleted",
+                        to_delete[i].0
+                    ),
+                )),
+                NodeOutcome::Done(()) => None,
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// True when a `removed` block with `destroy = false` covers this orphan.
+    pub(super) fn forgets(&self, addr: &InstanceAddr) -> bool {
+        self.run.mode == PlanMode::Normal
+            && self.refactor.removed_for(addr).is_some_and(|r| !r.destroy)
+    }
+
+    /// After the walk: moved blocks whose source the configuration still declares (an
+    /// instance key checked once count/for_each are known), and import blocks whose
+    /// target is not an instance the configuration declares.
+    pub(super) fn refactoring_leftovers(&self) -> Vec<EngineError> {
+        let modules: Vec<ModPath> = lock(&self.expansions)
+            .values()
+            .flatten()
+            .map(|i| i.path.clone())
+            .collect();
+        let c = lock(&self.collected);
+        let mut errors = Vec::new();
+        for (old, block) in self.refactor.instance_sources(&modules) {
+            if c.desired.contains(&old) {
+                errors.push(
+                    EngineError::new(ErrorKind::Configuration, format!("unit {}: a moved block moves {old} away, but the configuration still declares it", self.unit_name()))
+                        .cause(format!("moved block at {}", block.location))
+                        .hint(format!("change count/for_each so the object is declared only as {}, or remove the moved block", block.to.text)),
+                );
+            }
+        }
+        if self.run.mode == PlanMode::Normal {
+            for (to, at) in &self.refactor.import_targets() {
+                if c.completed.contains(&to.config_resource())
+                    && !c.desired.contains(to)
+                    && lock(&self.expansions)
+                        .values()
+                        .flatten()
+                        .any(|i| i.path == to.module)
+                {
+                    errors.push(EngineError::config(
+                        format!("unit {}: the import block's target {to} is not an instance the configuration declares", self.unit_name()),
+                        Diagnostic::error(format!("{to} is not in the resource's count/for_each")).at(at.clone()).hint("use a key the resource's count or for_each has").into(),
+                    ));
+                }
+            }
+        }
+        errors
+    }
+
+    /// Refreshes an orphan; `None` when it is already gone (or refresh-only).
+    pub(super) async fn plan_orphan(
+        &self,
+        addr: &InstanceAddr,
+        inst: &InstanceState,
+    ) -> Result<Option<(Value, Arc<dyn ResourceType>)>, EngineError> {
+        let block = self
+            .graph
+            .block(&addr.config_resource())
+            .map(|(_, b)| b)
+            .filter(|b| b.mode == Mode::Managed);
+        if let Some(b) = block
+            && b.lifecycle.prevent_destroy
+        {
+            return Err(prevent_destroy_error(&addr.to_string(), b));
+        }
+        let (name, alias) = parse_provider_address(&inst.provider)
+            .unwrap_or_else(|| (provider_name_of(&addr.type_name).to_string(), None));
+        let provider = self
+            .provider_for(&format!("{name}_"), alias.as_deref())
+            .await?;
+        let rt = provider.resource_type(&addr.type_name).ok_or_else(|| {
+            EngineError::new(ErrorKind::Configuration, format!("{addr}: the {name} provider has no resource type {}", addr.type_name))
+                .hint(format!("remove it from state with `forge state rm {} {addr}` if the object is managed elsewhere", self.unit_name()))
+        })?;
+        let recorded = from_state(rt.schema(), &inst.attributes);
+        if self.run.mode == PlanMode::Destroy || !self.run.refresh {
+            return Ok(Some((recorded, rt)));
+        }
+        let live = self.refresh(rt.as_ref(), addr, &recorded).await?;
+        if self.run.mode == PlanMode::RefreshOnly {
+            return Ok(None);
+        }
+        Ok(live.map(|v| (v, rt)))
+    }
+}

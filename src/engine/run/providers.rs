@@ -1,0 +1,222 @@
+//! Providers: configuring each provider block once, finding a resource's provider, and calling it (one operation under the shared bound, with progress events and timings).
+
+use super::*;
+
+impl Runner<'_> {
+    pub(super) async fn configure_provider(&self, p: usize) -> Result<(), EngineError> {
+        let block = &self.graph.providers[p];
+        let key = provider_key(&block.name, block.alias.as_deref());
+        let config = self
+            .with_scope(&Vec::new(), |scope| eval_body(&block.body, scope))
+            .map_err(|d| {
+                diag_error(
+                    format!(
+                        "unit {}: provider \"{key}\" cannot be evaluated",
+                        self.unit_name()
+                    ),
+                    d,
+                )
+            })?;
+        if !config.is_wholly_known() {
+            return Err(EngineError::new(ErrorKind::Configuration, format!("unit {}: provider \"{key}\" depends on values known only after apply", self.unit_name()))
+                .cause(format!("provider block at {}", block.location))
+                .hint("configure providers from variables whose values are known when planning (not from dependency outputs that do not exist yet)"));
+        }
+        let provider = self.configure(&block.name, &key, &config).await?;
+        self.providers.lock().await.insert(key, provider);
+        Ok(())
+    }
+
+    pub(super) async fn configure(
+        &self,
+        name: &str,
+        key: &str,
+        config: &Value,
+    ) -> Result<Arc<dyn Provider>, EngineError> {
+        let factory = self
+            .run
+            .ctx
+            .factories
+            .iter()
+            .find(|f| f.name() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = self.run.ctx.factories.iter().map(|f| f.name()).collect();
+                EngineError::new(
+                    ErrorKind::Configuration,
+                    format!("unit {}: no provider named \"{name}\"", self.unit_name()),
+                )
+                .hint(format!("forge provides: {}", known.join(", ")))
+            })?;
+        let _permit = self
+            .run
+            .ctx
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| EngineError::new(ErrorKind::Interrupted, "the run was cancelled"))?;
+        factory.configure(config).await.map_err(|e| {
+            EngineError::provider(
+                &format!("unit {}: provider \"{key}\"", self.unit_name()),
+                "configuration",
+                &e,
+            )
+        })
+    }
+
+    /// The configured provider for a resource type; one without a block is configured
+    /// empty, as Terraform does.
+    pub(super) async fn provider_for(
+        &self,
+        type_name: &str,
+        alias: Option<&str>,
+    ) -> Result<Arc<dyn Provider>, EngineError> {
+        let name = provider_name_of(type_name);
+        let key = provider_key(name, alias);
+        let mut providers = self.providers.lock().await;
+        if let Some(p) = providers.get(&key) {
+            return Ok(p.clone());
+        }
+        if alias.is_some() {
+            return Err(EngineError::new(
+                ErrorKind::Configuration,
+                format!(
+                    "unit {}: no provider \"{key}\" is configured",
+                    self.unit_name()
+                ),
+            )
+            .hint(format!(
+                "add a provider \"{name}\" block with alias = \"{}\"",
+                alias.unwrap_or_default()
+            )));
+        }
+        let p = self
+            .configure(name, &key, &Value::Object(BTreeMap::new()))
+            .await?;
+        providers.insert(key, p.clone());
+        Ok(p)
+    }
+
+    /// One provider call under the shared bound, with progress events when applying.
+    pub(super) async fn call<T>(
+        &self,
+        addr: &InstanceAddr,
+        kind: OpKind,
+        report: bool,
+        fut: impl Future<Output = Result<T, ProviderError>>,
+    ) -> Result<T, EngineError>
+    where
+        T: IdOf,
+    {
+        let _permit = self
+            .run
+            .ctx
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| EngineError::new(ErrorKind::Interrupted, "the run was cancelled"))?;
+        if !matches!(
+            kind,
+            OpKind::Reading | OpKind::Importing | OpKind::PreparingImport
+        ) {
+            self.run.ctx.check_interrupted().map_err(|e| EngineError {
+                message: format!("{addr}: {}", e.message),
+                ..e
+            })?;
+            if self.recorder.has_failed() {
+                return Err(EngineError::new(
+                    ErrorKind::Backend,
+                    format!("{addr}: not started: the state could not be written"),
+                )
+                .hint("see the state write error; run the command again to continue"));
+            }
+        }
+        let report = report || (self.run.apply && kind == OpKind::Destroying);
+        let address = addr.to_string();
+        let emit = |status: OpStatus| {
+            if report {
+                (self.run.ctx.events)(Event::Op {
+                    unit: self.unit_name().to_string(),
+                    address: address.clone(),
+                    kind,
+                    status,
+                });
+            }
+        };
+        emit(OpStatus::Started);
+        let start = Instant::now();
+        tokio::pin!(fut);
+        let mut ticker = tokio::time::interval_at(
+            tokio::time::Instant::now() + self.run.ctx.progress_every,
+            self.run.ctx.progress_every,
+        );
+        let result = loop {
+            tokio::select! {
+                r = &mut fut => break r,
+                _ = ticker.tick() => emit(OpStatus::Still(start.elapsed())),
+            }
+        };
+        self.log_op(addr, kind, start);
+        match result {
+            Ok(v) => {
+                emit(OpStatus::Done(start.elapsed(), v.id_of()));
+                Ok(v)
+            }
+            Err(e) => {
+                emit(OpStatus::Failed(start.elapsed()));
+                let doing = match kind {
+                    OpKind::Reading => "reading",
+                    OpKind::Importing | OpKind::PreparingImport => "importing",
+                    OpKind::Creating => "creating",
+                    OpKind::Modifying => "updating",
+                    OpKind::Destroying => "deleting",
+                };
+                Err(EngineError::provider(&address, doing, &e))
+            }
+        }
+    }
+
+    /// Logs a finished provider operation with the resources its block refers to.
+    pub(super) fn log_op(&self, addr: &InstanceAddr, kind: OpKind, start: Instant) {
+        let resource = addr.config_resource();
+        let refers_to = self
+            .graph
+            .node_named(&resource)
+            .map(|n| resource_references(&self.graph, n))
+            .unwrap_or_default();
+        self.run.ctx.op_log.push(OpTiming {
+            unit: self.unit_name().to_string(),
+            address: addr.to_string(),
+            resource,
+            kind,
+            start,
+            elapsed: start.elapsed(),
+            refers_to,
+        });
+    }
+}
+
+pub(super) fn unknown_type(rb: &ResourceBlock, names: Vec<&'static str>) -> EngineError {
+    let mut d = Diagnostic::error(format!(
+        "the {} provider has no resource type `{}`",
+        provider_name_of(&rb.type_name),
+        rb.type_name
+    ))
+    .at(rb.location.clone());
+    if let Some(s) = forge_lang::diagnostic::did_you_mean(&rb.type_name, names.iter().copied()) {
+        d = d.hint(format!("did you mean `{s}`?"));
+    }
+    EngineError::config(
+        format!("{} names an unknown resource type", rb.address()),
+        d.into(),
+    )
+}
+
+/// `provider["registry.terraform.io/hashicorp/aws"].west` -> ("aws", Some("west")).
+pub fn parse_provider_address(text: &str) -> Option<(String, Option<String>)> {
+    let start = text.find("[\"")? + 2;
+    let end = text[start..].find("\"]")? + start;
+    let name = text[start..end].rsplit('/').next()?.to_string();
+    let rest = &text[end + 2..];
+    let alias = rest.strip_prefix('.').map(str::to_string);
+    Some((name, alias))
+}
