@@ -99,8 +99,6 @@ pub fn main() -> i32 {
     let started = std::time::Instant::now();
     API_STATS.store(cli.api_stats, Ordering::Relaxed);
     let style = common::style(cli.no_color);
-    terragrunt_host::install(matches!(cli.command, Command::Validate(_)));
-    schema_host::install();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
