@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
-use forge_config::{Environment, Unit};
+use forge_config::{Environment, LoadContext, Unit};
 use forge_engine::{EngineError, Event, OpKind, OpStatus, Options};
 use forge_lang::Diagnostics;
 use forge_provider::test_support::{FakeWorld, fake_world_from_env};
@@ -110,8 +110,19 @@ pub fn resolve_target(target: &Path) -> Result<PathBuf, Failure> {
     ))
 }
 
+/// What loading configuration asks of the program: the providers' schemas (`.tf.json`
+/// bodies), who the AWS credentials are (`get_aws_account_id()`, ...) and where `run_cmd`
+/// output goes. `offline` (forge validate, which promises no network): the AWS functions
+/// give unknown values instead of asking.
+pub fn load_context(offline: bool) -> LoadContext {
+    LoadContext::new()
+        .with_schemas(super::schema_host::schemas())
+        .with_aws_identity(super::terragrunt_host::aws_identity(offline))
+        .with_command_log(super::terragrunt_host::command_log())
+}
+
 pub fn load_env(dir: &Path) -> Result<Environment, Failure> {
-    Environment::load(dir).map_err(Failure::Diagnostics)
+    Environment::load(dir, &load_context(false)).map_err(Failure::Diagnostics)
 }
 
 /// The one unit a command about state means.

@@ -102,8 +102,6 @@ pub fn main() -> i32 {
     if let Some(warning) = forge_engine::fault_injection::unavailable_warning() {
         eprintln!("warning: {warning}");
     }
-    terragrunt_host::install(matches!(cli.command, Command::Validate(_)));
-    schema_host::install();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

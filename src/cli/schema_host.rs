@@ -1,61 +1,42 @@
 //! The schema lookup forge-config needs to read `*.tf.json` resource bodies (whether
 //! `"ingress": {...}` is a nested block or an object argument depends on the resource
-//! type's schema): the providers' own schemas, built the first time a `.tf.json` file
-//! asks, the way `forge validate` builds them (providers configured with a placeholder
-//! region, which builds clients and makes no call).
+//! type's schema): the providers' own schemas (`ProviderFactory::schemas`, had without
+//! configuring a provider), gathered the first time a `.tf.json` file asks.
 
 use std::sync::{Arc, OnceLock};
 
 use forge_config::{Mode, SchemaLookup};
-use forge_provider::{Provider, Schema, Value};
+use forge_provider::{ProviderSchemas, Schema};
 
-pub fn install() {
-    forge_config::set_schema_lookup(Arc::new(ProviderSchemas::default()));
+/// The lookup a load context carries.
+pub fn schemas() -> Arc<dyn SchemaLookup> {
+    Arc::new(ProviderSchemasLookup::default())
 }
 
 #[derive(Default)]
-struct ProviderSchemas {
-    providers: OnceLock<Vec<Arc<dyn Provider>>>,
+struct ProviderSchemasLookup {
+    providers: OnceLock<Vec<ProviderSchemas>>,
 }
 
-impl SchemaLookup for ProviderSchemas {
+impl SchemaLookup for ProviderSchemasLookup {
     fn schema(&self, mode: Mode, type_name: &str) -> Option<Schema> {
-        let providers = self.providers.get_or_init(configure_all);
-        providers.iter().find_map(|p| match mode {
-            Mode::Managed => p.resource_type(type_name).map(|r| r.schema().clone()),
-            Mode::Data => p.data_source(type_name).map(|d| d.schema().clone()),
+        let providers = self.providers.get_or_init(every_provider);
+        providers.iter().find_map(|p| {
+            match mode {
+                Mode::Managed => p.resources.get(type_name),
+                Mode::Data => p.data_sources.get(type_name),
+            }
+            .cloned()
         })
     }
 }
 
-/// Every provider the program has, configured on a runtime of its own: configuration is
-/// loaded from inside the command's runtime, where blocking on another future would panic.
-fn configure_all() -> Vec<Arc<dyn Provider>> {
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            else {
-                return Vec::new();
-            };
-            runtime.block_on(async {
-                let Ok((factories, _fake)) = super::common::factories() else {
-                    return Vec::new();
-                };
-                let placeholder = Value::object([("region", Value::string("us-east-1"))]);
-                let mut out = Vec::new();
-                for f in factories {
-                    // A provider that cannot be built gives no schemas: its bodies are read
-                    // as arguments, and planning reports the provider's own error.
-                    if let Ok(p) = f.configure(&placeholder).await {
-                        out.push(p);
-                    }
-                }
-                out
-            })
-        })
-        .join()
-        .unwrap_or_default()
-    })
+/// Every provider the program has. When the providers cannot be listed (a broken
+/// `FORGE_FAKE_CLOUD` file), bodies are read as arguments and the command reports the
+/// providers' own error when it builds them.
+fn every_provider() -> Vec<ProviderSchemas> {
+    match super::common::factories() {
+        Ok((factories, _fake)) => factories.iter().map(|f| f.schemas()).collect(),
+        Err(_) => Vec::new(),
+    }
 }

@@ -8,19 +8,23 @@ use std::future::Future;
 use std::sync::Arc;
 
 use forge_aws_common::AwsContext;
-use forge_config::{AwsIdentity, AwsIdentityLookup, CallerIdentity, CommandRun};
+use forge_config::{AwsIdentity, AwsIdentityLookup, CallerIdentity, CommandLog, CommandRun};
 use forge_provider::{ProviderError, Value};
 
-/// Installs both for the rest of the process. `offline` (forge validate, which promises no
-/// network): the AWS functions give unknown values instead of asking.
-pub fn install(offline: bool) {
-    forge_config::set_aws_identity(if offline {
+/// What the AWS functions do. `offline` (forge validate, which promises no network): they
+/// give unknown values instead of asking.
+pub fn aws_identity(offline: bool) -> AwsIdentity {
+    if offline {
         AwsIdentity::Offline
     } else {
         AwsIdentity::Lookup(Arc::new(Sts))
-    });
-    // Shown as Terragrunt shows it, on stderr so that stdout stays the plan (or its JSON).
-    forge_config::set_command_log(Arc::new(|run: &CommandRun<'_>| {
+    }
+}
+
+/// Where `run_cmd` output goes: shown as Terragrunt shows it, on stderr so that stdout
+/// stays the plan (or its JSON).
+pub fn command_log() -> CommandLog {
+    Arc::new(|run: &CommandRun<'_>| {
         if let Some(out) = run.stdout.filter(|o| !o.is_empty()) {
             eprint!("{out}{}", if out.ends_with('\n') { "" } else { "\n" });
         }
@@ -31,7 +35,7 @@ pub fn install(offline: bool) {
                 if run.stderr.ends_with('\n') { "" } else { "\n" }
             );
         }
-    }));
+    })
 }
 
 struct Sts;

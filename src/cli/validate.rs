@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::common::{Failure, Outcome, factories, resolve_target};
+use super::common::{Failure, Outcome, factories, load_context, resolve_target};
 
 #[derive(Args)]
 pub struct ValidateArgs {
@@ -15,7 +15,8 @@ pub struct ValidateArgs {
 
 pub async fn run(args: ValidateArgs) -> Outcome {
     let dir = resolve_target(&args.target)?;
-    let env = forge_config::Environment::load(&dir).map_err(Failure::Diagnostics)?;
+    let env =
+        forge_config::Environment::load(&dir, &load_context(true)).map_err(Failure::Diagnostics)?;
     let (factories, _fake) = factories()?;
     let mut diags = forge_config::validate_environment(&env);
     diags.extend(forge_engine::validate::check_schemas(&env, &factories).await);

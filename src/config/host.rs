@@ -11,6 +11,8 @@ use std::path::{Component, Path, PathBuf};
 use forge_lang::{FunctionHost, Scope};
 use forge_provider::Value;
 
+use crate::context::LoadContext;
+
 /// The names this host answers, for "did you mean" hints and the docs.
 pub(crate) const TERRAGRUNT_FUNCTIONS: &[&str] = &[
     "find_in_parent_folders",
@@ -35,13 +37,16 @@ pub(crate) struct TerragruntHost {
     pub unit_dir: PathBuf,
     /// The folder of the included root file, when there is one.
     pub include_dir: Option<PathBuf>,
+    /// What the AWS functions and `run_cmd` use.
+    pub context: LoadContext,
 }
 
 impl TerragruntHost {
-    pub fn new(unit_dir: &Path) -> Self {
+    pub fn new(unit_dir: &Path, context: &LoadContext) -> Self {
         TerragruntHost {
             unit_dir: unit_dir.to_path_buf(),
             include_dir: None,
+            context: context.clone(),
         }
     }
 
@@ -49,6 +54,7 @@ impl TerragruntHost {
         TerragruntHost {
             unit_dir: self.unit_dir.clone(),
             include_dir: Some(include_dir.to_path_buf()),
+            context: self.context.clone(),
         }
     }
 
@@ -112,8 +118,9 @@ impl TerragruntHost {
         let host = TerragruntHost {
             unit_dir: file_dir.clone(),
             include_dir: self.include_dir.clone(),
+            context: self.context.clone(),
         };
-        let locals = crate::unit_impl::eval_locals(&body, &host, &BTreeMap::new())
+        let locals = crate::locals::eval_locals(&body, &host.unit_dir, &host, &BTreeMap::new())
             .map_err(|d| d.to_string())?;
         let mut out = BTreeMap::new();
         let scope = Scope {
@@ -154,9 +161,12 @@ impl FunctionHost for TerragruntHost {
             }
             "read_terragrunt_config" => self.read_terragrunt_config(&args),
             "get_env" => get_env(&args),
-            "run_cmd" => crate::run_cmd::run_cmd(&self.unit_dir, &args, secret),
+            "run_cmd" => self
+                .context
+                .commands()
+                .run_cmd(&self.unit_dir, &args, secret),
             aws if crate::host_aws::AWS_FUNCTIONS.contains(&aws) => {
-                crate::host_aws::call(aws, &args)
+                self.context.aws().call(aws, &args)
             }
             _ => return None,
         })
@@ -231,7 +241,7 @@ mod tests {
         std::fs::write(root.join("terragrunt.hcl"), "").expect("write");
         std::fs::write(unit.join("terragrunt.hcl"), "").expect("write");
         std::fs::write(root.join("env/env.hcl"), "").expect("write");
-        let host = TerragruntHost::new(&unit);
+        let host = TerragruntHost::new(&unit, &LoadContext::default());
         let found = |args: &[Value]| host.call("find_in_parent_folders", args).expect("mine");
         assert_eq!(
             found(&[]),
@@ -258,7 +268,7 @@ mod tests {
             "locals {\n  a = 1\n  b = local.a + 1\n}\ninputs = { x = local.b }\n",
         )
         .expect("write");
-        let host = TerragruntHost::new(&dir);
+        let host = TerragruntHost::new(&dir, &LoadContext::default());
         let value = host
             .call("read_terragrunt_config", &[Value::string("common.hcl")])
             .expect("mine")
@@ -287,8 +297,11 @@ mod tests {
 
     #[test]
     fn include_paths_are_relative_both_ways() {
-        let host = TerragruntHost::new(Path::new("/r/stacks/production/iam"))
-            .with_include(Path::new("/r/stacks"));
+        let host = TerragruntHost::new(
+            Path::new("/r/stacks/production/iam"),
+            &LoadContext::default(),
+        )
+        .with_include(Path::new("/r/stacks"));
         assert_eq!(
             host.call("path_relative_to_include", &[]),
             Some(Ok(Value::string("production/iam")))
@@ -309,7 +322,7 @@ mod tests {
 
     #[test]
     fn unknown_arguments_give_unknown() {
-        let host = TerragruntHost::new(Path::new("/tmp"));
+        let host = TerragruntHost::new(Path::new("/tmp"), &LoadContext::default());
         assert_eq!(
             host.call("get_env", &[Value::Unknown]),
             Some(Ok(Value::Unknown))
@@ -319,7 +332,7 @@ mod tests {
 
     #[test]
     fn get_env_uses_the_default_or_says_what_to_set() {
-        let host = TerragruntHost::new(Path::new("/tmp"));
+        let host = TerragruntHost::new(Path::new("/tmp"), &LoadContext::default());
         let name = Value::string("FORGE_TEST_SURELY_UNSET_VARIABLE");
         assert_eq!(
             host.call("get_env", &[name.clone(), Value::string("d")]),

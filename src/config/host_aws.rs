@@ -2,12 +2,14 @@
 //! `get_aws_caller_identity_user_id()` and `get_aws_account_alias()`.
 //!
 //! forge-config reads files and has no AWS SDK (a config edit must not relink the SDK), so
-//! the program installs the lookup with [`set_aws_identity`]: the `forge` binary asks STS
-//! (and IAM for the alias) through the same credential and endpoint chain as the providers.
-//! The lookup is made only when a configuration calls one of these functions, and at most
-//! once per process: its answer, or its error, is kept for every later call.
+//! the program passes the lookup in its [`crate::LoadContext`]
+//! ([`crate::LoadContext::with_aws_identity`]): the `forge` binary asks STS (and IAM for
+//! the alias) through the same credential and endpoint chain as the providers. The lookup
+//! is made only when a configuration calls one of these functions, and at most once per
+//! context: its answer, or its error, is kept for every later call.
 
-use std::sync::{Arc, OnceLock, RwLock};
+use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use forge_provider::Value;
 
@@ -27,7 +29,7 @@ pub trait AwsIdentityLookup: Send + Sync {
     fn account_alias(&self) -> Result<String, String>;
 }
 
-/// What the AWS functions do in this process.
+/// What the AWS functions do.
 #[derive(Clone)]
 pub enum AwsIdentity {
     /// Ask this lookup (once).
@@ -36,33 +38,22 @@ pub enum AwsIdentity {
     Offline,
 }
 
-/// The installed lookup with its answers, each asked for at most once.
-struct Installed {
-    identity: AwsIdentity,
+/// A context's lookup with its answers, each asked for at most once.
+#[derive(Default)]
+pub(crate) struct AwsAnswers {
+    /// `None`: the program gave no lookup.
+    identity: Option<AwsIdentity>,
     caller: OnceLock<Result<CallerIdentity, String>>,
     alias: OnceLock<Result<String, String>>,
 }
 
-static INSTALLED: RwLock<Option<Arc<Installed>>> = RwLock::new(None);
-
-/// Installs what the AWS functions use for the rest of the process (replacing, and
-/// forgetting the answers of, any earlier one).
-pub fn set_aws_identity(identity: AwsIdentity) {
-    let installed = Arc::new(Installed {
-        identity,
-        caller: OnceLock::new(),
-        alias: OnceLock::new(),
-    });
-    match INSTALLED.write() {
-        Ok(mut slot) => *slot = Some(installed),
-        Err(poisoned) => *poisoned.into_inner() = Some(installed),
-    }
-}
-
-fn installed() -> Option<Arc<Installed>> {
-    match INSTALLED.read() {
-        Ok(slot) => slot.clone(),
-        Err(poisoned) => poisoned.into_inner().clone(),
+impl fmt::Debug for AwsAnswers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self.identity {
+            None => "none",
+            Some(AwsIdentity::Offline) => "offline",
+            Some(AwsIdentity::Lookup(_)) => "lookup",
+        })
     }
 }
 
@@ -73,38 +64,45 @@ pub(crate) const AWS_FUNCTIONS: &[&str] = &[
     "get_aws_account_alias",
 ];
 
-/// Evaluates one of [`AWS_FUNCTIONS`] (they take no arguments).
-pub(crate) fn call(name: &str, args: &[Value]) -> Result<Value, String> {
-    if !args.is_empty() {
-        return Err(format!(
-            "takes no arguments, {} given; write {name}()",
-            args.len()
-        ));
-    }
-    let Some(installed) = installed() else {
-        return Err(format!(
-            "this program has no way to ask AWS who the credentials are; run the configuration with the forge CLI, which answers {name}() with STS"
-        ));
-    };
-    let lookup = match &installed.identity {
-        AwsIdentity::Offline => return Ok(Value::Unknown),
-        AwsIdentity::Lookup(l) => l,
-    };
-    let text = if name == "get_aws_account_alias" {
-        installed
-            .alias
-            .get_or_init(|| lookup.account_alias())
-            .clone()?
-    } else {
-        let who = installed
-            .caller
-            .get_or_init(|| lookup.caller_identity())
-            .clone()?;
-        match name {
-            "get_aws_caller_identity_arn" => who.arn,
-            "get_aws_caller_identity_user_id" => who.user_id,
-            _ => who.account,
+impl AwsAnswers {
+    pub(crate) fn new(identity: Option<AwsIdentity>) -> Self {
+        AwsAnswers {
+            identity,
+            caller: OnceLock::new(),
+            alias: OnceLock::new(),
         }
-    };
-    Ok(Value::string(text))
+    }
+
+    /// Evaluates one of [`AWS_FUNCTIONS`] (they take no arguments).
+    pub(crate) fn call(&self, name: &str, args: &[Value]) -> Result<Value, String> {
+        if !args.is_empty() {
+            return Err(format!(
+                "takes no arguments, {} given; write {name}()",
+                args.len()
+            ));
+        }
+        let lookup = match &self.identity {
+            None => {
+                return Err(format!(
+                    "this program has no way to ask AWS who the credentials are; run the configuration with the forge CLI, which answers {name}() with STS"
+                ));
+            }
+            Some(AwsIdentity::Offline) => return Ok(Value::Unknown),
+            Some(AwsIdentity::Lookup(l)) => l,
+        };
+        let text = if name == "get_aws_account_alias" {
+            self.alias.get_or_init(|| lookup.account_alias()).clone()?
+        } else {
+            let who = self
+                .caller
+                .get_or_init(|| lookup.caller_identity())
+                .clone()?;
+            match name {
+                "get_aws_caller_identity_arn" => who.arn,
+                "get_aws_caller_identity_user_id" => who.user_id,
+                _ => who.account,
+            }
+        };
+        Ok(Value::string(text))
+    }
 }

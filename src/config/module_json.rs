@@ -5,38 +5,20 @@
 //!
 //! Inside `resource` and `data` bodies only the provider's schema says whether `"ingress":
 //! {...}` is a nested block or an object-valued argument. forge-config has no providers, so
-//! the program installs a lookup ([`set_schema_lookup`]; the `forge` binary asks its
-//! providers). Without one, or for a type it does not know, every property there is read as
+//! the program passes a lookup in the [`crate::LoadContext`]
+//! ([`crate::LoadContext::with_schemas`]; the `forge` binary asks its providers). Without one, or for a type it does not know, every property there is read as
 //! an argument; the schema checks then name the block that was meant.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use forge_lang::{BodySpec, ValueMode};
 use forge_provider::Schema;
 
-use crate::module::Mode;
+use crate::mode::Mode;
 
 /// Gives the schema of a resource type or data source, to read `.tf.json` bodies.
 pub trait SchemaLookup: Send + Sync {
     fn schema(&self, mode: Mode, type_name: &str) -> Option<Schema>;
-}
-
-static INSTALLED: RwLock<Option<Arc<dyn SchemaLookup>>> = RwLock::new(None);
-
-/// Installs the schema lookup for the rest of the process (replacing any earlier one).
-pub fn set_schema_lookup(lookup: Arc<dyn SchemaLookup>) {
-    match INSTALLED.write() {
-        Ok(mut slot) => *slot = Some(lookup),
-        Err(poisoned) => *poisoned.into_inner() = Some(lookup),
-    }
-}
-
-fn lookup(mode: Mode, type_name: &str) -> Option<Schema> {
-    let installed = match INSTALLED.read() {
-        Ok(slot) => slot.clone(),
-        Err(poisoned) => poisoned.into_inner().clone(),
-    };
-    installed.and_then(|l| l.schema(mode, type_name))
 }
 
 /// The nested blocks of the `aws` provider's configuration (forge has no provider
@@ -51,7 +33,9 @@ const AWS_PROVIDER_BLOCKS: &[&str] = &[
 ];
 
 /// The top level of a module's `.tf.json` file.
-pub(crate) fn file_spec() -> BodySpec {
+pub(crate) fn file_spec(schemas: Option<Arc<dyn SchemaLookup>>) -> BodySpec {
+    let schemas_of_data = schemas.clone();
+    let schemas_of_checks = schemas.clone();
     let mut spec = BodySpec::default()
         .block("variable", 1, |_| variable())
         .block("output", 1, |_| output())
@@ -61,14 +45,16 @@ pub(crate) fn file_spec() -> BodySpec {
             provider(labels.first().map(String::as_str).unwrap_or_default())
         })
         .block("terraform", 0, |_| terraform())
-        .block("resource", 2, |labels| {
+        .block("resource", 2, move |labels| {
             resource(
+                schemas.as_deref(),
                 Mode::Managed,
                 labels.first().map(String::as_str).unwrap_or_default(),
             )
         })
-        .block("data", 2, |labels| {
+        .block("data", 2, move |labels| {
             resource(
+                schemas_of_data.as_deref(),
                 Mode::Data,
                 labels.first().map(String::as_str).unwrap_or_default(),
             )
@@ -95,10 +81,12 @@ pub(crate) fn file_spec() -> BodySpec {
                 .mode("to", ValueMode::Reference)
                 .mode("provider", ValueMode::Reference)
         })
-        .block("check", 1, |_| {
+        .block("check", 1, move |_| {
+            let schemas = schemas_of_checks.clone();
             BodySpec::default()
-                .block("data", 2, |labels| {
+                .block("data", 2, move |labels| {
                     resource(
+                        schemas.as_deref(),
                         Mode::Data,
                         labels.first().map(String::as_str).unwrap_or_default(),
                     )
@@ -166,8 +154,10 @@ fn connection() -> BodySpec {
     BodySpec::default().mode("type", ValueMode::Literal)
 }
 
-fn resource(mode: Mode, type_name: &str) -> BodySpec {
-    let schema = lookup(mode, type_name).map(Arc::new);
+fn resource(schemas: Option<&dyn SchemaLookup>, mode: Mode, type_name: &str) -> BodySpec {
+    let schema = schemas
+        .and_then(|s| s.schema(mode, type_name))
+        .map(Arc::new);
     let mut spec = match &schema {
         Some(s) => schema_body(s.clone()),
         None => BodySpec::default(),

@@ -7,7 +7,64 @@ use forge_lang::{
 };
 use forge_provider::Value;
 
-use crate::module::{BlockAddress, Import, ImportForEach, Moved, Removed};
+/// An address in a `moved`, `removed` or `import` block, in Terraform's spelling with
+/// literal keys (`module.a[0].aws_sqs_queue.q["k"]`, `module.a`): it names objects, so it
+/// is never evaluated.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BlockAddress {
+    /// Canonical text: string keys written as JSON strings.
+    pub text: String,
+    pub location: Location,
+}
+
+impl BlockAddress {
+    /// True when it ends with a resource (`type.name`, with or without a key) rather than a
+    /// module call.
+    pub fn is_resource(&self) -> bool {
+        address_ends_with_resource(&self.text)
+    }
+}
+
+/// `moved { from = aws_sqs_queue.a  to = aws_sqs_queue.b }`.
+#[derive(Clone, Debug)]
+pub struct Moved {
+    pub from: BlockAddress,
+    pub to: BlockAddress,
+    pub location: Location,
+}
+
+/// `removed { from = aws_sqs_queue.a  lifecycle { destroy = false } }`.
+#[derive(Clone, Debug)]
+pub struct Removed {
+    /// A resource or a module call, without instance keys.
+    pub from: BlockAddress,
+    /// `lifecycle { destroy = ... }`; true when absent, as Terraform.
+    pub destroy: bool,
+    pub location: Location,
+}
+
+/// `import { to = aws_sqs_queue.a  id = "..." }`; with `for_each` (Terraform 1.7), one
+/// import per element.
+#[derive(Clone, Debug)]
+pub struct Import {
+    /// A resource instance (keys allowed). With `for_each`, `to` as written.
+    pub to: BlockAddress,
+    /// Evaluated in the root module's scope; must be known when planning.
+    pub id: Expr,
+    pub for_each: Option<ImportForEach>,
+    pub location: Location,
+}
+
+/// An import block's `for_each` and its `to`, whose instance keys are expressions of
+/// `each.key` and `each.value` evaluated per element.
+#[derive(Clone, Debug)]
+pub struct ImportForEach {
+    pub collection: Expr,
+    /// `to`'s module calls, each with its key, from the root.
+    pub modules: Vec<(String, Option<Expr>)>,
+    /// `to`'s resource type, name and key.
+    pub resource: (String, String, Option<Expr>),
+}
 
 /// One piece of an address: a name, or a literal instance key.
 enum Piece {

@@ -5,11 +5,12 @@
 //!   call in an included root file; the read file's folder under `read_terragrunt_config`),
 //!   which is Terragrunt's working directory for it. A relative program path
 //!   (`./names.sh`) is taken from that folder.
-//! - Results are kept for the rest of the process by (folder, arguments), so a command
-//!   called from several places, units or loads runs once; `--terragrunt-global-cache`
+//! - Results are kept by (folder, arguments) for as long as the [`crate::LoadContext`]
+//!   (and its clones) lives, so a command called from several places, units or loads
+//!   runs once; `--terragrunt-global-cache`
 //!   keys by arguments only, `--terragrunt-no-cache` runs every time. A failure is not kept.
-//! - forge-config never prints: the program installs a log ([`set_command_log`]) that is
-//!   shown each command's output. `--terragrunt-quiet` withholds the stdout from it; a call
+//! - forge-config never prints: the program passes a log in the context
+//!   ([`crate::LoadContext::with_command_log`]) that is shown each command's output. `--terragrunt-quiet` withholds the stdout from it; a call
 //!   with a sensitive argument is not logged at all and gives a sensitive value.
 //! - A command that cannot start or exits non-zero is an error naming the call's
 //!   `file:line:col` (added by the evaluator), the command, its exit code and the end of
@@ -18,7 +19,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use forge_provider::Value;
 
@@ -36,14 +37,6 @@ pub struct CommandRun<'a> {
 
 pub type CommandLog = Arc<dyn Fn(&CommandRun<'_>) + Send + Sync>;
 
-static LOG: RwLock<Option<CommandLog>> = RwLock::new(None);
-
-/// Installs where finished commands are reported (the CLI prints their output to stderr,
-/// as Terragrunt shows it).
-pub fn set_command_log(log: CommandLog) {
-    *LOG.write().unwrap_or_else(PoisonError::into_inner) = Some(log);
-}
-
 /// Cache key: the folder (or [`GLOBAL_KEY`]) and the arguments.
 type Key = (String, Vec<String>);
 
@@ -54,69 +47,91 @@ const GLOBAL_KEY: &str = "_global_";
 /// command (units evaluating inputs at once) wait for the first instead of running it too.
 type Slot = Arc<Mutex<Option<String>>>;
 
-fn slot(key: Key) -> Slot {
-    static CACHE: OnceLock<Mutex<HashMap<Key, Slot>>> = OnceLock::new();
-    let mut cache = CACHE
-        .get_or_init(Default::default)
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner);
-    cache.entry(key).or_default().clone()
+/// `run_cmd` for one load context: where finished commands are reported and the results
+/// kept so far.
+#[derive(Default)]
+pub(crate) struct Commands {
+    log: Option<CommandLog>,
+    results: Mutex<HashMap<Key, Slot>>,
 }
 
 /// How many leading lines of stderr an error quotes (the end of it, where the cause is).
 const STDERR_TAIL_LINES: usize = 5;
 const STDERR_TAIL_CHARS: usize = 600;
 
-/// `run_cmd(...)` evaluated in `dir`; `secret` when an argument was sensitive.
-pub(crate) fn run_cmd(dir: &Path, args: &[Value], secret: bool) -> Result<Value, String> {
-    let mut argv = Vec::with_capacity(args.len());
-    for (i, a) in args.iter().enumerate() {
-        argv.push(argument_text(a).ok_or_else(|| {
+impl Commands {
+    pub(crate) fn new(log: Option<CommandLog>) -> Self {
+        Commands {
+            log,
+            results: Mutex::default(),
+        }
+    }
+
+    pub(crate) fn has_log(&self) -> bool {
+        self.log.is_some()
+    }
+
+    fn slot(&self, key: Key) -> Slot {
+        let mut results = self.results.lock().unwrap_or_else(PoisonError::into_inner);
+        results.entry(key).or_default().clone()
+    }
+
+    /// `run_cmd(...)` evaluated in `dir`; `secret` when an argument was sensitive.
+    pub(crate) fn run_cmd(
+        &self,
+        dir: &Path,
+        args: &[Value],
+        secret: bool,
+    ) -> Result<Value, String> {
+        let mut argv = Vec::with_capacity(args.len());
+        for (i, a) in args.iter().enumerate() {
+            argv.push(argument_text(a).ok_or_else(|| {
             format!(
                 "argument {} is {}, not a string; pass the program and each argument as strings",
                 i + 1,
                 a.kind_name()
             )
         })?);
-    }
-    let (mut quiet, mut global, mut no_cache) = (false, false, false);
-    let mut start = 0;
-    while let Some(option) = argv.get(start) {
-        match option.as_str() {
-            "--terragrunt-quiet" => quiet = true,
-            "--terragrunt-global-cache" => global = true,
-            "--terragrunt-no-cache" => no_cache = true,
-            _ => break,
         }
-        start += 1;
-    }
-    let argv = &argv[start..];
-    if argv.first().is_none_or(String::is_empty) {
-        return Err("there is no command to run; write run_cmd(\"program\", \"argument\", ...), e.g. run_cmd(\"./names.sh\", \"bucket\")".to_string());
-    }
-    let mark = |text: String| {
-        if secret {
-            Value::string(text).sensitive()
+        let (mut quiet, mut global, mut no_cache) = (false, false, false);
+        let mut start = 0;
+        while let Some(option) = argv.get(start) {
+            match option.as_str() {
+                "--terragrunt-quiet" => quiet = true,
+                "--terragrunt-global-cache" => global = true,
+                "--terragrunt-no-cache" => no_cache = true,
+                _ => break,
+            }
+            start += 1;
+        }
+        let argv = &argv[start..];
+        if argv.first().is_none_or(String::is_empty) {
+            return Err("there is no command to run; write run_cmd(\"program\", \"argument\", ...), e.g. run_cmd(\"./names.sh\", \"bucket\")".to_string());
+        }
+        let mark = |text: String| {
+            if secret {
+                Value::string(text).sensitive()
+            } else {
+                Value::string(text)
+            }
+        };
+        if no_cache {
+            return run(dir, argv, quiet, secret, self.log.as_ref()).map(mark);
+        }
+        let folder = if global {
+            GLOBAL_KEY.to_string()
         } else {
-            Value::string(text)
+            dir.to_string_lossy().into_owned()
+        };
+        let slot = self.slot((folder, argv.to_vec()));
+        let mut cached = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(out) = cached.as_ref() {
+            return Ok(mark(out.clone()));
         }
-    };
-    if no_cache {
-        return run(dir, argv, quiet, secret).map(mark);
+        let out = run(dir, argv, quiet, secret, self.log.as_ref())?;
+        *cached = Some(out.clone());
+        Ok(mark(out))
     }
-    let folder = if global {
-        GLOBAL_KEY.to_string()
-    } else {
-        dir.to_string_lossy().into_owned()
-    };
-    let slot = slot((folder, argv.to_vec()));
-    let mut cached = slot.lock().unwrap_or_else(PoisonError::into_inner);
-    if let Some(out) = cached.as_ref() {
-        return Ok(mark(out.clone()));
-    }
-    let out = run(dir, argv, quiet, secret)?;
-    *cached = Some(out.clone());
-    Ok(mark(out))
 }
 
 /// Terragrunt's arguments are strings; numbers and bools convert as HCL converts them.
@@ -132,7 +147,13 @@ fn argument_text(v: &Value) -> Option<String> {
 
 /// Runs the command in `dir`; `quiet` keeps its stdout out of the log; nothing at all is
 /// logged for a `secret` call, whose arguments the log would show.
-fn run(dir: &Path, argv: &[String], quiet: bool, secret: bool) -> Result<String, String> {
+fn run(
+    dir: &Path,
+    argv: &[String],
+    quiet: bool,
+    secret: bool,
+    log: Option<&CommandLog>,
+) -> Result<String, String> {
     let shown = argv.join(" ");
     let program = program_path(dir, &argv[0]);
     // stdin is the terminal's, as under Terragrunt, so a command may prompt.
@@ -167,7 +188,6 @@ fn run(dir: &Path, argv: &[String], quiet: bool, secret: bool) -> Result<String,
             dir.display()
         ));
     }
-    let log = LOG.read().unwrap_or_else(PoisonError::into_inner).clone();
     if let Some(log) = log.filter(|_| !secret && (!quiet || !stderr.is_empty())) {
         // A quiet command still shows its stderr, as Terragrunt does; only stdout is withheld.
         log(&CommandRun {
@@ -214,22 +234,32 @@ mod tests {
     /// A logged command: argv, stdout (None when quiet), stderr.
     type Logged = (Vec<String>, Option<String>, String);
 
+    use std::sync::OnceLock;
+
     /// Every logged command, from all tests of this module (each looks for its own marker).
     fn logged() -> &'static Mutex<Vec<Logged>> {
         static RECORDS: OnceLock<Mutex<Vec<Logged>>> = OnceLock::new();
-        static INSTALL: OnceLock<()> = OnceLock::new();
-        let records = RECORDS.get_or_init(Default::default);
-        INSTALL.get_or_init(|| {
-            set_command_log(Arc::new(|run: &CommandRun<'_>| {
+        RECORDS.get_or_init(Default::default)
+    }
+
+    /// The commands of one context shared by the tests of this module, logging to
+    /// [`logged`].
+    fn commands() -> &'static Commands {
+        static COMMANDS: OnceLock<Commands> = OnceLock::new();
+        COMMANDS.get_or_init(|| {
+            Commands::new(Some(Arc::new(|run: &CommandRun<'_>| {
                 let mut r = logged().lock().unwrap_or_else(PoisonError::into_inner);
                 r.push((
                     run.argv.to_vec(),
                     run.stdout.map(str::to_string),
                     run.stderr.to_string(),
                 ));
-            }))
-        });
-        records
+            })))
+        })
+    }
+
+    fn run_cmd(dir: &Path, args: &[Value], secret: bool) -> Result<Value, String> {
+        commands().run_cmd(dir, args, secret)
     }
 
     fn logs_of(marker: &str) -> Vec<Logged> {

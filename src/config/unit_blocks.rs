@@ -9,8 +9,28 @@ use forge_lang::{Attribute, Block, Body, Diagnostic, Diagnostics, Expr, Location
 use forge_provider::Value;
 
 use crate::module::{Module, ProviderBlock};
-use crate::unit::{Dependency, RemoteState};
-use crate::unit_impl::UNIT_FILE_NAMES;
+
+/// The file names that make a folder a unit.
+pub(crate) const UNIT_FILE_NAMES: &[&str] = &["terragrunt.hcl", "forge.hcl"];
+
+#[derive(Clone, Debug)]
+pub struct Dependency {
+    pub name: String,
+    /// Absolute, canonical folder of the unit depended on.
+    pub config_path: PathBuf,
+    pub mock_outputs: Option<Value>,
+    pub skip_outputs: bool,
+    pub location: Location,
+}
+
+/// `remote_state { backend = "s3", config = {...} }`, evaluated.
+#[derive(Clone, Debug)]
+pub struct RemoteState {
+    pub backend: String,
+    /// The `config` object: bucket, key, region, dynamodb_table, encrypt, use_lockfile, ...
+    pub config: Value,
+    pub location: Location,
+}
 
 /// Top-level blocks of a unit or root file that forge reads.
 const UNIT_BLOCKS: &[&str] = &[
@@ -522,7 +542,7 @@ pub(crate) fn generate_file(
     let generated = forge_lang::parse_str(&unit_dir.join(&path), contents)
         .map_err(|d| add_detail(d, &origin))?;
     let providers =
-        crate::module_impl::provider_blocks(&generated).map_err(|d| add_detail(d, &origin))?;
+        crate::module::provider_blocks(&generated).map_err(|d| add_detail(d, &origin))?;
     Ok(Generated {
         providers,
         replaces,

@@ -7,10 +7,10 @@ use forge_lang::diagnostic::did_you_mean;
 use forge_lang::{Diagnostic, Diagnostics, Location, Reference, Severity};
 use forge_provider::Value;
 
+use crate::module::body_references;
 use crate::module::{Mode, Module, ResourceBlock};
-use crate::module_impl::body_references;
 use crate::unit::{Environment, Unit};
-use crate::unit_impl::{InputLayer, eval_layer};
+use crate::unit::{InputLayer, eval_layer};
 
 /// Roots a module expression may use besides variables, locals and resources.
 const BUILTIN_ROOTS: &[&str] = &[

@@ -474,7 +474,7 @@ impl Engine {
         dep: &forge_config::Dependency,
         allow_mocks: bool,
     ) -> Result<BTreeMap<String, Value>, EngineError> {
-        let env = Environment::load(&dep.config_path).map_err(|d| {
+        let env = Environment::load(&dep.config_path, unit.load_context()).map_err(|d| {
             EngineError::config(
                 format!(
                     "unit {}: dependency \"{}\" ({}) cannot be loaded",

@@ -263,7 +263,7 @@ fn a_tf_json_module_plans_as_terraform_plans_it_and_as_its_native_twin() {
 /// The locals' values, as forge evaluates them from the loaded JSON module (variables at
 /// their defaults, locals in rounds since they use each other).
 fn forge_locals(dir: &Path) -> BTreeMap<String, String> {
-    let module = forge_config::Module::load(dir)
+    let module = forge_config::Module::load(dir, &forge_config::LoadContext::default())
         .unwrap_or_else(|d| panic!("the JSON module does not load:\n{d}"));
     let vars: BTreeMap<String, forge_provider::Value> = module
         .variables

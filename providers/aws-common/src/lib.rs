@@ -78,6 +78,22 @@ impl AwsContext {
         })
     }
 
+    /// A context that only serves to build resource types for their schemas
+    /// ([`forge_provider::ProviderFactory::schemas`]): no region, no credentials, no
+    /// endpoint; nothing is read from the environment, and no call made with it succeeds.
+    pub fn for_schemas_only() -> Self {
+        AwsContext {
+            sdk: aws_types::SdkConfig::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .build(),
+            region: String::new(),
+            endpoints: BTreeMap::new(),
+            default_tags: BTreeMap::new(),
+            caller: OnceCell::new(),
+            api_stats: ApiStats::global(),
+        }
+    }
+
     /// Records this context's API calls in `stats` instead of the process-wide record
     /// (tests that count calls, so concurrent tests do not mix).
     pub fn with_api_stats(mut self, stats: ApiStats) -> Self {

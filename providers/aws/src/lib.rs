@@ -13,7 +13,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use forge_aws_common::AwsContext;
 use forge_provider::{
-    DataSourceType, Provider, ProviderFactory, ProviderResult, ResourceType, Value,
+    DataSourceType, Provider, ProviderFactory, ProviderResult, ProviderSchemas, ResourceType, Value,
 };
 use tokio::sync::Mutex;
 
@@ -90,5 +90,50 @@ impl ProviderFactory for AwsProviderFactory {
         let provider = Arc::new(AwsProvider::new(context));
         cache.push((config.clone(), provider.clone()));
         Ok(provider)
+    }
+
+    /// The service crates build each type's schema with the type; they are built here
+    /// around a context that loads nothing and is dropped with them.
+    fn schemas(&self) -> ProviderSchemas {
+        let provider = AwsProvider::new(Arc::new(AwsContext::for_schemas_only()));
+        ProviderSchemas {
+            resources: provider
+                .resources
+                .iter()
+                .map(|(name, r)| (name.to_string(), r.schema().clone()))
+                .collect(),
+            data_sources: provider
+                .data_sources
+                .iter()
+                .map(|(name, d)| (name.to_string(), d.schema().clone()))
+                .collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Schemas come without configuration: no region, no credentials, no runtime needed.
+    #[test]
+    fn schemas_are_had_without_configuring() {
+        let schemas = AwsProviderFactory::default().schemas();
+        let queue = schemas
+            .resources
+            .get("aws_sqs_queue")
+            .expect("aws_sqs_queue");
+        assert!(queue.attributes.contains_key("fifo_queue"));
+        let sse = schemas
+            .resources
+            .get("aws_s3_bucket_server_side_encryption_configuration")
+            .expect("the S3 encryption configuration");
+        assert!(sse.blocks.contains_key("rule"), "rule is a nested block");
+        assert!(schemas.data_sources.contains_key("aws_caller_identity"));
+        assert!(
+            schemas.resources.len() >= 10,
+            "{:?}",
+            schemas.resources.keys()
+        );
     }
 }

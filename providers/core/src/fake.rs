@@ -14,7 +14,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 
 use crate::provider::{
-    DataSourceType, Provider, ProviderError, ProviderFactory, ProviderResult, ResourceType,
+    DataSourceType, Provider, ProviderError, ProviderFactory, ProviderResult, ProviderSchemas,
+    ResourceType,
 };
 use crate::schema::{AttrType, Attribute, BlockType, Schema};
 use crate::value::Value;
@@ -468,6 +469,20 @@ impl ProviderFactory for FakeProviderFactory {
         self.cloud.lock().provider_configs.push(config.clone());
         self.cloud.record(FakeOp::Configure, "provider", "fake")?;
         Ok(Arc::new(self.provider()))
+    }
+    fn schemas(&self) -> ProviderSchemas {
+        let provider = self.provider();
+        ProviderSchemas {
+            resources: provider
+                .resources
+                .iter()
+                .map(|(name, r)| (name.to_string(), r.schema().clone()))
+                .collect(),
+            data_sources: BTreeMap::from([(
+                "fake_lookup".to_string(),
+                provider.lookup.schema().clone(),
+            )]),
+        }
     }
 }
 

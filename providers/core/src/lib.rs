@@ -14,7 +14,7 @@ pub mod value;
 pub use backend::{BackendError, BackendFactory, LockInfo, StateBackend, StoredState};
 pub use provider::{
     DataSourceType, PlannedState, Provider, ProviderError, ProviderFactory, ProviderResult,
-    ResourceType, plan_from_schema,
+    ProviderSchemas, ResourceType, plan_from_schema,
 };
 pub use schema::{AttrType, Attribute, BlockType, Schema};
 pub use value::{PathStep, Value};

@@ -5,6 +5,7 @@
 //! they receive values whose shape their schema describes, with every schema attribute
 //! present (null when unset) and every nested block as a list of objects.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -127,6 +128,18 @@ pub trait ProviderFactory: Send + Sync {
     /// The provider's local name in configuration, `aws`.
     fn name(&self) -> &'static str;
     async fn configure(&self, config: &Value) -> ProviderResult<Arc<dyn Provider>>;
+    /// Every resource type's and data source's schema. Schemas do not depend on
+    /// configuration, so they are had without configuring: no credentials, no region, no
+    /// call (reading `.tf.json` bodies, `forge validate`).
+    fn schemas(&self) -> ProviderSchemas;
+}
+
+/// What a provider offers, by type name: known without configuring it
+/// ([`ProviderFactory::schemas`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProviderSchemas {
+    pub resources: BTreeMap<String, Schema>,
+    pub data_sources: BTreeMap<String, Schema>,
 }
 
 /// The default planning rule (see [`ResourceType::plan`]).

@@ -5,6 +5,7 @@
 //! The planning rules follow Terraform's own implementation, so that a state Terraform
 //! wrote plans as no change in forge and plan JSON has the same unknowns.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 mod remote_state;
@@ -13,7 +14,7 @@ pub use remote_state::{RemoteState, remote_state_schema};
 use async_trait::async_trait;
 use forge_provider::{
     AttrType, Attribute, DataSourceType, PlannedState, Provider, ProviderFactory, ProviderResult,
-    ResourceType, Schema, Value,
+    ProviderSchemas, ResourceType, Schema, Value,
 };
 
 /// The provider's local name, as in `terraform_data` (no `provider` block is needed).
@@ -191,12 +192,25 @@ impl ProviderFactory for TerraformProviderFactory {
         NAME
     }
 
-    /// Nothing to configure. Whatever is passed is ignored rather than refused: `forge
-    /// validate` configures every provider with a placeholder `region` to load schemas.
+    /// Nothing to configure. Whatever is passed is ignored rather than refused: some
+    /// callers still configure every provider with a placeholder `region` to load schemas.
     async fn configure(&self, _config: &Value) -> ProviderResult<Arc<dyn Provider>> {
         Ok(Arc::new(TerraformProvider {
             data: Arc::new(TerraformData),
         }))
+    }
+
+    fn schemas(&self) -> ProviderSchemas {
+        ProviderSchemas {
+            resources: BTreeMap::from([(
+                "terraform_data".to_string(),
+                TerraformData.schema().clone(),
+            )]),
+            data_sources: BTreeMap::from([(
+                "terraform_remote_state".to_string(),
+                RemoteState.schema().clone(),
+            )]),
+        }
     }
 }
 

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use forge_config::{Environment, validate_environment};
+use forge_config::{Environment, LoadContext, validate_environment};
 use forge_lang::render_console;
 use forge_provider::Value;
 
@@ -112,7 +112,7 @@ fn broken_configurations_give_their_diagnostics() {
     for case in cases("broken") {
         let (_tmp, root) = temp_root();
         expand(&case, &root);
-        let diags = match Environment::load(&env_dir(&root)) {
+        let diags = match Environment::load(&env_dir(&root), &LoadContext::default()) {
             Ok(env) => validate_environment(&env),
             Err(d) => d,
         };
@@ -370,7 +370,7 @@ fn working_configurations_evaluate_to_their_snapshots() {
         let outputs = expand(&case, &root)
             .map(|t| serde_json::from_str(&t).expect("outputs.json"))
             .unwrap_or(serde_json::Value::Null);
-        let actual = match Environment::load(&env_dir(&root)) {
+        let actual = match Environment::load(&env_dir(&root), &LoadContext::default()) {
             Ok(env) => render_env(&env, &outputs, &root),
             Err(d) => format!("load failed:\n{}", relative(&d.to_string(), &root)),
         };

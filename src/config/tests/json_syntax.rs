@@ -8,9 +8,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::{Arc, Once};
+use std::sync::Arc;
 
-use forge_config::{Mode, Module, SchemaLookup, set_schema_lookup};
+use forge_config::{LoadContext, Mode, Module, SchemaLookup};
 use forge_lang::eval::eval_body;
 use forge_lang::{Body, Expr, Reference, Scope, render_console};
 use forge_provider::Value;
@@ -58,9 +58,9 @@ impl SchemaLookup for TestSchemas {
     }
 }
 
-fn install() {
-    static ONCE: Once = Once::new();
-    ONCE.call_once(|| set_schema_lookup(Arc::new(TestSchemas)));
+/// What the tests load modules with: the test schemas.
+fn context() -> LoadContext {
+    LoadContext::new().with_schemas(Arc::new(TestSchemas))
 }
 
 fn write(root: &Path, files: &[(&str, &str)]) {
@@ -237,14 +237,13 @@ fn describe(m: &Module) -> String {
 /// Loads `main.tf` and `main.tf.json` (with the same other files) as two modules and
 /// compares them; returns the description for further checks.
 fn assert_equivalent(hcl: &str, json: &str, others: &[(&str, &str)]) -> String {
-    install();
     let dir = tempfile::tempdir().expect("tempdir");
     for (sub, file, text) in [("hcl", "main.tf", hcl), ("json", "main.tf.json", json)] {
         write(&dir.path().join(sub), &[(file, text)]);
         write(&dir.path().join(sub), others);
     }
     let load = |sub: &str| {
-        Module::load(&dir.path().join(sub))
+        Module::load(&dir.path().join(sub), &context())
             .unwrap_or_else(|d| panic!("the {sub} module does not load:\n{d}"))
     };
     let (h, j) = (describe(&load("hcl")), describe(&load("json")));
@@ -607,7 +606,6 @@ module "child" {
 
 #[test]
 fn tf_and_tf_json_files_share_one_module() {
-    install();
     let dir = tempfile::tempdir().expect("tempdir");
     write(
         dir.path(),
@@ -620,7 +618,7 @@ fn tf_and_tf_json_files_share_one_module() {
             ("more.tf", "locals {\n  from_hcl = \"${local.upper}!\"\n}\n"),
         ],
     );
-    let m = Module::load(dir.path()).unwrap_or_else(|d| panic!("{d}"));
+    let m = Module::load(dir.path(), &context()).unwrap_or_else(|d| panic!("{d}"));
     let d = describe(&m);
     assert!(d.contains("output o = \"X-X!\""), "{d}");
     assert_eq!(m.files.len(), 3);
@@ -629,7 +627,7 @@ fn tf_and_tf_json_files_share_one_module() {
         dir.path(),
         &[("dup.tf.json", "{\"variable\": {\"name\": {}}}")],
     );
-    let err = Module::load(dir.path())
+    let err = Module::load(dir.path(), &context())
         .expect_err("declared twice")
         .to_string();
     assert!(
@@ -642,7 +640,6 @@ fn tf_and_tf_json_files_share_one_module() {
 
 #[test]
 fn override_files_are_refused() {
-    install();
     for name in [
         "override.tf",
         "main_override.tf",
@@ -655,7 +652,7 @@ fn override_files_are_refused() {
             dir.path(),
             &[("main.tf", "variable \"x\" {}\n"), (name, text)],
         );
-        let err = Module::load(dir.path())
+        let err = Module::load(dir.path(), &context())
             .expect_err("an override file")
             .to_string();
         assert!(
@@ -673,7 +670,6 @@ fn override_files_are_refused() {
 
 #[test]
 fn json_errors_name_the_json_file() {
-    install();
     let dir = tempfile::tempdir().expect("tempdir");
     write(
         dir.path(),
@@ -682,7 +678,9 @@ fn json_errors_name_the_json_file() {
             "{\n  \"resource\": {\"terraform_data\": {\"a\": {\"provider\": 1}}},\n  \"variable\": {\"v\": {\"type\": \"lisst(string)\"}},\n  \"outputs\": {}\n}\n",
         )],
     );
-    let err = Module::load(dir.path()).expect_err("broken").to_string();
+    let err = Module::load(dir.path(), &context())
+        .expect_err("broken")
+        .to_string();
     assert!(
         err.contains(
             "`provider` must be given as a string holding a reference or keyword, not a number"
@@ -697,7 +695,9 @@ fn json_errors_name_the_json_file() {
             "{\n  \"variable\": {\"v\": {\"type\": \"lisst(string)\"}},\n  \"outputs\": {}\n}\n",
         )],
     );
-    let err = Module::load(dir.path()).expect_err("broken").to_string();
+    let err = Module::load(dir.path(), &context())
+        .expect_err("broken")
+        .to_string();
     assert!(err.contains("main.tf.json:2:"), "{err}");
     assert!(
         err.contains("unknown block type `outputs`")

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use forge_config::{Environment, validate_environment};
+use forge_config::{Environment, LoadContext, validate_environment};
 use forge_provider::Value;
 
 const UNITS: &[&str] = &[
@@ -24,7 +24,8 @@ fn stacks_dir() -> PathBuf {
 }
 
 fn load(dir: &Path) -> Environment {
-    Environment::load(dir).unwrap_or_else(|d| panic!("{} does not load:\n{d}", dir.display()))
+    Environment::load(dir, &LoadContext::default())
+        .unwrap_or_else(|d| panic!("{} does not load:\n{d}", dir.display()))
 }
 
 /// unit name -> names of the units it depends on (through dependency blocks).
@@ -595,7 +596,7 @@ fn loading_the_stacks_folder_skips_the_root_file_and_names_units_by_path() {
 #[test]
 fn a_folder_without_units_or_a_missing_folder_says_what_to_pass() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let empty = Environment::load(tmp.path())
+    let empty = Environment::load(tmp.path(), &LoadContext::default())
         .expect_err("no units")
         .to_string();
     assert!(empty.contains("no units found in"), "{empty}");
@@ -603,7 +604,7 @@ fn a_folder_without_units_or_a_missing_folder_says_what_to_pass() {
         empty.contains("hint: a unit is a folder holding a terragrunt.hcl"),
         "{empty}"
     );
-    let missing = Environment::load(&tmp.path().join("nope"))
+    let missing = Environment::load(&tmp.path().join("nope"), &LoadContext::default())
         .expect_err("missing")
         .to_string();
     assert!(

@@ -1,16 +1,14 @@
 //! Terragrunt's `run_cmd` and AWS identity functions through `Environment::load`: where a
-//! command runs, that it runs once, how failures are reported; that the installed AWS
-//! lookup is asked only when a configuration uses the functions, and once.
-//!
-//! One test binary of its own: the AWS lookup is process-wide, so the AWS checks are one
-//! test that installs lookups in turn.
+//! command runs, that it runs once, how failures are reported; that the AWS lookup the
+//! load context carries is asked only when a configuration uses the functions, and once
+//! per context.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use forge_config::{AwsIdentity, AwsIdentityLookup, CallerIdentity, Environment, set_aws_identity};
+use forge_config::{AwsIdentity, AwsIdentityLookup, CallerIdentity, Environment, LoadContext};
 use forge_provider::Value;
 
 fn write(root: &Path, files: &[(&str, &str)]) {
@@ -22,8 +20,11 @@ fn write(root: &Path, files: &[(&str, &str)]) {
 }
 
 /// Every unit's evaluated inputs, by unit name.
-fn inputs_of(env: &Path) -> Result<BTreeMap<String, BTreeMap<String, Value>>, String> {
-    let loaded = Environment::load(env).map_err(|d| d.to_string())?;
+fn inputs_of(
+    env: &Path,
+    context: &LoadContext,
+) -> Result<BTreeMap<String, BTreeMap<String, Value>>, String> {
+    let loaded = Environment::load(env, context).map_err(|d| d.to_string())?;
     let mut out = BTreeMap::new();
     for unit in &loaded.units {
         out.insert(
@@ -66,13 +67,13 @@ impl AwsIdentityLookup for CountingSts {
 }
 
 #[test]
-fn aws_functions_ask_the_installed_lookup_once_and_only_when_used() {
+fn aws_functions_ask_the_context_lookup_once_and_only_when_used() {
     let sts = Arc::new(CountingSts {
         calls: AtomicUsize::new(0),
         alias_calls: AtomicUsize::new(0),
         fail: false,
     });
-    set_aws_identity(AwsIdentity::Lookup(sts.clone()));
+    let context = LoadContext::new().with_aws_identity(AwsIdentity::Lookup(sts.clone()));
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().canonicalize().expect("canonical");
 
@@ -91,7 +92,7 @@ fn aws_functions_ask_the_installed_lookup_once_and_only_when_used() {
             ("plain/a/main.tf", MODULE),
         ],
     );
-    inputs_of(&root.join("plain")).expect("loads");
+    inputs_of(&root.join("plain"), &context).expect("loads");
     assert_eq!(sts.calls.load(Ordering::SeqCst), 0);
 
     // Two units, the root's locals and the inputs all use them: STS is asked once.
@@ -114,7 +115,7 @@ fn aws_functions_ask_the_installed_lookup_once_and_only_when_used() {
             ("aws/b/main.tf", MODULE),
         ],
     );
-    let all = inputs_of(&root.join("aws")).expect("loads");
+    let all = inputs_of(&root.join("aws"), &context).expect("loads");
     let a = &all["a"];
     assert_eq!(a["x"], Value::string("123456789012"));
     assert_eq!(a["bucket"], Value::string("state-123456789012"));
@@ -122,11 +123,11 @@ fn aws_functions_ask_the_installed_lookup_once_and_only_when_used() {
     assert_eq!(a["user"], Value::string("AIDAEXAMPLE"));
     assert_eq!(a["alias"], Value::string("acme"));
     assert_eq!(all["b"]["x"], Value::string("123456789012"));
-    inputs_of(&root.join("aws")).expect("loads again");
+    inputs_of(&root.join("aws"), &context).expect("loads again");
     assert_eq!(
         sts.calls.load(Ordering::SeqCst),
         1,
-        "one GetCallerIdentity per process"
+        "one GetCallerIdentity per load context"
     );
     assert_eq!(sts.alias_calls.load(Ordering::SeqCst), 1);
 
@@ -137,8 +138,8 @@ fn aws_functions_ask_the_installed_lookup_once_and_only_when_used() {
         alias_calls: AtomicUsize::new(0),
         fail: true,
     });
-    set_aws_identity(AwsIdentity::Lookup(down.clone()));
-    let err = inputs_of(&root.join("aws")).expect_err("STS is down");
+    let context = LoadContext::new().with_aws_identity(AwsIdentity::Lookup(down.clone()));
+    let err = inputs_of(&root.join("aws"), &context).expect_err("STS is down");
     let root_file = root.join("aws/terragrunt.hcl");
     assert!(
         err.contains(
@@ -154,8 +155,8 @@ fn aws_functions_ask_the_installed_lookup_once_and_only_when_used() {
     assert_eq!(down.calls.load(Ordering::SeqCst), 1);
 
     // Offline (forge validate): unknown, nothing asked.
-    set_aws_identity(AwsIdentity::Offline);
-    let all = inputs_of(&root.join("aws")).expect("loads offline");
+    let offline = LoadContext::new().with_aws_identity(AwsIdentity::Offline);
+    let all = inputs_of(&root.join("aws"), &offline).expect("loads offline");
     assert_eq!(all["b"]["x"], Value::Unknown);
     assert_eq!(down.calls.load(Ordering::SeqCst), 1);
 }
@@ -165,6 +166,8 @@ fn run_cmd_runs_in_the_unit_folder_once_and_failures_name_the_call() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().canonicalize().expect("canonical");
     let count = root.join("count");
+    // One context for both loads: a command runs once per context.
+    let context = LoadContext::new();
     let append = format!("echo run >> {0}; wc -l < {0} | tr -d ' '", count.display());
     // The root file's call runs in each including unit's folder (Terragrunt's working
     // directory); the unit's locals and inputs call the same command, which runs once.
@@ -189,7 +192,7 @@ fn run_cmd_runs_in_the_unit_folder_once_and_failures_name_the_call() {
             ("env/b/main.tf", MODULE),
         ],
     );
-    let all = inputs_of(&root.join("env")).expect("loads");
+    let all = inputs_of(&root.join("env"), &context).expect("loads");
     assert_eq!(
         all["a"]["where"],
         Value::string(root.join("env/a").to_string_lossy())
@@ -200,7 +203,7 @@ fn run_cmd_runs_in_the_unit_folder_once_and_failures_name_the_call() {
     );
     assert_eq!(all["a"]["x"], Value::string("1"));
     assert_eq!(all["a"]["again"], Value::string("1"));
-    inputs_of(&root.join("env")).expect("loads again");
+    inputs_of(&root.join("env"), &context).expect("loads again");
     assert_eq!(
         std::fs::read_to_string(&count).expect("count"),
         "run\n",
@@ -217,7 +220,7 @@ fn run_cmd_runs_in_the_unit_folder_once_and_failures_name_the_call() {
             ("broken/main.tf", MODULE),
         ],
     );
-    let err = inputs_of(&root.join("broken")).expect_err("fails");
+    let err = inputs_of(&root.join("broken"), &context).expect_err("fails");
     let file = root.join("broken/terragrunt.hcl");
     assert!(
         err.contains(&format!(

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use forge_config::Environment;
+use forge_config::{Environment, LoadContext};
 use forge_lang::render_console;
 
 const MAIN_TF: &str = r#"
@@ -51,7 +51,8 @@ fn unit_values(
     for (rel, text) in files {
         write(rel, text);
     }
-    let loaded = Environment::load(&root.join("env")).map_err(|d| d.to_string())?;
+    let loaded =
+        Environment::load(&root.join("env"), &LoadContext::default()).map_err(|d| d.to_string())?;
     let unit = loaded.unit("app").expect("unit app");
     let inputs = unit
         .eval_inputs(&BTreeMap::new())
@@ -331,15 +332,15 @@ fn validate_counts_a_variable_file_as_giving_a_required_variable() {
         "env/app/main.tf",
         "variable \"needed\" {\n  type = string\n}\n",
     );
-    let env = Environment::load(&root.join("env")).expect("loads");
+    let env = Environment::load(&root.join("env"), &LoadContext::default()).expect("loads");
     let before = forge_config::validate_environment(&env).to_string();
     assert!(before.contains("required variable `needed`"), "{before}");
     write("env/app/terraform.tfvars", "needed = \"here\"\n");
-    let env = Environment::load(&root.join("env")).expect("loads");
+    let env = Environment::load(&root.join("env"), &LoadContext::default()).expect("loads");
     let after = forge_config::validate_environment(&env).to_string();
     assert!(!after.contains("needed"), "{after}");
     write("env/app/terraform.tfvars", "needed = [\n");
-    let env = Environment::load(&root.join("env")).expect("loads");
+    let env = Environment::load(&root.join("env"), &LoadContext::default()).expect("loads");
     let broken = forge_config::validate_environment(&env).to_string();
     assert!(
         broken.contains("terraform.tfvars:"),

@@ -83,7 +83,7 @@ async fn main() {
             std::process::exit(1);
         }
         let start = Instant::now();
-        let env = match Environment::load(dir.path()) {
+        let env = match Environment::load(dir.path(), &forge_config::LoadContext::default()) {
             Ok(e) => e,
             Err(d) => {
                 eprintln!("{d}");

@@ -329,7 +329,7 @@ async fn moves_that_cannot_be_made_are_errors_naming_the_block() {
         dir.path(),
         "resource \"fake_bucket\" \"a\" {\n  name = \"a\"\n}\n\nmoved {\n  from = fake_thing.a\n  to   = fake_bucket.a\n}\n",
     );
-    let err = forge_config::Environment::load(dir.path())
+    let err = forge_config::Environment::load(dir.path(), &forge_config::LoadContext::default())
         .expect_err("a type change is refused")
         .to_string();
     assert!(
@@ -433,7 +433,7 @@ async fn a_removed_block_for_a_declared_resource_is_an_error() {
         "{text}"
     );
     unit(dir.path(), "removed {\n  from = fake_thing.a[0]\n}\n");
-    let err = forge_config::Environment::load(dir.path())
+    let err = forge_config::Environment::load(dir.path(), &forge_config::LoadContext::default())
         .expect_err("keys are refused")
         .to_string();
     assert!(
@@ -608,7 +608,7 @@ async fn import_blocks_that_cannot_work_are_errors() {
         dir.path(),
         "module \"c\" {\n  source = \"../modules/c\"\n}\n",
     );
-    let err = forge_config::Environment::load(dir.path())
+    let err = forge_config::Environment::load(dir.path(), &forge_config::LoadContext::default())
         .expect_err("refused")
         .to_string();
     assert!(
@@ -1045,7 +1045,7 @@ async fn import_blocks_with_for_each_that_cannot_work_are_errors() {
             "{resource}import {{\n  for_each = toset([\"x\"])\n  to       = fake_thing.a[local.k]\n  id       = each.key\n}}\n"
         ),
     );
-    let err = forge_config::Environment::load(dir.path())
+    let err = forge_config::Environment::load(dir.path(), &forge_config::LoadContext::default())
         .expect_err("refused")
         .to_string();
     assert!(
@@ -1057,7 +1057,7 @@ async fn import_blocks_with_for_each_that_cannot_work_are_errors() {
         dir.path(),
         &format!("{resource}import {{\n  to = fake_thing.a[\"x\"]\n  id = each.key\n}}\n"),
     );
-    let err = forge_config::Environment::load(dir.path())
+    let err = forge_config::Environment::load(dir.path(), &forge_config::LoadContext::default())
         .expect_err("refused")
         .to_string();
     assert!(

@@ -20,7 +20,7 @@ pub fn write(root: &Path, files: &[(&str, &str)]) {
 }
 
 pub fn load(root: &Path) -> Environment {
-    match Environment::load(root) {
+    match Environment::load(root, &forge_config::LoadContext::default()) {
         Ok(e) => e,
         Err(d) => panic!("the test environment does not load:\n{d}"),
     }

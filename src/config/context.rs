@@ -1,0 +1,77 @@
+//! What loading a configuration may ask of the program that loads it, passed in rather
+//! than installed: the providers' schemas (to read `.tf.json` resource bodies), who the
+//! AWS credentials are (Terragrunt's `get_aws_account_id()` and its siblings) and where
+//! `run_cmd` reports the commands it ran. forge-config has no providers, no AWS SDK and no
+//! terminal, so the program builds one [`LoadContext`] and hands it to
+//! [`crate::Environment::load`] (or [`crate::Module::load`]); what a load returns depends
+//! only on its arguments.
+//!
+//! A context also keeps what a run must not ask twice: the AWS identity's answers and
+//! `run_cmd`'s results, shared by every load and every unit given the same context (and
+//! its clones), as they were shared by the whole process before.
+
+use std::fmt;
+use std::sync::Arc;
+
+use crate::host_aws::{AwsAnswers, AwsIdentity};
+use crate::module_json::SchemaLookup;
+use crate::run_cmd::{CommandLog, Commands};
+
+/// The hooks a load uses. [`LoadContext::default`] has none: `.tf.json` resource bodies
+/// are read without schemas (every property an argument), the AWS functions fail with a
+/// message saying so, and `run_cmd` runs commands without reporting them.
+#[derive(Clone, Default)]
+pub struct LoadContext {
+    schemas: Option<Arc<dyn SchemaLookup>>,
+    aws: Arc<AwsAnswers>,
+    commands: Arc<Commands>,
+}
+
+impl LoadContext {
+    /// A context with no hooks (see [`LoadContext`]).
+    pub fn new() -> Self {
+        LoadContext::default()
+    }
+
+    /// Resource and data source schemas for `.tf.json` files.
+    pub fn with_schemas(mut self, schemas: Arc<dyn SchemaLookup>) -> Self {
+        self.schemas = Some(schemas);
+        self
+    }
+
+    /// What the AWS identity functions do; each answer is asked for at most once per
+    /// context.
+    pub fn with_aws_identity(mut self, identity: AwsIdentity) -> Self {
+        self.aws = Arc::new(AwsAnswers::new(Some(identity)));
+        self
+    }
+
+    /// Where `run_cmd` reports each finished command (the CLI prints it to stderr).
+    /// Starts a fresh record of the commands run.
+    pub fn with_command_log(mut self, log: CommandLog) -> Self {
+        self.commands = Arc::new(Commands::new(Some(log)));
+        self
+    }
+
+    pub(crate) fn schemas(&self) -> Option<Arc<dyn SchemaLookup>> {
+        self.schemas.clone()
+    }
+
+    pub(crate) fn aws(&self) -> &AwsAnswers {
+        &self.aws
+    }
+
+    pub(crate) fn commands(&self) -> &Commands {
+        &self.commands
+    }
+}
+
+impl fmt::Debug for LoadContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadContext")
+            .field("schemas", &self.schemas.is_some())
+            .field("aws", &self.aws)
+            .field("command_log", &self.commands.has_log())
+            .finish()
+    }
+}
