@@ -18,6 +18,7 @@ pub mod module_graph;
 pub mod plan;
 pub mod plan_json;
 pub mod plan_json_config;
+pub mod provider_config;
 pub mod refactor;
 pub mod render;
 pub mod run;

@@ -13,7 +13,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use forge_aws_common::AwsContext;
 use forge_provider::{
-    DataSourceType, Provider, ProviderFactory, ProviderResult, ResourceType, Value,
+    ConfigIssue, DataSourceType, Provider, ProviderFactory, ProviderResult, ResourceType, Schema,
+    Value,
 };
 use tokio::sync::Mutex;
 
@@ -90,5 +91,13 @@ impl ProviderFactory for AwsProviderFactory {
         let provider = Arc::new(AwsProvider::new(context));
         cache.push((config.clone(), provider.clone()));
         Ok(provider)
+    }
+
+    fn config_schema(&self) -> Option<Schema> {
+        Some(forge_aws_common::provider_block::config_schema())
+    }
+
+    fn check_config(&self, config: &Value) -> Vec<ConfigIssue> {
+        forge_aws_common::provider_block::check(config)
     }
 }
