@@ -46,6 +46,7 @@ mod refactor;
 mod run_cmd;
 mod unit_blocks;
 mod unit_impl;
+pub mod unit_settings;
 
 pub use host::relative_path;
 pub use host_aws::{AwsIdentity, AwsIdentityLookup, CallerIdentity, set_aws_identity};

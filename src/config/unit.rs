@@ -51,6 +51,8 @@ pub struct Unit {
     pub generated_providers: Vec<ProviderBlock>,
     /// The module `terraform { source }` points at (the unit folder's own `*.tf` when no source).
     pub module: Module,
+    /// Terragrunt's `skip` and `prevent_destroy` (see `unit_settings`).
+    pub settings: crate::unit_settings::UnitSettings,
     /// Unevaluated inputs (root's, then the unit's on top); see `eval_inputs`.
     pub(crate) inputs: crate::unit_impl::PendingInputs,
 }

@@ -325,6 +325,15 @@ fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
         }
     }
 
+    let settings = collect(
+        &mut diags,
+        crate::unit_settings::read(
+            files
+                .iter()
+                .filter(|(_, inc)| inc.merge != MergeStrategy::NoMerge)
+                .map(|(s, inc)| (&inc.body, s)),
+        ),
+    );
     let module_dir = match &module_source {
         Some((expr, src_scope)) => collect(
             &mut diags,
@@ -370,6 +379,7 @@ fn load_unit(env_dir: &Path, config_file: &Path) -> Result<Unit, Diagnostics> {
             remote_state,
             generated_providers,
             module,
+            settings: settings.unwrap_or_default(),
             inputs: PendingInputs {
                 layers,
                 deep_merge: included.iter().any(|i| i.merge == MergeStrategy::Deep),

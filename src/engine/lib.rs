@@ -27,6 +27,7 @@ pub mod schema_util;
 pub mod state;
 pub mod store;
 pub mod unit_graph;
+pub mod unit_policy;
 pub mod validate;
 pub mod walk;
 

@@ -21,6 +21,7 @@ pub fn check_provider_blocks(
 ) -> Diagnostics {
     let mut diags = Diagnostics::new();
     let mut seen = std::collections::BTreeSet::new();
+    let mut reported = std::collections::BTreeSet::new();
     for unit in &env.units {
         let mut modules: Vec<&Module> = vec![&unit.module];
         let mut blocks: Vec<&ProviderBlock> = unit.generated_providers.iter().collect();
@@ -48,7 +49,17 @@ pub fn check_provider_blocks(
                 }
                 found.push(issue_diagnostic(&issue, block));
             }
-            diags.extend(found);
+            // A generated block is the same text in every unit that generates it: once.
+            for d in found.iter().cloned() {
+                let key = format!(
+                    "{}|{:?}",
+                    d.summary,
+                    d.location.as_ref().map(|l| l.to_string())
+                );
+                if reported.insert(key) {
+                    diags.push(d);
+                }
+            }
         }
     }
     diags
@@ -137,4 +148,46 @@ fn constant_config(body: &Body) -> Value {
         map.insert(name, Value::List(items));
     }
     Value::Object(map)
+}
+
+/// Before any lock is taken: configures the selected units' provider blocks whose
+/// arguments are all constants, so that a refused identity (`forbidden_account_ids`, an
+/// account not in `allowed_account_ids`, a refused setting) stops the run before anything
+/// is locked, read or changed. Providers configure once per configuration, so the unit's
+/// own configuration later reuses this one. Blocks that use variables are checked when
+/// their unit configures them, which is still before any of its resources is touched.
+pub async fn preflight(
+    env: &Environment,
+    selected: &[bool],
+    factories: &[Arc<dyn ProviderFactory>],
+) -> Result<(), crate::plan::EngineError> {
+    for (unit, _) in env.units.iter().zip(selected).filter(|(_, s)| **s) {
+        for block in unit
+            .module
+            .providers
+            .iter()
+            .chain(&unit.generated_providers)
+        {
+            let Some(factory) = factories.iter().find(|f| f.name() == block.name) else {
+                continue;
+            };
+            let config = constant_config(&block.body);
+            if !config.is_wholly_known() {
+                continue;
+            }
+            let key = match &block.alias {
+                Some(alias) => format!("{}.{alias}", block.name),
+                None => block.name.clone(),
+            };
+            factory.configure(&config).await.map_err(|e| {
+                crate::plan::EngineError::provider(
+                    &format!("unit {}: provider \"{key}\"", unit.name),
+                    "configuration",
+                    &e,
+                )
+                .cause(format!("provider block at {}", block.location))
+            })?;
+        }
+    }
+    Ok(())
 }

@@ -17,6 +17,7 @@ mod remote_state_bootstrap;
 mod stacks;
 mod terraform_remote;
 mod terragrunt_functions;
+mod unit_settings;
 mod variables;
 
 use std::path::{Path, PathBuf};

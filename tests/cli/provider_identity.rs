@@ -323,3 +323,145 @@ fn cli_validate_names_a_misspelt_provider_argument_and_warns_about_unused_ones()
         out.text
     );
 }
+
+/// An S3 client acting in `account`.
+async fn s3_in(account: &str) -> aws_sdk_s3::Client {
+    let creds = aws_sdk_s3::config::Credentials::new(account, "test", None, None, "test");
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .credentials_provider(creds)
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// The buckets `account` owns (bucket names are global; listing is per account).
+async fn buckets_of(account: &str) -> Vec<String> {
+    s3_in(account)
+        .await
+        .list_buckets()
+        .send()
+        .await
+        .expect("ListBuckets")
+        .buckets
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|b| b.name)
+        .collect()
+}
+
+#[test]
+fn cli_remote_state_uses_its_own_profile_and_refuses_a_forbidden_account_before_the_lock() {
+    require_emulators();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let bucket = format!("forge-id-state-{}", &id[..16]);
+    let state_config = |extra: &str| {
+        format!(
+            r#"remote_state {{
+  backend = "s3"
+  config = {{
+    bucket       = "{bucket}"
+    key          = "app/terraform.tfstate"
+    region       = "us-east-1"
+    use_lockfile = true
+{extra}  }}
+}}
+inputs = {{}}
+"#
+        )
+    };
+    write(
+        &root,
+        &[
+            (
+                "env/app/terragrunt.hcl",
+                state_config(&format!(
+                    "    profile = \"state\"\n    shared_credentials_files = [\"{}/aws/credentials\"]\n    allowed_account_ids = [\"777777777777\"]\n",
+                    root.display()
+                )),
+            ),
+            (
+                "env/app/main.tf",
+                "output \"x\" {\n  value = 1\n}\n".to_string(),
+            ),
+            (
+                "aws/credentials",
+                "[state]\naws_access_key_id = 777777777777\naws_secret_access_key = test\n"
+                    .to_string(),
+            ),
+        ],
+    );
+    let apply = forge(&root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(apply.code, Some(0), "{}", apply.text);
+    let rt = runtime();
+    rt.block_on(async {
+        assert!(
+            buckets_of("777777777777").await.contains(&bucket),
+            "the state bucket is not in the profile's account"
+        );
+        assert!(
+            !buckets_of("000000000000").await.contains(&bucket),
+            "the state bucket was made with the shell's credentials"
+        );
+        // Created with Terragrunt's policy: TLS only, and the account's root may manage it.
+        let policy = s3_in("777777777777")
+            .await
+            .get_bucket_policy()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("GetBucketPolicy")
+            .policy
+            .unwrap_or_default();
+        assert!(
+            policy.contains("EnforcedTLS")
+                && policy.contains("aws:SecureTransport")
+                && policy.contains("arn:aws:iam::777777777777:root"),
+            "{policy}"
+        );
+    });
+
+    // The shell's account is forbidden: refused when the backend opens, before its lock.
+    let other = format!("{bucket}-x");
+    write(
+        &root,
+        &[(
+            "env/app/terragrunt.hcl",
+            state_config("    forbidden_account_ids = [\"000000000000\"]\n")
+                .replace(&bucket, &other),
+        )],
+    );
+    let plan = forge(&root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(plan.code, Some(1), "{}", plan.text);
+    assert!(
+        plan.text.contains("account 000000000000") && plan.text.contains("forbidden_account_ids"),
+        "{}",
+        plan.text
+    );
+    rt.block_on(async {
+        assert!(
+            !buckets_of("000000000000").await.contains(&other),
+            "a bucket was made for a forbidden account"
+        );
+    });
+
+    // Clean up the first state bucket's unit (the outputs only: nothing else was made).
+    write(
+        &root,
+        &[(
+            "env/app/terragrunt.hcl",
+            state_config(&format!(
+                "    profile = \"state\"\n    shared_credentials_files = [\"{}/aws/credentials\"]\n",
+                root.display()
+            )),
+        )],
+    );
+    let destroy = forge(&root, &["destroy", "env", "--auto-approve"]);
+    assert_eq!(destroy.code, Some(0), "{}", destroy.text);
+}

@@ -7,6 +7,7 @@
 //! replaces the base credentials, and each `assume_role` block is assumed with the
 //! credentials before it (role chaining).
 
+use std::path::PathBuf;
 use std::time::SystemTime;
 
 use aws_config::BehaviorVersion;
@@ -33,34 +34,21 @@ pub async fn sdk_config(settings: &ProviderSettings) -> ProviderResult<aws_types
     if let Some(region) = &settings.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
-    let files = if settings.shared_config_files.is_empty()
-        && settings.shared_credentials_files.is_empty()
-    {
-        None
-    } else {
-        Some(profile_files(settings)?)
-    };
+    let files = profile_files(
+        &settings.shared_config_files,
+        &settings.shared_credentials_files,
+    )?;
     if let Some(files) = &files {
         loader = loader.profile_files(files.clone());
     }
     if let Some(profile) = &settings.profile {
-        loader = loader.profile_name(profile);
-        // A profile the block names wins over credentials in the environment, as in the
-        // provider (the SDK's default chain would take AWS_ACCESS_KEY_ID first). The
-        // profile provider is the SDK's: static keys, role_arn with source_profile,
-        // credential_process and IAM Identity Center (SSO) profiles.
-        let mut provider_config = ProviderConfig::default();
-        if let Some(region) = &settings.region {
-            provider_config =
-                provider_config.with_region(Some(aws_config::Region::new(region.clone())));
-        }
-        let mut profile_provider = ProfileFileCredentialsProvider::builder()
-            .configure(&provider_config)
-            .profile_name(profile);
-        if let Some(files) = &files {
-            profile_provider = profile_provider.profile_files(files.clone());
-        }
-        loader = loader.credentials_provider(profile_provider.build());
+        loader = loader
+            .profile_name(profile)
+            .credentials_provider(profile_credentials(
+                profile,
+                files.as_ref(),
+                settings.region.as_deref(),
+            ));
     }
     if let Some(keys) = &settings.static_keys {
         loader = loader.credentials_provider(Credentials::new(
@@ -71,7 +59,7 @@ pub async fn sdk_config(settings: &ProviderSettings) -> ProviderResult<aws_types
             "provider block access_key",
         ));
     }
-    if let Some(retry) = retry_config(settings) {
+    if let Some(retry) = retry_config(settings.max_retries, settings.retry_mode) {
         loader = loader.retry_config(retry);
     }
     if settings.use_fips_endpoint {
@@ -80,7 +68,7 @@ pub async fn sdk_config(settings: &ProviderSettings) -> ProviderResult<aws_types
     if settings.use_dualstack_endpoint {
         loader = loader.use_dual_stack(true);
     }
-    if let Some(client) = crate::transport::http_client(settings)? {
+    if let Some(client) = crate::transport::http_client(settings.custom_ca_bundle.as_deref())? {
         loader = loader.http_client(client);
     }
     let base = loader.load().await;
@@ -122,20 +110,47 @@ pub fn sts_client(
     aws_sdk_sts::Client::from_conf(conf.build())
 }
 
-fn profile_files(settings: &ProviderSettings) -> ProviderResult<ProfileFiles> {
-    let mut files = ProfileFiles::builder();
-    // A list given replaces that kind's default file; the other kind keeps its default.
-    files = files.include_default_config_file(settings.shared_config_files.is_empty());
-    files = files.include_default_credentials_file(settings.shared_credentials_files.is_empty());
+/// A named profile's credentials, read by the SDK's profile provider (static keys,
+/// role_arn with source_profile, credential_process and IAM Identity Center (SSO)
+/// profiles). A profile named in configuration wins over credentials in the environment,
+/// as in the provider; the SDK's default chain would take AWS_ACCESS_KEY_ID first.
+pub fn profile_credentials(
+    profile: &str,
+    files: Option<&ProfileFiles>,
+    region: Option<&str>,
+) -> ProfileFileCredentialsProvider {
+    let mut provider_config = ProviderConfig::default();
+    if let Some(region) = region {
+        provider_config =
+            provider_config.with_region(Some(aws_config::Region::new(region.to_string())));
+    }
+    let mut builder = ProfileFileCredentialsProvider::builder()
+        .configure(&provider_config)
+        .profile_name(profile);
+    if let Some(files) = files {
+        builder = builder.profile_files(files.clone());
+    }
+    builder.build()
+}
+
+/// The shared config and credentials files, `None` when neither list is given (the SDK's
+/// defaults, `~/.aws/config` and `~/.aws/credentials`, then apply). A list given replaces
+/// that kind's default file; the other kind keeps its default.
+pub fn profile_files(
+    config_files: &[PathBuf],
+    credentials_files: &[PathBuf],
+) -> ProviderResult<Option<ProfileFiles>> {
+    if config_files.is_empty() && credentials_files.is_empty() {
+        return Ok(None);
+    }
+    let mut files = ProfileFiles::builder()
+        .include_default_config_file(config_files.is_empty())
+        .include_default_credentials_file(credentials_files.is_empty());
     for (kind, paths, key) in [
-        (
-            ProfileFileKind::Config,
-            &settings.shared_config_files,
-            "shared_config_files",
-        ),
+        (ProfileFileKind::Config, config_files, "shared_config_files"),
         (
             ProfileFileKind::Credentials,
-            &settings.shared_credentials_files,
+            credentials_files,
             "shared_credentials_files",
         ),
     ] {
@@ -152,20 +167,20 @@ fn profile_files(settings: &ProviderSettings) -> ProviderResult<ProfileFiles> {
             files = files.with_file(kind, path);
         }
     }
-    Ok(files.build())
+    Ok(Some(files.build()))
 }
 
 /// `max_retries` counts every attempt, as the provider's "the maximum number of times an
 /// AWS API request is executed"; `retry_mode` picks the SDK's standard or adaptive mode.
-fn retry_config(settings: &ProviderSettings) -> Option<RetryConfig> {
-    if settings.max_retries.is_none() && settings.retry_mode.is_none() {
+pub fn retry_config(max_retries: Option<u32>, mode: Option<RetryMode>) -> Option<RetryConfig> {
+    if max_retries.is_none() && mode.is_none() {
         return None;
     }
-    let mut retry = match settings.retry_mode {
+    let mut retry = match mode {
         Some(RetryMode::Adaptive) => RetryConfig::adaptive(),
         _ => RetryConfig::standard(),
     };
-    if let Some(n) = settings.max_retries {
+    if let Some(n) = max_retries {
         retry = retry.with_max_attempts(n.max(1));
     }
     Some(retry)

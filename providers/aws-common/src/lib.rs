@@ -10,7 +10,7 @@ pub mod api_stats;
 pub mod identity;
 pub mod policy;
 pub mod provider_block;
-mod transport;
+pub mod transport;
 pub mod values;
 
 pub use api_stats::{ApiCounter, ApiStats};

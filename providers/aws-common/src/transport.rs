@@ -2,15 +2,15 @@
 //! of a private certificate authority to the system's roots. Proxies are not set here
 //! (`provider_block` warns about them).
 
+use std::path::Path;
+
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore};
 use aws_smithy_runtime_api::client::http::SharedHttpClient;
 use forge_provider::{ProviderError, ProviderResult};
 
-use crate::provider_block::ProviderSettings;
-
 /// `None` when the SDK's default client serves (no `custom_ca_bundle`).
-pub fn http_client(settings: &ProviderSettings) -> ProviderResult<Option<SharedHttpClient>> {
-    let Some(path) = &settings.custom_ca_bundle else {
+pub fn http_client(custom_ca_bundle: Option<&Path>) -> ProviderResult<Option<SharedHttpClient>> {
+    let Some(path) = custom_ca_bundle else {
         return Ok(None);
     };
     let pem = std::fs::read(path).map_err(|e| {
