@@ -97,7 +97,7 @@ impl S3BackendFactory {
                 &s3_scope,
                 &config.bootstrap,
                 &self.notices,
-                &sts_client(&clients.sdk, config),
+                &sts_client(&clients.sdk, &config),
             ),
             table: table.as_ref().map(|t| {
                 bootstrap::start_table_check(
