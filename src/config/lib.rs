@@ -48,6 +48,7 @@ mod module_json;
 mod refactor;
 mod run_cmd;
 mod unit_blocks;
+pub mod unit_settings;
 
 #[cfg(test)]
 #[path = "../lang/module_cycles.rs"]

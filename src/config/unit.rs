@@ -64,6 +64,8 @@ pub struct Unit {
     pub generated_providers: Vec<ProviderBlock>,
     /// The module `terraform { source }` points at (the unit folder's own `*.tf` when no source).
     pub module: Module,
+    /// Terragrunt's `skip` and `prevent_destroy` (see `unit_settings`).
+    pub settings: crate::unit_settings::UnitSettings,
     /// Unevaluated inputs (root's, then the unit's on top); see `eval_inputs`.
     pub(crate) inputs: PendingInputs,
     /// What the unit was loaded with; its inputs and its dependencies' configurations
@@ -400,6 +402,15 @@ fn load_unit(
         }
     }
 
+    let settings = collect(
+        &mut diags,
+        crate::unit_settings::read(
+            files
+                .iter()
+                .filter(|(_, inc)| inc.merge != MergeStrategy::NoMerge)
+                .map(|(s, inc)| (&inc.body, s)),
+        ),
+    );
     let module_dir = match &module_source {
         Some((expr, src_scope)) => collect(
             &mut diags,
@@ -445,6 +456,7 @@ fn load_unit(
             remote_state,
             generated_providers,
             module,
+            settings: settings.unwrap_or_default(),
             inputs: PendingInputs {
                 layers,
                 deep_merge: included.iter().any(|i| i.merge == MergeStrategy::Deep),

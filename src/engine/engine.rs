@@ -361,7 +361,7 @@ impl Engine {
     }
 
     /// Which units take part: --include-unit / --exclude-unit by name or folder name.
-    fn selected(&self, env: &Environment) -> Result<Vec<bool>, EngineError> {
+    fn selected(&self, env: &Environment, mode: PlanMode) -> Result<Vec<bool>, EngineError> {
         let matches = |u: &Unit, pat: &str| {
             let pat = pat.trim_end_matches('/');
             u.name == pat
@@ -386,8 +386,21 @@ impl Engine {
                 (self.options.include.is_empty()
                     || self.options.include.iter().any(|p| matches(u, p)))
                     && !self.options.exclude.iter().any(|p| matches(u, p))
+                    && crate::unit_policy::left_out(u, mode).is_none()
             })
             .collect())
+    }
+
+    /// A notice for each unit the run leaves out because of its own settings.
+    fn announce_left_out(&self, env: &Environment, mode: PlanMode) {
+        for unit in &env.units {
+            if let Some(why) = crate::unit_policy::left_out(unit, mode) {
+                self.emit(Event::Notice {
+                    unit: Some(unit.name.clone()),
+                    message: why,
+                });
+            }
+        }
     }
 
     /// The object `dependency.<name>.outputs` for each dependency block of a unit: planned
@@ -523,7 +536,9 @@ impl Engine {
     /// Plans every selected unit of the environment.
     pub async fn plan(&self, env: &Environment, mode: PlanMode) -> Result<EnvPlan, EngineError> {
         let graph = UnitGraph::build(env)?;
-        let selected = self.selected(env)?;
+        let selected = self.selected(env, mode)?;
+        self.announce_left_out(env, mode);
+        crate::provider_config::preflight(env, &selected, &self.factories).await?;
         let ctx = self.context();
         let planned: Mutex<BTreeMap<String, BTreeMap<String, Value>>> = Mutex::new(BTreeMap::new());
         let order = if mode == PlanMode::Destroy {
@@ -597,7 +612,7 @@ impl Engine {
         mode: PlanMode,
     ) -> Result<Vec<Vec<String>>, EngineError> {
         let graph = UnitGraph::build(env)?;
-        let selected = self.selected(env)?;
+        let selected = self.selected(env, mode)?;
         let order = if mode == PlanMode::Destroy {
             reversed(&graph.deps)
         } else {
@@ -774,7 +789,9 @@ impl Engine {
 
         let start = Instant::now();
         let graph = UnitGraph::build(env)?;
-        let selected = self.selected(env)?;
+        let selected = self.selected(env, mode)?;
+        self.announce_left_out(env, mode);
+        crate::provider_config::preflight(env, &selected, &self.factories).await?;
         let ctx = self.context();
         self.emit(Event::Schedule {
             waves: self.schedule(env, mode)?,

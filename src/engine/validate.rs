@@ -59,6 +59,9 @@ pub async fn check_schemas(
             }
         }
     }
+    diags.extend(crate::provider_config::check_provider_blocks(
+        env, factories,
+    ));
     diags
 }
 

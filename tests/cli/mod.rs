@@ -11,11 +11,13 @@ mod json_syntax_oracle;
 mod modules;
 mod plan_json_oracle;
 mod production;
+mod provider_identity;
 mod refactoring;
 mod remote_state_bootstrap;
 mod stacks;
 mod terraform_remote;
 mod terragrunt_functions;
+mod unit_settings;
 mod variables;
 
 use std::path::{Path, PathBuf};

@@ -7,7 +7,10 @@
 //! aws-config reads by itself.
 
 pub mod api_stats;
+pub mod identity;
 pub mod policy;
+pub mod provider_block;
+pub mod transport;
 pub mod values;
 
 pub use api_stats::{ApiCounter, ApiStats};
@@ -16,7 +19,6 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::time::Duration;
 
-use aws_config::BehaviorVersion;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use forge_provider::{ProviderError, ProviderResult, Value};
@@ -39,6 +41,9 @@ pub struct AwsContext {
     pub endpoints: BTreeMap<String, String>,
     /// `default_tags { tags = {...} }`, merged under each resource's own tags.
     pub default_tags: BTreeMap<String, String>,
+    /// `s3_use_path_style = true`: S3 addressed as `<endpoint>/<bucket>` even without a
+    /// custom endpoint.
+    pub s3_use_path_style: bool,
     caller: OnceCell<CallerIdentity>,
     /// Where this context's clients record their API calls (the process-wide record
     /// unless [`AwsContext::with_api_stats`] gave another).
@@ -46,15 +51,14 @@ pub struct AwsContext {
 }
 
 impl AwsContext {
-    /// Builds the context from an evaluated provider block (an object with `region`,
-    /// `endpoints` and `default_tags`, the blocks as lists of objects); absent settings
-    /// fall back to the standard chain (`AWS_REGION`, credentials, endpoint variables).
+    /// Builds the context from an evaluated provider block (an object with the block's
+    /// arguments, nested blocks as lists of objects; see [`provider_block`]); absent
+    /// settings fall back to the standard chain (`AWS_REGION`, `AWS_PROFILE`, credentials,
+    /// endpoint variables). With `allowed_account_ids` or `forbidden_account_ids` the
+    /// caller identity is checked here, before anything uses the credentials.
     pub async fn from_provider_config(config: &Value) -> ProviderResult<Self> {
-        let mut loader = aws_config::defaults(BehaviorVersion::latest());
-        if let Some(region) = config.str_attr("region") {
-            loader = loader.region(aws_config::Region::new(region.to_string()));
-        }
-        let sdk = loader.load().await;
+        let settings = provider_block::ProviderSettings::read(config)?;
+        let sdk = identity::sdk_config(&settings).await?;
         let region = match sdk.region() {
             Some(r) => r.to_string(),
             None => {
@@ -62,20 +66,32 @@ impl AwsContext {
                     .hint("set `region` in the provider \"aws\" block or export AWS_REGION"));
             }
         };
-        let endpoints = first_block(config, "endpoints")
-            .map(|b| string_map(&b))
-            .unwrap_or_default();
-        let default_tags = first_block(config, "default_tags")
-            .and_then(|b| b.get("tags").map(string_map))
-            .unwrap_or_default();
-        Ok(AwsContext {
+        let context = AwsContext {
             sdk,
             region,
-            endpoints,
-            default_tags,
+            endpoints: settings.endpoints.clone(),
+            default_tags: settings.default_tags.clone(),
+            s3_use_path_style: settings.s3_use_path_style,
             caller: OnceCell::new(),
             api_stats: ApiStats::global(),
-        })
+        };
+        if let Some(check) = settings.account_check() {
+            let caller = context.caller_identity().await.map_err(|e| ProviderError {
+                message: format!(
+                    "cannot check allowed_account_ids/forbidden_account_ids: {}",
+                    e.message
+                ),
+                ..e
+            })?;
+            check.verify(&caller.account)?;
+        }
+        Ok(context)
+    }
+
+    /// True when S3 must be addressed path-style: asked for (`s3_use_path_style`), or a
+    /// custom endpoint in force (virtual-hosted names do not resolve on an emulator).
+    pub fn s3_path_style(&self) -> bool {
+        self.s3_use_path_style || self.has_custom_endpoint("s3")
     }
 
     /// A context that only serves to build resource types for their schemas
@@ -157,14 +173,6 @@ impl AwsContext {
         let mut all = self.default_tags.clone();
         all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
         all
-    }
-}
-
-fn first_block(config: &Value, name: &str) -> Option<Value> {
-    match config.get(name)? {
-        v if v.as_seq().is_some() => v.as_seq().and_then(|s| s.first()).cloned(),
-        v if v.as_map().is_some() => Some(v.clone()),
-        _ => None,
     }
 }
 
@@ -352,6 +360,7 @@ mod tests {
                 ("team".to_string(), "a".to_string()),
             ]
             .into(),
+            s3_use_path_style: false,
             caller: OnceCell::new(),
             api_stats: ApiStats::new(),
         };

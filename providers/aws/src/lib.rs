@@ -13,7 +13,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use forge_aws_common::AwsContext;
 use forge_provider::{
-    DataSourceType, Provider, ProviderFactory, ProviderResult, ProviderSchemas, ResourceType, Value,
+    ConfigIssue, DataSourceType, Provider, ProviderFactory, ProviderResult, ProviderSchemas,
+    ResourceType, Schema, Value,
 };
 use tokio::sync::Mutex;
 
@@ -90,6 +91,14 @@ impl ProviderFactory for AwsProviderFactory {
         let provider = Arc::new(AwsProvider::new(context));
         cache.push((config.clone(), provider.clone()));
         Ok(provider)
+    }
+
+    fn config_schema(&self) -> Option<Schema> {
+        Some(forge_aws_common::provider_block::config_schema())
+    }
+
+    fn check_config(&self, config: &Value) -> Vec<ConfigIssue> {
+        forge_aws_common::provider_block::check(config)
     }
 
     /// The service crates build each type's schema with the type; they are built here

@@ -13,8 +13,8 @@ pub mod value;
 
 pub use backend::{BackendError, BackendFactory, LockInfo, StateBackend, StoredState};
 pub use provider::{
-    DataSourceType, PlannedState, Provider, ProviderError, ProviderFactory, ProviderResult,
-    ProviderSchemas, ResourceType, plan_from_schema,
+    ConfigIssue, DataSourceType, IssueSeverity, PlannedState, Provider, ProviderError,
+    ProviderFactory, ProviderResult, ProviderSchemas, ResourceType, plan_from_schema,
 };
 pub use schema::{AttrType, Attribute, BlockType, Schema};
 pub use value::{PathStep, Value};

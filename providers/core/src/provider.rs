@@ -132,6 +132,20 @@ pub trait ProviderFactory: Send + Sync {
     /// configuration, so they are had without configuring: no credentials, no region, no
     /// call (reading `.tf.json` bodies, `forge validate`).
     fn schemas(&self) -> ProviderSchemas;
+
+
+    /// The schema of the provider's own configuration block, so that `forge validate`
+    /// names a misspelt argument; `None` when the provider does not describe it.
+    fn config_schema(&self) -> Option<crate::Schema> {
+        None
+    }
+
+    /// What the provider says about a configuration (evaluated, or with `Unknown` where
+    /// `forge validate` cannot evaluate): arguments it accepts without acting on them
+    /// (warnings) and settings it refuses (errors, which `configure` also returns).
+    fn check_config(&self, _config: &Value) -> Vec<ConfigIssue> {
+        Vec::new()
+    }
 }
 
 /// What a provider offers, by type name: known without configuring it
@@ -140,6 +154,25 @@ pub trait ProviderFactory: Send + Sync {
 pub struct ProviderSchemas {
     pub resources: BTreeMap<String, Schema>,
     pub data_sources: BTreeMap<String, Schema>,
+}
+
+/// One finding about a provider configuration: the argument it concerns (`["assume_role",
+/// "source_identity"]`, located by the caller in the block) and what it means.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigIssue {
+    pub path: Vec<String>,
+    pub severity: IssueSeverity,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IssueSeverity {
+    /// Accepted, but not acted on.
+    Warning,
+    /// Refused: acting without it would change who forge acts as, how safely it talks to
+    /// the service, or what it deploys.
+    Error,
 }
 
 /// The default planning rule (see [`ResourceType::plan`]).

@@ -9,14 +9,14 @@ pub use forge_aws_common::values::{
     config_tags, plan_tags_all, replace_paths, required_str, set_attr, tags_state,
 };
 
-/// An S3 client for this provider configuration; path-style addressing whenever a custom
-/// endpoint is in force (virtual-hosted names such as `<bucket>.localhost` do not resolve).
+/// An S3 client for this provider configuration; path-style addressing when the provider block asks
+/// (`s3_use_path_style`) or a custom endpoint is in force (virtual-hosted names such as `<bucket>.localhost` do not resolve).
 pub fn client(ctx: &AwsContext) -> aws_sdk_s3::Client {
     let mut conf = aws_sdk_s3::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
     if let Some(url) = ctx.endpoint_for("s3") {
         conf = conf.endpoint_url(url);
     }
-    if ctx.has_custom_endpoint("s3") {
+    if ctx.s3_path_style() {
         conf = conf.force_path_style(true);
     }
     aws_sdk_s3::Client::from_conf(conf.build())

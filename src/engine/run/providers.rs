@@ -22,9 +22,35 @@ impl Runner<'_> {
                 .cause(format!("provider block at {}", block.location))
                 .hint("configure providers from variables whose values are known when planning (not from dependency outputs that do not exist yet)"));
         }
-        let provider = self.configure(&block.name, &key, &config).await?;
+        self.report_provider_config(block, &config);
+        let provider = self
+            .configure(&block.name, &key, &config)
+            .await
+            .map_err(|e| e.cause(format!("provider block at {}", block.location)))?;
         self.providers.lock().await.insert(key, provider);
         Ok(())
+    }
+
+    /// What the provider does not act on in this block: notices at each argument
+    /// (refusals come back from `configure` as its error).
+    fn report_provider_config(&self, block: &forge_config::ProviderBlock, config: &Value) {
+        let Some(factory) = self
+            .run
+            .ctx
+            .factories
+            .iter()
+            .find(|f| f.name() == block.name)
+        else {
+            return;
+        };
+        for d in crate::provider_config::config_diagnostics(factory.as_ref(), block, config) {
+            if d.severity == forge_lang::Severity::Warning {
+                (self.run.ctx.events)(Event::Notice {
+                    unit: Some(self.unit_name().to_string()),
+                    message: crate::provider_config::notice_text(&d),
+                });
+            }
+        }
     }
 
     pub(super) async fn configure(

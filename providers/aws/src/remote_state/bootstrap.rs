@@ -87,24 +87,29 @@ pub fn start_bucket_check(
     scope: &str,
     settings: &BootstrapSettings,
     notices: &Notices,
+    sts: &aws_sdk_sts::Client,
 ) -> Check {
-    let (bucket, region, settings, notices) = (
+    let (bucket, region, settings, notices, sts) = (
         bucket.clone(),
         region.to_string(),
         settings.clone(),
         notices.clone(),
+        sts.clone(),
     );
     let key = format!("s3|{scope}|{region}|{}", bucket.name());
     Check::start(
         key,
         Arc::new(move || {
-            let (bucket, region, settings, notices) = (
+            let (bucket, region, settings, notices, sts) = (
                 bucket.clone(),
                 region.clone(),
                 settings.clone(),
                 notices.clone(),
+                sts.clone(),
             );
-            Box::pin(async move { ensure_bucket(&bucket, &region, &settings, &notices).await })
+            Box::pin(
+                async move { ensure_bucket(&bucket, &region, &settings, &notices, &sts).await },
+            )
         }),
     )
 }
@@ -143,6 +148,7 @@ async fn ensure_bucket(
     region: &str,
     settings: &BootstrapSettings,
     notices: &Notices,
+    sts: &aws_sdk_sts::Client,
 ) -> ProviderResult<()> {
     // With versioning wanted, one GetBucketVersioning both finds the bucket and tells
     // whether to warn; without, HeadBucket only finds it.
@@ -160,7 +166,7 @@ async fn ensure_bucket(
         bucket.presence().await? == BucketPresence::Missing
     };
     if missing {
-        create_bucket(bucket, region, settings, notices).await?;
+        create_bucket(bucket, region, settings, notices, sts).await?;
     }
     Ok(())
 }
@@ -170,6 +176,7 @@ async fn create_bucket(
     region: &str,
     settings: &BootstrapSettings,
     notices: &Notices,
+    sts: &aws_sdk_sts::Client,
 ) -> ProviderResult<()> {
     if !bucket.create(region).await? {
         // Another process created it between our look-up and our create: theirs to set up.
@@ -191,6 +198,36 @@ async fn create_bucket(
         bucket.block_public_access().await?;
         done.push("public access blocked".to_string());
     }
+    let root_account = if settings.root_access {
+        let out = sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| {
+                forge_aws_common::sdk_error(e).hint(
+                    "the state bucket's RootAccess policy needs the account id; set skip_bucket_root_access = true in the remote_state config to leave it out",
+                )
+            })?;
+        out.account
+    } else {
+        None
+    };
+    if let Some(policy) = bucket_policy(
+        bucket.name(),
+        region,
+        root_account.as_deref(),
+        settings.enforced_tls,
+    ) {
+        bucket.put_policy(&policy).await?;
+        done.push(
+            match (settings.enforced_tls, root_account.is_some()) {
+                (true, true) => "policy: TLS only, root access",
+                (true, false) => "policy: TLS only",
+                _ => "policy: root access",
+            }
+            .to_string(),
+        );
+    }
     if !settings.bucket_tags.is_empty() {
         bucket.tag(&settings.bucket_tags).await?;
         done.push(format!("{} tags", settings.bucket_tags.len()));
@@ -208,6 +245,52 @@ async fn create_bucket(
         ),
     );
     Ok(())
+}
+
+/// Terragrunt's policy for a state bucket it creates: `RootAccess` lets the account's
+/// root manage the bucket, `EnforcedTLS` denies every request not made over TLS. `None`
+/// when both are skipped.
+pub fn bucket_policy(
+    bucket: &str,
+    region: &str,
+    root_account: Option<&str>,
+    enforced_tls: bool,
+) -> Option<String> {
+    let partition = if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    };
+    let resources = serde_json::json!([
+        format!("arn:{partition}:s3:::{bucket}"),
+        format!("arn:{partition}:s3:::{bucket}/*"),
+    ]);
+    let mut statements = Vec::new();
+    if let Some(account) = root_account {
+        statements.push(serde_json::json!({
+            "Sid": "RootAccess",
+            "Effect": "Allow",
+            "Principal": {"AWS": format!("arn:{partition}:iam::{account}:root")},
+            "Action": "s3:*",
+            "Resource": resources,
+        }));
+    }
+    if enforced_tls {
+        statements.push(serde_json::json!({
+            "Sid": "EnforcedTLS",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": resources,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        }));
+    }
+    if statements.is_empty() {
+        return None;
+    }
+    Some(serde_json::json!({"Version": "2012-10-17", "Statement": statements}).to_string())
 }
 
 fn warn_unversioned(bucket: &StateBucket, notices: &Notices) {
@@ -268,4 +351,33 @@ fn push(notices: &Notices, notice: String) {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .push(notice);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bucket_policy;
+
+    #[test]
+    fn terragrunts_bucket_policy_statements() {
+        let policy =
+            bucket_policy("state", "us-east-1", Some("111111111111"), true).expect("a policy");
+        let json: serde_json::Value = serde_json::from_str(&policy).expect("JSON");
+        let statements = json["Statement"].as_array().expect("statements");
+        assert_eq!(statements.len(), 2);
+        assert_eq!(statements[0]["Sid"], "RootAccess");
+        assert_eq!(
+            statements[0]["Principal"]["AWS"],
+            "arn:aws:iam::111111111111:root"
+        );
+        assert_eq!(statements[1]["Sid"], "EnforcedTLS");
+        assert_eq!(statements[1]["Effect"], "Deny");
+        assert_eq!(
+            statements[1]["Condition"]["Bool"]["aws:SecureTransport"],
+            "false"
+        );
+        assert_eq!(statements[1]["Resource"][1], "arn:aws:s3:::state/*");
+        let china = bucket_policy("state", "cn-north-1", None, true).expect("a policy");
+        assert!(china.contains("arn:aws-cn:s3:::state"), "{china}");
+        assert_eq!(bucket_policy("state", "us-east-1", None, false), None);
+    }
 }

@@ -36,10 +36,22 @@ const READ_KEYS: &[&str] = &[
     "assume_role_policy_arns",
     "assume_role_tags",
     "sts_endpoint",
+    "sts_region",
+    "shared_credentials_file",
+    "shared_credentials_files",
+    "shared_config_files",
+    "allowed_account_ids",
+    "forbidden_account_ids",
+    "max_retries",
+    "retry_mode",
+    "insecure",
+    "custom_ca_bundle",
     // Terragrunt's bootstrap settings.
     "skip_bucket_versioning",
     "skip_bucket_ssencryption",
     "skip_bucket_public_access_blocking",
+    "skip_bucket_root_access",
+    "skip_bucket_enforced_tls",
     "disable_bucket_update",
     "enable_lock_table_ssencryption",
     "s3_bucket_tags",
@@ -48,36 +60,24 @@ const READ_KEYS: &[&str] = &[
     "bucket_sse_kms_key_id",
 ];
 
-/// Keys that change nothing here: client tuning, checks that only matter against real
-/// AWS, and Terragrunt extras forge does not implement (they are reported as notices
-/// where that matters).
+/// Keys forge accepts without acting on them: client tuning, checks that only matter
+/// against real AWS, and Terragrunt extras forge does not implement. Each one set is
+/// named in a notice (`not_acted_on`).
 const ACCEPTED_KEYS: &[&str] = &[
     "skip_credentials_validation",
     "skip_region_validation",
     "skip_requesting_account_id",
     "skip_metadata_api_check",
     "skip_s3_checksum",
-    "max_retries",
-    "retry_mode",
-    "shared_credentials_file",
-    "shared_credentials_files",
-    "shared_config_files",
     "use_dualstack_endpoint",
     "use_fips_endpoint",
     "use_legacy_workflow",
-    "insecure",
-    "custom_ca_bundle",
     "http_proxy",
     "https_proxy",
     "no_proxy",
     "ec2_metadata_service_endpoint",
     "ec2_metadata_service_endpoint_mode",
-    "allowed_account_ids",
-    "forbidden_account_ids",
-    "sts_region",
     "iam_endpoint",
-    "skip_bucket_root_access",
-    "skip_bucket_enforced_tls",
     "skip_bucket_accesslogging",
     "accesslogging_bucket_name",
     "accesslogging_target_prefix",
@@ -136,6 +136,9 @@ pub struct S3BackendConfig {
     pub role: Option<super::role::RoleSettings>,
     /// STS endpoint for assuming the role (`endpoints.sts`, legacy `sts_endpoint`).
     pub sts_endpoint: Option<String>,
+    /// The identity settings shared with the provider block: shared files, retries,
+    /// STS region, CA bundle, and the account checks.
+    pub identity: IdentitySettings,
     pub bootstrap: BootstrapSettings,
     /// Settings accepted but not acted upon, for notices.
     pub ignored_notes: Vec<String>,
@@ -157,12 +160,29 @@ impl std::fmt::Debug for StaticCredentials {
     }
 }
 
+/// The settings the backend reads as the provider block does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct IdentitySettings {
+    pub shared_config_files: Vec<String>,
+    pub shared_credentials_files: Vec<String>,
+    pub allowed_account_ids: Vec<String>,
+    pub forbidden_account_ids: Vec<String>,
+    pub max_retries: Option<u32>,
+    pub retry_mode: Option<String>,
+    pub sts_region: Option<String>,
+    pub custom_ca_bundle: Option<String>,
+}
+
 /// Terragrunt's settings for creating a missing bucket or table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BootstrapSettings {
     pub versioning: bool,
     pub encryption: Option<BucketEncryption>,
     pub block_public_access: bool,
+    /// Terragrunt's `EnforcedTLS` statement: requests not over TLS are denied.
+    pub enforced_tls: bool,
+    /// Terragrunt's `RootAccess` statement: the account's root may manage the bucket.
+    pub root_access: bool,
     pub bucket_tags: BTreeMap<String, String>,
     pub table_tags: BTreeMap<String, String>,
     pub table_encryption: bool,
@@ -233,6 +253,8 @@ impl S3BackendConfig {
             block_public_access: !reader
                 .bool("skip_bucket_public_access_blocking")?
                 .unwrap_or(false),
+            enforced_tls: !reader.bool("skip_bucket_enforced_tls")?.unwrap_or(false),
+            root_access: !reader.bool("skip_bucket_root_access")?.unwrap_or(false),
             bucket_tags: reader.string_map("s3_bucket_tags")?,
             table_tags: reader.string_map("dynamodb_table_tags")?,
             table_encryption: reader
@@ -240,7 +262,8 @@ impl S3BackendConfig {
                 .unwrap_or(false),
         };
 
-        let mut ignored_notes = Vec::new();
+        let identity = identity_settings(&reader)?;
+        let mut ignored_notes = not_acted_on(map);
         if reader.string("accesslogging_bucket_name")?.is_some() {
             ignored_notes.push(format!(
                 "remote_state config.accesslogging_bucket_name: forge does not set up access logging for the state bucket {bucket}; configure it on the bucket yourself"
@@ -267,6 +290,7 @@ impl S3BackendConfig {
             profile: reader.string("profile")?,
             role: super::role::read(&reader)?,
             sts_endpoint,
+            identity,
             bootstrap,
             ignored_notes,
         })
@@ -295,6 +319,76 @@ impl S3BackendConfig {
             || std::env::var_os("AWS_ENDPOINT_URL").is_some()
             || std::env::var_os("AWS_ENDPOINT_URL_S3").is_some()
     }
+}
+
+/// The identity settings, checked: the same meaning as in the provider block.
+fn identity_settings(reader: &Reader<'_>) -> Result<IdentitySettings, String> {
+    if reader.bool("insecure")?.unwrap_or(false) {
+        return Err(bad(
+            "remote_state config.insecure: forge does not turn TLS certificate checks off; remove it, or set custom_ca_bundle to a private certificate authority's PEM file".to_string(),
+        ));
+    }
+    let mut shared_credentials_files =
+        super::role::string_list(reader, "shared_credentials_files")?;
+    // The older singular key names one file.
+    if let Some(file) = reader.string("shared_credentials_file")? {
+        shared_credentials_files.push(file);
+    }
+    let allowed_account_ids = super::role::string_list(reader, "allowed_account_ids")?;
+    let forbidden_account_ids = super::role::string_list(reader, "forbidden_account_ids")?;
+    if !allowed_account_ids.is_empty() && !forbidden_account_ids.is_empty() {
+        return Err(bad(
+            "remote_state config: `allowed_account_ids` and `forbidden_account_ids` conflict; set one of them".to_string(),
+        ));
+    }
+    let max_retries = match reader.present("max_retries")? {
+        None => None,
+        Some(v) => match v.as_i64() {
+            Some(n) if (0..=1000).contains(&n) => Some(n as u32),
+            _ => {
+                return Err(bad(format!(
+                    "remote_state config.max_retries: expected a whole number from 0 to 1000, found {}",
+                    describe_scalar(v)
+                )));
+            }
+        },
+    };
+    let retry_mode = reader.string("retry_mode")?;
+    if let Some(mode) = &retry_mode
+        && mode != "standard"
+        && mode != "adaptive"
+    {
+        return Err(bad(format!(
+            "remote_state config.retry_mode = {mode:?}: expected \"standard\" or \"adaptive\""
+        )));
+    }
+    Ok(IdentitySettings {
+        shared_config_files: super::role::string_list(reader, "shared_config_files")?,
+        shared_credentials_files,
+        allowed_account_ids,
+        forbidden_account_ids,
+        max_retries,
+        retry_mode,
+        sts_region: reader.string("sts_region")?,
+        custom_ca_bundle: reader.string("custom_ca_bundle")?,
+    })
+}
+
+/// A notice for each accepted key set that forge does not act on. `false` switches
+/// (`skip_... = false`) ask for what forge does anyway and need none.
+fn not_acted_on(map: &BTreeMap<String, Value>) -> Vec<String> {
+    map.iter()
+        .filter(|(k, v)| {
+            ACCEPTED_KEYS.contains(&k.as_str())
+                && !v.is_null()
+                && v.as_bool() != Some(false)
+                && v.as_str() != Some("false")
+                && v.as_str() != Some("")
+        })
+        .map(|(k, _)| {
+            format!("remote_state config.{k}: forge accepts this setting but does not act on it")
+        })
+        .collect()
 }
 
 fn bad(message: String) -> String {
@@ -808,5 +902,53 @@ mod tests {
             Some("platform")
         );
         assert_eq!(c.object_encryption, ObjectEncryption::None);
+    }
+
+    #[test]
+    fn identity_settings_are_read_and_checked() {
+        let c = S3BackendConfig::from_value(&config(&[
+            ("bucket", s("state-bucket")),
+            ("key", s("k")),
+            ("allowed_account_ids", Value::Tuple(vec![s("111111111111")])),
+            ("shared_credentials_file", s("/creds")),
+            ("shared_config_files", Value::Tuple(vec![s("/config")])),
+            ("max_retries", Value::Number(4.0)),
+            ("retry_mode", s("adaptive")),
+            ("sts_region", s("eu-west-1")),
+        ]))
+        .expect("valid");
+        assert_eq!(c.identity.allowed_account_ids, ["111111111111"]);
+        assert_eq!(c.identity.shared_credentials_files, ["/creds"]);
+        assert_eq!(c.identity.shared_config_files, ["/config"]);
+        assert_eq!(c.identity.max_retries, Some(4));
+        assert_eq!(c.identity.sts_region.as_deref(), Some("eu-west-1"));
+
+        let base = [("bucket", s("state-bucket")), ("key", s("k"))];
+        let with = |extra: (&str, Value)| {
+            let mut pairs = base.to_vec();
+            pairs.push(extra);
+            config(&pairs)
+        };
+        assert!(err(&with(("insecure", Value::Bool(true)))).contains("config.insecure"));
+        assert!(err(&with(("retry_mode", s("legacy")))).contains("config.retry_mode"));
+        let mut both = base.to_vec();
+        both.push(("allowed_account_ids", Value::Tuple(vec![s("1")])));
+        both.push(("forbidden_account_ids", Value::Tuple(vec![s("2")])));
+        assert!(err(&config(&both)).contains("conflict"));
+    }
+
+    #[test]
+    fn settings_not_acted_on_are_named_in_notes() {
+        let c = S3BackendConfig::from_value(&config(&[
+            ("bucket", s("state-bucket")),
+            ("key", s("k")),
+            ("http_proxy", s("http://proxy:3128")),
+            ("skip_credentials_validation", Value::Bool(false)),
+        ]))
+        .expect("valid");
+        assert_eq!(
+            c.ignored_notes,
+            ["remote_state config.http_proxy: forge accepts this setting but does not act on it"]
+        );
     }
 }

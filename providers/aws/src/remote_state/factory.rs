@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use aws_config::BehaviorVersion;
+use forge_aws_common::identity;
+use forge_aws_common::provider_block::{AccountCheck, RetryMode};
 use forge_aws_dynamodb::LockTable;
 use forge_provider::{BackendError, BackendFactory, StateBackend, Value};
 
@@ -95,6 +97,7 @@ impl S3BackendFactory {
                 &s3_scope,
                 &config.bootstrap,
                 &self.notices,
+                &sts_client(&clients.sdk, &config),
             ),
             table: table.as_ref().map(|t| {
                 bootstrap::start_table_check(
@@ -119,7 +122,8 @@ impl S3BackendFactory {
     /// The SDK clients for this config's region, credentials and endpoints, built once.
     async fn clients_for(&self, config: &S3BackendConfig) -> Result<Clients, BackendError> {
         let cache_key = format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            config.identity,
             config.region,
             config.profile,
             config.role,
@@ -140,8 +144,41 @@ impl S3BackendFactory {
         if let Some(region) = &config.region {
             loader = loader.region(aws_config::Region::new(region.clone()));
         }
+        let identity = &config.identity;
+        let paths = |files: &[String]| -> Vec<std::path::PathBuf> {
+            files.iter().map(|f| expand_home(f)).collect()
+        };
+        let files = identity::profile_files(
+            &paths(&identity.shared_config_files),
+            &paths(&identity.shared_credentials_files),
+        )
+        .map_err(|e| backend_setting_error(config, e))?;
+        if let Some(files) = &files {
+            loader = loader.profile_files(files.clone());
+        }
         if let Some(profile) = &config.profile {
-            loader = loader.profile_name(profile);
+            loader =
+                loader
+                    .profile_name(profile)
+                    .credentials_provider(identity::profile_credentials(
+                        profile,
+                        files.as_ref(),
+                        config.region.as_deref(),
+                    ));
+        }
+        let retry_mode = match identity.retry_mode.as_deref() {
+            Some("adaptive") => Some(RetryMode::Adaptive),
+            Some(_) => Some(RetryMode::Standard),
+            None => None,
+        };
+        if let Some(retry) = identity::retry_config(identity.max_retries, retry_mode) {
+            loader = loader.retry_config(retry);
+        }
+        let ca_bundle = identity.custom_ca_bundle.as_deref().map(expand_home);
+        if let Some(client) = forge_aws_common::transport::http_client(ca_bundle.as_deref())
+            .map_err(|e| backend_setting_error(config, e))?
+        {
+            loader = loader.http_client(client);
         }
         if let Some(creds) = &config.static_credentials {
             loader = loader.credentials_provider(aws_sdk_s3::config::Credentials::new(
@@ -160,9 +197,16 @@ impl S3BackendFactory {
             )));
         };
         if let Some(role) = &config.role {
-            sdk = with_assumed_role(sdk, role, config.sts_endpoint.as_deref()).await;
+            sdk = with_assumed_role(
+                sdk,
+                role,
+                config.sts_endpoint.as_deref(),
+                identity.sts_region.as_deref(),
+            )
+            .await;
         }
         check_credentials(&sdk, config).await?;
+        check_account(&sdk, config).await?;
         let mut s3_conf = aws_sdk_s3::config::Builder::from(&sdk)
             .force_path_style(config.needs_path_style())
             .interceptor(forge_aws_common::ApiStats::global().interceptor());
@@ -199,8 +243,15 @@ async fn with_assumed_role(
     sdk: aws_types::SdkConfig,
     role: &RoleSettings,
     sts_endpoint: Option<&str>,
+    sts_region: Option<&str>,
 ) -> aws_types::SdkConfig {
     let mut sts_sdk = sdk.clone();
+    if let Some(region) = sts_region {
+        sts_sdk = sts_sdk
+            .into_builder()
+            .region(aws_config::Region::new(region.to_string()))
+            .build();
+    }
     if let Some(url) = sts_endpoint {
         // The environment's endpoint variables outrank the configuration's endpoint in
         // the SDK; the config's `endpoints.sts` must win here, as it does in Terraform.
@@ -278,6 +329,74 @@ async fn check_credentials(
                 error_chain(&e)
             )))
         }
+    }
+}
+
+/// `allowed_account_ids` / `forbidden_account_ids`: the credentials' account (STS
+/// GetCallerIdentity) is checked when the backend is opened, before its lock is taken or
+/// anything is read or written.
+async fn check_account(
+    sdk: &aws_types::SdkConfig,
+    config: &S3BackendConfig,
+) -> Result<(), BackendError> {
+    let identity = &config.identity;
+    let check = if !identity.allowed_account_ids.is_empty() {
+        AccountCheck::Allowed(&identity.allowed_account_ids)
+    } else if !identity.forbidden_account_ids.is_empty() {
+        AccountCheck::Forbidden(&identity.forbidden_account_ids)
+    } else {
+        return Ok(());
+    };
+    let out = sts_client(sdk, config)
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| {
+            BackendError::Other(format!(
+                "remote_state config: cannot check allowed_account_ids/forbidden_account_ids for the state bucket {}: {}",
+                config.bucket,
+                forge_aws_common::sdk_error(e)
+            ))
+        })?;
+    let account = out.account.unwrap_or_default();
+    check.verify(&account).map_err(|e| {
+        BackendError::Other(format!(
+            "remote_state config: the state bucket {} is not used: {}{}",
+            config.bucket,
+            e.message,
+            e.hint.map(|h| format!("\nhint: {h}")).unwrap_or_default()
+        ))
+    })
+}
+
+/// STS for this config: its endpoint and region, every call counted.
+fn sts_client(sdk: &aws_types::SdkConfig, config: &S3BackendConfig) -> aws_sdk_sts::Client {
+    let mut conf = aws_sdk_sts::config::Builder::from(sdk)
+        .interceptor(forge_aws_common::ApiStats::global().interceptor());
+    if let Some(url) = &config.sts_endpoint {
+        conf = conf.endpoint_url(url);
+    }
+    if let Some(region) = &config.identity.sts_region {
+        conf = conf.region(aws_config::Region::new(region.clone()));
+    }
+    aws_sdk_sts::Client::from_conf(conf.build())
+}
+
+fn backend_setting_error(
+    config: &S3BackendConfig,
+    e: forge_provider::ProviderError,
+) -> BackendError {
+    BackendError::Other(format!(
+        "remote_state config {} (state bucket {})",
+        e, config.bucket
+    ))
+}
+
+/// `~/` at the start of a path is the home folder, as Terraform expands it.
+fn expand_home(path: &str) -> std::path::PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => std::path::PathBuf::from(home).join(rest),
+        _ => std::path::PathBuf::from(path),
     }
 }
 

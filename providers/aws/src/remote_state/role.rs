@@ -113,7 +113,7 @@ fn read_legacy(top: &Reader<'_>, role_arn: String) -> Result<RoleSettings, Strin
     })
 }
 
-fn string_list(reader: &Reader<'_>, key: &str) -> Result<Vec<String>, String> {
+pub(super) fn string_list(reader: &Reader<'_>, key: &str) -> Result<Vec<String>, String> {
     let Some(v) = reader.present(key)? else {
         return Ok(Vec::new());
     };

@@ -389,6 +389,27 @@ impl StateBucket {
         .await
     }
 
+    /// Sets the bucket's policy (the JSON document).
+    pub async fn put_policy(&self, policy: &str) -> ProviderResult<()> {
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                self.client
+                    .put_bucket_policy()
+                    .bucket(&self.bucket)
+                    .policy(policy)
+                    .send()
+                    .await
+                    .map(|_| ())
+                    .map_err(|e| {
+                        self.error(&format!("set the policy of {}", self.bucket), sdk_error(e))
+                    })
+            },
+        )
+        .await
+    }
+
     pub async fn tag(
         &self,
         tags: &std::collections::BTreeMap<String, String>,

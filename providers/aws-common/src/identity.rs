@@ -1,0 +1,355 @@
+//! Who a provider block makes forge act as: the SDK configuration built from
+//! [`ProviderSettings`], in the hashicorp/aws provider's order of precedence. Static keys
+//! in the block win; otherwise the SDK's own credential chain runs (environment, the
+//! shared config and credentials files with the block's `profile` and file lists,
+//! IAM Identity Center and `credential_process` profiles, web identity, container and
+//! instance credentials). Roles are then assumed on top: `assume_role_with_web_identity`
+//! replaces the base credentials, and each `assume_role` block is assumed with the
+//! credentials before it (role chaining).
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use aws_config::BehaviorVersion;
+use aws_config::profile::ProfileFileCredentialsProvider;
+use aws_config::provider_config::ProviderConfig;
+use aws_config::retry::RetryConfig;
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::error::CredentialsError;
+use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider, future};
+use aws_runtime::env_config::file::{
+    EnvConfigFileKind as ProfileFileKind, EnvConfigFiles as ProfileFiles,
+};
+use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
+use forge_provider::{ProviderError, ProviderResult};
+
+use crate::provider_block::{
+    AssumeRole, ProviderSettings, RetryMode, WebIdentityRole, WebIdentityToken,
+};
+
+/// The SDK configuration for a provider block's settings. Nothing is called here except
+/// what a named profile needs to be read (the files); roles are assumed at first use.
+pub async fn sdk_config(settings: &ProviderSettings) -> ProviderResult<aws_types::SdkConfig> {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(region) = &settings.region {
+        loader = loader.region(aws_config::Region::new(region.clone()));
+    }
+    let files = profile_files(
+        &settings.shared_config_files,
+        &settings.shared_credentials_files,
+    )?;
+    if let Some(files) = &files {
+        loader = loader.profile_files(files.clone());
+    }
+    if let Some(profile) = &settings.profile {
+        loader = loader
+            .profile_name(profile)
+            .credentials_provider(profile_credentials(
+                profile,
+                files.as_ref(),
+                settings.region.as_deref(),
+            ));
+    }
+    if let Some(keys) = &settings.static_keys {
+        loader = loader.credentials_provider(Credentials::new(
+            keys.access_key.clone(),
+            keys.secret_key.clone(),
+            keys.token.clone(),
+            None,
+            "provider block access_key",
+        ));
+    }
+    if let Some(retry) = retry_config(settings.max_retries, settings.retry_mode) {
+        loader = loader.retry_config(retry);
+    }
+    if settings.use_fips_endpoint {
+        loader = loader.use_fips(true);
+    }
+    if settings.use_dualstack_endpoint {
+        loader = loader.use_dual_stack(true);
+    }
+    if let Some(client) = crate::transport::http_client(settings.custom_ca_bundle.as_deref())? {
+        loader = loader.http_client(client);
+    }
+    let base = loader.load().await;
+    let mut credentials = base.credentials_provider();
+    if let Some(role) = &settings.web_identity {
+        credentials = Some(SharedCredentialsProvider::new(WebIdentityProvider {
+            sts: sts_client(&base, settings, None),
+            role: role.clone(),
+        }));
+    }
+    for role in &settings.assume_roles {
+        credentials = Some(SharedCredentialsProvider::new(AssumeRoleProvider {
+            sts: sts_client(&base, settings, credentials.clone()),
+            role: role.clone(),
+        }));
+    }
+    let mut config = base.to_builder();
+    config.set_credentials_provider(credentials);
+    Ok(config.build())
+}
+
+/// An STS client for the block's STS region and endpoint, with the given credentials
+/// (or the base configuration's).
+pub fn sts_client(
+    base: &aws_types::SdkConfig,
+    settings: &ProviderSettings,
+    credentials: Option<SharedCredentialsProvider>,
+) -> aws_sdk_sts::Client {
+    let mut conf = aws_sdk_sts::config::Builder::from(base);
+    if let Some(region) = &settings.sts_region {
+        conf = conf.region(aws_config::Region::new(region.clone()));
+    }
+    if let Some(url) = settings.endpoints.get("sts") {
+        conf = conf.endpoint_url(url);
+    }
+    if let Some(credentials) = credentials {
+        conf = conf.credentials_provider(credentials);
+    }
+    aws_sdk_sts::Client::from_conf(conf.build())
+}
+
+/// A named profile's credentials, read by the SDK's profile provider (static keys,
+/// role_arn with source_profile, credential_process and IAM Identity Center (SSO)
+/// profiles). A profile named in configuration wins over credentials in the environment,
+/// as in the provider; the SDK's default chain would take AWS_ACCESS_KEY_ID first.
+pub fn profile_credentials(
+    profile: &str,
+    files: Option<&ProfileFiles>,
+    region: Option<&str>,
+) -> ProfileFileCredentialsProvider {
+    let mut provider_config = ProviderConfig::default();
+    if let Some(region) = region {
+        provider_config =
+            provider_config.with_region(Some(aws_config::Region::new(region.to_string())));
+    }
+    let mut builder = ProfileFileCredentialsProvider::builder()
+        .configure(&provider_config)
+        .profile_name(profile);
+    if let Some(files) = files {
+        builder = builder.profile_files(files.clone());
+    }
+    builder.build()
+}
+
+/// The shared config and credentials files, `None` when neither list is given (the SDK's
+/// defaults, `~/.aws/config` and `~/.aws/credentials`, then apply). A list given replaces
+/// that kind's default file; the other kind keeps its default.
+pub fn profile_files(
+    config_files: &[PathBuf],
+    credentials_files: &[PathBuf],
+) -> ProviderResult<Option<ProfileFiles>> {
+    if config_files.is_empty() && credentials_files.is_empty() {
+        return Ok(None);
+    }
+    let mut files = ProfileFiles::builder()
+        .include_default_config_file(config_files.is_empty())
+        .include_default_credentials_file(credentials_files.is_empty());
+    for (kind, paths, key) in [
+        (ProfileFileKind::Config, config_files, "shared_config_files"),
+        (
+            ProfileFileKind::Credentials,
+            credentials_files,
+            "shared_credentials_files",
+        ),
+    ] {
+        for path in paths {
+            // A named file that is not there is a typo more often than not: say so
+            // rather than fall through to other credentials.
+            if !path.is_file() {
+                return Err(ProviderError::new(format!(
+                    "`{key}`: {} is not a file",
+                    path.display()
+                ))
+                .hint("check the path (\"~/\" is the home folder)"));
+            }
+            files = files.with_file(kind, path);
+        }
+    }
+    Ok(Some(files.build()))
+}
+
+/// `max_retries` counts every attempt, as the provider's "the maximum number of times an
+/// AWS API request is executed"; `retry_mode` picks the SDK's standard or adaptive mode.
+pub fn retry_config(max_retries: Option<u32>, mode: Option<RetryMode>) -> Option<RetryConfig> {
+    if max_retries.is_none() && mode.is_none() {
+        return None;
+    }
+    let mut retry = match mode {
+        Some(RetryMode::Adaptive) => RetryConfig::adaptive(),
+        _ => RetryConfig::standard(),
+    };
+    if let Some(n) = max_retries {
+        retry = retry.with_max_attempts(n.max(1));
+    }
+    Some(retry)
+}
+
+/// One `assume_role` block: STS AssumeRole with every argument the block takes, using
+/// the credentials of the step before. The SDK's identity cache around the final
+/// provider keeps the credentials until they near expiry.
+#[derive(Debug)]
+struct AssumeRoleProvider {
+    sts: aws_sdk_sts::Client,
+    role: AssumeRole,
+}
+
+impl AssumeRoleProvider {
+    async fn assume(&self) -> Result<Credentials, CredentialsError> {
+        let role = &self.role;
+        let mut call = self
+            .sts
+            .assume_role()
+            .role_arn(&role.role_arn)
+            .role_session_name(session_name(role.session_name.as_deref()))
+            .set_external_id(role.external_id.clone())
+            .set_policy(role.policy.clone())
+            .set_source_identity(role.source_identity.clone())
+            .set_transitive_tag_keys(
+                (!role.transitive_tag_keys.is_empty()).then(|| role.transitive_tag_keys.clone()),
+            );
+        if let Some(d) = role.duration {
+            call = call.duration_seconds(i32::try_from(d.as_secs()).unwrap_or(i32::MAX));
+        }
+        for arn in &role.policy_arns {
+            call = call.policy_arns(PolicyDescriptorType::builder().arn(arn).build());
+        }
+        for (key, value) in &role.tags {
+            let tag = Tag::builder()
+                .key(key)
+                .value(value)
+                .build()
+                .map_err(CredentialsError::invalid_configuration)?;
+            call = call.tags(tag);
+        }
+        let out = call.send().await.map_err(|e| {
+            CredentialsError::provider_error(RoleError(format!(
+                "assuming role {}: {}",
+                role.role_arn,
+                crate::sdk_error(e)
+            )))
+        })?;
+        credentials_from(out.credentials, "assume_role", &role.role_arn)
+    }
+}
+
+impl ProvideCredentials for AssumeRoleProvider {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(self.assume())
+    }
+}
+
+/// The `assume_role_with_web_identity` block: STS AssumeRoleWithWebIdentity (an unsigned
+/// call), the token read from the file each time, as such files are rotated.
+#[derive(Debug)]
+struct WebIdentityProvider {
+    sts: aws_sdk_sts::Client,
+    role: WebIdentityRole,
+}
+
+impl WebIdentityProvider {
+    async fn assume(&self) -> Result<Credentials, CredentialsError> {
+        let role = &self.role;
+        let token = match &role.token {
+            WebIdentityToken::Inline(t) => t.clone(),
+            WebIdentityToken::File(path) => std::fs::read_to_string(path)
+                .map_err(|e| {
+                    CredentialsError::invalid_configuration(RoleError(format!(
+                        "assume_role_with_web_identity.web_identity_token_file {}: {e}",
+                        path.display()
+                    )))
+                })?
+                .trim()
+                .to_string(),
+            WebIdentityToken::None => {
+                return Err(CredentialsError::invalid_configuration(RoleError(
+                    "assume_role_with_web_identity has no token".into(),
+                )));
+            }
+        };
+        let mut call = self
+            .sts
+            .assume_role_with_web_identity()
+            .role_arn(&role.role_arn)
+            .role_session_name(session_name(role.session_name.as_deref()))
+            .web_identity_token(token)
+            .set_policy(role.policy.clone());
+        if let Some(d) = role.duration {
+            call = call.duration_seconds(i32::try_from(d.as_secs()).unwrap_or(i32::MAX));
+        }
+        for arn in &role.policy_arns {
+            call = call.policy_arns(PolicyDescriptorType::builder().arn(arn).build());
+        }
+        let out = call.send().await.map_err(|e| {
+            CredentialsError::provider_error(RoleError(format!(
+                "assuming role {} with a web identity: {}",
+                role.role_arn,
+                crate::sdk_error(e)
+            )))
+        })?;
+        credentials_from(
+            out.credentials,
+            "assume_role_with_web_identity",
+            &role.role_arn,
+        )
+    }
+}
+
+impl ProvideCredentials for WebIdentityProvider {
+    fn provide_credentials<'a>(&'a self) -> future::ProvideCredentials<'a>
+    where
+        Self: 'a,
+    {
+        future::ProvideCredentials::new(self.assume())
+    }
+}
+
+fn credentials_from(
+    creds: Option<aws_sdk_sts::types::Credentials>,
+    source: &'static str,
+    role_arn: &str,
+) -> Result<Credentials, CredentialsError> {
+    let Some(c) = creds else {
+        return Err(CredentialsError::unhandled(RoleError(format!(
+            "STS returned no credentials for role {role_arn}"
+        ))));
+    };
+    let expiry = SystemTime::try_from(c.expiration).ok();
+    Ok(Credentials::new(
+        c.access_key_id,
+        c.secret_access_key,
+        Some(c.session_token),
+        expiry,
+        source,
+    ))
+}
+
+/// The provider's default session name when the block gives none.
+fn session_name(given: Option<&str>) -> String {
+    match given {
+        Some(name) if !name.is_empty() => name.to_string(),
+        _ => format!(
+            "forge-{}",
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0)
+        ),
+    }
+}
+
+/// Why assuming a role failed, for the credentials error chain.
+#[derive(Debug)]
+struct RoleError(String);
+
+impl std::fmt::Display for RoleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RoleError {}

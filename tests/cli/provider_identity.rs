@@ -1,0 +1,467 @@
+//! Who the `provider "aws"` block makes forge act as, end to end on the emulator, where
+//! every identity is real: LocalStack keeps one world per account and takes the account
+//! from the credentials (a 12-digit access key id is that account; an assumed role's
+//! credentials act in the role's account). Each test looks for what forge made in the
+//! account it should be in, and not in the one the shell's credentials (`test`, account
+//! 000000000000) would have used.
+
+use std::path::Path;
+use std::process::Command;
+
+use super::stacks::require_emulators;
+
+struct Out {
+    code: Option<i32>,
+    text: String,
+}
+
+fn forge(dir: &Path, args: &[&str]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_forge"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("AWS_PROFILE")
+        .env_remove("FORGE_API_STATS")
+        .output()
+        .expect("run forge");
+    Out {
+        code: out.status.code(),
+        text: format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    }
+}
+
+fn write(root: &Path, files: &[(&str, String)]) {
+    for (rel, text) in files {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+}
+
+/// An SQS client acting in `account` (LocalStack maps the access key id to it).
+async fn sqs_in(account: &str) -> aws_sdk_sqs::Client {
+    let creds = aws_sdk_sqs::config::Credentials::new(account, "test", None, None, "test");
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .credentials_provider(creds)
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await;
+    aws_sdk_sqs::Client::new(&conf)
+}
+
+/// The queue's URL when `account` has a queue of that name.
+async fn queue_in(account: &str, name: &str) -> Option<String> {
+    sqs_in(account)
+        .await
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .ok()
+        .and_then(|o| o.queue_url)
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn unit(main_tf: String) -> Vec<(&'static str, String)> {
+    vec![
+        ("env/app/terragrunt.hcl", "inputs = {}\n".to_string()),
+        ("env/app/main.tf", main_tf),
+    ]
+}
+
+#[test]
+fn cli_profile_static_keys_and_assumed_role_each_deploy_in_their_own_account() {
+    require_emulators();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path();
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (q_profile, q_keys, q_role) = (
+        format!("forge-id-profile-{id}"),
+        format!("forge-id-keys-{id}"),
+        format!("forge-id-role-{id}"),
+    );
+    let role = format!("arn:aws:iam::444444444444:role/forge-deployer-{}", &id[..8]);
+    // Files of the test's own, so the machine's ~/.aws plays no part; the shell's
+    // AWS_ACCESS_KEY_ID=test (account 000000000000) must lose to the named profile.
+    let mut files = unit(format!(
+        r#"provider "aws" {{
+  profile                  = "prod"
+  shared_config_files      = ["{root}/aws/config"]
+  shared_credentials_files = ["{root}/aws/credentials"]
+}}
+
+provider "aws" {{
+  alias      = "keys"
+  access_key = "333333333333"
+  secret_key = "test"
+}}
+
+provider "aws" {{
+  alias = "role"
+  assume_role {{
+    role_arn     = "{role}"
+    session_name = "forge-test"
+    duration     = "15m"
+  }}
+  allowed_account_ids = ["444444444444"]
+}}
+
+resource "aws_sqs_queue" "profile" {{
+  name = "{q_profile}"
+}}
+
+resource "aws_sqs_queue" "keys" {{
+  provider = aws.keys
+  name     = "{q_keys}"
+}}
+
+resource "aws_sqs_queue" "role" {{
+  provider = aws.role
+  name     = "{q_role}"
+}}
+
+data "aws_caller_identity" "role" {{
+  provider = aws.role
+}}
+
+output "role_account" {{
+  value = data.aws_caller_identity.role.account_id
+}}
+"#,
+        root = root.display()
+    ));
+    files.push((
+        "aws/credentials",
+        "[prod]\naws_access_key_id = 222222222222\naws_secret_access_key = test\n".into(),
+    ));
+    files.push(("aws/config", "[profile prod]\nregion = us-east-1\n".into()));
+    write(root, &files);
+
+    let apply = forge(root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(apply.code, Some(0), "{}", apply.text);
+    assert!(
+        apply.text.contains("role_account = \"444444444444\""),
+        "{}",
+        apply.text
+    );
+    let rt = runtime();
+    rt.block_on(async {
+        assert!(
+            queue_in("222222222222", &q_profile).await.is_some(),
+            "profile queue not in 222222222222"
+        );
+        assert!(
+            queue_in("333333333333", &q_keys).await.is_some(),
+            "static-key queue not in 333333333333"
+        );
+        assert!(
+            queue_in("444444444444", &q_role).await.is_some(),
+            "role queue not in 444444444444"
+        );
+        for q in [&q_profile, &q_keys, &q_role] {
+            assert!(
+                queue_in("000000000000", q).await.is_none(),
+                "{q} was made with the shell's credentials"
+            );
+        }
+    });
+
+    // Refreshing reads each queue in its own account: nothing to change.
+    let plan = forge(root, &["plan", "env"]);
+    assert_eq!(plan.code, Some(0), "{}", plan.text);
+    assert!(plan.text.contains("No changes"), "{}", plan.text);
+
+    let destroy = forge(root, &["destroy", "env", "--auto-approve"]);
+    assert_eq!(destroy.code, Some(0), "{}", destroy.text);
+    rt.block_on(async {
+        assert!(queue_in("222222222222", &q_profile).await.is_none());
+        assert!(queue_in("333333333333", &q_keys).await.is_none());
+        assert!(queue_in("444444444444", &q_role).await.is_none());
+    });
+}
+
+#[test]
+fn cli_forbidden_and_unlisted_accounts_are_refused_before_anything_is_made() {
+    require_emulators();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let queue = format!("forge-id-forbidden-{id}");
+    write(
+        &root,
+        &unit(format!(
+            r#"provider "aws" {{
+  forbidden_account_ids = ["000000000000"]
+}}
+
+resource "aws_sqs_queue" "q" {{
+  name = "{queue}"
+}}
+"#
+        )),
+    );
+    let apply = forge(&root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(apply.code, Some(1), "{}", apply.text);
+    assert!(
+        apply.text.contains("account 000000000000") && apply.text.contains("forbidden_account_ids"),
+        "{}",
+        apply.text
+    );
+    assert!(
+        apply.text.contains(&format!(
+            "provider block at {}:1:1",
+            root.join("env/app/main.tf").display()
+        )),
+        "{}",
+        apply.text
+    );
+    assert!(
+        !root.join("env/app/terraform.tfstate").exists(),
+        "a state was written"
+    );
+    let rt = runtime();
+    rt.block_on(async {
+        assert!(
+            queue_in("000000000000", &queue).await.is_none(),
+            "the queue was made"
+        );
+    });
+
+    // allowed_account_ids that do not list the credentials' account: refused too.
+    write(
+        &root,
+        &unit(format!(
+            r#"provider "aws" {{
+  access_key          = "555555555555"
+  secret_key          = "test"
+  allowed_account_ids = ["666666666666"]
+}}
+
+resource "aws_sqs_queue" "q" {{
+  name = "{queue}"
+}}
+"#
+        )),
+    );
+    let plan = forge(&root, &["plan", "env"]);
+    assert_eq!(plan.code, Some(1), "{}", plan.text);
+    assert!(
+        plan.text.contains("account 555555555555")
+            && plan.text.contains("allowed_account_ids (666666666666)"),
+        "{}",
+        plan.text
+    );
+    assert!(
+        !plan.text.contains("\"test\""),
+        "a secret was shown: {}",
+        plan.text
+    );
+}
+
+#[test]
+fn cli_validate_names_a_misspelt_provider_argument_and_warns_about_unused_ones() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    write(
+        &root,
+        &unit(
+            r#"provider "aws" {
+  region = "us-east-1"
+  profle = "prod"
+  http_proxy = "http://proxy.internal:3128"
+  assume_role {
+    role_arn    = "arn:aws:iam::111111111111:role/x"
+    sesion_name = "me"
+  }
+}
+"#
+            .to_string(),
+        ),
+    );
+    let out = forge(&root, &["validate", "env"]);
+    assert_eq!(out.code, Some(1), "{}", out.text);
+    let main = root.join("env/app/main.tf");
+    for expected in [
+        "provider \"aws\" has no argument named `profle`".to_string(),
+        "did you mean `profile`?".to_string(),
+        format!("{}:3:3", main.display()),
+        "has no argument named `sesion_name`".to_string(),
+        "did you mean `session_name`?".to_string(),
+        format!("{}:7:5", main.display()),
+        "forge does not route AWS calls through a proxy".to_string(),
+        format!("{}:4:3", main.display()),
+    ] {
+        assert!(
+            out.text.contains(&expected),
+            "missing {expected:?} in:\n{}",
+            out.text
+        );
+    }
+
+    // Refused settings are errors at validate too, at their argument.
+    write(
+        &root,
+        &unit("provider \"aws\" {\n  region   = \"us-east-1\"\n  insecure = true\n}\n".to_string()),
+    );
+    let out = forge(&root, &["validate", "env"]);
+    assert_eq!(out.code, Some(1), "{}", out.text);
+    assert!(
+        out.text
+            .contains("`insecure`: forge does not turn TLS certificate checks off")
+            && out.text.contains(&format!("{}:3:3", main.display())),
+        "{}",
+        out.text
+    );
+}
+
+/// An S3 client acting in `account`.
+async fn s3_in(account: &str) -> aws_sdk_s3::Client {
+    let creds = aws_sdk_s3::config::Credentials::new(account, "test", None, None, "test");
+    let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .credentials_provider(creds)
+        .region(aws_config::Region::new("us-east-1"))
+        .load()
+        .await;
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&conf)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
+/// The buckets `account` owns (bucket names are global; listing is per account).
+async fn buckets_of(account: &str) -> Vec<String> {
+    s3_in(account)
+        .await
+        .list_buckets()
+        .send()
+        .await
+        .expect("ListBuckets")
+        .buckets
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|b| b.name)
+        .collect()
+}
+
+#[test]
+fn cli_remote_state_uses_its_own_profile_and_refuses_a_forbidden_account_before_the_lock() {
+    require_emulators();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let bucket = format!("forge-id-state-{}", &id[..16]);
+    let state_config = |extra: &str| {
+        format!(
+            r#"remote_state {{
+  backend = "s3"
+  config = {{
+    bucket       = "{bucket}"
+    key          = "app/terraform.tfstate"
+    region       = "us-east-1"
+    use_lockfile = true
+{extra}  }}
+}}
+inputs = {{}}
+"#
+        )
+    };
+    write(
+        &root,
+        &[
+            (
+                "env/app/terragrunt.hcl",
+                state_config(&format!(
+                    "    profile = \"state\"\n    shared_credentials_files = [\"{}/aws/credentials\"]\n    allowed_account_ids = [\"777777777777\"]\n",
+                    root.display()
+                )),
+            ),
+            (
+                "env/app/main.tf",
+                "output \"x\" {\n  value = 1\n}\n".to_string(),
+            ),
+            (
+                "aws/credentials",
+                "[state]\naws_access_key_id = 777777777777\naws_secret_access_key = test\n"
+                    .to_string(),
+            ),
+        ],
+    );
+    let apply = forge(&root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(apply.code, Some(0), "{}", apply.text);
+    let rt = runtime();
+    rt.block_on(async {
+        assert!(
+            buckets_of("777777777777").await.contains(&bucket),
+            "the state bucket is not in the profile's account"
+        );
+        assert!(
+            !buckets_of("000000000000").await.contains(&bucket),
+            "the state bucket was made with the shell's credentials"
+        );
+        // Created with Terragrunt's policy: TLS only, and the account's root may manage it.
+        let policy = s3_in("777777777777")
+            .await
+            .get_bucket_policy()
+            .bucket(&bucket)
+            .send()
+            .await
+            .expect("GetBucketPolicy")
+            .policy
+            .unwrap_or_default();
+        assert!(
+            policy.contains("EnforcedTLS")
+                && policy.contains("aws:SecureTransport")
+                && policy.contains("arn:aws:iam::777777777777:root"),
+            "{policy}"
+        );
+    });
+
+    // The shell's account is forbidden: refused when the backend opens, before its lock.
+    let other = format!("{bucket}-x");
+    write(
+        &root,
+        &[(
+            "env/app/terragrunt.hcl",
+            state_config("    forbidden_account_ids = [\"000000000000\"]\n")
+                .replace(&bucket, &other),
+        )],
+    );
+    let plan = forge(&root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(plan.code, Some(1), "{}", plan.text);
+    assert!(
+        plan.text.contains("account 000000000000") && plan.text.contains("forbidden_account_ids"),
+        "{}",
+        plan.text
+    );
+    rt.block_on(async {
+        assert!(
+            !buckets_of("000000000000").await.contains(&other),
+            "a bucket was made for a forbidden account"
+        );
+    });
+
+    // Clean up the first state bucket's unit (the outputs only: nothing else was made).
+    write(
+        &root,
+        &[(
+            "env/app/terragrunt.hcl",
+            state_config(&format!(
+                "    profile = \"state\"\n    shared_credentials_files = [\"{}/aws/credentials\"]\n",
+                root.display()
+            )),
+        )],
+    );
+    let destroy = forge(&root, &["destroy", "env", "--auto-approve"]);
+    assert_eq!(destroy.code, Some(0), "{}", destroy.text);
+}
