@@ -47,6 +47,61 @@ pub fn plan_tags_all(ctx: &AwsContext, planned: &mut Value) {
     set_attr(planned, "tags_all", all);
 }
 
+/// Keeps a recorded zero value (`""`, `false`, `0`, an empty map or list) of an optional,
+/// not computed argument the configuration leaves unset. The AWS provider records those
+/// zero values where the argument is unset and treats them as equal to null when it plans,
+/// so a state it wrote must not plan as a change (or a replacement) here either.
+pub fn keep_recorded_zero_values(
+    schema: &Schema,
+    prior: Option<&Value>,
+    config: &Value,
+    planned: &mut Value,
+) {
+    let Some(prior) = prior else {
+        return;
+    };
+    for (name, attr) in &schema.attributes {
+        if !attr.optional || attr.computed || config.get(name).is_some_and(|v| !v.is_null()) {
+            continue;
+        }
+        if let Some(recorded) = prior.get(name)
+            && is_zero_value(recorded)
+        {
+            set_attr(planned, name, recorded.clone());
+        }
+    }
+    // The same inside nested blocks, item by item.
+    for (name, block) in &schema.blocks {
+        let recorded = prior.get(name).and_then(Value::as_seq).unwrap_or(&[]);
+        let configured = config.get(name).and_then(Value::as_seq).unwrap_or(&[]);
+        let Value::Object(fields) = &mut *planned else {
+            return;
+        };
+        let Some(Value::List(items) | Value::Tuple(items) | Value::Set(items)) =
+            fields.get_mut(name)
+        else {
+            continue;
+        };
+        for (i, item) in items.iter_mut().enumerate() {
+            if let (Some(p), Some(c)) = (recorded.get(i), configured.get(i)) {
+                keep_recorded_zero_values(&block.schema, Some(p), c, item);
+            }
+        }
+    }
+}
+
+/// `""`, `false`, `0`, or an empty collection: what the provider writes for "unset".
+pub fn is_zero_value(v: &Value) -> bool {
+    match v.unmarked() {
+        Value::String(s) => s.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Number(n) => *n == 0.0,
+        Value::List(xs) | Value::Tuple(xs) | Value::Set(xs) => xs.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
 /// Sets one attribute of an object value (anything else is left alone).
 pub fn set_attr(v: &mut Value, name: &str, new: Value) {
     if let Value::Object(m) = v {
@@ -117,6 +172,34 @@ mod tests {
             replace_paths(&schema, Some(&prior), &changed),
             vec!["arn".to_string(), "name".to_string()]
         );
+    }
+
+    #[test]
+    fn recorded_zero_values_of_unset_arguments_stay() {
+        let schema = Schema::default()
+            .attr("owner", Attribute::optional(AttrType::String).force_new())
+            .attr("flag", Attribute::optional(AttrType::Bool))
+            .attr("name", Attribute::optional(AttrType::String));
+        let prior = Value::object([
+            ("owner", Value::string("")),
+            ("flag", Value::Bool(true)),
+            ("name", Value::string("")),
+        ]);
+        let config = Value::object([
+            ("owner", Value::Null),
+            ("flag", Value::Null),
+            ("name", Value::string("n")),
+        ]);
+        let mut planned = config.clone();
+        keep_recorded_zero_values(&schema, Some(&prior), &config, &mut planned);
+        assert_eq!(planned.get("owner"), Some(&Value::string("")));
+        assert_eq!(
+            planned.get("flag"),
+            Some(&Value::Null),
+            "true is a value, not unset"
+        );
+        assert_eq!(planned.get("name"), Some(&Value::string("n")));
+        assert!(replace_paths(&schema, Some(&prior), &planned).is_empty());
     }
 
     #[test]
