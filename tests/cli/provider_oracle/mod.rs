@@ -31,6 +31,8 @@
 pub mod schemas;
 pub mod state_diff;
 
+mod sqs;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
