@@ -31,6 +31,7 @@
 pub mod schemas;
 pub mod state_diff;
 
+mod secretsmanager;
 mod sqs;
 
 use std::path::{Path, PathBuf};
