@@ -31,6 +31,7 @@
 pub mod schemas;
 pub mod state_diff;
 
+mod iam;
 mod secretsmanager;
 mod sqs;
 
