@@ -1228,6 +1228,7 @@ impl Runner<'_> {
             provider: provider_addr.to_string(),
             attributes: to_state(schema, &value_of(v)),
             dependencies: deps.to_vec(),
+            schema_version: schema.version,
         };
         match (action, prior) {
             (Action::NoOp, Some(p)) => {
@@ -1235,7 +1236,9 @@ impl Runner<'_> {
                 // ignore_changes keeps) and the current dependencies.
                 let mut store = self.store.lock().await;
                 if store.state.instances.get(addr).is_none_or(|s| {
-                    s.dependencies != deps || !s.attributes.same_as(&to_state(schema, p))
+                    s.dependencies != deps
+                        || s.schema_version != schema.version
+                        || !s.attributes.same_as(&to_state(schema, p))
                 }) {
                     store.state.instances.insert(addr.clone(), record(p));
                     self.recorded(store).await?;
@@ -1726,6 +1729,7 @@ impl Runner<'_> {
                         provider: provider_addr.to_string(),
                         attributes: to_state(schema, &value),
                         dependencies: Vec::new(),
+                        schema_version: schema.version,
                     },
                 );
             }
@@ -2369,6 +2373,7 @@ pub async fn import_instance(
         provider: provider_address(provider_name_of(&block.type_name), alias.as_deref()),
         attributes: to_state(rt.schema(), &value),
         dependencies: Vec::new(),
+        schema_version: rt.schema().version,
     };
     runner.save(addr, Some(inst)).await?;
     Ok(value)

@@ -11,6 +11,7 @@ mod json_syntax_oracle;
 mod modules;
 mod plan_json_oracle;
 mod production;
+mod provider_oracle;
 mod refactoring;
 mod remote_state_bootstrap;
 mod stacks;

@@ -122,6 +122,82 @@ pub fn opt_string(s: Option<&str>) -> Value {
     s.map(Value::string).unwrap_or(Value::Null)
 }
 
+/// What the provider records as `name_prefix` for an object named `name`: the part
+/// before a generated 26-hex-digit suffix (followed by `suffix`, such as `.fifo`), or ""
+/// when the name was not generated. The provider derives it from the name on every read,
+/// so a state Terraform wrote has "" for a named object, never null.
+pub fn name_prefix_from_name(name: &str, suffix: &str) -> String {
+    const GENERATED_LEN: usize = 26;
+    let Some(stem) = name.strip_suffix(suffix) else {
+        return String::new();
+    };
+    if stem.len() <= GENERATED_LEN || !stem.is_char_boundary(stem.len() - GENERATED_LEN) {
+        return String::new();
+    }
+    let (prefix, generated) = stem.split_at(stem.len() - GENERATED_LEN);
+    if generated.chars().all(|c| c.is_ascii_hexdigit()) {
+        prefix.to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// The provider's rule (its plugin SDK) for an optional argument that is not computed:
+/// left out of the configuration, it is the same as its empty value ("", false, 0), which
+/// is what the provider writes to state for it. So a prior empty value is kept rather
+/// than planned away to null (which would show a change, or a replacement).
+pub fn keep_empty_values(
+    schema: &Schema,
+    prior: Option<&Value>,
+    config: &Value,
+    planned: &mut Value,
+) {
+    let Some(prior) = prior else {
+        return;
+    };
+    for (name, attr) in &schema.attributes {
+        if attr.computed || attr.required || attr.default.is_some() {
+            continue;
+        }
+        if config.get(name).is_some_and(|v| !v.is_null()) {
+            continue;
+        }
+        if let Some(before) = prior.get(name).filter(|v| is_empty_value(v)) {
+            set_attr(planned, name, before.clone());
+        }
+    }
+}
+
+/// "", false, 0 or an empty collection: what the provider writes for an unset argument.
+pub fn is_empty_value(v: &Value) -> bool {
+    match v.unmarked() {
+        Value::String(s) => s.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Number(n) => *n == 0.0,
+        Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => xs.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
+/// The provider's `timeouts` block, which its state records as `"timeouts": null` when it
+/// is not configured. forge keeps that attribute so its state has the provider's shape,
+/// but has its own waits and refuses a configured value ([`check_no_timeouts`]).
+pub fn timeouts_attribute() -> forge_provider::Attribute {
+    forge_provider::Attribute::optional(forge_provider::AttrType::Any)
+}
+
+/// Refuses a configured `timeouts`: forge would not act on it.
+pub fn check_no_timeouts(resource: &str, config: &Value) -> ProviderResult<()> {
+    match config.get("timeouts") {
+        Some(v) if !v.is_null() => Err(ProviderError::new(format!(
+            "{resource}: `timeouts` is not supported: forge waits for each operation by its own rules"
+        ))
+        .hint("remove the `timeouts` block")),
+        _ => Ok(()),
+    }
+}
+
 /// The force-new attributes whose planned value differs from the prior one (or is not
 /// known yet): the reasons a plan replaces rather than updates. Empty on create.
 pub fn replace_paths(schema: &Schema, prior: Option<&Value>, planned: &Value) -> Vec<String> {
@@ -145,6 +221,49 @@ pub fn replace_paths(schema: &Schema, prior: Option<&Value>, planned: &Value) ->
 mod tests {
     use super::*;
     use forge_provider::{AttrType, Attribute};
+
+    #[test]
+    fn name_prefix_comes_from_a_generated_suffix_only() {
+        assert_eq!(name_prefix_from_name("jobs", ""), "");
+        assert_eq!(
+            name_prefix_from_name("terraform-20261206205555335900000002", ""),
+            "terraform-"
+        );
+        assert_eq!(
+            name_prefix_from_name("jobs-20261206205555335900000002.fifo", ".fifo"),
+            "jobs-"
+        );
+        assert_eq!(name_prefix_from_name("20261206205555335900000002", ""), "");
+        assert_eq!(
+            name_prefix_from_name("jobs-2026120620555533590000000z", ""),
+            ""
+        );
+    }
+
+    #[test]
+    fn an_empty_prior_value_of_an_unset_argument_is_kept() {
+        let schema = Schema::default()
+            .attr("description", Attribute::optional(AttrType::String))
+            .attr("arn", Attribute::computed(AttrType::String));
+        let prior = Value::object([
+            ("description", Value::string("")),
+            ("arn", Value::string("a")),
+        ]);
+        let config = Value::object([("description", Value::Null)]);
+        let mut planned =
+            Value::object([("description", Value::Null), ("arn", Value::string("a"))]);
+        keep_empty_values(&schema, Some(&prior), &config, &mut planned);
+        assert!(planned.same_as(&prior));
+        // A real value is still planned away when the argument is removed.
+        let prior = Value::object([
+            ("description", Value::string("x")),
+            ("arn", Value::string("a")),
+        ]);
+        let mut planned =
+            Value::object([("description", Value::Null), ("arn", Value::string("a"))]);
+        keep_empty_values(&schema, Some(&prior), &config, &mut planned);
+        assert_eq!(planned.get("description"), Some(&Value::Null));
+    }
 
     #[test]
     fn replace_paths_names_changed_and_unknown_force_new_attributes_only() {
