@@ -1,6 +1,6 @@
 //! Names generated from a `name_prefix` (`bucket_prefix`, `key_name_prefix`), spelled as
-//! the AWS provider spells them, and the prefix read back from such a name: the provider
-//! records the prefix it finds in a name on every read and import, so forge does too.
+//! the AWS provider spells them, so that the prefix reads back from the name
+//! (`values::name_prefix_from_name`) as the provider's read finds it.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -30,23 +30,6 @@ pub fn prefixed_unique_name(prefix: Option<&str>) -> String {
     )
 }
 
-/// The prefix of a generated name (`""` for a name that was not generated), as the
-/// provider's read records it.
-pub fn prefix_from_name(name: &str) -> &str {
-    let Some(split) = name.len().checked_sub(UNIQUE_SUFFIX_LEN) else {
-        return "";
-    };
-    let Some(suffix) = name.get(split..) else {
-        return "";
-    };
-    let (time, counter) = suffix.split_at(18);
-    if time.bytes().all(|b| b.is_ascii_digit()) && counter.bytes().all(|b| b.is_ascii_hexdigit()) {
-        &name[..split]
-    } else {
-        ""
-    }
-}
-
 /// Year, month, day of a count of days since 1970-01-01 (proleptic Gregorian).
 fn civil_date(days: u64) -> (u64, u64, u64) {
     // Howard Hinnant's days-to-civil algorithm, shifted so the era starts on 0000-03-01.
@@ -70,20 +53,9 @@ mod tests {
     fn generated_names_carry_their_prefix_back() {
         let name = prefixed_unique_name(Some("cb-"));
         assert_eq!(name.len(), 3 + UNIQUE_SUFFIX_LEN);
-        assert_eq!(prefix_from_name(&name), "cb-");
+        assert_eq!(crate::values::name_prefix_from_name(&name, ""), "cb-");
         assert!(prefixed_unique_name(None).starts_with("terraform-20"));
         assert_ne!(prefixed_unique_name(None), prefixed_unique_name(None));
-    }
-
-    #[test]
-    fn the_providers_names_and_plain_names() {
-        // A name the AWS provider generated for bucket_prefix = "cb-tf-pre-".
-        assert_eq!(
-            prefix_from_name("cb-tf-pre-20261206205353618500000001"),
-            "cb-tf-pre-"
-        );
-        assert_eq!(prefix_from_name("cb-tf-s3-1"), "");
-        assert_eq!(prefix_from_name("x2026120620535361850000000g"), "");
     }
 
     #[test]

@@ -47,30 +47,18 @@ pub fn plan_tags_all(ctx: &AwsContext, planned: &mut Value) {
     set_attr(planned, "tags_all", all);
 }
 
-/// Keeps a recorded zero value (`""`, `false`, `0`, an empty map or list) of an optional,
-/// not computed argument the configuration leaves unset. The AWS provider records those
-/// zero values where the argument is unset and treats them as equal to null when it plans,
-/// so a state it wrote must not plan as a change (or a replacement) here either.
-pub fn keep_recorded_zero_values(
+/// [`keep_empty_values`] for the top-level arguments and, item by item, inside nested
+/// blocks (`rule { bucket_key_enabled }` of S3 encryption records `false` when unset).
+pub fn keep_empty_values_in_blocks(
     schema: &Schema,
     prior: Option<&Value>,
     config: &Value,
     planned: &mut Value,
 ) {
+    keep_empty_values(schema, prior, config, planned);
     let Some(prior) = prior else {
         return;
     };
-    for (name, attr) in &schema.attributes {
-        if !attr.optional || attr.computed || config.get(name).is_some_and(|v| !v.is_null()) {
-            continue;
-        }
-        if let Some(recorded) = prior.get(name)
-            && is_zero_value(recorded)
-        {
-            set_attr(planned, name, recorded.clone());
-        }
-    }
-    // The same inside nested blocks, item by item.
     for (name, block) in &schema.blocks {
         let recorded = prior.get(name).and_then(Value::as_seq).unwrap_or(&[]);
         let configured = config.get(name).and_then(Value::as_seq).unwrap_or(&[]);
@@ -84,21 +72,9 @@ pub fn keep_recorded_zero_values(
         };
         for (i, item) in items.iter_mut().enumerate() {
             if let (Some(p), Some(c)) = (recorded.get(i), configured.get(i)) {
-                keep_recorded_zero_values(&block.schema, Some(p), c, item);
+                keep_empty_values_in_blocks(&block.schema, Some(p), c, item);
             }
         }
-    }
-}
-
-/// `""`, `false`, `0`, or an empty collection: what the provider writes for "unset".
-pub fn is_zero_value(v: &Value) -> bool {
-    match v.unmarked() {
-        Value::String(s) => s.is_empty(),
-        Value::Bool(b) => !b,
-        Value::Number(n) => *n == 0.0,
-        Value::List(xs) | Value::Tuple(xs) | Value::Set(xs) => xs.is_empty(),
-        Value::Map(m) => m.is_empty(),
-        _ => false,
     }
 }
 
@@ -294,7 +270,7 @@ mod tests {
     }
 
     #[test]
-    fn recorded_zero_values_of_unset_arguments_stay() {
+    fn empty_values_of_unset_arguments_stay_in_blocks_too() {
         let schema = Schema::default()
             .attr("owner", Attribute::optional(AttrType::String).force_new())
             .attr("flag", Attribute::optional(AttrType::Bool))
@@ -310,7 +286,7 @@ mod tests {
             ("name", Value::string("n")),
         ]);
         let mut planned = config.clone();
-        keep_recorded_zero_values(&schema, Some(&prior), &config, &mut planned);
+        keep_empty_values_in_blocks(&schema, Some(&prior), &config, &mut planned);
         assert_eq!(planned.get("owner"), Some(&Value::string("")));
         assert_eq!(
             planned.get("flag"),

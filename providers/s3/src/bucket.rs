@@ -14,7 +14,8 @@ use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier,
     ObjectLockEnabled, Tag, Tagging,
 };
-use forge_aws_common::naming::{prefix_from_name, prefixed_unique_name};
+use forge_aws_common::naming::prefixed_unique_name;
+use forge_aws_common::values::name_prefix_from_name;
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error, string_map};
 use forge_provider::{
     AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
@@ -164,7 +165,10 @@ impl BucketResource {
             ("object_lock_enabled", Value::Bool(object_lock)),
             ("id", Value::string(bucket)),
             ("bucket", Value::string(bucket)),
-            ("bucket_prefix", Value::string(prefix_from_name(bucket))),
+            (
+                "bucket_prefix",
+                Value::string(name_prefix_from_name(bucket, "")),
+            ),
             ("force_destroy", Value::Bool(force_destroy)),
             ("arn", Value::string(format!("arn:aws:s3:::{bucket}"))),
             (

@@ -16,7 +16,7 @@ use forge_provider::{
 };
 
 use crate::common::{
-    block_items, bucket_of, client, first_block, found_or_absent, keep_recorded_zero_values,
+    block_items, bucket_of, client, first_block, found_or_absent, keep_empty_values_in_blocks,
     owner_or_empty, read_settled, replace_paths, with_bucket_hint,
 };
 
@@ -216,7 +216,7 @@ impl ResourceType for BucketEncryptionResource {
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
         validate(config)?;
         let mut planned = plan_from_schema(&self.schema, prior, config);
-        keep_recorded_zero_values(&self.schema, prior, config, &mut planned.planned);
+        keep_empty_values_in_blocks(&self.schema, prior, config, &mut planned.planned);
         planned.requires_replace = replace_paths(&self.schema, prior, &planned.planned);
         Ok(planned)
     }

@@ -6,7 +6,7 @@ use forge_provider::{ProviderError, ProviderResult, Value};
 
 // The value helpers every service shares live in forge-aws-common.
 pub use forge_aws_common::values::{
-    config_tags, keep_recorded_zero_values, plan_tags_all, replace_paths, required_str, set_attr,
+    config_tags, keep_empty_values_in_blocks, plan_tags_all, replace_paths, required_str, set_attr,
     tags_state,
 };
 
