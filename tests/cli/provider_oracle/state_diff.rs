@@ -316,6 +316,15 @@ fn generated_patterns() -> &'static [(regex::Regex, &'static str)] {
             (r"\bA[A-Z]{3}[A-Z0-9]{17}\b", "<UNIQUE_ID>"),
             // Secrets Manager appends six random characters to a secret's ARN.
             (r"(:secret:[^:]+)-[A-Za-z0-9]{6}\b", "$1-<RND>"),
+            // A name generated from a prefix: UTC time to 1/10000 s and a hex counter.
+            (r"\d{18}[0-9a-f]{8}\b", "<GENERATED>"),
+            // EC2 object ids, addresses and the DNS names made from them.
+            (
+                r"\b(sg|i|eni|vol|key|snap|subnet|vpc|rtb|ami)-[0-9a-f]{8,17}\b",
+                "$1-<ID>",
+            ),
+            (r"\b\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}\b", "<IP>"),
+            (r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", "<IP>"),
         ]
         .into_iter()
         .map(|(p, w)| (regex::Regex::new(p).expect("regex"), w))
