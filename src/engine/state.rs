@@ -38,6 +38,9 @@ pub struct InstanceState {
     pub attributes: Value,
     /// Addresses of the resources this one referenced when it was last applied.
     pub dependencies: Vec<String>,
+    /// The version of the provider's state shape the attributes follow
+    /// (`Schema::version` when forge wrote them; as read otherwise).
+    pub schema_version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -218,7 +221,7 @@ fn to_wire(state: &State) -> Result<StateFile, StateError> {
                 InstanceKey::Int(i) => serde_json::Value::from(*i),
                 InstanceKey::Str(s) => serde_json::Value::String(s.clone()),
             }),
-            schema_version: 0,
+            schema_version: inst.schema_version,
             attributes: inst.attributes.to_json(),
             sensitive_attributes: inst
                 .attributes
@@ -341,6 +344,7 @@ fn from_wire(file: StateFile) -> Result<State, StateError> {
                     provider: r.provider.clone(),
                     attributes,
                     dependencies: i.dependencies,
+                    schema_version: i.schema_version,
                 },
             );
         }
@@ -479,6 +483,7 @@ mod tests {
                 provider: provider_address("aws", None),
                 attributes: attrs,
                 dependencies: vec!["aws_iam_role.r".into()],
+                schema_version: 1,
             },
         );
         s
@@ -497,6 +502,10 @@ mod tests {
         assert_eq!(json["outputs"]["pw"]["sensitive"], true);
         let inst = &json["resources"][0]["instances"][0];
         assert_eq!(inst["index_key"], 1);
+        assert_eq!(
+            inst["schema_version"], 1,
+            "the instance's schema version is kept"
+        );
         assert_eq!(inst["sensitive_attributes"][0][0]["value"], "secret");
         assert_eq!(
             json["resources"][0]["provider"],
@@ -505,6 +514,7 @@ mod tests {
         let back = State::from_bytes(&bytes).expect("decode");
         let (_, i) = back.instances.iter().next().expect("instance");
         assert!(i.attributes.get("secret").is_some_and(Value::is_sensitive));
+        assert_eq!(i.schema_version, 1);
         assert!(back.outputs["pw"].value.is_sensitive());
         assert_eq!(back.lineage, s.lineage);
     }
@@ -520,6 +530,7 @@ mod tests {
             provider: provider_address("aws", None),
             attributes: Value::object([("id", Value::string("q"))]),
             dependencies: vec![],
+            schema_version: 0,
         };
         s.instances.insert(
             InstanceAddr::managed("aws_sqs_queue", "q", Some(InstanceKey::Int(0)))
@@ -564,6 +575,7 @@ mod tests {
                 provider: provider_address("aws", None),
                 attributes: Value::object([("arn", Value::Unknown)]),
                 dependencies: vec![],
+                schema_version: 0,
             },
         );
         assert_eq!(
@@ -598,6 +610,7 @@ mod tests {
                 provider: provider_address("terraform", None),
                 attributes: Value::object([("input", wrapped)]),
                 dependencies: vec![],
+                schema_version: 0,
             },
         );
         let bytes = s.to_bytes().expect("encode");

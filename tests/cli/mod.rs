@@ -12,6 +12,7 @@ mod modules;
 mod plan_json_oracle;
 mod production;
 mod provider_identity;
+mod provider_oracle;
 mod refactoring;
 mod remote_state_bootstrap;
 mod stacks;

@@ -8,6 +8,7 @@
 
 pub mod api_stats;
 pub mod identity;
+pub mod naming;
 pub mod policy;
 pub mod provider_block;
 pub mod transport;

@@ -47,6 +47,37 @@ pub fn plan_tags_all(ctx: &AwsContext, planned: &mut Value) {
     set_attr(planned, "tags_all", all);
 }
 
+/// [`keep_empty_values`] for the top-level arguments and, item by item, inside nested
+/// blocks (`rule { bucket_key_enabled }` of S3 encryption records `false` when unset).
+pub fn keep_empty_values_in_blocks(
+    schema: &Schema,
+    prior: Option<&Value>,
+    config: &Value,
+    planned: &mut Value,
+) {
+    keep_empty_values(schema, prior, config, planned);
+    let Some(prior) = prior else {
+        return;
+    };
+    for (name, block) in &schema.blocks {
+        let recorded = prior.get(name).and_then(Value::as_seq).unwrap_or(&[]);
+        let configured = config.get(name).and_then(Value::as_seq).unwrap_or(&[]);
+        let Value::Object(fields) = &mut *planned else {
+            return;
+        };
+        let Some(Value::List(items) | Value::Tuple(items) | Value::Set(items)) =
+            fields.get_mut(name)
+        else {
+            continue;
+        };
+        for (i, item) in items.iter_mut().enumerate() {
+            if let (Some(p), Some(c)) = (recorded.get(i), configured.get(i)) {
+                keep_empty_values_in_blocks(&block.schema, Some(p), c, item);
+            }
+        }
+    }
+}
+
 /// Sets one attribute of an object value (anything else is left alone).
 pub fn set_attr(v: &mut Value, name: &str, new: Value) {
     if let Value::Object(m) = v {
@@ -65,6 +96,82 @@ pub fn required_str<'a>(v: &'a Value, name: &str, resource: &str) -> ProviderRes
 /// An optional string from the SDK as a value (null when absent).
 pub fn opt_string(s: Option<&str>) -> Value {
     s.map(Value::string).unwrap_or(Value::Null)
+}
+
+/// What the provider records as `name_prefix` for an object named `name`: the part
+/// before a generated 26-hex-digit suffix (followed by `suffix`, such as `.fifo`), or ""
+/// when the name was not generated. The provider derives it from the name on every read,
+/// so a state Terraform wrote has "" for a named object, never null.
+pub fn name_prefix_from_name(name: &str, suffix: &str) -> String {
+    const GENERATED_LEN: usize = 26;
+    let Some(stem) = name.strip_suffix(suffix) else {
+        return String::new();
+    };
+    if stem.len() <= GENERATED_LEN || !stem.is_char_boundary(stem.len() - GENERATED_LEN) {
+        return String::new();
+    }
+    let (prefix, generated) = stem.split_at(stem.len() - GENERATED_LEN);
+    if generated.chars().all(|c| c.is_ascii_hexdigit()) {
+        prefix.to_string()
+    } else {
+        String::new()
+    }
+}
+
+/// The provider's rule (its plugin SDK) for an optional argument that is not computed:
+/// left out of the configuration, it is the same as its empty value ("", false, 0), which
+/// is what the provider writes to state for it. So a prior empty value is kept rather
+/// than planned away to null (which would show a change, or a replacement).
+pub fn keep_empty_values(
+    schema: &Schema,
+    prior: Option<&Value>,
+    config: &Value,
+    planned: &mut Value,
+) {
+    let Some(prior) = prior else {
+        return;
+    };
+    for (name, attr) in &schema.attributes {
+        if attr.computed || attr.required || attr.default.is_some() {
+            continue;
+        }
+        if config.get(name).is_some_and(|v| !v.is_null()) {
+            continue;
+        }
+        if let Some(before) = prior.get(name).filter(|v| is_empty_value(v)) {
+            set_attr(planned, name, before.clone());
+        }
+    }
+}
+
+/// "", false, 0 or an empty collection: what the provider writes for an unset argument.
+pub fn is_empty_value(v: &Value) -> bool {
+    match v.unmarked() {
+        Value::String(s) => s.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Number(n) => *n == 0.0,
+        Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => xs.is_empty(),
+        Value::Map(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
+/// The provider's `timeouts` block, which its state records as `"timeouts": null` when it
+/// is not configured. forge keeps that attribute so its state has the provider's shape,
+/// but has its own waits and refuses a configured value ([`check_no_timeouts`]).
+pub fn timeouts_attribute() -> forge_provider::Attribute {
+    forge_provider::Attribute::optional(forge_provider::AttrType::Any)
+}
+
+/// Refuses a configured `timeouts`: forge would not act on it.
+pub fn check_no_timeouts(resource: &str, config: &Value) -> ProviderResult<()> {
+    match config.get("timeouts") {
+        Some(v) if !v.is_null() => Err(ProviderError::new(format!(
+            "{resource}: `timeouts` is not supported: forge waits for each operation by its own rules"
+        ))
+        .hint("remove the `timeouts` block")),
+        _ => Ok(()),
+    }
 }
 
 /// The force-new attributes whose planned value differs from the prior one (or is not
@@ -92,6 +199,49 @@ mod tests {
     use forge_provider::{AttrType, Attribute};
 
     #[test]
+    fn name_prefix_comes_from_a_generated_suffix_only() {
+        assert_eq!(name_prefix_from_name("jobs", ""), "");
+        assert_eq!(
+            name_prefix_from_name("terraform-20261206205555335900000002", ""),
+            "terraform-"
+        );
+        assert_eq!(
+            name_prefix_from_name("jobs-20261206205555335900000002.fifo", ".fifo"),
+            "jobs-"
+        );
+        assert_eq!(name_prefix_from_name("20261206205555335900000002", ""), "");
+        assert_eq!(
+            name_prefix_from_name("jobs-2026120620555533590000000z", ""),
+            ""
+        );
+    }
+
+    #[test]
+    fn an_empty_prior_value_of_an_unset_argument_is_kept() {
+        let schema = Schema::default()
+            .attr("description", Attribute::optional(AttrType::String))
+            .attr("arn", Attribute::computed(AttrType::String));
+        let prior = Value::object([
+            ("description", Value::string("")),
+            ("arn", Value::string("a")),
+        ]);
+        let config = Value::object([("description", Value::Null)]);
+        let mut planned =
+            Value::object([("description", Value::Null), ("arn", Value::string("a"))]);
+        keep_empty_values(&schema, Some(&prior), &config, &mut planned);
+        assert!(planned.same_as(&prior));
+        // A real value is still planned away when the argument is removed.
+        let prior = Value::object([
+            ("description", Value::string("x")),
+            ("arn", Value::string("a")),
+        ]);
+        let mut planned =
+            Value::object([("description", Value::Null), ("arn", Value::string("a"))]);
+        keep_empty_values(&schema, Some(&prior), &config, &mut planned);
+        assert_eq!(planned.get("description"), Some(&Value::Null));
+    }
+
+    #[test]
     fn replace_paths_names_changed_and_unknown_force_new_attributes_only() {
         let schema = Schema::default()
             .attr("name", Attribute::required(AttrType::String).force_new())
@@ -117,6 +267,34 @@ mod tests {
             replace_paths(&schema, Some(&prior), &changed),
             vec!["arn".to_string(), "name".to_string()]
         );
+    }
+
+    #[test]
+    fn empty_values_of_unset_arguments_stay_in_blocks_too() {
+        let schema = Schema::default()
+            .attr("owner", Attribute::optional(AttrType::String).force_new())
+            .attr("flag", Attribute::optional(AttrType::Bool))
+            .attr("name", Attribute::optional(AttrType::String));
+        let prior = Value::object([
+            ("owner", Value::string("")),
+            ("flag", Value::Bool(true)),
+            ("name", Value::string("")),
+        ]);
+        let config = Value::object([
+            ("owner", Value::Null),
+            ("flag", Value::Null),
+            ("name", Value::string("n")),
+        ]);
+        let mut planned = config.clone();
+        keep_empty_values_in_blocks(&schema, Some(&prior), &config, &mut planned);
+        assert_eq!(planned.get("owner"), Some(&Value::string("")));
+        assert_eq!(
+            planned.get("flag"),
+            Some(&Value::Null),
+            "true is a value, not unset"
+        );
+        assert_eq!(planned.get("name"), Some(&Value::string("n")));
+        assert!(replace_paths(&schema, Some(&prior), &planned).is_empty());
     }
 
     #[test]

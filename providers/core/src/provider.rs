@@ -212,6 +212,8 @@ fn plan_object(schema: &Schema, prior: Option<&Value>, config: &Value) -> Value 
         let configured = config.get(name).cloned().unwrap_or(Value::Null);
         let value = if !configured.is_null() {
             configured
+        } else if let Some(default) = &attr.default {
+            default.clone()
         } else if attr.computed {
             match prior.and_then(|p| p.get(name)) {
                 Some(v) if !v.is_null() || !attr.optional => v.clone(),
@@ -255,6 +257,10 @@ mod tests {
             .attr("delay", Attribute::optional_computed(AttrType::Number))
             .attr("arn", Attribute::computed(AttrType::String))
             .attr("secret", Attribute::optional(AttrType::String).sensitive())
+            .attr(
+                "size",
+                Attribute::optional(AttrType::Number).default(Value::Number(256.0)),
+            )
     }
 
     #[test]
@@ -264,7 +270,31 @@ mod tests {
         assert_eq!(p.planned.get("arn"), Some(&Value::Unknown));
         assert_eq!(p.planned.get("delay"), Some(&Value::Unknown));
         assert_eq!(p.planned.get("secret"), Some(&Value::Null));
+        assert_eq!(p.planned.get("size"), Some(&Value::Number(256.0)));
         assert!(p.requires_replace.is_empty());
+    }
+
+    #[test]
+    fn a_configured_value_wins_over_the_default_and_removing_it_plans_the_default() {
+        let prior = Value::object([
+            ("name", Value::string("q")),
+            ("delay", Value::Number(0.0)),
+            ("arn", Value::string("arn:q")),
+            ("secret", Value::Null),
+            ("size", Value::Number(1024.0)),
+        ]);
+        let set = Value::object([
+            ("name", Value::string("q")),
+            ("size", Value::Number(1024.0)),
+        ]);
+        let p = plan_from_schema(&schema(), Some(&prior), &set);
+        assert!(p.planned.same_as(&prior));
+        let removed = plan_from_schema(
+            &schema(),
+            Some(&prior),
+            &Value::object([("name", Value::string("q"))]),
+        );
+        assert_eq!(removed.planned.get("size"), Some(&Value::Number(256.0)));
     }
 
     #[test]
@@ -274,6 +304,7 @@ mod tests {
             ("delay", Value::Number(0.0)),
             ("arn", Value::string("arn:q")),
             ("secret", Value::Null),
+            ("size", Value::Number(256.0)),
         ]);
         let same = plan_from_schema(
             &schema(),

@@ -31,6 +31,10 @@ pub struct Attribute {
     pub force_new: bool,
     /// Never shown in plans or logs.
     pub sensitive: bool,
+    /// The value planned when configuration leaves the attribute out (the provider's
+    /// schema default: SQS's `visibility_timeout_seconds = 30`), so that removing an
+    /// argument plans a return to the default, as Terraform does.
+    pub default: Option<crate::value::Value>,
 }
 
 impl Attribute {
@@ -42,6 +46,7 @@ impl Attribute {
             computed: false,
             force_new: false,
             sensitive: false,
+            default: None,
         }
     }
     /// Set by the user, must be present.
@@ -81,6 +86,11 @@ impl Attribute {
         self.sensitive = true;
         self
     }
+    /// Planned when configuration leaves the attribute out (see [`Attribute::default`]).
+    pub fn default(mut self, value: crate::value::Value) -> Self {
+        self.default = Some(value);
+        self
+    }
 }
 
 /// A nested block, such as `ingress { ... }` or `queue { ... }`. In values a block is
@@ -100,11 +110,21 @@ pub struct BlockType {
 pub struct Schema {
     pub attributes: BTreeMap<String, Attribute>,
     pub blocks: BTreeMap<String, BlockType>,
+    /// The version of the state shape, written as each instance's `schema_version`: the
+    /// provider's (hashicorp/aws) for the same type, so that a state forge writes is read
+    /// by Terraform without an upgrade, and an older one is recognised as such.
+    pub version: u64,
 }
 
 impl Schema {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// The state shape's version (see [`Schema::version`]); 0 when not set.
+    pub fn version(mut self, version: u64) -> Self {
+        self.version = version;
+        self
     }
 
     pub fn attr(mut self, name: &str, attribute: Attribute) -> Self {

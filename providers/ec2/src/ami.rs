@@ -11,8 +11,7 @@ use forge_provider::{
 use regex::Regex;
 
 use crate::common::{
-    client, filter_block, filter_values_block, filters_from_blocks, opt_string, string_list,
-    tags_from_aws,
+    client, filter_block, filter_values_block, filters_from_blocks, string_list, tags_from_aws,
 };
 
 pub struct AmiDataSource {
@@ -21,7 +20,19 @@ pub struct AmiDataSource {
 }
 
 /// Attributes exported as plain strings, with the image field each comes from.
-const STRING_EXPORTS: [&str; 16] = [
+const STRING_EXPORTS: [&str; 28] = [
+    "boot_mode",
+    "deprecation_time",
+    "image_owner_alias",
+    "imds_support",
+    "kernel_id",
+    "last_launched_time",
+    "platform",
+    "ramdisk_id",
+    "root_snapshot_id",
+    "sriov_net_support",
+    "tpm_support",
+    "usage_operation",
     "id",
     "image_id",
     "arn",
@@ -50,6 +61,22 @@ impl AmiDataSource {
             .attr("name_regex", Attribute::optional(AttrType::String))
             .attr("include_deprecated", Attribute::optional(AttrType::Bool))
             .attr("public", Attribute::computed(AttrType::Bool))
+            .attr("ena_support", Attribute::computed(AttrType::Bool))
+            .attr(
+                "block_device_mappings",
+                Attribute::computed(AttrType::Set(Box::new(AttrType::Any))),
+            )
+            .attr(
+                "product_codes",
+                Attribute::computed(AttrType::Set(Box::new(AttrType::Any))),
+            )
+            .attr(
+                "state_reason",
+                Attribute::computed(AttrType::Map(Box::new(AttrType::String))),
+            )
+            .attr("uefi_data", Attribute::computed(AttrType::String))
+            // The provider's `timeouts` block; forge has its own waits: always null.
+            .attr("timeouts", Attribute::computed(AttrType::Any))
             .attr(
                 "tags",
                 Attribute::computed(AttrType::Map(Box::new(AttrType::String))),
@@ -128,9 +155,82 @@ pub fn choose_image(
 
 fn image_value(image: &Image, region: &str, config: &Value) -> Value {
     let id = image.image_id().unwrap_or_default();
-    let text = |s: Option<&str>| opt_string(s);
+    // The provider records "" for what the image does not say.
+    let text = |s: Option<&str>| Value::string(s.unwrap_or(""));
+    let root_snapshot = image
+        .block_device_mappings()
+        .iter()
+        .find(|m| m.device_name().is_some() && m.device_name() == image.root_device_name())
+        .and_then(|m| m.ebs())
+        .and_then(|e| e.snapshot_id());
     let mut out = std::collections::BTreeMap::new();
     for (name, value) in [
+        ("boot_mode", text(image.boot_mode().map(|v| v.as_str()))),
+        ("deprecation_time", text(image.deprecation_time())),
+        ("image_owner_alias", text(image.image_owner_alias())),
+        (
+            "imds_support",
+            text(image.imds_support().map(|v| v.as_str())),
+        ),
+        ("kernel_id", text(image.kernel_id())),
+        ("last_launched_time", text(image.last_launched_time())),
+        ("platform", text(image.platform().map(|v| v.as_str()))),
+        ("ramdisk_id", text(image.ramdisk_id())),
+        ("root_snapshot_id", text(root_snapshot)),
+        ("sriov_net_support", text(image.sriov_net_support())),
+        ("tpm_support", text(image.tpm_support().map(|v| v.as_str()))),
+        ("usage_operation", text(image.usage_operation())),
+        (
+            "ena_support",
+            Value::Bool(image.ena_support().unwrap_or(false)),
+        ),
+        ("block_device_mappings", block_device_mappings(image)),
+        (
+            "product_codes",
+            Value::Set(
+                image
+                    .product_codes()
+                    .iter()
+                    .map(|p| {
+                        Value::object([
+                            ("product_code_id", text(p.product_code_id())),
+                            (
+                                "product_code_type",
+                                text(p.product_code_type().map(|t| t.as_str())),
+                            ),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+        (
+            "state_reason",
+            Value::Map(
+                [
+                    (
+                        "code".to_string(),
+                        Value::string(
+                            image
+                                .state_reason()
+                                .and_then(|r| r.code())
+                                .unwrap_or("UNSET"),
+                        ),
+                    ),
+                    (
+                        "message".to_string(),
+                        Value::string(
+                            image
+                                .state_reason()
+                                .and_then(|r| r.message())
+                                .unwrap_or("UNSET"),
+                        ),
+                    ),
+                ]
+                .into(),
+            ),
+        ),
+        ("uefi_data", Value::Null),
+        ("timeouts", Value::Null),
         ("id", text(Some(id))),
         ("image_id", text(Some(id))),
         (
@@ -159,20 +259,21 @@ fn image_value(image: &Image, region: &str, config: &Value) -> Value {
         ),
         ("hypervisor", text(image.hypervisor().map(|t| t.as_str()))),
         ("state", text(image.state().map(|t| t.as_str()))),
-        (
-            "public",
-            image.public().map(Value::Bool).unwrap_or(Value::Null),
-        ),
+        ("public", Value::Bool(image.public().unwrap_or(false))),
         ("tags", map_value(&tags_from_aws(image.tags()))),
     ] {
         out.insert(name.to_string(), value);
     }
-    for name in [
-        "owners",
-        "executable_users",
-        "name_regex",
-        "include_deprecated",
-    ] {
+    out.insert(
+        "include_deprecated".to_string(),
+        Value::Bool(
+            config
+                .get("include_deprecated")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+        ),
+    );
+    for name in ["owners", "executable_users", "name_regex"] {
         out.insert(
             name.to_string(),
             config.get(name).cloned().unwrap_or(Value::Null),
@@ -192,6 +293,53 @@ fn image_value(image: &Image, region: &str, config: &Value) -> Value {
         filter_values_block(config.get("filter").unwrap_or(&Value::Null)),
     );
     Value::Object(out)
+}
+
+/// The image's block device mappings as the provider records them: every EBS field as a
+/// string in a map (`"volume_size": "15"`), `""` for what a mapping does not say.
+fn block_device_mappings(image: &Image) -> Value {
+    let items = image
+        .block_device_mappings()
+        .iter()
+        .map(|m| {
+            let ebs: std::collections::BTreeMap<String, Value> = match m.ebs() {
+                Some(e) => {
+                    let n = |v: Option<i32>| Value::string(v.unwrap_or(0).to_string());
+                    let b = |v: Option<bool>| Value::string(v.unwrap_or(false).to_string());
+                    [
+                        ("delete_on_termination", b(e.delete_on_termination())),
+                        ("encrypted", b(e.encrypted())),
+                        ("iops", n(e.iops())),
+                        ("snapshot_id", Value::string(e.snapshot_id().unwrap_or(""))),
+                        ("throughput", n(e.throughput())),
+                        (
+                            "volume_initialization_rate",
+                            n(e.volume_initialization_rate()),
+                        ),
+                        ("volume_size", n(e.volume_size())),
+                        (
+                            "volume_type",
+                            Value::string(e.volume_type().map(|t| t.as_str()).unwrap_or("")),
+                        ),
+                    ]
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v))
+                    .collect()
+                }
+                None => Default::default(),
+            };
+            Value::object([
+                ("device_name", Value::string(m.device_name().unwrap_or(""))),
+                ("ebs", Value::Map(ebs)),
+                ("no_device", Value::string(m.no_device().unwrap_or(""))),
+                (
+                    "virtual_name",
+                    Value::string(m.virtual_name().unwrap_or("")),
+                ),
+            ])
+        })
+        .collect();
+    Value::Set(items)
 }
 
 #[async_trait]

@@ -135,9 +135,10 @@ pub fn filter_block() -> forge_provider::BlockType {
 }
 
 pub fn filter_values_block(filters: &Value) -> Value {
+    // The provider records null for a data source's `filter` when none is configured.
     match filters.as_seq() {
-        Some(xs) => Value::List(xs.to_vec()),
-        None => Value::List(Vec::new()),
+        Some(xs) if !xs.is_empty() => Value::List(xs.to_vec()),
+        _ => Value::Null,
     }
 }
 
@@ -198,17 +199,16 @@ pub async fn update_tags(
     Ok(())
 }
 
-/// A name unique enough for `name_prefix`: the prefix and the current time in
-/// nanoseconds, as Terraform's generated names are prefix + timestamp + counter.
+/// A name for `name_prefix`: the prefix, the UTC time and a counter, spelled as the
+/// provider spells its generated names (so the prefix reads back from the name).
 pub fn unique_name(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{prefix}{nanos}{n:08x}")
+    forge_aws_common::naming::prefixed_unique_name(Some(prefix))
+}
+
+/// The `name_prefix` the provider records for an object named `name` (`""` if the name
+/// was not generated).
+pub fn prefix_of(name: &str) -> Value {
+    Value::string(forge_aws_common::values::name_prefix_from_name(name, ""))
 }
 
 #[cfg(test)]

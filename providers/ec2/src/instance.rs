@@ -1,5 +1,6 @@
 //! `aws_instance`.
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -20,6 +21,7 @@ use crate::common::{
     required_str, set_attr, string_list, string_set, strings_in, tag_specifications, tags_from_aws,
     tags_state, update_tags,
 };
+use crate::instance_settings;
 use crate::root_volume;
 use crate::user_data::{
     decode_live, hash_bytes, user_data_bytes, user_data_for_aws, user_data_hash,
@@ -53,7 +55,10 @@ impl InstanceResource {
                 "vpc_security_group_ids",
                 Attribute::optional_computed(AttrType::Set(Box::new(string()))),
             )
-            .attr("iam_instance_profile", Attribute::optional(string()))
+            .attr(
+                "iam_instance_profile",
+                Attribute::optional_computed(string()),
+            )
             .attr(
                 "key_name",
                 Attribute::optional_computed(string()).force_new(),
@@ -84,6 +89,8 @@ impl InstanceResource {
                 Attribute::optional_computed(AttrType::Bool).force_new(),
             )
             .block("root_block_device", root_volume::block());
+        // The provider's state shape for aws_instance is at version 1.
+        let schema = instance_settings::add_to_schema(schema).version(1);
         let client = client(&ctx);
         InstanceResource {
             ctx,
@@ -211,7 +218,9 @@ impl InstanceResource {
                 .and_then(|p| p.arn())
                 .map(profile_name_from_arn),
         };
-        Ok(Value::object([
+        let mut value = BTreeMap::new();
+        instance_settings::read_into(&self.client, i, &mut value).await?;
+        let own = Value::object([
             ("id", Value::string(&id)),
             (
                 "arn",
@@ -228,7 +237,11 @@ impl InstanceResource {
                 opt_string(i.placement().and_then(|p| p.availability_zone())),
             ),
             ("vpc_security_group_ids", groups),
-            ("iam_instance_profile", opt_string(profile.as_deref())),
+            // The provider records "" for an instance without a profile.
+            (
+                "iam_instance_profile",
+                Value::string(profile.as_deref().unwrap_or("")),
+            ),
             ("key_name", opt_string(i.key_name())),
             ("user_data", user_data),
             ("user_data_base64", user_data_base64),
@@ -255,7 +268,11 @@ impl InstanceResource {
             ("monitoring", Value::Bool(monitoring)),
             ("associate_public_ip_address", Value::Bool(public_address)),
             ("root_block_device", root_block_device),
-        ]))
+        ]);
+        if let Value::Object(m) = own {
+            value.extend(m);
+        }
+        Ok(Value::Object(value))
     }
 
     async fn read_by_id(&self, id: &str, state: &Value) -> ProviderResult<Option<Value>> {

@@ -11,9 +11,9 @@ use forge_provider::{
 };
 
 use crate::common::{
-    client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, replace_paths,
-    required_str, set_attr, tag_specifications, tags_from_aws, tags_state, unique_name,
-    update_tags,
+    client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, prefix_of,
+    replace_paths, required_str, set_attr, tag_specifications, tags_from_aws, tags_state,
+    unique_name, update_tags,
 };
 
 pub struct KeyPairResource {
@@ -30,7 +30,10 @@ impl KeyPairResource {
                 "key_name",
                 Attribute::optional_computed(string()).force_new(),
             )
-            .attr("key_name_prefix", Attribute::optional(string()).force_new())
+            .attr(
+                "key_name_prefix",
+                Attribute::optional_computed(string()).force_new(),
+            )
             .attr("public_key", Attribute::required(string()).force_new())
             .attr(
                 "tags",
@@ -44,7 +47,9 @@ impl KeyPairResource {
             .attr("arn", Attribute::computed(string()))
             .attr("fingerprint", Attribute::computed(string()))
             .attr("key_pair_id", Attribute::computed(string()))
-            .attr("key_type", Attribute::computed(string()));
+            .attr("key_type", Attribute::computed(string()))
+            // The provider's state shape for aws_key_pair is at version 1.
+            .version(1);
         let client = client(&ctx);
         KeyPairResource {
             ctx,
@@ -88,10 +93,7 @@ impl KeyPairResource {
         Ok(Some(Value::object([
             ("id", Value::string(name)),
             ("key_name", Value::string(name)),
-            (
-                "key_name_prefix",
-                state.get("key_name_prefix").cloned().unwrap_or(Value::Null),
-            ),
+            ("key_name_prefix", prefix_of(name)),
             ("public_key", public_key),
             ("tags", tags),
             ("tags_all", tags_all),

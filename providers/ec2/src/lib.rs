@@ -26,6 +26,7 @@ use forge_provider::{DataSourceType, ResourceType};
 pub mod ami;
 pub mod common;
 pub mod instance;
+pub mod instance_settings;
 pub mod key_pair;
 pub mod root_volume;
 pub mod security_group;

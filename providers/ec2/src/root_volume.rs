@@ -32,7 +32,17 @@ pub fn block() -> BlockType {
                 Attribute::optional_computed(AttrType::Bool),
             )
             .attr("volume_id", Attribute::computed(AttrType::String))
-            .attr("device_name", Attribute::computed(AttrType::String)),
+            .attr("device_name", Attribute::computed(AttrType::String))
+            // Recorded by the provider; forge does not set them on the root volume.
+            .attr("kms_key_id", Attribute::computed(AttrType::String))
+            .attr(
+                "tags",
+                Attribute::computed(AttrType::Map(Box::new(AttrType::String))),
+            )
+            .attr(
+                "tags_all",
+                Attribute::computed(AttrType::Map(Box::new(AttrType::String))),
+            ),
         max_items: 1,
         ..Default::default()
     }
@@ -130,6 +140,12 @@ pub async fn read(client: &aws_sdk_ec2::Client, instance: &Instance) -> Provider
             "encrypted",
             Value::Bool(volume.and_then(|v| v.encrypted()).unwrap_or(false)),
         ),
+        (
+            "kms_key_id",
+            Value::string(volume.and_then(|v| v.kms_key_id()).unwrap_or("")),
+        ),
+        ("tags", Value::Map(Default::default())),
+        ("tags_all", Value::Map(Default::default())),
     ])]))
 }
 

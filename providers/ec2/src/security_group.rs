@@ -12,8 +12,9 @@ use forge_provider::{
 };
 
 use crate::common::{
-    client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, replace_paths, set_attr,
-    tag_specifications, tags_from_aws, tags_state, unique_name, update_tags,
+    client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, prefix_of,
+    replace_paths, set_attr, tag_specifications, tags_from_aws, tags_state, unique_name,
+    update_tags,
 };
 use crate::sg_rules::{
     AtomicRule, atomize, atomize_aws, default_egress, normalize_rule, rule_block, rules_value,
@@ -38,7 +39,7 @@ impl SecurityGroupType {
             )
             .attr(
                 "name_prefix",
-                Attribute::optional(AttrType::String).force_new(),
+                Attribute::optional_computed(AttrType::String).force_new(),
             )
             .attr(
                 "description",
@@ -63,8 +64,12 @@ impl SecurityGroupType {
             .attr("id", Attribute::computed(AttrType::String))
             .attr("arn", Attribute::computed(AttrType::String))
             .attr("owner_id", Attribute::computed(AttrType::String))
+            // The provider's `timeouts` block; forge has its own waits: always null.
+            .attr("timeouts", Attribute::computed(AttrType::Any))
             .block("ingress", rule_block())
-            .block("egress", rule_block());
+            .block("egress", rule_block())
+            // The provider's state shape for aws_security_group is at version 1.
+            .version(1);
         let client = client(&ctx);
         SecurityGroupType {
             ctx,
@@ -132,10 +137,8 @@ impl SecurityGroupType {
             ("arn", Value::string(arn)),
             ("owner_id", Value::string(owner)),
             ("name", opt_string(sg.group_name())),
-            (
-                "name_prefix",
-                state.get("name_prefix").cloned().unwrap_or(Value::Null),
-            ),
+            ("name_prefix", prefix_of(sg.group_name().unwrap_or(""))),
+            ("timeouts", Value::Null),
             ("description", opt_string(sg.description())),
             ("vpc_id", opt_string(sg.vpc_id())),
             (

@@ -56,6 +56,8 @@ impl SubnetsDataSource {
                 Attribute::computed(AttrType::List(Box::new(AttrType::String))),
             )
             .attr("id", Attribute::computed(AttrType::String))
+            // The provider's `timeouts` block; forge has its own waits: always null.
+            .attr("timeouts", Attribute::computed(AttrType::Any))
             .block("filter", filter_block());
         SubnetsDataSource {
             client: client(&ctx),
@@ -89,6 +91,7 @@ impl DataSourceType for SubnetsDataSource {
             ("id", Value::string(&self.ctx.region)),
             ("ids", string_list_value(ids)),
             ("tags", config.get("tags").cloned().unwrap_or(Value::Null)),
+            ("timeouts", Value::Null),
             (
                 "filter",
                 filter_values_block(config.get("filter").unwrap_or(&Value::Null)),
@@ -130,6 +133,42 @@ impl SubnetDataSource {
                 "available_ip_address_count",
                 Attribute::computed(AttrType::Number),
             )
+            .attr(
+                "assign_ipv6_address_on_creation",
+                Attribute::computed(AttrType::Bool),
+            )
+            .attr("customer_owned_ipv4_pool", Attribute::computed(string()))
+            .attr("enable_dns64", Attribute::computed(AttrType::Bool))
+            .attr(
+                "enable_lni_at_device_index",
+                Attribute::computed(AttrType::Number),
+            )
+            .attr(
+                "enable_resource_name_dns_a_record_on_launch",
+                Attribute::computed(AttrType::Bool),
+            )
+            .attr(
+                "enable_resource_name_dns_aaaa_record_on_launch",
+                Attribute::computed(AttrType::Bool),
+            )
+            .attr("ipv6_cidr_block", Attribute::computed(string()))
+            .attr(
+                "ipv6_cidr_block_association_id",
+                Attribute::computed(string()),
+            )
+            .attr("ipv6_native", Attribute::computed(AttrType::Bool))
+            .attr(
+                "map_customer_owned_ip_on_launch",
+                Attribute::computed(AttrType::Bool),
+            )
+            .attr("outpost_arn", Attribute::computed(string()))
+            .attr(
+                "private_dns_hostname_type_on_launch",
+                Attribute::computed(string()),
+            )
+            .attr("state", Attribute::optional_computed(string()))
+            // The provider's `timeouts` block; forge has its own waits: always null.
+            .attr("timeouts", Attribute::computed(AttrType::Any))
             .block("filter", filter_block());
         SubnetDataSource {
             client: client(&ctx),
@@ -191,6 +230,10 @@ impl DataSourceType for SubnetDataSource {
             .subnet_arn()
             .map(str::to_string)
             .unwrap_or_else(|| ec2_arn(&self.ctx, owner, &format!("subnet/{id}")));
+        let text = |s: Option<&str>| Value::string(s.unwrap_or(""));
+        let flag = |b: Option<bool>| Value::Bool(b.unwrap_or(false));
+        let dns = subnet.private_dns_name_options_on_launch();
+        let ipv6 = subnet.ipv6_cidr_block_association_set().first();
         Ok(Value::object([
             ("id", Value::string(id)),
             ("vpc_id", opt_string(subnet.vpc_id())),
@@ -218,6 +261,47 @@ impl DataSourceType for SubnetDataSource {
             ("tags", map_value(&tags_from_aws(subnet.tags()))),
             ("arn", Value::string(arn)),
             ("owner_id", Value::string(owner)),
+            (
+                "assign_ipv6_address_on_creation",
+                flag(subnet.assign_ipv6_address_on_creation()),
+            ),
+            (
+                "customer_owned_ipv4_pool",
+                text(subnet.customer_owned_ipv4_pool()),
+            ),
+            ("enable_dns64", flag(subnet.enable_dns64())),
+            (
+                "enable_lni_at_device_index",
+                Value::Number(f64::from(subnet.enable_lni_at_device_index().unwrap_or(0))),
+            ),
+            (
+                "enable_resource_name_dns_a_record_on_launch",
+                flag(dns.and_then(|d| d.enable_resource_name_dns_a_record())),
+            ),
+            (
+                "enable_resource_name_dns_aaaa_record_on_launch",
+                flag(dns.and_then(|d| d.enable_resource_name_dns_aaaa_record())),
+            ),
+            (
+                "ipv6_cidr_block",
+                text(ipv6.and_then(|a| a.ipv6_cidr_block())),
+            ),
+            (
+                "ipv6_cidr_block_association_id",
+                text(ipv6.and_then(|a| a.association_id())),
+            ),
+            ("ipv6_native", flag(subnet.ipv6_native())),
+            (
+                "map_customer_owned_ip_on_launch",
+                flag(subnet.map_customer_owned_ip_on_launch()),
+            ),
+            ("outpost_arn", text(subnet.outpost_arn())),
+            (
+                "private_dns_hostname_type_on_launch",
+                text(dns.and_then(|d| d.hostname_type()).map(|h| h.as_str())),
+            ),
+            ("state", text(subnet.state().map(|s| s.as_str()))),
+            ("timeouts", Value::Null),
             (
                 "filter",
                 filter_values_block(config.get("filter").unwrap_or(&Value::Null)),

@@ -3,14 +3,14 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_sdk_ec2::types::{Filter, Vpc};
+use aws_sdk_ec2::types::{Filter, Vpc, VpcAttributeName};
 use forge_aws_common::{AwsContext, map_value, sdk_error};
 use forge_provider::{
     AttrType, Attribute, DataSourceType, ProviderError, ProviderResult, Schema, Value,
 };
 
 use crate::common::{
-    client, ec2_arn, filter_block, filter_values_block, filters_from_blocks, opt_string,
+    client, ec2_arn, filter_block, filter_values_block, filters_from_blocks, opt_string, set_attr,
     tag_filters, tags_from_aws,
 };
 
@@ -36,12 +36,89 @@ impl VpcDataSource {
             .attr("arn", Attribute::computed(string()))
             .attr("owner_id", Attribute::computed(string()))
             .attr("instance_tenancy", Attribute::computed(string()))
+            .attr(
+                "cidr_block_associations",
+                Attribute::computed(AttrType::List(Box::new(AttrType::Any))),
+            )
+            .attr("enable_dns_hostnames", Attribute::computed(AttrType::Bool))
+            .attr("enable_dns_support", Attribute::computed(AttrType::Bool))
+            .attr(
+                "enable_network_address_usage_metrics",
+                Attribute::computed(AttrType::Bool),
+            )
+            .attr("ipv6_association_id", Attribute::computed(string()))
+            .attr("ipv6_cidr_block", Attribute::computed(string()))
+            .attr("main_route_table_id", Attribute::computed(string()))
+            // The provider's `timeouts` block; forge has its own waits: always null.
+            .attr("timeouts", Attribute::computed(AttrType::Any))
             .block("filter", filter_block());
         VpcDataSource {
             client: client(&ctx),
             ctx,
             schema,
         }
+    }
+}
+
+impl VpcDataSource {
+    /// What the provider reads besides DescribeVpcs: the DNS and usage-metrics flags and
+    /// the main route table.
+    async fn add_details(&self, vpc: &Vpc, value: &mut Value) -> ProviderResult<()> {
+        let id = vpc.vpc_id().unwrap_or_default();
+        let flag = |name: VpcAttributeName| {
+            self.client
+                .describe_vpc_attribute()
+                .vpc_id(id)
+                .attribute(name)
+                .send()
+        };
+        let hostnames = flag(VpcAttributeName::EnableDnsHostnames)
+            .await
+            .map_err(sdk_error)?;
+        let support = flag(VpcAttributeName::EnableDnsSupport)
+            .await
+            .map_err(sdk_error)?;
+        let metrics = flag(VpcAttributeName::EnableNetworkAddressUsageMetrics)
+            .await
+            .map_err(sdk_error)?;
+        let on = |v: Option<&aws_sdk_ec2::types::AttributeBooleanValue>| {
+            Value::Bool(v.and_then(|v| v.value()).unwrap_or(false))
+        };
+        set_attr(
+            value,
+            "enable_dns_hostnames",
+            on(hostnames.enable_dns_hostnames()),
+        );
+        set_attr(
+            value,
+            "enable_dns_support",
+            on(support.enable_dns_support()),
+        );
+        set_attr(
+            value,
+            "enable_network_address_usage_metrics",
+            on(metrics.enable_network_address_usage_metrics()),
+        );
+        let tables = self
+            .client
+            .describe_route_tables()
+            .filters(Filter::builder().name("vpc-id").values(id).build())
+            .filters(
+                Filter::builder()
+                    .name("association.main")
+                    .values("true")
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let main = tables
+            .route_tables()
+            .first()
+            .and_then(|t| t.route_table_id())
+            .unwrap_or("");
+        set_attr(value, "main_route_table_id", Value::string(main));
+        Ok(())
     }
 }
 
@@ -87,6 +164,55 @@ fn vpc_value(ctx: &AwsContext, vpc: &Vpc, config: &Value) -> Value {
             "filter",
             filter_values_block(config.get("filter").unwrap_or(&Value::Null)),
         ),
+        (
+            "cidr_block_associations",
+            Value::List(
+                vpc.cidr_block_association_set()
+                    .iter()
+                    .map(|a| {
+                        Value::object([
+                            (
+                                "association_id",
+                                Value::string(a.association_id().unwrap_or("")),
+                            ),
+                            ("cidr_block", Value::string(a.cidr_block().unwrap_or(""))),
+                            (
+                                "state",
+                                Value::string(
+                                    a.cidr_block_state()
+                                        .and_then(|s| s.state())
+                                        .map(|s| s.as_str())
+                                        .unwrap_or(""),
+                                ),
+                            ),
+                        ])
+                    })
+                    .collect(),
+            ),
+        ),
+        ("enable_dns_hostnames", Value::Bool(false)),
+        ("enable_dns_support", Value::Bool(false)),
+        ("enable_network_address_usage_metrics", Value::Bool(false)),
+        (
+            "ipv6_association_id",
+            Value::string(
+                vpc.ipv6_cidr_block_association_set()
+                    .first()
+                    .and_then(|a| a.association_id())
+                    .unwrap_or(""),
+            ),
+        ),
+        (
+            "ipv6_cidr_block",
+            Value::string(
+                vpc.ipv6_cidr_block_association_set()
+                    .first()
+                    .and_then(|a| a.ipv6_cidr_block())
+                    .unwrap_or(""),
+            ),
+        ),
+        ("main_route_table_id", Value::string("")),
+        ("timeouts", Value::Null),
     ])
 }
 
@@ -112,7 +238,11 @@ impl DataSourceType for VpcDataSource {
             .await
             .map_err(sdk_error)?;
         match out.vpcs() {
-            [vpc] => Ok(vpc_value(&self.ctx, vpc, &config)),
+            [vpc] => {
+                let mut value = vpc_value(&self.ctx, vpc, &config);
+                self.add_details(vpc, &mut value).await?;
+                Ok(value)
+            }
             [] => Err(ProviderError::new("aws_vpc: no VPC matches the query")
                 .hint("check id, default, cidr_block, tags and the filters (and the region)")),
             many => Err(ProviderError::new(format!(

@@ -9,7 +9,8 @@ use forge_provider::{ProviderError, ProviderResult, Value};
 
 // The value helpers every service shares live in forge-aws-common.
 pub use forge_aws_common::values::{
-    config_tags, opt_string, plan_tags_all, replace_paths, required_str, set_attr, tags_state,
+    config_tags, keep_empty_values, name_prefix_from_name, opt_string, plan_tags_all,
+    replace_paths, required_str, set_attr, tags_state,
 };
 
 /// An IAM client for this provider configuration (with the provider block's endpoint).
@@ -295,12 +296,9 @@ where
 
 /// A description as state: AWS does not distinguish "" from none, so an empty one counts
 /// as whatever the state had (null or ""), and only a real text is a value.
-pub fn description_value(live: Option<&str>, state: &Value) -> Value {
-    match live {
-        Some(d) if !d.is_empty() => Value::string(d),
-        _ if state.str_attr("description") == Some("") => Value::string(""),
-        _ => Value::Null,
-    }
+pub fn description_value(live: Option<&str>, _state: &Value) -> Value {
+    // The provider writes "" for no description, never null.
+    Value::string(live.unwrap_or(""))
 }
 
 #[cfg(test)]
@@ -441,11 +439,12 @@ mod tests {
     }
 
     #[test]
-    fn empty_description_keeps_the_state_spelling() {
+    fn no_description_is_recorded_as_the_providers_empty_string() {
         let empty = Value::object([("description", Value::string(""))]);
         let none = Value::object([("description", Value::Null)]);
         assert_eq!(description_value(None, &empty), Value::string(""));
-        assert_eq!(description_value(Some(""), &none), Value::Null);
+        assert_eq!(description_value(None, &none), Value::string(""));
+        assert_eq!(description_value(Some(""), &none), Value::string(""));
         assert_eq!(description_value(Some("x"), &empty), Value::string("x"));
     }
 

@@ -11,10 +11,10 @@ use forge_provider::{
 };
 
 use crate::common::{
-    check_name, client, config_tags, create_tags, date_string, found, name_or_generated,
-    opt_string, path_or_default, plan_tags_all, read_after_create, replace_paths, required_str,
-    retry_delete_conflict, set_attr, tag_changes, tags_from_aws, tags_state, to_aws_tags,
-    with_hint, with_propagation_retry,
+    check_name, client, config_tags, create_tags, date_string, found, keep_empty_values,
+    name_or_generated, name_prefix_from_name, path_or_default, plan_tags_all, read_after_create,
+    replace_paths, required_str, retry_delete_conflict, set_attr, tag_changes, tags_from_aws,
+    tags_state, to_aws_tags, with_hint, with_propagation_retry,
 };
 
 const TYPE: &str = "aws_iam_instance_profile";
@@ -30,8 +30,16 @@ impl InstanceProfileResource {
         let string = || AttrType::String;
         let schema = Schema::new()
             .attr("name", Attribute::optional_computed(string()).force_new())
-            .attr("name_prefix", Attribute::optional(string()).force_new())
-            .attr("path", Attribute::optional_computed(string()).force_new())
+            .attr(
+                "name_prefix",
+                Attribute::optional_computed(string()).force_new(),
+            )
+            .attr(
+                "path",
+                Attribute::optional(string())
+                    .default(Value::string("/"))
+                    .force_new(),
+            )
             .attr("role", Attribute::optional(string()))
             .attr(
                 "tags",
@@ -102,12 +110,13 @@ impl InstanceProfileResource {
             ("name", Value::string(profile.instance_profile_name())),
             (
                 "name_prefix",
-                state.get("name_prefix").cloned().unwrap_or(Value::Null),
+                Value::String(name_prefix_from_name(profile.instance_profile_name(), "")),
             ),
             ("path", Value::string(profile.path())),
+            // The provider writes "" for a profile without a role.
             (
                 "role",
-                opt_string(profile.roles().first().map(|r| r.role_name())),
+                Value::string(profile.roles().first().map_or("", |r| r.role_name())),
             ),
             ("tags", tags),
             ("tags_all", tags_all),
@@ -188,9 +197,7 @@ impl ResourceType for InstanceProfileResource {
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
         check_name(TYPE, config, 128)?;
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
-        if prior.is_none() && config.get("path").is_none_or(Value::is_null) {
-            set_attr(&mut planned, "path", Value::string("/"));
-        }
+        keep_empty_values(&self.schema, prior, config, &mut planned);
         if let Some(name) = config.str_attr("name") {
             set_attr(&mut planned, "id", Value::string(name));
         }
@@ -214,7 +221,7 @@ impl ResourceType for InstanceProfileResource {
             .send()
             .await
             .map_err(|e| with_hint(sdk_error(e), "instance profile", &name))?;
-        if let Some(role) = planned.str_attr("role") {
+        if let Some(role) = planned.str_attr("role").filter(|r| !r.is_empty()) {
             self.add_role(&name, role).await?;
         }
         let (name, planned) = (&name, &planned);
@@ -234,7 +241,14 @@ impl ResourceType for InstanceProfileResource {
     async fn update(&self, prior: &Value, planned: &Value) -> ProviderResult<Value> {
         let planned = planned.deep_unmarked();
         let name = required_str(prior, "id", TYPE)?.to_string();
-        let (old_role, new_role) = (prior.str_attr("role"), planned.str_attr("role"));
+        // "" is the provider's way of recording no role.
+        let role_of = |v: &Value| {
+            v.str_attr("role")
+                .filter(|r| !r.is_empty())
+                .map(str::to_string)
+        };
+        let (old_role, new_role) = (role_of(prior), role_of(&planned));
+        let (old_role, new_role) = (old_role.as_deref(), new_role.as_deref());
         if old_role != new_role {
             if let Some(old) = old_role {
                 self.remove_role(&name, old).await?;

@@ -14,9 +14,9 @@ use forge_provider::{
 
 use crate::common::{
     check_name, check_policy, client, config_tags, create_tags, description_value, found,
-    keep_equivalent_policy, name_or_generated, opt_string, path_or_default, plan_tags_all,
-    read_after_create, replace_paths, required_str, retry_delete_conflict, set_attr, tag_changes,
-    tags_from_aws, tags_state, to_aws_tags, with_hint,
+    keep_empty_values, keep_equivalent_policy, name_or_generated, name_prefix_from_name,
+    opt_string, path_or_default, plan_tags_all, read_after_create, replace_paths, required_str,
+    retry_delete_conflict, tag_changes, tags_from_aws, tags_state, to_aws_tags, with_hint,
 };
 
 const TYPE: &str = "aws_iam_policy";
@@ -34,8 +34,16 @@ impl PolicyResource {
         let string = || AttrType::String;
         let schema = Schema::new()
             .attr("name", Attribute::optional_computed(string()).force_new())
-            .attr("name_prefix", Attribute::optional(string()).force_new())
-            .attr("path", Attribute::optional_computed(string()).force_new())
+            .attr(
+                "name_prefix",
+                Attribute::optional_computed(string()).force_new(),
+            )
+            .attr(
+                "path",
+                Attribute::optional(string())
+                    .default(Value::string("/"))
+                    .force_new(),
+            )
             .attr("description", Attribute::optional(string()).force_new())
             .attr("policy", Attribute::required(string()))
             .attr(
@@ -121,7 +129,10 @@ impl PolicyResource {
             ("name", opt_string(policy.policy_name())),
             (
                 "name_prefix",
-                state.get("name_prefix").cloned().unwrap_or(Value::Null),
+                Value::String(name_prefix_from_name(
+                    policy.policy_name().unwrap_or(""),
+                    "",
+                )),
             ),
             ("path", Value::string(policy.path().unwrap_or("/"))),
             ("description", description),
@@ -251,9 +262,7 @@ impl ResourceType for PolicyResource {
             );
         }
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
-        if prior.is_none() && config.get("path").is_none_or(Value::is_null) {
-            set_attr(&mut planned, "path", Value::string("/"));
-        }
+        keep_empty_values(&self.schema, prior, config, &mut planned);
         keep_equivalent_policy(&mut planned, prior, "policy");
         plan_tags_all(&self.ctx, &mut planned);
         let requires_replace = replace_paths(&self.schema, prior, &planned);

@@ -7,15 +7,16 @@ use aws_sdk_iam::types::Role;
 use forge_aws_common::policy::policy_for_state;
 use forge_aws_common::{AwsContext, retry, sdk_error, string_map};
 use forge_provider::{
-    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, BlockType, PlannedState, ProviderError, ProviderResult, ResourceType,
+    Schema, Value,
 };
 
 use crate::common::{
     check_name, check_policy, client, config_tags, create_tags, date_string, description_value,
-    found, is_invalid_principal, keep_equivalent_policy, name_or_generated, opt_string,
-    path_or_default, plan_tags_all, propagation_backoff, read_after_create, replace_paths,
-    required_str, retry_delete_conflict, set_attr, tag_changes, tags_from_aws, tags_state,
-    to_aws_tags, with_hint,
+    found, is_invalid_principal, keep_empty_values, keep_equivalent_policy, name_or_generated,
+    name_prefix_from_name, path_or_default, plan_tags_all, propagation_backoff, read_after_create,
+    replace_paths, required_str, retry_delete_conflict, set_attr, tag_changes, tags_from_aws,
+    tags_state, to_aws_tags, with_hint,
 };
 
 const TYPE: &str = "aws_iam_role";
@@ -32,18 +33,43 @@ impl RoleResource {
         let string = || AttrType::String;
         let schema = Schema::new()
             .attr("name", Attribute::optional_computed(string()).force_new())
-            .attr("name_prefix", Attribute::optional(string()).force_new())
-            .attr("path", Attribute::optional_computed(string()).force_new())
+            .attr(
+                "name_prefix",
+                Attribute::optional_computed(string()).force_new(),
+            )
+            .attr(
+                "path",
+                Attribute::optional(string())
+                    .default(Value::string("/"))
+                    .force_new(),
+            )
             .attr("description", Attribute::optional(string()))
             .attr("assume_role_policy", Attribute::required(string()))
             .attr(
                 "max_session_duration",
-                Attribute::optional_computed(AttrType::Number),
+                Attribute::optional(AttrType::Number).default(Value::Number(DEFAULT_MAX_SESSION)),
             )
             .attr("permissions_boundary", Attribute::optional(string()))
             .attr(
                 "force_detach_policies",
-                Attribute::optional_computed(AttrType::Bool),
+                Attribute::optional(AttrType::Bool).default(Value::Bool(false)),
+            )
+            // What is attached to the role, as the provider records it: read always,
+            // refused in configuration (aws_iam_role_policy_attachment and
+            // aws_iam_role_policy manage them).
+            .attr(
+                "managed_policy_arns",
+                Attribute::optional_computed(AttrType::Set(Box::new(string()))),
+            )
+            .block(
+                "inline_policy",
+                BlockType {
+                    schema: Schema::new()
+                        .attr("name", Attribute::optional(string()))
+                        .attr("policy", Attribute::optional(string())),
+                    unordered: true,
+                    ..Default::default()
+                },
             )
             .attr(
                 "tags",
@@ -65,7 +91,7 @@ impl RoleResource {
         }
     }
 
-    async fn get_role(&self, name: &str) -> ProviderResult<Option<Role>> {
+    pub(crate) async fn get_role(&self, name: &str) -> ProviderResult<Option<Role>> {
         let out = found(
             self.client
                 .get_role()
@@ -120,6 +146,12 @@ impl RoleResource {
             .map(|live| Value::String(policy_for_state(state.str_attr("assume_role_policy"), live)))
             .unwrap_or(Value::Null);
         let description = description_value(role.description(), state);
+        let Some(managed) = found(self.attached_policy_arns(name).await)? else {
+            return Ok(None);
+        };
+        let Some(inline) = found(self.inline_policies(name, state).await)? else {
+            return Ok(None);
+        };
         let force_detach = state
             .get("force_detach_policies")
             .and_then(Value::as_bool)
@@ -129,8 +161,13 @@ impl RoleResource {
             ("name", Value::string(role.role_name())),
             (
                 "name_prefix",
-                state.get("name_prefix").cloned().unwrap_or(Value::Null),
+                Value::String(name_prefix_from_name(role.role_name(), "")),
             ),
+            (
+                "managed_policy_arns",
+                Value::Set(managed.into_iter().map(Value::String).collect()),
+            ),
+            ("inline_policy", inline),
             ("path", Value::string(role.path())),
             ("description", description),
             ("assume_role_policy", trust),
@@ -144,9 +181,10 @@ impl RoleResource {
             ),
             (
                 "permissions_boundary",
-                opt_string(
+                Value::string(
                     role.permissions_boundary()
-                        .and_then(|b| b.permissions_boundary_arn()),
+                        .and_then(|b| b.permissions_boundary_arn())
+                        .unwrap_or(""),
                 ),
             ),
             ("force_detach_policies", Value::Bool(force_detach)),
@@ -253,6 +291,37 @@ impl RoleResource {
         }
     }
 
+    /// The role's inline policies as the provider records them in `inline_policy`: one
+    /// `{name, policy}` per policy, the document in `state`'s spelling when equivalent.
+    async fn inline_policies(&self, name: &str, state: &Value) -> ProviderResult<Value> {
+        let stored: Vec<&Value> = state
+            .get("inline_policy")
+            .and_then(Value::as_seq)
+            .map(|s| s.iter().collect())
+            .unwrap_or_default();
+        let mut out = Vec::new();
+        for policy_name in self.inline_policy_names(name).await? {
+            let got = self
+                .client
+                .get_role_policy()
+                .role_name(name)
+                .policy_name(&policy_name)
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            let live = decoded_policy(got.policy_document());
+            let before = stored
+                .iter()
+                .find(|p| p.str_attr("name") == Some(policy_name.as_str()))
+                .and_then(|p| p.str_attr("policy"));
+            out.push(Value::object([
+                ("name", Value::string(&policy_name)),
+                ("policy", Value::String(policy_for_state(before, &live))),
+            ]));
+        }
+        Ok(Value::Set(out))
+    }
+
     async fn inline_policy_names(&self, name: &str) -> ProviderResult<Vec<String>> {
         let mut names = Vec::new();
         let mut marker: Option<String> = None;
@@ -272,6 +341,38 @@ impl RoleResource {
             }
         }
     }
+}
+
+/// Refuses `inline_policy` blocks and `managed_policy_arns` in configuration: forge does
+/// not manage a role's policies through the role (the provider deprecates both).
+fn check_attachments_unmanaged(config: &Value) -> ProviderResult<()> {
+    if config
+        .get("inline_policy")
+        .and_then(Value::as_seq)
+        .is_some_and(|s| !s.is_empty())
+    {
+        return Err(ProviderError::new(format!(
+            "{TYPE}: `inline_policy` blocks are not supported"
+        ))
+        .hint("write each inline policy as an aws_iam_role_policy resource"));
+    }
+    if config.get_non_null("managed_policy_arns").is_some() {
+        return Err(
+            ProviderError::new(format!("{TYPE}: `managed_policy_arns` is not supported"))
+                .hint("attach each policy with an aws_iam_role_policy_attachment resource"),
+        );
+    }
+    Ok(())
+}
+
+/// A policy document as IAM returns it (URL-encoded), decoded.
+fn decoded_policy(raw: &str) -> String {
+    if raw.trim_start().starts_with('{') {
+        return raw.to_string();
+    }
+    percent_encoding::percent_decode_str(raw)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// IAM accepts one to twelve hours, in whole seconds.
@@ -309,29 +410,20 @@ impl ResourceType for RoleResource {
         }
         check_session_duration(config)?;
         check_name(TYPE, config, 64)?;
+        check_attachments_unmanaged(config)?;
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
-        // AWS defaults are known at plan time: show them rather than "known after apply".
-        if planned.get("path").is_none_or(Value::is_unknown)
-            && config.get("path").is_none_or(Value::is_null)
-        {
-            set_attr(&mut planned, "path", Value::string("/"));
-        }
-        if config
-            .get("max_session_duration")
-            .is_none_or(Value::is_null)
-        {
-            set_attr(
-                &mut planned,
-                "max_session_duration",
-                Value::Number(DEFAULT_MAX_SESSION),
-            );
-        }
-        if config
-            .get("force_detach_policies")
-            .is_none_or(Value::is_null)
-        {
-            set_attr(&mut planned, "force_detach_policies", Value::Bool(false));
-        }
+        keep_empty_values(&self.schema, prior, config, &mut planned);
+        // Read from IAM, not configured: what the last read saw (nothing on create).
+        let read_only = |name: &str| match prior {
+            Some(p) => p.get(name).cloned().unwrap_or(Value::Set(Vec::new())),
+            None => Value::Set(Vec::new()),
+        };
+        set_attr(&mut planned, "inline_policy", read_only("inline_policy"));
+        set_attr(
+            &mut planned,
+            "managed_policy_arns",
+            read_only("managed_policy_arns"),
+        );
         if let Some(name) = config.str_attr("name") {
             set_attr(&mut planned, "id", Value::string(name));
         }

@@ -39,6 +39,12 @@ impl RoleDataSource {
             };
             schema = schema.attr(name, Attribute::computed(ty));
         }
+        // The provider's list of one {last_used_date, region} object (an object type, so
+        // `Any` for forge), empty when IAM reports no use.
+        schema = schema.attr(
+            "role_last_used",
+            Attribute::computed(AttrType::List(Box::new(AttrType::Any))),
+        );
         RoleDataSource {
             role: RoleResource::new(ctx),
             schema,
@@ -68,7 +74,29 @@ impl DataSourceType for RoleDataSource {
             )
             .hint("check the name (not the ARN) of the role"));
         };
-        let mut out: Vec<(&str, Value)> = vec![("name", Value::string(name))];
+        let last_used = self
+            .role
+            .get_role(name)
+            .await?
+            .and_then(|r| r.role_last_used().cloned())
+            .map(|u| {
+                vec![Value::object([
+                    (
+                        "last_used_date",
+                        Value::string(
+                            u.last_used_date()
+                                .map(|d| d.to_string())
+                                .unwrap_or_default(),
+                        ),
+                    ),
+                    ("region", Value::string(u.region().unwrap_or(""))),
+                ])]
+            })
+            .unwrap_or_default();
+        let mut out: Vec<(&str, Value)> = vec![
+            ("name", Value::string(name)),
+            ("role_last_used", Value::List(last_used)),
+        ];
         for attr in EXPORTED {
             let value = match attr {
                 // A data source shows every tag the role has.

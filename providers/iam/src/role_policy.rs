@@ -11,7 +11,8 @@ use forge_provider::{
 
 use crate::common::{
     check_name, check_policy, client, found, keep_equivalent_policy, name_or_generated,
-    read_after_create, replace_paths, required_str, set_attr, with_hint, with_propagation_retry,
+    name_prefix_from_name, read_after_create, replace_paths, required_str, set_attr, with_hint,
+    with_propagation_retry,
 };
 
 const TYPE: &str = "aws_iam_role_policy";
@@ -26,7 +27,10 @@ impl RolePolicyResource {
         let string = || AttrType::String;
         let schema = Schema::new()
             .attr("name", Attribute::optional_computed(string()).force_new())
-            .attr("name_prefix", Attribute::optional(string()).force_new())
+            .attr(
+                "name_prefix",
+                Attribute::optional_computed(string()).force_new(),
+            )
             .attr("role", Attribute::required(string()).force_new())
             .attr("policy", Attribute::required(string()))
             .attr("id", Attribute::computed(string()));
@@ -59,7 +63,7 @@ impl RolePolicyResource {
             ("name", Value::string(name)),
             (
                 "name_prefix",
-                state.get("name_prefix").cloned().unwrap_or(Value::Null),
+                Value::String(name_prefix_from_name(name, "")),
             ),
             ("policy", Value::String(policy)),
         ])))

@@ -232,7 +232,8 @@ async fn role_plan_keeps_equivalent_trust_policy_and_replaces_on_rename() {
         state.get("max_session_duration"),
         Some(&Value::Number(3600.0))
     );
-    assert_eq!(state.get("description"), Some(&Value::Null));
+    // The provider records no description as "".
+    assert_eq!(state.get("description"), Some(&Value::string("")));
     assert_eq!(state.get("tags"), Some(&Value::Null));
 
     // The same policy written differently is not a change.

@@ -7,19 +7,22 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier,
     ObjectLockEnabled, Tag, Tagging,
 };
+use forge_aws_common::naming::prefixed_unique_name;
+use forge_aws_common::values::name_prefix_from_name;
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error, string_map};
 use forge_provider::{
     AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
     plan_from_schema,
 };
 
+use crate::bucket_settings;
 use crate::common::{
     bucket_exists, client, config_tags, default_if_null, found_or_absent, plan_tags_all,
     replace_paths, set_attr, tags_state,
@@ -60,7 +63,10 @@ impl BucketResource {
         let text = || AttrType::String;
         let schema = Schema::new()
             .attr("bucket", Attribute::optional_computed(text()).force_new())
-            .attr("bucket_prefix", Attribute::optional(text()).force_new())
+            .attr(
+                "bucket_prefix",
+                Attribute::optional_computed(text()).force_new(),
+            )
             .attr("force_destroy", Attribute::optional(AttrType::Bool))
             .attr("tags", Attribute::optional(AttrType::Map(Box::new(text()))))
             .attr(
@@ -77,6 +83,7 @@ impl BucketResource {
                 "object_lock_enabled",
                 Attribute::optional_computed(AttrType::Bool).force_new(),
             );
+        let schema = bucket_settings::add_to_schema(schema);
         let client = client(&ctx);
         BucketResource {
             ctx,
@@ -145,18 +152,22 @@ impl BucketResource {
                     .and_then(|c| c.object_lock_enabled().cloned())
             })
             .is_some_and(|e| e == ObjectLockEnabled::Enabled);
-        Ok(Some(Value::object([
+        // The provider records an empty map for a bucket without tags when it reads one.
+        let tags = if tags.is_null() {
+            Value::Map(BTreeMap::new())
+        } else {
+            tags
+        };
+        let mut value = BTreeMap::new();
+        bucket_settings::read_into(&self.client, bucket, state, &mut value).await?;
+        let own = Value::object([
             ("hosted_zone_id", hosted_zone_id(&region)),
             ("object_lock_enabled", Value::Bool(object_lock)),
             ("id", Value::string(bucket)),
             ("bucket", Value::string(bucket)),
             (
                 "bucket_prefix",
-                state
-                    .get("bucket_prefix")
-                    .cloned()
-                    .filter(|v| !v.is_unknown())
-                    .unwrap_or(Value::Null),
+                Value::string(name_prefix_from_name(bucket, "")),
             ),
             ("force_destroy", Value::Bool(force_destroy)),
             ("arn", Value::string(format!("arn:aws:s3:::{bucket}"))),
@@ -171,7 +182,11 @@ impl BucketResource {
             ("region", Value::string(region)),
             ("tags", tags),
             ("tags_all", tags_all),
-        ])))
+        ]);
+        if let Value::Object(m) = own {
+            value.extend(m);
+        }
+        Ok(Some(Value::Object(value)))
     }
 
     async fn put_tags(&self, bucket: &str, tags: &BTreeMap<String, String>) -> ProviderResult<()> {
@@ -300,13 +315,21 @@ fn hosted_zone_id(region: &str) -> Value {
         .unwrap_or(Value::Null)
 }
 
-/// A name from `bucket_prefix` (or `terraform-`), unique enough per call.
+/// A name from `bucket_prefix` (or `terraform-`), spelled as the provider spells them.
 fn generated_name(prefix: Option<&str>) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    format!("{}{:026}", prefix.unwrap_or("terraform-"), nanos)
+    prefixed_unique_name(prefix)
+}
+
+/// An unset `tags` and a recorded empty map mean the same to the provider (it records `{}`
+/// when it reads a bucket without tags): the plan keeps the recorded value, no update.
+fn keep_empty_tags(prior: Option<&Value>, config: &Value, planned: &mut Value) {
+    let unset = config.get("tags").is_none_or(Value::is_null);
+    if let Some(recorded) = prior.and_then(|p| p.get("tags"))
+        && unset
+        && recorded.as_map().is_some_and(|m| m.is_empty())
+    {
+        set_attr(planned, "tags", recorded.clone());
+    }
 }
 
 /// Checks S3's naming rules, with what is wrong.
@@ -390,6 +413,7 @@ impl ResourceType for BucketResource {
         validate(config)?;
         let mut planned = plan_from_schema(&self.schema, prior, config).planned;
         default_if_null(&mut planned, "force_destroy", Value::Bool(false));
+        keep_empty_tags(prior, config, &mut planned);
         // Object lock is off unless asked for at creation (the default plan leaves it unknown).
         if prior.is_none()
             && planned
@@ -557,8 +581,11 @@ impl ResourceType for BucketResource {
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
-        let defaults =
-            Value::object([("force_destroy", Value::Bool(false)), ("tags", Value::Null)]);
+        let defaults = Value::object([
+            ("force_destroy", Value::Bool(false)),
+            ("tags", Value::Null),
+            ("acl", Value::Null),
+        ]);
         self.read_by_name(id, &defaults).await
     }
 }

@@ -16,8 +16,8 @@ use forge_provider::{
 };
 
 use crate::common::{
-    block_items, bucket_of, client, first_block, found_or_absent, opt_string, read_settled,
-    with_bucket_hint,
+    block_items, bucket_of, client, first_block, found_or_absent, keep_empty_values_in_blocks,
+    owner_or_empty, read_settled, replace_paths, with_bucket_hint,
 };
 
 const TYPE: &str = "aws_s3_bucket_server_side_encryption_configuration";
@@ -83,13 +83,7 @@ impl BucketEncryptionResource {
         if conf.rules().is_empty() {
             return Ok(None);
         }
-        let prior_rules = block_items(state, "rule");
-        let rules = conf
-            .rules()
-            .iter()
-            .enumerate()
-            .map(|(i, r)| rule_value(r, prior_rules.get(i)))
-            .collect();
+        let rules = conf.rules().iter().map(rule_value).collect();
         let keep = state
             .get("expected_bucket_owner")
             .cloned()
@@ -98,7 +92,7 @@ impl BucketEncryptionResource {
         Ok(Some(Value::object([
             ("id", Value::string(bucket)),
             ("bucket", Value::string(bucket)),
-            ("expected_bucket_owner", keep),
+            ("expected_bucket_owner", owner_or_empty(keep)),
             ("rule", Value::List(rules)),
         ])))
     }
@@ -141,25 +135,22 @@ impl BucketEncryptionResource {
 
 /// One rule as state. S3 reports `bucket_key_enabled = false` when it was never set; that
 /// stays null when the prior state had it null, so an unset argument is not drift.
-fn rule_value(rule: &ServerSideEncryptionRule, prior: Option<&Value>) -> Value {
+fn rule_value(rule: &ServerSideEncryptionRule) -> Value {
     let by_default: Vec<Value> = rule
         .apply_server_side_encryption_by_default()
         .map(|d| {
             Value::object([
                 ("sse_algorithm", Value::string(d.sse_algorithm().as_str())),
-                ("kms_master_key_id", opt_string(d.kms_master_key_id())),
+                (
+                    "kms_master_key_id",
+                    Value::string(d.kms_master_key_id().unwrap_or("")),
+                ),
             ])
         })
         .into_iter()
         .collect();
-    let prior_key = prior
-        .and_then(|p| p.get("bucket_key_enabled"))
-        .filter(|v| !v.is_unknown());
-    let bucket_key = match (rule.bucket_key_enabled(), prior_key) {
-        (Some(false) | None, None) => Value::Null,
-        (Some(false) | None, Some(p)) if p.is_null() => Value::Null,
-        (live, _) => Value::Bool(live.unwrap_or(false)),
-    };
+    // The provider records `false` for a rule without bucket keys.
+    let bucket_key = Value::Bool(rule.bucket_key_enabled().unwrap_or(false));
     Value::object([
         ("bucket_key_enabled", bucket_key),
         (
@@ -224,7 +215,10 @@ impl ResourceType for BucketEncryptionResource {
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
         validate(config)?;
-        Ok(plan_from_schema(&self.schema, prior, config))
+        let mut planned = plan_from_schema(&self.schema, prior, config);
+        keep_empty_values_in_blocks(&self.schema, prior, config, &mut planned.planned);
+        planned.requires_replace = replace_paths(&self.schema, prior, &planned.planned);
+        Ok(planned)
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
@@ -267,26 +261,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn unset_bucket_key_reads_as_null_but_a_real_change_shows() {
+    fn unset_bucket_key_reads_as_false_as_the_provider_records_it_and_a_real_change_shows() {
+        // hashicorp/aws 5.100.0 records `bucket_key_enabled = false` (and `""` for an
+        // absent kms_master_key_id) when it reads a rule without bucket keys.
         let rule = ServerSideEncryptionRule::builder()
             .bucket_key_enabled(false)
             .build();
-        let prior = Value::object([("bucket_key_enabled", Value::Null)]);
         assert_eq!(
-            rule_value(&rule, Some(&prior)).get("bucket_key_enabled"),
-            Some(&Value::Null)
+            rule_value(&rule).get("bucket_key_enabled"),
+            Some(&Value::Bool(false))
         );
         let on = ServerSideEncryptionRule::builder()
             .bucket_key_enabled(true)
             .build();
         assert_eq!(
-            rule_value(&on, Some(&prior)).get("bucket_key_enabled"),
+            rule_value(&on).get("bucket_key_enabled"),
             Some(&Value::Bool(true))
-        );
-        let was_true = Value::object([("bucket_key_enabled", Value::Bool(true))]);
-        assert_eq!(
-            rule_value(&rule, Some(&was_true)).get("bucket_key_enabled"),
-            Some(&Value::Bool(false))
         );
     }
 

@@ -16,7 +16,8 @@ use forge_provider::{
 };
 
 use crate::common::{
-    bucket_of, client, first_block, found_or_absent, read_settled, with_bucket_hint,
+    bucket_of, client, first_block, found_or_absent, keep_empty_values_in_blocks, owner_or_empty,
+    read_settled, replace_paths, with_bucket_hint,
 };
 
 const TYPE: &str = "aws_s3_bucket_versioning";
@@ -74,7 +75,7 @@ impl BucketVersioningResource {
         let mfa = out
             .mfa_delete()
             .map(|m| m.as_str().to_string())
-            .unwrap_or_else(|| "Disabled".into());
+            .unwrap_or_default();
         Ok(Some((status, mfa)))
     }
 
@@ -96,7 +97,10 @@ impl BucketVersioningResource {
         Ok(Some(Value::object([
             ("id", Value::string(bucket)),
             ("bucket", Value::string(bucket)),
-            ("expected_bucket_owner", keep("expected_bucket_owner")),
+            (
+                "expected_bucket_owner",
+                owner_or_empty(keep("expected_bucket_owner")),
+            ),
             ("mfa", keep("mfa")),
             ("versioning_configuration", Value::List(vec![block])),
         ])))
@@ -181,7 +185,10 @@ impl ResourceType for BucketVersioningResource {
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
         validate(config)?;
-        Ok(plan_from_schema(&self.schema, prior, config))
+        let mut planned = plan_from_schema(&self.schema, prior, config);
+        keep_empty_values_in_blocks(&self.schema, prior, config, &mut planned.planned);
+        planned.requires_replace = replace_paths(&self.schema, prior, &planned.planned);
+        Ok(planned)
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {

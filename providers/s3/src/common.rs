@@ -6,7 +6,8 @@ use forge_provider::{ProviderError, ProviderResult, Value};
 
 // The value helpers every service shares live in forge-aws-common.
 pub use forge_aws_common::values::{
-    config_tags, plan_tags_all, replace_paths, required_str, set_attr, tags_state,
+    config_tags, keep_empty_values_in_blocks, plan_tags_all, replace_paths, required_str, set_attr,
+    tags_state,
 };
 
 /// An S3 client for this provider configuration; path-style addressing when the provider block asks
@@ -92,6 +93,15 @@ pub fn opt_string(s: Option<&str>) -> Value {
     match s {
         Some(s) if !s.is_empty() => Value::string(s),
         _ => Value::Null,
+    }
+}
+
+/// `expected_bucket_owner` as the provider records it: `""` when unset.
+pub fn owner_or_empty(recorded: Value) -> Value {
+    if recorded.is_null() {
+        Value::string("")
+    } else {
+        recorded
     }
 }
 

@@ -14,6 +14,7 @@ pub mod bucket_data;
 pub mod bucket_encryption;
 pub mod bucket_notification;
 pub mod bucket_policy;
+pub mod bucket_settings;
 pub mod bucket_versioning;
 pub mod common;
 pub mod public_access_block;

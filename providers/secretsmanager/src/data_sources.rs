@@ -116,12 +116,12 @@ impl SecretVersionDataSource {
         let schema = Schema::new()
             .attr("secret_id", Attribute::required(string()))
             .attr("version_id", Attribute::optional_computed(string()))
-            .attr("version_stage", Attribute::optional_computed(string()))
+            .attr("version_stage", Attribute::optional(string()))
             .attr("secret_string", Attribute::computed(string()).sensitive())
             .attr("secret_binary", Attribute::computed(string()).sensitive())
             .attr(
                 "version_stages",
-                Attribute::computed(AttrType::List(Box::new(string()))),
+                Attribute::computed(AttrType::Set(Box::new(string()))),
             )
             .attr("arn", Attribute::computed(string()))
             .attr("created_date", Attribute::computed(string()))
@@ -172,17 +172,14 @@ impl DataSourceType for SecretVersionDataSource {
                 sdk_error(e).hint(format!("check that the secret {secret_id} exists and has a value at that version or stage"))
             })?;
         let version = out.version_id().unwrap_or_default().to_string();
-        let secret_string = out
-            .secret_string()
-            .map(|s| Value::string(s).sensitive())
-            .unwrap_or(Value::Null);
-        let secret_binary = out
-            .secret_binary()
-            .map(|b| {
-                Value::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref()))
-                    .sensitive()
-            })
-            .unwrap_or(Value::Null);
+        // The provider records "" for whichever of the two the version does not use.
+        let secret_string = Value::string(out.secret_string().unwrap_or("")).sensitive();
+        let secret_binary = Value::String(
+            out.secret_binary()
+                .map(|b| base64::engine::general_purpose::STANDARD.encode(b.as_ref()))
+                .unwrap_or_default(),
+        )
+        .sensitive();
         Ok(Value::object([
             (
                 "id",
@@ -195,7 +192,7 @@ impl DataSourceType for SecretVersionDataSource {
             ("secret_binary", secret_binary),
             (
                 "version_stages",
-                Value::List(out.version_stages().iter().map(Value::string).collect()),
+                Value::Set(out.version_stages().iter().map(Value::string).collect()),
             ),
             ("arn", opt_string(out.arn())),
             ("created_date", date_value(out.created_date())),

@@ -14,9 +14,25 @@ use forge_provider::{
 
 use crate::common::{
     client, config_tags, description_value, found, is_not_found, is_scheduled_for_deletion,
-    opt_string, plan_tags_all, replace_paths, required_str, set_attr, tags_from_aws, tags_state,
-    to_aws_tags,
+    keep_empty_values, name_prefix_from_name, opt_string, plan_tags_all, replace_paths,
+    required_str, set_attr, tags_from_aws, tags_state, to_aws_tags,
 };
+
+/// The provider's `replica` block (a set): forge refuses it in configuration and
+/// records `[]`, as the provider does for a secret without replicas.
+fn replica_block() -> forge_provider::BlockType {
+    let computed = || Attribute::computed(AttrType::String);
+    forge_provider::BlockType {
+        schema: Schema::new()
+            .attr("kms_key_id", Attribute::optional_computed(AttrType::String))
+            .attr("last_accessed_date", computed())
+            .attr("region", Attribute::required(AttrType::String))
+            .attr("status", computed())
+            .attr("status_message", computed()),
+        unordered: true,
+        ..Default::default()
+    }
+}
 
 const TYPE: &str = "aws_secretsmanager_secret";
 const DEFAULT_RECOVERY_WINDOW: f64 = 30.0;
@@ -32,7 +48,10 @@ impl SecretResource {
         let string = || AttrType::String;
         let schema = Schema::new()
             .attr("name", Attribute::optional_computed(string()).force_new())
-            .attr("name_prefix", Attribute::optional(string()).force_new())
+            .attr(
+                "name_prefix",
+                Attribute::optional_computed(string()).force_new(),
+            )
             .attr("description", Attribute::optional(string()))
             .attr("kms_key_id", Attribute::optional(string()))
             // Optional and computed as in Terraform: leaving it out keeps a policy set
@@ -40,12 +59,14 @@ impl SecretResource {
             .attr("policy", Attribute::optional_computed(string()))
             .attr(
                 "recovery_window_in_days",
-                Attribute::optional_computed(AttrType::Number),
+                Attribute::optional(AttrType::Number)
+                    .default(Value::Number(DEFAULT_RECOVERY_WINDOW)),
             )
             .attr(
                 "force_overwrite_replica_secret",
-                Attribute::optional_computed(AttrType::Bool),
+                Attribute::optional(AttrType::Bool).default(Value::Bool(false)),
             )
+            .block("replica", replica_block())
             .attr(
                 "tags",
                 Attribute::optional(AttrType::Map(Box::new(string()))),
@@ -95,10 +116,11 @@ impl SecretResource {
         };
         let policy = match policy.resource_policy().filter(|p| !is_empty_policy(p)) {
             Some(live) => Value::String(policy_for_state(state.str_attr("policy"), live)),
-            // No policy: keep the configuration's way of saying so ("{}" or "").
+            // No policy: keep the configuration's way of saying so ("{}"), else the
+            // provider's "".
             None => match state.str_attr("policy") {
                 Some(stored) if is_empty_policy(stored) => Value::string(stored),
-                _ => Value::Null,
+                _ => Value::string(""),
             },
         };
         let (tags, tags_all) = tags_state(
@@ -121,10 +143,14 @@ impl SecretResource {
             ("name", opt_string(secret.name())),
             (
                 "name_prefix",
-                state.get("name_prefix").cloned().unwrap_or(Value::Null),
+                Value::String(name_prefix_from_name(secret.name().unwrap_or(""), "")),
             ),
             ("description", description),
-            ("kms_key_id", opt_string(secret.kms_key_id())),
+            (
+                "kms_key_id",
+                Value::string(secret.kms_key_id().unwrap_or("")),
+            ),
+            ("replica", Value::List(Vec::new())),
             ("policy", policy),
             ("recovery_window_in_days", Value::Number(recovery)),
             ("force_overwrite_replica_secret", Value::Bool(overwrite)),
@@ -308,27 +334,18 @@ impl ResourceType for SecretResource {
             validate_policy_json("policy", policy)
                 .map_err(|m| ProviderError::new(format!("{TYPE}: {m}")))?;
         }
+        if config
+            .get("replica")
+            .and_then(Value::as_seq)
+            .is_some_and(|r| !r.is_empty())
+        {
+            return Err(ProviderError::new(format!(
+                "{TYPE}: `replica` blocks are not supported: forge does not replicate secrets to other regions"
+            ))
+            .hint("remove the replica blocks, or replicate the secret outside forge"));
+        }
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
-        if config
-            .get("recovery_window_in_days")
-            .is_none_or(Value::is_null)
-        {
-            set_attr(
-                &mut planned,
-                "recovery_window_in_days",
-                Value::Number(DEFAULT_RECOVERY_WINDOW),
-            );
-        }
-        if config
-            .get("force_overwrite_replica_secret")
-            .is_none_or(Value::is_null)
-        {
-            set_attr(
-                &mut planned,
-                "force_overwrite_replica_secret",
-                Value::Bool(false),
-            );
-        }
+        keep_empty_values(&self.schema, prior, config, &mut planned);
         if let (Some(configured), Some(stored)) = (
             planned.str_attr("policy"),
             prior.and_then(|p| p.str_attr("policy")),

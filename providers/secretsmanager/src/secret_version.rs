@@ -13,7 +13,8 @@ use forge_provider::{
 };
 
 use crate::common::{
-    client, found, is_not_found, is_scheduled_for_deletion, replace_paths, required_str,
+    client, found, is_not_found, is_scheduled_for_deletion, keep_empty_values, replace_paths,
+    required_str, set_attr,
 };
 
 const TYPE: &str = "aws_secretsmanager_secret_version";
@@ -42,6 +43,17 @@ impl SecretVersionResource {
                 "version_stages",
                 Attribute::optional_computed(AttrType::Set(Box::new(string()))),
             )
+            // The provider's write-only value (Terraform 1.11 ephemeral values): refused
+            // in configuration, recorded as null as the provider does.
+            .attr(
+                "secret_string_wo",
+                Attribute::optional(string()).sensitive(),
+            )
+            .attr(
+                "secret_string_wo_version",
+                Attribute::optional(AttrType::Number),
+            )
+            .attr("has_secret_string_wo", Attribute::computed(AttrType::Bool))
             .attr("id", Attribute::computed(string()))
             .attr("arn", Attribute::computed(string()))
             .attr("version_id", Attribute::computed(string()));
@@ -64,17 +76,14 @@ impl SecretVersionResource {
         let Some(out) = found(out.map_err(sdk_error))? else {
             return Ok(None);
         };
-        let secret_string = out
-            .secret_string()
-            .map(|s| Value::string(s).sensitive())
-            .unwrap_or(Value::Null);
-        let secret_binary = out
-            .secret_binary()
-            .map(|b| {
-                Value::String(base64::engine::general_purpose::STANDARD.encode(b.as_ref()))
-                    .sensitive()
-            })
-            .unwrap_or(Value::Null);
+        // The provider records "" for whichever of the two the version does not use.
+        let secret_string = Value::string(out.secret_string().unwrap_or("")).sensitive();
+        let secret_binary = Value::String(
+            out.secret_binary()
+                .map(|b| base64::engine::general_purpose::STANDARD.encode(b.as_ref()))
+                .unwrap_or_default(),
+        )
+        .sensitive();
         Ok(Some(Value::object([
             ("id", Value::String(format!("{secret_id}|{version_id}"))),
             ("secret_id", Value::string(secret_id)),
@@ -86,6 +95,9 @@ impl SecretVersionResource {
                 "version_stages",
                 stage_set(out.version_stages().iter().cloned()),
             ),
+            ("secret_string_wo", Value::Null),
+            ("secret_string_wo_version", Value::Null),
+            ("has_secret_string_wo", Value::Null),
         ])))
     }
 
@@ -188,9 +200,10 @@ pub fn parse_id(id: &str) -> ProviderResult<(&str, &str)> {
 
 /// The value to send: exactly one of secret_string and secret_binary (base64).
 fn secret_payload(planned: &Value) -> ProviderResult<(Option<String>, Option<Blob>)> {
+    // "" is how the provider records the one of the two that is not used.
     match (
-        planned.str_attr("secret_string"),
-        planned.str_attr("secret_binary"),
+        planned.str_attr("secret_string").filter(|s| !s.is_empty()),
+        planned.str_attr("secret_binary").filter(|s| !s.is_empty()),
     ) {
         (Some(_), Some(_)) => Err(ProviderError::new(format!(
             "{TYPE}: secret_string and secret_binary conflict"
@@ -233,7 +246,19 @@ impl ResourceType for SecretVersionResource {
             ))
             .hint("set only one of them"));
         }
-        let planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
+        for write_only in ["secret_string_wo", "secret_string_wo_version"] {
+            if config.get_non_null(write_only).is_some() {
+                return Err(ProviderError::new(format!(
+                    "{TYPE}: `{write_only}` (a write-only argument) is not supported"
+                ))
+                .hint("set secret_string instead: forge keeps it in state, marked sensitive"));
+            }
+        }
+        let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
+        keep_empty_values(&self.schema, prior, config, &mut planned);
+        // A change of write-only status is only known after apply in the provider; forge
+        // never writes one, so it stays null.
+        set_attr(&mut planned, "has_secret_string_wo", Value::Null);
         let requires_replace = replace_paths(&self.schema, prior, &planned);
         Ok(PlannedState {
             planned,

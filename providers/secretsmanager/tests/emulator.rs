@@ -134,7 +134,7 @@ async fn secret_lifecycle_with_drift_repair_import_and_scheduled_deletion() {
         .await
         .expect("update to bare");
     assert!(kept.str_attr("policy").is_some(), "the policy was removed");
-    assert_eq!(kept.get("description"), Some(&Value::Null));
+    assert_eq!(kept.get("description"), Some(&Value::string("")));
     // "{}" removes the policy.
     let no_policy = config(
         secrets.schema(),

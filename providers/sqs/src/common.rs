@@ -6,7 +6,8 @@ use forge_provider::{ProviderError, ProviderResult};
 
 // The value helpers every service shares live in forge-aws-common.
 pub use forge_aws_common::values::{
-    config_tags, plan_tags_all, replace_paths, required_str, set_attr, tags_state,
+    check_no_timeouts, config_tags, keep_empty_values, name_prefix_from_name, plan_tags_all,
+    replace_paths, required_str, set_attr, tags_state, timeouts_attribute,
 };
 
 /// An SQS client for this provider configuration.

@@ -1,8 +1,10 @@
 //! `aws_sqs_queue`: a standard or FIFO queue with its attributes and tags.
 //!
-//! The id is the queue URL, as in Terraform. Attributes left out of the configuration
-//! are filled by SQS (delay 0, maximum size 1048576 (262144 before 2025), retention 345600, wait 0, visibility
-//! 30) and read back, so they are optional and computed.
+//! The id is the queue URL, as in Terraform. The state has the provider's shape (checked
+//! against hashicorp/aws 5.100.0 by `tests/cli/provider_oracle/sqs.rs`): the numeric
+//! settings take the provider's defaults when left out (delay 0, maximum size 262144,
+//! retention 345600, wait 0, visibility 30), a document or setting the queue lacks is "",
+//! and `name_prefix` is derived from the name.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -18,8 +20,8 @@ use forge_provider::{
 };
 
 use crate::common::{
-    client, config_tags, found, plan_tags_all, queue_name_from_url, replace_paths, set_attr,
-    tags_state,
+    check_no_timeouts, client, config_tags, found, keep_empty_values, name_prefix_from_name,
+    plan_tags_all, queue_name_from_url, replace_paths, set_attr, tags_state, timeouts_attribute,
 };
 use crate::redrive::redrive_for_state;
 
@@ -75,15 +77,6 @@ const ATTRIBUTES: &[(&str, &str, Kind)] = &[
     ("policy", "Policy", Kind::Text),
 ];
 
-/// What SQS gives a new queue for the attributes whose default has been the same for
-/// years (the maximum message size changed in 2025, so it stays whatever SQS reports).
-const DEFAULTS: &[(&str, f64)] = &[
-    ("delay_seconds", 0.0),
-    ("message_retention_seconds", 345_600.0),
-    ("receive_wait_time_seconds", 0.0),
-    ("visibility_timeout_seconds", 30.0),
-];
-
 /// Attributes that are optional but not computed: null after a value means "remove it",
 /// which SQS spells as an empty string.
 const CLEARABLE: &[&str] = &["kms_master_key_id"];
@@ -96,20 +89,37 @@ pub struct QueueResource {
 
 impl QueueResource {
     pub fn new(ctx: Arc<AwsContext>) -> Self {
-        let number = || Attribute::optional_computed(AttrType::Number);
-        let flag = || Attribute::optional_computed(AttrType::Bool);
+        // The provider's schema: arguments with a default are optional (not computed) and
+        // take the default when left out; the JSON documents and FIFO settings are
+        // computed (SQS fills them in).
+        let number =
+            |default: f64| Attribute::optional(AttrType::Number).default(Value::Number(default));
         let text = || AttrType::String;
         let schema = Schema::new()
             .attr("name", Attribute::optional_computed(text()).force_new())
-            .attr("name_prefix", Attribute::optional(text()).force_new())
-            .attr("fifo_queue", flag().force_new())
-            .attr("content_based_deduplication", flag())
-            .attr("delay_seconds", number())
-            .attr("max_message_size", number())
-            .attr("message_retention_seconds", number())
-            .attr("receive_wait_time_seconds", number())
-            .attr("visibility_timeout_seconds", number())
-            .attr("kms_data_key_reuse_period_seconds", number())
+            .attr(
+                "name_prefix",
+                Attribute::optional_computed(text()).force_new(),
+            )
+            .attr(
+                "fifo_queue",
+                Attribute::optional(AttrType::Bool)
+                    .default(Value::Bool(false))
+                    .force_new(),
+            )
+            .attr(
+                "content_based_deduplication",
+                Attribute::optional(AttrType::Bool).default(Value::Bool(false)),
+            )
+            .attr("delay_seconds", number(0.0))
+            .attr("max_message_size", number(262_144.0))
+            .attr("message_retention_seconds", number(345_600.0))
+            .attr("receive_wait_time_seconds", number(0.0))
+            .attr("visibility_timeout_seconds", number(30.0))
+            .attr(
+                "kms_data_key_reuse_period_seconds",
+                Attribute::optional_computed(AttrType::Number),
+            )
             .attr("redrive_policy", Attribute::optional_computed(text()))
             .attr("redrive_allow_policy", Attribute::optional_computed(text()))
             .attr("deduplication_scope", Attribute::optional_computed(text()))
@@ -118,13 +128,17 @@ impl QueueResource {
                 Attribute::optional_computed(text()),
             )
             .attr("policy", Attribute::optional_computed(text()))
-            .attr("sqs_managed_sse_enabled", flag())
+            .attr(
+                "sqs_managed_sse_enabled",
+                Attribute::optional_computed(AttrType::Bool),
+            )
             .attr("kms_master_key_id", Attribute::optional(text()))
             .attr("tags", Attribute::optional(AttrType::Map(Box::new(text()))))
             .attr(
                 "tags_all",
                 Attribute::computed(AttrType::Map(Box::new(text()))),
             )
+            .attr("timeouts", timeouts_attribute())
             .attr("id", Attribute::computed(text()))
             .attr("url", Attribute::computed(text()))
             .attr("arn", Attribute::computed(text()));
@@ -272,7 +286,8 @@ fn queue_state(
                 .filter(|v| !v.is_unknown())
                 .unwrap_or(Value::Null),
             (Kind::Bool, raw) => Value::Bool(raw.is_some_and(|s| s.eq_ignore_ascii_case("true"))),
-            (Kind::Text, None) => Value::Null,
+            // The provider writes "" for a document or setting the queue does not have.
+            (Kind::Text, None) => Value::string(""),
             (Kind::Text, Some(s)) => match *tf {
                 "policy" => Value::String(policy_for_state(state.str_attr("policy"), s)),
                 "redrive_policy" | "redrive_allow_policy" => {
@@ -287,11 +302,17 @@ fn queue_state(
         .get("FifoQueue")
         .is_some_and(|s| s.eq_ignore_ascii_case("true"));
     m.insert("fifo_queue".into(), Value::Bool(fifo));
-    m.insert("name".into(), Value::string(queue_name_from_url(url)));
+    let name = queue_name_from_url(url);
+    m.insert("name".into(), Value::string(name));
+    let suffix = if fifo { ".fifo" } else { "" };
     m.insert(
         "name_prefix".into(),
+        Value::String(name_prefix_from_name(name, suffix)),
+    );
+    m.insert(
+        "timeouts".into(),
         state
-            .get("name_prefix")
+            .get("timeouts")
             .cloned()
             .filter(|v| !v.is_unknown())
             .unwrap_or(Value::Null),
@@ -484,16 +505,8 @@ impl ResourceType for QueueResource {
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
         validate_queue_config(config)?;
         let mut planned = plan_from_schema(&self.schema, prior, config).planned;
-        if planned.get("fifo_queue").is_some_and(Value::is_unknown) {
-            set_attr(&mut planned, "fifo_queue", Value::Bool(false));
-        }
-        // Terraform's defaults: an attribute taken out of the configuration goes back to
-        // what SQS gives a new queue, rather than keeping its last configured value.
-        for (name, default) in DEFAULTS {
-            if config.get(name).is_none_or(Value::is_null) {
-                set_attr(&mut planned, name, Value::Number(*default));
-            }
-        }
+        check_no_timeouts(TYPE, config)?;
+        keep_empty_values(&self.schema, prior, config, &mut planned);
         // A KMS key replaces SQS-managed encryption: SQS turns the latter off by itself.
         let kms = config.get_non_null("kms_master_key_id").is_some();
         if kms

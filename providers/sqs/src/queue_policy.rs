@@ -25,7 +25,10 @@ pub struct QueuePolicyResource {
 
 impl QueuePolicyResource {
     pub fn new(ctx: Arc<AwsContext>) -> Self {
+        // Version 1 as the provider's; its version 0 has the same attributes, so a state
+        // of either version reads as it is.
         let schema = Schema::new()
+            .version(1)
             .attr(
                 "queue_url",
                 Attribute::required(AttrType::String).force_new(),

@@ -178,6 +178,7 @@ impl Runner<'_> {
                         provider: provider_addr.to_string(),
                         attributes: to_state(schema, &value),
                         dependencies: Vec::new(),
+                        schema_version: schema.version,
                     },
                 );
             }

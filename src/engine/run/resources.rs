@@ -338,6 +338,7 @@ impl Runner<'_> {
             provider: provider_addr.to_string(),
             attributes: to_state(schema, &value_of(v)),
             dependencies: deps.to_vec(),
+            schema_version: schema.version,
         };
         match (action, prior) {
             (Action::NoOp, Some(p)) => {
@@ -345,7 +346,9 @@ impl Runner<'_> {
                 // ignore_changes keeps) and the current dependencies.
                 let mut store = self.recorder.state().await;
                 if store.state.instances.get(addr).is_none_or(|s| {
-                    s.dependencies != deps || !s.attributes.same_as(&to_state(schema, p))
+                    s.dependencies != deps
+                        || s.schema_version != schema.version
+                        || !s.attributes.same_as(&to_state(schema, p))
                 }) {
                     store.state.instances.insert(addr.clone(), record(p));
                     self.recorder.commit(store).await?;
@@ -591,6 +594,7 @@ pub async fn import_instance(
         provider: provider_address(provider_name_of(&block.type_name), alias.as_deref()),
         attributes: to_state(rt.schema(), &value),
         dependencies: Vec::new(),
+        schema_version: rt.schema().version,
     };
     runner.recorder.record(addr, Some(inst)).await?;
     Ok(value)

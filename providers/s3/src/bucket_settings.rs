@@ -1,0 +1,359 @@
+//! The bucket-level settings the AWS provider records on `aws_s3_bucket` besides the
+//! bucket itself: its grants, versioning, default encryption, policy, request payer,
+//! transfer acceleration, CORS rules, logging and object lock. Since version 4 of the
+//! provider they are managed by separate resource types, but its read still fills them in,
+//! so forge reads them the same way: a state either tool wrote then plans clean with the
+//! other. forge does not let them be configured on the bucket (they are computed here).
+//!
+//! The values follow the provider's spelling: `""` for an absent string setting, `[]` for
+//! an absent block, `false` for an unset flag.
+
+use std::collections::BTreeMap;
+
+use aws_sdk_s3::types::{ObjectLockEnabled, Permission};
+use forge_aws_common::policy::policy_for_state;
+use forge_aws_common::sdk_error;
+use forge_provider::{AttrType, Attribute, ProviderResult, Schema, Value};
+
+use crate::common::found_or_absent;
+
+/// The settings' attributes, as computed ones (the provider's names and value shapes).
+pub fn add_to_schema(schema: Schema) -> Schema {
+    let text = || Attribute::computed(AttrType::String);
+    let objects = || Attribute::computed(AttrType::List(Box::new(AttrType::Any)));
+    schema
+        .attr("acceleration_status", text())
+        .attr("acl", text())
+        .attr("policy", text())
+        .attr("request_payer", text())
+        .attr("website_domain", text())
+        .attr("website_endpoint", text())
+        .attr("grant", objects())
+        .attr("cors_rule", objects())
+        .attr("lifecycle_rule", objects())
+        .attr("logging", objects())
+        .attr("object_lock_configuration", objects())
+        .attr("replication_configuration", objects())
+        .attr("server_side_encryption_configuration", objects())
+        .attr("versioning", objects())
+        .attr("website", objects())
+        // A block of the provider's that forge does not take; always null in its state.
+        .attr("timeouts", Attribute::computed(AttrType::Any))
+}
+
+/// Names of the settings forge cannot read yet: it writes them as the provider does for
+/// a bucket that has none (listed in README "Known incompatibilities").
+pub const NOT_READ: &[&str] = &[
+    "lifecycle_rule",
+    "replication_configuration",
+    "website",
+    "website_domain",
+    "website_endpoint",
+    "acl",
+    "timeouts",
+];
+
+/// Reads every setting of `bucket` into `out`; `state` gives the stored policy spelling.
+pub async fn read_into(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+    state: &Value,
+    out: &mut BTreeMap<String, Value>,
+) -> ProviderResult<()> {
+    out.insert("grant".into(), grants(client, bucket).await?);
+    out.insert("versioning".into(), versioning(client, bucket).await?);
+    out.insert(
+        "server_side_encryption_configuration".into(),
+        encryption(client, bucket).await?,
+    );
+    out.insert("policy".into(), policy(client, bucket, state).await?);
+    out.insert("request_payer".into(), request_payer(client, bucket).await?);
+    out.insert(
+        "acceleration_status".into(),
+        acceleration(client, bucket).await?,
+    );
+    out.insert("cors_rule".into(), cors(client, bucket).await?);
+    out.insert("logging".into(), logging(client, bucket).await?);
+    out.insert(
+        "object_lock_configuration".into(),
+        object_lock(client, bucket).await?,
+    );
+    for name in ["lifecycle_rule", "replication_configuration", "website"] {
+        out.insert(name.into(), Value::List(Vec::new()));
+    }
+    for name in ["website_domain", "website_endpoint", "timeouts"] {
+        out.insert(name.into(), Value::Null);
+    }
+    // `acl` is only ever what a configuration set; forge's never does.
+    let acl = state
+        .get("acl")
+        .filter(|v| !v.is_unknown())
+        .cloned()
+        .unwrap_or(Value::Null);
+    out.insert("acl".into(), acl);
+    Ok(())
+}
+
+/// Errors that mean "this API is not offered here" (some S3 look-alikes lack acceleration
+/// or request payment): the provider then records the setting as absent.
+const NOT_OFFERED: &[&str] = &["NotImplemented", "MethodNotAllowed", "UnsupportedOperation"];
+
+fn strings(items: &[String]) -> Value {
+    Value::List(items.iter().map(Value::string).collect())
+}
+
+/// One grant per grantee, its permissions as a sorted set, as the provider groups them.
+async fn grants(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<Value> {
+    let out = client
+        .get_bucket_acl()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(sdk_error);
+    let Some(out) = found_or_absent(out, NOT_OFFERED)? else {
+        return Ok(Value::List(Vec::new()));
+    };
+    // (type, id, uri) -> permissions
+    let mut by_grantee: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
+    for g in out.grants() {
+        let Some(grantee) = g.grantee() else { continue };
+        let key = (
+            grantee.r#type().as_str().to_string(),
+            grantee.id().unwrap_or("").to_string(),
+            grantee.uri().unwrap_or("").to_string(),
+        );
+        let permission = g.permission().map(Permission::as_str).unwrap_or("");
+        let list = by_grantee.entry(key).or_default();
+        if !permission.is_empty() && !list.iter().any(|p| p == permission) {
+            list.push(permission.to_string());
+        }
+    }
+    let items = by_grantee
+        .into_iter()
+        .map(|((ty, id, uri), mut permissions)| {
+            permissions.sort();
+            Value::object([
+                ("id", Value::string(id)),
+                ("type", Value::string(ty)),
+                ("uri", Value::string(uri)),
+                (
+                    "permissions",
+                    Value::Set(permissions.iter().map(Value::string).collect()),
+                ),
+            ])
+        })
+        .collect();
+    Ok(Value::List(items))
+}
+
+async fn versioning(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<Value> {
+    let out = client
+        .get_bucket_versioning()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(sdk_error);
+    let (enabled, mfa_delete) = match found_or_absent(out, NOT_OFFERED)? {
+        Some(out) => (
+            out.status().map(|s| s.as_str()) == Some("Enabled"),
+            out.mfa_delete().map(|m| m.as_str()) == Some("Enabled"),
+        ),
+        None => (false, false),
+    };
+    Ok(Value::List(vec![Value::object([
+        ("enabled", Value::Bool(enabled)),
+        ("mfa_delete", Value::Bool(mfa_delete)),
+    ])]))
+}
+
+async fn encryption(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<Value> {
+    let out = client
+        .get_bucket_encryption()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(sdk_error);
+    let absent = ["ServerSideEncryptionConfigurationNotFoundError"];
+    let Some(out) = found_or_absent(out, &absent)? else {
+        return Ok(Value::List(Vec::new()));
+    };
+    let Some(conf) = out.server_side_encryption_configuration() else {
+        return Ok(Value::List(Vec::new()));
+    };
+    let rules: Vec<Value> = conf
+        .rules()
+        .iter()
+        .map(|r| {
+            let by_default: Vec<Value> = r
+                .apply_server_side_encryption_by_default()
+                .map(|d| {
+                    Value::object([
+                        ("sse_algorithm", Value::string(d.sse_algorithm().as_str())),
+                        (
+                            "kms_master_key_id",
+                            Value::string(d.kms_master_key_id().unwrap_or("")),
+                        ),
+                    ])
+                })
+                .into_iter()
+                .collect();
+            Value::object([
+                (
+                    "bucket_key_enabled",
+                    Value::Bool(r.bucket_key_enabled().unwrap_or(false)),
+                ),
+                (
+                    "apply_server_side_encryption_by_default",
+                    Value::List(by_default),
+                ),
+            ])
+        })
+        .collect();
+    if rules.is_empty() {
+        return Ok(Value::List(Vec::new()));
+    }
+    Ok(Value::List(vec![Value::object([(
+        "rule",
+        Value::List(rules),
+    )])]))
+}
+
+async fn policy(client: &aws_sdk_s3::Client, bucket: &str, state: &Value) -> ProviderResult<Value> {
+    let out = client
+        .get_bucket_policy()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(sdk_error);
+    let live = match found_or_absent(out, &["NoSuchBucketPolicy"])? {
+        Some(out) => out.policy().unwrap_or("").to_string(),
+        None => String::new(),
+    };
+    if live.is_empty() {
+        return Ok(Value::string(""));
+    }
+    Ok(Value::string(policy_for_state(
+        state.str_attr("policy"),
+        &live,
+    )))
+}
+
+async fn request_payer(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<Value> {
+    let out = client
+        .get_bucket_request_payment()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(sdk_error);
+    let payer = found_or_absent(out, NOT_OFFERED)?
+        .and_then(|o| o.payer().map(|p| p.as_str().to_string()))
+        .unwrap_or_default();
+    Ok(Value::string(payer))
+}
+
+async fn acceleration(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<Value> {
+    let out = client
+        .get_bucket_accelerate_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(sdk_error);
+    let status = found_or_absent(out, NOT_OFFERED)?
+        .and_then(|o| o.status().map(|s| s.as_str().to_string()))
+        .unwrap_or_default();
+    Ok(Value::string(status))
+}
+
+async fn cors(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<Value> {
+    let out = client
+        .get_bucket_cors()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(sdk_error);
+    let mut absent = vec!["NoSuchCORSConfiguration"];
+    absent.extend_from_slice(NOT_OFFERED);
+    let Some(out) = found_or_absent(out, &absent)? else {
+        return Ok(Value::List(Vec::new()));
+    };
+    let rules = out
+        .cors_rules()
+        .iter()
+        .map(|r| {
+            Value::object([
+                ("allowed_headers", strings(r.allowed_headers())),
+                ("allowed_methods", strings(r.allowed_methods())),
+                ("allowed_origins", strings(r.allowed_origins())),
+                ("expose_headers", strings(r.expose_headers())),
+                (
+                    "max_age_seconds",
+                    Value::Number(f64::from(r.max_age_seconds().unwrap_or(0))),
+                ),
+            ])
+        })
+        .collect();
+    Ok(Value::List(rules))
+}
+
+async fn logging(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<Value> {
+    let out = client
+        .get_bucket_logging()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(sdk_error);
+    let enabled = found_or_absent(out, NOT_OFFERED)?.and_then(|o| o.logging_enabled().cloned());
+    Ok(Value::List(
+        enabled
+            .map(|l| {
+                Value::object([
+                    ("target_bucket", Value::string(l.target_bucket())),
+                    ("target_prefix", Value::string(l.target_prefix())),
+                ])
+            })
+            .into_iter()
+            .collect(),
+    ))
+}
+
+async fn object_lock(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<Value> {
+    let out = client
+        .get_object_lock_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(sdk_error);
+    let mut absent = vec!["ObjectLockConfigurationNotFoundError"];
+    absent.extend_from_slice(NOT_OFFERED);
+    let Some(conf) =
+        found_or_absent(out, &absent)?.and_then(|o| o.object_lock_configuration().cloned())
+    else {
+        return Ok(Value::List(Vec::new()));
+    };
+    if conf.object_lock_enabled() != Some(&ObjectLockEnabled::Enabled) {
+        return Ok(Value::List(Vec::new()));
+    }
+    let rule: Vec<Value> = conf
+        .rule()
+        .and_then(|r| r.default_retention())
+        .map(|d| {
+            let number = |n: Option<i32>| Value::Number(f64::from(n.unwrap_or(0)));
+            Value::object([(
+                "default_retention",
+                Value::List(vec![Value::object([
+                    (
+                        "mode",
+                        Value::string(d.mode().map(|m| m.as_str()).unwrap_or("")),
+                    ),
+                    ("days", number(d.days())),
+                    ("years", number(d.years())),
+                ])]),
+            )])
+        })
+        .into_iter()
+        .collect();
+    Ok(Value::List(vec![Value::object([
+        ("object_lock_enabled", Value::string("Enabled")),
+        ("rule", Value::List(rule)),
+    ])]))
+}

@@ -1,0 +1,209 @@
+// NOT YET DECLARED in `mod.rs` (so not compiled or run): written against the harness
+// but never run, because no forge binary could be built in this session's time (see the
+// compat-b report). To enable: add `mod ec2;` to `mod.rs`, run
+// `cargo test -p forge --test main -- cli::provider_oracle::ec2`, and list in SCHEMA_ALLOWED /
+// `state_diff::KNOWN` + README only the differences that remain for a stated reason.
+//! `aws_security_group`, `aws_key_pair`, `aws_instance` and the data sources `aws_vpc`,
+//! `aws_subnets`, `aws_subnet` and `aws_ami` against the provider.
+
+use super::schemas::{Kind, assert_schemas_match};
+use super::{both_ways, oracle};
+
+/// Schema differences accepted, each with its reason in README "Known
+/// incompatibilities": the instance arguments forge does not act on are computed
+/// attributes in forge (a configured one is refused, not ignored), and the provider's
+/// blocks among them are attributes; `timeouts` is forge's attribute, never set; the
+/// security group's rules are blocks in forge (attributes in the provider, same values).
+const SCHEMA_ALLOWED: &[(&str, &str)] = &[
+    (
+        "aws_security_group",
+        "ingress: an attribute in the provider, a block in forge",
+    ),
+    (
+        "aws_security_group",
+        "egress: an attribute in the provider, a block in forge",
+    ),
+    (
+        "aws_security_group",
+        "timeouts: a block in the provider, an attribute in forge",
+    ),
+    (
+        "aws_instance",
+        "timeouts: a block in the provider, an attribute in forge",
+    ),
+];
+
+/// The instance's provider arguments that forge records but does not configure.
+const INSTANCE_COMPUTED_HERE: &[&str] = &[
+    "cpu_core_count",
+    "cpu_threads_per_core",
+    "disable_api_stop",
+    "disable_api_termination",
+    "ebs_optimized",
+    "enable_primary_ipv6",
+    "get_password_data",
+    "hibernation",
+    "host_id",
+    "host_resource_group_arn",
+    "instance_initiated_shutdown_behavior",
+    "ipv6_address_count",
+    "ipv6_addresses",
+    "placement_group",
+    "placement_partition_number",
+    "private_ip",
+    "secondary_private_ips",
+    "security_groups",
+    "source_dest_check",
+    "tenancy",
+    "user_data_replace_on_change",
+    "volume_tags",
+];
+
+const INSTANCE_BLOCKS_HERE: &[&str] = &[
+    "capacity_reservation_specification",
+    "cpu_options",
+    "credit_specification",
+    "ebs_block_device",
+    "enclave_options",
+    "ephemeral_block_device",
+    "instance_market_options",
+    "launch_template",
+    "maintenance_options",
+    "metadata_options",
+    "network_interface",
+    "private_dns_name_options",
+];
+
+#[test]
+fn ec2_schemas_match_the_provider() {
+    let Some(oracle) = oracle() else { return };
+    let mut allowed: Vec<(&str, String)> = SCHEMA_ALLOWED
+        .iter()
+        .map(|(t, l)| (*t, l.to_string()))
+        .collect();
+    for name in INSTANCE_COMPUTED_HERE {
+        let theirs = &super::schemas::provider_schema(oracle, Kind::Resource, "aws_instance")["block"]
+            ["attributes"][name];
+        let flags = if theirs["computed"].as_bool() == Some(true) {
+            "optional+computed"
+        } else {
+            "optional"
+        };
+        allowed.push((
+            "aws_instance",
+            format!("{name}: {flags} in the provider, computed in forge"),
+        ));
+    }
+    for name in INSTANCE_BLOCKS_HERE {
+        allowed.push((
+            "aws_instance",
+            format!("{name}: a block in the provider, an attribute in forge"),
+        ));
+    }
+    let allowed: Vec<(&str, &str)> = allowed.iter().map(|(t, l)| (*t, l.as_str())).collect();
+    assert_schemas_match(
+        Kind::Resource,
+        &["aws_security_group", "aws_key_pair", "aws_instance"],
+        &allowed,
+    );
+}
+
+const BEFORE: &str = r##"
+data "aws_vpc" "default" {
+  default = true
+}
+
+data "aws_subnets" "all" {
+  filter {
+    name   = "vpc-id"
+    values = [data.aws_vpc.default.id]
+  }
+}
+
+data "aws_subnet" "one" {
+  id = sort(data.aws_subnets.all.ids)[0]
+}
+
+data "aws_ami" "al" {
+  owners      = ["amazon"]
+  most_recent = true
+  filter {
+    name   = "name"
+    values = ["al2023-ami-2023.*-kernel-6.1-x86_64"]
+  }
+}
+
+resource "aws_security_group" "sg" {
+  name        = "@NAME@-sg"
+  description = "oracle"
+  vpc_id      = data.aws_vpc.default.id
+  ingress {
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/8"]
+  }
+  egress {
+    from_port   = 0
+    to_port     = 0
+    protocol    = "-1"
+    cidr_blocks = ["0.0.0.0/0"]
+  }
+  tags = { env = "oracle" }
+}
+
+resource "aws_security_group" "pre" {
+  name_prefix = "@NAME@-"
+  vpc_id      = data.aws_vpc.default.id
+}
+
+resource "aws_key_pair" "k" {
+  key_name   = "@NAME@-key"
+  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBl4Zdtwb1LEEvVi6POnD+oeUu+CbwG1FyhHEIqWeCkx oracle"
+  tags       = { env = "oracle" }
+}
+
+resource "aws_instance" "i" {
+  ami                    = data.aws_ami.al.id
+  instance_type          = "t3.micro"
+  subnet_id              = data.aws_subnet.one.id
+  vpc_security_group_ids = [aws_security_group.sg.id]
+  key_name               = aws_key_pair.k.key_name
+  user_data              = "#!/bin/sh\necho oracle\n"
+  tags                   = { Name = "@NAME@-i" }
+}
+"##;
+
+/// Every updatable argument the fixture uses, changed.
+fn updated(text: &str) -> String {
+    text.replace(
+        "cidr_blocks = [\"10.0.0.0/8\"]",
+        "cidr_blocks = [\"10.0.0.0/8\", \"192.168.0.0/16\"]",
+    )
+    .replace(
+        "tags = { env = \"oracle\" }\n}\n\nresource \"aws_security_group\" \"pre\"",
+        "tags = { env = \"oracle2\" }\n}\n\nresource \"aws_security_group\" \"pre\"",
+    )
+    .replace(
+        "tags       = { env = \"oracle\" }",
+        "tags       = { env = \"oracle\", tier = \"2\" }",
+    )
+    .replace(
+        "instance_type          = \"t3.micro\"",
+        "instance_type          = \"t3.small\"",
+    )
+    .replace(
+        "vpc_security_group_ids = [aws_security_group.sg.id]",
+        "vpc_security_group_ids = [aws_security_group.sg.id, aws_security_group.pre.id]",
+    )
+    .replace(
+        "tags                   = { Name = \"@NAME@-i\" }",
+        "tags                   = { Name = \"@NAME@-i2\" }",
+    )
+}
+
+#[test]
+fn ec2_both_ways_on_the_emulator() {
+    let Some(oracle) = oracle() else { return };
+    both_ways(oracle, "oec2", BEFORE, &updated(BEFORE));
+}

@@ -1,0 +1,100 @@
+//! `aws_iam_role`, `aws_iam_policy`, `aws_iam_role_policy`,
+//! `aws_iam_role_policy_attachment`, `aws_iam_instance_profile` and `data "aws_iam_role"`
+//! against the provider.
+
+use super::schemas::{Kind, assert_schemas_match};
+use super::{both_ways, oracle};
+
+#[test]
+fn iam_schemas_match_the_provider() {
+    assert_schemas_match(
+        Kind::Resource,
+        &[
+            "aws_iam_role",
+            "aws_iam_policy",
+            "aws_iam_role_policy",
+            "aws_iam_role_policy_attachment",
+            "aws_iam_instance_profile",
+        ],
+        &[],
+    );
+    assert_schemas_match(
+        Kind::Data,
+        &["aws_iam_role"],
+        &[(
+            "aws_iam_role",
+            "tags: optional+computed in the provider, computed in forge",
+        )],
+    );
+}
+
+const BEFORE: &str = r#"
+resource "aws_iam_role" "r" {
+  name        = "@NAME@-role"
+  description = "oracle"
+  assume_role_policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Effect    = "Allow"
+      Principal = { Service = "ec2.amazonaws.com" }
+      Action    = "sts:AssumeRole"
+    }]
+  })
+  tags = { env = "oracle" }
+}
+
+resource "aws_iam_policy" "p" {
+  name        = "@NAME@-policy"
+  description = "oracle"
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "s3:GetObject", Resource = "*" }]
+  })
+}
+
+resource "aws_iam_role_policy_attachment" "a" {
+  role       = aws_iam_role.r.name
+  policy_arn = aws_iam_policy.p.arn
+}
+
+resource "aws_iam_role_policy" "rp" {
+  name = "inline"
+  role = aws_iam_role.r.id
+  policy = jsonencode({
+    Version   = "2012-10-17"
+    Statement = [{ Effect = "Allow", Action = "sqs:SendMessage", Resource = "*" }]
+  })
+}
+
+resource "aws_iam_instance_profile" "ip" {
+  name = "@NAME@-ip"
+  role = aws_iam_role.r.name
+}
+
+data "aws_iam_role" "d" {
+  name = aws_iam_role.r.name
+}
+"#;
+
+/// Every updatable argument the fixture uses, changed.
+fn updated(text: &str) -> String {
+    text.replace(
+        "description = \"oracle\"\n  assume",
+        "description = \"oracle 2\"\n  max_session_duration = 7200\n  assume",
+    )
+    .replace(
+        "tags = { env = \"oracle\" }",
+        "tags = { env = \"oracle\", tier = \"2\" }",
+    )
+    .replace("Action = \"s3:GetObject\"", "Action = \"s3:PutObject\"")
+    .replace(
+        "Action = \"sqs:SendMessage\"",
+        "Action = \"sqs:ReceiveMessage\"",
+    )
+}
+
+#[test]
+fn iam_both_ways_on_the_emulator() {
+    let Some(oracle) = oracle() else { return };
+    both_ways(oracle, "oi", BEFORE, &updated(BEFORE));
+}

@@ -1,0 +1,259 @@
+// NOT YET DECLARED in `mod.rs` (so not compiled or run): written against the harness
+// but never run, because no forge binary could be built in this session's time (see the
+// compat-b report). To enable: add `mod s3;` to `mod.rs`, run
+// `cargo test -p forge --test main -- cli::provider_oracle::s3`, and list in SCHEMA_ALLOWED /
+// `state_diff::KNOWN` + README only the differences that remain for a stated reason.
+//! `aws_s3_bucket` and its settings resources (`_versioning`,
+//! `_server_side_encryption_configuration`, `_public_access_block`, `_policy`,
+//! `_notification`) and `data "aws_s3_bucket"` against the provider.
+//!
+//! The provider records a bucket's versioning, default encryption and policy on
+//! `aws_s3_bucket` too, from its read, while separate resources change them: after an
+//! apply that changes one of those, the bucket's state is behind until the next refresh,
+//! and Terraform's own next plan reports that as drift. So each hand-over below follows
+//! a refresh by the tool that applied, as it would have to for Terraform itself.
+
+use super::schemas::{Kind, assert_schemas_match};
+use super::{Fixture, Masks, Tool, assert_states_match, oracle};
+
+/// Schema differences accepted for these types, each with its reason in README "Known
+/// incompatibilities": the bucket's inline settings blocks, which the provider deprecates
+/// in favour of the separate resources, are computed attributes in forge (a configured
+/// one is refused, not ignored), and `timeouts` is forge's attribute, never set.
+const SCHEMA_ALLOWED: &[(&str, &str)] = &[
+    (
+        "aws_s3_bucket",
+        "acceleration_status: optional+computed in the provider, computed in forge",
+    ),
+    (
+        "aws_s3_bucket",
+        "acl: optional+computed in the provider, computed in forge",
+    ),
+    (
+        "aws_s3_bucket",
+        "policy: optional+computed in the provider, computed in forge",
+    ),
+    (
+        "aws_s3_bucket",
+        "request_payer: optional+computed in the provider, computed in forge",
+    ),
+    (
+        "aws_s3_bucket",
+        "cors_rule: a block in the provider, an attribute in forge",
+    ),
+    (
+        "aws_s3_bucket",
+        "grant: a block in the provider, an attribute in forge",
+    ),
+    (
+        "aws_s3_bucket",
+        "lifecycle_rule: a block in the provider, an attribute in forge",
+    ),
+    (
+        "aws_s3_bucket",
+        "logging: a block in the provider, an attribute in forge",
+    ),
+    (
+        "aws_s3_bucket",
+        "object_lock_configuration: a block in the provider, an attribute in forge",
+    ),
+    (
+        "aws_s3_bucket",
+        "replication_configuration: a block in the provider, an attribute in forge",
+    ),
+    (
+        "aws_s3_bucket",
+        "server_side_encryption_configuration: a block in the provider, an attribute in forge",
+    ),
+    (
+        "aws_s3_bucket",
+        "versioning: a block in the provider, an attribute in forge",
+    ),
+    (
+        "aws_s3_bucket",
+        "website: a block in the provider, an attribute in forge",
+    ),
+    (
+        "aws_s3_bucket",
+        "timeouts: a block in the provider, an attribute in forge",
+    ),
+];
+
+#[test]
+fn s3_schemas_match_the_provider() {
+    assert_schemas_match(
+        Kind::Resource,
+        &[
+            "aws_s3_bucket",
+            "aws_s3_bucket_versioning",
+            "aws_s3_bucket_server_side_encryption_configuration",
+            "aws_s3_bucket_public_access_block",
+            "aws_s3_bucket_policy",
+            "aws_s3_bucket_notification",
+        ],
+        SCHEMA_ALLOWED,
+    );
+}
+
+const BEFORE: &str = r#"
+resource "aws_s3_bucket" "b" {
+  bucket        = "@NAME@-b"
+  force_destroy = true
+  tags          = { env = "oracle" }
+}
+
+resource "aws_s3_bucket" "p" {
+  bucket_prefix = "@NAME@-"
+  force_destroy = true
+}
+
+resource "aws_s3_bucket_versioning" "v" {
+  bucket = aws_s3_bucket.b.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "e" {
+  bucket = aws_s3_bucket.b.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "pab" {
+  bucket                  = aws_s3_bucket.b.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = true
+}
+
+resource "aws_s3_bucket_policy" "pol" {
+  bucket = aws_s3_bucket.p.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "nodelete"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "s3:DeleteBucket"
+      Resource  = aws_s3_bucket.p.arn
+    }]
+  })
+}
+
+resource "aws_s3_bucket_notification" "n" {
+  bucket      = aws_s3_bucket.b.id
+  eventbridge = true
+}
+
+data "aws_s3_bucket" "d" {
+  bucket = aws_s3_bucket.b.id
+}
+"#;
+
+/// Every updatable argument the fixture uses, changed.
+fn updated(text: &str) -> String {
+    text.replace(
+        "tags          = { env = \"oracle\" }",
+        "tags          = { env = \"oracle\", tier = \"2\" }",
+    )
+    .replace(
+        "bucket_prefix = \"@NAME@-\"\n  force_destroy = true",
+        "bucket_prefix = \"@NAME@-\"\n  force_destroy = false",
+    )
+    .replace("status = \"Enabled\"", "status = \"Suspended\"")
+    .replace(
+        "sse_algorithm = \"AES256\"\n    }",
+        "sse_algorithm = \"AES256\"\n    }\n    bucket_key_enabled = true",
+    )
+    .replace(
+        "restrict_public_buckets = true",
+        "restrict_public_buckets = false",
+    )
+    .replace("Sid       = \"nodelete\"", "Sid       = \"nodelete2\"")
+    .replace("eventbridge = true", "eventbridge = false")
+}
+
+fn forge_refresh(f: &Fixture) {
+    f.forge_ok(&["apply", "env/u", "--refresh-only", "--auto-approve"]);
+}
+
+/// Terraform applies; forge plans its state clean and its refresh writes the same state;
+/// forge updates every argument and Terraform plans forge's state clean; Terraform
+/// updates back and forge plans clean; forge destroys.
+fn terraform_first(f: &Fixture) -> serde_json::Value {
+    f.write_config(BEFORE);
+    f.terraform_apply();
+    f.terraform_refresh();
+    let created = f.terraform_state();
+    f.give_terraform_state_to_forge();
+    f.assert_forge_plans_no_changes("forge over Terraform's new state");
+    forge_refresh(f);
+    assert_states_match(&created, &f.forge_state(), &Masks::none());
+
+    f.write_config(&updated(BEFORE));
+    f.forge_apply();
+    forge_refresh(f);
+    f.assert_forge_plans_no_changes("forge after its own update");
+    f.give_forge_state_to_terraform();
+    f.assert_terraform_plans_no_changes("Terraform over forge's updated state");
+
+    f.write_config(BEFORE);
+    f.terraform_apply();
+    f.terraform_refresh();
+    f.give_terraform_state_to_forge();
+    f.assert_forge_plans_no_changes("forge after Terraform's update");
+    f.destroy_with(Tool::Forge);
+    created
+}
+
+/// forge applies; Terraform plans its state clean and its refresh writes the same state;
+/// Terraform updates every argument and forge plans clean; forge updates back and
+/// Terraform plans clean; Terraform destroys.
+fn forge_first(f: &Fixture) -> serde_json::Value {
+    f.write_config(BEFORE);
+    f.forge_apply();
+    forge_refresh(f);
+    let created = f.forge_state();
+    f.give_forge_state_to_terraform();
+    f.assert_terraform_plans_no_changes("Terraform over forge's new state");
+    f.terraform_refresh();
+    assert_states_match(&f.terraform_state(), &created, &Masks::none());
+
+    f.write_config(&updated(BEFORE));
+    f.terraform_apply();
+    f.terraform_refresh();
+    f.give_terraform_state_to_forge();
+    f.assert_forge_plans_no_changes("forge after Terraform's update");
+    f.write_config(BEFORE);
+    f.forge_apply();
+    forge_refresh(f);
+    f.give_forge_state_to_terraform();
+    f.assert_terraform_plans_no_changes("Terraform after forge's update");
+    f.destroy_with(Tool::Terraform);
+    created
+}
+
+#[test]
+fn s3_both_ways_on_the_emulator() {
+    let Some(oracle) = oracle() else { return };
+    let (tf, fg) = (Fixture::new(oracle, "os3"), Fixture::new(oracle, "os3"));
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| terraform_first(&tf));
+        let b = s.spawn(|| forge_first(&fg));
+        (a.join(), b.join())
+    });
+    let (tf_created, forge_created) = match (a, b) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => std::panic::resume_unwind(e),
+    };
+    assert_states_match(
+        &tf_created,
+        &forge_created,
+        &Masks::separate_objects(tf.name(), fg.name()),
+    );
+}

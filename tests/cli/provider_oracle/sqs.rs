@@ -1,0 +1,77 @@
+//! `aws_sqs_queue`, `aws_sqs_queue_policy` and `data "aws_sqs_queue"` against the provider.
+
+use super::schemas::{Kind, assert_schemas_match};
+use super::{both_ways, oracle};
+
+/// Schema differences accepted for these types, each with its reason in README.
+const SCHEMA_ALLOWED: &[(&str, &str)] = &[(
+    "aws_sqs_queue",
+    "timeouts: a block in the provider, an attribute in forge",
+)];
+
+#[test]
+fn sqs_schemas_match_the_provider() {
+    assert_schemas_match(
+        Kind::Resource,
+        &["aws_sqs_queue", "aws_sqs_queue_policy"],
+        SCHEMA_ALLOWED,
+    );
+    assert_schemas_match(Kind::Data, &["aws_sqs_queue"], &[]);
+}
+
+const BEFORE: &str = r#"
+resource "aws_sqs_queue" "dlq" {
+  name = "@NAME@-dlq"
+}
+
+resource "aws_sqs_queue" "q" {
+  name                       = "@NAME@-q"
+  visibility_timeout_seconds = 60
+  redrive_policy = jsonencode({
+    deadLetterTargetArn = aws_sqs_queue.dlq.arn
+    maxReceiveCount     = 3
+  })
+  tags = { env = "oracle" }
+}
+
+resource "aws_sqs_queue" "fifo" {
+  name                        = "@NAME@-f.fifo"
+  fifo_queue                  = true
+  content_based_deduplication = true
+}
+
+resource "aws_sqs_queue_policy" "p" {
+  queue_url = aws_sqs_queue.dlq.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "send"
+      Effect    = "Allow"
+      Principal = "*"
+      Action    = "sqs:SendMessage"
+      Resource  = aws_sqs_queue.dlq.arn
+    }]
+  })
+}
+
+data "aws_sqs_queue" "d" {
+  name = aws_sqs_queue.fifo.name
+}
+"#;
+
+/// Every updatable argument the fixture uses, changed.
+fn updated(text: &str) -> String {
+    text.replace(
+        "visibility_timeout_seconds = 60",
+        "visibility_timeout_seconds = 90\n  delay_seconds              = 5\n  max_message_size           = 2048",
+    )
+    .replace("maxReceiveCount     = 3", "maxReceiveCount     = 5")
+    .replace("tags = { env = \"oracle\" }", "tags = { env = \"oracle\", tier = \"2\" }")
+    .replace("Sid       = \"send\"", "Sid       = \"send2\"")
+}
+
+#[test]
+fn sqs_both_ways_on_the_emulator() {
+    let Some(oracle) = oracle() else { return };
+    both_ways(oracle, "oq", BEFORE, &updated(BEFORE));
+}

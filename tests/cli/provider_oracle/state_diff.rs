@@ -1,0 +1,429 @@
+//! The state-diff tool: the states Terraform (with the real provider) and forge wrote for
+//! the same configuration, compared resource instance by resource instance and attribute
+//! by attribute. Every difference is listed; the suite fails on any not in [`KNOWN`], and
+//! [`KNOWN`] must be exactly README's "Provider state" list under "Known
+//! incompatibilities" (checked by `known_list_matches_the_readme`).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+use serde_json::Value as J;
+
+/// One known, accepted difference: a resource type (`*`: every type) and the attribute path (as
+/// [`Difference::path`] spells it; `*` for a list index), with the reason README gives.
+pub struct Known {
+    pub type_name: &'static str,
+    pub path: &'static str,
+    pub reason: &'static str,
+}
+
+/// The differences forge is known to have with the provider's state. Keep in step with
+/// README.md, "Known incompatibilities with Terraform", **Provider state**.
+pub const KNOWN: &[Known] = &[
+    Known {
+        type_name: "*",
+        path: "private",
+        reason: "the provider's opaque record of timeouts and schema version; Terraform reads a state without it",
+    },
+    Known {
+        type_name: "aws_secretsmanager_secret_version",
+        path: "sensitive_attributes",
+        reason: "Terraform also lists the always-null write-only secret_string_wo; forge lists attributes with a value",
+    },
+];
+
+/// One difference between the two states.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Difference {
+    /// The instance address (`aws_sqs_queue.q`, `module.m.aws_iam_role.r["k"]`).
+    pub address: String,
+    /// The resource type, to match [`KNOWN`].
+    pub type_name: String,
+    /// `schema_version`, `private`, `sensitive_attributes`, or an attribute path such as
+    /// `tags.env` or `inline_policy.0.name`; empty when the instance is in one state only.
+    pub path: String,
+    /// Terraform's value (`None`: absent).
+    pub terraform: Option<J>,
+    /// forge's value (`None`: absent).
+    pub forge: Option<J>,
+}
+
+impl fmt::Display for Difference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |v: &Option<J>| v.as_ref().map_or("(absent)".to_string(), J::to_string);
+        write!(
+            f,
+            "{} {}: terraform {} / forge {}",
+            self.address,
+            if self.path.is_empty() {
+                "(instance)"
+            } else {
+                &self.path
+            },
+            show(&self.terraform),
+            show(&self.forge)
+        )
+    }
+}
+
+/// What to mask before comparing two states of different objects made from the same
+/// configuration (each tool applied its own copy): each side's fixture name becomes
+/// `@NAME@`, and values every create generates afresh (ids, timestamps) become
+/// placeholders. Comparing two states of the same objects needs no mask.
+#[derive(Clone, Debug, Default)]
+pub struct Masks {
+    /// The fixture name in Terraform's state, and in forge's.
+    pub names: Option<(String, String)>,
+    /// Mask uuids, RFC 3339 timestamps, IAM unique ids and Secrets Manager ARN suffixes.
+    pub generated: bool,
+}
+
+impl Masks {
+    /// No masking: both states describe the same objects.
+    pub fn none() -> Masks {
+        Masks::default()
+    }
+
+    /// Two applies of one configuration, under two fixture names.
+    pub fn separate_objects(terraform_name: &str, forge_name: &str) -> Masks {
+        Masks {
+            names: Some((terraform_name.to_string(), forge_name.to_string())),
+            generated: true,
+        }
+    }
+}
+
+/// Every difference between Terraform's state and forge's, in address then path order.
+pub fn state_diff(terraform: &J, forge: &J, masks: &Masks) -> Vec<Difference> {
+    let (tf_name, forge_name) = match &masks.names {
+        Some((t, f)) => (Some(t.as_str()), Some(f.as_str())),
+        None => (None, None),
+    };
+    let tf = instances(terraform, tf_name, masks.generated);
+    let fg = instances(forge, forge_name, masks.generated);
+    let mut out = Vec::new();
+    let addresses: BTreeSet<&String> = tf.keys().chain(fg.keys()).collect();
+    for address in addresses {
+        match (tf.get(address), fg.get(address)) {
+            (Some(t), Some(f)) => {
+                let type_name = t.type_name.clone();
+                let mut push = |path: String, a: Option<&J>, b: Option<&J>| {
+                    out.push(Difference {
+                        address: address.clone(),
+                        type_name: type_name.clone(),
+                        path,
+                        terraform: a.cloned(),
+                        forge: b.cloned(),
+                    })
+                };
+                for key in ["schema_version", "private"] {
+                    let (a, b) = (t.raw.get(key), f.raw.get(key));
+                    if a != b {
+                        push(key.to_string(), a, b);
+                    }
+                }
+                let (a, b) = (
+                    sorted_paths(t.raw.get("sensitive_attributes")),
+                    sorted_paths(f.raw.get("sensitive_attributes")),
+                );
+                if a != b {
+                    push("sensitive_attributes".into(), Some(&a), Some(&b));
+                }
+                diff_values(
+                    "",
+                    t.raw.get("attributes"),
+                    f.raw.get("attributes"),
+                    &mut push,
+                );
+            }
+            (t, f) => out.push(Difference {
+                address: address.clone(),
+                type_name: t.or(f).map(|i| i.type_name.clone()).unwrap_or_default(),
+                path: String::new(),
+                terraform: t.map(|i| i.raw.clone()),
+                forge: f.map(|i| i.raw.clone()),
+            }),
+        }
+    }
+    out
+}
+
+/// The differences not listed in [`KNOWN`].
+pub fn unlisted(diffs: &[Difference]) -> Vec<&Difference> {
+    diffs.iter().filter(|d| !is_known(d)).collect()
+}
+
+/// Fails the test, listing each difference [`KNOWN`] does not name.
+pub fn assert_states_match(terraform: &J, forge: &J, masks: &Masks) {
+    let diffs = state_diff(terraform, forge, masks);
+    let bad = unlisted(&diffs);
+    assert!(
+        bad.is_empty(),
+        "forge's state differs from the provider's in {} place(s) not listed in README \"Known incompatibilities\" (state_diff::KNOWN):\n{}",
+        bad.len(),
+        bad.iter()
+            .map(|d| format!("  {d}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+fn is_known(d: &Difference) -> bool {
+    let star = index_as_star(&d.path);
+    KNOWN.iter().any(|k| {
+        (k.type_name == "*" || k.type_name == d.type_name) && (k.path == d.path || k.path == star)
+    })
+}
+
+/// `inline_policy.0.name` -> `inline_policy.*.name`.
+fn index_as_star(path: &str) -> String {
+    path.split('.')
+        .map(|s| {
+            if !s.is_empty() && s.chars().all(|c| c.is_ascii_digit()) {
+                "*"
+            } else {
+                s
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(".")
+}
+
+struct Instance {
+    type_name: String,
+    raw: J,
+}
+
+fn instances(state: &J, name: Option<&str>, generated: bool) -> BTreeMap<String, Instance> {
+    let mut out = BTreeMap::new();
+    for r in state["resources"].as_array().into_iter().flatten() {
+        let type_name = r["type"].as_str().unwrap_or_default().to_string();
+        let mut base = String::new();
+        if let Some(m) = r["module"].as_str() {
+            base.push_str(m);
+            base.push('.');
+        }
+        if r["mode"] == "data" {
+            base.push_str("data.");
+        }
+        base.push_str(&format!(
+            "{type_name}.{}",
+            r["name"].as_str().unwrap_or_default()
+        ));
+        for i in r["instances"].as_array().into_iter().flatten() {
+            let address = match &i["index_key"] {
+                J::Null => base.clone(),
+                J::String(k) => format!("{base}[{k:?}]"),
+                k => format!("{base}[{k}]"),
+            };
+            let mut raw = i.clone();
+            if let Some(o) = raw.as_object_mut() {
+                // Where the instance came from, not what it is.
+                o.remove("index_key");
+                o.remove("dependencies");
+                o.remove("create_before_destroy");
+            }
+            out.insert(
+                address,
+                Instance {
+                    type_name: type_name.clone(),
+                    raw: mask(&raw, name, generated),
+                },
+            );
+        }
+    }
+    out
+}
+
+fn sorted_paths(v: Option<&J>) -> J {
+    let mut paths: Vec<J> = v.and_then(J::as_array).cloned().unwrap_or_default();
+    paths.sort_by_key(J::to_string);
+    J::Array(paths)
+}
+
+/// Walks both values, reporting each leaf (or shape) difference with its path.
+fn diff_values(
+    path: &str,
+    a: Option<&J>,
+    b: Option<&J>,
+    push: &mut impl FnMut(String, Option<&J>, Option<&J>),
+) {
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match (a, b) {
+        (Some(J::Object(x)), Some(J::Object(y))) => {
+            let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            for k in keys {
+                diff_values(&join(k), x.get(k), y.get(k), push);
+            }
+        }
+        (Some(J::Array(x)), Some(J::Array(y))) if x.len() == y.len() => {
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                diff_values(&join(&i.to_string()), Some(p), Some(q), push);
+            }
+        }
+        (a, b) if a != b => push(path.to_string(), a, b),
+        _ => {}
+    }
+}
+
+/// The value with the fixture's name and (when asked) generated values replaced.
+fn mask(v: &J, name: Option<&str>, generated: bool) -> J {
+    match v {
+        J::String(s) => J::String(mask_text(s, name, generated)),
+        J::Array(xs) => J::Array(xs.iter().map(|x| mask(x, name, generated)).collect()),
+        J::Object(m) => J::Object(
+            m.iter()
+                .map(|(k, x)| (mask_text(k, name, generated), mask(x, name, generated)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+fn mask_text(s: &str, name: Option<&str>, generated: bool) -> String {
+    let mut s = match name {
+        Some(n) => s.replace(n, "@NAME@"),
+        None => s.to_string(),
+    };
+    if generated {
+        for (pattern, with) in generated_patterns() {
+            s = pattern.replace_all(&s, *with).into_owned();
+        }
+    }
+    s
+}
+
+fn generated_patterns() -> &'static [(regex::Regex, &'static str)] {
+    static PATTERNS: std::sync::OnceLock<Vec<(regex::Regex, &'static str)>> =
+        std::sync::OnceLock::new();
+    PATTERNS.get_or_init(|| {
+        [
+            (
+                r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+                "<UUID>",
+            ),
+            (
+                r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})",
+                "<TIME>",
+            ),
+            // IAM unique ids: AROA (role), ANPA (policy), AIPA (instance profile), ...
+            (r"\bA[A-Z]{3}[A-Z0-9]{17}\b", "<UNIQUE_ID>"),
+            // Secrets Manager appends six random characters to a secret's ARN.
+            (r"(:secret:[^:]+)-[A-Za-z0-9]{6}\b", "$1-<RND>"),
+            // A name generated from a prefix: UTC time to 1/10000 s and a hex counter.
+            (r"\d{18}[0-9a-f]{8}\b", "<GENERATED>"),
+            // EC2 object ids, addresses and the DNS names made from them.
+            (
+                r"\b(sg|i|eni|vol|key|snap|subnet|vpc|rtb|ami)-[0-9a-f]{8,17}\b",
+                "$1-<ID>",
+            ),
+            (r"\b\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}\b", "<IP>"),
+            (r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", "<IP>"),
+        ]
+        .into_iter()
+        .map(|(p, w)| (regex::Regex::new(p).expect("regex"), w))
+        .collect()
+    })
+}
+
+/// The README entries under "Known incompatibilities with Terraform", **Provider state**:
+/// lines `` - `<type>` `<path>`: <reason> ``.
+fn readme_entries() -> BTreeSet<(String, String)> {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let section = readme
+        .split("## Known incompatibilities with Terraform")
+        .nth(1)
+        .expect("README has a \"Known incompatibilities with Terraform\" section");
+    let list = section
+        .split("**Provider state**")
+        .nth(1)
+        .expect("README's known incompatibilities have a **Provider state** list");
+    let entry = regex::Regex::new(r"^- `([a-z0-9_]+|\*)` `([^`]+)`: \S").expect("regex");
+    list.lines()
+        .skip(1)
+        .take_while(|l| !l.starts_with("**") && !l.starts_with("## "))
+        .filter_map(|l| entry.captures(l))
+        .map(|c| (c[1].to_string(), c[2].to_string()))
+        .collect()
+}
+
+#[test]
+fn known_list_matches_the_readme() {
+    let known: BTreeSet<(String, String)> = KNOWN
+        .iter()
+        .map(|k| (k.type_name.to_string(), k.path.to_string()))
+        .collect();
+    for k in KNOWN {
+        assert!(
+            !k.reason.trim().is_empty(),
+            "{} {} has no reason",
+            k.type_name,
+            k.path
+        );
+    }
+    assert_eq!(
+        known,
+        readme_entries(),
+        "state_diff::KNOWN and README's **Provider state** list must name the same differences"
+    );
+}
+
+#[test]
+fn differences_are_listed_by_path_and_masks_apply() {
+    let state = |name: &str, delay: i64, extra: Option<(&str, J)>| {
+        let mut attrs = serde_json::json!({
+            "name": format!("{name}-q"),
+            "delay_seconds": delay,
+            "arn": format!("arn:aws:secretsmanager:us-east-1:000000000000:secret:{name}-AbC123"),
+            "created": "2026-12-06T21:00:00Z",
+            "tags": {"env": "x"},
+            "inline_policy": [{"name": "a"}]
+        });
+        if let Some((k, v)) = extra {
+            attrs[k] = v;
+        }
+        serde_json::json!({"version": 4, "resources": [{
+            "mode": "managed", "type": "aws_sqs_queue", "name": "q",
+            "provider": "provider[\"registry.terraform.io/hashicorp/aws\"]",
+            "instances": [{"schema_version": 0, "attributes": attrs, "sensitive_attributes": []}]
+        }]})
+    };
+    let masks = Masks::separate_objects("tf1", "fg2");
+    assert!(state_diff(&state("tf1", 0, None), &state("fg2", 0, None), &masks).is_empty());
+    // Without masks the names differ.
+    assert!(
+        !state_diff(
+            &state("tf1", 0, None),
+            &state("fg2", 0, None),
+            &Masks::none()
+        )
+        .is_empty()
+    );
+    let diffs = state_diff(
+        &state("tf1", 0, Some(("name_prefix", J::String(String::new())))),
+        &state("fg2", 5, Some(("name_prefix", J::Null))),
+        &masks,
+    );
+    let paths: Vec<&str> = diffs.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(paths, ["delay_seconds", "name_prefix"], "{diffs:?}");
+    assert_eq!(diffs[1].terraform, Some(J::String(String::new())));
+    assert_eq!(diffs[1].forge, Some(J::Null));
+    assert_eq!(diffs[0].address, "aws_sqs_queue.q");
+    assert_eq!(
+        index_as_star("inline_policy.0.name"),
+        "inline_policy.*.name"
+    );
+    // An instance in one state only is one difference with an empty path.
+    let empty = serde_json::json!({"version": 4, "resources": []});
+    let one_side = state_diff(&state("tf1", 0, None), &empty, &masks);
+    assert_eq!(one_side.len(), 1);
+    assert_eq!(one_side[0].path, "");
+    assert!(one_side[0].forge.is_none());
+}
