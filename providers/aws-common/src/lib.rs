@@ -101,11 +101,12 @@ impl AwsContext {
     pub fn for_schemas_only() -> Self {
         AwsContext {
             sdk: aws_types::SdkConfig::builder()
-                .behavior_version(BehaviorVersion::latest())
+                .behavior_version(aws_config::BehaviorVersion::latest())
                 .build(),
             region: String::new(),
             endpoints: BTreeMap::new(),
             default_tags: BTreeMap::new(),
+            s3_use_path_style: false,
             caller: OnceCell::new(),
             api_stats: ApiStats::global(),
         }
