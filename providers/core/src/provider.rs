@@ -133,7 +133,6 @@ pub trait ProviderFactory: Send + Sync {
     /// call (reading `.tf.json` bodies, `forge validate`).
     fn schemas(&self) -> ProviderSchemas;
 
-
     /// The schema of the provider's own configuration block, so that `forge validate`
     /// names a misspelt argument; `None` when the provider does not describe it.
     fn config_schema(&self) -> Option<crate::Schema> {
