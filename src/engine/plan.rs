@@ -75,6 +75,8 @@ pub enum ChangeReason {
     DeleteBecauseNoModule,
     /// Read during apply: its configuration depends on values known only then.
     ReadBecauseConfigUnknown,
+    /// Read during apply: it depends on a managed resource with a change planned.
+    ReadBecauseDependencyPending,
     /// Read again during apply to verify a check block (a check block's data source).
     ReadBecauseCheckNested,
 }
@@ -90,6 +92,7 @@ impl ChangeReason {
             ChangeReason::DeleteBecauseEachKey => "delete_because_each_key",
             ChangeReason::DeleteBecauseNoModule => "delete_because_no_module",
             ChangeReason::ReadBecauseConfigUnknown => "read_because_config_unknown",
+            ChangeReason::ReadBecauseDependencyPending => "read_because_dependency_pending",
             ChangeReason::ReadBecauseCheckNested => "read_because_check_nested",
         }
     }

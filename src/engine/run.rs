@@ -435,7 +435,7 @@ impl Runner<'_> {
                     self.resource(&module.resources[r], i, m, inst, n == 0)
                         .await
                 }
-                NodeKind::Data(d) => self.data(&module.data[d], m, inst, n == 0).await,
+                NodeKind::Data(d) => self.data(&module.data[d], i, m, inst, n == 0).await,
                 NodeKind::Output(o) => self.output(m, inst, o).map_err(|e| vec![e]),
                 NodeKind::Provider(_) | NodeKind::ModuleCall(_) => Ok(()),
             }

@@ -242,11 +242,24 @@ fn dynamic_attributes(schema: &Schema) -> impl Iterator<Item = &String> {
 /// the value alone would not say whether `["a"]` is a list or a tuple. This wraps each such
 /// top-level attribute (a sensitive mark moves to the wrapper, so the state's
 /// `sensitive_attributes` path names the attribute).
+///
+/// Every top-level attribute the schema calls sensitive is marked, null ones too: the
+/// provider's state lists each of them in `sensitive_attributes` whatever its value, and
+/// Terraform reads a different list as a change made outside of Terraform.
 pub fn to_state(schema: &Schema, v: &Value) -> Value {
     let Value::Object(m) = v else {
         return v.clone();
     };
     let mut out = m.clone();
+    for (name, a) in &schema.attributes {
+        if a.sensitive
+            && let Some(x) = out.get_mut(name)
+            && !x.is_sensitive()
+            && !x.is_unknown()
+        {
+            *x = x.clone().sensitive();
+        }
+    }
     for name in dynamic_attributes(schema) {
         if let Some(x) = out.get_mut(name)
             && !x.is_null()

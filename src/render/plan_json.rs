@@ -212,7 +212,10 @@ fn change_json(c: &ResourceChange, unit: Option<&str>) -> J {
     }
     if c.action == Action::Read {
         let reason = match c.reason {
-            Some(ChangeReason::ReadBecauseCheckNested) => ChangeReason::ReadBecauseCheckNested,
+            Some(
+                reason @ (ChangeReason::ReadBecauseCheckNested
+                | ChangeReason::ReadBecauseDependencyPending),
+            ) => reason,
             _ => ChangeReason::ReadBecauseConfigUnknown,
         };
         o.insert("action_reason".into(), json!(reason.terraform_name()));

@@ -257,6 +257,9 @@ pub fn reason_text(c: &ResourceChange) -> Option<String> {
         ChangeReason::ReadBecauseConfigUnknown => {
             "its configuration depends on values known only after apply".to_string()
         }
+        ChangeReason::ReadBecauseDependencyPending => {
+            "depends on a resource or a module with changes pending".to_string()
+        }
         ChangeReason::ReadBecauseCheckNested => {
             "config will be reloaded to verify a check block".to_string()
         }

@@ -75,11 +75,13 @@ pub fn check_policy_attribute(
     attribute: &str,
 ) -> forge_provider::ProviderResult<()> {
     match config.str_attr(attribute) {
-        Some(text) => validate_policy_json(attribute, text).map_err(|msg| {
+        // "" is how the provider records "no document" in state; a planned value that
+        // carries it over from the prior state is not a document to check.
+        Some(text) if !text.is_empty() => validate_policy_json(attribute, text).map_err(|msg| {
             forge_provider::ProviderError::new(format!("{resource}: {msg}"))
                 .hint("build the document with jsonencode(...) or data.aws_iam_policy_document.<name>.json")
         }),
-        None => Ok(()),
+        _ => Ok(()),
     }
 }
 

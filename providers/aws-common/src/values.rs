@@ -15,8 +15,10 @@ pub fn config_tags(v: &Value) -> BTreeMap<String, String> {
 }
 
 /// The `tags` / `tags_all` pair after a read: `tags` holds the live tags except those that
-/// come only from the provider's default tags (unless the state had them as its own), and
-/// stays null when it was null and nothing of the resource's own is left.
+/// come only from the provider's default tags (unless the state had them as its own); with
+/// none of the resource's own, `{}`, never null: the provider's read records `{}` (its
+/// create leaves null and its next refresh reports null -> {} as a change made outside of
+/// Terraform), so `{}` is where its state settles and forge writes that from the start.
 pub fn tags_state(
     ctx: &AwsContext,
     prior_tags: &Value,
@@ -27,12 +29,7 @@ pub fn tags_state(
         .filter(|(k, v)| ctx.default_tags.get(*k) != Some(*v) || prior_tags.get(k).is_some())
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let tags = if own.is_empty() && prior_tags.is_null() {
-        Value::Null
-    } else {
-        map_value(&own)
-    };
-    (tags, map_value(live))
+    (map_value(&own), map_value(live))
 }
 
 /// Sets the planned `tags_all` to the merge of default tags and the resource's tags
@@ -350,13 +347,13 @@ mod tests {
         let prior = Value::Map([("team".to_string(), Value::string("core"))].into());
         let (tags, _) = tags_state(&ctx, &prior, &map(&[("env", "prod"), ("team", "core")]));
         assert_eq!(string_map(&tags), map(&[("team", "core")]));
-        // Nothing of its own and none before: null, not {}.
+        // Nothing of its own and none before: {}, as the provider's read records it.
         let (tags, _) = tags_state(
             &ctx,
             &Value::Null,
             &map(&[("env", "prod"), ("team", "core")]),
         );
-        assert_eq!(tags, Value::Null);
+        assert_eq!(tags, Value::Map(BTreeMap::new()));
         // A default overridden outside forge is the resource's own tag now: drift.
         let (tags, _) = tags_state(
             &ctx,

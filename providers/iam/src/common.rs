@@ -164,7 +164,9 @@ pub use forge_aws_common::policy::check_policy_attribute as check_policy;
 
 /// An IAM date as Terraform prints it (RFC 3339).
 pub fn date_string(d: &aws_smithy_types::DateTime) -> Value {
-    match d.fmt(aws_smithy_types::date_time::Format::DateTime) {
+    // The provider formats with Go's time.RFC3339: whole seconds, no fraction.
+    let whole_seconds = aws_smithy_types::DateTime::from_secs(d.secs());
+    match whole_seconds.fmt(aws_smithy_types::date_time::Format::DateTime) {
         Ok(s) => Value::String(s),
         Err(_) => Value::Null,
     }
@@ -192,16 +194,7 @@ pub fn name_or_generated(planned: &Value) -> String {
 
 /// Terraform's prefixed unique id: `<prefix>YYYYMMDDHHMMSSffff<counter:08x>`.
 pub fn unique_id(prefix: &str) -> String {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    static COUNTER: AtomicU32 = AtomicU32::new(1);
-    let now = chrono::Utc::now();
-    let micros = now.format("%6f").to_string();
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "{prefix}{}{}{n:08x}",
-        now.format("%Y%m%d%H%M%S"),
-        &micros[..4]
-    )
+    forge_aws_common::naming::prefixed_unique_name(Some(prefix))
 }
 
 /// IAM is eventually consistent on real AWS: a role created a moment ago may be unknown to

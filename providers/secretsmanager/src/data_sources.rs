@@ -13,8 +13,10 @@ use forge_provider::{
 
 use crate::common::{client, found, opt_string, tags_from_aws};
 
+/// A date as the provider records it: Go's time.RFC3339, whole seconds.
 fn date_value(d: Option<&aws_smithy_types::DateTime>) -> Value {
-    d.and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+    d.map(|d| aws_smithy_types::DateTime::from_secs(d.secs()))
+        .and_then(|d| d.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
         .map(Value::String)
         .unwrap_or(Value::Null)
 }
@@ -90,13 +92,17 @@ impl DataSourceType for SecretDataSource {
         )?
         .and_then(|p| p.resource_policy().map(decode_policy))
         .map(Value::String)
-        .unwrap_or(Value::Null);
+        // The provider's data source records "" for a secret without a policy or key.
+        .unwrap_or_else(|| Value::string(""));
         Ok(Value::object([
             ("id", Value::string(&arn)),
             ("arn", Value::string(&arn)),
             ("name", opt_string(secret.name())),
             ("description", opt_string(secret.description())),
-            ("kms_key_id", opt_string(secret.kms_key_id())),
+            (
+                "kms_key_id",
+                Value::string(secret.kms_key_id().unwrap_or_default()),
+            ),
             ("policy", policy),
             ("tags", map_value(&tags_from_aws(secret.tags()))),
             ("created_date", date_value(secret.created_date())),

@@ -128,6 +128,7 @@ impl SecretResource {
             state.get("tags").unwrap_or(&Value::Null),
             &tags_from_aws(secret.tags()),
         );
+
         let recovery = state
             .get("recovery_window_in_days")
             .and_then(Value::as_f64)

@@ -271,10 +271,14 @@ impl ResourceType for SecretVersionResource {
         let secret_id = required_str(&planned, "secret_id", TYPE)?;
         let (string, binary) = secret_payload(&planned)?;
         let stages: Vec<String> = stages_of(&planned).into_iter().collect();
+        // The provider's version id: its generated `terraform-<time><counter>` token, which
+        // also makes a retried PutSecretValue the same version, not a second one.
+        let token = forge_aws_common::naming::prefixed_unique_name(None);
         let out = self
             .client
             .put_secret_value()
             .secret_id(secret_id)
+            .client_request_token(token)
             .set_secret_string(string)
             .set_secret_binary(binary)
             .set_version_stages((!stages.is_empty()).then_some(stages))

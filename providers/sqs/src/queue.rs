@@ -280,6 +280,11 @@ fn queue_state(
                 .parse::<f64>()
                 .map(Value::Number)
                 .unwrap_or_else(|_| Value::string(s)),
+            // The provider's read records 300 (SQS's default) when SQS reports no reuse
+            // period, for compatibility with its older states.
+            (Kind::Number, None) if *tf == "kms_data_key_reuse_period_seconds" => {
+                Value::Number(300.0)
+            }
             (Kind::Number, None) => state
                 .get(tf)
                 .cloned()
@@ -353,6 +358,17 @@ fn attributes_to_send(
         {
             continue;
         }
+        // Creating, the provider sends only what is set to a non-zero value (its attribute
+        // map skips `false` and ""), and only `sqs_managed_sse_enabled` as configured:
+        // SQS refuses FIFO-only attributes such as ContentBasedDeduplication on a standard
+        // queue even when they say `false`.
+        if prior.is_none() && *tf != "sqs_managed_sse_enabled" {
+            match value.unmarked() {
+                Value::Bool(false) => continue,
+                Value::String(s) if s.is_empty() => continue,
+                _ => {}
+            }
+        }
         let text = match (kind, value.unmarked()) {
             (Kind::Number, Value::Number(n)) => format!("{}", *n as i64),
             (Kind::Bool, Value::Bool(b)) => b.to_string(),
@@ -425,7 +441,9 @@ pub fn validate_queue_config(config: &Value) -> ProviderResult<()> {
         .get("sqs_managed_sse_enabled")
         .and_then(Value::as_bool)
         == Some(true);
-    if sse && config.get_non_null("kms_master_key_id").is_some() {
+    // "" is the provider's recorded "no key", not a key.
+    let kms_key = config.str_attr("kms_master_key_id").is_some_and(|k| !k.is_empty());
+    if sse && kms_key {
         return Err(ProviderError::new(format!(
             "{TYPE}: sqs_managed_sse_enabled and kms_master_key_id cannot both be set"
         ))

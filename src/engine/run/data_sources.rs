@@ -6,6 +6,7 @@ impl Runner<'_> {
     pub(super) async fn data(
         &self,
         rb: &ResourceBlock,
+        node: usize,
         m: usize,
         inst: &ModInst,
         first: bool,
@@ -50,6 +51,10 @@ impl Runner<'_> {
             .instances(rb, ds.schema(), &inst.path)
             .map_err(|e| vec![e])?;
         let provider_addr = provider_address(provider_name_of(&rb.type_name), alias.as_deref());
+        // As Terraform: a data source that depends (through references or `depends_on`)
+        // on a managed resource with a change planned is read during apply, after that
+        // change, so a plan never reads an object the same run is about to make or alter.
+        let dependency_pending = !self.run.apply && self.has_pending_dependency(node);
         let futures = instances.into_iter().map(|(key, binding, config)| {
             let addr = InstanceAddr {
                 module: inst.path.clone(),
@@ -68,7 +73,14 @@ impl Runner<'_> {
                     return (addr.key.clone(), Err(e));
                 }
                 let r = self
-                    .data_instance(ds.as_ref(), provider_id, &addr, config, &provider_addr)
+                    .data_instance(
+                        ds.as_ref(),
+                        provider_id,
+                        &addr,
+                        config,
+                        &provider_addr,
+                        dependency_pending,
+                    )
                     .await;
                 let r = match r {
                     Ok(v) if conditions => self
@@ -115,6 +127,7 @@ impl Runner<'_> {
         addr: &InstanceAddr,
         config: Value,
         provider_addr: &str,
+        dependency_pending: bool,
     ) -> Result<Value, EngineError> {
         let schema = ds.schema();
         if self.run.mode == PlanMode::Destroy {
@@ -128,7 +141,16 @@ impl Runner<'_> {
                 .map(|s| s.attributes.clone());
             return Ok(recorded.unwrap_or_else(|| unknown_object(schema, Some(&config))));
         }
-        if !config.is_wholly_known() && !self.run.apply {
+        let deferred = if self.run.apply {
+            None
+        } else if !config.is_wholly_known() {
+            Some(ChangeReason::ReadBecauseConfigUnknown)
+        } else if dependency_pending {
+            Some(ChangeReason::ReadBecauseDependencyPending)
+        } else {
+            None
+        };
+        if let Some(reason) = deferred {
             let after = unknown_object(schema, Some(&config));
             lock(&self.collected).changes.push(ResourceChange {
                 addr: addr.clone(),
@@ -136,7 +158,7 @@ impl Runner<'_> {
                 before: None,
                 after: Some(after.clone()),
                 requires_replace: Vec::new(),
-                reason: Some(ChangeReason::ReadBecauseConfigUnknown),
+                reason: Some(reason),
                 moved_from: None,
                 importing: None,
             });
@@ -184,5 +206,24 @@ impl Runner<'_> {
             }
         }
         Ok(value)
+    }
+
+    /// Whether a managed resource this node depends on, directly or transitively, has a
+    /// change other than no-op planned so far (the walk has already planned every
+    /// dependency when the node runs).
+    fn has_pending_dependency(&self, node: usize) -> bool {
+        let deps: BTreeSet<String> = self
+            .graph
+            .resource_dependencies(node)
+            .into_iter()
+            .collect();
+        if deps.is_empty() {
+            return false;
+        }
+        lock(&self.collected).changes.iter().any(|c| {
+            c.addr.mode == Mode::Managed
+                && !matches!(c.action, Action::NoOp)
+                && deps.contains(&c.addr.config_resource())
+        })
     }
 }

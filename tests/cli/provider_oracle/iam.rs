@@ -77,10 +77,16 @@ data "aws_iam_role" "d" {
 "#;
 
 /// Every updatable argument the fixture uses, changed.
+///
+/// Not `max_session_duration`: LocalStack's UpdateRole clears a role's description when
+/// the call does not carry one, and the provider changes max_session_duration with such a
+/// call after UpdateRoleDescription, so on the emulator Terraform's own update loses the
+/// description it has just set (real IAM keeps it). forge's update of it is tested in
+/// providers/iam/tests.
 fn updated(text: &str) -> String {
     text.replace(
         "description = \"oracle\"\n  assume",
-        "description = \"oracle 2\"\n  max_session_duration = 7200\n  assume",
+        "description = \"oracle 2\"\n  assume",
     )
     .replace(
         "tags = { env = \"oracle\" }",
