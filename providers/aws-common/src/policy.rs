@@ -67,6 +67,29 @@ pub fn policy_for_state(stored: Option<&str>, live: &str) -> String {
     }
 }
 
+/// A policy spelt as the provider's "legacy" IAM normalisation spells it (what it sends
+/// for, and records of, inline role policies): compact JSON with `Version`, `Id` and
+/// `Statement` first, in that order, then any other top-level key; every object inside
+/// with its keys sorted. Text that is not a JSON object is returned as it is.
+pub fn legacy_policy_normalize(text: &str) -> String {
+    let Ok(Json::Object(doc)) = serde_json::from_str::<Json>(text) else {
+        return text.to_string();
+    };
+    const FIRST: [&str; 3] = ["Version", "Id", "Statement"];
+    let ordered = FIRST
+        .iter()
+        .filter_map(|k| doc.get(*k).map(|v| (*k, v)))
+        .chain(
+            doc.iter()
+                .filter(|(k, _)| !FIRST.contains(&k.as_str()))
+                .map(|(k, v)| (k.as_str(), v)),
+        );
+    let members: Vec<String> = ordered
+        .map(|(k, v)| format!("{}:{}", Json::String(k.to_string()), v))
+        .collect();
+    format!("{{{}}}", members.join(","))
+}
+
 /// Checks a resource's policy argument at plan time: when set, it must be a JSON object.
 /// The error names the resource and the argument and says how to build a document.
 pub fn check_policy_attribute(
@@ -225,5 +248,19 @@ mod tests {
             )
             .is_ok()
         );
+    }
+
+    #[test]
+    fn legacy_normalisation_puts_version_first_and_sorts_the_rest() {
+        let config = r#"{"Statement":[{"Resource":"*","Effect":"Allow","Action":"sqs:SendMessage"}],"Version":"2012-10-17"}"#;
+        assert_eq!(
+            legacy_policy_normalize(config),
+            r#"{"Version":"2012-10-17","Statement":[{"Action":"sqs:SendMessage","Effect":"Allow","Resource":"*"}]}"#
+        );
+        assert_eq!(legacy_policy_normalize("not json"), "not json");
+        assert!(policies_equivalent(
+            config,
+            &legacy_policy_normalize(config)
+        ));
     }
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::Role;
-use forge_aws_common::policy::policy_for_state;
+use forge_aws_common::policy::{legacy_policy_normalize, policy_for_state};
 use forge_aws_common::{AwsContext, retry, sdk_error, string_map};
 use forge_provider::{
     AttrType, Attribute, BlockType, PlannedState, ProviderError, ProviderResult, ResourceType,
@@ -316,7 +316,15 @@ impl RoleResource {
                 .and_then(|p| p.str_attr("policy"));
             out.push(Value::object([
                 ("name", Value::string(&policy_name)),
-                ("policy", Value::String(policy_for_state(before, &live))),
+                // The provider's read spells a document it had not recorded in its
+                // legacy IAM normalisation.
+                (
+                    "policy",
+                    Value::String(match before {
+                        Some(_) => policy_for_state(before, &live),
+                        None => legacy_policy_normalize(&live),
+                    }),
+                ),
             ]));
         }
         Ok(Value::Set(out))

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use forge_aws_common::policy::policy_for_state;
+use forge_aws_common::policy::{legacy_policy_normalize, policy_for_state};
 use forge_aws_common::{AwsContext, sdk_error};
 use forge_provider::{
     AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
@@ -87,6 +87,16 @@ impl RolePolicyResource {
     }
 }
 
+/// The planned values with the document in the provider's legacy IAM spelling, which it
+/// sends and records (its plan keeps the configuration's spelling when equivalent).
+fn with_legacy_policy(mut planned: Value) -> Value {
+    if let Some(doc) = planned.str_attr("policy") {
+        let doc = legacy_policy_normalize(doc);
+        set_attr(&mut planned, "policy", Value::String(doc));
+    }
+    planned
+}
+
 /// Splits Terraform's id `<role>:<name>`.
 pub fn parse_id(id: &str) -> ProviderResult<(&str, &str)> {
     match id.split_once(':') {
@@ -125,7 +135,7 @@ impl ResourceType for RolePolicyResource {
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
-        let planned = planned.deep_unmarked();
+        let planned = with_legacy_policy(planned.deep_unmarked());
         let role = required_str(&planned, "role", TYPE)?;
         let name = name_or_generated(&planned);
         self.put(role, &name, required_str(&planned, "policy", TYPE)?)
@@ -146,7 +156,7 @@ impl ResourceType for RolePolicyResource {
     }
 
     async fn update(&self, prior: &Value, planned: &Value) -> ProviderResult<Value> {
-        let planned = planned.deep_unmarked();
+        let planned = with_legacy_policy(planned.deep_unmarked());
         let (role, name) = parse_id(required_str(prior, "id", TYPE)?)?;
         self.put(role, name, required_str(&planned, "policy", TYPE)?)
             .await?;

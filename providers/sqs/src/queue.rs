@@ -442,7 +442,9 @@ pub fn validate_queue_config(config: &Value) -> ProviderResult<()> {
         .and_then(Value::as_bool)
         == Some(true);
     // "" is the provider's recorded "no key", not a key.
-    let kms_key = config.str_attr("kms_master_key_id").is_some_and(|k| !k.is_empty());
+    let kms_key = config
+        .str_attr("kms_master_key_id")
+        .is_some_and(|k| !k.is_empty());
     if sse && kms_key {
         return Err(ProviderError::new(format!(
             "{TYPE}: sqs_managed_sse_enabled and kms_master_key_id cannot both be set"

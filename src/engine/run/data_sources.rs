@@ -212,11 +212,7 @@ impl Runner<'_> {
     /// change other than no-op planned so far (the walk has already planned every
     /// dependency when the node runs).
     fn has_pending_dependency(&self, node: usize) -> bool {
-        let deps: BTreeSet<String> = self
-            .graph
-            .resource_dependencies(node)
-            .into_iter()
-            .collect();
+        let deps: BTreeSet<String> = self.graph.resource_dependencies(node).into_iter().collect();
         if deps.is_empty() {
             return false;
         }

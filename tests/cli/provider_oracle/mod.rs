@@ -41,7 +41,7 @@ use std::sync::OnceLock;
 
 use serde_json::Value as J;
 
-pub use state_diff::{Difference, Masks, assert_states_match, state_diff};
+pub use state_diff::{Masks, assert_states_match};
 
 use super::Run;
 
@@ -54,7 +54,6 @@ const DEFAULT_MIRROR: &str = "/opt/tf-plugins";
 /// The terraform binary, the CLI configuration naming the mirror, and the lock file of the
 /// one `terraform init` every fixture shares.
 pub struct Oracle {
-    pub mirror: PathBuf,
     /// The file `TF_CLI_CONFIG_FILE` names for every terraform run.
     pub cli_config: PathBuf,
     /// The folder initialised once (its `.terraform.lock.hcl` is copied next to every
@@ -105,7 +104,6 @@ fn set_up() -> Option<Oracle> {
     std::fs::create_dir_all(&init_dir).expect("mkdir");
     std::fs::write(init_dir.join("versions.tf"), VERSIONS_TF).expect("write versions.tf");
     let oracle = Oracle {
-        mirror,
         cli_config,
         init_dir,
         endpoint,
@@ -202,10 +200,6 @@ impl Fixture {
     /// The unique name `@NAME@` stands for in this fixture's configurations.
     pub fn name(&self) -> &str {
         &self.name
-    }
-
-    pub fn root(&self) -> &Path {
-        self.dir.path()
     }
 
     pub fn tf_dir(&self) -> PathBuf {

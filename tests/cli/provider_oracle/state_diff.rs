@@ -28,7 +28,7 @@ pub const KNOWN: &[Known] = &[
     Known {
         type_name: "aws_secretsmanager_secret_version",
         path: "sensitive_attributes",
-        reason: "Terraform also lists the always-null write-only secret_string_wo; forge lists attributes with a value",
+        reason: "the same three paths, in an order Terraform changes from run to run",
     },
 ];
 
@@ -272,6 +272,9 @@ fn diff_values(
     }
 }
 
+/// Attributes that hold an id the service generates (IAM's unique ids).
+const GENERATED_ID_ATTRIBUTES: &[&str] = &["unique_id", "policy_id", "role_id"];
+
 /// The value with the fixture's name and (when asked) generated values replaced.
 fn mask(v: &J, name: Option<&str>, generated: bool) -> J {
     match v {
@@ -279,7 +282,18 @@ fn mask(v: &J, name: Option<&str>, generated: bool) -> J {
         J::Array(xs) => J::Array(xs.iter().map(|x| mask(x, name, generated)).collect()),
         J::Object(m) => J::Object(
             m.iter()
-                .map(|(k, x)| (mask_text(k, name, generated), mask(x, name, generated)))
+                .map(|(k, x)| {
+                    let masked = match x {
+                        // Ids the service makes up, in whatever alphabet the emulator uses.
+                        J::String(_)
+                            if generated && GENERATED_ID_ATTRIBUTES.contains(&k.as_str()) =>
+                        {
+                            J::String("<UNIQUE_ID>".into())
+                        }
+                        _ => mask(x, name, generated),
+                    };
+                    (mask_text(k, name, generated), masked)
+                })
                 .collect(),
         ),
         other => other.clone(),
