@@ -99,7 +99,11 @@ pub fn main() -> i32 {
     let started = std::time::Instant::now();
     API_STATS.store(cli.api_stats, Ordering::Relaxed);
     let style = common::style(cli.no_color);
-    if let Some(warning) = forge_engine::fault_injection::unavailable_warning() {
+    let unavailable_hooks = [
+        forge_engine::fault_injection::unavailable_warning(),
+        forge_aws_common::fault::unavailable_warning(),
+    ];
+    for warning in unavailable_hooks.into_iter().flatten() {
         eprintln!("warning: {warning}");
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()

@@ -201,12 +201,14 @@ impl S3Backend {
         };
         match put.map_err(other)? {
             WriteOutcome::Written(_) => Ok(()),
-            WriteOutcome::Refused => {
-                let holder = self.file_holder().await?;
-                Err(BackendError::Locked(
+            WriteOutcome::Refused => match self.file_holder().await? {
+                // Our own put, carried out but its answer lost: the SDK sent it again
+                // and the object the first attempt wrote refused the retry.
+                Some(holder) if holder.id == info.id => Ok(()),
+                holder => Err(BackendError::Locked(
                     holder.unwrap_or_else(|| vanished_holder(info)),
-                ))
-            }
+                )),
+            },
         }
     }
 
@@ -232,11 +234,28 @@ impl S3Backend {
             if put.map_err(other)? {
                 return Ok(());
             }
-            if let Some(holder) = self.table_holder(table).await? {
-                return Err(BackendError::Locked(holder));
+            match self.table_holder(table).await? {
+                // Our own put, carried out but its answer lost: the SDK sent it again
+                // and the item the first attempt wrote refused the retry. Lock IDs are
+                // random per run, so no other run holds this one.
+                Some(holder) if holder.id == info.id => return Ok(()),
+                Some(holder) => return Err(BackendError::Locked(holder)),
+                None => {}
             }
         }
         Err(BackendError::Locked(vanished_holder(info)))
+    }
+
+    /// After a refused conditional write: the version token of the stored state when it
+    /// is byte for byte what this write sent. That is our own write, carried out but its
+    /// answer lost: the SDK sent it again and the object the first attempt wrote no
+    /// longer matched the condition. Identical bytes carry the same lineage and serial,
+    /// so even another writer's identical object is the state we meant to store.
+    async fn stored_as_written(&self, bytes: &[u8]) -> Result<Option<String>, BackendError> {
+        let stored = self.bucket.get(&self.config.key).await.map_err(other)?;
+        Ok(stored
+            .filter(|object| object.bytes == bytes)
+            .map(|object| object.etag))
     }
 
     async fn table_holder(&self, table: &LockTable) -> Result<Option<LockInfo>, BackendError> {
@@ -425,14 +444,18 @@ impl StateBackend for S3Backend {
             Some(v) => WriteCondition::Matches(v),
             None => WriteCondition::Absent,
         };
-        let etag = match self
+        let outcome = self
             .bucket
             .put(&self.config.key, bytes, condition)
             .await
-            .map_err(other)?
-        {
-            WriteOutcome::Written(etag) => etag,
-            WriteOutcome::Refused => {
+            .map_err(other)?;
+        let own_write = match outcome {
+            WriteOutcome::Written(_) => None,
+            WriteOutcome::Refused => self.stored_as_written(bytes).await?,
+        };
+        let etag = match (outcome, own_write) {
+            (WriteOutcome::Written(etag), _) | (WriteOutcome::Refused, Some(etag)) => etag,
+            (WriteOutcome::Refused, None) => {
                 let why = match expected_version {
                     Some(v) => format!(
                         "{} is no longer the version read ({v}): another run wrote it since; read the state again and re-plan",
