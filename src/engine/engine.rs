@@ -114,6 +114,51 @@ impl EnvApply {
     }
 }
 
+/// The plan of a destroy whose unit's state records no object: there is nothing to
+/// delete, so nothing of the unit is evaluated (its inputs may need outputs of
+/// dependencies this or an earlier destroy already removed). Outputs a destroy cut short
+/// left in state are shown going away. `None` for any other run.
+fn nothing_to_destroy(unit: &Unit, mode: PlanMode, store: &StateStore) -> Option<UnitPlan> {
+    if mode != PlanMode::Destroy || !store.state.instances.is_empty() {
+        return None;
+    }
+    let output_changes = store
+        .state
+        .outputs
+        .iter()
+        .map(|(name, output)| crate::plan::OutputChange {
+            name: name.clone(),
+            action: crate::plan::Action::Delete,
+            before: Some(output.value.clone()),
+            after: None,
+            sensitive: output.sensitive,
+        })
+        .collect();
+    Some(UnitPlan {
+        unit: unit.name.clone(),
+        mode,
+        changes: Vec::new(),
+        drift: Vec::new(),
+        output_changes,
+        outputs: BTreeMap::new(),
+        lineage: store.exists().then(|| store.state.lineage.clone()),
+        serial: store.state.serial,
+        data_reads: Vec::new(),
+        variables: BTreeMap::new(),
+        checks: Vec::new(),
+        warnings: Vec::new(),
+    })
+}
+
+/// Readies the state of a unit with nothing to destroy for its write, if it needs one:
+/// outputs a destroy cut short left behind are removed, and a journal taken from an
+/// earlier run must reach the backend.
+fn needs_write_when_nothing_to_destroy(store: &mut StateStore) -> bool {
+    let leftover_outputs = !store.state.outputs.is_empty();
+    store.state.outputs.clear();
+    leftover_outputs || store.recovered
+}
+
 /// A run-wide description of who holds a lock.
 fn lock_info(operation: &str, path: String) -> LockInfo {
     let user = std::env::var("USER")
@@ -561,22 +606,26 @@ impl Engine {
                 } else {
                     planned
                 };
-                let inputs = self
-                    .inputs(env, unit, source, true)
-                    .await
-                    .map_err(|e| vec![e])?;
-                let run = UnitRun {
-                    unit,
-                    inputs,
-                    mode,
-                    apply: false,
-                    refresh: self.options.refresh,
-                    planned_actions: None,
-                    defer_outputs_write: false,
-                    ctx,
+                let inputs = match self.inputs(env, unit, source, true).await {
+                    // A destroy may have nothing to do, and then no need of them.
+                    Err(e) if mode != PlanMode::Destroy => return Err(vec![e]),
+                    inputs => inputs,
                 };
                 let plan = self
                     .with_locked_state(unit, "OperationTypePlan", |store| async {
+                        if let Some(plan) = nothing_to_destroy(unit, mode, &store) {
+                            return Ok(plan);
+                        }
+                        let run = UnitRun {
+                            unit,
+                            inputs: inputs.map_err(|e| vec![e])?,
+                            mode,
+                            apply: false,
+                            refresh: self.options.refresh,
+                            planned_actions: None,
+                            defer_outputs_write: false,
+                            ctx,
+                        };
                         run_unit(&run, store).await
                     })
                     .await?;
@@ -715,19 +764,29 @@ impl Engine {
                     // outputs (a refresh-only apply after its objects were deleted by hand)
                     // must not block it, so its mock outputs stand in, as in the destroy plan.
                     let allow_mocks = mode == PlanMode::Destroy;
-                    let inputs = self.inputs(env, unit, no_plans, allow_mocks).await.map_err(|e| vec![e])?;
-                    let run = UnitRun {
-                        unit,
-                        inputs,
-                        mode,
-                        apply: true,
-                        refresh: self.options.refresh,
-                        planned_actions: Some(target.actions.clone()),
-                        defer_outputs_write: false,
-                        ctx,
+                    let inputs = match self.inputs(env, unit, no_plans, allow_mocks).await {
+                        // A destroy may have nothing to do, and then no need of them.
+                        Err(e) if mode != PlanMode::Destroy => return Err(vec![e]),
+                        inputs => inputs,
                     };
-                    self.with_locked_state(unit, "OperationTypeApply", |store| async {
+                    self.with_locked_state(unit, "OperationTypeApply", |mut store| async {
                         check_stale(unit, target, &store).map_err(|e| vec![e])?;
+                        if let Some(plan) = nothing_to_destroy(unit, mode, &store) {
+                            if needs_write_when_nothing_to_destroy(&mut store) {
+                                store.persist().await.map_err(|e| vec![e])?;
+                            }
+                            return Ok(plan);
+                        }
+                        let run = UnitRun {
+                            unit,
+                            inputs: inputs.map_err(|e| vec![e])?,
+                            mode,
+                            apply: true,
+                            refresh: self.options.refresh,
+                            planned_actions: Some(target.actions.clone()),
+                            defer_outputs_write: false,
+                            ctx,
+                        };
                         run_unit(&run, store).await
                     })
                     .await
@@ -894,10 +953,12 @@ impl Engine {
                     // As in the apply phase of `apply`: a destroy may use mock outputs of a
                     // dependency whose state lost its outputs; a normal apply never does.
                     let allow_mocks = mode == PlanMode::Destroy;
-                    let inputs = self
-                        .inputs(env, unit, known_outputs, allow_mocks)
-                        .await
-                        .map_err(|e| vec![e])?;
+                    let inputs = match self.inputs(env, unit, known_outputs, allow_mocks).await {
+                        // A destroy may have nothing to do, and then no need of them: the
+                        // error waits for the state to say.
+                        Err(e) if mode != PlanMode::Destroy => return Err(vec![e]),
+                        inputs => inputs,
+                    };
                     let receiver = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
                     let Some(receiver) = receiver else {
                         return Err(vec![EngineError::new(
@@ -907,18 +968,22 @@ impl Engine {
                     };
                     // The providers' configuration (an STS call for AWS) needs no state:
                     // made while the lock and the state arrive, it is off the chain.
-                    let warming = UnitRun {
-                        unit,
-                        inputs: inputs.clone(),
-                        mode,
-                        apply: false,
-                        refresh: false,
-                        planned_actions: None,
-                        defer_outputs_write: false,
-                        ctx,
+                    let warming = async {
+                        if let Ok(inputs) = &inputs {
+                            let warming = UnitRun {
+                                unit,
+                                inputs: inputs.clone(),
+                                mode,
+                                apply: false,
+                                refresh: false,
+                                planned_actions: None,
+                                defer_outputs_write: false,
+                                ctx,
+                            };
+                            warm_providers(&warming).await;
+                        }
                     };
-                    let ((), held) =
-                        futures_util::future::join(warm_providers(&warming), receiver).await;
+                    let ((), held) = futures_util::future::join(warming, receiver).await;
                     let held = held.unwrap_or_else(|_| {
                         Err(vec![EngineError::new(
                             ErrorKind::Backend,
@@ -928,8 +993,32 @@ impl Engine {
                     let Held {
                         backend,
                         info,
-                        store,
+                        mut store,
                     } = held;
+                    if let Some(plan) = nothing_to_destroy(unit, mode, &store) {
+                        self.emit(Event::UnitPlanned {
+                            plan: Box::new(plan.clone()),
+                        });
+                        let write =
+                            needs_write_when_nothing_to_destroy(&mut store).then_some(store);
+                        let _ = unlock_tx.send((i, backend, info, write));
+                        let result = plan.has_changes().then(|| plan.clone());
+                        plans
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(i, plan);
+                        return Ok(Some(UnitApplied {
+                            result,
+                            elapsed: Duration::ZERO,
+                        }));
+                    }
+                    let inputs = match inputs {
+                        Ok(inputs) => inputs,
+                        Err(e) => {
+                            let _ = unlock_tx.send((i, backend, info, None));
+                            return Err(vec![e]);
+                        }
+                    };
                     let mut outputs_write = None;
                     let result = self
                         .plan_then_apply(unit, mode, inputs, store, ctx, &mut outputs_write)
