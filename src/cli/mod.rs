@@ -11,6 +11,7 @@ mod output;
 mod plan;
 mod schema_host;
 mod state;
+mod stop_signals;
 mod terragrunt_host;
 mod validate;
 
@@ -129,7 +130,9 @@ pub fn main() -> i32 {
             Command::ForceUnlock(a) => force_unlock::run(a).await,
         }
     });
+    // A run a signal stopped says so in its exit code, whatever else happened.
     let code = common::finish(result);
+    let code = stop_signals::exit_code().unwrap_or(code);
     if cli.api_stats {
         eprint!(
             "{}",

@@ -1208,7 +1208,14 @@ impl Engine {
                     }),
                 ))
             }
-            Err(es) => Err((Some(plan), es)),
+            Err(es) => {
+                // A failed or interrupted apply still writes what it did before the lock
+                // goes (the unlock makes the write): the journal is for crashes.
+                if store.has_unwritten_changes() {
+                    *outputs_write = Some(store);
+                }
+                Err((Some(plan), es))
+            }
         }
     }
 

@@ -18,6 +18,7 @@ mod refactoring;
 mod remote_state_bootstrap;
 mod s3_unit;
 mod stacks;
+mod stop_signals;
 mod terraform_remote;
 mod terragrunt_functions;
 mod unit_settings;

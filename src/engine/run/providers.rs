@@ -175,6 +175,18 @@ impl Runner<'_> {
             tokio::time::Instant::now() + self.run.ctx.progress_every,
             self.run.ctx.progress_every,
         );
+        let slow = !matches!(
+            kind,
+            OpKind::Reading | OpKind::Importing | OpKind::PreparingImport
+        );
+        let fut = async {
+            let result = fut.await;
+            if slow {
+                crate::fault_injection::slow_operation().await;
+            }
+            result
+        };
+        tokio::pin!(fut);
         let result = loop {
             tokio::select! {
                 r = &mut fut => break r,
