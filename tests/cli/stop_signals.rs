@@ -48,11 +48,11 @@ fn chain(backend: &Backend, key: &str, name: &str) -> super::World {
 /// Runs `forge apply` with slow operations and sends `signals` (`kill` names), one
 /// after another, as soon as the second operation is reported started.
 fn apply_interrupted(dir: &std::path::Path, signals: &[&str]) -> Run {
-    let mut child = forge_command(
-        dir,
-        &["apply", "env", "--auto-approve"],
-        &[("FORGE_FAULT_SLOW_OPS_MS", "1500")],
-    )
+    apply_interrupted_with(dir, signals, &[("FORGE_FAULT_SLOW_OPS_MS", "1500")])
+}
+
+fn apply_interrupted_with(dir: &std::path::Path, signals: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut child = forge_command(dir, &["apply", "env", "--auto-approve"], env)
     .stdout(Stdio::piped())
     .stderr(Stdio::piped())
     .spawn()
@@ -195,4 +195,35 @@ async fn cli_a_second_signal_quits_at_once() {
     let state = backend.state(&key).await;
     let recorded = state.as_ref().map(resources).unwrap_or_default();
     assert!(recorded.len() <= 1, "{recorded:?}");
+}
+
+#[tokio::test]
+async fn cli_an_operation_outliving_the_grace_period_is_left_and_forge_quits() {
+    let backend = backend();
+    let name = unique("siggrace");
+    let key = format!("{name}/u/terraform.tfstate");
+    let world = chain(&backend, &key, &name);
+    let dir = world.dir.path();
+    let started = std::time::Instant::now();
+    let quit = apply_interrupted_with(
+        dir,
+        &["TERM"],
+        &[
+            ("FORGE_FAULT_SLOW_OPS_MS", "20000"),
+            ("FORGE_STOP_GRACE_SECONDS", "1"),
+        ],
+    );
+    assert_eq!(quit.code, 143, "{}", quit.all());
+    assert!(
+        quit.stderr
+            .contains("operations still in flight 1s after SIGTERM: quitting now"),
+        "{}",
+        quit.all()
+    );
+    // The first operation took 20 s; the second was left after one more second.
+    assert!(
+        started.elapsed() < Duration::from_secs(35),
+        "forge waited for the operation in flight: {:?}",
+        started.elapsed()
+    );
 }
