@@ -159,6 +159,19 @@ fn needs_write_when_nothing_to_destroy(store: &mut StateStore) -> bool {
     leftover_outputs || store.recovered
 }
 
+/// Why a lock's holder is known to be gone: a forge process of this same machine that no
+/// longer runs. `None` for a lock Terraform took, or one whose holder runs or cannot be
+/// seen from here (see `lock_holder`).
+fn gone_holder(holder: &LockInfo) -> Option<String> {
+    let process = holder.process.as_ref()?;
+    match crate::lock_holder::holder_state(process) {
+        crate::lock_holder::HolderState::Gone(why) => {
+            Some(format!("PID {} on {}: {why}", process.pid, process.host))
+        }
+        _ => None,
+    }
+}
+
 /// A run-wide description of who holds a lock.
 fn lock_info(operation: &str, path: String) -> LockInfo {
     let user = std::env::var("USER")
@@ -178,6 +191,7 @@ fn lock_info(operation: &str, path: String) -> LockInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         path,
+        process: crate::lock_holder::this_process(),
     }
 }
 
@@ -287,9 +301,32 @@ impl Engine {
         let start = Instant::now();
         let mut wait = Duration::from_millis(200);
         let mut announced = false;
+        // The holders released as gone: each at most once, so that a backend that keeps
+        // refusing cannot keep this loop going.
+        let mut released: Vec<String> = Vec::new();
         loop {
             match backend.lock(&info).await {
                 Ok(()) => return Ok(info),
+                Err(BackendError::Locked(holder))
+                    if !released.contains(&holder.id)
+                        && let Some(gone) = gone_holder(&holder) =>
+                {
+                    released.push(holder.id.clone());
+                    // Only the exact lock read: a lock taken meanwhile by a live run has
+                    // another ID, and the backend refuses to release it.
+                    match backend.unlock(&holder.id, false).await {
+                        Ok(()) => self.emit(Event::Notice {
+                            unit: Some(unit.name.clone()),
+                            message: format!(
+                                "released the state lock of a forge run that is gone ({gone}): held by {} since {} for {} (lock ID {}); what it recorded is taken from the unit's journal",
+                                holder.who, holder.created, holder.operation, holder.id
+                            ),
+                        }),
+                        // Someone else took or released it in between: try again.
+                        Err(BackendError::Locked(_)) => {}
+                        Err(e) => return Err(backend_error("release the lock of a gone run on", backend, &e)),
+                    }
+                }
                 Err(BackendError::Locked(holder))
                     if start.elapsed() + wait <= self.options.lock_timeout =>
                 {

@@ -7,6 +7,7 @@ mod commands;
 mod crash_recovery;
 mod drift;
 mod environments;
+mod healing_locks;
 mod idempotent_destroy;
 mod json_syntax_oracle;
 mod lost_answers;

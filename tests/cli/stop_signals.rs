@@ -53,10 +53,10 @@ fn apply_interrupted(dir: &std::path::Path, signals: &[&str]) -> Run {
 
 fn apply_interrupted_with(dir: &std::path::Path, signals: &[&str], env: &[(&str, &str)]) -> Run {
     let mut child = forge_command(dir, &["apply", "env", "--auto-approve"], env)
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .expect("run forge");
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run forge");
     let stdout = child.stdout.take().expect("stdout");
     let mut stderr = child.stderr.take().expect("stderr");
     let (lines_tx, lines_rx) = mpsc::channel::<String>();
@@ -195,6 +195,21 @@ async fn cli_a_second_signal_quits_at_once() {
     let state = backend.state(&key).await;
     let recorded = state.as_ref().map(resources).unwrap_or_default();
     assert!(recorded.len() <= 1, "{recorded:?}");
+    cleanup_after_quitting(dir).await;
+}
+
+/// A forge that quit at once left its lock: the next run releases it (its holder is
+/// gone) and destroys what the journal recorded.
+async fn cleanup_after_quitting(dir: &std::path::Path) {
+    let destroyed = forge(dir, &["destroy", "env", "--auto-approve"], &[]);
+    assert_eq!(destroyed.code, 0, "{}", destroyed.all());
+    assert!(
+        destroyed
+            .all()
+            .contains("released the state lock of a forge run that is gone"),
+        "{}",
+        destroyed.all()
+    );
 }
 
 #[tokio::test]
@@ -226,4 +241,5 @@ async fn cli_an_operation_outliving_the_grace_period_is_left_and_forge_quits() {
         "forge waited for the operation in flight: {:?}",
         started.elapsed()
     );
+    cleanup_after_quitting(dir).await;
 }
