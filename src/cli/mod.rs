@@ -132,7 +132,13 @@ pub fn main() -> i32 {
     });
     // A run a signal stopped says so in its exit code, whatever else happened.
     let code = common::finish(result);
-    let code = stop_signals::exit_code().unwrap_or(code);
+    let code = match stop_signals::exit_code() {
+        Some(stopped) => {
+            eprintln!("{}", stop_signals::stopped_summary());
+            stopped
+        }
+        None => code,
+    };
     if cli.api_stats {
         eprint!(
             "{}",

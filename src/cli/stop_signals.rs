@@ -26,6 +26,19 @@ pub fn exit_code() -> Option<i32> {
     }
 }
 
+/// The last line of a run a signal stopped cleanly (the quick exits say their own).
+pub fn stopped_summary() -> String {
+    let name = match RECEIVED.load(Ordering::SeqCst) {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        15 => "SIGTERM",
+        _ => "a signal",
+    };
+    format!(
+        "Stopped by {name}: every finished operation is recorded in state and the locks are released; run the same command again to continue."
+    )
+}
+
 /// Starts listening. Registered before the engine starts anything, so that a signal never
 /// meets the default action (an immediate exit) once a run can hold a lock.
 pub fn watch(interrupted: Arc<AtomicBool>) {

@@ -118,6 +118,13 @@ async fn cli_sigterm_finishes_the_operation_in_flight_releases_the_lock_and_exit
         "{}",
         stopped.all()
     );
+    assert!(
+        stopped.stderr.ends_with(
+            "Stopped by SIGTERM: every finished operation is recorded in state and the locks are released; run the same command again to continue.\n"
+        ),
+        "{}",
+        stopped.all()
+    );
     // The second operation was in flight when the signal came: it finished and is recorded.
     let state = backend.state(&key).await.expect("state in S3");
     assert_eq!(
