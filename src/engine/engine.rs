@@ -191,7 +191,7 @@ fn lock_info(operation: &str, path: String) -> LockInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         path,
-        process: crate::lock_holder::this_process(),
+        process: crate::lock_holder::this_process().map(Box::new),
     }
 }
 

@@ -23,8 +23,8 @@ pub struct LockInfo {
     /// `<bucket>/<key>` for S3, the state file path for local state.
     pub path: String,
     /// The forge process that took the lock; `None` for a lock Terraform (or a forge
-    /// that cannot tell) took.
-    pub process: Option<LockProcess>,
+    /// that cannot tell) took. Boxed: `BackendError::Locked` carries a `LockInfo`.
+    pub process: Option<Box<LockProcess>>,
 }
 
 /// The member of the lock JSON that holds [`LockProcess`], after Terraform's fields

@@ -39,7 +39,7 @@ pub fn to_json(info: &LockInfo) -> String {
         version: info.version.clone(),
         created: info.created.clone(),
         path: info.path.clone(),
-        process: info.process.clone(),
+        process: info.process.as_deref().cloned(),
     };
     // Serializing a struct of strings cannot fail; fall back to an empty object anyway
     // rather than panic.
@@ -62,7 +62,7 @@ pub fn from_json(text: &str, path: &str) -> LockInfo {
             } else {
                 w.path
             },
-            process: w.process,
+            process: w.process.map(Box::new),
         },
         Err(_) => LockInfo {
             id: String::new(),
@@ -108,13 +108,13 @@ mod tests {
         let info = LockInfo {
             id: "1b0c".into(),
             path: "b/k".into(),
-            process: Some(LockProcess {
+            process: Some(Box::new(LockProcess {
                 host: "ci-7".into(),
                 boot_id: "b9e1".into(),
                 pid_namespace: "pid:[4026531836]".into(),
                 pid: 4242,
                 start_time: 123456,
-            }),
+            })),
             ..LockInfo::default()
         };
         let json = to_json(&info);
