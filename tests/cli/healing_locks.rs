@@ -86,7 +86,18 @@ fn lock_json(id: &str, process: Option<serde_json::Value>) -> String {
 
 #[tokio::test]
 async fn cli_a_killed_runs_lock_names_its_process_and_the_next_run_releases_it() {
-    let backend = backend(false);
+    killed_run_healed(false).await;
+}
+
+#[tokio::test]
+async fn cli_a_killed_runs_lock_object_is_released_too() {
+    killed_run_healed(true).await;
+}
+
+/// A run killed after its first operation; the next one releases its lock (the DynamoDB
+/// item and, with `use_lockfile`, the S3 lock object) and finishes the apply.
+async fn killed_run_healed(use_lockfile: bool) {
+    let backend = backend(use_lockfile);
     let key = format!("{}/u/terraform.tfstate", unique("heal"));
     let world = world(&backend, &key);
     let dir = world.dir.path();
@@ -109,6 +120,18 @@ async fn cli_a_killed_runs_lock_names_its_process_and_the_next_run_releases_it()
         .lock_item(&key)
         .await
         .expect("the killed run's lock is left");
+    let lock_object = format!("{key}.tflock");
+    if use_lockfile {
+        let object = backend
+            .object(&lock_object)
+            .await
+            .expect("the lock object is left");
+        assert_eq!(
+            String::from_utf8_lossy(&object),
+            info,
+            "the two locks differ"
+        );
+    }
     let info: serde_json::Value = serde_json::from_str(&info).expect("lock Info is JSON");
     for field in [
         "ID",
@@ -148,6 +171,7 @@ async fn cli_a_killed_runs_lock_names_its_process_and_the_next_run_releases_it()
     let state = backend.state(&key).await.expect("state in S3");
     assert_eq!(resources(&state).len(), 3, "{state}");
     assert_eq!(backend.lock_item(&key).await, None);
+    assert_eq!(backend.object(&lock_object).await, None);
 }
 
 #[tokio::test]
