@@ -318,7 +318,7 @@ impl Engine {
                         Ok(()) => self.emit(Event::Notice {
                             unit: Some(unit.name.clone()),
                             message: format!(
-                                "released the state lock of a forge run that is gone ({gone}): held by {} since {} for {} (lock ID {}); what it recorded is taken from the unit's journal",
+                                "released the state lock of a forge run that is gone ({gone}): held by {} since {} for {} (lock ID {}); the unit's journal in this folder, if any, keeps what it recorded",
                                 holder.who, holder.created, holder.operation, holder.id
                             ),
                         }),
