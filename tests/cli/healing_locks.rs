@@ -2,7 +2,8 @@
 //! (host, boot id, PID namespace, PID, start time) beside Terraform's fields. A lock whose
 //! holder ran on this machine and is gone is released with a notice and the run goes on;
 //! a lock Terraform holds, a live process's, or one taken on another host is never taken
-//! over. `force-unlock` removes only the lock it names.
+//! over. `force-unlock` removes only the lock it names. The local backend's lock file
+//! heals the same way.
 
 use super::s3_unit::{Backend, forge, forge_command, resources, run};
 use crate::emulator::unique;
@@ -244,4 +245,38 @@ async fn cli_force_unlock_removes_only_the_lock_it_names() {
     assert_eq!(backend.object(&format!("{key}.tflock")).await, None);
     let planned = forge(dir, &["plan", "env"], &[]);
     assert_eq!(planned.code, 0, "{}", planned.all());
+}
+
+#[test]
+fn cli_a_killed_runs_local_lock_is_released_too() {
+    let world = super::World::new(&[
+        ("env/u/terragrunt.hcl", "inputs = {}\n"),
+        (
+            "env/u/main.tf",
+            "resource \"terraform_data\" \"one\" {\n  input = \"1\"\n}\n\n\
+             resource \"terraform_data\" \"two\" {\n  input = terraform_data.one.id\n}\n",
+        ),
+    ]);
+    let dir = world.dir.path();
+    let killed = forge(
+        dir,
+        &["apply", "env", "--auto-approve"],
+        &[("FORGE_FAULT_ABORT_AFTER_OPS", "1")],
+    );
+    assert_ne!(killed.code, 0, "the run was not killed:\n{}", killed.all());
+    let lock_file = world.path("env/u/.forge/.terraform.tfstate.lock.info");
+    let lock = std::fs::read_to_string(&lock_file).expect("the killed run's lock file is left");
+    assert!(lock.contains("\"ForgeProcess\""), "{lock}");
+
+    let resumed = forge(dir, &["apply", "env", "--auto-approve"], &[]);
+    assert_eq!(resumed.code, 0, "{}", resumed.all());
+    assert!(
+        resumed
+            .all()
+            .contains("released the state lock of a forge run that is gone"),
+        "{}",
+        resumed.all()
+    );
+    assert!(resumed.all().contains("1 added"), "{}", resumed.all());
+    assert!(!lock_file.exists(), "the lock file is left");
 }
