@@ -104,6 +104,9 @@ pub struct EnvApply {
     /// The plans `plan_and_apply` made, one per selected unit (`None` for `apply`, whose
     /// caller has the plan).
     pub plan: Option<EnvPlan>,
+    /// What the units that failed (or were interrupted) did before they stopped: the
+    /// provider calls that succeeded, counted as the plan counts them.
+    pub done_in_failed_units: crate::plan::Counts,
 }
 
 impl EnvApply {
@@ -170,6 +173,33 @@ fn gone_holder(holder: &LockInfo) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// The changes the failed units of a run made before they stopped, from the run's log of
+/// provider calls (a replacement counts as one destroy and one create).
+fn done_in_failed_units(
+    units: &[(String, UnitOutcome<UnitApplied>)],
+    ctx: &RunContext,
+) -> crate::plan::Counts {
+    let failed: Vec<&str> = units
+        .iter()
+        .filter(|(_, o)| matches!(o, UnitOutcome::Failed(_)))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let mut counts = crate::plan::Counts::default();
+    for op in ctx.op_log.ops() {
+        if !op.succeeded || !failed.contains(&op.unit.as_str()) {
+            continue;
+        }
+        match op.kind {
+            crate::OpKind::Creating => counts.add += 1,
+            crate::OpKind::Modifying => counts.change += 1,
+            crate::OpKind::Destroying => counts.destroy += 1,
+            crate::OpKind::Importing => counts.import += 1,
+            crate::OpKind::Reading | crate::OpKind::PreparingImport => {}
+        }
+    }
+    counts
 }
 
 /// A run-wide description of who holds a lock.
@@ -835,7 +865,7 @@ impl Engine {
             }
         })
         .await;
-        let units = outcomes
+        let units: Vec<(String, UnitOutcome<UnitApplied>)> = outcomes
             .into_iter()
             .enumerate()
             .filter(|(i, _)| {
@@ -855,11 +885,13 @@ impl Engine {
             })
             .collect();
         let critical_path = run_critical_path(&graph, &ctx);
+        let done_in_failed_units = done_in_failed_units(&units, &ctx);
         Ok(EnvApply {
             units,
             elapsed: start.elapsed(),
             critical_path,
             plan: None,
+            done_in_failed_units,
         })
     }
 
@@ -1158,10 +1190,12 @@ impl Engine {
         }
         let critical_path = run_critical_path(&graph, &ctx);
         self.report_backend_notices(None);
+        let done_in_failed_units = done_in_failed_units(&units, &ctx);
         Ok(EnvApply {
             units,
             elapsed: start.elapsed(),
             critical_path,
+            done_in_failed_units,
             plan: Some(EnvPlan {
                 mode,
                 units: plan_units,

@@ -118,6 +118,14 @@ async fn cli_sigterm_finishes_the_operation_in_flight_releases_the_lock_and_exit
         "{}",
         stopped.all()
     );
+    // The summary counts what the interrupted unit did.
+    assert!(
+        stopped
+            .stderr
+            .contains("2 added, 0 changed, 0 destroyed before the failure."),
+        "{}",
+        stopped.all()
+    );
     assert!(
         stopped.stderr.ends_with(
             "Stopped by SIGTERM: every finished operation is recorded in state and the locks are released; run the same command again to continue.\n"
