@@ -178,6 +178,13 @@ fn report(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
         }
     }
     if print_unit_failures(&result.units) {
+        let done = &result.done_in_failed_units;
+        let (import, add, change, destroy) = (
+            import + done.import,
+            add + done.add,
+            change + done.change,
+            destroy + done.destroy,
+        );
         eprintln!(
             "\nApply failed after {}: {}{add} added, {change} changed, {destroy} destroyed before the failure.",
             seconds(result.elapsed),

@@ -193,24 +193,8 @@ pub fn build_engine(args: &RunArgs, style: Style) -> Result<Built, Failure> {
         ..Options::default()
     };
     engine.events = Arc::new(move |e| print_event(&e, style));
-    watch_interrupts(engine.interrupted.clone());
+    super::stop_signals::watch(engine.interrupted.clone());
     Ok(Built { engine, fake })
-}
-
-/// First Ctrl-C: start nothing new, let operations in flight finish and be recorded, and
-/// release the locks. Second: leave at once.
-fn watch_interrupts(flag: Arc<std::sync::atomic::AtomicBool>) {
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            flag.store(true, std::sync::atomic::Ordering::SeqCst);
-            eprintln!(
-                "\nInterrupt received: waiting for the operations in flight to finish (Ctrl-C again to quit now, which may leave locks held)"
-            );
-            if tokio::signal::ctrl_c().await.is_ok() {
-                std::process::exit(130);
-            }
-        }
-    });
 }
 
 pub fn seconds(d: Duration) -> String {

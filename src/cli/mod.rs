@@ -11,6 +11,7 @@ mod output;
 mod plan;
 mod schema_host;
 mod state;
+mod stop_signals;
 mod terragrunt_host;
 mod validate;
 
@@ -99,7 +100,11 @@ pub fn main() -> i32 {
     let started = std::time::Instant::now();
     API_STATS.store(cli.api_stats, Ordering::Relaxed);
     let style = common::style(cli.no_color);
-    if let Some(warning) = forge_engine::fault_injection::unavailable_warning() {
+    let unavailable_hooks = [
+        forge_engine::fault_injection::unavailable_warning(),
+        forge_aws_common::fault::unavailable_warning(),
+    ];
+    for warning in unavailable_hooks.into_iter().flatten() {
         eprintln!("warning: {warning}");
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -125,7 +130,15 @@ pub fn main() -> i32 {
             Command::ForceUnlock(a) => force_unlock::run(a).await,
         }
     });
+    // A run a signal stopped says so in its exit code, whatever else happened.
     let code = common::finish(result);
+    let code = match stop_signals::exit_code() {
+        Some(stopped) => {
+            eprintln!("{}", stop_signals::stopped_summary());
+            stopped
+        }
+        None => code,
+    };
     if cli.api_stats {
         eprint!(
             "{}",

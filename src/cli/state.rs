@@ -58,28 +58,16 @@ fn parse(addr: &str) -> Result<InstanceAddr, Failure> {
     })
 }
 
-/// The schema of `addr`'s type from the provider that offers it. Schemas do not depend
-/// on configuration, so the provider is configured with a placeholder region (no call is
-/// made).
+/// The schema of `addr`'s type from the provider that offers it, which the provider
+/// gives without being configured.
 async fn schema_of(addr: &InstanceAddr) -> Option<forge_provider::Schema> {
     let (factories, _fake) = factories().ok()?;
     let provider = forge_engine::module_graph::provider_name_of(&addr.type_name);
-    let factory = factories.iter().find(|f| f.name() == provider)?;
-    let configured = factory
-        .configure(&forge_provider::Value::object([(
-            "region",
-            forge_provider::Value::string("us-east-1"),
-        )]))
-        .await
-        .ok()?;
+    let schemas = factories.iter().find(|f| f.name() == provider)?.schemas();
     if addr.mode == forge_config::Mode::Data {
-        configured
-            .data_source(&addr.type_name)
-            .map(|d| d.schema().clone())
+        schemas.data_sources.get(&addr.type_name).cloned()
     } else {
-        configured
-            .resource_type(&addr.type_name)
-            .map(|r| r.schema().clone())
+        schemas.resources.get(&addr.type_name).cloned()
     }
 }
 

@@ -35,6 +35,8 @@ pub struct OpTiming {
     pub elapsed: Duration,
     /// The resources and data sources of the same unit that `resource` refers to.
     pub refers_to: Vec<String>,
+    /// The provider call succeeded: the change was made.
+    pub succeeded: bool,
 }
 
 impl OpTiming {
@@ -269,6 +271,7 @@ mod tests {
             start: t0 + Duration::from_millis(start_ms),
             elapsed: Duration::from_millis(ms),
             refers_to: refers_to.iter().map(|s| s.to_string()).collect(),
+            succeeded: true,
         }
     }
 

@@ -104,6 +104,9 @@ pub struct EnvApply {
     /// The plans `plan_and_apply` made, one per selected unit (`None` for `apply`, whose
     /// caller has the plan).
     pub plan: Option<EnvPlan>,
+    /// What the units that failed (or were interrupted) did before they stopped: the
+    /// provider calls that succeeded, counted as the plan counts them.
+    pub done_in_failed_units: crate::plan::Counts,
 }
 
 impl EnvApply {
@@ -112,6 +115,91 @@ impl EnvApply {
             .iter()
             .any(|(_, o)| !matches!(o, UnitOutcome::Done(_)))
     }
+}
+
+/// The plan of a destroy whose unit's state records no object: there is nothing to
+/// delete, so nothing of the unit is evaluated (its inputs may need outputs of
+/// dependencies this or an earlier destroy already removed). Outputs a destroy cut short
+/// left in state are shown going away. `None` for any other run.
+fn nothing_to_destroy(unit: &Unit, mode: PlanMode, store: &StateStore) -> Option<UnitPlan> {
+    if mode != PlanMode::Destroy || !store.state.instances.is_empty() {
+        return None;
+    }
+    let output_changes = store
+        .state
+        .outputs
+        .iter()
+        .map(|(name, output)| crate::plan::OutputChange {
+            name: name.clone(),
+            action: crate::plan::Action::Delete,
+            before: Some(output.value.clone()),
+            after: None,
+            sensitive: output.sensitive,
+        })
+        .collect();
+    Some(UnitPlan {
+        unit: unit.name.clone(),
+        mode,
+        changes: Vec::new(),
+        drift: Vec::new(),
+        output_changes,
+        outputs: BTreeMap::new(),
+        lineage: store.exists().then(|| store.state.lineage.clone()),
+        serial: store.state.serial,
+        data_reads: Vec::new(),
+        variables: BTreeMap::new(),
+        checks: Vec::new(),
+        warnings: Vec::new(),
+    })
+}
+
+/// Readies the state of a unit with nothing to destroy for its write, if it needs one:
+/// outputs a destroy cut short left behind are removed, and a journal taken from an
+/// earlier run must reach the backend.
+fn needs_write_when_nothing_to_destroy(store: &mut StateStore) -> bool {
+    let leftover_outputs = !store.state.outputs.is_empty();
+    store.state.outputs.clear();
+    leftover_outputs || store.recovered
+}
+
+/// Why a lock's holder is known to be gone: a forge process of this same machine that no
+/// longer runs. `None` for a lock Terraform took, or one whose holder runs or cannot be
+/// seen from here (see `lock_holder`).
+fn gone_holder(holder: &LockInfo) -> Option<String> {
+    let process = holder.process.as_ref()?;
+    match crate::lock_holder::holder_state(process) {
+        crate::lock_holder::HolderState::Gone(why) => {
+            Some(format!("PID {} on {}: {why}", process.pid, process.host))
+        }
+        _ => None,
+    }
+}
+
+/// The changes the failed units of a run made before they stopped, from the run's log of
+/// provider calls (a replacement counts as one destroy and one create).
+fn done_in_failed_units(
+    units: &[(String, UnitOutcome<UnitApplied>)],
+    ctx: &RunContext,
+) -> crate::plan::Counts {
+    let failed: Vec<&str> = units
+        .iter()
+        .filter(|(_, o)| matches!(o, UnitOutcome::Failed(_)))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    let mut counts = crate::plan::Counts::default();
+    for op in ctx.op_log.ops() {
+        if !op.succeeded || !failed.contains(&op.unit.as_str()) {
+            continue;
+        }
+        match op.kind {
+            crate::OpKind::Creating => counts.add += 1,
+            crate::OpKind::Modifying => counts.change += 1,
+            crate::OpKind::Destroying => counts.destroy += 1,
+            crate::OpKind::Importing => counts.import += 1,
+            crate::OpKind::Reading | crate::OpKind::PreparingImport => {}
+        }
+    }
+    counts
 }
 
 /// A run-wide description of who holds a lock.
@@ -133,6 +221,7 @@ fn lock_info(operation: &str, path: String) -> LockInfo {
         version: env!("CARGO_PKG_VERSION").to_string(),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         path,
+        process: crate::lock_holder::this_process().map(Box::new),
     }
 }
 
@@ -242,9 +331,32 @@ impl Engine {
         let start = Instant::now();
         let mut wait = Duration::from_millis(200);
         let mut announced = false;
+        // The holders released as gone: each at most once, so that a backend that keeps
+        // refusing cannot keep this loop going.
+        let mut released: Vec<String> = Vec::new();
         loop {
             match backend.lock(&info).await {
                 Ok(()) => return Ok(info),
+                Err(BackendError::Locked(holder))
+                    if !released.contains(&holder.id)
+                        && let Some(gone) = gone_holder(&holder) =>
+                {
+                    released.push(holder.id.clone());
+                    // Only the exact lock read: a lock taken meanwhile by a live run has
+                    // another ID, and the backend refuses to release it.
+                    match backend.unlock(&holder.id, false).await {
+                        Ok(()) => self.emit(Event::Notice {
+                            unit: Some(unit.name.clone()),
+                            message: format!(
+                                "released the state lock of a forge run that is gone ({gone}): held by {} since {} for {} (lock ID {}); the unit's journal in this folder, if any, keeps what it recorded",
+                                holder.who, holder.created, holder.operation, holder.id
+                            ),
+                        }),
+                        // Someone else took or released it in between: try again.
+                        Err(BackendError::Locked(_)) => {}
+                        Err(e) => return Err(backend_error("release the lock of a gone run on", backend, &e)),
+                    }
+                }
                 Err(BackendError::Locked(holder))
                     if start.elapsed() + wait <= self.options.lock_timeout =>
                 {
@@ -561,22 +673,26 @@ impl Engine {
                 } else {
                     planned
                 };
-                let inputs = self
-                    .inputs(env, unit, source, true)
-                    .await
-                    .map_err(|e| vec![e])?;
-                let run = UnitRun {
-                    unit,
-                    inputs,
-                    mode,
-                    apply: false,
-                    refresh: self.options.refresh,
-                    planned_actions: None,
-                    defer_outputs_write: false,
-                    ctx,
+                let inputs = match self.inputs(env, unit, source, true).await {
+                    // A destroy may have nothing to do, and then no need of them.
+                    Err(e) if mode != PlanMode::Destroy => return Err(vec![e]),
+                    inputs => inputs,
                 };
                 let plan = self
                     .with_locked_state(unit, "OperationTypePlan", |store| async {
+                        if let Some(plan) = nothing_to_destroy(unit, mode, &store) {
+                            return Ok(plan);
+                        }
+                        let run = UnitRun {
+                            unit,
+                            inputs: inputs.map_err(|e| vec![e])?,
+                            mode,
+                            apply: false,
+                            refresh: self.options.refresh,
+                            planned_actions: None,
+                            defer_outputs_write: false,
+                            ctx,
+                        };
                         run_unit(&run, store).await
                     })
                     .await?;
@@ -715,19 +831,29 @@ impl Engine {
                     // outputs (a refresh-only apply after its objects were deleted by hand)
                     // must not block it, so its mock outputs stand in, as in the destroy plan.
                     let allow_mocks = mode == PlanMode::Destroy;
-                    let inputs = self.inputs(env, unit, no_plans, allow_mocks).await.map_err(|e| vec![e])?;
-                    let run = UnitRun {
-                        unit,
-                        inputs,
-                        mode,
-                        apply: true,
-                        refresh: self.options.refresh,
-                        planned_actions: Some(target.actions.clone()),
-                        defer_outputs_write: false,
-                        ctx,
+                    let inputs = match self.inputs(env, unit, no_plans, allow_mocks).await {
+                        // A destroy may have nothing to do, and then no need of them.
+                        Err(e) if mode != PlanMode::Destroy => return Err(vec![e]),
+                        inputs => inputs,
                     };
-                    self.with_locked_state(unit, "OperationTypeApply", |store| async {
+                    self.with_locked_state(unit, "OperationTypeApply", |mut store| async {
                         check_stale(unit, target, &store).map_err(|e| vec![e])?;
+                        if let Some(plan) = nothing_to_destroy(unit, mode, &store) {
+                            if needs_write_when_nothing_to_destroy(&mut store) {
+                                store.persist().await.map_err(|e| vec![e])?;
+                            }
+                            return Ok(plan);
+                        }
+                        let run = UnitRun {
+                            unit,
+                            inputs: inputs.map_err(|e| vec![e])?,
+                            mode,
+                            apply: true,
+                            refresh: self.options.refresh,
+                            planned_actions: Some(target.actions.clone()),
+                            defer_outputs_write: false,
+                            ctx,
+                        };
                         run_unit(&run, store).await
                     })
                     .await
@@ -739,7 +865,7 @@ impl Engine {
             }
         })
         .await;
-        let units = outcomes
+        let units: Vec<(String, UnitOutcome<UnitApplied>)> = outcomes
             .into_iter()
             .enumerate()
             .filter(|(i, _)| {
@@ -759,11 +885,13 @@ impl Engine {
             })
             .collect();
         let critical_path = run_critical_path(&graph, &ctx);
+        let done_in_failed_units = done_in_failed_units(&units, &ctx);
         Ok(EnvApply {
             units,
             elapsed: start.elapsed(),
             critical_path,
             plan: None,
+            done_in_failed_units,
         })
     }
 
@@ -894,10 +1022,12 @@ impl Engine {
                     // As in the apply phase of `apply`: a destroy may use mock outputs of a
                     // dependency whose state lost its outputs; a normal apply never does.
                     let allow_mocks = mode == PlanMode::Destroy;
-                    let inputs = self
-                        .inputs(env, unit, known_outputs, allow_mocks)
-                        .await
-                        .map_err(|e| vec![e])?;
+                    let inputs = match self.inputs(env, unit, known_outputs, allow_mocks).await {
+                        // A destroy may have nothing to do, and then no need of them: the
+                        // error waits for the state to say.
+                        Err(e) if mode != PlanMode::Destroy => return Err(vec![e]),
+                        inputs => inputs,
+                    };
                     let receiver = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
                     let Some(receiver) = receiver else {
                         return Err(vec![EngineError::new(
@@ -907,18 +1037,22 @@ impl Engine {
                     };
                     // The providers' configuration (an STS call for AWS) needs no state:
                     // made while the lock and the state arrive, it is off the chain.
-                    let warming = UnitRun {
-                        unit,
-                        inputs: inputs.clone(),
-                        mode,
-                        apply: false,
-                        refresh: false,
-                        planned_actions: None,
-                        defer_outputs_write: false,
-                        ctx,
+                    let warming = async {
+                        if let Ok(inputs) = &inputs {
+                            let warming = UnitRun {
+                                unit,
+                                inputs: inputs.clone(),
+                                mode,
+                                apply: false,
+                                refresh: false,
+                                planned_actions: None,
+                                defer_outputs_write: false,
+                                ctx,
+                            };
+                            warm_providers(&warming).await;
+                        }
                     };
-                    let ((), held) =
-                        futures_util::future::join(warm_providers(&warming), receiver).await;
+                    let ((), held) = futures_util::future::join(warming, receiver).await;
                     let held = held.unwrap_or_else(|_| {
                         Err(vec![EngineError::new(
                             ErrorKind::Backend,
@@ -928,8 +1062,32 @@ impl Engine {
                     let Held {
                         backend,
                         info,
-                        store,
+                        mut store,
                     } = held;
+                    if let Some(plan) = nothing_to_destroy(unit, mode, &store) {
+                        self.emit(Event::UnitPlanned {
+                            plan: Box::new(plan.clone()),
+                        });
+                        let write =
+                            needs_write_when_nothing_to_destroy(&mut store).then_some(store);
+                        let _ = unlock_tx.send((i, backend, info, write));
+                        let result = plan.has_changes().then(|| plan.clone());
+                        plans
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(i, plan);
+                        return Ok(Some(UnitApplied {
+                            result,
+                            elapsed: Duration::ZERO,
+                        }));
+                    }
+                    let inputs = match inputs {
+                        Ok(inputs) => inputs,
+                        Err(e) => {
+                            let _ = unlock_tx.send((i, backend, info, None));
+                            return Err(vec![e]);
+                        }
+                    };
                     let mut outputs_write = None;
                     let result = self
                         .plan_then_apply(unit, mode, inputs, store, ctx, &mut outputs_write)
@@ -1032,10 +1190,12 @@ impl Engine {
         }
         let critical_path = run_critical_path(&graph, &ctx);
         self.report_backend_notices(None);
+        let done_in_failed_units = done_in_failed_units(&units, &ctx);
         Ok(EnvApply {
             units,
             elapsed: start.elapsed(),
             critical_path,
+            done_in_failed_units,
             plan: Some(EnvPlan {
                 mode,
                 units: plan_units,
@@ -1119,7 +1279,14 @@ impl Engine {
                     }),
                 ))
             }
-            Err(es) => Err((Some(plan), es)),
+            Err(es) => {
+                // A failed or interrupted apply still writes what it did before the lock
+                // goes (the unlock makes the write): the journal is for crashes.
+                if store.has_unwritten_changes() {
+                    *outputs_write = Some(store);
+                }
+                Err((Some(plan), es))
+            }
         }
     }
 

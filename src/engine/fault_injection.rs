@@ -1,24 +1,59 @@
-//! A test hook for crash safety (`tests/cli/crash_recovery.rs`): with
-//! `FORGE_FAULT_ABORT_AFTER_OPS=N`, the process aborts right after the N-th recorded
-//! operation, as a killed run would, leaving its lock and its journal behind.
+//! Test hooks for crash safety:
+//! - `FORGE_FAULT_ABORT_AFTER_OPS=N` (`tests/cli/crash_recovery.rs`): the process aborts
+//!   right after the N-th recorded operation, as a killed run would, leaving its lock and
+//!   its journal behind.
+//! - `FORGE_FAULT_SLOW_OPS_MS=N` (`tests/cli/stop_signals.rs`): every resource operation
+//!   that changes something takes N ms longer, so that a test can signal forge while an
+//!   operation is surely in flight.
 //!
-//! The hook is compiled only with the cargo feature `test-support` (on under `cargo test`,
-//! off in a plain build): a product binary never aborts on purpose, and says so when the
-//! variable is set ([`unavailable_warning`]).
+//! The hooks are compiled only with the cargo feature `test-support` (on under `cargo
+//! test`, off in a plain build): a product binary never aborts or waits on purpose, and
+//! says so when a variable is set ([`unavailable_warning`]).
 
-/// The variable that arms the hook.
+/// The variable that arms the abort.
 pub const ABORT_AFTER_OPS_VAR: &str = "FORGE_FAULT_ABORT_AFTER_OPS";
+/// The variable that slows operations down.
+pub const SLOW_OPS_VAR: &str = "FORGE_FAULT_SLOW_OPS_MS";
 
-/// The warning a build without the hook gives when the variable is set anyway.
+/// The warning a build without the hooks gives when a variable is set anyway.
 pub fn unavailable_warning() -> Option<String> {
-    if cfg!(feature = "test-support") || std::env::var_os(ABORT_AFTER_OPS_VAR).is_none() {
+    if cfg!(feature = "test-support") {
+        return None;
+    }
+    let set: Vec<&str> = [ABORT_AFTER_OPS_VAR, SLOW_OPS_VAR]
+        .into_iter()
+        .filter(|v| std::env::var_os(v).is_some())
+        .collect();
+    if set.is_empty() {
         return None;
     }
     Some(format!(
-        "{ABORT_AFTER_OPS_VAR} is set, but this forge was built without its test hooks \
-         (cargo feature `test-support`): it is ignored and no run is aborted"
+        "{} is set, but this forge was built without its test hooks \
+         (cargo feature `test-support`): it is ignored",
+        set.join(" and ")
     ))
 }
+
+/// Called as each resource operation that changes something finishes, before its result
+/// is recorded; waits as long as the test asked.
+#[cfg(feature = "test-support")]
+pub(crate) async fn slow_operation() {
+    use std::sync::OnceLock;
+    static DELAY: OnceLock<Option<std::time::Duration>> = OnceLock::new();
+    let delay = DELAY.get_or_init(|| {
+        std::env::var(SLOW_OPS_VAR)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .map(std::time::Duration::from_millis)
+    });
+    if let Some(delay) = delay {
+        tokio::time::sleep(*delay).await;
+    }
+}
+
+/// Without the test hooks operations take their own time.
+#[cfg(not(feature = "test-support"))]
+pub(crate) async fn slow_operation() {}
 
 /// Called once per recorded operation; aborts the process at the armed count.
 #[cfg(feature = "test-support")]

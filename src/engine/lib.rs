@@ -19,6 +19,7 @@ pub mod events;
 pub mod fault_injection;
 pub mod journal;
 pub mod local_backend;
+pub mod lock_holder;
 pub mod module_graph;
 pub mod plan;
 mod private_file;

@@ -49,10 +49,16 @@ fn digest(bytes: &[u8]) -> String {
 }
 
 fn lock_to_json(l: &LockInfo) -> serde_json::Value {
-    serde_json::json!({
+    let mut json = serde_json::json!({
         "ID": l.id, "Operation": l.operation, "Info": l.info, "Who": l.who,
         "Version": l.version, "Created": l.created, "Path": l.path,
-    })
+    });
+    if let (Some(process), Some(object)) = (&l.process, json.as_object_mut())
+        && let Ok(value) = serde_json::to_value(process)
+    {
+        object.insert(forge_provider::LOCK_PROCESS_MEMBER.to_string(), value);
+    }
+    json
 }
 
 fn lock_from_json(v: &serde_json::Value) -> LockInfo {
@@ -65,6 +71,10 @@ fn lock_from_json(v: &serde_json::Value) -> LockInfo {
         version: s("Version"),
         created: s("Created"),
         path: s("Path"),
+        // A member that does not read as a process is as good as none: never healed.
+        process: v
+            .get(forge_provider::LOCK_PROCESS_MEMBER)
+            .and_then(|p| serde_json::from_value(p.clone()).ok()),
     }
 }
 
@@ -149,15 +159,15 @@ impl StateBackend for LocalBackend {
     }
 
     #[allow(clippy::result_large_err)]
-    async fn unlock(&self, id: &str, force: bool) -> Result<(), BackendError> {
+    /// A lock file holds no more than its JSON: forced or not, it is checked and
+    /// removed alike.
+    async fn unlock(&self, id: &str, _force: bool) -> Result<(), BackendError> {
         let path = self.lock_path();
         match self.lock_holder().await? {
             None => Ok(()),
-            Some(holder) if holder.id != id && !force => Err(BackendError::Other(format!(
-                "lock ID {id} does not match the lock held ({}) on {}",
-                holder.id,
-                self.path.display()
-            ))),
+            // Forced or not, only the lock named: force-unlock shows the holder first, and
+            // a lock taken since under another ID is not the one it showed.
+            Some(holder) if holder.id != id => Err(BackendError::Locked(holder)),
             Some(_) => std::fs::remove_file(&path).or_else(|e| {
                 if e.kind() == std::io::ErrorKind::NotFound {
                     Ok(())
@@ -201,6 +211,7 @@ mod tests {
             version: "0.1.0".into(),
             created: "2026-01-01T00:00:00Z".into(),
             path: String::new(),
+            process: None,
         }
     }
 
@@ -229,7 +240,11 @@ mod tests {
         assert!(b.unlock("b", false).await.is_err());
         b.unlock("a", false).await.expect("unlock");
         b.lock(&lock("b")).await.expect("relock");
-        b.unlock("x", true).await.expect("force unlock");
+        assert!(matches!(
+            b.unlock("x", true).await,
+            Err(BackendError::Locked(holder)) if holder.id == "b"
+        ));
+        b.unlock("b", true).await.expect("force unlock");
         assert!(b.lock_holder().await.expect("holder").is_none());
     }
 }

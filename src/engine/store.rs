@@ -167,6 +167,12 @@ impl StateStore {
         }
     }
 
+    /// True when the journal holds changes the backend lacks (it is removed once the
+    /// backend holds its serial), or the state was taken from an earlier run's journal.
+    pub fn has_unwritten_changes(&self) -> bool {
+        self.recovered || self.journal.as_ref().is_some_and(|j| j.path().exists())
+    }
+
     /// True when a state object exists (it may be empty).
     pub fn exists(&self) -> bool {
         self.version.is_some()

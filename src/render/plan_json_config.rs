@@ -16,7 +16,7 @@ use serde_json::{Map, Value as J, json};
 
 use forge_config::{Mode, Module, ProviderBlock, ResourceBlock, Unit};
 use forge_lang::{Body, Expr, RefStep, Reference};
-use forge_provider::{Provider, ProviderFactory, Schema, Value};
+use forge_provider::{ProviderFactory, Schema, Value};
 
 use crate::plan_json::visible_json;
 use forge_engine::module_graph::{ModuleGraph, NodeKind, provider_key, provider_name_of};
@@ -26,31 +26,24 @@ use forge_engine::state::provider_source;
 /// provider knows it (its expressions are then written without schema filtering).
 pub type SchemaLookup<'a> = &'a dyn Fn(Mode, &str) -> Option<Schema>;
 
-/// The providers' schemas, configured empty as `forge validate` does (clients are built,
-/// no call is made). A provider that cannot be configured contributes none.
+/// The providers' schemas, as each provider gives them without being configured.
 pub struct ProviderSchemas {
-    providers: Vec<(&'static str, Arc<dyn Provider>)>,
+    providers: Vec<(&'static str, forge_provider::ProviderSchemas)>,
 }
 
 impl ProviderSchemas {
     pub async fn load(factories: &[Arc<dyn ProviderFactory>]) -> ProviderSchemas {
-        // Schemas do not depend on configuration; the region only lets clients build.
-        let placeholder = Value::object([("region", Value::string("us-east-1"))]);
-        let mut providers = Vec::new();
-        for f in factories {
-            if let Ok(p) = f.configure(&placeholder).await {
-                providers.push((f.name(), p));
-            }
+        ProviderSchemas {
+            providers: factories.iter().map(|f| (f.name(), f.schemas())).collect(),
         }
-        ProviderSchemas { providers }
     }
 
     pub fn schema(&self, mode: Mode, type_name: &str) -> Option<Schema> {
         let name = provider_name_of(type_name);
         let (_, p) = self.providers.iter().find(|(n, _)| *n == name)?;
         match mode {
-            Mode::Managed => p.resource_type(type_name).map(|r| r.schema().clone()),
-            Mode::Data => p.data_source(type_name).map(|d| d.schema().clone()),
+            Mode::Managed => p.resources.get(type_name).cloned(),
+            Mode::Data => p.data_sources.get(type_name).cloned(),
         }
     }
 }

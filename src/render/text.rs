@@ -91,7 +91,12 @@ pub fn render_unit_changes(plan: &UnitPlan, style: Style) -> String {
             out.push_str("No changes. The state matches the objects in AWS.\n");
         }
     } else if visible.is_empty() && !plan.output_changes.iter().any(|o| o.action != Action::NoOp) {
-        out.push_str("No changes. The infrastructure matches the configuration.\n");
+        if plan.mode == PlanMode::Destroy {
+            // Terraform's words, so that scripts waiting for them keep working.
+            out.push_str("No changes. No objects need to be destroyed.\n\nEither you have not created any objects yet or the existing objects were already deleted outside of forge.\n");
+        } else {
+            out.push_str("No changes. The infrastructure matches the configuration.\n");
+        }
     } else {
         if !visible.is_empty() {
             out.push_str("forge will perform the following actions:\n");

@@ -1,7 +1,7 @@
 //! A run killed in the middle of an apply, against LocalStack with the S3 backend: the
 //! objects it made are recorded in the unit's journal (the S3 state may lag behind), its
-//! lock is left as a crash leaves it; after `forge force-unlock` the next apply takes the
-//! journal, makes only what is missing (IAM and Secrets Manager refuse a second object of
+//! lock is left as a crash leaves it; the next apply releases that lock (its holder is
+//! gone), takes the journal, makes only what is missing (IAM and Secrets Manager refuse a second object of
 //! the same name, so a duplicate create would fail the run) and writes it all to S3.
 //!
 //! The crash is `FORGE_FAULT_ABORT_AFTER_OPS=N`: forge aborts right after recording its
@@ -96,33 +96,21 @@ async fn cli_a_killed_apply_is_finished_by_the_next_one_from_its_journal() {
         .unwrap_or_default();
     assert!(stored_before.len() <= 2, "{stored_before:?}");
 
-    // The crash left its lock: the next run names it, and force-unlock takes it away.
-    let locked = forge(&world, &["plan", "env"], None);
-    assert_ne!(
-        locked.code,
-        0,
-        "the crashed run's lock was not left:\n{}",
-        locked.all()
-    );
-    let id = regex::Regex::new(r"force-unlock ([0-9a-f-]{36})")
-        .expect("regex")
-        .captures(&locked.all())
-        .map(|c| c[1].to_string());
-    let id = id.unwrap_or_else(|| {
-        panic!(
-            "the lock error does not say how to release it:\n{}",
-            locked.all()
-        )
-    });
-    let unlocked = forge(&world, &["force-unlock", &id, "env/u"], None);
-    assert_eq!(unlocked.code, 0, "{}", unlocked.all());
-
-    // The next apply takes the journal, makes only the secret, and writes everything.
+    // The crash left its lock; the next apply sees that its holder is gone and releases
+    // it (no force-unlock), takes the journal, makes only the secret, and writes
+    // everything.
     let resumed = forge(&world, &["apply", "env", "--auto-approve"], None);
     assert_eq!(
         resumed.code,
         0,
         "the resumed apply failed (a duplicate create?):\n{}",
+        resumed.all()
+    );
+    assert!(
+        resumed
+            .all()
+            .contains("released the state lock of a forge run that is gone"),
+        "the crashed run's lock was not released with a notice:\n{}",
         resumed.all()
     );
     assert!(

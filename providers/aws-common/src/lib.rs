@@ -7,6 +7,7 @@
 //! aws-config reads by itself.
 
 pub mod api_stats;
+pub mod fault;
 pub mod identity;
 pub mod naming;
 pub mod policy;

@@ -777,8 +777,10 @@ impl Reader<'_> {
     }
 }
 
-/// Go's duration syntax as the provider takes it (`1h30m`, `900s`, `15m`).
-fn parse_duration(text: &str) -> Option<Duration> {
+/// Go's duration syntax as the provider and the S3 backend take it: numbers with `h`,
+/// `m`, `s` units, in sequence (`1h30m`, `900s`, `15m`). `None` for anything else,
+/// including a value too large to hold (never an overflow).
+pub fn parse_duration(text: &str) -> Option<Duration> {
     let mut total = 0u64;
     let mut digits = String::new();
     for c in text.chars() {
@@ -788,12 +790,13 @@ fn parse_duration(text: &str) -> Option<Duration> {
         }
         let n: u64 = digits.parse().ok()?;
         digits.clear();
-        total += match c {
-            'h' => n * 3600,
-            'm' => n * 60,
-            's' => n,
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
             _ => return None,
         };
+        total = total.checked_add(n.checked_mul(unit)?)?;
     }
     (digits.is_empty() && total > 0).then(|| Duration::from_secs(total))
 }

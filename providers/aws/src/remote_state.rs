@@ -201,12 +201,14 @@ impl S3Backend {
         };
         match put.map_err(other)? {
             WriteOutcome::Written(_) => Ok(()),
-            WriteOutcome::Refused => {
-                let holder = self.file_holder().await?;
-                Err(BackendError::Locked(
+            WriteOutcome::Refused => match self.file_holder().await? {
+                // Our own put, carried out but its answer lost: the SDK sent it again
+                // and the object the first attempt wrote refused the retry.
+                Some(holder) if holder.id == info.id => Ok(()),
+                holder => Err(BackendError::Locked(
                     holder.unwrap_or_else(|| vanished_holder(info)),
-                ))
-            }
+                )),
+            },
         }
     }
 
@@ -232,11 +234,28 @@ impl S3Backend {
             if put.map_err(other)? {
                 return Ok(());
             }
-            if let Some(holder) = self.table_holder(table).await? {
-                return Err(BackendError::Locked(holder));
+            match self.table_holder(table).await? {
+                // Our own put, carried out but its answer lost: the SDK sent it again
+                // and the item the first attempt wrote refused the retry. Lock IDs are
+                // random per run, so no other run holds this one.
+                Some(holder) if holder.id == info.id => return Ok(()),
+                Some(holder) => return Err(BackendError::Locked(holder)),
+                None => {}
             }
         }
         Err(BackendError::Locked(vanished_holder(info)))
+    }
+
+    /// After a refused conditional write: the version token of the stored state when it
+    /// is byte for byte what this write sent. That is our own write, carried out but its
+    /// answer lost: the SDK sent it again and the object the first attempt wrote no
+    /// longer matched the condition. Identical bytes carry the same lineage and serial,
+    /// so even another writer's identical object is the state we meant to store.
+    async fn stored_as_written(&self, bytes: &[u8]) -> Result<Option<String>, BackendError> {
+        let stored = self.bucket.get(&self.config.key).await.map_err(other)?;
+        Ok(stored
+            .filter(|object| object.bytes == bytes)
+            .map(|object| object.etag))
     }
 
     async fn table_holder(&self, table: &LockTable) -> Result<Option<LockInfo>, BackendError> {
@@ -258,42 +277,46 @@ impl S3Backend {
         }))
     }
 
-    /// Releases the DynamoDB lock: only the exact item we checked is deleted, so a lock
-    /// taken by someone else in the meantime survives.
+    /// Releases the DynamoDB lock held under `id`: only the exact item read is deleted
+    /// (a conditional delete on its Info, which holds the ID), so a lock taken by someone
+    /// else in the meantime survives, force-unlock's too.
     /// `read` is the lock item as the owner check just read it (`None`: not read yet),
     /// so an unlock reads the item once.
     async fn release_table(
         &self,
         table: &LockTable,
         id: &str,
-        force: bool,
         read: Option<Option<String>>,
     ) -> Result<(), BackendError> {
         let lock_id = self.config.lock_path();
-        if force {
-            return table.delete(&lock_id).await.map_err(other);
-        }
-        let text = match read {
+        let mut text = match read {
             Some(text) => text,
             None => table.get_string(&lock_id, INFO_ATTR).await.map_err(other)?,
         };
-        let Some(text) = text else { return Ok(()) };
-        let holder = lock_info::from_json(&text, &lock_id);
-        if holder.id != id {
-            return Err(BackendError::Locked(holder));
+        // The item can change between the read and the delete only by another run
+        // releasing and taking the lock (then its ID differs) or by our own lock
+        // rewritten: a few rounds settle it.
+        for _ in 0..3 {
+            // Gone already (a delete whose answer was lost and was sent again finds
+            // nothing): released.
+            let Some(current) = text else { return Ok(()) };
+            let holder = lock_info::from_json(&current, &lock_id);
+            if holder.id != id {
+                return Err(BackendError::Locked(holder));
+            }
+            if table
+                .delete_if(&lock_id, INFO_ATTR, &current)
+                .await
+                .map_err(other)?
+            {
+                return Ok(());
+            }
+            text = table.get_string(&lock_id, INFO_ATTR).await.map_err(other)?;
         }
-        if table
-            .delete_if(&lock_id, INFO_ATTR, &text)
-            .await
-            .map_err(other)?
-        {
-            return Ok(());
-        }
-        match self.table_holder(table).await? {
-            Some(other_holder) if other_holder.id != id => Err(BackendError::Locked(other_holder)),
-            Some(_) => table.delete(&lock_id).await.map_err(other),
-            None => Ok(()),
-        }
+        Err(BackendError::Other(format!(
+            "cannot release the lock {lock_id} in {}: its item kept changing while forge deleted it; read it with forge force-unlock and try again",
+            table.name()
+        )))
     }
 
     /// Fails with `Locked` when either lock is held under another id; returns the table's
@@ -327,18 +350,34 @@ impl S3Backend {
         }
     }
 
-    async fn release_file(&self, id: &str, force: bool) -> Result<(), BackendError> {
-        if !force {
-            match self.file_holder().await? {
-                None => return Ok(()),
-                Some(holder) if holder.id != id => return Err(BackendError::Locked(holder)),
-                Some(_) => {}
+    /// Releases the S3 lock object held under `id`: deleted only while it is the object
+    /// read (If-Match on its ETag), so a lock taken meanwhile by another run survives.
+    async fn release_file(&self, id: &str) -> Result<(), BackendError> {
+        let key = self.config.lockfile_key();
+        for _ in 0..3 {
+            let Some(object) = self.bucket.get(&key).await.map_err(other)? else {
+                return Ok(());
+            };
+            let holder = lock_info::from_json(
+                &String::from_utf8_lossy(&object.bytes),
+                &self.config.lock_path(),
+            );
+            if holder.id != id {
+                return Err(BackendError::Locked(holder));
+            }
+            if self
+                .bucket
+                .delete_if_match(&key, &object.etag)
+                .await
+                .map_err(other)?
+            {
+                return Ok(());
             }
         }
-        self.bucket
-            .delete(&self.config.lockfile_key())
-            .await
-            .map_err(other)
+        Err(BackendError::Other(format!(
+            "cannot release the lock object s3://{}/{key}: it kept changing while forge deleted it; read it with forge force-unlock and try again",
+            self.config.bucket
+        )))
     }
 }
 
@@ -425,14 +464,18 @@ impl StateBackend for S3Backend {
             Some(v) => WriteCondition::Matches(v),
             None => WriteCondition::Absent,
         };
-        let etag = match self
+        let outcome = self
             .bucket
             .put(&self.config.key, bytes, condition)
             .await
-            .map_err(other)?
-        {
-            WriteOutcome::Written(etag) => etag,
-            WriteOutcome::Refused => {
+            .map_err(other)?;
+        let own_write = match outcome {
+            WriteOutcome::Written(_) => None,
+            WriteOutcome::Refused => self.stored_as_written(bytes).await?,
+        };
+        let etag = match (outcome, own_write) {
+            (WriteOutcome::Written(etag), _) | (WriteOutcome::Refused, Some(etag)) => etag,
+            (WriteOutcome::Refused, None) => {
                 let why = match expected_version {
                     Some(v) => format!(
                         "{} is no longer the version read ({v}): another run wrote it since; read the state again and re-plan",
@@ -516,7 +559,7 @@ impl S3Backend {
         {
             if self.config.use_lockfile {
                 // Do not leave half a lock behind; the table's refusal is what matters.
-                let _ = self.release_file(&info.id, false).await;
+                let _ = self.release_file(&info.id).await;
             }
             return Err(e);
         }
@@ -563,10 +606,10 @@ impl S3Backend {
             *self.held() = HeldDigest::default();
         }
         if let Some(table) = &self.table {
-            self.release_table(table, id, force, read).await?;
+            self.release_table(table, id, read).await?;
         }
         if self.config.use_lockfile {
-            self.release_file(id, force).await?;
+            self.release_file(id).await?;
         }
         Ok(())
     }
@@ -594,6 +637,7 @@ fn vanished_holder(info: &LockInfo) -> LockInfo {
         version: String::new(),
         created: String::new(),
         path: info.path.clone(),
+        process: None,
     }
 }
 
@@ -614,6 +658,7 @@ mod tests {
             version: "0.1.0".into(),
             created: created.into(),
             path: "s3://bucket/key".into(),
+            process: None,
         }
     }
 

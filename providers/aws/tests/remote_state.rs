@@ -58,6 +58,7 @@ fn lock_info(id: &str, who: &str) -> LockInfo {
         version: "forge-test".to_string(),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
         path: String::new(),
+        process: None,
     }
 }
 
@@ -298,8 +299,13 @@ async fn lock_left_by_a_killed_process_is_force_unlocked_and_state_survives() {
     let holder = locked(backend.lock(&lock_info("new-run", "me@host")).await);
     assert_eq!(holder.id, "dead-run");
     locked(backend.unlock("new-run", false).await);
+    // Even forced, only the lock named is released (force-unlock names the one it showed).
+    assert_eq!(locked(backend.unlock("new-run", true).await).id, "dead-run");
 
-    backend.unlock("new-run", true).await.expect("force unlock");
+    backend
+        .unlock("dead-run", true)
+        .await
+        .expect("force unlock");
     assert_eq!(backend.lock_holder().await.expect("holder"), None);
     backend
         .lock(&lock_info("new-run", "me@host"))

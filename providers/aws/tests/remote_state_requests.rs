@@ -34,6 +34,7 @@ fn lock_info(id: &str) -> LockInfo {
         version: "forge-test".to_string(),
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
         path: String::new(),
+        process: None,
     }
 }
 

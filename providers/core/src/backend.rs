@@ -6,10 +6,11 @@
 use std::fmt;
 
 use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
 
 /// Who holds a lock, in the fields Terraform writes (`Info` of the DynamoDB lock item),
 /// so that forge and Terraform can read each other's locks.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LockInfo {
     pub id: String,
     /// `OperationTypePlan`, `OperationTypeApply`, ...
@@ -21,6 +22,34 @@ pub struct LockInfo {
     pub created: String,
     /// `<bucket>/<key>` for S3, the state file path for local state.
     pub path: String,
+    /// The forge process that took the lock; `None` for a lock Terraform (or a forge
+    /// that cannot tell) took. Boxed: `BackendError::Locked` carries a `LockInfo`.
+    pub process: Option<Box<LockProcess>>,
+}
+
+/// The member of the lock JSON that holds [`LockProcess`], after Terraform's fields
+/// (Terraform ignores members it does not know).
+pub const LOCK_PROCESS_MEMBER: &str = "ForgeProcess";
+
+/// The process holding a lock, precisely enough for a forge on the same machine to tell
+/// whether it still runs: the host's name, its boot (a PID means nothing after a reboot),
+/// the PID namespace (a PID means nothing in another container), the PID, and the
+/// process's start time (a PID is reused once its process is gone).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LockProcess {
+    #[serde(rename = "Host")]
+    pub host: String,
+    /// `/proc/sys/kernel/random/boot_id`.
+    #[serde(rename = "BootID")]
+    pub boot_id: String,
+    /// The target of `/proc/self/ns/pid` (`pid:[4026531836]`).
+    #[serde(rename = "PIDNamespace")]
+    pub pid_namespace: String,
+    #[serde(rename = "PID")]
+    pub pid: u32,
+    /// Clock ticks from boot to the process's start (`/proc/<pid>/stat`, field 22).
+    #[serde(rename = "StartTime")]
+    pub start_time: u64,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -77,8 +106,11 @@ pub trait StateBackend: Send + Sync {
     /// Takes the lock, or fails with `Locked` naming the holder.
     async fn lock(&self, info: &LockInfo) -> Result<(), BackendError>;
 
-    /// Releases the lock with this id. Refuses when the lock is held under another id
-    /// unless `force` (force-unlock).
+    /// Releases the lock held under this id: only that lock, with a conditional delete
+    /// where the store has one, so that a lock taken by another run a moment later is
+    /// never removed. Refuses (`Locked`) when the lock is held under another id. `force`
+    /// releases a lock this process did not take (force-unlock, a holder that is gone);
+    /// without it, a backend may rely on what it wrote when it took the lock.
     async fn unlock(&self, id: &str, force: bool) -> Result<(), BackendError>;
 
     /// The current lock holder, if any (for force-unlock messages).

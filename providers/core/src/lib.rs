@@ -11,7 +11,10 @@ pub mod schema;
 pub mod test_support;
 pub mod value;
 
-pub use backend::{BackendError, BackendFactory, LockInfo, StateBackend, StoredState};
+pub use backend::{
+    BackendError, BackendFactory, LOCK_PROCESS_MEMBER, LockInfo, LockProcess, StateBackend,
+    StoredState,
+};
 pub use provider::{
     ConfigIssue, DataSourceType, IssueSeverity, PlannedState, Provider, ProviderError,
     ProviderFactory, ProviderResult, ProviderSchemas, ResourceType, plan_from_schema,

@@ -94,6 +94,10 @@ impl LockTable {
         if let Some(url) = endpoint {
             conf = conf.endpoint_url(url);
         }
+        // Tests lose some answers here (a test build only; `None` otherwise).
+        if let Some(fault) = forge_aws_common::fault::lost_answers() {
+            conf.push_interceptor(fault);
+        }
         LockTable {
             client: Client::from_conf(conf.build()),
             name: name.into(),

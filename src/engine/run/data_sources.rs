@@ -180,7 +180,7 @@ impl Runner<'_> {
             .await
             .map_err(|e| EngineError::provider(&addr.to_string(), "reading", &e))?;
         if fresh {
-            self.log_op(addr, OpKind::Reading, start);
+            self.log_op(addr, OpKind::Reading, start, true);
         }
         let value = mark_sensitive(schema, value).mark_paths(&config.sensitive_paths());
         lock(&self.collected)

@@ -175,13 +175,25 @@ impl Runner<'_> {
             tokio::time::Instant::now() + self.run.ctx.progress_every,
             self.run.ctx.progress_every,
         );
+        let slow = !matches!(
+            kind,
+            OpKind::Reading | OpKind::Importing | OpKind::PreparingImport
+        );
+        let fut = async {
+            let result = fut.await;
+            if slow {
+                crate::fault_injection::slow_operation().await;
+            }
+            result
+        };
+        tokio::pin!(fut);
         let result = loop {
             tokio::select! {
                 r = &mut fut => break r,
                 _ = ticker.tick() => emit(OpStatus::Still(start.elapsed())),
             }
         };
-        self.log_op(addr, kind, start);
+        self.log_op(addr, kind, start, result.is_ok());
         match result {
             Ok(v) => {
                 emit(OpStatus::Done(start.elapsed(), v.id_of()));
@@ -202,7 +214,13 @@ impl Runner<'_> {
     }
 
     /// Logs a finished provider operation with the resources its block refers to.
-    pub(super) fn log_op(&self, addr: &InstanceAddr, kind: OpKind, start: Instant) {
+    pub(super) fn log_op(
+        &self,
+        addr: &InstanceAddr,
+        kind: OpKind,
+        start: Instant,
+        succeeded: bool,
+    ) {
         let resource = addr.config_resource();
         let refers_to = self
             .graph
@@ -217,6 +235,7 @@ impl Runner<'_> {
             start,
             elapsed: start.elapsed(),
             refers_to,
+            succeeded,
         });
     }
 }

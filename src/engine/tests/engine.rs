@@ -618,6 +618,7 @@ async fn a_held_lock_is_reported_with_the_force_unlock_command() {
         version: "0".into(),
         created: "2026-01-01T00:00:00Z".into(),
         path: String::new(),
+        process: None,
     };
     forge_provider::StateBackend::lock(&backend, &holder)
         .await

@@ -213,6 +213,10 @@ impl S3BackendFactory {
         if let Some(url) = &config.s3_endpoint {
             s3_conf = s3_conf.endpoint_url(url);
         }
+        // Tests lose some answers here (a test build only; `None` otherwise).
+        if let Some(fault) = forge_aws_common::fault::lost_answers() {
+            s3_conf.push_interceptor(fault);
+        }
         let clients = Clients {
             s3: aws_sdk_s3::Client::from_conf(s3_conf.build()),
             sdk,

@@ -1,7 +1,7 @@
 //! The lock description Terraform stores (the DynamoDB item's `Info`, the body of the S3
 //! `.tflock` object): a JSON object with Go's field names, in Go's field order.
 
-use forge_provider::LockInfo;
+use forge_provider::{LockInfo, LockProcess};
 use serde::{Deserialize, Serialize};
 
 #[derive(Serialize, Deserialize, Default)]
@@ -20,6 +20,13 @@ struct Wire {
     created: String,
     #[serde(rename = "Path", default)]
     path: String,
+    /// forge's own member (`forge_provider::LOCK_PROCESS_MEMBER`), after Terraform's.
+    #[serde(
+        rename = "ForgeProcess",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    process: Option<LockProcess>,
 }
 
 /// The JSON Terraform writes for a lock.
@@ -32,6 +39,7 @@ pub fn to_json(info: &LockInfo) -> String {
         version: info.version.clone(),
         created: info.created.clone(),
         path: info.path.clone(),
+        process: info.process.as_deref().cloned(),
     };
     // Serializing a struct of strings cannot fail; fall back to an empty object anyway
     // rather than panic.
@@ -54,6 +62,7 @@ pub fn from_json(text: &str, path: &str) -> LockInfo {
             } else {
                 w.path
             },
+            process: w.process.map(Box::new),
         },
         Err(_) => LockInfo {
             id: String::new(),
@@ -66,6 +75,7 @@ pub fn from_json(text: &str, path: &str) -> LockInfo {
             version: String::new(),
             created: String::new(),
             path: path.to_string(),
+            process: None,
         },
     }
 }
@@ -84,12 +94,38 @@ mod tests {
             version: "1.11.4".into(),
             created: "2026-11-25T21:07:10.123456789Z".into(),
             path: "b/k".into(),
+            process: None,
         };
         assert_eq!(
             to_json(&info),
             r#"{"ID":"1b0c","Operation":"OperationTypeApply","Info":"","Who":"root@vm","Version":"1.11.4","Created":"2026-11-25T21:07:10.123456789Z","Path":"b/k"}"#
         );
         assert_eq!(from_json(&to_json(&info), "other"), info);
+    }
+
+    #[test]
+    fn the_holding_process_follows_terraform_s_fields_and_round_trips() {
+        let info = LockInfo {
+            id: "1b0c".into(),
+            path: "b/k".into(),
+            process: Some(Box::new(LockProcess {
+                host: "ci-7".into(),
+                boot_id: "b9e1".into(),
+                pid_namespace: "pid:[4026531836]".into(),
+                pid: 4242,
+                start_time: 123456,
+            })),
+            ..LockInfo::default()
+        };
+        let json = to_json(&info);
+        assert!(
+            json.ends_with(r#""Path":"b/k","ForgeProcess":{"Host":"ci-7","BootID":"b9e1","PIDNamespace":"pid:[4026531836]","PID":4242,"StartTime":123456}}"#),
+            "{json}"
+        );
+        assert_eq!(from_json(&json, "other"), info);
+        // Terraform's lock has none.
+        let terraform = r#"{"ID":"x","Operation":"OperationTypeApply","Info":"","Who":"me@vm","Version":"1.11.4","Created":"2026-11-25T21:07:10Z","Path":"b/k"}"#;
+        assert_eq!(from_json(terraform, "b/k").process, None);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use forge_aws_common::provider_block::parse_duration;
 use forge_provider::Value;
 
 use super::config::Reader;
@@ -138,28 +139,6 @@ pub(super) fn string_list(reader: &Reader<'_>, key: &str) -> Result<Vec<String>,
         .collect()
 }
 
-/// Go's duration syntax as Terraform takes it: numbers with `h`, `m`, `s` units, in
-/// sequence (`1h30m`, `900s`).
-fn parse_duration(text: &str) -> Option<Duration> {
-    let mut total = 0u64;
-    let mut digits = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let n: u64 = digits.parse().ok()?;
-        digits.clear();
-        total += match c {
-            'h' => n * 3600,
-            'm' => n * 60,
-            's' => n,
-            _ => return None,
-        };
-    }
-    (digits.is_empty() && total > 0).then(|| Duration::from_secs(total))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +159,16 @@ mod tests {
         assert_eq!(parse_duration("15"), None);
         assert_eq!(parse_duration("1d"), None);
         assert_eq!(parse_duration(""), None);
+        assert_eq!(
+            parse_duration("99999999999999999999h"),
+            None,
+            "too large is refused"
+        );
+        assert_eq!(
+            parse_duration("9999999999999999h"),
+            None,
+            "an overflow is refused"
+        );
     }
 
     #[test]

@@ -185,22 +185,52 @@ impl StateBucket {
         .await
     }
 
-    /// Deletes the object at `key` (nothing happens when there is none).
-    pub async fn delete(&self, key: &str) -> ProviderResult<()> {
+    /// Deletes the object at `key` only while its ETag is `etag`. Returns false when it
+    /// is another object now; true when it is deleted (or was gone already).
+    ///
+    /// S3 has conditional deletes since 2024; a store without them (LocalStack, older
+    /// S3-compatible stores answer NotImplemented) gets the closest thing: the object is
+    /// read again and deleted at once if it is still the one read, which leaves only the
+    /// moment between that read and the delete unguarded.
+    pub async fn delete_if_match(&self, key: &str, etag: &str) -> ProviderResult<bool> {
         retry(
             Backoff::default(),
             |_| false,
             || async {
-                self.client
+                let conditional = self
+                    .client
                     .delete_object()
                     .bucket(&self.bucket)
                     .key(key)
+                    .if_match(etag)
                     .send()
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| {
-                        self.error(&format!("delete s3://{}/{key}", self.bucket), sdk_error(e))
-                    })
+                    .await;
+                let sent = match conditional {
+                    Err(e) if e.code() == Some("NotImplemented") => match self.get(key).await? {
+                        None => return Ok(true),
+                        Some(object) if object.etag != etag => return Ok(false),
+                        Some(_) => {
+                            self.client
+                                .delete_object()
+                                .bucket(&self.bucket)
+                                .key(key)
+                                .send()
+                                .await
+                        }
+                    },
+                    sent => sent,
+                };
+                match sent {
+                    Ok(_) => Ok(true),
+                    // Gone already: a delete whose answer was lost and was sent again.
+                    Err(e) if e.code() == Some("NoSuchKey") || http_status(&e) == Some(404) => {
+                        Ok(true)
+                    }
+                    Err(e) if is_precondition_refusal(&e, WriteCondition::Absent) => Ok(false),
+                    Err(e) => {
+                        Err(self.error(&format!("delete s3://{}/{key}", self.bucket), sdk_error(e)))
+                    }
+                }
             },
         )
         .await

@@ -69,5 +69,6 @@ pub fn someone_elses_lock(id: &str) -> forge_provider::LockInfo {
         version: "0".into(),
         created: "2026-01-01T00:00:00Z".into(),
         path: String::new(),
+        process: None,
     }
 }

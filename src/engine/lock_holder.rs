@@ -1,0 +1,173 @@
+//! Locks that heal: every lock forge takes records the process holding it
+//! ([`LockProcess`]: host name, boot id, PID namespace, PID, start time). A run that finds
+//! a lock whose holder ran on this same machine (same host, same boot, same PID namespace)
+//! and is gone, because no process has that PID any more or another process has it now,
+//! releases that lock with a notice and goes on: a killed run needs no `force-unlock`.
+//!
+//! Anything less certain is left alone: a lock Terraform took (no process recorded), one
+//! taken on another host, in another container or before a reboot, or one whose process
+//! cannot be looked at. Those still need the holder to finish, or `force-unlock`.
+
+use forge_provider::LockProcess;
+
+/// What can be said of a lock's holding process from here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HolderState {
+    /// It still runs: the lock is held.
+    Running,
+    /// It is gone; the text says how we know.
+    Gone(String),
+    /// It ran elsewhere (another host, boot or PID namespace), or this system cannot tell.
+    Unknown,
+}
+
+/// This process, as a lock records it; `None` where `/proc` cannot tell (not Linux),
+/// so that such locks are never healed.
+pub fn this_process() -> Option<LockProcess> {
+    let pid = std::process::id();
+    Some(LockProcess {
+        host: host_name()?,
+        boot_id: read_trimmed("/proc/sys/kernel/random/boot_id")?,
+        pid_namespace: std::fs::read_link("/proc/self/ns/pid")
+            .ok()?
+            .to_string_lossy()
+            .into_owned(),
+        pid,
+        start_time: process_stat(pid).ok()??.start_time,
+    })
+}
+
+/// Whether the process that took a lock is still there.
+pub fn holder_state(holder: &LockProcess) -> HolderState {
+    let Some(here) = this_process() else {
+        return HolderState::Unknown;
+    };
+    if holder.host != here.host
+        || holder.boot_id != here.boot_id
+        || holder.pid_namespace != here.pid_namespace
+    {
+        return HolderState::Unknown;
+    }
+    match process_stat(holder.pid) {
+        Ok(None) => HolderState::Gone(format!(
+            "no process has PID {} on this host any more",
+            holder.pid
+        )),
+        Ok(Some(stat)) if stat.start_time != holder.start_time => HolderState::Gone(format!(
+            "PID {} now belongs to another process (started at tick {}, not {})",
+            holder.pid, stat.start_time, holder.start_time
+        )),
+        // A zombie has exited; only its parent has not collected its exit status yet.
+        Ok(Some(stat)) if matches!(stat.state, 'Z' | 'X' | 'x') => {
+            HolderState::Gone(format!("process {} has exited", holder.pid))
+        }
+        Ok(Some(_)) => HolderState::Running,
+        Err(_) => HolderState::Unknown,
+    }
+}
+
+/// The fields of `/proc/<pid>/stat` that tell a process apart.
+struct ProcessStat {
+    /// R, S, D, Z, ... (field 3).
+    state: char,
+    /// Clock ticks after boot (field 22).
+    start_time: u64,
+}
+
+/// `Ok(None)` when there is no such process.
+fn process_stat(pid: u32) -> std::io::Result<Option<ProcessStat>> {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(text) => Ok(parse_stat(&text)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// `pid (comm) state ppid ...`: the command name may hold spaces and parentheses, so the
+/// fields are counted from the last `)`.
+fn parse_stat(text: &str) -> Option<ProcessStat> {
+    let after_name = &text[text.rfind(')')? + 1..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    Some(ProcessStat {
+        state: fields.first()?.chars().next()?,
+        // Field 22 of the line is the 20th after the name (fields 1 and 2 precede it).
+        start_time: fields.get(19)?.parse().ok()?,
+    })
+}
+
+/// The kernel's host name: what `hostname` prints, in a container too.
+fn host_name() -> Option<String> {
+    read_trimmed("/proc/sys/kernel/hostname")
+}
+
+fn read_trimmed(path: &str) -> Option<String> {
+    std::fs::read_to_string(path)
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_fields_are_counted_after_the_command_name() {
+        let line = "4242 (forge (x) y) S 1 4242 4242 0 -1 4194560 100 0 0 0 5 2 0 0 20 0 3 0 987654 1000 200 18446744073709551615";
+        let stat = parse_stat(line).expect("parses");
+        assert_eq!(stat.state, 'S');
+        assert_eq!(stat.start_time, 987654);
+        assert!(parse_stat("garbage").is_none());
+    }
+
+    #[test]
+    fn this_process_runs_and_a_finished_one_is_gone() {
+        let Some(me) = this_process() else {
+            panic!("this test runs on Linux, where /proc tells the lock's process");
+        };
+        assert_eq!(holder_state(&me), HolderState::Running);
+
+        // A child that has exited and been collected: its PID is free.
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("run true");
+        let pid = child.id();
+        child.wait().expect("wait");
+        let gone = LockProcess { pid, ..me.clone() };
+        assert!(
+            matches!(holder_state(&gone), HolderState::Gone(_)),
+            "{:?}",
+            holder_state(&gone)
+        );
+
+        // The same PID with another start time: reused by another process.
+        let reused = LockProcess {
+            start_time: me.start_time + 1,
+            ..me.clone()
+        };
+        assert!(
+            matches!(holder_state(&reused), HolderState::Gone(why) if why.contains("another process"))
+        );
+
+        // Elsewhere, nothing can be said.
+        for elsewhere in [
+            LockProcess {
+                host: format!("{}-other", me.host),
+                pid,
+                ..me.clone()
+            },
+            LockProcess {
+                boot_id: "another-boot".into(),
+                pid,
+                ..me.clone()
+            },
+            LockProcess {
+                pid_namespace: "pid:[1]".into(),
+                pid,
+                ..me.clone()
+            },
+        ] {
+            assert_eq!(holder_state(&elsewhere), HolderState::Unknown);
+        }
+    }
+}
