@@ -21,8 +21,10 @@ use crate::local_backend::LocalBackend;
 use crate::plan::{Action, EngineError, EnvPlan, ErrorKind, PlanMode, UnitOutcome, UnitPlan};
 use crate::run::{RunContext, UnitRun, run_unit, run_unit_keeping_state, warm_providers};
 use crate::store::{StateStore, backend_error};
+use crate::targeting::Targeting;
 use crate::unit_graph::UnitGraph;
 use crate::walk::{NodeOutcome, reversed, walk};
+use forge_config::tfvars::VariableArg;
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -36,6 +38,13 @@ pub struct Options {
     pub exclude: Vec<String>,
     /// How often a long operation reports it is still running.
     pub progress_every: Duration,
+    /// Take each unit's state lock (`-lock=false` turns it off, as in Terraform: for when
+    /// the backend's locking is broken, at the user's risk).
+    pub lock: bool,
+    /// `-target`, `-exclude` and `-replace`.
+    pub targeting: Targeting,
+    /// `-var` and `-var-file`, in command-line order.
+    pub variables: Vec<VariableArg>,
 }
 
 impl Default for Options {
@@ -47,6 +56,9 @@ impl Default for Options {
             include: Vec::new(),
             exclude: Vec::new(),
             progress_every: Duration::from_secs(10),
+            lock: true,
+            targeting: Targeting::default(),
+            variables: Vec::new(),
         }
     }
 }
@@ -165,6 +177,7 @@ impl Engine {
             interrupted: self.interrupted.clone(),
             op_log: Default::default(),
             data_reads: self.data_reads.clone(),
+            targeting: Arc::new(self.options.targeting.clone()),
         }
     }
 
@@ -305,10 +318,15 @@ impl Engine {
     /// the read fails.
     async fn lock_and_load(&self, unit: &Unit, operation: &str) -> Result<Held, Vec<EngineError>> {
         let backend = self.backend(unit).await.map_err(|e| vec![e])?;
-        let info = self
-            .lock(unit, backend.as_ref(), operation)
-            .await
-            .map_err(|e| vec![e])?;
+        let info = if self.options.lock {
+            Some(
+                self.lock(unit, backend.as_ref(), operation)
+                    .await
+                    .map_err(|e| vec![e])?,
+            )
+        } else {
+            None
+        };
         let loaded = async {
             let mut store =
                 StateStore::load(backend.clone(), Some(Journal::for_unit(&unit.dir)), true).await?;
@@ -369,6 +387,21 @@ impl Engine {
                 || u.dir == Path::new(pat)
                 || u.dir.ends_with(pat)
         };
+        let names: Vec<&str> = env.units.iter().map(|u| u.name.as_str()).collect();
+        self.options.targeting.check_units(&names)?;
+        for name in self.options.variables.iter().filter_map(VariableArg::name) {
+            let declared = env
+                .units
+                .iter()
+                .any(|u| u.module.variables.iter().any(|v| v.name == name));
+            if !declared {
+                return Err(EngineError::new(
+                    ErrorKind::Request,
+                    format!("-var {name}=...: no unit of this run declares a variable {name:?}"),
+                )
+                .hint("check the name against the variable blocks of the units' modules"));
+            }
+        }
         for pat in self.options.include.iter().chain(&self.options.exclude) {
             if !env.units.iter().any(|u| matches(u, pat)) {
                 let names: Vec<&str> = env.units.iter().map(|u| u.name.as_str()).collect();
@@ -387,6 +420,7 @@ impl Engine {
                     || self.options.include.iter().any(|p| matches(u, p)))
                     && !self.options.exclude.iter().any(|p| matches(u, p))
                     && crate::unit_policy::left_out(u, mode).is_none()
+                    && self.options.targeting.selects_unit(&u.name)
             })
             .collect())
     }
@@ -524,13 +558,18 @@ impl Engine {
             )
         })?;
         // TF_VAR_* and variable files override inputs, as under Terragrunt (forge_config::tfvars).
-        forge_config::tfvars::variable_values(unit, inputs, &|name| std::env::var(name).ok())
-            .map_err(|d| {
-                EngineError::config(
-                    format!("unit {}: the variable values cannot be read", unit.name),
-                    d,
-                )
-            })
+        forge_config::tfvars::variable_values(
+            unit,
+            inputs,
+            &|name| std::env::var(name).ok(),
+            &self.options.variables,
+        )
+        .map_err(|d| {
+            EngineError::config(
+                format!("unit {}: the variable values cannot be read", unit.name),
+                d,
+            )
+        })
     }
 
     /// Plans every selected unit of the environment.
@@ -849,7 +888,12 @@ impl Engine {
         // whose write the journal let them leave) and are unlocked here while the walk goes
         // on: their dependents take the outputs from this run, so neither write nor unlock
         // holds them up. A crash in between loses nothing the journal does not keep.
-        type Finished = (usize, Arc<dyn StateBackend>, LockInfo, Option<StateStore>);
+        type Finished = (
+            usize,
+            Arc<dyn StateBackend>,
+            Option<LockInfo>,
+            Option<StateStore>,
+        );
         let (unlock_tx, mut unlock_rx) = mpsc::unbounded_channel::<Finished>();
         let unlock_errors: Mutex<BTreeMap<usize, EngineError>> = Mutex::new(BTreeMap::new());
         let unlocking = {
@@ -1245,15 +1289,19 @@ fn run_critical_path(graph: &UnitGraph, ctx: &RunContext) -> CriticalPath {
 /// A unit's lock and the state read under it.
 struct Held {
     backend: Arc<dyn StateBackend>,
-    info: LockInfo,
+    /// `None` when the run takes no locks (`-lock=false`).
+    info: Option<LockInfo>,
     store: StateStore,
 }
 
 async fn unlock_held(
     unit: &Unit,
     backend: &dyn StateBackend,
-    info: &LockInfo,
+    info: &Option<LockInfo>,
 ) -> Result<(), EngineError> {
+    let Some(info) = info else {
+        return Ok(());
+    };
     backend.unlock(&info.id, false).await.map_err(|e| {
         backend_error("unlock", backend, &e).hint(format!(
             "release it with: forge force-unlock {} {}",

@@ -30,6 +30,7 @@ use crate::refactor::{Moves, Refactoring};
 use crate::schema_util::{check_body, from_state, mark_sensitive, shape, to_state, unknown_object};
 use crate::state::{InstanceState, OutputState, provider_address};
 use crate::store::StateStore;
+use crate::targeting::{NodeSelection, Targeting, UnitTargeting};
 use crate::walk::{NodeOutcome, reversed, walk};
 
 /// Conditions (precondition/postcondition) and check blocks, on the runner's scopes.
@@ -66,6 +67,8 @@ pub struct RunContext {
     pub op_log: Arc<OpLog>,
     /// Data-source reads shared by the units and phases of one process run.
     pub data_reads: Arc<DataReads>,
+    /// `-target`, `-exclude` and `-replace`, for every unit of the run.
+    pub targeting: Arc<Targeting>,
 }
 
 impl RunContext {
@@ -143,6 +146,10 @@ struct Runner<'a> {
     collected: Mutex<Collected>,
     /// Condition and check block results, and the check blocks' warnings.
     checks: crate::checks::Collector,
+    /// The `-target`/`-exclude`/`-replace` addresses of this unit.
+    targeting: UnitTargeting,
+    /// Which graph nodes run under them (all without targets).
+    selection: NodeSelection,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -174,6 +181,8 @@ pub async fn run_unit_keeping_state(
     };
     let mut runner = Runner::new(run, graph, store);
     runner.refactor = refactor;
+    runner.targeting = run.ctx.targeting.for_unit(&run.unit.name);
+    runner.selection = runner.select_nodes();
     let result = runner.execute().await;
     (result, runner.recorder.into_store())
 }
@@ -272,6 +281,7 @@ fn module_scope(unit: &Unit, dir: &Path) -> Scope<'static> {
 impl<'a> Runner<'a> {
     fn new(run: &'a UnitRun<'a>, graph: ModuleGraph, store: StateStore) -> Runner<'a> {
         let root = module_scope(run.unit, &run.unit.module.dir);
+        let n = graph.nodes.len();
         Runner {
             run,
             graph,
@@ -288,7 +298,32 @@ impl<'a> Runner<'a> {
             recorder: Recorder::new(store, run),
             collected: Mutex::new(Collected::default()),
             checks: Default::default(),
+            targeting: UnitTargeting::default(),
+            selection: NodeSelection {
+                runs: vec![true; n],
+                whole: vec![true; n],
+            },
         }
+    }
+
+    /// The nodes `-target`/`-exclude` leave in. A destroy walks every node (it only reads
+    /// what state records); which objects it deletes is decided among the orphans.
+    fn select_nodes(&self) -> NodeSelection {
+        let names: Vec<Option<&str>> = self
+            .graph
+            .nodes
+            .iter()
+            .map(|(name, kind)| {
+                matches!(kind, NodeKind::Resource(_) | NodeKind::Data(_)).then_some(name.as_str())
+            })
+            .collect();
+        let whole = UnitTargeting::default();
+        let targeting = if self.run.mode == PlanMode::Destroy {
+            &whole
+        } else {
+            &self.targeting
+        };
+        targeting.nodes(&names, &self.graph.deps)
     }
 }
 
@@ -398,6 +433,10 @@ impl Runner<'_> {
     }
 
     async fn node(&self, i: usize) -> Result<(), Vec<EngineError>> {
+        if !self.selection.runs[i] {
+            // Left out by -target/-exclude: neither read nor planned, nor its orphans.
+            return Ok(());
+        }
         let m = self.graph.node_module[i];
         let module = self.graph.modules[m].module.clone();
         let kind = self.graph.nodes[i].1;
