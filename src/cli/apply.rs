@@ -93,6 +93,10 @@ pub async fn plan_confirm_apply(
     let dir = resolve_target(&run.dir)?;
     let env = load_env(&dir)?;
     let built = build_engine_with(run, replace, style)?;
+    print!(
+        "{}",
+        super::common::targeting_warning(&built.engine.options.targeting, style)
+    );
     if auto_approve {
         // Nothing to confirm, so no environment-wide plan first: each unit shows its own
         // plan (Event::UnitPlanned) just before it is applied, in one walk.

@@ -273,6 +273,18 @@ pub fn build_engine_with(
     Ok(Built { engine, fake })
 }
 
+/// Terraform's warning when `-target` or `-exclude` narrowed the plan; empty otherwise.
+pub fn targeting_warning(t: &forge_engine::targeting::Targeting, style: Style) -> String {
+    let flag = if !t.targets.is_empty() {
+        "-target"
+    } else if !t.excludes.is_empty() {
+        "-exclude"
+    } else {
+        return String::new();
+    };
+    forge_render::text::targeting_warning(flag, style)
+}
+
 /// First Ctrl-C: start nothing new, let operations in flight finish and be recorded, and
 /// release the locks. Second: leave at once.
 fn watch_interrupts(flag: Arc<std::sync::atomic::AtomicBool>) {

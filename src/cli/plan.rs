@@ -74,6 +74,10 @@ pub async fn run(args: PlanArgs, style: Style) -> Outcome {
         );
     } else {
         print!("{}", render_env_plan(&plan, style, true));
+        print!(
+            "{}",
+            super::common::targeting_warning(&built.engine.options.targeting, style)
+        );
     }
     if plan.failed() {
         if !args.json {

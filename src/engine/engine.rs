@@ -258,8 +258,10 @@ impl Engine {
         loop {
             match backend.lock(&info).await {
                 Ok(()) => return Ok(info),
+                // Retried until the whole timeout has passed (the last wait cut to what is
+                // left), then asked once more, as Terraform's -lock-timeout does.
                 Err(BackendError::Locked(holder))
-                    if start.elapsed() + wait <= self.options.lock_timeout =>
+                    if start.elapsed() < self.options.lock_timeout =>
                 {
                     if !announced {
                         announced = true;
@@ -271,7 +273,8 @@ impl Engine {
                             ),
                         });
                     }
-                    tokio::time::sleep(wait).await;
+                    let left = self.options.lock_timeout.saturating_sub(start.elapsed());
+                    tokio::time::sleep(wait.min(left)).await;
                     wait = (wait * 2).min(Duration::from_secs(5));
                 }
                 Err(BackendError::Locked(holder)) => {

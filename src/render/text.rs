@@ -69,6 +69,15 @@ pub fn render_warnings(plan: &UnitPlan, style: Style) -> String {
         .collect()
 }
 
+/// Terraform's warning under a plan made with `-target` (or OpenTofu's `-exclude`): the
+/// plan is not the whole configuration's.
+pub fn targeting_warning(flag: &str, style: Style) -> String {
+    format!(
+        "\n{}\n\nYou are creating a plan with the {flag} option, which means that the result of this\nplan may not represent all of the changes requested by the current configuration.\n\nThe {flag} option is not for routine use, and is provided only for exceptional\nsituations such as recovering from errors or mistakes.\n",
+        style.bold("Warning: Resource targeting is in effect")
+    )
+}
+
 /// Terraform's `-compact-warnings` form: a `Warnings:` list of summaries, each with the
 /// file and line it is about, and how to see them in full.
 fn compact_warnings(warnings: &[forge_engine::checks::Warning], style: Style) -> String {

@@ -15,6 +15,7 @@ mod provider_identity;
 mod refactoring;
 mod remote_state_bootstrap;
 mod stacks;
+mod terraform_flags;
 mod terraform_remote;
 mod terragrunt_functions;
 mod unit_settings;
