@@ -3,6 +3,7 @@
 
 mod apply;
 mod common;
+mod completions;
 mod destroy;
 mod force_unlock;
 mod graph;
@@ -13,6 +14,7 @@ mod schema_host;
 mod state;
 mod terragrunt_host;
 mod validate;
+mod version;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -28,7 +30,8 @@ pub(crate) static API_STATS: AtomicBool = AtomicBool::new(false);
 #[derive(Parser)]
 #[command(
     name = "forge",
-    version,
+    // `-version`/`-v` are Terraform's spellings of the version command (normalise_args).
+    disable_version_flag = true,
     about = "Infrastructure as code for AWS: Terragrunt/Terraform HCL in, AWS out."
 )]
 pub struct Cli {
@@ -72,6 +75,10 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Release a lock left by a run that died.
     ForceUnlock(force_unlock::ForceUnlockArgs),
+    /// Print forge's version, the commit it was built from and the platform.
+    Version(version::VersionArgs),
+    /// Print a shell completion script (bash, zsh or fish) to stdout.
+    Completions(completions::CompletionsArgs),
 }
 
 /// Terraform's flags forge knowingly lacks, with what to do instead; named in the error
@@ -150,6 +157,13 @@ fn normalise_args(args: impl Iterator<Item = String>) -> Vec<String> {
         } else {
             arg
         };
+        // Terraform takes `-version` (and `-v`) where the command goes, as `version`.
+        let arg =
+            if std::ptr::eq(command, &root) && matches!(arg.as_str(), "--version" | "-v" | "-V") {
+                "version".to_string()
+            } else {
+                arg
+            };
         if let Some(flag) = arg.strip_prefix("--") {
             let (name, has_value) = match flag.split_once('=') {
                 Some((n, _)) => (n, true),
@@ -315,6 +329,8 @@ pub fn main() -> i32 {
             Command::State(c) => state::run(c).await,
             Command::Import(a) => import::run(a).await,
             Command::ForceUnlock(a) => force_unlock::run(a).await,
+            Command::Version(a) => version::run(a),
+            Command::Completions(a) => completions::run(a),
         }
     });
     let code = common::finish(result);

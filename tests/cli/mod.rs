@@ -20,6 +20,7 @@ mod terraform_remote;
 mod terragrunt_functions;
 mod unit_settings;
 mod variables;
+mod version_completions;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
