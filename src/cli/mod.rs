@@ -8,6 +8,7 @@ mod destroy;
 mod force_unlock;
 mod graph;
 mod import;
+mod logging;
 mod output;
 mod plan;
 mod schema_host;
@@ -290,6 +291,11 @@ pub fn main() -> i32 {
         Ok(c) => c,
         Err(code) => return code,
     };
+    // Before -chdir, as Terraform: a relative FORGE_LOG_PATH is where forge was started.
+    if let Err(message) = logging::init() {
+        eprintln!("error: {message}");
+        return 1;
+    }
     if let Some(dir) = &cli.chdir
         && let Err(e) = std::env::set_current_dir(dir)
     {

@@ -257,7 +257,10 @@ impl Engine {
         let mut announced = false;
         loop {
             match backend.lock(&info).await {
-                Ok(()) => return Ok(info),
+                Ok(()) => {
+                    tracing::debug!(unit = %unit.name, lock_id = %info.id, state = %backend.describe(), "state lock taken");
+                    return Ok(info);
+                }
                 // Retried until the whole timeout has passed (the last wait cut to what is
                 // left), then asked once more, as Terraform's -lock-timeout does.
                 Err(BackendError::Locked(holder))
@@ -1303,8 +1306,10 @@ async fn unlock_held(
     info: &Option<LockInfo>,
 ) -> Result<(), EngineError> {
     let Some(info) = info else {
+        tracing::debug!(unit = %unit.name, "no state lock to release (-lock=false)");
         return Ok(());
     };
+    tracing::debug!(unit = %unit.name, lock_id = %info.id, "releasing the state lock");
     backend.unlock(&info.id, false).await.map_err(|e| {
         backend_error("unlock", backend, &e).hint(format!(
             "release it with: forge force-unlock {} {}",

@@ -183,7 +183,13 @@ pub async fn run_unit_keeping_state(
     runner.refactor = refactor;
     runner.targeting = run.ctx.targeting.for_unit(&run.unit.name);
     runner.selection = runner.select_nodes();
-    let result = runner.execute().await;
+    let span =
+        tracing::info_span!("unit", unit = %run.unit.name, mode = ?run.mode, apply = run.apply);
+    let result = tracing::Instrument::instrument(runner.execute(), span.clone()).await;
+    span.in_scope(|| match &result {
+        Ok(plan) => tracing::info!(changes = plan.changes.len(), "unit run finished"),
+        Err(errors) => tracing::info!(errors = errors.len(), "unit run failed"),
+    });
     (result, runner.recorder.into_store())
 }
 

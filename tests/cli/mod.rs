@@ -8,6 +8,7 @@ mod crash_recovery;
 mod drift;
 mod environments;
 mod json_syntax_oracle;
+mod logging;
 mod modules;
 mod plan_json_oracle;
 mod production;
