@@ -417,6 +417,15 @@ fn cli_lock_false_takes_no_lock_and_lock_timeout_waits_for_one() {
             .code,
         0
     );
+    // Terraform's force-unlock -force (forge never asks first).
+    let unlock = w.forge(&[
+        "force-unlock",
+        "-force",
+        "11111111-2222-3333-4444-555555555555",
+        "env/u",
+    ]);
+    assert_eq!(unlock.code, 0, "{}", unlock.all());
+    assert!(!lock.exists());
 }
 
 #[test]
