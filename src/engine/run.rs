@@ -312,6 +312,54 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// A notice for each `-target`/`-exclude`/`-replace` address of this unit that names
+    /// nothing in its configuration or state: a misspelt address must not pass silently.
+    async fn announce_unmatched(&self, changes: &[ResourceChange]) {
+        let in_state: Vec<InstanceAddr> = self
+            .recorder
+            .state()
+            .await
+            .state
+            .instances
+            .keys()
+            .cloned()
+            .collect();
+        let t = &self.targeting;
+        let flagged = t
+            .targets
+            .iter()
+            .map(|a| ("-target", a))
+            .chain(t.excludes.iter().map(|a| ("-exclude", a)));
+        let mut unmatched: Vec<String> = flagged
+            .filter(|(_, a)| {
+                !self.graph.nodes.iter().any(|(name, kind)| {
+                    matches!(kind, NodeKind::Resource(_) | NodeKind::Data(_)) && a.names_block(name)
+                }) && !in_state.iter().any(|s| a.covers(s))
+            })
+            .map(|(flag, a)| format!("{flag}={}", a.text))
+            .collect();
+        // A replacement is for an instance the plan has, with a prior object.
+        unmatched.extend(
+            t.replace
+                .iter()
+                .filter(|r| {
+                    self.run.mode == PlanMode::Normal
+                        && !changes.iter().any(|c| {
+                            r.covers(&c.addr) && c.reason == Some(ChangeReason::ReplaceByRequest)
+                        })
+                })
+                .map(|r| format!("-replace={}", r.text)),
+        );
+        for what in unmatched {
+            (self.run.ctx.events)(Event::Notice {
+                unit: Some(self.unit_name().to_string()),
+                message: format!(
+                    "{what} matches no resource instance of this unit: nothing is done for it"
+                ),
+            });
+        }
+    }
+
     /// The nodes `-target`/`-exclude` leave in. A destroy walks every node (it only reads
     /// what state records); which objects it deletes is decided among the orphans.
     fn select_nodes(&self) -> NodeSelection {
@@ -398,6 +446,9 @@ impl Runner<'_> {
             return Err(errors);
         }
         let collected = std::mem::take(&mut *lock(&self.collected));
+        if !self.run.apply {
+            self.announce_unmatched(&collected.changes).await;
+        }
         let mut changes = collected.changes;
         changes.sort_by(|a, b| a.addr.cmp(&b.addr));
         let mut drift = collected.drift;

@@ -642,3 +642,57 @@ fn cli_destroy_target_takes_what_depends_on_it() {
         "terraform_data.c\nterraform_data.n[1]\n"
     );
 }
+
+#[test]
+fn cli_target_a_module_and_misspelt_addresses_are_named() {
+    let w = World::new(&[
+        ("env/u/terragrunt.hcl", ""),
+        (
+            "env/u/main.tf",
+            "module \"m\" {\n  source = \"./m\"\n  count  = 2\n}\n\nresource \"terraform_data\" \"top\" {\n  input = \"top\"\n}\n",
+        ),
+        (
+            "env/u/m/main.tf",
+            "resource \"terraform_data\" \"inner\" {\n  input = \"inner\"\n}\n",
+        ),
+    ]);
+    let all = w.forge(&["plan", "env/u", "-target=module.m"]);
+    assert_eq!(
+        titles(&all.stdout),
+        [
+            "module.m[0].terraform_data.inner will be created",
+            "module.m[1].terraform_data.inner will be created"
+        ],
+        "{}",
+        all.all()
+    );
+    let one = w.forge(&["plan", "env/u", "-target=module.m[1].terraform_data.inner"]);
+    assert_eq!(
+        titles(&one.stdout),
+        ["module.m[1].terraform_data.inner will be created"],
+        "{}",
+        one.all()
+    );
+    let typo = w.forge(&[
+        "plan",
+        "env/u",
+        "-target=terraform_data.tpo",
+        "-replace=terraform_data.top",
+    ]);
+    assert_eq!(typo.code, 0, "{}", typo.all());
+    assert_eq!(
+        titles(&typo.stdout),
+        Vec::<String>::new(),
+        "{}",
+        typo.stdout
+    );
+    for flag in ["-target=terraform_data.tpo", "-replace=terraform_data.top"] {
+        assert!(
+            typo.stdout.contains(&format!(
+                "note: u: {flag} matches no resource instance of this unit: nothing is done for it"
+            )),
+            "{flag}: {}",
+            typo.stdout
+        );
+    }
+}
