@@ -386,8 +386,24 @@ impl Engine {
 
     /// Which units take part: --include-unit / --exclude-unit by name or folder name.
     fn selected(&self, env: &Environment, mode: PlanMode) -> Result<Vec<bool>, EngineError> {
+        // Terragrunt's filters take globs (`app-*`, `network/**`) against the unit's path in
+        // the environment; a plain name also matches the folder's name or path.
+        let is_glob = |pat: &str| pat.contains(['*', '?', '[', '{']);
+        for pat in self.options.include.iter().chain(&self.options.exclude) {
+            if is_glob(pat)
+                && let Err(why) = forge_lang::functions::glob_matches(pat, "")
+            {
+                return Err(EngineError::new(
+                    ErrorKind::Request,
+                    format!("the unit pattern {pat:?} is not a valid glob: {why}"),
+                ));
+            }
+        }
         let matches = |u: &Unit, pat: &str| {
             let pat = pat.trim_end_matches('/');
+            if is_glob(pat) {
+                return forge_lang::functions::glob_matches(pat, &u.name).unwrap_or(false);
+            }
             u.name == pat
                 || u.dir.file_name().is_some_and(|f| f == pat)
                 || u.dir == Path::new(pat)
@@ -413,7 +429,10 @@ impl Engine {
                 let names: Vec<&str> = env.units.iter().map(|u| u.name.as_str()).collect();
                 return Err(EngineError::new(
                     ErrorKind::Request,
-                    format!("no unit named {pat:?} in environment {}", env.name),
+                    format!(
+                        "no unit named {pat:?} (or matching it) in environment {}",
+                        env.name
+                    ),
                 )
                 .hint(format!("the units are: {}", names.join(", "))));
             }

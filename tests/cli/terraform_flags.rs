@@ -696,3 +696,38 @@ fn cli_target_a_module_and_misspelt_addresses_are_named() {
         );
     }
 }
+
+#[test]
+fn cli_unit_filters_take_globs() {
+    let unit = "resource \"terraform_data\" \"x\" {\n  input = \"x\"\n}\n";
+    let w = World::new(&[
+        ("env/app-a/terragrunt.hcl", ""),
+        ("env/app-a/main.tf", unit),
+        ("env/app-b/terragrunt.hcl", ""),
+        ("env/app-b/main.tf", unit),
+        ("env/db/terragrunt.hcl", ""),
+        ("env/db/main.tf", unit),
+    ]);
+    let units = |args: &[&str]| {
+        let mut all = vec!["plan", "env"];
+        all.extend_from_slice(args);
+        let run = w.forge(&all);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.all());
+        run.stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("── unit "))
+            .map(|l| l.trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(units(&["--include-unit", "app-*"]), ["app-a", "app-b"]);
+    assert_eq!(units(&["-exclude-unit=app-?"]), ["db"]);
+    assert_eq!(units(&["-include-unit={db,app-b}"]), ["app-b", "db"]);
+    let none = w.forge(&["plan", "env", "--include-unit", "web-*"]);
+    assert_eq!(none.code, 1);
+    assert!(
+        none.stderr
+            .contains("no unit named \"web-*\" (or matching it)"),
+        "{}",
+        none.stderr
+    );
+}
