@@ -92,6 +92,10 @@ pub struct RunArgs {
     /// Leave these units out (repeatable).
     #[arg(long = "exclude-unit", value_name = "UNIT")]
     pub exclude_unit: Vec<String>,
+    /// With --include-unit: also every unit that depends on the included ones, directly
+    /// or not (Terragrunt's "this unit and everything that depends on it").
+    #[arg(long = "include-dependents")]
+    pub include_dependents: bool,
     /// Plan only this resource or module and what it depends on (repeatable;
     /// `unit:address` in an environment of several units).
     #[arg(long = "target", value_name = "ADDRESS")]
@@ -135,6 +139,7 @@ impl RunArgs {
             parallelism: 10,
             include_unit: Vec::new(),
             exclude_unit: Vec::new(),
+            include_dependents: false,
             targets: Vec::new(),
             excludes: Vec::new(),
             vars: Vec::new(),
@@ -266,6 +271,7 @@ pub fn build_engine_with(
         exclude: args.exclude_unit.clone(),
         targeting,
         variables: args.variables.clone(),
+        include_dependents: args.include_dependents,
         ..Options::default()
     };
     engine.events = Arc::new(move |e| print_event(&e, style));

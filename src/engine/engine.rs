@@ -45,6 +45,8 @@ pub struct Options {
     pub targeting: Targeting,
     /// `-var` and `-var-file`, in command-line order.
     pub variables: Vec<VariableArg>,
+    /// With `include`: also every unit that depends on an included one, directly or not.
+    pub include_dependents: bool,
 }
 
 impl Default for Options {
@@ -59,6 +61,7 @@ impl Default for Options {
             lock: true,
             targeting: Targeting::default(),
             variables: Vec::new(),
+            include_dependents: false,
         }
     }
 }
@@ -437,12 +440,34 @@ impl Engine {
                 .hint(format!("the units are: {}", names.join(", "))));
             }
         }
-        Ok(env
+        let mut included: Vec<bool> = env
             .units
             .iter()
             .map(|u| {
-                (self.options.include.is_empty()
-                    || self.options.include.iter().any(|p| matches(u, p)))
+                self.options.include.is_empty()
+                    || self.options.include.iter().any(|p| matches(u, p))
+            })
+            .collect();
+        if self.options.include_dependents {
+            if self.options.include.is_empty() {
+                return Err(EngineError::new(
+                    ErrorKind::Request,
+                    "--include-dependents adds the units that depend on the included ones, and no unit is included",
+                )
+                .hint("name the units with --include-unit"));
+            }
+            let graph = UnitGraph::build(env)?;
+            let named = included.clone();
+            for (i, inc) in included.iter_mut().enumerate() {
+                *inc = *inc || graph.ancestors(i).into_iter().any(|a| named[a]);
+            }
+        }
+        Ok(env
+            .units
+            .iter()
+            .enumerate()
+            .map(|(i, u)| {
+                included[i]
                     && !self.options.exclude.iter().any(|p| matches(u, p))
                     && crate::unit_policy::left_out(u, mode).is_none()
                     && self.options.targeting.selects_unit(&u.name)

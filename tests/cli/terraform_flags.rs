@@ -731,3 +731,50 @@ fn cli_unit_filters_take_globs() {
         none.stderr
     );
 }
+
+#[test]
+fn cli_include_dependents_takes_the_units_that_depend_on_the_included() {
+    let unit = "resource \"terraform_data\" \"x\" {\n  input = \"x\"\n}\n\noutput \"o\" {\n  value = terraform_data.x.output\n}\n";
+    let depends_on =
+        |dep: &str| format!("dependency \"{dep}\" {{\n  config_path = \"../{dep}\"\n}}\n");
+    let (b, c) = (depends_on("a"), depends_on("b"));
+    let w = World::new(&[
+        ("env/a/terragrunt.hcl", ""),
+        ("env/a/main.tf", unit),
+        ("env/b/terragrunt.hcl", &b),
+        ("env/b/main.tf", unit),
+        ("env/c/terragrunt.hcl", &c),
+        ("env/c/main.tf", unit),
+        ("env/d/terragrunt.hcl", ""),
+        ("env/d/main.tf", unit),
+    ]);
+    let units = |args: &[&str]| {
+        let mut all = vec!["plan", "env"];
+        all.extend_from_slice(args);
+        let run = w.forge(&all);
+        assert_eq!(run.code, 0, "{args:?}: {}", run.all());
+        run.stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("── unit "))
+            .map(|l| l.trim().to_string())
+            .collect::<Vec<_>>()
+    };
+    // The units left out give their dependents the outputs their state records.
+    assert_eq!(w.forge(&["apply", "env", "-auto-approve"]).code, 0);
+    assert_eq!(units(&["-include-unit=b"]), ["b"]);
+    assert_eq!(
+        units(&["-include-unit=b", "-include-dependents"]),
+        ["b", "c"]
+    );
+    assert_eq!(
+        units(&["-include-unit=a", "-include-dependents", "-exclude-unit=c"]),
+        ["a", "b"]
+    );
+    let alone = w.forge(&["plan", "env", "-include-dependents"]);
+    assert_eq!(alone.code, 1);
+    assert!(
+        alone.stderr.contains("name the units with --include-unit"),
+        "{}",
+        alone.stderr
+    );
+}
