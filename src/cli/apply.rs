@@ -52,6 +52,7 @@ async fn apply_saved(args: &ApplyArgs, style: Style) -> Outcome {
         ("-var", !args.run.vars.is_empty()),
         ("-var-file", !args.run.var_files.is_empty()),
         ("-refresh-only", args.refresh_only),
+        ("--changed-since", args.run.changed_since.is_some()),
     ];
     if let Some((flag, _)) = planning_flags.iter().find(|(_, given)| *given) {
         return Err(Failure::Engine(
@@ -92,7 +93,14 @@ pub async fn plan_confirm_apply(
     }
     let dir = resolve_target(&run.dir)?;
     let env = load_env(&dir)?;
-    let built = build_engine_with(run, replace, style)?;
+    let mut built = build_engine_with(run, replace, style)?;
+    if !super::common::select_changed_units(&mut built.engine, &env, run)? {
+        println!(
+            "No unit changed since {}: nothing to do.",
+            run.changed_since.as_deref().unwrap_or_default()
+        );
+        return Ok(0);
+    }
     print!(
         "{}",
         super::common::targeting_warning(&built.engine.options.targeting, style)

@@ -96,6 +96,10 @@ pub struct RunArgs {
     /// or not (Terragrunt's "this unit and everything that depends on it").
     #[arg(long = "include-dependents")]
     pub include_dependents: bool,
+    /// Only the units whose files (or modules, or the files in folders above them)
+    /// changed since this git revision, uncommitted and untracked changes included.
+    #[arg(long = "changed-since", value_name = "GIT_REF")]
+    pub changed_since: Option<String>,
     /// Plan only this resource or module and what it depends on (repeatable;
     /// `unit:address` in an environment of several units).
     #[arg(long = "target", value_name = "ADDRESS")]
@@ -140,6 +144,7 @@ impl RunArgs {
             include_unit: Vec::new(),
             exclude_unit: Vec::new(),
             include_dependents: false,
+            changed_since: None,
             targets: Vec::new(),
             excludes: Vec::new(),
             vars: Vec::new(),
@@ -277,6 +282,66 @@ pub fn build_engine_with(
     engine.events = Arc::new(move |e| print_event(&e, style));
     watch_interrupts(engine.interrupted.clone());
     Ok(Built { engine, fake })
+}
+
+/// `--changed-since REF`: narrows the run to the units the files changed since `REF`
+/// touch. `false` when no unit is touched (the caller says so and stops).
+pub fn select_changed_units(
+    engine: &mut forge_engine::Engine,
+    env: &Environment,
+    args: &RunArgs,
+) -> Result<bool, Failure> {
+    let Some(rev) = &args.changed_since else {
+        return Ok(true);
+    };
+    let refuse = |message: String| {
+        Failure::Engine(EngineError::new(forge_engine::ErrorKind::Request, message))
+    };
+    if !args.include_unit.is_empty() {
+        return Err(refuse(
+            "--changed-since selects the units itself; leave out --include-unit (or use --exclude-unit)".into(),
+        ));
+    }
+    let git = |git_args: &[&str]| -> Result<String, Failure> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&env.dir)
+            .args(git_args)
+            .output()
+            .map_err(|e| refuse(format!("--changed-since {rev}: cannot run git: {e}")))?;
+        if !out.status.success() {
+            return Err(refuse(format!(
+                "--changed-since {rev}: git {} failed: {}",
+                git_args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let root = PathBuf::from(git(&["rev-parse", "--show-toplevel"])?.trim());
+    let root = root.canonicalize().unwrap_or(root);
+    let mut files = git(&["diff", "--name-only", rev.as_str(), "--"])?;
+    files.push_str(&git(&[
+        "ls-files",
+        "--others",
+        "--exclude-standard",
+        "--full-name",
+    ])?);
+    let files: Vec<PathBuf> = files
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| root.join(l))
+        .collect();
+    let touched: Vec<String> = env
+        .units_touched_by(&files)
+        .into_iter()
+        .map(|u| u.name.clone())
+        .collect();
+    if touched.is_empty() {
+        return Ok(false);
+    }
+    engine.options.include = touched;
+    Ok(true)
 }
 
 /// Terraform's warning when `-target` or `-exclude` narrowed the plan; empty otherwise.

@@ -54,6 +54,13 @@ pub async fn run(args: PlanArgs, style: Style) -> Outcome {
     let dir = resolve_target(&args.run.dir)?;
     let env = load_env(&dir)?;
     let mut built = build_engine_with(&args.run, &args.replace, style)?;
+    if !super::common::select_changed_units(&mut built.engine, &env, &args.run)? {
+        println!(
+            "No unit changed since {}: nothing to plan.",
+            args.run.changed_since.as_deref().unwrap_or_default()
+        );
+        return Ok(0);
+    }
     if args.json {
         // stdout holds the JSON document only; progress goes to stderr.
         built.engine.events =

@@ -778,3 +778,74 @@ fn cli_include_dependents_takes_the_units_that_depend_on_the_included() {
         alone.stderr
     );
 }
+
+#[test]
+fn cli_changed_since_takes_the_units_a_git_change_touches() {
+    let unit = "resource \"terraform_data\" \"x\" {\n  input = \"x\"\n}\n";
+    let w = World::new(&[
+        (
+            "env/a/terragrunt.hcl",
+            "terraform {\n  source = \"../../modules/shared\"\n}\n",
+        ),
+        ("modules/shared/main.tf", unit),
+        ("env/b/terragrunt.hcl", ""),
+        ("env/b/main.tf", unit),
+        ("env/c/terragrunt.hcl", ""),
+        ("env/c/main.tf", unit),
+        // What runs leave behind is not a change to the configuration.
+        (".gitignore", "fake-cloud.json\n.forge/\n"),
+    ]);
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .current_dir(w.dir.path())
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "start"]);
+    let units = |rev: &str| {
+        let run = w.forge(&["plan", "env", "--changed-since", rev]);
+        assert_eq!(run.code, 0, "{}", run.all());
+        let names: Vec<String> = run
+            .stdout
+            .lines()
+            .filter_map(|l| l.strip_prefix("── unit "))
+            .map(|l| l.trim().to_string())
+            .collect();
+        (names, run.stdout)
+    };
+    let (none, text) = units("HEAD");
+    assert!(
+        none.is_empty() && text.contains("No unit changed since HEAD: nothing to plan."),
+        "{text}"
+    );
+    // A unit's own file, uncommitted.
+    w.write(&[("env/b/main.tf", &unit.replace("\"x\"\n}", "\"y\"\n}"))]);
+    assert_eq!(units("HEAD").0, ["b"]);
+    // A module a unit uses, committed since the revision.
+    w.write(&[(
+        "modules/shared/extra.tf",
+        unit.replace("\"x\" {", "\"z\" {").as_str(),
+    )]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "module"]);
+    assert_eq!(units("HEAD~1").0, ["a", "b"]);
+    // A new file in the environment's folder (env.hcl) touches every unit.
+    w.write(&[("env/env.hcl", "locals {}\n")]);
+    assert_eq!(units("HEAD").0, ["a", "b", "c"]);
+    let bad = w.forge(&["plan", "env", "--changed-since", "no-such-ref"]);
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr.contains("--changed-since no-such-ref: git diff"),
+        "{}",
+        bad.stderr
+    );
+}
