@@ -6,10 +6,11 @@ use forge_engine::{EnvApply, PlanMode, UnitOutcome};
 use forge_render::text::Style;
 
 use super::common::{
-    Failure, Outcome, RunArgs, build_engine, confirm, load_env, print_unit_failures,
-    resolve_target, seconds,
+    Failure, Outcome, RunArgs, build_engine, build_engine_with, confirm, load_env,
+    print_unit_failures, resolve_target, seconds,
 };
 use super::plan::{mode_of, render_env_plan};
+use forge_engine::{EngineError, ErrorKind};
 
 #[derive(Args)]
 pub struct ApplyArgs {
@@ -21,14 +22,19 @@ pub struct ApplyArgs {
     /// Only record changes made outside forge in state.
     #[arg(long = "refresh-only")]
     pub refresh_only: bool,
+    /// Replace this resource instance even if nothing requires it (repeatable;
+    /// `unit:address` in an environment of several units).
+    #[arg(long = "replace", value_name = "ADDRESS")]
+    pub replace: Vec<String>,
 }
 
 pub async fn run(args: ApplyArgs, style: Style) -> Outcome {
-    if is_plan_file(&args.run.target) {
+    if is_plan_file(&args.run.dir) {
         return apply_saved(&args, style).await;
     }
     plan_confirm_apply(
         &args.run,
+        &args.replace,
         mode_of(args.refresh_only, false),
         args.auto_approve,
         style,
@@ -37,9 +43,30 @@ pub async fn run(args: ApplyArgs, style: Style) -> Outcome {
 }
 
 async fn apply_saved(args: &ApplyArgs, style: Style) -> Outcome {
-    let saved = SavedPlan::read(&args.run.target)?;
+    // The plan decided these; giving them again could only disagree with it (Terraform
+    // refuses them with a plan file too).
+    let planning_flags = [
+        ("-target", !args.run.targets.is_empty()),
+        ("-exclude", !args.run.excludes.is_empty()),
+        ("-replace", !args.replace.is_empty()),
+        ("-var", !args.run.vars.is_empty()),
+        ("-var-file", !args.run.var_files.is_empty()),
+        ("-refresh-only", args.refresh_only),
+        ("--changed-since", args.run.changed_since.is_some()),
+    ];
+    if let Some((flag, _)) = planning_flags.iter().find(|(_, given)| *given) {
+        return Err(Failure::Engine(
+            EngineError::new(
+                ErrorKind::Request,
+                format!("{flag} cannot be used when applying a saved plan"),
+            )
+            .hint("give it to forge plan -out instead; the saved plan applies what it planned"),
+        ));
+    }
+    let saved = SavedPlan::read(&args.run.dir)?;
     let env = load_env(&saved.dir)?;
-    let built = build_engine(&args.run, style)?;
+    let mut built = build_engine(&args.run, style)?;
+    built.engine.options.targeting = saved.targeting()?;
     let result = built
         .engine
         .apply(&env, saved.mode, &saved.targets())
@@ -50,13 +77,34 @@ async fn apply_saved(args: &ApplyArgs, style: Style) -> Outcome {
 /// The interactive flow shared with destroy.
 pub async fn plan_confirm_apply(
     run: &super::common::RunArgs,
+    replace: &[String],
     mode: PlanMode,
     auto_approve: bool,
     style: Style,
 ) -> Outcome {
-    let dir = resolve_target(&run.target)?;
+    if !auto_approve && !run.input {
+        return Err(Failure::Engine(
+            EngineError::new(
+                ErrorKind::Request,
+                "this run needs a 'yes' to go on, and -input=false forbids asking for it",
+            )
+            .hint("add -auto-approve, or apply a plan saved with forge plan -out FILE"),
+        ));
+    }
+    let dir = resolve_target(&run.dir)?;
     let env = load_env(&dir)?;
-    let built = build_engine(run, style)?;
+    let mut built = build_engine_with(run, replace, style)?;
+    if !super::common::select_changed_units(&mut built.engine, &env, run)? {
+        println!(
+            "No unit changed since {}: nothing to do.",
+            run.changed_since.as_deref().unwrap_or_default()
+        );
+        return Ok(0);
+    }
+    print!(
+        "{}",
+        super::common::targeting_warning(&built.engine.options.targeting, style)
+    );
     if auto_approve {
         // Nothing to confirm, so no environment-wide plan first: each unit shows its own
         // plan (Event::UnitPlanned) just before it is applied, in one walk.

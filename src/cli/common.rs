@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Args;
+use forge_config::tfvars::VariableArg;
 use forge_config::{Environment, LoadContext, Unit};
 use forge_engine::{EngineError, Event, OpKind, OpStatus, Options};
 use forge_lang::Diagnostics;
@@ -47,52 +48,123 @@ pub fn finish(result: Outcome) -> i32 {
     }
 }
 
-pub fn style(no_color: bool) -> Style {
-    let color =
-        !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal();
-    Style { color }
+/// When to colour the output (`-color`).
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq)]
+pub enum ColorChoice {
+    /// On a terminal, unless NO_COLOR is set; CLICOLOR_FORCE or FORCE_COLOR force it.
+    #[default]
+    Auto,
+    /// Always, even into a pipe or a file (CI logs that render ANSI colours).
+    Always,
+    Never,
+}
+
+pub fn style(no_color: bool, choice: ColorChoice, compact_warnings: bool) -> Style {
+    let forced = |name: &str| std::env::var(name).is_ok_and(|v| !v.is_empty() && v != "0");
+    let color = match (no_color, choice) {
+        (true, _) | (false, ColorChoice::Never) => false,
+        (false, ColorChoice::Always) => true,
+        (false, ColorChoice::Auto) => {
+            std::env::var_os("NO_COLOR").is_none()
+                && (forced("CLICOLOR_FORCE")
+                    || forced("FORCE_COLOR")
+                    || std::io::stdout().is_terminal())
+        }
+    };
+    Style {
+        color,
+        compact_warnings,
+    }
 }
 
 /// Flags of every command that runs the engine.
 #[derive(Args, Clone, Debug)]
 pub struct RunArgs {
     /// The environment or unit folder (`stacks/production`, or `production` from the repository root).
-    #[arg(default_value = ".")]
-    pub target: PathBuf,
+    #[arg(default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
     /// How many units, and how many provider calls, may run at once.
-    #[arg(long, default_value_t = 10)]
-    pub parallelism: usize,
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub parallelism: u32,
     /// Only these units (repeatable; name or folder).
-    #[arg(long = "include-unit")]
+    #[arg(long = "include-unit", value_name = "UNIT")]
     pub include_unit: Vec<String>,
     /// Leave these units out (repeatable).
-    #[arg(long = "exclude-unit")]
+    #[arg(long = "exclude-unit", value_name = "UNIT")]
     pub exclude_unit: Vec<String>,
-    /// How long to wait for a held state lock (`30s`, `5m`).
-    #[arg(long = "lock-timeout", default_value = "0s", value_parser = parse_duration)]
+    /// With --include-unit: also every unit that depends on the included ones, directly
+    /// or not (Terragrunt's "this unit and everything that depends on it").
+    #[arg(long = "include-dependents")]
+    pub include_dependents: bool,
+    /// Only the units whose files (or modules, or the files in folders above them)
+    /// changed since this git revision, uncommitted and untracked changes included.
+    #[arg(long = "changed-since", value_name = "GIT_REF")]
+    pub changed_since: Option<String>,
+    /// Plan only this resource or module and what it depends on (repeatable;
+    /// `unit:address` in an environment of several units).
+    #[arg(long = "target", value_name = "ADDRESS")]
+    pub targets: Vec<String>,
+    /// Leave out this resource or module and what depends on it (repeatable; OpenTofu's
+    /// -exclude; `unit:address` in an environment of several units).
+    #[arg(long = "exclude", value_name = "ADDRESS")]
+    pub excludes: Vec<String>,
+    /// Set a root-module variable (repeatable); wins over inputs, TF_VAR_ and variable files.
+    #[arg(long = "var", value_name = "NAME=VALUE")]
+    pub vars: Vec<String>,
+    /// Read variable values from a .tfvars or .tfvars.json file (repeatable; with -var,
+    /// a later one wins).
+    #[arg(long = "var-file", value_name = "FILE")]
+    pub var_files: Vec<PathBuf>,
+    /// -var and -var-file in command-line order (filled in after parsing).
+    #[arg(skip)]
+    pub variables: Vec<VariableArg>,
+    /// Take each unit's state lock (-lock=false: take none, at your own risk).
+    #[arg(long = "lock", value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub lock: bool,
+    /// How long to wait for a held state lock, as a Go duration (`30s`, `5m`, `1m30s`).
+    #[arg(long = "lock-timeout", value_name = "DURATION", default_value = "0s", value_parser = parse_duration)]
     pub lock_timeout: Duration,
-    /// Skip reading the live objects before planning.
-    #[arg(long = "refresh", default_value_t = true, action = clap::ArgAction::Set)]
+    /// Read the live objects before planning (-refresh=false: plan from state alone).
+    #[arg(long = "refresh", value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub refresh: bool,
+    /// Ask for input (-input=false: never ask; an apply that would ask for approval fails instead).
+    #[arg(long = "input", value_name = "BOOL", default_value_t = true, num_args = 0..=1, require_equals = true, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub input: bool,
+    /// Show warnings as one line each.
+    #[arg(long = "compact-warnings")]
+    pub compact_warnings: bool,
 }
 
+impl RunArgs {
+    /// The arguments of a command that only reads the unit it is given (import).
+    pub fn for_dir(dir: PathBuf) -> RunArgs {
+        RunArgs {
+            dir,
+            parallelism: 10,
+            include_unit: Vec::new(),
+            exclude_unit: Vec::new(),
+            include_dependents: false,
+            changed_since: None,
+            targets: Vec::new(),
+            excludes: Vec::new(),
+            vars: Vec::new(),
+            var_files: Vec::new(),
+            variables: Vec::new(),
+            lock: true,
+            lock_timeout: Duration::ZERO,
+            refresh: true,
+            input: true,
+            compact_warnings: false,
+        }
+    }
+}
+
+/// A Go duration (`1m30s`, `500ms` is not one: Terraform's -lock-timeout takes h, m, s),
+/// parsed by the one parser the provider block and the S3 backend use.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let t = text.trim();
-    let (num, unit) = t
-        .find(|c: char| !c.is_ascii_digit() && c != '.')
-        .map(|i| t.split_at(i))
-        .unwrap_or((t, "s"));
-    let n: f64 = num
-        .parse()
-        .map_err(|_| format!("{text:?} is not a duration; write 30s, 5m or 1h"))?;
-    let secs = match unit {
-        "ms" => n / 1000.0,
-        "s" | "" => n,
-        "m" => n * 60.0,
-        "h" => n * 3600.0,
-        _ => return Err(format!("{text:?} has an unknown unit; use ms, s, m or h")),
-    };
-    Ok(Duration::from_secs_f64(secs))
+    forge_aws_common::provider_block::parse_go_duration(text.trim()).ok_or_else(|| {
+        format!("{text:?} is not a duration; write it as Terraform does: 30s, 5m, 1m30s or 1h")
+    })
 }
 
 /// The folder a command means: the path itself, or `stacks/<path>` from the repository root.
@@ -180,21 +252,108 @@ pub fn factories() -> Result<(Factories, Option<FakeWorld>), Failure> {
 }
 
 pub fn build_engine(args: &RunArgs, style: Style) -> Result<Built, Failure> {
+    build_engine_with(args, &[], style)
+}
+
+/// The engine for a run, with `-replace`'s addresses (plan and apply only).
+pub fn build_engine_with(
+    args: &RunArgs,
+    replace: &[String],
+    style: Style,
+) -> Result<Built, Failure> {
+    let targeting =
+        forge_engine::targeting::Targeting::new(&args.targets, &args.excludes, replace)?;
     let (factories, fake) = factories()?;
     let backends: Vec<Arc<dyn BackendFactory>> =
         vec![Arc::new(forge_aws::remote_state::S3BackendFactory::new())];
     let mut engine = forge_engine::Engine::new(factories, backends);
     engine.options = Options {
-        parallelism: args.parallelism.max(1),
+        parallelism: args.parallelism.max(1) as usize,
         refresh: args.refresh,
+        lock: args.lock,
         lock_timeout: args.lock_timeout,
         include: args.include_unit.clone(),
         exclude: args.exclude_unit.clone(),
+        targeting,
+        variables: args.variables.clone(),
+        include_dependents: args.include_dependents,
         ..Options::default()
     };
     engine.events = Arc::new(move |e| print_event(&e, style));
     super::stop_signals::watch(engine.interrupted.clone());
     Ok(Built { engine, fake })
+}
+
+/// `--changed-since REF`: narrows the run to the units the files changed since `REF`
+/// touch. `false` when no unit is touched (the caller says so and stops).
+pub fn select_changed_units(
+    engine: &mut forge_engine::Engine,
+    env: &Environment,
+    args: &RunArgs,
+) -> Result<bool, Failure> {
+    let Some(rev) = &args.changed_since else {
+        return Ok(true);
+    };
+    let refuse = |message: String| {
+        Failure::Engine(EngineError::new(forge_engine::ErrorKind::Request, message))
+    };
+    if !args.include_unit.is_empty() {
+        return Err(refuse(
+            "--changed-since selects the units itself; leave out --include-unit (or use --exclude-unit)".into(),
+        ));
+    }
+    let git = |git_args: &[&str]| -> Result<String, Failure> {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&env.dir)
+            .args(git_args)
+            .output()
+            .map_err(|e| refuse(format!("--changed-since {rev}: cannot run git: {e}")))?;
+        if !out.status.success() {
+            return Err(refuse(format!(
+                "--changed-since {rev}: git {} failed: {}",
+                git_args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            )));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let root = PathBuf::from(git(&["rev-parse", "--show-toplevel"])?.trim());
+    let root = root.canonicalize().unwrap_or(root);
+    let mut files = git(&["diff", "--name-only", rev.as_str(), "--"])?;
+    files.push_str(&git(&[
+        "ls-files",
+        "--others",
+        "--exclude-standard",
+        "--full-name",
+    ])?);
+    let files: Vec<PathBuf> = files
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| root.join(l))
+        .collect();
+    let touched: Vec<String> = env
+        .units_touched_by(&files)
+        .into_iter()
+        .map(|u| u.name.clone())
+        .collect();
+    if touched.is_empty() {
+        return Ok(false);
+    }
+    engine.options.include = touched;
+    Ok(true)
+}
+
+/// Terraform's warning when `-target` or `-exclude` narrowed the plan; empty otherwise.
+pub fn targeting_warning(t: &forge_engine::targeting::Targeting, style: Style) -> String {
+    let flag = if !t.targets.is_empty() {
+        "-target"
+    } else if !t.excludes.is_empty() {
+        "-exclude"
+    } else {
+        return String::new();
+    };
+    forge_render::text::targeting_warning(flag, style)
 }
 
 pub fn seconds(d: Duration) -> String {

@@ -16,5 +16,6 @@ pub struct DestroyArgs {
 }
 
 pub async fn run(args: DestroyArgs, style: Style) -> Outcome {
-    super::apply::plan_confirm_apply(&args.run, PlanMode::Destroy, args.auto_approve, style).await
+    super::apply::plan_confirm_apply(&args.run, &[], PlanMode::Destroy, args.auto_approve, style)
+        .await
 }

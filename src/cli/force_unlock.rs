@@ -12,6 +12,10 @@ pub struct ForceUnlockArgs {
     pub id: String,
     /// The unit folder.
     pub target: PathBuf,
+    /// Terraform's "do not ask first": forge never asks before releasing a lock, so
+    /// scripts that pass it get what they ask for.
+    #[arg(long)]
+    pub force: bool,
 }
 
 pub async fn run(args: ForceUnlockArgs) -> Outcome {

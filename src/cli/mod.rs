@@ -3,10 +3,12 @@
 
 mod apply;
 mod common;
+mod completions;
 mod destroy;
 mod force_unlock;
 mod graph;
 mod import;
+mod logging;
 mod output;
 mod plan;
 mod schema_host;
@@ -14,10 +16,15 @@ mod state;
 mod stop_signals;
 mod terragrunt_host;
 mod validate;
+mod version;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
+use common::ColorChoice;
+use forge_config::tfvars::VariableArg;
 
 /// `--api-stats` was given: commands add their part (apply: the critical path) to stderr.
 pub(crate) static API_STATS: AtomicBool = AtomicBool::new(false);
@@ -25,13 +32,21 @@ pub(crate) static API_STATS: AtomicBool = AtomicBool::new(false);
 #[derive(Parser)]
 #[command(
     name = "forge",
-    version,
+    // `-version`/`-v` are Terraform's spellings of the version command (normalise_args).
+    disable_version_flag = true,
     about = "Infrastructure as code for AWS: Terragrunt/Terraform HCL in, AWS out."
 )]
 pub struct Cli {
+    /// Switch to this folder before anything else (Terraform's -chdir: give it before the command).
+    #[arg(long, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
     /// Plain output without colors (also when NO_COLOR is set or output is not a terminal).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// When to colour the output: auto (a terminal; CLICOLOR_FORCE=1 or FORCE_COLOR=1
+    /// force it), always (CI logs that show ANSI colours), never.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
     /// At the end, print to stderr the AWS API calls made (total, per operation, requests
     /// sent twice), the run's wall time and, for apply and destroy, the critical path: the
     /// longest chain of dependent operations. FORGE_API_STATS=1 does the same.
@@ -62,44 +77,241 @@ pub enum Command {
     Import(import::ImportArgs),
     /// Release a lock left by a run that died.
     ForceUnlock(force_unlock::ForceUnlockArgs),
+    /// Print forge's version, the commit it was built from and the platform.
+    Version(version::VersionArgs),
+    /// Print a shell completion script (bash, zsh or fish) to stdout.
+    Completions(completions::CompletionsArgs),
 }
 
-/// Terraform spells some long options with one dash (`-out`, `-auto-approve`); accept both.
-fn normalise_args(args: impl Iterator<Item = String>) -> Vec<String> {
-    const SINGLE_DASH: [&str; 9] = [
-        "out",
-        "auto-approve",
-        "detailed-exitcode",
-        "refresh-only",
-        "refresh",
+/// Terraform's flags forge knowingly lacks, with what to do instead; named in the error
+/// when given, so a CI script learns what to change rather than that `-s` is unexpected.
+const TERRAFORM_FLAGS_NOT_SUPPORTED: &[(&str, &str)] = &[
+    (
+        "state",
+        "each unit's state lives in its remote_state backend; forge state pull/push move it",
+    ),
+    (
+        "state-out",
+        "each unit's state lives in its remote_state backend; forge state pull/push move it",
+    ),
+    (
+        "backup",
+        "state is written by the backend (S3 keeps versions); there is no local backup file",
+    ),
+    (
+        "generate-config-out",
+        "write the resource block and an import block for it",
+    ),
+    ("light", "forge plans every resource it reads"),
+    (
         "json",
-        "lock-timeout",
-        "parallelism",
-        "no-color",
-    ];
-    args.map(|a| {
-        for name in SINGLE_DASH {
-            let flag = format!("-{name}");
-            if a == flag || a.starts_with(&format!("{flag}=")) {
-                return format!("-{a}");
-            }
+        "this command has no JSON output in forge (plan -json does)",
+    ),
+    ("raw", "this command has no raw output in forge"),
+    ("upgrade", "forge has no init: providers are built in"),
+    (
+        "reconfigure",
+        "forge has no init: the backend comes from remote_state",
+    ),
+    (
+        "backend-config",
+        "forge has no init: the backend comes from remote_state",
+    ),
+    (
+        "migrate-state",
+        "forge has no init: the backend comes from remote_state",
+    ),
+    ("destroy", "use forge destroy"),
+    (
+        "deprecation",
+        "forge has no module deprecation warnings to show",
+    ),
+];
+
+/// Terraform writes long flags with one dash (`-lock=false`), forge's parser with two;
+/// so every single-dash word of two or more letters becomes `--word` unless it is the
+/// value of the flag before it (`-var -x=1` keeps `-x=1`). Which flags take a value
+/// comes from the parser's own model, so the two never disagree.
+fn normalise_args(args: impl Iterator<Item = String>) -> Vec<String> {
+    let mut root = Cli::command();
+    root.build();
+    let mut out = Vec::new();
+    let mut command = &root;
+    let mut value_next = false;
+    let mut only_positionals = false;
+    for (i, arg) in args.enumerate() {
+        if i == 0 || only_positionals || value_next {
+            value_next = false;
+            out.push(arg);
+            continue;
         }
-        a
-    })
-    .collect()
+        if arg == "--" {
+            only_positionals = true;
+            out.push(arg);
+            continue;
+        }
+        let single_dash_word = arg.len() > 2
+            && arg.starts_with('-')
+            && !arg.starts_with("--")
+            && arg[1..].starts_with(|c: char| c.is_ascii_alphabetic());
+        let arg = if single_dash_word {
+            format!("-{arg}")
+        } else {
+            arg
+        };
+        // Terraform takes `-version` (and `-v`) where the command goes, as `version`.
+        let arg =
+            if std::ptr::eq(command, &root) && matches!(arg.as_str(), "--version" | "-v" | "-V") {
+                "version".to_string()
+            } else {
+                arg
+            };
+        if let Some(flag) = arg.strip_prefix("--") {
+            let (name, has_value) = match flag.split_once('=') {
+                Some((n, _)) => (n, true),
+                None => (flag, false),
+            };
+            let takes_value = command
+                .get_arguments()
+                .chain(root.get_arguments())
+                .find(|a| a.get_long() == Some(name))
+                .is_some_and(|a| {
+                    a.get_action().takes_values()
+                        && !a.is_require_equals_set()
+                        && a.get_num_args().is_none_or(|n| n.min_values() > 0)
+                });
+            value_next = takes_value && !has_value;
+        } else if !arg.starts_with('-')
+            && let Some(sub) = command.find_subcommand(&arg)
+        {
+            command = sub;
+        }
+        out.push(arg);
+    }
+    out
 }
 
-pub fn main() -> i32 {
-    let cli = match Cli::try_parse_from(normalise_args(std::env::args())) {
+/// A parse error in words that name the flag as the user wrote it.
+fn explain_parse_error(e: &clap::Error) -> Option<String> {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    if e.kind() != ErrorKind::UnknownArgument {
+        return None;
+    }
+    let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let name = arg.trim_start_matches('-');
+    let name = name.split_once('=').map_or(name, |(n, _)| n);
+    if name == "chdir" {
+        return Some(
+            "error: -chdir must come before the command, as in Terraform: forge -chdir=DIR plan ...
+"
+            .into(),
+        );
+    }
+    if let Some((_, why)) = TERRAFORM_FLAGS_NOT_SUPPORTED
+        .iter()
+        .find(|(n, _)| *n == name)
+    {
+        return Some(format!(
+            "error: forge does not support Terraform's -{name} here: {why}
+"
+        ));
+    }
+    Some(format!(
+        "error: unknown flag -{name}
+hint: run the command with -help to list its flags
+"
+    ))
+}
+
+/// `-var` and `-var-file` in the order they were given (a later one wins, as in Terraform).
+fn ordered_variables(matches: &clap::ArgMatches) -> Result<Vec<VariableArg>, String> {
+    let mut ordered: Vec<(usize, VariableArg)> = Vec::new();
+    if let (Some(idx), Some(values)) = (
+        matches.indices_of("vars"),
+        matches.get_many::<String>("vars"),
+    ) {
+        for (i, v) in idx.zip(values) {
+            ordered.push((i, VariableArg::assignment(v)?));
+        }
+    }
+    if let (Some(idx), Some(values)) = (
+        matches.indices_of("var_files"),
+        matches.get_many::<PathBuf>("var_files"),
+    ) {
+        for (i, v) in idx.zip(values) {
+            ordered.push((i, VariableArg::File(v.clone())));
+        }
+    }
+    ordered.sort_by_key(|(i, _)| *i);
+    Ok(ordered.into_iter().map(|(_, v)| v).collect())
+}
+
+/// Parses the command line: Terraform's spellings, then clap, then the variables' order.
+fn parse(args: impl Iterator<Item = String>) -> Result<Cli, i32> {
+    let matches = match Cli::command().try_get_matches_from(normalise_args(args)) {
+        Ok(m) => m,
+        Err(e) => {
+            match explain_parse_error(&e) {
+                Some(text) => eprint!("{text}"),
+                None => {
+                    let _ = e.print();
+                }
+            }
+            return Err(if e.use_stderr() { 1 } else { 0 });
+        }
+    };
+    let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { 1 } else { 0 };
+            return Err(1);
         }
     };
+    let run = match &mut cli.command {
+        Command::Plan(a) => Some(&mut a.run),
+        Command::Apply(a) => Some(&mut a.run),
+        Command::Destroy(a) => Some(&mut a.run),
+        _ => None,
+    };
+    if let (Some(run), Some((_, sub))) = (run, matches.subcommand()) {
+        match ordered_variables(sub) {
+            Ok(v) => run.variables = v,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Err(1);
+            }
+        }
+    }
+    Ok(cli)
+}
+
+pub fn main() -> i32 {
+    let cli = match parse(std::env::args()) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    // Before -chdir, as Terraform: a relative FORGE_LOG_PATH is where forge was started.
+    if let Err(message) = logging::init() {
+        eprintln!("error: {message}");
+        return 1;
+    }
+    if let Some(dir) = &cli.chdir
+        && let Err(e) = std::env::set_current_dir(dir)
+    {
+        eprintln!("error: -chdir={}: cannot switch to it: {e}", dir.display());
+        return 1;
+    }
     let started = std::time::Instant::now();
     API_STATS.store(cli.api_stats, Ordering::Relaxed);
-    let style = common::style(cli.no_color);
+    let compact_warnings = match &cli.command {
+        Command::Plan(a) => a.run.compact_warnings,
+        Command::Apply(a) => a.run.compact_warnings,
+        Command::Destroy(a) => a.run.compact_warnings,
+        _ => false,
+    };
+    let style = common::style(cli.no_color, cli.color, compact_warnings);
     let unavailable_hooks = [
         forge_engine::fault_injection::unavailable_warning(),
         forge_aws_common::fault::unavailable_warning(),
@@ -128,6 +340,8 @@ pub fn main() -> i32 {
             Command::State(c) => state::run(c).await,
             Command::Import(a) => import::run(a).await,
             Command::ForceUnlock(a) => force_unlock::run(a).await,
+            Command::Version(a) => version::run(a),
+            Command::Completions(a) => completions::run(a),
         }
     });
     // A run a signal stopped says so in its exit code, whatever else happened.
@@ -166,33 +380,54 @@ pub fn main() -> i32 {
 mod tests {
     use super::normalise_args;
 
+    fn normalised(args: &[&str]) -> Vec<String> {
+        normalise_args(args.iter().map(|a| a.to_string()))
+    }
+
     #[test]
-    fn terraform_single_dash_flags_are_accepted() {
-        let args = [
-            "forge",
-            "plan",
-            "-out",
-            "p",
-            "-refresh=false",
-            "-refresh-only",
-            "-o",
-            "-lock-timeout=5s",
-        ]
-        .map(String::from);
+    fn terraform_single_dash_flags_become_long_flags() {
         assert_eq!(
-            normalise_args(args.into_iter()),
+            normalised(&[
+                "forge",
+                "-chdir=env",
+                "plan",
+                "-out",
+                "p",
+                "-refresh=false",
+                "-lock-timeout",
+                "1m30s",
+                "-o",
+                "dir",
+            ]),
             [
                 "forge",
+                "--chdir=env",
                 "plan",
                 "--out",
                 "p",
                 "--refresh=false",
-                "--refresh-only",
+                "--lock-timeout",
+                "1m30s",
                 "-o",
-                "--lock-timeout=5s"
+                "dir",
             ]
-            .map(String::from)
-            .to_vec()
+        );
+    }
+
+    #[test]
+    fn a_flag_value_that_starts_with_a_dash_is_left_alone() {
+        // -var takes the next word whatever it looks like; -lock takes its value only
+        // after `=`, so the word after it is the folder, normalised as any word.
+        assert_eq!(
+            normalised(&["forge", "plan", "-var", "-x=1", "-lock", "dir", "--", "-y"]),
+            [
+                "forge", "plan", "--var", "-x=1", "--lock", "dir", "--", "-y"
+            ]
+        );
+        assert_eq!(
+            normalised(&["forge", "state", "rm", "-lock-timeout", "-5s"]),
+            ["forge", "state", "rm", "--lock-timeout", "-5s"],
+            "a dash and a digit is not a flag name"
         );
     }
 }

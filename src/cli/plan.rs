@@ -13,7 +13,7 @@ use forge_render::plan_json_config::{
 };
 use forge_render::text::{Style, render_unit, render_unit_changes, summary_table};
 
-use super::common::{Failure, Outcome, RunArgs, build_engine, load_env, resolve_target};
+use super::common::{Failure, Outcome, RunArgs, build_engine_with, load_env, resolve_target};
 
 #[derive(Args)]
 pub struct PlanArgs {
@@ -32,8 +32,12 @@ pub struct PlanArgs {
     #[arg(long)]
     pub json: bool,
     /// Save the plan to apply exactly it later (`forge apply FILE`).
-    #[arg(long = "out")]
+    #[arg(long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Replace this resource instance even if nothing requires it (repeatable;
+    /// `unit:address` in an environment of several units).
+    #[arg(long = "replace", value_name = "ADDRESS")]
+    pub replace: Vec<String>,
 }
 
 pub fn mode_of(refresh_only: bool, destroy: bool) -> PlanMode {
@@ -47,9 +51,16 @@ pub fn mode_of(refresh_only: bool, destroy: bool) -> PlanMode {
 }
 
 pub async fn run(args: PlanArgs, style: Style) -> Outcome {
-    let dir = resolve_target(&args.run.target)?;
+    let dir = resolve_target(&args.run.dir)?;
     let env = load_env(&dir)?;
-    let mut built = build_engine(&args.run, style)?;
+    let mut built = build_engine_with(&args.run, &args.replace, style)?;
+    if !super::common::select_changed_units(&mut built.engine, &env, &args.run)? {
+        println!(
+            "No unit changed since {}: nothing to plan.",
+            args.run.changed_since.as_deref().unwrap_or_default()
+        );
+        return Ok(0);
+    }
     if args.json {
         // stdout holds the JSON document only; progress goes to stderr.
         built.engine.events =
@@ -70,6 +81,10 @@ pub async fn run(args: PlanArgs, style: Style) -> Outcome {
         );
     } else {
         print!("{}", render_env_plan(&plan, style, true));
+        print!(
+            "{}",
+            super::common::targeting_warning(&built.engine.options.targeting, style)
+        );
     }
     if plan.failed() {
         if !args.json {
@@ -79,7 +94,9 @@ pub async fn run(args: PlanArgs, style: Style) -> Outcome {
     }
     if let Some(out) = &args.out {
         let canonical = dir.canonicalize().unwrap_or(dir.clone());
-        SavedPlan::from_plan(&canonical, &plan)?.write(out)?;
+        SavedPlan::from_plan(&canonical, &plan)?
+            .with_targeting(&built.engine.options.targeting)
+            .write(out)?;
         if !args.json {
             println!(
                 "\nSaved the plan to: {}\nTo perform exactly these actions, run: forge apply {}",

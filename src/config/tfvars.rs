@@ -9,7 +9,8 @@
 //! 2. the unit's `inputs`;
 //! 3. `TF_VAR_<name>` from forge's own environment;
 //! 4. `terraform.tfvars`, then `terraform.tfvars.json`;
-//! 5. `*.auto.tfvars` and `*.auto.tfvars.json` together, in lexical order of file name.
+//! 5. `*.auto.tfvars` and `*.auto.tfvars.json` together, in lexical order of file name;
+//! 6. `-var` and `-var-file` on the command line, in the order given (a later one wins).
 //!
 //! Files are looked up in the module's folder and in the unit's folder (Terragrunt copies
 //! the unit folder's files over the module in its working copy, so the unit's file of a
@@ -26,12 +27,49 @@ use forge_provider::Value;
 use crate::module::Variable;
 use crate::unit::Unit;
 
-/// `inputs` with the values of `TF_VAR_*` (looked up with `env`) and the variable files
-/// laid over them, for the variables the unit's module declares.
+/// One `-var NAME=VALUE` or `-var-file FILE` of the command line.
+#[derive(Clone, Debug, PartialEq)]
+pub enum VariableArg {
+    /// The value's text, read as a `TF_VAR_` value is (a string for a primitive type, an
+    /// HCL expression for a complex one).
+    Value { name: String, text: String },
+    /// A `.tfvars` or `.tfvars.json` file, relative to the folder forge runs in.
+    File(PathBuf),
+}
+
+impl VariableArg {
+    /// Parses `-var`'s `NAME=VALUE` as Terraform does: split at the first `=`.
+    pub fn assignment(arg: &str) -> Result<VariableArg, String> {
+        match arg.split_once('=') {
+            Some((name, text)) if !name.trim().is_empty() => Ok(VariableArg::Value {
+                name: name.trim().to_string(),
+                text: text.to_string(),
+            }),
+            _ => Err(format!(
+                "-var {arg:?} is not a variable name and a value separated by an equals sign; write -var 'name=value'"
+            )),
+        }
+    }
+
+    /// The name a `-var` sets (`None` for a file).
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            VariableArg::Value { name, .. } => Some(name),
+            VariableArg::File(_) => None,
+        }
+    }
+}
+
+/// `inputs` with the values of `TF_VAR_*` (looked up with `env`), the variable files and
+/// the command line's `-var`/`-var-file` (`args`) laid over them, for the variables the
+/// unit's module declares. A name the module does not declare is left out: in an
+/// environment a `-var` is meant for the units that declare it (the CLI refuses one that
+/// no unit declares).
 pub fn variable_values(
     unit: &Unit,
     inputs: BTreeMap<String, Value>,
     env: &dyn Fn(&str) -> Option<String>,
+    args: &[VariableArg],
 ) -> Result<BTreeMap<String, Value>, Diagnostics> {
     let mut values = inputs;
     let mut diags = Diagnostics::new();
@@ -39,7 +77,7 @@ pub fn variable_values(
     for var in variables {
         let name = format!("TF_VAR_{}", var.name);
         if let Some(raw) = env(&name) {
-            match env_value(var, &name, raw) {
+            match text_value(var, &format!("the environment variable {name}"), raw) {
                 Ok(v) => {
                     values.insert(var.name.clone(), v);
                 }
@@ -47,7 +85,34 @@ pub fn variable_values(
             }
         }
     }
-    for path in variable_files(&[&unit.module.dir, &unit.dir]) {
+    let files = variable_files(&[&unit.module.dir, &unit.dir])
+        .into_iter()
+        .map(VariableArg::File);
+    for arg in files.chain(args.iter().cloned()) {
+        let path = match arg {
+            VariableArg::File(path) => path,
+            VariableArg::Value { name, text } => {
+                if let Some(var) = variables.iter().find(|v| v.name == name) {
+                    match text_value(var, &format!("-var {name}=..."), text) {
+                        Ok(v) => {
+                            values.insert(name, v);
+                        }
+                        Err(d) => diags.push(*d),
+                    }
+                }
+                continue;
+            }
+        };
+        if !path.is_file() {
+            diags.push(
+                Diagnostic::error(format!(
+                    "cannot read the variable file {}: no such file",
+                    path.display()
+                ))
+                .hint("-var-file paths are relative to the folder forge runs in"),
+            );
+            continue;
+        }
         let read = if path.to_string_lossy().ends_with(".json") {
             json_file(&path)
         } else {
@@ -124,7 +189,8 @@ fn is_primitive(ty: &TypeConstraint) -> bool {
     )
 }
 
-fn env_value(var: &Variable, name: &str, raw: String) -> Result<Value, Box<Diagnostic>> {
+/// A value given as text (`TF_VAR_x`, `-var x=...`), described by `source` in messages.
+fn text_value(var: &Variable, source: &str, raw: String) -> Result<Value, Box<Diagnostic>> {
     // forge does not tell `type = any` from no type; both take the text as a string (what
     // Terraform does without a type).
     let value = if is_primitive(&var.ty) {
@@ -148,18 +214,17 @@ fn env_value(var: &Variable, name: &str, raw: String) -> Result<Value, Box<Diagn
                     d.to_string().lines().next().unwrap_or("").to_string()
                 };
                 return Err(Box::new(Diagnostic::error(format!(
-                    "the environment variable {name} cannot be read as a value of variable `{}`: {why}",
+                    "{source} cannot be read as a value of variable `{}`: {why}",
                     var.name
                 ))
                 .at(var.location.clone())
                 .hint(format!(
-                    "for a variable of a complex type, {name} must hold an HCL expression such as [\"a\", \"b\"] or {{ key = \"value\" }}"
+                    "for a variable of a complex type, {source} must hold an HCL expression such as [\"a\", \"b\"] or {{ key = \"value\" }}"
                 ))));
             }
         }
     };
-    checked(var, value, || format!("the environment variable {name}"))
-        .map_err(|d| Box::new(d.at(var.location.clone())))
+    checked(var, value, || source.to_string()).map_err(|d| Box::new(d.at(var.location.clone())))
 }
 
 /// The value converted to the variable's type (so a type error names where the value came

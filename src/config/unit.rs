@@ -44,6 +44,33 @@ impl Environment {
     pub fn unit(&self, name: &str) -> Option<&Unit> {
         self.units.iter().find(|u| u.name == name)
     }
+
+    /// The units a change to these files (absolute paths) can change: a file in the unit's
+    /// folder, in a folder above it (what Terragrunt reads from parent folders: the root
+    /// `terragrunt.hcl`, `env.hcl`; any file there counts, to be safe), or in the folder
+    /// of its module or of a module it calls.
+    pub fn units_touched_by(&self, files: &[PathBuf]) -> Vec<&Unit> {
+        self.units
+            .iter()
+            .filter(|u| {
+                let mut module_dirs = Vec::new();
+                collect_module_dirs(&u.module, &mut module_dirs);
+                files.iter().any(|f| {
+                    f.starts_with(&u.dir)
+                        || f.parent().is_some_and(|folder| u.dir.starts_with(folder))
+                        || module_dirs.iter().any(|d| f.starts_with(d))
+                })
+            })
+            .collect()
+    }
+}
+
+/// A module's folder and those of every module it calls, recursively.
+fn collect_module_dirs(module: &Module, out: &mut Vec<PathBuf>) {
+    out.push(module.dir.clone());
+    for call in &module.module_calls {
+        collect_module_dirs(&call.module, out);
+    }
 }
 
 #[derive(Clone, Debug)]

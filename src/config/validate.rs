@@ -576,14 +576,18 @@ fn validate_unit_inputs(unit: &Unit, env: &Environment) -> Diagnostics {
         }
     }
     // TF_VAR_* and variable files can give what inputs do not (and their errors show here).
-    let external =
-        match crate::tfvars::variable_values(unit, BTreeMap::new(), &|k| std::env::var(k).ok()) {
-            Ok(values) => values,
-            Err(d) => {
-                diags.extend(d);
-                BTreeMap::new()
-            }
-        };
+    let external = match crate::tfvars::variable_values(
+        unit,
+        BTreeMap::new(),
+        &|k| std::env::var(k).ok(),
+        &[],
+    ) {
+        Ok(values) => values,
+        Err(d) => {
+            diags.extend(d);
+            BTreeMap::new()
+        }
+    };
     for var in &unit.module.variables {
         if var.default.is_none()
             && !inputs.contains_key(&var.name)

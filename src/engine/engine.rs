@@ -21,8 +21,10 @@ use crate::local_backend::LocalBackend;
 use crate::plan::{Action, EngineError, EnvPlan, ErrorKind, PlanMode, UnitOutcome, UnitPlan};
 use crate::run::{RunContext, UnitRun, run_unit, run_unit_keeping_state, warm_providers};
 use crate::store::{StateStore, backend_error};
+use crate::targeting::Targeting;
 use crate::unit_graph::UnitGraph;
 use crate::walk::{NodeOutcome, reversed, walk};
+use forge_config::tfvars::VariableArg;
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -36,6 +38,15 @@ pub struct Options {
     pub exclude: Vec<String>,
     /// How often a long operation reports it is still running.
     pub progress_every: Duration,
+    /// Take each unit's state lock (`-lock=false` turns it off, as in Terraform: for when
+    /// the backend's locking is broken, at the user's risk).
+    pub lock: bool,
+    /// `-target`, `-exclude` and `-replace`.
+    pub targeting: Targeting,
+    /// `-var` and `-var-file`, in command-line order.
+    pub variables: Vec<VariableArg>,
+    /// With `include`: also every unit that depends on an included one, directly or not.
+    pub include_dependents: bool,
 }
 
 impl Default for Options {
@@ -47,6 +58,10 @@ impl Default for Options {
             include: Vec::new(),
             exclude: Vec::new(),
             progress_every: Duration::from_secs(10),
+            lock: true,
+            targeting: Targeting::default(),
+            variables: Vec::new(),
+            include_dependents: false,
         }
     }
 }
@@ -254,6 +269,7 @@ impl Engine {
             interrupted: self.interrupted.clone(),
             op_log: Default::default(),
             data_reads: self.data_reads.clone(),
+            targeting: Arc::new(self.options.targeting.clone()),
         }
     }
 
@@ -336,7 +352,12 @@ impl Engine {
         let mut released: Vec<String> = Vec::new();
         loop {
             match backend.lock(&info).await {
-                Ok(()) => return Ok(info),
+                Ok(()) => {
+                    tracing::debug!(unit = %unit.name, lock_id = %info.id, state = %backend.describe(), "state lock taken");
+                    return Ok(info);
+                }
+                // Retried until the whole timeout has passed (the last wait cut to what is
+                // left), then asked once more, as Terraform's -lock-timeout does.
                 Err(BackendError::Locked(holder))
                     if !released.contains(&holder.id)
                         && let Some(gone) = gone_holder(&holder) =>
@@ -358,7 +379,7 @@ impl Engine {
                     }
                 }
                 Err(BackendError::Locked(holder))
-                    if start.elapsed() + wait <= self.options.lock_timeout =>
+                    if start.elapsed() < self.options.lock_timeout =>
                 {
                     if !announced {
                         announced = true;
@@ -370,7 +391,8 @@ impl Engine {
                             ),
                         });
                     }
-                    tokio::time::sleep(wait).await;
+                    let left = self.options.lock_timeout.saturating_sub(start.elapsed());
+                    tokio::time::sleep(wait.min(left)).await;
                     wait = (wait * 2).min(Duration::from_secs(5));
                 }
                 Err(BackendError::Locked(holder)) => {
@@ -417,10 +439,15 @@ impl Engine {
     /// the read fails.
     async fn lock_and_load(&self, unit: &Unit, operation: &str) -> Result<Held, Vec<EngineError>> {
         let backend = self.backend(unit).await.map_err(|e| vec![e])?;
-        let info = self
-            .lock(unit, backend.as_ref(), operation)
-            .await
-            .map_err(|e| vec![e])?;
+        let info = if self.options.lock {
+            Some(
+                self.lock(unit, backend.as_ref(), operation)
+                    .await
+                    .map_err(|e| vec![e])?,
+            )
+        } else {
+            None
+        };
         let loaded = async {
             let mut store =
                 StateStore::load(backend.clone(), Some(Journal::for_unit(&unit.dir)), true).await?;
@@ -474,31 +501,88 @@ impl Engine {
 
     /// Which units take part: --include-unit / --exclude-unit by name or folder name.
     fn selected(&self, env: &Environment, mode: PlanMode) -> Result<Vec<bool>, EngineError> {
+        // Terragrunt's filters take globs (`app-*`, `network/**`) against the unit's path in
+        // the environment; a plain name also matches the folder's name or path.
+        let is_glob = |pat: &str| pat.contains(['*', '?', '[', '{']);
+        for pat in self.options.include.iter().chain(&self.options.exclude) {
+            if is_glob(pat)
+                && let Err(why) = forge_lang::functions::glob_matches(pat, "")
+            {
+                return Err(EngineError::new(
+                    ErrorKind::Request,
+                    format!("the unit pattern {pat:?} is not a valid glob: {why}"),
+                ));
+            }
+        }
         let matches = |u: &Unit, pat: &str| {
             let pat = pat.trim_end_matches('/');
+            if is_glob(pat) {
+                return forge_lang::functions::glob_matches(pat, &u.name).unwrap_or(false);
+            }
             u.name == pat
                 || u.dir.file_name().is_some_and(|f| f == pat)
                 || u.dir == Path::new(pat)
                 || u.dir.ends_with(pat)
         };
+        let names: Vec<&str> = env.units.iter().map(|u| u.name.as_str()).collect();
+        self.options.targeting.check_units(&names)?;
+        for name in self.options.variables.iter().filter_map(VariableArg::name) {
+            let declared = env
+                .units
+                .iter()
+                .any(|u| u.module.variables.iter().any(|v| v.name == name));
+            if !declared {
+                return Err(EngineError::new(
+                    ErrorKind::Request,
+                    format!("-var {name}=...: no unit of this run declares a variable {name:?}"),
+                )
+                .hint("check the name against the variable blocks of the units' modules"));
+            }
+        }
         for pat in self.options.include.iter().chain(&self.options.exclude) {
             if !env.units.iter().any(|u| matches(u, pat)) {
                 let names: Vec<&str> = env.units.iter().map(|u| u.name.as_str()).collect();
                 return Err(EngineError::new(
                     ErrorKind::Request,
-                    format!("no unit named {pat:?} in environment {}", env.name),
+                    format!(
+                        "no unit named {pat:?} (or matching it) in environment {}",
+                        env.name
+                    ),
                 )
                 .hint(format!("the units are: {}", names.join(", "))));
+            }
+        }
+        let mut included: Vec<bool> = env
+            .units
+            .iter()
+            .map(|u| {
+                self.options.include.is_empty()
+                    || self.options.include.iter().any(|p| matches(u, p))
+            })
+            .collect();
+        if self.options.include_dependents {
+            if self.options.include.is_empty() {
+                return Err(EngineError::new(
+                    ErrorKind::Request,
+                    "--include-dependents adds the units that depend on the included ones, and no unit is included",
+                )
+                .hint("name the units with --include-unit"));
+            }
+            let graph = UnitGraph::build(env)?;
+            let named = included.clone();
+            for (i, inc) in included.iter_mut().enumerate() {
+                *inc = *inc || graph.ancestors(i).into_iter().any(|a| named[a]);
             }
         }
         Ok(env
             .units
             .iter()
-            .map(|u| {
-                (self.options.include.is_empty()
-                    || self.options.include.iter().any(|p| matches(u, p)))
+            .enumerate()
+            .map(|(i, u)| {
+                included[i]
                     && !self.options.exclude.iter().any(|p| matches(u, p))
                     && crate::unit_policy::left_out(u, mode).is_none()
+                    && self.options.targeting.selects_unit(&u.name)
             })
             .collect())
     }
@@ -636,13 +720,18 @@ impl Engine {
             )
         })?;
         // TF_VAR_* and variable files override inputs, as under Terragrunt (forge_config::tfvars).
-        forge_config::tfvars::variable_values(unit, inputs, &|name| std::env::var(name).ok())
-            .map_err(|d| {
-                EngineError::config(
-                    format!("unit {}: the variable values cannot be read", unit.name),
-                    d,
-                )
-            })
+        forge_config::tfvars::variable_values(
+            unit,
+            inputs,
+            &|name| std::env::var(name).ok(),
+            &self.options.variables,
+        )
+        .map_err(|d| {
+            EngineError::config(
+                format!("unit {}: the variable values cannot be read", unit.name),
+                d,
+            )
+        })
     }
 
     /// Plans every selected unit of the environment.
@@ -977,7 +1066,12 @@ impl Engine {
         // whose write the journal let them leave) and are unlocked here while the walk goes
         // on: their dependents take the outputs from this run, so neither write nor unlock
         // holds them up. A crash in between loses nothing the journal does not keep.
-        type Finished = (usize, Arc<dyn StateBackend>, LockInfo, Option<StateStore>);
+        type Finished = (
+            usize,
+            Arc<dyn StateBackend>,
+            Option<LockInfo>,
+            Option<StateStore>,
+        );
         let (unlock_tx, mut unlock_rx) = mpsc::unbounded_channel::<Finished>();
         let unlock_errors: Mutex<BTreeMap<usize, EngineError>> = Mutex::new(BTreeMap::new());
         let unlocking = {
@@ -1412,15 +1506,21 @@ fn run_critical_path(graph: &UnitGraph, ctx: &RunContext) -> CriticalPath {
 /// A unit's lock and the state read under it.
 struct Held {
     backend: Arc<dyn StateBackend>,
-    info: LockInfo,
+    /// `None` when the run takes no locks (`-lock=false`).
+    info: Option<LockInfo>,
     store: StateStore,
 }
 
 async fn unlock_held(
     unit: &Unit,
     backend: &dyn StateBackend,
-    info: &LockInfo,
+    info: &Option<LockInfo>,
 ) -> Result<(), EngineError> {
+    let Some(info) = info else {
+        tracing::debug!(unit = %unit.name, "no state lock to release (-lock=false)");
+        return Ok(());
+    };
+    tracing::debug!(unit = %unit.name, lock_id = %info.id, "releasing the state lock");
     backend.unlock(&info.id, false).await.map_err(|e| {
         backend_error("unlock", backend, &e).hint(format!(
             "release it with: forge force-unlock {} {}",

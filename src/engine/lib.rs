@@ -30,6 +30,7 @@ pub mod saved_plan;
 pub mod schema_util;
 pub mod state;
 pub mod store;
+pub mod targeting;
 pub mod unit_graph;
 pub mod unit_policy;
 pub mod validate;

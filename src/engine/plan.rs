@@ -62,6 +62,8 @@ impl Action {
 pub enum ChangeReason {
     /// Replaced: an argument that cannot change in place changed.
     ReplaceBecauseCannotUpdate,
+    /// Replaced: `-replace` named it.
+    ReplaceByRequest,
     /// Deleted: no block of the configuration declares the resource any more.
     DeleteBecauseNoResourceConfig,
     /// Deleted: the block is still there but its count/for_each no longer gives an
@@ -86,6 +88,7 @@ impl ChangeReason {
     pub fn terraform_name(self) -> &'static str {
         match self {
             ChangeReason::ReplaceBecauseCannotUpdate => "replace_because_cannot_update",
+            ChangeReason::ReplaceByRequest => "replace_by_request",
             ChangeReason::DeleteBecauseNoResourceConfig => "delete_because_no_resource_config",
             ChangeReason::DeleteBecauseWrongRepetition => "delete_because_wrong_repetition",
             ChangeReason::DeleteBecauseCountIndex => "delete_because_count_index",

@@ -30,6 +30,7 @@ use crate::refactor::{Moves, Refactoring};
 use crate::schema_util::{check_body, from_state, mark_sensitive, shape, to_state, unknown_object};
 use crate::state::{InstanceState, OutputState, provider_address};
 use crate::store::StateStore;
+use crate::targeting::{NodeSelection, Targeting, UnitTargeting};
 use crate::walk::{NodeOutcome, reversed, walk};
 
 /// Conditions (precondition/postcondition) and check blocks, on the runner's scopes.
@@ -66,6 +67,8 @@ pub struct RunContext {
     pub op_log: Arc<OpLog>,
     /// Data-source reads shared by the units and phases of one process run.
     pub data_reads: Arc<DataReads>,
+    /// `-target`, `-exclude` and `-replace`, for every unit of the run.
+    pub targeting: Arc<Targeting>,
 }
 
 impl RunContext {
@@ -143,6 +146,10 @@ struct Runner<'a> {
     collected: Mutex<Collected>,
     /// Condition and check block results, and the check blocks' warnings.
     checks: crate::checks::Collector,
+    /// The `-target`/`-exclude`/`-replace` addresses of this unit.
+    targeting: UnitTargeting,
+    /// Which graph nodes run under them (all without targets).
+    selection: NodeSelection,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -174,7 +181,15 @@ pub async fn run_unit_keeping_state(
     };
     let mut runner = Runner::new(run, graph, store);
     runner.refactor = refactor;
-    let result = runner.execute().await;
+    runner.targeting = run.ctx.targeting.for_unit(&run.unit.name);
+    runner.selection = runner.select_nodes();
+    let span =
+        tracing::info_span!("unit", unit = %run.unit.name, mode = ?run.mode, apply = run.apply);
+    let result = tracing::Instrument::instrument(runner.execute(), span.clone()).await;
+    span.in_scope(|| match &result {
+        Ok(plan) => tracing::info!(changes = plan.changes.len(), "unit run finished"),
+        Err(errors) => tracing::info!(errors = errors.len(), "unit run failed"),
+    });
     (result, runner.recorder.into_store())
 }
 
@@ -272,6 +287,7 @@ fn module_scope(unit: &Unit, dir: &Path) -> Scope<'static> {
 impl<'a> Runner<'a> {
     fn new(run: &'a UnitRun<'a>, graph: ModuleGraph, store: StateStore) -> Runner<'a> {
         let root = module_scope(run.unit, &run.unit.module.dir);
+        let n = graph.nodes.len();
         Runner {
             run,
             graph,
@@ -288,7 +304,80 @@ impl<'a> Runner<'a> {
             recorder: Recorder::new(store, run),
             collected: Mutex::new(Collected::default()),
             checks: Default::default(),
+            targeting: UnitTargeting::default(),
+            selection: NodeSelection {
+                runs: vec![true; n],
+                whole: vec![true; n],
+            },
         }
+    }
+
+    /// A notice for each `-target`/`-exclude`/`-replace` address of this unit that names
+    /// nothing in its configuration or state: a misspelt address must not pass silently.
+    async fn announce_unmatched(&self, changes: &[ResourceChange]) {
+        let in_state: Vec<InstanceAddr> = self
+            .recorder
+            .state()
+            .await
+            .state
+            .instances
+            .keys()
+            .cloned()
+            .collect();
+        let t = &self.targeting;
+        let flagged = t
+            .targets
+            .iter()
+            .map(|a| ("-target", a))
+            .chain(t.excludes.iter().map(|a| ("-exclude", a)));
+        let mut unmatched: Vec<String> = flagged
+            .filter(|(_, a)| {
+                !self.graph.nodes.iter().any(|(name, kind)| {
+                    matches!(kind, NodeKind::Resource(_) | NodeKind::Data(_)) && a.names_block(name)
+                }) && !in_state.iter().any(|s| a.covers(s))
+            })
+            .map(|(flag, a)| format!("{flag}={}", a.text))
+            .collect();
+        // A replacement is for an instance the plan has, with a prior object.
+        unmatched.extend(
+            t.replace
+                .iter()
+                .filter(|r| {
+                    self.run.mode == PlanMode::Normal
+                        && !changes.iter().any(|c| {
+                            r.covers(&c.addr) && c.reason == Some(ChangeReason::ReplaceByRequest)
+                        })
+                })
+                .map(|r| format!("-replace={}", r.text)),
+        );
+        for what in unmatched {
+            (self.run.ctx.events)(Event::Notice {
+                unit: Some(self.unit_name().to_string()),
+                message: format!(
+                    "{what} matches no resource instance of this unit: nothing is done for it"
+                ),
+            });
+        }
+    }
+
+    /// The nodes `-target`/`-exclude` leave in. A destroy walks every node (it only reads
+    /// what state records); which objects it deletes is decided among the orphans.
+    fn select_nodes(&self) -> NodeSelection {
+        let names: Vec<Option<&str>> = self
+            .graph
+            .nodes
+            .iter()
+            .map(|(name, kind)| {
+                matches!(kind, NodeKind::Resource(_) | NodeKind::Data(_)).then_some(name.as_str())
+            })
+            .collect();
+        let whole = UnitTargeting::default();
+        let targeting = if self.run.mode == PlanMode::Destroy {
+            &whole
+        } else {
+            &self.targeting
+        };
+        targeting.nodes(&names, &self.graph.deps)
     }
 }
 
@@ -357,6 +446,9 @@ impl Runner<'_> {
             return Err(errors);
         }
         let collected = std::mem::take(&mut *lock(&self.collected));
+        if !self.run.apply {
+            self.announce_unmatched(&collected.changes).await;
+        }
         let mut changes = collected.changes;
         changes.sort_by(|a, b| a.addr.cmp(&b.addr));
         let mut drift = collected.drift;
@@ -398,6 +490,10 @@ impl Runner<'_> {
     }
 
     async fn node(&self, i: usize) -> Result<(), Vec<EngineError>> {
+        if !self.selection.runs[i] {
+            // Left out by -target/-exclude: neither read nor planned, nor its orphans.
+            return Ok(());
+        }
         let m = self.graph.node_module[i];
         let module = self.graph.modules[m].module.clone();
         let kind = self.graph.nodes[i].1;

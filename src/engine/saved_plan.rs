@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::addr::InstanceAddr;
 use crate::engine::ApplyTarget;
 use crate::plan::{Action, EngineError, EnvPlan, ErrorKind, PlanMode, UnitOutcome};
+use crate::targeting::Targeting;
 
 const FORMAT: &str = "forge-plan/1";
 
@@ -18,6 +19,14 @@ pub struct SavedPlan {
     pub dir: PathBuf,
     pub mode: PlanMode,
     pub units: Vec<SavedUnit>,
+    /// The plan's `-target`, `-exclude` and `-replace` addresses: applying it re-plans
+    /// each unit under its lock, with the same ones.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub excludes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replace: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -62,7 +71,25 @@ impl SavedPlan {
             dir: dir.to_path_buf(),
             mode: plan.mode,
             units,
+            targets: Vec::new(),
+            excludes: Vec::new(),
+            replace: Vec::new(),
         })
+    }
+
+    /// Records the run's `-target`/`-exclude`/`-replace`.
+    pub fn with_targeting(mut self, t: &Targeting) -> SavedPlan {
+        let texts =
+            |list: &[crate::targeting::Address]| list.iter().map(|a| a.text.clone()).collect();
+        self.targets = texts(&t.targets);
+        self.excludes = texts(&t.excludes);
+        self.replace = texts(&t.replace);
+        self
+    }
+
+    /// The `-target`/`-exclude`/`-replace` the plan was made with.
+    pub fn targeting(&self) -> Result<Targeting, EngineError> {
+        Targeting::new(&self.targets, &self.excludes, &self.replace)
     }
 
     pub fn targets(&self) -> Vec<ApplyTarget> {

@@ -31,6 +31,15 @@ pub struct FnContext<'a> {
     pub base_dir: &'a Path,
 }
 
+/// Whether a relative `/`-separated path matches a glob pattern of `fileset`'s syntax
+/// (`*`, `**`, `?`, `[a-z]`, `{a,b}`), for other parts of forge that select by pattern
+/// (Terragrunt's unit filters); a malformed pattern is an error saying why.
+pub fn glob_matches(pattern: &str, path: &str) -> Result<bool, String> {
+    glob::Glob::new(pattern)
+        .map(|g| g.matches(path))
+        .map_err(|e| e.message)
+}
+
 /// A function failure: the message, which argument (0-based) it is about, and a hint.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FnError {

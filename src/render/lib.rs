@@ -9,3 +9,4 @@
 pub mod plan_json;
 pub mod plan_json_config;
 pub mod text;
+pub mod version;

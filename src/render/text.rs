@@ -23,6 +23,8 @@ use forge_engine::value_text::key_text;
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Style {
     pub color: bool,
+    /// Warnings as one line each with their place (`-compact-warnings`), not in full.
+    pub compact_warnings: bool,
 }
 
 impl Style {
@@ -58,10 +60,44 @@ pub fn render_unit(plan: &UnitPlan, style: Style) -> String {
 
 /// The check blocks' warnings, as Terraform prints them under a plan or an apply.
 pub fn render_warnings(plan: &UnitPlan, style: Style) -> String {
+    if style.compact_warnings {
+        return compact_warnings(&plan.warnings, style);
+    }
     plan.warnings
         .iter()
         .map(|w| w.render(|t| style.bold(t)))
         .collect()
+}
+
+/// Terraform's warning under a plan made with `-target` (or OpenTofu's `-exclude`): the
+/// plan is not the whole configuration's.
+pub fn targeting_warning(flag: &str, style: Style) -> String {
+    format!(
+        "\n{}\n\nYou are creating a plan with the {flag} option, which means that the result of this\nplan may not represent all of the changes requested by the current configuration.\n\nThe {flag} option is not for routine use, and is provided only for exceptional\nsituations such as recovering from errors or mistakes.\n",
+        style.bold("Warning: Resource targeting is in effect")
+    )
+}
+
+/// Terraform's `-compact-warnings` form: a `Warnings:` list of summaries, each with the
+/// file and line it is about, and how to see them in full.
+fn compact_warnings(warnings: &[forge_engine::checks::Warning], style: Style) -> String {
+    if warnings.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("\n{}\n\n", style.bold("Warnings:"));
+    for w in warnings {
+        let _ = writeln!(out, "- {}", w.summary);
+        // The snippet starts `  on main.tf line 9, in check "c":`; the short form keeps
+        // the file and line.
+        if let Some(place) = w.snippet.lines().next().map(str::trim)
+            && let Some(rest) = place.strip_prefix("on ")
+        {
+            let place = rest.split(", in ").next().unwrap_or(rest);
+            let _ = writeln!(out, "  on {}", place.trim_end_matches(':'));
+        }
+    }
+    out.push_str("\nTo see the full warning notes, run forge without -compact-warnings.\n");
+    out
 }
 
 /// A unit's plan without the check warnings: an apply shows those of its own evaluation
@@ -163,8 +199,19 @@ fn header(c: &ResourceChange) -> (String, &'static str) {
     match c.action {
         Action::Create => (format!("# {addr} will be created"), "  +"),
         Action::Update => (format!("# {addr} will be updated in-place"), "  ~"),
-        Action::DeleteThenCreate => (format!("# {addr} must be replaced"), "-/+"),
-        Action::CreateThenDelete => (format!("# {addr} must be replaced"), "+/-"),
+        // Terraform's words when -replace asked for it.
+        Action::DeleteThenCreate | Action::CreateThenDelete => {
+            let sign = if c.action == Action::DeleteThenCreate {
+                "-/+"
+            } else {
+                "+/-"
+            };
+            if c.reason == Some(ChangeReason::ReplaceByRequest) {
+                (format!("# {addr} will be replaced, as requested"), sign)
+            } else {
+                (format!("# {addr} must be replaced"), sign)
+            }
+        }
         Action::Delete => (format!("# {addr} will be destroyed"), "  -"),
         Action::Read => (format!("# {addr} will be read during apply"), " <="),
         Action::Forget => (
@@ -243,7 +290,7 @@ pub fn reason_text(c: &ResourceChange) -> Option<String> {
             .unwrap_or_default()
     };
     let words = match c.reason? {
-        ChangeReason::ReplaceBecauseCannotUpdate => return None,
+        ChangeReason::ReplaceBecauseCannotUpdate | ChangeReason::ReplaceByRequest => return None,
         ChangeReason::DeleteBecauseNoResourceConfig => {
             "it is no longer in the configuration".to_string()
         }

@@ -778,27 +778,68 @@ impl Reader<'_> {
 }
 
 /// Go's duration syntax as the provider and the S3 backend take it: numbers with `h`,
-/// `m`, `s` units, in sequence (`1h30m`, `900s`, `15m`). `None` for anything else,
-/// including a value too large to hold (never an overflow).
+/// `m`, `s` units (and the smaller ones Go knows), in sequence (`1h30m`, `900s`, `15m`).
+/// `None` for anything else, for zero, and for a value too large to hold (never an
+/// overflow).
 pub fn parse_duration(text: &str) -> Option<Duration> {
-    let mut total = 0u64;
-    let mut digits = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let n: u64 = digits.parse().ok()?;
-        digits.clear();
-        let unit = match c {
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
+    parse_go_duration(text).filter(|d| !d.is_zero())
+}
+
+/// Go's `time.ParseDuration` for values that cannot be negative, as Terraform's flags
+/// (`-lock-timeout=1m30s`) and the provider's arguments take them: a sequence of decimal
+/// numbers, each with a fraction allowed and a unit `h`, `m`, `s`, `ms`, `us` (`µs`) or
+/// `ns`; `0` alone is zero. `None` for anything else, including a sign and a value too
+/// large for a `Duration` (never an overflow).
+pub fn parse_go_duration(text: &str) -> Option<Duration> {
+    const NANOS_PER_SECOND: u128 = 1_000_000_000;
+    if text == "0" {
+        return Some(Duration::ZERO);
+    }
+    if text.is_empty() {
+        return None;
+    }
+    let mut total_nanos: u128 = 0;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let number_end = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let (number, tail) = rest.split_at(number_end);
+        let unit_end = tail
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(tail.len());
+        let (unit, tail) = tail.split_at(unit_end);
+        let unit_nanos: u128 = match unit {
+            "h" => 3600 * NANOS_PER_SECOND,
+            "m" => 60 * NANOS_PER_SECOND,
+            "s" => NANOS_PER_SECOND,
+            "ms" => 1_000_000,
+            "us" | "µs" | "μs" => 1_000,
+            "ns" => 1,
             _ => return None,
         };
-        total = total.checked_add(n.checked_mul(unit)?)?;
+        let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+        if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
+            return None;
+        }
+        let whole: u128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        let mut nanos = whole.checked_mul(unit_nanos)?;
+        // Digits beyond a nanosecond are dropped, as Go drops them.
+        let mut scale = unit_nanos;
+        for digit in fraction.bytes() {
+            scale /= 10;
+            nanos = nanos.checked_add(u128::from(digit - b'0') * scale)?;
+        }
+        total_nanos = total_nanos.checked_add(nanos)?;
+        rest = tail;
     }
-    (digits.is_empty() && total > 0).then(|| Duration::from_secs(total))
+    let seconds = u64::try_from(total_nanos / NANOS_PER_SECOND).ok()?;
+    let nanos = u32::try_from(total_nanos % NANOS_PER_SECOND).ok()?;
+    Some(Duration::new(seconds, nanos))
 }
 
 #[cfg(test)]

@@ -257,3 +257,34 @@ fn region_shapes() {
         assert!(!looks_like_region(bad), "{bad}");
     }
 }
+
+#[test]
+fn go_durations_as_terraform_flags_take_them() {
+    use super::parse_go_duration;
+    let ms = Duration::from_millis;
+    assert_eq!(parse_go_duration("1m30s"), Some(Duration::from_secs(90)));
+    assert_eq!(parse_go_duration("0"), Some(Duration::ZERO));
+    assert_eq!(parse_go_duration("0s"), Some(Duration::ZERO));
+    assert_eq!(parse_go_duration("1.5h"), Some(Duration::from_secs(5400)));
+    assert_eq!(parse_go_duration("300ms"), Some(ms(300)));
+    assert_eq!(parse_go_duration(".5s"), Some(ms(500)));
+    assert_eq!(
+        parse_go_duration("2h45m1us"),
+        Some(Duration::new(9900, 1000))
+    );
+    for bad in [
+        "",
+        "5",
+        "-1s",
+        "1d",
+        "1.2.3s",
+        ".s",
+        "s",
+        "1 s",
+        "99999999999999999999h",
+    ] {
+        assert_eq!(parse_go_duration(bad), None, "{bad:?}");
+    }
+    // The provider's arguments refuse zero.
+    assert_eq!(super::parse_duration("0s"), None);
+}

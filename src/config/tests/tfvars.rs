@@ -61,7 +61,7 @@ fn unit_values(
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let values = forge_config::tfvars::variable_values(unit, inputs, &|k| env.get(k).cloned())
+    let values = forge_config::tfvars::variable_values(unit, inputs, &|k| env.get(k).cloned(), &[])
         .map_err(|d| d.to_string())?;
     Ok(values
         .into_iter()

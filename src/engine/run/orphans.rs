@@ -3,6 +3,75 @@
 use super::*;
 
 impl Runner<'_> {
+    /// The candidates `-target`/`-exclude` leave in. A plan acts on an object the
+    /// configuration lost only when a target names it (or no exclusion does). A destroy
+    /// deletes what the targets name and whatever state records as depending on it; with
+    /// exclusions, it keeps what they name and whatever that depends on.
+    fn targeted_orphans(
+        &self,
+        candidates: Vec<(InstanceAddr, InstanceState)>,
+    ) -> Vec<(InstanceAddr, InstanceState)> {
+        let t = &self.targeting;
+        if t.is_whole() {
+            return candidates;
+        }
+        if self.run.mode != PlanMode::Destroy {
+            return candidates
+                .into_iter()
+                .filter(|(a, _)| t.includes(a))
+                .collect();
+        }
+        // Resources (configuration addresses) in the set, grown along recorded dependencies.
+        let grow = |seed: BTreeSet<String>, towards_dependents: bool| {
+            let mut set = seed;
+            loop {
+                let before = set.len();
+                for (a, s) in &candidates {
+                    let me = a.config_resource();
+                    if towards_dependents {
+                        if s.dependencies.iter().any(|d| set.contains(d)) {
+                            set.insert(me);
+                        }
+                    } else if set.contains(&me) {
+                        set.extend(s.dependencies.iter().cloned());
+                    }
+                }
+                if set.len() == before {
+                    return set;
+                }
+            }
+        };
+        if t.excludes.is_empty() {
+            let named: Vec<&InstanceAddr> = candidates
+                .iter()
+                .map(|(a, _)| a)
+                .filter(|a| t.includes(a))
+                .collect();
+            let dependents = grow(named.iter().map(|a| a.config_resource()).collect(), true);
+            // A dependent resource goes whole; a target with a key only takes that instance.
+            let direct: BTreeSet<String> = named.iter().map(|a| a.config_resource()).collect();
+            candidates
+                .into_iter()
+                .filter(|(a, _)| {
+                    t.includes(a)
+                        || (dependents.contains(&a.config_resource())
+                            && !direct.contains(&a.config_resource()))
+                })
+                .collect()
+        } else {
+            let excluded: BTreeSet<String> = candidates
+                .iter()
+                .filter(|(a, _)| !t.includes(a))
+                .map(|(a, _)| a.config_resource())
+                .collect();
+            let kept = grow(excluded, false);
+            candidates
+                .into_iter()
+                .filter(|(a, _)| t.includes(a) && !kept.contains(&a.config_resource()))
+                .collect()
+        }
+    }
+
     pub(super) async fn orphans(&self) -> Result<(), Vec<EngineError>> {
         let in_config = |a: &InstanceAddr| {
             self.graph
@@ -30,6 +99,7 @@ impl Runner<'_> {
                 .map(|(a, s)| (a.clone(), s.clone()))
                 .collect()
         };
+        let candidates = self.targeted_orphans(candidates);
         if candidates.is_empty() {
             return Ok(());
         }

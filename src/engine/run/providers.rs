@@ -170,6 +170,11 @@ impl Runner<'_> {
         };
         emit(OpStatus::Started);
         let start = Instant::now();
+        // The SDK's own events (requests, retries, request ids) inside the operation carry
+        // its unit and address in FORGE_LOG's output.
+        let span =
+            tracing::debug_span!("op", unit = %self.unit_name(), address = %address, kind = ?kind);
+        let fut = tracing::Instrument::instrument(fut, span);
         tokio::pin!(fut);
         let mut ticker = tokio::time::interval_at(
             tokio::time::Instant::now() + self.run.ctx.progress_every,
@@ -194,6 +199,14 @@ impl Runner<'_> {
             }
         };
         self.log_op(addr, kind, start, result.is_ok());
+        tracing::debug!(
+            unit = %self.unit_name(),
+            address = %address,
+            kind = ?kind,
+            elapsed_ms = start.elapsed().as_millis() as u64,
+            ok = result.is_ok(),
+            "provider operation finished"
+        );
         match result {
             Ok(v) => {
                 emit(OpStatus::Done(start.elapsed(), v.id_of()));

@@ -87,9 +87,18 @@ impl Runner<'_> {
                 checks,
             )]);
         }
-        let instances = self
+        let mut instances = self
             .instances(rb, rt.schema(), &inst.path)
             .map_err(|e| vec![e])?;
+        if !self.selection.whole[node] {
+            // -target/-exclude name some instances only: the others are left as they are.
+            instances.retain(|(key, _, _)| {
+                self.targeting.includes(
+                    &InstanceAddr::managed(&rb.type_name, &rb.name, key.clone())
+                        .in_module(inst.path.clone()),
+                )
+            });
+        }
         if self.run.mode == PlanMode::Normal {
             // Import blocks with for_each say which of these instances they bring in.
             self.with_scope(&Vec::new(), |root| {
@@ -189,9 +198,11 @@ impl Runner<'_> {
         let planned = rt
             .plan(prior.as_ref(), &config)
             .map_err(|e| EngineError::provider(&addr_text, "planning", &e))?;
+        // -replace: replaced although nothing in the configuration asks for it.
+        let replace_requested = prior.is_some() && self.targeting.replaces(addr);
         let (action, planned) = match &prior {
             None => (Action::Create, planned.planned),
-            Some(_) if !planned.requires_replace.is_empty() => {
+            Some(_) if !planned.requires_replace.is_empty() || replace_requested => {
                 let fresh = rt
                     .plan(None, &config)
                     .map_err(|e| EngineError::provider(&addr_text, "planning", &e))?;
@@ -221,9 +232,11 @@ impl Runner<'_> {
             } else {
                 Vec::new()
             },
-            reason: action
-                .is_replace()
-                .then_some(ChangeReason::ReplaceBecauseCannotUpdate),
+            reason: action.is_replace().then_some(if replace_requested {
+                ChangeReason::ReplaceByRequest
+            } else {
+                ChangeReason::ReplaceBecauseCannotUpdate
+            }),
             moved_from: lock(&self.collected).moves.get(addr).cloned(),
             importing: import_id,
         };

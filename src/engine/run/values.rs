@@ -192,6 +192,9 @@ impl Runner<'_> {
         };
         let names: BTreeSet<&String> = before.keys().chain(after_all.keys()).collect();
         for name in names {
+            if self.output_left_out(name, &after_all) {
+                continue;
+            }
             let b = before.get(name).map(|o| o.value.clone());
             let a = after_all.get(name).cloned();
             let action = match (&b, &a) {
@@ -214,12 +217,29 @@ impl Runner<'_> {
     }
 
     /// After a successful apply: the state records the outputs (none after destroy).
+    /// True when `-target`/`-exclude` left out a root output the configuration still
+    /// declares: it is neither changed nor removed.
+    fn output_left_out(&self, name: &str, evaluated: &BTreeMap<String, Value>) -> bool {
+        !self.targeting.is_whole()
+            && self.run.mode != PlanMode::Destroy
+            && !evaluated.contains_key(name)
+            && self.run.unit.module.outputs.iter().any(|o| o.name == name)
+    }
+
     pub(super) async fn finish_outputs(&self) -> Result<(), EngineError> {
         if !self.run.apply {
             return Ok(());
         }
         let outputs = lock(&self.collected).outputs.clone();
         let mut store = self.recorder.state().await;
+        // Outputs -target/-exclude did not evaluate keep what state has.
+        let untouched: Vec<(String, OutputState)> = store
+            .state
+            .outputs
+            .iter()
+            .filter(|(name, _)| self.output_left_out(name, &outputs))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         store.state.outputs = match self.run.mode {
             PlanMode::Destroy => BTreeMap::new(),
             _ => outputs
@@ -235,6 +255,7 @@ impl Runner<'_> {
                         },
                     )
                 })
+                .chain(untouched)
                 .collect(),
         };
         // Data sources are re-read every run: keep only those the configuration still has.

@@ -149,7 +149,7 @@ async fn a_child_module_is_planned_applied_and_read_back_with_module_addresses()
         last.after.as_ref().and_then(|a| a.get("value")),
         Some(&Value::Unknown)
     );
-    let text = render_unit(p, forge_render::text::Style { color: false });
+    let text = render_unit(p, forge_render::text::Style::default());
     assert!(
         text.contains("# module.queue.fake_thing.q will be created"),
         "{text}"
