@@ -85,9 +85,30 @@ pub fn legacy_policy_normalize(text: &str) -> String {
                 .map(|(k, v)| (k.as_str(), v)),
         );
     let members: Vec<String> = ordered
-        .map(|(k, v)| format!("{}:{}", Json::String(k.to_string()), v))
+        .map(|(k, v)| format!("{}:{}", Json::String(k.to_string()), sorted_json(v)))
         .collect();
     format!("{{{}}}", members.join(","))
+}
+
+/// Compact JSON with every object's keys in sorted order, whatever order the parsed map
+/// keeps (serde_json keeps insertion order when a dependency enables `preserve_order`).
+fn sorted_json(v: &Json) -> String {
+    match v {
+        Json::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            let members: Vec<String> = keys
+                .into_iter()
+                .map(|k| format!("{}:{}", Json::String(k.clone()), sorted_json(&m[k])))
+                .collect();
+            format!("{{{}}}", members.join(","))
+        }
+        Json::Array(xs) => {
+            let items: Vec<String> = xs.iter().map(sorted_json).collect();
+            format!("[{}]", items.join(","))
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Checks a resource's policy argument at plan time: when set, it must be a JSON object.

@@ -431,6 +431,8 @@ impl InstanceResource {
 
     async fn change_profile(&self, id: &str, wanted: Option<&str>) -> ProviderResult<()> {
         let current = self.current_association(id).await?.map(|(assoc, _)| assoc);
+        // "" is the provider's "no profile", as recorded and as configured to remove one.
+        let wanted = wanted.filter(|name| !name.is_empty());
         match (current, wanted) {
             (None, None) => Ok(()),
             (Some(association), None) => {
@@ -572,6 +574,8 @@ impl ResourceType for InstanceResource {
             .hint("set only one of them"));
         }
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
+        // An unset argument recorded with its empty value (`tags = {}`) stays as it is.
+        forge_aws_common::values::keep_empty_values(&self.schema, prior, config, &mut planned);
         // State holds the digest of user_data: when the configured script has the stored
         // digest nothing changes. Otherwise the script itself is planned, because create
         // needs it; the state written after create holds its digest.

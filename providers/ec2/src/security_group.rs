@@ -342,6 +342,8 @@ impl ResourceType for SecurityGroupType {
             .hint("set only one of them"));
         }
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
+        // An unset argument recorded with its empty value (`tags = {}`) stays as it is.
+        forge_aws_common::values::keep_empty_values(&self.schema, prior, config, &mut planned);
         if config.get_non_null("description").is_none() {
             set_attr(
                 &mut planned,

@@ -871,15 +871,21 @@ async fn instance_profile_is_associated_and_replaced_in_place() {
     );
     assert_eq!(replaced.str_attr("id"), state.str_attr("id"));
 
+    // Left out of the configuration, the profile stays (the argument is optional and
+    // computed, as in the provider); `""` removes it.
     let plan = ty.plan(Some(&replaced), &with(None)).expect("plan");
+    assert_eq!(
+        plan.planned.str_attr("iam_instance_profile"),
+        Some(profiles[1].as_str())
+    );
+    let plan = ty.plan(Some(&replaced), &with(Some(""))).expect("plan");
     let removed = ty
         .update(&replaced, &plan.planned)
         .await
         .expect("remove profile");
-    assert!(
-        removed
-            .get("iam_instance_profile")
-            .is_some_and(Value::is_null),
+    assert_eq!(
+        removed.str_attr("iam_instance_profile"),
+        Some(""),
         "{removed:?}"
     );
 

@@ -193,7 +193,10 @@ fn validate(config: &Value) -> ProviderResult<()> {
             ))
             .hint("use \"AES256\" for S3-managed keys or \"aws:kms\" with kms_master_key_id"));
         }
-        if algorithm == Some("AES256") && d.get_non_null("kms_master_key_id").is_some() {
+        if algorithm == Some("AES256")
+            && d.str_attr("kms_master_key_id")
+                .is_some_and(|k| !k.is_empty())
+        {
             return Err(ProviderError::new(format!(
                 "{TYPE}: kms_master_key_id is set but sse_algorithm is AES256"
             ))

@@ -163,7 +163,10 @@ fn validate(config: &Value) -> ProviderResult<()> {
         return Err(ProviderError::new(format!("{TYPE}: versioning_configuration.status {status:?} is not one of Enabled, Suspended, Disabled"))
             .hint("S3 spells them with a capital letter: \"Enabled\""));
     }
-    if let Some(mfa) = conf.and_then(|c| c.str_attr("mfa_delete"))
+    // "" is the provider's recorded "not set", carried into a plan from the prior state.
+    if let Some(mfa) = conf
+        .and_then(|c| c.str_attr("mfa_delete"))
+        .filter(|m| !m.is_empty())
         && !["Enabled", "Disabled"].contains(&mfa)
     {
         return Err(ProviderError::new(format!(
