@@ -148,7 +148,8 @@ pub fn is_empty_value(v: &Value) -> bool {
         Value::Bool(b) => !b,
         Value::Number(n) => *n == 0.0,
         Value::List(xs) | Value::Set(xs) | Value::Tuple(xs) => xs.is_empty(),
-        Value::Map(m) => m.is_empty(),
+        // A map read back from a state file is an object to the value model.
+        Value::Map(m) | Value::Object(m) => m.is_empty(),
         _ => false,
     }
 }

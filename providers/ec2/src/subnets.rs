@@ -82,11 +82,11 @@ impl DataSourceType for SubnetsDataSource {
         let mut filters = filters_from_blocks(&config);
         filters.extend(tag_filters(&config));
         let subnets = describe_subnets(&self.client, None, filters).await?;
-        let mut ids: Vec<String> = subnets
+        let ids: Vec<String> = subnets
             .iter()
             .filter_map(|s| s.subnet_id().map(str::to_string))
             .collect();
-        ids.sort();
+        // In the order EC2 answers, as the provider records them.
         Ok(Value::object([
             ("id", Value::string(&self.ctx.region)),
             ("ids", string_list_value(ids)),

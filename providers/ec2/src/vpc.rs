@@ -148,7 +148,9 @@ fn vpc_value(ctx: &AwsContext, vpc: &Vpc, config: &Value) -> Value {
         ("id", Value::string(id)),
         ("default", Value::Bool(vpc.is_default().unwrap_or(false))),
         ("cidr_block", opt_string(vpc.cidr_block())),
-        ("state", opt_string(vpc.state().map(|s| s.as_str()))),
+        // `state` is a filter argument: the provider records what was configured (null
+        // when the lookup did not ask for one), not the VPC's state.
+        ("state", config.get("state").cloned().unwrap_or(Value::Null)),
         ("dhcp_options_id", opt_string(vpc.dhcp_options_id())),
         ("tags", map_value(&tags_from_aws(vpc.tags()))),
         (

@@ -166,7 +166,12 @@ fn rule_to_aws(rule: &Value) -> ProviderResult<ServerSideEncryptionRule> {
         let algorithm = d.str_attr("sse_algorithm").unwrap_or("AES256");
         let by_default = ServerSideEncryptionByDefault::builder()
             .sse_algorithm(ServerSideEncryption::from(algorithm))
-            .set_kms_master_key_id(d.str_attr("kms_master_key_id").map(str::to_string))
+            // "" is the provider's recorded "no key": S3 refuses an empty key id.
+            .set_kms_master_key_id(
+                d.str_attr("kms_master_key_id")
+                    .filter(|k| !k.is_empty())
+                    .map(str::to_string),
+            )
             .build()
             .map_err(|e| ProviderError::new(format!("{TYPE}: {e}")))?;
         builder = builder.apply_server_side_encryption_by_default(by_default);

@@ -59,7 +59,16 @@ impl BucketNotificationResource {
         for (block, arn) in KINDS {
             let inner = Schema::new()
                 .attr("id", Attribute::optional_computed(AttrType::String))
-                .attr(arn, Attribute::required(AttrType::String))
+                // The provider's schema has the Lambda ARN optional (S3 needs it: a block
+                // without one is refused when applied, naming the argument).
+                .attr(
+                    arn,
+                    if block == "lambda_function" {
+                        Attribute::optional(AttrType::String)
+                    } else {
+                        Attribute::required(AttrType::String)
+                    },
+                )
                 .attr(
                     "events",
                     Attribute::required(AttrType::Set(Box::new(AttrType::String))),

@@ -97,11 +97,17 @@ async fn bucket_full_lifecycle() {
     );
     assert_eq!(state.str_attr("hosted_zone_id"), Some("Z3AQBSTGFYJSTF"));
     assert_eq!(state.get("object_lock_enabled"), Some(&Value::Bool(false)));
-    assert!(
-        plan.planned.same_as(&state),
-        "the plan predicted every attribute:\n{:?}\n{state:?}",
-        plan.planned
-    );
+    // What the plan knew holds; the settings the provider reads back from the bucket
+    // (acl, grant, versioning, ...) are known only after the create.
+    for (name, planned) in plan.planned.as_map().into_iter().flatten() {
+        if planned.is_wholly_known() {
+            assert!(
+                state.get(name).is_some_and(|got| got.same_as(planned)),
+                "the plan predicted {name} = {planned:?}, the state has {:?}",
+                state.get(name)
+            );
+        }
+    }
 
     let live = read(&rt, &state).await;
     assert!(

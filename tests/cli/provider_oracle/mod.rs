@@ -32,6 +32,7 @@ pub mod schemas;
 pub mod state_diff;
 
 mod iam;
+mod s3;
 mod secretsmanager;
 mod sqs;
 

@@ -1,8 +1,3 @@
-// NOT YET DECLARED in `mod.rs` (so not compiled or run): written against the harness
-// but never run, because no forge binary could be built in this session's time (see the
-// compat-b report). To enable: add `mod s3;` to `mod.rs`, run
-// `cargo test -p forge --test main -- cli::provider_oracle::s3`, and list in SCHEMA_ALLOWED /
-// `state_diff::KNOWN` + README only the differences that remain for a stated reason.
 //! `aws_s3_bucket` and its settings resources (`_versioning`,
 //! `_server_side_encryption_configuration`, `_public_access_block`, `_policy`,
 //! `_notification`) and `data "aws_s3_bucket"` against the provider.
