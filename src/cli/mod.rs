@@ -287,6 +287,22 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Cli, i32> {
     Ok(cli)
 }
 
+/// A panic is a bug in forge: after Rust's own message (where it happened), say so and
+/// what to do. A panic inside a unit's work is caught there (the unit fails, its lock is
+/// released, its journal kept); one anywhere else ends the process with exit code 101.
+fn report_panics_as_bugs() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        default_hook(info);
+        eprintln!(
+            "error: forge hit an internal error (a bug). Please report it with the command you \
+             ran and the output of FORGE_LOG=debug. Each unit's journal in .forge/ keeps what \
+             finished; a unit's lock is released when the panic was in that unit's work, \
+             otherwise by the next run (its holder is gone)."
+        );
+    }));
+}
+
 pub fn main() -> i32 {
     let cli = match parse(std::env::args()) {
         Ok(c) => c,
@@ -303,6 +319,7 @@ pub fn main() -> i32 {
         eprintln!("error: -chdir={}: cannot switch to it: {e}", dir.display());
         return 1;
     }
+    report_panics_as_bugs();
     let started = std::time::Instant::now();
     API_STATS.store(cli.api_stats, Ordering::Relaxed);
     let compact_warnings = match &cli.command {

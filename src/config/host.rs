@@ -39,7 +39,15 @@ pub(crate) struct TerragruntHost {
     pub include_dir: Option<PathBuf>,
     /// What the AWS functions and `run_cmd` use.
     pub context: LoadContext,
+    /// The files `read_terragrunt_config` is reading, outermost first: a file that reads
+    /// one already on this chain would recurse without end (and overflow the stack).
+    reading: Vec<PathBuf>,
 }
+
+/// How deep `read_terragrunt_config` calls may nest. Real configurations read one or two
+/// levels (an env file reading an account file); the limit keeps a long chain of distinct
+/// files from exhausting the stack.
+pub(crate) const MAX_READ_DEPTH: usize = 32;
 
 impl TerragruntHost {
     pub fn new(unit_dir: &Path, context: &LoadContext) -> Self {
@@ -47,6 +55,7 @@ impl TerragruntHost {
             unit_dir: unit_dir.to_path_buf(),
             include_dir: None,
             context: context.clone(),
+            reading: Vec::new(),
         }
     }
 
@@ -55,6 +64,7 @@ impl TerragruntHost {
             unit_dir: self.unit_dir.clone(),
             include_dir: Some(include_dir.to_path_buf()),
             context: self.context.clone(),
+            reading: self.reading.clone(),
         }
     }
 
@@ -112,16 +122,37 @@ impl TerragruntHost {
             }
             return Err(format!("{} does not exist", path.display()));
         }
-        let body = forge_lang::parse_file(&path).map_err(|d| d.to_string())?;
+        let path = path.canonicalize().unwrap_or(path);
+        if self.reading.contains(&path) || self.reading.len() >= MAX_READ_DEPTH {
+            let mut chain: Vec<String> = self
+                .reading
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect();
+            chain.push(path.display().to_string());
+            let what = if self.reading.contains(&path) {
+                "these calls form a cycle".to_string()
+            } else {
+                format!("these calls nest deeper than {MAX_READ_DEPTH} files")
+            };
+            return Err(format!(
+                "{what}: {}; read each shared file from the units that need it, not from each other",
+                chain.join(" -> ")
+            ));
+        }
+        let body = forge_lang::parse_file(&path).map_err(nested_error)?;
         let file_dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+        let mut reading = self.reading.clone();
+        reading.push(path.clone());
         // The file read is evaluated in its own folder, as Terragrunt does.
         let host = TerragruntHost {
             unit_dir: file_dir.clone(),
             include_dir: self.include_dir.clone(),
             context: self.context.clone(),
+            reading,
         };
         let locals = crate::locals::eval_locals(&body, &host.unit_dir, &host, &BTreeMap::new())
-            .map_err(|d| d.to_string())?;
+            .map_err(nested_error)?;
         let mut out = BTreeMap::new();
         let scope = Scope {
             roots: BTreeMap::from([("local".to_string(), locals.clone())]),
@@ -129,7 +160,7 @@ impl TerragruntHost {
             host: Some(&host),
         };
         for attr in &body.attributes {
-            let value = forge_lang::eval(&attr.expr, &scope).map_err(|d| d.to_string())?;
+            let value = forge_lang::eval(&attr.expr, &scope).map_err(nested_error)?;
             out.insert(attr.name.clone(), value);
         }
         out.insert("locals".to_string(), locals);
@@ -171,6 +202,28 @@ impl FunctionHost for TerragruntHost {
             _ => return None,
         })
     }
+}
+
+/// The error of a file `read_terragrunt_config` read, as one line for the caller's
+/// diagnostic: what went wrong and where in that file (the evaluator adds the call's own
+/// place and the function's name, so a chain of reads lists each call site once).
+fn nested_error(diags: forge_lang::Diagnostics) -> String {
+    let Some(first) = diags.iter().next() else {
+        return "the file could not be read".to_string();
+    };
+    let what = first
+        .summary
+        .strip_prefix("read_terragrunt_config: ")
+        .unwrap_or(&first.summary);
+    let mut out = match &first.location {
+        Some(at) => format!("{what} (at {at})"),
+        None => what.to_string(),
+    };
+    if let Some(hint) = &first.hint {
+        out.push_str("; ");
+        out.push_str(hint);
+    }
+    out
 }
 
 fn get_env(args: &[Value]) -> Result<Value, String> {
@@ -257,6 +310,68 @@ mod tests {
         );
         let err = found(&[Value::string("none.hcl")]).expect_err("missing");
         assert!(err.contains("no file named \"none.hcl\""), "{err}");
+    }
+
+    #[test]
+    fn read_terragrunt_config_refuses_a_cycle_naming_the_chain() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().canonicalize().expect("canonical");
+        // A file that reads itself, and two files that read each other: both recursed
+        // until the stack overflowed.
+        std::fs::write(
+            dir.join("self.hcl"),
+            "locals {\n  me = read_terragrunt_config(\"self.hcl\")\n}\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.join("a.hcl"),
+            "locals {\n  b = read_terragrunt_config(\"b.hcl\")\n}\n",
+        )
+        .expect("write");
+        std::fs::write(
+            dir.join("b.hcl"),
+            "locals {\n  a = read_terragrunt_config(\"a.hcl\")\n}\n",
+        )
+        .expect("write");
+        let host = TerragruntHost::new(&dir, &LoadContext::default());
+        let err = host
+            .call("read_terragrunt_config", &[Value::string("self.hcl")])
+            .expect("mine")
+            .expect_err("a file reading itself");
+        assert!(err.contains("form a cycle"), "{err}");
+        assert!(err.contains("self.hcl:2:8"), "names the call: {err}");
+        let err = host
+            .call("read_terragrunt_config", &[Value::string("a.hcl")])
+            .expect("mine")
+            .expect_err("two files reading each other");
+        let a = dir.join("a.hcl").display().to_string();
+        let b = dir.join("b.hcl").display().to_string();
+        assert!(err.contains(&format!("{a} -> {b} -> {a}")), "{err}");
+    }
+
+    #[test]
+    fn read_terragrunt_config_bounds_a_long_chain_of_distinct_files() {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path().canonicalize().expect("canonical");
+        for i in 0..=MAX_READ_DEPTH {
+            std::fs::write(
+                dir.join(format!("f{i}.hcl")),
+                format!(
+                    "locals {{\n  next = read_terragrunt_config(\"f{}.hcl\")\n}}\n",
+                    i + 1
+                ),
+            )
+            .expect("write");
+        }
+        let host = TerragruntHost::new(&dir, &LoadContext::default());
+        let err = host
+            .call("read_terragrunt_config", &[Value::string("f0.hcl")])
+            .expect("mine")
+            .expect_err("too deep");
+        assert!(
+            err.contains(&format!("deeper than {MAX_READ_DEPTH}")),
+            "{err}"
+        );
     }
 
     #[test]

@@ -189,11 +189,15 @@ fn load_environment(dir: &Path, context: &LoadContext) -> Result<Environment, Di
         return Err(refused);
     }
     // Root files that units include are configuration, not units.
+    // A file that has includes of its own is a unit even when another file includes it
+    // (Terragrunt allows one level of includes): loading it reports the chain, where
+    // dropping it as a root file would end in "no units found".
     let included: BTreeSet<PathBuf> = candidates
         .iter()
         .flat_map(|f| included_files(f, context))
         .collect();
-    candidates.retain(|f| !included.contains(f));
+    candidates
+        .retain(|f| !included.contains(&canonical(f)) || !included_files(f, context).is_empty());
     if candidates.is_empty() {
         return Err(Diagnostic::error(format!("no units found in {}", dir.display()))
             .hint("a unit is a folder holding a terragrunt.hcl (or forge.hcl) file; pass an environment folder such as stacks/production")
@@ -302,6 +306,7 @@ fn included_files(config_file: &Path, context: &LoadContext) -> Vec<PathBuf> {
     let host = TerragruntHost::new(unit_dir, context);
     body.blocks_of("include")
         .filter_map(|b| include_path(b, &host).ok())
+        .map(|p| canonical(&p))
         .collect()
 }
 
@@ -322,7 +327,7 @@ fn load_unit(
     let body = forge_lang::parse_file(config_file)?;
     let mut diags = check_unit_file_shape(&body);
 
-    let (included, include_diags) = load_includes(&body, &unit_dir, context);
+    let (included, include_diags) = load_includes(&body, config_file, &unit_dir, context);
     diags.extend(include_diags);
     let host = match included.first() {
         Some(inc) => TerragruntHost::new(&unit_dir, context).with_include(&inc.dir),
@@ -551,19 +556,50 @@ fn include_path(block: &Block, host: &TerragruntHost) -> Result<PathBuf, Diagnos
 
 fn load_includes(
     body: &Body,
+    config_file: &Path,
     unit_dir: &Path,
     context: &LoadContext,
 ) -> (Vec<Included>, Diagnostics) {
     let mut diags = Diagnostics::new();
     let mut out = Vec::new();
     let host = TerragruntHost::new(unit_dir, context);
+    let this_file = canonical(config_file);
     for block in body.blocks_of("include") {
         let Some(path) = collect(&mut diags, include_path(block, &host)) else {
             continue;
         };
+        if canonical(&path) == this_file {
+            diags.push(
+                Diagnostic::error(format!(
+                    "{} includes itself",
+                    this_file.display()
+                ))
+                .at(block.location.clone())
+                .hint("point the include at the root file above the unit, e.g. path = find_in_parent_folders(\"root.hcl\")"),
+            );
+            continue;
+        }
         let Some(inc_body) = collect(&mut diags, forge_lang::parse_file(&path)) else {
             continue;
         };
+        // Terragrunt allows one level: a root file with includes of its own is an error
+        // there too (and a chain of includes back to the unit would never end).
+        if let Some(nested) = inc_body.blocks_of("include").next() {
+            let inc_dir = path.parent().unwrap_or(Path::new("/"));
+            let target = include_path(nested, &TerragruntHost::new(inc_dir, context))
+                .map(|p| canonical(&p).display().to_string())
+                .unwrap_or_else(|_| "another file".to_string());
+            diags.push(
+                Diagnostic::error(format!(
+                    "{} includes {}, which itself includes {target}: only one level of includes is allowed, as in Terragrunt",
+                    this_file.display(),
+                    canonical(&path).display()
+                ))
+                .at(nested.location.clone())
+                .hint("move what the nested file shares into the root file, or read it with read_terragrunt_config"),
+            );
+            continue;
+        }
         diags.extend(check_unit_file_shape(&inc_body));
         let inc_dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
         let inc_host = host.with_include(&inc_dir);
@@ -581,6 +617,10 @@ fn load_includes(
         });
     }
     (out, diags)
+}
+
+fn canonical(path: &Path) -> PathBuf {
+    path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
 }
 
 fn merge_strategy(block: &Block, host: &TerragruntHost) -> Result<MergeStrategy, Diagnostics> {

@@ -2,6 +2,7 @@
 //! for destroy), each unit under its state lock, a failed unit stopping only its dependents.
 
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -10,6 +11,7 @@ use forge_config::{Environment, Unit};
 use forge_provider::{
     BackendError, BackendFactory, LockInfo, ProviderFactory, StateBackend, Value,
 };
+use futures_util::FutureExt;
 use tokio::sync::Semaphore;
 
 use crate::addr::InstanceAddr;
@@ -426,7 +428,13 @@ impl Engine {
             info,
             store,
         } = self.lock_and_load(unit, operation).await?;
-        let result = body(store).await;
+        // A panic anywhere in the unit's work is a bug, but it must not leave the lock held
+        // or lose what was done: it becomes this unit's error, the lock is released below,
+        // and the journal already holds every finished operation for the next run.
+        let result = match AssertUnwindSafe(body(store)).catch_unwind().await {
+            Ok(result) => result,
+            Err(payload) => Err(vec![panicked(unit, payload.as_ref())]),
+        };
         let unlocked = unlock_held(unit, backend.as_ref(), &info).await;
         match (result, unlocked) {
             (Ok(v), Ok(())) => Ok(v),
@@ -1183,9 +1191,19 @@ impl Engine {
                         }
                     };
                     let mut outputs_write = None;
-                    let result = self
-                        .plan_then_apply(unit, mode, inputs, store, ctx, &mut outputs_write)
-                        .await;
+                    // A panic is caught as in `with_locked_state`: the unit fails, the
+                    // lock is released just below, the journal keeps what finished.
+                    let result = AssertUnwindSafe(self.plan_then_apply(
+                        unit,
+                        mode,
+                        inputs,
+                        store,
+                        ctx,
+                        &mut outputs_write,
+                    ))
+                    .catch_unwind()
+                    .await
+                    .unwrap_or_else(|payload| Err((None, vec![panicked(unit, payload.as_ref())])));
                     let _ = unlock_tx.send((i, backend, info, outputs_write));
                     let (plan, applied) = match result {
                         Ok(r) => r,
@@ -1569,4 +1587,25 @@ impl<T> UnitOutcome<T> {
             UnitOutcome::Skipped { because } => UnitOutcome::Skipped { because },
         }
     }
+}
+
+/// The error a panic in a unit's work becomes.
+fn panicked(unit: &Unit, payload: &(dyn std::any::Any + Send)) -> EngineError {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_string());
+    EngineError::new(
+        ErrorKind::Internal,
+        format!(
+            "forge stopped unit {} on an internal error (a bug): {what}",
+            unit.name
+        ),
+    )
+    .hint(
+        "the unit's lock was released and its journal keeps every operation that finished, so \
+         the next run carries on from there; please report this with the command you ran and \
+         the output of FORGE_LOG=debug",
+    )
 }

@@ -2,6 +2,8 @@
 //! - `FORGE_FAULT_ABORT_AFTER_OPS=N` (`tests/cli/crash_recovery.rs`): the process aborts
 //!   right after the N-th recorded operation, as a killed run would, leaving its lock and
 //!   its journal behind.
+//! - `FORGE_FAULT_PANIC_AFTER_OPS=N` (`tests/cli/crash_recovery.rs`): the run panics right
+//!   after the N-th recorded operation, as a bug in forge would.
 //! - `FORGE_FAULT_SLOW_OPS_MS=N` (`tests/cli/stop_signals.rs`): every resource operation
 //!   that changes something takes N ms longer, so that a test can signal forge while an
 //!   operation is surely in flight.
@@ -12,6 +14,8 @@
 
 /// The variable that arms the abort.
 pub const ABORT_AFTER_OPS_VAR: &str = "FORGE_FAULT_ABORT_AFTER_OPS";
+/// The variable that arms the panic.
+pub const PANIC_AFTER_OPS_VAR: &str = "FORGE_FAULT_PANIC_AFTER_OPS";
 /// The variable that slows operations down.
 pub const SLOW_OPS_VAR: &str = "FORGE_FAULT_SLOW_OPS_MS";
 
@@ -20,7 +24,7 @@ pub fn unavailable_warning() -> Option<String> {
     if cfg!(feature = "test-support") {
         return None;
     }
-    let set: Vec<&str> = [ABORT_AFTER_OPS_VAR, SLOW_OPS_VAR]
+    let set: Vec<&str> = [ABORT_AFTER_OPS_VAR, PANIC_AFTER_OPS_VAR, SLOW_OPS_VAR]
         .into_iter()
         .filter(|v| std::env::var_os(v).is_some())
         .collect();
@@ -69,10 +73,18 @@ pub(crate) fn after_recorded_operation() {
             .ok()
             .and_then(|v| v.parse().ok())
     });
-    if let Some(limit) = limit
-        && DONE.fetch_add(1, Ordering::SeqCst) + 1 >= *limit
-    {
+    static PANIC_LIMIT: OnceLock<Option<u64>> = OnceLock::new();
+    let panic_limit = PANIC_LIMIT.get_or_init(|| {
+        std::env::var(PANIC_AFTER_OPS_VAR)
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    let done = DONE.fetch_add(1, Ordering::SeqCst) + 1;
+    if limit.is_some_and(|limit| done >= limit) {
         std::process::abort();
+    }
+    if panic_limit.is_some_and(|limit| done == limit) {
+        panic!("{PANIC_AFTER_OPS_VAR}: a test asked for a panic after operation {done}");
     }
 }
 

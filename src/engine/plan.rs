@@ -234,6 +234,9 @@ pub enum ErrorKind {
     /// What the command asked for does not fit what exists: an unknown unit or address, a
     /// stale saved plan, an object that is already in state.
     Request,
+    /// forge itself failed (a panic caught at the unit): a bug to report. The unit's lock
+    /// was released and its journal keeps what finished.
+    Internal,
 }
 
 /// An error that stops a unit (or one resource in it). Display gives the message, its

@@ -859,6 +859,12 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     let keys: Vec<&str> = m.keys().map(String::as_str).collect();
                     let (summary, listing) = missing_attribute_words(path, name);
                     let mut d = self.err(at, summary);
+                    if s {
+                        // A sensitive map's keys are as secret as its values.
+                        return Err(d
+                            .detail("the value is sensitive, so its attributes are not listed")
+                            .hint("check the attribute name"));
+                    }
                     if keys.is_empty() {
                         d = d.detail(format!("{listing} nothing"));
                     } else if keys.len() <= 40 {
@@ -925,12 +931,16 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                     }
                 };
                 if n.fract() != 0.0 || n < 0.0 || n as usize >= xs.len() {
+                    let index = if ks {
+                        "(sensitive value)".to_string()
+                    } else {
+                        crate::number::number_text(n)
+                    };
                     return Err(self
                         .err(
                             at,
                             format!(
-                                "index {} is out of range for a list of {} elements",
-                                crate::number::number_text(n),
+                                "index {index} is out of range for a list of {} elements",
                                 xs.len()
                             ),
                         )
@@ -953,14 +963,32 @@ impl<'s, 'a> Evaluator<'s, 'a> {
                 match m.remove(&k) {
                     Some(v) => v,
                     None => {
+                        // A sensitive key is not shown, and neither are the keys of a
+                        // sensitive map (a "did you mean" would show one of them).
+                        let lookup_hint =
+                            "use lookup(map, key, default) when the key may be missing";
+                        if ks {
+                            return Err(self
+                                .err(
+                                    at,
+                                    "the map has no element with the given key (sensitive value)",
+                                )
+                                .hint(lookup_hint));
+                        }
+                        if vs {
+                            return Err(self
+                                .err(
+                                    at,
+                                    format!("the map has no element with key \"{k}\" (the map is sensitive, so its keys are not listed)"),
+                                )
+                                .hint(lookup_hint));
+                        }
                         let keys: Vec<&str> = m.keys().map(String::as_str).collect();
                         let mut d =
                             self.err(at, format!("the map has no element with key \"{k}\""));
                         d = match did_you_mean(&k, keys.iter().copied()) {
                             Some(c) => d.hint(format!("did you mean \"{c}\"?")),
-                            None => {
-                                d.hint("use lookup(map, key, default) when the key may be missing")
-                            }
+                            None => d.hint(lookup_hint),
                         };
                         return Err(d);
                     }

@@ -250,7 +250,26 @@ pub fn call(name: &str, args: Vec<Value>, ctx: &FnContext<'_>) -> Option<FnResul
     } else {
         dispatch(name, Args { v: args }, ctx)
     };
-    Some(result.map(|v| if sensitive { mark_result(v) } else { v }))
+    if sensitive {
+        return Some(result.map(mark_result).map_err(|e| withheld(name, e)));
+    }
+    Some(result)
+}
+
+/// A function's error may quote its arguments (a key not found, text that does not
+/// parse); when one of them is sensitive, the message is replaced by one that shows no
+/// value. Which argument failed is still said.
+fn withheld(name: &str, e: FnError) -> FnError {
+    FnError {
+        message: format!(
+            "{name} failed on a sensitive argument; the reason is withheld because it could show the value"
+        ),
+        arg: e.arg,
+        hint: Some(
+            "check the value it is given (for example with nonsensitive() in a scratch output while debugging), or give a default with try(...)"
+                .to_string(),
+        ),
+    }
 }
 
 fn mark_result(v: Value) -> Value {

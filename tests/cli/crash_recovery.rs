@@ -17,12 +17,20 @@ const BUCKET: &str = "forge-cli-crash-recovery";
 const TABLE: &str = "forge-cli-crash-recovery-locks";
 
 fn forge(world: &World, args: &[&str], abort_after: Option<u32>) -> Run {
+    forge_with_fault(
+        world,
+        args,
+        abort_after.map(|n| ("FORGE_FAULT_ABORT_AFTER_OPS", n)),
+    )
+}
+
+fn forge_with_fault(world: &World, args: &[&str], fault: Option<(&str, u32)>) -> Run {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_forge"));
     cmd.args(args)
         .current_dir(world.dir.path())
         .env("NO_COLOR", "1");
-    if let Some(n) = abort_after {
-        cmd.env("FORGE_FAULT_ABORT_AFTER_OPS", n.to_string());
+    if let Some((var, n)) = fault {
+        cmd.env(var, n.to_string());
     }
     let out = cmd.output().expect("run forge");
     Run {
@@ -63,9 +71,10 @@ async fn stored_state(key: &str) -> Option<serde_json::Value> {
     Some(serde_json::from_slice(&bytes).expect("stored state is JSON"))
 }
 
-#[tokio::test]
-async fn cli_a_killed_apply_is_finished_by_the_next_one_from_its_journal() {
-    let name = unique("crash");
+/// One unit with a chain of three named objects (role -> role -> secret), state in S3
+/// with a DynamoDB lock; gives the world and the state's key.
+fn three_object_unit(prefix: &str) -> (World, String) {
+    let name = unique(prefix);
     let key = format!("{name}/terraform.tfstate");
     let hcl = format!(
         "remote_state {{\n  backend = \"s3\"\n  config = {{\n    bucket         = \"{BUCKET}\"\n    key            = \"{key}\"\n    region         = \"us-east-1\"\n    encrypt        = true\n    dynamodb_table = \"{TABLE}\"\n  }}\n}}\n\ninputs = {{}}\n"
@@ -78,6 +87,12 @@ async fn cli_a_killed_apply_is_finished_by_the_next_one_from_its_journal() {
          resource \"aws_secretsmanager_secret\" \"third\" {{\n  name                    = \"{name}/third\"\n  recovery_window_in_days = 0\n  tags = {{\n    after = aws_iam_role.second.arn\n  }}\n}}\n"
     );
     let world = World::new(&[("env/u/terragrunt.hcl", &hcl), ("env/u/main.tf", &main)]);
+    (world, key)
+}
+
+#[tokio::test]
+async fn cli_a_killed_apply_is_finished_by_the_next_one_from_its_journal() {
+    let (world, key) = three_object_unit("crash");
     let journal = world.path("env/u/.forge/journal.tfstate");
 
     // Killed right after its second operation is recorded: the chain first -> second -> third.
@@ -143,6 +158,64 @@ async fn cli_a_killed_apply_is_finished_by_the_next_one_from_its_journal() {
 
     let plan = forge(&world, &["plan", "env", "--detailed-exitcode"], None);
     assert_eq!(plan.code, 0, "{}", plan.all());
+    let destroyed = forge(&world, &["destroy", "env", "--auto-approve"], None);
+    assert_eq!(destroyed.code, 0, "{}", destroyed.all());
+}
+
+/// A bug that panics in the middle of an apply: the unit fails with a message asking for a
+/// report, its lock is released (the next run finds none to heal), and the journal keeps
+/// what was done, so the next apply makes only what is missing.
+#[tokio::test]
+async fn cli_a_panic_releases_the_lock_and_keeps_what_was_done() {
+    let (world, key) = three_object_unit("panic");
+    let journal = world.path("env/u/.forge/journal.tfstate");
+
+    let panicked = forge_with_fault(
+        &world,
+        &["apply", "env", "--auto-approve"],
+        Some(("FORGE_FAULT_PANIC_AFTER_OPS", 2)),
+    );
+    assert_ne!(
+        panicked.code,
+        0,
+        "the run did not fail:\n{}",
+        panicked.all()
+    );
+    assert!(
+        panicked.all().contains("internal error (a bug)")
+            && panicked.all().contains("please report this"),
+        "the panic is not reported as a bug to report:\n{}",
+        panicked.all()
+    );
+    let recorded = read_json(&journal)
+        .unwrap_or_else(|| panic!("no journal after the panic:\n{}", panicked.all()));
+    assert_eq!(
+        instances(&recorded),
+        ["aws_iam_role.first", "aws_iam_role.second"],
+        "the journal records both operations"
+    );
+
+    let resumed = forge(&world, &["apply", "env", "--auto-approve"], None);
+    assert_eq!(resumed.code, 0, "{}", resumed.all());
+    assert!(
+        !resumed.all().contains("released the state lock"),
+        "the panicked run left its lock behind:\n{}",
+        resumed.all()
+    );
+    assert!(
+        resumed.all().contains("1 added, 0 changed, 0 destroyed"),
+        "{}",
+        resumed.all()
+    );
+    let stored = stored_state(&key).await.expect("state in S3");
+    assert_eq!(
+        instances(&stored),
+        [
+            "aws_iam_role.first",
+            "aws_iam_role.second",
+            "aws_secretsmanager_secret.third"
+        ]
+    );
     let destroyed = forge(&world, &["destroy", "env", "--auto-approve"], None);
     assert_eq!(destroyed.code, 0, "{}", destroyed.all());
 }

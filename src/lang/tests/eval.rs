@@ -750,6 +750,40 @@ fn a_failed_conversion_never_quotes_a_sensitive_value() {
     );
 }
 
+/// The keys of a secret map are secret too: a missing key's "did you mean" does not offer
+/// one of them.
+#[test]
+fn a_missing_key_of_a_secret_map_offers_none_of_its_keys() {
+    let scope = scope().with_root(
+        "secret",
+        Value::object([(
+            "keys",
+            Value::object([("passphrase", Value::Number(1.0))]).sensitive(),
+        )]),
+    );
+    for src in [
+        "secret.keys[\"passphrse\"]",
+        "secret.keys.passphrse",
+        "lookup(secret.keys, \"passphrse\")",
+    ] {
+        let e = match eval(&expr(src), &scope) {
+            Ok(v) => panic!("{src} should fail but gave {}", render_console(&v)),
+            Err(d) => d.to_string(),
+        };
+        assert!(
+            !e.contains("passphrase"),
+            "{src} offered a secret key:\n{e}"
+        );
+        assert!(
+            e.contains("sensitive"),
+            "{src} says why nothing is offered:\n{e}"
+        );
+    }
+    // Not secret: the hint is still given.
+    let e = err("{ passphrase = 1 }[\"passphrse\"]");
+    assert!(e.contains("did you mean \"passphrase\""), "{e}");
+}
+
 /// Errors from functions, operators and conditions handed a secret do not quote it either.
 #[test]
 fn errors_from_expressions_over_a_secret_never_quote_it() {
@@ -766,6 +800,12 @@ fn errors_from_expressions_over_a_secret_never_quote_it() {
         "var.password.x",
         "[for c in var.password : c]",
         "file(var.password)",
+        // A secret used as a key or an index, and the keys of a secret map, which a
+        // "did you mean" hint would otherwise offer.
+        "{ a = 1 }[var.password]",
+        "{ hunter = 1 }[var.password]",
+        "[1, 2][length(var.password)]",
+        "lookup({ a = 1 }, var.password)",
     ] {
         let e = err(src);
         assert!(
