@@ -255,6 +255,11 @@ pub fn build_engine(args: &RunArgs, style: Style) -> Result<Built, Failure> {
     build_engine_with(args, &[], style)
 }
 
+/// The state backends forge opens besides the local file.
+pub fn backends() -> Vec<Arc<dyn BackendFactory>> {
+    vec![Arc::new(forge_aws::remote_state::S3BackendFactory::new())]
+}
+
 /// The engine for a run, with `-replace`'s addresses (plan and apply only).
 pub fn build_engine_with(
     args: &RunArgs,
@@ -264,9 +269,7 @@ pub fn build_engine_with(
     let targeting =
         forge_engine::targeting::Targeting::new(&args.targets, &args.excludes, replace)?;
     let (factories, fake) = factories()?;
-    let backends: Vec<Arc<dyn BackendFactory>> =
-        vec![Arc::new(forge_aws::remote_state::S3BackendFactory::new())];
-    let mut engine = forge_engine::Engine::new(factories, backends);
+    let mut engine = forge_engine::Engine::new(factories, backends());
     engine.options = Options {
         parallelism: args.parallelism.max(1) as usize,
         refresh: args.refresh,

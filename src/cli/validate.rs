@@ -20,6 +20,10 @@ pub async fn run(args: ValidateArgs) -> Outcome {
     let (factories, _fake) = factories()?;
     let mut diags = forge_config::validate_environment(&env);
     diags.extend(forge_engine::validate::check_schemas(&env, &factories).await);
+    diags.extend(forge_engine::validate::check_backends(
+        &env,
+        &super::common::backends(),
+    ));
     if diags.has_errors() {
         return Err(Failure::Diagnostics(diags));
     }

@@ -38,6 +38,7 @@ pub mod module;
 pub mod tfvars;
 pub mod unit;
 pub mod validate;
+mod validate_eval;
 
 mod context;
 mod host;

@@ -30,9 +30,15 @@ const BUILTIN_ROOTS: &[&str] = &[
 pub fn validate_environment(env: &Environment) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for unit in &env.units {
-        diags.extend(validate_module(&unit.module));
-        diags.extend(validate_generated_providers(unit));
-        diags.extend(validate_unit_inputs(unit, env));
+        let mut unit_diags = validate_module(&unit.module);
+        unit_diags.extend(validate_generated_providers(unit));
+        unit_diags.extend(validate_unit_inputs(unit, env));
+        // Evaluated only when the names check out: an undeclared name would be reported
+        // twice, once by name and once by the evaluation that trips on it.
+        if !unit_diags.has_errors() {
+            unit_diags.extend(crate::validate_eval::evaluate_unit(unit));
+        }
+        diags.extend(unit_diags);
     }
     if let Some(d) = dependency_cycle(env) {
         diags.push(d);

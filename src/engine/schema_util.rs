@@ -30,6 +30,22 @@ pub fn check_body(schema: &Schema, body: &Body, what: &str, at: &Location) -> Di
                 ));
             }
             diags.push(d);
+        } else if let Some(problem) = schema.attributes.get(&attr.name).and_then(|a| {
+            let value = attr.expr.constant_value()?;
+            type_problem(&a.ty, &value)
+        }) {
+            diags.push(
+                Diagnostic::error(format!(
+                    "{what}: the value of `{}` does not fit its type: {problem}",
+                    attr.name
+                ))
+                .at(attr.expr.location())
+                .hint(format!(
+                    "`{}` takes {}",
+                    attr.name,
+                    type_words(&schema.attributes[&attr.name].ty)
+                )),
+            );
         } else if schema
             .attributes
             .get(&attr.name)
@@ -103,6 +119,66 @@ pub fn check_body(schema: &Schema, body: &Body, what: &str, at: &Location) -> Di
         }
     }
     diags
+}
+
+/// Why a known value cannot become a value of `ty` under Terraform's conversions, if it
+/// cannot: a collection where a single value is wanted (or the reverse), text that is not
+/// a number or a bool where one is wanted. Unknown, null and sensitive parts are judged
+/// later, by the plan.
+pub fn type_problem(ty: &AttrType, value: &Value) -> Option<String> {
+    let value = match value {
+        Value::Sensitive(_) | Value::Unknown | Value::Null => return None,
+        v => v,
+    };
+    match (ty, value) {
+        (AttrType::Any, _) => None,
+        (AttrType::String, Value::String(_) | Value::Number(_) | Value::Bool(_)) => None,
+        (AttrType::Number, Value::Number(_)) => None,
+        (AttrType::Number, Value::String(s)) => s
+            .trim()
+            .parse::<f64>()
+            .is_err()
+            .then(|| format!("{s:?} is not a number")),
+        (AttrType::Bool, Value::Bool(_)) => None,
+        (AttrType::Bool, Value::String(s)) => {
+            (s != "true" && s != "false").then(|| format!("{s:?} is not true or false"))
+        }
+        (
+            AttrType::List(t) | AttrType::Set(t),
+            Value::Tuple(xs) | Value::List(xs) | Value::Set(xs),
+        ) => xs.iter().find_map(|x| type_problem(t, x)),
+        (AttrType::Map(t), Value::Object(m) | Value::Map(m)) => {
+            m.values().find_map(|x| type_problem(t, x))
+        }
+        (ty, v) => Some(format!(
+            "{} is required, not a {}",
+            type_words(ty),
+            v.kind_name()
+        )),
+    }
+}
+
+/// A type as a sentence says it: "a string", "a list of strings".
+fn type_words(ty: &AttrType) -> String {
+    match ty {
+        AttrType::String => "a string".into(),
+        AttrType::Number => "a number".into(),
+        AttrType::Bool => "a bool".into(),
+        AttrType::List(t) => format!("a list of {}", plural(t)),
+        AttrType::Set(t) => format!("a set of {}", plural(t)),
+        AttrType::Map(t) => format!("a map of {}", plural(t)),
+        AttrType::Any => "any value".into(),
+    }
+}
+
+fn plural(ty: &AttrType) -> String {
+    match ty {
+        AttrType::String => "strings".into(),
+        AttrType::Number => "numbers".into(),
+        AttrType::Bool => "bools".into(),
+        AttrType::Any => "values".into(),
+        other => format!("values of {}", type_words(other)),
+    }
 }
 
 /// The configuration object a provider receives: every schema attribute (null when

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use forge_config::{Environment, Module, ResourceBlock};
 use forge_lang::diagnostic::did_you_mean;
 use forge_lang::{Diagnostic, Diagnostics};
-use forge_provider::{ProviderFactory, ProviderSchemas};
+use forge_provider::{BackendFactory, ProviderFactory, ProviderSchemas};
 
 use crate::module_graph::provider_name_of;
 use crate::schema_util::check_body;
@@ -42,6 +42,36 @@ pub async fn check_schemas(
     diags.extend(crate::provider_config::check_provider_blocks(
         env, factories,
     ));
+    diags
+}
+
+/// Every unit's `remote_state` backend is one forge can open (`local` always); an
+/// unsupported one fails `validate` at its block, not the first plan.
+pub fn check_backends(env: &Environment, backends: &[Arc<dyn BackendFactory>]) -> Diagnostics {
+    let known: Vec<&str> = backends
+        .iter()
+        .map(|b| b.backend_type())
+        .chain(["local"])
+        .collect();
+    let mut diags = Diagnostics::new();
+    let mut reported = std::collections::BTreeSet::new();
+    for unit in &env.units {
+        let Some(rs) = &unit.remote_state else {
+            continue;
+        };
+        // A root file's block is shared by every unit that includes it: once.
+        if known.contains(&rs.backend.as_str()) || !reported.insert(rs.location.to_string()) {
+            continue;
+        }
+        diags.push(
+            Diagnostic::error(format!(
+                "remote_state backend \"{}\" is not supported",
+                rs.backend
+            ))
+            .at(rs.location.clone())
+            .hint(format!("forge keeps state with: {}", known.join(", "))),
+        );
+    }
     diags
 }
 

@@ -572,3 +572,107 @@ fn cli_files_that_hold_state_are_private() {
         "local state"
     );
 }
+
+/// `forge validate` evaluates what a plan would, with what only AWS knows left unknown:
+/// each of these configurations passed validate and failed only at plan. Each case is one
+/// unit's `main.tf` (inputs give `name = "ab"`) or `terragrunt.hcl`, and a phrase of the
+/// error expected at the given line.
+#[test]
+fn cli_validate_evaluates_what_a_plan_would() {
+    const UNIT: &str = "inputs = {\n  name = \"ab\"\n}\n";
+    const VAR: &str = "variable \"name\" {\n  type = string\n}\n";
+    let cases: &[(&str, &str, &str, &str)] = &[
+        (
+            "unknown function",
+            "locals {\n  x = nosuchfn(1)\n}\n",
+            "no function named `nosuchfn`",
+            "main.tf:5:7",
+        ),
+        (
+            "wrong arity",
+            "locals {\n  x = upper(\"a\", \"b\")\n}\n",
+            "takes 1 argument, but 2 were given",
+            "main.tf:5:7",
+        ),
+        (
+            "bad JSON literal",
+            "locals {\n  x = jsondecode(\"{bad\")\n}\n",
+            "not valid JSON",
+            "main.tf:5:18",
+        ),
+        (
+            "validation fails for the unit's input",
+            "variable \"size\" {\n  type    = string\n  default = \"x\"\n}\nlocals {\n  y = var.name\n}\nvariable \"other\" {\n  type = number\n  default = 1\n  validation {\n    condition     = var.other > 5\n    error_message = \"other must be over 5.\"\n  }\n}\n",
+            "other must be over 5.",
+            "main.tf:15:21",
+        ),
+        (
+            "for_each over a list",
+            "resource \"terraform_data\" \"a\" {\n  for_each = [\"a\", \"b\"]\n}\n",
+            "and this is a list",
+            "main.tf:5:14",
+        ),
+        (
+            "negative count",
+            "resource \"terraform_data\" \"a\" {\n  count = -1\n}\n",
+            "count must be zero or more",
+            "main.tf:5:11",
+        ),
+        (
+            "depends_on names an attribute",
+            "resource \"terraform_data\" \"b\" {}\nresource \"terraform_data\" \"a\" {\n  depends_on = [terraform_data.b.id]\n}\n",
+            "`id` is an attribute",
+            "main.tf:6:17",
+        ),
+        (
+            "a provider argument of the wrong type",
+            "provider \"aws\" {\n  region = [\"us-east-1\"]\n}\n",
+            "a string is required, not a tuple",
+            "main.tf:5:12",
+        ),
+    ];
+    for (what, body, phrase, at) in cases {
+        let w = World::new(&[
+            ("env/u/terragrunt.hcl", UNIT),
+            ("env/u/main.tf", &format!("{VAR}{body}")),
+        ]);
+        let out = w.forge(&["validate", "env"]);
+        assert_eq!(out.code, 1, "{what}: validate passed:\n{}", out.all());
+        assert!(
+            out.stderr.contains(phrase) && out.stderr.contains(at),
+            "{what}: expected {phrase:?} at {at}:\n{}",
+            out.stderr
+        );
+    }
+    // An unsupported state backend, at its block.
+    let w = World::new(&[
+        (
+            "env/u/terragrunt.hcl",
+            &format!(
+                "remote_state {{\n  backend = \"gcs\"\n  config = {{ bucket = \"b\" }}\n}}\n{UNIT}"
+            ),
+        ),
+        ("env/u/main.tf", VAR),
+    ]);
+    let out = w.forge(&["validate", "env"]);
+    assert_eq!(out.code, 1, "{}", out.all());
+    assert!(
+        out.stderr
+            .contains("remote_state backend \"gcs\" is not supported")
+            && out.stderr.contains("terragrunt.hcl:1:1"),
+        "{}",
+        out.stderr
+    );
+    // The same unit with every problem fixed is valid: the checks are not just noisy.
+    let w = World::new(&[
+        ("env/u/terragrunt.hcl", UNIT),
+        (
+            "env/u/main.tf",
+            &format!(
+                "{VAR}resource \"terraform_data\" \"a\" {{\n  for_each = toset([\"a\"])\n  input    = jsondecode(\"{{\\\"k\\\": 1}}\")\n}}\nresource \"terraform_data\" \"b\" {{\n  count      = length(var.name)\n  depends_on = [terraform_data.a]\n}}\n"
+            ),
+        ),
+    ]);
+    let out = w.forge(&["validate", "env"]);
+    assert_eq!(out.code, 0, "{}", out.all());
+}
