@@ -21,6 +21,7 @@ use crate::events::{Event, EventSink, no_events};
 use crate::journal::Journal;
 use crate::local_backend::LocalBackend;
 use crate::plan::{Action, EngineError, EnvPlan, ErrorKind, PlanMode, UnitOutcome, UnitPlan};
+use crate::plan_promise::{ChangePromise, promises};
 use crate::run::{RunContext, UnitRun, run_unit, run_unit_keeping_state, warm_providers};
 use crate::store::{StateStore, backend_error};
 use crate::targeting::Targeting;
@@ -87,6 +88,9 @@ pub struct ApplyTarget {
     pub serial: u64,
     pub actions: BTreeMap<InstanceAddr, Action>,
     pub has_changes: bool,
+    /// A reviewed plan's promises (`apply FILE`): the unit is re-planned under its lock
+    /// and applied only when the new plan keeps them. `None` for a plan made in this run.
+    pub promises: Option<BTreeMap<String, ChangePromise>>,
 }
 
 impl ApplyTarget {
@@ -101,6 +105,7 @@ impl ApplyTarget {
                 .map(|c| (c.addr.clone(), c.action))
                 .collect(),
             has_changes: p.has_changes(),
+            promises: None,
         }
     }
 }
@@ -951,6 +956,30 @@ impl Engine {
                             defer_outputs_write: false,
                             ctx,
                         };
+                        // A reviewed plan: re-planned first, under this lock and with this
+                        // state, and applied only if nothing would differ from what was
+                        // reviewed; otherwise nothing of the unit is changed.
+                        let store = match &target.promises {
+                            None => store,
+                            Some(promised) => {
+                                let replan = UnitRun {
+                                    unit,
+                                    inputs: run.inputs.clone(),
+                                    mode,
+                                    apply: false,
+                                    refresh: run.refresh,
+                                    planned_actions: None,
+                                    defer_outputs_write: false,
+                                    ctx,
+                                };
+                                let (now, store) = run_unit_keeping_state(&replan, store).await;
+                                let broken = crate::plan_promise::broken(promised, &promises(&now?));
+                                if !broken.is_empty() {
+                                    return Err(vec![stale_plan(unit, &broken)]);
+                                }
+                                store
+                            }
+                        };
                         run_unit(&run, store).await
                     })
                     .await
@@ -1546,6 +1575,21 @@ async fn unlock_held(
             unit.dir.display()
         ))
     })
+}
+
+/// Terraform's wording for a saved plan that no longer holds, with what differs.
+fn stale_plan(unit: &Unit, broken: &[String]) -> EngineError {
+    let mut e = EngineError::new(
+        ErrorKind::Request,
+        format!(
+            "Saved plan is stale: unit {} would now be applied differently from the plan that was reviewed; nothing of it was changed",
+            unit.name
+        ),
+    );
+    for why in broken {
+        e = e.cause(why.clone());
+    }
+    e.hint("the configuration, its inputs or the infrastructure changed since the plan was made: run forge plan again, review it and apply the new plan")
 }
 
 fn check_stale(unit: &Unit, target: &ApplyTarget, store: &StateStore) -> Result<(), EngineError> {

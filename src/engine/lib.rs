@@ -22,6 +22,7 @@ pub mod local_backend;
 pub mod lock_holder;
 pub mod module_graph;
 pub mod plan;
+pub mod plan_promise;
 mod private_file;
 pub mod provider_config;
 pub mod refactor;

@@ -1,6 +1,8 @@
 //! `forge plan -out FILE`: what a later `forge apply FILE` needs to apply exactly that
-//! plan and to refuse it when the state moved on (lineage and serial per unit).
+//! plan and to refuse it when the state moved on (lineage and serial per unit) or when
+//! re-planning now would do anything else (`plan_promise`).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -8,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::addr::InstanceAddr;
 use crate::engine::ApplyTarget;
 use crate::plan::{Action, EngineError, EnvPlan, ErrorKind, PlanMode, UnitOutcome};
+use crate::plan_promise::{ChangePromise, promises};
 use crate::targeting::Targeting;
 
 const FORMAT: &str = "forge-plan/1";
@@ -37,6 +40,11 @@ pub struct SavedUnit {
     pub has_changes: bool,
     /// (address, action) for every instance the plan considered.
     pub actions: Vec<(String, Action)>,
+    /// What the plan promises for each change it shows: applying it re-plans the unit and
+    /// refuses when the new plan breaks a promise (a plan file without them, from an
+    /// earlier forge, is refused for every unit with changes).
+    #[serde(default)]
+    pub promises: BTreeMap<String, ChangePromise>,
 }
 
 impl SavedPlan {
@@ -55,6 +63,7 @@ impl SavedPlan {
                         .iter()
                         .map(|c| (c.addr.to_string(), c.action))
                         .collect(),
+                    promises: promises(p),
                 }),
                 _ => {
                     return Err(EngineError::new(
@@ -105,6 +114,7 @@ impl SavedPlan {
                     .iter()
                     .filter_map(|(a, act)| InstanceAddr::parse(a).map(|addr| (addr, *act)))
                     .collect(),
+                promises: Some(u.promises.clone()),
             })
             .collect()
     }

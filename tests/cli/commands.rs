@@ -676,3 +676,58 @@ fn cli_validate_evaluates_what_a_plan_would() {
     let out = w.forge(&["validate", "env"]);
     assert_eq!(out.code, 0, "{}", out.all());
 }
+
+/// A saved plan is a promise: `apply FILE` performs what was reviewed or refuses with
+/// "Saved plan is stale" and changes nothing. Here an input changes between plan and
+/// apply; a value unknown at review (an output of the unit applied first) may
+/// be anything, and the plan applies once the input is back to what was reviewed.
+#[test]
+fn cli_a_saved_plan_applies_what_was_reviewed_or_nothing() {
+    let upstream = "variable \"v\" {\n  type = string\n}\nresource \"terraform_data\" \"a\" {\n  input = var.v\n}\noutput \"id\" {\n  value = terraform_data.a.id\n}\n";
+    let downstream = "variable \"upstream_id\" {\n  type = string\n}\nresource \"terraform_data\" \"b\" {\n  input = var.upstream_id\n}\n";
+    let w = World::new(&[
+        ("env/a/terragrunt.hcl", "inputs = {\n  v = \"seen-at-review\"\n}\n"),
+        ("env/a/main.tf", upstream),
+        (
+            "env/b/terragrunt.hcl",
+            "dependency \"a\" {\n  config_path = \"../a\"\n}\ninputs = {\n  upstream_id = dependency.a.outputs.id\n}\n",
+        ),
+        ("env/b/main.tf", downstream),
+    ]);
+    let plan = w.forge(&["plan", "env", "-out", "env.plan"]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    let saved = std::fs::read_to_string(w.path("env.plan")).expect("plan file");
+    assert!(
+        !saved.contains("seen-at-review"),
+        "the plan file holds digests, not values:\n{saved}"
+    );
+
+    w.write(&[("env/a/terragrunt.hcl", "inputs = {\n  v = \"changed-later\"\n}\n")]);
+    let stale = w.forge(&["apply", "env.plan"]);
+    assert_ne!(stale.code, 0, "{}", stale.all());
+    assert!(
+        stale.all().contains("Saved plan is stale")
+            && stale
+                .all()
+                .contains("terraform_data.a: the planned value differs at input"),
+        "{}",
+        stale.all()
+    );
+    let outputs = w.forge(&["output", "env"]);
+    assert!(
+        !outputs.all().contains("id ="),
+        "something was applied:\n{}",
+        outputs.all()
+    );
+
+    w.write(&[("env/a/terragrunt.hcl", "inputs = {\n  v = \"seen-at-review\"\n}\n")]);
+    let applied = w.forge(&["apply", "env.plan"]);
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    assert!(
+        applied
+            .stdout
+            .contains("Resources: 2 added, 0 changed, 0 destroyed"),
+        "{}",
+        applied.all()
+    );
+}
