@@ -686,7 +686,10 @@ fn cli_a_saved_plan_applies_what_was_reviewed_or_nothing() {
     let upstream = "variable \"v\" {\n  type = string\n}\nresource \"terraform_data\" \"a\" {\n  input = var.v\n}\noutput \"id\" {\n  value = terraform_data.a.id\n}\n";
     let downstream = "variable \"upstream_id\" {\n  type = string\n}\nresource \"terraform_data\" \"b\" {\n  input = var.upstream_id\n}\n";
     let w = World::new(&[
-        ("env/a/terragrunt.hcl", "inputs = {\n  v = \"seen-at-review\"\n}\n"),
+        (
+            "env/a/terragrunt.hcl",
+            "inputs = {\n  v = \"seen-at-review\"\n}\n",
+        ),
         ("env/a/main.tf", upstream),
         (
             "env/b/terragrunt.hcl",
@@ -702,7 +705,10 @@ fn cli_a_saved_plan_applies_what_was_reviewed_or_nothing() {
         "the plan file holds digests, not values:\n{saved}"
     );
 
-    w.write(&[("env/a/terragrunt.hcl", "inputs = {\n  v = \"changed-later\"\n}\n")]);
+    w.write(&[(
+        "env/a/terragrunt.hcl",
+        "inputs = {\n  v = \"changed-later\"\n}\n",
+    )]);
     let stale = w.forge(&["apply", "env.plan"]);
     assert_ne!(stale.code, 0, "{}", stale.all());
     assert!(
@@ -720,7 +726,10 @@ fn cli_a_saved_plan_applies_what_was_reviewed_or_nothing() {
         outputs.all()
     );
 
-    w.write(&[("env/a/terragrunt.hcl", "inputs = {\n  v = \"seen-at-review\"\n}\n")]);
+    w.write(&[(
+        "env/a/terragrunt.hcl",
+        "inputs = {\n  v = \"seen-at-review\"\n}\n",
+    )]);
     let applied = w.forge(&["apply", "env.plan"]);
     assert_eq!(applied.code, 0, "{}", applied.all());
     assert!(
