@@ -6,6 +6,8 @@
 //! or from the standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`), which
 //! aws-config reads by itself.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod api_stats;
 pub mod fault;
 pub mod identity;
