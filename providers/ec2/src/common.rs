@@ -14,11 +14,7 @@ pub use forge_aws_common::values::{
 
 /// An EC2 client for this provider configuration (with the provider block's endpoint).
 pub fn client(ctx: &AwsContext) -> aws_sdk_ec2::Client {
-    let mut conf = aws_sdk_ec2::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
-    if let Some(url) = ctx.endpoint_for("ec2") {
-        conf = conf.endpoint_url(url);
-    }
-    aws_sdk_ec2::Client::from_conf(conf.build())
+    forge_aws_common::service_client!(aws_sdk_ec2, ctx, "ec2")
 }
 
 /// True for the error codes EC2 uses when the object asked about does not exist.

@@ -15,11 +15,7 @@ pub use forge_aws_common::values::{
 
 /// An IAM client for this provider configuration (with the provider block's endpoint).
 pub fn client(ctx: &AwsContext) -> aws_sdk_iam::Client {
-    let mut conf = aws_sdk_iam::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
-    if let Some(url) = ctx.endpoint_for("iam") {
-        conf = conf.endpoint_url(url);
-    }
-    aws_sdk_iam::Client::from_conf(conf.build())
+    forge_aws_common::service_client!(aws_sdk_iam, ctx, "iam")
 }
 
 /// True when IAM says the entity does not exist.
