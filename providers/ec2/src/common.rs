@@ -195,12 +195,6 @@ pub async fn update_tags(
     Ok(())
 }
 
-/// A name for `name_prefix`: the prefix, the UTC time and a counter, spelled as the
-/// provider spells its generated names (so the prefix reads back from the name).
-pub fn unique_name(prefix: &str) -> String {
-    forge_aws_common::naming::prefixed_unique_name(Some(prefix))
-}
-
 /// The `name_prefix` the provider records for an object named `name` (`""` if the name
 /// was not generated).
 pub fn prefix_of(name: &str) -> Value {
