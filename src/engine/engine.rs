@@ -19,7 +19,7 @@ use crate::events::{Event, EventSink, no_events};
 use crate::journal::Journal;
 use crate::local_backend::LocalBackend;
 use crate::plan::{Action, EngineError, EnvPlan, ErrorKind, PlanMode, UnitOutcome, UnitPlan};
-use crate::run::{RunContext, UnitRun, run_unit, run_unit_keeping_state, warm_providers};
+use crate::run::{ApplyOptions, RunContext, UnitRun, warm_providers};
 use crate::store::{StateStore, backend_error};
 use crate::targeting::Targeting;
 use crate::unit_graph::UnitGraph;
@@ -776,13 +776,10 @@ impl Engine {
                             unit,
                             inputs: inputs.map_err(|e| vec![e])?,
                             mode,
-                            apply: false,
                             refresh: self.options.refresh,
-                            planned_actions: None,
-                            defer_outputs_write: false,
                             ctx,
                         };
-                        run_unit(&run, store).await
+                        crate::run::plan(&run, store).await.0
                     })
                     .await?;
                 planned
@@ -937,13 +934,14 @@ impl Engine {
                             unit,
                             inputs: inputs.map_err(|e| vec![e])?,
                             mode,
-                            apply: true,
                             refresh: self.options.refresh,
-                            planned_actions: Some(target.actions.clone()),
-                            defer_outputs_write: false,
                             ctx,
                         };
-                        run_unit(&run, store).await
+                        let options = ApplyOptions {
+                            planned_actions: Some(target.actions.clone()),
+                            defer_outputs_write: false,
+                        };
+                        crate::run::apply(&run, options, store).await.0
                     })
                     .await
                 }
@@ -1137,10 +1135,7 @@ impl Engine {
                                 unit,
                                 inputs: inputs.clone(),
                                 mode,
-                                apply: false,
                                 refresh: false,
-                                planned_actions: None,
-                                defer_outputs_write: false,
                                 ctx,
                             };
                             warm_providers(&warming).await;
@@ -1311,17 +1306,14 @@ impl Engine {
         outputs_write: &mut Option<StateStore>,
     ) -> Result<(UnitPlan, Option<UnitApplied>), (Option<UnitPlan>, Vec<EngineError>)> {
         let started = Instant::now();
-        let planning = UnitRun {
+        let run = UnitRun {
             unit,
             inputs,
             mode,
-            apply: false,
             refresh: self.options.refresh,
-            planned_actions: None,
-            defer_outputs_write: false,
             ctx,
         };
-        let (plan, store) = run_unit_keeping_state(&planning, store).await;
+        let (plan, store) = crate::run::plan(&run, store).await;
         let plan = plan.map_err(|es| (None, es))?;
         self.emit(Event::UnitPlanned {
             plan: Box::new(plan.clone()),
@@ -1337,13 +1329,11 @@ impl Engine {
             unit: unit.name.clone(),
             operation,
         });
-        let applying = UnitRun {
+        let options = ApplyOptions {
             planned_actions: Some(ApplyTarget::from_plan(&plan).actions),
-            apply: true,
             defer_outputs_write: true,
-            ..planning
         };
-        let (result, store) = run_unit_keeping_state(&applying, store).await;
+        let (result, store) = crate::run::apply(&run, options, store).await;
         let elapsed = started.elapsed();
         self.emit(Event::UnitFinished {
             unit: unit.name.clone(),
@@ -1457,10 +1447,7 @@ impl Engine {
                     unit,
                     inputs,
                     mode: PlanMode::Normal,
-                    apply: true,
                     refresh: false,
-                    planned_actions: None,
-                    defer_outputs_write: false,
                     ctx: &ctx,
                 };
                 crate::run::import_instance(&run, store, &addr, &id)
