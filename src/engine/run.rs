@@ -44,17 +44,17 @@ mod repetition;
 mod resources;
 mod values;
 
-pub use providers::parse_provider_address;
+pub(crate) use providers::parse_provider_address;
 use providers::unknown_type;
 use recorder::Recorder;
 use repetition::*;
-pub use resources::import_instance;
+pub(crate) use resources::import_instance;
 use resources::*;
 use values::set_attr;
 
 /// What every unit run shares: the provider factories, the bound on provider calls in
 /// flight, and where events go.
-pub struct RunContext {
+pub(crate) struct RunContext {
     pub factories: Vec<Arc<dyn ProviderFactory>>,
     pub permits: Arc<Semaphore>,
     pub parallelism: usize,
@@ -72,7 +72,7 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    pub fn check_interrupted(&self) -> Result<(), EngineError> {
+    pub(crate) fn check_interrupted(&self) -> Result<(), EngineError> {
         if self.interrupted.load(std::sync::atomic::Ordering::SeqCst) {
             Err(
                 EngineError::new(ErrorKind::Interrupted, "interrupted: not started")
@@ -87,7 +87,7 @@ impl RunContext {
 /// What a unit run shares whether it plans or applies: the unit, its inputs, the plan
 /// mode (Terraform's three: normal, destroy, refresh-only) and whether recorded objects
 /// are read first. [`plan`] and [`apply`] are the two entry points.
-pub struct UnitRun<'a> {
+pub(crate) struct UnitRun<'a> {
     pub unit: &'a Unit,
     pub inputs: BTreeMap<String, Value>,
     pub mode: PlanMode,
@@ -265,7 +265,7 @@ async fn run_unit(
 /// and state are still on their way. Only nodes that need no state run here: variables,
 /// locals, providers, module expansions and data sources, each only when everything it
 /// refers to is one too. Errors are left for the real run to report.
-pub async fn warm_providers(run: &UnitRun<'_>) {
+pub(crate) async fn warm_providers(run: &UnitRun<'_>) {
     let Ok(graph) = ModuleGraph::build(run.unit) else {
         return;
     };
@@ -651,7 +651,7 @@ impl Runner<'_> {
 }
 
 /// Values whose id the progress line shows.
-pub trait IdOf {
+pub(crate) trait IdOf {
     fn id_of(&self) -> Option<String> {
         None
     }

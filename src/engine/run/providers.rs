@@ -305,7 +305,7 @@ pub(super) fn unknown_type(rb: &ResourceBlock, names: Vec<&'static str>) -> Engi
 }
 
 /// `provider["registry.terraform.io/hashicorp/aws"].west` -> ("aws", Some("west")).
-pub fn parse_provider_address(text: &str) -> Option<(String, Option<String>)> {
+pub(crate) fn parse_provider_address(text: &str) -> Option<(String, Option<String>)> {
     let start = text.find("[\"")? + 2;
     let end = text[start..].find("\"]")? + start;
     let name = text[start..end].rsplit('/').next()?.to_string();

@@ -514,7 +514,7 @@ pub(super) fn prevent_destroy_error(addr: &str, rb: &ResourceBlock) -> EngineErr
 
 /// Imports an existing object by id into state under `addr`: configures the providers
 /// (and what they refer to), reads the object and records it.
-pub async fn import_instance(
+pub(crate) async fn import_instance(
     run: &UnitRun<'_>,
     store: StateStore,
     addr: &InstanceAddr,
