@@ -37,7 +37,7 @@ pub fn module_path_string(path: &[ModuleStep]) -> String {
 
 /// Parses the leading `module.a[0].module.b.` steps of `text`; returns them and the rest.
 /// `None` when a step is malformed.
-pub fn parse_module_prefix(mut text: &str) -> Option<(Vec<ModuleStep>, &str)> {
+pub(crate) fn parse_module_prefix(mut text: &str) -> Option<(Vec<ModuleStep>, &str)> {
     let mut steps = Vec::new();
     while let Some(rest) = text.strip_prefix("module.") {
         let end = rest.find(['.', '[']).unwrap_or(rest.len());
@@ -131,12 +131,12 @@ impl InstanceAddr {
     }
 
     /// The same resource instance in the module instance `module`.
-    pub fn in_module(self, module: Vec<ModuleStep>) -> Self {
+    pub(crate) fn in_module(self, module: Vec<ModuleStep>) -> Self {
         InstanceAddr { module, ..self }
     }
 
     /// `type.name` or `data.type.name`, without module path or key.
-    pub fn local_resource(&self) -> String {
+    pub(crate) fn local_resource(&self) -> String {
         match self.mode {
             Mode::Managed => format!("{}.{}", self.type_name, self.name),
             Mode::Data => format!("data.{}.{}", self.type_name, self.name),

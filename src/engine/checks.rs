@@ -135,7 +135,7 @@ pub enum Outcome {
 
 /// Evaluates a condition in `scope`. An error evaluating it, or a result that is not a
 /// bool, is an error as in Terraform.
-pub fn evaluate(cond: &Condition, scope: &Scope<'_>) -> Result<Outcome, Diagnostics> {
+pub(crate) fn evaluate(cond: &Condition, scope: &Scope<'_>) -> Result<Outcome, Diagnostics> {
     let v = eval(&cond.condition, scope)?;
     if !v.is_wholly_known() {
         return Ok(Outcome::Unknown);
@@ -177,7 +177,7 @@ pub fn evaluate(cond: &Condition, scope: &Scope<'_>) -> Result<Outcome, Diagnost
 /// The `├──`/`│` lines Terraform adds under the source line: each value the condition
 /// read, sorted by its reference. A sensitive value and a value still unknown (forge's
 /// unknowns have no type, and Terraform leaves out those it cannot describe) are left out.
-pub fn condition_values(cond: &Condition, scope: &Scope<'_>) -> Vec<(String, String)> {
+pub(crate) fn condition_values(cond: &Condition, scope: &Scope<'_>) -> Vec<(String, String)> {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
     for r in cond.condition.references() {
         let mut text = r.root.clone();
@@ -296,7 +296,7 @@ pub fn snippet(
 }
 
 /// Where a failed precondition/postcondition points, with the values it read.
-pub fn failure_diagnostic(cond: &Condition, values: &[(String, String)]) -> Diagnostics {
+pub(crate) fn failure_diagnostic(cond: &Condition, values: &[(String, String)]) -> Diagnostics {
     let mut d = Diagnostic::error("the condition is false").at(cond.condition.location());
     if !values.is_empty() {
         d = d.detail(
@@ -312,14 +312,14 @@ pub fn failure_diagnostic(cond: &Condition, values: &[(String, String)]) -> Diag
 
 /// Where check results are gathered during a run, by the object's display address.
 #[derive(Default)]
-pub struct Collector {
+pub(crate) struct Collector {
     results: std::sync::Mutex<BTreeMap<String, CheckResult>>,
     warnings: std::sync::Mutex<Vec<Warning>>,
 }
 
 impl Collector {
     #[allow(clippy::too_many_arguments)]
-    pub fn record(
+    pub(crate) fn record(
         &self,
         kind: CheckKind,
         name: &str,
@@ -368,7 +368,7 @@ impl Collector {
         }
     }
 
-    pub fn warn(&self, w: Warning) {
+    pub(crate) fn warn(&self, w: Warning) {
         self.warnings
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -376,7 +376,7 @@ impl Collector {
     }
 
     /// The results sorted as Terraform lists them (by address), and the warnings.
-    pub fn take(&self) -> (Vec<CheckResult>, Vec<Warning>) {
+    pub(crate) fn take(&self) -> (Vec<CheckResult>, Vec<Warning>) {
         let mut results: Vec<CheckResult> =
             std::mem::take(&mut *self.results.lock().unwrap_or_else(|p| p.into_inner()))
                 .into_values()
@@ -392,7 +392,7 @@ impl Collector {
 }
 
 /// `module.a[0].` before an address in a module instance, nothing in the root.
-pub fn instance_prefix(module: &[ModuleStep]) -> String {
+pub(crate) fn instance_prefix(module: &[ModuleStep]) -> String {
     if module.is_empty() {
         String::new()
     } else {

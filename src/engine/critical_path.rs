@@ -47,7 +47,7 @@ impl OpTiming {
 
 /// Where a run's operations are logged (shared by the units of one run).
 #[derive(Debug)]
-pub struct OpLog {
+pub(crate) struct OpLog {
     ops: Mutex<Vec<OpTiming>>,
     /// When the run began (the log is made with the run's context).
     pub created: Instant,
@@ -63,11 +63,11 @@ impl Default for OpLog {
 }
 
 impl OpLog {
-    pub fn push(&self, op: OpTiming) {
+    pub(crate) fn push(&self, op: OpTiming) {
         self.ops.lock().unwrap_or_else(|p| p.into_inner()).push(op);
     }
 
-    pub fn ops(&self) -> Vec<OpTiming> {
+    pub(crate) fn ops(&self) -> Vec<OpTiming> {
         self.ops.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
@@ -136,7 +136,7 @@ impl CriticalPath {
 
 /// The resources and data sources a module node refers to, looking through locals,
 /// variables' validations and provider configurations (which are not operations).
-pub fn resource_references(graph: &ModuleGraph, node: usize) -> Vec<String> {
+pub(crate) fn resource_references(graph: &ModuleGraph, node: usize) -> Vec<String> {
     let mut out = BTreeSet::new();
     let mut seen = BTreeSet::new();
     let mut stack: Vec<usize> = graph.deps.get(node).cloned().unwrap_or_default();
@@ -156,7 +156,10 @@ pub fn resource_references(graph: &ModuleGraph, node: usize) -> Vec<String> {
 
 /// The longest path through the operations' DAG (see the module docs); `unit_deps` maps
 /// each unit to the units it depends on directly.
-pub fn critical_path(ops: &[OpTiming], unit_deps: &BTreeMap<String, Vec<String>>) -> CriticalPath {
+pub(crate) fn critical_path(
+    ops: &[OpTiming],
+    unit_deps: &BTreeMap<String, Vec<String>>,
+) -> CriticalPath {
     let upstream = transitive(unit_deps);
     let mut order: Vec<usize> = (0..ops.len()).collect();
     order.sort_by_key(|&i| (ops[i].start, i));

@@ -22,7 +22,7 @@ use crate::journal::Journal;
 use crate::local_backend::LocalBackend;
 use crate::plan::{Action, EngineError, EnvPlan, ErrorKind, PlanMode, UnitOutcome, UnitPlan};
 use crate::plan_promise::{ChangePromise, promises};
-use crate::run::{RunContext, UnitRun, run_unit, run_unit_keeping_state, warm_providers};
+use crate::run::{ApplyOptions, RunContext, UnitRun, warm_providers};
 use crate::store::{StateStore, backend_error};
 use crate::targeting::Targeting;
 use crate::unit_graph::UnitGraph;
@@ -789,13 +789,10 @@ impl Engine {
                             unit,
                             inputs: inputs.map_err(|e| vec![e])?,
                             mode,
-                            apply: false,
                             refresh: self.options.refresh,
-                            planned_actions: None,
-                            defer_outputs_write: false,
                             ctx,
                         };
-                        run_unit(&run, store).await
+                        crate::run::plan(&run, store).await.0
                     })
                     .await?;
                 planned
@@ -950,10 +947,7 @@ impl Engine {
                             unit,
                             inputs: inputs.map_err(|e| vec![e])?,
                             mode,
-                            apply: true,
                             refresh: self.options.refresh,
-                            planned_actions: Some(target.actions.clone()),
-                            defer_outputs_write: false,
                             ctx,
                         };
                         // A reviewed plan: re-planned first, under this lock and with this
@@ -962,17 +956,7 @@ impl Engine {
                         let store = match &target.promises {
                             None => store,
                             Some(promised) => {
-                                let replan = UnitRun {
-                                    unit,
-                                    inputs: run.inputs.clone(),
-                                    mode,
-                                    apply: false,
-                                    refresh: run.refresh,
-                                    planned_actions: None,
-                                    defer_outputs_write: false,
-                                    ctx,
-                                };
-                                let (now, store) = run_unit_keeping_state(&replan, store).await;
+                                let (now, store) = crate::run::plan(&run, store).await;
                                 let broken = crate::plan_promise::broken(promised, &promises(&now?));
                                 if !broken.is_empty() {
                                     return Err(vec![stale_plan(unit, &broken)]);
@@ -980,7 +964,11 @@ impl Engine {
                                 store
                             }
                         };
-                        run_unit(&run, store).await
+                        let options = ApplyOptions {
+                            planned_actions: Some(target.actions.clone()),
+                            defer_outputs_write: false,
+                        };
+                        crate::run::apply(&run, options, store).await.0
                     })
                     .await
                 }
@@ -1174,10 +1162,7 @@ impl Engine {
                                 unit,
                                 inputs: inputs.clone(),
                                 mode,
-                                apply: false,
                                 refresh: false,
-                                planned_actions: None,
-                                defer_outputs_write: false,
                                 ctx,
                             };
                             warm_providers(&warming).await;
@@ -1358,17 +1343,14 @@ impl Engine {
         outputs_write: &mut Option<StateStore>,
     ) -> Result<(UnitPlan, Option<UnitApplied>), (Option<UnitPlan>, Vec<EngineError>)> {
         let started = Instant::now();
-        let planning = UnitRun {
+        let run = UnitRun {
             unit,
             inputs,
             mode,
-            apply: false,
             refresh: self.options.refresh,
-            planned_actions: None,
-            defer_outputs_write: false,
             ctx,
         };
-        let (plan, store) = run_unit_keeping_state(&planning, store).await;
+        let (plan, store) = crate::run::plan(&run, store).await;
         let plan = plan.map_err(|es| (None, es))?;
         self.emit(Event::UnitPlanned {
             plan: Box::new(plan.clone()),
@@ -1384,13 +1366,11 @@ impl Engine {
             unit: unit.name.clone(),
             operation,
         });
-        let applying = UnitRun {
+        let options = ApplyOptions {
             planned_actions: Some(ApplyTarget::from_plan(&plan).actions),
-            apply: true,
             defer_outputs_write: true,
-            ..planning
         };
-        let (result, store) = run_unit_keeping_state(&applying, store).await;
+        let (result, store) = crate::run::apply(&run, options, store).await;
         let elapsed = started.elapsed();
         self.emit(Event::UnitFinished {
             unit: unit.name.clone(),
@@ -1504,10 +1484,7 @@ impl Engine {
                     unit,
                     inputs,
                     mode: PlanMode::Normal,
-                    apply: true,
                     refresh: false,
-                    planned_actions: None,
-                    defer_outputs_write: false,
                     ctx: &ctx,
                 };
                 crate::run::import_instance(&run, store, &addr, &id)

@@ -62,6 +62,6 @@ pub enum Event {
 pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 
 /// A sink that drops everything.
-pub fn no_events() -> EventSink {
+pub(crate) fn no_events() -> EventSink {
     Arc::new(|_| {})
 }

@@ -13,11 +13,11 @@
 //! says so when a variable is set ([`unavailable_warning`]).
 
 /// The variable that arms the abort.
-pub const ABORT_AFTER_OPS_VAR: &str = "FORGE_FAULT_ABORT_AFTER_OPS";
+pub(crate) const ABORT_AFTER_OPS_VAR: &str = "FORGE_FAULT_ABORT_AFTER_OPS";
 /// The variable that arms the panic.
-pub const PANIC_AFTER_OPS_VAR: &str = "FORGE_FAULT_PANIC_AFTER_OPS";
+pub(crate) const PANIC_AFTER_OPS_VAR: &str = "FORGE_FAULT_PANIC_AFTER_OPS";
 /// The variable that slows operations down.
-pub const SLOW_OPS_VAR: &str = "FORGE_FAULT_SLOW_OPS_MS";
+pub(crate) const SLOW_OPS_VAR: &str = "FORGE_FAULT_SLOW_OPS_MS";
 
 /// The warning a build without the hooks gives when a variable is set anyway.
 pub fn unavailable_warning() -> Option<String> {

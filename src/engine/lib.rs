@@ -4,39 +4,45 @@
 //! tools (plan text, plan JSON) is forge-render's, on the types of [`plan`].
 //!
 //! It never prints and never exits: runs return results, progress goes out as
-//! [`events::Event`]s, and the CLI decides what to show. Providers and state backends are
+//! [`Event`]s, and the CLI decides what to show. Providers and state backends are
 //! injected, so tests run the whole engine on `forge_provider::fake` (the cargo feature
 //! `test-support`, which also carries the crash hook in [`fault_injection`]).
+
+//!
+//! The public surface is what the CLI, forge-render and the tests use: the re-exports
+//! below and the modules declared `pub`; inside those, what nobody outside uses is
+//! `pub(crate)`. Every other module is private, so `unreachable_pub` (an error under
+//! CI's `clippy -D warnings`) flags any `pub` item there that the surface does not reach.
 
 #![warn(unreachable_pub)]
 
 pub mod addr;
 pub mod checks;
-pub mod critical_path;
-pub mod data_reads;
-pub mod engine;
-pub mod events;
+mod critical_path;
+mod data_reads;
+mod engine;
+mod events;
 pub mod fault_injection;
-pub mod journal;
+mod journal;
 pub mod local_backend;
-pub mod lock_holder;
+mod lock_holder;
 pub mod module_graph;
 pub mod plan;
 pub mod plan_promise;
 mod private_file;
-pub mod provider_config;
-pub mod refactor;
-pub mod run;
+mod provider_config;
+mod refactor;
+mod run;
 pub mod saved_plan;
 pub mod schema_util;
 pub mod state;
-pub mod store;
+mod store;
 pub mod targeting;
 pub mod unit_graph;
-pub mod unit_policy;
+mod unit_policy;
 pub mod validate;
 pub mod value_text;
-pub mod walk;
+mod walk;
 
 pub use addr::{InstanceAddr, InstanceKey};
 pub use critical_path::CriticalPath;

@@ -12,7 +12,7 @@ use forge_provider::LockProcess;
 
 /// What can be said of a lock's holding process from here.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum HolderState {
+pub(crate) enum HolderState {
     /// It still runs: the lock is held.
     Running,
     /// It is gone; the text says how we know.
@@ -23,7 +23,7 @@ pub enum HolderState {
 
 /// This process, as a lock records it; `None` where `/proc` cannot tell (not Linux),
 /// so that such locks are never healed.
-pub fn this_process() -> Option<LockProcess> {
+pub(crate) fn this_process() -> Option<LockProcess> {
     let pid = std::process::id();
     Some(LockProcess {
         host: host_name()?,
@@ -38,7 +38,7 @@ pub fn this_process() -> Option<LockProcess> {
 }
 
 /// Whether the process that took a lock is still there.
-pub fn holder_state(holder: &LockProcess) -> HolderState {
+pub(crate) fn holder_state(holder: &LockProcess) -> HolderState {
     let Some(here) = this_process() else {
         return HolderState::Unknown;
     };

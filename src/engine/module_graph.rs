@@ -36,7 +36,7 @@ pub struct ModuleEntry {
 
 impl ModuleEntry {
     /// `module.a.module.b.` (empty for the root): the prefix of the module's node names.
-    pub fn prefix(&self) -> String {
+    pub(crate) fn prefix(&self) -> String {
         self.path.iter().map(|n| format!("module.{n}.")).collect()
     }
 }
@@ -72,7 +72,7 @@ pub fn provider_key(name: &str, alias: Option<&str>) -> String {
 }
 
 /// Every reference a body makes, nested blocks included.
-pub fn body_references(body: &Body) -> Vec<Reference> {
+pub(crate) fn body_references(body: &Body) -> Vec<Reference> {
     let mut out: Vec<Reference> = body
         .attributes
         .iter()
@@ -315,7 +315,7 @@ impl ModuleGraph {
 
     /// The node of a resource or data block by configuration address
     /// (`module.a.aws_sqs_queue.q`).
-    pub fn node_named(&self, name: &str) -> Option<usize> {
+    pub(crate) fn node_named(&self, name: &str) -> Option<usize> {
         self.nodes.iter().position(|(n, _)| n == name)
     }
 
@@ -332,7 +332,7 @@ impl ModuleGraph {
     }
 
     /// The root provider configuration (`aws`, `aws.west`) a block of module `m` uses.
-    pub fn provider_of(
+    pub(crate) fn provider_of(
         &self,
         m: usize,
         block: &ResourceBlock,

@@ -15,7 +15,7 @@ use crate::schema_util::check_body;
 
 /// `forge validate`'s half for provider blocks: names against the schema, then the
 /// provider's judgement on the constant values (others are passed as unknown).
-pub fn check_provider_blocks(
+pub(crate) fn check_provider_blocks(
     env: &Environment,
     factories: &[Arc<dyn ProviderFactory>],
 ) -> Diagnostics {
@@ -66,7 +66,7 @@ pub fn check_provider_blocks(
 }
 
 /// The provider's findings on an evaluated block, as diagnostics at their arguments.
-pub fn config_diagnostics(
+pub(crate) fn config_diagnostics(
     factory: &dyn ProviderFactory,
     block: &ProviderBlock,
     config: &Value,
@@ -79,7 +79,7 @@ pub fn config_diagnostics(
 }
 
 /// One warning as a single notice line: `file:line:col: warning: provider "aws": ...`.
-pub fn notice_text(d: &Diagnostic) -> String {
+pub(crate) fn notice_text(d: &Diagnostic) -> String {
     let at = d
         .location
         .as_ref()
@@ -156,7 +156,7 @@ fn constant_config(body: &Body) -> Value {
 /// is locked, read or changed. Providers configure once per configuration, so the unit's
 /// own configuration later reuses this one. Blocks that use variables are checked when
 /// their unit configures them, which is still before any of its resources is touched.
-pub async fn preflight(
+pub(crate) async fn preflight(
     env: &Environment,
     selected: &[bool],
     factories: &[Arc<dyn ProviderFactory>],

@@ -195,7 +195,7 @@ enum Repetition {
 
 /// The unit's refactoring blocks, checked against its configuration.
 #[derive(Default)]
-pub struct Refactoring {
+pub(crate) struct Refactoring {
     statements: Vec<Statement>,
     /// Managed resource blocks by configuration path (`module.a.aws_sqs_queue.q`) that no
     /// moved block names: where Terraform moves `x` <-> `x[0]` without being told.
@@ -215,7 +215,7 @@ type ImportInstances = BTreeMap<InstanceAddr, ImportInstance>;
 
 /// One object an import block brings in: the block, and `each` for one with for_each.
 #[derive(Clone, Debug)]
-pub struct ImportInstance {
+pub(crate) struct ImportInstance {
     pub block: Import,
     /// `{ key = ..., value = ... }`.
     pub each: Option<Value>,
@@ -223,7 +223,7 @@ pub struct ImportInstance {
 
 impl ImportInstance {
     /// The id, evaluated in the root module's scope (with `each` for a for_each block).
-    pub fn id(&self, root: &Scope<'_>) -> Result<Value, Diagnostics> {
+    pub(crate) fn id(&self, root: &Scope<'_>) -> Result<Value, Diagnostics> {
         match &self.each {
             None => forge_lang::eval(&self.block.id, root),
             Some(each) => forge_lang::eval(
@@ -236,7 +236,7 @@ impl ImportInstance {
 
 /// Why an instance of a resource block still declared is destroyed: its key left
 /// count/for_each, or the block's repetition changed.
-pub fn orphan_key_reason(
+pub(crate) fn orphan_key_reason(
     rb: &forge_config::ResourceBlock,
     key: &Option<InstanceKey>,
 ) -> crate::plan::ChangeReason {
@@ -251,7 +251,7 @@ pub fn orphan_key_reason(
 }
 
 /// The resource block an import block names (`module.a.aws_sqs_queue.q`), without keys.
-pub fn import_config_resource(im: &Import) -> Option<String> {
+pub(crate) fn import_config_resource(im: &Import) -> Option<String> {
     match &im.for_each {
         None => InstanceAddr::parse(&im.to.text).map(|a| a.config_resource()),
         Some(fe) => {
@@ -308,12 +308,12 @@ fn instance_key(v: &Value) -> Result<InstanceKey, String> {
 }
 
 /// What `Refactoring::apply_moves` did: new address -> old address.
-pub type Moves = BTreeMap<InstanceAddr, InstanceAddr>;
+pub(crate) type Moves = BTreeMap<InstanceAddr, InstanceAddr>;
 
 impl Refactoring {
     /// Reads every module's `moved`, `removed` and `import` blocks; refuses those that
     /// contradict the configuration or each other (checks that need no state).
-    pub fn new(graph: &ModuleGraph, unit: &str) -> Result<Refactoring, EngineError> {
+    pub(crate) fn new(graph: &ModuleGraph, unit: &str) -> Result<Refactoring, EngineError> {
         let mut diags = Vec::new();
         let mut statements = Vec::new();
         let mut removed = Vec::new();
@@ -519,17 +519,10 @@ impl Refactoring {
         })
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.statements.is_empty()
-            && self.removed.is_empty()
-            && self.imports.is_empty()
-            && self.for_each_imports.is_empty()
-    }
-
     /// Expands the import blocks with for_each that import into `resource` (a configuration
     /// path), evaluating them in the root module's scope; once per resource. `Err(None)`
     /// when an earlier call already reported the error.
-    pub fn expand_imports(
+    pub(crate) fn expand_imports(
         &self,
         resource: &str,
         root: &Scope<'_>,
@@ -639,7 +632,7 @@ impl Refactoring {
     }
 
     /// The import block (and `each`) that brings in the object at `addr`, if any.
-    pub fn import_for(&self, addr: &InstanceAddr) -> Option<ImportInstance> {
+    pub(crate) fn import_for(&self, addr: &InstanceAddr) -> Option<ImportInstance> {
         if let Some(block) = self.imports.get(addr) {
             return Some(ImportInstance {
                 block: block.clone(),
@@ -656,7 +649,7 @@ impl Refactoring {
 
     /// Every import target known so far (for_each ones once expanded), with where its
     /// `to` is written.
-    pub fn import_targets(&self) -> Vec<(InstanceAddr, Location)> {
+    pub(crate) fn import_targets(&self) -> Vec<(InstanceAddr, Location)> {
         let mut out: Vec<(InstanceAddr, Location)> = self
             .imports
             .iter()
@@ -697,7 +690,7 @@ impl Refactoring {
     /// moved (new address -> old). Refuses to move onto an address state already holds
     /// (or two objects onto one address): Terraform would leave the object and plan to
     /// destroy it, which is rarely what the author of a moved block wants.
-    pub fn apply_moves(
+    pub(crate) fn apply_moves(
         &self,
         instances: &mut BTreeMap<InstanceAddr, InstanceState>,
     ) -> Result<Moves, EngineError> {
@@ -772,7 +765,10 @@ impl Refactoring {
     /// The instances moved blocks move from one by one (`a.x[0]`), in every instance of
     /// their declaring module (`modules`: the module instance paths of the run). The
     /// configuration must not declare them.
-    pub fn instance_sources(&self, modules: &[Vec<ModuleStep>]) -> Vec<(InstanceAddr, &Moved)> {
+    pub(crate) fn instance_sources(
+        &self,
+        modules: &[Vec<ModuleStep>],
+    ) -> Vec<(InstanceAddr, &Moved)> {
         let mut out = Vec::new();
         for s in self.statements.iter().filter(|s| s.kind == Kind::Instance) {
             let Some((t, n, k)) = &s.from.resource else {
@@ -800,7 +796,7 @@ impl Refactoring {
     }
 
     /// The `removed` block covering an instance that left the configuration, if any.
-    pub fn removed_for(&self, addr: &InstanceAddr) -> Option<&Removed> {
+    pub(crate) fn removed_for(&self, addr: &InstanceAddr) -> Option<&Removed> {
         let path = addr.config_resource();
         self.removed.iter().find_map(|(within, rm)| {
             let target = format!("{}{}", config_prefix(within), rm.from.text);

@@ -44,17 +44,17 @@ mod repetition;
 mod resources;
 mod values;
 
-pub use providers::parse_provider_address;
+pub(crate) use providers::parse_provider_address;
 use providers::unknown_type;
 use recorder::Recorder;
 use repetition::*;
-pub use resources::import_instance;
+pub(crate) use resources::import_instance;
 use resources::*;
 use values::set_attr;
 
 /// What every unit run shares: the provider factories, the bound on provider calls in
 /// flight, and where events go.
-pub struct RunContext {
+pub(crate) struct RunContext {
     pub factories: Vec<Arc<dyn ProviderFactory>>,
     pub permits: Arc<Semaphore>,
     pub parallelism: usize,
@@ -72,7 +72,7 @@ pub struct RunContext {
 }
 
 impl RunContext {
-    pub fn check_interrupted(&self) -> Result<(), EngineError> {
+    pub(crate) fn check_interrupted(&self) -> Result<(), EngineError> {
         if self.interrupted.load(std::sync::atomic::Ordering::SeqCst) {
             Err(
                 EngineError::new(ErrorKind::Interrupted, "interrupted: not started")
@@ -84,19 +84,69 @@ impl RunContext {
     }
 }
 
-/// The inputs of one unit run.
-pub struct UnitRun<'a> {
+/// What a unit run shares whether it plans or applies: the unit, its inputs, the plan
+/// mode (Terraform's three: normal, destroy, refresh-only) and whether recorded objects
+/// are read first. [`plan`] and [`apply`] are the two entry points.
+pub(crate) struct UnitRun<'a> {
     pub unit: &'a Unit,
     pub inputs: BTreeMap<String, Value>,
     pub mode: PlanMode,
-    pub apply: bool,
     pub refresh: bool,
-    /// When applying a plan: the actions it planned; anything else is refused.
+    pub ctx: &'a RunContext,
+}
+
+impl UnitRun<'_> {
+    /// A destroy plan (or its apply): every recorded object goes.
+    fn destroying(&self) -> bool {
+        self.mode == PlanMode::Destroy
+    }
+
+    /// A refresh-only plan (or its apply): state follows the objects, nothing changes.
+    fn refresh_only(&self) -> bool {
+        self.mode == PlanMode::RefreshOnly
+    }
+
+    /// A normal plan (or its apply): the configuration is made true.
+    fn normal(&self) -> bool {
+        self.mode == PlanMode::Normal
+    }
+}
+
+/// How [`apply`] carries out a plan.
+#[derive(Default)]
+pub(crate) struct ApplyOptions {
+    /// The actions the plan being applied planned; anything else is refused.
     pub planned_actions: Option<BTreeMap<InstanceAddr, Action>>,
     /// Leave the last write of a successful apply (the outputs, after every operation was
     /// written) to the caller, which makes it while the unit's dependents already run.
     pub defer_outputs_write: bool,
-    pub ctx: &'a RunContext,
+}
+
+/// Whether the runner computes a plan or carries one out.
+enum Phase {
+    Plan,
+    Apply(ApplyOptions),
+}
+
+impl Phase {
+    fn applying(&self) -> bool {
+        matches!(self, Phase::Apply(_))
+    }
+
+    fn planning(&self) -> bool {
+        matches!(self, Phase::Plan)
+    }
+
+    fn planned_actions(&self) -> Option<&BTreeMap<InstanceAddr, Action>> {
+        match self {
+            Phase::Apply(options) => options.planned_actions.as_ref(),
+            Phase::Plan => None,
+        }
+    }
+
+    fn defers_outputs_write(&self) -> bool {
+        matches!(self, Phase::Apply(options) if options.defer_outputs_write)
+    }
 }
 
 #[derive(Default)]
@@ -132,6 +182,7 @@ struct ModInst {
 
 struct Runner<'a> {
     run: &'a UnitRun<'a>,
+    phase: Phase,
     graph: ModuleGraph,
     /// The unit's moved, removed and import blocks.
     refactor: Refactoring,
@@ -160,15 +211,29 @@ fn diag_error(what: String, d: Diagnostics) -> EngineError {
     EngineError::config(what, d)
 }
 
-/// Runs one unit; the state store is loaded (and, for apply, locked) by the caller.
-pub async fn run_unit(run: &UnitRun<'_>, store: StateStore) -> Result<UnitPlan, Vec<EngineError>> {
-    run_unit_keeping_state(run, store).await.0
+/// Plans one unit (in its run's plan mode) and hands the state store back, as it found
+/// it, so the apply that follows under the same lock reads the state once. The state
+/// store is loaded by the caller.
+pub(crate) async fn plan(
+    run: &UnitRun<'_>,
+    store: StateStore,
+) -> (Result<UnitPlan, Vec<EngineError>>, StateStore) {
+    run_unit(run, Phase::Plan, store).await
 }
 
-/// Runs one unit and hands the state store back, so a plan and the apply that follows it
-/// under the same lock read the state once.
-pub async fn run_unit_keeping_state(
+/// Applies one unit's plan (made in the run's plan mode), recording every operation, and
+/// hands the state store back. The state store is loaded and locked by the caller.
+pub(crate) async fn apply(
     run: &UnitRun<'_>,
+    options: ApplyOptions,
+    store: StateStore,
+) -> (Result<UnitPlan, Vec<EngineError>>, StateStore) {
+    run_unit(run, Phase::Apply(options), store).await
+}
+
+async fn run_unit(
+    run: &UnitRun<'_>,
+    phase: Phase,
     store: StateStore,
 ) -> (Result<UnitPlan, Vec<EngineError>>, StateStore) {
     let graph = match ModuleGraph::build(run.unit) {
@@ -179,12 +244,13 @@ pub async fn run_unit_keeping_state(
         Ok(r) => r,
         Err(e) => return (Err(vec![e]), store),
     };
-    let mut runner = Runner::new(run, graph, store);
+    let applying = phase.applying();
+    let mut runner = Runner::new(run, phase, graph, store);
     runner.refactor = refactor;
     runner.targeting = run.ctx.targeting.for_unit(&run.unit.name);
     runner.selection = runner.select_nodes();
     let span =
-        tracing::info_span!("unit", unit = %run.unit.name, mode = ?run.mode, apply = run.apply);
+        tracing::info_span!("unit", unit = %run.unit.name, mode = ?run.mode, apply = applying);
     let result = tracing::Instrument::instrument(runner.execute(), span.clone()).await;
     span.in_scope(|| match &result {
         Ok(plan) => tracing::info!(changes = plan.changes.len(), "unit run finished"),
@@ -199,7 +265,7 @@ pub async fn run_unit_keeping_state(
 /// and state are still on their way. Only nodes that need no state run here: variables,
 /// locals, providers, module expansions and data sources, each only when everything it
 /// refers to is one too. Errors are left for the real run to report.
-pub async fn warm_providers(run: &UnitRun<'_>) {
+pub(crate) async fn warm_providers(run: &UnitRun<'_>) {
     let Ok(graph) = ModuleGraph::build(run.unit) else {
         return;
     };
@@ -244,7 +310,7 @@ pub async fn warm_providers(run: &UnitRun<'_>) {
     // Never read nor written: the nodes run here do not touch state.
     let store = StateStore::detached();
     let deps = graph.deps.clone();
-    let runner = Runner::new(run, graph, store);
+    let runner = Runner::new(run, Phase::Plan, graph, store);
     walk(&deps, run.ctx.parallelism, |i| {
         let runner = &runner;
         let needed = needed[i];
@@ -285,7 +351,12 @@ fn module_scope(unit: &Unit, dir: &Path) -> Scope<'static> {
 }
 
 impl<'a> Runner<'a> {
-    fn new(run: &'a UnitRun<'a>, graph: ModuleGraph, store: StateStore) -> Runner<'a> {
+    fn new(
+        run: &'a UnitRun<'a>,
+        phase: Phase,
+        graph: ModuleGraph,
+        store: StateStore,
+    ) -> Runner<'a> {
         let root = module_scope(run.unit, &run.unit.module.dir);
         let n = graph.nodes.len();
         Runner {
@@ -301,7 +372,8 @@ impl<'a> Runner<'a> {
                 }],
             )])),
             providers: tokio::sync::Mutex::new(BTreeMap::new()),
-            recorder: Recorder::new(store, run),
+            recorder: Recorder::new(store, run, phase.defers_outputs_write()),
+            phase,
             collected: Mutex::new(Collected::default()),
             checks: Default::default(),
             targeting: UnitTargeting::default(),
@@ -343,7 +415,7 @@ impl<'a> Runner<'a> {
             t.replace
                 .iter()
                 .filter(|r| {
-                    self.run.mode == PlanMode::Normal
+                    self.run.normal()
                         && !changes.iter().any(|c| {
                             r.covers(&c.addr) && c.reason == Some(ChangeReason::ReplaceByRequest)
                         })
@@ -372,7 +444,7 @@ impl<'a> Runner<'a> {
             })
             .collect();
         let whole = UnitTargeting::default();
-        let targeting = if self.run.mode == PlanMode::Destroy {
+        let targeting = if self.run.destroying() {
             &whole
         } else {
             &self.targeting
@@ -387,14 +459,14 @@ impl Runner<'_> {
     async fn execute(&self) -> Result<UnitPlan, Vec<EngineError>> {
         let original = {
             let mut store = self.recorder.state().await;
-            let original = (!self.run.apply).then(|| store.state.instances.clone());
+            let original = (self.phase.planning()).then(|| store.state.instances.clone());
             let moves = self
                 .refactor
                 .apply_moves(&mut store.state.instances)
                 .map_err(|e| vec![e])?;
             let moved = !moves.is_empty();
             lock(&self.collected).moves = moves;
-            if moved && self.run.apply {
+            if moved && self.phase.applying() {
                 // The new addresses are durable before anything is done at them.
                 self.recorder.commit(store).await.map_err(|e| vec![e])?;
             }
@@ -446,14 +518,14 @@ impl Runner<'_> {
             return Err(errors);
         }
         let collected = std::mem::take(&mut *lock(&self.collected));
-        if !self.run.apply {
+        if self.phase.planning() {
             self.announce_unmatched(&collected.changes).await;
         }
         let mut changes = collected.changes;
         changes.sort_by(|a, b| a.addr.cmp(&b.addr));
         let mut drift = collected.drift;
         drift.sort_by(|a, b| a.addr.cmp(&b.addr));
-        if self.run.mode == PlanMode::Normal {
+        if self.run.normal() {
             // As Terraform does, report only drift that matters to this plan: objects that
             // are gone, or that the plan changes. Computed attributes that other resources
             // move (a policy's attachment count) are not news.
@@ -465,7 +537,7 @@ impl Runner<'_> {
             drift.retain(|d| d.after.is_none() || changed.contains(&d.addr));
         }
         let output_changes = self.output_changes(&collected.outputs).await;
-        let outputs = if self.run.mode == PlanMode::Destroy {
+        let outputs = if self.run.destroying() {
             BTreeMap::new()
         } else {
             collected.outputs
@@ -579,7 +651,7 @@ impl Runner<'_> {
 }
 
 /// Values whose id the progress line shows.
-pub trait IdOf {
+pub(crate) trait IdOf {
     fn id_of(&self) -> Option<String> {
         None
     }

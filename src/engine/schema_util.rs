@@ -10,7 +10,7 @@ use forge_provider::{AttrType, Schema, Value};
 
 /// Checks a block body against a schema without evaluating it: arguments and nested
 /// blocks the schema does not know, required arguments that are missing.
-pub fn check_body(schema: &Schema, body: &Body, what: &str, at: &Location) -> Diagnostics {
+pub(crate) fn check_body(schema: &Schema, body: &Body, what: &str, at: &Location) -> Diagnostics {
     let mut diags = Diagnostics::new();
     for attr in &body.attributes {
         if !schema.attributes.contains_key(&attr.name) {
@@ -244,7 +244,7 @@ pub fn convert(ty: &AttrType, v: Value) -> Value {
 /// schema types, so that it is shown as the plan shows them (a map's keys quoted and
 /// counted as elements, not as an object's attributes). Attributes are neither added nor
 /// dropped.
-pub fn typed(schema: &Schema, v: &Value) -> Value {
+pub(crate) fn typed(schema: &Schema, v: &Value) -> Value {
     let Value::Object(m) = v else {
         return v.clone();
     };
@@ -264,7 +264,7 @@ pub fn typed(schema: &Schema, v: &Value) -> Value {
 }
 
 /// Marks the schema's sensitive attributes (top level and in blocks) sensitive.
-pub fn mark_sensitive(schema: &Schema, v: Value) -> Value {
+pub(crate) fn mark_sensitive(schema: &Schema, v: Value) -> Value {
     match v {
         Value::Object(mut m) => {
             for (name, a) in &schema.attributes {
@@ -322,7 +322,7 @@ fn dynamic_attributes(schema: &Schema) -> impl Iterator<Item = &String> {
 /// Every top-level attribute the schema calls sensitive is marked, null ones too: the
 /// provider's state lists each of them in `sensitive_attributes` whatever its value, and
 /// Terraform reads a different list as a change made outside of Terraform.
-pub fn to_state(schema: &Schema, v: &Value) -> Value {
+pub(crate) fn to_state(schema: &Schema, v: &Value) -> Value {
     let Value::Object(m) = v else {
         return v.clone();
     };
@@ -381,7 +381,7 @@ pub fn from_state(schema: &Schema, v: &Value) -> Value {
 
 /// An object with every schema attribute unknown except those the configuration knows:
 /// what a deferred data source or a not-yet-created object looks like to its dependents.
-pub fn unknown_object(schema: &Schema, config: Option<&Value>) -> Value {
+pub(crate) fn unknown_object(schema: &Schema, config: Option<&Value>) -> Value {
     let mut out = BTreeMap::new();
     for name in schema.attributes.keys() {
         let known = config

@@ -77,7 +77,7 @@ pub fn provider_source(name: &str) -> String {
 }
 
 /// The provider address Terraform writes for a provider's local name.
-pub fn provider_address(name: &str, alias: Option<&str>) -> String {
+pub(crate) fn provider_address(name: &str, alias: Option<&str>) -> String {
     let base = format!("provider[\"{}\"]", provider_source(name));
     match alias {
         Some(a) => format!("{base}.{a}"),
@@ -104,21 +104,11 @@ impl State {
     }
 
     /// Outputs as one object of name to value (for dependents' `dependency.x.outputs`).
-    pub fn output_values(&self) -> BTreeMap<String, Value> {
+    pub(crate) fn output_values(&self) -> BTreeMap<String, Value> {
         self.outputs
             .iter()
             .map(|(k, o)| (k.clone(), o.value.clone()))
             .collect()
-    }
-
-    /// Every managed instance of the resource `type.name` (all its keys).
-    pub fn instances_of<'a>(
-        &'a self,
-        resource: &'a str,
-    ) -> impl Iterator<Item = (&'a InstanceAddr, &'a InstanceState)> + 'a {
-        self.instances
-            .iter()
-            .filter(move |(a, _)| a.resource() == resource)
     }
 
     /// Encodes to Terraform's JSON format. Refuses a state that holds an unknown.

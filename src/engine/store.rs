@@ -26,7 +26,11 @@ pub struct StateStore {
     pub notice: Option<String>,
 }
 
-pub fn backend_error(doing: &str, backend: &dyn StateBackend, e: &BackendError) -> EngineError {
+pub(crate) fn backend_error(
+    doing: &str,
+    backend: &dyn StateBackend,
+    e: &BackendError,
+) -> EngineError {
     let err = EngineError::new(
         ErrorKind::Backend,
         format!("cannot {doing} the state at {}", backend.describe()),

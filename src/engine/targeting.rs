@@ -42,7 +42,7 @@ pub struct ResourcePart {
 
 impl Address {
     /// Parses `[unit:]address`; the error says what forms are accepted.
-    pub fn parse(text: &str) -> Result<Address, EngineError> {
+    pub(crate) fn parse(text: &str) -> Result<Address, EngineError> {
         let bad = || {
             EngineError::new(
                 ErrorKind::Request,
@@ -95,7 +95,7 @@ impl Address {
     }
 
     /// True when this address names the instance (or its resource, or a module holding it).
-    pub fn covers(&self, addr: &InstanceAddr) -> bool {
+    pub(crate) fn covers(&self, addr: &InstanceAddr) -> bool {
         match &self.resource {
             None => self.module_covers(&addr.module),
             Some(r) => {
@@ -112,7 +112,7 @@ impl Address {
     /// True when this address names every instance of the configuration block `config`
     /// (its address without module keys, as graph nodes are named) or a module holding
     /// it. An address with an instance or module key names only some of them.
-    pub fn covers_whole_block(&self, config: &str) -> bool {
+    pub(crate) fn covers_whole_block(&self, config: &str) -> bool {
         if self.module.iter().any(|(_, k)| k.is_some())
             || self.resource.as_ref().is_some_and(|r| r.key.is_some())
         {
@@ -122,7 +122,7 @@ impl Address {
     }
 
     /// True when this address names some instance of the configuration block `config`.
-    pub fn names_block(&self, config: &str) -> bool {
+    pub(crate) fn names_block(&self, config: &str) -> bool {
         let mut prefix = String::new();
         for (name, _) in &self.module {
             prefix.push_str(&format!("module.{name}."));
@@ -151,7 +151,7 @@ pub struct Targeting {
 
 /// What a run of one unit plans.
 #[derive(Clone, Debug, Default)]
-pub struct UnitTargeting {
+pub(crate) struct UnitTargeting {
     pub targets: Vec<Address>,
     pub excludes: Vec<Address>,
     pub replace: Vec<Address>,
@@ -198,7 +198,7 @@ impl Targeting {
 
     /// Checks the `unit:` prefixes against the environment's units: an unknown unit is an
     /// error, and so is a missing prefix when the run has several units.
-    pub fn check_units(&self, units: &[&str]) -> Result<(), EngineError> {
+    pub(crate) fn check_units(&self, units: &[&str]) -> Result<(), EngineError> {
         for (flag, a) in self.all() {
             match &a.unit {
                 Some(u) if !units.contains(&u.as_str()) => {
@@ -238,7 +238,7 @@ impl Targeting {
     }
 
     /// False when targets are given and none is in this unit: the run leaves the unit out.
-    pub fn selects_unit(&self, unit: &str) -> bool {
+    pub(crate) fn selects_unit(&self, unit: &str) -> bool {
         self.targets.is_empty()
             || self
                 .targets
@@ -247,7 +247,7 @@ impl Targeting {
     }
 
     /// The addresses that concern one unit.
-    pub fn for_unit(&self, unit: &str) -> UnitTargeting {
+    pub(crate) fn for_unit(&self, unit: &str) -> UnitTargeting {
         let mine = |list: &[Address]| -> Vec<Address> {
             list.iter()
                 .filter(|a| a.unit.as_deref().is_none_or(|u| u == unit))
@@ -264,25 +264,25 @@ impl Targeting {
 
 impl UnitTargeting {
     /// True when the run plans every resource (no target, no exclusion).
-    pub fn is_whole(&self) -> bool {
+    pub(crate) fn is_whole(&self) -> bool {
         self.targets.is_empty() && self.excludes.is_empty()
     }
 
     /// Whether a managed or data instance is in the run: a target names it (or the run has
     /// no targets) and no exclusion does.
-    pub fn includes(&self, addr: &InstanceAddr) -> bool {
+    pub(crate) fn includes(&self, addr: &InstanceAddr) -> bool {
         (self.targets.is_empty() || self.targets.iter().any(|t| t.covers(addr)))
             && !self.excludes.iter().any(|e| e.covers(addr))
     }
 
-    pub fn replaces(&self, addr: &InstanceAddr) -> bool {
+    pub(crate) fn replaces(&self, addr: &InstanceAddr) -> bool {
         self.replace.iter().any(|r| r.covers(addr))
     }
 
     /// Which nodes of a unit's graph run, given each node's configuration address (for
     /// resources and data sources; `None` for other nodes) and its dependencies, and
     /// which of them run for every instance (`whole`), not only the instances named.
-    pub fn nodes(&self, names: &[Option<&str>], deps: &[Vec<usize>]) -> NodeSelection {
+    pub(crate) fn nodes(&self, names: &[Option<&str>], deps: &[Vec<usize>]) -> NodeSelection {
         let n = names.len();
         if self.is_whole() {
             return NodeSelection {
@@ -372,7 +372,7 @@ impl UnitTargeting {
 
 /// Per node of a unit's graph: whether it runs, and whether for all its instances.
 #[derive(Clone, Debug, PartialEq)]
-pub struct NodeSelection {
+pub(crate) struct NodeSelection {
     pub runs: Vec<bool>,
     pub whole: Vec<bool>,
 }

@@ -89,7 +89,7 @@ impl UnitGraph {
     }
 
     /// The units `selected` transitively depends on (not including them).
-    pub fn ancestors(&self, i: usize) -> Vec<usize> {
+    pub(crate) fn ancestors(&self, i: usize) -> Vec<usize> {
         let mut seen = vec![false; self.names.len()];
         let mut stack = self.deps[i].clone();
         while let Some(d) = stack.pop() {
@@ -134,7 +134,7 @@ impl UnitGraph {
 }
 
 /// A cycle as a path that starts and ends at the same node, if there is one.
-pub fn find_cycle(deps: &[Vec<usize>]) -> Option<Vec<usize>> {
+pub(crate) fn find_cycle(deps: &[Vec<usize>]) -> Option<Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,

@@ -7,7 +7,7 @@ use forge_config::Unit;
 use crate::plan::PlanMode;
 
 /// Why the unit sits this run out, if it does.
-pub fn left_out(unit: &Unit, mode: PlanMode) -> Option<String> {
+pub(crate) fn left_out(unit: &Unit, mode: PlanMode) -> Option<String> {
     if let Some(at) = &unit.settings.skip {
         return Some(format!("left out of this run: skip = true ({at})"));
     }

@@ -7,15 +7,16 @@ use std::future::Future;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum NodeOutcome<T, E> {
+pub(crate) enum NodeOutcome<T, E> {
     Done(T),
     Failed(E),
     /// Not run because the node with this index (a dependency) failed or was skipped.
     Skipped(usize),
 }
 
+#[cfg(test)]
 impl<T, E> NodeOutcome<T, E> {
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         matches!(self, NodeOutcome::Done(_))
     }
 }
@@ -23,7 +24,7 @@ impl<T, E> NodeOutcome<T, E> {
 /// Walks nodes `0..deps.len()`, where `deps[i]` lists the nodes `i` waits for. The graph
 /// must be acyclic (callers check with petgraph first); nodes on a cycle would never run
 /// and come back skipped.
-pub async fn walk<T, E, F, Fut>(
+pub(crate) async fn walk<T, E, F, Fut>(
     deps: &[Vec<usize>],
     parallelism: usize,
     run: F,
@@ -161,7 +162,7 @@ fn skip_dependents<T, E>(
 }
 
 /// The edges reversed: for destroy, a node waits for everything that depended on it.
-pub fn reversed(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
+pub(crate) fn reversed(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
     let mut out = vec![Vec::new(); deps.len()];
     for (i, ds) in deps.iter().enumerate() {
         for &d in ds {

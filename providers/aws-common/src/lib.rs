@@ -6,12 +6,15 @@
 //! or from the standard variables (`AWS_ENDPOINT_URL`, `AWS_ENDPOINT_URL_<SERVICE>`), which
 //! aws-config reads by itself.
 
+#![cfg_attr(test, allow(clippy::unwrap_used))]
+
 pub mod api_stats;
 pub mod fault;
 pub mod identity;
 pub mod naming;
 pub mod policy;
 pub mod provider_block;
+mod service_client;
 pub mod transport;
 pub mod values;
 
@@ -151,11 +154,7 @@ impl AwsContext {
     pub async fn caller_identity(&self) -> ProviderResult<CallerIdentity> {
         self.caller
             .get_or_try_init(|| async {
-                let mut conf = aws_sdk_sts::config::Builder::from(&self.sdk).interceptor(self.api_counter());
-                if let Some(url) = self.endpoint_for("sts") {
-                    conf = conf.endpoint_url(url);
-                }
-                let client = aws_sdk_sts::Client::from_conf(conf.build());
+                let client = crate::service_client!(aws_sdk_sts, self, "sts");
                 let out = client.get_caller_identity().send().await.map_err(|e| {
                     sdk_error(e).hint("check the AWS credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID) and the STS endpoint")
                 })?;

@@ -90,8 +90,10 @@ pub fn legacy_policy_normalize(text: &str) -> String {
     format!("{{{}}}", members.join(","))
 }
 
-/// Compact JSON with every object's keys in sorted order, whatever order the parsed map
-/// keeps (serde_json keeps insertion order when a dependency enables `preserve_order`).
+/// The canonical spelling of a JSON value: compact, with every object's keys in sorted
+/// order whatever order the parsed map keeps (serde_json keeps insertion order when a
+/// dependency enables `preserve_order`). The legacy spelling writes it, and the
+/// equivalence orders the members of an array by it.
 fn sorted_json(v: &Json) -> String {
     match v {
         Json::Object(m) => {
@@ -156,32 +158,31 @@ fn json_kind(v: &Json) -> &'static str {
     }
 }
 
-/// A canonical form: object keys sorted (serde_json maps are ordered by insertion here, so
-/// rebuild them sorted), arrays treated as sets (sorted, duplicates dropped) and a
-/// one-element array equal to its element, as IAM treats `"Action": "s3:GetObject"` and
-/// `"Action": ["s3:GetObject"]` alike. `"Principal": "*"` equals `{"AWS": "*"}`.
+/// The form two equivalent documents share: arrays treated as sets (in canonical order,
+/// duplicates dropped) and a one-element array equal to its element, as IAM treats
+/// `"Action": "s3:GetObject"` and `"Action": ["s3:GetObject"]` alike;
+/// `"Principal": "*"` equals `{"AWS": "*"}`. Objects compare whatever their key order
+/// (serde_json's map equality ignores it), and arrays are ordered by [`sorted_json`], so
+/// key order never decides equivalence.
 fn normalise(v: &Json) -> Json {
     match v {
-        Json::Object(m) => {
-            let mut keys: Vec<&String> = m.keys().collect();
-            keys.sort();
-            let mut out = serde_json::Map::new();
-            for k in keys {
-                let value = &m[k];
-                let value = if (k == "Principal" || k == "NotPrincipal")
-                    && value == &Json::String("*".into())
-                {
-                    serde_json::json!({"AWS": "*"})
-                } else {
-                    value.clone()
-                };
-                out.insert(k.clone(), normalise(&value));
-            }
-            Json::Object(out)
-        }
+        Json::Object(m) => Json::Object(
+            m.iter()
+                .map(|(k, value)| {
+                    let value = if (k == "Principal" || k == "NotPrincipal")
+                        && value == &Json::String("*".into())
+                    {
+                        serde_json::json!({"AWS": "*"})
+                    } else {
+                        value.clone()
+                    };
+                    (k.clone(), normalise(&value))
+                })
+                .collect(),
+        ),
         Json::Array(xs) => {
             let mut items: Vec<Json> = xs.iter().map(normalise).collect();
-            items.sort_by_key(|x| x.to_string());
+            items.sort_by_cached_key(sorted_json);
             items.dedup();
             if items.len() == 1 {
                 items.pop().unwrap_or(Json::Null)
@@ -223,6 +224,15 @@ mod tests {
         let a = r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"s3:*"}}"#;
         let b = r#"{"Statement":[{"Effect":"Allow","Principal":{"AWS":["*"]},"Action":["s3:*"]}]}"#;
         assert!(policies_equivalent(a, b));
+    }
+
+    #[test]
+    fn statements_in_another_order_with_keys_reordered_are_equivalent() {
+        let a = r#"{"Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"},{"Effect":"Deny","Action":"s3:DeleteObject","Resource":"*"}]}"#;
+        let b = r#"{"Statement":[{"Resource":"*","Action":"s3:DeleteObject","Effect":"Deny"},{"Resource":"*","Effect":"Allow","Action":["s3:GetObject"]}]}"#;
+        let c = r#"{"Statement":[{"Resource":"*","Action":"s3:DeleteObject","Effect":"Allow"},{"Resource":"*","Effect":"Allow","Action":["s3:GetObject"]}]}"#;
+        assert!(policies_equivalent(a, b));
+        assert!(!policies_equivalent(a, c));
     }
 
     #[test]

@@ -14,11 +14,7 @@ pub use forge_aws_common::values::{
 
 /// An EC2 client for this provider configuration (with the provider block's endpoint).
 pub fn client(ctx: &AwsContext) -> aws_sdk_ec2::Client {
-    let mut conf = aws_sdk_ec2::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
-    if let Some(url) = ctx.endpoint_for("ec2") {
-        conf = conf.endpoint_url(url);
-    }
-    aws_sdk_ec2::Client::from_conf(conf.build())
+    forge_aws_common::service_client!(aws_sdk_ec2, ctx, "ec2")
 }
 
 /// True for the error codes EC2 uses when the object asked about does not exist.
@@ -197,12 +193,6 @@ pub async fn update_tags(
             .map_err(forge_aws_common::sdk_error)?;
     }
     Ok(())
-}
-
-/// A name for `name_prefix`: the prefix, the UTC time and a counter, spelled as the
-/// provider spells its generated names (so the prefix reads back from the name).
-pub fn unique_name(prefix: &str) -> String {
-    forge_aws_common::naming::prefixed_unique_name(Some(prefix))
 }
 
 /// The `name_prefix` the provider records for an object named `name` (`""` if the name

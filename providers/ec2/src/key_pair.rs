@@ -13,8 +13,9 @@ use forge_provider::{
 use crate::common::{
     client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, prefix_of,
     replace_paths, required_str, set_attr, tag_specifications, tags_from_aws, tags_state,
-    unique_name, update_tags,
+    update_tags,
 };
+use forge_aws_common::naming::prefixed_unique_name;
 
 pub struct KeyPairResource {
     ctx: Arc<AwsContext>,
@@ -158,8 +159,8 @@ impl ResourceType for KeyPairResource {
             planned.str_attr("key_name_prefix"),
         ) {
             (Some(name), _) => name.to_string(),
-            (None, Some(prefix)) => unique_name(prefix),
-            (None, None) => unique_name("terraform-"),
+            (None, Some(prefix)) => prefixed_unique_name(Some(prefix)),
+            (None, None) => prefixed_unique_name(Some("terraform-")),
         };
         let public_key = required_str(&planned, "public_key", "aws_key_pair")?;
         let tags_all = self.ctx.tags_all(&config_tags(&planned));

@@ -13,13 +13,13 @@ use forge_provider::{
 
 use crate::common::{
     client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, prefix_of,
-    replace_paths, set_attr, tag_specifications, tags_from_aws, tags_state, unique_name,
-    update_tags,
+    replace_paths, set_attr, tag_specifications, tags_from_aws, tags_state, update_tags,
 };
 use crate::sg_rules::{
     AtomicRule, atomize, atomize_aws, default_egress, normalize_rule, rule_block, rules_value,
     to_permissions,
 };
+use forge_aws_common::naming::prefixed_unique_name;
 
 const DEFAULT_DESCRIPTION: &str = "Managed by Terraform";
 const RULE_KINDS: [&str; 2] = ["ingress", "egress"];
@@ -370,8 +370,8 @@ impl ResourceType for SecurityGroupType {
         let planned = planned.deep_unmarked();
         let name = match (planned.str_attr("name"), planned.str_attr("name_prefix")) {
             (Some(name), _) => name.to_string(),
-            (None, Some(prefix)) => unique_name(prefix),
-            (None, None) => unique_name("terraform-"),
+            (None, Some(prefix)) => prefixed_unique_name(Some(prefix)),
+            (None, None) => prefixed_unique_name(Some("terraform-")),
         };
         let vpc_id = match planned.str_attr("vpc_id") {
             Some(v) => v.to_string(),

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_iam::types::Tag;
 use forge_aws_common::AwsContext;
+use forge_aws_common::naming::prefixed_unique_name;
 use forge_provider::{ProviderError, ProviderResult, Value};
 
 // The value helpers every service shares live in forge-aws-common.
@@ -15,11 +16,7 @@ pub use forge_aws_common::values::{
 
 /// An IAM client for this provider configuration (with the provider block's endpoint).
 pub fn client(ctx: &AwsContext) -> aws_sdk_iam::Client {
-    let mut conf = aws_sdk_iam::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
-    if let Some(url) = ctx.endpoint_for("iam") {
-        conf = conf.endpoint_url(url);
-    }
-    aws_sdk_iam::Client::from_conf(conf.build())
+    forge_aws_common::service_client!(aws_sdk_iam, ctx, "iam")
 }
 
 /// True when IAM says the entity does not exist.
@@ -189,12 +186,9 @@ pub fn name_or_generated(planned: &Value) -> String {
     if let Some(name) = planned.str_attr("name") {
         return name.to_string();
     }
-    unique_id(planned.str_attr("name_prefix").unwrap_or("terraform-"))
-}
-
-/// Terraform's prefixed unique id: `<prefix>YYYYMMDDHHMMSSffff<counter:08x>`.
-pub fn unique_id(prefix: &str) -> String {
-    forge_aws_common::naming::prefixed_unique_name(Some(prefix))
+    prefixed_unique_name(Some(
+        planned.str_attr("name_prefix").unwrap_or("terraform-"),
+    ))
 }
 
 /// IAM is eventually consistent on real AWS: a role created a moment ago may be unknown to
@@ -474,8 +468,8 @@ mod tests {
 
     #[test]
     fn generated_names_look_like_terraforms() {
-        let a = unique_id("app-");
-        let b = unique_id("app-");
+        let a = prefixed_unique_name(Some("app-"));
+        let b = prefixed_unique_name(Some("app-"));
         assert_ne!(a, b);
         let suffix = &a["app-".len()..];
         assert_eq!(suffix.len(), 26, "{a}");

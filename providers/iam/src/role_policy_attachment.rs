@@ -9,7 +9,7 @@ use forge_provider::{
 };
 
 use crate::common::{
-    client, found, replace_paths, required_str, unique_id, with_hint, with_propagation_retry,
+    client, found, replace_paths, required_str, with_hint, with_propagation_retry,
 };
 
 const TYPE: &str = "aws_iam_role_policy_attachment";
@@ -117,7 +117,7 @@ impl ResourceType for RolePolicyAttachmentResource {
         .await
         .map_err(|e| with_hint(e, "role or policy", role))?;
         // Terraform's id: the role name, a dash and a unique suffix.
-        let id = unique_id(&format!("{role}-"));
+        let id = forge_aws_common::naming::prefixed_unique_name(Some(&format!("{role}-")));
         Ok(Value::object([
             ("role", Value::string(role)),
             ("policy_arn", Value::string(arn)),

@@ -13,14 +13,19 @@ pub use forge_aws_common::values::{
 /// An S3 client for this provider configuration; path-style addressing when the provider block asks
 /// (`s3_use_path_style`) or a custom endpoint is in force (virtual-hosted names such as `<bucket>.localhost` do not resolve).
 pub fn client(ctx: &AwsContext) -> aws_sdk_s3::Client {
-    let mut conf = aws_sdk_s3::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
-    if let Some(url) = ctx.endpoint_for("s3") {
-        conf = conf.endpoint_url(url);
-    }
-    if ctx.s3_path_style() {
-        conf = conf.force_path_style(true);
-    }
-    aws_sdk_s3::Client::from_conf(conf.build())
+    let path_style = ctx.s3_path_style();
+    forge_aws_common::service_client!(
+        aws_sdk_s3,
+        ctx,
+        "s3",
+        |conf: aws_sdk_s3::config::Builder| {
+            if path_style {
+                conf.force_path_style(true)
+            } else {
+                conf
+            }
+        }
+    )
 }
 
 /// True when the bucket does not exist (HeadBucket answers a bare 404 `NotFound`).

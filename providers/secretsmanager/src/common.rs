@@ -14,12 +14,7 @@ pub use forge_aws_common::values::{
 
 /// A Secrets Manager client for this provider configuration.
 pub fn client(ctx: &AwsContext) -> aws_sdk_secretsmanager::Client {
-    let mut conf =
-        aws_sdk_secretsmanager::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
-    if let Some(url) = ctx.endpoint_for("secretsmanager") {
-        conf = conf.endpoint_url(url);
-    }
-    aws_sdk_secretsmanager::Client::from_conf(conf.build())
+    forge_aws_common::service_client!(aws_sdk_secretsmanager, ctx, "secretsmanager")
 }
 
 /// True when the secret (or version) does not exist.

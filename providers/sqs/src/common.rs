@@ -12,11 +12,7 @@ pub use forge_aws_common::values::{
 
 /// An SQS client for this provider configuration.
 pub fn client(ctx: &AwsContext) -> aws_sdk_sqs::Client {
-    let mut conf = aws_sdk_sqs::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
-    if let Some(url) = ctx.endpoint_for("sqs") {
-        conf = conf.endpoint_url(url);
-    }
-    aws_sdk_sqs::Client::from_conf(conf.build())
+    forge_aws_common::service_client!(aws_sdk_sqs, ctx, "sqs")
 }
 
 /// True when the queue does not exist. The query protocol spells it

@@ -131,7 +131,7 @@ impl Runner<'_> {
         out: &Output,
         inst: &ModInst,
     ) -> Result<(), EngineError> {
-        if out.preconditions.is_empty() || self.run.mode == PlanMode::Destroy {
+        if out.preconditions.is_empty() || self.run.destroying() {
             return Ok(());
         }
         let scope = self.condition_scope(&inst.path, &None, None);
@@ -154,7 +154,7 @@ impl Runner<'_> {
 
     /// Every check block of every module instance. Not in a destroy, as Terraform.
     pub(super) async fn evaluate_checks(&self) {
-        if self.run.mode == PlanMode::Destroy {
+        if self.run.destroying() {
             return;
         }
         for (m, entry) in self.graph.modules.iter().enumerate() {
@@ -219,7 +219,7 @@ impl Runner<'_> {
                 Ok(Outcome::Pass) => {}
                 Ok(Outcome::Unknown) => {
                     status = status.max(CheckStatus::Unknown);
-                    if !self.run.apply {
+                    if self.phase.planning() {
                         let values = condition_values(cond, &scope);
                         self.checks.warn(Warning {
                             summary: "Check block assertion known after apply".into(),
@@ -309,7 +309,7 @@ impl Runner<'_> {
                         .join("\n"),
                 )
             })?;
-        let planning = !self.run.apply;
+        let planning = self.phase.planning();
         let change = |after: Value, reason: ChangeReason| ResourceChange {
             addr: addr.clone(),
             action: Action::Read,

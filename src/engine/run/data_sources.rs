@@ -11,11 +11,7 @@ impl Runner<'_> {
         inst: &ModInst,
         first: bool,
     ) -> Result<(), Vec<EngineError>> {
-        let (_, alias) = self.graph.provider_of(m, rb).map_err(|e| vec![e])?;
-        let provider = self
-            .provider_for(&rb.type_name, alias.as_deref())
-            .await
-            .map_err(|e| vec![e])?;
+        let (provider, alias) = self.block_provider(m, rb).await?;
         let ds = provider.data_source(&rb.type_name).ok_or_else(|| {
             vec![EngineError::config(
                 format!(
@@ -32,21 +28,14 @@ impl Runner<'_> {
                 .into(),
             )]
         })?;
-        let checks = check_body(ds.schema(), &rb.body, &rb.address(), &rb.location);
-        if checks.has_errors() {
-            if !first {
-                return Err(Vec::new());
-            }
-            return Err(vec![diag_error(
-                format!(
-                    "{}: {} does not match the schema of {}",
-                    self.place(&inst.path),
-                    rb.address(),
-                    rb.type_name
-                ),
-                checks,
-            )]);
-        }
+        Self::check_block_schema(ds.schema(), rb, &rb.address(), first, || {
+            format!(
+                "{}: {} does not match the schema of {}",
+                self.place(&inst.path),
+                rb.address(),
+                rb.type_name
+            )
+        })?;
         let instances = self
             .instances(rb, ds.schema(), &inst.path)
             .map_err(|e| vec![e])?;
@@ -54,7 +43,7 @@ impl Runner<'_> {
         // As Terraform: a data source that depends (through references or `depends_on`)
         // on a managed resource with a change planned is read during apply, after that
         // change, so a plan never reads an object the same run is about to make or alter.
-        let dependency_pending = !self.run.apply && self.has_pending_dependency(node);
+        let dependency_pending = self.phase.planning() && self.has_pending_dependency(node);
         let futures = instances.into_iter().map(|(key, binding, config)| {
             let addr = InstanceAddr {
                 module: inst.path.clone(),
@@ -68,7 +57,7 @@ impl Runner<'_> {
             // The configured provider's identity: the cache key of its data reads.
             let provider_id = Arc::as_ptr(&provider) as *const () as usize;
             async move {
-                let conditions = self.run.mode != PlanMode::Destroy;
+                let conditions = !self.run.destroying();
                 if conditions && let Err(e) = self.resource_conditions(rb, &addr, &binding, None) {
                     return (addr.key.clone(), Err(e));
                 }
@@ -130,7 +119,7 @@ impl Runner<'_> {
         dependency_pending: bool,
     ) -> Result<Value, EngineError> {
         let schema = ds.schema();
-        if self.run.mode == PlanMode::Destroy {
+        if self.run.destroying() {
             let recorded = self
                 .recorder
                 .state()
@@ -141,7 +130,7 @@ impl Runner<'_> {
                 .map(|s| s.attributes.clone());
             return Ok(recorded.unwrap_or_else(|| unknown_object(schema, Some(&config))));
         }
-        let deferred = if self.run.apply {
+        let deferred = if self.phase.applying() {
             None
         } else if !config.is_wholly_known() {
             Some(ChangeReason::ReadBecauseConfigUnknown)
@@ -186,7 +175,7 @@ impl Runner<'_> {
         lock(&self.collected)
             .data_reads
             .push((addr.clone(), value.clone()));
-        if self.run.apply && value.is_wholly_known() {
+        if self.phase.applying() && value.is_wholly_known() {
             let mut store = self.recorder.state().await;
             let same = store
                 .state

@@ -15,7 +15,7 @@ impl Runner<'_> {
         if t.is_whole() {
             return candidates;
         }
-        if self.run.mode != PlanMode::Destroy {
+        if !self.run.destroying() {
             return candidates
                 .into_iter()
                 .filter(|(a, _)| t.includes(a))
@@ -117,7 +117,7 @@ impl Runner<'_> {
                     rt,
                 )),
                 // Already gone outside forge: nothing to delete; the state forgets it.
-                Ok(None) if self.run.apply && self.run.mode == PlanMode::Normal => {
+                Ok(None) if self.phase.applying() && self.run.normal() => {
                     if let Err(e) = self.recorder.record(&addr, None).await {
                         errors.push(e);
                     }
@@ -129,10 +129,10 @@ impl Runner<'_> {
         if !errors.is_empty() {
             return Err(errors);
         }
-        if self.run.mode == PlanMode::RefreshOnly {
+        if self.run.refresh_only() {
             return Ok(());
         }
-        if !self.run.apply {
+        if self.phase.planning() {
             let live_modules: BTreeSet<ModPath> = lock(&self.expansions)
                 .values()
                 .flatten()
@@ -260,8 +260,7 @@ impl Runner<'_> {
 
     /// True when a `removed` block with `destroy = false` covers this orphan.
     pub(super) fn forgets(&self, addr: &InstanceAddr) -> bool {
-        self.run.mode == PlanMode::Normal
-            && self.refactor.removed_for(addr).is_some_and(|r| !r.destroy)
+        self.run.normal() && self.refactor.removed_for(addr).is_some_and(|r| !r.destroy)
     }
 
     /// After the walk: moved blocks whose source the configuration still declares (an
@@ -284,7 +283,7 @@ impl Runner<'_> {
                 );
             }
         }
-        if self.run.mode == PlanMode::Normal {
+        if self.run.normal() {
             for (to, at) in &self.refactor.import_targets() {
                 if c.completed.contains(&to.config_resource())
                     && !c.desired.contains(to)
@@ -329,11 +328,11 @@ impl Runner<'_> {
                 .hint(format!("remove it from state with `forge state rm {} {addr}` if the object is managed elsewhere", self.unit_name()))
         })?;
         let recorded = from_state(rt.schema(), &inst.attributes);
-        if self.run.mode == PlanMode::Destroy || !self.run.refresh {
+        if self.run.destroying() || !self.run.refresh {
             return Ok(Some((recorded, rt)));
         }
         let live = self.refresh(rt.as_ref(), addr, &recorded).await?;
-        if self.run.mode == PlanMode::RefreshOnly {
+        if self.run.refresh_only() {
             return Ok(None);
         }
         Ok(live.map(|v| (v, rt)))

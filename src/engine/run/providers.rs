@@ -89,6 +89,41 @@ impl Runner<'_> {
         })
     }
 
+    /// The preamble every resource and data block shares: the configured provider the
+    /// block uses (in module `m`) and its alias.
+    pub(super) async fn block_provider(
+        &self,
+        m: usize,
+        rb: &ResourceBlock,
+    ) -> Result<(Arc<dyn Provider>, Option<String>), Vec<EngineError>> {
+        let (_, alias) = self.graph.provider_of(m, rb).map_err(|e| vec![e])?;
+        let provider = self
+            .provider_for(&rb.type_name, alias.as_deref())
+            .await
+            .map_err(|e| vec![e])?;
+        Ok((provider, alias))
+    }
+
+    /// A block's arguments against its type's schema (`what` names the block in the
+    /// findings, `heading` is the error's message). The findings are reported for the
+    /// first instance of the block's module only (`first`); the others fail quietly.
+    pub(super) fn check_block_schema(
+        schema: &Schema,
+        rb: &ResourceBlock,
+        what: &str,
+        first: bool,
+        heading: impl FnOnce() -> String,
+    ) -> Result<(), Vec<EngineError>> {
+        let checks = check_body(schema, &rb.body, what, &rb.location);
+        if !checks.has_errors() {
+            return Ok(());
+        }
+        if !first {
+            return Err(Vec::new());
+        }
+        Err(vec![diag_error(heading(), checks)])
+    }
+
     /// The configured provider for a resource type; one without a block is configured
     /// empty, as Terraform does.
     pub(super) async fn provider_for(
@@ -156,7 +191,7 @@ impl Runner<'_> {
                 .hint("see the state write error; run the command again to continue"));
             }
         }
-        let report = report || (self.run.apply && kind == OpKind::Destroying);
+        let report = report || (self.phase.applying() && kind == OpKind::Destroying);
         let address = addr.to_string();
         let emit = |status: OpStatus| {
             if report {
@@ -270,7 +305,7 @@ pub(super) fn unknown_type(rb: &ResourceBlock, names: Vec<&'static str>) -> Engi
 }
 
 /// `provider["registry.terraform.io/hashicorp/aws"].west` -> ("aws", Some("west")).
-pub fn parse_provider_address(text: &str) -> Option<(String, Option<String>)> {
+pub(crate) fn parse_provider_address(text: &str) -> Option<(String, Option<String>)> {
     let start = text.find("[\"")? + 2;
     let end = text[start..].find("\"]")? + start;
     let name = text[start..end].rsplit('/').next()?.to_string();

@@ -15,7 +15,7 @@ pub(super) struct Recorder {
     /// Where a journal that cannot be written is reported.
     events: EventSink,
     unit: String,
-    /// The caller makes the unit's last write (see `UnitRun::defer_outputs_write`).
+    /// The caller makes the unit's last write (see `ApplyOptions::defer_outputs_write`).
     defer_outputs_write: bool,
     /// One state write at a time; see `write_through`.
     writer: tokio::sync::Mutex<()>,
@@ -53,12 +53,12 @@ enum JournalFailure {
 }
 
 impl Recorder {
-    pub(super) fn new(store: StateStore, run: &UnitRun<'_>) -> Recorder {
+    pub(super) fn new(store: StateStore, run: &UnitRun<'_>, defer_outputs_write: bool) -> Recorder {
         Recorder {
             store: tokio::sync::Mutex::new(store),
             events: run.ctx.events.clone(),
             unit: run.unit.name.clone(),
-            defer_outputs_write: run.defer_outputs_write,
+            defer_outputs_write,
             writer: tokio::sync::Mutex::new(()),
             changes: AtomicU64::new(0),
             written: AtomicU64::new(0),

@@ -64,29 +64,18 @@ impl Runner<'_> {
         inst: &ModInst,
         first: bool,
     ) -> Result<(), Vec<EngineError>> {
-        let (_, alias) = self.graph.provider_of(m, rb).map_err(|e| vec![e])?;
-        let provider = self
-            .provider_for(&rb.type_name, alias.as_deref())
-            .await
-            .map_err(|e| vec![e])?;
+        let (provider, alias) = self.block_provider(m, rb).await?;
         let rt = provider
             .resource_type(&rb.type_name)
             .ok_or_else(|| vec![unknown_type(rb, provider.resource_type_names())])?;
         let config_addr = &self.graph.nodes[node].0;
-        let checks = check_body(rt.schema(), &rb.body, config_addr, &rb.location);
-        if checks.has_errors() {
-            if !first {
-                return Err(Vec::new());
-            }
-            return Err(vec![diag_error(
-                format!(
-                    "unit {}: {config_addr} does not match the schema of {}",
-                    self.unit_name(),
-                    rb.type_name
-                ),
-                checks,
-            )]);
-        }
+        Self::check_block_schema(rt.schema(), rb, config_addr, first, || {
+            format!(
+                "unit {}: {config_addr} does not match the schema of {}",
+                self.unit_name(),
+                rb.type_name
+            )
+        })?;
         let mut instances = self
             .instances(rb, rt.schema(), &inst.path)
             .map_err(|e| vec![e])?;
@@ -99,7 +88,7 @@ impl Runner<'_> {
                 )
             });
         }
-        if self.run.mode == PlanMode::Normal {
+        if self.run.normal() {
             // Import blocks with for_each say which of these instances they bring in.
             self.with_scope(&Vec::new(), |root| {
                 self.refactor.expand_imports(config_addr, root)
@@ -170,10 +159,10 @@ impl Runner<'_> {
             .instances
             .get(addr)
             .map(|s| from_state(schema, &s.attributes));
-        if self.run.mode == PlanMode::Destroy {
+        if self.run.destroying() {
             return Ok(recorded.unwrap_or_else(|| unknown_object(schema, None)));
         }
-        if self.run.mode == PlanMode::Normal {
+        if self.run.normal() {
             self.resource_conditions(rb, addr, &binding, None)?;
         }
         // An import block's object is read by its id when state does not have it yet;
@@ -181,7 +170,7 @@ impl Runner<'_> {
         let import = self
             .refactor
             .import_for(addr)
-            .filter(|_| recorded.is_none() && self.run.mode == PlanMode::Normal);
+            .filter(|_| recorded.is_none() && self.run.normal());
         let (prior, import_id) = match (import, &recorded, self.run.refresh) {
             (Some(block), _, _) => {
                 let (value, id) = self.import_object(rt, addr, &block).await?;
@@ -190,7 +179,7 @@ impl Runner<'_> {
             (None, Some(r), true) => (self.refresh(rt, addr, r).await?, None),
             (None, r, _) => (r.clone(), None),
         };
-        if self.run.mode == PlanMode::RefreshOnly {
+        if self.run.refresh_only() {
             return Ok(prior.unwrap_or_else(|| unknown_object(schema, None)));
         }
         let config = ignore_changes(&rb.lifecycle.ignore_changes, config, prior.as_ref());
@@ -240,7 +229,7 @@ impl Runner<'_> {
             moved_from: lock(&self.collected).moves.get(addr).cloned(),
             importing: import_id,
         };
-        if !self.run.apply {
+        if self.phase.planning() {
             // Against the planned object: what only apply knows leaves the result unknown.
             self.resource_conditions(rb, addr, &binding, Some(&planned))?;
             lock(&self.collected).changes.push(change);
@@ -287,7 +276,7 @@ impl Runner<'_> {
                 before: typed(recorded),
                 after: live.as_ref().map(typed),
             });
-            if self.run.apply && self.run.mode == PlanMode::RefreshOnly {
+            if self.phase.applying() && self.run.refresh_only() {
                 let mut store = self.recorder.state().await;
                 match &live {
                     Some(v) => {
@@ -310,7 +299,7 @@ impl Runner<'_> {
         addr: &InstanceAddr,
         action: Action,
     ) -> Result<(), EngineError> {
-        let Some(planned) = &self.run.planned_actions else {
+        let Some(planned) = self.phase.planned_actions() else {
             return Ok(());
         };
         if action == Action::NoOp || action == Action::Read {
@@ -439,7 +428,7 @@ impl Runner<'_> {
         };
         // Terraform reports imports: "Preparing import..." while planning, "Importing... /
         // Import complete" while applying.
-        let kind = if self.run.apply {
+        let kind = if self.phase.applying() {
             OpKind::Importing
         } else {
             OpKind::PreparingImport
@@ -525,7 +514,7 @@ pub(super) fn prevent_destroy_error(addr: &str, rb: &ResourceBlock) -> EngineErr
 
 /// Imports an existing object by id into state under `addr`: configures the providers
 /// (and what they refer to), reads the object and records it.
-pub async fn import_instance(
+pub(crate) async fn import_instance(
     run: &UnitRun<'_>,
     store: StateStore,
     addr: &InstanceAddr,
@@ -574,7 +563,7 @@ pub async fn import_instance(
         }
     }
     let deps: Vec<Vec<usize>> = graph.deps.clone();
-    let runner = Runner::new(run, graph, store);
+    let runner = Runner::new(run, Phase::Apply(ApplyOptions::default()), graph, store);
     let outcomes = walk(&deps, run.ctx.parallelism, |i| {
         let runner = &runner;
         let needed = needed[i];

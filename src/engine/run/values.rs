@@ -30,7 +30,7 @@ impl Runner<'_> {
             Some(x) if !x.is_null() || var.nullable => x,
             _ => match &var.default {
                 Some(d) => d.clone(),
-                None if self.run.mode == PlanMode::Destroy => {
+                None if self.run.destroying() => {
                     set = false;
                     Value::Unknown
                 }
@@ -125,7 +125,7 @@ impl Runner<'_> {
         let entry = &self.graph.modules[m];
         // The root's outputs are the unit's, which a destroy removes; a child's still feed
         // the expressions of its caller.
-        if entry.parent.is_none() && self.run.mode == PlanMode::Destroy {
+        if entry.parent.is_none() && self.run.destroying() {
             return Ok(());
         }
         let place = self.place(&inst.path);
@@ -221,13 +221,13 @@ impl Runner<'_> {
     /// declares: it is neither changed nor removed.
     fn output_left_out(&self, name: &str, evaluated: &BTreeMap<String, Value>) -> bool {
         !self.targeting.is_whole()
-            && self.run.mode != PlanMode::Destroy
+            && !self.run.destroying()
             && !evaluated.contains_key(name)
             && self.run.unit.module.outputs.iter().any(|o| o.name == name)
     }
 
     pub(super) async fn finish_outputs(&self) -> Result<(), EngineError> {
-        if !self.run.apply {
+        if self.phase.planning() {
             return Ok(());
         }
         let outputs = lock(&self.collected).outputs.clone();
@@ -259,12 +259,12 @@ impl Runner<'_> {
                 .collect(),
         };
         // Data sources are re-read every run: keep only those the configuration still has.
-        let destroy = self.run.mode == PlanMode::Destroy;
+        let destroy = self.run.destroying();
         store.state.instances.retain(|a, _| {
             a.mode == Mode::Managed
                 || (!destroy && self.graph.block(&a.config_resource()).is_some())
         });
-        if self.run.defer_outputs_write {
+        if self.phase.defers_outputs_write() {
             return Ok(());
         }
         // The unit's last write: the background writer has stopped, so it is made here.

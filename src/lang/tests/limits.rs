@@ -59,7 +59,7 @@ fn yaml_alias_bombs_and_deep_nesting_are_errors() {
     let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..10 {
         let prev = format!("*a{}", i - 1);
-        let row = vec![prev.as_str(); 10].join(", ");
+        let row = [prev.as_str(); 10].join(", ");
         bomb.push_str(&format!("a{i}: &a{i} [{row}]\n"));
     }
     let src = format!(
