@@ -8,10 +8,14 @@ mod destroy;
 mod force_unlock;
 mod graph;
 mod import;
+mod json_stream;
 mod logging;
 mod output;
 mod plan;
+mod plan_stream;
+mod run_report;
 mod schema_host;
+mod show;
 mod state;
 mod stop_signals;
 mod terragrunt_host;
@@ -64,6 +68,8 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Delete everything the state of the environment or unit records.
     Destroy(destroy::DestroyArgs),
+    /// Show a saved plan, or the state of a unit or environment (-json: Terraform's documents).
+    Show(show::ShowArgs),
     /// Show the outputs recorded in state.
     Output(output::OutputArgs),
     /// Print the graph of units (or of resources) as DOT or Mermaid.
@@ -105,7 +111,7 @@ const TERRAFORM_FLAGS_NOT_SUPPORTED: &[(&str, &str)] = &[
     ("light", "forge plans every resource it reads"),
     (
         "json",
-        "this command has no JSON output in forge (plan -json does)",
+        "this command has no JSON output in forge (plan, apply, destroy, show, validate, output and version have -json)",
     ),
     ("raw", "this command has no raw output in forge"),
     ("upgrade", "forge has no init: providers are built in"),
@@ -334,6 +340,7 @@ pub fn main() -> i32 {
             Command::Plan(a) => plan::run(a, style).await,
             Command::Apply(a) => apply::run(a, style).await,
             Command::Destroy(a) => destroy::run(a, style).await,
+            Command::Show(a) => show::run(a, style).await,
             Command::Output(a) => output::run(a).await,
             Command::Graph(a) => graph::run(a).await,
             Command::Validate(a) => validate::run(a).await,

@@ -9,6 +9,7 @@ mod drift;
 mod environments;
 mod healing_locks;
 mod idempotent_destroy;
+mod json_stream;
 mod json_syntax_oracle;
 mod logging;
 mod lost_answers;
