@@ -108,7 +108,7 @@ fn rows<T>(
                 UnitOutcome::Failed(errors) => (
                     RunResult::Failed,
                     Some("run error".to_string()),
-                    errors.first().map(|e| e.message.clone()),
+                    errors.first().map(error_cause),
                     Counts::default(),
                 ),
                 UnitOutcome::Skipped { because } => (
@@ -130,6 +130,24 @@ fn rows<T>(
             }
         })
         .collect()
+}
+
+/// An error in one line: its message and what it says first in detail (the first
+/// configuration diagnostic, or the first cause).
+fn error_cause(e: &EngineError) -> String {
+    let detail = e
+        .diagnostics
+        .as_ref()
+        .and_then(|d| d.0.first())
+        .map(|d| match &d.location {
+            Some(at) => format!("{at}: {}", d.summary),
+            None => d.summary.clone(),
+        })
+        .or_else(|| e.causes.first().cloned());
+    match detail {
+        Some(d) => format!("{}: {d}", e.message),
+        None => e.message.clone(),
+    }
 }
 
 fn write(args: &RunArgs, rows: &[ReportRow]) -> Result<(), Failure> {

@@ -107,7 +107,7 @@ fn cli_plan_apply_output_destroy_round_trip() {
 #[test]
 fn cli_plan_json_has_terraform_shape_without_secrets() {
     let w = env();
-    let run = w.forge(&["plan", "dev", "--json"]);
+    let run = w.forge(&["plan", "dev", "--json-plan"]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(!run.stdout.contains("hunter2-secret"));
     let json: serde_json::Value = serde_json::from_str(&run.stdout).expect("plan JSON");
@@ -363,7 +363,7 @@ fn cli_drift_is_shown_and_refresh_only_accepts_it() {
     );
     let state = w.forge(&["state", "show", "dev/a", "fake_thing.main"]);
     assert!(state.stdout.contains("changed-by-hand"), "{}", state.stdout);
-    let json = w.forge(&["plan", "dev/a", "--json"]);
+    let json = w.forge(&["plan", "dev/a", "--json-plan"]);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
     assert_eq!(
         doc["resource_changes"][0]["change"]["actions"],

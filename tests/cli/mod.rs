@@ -21,6 +21,7 @@ mod provider_oracle;
 mod refactoring;
 mod remote_state_bootstrap;
 mod s3_unit;
+mod show_report;
 mod stacks;
 mod stop_signals;
 mod terraform_flags;
