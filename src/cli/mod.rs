@@ -4,6 +4,7 @@
 mod apply;
 mod common;
 mod completions;
+mod console;
 mod destroy;
 mod force_unlock;
 mod graph;
@@ -70,6 +71,8 @@ pub enum Command {
     Destroy(destroy::DestroyArgs),
     /// Show a saved plan, or the state of a unit or environment (-json: Terraform's documents).
     Show(show::ShowArgs),
+    /// Evaluate expressions (one a line on stdin) in a unit's scope, reading its state.
+    Console(console::ConsoleArgs),
     /// Show the outputs recorded in state.
     Output(output::OutputArgs),
     /// Print the graph of units (or of resources) as DOT or Mermaid.
@@ -275,6 +278,15 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Cli, i32> {
             return Err(1);
         }
     };
+    if let (Command::Console(a), Some((_, sub))) = (&mut cli.command, matches.subcommand()) {
+        match ordered_variables(sub) {
+            Ok(v) => a.variables = v,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Err(1);
+            }
+        }
+    }
     let run = match &mut cli.command {
         Command::Plan(a) => Some(&mut a.run),
         Command::Apply(a) => Some(&mut a.run),
@@ -341,6 +353,7 @@ pub fn main() -> i32 {
             Command::Apply(a) => apply::run(a, style).await,
             Command::Destroy(a) => destroy::run(a, style).await,
             Command::Show(a) => show::run(a, style).await,
+            Command::Console(a) => console::run(a, style).await,
             Command::Output(a) => output::run(a).await,
             Command::Graph(a) => graph::run(a).await,
             Command::Validate(a) => validate::run(a).await,

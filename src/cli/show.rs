@@ -139,11 +139,21 @@ fn one_line(doc: &J, unit: Option<&String>) -> String {
 
 /// The providers' schemas, asked once per provider: which attributes are nested blocks
 /// and which are dynamic (stored in their `{"value", "type"}` wire form).
-struct Schemas {
+pub(super) struct Schemas {
     by_provider: BTreeMap<String, forge_provider::ProviderSchemas>,
 }
 
 impl Schemas {
+    /// The built-in providers' schemas (console reads state the same way).
+    pub(super) fn for_console() -> Schemas {
+        match factories() {
+            Ok((f, _fake)) => Schemas::new(&f),
+            Err(_) => Schemas {
+                by_provider: BTreeMap::new(),
+            },
+        }
+    }
+
     fn new(factories: &Factories) -> Schemas {
         Schemas {
             by_provider: factories
@@ -164,7 +174,7 @@ impl Schemas {
     }
 
     /// The attributes out of the state's wire form; as stored for a type no provider knows.
-    fn plain(&self, addr: &InstanceAddr, attributes: &Value) -> Value {
+    pub(super) fn plain(&self, addr: &InstanceAddr, attributes: &Value) -> Value {
         match self.of(addr) {
             Some(s) => forge_engine::schema_util::from_state(&s, attributes),
             None => attributes.clone(),

@@ -292,3 +292,56 @@ fn report_file_lists_each_units_result_counts_and_time() {
         "{csv}"
     );
 }
+
+#[test]
+fn console_evaluates_stdin_in_a_units_scope_as_terraform_console() {
+    let config = format!(
+        "{CONFIG}\nlocals {{\n  doubled = \"${{var.n}}${{var.n}}\"\n  ids     = [terraform_data.a.id, terraform_data.b.id]\n}}\n"
+    );
+    let w = World::new(&[
+        ("env/u/terragrunt.hcl", "inputs = { n = \"z\" }\n"),
+        ("env/u/main.tf", &config),
+        ("tf/main.tf", &config),
+        ("tf/terraform.tfvars", "n = \"z\"\n"),
+    ]);
+    let tf = w.path("tf");
+    terraform(&tf, &["init", "-input=false", "-no-color"]);
+    terraform(
+        &tf,
+        &["apply", "-auto-approve", "-input=false", "-no-color"],
+    );
+    let run = w.forge(&["apply", "env/u", "-auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let input = "var.n\nlocal.doubled\nterraform_data.b.triggers_replace\nlength(local.ids)\nupper(terraform_data.a.output)\n{ a = 1, b = [true] }\n";
+    let run = w.forge_with_input(&["console", "env/u"], input);
+    assert_eq!(run.code, 0, "{}", run.all());
+    // Terraform prints only the last result when stdin is not a terminal: ask it one
+    // expression at a time.
+    let expected: String = input
+        .lines()
+        .map(|expr| {
+            let out = Command::new("terraform")
+                .args(["console"])
+                .current_dir(&tf)
+                .env("TF_CLI_CONFIG_FILE", "")
+                .stdin(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::piped())
+                .spawn()
+                .and_then(|mut c| {
+                    use std::io::Write;
+                    c.stdin.take().expect("stdin").write_all(expr.as_bytes())?;
+                    c.wait_with_output()
+                })
+                .expect("terraform console");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        })
+        .collect();
+    assert_eq!(run.stdout, expected);
+    assert!(run.stdout.contains("\"zz\""), "{}", run.stdout);
+
+    // An error names what is wrong and the other lines still answer.
+    let run = w.forge_with_input(&["console", "env/u"], "var.nope\nvar.n\n");
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(run.stdout, "\"z\"\n");
+    assert!(run.stderr.contains("nope"), "{}", run.stderr);
+}
