@@ -55,22 +55,13 @@ impl PlanStream {
                     None => unit_section(&unit, Section::Failed(errors), style),
                 };
                 let mut s = state.lock().unwrap_or_else(|p| p.into_inner());
-                s.planned.insert(unit.clone());
-                s.ready.insert(unit, section);
-                s.print_ready();
-                let waiting: Vec<&str> = s
-                    .order
-                    .iter()
-                    .filter(|u| !s.planned.contains(*u))
-                    .map(String::as_str)
-                    .collect();
-                if !waiting.is_empty() && s.order.len() > 1 {
-                    eprintln!(
-                        "Still planning {} of {} units: {}",
-                        waiting.len(),
-                        s.order.len(),
-                        waiting.join(", ")
-                    );
+                let (text, progress) = s.accept(unit, section);
+                // Printed under the lock, so sections never interleave or reorder.
+                let mut out = std::io::stdout().lock();
+                let _ = out.write_all(text.as_bytes());
+                let _ = out.flush();
+                if let Some(line) = progress {
+                    eprintln!("{line}");
                 }
             }
             other => rest(other),
@@ -101,16 +92,35 @@ impl PlanStream {
 }
 
 impl Progress {
-    fn print_ready(&mut self) {
-        let mut out = std::io::stdout().lock();
+    /// Takes a unit's section; returns what can be printed now (its section and those
+    /// after it that were waiting for it, or nothing while a unit before it is still
+    /// planning) and the progress line naming the units still being planned.
+    fn accept(&mut self, unit: String, section: String) -> (String, Option<String>) {
+        self.planned.insert(unit.clone());
+        self.ready.insert(unit, section);
+        let mut text = String::new();
         while let Some(next) = self.order.get(self.printed) {
             let Some(section) = self.ready.remove(next) else {
                 break;
             };
-            let _ = out.write_all(section.as_bytes());
+            text.push_str(&section);
             self.printed += 1;
         }
-        let _ = out.flush();
+        let waiting: Vec<&str> = self
+            .order
+            .iter()
+            .filter(|u| !self.planned.contains(*u))
+            .map(String::as_str)
+            .collect();
+        let progress = (!waiting.is_empty() && self.order.len() > 1).then(|| {
+            format!(
+                "Still planning {} of {} units: {}",
+                waiting.len(),
+                self.order.len(),
+                waiting.join(", ")
+            )
+        });
+        (text, progress)
     }
 }
 
@@ -144,4 +154,29 @@ fn unit_section(name: &str, section: Section, style: Style) -> String {
     }
     out.push('\n');
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_section_waits_only_for_the_units_before_it() {
+        let mut p = Progress {
+            order: vec!["a".into(), "b".into(), "c".into()],
+            ready: BTreeMap::new(),
+            printed: 0,
+            planned: BTreeSet::new(),
+        };
+        let (text, progress) = p.accept("b".into(), "B\n".into());
+        assert_eq!(text, "", "b waits for a");
+        assert_eq!(
+            progress.as_deref(),
+            Some("Still planning 2 of 3 units: a, c")
+        );
+        let (text, _) = p.accept("a".into(), "A\n".into());
+        assert_eq!(text, "A\nB\n", "a done: a, then b that waited");
+        let (text, progress) = p.accept("c".into(), "C\n".into());
+        assert_eq!((text.as_str(), progress), ("C\n", None));
+    }
 }

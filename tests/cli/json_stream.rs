@@ -311,3 +311,30 @@ fn plan_text_streams_each_unit_in_dependency_order_with_progress_on_stderr() {
         run.stderr
     );
 }
+
+#[test]
+fn apply_json_of_a_saved_plan_streams_the_operations_and_the_summary() {
+    let w = World::new(&[
+        ("env/u/terragrunt.hcl", "inputs = {}\n"),
+        ("env/u/main.tf", CONFIG),
+    ]);
+    let run = w.forge(&["plan", "env/u", "-out", "p"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let run = w.forge(&["apply", "-json", "p"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let ls = lines(&run.stdout);
+    let types: Vec<&str> = ls.iter().filter_map(|l| l["type"].as_str()).collect();
+    assert_eq!(types.first(), Some(&"version"), "{}", run.stdout);
+    assert_eq!(
+        types.iter().filter(|t| **t == "apply_complete").count(),
+        2,
+        "{}",
+        run.stdout
+    );
+    let summary = ls
+        .iter()
+        .find(|l| l["type"] == "change_summary" && l["changes"]["operation"] == "apply")
+        .unwrap_or_else(|| panic!("no apply summary:\n{}", run.stdout));
+    assert_eq!(summary["changes"]["add"], 2, "{summary}");
+    assert_eq!(summary["unit"], "u", "{summary}");
+}
