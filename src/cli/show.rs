@@ -28,7 +28,9 @@ pub struct ShowArgs {
 }
 
 pub async fn run(args: ShowArgs, style: Style) -> Outcome {
-    if is_plan_file(&args.path) {
+    // Any file is taken for a plan, so another file (a plan Terraform wrote) gets
+    // "not a forge plan file" rather than "not a folder".
+    if is_plan_file(&args.path) || args.path.is_file() {
         show_plan(&args)
     } else {
         show_state(&args, style).await
@@ -36,6 +38,14 @@ pub async fn run(args: ShowArgs, style: Style) -> Outcome {
 }
 
 fn show_plan(args: &ShowArgs) -> Outcome {
+    if !is_plan_file(&args.path) {
+        return Err(EngineError::new(
+            ErrorKind::Request,
+            format!("{} is not a forge plan file", args.path.display()),
+        )
+        .hint("forge shows plans saved with forge plan -out FILE; a plan Terraform wrote is read by terraform show")
+        .into());
+    }
     let saved = SavedPlan::read(&args.path)?;
     if saved.shown.is_empty() && !saved.units.is_empty() {
         return Err(EngineError::new(

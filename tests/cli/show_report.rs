@@ -172,6 +172,15 @@ fn show_prints_state_and_saved_plans_as_terraform_show() {
         "{}",
         run.stdout
     );
+
+    // Terraform's own plan file is not forge's: said so, with what to do.
+    let run = w.forge(&["show", "-json", "tf/p"]);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr.contains("is not a forge plan file") && run.stderr.contains("forge plan"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
