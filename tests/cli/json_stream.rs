@@ -338,3 +338,61 @@ fn apply_json_of_a_saved_plan_streams_the_operations_and_the_summary() {
     assert_eq!(summary["changes"]["add"], 2, "{summary}");
     assert_eq!(summary["unit"], "u", "{summary}");
 }
+
+#[test]
+fn a_units_plan_prints_while_a_later_unit_still_waits() {
+    use std::io::BufRead;
+    let main = "resource \"terraform_data\" \"r\" {\n  input = \"v\"\n}\n";
+    let w = World::new(&[
+        ("env/a/terragrunt.hcl", "inputs = {}\n"),
+        ("env/a/main.tf", main),
+        ("env/b/terragrunt.hcl", "inputs = {}\n"),
+        ("env/b/main.tf", main),
+    ]);
+    // b's state is locked by someone else (no process of this machine: never healed),
+    // so b waits for its lock while a is planned.
+    let lock = w.path("env/b/.forge/.terraform.tfstate.lock.info");
+    std::fs::create_dir_all(lock.parent().expect("parent")).expect("mkdir");
+    std::fs::write(
+        &lock,
+        r#"{"ID":"11111111-2222-3333-4444-555555555555","Operation":"OperationTypeApply","Info":"","Who":"alice@ci","Version":"0.1.0","Created":"2026-11-25T10:00:00Z","Path":"x"}"#,
+    )
+    .expect("lock");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_forge"))
+        .args(["plan", "env", "-lock-timeout=60s"])
+        .current_dir(w.path(""))
+        .env("FORGE_FAKE_CLOUD", w.path("fake-cloud.json"))
+        .env("NO_COLOR", "1")
+        .env("AWS_REGION", "us-east-1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run forge");
+    let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut seen = String::new();
+    let mut line = String::new();
+    while !seen.contains("── unit a") {
+        line.clear();
+        if stdout.read_line(&mut line).expect("read") == 0 {
+            break;
+        }
+        seen.push_str(&line);
+    }
+    assert!(seen.contains("── unit a"), "a's section came: {seen}");
+    assert!(
+        child.try_wait().expect("try_wait").is_none(),
+        "forge still runs (b waits for its lock) when a's section is printed"
+    );
+    assert!(!seen.contains("── unit b"), "{seen}");
+    std::fs::remove_file(&lock).expect("release the lock");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).expect("read the rest");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(out.status.code(), Some(0), "{seen}{rest}");
+    assert!(rest.contains("── unit b"), "{rest}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Still planning 1 of 2 units: b"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
