@@ -69,10 +69,15 @@ async fn plan(args: PlanArgs, style: Style) -> Outcome {
     let env = load_env(&dir)?;
     let mut built = build_engine_with(&args.run, &args.replace, style)?;
     if !super::common::select_changed_units(&mut built.engine, &env, &args.run)? {
-        println!(
+        let message = format!(
             "No unit changed since {}: nothing to plan.",
             args.run.changed_since.as_deref().unwrap_or_default()
         );
+        if args.json {
+            super::json_stream::emit(&forge_render::json_ui::log(&message));
+        } else {
+            println!("{message}");
+        }
         return Ok(0);
     }
     let mode = mode_of(args.refresh_only, args.destroy);

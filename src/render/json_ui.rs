@@ -43,6 +43,11 @@ pub fn version(forge_version: &str, terraform_version: &str) -> J {
     )
 }
 
+/// A `log` line: something to know that has no message type of its own.
+pub fn log(text: &str) -> J {
+    message("info", text.to_string(), "log", None, [])
+}
+
 /// A resource instance as Terraform's UI names it (`resource` of every hook and change).
 pub fn resource_addr(addr: &InstanceAddr) -> J {
     let key = match &addr.key {
