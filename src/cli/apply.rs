@@ -26,9 +26,31 @@ pub struct ApplyArgs {
     /// `unit:address` in an environment of several units).
     #[arg(long = "replace", value_name = "ADDRESS")]
     pub replace: Vec<String>,
+    /// Print Terraform's machine-readable UI instead of text, one JSON object a line
+    /// (each unit's plan, apply_start/progress/complete/errored, change_summary,
+    /// outputs, diagnostic; a `unit` field names the unit). Needs -auto-approve or a
+    /// saved plan, as in Terraform.
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub async fn run(args: ApplyArgs, style: Style) -> Outcome {
+    if args.json {
+        super::json_stream::emit_version();
+        let result = if is_plan_file(&args.run.dir) {
+            apply_saved(&args, style).await
+        } else {
+            json_walk(
+                &args.run,
+                &args.replace,
+                mode_of(args.refresh_only, false),
+                args.auto_approve,
+                style,
+            )
+            .await
+        };
+        return super::json_stream::reported(result);
+    }
     if is_plan_file(&args.run.dir) {
         return apply_saved(&args, style).await;
     }
@@ -67,11 +89,56 @@ async fn apply_saved(args: &ApplyArgs, style: Style) -> Outcome {
     let env = load_env(&saved.dir)?;
     let mut built = build_engine(&args.run, style)?;
     built.engine.options.targeting = saved.targeting()?;
+    if args.json {
+        built.engine.events = super::json_stream::sink(false, style);
+    }
+    let timings = super::run_report::observe(&mut built.engine, &args.run);
     let result = built
         .engine
         .apply(&env, saved.mode, &saved.targets())
         .await?;
+    super::run_report::write_apply(&args.run, &result, timings.as_ref())?;
+    if args.json {
+        return json_result(&result, saved.mode);
+    }
     report(&result, saved.mode, style)
+}
+
+/// apply -json and destroy -json: one plan-and-apply walk streamed as Terraform's UI.
+pub async fn json_walk(
+    run: &super::common::RunArgs,
+    replace: &[String],
+    mode: PlanMode,
+    auto_approve: bool,
+    style: Style,
+) -> Outcome {
+    if !auto_approve {
+        return Err(Failure::Engine(
+            EngineError::new(
+                ErrorKind::Request,
+                "-json needs -auto-approve: a JSON stream cannot ask for confirmation",
+            )
+            .hint("add -auto-approve, or apply a plan saved with forge plan -out FILE"),
+        ));
+    }
+    let dir = resolve_target(&run.dir)?;
+    let env = load_env(&dir)?;
+    let mut built = build_engine_with(run, replace, style)?;
+    if !super::common::select_changed_units(&mut built.engine, &env, run)? {
+        return Ok(0);
+    }
+    built.engine.events = super::json_stream::sink(built.engine.options.refresh, style);
+    let timings = super::run_report::observe(&mut built.engine, run);
+    let result = built.engine.plan_and_apply(&env, mode).await?;
+    super::run_report::write_apply(run, &result, timings.as_ref())?;
+    json_result(&result, mode)
+}
+
+fn json_result(result: &EnvApply, mode: PlanMode) -> Outcome {
+    if super::json_stream::emit_apply_result(result, mode) {
+        return Err(Failure::Reported);
+    }
+    Ok(0)
 }
 
 /// The interactive flow shared with destroy.
@@ -108,9 +175,12 @@ pub async fn plan_confirm_apply(
     if auto_approve {
         // Nothing to confirm, so no environment-wide plan first: each unit shows its own
         // plan (Event::UnitPlanned) just before it is applied, in one walk.
+        let timings = super::run_report::observe(&mut built.engine, run);
         let result = built.engine.plan_and_apply(&env, mode).await?;
+        super::run_report::write_apply(run, &result, timings.as_ref())?;
         return report_walk(&result, mode, style);
     }
+    let timings = super::run_report::observe(&mut built.engine, run);
     let plan = built.engine.plan(&env, mode).await?;
     print!("{}", render_env_plan(&plan, style, false));
     let partial = plan.failed();
@@ -145,6 +215,7 @@ pub async fn plan_confirm_apply(
     }
     println!();
     let result = built.engine.apply_plan(&env, &plan).await?;
+    super::run_report::write_apply(run, &result, timings.as_ref())?;
     report(&result, mode, style)
 }
 

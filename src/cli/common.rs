@@ -133,6 +133,13 @@ pub struct RunArgs {
     /// Show warnings as one line each.
     #[arg(long = "compact-warnings")]
     pub compact_warnings: bool,
+    /// Write a run report to this file when the run ends: each unit's result (succeeded,
+    /// failed, early exit), counts and time, as Terragrunt's run report.
+    #[arg(long = "report-file", value_name = "FILE")]
+    pub report_file: Option<PathBuf>,
+    /// The report's format; by default the file's extension decides (.json, .md, else csv).
+    #[arg(long = "report-format", value_enum, value_name = "FORMAT")]
+    pub report_format: Option<super::run_report::ReportFormatArg>,
 }
 
 impl RunArgs {
@@ -155,6 +162,8 @@ impl RunArgs {
             refresh: true,
             input: true,
             compact_warnings: false,
+            report_file: None,
+            report_format: None,
         }
     }
 }
@@ -391,6 +400,8 @@ pub fn event_line(e: &Event, style: Style) -> String {
             style.bold(&format!("── unit {} ", plan.unit)),
             forge_render::text::render_unit_changes(plan, style)
         ),
+        // `forge plan` prints each unit's section itself (plan_stream.rs).
+        Event::UnitPlanDone { .. } => String::new(),
         Event::UnitStarted { unit, operation } => {
             format!("{}\n", style.bold(&format!("── {unit}: {operation}")))
         }

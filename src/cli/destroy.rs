@@ -13,9 +13,18 @@ pub struct DestroyArgs {
     /// Do not ask for confirmation.
     #[arg(long = "auto-approve")]
     pub auto_approve: bool,
+    /// Print Terraform's machine-readable UI, one JSON object a line (needs -auto-approve).
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub async fn run(args: DestroyArgs, style: Style) -> Outcome {
+    if args.json {
+        super::json_stream::emit_version();
+        let walk =
+            super::apply::json_walk(&args.run, &[], PlanMode::Destroy, args.auto_approve, style);
+        return super::json_stream::reported(walk.await);
+    }
     super::apply::plan_confirm_apply(&args.run, &[], PlanMode::Destroy, args.auto_approve, style)
         .await
 }

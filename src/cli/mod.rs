@@ -4,14 +4,19 @@
 mod apply;
 mod common;
 mod completions;
+mod console;
 mod destroy;
 mod force_unlock;
 mod graph;
 mod import;
+mod json_stream;
 mod logging;
 mod output;
 mod plan;
+mod plan_stream;
+mod run_report;
 mod schema_host;
+mod show;
 mod state;
 mod stop_signals;
 mod terragrunt_host;
@@ -64,6 +69,10 @@ pub enum Command {
     Apply(apply::ApplyArgs),
     /// Delete everything the state of the environment or unit records.
     Destroy(destroy::DestroyArgs),
+    /// Show a saved plan, or the state of a unit or environment (-json: Terraform's documents).
+    Show(show::ShowArgs),
+    /// Evaluate expressions (one a line on stdin) in a unit's scope, reading its state.
+    Console(console::ConsoleArgs),
     /// Show the outputs recorded in state.
     Output(output::OutputArgs),
     /// Print the graph of units (or of resources) as DOT or Mermaid.
@@ -105,7 +114,7 @@ const TERRAFORM_FLAGS_NOT_SUPPORTED: &[(&str, &str)] = &[
     ("light", "forge plans every resource it reads"),
     (
         "json",
-        "this command has no JSON output in forge (plan -json does)",
+        "this command has no JSON output in forge (plan, apply, destroy, show, validate, output and version have -json)",
     ),
     ("raw", "this command has no raw output in forge"),
     ("upgrade", "forge has no init: providers are built in"),
@@ -269,6 +278,15 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Cli, i32> {
             return Err(1);
         }
     };
+    if let (Command::Console(a), Some((_, sub))) = (&mut cli.command, matches.subcommand()) {
+        match ordered_variables(sub) {
+            Ok(v) => a.variables = v,
+            Err(message) => {
+                eprintln!("error: {message}");
+                return Err(1);
+            }
+        }
+    }
     let run = match &mut cli.command {
         Command::Plan(a) => Some(&mut a.run),
         Command::Apply(a) => Some(&mut a.run),
@@ -351,6 +369,8 @@ pub fn main() -> i32 {
             Command::Plan(a) => plan::run(a, style).await,
             Command::Apply(a) => apply::run(a, style).await,
             Command::Destroy(a) => destroy::run(a, style).await,
+            Command::Show(a) => show::run(a, style).await,
+            Command::Console(a) => console::run(a, style).await,
             Command::Output(a) => output::run(a).await,
             Command::Graph(a) => graph::run(a).await,
             Command::Validate(a) => validate::run(a).await,

@@ -136,7 +136,7 @@ impl InstanceAddr {
     }
 
     /// `type.name` or `data.type.name`, without module path or key.
-    pub(crate) fn local_resource(&self) -> String {
+    pub fn local_resource(&self) -> String {
         match self.mode {
             Mode::Managed => format!("{}.{}", self.type_name, self.name),
             Mode::Data => format!("data.{}.{}", self.type_name, self.name),

@@ -775,13 +775,14 @@ impl Engine {
                 } else {
                     planned
                 };
-                let inputs = match self.inputs(env, unit, source, true).await {
-                    // A destroy may have nothing to do, and then no need of them.
-                    Err(e) if mode != PlanMode::Destroy => return Err(vec![e]),
-                    inputs => inputs,
-                };
-                let plan = self
-                    .with_locked_state(unit, "OperationTypePlan", |store| async {
+                let started = Instant::now();
+                let planned_unit = async {
+                    let inputs = match self.inputs(env, unit, source, true).await {
+                        // A destroy may have nothing to do, and then no need of them.
+                        Err(e) if mode != PlanMode::Destroy => return Err(vec![e]),
+                        inputs => inputs,
+                    };
+                    self.with_locked_state(unit, "OperationTypePlan", |store| async {
                         if let Some(plan) = nothing_to_destroy(unit, mode, &store) {
                             return Ok(plan);
                         }
@@ -794,7 +795,17 @@ impl Engine {
                         };
                         crate::run::plan(&run, store).await.0
                     })
-                    .await?;
+                    .await
+                };
+                let result = planned_unit.await;
+                // As soon as it is known, so the CLI can stream each unit's plan.
+                self.emit(Event::UnitPlanDone {
+                    unit: unit.name.clone(),
+                    plan: result.as_ref().ok().map(|p| Box::new(p.clone())),
+                    errors: result.as_ref().err().map_or(0, Vec::len),
+                    elapsed: started.elapsed(),
+                });
+                let plan = result?;
                 planned
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())

@@ -35,6 +35,15 @@ pub enum Event {
     /// A unit's plan, made under its lock just before it is applied (`plan_and_apply`):
     /// the CLI shows it before the unit's progress lines.
     UnitPlanned { plan: Box<UnitPlan> },
+    /// A unit of an environment-wide plan (`Engine::plan`) is planned (`plan`) or failed
+    /// (`errors` errors, returned with the plan): the CLI streams each unit's section.
+    UnitPlanDone {
+        unit: String,
+        plan: Option<Box<UnitPlan>>,
+        errors: usize,
+        /// How long the unit took to plan (its inputs, lock, refresh and diff).
+        elapsed: Duration,
+    },
     /// `operation` is `applying`, `destroying` or `refreshing`.
     UnitStarted {
         unit: String,
@@ -62,6 +71,6 @@ pub enum Event {
 pub type EventSink = Arc<dyn Fn(Event) + Send + Sync>;
 
 /// A sink that drops everything.
-pub(crate) fn no_events() -> EventSink {
+pub fn no_events() -> EventSink {
     Arc::new(|_| {})
 }

@@ -47,7 +47,7 @@ mod walk;
 pub use addr::{InstanceAddr, InstanceKey};
 pub use critical_path::CriticalPath;
 pub use engine::{ApplyTarget, Engine, EnvApply, Options, UnitApplied};
-pub use events::{Event, EventSink, OpKind, OpStatus};
+pub use events::{Event, EventSink, OpKind, OpStatus, no_events};
 pub use plan::{
     Action, ChangeReason, Drift, EngineError, EnvPlan, ErrorKind, OutputChange, PlanMode,
     ResourceChange, UnitOutcome, UnitPlan,

@@ -30,6 +30,18 @@ pub struct SavedPlan {
     pub excludes: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub replace: Vec<String>,
+    /// How `forge show FILE` presents each unit's plan (by unit name): written by the
+    /// CLI when it saves the plan, never read by the engine.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shown: BTreeMap<String, ShownUnit>,
+}
+
+/// One unit's plan as presented when it was saved: its text without colour, and
+/// Terraform's plan document (`terraform show -json`'s shape).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ShownUnit {
+    pub text: String,
+    pub document: serde_json::Value,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -83,6 +95,7 @@ impl SavedPlan {
             targets: Vec::new(),
             excludes: Vec::new(),
             replace: Vec::new(),
+            shown: BTreeMap::new(),
         })
     }
 

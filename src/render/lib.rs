@@ -6,7 +6,10 @@
 
 #![warn(unreachable_pub)]
 
+pub mod json_ui;
 pub mod plan_json;
 pub mod plan_json_config;
+pub mod run_report;
+pub mod state_json;
 pub mod text;
 pub mod version;

@@ -90,7 +90,7 @@ fn side(v: &Option<Value>, f: fn(&Value) -> J, absent: J) -> J {
     v.as_ref().map(f).unwrap_or(absent)
 }
 
-fn put_key(o: &mut Map<String, J>, key: &Option<InstanceKey>) {
+pub(crate) fn put_key(o: &mut Map<String, J>, key: &Option<InstanceKey>) {
     match key {
         Some(InstanceKey::Int(i)) => o.insert("index".into(), json!(i)),
         Some(InstanceKey::Str(s)) => o.insert("index".into(), json!(s)),
@@ -98,7 +98,7 @@ fn put_key(o: &mut Map<String, J>, key: &Option<InstanceKey>) {
     };
 }
 
-fn provider_name(type_name: &str) -> String {
+pub(crate) fn provider_name(type_name: &str) -> String {
     provider_source(type_name.split('_').next().unwrap_or(""))
 }
 
@@ -138,7 +138,7 @@ fn resource_value(c: &ResourceChange, value: &Value, unit: Option<&str>) -> J {
 
 /// An output as `planned_values` / `prior_state` list it: a sensitive output's value is
 /// left out (Terraform writes it), an unknown one has neither value nor type.
-fn output_value(v: &Value, sensitive: bool) -> J {
+pub(crate) fn output_value(v: &Value, sensitive: bool) -> J {
     let mut o = Map::new();
     o.insert("sensitive".into(), json!(sensitive));
     if v.is_wholly_known() {
@@ -501,7 +501,7 @@ pub fn env_plan_json_with_config(plan: &EnvPlan, config: &BTreeMap<String, UnitC
 /// `{"outputs": ..., "root_module": {"resources": ..., "child_modules": ...}}`, empty parts
 /// left out as Terraform does. A child module instance's resources go in its own entry
 /// (`{"address": "module.a[0]", "resources": ...}`), nested under its caller's.
-fn values(resources: Vec<J>, outputs: Map<String, J>) -> J {
+pub(crate) fn values(resources: Vec<J>, outputs: Map<String, J>) -> J {
     let mut groups: BTreeMap<Vec<ModuleStep>, Vec<J>> = BTreeMap::new();
     for r in resources {
         let module = r

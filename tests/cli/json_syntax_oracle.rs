@@ -200,7 +200,7 @@ fn comparable(doc: &J) -> J {
 }
 
 fn forge_plan(w: &World, unit: &str) -> J {
-    let run = w.forge(&["plan", unit, "--json"]);
+    let run = w.forge(&["plan", unit, "--json-plan"]);
     assert_eq!(run.code, 0, "forge plan {unit} --json: {}", run.all());
     serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("forge plan --json is not JSON ({e}):\n{}", run.stdout))

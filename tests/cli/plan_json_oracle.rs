@@ -121,7 +121,7 @@ fn both_plans_with(
     terraform(&tf, &["plan", "-out", "p", "-input=false", "-no-color"]);
     let tf_json: J = serde_json::from_str(&terraform(&tf, &["show", "-json", "p"]))
         .expect("terraform show -json");
-    let run = w.forge(&["plan", "env/u", "--json"]);
+    let run = w.forge(&["plan", "env/u", "--json-plan"]);
     assert_eq!(run.code, 0, "forge plan --json: {}", run.all());
     let forge_json: J = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("forge plan --json is not JSON ({e}):\n{}", run.stdout));
@@ -875,7 +875,7 @@ fn plan_json_environment_variables_and_configuration_per_unit() {
         ),
         ("env/b/main.tf", b_main),
     ]);
-    let run = w.forge(&["plan", "env", "--json"]);
+    let run = w.forge(&["plan", "env", "--json-plan"]);
     assert_eq!(run.code, 0, "{}", run.all());
     assert!(!run.stdout.contains("env-secret-value"), "{}", run.stdout);
     let doc: J = serde_json::from_str(&run.stdout).expect("plan JSON");
@@ -900,7 +900,7 @@ fn plan_json_environment_variables_and_configuration_per_unit() {
 
     let apply = w.forge(&["apply", "env/a", "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}", apply.all());
-    let run = w.forge(&["plan", "env/b", "--json"]);
+    let run = w.forge(&["plan", "env/b", "--json-plan"]);
     assert_eq!(run.code, 0, "{}", run.all());
     let doc: J = serde_json::from_str(&run.stdout).expect("plan JSON");
     assert_eq!(

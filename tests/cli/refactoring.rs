@@ -296,7 +296,7 @@ fn cli_refactoring_plans_match_terraform_on_terraform_data() {
     };
     assert_eq!(plan_line(&run.stdout), plan_line(&tf_text));
 
-    let run = w.forge(&["plan", "env/u", "--json"]);
+    let run = w.forge(&["plan", "env/u", "--json-plan"]);
     assert_eq!(run.code, 0, "{}", run.all());
     let forge_json: J = serde_json::from_str(&run.stdout).expect("forge plan --json");
     assert_eq!(

@@ -262,7 +262,13 @@ fn cli_replace_replaces_an_unchanged_instance() {
         "{}",
         plan.stdout
     );
-    let json = w.forge(&["plan", "env/u", "-replace", "terraform_data.c", "-json"]);
+    let json = w.forge(&[
+        "plan",
+        "env/u",
+        "-replace",
+        "terraform_data.c",
+        "-json-plan",
+    ]);
     let doc: serde_json::Value = serde_json::from_str(&json.stdout).expect("plan JSON");
     let change = doc["resource_changes"]
         .as_array()

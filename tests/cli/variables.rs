@@ -28,7 +28,7 @@ resource "fake_thing" "t" {
 fn plan(w: &World, json: bool, env: &[(&str, &str)]) -> String {
     let mut args = vec!["plan", "env/u"];
     if json {
-        args.push("--json");
+        args.push("--json-plan");
     }
     forge(w, &args, env)
 }

@@ -325,7 +325,7 @@ impl Fixture {
             run.code,
             run.all()
         );
-        let run = self.forge(&["plan", "env/u", "--json"]);
+        let run = self.forge(&["plan", "env/u", "--json-plan"]);
         assert_eq!(run.code, 0, "{when}: forge plan --json:\n{}", run.all());
         let doc: J = serde_json::from_str(&run.stdout)
             .unwrap_or_else(|e| panic!("{when}: forge plan --json is not JSON ({e})"));
