@@ -137,12 +137,14 @@ fn scope<'a>(unit: &Unit, state: &State, variables: BTreeMap<String, Value>) -> 
     scope
 }
 
+/// A resource type's instances in state by resource name, each with its key.
+type InstancesByName = BTreeMap<String, Vec<(Option<InstanceKey>, Value)>>;
+
 /// One root per resource type (and `data`), from the root module's instances in state:
 /// an instance object, a list of them (`count`) or a map of them (`for_each`).
 fn state_roots(state: &State) -> BTreeMap<String, Value> {
     let schemas = super::show::Schemas::for_console();
-    let mut by_type: BTreeMap<(Mode, String), BTreeMap<String, Vec<(Option<InstanceKey>, Value)>>> =
-        BTreeMap::new();
+    let mut by_type: BTreeMap<(Mode, String), InstancesByName> = BTreeMap::new();
     for (addr, inst) in state.instances.iter().filter(|(a, _)| a.module.is_empty()) {
         let attrs = schemas.plain(addr, &inst.attributes);
         by_type

@@ -21,10 +21,13 @@ pub enum ReportFormatArg {
     Markdown,
 }
 
+/// When a unit started and ended (either may be missing: a unit that never ran).
+type StartEnd = (Option<DateTime<Local>>, Option<DateTime<Local>>);
+
 /// When each unit started and ended, as the engine reported them.
 #[derive(Default)]
 pub struct Timings {
-    units: Mutex<BTreeMap<String, (Option<DateTime<Local>>, Option<DateTime<Local>>)>>,
+    units: Mutex<BTreeMap<String, StartEnd>>,
 }
 
 /// Wraps the engine's event sink (the last one set) to record the units' times; `None`

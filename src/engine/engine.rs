@@ -1218,7 +1218,7 @@ impl Engine {
                     let mut outputs_write = None;
                     // A panic is caught as in `with_locked_state`: the unit fails, the
                     // lock is released just below, the journal keeps what finished.
-                    let result = AssertUnwindSafe(self.plan_then_apply(
+                    let result = match AssertUnwindSafe(self.plan_then_apply(
                         unit,
                         mode,
                         inputs,
@@ -1228,7 +1228,10 @@ impl Engine {
                     ))
                     .catch_unwind()
                     .await
-                    .unwrap_or_else(|payload| Err((None, vec![panicked(unit, payload.as_ref())])));
+                    {
+                        Ok(result) => result,
+                        Err(payload) => Err((None, vec![panicked(unit, payload.as_ref())])),
+                    };
                     let _ = unlock_tx.send((i, backend, info, outputs_write));
                     let (plan, applied) = match result {
                         Ok(r) => r,
