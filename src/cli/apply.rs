@@ -65,7 +65,7 @@ async fn apply_saved(args: &ApplyArgs, style: Style) -> Outcome {
     }
     let saved = SavedPlan::read(&args.run.dir)?;
     let env = load_env(&saved.dir)?;
-    let mut built = build_engine(&args.run, style)?;
+    let mut built = build_engine(&args.run, true, style)?;
     built.engine.options.targeting = saved.targeting()?;
     let result = built
         .engine
@@ -93,7 +93,7 @@ pub async fn plan_confirm_apply(
     }
     let dir = resolve_target(&run.dir)?;
     let env = load_env(&dir)?;
-    let mut built = build_engine_with(run, replace, style)?;
+    let mut built = build_engine_with(run, replace, true, style)?;
     if !super::common::select_changed_units(&mut built.engine, &env, run)? {
         println!(
             "No unit changed since {}: nothing to do.",

@@ -133,6 +133,11 @@ pub struct RunArgs {
     /// Show warnings as one line each.
     #[arg(long = "compact-warnings")]
     pub compact_warnings: bool,
+    /// Create a missing state bucket or lock table even in a command that changes
+    /// nothing, such as plan (Terragrunt's --backend-bootstrap); apply, destroy and
+    /// import create them anyway.
+    #[arg(long = "backend-bootstrap")]
+    pub backend_bootstrap: bool,
 }
 
 impl RunArgs {
@@ -155,6 +160,7 @@ impl RunArgs {
             refresh: true,
             input: true,
             compact_warnings: false,
+            backend_bootstrap: false,
         }
     }
 }
@@ -251,21 +257,28 @@ pub fn factories() -> Result<(Factories, Option<FakeWorld>), Failure> {
     Ok((list, fake))
 }
 
-pub fn build_engine(args: &RunArgs, style: Style) -> Result<Built, Failure> {
-    build_engine_with(args, &[], style)
+/// The engine for a command; `changes` says whether the command changes something
+/// (see [`build_engine_with`]).
+pub fn build_engine(args: &RunArgs, changes: bool, style: Style) -> Result<Built, Failure> {
+    build_engine_with(args, &[], changes, style)
 }
 
-/// The engine for a run, with `-replace`'s addresses (plan and apply only).
+/// The engine for a run, with `-replace`'s addresses (plan and apply only). Only a
+/// command that `changes` something (apply, destroy, import), or one given
+/// `--backend-bootstrap`, creates a missing state bucket or lock table.
 pub fn build_engine_with(
     args: &RunArgs,
     replace: &[String],
+    changes: bool,
     style: Style,
 ) -> Result<Built, Failure> {
     let targeting =
         forge_engine::targeting::Targeting::new(&args.targets, &args.excludes, replace)?;
     let (factories, fake) = factories()?;
-    let backends: Vec<Arc<dyn BackendFactory>> =
-        vec![Arc::new(forge_aws::remote_state::S3BackendFactory::new())];
+    let backends: Vec<Arc<dyn BackendFactory>> = vec![Arc::new(
+        forge_aws::remote_state::S3BackendFactory::new()
+            .creating_missing(changes || args.backend_bootstrap),
+    )];
     let mut engine = forge_engine::Engine::new(factories, backends);
     engine.options = Options {
         parallelism: args.parallelism.max(1) as usize,

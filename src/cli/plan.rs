@@ -53,7 +53,7 @@ pub fn mode_of(refresh_only: bool, destroy: bool) -> PlanMode {
 pub async fn run(args: PlanArgs, style: Style) -> Outcome {
     let dir = resolve_target(&args.run.dir)?;
     let env = load_env(&dir)?;
-    let mut built = build_engine_with(&args.run, &args.replace, style)?;
+    let mut built = build_engine_with(&args.run, &args.replace, false, style)?;
     if !super::common::select_changed_units(&mut built.engine, &env, &args.run)? {
         println!(
             "No unit changed since {}: nothing to plan.",

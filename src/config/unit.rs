@@ -91,7 +91,7 @@ pub struct Unit {
     pub generated_providers: Vec<ProviderBlock>,
     /// The module `terraform { source }` points at (the unit folder's own `*.tf` when no source).
     pub module: Module,
-    /// Terragrunt's `skip` and `prevent_destroy` (see `unit_settings`).
+    /// Terragrunt's `skip`, `prevent_destroy` and `iam_role` & co (see `unit_settings`).
     pub settings: crate::unit_settings::UnitSettings,
     /// Unevaluated inputs (root's, then the unit's on top); see `eval_inputs`.
     pub(crate) inputs: PendingInputs,
@@ -436,6 +436,7 @@ fn load_unit(
                 .iter()
                 .filter(|(_, inc)| inc.merge != MergeStrategy::NoMerge)
                 .map(|(s, inc)| (&inc.body, s)),
+            &unit_dir,
         ),
     );
     let module_dir = match &module_source {

@@ -2,8 +2,11 @@
 //! destroyed and as whom: `skip`, `prevent_destroy`, and the `iam_*` role settings.
 //! Like Terragrunt, the last file that sets one wins (the unit's own over the root's).
 
+use std::path::Path;
+use std::time::Duration;
+
 use forge_lang::{Attribute, Diagnostic, Diagnostics, Location, Scope};
-use forge_provider::Value;
+use forge_provider::{UnitRole, UnitRoleToken, Value};
 
 /// The settings of one unit. A flag that is set carries where it was set, for notices.
 #[derive(Clone, Debug, Default)]
@@ -12,24 +15,37 @@ pub struct UnitSettings {
     pub skip: Option<Location>,
     /// `prevent_destroy = true`: the unit is never destroyed.
     pub prevent_destroy: Option<Location>,
+    /// `iam_role` (with its session name, duration and web identity token): the role the
+    /// unit's providers and state backend assume first, and where `iam_role` was set.
+    pub role: Option<(UnitRole, Location)>,
 }
 
-/// The Terragrunt attributes about the identity a unit runs as. forge does not assume
-/// these roles yet; running as the shell's identity instead would deploy as someone
-/// else, so they are refused.
-const ROLE_ATTRIBUTES: &[&str] = &[
-    "iam_role",
-    "iam_assume_role_session_name",
-    "iam_assume_role_duration",
-    "iam_web_identity_token",
-];
+impl UnitSettings {
+    /// The role the unit runs as, if any.
+    pub fn role(&self) -> Option<&UnitRole> {
+        self.role.as_ref().map(|(role, _)| role)
+    }
+}
+
+/// The role settings as written, each with its attribute for messages; the last file
+/// that sets one wins.
+#[derive(Default)]
+struct RoleAttributes<'a> {
+    role_arn: Option<(String, &'a Attribute)>,
+    session_name: Option<(String, &'a Attribute)>,
+    duration: Option<(Value, &'a Attribute)>,
+    token: Option<(String, &'a Attribute)>,
+}
 
 /// Reads the settings from the unit's files, root first and the unit's own last.
+/// `unit_dir` resolves a relative `iam_web_identity_token` file path.
 pub(crate) fn read<'a, 'b: 'a>(
     files: impl IntoIterator<Item = (&'a forge_lang::Body, &'a Scope<'b>)>,
+    unit_dir: &Path,
 ) -> Result<UnitSettings, Diagnostics> {
     let mut settings = UnitSettings::default();
     let mut diags = Diagnostics::new();
+    let mut role = RoleAttributes::default();
     for (body, scope) in files {
         for attr in &body.attributes {
             let name = attr.name.as_str();
@@ -45,21 +61,37 @@ pub(crate) fn read<'a, 'b: 'a>(
                     }
                     Err(d) => diags.extend(d),
                 }
-            } else if ROLE_ATTRIBUTES.contains(&name) {
-                // `iam_role = ""` (a common way to switch it off) asks for nothing.
+            } else if name == "iam_assume_role_duration" {
                 match forge_lang::eval(&attr.expr, scope) {
-                    Ok(v) if v.is_null() || v.as_str() == Some("") => {}
-                    Ok(_) => diags.push(
-                        Diagnostic::error(format!(
-                            "`{name}`: forge does not assume a unit's IAM role yet, and running as the shell's credentials instead would deploy as someone else"
-                        ))
-                        .at(attr.location.clone())
-                        .hint("remove it and run forge with the role's credentials (AWS_PROFILE naming a profile with role_arn), or set assume_role in the provider \"aws\" block and in remote_state's config"),
-                    ),
+                    Ok(v) => role.duration = Some((v, attr)),
+                    Err(d) => diags.extend(d),
+                }
+            } else if let Some(slot) = match name {
+                "iam_role" => Some(&mut role.role_arn),
+                "iam_assume_role_session_name" => Some(&mut role.session_name),
+                "iam_web_identity_token" => Some(&mut role.token),
+                _ => None,
+            } {
+                match forge_lang::eval(&attr.expr, scope) {
+                    Ok(v) => match v.unmarked() {
+                        Value::Null => *slot = None,
+                        Value::String(text) => *slot = Some((text.clone(), attr)),
+                        other => diags.push(
+                            Diagnostic::error(format!(
+                                "`{name}` must be a string, not {}",
+                                other.kind_name()
+                            ))
+                            .at(attr.expr.location()),
+                        ),
+                    },
                     Err(d) => diags.extend(d),
                 }
             }
         }
+    }
+    match unit_role(role, unit_dir) {
+        Ok(r) => settings.role = r,
+        Err(d) => diags.extend(d),
     }
     if diags.is_empty() {
         Ok(settings)
@@ -77,6 +109,89 @@ fn flag(attr: &Attribute, scope: &Scope<'_>) -> Result<bool, Diagnostics> {
             "`{}` must be true or false, not {}",
             attr.name,
             other.kind_name()
+        ))
+        .at(attr.expr.location())
+        .into()),
+    }
+}
+
+/// The unit's role from its settings. `iam_role = ""` (a common way to switch it off)
+/// asks for nothing; the other settings without a role are an error, since they would
+/// otherwise do nothing.
+fn unit_role(
+    role: RoleAttributes<'_>,
+    unit_dir: &Path,
+) -> Result<Option<(UnitRole, Location)>, Diagnostics> {
+    let Some((arn, arn_attr)) = role.role_arn.filter(|(arn, _)| !arn.is_empty()) else {
+        let lone = [&role.session_name, &role.token]
+            .into_iter()
+            .flatten()
+            .map(|(_, a)| *a)
+            .chain(role.duration.as_ref().map(|(_, a)| *a))
+            .next();
+        return match lone {
+            Some(attr) => Err(Diagnostic::error(format!(
+                "`{}` is set but no `iam_role` names the role it is for",
+                attr.name
+            ))
+            .at(attr.location.clone())
+            .hint("set iam_role = \"arn:aws:iam::<account>:role/<name>\", or remove this setting")
+            .into()),
+            None => Ok(None),
+        };
+    };
+    if !arn.starts_with("arn:") || arn.split(':').count() < 6 {
+        return Err(
+            Diagnostic::error(format!("`iam_role` must be a role ARN, not {arn:?}"))
+                .at(arn_attr.expr.location())
+                .hint("write the whole ARN: arn:aws:iam::<account>:role/<name>")
+                .into(),
+        );
+    }
+    let duration = match role.duration {
+        None => None,
+        Some((value, attr)) => Some(duration_seconds(&value, attr)?),
+    };
+    // Terragrunt takes the token itself or the path of a file that holds it.
+    let web_identity_token = role.token.filter(|(t, _)| !t.is_empty()).map(|(text, _)| {
+        let path = unit_dir.join(&text);
+        if !text.contains('\n') && path.is_file() {
+            UnitRoleToken::File(path)
+        } else {
+            UnitRoleToken::Inline(text)
+        }
+    });
+    Ok(Some((
+        UnitRole {
+            role_arn: arn,
+            session_name: role
+                .session_name
+                .map(|(name, _)| name)
+                .filter(|n| !n.is_empty()),
+            duration,
+            web_identity_token,
+        },
+        arn_attr.location.clone(),
+    )))
+}
+
+/// `iam_assume_role_duration`: whole seconds, as Terragrunt takes it (STS allows 900 up
+/// to the role's maximum, at most 43200).
+fn duration_seconds(value: &Value, attr: &Attribute) -> Result<Duration, Diagnostics> {
+    let seconds = match value.unmarked() {
+        Value::Number(n) if n.fract() == 0.0 && *n >= 0.0 && *n <= 1e9 => Some(*n as u64),
+        Value::String(s) => s.trim().parse::<u64>().ok(),
+        _ => None,
+    };
+    match seconds {
+        Some(s) if (900..=43_200).contains(&s) => Ok(Duration::from_secs(s)),
+        _ => Err(Diagnostic::error(format!(
+            "`iam_assume_role_duration` must be a whole number of seconds from 900 to 43200, not {}",
+            match value.unmarked() {
+                Value::Number(n) => n.to_string(),
+                Value::String(s) => format!("{s:?}"),
+                other => other.kind_name().to_string(),
+            }
         ))
         .at(attr.expr.location())
         .into()),

@@ -307,7 +307,9 @@ impl Engine {
                 .cause(format!("remote_state at {}", rs.location))
                 .hint(format!("forge supports: {}", known.join(", ")))
             })?;
-        let backend = factory.open(&rs.config).await.map_err(|e| {
+        // As under Terragrunt, the unit's iam_role is also who reads and writes its state.
+        let role = unit.settings.role();
+        let backend = factory.open_as(&rs.config, role).await.map_err(|e| {
             EngineError::new(
                 ErrorKind::Backend,
                 format!(

@@ -465,3 +465,131 @@ inputs = {{}}
     let destroy = forge(&root, &["destroy", "env", "--auto-approve"]);
     assert_eq!(destroy.code, Some(0), "{}", destroy.text);
 }
+
+/// Terragrunt's `iam_role`: the unit's providers and its state backend run as the role,
+/// assumed with the shell's credentials (account 000000000000). A provider block with
+/// keys of its own keeps them, as under Terragrunt, where the role's credentials come in
+/// the environment that the block's own settings outrank.
+#[test]
+fn cli_a_units_iam_role_deploys_its_resources_and_keeps_its_state_in_the_roles_account() {
+    require_emulators();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (queue, keys_queue) = (
+        format!("forge-unit-role-{id}"),
+        format!("forge-unit-role-keys-{id}"),
+    );
+    let bucket = format!("forge-unit-role-{}", &id[..16]);
+    let role = format!("arn:aws:iam::444444444444:role/forge-unit-{}", &id[..8]);
+    write(
+        &root,
+        &[
+            (
+                "env/app/terragrunt.hcl",
+                format!(
+                    r#"iam_role                     = "{role}"
+iam_assume_role_session_name = "forge-unit-test"
+iam_assume_role_duration     = 900
+
+remote_state {{
+  backend = "s3"
+  config = {{
+    bucket       = "{bucket}"
+    key          = "app/terraform.tfstate"
+    region       = "us-east-1"
+    use_lockfile = true
+  }}
+}}
+inputs = {{}}
+"#
+                ),
+            ),
+            (
+                "env/app/main.tf",
+                format!(
+                    r#"provider "aws" {{}}
+
+provider "aws" {{
+  alias      = "keys"
+  access_key = "333333333333"
+  secret_key = "test"
+}}
+
+resource "aws_sqs_queue" "q" {{
+  name = "{queue}"
+}}
+
+resource "aws_sqs_queue" "keys" {{
+  provider = aws.keys
+  name     = "{keys_queue}"
+}}
+
+data "aws_caller_identity" "me" {{}}
+
+output "arn" {{
+  value = data.aws_caller_identity.me.arn
+}}
+"#
+                ),
+            ),
+        ],
+    );
+
+    let apply = forge(&root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(apply.code, Some(0), "{}", apply.text);
+    // The caller is the role's session, named as the unit asked.
+    assert!(
+        apply.text.contains(&format!(
+            "arn = \"arn:aws:sts::444444444444:assumed-role/forge-unit-{}/forge-unit-test\"",
+            &id[..8]
+        )),
+        "{}",
+        apply.text
+    );
+    let rt = runtime();
+    rt.block_on(async {
+        assert!(
+            queue_in("444444444444", &queue).await.is_some(),
+            "the unit's queue is not in the role's account"
+        );
+        assert!(
+            queue_in("000000000000", &queue).await.is_none(),
+            "the unit's queue was made with the shell's credentials"
+        );
+        assert!(
+            queue_in("333333333333", &keys_queue).await.is_some(),
+            "the provider block's own keys lost to the unit's role"
+        );
+        assert!(
+            buckets_of("444444444444").await.contains(&bucket),
+            "the state bucket is not in the role's account"
+        );
+        assert!(
+            !buckets_of("000000000000").await.contains(&bucket),
+            "the state bucket was made with the shell's credentials"
+        );
+        let state = s3_in("444444444444")
+            .await
+            .get_object()
+            .bucket(&bucket)
+            .key("app/terraform.tfstate")
+            .send()
+            .await
+            .expect("the state is in the role's bucket");
+        let bytes = state.body.collect().await.expect("body").into_bytes();
+        assert!(String::from_utf8_lossy(&bytes).contains(&queue));
+    });
+
+    // The next run reads the state and every queue as the role: nothing to change.
+    let plan = forge(&root, &["plan", "env"]);
+    assert_eq!(plan.code, Some(0), "{}", plan.text);
+    assert!(plan.text.contains("No changes"), "{}", plan.text);
+
+    let destroy = forge(&root, &["destroy", "env", "--auto-approve"]);
+    assert_eq!(destroy.code, Some(0), "{}", destroy.text);
+    rt.block_on(async {
+        assert!(queue_in("444444444444", &queue).await.is_none());
+        assert!(queue_in("333333333333", &keys_queue).await.is_none());
+    });
+}

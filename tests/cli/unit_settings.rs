@@ -1,7 +1,8 @@
 //! Terragrunt's `skip` and `prevent_destroy` through the `forge` binary on the emulator:
 //! a skipped unit makes nothing and is named in a notice; an environment destroy keeps the
 //! unit with prevent_destroy (its queue is still there, looked up with the SDK), destroys
-//! the others and says which it kept. A unit's `iam_role` is refused, not ignored.
+//! the others and says which it kept. A unit's role settings that cannot be acted on are
+//! errors at their line (the role itself, end to end: `provider_identity.rs`).
 
 use std::path::Path;
 use std::process::Command;
@@ -123,27 +124,43 @@ fn cli_skip_leaves_a_unit_out_and_prevent_destroy_keeps_one_in_a_destroy() {
 }
 
 #[test]
-fn cli_a_units_iam_role_is_refused_at_its_line() {
+fn cli_a_units_role_settings_that_cannot_be_acted_on_are_errors_at_their_line() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().canonicalize().expect("canonical");
-    write(
-        &root,
-        &[
-            (
-                "env/app/terragrunt.hcl",
-                "inputs = {}\niam_role = \"arn:aws:iam::111111111111:role/deployer\"\n".into(),
-            ),
-            ("env/app/main.tf", "output \"x\" {\n  value = 1\n}\n".into()),
-        ],
-    );
-    let (code, text) = forge(&root, &["plan", "env"]);
-    assert_eq!(code, Some(1), "{text}");
-    assert!(
-        text.contains("`iam_role`: forge does not assume a unit's IAM role yet")
-            && text.contains(&format!(
-                "{}:2:1",
-                root.join("env/app/terragrunt.hcl").display()
-            )),
-        "{text}"
-    );
+    let unit_file = root.join("env/app/terragrunt.hcl");
+    let cases = [
+        (
+            "iam_role = \"deployer\"\n",
+            "`iam_role` must be a role ARN, not \"deployer\"",
+            "2:12",
+        ),
+        (
+            "iam_assume_role_session_name = \"ci\"\n",
+            "`iam_assume_role_session_name` is set but no `iam_role` names the role it is for",
+            "2:1",
+        ),
+        (
+            "iam_role = \"arn:aws:iam::111111111111:role/deployer\"\niam_assume_role_duration = 60\n",
+            "`iam_assume_role_duration` must be a whole number of seconds from 900 to 43200, not 60",
+            "3:28",
+        ),
+    ];
+    for (settings, message, at) in cases {
+        write(
+            &root,
+            &[
+                (
+                    "env/app/terragrunt.hcl",
+                    format!("inputs = {{}}\n{settings}"),
+                ),
+                ("env/app/main.tf", "output \"x\" {\n  value = 1\n}\n".into()),
+            ],
+        );
+        let (code, text) = forge(&root, &["plan", "env"]);
+        assert_eq!(code, Some(1), "{settings}: {text}");
+        assert!(
+            text.contains(message) && text.contains(&format!("{}:{at}", unit_file.display())),
+            "{settings}: {text}"
+        );
+    }
 }

@@ -40,6 +40,9 @@ pub struct ProviderSettings {
     pub custom_ca_bundle: Option<PathBuf>,
     pub endpoints: BTreeMap<String, String>,
     pub default_tags: BTreeMap<String, String>,
+    /// The unit's Terragrunt `iam_role`, not an argument of the block: the base
+    /// credentials when the block names none of its own (see `identity`).
+    pub unit_role: Option<forge_provider::UnitRole>,
 }
 
 /// `access_key`, `secret_key` and `token`: never shown, even through `Debug`.
@@ -392,6 +395,7 @@ impl ProviderSettings {
             custom_ca_bundle: r.string("custom_ca_bundle")?.map(|f| expand_home(&f)),
             endpoints,
             default_tags,
+            unit_role: None,
         })
     }
 
