@@ -67,6 +67,7 @@ async fn apply_saved(args: &ApplyArgs, style: Style) -> Outcome {
     let env = load_env(&saved.dir)?;
     let mut built = build_engine(&args.run, true, style)?;
     built.engine.options.targeting = saved.targeting()?;
+    built.engine.options.command = Some(command_name(saved.mode));
     let result = built
         .engine
         .apply(&env, saved.mode, &saved.targets())
@@ -94,6 +95,7 @@ pub async fn plan_confirm_apply(
     let dir = resolve_target(&run.dir)?;
     let env = load_env(&dir)?;
     let mut built = build_engine_with(run, replace, true, style)?;
+    built.engine.options.command = Some(command_name(mode));
     if !super::common::select_changed_units(&mut built.engine, &env, run)? {
         println!(
             "No unit changed since {}: nothing to do.",
@@ -293,4 +295,12 @@ fn report(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
         seconds(result.elapsed)
     );
     Ok(0)
+}
+
+/// The Terraform command an apply stands for, as Terragrunt's `exclude` actions name it.
+fn command_name(mode: PlanMode) -> &'static str {
+    match mode {
+        PlanMode::Destroy => "destroy",
+        _ => "apply",
+    }
 }

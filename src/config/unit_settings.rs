@@ -1,5 +1,6 @@
 //! Terragrunt's unit-level settings that decide whether a unit runs, whether it may be
-//! destroyed and as whom: `skip`, `prevent_destroy`, and the `iam_*` role settings.
+//! destroyed and as whom: `skip`, `prevent_destroy`, the `exclude` block, and the `iam_*`
+//! role settings.
 //! Like Terragrunt, the last file that sets one wins (the unit's own over the root's).
 
 use std::path::Path;
@@ -18,6 +19,32 @@ pub struct UnitSettings {
     /// `iam_role` (with its session name, duration and web identity token): the role the
     /// unit's providers and state backend assume first, and where `iam_role` was set.
     pub role: Option<(UnitRole, Location)>,
+    /// An `exclude` block whose `if` holds: the commands the unit sits out.
+    pub exclude: Option<Exclusion>,
+    /// Terragrunt settings forge reads without acting on them and that do not change
+    /// what is deployed (feature flags, error rules, hooks): warnings at their place,
+    /// shown by validate, plan and apply.
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// Terragrunt's `exclude { if = ..., actions = [...], exclude_dependencies = ... }`,
+/// kept only when its `if` is true.
+#[derive(Clone, Debug)]
+pub struct Exclusion {
+    /// Terraform command names, `all`, or `all_except_output`.
+    pub actions: Vec<String>,
+    /// The units this one depends on sit the run out too.
+    pub exclude_dependencies: bool,
+    pub location: Location,
+}
+
+impl Exclusion {
+    /// Whether the unit sits out a run of `command` (`plan`, `apply`, `destroy`, ...).
+    pub fn covers(&self, command: &str) -> bool {
+        self.actions.iter().any(|a| {
+            a == command || a == "all" || (a == "all_except_output" && command != "output")
+        })
+    }
 }
 
 impl UnitSettings {
@@ -47,6 +74,13 @@ pub(crate) fn read<'a, 'b: 'a>(
     let mut diags = Diagnostics::new();
     let mut role = RoleAttributes::default();
     for (body, scope) in files {
+        not_acted_on(body, &mut settings.warnings, &mut diags);
+        for block in body.blocks_of("exclude") {
+            match exclusion(block, scope) {
+                Ok(e) => settings.exclude = e,
+                Err(d) => diags.extend(d),
+            }
+        }
         for attr in &body.attributes {
             let name = attr.name.as_str();
             if name == "skip" || name == "prevent_destroy" {
@@ -195,5 +229,126 @@ fn duration_seconds(value: &Value, attr: &Attribute) -> Result<Duration, Diagnos
         ))
         .at(attr.expr.location())
         .into()),
+    }
+}
+
+/// One `exclude` block: `None` when its `if` is false. `if` and `actions` are required,
+/// as in Terragrunt.
+fn exclusion(
+    block: &forge_lang::Block,
+    scope: &Scope<'_>,
+) -> Result<Option<Exclusion>, Diagnostics> {
+    let required = |name: &str| {
+        block.body.attribute(name).ok_or_else(|| {
+            Diagnostics::from(
+                Diagnostic::error(format!("the exclude block needs `{name}`"))
+                    .at(block.location.clone())
+                    .hint("exclude { if = true, actions = [\"apply\", \"destroy\"] } (actions: Terraform commands, \"all\" or \"all_except_output\")"),
+            )
+        })
+    };
+    let condition = required("if")?;
+    let actions_attr = required("actions")?;
+    if !flag(condition, scope)? {
+        return Ok(None);
+    }
+    let value = forge_lang::eval(&actions_attr.expr, scope)?;
+    let actions = value
+        .unmarked()
+        .as_seq()
+        .and_then(|items| {
+            items
+                .iter()
+                .map(|v| v.unmarked().as_str().map(str::to_string))
+                .collect::<Option<Vec<String>>>()
+        })
+        .ok_or_else(|| {
+            Diagnostics::from(
+                Diagnostic::error(format!(
+                    "`actions` must be a list of command names, not {}",
+                    value.kind_name()
+                ))
+                .at(actions_attr.expr.location()),
+            )
+        })?;
+    let exclude_dependencies = match block.body.attribute("exclude_dependencies") {
+        Some(attr) => flag(attr, scope)?,
+        None => false,
+    };
+    // `no_run` keeps a unit from running even on its own; forge always runs a unit as
+    // part of its environment, so an exclusion already does that. Read for its type.
+    if let Some(attr) = block.body.attribute("no_run") {
+        flag(attr, scope)?;
+    }
+    Ok(Some(Exclusion {
+        actions,
+        exclude_dependencies,
+        location: block.location.clone(),
+    }))
+}
+
+/// Settings forge does not act on yet. Those that would change what is deployed are
+/// refused (`errors`): `extra_arguments` (variable files, `-var`, environment variables).
+/// The others are warnings: without them a run does the same or fails sooner
+/// (`errors` retry and ignore rules, the `retry*` attributes, hooks, feature flags, which
+/// nothing can reference since `feature.*` is not defined).
+fn not_acted_on(body: &forge_lang::Body, warnings: &mut Vec<Diagnostic>, errors: &mut Diagnostics) {
+    let warn = |summary: String, at: &Location, hint: &str| {
+        let mut d = Diagnostic::error(summary).at(at.clone()).hint(hint);
+        d.severity = forge_lang::Severity::Warning;
+        d
+    };
+    for block in body.blocks_of("feature") {
+        warnings.push(warn(
+            format!(
+                "feature flag `{}` is not read by forge",
+                block.labels.first().map(String::as_str).unwrap_or("")
+            ),
+            &block.location,
+            "feature.<name>.value is not defined in forge; remove the block or use a local",
+        ));
+    }
+    for block in body.blocks_of("errors") {
+        warnings.push(warn(
+            "forge does not apply the errors block's retry and ignore rules: a failing unit fails the run".into(),
+            &block.location,
+            "run the command again after a transient error",
+        ));
+    }
+    for attr in &body.attributes {
+        if matches!(
+            attr.name.as_str(),
+            "retryable_errors" | "retry_max_attempts" | "retry_sleep_interval_sec"
+        ) {
+            warnings.push(warn(
+                format!("`{}`: forge does not retry a failed unit", attr.name),
+                &attr.location,
+                "forge's AWS calls retry throttling and transient errors themselves",
+            ));
+        }
+    }
+    for terraform in body.blocks_of("terraform") {
+        for block in &terraform.body.blocks {
+            match block.ident.as_str() {
+                "before_hook" | "after_hook" | "error_hook" => warnings.push(warn(
+                    format!(
+                        "{} `{}` is not run by forge",
+                        block.ident,
+                        block.labels.first().map(String::as_str).unwrap_or("")
+                    ),
+                    &block.location,
+                    "run the command yourself before or after forge",
+                )),
+                "extra_arguments" => errors.push(
+                    Diagnostic::error(format!(
+                        "extra_arguments `{}`: forge does not pass extra arguments, variable files or environment variables to its runs, and leaving them out would deploy other values",
+                        block.labels.first().map(String::as_str).unwrap_or("")
+                    ))
+                    .at(block.location.clone())
+                    .hint("move the values into the unit's inputs, or give the files with forge's -var-file"),
+                ),
+                _ => {}
+            }
+        }
     }
 }

@@ -33,6 +33,9 @@ pub fn validate_environment(env: &Environment) -> Diagnostics {
         diags.extend(validate_module(&unit.module));
         diags.extend(validate_generated_providers(unit));
         diags.extend(validate_unit_inputs(unit, env));
+        for warning in &unit.settings.warnings {
+            diags.push(warning.clone());
+        }
     }
     if let Some(d) = dependency_cycle(env) {
         diags.push(d);

@@ -164,3 +164,155 @@ fn cli_a_units_role_settings_that_cannot_be_acted_on_are_errors_at_their_line() 
         );
     }
 }
+
+/// Terragrunt's `exclude` block: a unit whose `if` holds sits out the commands its
+/// `actions` name (with `exclude_dependencies`, the units it depends on too), with a
+/// notice naming the block; other commands run it as usual.
+#[test]
+fn cli_an_exclude_block_leaves_its_unit_and_dependencies_out_of_the_actions_it_names() {
+    require_emulators();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (db, app, other) = (
+        format!("forge-ex-db-{id}"),
+        format!("forge-ex-app-{id}"),
+        format!("forge-ex-other-{id}"),
+    );
+    let app_unit = |condition: &str| {
+        format!(
+            "dependency \"db\" {{\n  config_path  = \"../db\"\n  skip_outputs = true\n}}\n\nexclude {{\n  if                   = {condition}\n  actions              = [\"apply\"]\n  exclude_dependencies = true\n}}\n\ninputs = {{}}\n"
+        )
+    };
+    write(
+        &root,
+        &[
+            ("env/db/terragrunt.hcl", "inputs = {}\n".into()),
+            ("env/db/main.tf", queue_module(&db)),
+            ("env/app/terragrunt.hcl", app_unit("true")),
+            ("env/app/main.tf", queue_module(&app)),
+            ("env/other/terragrunt.hcl", "inputs = {}\n".into()),
+            ("env/other/main.tf", queue_module(&other)),
+        ],
+    );
+    let app_file = root.join("env/app/terragrunt.hcl");
+
+    // A plan is not among the actions: every unit is planned.
+    let (code, text) = forge(&root, &["plan", "env"]);
+    assert_eq!(code, Some(0), "{text}");
+    for q in [&db, &app, &other] {
+        assert!(text.contains(q.as_str()), "{q} not planned:\n{text}");
+    }
+
+    let (code, text) = forge(&root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains(&format!(
+            "left out of this apply: its exclude block names it ({}:6:1)",
+            app_file.display()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "left out of this apply: unit app depends on it and excludes its dependencies (exclude_dependencies = true, {}:6:1)",
+            app_file.display()
+        )),
+        "{text}"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        assert!(queue_exists(&other).await, "the other unit was not applied");
+        assert!(!queue_exists(&app).await, "the excluded unit was applied");
+        assert!(
+            !queue_exists(&db).await,
+            "the excluded unit's dependency was applied"
+        );
+    });
+
+    // `if` false: the block asks for nothing.
+    write(&root, &[("env/app/terragrunt.hcl", app_unit("false"))]);
+    let (code, text) = forge(&root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(!text.contains("left out"), "{text}");
+    rt.block_on(async {
+        assert!(queue_exists(&app).await && queue_exists(&db).await);
+    });
+
+    // A destroy is not among the actions either: everything goes.
+    write(&root, &[("env/app/terragrunt.hcl", app_unit("true"))]);
+    let (code, text) = forge(&root, &["destroy", "env", "--auto-approve"]);
+    assert_eq!(code, Some(0), "{text}");
+    rt.block_on(async {
+        for q in [&db, &app, &other] {
+            assert!(!queue_exists(q).await, "{q} was not destroyed");
+        }
+    });
+}
+
+/// Terragrunt settings forge does not act on are never dropped silently: those that do
+/// not change what is deployed are warnings at their line in validate and plan, and
+/// `extra_arguments` (other variable values) is refused at its line.
+#[test]
+fn cli_settings_not_acted_on_are_warnings_and_extra_arguments_is_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let unit_file = root.join("env/app/terragrunt.hcl");
+    let unit = r#"feature "canary" {
+  default = false
+}
+
+errors {
+  retry "net" {
+    retryable_errors = [".*timeout.*"]
+    max_attempts     = 3
+  }
+}
+
+terraform {
+  before_hook "lint" {
+    commands = ["plan"]
+    execute  = ["tflint"]
+  }
+}
+
+inputs = {}
+"#;
+    write(
+        &root,
+        &[
+            ("env/app/terragrunt.hcl", unit.to_string()),
+            ("env/app/main.tf", "output \"x\" {\n  value = 1\n}\n".into()),
+        ],
+    );
+    for args in [&["validate", "env"][..], &["plan", "env"]] {
+        let (code, text) = forge(&root, args);
+        assert_eq!(code, Some(0), "{args:?}: {text}");
+        for (what, at) in [
+            ("feature flag `canary` is not read by forge", "1:1"),
+            ("forge does not apply the errors block's retry and ignore rules", "5:1"),
+            ("before_hook `lint` is not run by forge", "13:3"),
+        ] {
+            assert!(
+                text.contains(what) && text.contains(&format!("{}:{at}", unit_file.display())),
+                "{args:?}: {what} at {at}:\n{text}"
+            );
+        }
+    }
+
+    let refused = unit.replace(
+        "  before_hook",
+        "  extra_arguments \"vars\" {\n    commands  = [\"plan\", \"apply\"]\n    arguments = [\"-var-file=prod.tfvars\"]\n  }\n  before_hook",
+    );
+    write(&root, &[("env/app/terragrunt.hcl", refused)]);
+    let (code, text) = forge(&root, &["plan", "env"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("extra_arguments `vars`: forge does not pass extra arguments")
+            && text.contains(&format!("{}:13:3", unit_file.display())),
+        "{text}"
+    );
+}
