@@ -9,6 +9,9 @@ use std::time::Duration;
 use forge_lang::{Attribute, Diagnostic, Diagnostics, Location, Scope};
 use forge_provider::{UnitRole, UnitRoleToken, Value};
 
+use crate::extra_arguments::ExtraArguments;
+use crate::tfvars::VariableArg;
+
 /// The settings of one unit. A flag that is set carries where it was set, for notices.
 #[derive(Clone, Debug, Default)]
 pub struct UnitSettings {
@@ -25,6 +28,9 @@ pub struct UnitSettings {
     /// what is deployed (feature flags, error rules, hooks): warnings at their place,
     /// shown by validate, plan and apply.
     pub warnings: Vec<Diagnostic>,
+    /// The `terraform` block's `extra_arguments`, by name (a later file's block of the
+    /// same name replaces the earlier one, as Terragrunt merges an include).
+    pub extra_arguments: Vec<ExtraArguments>,
 }
 
 /// Terragrunt's `exclude { if = ..., actions = [...], exclude_dependencies = ... }`,
@@ -52,6 +58,16 @@ impl UnitSettings {
     pub fn role(&self) -> Option<&UnitRole> {
         self.role.as_ref().map(|(role, _)| role)
     }
+
+    /// The variable values `extra_arguments` gives a run of `command`, in Terragrunt's
+    /// order (the command line's own come after them and win).
+    pub fn extra_variables(&self, command: &str) -> Vec<VariableArg> {
+        self.extra_arguments
+            .iter()
+            .filter(|e| e.commands.iter().any(|c| c == command))
+            .flat_map(|e| e.variables.iter().cloned())
+            .collect()
+    }
 }
 
 /// The role settings as written, each with its attribute for messages; the last file
@@ -74,7 +90,18 @@ pub(crate) fn read<'a, 'b: 'a>(
     let mut diags = Diagnostics::new();
     let mut role = RoleAttributes::default();
     for (body, scope) in files {
-        not_acted_on(body, &mut settings.warnings, &mut diags);
+        not_acted_on(body, &mut settings.warnings);
+        for terraform in body.blocks_of("terraform") {
+            match crate::extra_arguments::read(terraform, scope, unit_dir, &mut settings.warnings) {
+                Ok(blocks) => {
+                    for extra in blocks {
+                        settings.extra_arguments.retain(|e| e.name != extra.name);
+                        settings.extra_arguments.push(extra);
+                    }
+                }
+                Err(d) => diags.extend(d),
+            }
+        }
         for block in body.blocks_of("exclude") {
             match exclusion(block, scope) {
                 Ok(e) => settings.exclude = e,
@@ -287,12 +314,10 @@ fn exclusion(
     }))
 }
 
-/// Settings forge does not act on yet. Those that would change what is deployed are
-/// refused (`errors`): `extra_arguments` (variable files, `-var`, environment variables).
-/// The others are warnings: without them a run does the same or fails sooner
-/// (`errors` retry and ignore rules, the `retry*` attributes, hooks, feature flags, which
-/// nothing can reference since `feature.*` is not defined).
-fn not_acted_on(body: &forge_lang::Body, warnings: &mut Vec<Diagnostic>, errors: &mut Diagnostics) {
+/// Settings forge does not act on yet, as warnings: without them a run does the same or
+/// fails sooner (`errors` retry and ignore rules, the `retry*` attributes, hooks, feature
+/// flags, which nothing can reference since `feature.*` is not defined).
+fn not_acted_on(body: &forge_lang::Body, warnings: &mut Vec<Diagnostic>) {
     let warn = |summary: String, at: &Location, hint: &str| {
         let mut d = Diagnostic::error(summary).at(at.clone()).hint(hint);
         d.severity = forge_lang::Severity::Warning;
@@ -339,14 +364,6 @@ fn not_acted_on(body: &forge_lang::Body, warnings: &mut Vec<Diagnostic>, errors:
                     &block.location,
                     "run the command yourself before or after forge",
                 )),
-                "extra_arguments" => errors.push(
-                    Diagnostic::error(format!(
-                        "extra_arguments `{}`: forge does not pass extra arguments, variable files or environment variables to its runs, and leaving them out would deploy other values",
-                        block.labels.first().map(String::as_str).unwrap_or("")
-                    ))
-                    .at(block.location.clone())
-                    .hint("move the values into the unit's inputs, or give the files with forge's -var-file"),
-                ),
                 _ => {}
             }
         }

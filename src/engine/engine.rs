@@ -763,12 +763,17 @@ impl Engine {
                 d,
             )
         })?;
-        // TF_VAR_* and variable files override inputs, as under Terragrunt (forge_config::tfvars).
+        // TF_VAR_* and variable files override inputs, as under Terragrunt (forge_config::tfvars);
+        // the unit's extra_arguments for this command come before the command line's.
+        let mut variables = unit
+            .settings
+            .extra_variables(self.options.command.unwrap_or("plan"));
+        variables.extend(self.options.variables.iter().cloned());
         forge_config::tfvars::variable_values(
             unit,
             inputs,
             &|name| std::env::var(name).ok(),
-            &self.options.variables,
+            &variables,
         )
         .map_err(|d| {
             EngineError::config(

@@ -255,9 +255,9 @@ fn cli_an_exclude_block_leaves_its_unit_and_dependencies_out_of_the_actions_it_n
 
 /// Terragrunt settings forge does not act on are never dropped silently: those that do
 /// not change what is deployed are warnings at their line in validate and plan, and
-/// `extra_arguments` (other variable values) is refused at its line.
+/// `extra_arguments` that forge cannot pass is refused at its line.
 #[test]
-fn cli_settings_not_acted_on_are_warnings_and_extra_arguments_is_refused() {
+fn cli_settings_not_acted_on_are_warnings_and_extra_arguments_forge_cannot_pass_are_refused() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let root = tmp.path().canonicalize().expect("canonical");
     let unit_file = root.join("env/app/terragrunt.hcl");
@@ -293,7 +293,10 @@ inputs = {}
         assert_eq!(code, Some(0), "{args:?}: {text}");
         for (what, at) in [
             ("feature flag `canary` is not read by forge", "1:1"),
-            ("forge does not apply the errors block's retry and ignore rules", "5:1"),
+            (
+                "forge does not apply the errors block's retry and ignore rules",
+                "5:1",
+            ),
             ("before_hook `lint` is not run by forge", "13:3"),
         ] {
             assert!(
@@ -303,16 +306,116 @@ inputs = {}
         }
     }
 
-    let refused = unit.replace(
-        "  before_hook",
-        "  extra_arguments \"vars\" {\n    commands  = [\"plan\", \"apply\"]\n    arguments = [\"-var-file=prod.tfvars\"]\n  }\n  before_hook",
+    // extra_arguments that could change what is deployed and that forge cannot pass
+    // are refused at their line.
+    for (extra, message) in [
+        (
+            "arguments = [\"-target=aws_sqs_queue.q\"]",
+            "forge does not pass \"-target=aws_sqs_queue.q\" to its runs",
+        ),
+        (
+            "env_vars = { AWS_PROFILE = \"prod\" }",
+            "env_vars AWS_PROFILE: forge sets only TF_VAR_* variables",
+        ),
+    ] {
+        let refused = unit.replace(
+            "  before_hook",
+            &format!("  extra_arguments \"x\" {{\n    commands = [\"plan\"]\n    {extra}\n  }}\n  before_hook"),
+        );
+        write(&root, &[("env/app/terragrunt.hcl", refused)]);
+        let (code, text) = forge(&root, &["plan", "env"]);
+        assert_eq!(code, Some(1), "{text}");
+        assert!(
+            text.contains(message) && text.contains(&format!("{}:15:", unit_file.display())),
+            "{message}: {text}"
+        );
+    }
+}
+
+/// `extra_arguments` gives the unit's runs of the commands it names their variable
+/// values, in Terragrunt's order: arguments (`-var-file`, `-var`), required files,
+/// optional files that exist, `TF_VAR_*` env_vars; the command line's `-var` wins.
+#[test]
+fn cli_extra_arguments_give_the_commands_they_name_their_variable_values() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let unit_file = root.join("env/app/terragrunt.hcl");
+    let names = ["a", "b", "c", "d", "e", "f"];
+    let main_tf = names
+        .iter()
+        .map(|n| format!("variable \"{n}\" {{\n  type    = string\n  default = \"unset\"\n}}\n"))
+        .collect::<String>()
+        + "output \"all\" {\n  value = join(\",\", [var.a, var.b, var.c, var.d, var.e, var.f])\n}\n";
+    write(
+        &root,
+        &[
+            (
+                "env/app/terragrunt.hcl",
+                r#"terraform {
+  extra_arguments "vars" {
+    commands           = get_terraform_commands_that_need_vars()
+    arguments          = ["-var-file=common.tfvars", "-var", "b=arg", "-lock-timeout=20m"]
+    required_var_files = ["${get_terragrunt_dir()}/required.tfvars"]
+    optional_var_files = ["missing.tfvars", "optional.tfvars"]
+    env_vars           = { TF_VAR_d = "env" }
+  }
+  extra_arguments "apply_only" {
+    commands  = ["apply"]
+    arguments = ["-var=e=applied"]
+  }
+}
+
+inputs = {
+  a = "inputs"
+  b = "inputs"
+  e = "inputs"
+}
+"#
+                .into(),
+            ),
+            ("env/app/main.tf", main_tf),
+            (
+                "env/app/common.tfvars",
+                "a = \"common\"\nb = \"common\"\n".into(),
+            ),
+            ("env/app/required.tfvars", "c = \"required\"\n".into()),
+            ("env/app/optional.tfvars", "f = \"optional\"\n".into()),
+        ],
     );
-    write(&root, &[("env/app/terragrunt.hcl", refused)]);
+
+    let (code, text) = forge(&root, &["plan", "env"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("all = \"common,arg,required,env,inputs,optional\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("-lock-timeout=20m is not passed by forge")
+            && text.contains(&format!("{}:4:", unit_file.display())),
+        "{text}"
+    );
+    let (code, text) = forge(&root, &["plan", "env", "-var", "a=cli"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("all = \"cli,arg,required,env,inputs,optional\""),
+        "{text}"
+    );
+
+    // The apply-only block counts for apply, not for plan.
+    let (code, text) = forge(&root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(
+        text.contains("all = \"common,arg,required,env,applied,optional\""),
+        "{text}"
+    );
+
+    // A required file that is missing is an error at its line.
+    std::fs::remove_file(root.join("env/app/required.tfvars")).expect("rm");
     let (code, text) = forge(&root, &["plan", "env"]);
     assert_eq!(code, Some(1), "{text}");
     assert!(
-        text.contains("extra_arguments `vars`: forge does not pass extra arguments")
-            && text.contains(&format!("{}:13:3", unit_file.display())),
+        text.contains("the required variable file")
+            && text.contains(&format!("{}:5:", unit_file.display())),
         "{text}"
     );
 }
