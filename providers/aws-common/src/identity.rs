@@ -68,7 +68,9 @@ pub async fn sdk_config(settings: &ProviderSettings) -> ProviderResult<aws_types
     if settings.use_dualstack_endpoint {
         loader = loader.use_dual_stack(true);
     }
-    if let Some(client) = crate::transport::http_client(settings.custom_ca_bundle.as_deref())? {
+    if let Some(client) =
+        crate::transport::http_client(settings.custom_ca_bundle.as_deref(), &settings.proxy)?
+    {
         loader = loader.http_client(client);
     }
     let base = loader.load().await;

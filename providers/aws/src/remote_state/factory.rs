@@ -198,8 +198,11 @@ impl S3BackendFactory {
             loader = loader.retry_config(retry);
         }
         let ca_bundle = identity.custom_ca_bundle.as_deref().map(expand_home);
-        if let Some(client) = forge_aws_common::transport::http_client(ca_bundle.as_deref())
-            .map_err(|e| backend_setting_error(config, e))?
+        if let Some(client) = forge_aws_common::transport::http_client(
+            ca_bundle.as_deref(),
+            &forge_aws_common::transport::ProxySettings::default(),
+        )
+        .map_err(|e| backend_setting_error(config, e))?
         {
             loader = loader.http_client(client);
         }
