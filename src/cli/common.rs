@@ -138,6 +138,9 @@ pub struct RunArgs {
     /// import create them anyway.
     #[arg(long = "backend-bootstrap")]
     pub backend_bootstrap: bool,
+    /// A feature flag's value, `name=value` (Terragrunt's --feature; also TG_FEATURE).
+    #[arg(long = "feature", value_name = "NAME=VALUE")]
+    pub features: Vec<String>,
 }
 
 impl RunArgs {
@@ -161,6 +164,7 @@ impl RunArgs {
             input: true,
             compact_warnings: false,
             backend_bootstrap: false,
+            features: Vec::new(),
         }
     }
 }
@@ -197,6 +201,20 @@ pub fn load_context(offline: bool) -> LoadContext {
         .with_schemas(super::schema_host::schemas())
         .with_aws_identity(super::terragrunt_host::aws_identity(offline))
         .with_command_log(super::terragrunt_host::command_log())
+        .with_features(FEATURES.get().cloned().unwrap_or_default())
+}
+
+/// The feature flag values of this run: `TG_FEATURE`, then `--feature` (set once, when
+/// the command line is read).
+static FEATURES: std::sync::OnceLock<std::collections::BTreeMap<String, String>> =
+    std::sync::OnceLock::new();
+
+/// Reads the run's feature flag values from `--feature` and `TG_FEATURE`.
+pub fn set_features(flags: &[String]) -> Result<(), String> {
+    let env = std::env::var("TG_FEATURE").ok();
+    let given = forge_config::features::given_values(flags, env.as_deref())?;
+    let _ = FEATURES.set(given);
+    Ok(())
 }
 
 pub fn load_env(dir: &Path) -> Result<Environment, Failure> {

@@ -35,6 +35,7 @@
 //! written against; extend them, do not break them.
 
 pub mod extra_arguments;
+pub mod features;
 pub mod module;
 pub mod tfvars;
 pub mod unit;

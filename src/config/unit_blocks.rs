@@ -42,9 +42,10 @@ const UNIT_BLOCKS: &[&str] = &[
     "remote_state",
     "generate",
     "exclude",
+    "feature",
 ];
 /// Terragrunt blocks that do not change what forge does; accepted so existing files load.
-const IGNORED_UNIT_BLOCKS: &[&str] = &["feature", "errors", "engine", "catalog", "retry", "ignore"];
+const IGNORED_UNIT_BLOCKS: &[&str] = &["errors", "engine", "catalog", "retry", "ignore"];
 
 /// Top-level attributes Terragrunt accepts; forge reads `inputs` and tolerates the rest.
 const UNIT_ATTRIBUTES: &[&str] = &[
@@ -79,6 +80,7 @@ fn block_arguments(ident: &str) -> Option<&'static [&'static str]> {
         ],
         "dependencies" => &["paths"],
         "exclude" => &["if", "actions", "exclude_dependencies", "no_run"],
+        "feature" => &["default"],
         "terraform" => &[
             "source",
             "include_in_copy",

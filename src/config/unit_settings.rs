@@ -315,24 +315,13 @@ fn exclusion(
 }
 
 /// Settings forge does not act on yet, as warnings: without them a run does the same or
-/// fails sooner (`errors` retry and ignore rules, the `retry*` attributes, hooks, feature
-/// flags, which nothing can reference since `feature.*` is not defined).
+/// fails sooner (`errors` retry and ignore rules, the `retry*` attributes, hooks).
 fn not_acted_on(body: &forge_lang::Body, warnings: &mut Vec<Diagnostic>) {
     let warn = |summary: String, at: &Location, hint: &str| {
         let mut d = Diagnostic::error(summary).at(at.clone()).hint(hint);
         d.severity = forge_lang::Severity::Warning;
         d
     };
-    for block in body.blocks_of("feature") {
-        warnings.push(warn(
-            format!(
-                "feature flag `{}` is not read by forge",
-                block.labels.first().map(String::as_str).unwrap_or("")
-            ),
-            &block.location,
-            "feature.<name>.value is not defined in forge; remove the block or use a local",
-        ));
-    }
     for block in body.blocks_of("errors") {
         warnings.push(warn(
             "forge does not apply the errors block's retry and ignore rules: a failing unit fails the run".into(),

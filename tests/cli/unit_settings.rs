@@ -292,7 +292,6 @@ inputs = {}
         let (code, text) = forge(&root, args);
         assert_eq!(code, Some(0), "{args:?}: {text}");
         for (what, at) in [
-            ("feature flag `canary` is not read by forge", "1:1"),
             (
                 "forge does not apply the errors block's retry and ignore rules",
                 "5:1",
@@ -416,6 +415,84 @@ inputs = {
     assert!(
         text.contains("the required variable file")
             && text.contains(&format!("{}:5:", unit_file.display())),
+        "{text}"
+    );
+}
+
+/// Terragrunt's feature flags: `feature.<name>.value` is the block's default, or the
+/// value `TG_FEATURE` or `--feature` gives (the flag wins), read as the default's type.
+#[test]
+fn cli_feature_flags_take_their_default_or_the_value_given() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    write(
+        &root,
+        &[
+            (
+                "env/app/terragrunt.hcl",
+                r#"feature "size" {
+  default = 2
+}
+feature "canary" {
+  default = false
+}
+
+locals {
+  label = feature.canary.value ? "canary" : "stable"
+}
+
+inputs = {
+  summary = "${local.label}-${feature.size.value}"
+}
+"#
+                .into(),
+            ),
+            (
+                "env/app/main.tf",
+                "variable \"summary\" {\n  type = string\n}\noutput \"summary\" {\n  value = var.summary\n}\n"
+                    .into(),
+            ),
+        ],
+    );
+    let run = |args: &[&str], env: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_forge"));
+        cmd.args(args).current_dir(&root).env("NO_COLOR", "1");
+        match env {
+            Some(v) => cmd.env("TG_FEATURE", v),
+            None => cmd.env_remove("TG_FEATURE"),
+        };
+        let out = cmd.output().expect("run forge");
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, text) = run(&["plan", "env"], None);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("summary = \"stable-2\""), "{text}");
+
+    let (code, text) = run(&["plan", "env"], Some("canary=true,size=3"));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("summary = \"canary-3\""), "{text}");
+
+    let (code, text) = run(&["plan", "env", "--feature", "size=5"], Some("size=3"));
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("summary = \"stable-5\""), "{text}");
+
+    // A value that is not of the default's type is an error at the default.
+    let (code, text) = run(&["plan", "env", "--feature", "canary=maybe"], None);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(
+            "feature `canary`: the value \"maybe\" given on the command line is not a bool"
+        ) && text.contains(&format!(
+            "{}:5:13",
+            root.join("env/app/terragrunt.hcl").display()
+        )),
         "{text}"
     );
 }
