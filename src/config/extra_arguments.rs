@@ -11,7 +11,16 @@ use std::path::Path;
 use forge_lang::{Block, Diagnostic, Diagnostics, Location, Scope, Severity};
 use forge_provider::Value;
 
-use crate::tfvars::VariableArg;
+/// A variable value an `extra_arguments` block gives, as `-var` or `-var-file` would.
+/// Its own type (not `tfvars::VariableArg`, which the engine converts it to): tfvars
+/// reads units, and units read these settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExtraVariable {
+    /// `-var NAME=VALUE`: the value's text, read as a `-var` value is.
+    Value { name: String, text: String },
+    /// A variable file.
+    File(std::path::PathBuf),
+}
 
 /// One `extra_arguments` block, evaluated.
 #[derive(Clone, Debug)]
@@ -21,7 +30,7 @@ pub struct ExtraArguments {
     pub commands: Vec<String>,
     /// Variable values in the order Terragrunt passes them: the arguments, then the
     /// required files, then the optional files that exist.
-    pub variables: Vec<VariableArg>,
+    pub variables: Vec<ExtraVariable>,
     pub location: Location,
 }
 
@@ -118,7 +127,7 @@ fn read_block(
                 .hint("create it, or list it in optional_var_files")
                 .into());
             }
-            variables.push(VariableArg::File(path));
+            variables.push(ExtraVariable::File(path));
         }
     }
     if let Some((files, _)) = strings("optional_var_files")? {
@@ -127,7 +136,7 @@ fn read_block(
                 .iter()
                 .map(|f| unit_dir.join(f))
                 .filter(|p| p.is_file())
-                .map(VariableArg::File),
+                .map(ExtraVariable::File),
         );
     }
     if let Some(attr) = block.body.attribute("env_vars") {
@@ -150,7 +159,7 @@ fn read_block(
                 .hint("export it before running forge, or set the value in the unit's inputs")
                 .into());
             };
-            variables.push(VariableArg::Value {
+            variables.push(ExtraVariable::Value {
                 name: var.to_string(),
                 text: text.to_string(),
             });
@@ -171,7 +180,7 @@ fn arguments_variables(
     at: &Location,
     unit_dir: &Path,
     warnings: &mut Vec<Diagnostic>,
-) -> Result<Vec<VariableArg>, Diagnostics> {
+) -> Result<Vec<ExtraVariable>, Diagnostics> {
     let mut out = Vec::new();
     let mut items = arguments.iter();
     while let Some(arg) = items.next() {
@@ -196,13 +205,23 @@ fn arguments_variables(
         match flag_name.as_str() {
             "-var" => {
                 let text = operand()?;
-                out.push(VariableArg::assignment(&text).map_err(|e| {
-                    Diagnostics::from(
-                        Diagnostic::error(format!("extra_arguments `{name}`: {e}")).at(at.clone()),
-                    )
-                })?);
+                match text.split_once('=') {
+                    Some((var, value)) if !var.trim().is_empty() => {
+                        out.push(ExtraVariable::Value {
+                            name: var.trim().to_string(),
+                            text: value.to_string(),
+                        })
+                    }
+                    _ => {
+                        return Err(Diagnostic::error(format!(
+                            "extra_arguments `{name}`: -var {text:?} is not a variable name and a value separated by an equals sign"
+                        ))
+                        .at(at.clone())
+                        .into());
+                    }
+                }
             }
-            "-var-file" => out.push(VariableArg::File(unit_dir.join(operand()?))),
+            "-var-file" => out.push(ExtraVariable::File(unit_dir.join(operand()?))),
             tuning if TUNING_ARGUMENTS.contains(&tuning) => {
                 let mut d = Diagnostic::error(format!(
                     "extra_arguments `{name}`: {arg} is not passed by forge"

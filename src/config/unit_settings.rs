@@ -9,8 +9,7 @@ use std::time::Duration;
 use forge_lang::{Attribute, Diagnostic, Diagnostics, Location, Scope};
 use forge_provider::{UnitRole, UnitRoleToken, Value};
 
-use crate::extra_arguments::ExtraArguments;
-use crate::tfvars::VariableArg;
+use crate::extra_arguments::{ExtraArguments, ExtraVariable};
 
 /// The settings of one unit. A flag that is set carries where it was set, for notices.
 #[derive(Clone, Debug, Default)]
@@ -61,7 +60,7 @@ impl UnitSettings {
 
     /// The variable values `extra_arguments` gives a run of `command`, in Terragrunt's
     /// order (the command line's own come after them and win).
-    pub fn extra_variables(&self, command: &str) -> Vec<VariableArg> {
+    pub fn extra_variables(&self, command: &str) -> Vec<ExtraVariable> {
         self.extra_arguments
             .iter()
             .filter(|e| e.commands.iter().any(|c| c == command))

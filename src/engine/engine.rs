@@ -765,9 +765,17 @@ impl Engine {
         })?;
         // TF_VAR_* and variable files override inputs, as under Terragrunt (forge_config::tfvars);
         // the unit's extra_arguments for this command come before the command line's.
-        let mut variables = unit
+        let mut variables: Vec<VariableArg> = unit
             .settings
-            .extra_variables(self.options.command.unwrap_or("plan"));
+            .extra_variables(self.options.command.unwrap_or("plan"))
+            .into_iter()
+            .map(|v| match v {
+                forge_config::extra_arguments::ExtraVariable::Value { name, text } => {
+                    VariableArg::Value { name, text }
+                }
+                forge_config::extra_arguments::ExtraVariable::File(path) => VariableArg::File(path),
+            })
+            .collect();
         variables.extend(self.options.variables.iter().cloned());
         forge_config::tfvars::variable_values(
             unit,
