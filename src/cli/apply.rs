@@ -87,8 +87,9 @@ async fn apply_saved(args: &ApplyArgs, style: Style) -> Outcome {
     }
     let saved = SavedPlan::read(&args.run.dir)?;
     let env = load_env(&saved.dir)?;
-    let mut built = build_engine(&args.run, style)?;
+    let mut built = build_engine(&args.run, true, style)?;
     built.engine.options.targeting = saved.targeting()?;
+    built.engine.options.command = Some(command_name(saved.mode));
     if args.json {
         built.engine.events = super::json_stream::sink(false, style);
     }
@@ -123,7 +124,8 @@ pub async fn json_walk(
     }
     let dir = resolve_target(&run.dir)?;
     let env = load_env(&dir)?;
-    let mut built = build_engine_with(run, replace, style)?;
+    let mut built = build_engine_with(run, replace, true, style)?;
+    built.engine.options.command = Some(command_name(mode));
     if !super::common::select_changed_units(&mut built.engine, &env, run)? {
         return Ok(0);
     }
@@ -160,7 +162,8 @@ pub async fn plan_confirm_apply(
     }
     let dir = resolve_target(&run.dir)?;
     let env = load_env(&dir)?;
-    let mut built = build_engine_with(run, replace, style)?;
+    let mut built = build_engine_with(run, replace, true, style)?;
+    built.engine.options.command = Some(command_name(mode));
     if !super::common::select_changed_units(&mut built.engine, &env, run)? {
         println!(
             "No unit changed since {}: nothing to do.",
@@ -364,4 +367,12 @@ fn report(result: &EnvApply, mode: PlanMode, style: Style) -> Outcome {
         seconds(result.elapsed)
     );
     Ok(0)
+}
+
+/// The Terraform command an apply stands for, as Terragrunt's `exclude` actions name it.
+fn command_name(mode: PlanMode) -> &'static str {
+    match mode {
+        PlanMode::Destroy => "destroy",
+        _ => "apply",
+    }
 }

@@ -140,6 +140,14 @@ pub struct RunArgs {
     /// The report's format; by default the file's extension decides (.json, .md, else csv).
     #[arg(long = "report-format", value_enum, value_name = "FORMAT")]
     pub report_format: Option<super::run_report::ReportFormatArg>,
+    /// Create a missing state bucket or lock table even in a command that changes
+    /// nothing, such as plan (Terragrunt's --backend-bootstrap); apply, destroy and
+    /// import create them anyway.
+    #[arg(long = "backend-bootstrap")]
+    pub backend_bootstrap: bool,
+    /// A feature flag's value, `name=value` (Terragrunt's --feature; also TG_FEATURE).
+    #[arg(long = "feature", value_name = "NAME=VALUE")]
+    pub features: Vec<String>,
 }
 
 impl RunArgs {
@@ -164,6 +172,8 @@ impl RunArgs {
             compact_warnings: false,
             report_file: None,
             report_format: None,
+            backend_bootstrap: false,
+            features: Vec::new(),
         }
     }
 }
@@ -200,6 +210,20 @@ pub fn load_context(offline: bool) -> LoadContext {
         .with_schemas(super::schema_host::schemas())
         .with_aws_identity(super::terragrunt_host::aws_identity(offline))
         .with_command_log(super::terragrunt_host::command_log())
+        .with_features(FEATURES.get().cloned().unwrap_or_default())
+}
+
+/// The feature flag values of this run: `TG_FEATURE`, then `--feature` (set once, when
+/// the command line is read).
+static FEATURES: std::sync::OnceLock<std::collections::BTreeMap<String, String>> =
+    std::sync::OnceLock::new();
+
+/// Reads the run's feature flag values from `--feature` and `TG_FEATURE`.
+pub fn set_features(flags: &[String]) -> Result<(), String> {
+    let env = std::env::var("TG_FEATURE").ok();
+    let given = forge_config::features::given_values(flags, env.as_deref())?;
+    let _ = FEATURES.set(given);
+    Ok(())
 }
 
 pub fn load_env(dir: &Path) -> Result<Environment, Failure> {
@@ -260,25 +284,35 @@ pub fn factories() -> Result<(Factories, Option<FakeWorld>), Failure> {
     Ok((list, fake))
 }
 
-pub fn build_engine(args: &RunArgs, style: Style) -> Result<Built, Failure> {
-    build_engine_with(args, &[], style)
+/// The engine for a command; `changes` says whether the command changes something
+/// (see [`build_engine_with`]).
+pub fn build_engine(args: &RunArgs, changes: bool, style: Style) -> Result<Built, Failure> {
+    build_engine_with(args, &[], changes, style)
 }
 
-/// The state backends forge opens besides the local file.
+/// The state backends forge opens besides the local file (for what they are; a run's
+/// engine has its own, which may create a missing bucket).
 pub fn backends() -> Vec<Arc<dyn BackendFactory>> {
     vec![Arc::new(forge_aws::remote_state::S3BackendFactory::new())]
 }
 
-/// The engine for a run, with `-replace`'s addresses (plan and apply only).
+/// The engine for a run, with `-replace`'s addresses (plan and apply only). Only a
+/// command that `changes` something (apply, destroy, import), or one given
+/// `--backend-bootstrap`, creates a missing state bucket or lock table.
 pub fn build_engine_with(
     args: &RunArgs,
     replace: &[String],
+    changes: bool,
     style: Style,
 ) -> Result<Built, Failure> {
     let targeting =
         forge_engine::targeting::Targeting::new(&args.targets, &args.excludes, replace)?;
     let (factories, fake) = factories()?;
-    let mut engine = forge_engine::Engine::new(factories, backends());
+    let backends: Vec<Arc<dyn BackendFactory>> = vec![Arc::new(
+        forge_aws::remote_state::S3BackendFactory::new()
+            .creating_missing(changes || args.backend_bootstrap),
+    )];
+    let mut engine = forge_engine::Engine::new(factories, backends);
     engine.options = Options {
         parallelism: args.parallelism.max(1) as usize,
         refresh: args.refresh,

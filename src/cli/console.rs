@@ -46,7 +46,7 @@ pub async fn run(args: ConsoleArgs, style: Style) -> Outcome {
     let dir = resolve_target(&run.dir)?;
     let env = load_env(&dir)?;
     let unit = single_unit(&env, &dir)?;
-    let mut built = build_engine(&run, style)?;
+    let mut built = build_engine(&run, false, style)?;
     built.engine.events = forge_engine::no_events();
     let plan = built.engine.plan(&env, PlanMode::Normal).await?;
     let variables = match plan.units.iter().find(|(n, _)| *n == unit.name) {

@@ -26,7 +26,8 @@ pub async fn run(args: ImportArgs) -> Outcome {
         EngineError::new(forge_engine::ErrorKind::Request, format!("{:?} is not a resource address", args.address)).hint("write it as type.name, type.name[0] or type.name[\"key\"], after module.name. (or module.name[0].) for a child module's resource")
     })?;
     let run = RunArgs::for_dir(dir.clone());
-    let built = build_engine(&run, Style::default())?;
+    let mut built = build_engine(&run, true, Style::default())?;
+    built.engine.options.command = Some("import");
     let value = built.engine.import(&env, unit, &addr, &args.id).await?;
     let id = value
         .str_attr("id")

@@ -293,7 +293,9 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Cli, i32> {
         Command::Destroy(a) => Some(&mut a.run),
         _ => None,
     };
+    let mut features = Vec::new();
     if let (Some(run), Some((_, sub))) = (run, matches.subcommand()) {
+        features = run.features.clone();
         match ordered_variables(sub) {
             Ok(v) => run.variables = v,
             Err(message) => {
@@ -301,6 +303,10 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Cli, i32> {
                 return Err(1);
             }
         }
+    }
+    if let Err(message) = common::set_features(&features) {
+        eprintln!("error: {message}");
+        return Err(1);
     }
     Ok(cli)
 }

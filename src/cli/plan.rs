@@ -67,7 +67,8 @@ pub async fn run(args: PlanArgs, style: Style) -> Outcome {
 async fn plan(args: PlanArgs, style: Style) -> Outcome {
     let dir = resolve_target(&args.run.dir)?;
     let env = load_env(&dir)?;
-    let mut built = build_engine_with(&args.run, &args.replace, style)?;
+    let mut built = build_engine_with(&args.run, &args.replace, false, style)?;
+    built.engine.options.command = Some("plan");
     if !super::common::select_changed_units(&mut built.engine, &env, &args.run)? {
         let message = format!(
             "No unit changed since {}: nothing to plan.",

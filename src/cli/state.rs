@@ -42,12 +42,14 @@ pub enum StateCommand {
     },
 }
 
-fn engine() -> Result<Engine, Failure> {
+/// The engine for a state command; only one that writes the state (`changes`: push,
+/// rm, mv) creates a missing state bucket or lock table.
+fn engine(changes: bool) -> Result<Engine, Failure> {
     let (factories, _fake) = factories()?;
     Ok(Engine::new(
         factories,
         vec![std::sync::Arc::new(
-            forge_aws::remote_state::S3BackendFactory::new(),
+            forge_aws::remote_state::S3BackendFactory::new().creating_missing(changes),
         )],
     ))
 }
@@ -80,7 +82,11 @@ fn missing(addr: &InstanceAddr, unit: &str) -> EngineError {
 }
 
 pub async fn run(cmd: StateCommand) -> Outcome {
-    let engine = engine()?;
+    let changes = matches!(
+        cmd,
+        StateCommand::Rm { .. } | StateCommand::Mv { .. } | StateCommand::Push { .. }
+    );
+    let engine = engine(changes)?;
     match cmd {
         StateCommand::List { target } => {
             let dir = resolve_target(&target)?;

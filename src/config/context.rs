@@ -25,6 +25,8 @@ pub struct LoadContext {
     schemas: Option<Arc<dyn SchemaLookup>>,
     aws: Arc<AwsAnswers>,
     commands: Arc<Commands>,
+    /// Feature flag values given for the run (`--feature`, `TG_FEATURE`), by name.
+    features: Arc<std::collections::BTreeMap<String, String>>,
 }
 
 impl LoadContext {
@@ -51,6 +53,16 @@ impl LoadContext {
     pub fn with_command_log(mut self, log: CommandLog) -> Self {
         self.commands = Arc::new(Commands::new(Some(log)));
         self
+    }
+
+    /// The feature flag values given for the run; they win over the blocks' defaults.
+    pub fn with_features(mut self, given: std::collections::BTreeMap<String, String>) -> Self {
+        self.features = Arc::new(given);
+        self
+    }
+
+    pub(crate) fn features(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.features
     }
 
     pub(crate) fn schemas(&self) -> Option<Arc<dyn SchemaLookup>> {

@@ -28,6 +28,10 @@ pub(crate) const TERRAGRUNT_FUNCTIONS: &[&str] = &[
     "get_aws_caller_identity_arn",
     "get_aws_caller_identity_user_id",
     "get_aws_account_alias",
+    "get_terraform_commands_that_need_vars",
+    "get_terraform_commands_that_need_locking",
+    "get_terraform_commands_that_need_input",
+    "get_terraform_commands_that_need_parallelism",
 ];
 
 /// The unit's context for Terragrunt functions.
@@ -196,6 +200,10 @@ impl FunctionHost for TerragruntHost {
                 .context
                 .commands()
                 .run_cmd(&self.unit_dir, &args, secret),
+            commands if commands.starts_with("get_terraform_commands_that_need_") => {
+                crate::extra_arguments::terraform_commands(commands)
+                    .ok_or_else(|| format!("{commands} is not a Terragrunt function"))
+            }
             aws if crate::host_aws::AWS_FUNCTIONS.contains(&aws) => {
                 self.context.aws().call(aws, &args)
             }

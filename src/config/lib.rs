@@ -34,6 +34,8 @@
 //! IMPLEMENTATION OWNER: the config helper. The types are the contract forge-engine is
 //! written against; extend them, do not break them.
 
+pub mod extra_arguments;
+pub mod features;
 pub mod module;
 pub mod tfvars;
 pub mod unit;

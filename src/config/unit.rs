@@ -91,7 +91,7 @@ pub struct Unit {
     pub generated_providers: Vec<ProviderBlock>,
     /// The module `terraform { source }` points at (the unit folder's own `*.tf` when no source).
     pub module: Module,
-    /// Terragrunt's `skip` and `prevent_destroy` (see `unit_settings`).
+    /// Terragrunt's `skip`, `prevent_destroy` and `iam_role` & co (see `unit_settings`).
     pub settings: crate::unit_settings::UnitSettings,
     /// Unevaluated inputs (root's, then the unit's on top); see `eval_inputs`.
     pub(crate) inputs: PendingInputs,
@@ -136,6 +136,8 @@ pub(crate) struct InputLayer {
     /// The `local` object of the file the inputs are written in.
     pub locals: Value,
     pub include: Value,
+    /// The unit's feature flags (`feature.<name>.value`).
+    pub feature: Value,
     pub host: TerragruntHost,
 }
 
@@ -341,12 +343,32 @@ fn load_unit(
         .collect();
     // `dependency` is known here only so that a mistaken use in remote_state or generate
     // gives unknown rather than a confusing error; locals reject it outright.
+    // Feature flags come first: locals and every later value may read them. Their
+    // defaults see `include` only, as they are read before anything else.
+    let feature = {
+        let feature_scope = Scope {
+            roots: BTreeMap::from([("include".to_string(), include_value.clone())]),
+            base_dir: unit_dir.clone(),
+            host: Some(&host),
+        };
+        let bodies = included
+            .iter()
+            .filter(|inc| inc.merge != MergeStrategy::NoMerge)
+            .map(|inc| &inc.body)
+            .chain(std::iter::once(&body));
+        collect(
+            &mut diags,
+            crate::features::feature_object(bodies, &feature_scope, context.features()),
+        )
+        .unwrap_or_else(|| Value::Object(BTreeMap::new()))
+    };
     let load_roots = BTreeMap::from([
         ("include".to_string(), include_value.clone()),
         (
             "dependency".to_string(),
             unknown_dependencies(&dependency_names),
         ),
+        ("feature".to_string(), feature.clone()),
     ]);
     let (locals, locals_diags) = eval_locals_partial(&body, &host.unit_dir, &host, &load_roots);
     diags.extend(locals_diags);
@@ -429,6 +451,7 @@ fn load_unit(
                 file: file_body.file.clone(),
                 locals: inc.locals.clone(),
                 include: include_value.clone(),
+                feature: feature.clone(),
                 host: host.clone(),
             });
         }
@@ -441,6 +464,7 @@ fn load_unit(
                 .iter()
                 .filter(|(_, inc)| inc.merge != MergeStrategy::NoMerge)
                 .map(|(s, inc)| (&inc.body, s)),
+            &unit_dir,
         ),
     );
     let module_dir = match &module_source {
@@ -792,6 +816,7 @@ pub(crate) fn eval_layer(
         ("local".to_string(), layer.locals.clone()),
         ("include".to_string(), layer.include.clone()),
         ("dependency".to_string(), deps.clone()),
+        ("feature".to_string(), layer.feature.clone()),
     ]);
     let scope = Scope {
         roots,

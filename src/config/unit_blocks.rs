@@ -41,11 +41,11 @@ const UNIT_BLOCKS: &[&str] = &[
     "terraform",
     "remote_state",
     "generate",
+    "exclude",
+    "feature",
 ];
 /// Terragrunt blocks that do not change what forge does; accepted so existing files load.
-const IGNORED_UNIT_BLOCKS: &[&str] = &[
-    "feature", "errors", "exclude", "engine", "catalog", "retry", "ignore",
-];
+const IGNORED_UNIT_BLOCKS: &[&str] = &["errors", "engine", "catalog", "retry", "ignore"];
 
 /// Top-level attributes Terragrunt accepts; forge reads `inputs` and tolerates the rest.
 const UNIT_ATTRIBUTES: &[&str] = &[
@@ -79,6 +79,8 @@ fn block_arguments(ident: &str) -> Option<&'static [&'static str]> {
             "mock_outputs_merge_strategy_with_state",
         ],
         "dependencies" => &["paths"],
+        "exclude" => &["if", "actions", "exclude_dependencies", "no_run"],
+        "feature" => &["default"],
         "terraform" => &[
             "source",
             "include_in_copy",

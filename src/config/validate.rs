@@ -39,6 +39,9 @@ pub fn validate_environment(env: &Environment) -> Diagnostics {
             unit_diags.extend(crate::validate_eval::evaluate_unit(unit));
         }
         diags.extend(unit_diags);
+        for warning in &unit.settings.warnings {
+            diags.push(warning.clone());
+        }
     }
     if let Some(d) = dependency_cycle(env) {
         diags.push(d);

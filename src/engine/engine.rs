@@ -50,6 +50,10 @@ pub struct Options {
     pub variables: Vec<VariableArg>,
     /// With `include`: also every unit that depends on an included one, directly or not.
     pub include_dependents: bool,
+    /// The Terraform command this run stands for (`plan`, `apply`, `destroy`, `import`),
+    /// which Terragrunt's `exclude` actions name; `None`: `destroy` in a destroy, else
+    /// `plan`.
+    pub command: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -65,6 +69,7 @@ impl Default for Options {
             targeting: Targeting::default(),
             variables: Vec::new(),
             include_dependents: false,
+            command: None,
         }
     }
 }
@@ -314,7 +319,9 @@ impl Engine {
                 .cause(format!("remote_state at {}", rs.location))
                 .hint(format!("forge supports: {}", known.join(", ")))
             })?;
-        let backend = factory.open(&rs.config).await.map_err(|e| {
+        // As under Terragrunt, the unit's iam_role is also who reads and writes its state.
+        let role = unit.settings.role();
+        let backend = factory.open_as(&rs.config, role).await.map_err(|e| {
             EngineError::new(
                 ErrorKind::Backend,
                 format!(
@@ -587,6 +594,7 @@ impl Engine {
                 *inc = *inc || graph.ancestors(i).into_iter().any(|a| named[a]);
             }
         }
+        let left_out = self.left_out(env, mode)?;
         Ok(env
             .units
             .iter()
@@ -594,16 +602,52 @@ impl Engine {
             .map(|(i, u)| {
                 included[i]
                     && !self.options.exclude.iter().any(|p| matches(u, p))
-                    && crate::unit_policy::left_out(u, mode).is_none()
+                    && left_out[i].is_none()
                     && self.options.targeting.selects_unit(&u.name)
             })
             .collect())
     }
 
-    /// A notice for each unit the run leaves out because of its own settings.
+    /// Why each unit sits this run out because of its own or a dependent's settings.
+    fn left_out(
+        &self,
+        env: &Environment,
+        mode: PlanMode,
+    ) -> Result<Vec<Option<String>>, EngineError> {
+        let command = self.options.command.unwrap_or(match mode {
+            PlanMode::Destroy => "destroy",
+            _ => "plan",
+        });
+        let graph = if crate::unit_policy::needs_graph(env) {
+            Some(UnitGraph::build(env)?)
+        } else {
+            None
+        };
+        Ok(crate::unit_policy::left_out(
+            env,
+            graph.as_ref(),
+            command,
+            mode,
+        ))
+    }
+
+    /// A notice for each unit the run leaves out because of its own settings, and for
+    /// each Terragrunt setting of a unit that forge does not act on.
     fn announce_left_out(&self, env: &Environment, mode: PlanMode) {
+        let Ok(reasons) = self.left_out(env, mode) else {
+            // The graph's error is the run's, reported by `selected`.
+            return;
+        };
         for unit in &env.units {
-            if let Some(why) = crate::unit_policy::left_out(unit, mode) {
+            for warning in &unit.settings.warnings {
+                self.emit(Event::Notice {
+                    unit: Some(unit.name.clone()),
+                    message: crate::provider_config::notice_text(warning),
+                });
+            }
+        }
+        for (unit, why) in env.units.iter().zip(reasons) {
+            if let Some(why) = why {
                 self.emit(Event::Notice {
                     unit: Some(unit.name.clone()),
                     message: why,
@@ -732,12 +776,25 @@ impl Engine {
                 d,
             )
         })?;
-        // TF_VAR_* and variable files override inputs, as under Terragrunt (forge_config::tfvars).
+        // TF_VAR_* and variable files override inputs, as under Terragrunt (forge_config::tfvars);
+        // the unit's extra_arguments for this command come before the command line's.
+        let mut variables: Vec<VariableArg> = unit
+            .settings
+            .extra_variables(self.options.command.unwrap_or("plan"))
+            .into_iter()
+            .map(|v| match v {
+                forge_config::extra_arguments::ExtraVariable::Value { name, text } => {
+                    VariableArg::Value { name, text }
+                }
+                forge_config::extra_arguments::ExtraVariable::File(path) => VariableArg::File(path),
+            })
+            .collect();
+        variables.extend(self.options.variables.iter().cloned());
         forge_config::tfvars::variable_values(
             unit,
             inputs,
             &|name| std::env::var(name).ok(),
-            &self.options.variables,
+            &variables,
         )
         .map_err(|d| {
             EngineError::config(

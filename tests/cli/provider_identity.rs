@@ -278,7 +278,7 @@ fn cli_validate_names_a_misspelt_provider_argument_and_warns_about_unused_ones()
             r#"provider "aws" {
   region = "us-east-1"
   profle = "prod"
-  http_proxy = "http://proxy.internal:3128"
+  token_bucket_rate_limiter_capacity = 100
   assume_role {
     role_arn    = "arn:aws:iam::111111111111:role/x"
     sesion_name = "me"
@@ -298,7 +298,7 @@ fn cli_validate_names_a_misspelt_provider_argument_and_warns_about_unused_ones()
         "has no argument named `sesion_name`".to_string(),
         "did you mean `session_name`?".to_string(),
         format!("{}:7:5", main.display()),
-        "forge does not route AWS calls through a proxy".to_string(),
+        "forge does not set the SDK's retry token bucket capacity".to_string(),
         format!("{}:4:3", main.display()),
     ] {
         assert!(
@@ -462,6 +462,238 @@ inputs = {{}}
             )),
         )],
     );
+    let destroy = forge(&root, &["destroy", "env", "--auto-approve"]);
+    assert_eq!(destroy.code, Some(0), "{}", destroy.text);
+}
+
+/// Terragrunt's `iam_role`: the unit's providers and its state backend run as the role,
+/// assumed with the shell's credentials (account 000000000000). A provider block with
+/// keys of its own keeps them, as under Terragrunt, where the role's credentials come in
+/// the environment that the block's own settings outrank.
+#[test]
+fn cli_a_units_iam_role_deploys_its_resources_and_keeps_its_state_in_the_roles_account() {
+    require_emulators();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (queue, keys_queue) = (
+        format!("forge-unit-role-{id}"),
+        format!("forge-unit-role-keys-{id}"),
+    );
+    let bucket = format!("forge-unit-role-{}", &id[..16]);
+    let role = format!("arn:aws:iam::444444444444:role/forge-unit-{}", &id[..8]);
+    write(
+        &root,
+        &[
+            (
+                "env/app/terragrunt.hcl",
+                format!(
+                    r#"iam_role                     = "{role}"
+iam_assume_role_session_name = "forge-unit-test"
+iam_assume_role_duration     = 900
+
+remote_state {{
+  backend = "s3"
+  config = {{
+    bucket       = "{bucket}"
+    key          = "app/terraform.tfstate"
+    region       = "us-east-1"
+    use_lockfile = true
+  }}
+}}
+inputs = {{}}
+"#
+                ),
+            ),
+            (
+                "env/app/main.tf",
+                format!(
+                    r#"provider "aws" {{}}
+
+provider "aws" {{
+  alias      = "keys"
+  access_key = "333333333333"
+  secret_key = "test"
+}}
+
+resource "aws_sqs_queue" "q" {{
+  name = "{queue}"
+}}
+
+resource "aws_sqs_queue" "keys" {{
+  provider = aws.keys
+  name     = "{keys_queue}"
+}}
+
+data "aws_caller_identity" "me" {{}}
+
+output "arn" {{
+  value = data.aws_caller_identity.me.arn
+}}
+"#
+                ),
+            ),
+        ],
+    );
+
+    let apply = forge(&root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(apply.code, Some(0), "{}", apply.text);
+    // The caller is the role's session, named as the unit asked.
+    assert!(
+        apply.text.contains(&format!(
+            "arn = \"arn:aws:sts::444444444444:assumed-role/forge-unit-{}/forge-unit-test\"",
+            &id[..8]
+        )),
+        "{}",
+        apply.text
+    );
+    let rt = runtime();
+    rt.block_on(async {
+        assert!(
+            queue_in("444444444444", &queue).await.is_some(),
+            "the unit's queue is not in the role's account"
+        );
+        assert!(
+            queue_in("000000000000", &queue).await.is_none(),
+            "the unit's queue was made with the shell's credentials"
+        );
+        assert!(
+            queue_in("333333333333", &keys_queue).await.is_some(),
+            "the provider block's own keys lost to the unit's role"
+        );
+        assert!(
+            buckets_of("444444444444").await.contains(&bucket),
+            "the state bucket is not in the role's account"
+        );
+        assert!(
+            !buckets_of("000000000000").await.contains(&bucket),
+            "the state bucket was made with the shell's credentials"
+        );
+        let state = s3_in("444444444444")
+            .await
+            .get_object()
+            .bucket(&bucket)
+            .key("app/terraform.tfstate")
+            .send()
+            .await
+            .expect("the state is in the role's bucket");
+        let bytes = state.body.collect().await.expect("body").into_bytes();
+        assert!(String::from_utf8_lossy(&bytes).contains(&queue));
+    });
+
+    // The next run reads the state and every queue as the role: nothing to change.
+    let plan = forge(&root, &["plan", "env"]);
+    assert_eq!(plan.code, Some(0), "{}", plan.text);
+    assert!(plan.text.contains("No changes"), "{}", plan.text);
+
+    let destroy = forge(&root, &["destroy", "env", "--auto-approve"]);
+    assert_eq!(destroy.code, Some(0), "{}", destroy.text);
+    rt.block_on(async {
+        assert!(queue_in("444444444444", &queue).await.is_none());
+        assert!(queue_in("333333333333", &keys_queue).await.is_none());
+    });
+}
+
+/// A forwarding HTTP proxy on a loopback port, as small as a real one can be: each
+/// connection's first request line names the server (absolute form, as clients write
+/// to a proxy); the connection is joined to that server both ways. Counts connections.
+fn start_proxy() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::{TcpListener, TcpStream};
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind proxy");
+    let port = listener.local_addr().expect("addr").port();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = served.clone();
+    std::thread::spawn(move || {
+        for client in listener.incoming().flatten() {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(client.try_clone().expect("clone"));
+                let mut first = String::new();
+                if reader.read_line(&mut first).is_err() {
+                    return;
+                }
+                let Some(authority) = first
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|t| t.strip_prefix("http://"))
+                    .and_then(|t| t.split('/').next())
+                else {
+                    return;
+                };
+                let Ok(mut server) = TcpStream::connect(authority) else {
+                    return;
+                };
+                let buffered = reader.buffer().to_vec();
+                if server.write_all(first.as_bytes()).is_err()
+                    || server.write_all(&buffered).is_err()
+                {
+                    return;
+                }
+                let mut back = server.try_clone().expect("clone");
+                let mut to_client = client;
+                let up = std::thread::spawn(move || {
+                    let _ = std::io::copy(reader.get_mut(), &mut server);
+                    let _ = server.shutdown(std::net::Shutdown::Write);
+                });
+                let _ = std::io::copy(&mut back, &mut to_client);
+                let _ = up.join();
+            });
+        }
+    });
+    (port, served)
+}
+
+/// `http_proxy` routes the provider's calls through the proxy; `no_proxy` reaches the
+/// hosts it names directly (there through a proxy address where nothing listens).
+#[test]
+fn cli_http_proxy_routes_the_providers_calls_and_no_proxy_bypasses_it() {
+    require_emulators();
+    let (port, served) = start_proxy();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let (proxied, direct) = (format!("forge-proxied-{id}"), format!("forge-direct-{id}"));
+    write(
+        &root,
+        &unit(format!(
+            r#"provider "aws" {{
+  http_proxy = "http://127.0.0.1:{port}"
+}}
+
+provider "aws" {{
+  alias      = "direct"
+  http_proxy = "http://127.0.0.1:{dead}"
+  no_proxy   = "127.0.0.1,localhost"
+}}
+
+resource "aws_sqs_queue" "proxied" {{
+  name = "{proxied}"
+}}
+
+resource "aws_sqs_queue" "direct" {{
+  provider = aws.direct
+  name     = "{direct}"
+}}
+"#
+        )),
+    );
+    let apply = forge(&root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(apply.code, Some(0), "{}", apply.text);
+    assert!(
+        served.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "no call went through the proxy"
+    );
+    let rt = runtime();
+    rt.block_on(async {
+        assert!(queue_in("000000000000", &proxied).await.is_some());
+        assert!(queue_in("000000000000", &direct).await.is_some());
+    });
     let destroy = forge(&root, &["destroy", "env", "--auto-approve"]);
     assert_eq!(destroy.code, Some(0), "{}", destroy.text);
 }

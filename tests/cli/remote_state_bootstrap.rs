@@ -236,3 +236,83 @@ async fn cli_a_failed_bucket_check_fails_the_unit_with_its_message() {
         "no lock is left:\n{out}"
     );
 }
+
+/// Only a command that changes something creates a missing bucket or table: a plan, an
+/// output or a state list says the state does not exist yet and leaves the account as it
+/// was; `--backend-bootstrap` asks a plan to create them; apply creates them itself.
+#[tokio::test]
+async fn cli_only_a_changing_command_or_backend_bootstrap_creates_a_missing_bucket_or_table() {
+    let cfg = sdk_config().await;
+    let s3 = s3_client(&cfg);
+    let ddb = aws_sdk_dynamodb::Client::new(&cfg);
+    let bucket_exists = |bucket: String| {
+        let s3 = s3.clone();
+        async move { s3.head_bucket().bucket(bucket).send().await.is_ok() }
+    };
+    let table_exists = |table: String| {
+        let ddb = ddb.clone();
+        async move { ddb.describe_table().table_name(table).send().await.is_ok() }
+    };
+    let root = tempfile::tempdir().expect("tempdir");
+    let unit = root.path().join("unit");
+
+    let (bucket, table) = (unique("forge-cli-absent"), unique("forge-cli-absent-locks"));
+    write_unit(&unit, &bucket, &table, "u/terraform.tfstate", "");
+    for args in [
+        &["plan", "."][..],
+        &["output", "."],
+        &["state", "list", "."],
+    ] {
+        let (code, out) = forge(&unit, args);
+        assert_eq!(code, 1, "forge {args:?} on a missing bucket:\n{out}");
+        assert!(
+            out.contains(&format!("the state bucket {bucket} does not exist yet"))
+                && out.contains("`forge apply` creates it"),
+            "forge {args:?}:\n{out}"
+        );
+        assert!(
+            !bucket_exists(bucket.clone()).await,
+            "forge {args:?} made the bucket"
+        );
+        assert!(
+            !table_exists(table.clone()).await,
+            "forge {args:?} made the table"
+        );
+    }
+
+    // The bucket there, the table missing: the plan says so about the table.
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("CreateBucket");
+    let (code, out) = forge(&unit, &["plan", "."]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(&format!(
+            "the DynamoDB lock table {table} does not exist yet"
+        )),
+        "{out}"
+    );
+    assert!(
+        !table_exists(table.clone()).await,
+        "the plan made the table"
+    );
+
+    // Asked to, a plan creates what is missing and plans.
+    let (code, out) = forge(&unit, &["plan", ".", "--backend-bootstrap"]);
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(
+        lines_with(&out, &format!("created the DynamoDB lock table {table}")).len(),
+        1,
+        "{out}"
+    );
+    assert!(table_exists(table.clone()).await);
+
+    // An apply needs no asking.
+    let (bucket2, table2) = (unique("forge-cli-absent"), unique("forge-cli-absent-locks"));
+    write_unit(&unit, &bucket2, &table2, "u/terraform.tfstate", "");
+    let (code, out) = forge(&unit, &["apply", ".", "--auto-approve"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(bucket_exists(bucket2.clone()).await && table_exists(table2.clone()).await);
+}

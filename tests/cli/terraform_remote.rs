@@ -102,7 +102,7 @@ fn bootstrap(root: &Path) {
         &format!("{}/bootstrap.tfstate", unique("interop")),
         "",
     );
-    let out = forge(&unit, &["plan", "."]);
+    let out = forge(&unit, &["plan", ".", "--backend-bootstrap"]);
     assert!(
         out.status.success(),
         "forge plan (bootstrap) failed:\n{}",

@@ -21,7 +21,7 @@ use aws_runtime::env_config::file::{
     EnvConfigFileKind as ProfileFileKind, EnvConfigFiles as ProfileFiles,
 };
 use aws_sdk_sts::types::{PolicyDescriptorType, Tag};
-use forge_provider::{ProviderError, ProviderResult};
+use forge_provider::{ProviderError, ProviderResult, UnitRole, UnitRoleToken};
 
 use crate::provider_block::{
     AssumeRole, ProviderSettings, RetryMode, WebIdentityRole, WebIdentityToken,
@@ -68,11 +68,24 @@ pub async fn sdk_config(settings: &ProviderSettings) -> ProviderResult<aws_types
     if settings.use_dualstack_endpoint {
         loader = loader.use_dual_stack(true);
     }
-    if let Some(client) = crate::transport::http_client(settings.custom_ca_bundle.as_deref())? {
+    if let Some(client) =
+        crate::transport::http_client(settings.custom_ca_bundle.as_deref(), &settings.proxy)?
+    {
         loader = loader.http_client(client);
     }
     let base = loader.load().await;
     let mut credentials = base.credentials_provider();
+    // Terragrunt hands the unit's iam_role credentials to Terraform in the environment,
+    // where the block's own profile or keys outrank them; forge keeps that order.
+    if let Some(role) = &settings.unit_role
+        && settings.profile.is_none()
+        && settings.static_keys.is_none()
+    {
+        credentials = Some(unit_role_credentials(
+            sts_client(&base, settings, None),
+            role,
+        ));
+    }
     if let Some(role) = &settings.web_identity {
         credentials = Some(SharedCredentialsProvider::new(WebIdentityProvider {
             sts: sts_client(&base, settings, None),
@@ -88,6 +101,38 @@ pub async fn sdk_config(settings: &ProviderSettings) -> ProviderResult<aws_types
     let mut config = base.to_builder();
     config.set_credentials_provider(credentials);
     Ok(config.build())
+}
+
+/// The credentials of a unit's role (Terragrunt's `iam_role`), assumed with those of
+/// `sts`: AssumeRoleWithWebIdentity when the unit gives a token, AssumeRole otherwise.
+pub fn unit_role_credentials(
+    sts: aws_sdk_sts::Client,
+    role: &UnitRole,
+) -> SharedCredentialsProvider {
+    match &role.web_identity_token {
+        Some(token) => SharedCredentialsProvider::new(WebIdentityProvider {
+            sts,
+            role: WebIdentityRole {
+                role_arn: role.role_arn.clone(),
+                session_name: role.session_name.clone(),
+                duration: role.duration,
+                token: match token {
+                    UnitRoleToken::Inline(t) => WebIdentityToken::Inline(t.clone()),
+                    UnitRoleToken::File(p) => WebIdentityToken::File(p.clone()),
+                },
+                ..Default::default()
+            },
+        }),
+        None => SharedCredentialsProvider::new(AssumeRoleProvider {
+            sts,
+            role: AssumeRole {
+                role_arn: role.role_arn.clone(),
+                session_name: role.session_name.clone(),
+                duration: role.duration,
+                ..Default::default()
+            },
+        }),
+    }
 }
 
 /// An STS client for the block's STS region and endpoint, with the given credentials

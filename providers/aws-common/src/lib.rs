@@ -62,7 +62,18 @@ impl AwsContext {
     /// endpoint variables). With `allowed_account_ids` or `forbidden_account_ids` the
     /// caller identity is checked here, before anything uses the credentials.
     pub async fn from_provider_config(config: &Value) -> ProviderResult<Self> {
-        let settings = provider_block::ProviderSettings::read(config)?;
+        Self::from_provider_config_as(config, None).await
+    }
+
+    /// As [`AwsContext::from_provider_config`], for a unit that runs as `role`
+    /// (Terragrunt's `iam_role`): the role is assumed first, with the environment's
+    /// credentials, unless the block names its own profile or keys.
+    pub async fn from_provider_config_as(
+        config: &Value,
+        role: Option<&forge_provider::UnitRole>,
+    ) -> ProviderResult<Self> {
+        let mut settings = provider_block::ProviderSettings::read(config)?;
+        settings.unit_role = role.cloned();
         let sdk = identity::sdk_config(&settings).await?;
         let region = match sdk.region() {
             Some(r) => r.to_string(),

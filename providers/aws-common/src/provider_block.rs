@@ -38,8 +38,13 @@ pub struct ProviderSettings {
     pub use_fips_endpoint: bool,
     pub use_dualstack_endpoint: bool,
     pub custom_ca_bundle: Option<PathBuf>,
+    /// `http_proxy`, `https_proxy`, `no_proxy`.
+    pub proxy: crate::transport::ProxySettings,
     pub endpoints: BTreeMap<String, String>,
     pub default_tags: BTreeMap<String, String>,
+    /// The unit's Terragrunt `iam_role`, not an argument of the block: the base
+    /// credentials when the block names none of its own (see `identity`).
+    pub unit_role: Option<forge_provider::UnitRole>,
 }
 
 /// `access_key`, `secret_key` and `token`: never shown, even through `Debug`.
@@ -390,8 +395,14 @@ impl ProviderSettings {
             use_fips_endpoint: r.bool("use_fips_endpoint")?.unwrap_or(false),
             use_dualstack_endpoint: r.bool("use_dualstack_endpoint")?.unwrap_or(false),
             custom_ca_bundle: r.string("custom_ca_bundle")?.map(|f| expand_home(&f)),
+            proxy: crate::transport::ProxySettings {
+                http: r.string("http_proxy")?,
+                https: r.string("https_proxy")?,
+                no_proxy: r.string("no_proxy")?,
+            },
             endpoints,
             default_tags,
+            unit_role: None,
         })
     }
 
@@ -565,11 +576,6 @@ fn check_argument(name: &str, value: &Value, issues: &mut Vec<ConfigIssue>) {
             path(),
             "forge asks STS for the account id only when something needs it (an ARN, aws_caller_identity, an account check), and still does then".to_string(),
             None,
-        )),
-        "http_proxy" | "https_proxy" | "no_proxy" => issues.push(warning(
-            path(),
-            format!("forge does not route AWS calls through a proxy: `{name}` is not acted on"),
-            Some("reach the endpoints directly, or point the endpoints block at a forwarding address".to_string()),
         )),
         "s3_us_east_1_regional_endpoint" => issues.push(warning(
             path(),

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use forge_aws_common::AwsContext;
 use forge_provider::{
     ConfigIssue, DataSourceType, Provider, ProviderFactory, ProviderResult, ProviderSchemas,
-    ResourceType, Schema, Value,
+    ResourceType, Schema, UnitRole, Value,
 };
 use tokio::sync::Mutex;
 
@@ -73,7 +73,7 @@ impl Provider for AwsProvider {
 /// provider the same way share clients (and so connections and the account-id lookup).
 #[derive(Default)]
 pub struct AwsProviderFactory {
-    cache: Mutex<Vec<(Value, Arc<AwsProvider>)>>,
+    cache: Mutex<Vec<(Value, Option<UnitRole>, Arc<AwsProvider>)>>,
 }
 
 #[async_trait]
@@ -83,13 +83,26 @@ impl ProviderFactory for AwsProviderFactory {
     }
 
     async fn configure(&self, config: &Value) -> ProviderResult<Arc<dyn Provider>> {
+        self.configure_as(config, None).await
+    }
+
+    /// Units that run as different roles never share clients, even when their blocks
+    /// are alike.
+    async fn configure_as(
+        &self,
+        config: &Value,
+        role: Option<&UnitRole>,
+    ) -> ProviderResult<Arc<dyn Provider>> {
         let mut cache = self.cache.lock().await;
-        if let Some((_, p)) = cache.iter().find(|(c, _)| c.same_as(config)) {
+        if let Some((_, _, p)) = cache
+            .iter()
+            .find(|(c, r, _)| c.same_as(config) && r.as_ref() == role)
+        {
             return Ok(p.clone());
         }
-        let context = Arc::new(AwsContext::from_provider_config(config).await?);
+        let context = Arc::new(AwsContext::from_provider_config_as(config, role).await?);
         let provider = Arc::new(AwsProvider::new(context));
-        cache.push((config.clone(), provider.clone()));
+        cache.push((config.clone(), role.cloned(), provider.clone()));
         Ok(provider)
     }
 

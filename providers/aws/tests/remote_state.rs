@@ -40,6 +40,7 @@ async fn backend_for(key: &str) -> Arc<S3Backend> {
     require_emulators();
     let (bucket, table) = shared_names();
     S3BackendFactory::new()
+        .creating_missing(true)
         .open_s3(&config(
             bucket,
             key,
@@ -483,10 +484,12 @@ async fn stale_read_is_retried_then_refused() {
     require_emulators();
     let key = format!("{}/terraform.tfstate", unique("stale"));
     let (bucket, table) = shared_names();
-    let factory = S3BackendFactory::new().with_consistency_retry(ConsistencyRetry {
-        attempts: 3,
-        delay: Duration::from_millis(300),
-    });
+    let factory = S3BackendFactory::new()
+        .creating_missing(true)
+        .with_consistency_retry(ConsistencyRetry {
+            attempts: 3,
+            delay: Duration::from_millis(300),
+        });
     let backend = factory
         .open_s3(&config(bucket, &key, &[("dynamodb_table", s(table))]))
         .await
@@ -558,7 +561,7 @@ async fn bootstrap_creates_bucket_and_table_once() {
     require_emulators();
     let bucket = unique("forge-boot");
     let table = unique("forge-boot-locks");
-    let factory = Arc::new(S3BackendFactory::new());
+    let factory = Arc::new(S3BackendFactory::new().creating_missing(true));
     let cfg = |unit: usize| {
         config(
             &bucket,
@@ -728,7 +731,7 @@ async fn bootstrap_creates_bucket_and_table_once() {
     );
 
     // A second factory in the same process does not create again.
-    let later = S3BackendFactory::new();
+    let later = S3BackendFactory::new().creating_missing(true);
     later
         .open(&cfg(0))
         .await
@@ -750,6 +753,7 @@ async fn table_with_the_wrong_key_is_refused() {
     let table = unique("forge-wrong-key");
     support::create_table_keyed(&dynamodb().await, &table, "id").await;
     let backend = S3BackendFactory::new()
+        .creating_missing(true)
         .open(&config(
             &shared_names().0,
             "wrong/terraform.tfstate",
@@ -780,6 +784,7 @@ async fn lockfile_is_created_refused_and_removed() {
     let key = format!("{}/terraform.tfstate", unique("lockfile"));
     let bucket = &shared_names().0;
     let backend = S3BackendFactory::new()
+        .creating_missing(true)
         .open_s3(&config(
             bucket,
             &key,
@@ -832,9 +837,14 @@ async fn both_locks_release_the_lockfile_when_the_table_refuses() {
             ("dynamodb_table", s(table)),
         ],
     );
-    let backend = S3BackendFactory::new().open_s3(&cfg).await.expect("open");
+    let backend = S3BackendFactory::new()
+        .creating_missing(true)
+        .open_s3(&cfg)
+        .await
+        .expect("open");
     // Someone (an older Terraform that only knows the table) holds the DynamoDB lock.
     let table_only = S3BackendFactory::new()
+        .creating_missing(true)
         .open_s3(&config(bucket, &key, &[("dynamodb_table", s(table))]))
         .await
         .expect("open");
@@ -884,6 +894,7 @@ async fn endpoints_from_the_config() {
     let s3_url = std::env::var("AWS_ENDPOINT_URL").expect("checked above");
     let ddb_url = std::env::var("AWS_ENDPOINT_URL_DYNAMODB").expect("checked above");
     let backend = S3BackendFactory::new()
+        .creating_missing(true)
         .open_s3(&config(
             bucket,
             &key,
@@ -908,6 +919,7 @@ async fn endpoints_from_the_config() {
 
     // A wrong endpoint in the config is used (not the environment's): the error says so.
     let nowhere = S3BackendFactory::new()
+        .creating_missing(true)
         .open(&config(
             &unique("forge-nowhere"),
             "k",
@@ -925,6 +937,7 @@ async fn endpoints_from_the_config() {
 #[tokio::test]
 async fn bad_config_is_explained() {
     let err = S3BackendFactory::new()
+        .creating_missing(true)
         .open(&Value::object([("key", s("k"))]))
         .await
         .err()
@@ -1224,6 +1237,7 @@ async fn lockfile_locks_exclude_terraform_and_forge_both_ways() {
     )
     .await;
     let backend = S3BackendFactory::new()
+        .creating_missing(true)
         .open_s3(&config(
             bucket,
             &key,
@@ -1367,7 +1381,7 @@ async fn existing_unversioned_bucket_is_used_with_a_warning() {
         .send()
         .await
         .expect("CreateBucket");
-    let factory = S3BackendFactory::new();
+    let factory = S3BackendFactory::new().creating_missing(true);
     let backend = factory
         .open(&config(&bucket, "k/terraform.tfstate", &[]))
         .await
@@ -1406,6 +1420,7 @@ async fn customer_key_encryption_round_trip() {
     // A fixed 256-bit test key (base64 of 32 bytes 0x01..0x20); not a secret of anything.
     let customer_key = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=";
     let backend = S3BackendFactory::new()
+        .creating_missing(true)
         .open_s3(&config(
             bucket,
             &key,
@@ -1452,7 +1467,7 @@ async fn assume_role_is_used_for_the_state_bucket() {
     require_emulators();
     let bucket = unique("forge-role");
     let role_arn = "arn:aws:iam::111111111111:role/state-writer";
-    let factory = S3BackendFactory::new();
+    let factory = S3BackendFactory::new().creating_missing(true);
     let backend = factory
         .open(&config(
             &bucket,
@@ -1497,6 +1512,7 @@ async fn assume_role_is_used_for_the_state_bucket() {
 
     // The role is assumed through the STS endpoint the config names.
     let err = S3BackendFactory::new()
+        .creating_missing(true)
         .open(&config(
             &unique("forge-role"),
             "k",
@@ -1528,7 +1544,7 @@ async fn kms_key_encrypts_the_new_bucket_and_every_write() {
     // LocalStack takes any well-formed key ARN for S3; real AWS needs the key to exist.
     let kms_key = "arn:aws:kms:us-east-1:000000000000:key/11111111-2222-3333-4444-555555555555";
     let key = "kms/terraform.tfstate";
-    let factory = S3BackendFactory::new();
+    let factory = S3BackendFactory::new().creating_missing(true);
     let backend = factory
         .open(&config(
             &bucket,
@@ -1599,6 +1615,7 @@ async fn an_error_of_the_bucket_check_wins_over_the_read() {
     // S3 refuses tags in the aws: namespace: the bootstrap creates the bucket, then fails
     // to tag it, after opening has returned.
     let backend = S3BackendFactory::new()
+        .creating_missing(true)
         .open(&config(
             &bucket,
             key,
@@ -1648,7 +1665,7 @@ async fn lockfile_on_a_new_bucket_is_written_once_the_bootstrap_made_it() {
     require_emulators();
     let bucket = unique("forge-new-lockfile");
     let key = "lockfile/terraform.tfstate";
-    let factory = S3BackendFactory::new();
+    let factory = S3BackendFactory::new().creating_missing(true);
     let backend = factory
         .open(&config(
             &bucket,

@@ -133,7 +133,7 @@ async fn opening_checks_each_bucket_and_table_once_per_process_beside_the_first_
     create_lock_table(&ddb, &table).await;
 
     let before = mark();
-    let factory = S3BackendFactory::new();
+    let factory = S3BackendFactory::new().creating_missing(true);
     let cfg = config(
         &bucket,
         "a/terraform.tfstate",
@@ -175,7 +175,7 @@ async fn opening_checks_each_bucket_and_table_once_per_process_beside_the_first_
     // A second unit on the same bucket and table, from another factory: no check at all;
     // the lock is its first request.
     let before = mark();
-    let other = S3BackendFactory::new();
+    let other = S3BackendFactory::new().creating_missing(true);
     let cfg = config(
         &bucket,
         "b/terraform.tfstate",
@@ -200,7 +200,7 @@ async fn opening_checks_each_bucket_and_table_once_per_process_beside_the_first_
     let fresh_bucket = unique("forge-req-new");
     let fresh_table = unique("forge-req-new-locks");
     let before = mark();
-    let factory = std::sync::Arc::new(S3BackendFactory::new());
+    let factory = std::sync::Arc::new(S3BackendFactory::new().creating_missing(true));
     let units = (0..8).map(|i| {
         let factory = factory.clone();
         let cfg = config(
@@ -272,7 +272,7 @@ async fn opening_checks_each_bucket_and_table_once_per_process_beside_the_first_
     // bucket, waits for the bootstrap and reads again.
     let no_table = unique("forge-req-read");
     let before = mark();
-    let factory = S3BackendFactory::new();
+    let factory = S3BackendFactory::new().creating_missing(true);
     let backend = factory
         .open(&config(&no_table, "r/terraform.tfstate", &[]))
         .await
@@ -294,7 +294,7 @@ async fn opening_checks_each_bucket_and_table_once_per_process_beside_the_first_
     // without versioning and announced.
     let plain = unique("forge-req-plain");
     let before = mark();
-    let factory = S3BackendFactory::new();
+    let factory = S3BackendFactory::new().creating_missing(true);
     let backend = factory
         .open(&config(
             &plain,

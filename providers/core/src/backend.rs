@@ -130,6 +130,24 @@ pub trait BackendFactory: Send + Sync {
         config: &crate::Value,
     ) -> Result<std::sync::Arc<dyn StateBackend>, BackendError>;
 
+    /// Opens the backend of a unit that runs as `role` (Terragrunt's `iam_role`): its
+    /// requests use the role's credentials where the environment's would be used. A
+    /// backend that cannot act as a role refuses rather than use other credentials.
+    async fn open_as(
+        &self,
+        config: &crate::Value,
+        role: Option<&crate::UnitRole>,
+    ) -> Result<std::sync::Arc<dyn StateBackend>, BackendError> {
+        match role {
+            None => self.open(config).await,
+            Some(role) => Err(BackendError::Other(format!(
+                "the {} backend cannot assume the unit's iam_role {}",
+                self.backend_type(),
+                role.role_arn
+            ))),
+        }
+    }
+
     /// Messages for the user gathered so far ("created state bucket ..."), drained.
     fn take_notices(&self) -> Vec<String> {
         Vec::new()

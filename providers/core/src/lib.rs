@@ -9,6 +9,7 @@ pub mod fake;
 pub mod provider;
 pub mod schema;
 pub mod test_support;
+pub mod unit_role;
 pub mod value;
 
 pub use backend::{
@@ -20,4 +21,5 @@ pub use provider::{
     ProviderFactory, ProviderResult, ProviderSchemas, ResourceType, plan_from_schema,
 };
 pub use schema::{AttrType, Attribute, BlockType, Schema};
+pub use unit_role::{UnitRole, UnitRoleToken};
 pub use value::{PathStep, Value};

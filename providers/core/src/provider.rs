@@ -128,6 +128,18 @@ pub trait ProviderFactory: Send + Sync {
     /// The provider's local name in configuration, `aws`.
     fn name(&self) -> &'static str;
     async fn configure(&self, config: &Value) -> ProviderResult<Arc<dyn Provider>>;
+    /// Configures the provider for a unit that runs as `role` (Terragrunt's `iam_role`):
+    /// the role's credentials take the place of the environment's. A provider that acts
+    /// as no cloud identity (Terraform's built-in one, the fake) has nothing to assume,
+    /// so the default configures as usual; the `aws` provider overrides it.
+    async fn configure_as(
+        &self,
+        config: &Value,
+        role: Option<&crate::UnitRole>,
+    ) -> ProviderResult<Arc<dyn Provider>> {
+        let _ = role;
+        self.configure(config).await
+    }
     /// Every resource type's and data source's schema. Schemas do not depend on
     /// configuration, so they are had without configuring: no credentials, no region, no
     /// call (reading `.tf.json` bodies, `forge validate`).

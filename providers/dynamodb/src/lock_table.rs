@@ -142,6 +142,16 @@ impl LockTable {
         })
     }
 
+    /// The key schema of the table when it exists (waiting for it to become active),
+    /// `None` when it does not; never creates it.
+    pub async fn existing(&self) -> ProviderResult<Option<Vec<(String, String, String)>>> {
+        match self.describe().await? {
+            Some(found) if found.status == TableStatus::Active => Ok(Some(found.key_schema)),
+            Some(_) => Ok(Some(self.wait_active().await?.key_schema)),
+            None => Ok(None),
+        }
+    }
+
     /// The table's status and key schema, `None` when it does not exist.
     async fn describe(&self) -> ProviderResult<Option<Described>> {
         retry(

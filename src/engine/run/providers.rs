@@ -80,7 +80,9 @@ impl Runner<'_> {
             .acquire()
             .await
             .map_err(|_| EngineError::new(ErrorKind::Interrupted, "the run was cancelled"))?;
-        factory.configure(config).await.map_err(|e| {
+        // The unit's iam_role (Terragrunt) is the identity its providers start from.
+        let role = self.run.unit.settings.role();
+        factory.configure_as(config, role).await.map_err(|e| {
             EngineError::provider(
                 &format!("unit {}: provider \"{key}\"", self.unit_name()),
                 "configuration",

@@ -1,6 +1,7 @@
 //! Creating a missing state bucket or lock table, as Terragrunt does, once per distinct
 //! bucket or table per process: many units share one bucket and one table, and open
-//! their backends at the same time.
+//! their backends at the same time. Only a command that changes something (or one run
+//! with `--backend-bootstrap`) creates them; any other finds them missing and says so.
 //!
 //! Opening a backend only starts these checks ([`Check::start`]) and returns: the first
 //! lock's PutItem does not wait for them. The backend waits for them where it must
@@ -166,10 +167,20 @@ async fn ensure_bucket(
         bucket.presence().await? == BucketPresence::Missing
     };
     if missing {
+        if !settings.create_missing {
+            return Err(ProviderError::new(format!(
+                "the state bucket {} does not exist yet in {region}: nothing has been applied with this remote_state, and this command does not create it",
+                bucket.name()
+            ))
+            .hint(NOT_CREATED_HINT));
+        }
         create_bucket(bucket, region, settings, notices, sts).await?;
     }
     Ok(())
 }
+
+/// What to do about a missing bucket or table in a command that does not create them.
+const NOT_CREATED_HINT: &str = "`forge apply` creates it (and the state) before it changes anything; to create it now and plan, run the command again with --backend-bootstrap";
 
 async fn create_bucket(
     bucket: &StateBucket,
@@ -309,6 +320,16 @@ async fn ensure_table(
     settings: &BootstrapSettings,
     notices: &Notices,
 ) -> ProviderResult<()> {
+    if !settings.create_missing {
+        return match table.existing().await? {
+            Some(key_schema) => check_key_schema(table.name(), &key_schema),
+            None => Err(ProviderError::new(format!(
+                "the DynamoDB lock table {} does not exist yet in {region}, and this command does not create it",
+                table.name()
+            ))
+            .hint(NOT_CREATED_HINT)),
+        };
+    }
     match table
         .ensure(&settings.table_tags, settings.table_encryption)
         .await?

@@ -134,6 +134,9 @@ pub struct S3BackendConfig {
     pub profile: Option<String>,
     /// The role to assume with those credentials, if any.
     pub role: Option<super::role::RoleSettings>,
+    /// The unit's Terragrunt `iam_role`, not a config key: assumed first, with the
+    /// environment's credentials, unless the config names its own profile or keys.
+    pub unit_role: Option<forge_provider::UnitRole>,
     /// STS endpoint for assuming the role (`endpoints.sts`, legacy `sts_endpoint`).
     pub sts_endpoint: Option<String>,
     /// The identity settings shared with the provider block: shared files, retries,
@@ -186,6 +189,10 @@ pub struct BootstrapSettings {
     pub bucket_tags: BTreeMap<String, String>,
     pub table_tags: BTreeMap<String, String>,
     pub table_encryption: bool,
+    /// Whether this run may create a missing bucket or table: only a command that
+    /// changes something, or one asked to (`--backend-bootstrap`). Not a config key: the
+    /// factory's ([`super::S3BackendFactory::creating_missing`]).
+    pub create_missing: bool,
 }
 
 impl S3BackendConfig {
@@ -260,6 +267,7 @@ impl S3BackendConfig {
             table_encryption: reader
                 .bool("enable_lock_table_ssencryption")?
                 .unwrap_or(false),
+            create_missing: false,
         };
 
         let identity = identity_settings(&reader)?;
@@ -289,6 +297,7 @@ impl S3BackendConfig {
             static_credentials,
             profile: reader.string("profile")?,
             role: super::role::read(&reader)?,
+            unit_role: None,
             sts_endpoint,
             identity,
             bootstrap,

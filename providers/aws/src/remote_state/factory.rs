@@ -10,7 +10,7 @@ use aws_config::BehaviorVersion;
 use forge_aws_common::identity;
 use forge_aws_common::provider_block::{AccountCheck, RetryMode};
 use forge_aws_dynamodb::LockTable;
-use forge_provider::{BackendError, BackendFactory, StateBackend, Value};
+use forge_provider::{BackendError, BackendFactory, StateBackend, UnitRole, Value};
 
 use super::config::S3BackendConfig;
 use super::role::RoleSettings;
@@ -27,6 +27,8 @@ pub struct S3BackendFactory {
     /// Configuration notes already given: many units share one config shape.
     noted: Mutex<std::collections::HashSet<String>>,
     consistency: ConsistencyRetry,
+    /// Whether a missing bucket or lock table is created (`creating_missing`).
+    create_missing: bool,
 }
 
 #[derive(Clone)]
@@ -49,7 +51,16 @@ impl S3BackendFactory {
             notices: Default::default(),
             noted: Mutex::new(std::collections::HashSet::new()),
             consistency: ConsistencyRetry::default(),
+            create_missing: false,
         }
+    }
+
+    /// A factory whose backends create a missing state bucket or lock table: for the
+    /// commands that change something (apply, destroy, import, state push/rm/mv) and
+    /// for `--backend-bootstrap`. Without it a missing one is an error saying so.
+    pub fn creating_missing(mut self, create: bool) -> Self {
+        self.create_missing = create;
+        self
     }
 
     /// Changes how long reads wait for S3 to match the digest item.
@@ -60,7 +71,18 @@ impl S3BackendFactory {
 
     /// Opens the backend as its concrete type (`open` hands out the trait object).
     pub async fn open_s3(&self, config: &Value) -> Result<Arc<S3Backend>, BackendError> {
-        let config = S3BackendConfig::from_value(config)?;
+        self.open_s3_as(config, None).await
+    }
+
+    /// Opens the backend of a unit that runs as `role` (Terragrunt's `iam_role`).
+    pub async fn open_s3_as(
+        &self,
+        config: &Value,
+        role: Option<&UnitRole>,
+    ) -> Result<Arc<S3Backend>, BackendError> {
+        let mut config = S3BackendConfig::from_value(config)?;
+        config.unit_role = role.cloned();
+        config.bootstrap.create_missing = self.create_missing;
         for note in &config.ignored_notes {
             self.notice_once(note.clone());
         }
@@ -122,11 +144,12 @@ impl S3BackendFactory {
     /// The SDK clients for this config's region, credentials and endpoints, built once.
     async fn clients_for(&self, config: &S3BackendConfig) -> Result<Clients, BackendError> {
         let cache_key = format!(
-            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
+            "{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{:?}|{}",
             config.identity,
             config.region,
             config.profile,
             config.role,
+            config.unit_role,
             config.sts_endpoint,
             config
                 .static_credentials
@@ -175,8 +198,11 @@ impl S3BackendFactory {
             loader = loader.retry_config(retry);
         }
         let ca_bundle = identity.custom_ca_bundle.as_deref().map(expand_home);
-        if let Some(client) = forge_aws_common::transport::http_client(ca_bundle.as_deref())
-            .map_err(|e| backend_setting_error(config, e))?
+        if let Some(client) = forge_aws_common::transport::http_client(
+            ca_bundle.as_deref(),
+            &forge_aws_common::transport::ProxySettings::default(),
+        )
+        .map_err(|e| backend_setting_error(config, e))?
         {
             loader = loader.http_client(client);
         }
@@ -196,6 +222,15 @@ impl S3BackendFactory {
                 config.bucket
             )));
         };
+        // As under Terragrunt, the unit's iam_role stands in for the environment's
+        // credentials; the config's own profile or keys outrank it.
+        if let Some(role) = &config.unit_role
+            && config.profile.is_none()
+            && config.static_credentials.is_none()
+        {
+            let credentials = identity::unit_role_credentials(sts_client(&sdk, config), role);
+            sdk = sdk.into_builder().credentials_provider(credentials).build();
+        }
         if let Some(role) = &config.role {
             sdk = with_assumed_role(
                 sdk,
@@ -310,21 +345,29 @@ async fn check_credentials(
     match provider.provide_credentials().await {
         Ok(_) => Ok(()),
         Err(e) => {
-            let what = match &config.role {
-                Some(role) => format!(
-                    "could not assume the role {} for the state bucket {}",
-                    role.role_arn, config.bucket
+            let role_arn = config
+                .role
+                .as_ref()
+                .map(|r| &r.role_arn)
+                .or(config.unit_role.as_ref().map(|r| &r.role_arn));
+            let what = match role_arn {
+                Some(role_arn) => format!(
+                    "could not assume the role {role_arn} for the state bucket {}",
+                    config.bucket
                 ),
                 None => format!(
                     "could not load AWS credentials for the state bucket {}",
                     config.bucket
                 ),
             };
-            let hint = match &config.role {
-                Some(_) => {
+            let hint = match (&config.role, &config.unit_role) {
+                (Some(_), _) => {
                     "check remote_state config.assume_role (role_arn, external_id), the STS endpoint (config.endpoints.sts or AWS_ENDPOINT_URL) and that the base credentials may assume it"
                 }
-                None => {
+                (None, Some(_)) => {
+                    "check the unit's iam_role (and iam_web_identity_token), the STS endpoint (AWS_ENDPOINT_URL) and that the environment's credentials may assume it"
+                }
+                (None, None) => {
                     "export AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY or AWS_PROFILE, or set access_key/secret_key or profile in the remote_state config"
                 }
             };
@@ -441,7 +484,15 @@ impl BackendFactory for S3BackendFactory {
     }
 
     async fn open(&self, config: &Value) -> Result<Arc<dyn StateBackend>, BackendError> {
-        let backend: Arc<dyn StateBackend> = self.open_s3(config).await?;
+        self.open_as(config, None).await
+    }
+
+    async fn open_as(
+        &self,
+        config: &Value,
+        role: Option<&UnitRole>,
+    ) -> Result<Arc<dyn StateBackend>, BackendError> {
+        let backend: Arc<dyn StateBackend> = self.open_s3_as(config, role).await?;
         Ok(backend)
     }
 
