@@ -169,7 +169,8 @@ impl Runner<'_> {
             .state
             .instances
             .get(addr)
-            .map(|s| from_state(schema, &s.attributes));
+            .map(|s| recorded_value(rt, addr, s))
+            .transpose()?;
         if self.run.mode == PlanMode::Destroy {
             return Ok(recorded.unwrap_or_else(|| unknown_object(schema, None)));
         }
@@ -611,4 +612,20 @@ pub async fn import_instance(
     };
     runner.recorder.record(addr, Some(inst)).await?;
     Ok(value)
+}
+
+/// A recorded instance as its type's current shape: the attributes unwrapped from
+/// state's spelling and, when an older provider release wrote them (a lower
+/// `schema_version`), upgraded as that provider's state upgraders do.
+pub(super) fn recorded_value(
+    rt: &dyn ResourceType,
+    addr: &InstanceAddr,
+    inst: &InstanceState,
+) -> Result<Value, EngineError> {
+    let value = from_state(rt.schema(), &inst.attributes);
+    if inst.schema_version == rt.schema().version {
+        return Ok(value);
+    }
+    rt.upgrade_state(inst.schema_version, value)
+        .map_err(|e| EngineError::provider(&addr.to_string(), "reading its state", &e))
 }

@@ -1,8 +1,3 @@
-// NOT YET DECLARED in `mod.rs` (so not compiled or run): written against the harness
-// but never run, because no forge binary could be built in this session's time (see the
-// compat-b report). To enable: add `mod ec2;` to `mod.rs`, run
-// `cargo test -p forge --test main -- cli::provider_oracle::ec2`, and list in SCHEMA_ALLOWED /
-// `state_diff::KNOWN` + README only the differences that remain for a stated reason.
 //! `aws_security_group`, `aws_key_pair`, `aws_instance` and the data sources `aws_vpc`,
 //! `aws_subnets`, `aws_subnet` and `aws_ami` against the provider.
 

@@ -31,6 +31,7 @@
 pub mod schemas;
 pub mod state_diff;
 
+mod ec2;
 mod iam;
 mod s3;
 mod secretsmanager;
