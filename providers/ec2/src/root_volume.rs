@@ -220,6 +220,17 @@ pub fn plan(
         && let Some(Value::Object(first)) = items.first_mut()
     {
         let tags = root.get("tags").unwrap_or(&Value::Null);
+        // Unset tags recorded as the provider's empty map stay as recorded (its read
+        // writes {} for a volume without tags of its own).
+        let recorded = prior_list
+            .and_then(<[Value]>::first)
+            .and_then(|r| r.get("tags"))
+            .filter(|t| t.as_map().is_some_and(|m| m.is_empty()));
+        if tags.is_null()
+            && let Some(empty) = recorded
+        {
+            first.insert("tags".to_string(), empty.clone());
+        }
         let all = if tags.is_wholly_known() {
             let mut all = default_tags.clone();
             all.extend(string_map(tags));

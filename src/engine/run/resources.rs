@@ -611,6 +611,9 @@ pub async fn import_instance(
         schema_version: rt.schema().version,
     };
     runner.recorder.record(addr, Some(inst)).await?;
+    // An import is the run's only operation: its state goes to the backend now, not
+    // only to the journal (which the next run would take).
+    runner.recorder.write_all().await?;
     Ok(value)
 }
 
