@@ -102,6 +102,35 @@ pub trait ResourceType: Send + Sync {
 
     /// Reads an existing object by the id Terraform uses for it. `None` when there is none.
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>>;
+
+    /// Brings a state recorded at schema version `version` to this type's shape, as the
+    /// provider's state upgraders do (a state written by an older provider release). The
+    /// default knows only the current version; a type whose provider has earlier
+    /// versions overrides [`ResourceType::upgrade_step`].
+    fn upgrade_state(&self, version: u64, state: Value) -> ProviderResult<Value> {
+        let current = self.schema().version;
+        if version > current {
+            return Err(ProviderError::new(format!(
+                "{}: the state is at schema version {version}, written by a newer provider than forge's (version {current})",
+                self.type_name()
+            ))
+            .hint("use the provider release that wrote it, or re-import the object with forge import"));
+        }
+        let mut state = state;
+        for from in version..current {
+            state = self.upgrade_step(from, state)?;
+        }
+        Ok(state)
+    }
+
+    /// One upgrade step, from schema version `from` to `from + 1`. The default has none.
+    fn upgrade_step(&self, from: u64, _state: Value) -> ProviderResult<Value> {
+        Err(ProviderError::new(format!(
+            "{}: forge cannot upgrade a state at schema version {from}",
+            self.type_name()
+        ))
+        .hint("refresh the state with the provider that wrote it, or re-import the object with forge import"))
+    }
 }
 
 /// One data source, such as `aws_caller_identity`.
@@ -272,6 +301,55 @@ mod tests {
                 "size",
                 Attribute::optional(AttrType::Number).default(Value::Number(256.0)),
             )
+    }
+
+    /// A type at schema version 2 whose steps append their version to `trail`.
+    struct Versioned(Schema);
+
+    #[async_trait]
+    impl ResourceType for Versioned {
+        fn type_name(&self) -> &'static str {
+            "test_versioned"
+        }
+        fn schema(&self) -> &Schema {
+            &self.0
+        }
+        async fn create(&self, planned: &Value) -> ProviderResult<Value> {
+            Ok(planned.clone())
+        }
+        async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
+            Ok(Some(state.clone()))
+        }
+        async fn update(&self, _prior: &Value, planned: &Value) -> ProviderResult<Value> {
+            Ok(planned.clone())
+        }
+        async fn delete(&self, _state: &Value) -> ProviderResult<()> {
+            Ok(())
+        }
+        async fn import(&self, _id: &str) -> ProviderResult<Option<Value>> {
+            Ok(None)
+        }
+        fn upgrade_step(&self, from: u64, state: Value) -> ProviderResult<Value> {
+            let trail = format!("{}{from}", state.str_attr("trail").unwrap_or_default());
+            Ok(Value::object([("trail", Value::string(trail))]))
+        }
+    }
+
+    #[test]
+    fn an_older_state_is_upgraded_one_step_at_a_time_and_a_newer_one_is_refused() {
+        let ty = Versioned(Schema::new().version(2));
+        let start = Value::object([("trail", Value::string(""))]);
+        let up = ty.upgrade_state(0, start.clone()).unwrap();
+        assert_eq!(up.str_attr("trail"), Some("01"));
+        let up = ty.upgrade_state(1, start.clone()).unwrap();
+        assert_eq!(up.str_attr("trail"), Some("1"));
+        assert_eq!(ty.upgrade_state(2, start.clone()).unwrap(), start);
+        let newer = ty.upgrade_state(3, start).unwrap_err();
+        assert!(
+            newer.message.contains("schema version 3"),
+            "{}",
+            newer.message
+        );
     }
 
     #[test]

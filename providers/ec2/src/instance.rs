@@ -41,7 +41,9 @@ impl InstanceResource {
     pub fn new(ctx: Arc<AwsContext>) -> Self {
         let string = || AttrType::String;
         let schema = Schema::new()
-            .attr("ami", Attribute::required(string()).force_new())
+            // Optional and computed as in the provider (where a launch template can name
+            // the image instead); forge takes no launch template, so `plan` requires it.
+            .attr("ami", Attribute::optional_computed(string()).force_new())
             .attr("instance_type", Attribute::optional_computed(string()))
             .attr(
                 "subnet_id",
@@ -63,10 +65,14 @@ impl InstanceResource {
                 "key_name",
                 Attribute::optional_computed(string()).force_new(),
             )
-            .attr("user_data", Attribute::optional(string()).force_new())
+            // Computed as in the provider: left out, the recorded value is kept.
+            .attr(
+                "user_data",
+                Attribute::optional_computed(string()).force_new(),
+            )
             .attr(
                 "user_data_base64",
-                Attribute::optional(string()).force_new(),
+                Attribute::optional_computed(string()).force_new(),
             )
             .attr(
                 "tags",
@@ -196,7 +202,7 @@ impl InstanceResource {
                 .iter()
                 .filter_map(|g| g.group_id().map(str::to_string)),
         );
-        let root_block_device = root_volume::read(&self.client, i).await?;
+        let root_block_device = root_volume::read(&self.client, i, &self.ctx.default_tags).await?;
         let monitoring = i
             .monitoring()
             .and_then(|m| m.state())
@@ -573,6 +579,12 @@ impl ResourceType for InstanceResource {
             )
             .hint("set only one of them"));
         }
+        if config.get_non_null("ami").is_none() {
+            return Err(ProviderError::new(
+                "aws_instance: `ami` is required: forge does not take a launch_template, the provider's other way to name the image",
+            )
+            .hint("set ami to the image id (a data \"aws_ami\" lookup can find it)"));
+        }
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
         // An unset argument recorded with its empty value (`tags = {}`) stays as it is.
         forge_aws_common::values::keep_empty_values(&self.schema, prior, config, &mut planned);
@@ -596,7 +608,7 @@ impl ResourceType for InstanceResource {
                 string_set(strings_in(groups)),
             );
         }
-        let root = root_volume::plan(prior, config, &planned);
+        let root = root_volume::plan(&self.ctx.default_tags, prior, config, &planned)?;
         set_attr(&mut planned, "root_block_device", root);
         plan_tags_all(&self.ctx, &mut planned);
         let mut requires_replace = replace_paths(&self.schema, prior, &planned);
@@ -634,6 +646,16 @@ impl ResourceType for InstanceResource {
                 });
             }
         };
+        if let Some(volume_id) = instance.as_ref().and_then(root_volume::volume_id) {
+            root_volume::apply_tags(
+                &self.client,
+                &self.ctx,
+                &volume_id,
+                &BTreeMap::new(),
+                &planned,
+            )
+            .await?;
+        }
         let mut state = planned.clone();
         if let Some(u) = planned.str_attr("user_data") {
             set_attr(&mut state, "user_data", Value::string(user_data_hash(u)));
@@ -700,6 +722,12 @@ impl ResourceType for InstanceResource {
             }
         }
         root_volume::update(&self.client, &id, prior, &planned).await?;
+        if let Some(before) = root_volume::configured(prior)
+            && let Some(volume_id) = before.str_attr("volume_id")
+        {
+            let carried = string_map(before.get("tags_all").unwrap_or(&Value::Null));
+            root_volume::apply_tags(&self.client, &self.ctx, volume_id, &carried, &planned).await?;
+        }
         if changed("iam_instance_profile") {
             self.change_profile(&id, planned.str_attr("iam_instance_profile"))
                 .await?;
@@ -742,11 +770,125 @@ impl ResourceType for InstanceResource {
         let state = Value::object([("id", Value::string(id))]);
         self.read_by_id(id, &state).await
     }
+
+    fn upgrade_step(&self, from: u64, state: Value) -> ProviderResult<Value> {
+        match from {
+            0 => Ok(upgrade_v0(state)),
+            _ => Err(ProviderError::new(format!(
+                "aws_instance: no state upgrade from schema version {from}"
+            ))),
+        }
+    }
+}
+
+/// The provider's v0 -> v1 step: v0's one `block_device` list is split by kind into
+/// `ephemeral_block_device` (a virtual name starting "ephemeral"), `root_block_device`
+/// (device `/dev/sda1`) and `ebs_block_device` (the others), each keeping the fields its
+/// kind has; the three lists exist afterwards even when empty.
+fn upgrade_v0(mut state: Value) -> Value {
+    let Value::Object(m) = &mut state else {
+        return state;
+    };
+    let old = m.remove("block_device");
+    for kind in [
+        "ebs_block_device",
+        "ephemeral_block_device",
+        "root_block_device",
+    ] {
+        m.entry(kind.to_string())
+            .and_modify(|v| {
+                if v.is_null() {
+                    *v = Value::List(Vec::new());
+                }
+            })
+            .or_insert_with(|| Value::List(Vec::new()));
+    }
+    for device in old.as_ref().and_then(Value::as_seq).unwrap_or(&[]) {
+        let Value::Object(fields) = device else {
+            continue;
+        };
+        let is_ephemeral = fields
+            .get("virtual_name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.starts_with("ephemeral"));
+        let is_root = fields.get("device_name").and_then(Value::as_str) == Some("/dev/sda1");
+        let (kind, dropped): (&str, &[&str]) = if is_ephemeral {
+            (
+                "ephemeral_block_device",
+                &[
+                    "delete_on_termination",
+                    "encrypted",
+                    "iops",
+                    "volume_size",
+                    "volume_type",
+                ],
+            )
+        } else if is_root {
+            (
+                "root_block_device",
+                &["virtual_name", "encrypted", "snapshot_id"],
+            )
+        } else {
+            ("ebs_block_device", &["virtual_name"])
+        };
+        let mut kept = fields.clone();
+        for name in dropped {
+            kept.remove(*name);
+        }
+        if let Some(Value::List(items)) = m.get_mut(kind) {
+            items.push(Value::Object(kept));
+        }
+    }
+    state
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_0_state_splits_its_block_devices_by_kind() {
+        // A v0 instance: one `block_device` list holding the root, an EBS and an
+        // instance-store device.
+        let v0 = Value::from_json(&serde_json::json!({
+            "id": "i-0123",
+            "ami": "ami-1",
+            "block_device": [
+                {"device_name": "/dev/sda1", "virtual_name": "", "encrypted": false,
+                 "snapshot_id": "snap-1", "volume_size": 8, "volume_type": "standard",
+                 "delete_on_termination": true},
+                {"device_name": "/dev/sdb", "virtual_name": "", "volume_size": 20,
+                 "snapshot_id": "", "delete_on_termination": true},
+                {"device_name": "/dev/sdc", "virtual_name": "ephemeral0",
+                 "volume_size": 0, "delete_on_termination": false}
+            ]
+        }));
+        let v1 = upgrade_v0(v0);
+        assert!(v1.get("block_device").is_none());
+        let list = |kind: &str| v1.get(kind).and_then(Value::as_seq).unwrap().to_vec();
+        let root = list("root_block_device");
+        assert_eq!(root.len(), 1);
+        assert_eq!(root[0].str_attr("device_name"), Some("/dev/sda1"));
+        assert!(root[0].get("snapshot_id").is_none() && root[0].get("encrypted").is_none());
+        assert_eq!(root[0].get("volume_size"), Some(&Value::Number(8.0)));
+        let ebs = list("ebs_block_device");
+        assert_eq!(ebs.len(), 1);
+        assert_eq!(ebs[0].str_attr("device_name"), Some("/dev/sdb"));
+        assert!(ebs[0].get("virtual_name").is_none());
+        let ephemeral = list("ephemeral_block_device");
+        assert_eq!(ephemeral.len(), 1);
+        assert_eq!(ephemeral[0].str_attr("virtual_name"), Some("ephemeral0"));
+        assert!(ephemeral[0].get("volume_size").is_none());
+        // A v0 state without block devices still has the three lists.
+        let bare = upgrade_v0(Value::from_json(&serde_json::json!({"id": "i-1"})));
+        for kind in [
+            "root_block_device",
+            "ebs_block_device",
+            "ephemeral_block_device",
+        ] {
+            assert_eq!(bare.get(kind), Some(&Value::List(Vec::new())), "{kind}");
+        }
+    }
     use std::sync::atomic::{AtomicU32, Ordering};
 
     fn quick() -> Backoff {

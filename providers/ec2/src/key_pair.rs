@@ -231,11 +231,45 @@ impl ResourceType for KeyPairResource {
         self.read_by_name(id, &Value::object([("id", Value::string(id))]))
             .await
     }
+
+    fn upgrade_step(&self, from: u64, state: Value) -> ProviderResult<Value> {
+        match from {
+            0 => Ok(upgrade_v0(state)),
+            _ => Err(ProviderError::new(format!(
+                "aws_key_pair: no state upgrade from schema version {from}"
+            ))),
+        }
+    }
+}
+
+/// The provider's v0 -> v1 step: the public key without surrounding white space (v0
+/// kept the trailing newline of a key read from a file).
+fn upgrade_v0(mut state: Value) -> Value {
+    if let Value::Object(m) = &mut state
+        && let Some(key) = m.get("public_key").and_then(Value::as_str)
+    {
+        let trimmed = Value::string(key.trim());
+        m.insert("public_key".to_string(), trimmed);
+    }
+    state
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_0_state_has_its_public_key_trimmed() {
+        let v0 = Value::from_json(&serde_json::json!({
+            "id": "deploy", "key_name": "deploy",
+            "public_key": "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB deploy\n"
+        }));
+        let v1 = upgrade_v0(v0);
+        assert_eq!(
+            v1.str_attr("public_key"),
+            Some("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIB deploy")
+        );
+    }
 
     #[test]
     fn comments_and_spacing_do_not_make_another_key() {

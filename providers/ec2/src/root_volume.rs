@@ -6,9 +6,16 @@ use aws_sdk_ec2::types::{
     InstanceBlockDeviceMappingSpecification, VolumeType,
 };
 use forge_aws_common::sdk_error;
-use forge_provider::{AttrType, Attribute, BlockType, ProviderResult, Schema, Value};
+use forge_aws_common::string_map;
+use forge_provider::{
+    AttrType, Attribute, BlockType, ProviderError, ProviderResult, Schema, Value,
+};
 
-use crate::common::opt_string;
+use std::collections::BTreeMap;
+
+use forge_aws_common::AwsContext;
+
+use crate::common::{opt_string, tags_from_aws, update_tags};
 
 /// Used when the AMI does not say which device is its root (Terraform's fallback too).
 const FALLBACK_ROOT_DEVICE: &str = "/dev/xvda";
@@ -27,21 +34,26 @@ pub fn block() -> BlockType {
             .attr("iops", Attribute::optional_computed(AttrType::Number))
             .attr("throughput", Attribute::optional_computed(AttrType::Number))
             .attr("encrypted", Attribute::optional_computed(AttrType::Bool))
+            // The provider's default: the root volume goes with the instance.
             .attr(
                 "delete_on_termination",
-                Attribute::optional_computed(AttrType::Bool),
+                Attribute::optional(AttrType::Bool).default(Value::Bool(true)),
             )
             .attr("volume_id", Attribute::computed(AttrType::String))
             .attr("device_name", Attribute::computed(AttrType::String))
-            // Recorded by the provider; forge does not set them on the root volume.
-            .attr("kms_key_id", Attribute::computed(AttrType::String))
+            // Sent at launch; EC2 cannot re-encrypt a volume, so a change replaces the
+            // instance (the provider's ForceNew).
+            .attr("kms_key_id", Attribute::optional_computed(AttrType::String))
+            // The root volume's own tags, put on it after launch and kept in step by
+            // CreateTags/DeleteTags; `tags_all` is the provider's record of what the
+            // volume carries (optional+computed there; a configured one is refused).
             .attr(
                 "tags",
-                Attribute::computed(AttrType::Map(Box::new(AttrType::String))),
+                Attribute::optional(AttrType::Map(Box::new(AttrType::String))),
             )
             .attr(
                 "tags_all",
-                Attribute::computed(AttrType::Map(Box::new(AttrType::String))),
+                Attribute::optional_computed(AttrType::Map(Box::new(AttrType::String))),
             ),
         max_items: 1,
         ..Default::default()
@@ -85,6 +97,11 @@ pub async fn mapping(
         .set_iops(int(root, "iops"))
         .set_throughput(int(root, "throughput"))
         .set_encrypted(root.get("encrypted").and_then(Value::as_bool))
+        .set_kms_key_id(
+            root.str_attr("kms_key_id")
+                .filter(|k| !k.is_empty())
+                .map(str::to_string),
+        )
         .delete_on_termination(
             root.get("delete_on_termination")
                 .and_then(Value::as_bool)
@@ -97,8 +114,25 @@ pub async fn mapping(
         .build())
 }
 
+/// The id of the instance's root EBS volume, once EC2 reports it.
+pub fn volume_id(instance: &Instance) -> Option<String> {
+    let root_name = instance.root_device_name()?;
+    instance
+        .block_device_mappings()
+        .iter()
+        .find(|m| m.device_name() == Some(root_name))
+        .and_then(|m| m.ebs()?.volume_id())
+        .map(str::to_string)
+}
+
 /// The live root volume as a `root_block_device` list (empty for instance-store roots).
-pub async fn read(client: &aws_sdk_ec2::Client, instance: &Instance) -> ProviderResult<Value> {
+/// `tags_all` is every tag the volume carries; `tags` those not set by the provider's
+/// `default_tags` with the same value (the provider's read).
+pub async fn read(
+    client: &aws_sdk_ec2::Client,
+    instance: &Instance,
+    default_tags: &BTreeMap<String, String>,
+) -> ProviderResult<Value> {
     let root_name = instance.root_device_name();
     let Some((device, ebs)) = instance
         .block_device_mappings()
@@ -118,6 +152,12 @@ pub async fn read(client: &aws_sdk_ec2::Client, instance: &Instance) -> Provider
         .await
         .map_err(sdk_error)?;
     let volume = out.volumes().first();
+    let all = tags_from_aws(volume.map(|v| v.tags()).unwrap_or_default());
+    let own: BTreeMap<String, String> = all
+        .iter()
+        .filter(|(k, v)| default_tags.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
     let number = |n: Option<i32>| {
         n.map(|n| Value::Number(f64::from(n)))
             .unwrap_or(Value::Number(0.0))
@@ -144,29 +184,116 @@ pub async fn read(client: &aws_sdk_ec2::Client, instance: &Instance) -> Provider
             "kms_key_id",
             Value::string(volume.and_then(|v| v.kms_key_id()).unwrap_or("")),
         ),
-        ("tags", Value::Map(Default::default())),
-        ("tags_all", Value::Map(Default::default())),
+        ("tags", string_map_value(&own)),
+        ("tags_all", string_map_value(&all)),
     ])]))
 }
 
 /// The planned root block device: with none configured, whatever the instance has
-/// (Terraform treats the block as optional and computed).
-pub fn plan(prior: Option<&Value>, config: &Value, planned_default: &Value) -> Value {
+/// (Terraform treats the block as optional and computed). A configured block's
+/// `tags_all` is its `tags` with the provider's `default_tags` under them.
+pub fn plan(
+    default_tags: &BTreeMap<String, String>,
+    prior: Option<&Value>,
+    config: &Value,
+    planned_default: &Value,
+) -> ProviderResult<Value> {
     let prior_list = prior
         .and_then(|p| p.get("root_block_device"))
         .and_then(Value::as_seq);
-    match configured(config) {
-        None => Value::List(prior_list.map(<[Value]>::to_vec).unwrap_or_default()),
-        Some(_) => planned_default
-            .get("root_block_device")
-            .cloned()
-            .unwrap_or(Value::List(Vec::new())),
+    let Some(root) = configured(config) else {
+        return Ok(Value::List(
+            prior_list.map(<[Value]>::to_vec).unwrap_or_default(),
+        ));
+    };
+    if root.get_non_null("tags_all").is_some() {
+        return Err(ProviderError::new(
+            "aws_instance: root_block_device.tags_all is what the volume carries, recorded by the provider; it cannot be set",
+        )
+        .hint("set root_block_device.tags (the provider's default_tags are added to them)"));
+    }
+    let mut planned = planned_default
+        .get("root_block_device")
+        .cloned()
+        .unwrap_or(Value::List(Vec::new()));
+    if let Value::List(items) = &mut planned
+        && let Some(Value::Object(first)) = items.first_mut()
+    {
+        let tags = root.get("tags").unwrap_or(&Value::Null);
+        // Unset tags recorded as the provider's empty map stay as recorded (its read
+        // writes {} for a volume without tags of its own).
+        let recorded = prior_list
+            .and_then(<[Value]>::first)
+            .and_then(|r| r.get("tags"))
+            .filter(|t| t.as_map().is_some_and(|m| m.is_empty()));
+        if tags.is_null()
+            && let Some(empty) = recorded
+        {
+            first.insert("tags".to_string(), empty.clone());
+        }
+        let all = if tags.is_wholly_known() {
+            let mut all = default_tags.clone();
+            all.extend(string_map(tags));
+            string_map_value(&all)
+        } else {
+            Value::Unknown
+        };
+        first.insert("tags_all".to_string(), all);
+    }
+    Ok(planned)
+}
+
+/// Puts the planned root volume tags (with the default tags) on the volume, removing
+/// those it carried before; nothing when the block is not configured.
+pub async fn apply_tags(
+    client: &aws_sdk_ec2::Client,
+    ctx: &AwsContext,
+    volume_id: &str,
+    before: &BTreeMap<String, String>,
+    planned: &Value,
+) -> ProviderResult<()> {
+    let Some(root) = configured(planned) else {
+        return Ok(());
+    };
+    let own = string_map(root.get("tags").unwrap_or(&Value::Null));
+    // As the provider: a volume without tags of its own is left as EC2 made it.
+    if own.is_empty() && before.is_empty() {
+        return Ok(());
+    }
+    update_tags(client, volume_id, before, &ctx.tags_all(&own)).await
+}
+
+fn string_map_value(map: &BTreeMap<String, String>) -> Value {
+    Value::Map(
+        map.iter()
+            .map(|(k, v)| (k.clone(), Value::string(v)))
+            .collect(),
+    )
+}
+
+/// True when a change to the root volume needs a new instance (encryption and its key
+/// cannot be changed on an existing volume).
+pub fn needs_replacement(prior: Option<&Value>, planned: &Value) -> bool {
+    encryption_changes(prior, planned) || key_changes(prior, planned)
+}
+
+/// A configured `kms_key_id` other than the recorded one (a key left out keeps it).
+fn key_changes(prior: Option<&Value>, planned: &Value) -> bool {
+    let before = prior
+        .and_then(configured)
+        .and_then(|r| r.get("kms_key_id"))
+        .and_then(Value::as_str);
+    let Some(after) = configured(planned).and_then(|r| r.get("kms_key_id")) else {
+        return false;
+    };
+    match (before, after) {
+        (Some(_), a) if a.is_unknown() => true,
+        (Some(b), a) => a.as_str().is_some_and(|a| a != b),
+        _ => false,
     }
 }
 
-/// True when a change to the root volume needs a new instance (encryption cannot be
-/// changed on an existing volume).
-pub fn needs_replacement(prior: Option<&Value>, planned: &Value) -> bool {
+fn encryption_changes(prior: Option<&Value>, planned: &Value) -> bool {
     let before = prior
         .and_then(configured)
         .and_then(|r| r.get("encrypted"))
@@ -288,7 +415,7 @@ mod tests {
         let prior = with_root(Value::Bool(true));
         let config = Value::object([("root_block_device", Value::List(vec![]))]);
         assert_eq!(
-            plan(Some(&prior), &config, &config),
+            plan(&BTreeMap::new(), Some(&prior), &config, &config).unwrap(),
             prior.get("root_block_device").cloned().unwrap()
         );
     }

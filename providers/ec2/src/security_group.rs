@@ -41,9 +41,13 @@ impl SecurityGroupType {
                 "name_prefix",
                 Attribute::optional_computed(AttrType::String).force_new(),
             )
+            // Optional with the provider's default, not computed: removing it plans a
+            // return to the default (a replacement), as in the provider.
             .attr(
                 "description",
-                Attribute::optional_computed(AttrType::String).force_new(),
+                Attribute::optional(AttrType::String)
+                    .force_new()
+                    .default(Value::string(DEFAULT_DESCRIPTION)),
             )
             .attr(
                 "vpc_id",
@@ -51,7 +55,7 @@ impl SecurityGroupType {
             )
             .attr(
                 "revoke_rules_on_delete",
-                Attribute::optional_computed(AttrType::Bool),
+                Attribute::optional(AttrType::Bool).default(Value::Bool(false)),
             )
             .attr(
                 "tags",
@@ -344,16 +348,6 @@ impl ResourceType for SecurityGroupType {
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
         // An unset argument recorded with its empty value (`tags = {}`) stays as it is.
         forge_aws_common::values::keep_empty_values(&self.schema, prior, config, &mut planned);
-        if config.get_non_null("description").is_none() {
-            set_attr(
-                &mut planned,
-                "description",
-                Value::string(DEFAULT_DESCRIPTION),
-            );
-        }
-        if config.get_non_null("revoke_rules_on_delete").is_none() {
-            set_attr(&mut planned, "revoke_rules_on_delete", Value::Bool(false));
-        }
         for kind in RULE_KINDS {
             let rules = plan_rules(kind, prior, config)?;
             set_attr(&mut planned, kind, rules);
@@ -514,11 +508,39 @@ impl ResourceType for SecurityGroupType {
         let state = Value::object([("id", Value::string(id))]);
         self.read_by_id(id, &state).await
     }
+
+    fn upgrade_step(&self, from: u64, state: Value) -> ProviderResult<Value> {
+        match from {
+            0 => Ok(upgrade_v0(state)),
+            _ => Err(ProviderError::new(format!(
+                "aws_security_group: no state upgrade from schema version {from}"
+            ))),
+        }
+    }
+}
+
+/// The provider's v0 -> v1 step: `revoke_rules_on_delete` (new in v1) is recorded false.
+fn upgrade_v0(mut state: Value) -> Value {
+    if let Value::Object(m) = &mut state {
+        m.insert("revoke_rules_on_delete".to_string(), Value::Bool(false));
+    }
+    state
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_version_0_state_records_revoke_rules_on_delete_false() {
+        let v0 = Value::from_json(&serde_json::json!({
+            "id": "sg-0123", "name": "web", "description": "Managed by Terraform",
+            "ingress": [], "egress": []
+        }));
+        let v1 = upgrade_v0(v0);
+        assert_eq!(v1.get("revoke_rules_on_delete"), Some(&Value::Bool(false)));
+        assert_eq!(v1.str_attr("name"), Some("web"));
+    }
 
     fn rule(from: f64, cidr: Value) -> Value {
         Value::object([

@@ -10,7 +10,7 @@ use aws_sdk_sqs::types::QueueAttributeName;
 use forge_aws_common::policy::{check_policy_attribute, policy_for_state};
 use forge_aws_common::{AwsContext, sdk_error};
 use forge_provider::{
-    AttrType, Attribute, PlannedState, ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
     plan_from_schema,
 };
 
@@ -149,5 +149,46 @@ impl ResourceType for QueuePolicyResource {
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
         self.read_by_url(id, None).await
+    }
+
+    /// Version 0 kept the queue's name as the id; version 1 the queue's URL.
+    fn upgrade_step(&self, from: u64, state: Value) -> ProviderResult<Value> {
+        match from {
+            0 => Ok(upgrade_v0(state)),
+            _ => Err(ProviderError::new(format!(
+                "aws_sqs_queue_policy: no state upgrade from schema version {from}"
+            ))),
+        }
+    }
+}
+
+/// The provider's v0 -> v1 step: the id becomes the queue's URL.
+fn upgrade_v0(mut state: Value) -> Value {
+    if let Value::Object(m) = &mut state
+        && let Some(url) = m.get("queue_url").filter(|u| !u.is_null()).cloned()
+    {
+        m.insert("id".to_string(), url);
+    }
+    state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_0_state_takes_the_queue_url_as_its_id() {
+        // As provider releases before 0.7 recorded a queue policy: the queue's name as id.
+        let v0 = Value::from_json(&serde_json::json!({
+            "id": "orders",
+            "queue_url": "https://sqs.us-east-1.amazonaws.com/000000000000/orders",
+            "policy": "{}"
+        }));
+        let v1 = upgrade_v0(v0);
+        assert_eq!(
+            v1.str_attr("id"),
+            Some("https://sqs.us-east-1.amazonaws.com/000000000000/orders")
+        );
+        assert_eq!(v1.str_attr("policy"), Some("{}"));
     }
 }

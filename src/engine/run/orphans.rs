@@ -327,7 +327,7 @@ impl Runner<'_> {
             EngineError::new(ErrorKind::Configuration, format!("{addr}: the {name} provider has no resource type {}", addr.type_name))
                 .hint(format!("remove it from state with `forge state rm {} {addr}` if the object is managed elsewhere", self.unit_name()))
         })?;
-        let recorded = from_state(rt.schema(), &inst.attributes);
+        let recorded = super::resources::recorded_value(rt.as_ref(), addr, inst)?;
         if self.run.destroying() || !self.run.refresh {
             return Ok(Some((recorded, rt)));
         }

@@ -158,7 +158,8 @@ impl Runner<'_> {
             .state
             .instances
             .get(addr)
-            .map(|s| from_state(schema, &s.attributes));
+            .map(|s| recorded_value(rt, addr, s))
+            .transpose()?;
         if self.run.destroying() {
             return Ok(recorded.unwrap_or_else(|| unknown_object(schema, None)));
         }
@@ -599,5 +600,24 @@ pub(crate) async fn import_instance(
         schema_version: rt.schema().version,
     };
     runner.recorder.record(addr, Some(inst)).await?;
+    // An import is the run's only operation: its state goes to the backend now, not
+    // only to the journal (which the next run would take).
+    runner.recorder.write_all().await?;
     Ok(value)
+}
+
+/// A recorded instance as its type's current shape: the attributes unwrapped from
+/// state's spelling and, when an older provider release wrote them (a lower
+/// `schema_version`), upgraded as that provider's state upgraders do.
+pub(super) fn recorded_value(
+    rt: &dyn ResourceType,
+    addr: &InstanceAddr,
+    inst: &InstanceState,
+) -> Result<Value, EngineError> {
+    let value = from_state(rt.schema(), &inst.attributes);
+    if inst.schema_version == rt.schema().version {
+        return Ok(value);
+    }
+    rt.upgrade_state(inst.schema_version, value)
+        .map_err(|e| EngineError::provider(&addr.to_string(), "reading its state", &e))
 }

@@ -31,6 +31,7 @@
 pub mod schemas;
 pub mod state_diff;
 
+mod ec2;
 mod iam;
 mod s3;
 mod secretsmanager;
@@ -485,6 +486,78 @@ fn forge_first(f: &Fixture, before: &str, after: &str) -> J {
     f.assert_terraform_plans_no_changes("Terraform after forge's update");
     f.destroy_with(Tool::Terraform);
     created
+}
+
+/// The import rounds for one configuration, in two fixtures at once: objects forge made,
+/// imported by `terraform import` into an empty Terraform state, which forge then plans
+/// clean; objects Terraform made, imported by `forge import` into an empty forge state,
+/// which Terraform then plans clean. Every managed instance is imported by its `id`
+/// (the types given here take their id as the import id).
+pub fn import_both_ways(oracle: &'static Oracle, label: &str, config: &str) {
+    let (tf, fg) = (Fixture::new(oracle, label), Fixture::new(oracle, label));
+    let results = std::thread::scope(|s| {
+        let a = s.spawn(|| terraform_imports_what_forge_made(&tf, config));
+        let b = s.spawn(|| forge_imports_what_terraform_made(&fg, config));
+        [a.join(), b.join()]
+    });
+    for r in results {
+        if let Err(e) = r {
+            std::panic::resume_unwind(e);
+        }
+    }
+}
+
+fn terraform_imports_what_forge_made(f: &Fixture, config: &str) {
+    f.write_config(config);
+    f.forge_apply();
+    let made = managed_ids(&f.forge_state());
+    assert!(!made.is_empty(), "forge made nothing to import");
+    for (address, id) in &made {
+        f.terraform_ok(&["import", "-input=false", "-no-color", address, id]);
+    }
+    f.give_terraform_state_to_forge();
+    f.assert_forge_plans_no_changes("forge over what terraform import read");
+    f.give_forge_state_to_terraform();
+    f.assert_terraform_plans_no_changes("Terraform after its own import");
+    f.destroy_with(Tool::Forge);
+}
+
+fn forge_imports_what_terraform_made(f: &Fixture, config: &str) {
+    f.write_config(config);
+    f.terraform_apply();
+    let made = managed_ids(&f.terraform_state());
+    assert!(!made.is_empty(), "Terraform made nothing to import");
+    for (address, id) in &made {
+        f.forge_ok(&["import", "env/u", address, id]);
+    }
+    f.assert_forge_plans_no_changes("forge after its own import");
+    f.give_forge_state_to_terraform();
+    f.assert_terraform_plans_no_changes("Terraform over what forge import read");
+    f.destroy_with(Tool::Terraform);
+}
+
+/// Each managed instance of a state (root module, no count/for_each keys in the
+/// fixtures) with its recorded `id`.
+fn managed_ids(state: &J) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for r in state["resources"].as_array().into_iter().flatten() {
+        if r["mode"] != "managed" {
+            continue;
+        }
+        for i in r["instances"].as_array().into_iter().flatten() {
+            let address = format!(
+                "{}.{}",
+                r["type"].as_str().unwrap_or_default(),
+                r["name"].as_str().unwrap_or_default()
+            );
+            let id = i["attributes"]["id"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            out.push((address, id));
+        }
+    }
+    out
 }
 
 /// What keeps a plan JSON document from saying "No changes": changes other than no-op,

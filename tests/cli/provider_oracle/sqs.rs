@@ -1,7 +1,7 @@
 //! `aws_sqs_queue`, `aws_sqs_queue_policy` and `data "aws_sqs_queue"` against the provider.
 
 use super::schemas::{Kind, assert_schemas_match};
-use super::{both_ways, oracle};
+use super::{both_ways, import_both_ways, oracle};
 
 /// Schema differences accepted for these types, each with its reason in README.
 const SCHEMA_ALLOWED: &[(&str, &str)] = &[(
@@ -74,4 +74,10 @@ fn updated(text: &str) -> String {
 fn sqs_both_ways_on_the_emulator() {
     let Some(oracle) = oracle() else { return };
     both_ways(oracle, "oq", BEFORE, &updated(BEFORE));
+}
+
+#[test]
+fn sqs_imports_both_ways_on_the_emulator() {
+    let Some(oracle) = oracle() else { return };
+    import_both_ways(oracle, "isqs", BEFORE);
 }

@@ -168,8 +168,19 @@ pub fn assert_states_match(terraform: &J, forge: &J, masks: &Masks) {
     );
 }
 
+/// Attributes the cloud changes between any two reads, whichever tool reads: never a
+/// difference between the tools, so not compared. `available_ip_address_count` of a
+/// subnet drops with every launch in it, and the fixtures share the default subnet.
+const VOLATILE: &[(&str, &str)] = &[("aws_subnet", "available_ip_address_count")];
+
 fn is_known(d: &Difference) -> bool {
     let star = index_as_star(&d.path);
+    if VOLATILE
+        .iter()
+        .any(|(t, p)| *t == d.type_name && *p == d.path)
+    {
+        return true;
+    }
     KNOWN.iter().any(|k| {
         (k.type_name == "*" || k.type_name == d.type_name) && (k.path == d.path || k.path == star)
     })
