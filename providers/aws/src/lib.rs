@@ -73,8 +73,12 @@ impl Provider for AwsProvider {
 /// provider the same way share clients (and so connections and the account-id lookup).
 #[derive(Default)]
 pub struct AwsProviderFactory {
-    cache: Mutex<Vec<(Value, Option<UnitRole>, Arc<AwsProvider>)>>,
+    cache: Mutex<Vec<Configured>>,
 }
+
+/// A provider configured once: the block's evaluated configuration and the unit's role
+/// it was configured for, then the provider that configuration gave.
+type Configured = (Value, Option<UnitRole>, Arc<AwsProvider>);
 
 #[async_trait]
 impl ProviderFactory for AwsProviderFactory {

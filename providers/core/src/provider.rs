@@ -339,12 +339,16 @@ mod tests {
     fn an_older_state_is_upgraded_one_step_at_a_time_and_a_newer_one_is_refused() {
         let ty = Versioned(Schema::new().version(2));
         let start = Value::object([("trail", Value::string(""))]);
-        let up = ty.upgrade_state(0, start.clone()).unwrap();
+        let up = ty.upgrade_state(0, start.clone()).expect("from version 0");
         assert_eq!(up.str_attr("trail"), Some("01"));
-        let up = ty.upgrade_state(1, start.clone()).unwrap();
+        let up = ty.upgrade_state(1, start.clone()).expect("from version 1");
         assert_eq!(up.str_attr("trail"), Some("1"));
-        assert_eq!(ty.upgrade_state(2, start.clone()).unwrap(), start);
-        let newer = ty.upgrade_state(3, start).unwrap_err();
+        assert_eq!(
+            ty.upgrade_state(2, start.clone())
+                .expect("at the current version"),
+            start
+        );
+        let newer = ty.upgrade_state(3, start).expect_err("a newer version");
         assert!(
             newer.message.contains("schema version 3"),
             "{}",
