@@ -11,6 +11,8 @@ use std::path::Path;
 use forge_lang::{Block, Diagnostic, Diagnostics, Location, Scope, Severity};
 use forge_provider::Value;
 
+use crate::attribute_values::string_list;
+
 /// A variable value an `extra_arguments` block gives, as `-var` or `-var-file` would.
 /// Its own type (not `tfvars::VariableArg`, which the engine converts it to): tfvars
 /// reads units, and units read these settings.
@@ -78,25 +80,11 @@ fn read_block(
         let Some(attr) = block.body.attribute(attr_name) else {
             return Ok(None);
         };
-        let value = forge_lang::eval(&attr.expr, scope)?;
-        let list = value
-            .unmarked()
-            .as_seq()
-            .and_then(|items| {
-                items
-                    .iter()
-                    .map(|v| v.unmarked().as_str().map(str::to_string))
-                    .collect::<Option<Vec<String>>>()
-            })
-            .ok_or_else(|| {
-                Diagnostics::from(
-                    Diagnostic::error(format!(
-                        "extra_arguments `{name}`: `{attr_name}` must be a list of strings, not {}",
-                        value.kind_name()
-                    ))
-                    .at(attr.expr.location()),
-                )
-            })?;
+        let list = string_list(
+            attr,
+            scope,
+            &format!("extra_arguments `{name}`: `{attr_name}` must be a list of strings"),
+        )?;
         Ok(Some((list, attr.expr.location())))
     };
     let Some((commands, _)) = strings("commands")? else {

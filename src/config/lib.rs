@@ -42,12 +42,14 @@ pub mod unit;
 pub mod validate;
 mod validate_eval;
 
+mod attribute_values;
 mod context;
 mod host;
 mod host_aws;
 mod locals;
 mod mode;
 mod module_json;
+mod module_scope;
 mod refactor;
 mod run_cmd;
 mod unit_blocks;
@@ -65,6 +67,7 @@ pub use module::{
     ModuleCall, Moved, Output, ProviderBlock, Removed, ResourceBlock, Validation, Variable,
 };
 pub use module_json::SchemaLookup;
+pub use module_scope::module_scope;
 pub use run_cmd::{CommandLog, CommandRun};
 pub use unit::{Dependency, Environment, RemoteState, Unit};
 pub use validate::{validate_environment, validate_module};

@@ -9,6 +9,7 @@ use std::time::Duration;
 use forge_lang::{Attribute, Diagnostic, Diagnostics, Location, Scope};
 use forge_provider::{UnitRole, UnitRoleToken, Value};
 
+use crate::attribute_values::string_list;
 use crate::extra_arguments::{ExtraArguments, ExtraVariable};
 
 /// The settings of one unit. A flag that is set carries where it was set, for notices.
@@ -278,25 +279,11 @@ fn exclusion(
     if !flag(condition, scope)? {
         return Ok(None);
     }
-    let value = forge_lang::eval(&actions_attr.expr, scope)?;
-    let actions = value
-        .unmarked()
-        .as_seq()
-        .and_then(|items| {
-            items
-                .iter()
-                .map(|v| v.unmarked().as_str().map(str::to_string))
-                .collect::<Option<Vec<String>>>()
-        })
-        .ok_or_else(|| {
-            Diagnostics::from(
-                Diagnostic::error(format!(
-                    "`actions` must be a list of command names, not {}",
-                    value.kind_name()
-                ))
-                .at(actions_attr.expr.location()),
-            )
-        })?;
+    let actions = string_list(
+        actions_attr,
+        scope,
+        "`actions` must be a list of command names",
+    )?;
     let exclude_dependencies = match block.body.attribute("exclude_dependencies") {
         Some(attr) => flag(attr, scope)?,
         None => false,

@@ -14,7 +14,7 @@ use forge_lang::{Diagnostic, Diagnostics, Expr, RefStep, Reference, Scope, eval}
 use forge_provider::Value;
 
 use crate::module::{Module, ResourceBlock};
-use crate::relative_path;
+use crate::module_scope;
 use crate::unit::Unit;
 
 /// Child modules nest at most this deep here (a module cycle is reported elsewhere; this
@@ -223,22 +223,7 @@ impl ModuleEval<'_> {
 
     /// The scope a plan starts a module with, everything a plan learns from AWS unknown.
     fn scope(&self, module: &Module) -> Scope<'static> {
-        let mut scope = Scope::new(self.root_dir.to_path_buf())
-            .with_root(
-                "path",
-                Value::object([
-                    (
-                        "module",
-                        Value::string(relative_path(self.root_dir, &module.dir)),
-                    ),
-                    ("root", Value::string(".")),
-                    ("cwd", Value::string(self.unit.dir.display().to_string())),
-                ]),
-            )
-            .with_root(
-                "terraform",
-                Value::object([("workspace", Value::string("default"))]),
-            );
+        let mut scope = module_scope(self.root_dir, &module.dir, &self.unit.dir);
         for root in ["data", "module", "each", "count", "self"] {
             scope.roots.insert(root.into(), Value::Unknown);
         }

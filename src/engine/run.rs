@@ -328,26 +328,10 @@ pub(crate) async fn warm_providers(run: &UnitRun<'_>) {
 /// (`file`, `templatefile`, ...) are read from the root module's folder, as Terraform reads
 /// them from its working folder.
 fn module_scope(unit: &Unit, dir: &Path) -> Scope<'static> {
-    let root = &unit.module.dir;
-    Scope::new(root.clone())
+    forge_config::module_scope(&unit.module.dir, dir, &unit.dir)
         .with_root("var", Value::Object(BTreeMap::new()))
         .with_root("local", Value::Object(BTreeMap::new()))
         .with_root("data", Value::Object(BTreeMap::new()))
-        .with_root(
-            "path",
-            Value::object([
-                (
-                    "module",
-                    Value::string(forge_config::relative_path(root, dir)),
-                ),
-                ("root", Value::string(".")),
-                ("cwd", Value::string(unit.dir.display().to_string())),
-            ]),
-        )
-        .with_root(
-            "terraform",
-            Value::object([("workspace", Value::string("default"))]),
-        )
 }
 
 impl<'a> Runner<'a> {
