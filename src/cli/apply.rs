@@ -6,10 +6,11 @@ use forge_engine::{EnvApply, PlanMode, UnitOutcome};
 use forge_render::text::Style;
 
 use super::common::{
-    Failure, Outcome, RunArgs, build_engine, build_engine_with, confirm, load_env,
+    Built, Failure, Outcome, RunArgs, build_engine, build_engine_with, confirm, load_env,
     print_unit_failures, resolve_target, seconds,
 };
 use super::plan::{mode_of, render_env_plan};
+use forge_config::Environment;
 use forge_engine::{EngineError, ErrorKind};
 
 #[derive(Args)]
@@ -122,18 +123,33 @@ pub async fn json_walk(
             .hint("add -auto-approve, or apply a plan saved with forge plan -out FILE"),
         ));
     }
-    let dir = resolve_target(&run.dir)?;
-    let env = load_env(&dir)?;
-    let mut built = build_engine_with(run, replace, true, style)?;
-    built.engine.options.command = Some(command_name(mode));
-    if !super::common::select_changed_units(&mut built.engine, &env, run)? {
+    let Some((mut built, env)) = prepare_walk(run, replace, mode, style)? else {
         return Ok(0);
-    }
+    };
     built.engine.events = super::json_stream::sink(built.engine.options.refresh, style);
     let timings = super::run_report::observe(&mut built.engine, run);
     let result = built.engine.plan_and_apply(&env, mode).await?;
     super::run_report::write_apply(run, &result, timings.as_ref())?;
     json_result(&result, mode)
+}
+
+/// What every apply and destroy walk starts with: the environment loaded and the engine
+/// built to change it, for this command, with only the units `--changed-since` selects.
+/// `None` when that option leaves no unit to run.
+fn prepare_walk(
+    run: &super::common::RunArgs,
+    replace: &[String],
+    mode: PlanMode,
+    style: Style,
+) -> Result<Option<(Built, Environment)>, Failure> {
+    let dir = resolve_target(&run.dir)?;
+    let env = load_env(&dir)?;
+    let mut built = build_engine_with(run, replace, true, style)?;
+    built.engine.options.command = Some(command_name(mode));
+    if !super::common::select_changed_units(&mut built.engine, &env, run)? {
+        return Ok(None);
+    }
+    Ok(Some((built, env)))
 }
 
 fn json_result(result: &EnvApply, mode: PlanMode) -> Outcome {
@@ -160,17 +176,13 @@ pub async fn plan_confirm_apply(
             .hint("add -auto-approve, or apply a plan saved with forge plan -out FILE"),
         ));
     }
-    let dir = resolve_target(&run.dir)?;
-    let env = load_env(&dir)?;
-    let mut built = build_engine_with(run, replace, true, style)?;
-    built.engine.options.command = Some(command_name(mode));
-    if !super::common::select_changed_units(&mut built.engine, &env, run)? {
+    let Some((mut built, env)) = prepare_walk(run, replace, mode, style)? else {
         println!(
             "No unit changed since {}: nothing to do.",
             run.changed_since.as_deref().unwrap_or_default()
         );
         return Ok(0);
-    }
+    };
     print!(
         "{}",
         super::common::targeting_warning(&built.engine.options.targeting, style)
