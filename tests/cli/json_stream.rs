@@ -2,51 +2,14 @@
 //! by line against what the real `terraform` (on PATH, v1.11.4) prints for the same
 //! `terraform_data` configuration, and streamed plan text with its progress lines.
 
-use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value as J;
 
 use super::World;
+use super::oracle::{TERRAFORM_DATA_CHAIN, terraform};
 
-const CONFIG: &str = r#"
-variable "n" {
-  default = "x"
-}
-resource "terraform_data" "a" {
-  input = var.n
-}
-resource "terraform_data" "b" {
-  input            = terraform_data.a.output
-  triggers_replace = [var.n]
-}
-output "o" {
-  value = terraform_data.b.output
-}
-output "s" {
-  value     = "secret-${var.n}"
-  sensitive = true
-}
-"#;
-
-fn terraform(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("terraform")
-        .args(args)
-        .current_dir(dir)
-        .env("TF_CLI_CONFIG_FILE", "")
-        .env("TF_IN_AUTOMATION", "1")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("terraform is needed as the oracle for this test and was not found on PATH ({e}); see /work/shared/notes/terraform-as-oracle.md")
-        });
-    assert!(
-        out.status.success(),
-        "terraform {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+const CONFIG: &str = TERRAFORM_DATA_CHAIN;
 
 /// Each line as JSON; a line that is not JSON fails the test.
 fn lines(stdout: &str) -> Vec<J> {

@@ -14,6 +14,7 @@ mod json_syntax_oracle;
 mod logging;
 mod lost_answers;
 mod modules;
+mod oracle;
 mod plan_json_oracle;
 mod production;
 mod provider_identity;

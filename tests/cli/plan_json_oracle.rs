@@ -11,35 +11,14 @@
 //! sensitive values forge never writes).
 
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::Command;
 
 use serde_json::{Value as J, json};
 
 use super::World;
+use super::oracle::terraform;
 
 /// Top-level keys Terraform writes that forge does not (listed in README.md).
 const KNOWN_ABSENT: &[&str] = &["relevant_attributes"];
-
-fn terraform(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("terraform")
-        .args(args)
-        .current_dir(dir)
-        .env("TF_CLI_CONFIG_FILE", "")
-        .env("TF_IN_AUTOMATION", "1")
-        .output()
-        .unwrap_or_else(|e| {
-            panic!("terraform is needed as the oracle for this test and was not found on PATH ({e}); it is on the project's machine image (v1.11.4), see /work/shared/notes/terraform-as-oracle.md")
-        });
-    assert!(
-        out.status.success(),
-        "terraform {args:?} in {}: {}{}",
-        dir.display(),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
 
 /// How the forge unit reaches the "before" state.
 #[derive(Clone, Copy, PartialEq)]

@@ -3,11 +3,11 @@
 //! and then let go without being deleted), and against the real Terraform as oracle for
 //! the plan's wording and JSON on `terraform_data`.
 
-use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value as J;
 
+use super::oracle::terraform;
 use super::stacks::require_emulators;
 use super::{Run, World};
 use crate::emulator::{sdk_config, unique};
@@ -180,19 +180,6 @@ async fn cli_moved_import_and_removed_blocks_on_sqs_queues() {
         .send()
         .await
         .expect("DeleteQueue");
-}
-
-fn terraform(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("terraform").args(args).current_dir(dir).env("TF_CLI_CONFIG_FILE", "").env("TF_IN_AUTOMATION", "1").output().unwrap_or_else(|e| {
-        panic!("terraform is needed as the oracle for this test and was not found on PATH ({e}); it is on the project's machine image (v1.11.4)")
-    });
-    assert!(
-        out.status.success(),
-        "terraform {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// The `# ...` title lines of a plan's text, Terraform's name made forge's.

@@ -1,49 +1,14 @@
 //! `show` (state and saved plans, text and -json, against the real `terraform show`),
 //! `validate -json` and `--report-file`, through the forge binary.
 
-use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Value as J, json};
 
 use super::World;
+use super::oracle::{TERRAFORM_DATA_CHAIN, terraform};
 
-const CONFIG: &str = r#"
-variable "n" {
-  default = "x"
-}
-resource "terraform_data" "a" {
-  input = var.n
-}
-resource "terraform_data" "b" {
-  input            = terraform_data.a.output
-  triggers_replace = [var.n]
-}
-output "o" {
-  value = terraform_data.b.output
-}
-output "s" {
-  value     = "secret-${var.n}"
-  sensitive = true
-}
-"#;
-
-fn terraform(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new("terraform")
-        .args(args)
-        .current_dir(dir)
-        .env("TF_CLI_CONFIG_FILE", "")
-        .env("TF_IN_AUTOMATION", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("terraform (the oracle) is not on PATH ({e})"));
-    assert!(
-        out.status.success(),
-        "terraform {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+const CONFIG: &str = TERRAFORM_DATA_CHAIN;
 
 /// Generated ids masked.
 fn masked(mut doc: J) -> J {
