@@ -195,14 +195,24 @@ impl InstanceResource {
             state.get("tags").unwrap_or(&Value::Null),
             &tags_from_aws(i.tags()),
         );
-        let user_data = self.live_user_data(&id).await?;
+        // The user data, the root volume, the profile association and the remaining
+        // settings are separate requests that need nothing from each other.
+        let mut value = BTreeMap::new();
+        let (user_data, root_block_device, association, settings) = tokio::join!(
+            self.live_user_data(&id),
+            root_volume::read(&self.client, i, &self.ctx.default_tags),
+            self.associated_profile(&id),
+            instance_settings::read_into(&self.client, i, &mut value),
+        );
+        let user_data = user_data?;
+        let root_block_device = root_block_device?;
+        settings?;
         let (user_data, user_data_base64) = user_data_values(state, user_data.as_deref());
         let groups = string_set(
             i.security_groups()
                 .iter()
                 .filter_map(|g| g.group_id().map(str::to_string)),
         );
-        let root_block_device = root_volume::read(&self.client, i, &self.ctx.default_tags).await?;
         let monitoring = i
             .monitoring()
             .and_then(|m| m.state())
@@ -215,7 +225,7 @@ impl InstanceResource {
             .and_then(|a| a.public_ip())
             .or(i.public_ip_address())
             .is_some_and(|ip| !ip.is_empty());
-        let profile = match self.associated_profile(&id).await {
+        let profile = match association {
             Ok(found) => found,
             // Older or partial EC2 implementations lack the association API: use the
             // instance's own field.
@@ -224,8 +234,6 @@ impl InstanceResource {
                 .and_then(|p| p.arn())
                 .map(profile_name_from_arn),
         };
-        let mut value = BTreeMap::new();
-        instance_settings::read_into(&self.client, i, &mut value).await?;
         let own = Value::object([
             ("id", Value::string(&id)),
             (

@@ -237,9 +237,26 @@ pub async fn read_into(
             .attribute(name)
             .send()
     };
-    let termination = attribute(InstanceAttributeName::DisableApiTermination)
-        .await
-        .map_err(sdk_error)?;
+    // Five requests that need nothing from each other: one round trip's wait.
+    let (termination, stop, shutdown, credit_specification, ebs_block_device) = tokio::try_join!(
+        async {
+            attribute(InstanceAttributeName::DisableApiTermination)
+                .await
+                .map_err(sdk_error)
+        },
+        async {
+            attribute(InstanceAttributeName::DisableApiStop)
+                .await
+                .map_err(sdk_error)
+        },
+        async {
+            attribute(InstanceAttributeName::InstanceInitiatedShutdownBehavior)
+                .await
+                .map_err(sdk_error)
+        },
+        credit_specification(client, i),
+        ebs_block_devices(client, i),
+    )?;
     out.insert(
         "disable_api_termination".into(),
         Value::Bool(
@@ -249,9 +266,6 @@ pub async fn read_into(
                 .unwrap_or(false),
         ),
     );
-    let stop = attribute(InstanceAttributeName::DisableApiStop)
-        .await
-        .map_err(sdk_error)?;
     out.insert(
         "disable_api_stop".into(),
         Value::Bool(
@@ -260,9 +274,6 @@ pub async fn read_into(
                 .unwrap_or(false),
         ),
     );
-    let shutdown = attribute(InstanceAttributeName::InstanceInitiatedShutdownBehavior)
-        .await
-        .map_err(sdk_error)?;
     out.insert(
         "instance_initiated_shutdown_behavior".into(),
         Value::string(
@@ -272,14 +283,8 @@ pub async fn read_into(
                 .unwrap_or(""),
         ),
     );
-    out.insert(
-        "credit_specification".into(),
-        credit_specification(client, i).await?,
-    );
-    out.insert(
-        "ebs_block_device".into(),
-        ebs_block_devices(client, i).await?,
-    );
+    out.insert("credit_specification".into(), credit_specification);
+    out.insert("ebs_block_device".into(), ebs_block_device);
     Ok(())
 }
 

@@ -99,13 +99,16 @@ impl PolicyResource {
             return Ok(None);
         };
         let version_id = policy.default_version_id().unwrap_or("v1");
-        let version = self
-            .client
-            .get_policy_version()
-            .policy_arn(arn)
-            .version_id(version_id)
-            .send()
-            .await;
+        // The document needs the policy's default version; the tags need nothing: both
+        // at once.
+        let (version, live_tags) = tokio::join!(
+            self.client
+                .get_policy_version()
+                .policy_arn(arn)
+                .version_id(version_id)
+                .send(),
+            self.live_tags(arn),
+        );
         let Some(version) = found(version.map_err(sdk_error))? else {
             return Ok(None);
         };
@@ -114,7 +117,7 @@ impl PolicyResource {
             .and_then(PolicyVersion::document)
             .map(|live| Value::String(policy_for_state(state.str_attr("policy"), live)))
             .unwrap_or(Value::Null);
-        let Some(live_tags) = found(self.live_tags(arn).await)? else {
+        let Some(live_tags) = found(live_tags)? else {
             return Ok(None);
         };
         let (tags, tags_all) = tags_state(

@@ -132,7 +132,14 @@ impl RoleResource {
         let Some(role) = self.get_role(name).await? else {
             return Ok(None);
         };
-        let live_tags = match found(self.live_tags(name).await)? {
+        // The tags, the attached policies and the inline policies are separate requests
+        // that need nothing from each other: one round trip's wait for all of them.
+        let (live_tags, managed, inline) = tokio::join!(
+            self.live_tags(name),
+            self.attached_policy_arns(name),
+            self.inline_policies(name, state),
+        );
+        let live_tags = match found(live_tags)? {
             Some(tags) => tags,
             None => return Ok(None),
         };
@@ -146,10 +153,10 @@ impl RoleResource {
             .map(|live| Value::String(policy_for_state(state.str_attr("assume_role_policy"), live)))
             .unwrap_or(Value::Null);
         let description = description_value(role.description(), state);
-        let Some(managed) = found(self.attached_policy_arns(name).await)? else {
+        let Some(managed) = found(managed)? else {
             return Ok(None);
         };
-        let Some(inline) = found(self.inline_policies(name, state).await)? else {
+        let Some(inline) = found(inline)? else {
             return Ok(None);
         };
         let force_detach = state

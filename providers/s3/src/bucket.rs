@@ -114,22 +114,14 @@ impl BucketResource {
             Some("EU") => "eu-west-1".to_string(),
             Some(r) => r.to_string(),
         };
-        let tagging = self
-            .client
-            .get_bucket_tagging()
-            .bucket(bucket)
-            .send()
-            .await
-            .map_err(sdk_error);
-        let live_tags: BTreeMap<String, String> =
-            match found_or_absent(tagging, &["NoSuchTagSet", "NoSuchTagSetError"])? {
-                Some(out) => out
-                    .tag_set()
-                    .iter()
-                    .map(|t| (t.key().to_string(), t.value().to_string()))
-                    .collect(),
-                None => BTreeMap::new(),
-            };
+        // The tags, the object lock flag and every other setting are separate requests
+        // that need nothing from each other: one round trip's wait for all of them.
+        let mut value = BTreeMap::new();
+        let (live_tags, object_lock, ()) = tokio::try_join!(
+            live_tags(&self.client, bucket),
+            object_lock_enabled(&self.client, bucket),
+            bucket_settings::read_into(&self.client, bucket, state, &mut value),
+        )?;
         let (tags, tags_all) = tags_state(
             &self.ctx,
             state.get("tags").unwrap_or(&Value::Null),
@@ -139,27 +131,12 @@ impl BucketResource {
             .get("force_destroy")
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let lock = self
-            .client
-            .get_object_lock_configuration()
-            .bucket(bucket)
-            .send()
-            .await
-            .map_err(sdk_error);
-        let object_lock = found_or_absent(lock, &["ObjectLockConfigurationNotFoundError"])?
-            .and_then(|out| {
-                out.object_lock_configuration()
-                    .and_then(|c| c.object_lock_enabled().cloned())
-            })
-            .is_some_and(|e| e == ObjectLockEnabled::Enabled);
         // The provider records an empty map for a bucket without tags when it reads one.
         let tags = if tags.is_null() {
             Value::Map(BTreeMap::new())
         } else {
             tags
         };
-        let mut value = BTreeMap::new();
-        bucket_settings::read_into(&self.client, bucket, state, &mut value).await?;
         let own = Value::object([
             ("hosted_zone_id", hosted_zone_id(&region)),
             ("object_lock_enabled", Value::Bool(object_lock)),
@@ -281,6 +258,47 @@ impl BucketResource {
             }
         }
     }
+}
+
+/// The bucket's tags as S3 has them (none when it has no tag set).
+async fn live_tags(
+    client: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> ProviderResult<BTreeMap<String, String>> {
+    let tagging = client
+        .get_bucket_tagging()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(sdk_error);
+    Ok(
+        match found_or_absent(tagging, &["NoSuchTagSet", "NoSuchTagSetError"])? {
+            Some(out) => out
+                .tag_set()
+                .iter()
+                .map(|t| (t.key().to_string(), t.value().to_string()))
+                .collect(),
+            None => BTreeMap::new(),
+        },
+    )
+}
+
+/// Whether the bucket was made with object lock (`object_lock_enabled`).
+async fn object_lock_enabled(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<bool> {
+    let lock = client
+        .get_object_lock_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(sdk_error);
+    Ok(
+        found_or_absent(lock, &["ObjectLockConfigurationNotFoundError"])?
+            .and_then(|out| {
+                out.object_lock_configuration()
+                    .and_then(|c| c.object_lock_enabled().cloned())
+            })
+            .is_some_and(|e| e == ObjectLockEnabled::Enabled),
+    )
 }
 
 /// The Route 53 hosted zone of S3's website endpoints in a region (AWS publishes the

@@ -60,24 +60,29 @@ pub async fn read_into(
     state: &Value,
     out: &mut BTreeMap<String, Value>,
 ) -> ProviderResult<()> {
-    out.insert("grant".into(), grants(client, bucket).await?);
-    out.insert("versioning".into(), versioning(client, bucket).await?);
-    out.insert(
-        "server_side_encryption_configuration".into(),
-        encryption(client, bucket).await?,
-    );
-    out.insert("policy".into(), policy(client, bucket, state).await?);
-    out.insert("request_payer".into(), request_payer(client, bucket).await?);
-    out.insert(
-        "acceleration_status".into(),
-        acceleration(client, bucket).await?,
-    );
-    out.insert("cors_rule".into(), cors(client, bucket).await?);
-    out.insert("logging".into(), logging(client, bucket).await?);
-    out.insert(
-        "object_lock_configuration".into(),
-        object_lock(client, bucket).await?,
-    );
+    // Each setting is its own request and none needs another's answer: ask them all at
+    // once (a refresh of a bucket was a chain of nine round trips).
+    let (grant, versioning, encryption, policy, request_payer, acceleration, cors, logging, lock) =
+        tokio::try_join!(
+            grants(client, bucket),
+            versioning(client, bucket),
+            encryption(client, bucket),
+            policy(client, bucket, state),
+            request_payer(client, bucket),
+            acceleration(client, bucket),
+            cors(client, bucket),
+            logging(client, bucket),
+            object_lock(client, bucket),
+        )?;
+    out.insert("grant".into(), grant);
+    out.insert("versioning".into(), versioning);
+    out.insert("server_side_encryption_configuration".into(), encryption);
+    out.insert("policy".into(), policy);
+    out.insert("request_payer".into(), request_payer);
+    out.insert("acceleration_status".into(), acceleration);
+    out.insert("cors_rule".into(), cors);
+    out.insert("logging".into(), logging);
+    out.insert("object_lock_configuration".into(), lock);
     for name in ["lifecycle_rule", "replication_configuration", "website"] {
         out.insert(name.into(), Value::List(Vec::new()));
     }

@@ -158,7 +158,13 @@ impl QueueResource {
             .get_queue_attributes()
             .queue_url(url)
             .attribute_names(QueueAttributeName::All);
-        let Some(out) = found(attrs.send().await.map_err(sdk_error))? else {
+        // The attributes and the tags are two requests that need nothing from each
+        // other: one round trip's wait for both.
+        let (attrs, tags) = tokio::join!(
+            attrs.send(),
+            self.client.list_queue_tags().queue_url(url).send()
+        );
+        let Some(out) = found(attrs.map_err(sdk_error))? else {
             return Ok(None);
         };
         let live: HashMap<String, String> = out
@@ -169,14 +175,7 @@ impl QueueResource {
                     .collect()
             })
             .unwrap_or_default();
-        let tags_out = found(
-            self.client
-                .list_queue_tags()
-                .queue_url(url)
-                .send()
-                .await
-                .map_err(sdk_error),
-        )?;
+        let tags_out = found(tags.map_err(sdk_error))?;
         let Some(tags_out) = tags_out else {
             return Ok(None);
         };
