@@ -29,6 +29,9 @@ pub struct RemoteState {
     pub backend: String,
     /// The `config` object: bucket, key, region, dynamodb_table, encrypt, use_lockfile, ...
     pub config: Value,
+    /// Terragrunt's `encryption = { key_provider = ..., ... }`: OpenTofu's state and plan
+    /// encryption with one key provider and `aes_gcm`.
+    pub encryption: Option<crate::EncryptionSettings>,
     pub location: Location,
 }
 
@@ -459,9 +462,20 @@ pub(crate) fn eval_remote_state(
         }
         None => Value::Object(BTreeMap::new()),
     };
+    let encryption = match block.body.attribute("encryption") {
+        Some(a) => {
+            let v = forge_lang::eval(&a.expr, scope)?;
+            Some(crate::EncryptionSettings::from_terragrunt(
+                &v,
+                a.expr.location(),
+            )?)
+        }
+        None => None,
+    };
     Ok(RemoteState {
         backend,
         config,
+        encryption,
         location: block.location.clone(),
     })
 }
