@@ -103,6 +103,14 @@ struct EncryptionKey {
     aad: Vec<u8>,
 }
 
+/// A key derived for reading: the metadata key it was stored under, the metadata JSON it
+/// was derived from, and the key.
+struct DerivedKey {
+    meta_key: String,
+    meta_json: Vec<u8>,
+    key: Vec<u8>,
+}
+
 /// A target's encryption: encrypts with the chain's first method, decrypts with any.
 pub struct TargetCipher {
     target: Target,
@@ -110,7 +118,7 @@ pub struct TargetCipher {
     encrypt_with: Option<EncryptionKey>,
     /// Keys derived for reading, by (meta key, metadata): a run reads its own writes (the
     /// journal) and PBKDF2 costs a quarter of a second each time.
-    derived: Mutex<Vec<(String, Vec<u8>, Vec<u8>)>>,
+    derived: Mutex<Vec<DerivedKey>>,
 }
 
 impl fmt::Debug for TargetCipher {
@@ -248,7 +256,13 @@ impl TargetCipher {
         };
         let derived = encrypt_with
             .as_ref()
-            .map(|k| vec![(k.meta_key.clone(), k.meta_json.clone(), k.key.clone())])
+            .map(|k| {
+                vec![DerivedKey {
+                    meta_key: k.meta_key.clone(),
+                    meta_json: k.meta_json.clone(),
+                    key: k.key.clone(),
+                }]
+            })
             .unwrap_or_default();
         Ok(TargetCipher {
             target,
@@ -390,16 +404,20 @@ impl TargetCipher {
             .derived
             .lock()
             .map_err(|_| EncryptionError::Crypto("key cache poisoned".into()))?;
-        if let Some((_, _, key)) = derived
+        if let Some(d) = derived
             .iter()
-            .find(|(k, m, _)| k == meta_key && m.as_slice() == meta_json)
+            .find(|d| d.meta_key == meta_key && d.meta_json == meta_json)
         {
-            return Ok(key.clone());
+            return Ok(d.key.clone());
         }
         let meta: Metadata = serde_json::from_slice(meta_json)
             .map_err(|e| EncryptionError::Metadata(format!("unreadable pbkdf2 metadata: {e}")))?;
         let key = provider.key_for(&meta)?;
-        derived.push((meta_key.to_string(), meta_json.to_vec(), key.clone()));
+        derived.push(DerivedKey {
+            meta_key: meta_key.to_string(),
+            meta_json: meta_json.to_vec(),
+            key: key.clone(),
+        });
         Ok(key)
     }
 }

@@ -1710,7 +1710,9 @@ async fn every_state_bucket_request_names_the_callers_account_and_a_refusal_says
     require_emulators();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let seen: Arc<std::sync::Mutex<Vec<(String, Option<String>)>>> = Default::default();
+    /// Each request's line and its ExpectedBucketOwner header.
+    type Seen = std::sync::Mutex<Vec<(String, Option<String>)>>;
+    let seen: Arc<Seen> = Default::default();
     let record = seen.clone();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
