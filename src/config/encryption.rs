@@ -476,4 +476,23 @@ mod tests {
         );
         assert!(text.contains("main.tf"), "{text}");
     }
+
+    #[test]
+    fn remote_state_debug_names_config_keys_not_values() {
+        let location = body("x = 1\n").attributes[0].location.clone();
+        let rs = crate::RemoteState {
+            backend: "s3".into(),
+            config: Value::Object(BTreeMap::from([(
+                "secret_key".to_string(),
+                Value::string("wJalrXUtnFEMI-example"),
+            )])),
+            encryption: None,
+            location,
+        };
+        let text = format!("{rs:?}");
+        assert!(
+            text.contains("secret_key") && !text.contains("wJalrXUtnFEMI"),
+            "{text}"
+        );
+    }
 }
