@@ -129,6 +129,8 @@ async fn plan(args: PlanArgs, style: Style) -> Outcome {
         let mut saved = SavedPlan::from_plan(&canonical, &plan)?
             .with_targeting(&built.engine.options.targeting);
         saved.shown = shown_units(&built.engine, &env, &plan).await;
+        // A unit whose plans are encrypted keeps its planned values only encrypted.
+        saved.encrypt_shown(&|name: &str| built.engine.plan_cipher(&env, name))?;
         saved.write(out)?;
         if !args.json && !args.json_plan {
             println!(

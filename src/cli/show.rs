@@ -31,13 +31,13 @@ pub async fn run(args: ShowArgs, style: Style) -> Outcome {
     // Any file is taken for a plan, so another file (a plan Terraform wrote) gets
     // "not a forge plan file" rather than "not a folder".
     if is_plan_file(&args.path) || args.path.is_file() {
-        show_plan(&args)
+        show_plan(&args).await
     } else {
         show_state(&args, style).await
     }
 }
 
-fn show_plan(args: &ShowArgs) -> Outcome {
+async fn show_plan(args: &ShowArgs) -> Outcome {
     if !is_plan_file(&args.path) {
         return Err(EngineError::new(
             ErrorKind::Request,
@@ -46,7 +46,13 @@ fn show_plan(args: &ShowArgs) -> Outcome {
         .hint("forge shows plans saved with forge plan -out FILE; a plan Terraform wrote is read by terraform show")
         .into());
     }
-    let saved = SavedPlan::read(&args.path)?;
+    let mut saved = SavedPlan::read(&args.path)?;
+    if !saved.shown_encrypted.is_empty() {
+        // Encrypted with each unit's plan key: the environment's settings give them.
+        let env = load_env(&saved.dir)?;
+        let engine = forge_engine::Engine::new(Vec::new(), Vec::new());
+        saved.decrypt_shown(&|name: &str| engine.plan_cipher(&env, name))?;
+    }
     if saved.shown.is_empty() && !saved.units.is_empty() {
         return Err(EngineError::new(
             ErrorKind::Request,

@@ -34,6 +34,7 @@
 //! IMPLEMENTATION OWNER: the config helper. The types are the contract forge-engine is
 //! written against; extend them, do not break them.
 
+pub mod encryption;
 pub mod extra_arguments;
 pub mod features;
 pub mod module;
@@ -60,6 +61,7 @@ pub mod unit_settings;
 mod module_cycles;
 
 pub use context::LoadContext;
+pub use encryption::EncryptionSettings;
 pub use host::relative_path;
 pub use host_aws::{AwsIdentity, AwsIdentityLookup, CallerIdentity};
 pub use module::{

@@ -41,6 +41,9 @@ pub struct Module {
     pub imports: Vec<Import>,
     /// `check "name" { data ... assert { ... } }` blocks (Terraform 1.5).
     pub checks: Vec<CheckBlock>,
+    /// OpenTofu's `terraform { encryption { ... } }` (root module only: a child's is
+    /// refused, as OpenTofu does).
+    pub encryption: Option<crate::EncryptionSettings>,
     pub files: Vec<Arc<SourceFile>>,
 }
 
@@ -351,6 +354,7 @@ fn load_nested(
         removed: Vec::new(),
         imports: Vec::new(),
         checks: Vec::new(),
+        encryption: None,
         files: bodies.iter().map(|b| b.file.clone()).collect(),
     };
     calling.push(canonical(dir));
@@ -481,7 +485,7 @@ fn read_file_body(
             "provider" => read_provider(block).map(|p| module.providers.push(p)),
             // required_providers and backend: forge has its providers built in and takes
             // the backend from the unit's remote_state.
-            "terraform" => Ok(()),
+            "terraform" => read_terraform_block(block, module, calling.len() > 1),
             "module" => {
                 read_module_call(block, calling, context).map(|c| module.module_calls.push(c))
             }
@@ -1223,6 +1227,36 @@ fn read_condition(block: &Block) -> Result<Condition, Diagnostics> {
 
 /// `check "name" { data "t" "n" { ... }  assert { ... } }`: at least one assert, at most
 /// data sources besides (Terraform 1.5).
+/// The `terraform` block: required_providers and backend are not read (forge has its
+/// providers built in and takes the backend from the unit's remote_state); `encryption`
+/// is OpenTofu's state and plan encryption, allowed in the root module only.
+fn read_terraform_block(
+    block: &Block,
+    module: &mut Module,
+    child: bool,
+) -> Result<(), Diagnostics> {
+    let Some(enc) = block.body.blocks_of("encryption").next() else {
+        return Ok(());
+    };
+    if child {
+        return Err(
+            Diagnostic::error("encryption is only allowed in the root module")
+                .at(enc.location.clone())
+                .hint("move it to the module the unit points at")
+                .into(),
+        );
+    }
+    if let Some(earlier) = &module.encryption {
+        return Err(Diagnostic::error("duplicate encryption block")
+            .at(enc.location.clone())
+            .hint(format!("the first one is at {}", earlier.location))
+            .into());
+    }
+    let scope = forge_lang::Scope::new(module.dir.clone());
+    module.encryption = Some(crate::EncryptionSettings::from_block(enc, &scope)?);
+    Ok(())
+}
+
 fn read_check(block: &Block) -> Result<CheckBlock, Diagnostics> {
     let name = one_label(
         block,

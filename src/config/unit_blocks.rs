@@ -23,13 +23,33 @@ pub struct Dependency {
     pub location: Location,
 }
 
-/// `remote_state { backend = "s3", config = {...} }`, evaluated.
-#[derive(Clone, Debug)]
+/// `remote_state { backend = "s3", config = {...} }`, evaluated. The config may hold
+/// credentials (`secret_key`, `sse_customer_key`): Debug names its keys only.
+#[derive(Clone)]
 pub struct RemoteState {
     pub backend: String,
     /// The `config` object: bucket, key, region, dynamodb_table, encrypt, use_lockfile, ...
     pub config: Value,
+    /// Terragrunt's `encryption = { key_provider = ..., ... }`: OpenTofu's state and plan
+    /// encryption with one key provider and `aes_gcm`.
+    pub encryption: Option<crate::EncryptionSettings>,
     pub location: Location,
+}
+
+impl std::fmt::Debug for RemoteState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let keys: Vec<&String> = self
+            .config
+            .as_map()
+            .map(|m| m.keys().collect())
+            .unwrap_or_default();
+        f.debug_struct("RemoteState")
+            .field("backend", &self.backend)
+            .field("config_keys", &keys)
+            .field("encryption", &self.encryption)
+            .field("location", &self.location)
+            .finish()
+    }
 }
 
 /// Top-level blocks of a unit or root file that forge reads.
@@ -459,9 +479,20 @@ pub(crate) fn eval_remote_state(
         }
         None => Value::Object(BTreeMap::new()),
     };
+    let encryption = match block.body.attribute("encryption") {
+        Some(a) => {
+            let v = forge_lang::eval(&a.expr, scope)?;
+            Some(crate::EncryptionSettings::from_terragrunt(
+                &v,
+                a.expr.location(),
+            )?)
+        }
+        None => None,
+    };
     Ok(RemoteState {
         backend,
         config,
+        encryption,
         location: block.location.clone(),
     })
 }

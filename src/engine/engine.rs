@@ -17,6 +17,7 @@ use tokio::sync::Semaphore;
 use crate::addr::InstanceAddr;
 use crate::critical_path::{CriticalPath, critical_path};
 use crate::data_reads::DataReads;
+use crate::encryption::UnitEncryption;
 use crate::events::{Event, EventSink, no_events};
 use crate::journal::Journal;
 use crate::local_backend::LocalBackend;
@@ -83,6 +84,9 @@ pub struct Engine {
     pub interrupted: Arc<std::sync::atomic::AtomicBool>,
     /// Data-source reads shared by every run of this engine (see [`DataReads`]).
     pub data_reads: Arc<DataReads>,
+    /// Each unit's state encryption, built once per run (its key derivation is slow by
+    /// design), by unit folder.
+    encryptions: Arc<Mutex<BTreeMap<std::path::PathBuf, Arc<UnitEncryption>>>>,
 }
 
 /// What to apply in one unit: the plan's actions and the state it was made against.
@@ -264,6 +268,7 @@ impl Engine {
             events: no_events(),
             interrupted: Default::default(),
             data_reads: Default::default(),
+            encryptions: Default::default(),
         }
     }
 
@@ -285,8 +290,72 @@ impl Engine {
         }
     }
 
-    /// The backend that holds a unit's state: its `remote_state`, or the local file.
+    /// The unit's state and plan encryption (Terragrunt's `remote_state { encryption }`
+    /// or OpenTofu's `terraform { encryption }`), `None` when it configures none.
+    pub fn encryption(&self, unit: &Unit) -> Result<Option<Arc<UnitEncryption>>, EngineError> {
+        let from_remote_state = unit
+            .remote_state
+            .as_ref()
+            .and_then(|r| r.encryption.as_ref());
+        let settings = match (from_remote_state, unit.module.encryption.as_ref()) {
+            (None, None) => return Ok(None),
+            (Some(a), Some(b)) => {
+                return Err(EngineError::new(
+                    ErrorKind::Configuration,
+                    format!("unit {}: encryption is configured twice, at {} and {}", unit.name, a.location, b.location),
+                )
+                .hint("keep one: Terragrunt writes remote_state's encryption into the module's terraform block, where OpenTofu refuses a second one"));
+            }
+            (Some(s), None) | (None, Some(s)) => s,
+        };
+        let mut cache = self.encryptions.lock().map_err(|_| {
+            EngineError::new(ErrorKind::Internal, "the encryption cache is poisoned")
+        })?;
+        if let Some(e) = cache.get(&unit.dir) {
+            return Ok(Some(e.clone()));
+        }
+        let built = UnitEncryption::from_settings(settings).map_err(|e| {
+            EngineError::new(ErrorKind::Configuration, format!("unit {}: {e}", unit.name))
+                .cause(format!("encryption at {}", settings.location))
+        })?;
+        let built = Arc::new(built);
+        cache.insert(unit.dir.clone(), built.clone());
+        Ok(Some(built))
+    }
+
+    /// The plan encryption of the unit named `name` in `env` (saved plans).
+    pub fn plan_cipher(
+        &self,
+        env: &Environment,
+        name: &str,
+    ) -> Result<Option<Arc<crate::encryption::TargetCipher>>, EngineError> {
+        let unit = env.unit(name).ok_or_else(|| {
+            EngineError::new(
+                ErrorKind::Configuration,
+                format!("unit {name} is not in {}", env.dir.display()),
+            )
+        })?;
+        Ok(self.encryption(unit)?.and_then(|e| e.plan.clone()))
+    }
+
+    /// The unit's journal, encrypted as its state is.
+    fn journal(&self, unit: &Unit) -> Result<Journal, EngineError> {
+        let cipher = self.encryption(unit)?.and_then(|e| e.state.clone());
+        Ok(Journal::for_unit(&unit.dir).encrypted_with(cipher))
+    }
+
+    /// The backend that holds a unit's state: its `remote_state`, or the local file; seen
+    /// through the unit's state encryption when it has one.
     pub async fn backend(&self, unit: &Unit) -> Result<Arc<dyn StateBackend>, EngineError> {
+        let cipher = self.encryption(unit)?.and_then(|e| e.state.clone());
+        let backend = self.plain_backend(unit).await?;
+        Ok(match cipher {
+            Some(c) => Arc::new(crate::encrypted_backend::EncryptedBackend::new(backend, c)),
+            None => backend,
+        })
+    }
+
+    async fn plain_backend(&self, unit: &Unit) -> Result<Arc<dyn StateBackend>, EngineError> {
         let Some(rs) = &unit.remote_state else {
             return Ok(Arc::new(LocalBackend::for_unit(&unit.dir)));
         };
@@ -470,7 +539,7 @@ impl Engine {
         };
         let loaded = async {
             let mut store =
-                StateStore::load(backend.clone(), Some(Journal::for_unit(&unit.dir)), true).await?;
+                StateStore::load(backend.clone(), Some(self.journal(unit)?), true).await?;
             self.report_store_notice(unit, &mut store);
             // A state taken from an earlier run's journal reaches the backend now, whatever
             // this run does; a plan only shows it.
@@ -498,12 +567,8 @@ impl Engine {
     /// Reads a unit's state without locking (outputs, state list/show); an earlier run's
     /// journal that is ahead of it is shown, not written.
     pub async fn read_state(&self, unit: &Unit) -> Result<StateStore, EngineError> {
-        let loaded = StateStore::load(
-            self.backend(unit).await?,
-            Some(Journal::for_unit(&unit.dir)),
-            false,
-        )
-        .await;
+        let loaded =
+            StateStore::load(self.backend(unit).await?, Some(self.journal(unit)?), false).await;
         self.report_backend_notices(Some(&unit.name));
         let mut store = loaded?;
         self.report_store_notice(unit, &mut store);

@@ -12,13 +12,19 @@
 //! Being a plain state file, it can also be pushed by hand (`forge state push FILE`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::encryption::TargetCipher;
 
 #[derive(Debug)]
 pub struct Journal {
     path: PathBuf,
     /// The folder's entry for the file was made durable once (fsync of the folder).
     dir_synced: AtomicBool,
+    /// The unit's state encryption: the journal is a state, so it is encrypted with the
+    /// state's key, and a plain one is read only where the state's settings allow it.
+    cipher: Option<Arc<TargetCipher>>,
 }
 
 impl Journal {
@@ -31,7 +37,14 @@ impl Journal {
         Journal {
             path,
             dir_synced: AtomicBool::new(false),
+            cipher: None,
         }
+    }
+
+    /// The same journal, encrypted with the unit's state encryption.
+    pub fn encrypted_with(mut self, cipher: Option<Arc<TargetCipher>>) -> Journal {
+        self.cipher = cipher;
+        self
     }
 
     pub fn path(&self) -> &Path {
@@ -41,6 +54,14 @@ impl Journal {
     /// Replaces the record with `bytes`, durably: a reader (or the next run after a crash)
     /// sees the old record or the new one, never part of one.
     pub fn write(&self, bytes: &[u8]) -> std::io::Result<()> {
+        let sealed;
+        let bytes = match &self.cipher {
+            Some(c) => {
+                sealed = c.encrypt(bytes).map_err(std::io::Error::other)?;
+                &sealed[..]
+            }
+            None => bytes,
+        };
         let dir = self.path.parent().unwrap_or(Path::new("."));
         crate::private_file::create_private_dir(dir)?;
         let tmp = self
@@ -68,7 +89,10 @@ impl Journal {
     /// The record a run left, if any.
     pub fn read(&self) -> std::io::Result<Option<Vec<u8>>> {
         match std::fs::read(&self.path) {
-            Ok(b) => Ok(Some(b)),
+            Ok(b) => match &self.cipher {
+                Some(c) => c.decrypt(&b).map(Some).map_err(std::io::Error::other),
+                None => Ok(Some(b)),
+            },
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
@@ -88,6 +112,36 @@ impl Journal {
             let _ = std::fs::remove_dir(dir);
         }
         Ok(())
+    }
+
+    /// The records set aside earlier (`journal.<serial>.stale*.tfstate`), sorted.
+    pub fn set_aside_records(&self) -> Vec<PathBuf> {
+        let Some(dir) = self.path.parent() else {
+            return Vec::new();
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut found: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| {
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    n.starts_with("journal.") && n.contains(".stale") && n.ends_with(".tfstate")
+                })
+            })
+            .collect();
+        found.sort();
+        found
+    }
+
+    /// A set-aside record's state bytes (decrypted as the journal is).
+    pub fn read_record(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        let bytes = std::fs::read(path)?;
+        match &self.cipher {
+            Some(c) => c.decrypt(&bytes).map_err(std::io::Error::other),
+            None => Ok(bytes),
+        }
     }
 
     /// Moves a record that must not be taken (the stored state moved past it) out of the

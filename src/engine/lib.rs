@@ -20,6 +20,8 @@ pub mod addr;
 pub mod checks;
 mod critical_path;
 mod data_reads;
+mod encrypted_backend;
+pub mod encryption;
 mod engine;
 mod events;
 pub mod fault_injection;

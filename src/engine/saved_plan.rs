@@ -34,7 +34,17 @@ pub struct SavedPlan {
     /// CLI when it saves the plan, never read by the engine.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub shown: BTreeMap<String, ShownUnit>,
+    /// `shown` of each unit whose plan is encrypted (OpenTofu's `plan { method = ... }`,
+    /// or Terragrunt's `remote_state { encryption }`): the unit's presentation holds the
+    /// planned values, so it is kept only encrypted with the unit's plan key (OpenTofu's
+    /// envelope, as a JSON string), by unit name. `encrypt_shown` / `decrypt_shown`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shown_encrypted: BTreeMap<String, String>,
 }
+
+/// A unit's plan encryption, by unit name (`None`: the unit's plans are not encrypted).
+pub type PlanCipherOf<'a> = dyn Fn(&str) -> Result<Option<std::sync::Arc<crate::encryption::TargetCipher>>, EngineError>
+    + 'a;
 
 /// One unit's plan as presented when it was saved: its text without colour, and
 /// Terraform's plan document (`terraform show -json`'s shape).
@@ -96,7 +106,67 @@ impl SavedPlan {
             excludes: Vec::new(),
             replace: Vec::new(),
             shown: BTreeMap::new(),
+            shown_encrypted: BTreeMap::new(),
         })
+    }
+
+    /// Moves the presentation of each unit whose plan is encrypted into
+    /// `shown_encrypted`, encrypted with that unit's plan key.
+    pub fn encrypt_shown(&mut self, cipher_of: &PlanCipherOf<'_>) -> Result<(), EngineError> {
+        let names: Vec<String> = self.shown.keys().cloned().collect();
+        for name in names {
+            let Some(cipher) = cipher_of(&name)?.filter(|c| c.encrypts()) else {
+                continue;
+            };
+            let Some(shown) = self.shown.remove(&name) else {
+                continue;
+            };
+            let plain = serde_json::to_vec(&shown).map_err(|e| {
+                EngineError::new(
+                    ErrorKind::Internal,
+                    format!("cannot encode the plan of {name}: {e}"),
+                )
+            })?;
+            let sealed = cipher.encrypt(&plain).map_err(|e| {
+                EngineError::new(
+                    ErrorKind::Configuration,
+                    format!("cannot encrypt the plan of unit {name}"),
+                )
+                .cause(e.to_string())
+            })?;
+            self.shown_encrypted
+                .insert(name, String::from_utf8_lossy(&sealed).into_owned());
+        }
+        Ok(())
+    }
+
+    /// Decrypts `shown_encrypted` back into `shown`, with each unit's plan key; an error
+    /// names the unit when its key is missing or wrong.
+    pub fn decrypt_shown(&mut self, cipher_of: &PlanCipherOf<'_>) -> Result<(), EngineError> {
+        for (name, sealed) in std::mem::take(&mut self.shown_encrypted) {
+            let cipher = cipher_of(&name)?.ok_or_else(|| {
+                EngineError::new(
+                    ErrorKind::Configuration,
+                    format!("the plan of unit {name} is encrypted, and the unit configures no plan encryption to decrypt it"),
+                )
+                .hint("configure the unit's encryption as it was when the plan was saved")
+            })?;
+            let plain = cipher.decrypt(sealed.as_bytes()).map_err(|e| {
+                EngineError::new(
+                    ErrorKind::Configuration,
+                    format!("cannot decrypt the plan of unit {name}"),
+                )
+                .cause(e.to_string())
+            })?;
+            let shown: ShownUnit = serde_json::from_slice(&plain).map_err(|e| {
+                EngineError::new(
+                    ErrorKind::Backend,
+                    format!("the decrypted plan of unit {name} is damaged: {e}"),
+                )
+            })?;
+            self.shown.insert(name, shown);
+        }
+        Ok(())
     }
 
     /// Records the run's `-target`/`-exclude`/`-replace`.

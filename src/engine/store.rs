@@ -73,6 +73,11 @@ impl StateStore {
             None => (State::new(), None),
             Some(s) => {
                 let state = State::from_bytes(&s.bytes).map_err(|e| {
+                    if crate::encryption::is_encrypted_payload(&s.bytes) {
+                        // Never a fresh state: the unit lost its key, not its state.
+                        return EngineError::new(ErrorKind::Backend, format!("the state at {} is encrypted, and this unit configures no key to decrypt it", backend.describe()))
+                            .hint("configure the state's encryption (remote_state { encryption = {...} } or terraform { encryption {...} }) with the key it was written with");
+                    }
                     EngineError::new(ErrorKind::Backend, format!("the state at {} cannot be read", backend.describe()))
                         .cause(e.to_string())
                         .hint("restore a good copy (forge state push FILE) or move the broken object away")
@@ -91,10 +96,51 @@ impl StateStore {
         if let Some(j) = journal {
             store.take_journal(&j, locked);
             if locked {
+                store.clean_set_aside(&j);
                 store.journal = Some(Arc::new(j));
             }
         }
         Ok(store)
+    }
+
+    /// Removes the records set aside by earlier runs that the stored state has caught up
+    /// with: same lineage, a serial the stored state reached, and the same objects and
+    /// outputs as the stored state (pushed by the user, or written by a later run). Nothing
+    /// they hold is lost; any other stays for the user (a record with fewer objects may
+    /// be the only trace of a destroy).
+    fn clean_set_aside(&mut self, journal: &Journal) {
+        if !self.exists() {
+            return;
+        }
+        let mut removed = Vec::new();
+        for path in journal.set_aside_records() {
+            let Ok(bytes) = journal.read_record(&path) else {
+                continue;
+            };
+            let Ok(left) = State::from_bytes(&bytes) else {
+                continue;
+            };
+            let held = left.lineage == self.state.lineage
+                && left.serial <= self.state.serial
+                && left.instances == self.state.instances
+                && left.outputs == self.state.outputs;
+            if held && std::fs::remove_file(&path).is_ok() {
+                removed.push(path.display().to_string());
+            }
+        }
+        if !removed.is_empty() {
+            let message = format!(
+                "removed {} set-aside local record(s) the state at {} now holds (serial {}): {}",
+                removed.len(),
+                self.backend.describe(),
+                self.state.serial,
+                removed.join(", ")
+            );
+            self.notice = Some(match self.notice.take() {
+                Some(earlier) => format!("{earlier}\n{message}"),
+                None => message,
+            });
+        }
     }
 
     fn take_journal(&mut self, journal: &Journal, locked: bool) {

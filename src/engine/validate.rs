@@ -55,7 +55,23 @@ pub fn check_backends(env: &Environment, backends: &[Arc<dyn BackendFactory>]) -
         .collect();
     let mut diags = Diagnostics::new();
     let mut reported = std::collections::BTreeSet::new();
+    let mut encryption_checked = std::collections::BTreeSet::new();
     for unit in &env.units {
+        // The state encryption settings build (key providers, methods, targets), so a
+        // mistake fails validate at the block rather than the first plan.
+        let settings = unit
+            .remote_state
+            .as_ref()
+            .and_then(|r| r.encryption.as_ref())
+            .or(unit.module.encryption.as_ref());
+        if let Some(settings) = settings
+            && encryption_checked.insert(settings.location.to_string())
+            && let Err(e) = crate::encryption::UnitEncryption::from_settings(settings)
+        {
+            diags.push(
+                Diagnostic::error(format!("unit {}: {e}", unit.name)).at(settings.location.clone()),
+            );
+        }
         let Some(rs) = &unit.remote_state else {
             continue;
         };

@@ -24,6 +24,7 @@ mod remote_state_bootstrap;
 mod s3_unit;
 mod show_report;
 mod stacks;
+mod state_encryption;
 mod stop_signals;
 mod terraform_flags;
 mod terraform_remote;

@@ -88,13 +88,24 @@ pub struct WebIdentityRole {
     pub token: WebIdentityToken,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub enum WebIdentityToken {
     #[default]
     None,
+    /// The token itself: a credential, which Debug does not show.
     Inline(String),
     /// Read again each time the role is assumed (such files are rotated).
     File(PathBuf),
+}
+
+impl std::fmt::Debug for WebIdentityToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WebIdentityToken::None => f.write_str("None"),
+            WebIdentityToken::Inline(_) => f.write_str("Inline(..)"),
+            WebIdentityToken::File(p) => f.debug_tuple("File").field(p).finish(),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -25,6 +25,7 @@
 #![allow(clippy::result_large_err)]
 
 mod bootstrap;
+mod bucket_owner;
 mod config;
 mod factory;
 mod lock_info;

@@ -1698,3 +1698,81 @@ async fn lockfile_on_a_new_bucket_is_written_once_the_bootstrap_made_it() {
     backend.unlock("new-lockfile", false).await.expect("unlock");
     assert_eq!(object(&bucket, &format!("{key}.tflock")).await, None);
 }
+
+/// Every state-bucket request carries the caller's account as ExpectedBucketOwner, and
+/// S3's refusal of a bucket of another account (403 AccessDenied) is an error naming it.
+/// LocalStack ignores the header (measured: any ExpectedBucketOwner is accepted), so S3 is
+/// a local stand-in here that records the header and refuses as S3 does; the caller's
+/// account comes from the emulators' STS.
+#[tokio::test]
+async fn every_state_bucket_request_names_the_callers_account_and_a_refusal_says_so() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    require_emulators();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    /// Each request's line and its ExpectedBucketOwner header.
+    type Seen = std::sync::Mutex<Vec<(String, Option<String>)>>;
+    let seen: Arc<Seen> = Default::default();
+    let record = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut request_line = String::new();
+            let _ = reader.read_line(&mut request_line);
+            let (mut owner, mut length) = (None, 0usize);
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                let (name, value) = line.split_once(':').unwrap_or((&line, ""));
+                let value = value.trim().to_string();
+                match name.to_ascii_lowercase().as_str() {
+                    "x-amz-expected-bucket-owner" => owner = Some(value),
+                    "content-length" => length = value.parse().unwrap_or(0),
+                    _ => {}
+                }
+            }
+            let mut body = vec![0u8; length];
+            let _ = reader.read_exact(&mut body);
+            record
+                .lock()
+                .expect("record")
+                .push((request_line.trim().to_string(), owner));
+            let xml = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>";
+            let _ = write!(
+                stream,
+                "HTTP/1.1 403 Forbidden\r\nContent-Type: application/xml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{xml}",
+                xml.len()
+            );
+        }
+    });
+    let bucket = unique("someone-elses");
+    let factory = S3BackendFactory::new();
+    let cfg = config(
+        &bucket,
+        "k/terraform.tfstate",
+        &[(
+            "endpoints",
+            Value::object(vec![("s3", s(&format!("http://{addr}")))]),
+        )],
+    );
+    let backend = factory.open(&cfg).await.expect("open");
+    let err = backend
+        .read()
+        .await
+        .expect_err("another account's bucket was read");
+    let text = err.to_string();
+    assert!(
+        text.contains("000000000000") && text.contains("ExpectedBucketOwner"),
+        "{text}"
+    );
+    let seen = seen.lock().expect("seen").clone();
+    assert!(!seen.is_empty(), "no request reached S3");
+    assert!(
+        seen.iter()
+            .all(|(_, owner)| owner.as_deref() == Some("000000000000")),
+        "a request without the caller's account: {seen:?}"
+    );
+}

@@ -142,10 +142,13 @@ async fn opening_checks_each_bucket_and_table_once_per_process_beside_the_first_
     assert_eq!(lock_read_unlock(&factory, &cfg).await, None);
     let unit = calls_since(before);
     // The bucket is found and its versioning read by one request, the table found and its
-    // key checked by one; besides them only the unit's own lock, read and unlock.
+    // key checked by one; besides them only the unit's own lock, read and unlock, and
+    // (once per process and credentials, when the first bucket request needs it) the
+    // caller's account, which every bucket request sends as ExpectedBucketOwner.
     assert_eq!(
         per_operation(&unit),
         BTreeMap::from([
+            ("sts:GetCallerIdentity".to_string(), 1),
             ("s3:GetBucketVersioning".to_string(), 1),
             ("dynamodb:DescribeTable".to_string(), 1),
             ("dynamodb:PutItem".to_string(), 1),

@@ -11,8 +11,8 @@ use std::fmt;
 
 /// A value. `Unknown` and `Sensitive` are marks, not types: an unknown stands for a value
 /// that exists after apply; a sensitive value behaves like its inner value but must never
-/// be printed.
-#[derive(Clone, Debug, PartialEq)]
+/// be printed (Debug too shows only that it is there: `Sensitive(..)`).
+#[derive(Clone, PartialEq)]
 pub enum Value {
     Null,
     /// Known only after apply. Carries no type: operations on it yield unknown.
@@ -33,6 +33,26 @@ pub enum Value {
     Map(BTreeMap<String, Value>),
     /// A sensitive value. Never nested directly inside another `Sensitive`.
     Sensitive(Box<Value>),
+}
+
+/// As derived, except that a sensitive value's contents never show: types that hold
+/// values (states, plans, settings) print them with `{:?}` in logs and panics.
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => f.write_str("Null"),
+            Value::Unknown => f.write_str("Unknown"),
+            Value::Bool(b) => f.debug_tuple("Bool").field(b).finish(),
+            Value::Number(n) => f.debug_tuple("Number").field(n).finish(),
+            Value::String(s) => f.debug_tuple("String").field(s).finish(),
+            Value::Tuple(v) => f.debug_tuple("Tuple").field(v).finish(),
+            Value::List(v) => f.debug_tuple("List").field(v).finish(),
+            Value::Set(v) => f.debug_tuple("Set").field(v).finish(),
+            Value::Object(m) => f.debug_tuple("Object").field(m).finish(),
+            Value::Map(m) => f.debug_tuple("Map").field(m).finish(),
+            Value::Sensitive(_) => f.write_str("Sensitive(..)"),
+        }
+    }
 }
 
 impl Value {
@@ -513,5 +533,19 @@ mod tests {
         assert_eq!(Value::Number(3.0).to_json().to_string(), "3");
         assert_eq!(Value::Number(0.5).to_json().to_string(), "0.5");
         assert!(!Value::Unknown.is_wholly_known());
+    }
+
+    #[test]
+    fn debug_shows_that_a_value_is_sensitive_never_what_it_is() {
+        let v = Value::Object(std::collections::BTreeMap::from([
+            ("name".to_string(), Value::string("visible")),
+            ("secret".to_string(), Value::string("hunter2").sensitive()),
+        ]));
+        let text = format!("{v:?}");
+        assert!(
+            text.contains("visible") && text.contains("Sensitive(..)"),
+            "{text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
     }
 }

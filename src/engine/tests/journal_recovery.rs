@@ -404,3 +404,39 @@ async fn a_journal_the_stored_state_already_holds_is_removed() {
         "a plan wrote the state"
     );
 }
+
+/// A record set aside by an earlier run goes once the stored state holds what it
+/// recorded (here: the user pushed it, so the stored state is the same objects at a later
+/// serial); one that differs stays.
+#[tokio::test]
+async fn set_aside_records_the_stored_state_holds_are_cleaned_up() {
+    let (dir, env, cloud, backend, full) = applied_once().await;
+    let forge_dir = dir.path().join("u/.forge");
+    std::fs::create_dir_all(&forge_dir).expect("mkdir");
+    let mut held = full.clone();
+    held.serial -= 1;
+    let held_path = forge_dir.join(format!("journal.{}.stale.tfstate", held.serial));
+    std::fs::write(&held_path, held.to_bytes().expect("encode")).expect("write");
+    let mut differs = full.clone();
+    differs.serial -= 1;
+    differs.instances.clear();
+    let differs_path = forge_dir.join(format!("journal.{}.stale-1.tfstate", differs.serial));
+    std::fs::write(&differs_path, differs.to_bytes().expect("encode")).expect("write");
+
+    let (e, notices) = engine(&cloud, &backend);
+    let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
+    assert!(!unit_plan(&plan, "u").has_changes());
+    assert!(!held_path.exists(), "a record the stored state holds stays");
+    assert!(
+        differs_path.exists(),
+        "a record with other contents was removed"
+    );
+    let notices = notices.lock().expect("notices").clone();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("removed 1 set-aside")
+                && n.contains(&held_path.display().to_string())),
+        "{notices:?}"
+    );
+}

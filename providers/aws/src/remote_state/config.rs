@@ -97,15 +97,26 @@ const ROLE_KEYS: &[&str] = &[
 ];
 
 /// How the state object is encrypted at rest on each write.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum ObjectEncryption {
     None,
     /// SSE-S3 (`AES256`).
     S3Managed,
     /// SSE-KMS with the given key (the account's default key when `None`).
     Kms(Option<String>),
-    /// SSE-C: the base64 of a 256-bit key, sent with every read and write.
+    /// SSE-C: the base64 of a 256-bit key, sent with every read and write. Debug hides it.
     CustomerKey(String),
+}
+
+impl std::fmt::Debug for ObjectEncryption {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ObjectEncryption::None => f.write_str("None"),
+            ObjectEncryption::S3Managed => f.write_str("S3Managed"),
+            ObjectEncryption::Kms(k) => f.debug_tuple("Kms").field(k).finish(),
+            ObjectEncryption::CustomerKey(_) => f.write_str("CustomerKey(..)"),
+        }
+    }
 }
 
 /// The bucket's default encryption when forge creates it.
@@ -959,5 +970,14 @@ mod tests {
             c.ignored_notes,
             ["remote_state config.http_proxy: forge accepts this setting but does not act on it"]
         );
+    }
+
+    #[test]
+    fn debug_hides_the_customer_key() {
+        let text = format!(
+            "{:?}",
+            ObjectEncryption::CustomerKey("c2VjcmV0LWtleQ==".into())
+        );
+        assert_eq!(text, "CustomerKey(..)");
     }
 }

@@ -9,6 +9,8 @@ use async_trait::async_trait;
 use aws_config::BehaviorVersion;
 use forge_aws_common::identity;
 use forge_aws_common::provider_block::{AccountCheck, RetryMode};
+
+use super::bucket_owner::BucketOwner;
 use forge_aws_dynamodb::LockTable;
 use forge_provider::{BackendError, BackendFactory, StateBackend, UnitRole, Value};
 
@@ -36,6 +38,9 @@ struct Clients {
     sdk: aws_types::SdkConfig,
     region: String,
     s3: aws_sdk_s3::Client,
+    /// The caller's account, the owner every state bucket call expects (asked when the
+    /// first bucket call needs it).
+    owner: std::sync::Arc<BucketOwner>,
 }
 
 impl Default for S3BackendFactory {
@@ -92,7 +97,8 @@ impl S3BackendFactory {
             config.bucket.clone(),
             config.object_encryption.clone(),
             config.acl.clone(),
-        );
+        )
+        .owned_by(Some(clients.owner.clone()));
         let s3_scope = config
             .s3_endpoint
             .clone()
@@ -240,8 +246,16 @@ impl S3BackendFactory {
             )
             .await;
         }
-        check_credentials(&sdk, config).await?;
-        check_account(&sdk, config).await?;
+        let access_key = check_credentials(&sdk, config).await?;
+        let owner = std::sync::Arc::new(BucketOwner::new(
+            sts_client(&sdk, config),
+            format!(
+                "{access_key}|{}",
+                config.sts_endpoint.as_deref().unwrap_or_default()
+            ),
+            config.bucket.clone(),
+        ));
+        check_account(&owner, config).await?;
         let mut s3_conf = aws_sdk_s3::config::Builder::from(&sdk)
             .force_path_style(config.needs_path_style())
             .interceptor(forge_aws_common::ApiStats::global().interceptor());
@@ -256,6 +270,7 @@ impl S3BackendFactory {
             s3: aws_sdk_s3::Client::from_conf(s3_conf.build()),
             sdk,
             region,
+            owner,
         };
         cache.insert(cache_key, clients.clone());
         Ok(clients)
@@ -331,10 +346,11 @@ async fn with_assumed_role(
 
 /// Fetches the credentials once up front, so that a missing credential or a role that
 /// cannot be assumed is reported as such, not as an unreachable S3.
+/// Loads the credentials once (an error names what to set); returns their access key id.
 async fn check_credentials(
     sdk: &aws_types::SdkConfig,
     config: &S3BackendConfig,
-) -> Result<(), BackendError> {
+) -> Result<String, BackendError> {
     use aws_sdk_s3::config::ProvideCredentials;
     let Some(provider) = sdk.credentials_provider() else {
         return Err(BackendError::Other(format!(
@@ -343,7 +359,7 @@ async fn check_credentials(
         )));
     };
     match provider.provide_credentials().await {
-        Ok(_) => Ok(()),
+        Ok(c) => Ok(c.access_key_id().to_string()),
         Err(e) => {
             let role_arn = config
                 .role
@@ -382,10 +398,7 @@ async fn check_credentials(
 /// `allowed_account_ids` / `forbidden_account_ids`: the credentials' account (STS
 /// GetCallerIdentity) is checked when the backend is opened, before its lock is taken or
 /// anything is read or written.
-async fn check_account(
-    sdk: &aws_types::SdkConfig,
-    config: &S3BackendConfig,
-) -> Result<(), BackendError> {
+async fn check_account(owner: &BucketOwner, config: &S3BackendConfig) -> Result<(), BackendError> {
     let identity = &config.identity;
     let check = if !identity.allowed_account_ids.is_empty() {
         AccountCheck::Allowed(&identity.allowed_account_ids)
@@ -394,18 +407,12 @@ async fn check_account(
     } else {
         return Ok(());
     };
-    let out = sts_client(sdk, config)
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| {
-            BackendError::Other(format!(
-                "remote_state config: cannot check allowed_account_ids/forbidden_account_ids for the state bucket {}: {}",
-                config.bucket,
-                forge_aws_common::sdk_error(e)
-            ))
-        })?;
-    let account = out.account.unwrap_or_default();
+    let account = owner.account().await.map_err(|e| {
+        BackendError::Other(format!(
+            "remote_state config: cannot check allowed_account_ids/forbidden_account_ids for the state bucket {}: {}",
+            config.bucket, e.message
+        ))
+    })?;
     check.verify(&account).map_err(|e| {
         BackendError::Other(format!(
             "remote_state config: the state bucket {} is not used: {}{}",

@@ -67,6 +67,10 @@ pub struct StateBucket {
     bucket: String,
     encryption: ObjectEncryption,
     acl: Option<String>,
+    /// The account the bucket must belong to (the caller's): sent as
+    /// `ExpectedBucketOwner` on every call that takes it, so that a bucket of the same
+    /// name in another account is refused by S3 instead of read or written.
+    owner: Option<std::sync::Arc<super::bucket_owner::BucketOwner>>,
 }
 
 impl StateBucket {
@@ -81,6 +85,24 @@ impl StateBucket {
             bucket: bucket.into(),
             encryption,
             acl,
+            owner: None,
+        }
+    }
+
+    /// The same bucket, whose calls carry `ExpectedBucketOwner` = the caller's account.
+    pub fn owned_by(
+        mut self,
+        owner: Option<std::sync::Arc<super::bucket_owner::BucketOwner>>,
+    ) -> Self {
+        self.owner = owner;
+        self
+    }
+
+    /// The account every call expects to own the bucket (`None`: no check).
+    async fn expected_owner(&self) -> ProviderResult<Option<String>> {
+        match &self.owner {
+            Some(o) => o.account().await.map(Some),
+            None => Ok(None),
         }
     }
 
@@ -90,11 +112,17 @@ impl StateBucket {
 
     /// The object at `key`, `None` when there is none.
     pub async fn get(&self, key: &str) -> ProviderResult<Option<ObjectRead>> {
+        let owner = self.expected_owner().await?;
         retry(
             Backoff::default(),
             |_| false,
             || async {
-                let mut call = self.client.get_object().bucket(&self.bucket).key(key);
+                let mut call = self
+                    .client
+                    .get_object()
+                    .bucket(&self.bucket)
+                    .set_expected_bucket_owner(owner.clone())
+                    .key(key);
                 if let ObjectEncryption::CustomerKey(k) = &self.encryption {
                     call = call
                         .sse_customer_algorithm("AES256")
@@ -138,6 +166,7 @@ impl StateBucket {
         bytes: &[u8],
         condition: WriteCondition<'_>,
     ) -> ProviderResult<WriteOutcome> {
+        let owner = self.expected_owner().await?;
         retry(
             Backoff::default(),
             |_| false,
@@ -146,6 +175,7 @@ impl StateBucket {
                     .client
                     .put_object()
                     .bucket(&self.bucket)
+                    .set_expected_bucket_owner(owner.clone())
                     .key(key)
                     .content_type("application/json")
                     .body(ByteStream::from(bytes.to_vec()));
@@ -193,6 +223,7 @@ impl StateBucket {
     /// read again and deleted at once if it is still the one read, which leaves only the
     /// moment between that read and the delete unguarded.
     pub async fn delete_if_match(&self, key: &str, etag: &str) -> ProviderResult<bool> {
+        let owner = self.expected_owner().await?;
         retry(
             Backoff::default(),
             |_| false,
@@ -201,6 +232,7 @@ impl StateBucket {
                     .client
                     .delete_object()
                     .bucket(&self.bucket)
+                    .set_expected_bucket_owner(owner.clone())
                     .key(key)
                     .if_match(etag)
                     .send()
@@ -213,6 +245,7 @@ impl StateBucket {
                             self.client
                                 .delete_object()
                                 .bucket(&self.bucket)
+                                .set_expected_bucket_owner(owner.clone())
                                 .key(key)
                                 .send()
                                 .await
@@ -238,15 +271,19 @@ impl StateBucket {
 
     /// Whether the bucket exists and is ours to use.
     pub async fn presence(&self) -> ProviderResult<BucketPresence> {
+        let owner = self.expected_owner().await?;
         retry(Backoff::default(), |_| false, || async {
-            match self.client.head_bucket().bucket(&self.bucket).send().await {
+            match self.client.head_bucket().bucket(&self.bucket).set_expected_bucket_owner(owner.clone()).send().await {
                 Ok(_) => Ok(BucketPresence::Present),
                 Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()) || http_status(&e) == Some(404) => {
                     Ok(BucketPresence::Missing)
                 }
                 Err(e) if http_status(&e) == Some(403) => Err(ProviderError::with_code(
                     "Forbidden",
-                    format!("the state bucket {} exists but these credentials may not use it", self.bucket),
+                    match &owner {
+                        Some(owner) => format!("the state bucket {} exists but is not owned by account {owner}, the caller's (ExpectedBucketOwner), or these credentials may not use it", self.bucket),
+                        None => format!("the state bucket {} exists but these credentials may not use it", self.bucket),
+                    },
                 )
                 .hint("S3 bucket names are global: pick a bucket name of your own in remote_state config.bucket, or use credentials of the bucket's account")),
                 Err(e) if http_status(&e) == Some(301) => Err(ProviderError::with_code(
@@ -301,6 +338,7 @@ impl StateBucket {
     }
 
     pub async fn enable_versioning(&self) -> ProviderResult<()> {
+        let owner = self.expected_owner().await?;
         let conf = VersioningConfiguration::builder()
             .status(BucketVersioningStatus::Enabled)
             .build();
@@ -311,6 +349,7 @@ impl StateBucket {
                 self.client
                     .put_bucket_versioning()
                     .bucket(&self.bucket)
+                    .set_expected_bucket_owner(owner.clone())
                     .versioning_configuration(conf.clone())
                     .send()
                     .await
@@ -331,10 +370,12 @@ impl StateBucket {
     /// permission to read the versioning, another region, throttling, ...) is left to
     /// HeadBucket, which tells those cases apart; the versioning is then unknown.
     pub async fn probe_versioning(&self) -> ProviderResult<BucketProbe> {
+        let owner = self.expected_owner().await?;
         match self
             .client
             .get_bucket_versioning()
             .bucket(&self.bucket)
+            .set_expected_bucket_owner(owner.clone())
             .send()
             .await
         {
@@ -352,6 +393,7 @@ impl StateBucket {
     }
 
     pub async fn set_default_encryption(&self, enc: &BucketEncryption) -> ProviderResult<()> {
+        let owner = self.expected_owner().await?;
         let build_err = |e: aws_sdk_s3::error::BuildError| {
             ProviderError::new(format!("invalid encryption settings: {e}"))
         };
@@ -375,6 +417,7 @@ impl StateBucket {
                 self.client
                     .put_bucket_encryption()
                     .bucket(&self.bucket)
+                    .set_expected_bucket_owner(owner.clone())
                     .server_side_encryption_configuration(conf.clone())
                     .send()
                     .await
@@ -391,6 +434,7 @@ impl StateBucket {
     }
 
     pub async fn block_public_access(&self) -> ProviderResult<()> {
+        let owner = self.expected_owner().await?;
         let conf = PublicAccessBlockConfiguration::builder()
             .block_public_acls(true)
             .ignore_public_acls(true)
@@ -404,6 +448,7 @@ impl StateBucket {
                 self.client
                     .put_public_access_block()
                     .bucket(&self.bucket)
+                    .set_expected_bucket_owner(owner.clone())
                     .public_access_block_configuration(conf.clone())
                     .send()
                     .await
@@ -421,6 +466,7 @@ impl StateBucket {
 
     /// Sets the bucket's policy (the JSON document).
     pub async fn put_policy(&self, policy: &str) -> ProviderResult<()> {
+        let owner = self.expected_owner().await?;
         retry(
             Backoff::default(),
             |_| false,
@@ -428,6 +474,7 @@ impl StateBucket {
                 self.client
                     .put_bucket_policy()
                     .bucket(&self.bucket)
+                    .set_expected_bucket_owner(owner.clone())
                     .policy(policy)
                     .send()
                     .await
@@ -444,6 +491,7 @@ impl StateBucket {
         &self,
         tags: &std::collections::BTreeMap<String, String>,
     ) -> ProviderResult<()> {
+        let owner = self.expected_owner().await?;
         let build_err = |e: aws_sdk_s3::error::BuildError| {
             ProviderError::new(format!("invalid bucket tags: {e}"))
         };
@@ -458,6 +506,7 @@ impl StateBucket {
         self.client
             .put_bucket_tagging()
             .bucket(&self.bucket)
+            .set_expected_bucket_owner(owner.clone())
             .tagging(tagging)
             .send()
             .await
@@ -473,6 +522,18 @@ impl StateBucket {
     /// Prefixes an SDK error with what was being done. The hint is ours: the generic one
     /// names the provider block, but here the settings are in `remote_state`.
     fn error(&self, action: &str, e: ProviderError) -> ProviderError {
+        if let Some(owner) = self.owner.as_ref().and_then(|o| o.known())
+            && e.code.as_deref() == Some("AccessDenied")
+        {
+            return ProviderError {
+                code: e.code,
+                message: format!(
+                    "could not {action}: access denied; the state bucket {} must belong to account {owner} (the caller's account, sent as ExpectedBucketOwner), and S3 refused: a bucket of that name in another account, or no permission ({})",
+                    self.bucket, e.message
+                ),
+                hint: Some("bucket names are global: choose a bucket name of your own account in remote_state config.bucket, or run as the account that owns it".to_string()),
+            };
+        }
         let hint = if e.code.as_deref() == Some("DispatchFailure") {
             "S3 could not be reached: check remote_state config.endpoints.s3 (or AWS_ENDPOINT_URL) and the network"
         } else {
