@@ -272,6 +272,9 @@ pub fn factories() -> Result<(Factories, Option<FakeWorld>), Failure> {
     let mut list: Vec<Arc<dyn ProviderFactory>> = vec![
         Arc::new(forge_aws::AwsProviderFactory::default()),
         Arc::new(forge_provider_terraform::TerraformProviderFactory),
+        Arc::new(forge_provider_utility::RandomProviderFactory),
+        Arc::new(forge_provider_utility::NullProviderFactory),
+        Arc::new(forge_provider_utility::TimeProviderFactory),
     ];
     // Tests of the binary run on the in-memory provider, persisted between runs in the file
     // FORGE_FAKE_CLOUD names (a test build only; a product build refuses the variable).

@@ -30,6 +30,7 @@ mod terraform_flags;
 mod terraform_remote;
 mod terragrunt_functions;
 mod unit_settings;
+mod utility_providers;
 mod variables;
 mod version_completions;
 
