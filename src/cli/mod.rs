@@ -6,6 +6,7 @@ mod common;
 mod completions;
 mod console;
 mod destroy;
+mod drift;
 mod force_unlock;
 mod graph;
 mod import;
@@ -73,6 +74,9 @@ pub enum Command {
     Show(show::ShowArgs),
     /// Evaluate expressions (one a line on stdin) in a unit's scope, reading its state.
     Console(console::ConsoleArgs),
+    /// Report what changed outside forge in every unit, taking no lock and writing
+    /// nothing (exit 0: none, 2: drift, 1: a unit could not be checked).
+    Drift(drift::DriftArgs),
     /// Show the outputs recorded in state.
     Output(output::OutputArgs),
     /// Print the graph of units (or of resources) as DOT or Mermaid.
@@ -278,9 +282,14 @@ fn parse(args: impl Iterator<Item = String>) -> Result<Cli, i32> {
             return Err(1);
         }
     };
-    if let (Command::Console(a), Some((_, sub))) = (&mut cli.command, matches.subcommand()) {
+    let command_variables = match &mut cli.command {
+        Command::Console(a) => Some(&mut a.variables),
+        Command::Drift(a) => Some(&mut a.variables),
+        _ => None,
+    };
+    if let (Some(variables), Some((_, sub))) = (command_variables, matches.subcommand()) {
         match ordered_variables(sub) {
-            Ok(v) => a.variables = v,
+            Ok(v) => *variables = v,
             Err(message) => {
                 eprintln!("error: {message}");
                 return Err(1);
@@ -377,6 +386,7 @@ pub fn main() -> i32 {
             Command::Destroy(a) => destroy::run(a, style).await,
             Command::Show(a) => show::run(a, style).await,
             Command::Console(a) => console::run(a, style).await,
+            Command::Drift(a) => drift::run(a).await,
             Command::Output(a) => output::run(a).await,
             Command::Graph(a) => graph::run(a).await,
             Command::Validate(a) => validate::run(a).await,

@@ -6,6 +6,7 @@
 
 #![warn(unreachable_pub)]
 
+pub mod drift_report;
 pub mod json_ui;
 pub mod plan_json;
 pub mod plan_json_config;

@@ -4,6 +4,7 @@
 //! apply must take the changes into state without touching AWS, and a normal apply must
 //! put everything back and converge.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use super::stacks::{
@@ -372,6 +373,147 @@ async fn cli_drift_is_reported_accepted_with_refresh_only_and_repaired() {
         "{out}"
     );
 
+    // `forge drift` reports the same drift, unit by unit, while another run holds a lock
+    // (it takes none) and without writing anything (every state stays as it was).
+    let root = std::fs::read_to_string(stacks.dir.path().join("stacks/terragrunt.hcl"))
+        .expect("root terragrunt.hcl");
+    let table = regex::Regex::new(r#"dynamodb_table\s*=\s*"([^"]+)""#)
+        .expect("regex")
+        .captures(&root)
+        .map(|c| c[1].to_string())
+        .expect("the lock table");
+    let dynamo = aws_sdk_dynamodb::Client::new(&cfg);
+    let held = format!(
+        "{}/{env}/sqs-notifications/terraform.tfstate",
+        stacks.state_bucket
+    );
+    let holder = r#"{"ID":"9e5b1c7e-0000-4000-8000-000000000001","Operation":"OperationTypeApply","Info":"","Who":"someone@elsewhere","Version":"1.11.4","Created":"2026-12-07T00:00:00Z","Path":"x"}"#;
+    dynamo
+        .put_item()
+        .table_name(&table)
+        .item("LockID", AttributeValue::S(held.clone()))
+        .item("Info", AttributeValue::S(holder.to_string()))
+        .send()
+        .await
+        .expect("PutItem");
+    let mut states_before = Vec::new();
+    for unit in super::stacks::UNITS {
+        states_before.push(stacks.state(&aws.s3, &env, unit).await);
+    }
+    let drift = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_forge"))
+            .arg("drift")
+            .args(args)
+            .current_dir(stacks.dir.path())
+            .env("NO_COLOR", "1")
+            .output()
+            .expect("run forge drift");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, json_report, err) = drift(&[&env, "--format", "json"]);
+    assert_eq!(code, 2, "drift must exit 2:\n{json_report}{err}");
+    let report: serde_json::Value = serde_json::from_str(&json_report).expect("a JSON report");
+    let objects = |unit: &str| -> Vec<serde_json::Value> {
+        report["units"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|u| u["unit"] == unit)
+            .and_then(|u| u["objects"].as_array().cloned())
+            .unwrap_or_else(|| panic!("unit {unit} is not in the report: {report:#}"))
+    };
+    let queue = objects("sqs-notifications");
+    assert_eq!(
+        queue,
+        vec![serde_json::json!({
+            "address": "aws_sqs_queue.file_upload",
+            "drift": "changed",
+            "attributes": [{"path": "visibility_timeout_seconds", "before": 60, "after": 45}],
+        })],
+        "{report:#}"
+    );
+    let drifted = |unit: &str, address: &str, kind: &str| {
+        assert!(
+            objects(unit)
+                .iter()
+                .any(|o| o["address"] == address && o["drift"] == kind),
+            "{unit}: {address} is not reported {kind}: {report:#}"
+        );
+    };
+    drifted("s3-storage", "aws_s3_bucket_notification.files", "changed");
+    drifted("iam", "aws_iam_role_policy_attachment.storage", "deleted");
+    drifted("secret-manager", "aws_secretsmanager_secret.jwt", "deleted");
+    drifted(
+        "secret-manager",
+        "aws_secretsmanager_secret_version.jwt",
+        "deleted",
+    );
+    drifted("ec2-self-hosted", "aws_instance.runner", "deleted");
+    assert!(
+        objects("roles").iter().any(|o| o["attributes"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|a| a["path"] == "tags.Component" && a["after"] == "hand-edited")),
+        "{report:#}"
+    );
+    assert!(
+        report["failed_units"] == serde_json::json!([]) && !json_report.contains("signing_key"),
+        "{report:#}"
+    );
+    for (unit, before) in super::stacks::UNITS.iter().zip(&states_before) {
+        assert_eq!(
+            &stacks.state(&aws.s3, &env, unit).await,
+            before,
+            "forge drift changed the state of {unit}"
+        );
+    }
+    let lock = dynamo
+        .get_item()
+        .table_name(&table)
+        .key("LockID", AttributeValue::S(held.clone()))
+        .consistent_read(true)
+        .send()
+        .await
+        .expect("GetItem");
+    assert_eq!(
+        lock.item
+            .and_then(|i| i.get("Info").and_then(|v| v.as_s().ok().cloned())),
+        Some(holder.to_string()),
+        "forge drift touched another run's lock"
+    );
+    dynamo
+        .delete_item()
+        .table_name(&table)
+        .key("LockID", AttributeValue::S(held))
+        .send()
+        .await
+        .expect("DeleteItem");
+    // Markdown for a ticket; the text says the same.
+    let (code, markdown, _) = drift(&[&env, "--format", "markdown"]);
+    assert_eq!(code, 2, "{markdown}");
+    assert!(
+        markdown.contains("| sqs-notifications | `aws_sqs_queue.file_upload` | changed | `visibility_timeout_seconds` | 60 | 45 |"),
+        "{markdown}"
+    );
+    let (code, text, _) = drift(&[&env]);
+    assert_eq!(code, 2, "{text}");
+    assert!(
+        text.contains("~ aws_sqs_queue.file_upload changed outside forge")
+            && text.contains("- aws_instance.runner was deleted outside forge"),
+        "{text}"
+    );
+    // Against the report just written, nothing is new.
+    let earlier = stacks.dir.path().join("drift.json");
+    std::fs::write(&earlier, &json_report).expect("write the report");
+    let (code, text, err) = drift(&[&env, "--since", &earlier.display().to_string()]);
+    assert_eq!(code, 0, "{text}{err}");
+    assert!(text.contains("No drift"), "{text}");
+
     // A refresh-only plan shows the same drift and proposes nothing for AWS.
     let (code, out) = stacks.forge(&["plan", &env, "--refresh-only", "--detailed-exitcode"]);
     assert_eq!(
@@ -488,6 +630,10 @@ async fn cli_drift_is_reported_accepted_with_refresh_only_and_repaired() {
         !out.contains("changes made outside of forge"),
         "accepted drift is reported again:\n{out}"
     );
+    // Accepted drift is no drift, though the plan still has changes to make.
+    let (code, text, err) = drift(&[&env]);
+    assert_eq!(code, 0, "accepted drift is reported again:\n{text}{err}");
+    assert!(text.contains("No drift"), "{text}");
 
     // The repair.
     let (code, out) = stacks.forge(&["apply", &env, "--auto-approve"]);

@@ -72,15 +72,28 @@ impl VpcDataSource {
                 .attribute(name)
                 .send()
         };
-        let hostnames = flag(VpcAttributeName::EnableDnsHostnames)
-            .await
-            .map_err(sdk_error)?;
-        let support = flag(VpcAttributeName::EnableDnsSupport)
-            .await
-            .map_err(sdk_error)?;
-        let metrics = flag(VpcAttributeName::EnableNetworkAddressUsageMetrics)
-            .await
-            .map_err(sdk_error)?;
+        let main_table = self
+            .client
+            .describe_route_tables()
+            .filters(Filter::builder().name("vpc-id").values(id).build())
+            .filters(
+                Filter::builder()
+                    .name("association.main")
+                    .values("true")
+                    .build(),
+            )
+            .send();
+        // Four requests that need nothing from each other: one round trip's wait.
+        let (hostnames, support, metrics, tables) = tokio::join!(
+            flag(VpcAttributeName::EnableDnsHostnames),
+            flag(VpcAttributeName::EnableDnsSupport),
+            flag(VpcAttributeName::EnableNetworkAddressUsageMetrics),
+            main_table,
+        );
+        let hostnames = hostnames.map_err(sdk_error)?;
+        let support = support.map_err(sdk_error)?;
+        let metrics = metrics.map_err(sdk_error)?;
+        let tables = tables.map_err(sdk_error)?;
         let on = |v: Option<&aws_sdk_ec2::types::AttributeBooleanValue>| {
             Value::Bool(v.and_then(|v| v.value()).unwrap_or(false))
         };
@@ -99,19 +112,6 @@ impl VpcDataSource {
             "enable_network_address_usage_metrics",
             on(metrics.enable_network_address_usage_metrics()),
         );
-        let tables = self
-            .client
-            .describe_route_tables()
-            .filters(Filter::builder().name("vpc-id").values(id).build())
-            .filters(
-                Filter::builder()
-                    .name("association.main")
-                    .values("true")
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(sdk_error)?;
         let main = tables
             .route_tables()
             .first()
