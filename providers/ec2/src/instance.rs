@@ -225,7 +225,7 @@ impl InstanceResource {
                 .map(profile_name_from_arn),
         };
         let mut value = BTreeMap::new();
-        instance_settings::read_into(&self.client, i, &mut value).await?;
+        instance_settings::read_into(&self.client, i, &self.ctx.default_tags, &mut value).await?;
         let own = Value::object([
             ("id", Value::string(&id)),
             (
@@ -248,7 +248,8 @@ impl InstanceResource {
                 "iam_instance_profile",
                 Value::string(profile.as_deref().unwrap_or("")),
             ),
-            ("key_name", opt_string(i.key_name())),
+            // The provider records "" for an instance launched without a key pair.
+            ("key_name", Value::string(i.key_name().unwrap_or(""))),
             ("user_data", user_data),
             ("user_data_base64", user_data_base64),
             ("tags", tags),

@@ -88,6 +88,7 @@ pub fn add_to_schema(schema: Schema) -> Schema {
 pub async fn read_into(
     client: &aws_sdk_ec2::Client,
     i: &Instance,
+    default_tags: &BTreeMap<String, String>,
     out: &mut BTreeMap<String, Value>,
 ) -> ProviderResult<()> {
     let id = i.instance_id().unwrap_or_default();
@@ -278,7 +279,7 @@ pub async fn read_into(
     );
     out.insert(
         "ebs_block_device".into(),
-        ebs_block_devices(client, i).await?,
+        ebs_block_devices(client, i, default_tags).await?,
     );
     Ok(())
 }
@@ -392,7 +393,11 @@ async fn credit_specification(client: &aws_sdk_ec2::Client, i: &Instance) -> Pro
 }
 
 /// The EBS volumes attached under a device name other than the instance's root device.
-async fn ebs_block_devices(client: &aws_sdk_ec2::Client, i: &Instance) -> ProviderResult<Value> {
+async fn ebs_block_devices(
+    client: &aws_sdk_ec2::Client,
+    i: &Instance,
+    default_tags: &BTreeMap<String, String>,
+) -> ProviderResult<Value> {
     let root = i.root_device_name();
     let attached: Vec<(String, String, bool)> = i
         .block_device_mappings()
@@ -424,6 +429,7 @@ async fn ebs_block_devices(client: &aws_sdk_ec2::Client, i: &Instance) -> Provid
                 .volumes()
                 .iter()
                 .find(|v| v.volume_id() == Some(volume_id.as_str()));
+            let (tags, tags_all) = crate::root_volume::volume_tags(v, default_tags);
             Value::object([
                 ("delete_on_termination", Value::Bool(*delete)),
                 ("device_name", Value::string(device)),
@@ -440,8 +446,8 @@ async fn ebs_block_devices(client: &aws_sdk_ec2::Client, i: &Instance) -> Provid
                     "snapshot_id",
                     Value::string(v.and_then(|v| v.snapshot_id()).unwrap_or("")),
                 ),
-                ("tags", Value::Map(BTreeMap::new())),
-                ("tags_all", Value::Map(BTreeMap::new())),
+                ("tags", tags),
+                ("tags_all", tags_all),
                 ("throughput", number(v.and_then(|v| v.throughput()))),
                 ("volume_id", Value::string(volume_id)),
                 ("volume_size", number(v.and_then(|v| v.size()))),

@@ -33,6 +33,7 @@ pub mod state_diff;
 
 mod ec2;
 mod iam;
+mod production;
 mod s3;
 mod secretsmanager;
 mod sqs;
