@@ -67,6 +67,51 @@ pub fn policy_for_state(stored: Option<&str>, live: &str) -> String {
     }
 }
 
+/// In a plan, keeps the prior spelling of a policy when the configured one means the
+/// same, so a re-formatted document is not a change (the provider's
+/// `SuppressEquivalentPolicyDiffs` on every policy argument).
+pub fn keep_equivalent_policy(
+    planned: &mut forge_provider::Value,
+    prior: Option<&forge_provider::Value>,
+    attribute: &str,
+) {
+    let (Some(configured), Some(stored)) = (
+        planned.str_attr(attribute),
+        prior.and_then(|p| p.str_attr(attribute)),
+    ) else {
+        return;
+    };
+    if configured != stored && policies_equivalent(configured, stored) {
+        let stored = stored.to_string();
+        crate::values::set_attr(planned, attribute, forge_provider::Value::String(stored));
+    }
+}
+
+/// A JSON document spelt as the provider's `NormalizeJsonString` spells what it records
+/// for `aws_s3_bucket_policy` and `aws_sqs_queue_policy`: Go's encoder over the parsed
+/// document, so compact, every object's keys sorted, and `<`, `>`, `&`, U+2028 and U+2029
+/// escaped. Text that is not JSON is returned as it is (the provider records it so too).
+/// Numbers keep serde_json's spelling, which differs from Go's only for exponents, never
+/// seen in policies.
+pub fn normalize_json_string(text: &str) -> String {
+    match serde_json::from_str::<Json>(text) {
+        Ok(doc) => go_escape(sorted_json(&doc)),
+        Err(_) => text.to_string(),
+    }
+}
+
+/// Go's JSON encoder escapes these inside strings; outside strings JSON has none of them.
+fn go_escape(json: String) -> String {
+    if !json.contains(['<', '>', '&', '\u{2028}', '\u{2029}']) {
+        return json;
+    }
+    json.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
 /// A policy spelt as the provider's "legacy" IAM normalisation spells it (what it sends
 /// for, and records of, inline role policies): compact JSON with `Version`, `Id` and
 /// `Statement` first, in that order, then any other top-level key; every object inside
@@ -233,6 +278,39 @@ mod tests {
         let c = r#"{"Statement":[{"Resource":"*","Action":"s3:DeleteObject","Effect":"Allow"},{"Resource":"*","Effect":"Allow","Action":["s3:GetObject"]}]}"#;
         assert!(policies_equivalent(a, b));
         assert!(!policies_equivalent(a, c));
+    }
+
+    #[test]
+    fn normalized_json_is_compact_sorted_and_go_escaped() {
+        let indented = "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [\n    {\"Sid\": \"a<b\", \"Effect\": \"Allow\"}\n  ]\n}";
+        assert_eq!(
+            normalize_json_string(indented),
+            r#"{"Statement":[{"Effect":"Allow","Sid":"a\u003cb"}],"Version":"2012-10-17"}"#
+        );
+        assert_eq!(normalize_json_string("not json"), "not json");
+    }
+
+    #[test]
+    fn an_equivalent_configured_policy_keeps_the_stored_spelling() {
+        use forge_provider::Value;
+        let stored = r#"{"Statement":[{"Action":"s3:*","Effect":"Deny"}],"Version":"2012-10-17"}"#;
+        let prior = Value::object([("policy", Value::string(stored))]);
+        let mut planned = Value::object([(
+            "policy",
+            Value::string(
+                "{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{\"Effect\": \"Deny\", \"Action\": [\"s3:*\"]}]\n}",
+            ),
+        )]);
+        keep_equivalent_policy(&mut planned, Some(&prior), "policy");
+        assert_eq!(planned.str_attr("policy"), Some(stored));
+        let mut changed = Value::object([(
+            "policy",
+            Value::string(
+                r#"{"Statement":[{"Action":"s3:*","Effect":"Allow"}],"Version":"2012-10-17"}"#,
+            ),
+        )]);
+        keep_equivalent_policy(&mut changed, Some(&prior), "policy");
+        assert_ne!(changed.str_attr("policy"), Some(stored));
     }
 
     #[test]

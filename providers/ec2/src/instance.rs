@@ -202,7 +202,7 @@ impl InstanceResource {
             self.live_user_data(&id),
             root_volume::read(&self.client, i, &self.ctx.default_tags),
             self.associated_profile(&id),
-            instance_settings::read_into(&self.client, i, &mut value),
+            instance_settings::read_into(&self.client, i, &self.ctx.default_tags, &mut value),
         );
         let user_data = user_data?;
         let root_block_device = root_block_device?;
@@ -256,7 +256,8 @@ impl InstanceResource {
                 "iam_instance_profile",
                 Value::string(profile.as_deref().unwrap_or("")),
             ),
-            ("key_name", opt_string(i.key_name())),
+            // The provider records "" for an instance launched without a key pair.
+            ("key_name", Value::string(i.key_name().unwrap_or(""))),
             ("user_data", user_data),
             ("user_data_base64", user_data_base64),
             ("tags", tags),

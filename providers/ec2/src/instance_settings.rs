@@ -88,6 +88,7 @@ pub fn add_to_schema(schema: Schema) -> Schema {
 pub async fn read_into(
     client: &aws_sdk_ec2::Client,
     i: &Instance,
+    default_tags: &BTreeMap<String, String>,
     out: &mut BTreeMap<String, Value>,
 ) -> ProviderResult<()> {
     let id = i.instance_id().unwrap_or_default();
@@ -255,7 +256,7 @@ pub async fn read_into(
                 .map_err(sdk_error)
         },
         credit_specification(client, i),
-        ebs_block_devices(client, i),
+        ebs_block_devices(client, i, default_tags),
     )?;
     out.insert(
         "disable_api_termination".into(),
@@ -397,7 +398,11 @@ async fn credit_specification(client: &aws_sdk_ec2::Client, i: &Instance) -> Pro
 }
 
 /// The EBS volumes attached under a device name other than the instance's root device.
-async fn ebs_block_devices(client: &aws_sdk_ec2::Client, i: &Instance) -> ProviderResult<Value> {
+async fn ebs_block_devices(
+    client: &aws_sdk_ec2::Client,
+    i: &Instance,
+    default_tags: &BTreeMap<String, String>,
+) -> ProviderResult<Value> {
     let root = i.root_device_name();
     let attached: Vec<(String, String, bool)> = i
         .block_device_mappings()
@@ -429,6 +434,7 @@ async fn ebs_block_devices(client: &aws_sdk_ec2::Client, i: &Instance) -> Provid
                 .volumes()
                 .iter()
                 .find(|v| v.volume_id() == Some(volume_id.as_str()));
+            let (tags, tags_all) = crate::root_volume::volume_tags(v, default_tags);
             Value::object([
                 ("delete_on_termination", Value::Bool(*delete)),
                 ("device_name", Value::string(device)),
@@ -445,8 +451,8 @@ async fn ebs_block_devices(client: &aws_sdk_ec2::Client, i: &Instance) -> Provid
                     "snapshot_id",
                     Value::string(v.and_then(|v| v.snapshot_id()).unwrap_or("")),
                 ),
-                ("tags", Value::Map(BTreeMap::new())),
-                ("tags_all", Value::Map(BTreeMap::new())),
+                ("tags", tags),
+                ("tags_all", tags_all),
                 ("throughput", number(v.and_then(|v| v.throughput()))),
                 ("volume_id", Value::string(volume_id)),
                 ("volume_size", number(v.and_then(|v| v.size()))),

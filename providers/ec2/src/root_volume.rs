@@ -152,12 +152,7 @@ pub async fn read(
         .await
         .map_err(sdk_error)?;
     let volume = out.volumes().first();
-    let all = tags_from_aws(volume.map(|v| v.tags()).unwrap_or_default());
-    let own: BTreeMap<String, String> = all
-        .iter()
-        .filter(|(k, v)| default_tags.get(*k) != Some(*v))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+    let (own, all) = volume_tags(volume, default_tags);
     let number = |n: Option<i32>| {
         n.map(|n| Value::Number(f64::from(n)))
             .unwrap_or(Value::Number(0.0))
@@ -184,9 +179,25 @@ pub async fn read(
             "kms_key_id",
             Value::string(volume.and_then(|v| v.kms_key_id()).unwrap_or("")),
         ),
-        ("tags", string_map_value(&own)),
-        ("tags_all", string_map_value(&all)),
+        ("tags", own),
+        ("tags_all", all),
     ])]))
+}
+
+/// A block device's `tags` and `tags_all`, as the provider reads them for the root and
+/// the EBS volumes alike: `tags_all` every tag the volume carries, `tags` those not set by
+/// the provider's `default_tags` with the same value.
+pub fn volume_tags(
+    volume: Option<&aws_sdk_ec2::types::Volume>,
+    default_tags: &BTreeMap<String, String>,
+) -> (Value, Value) {
+    let all = tags_from_aws(volume.map(|v| v.tags()).unwrap_or_default());
+    let own: BTreeMap<String, String> = all
+        .iter()
+        .filter(|(k, v)| default_tags.get(*k) != Some(*v))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    (string_map_value(&own), string_map_value(&all))
 }
 
 /// The planned root block device: with none configured, whatever the instance has

@@ -9,6 +9,7 @@ use forge_aws_common::naming::prefixed_unique_name;
 use forge_provider::{ProviderError, ProviderResult, Value};
 
 // The value helpers every service shares live in forge-aws-common.
+pub use forge_aws_common::policy::keep_equivalent_policy;
 pub use forge_aws_common::values::{
     config_tags, keep_empty_values, name_prefix_from_name, opt_string, plan_tags_all,
     replace_paths, required_str, set_attr, tags_state,
@@ -99,21 +100,6 @@ pub fn tag_changes(
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
     (removed, changed)
-}
-
-/// In a plan, keeps the prior spelling of a policy when the configured one means the
-/// same, so a re-formatted document is not a change.
-pub fn keep_equivalent_policy(planned: &mut Value, prior: Option<&Value>, attribute: &str) {
-    let (Some(configured), Some(stored)) = (
-        planned.str_attr(attribute),
-        prior.and_then(|p| p.str_attr(attribute)),
-    ) else {
-        return;
-    };
-    if configured != stored && forge_aws_common::policy::policies_equivalent(configured, stored) {
-        let stored = stored.to_string();
-        set_attr(planned, attribute, Value::String(stored));
-    }
 }
 
 /// IAM's rules for names: at most `max` characters of letters, digits and `+=,.@_-`.

@@ -1,10 +1,17 @@
 //! `aws_s3_bucket_policy`: the bucket's resource policy, compared by meaning so that S3's
 //! re-spelling (key order, whitespace) is not drift. The id is the bucket name.
+//!
+//! As the provider, it records the document normalised (compact, keys sorted:
+//! `normalize_json_string`) whatever the configuration's spelling, and a configured
+//! document that means what the state records plans no change (an indented
+//! `data.aws_iam_policy_document.json` over the compact one in state).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use forge_aws_common::policy::{check_policy_attribute, policy_for_state};
+use forge_aws_common::policy::{
+    check_policy_attribute, keep_equivalent_policy, normalize_json_string, policy_for_state,
+};
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error};
 use forge_provider::{
     AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
@@ -53,7 +60,10 @@ impl BucketPolicyResource {
         Ok(Some(Value::object([
             ("id", Value::string(bucket)),
             ("bucket", Value::string(bucket)),
-            ("policy", Value::String(policy_for_state(stored, live))),
+            (
+                "policy",
+                Value::String(normalize_json_string(&policy_for_state(stored, live))),
+            ),
         ])))
     }
 
@@ -86,7 +96,7 @@ impl BucketPolicyResource {
         Ok(Value::object([
             ("id", Value::string(bucket)),
             ("bucket", Value::string(bucket)),
-            ("policy", Value::string(policy)),
+            ("policy", Value::String(normalize_json_string(policy))),
         ]))
     }
 }
@@ -119,7 +129,9 @@ impl ResourceType for BucketPolicyResource {
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
         validate(config)?;
-        Ok(plan_from_schema(&self.schema, prior, config))
+        let mut plan = plan_from_schema(&self.schema, prior, config);
+        keep_equivalent_policy(&mut plan.planned, prior, "policy");
+        Ok(plan)
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_sqs::types::QueueAttributeName;
-use forge_aws_common::policy::{check_policy_attribute, policy_for_state};
+use forge_aws_common::policy::{
+    check_policy_attribute, keep_equivalent_policy, normalize_json_string, policy_for_state,
+};
 use forge_aws_common::{AwsContext, sdk_error};
 use forge_provider::{
     AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
@@ -64,7 +66,10 @@ impl QueuePolicyResource {
             ("queue_url", Value::string(url)),
             (
                 "policy",
-                Value::String(policy_for_state(stored_policy, live)),
+                Value::String(normalize_json_string(&policy_for_state(
+                    stored_policy,
+                    live,
+                ))),
             ),
         ])))
     }
@@ -107,7 +112,9 @@ impl ResourceType for QueuePolicyResource {
 
     fn plan(&self, prior: Option<&Value>, config: &Value) -> ProviderResult<PlannedState> {
         validate(config)?;
-        Ok(plan_from_schema(&self.schema, prior, config))
+        let mut plan = plan_from_schema(&self.schema, prior, config);
+        keep_equivalent_policy(&mut plan.planned, prior, "policy");
+        Ok(plan)
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
@@ -119,7 +126,7 @@ impl ResourceType for QueuePolicyResource {
         Ok(Value::object([
             ("id", Value::string(url)),
             ("queue_url", Value::string(url)),
-            ("policy", Value::string(policy)),
+            ("policy", Value::String(normalize_json_string(policy))),
         ]))
     }
 

@@ -3,7 +3,7 @@
 //! against the provider.
 
 use super::schemas::{Kind, assert_schemas_match};
-use super::{both_ways, oracle};
+use super::{both_ways, import_both_ways, oracle};
 
 #[test]
 fn iam_schemas_match_the_provider() {
@@ -103,4 +103,13 @@ fn updated(text: &str) -> String {
 fn iam_both_ways_on_the_emulator() {
     let Some(oracle) = oracle() else { return };
     both_ways(oracle, "oi", BEFORE, &updated(BEFORE));
+}
+
+/// Every type of the fixture, imported by the other tool: roles, policies and instance
+/// profiles by name or ARN, inline policies by `role:name`, attachments by
+/// `role/policy_arn` (the provider's import ids).
+#[test]
+fn iam_imports_both_ways_on_the_emulator() {
+    let Some(oracle) = oracle() else { return };
+    import_both_ways(oracle, "iiam", BEFORE);
 }

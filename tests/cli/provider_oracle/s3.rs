@@ -9,7 +9,7 @@
 //! a refresh by the tool that applied, as it would have to for Terraform itself.
 
 use super::schemas::{Kind, assert_schemas_match};
-use super::{Fixture, Masks, Tool, assert_states_match, oracle};
+use super::{Fixture, Masks, Tool, assert_states_match, import_both_ways, oracle};
 
 /// Schema differences accepted for these types, each with its reason in README "Known
 /// incompatibilities": the bucket's inline settings blocks, which the provider deprecates
@@ -251,4 +251,65 @@ fn s3_both_ways_on_the_emulator() {
         &forge_created,
         &Masks::separate_objects(tf.name(), fg.name()),
     );
+}
+
+/// The import round's configuration: `force_destroy` is Terraform's own setting, which no
+/// importer can read (both record false), so the bucket keeps the default here.
+const IMPORTED: &str = r#"
+resource "aws_s3_bucket" "b" {
+  bucket = "@NAME@-b"
+  tags   = { env = "oracle" }
+}
+
+resource "aws_s3_bucket_versioning" "v" {
+  bucket = aws_s3_bucket.b.id
+  versioning_configuration {
+    status = "Enabled"
+  }
+}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "e" {
+  bucket = aws_s3_bucket.b.id
+  rule {
+    apply_server_side_encryption_by_default {
+      sse_algorithm = "AES256"
+    }
+  }
+}
+
+resource "aws_s3_bucket_public_access_block" "pab" {
+  bucket                  = aws_s3_bucket.b.id
+  block_public_acls       = true
+  block_public_policy     = false
+  ignore_public_acls      = true
+  restrict_public_buckets = false
+}
+
+resource "aws_s3_bucket_policy" "pol" {
+  bucket = aws_s3_bucket.b.id
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "nodelete"
+      Effect    = "Deny"
+      Principal = "*"
+      Action    = "s3:DeleteBucket"
+      Resource  = aws_s3_bucket.b.arn
+    }]
+  })
+  depends_on = [aws_s3_bucket_public_access_block.pab]
+}
+
+resource "aws_s3_bucket_notification" "n" {
+  bucket      = aws_s3_bucket.b.id
+  eventbridge = true
+}
+"#;
+
+/// The bucket and each settings resource by the bucket's name, imported by the other
+/// tool.
+#[test]
+fn s3_imports_both_ways_on_the_emulator() {
+    let Some(oracle) = oracle() else { return };
+    import_both_ways(oracle, "is3", IMPORTED);
 }
