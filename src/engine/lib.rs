@@ -23,6 +23,7 @@ mod data_reads;
 mod engine;
 mod events;
 pub mod fault_injection;
+mod intents;
 mod journal;
 pub mod local_backend;
 mod lock_holder;
