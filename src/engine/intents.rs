@@ -8,7 +8,7 @@
 //! here; once the result is in the journal it is dropped. A later run that finds an
 //! intent for an address state does not record asks the provider for the object that
 //! create would have made (`ResourceType::find_created`) and adopts it when it is that
-//! create's object (`Runner::settle_intent`), or creates it with the same token.
+//! create's object (`run::adoption`), or creates it with the same token.
 //!
 //! The file is its own versioned document, not part of the state: the journal stays a
 //! plain state file that any Terraform reads, and an older forge ignores this file. It

@@ -167,8 +167,19 @@ impl InstanceProfileResource {
             .role_name(role)
             .send()
             .await;
-        found(out.map_err(sdk_error))?;
-        Ok(())
+        match found(out.map_err(sdk_error)) {
+            Ok(_) => Ok(()),
+            // A retry after a lost answer finds the role gone (AWS says NoSuchEntity,
+            // LocalStack an internal error): the profile without it is the first
+            // attempt's work.
+            Err(e) => match self.get(name).await {
+                Ok(None) => Ok(()),
+                Ok(Some(profile)) if !profile.roles().iter().any(|r| r.role_name() == role) => {
+                    Ok(())
+                }
+                _ => Err(e),
+            },
+        }
     }
 
     async fn update_tags(&self, name: &str, prior: &Value, planned: &Value) -> ProviderResult<()> {

@@ -76,12 +76,15 @@ impl Runner<'_> {
             Finding::Found(found) => {
                 adoptable(rt.schema(), &planned, &pending.intent, &found)
                     .map_err(|why| not_ours(self, addr, &found.id, &why))?;
-                self.notice(format!(
-                    "{addr_text}: adopting {} ({}): an earlier run created it at {} and stopped before recording it; nothing is created twice",
-                    found.id,
-                    found_how(&found),
-                    when(pending.intent.started)
-                ));
+                // Said once: an apply plans first, and its plan said it.
+                if self.phase.planning() {
+                    self.notice(format!(
+                        "{addr_text}: adopting {} ({}): an earlier run created it at {} and stopped before recording it; nothing is created twice",
+                        found.id,
+                        found_how(&found),
+                        when(pending.intent.started)
+                    ));
+                }
                 let object = mark_sensitive(rt.schema(), found.object);
                 Ok(Some((object, found.id)))
             }
