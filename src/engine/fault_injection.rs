@@ -4,6 +4,9 @@
 //!   its journal behind.
 //! - `FORGE_FAULT_PANIC_AFTER_OPS=N` (`tests/cli/crash_recovery.rs`): the run panics right
 //!   after the N-th recorded operation, as a bug in forge would.
+//! - `FORGE_FAULT_ABORT_AFTER_CREATES=N` (`tests/cli/create_intents.rs`): the process
+//!   aborts right after the N-th provider create of the run returned, before its result
+//!   is recorded: AWS has the object, the journal does not (only the create's intent).
 //! - `FORGE_FAULT_SLOW_OPS_MS=N` (`tests/cli/stop_signals.rs`): every resource operation
 //!   that changes something takes N ms longer, so that a test can signal forge while an
 //!   operation is surely in flight.
@@ -16,6 +19,8 @@
 pub(crate) const ABORT_AFTER_OPS_VAR: &str = "FORGE_FAULT_ABORT_AFTER_OPS";
 /// The variable that arms the panic.
 pub(crate) const PANIC_AFTER_OPS_VAR: &str = "FORGE_FAULT_PANIC_AFTER_OPS";
+/// The variable that arms the abort after a create returned.
+pub(crate) const ABORT_AFTER_CREATES_VAR: &str = "FORGE_FAULT_ABORT_AFTER_CREATES";
 /// The variable that slows operations down.
 pub(crate) const SLOW_OPS_VAR: &str = "FORGE_FAULT_SLOW_OPS_MS";
 
@@ -24,10 +29,15 @@ pub fn unavailable_warning() -> Option<String> {
     if cfg!(feature = "test-support") {
         return None;
     }
-    let set: Vec<&str> = [ABORT_AFTER_OPS_VAR, PANIC_AFTER_OPS_VAR, SLOW_OPS_VAR]
-        .into_iter()
-        .filter(|v| std::env::var_os(v).is_some())
-        .collect();
+    let set: Vec<&str> = [
+        ABORT_AFTER_OPS_VAR,
+        PANIC_AFTER_OPS_VAR,
+        ABORT_AFTER_CREATES_VAR,
+        SLOW_OPS_VAR,
+    ]
+    .into_iter()
+    .filter(|v| std::env::var_os(v).is_some())
+    .collect();
     if set.is_empty() {
         return None;
     }
@@ -91,3 +101,27 @@ pub(crate) fn after_recorded_operation() {
 /// Without the test hooks there is nothing to count.
 #[cfg(not(feature = "test-support"))]
 pub(crate) fn after_recorded_operation() {}
+
+/// Called as each provider create returns, before its result is recorded; aborts the
+/// process at the armed count.
+#[cfg(feature = "test-support")]
+pub(crate) fn after_create_returned() {
+    use std::sync::OnceLock;
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static LIMIT: OnceLock<Option<u64>> = OnceLock::new();
+    static DONE: AtomicU64 = AtomicU64::new(0);
+    let limit = LIMIT.get_or_init(|| {
+        std::env::var(ABORT_AFTER_CREATES_VAR)
+            .ok()
+            .and_then(|v| v.parse().ok())
+    });
+    let done = DONE.fetch_add(1, Ordering::SeqCst) + 1;
+    if limit.is_some_and(|limit| done >= limit) {
+        std::process::abort();
+    }
+}
+
+/// Without the test hooks there is nothing to count.
+#[cfg(not(feature = "test-support"))]
+pub(crate) fn after_create_returned() {}

@@ -25,6 +25,7 @@ pub mod encryption;
 mod engine;
 mod events;
 pub mod fault_injection;
+mod intents;
 mod journal;
 pub mod local_backend;
 mod lock_holder;

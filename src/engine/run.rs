@@ -33,6 +33,7 @@ use crate::store::StateStore;
 use crate::targeting::{NodeSelection, Targeting, UnitTargeting};
 use crate::walk::{NodeOutcome, reversed, walk};
 
+mod adoption;
 /// Conditions (precondition/postcondition) and check blocks, on the runner's scopes.
 mod conditions;
 mod data_sources;
@@ -471,6 +472,16 @@ impl Runner<'_> {
         let operations = async {
             let outcomes = walk(&self.graph.deps, self.run.ctx.parallelism, |i| self.node(i)).await;
             let orphans = self.orphans().await;
+            if self.phase.applying()
+                && let Err(e) = self.recorder.intents.finish().await
+            {
+                (self.run.ctx.events)(Event::Notice {
+                    unit: Some(self.unit_name().to_string()),
+                    message: format!(
+                        "cannot update the record of intents beside the journal: {e}; the next run drops those already recorded"
+                    ),
+                });
+            }
             self.recorder.operations_over();
             (outcomes, orphans)
         };

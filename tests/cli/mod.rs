@@ -5,6 +5,7 @@
 
 mod commands;
 mod crash_recovery;
+mod create_intents;
 mod drift;
 mod environments;
 mod healing_locks;

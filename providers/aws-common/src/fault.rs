@@ -5,6 +5,10 @@
 //! load balancer's error. This is how forge's recognition of its own writes is tested
 //! (a conditional write retried after it succeeded is refused by the service).
 //!
+//! It is registered on the state backend's clients and on every service client the
+//! providers build (`service_client!`), so a provider's create retried after a lost
+//! answer meets "already exists" and is settled by its intent (`engine::run::adoption`).
+//!
 //! The hook is an SDK interceptor, compiled only with the cargo feature `test-support`
 //! (on under `cargo test` of the `forge` binary, off in a plain build); a product build
 //! ignores the variable and says so ([`unavailable_warning`]).

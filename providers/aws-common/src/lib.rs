@@ -8,6 +8,7 @@
 
 #![cfg_attr(test, allow(clippy::unwrap_used))]
 
+pub mod adoption;
 pub mod api_stats;
 pub mod fault;
 pub mod identity;

@@ -1,7 +1,8 @@
 //! The one way a service crate builds its SDK client, so a new service needs only a
 //! `client` function of one line: the provider configuration's SDK settings, the
-//! `api_stats` interceptor (so `forge --api-stats` counts every call) and the endpoint the
-//! provider block's `endpoints` gives the service (else the SDK's standard variables).
+//! `api_stats` interceptor (so `forge --api-stats` counts every call), the endpoint the
+//! provider block's `endpoints` gives the service (else the SDK's standard variables) and,
+//! in test builds, the lost-answers fault layer (`fault`).
 //!
 //! A macro rather than a generic function: every SDK crate generates its own
 //! `config::Builder` and `Client` with the same method names but no trait in common.
@@ -28,6 +29,10 @@ macro_rules! service_client {
         let mut conf = $sdk::config::Builder::from(&ctx.sdk).interceptor(ctx.api_counter());
         if let Some(url) = ctx.endpoint_for($endpoint_key) {
             conf = conf.endpoint_url(url);
+        }
+        // Tests lose some answers here too (a test build only; `None` otherwise).
+        if let Some(fault) = $crate::fault::lost_answers() {
+            conf.push_interceptor(fault);
         }
         let finish = $finish;
         $sdk::Client::from_conf(finish(conf).build())

@@ -377,6 +377,33 @@ impl ResourceType for FakeResource {
             })
             .await
     }
+
+    /// By name among this type's objects (the fake keeps no creation times).
+    async fn find_created(
+        &self,
+        planned: &Value,
+        _intent: &crate::intent::CreateIntent,
+    ) -> ProviderResult<crate::intent::Finding> {
+        use crate::intent::{Finding, Found, FoundBy};
+        let name = name_of(planned);
+        let prefix = format!("{}-", self.type_name);
+        self.cloud
+            .call(FakeOp::Read, self.type_name, &name, |inner| {
+                let hit = inner.objects.iter().find(|(id, v)| {
+                    id.starts_with(&prefix) && v.str_attr("name") == Some(name.as_str())
+                });
+                Ok(match hit {
+                    None => Finding::Absent,
+                    Some((id, v)) => Finding::Found(Found {
+                        object: v.clone(),
+                        created: None,
+                        by: FoundBy::Name,
+                        id: id.clone(),
+                    }),
+                })
+            })
+            .await
+    }
 }
 
 struct FakeLookup {

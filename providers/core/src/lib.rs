@@ -6,6 +6,7 @@
 pub mod backend;
 #[cfg(feature = "test-support")]
 pub mod fake;
+pub mod intent;
 pub mod provider;
 pub mod schema;
 pub mod test_support;
@@ -16,6 +17,7 @@ pub use backend::{
     BackendError, BackendFactory, LOCK_PROCESS_MEMBER, LockInfo, LockProcess, StateBackend,
     StoredState,
 };
+pub use intent::{CreateIntent, Finding, Found, FoundBy};
 pub use provider::{
     ConfigIssue, DataSourceType, IssueSeverity, PlannedState, Provider, ProviderError,
     ProviderFactory, ProviderResult, ProviderSchemas, ResourceType, plan_from_schema,

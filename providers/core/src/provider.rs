@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::intent::{CreateIntent, Finding};
 use crate::schema::Schema;
 use crate::value::Value;
 
@@ -88,6 +89,35 @@ pub trait ResourceType: Send + Sync {
 
     /// Creates the object; returns its full state with every attribute known.
     async fn create(&self, planned: &Value) -> ProviderResult<Value>;
+
+    /// Creates the object under `intent`, recorded by the engine before this call. A type
+    /// whose API takes an idempotency token passes `intent.token` (the same token when a
+    /// create is retried after a crash); the default is [`ResourceType::create`].
+    async fn create_under(&self, planned: &Value, intent: &CreateIntent) -> ProviderResult<Value> {
+        let _ = intent;
+        self.create(planned).await
+    }
+
+    /// Called once state records an object `create_under` made (or one found by
+    /// `find_created` and adopted): what only served to find it can go (an instance's
+    /// intent marker tag). The default has nothing to do.
+    async fn created_recorded(&self, state: &Value) -> ProviderResult<()> {
+        let _ = state;
+        Ok(())
+    }
+
+    /// The object that a create of `planned` under `intent` made, if any: looked up by the
+    /// name `planned` gives, or by the intent's token. Called when a run died during the
+    /// create or its answer was lost; the engine decides whether what is found is that
+    /// create's object (see `intent`). The default cannot tell.
+    async fn find_created(
+        &self,
+        planned: &Value,
+        intent: &CreateIntent,
+    ) -> ProviderResult<Finding> {
+        let _ = (planned, intent);
+        Ok(Finding::CannotTell)
+    }
 
     /// Reads the live object that `state` describes. `None` when it no longer exists.
     /// Values that mean the same as in `state` but are spelled differently (a policy with

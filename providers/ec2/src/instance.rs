@@ -7,13 +7,14 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{
-    AttributeValue, IamInstanceProfileSpecification, Instance, InstanceAttributeName,
+    AttributeValue, Filter, IamInstanceProfileSpecification, Instance, InstanceAttributeName,
     InstanceNetworkInterfaceSpecification, InstanceType, Placement,
     ResourceType as Ec2ResourceType, RunInstancesMonitoringEnabled,
 };
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error, string_map};
 use forge_provider::{
-    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, CreateIntent, Finding, Found, FoundBy, PlannedState, ProviderError,
+    ProviderResult, ResourceType, Schema, Value,
 };
 
 use crate::common::{
@@ -29,6 +30,9 @@ use crate::user_data::{
 
 /// How long create, update and delete wait for an instance to reach a state
 /// (Terraform's default timeouts are 10 minutes for create and 20 for delete).
+/// The tag an instance is launched with under a create's intent, holding the intent's
+/// token until the create ends; never part of the instance's recorded tags.
+const INTENT_TAG: &str = "forge:create-token";
 const STATE_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub struct InstanceResource {
@@ -298,9 +302,16 @@ impl InstanceResource {
         }
     }
 
-    async fn run(&self, planned: &Value) -> ProviderResult<String> {
+    /// RunInstances for `planned`, under an intent's token when there is one: EC2's own
+    /// idempotency token, and a marker tag with it ([`INTENT_TAG`]) that the create takes
+    /// off once the instance runs, so an instance whose answer never arrived is found by
+    /// it (the emulators keep no `ClientToken` to look up).
+    async fn run(&self, planned: &Value, token: Option<&str>) -> ProviderResult<String> {
         let ami = required_str(planned, "ami", "aws_instance")?;
-        let tags_all = self.ctx.tags_all(&config_tags(planned));
+        let mut tags_all = self.ctx.tags_all(&config_tags(planned));
+        if let Some(token) = token {
+            tags_all.insert(INTENT_TAG.to_string(), token.to_string());
+        }
         let groups = string_list(planned, "vpc_security_group_ids");
         let user_data = match (
             planned.str_attr("user_data"),
@@ -331,7 +342,8 @@ impl InstanceResource {
                     .str_attr("availability_zone")
                     .map(|az| Placement::builder().availability_zone(az).build()),
             )
-            .set_tag_specifications(tag_specifications(Ec2ResourceType::Instance, &tags_all));
+            .set_tag_specifications(tag_specifications(Ec2ResourceType::Instance, &tags_all))
+            .set_client_token(token.map(str::to_string));
         if let Some(enabled) = planned.get("monitoring").and_then(Value::as_bool) {
             request = request.monitoring(
                 RunInstancesMonitoringEnabled::builder()
@@ -359,16 +371,137 @@ impl InstanceResource {
             request =
                 request.block_device_mappings(root_volume::mapping(&self.client, ami, root).await?);
         }
-        let out = retry_iam_propagation(Backoff::default(), || async {
-            request.clone().send().await.map_err(sdk_error)
+        let launched = |out: aws_sdk_ec2::operation::run_instances::RunInstancesOutput| {
+            out.instances()
+                .first()
+                .and_then(|i| i.instance_id())
+                .map(str::to_string)
+                .ok_or_else(|| ProviderError::new("RunInstances returned no instance"))
+        };
+        let Some(token) = token else {
+            let out = retry_iam_propagation(Backoff::default(), || async {
+                request.clone().send().await.map_err(sdk_error)
+            })
+            .await
+            .map_err(run_hint)?;
+            return launched(out);
+        };
+        // Under an intent the SDK does not send RunInstances again by itself: where EC2
+        // does not honour the ClientToken (the emulators), a retry after a lost answer
+        // would launch a second instance. forge looks for the first one (by the intent's
+        // marker) before each new attempt.
+        let once = aws_sdk_ec2::config::Config::builder()
+            .retry_config(aws_sdk_ec2::config::retry::RetryConfig::standard().with_max_attempts(1));
+        retry_iam_propagation(Backoff::default(), || async {
+            let mut delay = Duration::from_millis(200);
+            let mut attempt = 1;
+            loop {
+                let sent = request
+                    .clone()
+                    .customize()
+                    .config_override(once.clone())
+                    .send()
+                    .await
+                    .map_err(sdk_error);
+                match sent {
+                    Ok(out) => return launched(out),
+                    Err(e) if attempt < 4 && is_transient(&e) => {
+                        if let Some(found) = self.instance_with_token(token).await? {
+                            return Ok(found.instance_id().unwrap_or_default().to_string());
+                        }
+                        tokio::time::sleep(delay).await;
+                        delay *= 2;
+                        attempt += 1;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
         })
         .await
-        .map_err(run_hint)?;
-        out.instances()
-            .first()
-            .and_then(|i| i.instance_id())
-            .map(str::to_string)
-            .ok_or_else(|| ProviderError::new("RunInstances returned no instance"))
+        .map_err(run_hint)
+    }
+
+    /// The instance launched under an intent's token (by its marker tag), unless gone.
+    async fn instance_with_token(&self, token: &str) -> ProviderResult<Option<Instance>> {
+        let out = self
+            .client
+            .describe_instances()
+            .filters(
+                Filter::builder()
+                    .name(format!("tag:{INTENT_TAG}"))
+                    .values(token)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(out
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+            .find(|i| !is_gone(i))
+            .cloned())
+    }
+
+    /// The create, under an intent's token when there is one (see [`Self::run`]).
+    async fn create_with(&self, planned: &Value, token: Option<&str>) -> ProviderResult<Value> {
+        let planned = planned.deep_unmarked();
+        let id = self.run(&planned, token).await?;
+        let instance = match self.wait_for(&id, &["running"], false).await {
+            Ok(i) => i,
+            Err(e) => {
+                // Not in state yet: terminate it rather than leave an instance nobody tracks.
+                let cleanup = self
+                    .client
+                    .terminate_instances()
+                    .instance_ids(&id)
+                    .send()
+                    .await;
+                let note = match cleanup {
+                    Ok(_) => format!("instance {id} was terminated because it did not start"),
+                    Err(_) => format!(
+                        "instance {id} did not start and could not be terminated: terminate it by hand"
+                    ),
+                };
+                return Err(ProviderError {
+                    message: format!("{}; {note}", e.message),
+                    ..e
+                });
+            }
+        };
+        if let Some(volume_id) = instance.as_ref().and_then(root_volume::volume_id) {
+            root_volume::apply_tags(
+                &self.client,
+                &self.ctx,
+                &volume_id,
+                &BTreeMap::new(),
+                &planned,
+            )
+            .await?;
+        }
+        let mut state = planned.clone();
+        if let Some(u) = planned.str_attr("user_data") {
+            set_attr(&mut state, "user_data", Value::string(user_data_hash(u)));
+        }
+        match instance {
+            Some(i) => self.state_from_live(&i, &state).await,
+            None => Err(ProviderError::new(format!(
+                "instance {id} vanished right after it started"
+            ))),
+        }
+    }
+
+    /// Takes the intent's marker tag off a created instance once state records it (it only
+    /// served to find the instance had the create's answer been lost).
+    async fn remove_intent_tag(&self, id: &str) -> ProviderResult<()> {
+        self.client
+            .delete_tags()
+            .resources(id)
+            .tags(aws_sdk_ec2::types::Tag::builder().key(INTENT_TAG).build())
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(())
     }
 
     async fn change_instance_type(&self, id: &str, instance_type: &str) -> ProviderResult<()> {
@@ -553,6 +686,33 @@ where
     retry(backoff, is_iam_propagation_error, op).await
 }
 
+/// `state` as it will be once the intent's marker tag is taken off (`created_recorded`).
+/// A marker left by a run that stopped in between shows at the next refresh, and the
+/// update that follows removes it.
+fn without_intent_tag(mut state: Value) -> Value {
+    for attr in ["tags", "tags_all"] {
+        if let Some(Value::Map(tags)) = state.get(attr).cloned() {
+            let mut tags = tags;
+            if tags.remove(INTENT_TAG).is_some() {
+                set_attr(&mut state, attr, Value::Map(tags));
+            }
+        }
+    }
+    state
+}
+
+/// An error after which the request may or may not have been carried out: a server
+/// error, or no answer at all (no code).
+fn is_transient(e: &ProviderError) -> bool {
+    matches!(
+        e.code.as_deref(),
+        // "Unknown" is `sdk_error`'s code for an answer it could not parse (a bare 500).
+        None | Some(
+            "Unknown" | "InternalError" | "InternalFailure" | "ServiceUnavailable" | "Unavailable"
+        )
+    )
+}
+
 fn run_hint(e: ProviderError) -> ProviderError {
     let hint = match e.code.as_deref() {
         _ if is_iam_propagation_error(&e) => {
@@ -631,50 +791,50 @@ impl ResourceType for InstanceResource {
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
-        let planned = planned.deep_unmarked();
-        let id = self.run(&planned).await?;
-        let instance = match self.wait_for(&id, &["running"], false).await {
-            Ok(i) => i,
-            Err(e) => {
-                // Not in state yet: terminate it rather than leave an instance nobody tracks.
-                let cleanup = self
-                    .client
-                    .terminate_instances()
-                    .instance_ids(&id)
-                    .send()
-                    .await;
-                let note = match cleanup {
-                    Ok(_) => format!("instance {id} was terminated because it did not start"),
-                    Err(_) => format!(
-                        "instance {id} did not start and could not be terminated: terminate it by hand"
-                    ),
-                };
-                return Err(ProviderError {
-                    message: format!("{}; {note}", e.message),
-                    ..e
-                });
-            }
-        };
-        if let Some(volume_id) = instance.as_ref().and_then(root_volume::volume_id) {
-            root_volume::apply_tags(
-                &self.client,
-                &self.ctx,
-                &volume_id,
-                &BTreeMap::new(),
-                &planned,
-            )
-            .await?;
+        self.create_with(planned, None).await
+    }
+
+    async fn create_under(&self, planned: &Value, intent: &CreateIntent) -> ProviderResult<Value> {
+        // The marker is on the instance until `created_recorded`; state never holds it.
+        self.create_with(planned, Some(&intent.token))
+            .await
+            .map(without_intent_tag)
+    }
+
+    async fn created_recorded(&self, state: &Value) -> ProviderResult<()> {
+        match state.str_attr("id") {
+            Some(id) => self.remove_intent_tag(id).await,
+            None => Ok(()),
         }
+    }
+
+    async fn find_created(
+        &self,
+        planned: &Value,
+        intent: &CreateIntent,
+    ) -> ProviderResult<Finding> {
+        let Some(instance) = self.instance_with_token(&intent.token).await? else {
+            return Ok(Finding::Absent);
+        };
+        let id = instance.instance_id().unwrap_or_default().to_string();
+        let planned = planned.deep_unmarked();
+        // The create stopped somewhere between RunInstances and its end: wait as it
+        // would have, and take the marker off.
+        let instance = self
+            .wait_for(&id, &["running"], false)
+            .await?
+            .unwrap_or(instance);
         let mut state = planned.clone();
         if let Some(u) = planned.str_attr("user_data") {
             set_attr(&mut state, "user_data", Value::string(user_data_hash(u)));
         }
-        match instance {
-            Some(i) => self.state_from_live(&i, &state).await,
-            None => Err(ProviderError::new(format!(
-                "instance {id} vanished right after it started"
-            ))),
-        }
+        let object = without_intent_tag(self.state_from_live(&instance, &state).await?);
+        Ok(Finding::Found(Found {
+            object,
+            created: None,
+            by: FoundBy::Token,
+            id,
+        }))
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {

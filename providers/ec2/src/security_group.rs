@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, SecurityGroup};
+use forge_aws_common::adoption::{configured_name, found_by_name};
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error};
 use forge_provider::{
-    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, CreateIntent, Finding, PlannedState, ProviderError, ProviderResult,
+    ResourceType, Schema, Value,
 };
 
 use crate::common::{
@@ -276,7 +278,12 @@ impl SecurityGroupType {
                     .map(|_| ())
                     .map_err(sdk_error)
             };
-            result.map_err(|e| rule_error(e, kind, "authorize"))?;
+            match result {
+                // The rules are there already: a retry after a lost answer finds the
+                // first attempt's work (the read-back after this shows what exists).
+                Err(e) if e.code.as_deref() == Some("InvalidPermission.Duplicate") => {}
+                result => result.map_err(|e| rule_error(e, kind, "authorize"))?,
+            }
         }
         Ok(())
     }
@@ -502,6 +509,44 @@ impl ResourceType for SecurityGroupType {
             )),
             Err(e) => Err(e),
         }
+    }
+
+    async fn find_created(
+        &self,
+        planned: &Value,
+        _intent: &CreateIntent,
+    ) -> ProviderResult<Finding> {
+        let planned = planned.deep_unmarked();
+        let Some(name) = configured_name(&planned, "name") else {
+            return Ok(Finding::CannotTell);
+        };
+        // Group names are unique within a VPC; EC2 reports no creation time, so the
+        // engine checks the arguments fixed at creation (name, description, VPC).
+        let vpc_id = match configured_name(&planned, "vpc_id") {
+            Some(v) => v,
+            None => self.default_vpc().await?,
+        };
+        let out = self
+            .client
+            .describe_security_groups()
+            .filters(Filter::builder().name("group-name").values(&name).build())
+            .filters(Filter::builder().name("vpc-id").values(&vpc_id).build())
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        let Some(id) = out
+            .security_groups()
+            .iter()
+            .find(|g| g.group_name() == Some(name.as_str()) && g.vpc_id() == Some(vpc_id.as_str()))
+            .and_then(|g| g.group_id())
+            .map(str::to_string)
+        else {
+            return Ok(Finding::Absent);
+        };
+        let mut state = planned.clone();
+        set_attr(&mut state, "id", Value::string(&id));
+        let object = self.read_by_id(&id, &state).await?;
+        Ok(found_by_name(id, object, None))
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {

@@ -5,9 +5,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::InstanceProfile;
+use forge_aws_common::adoption::{configured_name, creation_time, found_by_name};
 use forge_aws_common::{AwsContext, sdk_error, string_map};
 use forge_provider::{
-    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, CreateIntent, Finding, PlannedState, ProviderError, ProviderResult,
+    ResourceType, Schema, Value,
 };
 
 use crate::common::{
@@ -133,12 +135,21 @@ impl InstanceProfileResource {
             .instance_profile_name(name)
             .role_name(role);
         // A role created a moment ago may not be known to IAM yet.
-        with_propagation_retry(|| {
+        let added = with_propagation_retry(|| {
             let request = request.clone();
             async move { request.send().await.map_err(sdk_error) }
         })
-        .await
-        .map_err(|e| {
+        .await;
+        // A retry after a lost answer finds the profile full: full with this very role
+        // is the first attempt's work.
+        if let Err(e) = &added
+            && e.code.as_deref() == Some("LimitExceeded")
+            && let Ok(Some(profile)) = self.get(name).await
+            && profile.roles().iter().any(|r| r.role_name() == role)
+        {
+            return Ok(());
+        }
+        added.map_err(|e| {
                 if e.code.as_deref() == Some("LimitExceeded") {
                     e.hint(format!("instance profile {name} already holds a role (a profile holds one): remove it first"))
                 } else {
@@ -156,8 +167,19 @@ impl InstanceProfileResource {
             .role_name(role)
             .send()
             .await;
-        found(out.map_err(sdk_error))?;
-        Ok(())
+        match found(out.map_err(sdk_error)) {
+            Ok(_) => Ok(()),
+            // A retry after a lost answer finds the role gone (AWS says NoSuchEntity,
+            // LocalStack an internal error): the profile without it is the first
+            // attempt's work.
+            Err(e) => match self.get(name).await {
+                Ok(None) => Ok(()),
+                Ok(Some(profile)) if !profile.roles().iter().any(|r| r.role_name() == role) => {
+                    Ok(())
+                }
+                _ => Err(e),
+            },
+        }
     }
 
     async fn update_tags(&self, name: &str, prior: &Value, planned: &Value) -> ProviderResult<()> {
@@ -287,6 +309,26 @@ impl ResourceType for InstanceProfileResource {
         .await;
         found(out.map_err(|e| with_hint(e, "instance profile", name)))?;
         Ok(())
+    }
+
+    async fn find_created(
+        &self,
+        planned: &Value,
+        _intent: &CreateIntent,
+    ) -> ProviderResult<Finding> {
+        let planned = planned.deep_unmarked();
+        let Some(name) = configured_name(&planned, "name") else {
+            return Ok(Finding::CannotTell);
+        };
+        let Some(profile) = self.get(&name).await? else {
+            return Ok(Finding::Absent);
+        };
+        let object = self.read_by_name(&name, &planned).await?;
+        Ok(found_by_name(
+            name,
+            object,
+            creation_time(Some(profile.create_date())),
+        ))
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {

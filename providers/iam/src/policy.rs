@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::PolicyVersion;
+use forge_aws_common::adoption::{configured_name, creation_time, found_by_name};
 use forge_aws_common::policy::policy_for_state;
 use forge_aws_common::{AwsContext, sdk_error, string_map};
 use forge_provider::{
-    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, CreateIntent, Finding, PlannedState, ProviderError, ProviderResult,
+    ResourceType, Schema, Value,
 };
 
 use crate::common::{
@@ -346,6 +348,50 @@ impl ResourceType for PolicyResource {
         .await;
         found(out.map_err(|e| with_hint(e, "policy", arn)))?;
         Ok(())
+    }
+
+    async fn find_created(
+        &self,
+        planned: &Value,
+        _intent: &CreateIntent,
+    ) -> ProviderResult<Finding> {
+        let planned = planned.deep_unmarked();
+        let Some(name) = configured_name(&planned, "name") else {
+            return Ok(Finding::CannotTell);
+        };
+        // A policy is read by its ARN, which holds the account: look it up by path and
+        // name among this account's own policies.
+        let path = path_or_default(&planned);
+        let mut marker: Option<String> = None;
+        loop {
+            let out = self
+                .client
+                .list_policies()
+                .scope(aws_sdk_iam::types::PolicyScopeType::Local)
+                .path_prefix(&path)
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            let hit = out.policies().iter().find(|p| {
+                p.policy_name() == Some(name.as_str()) && p.path() == Some(path.as_str())
+            });
+            if let Some(policy) = hit {
+                let Some(arn) = policy.arn() else {
+                    return Ok(Finding::Absent);
+                };
+                let object = self.read_by_arn(arn, &planned).await?;
+                return Ok(found_by_name(
+                    arn,
+                    object,
+                    creation_time(policy.create_date()),
+                ));
+            }
+            match out.marker() {
+                Some(m) if out.is_truncated() => marker = Some(m.to_string()),
+                _ => return Ok(Finding::Absent),
+            }
+        }
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {

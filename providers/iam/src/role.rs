@@ -4,11 +4,12 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_iam::types::Role;
+use forge_aws_common::adoption::{configured_name, creation_time, found_by_name};
 use forge_aws_common::policy::{legacy_policy_normalize, policy_for_state};
 use forge_aws_common::{AwsContext, retry, sdk_error, string_map};
 use forge_provider::{
-    AttrType, Attribute, BlockType, PlannedState, ProviderError, ProviderResult, ResourceType,
-    Schema, Value,
+    AttrType, Attribute, BlockType, CreateIntent, Finding, PlannedState, ProviderError,
+    ProviderResult, ResourceType, Schema, Value,
 };
 
 use crate::common::{
@@ -575,6 +576,26 @@ impl ResourceType for RoleResource {
         .await;
         found(out.map_err(|e| with_hint(e, "role", name)))?;
         Ok(())
+    }
+
+    async fn find_created(
+        &self,
+        planned: &Value,
+        _intent: &CreateIntent,
+    ) -> ProviderResult<Finding> {
+        let planned = planned.deep_unmarked();
+        let Some(name) = configured_name(&planned, "name") else {
+            return Ok(Finding::CannotTell);
+        };
+        let Some(role) = self.get_role(&name).await? else {
+            return Ok(Finding::Absent);
+        };
+        let object = self.read_by_name(&name, &planned).await?;
+        Ok(found_by_name(
+            name,
+            object,
+            creation_time(Some(role.create_date())),
+        ))
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {

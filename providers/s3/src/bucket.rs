@@ -14,12 +14,13 @@ use aws_sdk_s3::types::{
     BucketLocationConstraint, CreateBucketConfiguration, Delete, ObjectIdentifier,
     ObjectLockEnabled, Tag, Tagging,
 };
+use forge_aws_common::adoption::{configured_name, creation_time, found_by_name};
 use forge_aws_common::naming::prefixed_unique_name;
 use forge_aws_common::values::name_prefix_from_name;
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error, string_map};
 use forge_provider::{
-    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
-    plan_from_schema,
+    AttrType, Attribute, CreateIntent, Finding, PlannedState, ProviderError, ProviderResult,
+    ResourceType, Schema, Value, plan_from_schema,
 };
 
 use crate::bucket_settings;
@@ -39,6 +40,12 @@ pub struct BucketResource {
 impl BucketResource {
     /// Whether this account owns `bucket`: ListBuckets lists only the caller's own.
     async fn owned_by_this_account(&self, bucket: &str) -> ProviderResult<bool> {
+        Ok(self.own_bucket(bucket).await?.is_some())
+    }
+
+    /// This account's bucket named `bucket`, as ListBuckets lists it (with its creation
+    /// date); `None` when the account has none of that name.
+    async fn own_bucket(&self, bucket: &str) -> ProviderResult<Option<aws_sdk_s3::types::Bucket>> {
         let mut token: Option<String> = None;
         loop {
             let out = self
@@ -49,12 +56,12 @@ impl BucketResource {
                 .send()
                 .await
                 .map_err(sdk_error)?;
-            if out.buckets().iter().any(|b| b.name() == Some(bucket)) {
-                return Ok(true);
+            if let Some(found) = out.buckets().iter().find(|b| b.name() == Some(bucket)) {
+                return Ok(Some(found.clone()));
             }
             match out.continuation_token() {
                 Some(next) => token = Some(next.to_string()),
-                None => return Ok(false),
+                None => return Ok(None),
             }
         }
     }
@@ -596,6 +603,28 @@ impl ResourceType for BucketResource {
             ))),
             other => other.map(|_| ()),
         }
+    }
+
+    async fn find_created(
+        &self,
+        planned: &Value,
+        _intent: &CreateIntent,
+    ) -> ProviderResult<Finding> {
+        let planned = planned.deep_unmarked();
+        let Some(bucket) = configured_name(&planned, "bucket") else {
+            return Ok(Finding::CannotTell);
+        };
+        // Only a bucket this account owns can be the create's (another account's name
+        // makes CreateBucket fail with BucketAlreadyExists, never adopted).
+        let Some(listed) = self.own_bucket(&bucket).await? else {
+            return Ok(Finding::Absent);
+        };
+        let object = self.read_by_name(&bucket, &planned).await?;
+        Ok(found_by_name(
+            bucket,
+            object,
+            creation_time(listed.creation_date()),
+        ))
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {

@@ -6,10 +6,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use forge_aws_common::adoption::{configured_name, creation_time, found_by_name};
 use forge_aws_common::policy::{policies_equivalent, policy_for_state, validate_policy_json};
 use forge_aws_common::{AwsContext, sdk_error, string_map};
 use forge_provider::{
-    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, CreateIntent, Finding, PlannedState, ProviderError, ProviderResult,
+    ResourceType, Schema, Value,
 };
 
 use crate::common::{
@@ -456,6 +458,37 @@ impl ResourceType for SecretResource {
             Err(e) if is_not_found(&e) || is_scheduled_for_deletion(&e) => Ok(()),
             Err(e) => Err(e),
         }
+    }
+
+    async fn find_created(
+        &self,
+        planned: &Value,
+        _intent: &CreateIntent,
+    ) -> ProviderResult<Finding> {
+        let planned = planned.deep_unmarked();
+        let Some(name) = configured_name(&planned, "name") else {
+            return Ok(Finding::CannotTell);
+        };
+        let described = found(
+            self.client
+                .describe_secret()
+                .secret_id(&name)
+                .send()
+                .await
+                .map_err(sdk_error),
+        )?;
+        // One scheduled for deletion is not the create's object (CreateSecret refuses
+        // its name with another error).
+        let Some(secret) = described.filter(|s| s.deleted_date().is_none()) else {
+            return Ok(Finding::Absent);
+        };
+        let arn = secret.arn().unwrap_or(&name).to_string();
+        let object = self.read_by_id(&arn, &planned).await?;
+        Ok(found_by_name(
+            arn,
+            object,
+            creation_time(secret.created_date()),
+        ))
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {

@@ -12,11 +12,12 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use aws_sdk_sqs::types::QueueAttributeName;
+use forge_aws_common::adoption::{configured_name, found_by_name};
 use forge_aws_common::policy::{check_policy_attribute, policy_for_state};
 use forge_aws_common::{AwsContext, Backoff, map_value, retry, sdk_error, string_map};
 use forge_provider::{
-    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
-    plan_from_schema,
+    AttrType, Attribute, CreateIntent, Finding, PlannedState, ProviderError, ProviderResult,
+    ResourceType, Schema, Value, plan_from_schema,
 };
 
 use crate::common::{
@@ -639,6 +640,45 @@ impl ResourceType for QueueResource {
                 .map_err(sdk_error),
         )?;
         Ok(())
+    }
+
+    async fn find_created(
+        &self,
+        planned: &Value,
+        _intent: &CreateIntent,
+    ) -> ProviderResult<Finding> {
+        let planned = planned.deep_unmarked();
+        let Some(name) = configured_name(&planned, "name") else {
+            return Ok(Finding::CannotTell);
+        };
+        let url = found(
+            self.client
+                .get_queue_url()
+                .queue_name(&name)
+                .send()
+                .await
+                .map_err(sdk_error),
+        )?;
+        let Some(url) = url.and_then(|o| o.queue_url().map(str::to_string)) else {
+            return Ok(Finding::Absent);
+        };
+        let created = found(
+            self.client
+                .get_queue_attributes()
+                .queue_url(&url)
+                .attribute_names(QueueAttributeName::CreatedTimestamp)
+                .send()
+                .await
+                .map_err(sdk_error),
+        )?
+        .and_then(|out| {
+            out.attributes()
+                .and_then(|a| a.get(&QueueAttributeName::CreatedTimestamp))
+                .and_then(|secs| secs.parse::<u64>().ok())
+        })
+        .map(|secs| UNIX_EPOCH + Duration::from_secs(secs));
+        let object = self.read_by_url(&url, &planned).await?;
+        Ok(found_by_name(url, object, created))
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {

@@ -152,6 +152,15 @@ impl ResourceType for TerraformData {
         Ok(())
     }
 
+    async fn find_created(
+        &self,
+        _planned: &Value,
+        _intent: &forge_provider::CreateIntent,
+    ) -> ProviderResult<forge_provider::Finding> {
+        // It lives in state alone: a create that was never recorded made nothing.
+        Ok(forge_provider::Finding::Absent)
+    }
+
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
         // As Terraform: the imported instance has the id and nothing else.
         Ok(Some(Self::object(

@@ -33,6 +33,9 @@ pub(super) struct Recorder {
     /// A background write failed: no further operation starts (the journal keeps what
     /// was done), and the run reports this error.
     write_failed: Mutex<Option<EngineError>>,
+    /// The creates started and not yet recorded (beside the journal; in memory without
+    /// one), with those an earlier run left unsettled.
+    pub(super) intents: crate::intents::IntentBook,
 }
 
 /// What the journal holds: the state with changes `1..=covers` (serial `serial`). The
@@ -54,7 +57,29 @@ enum JournalFailure {
 
 impl Recorder {
     pub(super) fn new(store: StateStore, run: &UnitRun<'_>, defer_outputs_write: bool) -> Recorder {
+        let intents = match &store.journal {
+            Some(journal) => {
+                let (book, notice) = crate::intents::IntentBook::beside(journal.path());
+                if let Some(message) = notice {
+                    (run.ctx.events)(Event::Notice {
+                        unit: Some(run.unit.name.clone()),
+                        message,
+                    });
+                }
+                // A create recorded before the run stopped needs no looking for.
+                book.drop_recorded(|addr| {
+                    store
+                        .state
+                        .instances
+                        .keys()
+                        .any(|recorded| recorded.to_string() == addr)
+                });
+                book
+            }
+            None => crate::intents::IntentBook::in_memory(),
+        };
         Recorder {
+            intents,
             store: tokio::sync::Mutex::new(store),
             events: run.ctx.events.clone(),
             unit: run.unit.name.clone(),

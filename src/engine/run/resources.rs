@@ -180,6 +180,16 @@ impl Runner<'_> {
             (None, Some(r), true) => (self.refresh(rt, addr, r).await?, None),
             (None, r, _) => (r.clone(), None),
         };
+        // A create an earlier run started and never recorded: adopt what it made.
+        let adopting = prior.is_none() && import_id.is_none() && self.run.normal();
+        let (prior, import_id, adopting) = if adopting {
+            match self.settle_pending(rt, addr, &config).await? {
+                Some((object, id)) => (Some(object), Some(id), true),
+                None => (None, None, false),
+            }
+        } else {
+            (prior, import_id, false)
+        };
         if self.run.refresh_only() {
             return Ok(prior.unwrap_or_else(|| unknown_object(schema, None)));
         }
@@ -243,11 +253,16 @@ impl Runner<'_> {
                 addr,
                 action,
                 prior.as_ref(),
-                &planned,
+                (&planned, &config),
                 deps,
                 provider_addr,
             )
             .await?;
+        // An adopted object is in state now: its intent is settled.
+        if adopting {
+            self.created_recorded(rt, addr, &result).await;
+        }
+        self.recorder.intents.settle(&addr_text);
         lock(&self.collected).changes.push(change);
         // After the operation is recorded: a failure stops what depends on it.
         self.resource_conditions(rb, addr, &binding, Some(&result))?;
@@ -330,7 +345,7 @@ impl Runner<'_> {
         addr: &InstanceAddr,
         action: Action,
         prior: Option<&Value>,
-        planned: &Value,
+        (planned, config): (&Value, &Value),
         deps: &[String],
         provider_addr: &str,
     ) -> Result<Value, EngineError> {
@@ -360,9 +375,8 @@ impl Runner<'_> {
             }
             (Action::Create, _) => {
                 let made = self
-                    .call(addr, OpKind::Creating, true, rt.create(planned))
+                    .create_settled(rt, addr, planned, config, &record)
                     .await?;
-                self.recorder.record(addr, Some(record(&made))).await?;
                 Ok(value_of(&made))
             }
             (Action::Update, Some(p)) => {
@@ -377,16 +391,14 @@ impl Runner<'_> {
                     .await?;
                 self.recorder.record(addr, None).await?;
                 let made = self
-                    .call(addr, OpKind::Creating, true, rt.create(planned))
+                    .create_settled(rt, addr, planned, config, &record)
                     .await?;
-                self.recorder.record(addr, Some(record(&made))).await?;
                 Ok(value_of(&made))
             }
             (Action::CreateThenDelete, Some(p)) => {
                 let made = self
-                    .call(addr, OpKind::Creating, true, rt.create(planned))
+                    .create_settled(rt, addr, planned, config, &record)
                     .await?;
-                self.recorder.record(addr, Some(record(&made))).await?;
                 self.call(addr, OpKind::Destroying, false, rt.delete(p)).await.map_err(|e| {
                     e.hint(format!("the replacement of {addr} exists and is in state; the old object was not deleted: delete it by hand"))
                 })?;

@@ -440,3 +440,75 @@ async fn set_aside_records_the_stored_state_holds_are_cleaned_up() {
         "{notices:?}"
     );
 }
+
+/// Leaves an intent to create `addr`, as a run killed during that create would.
+fn put_intent(root: &Path, addr: &str) {
+    std::fs::create_dir_all(root.join("u/.forge")).expect("mkdir");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis();
+    std::fs::write(
+        root.join("u/.forge/intents.json"),
+        format!(
+            r#"{{"version": 1, "intents": {{"{addr}": {{"action": "create", "type": "fake_thing", "token": "forge-t", "started_ms": {now}}}}}}}"#
+        ),
+    )
+    .expect("intents");
+}
+
+/// A run killed while `top`'s create was in flight: the object exists, no state records
+/// it, only the intent does. The next plan shows it adopted (imported) and the apply
+/// records it without creating it again; an intent whose object was never made is created.
+#[tokio::test]
+async fn a_create_that_was_never_recorded_is_adopted_from_its_intent() {
+    let (dir, env, cloud, backend, full) = applied_once().await;
+    let mut without_top = full.clone();
+    without_top
+        .instances
+        .retain(|a, _| a.to_string() != "fake_thing.top");
+    backend.put(&without_top);
+    put_intent(dir.path(), "fake_thing.top");
+
+    let (e, notices) = engine(&cloud, &backend);
+    let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
+    let top = unit_plan(&plan, "u")
+        .changes
+        .iter()
+        .find(|c| c.addr.to_string() == "fake_thing.top")
+        .expect("a change for top");
+    assert_eq!(top.action, Action::NoOp, "{top:?}");
+    assert!(
+        top.importing.is_some(),
+        "the plan does not show the adoption"
+    );
+    assert!(
+        notices
+            .lock()
+            .expect("notices")
+            .iter()
+            .any(|n| n.contains("fake_thing.top: adopting")),
+        "{notices:?}"
+    );
+
+    let (e, _) = engine(&cloud, &backend);
+    let applied = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
+    assert!(!applied.failed(), "{applied:?}");
+    assert_eq!(cloud.count(FakeOp::Create), 5, "top was made twice");
+    assert_eq!(cloud.objects_named("top").len(), 1);
+    assert_eq!(names(&backend.state().expect("stored")), names(&full));
+    assert!(
+        !dir.path().join("u/.forge").exists(),
+        "the settled intent outlived the run"
+    );
+
+    // Never made (the run died before the call went out): created, once.
+    backend.put(&without_top);
+    put_intent(dir.path(), "fake_thing.top");
+    assert!(cloud.remove_named("top"));
+    let (e, _) = engine(&cloud, &backend);
+    let applied = e.plan_and_apply(&env, PlanMode::Normal).await.expect("run");
+    assert!(!applied.failed(), "{applied:?}");
+    assert_eq!(cloud.count(FakeOp::Create), 6);
+    assert_eq!(cloud.objects_named("top").len(), 1);
+}

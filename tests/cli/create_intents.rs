@@ -1,0 +1,360 @@
+//! Intent before action, against the emulators: creates whose answer never reached forge.
+//!
+//! - Killed right after a create returned and before the journal recorded it
+//!   (`FORGE_FAULT_ABORT_AFTER_CREATES=1`, as `kill -9` at the worst moment), again and
+//!   again: each rerun adopts what the killed run made (found by name, created after the
+//!   intent, as configured; the instance by its token) and makes what is missing, for an
+//!   IAM role, policy and instance profile, a secret, a queue, a bucket, a security group
+//!   and an instance. At the end exactly one of each exists, state matches AWS (the plan
+//!   is clean) and no intent is left.
+//! - Every create's answer lost after AWS acted (`FORGE_FAULT_LOSE_ANSWERS` on the
+//!   providers' clients): the SDK's retry is refused with "already exists" and the create
+//!   is settled by its intent, in the same run.
+//! - An object of the same name that forge did not create (made before the intent) stays
+//!   an error naming it and `forge import`.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use super::s3_unit::{Backend, forge};
+use crate::emulator::{sdk_config, unique};
+
+fn backend() -> Backend {
+    Backend {
+        bucket: "forge-cli-create-intents".to_string(),
+        table: "forge-cli-create-intents-locks".to_string(),
+        use_lockfile: false,
+    }
+}
+
+/// The resource types `every_type` makes, one each.
+const TYPES: [&str; 8] = [
+    "aws_iam_role",
+    "aws_iam_policy",
+    "aws_iam_instance_profile",
+    "aws_secretsmanager_secret",
+    "aws_sqs_queue",
+    "aws_s3_bucket",
+    "aws_security_group",
+    "aws_instance",
+];
+
+/// One unit with one object of each type, all named after `name`.
+fn every_type(name: &str) -> String {
+    format!(
+        r#"provider "aws" {{
+  region = "us-east-1"
+}}
+
+data "aws_vpc" "default" {{
+  default = true
+}}
+
+data "aws_ami" "al" {{
+  owners      = ["amazon"]
+  most_recent = true
+  filter {{
+    name   = "name"
+    values = ["al2023-ami-2023.*-kernel-6.1-x86_64"]
+  }}
+}}
+
+resource "aws_iam_role" "app" {{
+  name               = "{name}-app"
+  assume_role_policy = jsonencode({{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Principal = {{ Service = "ec2.amazonaws.com" }}, Action = "sts:AssumeRole" }}] }})
+}}
+
+resource "aws_iam_policy" "app" {{
+  name   = "{name}-app"
+  policy = jsonencode({{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Action = "sqs:SendMessage", Resource = "*" }}] }})
+}}
+
+resource "aws_iam_instance_profile" "app" {{
+  name = "{name}-app"
+  role = aws_iam_role.app.name
+}}
+
+resource "aws_secretsmanager_secret" "app" {{
+  name                    = "{name}/app"
+  recovery_window_in_days = 0
+}}
+
+resource "aws_sqs_queue" "app" {{
+  name = "{name}-app"
+}}
+
+resource "aws_s3_bucket" "app" {{
+  bucket        = "{name}-app"
+  force_destroy = true
+}}
+
+resource "aws_security_group" "app" {{
+  name        = "{name}-app"
+  description = "intents"
+  vpc_id      = data.aws_vpc.default.id
+  ingress {{
+    from_port   = 443
+    to_port     = 443
+    protocol    = "tcp"
+    cidr_blocks = ["10.0.0.0/8"]
+  }}
+}}
+
+resource "aws_instance" "app" {{
+  ami                    = data.aws_ami.al.id
+  instance_type          = "t3.micro"
+  vpc_security_group_ids = [aws_security_group.app.id]
+  iam_instance_profile   = aws_iam_instance_profile.app.name
+  tags                   = {{ Name = "{name}-app" }}
+}}
+"#
+    )
+}
+
+fn world(prefix: &str) -> (super::World, String) {
+    // Short and lowercase: the bucket name is at most 63 characters.
+    let name = unique(prefix)[..prefix.len() + 13].to_string();
+    let key = format!("{name}/terraform.tfstate");
+    let world = super::World::new(&[
+        (
+            "env/u/terragrunt.hcl",
+            &backend().terragrunt_hcl(&key, "inputs = {}\n"),
+        ),
+        ("env/u/main.tf", &every_type(&name)),
+    ]);
+    (world, name)
+}
+
+/// Instances tagged `Name = name` that are not terminated (or on their way).
+async fn live_instances(name: &str) -> Vec<String> {
+    let ec2 = aws_sdk_ec2::Client::new(&sdk_config().await);
+    let out = ec2
+        .describe_instances()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("tag:Name")
+                .values(name)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("describe instances");
+    out.reservations()
+        .iter()
+        .flat_map(|r| r.instances())
+        .filter(|i| {
+            !matches!(
+                i.state().and_then(|s| s.name()).map(|n| n.as_str()),
+                Some("terminated" | "shutting-down")
+            )
+        })
+        .filter_map(|i| i.instance_id().map(str::to_string))
+        .collect()
+}
+
+/// The types named in "adopting ..." notices of a run's output.
+fn adopted_types(output: &str) -> BTreeSet<String> {
+    output
+        .lines()
+        .filter(|l| l.contains(": adopting ") || l.contains("adopted, nothing is created twice"))
+        .filter_map(|l| {
+            TYPES
+                .iter()
+                .find(|t| l.contains(&format!("{t}.app:")))
+                .map(|t| t.to_string())
+        })
+        .collect()
+}
+
+fn clean_plan_and_destroy(dir: &Path) {
+    let plan = forge(dir, &["plan", "env", "--detailed-exitcode"], &[]);
+    assert_eq!(plan.code, 0, "state does not match AWS:\n{}", plan.all());
+    let destroyed = forge(dir, &["destroy", "env", "--auto-approve"], &[]);
+    assert_eq!(destroyed.code, 0, "{}", destroyed.all());
+}
+
+#[tokio::test]
+async fn cli_creates_killed_before_they_were_recorded_are_adopted_by_the_next_runs() {
+    let (world, name) = world("ci");
+    let dir = world.dir.path();
+    let abort = [("FORGE_FAULT_ABORT_AFTER_CREATES", "1")];
+    let mut adopted = BTreeSet::new();
+    let mut finished = None;
+    let mut last = String::new();
+    // Each run dies right after its first create returns; the next adopts what it made.
+    for round in 1..=12 {
+        let run = forge(dir, &["apply", "env", "--auto-approve"], &abort);
+        last = run.all();
+        adopted.extend(adopted_types(&run.all()));
+        assert!(
+            ![
+                "EntityAlreadyExists",
+                "ResourceExistsException",
+                "BucketAlreadyOwnedByYou",
+                "InvalidGroup.Duplicate",
+            ]
+            .iter()
+            .any(|code| run.all().contains(code)),
+            "round {round}: a create met its own object:\n{}",
+            run.all()
+        );
+        if run.code == 0 {
+            finished = Some(round);
+            break;
+        }
+        assert!(
+            world.path("env/u/.forge/intents.json").exists(),
+            "round {round}: the killed run left no intent:\n{}",
+            run.all()
+        );
+    }
+    let rounds =
+        finished.unwrap_or_else(|| panic!("the reruns never converged; the last:\n{last}"));
+    assert!(rounds >= 2, "no run was killed");
+    let expected: BTreeSet<String> = TYPES.iter().map(|t| t.to_string()).collect();
+    assert_eq!(
+        adopted, expected,
+        "every type's object was made by a killed run, so each must have been adopted"
+    );
+    assert!(
+        !world.path("env/u/.forge/intents.json").exists(),
+        "intents outlived the run that settled them"
+    );
+    let instances = live_instances(&format!("{name}-app")).await;
+    assert_eq!(instances.len(), 1, "instances made: {instances:?}");
+    let state = backend()
+        .state(&format!("{name}/terraform.tfstate"))
+        .await
+        .expect("state");
+    let recorded_instance = state["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["type"] == "aws_instance")
+        .and_then(|r| r["instances"][0]["attributes"]["id"].as_str())
+        .map(str::to_string);
+    assert_eq!(recorded_instance.as_ref(), instances.first());
+    assert!(
+        !state.to_string().contains("forge:create-token"),
+        "the instance's intent marker reached state"
+    );
+    clean_plan_and_destroy(dir);
+    assert_eq!(live_instances(&format!("{name}-app")).await.len(), 0);
+}
+
+#[tokio::test]
+async fn cli_creates_whose_answers_are_lost_are_settled_in_the_same_run() {
+    let (world, name) = world("la");
+    let dir = world.dir.path();
+    let creates = "CreateRole,CreatePolicy,CreateInstanceProfile,CreateSecret,CreateQueue,CreateBucket,CreateSecurityGroup,RunInstances";
+    let faults = format!("seed=5;rate=1;ops={creates}");
+    let applied = forge(
+        dir,
+        &["apply", "env", "--auto-approve"],
+        &[("FORGE_FAULT_LOSE_ANSWERS", &faults)],
+    );
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    for op in creates.split(',') {
+        assert!(
+            applied
+                .stderr
+                .contains(&format!(":{op} after the service acted")),
+            "{op}'s answer was not lost, so this proves nothing:\n{}",
+            applied.all()
+        );
+    }
+    // Those whose retry AWS refuses as "already exists" are settled by their intent.
+    let settled = adopted_types(&applied.all());
+    for t in [
+        "aws_iam_role",
+        "aws_iam_policy",
+        "aws_iam_instance_profile",
+        "aws_secretsmanager_secret",
+        "aws_security_group",
+    ] {
+        assert!(
+            settled.contains(t),
+            "{t} was not settled by its intent:\n{}",
+            applied.all()
+        );
+    }
+    assert_eq!(
+        live_instances(&format!("{name}-app")).await.len(),
+        1,
+        "RunInstances sent twice made two instances"
+    );
+    clean_plan_and_destroy(dir);
+}
+
+#[tokio::test]
+async fn cli_an_object_forge_did_not_create_is_never_adopted() {
+    let name = unique("ni")[..15].to_string();
+    let role = format!("{name}-app");
+    let iam = aws_sdk_iam::Client::new(&sdk_config().await);
+    let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+    iam.create_role()
+        .role_name(&role)
+        .assume_role_policy_document(trust)
+        .send()
+        .await
+        .expect("a role made outside forge");
+    // Older than any intent of the run below by more than the clock margin.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let key = format!("{name}/terraform.tfstate");
+    let main = format!(
+        "provider \"aws\" {{\n  region = \"us-east-1\"\n}}\n\nresource \"aws_iam_role\" \"app\" {{\n  name               = \"{role}\"\n  assume_role_policy = {trust:?}\n}}\n"
+    );
+    let world = super::World::new(&[
+        (
+            "env/u/terragrunt.hcl",
+            &backend().terragrunt_hcl(&key, "inputs = {}\n"),
+        ),
+        ("env/u/main.tf", &main),
+    ]);
+    let dir = world.dir.path();
+
+    // No intent: the create is refused, and the error says how to adopt it.
+    let refused = forge(dir, &["apply", "env", "--auto-approve"], &[]);
+    assert_ne!(refused.code, 0, "{}", refused.all());
+    assert!(
+        refused.all().contains("EntityAlreadyExists") && refused.all().contains("forge import"),
+        "{}",
+        refused.all()
+    );
+    assert!(
+        !world.path("env/u/.forge/intents.json").exists(),
+        "a refused create left an intent: the next run would look for an object that is not its own"
+    );
+
+    // An intent that started after the role was made (as if a run had died during its
+    // create): the role is older than the intent, so it is not that create's object.
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_millis()
+        + 3_600_000;
+    std::fs::create_dir_all(world.path("env/u/.forge")).expect("dir");
+    std::fs::write(
+        world.path("env/u/.forge/intents.json"),
+        format!(
+            r#"{{"version": 1, "intents": {{"aws_iam_role.app": {{"action": "create", "type": "aws_iam_role", "token": "forge-test", "started_ms": {later}}}}}}}"#
+        ),
+    )
+    .expect("intent");
+    let plan = forge(dir, &["plan", "env"], &[]);
+    assert_ne!(plan.code, 0, "{}", plan.all());
+    assert!(
+        plan.all()
+            .contains(&format!("{role} exists, but it is not the object"))
+            && plan.all().contains("before this create started")
+            && plan.all().contains(&format!("aws_iam_role.app {role}")),
+        "{}",
+        plan.all()
+    );
+
+    iam.delete_role()
+        .role_name(&role)
+        .send()
+        .await
+        .expect("clean up");
+}
