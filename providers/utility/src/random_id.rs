@@ -12,8 +12,8 @@ use forge_provider::{
 };
 
 use crate::entropy::{Entropy, OsEntropy};
-use crate::replace::{differs, keepers_replace};
-use crate::values::{attr, kept, text, unknown_all, whole, with};
+use crate::replace::plan_keeping;
+use crate::values::{attr, text, whole};
 
 const COMPUTED: [&str; 5] = ["id", "b64_url", "b64_std", "hex", "dec"];
 
@@ -94,35 +94,18 @@ impl ResourceType for RandomId {
                 "byte_length must be at least 1, not {n}"
             )));
         }
-        let mut planned = Value::object([
+        let planned = Value::object([
             ("keepers", attr(config, "keepers")),
             ("byte_length", attr(config, "byte_length")),
             ("prefix", attr(config, "prefix")),
         ]);
-        for name in COMPUTED {
-            planned = with(planned, name, kept(prior, name));
-        }
-        let Some(prior) = prior else {
-            return Ok(PlannedState {
-                planned,
-                requires_replace: Vec::new(),
-            });
-        };
-        let mut requires_replace: Vec<String> = ["byte_length", "prefix"]
-            .into_iter()
-            .filter(|n| differs(&attr(prior, n), &attr(&planned, n)))
-            .map(String::from)
-            .collect();
-        if keepers_replace(&attr(prior, "keepers"), &attr(config, "keepers")) {
-            requires_replace.push("keepers".to_string());
-        }
-        if !requires_replace.is_empty() {
-            planned = unknown_all(planned, &COMPUTED);
-        }
-        Ok(PlannedState {
+        Ok(plan_keeping(
+            prior,
+            config,
             planned,
-            requires_replace,
-        })
+            &["byte_length", "prefix"],
+            &COMPUTED,
+        ))
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {

@@ -10,8 +10,8 @@ use forge_provider::{
 };
 
 use crate::entropy::for_seed;
-use crate::replace::{differs, keepers_replace};
-use crate::values::{attr, kept, number, text, unknown_all, whole, with};
+use crate::replace::plan_keeping;
+use crate::values::{attr, number, text, whole};
 
 pub struct RandomInteger;
 
@@ -66,36 +66,19 @@ impl ResourceType for RandomInteger {
                 "min ({min}) must be less than or equal to max ({max})"
             )));
         }
-        let mut planned = Value::object([
+        let planned = Value::object([
             ("keepers", attr(config, "keepers")),
             ("min", attr(config, "min")),
             ("max", attr(config, "max")),
             ("seed", attr(config, "seed")),
         ]);
-        for name in COMPUTED {
-            planned = with(planned, name, kept(prior, name));
-        }
-        let Some(prior) = prior else {
-            return Ok(PlannedState {
-                planned,
-                requires_replace: Vec::new(),
-            });
-        };
-        let mut requires_replace: Vec<String> = ["min", "max", "seed"]
-            .into_iter()
-            .filter(|n| differs(&attr(prior, n), &attr(&planned, n)))
-            .map(String::from)
-            .collect();
-        if keepers_replace(&attr(prior, "keepers"), &attr(config, "keepers")) {
-            requires_replace.push("keepers".to_string());
-        }
-        if !requires_replace.is_empty() {
-            planned = unknown_all(planned, &COMPUTED);
-        }
-        Ok(PlannedState {
+        Ok(plan_keeping(
+            prior,
+            config,
             planned,
-            requires_replace,
-        })
+            &["min", "max", "seed"],
+            &COMPUTED,
+        ))
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {

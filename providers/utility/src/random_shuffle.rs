@@ -10,8 +10,8 @@ use forge_provider::{
 };
 
 use crate::entropy::for_seed;
-use crate::replace::{differs, keepers_replace};
-use crate::values::{attr, kept, text, unknown_all, whole, with};
+use crate::replace::plan_keeping;
+use crate::values::{attr, text, whole, with};
 
 pub struct RandomShuffle;
 
@@ -73,36 +73,19 @@ impl ResourceType for RandomShuffle {
                 "result_count must be at least 0, not {n}"
             )));
         }
-        let mut planned = Value::object([
+        let planned = Value::object([
             ("keepers", attr(config, "keepers")),
             ("seed", attr(config, "seed")),
             ("input", attr(config, "input")),
             ("result_count", attr(config, "result_count")),
         ]);
-        for name in COMPUTED {
-            planned = with(planned, name, kept(prior, name));
-        }
-        let Some(prior) = prior else {
-            return Ok(PlannedState {
-                planned,
-                requires_replace: Vec::new(),
-            });
-        };
-        let mut requires_replace: Vec<String> = ["seed", "input", "result_count"]
-            .into_iter()
-            .filter(|n| differs(&attr(prior, n), &attr(&planned, n)))
-            .map(String::from)
-            .collect();
-        if keepers_replace(&attr(prior, "keepers"), &attr(config, "keepers")) {
-            requires_replace.push("keepers".to_string());
-        }
-        if !requires_replace.is_empty() {
-            planned = unknown_all(planned, &COMPUTED);
-        }
-        Ok(PlannedState {
+        Ok(plan_keeping(
+            prior,
+            config,
             planned,
-            requires_replace,
-        })
+            &["seed", "input", "result_count"],
+            &COMPUTED,
+        ))
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {

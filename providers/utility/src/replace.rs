@@ -4,7 +4,9 @@
 //! from state, so a null value must not replace what such a state recorded. time's
 //! `triggers` replace on any change.
 
-use forge_provider::Value;
+use forge_provider::{PlannedState, Value};
+
+use crate::values::{attr, kept, unknown_all, with};
 
 /// A plain force-new argument: replaced when the planned value is unknown or differs
 /// from the prior state's.
@@ -39,6 +41,42 @@ pub(crate) fn keepers_replace(prior: &Value, config: &Value) -> bool {
         .keys()
         .any(|key| !config_items.contains_key(key));
     changed_value || dropped_key
+}
+
+/// The plan of a random resource from its configured arguments (`planned`): each
+/// `computed` attribute kept from the prior state (unknown when creating); replaced, with
+/// those attributes unknown again, when a `force_new` argument differs or `keepers` asks.
+pub(crate) fn plan_keeping(
+    prior: Option<&Value>,
+    config: &Value,
+    mut planned: Value,
+    force_new: &[&str],
+    computed: &[&str],
+) -> PlannedState {
+    for name in computed {
+        planned = with(planned, name, kept(prior, name));
+    }
+    let Some(prior) = prior else {
+        return PlannedState {
+            planned,
+            requires_replace: Vec::new(),
+        };
+    };
+    let mut requires_replace: Vec<String> = force_new
+        .iter()
+        .filter(|n| differs(&attr(prior, n), &attr(&planned, n)))
+        .map(|n| n.to_string())
+        .collect();
+    if keepers_replace(&attr(prior, "keepers"), &attr(config, "keepers")) {
+        requires_replace.push("keepers".to_string());
+    }
+    if !requires_replace.is_empty() {
+        planned = unknown_all(planned, computed);
+    }
+    PlannedState {
+        planned,
+        requires_replace,
+    }
 }
 
 #[cfg(test)]
