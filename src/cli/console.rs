@@ -3,7 +3,9 @@
 //! prints it (sensitive values hidden). The scope holds `var` (the values a plan of the
 //! unit sets: inputs, dependencies' outputs, variable files, `-var`), `local` (each local
 //! that can be evaluated from the rest), the resources and data sources state records
-//! (root module), `path` and `terraform.workspace`. The plan behind `var` reads nothing
+//! (root module), `module.<name>` (each call's outputs, evaluated from its own variables,
+//! locals and the objects state records under it, nested calls too), `path` and
+//! `terraform.workspace`. The plan behind `var` reads nothing
 //! from AWS (as -refresh=false) and changes nothing.
 
 use std::collections::BTreeMap;
@@ -12,9 +14,10 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use forge_config::tfvars::VariableArg;
-use forge_config::{Mode, Unit};
+use forge_config::{Mode, Module, ModuleCall, Unit};
+use forge_engine::addr::ModuleStep;
 use forge_engine::state::State;
-use forge_engine::{InstanceKey, PlanMode, UnitOutcome};
+use forge_engine::{InstanceKey, PlanMode, UnitOutcome, instance_keys};
 use forge_lang::{Scope, eval, parse_expr_str, render_console};
 use forge_provider::Value;
 use forge_render::text::Style;
@@ -77,75 +80,196 @@ pub async fn run(args: ConsoleArgs, style: Style) -> Outcome {
     Ok(if failed { 1 } else { 0 })
 }
 
-/// The unit's scope: variables, state's objects, then every local that evaluates.
+/// The unit's scope: the root module instance's, with the variables the plan set.
 fn scope<'a>(unit: &Unit, state: &State, variables: BTreeMap<String, Value>) -> Scope<'a> {
-    let module_dir = unit.module.dir.clone();
-    let mut scope = Scope::new(&module_dir)
+    let paths = Paths {
+        root: unit.module.dir.display().to_string(),
+        cwd: std::env::current_dir()
+            .map(|d| d.display().to_string())
+            .unwrap_or_default(),
+    };
+    module_scope(&unit.module, &[], state, variables, &paths)
+}
+
+/// `path.root` and `path.cwd`: the same in every module instance.
+struct Paths {
+    root: String,
+    cwd: String,
+}
+
+/// How deep `module` blocks may nest before the console stops descending (a module that
+/// calls itself through a chain would otherwise never end).
+const MAX_MODULE_DEPTH: usize = 32;
+
+/// One module instance's scope: its variables, the objects state records under its path,
+/// `module.<name>` for each call (its instances' outputs, evaluated the same way one level
+/// down), then every local that evaluates. Locals and module calls may refer to each other
+/// in any order, so both are evaluated until nothing more can be.
+fn module_scope<'a>(
+    module: &Module,
+    path: &[ModuleStep],
+    state: &State,
+    variables: BTreeMap<String, Value>,
+    paths: &Paths,
+) -> Scope<'a> {
+    let mut scope = Scope::new(&module.dir)
         .with_root("var", Value::Object(variables))
         .with_root(
             "path",
-            Value::Object(BTreeMap::from([
-                (
-                    "module".into(),
-                    Value::String(module_dir.display().to_string()),
-                ),
-                (
-                    "root".into(),
-                    Value::String(module_dir.display().to_string()),
-                ),
-                (
-                    "cwd".into(),
-                    Value::String(
-                        std::env::current_dir()
-                            .map(|d| d.display().to_string())
-                            .unwrap_or_default(),
-                    ),
-                ),
-            ])),
+            Value::object([
+                ("module", Value::string(module.dir.display().to_string())),
+                ("root", Value::string(paths.root.clone())),
+                ("cwd", Value::string(paths.cwd.clone())),
+            ]),
         )
         .with_root(
             "terraform",
-            Value::Object(BTreeMap::from([(
-                "workspace".into(),
-                Value::String("default".into()),
-            )])),
+            Value::object([("workspace", Value::string("default"))]),
         );
-    for (root, value) in state_roots(state) {
+    for (root, value) in state_roots(state, path) {
         scope.roots.insert(root, value);
     }
-    // Locals refer to each other in any order: evaluate those that can be, until none
-    // more can (one that never evaluates is simply absent, and naming it says so).
     let mut locals: BTreeMap<String, Value> = BTreeMap::new();
-    let mut pending: Vec<_> = unit.module.locals.iter().collect();
+    let mut calls: BTreeMap<String, Value> = BTreeMap::new();
+    let mut pending_locals: Vec<_> = module.locals.iter().collect();
+    let mut pending_calls: Vec<_> = if path.len() < MAX_MODULE_DEPTH {
+        module.module_calls.iter().collect()
+    } else {
+        Vec::new()
+    };
     loop {
         scope
             .roots
             .insert("local".into(), Value::Object(locals.clone()));
-        let before = pending.len();
-        pending.retain(|l| match eval(&l.expr, &scope) {
+        scope
+            .roots
+            .insert("module".into(), Value::Object(calls.clone()));
+        let before = pending_locals.len() + pending_calls.len();
+        pending_locals.retain(|l| match eval(&l.expr, &scope) {
             Ok(v) => {
                 locals.insert(l.name.clone(), v);
                 false
             }
             Err(_) => true,
         });
-        if pending.is_empty() || pending.len() == before {
+        pending_calls.retain(|call| match call_value(call, path, state, &scope, paths) {
+            Some(v) => {
+                calls.insert(call.name.clone(), v);
+                false
+            }
+            None => true,
+        });
+        if pending_locals.len() + pending_calls.len() == before {
             break;
         }
     }
     scope.roots.insert("local".into(), Value::Object(locals));
+    scope.roots.insert("module".into(), Value::Object(calls));
     scope
+}
+
+/// `module.<name>` as the caller sees it: the outputs of the call's one instance, a tuple
+/// of them (`count`) or a map of them by key (`for_each`). `None` while the call's
+/// count, for_each or an argument cannot be evaluated yet.
+fn call_value(
+    call: &ModuleCall,
+    path: &[ModuleStep],
+    state: &State,
+    caller: &Scope<'_>,
+    paths: &Paths,
+) -> Option<Value> {
+    let what = format!("module.{}", call.name);
+    let keys = instance_keys(call.count.as_ref(), call.for_each.as_ref(), caller, &what).ok()?;
+    let mut instances = Vec::new();
+    for (key, binding) in keys {
+        let outputs = {
+            let bound;
+            let scope = match binding {
+                Some((root, value)) => {
+                    bound = caller.clone().with_root(root, value);
+                    &bound
+                }
+                None => caller,
+            };
+            let variables = call_variables(call, scope)?;
+            let mut child_path = path.to_vec();
+            child_path.push((call.name.clone(), key.clone()));
+            let child = module_scope(&call.module, &child_path, state, variables, paths);
+            module_outputs(&call.module, &child)
+        };
+        instances.push((key, outputs));
+    }
+    Some(if call.count.is_some() {
+        Value::Tuple(instances.into_iter().map(|(_, v)| v).collect())
+    } else if call.for_each.is_some() {
+        Value::Object(
+            instances
+                .into_iter()
+                .map(|(k, v)| {
+                    let key = match k {
+                        Some(InstanceKey::Str(s)) => s,
+                        Some(InstanceKey::Int(i)) => i.to_string(),
+                        None => String::new(),
+                    };
+                    (key, v)
+                })
+                .collect(),
+        )
+    } else {
+        instances.pop().map(|(_, v)| v).unwrap_or(Value::Null)
+    })
+}
+
+/// The child's variables: each argument evaluated in the caller's scope, else the
+/// variable's default, else null, converted to the variable's type and marked sensitive
+/// where the variable is. `None` while an argument cannot be evaluated.
+fn call_variables(call: &ModuleCall, caller: &Scope<'_>) -> Option<BTreeMap<String, Value>> {
+    let mut out = BTreeMap::new();
+    for variable in &call.module.variables {
+        let given = match call.arguments.iter().find(|a| a.name == variable.name) {
+            Some(argument) => Some(eval(&argument.expr, caller).ok()?),
+            None => None,
+        };
+        let value = match given {
+            Some(Value::Null) | None => variable.default.clone().unwrap_or(Value::Null),
+            Some(v) => v,
+        };
+        let value = variable.ty.convert(value.clone()).unwrap_or(value);
+        let value = if variable.sensitive {
+            value.sensitive()
+        } else {
+            value
+        };
+        out.insert(variable.name.clone(), value);
+    }
+    Some(out)
+}
+
+/// A module instance's outputs (a sensitive one stays marked, so the console hides it);
+/// an output that cannot be evaluated from state is left out, as a local is.
+fn module_outputs(module: &Module, scope: &Scope<'_>) -> Value {
+    Value::Object(
+        module
+            .outputs
+            .iter()
+            .filter_map(|o| {
+                let v = eval(&o.expr, scope).ok()?;
+                Some((o.name.clone(), if o.sensitive { v.sensitive() } else { v }))
+            })
+            .collect(),
+    )
 }
 
 /// A resource type's instances in state by resource name, each with its key.
 type InstancesByName = BTreeMap<String, Vec<(Option<InstanceKey>, Value)>>;
 
-/// One root per resource type (and `data`), from the root module's instances in state:
-/// an instance object, a list of them (`count`) or a map of them (`for_each`).
-fn state_roots(state: &State) -> BTreeMap<String, Value> {
+/// One root per resource type (and `data`), from the instances state records in the
+/// module instance at `path`: an instance object, a list of them (`count`) or a map of
+/// them (`for_each`).
+fn state_roots(state: &State, path: &[ModuleStep]) -> BTreeMap<String, Value> {
     let schemas = super::show::Schemas::for_console();
     let mut by_type: BTreeMap<(Mode, String), InstancesByName> = BTreeMap::new();
-    for (addr, inst) in state.instances.iter().filter(|(a, _)| a.module.is_empty()) {
+    for (addr, inst) in state.instances.iter().filter(|(a, _)| a.module == path) {
         let attrs = schemas.plain(addr, &inst.attributes);
         by_type
             .entry((addr.mode, addr.type_name.clone()))

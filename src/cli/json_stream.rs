@@ -99,18 +99,33 @@ pub fn emit_apply_result(result: &EnvApply, mode: PlanMode) -> bool {
         let UnitOutcome::Done(applied) = o else {
             continue;
         };
+        // A unit with nothing to change applied nothing: its outputs are its plan's.
         let (counts, outputs) = match &applied.result {
             Some(p) => (p.counts(), Some(&p.outputs)),
-            None => (Default::default(), None),
+            None => (Default::default(), planned_outputs(result, name)),
         };
         emit(&json_ui::change_summary(name, counts, operation));
+        // Terraform prints the outputs after every apply, `Outputs: 0` when there are none.
         if operation != Operation::Destroy
-            && let Some(line) = outputs.and_then(|o| json_ui::applied_outputs(name, o))
+            && let Some(outputs) = outputs
         {
-            emit(&line);
+            emit(&json_ui::applied_outputs(name, outputs));
         }
     }
     emit_failures(&result.units)
+}
+
+/// The outputs the plan behind an apply gave a unit (`None` when the apply had no plan
+/// of its own, as a saved plan's apply).
+fn planned_outputs<'a>(
+    result: &'a EnvApply,
+    unit: &str,
+) -> Option<&'a BTreeMap<String, forge_provider::Value>> {
+    let plan = result.plan.as_ref()?;
+    match plan.units.iter().find(|(n, _)| n == unit) {
+        Some((_, UnitOutcome::Done(p))) => Some(&p.outputs),
+        _ => None,
+    }
 }
 
 /// Any error before the walk (configuration, arguments) as one diagnostic line.

@@ -55,4 +55,5 @@ pub use plan::{
     Action, ChangeReason, Drift, EngineError, EnvPlan, ErrorKind, OutputChange, PlanMode,
     ResourceChange, UnitOutcome, UnitPlan,
 };
+pub use run::{InstanceBinding, instance_keys};
 pub use state::State;

@@ -42,6 +42,9 @@ mod orphans;
 mod providers;
 mod recorder;
 mod repetition;
+/// count/for_each expansion, for commands that evaluate a configuration over state
+/// without planning it (`forge console`'s module instances).
+pub use repetition::{Binding as InstanceBinding, expansion_keys as instance_keys};
 mod resources;
 mod values;
 

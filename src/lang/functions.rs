@@ -231,8 +231,17 @@ pub fn call(name: &str, args: Vec<Value>, ctx: &FnContext<'_>) -> Option<FnResul
         }
         _ => {}
     }
-    let sensitive = args.iter().any(Value::contains_sensitive);
-    let args: Vec<Value> = if sensitive {
+    // Terraform's `length` and `keys` look only at the collection: a sensitive element
+    // or attribute does not make the count or the key names sensitive (cty passes these
+    // two their argument marked and keeps only its own mark), so `count =
+    // length(var.list_with_a_secret)` works as in Terraform. Every other function's
+    // result is sensitive when anything in its arguments is.
+    let sensitive = if matches!(name, "length" | "keys") {
+        args.iter().any(Value::is_sensitive)
+    } else {
+        args.iter().any(Value::contains_sensitive)
+    };
+    let args: Vec<Value> = if args.iter().any(Value::contains_sensitive) {
         args.iter().map(Value::deep_unmarked).collect()
     } else {
         args

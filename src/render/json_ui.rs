@@ -137,12 +137,14 @@ pub fn drift(plan: &UnitPlan) -> Vec<J> {
 }
 
 /// The `refresh_start` and `refresh_complete` pair of each managed object the plan read
-/// from AWS (it had one in state), as Terraform prints them while refreshing.
+/// from AWS (it had one in state, or an `import` block brought it in: Terraform 1.11
+/// reports an imported object's read as a refresh too, with no line of its own for the
+/// import), as Terraform prints them while refreshing.
 pub fn refreshes(plan: &UnitPlan) -> Vec<J> {
     let mut out = Vec::new();
     for c in &plan.changes {
         let Some(before) = &c.before else { continue };
-        if c.addr.mode != Mode::Managed || c.importing.is_some() {
+        if c.addr.mode != Mode::Managed {
             continue;
         }
         let id = object_id(before);
@@ -255,11 +257,9 @@ pub fn planned_outputs(plan: &UnitPlan) -> Option<J> {
 }
 
 /// The `outputs` line after an apply: each output's type and value; a sensitive one's
-/// value is left out, as Terraform leaves it out. `None` without outputs.
-pub fn applied_outputs(unit: &str, outputs: &BTreeMap<String, Value>) -> Option<J> {
-    if outputs.is_empty() {
-        return None;
-    }
+/// value is left out, as Terraform leaves it out. Terraform prints it after every apply,
+/// `Outputs: 0` when there are none.
+pub fn applied_outputs(unit: &str, outputs: &BTreeMap<String, Value>) -> J {
     let outputs: Map<String, J> = outputs
         .iter()
         .filter(|(_, v)| v.is_wholly_known())
@@ -274,7 +274,7 @@ pub fn applied_outputs(unit: &str, outputs: &BTreeMap<String, Value>) -> Option<
             (name.clone(), J::Object(o))
         })
         .collect();
-    Some(outputs_message(unit, outputs))
+    outputs_message(unit, outputs)
 }
 
 fn outputs_message(unit: &str, outputs: Map<String, J>) -> J {

@@ -359,3 +359,50 @@ fn a_units_plan_prints_while_a_later_unit_still_waits() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// An `import` block's lines, against the real hashicorp/aws provider (skipped without its
+/// mirror, as the provider oracle is): the imported object's refresh pair, the
+/// `planned_change` with action `import` and its `importing` id, and the summaries that
+/// count it; apply prints no operation lines for a pure import.
+#[test]
+fn import_json_stream_as_terraform_prints_it() {
+    use super::provider_oracle::{Fixture, oracle};
+    let Some(oracle) = oracle() else { return };
+    let f = Fixture::new(oracle, "jsonimp");
+    let config = "resource \"aws_sqs_queue\" \"q\" {\n  name = \"@NAME@\"\n}\n";
+    f.write_config(config);
+    let made = f.forge(&["apply", "env/u", "-auto-approve"]);
+    assert_eq!(made.code, 0, "{}", made.all());
+    let state: J = serde_json::from_str(
+        &std::fs::read_to_string(f.forge_state_path()).expect("forge's state"),
+    )
+    .expect("state JSON");
+    let url = state["resources"][0]["instances"][0]["attributes"]["id"]
+        .as_str()
+        .expect("the queue's id")
+        .to_string();
+    // The queue stays in the emulator; forge forgets it, and both tools import it.
+    std::fs::remove_file(f.forge_state_path()).expect("forget the queue");
+    f.write_config(&format!(
+        "{config}import {{\n  to = aws_sqs_queue.q\n  id = \"{url}\"\n}}\n"
+    ));
+
+    let t = f.terraform_ok(&["plan", "-json", "-input=false"]);
+    let p = f.forge(&["plan", "env/u", "-json"]);
+    assert_eq!(p.code, 0, "{}", p.all());
+    assert_same_stream("plan of an import", &t, &p.stdout);
+    assert!(
+        p.stdout.contains("\"action\":\"import\"") && p.stdout.contains("\"refresh_start\""),
+        "{}",
+        p.stdout
+    );
+
+    let t = f.terraform_ok(&["apply", "-json", "-auto-approve", "-input=false"]);
+    let a = f.forge(&["apply", "env/u", "-json", "-auto-approve"]);
+    assert_eq!(a.code, 0, "{}", a.all());
+    assert_same_stream("apply of an import", &t, &a.stdout);
+    assert!(a.stdout.contains("1 imported"), "{}", a.stdout);
+
+    let gone = f.forge(&["destroy", "env/u", "-auto-approve"]);
+    assert_eq!(gone.code, 0, "{}", gone.all());
+}

@@ -289,14 +289,119 @@ fn console_evaluates_stdin_in_a_units_scope_as_terraform_console() {
     let input = "var.n\nlocal.doubled\nterraform_data.b.triggers_replace\nlength(local.ids)\nupper(terraform_data.a.output)\n{ a = 1, b = [true] }\n";
     let run = w.forge_with_input(&["console", "env/u"], input);
     assert_eq!(run.code, 0, "{}", run.all());
-    // Terraform prints only the last result when stdin is not a terminal: ask it one
-    // expression at a time.
-    let expected: String = input
+    let expected = terraform_console(&tf, input);
+    assert_eq!(run.stdout, expected);
+    assert!(run.stdout.contains("\"zz\""), "{}", run.stdout);
+
+    // An error names what is wrong and the other lines still answer.
+    let run = w.forge_with_input(&["console", "env/u"], "var.nope\nvar.n\n");
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert_eq!(run.stdout, "\"z\"\n");
+    assert!(run.stderr.contains("nope"), "{}", run.stderr);
+}
+
+/// `module.<name>` in the console: the outputs of each call's instances (count, for_each,
+/// nested calls, sensitive outputs hidden), evaluated from state as Terraform's console
+/// does, compared with `terraform console` on the same configuration and state.
+#[test]
+fn console_shows_module_outputs_as_terraform_console() {
+    let root = r#"variable "n" {
+  type = string
+}
+module "one" {
+  source = "./mod"
+  name   = var.n
+}
+module "many" {
+  source = "./mod"
+  count  = 2
+  name   = "c${count.index}"
+}
+module "keyed" {
+  source   = "./mod"
+  for_each = toset(["x", "y"])
+  name     = each.key
+  suffix   = "-k"
+}
+locals {
+  from_module = "${module.one.upper_name}!"
+}
+"#;
+    let child = r#"variable "name" {
+  type = string
+}
+variable "suffix" {
+  type    = string
+  default = "-s"
+}
+resource "terraform_data" "r" {
+  input = "${var.name}${var.suffix}"
+}
+locals {
+  upper = upper(var.name)
+}
+module "inner" {
+  source = "./inner"
+  v      = terraform_data.r.output
+}
+output "upper_name" {
+  value = local.upper
+}
+output "stored" {
+  value = terraform_data.r.output
+}
+output "secret" {
+  value     = "${var.name}-hidden"
+  sensitive = true
+}
+output "inner" {
+  value = module.inner.twice
+}
+"#;
+    let inner = "variable \"v\" {\n  type = string\n}\noutput \"twice\" {\n  value = \"${var.v}${var.v}\"\n}\n";
+    let w = World::new(&[
+        ("env/u/terragrunt.hcl", "inputs = { n = \"z\" }\n"),
+        ("env/u/main.tf", root),
+        ("env/u/mod/main.tf", child),
+        ("env/u/mod/inner/main.tf", inner),
+        ("tf/main.tf", root),
+        ("tf/mod/main.tf", child),
+        ("tf/mod/inner/main.tf", inner),
+        ("tf/terraform.tfvars", "n = \"z\"\n"),
+    ]);
+    let tf = w.path("tf");
+    terraform(&tf, &["init", "-input=false", "-no-color"]);
+    terraform(
+        &tf,
+        &["apply", "-auto-approve", "-input=false", "-no-color"],
+    );
+    let run = w.forge(&["apply", "env/u", "-auto-approve"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+    let input = "module.one\nmodule.many[1].stored\nmodule.keyed[\"y\"].upper_name\nmodule.keyed\nlocal.from_module\nmodule.one.inner\nmodule.one.secret\nlength(module.many)\n";
+    let run = w.forge_with_input(&["console", "env/u"], input);
+    assert_eq!(run.code, 0, "{}", run.all());
+    // Terraform's console prints a child module's sensitive output in clear; forge keeps
+    // it hidden, as every sensitive value (the one deliberate difference).
+    let expected = regex::Regex::new(r#""[a-z]-hidden""#)
+        .expect("regex")
+        .replace_all(&terraform_console(&tf, input), "(sensitive value)")
+        .into_owned();
+    assert!(expected.contains("(sensitive value)"), "{expected}");
+    assert_eq!(run.stdout, expected);
+    assert!(run.stdout.contains("\"c1-s\""), "{}", run.stdout);
+    assert!(run.stdout.contains("\"z-sz-s\""), "{}", run.stdout);
+    assert!(!run.stdout.contains("z-hidden"), "{}", run.stdout);
+}
+
+/// What `terraform console` in `dir` prints for each line of `input`. Terraform prints
+/// only the last result when stdin is not a terminal: it is asked one expression at a time.
+fn terraform_console(dir: &std::path::Path, input: &str) -> String {
+    input
         .lines()
         .map(|expr| {
             let out = Command::new("terraform")
                 .args(["console"])
-                .current_dir(&tf)
+                .current_dir(dir)
                 .env("TF_CLI_CONFIG_FILE", "")
                 .stdin(std::process::Stdio::piped())
                 .stdout(std::process::Stdio::piped())
@@ -309,13 +414,5 @@ fn console_evaluates_stdin_in_a_units_scope_as_terraform_console() {
                 .expect("terraform console");
             String::from_utf8_lossy(&out.stdout).into_owned()
         })
-        .collect();
-    assert_eq!(run.stdout, expected);
-    assert!(run.stdout.contains("\"zz\""), "{}", run.stdout);
-
-    // An error names what is wrong and the other lines still answer.
-    let run = w.forge_with_input(&["console", "env/u"], "var.nope\nvar.n\n");
-    assert_eq!(run.code, 1, "{}", run.all());
-    assert_eq!(run.stdout, "\"z\"\n");
-    assert!(run.stderr.contains("nope"), "{}", run.stderr);
+        .collect()
 }

@@ -12,7 +12,7 @@ pub(super) fn key_string(key: &Option<InstanceKey>) -> String {
 
 /// The instance keys of a block or module call, with the `count`/`each` value each sees;
 /// one unkeyed instance without count and for_each.
-pub(super) fn expansion_keys(
+pub fn expansion_keys(
     count: Option<&forge_lang::Expr>,
     for_each: Option<&forge_lang::Expr>,
     scope: &Scope<'_>,
@@ -57,7 +57,8 @@ pub(super) fn expansion_keys(
     }
 }
 
-pub(super) type Binding = (Option<InstanceKey>, Option<(&'static str, Value)>);
+/// An instance's key and the `count`/`each` root its expressions see.
+pub type Binding = (Option<InstanceKey>, Option<(&'static str, Value)>);
 
 pub(super) fn for_each_keys(v: &Value) -> Result<Vec<Binding>, String> {
     if !v.is_wholly_known() {

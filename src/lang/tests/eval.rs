@@ -266,6 +266,24 @@ fn sensitive_marks_spread_to_results() {
     );
 }
 
+/// As `terraform console` answers (checked with terraform 1.11.4): `length` and `keys`
+/// keep only the collection's own mark, so a count of items or the key names of a map
+/// holding a secret stay usable (`count = length(...)`), while the secret itself stays
+/// hidden.
+#[test]
+fn length_and_keys_see_only_the_collections_own_mark() {
+    assert_eq!(ok("length([var.password, \"b\"])"), Value::Number(2.0));
+    assert_eq!(ok("length({ a = var.password })"), Value::Number(1.0));
+    assert_eq!(
+        render_console(&ok("keys({ a = var.password })")),
+        "[\n  \"a\",\n]"
+    );
+    assert!(ok("length(sensitive([1, 2]))").is_sensitive());
+    assert!(ok("keys(sensitive({ a = 1 }))").is_sensitive());
+    // Other functions are still conservative: the secret's element makes the result secret.
+    assert!(ok("concat([var.password], [\"b\"])").contains_sensitive());
+}
+
 // --- bodies -----------------------------------------------------------------------------
 
 #[test]
