@@ -38,10 +38,12 @@ pub mod encryption;
 pub mod extra_arguments;
 pub mod features;
 pub mod module;
+pub mod requirements;
 pub mod tfvars;
 pub mod unit;
 pub mod validate;
 mod validate_eval;
+pub mod version_constraint;
 
 mod attribute_values;
 mod context;

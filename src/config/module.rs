@@ -44,6 +44,9 @@ pub struct Module {
     /// OpenTofu's `terraform { encryption { ... } }` (root module only: a child's is
     /// refused, as OpenTofu does).
     pub encryption: Option<crate::EncryptionSettings>,
+    /// The `terraform` block's `required_providers` and `backend`, and what of it forge
+    /// does not act on (warnings); `required_version` is checked as it is read.
+    pub requirements: crate::requirements::ModuleRequirements,
     pub files: Vec<Arc<SourceFile>>,
 }
 
@@ -53,6 +56,27 @@ impl Module {
     /// resource bodies are read with the context's schemas.
     pub fn load(dir: &Path, context: &LoadContext) -> Result<Module, Diagnostics> {
         load_nested(dir, &mut Vec::new(), context)
+    }
+
+    /// Reads a file a unit's `generate` block would write into this module, as if it were
+    /// one of the module's own (its `provider` blocks are the caller's to keep: they are
+    /// left out here).
+    pub fn add_generated_file(&mut self, body: &Body, context: &LoadContext) -> Diagnostics {
+        let without_providers = Body {
+            attributes: body.attributes.clone(),
+            blocks: body
+                .blocks
+                .iter()
+                .filter(|b| b.ident != "provider")
+                .cloned()
+                .collect(),
+            file: body.file.clone(),
+        };
+        let mut calling = vec![canonical(&self.dir)];
+        let mut diags = read_file_body(&without_providers, self, &mut calling, context);
+        self.files.push(body.file.clone());
+        diags.extend(check_duplicates(self));
+        diags
     }
 
     pub fn variable(&self, name: &str) -> Option<&Variable> {
@@ -355,6 +379,7 @@ fn load_nested(
         imports: Vec::new(),
         checks: Vec::new(),
         encryption: None,
+        requirements: Default::default(),
         files: bodies.iter().map(|b| b.file.clone()).collect(),
     };
     calling.push(canonical(dir));
@@ -483,9 +508,18 @@ fn read_file_body(
             "resource" => read_resource(block, Mode::Managed).map(|r| module.resources.push(r)),
             "data" => read_resource(block, Mode::Data).map(|r| module.data.push(r)),
             "provider" => read_provider(block).map(|p| module.providers.push(p)),
-            // required_providers and backend: forge has its providers built in and takes
-            // the backend from the unit's remote_state.
-            "terraform" => read_terraform_block(block, module, calling.len() > 1),
+            "terraform" => {
+                let child = calling.len() > 1;
+                let mut found = crate::requirements::read_terraform_block(
+                    block,
+                    child,
+                    &mut module.requirements,
+                );
+                if let Err(d) = read_terraform_block(block, module, child) {
+                    found.extend(d);
+                }
+                if found.is_empty() { Ok(()) } else { Err(found) }
+            }
             "module" => {
                 read_module_call(block, calling, context).map(|c| module.module_calls.push(c))
             }
@@ -1227,9 +1261,8 @@ fn read_condition(block: &Block) -> Result<Condition, Diagnostics> {
 
 /// `check "name" { data "t" "n" { ... }  assert { ... } }`: at least one assert, at most
 /// data sources besides (Terraform 1.5).
-/// The `terraform` block: required_providers and backend are not read (forge has its
-/// providers built in and takes the backend from the unit's remote_state); `encryption`
-/// is OpenTofu's state and plan encryption, allowed in the root module only.
+/// The `terraform` block's `encryption`: OpenTofu's state and plan encryption, allowed in
+/// the root module only (the rest of the block: [`crate::requirements`]).
 fn read_terraform_block(
     block: &Block,
     module: &mut Module,

@@ -500,12 +500,15 @@ pub(crate) fn eval_remote_state(
 /// What a `generate` block contributes.
 pub(crate) struct Generated {
     pub providers: Vec<ProviderBlock>,
+    /// The generated file, read as one of the module's own (its provider blocks aside).
+    pub body: Option<forge_lang::Body>,
     /// A module file the generated one replaces (`if_exists = "overwrite"`).
     pub replaces: Option<PathBuf>,
 }
 
 /// Reads a `generate` block. forge writes no files: the contents are read as if they were
-/// the generated `.tf` file, and its `provider` blocks are kept. `if_exists` decides what
+/// the generated `.tf` file: its `provider` blocks are kept apart (the unit's), the rest
+/// joins the module. `if_exists` decides what
 /// happens when the module already has a file of that name, as in Terragrunt.
 pub(crate) fn generate_file(
     block: &Block,
@@ -515,6 +518,7 @@ pub(crate) fn generate_file(
 ) -> Result<Generated, Diagnostics> {
     let nothing = Generated {
         providers: Vec::new(),
+        body: None,
         replaces: None,
     };
     if let Some(a) = block.body.attribute("disable")
@@ -578,6 +582,7 @@ pub(crate) fn generate_file(
         crate::module::provider_blocks(&generated).map_err(|d| add_detail(d, &origin))?;
     Ok(Generated {
         providers,
+        body: Some(generated),
         replaces,
     })
 }

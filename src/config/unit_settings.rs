@@ -91,6 +91,11 @@ pub(crate) fn read<'a, 'b: 'a>(
     let mut role = RoleAttributes::default();
     for (body, scope) in files {
         not_acted_on(body, &mut settings.warnings);
+        diags.extend(crate::requirements::read_terragrunt_tool_settings(
+            body,
+            scope,
+            &mut settings.warnings,
+        ));
         for terraform in body.blocks_of("terraform") {
             match crate::extra_arguments::read(terraform, scope, unit_dir, &mut settings.warnings) {
                 Ok(blocks) => {

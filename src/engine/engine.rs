@@ -874,7 +874,14 @@ impl Engine {
         let graph = UnitGraph::build(env)?;
         let selected = self.selected(env, mode)?;
         self.announce_left_out(env, mode);
-        crate::provider_config::preflight(env, &selected, &self.factories).await?;
+        for (unit, warning) in
+            crate::provider_config::preflight(env, &selected, &self.factories).await?
+        {
+            self.emit(Event::Notice {
+                unit: Some(unit),
+                message: crate::provider_config::notice_text(&warning),
+            });
+        }
         let ctx = self.context();
         let planned: Mutex<BTreeMap<String, BTreeMap<String, Value>>> = Mutex::new(BTreeMap::new());
         let order = if mode == PlanMode::Destroy {
@@ -1166,7 +1173,14 @@ impl Engine {
         let graph = UnitGraph::build(env)?;
         let selected = self.selected(env, mode)?;
         self.announce_left_out(env, mode);
-        crate::provider_config::preflight(env, &selected, &self.factories).await?;
+        for (unit, warning) in
+            crate::provider_config::preflight(env, &selected, &self.factories).await?
+        {
+            self.emit(Event::Notice {
+                unit: Some(unit),
+                message: crate::provider_config::notice_text(&warning),
+            });
+        }
         let ctx = self.context();
         self.emit(Event::Schedule {
             waves: self.schedule(env, mode)?,

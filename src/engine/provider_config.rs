@@ -62,6 +62,15 @@ pub(crate) fn check_provider_blocks(
             }
         }
     }
+    let mut modules_checked = std::collections::BTreeSet::new();
+    for unit in &env.units {
+        if modules_checked.insert(unit.module.dir.clone()) {
+            diags.extend(Diagnostics(required_provider_findings(
+                &unit.module,
+                factories,
+            )));
+        }
+    }
     diags
 }
 
@@ -160,7 +169,24 @@ pub(crate) async fn preflight(
     env: &Environment,
     selected: &[bool],
     factories: &[Arc<dyn ProviderFactory>],
-) -> Result<(), crate::plan::EngineError> {
+) -> Result<Vec<(String, Diagnostic)>, crate::plan::EngineError> {
+    let mut warnings = Vec::new();
+    for (unit, _) in env.units.iter().zip(selected).filter(|(_, s)| **s) {
+        let (errors, found): (Vec<Diagnostic>, Vec<Diagnostic>) =
+            required_provider_findings(&unit.module, factories)
+                .into_iter()
+                .partition(|d| d.severity == Severity::Error);
+        if !errors.is_empty() {
+            return Err(crate::plan::EngineError::config(
+                format!(
+                    "unit {}: the module asks for providers forge does not have",
+                    unit.name
+                ),
+                Diagnostics(errors),
+            ));
+        }
+        warnings.extend(found.into_iter().map(|d| (unit.name.clone(), d)));
+    }
     for (unit, _) in env.units.iter().zip(selected).filter(|(_, s)| **s) {
         for block in unit
             .module
@@ -189,5 +215,110 @@ pub(crate) async fn preflight(
             })?;
         }
     }
-    Ok(())
+    Ok(warnings)
+}
+
+/// A module's `required_providers` (and its called modules') against the built-in
+/// providers: a source forge has no provider for is an error when a provider of that
+/// local name is built in (it would be the wrong one), a warning otherwise (a resource of
+/// it is refused where it is used); a version constraint the built-in release does not
+/// meet is an error across major versions (breaking changes) and a warning within one.
+pub(crate) fn required_provider_findings(
+    module: &Module,
+    factories: &[Arc<dyn ProviderFactory>],
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut pending = vec![module];
+    while let Some(m) = pending.pop() {
+        if !seen.insert(m.dir.clone()) {
+            continue;
+        }
+        pending.extend(m.module_calls.iter().map(|c| c.module.as_ref()));
+        for required in &m.requirements.required_providers {
+            out.extend(required_provider_finding(required, factories));
+        }
+    }
+    out
+}
+
+fn required_provider_finding(
+    required: &forge_config::requirements::RequiredProvider,
+    factories: &[Arc<dyn ProviderFactory>],
+) -> Option<Diagnostic> {
+    use forge_config::version_constraint::Version;
+    let name = &required.local_name;
+    let source = required.normalized_source();
+    let warning = |d: Diagnostic| {
+        let mut d = d;
+        d.severity = Severity::Warning;
+        d
+    };
+    let Some(factory) = factories.iter().find(|f| f.name() == name) else {
+        let built_in = factories
+            .iter()
+            .find(|f| f.release().is_some_and(|r| r.source == source));
+        return Some(match built_in {
+            Some(f) => Diagnostic::error(format!(
+                "required_providers: `{name}` is {source}, which forge has built in under the name `{}`",
+                f.name()
+            ))
+            .at(required.location.clone())
+            .hint(format!(
+                "use the provider's own name: {} = {{ source = \"{source}\" }}, and `{}_` resource types",
+                f.name(),
+                f.name()
+            )),
+            None => warning(
+                Diagnostic::error(format!(
+                    "required_providers: forge has no provider {source}"
+                ))
+                .at(required.location.clone())
+                .hint("forge has aws, random, null, time and terraform built in; a resource of another provider is refused where it is used"),
+            ),
+        });
+    };
+    let release = factory.release()?;
+    if source != release.source {
+        return Some(
+            Diagnostic::error(format!(
+                "required_providers: `{name}` is {source}, but forge's built-in `{name}` provider is {}",
+                release.source
+            ))
+            .at(required.location.clone())
+            .hint(format!(
+                "forge cannot run another {name} provider; point the module at {} or keep Terraform for this unit",
+                release.source
+            )),
+        );
+    }
+    let constraint = required.version.as_ref()?;
+    let built = Version::parse(release.version).ok()?;
+    if constraint.allows(&built) {
+        return None;
+    }
+    let major: u64 = release
+        .version
+        .split('.')
+        .next()
+        .and_then(|m| m.parse().ok())?;
+    let same_major = constraint.allows_a_release_between(
+        &Version::parse(&format!("{major}.0.0")).ok()?,
+        &Version::parse(&format!("{major}.99.99")).ok()?,
+    );
+    let d = Diagnostic::error(format!(
+        "required_providers: {source} \"{constraint}\" does not allow {}, the release forge's built-in provider follows",
+        release.version
+    ))
+    .at(required.location.clone());
+    Some(if same_major {
+        warning(d.hint(format!(
+            "forge plans with {} {}'s schemas and behaviour (the same major version); widen the constraint to allow it",
+            source, release.version
+        )))
+    } else {
+        d.hint(format!(
+            "another major version of {source} differs in its schemas; move the module to {major}.x, or keep Terraform for this unit"
+        ))
+    })
 }

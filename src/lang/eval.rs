@@ -115,6 +115,14 @@ impl Expr {
         as_list(self)
     }
 
+    /// The items of an object literal (`{ source = "hashicorp/aws", version = "~> 5.0" }`),
+    /// unevaluated, each key as written (a name or a quoted string); `None` when it is
+    /// anything else or a key is computed. For blocks whose values are partly names that
+    /// are never evaluated (`configuration_aliases = [aws.west]`).
+    pub fn as_object(&self) -> Option<Vec<(String, Expr)>> {
+        as_object(self)
+    }
+
     /// The source text of the expression (for plan rendering of unknown values' origin).
     pub fn source_text(&self) -> String {
         source_text(self)
@@ -149,6 +157,29 @@ fn as_list(expr: &Expr) -> Option<Vec<Expr>> {
         ),
         _ => None,
     }
+}
+
+fn as_object(expr: &Expr) -> Option<Vec<(String, Expr)>> {
+    let Expression::Object(obj) = strip_parens(&expr.inner) else {
+        return None;
+    };
+    obj.iter()
+        .map(|(k, v)| {
+            let key = match k {
+                ObjectKey::Ident(i) => i.as_str().to_string(),
+                ObjectKey::Expression(Expression::Variable(v)) => v.as_str().to_string(),
+                ObjectKey::Expression(Expression::String(s)) => s.as_str().to_string(),
+                ObjectKey::Expression(_) => return None,
+            };
+            Some((
+                key,
+                Expr {
+                    inner: v.expr().clone(),
+                    file: expr.file.clone(),
+                },
+            ))
+        })
+        .collect()
 }
 
 fn as_traversal(expr: &Expr) -> Option<Reference> {

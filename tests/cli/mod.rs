@@ -22,6 +22,7 @@ mod provider_identity;
 mod provider_oracle;
 mod refactoring;
 mod remote_state_bootstrap;
+mod requirements;
 mod s3_unit;
 mod show_report;
 mod stacks;

@@ -86,6 +86,14 @@ impl ProviderFactory for AwsProviderFactory {
         "aws"
     }
 
+    /// The release the oracle tests compare against (schemas, defaults, state shapes).
+    fn release(&self) -> Option<forge_provider::ProviderRelease> {
+        Some(forge_provider::ProviderRelease {
+            source: "hashicorp/aws",
+            version: "5.100.0",
+        })
+    }
+
     async fn configure(&self, config: &Value) -> ProviderResult<Arc<dyn Provider>> {
         self.configure_as(config, None).await
     }

@@ -20,7 +20,8 @@ pub use backend::{
 pub use intent::{CreateIntent, Finding, Found, FoundBy};
 pub use provider::{
     ConfigIssue, DataSourceType, IssueSeverity, PlannedState, Provider, ProviderError,
-    ProviderFactory, ProviderResult, ProviderSchemas, ResourceType, plan_from_schema,
+    ProviderFactory, ProviderRelease, ProviderResult, ProviderSchemas, ResourceType,
+    plan_from_schema,
 };
 pub use schema::{AttrType, Attribute, BlockType, Schema};
 pub use unit_role::{UnitRole, UnitRoleToken};

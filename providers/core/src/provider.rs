@@ -186,6 +186,12 @@ pub trait Provider: Send + Sync {
 pub trait ProviderFactory: Send + Sync {
     /// The provider's local name in configuration, `aws`.
     fn name(&self) -> &'static str;
+    /// The registry provider this one stands in for, and the release whose schemas and
+    /// behaviour it follows, so a module's `required_providers` is checked against it;
+    /// `None` for one that stands in for none (test fakes).
+    fn release(&self) -> Option<ProviderRelease> {
+        None
+    }
     async fn configure(&self, config: &Value) -> ProviderResult<Arc<dyn Provider>>;
     /// Configures the provider for a unit that runs as `role` (Terragrunt's `iam_role`):
     /// the role's credentials take the place of the environment's. A provider that acts
@@ -216,6 +222,14 @@ pub trait ProviderFactory: Send + Sync {
     fn check_config(&self, _config: &Value) -> Vec<ConfigIssue> {
         Vec::new()
     }
+}
+
+/// A registry provider's source and release (`hashicorp/aws`, `5.100.0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProviderRelease {
+    /// `namespace/type`, lower case, without the registry host.
+    pub source: &'static str,
+    pub version: &'static str,
 }
 
 /// What a provider offers, by type name: known without configuring it

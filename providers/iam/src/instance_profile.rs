@@ -99,7 +99,17 @@ impl InstanceProfileResource {
         let Some(profile) = self.get(name).await? else {
             return Ok(None);
         };
-        let Some(live_tags) = found(self.live_tags(name, &profile).await)? else {
+        self.object_of(name, &profile, state).await
+    }
+
+    /// The state object of a profile already fetched (its tags are one more request).
+    async fn object_of(
+        &self,
+        name: &str,
+        profile: &InstanceProfile,
+        state: &Value,
+    ) -> ProviderResult<Option<Value>> {
+        let Some(live_tags) = found(self.live_tags(name, profile).await)? else {
             return Ok(None);
         };
         let (tags, tags_all) = tags_state(
@@ -323,7 +333,7 @@ impl ResourceType for InstanceProfileResource {
         let Some(profile) = self.get(&name).await? else {
             return Ok(Finding::Absent);
         };
-        let object = self.read_by_name(&name, &planned).await?;
+        let object = self.object_of(&name, &profile, &planned).await?;
         Ok(found_by_name(
             name,
             object,

@@ -133,6 +133,16 @@ impl RoleResource {
         let Some(role) = self.get_role(name).await? else {
             return Ok(None);
         };
+        self.object_of(name, &role, state).await
+    }
+
+    /// The state object of a role already fetched (tags and policies are further requests).
+    async fn object_of(
+        &self,
+        name: &str,
+        role: &Role,
+        state: &Value,
+    ) -> ProviderResult<Option<Value>> {
         // The tags, the attached policies and the inline policies are separate requests
         // that need nothing from each other: one round trip's wait for all of them.
         let (live_tags, managed, inline) = tokio::join!(
@@ -590,7 +600,7 @@ impl ResourceType for RoleResource {
         let Some(role) = self.get_role(&name).await? else {
             return Ok(Finding::Absent);
         };
-        let object = self.read_by_name(&name, &planned).await?;
+        let object = self.object_of(&name, &role, &planned).await?;
         Ok(found_by_name(
             name,
             object,

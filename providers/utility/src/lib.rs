@@ -187,11 +187,18 @@ fn argument_issues(provider: &str, config: &Value) -> Vec<ConfigIssue> {
 }
 
 macro_rules! utility_factory {
-    ($factory:ident, $name:literal) => {
+    ($factory:ident, $name:literal, $version:literal) => {
         #[async_trait]
         impl ProviderFactory for $factory {
             fn name(&self) -> &'static str {
                 $name
+            }
+
+            fn release(&self) -> Option<forge_provider::ProviderRelease> {
+                Some(forge_provider::ProviderRelease {
+                    source: concat!("hashicorp/", $name),
+                    version: $version,
+                })
             }
 
             async fn configure(&self, config: &Value) -> ProviderResult<Arc<dyn Provider>> {
@@ -214,9 +221,10 @@ macro_rules! utility_factory {
     };
 }
 
-utility_factory!(RandomProviderFactory, "random");
-utility_factory!(NullProviderFactory, "null");
-utility_factory!(TimeProviderFactory, "time");
+// The releases whose behaviour each follows (the latest of each when it was written).
+utility_factory!(RandomProviderFactory, "random", "3.7.2");
+utility_factory!(NullProviderFactory, "null", "3.2.4");
+utility_factory!(TimeProviderFactory, "time", "0.13.1");
 
 #[cfg(test)]
 mod tests {

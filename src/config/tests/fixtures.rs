@@ -273,6 +273,18 @@ fn reference_text(r: &forge_lang::Reference) -> String {
 
 /// Variables, locals, resources and outputs as the engine sees them.
 fn render_module(out: &mut String, module: &forge_config::Module) {
+    for p in &module.requirements.required_providers {
+        let _ = writeln!(
+            out,
+            "  required provider {} = {} {}",
+            p.local_name,
+            p.normalized_source(),
+            p.version
+                .as_ref()
+                .map(|v| format!("\"{v}\""))
+                .unwrap_or_else(|| "(any version)".into())
+        );
+    }
     for v in &module.variables {
         let default = v
             .default
