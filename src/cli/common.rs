@@ -206,11 +206,25 @@ pub fn resolve_target(target: &Path) -> Result<PathBuf, Failure> {
 /// output goes. `offline` (forge validate, which promises no network): the AWS functions
 /// give unknown values instead of asking.
 pub fn load_context(offline: bool) -> LoadContext {
-    LoadContext::new()
+    let context = LoadContext::new();
+    let context = match forge_module_sources::ModuleCache::from_env(|k| std::env::var(k).ok()) {
+        Some(cache) => context.with_module_sources(std::sync::Arc::new(GitModuleSources(cache))),
+        None => context,
+    };
+    context
         .with_schemas(super::schema_host::schemas())
         .with_aws_identity(super::terragrunt_host::aws_identity(offline))
         .with_command_log(super::terragrunt_host::command_log())
         .with_features(FEATURES.get().cloned().unwrap_or_default())
+}
+
+/// Remote module sources (`git::...`) fetched into the module cache.
+struct GitModuleSources(forge_module_sources::ModuleCache);
+
+impl forge_config::ModuleSources for GitModuleSources {
+    fn fetch(&self, source: &str) -> Result<std::path::PathBuf, String> {
+        self.0.fetch(source)
+    }
 }
 
 /// The feature flag values of this run: `TG_FEATURE`, then `--feature` (set once, when

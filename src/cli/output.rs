@@ -52,10 +52,21 @@ pub async fn run(args: OutputArgs) -> Outcome {
                 };
                 unit_json.insert(name.clone(), serde_json::json!({"value": value, "type": forge_engine::state::cty_type(&o.value), "sensitive": sensitive}));
             } else if args.raw && args.name.is_some() {
+                // As Terraform's -raw: the text alone, no newline after it (so
+                // `forge output -raw x > file` writes the value exactly); strings, numbers
+                // and booleans only. A sensitive value stays hidden.
                 match (&o.value, sensitive) {
                     (_, true) => println!("(sensitive value)"),
-                    (Value::String(s), false) => println!("{s}"),
-                    (v, false) => println!("{}", inline(v)),
+                    (Value::String(s), false) => print!("{s}"),
+                    (v @ (Value::Number(_) | Value::Bool(_)), false) => print!("{}", inline(v)),
+                    (v, false) => {
+                        return Err(forge_engine::EngineError::new(
+                            forge_engine::ErrorKind::Request,
+                            format!("output {name:?} is a {}, and -raw prints strings, numbers and booleans only", v.kind_name()),
+                        )
+                        .hint("use -json for outputs of complex types")
+                        .into());
+                    }
                 }
             } else {
                 let prefix = if many {

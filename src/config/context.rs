@@ -23,10 +23,18 @@ use crate::run_cmd::{CommandLog, Commands};
 #[derive(Clone, Default)]
 pub struct LoadContext {
     schemas: Option<Arc<dyn SchemaLookup>>,
+    module_sources: Option<Arc<dyn ModuleSources>>,
     aws: Arc<AwsAnswers>,
     commands: Arc<Commands>,
     /// Feature flag values given for the run (`--feature`, `TG_FEATURE`), by name.
     features: Arc<std::collections::BTreeMap<String, String>>,
+}
+
+/// Fetches a remote module source (`git::...`, `github.com/...`) into a local folder;
+/// the program provides it (forge-config does no network I/O of its own).
+pub trait ModuleSources: Send + Sync {
+    /// The local folder holding the module `source` names, or what went wrong.
+    fn fetch(&self, source: &str) -> Result<std::path::PathBuf, String>;
 }
 
 impl LoadContext {
@@ -38,6 +46,12 @@ impl LoadContext {
     /// Resource and data source schemas for `.tf.json` files.
     pub fn with_schemas(mut self, schemas: Arc<dyn SchemaLookup>) -> Self {
         self.schemas = Some(schemas);
+        self
+    }
+
+    /// How remote module sources are fetched; without it they are refused.
+    pub fn with_module_sources(mut self, sources: Arc<dyn ModuleSources>) -> Self {
+        self.module_sources = Some(sources);
         self
     }
 
@@ -63,6 +77,10 @@ impl LoadContext {
 
     pub(crate) fn features(&self) -> &std::collections::BTreeMap<String, String> {
         &self.features
+    }
+
+    pub(crate) fn module_sources(&self) -> Option<&Arc<dyn ModuleSources>> {
+        self.module_sources.as_ref()
     }
 
     pub(crate) fn schemas(&self) -> Option<Arc<dyn SchemaLookup>> {

@@ -62,7 +62,7 @@ pub mod unit_settings;
 #[path = "../lang/module_cycles.rs"]
 mod module_cycles;
 
-pub use context::LoadContext;
+pub use context::{LoadContext, ModuleSources};
 pub use encryption::EncryptionSettings;
 pub use host::relative_path;
 pub use host_aws::{AwsIdentity, AwsIdentityLookup, CallerIdentity};

@@ -980,15 +980,31 @@ fn read_module_call(
     let source = constant_string(Some(source_attr), &base)?.unwrap_or_default();
     let source_at = source_attr.expr.location();
     // Terraform treats only paths starting with ./ or ../ as local; anything else is a
-    // registry address or a go-getter URL, which forge does not download.
-    if !(source.starts_with("./") || source.starts_with("../")) {
-        diags.push(
-            Diagnostic::error(format!("module \"{name}\": only local module sources (starting with ./ or ../) are supported, not {source:?}"))
-                .at(source_at)
-                .hint("check the module out next to this one and point source at its folder, e.g. source = \"../modules/queue\""),
-        );
-        return Err(diags);
-    }
+    // registry address or a go-getter URL, fetched by the context's module sources.
+    let local = source.starts_with("./") || source.starts_with("../");
+    let fetched = if local {
+        None
+    } else {
+        let Some(sources) = context.module_sources() else {
+            diags.push(
+                Diagnostic::error(format!("module \"{name}\": this run reads local module sources (starting with ./ or ../) only, not {source:?}"))
+                    .at(source_at)
+                    .hint("check the module out next to this one and point source at its folder, e.g. source = \"../modules/queue\""),
+            );
+            return Err(diags);
+        };
+        match sources.fetch(&source) {
+            Ok(dir) => Some(dir),
+            Err(e) => {
+                diags.push(
+                    Diagnostic::error(format!("module \"{name}\": {e}"))
+                        .at(source_at)
+                        .hint("check the address, the ref and your git access (a fetched ref is kept in the module cache, FORGE_MODULE_CACHE)"),
+                );
+                return Err(diags);
+            }
+        }
+    };
     if let Some(v) = body.attribute("version") {
         diags.push(
             Diagnostic::error(format!("module \"{name}\": `version` applies to registry modules only, not to a local source"))
@@ -1016,7 +1032,7 @@ fn read_module_call(
         }),
         None => Vec::new(),
     };
-    let dir = normalized(&base.join(&source));
+    let dir = fetched.unwrap_or_else(|| normalized(&base.join(&source)));
     if !dir.is_dir() {
         diags.push(
             Diagnostic::error(format!(

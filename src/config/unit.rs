@@ -470,7 +470,7 @@ fn load_unit(
     let module_dir = match &module_source {
         Some((expr, src_scope)) => collect(
             &mut diags,
-            resolve_module_source(expr, src_scope, &unit_dir),
+            resolve_module_source(expr, src_scope, &unit_dir, context),
         ),
         None => Some(unit_dir.clone()),
     };

@@ -497,6 +497,17 @@ pub(crate) fn eval_remote_state(
     })
 }
 
+/// Whether a `terraform { source }` is a remote address (git, the GitHub/Bitbucket
+/// shorthands, a URL, the registry) rather than a folder.
+fn is_remote_source(text: &str) -> bool {
+    text.contains("://")
+        || text.contains("::")
+        || text.starts_with("tfr:")
+        || text.starts_with("github.com/")
+        || text.starts_with("bitbucket.org/")
+        || text.starts_with("git@")
+}
+
 /// What a `generate` block contributes.
 pub(crate) struct Generated {
     pub providers: Vec<ProviderBlock>,
@@ -620,6 +631,7 @@ pub(crate) fn resolve_module_source(
     expr: &Expr,
     scope: &Scope<'_>,
     unit_dir: &Path,
+    context: &crate::LoadContext,
 ) -> Result<PathBuf, Diagnostics> {
     let value = forge_lang::eval(expr, scope)?;
     let Some(text) = value.unmarked().as_str() else {
@@ -630,15 +642,23 @@ pub(crate) fn resolve_module_source(
         .at(expr.location())
         .into());
     };
-    let text = text.split('?').next().unwrap_or(text);
-    if text.contains("://") || text.starts_with("git::") || text.starts_with("tfr:") {
-        return Err(Diagnostic::error(format!(
-            "forge reads modules from local folders only, not {text:?}"
-        ))
-        .at(expr.location())
-        .hint("check the module out next to the stacks and point source at its folder")
-        .into());
+    if is_remote_source(text) {
+        let Some(sources) = context.module_sources() else {
+            return Err(Diagnostic::error(format!(
+                "this run reads modules from local folders only, not {text:?}"
+            ))
+            .at(expr.location())
+            .hint("check the module out next to the stacks and point source at its folder")
+            .into());
+        };
+        return sources.fetch(text).map_err(|e| {
+            Diagnostic::error(e)
+                .at(expr.location())
+                .hint("check the address, the ref and your git access (forge runs git with your credentials; a fetched ref is kept in the module cache, FORGE_MODULE_CACHE)")
+                .into()
+        });
     }
+    let text = text.split('?').next().unwrap_or(text);
     let joined = match text.split_once("//") {
         Some((root, sub)) => Path::new(root).join(sub),
         None => PathBuf::from(text),

@@ -14,6 +14,7 @@ mod json_stream;
 mod json_syntax_oracle;
 mod logging;
 mod lost_answers;
+mod module_sources;
 mod modules;
 mod oracle;
 mod plan_json_oracle;
@@ -77,8 +78,14 @@ impl World {
 
     /// Runs `forge` in the world's folder with `stdin` as input.
     pub fn forge_with_input(&self, args: &[&str], stdin: &str) -> Run {
+        self.forge_with(args, stdin, &[])
+    }
+
+    /// Runs `forge` in the world's folder with `stdin` as input and more environment.
+    pub fn forge_with(&self, args: &[&str], stdin: &str, env: &[(&str, &str)]) -> Run {
         use std::io::Write;
         let mut child = Command::new(env!("CARGO_BIN_EXE_forge"))
+            .envs(env.iter().copied())
             .args(args)
             .current_dir(self.dir.path())
             .env("FORGE_FAKE_CLOUD", self.dir.path().join("fake-cloud.json"))
