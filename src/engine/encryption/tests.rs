@@ -451,9 +451,7 @@ fn aws_kms_stores_the_wrapped_data_key_as_opentofu_does_and_unwraps_it_to_read()
         &[("aes_gcm", "m")],
         false,
     );
-    let err = with_kms(&wrong, &service)
-        .err()
-        .expect("unknown key accepted");
+    let err = with_kms(&wrong, &service).expect_err("unknown key accepted");
     assert!(err.to_string().contains("alias/missing"), "{err}");
 }
 
