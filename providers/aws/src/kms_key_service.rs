@@ -318,3 +318,78 @@ where
     }
     err
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(pairs: &[(&str, Value)]) -> BTreeMap<String, Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    fn refusal(pairs: &[(&str, Value)]) -> String {
+        match KmsSettings::read(&args(pairs)) {
+            Ok(_) => panic!("accepted: {pairs:?}"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn reads_opentofus_arguments_and_shapes_the_aws_ones_as_a_provider_block() {
+        let settings = KmsSettings::read(&args(&[
+            ("kms_key_id", Value::string("alias/state")),
+            ("key_spec", Value::string("AES_128")),
+            ("region", Value::string("eu-west-1")),
+            (
+                "assume_role",
+                Value::object([("role_arn", Value::string("arn:aws:iam::1:role/r"))]),
+            ),
+            (
+                "endpoints",
+                Value::object([("sts", Value::string("http://127.0.0.1:4566"))]),
+            ),
+        ]))
+        .expect("valid");
+        assert_eq!(settings.kms_key_id, "alias/state");
+        assert_eq!(settings.key_spec, DataKeySpec::Aes128);
+        let aws = settings.aws.as_map().expect("object");
+        assert_eq!(
+            aws.keys().map(String::as_str).collect::<Vec<_>>(),
+            ["assume_role", "endpoints", "region"]
+        );
+        // What the provider block makes of them: the role to assume, the region.
+        let provider = provider_block::ProviderSettings::read(&settings.aws).expect("provider");
+        assert_eq!(provider.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(provider.assume_roles[0].role_arn, "arn:aws:iam::1:role/r");
+    }
+
+    #[test]
+    fn refuses_what_opentofu_refuses_and_names_it() {
+        let key = ("kms_key_id", Value::string("alias/state"));
+        let spec = ("key_spec", Value::string("AES_256"));
+        assert!(refusal(std::slice::from_ref(&spec)).contains("no kms_key_id"));
+        assert!(refusal(std::slice::from_ref(&key)).contains("no key_spec"));
+        let bad_spec = refusal(&[key.clone(), ("key_spec", Value::string("AES_512"))]);
+        assert!(
+            bad_spec.contains("invalid key_spec \"AES_512\""),
+            "{bad_spec}"
+        );
+        let unknown = refusal(&[key.clone(), spec.clone(), ("bucket", Value::string("b"))]);
+        assert!(unknown.contains("no argument `bucket`"), "{unknown}");
+        let kms_endpoint = refusal(&[
+            key,
+            spec,
+            (
+                "endpoints",
+                Value::object([("kms", Value::string("http://x"))]),
+            ),
+        ]);
+        assert!(
+            kms_endpoint.contains("endpoints has no `kms`"),
+            "{kms_endpoint}"
+        );
+    }
+}
