@@ -241,11 +241,25 @@ fn cli_validate_reports_encryption_settings_at_their_place() {
             "env/a/main.tf",
             "resource \"terraform_data\" \"x\" {\n  input = 1\n}\n",
         ),
+        // aws_kms is checked without AWS (no KMS call from validate).
+        (
+            "env/b/terragrunt.hcl",
+            "remote_state {\n  backend = \"local\"\n  config  = {}\n  encryption = {\n    key_provider = \"aws_kms\"\n    kms_key_id   = \"alias/state\"\n    key_spec     = \"AES_512\"\n  }\n}\n",
+        ),
+        (
+            "env/b/main.tf",
+            "resource \"terraform_data\" \"x\" {\n  input = 1\n}\n",
+        ),
     ]);
     let out = w.forge(&["validate", "env"]);
     assert_ne!(out.code, 0, "{}", out.all());
     assert!(
         out.all().contains("passphrase is too short") && out.all().contains("terragrunt.hcl:4:"),
+        "{}",
+        out.all()
+    );
+    assert!(
+        out.all().contains("invalid key_spec \"AES_512\""),
         "{}",
         out.all()
     );
