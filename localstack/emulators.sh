@@ -125,7 +125,7 @@ up() {
       cd "$data"
       GATEWAY_LISTEN=127.0.0.1:$ls_port DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 \
       DISABLE_EVENTS=1 FILESYSTEM_ROOT="$data" LOCALSTACK_VOLUME_DIR="$data/volume" \
-      SERVICES=s3,sqs,iam,sts,secretsmanager,ec2 EAGER_SERVICE_LOADING=0 \
+      SERVICES=s3,sqs,iam,sts,secretsmanager,ec2,kms EAGER_SERVICE_LOADING=0 \
         setsid "$cache/localstack-venv/bin/python" -m localstack.runtime.main \
         > "$run/localstack.log" 2>&1 < /dev/null &
       echo $! > "$run/localstack.pid"

@@ -87,6 +87,8 @@ async fn apply_saved(args: &ApplyArgs, style: Style) -> Outcome {
         ));
     }
     let saved = SavedPlan::read(&args.run.dir)?;
+    // Before anything runs: a plan whose promises cannot be checked here is refused.
+    let targets = saved.targets()?;
     let env = load_env(&saved.dir)?;
     let mut built = build_engine(&args.run, true, style)?;
     built.engine.options.targeting = saved.targeting()?;
@@ -95,10 +97,7 @@ async fn apply_saved(args: &ApplyArgs, style: Style) -> Outcome {
         built.engine.events = super::json_stream::sink(false, style);
     }
     let timings = super::run_report::observe(&mut built.engine, &args.run);
-    let result = built
-        .engine
-        .apply(&env, saved.mode, &saved.targets())
-        .await?;
+    let result = built.engine.apply(&env, saved.mode, &targets).await?;
     super::run_report::write_apply(&args.run, &result, timings.as_ref())?;
     if args.json {
         return json_result(&result, saved.mode);

@@ -282,6 +282,12 @@ impl Drop for Built {
 
 pub type Factories = Vec<Arc<dyn ProviderFactory>>;
 
+/// The key services state encryption may use: OpenTofu's `aws_kms` key provider on AWS
+/// KMS. Every engine that reads or writes a state gets them.
+pub fn key_services() -> Vec<Arc<dyn forge_provider::KeyServiceFactory>> {
+    vec![Arc::new(forge_aws::AwsKmsKeyServices::new())]
+}
+
 pub fn factories() -> Result<(Factories, Option<FakeWorld>), Failure> {
     let mut list: Vec<Arc<dyn ProviderFactory>> = vec![
         Arc::new(forge_aws::AwsProviderFactory::default()),
@@ -329,7 +335,8 @@ pub fn build_engine_with(
         forge_aws::remote_state::S3BackendFactory::new()
             .creating_missing(changes || args.backend_bootstrap),
     )];
-    let mut engine = forge_engine::Engine::new(factories, backends);
+    let mut engine =
+        forge_engine::Engine::new(factories, backends).with_key_services(key_services());
     engine.options = Options {
         parallelism: args.parallelism.max(1) as usize,
         refresh: args.refresh,

@@ -68,7 +68,8 @@ pub async fn run(args: DriftArgs) -> Outcome {
     let backends: Vec<Arc<dyn BackendFactory>> = vec![Arc::new(
         forge_aws::remote_state::S3BackendFactory::new().creating_missing(false),
     )];
-    let mut engine = forge_engine::Engine::new(factories, backends);
+    let mut engine = forge_engine::Engine::new(factories, backends)
+        .with_key_services(crate::cli::common::key_services());
     engine.options = Options {
         parallelism: args.parallelism as usize,
         refresh: true,

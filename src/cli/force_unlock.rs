@@ -28,7 +28,8 @@ pub async fn run(args: ForceUnlockArgs) -> Outcome {
         vec![std::sync::Arc::new(
             forge_aws::remote_state::S3BackendFactory::new(),
         )],
-    );
+    )
+    .with_key_services(crate::cli::common::key_services());
     match engine.force_unlock(unit, &args.id).await? {
         Some(holder) => println!(
             "Released the lock {} of unit {} (held by {} since {} for {}).",

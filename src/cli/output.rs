@@ -31,7 +31,8 @@ pub async fn run(args: OutputArgs) -> Outcome {
         vec![std::sync::Arc::new(
             forge_aws::remote_state::S3BackendFactory::new(),
         )],
-    );
+    )
+    .with_key_services(crate::cli::common::key_services());
     let many = env.units.len() > 1;
     let mut json = serde_json::Map::new();
     let mut found = false;

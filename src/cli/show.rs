@@ -50,7 +50,8 @@ async fn show_plan(args: &ShowArgs) -> Outcome {
     if !saved.shown_encrypted.is_empty() {
         // Encrypted with each unit's plan key: the environment's settings give them.
         let env = load_env(&saved.dir)?;
-        let engine = forge_engine::Engine::new(Vec::new(), Vec::new());
+        let engine = forge_engine::Engine::new(Vec::new(), Vec::new())
+            .with_key_services(crate::cli::common::key_services());
         saved.decrypt_shown(&|name: &str| engine.plan_cipher(&env, name))?;
     }
     if saved.shown.is_empty() && !saved.units.is_empty() {
@@ -90,7 +91,8 @@ async fn show_state(args: &ShowArgs, style: Style) -> Outcome {
         vec![std::sync::Arc::new(
             forge_aws::remote_state::S3BackendFactory::new(),
         )],
-    );
+    )
+    .with_key_services(crate::cli::common::key_services());
     let schemas = Schemas::new(&factories);
     let many = env.units.len() > 1;
     for unit in &env.units {

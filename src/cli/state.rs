@@ -51,7 +51,8 @@ fn engine(changes: bool) -> Result<Engine, Failure> {
         vec![std::sync::Arc::new(
             forge_aws::remote_state::S3BackendFactory::new().creating_missing(changes),
         )],
-    ))
+    )
+    .with_key_services(crate::cli::common::key_services()))
 }
 
 fn parse(addr: &str) -> Result<InstanceAddr, Failure> {

@@ -38,6 +38,9 @@ pub struct KeyProviderSettings {
     pub kind: String,
     pub name: String,
     pub arguments: BTreeMap<String, Value>,
+    /// `chain = key_provider.TYPE.NAME`: the key provider whose key is this one's
+    /// passphrase (OpenTofu's chaining), as (type, name).
+    pub chain: Option<(String, String)>,
     pub location: Location,
 }
 
@@ -69,6 +72,7 @@ impl fmt::Debug for KeyProviderSettings {
             .field("kind", &self.kind)
             .field("name", &self.name)
             .field("arguments", &self.arguments.keys().collect::<Vec<_>>())
+            .field("chain", &self.chain)
             .field("location", &self.location)
             .finish()
     }
@@ -128,6 +132,7 @@ impl EncryptionSettings {
                 kind: kind.to_string(),
                 name: name.clone(),
                 arguments,
+                chain: None,
                 location: location.clone(),
             }],
             methods: vec![MethodSettings {
@@ -166,8 +171,16 @@ impl EncryptionSettings {
             match inner.ident.as_str() {
                 "key_provider" => match two_labels(inner).and_then(|(kind, name)| {
                     let mut arguments = BTreeMap::new();
+                    let mut chain = None;
                     let mut diags = Diagnostics::new();
                     for attr in &inner.body.attributes {
+                        if attr.name == "chain" {
+                            match reference(attr, "key_provider") {
+                                Ok(r) => chain = Some(r),
+                                Err(d) => diags.extend(d),
+                            }
+                            continue;
+                        }
                         match forge_lang::eval(&attr.expr, scope) {
                             Ok(v) => {
                                 arguments.insert(attr.name.clone(), v);
@@ -182,6 +195,7 @@ impl EncryptionSettings {
                         kind,
                         name,
                         arguments,
+                        chain,
                         location: inner.location.clone(),
                     })
                 }) {
@@ -452,6 +466,48 @@ mod tests {
         );
         assert_eq!(s.methods[0].aad.as_deref(), Some(&[1u8, 2, 3][..]));
         assert!(s.plan.is_none());
+    }
+
+    #[test]
+    fn a_key_provider_chained_to_another_names_it() {
+        let b = body(
+            r#"encryption {
+  key_provider "aws_kms" "kms" {
+    kms_key_id = "alias/state"
+    key_spec   = "AES_256"
+    region     = "us-east-1"
+  }
+  key_provider "pbkdf2" "p" {
+    chain = key_provider.aws_kms.kms
+  }
+  method "aes_gcm" "m" {
+    keys = key_provider.pbkdf2.p
+  }
+  state {
+    method = method.aes_gcm.m
+  }
+}
+"#,
+        );
+        let s = EncryptionSettings::from_block(&b.blocks[0], &Scope::new(".")).expect("settings");
+        let p = s.key_provider("pbkdf2", "p").expect("pbkdf2");
+        assert_eq!(p.chain, Some(("aws_kms".to_string(), "kms".to_string())));
+        assert!(p.arguments.is_empty());
+        let kms = s.key_provider("aws_kms", "kms").expect("aws_kms");
+        assert_eq!(kms.chain, None);
+        assert_eq!(kms.arguments.len(), 3);
+        let bad = body(
+            r#"encryption {
+  key_provider "pbkdf2" "p" {
+    chain = "key_provider.aws_kms.kms"
+  }
+}
+"#,
+        );
+        let err = EncryptionSettings::from_block(&bad.blocks[0], &Scope::new("."))
+            .expect_err("a string chain accepted");
+        let text = format!("{err:?}");
+        assert!(text.contains("`chain` must name a key_provider"), "{text}");
     }
 
     #[test]

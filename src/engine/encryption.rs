@@ -9,11 +9,12 @@
 //! each may decrypt (`fallback`: key rotation, and `unencrypted` for migrating a state
 //! that was never encrypted). `enforced` forbids `unencrypted` anywhere in the chain.
 //!
-//! Key providers: `pbkdf2` (`encryption/pbkdf2.rs`). Methods: `aes_gcm`
-//! (`encryption/aes_gcm.rs`) and `unencrypted`. `aws_kms` is refused with a message: forge
-//! does not build the KMS client yet.
+//! Key providers (`encryption/key_provider.rs`): `pbkdf2` (`encryption/pbkdf2.rs`), also
+//! chained to another key provider, and `aws_kms` through a key service the binary hands
+//! in (`KeyServices`). Methods: `aes_gcm` (`encryption/aes_gcm.rs`) and `unencrypted`.
 
 mod aes_gcm;
+mod key_provider;
 mod pbkdf2;
 
 use std::fmt;
@@ -23,7 +24,8 @@ use base64::Engine as _;
 use forge_config::EncryptionSettings;
 use forge_config::encryption::TargetSettings;
 
-use pbkdf2::{Metadata, Pbkdf2};
+pub use key_provider::KeyServices;
+use key_provider::{KeyProvider, KeyProviders};
 
 /// The envelope's version marker, OpenTofu's `encryptionVersion`.
 const ENCRYPTION_VERSION: &str = "v0";
@@ -86,10 +88,7 @@ impl Target {
 enum Method {
     Unencrypted,
     AesGcm {
-        /// Where the key provider's metadata is stored (`key_provider.pbkdf2.k`, or its
-        /// `encrypted_metadata_alias`).
-        meta_key: String,
-        provider: Pbkdf2,
+        provider: Arc<KeyProvider>,
         aad: Vec<u8>,
     },
 }
@@ -98,16 +97,16 @@ enum Method {
 /// and target), with its stored metadata.
 struct EncryptionKey {
     key: Vec<u8>,
-    meta_key: String,
-    meta_json: Vec<u8>,
+    /// The metadata to store, by meta key (a chain's upstream key providers' too).
+    metas: Vec<(String, Vec<u8>)>,
     aad: Vec<u8>,
 }
 
-/// A key derived for reading: the metadata key it was stored under, the metadata JSON it
-/// was derived from, and the key.
+/// A key derived for reading: the key provider's meta key, the stored metadata it was
+/// derived from (every entry, so a chain's upstream counts), and the key.
 struct DerivedKey {
     meta_key: String,
-    meta_json: Vec<u8>,
+    metadata: String,
     key: Vec<u8>,
 }
 
@@ -117,7 +116,7 @@ pub struct TargetCipher {
     chain: Vec<Method>,
     encrypt_with: Option<EncryptionKey>,
     /// Keys derived for reading, by (meta key, metadata): a run reads its own writes (the
-    /// journal) and PBKDF2 costs a quarter of a second each time.
+    /// journal), PBKDF2 costs a quarter of a second each time and KMS a request.
     derived: Mutex<Vec<DerivedKey>>,
 }
 
@@ -139,17 +138,34 @@ pub struct UnitEncryption {
 }
 
 impl UnitEncryption {
-    /// Builds the targets the settings configure (deriving the primary method's key).
-    pub fn from_settings(settings: &EncryptionSettings) -> Result<Self, EncryptionError> {
-        let build = |t: &Option<TargetSettings>, target: Target| {
+    /// Checks the settings as building them would (`forge validate`), without making a
+    /// key or asking a key service.
+    pub fn check(settings: &EncryptionSettings) -> Result<(), EncryptionError> {
+        let mut services = KeyServices {
+            check_only: true,
+            ..KeyServices::default()
+        };
+        Self::from_settings(settings, &mut services).map(|_| ())
+    }
+
+    /// Builds the targets the settings configure (making the primary method's key), with
+    /// the key services `services` offers (their notices are left there).
+    pub fn from_settings(
+        settings: &EncryptionSettings,
+        services: &mut KeyServices<'_>,
+    ) -> Result<Self, EncryptionError> {
+        let check_only = services.check_only;
+        let mut providers = KeyProviders::new(settings, services);
+        let mut build = |t: &Option<TargetSettings>, target: Target| {
             t.as_ref()
-                .map(|t| TargetCipher::new(settings, t, target).map(Arc::new))
+                .map(|t| {
+                    TargetCipher::new(settings, t, target, &mut providers, check_only).map(Arc::new)
+                })
                 .transpose()
         };
-        Ok(UnitEncryption {
-            state: build(&settings.state, Target::State)?,
-            plan: build(&settings.plan, Target::Plan)?,
-        })
+        let state = build(&settings.state, Target::State)?;
+        let plan = build(&settings.plan, Target::Plan)?;
+        Ok(UnitEncryption { state, plan })
     }
 }
 
@@ -158,6 +174,8 @@ impl TargetCipher {
         settings: &EncryptionSettings,
         target_settings: &TargetSettings,
         target: Target,
+        providers: &mut KeyProviders<'_, '_>,
+        check_only: bool,
     ) -> Result<Self, EncryptionError> {
         let at = &target_settings.location;
         if target_settings.methods.is_empty() {
@@ -191,37 +209,12 @@ impl TargetCipher {
                             m.location
                         ))
                     })?;
-                    let kp = settings.key_provider(kp_kind, kp_name).ok_or_else(|| {
-                        EncryptionError::Configuration(format!(
-                            "method \"aes_gcm\" \"{name}\" at {} uses key_provider.{kp_kind}.{kp_name}, which no key_provider block declares",
-                            m.location
-                        ))
-                    })?;
-                    let provider = match kp_kind.as_str() {
-                        "pbkdf2" => Pbkdf2::from_arguments(&kp.arguments).map_err(|e| {
-                            EncryptionError::Configuration(format!("{e} (at {})", kp.location))
-                        })?,
-                        "aws_kms" => {
-                            return Err(EncryptionError::Configuration(format!(
-                                "the aws_kms key provider at {} is not supported by forge yet; use pbkdf2 (a passphrase) for now",
-                                kp.location
-                            )));
-                        }
-                        other => {
-                            return Err(EncryptionError::Configuration(format!(
-                                "unknown key provider type \"{other}\" at {} (forge supports pbkdf2)",
-                                kp.location
-                            )));
-                        }
-                    };
-                    let meta_key = kp
-                        .arguments
-                        .get("encrypted_metadata_alias")
-                        .and_then(|v| v.unmarked().as_str())
-                        .map(str::to_string)
-                        .unwrap_or_else(|| format!("key_provider.{kp_kind}.{kp_name}"));
+                    let provider = providers.get(
+                        kp_kind,
+                        kp_name,
+                        &format!("method \"aes_gcm\" \"{name}\" at {}", m.location),
+                    )?;
                     Method::AesGcm {
-                        meta_key,
                         provider,
                         aad: m.aad.clone().unwrap_or_default(),
                     }
@@ -236,34 +229,34 @@ impl TargetCipher {
         }
         let encrypt_with = match &chain[0] {
             Method::Unencrypted => None,
-            Method::AesGcm {
-                meta_key,
-                provider,
-                aad,
-            } => {
-                let (key, meta) = provider.new_key()?;
-                let meta_json = serde_json::to_vec(&meta)
-                    .map_err(|e| EncryptionError::Crypto(e.to_string()))?;
+            // Checked only: no key is made (no PBKDF2 run, no KMS request).
+            Method::AesGcm { .. } if check_only => None,
+            Method::AesGcm { provider, aad } => {
+                let new = provider.new_key()?;
                 // Check the key fits the method now, not at the first write.
-                aes_gcm::seal(&key, aad, b"")?;
-                Some(EncryptionKey {
-                    key,
-                    meta_key: meta_key.clone(),
-                    meta_json,
-                    aad: aad.clone(),
-                })
+                aes_gcm::seal(&new.key, aad, b"")?;
+                Some((
+                    provider.meta_key.clone(),
+                    EncryptionKey {
+                        key: new.key,
+                        metas: new.metas,
+                        aad: aad.clone(),
+                    },
+                ))
             }
         };
+        // What this run writes, it reads back (the journal) without asking again.
         let derived = encrypt_with
             .as_ref()
-            .map(|k| {
+            .map(|(meta_key, k)| {
                 vec![DerivedKey {
-                    meta_key: k.meta_key.clone(),
-                    meta_json: k.meta_json.clone(),
+                    meta_key: meta_key.clone(),
+                    metadata: metadata_fingerprint(&k.metas),
                     key: k.key.clone(),
                 }]
             })
             .unwrap_or_default();
+        let encrypt_with = encrypt_with.map(|(_, k)| k);
         Ok(TargetCipher {
             target,
             chain,
@@ -305,7 +298,9 @@ impl TargetCipher {
             );
         }
         let mut meta = serde_json::Map::new();
-        meta.insert(k.meta_key.clone(), b64.encode(&k.meta_json).into());
+        for (meta_key, json) in &k.metas {
+            meta.insert(meta_key.clone(), b64.encode(json).into());
+        }
         doc.insert("meta".into(), meta.into());
         doc.insert("encrypted_data".into(), b64.encode(sealed).into());
         doc.insert("encryption_version".into(), ENCRYPTION_VERSION.into());
@@ -346,31 +341,31 @@ impl TargetCipher {
                     "the encrypted {what} has no readable encrypted_data"
                 ))
             })?;
+        let stored_metas: Vec<(String, Vec<u8>)> = doc
+            .get("meta")
+            .and_then(|m| m.as_object())
+            .map(|m| {
+                m.iter()
+                    .filter_map(|(k, v)| Some((k.clone(), b64.decode(v.as_str()?).ok()?)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let meta_of = |meta_key: &str| {
+            stored_metas
+                .iter()
+                .find(|(k, _)| k == meta_key)
+                .map(|(_, v)| v.clone())
+        };
+        let fingerprint = metadata_fingerprint(&stored_metas);
         let mut reasons = Vec::new();
         for method in &self.chain {
-            let Method::AesGcm {
-                meta_key,
-                provider,
-                aad,
-            } = method
-            else {
+            let Method::AesGcm { provider, aad } = method else {
                 continue;
             };
-            let Some(meta_json) = doc
-                .get("meta")
-                .and_then(|m| m.get(meta_key))
-                .and_then(|v| v.as_str())
-                .and_then(|s| b64.decode(s).ok())
-            else {
-                reasons.push(format!(
-                    "{meta_key}: the {what} holds no metadata for this key provider (it was encrypted by another one; a renamed key provider needs the old one as a fallback)"
-                ));
-                continue;
-            };
-            let key = match self.key_for(meta_key, &meta_json, provider) {
+            let key = match self.key_for(provider, &fingerprint, &meta_of) {
                 Ok(k) => k,
                 Err(e) => {
-                    reasons.push(format!("{meta_key}: {e}"));
+                    reasons.push(e.to_string());
                     continue;
                 }
             };
@@ -381,7 +376,7 @@ impl TargetCipher {
                     }
                     return Ok(plain);
                 }
-                Err(e) => reasons.push(format!("{meta_key}: {e}")),
+                Err(e) => reasons.push(format!("{}: {e}", provider.meta_key)),
             }
         }
         if reasons.is_empty() {
@@ -396,9 +391,9 @@ impl TargetCipher {
 
     fn key_for(
         &self,
-        meta_key: &str,
-        meta_json: &[u8],
-        provider: &Pbkdf2,
+        provider: &KeyProvider,
+        fingerprint: &str,
+        meta_of: &dyn Fn(&str) -> Option<Vec<u8>>,
     ) -> Result<Vec<u8>, EncryptionError> {
         let mut derived = self
             .derived
@@ -406,20 +401,28 @@ impl TargetCipher {
             .map_err(|_| EncryptionError::Crypto("key cache poisoned".into()))?;
         if let Some(d) = derived
             .iter()
-            .find(|d| d.meta_key == meta_key && d.meta_json == meta_json)
+            .find(|d| d.meta_key == provider.meta_key && d.metadata == fingerprint)
         {
             return Ok(d.key.clone());
         }
-        let meta: Metadata = serde_json::from_slice(meta_json)
-            .map_err(|e| EncryptionError::Metadata(format!("unreadable pbkdf2 metadata: {e}")))?;
-        let key = provider.key_for(&meta)?;
+        let key = provider.stored_key(meta_of)?;
         derived.push(DerivedKey {
-            meta_key: meta_key.to_string(),
-            meta_json: meta_json.to_vec(),
+            meta_key: provider.meta_key.clone(),
+            metadata: fingerprint.to_string(),
             key: key.clone(),
         });
         Ok(key)
     }
+}
+
+/// The stored metadata as one comparable text (sorted by meta key).
+fn metadata_fingerprint(metas: &[(String, Vec<u8>)]) -> String {
+    let mut sorted: Vec<String> = metas
+        .iter()
+        .map(|(k, v)| format!("{k}={}", hex::encode(v)))
+        .collect();
+    sorted.sort();
+    sorted.join(";")
 }
 
 /// OpenTofu's check that the clear `serial`/`lineage` match the encrypted state's.

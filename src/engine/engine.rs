@@ -22,7 +22,7 @@ use crate::events::{Event, EventSink, no_events};
 use crate::journal::Journal;
 use crate::local_backend::LocalBackend;
 use crate::plan::{Action, EngineError, EnvPlan, ErrorKind, PlanMode, UnitOutcome, UnitPlan};
-use crate::plan_promise::{ChangePromise, promises};
+use crate::plan_promise::{Promised, promises};
 use crate::run::{ApplyOptions, RunContext, UnitRun, warm_providers};
 use crate::store::{StateStore, backend_error};
 use crate::targeting::Targeting;
@@ -84,8 +84,11 @@ pub struct Engine {
     pub interrupted: Arc<std::sync::atomic::AtomicBool>,
     /// Data-source reads shared by every run of this engine (see [`DataReads`]).
     pub data_reads: Arc<DataReads>,
+    /// The key services state encryption may use (`aws_kms`): the binary hands in AWS KMS;
+    /// without one, a configuration naming `aws_kms` is an error saying so.
+    pub key_services: Vec<Arc<dyn forge_provider::KeyServiceFactory>>,
     /// Each unit's state encryption, built once per run (its key derivation is slow by
-    /// design), by unit folder.
+    /// design, and a KMS key a request), by unit folder.
     encryptions: Arc<Mutex<BTreeMap<std::path::PathBuf, Arc<UnitEncryption>>>>,
 }
 
@@ -99,7 +102,7 @@ pub struct ApplyTarget {
     pub has_changes: bool,
     /// A reviewed plan's promises (`apply FILE`): the unit is re-planned under its lock
     /// and applied only when the new plan keeps them. `None` for a plan made in this run.
-    pub promises: Option<BTreeMap<String, ChangePromise>>,
+    pub promises: Option<Promised>,
 }
 
 impl ApplyTarget {
@@ -268,8 +271,18 @@ impl Engine {
             events: no_events(),
             interrupted: Default::default(),
             data_reads: Default::default(),
+            key_services: Vec::new(),
             encryptions: Default::default(),
         }
+    }
+
+    /// The same engine with these key services for state encryption (`aws_kms`).
+    pub fn with_key_services(
+        mut self,
+        services: Vec<Arc<dyn forge_provider::KeyServiceFactory>>,
+    ) -> Engine {
+        self.key_services = services;
+        self
     }
 
     fn emit(&self, e: Event) {
@@ -314,10 +327,23 @@ impl Engine {
         if let Some(e) = cache.get(&unit.dir) {
             return Ok(Some(e.clone()));
         }
-        let built = UnitEncryption::from_settings(settings).map_err(|e| {
+        // A KMS key provider acts as the unit does, as its state backend does.
+        let mut services = crate::encryption::KeyServices {
+            factories: &self.key_services,
+            role: unit.settings.role(),
+            notices: Vec::new(),
+            check_only: false,
+        };
+        let built = UnitEncryption::from_settings(settings, &mut services).map_err(|e| {
             EngineError::new(ErrorKind::Configuration, format!("unit {}: {e}", unit.name))
                 .cause(format!("encryption at {}", settings.location))
         })?;
+        for message in services.notices {
+            self.emit(Event::Notice {
+                unit: Some(unit.name.clone()),
+                message,
+            });
+        }
         let built = Arc::new(built);
         cache.insert(unit.dir.clone(), built.clone());
         Ok(Some(built))
@@ -1097,7 +1123,10 @@ impl Engine {
                             None => store,
                             Some(promised) => {
                                 let (now, store) = crate::run::plan(&run, store).await;
-                                let broken = crate::plan_promise::broken(promised, &promises(&now?));
+                                let broken = crate::plan_promise::broken(
+                                    &promised.changes,
+                                    &promises(&now?, &promised.digest),
+                                );
                                 if !broken.is_empty() {
                                     return Err(vec![stale_plan(unit, &broken)]);
                                 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::addr::InstanceAddr;
 use crate::engine::ApplyTarget;
 use crate::plan::{Action, EngineError, EnvPlan, ErrorKind, PlanMode, UnitOutcome};
-use crate::plan_promise::{ChangePromise, promises};
+use crate::plan_promise::{ChangePromise, PromiseDigest, Promised, promises};
 use crate::targeting::Targeting;
 
 const FORMAT: &str = "forge-plan/1";
@@ -40,6 +40,13 @@ pub struct SavedPlan {
     /// envelope, as a JSON string), by unit name. `encrypt_shown` / `decrypt_shown`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub shown_encrypted: BTreeMap<String, String>,
+    /// The salt of the promises' keyed digests (hex), and the id of the plan key they
+    /// were made with (`plan_promise::PromiseDigest`). Empty in a plan of an earlier
+    /// forge, which `targets` refuses.
+    #[serde(default)]
+    pub promise_salt: String,
+    #[serde(default)]
+    pub promise_key_id: String,
 }
 
 /// A unit's plan encryption, by unit name (`None`: the unit's plans are not encrypted).
@@ -72,6 +79,7 @@ pub struct SavedUnit {
 impl SavedPlan {
     /// Refuses to save a plan with failed units: applying part of it would be a surprise.
     pub fn from_plan(dir: &Path, plan: &EnvPlan) -> Result<SavedPlan, EngineError> {
+        let digest = PromiseDigest::for_new_plan(dir)?;
         let mut units = Vec::new();
         for (name, o) in &plan.units {
             match o {
@@ -85,7 +93,7 @@ impl SavedPlan {
                         .iter()
                         .map(|c| (c.addr.to_string(), c.action))
                         .collect(),
-                    promises: promises(p),
+                    promises: promises(p, &digest),
                 }),
                 _ => {
                     return Err(EngineError::new(
@@ -107,6 +115,8 @@ impl SavedPlan {
             replace: Vec::new(),
             shown: BTreeMap::new(),
             shown_encrypted: BTreeMap::new(),
+            promise_salt: digest.salt_hex(),
+            promise_key_id: digest.key_id(),
         })
     }
 
@@ -184,8 +194,12 @@ impl SavedPlan {
         Targeting::new(&self.targets, &self.excludes, &self.replace)
     }
 
-    pub fn targets(&self) -> Vec<ApplyTarget> {
-        self.units
+    /// What to apply in each unit, with its promises; an error when they cannot be
+    /// checked here (no plan key, another plan key, a plan of an earlier forge).
+    pub fn targets(&self) -> Result<Vec<ApplyTarget>, EngineError> {
+        let digest = PromiseDigest::for_saved(&self.dir, &self.promise_salt, &self.promise_key_id)?;
+        Ok(self
+            .units
             .iter()
             .map(|u| ApplyTarget {
                 unit: u.unit.clone(),
@@ -197,9 +211,12 @@ impl SavedPlan {
                     .iter()
                     .filter_map(|(a, act)| InstanceAddr::parse(a).map(|addr| (addr, *act)))
                     .collect(),
-                promises: Some(u.promises.clone()),
+                promises: Some(Promised {
+                    digest: digest.clone(),
+                    changes: u.promises.clone(),
+                }),
             })
-            .collect()
+            .collect())
     }
 
     pub fn write(&self, path: &Path) -> Result<(), EngineError> {

@@ -66,7 +66,7 @@ pub fn check_backends(env: &Environment, backends: &[Arc<dyn BackendFactory>]) -
             .or(unit.module.encryption.as_ref());
         if let Some(settings) = settings
             && encryption_checked.insert(settings.location.to_string())
-            && let Err(e) = crate::encryption::UnitEncryption::from_settings(settings)
+            && let Err(e) = crate::encryption::UnitEncryption::check(settings)
         {
             diags.push(
                 Diagnostic::error(format!("unit {}: {e}", unit.name)).at(settings.location.clone()),

@@ -734,6 +734,33 @@ fn cli_a_saved_plan_applies_what_was_reviewed_or_nothing() {
         "env/a/terragrunt.hcl",
         "inputs = {\n  v = \"seen-at-review\"\n}\n",
     )]);
+    // The digests are keyed with the environment's plan key (private, not in the plan
+    // file): under another key they cannot be checked, and nothing is applied.
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(w.path("env/.forge/plan.key"))
+            .expect("the plan key")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let fake_cloud = w.path("fake-cloud.json");
+    let other_key = super::s3_unit::forge(
+        w.dir.path(),
+        &["apply", "env.plan"],
+        &[
+            ("FORGE_FAKE_CLOUD", fake_cloud.to_str().expect("path")),
+            ("AWS_REGION", "us-east-1"),
+            ("FORGE_PLAN_KEY", "another-plan-key-entirely"),
+        ],
+    );
+    assert_ne!(other_key.code, 0, "{}", other_key.all());
+    assert!(
+        other_key.all().contains("another plan key"),
+        "{}",
+        other_key.all()
+    );
+    assert!(!w.forge(&["output", "env"]).all().contains("id ="));
     let applied = w.forge(&["apply", "env.plan"]);
     assert_eq!(applied.code, 0, "{}", applied.all());
     assert!(

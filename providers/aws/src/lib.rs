@@ -2,10 +2,12 @@
 //! types and data sources of every service crate.
 //! Also the `s3` state backend (`remote_state`).
 
+mod kms_key_service;
 pub mod remote_state;
 
 /// The API-call counter every client records into (`forge --api-stats`).
 pub use forge_aws_common::api_stats;
+pub use kms_key_service::AwsKmsKeyServices;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -7,6 +7,7 @@ pub mod backend;
 #[cfg(feature = "test-support")]
 pub mod fake;
 pub mod intent;
+pub mod key_service;
 pub mod provider;
 pub mod schema;
 pub mod test_support;
@@ -18,6 +19,7 @@ pub use backend::{
     StoredState,
 };
 pub use intent::{CreateIntent, Finding, Found, FoundBy};
+pub use key_service::{DataKey, DataKeyService, KeyServiceFactory, OpenedKeyService};
 pub use provider::{
     ConfigIssue, DataSourceType, IssueSeverity, PlannedState, Provider, ProviderError,
     ProviderFactory, ProviderRelease, ProviderResult, ProviderSchemas, ResourceType,

@@ -22,7 +22,8 @@ pub(crate) const MINIMUM_PASSPHRASE_LENGTH: usize = 16;
 /// A configured pbkdf2 key provider. Holds the passphrase: Debug leaves it out.
 #[derive(Clone)]
 pub(crate) struct Pbkdf2 {
-    passphrase: Vec<u8>,
+    /// `None` when the passphrase comes from a chained key provider (`chain`).
+    passphrase: Option<Vec<u8>>,
     key_length: usize,
     iterations: u32,
     hash: Hash,
@@ -59,10 +60,13 @@ pub(crate) struct Metadata {
 }
 
 impl Pbkdf2 {
-    /// From the key provider's arguments: `passphrase` (required, 16+ characters),
-    /// `key_length`, `iterations` (200000+), `hash_function` (sha256/sha512),
-    /// `salt_length`. `chain` is refused: forge has no other key provider to chain from.
-    pub(crate) fn from_arguments(args: &BTreeMap<String, Value>) -> Result<Self, EncryptionError> {
+    /// From the key provider's arguments: `passphrase` (16+ characters; or, when
+    /// `chained`, none: the chained key provider's key is the passphrase), `key_length`,
+    /// `iterations` (200000+), `hash_function` (sha256/sha512), `salt_length`.
+    pub(crate) fn from_arguments(
+        args: &BTreeMap<String, Value>,
+        chained: bool,
+    ) -> Result<Self, EncryptionError> {
         let bad =
             |m: String| EncryptionError::Configuration(format!("key_provider \"pbkdf2\": {m}"));
         for name in args.keys() {
@@ -75,7 +79,8 @@ impl Pbkdf2 {
                 | "encrypted_metadata_alias" => {}
                 "chain" => {
                     return Err(bad(
-                        "chain is not supported by forge; give the passphrase".into()
+                        "chain must name another key provider: chain = key_provider.TYPE.NAME"
+                            .into(),
                     ));
                 }
                 other => {
@@ -85,17 +90,28 @@ impl Pbkdf2 {
                 }
             }
         }
-        let passphrase = args
-            .get("passphrase")
-            .and_then(|v| v.unmarked().as_str())
-            .ok_or_else(|| {
-                bad("passphrase is required (a string of 16 characters or more)".into())
-            })?;
-        if passphrase.chars().count() < MINIMUM_PASSPHRASE_LENGTH {
-            return Err(bad(format!(
-                "the passphrase is too short (minimum {MINIMUM_PASSPHRASE_LENGTH} characters)"
-            )));
-        }
+        let passphrase = args.get("passphrase").map(|v| v.unmarked().as_str());
+        let passphrase = match (passphrase, chained) {
+            (Some(_), true) => {
+                return Err(bad(
+                    "passphrase and chain are mutually exclusive; keep one".into()
+                ));
+            }
+            (None, true) => None,
+            (Some(Some(p)), false) => {
+                if p.chars().count() < MINIMUM_PASSPHRASE_LENGTH {
+                    return Err(bad(format!(
+                        "the passphrase is too short (minimum {MINIMUM_PASSPHRASE_LENGTH} characters)"
+                    )));
+                }
+                Some(p.as_bytes().to_vec())
+            }
+            _ => {
+                return Err(bad(
+                    "passphrase is required (a string of 16 characters or more), or chain = key_provider.TYPE.NAME".into()
+                ));
+            }
+        };
         let number = |name: &str, default: u64| -> Result<u64, EncryptionError> {
             match args.get(name) {
                 None => Ok(default),
@@ -134,7 +150,7 @@ impl Pbkdf2 {
             }
         };
         Ok(Pbkdf2 {
-            passphrase: passphrase.as_bytes().to_vec(),
+            passphrase,
             key_length: key_length as usize,
             iterations,
             hash,
@@ -142,8 +158,12 @@ impl Pbkdf2 {
         })
     }
 
-    /// A fresh key for encrypting, with the metadata to store beside the data.
-    pub(crate) fn new_key(&self) -> Result<(Vec<u8>, Metadata), EncryptionError> {
+    /// A fresh key for encrypting, with the metadata to store beside the data; the
+    /// passphrase is the configured one, or `chained` (the chained key provider's key).
+    pub(crate) fn new_key(
+        &self,
+        chained: Option<&[u8]>,
+    ) -> Result<(Vec<u8>, Metadata), EncryptionError> {
         let mut salt = vec![0u8; self.salt_length];
         aws_lc_rs::rand::fill(&mut salt)
             .map_err(|_| EncryptionError::Crypto("no random data for the salt".into()))?;
@@ -153,12 +173,33 @@ impl Pbkdf2 {
             hash_function: self.hash,
             key_length: self.key_length,
         };
-        Ok((self.key_for(&meta)?, meta))
+        Ok((self.key_for(&meta, chained)?, meta))
     }
 
     /// The key the stored metadata says the data was encrypted with.
-    pub(crate) fn key_for(&self, meta: &Metadata) -> Result<Vec<u8>, EncryptionError> {
-        derive(&self.passphrase, meta)
+    pub(crate) fn key_for(
+        &self,
+        meta: &Metadata,
+        chained: Option<&[u8]>,
+    ) -> Result<Vec<u8>, EncryptionError> {
+        let passphrase = match (&self.passphrase, chained) {
+            (Some(p), _) => &p[..],
+            (None, Some(upstream)) => {
+                // OpenTofu's minimum for a chained key, as for a passphrase.
+                if upstream.len() < MINIMUM_PASSPHRASE_LENGTH {
+                    return Err(EncryptionError::Configuration(format!(
+                        "key_provider \"pbkdf2\": the chained key provider's key is too short (minimum {MINIMUM_PASSPHRASE_LENGTH} bytes)"
+                    )));
+                }
+                upstream
+            }
+            (None, None) => {
+                return Err(EncryptionError::Configuration(
+                    "key_provider \"pbkdf2\": no passphrase and no chained key".into(),
+                ));
+            }
+        };
+        derive(passphrase, meta)
     }
 }
 
@@ -248,22 +289,31 @@ mod tests {
                 .map(|(k, v)| (k.to_string(), v.clone()))
                 .collect()
         };
-        let short = Pbkdf2::from_arguments(&args(&[("passphrase", Value::String("short".into()))]));
+        let short = Pbkdf2::from_arguments(
+            &args(&[("passphrase", Value::String("short".into()))]),
+            false,
+        );
         assert!(matches!(short, Err(EncryptionError::Configuration(m)) if m.contains("too short")));
-        let low = Pbkdf2::from_arguments(&args(&[
-            (
-                "passphrase",
-                Value::String("a-long-enough-passphrase".into()),
-            ),
-            ("iterations", Value::Number(1000.0)),
-        ]));
+        let low = Pbkdf2::from_arguments(
+            &args(&[
+                (
+                    "passphrase",
+                    Value::String("a-long-enough-passphrase".into()),
+                ),
+                ("iterations", Value::Number(1000.0)),
+            ]),
+            false,
+        );
         assert!(
             matches!(low, Err(EncryptionError::Configuration(m)) if m.contains("dangerously low"))
         );
-        let p = Pbkdf2::from_arguments(&args(&[(
-            "passphrase",
-            Value::Sensitive(Box::new(Value::String("a-long-enough-passphrase".into()))),
-        )]))
+        let p = Pbkdf2::from_arguments(
+            &args(&[(
+                "passphrase",
+                Value::Sensitive(Box::new(Value::String("a-long-enough-passphrase".into()))),
+            )]),
+            false,
+        )
         .expect("valid");
         assert!(
             !format!("{p:?}").contains("a-long-enough"),

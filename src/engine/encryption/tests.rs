@@ -31,8 +31,13 @@ fn pbkdf2(name: &str, passphrase: &str) -> KeyProviderSettings {
             // OpenTofu's minimum, so the tests derive keys quickly.
             ("iterations".to_string(), Value::Number(200_000.0)),
         ]),
+        chain: None,
         location: at(),
     }
+}
+
+fn build(s: &EncryptionSettings) -> Result<UnitEncryption, EncryptionError> {
+    UnitEncryption::from_settings(s, &mut KeyServices::default())
 }
 
 fn aes_gcm(name: &str, key_provider: &str) -> MethodSettings {
@@ -78,10 +83,7 @@ fn settings(
 }
 
 fn state_cipher(s: &EncryptionSettings) -> Arc<TargetCipher> {
-    UnitEncryption::from_settings(s)
-        .expect("settings")
-        .state
-        .expect("state target")
+    build(s).expect("settings").state.expect("state target")
 }
 
 fn simple(passphrase: &str) -> Arc<TargetCipher> {
@@ -214,7 +216,7 @@ fn unencrypted_state_is_refused_unless_a_fallback_allows_it() {
     assert!(is_encrypted_payload(
         &migrating.encrypt(STATE.as_bytes()).expect("encrypt")
     ));
-    let enforced = UnitEncryption::from_settings(&settings(
+    let enforced = build(&settings(
         vec![pbkdf2("k", PASSPHRASE)],
         vec![aes_gcm("m", "k"), unencrypted()],
         &[("aes_gcm", "m"), ("unencrypted", "migrate")],
@@ -271,19 +273,20 @@ fn an_altered_serial_is_refused() {
 
 #[test]
 fn unsupported_key_providers_and_methods_are_refused_by_name() {
-    let mut kms = pbkdf2("k", PASSPHRASE);
-    kms.kind = "aws_kms".into();
+    let mut other = pbkdf2("k", PASSPHRASE);
+    other.kind = "gcp_kms".into();
     let mut method = aes_gcm("m", "k");
-    method.keys = Some(("aws_kms".into(), "k".into()));
-    let err = UnitEncryption::from_settings(&settings(
-        vec![kms],
+    method.keys = Some(("gcp_kms".into(), "k".into()));
+    let err = build(&settings(
+        vec![other],
         vec![method],
         &[("aes_gcm", "m")],
         false,
     ))
-    .expect_err("aws_kms accepted");
-    assert!(err.to_string().contains("aws_kms"), "{err}");
-    let err = UnitEncryption::from_settings(&settings(
+    .expect_err("gcp_kms accepted");
+    assert!(err.to_string().contains("gcp_kms"), "{err}");
+    assert!(err.to_string().contains("terragrunt.hcl:1:1"), "{err}");
+    let err = build(&settings(
         vec![pbkdf2("k", PASSPHRASE)],
         vec![aes_gcm("m", "k")],
         &[("aes_gcm", "missing")],
@@ -291,6 +294,257 @@ fn unsupported_key_providers_and_methods_are_refused_by_name() {
     ))
     .expect_err("undeclared method accepted");
     assert!(err.to_string().contains("method.aes_gcm.missing"), "{err}");
+}
+
+/// A key service that keeps its master key in memory, for the engine's logic only (the
+/// real one, AWS KMS, is tested on the emulator in tests/cli/state_encryption.rs):
+/// the wrapped key is the plaintext XORed with the master key, behind the key's name.
+struct MemoryKms {
+    name: String,
+    master: u8,
+    calls: std::sync::Mutex<Vec<&'static str>>,
+}
+
+impl forge_provider::DataKeyService for MemoryKms {
+    fn generate(&self) -> Result<forge_provider::DataKey, forge_provider::ProviderError> {
+        self.calls.lock().expect("calls").push("generate");
+        let mut plaintext = vec![0u8; 32];
+        aws_lc_rs::rand::fill(&mut plaintext).expect("random");
+        let mut wrapped = self.name.as_bytes().to_vec();
+        wrapped.push(0);
+        wrapped.extend(plaintext.iter().map(|b| b ^ self.master));
+        Ok(forge_provider::DataKey { plaintext, wrapped })
+    }
+
+    fn unwrap_key(&self, wrapped: &[u8]) -> Result<Vec<u8>, forge_provider::ProviderError> {
+        self.calls.lock().expect("calls").push("unwrap");
+        let prefix = format!("{}\0", self.name);
+        let rest = wrapped
+            .strip_prefix(prefix.as_bytes())
+            .ok_or_else(|| forge_provider::ProviderError::new("IncorrectKeyException"))?;
+        Ok(rest.iter().map(|b| b ^ self.master).collect())
+    }
+}
+
+struct MemoryKmsFactory(Arc<MemoryKms>);
+
+impl forge_provider::KeyServiceFactory for MemoryKmsFactory {
+    fn key_provider_type(&self) -> &'static str {
+        "aws_kms"
+    }
+
+    fn open(
+        &self,
+        arguments: &BTreeMap<String, Value>,
+        _role: Option<&forge_provider::UnitRole>,
+    ) -> Result<forge_provider::OpenedKeyService, forge_provider::ProviderError> {
+        let id = arguments
+            .get("kms_key_id")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        if id != self.0.name {
+            return Err(forge_provider::ProviderError::new(format!(
+                "NotFoundException: key {id} does not exist"
+            )));
+        }
+        Ok(forge_provider::OpenedKeyService {
+            service: self.0.clone(),
+            notices: vec!["a notice".into()],
+        })
+    }
+}
+
+fn kms(name: &str, key_id: &str) -> KeyProviderSettings {
+    KeyProviderSettings {
+        kind: "aws_kms".into(),
+        name: name.into(),
+        arguments: BTreeMap::from([
+            ("kms_key_id".to_string(), Value::string(key_id)),
+            ("key_spec".to_string(), Value::string("AES_256")),
+        ]),
+        chain: None,
+        location: at(),
+    }
+}
+
+fn with_kms(
+    s: &EncryptionSettings,
+    service: &Arc<MemoryKms>,
+) -> Result<(UnitEncryption, Vec<String>), EncryptionError> {
+    let factories: Vec<Arc<dyn forge_provider::KeyServiceFactory>> =
+        vec![Arc::new(MemoryKmsFactory(service.clone()))];
+    let mut services = KeyServices {
+        factories: &factories,
+        ..KeyServices::default()
+    };
+    let built = UnitEncryption::from_settings(s, &mut services)?;
+    Ok((built, services.notices))
+}
+
+fn memory_kms(name: &str) -> Arc<MemoryKms> {
+    Arc::new(MemoryKms {
+        name: name.into(),
+        master: 0x5a,
+        calls: Default::default(),
+    })
+}
+
+#[test]
+fn aws_kms_stores_the_wrapped_data_key_as_opentofu_does_and_unwraps_it_to_read() {
+    let service = memory_kms("alias/state");
+    let config = settings(
+        vec![kms("k", "alias/state")],
+        vec![MethodSettings {
+            keys: Some(("aws_kms".into(), "k".into())),
+            ..aes_gcm("m", "k")
+        }],
+        &[("aes_gcm", "m")],
+        false,
+    );
+    let (built, notices) = with_kms(&config, &service).expect("settings");
+    assert_eq!(notices.len(), 1);
+    assert!(
+        notices[0].starts_with("key_provider.aws_kms.k at terragrunt.hcl:1:1"),
+        "{notices:?}"
+    );
+    let cipher = built.state.expect("state");
+    let stored = cipher.encrypt(STATE.as_bytes()).expect("encrypt");
+    let doc: serde_json::Value = serde_json::from_slice(&stored).expect("json");
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let meta: serde_json::Value = serde_json::from_slice(
+        &b64.decode(
+            doc["meta"]["key_provider.aws_kms.k"]
+                .as_str()
+                .expect("meta"),
+        )
+        .expect("base64"),
+    )
+    .expect("meta json");
+    let blob = b64
+        .decode(meta["ciphertext_blob"].as_str().expect("ciphertext_blob"))
+        .expect("blob base64");
+    assert!(blob.starts_with(b"alias/state\0"), "not the wrapped key");
+    // Its own write is read back without asking the key service again.
+    assert_eq!(cipher.decrypt(&stored).expect("decrypt"), STATE.as_bytes());
+    assert_eq!(*service.calls.lock().expect("calls"), ["generate"]);
+    // Another run unwraps the stored data key.
+    let (again, _) = with_kms(&config, &service).expect("settings");
+    let again = again.state.expect("state");
+    assert_eq!(again.decrypt(&stored).expect("decrypt"), STATE.as_bytes());
+    assert!(service.calls.lock().expect("calls").contains(&"unwrap"));
+    // forge validate checks it without AWS; a missing key_spec is an error there.
+    UnitEncryption::check(&config).expect("valid aws_kms settings");
+    let mut no_spec = config.clone();
+    no_spec.key_providers[0].arguments.remove("key_spec");
+    let err = UnitEncryption::check(&no_spec).expect_err("no key_spec accepted");
+    assert!(err.to_string().contains("no key_spec provided"), "{err}");
+    // Without a key service, aws_kms is an error at its place, never a plain state.
+    let err = build(&config).expect_err("aws_kms without AWS");
+    assert!(
+        err.to_string().contains("needs AWS") && err.to_string().contains("terragrunt.hcl:1:1"),
+        "{err}"
+    );
+    // A key id KMS does not know is an error naming it.
+    let wrong = settings(
+        vec![kms("k", "alias/missing")],
+        config.methods.clone(),
+        &[("aes_gcm", "m")],
+        false,
+    );
+    let err = with_kms(&wrong, &service).expect_err("unknown key accepted");
+    assert!(err.to_string().contains("alias/missing"), "{err}");
+}
+
+#[test]
+fn a_chained_pbkdf2_takes_its_passphrase_from_kms_and_both_store_their_metadata() {
+    let service = memory_kms("alias/state");
+    let mut chained = pbkdf2("p", PASSPHRASE);
+    chained.arguments.remove("passphrase");
+    chained.chain = Some(("aws_kms".into(), "k".into()));
+    let config = settings(
+        vec![kms("k", "alias/state"), chained],
+        vec![aes_gcm("m", "p")],
+        &[("aes_gcm", "m")],
+        false,
+    );
+    let stored = with_kms(&config, &service)
+        .expect("settings")
+        .0
+        .state
+        .expect("state")
+        .encrypt(STATE.as_bytes())
+        .expect("encrypt");
+    let doc: serde_json::Value = serde_json::from_slice(&stored).expect("json");
+    assert!(doc["meta"].get("key_provider.aws_kms.k").is_some(), "{doc}");
+    assert!(doc["meta"].get("key_provider.pbkdf2.p").is_some(), "{doc}");
+    let reread = with_kms(&config, &service)
+        .expect("settings")
+        .0
+        .state
+        .expect("state");
+    assert_eq!(reread.decrypt(&stored).expect("decrypt"), STATE.as_bytes());
+    // The same pbkdf2 settings with a passphrase instead of the chain cannot read it.
+    let plain = state_cipher(&settings(
+        vec![pbkdf2("p", PASSPHRASE)],
+        vec![aes_gcm("m", "p")],
+        &[("aes_gcm", "m")],
+        false,
+    ));
+    assert!(plain.decrypt(&stored).is_err());
+    // A chain that comes back to itself is an error naming the cycle.
+    let mut a = pbkdf2("a", PASSPHRASE);
+    a.arguments.remove("passphrase");
+    a.chain = Some(("pbkdf2".into(), "b".into()));
+    let mut b = pbkdf2("b", PASSPHRASE);
+    b.arguments.remove("passphrase");
+    b.chain = Some(("pbkdf2".into(), "a".into()));
+    let err = build(&settings(
+        vec![a, b],
+        vec![aes_gcm("m", "a")],
+        &[("aes_gcm", "m")],
+        false,
+    ))
+    .expect_err("cycle accepted");
+    assert!(
+        err.to_string()
+            .contains("key_provider.pbkdf2.a -> key_provider.pbkdf2.b -> key_provider.pbkdf2.a"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_fallback_rotates_from_pbkdf2_to_aws_kms() {
+    let old = simple(PASSPHRASE);
+    let stored = old.encrypt(STATE.as_bytes()).expect("encrypt");
+    let service = memory_kms("alias/state");
+    let rotated = settings(
+        vec![kms("new", "alias/state"), pbkdf2("k", PASSPHRASE)],
+        vec![
+            MethodSettings {
+                keys: Some(("aws_kms".into(), "new".into())),
+                ..aes_gcm("new", "new")
+            },
+            aes_gcm("m", "k"),
+        ],
+        &[("aes_gcm", "new"), ("aes_gcm", "m")],
+        false,
+    );
+    let cipher = with_kms(&rotated, &service)
+        .expect("settings")
+        .0
+        .state
+        .expect("state");
+    assert_eq!(cipher.decrypt(&stored).expect("fallback"), STATE.as_bytes());
+    let rewritten = cipher.encrypt(STATE.as_bytes()).expect("encrypt");
+    let doc: serde_json::Value = serde_json::from_slice(&rewritten).expect("json");
+    assert!(
+        doc["meta"].get("key_provider.aws_kms.new").is_some(),
+        "{doc}"
+    );
+    assert!(
+        old.decrypt(&rewritten).is_err(),
+        "the passphrase alone reads the rotated state"
+    );
 }
 
 #[test]

@@ -441,7 +441,7 @@ async fn a_stale_saved_plan_is_refused() {
     plan_apply(&e, &env, PlanMode::Normal).await;
     let reread = SavedPlan::read(&file).expect("read");
     let applied = e
-        .apply(&env, reread.mode, &reread.targets())
+        .apply(&env, reread.mode, &reread.targets().expect("targets"))
         .await
         .expect("apply");
     match &applied.units[0].1 {
