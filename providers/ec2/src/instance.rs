@@ -28,11 +28,30 @@ use crate::user_data::{
     decode_live, hash_bytes, user_data_bytes, user_data_for_aws, user_data_hash,
 };
 
-/// How long create, update and delete wait for an instance to reach a state
-/// (Terraform's default timeouts are 10 minutes for create and 20 for delete).
+/// The tags an instance is launched with: its own (with the default tags) on the
+/// instance, and the provider's `default_tags` on the volumes launched with it, as the
+/// provider does (it tags volumes with the default tags merged with `volume_tags`, which
+/// forge does not take).
+fn launch_tag_specifications(
+    instance_tags: &BTreeMap<String, String>,
+    default_tags: &BTreeMap<String, String>,
+) -> Option<Vec<aws_sdk_ec2::types::TagSpecification>> {
+    let specifications: Vec<_> = [
+        tag_specifications(Ec2ResourceType::Instance, instance_tags),
+        tag_specifications(Ec2ResourceType::Volume, default_tags),
+    ]
+    .into_iter()
+    .flatten()
+    .flatten()
+    .collect();
+    Some(specifications).filter(|s| !s.is_empty())
+}
+
 /// The tag an instance is launched with under a create's intent, holding the intent's
 /// token until the create ends; never part of the instance's recorded tags.
 const INTENT_TAG: &str = "forge:create-token";
+/// How long create, update and delete wait for an instance to reach a state
+/// (Terraform's default timeouts are 10 minutes for create and 20 for delete).
 const STATE_TIMEOUT: Duration = Duration::from_secs(600);
 
 pub struct InstanceResource {
@@ -342,7 +361,7 @@ impl InstanceResource {
                     .str_attr("availability_zone")
                     .map(|az| Placement::builder().availability_zone(az).build()),
             )
-            .set_tag_specifications(tag_specifications(Ec2ResourceType::Instance, &tags_all))
+            .set_tag_specifications(launch_tag_specifications(&tags_all, &self.ctx.default_tags))
             .set_client_token(token.map(str::to_string));
         if let Some(enabled) = planned.get("monitoring").and_then(Value::as_bool) {
             request = request.monitoring(
@@ -1014,6 +1033,34 @@ fn upgrade_v0(mut state: Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_tags_go_on_the_volumes_launched_with_the_instance() {
+        let tags = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        let defaults = tags(&[("team", "a")]);
+        let specs = launch_tag_specifications(&tags(&[("Name", "x"), ("team", "a")]), &defaults)
+            .expect("two specifications");
+        let kinds: Vec<_> = specs.iter().map(|s| s.resource_type().cloned()).collect();
+        assert_eq!(
+            kinds,
+            [
+                Some(Ec2ResourceType::Instance),
+                Some(Ec2ResourceType::Volume)
+            ]
+        );
+        assert_eq!(specs[1].tags().len(), 1);
+        assert_eq!(specs[1].tags()[0].key(), Some("team"));
+        // No default tags: the volumes are left as EC2 makes them.
+        let specs = launch_tag_specifications(&tags(&[("Name", "x")]), &BTreeMap::new())
+            .expect("one specification");
+        assert_eq!(specs.len(), 1);
+        assert!(launch_tag_specifications(&BTreeMap::new(), &BTreeMap::new()).is_none());
+    }
 
     #[test]
     fn a_version_0_state_splits_its_block_devices_by_kind() {

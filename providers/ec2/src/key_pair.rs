@@ -136,6 +136,9 @@ impl ResourceType for KeyPairResource {
             .hint("set only one of them"));
         }
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
+        // An unset argument recorded with its empty value (`tags = {}`, what an import
+        // reads) stays as it is, as in the provider.
+        forge_aws_common::values::keep_empty_values(&self.schema, prior, config, &mut planned);
         // A key that differs only in its comment or surrounding space is the same key.
         if let (Some(configured), Some(stored)) = (
             config.str_attr("public_key"),

@@ -84,6 +84,10 @@ impl PolicyDocumentDataSource {
                 "override_policy_documents",
                 Attribute::optional(AttrType::List(Box::new(AttrType::String))),
             )
+            // The provider's deprecated single-document forms, still in its 5.x schema:
+            // `source_json` is merged first, `override_json` last.
+            .attr("source_json", Attribute::optional(AttrType::String))
+            .attr("override_json", Attribute::optional(AttrType::String))
             .attr("json", Attribute::computed(AttrType::String))
             .attr("minified_json", Attribute::computed(AttrType::String))
             .attr("id", Attribute::computed(AttrType::String))
@@ -499,6 +503,10 @@ pub fn render(config: &Value) -> ProviderResult<(String, String)> {
             .hint("use \"2012-10-17\" (or the old \"2008-10-17\")"));
     }
     let mut merged = Document::default();
+    // As the provider: an empty deprecated document counts as not given.
+    if let Some(source) = config.str_attr("source_json").filter(|t| !t.is_empty()) {
+        merged.merge(document_from_json(source, "source_json")?);
+    }
     for (i, source) in strings_of(&config, "source_policy_documents")
         .iter()
         .enumerate()
@@ -555,6 +563,9 @@ pub fn render(config: &Value) -> ProviderResult<(String, String)> {
             &format!("override_policy_documents[{i}]"),
         )?);
     }
+    if let Some(text) = config.str_attr("override_json").filter(|t| !t.is_empty()) {
+        merged.merge(document_from_json(text, "override_json")?);
+    }
     let doc = merged.to_json();
     let pretty = serde_json::to_string_pretty(&doc)
         .map_err(|e| err(format!("could not write JSON: {e}")))?;
@@ -585,6 +596,11 @@ impl DataSourceType for PolicyDocumentDataSource {
         for name in self.schema.blocks.keys() {
             out.entry(name.clone()).or_insert(Value::List(Vec::new()));
         }
+        if let Some(Value::List(statements)) = out.get_mut("statement") {
+            for statement in statements.iter_mut() {
+                recorded_statement(statement);
+            }
+        }
         if out.get("version").is_none_or(Value::is_null) {
             out.insert("version".into(), Value::string("2012-10-17"));
         }
@@ -595,6 +611,29 @@ impl DataSourceType for PolicyDocumentDataSource {
         out.insert("json".into(), Value::String(json));
         out.insert("minified_json".into(), Value::String(minified));
         Ok(Value::Object(out))
+    }
+}
+
+/// A statement block as the provider records it (its SDK writes a nested block's unset
+/// arguments as their empty values): `sid` "", `effect` its default "Allow", the action and
+/// resource sets [], the nested blocks [].
+fn recorded_statement(statement: &mut Value) {
+    let Value::Object(m) = statement else {
+        return;
+    };
+    let mut fill = |name: &str, empty: Value| {
+        let slot = m.entry(name.to_string()).or_insert(Value::Null);
+        if slot.is_null() {
+            *slot = empty;
+        }
+    };
+    fill("sid", Value::string(""));
+    fill("effect", Value::string("Allow"));
+    for name in ["actions", "not_actions", "resources", "not_resources"] {
+        fill(name, Value::Set(Vec::new()));
+    }
+    for name in ["principals", "not_principals", "condition"] {
+        fill(name, Value::List(Vec::new()));
     }
 }
 

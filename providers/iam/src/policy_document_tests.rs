@@ -404,3 +404,77 @@ fn unknown_inputs_are_refused_rather_than_dropped() {
     );
     assert!(render(&doc).unwrap_err().message.contains("not known"));
 }
+
+/// The state the provider records for a statement that leaves arguments out: its SDK
+/// writes them as their empty values (and `effect` as its default).
+#[tokio::test]
+async fn read_records_unset_statement_arguments_as_the_provider_does() {
+    let doc = document(
+        vec![],
+        vec![statement(vec![
+            ("actions", set(&["sts:AssumeRole"])),
+            (
+                "principals",
+                Value::List(vec![principal("Service", &["ec2.amazonaws.com"])]),
+            ),
+        ])],
+    );
+    let out = PolicyDocumentDataSource::new().read(&doc).await.unwrap();
+    let statement = &out.get("statement").and_then(Value::as_seq).unwrap()[0];
+    assert_eq!(statement.str_attr("sid"), Some(""));
+    assert_eq!(statement.str_attr("effect"), Some("Allow"));
+    for name in ["not_actions", "resources", "not_resources"] {
+        assert_eq!(statement.get(name), Some(&Value::Set(Vec::new())), "{name}");
+    }
+    assert_eq!(statement.get("condition"), Some(&Value::List(Vec::new())));
+    assert_eq!(out.get("source_json"), Some(&Value::Null));
+    assert_eq!(out.get("override_json"), Some(&Value::Null));
+}
+
+/// The provider's deprecated `source_json` is merged before everything else and
+/// `override_json` after everything else; "" counts as not given.
+#[test]
+fn deprecated_source_and_override_json_merge_first_and_last() {
+    let source = r#"{"Version":"2012-10-17","Statement":[{"Sid":"A","Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#;
+    let over = r#"{"Version":"2012-10-17","Statement":[{"Sid":"B","Effect":"Deny","Action":"s3:*","Resource":"*"}]}"#;
+    let doc = document(
+        vec![
+            ("source_json", s(source)),
+            ("override_json", s(over)),
+            (
+                "override_policy_documents",
+                Value::List(vec![s(
+                    r#"{"Statement":[{"Sid":"B","Effect":"Allow","Action":"sqs:*","Resource":"*"}]}"#,
+                )]),
+            ),
+        ],
+        vec![statement(vec![
+            ("sid", s("B")),
+            ("actions", set(&["ec2:*"])),
+            ("resources", set(&["*"])),
+        ])],
+    );
+    let (json, _) = render(&doc).unwrap();
+    let parsed: Json = serde_json::from_str(&json).unwrap();
+    let statements = parsed["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 2, "{json}");
+    assert_eq!(statements[0]["Sid"], "A");
+    assert_eq!(
+        statements[1]["Effect"], "Deny",
+        "override_json is merged last: {json}"
+    );
+    let blank = document(
+        vec![("source_json", s("")), ("override_json", s(""))],
+        vec![statement(vec![
+            ("actions", set(&["*"])),
+            ("resources", set(&["*"])),
+        ])],
+    );
+    let (json, _) = render(&blank).unwrap();
+    assert_eq!(
+        serde_json::from_str::<Json>(&json).unwrap()["Statement"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}

@@ -61,7 +61,6 @@ impl RegionDataSource {
     pub fn new(ctx: Arc<AwsContext>) -> Self {
         let schema = Schema::new()
             .attr("name", Attribute::optional_computed(AttrType::String))
-            .attr("region", Attribute::optional_computed(AttrType::String))
             .attr("endpoint", Attribute::optional_computed(AttrType::String))
             .attr("description", Attribute::computed(AttrType::String))
             .attr("id", Attribute::computed(AttrType::String));
@@ -86,13 +85,10 @@ pub fn description_of(region: &str) -> Option<&'static str> {
         .map(|(_, d)| *d)
 }
 
-/// Picks the region: `region`, else the deprecated `name`, else the one whose endpoint is
-/// given, else the provider's own.
+/// Picks the region: `name`, else the one whose endpoint is given, else the provider's
+/// own. (hashicorp/aws 5.x has no `region` argument here; 6.x added it.)
 fn chosen_region(ctx: &AwsContext, config: &Value) -> ProviderResult<String> {
-    if let Some(r) = config
-        .str_attr("region")
-        .or_else(|| config.str_attr("name"))
-    {
+    if let Some(r) = config.str_attr("name") {
         return Ok(r.to_string());
     }
     if let Some(endpoint) = config.str_attr("endpoint") {
@@ -132,7 +128,6 @@ impl DataSourceType for RegionDataSource {
         Ok(Value::object([
             ("id", Value::string(&region)),
             ("name", Value::string(&region)),
-            ("region", Value::string(&region)),
             ("endpoint", Value::String(endpoint_of(&region))),
             ("description", description),
         ]))

@@ -2,7 +2,7 @@
 //! `aws_subnets`, `aws_subnet` and `aws_ami` against the provider.
 
 use super::schemas::{Kind, assert_schemas_match};
-use super::{both_ways, import_both_ways, oracle};
+use super::{Fixture, Tool, both_ways, import_both_ways_but, oracle};
 
 /// Schema differences accepted, each with its reason in README "Known
 /// incompatibilities": the instance arguments forge does not act on are computed
@@ -203,12 +203,30 @@ fn ec2_both_ways_on_the_emulator() {
     both_ways(oracle, "oec2", BEFORE, &updated(BEFORE));
 }
 
-/// The import round's configuration: security groups (with rules, and named by prefix).
-/// Not `aws_key_pair`: AWS never returns a key's public key, so after an import the
-/// provider plans to replace the key pair (its documented limitation, forge's too).
+/// The import round's configuration: security groups (with rules, and named by prefix)
+/// and an instance without a key pair. Key pairs have their own round
+/// (`ec2_key_pair_imports_on_the_emulator`): after `terraform import` the provider's state
+/// has no `public_key` and Terraform's own plan replaces the key pair.
 const IMPORTED: &str = r##"
 data "aws_vpc" "default" {
   default = true
+}
+
+data "aws_ami" "al" {
+  owners      = ["amazon"]
+  most_recent = true
+  filter {
+    name   = "name"
+    values = ["al2023-ami-2023.*-kernel-6.1-x86_64"]
+  }
+}
+
+resource "aws_instance" "i" {
+  ami                    = data.aws_ami.al.id
+  instance_type          = "t3.micro"
+  vpc_security_group_ids = [aws_security_group.sg.id]
+  user_data              = "#!/bin/sh\necho oracle\n"
+  tags                   = { Name = "@NAME@-i" }
 }
 
 resource "aws_security_group" "sg" {
@@ -236,9 +254,96 @@ resource "aws_security_group" "pre" {
 }
 "##;
 
-/// Security groups by their id, imported by the other tool.
+/// Security groups and the instance by their ids, imported by the other tool. The
+/// provider's importer leaves the instance's Terraform-only `user_data_replace_on_change`
+/// null (its read never sets it), so Terraform's own plan after its own import sets it to
+/// its default; forge's importer records the default at once.
 #[test]
 fn ec2_imports_both_ways_on_the_emulator() {
     let Some(oracle) = oracle() else { return };
-    import_both_ways(oracle, "iec2", IMPORTED);
+    import_both_ways_but(
+        oracle,
+        "iec2",
+        IMPORTED,
+        &[("aws_instance", "user_data_replace_on_change")],
+    );
+}
+
+const KEY_PAIR: &str = r#"
+resource "aws_key_pair" "k" {
+  key_name   = "@NAME@-key"
+  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBl4Zdtwb1LEEvVi6POnD+oeUu+CbwG1FyhHEIqWeCkx oracle"
+}
+"#;
+
+/// The change a plan JSON document (Terraform's or forge's) has for `address`: its
+/// actions and `replace_paths`.
+fn planned(doc: &serde_json::Value, address: &str) -> (serde_json::Value, serde_json::Value) {
+    let change = doc["resource_changes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["address"] == address)
+        .unwrap_or_else(|| panic!("no change for {address} in {doc}"));
+    (
+        change["change"]["actions"].clone(),
+        change["change"]["replace_paths"].clone(),
+    )
+}
+
+/// Key pairs, imported by each tool. The provider's read never sets `public_key` (EC2 did
+/// not return it when the provider was written), so after `terraform import` the key is
+/// null and Terraform's own plan replaces the key pair (checked here: the provider's
+/// limitation, not forge's). forge asks EC2 for the key (`IncludePublicKey`): over the
+/// state Terraform's import wrote, forge plans no change (it records the key its read
+/// finds), and after `forge import` both tools plan clean.
+#[test]
+fn ec2_key_pair_imports_on_the_emulator() {
+    let Some(oracle) = oracle() else { return };
+    let f = Fixture::new(oracle, "ikp");
+    f.write_config(KEY_PAIR);
+    f.forge_apply();
+    let key_name = format!("{}-key", f.name());
+
+    f.terraform_ok(&[
+        "import",
+        "-input=false",
+        "-no-color",
+        "aws_key_pair.k",
+        &key_name,
+    ]);
+    let imported = f.terraform_state();
+    let attributes = &imported["resources"][0]["instances"][0]["attributes"];
+    assert!(
+        attributes["public_key"].is_null() && attributes["fingerprint"].is_string(),
+        "the provider's import reads everything but the public key: {attributes}"
+    );
+    f.terraform_ok(&["plan", "-input=false", "-no-color", "-out", "kp.plan"]);
+    let doc: serde_json::Value =
+        serde_json::from_str(&f.terraform_ok(&["show", "-json", "kp.plan"])).expect("JSON");
+    assert_eq!(
+        planned(&doc, "aws_key_pair.k"),
+        (
+            serde_json::json!(["delete", "create"]),
+            serde_json::json!([["public_key"]])
+        ),
+        "Terraform replaces the key pair it imported"
+    );
+
+    f.give_terraform_state_to_forge();
+    let run = f.forge(&["plan", "env/u", "--json-plan"]);
+    assert_eq!(run.code, 0, "forge plan --json-plan:\n{}", run.all());
+    let doc: serde_json::Value = serde_json::from_str(&run.stdout).expect("JSON");
+    assert_eq!(
+        planned(&doc, "aws_key_pair.k").0,
+        serde_json::json!(["no-op"]),
+        "forge reads the public key EC2 returns: no replacement over Terraform's import"
+    );
+
+    f.forge_ok(&["state", "rm", "env/u", "aws_key_pair.k"]);
+    f.forge_ok(&["import", "env/u", "aws_key_pair.k", &key_name]);
+    f.assert_forge_plans_no_changes("forge after its own import of a key pair");
+    f.give_forge_state_to_terraform();
+    f.assert_terraform_plans_no_changes("Terraform over forge's import of a key pair");
+    f.destroy_with(Tool::Terraform);
 }

@@ -1,6 +1,7 @@
 //! `aws_iam_role`, `aws_iam_policy`, `aws_iam_role_policy`,
-//! `aws_iam_role_policy_attachment`, `aws_iam_instance_profile` and `data "aws_iam_role"`
-//! against the provider.
+//! `aws_iam_role_policy_attachment`, `aws_iam_instance_profile` and the data sources
+//! `aws_iam_role`, `aws_caller_identity`, `aws_region`, `aws_partition` and
+//! `aws_iam_policy_document` against the provider.
 
 use super::schemas::{Kind, assert_schemas_match};
 use super::{both_ways, import_both_ways, oracle};
@@ -20,7 +21,13 @@ fn iam_schemas_match_the_provider() {
     );
     assert_schemas_match(
         Kind::Data,
-        &["aws_iam_role"],
+        &[
+            "aws_iam_role",
+            "aws_caller_identity",
+            "aws_region",
+            "aws_partition",
+            "aws_iam_policy_document",
+        ],
         &[(
             "aws_iam_role",
             "tags: optional+computed in the provider, computed in forge",
@@ -73,6 +80,34 @@ resource "aws_iam_instance_profile" "ip" {
 
 data "aws_iam_role" "d" {
   name = aws_iam_role.r.name
+}
+
+data "aws_caller_identity" "me" {}
+
+data "aws_region" "here" {}
+
+data "aws_partition" "p" {}
+
+data "aws_iam_policy_document" "doc" {
+  statement {
+    sid       = "read"
+    actions   = ["s3:GetObject", "s3:ListBucket"]
+    resources = ["arn:${data.aws_partition.p.partition}:s3:::oracle-*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = [data.aws_region.here.name]
+    }
+  }
+  statement {
+    effect    = "Deny"
+    actions   = ["sqs:DeleteQueue"]
+    resources = ["arn:${data.aws_partition.p.partition}:sqs:${data.aws_region.here.name}:${data.aws_caller_identity.me.account_id}:*"]
+    not_principals {
+      type        = "AWS"
+      identifiers = [data.aws_caller_identity.me.arn]
+    }
+  }
 }
 "#;
 

@@ -31,6 +31,7 @@
 pub mod schemas;
 pub mod state_diff;
 
+mod default_tags;
 mod ec2;
 mod iam;
 mod production;
@@ -223,10 +224,23 @@ impl Fixture {
     }
 
     /// Writes `main_tf` (with `@NAME@` replaced) as both tools' `main.tf`.
+    ///
+    /// A configuration with its own `provider "aws"` block (`default_tags`) is given to
+    /// both tools as written; Terraform's emulator settings then go into an override file
+    /// that Terraform merges into that block (as the production round does), and forge
+    /// reads the emulators from the standard AWS variables as always.
     pub fn write_config(&self, main_tf: &str) {
         let text = main_tf.replace("@NAME@", &self.name);
         std::fs::write(self.tf_dir().join("main.tf"), &text).expect("write tf/main.tf");
         std::fs::write(self.unit_dir().join("main.tf"), &text).expect("write env/u/main.tf");
+        let (settings, other) = if text.contains("provider \"aws\"") {
+            ("emulator_override.tf", "provider.tf")
+        } else {
+            ("provider.tf", "emulator_override.tf")
+        };
+        std::fs::write(self.tf_dir().join(settings), self.oracle.provider_tf())
+            .expect("write Terraform's emulator settings");
+        let _ = std::fs::remove_file(self.tf_dir().join(other));
     }
 
     pub fn terraform(&self, args: &[&str]) -> Run {

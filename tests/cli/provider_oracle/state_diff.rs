@@ -30,6 +30,11 @@ pub const KNOWN: &[Known] = &[
         path: "sensitive_attributes",
         reason: "the same three paths, in an order Terraform changes from run to run",
     },
+    Known {
+        type_name: "aws_instance",
+        path: "ebs_block_device.*.tags",
+        reason: "with default_tags, the provider's own create records the default tags a volume got as the volume's own, and its later reads keep them; forge records the tags that are not default tags, as the provider's read code does; neither tool plans a change over the other's",
+    },
 ];
 
 /// One difference between the two states.
@@ -181,8 +186,16 @@ fn is_known(d: &Difference) -> bool {
     {
         return true;
     }
+    // A listed path covers everything under it (a map's keys, a nested block's fields).
+    let under = |listed: &str, path: &str| {
+        path == listed
+            || path
+                .strip_prefix(listed)
+                .is_some_and(|rest| rest.starts_with('.'))
+    };
     KNOWN.iter().any(|k| {
-        (k.type_name == "*" || k.type_name == d.type_name) && (k.path == d.path || k.path == star)
+        (k.type_name == "*" || k.type_name == d.type_name)
+            && (under(k.path, &d.path) || under(k.path, &star))
     })
 }
 
@@ -458,4 +471,19 @@ fn differences_are_listed_by_path_and_masks_apply() {
     assert_eq!(one_side.len(), 1);
     assert_eq!(one_side[0].path, "");
     assert!(one_side[0].forge.is_none());
+}
+
+#[test]
+fn a_listed_path_covers_what_is_under_it_and_nothing_beside_it() {
+    let difference = |path: &str| Difference {
+        address: "aws_instance.i".into(),
+        type_name: "aws_instance".into(),
+        path: path.into(),
+        terraform: Some(J::String("default".into())),
+        forge: None,
+    };
+    assert!(is_known(&difference("ebs_block_device.0.tags.env")));
+    assert!(is_known(&difference("ebs_block_device.1.tags")));
+    assert!(!is_known(&difference("ebs_block_device.0.tags_all.env")));
+    assert!(!is_known(&difference("root_block_device.0.tags.env")));
 }
