@@ -12,6 +12,7 @@ mod healing_locks;
 mod idempotent_destroy;
 mod json_stream;
 mod json_syntax_oracle;
+mod lock_leases;
 mod logging;
 mod lost_answers;
 mod modules;

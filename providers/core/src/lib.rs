@@ -14,8 +14,8 @@ pub mod unit_role;
 pub mod value;
 
 pub use backend::{
-    BackendError, BackendFactory, LOCK_PROCESS_MEMBER, LockInfo, LockProcess, StateBackend,
-    StoredState,
+    BackendError, BackendFactory, LOCK_PROCESS_MEMBER, LockInfo, LockLease, LockProcess,
+    StateBackend, StoredState,
 };
 pub use intent::{CreateIntent, Finding, Found, FoundBy};
 pub use provider::{

@@ -262,8 +262,8 @@ impl S3BackendFactory {
         if let Some(url) = &config.s3_endpoint {
             s3_conf = s3_conf.endpoint_url(url);
         }
-        // Tests lose some answers here (a test build only; `None` otherwise).
-        if let Some(fault) = forge_aws_common::fault::lost_answers() {
+        // Tests lose and throttle some answers here (a test build only; none otherwise).
+        for fault in forge_aws_common::fault::layers() {
             s3_conf.push_interceptor(fault);
         }
         let clients = Clients {
