@@ -8,6 +8,7 @@ mod crash_recovery;
 mod create_intents;
 mod drift;
 mod environments;
+mod eventual_consistency;
 mod healing_locks;
 mod idempotent_destroy;
 mod json_stream;

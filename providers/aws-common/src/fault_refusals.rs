@@ -62,7 +62,8 @@ mod enabled {
 
     use aws_smithy_runtime_api::box_error::BoxError;
     use aws_smithy_runtime_api::client::interceptors::context::{
-        BeforeDeserializationInterceptorContextMut, BeforeTransmitInterceptorContextMut,
+        AfterDeserializationInterceptorContextRef, BeforeDeserializationInterceptorContextMut,
+        BeforeTransmitInterceptorContextMut,
     };
     use aws_smithy_runtime_api::client::interceptors::{Intercept, SharedInterceptor};
     use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -129,8 +130,8 @@ mod enabled {
         Ec2(&'static str, &'static str),
         /// Refused with this Query (IAM, STS) error code and message.
         Query(&'static str, &'static str),
-        /// Sent, and answered with the body of the last read before the write: the
-        /// object's old values.
+        /// Answered with the body of the last read before the write: the object's old
+        /// values.
         OldRead,
     }
 
@@ -270,7 +271,15 @@ mod enabled {
                 match rule.answer {
                     Answer::Ec2(code, message) => return Some(ec2_error(400, code, message)),
                     Answer::Query(code, message) => return Some(query_error(400, code, message)),
-                    Answer::OldRead => {}
+                    Answer::OldRead => {
+                        let reads = self.reads.lock().unwrap_or_else(|p| p.into_inner());
+                        if let Some(old) = reads.get(body) {
+                            eprintln!(
+                                "fault injection: {call} read back the values before the write"
+                            );
+                            return Some((200, String::from_utf8_lossy(old).into_owned(), None));
+                        }
+                    }
                 }
             }
             let throttle = self.throttle.as_ref()?;
@@ -358,11 +367,14 @@ mod enabled {
                 .unwrap_or_default();
             let refusal = self.refusal(&service, &operation, &body);
             cfg.interceptor_state().store_put(Sent(body));
-            if refusal.is_some() {
-                // The tests read this line to know the fault was really injected.
-                eprintln!(
-                    "fault injection: refused {service}:{operation} before the service saw it"
-                );
+            if let Some((status, _, _)) = &refusal {
+                // The tests read this line to know the fault was really injected (an old
+                // read said so already).
+                if *status != 200 {
+                    eprintln!(
+                        "fault injection: refused {service}:{operation} before the service saw it"
+                    );
+                }
                 // Nothing the service acts on: a GET of a path that names nothing.
                 let request = ctx.request_mut();
                 request
@@ -397,18 +409,18 @@ mod enabled {
             _rc: &RuntimeComponents,
             cfg: &mut ConfigBag,
         ) -> Result<(), BoxError> {
-            let Some((service, operation)) = call_of(cfg) else {
-                return Ok(());
-            };
             if let Some(Refused(Some((status, body, error_type)))) = cfg.load::<Refused>().cloned()
             {
                 let status =
                     StatusCode::try_from(status).map_err(|e| BoxError::from(e.to_string()))?;
+                let json = body.starts_with('{');
                 let mut response = Response::new(status, SdkBody::from(body));
                 if let Some(error_type) = error_type {
                     response
                         .headers_mut()
                         .insert("x-amzn-errortype", error_type);
+                }
+                if json {
                     response
                         .headers_mut()
                         .insert("content-type", "application/x-amz-json-1.0");
@@ -416,14 +428,26 @@ mod enabled {
                 *ctx.response_mut() = response;
                 return Ok(());
             }
-            if !ctx.response().status().is_success() {
+            Ok(())
+        }
+
+        /// Records what successful writes named and the answers of reads an `OldRead`
+        /// rule may serve again; the body has been read by now.
+        fn read_after_deserialization(
+            &self,
+            ctx: &AfterDeserializationInterceptorContextRef<'_>,
+            _rc: &RuntimeComponents,
+            cfg: &mut ConfigBag,
+        ) -> Result<(), BoxError> {
+            let Some((service, operation)) = call_of(cfg) else {
+                return Ok(());
+            };
+            let refused = matches!(cfg.load::<Refused>(), Some(Refused(Some(_))));
+            if self.eventual.is_none() || refused || !ctx.response().status().is_success() {
                 return Ok(());
             }
             let call = format!("{service}:{operation}");
             let sent = cfg.load::<Sent>().map(|s| s.0.clone()).unwrap_or_default();
-            if self.eventual.is_none() {
-                return Ok(());
-            }
             let answer = ctx
                 .response()
                 .body()
@@ -443,16 +467,11 @@ mod enabled {
                         self.wrote(i, name);
                     }
                 }
-                if !matches!(rule.answer, Answer::OldRead) || !rule.refused.contains(&call.as_str())
+                if matches!(rule.answer, Answer::OldRead)
+                    && rule.refused.contains(&call.as_str())
+                    && !answer.is_empty()
                 {
-                    continue;
-                }
-                let within = self.within_window(i, &sent);
-                let mut reads = self.reads.lock().unwrap_or_else(|p| p.into_inner());
-                if within && let Some(old) = reads.get(&sent) {
-                    eprintln!("fault injection: {call} read back the values before the write");
-                    *ctx.response_mut().body_mut() = SdkBody::from(old.clone());
-                } else {
+                    let mut reads = self.reads.lock().unwrap_or_else(|p| p.into_inner());
                     reads.insert(sent.clone(), answer.clone());
                 }
             }
