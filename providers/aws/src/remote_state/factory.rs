@@ -200,9 +200,7 @@ impl S3BackendFactory {
             Some(_) => Some(RetryMode::Standard),
             None => None,
         };
-        if let Some(retry) = identity::retry_config(identity.max_retries, retry_mode) {
-            loader = loader.retry_config(retry);
-        }
+        loader = loader.retry_config(identity::retry_config(identity.max_retries, retry_mode));
         let ca_bundle = identity.custom_ca_bundle.as_deref().map(expand_home);
         if let Some(client) = forge_aws_common::transport::http_client(
             ca_bundle.as_deref(),
