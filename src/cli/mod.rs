@@ -365,6 +365,7 @@ pub fn main() -> i32 {
     let unavailable_hooks = [
         forge_engine::fault_injection::unavailable_warning(),
         forge_aws_common::fault::unavailable_warning(),
+        forge_aws_common::fault_refusals::unavailable_warning(),
     ];
     for warning in unavailable_hooks.into_iter().flatten() {
         eprintln!("warning: {warning}");

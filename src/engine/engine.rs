@@ -256,6 +256,10 @@ fn lock_info(operation: &str, path: String) -> LockInfo {
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         path,
         process: crate::lock_holder::this_process().map(Box::new),
+        lease: Some(forge_provider::LockLease {
+            term: crate::fault_injection::lease_term(),
+            expires: None,
+        }),
     }
 }
 
@@ -459,6 +463,8 @@ impl Engine {
         // The holders released as gone: each at most once, so that a backend that keeps
         // refusing cannot keep this loop going.
         let mut released: Vec<String> = Vec::new();
+        // The lapsed leases taken over (or tried): each at most once, for the same reason.
+        let mut taken_over: Vec<String> = Vec::new();
         loop {
             match backend.lock(&info).await {
                 Ok(()) => {
@@ -488,6 +494,41 @@ impl Engine {
                     }
                 }
                 Err(BackendError::Locked(holder))
+                    if !taken_over.contains(&holder.id)
+                        && let Some(lapsed) = crate::lock_holder::lapsed_for(
+                            &holder,
+                            self.options.lock_timeout,
+                            std::time::SystemTime::now(),
+                        ) =>
+                {
+                    taken_over.push(holder.id.clone());
+                    // Only the exact lock item read, with the lease seen lapsed: a renewal
+                    // or another taker in between makes the backend refuse.
+                    match backend.take_over(&holder, &info).await {
+                        Ok(()) => {
+                            self.emit(Event::Notice {
+                                unit: Some(unit.name.clone()),
+                                message: format!(
+                                    "took over the state lock held by {} since {} for {} (lock ID {}): its lease lapsed {}s ago, longer than --lock-timeout {}s, so that run stopped renewing it; its journal, on the machine it ran, keeps what it recorded",
+                                    holder.who,
+                                    holder.created,
+                                    holder.operation,
+                                    holder.id,
+                                    lapsed.as_secs(),
+                                    self.options.lock_timeout.as_secs()
+                                ),
+                            });
+                            tracing::debug!(unit = %unit.name, lock_id = %info.id, old_lock_id = %holder.id, "state lock taken over");
+                            return Ok(info);
+                        }
+                        // Renewed, released or taken in between: ask again.
+                        Err(BackendError::Locked(_)) => {}
+                        Err(e) => {
+                            return Err(backend_error("take over the lapsed lock of", backend, &e));
+                        }
+                    }
+                }
+                Err(BackendError::Locked(holder))
                     if start.elapsed() < self.options.lock_timeout =>
                 {
                     if !announced {
@@ -505,8 +546,12 @@ impl Engine {
                     wait = (wait * 2).min(Duration::from_secs(5));
                 }
                 Err(BackendError::Locked(holder)) => {
+                    let lease =
+                        crate::lock_holder::lease_text(&holder, std::time::SystemTime::now())
+                            .map(|l| format!("; {l}"))
+                            .unwrap_or_default();
                     return Err(EngineError::new(ErrorKind::Backend, format!("unit {}: the state is locked", unit.name))
-                        .cause(format!("held by {} since {} for {}", holder.who, holder.created, holder.operation))
+                        .cause(format!("held by {} since {} for {}{lease}", holder.who, holder.created, holder.operation))
                         .cause(format!("lock ID {} on {}", holder.id, if holder.path.is_empty() { backend.describe() } else { holder.path.clone() }))
                         .hint(format!(
                             "wait for that run to finish (--lock-timeout 5m waits for it), or if it crashed: forge force-unlock {} {}",

@@ -10,6 +10,9 @@
 //! - `FORGE_FAULT_SLOW_OPS_MS=N` (`tests/cli/stop_signals.rs`): every resource operation
 //!   that changes something takes N ms longer, so that a test can signal forge while an
 //!   operation is surely in flight.
+//! - `FORGE_FAULT_LOCK_LEASE_MS=N` (`tests/cli/lock_leases.rs`): the lease of every lock
+//!   this run takes lasts N ms (renewed every third of that) instead of
+//!   [`crate::lock_holder::LEASE_TERM`], so a test sees renewals and lapses in seconds.
 //!
 //! The hooks are compiled only with the cargo feature `test-support` (on under `cargo
 //! test`, off in a plain build): a product binary never aborts or waits on purpose, and
@@ -23,6 +26,8 @@ pub(crate) const PANIC_AFTER_OPS_VAR: &str = "FORGE_FAULT_PANIC_AFTER_OPS";
 pub(crate) const ABORT_AFTER_CREATES_VAR: &str = "FORGE_FAULT_ABORT_AFTER_CREATES";
 /// The variable that slows operations down.
 pub(crate) const SLOW_OPS_VAR: &str = "FORGE_FAULT_SLOW_OPS_MS";
+/// The variable that shortens lock leases.
+pub(crate) const LOCK_LEASE_VAR: &str = "FORGE_FAULT_LOCK_LEASE_MS";
 
 /// The warning a build without the hooks gives when a variable is set anyway.
 pub fn unavailable_warning() -> Option<String> {
@@ -34,6 +39,7 @@ pub fn unavailable_warning() -> Option<String> {
         PANIC_AFTER_OPS_VAR,
         ABORT_AFTER_CREATES_VAR,
         SLOW_OPS_VAR,
+        LOCK_LEASE_VAR,
     ]
     .into_iter()
     .filter(|v| std::env::var_os(v).is_some())
@@ -125,3 +131,19 @@ pub(crate) fn after_create_returned() {
 /// Without the test hooks there is nothing to count.
 #[cfg(not(feature = "test-support"))]
 pub(crate) fn after_create_returned() {}
+
+/// The term of the leases this run's locks carry.
+#[cfg(feature = "test-support")]
+pub(crate) fn lease_term() -> std::time::Duration {
+    std::env::var(LOCK_LEASE_VAR)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_millis)
+        .unwrap_or(crate::lock_holder::LEASE_TERM)
+}
+
+/// Without the test hooks every lease has the product's term.
+#[cfg(not(feature = "test-support"))]
+pub(crate) fn lease_term() -> std::time::Duration {
+    crate::lock_holder::LEASE_TERM
+}

@@ -75,6 +75,8 @@ fn lock_from_json(v: &serde_json::Value) -> LockInfo {
         process: v
             .get(forge_provider::LOCK_PROCESS_MEMBER)
             .and_then(|p| serde_json::from_value(p.clone()).ok()),
+        // A local lock file keeps no lease: only its holder's process tells it is gone.
+        lease: None,
     }
 }
 
@@ -212,6 +214,7 @@ mod tests {
             created: "2026-01-01T00:00:00Z".into(),
             path: String::new(),
             process: None,
+            lease: None,
         }
     }
 

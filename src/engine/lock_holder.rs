@@ -7,8 +7,45 @@
 //! Anything less certain is left alone: a lock Terraform took (no process recorded), one
 //! taken on another host, in another container or before a reboot, or one whose process
 //! cannot be looked at. Those still need the holder to finish, or `force-unlock`.
+//!
+//! Leases reach further: a forge lock on a backend that keeps leases (the s3 backend's
+//! DynamoDB lock) carries one, renewed by the holder while it runs ([`LEASE_TERM`]). With
+//! `--lock-timeout D`, a lock whose lease lapsed more than D ago ([`lapsed_for`]) is
+//! taken over, wherever its holder ran: a holder that stopped renewing for that long is
+//! dead, or cut off and unable to write state anyway (every state write is conditional on
+//! the version it read). A lock without a lease (Terraform's) is never taken over.
 
-use forge_provider::LockProcess;
+use std::time::{Duration, SystemTime};
+
+use forge_provider::{LockInfo, LockProcess};
+
+/// How long a lock's lease lasts unless renewed; the holder renews it every third of that,
+/// so two renewals in a row may fail (a network blip) before it lapses.
+pub(crate) const LEASE_TERM: Duration = Duration::from_secs(60);
+
+/// How long ago `holder`'s lease lapsed, when it did more than `grace` ago (`grace` zero:
+/// never; only `--lock-timeout` allows a take-over). `None` for a lock without a lease, a
+/// lease still running, or one lapsed too recently.
+pub(crate) fn lapsed_for(holder: &LockInfo, grace: Duration, now: SystemTime) -> Option<Duration> {
+    if grace.is_zero() {
+        return None;
+    }
+    let expires = holder.lease.as_ref()?.expires?;
+    let lapsed = now.duration_since(expires).ok()?;
+    (lapsed > grace).then_some(lapsed)
+}
+
+/// The lease of `holder` in words for a message: when it lapsed, or until when it runs.
+pub(crate) fn lease_text(holder: &LockInfo, now: SystemTime) -> Option<String> {
+    let expires = holder.lease.as_ref()?.expires?;
+    Some(match now.duration_since(expires) {
+        Ok(ago) => format!("its lease lapsed {}s ago", ago.as_secs()),
+        Err(ahead) => format!(
+            "its lease is renewed by the holder (runs {}s more unless renewed again)",
+            ahead.duration().as_secs()
+        ),
+    })
+}
 
 /// What can be said of a lock's holding process from here.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,6 +147,43 @@ fn read_trimmed(path: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_lease_lapsed_longer_than_the_timeout_allows_a_take_over() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000);
+        let leased = |expires: Option<SystemTime>| LockInfo {
+            lease: Some(forge_provider::LockLease {
+                term: Duration::ZERO,
+                expires,
+            }),
+            ..LockInfo::default()
+        };
+        let ten = Duration::from_secs(10);
+        let lapsed_long_ago = leased(Some(now - Duration::from_secs(60)));
+        assert_eq!(
+            lapsed_for(&lapsed_long_ago, ten, now),
+            Some(Duration::from_secs(60))
+        );
+        // Without --lock-timeout, never.
+        assert_eq!(lapsed_for(&lapsed_long_ago, Duration::ZERO, now), None);
+        // Lapsed, but not for longer than the timeout.
+        assert_eq!(
+            lapsed_for(&leased(Some(now - Duration::from_secs(5))), ten, now),
+            None
+        );
+        // Still running.
+        assert_eq!(
+            lapsed_for(&leased(Some(now + Duration::from_secs(50))), ten, now),
+            None
+        );
+        // An unreadable lease, and Terraform's lock without any.
+        assert_eq!(lapsed_for(&leased(None), ten, now), None);
+        assert_eq!(lapsed_for(&LockInfo::default(), ten, now), None);
+        assert_eq!(
+            lease_text(&lapsed_long_ago, now).as_deref(),
+            Some("its lease lapsed 60s ago")
+        );
+    }
 
     #[test]
     fn stat_fields_are_counted_after_the_command_name() {

@@ -60,6 +60,30 @@ impl Backend {
             .and_then(|i| i.get(attr).and_then(|v| v.as_s().ok().cloned()))
     }
 
+    /// The lease forge's lock item for a state key carries (`ForgeLeaseExpires`).
+    pub async fn lock_lease(&self, key: &str) -> Option<String> {
+        self.item(&format!("{}/{key}", self.bucket), "ForgeLeaseExpires")
+            .await
+    }
+
+    /// Puts a forge lock item with a lease lapsing at `lease` (RFC 3339), as a forge run
+    /// that stopped renewing it leaves it.
+    pub async fn put_leased_lock_item(&self, key: &str, info: &str, lease: &str) {
+        let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);
+        client
+            .put_item()
+            .table_name(&self.table)
+            .item(
+                "LockID",
+                AttributeValue::S(format!("{}/{key}", self.bucket)),
+            )
+            .item("Info", AttributeValue::S(info.to_string()))
+            .item("ForgeLeaseExpires", AttributeValue::S(lease.to_string()))
+            .send()
+            .await
+            .expect("PutItem on the lock table");
+    }
+
     /// Puts a lock item as another program would (Terraform, a crashed forge).
     pub async fn put_lock_item(&self, key: &str, info: &str) {
         let client = aws_sdk_dynamodb::Client::new(&sdk_config().await);

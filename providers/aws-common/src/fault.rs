@@ -36,12 +36,23 @@ pub fn unavailable_warning() -> Option<String> {
 }
 
 #[cfg(feature = "test-support")]
+pub(crate) use enabled::draw;
+#[cfg(feature = "test-support")]
 pub use enabled::{LostAnswers, LostAnswersSettings, lost_answers};
 
 /// Without the test hooks there is never an interceptor to register.
 #[cfg(not(feature = "test-support"))]
 pub fn lost_answers() -> Option<aws_smithy_runtime_api::client::interceptors::SharedInterceptor> {
     None
+}
+
+/// Every fault layer the variables arm (lost answers, throttling, eventual consistency:
+/// `fault_refusals`), for a client to register; empty in a product build.
+pub fn layers() -> Vec<aws_smithy_runtime_api::client::interceptors::SharedInterceptor> {
+    lost_answers()
+        .into_iter()
+        .chain(crate::fault_refusals::refusals())
+        .collect()
 }
 
 #[cfg(feature = "test-support")]
@@ -71,6 +82,11 @@ mod enabled {
 
     impl LostAnswersSettings {
         pub fn parse(text: &str) -> Result<LostAnswersSettings, String> {
+            Self::parse_for(LOSE_ANSWERS_VAR, text)
+        }
+
+        /// The same settings given to the variable `var` (named in the errors).
+        pub fn parse_for(var: &str, text: &str) -> Result<LostAnswersSettings, String> {
             let mut settings = LostAnswersSettings {
                 seed: 1,
                 rate: 1.0,
@@ -79,12 +95,13 @@ mod enabled {
             for part in text.split(';').map(str::trim).filter(|p| !p.is_empty()) {
                 let (key, value) = part
                     .split_once('=')
-                    .ok_or_else(|| format!("{LOSE_ANSWERS_VAR}: `{part}` is not key=value"))?;
+                    .ok_or_else(|| format!("{var}: `{part}` is not key=value"))?;
                 match key.trim() {
                     "seed" => {
-                        settings.seed = value.trim().parse().map_err(|_| {
-                            format!("{LOSE_ANSWERS_VAR}: seed `{value}` is not a whole number")
-                        })?
+                        settings.seed = value
+                            .trim()
+                            .parse()
+                            .map_err(|_| format!("{var}: seed `{value}` is not a whole number"))?
                     }
                     "rate" => {
                         settings.rate = value
@@ -93,7 +110,7 @@ mod enabled {
                             .ok()
                             .filter(|r| (0.0..=1.0).contains(r))
                             .ok_or_else(|| {
-                                format!("{LOSE_ANSWERS_VAR}: rate `{value}` is not between 0 and 1")
+                                format!("{var}: rate `{value}` is not between 0 and 1")
                             })?
                     }
                     "ops" => {
@@ -105,7 +122,7 @@ mod enabled {
                     }
                     other => {
                         return Err(format!(
-                            "{LOSE_ANSWERS_VAR}: unknown setting `{other}` (seed, rate, ops)"
+                            "{var}: unknown setting `{other}` (seed, rate, ops)"
                         ));
                     }
                 }
@@ -113,7 +130,7 @@ mod enabled {
             Ok(settings)
         }
 
-        fn covers(&self, service: &str, operation: &str) -> bool {
+        pub(crate) fn covers(&self, service: &str, operation: &str) -> bool {
             self.ops.is_empty()
                 || self.ops.iter().any(|o| match o.split_once(':') {
                     Some((s, op)) => s.eq_ignore_ascii_case(service) && op == operation,
@@ -149,16 +166,21 @@ mod enabled {
         /// The next draw in [0, 1): splitmix64 of the seed and the draw's number, so the
         /// sequence depends only on the seed.
         fn draw(&self) -> f64 {
-            let n = self.draws.fetch_add(1, Ordering::SeqCst);
-            let mut z = self
-                .settings
-                .seed
-                .wrapping_add(n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^= z >> 31;
-            (z >> 11) as f64 / (1u64 << 53) as f64
+            draw(
+                self.settings.seed,
+                self.draws.fetch_add(1, Ordering::SeqCst),
+            )
         }
+    }
+
+    /// Draw number `n` in [0, 1) of the sequence `seed` gives: splitmix64 of the two, so
+    /// the sequence depends only on the seed.
+    pub(crate) fn draw(seed: u64, n: u64) -> f64 {
+        let mut z = seed.wrapping_add(n.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
     }
 
     impl Intercept for LostAnswers {

@@ -11,6 +11,7 @@
 pub mod adoption;
 pub mod api_stats;
 pub mod fault;
+pub mod fault_refusals;
 pub mod identity;
 pub mod naming;
 pub mod policy;

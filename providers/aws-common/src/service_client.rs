@@ -2,7 +2,7 @@
 //! `client` function of one line: the provider configuration's SDK settings, the
 //! `api_stats` interceptor (so `forge --api-stats` counts every call), the endpoint the
 //! provider block's `endpoints` gives the service (else the SDK's standard variables) and,
-//! in test builds, the lost-answers fault layer (`fault`).
+//! in test builds, the fault layers (`fault`, `fault_refusals`).
 //!
 //! A macro rather than a generic function: every SDK crate generates its own
 //! `config::Builder` and `Client` with the same method names but no trait in common.
@@ -30,8 +30,9 @@ macro_rules! service_client {
         if let Some(url) = ctx.endpoint_for($endpoint_key) {
             conf = conf.endpoint_url(url);
         }
-        // Tests lose some answers here too (a test build only; `None` otherwise).
-        if let Some(fault) = $crate::fault::lost_answers() {
+        // Tests lose, throttle and delay some answers here too (a test build only;
+        // none otherwise).
+        for fault in $crate::fault::layers() {
             conf.push_interceptor(fault);
         }
         let finish = $finish;

@@ -13,6 +13,12 @@
 //!   writer can run while the lock is held; a crash leaves no digest, never a wrong one.
 //! - Lock: `{LockID: "<bucket>/<key>", Info: <lock JSON>}` put only when absent; with
 //!   `use_lockfile`, the object `<key>.tflock` written only when absent.
+//! - Lease (`lease`): forge's table lock item also has `ForgeLeaseExpires` (RFC 3339),
+//!   an attribute Terraform never reads. While the lock is held a task renews it every
+//!   third of its term, conditional on the item's Info being this lock's; `take_over`
+//!   replaces a lapsed lease's exact item (Info and lease) in one conditional PutItem.
+//!   With `use_lockfile` the lock keeps no lease (the lock object would have to be
+//!   rewritten too): such a lock is never taken over.
 //! - Opening (`S3BackendFactory`): a missing bucket or table is created as Terragrunt
 //!   does; `assume_role` is honoured; endpoints come from the config or the standard
 //!   variables. Opening starts the bucket and table checks and returns: the lock's
@@ -28,6 +34,7 @@ mod bootstrap;
 mod bucket_owner;
 mod config;
 mod factory;
+mod lease;
 mod lock_info;
 mod role;
 mod s3_store;
@@ -66,6 +73,8 @@ impl Default for ConsistencyRetry {
 
 /// The attribute of the lock item that holds the lock JSON.
 const INFO_ATTR: &str = "Info";
+/// The attribute of forge's lock item that holds its lease's end (see `lease`).
+const LEASE_ATTR: &str = "ForgeLeaseExpires";
 /// The attribute of the digest item that holds the md5.
 const DIGEST_ATTR: &str = "Digest";
 /// The error codes of a request to a bucket or table that does not exist (yet).
@@ -125,6 +134,8 @@ struct HeldDigest {
     deleted: bool,
     /// The MD5 of the last write under the lock, set at unlock.
     pending: Option<String>,
+    /// The task renewing the lock's lease, stopped when the lock is released.
+    renewal: Option<lease::Renewal>,
 }
 
 impl S3Backend {
@@ -220,15 +231,22 @@ impl S3Backend {
         body: &str,
     ) -> Result<(), BackendError> {
         let lock_id = self.config.lock_path();
+        let lease = self
+            .leased(info)
+            .map(|term| lease::expiry_text(std::time::SystemTime::now() + term));
+        let mut attrs = vec![(INFO_ATTR, body)];
+        if let Some(lease) = &lease {
+            attrs.push((LEASE_ATTR, lease.as_str()));
+        }
         // A refused put whose holder is gone by the time we look was released in between:
         // try again a few times rather than report a lock nobody holds.
         for _ in 0..3 {
-            let put = match table.put_if_absent(&lock_id, INFO_ATTR, body).await {
+            let put = match table.put_item_if_absent(&lock_id, &attrs).await {
                 Err(e) if e.code.as_deref() == Some(NO_SUCH_TABLE) => {
                     // Sent before the table check opening started: wait for it (it
                     // creates the table), then lock.
                     self.checks.table().await?;
-                    table.put_if_absent(&lock_id, INFO_ATTR, body).await
+                    table.put_item_if_absent(&lock_id, &attrs).await
                 }
                 put => put,
             };
@@ -260,11 +278,75 @@ impl S3Backend {
     }
 
     async fn table_holder(&self, table: &LockTable) -> Result<Option<LockInfo>, BackendError> {
-        let text = table
-            .get_string(&self.config.lock_path(), INFO_ATTR)
-            .await
-            .map_err(other)?;
-        Ok(text.map(|t| lock_info::from_json(&t, &self.config.lock_path())))
+        Ok(self.table_item(table).await?.map(|item| item.holder))
+    }
+
+    /// The lock item as stored: its Info and lease texts, and the holder they describe.
+    async fn table_item(&self, table: &LockTable) -> Result<Option<LockItem>, BackendError> {
+        let lock_id = self.config.lock_path();
+        let Some(mut attrs) = table.get_strings(&lock_id).await.map_err(other)? else {
+            return Ok(None);
+        };
+        // An item without Info is not a lock anyone can describe; reads as Terraform's
+        // unreadable lock does.
+        let info = attrs.remove(INFO_ATTR).unwrap_or_default();
+        let lease = attrs.remove(LEASE_ATTR);
+        let mut holder = lock_info::from_json(&info, &lock_id);
+        holder.lease = lease.as_deref().map(lease::read);
+        Ok(Some(LockItem {
+            info,
+            lease,
+            holder,
+        }))
+    }
+
+    /// The lease term `info` asks for, when this backend keeps leases (a table and no
+    /// lock object: see the module's doc).
+    fn leased(&self, info: &LockInfo) -> Option<std::time::Duration> {
+        if self.table.is_none() || self.config.use_lockfile {
+            return None;
+        }
+        info.lease.as_ref().map(|l| l.term).filter(|t| !t.is_zero())
+    }
+
+    /// Records the lock as this backend's and starts renewing its lease, if it has one.
+    fn hold(&self, info: &LockInfo, body: &str) {
+        let renewal = match (&self.table, self.leased(info)) {
+            (Some(table), Some(term)) => Some(lease::Renewal::start(
+                table.clone(),
+                self.config.lock_path(),
+                (INFO_ATTR, body.to_string()),
+                LEASE_ATTR,
+                term,
+            )),
+            _ => None,
+        };
+        let mut held = self.held();
+        if let Some(old) = held.renewal.take() {
+            old.stop();
+        }
+        *held = HeldDigest {
+            lock_id: Some(info.id.clone()),
+            lock_body: Some(body.to_string()),
+            renewal,
+            ..HeldDigest::default()
+        };
+    }
+
+    /// Fails when the lease of the lock this backend holds was lost (its renewal found the
+    /// item changed: taken over or force-unlocked): another run may be writing now.
+    fn refuse_lost_lease(&self) -> Result<(), BackendError> {
+        let held = self.held();
+        match &held.renewal {
+            Some(renewal) if renewal.lost() => Err(BackendError::Other(format!(
+                "the state lock {} (ID {}) is no longer this run's: its lease could not be renewed because the lock item changed (taken over by another run after the lease lapsed, or force-unlocked); nothing more is written to {}. \
+                 Run again: the unit's journal keeps what this run recorded",
+                self.config.lock_path(),
+                held.lock_id.as_deref().unwrap_or_default(),
+                self.url()
+            ))),
+            _ => Ok(()),
+        }
     }
 
     async fn file_holder(&self) -> Result<Option<LockInfo>, BackendError> {
@@ -382,6 +464,23 @@ impl S3Backend {
     }
 }
 
+/// The lock item of the table as read.
+struct LockItem {
+    /// Its Info, exactly as stored.
+    info: String,
+    /// Its lease attribute, exactly as stored.
+    lease: Option<String>,
+    holder: LockInfo,
+}
+
+impl Drop for S3Backend {
+    fn drop(&mut self) {
+        if let Some(renewal) = self.held().renewal.take() {
+            renewal.stop();
+        }
+    }
+}
+
 impl S3Backend {
     fn held(&self) -> std::sync::MutexGuard<'_, HeldDigest> {
         self.held.lock().unwrap_or_else(|p| p.into_inner())
@@ -447,6 +546,7 @@ impl StateBackend for S3Backend {
         // Done long ago when the state was read first; a first write waits for them, so
         // the bucket is there and set up, and a check's error is reported.
         self.checks.all().await?;
+        self.refuse_lost_lease()?;
         if let Some(table) = &self.table
             && self.held_lock().is_some()
             && !self.held().deleted
@@ -547,6 +647,51 @@ impl StateBackend for S3Backend {
         }
         Ok(None)
     }
+
+    async fn take_over(&self, stale: &LockInfo, info: &LockInfo) -> Result<(), BackendError> {
+        let (Some(table), Some(term)) = (&self.table, self.leased(info)) else {
+            return Err(BackendError::Locked(stale.clone()));
+        };
+        let info = normalized(info, &self.config.lock_path());
+        let body = lock_info::to_json(&info);
+        let Some(current) = self.table_item(table).await? else {
+            // Released meanwhile: the caller takes it the ordinary way.
+            return Err(BackendError::Locked(vanished_holder(&info)));
+        };
+        // Only the lock the caller judged, with the lease it saw lapse: a renewal since
+        // means its holder runs.
+        if current.holder.id != stale.id
+            || current.lease.is_none()
+            || current.holder.lease.as_ref().map(|l| l.expires)
+                != stale.lease.as_ref().map(|l| l.expires)
+        {
+            return Err(BackendError::Locked(current.holder));
+        }
+        let lease = lease::expiry_text(std::time::SystemTime::now() + term);
+        let lock_id = self.config.lock_path();
+        let replaced = table
+            .replace_if(
+                &lock_id,
+                &[
+                    (INFO_ATTR, Some(current.info.as_str())),
+                    (LEASE_ATTR, current.lease.as_deref()),
+                ],
+                &[(INFO_ATTR, body.as_str()), (LEASE_ATTR, lease.as_str())],
+            )
+            .await
+            .map_err(other)?;
+        if !replaced {
+            match self.table_item(table).await? {
+                // Our own replacement, carried out but its answer lost: the SDK sent it
+                // again and the item it wrote refused the retry.
+                Some(item) if item.info == body => {}
+                Some(item) => return Err(BackendError::Locked(item.holder)),
+                None => return Err(BackendError::Locked(vanished_holder(&info))),
+            }
+        }
+        self.hold(&info, &body);
+        Ok(())
+    }
 }
 
 impl S3Backend {
@@ -564,11 +709,7 @@ impl S3Backend {
             }
             return Err(e);
         }
-        *self.held() = HeldDigest {
-            lock_id: Some(info.id.clone()),
-            lock_body: Some(body.to_string()),
-            ..HeldDigest::default()
-        };
+        self.hold(info, body);
         Ok(())
     }
 
@@ -604,7 +745,11 @@ impl S3Backend {
                     ))
                 })?;
             }
-            *self.held() = HeldDigest::default();
+            let renewal = std::mem::take(&mut *self.held()).renewal;
+            // Stopped before the item goes: a renewal never races the delete.
+            if let Some(renewal) = renewal {
+                renewal.stop();
+            }
         }
         if let Some(table) = &self.table {
             self.release_table(table, id, read).await?;
@@ -639,6 +784,7 @@ fn vanished_holder(info: &LockInfo) -> LockInfo {
         created: String::new(),
         path: info.path.clone(),
         process: None,
+        lease: None,
     }
 }
 
@@ -660,6 +806,7 @@ mod tests {
             created: created.into(),
             path: "s3://bucket/key".into(),
             process: None,
+            lease: None,
         }
     }
 

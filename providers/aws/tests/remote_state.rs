@@ -60,6 +60,7 @@ fn lock_info(id: &str, who: &str) -> LockInfo {
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
         path: String::new(),
         process: None,
+        lease: None,
     }
 }
 
@@ -326,6 +327,128 @@ async fn lock_left_by_a_killed_process_is_force_unlocked_and_state_survives() {
     let again = backend.read().await.expect("read").expect("state");
     assert_eq!(again.bytes, state_json(2, &lineage));
     backend.unlock("new-run", false).await.expect("unlock");
+}
+
+/// The lease attribute of the lock item, as RFC 3339 parsed.
+async fn lease_of(lock_id: &str) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    let (_, table) = shared_names();
+    table_item(table, lock_id, "ForgeLeaseExpires")
+        .await
+        .map(|t| chrono::DateTime::parse_from_rfc3339(&t).expect("an RFC 3339 lease"))
+}
+
+fn leased(id: &str, who: &str, term: Duration) -> LockInfo {
+    LockInfo {
+        lease: Some(forge_provider::LockLease {
+            term,
+            expires: None,
+        }),
+        ..lock_info(id, who)
+    }
+}
+
+#[tokio::test]
+async fn a_held_lease_is_renewed_and_only_the_exact_lapsed_item_is_taken_over() {
+    let key = format!("{}/terraform.tfstate", unique("lease"));
+    let (bucket, table) = shared_names();
+    let lock_id = format!("{bucket}/{key}");
+    let term = Duration::from_millis(900);
+    let first = backend_for(&key).await;
+    first
+        .lock(&leased("first-run", "first@host", term))
+        .await
+        .expect("lock");
+    let leased_until = lease_of(&lock_id).await.expect("the lock item has a lease");
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let renewed = lease_of(&lock_id).await.expect("still leased");
+    assert!(
+        renewed > leased_until,
+        "not renewed: {leased_until} then {renewed}"
+    );
+
+    // Another run read the lock, then the holder renewed it: the take-over of what was
+    // read is refused and the holder keeps its lock.
+    let second = backend_for(&key).await;
+    let seen = second.lock_holder().await.expect("holder").expect("locked");
+    assert!(
+        seen.lease.as_ref().and_then(|l| l.expires).is_some(),
+        "{seen:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let next = leased("second-run", "second@host", term);
+    assert_eq!(locked(second.take_over(&seen, &next).await).id, "first-run");
+    assert_eq!(
+        second
+            .lock_holder()
+            .await
+            .expect("holder")
+            .map(|h| h.id)
+            .as_deref(),
+        Some("first-run")
+    );
+
+    // The holder "dies": its backend goes without unlocking, its renewals stop.
+    drop(first);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let lapsed = second
+        .lock_holder()
+        .await
+        .expect("holder")
+        .expect("still locked");
+    let expires = lapsed
+        .lease
+        .as_ref()
+        .and_then(|l| l.expires)
+        .expect("a lease");
+    assert!(
+        expires < std::time::SystemTime::now(),
+        "the lease did not lapse"
+    );
+    second.take_over(&lapsed, &next).await.expect("take over");
+    let info = table_item(table, &lock_id, "Info")
+        .await
+        .expect("the lock item");
+    assert!(info.contains("second-run"), "{info}");
+    // The new holder's lease runs and is renewed.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(lease_of(&lock_id).await.expect("leased") > renewed);
+    // The old lock ID releases nothing any more.
+    let late = backend_for(&key).await;
+    assert_eq!(
+        locked(late.unlock("first-run", false).await).id,
+        "second-run"
+    );
+    second.unlock("second-run", false).await.expect("unlock");
+    assert_eq!(table_item(table, &lock_id, "Info").await, None);
+    assert_eq!(lease_of(&lock_id).await, None);
+}
+
+#[tokio::test]
+async fn a_lock_without_a_lease_is_never_taken_over() {
+    let key = format!("{}/terraform.tfstate", unique("no-lease"));
+    let (bucket, table) = shared_names();
+    let lock_id = format!("{bucket}/{key}");
+    // Terraform's lock: Info only.
+    let terraform = backend_for(&key).await;
+    terraform
+        .lock(&lock_info("terraform-run", "ops@laptop"))
+        .await
+        .expect("lock");
+    assert_eq!(lease_of(&lock_id).await, None);
+    let other = backend_for(&key).await;
+    let seen = other.lock_holder().await.expect("holder").expect("locked");
+    assert_eq!(seen.lease, None);
+    let next = leased("forge-run", "me@host", Duration::from_secs(60));
+    assert_eq!(
+        locked(other.take_over(&seen, &next).await).id,
+        "terraform-run"
+    );
+    let info = table_item(table, &lock_id, "Info").await.expect("kept");
+    assert!(info.contains("terraform-run"), "{info}");
+    terraform
+        .unlock("terraform-run", false)
+        .await
+        .expect("unlock");
 }
 
 #[tokio::test]

@@ -35,6 +35,7 @@ fn lock_info(id: &str) -> LockInfo {
         created: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
         path: String::new(),
         process: None,
+        lease: None,
     }
 }
 

@@ -25,6 +25,20 @@ pub struct LockInfo {
     /// The forge process that took the lock; `None` for a lock Terraform (or a forge
     /// that cannot tell) took. Boxed: `BackendError::Locked` carries a `LockInfo`.
     pub process: Option<Box<LockProcess>>,
+    /// The lease of a lock forge holds: the holder renews it while it runs, so a lease
+    /// that lapsed says the holder stopped (or lost its connection) long ago. `None` for a
+    /// lock Terraform took, or on a backend that keeps no lease: such a lock is never
+    /// taken over.
+    pub lease: Option<LockLease>,
+}
+
+/// A lock's lease. Taking a lock, `term` is how long each renewal extends it (the
+/// backend renews it every third of that while the lock is held); read back from a
+/// backend, `expires` is when it lapses unless renewed (the holder's clock).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockLease {
+    pub term: std::time::Duration,
+    pub expires: Option<std::time::SystemTime>,
 }
 
 /// The member of the lock JSON that holds [`LockProcess`], after Terraform's fields
@@ -115,6 +129,16 @@ pub trait StateBackend: Send + Sync {
 
     /// The current lock holder, if any (for force-unlock messages).
     async fn lock_holder(&self) -> Result<Option<LockInfo>, BackendError>;
+
+    /// Replaces `stale`, a lock whose lease lapsed, by `info`: a conditional write on the
+    /// exact lock item read (its Info and its lease), so a lock renewed, released or taken
+    /// by another run in between is never replaced; that refusal is `Locked` with the
+    /// current holder. A backend that keeps no leases never reports one, so the engine
+    /// never asks it; it refuses.
+    async fn take_over(&self, stale: &LockInfo, info: &LockInfo) -> Result<(), BackendError> {
+        let _ = info;
+        Err(BackendError::Locked(stale.clone()))
+    }
 }
 
 /// Opens the backend a unit's `remote_state` names (`s3`), with its evaluated `config`

@@ -15,8 +15,8 @@ pub mod unit_role;
 pub mod value;
 
 pub use backend::{
-    BackendError, BackendFactory, LOCK_PROCESS_MEMBER, LockInfo, LockProcess, StateBackend,
-    StoredState,
+    BackendError, BackendFactory, LOCK_PROCESS_MEMBER, LockInfo, LockLease, LockProcess,
+    StateBackend, StoredState,
 };
 pub use intent::{CreateIntent, Finding, Found, FoundBy};
 pub use key_service::{DataKey, DataKeyService, KeyServiceFactory, OpenedKeyService};

@@ -94,8 +94,8 @@ impl LockTable {
         if let Some(url) = endpoint {
             conf = conf.endpoint_url(url);
         }
-        // Tests lose some answers here (a test build only; `None` otherwise).
-        if let Some(fault) = forge_aws_common::fault::lost_answers() {
+        // Tests lose and throttle some answers here (a test build only; none otherwise).
+        for fault in forge_aws_common::fault::layers() {
             conf.push_interceptor(fault);
         }
         LockTable {
@@ -256,6 +256,16 @@ impl LockTable {
     /// Puts `{LockID: id, <attr>: value}` only when no item has that id. Returns false
     /// when one exists (the lock is held).
     pub async fn put_if_absent(&self, id: &str, attr: &str, value: &str) -> ProviderResult<bool> {
+        self.put_item_if_absent(id, &[(attr, value)]).await
+    }
+
+    /// Puts `{LockID: id, <name>: <value>...}` (string attributes) only when no item has
+    /// that id. Returns false when one exists (the lock is held).
+    pub async fn put_item_if_absent(
+        &self,
+        id: &str,
+        attrs: &[(&str, &str)],
+    ) -> ProviderResult<bool> {
         retry(
             Backoff::default(),
             |_| false,
@@ -264,8 +274,7 @@ impl LockTable {
                     .client
                     .put_item()
                     .table_name(&self.name)
-                    .item(LOCK_KEY, AttributeValue::S(id.to_string()))
-                    .item(attr, AttributeValue::S(value.to_string()))
+                    .set_item(Some(item(id, attrs)))
                     .condition_expression("attribute_not_exists(#id)")
                     .expression_attribute_names("#id", LOCK_KEY)
                     .send()
@@ -280,6 +289,118 @@ impl LockTable {
                     }
                     Err(e) => Err(self.error("write a lock item to", sdk_error(e))),
                 }
+            },
+        )
+        .await
+    }
+
+    /// Replaces the item `id` by `{LockID: id, <attrs>...}` only while it is exactly
+    /// `expected` (each named string attribute with that value, `None`: absent). Returns
+    /// false when it is not (changed, or gone).
+    pub async fn replace_if(
+        &self,
+        id: &str,
+        expected: &[(&str, Option<&str>)],
+        attrs: &[(&str, &str)],
+    ) -> ProviderResult<bool> {
+        let (condition, names, values) = exactly(expected);
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                let sent = self
+                    .client
+                    .put_item()
+                    .table_name(&self.name)
+                    .set_item(Some(item(id, attrs)))
+                    .condition_expression(&condition)
+                    .set_expression_attribute_names(Some(names.clone()))
+                    .set_expression_attribute_values(values.clone())
+                    .send()
+                    .await;
+                match sent {
+                    Ok(_) => Ok(true),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                    {
+                        Ok(false)
+                    }
+                    Err(e) => Err(self.error("replace a lock item of", sdk_error(e))),
+                }
+            },
+        )
+        .await
+    }
+
+    /// Sets the string attribute `attr` of the item `id` to `value` only while the item's
+    /// `guard` attribute equals `expected` (a lease renewed only on the holder's own lock
+    /// item). Returns false when the item is absent or different.
+    pub async fn set_if(
+        &self,
+        id: &str,
+        (guard, expected): (&str, &str),
+        (attr, value): (&str, &str),
+    ) -> ProviderResult<bool> {
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                let sent = self
+                    .client
+                    .update_item()
+                    .table_name(&self.name)
+                    .key(LOCK_KEY, AttributeValue::S(id.to_string()))
+                    .update_expression("SET #attr = :value")
+                    .condition_expression("#guard = :expected")
+                    .expression_attribute_names("#attr", attr)
+                    .expression_attribute_names("#guard", guard)
+                    .expression_attribute_values(":value", AttributeValue::S(value.to_string()))
+                    .expression_attribute_values(
+                        ":expected",
+                        AttributeValue::S(expected.to_string()),
+                    )
+                    .send()
+                    .await;
+                match sent {
+                    Ok(_) => Ok(true),
+                    Err(e)
+                        if e.as_service_error()
+                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+                    {
+                        Ok(false)
+                    }
+                    Err(e) => Err(self.error("update a lock item of", sdk_error(e))),
+                }
+            },
+        )
+        .await
+    }
+
+    /// The string attributes of the item `id` (the key included); `None` when there is
+    /// no such item.
+    pub async fn get_strings(&self, id: &str) -> ProviderResult<Option<BTreeMap<String, String>>> {
+        retry(
+            Backoff::default(),
+            |_| false,
+            || async {
+                let out = self
+                    .client
+                    .get_item()
+                    .table_name(&self.name)
+                    .key(LOCK_KEY, AttributeValue::S(id.to_string()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(|e| self.error("read an item of", sdk_error(e)))?;
+                Ok(out.item.map(|item| {
+                    item.into_iter()
+                        .filter_map(|(name, value)| match value {
+                            AttributeValue::S(s) => Some((name, s)),
+                            _ => None,
+                        })
+                        .collect()
+                }))
             },
         )
         .await
@@ -403,4 +524,42 @@ impl LockTable {
             hint: Some(hint.to_string()),
         }
     }
+}
+
+/// An item of string attributes under the key `id`.
+fn item(id: &str, attrs: &[(&str, &str)]) -> std::collections::HashMap<String, AttributeValue> {
+    std::iter::once((LOCK_KEY.to_string(), AttributeValue::S(id.to_string())))
+        .chain(
+            attrs
+                .iter()
+                .map(|(name, value)| (name.to_string(), AttributeValue::S(value.to_string()))),
+        )
+        .collect()
+}
+
+/// The condition that an item is exactly `expected` (each attribute equal to its value,
+/// or absent), with its placeholder names and values.
+#[allow(clippy::type_complexity)]
+fn exactly(
+    expected: &[(&str, Option<&str>)],
+) -> (
+    String,
+    std::collections::HashMap<String, String>,
+    Option<std::collections::HashMap<String, AttributeValue>>,
+) {
+    let mut terms = vec!["attribute_exists(#id)".to_string()];
+    let mut names = std::collections::HashMap::from([("#id".to_string(), LOCK_KEY.to_string())]);
+    let mut values = std::collections::HashMap::new();
+    for (i, (name, value)) in expected.iter().enumerate() {
+        names.insert(format!("#a{i}"), name.to_string());
+        match value {
+            Some(v) => {
+                terms.push(format!("#a{i} = :v{i}"));
+                values.insert(format!(":v{i}"), AttributeValue::S(v.to_string()));
+            }
+            None => terms.push(format!("attribute_not_exists(#a{i})")),
+        }
+    }
+    let values = (!values.is_empty()).then_some(values);
+    (terms.join(" AND "), names, values)
 }

@@ -398,7 +398,7 @@ impl InstanceResource {
                 .ok_or_else(|| ProviderError::new("RunInstances returned no instance"))
         };
         let Some(token) = token else {
-            let out = retry_iam_propagation(Backoff::default(), || async {
+            let out = retry_iam_propagation(IAM_PROPAGATION, || async {
                 request.clone().send().await.map_err(sdk_error)
             })
             .await
@@ -411,7 +411,7 @@ impl InstanceResource {
         // marker) before each new attempt.
         let once = aws_sdk_ec2::config::Config::builder()
             .retry_config(aws_sdk_ec2::config::retry::RetryConfig::standard().with_max_attempts(1));
-        retry_iam_propagation(Backoff::default(), || async {
+        retry_iam_propagation(IAM_PROPAGATION, || async {
             let mut delay = Duration::from_millis(200);
             let mut attempt = 1;
             loop {
@@ -615,7 +615,7 @@ impl InstanceResource {
                 let spec = IamInstanceProfileSpecification::builder()
                     .name(name)
                     .build();
-                retry_iam_propagation(Backoff::default(), || async {
+                retry_iam_propagation(IAM_PROPAGATION, || async {
                     self.client
                         .associate_iam_instance_profile()
                         .instance_id(id)
@@ -632,7 +632,7 @@ impl InstanceResource {
                 let spec = IamInstanceProfileSpecification::builder()
                     .name(name)
                     .build();
-                retry_iam_propagation(Backoff::default(), || async {
+                retry_iam_propagation(IAM_PROPAGATION, || async {
                     self.client
                         .replace_iam_instance_profile_association()
                         .association_id(&association)
@@ -695,6 +695,15 @@ pub fn is_iam_propagation_error(e: &ProviderError) -> bool {
     e.code.as_deref() == Some("InvalidParameterValue")
         && (message.contains("iam instance profile") || message.contains("iaminstanceprofile"))
 }
+
+/// How long a call naming an instance profile is retried while EC2 cannot see it yet:
+/// the provider's `iamPropagationTimeout`, 2 minutes (17 waits from 200 ms, doubling up
+/// to 10 s: about 123 s). A profile that really does not exist fails after that.
+pub const IAM_PROPAGATION: Backoff = Backoff {
+    attempts: 18,
+    first_delay: Duration::from_millis(200),
+    max_delay: Duration::from_secs(10),
+};
 
 /// Runs a call that names an instance profile, retrying while IAM propagates it.
 pub async fn retry_iam_propagation<T, F, Fut>(backoff: Backoff, op: F) -> ProviderResult<T>

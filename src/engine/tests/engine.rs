@@ -619,6 +619,7 @@ async fn a_held_lock_is_reported_with_the_force_unlock_command() {
         created: "2026-01-01T00:00:00Z".into(),
         path: String::new(),
         process: None,
+        lease: None,
     };
     forge_provider::StateBackend::lock(&backend, &holder)
         .await

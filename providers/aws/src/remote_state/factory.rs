@@ -200,9 +200,7 @@ impl S3BackendFactory {
             Some(_) => Some(RetryMode::Standard),
             None => None,
         };
-        if let Some(retry) = identity::retry_config(identity.max_retries, retry_mode) {
-            loader = loader.retry_config(retry);
-        }
+        loader = loader.retry_config(identity::retry_config(identity.max_retries, retry_mode));
         let ca_bundle = identity.custom_ca_bundle.as_deref().map(expand_home);
         if let Some(client) = forge_aws_common::transport::http_client(
             ca_bundle.as_deref(),
@@ -262,8 +260,8 @@ impl S3BackendFactory {
         if let Some(url) = &config.s3_endpoint {
             s3_conf = s3_conf.endpoint_url(url);
         }
-        // Tests lose some answers here (a test build only; `None` otherwise).
-        if let Some(fault) = forge_aws_common::fault::lost_answers() {
+        // Tests lose and throttle some answers here (a test build only; none otherwise).
+        for fault in forge_aws_common::fault::layers() {
             s3_conf.push_interceptor(fault);
         }
         let clients = Clients {

@@ -63,6 +63,8 @@ pub fn from_json(text: &str, path: &str) -> LockInfo {
                 w.path
             },
             process: w.process.map(Box::new),
+            // The lease is an attribute of the lock item beside this JSON, read with it.
+            lease: None,
         },
         Err(_) => LockInfo {
             id: String::new(),
@@ -76,6 +78,7 @@ pub fn from_json(text: &str, path: &str) -> LockInfo {
             created: String::new(),
             path: path.to_string(),
             process: None,
+            lease: None,
         },
     }
 }
@@ -95,6 +98,7 @@ mod tests {
             created: "2026-11-25T21:07:10.123456789Z".into(),
             path: "b/k".into(),
             process: None,
+            lease: None,
         };
         assert_eq!(
             to_json(&info),

@@ -70,5 +70,6 @@ pub fn someone_elses_lock(id: &str) -> forge_provider::LockInfo {
         created: "2026-01-01T00:00:00Z".into(),
         path: String::new(),
         process: None,
+        lease: None,
     }
 }
