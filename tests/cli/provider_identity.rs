@@ -492,6 +492,11 @@ fn cli_a_units_iam_role_deploys_its_resources_and_keeps_its_state_in_the_roles_a
 iam_assume_role_session_name = "forge-unit-test"
 iam_assume_role_duration     = 900
 
+# Terragrunt answers these as the unit's role.
+locals {{
+  account = get_aws_account_id()
+}}
+
 remote_state {{
   backend = "s3"
   config = {{
@@ -501,7 +506,10 @@ remote_state {{
     use_lockfile = true
   }}
 }}
-inputs = {{}}
+inputs = {{
+  tg_account = local.account
+  tg_caller  = get_aws_caller_identity_arn()
+}}
 "#
                 ),
             ),
@@ -530,6 +538,17 @@ data "aws_caller_identity" "me" {{}}
 output "arn" {{
   value = data.aws_caller_identity.me.arn
 }}
+
+variable "tg_account" {{}}
+variable "tg_caller" {{}}
+
+output "tg_account" {{
+  value = var.tg_account
+}}
+
+output "tg_caller" {{
+  value = var.tg_caller
+}}
 "#
                 ),
             ),
@@ -544,6 +563,16 @@ output "arn" {{
             "arn = \"arn:aws:sts::444444444444:assumed-role/forge-unit-{}/forge-unit-test\"",
             &id[..8]
         )),
+        "{}",
+        apply.text
+    );
+    // Terragrunt's account functions answer as the role too.
+    assert!(
+        apply.text.contains("tg_account = \"444444444444\"")
+            && apply.text.contains(&format!(
+                "tg_caller = \"arn:aws:sts::444444444444:assumed-role/forge-unit-{}/forge-unit-test\"",
+                &id[..8]
+            )),
         "{}",
         apply.text
     );
@@ -696,4 +725,80 @@ resource "aws_sqs_queue" "direct" {{
     });
     let destroy = forge(&root, &["destroy", "env", "--auto-approve"]);
     assert_eq!(destroy.code, Some(0), "{}", destroy.text);
+}
+
+/// The provider's `skip_*` flags as the hashicorp/aws provider reads them: the
+/// credentials are checked with STS when the provider is configured (an unreachable STS
+/// fails the plan at once, naming the flag that skips the check) unless
+/// `skip_credentials_validation = true`; `skip_requesting_account_id = true` refuses what
+/// needs the account id (a key pair's ARN) instead of recording an ARN without it.
+#[test]
+fn cli_provider_credentials_are_checked_unless_skipped_and_the_account_id_is_not_asked_when_skipped()
+ {
+    require_emulators();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let queue = format!("forge-skip-{id}");
+    let provider = |extra: &str| {
+        format!(
+            "provider \"aws\" {{\n  region = \"us-east-1\"\n  endpoints {{\n    sts = \"http://127.0.0.1:9\"\n  }}\n{extra}}}\n\nresource \"aws_sqs_queue\" \"q\" {{\n  name = \"{queue}\"\n}}\n"
+        )
+    };
+    write(
+        &root,
+        &[
+            ("env/app/terragrunt.hcl", "inputs = {}\n".into()),
+            ("env/app/main.tf", provider("")),
+        ],
+    );
+    let plan = forge(&root, &["plan", "env"]);
+    assert_eq!(plan.code, Some(1), "{}", plan.text);
+    assert!(
+        plan.text
+            .contains("the provider's credentials are not valid (STS GetCallerIdentity failed)")
+            && plan
+                .text
+                .contains("skip_credentials_validation = true skips this check"),
+        "{}",
+        plan.text
+    );
+
+    write(
+        &root,
+        &[(
+            "env/app/main.tf",
+            provider("  skip_credentials_validation = true\n"),
+        )],
+    );
+    let plan = forge(&root, &["plan", "env"]);
+    assert_eq!(plan.code, Some(0), "{}", plan.text);
+    assert!(plan.text.contains(&queue), "{}", plan.text);
+
+    let key = format!("forge-skip-{}", &id[..12]);
+    write(
+        &root,
+        &[(
+            "env/app/main.tf",
+            format!(
+                "provider \"aws\" {{\n  region                     = \"us-east-1\"\n  skip_requesting_account_id = true\n}}\n\nresource \"aws_key_pair\" \"k\" {{\n  key_name   = \"{key}\"\n  public_key = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1v7KARKi5k32QssHzs3/PdylxySVJZwsh1i0i+SM4n forge-test\"\n}}\n"
+            ),
+        )],
+    );
+    let apply = forge(&root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(apply.code, Some(1), "{}", apply.text);
+    assert!(
+        apply.text.contains("this needs the AWS account id (an ARN forge builds), and the provider block sets skip_requesting_account_id = true"),
+        "{}",
+        apply.text
+    );
+    // Clean up what the refused create left: the key pair exists, state does not record it.
+    runtime().block_on(async {
+        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let _ = aws_sdk_ec2::Client::new(&conf)
+            .delete_key_pair()
+            .key_name(&key)
+            .send()
+            .await;
+    });
 }

@@ -51,6 +51,8 @@ pub struct AwsContext {
     /// custom endpoint.
     pub s3_use_path_style: bool,
     caller: OnceCell<CallerIdentity>,
+    /// `skip_requesting_account_id = true`, with where to say it was set.
+    skip_requesting_account_id: bool,
     /// Where this context's clients record their API calls (the process-wide record
     /// unless [`AwsContext::with_api_stats`] gave another).
     api_stats: ApiStats,
@@ -90,8 +92,25 @@ impl AwsContext {
             default_tags: settings.default_tags.clone(),
             s3_use_path_style: settings.s3_use_path_style,
             caller: OnceCell::new(),
+            skip_requesting_account_id: settings.skip_requesting_account_id,
             api_stats: ApiStats::global(),
         };
+        // As the provider: unless skipped, the credentials are checked with STS
+        // GetCallerIdentity now, so bad ones fail before anything is read or locked for
+        // this provider, naming the setting that skips the check. The answer is kept:
+        // the account checks below and the account id reuse it.
+        if !settings.skip_credentials_validation {
+            context.caller_identity().await.map_err(|e| ProviderError {
+                message: format!(
+                    "the provider's credentials are not valid (STS GetCallerIdentity failed): {}",
+                    e.message
+                ),
+                hint: Some(
+                    "check the credentials (profile, keys, role) and the STS endpoint; skip_credentials_validation = true skips this check".into(),
+                ),
+                ..e
+            })?;
+        }
         if let Some(check) = settings.account_check() {
             let caller = context.caller_identity().await.map_err(|e| ProviderError {
                 message: format!(
@@ -124,6 +143,7 @@ impl AwsContext {
             default_tags: BTreeMap::new(),
             s3_use_path_style: false,
             caller: OnceCell::new(),
+            skip_requesting_account_id: false,
             api_stats: ApiStats::global(),
         }
     }
@@ -177,8 +197,16 @@ impl AwsContext {
             .cloned()
     }
 
-    /// The account id (see [`AwsContext::caller_identity`]).
+    /// The account id (see [`AwsContext::caller_identity`]); refused under
+    /// `skip_requesting_account_id = true`, where the provider would build ARNs without
+    /// it: forge does not record such an ARN.
     pub async fn account_id(&self) -> ProviderResult<String> {
+        if self.skip_requesting_account_id {
+            return Err(ProviderError::new(
+                "this needs the AWS account id (an ARN forge builds), and the provider block sets skip_requesting_account_id = true",
+            )
+            .hint("remove skip_requesting_account_id (forge then asks STS GetCallerIdentity once for this provider)"));
+        }
         Ok(self.caller_identity().await?.account)
     }
 
@@ -375,6 +403,7 @@ mod tests {
             ]
             .into(),
             s3_use_path_style: false,
+            skip_requesting_account_id: false,
             caller: OnceCell::new(),
             api_stats: ApiStats::new(),
         };
