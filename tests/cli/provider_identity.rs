@@ -802,3 +802,69 @@ fn cli_provider_credentials_are_checked_unless_skipped_and_the_account_id_is_not
             .await;
     });
 }
+
+/// A profile whose credentials come from `credential_process` (the SDK's own provider
+/// runs the program): the queue lands in the account of the key the program prints. An
+/// IAM Identity Center (SSO) profile without a signed-in session (no token in the cache;
+/// the emulator has no SSO portal) fails before anything is read, naming the profile and
+/// saying to run `aws sso login`.
+#[test]
+fn cli_credential_process_profiles_deploy_as_their_program_says_and_an_sso_profile_needs_a_login() {
+    require_emulators();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let queue = format!("forge-process-{id}");
+    let script = root.join("creds.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"555555555555\", \"SecretAccessKey\": \"test\"}'\n",
+    )
+    .expect("script");
+    let mut perms = std::fs::metadata(&script).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).expect("chmod");
+    let config = root.join("aws-config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile proc]\ncredential_process = {}\nregion = us-east-1\n\n[profile sso]\nsso_start_url = https://forge-test.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 666666666666\nsso_role_name = Deployer\nregion = us-east-1\n",
+            script.display()
+        ),
+    )
+    .expect("config");
+    let provider = |profile: &str| {
+        format!(
+            "provider \"aws\" {{\n  profile             = \"{profile}\"\n  shared_config_files = [\"{}\"]\n}}\n\nresource \"aws_sqs_queue\" \"q\" {{\n  name = \"{queue}\"\n}}\n",
+            config.display()
+        )
+    };
+    write(
+        &root,
+        &[
+            ("env/app/terragrunt.hcl", "inputs = {}\n".into()),
+            ("env/app/main.tf", provider("proc")),
+        ],
+    );
+    let apply = forge(&root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(apply.code, Some(0), "{}", apply.text);
+    let rt = runtime();
+    rt.block_on(async {
+        assert!(
+            queue_in("555555555555", &queue).await.is_some(),
+            "the queue is not in the account of the key credential_process printed: {}",
+            apply.text
+        );
+    });
+    let destroy = forge(&root, &["destroy", "env", "--auto-approve"]);
+    assert_eq!(destroy.code, Some(0), "{}", destroy.text);
+
+    write(&root, &[("env/app/main.tf", provider("sso"))]);
+    let plan = forge(&root, &["plan", "env"]);
+    assert_eq!(plan.code, Some(1), "{}", plan.text);
+    assert!(
+        plan.text.contains("aws sso login --profile sso"),
+        "{}",
+        plan.text
+    );
+}

@@ -100,16 +100,10 @@ impl AwsContext {
         // this provider, naming the setting that skips the check. The answer is kept:
         // the account checks below and the account id reuse it.
         if !settings.skip_credentials_validation {
-            context.caller_identity().await.map_err(|e| ProviderError {
-                message: format!(
-                    "the provider's credentials are not valid (STS GetCallerIdentity failed): {}",
-                    e.message
-                ),
-                hint: Some(
-                    "check the credentials (profile, keys, role) and the STS endpoint; skip_credentials_validation = true skips this check".into(),
-                ),
-                ..e
-            })?;
+            context
+                .caller_identity()
+                .await
+                .map_err(|e| invalid_credentials(e, settings.profile.as_deref()))?;
         }
         if let Some(check) = settings.account_check() {
             let caller = context.caller_identity().await.map_err(|e| ProviderError {
@@ -215,6 +209,29 @@ impl AwsContext {
         let mut all = self.default_tags.clone();
         all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
         all
+    }
+}
+
+/// The error of the credentials' check at configure time: names the profile, and for an
+/// IAM Identity Center (SSO) profile without a signed-in session (the SDK's SSO provider
+/// found no token in its cache) says how to sign in.
+fn invalid_credentials(e: ProviderError, profile: Option<&str>) -> ProviderError {
+    let whose = profile
+        .map(|p| format!(" (profile {p:?})"))
+        .unwrap_or_default();
+    let hint = match profile {
+        Some(p) if e.message.to_lowercase().contains("sso") => format!(
+            "the profile {p:?} signs in through IAM Identity Center: run `aws sso login --profile {p}`, then run forge again"
+        ),
+        _ => "check the credentials (profile, keys, role) and the STS endpoint; skip_credentials_validation = true skips this check".to_string(),
+    };
+    ProviderError {
+        message: format!(
+            "the provider's credentials{whose} are not valid (STS GetCallerIdentity failed): {}",
+            e.message
+        ),
+        hint: Some(hint),
+        ..e
     }
 }
 
