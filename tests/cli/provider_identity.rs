@@ -868,3 +868,132 @@ fn cli_credential_process_profiles_deploy_as_their_program_says_and_an_sso_profi
         plan.text
     );
 }
+
+/// A stand-in for the EC2 instance metadata service on a loopback port (IMDSv2: a
+/// session token, then the instance role's name, then its credentials, whose key names
+/// account 777777777777 on the emulator). Counts the requests it answers.
+fn start_metadata_service() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind metadata");
+    let port = listener.local_addr().expect("addr").port();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            // The headers, up to the blank line; the requests carry no body.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let path = request.split_whitespace().nth(1).unwrap_or("");
+            let (status, body) = match path {
+                "/latest/api/token" => ("200 OK", "forge-test-token".to_string()),
+                "/latest/meta-data/iam/security-credentials/" => {
+                    ("200 OK", "forge-instance-role".to_string())
+                }
+                "/latest/meta-data/iam/security-credentials/forge-instance-role" => (
+                    "200 OK",
+                    "{\"Code\":\"Success\",\"LastUpdated\":\"2026-01-01T00:00:00Z\",\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"777777777777\",\"SecretAccessKey\":\"test\",\"Token\":\"forge-test\",\"Expiration\":\"2099-01-01T00:00:00Z\"}".to_string(),
+                ),
+                _ => ("404 Not Found", String::new()),
+            };
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: text/plain\r\nx-aws-ec2-metadata-token-ttl-seconds: 21600\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (port, served)
+}
+
+/// `skip_metadata_api_check = true` takes the instance metadata step out of the
+/// credential chain: with no other credentials, a provider without it deploys with the
+/// instance role's (the queue lands in the role key's account), and with it fails for want
+/// of credentials without asking the metadata service.
+#[test]
+fn cli_skip_metadata_api_check_leaves_the_instance_metadata_service_out_of_the_chain() {
+    require_emulators();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let queue = format!("forge-imds-{}", uuid::Uuid::new_v4().simple());
+    let (port, served) = start_metadata_service();
+    let provider = |extra: &str| {
+        format!(
+            "provider \"aws\" {{\n  region = \"us-east-1\"\n{extra}}}\n\nresource \"aws_sqs_queue\" \"q\" {{\n  name = \"{queue}\"\n}}\n"
+        )
+    };
+    write(
+        &root,
+        &[
+            ("env/app/terragrunt.hcl", "inputs = {}\n".into()),
+            ("env/app/main.tf", provider("")),
+        ],
+    );
+    // Only the metadata service has credentials: none in the environment or files.
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_forge"))
+            .args(args)
+            .current_dir(&root)
+            .env("NO_COLOR", "1")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_EC2_METADATA_DISABLED")
+            .env("AWS_CONFIG_FILE", root.join("no-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", root.join("no-credentials"))
+            .env(
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                format!("http://127.0.0.1:{port}"),
+            )
+            .output()
+            .expect("run forge");
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, text) = run(&["apply", "env", "--auto-approve"]);
+    assert_eq!(code, Some(0), "{text}");
+    let rt = runtime();
+    rt.block_on(async {
+        assert!(
+            queue_in("777777777777", &queue).await.is_some(),
+            "the queue is not in the instance role's account: {text}"
+        );
+    });
+    let (code, text) = run(&["destroy", "env", "--auto-approve"]);
+    assert_eq!(code, Some(0), "{text}");
+
+    write(
+        &root,
+        &[(
+            "env/app/main.tf",
+            provider("  skip_metadata_api_check = true\n"),
+        )],
+    );
+    let before = served.load(std::sync::atomic::Ordering::SeqCst);
+    let (code, text) = run(&["plan", "env"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("the provider's credentials are not valid"),
+        "{text}"
+    );
+    assert_eq!(
+        served.load(std::sync::atomic::Ordering::SeqCst),
+        before,
+        "the metadata service was asked: {text}"
+    );
+}
