@@ -9,6 +9,7 @@ mod destroy;
 mod drift;
 mod force_unlock;
 mod graph;
+mod hooks;
 mod import;
 mod json_stream;
 mod logging;

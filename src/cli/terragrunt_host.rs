@@ -3,13 +3,12 @@
 //! siblings (STS GetCallerIdentity, IAM ListAccountAliases, through the standard chain the
 //! providers use: AWS_PROFILE, AWS_ENDPOINT_URL, ...), and where `run_cmd` output is shown.
 
-use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
 use forge_aws_common::AwsContext;
 use forge_config::{AwsIdentity, AwsIdentityLookup, CallerIdentity, CommandLog, CommandRun};
-use forge_provider::{ProviderError, Value};
+use forge_provider::{ProviderError, UnitRole, Value};
 
 /// What the AWS functions do. `offline` (forge validate, which promises no network): they
 /// give unknown values instead of asking.
@@ -41,9 +40,9 @@ pub fn command_log() -> CommandLog {
 struct Sts;
 
 impl AwsIdentityLookup for Sts {
-    fn caller_identity(&self) -> Result<CallerIdentity, String> {
+    fn caller_identity(&self, role: Option<&UnitRole>) -> Result<CallerIdentity, String> {
         on_own_runtime(|| async {
-            let who = context()
+            let who = context(role)
                 .await?
                 .caller_identity()
                 .await
@@ -61,9 +60,9 @@ impl AwsIdentityLookup for Sts {
         })
     }
 
-    fn account_alias(&self) -> Result<String, String> {
+    fn account_alias(&self, role: Option<&UnitRole>) -> Result<String, String> {
         on_own_runtime(|| async {
-            let ctx = context().await?;
+            let ctx = context(role).await?;
             let conf = aws_sdk_iam::config::Builder::from(&ctx.sdk)
                 .interceptor(ctx.api_counter())
                 .build();
@@ -80,14 +79,18 @@ impl AwsIdentityLookup for Sts {
     }
 }
 
-/// The standard chain's configuration. STS and IAM answer in any region, so a machine
-/// with no region configured asks us-east-1 rather than failing.
-async fn context() -> Result<AwsContext, String> {
-    if let Ok(ctx) = AwsContext::from_provider_config(&Value::Object(BTreeMap::new())).await {
+/// The standard chain's configuration, as `role` (a unit's `iam_role`, assumed with the
+/// chain's credentials) when given. STS and IAM answer in any region, so a machine with
+/// no region configured asks us-east-1 rather than failing. The lookup's own call is the
+/// credentials' check, so configuring makes none.
+async fn context(role: Option<&UnitRole>) -> Result<AwsContext, String> {
+    let unchecked = ("skip_credentials_validation", Value::Bool(true));
+    let config = Value::object([unchecked.clone()]);
+    if let Ok(ctx) = AwsContext::from_provider_config_as(&config, role).await {
         return Ok(ctx);
     }
-    let config = Value::object([("region", Value::string("us-east-1"))]);
-    AwsContext::from_provider_config(&config)
+    let config = Value::object([unchecked, ("region", Value::string("us-east-1"))]);
+    AwsContext::from_provider_config_as(&config, role)
         .await
         .map_err(|e| explain("configuring the AWS SDK", e))
 }

@@ -28,6 +28,9 @@ pub struct LoadContext {
     commands: Arc<Commands>,
     /// Feature flag values given for the run (`--feature`, `TG_FEATURE`), by name.
     features: Arc<std::collections::BTreeMap<String, String>>,
+    /// The unit's `iam_role`: who the AWS functions answer for (`None`: the program's
+    /// own credentials).
+    role: Option<forge_provider::UnitRole>,
 }
 
 /// Fetches a remote module source (`git::...`, `github.com/...`) into a local folder;
@@ -89,6 +92,19 @@ impl LoadContext {
 
     pub(crate) fn aws(&self) -> &AwsAnswers {
         &self.aws
+    }
+
+    /// This context for a unit that runs as `role`: the AWS functions answer for the role
+    /// (the answers still shared, by identity, with every other unit).
+    pub(crate) fn as_role(&self, role: forge_provider::UnitRole) -> LoadContext {
+        LoadContext {
+            role: Some(role),
+            ..self.clone()
+        }
+    }
+
+    pub(crate) fn role(&self) -> Option<&forge_provider::UnitRole> {
+        self.role.as_ref()
     }
 
     pub(crate) fn commands(&self) -> &Commands {

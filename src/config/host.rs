@@ -205,7 +205,7 @@ impl FunctionHost for TerragruntHost {
                     .ok_or_else(|| format!("{commands} is not a Terragrunt function"))
             }
             aws if crate::host_aws::AWS_FUNCTIONS.contains(&aws) => {
-                self.context.aws().call(aws, &args)
+                self.context.aws().call(aws, &args, self.context.role())
             }
             _ => return None,
         })

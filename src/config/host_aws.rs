@@ -6,12 +6,16 @@
 //! ([`crate::LoadContext::with_aws_identity`]): the `forge` binary asks STS (and IAM for
 //! the alias) through the same credential and endpoint chain as the providers. The lookup
 //! is made only when a configuration calls one of these functions, and at most once per
-//! context: its answer, or its error, is kept for every later call.
+//! context and identity: its answer, or its error, is kept for every later call. A unit
+//! with Terragrunt's `iam_role` is answered as that role, as Terragrunt answers it (it
+//! assumes the role before it evaluates the unit's configuration): the unit is read once
+//! more with its role (`unit.rs`).
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex};
 
-use forge_provider::Value;
+use forge_provider::{UnitRole, Value};
 
 /// STS GetCallerIdentity's answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,10 +27,12 @@ pub struct CallerIdentity {
 
 /// Asks AWS who the current credentials are. Errors are phrased "what is wrong; what to do"
 /// (the part after the last "; " becomes the diagnostic's hint).
+/// `role`: the unit's `iam_role`, assumed first (with its session name, duration and web
+/// identity token); `None`: the program's own credentials.
 pub trait AwsIdentityLookup: Send + Sync {
-    fn caller_identity(&self) -> Result<CallerIdentity, String>;
+    fn caller_identity(&self, role: Option<&UnitRole>) -> Result<CallerIdentity, String>;
     /// The account's alias (IAM ListAccountAliases).
-    fn account_alias(&self) -> Result<String, String>;
+    fn account_alias(&self, role: Option<&UnitRole>) -> Result<String, String>;
 }
 
 /// What the AWS functions do.
@@ -38,13 +44,14 @@ pub enum AwsIdentity {
     Offline,
 }
 
-/// A context's lookup with its answers, each asked for at most once.
+/// A context's lookup with its answers, each asked for at most once per identity (the
+/// role's ARN, or none).
 #[derive(Default)]
 pub(crate) struct AwsAnswers {
     /// `None`: the program gave no lookup.
     identity: Option<AwsIdentity>,
-    caller: OnceLock<Result<CallerIdentity, String>>,
-    alias: OnceLock<Result<String, String>>,
+    callers: Mutex<BTreeMap<Option<String>, Result<CallerIdentity, String>>>,
+    aliases: Mutex<BTreeMap<Option<String>, Result<String, String>>>,
 }
 
 impl fmt::Debug for AwsAnswers {
@@ -68,13 +75,19 @@ impl AwsAnswers {
     pub(crate) fn new(identity: Option<AwsIdentity>) -> Self {
         AwsAnswers {
             identity,
-            caller: OnceLock::new(),
-            alias: OnceLock::new(),
+            callers: Mutex::default(),
+            aliases: Mutex::default(),
         }
     }
 
-    /// Evaluates one of [`AWS_FUNCTIONS`] (they take no arguments).
-    pub(crate) fn call(&self, name: &str, args: &[Value]) -> Result<Value, String> {
+    /// Evaluates one of [`AWS_FUNCTIONS`] (they take no arguments) for the credentials of
+    /// `role`, or the program's own.
+    pub(crate) fn call(
+        &self,
+        name: &str,
+        args: &[Value],
+        role: Option<&UnitRole>,
+    ) -> Result<Value, String> {
         if !args.is_empty() {
             return Err(format!(
                 "takes no arguments, {} given; write {name}()",
@@ -90,12 +103,19 @@ impl AwsAnswers {
             Some(AwsIdentity::Offline) => return Ok(Value::Unknown),
             Some(AwsIdentity::Lookup(l)) => l,
         };
+        let key = role.map(|r| r.role_arn.clone());
+        // The lock is held while asking, so each identity is asked once.
         let text = if name == "get_aws_account_alias" {
-            self.alias.get_or_init(|| lookup.account_alias()).clone()?
+            let mut aliases = self.aliases.lock().unwrap_or_else(|p| p.into_inner());
+            aliases
+                .entry(key)
+                .or_insert_with(|| lookup.account_alias(role))
+                .clone()?
         } else {
-            let who = self
-                .caller
-                .get_or_init(|| lookup.caller_identity())
+            let mut callers = self.callers.lock().unwrap_or_else(|p| p.into_inner());
+            let who = callers
+                .entry(key)
+                .or_insert_with(|| lookup.caller_identity(role))
                 .clone()?;
             match name {
                 "get_aws_caller_identity_arn" => who.arn,

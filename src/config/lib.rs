@@ -35,6 +35,7 @@
 //! written against; extend them, do not break them.
 
 pub mod encryption;
+pub mod error_rules;
 pub mod extra_arguments;
 pub mod features;
 pub mod module;
@@ -56,6 +57,7 @@ mod module_scope;
 mod refactor;
 mod run_cmd;
 mod unit_blocks;
+pub mod unit_hooks;
 pub mod unit_settings;
 
 #[cfg(test)]

@@ -316,7 +316,26 @@ fn included_files(config_file: &Path, context: &LoadContext) -> Vec<PathBuf> {
 // Units
 // ---------------------------------------------------------------------------------------
 
+/// Reads one unit. A unit with an `iam_role` is read again with a context that answers
+/// Terragrunt's AWS functions as that role (its locals now, its inputs later), so that
+/// every answer names the role's account, as under Terragrunt, which assumes the role
+/// before it evaluates the unit. `run_cmd` answers the second reading from its record of
+/// the run (a `--terragrunt-no-cache` command, asked to run every time, runs again).
 fn load_unit(
+    env_dir: &Path,
+    config_file: &Path,
+    context: &LoadContext,
+) -> Result<Unit, Diagnostics> {
+    let unit = load_unit_as(env_dir, config_file, context)?;
+    match unit.settings.role() {
+        Some(role) if context.role().is_none() => {
+            load_unit_as(env_dir, config_file, &context.as_role(role.clone()))
+        }
+        _ => Ok(unit),
+    }
+}
+
+fn load_unit_as(
     env_dir: &Path,
     config_file: &Path,
     context: &LoadContext,

@@ -1,6 +1,7 @@
 //! Terragrunt's unit-level settings that decide whether a unit runs, whether it may be
 //! destroyed and as whom: `skip`, `prevent_destroy`, the `exclude` block, and the `iam_*`
-//! role settings.
+//! role settings; and what runs around a unit's command and what a failure does: hooks
+//! (`unit_hooks`) and error rules (`error_rules`).
 //! Like Terragrunt, the last file that sets one wins (the unit's own over the root's).
 
 use std::path::Path;
@@ -10,7 +11,9 @@ use forge_lang::{Attribute, Diagnostic, Diagnostics, Location, Scope};
 use forge_provider::{UnitRole, UnitRoleToken, Value};
 
 use crate::attribute_values::string_list;
+use crate::error_rules::ErrorRules;
 use crate::extra_arguments::{ExtraArguments, ExtraVariable};
+use crate::unit_hooks::Hook;
 
 /// The settings of one unit. A flag that is set carries where it was set, for notices.
 #[derive(Clone, Debug, Default)]
@@ -25,9 +28,13 @@ pub struct UnitSettings {
     /// An `exclude` block whose `if` holds: the commands the unit sits out.
     pub exclude: Option<Exclusion>,
     /// Terragrunt settings forge reads without acting on them and that do not change
-    /// what is deployed (feature flags, error rules, hooks): warnings at their place,
-    /// shown by validate, plan and apply.
+    /// what is deployed (hooks naming commands forge runs no hooks for): warnings at
+    /// their place, shown by validate, plan and apply.
     pub warnings: Vec<Diagnostic>,
+    /// The `terraform` block's before, after and error hooks, in the order they run.
+    pub hooks: Vec<Hook>,
+    /// The `errors` block's retry and ignore rules, and the older `retry*` attributes.
+    pub errors: ErrorRules,
     /// The `terraform` block's `extra_arguments`, by name (a later file's block of the
     /// same name replaces the earlier one, as Terragrunt merges an include).
     pub extra_arguments: Vec<ExtraArguments>,
@@ -89,14 +96,28 @@ pub(crate) fn read<'a, 'b: 'a>(
     let mut settings = UnitSettings::default();
     let mut diags = Diagnostics::new();
     let mut role = RoleAttributes::default();
+    let mut legacy_retry = crate::error_rules::LegacyRetry::default();
     for (body, scope) in files {
-        not_acted_on(body, &mut settings.warnings);
         diags.extend(crate::requirements::read_terragrunt_tool_settings(
             body,
             scope,
             &mut settings.warnings,
         ));
+        if let Err(d) =
+            crate::error_rules::read(body, scope, &mut settings.errors, &mut legacy_retry)
+        {
+            diags.extend(d);
+        }
         for terraform in body.blocks_of("terraform") {
+            if let Err(d) = crate::unit_hooks::read(
+                terraform,
+                scope,
+                unit_dir,
+                &mut settings.hooks,
+                &mut settings.warnings,
+            ) {
+                diags.extend(d);
+            }
             match crate::extra_arguments::read(terraform, scope, unit_dir, &mut settings.warnings) {
                 Ok(blocks) => {
                     for extra in blocks {
@@ -155,6 +176,7 @@ pub(crate) fn read<'a, 'b: 'a>(
             }
         }
     }
+    crate::error_rules::finish(&mut settings.errors, legacy_retry);
     match unit_role(role, unit_dir) {
         Ok(r) => settings.role = r,
         Err(d) => diags.extend(d),
@@ -303,49 +325,4 @@ fn exclusion(
         exclude_dependencies,
         location: block.location.clone(),
     }))
-}
-
-/// Settings forge does not act on yet, as warnings: without them a run does the same or
-/// fails sooner (`errors` retry and ignore rules, the `retry*` attributes, hooks).
-fn not_acted_on(body: &forge_lang::Body, warnings: &mut Vec<Diagnostic>) {
-    let warn = |summary: String, at: &Location, hint: &str| {
-        let mut d = Diagnostic::error(summary).at(at.clone()).hint(hint);
-        d.severity = forge_lang::Severity::Warning;
-        d
-    };
-    for block in body.blocks_of("errors") {
-        warnings.push(warn(
-            "forge does not apply the errors block's retry and ignore rules: a failing unit fails the run".into(),
-            &block.location,
-            "run the command again after a transient error",
-        ));
-    }
-    for attr in &body.attributes {
-        if matches!(
-            attr.name.as_str(),
-            "retryable_errors" | "retry_max_attempts" | "retry_sleep_interval_sec"
-        ) {
-            warnings.push(warn(
-                format!("`{}`: forge does not retry a failed unit", attr.name),
-                &attr.location,
-                "forge's AWS calls retry throttling and transient errors themselves",
-            ));
-        }
-    }
-    for terraform in body.blocks_of("terraform") {
-        for block in &terraform.body.blocks {
-            match block.ident.as_str() {
-                "before_hook" | "after_hook" | "error_hook" => warnings.push(warn(
-                    format!(
-                        "{} `{}` is not run by forge",
-                        block.ident,
-                        block.labels.first().map(String::as_str).unwrap_or("")
-                    ),
-                    &block.location,
-                    "run the command yourself before or after forge",
-                )),
-                _ => {}
-            }
-        }
-    }
 }

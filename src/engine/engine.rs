@@ -90,6 +90,9 @@ pub struct Engine {
     /// Each unit's state encryption, built once per run (its key derivation is slow by
     /// design, and a KMS key a request), by unit folder.
     encryptions: Arc<Mutex<BTreeMap<std::path::PathBuf, Arc<UnitEncryption>>>>,
+    /// Runs the units' Terragrunt hooks (the binary's); `None` runs none, and a unit
+    /// with a hook to run fails saying so.
+    pub hooks: Option<Arc<dyn crate::unit_turn::HookRunner>>,
 }
 
 /// What to apply in one unit: the plan's actions and the state it was made against.
@@ -277,6 +280,7 @@ impl Engine {
             data_reads: Default::default(),
             key_services: Vec::new(),
             encryptions: Default::default(),
+            hooks: None,
         }
     }
 
@@ -976,7 +980,7 @@ impl Engine {
                     planned
                 };
                 let started = Instant::now();
-                let planned_unit = async {
+                let planned_unit = |_attempt| async move {
                     let inputs = match self.inputs(env, unit, source, true).await {
                         // A destroy may have nothing to do, and then no need of them.
                         Err(e) if mode != PlanMode::Destroy => return Err(vec![e]),
@@ -984,7 +988,7 @@ impl Engine {
                     };
                     self.with_locked_state(unit, "OperationTypePlan", |store| async {
                         if let Some(plan) = nothing_to_destroy(unit, mode, &store) {
-                            return Ok(plan);
+                            return Ok(Some(plan));
                         }
                         let run = UnitRun {
                             unit,
@@ -993,11 +997,20 @@ impl Engine {
                             refresh: self.options.refresh,
                             ctx,
                         };
-                        crate::run::plan(&run, store).await.0
+                        crate::run::plan(&run, store).await.0.map(Some)
                     })
                     .await
                 };
-                let result = planned_unit.await;
+                // The hooks of `plan` run here; an apply's or destroy's run around its
+                // apply phase (`apply_except`), so this planning phase runs none.
+                let hooks_for = self.options.command.filter(|c| *c == "plan");
+                let result = self.unit_turn(unit, hooks_for, planned_unit, || None).await;
+                let result = match result {
+                    // An error an ignore rule took: the unit has no plan, its notice says why.
+                    Ok(None) => return Ok(None),
+                    Ok(Some(plan)) => Ok(plan),
+                    Err(es) => Err(es),
+                };
                 // As soon as it is known, so the CLI can stream each unit's plan.
                 self.emit(Event::UnitPlanDone {
                     unit: unit.name.clone(),
@@ -1130,6 +1143,8 @@ impl Engine {
                 }
                 let Some(target) = target else { return Ok(None) };
                 ctx.check_interrupted().map_err(|e| vec![e])?;
+                let ignored = || Some(UnitApplied { result: None, elapsed: Duration::ZERO });
+                self.unit_turn(unit, self.options.command, |_attempt| async move {
                 if !target.has_changes {
                     return Ok(Some(UnitApplied { result: None, elapsed: Duration::ZERO }));
                 }
@@ -1190,6 +1205,7 @@ impl Engine {
                 let elapsed = started.elapsed();
                 self.emit(Event::UnitFinished { unit: unit.name.clone(), elapsed, ok: result.is_ok() });
                 result.map(|p| Some(UnitApplied { result: Some(p), elapsed }))
+                }, ignored).await
             }
         })
         .await;
@@ -1323,22 +1339,19 @@ impl Engine {
         let unlocking = {
             let unlock_errors = &unlock_errors;
             let incoming = stream::poll_fn(move |cx| unlock_rx.poll_recv(cx));
-            incoming.for_each_concurrent(None, move |(i, backend, info, outputs_write)| async move {
-                let written = match outputs_write {
-                    Some(mut store) => {
-                        let what = match &store.journal {
-                            Some(j) => format!("unit {}: its last changes are not in the stored state; {} keeps them and the next run writes them", env.units[i].name, j.path().display()),
-                            None => format!("unit {}: its outputs were not recorded; the next apply records them", env.units[i].name),
-                        };
-                        store.persist().await.map_err(|e| e.cause(what))
+            incoming.for_each_concurrent(
+                None,
+                move |(i, backend, info, outputs_write)| async move {
+                    if let Err(e) =
+                        write_and_unlock(&env.units[i], backend, info, outputs_write).await
+                    {
+                        unlock_errors
+                            .lock()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .insert(i, e);
                     }
-                    None => Ok(()),
-                };
-                let unlocked = unlock_held(&env.units[i], backend.as_ref(), &info).await;
-                if let Err(e) = written.and(unlocked) {
-                    unlock_errors.lock().unwrap_or_else(|p| p.into_inner()).insert(i, e);
-                }
-            })
+                },
+            )
         };
 
         let known_outputs: Mutex<BTreeMap<String, BTreeMap<String, Value>>> =
@@ -1359,126 +1372,157 @@ impl Engine {
                         return Ok(None);
                     }
                     ctx.check_interrupted().map_err(|e| vec![e])?;
-                    // As in the apply phase of `apply`: a destroy may use mock outputs of a
-                    // dependency whose state lost its outputs; a normal apply never does.
-                    let allow_mocks = mode == PlanMode::Destroy;
-                    let inputs = match self.inputs(env, unit, known_outputs, allow_mocks).await {
-                        // A destroy may have nothing to do, and then no need of them: the
-                        // error waits for the state to say.
-                        Err(e) if mode != PlanMode::Destroy => return Err(vec![e]),
-                        inputs => inputs,
-                    };
-                    let receiver = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-                    let Some(receiver) = receiver else {
-                        return Err(vec![EngineError::new(
-                            ErrorKind::Backend,
-                            format!("unit {}: its lock was not taken", unit.name),
-                        )]);
-                    };
-                    // The providers' configuration (an STS call for AWS) needs no state:
-                    // made while the lock and the state arrive, it is off the chain.
-                    let warming = async {
-                        if let Ok(inputs) = &inputs {
-                            let warming = UnitRun {
-                                unit,
-                                inputs: inputs.clone(),
-                                mode,
-                                refresh: false,
-                                ctx,
-                            };
-                            warm_providers(&warming).await;
-                        }
-                    };
-                    let ((), held) = futures_util::future::join(warming, receiver).await;
-                    let held = held.unwrap_or_else(|_| {
-                        Err(vec![EngineError::new(
-                            ErrorKind::Backend,
-                            format!("unit {}: its lock was not taken", unit.name),
-                        )])
-                    })?;
-                    let Held {
-                        backend,
-                        info,
-                        mut store,
-                    } = held;
-                    if let Some(plan) = nothing_to_destroy(unit, mode, &store) {
-                        self.emit(Event::UnitPlanned {
-                            plan: Box::new(plan.clone()),
-                        });
-                        let write =
-                            needs_write_when_nothing_to_destroy(&mut store).then_some(store);
-                        let _ = unlock_tx.send((i, backend, info, write));
-                        let result = plan.has_changes().then(|| plan.clone());
-                        plans
-                            .lock()
-                            .unwrap_or_else(|p| p.into_inner())
-                            .insert(i, plan);
-                        return Ok(Some(UnitApplied {
-                            result,
+                    let ignored = || {
+                        Some(UnitApplied {
+                            result: None,
                             elapsed: Duration::ZERO,
-                        }));
-                    }
-                    let inputs = match inputs {
-                        Ok(inputs) => inputs,
-                        Err(e) => {
-                            let _ = unlock_tx.send((i, backend, info, None));
-                            return Err(vec![e]);
-                        }
+                        })
                     };
-                    let mut outputs_write = None;
-                    // A panic is caught as in `with_locked_state`: the unit fails, the
-                    // lock is released just below, the journal keeps what finished.
-                    let result = match AssertUnwindSafe(self.plan_then_apply(
+                    self.unit_turn(
                         unit,
-                        mode,
-                        inputs,
-                        store,
-                        ctx,
-                        &mut outputs_write,
-                    ))
-                    .catch_unwind()
-                    .await
-                    {
-                        Ok(result) => result,
-                        Err(payload) => Err((None, vec![panicked(unit, payload.as_ref())])),
-                    };
-                    let _ = unlock_tx.send((i, backend, info, outputs_write));
-                    let (plan, applied) = match result {
-                        Ok(r) => r,
-                        Err((plan, es)) => {
-                            // The plan was shown: the summary table counts it even though its apply failed.
-                            if let Some(p) = plan {
-                                plans.lock().unwrap_or_else(|p| p.into_inner()).insert(i, p);
+                        self.options.command,
+                        |_attempt| async move {
+                            // As in the apply phase of `apply`: a destroy may use mock outputs of a
+                            // dependency whose state lost its outputs; a normal apply never does.
+                            let allow_mocks = mode == PlanMode::Destroy;
+                            let inputs =
+                                match self.inputs(env, unit, known_outputs, allow_mocks).await {
+                                    // A destroy may have nothing to do, and then no need of them: the
+                                    // error waits for the state to say.
+                                    Err(e) if mode != PlanMode::Destroy => return Err(vec![e]),
+                                    inputs => inputs,
+                                };
+                            // The lock and state taken ahead; a retry (the errors block) takes them
+                            // again, the failed attempt having released them.
+                            let receiver = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+                            let held = async {
+                                match receiver {
+                                    Some(receiver) => receiver.await.unwrap_or_else(|_| {
+                                        Err(vec![EngineError::new(
+                                            ErrorKind::Backend,
+                                            format!("unit {}: its lock was not taken", unit.name),
+                                        )])
+                                    }),
+                                    None => self.lock_and_load(unit, operation).await,
+                                }
+                            };
+                            // The providers' configuration (an STS call for AWS) needs no state:
+                            // made while the lock and the state arrive, it is off the chain.
+                            let warming = async {
+                                if let Ok(inputs) = &inputs {
+                                    let warming = UnitRun {
+                                        unit,
+                                        inputs: inputs.clone(),
+                                        mode,
+                                        refresh: false,
+                                        ctx,
+                                    };
+                                    warm_providers(&warming).await;
+                                }
+                            };
+                            let ((), held) = futures_util::future::join(warming, held).await;
+                            let held = held?;
+                            let Held {
+                                backend,
+                                info,
+                                mut store,
+                            } = held;
+                            if let Some(plan) = nothing_to_destroy(unit, mode, &store) {
+                                self.emit(Event::UnitPlanned {
+                                    plan: Box::new(plan.clone()),
+                                });
+                                let write = needs_write_when_nothing_to_destroy(&mut store)
+                                    .then_some(store);
+                                let _ = unlock_tx.send((i, backend, info, write));
+                                let result = plan.has_changes().then(|| plan.clone());
+                                plans
+                                    .lock()
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .insert(i, plan);
+                                return Ok(Some(UnitApplied {
+                                    result,
+                                    elapsed: Duration::ZERO,
+                                }));
                             }
-                            return Err(es);
-                        }
-                    };
-                    if mode != PlanMode::Destroy {
-                        // The dependents plan with these outputs: what state now records. A
-                        // refresh-only run leaves the outputs of objects that are gone
-                        // unknown (state drops them); its dependents plan with them unknown,
-                        // as `forge plan -refresh-only` does, and apply nothing from them.
-                        let outputs = applied
-                            .as_ref()
-                            .and_then(|a| a.result.as_ref())
-                            .map_or(&plan.outputs, |r| &r.outputs);
-                        if mode == PlanMode::RefreshOnly
-                            || outputs.values().all(Value::is_wholly_known)
-                        {
-                            known_outputs
+                            let inputs = match inputs {
+                                Ok(inputs) => inputs,
+                                Err(e) => {
+                                    let mut es = vec![e];
+                                    es.extend(
+                                        write_and_unlock(unit, backend, info, None).await.err(),
+                                    );
+                                    return Err(es);
+                                }
+                            };
+                            let mut outputs_write = None;
+                            // A panic is caught as in `with_locked_state`: the unit fails, the
+                            // lock is released just below, the journal keeps what finished.
+                            let result = match AssertUnwindSafe(self.plan_then_apply(
+                                unit,
+                                mode,
+                                inputs,
+                                store,
+                                ctx,
+                                &mut outputs_write,
+                            ))
+                            .catch_unwind()
+                            .await
+                            {
+                                Ok(result) => result,
+                                Err(payload) => Err((None, vec![panicked(unit, payload.as_ref())])),
+                            };
+                            let (plan, applied) = match result {
+                                Ok(r) => {
+                                    let _ = unlock_tx.send((i, backend, info, outputs_write));
+                                    r
+                                }
+                                Err((plan, mut es)) => {
+                                    // Released before the turn goes on, so a retry can take the lock.
+                                    es.extend(
+                                        write_and_unlock(unit, backend, info, outputs_write)
+                                            .await
+                                            .err(),
+                                    );
+                                    // The plan was shown: the summary table counts it even though its apply failed.
+                                    if let Some(p) = plan {
+                                        plans
+                                            .lock()
+                                            .unwrap_or_else(|p| p.into_inner())
+                                            .insert(i, p);
+                                    }
+                                    return Err(es);
+                                }
+                            };
+                            if mode != PlanMode::Destroy {
+                                // The dependents plan with these outputs: what state now records. A
+                                // refresh-only run leaves the outputs of objects that are gone
+                                // unknown (state drops them); its dependents plan with them unknown,
+                                // as `forge plan -refresh-only` does, and apply nothing from them.
+                                let outputs = applied
+                                    .as_ref()
+                                    .and_then(|a| a.result.as_ref())
+                                    .map_or(&plan.outputs, |r| &r.outputs);
+                                if mode == PlanMode::RefreshOnly
+                                    || outputs.values().all(Value::is_wholly_known)
+                                {
+                                    known_outputs
+                                        .lock()
+                                        .unwrap_or_else(|p| p.into_inner())
+                                        .insert(unit.name.clone(), outputs.clone());
+                                }
+                            }
+                            plans
                                 .lock()
                                 .unwrap_or_else(|p| p.into_inner())
-                                .insert(unit.name.clone(), outputs.clone());
-                        }
-                    }
-                    plans
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .insert(i, plan);
-                    Ok(Some(applied.unwrap_or(UnitApplied {
-                        result: None,
-                        elapsed: Duration::ZERO,
-                    })))
+                                .insert(i, plan);
+                            Ok(Some(applied.unwrap_or(UnitApplied {
+                                result: None,
+                                elapsed: Duration::ZERO,
+                            })))
+                        },
+                        ignored,
+                    )
+                    .await
                 }
             })
             .await;
@@ -1698,12 +1742,13 @@ impl Engine {
         id: &str,
     ) -> Result<Value, EngineError> {
         let planned = Mutex::new(BTreeMap::new());
-        let inputs = self.inputs(env, unit, &planned, false).await?;
         let ctx = self.context();
-        let addr = addr.clone();
-        let id = id.to_string();
-        let r = self
-            .with_locked_state(unit, "OperationTypeImport", |store| async move {
+        let attempt = |_attempt| async {
+            let inputs = self
+                .inputs(env, unit, &planned, false)
+                .await
+                .map_err(|e| vec![e])?;
+            self.with_locked_state(unit, "OperationTypeImport", |store| async {
                 let run = UnitRun {
                     unit,
                     inputs,
@@ -1711,10 +1756,14 @@ impl Engine {
                     refresh: false,
                     ctx: &ctx,
                 };
-                crate::run::import_instance(&run, store, &addr, &id)
+                crate::run::import_instance(&run, store, addr, id)
                     .await
                     .map_err(|e| vec![e])
             })
+            .await
+        };
+        let r = self
+            .unit_turn(unit, Some("import"), attempt, || Value::Null)
             .await;
         r.map_err(|mut es| es.remove(0))
     }
@@ -1749,6 +1798,35 @@ fn run_critical_path(graph: &UnitGraph, ctx: &RunContext) -> CriticalPath {
         .map(|o| o.start.saturating_duration_since(ctx.op_log.created))
         .unwrap_or_default();
     cp
+}
+
+/// A finished unit's last state write (the outputs, and the operations whose write the
+/// journal let it leave), then its unlock.
+async fn write_and_unlock(
+    unit: &Unit,
+    backend: Arc<dyn StateBackend>,
+    info: Option<LockInfo>,
+    outputs_write: Option<StateStore>,
+) -> Result<(), EngineError> {
+    let written = match outputs_write {
+        Some(mut store) => {
+            let what = match &store.journal {
+                Some(j) => format!(
+                    "unit {}: its last changes are not in the stored state; {} keeps them and the next run writes them",
+                    unit.name,
+                    j.path().display()
+                ),
+                None => format!(
+                    "unit {}: its outputs were not recorded; the next apply records them",
+                    unit.name
+                ),
+            };
+            store.persist().await.map_err(|e| e.cause(what))
+        }
+        None => Ok(()),
+    };
+    let unlocked = unlock_held(unit, backend.as_ref(), &info).await;
+    written.and(unlocked)
 }
 
 /// A unit's lock and the state read under it.

@@ -43,6 +43,7 @@ mod store;
 pub mod targeting;
 pub mod unit_graph;
 mod unit_policy;
+mod unit_turn;
 pub mod validate;
 pub mod value_text;
 mod walk;
@@ -57,3 +58,4 @@ pub use plan::{
 };
 pub use run::{InstanceBinding, instance_keys};
 pub use state::State;
+pub use unit_turn::{HookRun, HookRunner};

@@ -34,6 +34,7 @@ mod stop_signals;
 mod terraform_flags;
 mod terraform_remote;
 mod terragrunt_functions;
+mod unit_hooks;
 mod unit_settings;
 mod utility_providers;
 mod variables;

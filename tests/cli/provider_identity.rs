@@ -492,6 +492,11 @@ fn cli_a_units_iam_role_deploys_its_resources_and_keeps_its_state_in_the_roles_a
 iam_assume_role_session_name = "forge-unit-test"
 iam_assume_role_duration     = 900
 
+# Terragrunt answers these as the unit's role.
+locals {{
+  account = get_aws_account_id()
+}}
+
 remote_state {{
   backend = "s3"
   config = {{
@@ -501,7 +506,10 @@ remote_state {{
     use_lockfile = true
   }}
 }}
-inputs = {{}}
+inputs = {{
+  tg_account = local.account
+  tg_caller  = get_aws_caller_identity_arn()
+}}
 "#
                 ),
             ),
@@ -530,6 +538,17 @@ data "aws_caller_identity" "me" {{}}
 output "arn" {{
   value = data.aws_caller_identity.me.arn
 }}
+
+variable "tg_account" {{}}
+variable "tg_caller" {{}}
+
+output "tg_account" {{
+  value = var.tg_account
+}}
+
+output "tg_caller" {{
+  value = var.tg_caller
+}}
 "#
                 ),
             ),
@@ -544,6 +563,16 @@ output "arn" {{
             "arn = \"arn:aws:sts::444444444444:assumed-role/forge-unit-{}/forge-unit-test\"",
             &id[..8]
         )),
+        "{}",
+        apply.text
+    );
+    // Terragrunt's account functions answer as the role too.
+    assert!(
+        apply.text.contains("tg_account = \"444444444444\"")
+            && apply.text.contains(&format!(
+                "tg_caller = \"arn:aws:sts::444444444444:assumed-role/forge-unit-{}/forge-unit-test\"",
+                &id[..8]
+            )),
         "{}",
         apply.text
     );
@@ -696,4 +725,275 @@ resource "aws_sqs_queue" "direct" {{
     });
     let destroy = forge(&root, &["destroy", "env", "--auto-approve"]);
     assert_eq!(destroy.code, Some(0), "{}", destroy.text);
+}
+
+/// The provider's `skip_*` flags as the hashicorp/aws provider reads them: the
+/// credentials are checked with STS when the provider is configured (an unreachable STS
+/// fails the plan at once, naming the flag that skips the check) unless
+/// `skip_credentials_validation = true`; `skip_requesting_account_id = true` refuses what
+/// needs the account id (a key pair's ARN) instead of recording an ARN without it.
+#[test]
+fn cli_provider_credentials_are_checked_unless_skipped_and_the_account_id_is_not_asked_when_skipped()
+ {
+    require_emulators();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let queue = format!("forge-skip-{id}");
+    let provider = |extra: &str| {
+        format!(
+            "provider \"aws\" {{\n  region = \"us-east-1\"\n  endpoints {{\n    sts = \"http://127.0.0.1:9\"\n  }}\n{extra}}}\n\nresource \"aws_sqs_queue\" \"q\" {{\n  name = \"{queue}\"\n}}\n"
+        )
+    };
+    write(
+        &root,
+        &[
+            ("env/app/terragrunt.hcl", "inputs = {}\n".into()),
+            ("env/app/main.tf", provider("")),
+        ],
+    );
+    let plan = forge(&root, &["plan", "env"]);
+    assert_eq!(plan.code, Some(1), "{}", plan.text);
+    assert!(
+        plan.text
+            .contains("the provider's credentials are not valid (STS GetCallerIdentity failed)")
+            && plan
+                .text
+                .contains("skip_credentials_validation = true skips this check"),
+        "{}",
+        plan.text
+    );
+
+    write(
+        &root,
+        &[(
+            "env/app/main.tf",
+            provider("  skip_credentials_validation = true\n"),
+        )],
+    );
+    let plan = forge(&root, &["plan", "env"]);
+    assert_eq!(plan.code, Some(0), "{}", plan.text);
+    assert!(plan.text.contains(&queue), "{}", plan.text);
+
+    let key = format!("forge-skip-{}", &id[..12]);
+    write(
+        &root,
+        &[(
+            "env/app/main.tf",
+            format!(
+                "provider \"aws\" {{\n  region                     = \"us-east-1\"\n  skip_requesting_account_id = true\n}}\n\nresource \"aws_key_pair\" \"k\" {{\n  key_name   = \"{key}\"\n  public_key = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1v7KARKi5k32QssHzs3/PdylxySVJZwsh1i0i+SM4n forge-test\"\n}}\n"
+            ),
+        )],
+    );
+    let apply = forge(&root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(apply.code, Some(1), "{}", apply.text);
+    assert!(
+        apply.text.contains("this needs the AWS account id (an ARN forge builds), and the provider block sets skip_requesting_account_id = true"),
+        "{}",
+        apply.text
+    );
+    // Clean up what the refused create left: the key pair exists, state does not record it.
+    runtime().block_on(async {
+        let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let _ = aws_sdk_ec2::Client::new(&conf)
+            .delete_key_pair()
+            .key_name(&key)
+            .send()
+            .await;
+    });
+}
+
+/// A profile whose credentials come from `credential_process` (the SDK's own provider
+/// runs the program): the queue lands in the account of the key the program prints. An
+/// IAM Identity Center (SSO) profile without a signed-in session (no token in the cache;
+/// the emulator has no SSO portal) fails before anything is read, naming the profile and
+/// saying to run `aws sso login`.
+#[test]
+fn cli_credential_process_profiles_deploy_as_their_program_says_and_an_sso_profile_needs_a_login() {
+    require_emulators();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let queue = format!("forge-process-{id}");
+    let script = root.join("creds.sh");
+    std::fs::write(
+        &script,
+        "#!/bin/sh\necho '{\"Version\": 1, \"AccessKeyId\": \"555555555555\", \"SecretAccessKey\": \"test\"}'\n",
+    )
+    .expect("script");
+    let mut perms = std::fs::metadata(&script).expect("meta").permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&script, perms).expect("chmod");
+    let config = root.join("aws-config");
+    std::fs::write(
+        &config,
+        format!(
+            "[profile proc]\ncredential_process = {}\nregion = us-east-1\n\n[profile sso]\nsso_start_url = https://forge-test.awsapps.com/start\nsso_region = us-east-1\nsso_account_id = 666666666666\nsso_role_name = Deployer\nregion = us-east-1\n",
+            script.display()
+        ),
+    )
+    .expect("config");
+    let provider = |profile: &str| {
+        format!(
+            "provider \"aws\" {{\n  profile             = \"{profile}\"\n  shared_config_files = [\"{}\"]\n}}\n\nresource \"aws_sqs_queue\" \"q\" {{\n  name = \"{queue}\"\n}}\n",
+            config.display()
+        )
+    };
+    write(
+        &root,
+        &[
+            ("env/app/terragrunt.hcl", "inputs = {}\n".into()),
+            ("env/app/main.tf", provider("proc")),
+        ],
+    );
+    let apply = forge(&root, &["apply", "env", "--auto-approve"]);
+    assert_eq!(apply.code, Some(0), "{}", apply.text);
+    let rt = runtime();
+    rt.block_on(async {
+        assert!(
+            queue_in("555555555555", &queue).await.is_some(),
+            "the queue is not in the account of the key credential_process printed: {}",
+            apply.text
+        );
+    });
+    let destroy = forge(&root, &["destroy", "env", "--auto-approve"]);
+    assert_eq!(destroy.code, Some(0), "{}", destroy.text);
+
+    write(&root, &[("env/app/main.tf", provider("sso"))]);
+    let plan = forge(&root, &["plan", "env"]);
+    assert_eq!(plan.code, Some(1), "{}", plan.text);
+    assert!(
+        plan.text.contains("aws sso login --profile sso"),
+        "{}",
+        plan.text
+    );
+}
+
+/// A stand-in for the EC2 instance metadata service on a loopback port (IMDSv2: a
+/// session token, then the instance role's name, then its credentials, whose key names
+/// account 777777777777 on the emulator). Counts the requests it answers.
+fn start_metadata_service() -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind metadata");
+    let port = listener.local_addr().expect("addr").port();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = served.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            // The headers, up to the blank line; the requests carry no body.
+            let mut line = String::new();
+            while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                line.clear();
+            }
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let path = request.split_whitespace().nth(1).unwrap_or("");
+            let (status, body) = match path {
+                "/latest/api/token" => ("200 OK", "forge-test-token".to_string()),
+                "/latest/meta-data/iam/security-credentials/" => {
+                    ("200 OK", "forge-instance-role".to_string())
+                }
+                "/latest/meta-data/iam/security-credentials/forge-instance-role" => (
+                    "200 OK",
+                    "{\"Code\":\"Success\",\"LastUpdated\":\"2026-01-01T00:00:00Z\",\"Type\":\"AWS-HMAC\",\"AccessKeyId\":\"777777777777\",\"SecretAccessKey\":\"test\",\"Token\":\"forge-test\",\"Expiration\":\"2099-01-01T00:00:00Z\"}".to_string(),
+                ),
+                _ => ("404 Not Found", String::new()),
+            };
+            let mut stream = stream;
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nContent-Type: text/plain\r\nx-aws-ec2-metadata-token-ttl-seconds: 21600\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (port, served)
+}
+
+/// `skip_metadata_api_check = true` takes the instance metadata step out of the
+/// credential chain: with no other credentials, a provider without it deploys with the
+/// instance role's (the queue lands in the role key's account), and with it fails for want
+/// of credentials without asking the metadata service.
+#[test]
+fn cli_skip_metadata_api_check_leaves_the_instance_metadata_service_out_of_the_chain() {
+    require_emulators();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    let queue = format!("forge-imds-{}", uuid::Uuid::new_v4().simple());
+    let (port, served) = start_metadata_service();
+    let provider = |extra: &str| {
+        format!(
+            "provider \"aws\" {{\n  region = \"us-east-1\"\n{extra}}}\n\nresource \"aws_sqs_queue\" \"q\" {{\n  name = \"{queue}\"\n}}\n"
+        )
+    };
+    write(
+        &root,
+        &[
+            ("env/app/terragrunt.hcl", "inputs = {}\n".into()),
+            ("env/app/main.tf", provider("")),
+        ],
+    );
+    // Only the metadata service has credentials: none in the environment or files.
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_forge"))
+            .args(args)
+            .current_dir(&root)
+            .env("NO_COLOR", "1")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_ACCESS_KEY_ID")
+            .env_remove("AWS_SECRET_ACCESS_KEY")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_EC2_METADATA_DISABLED")
+            .env("AWS_CONFIG_FILE", root.join("no-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", root.join("no-credentials"))
+            .env(
+                "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+                format!("http://127.0.0.1:{port}"),
+            )
+            .output()
+            .expect("run forge");
+        (
+            out.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        )
+    };
+    let (code, text) = run(&["apply", "env", "--auto-approve"]);
+    assert_eq!(code, Some(0), "{text}");
+    let rt = runtime();
+    rt.block_on(async {
+        assert!(
+            queue_in("777777777777", &queue).await.is_some(),
+            "the queue is not in the instance role's account: {text}"
+        );
+    });
+    let (code, text) = run(&["destroy", "env", "--auto-approve"]);
+    assert_eq!(code, Some(0), "{text}");
+
+    write(
+        &root,
+        &[(
+            "env/app/main.tf",
+            provider("  skip_metadata_api_check = true\n"),
+        )],
+    );
+    let before = served.load(std::sync::atomic::Ordering::SeqCst);
+    let (code, text) = run(&["plan", "env"]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("the provider's credentials are not valid"),
+        "{text}"
+    );
+    assert_eq!(
+        served.load(std::sync::atomic::Ordering::SeqCst),
+        before,
+        "the metadata service was asked: {text}"
+    );
 }

@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use aws_config::BehaviorVersion;
+use aws_config::meta::credentials::CredentialsProviderChain;
 use aws_config::profile::ProfileFileCredentialsProvider;
 use aws_config::provider_config::ProviderConfig;
 use aws_config::retry::RetryConfig;
@@ -49,6 +50,15 @@ pub async fn sdk_config(settings: &ProviderSettings) -> ProviderResult<aws_types
                 files.as_ref(),
                 settings.region.as_deref(),
             ));
+    }
+    // The provider's `skip_metadata_api_check = true`: the SDK's chain without its EC2
+    // instance metadata step (the SDK's only switch for it is AWS_EC2_METADATA_DISABLED,
+    // process-wide), made of the SDK's own providers in the SDK's order.
+    if settings.skip_metadata_api_check && settings.profile.is_none() {
+        loader = loader.credentials_provider(chain_without_instance_metadata(
+            files.as_ref(),
+            settings.region.as_deref(),
+        ));
     }
     if let Some(keys) = &settings.static_keys {
         loader = loader.credentials_provider(Credentials::new(
@@ -174,6 +184,41 @@ pub fn profile_credentials(
         builder = builder.profile_files(files.clone());
     }
     builder.build()
+}
+
+/// The SDK's default credential chain less its last step, the EC2 instance metadata
+/// service: environment variables, the shared files' profile (AWS_PROFILE or
+/// `default`; SSO, credential_process and role profiles included), web identity, then
+/// container credentials.
+fn chain_without_instance_metadata(
+    files: Option<&ProfileFiles>,
+    region: Option<&str>,
+) -> CredentialsProviderChain {
+    let mut conf = ProviderConfig::default();
+    if let Some(region) = region {
+        conf = conf.with_region(Some(aws_config::Region::new(region.to_string())));
+    }
+    let mut profile = ProfileFileCredentialsProvider::builder().configure(&conf);
+    if let Some(files) = files {
+        profile = profile.profile_files(files.clone());
+    }
+    CredentialsProviderChain::first_try(
+        "Environment",
+        aws_config::environment::credentials::EnvironmentVariableCredentialsProvider::new(),
+    )
+    .or_else("Profile", profile.build())
+    .or_else(
+        "WebIdentityToken",
+        aws_config::web_identity_token::WebIdentityTokenCredentialsProvider::builder()
+            .configure(&conf)
+            .build(),
+    )
+    .or_else(
+        "EcsContainer",
+        aws_config::ecs::EcsCredentialsProvider::builder()
+            .configure(&conf)
+            .build(),
+    )
 }
 
 /// The shared config and credentials files, `None` when neither list is given (the SDK's

@@ -52,6 +52,8 @@ pub struct AwsContext {
     /// custom endpoint.
     pub s3_use_path_style: bool,
     caller: OnceCell<CallerIdentity>,
+    /// `skip_requesting_account_id = true`, with where to say it was set.
+    skip_requesting_account_id: bool,
     /// Where this context's clients record their API calls (the process-wide record
     /// unless [`AwsContext::with_api_stats`] gave another).
     api_stats: ApiStats,
@@ -91,8 +93,19 @@ impl AwsContext {
             default_tags: settings.default_tags.clone(),
             s3_use_path_style: settings.s3_use_path_style,
             caller: OnceCell::new(),
+            skip_requesting_account_id: settings.skip_requesting_account_id,
             api_stats: ApiStats::global(),
         };
+        // As the provider: unless skipped, the credentials are checked with STS
+        // GetCallerIdentity now, so bad ones fail before anything is read or locked for
+        // this provider, naming the setting that skips the check. The answer is kept:
+        // the account checks below and the account id reuse it.
+        if !settings.skip_credentials_validation {
+            context
+                .caller_identity()
+                .await
+                .map_err(|e| invalid_credentials(e, settings.profile.as_deref()))?;
+        }
         if let Some(check) = settings.account_check() {
             let caller = context.caller_identity().await.map_err(|e| ProviderError {
                 message: format!(
@@ -125,6 +138,7 @@ impl AwsContext {
             default_tags: BTreeMap::new(),
             s3_use_path_style: false,
             caller: OnceCell::new(),
+            skip_requesting_account_id: false,
             api_stats: ApiStats::global(),
         }
     }
@@ -178,8 +192,16 @@ impl AwsContext {
             .cloned()
     }
 
-    /// The account id (see [`AwsContext::caller_identity`]).
+    /// The account id (see [`AwsContext::caller_identity`]); refused under
+    /// `skip_requesting_account_id = true`, where the provider would build ARNs without
+    /// it: forge does not record such an ARN.
     pub async fn account_id(&self) -> ProviderResult<String> {
+        if self.skip_requesting_account_id {
+            return Err(ProviderError::new(
+                "this needs the AWS account id (an ARN forge builds), and the provider block sets skip_requesting_account_id = true",
+            )
+            .hint("remove skip_requesting_account_id (forge then asks STS GetCallerIdentity once for this provider)"));
+        }
         Ok(self.caller_identity().await?.account)
     }
 
@@ -188,6 +210,29 @@ impl AwsContext {
         let mut all = self.default_tags.clone();
         all.extend(tags.iter().map(|(k, v)| (k.clone(), v.clone())));
         all
+    }
+}
+
+/// The error of the credentials' check at configure time: names the profile, and for an
+/// IAM Identity Center (SSO) profile without a signed-in session (the SDK's SSO provider
+/// found no token in its cache) says how to sign in.
+fn invalid_credentials(e: ProviderError, profile: Option<&str>) -> ProviderError {
+    let whose = profile
+        .map(|p| format!(" (profile {p:?})"))
+        .unwrap_or_default();
+    let hint = match profile {
+        Some(p) if e.message.to_lowercase().contains("sso") => format!(
+            "the profile {p:?} signs in through IAM Identity Center: run `aws sso login --profile {p}`, then run forge again"
+        ),
+        _ => "check the credentials (profile, keys, role) and the STS endpoint; skip_credentials_validation = true skips this check".to_string(),
+    };
+    ProviderError {
+        message: format!(
+            "the provider's credentials{whose} are not valid (STS GetCallerIdentity failed): {}",
+            e.message
+        ),
+        hint: Some(hint),
+        ..e
     }
 }
 
@@ -376,6 +421,7 @@ mod tests {
             ]
             .into(),
             s3_use_path_style: false,
+            skip_requesting_account_id: false,
             caller: OnceCell::new(),
             api_stats: ApiStats::new(),
         };

@@ -33,6 +33,14 @@ pub struct ProviderSettings {
     pub retry_mode: Option<RetryMode>,
     pub sts_region: Option<String>,
     pub skip_region_validation: bool,
+    /// `skip_credentials_validation = true`: no STS GetCallerIdentity when the provider is
+    /// configured (the provider's default asks it, so bad credentials fail at once).
+    pub skip_credentials_validation: bool,
+    /// `skip_metadata_api_check = true`: the credential chain has no EC2 instance
+    /// metadata step.
+    pub skip_metadata_api_check: bool,
+    /// `skip_requesting_account_id = true`: the account id is never asked for; what
+    /// needs it (ARNs forge builds) is refused.
     pub skip_requesting_account_id: bool,
     pub s3_use_path_style: bool,
     pub use_fips_endpoint: bool,
@@ -401,6 +409,10 @@ impl ProviderSettings {
             retry_mode,
             sts_region: r.string("sts_region")?,
             skip_region_validation,
+            skip_credentials_validation: r.bool("skip_credentials_validation")?.unwrap_or(false),
+            // A string in the provider's schema ("true", "false" or unset).
+            skip_metadata_api_check: r.string("skip_metadata_api_check")?.as_deref()
+                == Some("true"),
             skip_requesting_account_id: r.bool("skip_requesting_account_id")?.unwrap_or(false),
             s3_use_path_style: r.bool("s3_use_path_style")?.unwrap_or(false),
             use_fips_endpoint: r.bool("use_fips_endpoint")?.unwrap_or(false),
@@ -555,7 +567,6 @@ fn check_argument(name: &str, value: &Value, issues: &mut Vec<ConfigIssue>) {
         return;
     }
     let path = || vec![name.to_string()];
-    let is_true = value.as_bool() == Some(true) || value.as_str() == Some("true");
     let is_false = value.as_bool() == Some(false) || value.as_str() == Some("false");
     match name {
         "insecure" if !is_false => issues.push(error(
@@ -572,21 +583,6 @@ fn check_argument(name: &str, value: &Value, issues: &mut Vec<ConfigIssue>) {
             path(),
             format!("forge does not read `{name}`: the SDK's credential chain takes the metadata endpoint from AWS_EC2_METADATA_SERVICE_ENDPOINT(_MODE) and the shared config file"),
             Some(format!("remove `{name}` and export the variable instead")),
-        )),
-        "skip_metadata_api_check" if is_true && std::env::var_os("AWS_EC2_METADATA_DISABLED").is_none() => issues.push(warning(
-            path(),
-            "forge's credential chain still asks the EC2 metadata service when nothing before it gives credentials".to_string(),
-            Some("export AWS_EC2_METADATA_DISABLED=true to keep it from asking".to_string()),
-        )),
-        "skip_credentials_validation" if is_false => issues.push(warning(
-            path(),
-            "forge does not validate credentials when it configures the provider: bad credentials fail at the first AWS call (or at once when allowed_account_ids or forbidden_account_ids is set)".to_string(),
-            None,
-        )),
-        "skip_requesting_account_id" if is_true => issues.push(warning(
-            path(),
-            "forge asks STS for the account id only when something needs it (an ARN, aws_caller_identity, an account check), and still does then".to_string(),
-            None,
         )),
         "s3_us_east_1_regional_endpoint" => issues.push(warning(
             path(),

@@ -319,6 +319,7 @@ mod tests {
         );
         let config = Value::object([
             ("region", Value::string("us-east-1")),
+            ("skip_credentials_validation", Value::Bool(true)),
             (
                 "default_tags",
                 Value::List(vec![Value::object([("tags", tags)])]),

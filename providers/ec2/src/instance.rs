@@ -1202,7 +1202,11 @@ mod tests {
     #[tokio::test]
     async fn an_unchanged_script_plans_no_replacement() {
         let script = "#!/bin/sh\necho hi\n";
-        let region = Value::object([("region", Value::string("us-east-1"))]);
+        // No AWS call: the credentials are not checked.
+        let region = Value::object([
+            ("region", Value::string("us-east-1")),
+            ("skip_credentials_validation", Value::Bool(true)),
+        ]);
         let ctx = Arc::new(AwsContext::from_provider_config(&region).await.unwrap());
         let ty = InstanceResource::new(ctx);
         let mut prior = Value::object(

@@ -45,13 +45,25 @@ struct CountingSts {
 }
 
 impl AwsIdentityLookup for CountingSts {
-    fn caller_identity(&self) -> Result<CallerIdentity, String> {
+    fn caller_identity(
+        &self,
+        role: Option<&forge_provider::UnitRole>,
+    ) -> Result<CallerIdentity, String> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         if self.fail {
             return Err(
                 "could not reach the AWS endpoint: connection refused; check AWS_ENDPOINT_URL"
                     .to_string(),
             );
+        }
+        // As STS answers for an assumed role: the role's account.
+        if let Some(role) = role {
+            let account = role.role_arn.split(':').nth(4).unwrap_or("").to_string();
+            return Ok(CallerIdentity {
+                arn: format!("arn:aws:sts::{account}:assumed-role/r/s"),
+                account,
+                user_id: "AROAEXAMPLE:s".to_string(),
+            });
         }
         Ok(CallerIdentity {
             account: "123456789012".to_string(),
@@ -60,7 +72,7 @@ impl AwsIdentityLookup for CountingSts {
         })
     }
 
-    fn account_alias(&self) -> Result<String, String> {
+    fn account_alias(&self, _role: Option<&forge_provider::UnitRole>) -> Result<String, String> {
         self.alias_calls.fetch_add(1, Ordering::SeqCst);
         Ok("acme".to_string())
     }
@@ -237,4 +249,50 @@ fn run_cmd_runs_in_the_unit_folder_once_and_failures_name_the_call() {
         err.contains("hint: fix the command or what it reads, then run again"),
         "{err}"
     );
+}
+
+/// Under Terragrunt's `iam_role` the AWS functions answer as the role (Terragrunt assumes
+/// it before evaluating the unit): the unit's locals and inputs name the role's account,
+/// while a unit without a role keeps the program's own; each identity is asked once.
+#[test]
+fn aws_functions_answer_as_the_units_iam_role() {
+    let sts = Arc::new(CountingSts {
+        calls: AtomicUsize::new(0),
+        alias_calls: AtomicUsize::new(0),
+        fail: false,
+    });
+    let context = LoadContext::new().with_aws_identity(AwsIdentity::Lookup(sts.clone()));
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let root = tmp.path().canonicalize().expect("canonical");
+    write(
+        &root,
+        &[
+            (
+                "env/role/terragrunt.hcl",
+                "iam_role = \"arn:aws:iam::444444444444:role/deployer\"\nlocals {\n  account = get_aws_account_id()\n}\ninputs = {\n  x   = local.account\n  arn = get_aws_caller_identity_arn()\n}\n",
+            ),
+            ("env/role/main.tf", MODULE),
+            // No function in its files: the role's context still answers its inputs.
+            (
+                "env/late/terragrunt.hcl",
+                "iam_role = \"arn:aws:iam::444444444444:role/deployer\"\ninputs = { x = get_aws_account_id() }\n",
+            ),
+            ("env/late/main.tf", MODULE),
+            (
+                "env/own/terragrunt.hcl",
+                "inputs = { x = get_aws_account_id() }\n",
+            ),
+            ("env/own/main.tf", MODULE),
+        ],
+    );
+    let all = inputs_of(&root.join("env"), &context).expect("loads");
+    assert_eq!(all["role"]["x"], Value::string("444444444444"));
+    assert_eq!(
+        all["role"]["arn"],
+        Value::string("arn:aws:sts::444444444444:assumed-role/r/s")
+    );
+    assert_eq!(all["late"]["x"], Value::string("444444444444"));
+    assert_eq!(all["own"]["x"], Value::string("123456789012"));
+    // The role's account once, the program's own once (the unit without a role).
+    assert_eq!(sts.calls.load(Ordering::SeqCst), 2);
 }

@@ -1,0 +1,99 @@
+//! Runs a unit's Terragrunt hooks for the engine ([`forge_engine::HookRunner`]; which hook
+//! runs when is the engine's decision): the hook's program in its working directory (the
+//! unit's folder unless it names another), with Terragrunt's `TG_CTX_COMMAND`,
+//! `TG_CTX_HOOK_NAME` and `TG_CTX_TF_PATH` set, its output shown line by line on stderr
+//! (stdout may be a JSON stream) prefixed with the unit and the hook, as Terragrunt
+//! prefixes a unit's output in a run over many units.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::Stdio;
+
+use forge_config::Unit;
+use forge_config::unit_hooks::Hook;
+use forge_engine::{HookRun, HookRunner};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
+
+/// The hook runner of every command that runs units.
+pub struct ProcessHooks;
+
+impl HookRunner for ProcessHooks {
+    fn run<'a>(&'a self, unit: &'a Unit, hook: &'a Hook, command: &'a str) -> HookRun<'a> {
+        Box::pin(run_hook(unit, hook, command))
+    }
+}
+
+async fn run_hook(unit: &Unit, hook: &Hook, command: &str) -> Result<(), String> {
+    let prefix = format!("{} | {} {}: ", unit.name, hook.kind.block_name(), hook.name);
+    let Some((program, args)) = hook.execute.split_first() else {
+        return Ok(());
+    };
+    show(&prefix, &format!("running {}", hook.execute.join(" ")));
+    // A relative program path with a folder in it is the working directory's, as a shell
+    // started there would find it.
+    let program_path = if program.contains('/') && !program.starts_with('/') {
+        hook.working_dir.join(program)
+    } else {
+        PathBuf::from(program)
+    };
+    let forge_path = std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "forge".into());
+    let mut child = tokio::process::Command::new(&program_path)
+        .args(args)
+        .current_dir(&hook.working_dir)
+        .env("TG_CTX_COMMAND", command)
+        .env("TG_CTX_HOOK_NAME", &hook.name)
+        .env("TG_CTX_TF_PATH", forge_path)
+        .stdin(Stdio::null())
+        .stdout(if hook.suppress_stdout {
+            Stdio::null()
+        } else {
+            Stdio::piped()
+        })
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|e| {
+            format!(
+                "cannot start {program:?} in {}: {e}",
+                hook.working_dir.display()
+            )
+        })?;
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let ((), ()) = tokio::join!(relay(stdout, &prefix), relay(stderr, &prefix));
+    let status = child
+        .wait()
+        .await
+        .map_err(|e| format!("waiting for {program:?}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` exited with {status}", hook.execute.join(" ")))
+    }
+}
+
+/// Shows each line the stream gives, prefixed, until it ends (bytes that are not UTF-8
+/// shown replaced, so the stream is always read to its end and the program never blocks
+/// on a full pipe).
+async fn relay(stream: Option<impl AsyncRead + Unpin>, prefix: &str) {
+    let Some(stream) = stream else { return };
+    let mut reader = BufReader::new(stream);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        match reader.read_until(b'\n', &mut line).await {
+            Ok(0) | Err(_) => return,
+            Ok(_) => {
+                let text = String::from_utf8_lossy(&line);
+                show(prefix, text.trim_end_matches(['\n', '\r']));
+            }
+        }
+    }
+}
+
+fn show(prefix: &str, line: &str) {
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{prefix}{line}");
+}
