@@ -227,6 +227,28 @@ impl forge_config::ModuleSources for GitModuleSources {
     }
 }
 
+/// Terragrunt's environment variables for the command-line role that outranks a unit's
+/// `iam_role`. forge does not read them; since a run with one set would run as another
+/// identity than Terragrunt's, it is refused rather than ignored.
+const IDENTITY_VARIABLES: &[&str] = &[
+    "TG_IAM_ASSUME_ROLE",
+    "TG_IAM_ASSUME_ROLE_DURATION",
+    "TG_IAM_ASSUME_ROLE_SESSION_NAME",
+    "TG_IAM_ASSUME_ROLE_WEB_IDENTITY_TOKEN",
+    "TERRAGRUNT_IAM_ROLE",
+    "TERRAGRUNT_IAM_ASSUME_ROLE_DURATION",
+    "TERRAGRUNT_IAM_ASSUME_ROLE_SESSION_NAME",
+    "TERRAGRUNT_IAM_ASSUME_ROLE_WEB_IDENTITY_TOKEN",
+];
+
+/// The refusal for a set identity variable forge does not read, if one is set.
+pub fn unread_identity_variable(is_set: impl Fn(&str) -> bool) -> Option<String> {
+    let name = IDENTITY_VARIABLES.iter().find(|v| is_set(v))?;
+    Some(format!(
+        "{name} is set, and forge does not read it: it would run as another identity than Terragrunt would. Set iam_role (and its siblings) in the unit or root file instead, or unset {name}"
+    ))
+}
+
 /// The feature flag values of this run: `TG_FEATURE`, then `--feature` (set once, when
 /// the command line is read).
 static FEATURES: std::sync::OnceLock<std::collections::BTreeMap<String, String>> =

@@ -354,6 +354,10 @@ pub fn main() -> i32 {
         return 1;
     }
     report_panics_as_bugs();
+    if let Some(message) = common::unread_identity_variable(|k| std::env::var_os(k).is_some()) {
+        eprintln!("error: {message}");
+        return 1;
+    }
     let started = std::time::Instant::now();
     API_STATS.store(cli.api_stats, Ordering::Relaxed);
     let compact_warnings = match &cli.command {

@@ -491,3 +491,32 @@ inputs = {
         "{text}"
     );
 }
+
+/// Terragrunt's command-line role variables outrank `iam_role`; forge does not read them,
+/// so a run with one set is refused before anything is read, naming the variable.
+#[test]
+fn cli_terragrunts_role_variables_are_refused_not_ignored() {
+    let w = super::World::new(&[
+        ("env/u/terragrunt.hcl", "inputs = {}\n"),
+        (
+            "env/u/main.tf",
+            "resource \"terraform_data\" \"a\" {\n  input = \"a\"\n}\n",
+        ),
+    ]);
+    for name in ["TG_IAM_ASSUME_ROLE", "TERRAGRUNT_IAM_ROLE"] {
+        let run = w.forge_with(
+            &["plan", "env"],
+            "",
+            &[(name, "arn:aws:iam::444444444444:role/deployer")],
+        );
+        assert_eq!(run.code, 1, "{}", run.all());
+        assert!(
+            run.stderr.contains(&format!("{name} is set")) && run.stderr.contains("iam_role"),
+            "{}",
+            run.stderr
+        );
+        assert!(!w.path("env/u/.forge/terraform.tfstate").exists());
+    }
+    let run = w.forge(&["plan", "env"]);
+    assert_eq!(run.code, 0, "{}", run.all());
+}
