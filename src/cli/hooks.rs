@@ -3,7 +3,10 @@
 //! unit's folder unless it names another), with Terragrunt's `TG_CTX_COMMAND`,
 //! `TG_CTX_HOOK_NAME` and `TG_CTX_TF_PATH` set, its output shown line by line on stderr
 //! (stdout may be a JSON stream) prefixed with the unit and the hook, as Terragrunt
-//! prefixes a unit's output in a run over many units.
+//! prefixes a unit's output in a run over many units. A unit with an `iam_role` runs its
+//! hooks with the role's credentials in `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+//! `AWS_SESSION_TOKEN`, as Terragrunt hands them to everything it runs for the unit, so an
+//! `aws ...` in a hook acts as the unit does.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -39,7 +42,12 @@ async fn run_hook(unit: &Unit, hook: &Hook, command: &str) -> Result<(), String>
     let forge_path = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "forge".into());
+    let role_credentials = match unit.settings.role() {
+        Some(role) => role_environment(role).await?,
+        None => Vec::new(),
+    };
     let mut child = tokio::process::Command::new(&program_path)
+        .envs(role_credentials)
         .args(args)
         .current_dir(&hook.working_dir)
         .env("TG_CTX_COMMAND", command)
@@ -72,6 +80,35 @@ async fn run_hook(unit: &Unit, hook: &Hook, command: &str) -> Result<(), String>
     } else {
         Err(format!("`{}` exited with {status}", hook.execute.join(" ")))
     }
+}
+
+/// The unit role's credentials as the environment variables the AWS tools read.
+async fn role_environment(
+    role: &forge_provider::UnitRole,
+) -> Result<Vec<(&'static str, String)>, String> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let ctx = super::terragrunt_host::context(Some(role)).await?;
+    let provider = ctx
+        .sdk
+        .credentials_provider()
+        .ok_or_else(|| format!("no credentials to assume {} with", role.role_arn))?;
+    let credentials = provider.provide_credentials().await.map_err(|e| {
+        format!(
+            "cannot assume the unit's iam_role {} for its hooks: {e}",
+            role.role_arn
+        )
+    })?;
+    let mut env = vec![
+        ("AWS_ACCESS_KEY_ID", credentials.access_key_id().to_string()),
+        (
+            "AWS_SECRET_ACCESS_KEY",
+            credentials.secret_access_key().to_string(),
+        ),
+    ];
+    if let Some(token) = credentials.session_token() {
+        env.push(("AWS_SESSION_TOKEN", token.to_string()));
+    }
+    Ok(env)
 }
 
 /// Shows each line the stream gives, prefixed, until it ends (bytes that are not UTF-8

@@ -83,7 +83,7 @@ impl AwsIdentityLookup for Sts {
 /// chain's credentials) when given. STS and IAM answer in any region, so a machine with
 /// no region configured asks us-east-1 rather than failing. The lookup's own call is the
 /// credentials' check, so configuring makes none.
-async fn context(role: Option<&UnitRole>) -> Result<AwsContext, String> {
+pub(crate) async fn context(role: Option<&UnitRole>) -> Result<AwsContext, String> {
     let unchecked = ("skip_credentials_validation", Value::Bool(true));
     let config = Value::object([unchecked.clone()]);
     if let Ok(ctx) = AwsContext::from_provider_config_as(&config, role).await {

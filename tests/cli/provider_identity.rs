@@ -497,6 +497,14 @@ locals {{
   account = get_aws_account_id()
 }}
 
+# A hook runs with the role's credentials in its environment, as under Terragrunt.
+terraform {{
+  after_hook "credentials" {{
+    commands = ["apply"]
+    execute  = ["sh", "-c", "printf '%s\\n%s\\n%s\\n' \"$AWS_ACCESS_KEY_ID\" \"$AWS_SECRET_ACCESS_KEY\" \"$AWS_SESSION_TOKEN\" > hook-credentials.txt"]
+  }}
+}}
+
 remote_state {{
   backend = "s3"
   config = {{
@@ -576,8 +584,36 @@ output "tg_caller" {{
         "{}",
         apply.text
     );
+    let hook_credentials =
+        std::fs::read_to_string(root.join("env/app/hook-credentials.txt")).expect("the hook ran");
+    let mut lines = hook_credentials.lines();
+    let (key, secret, token) = (
+        lines.next().unwrap_or_default().to_string(),
+        lines.next().unwrap_or_default().to_string(),
+        lines.next().unwrap_or_default().to_string(),
+    );
+    assert!(
+        !key.is_empty() && !token.is_empty(),
+        "the hook got no session credentials: {hook_credentials:?}"
+    );
     let rt = runtime();
     rt.block_on(async {
+        // The hook's credentials act in the role's account: they find the unit's queue.
+        let creds = aws_sdk_sqs::config::Credentials::new(key, secret, Some(token), None, "hook");
+        let conf = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .credentials_provider(creds)
+            .region(aws_config::Region::new("us-east-1"))
+            .load()
+            .await;
+        assert!(
+            aws_sdk_sqs::Client::new(&conf)
+                .get_queue_url()
+                .queue_name(&queue)
+                .send()
+                .await
+                .is_ok(),
+            "the hook's credentials are not the role's"
+        );
         assert!(
             queue_in("444444444444", &queue).await.is_some(),
             "the unit's queue is not in the role's account"
