@@ -201,7 +201,7 @@ pub async fn plan_confirm_apply(
     if partial {
         print_unit_failures(&plan.units);
     }
-    if !plan.has_changes() {
+    if !plan.has_changes() && (partial || !plan.writes_state()) {
         if partial {
             eprintln!("hint: nothing was applied; fix the errors above and run again");
             return Err(Failure::Reported);
@@ -209,7 +209,9 @@ pub async fn plan_confirm_apply(
         println!("\nNo changes to apply.");
         return Ok(0);
     }
-    if !auto_approve {
+    // Only data sources read something new: nothing to confirm, but the state records it
+    // (Terraform applies such a plan without asking, too).
+    if plan.has_changes() && !auto_approve {
         let question = match (mode, partial) {
             (_, true) => {
                 "Some units failed to plan: they and the units that depend on them will be skipped. Apply the others?"

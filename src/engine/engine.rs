@@ -102,7 +102,9 @@ pub struct ApplyTarget {
     pub lineage: Option<String>,
     pub serial: u64,
     pub actions: BTreeMap<InstanceAddr, Action>,
-    pub has_changes: bool,
+    /// Whether applying writes the state ([`UnitPlan::writes_state`]); when not, the
+    /// unit is left alone.
+    pub writes_state: bool,
     /// A reviewed plan's promises (`apply FILE`): the unit is re-planned under its lock
     /// and applied only when the new plan keeps them. `None` for a plan made in this run.
     pub promises: Option<Promised>,
@@ -119,7 +121,7 @@ impl ApplyTarget {
                 .iter()
                 .map(|c| (c.addr.clone(), c.action))
                 .collect(),
-            has_changes: p.has_changes(),
+            writes_state: p.writes_state(),
             promises: None,
         }
     }
@@ -184,6 +186,7 @@ fn nothing_to_destroy(unit: &Unit, mode: PlanMode, store: &StateStore) -> Option
         lineage: store.exists().then(|| store.state.lineage.clone()),
         serial: store.state.serial,
         data_reads: Vec::new(),
+        data_refreshed: false,
         variables: BTreeMap::new(),
         checks: Vec::new(),
         warnings: Vec::new(),
@@ -1145,7 +1148,7 @@ impl Engine {
                 ctx.check_interrupted().map_err(|e| vec![e])?;
                 let ignored = || Some(UnitApplied { result: None, elapsed: Duration::ZERO });
                 self.unit_turn(unit, self.options.command, |_attempt| async move {
-                if !target.has_changes {
+                if !target.writes_state {
                     return Ok(Some(UnitApplied { result: None, elapsed: Duration::ZERO }));
                 }
                 let started = Instant::now();
@@ -1623,7 +1626,7 @@ impl Engine {
         self.emit(Event::UnitPlanned {
             plan: Box::new(plan.clone()),
         });
-        if !plan.has_changes() {
+        if !plan.writes_state() {
             return Ok((plan, None));
         }
         if let Err(e) = ctx.check_interrupted() {

@@ -161,6 +161,9 @@ pub struct UnitPlan {
     pub serial: u64,
     /// The data sources read during the run, with what was read (plan JSON's prior state).
     pub data_reads: Vec<(InstanceAddr, Value)>,
+    /// A data source read what the state does not record (new, or changed since): an
+    /// apply writes the state even when nothing else changes, as Terraform's does.
+    pub data_refreshed: bool,
     /// The root module's variables as the run set them (given or defaulted, converted,
     /// sensitive ones marked): plan JSON's `variables`.
     pub variables: BTreeMap<String, Value>,
@@ -216,6 +219,12 @@ impl UnitPlan {
             PlanMode::Destroy => false,
         };
         resources || outputs || drift
+    }
+
+    /// True when applying writes the state: a change, or data sources that read
+    /// something new (which is not a change: a plan with only that says "No changes").
+    pub fn writes_state(&self) -> bool {
+        self.has_changes() || (self.data_refreshed && self.mode != PlanMode::Destroy)
     }
 }
 
@@ -344,6 +353,13 @@ impl EnvPlan {
         self.units
             .iter()
             .any(|(_, o)| o.done().is_some_and(UnitPlan::has_changes))
+    }
+
+    /// True when applying writes any unit's state ([`UnitPlan::writes_state`]).
+    pub fn writes_state(&self) -> bool {
+        self.units
+            .iter()
+            .any(|(_, o)| o.done().is_some_and(UnitPlan::writes_state))
     }
     pub fn unit(&self, name: &str) -> Option<&UnitPlan> {
         self.units

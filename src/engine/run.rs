@@ -166,6 +166,8 @@ struct Collected {
     moves: Moves,
     /// Data sources read, with their values (the plan's prior state lists them).
     data_reads: Vec<(InstanceAddr, Value)>,
+    /// A data source read a value the state does not record (`UnitPlan::data_refreshed`).
+    data_refreshed: bool,
     /// The root module's variables that were given or defaulted (`UnitPlan::variables`).
     variables: BTreeMap<String, Value>,
 }
@@ -553,6 +555,7 @@ impl Runner<'_> {
             lineage: existed.then_some(lineage),
             serial,
             data_reads,
+            data_refreshed: collected.data_refreshed,
             variables: collected.variables,
             checks,
             warnings,

@@ -66,7 +66,10 @@ pub struct SavedUnit {
     pub unit: String,
     pub lineage: Option<String>,
     pub serial: u64,
-    pub has_changes: bool,
+    /// Whether applying writes the unit's state (a change, or data sources that read
+    /// something new); named `has_changes` by forge before data reads were recorded.
+    #[serde(alias = "has_changes")]
+    pub writes_state: bool,
     /// (address, action) for every instance the plan considered.
     pub actions: Vec<(String, Action)>,
     /// What the plan promises for each change it shows: applying it re-plans the unit and
@@ -87,7 +90,7 @@ impl SavedPlan {
                     unit: name.clone(),
                     lineage: p.lineage.clone(),
                     serial: p.serial,
-                    has_changes: p.has_changes(),
+                    writes_state: p.writes_state(),
                     actions: p
                         .changes
                         .iter()
@@ -205,7 +208,7 @@ impl SavedPlan {
                 unit: u.unit.clone(),
                 lineage: u.lineage.clone(),
                 serial: u.serial,
-                has_changes: u.has_changes,
+                writes_state: u.writes_state,
                 actions: u
                     .actions
                     .iter()

@@ -465,6 +465,7 @@ mod tests {
             lineage: None,
             serial: 1,
             data_reads: Vec::new(),
+            data_refreshed: false,
             variables: BTreeMap::new(),
             checks: Vec::new(),
             warnings: Vec::new(),

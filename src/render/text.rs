@@ -1020,6 +1020,7 @@ mod tests {
             lineage: None,
             serial: 0,
             data_reads: Vec::new(),
+            data_refreshed: false,
             variables: Default::default(),
             checks: Vec::new(),
             warnings: Vec::new(),

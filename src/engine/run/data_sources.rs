@@ -175,14 +175,19 @@ impl Runner<'_> {
         lock(&self.collected)
             .data_reads
             .push((addr.clone(), value.clone()));
-        if self.phase.applying() && value.is_wholly_known() {
+        if value.is_wholly_known() {
             let mut store = self.recorder.state().await;
             let same = store
                 .state
                 .instances
                 .get(addr)
                 .is_some_and(|s| s.attributes.same_as(&to_state(schema, &value)));
-            if !same {
+            if !same && self.phase.planning() {
+                // As Terraform: an apply records what its data sources read even when it
+                // changes nothing else, so the state never keeps a stale read.
+                lock(&self.collected).data_refreshed = true;
+            }
+            if !same && self.phase.applying() {
                 store.state.instances.insert(
                     addr.clone(),
                     InstanceState {

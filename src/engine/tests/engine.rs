@@ -1328,3 +1328,69 @@ async fn for_each_of_the_wrong_type_is_a_clear_error() {
     );
     assert!(text.contains("main.tf:2:"), "no location: {text}");
 }
+
+/// As Terraform: a data source that reads something the state does not record (here the
+/// state's copy is made stale by hand) is no change to show, but an apply, in either walk,
+/// writes what it read; a later plan then has nothing to write.
+#[tokio::test]
+async fn an_apply_records_new_data_source_reads_without_a_change() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        &[
+            ("u/terragrunt.hcl", "inputs = {}\n"),
+            (
+                "u/main.tf",
+                "data \"fake_lookup\" \"l\" {\n  name = \"x\"\n}\n",
+            ),
+        ],
+    );
+    let env = load(dir.path());
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    plan_apply(&e, &env, PlanMode::Normal).await;
+    let recorded = |root: &Path| {
+        let state = state_of(root, "u");
+        let (_, inst) = state
+            .instances
+            .iter()
+            .next()
+            .expect("the data source is recorded");
+        inst.attributes.str_attr("result").map(str::to_string)
+    };
+    assert_eq!(recorded(dir.path()).as_deref(), Some("result-of-x"));
+    let make_stale = || {
+        let path = dir.path().join("u/.forge/terraform.tfstate");
+        let text = std::fs::read_to_string(&path).expect("state");
+        let stale = text.replace("result-of-x", "stale");
+        assert_ne!(text, stale, "the read is in the state file");
+        std::fs::write(&path, stale).expect("write state");
+    };
+    for walk in ["plan then apply", "plan_and_apply"] {
+        make_stale();
+        let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
+        let u = unit_plan(&plan, "u");
+        assert!(
+            !u.has_changes(),
+            "{walk}: a new read is not a change: {u:?}"
+        );
+        assert!(u.writes_state(), "{walk}: {u:?}");
+        if walk == "plan_and_apply" {
+            let applied = e
+                .plan_and_apply(&env, PlanMode::Normal)
+                .await
+                .expect("apply");
+            assert!(!applied.failed(), "{applied:?}");
+        } else {
+            let (_, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
+            assert!(!applied.failed(), "{applied:?}");
+        }
+        assert_eq!(
+            recorded(dir.path()).as_deref(),
+            Some("result-of-x"),
+            "{walk}: the apply records the read"
+        );
+        let again = e.plan(&env, PlanMode::Normal).await.expect("plan");
+        assert!(!unit_plan(&again, "u").writes_state(), "{walk}: {again:?}");
+    }
+}
