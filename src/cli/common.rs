@@ -208,7 +208,7 @@ pub fn resolve_target(target: &Path) -> Result<PathBuf, Failure> {
 pub fn load_context(offline: bool) -> LoadContext {
     let context = LoadContext::new();
     let context = match forge_module_sources::ModuleCache::from_env(|k| std::env::var(k).ok()) {
-        Some(cache) => context.with_module_sources(std::sync::Arc::new(GitModuleSources(cache))),
+        Some(cache) => context.with_module_sources(std::sync::Arc::new(CachedModuleSources(cache))),
         None => context,
     };
     context
@@ -218,12 +218,12 @@ pub fn load_context(offline: bool) -> LoadContext {
         .with_features(FEATURES.get().cloned().unwrap_or_default())
 }
 
-/// Remote module sources (`git::...`) fetched into the module cache.
-struct GitModuleSources(forge_module_sources::ModuleCache);
+/// Remote module sources (git, registry, archives) fetched into the module cache.
+struct CachedModuleSources(forge_module_sources::ModuleCache);
 
-impl forge_config::ModuleSources for GitModuleSources {
-    fn fetch(&self, source: &str) -> Result<std::path::PathBuf, String> {
-        self.0.fetch(source)
+impl forge_config::ModuleSources for CachedModuleSources {
+    fn fetch(&self, source: &str, version: Option<&str>) -> Result<std::path::PathBuf, String> {
+        self.0.fetch(source, version)
     }
 }
 

@@ -33,11 +33,13 @@ pub struct LoadContext {
     role: Option<forge_provider::UnitRole>,
 }
 
-/// Fetches a remote module source (`git::...`, `github.com/...`) into a local folder;
-/// the program provides it (forge-config does no network I/O of its own).
+/// Fetches a remote module source (`git::...`, `github.com/...`, a registry address,
+/// an archive URL) into a local folder; the program provides it (forge-config does no
+/// network I/O of its own).
 pub trait ModuleSources: Send + Sync {
-    /// The local folder holding the module `source` names, or what went wrong.
-    fn fetch(&self, source: &str) -> Result<std::path::PathBuf, String>;
+    /// The local folder holding the module `source` names (with a module block's
+    /// `version` constraint, for a registry module), or what went wrong.
+    fn fetch(&self, source: &str, version: Option<&str>) -> Result<std::path::PathBuf, String>;
 }
 
 impl LoadContext {

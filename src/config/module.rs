@@ -982,6 +982,14 @@ fn read_module_call(
     // Terraform treats only paths starting with ./ or ../ as local; anything else is a
     // registry address or a go-getter URL, fetched by the context's module sources.
     let local = source.starts_with("./") || source.starts_with("../");
+    // A registry module's version constraint, given to the fetch that chooses the
+    // version (it is refused below for a local source, and by the fetch for git and
+    // archive sources).
+    let version = if local {
+        None
+    } else {
+        constant_string(body.attribute("version"), &base)?
+    };
     let fetched = if local {
         None
     } else {
@@ -993,19 +1001,19 @@ fn read_module_call(
             );
             return Err(diags);
         };
-        match sources.fetch(&source) {
+        match sources.fetch(&source, version.as_deref()) {
             Ok(dir) => Some(dir),
             Err(e) => {
                 diags.push(
                     Diagnostic::error(format!("module \"{name}\": {e}"))
                         .at(source_at)
-                        .hint("check the address, the ref and your git access (a fetched ref is kept in the module cache, FORGE_MODULE_CACHE)"),
+                        .hint("check the address, the version or ref, and your access (git credentials, TF_TOKEN_<host> for a registry, AWS credentials for S3); what was fetched is kept in the module cache, FORGE_MODULE_CACHE"),
                 );
                 return Err(diags);
             }
         }
     };
-    if let Some(v) = body.attribute("version") {
+    if let (true, Some(v)) = (local, body.attribute("version")) {
         diags.push(
             Diagnostic::error(format!("module \"{name}\": `version` applies to registry modules only, not to a local source"))
                 .at(v.location.clone())

@@ -651,10 +651,10 @@ pub(crate) fn resolve_module_source(
             .hint("check the module out next to the stacks and point source at its folder")
             .into());
         };
-        return sources.fetch(text).map_err(|e| {
+        return sources.fetch(text, None).map_err(|e| {
             Diagnostic::error(e)
                 .at(expr.location())
-                .hint("check the address, the ref and your git access (forge runs git with your credentials; a fetched ref is kept in the module cache, FORGE_MODULE_CACHE)")
+                .hint("check the address, the version or ref, and your access (forge runs git with your credentials, sends TF_TOKEN_<host> to a registry, reads S3 with your AWS credentials); what was fetched is kept in the module cache, FORGE_MODULE_CACHE")
                 .into()
         });
     }
