@@ -1,4 +1,5 @@
-//! Remote module sources end to end: a unit's `terraform { source }` and a `module`
+//! Remote module sources end to end: git repositories (below), and registry modules,
+//! HTTP and S3 archives (the last test). A unit's `terraform { source }` and a `module`
 //! block naming `git::file://` addresses of a local bare repository (tag, branch,
 //! `//subdir`), fetched into the module cache, then planned again from the cache alone
 //! once the repository is gone.
@@ -90,4 +91,154 @@ fn git_sources_are_fetched_by_ref_and_then_read_from_the_cache() {
         "{}",
         run.stderr
     );
+}
+
+/// A module archive: a `name` input, and an output naming the module's version.
+fn versioned_module(version: &str) -> String {
+    format!(
+        "variable \"name\" {{\n  type = string\n}}\nresource \"terraform_data\" \"n\" {{\n  input = \"${{var.name}}-{version}\"\n}}\noutput \"value\" {{\n  value = terraform_data.n.output\n}}\n"
+    )
+}
+
+/// Registry modules (a `module` block's `version` constraint and a unit's `tfr://`
+/// source), an HTTP archive and an S3 archive on the emulator, all fetched by forge
+/// from a registry and archive server on the loopback address; then planned again from
+/// the cache alone once the server is gone.
+#[tokio::test]
+async fn registry_http_and_s3_modules_are_fetched_and_then_read_from_the_cache() {
+    use forge_module_sources::test_support::{Member, Server, tar_gz, zip};
+
+    // The S3 archive holds version 1.2.0, on the emulator.
+    let bucket = crate::emulator::unique("forge-modsrc");
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&crate::emulator::sdk_config().await)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("create the bucket");
+    let v120 = versioned_module("1.2.0");
+    s3.put_object()
+        .bucket(&bucket)
+        .key("modules/queue-1.2.0.tgz")
+        .body(tar_gz(&[Member::File("queue/main.tf", v120.as_bytes())]).into())
+        .send()
+        .await
+        .expect("upload the archive");
+
+    let v200 = versioned_module("2.0.0");
+    let zipped = zip(&[Member::File("queue/main.tf", v200.as_bytes())]);
+    let s3_location = format!("s3::https://s3.amazonaws.com/{bucket}/modules/queue-1.2.0.tgz");
+    let server = Server::start(move |path| {
+        let json = |v: &str| (200, vec![], v.as_bytes().to_vec());
+        match path {
+            "/.well-known/terraform.json" => json(r#"{"modules.v1": "/v1/modules/"}"#),
+            "/v1/modules/acme/queue/aws/versions" => json(
+                r#"{"modules": [{"versions": [{"version": "1.1.0"}, {"version": "1.2.0"}, {"version": "2.0.0"}]}]}"#,
+            ),
+            "/v1/modules/acme/queue/aws/1.2.0/download" => (
+                204,
+                vec![("X-Terraform-Get".into(), s3_location.clone())],
+                vec![],
+            ),
+            "/v1/modules/acme/queue/aws/2.0.0/download" => (
+                204,
+                vec![("X-Terraform-Get".into(), "/files/queue-2.0.0.zip".into())],
+                vec![],
+            ),
+            "/files/queue-2.0.0.zip" => (200, vec![], zipped.clone()),
+            _ => (404, vec![], vec![]),
+        }
+    });
+    let host = format!("127.0.0.1:{}", server.port);
+    let w = World::new(&[
+        (
+            "env/registry/main.tf",
+            &format!(
+                "module \"queue\" {{\n  source  = \"{host}/acme/queue/aws//queue\"\n  version = \"~> 1.1\"\n  name    = \"registry\"\n}}\noutput \"value\" {{\n  value = module.queue.value\n}}\n"
+            ),
+        ),
+        ("env/registry/terragrunt.hcl", "inputs = {}\n"),
+        (
+            "env/tfr/terragrunt.hcl",
+            &format!(
+                "terraform {{\n  source = \"tfr://{host}/acme/queue/aws//queue?version=2.0.0\"\n}}\ninputs = {{\n  name = \"tfr\"\n}}\n"
+            ),
+        ),
+        (
+            "env/archive/terragrunt.hcl",
+            &format!(
+                "terraform {{\n  source = \"http://{host}/files/queue-2.0.0.zip//queue\"\n}}\ninputs = {{\n  name = \"archive\"\n}}\n"
+            ),
+        ),
+    ]);
+    let cache = w.path("module-cache");
+    let cache = cache.to_str().expect("utf-8 path");
+    let token = "registry-token-never-shown";
+    let env = [("FORGE_MODULE_CACHE", cache), ("TF_TOKEN_127_0_0_1", token)];
+    let run = w.forge_with(&["apply", "env", "-auto-approve"], "", &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains(token), "{}", run.all());
+    for (unit, expected) in [
+        ("env/registry", "registry-1.2.0"),
+        ("env/tfr", "tfr-2.0.0"),
+        ("env/archive", "archive-2.0.0"),
+    ] {
+        let out = w.forge_with(&["output", unit, "-raw", "value"], "", &env);
+        assert_eq!(out.stdout, expected, "{}", out.all());
+    }
+    let asked = server.paths();
+    assert!(
+        asked
+            .iter()
+            .any(|p| p == "/v1/modules/acme/queue/aws/versions"),
+        "{asked:?}"
+    );
+    let authorized = server.seen.lock().expect("seen").clone();
+    assert!(
+        authorized
+            .iter()
+            .filter(|s| s.path.starts_with("/v1/"))
+            .all(|s| s.authorization.as_deref() == Some(&format!("Bearer {token}"))),
+        "{authorized:?}"
+    );
+
+    // Without the registry, the archive server and the S3 object, the cache answers:
+    // no changes.
+    drop(server);
+    s3.delete_object()
+        .bucket(&bucket)
+        .key("modules/queue-1.2.0.tgz")
+        .send()
+        .await
+        .expect("delete the archive");
+    let run = w.forge_with(&["plan", "env", "-detailed-exitcode"], "", &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+
+    // A constraint the cache cannot meet without the registry is an error naming the
+    // source and its place.
+    w.write(&[(
+        "env/registry/main.tf",
+        &format!(
+            "module \"queue\" {{\n  source  = \"{host}/acme/queue/aws//queue\"\n  version = \"~> 3.0\"\n  name    = \"registry\"\n}}\n"
+        ),
+    )]);
+    let run = w.forge_with(&["plan", "env/registry"], "", &env);
+    assert_eq!(run.code, 1, "{}", run.all());
+    assert!(
+        run.stderr
+            .contains(&format!("{host}/acme/queue/aws//queue"))
+            && run.stderr.contains("~> 3.0")
+            && run.stderr.contains("env/registry/main.tf:2:"),
+        "{}",
+        run.stderr
+    );
+    s3.delete_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("delete the bucket");
 }
