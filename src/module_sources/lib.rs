@@ -43,13 +43,16 @@ use archive::Limits;
 use forge_config::version_constraint::VersionConstraint;
 use registry::{Registry, RegistryError};
 
+/// Reads an environment variable (the process's, or a test's).
+type EnvLookup = dyn Fn(&str) -> Option<String> + Send + Sync;
+
 /// Where fetched modules are kept, and how they are fetched.
 #[derive(Clone)]
 pub struct ModuleCache {
     root: PathBuf,
     limits: Limits,
     /// Where `TF_TOKEN_<host>` values come from (the process environment by default).
-    env: Arc<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    env: Arc<EnvLookup>,
     /// Registry versions chosen in this run, by module and constraint: each is asked
     /// of the registry once per run, however many units use it.
     chosen: Arc<Mutex<HashMap<String, String>>>,
@@ -305,7 +308,7 @@ impl ModuleCache {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let partial = parent.join(format!("{name}.partial-{}", std::process::id()));
+        let partial = parent.join(format!("{name}.partial-{}", unique_suffix()));
         let _ = std::fs::remove_dir_all(&partial);
         let result = fill(&partial).and_then(|()| {
             std::fs::write(partial.join(COMPLETE), "")
@@ -377,10 +380,18 @@ fn read_location(dir: &Path, version: &str) -> Result<String, String> {
 fn write_location(dir: &Path, version: &str, location: &str) -> Result<(), String> {
     std::fs::create_dir_all(dir)
         .map_err(|e| format!("cannot create the module cache {}: {e}", dir.display()))?;
-    let partial = dir.join(format!("{version}.partial-{}", std::process::id()));
+    let partial = dir.join(format!("{version}.partial-{}", unique_suffix()));
     std::fs::write(&partial, location)
         .and_then(|()| std::fs::rename(&partial, dir.join(version)))
         .map_err(|e| format!("cannot write the module cache {}: {e}", dir.display()))
+}
+
+/// A name part no other fetch uses at the same time: units load in parallel, so the
+/// process id alone would let two threads fill one temporary folder.
+fn unique_suffix() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
 }
 
 /// Clones `git` into `partial` and checks out its ref.

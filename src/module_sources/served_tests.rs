@@ -209,6 +209,18 @@ fn http_archives_are_unpacked_checked_and_cached() {
         .fetch(&server.url("/gone.zip"), None)
         .expect_err("404");
     assert!(e.contains("/gone.zip") && e.contains("404"), "{e}");
+    // Units load in parallel: fetches of one archive at once all get the whole module.
+    let fresh = ModuleCache::new(root.path().join("parallel-cache"));
+    let tgz_url = format!("{}//modules/fifo?id=7&archive=tgz", server.url("/get"));
+    std::thread::scope(|scope| {
+        let fetches: Vec<_> = (0..4)
+            .map(|_| scope.spawn(|| fresh.fetch(&tgz_url, None)))
+            .collect();
+        for fetch in fetches {
+            let dir = fetch.join().expect("thread").expect("parallel fetch");
+            assert_eq!(read(&dir.join("main.tf")), "# fifo 9.9.9\n");
+        }
+    });
     // The cache answers once the server is gone.
     let zip_url = server.url("/m.zip");
     drop(server);
