@@ -96,7 +96,7 @@ async fn get_following(
         let response = client
             .request(request)
             .await
-            .map_err(|e| format!("GET {current} failed: {}", error_chain(&e)))?;
+            .map_err(|e| format!("GET {current} failed: {}{}", error_chain(&e), proxy_note()))?;
         let status = response.status().as_u16();
         if matches!(status, 301 | 302 | 303 | 307 | 308) {
             let location = response
@@ -175,6 +175,26 @@ pub fn join_url(base: &str, reference: &str) -> Result<String, String> {
         joined.push_str(q);
     }
     Ok(joined)
+}
+
+/// A note for a failed connection when a proxy is configured: forge connects directly,
+/// so a network that only allows the proxy fails, and the message should say why.
+fn proxy_note() -> &'static str {
+    let set = [
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+    ]
+    .iter()
+    .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
+    if set {
+        " (forge connects directly for module downloads: it does not use the HTTP(S)_PROXY settings; fetch through a mirror reachable without the proxy, or check the module out locally)"
+    } else {
+        ""
+    }
 }
 
 /// The error and its causes: hyper's top-level message alone ("client error
