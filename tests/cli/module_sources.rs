@@ -101,7 +101,8 @@ fn versioned_module(version: &str) -> String {
 }
 
 /// Registry modules (a `module` block's `version` constraint and a unit's `tfr://`
-/// source), an HTTP archive and an S3 archive on the emulator, all fetched by forge
+/// source), an HTTP archive and an S3 archive on the emulator (named by AWS's URL form
+/// with AWS_ENDPOINT_URL, and by the emulator's own endpoint), all fetched by forge
 /// from a registry and archive server on the loopback address; then planned again from
 /// the cache alone once the server is gone.
 #[tokio::test]
@@ -154,7 +155,16 @@ async fn registry_http_and_s3_modules_are_fetched_and_then_read_from_the_cache()
         }
     });
     let host = format!("127.0.0.1:{}", server.port);
+    // The same object by the emulator's own endpoint (the form for S3-compatible
+    // services other than AWS).
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("emulator variables");
     let w = World::new(&[
+        (
+            "env/s3/terragrunt.hcl",
+            &format!(
+                "terraform {{\n  source = \"s3::{endpoint}/{bucket}/modules/queue-1.2.0.tgz//queue\"\n}}\ninputs = {{\n  name = \"s3\"\n}}\n"
+            ),
+        ),
         (
             "env/registry/main.tf",
             &format!(
@@ -186,6 +196,7 @@ async fn registry_http_and_s3_modules_are_fetched_and_then_read_from_the_cache()
         ("env/registry", "registry-1.2.0"),
         ("env/tfr", "tfr-2.0.0"),
         ("env/archive", "archive-2.0.0"),
+        ("env/s3", "s3-1.2.0"),
     ] {
         let out = w.forge_with(&["output", unit, "-raw", "value"], "", &env);
         assert_eq!(out.stdout, expected, "{}", out.all());
