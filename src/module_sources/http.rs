@@ -66,16 +66,26 @@ async fn get_following(
     token: Option<Token>,
     max_body: usize,
 ) -> Result<Response, String> {
-    let provider = rustls::crypto::aws_lc_rs::default_provider();
+    let provider = || rustls::crypto::aws_lc_rs::default_provider();
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(provider)
-        .map_err(|e| format!("cannot load the system's TLS root certificates: {e}"))?
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
+    let builder = match hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider())
+    {
+        Ok(builder) => builder,
+        // No system certificates: plain http (a loopback registry) still works, and an
+        // https request fails with an unknown-issuer error naming its URL.
+        Err(_no_system_certificates) => {
+            let config = rustls::ClientConfig::builder_with_provider(provider().into())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| format!("cannot set up TLS: {e}"))?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth();
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
+        }
+    };
+    let https = builder.https_or_http().enable_http1().wrap_connector(http);
     let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(https);
     let mut current = url.to_string();
     for _ in 0..=MAX_REDIRECTS {
