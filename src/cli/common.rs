@@ -372,7 +372,7 @@ pub fn build_engine_with(
         ..Options::default()
     };
     engine.events = Arc::new(move |e| print_event(&e, style));
-    engine.hooks = Some(Arc::new(super::hooks::ProcessHooks));
+    engine.hooks = Some(Arc::new(super::hooks::ProcessHooks::default()));
     super::stop_signals::watch(engine.interrupted.clone());
     Ok(Built { engine, fake })
 }

@@ -8,9 +8,14 @@
 //! `AWS_SESSION_TOKEN`, as Terragrunt hands them to everything it runs for the unit, so an
 //! `aws ...` in a hook acts as the unit does.
 
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::time::{Duration, SystemTime};
+
+use aws_credential_types::Credentials;
+use forge_provider::UnitRole;
 
 use forge_config::Unit;
 use forge_config::unit_hooks::Hook;
@@ -18,15 +23,70 @@ use forge_engine::{HookRun, HookRunner};
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
 /// The hook runner of every command that runs units.
-pub struct ProcessHooks;
+#[derive(Default)]
+pub struct ProcessHooks {
+    /// Each unit role's credentials, assumed once per run and shared by every hook of
+    /// every unit with that role while they stay valid (a run has many hooks, and STS
+    /// answers each AssumeRole with a new session).
+    roles: tokio::sync::Mutex<HashMap<UnitRole, Credentials>>,
+}
 
 impl HookRunner for ProcessHooks {
     fn run<'a>(&'a self, unit: &'a Unit, hook: &'a Hook, command: &'a str) -> HookRun<'a> {
-        Box::pin(run_hook(unit, hook, command))
+        Box::pin(self.run_hook(unit, hook, command))
     }
 }
 
-async fn run_hook(unit: &Unit, hook: &Hook, command: &str) -> Result<(), String> {
+/// How long assumed credentials must still be valid to be handed to another hook.
+const CREDENTIALS_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+impl ProcessHooks {
+    async fn run_hook(&self, unit: &Unit, hook: &Hook, command: &str) -> Result<(), String> {
+        let role_credentials = match unit.settings.role() {
+            Some(role) => self.role_environment(role).await?,
+            None => Vec::new(),
+        };
+        run_hook(unit, hook, command, role_credentials).await
+    }
+
+    /// The unit role's credentials as the environment variables the AWS tools read.
+    async fn role_environment(
+        &self,
+        role: &UnitRole,
+    ) -> Result<Vec<(&'static str, String)>, String> {
+        let mut roles = self.roles.lock().await;
+        let fresh = |c: &Credentials| {
+            c.expiry()
+                .is_none_or(|at| at > SystemTime::now() + CREDENTIALS_MARGIN)
+        };
+        let credentials = match roles.get(role).filter(|c| fresh(c)) {
+            Some(c) => c.clone(),
+            None => {
+                let c = assume(role).await?;
+                roles.insert(role.clone(), c.clone());
+                c
+            }
+        };
+        let mut env = vec![
+            ("AWS_ACCESS_KEY_ID", credentials.access_key_id().to_string()),
+            (
+                "AWS_SECRET_ACCESS_KEY",
+                credentials.secret_access_key().to_string(),
+            ),
+        ];
+        if let Some(token) = credentials.session_token() {
+            env.push(("AWS_SESSION_TOKEN", token.to_string()));
+        }
+        Ok(env)
+    }
+}
+
+async fn run_hook(
+    unit: &Unit,
+    hook: &Hook,
+    command: &str,
+    role_credentials: Vec<(&'static str, String)>,
+) -> Result<(), String> {
     let prefix = format!("{} | {} {}: ", unit.name, hook.kind.block_name(), hook.name);
     let Some((program, args)) = hook.execute.split_first() else {
         return Ok(());
@@ -42,10 +102,6 @@ async fn run_hook(unit: &Unit, hook: &Hook, command: &str) -> Result<(), String>
     let forge_path = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "forge".into());
-    let role_credentials = match unit.settings.role() {
-        Some(role) => role_environment(role).await?,
-        None => Vec::new(),
-    };
     let mut child = tokio::process::Command::new(&program_path)
         .envs(role_credentials)
         .args(args)
@@ -82,33 +138,20 @@ async fn run_hook(unit: &Unit, hook: &Hook, command: &str) -> Result<(), String>
     }
 }
 
-/// The unit role's credentials as the environment variables the AWS tools read.
-async fn role_environment(
-    role: &forge_provider::UnitRole,
-) -> Result<Vec<(&'static str, String)>, String> {
+/// Assumes the unit's role as its providers do.
+async fn assume(role: &UnitRole) -> Result<Credentials, String> {
     use aws_credential_types::provider::ProvideCredentials;
     let ctx = super::terragrunt_host::context(Some(role)).await?;
     let provider = ctx
         .sdk
         .credentials_provider()
         .ok_or_else(|| format!("no credentials to assume {} with", role.role_arn))?;
-    let credentials = provider.provide_credentials().await.map_err(|e| {
+    provider.provide_credentials().await.map_err(|e| {
         format!(
             "cannot assume the unit's iam_role {} for its hooks: {e}",
             role.role_arn
         )
-    })?;
-    let mut env = vec![
-        ("AWS_ACCESS_KEY_ID", credentials.access_key_id().to_string()),
-        (
-            "AWS_SECRET_ACCESS_KEY",
-            credentials.secret_access_key().to_string(),
-        ),
-    ];
-    if let Some(token) = credentials.session_token() {
-        env.push(("AWS_SESSION_TOKEN", token.to_string()));
-    }
-    Ok(env)
+    })
 }
 
 /// Shows each line the stream gives, prefixed, until it ends (bytes that are not UTF-8

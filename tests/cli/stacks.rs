@@ -245,6 +245,44 @@ impl Stacks {
     }
 }
 
+/// Runs `forge` in `dir` against the emulators (the real providers, no fake cloud):
+/// its exit code and its output, stdout then stderr.
+pub fn forge_on_emulators(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_forge"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run forge");
+    (
+        out.status.code(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// Writes each `(path under root, text)`, making the folders.
+pub fn write_files(root: &Path, files: &[(&str, String)]) {
+    for (rel, text) in files {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, text).expect("write");
+    }
+}
+
+/// Whether the emulator's SQS (in the default account) has a queue of that name.
+pub async fn queue_exists(name: &str) -> bool {
+    aws_sdk_sqs::Client::new(&sdk_config().await)
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .is_ok()
+}
+
 pub fn unique_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }

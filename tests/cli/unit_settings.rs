@@ -4,45 +4,11 @@
 //! the others and says which it kept. A unit's role settings that cannot be acted on are
 //! errors at their line (the role itself, end to end: `provider_identity.rs`).
 
-use std::path::Path;
 use std::process::Command;
 
-use super::stacks::require_emulators;
-
-fn forge(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_forge"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run forge");
-    (
-        out.status.code(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
-}
-
-fn write(root: &Path, files: &[(&str, String)]) {
-    for (rel, text) in files {
-        let p = root.join(rel);
-        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
-        std::fs::write(p, text).expect("write");
-    }
-}
-
-async fn queue_exists(name: &str) -> bool {
-    let conf = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-    aws_sdk_sqs::Client::new(&conf)
-        .get_queue_url()
-        .queue_name(name)
-        .send()
-        .await
-        .is_ok()
-}
+use super::stacks::{
+    forge_on_emulators as forge, queue_exists, require_emulators, write_files as write,
+};
 
 fn queue_module(name: &str) -> String {
     format!("resource \"aws_sqs_queue\" \"q\" {{\n  name = \"{name}\"\n}}\n")

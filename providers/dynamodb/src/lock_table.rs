@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
     ScalarAttributeType, SseSpecification, TableStatus, Tag,
@@ -266,31 +267,15 @@ impl LockTable {
         id: &str,
         attrs: &[(&str, &str)],
     ) -> ProviderResult<bool> {
-        retry(
-            Backoff::default(),
-            |_| false,
-            || async {
-                let sent = self
-                    .client
-                    .put_item()
-                    .table_name(&self.name)
-                    .set_item(Some(item(id, attrs)))
-                    .condition_expression("attribute_not_exists(#id)")
-                    .expression_attribute_names("#id", LOCK_KEY)
-                    .send()
-                    .await;
-                match sent {
-                    Ok(_) => Ok(true),
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-                    {
-                        Ok(false)
-                    }
-                    Err(e) => Err(self.error("write a lock item to", sdk_error(e))),
-                }
-            },
-        )
+        self.conditional("write a lock item to", || {
+            self.client
+                .put_item()
+                .table_name(&self.name)
+                .set_item(Some(item(id, attrs)))
+                .condition_expression("attribute_not_exists(#id)")
+                .expression_attribute_names("#id", LOCK_KEY)
+                .send()
+        })
         .await
     }
 
@@ -304,32 +289,16 @@ impl LockTable {
         attrs: &[(&str, &str)],
     ) -> ProviderResult<bool> {
         let (condition, names, values) = exactly(expected);
-        retry(
-            Backoff::default(),
-            |_| false,
-            || async {
-                let sent = self
-                    .client
-                    .put_item()
-                    .table_name(&self.name)
-                    .set_item(Some(item(id, attrs)))
-                    .condition_expression(&condition)
-                    .set_expression_attribute_names(Some(names.clone()))
-                    .set_expression_attribute_values(values.clone())
-                    .send()
-                    .await;
-                match sent {
-                    Ok(_) => Ok(true),
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-                    {
-                        Ok(false)
-                    }
-                    Err(e) => Err(self.error("replace a lock item of", sdk_error(e))),
-                }
-            },
-        )
+        self.conditional("replace a lock item of", || {
+            self.client
+                .put_item()
+                .table_name(&self.name)
+                .set_item(Some(item(id, attrs)))
+                .condition_expression(&condition)
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(values.clone())
+                .send()
+        })
         .await
     }
 
@@ -342,38 +311,19 @@ impl LockTable {
         (guard, expected): (&str, &str),
         (attr, value): (&str, &str),
     ) -> ProviderResult<bool> {
-        retry(
-            Backoff::default(),
-            |_| false,
-            || async {
-                let sent = self
-                    .client
-                    .update_item()
-                    .table_name(&self.name)
-                    .key(LOCK_KEY, AttributeValue::S(id.to_string()))
-                    .update_expression("SET #attr = :value")
-                    .condition_expression("#guard = :expected")
-                    .expression_attribute_names("#attr", attr)
-                    .expression_attribute_names("#guard", guard)
-                    .expression_attribute_values(":value", AttributeValue::S(value.to_string()))
-                    .expression_attribute_values(
-                        ":expected",
-                        AttributeValue::S(expected.to_string()),
-                    )
-                    .send()
-                    .await;
-                match sent {
-                    Ok(_) => Ok(true),
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-                    {
-                        Ok(false)
-                    }
-                    Err(e) => Err(self.error("update a lock item of", sdk_error(e))),
-                }
-            },
-        )
+        self.conditional("update a lock item of", || {
+            self.client
+                .update_item()
+                .table_name(&self.name)
+                .key(LOCK_KEY, AttributeValue::S(id.to_string()))
+                .update_expression("SET #attr = :value")
+                .condition_expression("#guard = :expected")
+                .expression_attribute_names("#attr", attr)
+                .expression_attribute_names("#guard", guard)
+                .expression_attribute_values(":value", AttributeValue::S(value.to_string()))
+                .expression_attribute_values(":expected", AttributeValue::S(expected.to_string()))
+                .send()
+        })
         .await
     }
 
@@ -474,32 +424,39 @@ impl LockTable {
     /// release never removes a lock someone else took in the meantime. Returns false when
     /// the item was absent or different.
     pub async fn delete_if(&self, id: &str, attr: &str, expected: &str) -> ProviderResult<bool> {
+        self.conditional("delete a lock item of", || {
+            self.client
+                .delete_item()
+                .table_name(&self.name)
+                .key(LOCK_KEY, AttributeValue::S(id.to_string()))
+                .condition_expression("#attr = :expected")
+                .expression_attribute_names("#attr", attr)
+                .expression_attribute_values(":expected", AttributeValue::S(expected.to_string()))
+                .send()
+        })
+        .await
+    }
+
+    /// Sends one conditional write, retried as every call is: true when it was made, false
+    /// when its condition did not hold (DynamoDB's ConditionalCheckFailedException).
+    async fn conditional<T, E, R, Fut>(
+        &self,
+        action: &str,
+        send: impl Fn() -> Fut,
+    ) -> ProviderResult<bool>
+    where
+        Fut: std::future::Future<Output = Result<T, SdkError<E, R>>>,
+        E: ProvideErrorMetadata + std::error::Error + 'static,
+        R: std::fmt::Debug,
+    {
         retry(
             Backoff::default(),
             |_| false,
             || async {
-                let sent = self
-                    .client
-                    .delete_item()
-                    .table_name(&self.name)
-                    .key(LOCK_KEY, AttributeValue::S(id.to_string()))
-                    .condition_expression("#attr = :expected")
-                    .expression_attribute_names("#attr", attr)
-                    .expression_attribute_values(
-                        ":expected",
-                        AttributeValue::S(expected.to_string()),
-                    )
-                    .send()
-                    .await;
-                match sent {
+                match send().await {
                     Ok(_) => Ok(true),
-                    Err(e)
-                        if e.as_service_error()
-                            .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
-                    {
-                        Ok(false)
-                    }
-                    Err(e) => Err(self.error("delete a lock item of", sdk_error(e))),
+                    Err(e) if condition_failed(&e) => Ok(false),
+                    Err(e) => Err(self.error(action, sdk_error(e))),
                 }
             },
         )
@@ -524,6 +481,13 @@ impl LockTable {
             hint: Some(hint.to_string()),
         }
     }
+}
+
+/// Whether a conditional write was refused because its condition did not hold.
+fn condition_failed<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
+    e.as_service_error()
+        .and_then(|s| s.code())
+        .is_some_and(|code| code == "ConditionalCheckFailedException")
 }
 
 /// An item of string attributes under the key `id`.
