@@ -1,5 +1,5 @@
 //! The s3 resource types of the `aws` provider: buckets and their versioning, default
-//! encryption, public access block, policy and event notifications.
+//! encryption, public access block, policy, event notifications, ownership controls and CORS rules.
 
 // Tests may unwrap: a panic there is a test failure with its message.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -10,9 +10,11 @@ use forge_aws_common::AwsContext;
 use forge_provider::{DataSourceType, ResourceType};
 
 pub mod bucket;
+pub mod bucket_cors_configuration;
 pub mod bucket_data;
 pub mod bucket_encryption;
 pub mod bucket_notification;
+pub mod bucket_ownership_controls;
 pub mod bucket_policy;
 pub mod bucket_settings;
 pub mod bucket_versioning;
@@ -36,6 +38,8 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(bucket_notification::BucketNotificationResource::new(
             ctx.clone(),
         )),
+        Arc::new(bucket_ownership_controls::BucketOwnershipControlsResource::new(ctx.clone())),
+        Arc::new(bucket_cors_configuration::BucketCorsConfigurationResource::new(ctx.clone())),
     ]
 }
 

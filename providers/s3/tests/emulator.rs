@@ -1096,3 +1096,230 @@ async fn an_endpoint_by_host_name_is_addressed_path_style() {
     cycle.import(&name, &live).await;
     cycle.delete(&live).await;
 }
+
+fn ownership_rule(ownership: &str) -> Value {
+    Value::List(vec![Value::object([("object_ownership", s(ownership))])])
+}
+
+#[tokio::test]
+async fn ownership_controls_full_lifecycle() {
+    use forge_aws_s3::bucket_ownership_controls::BucketOwnershipControlsResource;
+
+    let ctx = context().await;
+    let (buckets, bucket_state) = scratch_bucket(&ctx).await;
+    let bucket = bucket_state.str_attr("id").unwrap().to_string();
+    let rt = BucketOwnershipControlsResource::new(ctx.clone());
+    let cfg = config(
+        rt.schema(),
+        vec![
+            ("bucket", s(&bucket)),
+            ("rule", ownership_rule("BucketOwnerEnforced")),
+        ],
+    );
+    let cycle = Lifecycle::new(&rt, cfg.clone());
+    let live = cycle.create().await;
+    assert_eq!(live.str_attr("id"), Some(bucket.as_str()));
+    assert_replaced_when(&rt, &live, &cfg, "bucket", s(&unique("forge-other")));
+    // Another ownership is an update in place.
+    let writer = config(
+        rt.schema(),
+        vec![
+            ("bucket", s(&bucket)),
+            ("rule", ownership_rule("ObjectWriter")),
+        ],
+    );
+    let plan = rt.plan(Some(&live), &writer).expect("plan");
+    assert!(plan.requires_replace.is_empty(), "{plan:?}");
+
+    let client = s3(&ctx);
+    let repaired = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                let rule = aws_sdk_s3::types::OwnershipControlsRule::builder()
+                    .object_ownership(aws_sdk_s3::types::ObjectOwnership::BucketOwnerPreferred)
+                    .build()
+                    .unwrap();
+                client
+                    .put_bucket_ownership_controls()
+                    .bucket(&bucket)
+                    .ownership_controls(
+                        aws_sdk_s3::types::OwnershipControls::builder()
+                            .rules(rule)
+                            .build()
+                            .unwrap(),
+                    )
+                    .send()
+                    .await
+                    .expect("outside change");
+            },
+            |drifted| {
+                assert_eq!(
+                    drifted.get("rule"),
+                    Some(&ownership_rule("BucketOwnerPreferred"))
+                )
+            },
+        )
+        .await;
+    cycle.import(&bucket, &repaired).await;
+
+    // A create whose answer was lost finds the controls it put.
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now(),
+    };
+    let planned = rt.plan(None, &cfg).unwrap().planned;
+    assert!(matches!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Found(_)
+    ));
+    let bad = config(
+        rt.schema(),
+        vec![("bucket", s(&bucket)), ("rule", ownership_rule("Owner"))],
+    );
+    let err = rt.plan(None, &bad).expect_err("unknown ownership refused");
+    assert!(err.hint.unwrap_or_default().contains("BucketOwnerEnforced"));
+
+    cycle.delete(&repaired).await;
+    assert_eq!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Absent
+    );
+    drop_bucket(&buckets, &bucket_state).await;
+    assert_eq!(rt.read(&repaired).await.unwrap(), None, "bucket gone");
+    rt.delete(&repaired)
+        .await
+        .expect("deleting with the bucket gone succeeds");
+}
+
+/// A set of strings, as the engine hands a set argument to a provider.
+fn string_set(xs: &[&str]) -> Value {
+    Value::Set(Value::sort_set(xs.iter().map(|x| s(x)).collect()))
+}
+
+fn cors_rule(methods: &[&str], origins: &[&str], extra: Vec<(&str, Value)>) -> Value {
+    let mut pairs = vec![
+        ("allowed_methods", string_set(methods)),
+        ("allowed_origins", string_set(origins)),
+    ];
+    pairs.extend(extra);
+    Value::object(pairs)
+}
+
+#[tokio::test]
+async fn cors_configuration_full_lifecycle() {
+    use forge_aws_s3::bucket_cors_configuration::BucketCorsConfigurationResource;
+
+    let ctx = context().await;
+    let (buckets, bucket_state) = scratch_bucket(&ctx).await;
+    let bucket = bucket_state.str_attr("id").unwrap().to_string();
+    let rt = BucketCorsConfigurationResource::new(ctx.clone());
+    // In Terraform's set order, as the engine hands a set of blocks over.
+    let rules = Value::Set(Value::sort_set(vec![
+        cors_rule(
+            &["PUT", "POST"],
+            &["https://app.example.com"],
+            vec![
+                ("allowed_headers", string_set(&["*"])),
+                ("expose_headers", string_set(&["ETag"])),
+                ("max_age_seconds", n(3000.0)),
+            ],
+        ),
+        // Leaves out expose_headers and max_age_seconds (allowed_headers is given
+        // empty only so that the configured rules sort as the recorded ones do).
+        cors_rule(
+            &["GET"],
+            &["*"],
+            vec![
+                ("id", s("read-anywhere")),
+                ("allowed_headers", string_set(&[])),
+            ],
+        ),
+    ]));
+    let cfg = config(
+        rt.schema(),
+        vec![("bucket", s(&bucket)), ("cors_rule", rules)],
+    );
+    let cycle = Lifecycle::new(&rt, cfg.clone());
+    let live = cycle.create().await;
+    assert_eq!(live.str_attr("id"), Some(bucket.as_str()));
+    assert_eq!(live.str_attr("expected_bucket_owner"), Some(""));
+    // The rule that leaves arguments out records the provider's empty values.
+    let recorded = live.get("cors_rule").and_then(Value::as_seq).unwrap();
+    assert_eq!(recorded.len(), 2);
+    let get_rule = recorded
+        .iter()
+        .find(|r| r.str_attr("id") == Some("read-anywhere"))
+        .expect("the GET rule");
+    assert_eq!(get_rule.get("max_age_seconds"), Some(&n(0.0)));
+    assert_eq!(get_rule.get("expose_headers"), Some(&Value::Set(vec![])));
+    assert_replaced_when(&rt, &live, &cfg, "bucket", s(&unique("forge-other")));
+    // The rules in another order are the same set: no change.
+    let reordered = config(
+        rt.schema(),
+        vec![
+            ("bucket", s(&bucket)),
+            (
+                "cors_rule",
+                Value::List(
+                    cfg.get("cors_rule")
+                        .and_then(Value::as_seq)
+                        .unwrap()
+                        .iter()
+                        .rev()
+                        .cloned()
+                        .collect(),
+                ),
+            ),
+        ],
+    );
+    assert_no_op(&rt, &live, &reordered);
+
+    let client = s3(&ctx);
+    let repaired = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                let rule = aws_sdk_s3::types::CorsRule::builder()
+                    .allowed_methods("DELETE")
+                    .allowed_origins("https://evil.example.com")
+                    .build()
+                    .unwrap();
+                client
+                    .put_bucket_cors()
+                    .bucket(&bucket)
+                    .cors_configuration(
+                        aws_sdk_s3::types::CorsConfiguration::builder()
+                            .cors_rules(rule)
+                            .build()
+                            .unwrap(),
+                    )
+                    .send()
+                    .await
+                    .expect("outside change");
+            },
+            |drifted| {
+                let rules = drifted.get("cors_rule").and_then(Value::as_seq).unwrap();
+                assert_eq!(rules.len(), 1, "{drifted:?}");
+            },
+        )
+        .await;
+    cycle.import(&bucket, &repaired).await;
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now(),
+    };
+    let planned = rt.plan(None, &cfg).unwrap().planned;
+    assert!(matches!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Found(_)
+    ));
+
+    cycle.delete(&repaired).await;
+    assert_eq!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Absent
+    );
+    drop_bucket(&buckets, &bucket_state).await;
+    assert_eq!(rt.read(&repaired).await.unwrap(), None, "bucket gone");
+}

@@ -1,5 +1,5 @@
 //! The secretsmanager resource types and data sources of the `aws` provider: secrets and
-//! their versions.
+//! their versions and resource policies.
 
 // Tests may unwrap: a panic there is a test failure with its message.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -12,6 +12,7 @@ use forge_provider::{DataSourceType, ResourceType};
 pub mod common;
 pub mod data_sources;
 pub mod secret;
+pub mod secret_policy;
 pub mod secret_version;
 
 /// Every resource type this crate implements, bound to one provider configuration.
@@ -19,6 +20,7 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
     vec![
         Arc::new(secret::SecretResource::new(ctx.clone())),
         Arc::new(secret_version::SecretVersionResource::new(ctx.clone())),
+        Arc::new(secret_policy::SecretPolicyResource::new(ctx.clone())),
     ]
 }
 

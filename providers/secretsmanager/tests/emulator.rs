@@ -610,3 +610,137 @@ async fn deleted_secret_version_loses_its_labels_and_reads_as_gone() {
         "with the secret gone, so is the version"
     );
 }
+
+#[tokio::test]
+async fn secret_policy_lifecycle_beside_a_secret_that_leaves_its_policy_out() {
+    use forge_aws_common::policy::policies_equivalent;
+    use forge_aws_secretsmanager::secret_policy::SecretPolicyResource;
+
+    let ctx = context().await;
+    let client = sm(&ctx);
+    let account = ctx.account_id().await.unwrap();
+    let secrets = SecretResource::new(ctx.clone());
+    let secret_cfg = config(
+        secrets.schema(),
+        vec![
+            ("name", s(&unique("forge/spol"))),
+            ("recovery_window_in_days", Value::Number(0.0)),
+        ],
+    );
+    let secret = create(&secrets, &secret_cfg).await;
+    let arn = secret.str_attr("arn").unwrap().to_string();
+
+    let rt = SecretPolicyResource::new(ctx.clone());
+    let policy = resource_policy(&account, "secretsmanager:GetSecretValue");
+    let cfg = config(
+        rt.schema(),
+        vec![("secret_arn", s(&arn)), ("policy", s(&policy))],
+    );
+    let cycle = Lifecycle::new(&rt, cfg.clone());
+    let live = cycle.create().await;
+    assert_eq!(live.str_attr("id"), Some(arn.as_str()));
+    // Recorded as the provider records it: normalised (compact, keys sorted).
+    assert_eq!(
+        live.str_attr("policy"),
+        Some(forge_aws_common::policy::normalize_json_string(&policy).as_str())
+    );
+    assert_eq!(live.get("block_public_policy"), Some(&Value::Null));
+    assert_replaced_when(
+        &rt,
+        &live,
+        &cfg,
+        "secret_arn",
+        s("arn:aws:secretsmanager:us-east-1:000000000000:secret:other-AbCdEf"),
+    );
+    // block_public_policy is sent when set, and kept from the configuration.
+    let blocking = config(
+        rt.schema(),
+        vec![
+            ("secret_arn", s(&arn)),
+            ("policy", s(&policy)),
+            ("block_public_policy", Value::Bool(true)),
+        ],
+    );
+    assert_plan_changes(&rt, &live, &blocking);
+    let blocked = update(&rt, &live, &blocking).await;
+    assert_eq!(blocked.get("block_public_policy"), Some(&Value::Bool(true)));
+    assert_no_op(&rt, &read(&rt, &blocked).await, &blocking);
+    let live = update(&rt, &blocked, &cfg).await;
+    assert_eq!(live.get("block_public_policy"), Some(&Value::Null));
+
+    // The secret leaves its policy out: it shows this resource's and plans no change.
+    let secret_live = read(&secrets, &secret).await;
+    assert!(
+        policies_equivalent(secret_live.str_attr("policy").unwrap(), &policy),
+        "{secret_live:?}"
+    );
+    assert_no_op(&secrets, &secret_live, &secret_cfg);
+
+    let outside = resource_policy(&account, "secretsmanager:DescribeSecret");
+    let repaired = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                client
+                    .put_resource_policy()
+                    .secret_id(&arn)
+                    .resource_policy(&outside)
+                    .send()
+                    .await
+                    .unwrap();
+            },
+            |drifted| {
+                assert!(policies_equivalent(
+                    drifted.str_attr("policy").unwrap(),
+                    &outside
+                ))
+            },
+        )
+        .await;
+    // Removed outside forge: the provider reads policy "" (not gone), and the plan puts
+    // it back in place.
+    client
+        .delete_resource_policy()
+        .secret_id(&arn)
+        .send()
+        .await
+        .unwrap();
+    let removed = read(&rt, &repaired).await;
+    assert_eq!(removed.str_attr("policy"), Some(""));
+    let plan = rt.plan(Some(&removed), &cfg).unwrap();
+    assert!(plan.requires_replace.is_empty(), "{plan:?}");
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now(),
+    };
+    let planned = rt.plan(None, &cfg).unwrap().planned;
+    assert_eq!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Absent,
+        "a secret without a policy is not a create's object"
+    );
+    let repaired = update(&rt, &removed, &cfg).await;
+    assert_no_op(&rt, &read(&rt, &repaired).await, &cfg);
+    // A create whose answer was lost finds the policy it put.
+    match rt.find_created(&planned, &intent).await.unwrap() {
+        forge_provider::Finding::Found(found) => assert_eq!(found.id, arn),
+        other => panic!("expected the policy, found {other:?}"),
+    }
+
+    cycle.import(&arn, &repaired).await;
+    let err = rt
+        .import("forge/spol")
+        .await
+        .expect_err("import takes an ARN");
+    assert!(err.message.contains("ARN"), "{err}");
+
+    // Delete removes the policy; the secret stays and reads with none, as the provider's.
+    rt.delete(&repaired).await.expect("delete");
+    assert_eq!(read(&rt, &repaired).await.str_attr("policy"), Some(""));
+    rt.delete(&repaired).await.expect("deleting again succeeds");
+    secrets.delete(&secret).await.expect("delete secret");
+    assert_eq!(rt.read(&repaired).await.unwrap(), None, "secret gone");
+    rt.delete(&repaired)
+        .await
+        .expect("deleting with the secret gone succeeds");
+}

@@ -577,3 +577,197 @@ async fn policy_for_a_missing_queue_says_to_create_the_queue_first() {
         None
     );
 }
+
+/// A queue left to defaults, for the redrive documents' tests: its URL and ARN.
+async fn plain_queue(queues: &QueueResource, prefix: &str) -> Value {
+    create(
+        queues,
+        &config(queues.schema(), vec![("name", s(&unique(prefix)))]),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn queue_redrive_policy_full_lifecycle_beside_a_queue_that_leaves_it_out() {
+    let ctx = context().await;
+    let queues = QueueResource::new(ctx.clone());
+    let dlq = plain_queue(&queues, "forge-rdlq").await;
+    let queue = plain_queue(&queues, "forge-rsrc").await;
+    let url = queue.str_attr("url").unwrap().to_string();
+    let dlq_arn = dlq.str_attr("arn").unwrap().to_string();
+
+    let rt = forge_aws_sqs::queue_redrive_policy::resource(&ctx);
+    // As `jsonencode` writes it: keys sorted, the count a number.
+    let redrive = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":4}}"#);
+    let cfg = config(
+        rt.schema(),
+        vec![("queue_url", s(&url)), ("redrive_policy", s(&redrive))],
+    );
+    let cycle = Lifecycle::new(&rt, cfg.clone());
+    let live = cycle.create().await;
+    assert_eq!(live.str_attr("id"), Some(url.as_str()));
+    assert_eq!(live.str_attr("redrive_policy"), Some(redrive.as_str()));
+    assert_replaced_when(
+        &rt,
+        &live,
+        &cfg,
+        "queue_url",
+        s("http://x/000000000000/other"),
+    );
+    // Spelled another way (keys re-ordered, spaces, the count a string): no change.
+    let respelled = format!(r#"{{ "maxReceiveCount": "4", "deadLetterTargetArn": "{dlq_arn}" }}"#);
+    let respelled_cfg = config(
+        rt.schema(),
+        vec![("queue_url", s(&url)), ("redrive_policy", s(&respelled))],
+    );
+    assert_no_op(&rt, &live, &respelled_cfg);
+
+    // The queue leaves redrive_policy out: it shows the separate resource's document and
+    // plans no change (no perpetual diff between the two).
+    let queue_cfg = config(
+        queues.schema(),
+        vec![("name", s(queue.str_attr("name").unwrap()))],
+    );
+    let queue_live = read(&queues, &queue).await;
+    assert!(
+        forge_aws_sqs::redrive::redrives_equivalent(
+            queue_live.str_attr("redrive_policy").unwrap(),
+            &redrive
+        ),
+        "{queue_live:?}"
+    );
+    assert_no_op(&queues, &queue_live, &queue_cfg);
+
+    let outside = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":9}}"#);
+    let client = sqs(&ctx);
+    let repaired = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                client
+                    .set_queue_attributes()
+                    .queue_url(&url)
+                    .attributes(QueueAttributeName::RedrivePolicy, &outside)
+                    .send()
+                    .await
+                    .expect("outside change");
+            },
+            |drifted| {
+                let doc = drifted.str_attr("redrive_policy").unwrap();
+                assert!(
+                    forge_aws_sqs::redrive::redrives_equivalent(doc, &outside),
+                    "{doc}"
+                );
+            },
+        )
+        .await;
+    cycle.import(&url, &repaired).await;
+
+    // A create whose answer was lost finds the document it set.
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now(),
+    };
+    let planned = rt.plan(None, &cfg).unwrap().planned;
+    match rt.find_created(&planned, &intent).await.expect("find") {
+        forge_provider::Finding::Found(found) => {
+            assert_eq!(found.id, url);
+            assert_eq!(
+                found.object.str_attr("redrive_policy"),
+                Some(redrive.as_str())
+            );
+        }
+        other => panic!("expected the document, found {other:?}"),
+    }
+
+    cycle.delete(&repaired).await;
+    assert_eq!(
+        rt.find_created(&planned, &intent).await.expect("find"),
+        forge_provider::Finding::Absent
+    );
+    let queue_after = read(&queues, &queue).await;
+    assert_eq!(queue_after.str_attr("redrive_policy"), Some(""));
+    queues.delete(&queue).await.expect("delete queue");
+    assert_eq!(rt.read(&repaired).await.expect("read, queue gone"), None);
+    rt.delete(&repaired)
+        .await
+        .expect("delete with the queue gone");
+    queues.delete(&dlq).await.expect("delete dlq");
+}
+
+#[tokio::test]
+async fn queue_redrive_allow_policy_full_lifecycle() {
+    let ctx = context().await;
+    let queues = QueueResource::new(ctx.clone());
+    let dlq = plain_queue(&queues, "forge-adlq").await;
+    let source = plain_queue(&queues, "forge-asrc").await;
+    let url = dlq.str_attr("url").unwrap().to_string();
+    let source_arn = source.str_attr("arn").unwrap().to_string();
+
+    let rt = forge_aws_sqs::queue_redrive_allow_policy::resource(&ctx);
+    let allow = format!(r#"{{"redrivePermission":"byQueue","sourceQueueArns":["{source_arn}"]}}"#);
+    let cfg = config(
+        rt.schema(),
+        vec![("queue_url", s(&url)), ("redrive_allow_policy", s(&allow))],
+    );
+    let cycle = Lifecycle::new(&rt, cfg.clone());
+    let live = cycle.create().await;
+    assert_eq!(live.str_attr("id"), Some(url.as_str()));
+    assert_eq!(live.str_attr("redrive_allow_policy"), Some(allow.as_str()));
+    assert_replaced_when(
+        &rt,
+        &live,
+        &cfg,
+        "queue_url",
+        s("http://x/000000000000/other"),
+    );
+    let dlq_cfg = config(
+        queues.schema(),
+        vec![("name", s(dlq.str_attr("name").unwrap()))],
+    );
+    assert_no_op(&queues, &read(&queues, &dlq).await, &dlq_cfg);
+
+    let client = sqs(&ctx);
+    let repaired = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                client
+                    .set_queue_attributes()
+                    .queue_url(&url)
+                    .attributes(
+                        QueueAttributeName::RedriveAllowPolicy,
+                        r#"{"redrivePermission":"denyAll"}"#,
+                    )
+                    .send()
+                    .await
+                    .expect("outside change");
+            },
+            |drifted| {
+                let doc = drifted.str_attr("redrive_allow_policy").unwrap();
+                assert!(doc.contains("denyAll"), "{doc}");
+            },
+        )
+        .await;
+    cycle.import(&url, &repaired).await;
+    let bad = config(
+        rt.schema(),
+        vec![
+            ("queue_url", s(&url)),
+            ("redrive_allow_policy", s("{\"a\": }")),
+        ],
+    );
+    let err = rt
+        .plan(None, &bad)
+        .expect_err("broken JSON is refused at plan");
+    assert!(err.message.contains("redrive_allow_policy"), "{err}");
+    let err = rt
+        .import("forge-not-a-url")
+        .await
+        .expect_err("import takes a URL");
+    assert!(err.message.contains("queue URL"), "{err}");
+
+    cycle.delete(&repaired).await;
+    queues.delete(&dlq).await.expect("delete dlq");
+    queues.delete(&source).await.expect("delete source");
+}

@@ -1,6 +1,7 @@
 //! `aws_s3_bucket` and its settings resources (`_versioning`,
 //! `_server_side_encryption_configuration`, `_public_access_block`, `_policy`,
-//! `_notification`) and `data "aws_s3_bucket"` against the provider.
+//! `_notification`, `_ownership_controls`, `_cors_configuration`) and `data "aws_s3_bucket"`
+//! against the provider.
 //!
 //! The provider records a bucket's versioning, default encryption and policy on
 //! `aws_s3_bucket` too, from its read, while separate resources change them: after an
@@ -85,6 +86,8 @@ fn s3_schemas_match_the_provider() {
             "aws_s3_bucket_public_access_block",
             "aws_s3_bucket_policy",
             "aws_s3_bucket_notification",
+            "aws_s3_bucket_ownership_controls",
+            "aws_s3_bucket_cors_configuration",
         ],
         SCHEMA_ALLOWED,
     );
@@ -145,6 +148,29 @@ resource "aws_s3_bucket_notification" "n" {
   eventbridge = true
 }
 
+resource "aws_s3_bucket_ownership_controls" "own" {
+  bucket = aws_s3_bucket.p.id
+  rule {
+    object_ownership = "BucketOwnerPreferred"
+  }
+}
+
+resource "aws_s3_bucket_cors_configuration" "cors" {
+  bucket = aws_s3_bucket.p.id
+  cors_rule {
+    allowed_methods = ["PUT", "POST"]
+    allowed_origins = ["https://app.example.com"]
+    allowed_headers = ["*"]
+    expose_headers  = ["ETag"]
+    max_age_seconds = 3000
+  }
+  cors_rule {
+    id              = "anywhere"
+    allowed_methods = ["GET"]
+    allowed_origins = ["*"]
+  }
+}
+
 data "aws_s3_bucket" "d" {
   bucket = aws_s3_bucket.b.id
 }
@@ -171,6 +197,15 @@ fn updated(text: &str) -> String {
     )
     .replace("Sid       = \"nodelete\"", "Sid       = \"nodelete2\"")
     .replace("eventbridge = true", "eventbridge = false")
+    .replace(
+        "object_ownership = \"BucketOwnerPreferred\"",
+        "object_ownership = \"ObjectWriter\"",
+    )
+    .replace("max_age_seconds = 3000", "max_age_seconds = 600")
+    .replace(
+        "allowed_origins = [\"*\"]",
+        "allowed_origins = [\"https://a.example.com\", \"https://b.example.com\"]",
+    )
 }
 
 fn forge_refresh(f: &Fixture) {
@@ -303,6 +338,28 @@ resource "aws_s3_bucket_policy" "pol" {
 resource "aws_s3_bucket_notification" "n" {
   bucket      = aws_s3_bucket.b.id
   eventbridge = true
+}
+resource "aws_s3_bucket_ownership_controls" "own" {
+  bucket = aws_s3_bucket.b.id
+  rule {
+    object_ownership = "BucketOwnerPreferred"
+  }
+}
+
+resource "aws_s3_bucket_cors_configuration" "cors" {
+  bucket = aws_s3_bucket.b.id
+  cors_rule {
+    allowed_methods = ["PUT", "POST"]
+    allowed_origins = ["https://app.example.com"]
+    allowed_headers = ["*"]
+    expose_headers  = ["ETag"]
+    max_age_seconds = 3000
+  }
+  cors_rule {
+    id              = "anywhere"
+    allowed_methods = ["GET"]
+    allowed_origins = ["*"]
+  }
 }
 "#;
 

@@ -1,4 +1,4 @@
-//! `aws_secretsmanager_secret`, `aws_secretsmanager_secret_version` and their data sources
+//! `aws_secretsmanager_secret`, `_secret_version`, `_secret_policy` and the data sources
 //! against the provider.
 
 use super::schemas::{Kind, assert_schemas_match};
@@ -11,6 +11,7 @@ fn secretsmanager_schemas_match_the_provider() {
         &[
             "aws_secretsmanager_secret",
             "aws_secretsmanager_secret_version",
+            "aws_secretsmanager_secret_policy",
         ],
         &[],
     );
@@ -47,6 +48,21 @@ resource "aws_secretsmanager_secret_version" "b" {
   secret_binary = base64encode("bytes")
 }
 
+# The policy as a resource of its own, beside a secret that leaves its policy out.
+resource "aws_secretsmanager_secret_policy" "p" {
+  secret_arn = aws_secretsmanager_secret.bare.arn
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "read"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:aws:iam::000000000000:root" }
+      Action    = "secretsmanager:GetSecretValue"
+      Resource  = "*"
+    }]
+  })
+}
+
 data "aws_secretsmanager_secret" "d" {
   arn = aws_secretsmanager_secret.s.arn
 }
@@ -67,6 +83,7 @@ fn updated(text: &str) -> String {
         "tags                    = { env = \"oracle\", tier = \"2\" }",
     )
     .replace("secret_string = \"hunter2\"", "secret_string = \"hunter3\"")
+    .replace("Sid       = \"read\"", "Sid       = \"read2\"")
 }
 
 #[test]
@@ -88,6 +105,21 @@ resource "aws_secretsmanager_secret" "s" {
 resource "aws_secretsmanager_secret_version" "v" {
   secret_id     = aws_secretsmanager_secret.s.id
   secret_string = "hunter2"
+}
+
+# The policy as a resource of its own, beside a secret that leaves its policy out.
+resource "aws_secretsmanager_secret_policy" "p" {
+  secret_arn = aws_secretsmanager_secret.s.arn
+  policy = jsonencode({
+    Version = "2012-10-17"
+    Statement = [{
+      Sid       = "read"
+      Effect    = "Allow"
+      Principal = { AWS = "arn:aws:iam::000000000000:root" }
+      Action    = "secretsmanager:GetSecretValue"
+      Resource  = "*"
+    }]
+  })
 }
 "#;
 
