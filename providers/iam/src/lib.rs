@@ -1,5 +1,5 @@
-//! The iam resource types and data sources of the `aws` provider: roles, managed and
-//! inline policies, policy attachments and instance profiles; the policy document
+//! The iam resource types and data sources of the `aws` provider: roles, users, groups,
+//! managed and inline policies, policy attachments and instance profiles; the policy document
 //! builder, the caller identity, the region and the partition.
 
 // Tests may unwrap: a panic there is a test failure with its message.
@@ -12,15 +12,18 @@ use forge_provider::{DataSourceType, ResourceType};
 
 pub mod caller_identity;
 pub mod common;
+pub mod group;
 pub mod instance_profile;
 pub mod partition;
 pub mod policy;
 pub mod policy_document;
+pub mod principal_policy_attachment;
 pub mod region;
 pub mod role;
 pub mod role_data;
 pub mod role_policy;
 pub mod role_policy_attachment;
+pub mod user;
 
 /// Every resource type this crate implements, bound to one provider configuration.
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
@@ -32,6 +35,12 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         )),
         Arc::new(role_policy::RolePolicyResource::new(ctx.clone())),
         Arc::new(instance_profile::InstanceProfileResource::new(ctx.clone())),
+        Arc::new(user::UserResource::new(ctx.clone())),
+        Arc::new(group::GroupResource::new(ctx.clone())),
+        Arc::new(principal_policy_attachment::PrincipalPolicyAttachmentResource::user(ctx.clone())),
+        Arc::new(
+            principal_policy_attachment::PrincipalPolicyAttachmentResource::group(ctx.clone()),
+        ),
     ]
 }
 
