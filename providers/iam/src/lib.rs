@@ -13,7 +13,9 @@ use forge_provider::{DataSourceType, ResourceType};
 pub mod caller_identity;
 pub mod common;
 pub mod group;
+pub mod group_membership;
 pub mod instance_profile;
+pub mod openid_connect_provider;
 pub mod partition;
 pub mod policy;
 pub mod policy_document;
@@ -37,6 +39,10 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(instance_profile::InstanceProfileResource::new(ctx.clone())),
         Arc::new(user::UserResource::new(ctx.clone())),
         Arc::new(group::GroupResource::new(ctx.clone())),
+        Arc::new(group_membership::GroupMembershipResource::new(ctx.clone())),
+        Arc::new(openid_connect_provider::OpenIdConnectProviderResource::new(
+            ctx.clone(),
+        )),
         Arc::new(principal_policy_attachment::PrincipalPolicyAttachmentResource::user(ctx.clone())),
         Arc::new(
             principal_policy_attachment::PrincipalPolicyAttachmentResource::group(ctx.clone()),
