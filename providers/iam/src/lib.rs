@@ -26,6 +26,7 @@ pub mod role_data;
 pub mod role_policy;
 pub mod role_policy_attachment;
 pub mod user;
+pub mod user_data;
 
 /// Every resource type this crate implements, bound to one provider configuration.
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
@@ -58,5 +59,6 @@ pub fn data_sources(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn DataSourceType>> {
         Arc::new(region::RegionDataSource::new(ctx.clone())),
         Arc::new(partition::PartitionDataSource::new(ctx.clone())),
         Arc::new(role_data::RoleDataSource::new(ctx.clone())),
+        Arc::new(user_data::UserDataSource::new(ctx.clone())),
     ]
 }

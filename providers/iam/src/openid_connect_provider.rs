@@ -109,7 +109,7 @@ impl OpenIdConnectProviderResource {
             state.get("tags").unwrap_or(&Value::Null),
             &live_tags,
         );
-        let strings = |xs: &[String]| xs.iter().map(|x| Value::string(x)).collect::<Vec<_>>();
+        let strings = |xs: &[String]| xs.iter().map(Value::string).collect::<Vec<_>>();
         Ok(Some(Value::object([
             ("id", Value::string(arn)),
             ("arn", Value::string(arn)),

@@ -63,12 +63,12 @@ impl UserResource {
         }
     }
 
-    async fn get_user(&self, name: &str) -> ProviderResult<Option<User>> {
+    pub(crate) async fn get_user(&self, name: &str) -> ProviderResult<Option<User>> {
         let out = self.client.get_user().user_name(name).send().await;
         Ok(found(out.map_err(sdk_error))?.and_then(|o| o.user().cloned()))
     }
 
-    async fn live_tags(&self, name: &str) -> ProviderResult<BTreeMap<String, String>> {
+    pub(crate) async fn live_tags(&self, name: &str) -> ProviderResult<BTreeMap<String, String>> {
         let tags = all_pages(|marker| async move {
             let out = self
                 .client

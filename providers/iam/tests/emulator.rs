@@ -1583,3 +1583,46 @@ async fn openid_connect_provider_lifecycle() {
         .await
         .expect("deleting again succeeds");
 }
+
+/// `data "aws_iam_user"`: a user's attributes by name, id the unique id as in the
+/// provider; a name nobody has is an error naming it.
+#[tokio::test]
+async fn user_data_source_reads_a_user_by_name() {
+    let ctx = context().await;
+    let users = UserResource::new(ctx.clone());
+    let data = forge_aws_iam::user_data::UserDataSource::new(ctx.clone());
+    let name = unique("forge-data-user");
+    let user = create(
+        &users,
+        &config(
+            users.schema(),
+            vec![
+                ("name", s(&name)),
+                ("path", s("/data/")),
+                ("tags", tags(&[("team", "platform")])),
+            ],
+        ),
+    )
+    .await;
+    let read = data
+        .read(&config(data.schema(), vec![("user_name", s(&name))]))
+        .await
+        .unwrap();
+    assert_eq!(read.str_attr("arn"), user.str_attr("arn"));
+    assert_eq!(read.str_attr("user_id"), user.str_attr("unique_id"));
+    assert_eq!(read.str_attr("id"), user.str_attr("unique_id"));
+    assert_eq!(read.str_attr("path"), Some("/data/"));
+    assert_eq!(read.str_attr("permissions_boundary"), Some(""));
+    assert!(
+        read.get("tags")
+            .unwrap()
+            .same_as(&tags(&[("team", "platform")]))
+    );
+    let missing = unique("forge-nobody");
+    let err = data
+        .read(&config(data.schema(), vec![("user_name", s(&missing))]))
+        .await
+        .unwrap_err();
+    assert!(err.message.contains(&missing), "{err}");
+    users.delete(&user).await.unwrap();
+}
