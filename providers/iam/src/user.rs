@@ -421,7 +421,8 @@ impl ResourceType for UserResource {
         let new_name = required_str(&planned, "name", TYPE)?.to_string();
         let path = path_or_default(&planned);
         let renamed = old_name != new_name;
-        if renamed || prior.str_attr("path") != Some(path.as_str()) {
+        let moved = renamed || prior.str_attr("path") != Some(path.as_str());
+        if moved {
             let out = self
                 .client
                 .update_user()
@@ -470,9 +471,10 @@ impl ResourceType for UserResource {
                 }
             }
         }
-        // After a rename the tags are read again: LocalStack's UpdateUser drops them (AWS
-        // keeps them), and comparing with the prior state would leave the user untagged.
-        let tags_now = if renamed {
+        // After a rename or a move the tags are read again: LocalStack's UpdateUser drops
+        // them (AWS keeps them), and comparing with the prior state would leave the user
+        // untagged.
+        let tags_now = if moved {
             self.live_tags(&name).await?
         } else {
             string_map(prior.get("tags_all").unwrap_or(&Value::Null))
