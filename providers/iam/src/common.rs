@@ -207,6 +207,31 @@ where
     forge_aws_common::retry(propagation_backoff(), is_propagation_delay, op).await
 }
 
+/// Every item of a paged IAM listing. `page` sends one request from the marker it is
+/// given and answers the page's items and, when IAM says the listing is truncated, the
+/// marker of the next page.
+pub async fn all_pages<T, F, Fut>(mut page: F) -> ProviderResult<Vec<T>>
+where
+    F: FnMut(Option<String>) -> Fut,
+    Fut: std::future::Future<Output = ProviderResult<(Vec<T>, Option<String>)>>,
+{
+    let mut items = Vec::new();
+    let mut marker = None;
+    loop {
+        let (mut got, next) = page(marker).await?;
+        items.append(&mut got);
+        match next {
+            Some(next) => marker = Some(next),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// The marker of the next page, when IAM says a listing is truncated.
+pub fn next_marker(is_truncated: bool, marker: Option<&str>) -> Option<String> {
+    marker.filter(|_| is_truncated).map(str::to_string)
+}
+
 /// [`read_after_create_with`] with IAM's propagation backoff.
 pub async fn read_after_create<F, Fut>(what: &str, op: F) -> ProviderResult<Value>
 where

@@ -1,5 +1,5 @@
-//! The iam resource types and data sources of the `aws` provider: roles, managed and
-//! inline policies, policy attachments and instance profiles; the policy document
+//! The iam resource types and data sources of the `aws` provider: roles, users, groups,
+//! managed and inline policies, policy attachments and instance profiles; the policy document
 //! builder, the caller identity, the region and the partition.
 
 // Tests may unwrap: a panic there is a test failure with its message.
@@ -12,15 +12,21 @@ use forge_provider::{DataSourceType, ResourceType};
 
 pub mod caller_identity;
 pub mod common;
+pub mod group;
+pub mod group_membership;
 pub mod instance_profile;
+pub mod openid_connect_provider;
 pub mod partition;
 pub mod policy;
 pub mod policy_document;
+pub mod principal_policy_attachment;
 pub mod region;
 pub mod role;
 pub mod role_data;
 pub mod role_policy;
 pub mod role_policy_attachment;
+pub mod user;
+pub mod user_data;
 
 /// Every resource type this crate implements, bound to one provider configuration.
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
@@ -32,6 +38,16 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         )),
         Arc::new(role_policy::RolePolicyResource::new(ctx.clone())),
         Arc::new(instance_profile::InstanceProfileResource::new(ctx.clone())),
+        Arc::new(user::UserResource::new(ctx.clone())),
+        Arc::new(group::GroupResource::new(ctx.clone())),
+        Arc::new(group_membership::GroupMembershipResource::new(ctx.clone())),
+        Arc::new(openid_connect_provider::OpenIdConnectProviderResource::new(
+            ctx.clone(),
+        )),
+        Arc::new(principal_policy_attachment::PrincipalPolicyAttachmentResource::user(ctx.clone())),
+        Arc::new(
+            principal_policy_attachment::PrincipalPolicyAttachmentResource::group(ctx.clone()),
+        ),
     ]
 }
 
@@ -43,5 +59,6 @@ pub fn data_sources(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn DataSourceType>> {
         Arc::new(region::RegionDataSource::new(ctx.clone())),
         Arc::new(partition::PartitionDataSource::new(ctx.clone())),
         Arc::new(role_data::RoleDataSource::new(ctx.clone())),
+        Arc::new(user_data::UserDataSource::new(ctx.clone())),
     ]
 }

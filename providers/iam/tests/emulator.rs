@@ -1020,3 +1020,609 @@ async fn name_prefix_generates_a_unique_name_and_partition_reads() {
     assert_eq!(out.str_attr("partition"), Some("aws"));
     assert_eq!(out.str_attr("dns_suffix"), Some("amazonaws.com"));
 }
+
+// ---- Users, groups and their policy attachments (issue 19) ----
+
+use forge_aws_iam::group::GroupResource;
+use forge_aws_iam::principal_policy_attachment::PrincipalPolicyAttachmentResource;
+use forge_aws_iam::user::UserResource;
+
+fn iam_tag(key: &str, value: &str) -> aws_sdk_iam::types::Tag {
+    aws_sdk_iam::types::Tag::builder()
+        .key(key)
+        .value(value)
+        .build()
+        .unwrap()
+}
+
+/// A user: the eight steps (drift: moved to another path and a tag changed outside
+/// forge), a rename in place that makes the ARN unknown at plan, and a delete with
+/// `force_destroy` of a user that has a login profile, an access key and a group.
+#[tokio::test]
+async fn user_lifecycle_with_rename_in_place_and_force_destroy() {
+    let ctx = context().await;
+    let client = iam(&ctx);
+    let users = UserResource::new(ctx.clone());
+    let name = unique("forge-user");
+    let cycle = Lifecycle::new(
+        &users,
+        config(
+            users.schema(),
+            vec![
+                ("name", s(&name)),
+                ("path", s("/team/")),
+                ("force_destroy", Value::Bool(true)),
+                ("tags", tags(&[("team", "platform")])),
+            ],
+        ),
+    )
+    .ignoring_on_import(&["force_destroy"]);
+    let live = cycle.create().await;
+    assert_eq!(live.str_attr("id"), Some(name.as_str()));
+    assert_eq!(live.get("permissions_boundary"), Some(&s("")));
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":user/team/{name}"))),
+        "{live:?}"
+    );
+    assert!(live.str_attr("unique_id").is_some_and(|u| !u.is_empty()));
+
+    let moved = client
+        .update_user()
+        .user_name(&name)
+        .new_path("/elsewhere/");
+    let retag = client
+        .tag_user()
+        .user_name(&name)
+        .tags(iam_tag("team", "rogue"));
+    let outside = async {
+        moved.send().await.unwrap();
+        retag.send().await.unwrap();
+    };
+    let repaired = cycle
+        .drift_and_repair(&live, outside, |drifted| {
+            assert_eq!(drifted.str_attr("path"), Some("/elsewhere/"));
+            assert_eq!(
+                drifted.get("tags").and_then(|t| t.str_attr("team")),
+                Some("rogue")
+            );
+        })
+        .await;
+    assert_eq!(repaired.str_attr("arn"), live.str_attr("arn"));
+    let imported = cycle.import(&name, &repaired).await;
+    assert_eq!(imported.get("force_destroy"), Some(&Value::Bool(false)));
+
+    // A rename is in place, and the plan does not promise the old ARN.
+    let new_name = unique("forge-user-renamed");
+    let mut renamed_config = cycle.config.clone();
+    set(&mut renamed_config, "name", s(&new_name));
+    let plan = users.plan(Some(&repaired), &renamed_config).unwrap();
+    assert!(plan.requires_replace.is_empty(), "{plan:?}");
+    assert!(plan.planned.get("arn").unwrap().is_unknown());
+    let renamed = users.update(&repaired, &plan.planned).await.unwrap();
+    assert_eq!(renamed.str_attr("id"), Some(new_name.as_str()));
+    assert!(
+        renamed
+            .str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":user/team/{new_name}")))
+    );
+    assert_eq!(renamed.str_attr("unique_id"), live.str_attr("unique_id"));
+    assert_eq!(users.read(&repaired).await.unwrap(), None, "old name gone");
+    assert_no_op(&users, &read(&users, &renamed).await, &renamed_config);
+
+    // What force_destroy removes, and the group membership a delete always removes.
+    let group = unique("forge-user-group");
+    client
+        .create_group()
+        .group_name(&group)
+        .send()
+        .await
+        .unwrap();
+    client
+        .add_user_to_group()
+        .group_name(&group)
+        .user_name(&new_name)
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_login_profile()
+        .user_name(&new_name)
+        .password("Forge-test-password-1!")
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_access_key()
+        .user_name(&new_name)
+        .send()
+        .await
+        .unwrap();
+    cycle.delete(&renamed).await;
+    let members = client.get_group().group_name(&group).send().await.unwrap();
+    assert!(members.users().is_empty(), "{:?}", members.users());
+    client
+        .delete_group()
+        .group_name(&group)
+        .send()
+        .await
+        .unwrap();
+}
+
+fn set(config: &mut Value, attribute: &str, value: Value) {
+    if let Value::Object(m) = config {
+        m.insert(attribute.to_string(), value);
+    }
+}
+
+/// A user whose creation answer was lost: `find_created` finds it by its name, with its
+/// creation time; a name nobody holds is absent.
+#[tokio::test]
+async fn user_and_group_are_found_by_name_after_a_lost_create() {
+    let ctx = context().await;
+    let users = UserResource::new(ctx.clone());
+    let groups = GroupResource::new(ctx.clone());
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now() - std::time::Duration::from_secs(5),
+    };
+    let user_config = config(users.schema(), vec![("name", s(&unique("forge-lost")))]);
+    let group_config = config(groups.schema(), vec![("name", s(&unique("forge-lost")))]);
+    for (rt, cfg) in [
+        (&users as &dyn ResourceType, &user_config),
+        (&groups as &dyn ResourceType, &group_config),
+    ] {
+        let planned = rt.plan(None, cfg).unwrap().planned;
+        assert!(matches!(
+            rt.find_created(&planned, &intent).await.unwrap(),
+            forge_provider::Finding::Absent
+        ));
+        let state = rt.create(&planned).await.unwrap();
+        match rt.find_created(&planned, &intent).await.unwrap() {
+            forge_provider::Finding::Found(found) => {
+                assert!(found.object.same_as(&state), "{found:?}");
+                assert!(found.created.is_some_and(|t| t >= intent.started));
+            }
+            other => panic!("{}: {other:?}", rt.type_name()),
+        }
+        rt.delete(&state).await.unwrap();
+    }
+}
+
+/// A group: the eight steps (drift: moved to another path outside forge) and a rename in
+/// place.
+#[tokio::test]
+async fn group_lifecycle_with_rename_in_place() {
+    let ctx = context().await;
+    let client = iam(&ctx);
+    let groups = GroupResource::new(ctx.clone());
+    let name = unique("forge-group");
+    let cycle = Lifecycle::new(
+        &groups,
+        config(
+            groups.schema(),
+            vec![("name", s(&name)), ("path", s("/ops/"))],
+        ),
+    );
+    let live = cycle.create().await;
+    assert_eq!(live.str_attr("id"), Some(name.as_str()));
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":group/ops/{name}")))
+    );
+    let moved = client.update_group().group_name(&name).new_path("/moved/");
+    let repaired = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                moved.send().await.unwrap();
+            },
+            |drifted| assert_eq!(drifted.str_attr("path"), Some("/moved/")),
+        )
+        .await;
+    cycle.import(&name, &repaired).await;
+
+    let new_name = unique("forge-group-renamed");
+    let mut renamed_config = cycle.config.clone();
+    set(&mut renamed_config, "name", s(&new_name));
+    let plan = groups.plan(Some(&repaired), &renamed_config).unwrap();
+    assert!(plan.requires_replace.is_empty(), "{plan:?}");
+    assert!(plan.planned.get("arn").unwrap().is_unknown());
+    let renamed = groups.update(&repaired, &plan.planned).await.unwrap();
+    assert_eq!(renamed.str_attr("name"), Some(new_name.as_str()));
+    assert_eq!(renamed.str_attr("unique_id"), live.str_attr("unique_id"));
+    assert_eq!(groups.read(&repaired).await.unwrap(), None, "old name gone");
+    assert_no_op(&groups, &renamed, &renamed_config);
+    cycle.delete(&renamed).await;
+}
+
+/// A managed policy attached to a user and to a group: create, read, no-op plan, a
+/// detach outside forge read as gone and repaired by creating again, import by
+/// `<name>/<policy_arn>`, replacement when the principal changes, delete, gone.
+#[tokio::test]
+async fn user_and_group_policy_attachment_lifecycle() {
+    let ctx = context().await;
+    let client = iam(&ctx);
+    let users = UserResource::new(ctx.clone());
+    let groups = GroupResource::new(ctx.clone());
+    let policies = PolicyResource::new(ctx.clone());
+    let user_name = unique("forge-att-user");
+    let group_name = unique("forge-att-group");
+    let user = create(
+        &users,
+        &config(users.schema(), vec![("name", s(&user_name))]),
+    )
+    .await;
+    let group = create(
+        &groups,
+        &config(groups.schema(), vec![("name", s(&group_name))]),
+    )
+    .await;
+    let policy = create(
+        &policies,
+        &config(
+            policies.schema(),
+            vec![
+                ("name", s(&unique("forge-att"))),
+                ("policy", s(&read_policy(&["s3:GetObject"]))),
+            ],
+        ),
+    )
+    .await;
+    let arn = policy.str_attr("arn").unwrap().to_string();
+
+    for (attachments, who, name) in [
+        (
+            PrincipalPolicyAttachmentResource::user(ctx.clone()),
+            "user",
+            &user_name,
+        ),
+        (
+            PrincipalPolicyAttachmentResource::group(ctx.clone()),
+            "group",
+            &group_name,
+        ),
+    ] {
+        let desired = config(
+            attachments.schema(),
+            vec![(who, s(name)), ("policy_arn", s(&arn))],
+        );
+        let state = create(&attachments, &desired).await;
+        assert!(
+            state
+                .str_attr("id")
+                .is_some_and(|id| id.starts_with(&format!("{name}-"))),
+            "{state:?}"
+        );
+        let live = read(&attachments, &state).await;
+        assert!(live.same_as(&state));
+        assert_no_op(&attachments, &live, &desired);
+        assert_stored_state_plans_no_op(&attachments, &live, &desired).await;
+
+        // Detached outside forge: read says gone, and creating it again repairs it.
+        match who {
+            "user" => {
+                let out = client.detach_user_policy().user_name(name).policy_arn(&arn);
+                out.send().await.unwrap();
+            }
+            _ => {
+                let out = client
+                    .detach_group_policy()
+                    .group_name(name)
+                    .policy_arn(&arn);
+                out.send().await.unwrap();
+            }
+        }
+        assert_eq!(attachments.read(&live).await.unwrap(), None, "{who}");
+        let state = create(&attachments, &desired).await;
+        // Attaching what is attached succeeds: a create whose answer was lost may run again.
+        let again = attachments
+            .create(&attachments.plan(None, &desired).unwrap().planned)
+            .await
+            .unwrap();
+        assert!(attachments.read(&again).await.unwrap().is_some());
+
+        let imported = attachments
+            .import(&format!("{name}/{arn}"))
+            .await
+            .unwrap()
+            .expect("imported");
+        assert_eq!(imported.str_attr(who), Some(name.as_str()));
+        assert_eq!(imported.str_attr("policy_arn"), Some(arn.as_str()));
+        assert_eq!(
+            imported.str_attr("id"),
+            Some(format!("{name}-{arn}").as_str())
+        );
+        assert_no_op(&attachments, &imported, &desired);
+        assert!(attachments.import(name).await.is_err());
+        assert_eq!(
+            attachments
+                .import(&format!("{}/{arn}", unique("nobody")))
+                .await
+                .unwrap(),
+            None
+        );
+        assert_replaced_when(&attachments, &state, &desired, who, s("another"));
+        assert_replaced_when(
+            &attachments,
+            &state,
+            &desired,
+            "policy_arn",
+            s("arn:aws:iam::aws:policy/ReadOnlyAccess"),
+        );
+
+        attachments.delete(&state).await.unwrap();
+        assert_eq!(attachments.read(&state).await.unwrap(), None);
+        attachments
+            .delete(&state)
+            .await
+            .expect("deleting again succeeds");
+    }
+    policies.delete(&policy).await.unwrap();
+    groups.delete(&group).await.unwrap();
+    users.delete(&user).await.unwrap();
+}
+
+/// A group's member list: the eight steps but import (the provider has none: refused
+/// with a hint). Drift is a user added outside forge, which read records (the list is
+/// exclusive, as in the provider) and the repair takes out again; the group and its
+/// name force replacement, the users change in place.
+#[tokio::test]
+async fn group_membership_lifecycle() {
+    let ctx = context().await;
+    let client = iam(&ctx);
+    let users = UserResource::new(ctx.clone());
+    let groups = GroupResource::new(ctx.clone());
+    let memberships = forge_aws_iam::group_membership::GroupMembershipResource::new(ctx.clone());
+    let group_name = unique("forge-members");
+    let group = create(
+        &groups,
+        &config(groups.schema(), vec![("name", s(&group_name))]),
+    )
+    .await;
+    let mut people = Vec::new();
+    for _ in 0..3 {
+        let name = unique("forge-member");
+        let user = create(&users, &config(users.schema(), vec![("name", s(&name))])).await;
+        people.push((name, user));
+    }
+    let (a, b, c) = (&people[0].0, &people[1].0, &people[2].0);
+    let members = |names: &[&String]| Value::Set(names.iter().map(|n| s(n)).collect());
+    let cycle = Lifecycle::new(
+        &memberships,
+        config(
+            memberships.schema(),
+            vec![
+                ("name", s("forge-membership")),
+                ("group", s(&group_name)),
+                ("users", members(&[a, b])),
+            ],
+        ),
+    );
+    let live = cycle.create().await;
+    assert_eq!(live.str_attr("id"), Some("forge-membership"));
+    assert_replaced_when(&memberships, &live, &cycle.config, "group", s("other"));
+    assert_replaced_when(&memberships, &live, &cycle.config, "name", s("other"));
+
+    let add = client
+        .add_user_to_group()
+        .group_name(&group_name)
+        .user_name(c);
+    let repaired = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                add.send().await.unwrap();
+            },
+            |drifted| assert!(drifted.get("users").unwrap().same_as(&members(&[a, b, c]))),
+        )
+        .await;
+    assert!(repaired.get("users").unwrap().same_as(&members(&[a, b])));
+
+    // Members change in place.
+    let mut fewer = cycle.config.clone();
+    set(&mut fewer, "users", members(&[b, c]));
+    let changed = update(&memberships, &repaired, &fewer).await;
+    assert!(changed.get("users").unwrap().same_as(&members(&[b, c])));
+
+    let err = memberships.import("forge-membership").await.unwrap_err();
+    assert!(err.message.contains("cannot be imported"), "{err}");
+
+    // Deleted, the membership reads as the provider's read does while the group stays:
+    // no members; deleting again succeeds; with the group gone, read says gone.
+    memberships.delete(&changed).await.unwrap();
+    let left = client
+        .get_group()
+        .group_name(&group_name)
+        .send()
+        .await
+        .unwrap();
+    assert!(left.users().is_empty(), "{:?}", left.users());
+    let after = read(&memberships, &changed).await;
+    assert!(after.get("users").unwrap().same_as(&Value::Set(Vec::new())));
+    memberships
+        .delete(&changed)
+        .await
+        .expect("deleting again succeeds");
+    for (_, user) in &people {
+        users.delete(user).await.unwrap();
+    }
+    groups.delete(&group).await.unwrap();
+    assert_eq!(memberships.read(&changed).await.unwrap(), None);
+}
+
+/// An OpenID Connect provider: created with the configured https:// URL and recorded
+/// with IAM's form of it (as the provider records it), a second plan a no-op, client
+/// ids, thumbprints and a tag changed outside forge shown and repaired, import by ARN,
+/// a URL change replacing it, a lost create found by its URL, delete, gone.
+#[tokio::test]
+async fn openid_connect_provider_lifecycle() {
+    let ctx = context().await;
+    let client = iam(&ctx);
+    let providers =
+        forge_aws_iam::openid_connect_provider::OpenIdConnectProviderResource::new(ctx.clone());
+    let host = format!("{}.example.com", unique("forge-oidc"));
+    let url = format!("https://{host}/issuer");
+    let thumbprint = "9e99a48a9960b14926bb7f3b02e22da2b0ab7280";
+    let desired = config(
+        providers.schema(),
+        vec![
+            ("url", s(&url)),
+            ("client_id_list", Value::Set(vec![s("sts.amazonaws.com")])),
+            ("thumbprint_list", strings(&[thumbprint])),
+            ("tags", tags(&[("team", "platform")])),
+        ],
+    );
+    let started = std::time::SystemTime::now();
+    // Not `create` of this file: the URL is recorded without the scheme the plan had.
+    let state = kit::create(&providers, &desired).await;
+    let arn = state.str_attr("arn").unwrap().to_string();
+    assert!(
+        arn.ends_with(&format!(":oidc-provider/{host}/issuer")),
+        "{arn}"
+    );
+    assert_eq!(state.str_attr("id"), Some(arn.as_str()));
+    assert_eq!(
+        state.str_attr("url"),
+        Some(format!("{host}/issuer").as_str())
+    );
+    let live = read(&providers, &state).await;
+    assert!(live.same_as(&state), "{live:?}\n{state:?}");
+    assert_no_op(&providers, &live, &desired);
+    assert_stored_state_plans_no_op(&providers, &live, &desired).await;
+
+    // Found by its URL after a lost create; a URL nobody has is absent.
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: started - std::time::Duration::from_secs(1),
+    };
+    let planned = providers.plan(None, &desired).unwrap().planned;
+    match providers.find_created(&planned, &intent).await.unwrap() {
+        forge_provider::Finding::Found(found) => {
+            assert_eq!(found.id, arn);
+            assert_eq!(found.object.str_attr("url"), Some(url.as_str()));
+            assert!(found.created.is_some());
+        }
+        other => panic!("{other:?}"),
+    }
+    let mut elsewhere = desired.clone();
+    set(&mut elsewhere, "url", s(&format!("https://{host}/other")));
+    let planned_elsewhere = providers.plan(None, &elsewhere).unwrap().planned;
+    assert!(matches!(
+        providers
+            .find_created(&planned_elsewhere, &intent)
+            .await
+            .unwrap(),
+        forge_provider::Finding::Absent
+    ));
+    assert_replaced_when(
+        &providers,
+        &live,
+        &desired,
+        "url",
+        s(&format!("https://{host}/other")),
+    );
+
+    // Outside forge: another thumbprint, a tag changed. (LocalStack implements neither
+    // AddClientIDToOpenIDConnectProvider nor RemoveClientID...: a client id change is
+    // not reachable here; it fails with the emulator's "not implemented", never silently.)
+    client
+        .update_open_id_connect_provider_thumbprint()
+        .open_id_connect_provider_arn(&arn)
+        .thumbprint_list("a".repeat(40))
+        .send()
+        .await
+        .unwrap();
+    client
+        .tag_open_id_connect_provider()
+        .open_id_connect_provider_arn(&arn)
+        .tags(iam_tag("team", "rogue"))
+        .send()
+        .await
+        .unwrap();
+    let drifted = read(&providers, &live).await;
+    assert_eq!(
+        drifted.get("tags").and_then(|t| t.str_attr("team")),
+        Some("rogue")
+    );
+    assert!(
+        drifted
+            .get("thumbprint_list")
+            .unwrap()
+            .same_as(&strings(&[&"a".repeat(40)]))
+    );
+    assert_plan_changes(&providers, &drifted, &desired);
+    let repaired = update(&providers, &drifted, &desired).await;
+    assert!(repaired.same_as(&live), "{repaired:?}\n{live:?}");
+    assert_no_op(&providers, &read(&providers, &repaired).await, &desired);
+    let mut more_clients = desired.clone();
+    set(
+        &mut more_clients,
+        "client_id_list",
+        Value::Set(vec![s("sts.amazonaws.com"), s("other")]),
+    );
+    let plan = providers.plan(Some(&repaired), &more_clients).unwrap();
+    assert!(
+        plan.requires_replace.is_empty(),
+        "client ids change in place"
+    );
+    let err = providers
+        .update(&repaired, &plan.planned)
+        .await
+        .expect_err("LocalStack does not implement AddClientIDToOpenIDConnectProvider");
+    assert!(err.message.contains("not been implemented"), "{err}");
+
+    let imported = providers.import(&arn).await.unwrap().expect("imported");
+    assert!(imported.same_as(&repaired), "{imported:?}");
+    assert!(providers.import(&host).await.is_err());
+
+    providers.delete(&repaired).await.unwrap();
+    assert_eq!(providers.read(&repaired).await.unwrap(), None);
+    providers
+        .delete(&repaired)
+        .await
+        .expect("deleting again succeeds");
+}
+
+/// `data "aws_iam_user"`: a user's attributes by name, id the unique id as in the
+/// provider; a name nobody has is an error naming it.
+#[tokio::test]
+async fn user_data_source_reads_a_user_by_name() {
+    let ctx = context().await;
+    let users = UserResource::new(ctx.clone());
+    let data = forge_aws_iam::user_data::UserDataSource::new(ctx.clone());
+    let name = unique("forge-data-user");
+    let user = create(
+        &users,
+        &config(
+            users.schema(),
+            vec![
+                ("name", s(&name)),
+                ("path", s("/data/")),
+                ("tags", tags(&[("team", "platform")])),
+            ],
+        ),
+    )
+    .await;
+    let read = data
+        .read(&config(data.schema(), vec![("user_name", s(&name))]))
+        .await
+        .unwrap();
+    assert_eq!(read.str_attr("arn"), user.str_attr("arn"));
+    assert_eq!(read.str_attr("user_id"), user.str_attr("unique_id"));
+    assert_eq!(read.str_attr("id"), user.str_attr("unique_id"));
+    assert_eq!(read.str_attr("path"), Some("/data/"));
+    assert_eq!(read.str_attr("permissions_boundary"), Some(""));
+    assert!(
+        read.get("tags")
+            .unwrap()
+            .same_as(&tags(&[("team", "platform")]))
+    );
+    let missing = unique("forge-nobody");
+    let err = data
+        .read(&config(data.schema(), vec![("user_name", s(&missing))]))
+        .await
+        .unwrap_err();
+    assert!(err.message.contains(&missing), "{err}");
+    users.delete(&user).await.unwrap();
+}

@@ -603,6 +603,8 @@ fn import_id(resource_type: &str, attributes: &J) -> String {
     let text = |name: &str| attributes[name].as_str().unwrap_or_default().to_string();
     match resource_type {
         "aws_iam_role_policy_attachment" => format!("{}/{}", text("role"), text("policy_arn")),
+        "aws_iam_user_policy_attachment" => format!("{}/{}", text("user"), text("policy_arn")),
+        "aws_iam_group_policy_attachment" => format!("{}/{}", text("group"), text("policy_arn")),
         _ => text("id"),
     }
 }
