@@ -358,3 +358,207 @@ async fn cli_an_object_forge_did_not_create_is_never_adopted() {
         .await
         .expect("clean up");
 }
+
+/// A unit of an IAM role, its instance profile and a queue, named after `name`.
+fn role_profile_queue(name: &str) -> String {
+    format!(
+        r#"provider "aws" {{
+  region = "us-east-1"
+}}
+
+resource "aws_iam_role" "app" {{
+  name               = "{name}-app"
+  assume_role_policy = jsonencode({{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Principal = {{ Service = "ec2.amazonaws.com" }}, Action = "sts:AssumeRole" }}] }})
+}}
+
+resource "aws_iam_instance_profile" "app" {{
+  name = "{name}-app"
+  role = aws_iam_role.app.name
+}}
+
+resource "aws_sqs_queue" "app" {{
+  name = "{name}-app"
+}}
+"#
+    )
+}
+
+fn unit_world(name: &str, main: &str) -> super::World {
+    let key = format!("{name}/terraform.tfstate");
+    super::World::new(&[
+        (
+            "env/u/terragrunt.hcl",
+            &backend().terragrunt_hcl(&key, "inputs = {}\n"),
+        ),
+        ("env/u/main.tf", main),
+    ])
+}
+
+/// Which of the role, the instance profile and the queue named `name` exist in AWS.
+async fn existing(name: &str) -> Vec<&'static str> {
+    let config = sdk_config().await;
+    let iam = aws_sdk_iam::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let mut found = Vec::new();
+    if iam.get_role().role_name(name).send().await.is_ok() {
+        found.push("role");
+    }
+    if iam
+        .get_instance_profile()
+        .instance_profile_name(name)
+        .send()
+        .await
+        .is_ok()
+    {
+        found.push("profile");
+    }
+    if sqs.get_queue_url().queue_name(name).send().await.is_ok() {
+        found.push("queue");
+    }
+    found
+}
+
+#[tokio::test]
+async fn cli_a_destroy_right_after_a_kill_mid_create_deletes_what_the_create_made() {
+    // Killed after the first create (state records nothing), then after the second (state
+    // records one object, the other is only in the intents).
+    for creates in ["1", "2"] {
+        let name = unique(&format!("dk{creates}"))[..16].to_string();
+        let world = unit_world(&name, &role_profile_queue(&name));
+        let dir = world.dir.path();
+        let killed = forge(
+            dir,
+            &["apply", "env", "--auto-approve"],
+            &[("FORGE_FAULT_ABORT_AFTER_CREATES", creates)],
+        );
+        assert_ne!(killed.code, 0, "the run was not killed:\n{}", killed.all());
+        let objects = format!("{name}-app");
+        assert!(
+            !existing(&objects).await.is_empty(),
+            "the killed run made nothing, so this proves nothing"
+        );
+        let destroyed = forge(dir, &["destroy", "env", "--auto-approve"], &[]);
+        assert_eq!(destroyed.code, 0, "{}", destroyed.all());
+        assert_eq!(
+            existing(&objects).await,
+            Vec::<&str>::new(),
+            "after {creates} create(s) and a kill, the destroy left objects behind:\n{}",
+            destroyed.all()
+        );
+        assert!(
+            !world.path("env/u/.forge/intents.json").exists(),
+            "the destroy left intents:\n{}",
+            destroyed.all()
+        );
+        let again = forge(dir, &["destroy", "env", "--auto-approve"], &[]);
+        assert_eq!(again.code, 0, "{}", again.all());
+        assert!(
+            again.all().contains("No objects need to be destroyed"),
+            "{}",
+            again.all()
+        );
+    }
+}
+
+#[tokio::test]
+async fn cli_an_unrecorded_create_of_a_resource_removed_meanwhile_is_deleted_by_the_next_apply() {
+    let name = unique("rm")[..15].to_string();
+    let queue = |resource: &str, suffix: &str| {
+        format!(
+            "provider \"aws\" {{\n  region = \"us-east-1\"\n}}\n\nresource \"aws_sqs_queue\" \"{resource}\" {{\n  name = \"{name}-{suffix}\"\n}}\n"
+        )
+    };
+    let world = unit_world(&name, &queue("gone", "app"));
+    let dir = world.dir.path();
+    let killed = forge(
+        dir,
+        &["apply", "env", "--auto-approve"],
+        &[("FORGE_FAULT_ABORT_AFTER_CREATES", "1")],
+    );
+    assert_ne!(killed.code, 0, "the run was not killed:\n{}", killed.all());
+    assert_eq!(existing(&format!("{name}-app")).await, vec!["queue"]);
+
+    // The configuration drops the queue before anyone reruns: the next apply deletes it.
+    std::fs::write(world.path("env/u/main.tf"), queue("kept", "kept")).expect("main.tf");
+    let plan = forge(dir, &["plan", "env"], &[]);
+    assert_eq!(plan.code, 0, "{}", plan.all());
+    assert!(
+        plan.all().contains("aws_sqs_queue.gone will be destroyed"),
+        "the plan does not show the left-behind queue going:\n{}",
+        plan.all()
+    );
+    let applied = forge(dir, &["apply", "env", "--auto-approve"], &[]);
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    assert_eq!(
+        existing(&format!("{name}-app")).await,
+        Vec::<&str>::new(),
+        "the queue a killed run made for a resource removed since was orphaned:\n{}",
+        applied.all()
+    );
+    assert_eq!(existing(&format!("{name}-kept")).await, vec!["queue"]);
+    assert!(
+        !world.path("env/u/.forge/intents.json").exists(),
+        "{}",
+        applied.all()
+    );
+    clean_plan_and_destroy(dir);
+}
+
+#[tokio::test]
+async fn cli_a_create_before_destroy_replacement_killed_mid_create_is_adopted_and_the_old_deleted_once()
+ {
+    let name = unique("cb")[..15].to_string();
+    let role = |suffix: &str| {
+        format!(
+            r#"provider "aws" {{
+  region = "us-east-1"
+}}
+
+resource "aws_iam_role" "app" {{
+  name               = "{name}-{suffix}"
+  assume_role_policy = jsonencode({{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Principal = {{ Service = "ec2.amazonaws.com" }}, Action = "sts:AssumeRole" }}] }})
+  lifecycle {{
+    create_before_destroy = true
+  }}
+}}
+"#
+        )
+    };
+    let world = unit_world(&name, &role("old"));
+    let dir = world.dir.path();
+    let first = forge(dir, &["apply", "env", "--auto-approve"], &[]);
+    assert_eq!(first.code, 0, "{}", first.all());
+
+    // A new name replaces the role, the new one first; the run dies once it is made.
+    std::fs::write(world.path("env/u/main.tf"), role("new")).expect("main.tf");
+    let killed = forge(
+        dir,
+        &["apply", "env", "--auto-approve"],
+        &[("FORGE_FAULT_ABORT_AFTER_CREATES", "1")],
+    );
+    assert_ne!(killed.code, 0, "the run was not killed:\n{}", killed.all());
+    assert_eq!(existing(&format!("{name}-new")).await, vec!["role"]);
+    assert_eq!(existing(&format!("{name}-old")).await, vec!["role"]);
+
+    let rerun = forge(dir, &["apply", "env", "--auto-approve"], &[]);
+    assert_eq!(rerun.code, 0, "{}", rerun.all());
+    assert!(
+        rerun.all().contains("adopted, nothing is created twice"),
+        "the replacement was not adopted:\n{}",
+        rerun.all()
+    );
+    assert_eq!(existing(&format!("{name}-new")).await, vec!["role"]);
+    assert_eq!(
+        existing(&format!("{name}-old")).await,
+        Vec::<&str>::new(),
+        "the replaced role was not deleted:\n{}",
+        rerun.all()
+    );
+    assert!(
+        rerun.all().matches("Destruction complete").count() == 1,
+        "the old role must be deleted once:\n{}",
+        rerun.all()
+    );
+    assert!(!world.path("env/u/.forge/intents.json").exists());
+    clean_plan_and_destroy(dir);
+}
