@@ -540,6 +540,9 @@ resource "aws_iam_role" "app" {{
     assert_eq!(existing(&format!("{name}-new")).await, vec!["role"]);
     assert_eq!(existing(&format!("{name}-old")).await, vec!["role"]);
 
+    // A rerun comes later than the clock margin: the new role must be recognised by the
+    // killed run's intent, not by one the rerun starts.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
     let rerun = forge(dir, &["apply", "env", "--auto-approve"], &[]);
     assert_eq!(rerun.code, 0, "{}", rerun.all());
     assert!(
