@@ -565,3 +565,157 @@ resource "aws_iam_role" "app" {{
     assert!(!world.path("env/u/.forge/intents.json").exists());
     clean_plan_and_destroy(dir);
 }
+
+/// The types `settings_and_versions` makes (one each) that only put something on what
+/// another resource owns, or that a token or a name finds.
+const SETTLED_BY_LOOKING: [&str; 10] = [
+    "aws_s3_bucket_versioning",
+    "aws_s3_bucket_server_side_encryption_configuration",
+    "aws_s3_bucket_public_access_block",
+    "aws_s3_bucket_policy",
+    "aws_sqs_queue_policy",
+    "aws_secretsmanager_secret_version",
+    "aws_iam_role_policy",
+    "aws_iam_role_policy_attachment",
+    "aws_key_pair",
+    "aws_iam_policy",
+];
+
+fn settings_and_versions(name: &str) -> String {
+    format!(
+        r#"provider "aws" {{
+  region = "us-east-1"
+}}
+
+resource "aws_s3_bucket" "app" {{
+  bucket        = "{name}-app"
+  force_destroy = true
+}}
+
+resource "aws_s3_bucket_versioning" "app" {{
+  bucket = aws_s3_bucket.app.id
+  versioning_configuration {{
+    status = "Enabled"
+  }}
+}}
+
+resource "aws_s3_bucket_server_side_encryption_configuration" "app" {{
+  bucket = aws_s3_bucket.app.id
+  rule {{
+    apply_server_side_encryption_by_default {{
+      sse_algorithm = "AES256"
+    }}
+  }}
+}}
+
+resource "aws_s3_bucket_public_access_block" "app" {{
+  bucket                  = aws_s3_bucket.app.id
+  block_public_acls       = true
+  block_public_policy     = false
+  ignore_public_acls      = true
+  restrict_public_buckets = false
+}}
+
+resource "aws_s3_bucket_policy" "app" {{
+  bucket = aws_s3_bucket.app.id
+  policy = jsonencode({{ Version = "2012-10-17", Statement = [{{ Effect = "Deny", Principal = "*", Action = "s3:PutObject", Resource = "${{aws_s3_bucket.app.arn}}/*", Condition = {{ Bool = {{ "aws:SecureTransport" = "false" }} }} }}] }})
+}}
+
+resource "aws_sqs_queue" "app" {{
+  name = "{name}-app"
+}}
+
+resource "aws_sqs_queue_policy" "app" {{
+  queue_url = aws_sqs_queue.app.id
+  policy    = jsonencode({{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Principal = {{ Service = "s3.amazonaws.com" }}, Action = "sqs:SendMessage", Resource = aws_sqs_queue.app.arn }}] }})
+}}
+
+resource "aws_secretsmanager_secret" "app" {{
+  name                    = "{name}/app"
+  recovery_window_in_days = 0
+}}
+
+resource "aws_secretsmanager_secret_version" "app" {{
+  secret_id     = aws_secretsmanager_secret.app.id
+  secret_string = "not-shown"
+}}
+
+resource "aws_iam_role" "app" {{
+  name               = "{name}-app"
+  assume_role_policy = jsonencode({{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Principal = {{ Service = "ec2.amazonaws.com" }}, Action = "sts:AssumeRole" }}] }})
+}}
+
+resource "aws_iam_role_policy" "app" {{
+  name   = "inline"
+  role   = aws_iam_role.app.name
+  policy = jsonencode({{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Action = "sqs:ReceiveMessage", Resource = "*" }}] }})
+}}
+
+resource "aws_iam_policy" "app" {{
+  name   = "{name}-app"
+  policy = jsonencode({{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Action = "sqs:SendMessage", Resource = "*" }}] }})
+}}
+
+resource "aws_iam_role_policy_attachment" "app" {{
+  role       = aws_iam_role.app.name
+  policy_arn = aws_iam_policy.app.arn
+}}
+
+resource "aws_key_pair" "app" {{
+  key_name   = "{name}-app"
+  public_key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ1v7KARKi5k32QssHzs3/PdylxySVJZwsh1i0i+SM4n forge-test"
+}}
+"#
+    )
+}
+
+#[tokio::test]
+async fn cli_settings_secret_versions_and_key_pairs_killed_before_they_were_recorded_are_settled_by_looking()
+ {
+    let name = unique("sl")[..15].to_string();
+    let world = unit_world(&name, &settings_and_versions(&name));
+    let dir = world.dir.path();
+    let abort = [("FORGE_FAULT_ABORT_AFTER_CREATES", "1")];
+    let mut adopted = BTreeSet::new();
+    let mut finished = false;
+    let mut last = String::new();
+    for round in 1..=20 {
+        let run = forge(dir, &["apply", "env", "--auto-approve"], &abort);
+        last = run.all();
+        assert!(
+            !run.all()
+                .contains("cannot be looked up before they are recorded"),
+            "round {round}: a create was made again instead of settled:\n{}",
+            run.all()
+        );
+        for line in run.all().lines().filter(|l| l.contains(": adopting ")) {
+            if let Some(t) = SETTLED_BY_LOOKING
+                .iter()
+                .find(|t| line.contains(&format!("{t}.app:")))
+            {
+                adopted.insert(t.to_string());
+            }
+        }
+        if run.code == 0 {
+            finished = true;
+            break;
+        }
+    }
+    assert!(finished, "the reruns never converged; the last:\n{last}");
+    let expected: BTreeSet<String> = SETTLED_BY_LOOKING.iter().map(|t| t.to_string()).collect();
+    assert_eq!(
+        adopted, expected,
+        "each of these was made by a killed run, so each must have been adopted"
+    );
+    // One secret version, the one state records: its token was its version id.
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk_config().await);
+    let versions = sm
+        .list_secret_version_ids()
+        .secret_id(format!("{name}/app"))
+        .send()
+        .await
+        .expect("versions");
+    assert_eq!(versions.versions().len(), 1, "{:?}", versions.versions());
+    assert!(!world.path("env/u/.forge/intents.json").exists());
+    clean_plan_and_destroy(dir);
+}
