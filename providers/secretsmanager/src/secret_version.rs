@@ -314,10 +314,11 @@ impl ResourceType for SecretVersionResource {
         self.put_version(planned, &token).await
     }
 
-    /// The intent's token is the version id: a PutSecretValue sent again after a crash or
-    /// a lost answer returns the version already made, and the next run finds it by it.
+    /// The version id (the ClientRequestToken) comes from the intent: a PutSecretValue
+    /// sent again after a crash or a lost answer returns the version already made, and
+    /// the next run finds it by it.
     async fn create_under(&self, planned: &Value, intent: &CreateIntent) -> ProviderResult<Value> {
-        self.put_version(planned, &intent.token).await
+        self.put_version(planned, &version_id_of(intent)).await
     }
 
     async fn find_created(
@@ -329,9 +330,10 @@ impl ResourceType for SecretVersionResource {
         let Some(secret_id) = planned.str_attr("secret_id").filter(|s| !s.is_empty()) else {
             return Ok(Finding::CannotTell);
         };
-        Ok(match self.read_parts(secret_id, &intent.token).await? {
+        let version_id = version_id_of(intent);
+        Ok(match self.read_parts(secret_id, &version_id).await? {
             Some(object) => Finding::Found(Found {
-                id: format!("{secret_id}|{}", intent.token),
+                id: format!("{secret_id}|{version_id}"),
                 object,
                 created: None,
                 by: FoundBy::Token,
@@ -409,6 +411,21 @@ impl ResourceType for SecretVersionResource {
         let (secret_id, version_id) = parse_id(id)?;
         self.read_parts(secret_id, version_id).await
     }
+}
+
+/// The version id a create under `intent` uses: the provider's shape
+/// (`terraform-<time><counter>`), made from the intent's start and token so that every
+/// attempt of the create, in this run or the next, sends the same one.
+fn version_id_of(intent: &CreateIntent) -> String {
+    let hex: String = intent
+        .token
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .rev()
+        .take(8)
+        .collect();
+    let counter = u32::from_str_radix(&hex, 16).unwrap_or(0);
+    forge_aws_common::naming::unique_name_at(None, intent.started, counter)
 }
 
 #[cfg(test)]
