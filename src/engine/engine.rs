@@ -156,12 +156,21 @@ impl EnvApply {
     }
 }
 
-/// The plan of a destroy whose unit's state records no object: there is nothing to
-/// delete, so nothing of the unit is evaluated (its inputs may need outputs of
+/// The plan of a destroy whose unit's state records no object and that has no pending
+/// create intent: there is nothing to delete, so nothing of the unit is evaluated (its inputs may need outputs of
 /// dependencies this or an earlier destroy already removed). Outputs a destroy cut short
 /// left in state are shown going away. `None` for any other run.
 fn nothing_to_destroy(unit: &Unit, mode: PlanMode, store: &StateStore) -> Option<UnitPlan> {
     if mode != PlanMode::Destroy || !store.state.instances.is_empty() {
+        return None;
+    }
+    // A create an earlier run started and never recorded may have made an object: the
+    // destroy looks for it (`run/orphans.rs`).
+    if store
+        .journal
+        .as_ref()
+        .is_some_and(|j| crate::intents::IntentBook::any_beside(j.path()))
+    {
         return None;
     }
     let output_changes = store

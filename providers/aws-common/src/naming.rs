@@ -13,14 +13,18 @@ static COUNTER: AtomicU32 = AtomicU32::new(1);
 
 /// `prefix` followed by the time and a per-process counter (`terraform-` when no prefix).
 pub fn prefixed_unique_name(prefix: Option<&str>) -> String {
-    let since_epoch = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
+    let counter = COUNTER.fetch_add(1, Ordering::Relaxed);
+    unique_name_at(prefix, SystemTime::now(), counter)
+}
+
+/// The same shape for a given moment and counter: a name made again from the same two
+/// (a create retried under its intent) is the same name.
+pub fn unique_name_at(prefix: Option<&str>, at: SystemTime, counter: u32) -> String {
+    let since_epoch = at.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since_epoch.as_secs();
     let (y, mo, d) = civil_date(secs / 86_400);
     let of_day = secs % 86_400;
     let ten_thousandths = since_epoch.subsec_micros() / 100;
-    let counter = COUNTER.fetch_add(1, Ordering::Relaxed);
     format!(
         "{}{y:04}{mo:02}{d:02}{:02}{:02}{:02}{ten_thousandths:04}{counter:08x}",
         prefix.unwrap_or("terraform-"),

@@ -193,6 +193,26 @@ impl ResourceType for KeyPairResource {
         })
     }
 
+    /// Key pair names are unique in a region: the pair of the configured name, with the
+    /// time EC2 says it was made.
+    async fn find_created(
+        &self,
+        planned: &Value,
+        _intent: &forge_provider::CreateIntent,
+    ) -> ProviderResult<forge_provider::Finding> {
+        use forge_aws_common::adoption::{configured_name, creation_time, found_by_name};
+        let planned = planned.deep_unmarked();
+        let Some(name) = configured_name(&planned, "key_name") else {
+            return Ok(forge_provider::Finding::CannotTell);
+        };
+        let Some(kp) = self.describe(&name).await? else {
+            return Ok(forge_provider::Finding::Absent);
+        };
+        let created = creation_time(kp.create_time());
+        let object = self.read_by_name(&name, &planned).await?;
+        Ok(found_by_name(name, object, created))
+    }
+
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
         let Some(name) = state.str_attr("id").or_else(|| state.str_attr("key_name")) else {
             return Ok(None);

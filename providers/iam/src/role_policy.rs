@@ -147,6 +147,25 @@ impl ResourceType for RolePolicyResource {
         .await
     }
 
+    /// A PutRolePolicy is a put: the inline policy the configured role holds under the
+    /// configured name is what an unrecorded create left.
+    async fn find_created(
+        &self,
+        planned: &Value,
+        _intent: &forge_provider::CreateIntent,
+    ) -> ProviderResult<forge_provider::Finding> {
+        use forge_aws_common::adoption::{configured_name, found_by_name};
+        let planned = planned.deep_unmarked();
+        let (Some(role), Some(name)) = (
+            configured_name(&planned, "role"),
+            configured_name(&planned, "name"),
+        ) else {
+            return Ok(forge_provider::Finding::CannotTell);
+        };
+        let object = self.read_parts(&role, &name, &planned).await?;
+        Ok(found_by_name(format!("{role}:{name}"), object, None))
+    }
+
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
         let Some(id) = state.str_attr("id") else {
             return Ok(None);

@@ -125,6 +125,31 @@ impl ResourceType for RolePolicyAttachmentResource {
         ]))
     }
 
+    /// An attach is a put: a policy attached to the configured role is what an
+    /// unrecorded create left (with a fresh id, as the create would have made).
+    async fn find_created(
+        &self,
+        planned: &Value,
+        _intent: &forge_provider::CreateIntent,
+    ) -> ProviderResult<forge_provider::Finding> {
+        use forge_aws_common::adoption::{configured_name, found_by_name};
+        let planned = planned.deep_unmarked();
+        let (Some(role), Some(arn)) = (
+            configured_name(&planned, "role"),
+            configured_name(&planned, "policy_arn"),
+        ) else {
+            return Ok(forge_provider::Finding::CannotTell);
+        };
+        let attached = self.is_attached(&role, &arn).await? == Some(true);
+        let id = forge_aws_common::naming::prefixed_unique_name(Some(&format!("{role}-")));
+        let object = Value::object([
+            ("role", Value::string(&role)),
+            ("policy_arn", Value::string(&arn)),
+            ("id", Value::string(&id)),
+        ]);
+        Ok(found_by_name(id, attached.then_some(object), None))
+    }
+
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
         let (Some(role), Some(arn)) = (state.str_attr("role"), state.str_attr("policy_arn")) else {
             return Ok(None);

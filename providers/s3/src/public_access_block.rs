@@ -122,6 +122,27 @@ impl ResourceType for PublicAccessBlockResource {
         self.put(planned).await
     }
 
+    /// The create only puts a setting on what another resource owns: the setting there
+    /// now, read as `read` reads it, is what an unrecorded create left (the plan then
+    /// brings it to the configuration).
+    async fn find_created(
+        &self,
+        planned: &Value,
+        _intent: &forge_provider::CreateIntent,
+    ) -> ProviderResult<forge_provider::Finding> {
+        let mut planned = planned.deep_unmarked();
+        let Some(owner) = forge_aws_common::adoption::configured_name(&planned, "bucket") else {
+            return Ok(forge_provider::Finding::CannotTell);
+        };
+        if let Value::Object(attrs) = &mut planned {
+            attrs.insert("id".to_string(), Value::string(&owner));
+        }
+        let object = self.read(&planned).await?;
+        Ok(forge_aws_common::adoption::found_by_name(
+            owner, object, None,
+        ))
+    }
+
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
         let Some(bucket) = state.str_attr("bucket").or_else(|| state.str_attr("id")) else {
             return Ok(None);

@@ -9,7 +9,8 @@ use aws_smithy_types::Blob;
 use base64::Engine;
 use forge_aws_common::{AwsContext, sdk_error};
 use forge_provider::{
-    AttrType, Attribute, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, CreateIntent, Finding, Found, FoundBy, PlannedState, ProviderError,
+    ProviderResult, ResourceType, Schema, Value,
 };
 
 use crate::common::{
@@ -61,6 +62,46 @@ impl SecretVersionResource {
             client: client(&ctx),
             schema,
         }
+    }
+
+    /// PutSecretValue with `token` as the version id (its ClientRequestToken).
+    async fn put_version(&self, planned: &Value, token: &str) -> ProviderResult<Value> {
+        let planned = planned.deep_unmarked();
+        let secret_id = required_str(&planned, "secret_id", TYPE)?;
+        let (string, binary) = secret_payload(&planned)?;
+        let stages: Vec<String> = stages_of(&planned).into_iter().collect();
+        let out = self
+            .client
+            .put_secret_value()
+            .secret_id(secret_id)
+            .client_request_token(token)
+            .set_secret_string(string)
+            .set_secret_binary(binary)
+            .set_version_stages((!stages.is_empty()).then_some(stages))
+            .send()
+            .await
+            .map_err(|e| {
+                let e = sdk_error(e);
+                if is_scheduled_for_deletion(&e) {
+                    e.hint(format!("the secret {secret_id} is scheduled for deletion: restore it or create another"))
+                } else if is_not_found(&e) {
+                    e.hint(format!("no secret {secret_id} exists: create it first (aws_secretsmanager_secret)"))
+                } else {
+                    e
+                }
+            })?;
+        let version_id = out.version_id().ok_or_else(|| {
+            ProviderError::new(format!(
+                "PutSecretValue on {secret_id} returned no version id"
+            ))
+        })?;
+        self.read_parts(secret_id, version_id)
+            .await?
+            .ok_or_else(|| {
+                ProviderError::new(format!(
+                    "secret version {version_id} vanished right after it was put"
+                ))
+            })
     }
 
     /// The version as state, `None` when it or its secret is gone.
@@ -267,45 +308,38 @@ impl ResourceType for SecretVersionResource {
     }
 
     async fn create(&self, planned: &Value) -> ProviderResult<Value> {
-        let planned = planned.deep_unmarked();
-        let secret_id = required_str(&planned, "secret_id", TYPE)?;
-        let (string, binary) = secret_payload(&planned)?;
-        let stages: Vec<String> = stages_of(&planned).into_iter().collect();
         // The provider's version id: its generated `terraform-<time><counter>` token, which
         // also makes a retried PutSecretValue the same version, not a second one.
         let token = forge_aws_common::naming::prefixed_unique_name(None);
-        let out = self
-            .client
-            .put_secret_value()
-            .secret_id(secret_id)
-            .client_request_token(token)
-            .set_secret_string(string)
-            .set_secret_binary(binary)
-            .set_version_stages((!stages.is_empty()).then_some(stages))
-            .send()
-            .await
-            .map_err(|e| {
-                let e = sdk_error(e);
-                if is_scheduled_for_deletion(&e) {
-                    e.hint(format!("the secret {secret_id} is scheduled for deletion: restore it or create another"))
-                } else if is_not_found(&e) {
-                    e.hint(format!("no secret {secret_id} exists: create it first (aws_secretsmanager_secret)"))
-                } else {
-                    e
-                }
-            })?;
-        let version_id = out.version_id().ok_or_else(|| {
-            ProviderError::new(format!(
-                "PutSecretValue on {secret_id} returned no version id"
-            ))
-        })?;
-        self.read_parts(secret_id, version_id)
-            .await?
-            .ok_or_else(|| {
-                ProviderError::new(format!(
-                    "secret version {version_id} vanished right after it was put"
-                ))
-            })
+        self.put_version(planned, &token).await
+    }
+
+    /// The version id (the ClientRequestToken) comes from the intent: a PutSecretValue
+    /// sent again after a crash or a lost answer returns the version already made, and
+    /// the next run finds it by it.
+    async fn create_under(&self, planned: &Value, intent: &CreateIntent) -> ProviderResult<Value> {
+        self.put_version(planned, &version_id_of(intent)).await
+    }
+
+    async fn find_created(
+        &self,
+        planned: &Value,
+        intent: &CreateIntent,
+    ) -> ProviderResult<Finding> {
+        let planned = planned.deep_unmarked();
+        let Some(secret_id) = planned.str_attr("secret_id").filter(|s| !s.is_empty()) else {
+            return Ok(Finding::CannotTell);
+        };
+        let version_id = version_id_of(intent);
+        Ok(match self.read_parts(secret_id, &version_id).await? {
+            Some(object) => Finding::Found(Found {
+                id: format!("{secret_id}|{version_id}"),
+                object,
+                created: None,
+                by: FoundBy::Token,
+            }),
+            None => Finding::Absent,
+        })
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
@@ -377,6 +411,21 @@ impl ResourceType for SecretVersionResource {
         let (secret_id, version_id) = parse_id(id)?;
         self.read_parts(secret_id, version_id).await
     }
+}
+
+/// The version id a create under `intent` uses: the provider's shape
+/// (`terraform-<time><counter>`), made from the intent's start and token so that every
+/// attempt of the create, in this run or the next, sends the same one.
+fn version_id_of(intent: &CreateIntent) -> String {
+    let hex: String = intent
+        .token
+        .chars()
+        .filter(char::is_ascii_hexdigit)
+        .rev()
+        .take(8)
+        .collect();
+    let counter = u32::from_str_radix(&hex, 16).unwrap_or(0);
+    forge_aws_common::naming::unique_name_at(None, intent.started, counter)
 }
 
 #[cfg(test)]

@@ -33,6 +33,15 @@ impl IdOf for Created {
 
 impl IdOf for Finding {}
 
+/// An object a create of an earlier run made and never recorded, found by its intent
+/// for a run that deletes it (a destroy, or the resource left the configuration).
+pub(super) struct LeftBehind {
+    pub(super) addr: InstanceAddr,
+    pub(super) provider: String,
+    pub(super) object: Value,
+    pub(super) rt: Arc<dyn ResourceType>,
+}
+
 impl Runner<'_> {
     /// For an address state does not record: the object an earlier run's create made
     /// before the run stopped, if its intent is pending and the object is found, as the
@@ -91,10 +100,120 @@ impl Runner<'_> {
         }
     }
 
+    /// The objects pending intents at addresses `deleting` selects made, found by
+    /// looking, for addresses state does not record (a replacement's intent at an
+    /// address state records is settled by its create, `create_settled`). An intent
+    /// whose object is not there, or whose type cannot tell, is settled by the apply
+    /// (with a notice for the latter); an object that answers to the intent but is not
+    /// its create's is an error naming it.
+    pub(super) async fn left_behind(
+        &self,
+        deleting: impl Fn(&InstanceAddr) -> bool,
+    ) -> Result<Vec<LeftBehind>, Vec<EngineError>> {
+        let recorded: BTreeSet<String> = {
+            let store = self.recorder.state().await;
+            store
+                .state
+                .instances
+                .keys()
+                .map(|a| a.to_string())
+                .collect()
+        };
+        let mut found_objects = Vec::new();
+        let mut errors = Vec::new();
+        for (addr_text, pending) in self.recorder.intents.all_pending() {
+            let Some(addr) = InstanceAddr::parse(&addr_text) else {
+                continue;
+            };
+            if recorded.contains(&addr_text)
+                || addr.type_name != pending.type_name
+                || !self.targeting.includes(&addr)
+                || !deleting(&addr)
+            {
+                continue;
+            }
+            match self.left_behind_one(&addr, &pending).await {
+                Ok(Some(left)) => found_objects.push(left),
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(found_objects)
+        } else {
+            Err(errors)
+        }
+    }
+
+    async fn left_behind_one(
+        &self,
+        addr: &InstanceAddr,
+        pending: &crate::intents::Pending,
+    ) -> Result<Option<LeftBehind>, EngineError> {
+        let addr_text = addr.to_string();
+        if let Some((_, block)) = self.graph.block(&addr.config_resource())
+            && block.mode == Mode::Managed
+            && block.lifecycle.prevent_destroy
+        {
+            return Err(super::resources::prevent_destroy_error(&addr_text, block));
+        }
+        let provider = pending
+            .provider
+            .clone()
+            .unwrap_or_else(|| default_provider_address(&addr.type_name));
+        let rt = self.resource_type_for(addr, &provider).await?;
+        let finding = self
+            .call(
+                addr,
+                OpKind::Reading,
+                false,
+                rt.find_created(&pending.recognise, &pending.intent),
+            )
+            .await?;
+        let found = match finding {
+            Finding::Found(found) => found,
+            Finding::Absent => {
+                if self.phase.applying() {
+                    self.recorder.intents.settle(&addr_text);
+                }
+                return Ok(None);
+            }
+            Finding::CannotTell => {
+                if self.phase.planning() {
+                    self.notice(format!(
+                        "{addr_text}: an earlier run started creating it at {} and stopped before recording the result; {} objects cannot be looked up before they are recorded, so a leftover is not deleted (delete it by hand)",
+                        when(pending.intent.started),
+                        rt.type_name()
+                    ));
+                } else {
+                    self.recorder.intents.settle(&addr_text);
+                }
+                return Ok(None);
+            }
+        };
+        adoptable(rt.schema(), &pending.recognise, &pending.intent, &found)
+            .map_err(|why| not_ours(self, addr, &found.id, &why))?;
+        if self.phase.planning() {
+            self.notice(format!(
+                "{addr_text}: {} ({}) was made by an earlier run's create that stopped before recording it: it is deleted with the rest",
+                found.id,
+                found_how(&found)
+            ));
+        }
+        Ok(Some(LeftBehind {
+            addr: addr.clone(),
+            provider,
+            object: mark_sensitive(rt.schema(), found.object),
+            rt,
+        }))
+    }
+
     /// Creates `planned` at `addr` under a durably recorded intent, and records the
     /// result. A create whose answer was lost (its retry refused as "already exists") is
     /// settled by finding the object it made: adopted, then brought to `config` by an
-    /// update when the create stopped before its last step.
+    /// update when the create stopped before its last step. `replacing`: the object a
+    /// create_before_destroy replacement replaces, which state records at `addr` until
+    /// this create is recorded.
     pub(super) async fn create_settled(
         &self,
         rt: &dyn ResourceType,
@@ -102,12 +221,19 @@ impl Runner<'_> {
         planned: &Value,
         config: &Value,
         record: &(dyn Fn(&Value) -> InstanceState + Sync),
+        replacing: Option<&Value>,
     ) -> Result<Value, EngineError> {
         let addr_text = addr.to_string();
+        let creating = crate::intents::Creating {
+            type_name: rt.type_name(),
+            provider: &record(&Value::Null).provider,
+            planned,
+            replacing: replacing.and_then(IdOf::id_of),
+        };
         let intent = match self
             .recorder
             .intents
-            .intend_create(&addr_text, rt.type_name())
+            .intend_create(&addr_text, creating)
             .await
         {
             Ok(intent) => intent,
@@ -311,4 +437,13 @@ fn when(t: std::time::SystemTime) -> String {
     chrono::DateTime::<chrono::Utc>::from(t)
         .format("%Y-%m-%dT%H:%M:%S%.3fZ")
         .to_string()
+}
+
+/// The address state writes for a type's default provider configuration (an intent an
+/// older forge wrote does not name its provider).
+fn default_provider_address(type_name: &str) -> String {
+    format!(
+        "provider[\"registry.terraform.io/hashicorp/{}\"]",
+        provider_name_of(type_name)
+    )
 }

@@ -100,9 +100,22 @@ impl Runner<'_> {
                 .collect()
         };
         let candidates = self.targeted_orphans(candidates);
-        if candidates.is_empty() {
+        // Objects creates of earlier runs made and never recorded, at addresses this run
+        // deletes: found by their intents, deleted with the rest.
+        let left_behind = self
+            .left_behind(|a| match self.run.mode {
+                PlanMode::Destroy => true,
+                _ => {
+                    !in_config(a)
+                        || (completed.contains(&a.config_resource()) && !desired.contains(a))
+                }
+            })
+            .await?;
+        if candidates.is_empty() && left_behind.is_empty() {
             return Ok(());
         }
+        let unrecorded: BTreeSet<InstanceAddr> =
+            left_behind.iter().map(|l| l.addr.clone()).collect();
         // Plan each: refresh (not when destroying), check prevent_destroy.
         let mut to_delete: Vec<(InstanceAddr, InstanceState, Arc<dyn ResourceType>)> = Vec::new();
         let mut errors = Vec::new();
@@ -131,6 +144,25 @@ impl Runner<'_> {
         }
         if self.run.refresh_only() {
             return Ok(());
+        }
+        // Deleted before everything state records: nothing was made to use them, and
+        // they may use what state records (a profile its role).
+        let recorded: Vec<String> = to_delete
+            .iter()
+            .map(|(a, _, _)| a.config_resource())
+            .collect();
+        for l in left_behind {
+            let own = l.addr.config_resource();
+            to_delete.push((
+                l.addr,
+                InstanceState {
+                    provider: l.provider,
+                    attributes: l.object,
+                    dependencies: recorded.iter().filter(|r| **r != own).cloned().collect(),
+                    schema_version: l.rt.schema().version,
+                },
+                l.rt,
+            ));
         }
         if self.phase.planning() {
             let live_modules: BTreeSet<ModPath> = lock(&self.expansions)
@@ -182,6 +214,9 @@ impl Runner<'_> {
                 .record(&addr, None)
                 .await
                 .map_err(|e| vec![e])?;
+            if unrecorded.contains(&addr) {
+                self.recorder.intents.settle(&addr.to_string());
+            }
             let moved_from = lock(&self.collected).moves.get(&addr).cloned();
             lock(&self.collected).changes.push(ResourceChange {
                 addr,
@@ -215,12 +250,18 @@ impl Runner<'_> {
             })
             .collect();
         let order = reversed(&deps);
+        let unrecorded = &unrecorded;
         let outcomes = walk(&order, self.run.ctx.parallelism, |i| {
             let (addr, inst, rt) = &to_delete[i];
             async move {
                 self.call(addr, OpKind::Destroying, true, rt.delete(&inst.attributes))
                     .await?;
                 self.recorder.record(addr, None).await?;
+                // Only a left-behind object's own intent: a replacement's intent at an
+                // address state records stays until its object is found.
+                if unrecorded.contains(addr) {
+                    self.recorder.intents.settle(&addr.to_string());
+                }
                 let moved_from = lock(&self.collected).moves.get(addr).cloned();
                 lock(&self.collected).changes.push(ResourceChange {
                     addr: addr.clone(),
@@ -318,15 +359,7 @@ impl Runner<'_> {
         {
             return Err(prevent_destroy_error(&addr.to_string(), b));
         }
-        let (name, alias) = parse_provider_address(&inst.provider)
-            .unwrap_or_else(|| (provider_name_of(&addr.type_name).to_string(), None));
-        let provider = self
-            .provider_for(&format!("{name}_"), alias.as_deref())
-            .await?;
-        let rt = provider.resource_type(&addr.type_name).ok_or_else(|| {
-            EngineError::new(ErrorKind::Configuration, format!("{addr}: the {name} provider has no resource type {}", addr.type_name))
-                .hint(format!("remove it from state with `forge state rm {} {addr}` if the object is managed elsewhere", self.unit_name()))
-        })?;
+        let rt = self.resource_type_for(addr, &inst.provider).await?;
         let recorded = super::resources::recorded_value(rt.as_ref(), addr, inst)?;
         if self.run.destroying() || !self.run.refresh {
             return Ok(Some((recorded, rt)));
@@ -336,5 +369,24 @@ impl Runner<'_> {
             return Ok(None);
         }
         Ok(live.map(|v| (v, rt)))
+    }
+
+    /// The resource type of an object state (or a create intent) records with
+    /// `provider`, from the configured provider it names (the type's default provider
+    /// when the text cannot be read).
+    pub(super) async fn resource_type_for(
+        &self,
+        addr: &InstanceAddr,
+        provider: &str,
+    ) -> Result<Arc<dyn ResourceType>, EngineError> {
+        let (name, alias) = parse_provider_address(provider)
+            .unwrap_or_else(|| (provider_name_of(&addr.type_name).to_string(), None));
+        let provider = self
+            .provider_for(&format!("{name}_"), alias.as_deref())
+            .await?;
+        provider.resource_type(&addr.type_name).ok_or_else(|| {
+            EngineError::new(ErrorKind::Configuration, format!("{addr}: the {name} provider has no resource type {}", addr.type_name))
+                .hint(format!("remove it from state with `forge state rm {} {addr}` if the object is managed elsewhere", self.unit_name()))
+        })
     }
 }

@@ -71,8 +71,9 @@ impl Recorder {
                     store
                         .state
                         .instances
-                        .keys()
-                        .any(|recorded| recorded.to_string() == addr)
+                        .iter()
+                        .find(|(recorded, _)| recorded.to_string() == addr)
+                        .map(|(_, s)| s.attributes.str_attr("id").map(str::to_string))
                 });
                 book
             }

@@ -375,7 +375,7 @@ impl Runner<'_> {
             }
             (Action::Create, _) => {
                 let made = self
-                    .create_settled(rt, addr, planned, config, &record)
+                    .create_settled(rt, addr, planned, config, &record, None)
                     .await?;
                 Ok(value_of(&made))
             }
@@ -391,13 +391,13 @@ impl Runner<'_> {
                     .await?;
                 self.recorder.record(addr, None).await?;
                 let made = self
-                    .create_settled(rt, addr, planned, config, &record)
+                    .create_settled(rt, addr, planned, config, &record, None)
                     .await?;
                 Ok(value_of(&made))
             }
             (Action::CreateThenDelete, Some(p)) => {
                 let made = self
-                    .create_settled(rt, addr, planned, config, &record)
+                    .create_settled(rt, addr, planned, config, &record, Some(p))
                     .await?;
                 self.call(addr, OpKind::Destroying, false, rt.delete(p)).await.map_err(|e| {
                     e.hint(format!("the replacement of {addr} exists and is in state; the old object was not deleted: delete it by hand"))
