@@ -322,9 +322,13 @@ impl Runner<'_> {
             return Ok(());
         }
         let was = planned.get(addr).copied().unwrap_or(Action::NoOp);
-        // Knowing more at apply time may make a planned replacement an update, never the reverse.
+        // Knowing more at apply time may make a planned replacement an update, never the
+        // reverse; and a replaced object found gone by then (a change applied just before
+        // took it away, or re-addressed it: an IAM group renamed under its policy
+        // attachment) needs only the replacement's create, which the plan showed.
         let compatible = was == action
-            || (was.is_replace() && (action.is_replace() || action == Action::Update));
+            || (was.is_replace()
+                && (action.is_replace() || matches!(action, Action::Update | Action::Create)));
         if compatible {
             Ok(())
         } else {

@@ -1394,3 +1394,44 @@ async fn an_apply_records_new_data_source_reads_without_a_change() {
         assert!(!unit_plan(&again, "u").writes_state(), "{walk}: {again:?}");
     }
 }
+
+/// A planned replacement whose object is gone by the time it is applied (a change applied
+/// just before took it away) is carried out as the replacement's create alone, which the
+/// plan showed; nothing is deleted.
+#[tokio::test]
+async fn a_replacement_whose_object_vanished_before_the_apply_is_only_created() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    replace_unit(dir.path(), "first", false);
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    replace_unit(dir.path(), "second", false);
+    let env = load(dir.path());
+    let plan = e.plan(&env, PlanMode::Normal).await.expect("plan");
+    assert_eq!(
+        action(unit_plan(&plan, "u"), "fake_thing.r"),
+        Action::DeleteThenCreate
+    );
+    assert!(cloud.remove_named("first"), "the object to replace exists");
+    let before = cloud.calls().len();
+    let targets: Vec<ApplyTarget> = plan
+        .units
+        .iter()
+        .filter_map(|(_, o)| o.done())
+        .map(ApplyTarget::from_plan)
+        .collect();
+    let applied = e
+        .apply(&env, PlanMode::Normal, &targets)
+        .await
+        .expect("apply");
+    assert!(!applied.failed(), "{applied:?}");
+    let ops: Vec<FakeOp> = cloud.calls()[before..]
+        .iter()
+        .map(|c| c.op)
+        .filter(|op| matches!(op, FakeOp::Create | FakeOp::Delete))
+        .collect();
+    assert_eq!(ops, vec![FakeOp::Create]);
+    assert_eq!(cloud.objects_named("second").len(), 1);
+    let again = e.plan(&env, PlanMode::Normal).await.expect("plan");
+    assert!(!unit_plan(&again, "u").has_changes(), "{again:?}");
+}

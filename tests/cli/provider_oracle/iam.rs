@@ -223,9 +223,11 @@ resource "aws_iam_group_membership" "m" {
 /// provider's thumbprints and tags, the group's members. Not the user's name or path:
 /// LocalStack's UpdateUser drops the user's tags, so Terraform's own update loses them
 /// there (forge reads them again after UpdateUser; its renames and moves are tested in
-/// providers/iam/tests). Not the group's name: the engine then updates the group before
-/// replacing the attachment and membership that name it (Terraform destroys those
-/// first), and that apply fails; left to the engine's owners. Not the OIDC provider's
+/// providers/iam/tests). Not the group's name: Terraform destroys the attachment and
+/// membership that name it first; forge renames the group, then finds them gone under the
+/// old name and only creates their replacements (engine test
+/// `a_replacement_whose_object_vanished_before_the_apply_is_only_created`); that round
+/// is not run against the provider yet. Not the OIDC provider's
 /// `client_id_list`: LocalStack does not implement AddClientIDToOpenIDConnectProvider
 /// (providers/iam/tests shows its refusal).
 fn people_updated(text: &str) -> String {
