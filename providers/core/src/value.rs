@@ -280,8 +280,13 @@ impl Value {
     pub fn same_as(&self, other: &Value) -> bool {
         match (self.unmarked(), other.unmarked()) {
             (Value::Number(a), Value::Number(b)) => a == b,
-            (Value::Set(a), Value::Set(b)) => {
-                a.len() == b.len() && a.iter().all(|x| b.iter().any(|y| x.same_as(y)))
+            // A set stored in state comes back as a JSON array (a tuple): when either side
+            // is a set, the order means nothing.
+            (Value::Set(a), Value::Set(b) | Value::Tuple(b) | Value::List(b))
+            | (Value::Tuple(a) | Value::List(a), Value::Set(b)) => {
+                a.len() == b.len()
+                    && a.iter().all(|x| b.iter().any(|y| x.same_as(y)))
+                    && b.iter().all(|y| a.iter().any(|x| x.same_as(y)))
             }
             (
                 Value::Tuple(a) | Value::List(a) | Value::Set(a),
@@ -512,6 +517,14 @@ mod tests {
         let b = Value::Set(vec![Value::string("y"), Value::string("x").sensitive()]);
         assert!(a.same_as(&b));
         assert!(!a.same_as(&Value::Set(vec![Value::string("x")])));
+        // A set read back from state as a tuple, in another order.
+        let stored = Value::Tuple(vec![Value::string("y"), Value::string("x")]);
+        assert!(a.same_as(&stored) && stored.same_as(&a));
+        let dup = Value::Tuple(vec![Value::string("x"), Value::string("x")]);
+        assert!(!a.same_as(&dup) && !dup.same_as(&a));
+        // Tuples keep their order.
+        let t = Value::Tuple(vec![Value::string("x"), Value::string("y")]);
+        assert!(!t.same_as(&stored));
     }
 
     #[test]
