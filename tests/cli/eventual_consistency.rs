@@ -6,7 +6,9 @@
 //! - a just-made security group is `InvalidGroup.NotFound` to the calls naming it: forge
 //!   waits until it is visible before adding its rules;
 //! - GetQueueAttributes reads back the attributes a queue had before SetQueueAttributes:
-//!   forge reads until the queue shows what was set, and never records the old values.
+//!   forge reads until the queue shows what was set, and never records the old values;
+//! - a bucket's settings (tags, versioning, ...) read back as they were before a write:
+//!   forge reads until the bucket shows what was set.
 //!
 //! After each apply, the plan is clean (with the layer still on) and state holds what was
 //! configured.
@@ -131,6 +133,113 @@ async fn cli_writes_not_yet_visible_are_waited_for_and_never_recorded_stale() {
     );
     let state = backend.state(&key).await.expect("state in S3");
     assert_eq!(queue_visibility(&state), Some(45), "{state}");
+    let plan = forge(dir, &["plan", "env", "--detailed-exitcode"], &eventual);
+    assert_eq!(plan.code, 0, "state does not match AWS:\n{}", plan.all());
+
+    let destroyed = forge(dir, &["destroy", "env", "--auto-approve"], &[]);
+    assert_eq!(destroyed.code, 0, "{}", destroyed.all());
+}
+
+fn bucket_tf(name: &str, versioning: &str, team: &str) -> String {
+    format!(
+        r#"provider "aws" {{
+  region = "us-east-1"
+}}
+
+resource "aws_s3_bucket" "data" {{
+  bucket = "{name}-data"
+  tags   = {{ team = "{team}" }}
+}}
+
+resource "aws_s3_bucket_versioning" "data" {{
+  bucket = aws_s3_bucket.data.id
+  versioning_configuration {{
+    status = "{versioning}"
+  }}
+}}
+
+resource "aws_s3_bucket_public_access_block" "data" {{
+  bucket                  = aws_s3_bucket.data.id
+  block_public_acls       = true
+  block_public_policy     = true
+  ignore_public_acls      = true
+  restrict_public_buckets = {restrict}
+}}
+"#,
+        restrict = versioning == "Enabled"
+    )
+}
+
+fn attribute<'a>(state: &'a serde_json::Value, kind: &str, path: &[&str]) -> &'a serde_json::Value {
+    let resource = state["resources"]
+        .as_array()
+        .and_then(|rs| rs.iter().find(|r| r["type"] == kind))
+        .unwrap_or(&serde_json::Value::Null);
+    path.iter().fold(
+        &resource["instances"][0]["attributes"],
+        |v, step| match step.parse::<usize>() {
+            Ok(i) => &v[i],
+            Err(_) => &v[*step],
+        },
+    )
+}
+
+#[tokio::test]
+async fn cli_bucket_settings_read_back_old_after_a_write_are_waited_for() {
+    let backend = backend();
+    let name = unique("evs")[..15].to_string();
+    let key = format!("{name}/terraform.tfstate");
+    let world = super::World::new(&[
+        (
+            "env/u/terragrunt.hcl",
+            &backend.terragrunt_hcl(&key, "inputs = {}\n"),
+        ),
+        ("env/u/main.tf", &bucket_tf(&name, "Enabled", "a")),
+    ]);
+    let dir = world.dir.path();
+    let eventual = [("FORGE_FAULT_EVENTUAL", "window_ms=2000")];
+    let applied = forge(dir, &["apply", "env", "--auto-approve"], &eventual);
+    assert_eq!(applied.code, 0, "{}", applied.all());
+
+    // Every setting changed: the plan's refresh reads them first, and the reads right
+    // after each write answer what was there before it.
+    world.write(&[("env/u/main.tf", &bucket_tf(&name, "Suspended", "b"))]);
+    let updated = forge(dir, &["apply", "env", "--auto-approve"], &eventual);
+    assert_eq!(updated.code, 0, "{}", updated.all());
+    for stale in [
+        "fault injection: s3:GetBucketVersioning read back the values before the write",
+        "fault injection: s3:GetBucketTagging read back the values before the write",
+    ] {
+        assert!(
+            updated.all().contains(stale),
+            "no `{stale}`: the layer did not act\n{}",
+            updated.all()
+        );
+    }
+    let state = backend.state(&key).await.expect("state in S3");
+    assert_eq!(
+        attribute(
+            &state,
+            "aws_s3_bucket_versioning",
+            &["versioning_configuration", "0", "status"]
+        ),
+        "Suspended",
+        "{state}"
+    );
+    assert_eq!(
+        attribute(&state, "aws_s3_bucket", &["tags_all", "team"]),
+        "b",
+        "{state}"
+    );
+    assert_eq!(
+        attribute(
+            &state,
+            "aws_s3_bucket_public_access_block",
+            &["restrict_public_buckets"]
+        ),
+        false,
+        "{state}"
+    );
     let plan = forge(dir, &["plan", "env", "--detailed-exitcode"], &eventual);
     assert_eq!(plan.code, 0, "state does not match AWS:\n{}", plan.all());
 

@@ -10,8 +10,10 @@
 //!   use what it made are answered as AWS answers them while the write propagates
 //!   ([`RULES`]): RunInstances refuses a just-made instance profile ("Invalid IAM Instance
 //!   Profile name"), a just-made security group is `InvalidGroup.NotFound`, AssumeRole of a
-//!   just-made role is `AccessDenied`, and GetQueueAttributes of a queue whose attributes
-//!   were just set reads back the values it had before.
+//!   just-made role is `AccessDenied`, GetQueueAttributes of a queue whose attributes
+//!   were just set reads back the values it had before, and so do the reads of a bucket's
+//!   settings (versioning, encryption, public access block, policy, notifications,
+//!   ownership controls, CORS, tags) after one of them was written.
 //!
 //! A refused call is not sent as it was: the request becomes a `GET` of a path no service
 //! acts on, and its answer is replaced, so the service does nothing (a refusal that the
@@ -117,11 +119,13 @@ mod enabled {
     }
 
     /// Where a write names its object: the text between two markers of its request or
-    /// of its answer.
+    /// of its answer, or the bucket its path names (S3's path-style addressing, which
+    /// forge uses with an endpoint).
     #[derive(Clone, Copy)]
     enum Named {
         Request(&'static str, &'static str),
         Answer(&'static str, &'static str),
+        Bucket,
     }
 
     #[derive(Clone, Copy)]
@@ -193,6 +197,35 @@ mod enabled {
             refused: &["sqs:GetQueueAttributes"],
             answer: Answer::OldRead,
         },
+        Rule {
+            after: &[
+                ("s3:PutBucketVersioning", Named::Bucket),
+                ("s3:PutBucketEncryption", Named::Bucket),
+                ("s3:DeleteBucketEncryption", Named::Bucket),
+                ("s3:PutPublicAccessBlock", Named::Bucket),
+                ("s3:DeletePublicAccessBlock", Named::Bucket),
+                ("s3:PutBucketPolicy", Named::Bucket),
+                ("s3:DeleteBucketPolicy", Named::Bucket),
+                ("s3:PutBucketNotificationConfiguration", Named::Bucket),
+                ("s3:PutBucketOwnershipControls", Named::Bucket),
+                ("s3:DeleteBucketOwnershipControls", Named::Bucket),
+                ("s3:PutBucketCors", Named::Bucket),
+                ("s3:DeleteBucketCors", Named::Bucket),
+                ("s3:PutBucketTagging", Named::Bucket),
+                ("s3:DeleteBucketTagging", Named::Bucket),
+            ],
+            refused: &[
+                "s3:GetBucketVersioning",
+                "s3:GetBucketEncryption",
+                "s3:GetPublicAccessBlock",
+                "s3:GetBucketPolicy",
+                "s3:GetBucketNotificationConfiguration",
+                "s3:GetBucketOwnershipControls",
+                "s3:GetBucketCors",
+                "s3:GetBucketTagging",
+            ],
+            answer: Answer::OldRead,
+        },
     ];
 
     /// The interceptor, shared by every client of the process.
@@ -204,7 +237,7 @@ mod enabled {
         /// The objects each rule's writes named, with when.
         writes: Mutex<Vec<(usize, String, Instant)>>,
         /// The last answer of each read an `OldRead` rule serves again, by its request
-        /// body (which names the object).
+        /// (URI and body, which name the object).
         reads: Mutex<HashMap<Vec<u8>, Vec<u8>>>,
     }
 
@@ -216,7 +249,8 @@ mod enabled {
         type Storer = StoreReplace<Self>;
     }
 
-    /// This attempt's request body, kept for an `OldRead` rule.
+    /// This attempt's request (its URI, a line break, its body), kept for an `OldRead`
+    /// rule and for finding what a write named.
     #[derive(Clone, Debug)]
     struct Sent(Vec<u8>);
 
@@ -238,14 +272,15 @@ mod enabled {
             }
         }
 
-        /// Whether `body` names an object a write of `rule` made within the window.
-        fn within_window(&self, rule: usize, body: &[u8]) -> bool {
+        /// Whether `request` (URI and body) names an object a write of `rule` made within
+        /// the window.
+        fn within_window(&self, rule: usize, request: &[u8]) -> bool {
             let Some(eventual) = &self.eventual else {
                 return false;
             };
             let writes = self.writes.lock().unwrap_or_else(|p| p.into_inner());
             writes.iter().any(|(r, name, at)| {
-                *r == rule && at.elapsed() < eventual.window && contains(body, name)
+                *r == rule && at.elapsed() < eventual.window && contains(request, name)
             })
         }
 
@@ -256,16 +291,16 @@ mod enabled {
         }
 
         /// The refusal of a call about to be sent, if any: (status, body, error type
-        /// header).
+        /// header). `request` is its URI, a line break and its body.
         fn refusal(
             &self,
             service: &str,
             operation: &str,
-            body: &[u8],
+            request: &[u8],
         ) -> Option<(u16, String, Option<&'static str>)> {
             let call = format!("{service}:{operation}");
             for (i, rule) in RULES.iter().enumerate() {
-                if !rule.refused.contains(&call.as_str()) || !self.within_window(i, body) {
+                if !rule.refused.contains(&call.as_str()) || !self.within_window(i, request) {
                     continue;
                 }
                 match rule.answer {
@@ -273,7 +308,7 @@ mod enabled {
                     Answer::Query(code, message) => return Some(query_error(400, code, message)),
                     Answer::OldRead => {
                         let reads = self.reads.lock().unwrap_or_else(|p| p.into_inner());
-                        if let Some(old) = reads.get(body) {
+                        if let Some(old) = reads.get(request) {
                             eprintln!(
                                 "fault injection: {call} read back the values before the write"
                             );
@@ -309,6 +344,18 @@ mod enabled {
 
     fn contains(body: &[u8], text: &str) -> bool {
         !text.is_empty() && body.windows(text.len()).any(|w| w == text.as_bytes())
+    }
+
+    /// The bucket a path-style S3 request names, as it appears in the requests that use
+    /// it: `/bucket/` (the SDK writes `/bucket/?versioning`), so that one bucket's name
+    /// inside another's does not match.
+    fn path_bucket(sent: &[u8]) -> Option<String> {
+        let sent = String::from_utf8_lossy(sent);
+        let uri = sent.lines().next()?;
+        let after_scheme = uri.split_once("://").map_or(uri, |(_, rest)| rest);
+        let path = &after_scheme[after_scheme.find('/')?..];
+        let bucket = path[1..].split(['/', '?']).next()?;
+        (!bucket.is_empty()).then(|| format!("/{bucket}/"))
     }
 
     /// The text between `start` and the next `end` (or the end of `text`).
@@ -359,14 +406,11 @@ mod enabled {
             let Some((service, operation)) = call_of(cfg) else {
                 return Ok(());
             };
-            let body = ctx
-                .request()
-                .body()
-                .bytes()
-                .map(<[u8]>::to_vec)
-                .unwrap_or_default();
-            let refusal = self.refusal(&service, &operation, &body);
-            cfg.interceptor_state().store_put(Sent(body));
+            let mut sent = ctx.request().uri().as_bytes().to_vec();
+            sent.push(b'\n');
+            sent.extend_from_slice(ctx.request().body().bytes().unwrap_or_default());
+            let refusal = self.refusal(&service, &operation, &sent);
+            cfg.interceptor_state().store_put(Sent(sent));
             if let Some((status, _, _)) = &refusal {
                 // The tests read this line to know the fault was really injected (an old
                 // read said so already).
@@ -462,6 +506,7 @@ mod enabled {
                     let name = match named {
                         Named::Request(start, end) => between(&sent, start, end),
                         Named::Answer(start, end) => between(&answer, start, end),
+                        Named::Bucket => path_bucket(&sent),
                     };
                     if let Some(name) = name {
                         self.wrote(i, name);
@@ -574,6 +619,45 @@ mod enabled {
             assert_eq!(s3.0, 503);
             assert!(s3.1.contains("SlowDown"));
             assert!(EventualSettings::parse("window=3").is_err());
+        }
+
+        #[test]
+        fn a_bucket_setting_written_reads_back_old_for_that_bucket_only() {
+            let layer = Refusals::new(
+                None,
+                Some(EventualSettings::parse("window_ms=60000").expect("parses")),
+            );
+            let rule = RULES
+                .iter()
+                .position(|r| r.refused.contains(&"s3:GetBucketVersioning"))
+                .expect("an S3 rule");
+            let get = b"http://127.0.0.1:4566/logs/?versioning\n";
+            // Before any write the read goes through; its answer is what a stale read
+            // serves later.
+            assert_eq!(layer.refusal("s3", "GetBucketVersioning", get), None);
+            layer
+                .reads
+                .lock()
+                .expect("lock")
+                .insert(get.to_vec(), b"<Status>Enabled</Status>".to_vec());
+            let named = path_bucket(b"http://127.0.0.1:4566/logs/?versioning\n<Status>Suspended")
+                .expect("named");
+            assert_eq!(named, "/logs/");
+            layer.wrote(rule, named);
+            let (status, body, _) = layer
+                .refusal("s3", "GetBucketVersioning", get)
+                .expect("the old answer within the window");
+            assert_eq!((status, body.as_str()), (200, "<Status>Enabled</Status>"));
+            // Another bucket whose name contains this one's reads what is there.
+            assert_eq!(
+                layer.refusal(
+                    "s3",
+                    "GetBucketVersioning",
+                    b"http://127.0.0.1:4566/logs-archive/?versioning\n"
+                ),
+                None
+            );
+            assert_eq!(path_bucket(b"http://127.0.0.1:4566/?x\n"), None);
         }
     }
 }

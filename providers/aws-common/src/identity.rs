@@ -260,15 +260,19 @@ pub fn profile_files(
 
 /// How long the first retry of a throttled or failed call waits at most (the SDK draws a
 /// wait below it, then doubles it for each retry after). The SDK's own 1 s made an apply
-/// with 10% of its calls throttled up to 4 times slower than without (scripts/crash-bench);
-/// forge's own `Backoff` starts at 200 ms too.
-pub const FIRST_RETRY_BACKOFF: std::time::Duration = std::time::Duration::from_millis(250);
+/// with 10% of its calls throttled up to 4 times slower than without, and 250 ms still
+/// up to 5.6 times on the short state-only applies (scripts/crash-bench): a call throttled
+/// three times in a row waited up to 1.75 s. At 100 ms that is at most 0.7 s, and the
+/// extra attempt of [`DEFAULT_ATTEMPTS`] keeps the longest total wait (3.1 s) near what it
+/// was (3.75 s), for throttling that lasts.
+pub const FIRST_RETRY_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
 
-/// How many times a call is sent at most when `max_retries` is not set: Terraform's S3
-/// backend's default (the provider's is 25; the SDK's own 3 let a read with 10% of calls
-/// throttled fail about once in a thousand calls, and 5 makes that one in 100,000 while a
-/// dead endpoint still fails within seconds).
-pub const DEFAULT_ATTEMPTS: u32 = 5;
+/// How many times a call is sent at most when `max_retries` is not set. Terraform's S3
+/// backend sends 5 (the provider 25); the SDK's own 3 let a read with 10% of calls
+/// throttled fail about once in a thousand calls. forge sends 6: with the shorter first
+/// wait above, a call is still retried for about 3 s in all, and a dead endpoint still
+/// fails within seconds.
+pub const DEFAULT_ATTEMPTS: u32 = 6;
 
 /// `max_retries` counts every attempt, as the provider's "the maximum number of times an
 /// AWS API request is executed" ([`DEFAULT_ATTEMPTS`] when unset); `retry_mode` picks

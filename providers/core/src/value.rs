@@ -288,10 +288,9 @@ impl Value {
                     && a.iter().all(|x| b.iter().any(|y| x.same_as(y)))
                     && b.iter().all(|y| a.iter().any(|x| x.same_as(y)))
             }
-            (
-                Value::Tuple(a) | Value::List(a) | Value::Set(a),
-                Value::Tuple(b) | Value::List(b) | Value::Set(b),
-            ) => a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_as(y)),
+            (Value::Tuple(a) | Value::List(a), Value::Tuple(b) | Value::List(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.same_as(y))
+            }
             (Value::Object(a) | Value::Map(a), Value::Object(b) | Value::Map(b)) => {
                 a.len() == b.len()
                     && a.iter()

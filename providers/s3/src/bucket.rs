@@ -26,7 +26,7 @@ use forge_provider::{
 use crate::bucket_settings;
 use crate::common::{
     bucket_exists, client, config_tags, default_if_null, found_or_absent, plan_tags_all,
-    replace_paths, set_attr, tags_state,
+    read_settled, replace_paths, set_attr, tags_state,
 };
 
 const TYPE: &str = "aws_s3_bucket";
@@ -563,10 +563,16 @@ impl ResourceType for BucketResource {
             .to_string();
         let old = string_map(prior.get("tags_all").unwrap_or(&Value::Null));
         let new = self.ctx.tags_all(&config_tags(&planned));
-        if old != new {
+        let read = if old != new {
             self.put_tags(&bucket, &new).await?;
-        }
-        match self.read_by_name(&bucket, &planned).await? {
+            // S3 may read back the old tags for a moment: wait until the new ones show
+            // (only the tags: the bucket's other settings may belong to other resources).
+            let wanted = Value::object([("tags_all", forge_aws_common::map_value(&new))]);
+            read_settled(&wanted, || self.read_by_name(&bucket, &planned)).await?
+        } else {
+            self.read_by_name(&bucket, &planned).await?
+        };
+        match read {
             Some(v) => Ok(v),
             None => Err(ProviderError::with_code(
                 "NoSuchBucket",
