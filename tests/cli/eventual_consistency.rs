@@ -9,6 +9,8 @@
 //!   forge reads until the queue shows what was set, and never records the old values;
 //! - a bucket's settings (tags, versioning, ...) read back as they were before a write:
 //!   forge reads until the bucket shows what was set.
+//! - AssumeRole of a role made a moment ago is AccessDenied: a unit whose provider assumes
+//!   the role another unit just made retries until IAM lets it.
 //!
 //! After each apply, the plan is clean (with the layer still on) and state holds what was
 //! configured.
@@ -243,6 +245,76 @@ async fn cli_bucket_settings_read_back_old_after_a_write_are_waited_for() {
     let plan = forge(dir, &["plan", "env", "--detailed-exitcode"], &eventual);
     assert_eq!(plan.code, 0, "state does not match AWS:\n{}", plan.all());
 
+    let destroyed = forge(dir, &["destroy", "env", "--auto-approve"], &[]);
+    assert_eq!(destroyed.code, 0, "{}", destroyed.all());
+}
+
+#[tokio::test]
+async fn cli_a_role_assumed_right_after_it_was_made_is_retried_until_usable() {
+    let backend = backend();
+    let name = unique("evr")[..15].to_string();
+    let unit_a = format!(
+        r#"provider "aws" {{
+  region = "us-east-1"
+}}
+
+data "aws_caller_identity" "me" {{}}
+
+resource "aws_iam_role" "deployer" {{
+  name               = "{name}-deployer"
+  assume_role_policy = jsonencode({{ Version = "2012-10-17", Statement = [{{ Effect = "Allow", Principal = {{ AWS = "arn:aws:iam::${{data.aws_caller_identity.me.account_id}}:root" }}, Action = "sts:AssumeRole" }}] }})
+}}
+
+output "role_arn" {{
+  value = aws_iam_role.deployer.arn
+}}
+"#
+    );
+    let unit_b = format!(
+        r#"variable "role_arn" {{
+  type = string
+}}
+
+provider "aws" {{
+  region = "us-east-1"
+  assume_role {{
+    role_arn = var.role_arn
+  }}
+}}
+
+resource "aws_sqs_queue" "work" {{
+  name = "{name}-work"
+}}
+"#
+    );
+    let b_hcl = "dependency \"a\" {\n  config_path = \"../a\"\n}\n\ninputs = {\n  role_arn = dependency.a.outputs.role_arn\n}\n";
+    let world = super::World::new(&[
+        (
+            "env/a/terragrunt.hcl",
+            &backend.terragrunt_hcl(&format!("{name}/a/terraform.tfstate"), "inputs = {}\n"),
+        ),
+        ("env/a/main.tf", &unit_a),
+        (
+            "env/b/terragrunt.hcl",
+            &backend.terragrunt_hcl(&format!("{name}/b/terraform.tfstate"), b_hcl),
+        ),
+        ("env/b/main.tf", &unit_b),
+    ]);
+    let dir = world.dir.path();
+    // The role is refused for 2 s after it is made: unit b's provider assumes it at once.
+    let eventual = [("FORGE_FAULT_EVENTUAL", "window_ms=2000")];
+    let applied = forge(dir, &["apply", "env", "--auto-approve"], &eventual);
+    assert_eq!(applied.code, 0, "{}", applied.all());
+    assert!(
+        applied
+            .all()
+            .contains("fault injection: refused sts:AssumeRole"),
+        "the layer did not act:\n{}",
+        applied.all()
+    );
+    assert!(applied.all().contains("2 added"), "{}", applied.all());
+    let plan = forge(dir, &["plan", "env", "--detailed-exitcode"], &eventual);
+    assert_eq!(plan.code, 0, "{}", plan.all());
     let destroyed = forge(dir, &["destroy", "env", "--auto-approve"], &[]);
     assert_eq!(destroyed.code, 0, "{}", destroyed.all());
 }

@@ -160,6 +160,11 @@ pub fn sts_client(
     if let Some(credentials) = credentials {
         conf = conf.credentials_provider(credentials);
     }
+    // Tests throttle these calls and refuse a just-made role here too (a test build
+    // only; none otherwise).
+    for fault in crate::fault::layers() {
+        conf.push_interceptor(fault);
+    }
     aws_sdk_sts::Client::from_conf(conf.build())
 }
 
@@ -288,6 +293,14 @@ pub fn retry_config(max_retries: Option<u32>, mode: Option<RetryMode>) -> RetryC
         .with_initial_backoff(FIRST_RETRY_BACKOFF)
 }
 
+/// How long AssumeRole's AccessDenied is retried: IAM documents that a new role, or a
+/// changed trust policy, takes seconds to be usable everywhere (0.5 + 1 + 2 + 4 + 4 + 4 s).
+const ROLE_PROPAGATION: crate::Backoff = crate::Backoff {
+    attempts: 7,
+    first_delay: std::time::Duration::from_millis(500),
+    max_delay: std::time::Duration::from_secs(4),
+};
+
 /// One `assume_role` block: STS AssumeRole with every argument the block takes, using
 /// the credentials of the step before. The SDK's identity cache around the final
 /// provider keeps the credentials until they near expiry.
@@ -325,11 +338,22 @@ impl AssumeRoleProvider {
                 .map_err(CredentialsError::invalid_configuration)?;
             call = call.tags(tag);
         }
-        let out = call.send().await.map_err(|e| {
+        // A role made a moment ago (by a unit this run applied first) is refused with
+        // AccessDenied until IAM has propagated it, for seconds: that answer is retried
+        // for about 15 s before it is taken as final.
+        let out = crate::retry(
+            ROLE_PROPAGATION,
+            |e| e.code.as_deref() == Some("AccessDenied"),
+            || {
+                let call = call.clone();
+                async move { call.send().await.map_err(crate::sdk_error) }
+            },
+        )
+        .await
+        .map_err(|e| {
             CredentialsError::provider_error(RoleError(format!(
-                "assuming role {}: {}",
-                role.role_arn,
-                crate::sdk_error(e)
+                "assuming role {}: {e}",
+                role.role_arn
             )))
         })?;
         credentials_from(out.credentials, "assume_role", &role.role_arn)
