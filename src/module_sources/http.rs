@@ -5,6 +5,11 @@
 //! runtime, and a runtime cannot be blocked on from within another). Redirects are
 //! followed (at most [`MAX_REDIRECTS`]); a bearer token is sent only to the host it was
 //! given for, never to a host a redirect leads to. Every wait is bounded.
+//!
+//! The proxy variables are honoured as Terraform's downloads honour them (`HTTPS_PROXY`,
+//! `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`, upper or lower case, read as curl reads
+//! them): a request to a host they send through a proxy goes through a CONNECT tunnel
+//! to it (with the user and password of the proxy URL, if any), TLS end to end.
 
 use std::time::Duration;
 
@@ -12,7 +17,9 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::header::{AUTHORIZATION, HeaderValue, LOCATION, USER_AGENT};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
+use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioExecutor;
 
 const MAX_REDIRECTS: usize = 10;
@@ -66,27 +73,7 @@ async fn get_following(
     token: Option<Token>,
     max_body: usize,
 ) -> Result<Response, String> {
-    let provider = || rustls::crypto::aws_lc_rs::default_provider();
-    let mut http = HttpConnector::new();
-    http.enforce_http(false);
-    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-    let builder = match hyper_rustls::HttpsConnectorBuilder::new()
-        .with_provider_and_native_roots(provider())
-    {
-        Ok(builder) => builder,
-        // No system certificates: plain http (a loopback registry) still works, and an
-        // https request fails with an unknown-issuer error naming its URL.
-        Err(_no_system_certificates) => {
-            let config = rustls::ClientConfig::builder_with_provider(provider().into())
-                .with_safe_default_protocol_versions()
-                .map_err(|e| format!("cannot set up TLS: {e}"))?
-                .with_root_certificates(rustls::RootCertStore::empty())
-                .with_no_client_auth();
-            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
-        }
-    };
-    let https = builder.https_or_http().enable_http1().wrap_connector(http);
-    let client: Client<_, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(https);
+    let proxies = Matcher::from_env();
     let mut current = url.to_string();
     for _ in 0..=MAX_REDIRECTS {
         let uri: hyper::Uri = current
@@ -103,10 +90,24 @@ async fn get_following(
                 .map_err(|_| format!("the token for {} is not a valid header value", token.host))?;
             request.headers_mut().insert(AUTHORIZATION, value);
         }
-        let response = client
-            .request(request)
-            .await
-            .map_err(|e| format!("GET {current} failed: {}{}", error_chain(&e), proxy_note()))?;
+        let response = match proxies.intercept(&uri) {
+            Some(proxy) => {
+                let mut tunnel = Tunnel::new(proxy.uri().clone(), plain_connector());
+                if let Some(auth) = proxy.basic_auth() {
+                    tunnel = tunnel.with_auth(auth.clone());
+                }
+                send(https_over(tunnel)?, request).await.map_err(|e| {
+                    format!(
+                        "GET {current} through the proxy {} failed: {}",
+                        proxy.uri(),
+                        error_chain(&e)
+                    )
+                })?
+            }
+            None => send(https_over(plain_connector())?, request)
+                .await
+                .map_err(|e| format!("GET {current} failed: {}", error_chain(&e)))?,
+        };
         let status = response.status().as_u16();
         if matches!(status, 301 | 302 | 303 | 307 | 308) {
             let location = response
@@ -140,6 +141,52 @@ async fn get_following(
         });
     }
     Err(format!("GET {url}: more than {MAX_REDIRECTS} redirects"))
+}
+
+/// A TCP connector for `http://` and for what TLS is layered on.
+fn plain_connector() -> HttpConnector {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_connect_timeout(Some(CONNECT_TIMEOUT));
+    http
+}
+
+/// TLS over `connector` for `https://` URLs (plain for `http://` ones), with the
+/// system's certificates.
+fn https_over<C>(connector: C) -> Result<hyper_rustls::HttpsConnector<C>, String> {
+    let provider = || rustls::crypto::aws_lc_rs::default_provider();
+    let builder = match hyper_rustls::HttpsConnectorBuilder::new()
+        .with_provider_and_native_roots(provider())
+    {
+        Ok(builder) => builder,
+        // No system certificates: plain http (a loopback registry) still works, and an
+        // https request fails with an unknown-issuer error naming its URL.
+        Err(_no_system_certificates) => {
+            let config = rustls::ClientConfig::builder_with_provider(provider().into())
+                .with_safe_default_protocol_versions()
+                .map_err(|e| format!("cannot set up TLS: {e}"))?
+                .with_root_certificates(rustls::RootCertStore::empty())
+                .with_no_client_auth();
+            hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(config)
+        }
+    };
+    Ok(builder
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(connector))
+}
+
+/// One request on a client of its own (a redirect may lead to a host the proxy
+/// settings treat differently).
+async fn send<C>(
+    connector: C,
+    request: hyper::Request<Empty<Bytes>>,
+) -> Result<hyper::Response<hyper::body::Incoming>, hyper_util::client::legacy::Error>
+where
+    C: Connect + Clone + Send + Sync + 'static,
+{
+    let client: Client<C, Empty<Bytes>> = Client::builder(TokioExecutor::new()).build(connector);
+    client.request(request).await
 }
 
 /// `reference` read relative to `base`, as a browser reads a link: an absolute URL, a
@@ -185,26 +232,6 @@ pub fn join_url(base: &str, reference: &str) -> Result<String, String> {
         joined.push_str(q);
     }
     Ok(joined)
-}
-
-/// A note for a failed connection when a proxy is configured: forge connects directly,
-/// so a network that only allows the proxy fails, and the message should say why.
-fn proxy_note() -> &'static str {
-    let set = [
-        "HTTPS_PROXY",
-        "https_proxy",
-        "HTTP_PROXY",
-        "http_proxy",
-        "ALL_PROXY",
-        "all_proxy",
-    ]
-    .iter()
-    .any(|v| std::env::var_os(v).is_some_and(|x| !x.is_empty()));
-    if set {
-        " (forge connects directly for module downloads: it does not use the HTTP(S)_PROXY settings; fetch through a mirror reachable without the proxy, or check the module out locally)"
-    } else {
-        ""
-    }
 }
 
 /// The error and its causes: hyper's top-level message alone ("client error

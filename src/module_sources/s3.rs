@@ -27,6 +27,29 @@ async fn get(object: &S3Object, max_bytes: usize) -> Result<Vec<u8>, String> {
     if let Some(region) = &object.region {
         loader = loader.region(aws_config::Region::new(region.clone()));
     }
+    // The proxy variables, as the registry and archive downloads read them (the SDK's
+    // default client leaves them alone).
+    let proxy = aws_smithy_http_client::proxy::ProxyConfig::from_env();
+    if !proxy.is_disabled() {
+        let client = aws_smithy_http_client::Builder::new().build_with_connector_fn(
+            move |settings, components| {
+                let mut connector = aws_smithy_http_client::Connector::builder();
+                if let Some(settings) = settings {
+                    connector = connector.connector_settings(settings.clone());
+                }
+                if let Some(components) = components {
+                    connector.set_sleep_impl(components.sleep_impl());
+                }
+                connector
+                    .proxy_config(proxy.clone())
+                    .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                        aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+                    ))
+                    .build()
+            },
+        );
+        loader = loader.http_client(client);
+    }
     let shared = loader.load().await;
     let mut config = aws_sdk_s3::config::Builder::from(&shared);
     if shared.region().is_none() {

@@ -1,6 +1,6 @@
 //! For tests (this crate's and the CLI's): a small HTTP server on the loopback address
-//! that answers from a routing function and records what it was asked, and writers for
-//! the archive formats forge unpacks.
+//! that answers from a routing function and records what it was asked, a CONNECT proxy
+//! that records the tunnels it opened, and writers for the archive formats forge unpacks.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -28,20 +28,33 @@ pub struct Server {
 impl Server {
     /// Starts a server answering each GET with `route(path)`.
     pub fn start(route: impl Fn(&str) -> Answer + Send + Sync + 'static) -> Server {
+        let route = Arc::new(route);
+        Server::serve(move |stream, seen| answer(stream, seen, route.as_ref()))
+    }
+
+    /// Starts a CONNECT proxy: each `CONNECT host:port` is recorded (its `path` is the
+    /// target, its `authorization` the Proxy-Authorization header), answered 200 and
+    /// piped both ways to the target.
+    pub fn connect_proxy() -> Server {
+        Server::serve(tunnel)
+    }
+
+    /// Accepts connections on a loopback port, each handled on its own thread.
+    fn serve(handle: impl Fn(TcpStream, &Mutex<Vec<Seen>>) + Send + Sync + 'static) -> Server {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let port = listener.local_addr().expect("local address").port();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
         let (seen2, stop2) = (seen.clone(), stop.clone());
-        let route = Arc::new(route);
+        let handle = Arc::new(handle);
         let thread = std::thread::spawn(move || {
             for stream in listener.incoming() {
                 if stop2.load(Ordering::SeqCst) {
                     break;
                 }
                 let Ok(stream) = stream else { continue };
-                let (seen, route) = (seen2.clone(), route.clone());
-                std::thread::spawn(move || answer(stream, &seen, route.as_ref()));
+                let (seen, handle) = (seen2.clone(), handle.clone());
+                std::thread::spawn(move || handle(stream, &seen));
             }
         });
         Server {
@@ -76,19 +89,16 @@ impl Drop for Server {
     }
 }
 
-fn answer(
-    stream: TcpStream,
+/// Reads a request's head: its target (the second word of the first line) and the
+/// value of the header `credentials_header`; records them and returns the target.
+fn read_head(
+    stream: &TcpStream,
+    credentials_header: &str,
     seen: &Mutex<Vec<Seen>>,
-    route: &(dyn Fn(&str) -> Answer + Send + Sync),
-) {
-    let mut reader = BufReader::new(match stream.try_clone() {
-        Ok(s) => s,
-        Err(_) => return,
-    });
+) -> Option<String> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
-    if reader.read_line(&mut line).is_err() {
-        return;
-    }
+    reader.read_line(&mut line).ok()?;
     let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
     let mut authorization = None;
     loop {
@@ -97,7 +107,7 @@ fn answer(
             break;
         }
         if let Some((name, value)) = header.split_once(':')
-            && name.eq_ignore_ascii_case("authorization")
+            && name.eq_ignore_ascii_case(credentials_header)
         {
             authorization = Some(value.trim().to_string());
         }
@@ -108,6 +118,46 @@ fn answer(
             authorization,
         });
     }
+    Some(path)
+}
+
+fn tunnel(stream: TcpStream, seen: &Mutex<Vec<Seen>>) {
+    let Some(target) = read_head(&stream, "proxy-authorization", seen) else {
+        return;
+    };
+    let mut client = stream;
+    let Ok(upstream) = TcpStream::connect(&target) else {
+        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
+        return;
+    };
+    if client
+        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        .is_err()
+    {
+        return;
+    }
+    let (Ok(mut client_in), Ok(mut upstream_out)) = (client.try_clone(), upstream.try_clone())
+    else {
+        return;
+    };
+    let forward = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut client_in, &mut upstream_out);
+        let _ = upstream_out.shutdown(std::net::Shutdown::Write);
+    });
+    let mut upstream_in = upstream;
+    let _ = std::io::copy(&mut upstream_in, &mut client);
+    let _ = client.shutdown(std::net::Shutdown::Write);
+    let _ = forward.join();
+}
+
+fn answer(
+    stream: TcpStream,
+    seen: &Mutex<Vec<Seen>>,
+    route: &(dyn Fn(&str) -> Answer + Send + Sync),
+) {
+    let Some(path) = read_head(&stream, "authorization", seen) else {
+        return;
+    };
     let (status, headers, body) = route(&path);
     let mut out = stream;
     let mut head = format!(

@@ -253,3 +253,74 @@ async fn registry_http_and_s3_modules_are_fetched_and_then_read_from_the_cache()
         .await
         .expect("delete the bucket");
 }
+
+/// Module downloads go through the proxy the environment names, as Terraform's do: an
+/// archive fetched with HTTP_PROXY set (a user and password in it) passes through the
+/// proxy's CONNECT tunnel with those credentials, never printed; with the proxy gone the
+/// error names it.
+#[test]
+fn module_downloads_go_through_the_proxy_the_environment_names() {
+    use forge_module_sources::test_support::{Member, Server, tar_gz};
+
+    let module = versioned_module("3.0.0");
+    let archive = tar_gz(&[Member::File("queue/main.tf", module.as_bytes())]);
+    let server = Server::start(move |path| match path {
+        "/files/queue.tgz" => (200, vec![], archive.clone()),
+        _ => (404, vec![], vec![]),
+    });
+    let proxy = Server::connect_proxy();
+    let w = World::new(&[(
+        "env/u/terragrunt.hcl",
+        &format!(
+            "terraform {{\n  source = \"{}//queue\"\n}}\ninputs = {{\n  name = \"proxied\"\n}}\n",
+            server.url("/files/queue.tgz")
+        ),
+    )]);
+    let proxy_url = format!("http://forge:pr0xy-pass@127.0.0.1:{}", proxy.port);
+    let cache = w.path("module-cache");
+    let cache = cache.to_str().expect("utf-8 path");
+    let env = [
+        ("FORGE_MODULE_CACHE", cache),
+        ("HTTP_PROXY", proxy_url.as_str()),
+        ("http_proxy", proxy_url.as_str()),
+        ("NO_PROXY", ""),
+        ("no_proxy", ""),
+    ];
+    let run = w.forge_with(&["apply", "env", "-auto-approve"], "", &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("pr0xy-pass"), "{}", run.all());
+    let out = w.forge_with(&["output", "env/u", "-raw", "value"], "", &env);
+    assert_eq!(out.stdout, "proxied-3.0.0", "{}", out.all());
+    let tunnels = proxy.seen.lock().expect("seen").clone();
+    assert_eq!(tunnels.len(), 1, "{tunnels:?}");
+    assert_eq!(tunnels[0].path, format!("127.0.0.1:{}", server.port));
+    // base64("forge:pr0xy-pass")
+    assert_eq!(
+        tunnels[0].authorization.as_deref(),
+        Some("Basic Zm9yZ2U6cHIweHktcGFzcw==")
+    );
+    assert_eq!(server.paths(), ["/files/queue.tgz"]);
+
+    // The proxy gone, a download the cache cannot answer fails naming the proxy.
+    let port = proxy.port;
+    drop(proxy);
+    let cache2 = w.path("module-cache-2");
+    let cache2 = cache2.to_str().expect("utf-8 path");
+    let env = [
+        ("FORGE_MODULE_CACHE", cache2),
+        ("HTTP_PROXY", proxy_url.as_str()),
+        ("http_proxy", proxy_url.as_str()),
+        ("NO_PROXY", ""),
+        ("no_proxy", ""),
+    ];
+    let run = w.forge_with(&["plan", "env"], "", &env);
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert!(
+        run.all().contains(&format!(
+            "through the proxy http://127.0.0.1:{port}/ failed"
+        )),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains("pr0xy-pass"), "{}", run.all());
+}
