@@ -670,7 +670,7 @@ async fn cli_drift_is_reported_accepted_with_refresh_only_and_repaired() {
     let (code, out) = stacks.forge(&["destroy", &env, "--auto-approve"]);
     assert_eq!(code, 0, "destroy failed:\n{out}");
     assert!(
-        out.contains("Destroy complete! Resources: 0 added, 0 changed, 23 destroyed."),
+        out.contains("Destroy complete! Resources: 0 added, 0 changed, 24 destroyed."),
         "{out}"
     );
     assert_destroy_order(&out);

@@ -6,13 +6,19 @@ locals {
     Component = "secret-manager"
   }
 
-  # Without a key given (TF_VAR_jwt_signing_key or inputs), one is derived from the
-  # account and environment so every environment signs with a different key. Give a real
-  # key for anything exposed to users.
-  jwt_signing_key = var.jwt_signing_key != "" ? var.jwt_signing_key : sha256("${local.name_prefix}-${data.aws_caller_identity.current.account_id}-jwt")
+  # The key given (FAST_API_JWT_SIGNING_KEY through the unit's inputs), else the one
+  # generated below for this environment.
+  jwt_signing_key = var.jwt_signing_key != "" ? var.jwt_signing_key : one(random_password.jwt[*].result)
 }
 
-data "aws_caller_identity" "current" {}
+# Made once per environment and kept (sensitive) in the unit's state, so no one can
+# derive it; replaced only when asked (README: "Rotating the JWT signing key"). Whether a
+# key was given is all `count` learns of the sensitive variable.
+resource "random_password" "jwt" {
+  count   = nonsensitive(var.jwt_signing_key == "") ? 1 : 0
+  length  = 64
+  special = false
+}
 
 resource "aws_secretsmanager_secret" "jwt" {
   name                    = "${local.name_prefix}/fast-api/jwt"

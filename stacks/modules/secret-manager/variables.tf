@@ -19,7 +19,7 @@ variable "project_name" {
 }
 
 variable "jwt_signing_key" {
-  description = "HMAC key that signs the API's tokens; empty derives one per environment."
+  description = "HMAC key that signs the API's tokens; empty generates one per environment."
   type        = string
   default     = ""
   sensitive   = true

@@ -7,7 +7,7 @@ terraform {
 }
 
 inputs = {
-  # A real key comes from the environment when given; otherwise the module derives one.
+  # A key of your own from the environment when given; otherwise the module generates one.
   jwt_signing_key        = get_env("FAST_API_JWT_SIGNING_KEY", "")
   jwt_expiration_minutes = 30
 }

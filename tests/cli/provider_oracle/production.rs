@@ -13,6 +13,11 @@
 //! resources are recorded on the bucket only at the next refresh (Terraform's own next
 //! plan would report them as drift otherwise).
 //!
+//! The secret-manager unit is given its JWT signing key (`FAST_API_JWT_SIGNING_KEY`, as
+//! a team would): its module generates one with `random_password` otherwise, and the
+//! hashicorp/random provider is not on this machine, so Terraform's copy of that module
+//! leaves out the `random_password` (which makes nothing when a key is given).
+//!
 //! Then `forge plan` of the environment must say "No changes" for every unit (exit 0 with
 //! `--detailed-exitcode`, no drift in its JSON), forge's refresh writes every unit's state,
 //! Terraform plans each unit clean on what forge wrote, and forge destroys it all.
@@ -26,6 +31,9 @@ use serde_json::Value as J;
 use super::super::Run;
 use super::super::stacks::{Stacks, sdk_config, unique_id};
 use super::{Oracle, VERSIONS_TF, oracle, plan_problems};
+
+/// The signing key both tools give the secret-manager unit.
+const JWT_SIGNING_KEY: &str = "oracle-jwt-signing-key-not-a-secret-0123456789";
 
 /// The units in dependency order: each wave depends only on earlier ones (checked against
 /// the units' `dependency` blocks by `waves_follow_the_dependency_blocks`).
@@ -186,8 +194,8 @@ impl Migration {
             .current_dir(&self.root)
             .env("NO_COLOR", "1")
             .env_remove("FORGE_FAKE_CLOUD")
-            // The secret-manager unit reads it; unset, both tools derive the same key.
-            .env_remove("FAST_API_JWT_SIGNING_KEY")
+            // The secret-manager unit reads it (see the module comment).
+            .env("FAST_API_JWT_SIGNING_KEY", JWT_SIGNING_KEY)
             .output()
             .expect("run forge");
         Run {
@@ -252,6 +260,9 @@ impl Migration {
         let dir = self.terraform_dir(unit);
         let module = module_of(&self.unit_dir(unit));
         super::super::stacks::copy_dir(&self.root.join("stacks/modules").join(&module), &dir);
+        if module == "secret-manager" {
+            without_generated_key(&dir.join("main.tf"));
+        }
         std::fs::write(dir.join("versions.tf"), VERSIONS_TF).expect("write versions.tf");
         std::fs::copy(
             self.oracle.init_dir.join(".terraform.lock.hcl"),
@@ -320,6 +331,10 @@ impl Migration {
             "forge's plan of {target} gave no variables: {}",
             doc["variables"]
         );
+        if values.contains_key("jwt_expiration_minutes") {
+            // Sensitive, so not in the plan JSON: the key both tools are given.
+            values.insert("jwt_signing_key".into(), J::from(JWT_SIGNING_KEY));
+        }
         let text = serde_json::to_string_pretty(&J::Object(values)).expect("JSON");
         assert!(
             !text.contains("mock"),
@@ -413,6 +428,27 @@ fn emulator_backend(oracle: &Oracle) -> String {
         "use_path_style              = true\nskip_credentials_validation = true\nskip_requesting_account_id  = true\nskip_metadata_api_check     = true\nendpoints = {{\n  s3       = \"{}\"\n  dynamodb = \"{dynamodb}\"\n}}\n",
         oracle.endpoint
     )
+}
+
+/// Terraform's copy of the secret-manager module without its `random_password` (the
+/// hashicorp/random provider is not on this machine): the key is always given, which is
+/// when the module makes no password anyway.
+fn without_generated_key(main_tf: &Path) {
+    let text = std::fs::read_to_string(main_tf).expect("secret-manager main.tf");
+    let start = text
+        .find("resource \"random_password\" \"jwt\" {")
+        .expect("the module's random_password block");
+    let end = start + text[start..].find("\n}\n").expect("its end") + 3;
+    let expression =
+        "var.jwt_signing_key != \"\" ? var.jwt_signing_key : one(random_password.jwt[*].result)";
+    assert!(
+        text.contains(expression),
+        "the module's key expression changed; update the test"
+    );
+    let text =
+        format!("{}{}", &text[..start], &text[end..]).replace(expression, "var.jwt_signing_key");
+    assert!(!text.contains("random_password"), "{text}");
+    std::fs::write(main_tf, text).expect("write main.tf");
 }
 
 /// The module a unit's `terraform { source = "../../modules//<name>" }` names.
