@@ -1485,3 +1485,107 @@ async fn lifecycle_configuration_full_lifecycle() {
     drop_bucket(&buckets, &bucket_state).await;
     assert_eq!(rt.read(&repaired).await.unwrap(), None, "bucket gone");
 }
+
+// aws_s3_bucket_logging
+#[tokio::test]
+async fn logging_full_lifecycle() {
+    use forge_aws_s3::bucket_logging::BucketLoggingResource;
+
+    let ctx = context().await;
+    let (buckets, bucket_state) = scratch_bucket(&ctx).await;
+    let (_, target_state) = scratch_bucket(&ctx).await;
+    let bucket = bucket_state.str_attr("id").unwrap().to_string();
+    let target = target_state.str_attr("id").unwrap().to_string();
+    let rt = BucketLoggingResource::new(ctx.clone());
+    let cfg = config(
+        rt.schema(),
+        vec![
+            ("bucket", s(&bucket)),
+            ("target_bucket", s(&target)),
+            ("target_prefix", s("access/")),
+            (
+                "target_object_key_format",
+                Value::List(vec![Value::object([
+                    (
+                        "partitioned_prefix",
+                        Value::List(vec![Value::object([(
+                            "partition_date_source",
+                            s("EventTime"),
+                        )])]),
+                    ),
+                    ("simple_prefix", Value::List(vec![])),
+                ])]),
+            ),
+        ],
+    );
+    let cycle = Lifecycle::new(&rt, cfg.clone());
+    let live = cycle.create().await;
+    assert_eq!(live.str_attr("id"), Some(bucket.as_str()));
+    assert_eq!(live.str_attr("expected_bucket_owner"), Some(""));
+    assert_eq!(live.get("target_grant"), Some(&Value::Set(vec![])));
+    assert_replaced_when(&rt, &live, &cfg, "bucket", s(&unique("forge-other")));
+    // The prefix changes in place.
+    let mut moved = cfg.clone();
+    set_attr_for_test(&mut moved, "target_prefix", s("moved/"));
+    let plan = rt.plan(Some(&live), &moved).unwrap();
+    assert!(plan.requires_replace.is_empty());
+    assert!(!plan.planned.same_as(&live));
+
+    let client = s3(&ctx);
+    let repaired = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                client
+                    .put_bucket_logging()
+                    .bucket(&bucket)
+                    .bucket_logging_status(
+                        aws_sdk_s3::types::BucketLoggingStatus::builder()
+                            .logging_enabled(
+                                aws_sdk_s3::types::LoggingEnabled::builder()
+                                    .target_bucket(&target)
+                                    .target_prefix("elsewhere/")
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .expect("outside change");
+            },
+            |drifted| {
+                assert_eq!(drifted.str_attr("target_prefix"), Some("elsewhere/"));
+                assert_eq!(
+                    drifted.get("target_object_key_format"),
+                    Some(&Value::List(vec![]))
+                );
+            },
+        )
+        .await;
+    cycle.import(&bucket, &repaired).await;
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now(),
+    };
+    let planned = rt.plan(None, &cfg).unwrap().planned;
+    assert!(matches!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Found(_)
+    ));
+
+    cycle.delete(&repaired).await;
+    assert_eq!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Absent
+    );
+    drop_bucket(&buckets, &bucket_state).await;
+    drop_bucket(&buckets, &target_state).await;
+    assert_eq!(rt.read(&repaired).await.unwrap(), None, "bucket gone");
+}
+
+fn set_attr_for_test(v: &mut Value, name: &str, value: Value) {
+    if let Value::Object(m) = v {
+        m.insert(name.to_string(), value);
+    }
+}
