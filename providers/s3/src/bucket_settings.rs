@@ -44,7 +44,6 @@ pub fn add_to_schema(schema: Schema) -> Schema {
 /// Names of the settings forge cannot read yet: it writes them as the provider does for
 /// a bucket that has none (listed in README "Known incompatibilities").
 pub const NOT_READ: &[&str] = &[
-    "lifecycle_rule",
     "replication_configuration",
     "website",
     "website_domain",
@@ -62,18 +61,25 @@ pub async fn read_into(
 ) -> ProviderResult<()> {
     // Each setting is its own request and none needs another's answer: ask them all at
     // once (a refresh of a bucket was a chain of nine round trips).
-    let (grant, versioning, encryption, policy, request_payer, acceleration, cors, logging, lock) =
-        tokio::try_join!(
-            grants(client, bucket),
-            versioning(client, bucket),
-            encryption(client, bucket),
-            policy(client, bucket, state),
-            request_payer(client, bucket),
-            acceleration(client, bucket),
-            cors(client, bucket),
-            logging(client, bucket),
-            object_lock(client, bucket),
-        )?;
+    let (
+        (grant, versioning, encryption, policy, request_payer, acceleration, cors, logging, lock),
+        lifecycle,
+    ) = tokio::try_join!(
+        async {
+            tokio::try_join!(
+                grants(client, bucket),
+                versioning(client, bucket),
+                encryption(client, bucket),
+                policy(client, bucket, state),
+                request_payer(client, bucket),
+                acceleration(client, bucket),
+                cors(client, bucket),
+                logging(client, bucket),
+                object_lock(client, bucket),
+            )
+        },
+        lifecycle_rules(client, bucket),
+    )?;
     out.insert("grant".into(), grant);
     out.insert("versioning".into(), versioning);
     out.insert("server_side_encryption_configuration".into(), encryption);
@@ -83,7 +89,8 @@ pub async fn read_into(
     out.insert("cors_rule".into(), cors);
     out.insert("logging".into(), logging);
     out.insert("object_lock_configuration".into(), lock);
-    for name in ["lifecycle_rule", "replication_configuration", "website"] {
+    out.insert("lifecycle_rule".into(), lifecycle);
+    for name in ["replication_configuration", "website"] {
         out.insert(name.into(), Value::List(Vec::new()));
     }
     for name in ["website_domain", "website_endpoint", "timeouts"] {
@@ -361,4 +368,189 @@ async fn object_lock(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResul
         ("object_lock_enabled", Value::string("Enabled")),
         ("rule", Value::List(rule)),
     ])]))
+}
+
+/// The lifecycle rules in the bucket's legacy `lifecycle_rule` shape, as the provider's
+/// bucket read flattens them: a filter's prefix and tags (of `and`, or its one tag) move
+/// up to the rule, the status becomes `enabled`, and what S3 leaves out is the empty value.
+async fn lifecycle_rules(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<Value> {
+    let out = client
+        .get_bucket_lifecycle_configuration()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(sdk_error);
+    let mut absent = vec!["NoSuchLifecycleConfiguration"];
+    absent.extend_from_slice(NOT_OFFERED);
+    let Some(out) = found_or_absent(out, &absent)? else {
+        return Ok(Value::List(Vec::new()));
+    };
+    Ok(Value::List(out.rules().iter().map(legacy_rule).collect()))
+}
+
+fn legacy_date(d: Option<&aws_sdk_s3::primitives::DateTime>) -> Value {
+    let text = d
+        .and_then(|d| d.fmt(aws_sdk_s3::primitives::DateTimeFormat::DateTime).ok())
+        .map(|t| t.chars().take(10).collect::<String>())
+        .unwrap_or_default();
+    Value::String(text)
+}
+
+fn tags_value(tags: &[aws_sdk_s3::types::Tag]) -> Value {
+    Value::Map(
+        tags.iter()
+            .map(|t| (t.key().to_string(), Value::string(t.value())))
+            .collect(),
+    )
+}
+
+// The rule-level prefix is deprecated in S3's model; the provider still reads it.
+#[allow(deprecated)]
+fn legacy_rule(rule: &aws_sdk_s3::types::LifecycleRule) -> Value {
+    let number = |n: Option<i32>| Value::Number(f64::from(n.unwrap_or(0)));
+    let mut prefix = String::new();
+    // The provider records a rule without tags as an empty map, not null.
+    let mut tags = Value::Map(Default::default());
+    if let Some(f) = rule.filter() {
+        if let Some(and) = f.and() {
+            if let Some(p) = and.prefix() {
+                prefix = p.to_string();
+            }
+            if !and.tags().is_empty() {
+                tags = tags_value(and.tags());
+            }
+        }
+        if let Some(p) = f.prefix() {
+            prefix = p.to_string();
+        }
+        if let Some(tag) = f.tag() {
+            tags = tags_value(std::slice::from_ref(tag));
+        }
+    }
+    if let Some(p) = rule.prefix() {
+        prefix = p.to_string();
+    }
+    let expiration: Vec<Value> = rule
+        .expiration()
+        .map(|e| {
+            Value::object([
+                ("date", legacy_date(e.date())),
+                ("days", number(e.days())),
+                (
+                    "expired_object_delete_marker",
+                    Value::Bool(e.expired_object_delete_marker().unwrap_or(false)),
+                ),
+            ])
+        })
+        .into_iter()
+        .collect();
+    let noncurrent_expiration: Vec<Value> = rule
+        .noncurrent_version_expiration()
+        .map(|e| Value::object([("days", number(e.noncurrent_days()))]))
+        .into_iter()
+        .collect();
+    let noncurrent_transitions: Vec<Value> = rule
+        .noncurrent_version_transitions()
+        .iter()
+        .map(|t| {
+            Value::object([
+                ("days", number(t.noncurrent_days())),
+                (
+                    "storage_class",
+                    Value::string(t.storage_class().map(|c| c.as_str()).unwrap_or("")),
+                ),
+            ])
+        })
+        .collect();
+    let transitions: Vec<Value> = rule
+        .transitions()
+        .iter()
+        .map(|t| {
+            Value::object([
+                ("date", legacy_date(t.date())),
+                ("days", number(t.days())),
+                (
+                    "storage_class",
+                    Value::string(t.storage_class().map(|c| c.as_str()).unwrap_or("")),
+                ),
+            ])
+        })
+        .collect();
+    Value::object([
+        (
+            "abort_incomplete_multipart_upload_days",
+            number(
+                rule.abort_incomplete_multipart_upload()
+                    .and_then(|a| a.days_after_initiation()),
+            ),
+        ),
+        ("enabled", Value::Bool(rule.status().as_str() == "Enabled")),
+        ("id", Value::string(rule.id().unwrap_or(""))),
+        ("prefix", Value::String(prefix)),
+        ("tags", tags),
+        ("expiration", Value::List(expiration)),
+        (
+            "noncurrent_version_expiration",
+            Value::List(noncurrent_expiration),
+        ),
+        (
+            "noncurrent_version_transition",
+            Value::Set(Value::sort_set(noncurrent_transitions)),
+        ),
+        ("transition", Value::Set(Value::sort_set(transitions))),
+    ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_sdk_s3::types::{
+        ExpirationStatus, LifecycleExpiration, LifecycleRule, LifecycleRuleAndOperator,
+        LifecycleRuleFilter, Tag,
+    };
+
+    #[test]
+    fn a_lifecycle_rule_flattens_as_the_providers_bucket_read() {
+        let tag = Tag::builder().key("class").value("log").build().unwrap();
+        let rule = LifecycleRule::builder()
+            .id("logs")
+            .status(ExpirationStatus::Disabled)
+            .filter(
+                LifecycleRuleFilter::builder()
+                    .and(
+                        LifecycleRuleAndOperator::builder()
+                            .prefix("logs/")
+                            .tags(tag)
+                            .build(),
+                    )
+                    .build(),
+            )
+            .expiration(LifecycleExpiration::builder().days(30).build())
+            .build()
+            .unwrap();
+        let v = legacy_rule(&rule);
+        assert_eq!(v.get("enabled"), Some(&Value::Bool(false)));
+        assert_eq!(v.str_attr("prefix"), Some("logs/"));
+        assert_eq!(
+            v.get("tags").and_then(Value::as_map).map(|m| m.len()),
+            Some(1)
+        );
+        assert_eq!(
+            v.get("abort_incomplete_multipart_upload_days"),
+            Some(&Value::Number(0.0))
+        );
+        let expiration = &v.get("expiration").and_then(Value::as_seq).unwrap()[0];
+        assert_eq!(expiration.str_attr("date"), Some(""));
+        assert_eq!(expiration.get("days"), Some(&Value::Number(30.0)));
+        // Without tags the provider records an empty map, not null.
+        let bare = LifecycleRule::builder()
+            .id("bare")
+            .status(ExpirationStatus::Enabled)
+            .build()
+            .unwrap();
+        assert_eq!(
+            legacy_rule(&bare).get("tags"),
+            Some(&Value::Map(Default::default()))
+        );
+    }
 }

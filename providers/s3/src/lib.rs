@@ -1,5 +1,5 @@
 //! The s3 resource types of the `aws` provider: buckets and their versioning, default
-//! encryption, public access block, policy, event notifications, ownership controls and CORS rules.
+//! encryption, public access block, policy, event notifications, ownership controls, CORS rules, lifecycle rules and access logging.
 
 // Tests may unwrap: a panic there is a test failure with its message.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -13,6 +13,8 @@ pub mod bucket;
 pub mod bucket_cors_configuration;
 pub mod bucket_data;
 pub mod bucket_encryption;
+pub mod bucket_lifecycle_configuration;
+pub mod bucket_logging;
 pub mod bucket_notification;
 pub mod bucket_ownership_controls;
 pub mod bucket_policy;
@@ -40,6 +42,10 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         )),
         Arc::new(bucket_ownership_controls::BucketOwnershipControlsResource::new(ctx.clone())),
         Arc::new(bucket_cors_configuration::BucketCorsConfigurationResource::new(ctx.clone())),
+        Arc::new(
+            bucket_lifecycle_configuration::BucketLifecycleConfigurationResource::new(ctx.clone()),
+        ),
+        Arc::new(bucket_logging::BucketLoggingResource::new(ctx.clone())),
     ]
 }
 

@@ -1323,3 +1323,269 @@ async fn cors_configuration_full_lifecycle() {
     drop_bucket(&buckets, &bucket_state).await;
     assert_eq!(rt.read(&repaired).await.unwrap(), None, "bucket gone");
 }
+
+// aws_s3_bucket_lifecycle_configuration
+fn lifecycle_rule(id: &str, blocks: Vec<(&str, Value)>) -> Value {
+    let mut pairs = vec![("id", s(id)), ("status", s("Enabled"))];
+    pairs.extend(blocks);
+    Value::object(pairs)
+}
+
+fn one(pairs: Vec<(&str, Value)>) -> Value {
+    Value::List(vec![Value::object(pairs)])
+}
+
+#[tokio::test]
+async fn lifecycle_configuration_full_lifecycle() {
+    use forge_aws_s3::bucket_lifecycle_configuration::BucketLifecycleConfigurationResource;
+
+    let ctx = context().await;
+    let (buckets, bucket_state) = scratch_bucket(&ctx).await;
+    let bucket = bucket_state.str_attr("id").unwrap().to_string();
+    let rt = BucketLifecycleConfigurationResource::new(ctx.clone());
+    let rules = Value::List(vec![
+        // An empty filter: the provider sends and records `prefix = ""`.
+        lifecycle_rule(
+            "expire",
+            vec![
+                ("filter", one(vec![])),
+                ("expiration", one(vec![("days", n(30.0))])),
+            ],
+        ),
+        // No filter at all: sent as an empty filter, read back as none.
+        lifecycle_rule(
+            "archive",
+            vec![(
+                "transition",
+                Value::Set(vec![Value::object([("storage_class", s("GLACIER"))])]),
+            )],
+        ),
+        lifecycle_rule(
+            "logs",
+            vec![
+                (
+                    "filter",
+                    one(vec![(
+                        "and",
+                        one(vec![
+                            ("prefix", s("logs/")),
+                            ("object_size_greater_than", n(10.0)),
+                            ("tags", tags(&[("class", "log")])),
+                        ]),
+                    )]),
+                ),
+                (
+                    "noncurrent_version_expiration",
+                    one(vec![("noncurrent_days", n(5.0))]),
+                ),
+                (
+                    "abort_incomplete_multipart_upload",
+                    one(vec![("days_after_initiation", n(7.0))]),
+                ),
+            ],
+        ),
+        lifecycle_rule(
+            "tmp",
+            vec![
+                ("filter", one(vec![("prefix", s("tmp/"))])),
+                (
+                    "noncurrent_version_transition",
+                    Value::Set(vec![Value::object([
+                        ("noncurrent_days", n(30.0)),
+                        ("storage_class", s("STANDARD_IA")),
+                    ])]),
+                ),
+            ],
+        ),
+    ]);
+    let cfg = config(rt.schema(), vec![("bucket", s(&bucket)), ("rule", rules)]);
+    let cycle = Lifecycle::new(&rt, cfg.clone());
+    let live = cycle.create().await;
+    assert_eq!(live.str_attr("id"), Some(bucket.as_str()));
+    assert_eq!(
+        live.str_attr("transition_default_minimum_object_size"),
+        Some("all_storage_classes_128K")
+    );
+    let recorded = live.get("rule").and_then(Value::as_seq).unwrap();
+    assert_eq!(recorded.len(), 4);
+    // The provider's empty values for what the configuration leaves out.
+    let expire = &recorded[0];
+    assert_eq!(expire.str_attr("prefix"), Some(""));
+    let filter = &expire.get("filter").and_then(Value::as_seq).unwrap()[0];
+    assert_eq!(filter.str_attr("prefix"), Some(""));
+    let expiration = &expire.get("expiration").and_then(Value::as_seq).unwrap()[0];
+    assert_eq!(
+        expiration.get("expired_object_delete_marker"),
+        Some(&Value::Bool(false))
+    );
+    assert_eq!(recorded[1].get("filter"), Some(&Value::List(vec![])));
+    let transition = &recorded[1]
+        .get("transition")
+        .and_then(Value::as_seq)
+        .unwrap()[0];
+    assert_eq!(transition.get("days"), Some(&n(0.0)));
+    assert_replaced_when(&rt, &live, &cfg, "bucket", s(&unique("forge-other")));
+
+    let client = s3(&ctx);
+    let repaired = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                let rule = aws_sdk_s3::types::LifecycleRule::builder()
+                    .id("outside")
+                    .status(aws_sdk_s3::types::ExpirationStatus::Disabled)
+                    .filter(
+                        aws_sdk_s3::types::LifecycleRuleFilter::builder()
+                            .prefix("x/")
+                            .build(),
+                    )
+                    .expiration(
+                        aws_sdk_s3::types::LifecycleExpiration::builder()
+                            .days(1)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap();
+                client
+                    .put_bucket_lifecycle_configuration()
+                    .bucket(&bucket)
+                    .lifecycle_configuration(
+                        aws_sdk_s3::types::BucketLifecycleConfiguration::builder()
+                            .rules(rule)
+                            .build()
+                            .unwrap(),
+                    )
+                    .send()
+                    .await
+                    .expect("outside change");
+            },
+            |drifted| {
+                let rules = drifted.get("rule").and_then(Value::as_seq).unwrap();
+                assert_eq!(rules.len(), 1, "{drifted:?}");
+                assert_eq!(rules[0].str_attr("id"), Some("outside"));
+            },
+        )
+        .await;
+    cycle.import(&bucket, &repaired).await;
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now(),
+    };
+    let planned = rt.plan(None, &cfg).unwrap().planned;
+    assert!(matches!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Found(_)
+    ));
+
+    cycle.delete(&repaired).await;
+    assert_eq!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Absent
+    );
+    drop_bucket(&buckets, &bucket_state).await;
+    assert_eq!(rt.read(&repaired).await.unwrap(), None, "bucket gone");
+}
+
+// aws_s3_bucket_logging
+#[tokio::test]
+async fn logging_full_lifecycle() {
+    use forge_aws_s3::bucket_logging::BucketLoggingResource;
+
+    let ctx = context().await;
+    let (buckets, bucket_state) = scratch_bucket(&ctx).await;
+    let (_, target_state) = scratch_bucket(&ctx).await;
+    let bucket = bucket_state.str_attr("id").unwrap().to_string();
+    let target = target_state.str_attr("id").unwrap().to_string();
+    let rt = BucketLoggingResource::new(ctx.clone());
+    let cfg = config(
+        rt.schema(),
+        vec![
+            ("bucket", s(&bucket)),
+            ("target_bucket", s(&target)),
+            ("target_prefix", s("access/")),
+            (
+                "target_object_key_format",
+                Value::List(vec![Value::object([
+                    (
+                        "partitioned_prefix",
+                        Value::List(vec![Value::object([(
+                            "partition_date_source",
+                            s("EventTime"),
+                        )])]),
+                    ),
+                    ("simple_prefix", Value::List(vec![])),
+                ])]),
+            ),
+        ],
+    );
+    let cycle = Lifecycle::new(&rt, cfg.clone());
+    let live = cycle.create().await;
+    assert_eq!(live.str_attr("id"), Some(bucket.as_str()));
+    assert_eq!(live.str_attr("expected_bucket_owner"), Some(""));
+    assert_eq!(live.get("target_grant"), Some(&Value::Set(vec![])));
+    assert_replaced_when(&rt, &live, &cfg, "bucket", s(&unique("forge-other")));
+    // The prefix changes in place.
+    let mut moved = cfg.clone();
+    set_attr_for_test(&mut moved, "target_prefix", s("moved/"));
+    let plan = rt.plan(Some(&live), &moved).unwrap();
+    assert!(plan.requires_replace.is_empty());
+    assert!(!plan.planned.same_as(&live));
+
+    let client = s3(&ctx);
+    let repaired = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                client
+                    .put_bucket_logging()
+                    .bucket(&bucket)
+                    .bucket_logging_status(
+                        aws_sdk_s3::types::BucketLoggingStatus::builder()
+                            .logging_enabled(
+                                aws_sdk_s3::types::LoggingEnabled::builder()
+                                    .target_bucket(&target)
+                                    .target_prefix("elsewhere/")
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .expect("outside change");
+            },
+            |drifted| {
+                assert_eq!(drifted.str_attr("target_prefix"), Some("elsewhere/"));
+                assert_eq!(
+                    drifted.get("target_object_key_format"),
+                    Some(&Value::List(vec![]))
+                );
+            },
+        )
+        .await;
+    cycle.import(&bucket, &repaired).await;
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now(),
+    };
+    let planned = rt.plan(None, &cfg).unwrap().planned;
+    assert!(matches!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Found(_)
+    ));
+
+    cycle.delete(&repaired).await;
+    assert_eq!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Absent
+    );
+    drop_bucket(&buckets, &bucket_state).await;
+    drop_bucket(&buckets, &target_state).await;
+    assert_eq!(rt.read(&repaired).await.unwrap(), None, "bucket gone");
+}
+
+fn set_attr_for_test(v: &mut Value, name: &str, value: Value) {
+    if let Value::Object(m) = v {
+        m.insert(name.to_string(), value);
+    }
+}

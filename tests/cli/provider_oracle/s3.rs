@@ -1,6 +1,8 @@
 //! `aws_s3_bucket` and its settings resources (`_versioning`,
 //! `_server_side_encryption_configuration`, `_public_access_block`, `_policy`,
-//! `_notification`, `_ownership_controls`, `_cors_configuration`) and `data "aws_s3_bucket"`
+//! `_notification`, `_ownership_controls`, `_cors_configuration`, `_lifecycle_configuration`,
+//! `_logging`)
+//! and `data "aws_s3_bucket"`
 //! against the provider.
 //!
 //! The provider records a bucket's versioning, default encryption and policy on
@@ -73,6 +75,10 @@ const SCHEMA_ALLOWED: &[(&str, &str)] = &[
         "aws_s3_bucket",
         "timeouts: a block in the provider, an attribute in forge",
     ),
+    (
+        "aws_s3_bucket_lifecycle_configuration",
+        "timeouts: a block in the provider, an attribute in forge",
+    ),
 ];
 
 #[test]
@@ -88,6 +94,8 @@ fn s3_schemas_match_the_provider() {
             "aws_s3_bucket_notification",
             "aws_s3_bucket_ownership_controls",
             "aws_s3_bucket_cors_configuration",
+            "aws_s3_bucket_lifecycle_configuration",
+            "aws_s3_bucket_logging",
         ],
         SCHEMA_ALLOWED,
     );
@@ -171,6 +179,56 @@ resource "aws_s3_bucket_cors_configuration" "cors" {
   }
 }
 
+resource "aws_s3_bucket_lifecycle_configuration" "lc" {
+  bucket = aws_s3_bucket.p.id
+  rule {
+    id     = "expire"
+    status = "Enabled"
+    filter {}
+    expiration {
+      days = 30
+    }
+  }
+  rule {
+    id     = "logs"
+    status = "Enabled"
+    filter {
+      and {
+        prefix                   = "logs/"
+        object_size_greater_than = 10
+        tags                     = { class = "log" }
+      }
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 5
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+  rule {
+    id     = "archive"
+    status = "Enabled"
+    filter {
+      prefix = "tmp/"
+    }
+    transition {
+      days          = 30
+      storage_class = "STANDARD_IA"
+    }
+  }
+}
+resource "aws_s3_bucket_logging" "log" {
+  bucket        = aws_s3_bucket.b.id
+  target_bucket = aws_s3_bucket.p.id
+  target_prefix = "access/"
+  target_object_key_format {
+    partitioned_prefix {
+      partition_date_source = "EventTime"
+    }
+  }
+}
+
 data "aws_s3_bucket" "d" {
   bucket = aws_s3_bucket.b.id
 }
@@ -186,7 +244,15 @@ fn updated(text: &str) -> String {
         "bucket_prefix = \"@NAME@-\"\n  force_destroy = true",
         "bucket_prefix = \"@NAME@-\"\n  force_destroy = false",
     )
-    .replace("status = \"Enabled\"", "status = \"Suspended\"")
+    .replace(
+        "versioning_configuration {\n    status = \"Enabled\"",
+        "versioning_configuration {\n    status = \"Suspended\"",
+    )
+    // One lifecycle rule turned off (the versioning status above is the only other).
+    .replace(
+        "id     = \"logs\"\n    status = \"Enabled\"",
+        "id     = \"logs\"\n    status = \"Disabled\"",
+    )
     .replace(
         "sse_algorithm = \"AES256\"\n    }",
         "sse_algorithm = \"AES256\"\n    }\n    bucket_key_enabled = true",
@@ -202,6 +268,16 @@ fn updated(text: &str) -> String {
         "object_ownership = \"ObjectWriter\"",
     )
     .replace("max_age_seconds = 3000", "max_age_seconds = 600")
+    .replace("days = 30\n    }\n  }", "days = 60\n    }\n  }")
+    .replace("days_after_initiation = 7", "days_after_initiation = 3")
+    .replace(
+        "target_prefix = \"access/\"",
+        "target_prefix = \"access2/\"",
+    )
+    .replace(
+        "partition_date_source = \"EventTime\"",
+        "partition_date_source = \"DeliveryTime\"",
+    )
     .replace(
         "allowed_origins = [\"*\"]",
         "allowed_origins = [\"https://a.example.com\", \"https://b.example.com\"]",
@@ -359,6 +435,54 @@ resource "aws_s3_bucket_cors_configuration" "cors" {
     id              = "anywhere"
     allowed_methods = ["GET"]
     allowed_origins = ["*"]
+  }
+}
+resource "aws_s3_bucket_lifecycle_configuration" "lc" {
+  bucket = aws_s3_bucket.b.id
+  rule {
+    id     = "expire"
+    status = "Enabled"
+    filter {}
+    expiration {
+      days = 30
+    }
+  }
+  rule {
+    id     = "logs"
+    status = "Enabled"
+    filter {
+      and {
+        prefix                   = "logs/"
+        object_size_greater_than = 10
+        tags                     = { class = "log" }
+      }
+    }
+    noncurrent_version_expiration {
+      noncurrent_days = 5
+    }
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 7
+    }
+  }
+  rule {
+    id     = "archive"
+    status = "Enabled"
+    filter {
+      prefix = "tmp/"
+    }
+    transition {
+      days          = 30
+      storage_class = "STANDARD_IA"
+    }
+  }
+}
+
+resource "aws_s3_bucket_logging" "log" {
+  bucket        = aws_s3_bucket.b.id
+  target_bucket = aws_s3_bucket.b.id
+  target_prefix = "access/"
+  target_object_key_format {
+    simple_prefix {}
   }
 }
 "#;
