@@ -1128,3 +1128,168 @@ async fn instance_with_base64_user_data_keeps_it_as_given() {
     );
     ty.delete(&live).await.expect("terminate");
 }
+
+// ec2net (#19): aws_vpc.
+
+/// A VPC's DNS hostnames setting as EC2 holds it, changed outside forge.
+async fn set_dns_hostnames(ec2: &aws_sdk_ec2::Client, vpc: &str, on: bool) {
+    ec2.modify_vpc_attribute()
+        .vpc_id(vpc)
+        .enable_dns_hostnames(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(on)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("modify vpc attribute");
+}
+
+#[tokio::test]
+async fn vpc_lifecycle() {
+    use forge_aws_ec2::vpc_resource::VpcResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let ty = VpcResource::new(ctx.clone());
+    let name = unique("forge-vpc");
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("cidr_block", s("10.42.0.0/16")),
+            ("enable_dns_hostnames", Value::Bool(true)),
+            ("tags", tags(&[("Name", &name), ("team", "net")])),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("vpc-"), "{id}");
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":vpc/{id}"))),
+        "{live:?}"
+    );
+    assert_eq!(live.str_attr("instance_tenancy"), Some("default"));
+    assert_eq!(live.get("enable_dns_support"), Some(&Value::Bool(true)));
+    assert_eq!(
+        live.get("enable_network_address_usage_metrics"),
+        Some(&Value::Bool(false))
+    );
+    for computed in [
+        "main_route_table_id",
+        "default_network_acl_id",
+        "default_security_group_id",
+    ] {
+        assert!(
+            live.str_attr(computed).is_some_and(|v| !v.is_empty()),
+            "{computed}: {live:?}"
+        );
+    }
+    assert_eq!(
+        live.str_attr("main_route_table_id"),
+        live.str_attr("default_route_table_id")
+    );
+    // No IPv6 block: the provider's empty values.
+    assert_eq!(
+        live.get("assign_generated_ipv6_cidr_block"),
+        Some(&Value::Bool(false))
+    );
+    assert_eq!(live.str_attr("ipv6_cidr_block"), Some(""));
+    assert_eq!(live.get("ipv6_netmask_length"), Some(&Value::Number(0.0)));
+
+    // DNS hostnames turned off and a tag removed outside forge show; the update repairs.
+    let untag = ec2
+        .delete_tags()
+        .resources(&id)
+        .tags(Tag::builder().key("team").build());
+    let after = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                set_dns_hostnames(&ec2, &id, false).await;
+                untag.send().await.map(|_| ()).expect("untag");
+            },
+            |drifted| {
+                assert_eq!(
+                    drifted.get("enable_dns_hostnames"),
+                    Some(&Value::Bool(false))
+                );
+                assert!(drifted.get("tags").and_then(|t| t.get("team")).is_none());
+            },
+        )
+        .await;
+    assert_eq!(after.get("enable_dns_hostnames"), Some(&Value::Bool(true)));
+
+    // Another block replaces the VPC; metrics and DNS settings change in place.
+    assert_replaced_when(&ty, &after, &cfg, "cidr_block", s("10.43.0.0/16"));
+    let mut metrics = cfg.clone();
+    if let Value::Object(m) = &mut metrics {
+        m.insert(
+            "enable_network_address_usage_metrics".into(),
+            Value::Bool(true),
+        );
+    }
+    let with_metrics = update(&ty, &after, &metrics).await;
+    assert_eq!(
+        with_metrics.get("enable_network_address_usage_metrics"),
+        Some(&Value::Bool(true))
+    );
+    assert_no_op(&ty, &with_metrics, &metrics);
+
+    let _ = cycle.import(&id, &with_metrics).await;
+    cycle.delete(&with_metrics).await;
+}
+
+#[tokio::test]
+async fn vpc_created_under_an_intent_is_found_by_its_token_only() {
+    use forge_aws_ec2::intent_tag::INTENT_TAG;
+    use forge_aws_ec2::vpc_resource::VpcResource;
+    use forge_provider::{CreateIntent, Finding, FoundBy};
+    let ctx = context().await;
+    let ty = VpcResource::new(ctx.clone());
+    let name = unique("forge-vpc-intent");
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("cidr_block", s("10.44.0.0/16")),
+            ("tags", tags(&[("Name", &name)])),
+        ],
+    );
+    let planned = ty.plan(None, &cfg).expect("plan").planned;
+    let intent = CreateIntent {
+        token: forge_provider::intent::new_token(u128::from(std::process::id()) << 64 | 7),
+        started: std::time::SystemTime::now(),
+    };
+    let other = CreateIntent {
+        token: format!("{}-other", intent.token),
+        ..intent.clone()
+    };
+    let made = ty.create_under(&planned, &intent).await.expect("create");
+    assert!(
+        made.get("tags_all")
+            .and_then(|t| t.get(INTENT_TAG))
+            .is_none()
+    );
+    // The answer "lost": the VPC is found by the intent's token, never by another's.
+    let Finding::Found(found) = ty.find_created(&planned, &intent).await.expect("find") else {
+        panic!("the VPC made under the intent is not found");
+    };
+    assert_eq!(found.by, FoundBy::Token);
+    assert_eq!(found.object.str_attr("id"), made.str_attr("id"));
+    assert!(found.object.same_as(&made), "{:?}\n{made:?}", found.object);
+    assert_eq!(
+        ty.find_created(&planned, &other).await.expect("find other"),
+        Finding::Absent
+    );
+    // Once recorded, the marker goes: a read shows only the configured tags.
+    ty.created_recorded(&made).await.expect("recorded");
+    let live = ty.read(&made).await.expect("read").expect("exists");
+    assert!(live.same_as(&made), "{live:?}\n{made:?}");
+    assert_eq!(
+        ty.find_created(&planned, &intent)
+            .await
+            .expect("find again"),
+        Finding::Absent
+    );
+    ty.delete(&live).await.expect("delete");
+}
