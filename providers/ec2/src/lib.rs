@@ -36,6 +36,7 @@ pub mod user_data;
 pub mod vpc;
 // ec2net (#19): networking types.
 pub mod intent_tag;
+pub mod subnet_resource;
 pub mod vpc_resource;
 
 /// Every resource type this crate implements, bound to one provider configuration.
@@ -46,6 +47,8 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(key_pair::KeyPairResource::new(ctx.clone())),
         // ec2net (#19): aws_vpc.
         Arc::new(vpc_resource::VpcResource::new(ctx.clone())),
+        // ec2net (#19): aws_subnet.
+        Arc::new(subnet_resource::SubnetResource::new(ctx.clone())),
     ]
 }
 

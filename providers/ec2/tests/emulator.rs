@@ -1293,3 +1293,110 @@ async fn vpc_created_under_an_intent_is_found_by_its_token_only() {
     );
     ty.delete(&live).await.expect("delete");
 }
+
+// ec2net (#19): aws_subnet.
+
+#[tokio::test]
+async fn subnet_lifecycle() {
+    use forge_aws_ec2::subnet_resource::SubnetResource;
+    use forge_aws_ec2::vpc_resource::VpcResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let vpcs = VpcResource::new(ctx.clone());
+    let vpc = create(
+        &vpcs,
+        &config(vpcs.schema(), vec![("cidr_block", s("10.45.0.0/16"))]),
+    )
+    .await;
+    let vpc_id = vpc.str_attr("id").expect("vpc id").to_string();
+    let ty = SubnetResource::new(ctx.clone());
+    let name = unique("forge-subnet");
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("vpc_id", s(&vpc_id)),
+            ("cidr_block", s("10.45.1.0/24")),
+            ("availability_zone", s("us-east-1a")),
+            ("map_public_ip_on_launch", Value::Bool(true)),
+            ("tags", tags(&[("Name", &name)])),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("subnet-"), "{id}");
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":subnet/{id}")))
+    );
+    assert!(
+        live.str_attr("availability_zone_id")
+            .is_some_and(|z| !z.is_empty()),
+        "{live:?}"
+    );
+    assert_eq!(live.str_attr("ipv6_cidr_block"), Some(""));
+    assert_eq!(live.get("timeouts"), Some(&Value::Null));
+
+    // Public addresses turned off and a tag added outside forge show; the update repairs.
+    let tag = ec2
+        .create_tags()
+        .resources(&id)
+        .tags(Tag::builder().key("extra").value("x").build());
+    let after = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                ec2.modify_subnet_attribute()
+                    .subnet_id(&id)
+                    .map_public_ip_on_launch(
+                        aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                            .value(false)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .expect("modify subnet");
+                tag.send().await.map(|_| ()).expect("tag");
+            },
+            |drifted| {
+                assert_eq!(
+                    drifted.get("map_public_ip_on_launch"),
+                    Some(&Value::Bool(false))
+                );
+                assert!(drifted.get("tags").and_then(|t| t.get("extra")).is_some());
+            },
+        )
+        .await;
+    assert_eq!(
+        after.get("map_public_ip_on_launch"),
+        Some(&Value::Bool(true))
+    );
+
+    // Another block or zone replaces the subnet; the launch DNS setting is in place.
+    assert_replaced_when(&ty, &after, &cfg, "cidr_block", s("10.45.2.0/24"));
+    assert_replaced_when(&ty, &after, &cfg, "availability_zone", s("us-east-1b"));
+    let mut dns = cfg.clone();
+    if let Value::Object(m) = &mut dns {
+        m.insert(
+            "enable_resource_name_dns_a_record_on_launch".into(),
+            Value::Bool(true),
+        );
+    }
+    let with_dns = update(&ty, &after, &dns).await;
+    assert_eq!(
+        with_dns.get("enable_resource_name_dns_a_record_on_launch"),
+        Some(&Value::Bool(true))
+    );
+    assert_no_op(&ty, &with_dns, &dns);
+    // IPv6 subnets are refused at plan, naming the argument.
+    let mut ipv6 = cfg.clone();
+    if let Value::Object(m) = &mut ipv6 {
+        m.insert("ipv6_native".into(), Value::Bool(true));
+    }
+    let refused = ty.plan(Some(&with_dns), &ipv6).expect_err("refused");
+    assert!(refused.message.contains("ipv6_native"), "{refused:?}");
+
+    let _ = cycle.import(&id, &with_dns).await;
+    cycle.delete(&with_dns).await;
+    vpcs.delete(&vpc).await.expect("delete vpc");
+}
