@@ -36,6 +36,7 @@ pub mod user_data;
 pub mod vpc;
 // ec2net (#19): networking types.
 pub mod intent_tag;
+pub mod internet_gateway;
 pub mod subnet_resource;
 pub mod vpc_resource;
 
@@ -49,6 +50,8 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(vpc_resource::VpcResource::new(ctx.clone())),
         // ec2net (#19): aws_subnet.
         Arc::new(subnet_resource::SubnetResource::new(ctx.clone())),
+        // ec2net (#19): aws_internet_gateway.
+        Arc::new(internet_gateway::InternetGatewayResource::new(ctx.clone())),
     ]
 }
 

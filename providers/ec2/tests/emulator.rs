@@ -1257,7 +1257,7 @@ async fn vpc_created_under_an_intent_is_found_by_its_token_only() {
     );
     let planned = ty.plan(None, &cfg).expect("plan").planned;
     let intent = CreateIntent {
-        token: forge_provider::intent::new_token(u128::from(std::process::id()) << 64 | 7),
+        token: forge_provider::intent::new_token((u128::from(std::process::id()) << 64) | 7),
         started: std::time::SystemTime::now(),
     };
     let other = CreateIntent {
@@ -1399,4 +1399,66 @@ async fn subnet_lifecycle() {
     let _ = cycle.import(&id, &with_dns).await;
     cycle.delete(&with_dns).await;
     vpcs.delete(&vpc).await.expect("delete vpc");
+}
+
+// ec2net (#19): aws_internet_gateway.
+
+#[tokio::test]
+async fn internet_gateway_lifecycle() {
+    use forge_aws_ec2::internet_gateway::InternetGatewayResource;
+    use forge_aws_ec2::vpc_resource::VpcResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let vpcs = VpcResource::new(ctx.clone());
+    let vpc_cfg = config(vpcs.schema(), vec![("cidr_block", s("10.46.0.0/16"))]);
+    let vpc = create(&vpcs, &vpc_cfg).await;
+    let other_vpc = create(&vpcs, &vpc_cfg).await;
+    let vpc_id = vpc.str_attr("id").expect("vpc id").to_string();
+    let other_id = other_vpc.str_attr("id").expect("vpc id").to_string();
+    let ty = InternetGatewayResource::new(ctx.clone());
+    let name = unique("forge-igw");
+    let cfg = config(
+        ty.schema(),
+        vec![("vpc_id", s(&vpc_id)), ("tags", tags(&[("Name", &name)]))],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("igw-"), "{id}");
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":internet-gateway/{id}")))
+    );
+    assert_eq!(live.get("timeouts"), Some(&Value::Null));
+
+    // Detached outside forge: read shows no VPC; the update attaches it again.
+    let after = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                ec2.detach_internet_gateway()
+                    .internet_gateway_id(&id)
+                    .vpc_id(&vpc_id)
+                    .send()
+                    .await
+                    .expect("detach");
+            },
+            |drifted| assert_eq!(drifted.str_attr("vpc_id"), Some("")),
+        )
+        .await;
+
+    // Another VPC is an in-place move of the attachment, as in the provider.
+    let mut moved = cfg.clone();
+    if let Value::Object(m) = &mut moved {
+        m.insert("vpc_id".into(), s(&other_id));
+    }
+    let moved_state = update(&ty, &after, &moved).await;
+    assert_eq!(moved_state.str_attr("vpc_id"), Some(other_id.as_str()));
+    assert_no_op(&ty, &moved_state, &moved);
+
+    let _ = cycle.import(&id, &moved_state).await;
+    // Deleting detaches first: the VPC can go right after.
+    cycle.delete(&moved_state).await;
+    vpcs.delete(&vpc).await.expect("delete vpc");
+    vpcs.delete(&other_vpc).await.expect("delete other vpc");
 }

@@ -352,17 +352,23 @@ fn ec2_key_pair_imports_on_the_emulator() {
 // round and one import round.
 
 /// The networking types forge has, checked against the provider's schemas.
-const NET_TYPES: &[&str] = &["aws_vpc", "aws_subnet"];
+const NET_TYPES: &[&str] = &["aws_vpc", "aws_subnet", "aws_internet_gateway"];
 
 #[test]
 fn ec2_network_schemas_match_the_provider() {
     assert_schemas_match(
         Kind::Resource,
         NET_TYPES,
-        &[(
-            "aws_subnet",
-            "timeouts: a block in the provider, an attribute in forge",
-        )],
+        &[
+            (
+                "aws_subnet",
+                "timeouts: a block in the provider, an attribute in forge",
+            ),
+            (
+                "aws_internet_gateway",
+                "timeouts: a block in the provider, an attribute in forge",
+            ),
+        ],
     );
 }
 
@@ -380,6 +386,11 @@ resource "aws_subnet" "s" {
   map_public_ip_on_launch = true
   tags                    = { Name = "@NAME@-subnet" }
 }
+
+resource "aws_internet_gateway" "gw" {
+  vpc_id = aws_vpc.v.id
+  tags   = { Name = "@NAME@-igw" }
+}
 "##;
 
 /// Every updatable argument of the networking fixture changed.
@@ -391,6 +402,10 @@ fn net_updated(text: &str) -> String {
     .replace(
         "  map_public_ip_on_launch = true\n  tags                    = { Name = \"@NAME@-subnet\" }",
         "  map_public_ip_on_launch = false\n  tags                    = { Name = \"@NAME@-subnet\", tier = \"2\" }",
+    )
+    .replace(
+        "  tags   = { Name = \"@NAME@-igw\" }",
+        "  tags   = { Name = \"@NAME@-igw\", tier = \"2\" }",
     )
 }
 
