@@ -34,6 +34,11 @@ pub mod sg_rules;
 pub mod subnets;
 pub mod user_data;
 pub mod vpc;
+// ec2net (#19): networking types.
+pub mod intent_tag;
+pub mod internet_gateway;
+pub mod subnet_resource;
+pub mod vpc_resource;
 
 /// Every resource type this crate implements, bound to one provider configuration.
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
@@ -41,6 +46,12 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(security_group::SecurityGroupType::new(ctx.clone())),
         Arc::new(instance::InstanceResource::new(ctx.clone())),
         Arc::new(key_pair::KeyPairResource::new(ctx.clone())),
+        // ec2net (#19): aws_vpc.
+        Arc::new(vpc_resource::VpcResource::new(ctx.clone())),
+        // ec2net (#19): aws_subnet.
+        Arc::new(subnet_resource::SubnetResource::new(ctx.clone())),
+        // ec2net (#19): aws_internet_gateway.
+        Arc::new(internet_gateway::InternetGatewayResource::new(ctx.clone())),
     ]
 }
 

@@ -1128,3 +1128,337 @@ async fn instance_with_base64_user_data_keeps_it_as_given() {
     );
     ty.delete(&live).await.expect("terminate");
 }
+
+// ec2net (#19): aws_vpc.
+
+/// A VPC's DNS hostnames setting as EC2 holds it, changed outside forge.
+async fn set_dns_hostnames(ec2: &aws_sdk_ec2::Client, vpc: &str, on: bool) {
+    ec2.modify_vpc_attribute()
+        .vpc_id(vpc)
+        .enable_dns_hostnames(
+            aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                .value(on)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("modify vpc attribute");
+}
+
+#[tokio::test]
+async fn vpc_lifecycle() {
+    use forge_aws_ec2::vpc_resource::VpcResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let ty = VpcResource::new(ctx.clone());
+    let name = unique("forge-vpc");
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("cidr_block", s("10.42.0.0/16")),
+            ("enable_dns_hostnames", Value::Bool(true)),
+            ("tags", tags(&[("Name", &name), ("team", "net")])),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("vpc-"), "{id}");
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":vpc/{id}"))),
+        "{live:?}"
+    );
+    assert_eq!(live.str_attr("instance_tenancy"), Some("default"));
+    assert_eq!(live.get("enable_dns_support"), Some(&Value::Bool(true)));
+    assert_eq!(
+        live.get("enable_network_address_usage_metrics"),
+        Some(&Value::Bool(false))
+    );
+    for computed in [
+        "main_route_table_id",
+        "default_network_acl_id",
+        "default_security_group_id",
+    ] {
+        assert!(
+            live.str_attr(computed).is_some_and(|v| !v.is_empty()),
+            "{computed}: {live:?}"
+        );
+    }
+    assert_eq!(
+        live.str_attr("main_route_table_id"),
+        live.str_attr("default_route_table_id")
+    );
+    // No IPv6 block: the provider's empty values.
+    assert_eq!(
+        live.get("assign_generated_ipv6_cidr_block"),
+        Some(&Value::Bool(false))
+    );
+    assert_eq!(live.str_attr("ipv6_cidr_block"), Some(""));
+    assert_eq!(live.get("ipv6_netmask_length"), Some(&Value::Number(0.0)));
+
+    // DNS hostnames turned off and a tag removed outside forge show; the update repairs.
+    let untag = ec2
+        .delete_tags()
+        .resources(&id)
+        .tags(Tag::builder().key("team").build());
+    let after = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                set_dns_hostnames(&ec2, &id, false).await;
+                untag.send().await.map(|_| ()).expect("untag");
+            },
+            |drifted| {
+                assert_eq!(
+                    drifted.get("enable_dns_hostnames"),
+                    Some(&Value::Bool(false))
+                );
+                assert!(drifted.get("tags").and_then(|t| t.get("team")).is_none());
+            },
+        )
+        .await;
+    assert_eq!(after.get("enable_dns_hostnames"), Some(&Value::Bool(true)));
+
+    // Another block replaces the VPC; metrics and DNS settings change in place.
+    assert_replaced_when(&ty, &after, &cfg, "cidr_block", s("10.43.0.0/16"));
+    let mut metrics = cfg.clone();
+    if let Value::Object(m) = &mut metrics {
+        m.insert(
+            "enable_network_address_usage_metrics".into(),
+            Value::Bool(true),
+        );
+    }
+    let with_metrics = update(&ty, &after, &metrics).await;
+    assert_eq!(
+        with_metrics.get("enable_network_address_usage_metrics"),
+        Some(&Value::Bool(true))
+    );
+    assert_no_op(&ty, &with_metrics, &metrics);
+
+    let _ = cycle.import(&id, &with_metrics).await;
+    cycle.delete(&with_metrics).await;
+}
+
+#[tokio::test]
+async fn vpc_created_under_an_intent_is_found_by_its_token_only() {
+    use forge_aws_ec2::intent_tag::INTENT_TAG;
+    use forge_aws_ec2::vpc_resource::VpcResource;
+    use forge_provider::{CreateIntent, Finding, FoundBy};
+    let ctx = context().await;
+    let ty = VpcResource::new(ctx.clone());
+    let name = unique("forge-vpc-intent");
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("cidr_block", s("10.44.0.0/16")),
+            ("tags", tags(&[("Name", &name)])),
+        ],
+    );
+    let planned = ty.plan(None, &cfg).expect("plan").planned;
+    let intent = CreateIntent {
+        token: forge_provider::intent::new_token((u128::from(std::process::id()) << 64) | 7),
+        started: std::time::SystemTime::now(),
+    };
+    let other = CreateIntent {
+        token: format!("{}-other", intent.token),
+        ..intent.clone()
+    };
+    let made = ty.create_under(&planned, &intent).await.expect("create");
+    assert!(
+        made.get("tags_all")
+            .and_then(|t| t.get(INTENT_TAG))
+            .is_none()
+    );
+    // The answer "lost": the VPC is found by the intent's token, never by another's.
+    let Finding::Found(found) = ty.find_created(&planned, &intent).await.expect("find") else {
+        panic!("the VPC made under the intent is not found");
+    };
+    assert_eq!(found.by, FoundBy::Token);
+    assert_eq!(found.object.str_attr("id"), made.str_attr("id"));
+    assert!(found.object.same_as(&made), "{:?}\n{made:?}", found.object);
+    assert_eq!(
+        ty.find_created(&planned, &other).await.expect("find other"),
+        Finding::Absent
+    );
+    // Once recorded, the marker goes: a read shows only the configured tags.
+    ty.created_recorded(&made).await.expect("recorded");
+    let live = ty.read(&made).await.expect("read").expect("exists");
+    assert!(live.same_as(&made), "{live:?}\n{made:?}");
+    assert_eq!(
+        ty.find_created(&planned, &intent)
+            .await
+            .expect("find again"),
+        Finding::Absent
+    );
+    ty.delete(&live).await.expect("delete");
+}
+
+// ec2net (#19): aws_subnet.
+
+#[tokio::test]
+async fn subnet_lifecycle() {
+    use forge_aws_ec2::subnet_resource::SubnetResource;
+    use forge_aws_ec2::vpc_resource::VpcResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let vpcs = VpcResource::new(ctx.clone());
+    let vpc = create(
+        &vpcs,
+        &config(vpcs.schema(), vec![("cidr_block", s("10.45.0.0/16"))]),
+    )
+    .await;
+    let vpc_id = vpc.str_attr("id").expect("vpc id").to_string();
+    let ty = SubnetResource::new(ctx.clone());
+    let name = unique("forge-subnet");
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("vpc_id", s(&vpc_id)),
+            ("cidr_block", s("10.45.1.0/24")),
+            ("availability_zone", s("us-east-1a")),
+            ("map_public_ip_on_launch", Value::Bool(true)),
+            ("tags", tags(&[("Name", &name)])),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("subnet-"), "{id}");
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":subnet/{id}")))
+    );
+    assert!(
+        live.str_attr("availability_zone_id")
+            .is_some_and(|z| !z.is_empty()),
+        "{live:?}"
+    );
+    assert_eq!(live.str_attr("ipv6_cidr_block"), Some(""));
+    assert_eq!(live.get("timeouts"), Some(&Value::Null));
+
+    // Public addresses turned off and a tag added outside forge show; the update repairs.
+    let tag = ec2
+        .create_tags()
+        .resources(&id)
+        .tags(Tag::builder().key("extra").value("x").build());
+    let after = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                ec2.modify_subnet_attribute()
+                    .subnet_id(&id)
+                    .map_public_ip_on_launch(
+                        aws_sdk_ec2::types::AttributeBooleanValue::builder()
+                            .value(false)
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .expect("modify subnet");
+                tag.send().await.map(|_| ()).expect("tag");
+            },
+            |drifted| {
+                assert_eq!(
+                    drifted.get("map_public_ip_on_launch"),
+                    Some(&Value::Bool(false))
+                );
+                assert!(drifted.get("tags").and_then(|t| t.get("extra")).is_some());
+            },
+        )
+        .await;
+    assert_eq!(
+        after.get("map_public_ip_on_launch"),
+        Some(&Value::Bool(true))
+    );
+
+    // Another block or zone replaces the subnet; the launch DNS setting is in place.
+    assert_replaced_when(&ty, &after, &cfg, "cidr_block", s("10.45.2.0/24"));
+    assert_replaced_when(&ty, &after, &cfg, "availability_zone", s("us-east-1b"));
+    let mut dns = cfg.clone();
+    if let Value::Object(m) = &mut dns {
+        m.insert(
+            "enable_resource_name_dns_a_record_on_launch".into(),
+            Value::Bool(true),
+        );
+    }
+    let with_dns = update(&ty, &after, &dns).await;
+    assert_eq!(
+        with_dns.get("enable_resource_name_dns_a_record_on_launch"),
+        Some(&Value::Bool(true))
+    );
+    assert_no_op(&ty, &with_dns, &dns);
+    // IPv6 subnets are refused at plan, naming the argument.
+    let mut ipv6 = cfg.clone();
+    if let Value::Object(m) = &mut ipv6 {
+        m.insert("ipv6_native".into(), Value::Bool(true));
+    }
+    let refused = ty.plan(Some(&with_dns), &ipv6).expect_err("refused");
+    assert!(refused.message.contains("ipv6_native"), "{refused:?}");
+
+    let _ = cycle.import(&id, &with_dns).await;
+    cycle.delete(&with_dns).await;
+    vpcs.delete(&vpc).await.expect("delete vpc");
+}
+
+// ec2net (#19): aws_internet_gateway.
+
+#[tokio::test]
+async fn internet_gateway_lifecycle() {
+    use forge_aws_ec2::internet_gateway::InternetGatewayResource;
+    use forge_aws_ec2::vpc_resource::VpcResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let vpcs = VpcResource::new(ctx.clone());
+    let vpc_cfg = config(vpcs.schema(), vec![("cidr_block", s("10.46.0.0/16"))]);
+    let vpc = create(&vpcs, &vpc_cfg).await;
+    let other_vpc = create(&vpcs, &vpc_cfg).await;
+    let vpc_id = vpc.str_attr("id").expect("vpc id").to_string();
+    let other_id = other_vpc.str_attr("id").expect("vpc id").to_string();
+    let ty = InternetGatewayResource::new(ctx.clone());
+    let name = unique("forge-igw");
+    let cfg = config(
+        ty.schema(),
+        vec![("vpc_id", s(&vpc_id)), ("tags", tags(&[("Name", &name)]))],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("igw-"), "{id}");
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":internet-gateway/{id}")))
+    );
+    assert_eq!(live.get("timeouts"), Some(&Value::Null));
+
+    // Detached outside forge: read shows no VPC; the update attaches it again.
+    let after = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                ec2.detach_internet_gateway()
+                    .internet_gateway_id(&id)
+                    .vpc_id(&vpc_id)
+                    .send()
+                    .await
+                    .expect("detach");
+            },
+            |drifted| assert_eq!(drifted.str_attr("vpc_id"), Some("")),
+        )
+        .await;
+
+    // Another VPC is an in-place move of the attachment, as in the provider.
+    let mut moved = cfg.clone();
+    if let Value::Object(m) = &mut moved {
+        m.insert("vpc_id".into(), s(&other_id));
+    }
+    let moved_state = update(&ty, &after, &moved).await;
+    assert_eq!(moved_state.str_attr("vpc_id"), Some(other_id.as_str()));
+    assert_no_op(&ty, &moved_state, &moved);
+
+    let _ = cycle.import(&id, &moved_state).await;
+    // Deleting detaches first: the VPC can go right after.
+    cycle.delete(&moved_state).await;
+    vpcs.delete(&vpc).await.expect("delete vpc");
+    vpcs.delete(&other_vpc).await.expect("delete other vpc");
+}

@@ -347,3 +347,82 @@ fn ec2_key_pair_imports_on_the_emulator() {
     f.assert_terraform_plans_no_changes("Terraform over forge's import of a key pair");
     f.destroy_with(Tool::Terraform);
 }
+
+// ec2net (#19): the networking types (aws_vpc, ...) in one schema check, one both_ways
+// round and one import round.
+
+/// The networking types forge has, checked against the provider's schemas.
+const NET_TYPES: &[&str] = &["aws_vpc", "aws_subnet", "aws_internet_gateway"];
+
+#[test]
+fn ec2_network_schemas_match_the_provider() {
+    assert_schemas_match(
+        Kind::Resource,
+        NET_TYPES,
+        &[
+            (
+                "aws_subnet",
+                "timeouts: a block in the provider, an attribute in forge",
+            ),
+            (
+                "aws_internet_gateway",
+                "timeouts: a block in the provider, an attribute in forge",
+            ),
+        ],
+    );
+}
+
+const NET_BEFORE: &str = r##"
+resource "aws_vpc" "v" {
+  cidr_block           = "10.61.0.0/16"
+  enable_dns_hostnames = true
+  tags                 = { Name = "@NAME@-vpc" }
+}
+
+resource "aws_subnet" "s" {
+  vpc_id                  = aws_vpc.v.id
+  cidr_block              = "10.61.1.0/24"
+  availability_zone       = "us-east-1a"
+  map_public_ip_on_launch = true
+  tags                    = { Name = "@NAME@-subnet" }
+}
+
+resource "aws_internet_gateway" "gw" {
+  vpc_id = aws_vpc.v.id
+  tags   = { Name = "@NAME@-igw" }
+}
+"##;
+
+/// Every updatable argument of the networking fixture changed.
+fn net_updated(text: &str) -> String {
+    text.replace(
+        "  enable_dns_hostnames = true\n  tags                 = { Name = \"@NAME@-vpc\" }",
+        "  enable_dns_hostnames = false\n  enable_dns_support   = false\n  tags                 = { Name = \"@NAME@-vpc\", tier = \"2\" }",
+    )
+    .replace(
+        "  map_public_ip_on_launch = true\n  tags                    = { Name = \"@NAME@-subnet\" }",
+        "  map_public_ip_on_launch = false\n  tags                    = { Name = \"@NAME@-subnet\", tier = \"2\" }",
+    )
+    .replace(
+        "  tags   = { Name = \"@NAME@-igw\" }",
+        "  tags   = { Name = \"@NAME@-igw\", tier = \"2\" }",
+    )
+}
+
+#[test]
+fn ec2_network_both_ways_on_the_emulator() {
+    let Some(oracle) = oracle() else { return };
+    let after = net_updated(NET_BEFORE);
+    assert_eq!(
+        after.matches("tier = \"2\"").count(),
+        NET_TYPES.len(),
+        "the update changes every type of the fixture"
+    );
+    both_ways(oracle, "onet", NET_BEFORE, &after);
+}
+
+#[test]
+fn ec2_network_imports_both_ways_on_the_emulator() {
+    let Some(oracle) = oracle() else { return };
+    import_both_ways_but(oracle, "inet", NET_BEFORE, &[]);
+}

@@ -365,7 +365,7 @@ fn generated_patterns() -> &'static [(regex::Regex, &'static str)] {
             (r"\d{18}[0-9a-f]{8}\b", "<GENERATED>"),
             // EC2 object ids, addresses and the DNS names made from them.
             (
-                r"\b(sg|i|eni|vol|key|snap|subnet|vpc|rtb|ami)-[0-9a-f]{8,17}\b",
+                r"\b(sg|i|eni|vol|key|snap|subnet|vpc|rtb|ami|acl|igw|rtbassoc|dopt)-[0-9a-f]{8,17}\b",
                 "$1-<ID>",
             ),
             (r"\b\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}\b", "<IP>"),
