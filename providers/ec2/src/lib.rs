@@ -34,6 +34,8 @@ pub mod sg_rules;
 pub mod subnets;
 pub mod user_data;
 pub mod vpc;
+// aws_vpc_security_group_ingress_rule / _egress_rule (ec2vol)
+pub mod vpc_security_group_rule;
 
 /// Every resource type this crate implements, bound to one provider configuration.
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
@@ -41,6 +43,13 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(security_group::SecurityGroupType::new(ctx.clone())),
         Arc::new(instance::InstanceResource::new(ctx.clone())),
         Arc::new(key_pair::KeyPairResource::new(ctx.clone())),
+        // aws_vpc_security_group_ingress_rule / _egress_rule (ec2vol)
+        Arc::new(vpc_security_group_rule::VpcSecurityGroupRuleType::ingress(
+            ctx.clone(),
+        )),
+        Arc::new(vpc_security_group_rule::VpcSecurityGroupRuleType::egress(
+            ctx.clone(),
+        )),
     ]
 }
 
