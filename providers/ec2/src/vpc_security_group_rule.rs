@@ -489,16 +489,6 @@ impl ResourceType for VpcSecurityGroupRuleType {
                 requires_replace.extend(old.into_iter().chain(new).map(str::to_string));
             }
         }
-        // The rule's id and ARN are the same unless it is replaced.
-        if requires_replace.is_empty()
-            && let Some(prior) = prior
-        {
-            for name in ["id", "security_group_rule_id", "arn"] {
-                if let Some(v) = prior.get(name).filter(|v| !v.is_null()) {
-                    set_attr(&mut planned, name, v.clone());
-                }
-            }
-        }
         Ok(PlannedState {
             planned,
             requires_replace,
@@ -735,5 +725,113 @@ mod tests {
             port_of(&cfg(vec![("from_port", Value::Null)]), "from_port"),
             None
         );
+    }
+
+    async fn offline_rule_type(direction: Direction) -> VpcSecurityGroupRuleType {
+        let config = Value::object([
+            ("region", Value::string("us-east-1")),
+            ("skip_credentials_validation", Value::Bool(true)),
+        ]);
+        let ctx = AwsContext::from_provider_config(&config).await.unwrap();
+        VpcSecurityGroupRuleType::new(Arc::new(ctx), direction)
+    }
+
+    fn full(ty: &VpcSecurityGroupRuleType, pairs: Vec<(&str, Value)>) -> Value {
+        let mut v = Value::object(
+            ty.schema
+                .attributes
+                .keys()
+                .map(|k| (k.clone(), Value::Null))
+                .collect::<Vec<_>>(),
+        );
+        for (k, x) in pairs {
+            set_attr(&mut v, k, x);
+        }
+        v
+    }
+
+    #[tokio::test]
+    async fn plans_keep_the_stored_protocol_spelling_and_replace_on_another_source_kind() {
+        let ty = offline_rule_type(Direction::Ingress).await;
+        let config = full(
+            &ty,
+            vec![
+                ("security_group_id", Value::string("sg-1")),
+                ("ip_protocol", Value::string("6")),
+                ("from_port", Value::Number(22.0)),
+                ("to_port", Value::Number(22.0)),
+                ("cidr_ipv4", Value::string("10.0.0.0/8")),
+            ],
+        );
+        let mut prior = config.clone();
+        for (k, v) in [
+            ("ip_protocol", Value::string("tcp")),
+            ("id", Value::string("sgr-1")),
+            ("security_group_rule_id", Value::string("sgr-1")),
+            (
+                "arn",
+                Value::string("arn:aws:ec2:us-east-1:1:security-group-rule/sgr-1"),
+            ),
+            ("tags_all", Value::Map(Default::default())),
+        ] {
+            set_attr(&mut prior, k, v);
+        }
+        let same = ty.plan(Some(&prior), &config).unwrap();
+        assert!(same.requires_replace.is_empty());
+        assert!(same.planned.same_as(&prior), "{:?}", same.planned);
+
+        let mut ports = config.clone();
+        set_attr(&mut ports, "to_port", Value::Number(23.0));
+        let in_place = ty.plan(Some(&prior), &ports).unwrap();
+        assert!(in_place.requires_replace.is_empty());
+        assert_eq!(in_place.planned.str_attr("id"), Some("sgr-1"));
+
+        let mut v6 = config.clone();
+        set_attr(&mut v6, "cidr_ipv4", Value::Null);
+        set_attr(&mut v6, "cidr_ipv6", Value::string("::/0"));
+        let replaced = ty.plan(Some(&prior), &v6).unwrap();
+        assert_eq!(replaced.requires_replace, vec!["cidr_ipv4", "cidr_ipv6"]);
+    }
+
+    #[tokio::test]
+    async fn reads_keep_unset_ports_null_and_name_another_accounts_group() {
+        let ty = offline_rule_type(Direction::Egress).await;
+        let rule = SecurityGroupRule::builder()
+            .security_group_rule_id("sgr-9")
+            .group_id("sg-1")
+            .is_egress(true)
+            .ip_protocol("-1")
+            .from_port(-1)
+            .to_port(-1)
+            .referenced_group_info(
+                aws_sdk_ec2::types::ReferencedSecurityGroup::builder()
+                    .group_id("sg-2")
+                    .user_id("222222222222")
+                    .build(),
+            )
+            .build();
+        let unset = full(&ty, vec![("ip_protocol", Value::string("all"))]);
+        let state = ty.state_from_live(&rule, &unset, "000000000000");
+        assert_eq!(state.get("from_port"), Some(&Value::Null));
+        assert_eq!(state.str_attr("ip_protocol"), Some("all"));
+        assert_eq!(
+            state.str_attr("referenced_security_group_id"),
+            Some("222222222222/sg-2")
+        );
+        assert_eq!(state.get("tags"), Some(&Value::Null));
+        // All traffic has no ports: configured ones stay rather than plan forever.
+        let zero = full(
+            &ty,
+            vec![
+                ("ip_protocol", Value::string("-1")),
+                ("from_port", Value::Number(0.0)),
+                ("to_port", Value::Number(0.0)),
+            ],
+        );
+        let state = ty.state_from_live(&rule, &zero, "000000000000");
+        assert_eq!(state.get("to_port"), Some(&Value::Number(0.0)));
+        // The account's own group is named by its id alone.
+        let own = ty.state_from_live(&rule, &unset, "222222222222");
+        assert_eq!(own.str_attr("referenced_security_group_id"), Some("sg-2"));
     }
 }

@@ -350,9 +350,12 @@ fn ec2_key_pair_imports_on_the_emulator() {
 
 // --- aws_vpc_security_group_ingress_rule / _egress_rule (ec2vol) ---
 
-/// The rule types with a group of their own that has no inline rules (the provider's
+/// The rule types on groups of their own that have no inline rules (the provider's
 /// documentation says not to mix the two on one group): a CIDR rule with ports,
-/// description and tags, an all-traffic rule naming the group itself, and an egress rule.
+/// description and tags, an all-traffic rule naming its group itself, and an egress rule.
+/// At most one rule of a kind per group: the groups' state records the rules as a set,
+/// which the provider writes in its hash order and forge sorted (README "Known
+/// incompatibilities"), and the state comparison goes by position.
 const EC2VOL_BEFORE: &str = r##"
 data "aws_vpc" "default" {
   default = true
@@ -373,10 +376,15 @@ resource "aws_vpc_security_group_ingress_rule" "https" {
   tags              = { Name = "@NAME@-in" }
 }
 
+resource "aws_security_group" "peer" {
+  name   = "@NAME@-peer"
+  vpc_id = data.aws_vpc.default.id
+}
+
 resource "aws_vpc_security_group_ingress_rule" "self" {
-  security_group_id            = aws_security_group.rules.id
+  security_group_id            = aws_security_group.peer.id
   ip_protocol                  = "-1"
-  referenced_security_group_id = aws_security_group.rules.id
+  referenced_security_group_id = aws_security_group.peer.id
 }
 
 resource "aws_vpc_security_group_egress_rule" "all" {
