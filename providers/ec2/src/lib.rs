@@ -39,6 +39,8 @@ pub mod intent_tag;
 pub mod internet_gateway;
 pub mod subnet_resource;
 pub mod vpc_resource;
+// aws_vpc_security_group_ingress_rule / _egress_rule (ec2vol)
+pub mod vpc_security_group_rule;
 
 /// Every resource type this crate implements, bound to one provider configuration.
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
@@ -52,6 +54,13 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(subnet_resource::SubnetResource::new(ctx.clone())),
         // ec2net (#19): aws_internet_gateway.
         Arc::new(internet_gateway::InternetGatewayResource::new(ctx.clone())),
+        // aws_vpc_security_group_ingress_rule / _egress_rule (ec2vol)
+        Arc::new(vpc_security_group_rule::VpcSecurityGroupRuleType::ingress(
+            ctx.clone(),
+        )),
+        Arc::new(vpc_security_group_rule::VpcSecurityGroupRuleType::egress(
+            ctx.clone(),
+        )),
     ]
 }
 

@@ -368,6 +368,8 @@ fn generated_patterns() -> &'static [(regex::Regex, &'static str)] {
                 r"\b(sg|i|eni|vol|key|snap|subnet|vpc|rtb|ami|acl|igw|rtbassoc|dopt)-[0-9a-f]{8,17}\b",
                 "$1-<ID>",
             ),
+            // Security group rule ids (aws_vpc_security_group_ingress_rule / _egress_rule).
+            (r"\bsgr-[0-9a-f]{8,17}\b", "sgr-<ID>"),
             (r"\b\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}\b", "<IP>"),
             (r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", "<IP>"),
         ]
