@@ -1158,159 +1158,6 @@ async fn vpc_lifecycle() {
             ("cidr_block", s("10.42.0.0/16")),
             ("enable_dns_hostnames", Value::Bool(true)),
             ("tags", tags(&[("Name", &name), ("team", "net")])),
-// --- aws_vpc_security_group_ingress_rule / _egress_rule (ec2vol) ---
-
-/// A security group of its own for a rule test, in the default VPC, made with the SDK so
-/// the rule types are tested alone.
-async fn scratch_group(ec2: &aws_sdk_ec2::Client, prefix: &str) -> String {
-    let vpc = default_vpc(ec2).await;
-    ec2.create_security_group()
-        .group_name(unique(prefix))
-        .description("forge rule test")
-        .vpc_id(vpc)
-        .send()
-        .await
-        .expect("create scratch group")
-        .group_id()
-        .expect("group id")
-        .to_string()
-}
-
-#[tokio::test]
-async fn vpc_security_group_ingress_rule_lifecycle() {
-    use forge_aws_ec2::vpc_security_group_rule::VpcSecurityGroupRuleType;
-    let ctx = context().await;
-    let ec2 = sdk(&ctx).await;
-    let group = scratch_group(&ec2, "forge-sgr-in").await;
-    let ty = VpcSecurityGroupRuleType::ingress(ctx.clone());
-    let settings = |description: &str| {
-        vec![
-            ("security_group_id", s(&group)),
-            ("ip_protocol", s("tcp")),
-            ("from_port", n(443.0)),
-            ("to_port", n(443.0)),
-            ("cidr_ipv4", s("10.0.0.0/8")),
-            ("description", s(description)),
-            ("tags", tags(&[("Name", "https-in")])),
-        ]
-    };
-    let cfg = config(ty.schema(), settings("https"));
-    let cycle = Lifecycle::new(&ty, cfg.clone());
-    let live = cycle.create().await;
-    let id = live.str_attr("id").expect("id").to_string();
-    assert!(id.starts_with("sgr-"), "{id}");
-    assert_eq!(live.str_attr("security_group_rule_id"), Some(id.as_str()));
-    assert!(
-        live.str_attr("arn")
-            .is_some_and(|a| a.ends_with(&format!(":security-group-rule/{id}")))
-    );
-    assert_eq!(
-        live.get("tags_all").and_then(|t| t.get("Name")),
-        Some(&s("https-in"))
-    );
-
-    // The number of a protocol means its name: no change, and the stored spelling stays.
-    let mut numeric = cfg.clone();
-    forge_aws_ec2::common::set_attr(&mut numeric, "ip_protocol", s("6"));
-    assert_no_op(&ty, &live, &numeric);
-
-    // A lost create answer settles on this rule, found on its group by what it is.
-    let intent = forge_provider::CreateIntent {
-        token: "t".into(),
-        started: std::time::SystemTime::now(),
-    };
-    let planned = ty.plan(None, &cfg).expect("plan").planned;
-    match ty.find_created(&planned, &intent).await.expect("find") {
-        forge_provider::Finding::Found(found) => {
-            assert_eq!(found.id, id);
-            assert!(found.object.same_as(&live), "{:?}", found.object);
-        }
-        other => panic!("the rule was not found: {other:?}"),
-    }
-    let mut other_port = planned.clone();
-    forge_aws_ec2::common::set_attr(&mut other_port, "from_port", n(444.0));
-    assert_eq!(
-        ty.find_created(&other_port, &intent).await.expect("find"),
-        forge_provider::Finding::Absent
-    );
-
-    // The description changed outside forge shows, and the update puts it back in place.
-    let modify = ec2
-        .modify_security_group_rules()
-        .group_id(&group)
-        .security_group_rules(
-            aws_sdk_ec2::types::SecurityGroupRuleUpdate::builder()
-                .security_group_rule_id(&id)
-                .security_group_rule(
-                    aws_sdk_ec2::types::SecurityGroupRuleRequest::builder()
-                        .ip_protocol("tcp")
-                        .from_port(443)
-                        .to_port(443)
-                        .cidr_ipv4("10.0.0.0/8")
-                        .description("changed by hand")
-                        .build(),
-                )
-                .build(),
-        );
-    let after = cycle
-        .drift_and_repair(
-            &live,
-            async { modify.send().await.map(|_| ()).expect("modify") },
-            |drifted| assert_eq!(drifted.str_attr("description"), Some("changed by hand")),
-        )
-        .await;
-    assert_eq!(after.str_attr("id"), Some(id.as_str()), "repaired in place");
-
-    // Ports change in place; another kind of source or another group is another rule.
-    let mut ports = cfg.clone();
-    forge_aws_ec2::common::set_attr(&mut ports, "to_port", n(444.0));
-    assert!(
-        ty.plan(Some(&after), &ports)
-            .expect("plan")
-            .requires_replace
-            .is_empty()
-    );
-    let mut v6 = cfg.clone();
-    forge_aws_ec2::common::set_attr(&mut v6, "cidr_ipv4", Value::Null);
-    forge_aws_ec2::common::set_attr(&mut v6, "cidr_ipv6", s("::/0"));
-    assert_eq!(
-        ty.plan(Some(&after), &v6).expect("plan").requires_replace,
-        vec!["cidr_ipv4".to_string(), "cidr_ipv6".to_string()]
-    );
-    assert_replaced_when(&ty, &after, &cfg, "security_group_id", s("sg-0other"));
-
-    cycle.import(&id, &after).await;
-    // An ingress rule's id is no egress rule.
-    assert_eq!(
-        VpcSecurityGroupRuleType::egress(ctx.clone())
-            .import(&id)
-            .await
-            .expect("import"),
-        None
-    );
-    cycle.delete(&after).await;
-    ec2.delete_security_group()
-        .group_id(&group)
-        .send()
-        .await
-        .expect("delete scratch group");
-}
-
-#[tokio::test]
-async fn vpc_security_group_egress_rule_lifecycle() {
-    use forge_aws_ec2::vpc_security_group_rule::VpcSecurityGroupRuleType;
-    let ctx = context().await;
-    let ec2 = sdk(&ctx).await;
-    let group = scratch_group(&ec2, "forge-sgr-out").await;
-    let ty = VpcSecurityGroupRuleType::egress(ctx.clone());
-    // All traffic to the group itself: no ports, which AWS reports as -1.
-    let cfg = config(
-        ty.schema(),
-        vec![
-            ("security_group_id", s(&group)),
-            ("ip_protocol", s("-1")),
-            ("referenced_security_group_id", s(&group)),
-            ("tags", tags(&[("team", "net")])),
         ],
     );
     let cycle = Lifecycle::new(&ty, cfg.clone());
@@ -1351,14 +1198,6 @@ async fn vpc_security_group_egress_rule_lifecycle() {
     assert_eq!(live.get("ipv6_netmask_length"), Some(&Value::Number(0.0)));
 
     // DNS hostnames turned off and a tag removed outside forge show; the update repairs.
-    assert_eq!(live.get("from_port"), Some(&Value::Null));
-    assert_eq!(live.get("to_port"), Some(&Value::Null));
-    assert_eq!(live.get("cidr_ipv4"), Some(&Value::Null));
-    let mut all = cfg.clone();
-    forge_aws_ec2::common::set_attr(&mut all, "ip_protocol", s("all"));
-    assert_no_op(&ty, &live, &all);
-
-    // A tag removed outside forge shows; the update puts it back.
     let untag = ec2
         .delete_tags()
         .resources(&id)
@@ -1622,6 +1461,181 @@ async fn internet_gateway_lifecycle() {
     cycle.delete(&moved_state).await;
     vpcs.delete(&vpc).await.expect("delete vpc");
     vpcs.delete(&other_vpc).await.expect("delete other vpc");
+}
+
+// --- aws_vpc_security_group_ingress_rule / _egress_rule (ec2vol) ---
+
+/// A security group of its own for a rule test, in the default VPC, made with the SDK so
+/// the rule types are tested alone.
+async fn scratch_group(ec2: &aws_sdk_ec2::Client, prefix: &str) -> String {
+    let vpc = default_vpc(ec2).await;
+    ec2.create_security_group()
+        .group_name(unique(prefix))
+        .description("forge rule test")
+        .vpc_id(vpc)
+        .send()
+        .await
+        .expect("create scratch group")
+        .group_id()
+        .expect("group id")
+        .to_string()
+}
+
+#[tokio::test]
+async fn vpc_security_group_ingress_rule_lifecycle() {
+    use forge_aws_ec2::vpc_security_group_rule::VpcSecurityGroupRuleType;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let group = scratch_group(&ec2, "forge-sgr-in").await;
+    let ty = VpcSecurityGroupRuleType::ingress(ctx.clone());
+    let settings = |description: &str| {
+        vec![
+            ("security_group_id", s(&group)),
+            ("ip_protocol", s("tcp")),
+            ("from_port", n(443.0)),
+            ("to_port", n(443.0)),
+            ("cidr_ipv4", s("10.0.0.0/8")),
+            ("description", s(description)),
+            ("tags", tags(&[("Name", "https-in")])),
+        ]
+    };
+    let cfg = config(ty.schema(), settings("https"));
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("sgr-"), "{id}");
+    assert_eq!(live.str_attr("security_group_rule_id"), Some(id.as_str()));
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":security-group-rule/{id}")))
+    );
+    assert_eq!(
+        live.get("tags_all").and_then(|t| t.get("Name")),
+        Some(&s("https-in"))
+    );
+
+    // The number of a protocol means its name: no change, and the stored spelling stays.
+    let mut numeric = cfg.clone();
+    forge_aws_ec2::common::set_attr(&mut numeric, "ip_protocol", s("6"));
+    assert_no_op(&ty, &live, &numeric);
+
+    // A lost create answer settles on this rule, found on its group by what it is.
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now(),
+    };
+    let planned = ty.plan(None, &cfg).expect("plan").planned;
+    match ty.find_created(&planned, &intent).await.expect("find") {
+        forge_provider::Finding::Found(found) => {
+            assert_eq!(found.id, id);
+            assert!(found.object.same_as(&live), "{:?}", found.object);
+        }
+        other => panic!("the rule was not found: {other:?}"),
+    }
+    let mut other_port = planned.clone();
+    forge_aws_ec2::common::set_attr(&mut other_port, "from_port", n(444.0));
+    assert_eq!(
+        ty.find_created(&other_port, &intent).await.expect("find"),
+        forge_provider::Finding::Absent
+    );
+
+    // The description changed outside forge shows, and the update puts it back in place.
+    let modify = ec2
+        .modify_security_group_rules()
+        .group_id(&group)
+        .security_group_rules(
+            aws_sdk_ec2::types::SecurityGroupRuleUpdate::builder()
+                .security_group_rule_id(&id)
+                .security_group_rule(
+                    aws_sdk_ec2::types::SecurityGroupRuleRequest::builder()
+                        .ip_protocol("tcp")
+                        .from_port(443)
+                        .to_port(443)
+                        .cidr_ipv4("10.0.0.0/8")
+                        .description("changed by hand")
+                        .build(),
+                )
+                .build(),
+        );
+    let after = cycle
+        .drift_and_repair(
+            &live,
+            async { modify.send().await.map(|_| ()).expect("modify") },
+            |drifted| assert_eq!(drifted.str_attr("description"), Some("changed by hand")),
+        )
+        .await;
+    assert_eq!(after.str_attr("id"), Some(id.as_str()), "repaired in place");
+
+    // Ports change in place; another kind of source or another group is another rule.
+    let mut ports = cfg.clone();
+    forge_aws_ec2::common::set_attr(&mut ports, "to_port", n(444.0));
+    assert!(
+        ty.plan(Some(&after), &ports)
+            .expect("plan")
+            .requires_replace
+            .is_empty()
+    );
+    let mut v6 = cfg.clone();
+    forge_aws_ec2::common::set_attr(&mut v6, "cidr_ipv4", Value::Null);
+    forge_aws_ec2::common::set_attr(&mut v6, "cidr_ipv6", s("::/0"));
+    assert_eq!(
+        ty.plan(Some(&after), &v6).expect("plan").requires_replace,
+        vec!["cidr_ipv4".to_string(), "cidr_ipv6".to_string()]
+    );
+    assert_replaced_when(&ty, &after, &cfg, "security_group_id", s("sg-0other"));
+
+    cycle.import(&id, &after).await;
+    // An ingress rule's id is no egress rule.
+    assert_eq!(
+        VpcSecurityGroupRuleType::egress(ctx.clone())
+            .import(&id)
+            .await
+            .expect("import"),
+        None
+    );
+    cycle.delete(&after).await;
+    ec2.delete_security_group()
+        .group_id(&group)
+        .send()
+        .await
+        .expect("delete scratch group");
+}
+
+#[tokio::test]
+async fn vpc_security_group_egress_rule_lifecycle() {
+    use forge_aws_ec2::vpc_security_group_rule::VpcSecurityGroupRuleType;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let group = scratch_group(&ec2, "forge-sgr-out").await;
+    let ty = VpcSecurityGroupRuleType::egress(ctx.clone());
+    // All traffic to the group itself: no ports, which AWS reports as -1.
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("security_group_id", s(&group)),
+            ("ip_protocol", s("-1")),
+            ("referenced_security_group_id", s(&group)),
+            ("tags", tags(&[("team", "net")])),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert_eq!(live.get("from_port"), Some(&Value::Null));
+    assert_eq!(live.get("to_port"), Some(&Value::Null));
+    assert_eq!(live.get("cidr_ipv4"), Some(&Value::Null));
+    let mut all = cfg.clone();
+    forge_aws_ec2::common::set_attr(&mut all, "ip_protocol", s("all"));
+    assert_no_op(&ty, &live, &all);
+
+    // A tag removed outside forge shows; the update puts it back.
+    let untag = ec2
+        .delete_tags()
+        .resources(&id)
+        .tags(Tag::builder().key("team").build());
+    let after = cycle
+        .drift_and_repair(
+            &live,
             async { untag.send().await.map(|_| ()).expect("untag") },
             |drifted| {
                 assert!(

@@ -425,6 +425,8 @@ fn ec2_network_both_ways_on_the_emulator() {
 fn ec2_network_imports_both_ways_on_the_emulator() {
     let Some(oracle) = oracle() else { return };
     import_both_ways_but(oracle, "inet", NET_BEFORE, &[]);
+}
+
 // --- aws_vpc_security_group_ingress_rule / _egress_rule (ec2vol) ---
 
 /// The rule types on groups of their own that have no inline rules (the provider's
