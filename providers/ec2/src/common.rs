@@ -17,6 +17,35 @@ pub fn client(ctx: &AwsContext) -> aws_sdk_ec2::Client {
     forge_aws_common::service_client!(aws_sdk_ec2, ctx, "ec2")
 }
 
+/// Runs `delete` until AWS stops answering DependencyViolation (what used the object, an
+/// instance being terminated or an interface being deleted, still holds it for a while):
+/// about a minute, enough for that without making a real dependency wait long to be
+/// reported. An object already gone counts as deleted; a dependency still there at the end
+/// gets `in_use_hint`.
+pub async fn delete_once_released<F, Fut>(in_use_hint: &str, delete: F) -> ProviderResult<()>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = ProviderResult<()>>,
+{
+    let backoff = forge_aws_common::Backoff {
+        attempts: 8,
+        first_delay: std::time::Duration::from_secs(1),
+        max_delay: std::time::Duration::from_secs(15),
+    };
+    let result = forge_aws_common::retry(
+        backoff,
+        |e| e.code.as_deref() == Some("DependencyViolation"),
+        delete,
+    )
+    .await;
+    match result {
+        Ok(()) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) if e.code.as_deref() == Some("DependencyViolation") => Err(e.hint(in_use_hint)),
+        Err(e) => Err(e),
+    }
+}
+
 /// True for the error codes EC2 uses when the object asked about does not exist.
 pub fn is_not_found(err: &ProviderError) -> bool {
     // A malformed instance id in state names nothing that can exist either.

@@ -23,6 +23,7 @@ use crate::common::{
     tags_state, update_tags,
 };
 use crate::instance_settings;
+use crate::intent_tag::INTENT_TAG;
 use crate::root_volume;
 use crate::user_data::{
     decode_live, hash_bytes, user_data_bytes, user_data_for_aws, user_data_hash,
@@ -47,9 +48,6 @@ fn launch_tag_specifications(
     Some(specifications).filter(|s| !s.is_empty())
 }
 
-/// The tag an instance is launched with under a create's intent, holding the intent's
-/// token until the create ends; never part of the instance's recorded tags.
-const INTENT_TAG: &str = "forge:create-token";
 /// How long create, update and delete wait for an instance to reach a state
 /// (Terraform's default timeouts are 10 minutes for create and 20 for delete).
 const STATE_TIMEOUT: Duration = Duration::from_secs(600);

@@ -11,7 +11,8 @@ use forge_provider::{ProviderResult, Value};
 
 use crate::common::set_attr;
 
-/// The tag key holding an intent's token (the same key `aws_instance` uses).
+/// The tag key holding an intent's token while a create is in flight (every EC2 type
+/// created under an intent, `aws_instance` too); never part of a recorded state.
 pub const INTENT_TAG: &str = "forge:create-token";
 
 /// The tags to create an object with: `tags_all`, plus the marker when there is a token.

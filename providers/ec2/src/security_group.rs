@@ -14,8 +14,8 @@ use forge_provider::{
 };
 
 use crate::common::{
-    client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, prefix_of,
-    replace_paths, set_attr, tag_specifications, tags_from_aws, tags_state, update_tags,
+    client, config_tags, delete_once_released, ec2_arn, is_not_found, opt_string, plan_tags_all,
+    prefix_of, replace_paths, set_attr, tag_specifications, tags_from_aws, tags_state, update_tags,
 };
 use crate::sg_rules::{
     AtomicRule, atomize, atomize_aws, default_egress, normalize_rule, rule_block, rules_value,
@@ -480,16 +480,8 @@ impl ResourceType for SecurityGroupType {
                     .await?;
             }
         }
-        // An instance being terminated still holds the group for a while; about a
-        // minute covers that without making a real dependency wait long to be reported.
-        let backoff = Backoff {
-            attempts: 8,
-            first_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(15),
-        };
-        let result = retry(
-            backoff,
-            |e| e.code.as_deref() == Some("DependencyViolation"),
+        delete_once_released(
+            "the group is still used (by an instance, a network interface or another group's rule): remove that use first",
             || async {
                 self.client
                     .delete_security_group()
@@ -500,15 +492,7 @@ impl ResourceType for SecurityGroupType {
                     .map_err(sdk_error)
             },
         )
-        .await;
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) if e.code.as_deref() == Some("DependencyViolation") => Err(e.hint(
-                "the group is still used (by an instance, a network interface or another group's rule): remove that use first",
-            )),
-            Err(e) => Err(e),
-        }
+        .await
     }
 
     async fn find_created(

@@ -17,8 +17,8 @@ use forge_provider::{
 };
 
 use crate::common::{
-    client, config_tags, ec2_arn, is_not_found, plan_tags_all, replace_paths, set_attr,
-    tag_specifications, tags_from_aws, tags_state, update_tags,
+    client, config_tags, delete_once_released, ec2_arn, is_not_found, plan_tags_all, replace_paths,
+    set_attr, tag_specifications, tags_from_aws, tags_state, update_tags,
 };
 use crate::intent_tag::{remove_intent_tag, tags_with_token, token_filter, without_intent_tag};
 
@@ -621,15 +621,8 @@ impl ResourceType for VpcResource {
         let Some(id) = state.str_attr("id") else {
             return Ok(());
         };
-        // Subnets, gateways and interfaces being deleted still hold the VPC for a while.
-        let backoff = Backoff {
-            attempts: 8,
-            first_delay: Duration::from_secs(1),
-            max_delay: Duration::from_secs(15),
-        };
-        let result = retry(
-            backoff,
-            |e| e.code.as_deref() == Some("DependencyViolation"),
+        delete_once_released(
+            "the VPC still has subnets, gateways, interfaces or security groups: delete them first",
             || async {
                 self.client
                     .delete_vpc()
@@ -640,15 +633,7 @@ impl ResourceType for VpcResource {
                     .map_err(sdk_error)
             },
         )
-        .await;
-        match result {
-            Ok(()) => Ok(()),
-            Err(e) if is_not_found(&e) => Ok(()),
-            Err(e) if e.code.as_deref() == Some("DependencyViolation") => Err(e.hint(
-                "the VPC still has subnets, gateways, interfaces or security groups: delete them first",
-            )),
-            Err(e) => Err(e),
-        }
+        .await
     }
 
     async fn import(&self, id: &str) -> ProviderResult<Option<Value>> {
