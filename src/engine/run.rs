@@ -37,6 +37,7 @@ mod adoption;
 /// Conditions (precondition/postcondition) and check blocks, on the runner's scopes.
 mod conditions;
 mod data_sources;
+mod dependents_first;
 mod modules;
 mod orphans;
 mod providers;
@@ -207,6 +208,10 @@ struct Runner<'a> {
     targeting: UnitTargeting,
     /// Which graph nodes run under them (all without targets).
     selection: NodeSelection,
+    /// Instances replaced delete-then-create whose delete ran before a dependency of theirs
+    /// changed (dependents_first.rs), with what state recorded of them: their own node
+    /// only creates them, and reports the replacement.
+    early_deleted: tokio::sync::Mutex<BTreeMap<InstanceAddr, Value>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -371,6 +376,7 @@ impl<'a> Runner<'a> {
                 runs: vec![true; n],
                 whole: vec![true; n],
             },
+            early_deleted: tokio::sync::Mutex::new(BTreeMap::new()),
         }
     }
 

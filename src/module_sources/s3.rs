@@ -31,23 +31,7 @@ async fn get(object: &S3Object, max_bytes: usize) -> Result<Vec<u8>, String> {
     // default client leaves them alone).
     let proxy = aws_smithy_http_client::proxy::ProxyConfig::from_env();
     if !proxy.is_disabled() {
-        let client = aws_smithy_http_client::Builder::new().build_with_connector_fn(
-            move |settings, components| {
-                let mut connector = aws_smithy_http_client::Connector::builder();
-                if let Some(settings) = settings {
-                    connector = connector.connector_settings(settings.clone());
-                }
-                if let Some(components) = components {
-                    connector.set_sleep_impl(components.sleep_impl());
-                }
-                connector
-                    .proxy_config(proxy.clone())
-                    .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
-                        aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
-                    ))
-                    .build()
-            },
-        );
+        let client = forge_aws_common::transport::proxied_client(proxy, Default::default());
         loader = loader.http_client(client);
     }
     let shared = loader.load().await;

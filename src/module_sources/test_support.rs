@@ -32,9 +32,11 @@ impl Server {
         Server::serve(move |stream, seen| answer(stream, seen, route.as_ref()))
     }
 
-    /// Starts a CONNECT proxy: each `CONNECT host:port` is recorded (its `path` is the
-    /// target, its `authorization` the Proxy-Authorization header), answered 200 and
-    /// piped both ways to the target.
+    /// Starts a proxy: each `CONNECT host:port` is recorded (its `path` is the target, its
+    /// `authorization` the Proxy-Authorization header), answered 200 and piped both ways
+    /// to the target; a plain-HTTP request in absolute form (`GET http://host:port/...`,
+    /// how clients send `http://` requests to a proxy) is recorded with its URL as `path`
+    /// and forwarded to its host as it came.
     pub fn connect_proxy() -> Server {
         Server::serve(tunnel)
     }
@@ -90,22 +92,26 @@ impl Drop for Server {
 }
 
 /// Reads a request's head: its target (the second word of the first line) and the
-/// value of the header `credentials_header`; records them and returns the target.
+/// value of the header `credentials_header`; records them and returns the target and the
+/// head as it came (to forward it).
 fn read_head(
     stream: &TcpStream,
     credentials_header: &str,
     seen: &Mutex<Vec<Seen>>,
-) -> Option<String> {
+) -> Option<(String, String)> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut line = String::new();
     reader.read_line(&mut line).ok()?;
     let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+    let mut raw = line.clone();
     let mut authorization = None;
     loop {
         let mut header = String::new();
         if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+            raw.push_str("\r\n");
             break;
         }
+        raw.push_str(&header);
         if let Some((name, value)) = header.split_once(':')
             && name.eq_ignore_ascii_case(credentials_header)
         {
@@ -118,22 +124,27 @@ fn read_head(
             authorization,
         });
     }
-    Some(path)
+    Some((path, raw))
 }
 
 fn tunnel(stream: TcpStream, seen: &Mutex<Vec<Seen>>) {
-    let Some(target) = read_head(&stream, "proxy-authorization", seen) else {
+    let Some((target, head)) = read_head(&stream, "proxy-authorization", seen) else {
         return;
     };
+    // `http://host:port/path`: forwarded as it came; otherwise `host:port` to tunnel to.
+    let forward_to = target
+        .strip_prefix("http://")
+        .map(|rest| rest.split('/').next().unwrap_or(rest).to_string());
     let mut client = stream;
-    let Ok(upstream) = TcpStream::connect(&target) else {
+    let Ok(mut upstream) = TcpStream::connect(forward_to.as_deref().unwrap_or(&target)) else {
         let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n");
         return;
     };
-    if client
-        .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-        .is_err()
-    {
+    let opened = match forward_to {
+        Some(_) => upstream.write_all(head.as_bytes()),
+        None => client.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n"),
+    };
+    if opened.is_err() {
         return;
     }
     let (Ok(mut client_in), Ok(mut upstream_out)) = (client.try_clone(), upstream.try_clone())
@@ -155,7 +166,7 @@ fn answer(
     seen: &Mutex<Vec<Seen>>,
     route: &(dyn Fn(&str) -> Answer + Send + Sync),
 ) {
-    let Some(path) = read_head(&stream, "authorization", seen) else {
+    let Some((path, _)) = read_head(&stream, "authorization", seen) else {
         return;
     };
     let (status, headers, body) = route(&path);

@@ -324,3 +324,78 @@ fn module_downloads_go_through_the_proxy_the_environment_names() {
     );
     assert!(!run.all().contains("pr0xy-pass"), "{}", run.all());
 }
+
+/// An S3 archive is fetched through the proxy the environment names too (the SDK's own
+/// proxy support: the emulator's plain-HTTP endpoint is asked in absolute form through
+/// the proxy, with the proxy URL's credentials), never printing them.
+#[tokio::test]
+async fn s3_module_archives_go_through_the_proxy_the_environment_names() {
+    use forge_module_sources::test_support::{Member, Server, tar_gz};
+
+    let bucket = crate::emulator::unique("forge-modproxy");
+    let s3 = aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(&crate::emulator::sdk_config().await)
+            .force_path_style(true)
+            .build(),
+    );
+    s3.create_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("create the bucket");
+    let module = versioned_module("4.0.0");
+    s3.put_object()
+        .bucket(&bucket)
+        .key("modules/queue.tgz")
+        .body(tar_gz(&[Member::File("queue/main.tf", module.as_bytes())]).into())
+        .send()
+        .await
+        .expect("upload the archive");
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("emulator variables");
+    assert!(endpoint.starts_with("http://"), "{endpoint}");
+    let proxy = Server::connect_proxy();
+    let w = World::new(&[(
+        "env/u/terragrunt.hcl",
+        &format!(
+            "terraform {{\n  source = \"s3::{endpoint}/{bucket}/modules/queue.tgz//queue\"\n}}\ninputs = {{\n  name = \"s3proxied\"\n}}\n"
+        ),
+    )]);
+    let proxy_url = format!("http://forge:pr0xy-pass@127.0.0.1:{}", proxy.port);
+    let cache = w.path("module-cache");
+    let cache = cache.to_str().expect("utf-8 path");
+    let env = [
+        ("FORGE_MODULE_CACHE", cache),
+        ("HTTP_PROXY", proxy_url.as_str()),
+        ("http_proxy", proxy_url.as_str()),
+        ("NO_PROXY", ""),
+        ("no_proxy", ""),
+    ];
+    let run = w.forge_with(&["apply", "env", "-auto-approve"], "", &env);
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert!(!run.all().contains("pr0xy-pass"), "{}", run.all());
+    let out = w.forge_with(&["output", "env/u", "-raw", "value"], "", &env);
+    assert_eq!(out.stdout, "s3proxied-4.0.0", "{}", out.all());
+    let asked = proxy.seen.lock().expect("seen").clone();
+    let object = asked
+        .iter()
+        .find(|s| {
+            s.path.starts_with("http://") && s.path.contains(&format!("{bucket}/modules/queue.tgz"))
+        })
+        .unwrap_or_else(|| panic!("the object was not asked through the proxy: {asked:?}"));
+    // base64("forge:pr0xy-pass")
+    assert_eq!(
+        object.authorization.as_deref(),
+        Some("Basic Zm9yZ2U6cHIweHktcGFzcw==")
+    );
+    s3.delete_object()
+        .bucket(&bucket)
+        .key("modules/queue.tgz")
+        .send()
+        .await
+        .expect("delete the archive");
+    s3.delete_bucket()
+        .bucket(&bucket)
+        .send()
+        .await
+        .expect("delete the bucket");
+}

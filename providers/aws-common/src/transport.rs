@@ -42,27 +42,30 @@ pub fn http_client(
                 .build_https()
         }));
     };
-    let context = context.unwrap_or_default();
-    // The connector is made per client configuration, as the SDK's own builder does,
-    // with the proxy in front of it.
-    Ok(Some(Builder::new().build_with_connector_fn(
-        move |settings, components| {
-            let mut connector = Connector::builder();
-            if let Some(settings) = settings {
-                connector = connector.connector_settings(settings.clone());
-            }
-            if let Some(components) = components {
-                connector.set_sleep_impl(components.sleep_impl());
-            }
-            connector
-                .proxy_config(proxy.clone())
-                .tls_provider(tls::Provider::Rustls(
-                    tls::rustls_provider::CryptoMode::AwsLc,
-                ))
-                .tls_context(context.clone())
-                .build()
-        },
-    )))
+    Ok(Some(proxied_client(proxy, context.unwrap_or_default())))
+}
+
+/// An HTTP client that sends every request through `proxy` (HTTPS tunnelled with
+/// CONNECT), trusting `context`'s roots. The connector is made per client configuration,
+/// as the SDK's own builder does, with the proxy in front of it. Module downloads from S3
+/// use it too, with the proxy the environment names.
+pub fn proxied_client(proxy: ProxyConfig, context: TlsContext) -> SharedHttpClient {
+    Builder::new().build_with_connector_fn(move |settings, components| {
+        let mut connector = Connector::builder();
+        if let Some(settings) = settings {
+            connector = connector.connector_settings(settings.clone());
+        }
+        if let Some(components) = components {
+            connector.set_sleep_impl(components.sleep_impl());
+        }
+        connector
+            .proxy_config(proxy.clone())
+            .tls_provider(tls::Provider::Rustls(
+                tls::rustls_provider::CryptoMode::AwsLc,
+            ))
+            .tls_context(context.clone())
+            .build()
+    })
 }
 
 /// The SDK's proxy configuration for the block's arguments. The SDK's client takes one

@@ -247,6 +247,12 @@ impl Runner<'_> {
             return Ok(planned);
         }
         self.check_planned(addr, action)?;
+        if matches!(
+            action,
+            Action::Update | Action::DeleteThenCreate | Action::CreateThenDelete
+        ) {
+            self.delete_replaced_dependents(addr).await?;
+        }
         let result = self
             .perform(
                 rt,
@@ -263,6 +269,12 @@ impl Runner<'_> {
             self.created_recorded(rt, addr, &result).await;
         }
         self.recorder.intents.settle(&addr_text);
+        let mut change = change;
+        if let Some(deleted) = self.early_deleted.lock().await.get(addr) {
+            // Deleted before a dependency changed: the plan's replacement, in two steps.
+            change.action = Action::DeleteThenCreate;
+            change.before = Some(deleted.clone());
+        }
         lock(&self.collected).changes.push(change);
         // After the operation is recorded: a failure stops what depends on it.
         self.resource_conditions(rb, addr, &binding, Some(&result))?;

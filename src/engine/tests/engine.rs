@@ -1435,3 +1435,69 @@ async fn a_replacement_whose_object_vanished_before_the_apply_is_only_created() 
     let again = e.plan(&env, PlanMode::Normal).await.expect("plan");
     assert!(!unit_plan(&again, "u").has_changes(), "{again:?}");
 }
+
+/// An object changed in place while an object depending on it is replaced (an IAM group
+/// renamed while the membership naming it is replaced): the dependent is deleted before
+/// the change, and created after it, as Terraform orders them. Deleting it after the
+/// change would address the changed object by its old identity.
+#[tokio::test]
+async fn a_replaced_dependent_is_deleted_before_its_dependency_changes() {
+    let config = |value: &str| {
+        format!(
+            "resource \"fake_thing\" \"group\" {{\n  name  = \"group\"\n  value = \"{value}\"\n}}\n\
+             resource \"fake_thing\" \"member\" {{\n  name = \"member-${{fake_thing.group.value}}\"\n}}\n"
+        )
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let unit = |value: &str| {
+        write(
+            dir.path(),
+            &[
+                ("u/terragrunt.hcl", "inputs = {}\n"),
+                ("u/main.tf", &config(value)),
+            ],
+        )
+    };
+    unit("one");
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    let (_, applied) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    assert!(!applied.failed(), "{applied:?}");
+    unit("two");
+    let env = load(dir.path());
+    let before = cloud.calls().len();
+    let (plan, applied) = plan_apply(&e, &env, PlanMode::Normal).await;
+    assert!(!applied.failed(), "{applied:?}");
+    let u = unit_plan(&plan, "u");
+    assert_eq!(action(u, "fake_thing.group"), Action::Update);
+    assert_eq!(action(u, "fake_thing.member"), Action::DeleteThenCreate);
+    let ops: Vec<(FakeOp, String)> = cloud.calls()[before..]
+        .iter()
+        .filter(|c| matches!(c.op, FakeOp::Create | FakeOp::Delete | FakeOp::Update))
+        .map(|c| (c.op, c.name.clone()))
+        .collect();
+    assert_eq!(
+        ops,
+        vec![
+            (FakeOp::Delete, "member-one".to_string()),
+            (FakeOp::Update, "group".to_string()),
+            (FakeOp::Create, "member-two".to_string()),
+        ]
+    );
+    // The apply reports the replacement the plan showed.
+    let applied_unit = applied
+        .units
+        .iter()
+        .find(|(name, _)| name == "u")
+        .and_then(|(_, o)| o.done())
+        .and_then(|a| a.result.as_ref())
+        .expect("the unit's apply result");
+    assert_eq!(
+        action(applied_unit, "fake_thing.member"),
+        Action::DeleteThenCreate
+    );
+    assert_eq!(cloud.objects_named("member-two").len(), 1);
+    assert!(cloud.objects_named("member-one").is_empty());
+    let again = e.plan(&env, PlanMode::Normal).await.expect("plan");
+    assert!(!unit_plan(&again, "u").has_changes(), "{again:?}");
+}

@@ -431,10 +431,10 @@ fn ec2_network_imports_both_ways_on_the_emulator() {
 
 /// The rule types on groups of their own that have no inline rules (the provider's
 /// documentation says not to mix the two on one group): a CIDR rule with ports,
-/// description and tags, an all-traffic rule naming its group itself, and an egress rule.
-/// At most one rule of a kind per group: the groups' state records the rules as a set,
-/// which the provider writes in its hash order and forge sorted (README "Known
-/// incompatibilities"), and the state comparison goes by position.
+/// description and tags, a second CIDR rule on the same group, an all-traffic rule naming
+/// its group itself, and an egress rule. The group's state records its two ingress rules
+/// as a set, which the provider writes in its hash order and forge sorted; the state
+/// comparison takes sets by their elements (state_diff).
 const EC2VOL_BEFORE: &str = r##"
 data "aws_vpc" "default" {
   default = true
@@ -453,6 +453,14 @@ resource "aws_vpc_security_group_ingress_rule" "https" {
   cidr_ipv4         = "10.0.0.0/8"
   description       = "https"
   tags              = { Name = "@NAME@-in" }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "ssh" {
+  security_group_id = aws_security_group.rules.id
+  ip_protocol       = "tcp"
+  from_port         = 22
+  to_port           = 22
+  cidr_ipv4         = "192.168.0.0/16"
 }
 
 resource "aws_security_group" "peer" {

@@ -219,19 +219,19 @@ resource "aws_iam_group_membership" "m" {
 "#;
 
 /// The updatable arguments of `PEOPLE` and `MEMBERSHIP` the emulator lets both tools
-/// change: the group's path, the user's tags and `force_destroy` (all in place), the OIDC
-/// provider's thumbprints and tags, the group's members. Not the user's name or path:
-/// LocalStack's UpdateUser drops the user's tags, so Terraform's own update loses them
-/// there (forge reads them again after UpdateUser; its renames and moves are tested in
-/// providers/iam/tests). Not the group's name: Terraform destroys the attachment and
-/// membership that name it first; forge renames the group, then finds them gone under the
-/// old name and only creates their replacements (engine test
-/// `a_replacement_whose_object_vanished_before_the_apply_is_only_created`); that round
-/// is not run against the provider yet. Not the OIDC provider's
-/// `client_id_list`: LocalStack does not implement AddClientIDToOpenIDConnectProvider
-/// (providers/iam/tests shows its refusal).
+/// change: the group's name and path (a rename is in place, and the attachment and
+/// membership naming the group are replaced: Terraform destroys them first, forge renames
+/// the group first and then finds them gone under the old name and only creates their
+/// replacements, engine test `a_replacement_whose_object_vanished_before_the_apply_is_only_created`),
+/// the user's tags and `force_destroy` (all in place), the OIDC provider's thumbprints and
+/// tags, the group's members. Not the user's name or path: LocalStack's UpdateUser drops
+/// the user's tags, so Terraform's own update loses them there (forge reads them again
+/// after UpdateUser; its renames and moves are tested in providers/iam/tests). Not the
+/// OIDC provider's `client_id_list`: LocalStack does not implement
+/// AddClientIDToOpenIDConnectProvider (providers/iam/tests shows its refusal).
 fn people_updated(text: &str) -> String {
     text.replace("force_destroy = true", "force_destroy = false")
+        .replace("\"@NAME@-group\"", "\"@NAME@-team\"")
         .replace(
             "tags          = { team = \"oracle\" }",
             "tags          = { team = \"oracle\", tier = \"2\" }",

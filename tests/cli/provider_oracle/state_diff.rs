@@ -134,10 +134,13 @@ pub fn state_diff(terraform: &J, forge: &J, masks: &Masks) -> Vec<Difference> {
                 if a != b {
                     push("sensitive_attributes".into(), Some(&a), Some(&b));
                 }
+                let schema = forge_schema_of(t.data, &t.type_name);
+                let shape = schema.map_or(Shape::Unknown, Shape::Block);
                 diff_values(
                     "",
                     t.raw.get("attributes"),
                     f.raw.get("attributes"),
+                    shape,
                     &mut push,
                 );
             }
@@ -215,6 +218,8 @@ fn index_as_star(path: &str) -> String {
 
 struct Instance {
     type_name: String,
+    /// A data source's instance (`mode = "data"`), whose schema is the data source's.
+    data: bool,
     raw: J,
 }
 
@@ -251,6 +256,7 @@ fn instances(state: &J, name: Option<&str>, generated: bool) -> BTreeMap<String,
                 address,
                 Instance {
                     type_name: type_name.clone(),
+                    data: r["mode"] == "data",
                     raw: mask(&raw, name, generated),
                 },
             );
@@ -265,11 +271,76 @@ fn sorted_paths(v: Option<&J>) -> J {
     J::Array(paths)
 }
 
-/// Walks both values, reporting each leaf (or shape) difference with its path.
+/// forge's schema of a type (which attributes are sets); `None` for a type forge lacks, whose
+/// lists are then compared by position. forge's schemas are checked against the provider's
+/// by `assert_schemas_match`, so the set-ness read here is the provider's.
+fn forge_schema_of(data: bool, type_name: &str) -> Option<&'static forge_provider::Schema> {
+    use forge_provider::ProviderFactory;
+    static SCHEMAS: std::sync::OnceLock<forge_provider::ProviderSchemas> =
+        std::sync::OnceLock::new();
+    let schemas = SCHEMAS.get_or_init(|| forge_aws::AwsProviderFactory::default().schemas());
+    if data {
+        schemas.data_sources.get(type_name)
+    } else {
+        schemas.resources.get(type_name)
+    }
+}
+
+/// Where a value sits in its type's schema, as far as comparing needs it: whether a list in
+/// state is a set (its order is whatever each tool read from AWS) or a list.
+#[derive(Clone, Copy)]
+enum Shape<'a> {
+    /// An object with the schema's attributes and blocks.
+    Block(&'a forge_provider::Schema),
+    /// The occurrences of a nested block.
+    Blocks(&'a forge_provider::BlockType),
+    Attr(&'a forge_provider::AttrType),
+    /// Not in forge's schema: compared by position.
+    Unknown,
+}
+
+impl<'a> Shape<'a> {
+    /// The shape of an object's member `key`, or of a map's value.
+    fn member(self, key: &str) -> Shape<'a> {
+        use forge_provider::AttrType;
+        match self {
+            Shape::Block(s) => match (s.attributes.get(key), s.blocks.get(key)) {
+                (Some(a), _) => Shape::Attr(&a.ty),
+                (None, Some(b)) => Shape::Blocks(b),
+                (None, None) => Shape::Unknown,
+            },
+            Shape::Attr(AttrType::Map(t)) => Shape::Attr(t),
+            _ => Shape::Unknown,
+        }
+    }
+
+    /// The shape of a list's or set's elements.
+    fn element(self) -> Shape<'a> {
+        use forge_provider::AttrType;
+        match self {
+            Shape::Blocks(b) => Shape::Block(&b.schema),
+            Shape::Attr(AttrType::List(t) | AttrType::Set(t)) => Shape::Attr(t),
+            _ => Shape::Unknown,
+        }
+    }
+
+    fn is_set(self) -> bool {
+        match self {
+            Shape::Blocks(b) => b.unordered,
+            Shape::Attr(t) => matches!(t, forge_provider::AttrType::Set(_)),
+            _ => false,
+        }
+    }
+}
+
+/// Walks both values, reporting each leaf (or shape) difference with its path. Sets compare
+/// by elements: equal elements pair up whatever their positions, and what is left is compared
+/// pairwise (under Terraform's index) or, when the counts differ, reported as one difference.
 fn diff_values(
     path: &str,
     a: Option<&J>,
     b: Option<&J>,
+    shape: Shape<'_>,
     push: &mut impl FnMut(String, Option<&J>, Option<&J>),
 ) {
     let join = |k: &str| {
@@ -283,12 +354,47 @@ fn diff_values(
         (Some(J::Object(x)), Some(J::Object(y))) => {
             let keys: BTreeSet<&String> = x.keys().chain(y.keys()).collect();
             for k in keys {
-                diff_values(&join(k), x.get(k), y.get(k), push);
+                diff_values(&join(k), x.get(k), y.get(k), shape.member(k), push);
+            }
+        }
+        (Some(J::Array(x)), Some(J::Array(y))) if shape.is_set() => {
+            let mut paired = vec![false; y.len()];
+            let mut left: Vec<(usize, &J)> = Vec::new();
+            for (i, p) in x.iter().enumerate() {
+                match (0..y.len()).find(|&j| !paired[j] && &y[j] == p) {
+                    Some(j) => paired[j] = true,
+                    None => left.push((i, p)),
+                }
+            }
+            let right: Vec<&J> = y
+                .iter()
+                .zip(&paired)
+                .filter(|(_, p)| !**p)
+                .map(|(q, _)| q)
+                .collect();
+            if left.len() == right.len() {
+                for ((i, p), q) in left.into_iter().zip(right) {
+                    diff_values(
+                        &join(&i.to_string()),
+                        Some(p),
+                        Some(q),
+                        shape.element(),
+                        push,
+                    );
+                }
+            } else {
+                push(path.to_string(), a, b);
             }
         }
         (Some(J::Array(x)), Some(J::Array(y))) if x.len() == y.len() => {
             for (i, (p, q)) in x.iter().zip(y).enumerate() {
-                diff_values(&join(&i.to_string()), Some(p), Some(q), push);
+                diff_values(
+                    &join(&i.to_string()),
+                    Some(p),
+                    Some(q),
+                    shape.element(),
+                    push,
+                );
             }
         }
         (a, b) if a != b => push(path.to_string(), a, b),
@@ -488,4 +594,51 @@ fn a_listed_path_covers_what_is_under_it_and_nothing_beside_it() {
     assert!(is_known(&difference("ebs_block_device.1.tags")));
     assert!(!is_known(&difference("ebs_block_device.0.tags_all.env")));
     assert!(!is_known(&difference("root_block_device.0.tags.env")));
+}
+
+#[test]
+fn sets_compare_by_elements_and_lists_by_position() {
+    let group = |ingress: J, policies: J| {
+        serde_json::json!({"version": 4, "resources": [
+            {"mode": "managed", "type": "aws_security_group", "name": "g",
+             "instances": [{"schema_version": 1, "attributes": {"ingress": ingress}}]},
+            {"mode": "managed", "type": "aws_iam_role", "name": "r",
+             "instances": [{"schema_version": 0, "attributes": {"managed_policy_arns": policies}}]}
+        ]})
+    };
+    let rule =
+        |port: i64| serde_json::json!({"from_port": port, "to_port": port, "protocol": "tcp"});
+    let arns = |a: &[&str]| J::from(a.iter().map(|s| J::from(*s)).collect::<Vec<_>>());
+    let a = group(J::from(vec![rule(80), rule(443)]), arns(&["p1", "p2"]));
+    // The same rules and policies in another order: no difference (both are sets).
+    let b = group(J::from(vec![rule(443), rule(80)]), arns(&["p2", "p1"]));
+    assert_eq!(state_diff(&a, &b, &Masks::none()), Vec::<Difference>::new());
+    // One rule changed: one difference, under the changed rule's index in Terraform's state.
+    let c = group(J::from(vec![rule(443), rule(8080)]), arns(&["p1", "p2"]));
+    let diffs = state_diff(&a, &c, &Masks::none());
+    let paths: Vec<&str> = diffs.iter().map(|d| d.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        ["ingress.0.from_port", "ingress.0.to_port"],
+        "{diffs:?}"
+    );
+    // A rule more on one side: the whole set differs.
+    let d = group(
+        J::from(vec![rule(80), rule(443), rule(22)]),
+        arns(&["p1", "p2"]),
+    );
+    let diffs = state_diff(&a, &d, &Masks::none());
+    assert_eq!(diffs.len(), 1, "{diffs:?}");
+    assert_eq!(diffs[0].path, "ingress");
+    // A type forge does not have keeps comparing lists by position.
+    let unknown = |xs: J| {
+        serde_json::json!({"version": 4, "resources": [{"mode": "managed", "type": "aws_not_a_type",
+            "name": "n", "instances": [{"schema_version": 0, "attributes": {"xs": xs}}]}]})
+    };
+    let diffs = state_diff(
+        &unknown(arns(&["a", "b"])),
+        &unknown(arns(&["b", "a"])),
+        &Masks::none(),
+    );
+    assert_eq!(diffs.len(), 2, "{diffs:?}");
 }
