@@ -34,6 +34,13 @@ pub struct DriftArgs {
     /// Leave these units out (a name, a folder name or a glob; repeatable).
     #[arg(long = "exclude-unit", value_name = "UNIT")]
     pub exclude_unit: Vec<String>,
+    /// Also list the objects in the environment's accounts that carry its default tags
+    /// (or `--name-prefix`) and that no unit's state records, with `import` blocks for them.
+    #[arg(long)]
+    pub unmanaged: bool,
+    /// With --unmanaged: objects whose name starts with this are the environment's too.
+    #[arg(long, value_name = "PREFIX", requires = "unmanaged")]
+    pub name_prefix: Option<String>,
     /// How many units and objects to read at once.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     pub parallelism: u32,
@@ -68,7 +75,7 @@ pub async fn run(args: DriftArgs) -> Outcome {
     let backends: Vec<Arc<dyn BackendFactory>> = vec![Arc::new(
         forge_aws::remote_state::S3BackendFactory::new().creating_missing(false),
     )];
-    let mut engine = forge_engine::Engine::new(factories, backends)
+    let mut engine = forge_engine::Engine::new(factories.clone(), backends)
         .with_key_services(crate::cli::common::key_services());
     engine.options = Options {
         parallelism: args.parallelism as usize,
@@ -89,6 +96,22 @@ pub async fn run(args: DriftArgs) -> Outcome {
         .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| dir.display().to_string());
     let mut report = DriftReport::from_plan(&name, &plan);
+    if args.unmanaged {
+        let filter = forge_provider::DiscoveryFilter {
+            name_prefix: args.name_prefix.clone(),
+        };
+        let mut found = Vec::new();
+        for factory in &factories {
+            found.extend(factory.discover(&filter).await.map_err(|e| {
+                Failure::Engine(EngineError::provider(
+                    &format!("provider {}", factory.name()),
+                    "listing the environment's objects",
+                    &e,
+                ))
+            })?);
+        }
+        report.unmanaged = Some(forge_render::unmanaged::unmanaged(&plan, found));
+    }
     if let (Some(earlier), Some(path)) = (&earlier, &args.since) {
         report = report
             .since(earlier)

@@ -28,6 +28,8 @@ pub struct DriftReport {
     pub units: Vec<UnitDrift>,
     /// Units that could not be read, with the reason (the report is then incomplete).
     pub failed: Vec<(String, String)>,
+    /// With `--unmanaged`: the objects with the environment's marks no state records.
+    pub unmanaged: Option<Vec<crate::unmanaged::Unmanaged>>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -72,6 +74,7 @@ impl DriftReport {
             objects_checked: 0,
             units: Vec::new(),
             failed: Vec::new(),
+            unmanaged: None,
         };
         for (name, outcome) in &plan.units {
             match outcome {
@@ -114,9 +117,10 @@ impl DriftReport {
         report
     }
 
-    /// True when some object drifted.
+    /// True when some object drifted, or (with `--unmanaged`) some object has the
+    /// environment's marks and no state records it.
     pub fn has_drift(&self) -> bool {
-        !self.units.is_empty()
+        !self.units.is_empty() || self.unmanaged.as_ref().is_some_and(|u| !u.is_empty())
     }
 
     fn object_count(&self) -> usize {
@@ -157,6 +161,21 @@ impl DriftReport {
                 .retain(|o| !known.contains(&identity(&name, &object_json(o))));
         }
         self.units.retain(|u| !u.objects.is_empty());
+        let known_unmanaged: BTreeSet<(String, String)> = earlier
+            .get("unmanaged")
+            .and_then(J::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| {
+                Some((
+                    o.get("type")?.as_str()?.to_string(),
+                    o.get("id")?.as_str()?.to_string(),
+                ))
+            })
+            .collect();
+        if let Some(list) = &mut self.unmanaged {
+            list.retain(|o| !known_unmanaged.contains(&(o.type_name.clone(), o.id.clone())));
+        }
         Ok(self)
     }
 
@@ -175,6 +194,9 @@ impl DriftReport {
                 "unit": unit,
                 "error": error,
             })).collect::<Vec<_>>(),
+            "unmanaged": self.unmanaged.as_ref().map(|list| {
+                list.iter().map(crate::unmanaged::Unmanaged::to_json).collect::<Vec<_>>()
+            }),
         })
     }
 
@@ -208,6 +230,10 @@ impl DriftReport {
         out.push('\n');
         for (unit, error) in &self.failed {
             let _ = writeln!(out, "unit {unit} could not be checked: {error}");
+        }
+        if let Some(list) = &self.unmanaged {
+            out.push('\n');
+            out.push_str(&crate::unmanaged::to_text(list));
         }
         out
     }
@@ -249,6 +275,9 @@ impl DriftReport {
             for (unit, error) in &self.failed {
                 let _ = writeln!(out, "- {}: {}", cell(unit), cell(error));
             }
+        }
+        if let Some(list) = &self.unmanaged {
+            out.push_str(&crate::unmanaged::to_markdown(list));
         }
         out
     }

@@ -13,4 +13,5 @@ pub mod plan_json_config;
 pub mod run_report;
 pub mod state_json;
 pub mod text;
+pub mod unmanaged;
 pub mod version;

@@ -36,6 +36,7 @@ mod terraform_remote;
 mod terragrunt_functions;
 mod unit_hooks;
 mod unit_settings;
+mod unmanaged;
 mod utility_providers;
 mod variables;
 mod version_completions;

@@ -15,8 +15,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use forge_aws_common::AwsContext;
 use forge_provider::{
-    ConfigIssue, DataSourceType, Provider, ProviderFactory, ProviderResult, ProviderSchemas,
-    ResourceType, Schema, UnitRole, Value,
+    ConfigIssue, DataSourceType, Discovered, DiscoveryFilter, Provider, ProviderFactory,
+    ProviderResult, ProviderSchemas, ResourceType, Schema, UnitRole, Value,
 };
 use tokio::sync::Mutex;
 
@@ -118,6 +118,43 @@ impl ProviderFactory for AwsProviderFactory {
         let provider = Arc::new(AwsProvider::new(context));
         cache.push((config.clone(), role.cloned(), provider.clone()));
         Ok(provider)
+    }
+
+    /// Every configuration made so far (one per distinct provider block and unit role)
+    /// asks each service; an object two configurations reach is reported once.
+    async fn discover(&self, filter: &DiscoveryFilter) -> ProviderResult<Vec<Discovered>> {
+        let providers: Vec<Arc<AwsProvider>> = self
+            .cache
+            .lock()
+            .await
+            .iter()
+            .map(|(_, _, p)| p.clone())
+            .collect();
+        let unmarked = filter.name_prefix.as_deref().is_none_or(str::is_empty)
+            && providers.iter().all(|p| p.context.default_tags.is_empty());
+        if unmarked && !providers.is_empty() {
+            return Err(forge_provider::ProviderError::new(
+                "no provider configuration has default_tags and no name prefix was given: nothing tells the environment's objects from others",
+            )
+            .hint("add default_tags to the provider block (every object then carries them), or give --name-prefix"));
+        }
+        let mut found = Vec::new();
+        for provider in providers {
+            let ctx = provider.context.as_ref();
+            let (sqs, s3, iam, secrets, ec2) = tokio::join!(
+                forge_aws_sqs::discover::discover(ctx, filter),
+                forge_aws_s3::discover::discover(ctx, filter),
+                forge_aws_iam::discover::discover(ctx, filter),
+                forge_aws_secretsmanager::discover::discover(ctx, filter),
+                forge_aws_ec2::discover::discover(ctx, filter),
+            );
+            for service in [sqs, s3, iam, secrets, ec2] {
+                found.extend(service?);
+            }
+        }
+        found.sort();
+        found.dedup_by(|a, b| a.type_name == b.type_name && a.id == b.id);
+        Ok(found)
     }
 
     fn config_schema(&self) -> Option<Schema> {

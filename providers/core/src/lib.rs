@@ -4,6 +4,7 @@
 //! compiled only with the cargo feature `test-support` (see [`test_support`]).
 
 pub mod backend;
+pub mod discovery;
 #[cfg(feature = "test-support")]
 pub mod fake;
 pub mod intent;
@@ -18,6 +19,7 @@ pub use backend::{
     BackendError, BackendFactory, LOCK_PROCESS_MEMBER, LockInfo, LockLease, LockProcess,
     StateBackend, StoredState,
 };
+pub use discovery::{Discovered, DiscoveryFilter};
 pub use intent::{CreateIntent, Finding, Found, FoundBy};
 pub use key_service::{DataKey, DataKeyService, KeyServiceFactory, OpenedKeyService};
 pub use provider::{

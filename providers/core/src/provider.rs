@@ -205,6 +205,16 @@ pub trait ProviderFactory: Send + Sync {
         let _ = role;
         self.configure(config).await
     }
+    /// The objects the configurations this factory has made so far reach that carry their
+    /// default tags or `filter`'s name prefix (see [`crate::discovery`]); none for a
+    /// provider that owns no remote objects.
+    async fn discover(
+        &self,
+        _filter: &crate::DiscoveryFilter,
+    ) -> ProviderResult<Vec<crate::Discovered>> {
+        Ok(Vec::new())
+    }
+
     /// Every resource type's and data source's schema. Schemas do not depend on
     /// configuration, so they are had without configuring: no credentials, no region, no
     /// call (reading `.tf.json` bodies, `forge validate`).

@@ -25,6 +25,7 @@ use forge_provider::{DataSourceType, ResourceType};
 
 pub mod ami;
 pub mod common;
+pub mod discover;
 pub mod instance;
 pub mod instance_settings;
 pub mod key_pair;

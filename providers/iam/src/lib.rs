@@ -12,6 +12,7 @@ use forge_provider::{DataSourceType, ResourceType};
 
 pub mod caller_identity;
 pub mod common;
+pub mod discover;
 pub mod group;
 pub mod group_membership;
 pub mod instance_profile;

@@ -21,6 +21,7 @@ pub mod bucket_policy;
 pub mod bucket_settings;
 pub mod bucket_versioning;
 pub mod common;
+pub mod discover;
 pub mod public_access_block;
 
 /// Every resource type this crate implements, bound to one provider configuration.

@@ -11,6 +11,7 @@ use forge_provider::{DataSourceType, ResourceType};
 
 pub mod common;
 pub mod data_sources;
+pub mod discover;
 pub mod secret;
 pub mod secret_policy;
 pub mod secret_version;

@@ -10,6 +10,7 @@ use forge_aws_common::AwsContext;
 use forge_provider::{DataSourceType, ResourceType};
 
 pub mod common;
+pub mod discover;
 pub mod queue;
 pub mod queue_data;
 pub mod queue_document;
