@@ -709,7 +709,12 @@ fn normalized(planned: &Value, rules: Option<&[Rule]>) -> Value {
                 Value::String(rules_document(rules)),
             );
         }
-        None => set_attr(&mut out, "routing_rules", Value::Unknown),
+        // Rules from a `dynamic` block or a document not known yet: both spellings
+        // follow at apply.
+        None => {
+            set_attr(&mut out, "routing_rule", Value::Unknown);
+            set_attr(&mut out, "routing_rules", Value::Unknown);
+        }
     }
     out
 }
@@ -923,6 +928,21 @@ mod tests {
             bucket_region(Some(&BucketLocationConstraint::from("EU"))),
             "eu-west-1"
         );
+    }
+
+    #[test]
+    fn rules_not_known_at_plan_leave_both_spellings_unknown() {
+        let planned = Value::object([
+            ("routing_rule", Value::List(vec![])),
+            ("routing_rules", Value::Unknown),
+        ]);
+        let config = planned.clone();
+        let rules = configured_rules(&config).unwrap();
+        assert_eq!(rules, None);
+        let out = normalized(&planned, rules.as_deref());
+        assert_eq!(out.get("routing_rule"), Some(&Value::Unknown));
+        assert_eq!(out.get("routing_rules"), Some(&Value::Unknown));
+        assert_eq!(out.get("expected_bucket_owner"), Some(&Value::string("")));
     }
 
     #[test]
