@@ -1,5 +1,5 @@
 //! The iam resource types and data sources of the `aws` provider: roles, users, groups,
-//! managed and inline policies, policy attachments and instance profiles; the policy document
+//! managed and inline policies, policy attachments, instance profiles and service-linked roles; the policy document
 //! builder, the caller identity, the region and the partition.
 
 // Tests may unwrap: a panic there is a test failure with its message.
@@ -26,6 +26,7 @@ pub mod role;
 pub mod role_data;
 pub mod role_policy;
 pub mod role_policy_attachment;
+pub mod service_linked_role;
 pub mod user;
 pub mod user_data;
 
@@ -49,6 +50,9 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(
             principal_policy_attachment::PrincipalPolicyAttachmentResource::group(ctx.clone()),
         ),
+        Arc::new(service_linked_role::ServiceLinkedRoleResource::new(
+            ctx.clone(),
+        )),
     ]
 }
 

@@ -1626,3 +1626,95 @@ async fn user_data_source_reads_a_user_by_name() {
     assert!(err.message.contains(&missing), "{err}");
     users.delete(&user).await.unwrap();
 }
+
+#[tokio::test]
+async fn service_linked_role_lifecycle() {
+    use forge_aws_iam::service_linked_role::ServiceLinkedRoleResource;
+
+    let ctx = context().await;
+    let client = iam(&ctx);
+    let rt = ServiceLinkedRoleResource::new(ctx.clone());
+    // A unique suffix: a service has one role per suffix in the shared emulator.
+    let suffix = unique("forge").replace('-', "");
+    let cfg = config(
+        rt.schema(),
+        vec![
+            ("aws_service_name", s("autoscaling.amazonaws.com")),
+            ("custom_suffix", s(&suffix)),
+            ("description", s("made by forge")),
+            ("tags", tags(&[("team", "core")])),
+        ],
+    );
+    let cycle = Lifecycle::new(&rt, cfg.clone());
+    let live = cycle.create().await;
+    let name = format!("AWSServiceRoleForAutoScaling_{suffix}");
+    assert_eq!(live.str_attr("name"), Some(name.as_str()));
+    assert_eq!(
+        live.str_attr("path"),
+        Some("/aws-service-role/autoscaling.amazonaws.com/")
+    );
+    let arn = live.str_attr("arn").unwrap().to_string();
+    assert!(
+        arn.ends_with(&format!(
+            ":role/aws-service-role/autoscaling.amazonaws.com/{name}"
+        )),
+        "{arn}"
+    );
+    assert_eq!(live.str_attr("id"), Some(arn.as_str()));
+    assert_eq!(live.get("tags_all"), Some(&tags(&[("team", "core")])));
+    assert_replaced_when(&rt, &live, &cfg, "custom_suffix", s("other"));
+    assert_replaced_when(
+        &rt,
+        &live,
+        &cfg,
+        "aws_service_name",
+        s("elasticbeanstalk.amazonaws.com"),
+    );
+
+    let describe = client
+        .update_role()
+        .role_name(&name)
+        .description("changed outside");
+    let untag = client.untag_role().role_name(&name).tag_keys("team");
+    let repaired = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                describe.send().await.unwrap();
+                untag.send().await.unwrap();
+            },
+            |drifted| {
+                assert_eq!(drifted.str_attr("description"), Some("changed outside"));
+                assert_eq!(drifted.get("tags_all"), Some(&tags(&[])));
+            },
+        )
+        .await;
+    cycle.import(&arn, &repaired).await;
+    // A create whose answer was lost finds the role by its service and suffix.
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now(),
+    };
+    let planned = rt.plan(None, &cfg).unwrap().planned;
+    match rt.find_created(&planned, &intent).await.unwrap() {
+        forge_provider::Finding::Found(found) => {
+            assert_eq!(found.id, arn);
+            assert_eq!(
+                found.object.str_attr("custom_suffix"),
+                Some(suffix.as_str())
+            );
+        }
+        other => panic!("the role is not found: {other:?}"),
+    }
+    let err = rt.import("AWSServiceRoleForAutoScaling").await.unwrap_err();
+    assert!(
+        err.message.contains("not a service-linked role ARN"),
+        "{err}"
+    );
+
+    cycle.delete(&repaired).await;
+    assert_eq!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Absent
+    );
+}

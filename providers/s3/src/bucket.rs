@@ -144,6 +144,7 @@ impl BucketResource {
         } else {
             tags
         };
+        let region_for_website = region.clone();
         let own = Value::object([
             ("hosted_zone_id", hosted_zone_id(&region)),
             ("object_lock_enabled", Value::Bool(object_lock)),
@@ -169,6 +170,20 @@ impl BucketResource {
         ]);
         if let Value::Object(m) = own {
             value.extend(m);
+        }
+        // As the provider: the website endpoint only for a bucket that serves a website.
+        if value
+            .get("website")
+            .and_then(Value::as_seq)
+            .is_some_and(|w| !w.is_empty())
+        {
+            let (endpoint, domain) =
+                crate::bucket_website_configuration::website_endpoint_and_domain(
+                    bucket,
+                    &region_for_website,
+                );
+            value.insert("website_endpoint".into(), Value::String(endpoint));
+            value.insert("website_domain".into(), Value::String(domain));
         }
         Ok(Some(Value::Object(value)))
     }

@@ -22,9 +22,8 @@ const EXPORTS: [&str; 6] = [
     "region",
 ];
 
-/// The website endpoint attributes: forge does not read a bucket's website settings
-/// yet, and records them as the provider does for a bucket without them (null); README
-/// "Known incompatibilities" says so.
+/// The website endpoint attributes: null for a bucket that serves no website, as the
+/// provider records them.
 const WEBSITE: [&str; 2] = ["website_domain", "website_endpoint"];
 
 pub struct BucketDataSource {
@@ -66,9 +65,9 @@ impl DataSourceType for BucketDataSource {
         pairs.extend(
             EXPORTS
                 .iter()
+                .chain(&WEBSITE)
                 .map(|name| (*name, state.get(name).cloned().unwrap_or(Value::Null))),
         );
-        pairs.extend(WEBSITE.iter().map(|name| (*name, Value::Null)));
         Ok(Value::object(pairs))
     }
 }

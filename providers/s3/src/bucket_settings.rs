@@ -1,6 +1,6 @@
 //! The bucket-level settings the AWS provider records on `aws_s3_bucket` besides the
 //! bucket itself: its grants, versioning, default encryption, policy, request payer,
-//! transfer acceleration, CORS rules, logging and object lock. Since version 4 of the
+//! transfer acceleration, CORS rules, logging, object lock and website. Since version 4 of the
 //! provider they are managed by separate resource types, but its read still fills them in,
 //! so forge reads them the same way: a state either tool wrote then plans clean with the
 //! other. forge does not let them be configured on the bucket (they are computed here).
@@ -43,14 +43,7 @@ pub fn add_to_schema(schema: Schema) -> Schema {
 
 /// Names of the settings forge cannot read yet: it writes them as the provider does for
 /// a bucket that has none (listed in README "Known incompatibilities").
-pub const NOT_READ: &[&str] = &[
-    "replication_configuration",
-    "website",
-    "website_domain",
-    "website_endpoint",
-    "acl",
-    "timeouts",
-];
+pub const NOT_READ: &[&str] = &["replication_configuration", "acl", "timeouts"];
 
 /// Reads every setting of `bucket` into `out`; `state` gives the stored policy spelling.
 pub async fn read_into(
@@ -63,7 +56,7 @@ pub async fn read_into(
     // once (a refresh of a bucket was a chain of nine round trips).
     let (
         (grant, versioning, encryption, policy, request_payer, acceleration, cors, logging, lock),
-        lifecycle,
+        (lifecycle, website),
     ) = tokio::try_join!(
         async {
             tokio::try_join!(
@@ -78,7 +71,7 @@ pub async fn read_into(
                 object_lock(client, bucket),
             )
         },
-        lifecycle_rules(client, bucket),
+        async { tokio::try_join!(lifecycle_rules(client, bucket), website(client, bucket)) },
     )?;
     out.insert("grant".into(), grant);
     out.insert("versioning".into(), versioning);
@@ -90,9 +83,9 @@ pub async fn read_into(
     out.insert("logging".into(), logging);
     out.insert("object_lock_configuration".into(), lock);
     out.insert("lifecycle_rule".into(), lifecycle);
-    for name in ["replication_configuration", "website"] {
-        out.insert(name.into(), Value::List(Vec::new()));
-    }
+    out.insert("website".into(), website);
+    out.insert("replication_configuration".into(), Value::List(Vec::new()));
+    // The website endpoint needs the bucket's region: the bucket's read adds it.
     for name in ["website_domain", "website_endpoint", "timeouts"] {
         out.insert(name.into(), Value::Null);
     }
@@ -274,6 +267,24 @@ async fn acceleration(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResu
         .and_then(|o| o.status().map(|s| s.as_str().to_string()))
         .unwrap_or_default();
     Ok(Value::string(status))
+}
+
+/// The website settings in the inline `website` block's shape; `[]` without any.
+async fn website(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<Value> {
+    let out = client
+        .get_bucket_website()
+        .bucket(bucket)
+        .send()
+        .await
+        .map_err(sdk_error);
+    let mut absent = vec!["NoSuchWebsiteConfiguration"];
+    absent.extend_from_slice(NOT_OFFERED);
+    Ok(Value::List(
+        found_or_absent(out, &absent)?
+            .map(|out| crate::bucket_website_configuration::inline_website_block(&out))
+            .into_iter()
+            .collect(),
+    ))
 }
 
 async fn cors(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<Value> {

@@ -1,5 +1,5 @@
 //! The s3 resource types of the `aws` provider: buckets and their versioning, default
-//! encryption, public access block, policy, event notifications, ownership controls, CORS rules, lifecycle rules and access logging.
+//! encryption, public access block, policy, event notifications, ownership controls, CORS rules, lifecycle rules, access logging and website settings.
 
 // Tests may unwrap: a panic there is a test failure with its message.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -20,6 +20,7 @@ pub mod bucket_ownership_controls;
 pub mod bucket_policy;
 pub mod bucket_settings;
 pub mod bucket_versioning;
+pub mod bucket_website_configuration;
 pub mod common;
 pub mod discover;
 pub mod public_access_block;
@@ -47,6 +48,9 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
             bucket_lifecycle_configuration::BucketLifecycleConfigurationResource::new(ctx.clone()),
         ),
         Arc::new(bucket_logging::BucketLoggingResource::new(ctx.clone())),
+        Arc::new(
+            bucket_website_configuration::BucketWebsiteConfigurationResource::new(ctx.clone()),
+        ),
     ]
 }
 

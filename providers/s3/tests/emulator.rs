@@ -1589,3 +1589,204 @@ fn set_attr_for_test(v: &mut Value, name: &str, value: Value) {
         m.insert(name.to_string(), value);
     }
 }
+
+// aws_s3_bucket_website_configuration
+#[tokio::test]
+async fn website_configuration_full_lifecycle() {
+    use forge_aws_s3::bucket_website_configuration::BucketWebsiteConfigurationResource;
+
+    let ctx = context().await;
+    let (buckets, bucket_state) = scratch_bucket(&ctx).await;
+    let bucket = bucket_state.str_attr("id").unwrap().to_string();
+    let rt = BucketWebsiteConfigurationResource::new(ctx.clone());
+    let schema = rt.schema().clone();
+    let rule_schema = &schema.blocks["routing_rule"].schema;
+    let redirect_schema = &rule_schema.blocks["redirect"].schema;
+    let condition_schema = &rule_schema.blocks["condition"].schema;
+    let rules = Value::List(vec![
+        block(
+            rule_schema,
+            vec![
+                (
+                    "condition",
+                    Value::List(vec![block(
+                        condition_schema,
+                        vec![("key_prefix_equals", s("docs/"))],
+                    )]),
+                ),
+                (
+                    "redirect",
+                    Value::List(vec![block(
+                        redirect_schema,
+                        vec![("replace_key_prefix_with", s("documents/"))],
+                    )]),
+                ),
+            ],
+        ),
+        block(
+            rule_schema,
+            vec![(
+                "redirect",
+                Value::List(vec![block(
+                    redirect_schema,
+                    vec![
+                        ("host_name", s("example.com")),
+                        ("http_redirect_code", s("301")),
+                        ("protocol", s("https")),
+                    ],
+                )]),
+            )],
+        ),
+    ]);
+    let cfg = config(
+        &schema,
+        vec![
+            ("bucket", s(&bucket)),
+            (
+                "index_document",
+                Value::List(vec![Value::object([("suffix", s("index.html"))])]),
+            ),
+            (
+                "error_document",
+                Value::List(vec![Value::object([("key", s("error.html"))])]),
+            ),
+            ("routing_rule", rules),
+        ],
+    );
+    let cycle = Lifecycle::new(&rt, cfg.clone());
+    let live = cycle.create().await;
+    assert_eq!(live.str_attr("id"), Some(bucket.as_str()));
+    assert_eq!(live.str_attr("expected_bucket_owner"), Some(""));
+    // The provider's spellings (its own state for the same rules, on the same emulator).
+    assert_eq!(
+        live.str_attr("routing_rules"),
+        Some(
+            r#"[{"Condition":{"KeyPrefixEquals":"docs/"},"Redirect":{"ReplaceKeyPrefixWith":"documents/"}},{"Redirect":{"HostName":"example.com","HttpRedirectCode":"301","Protocol":"https"}}]"#
+        )
+    );
+    assert_eq!(
+        live.str_attr("website_endpoint"),
+        Some(format!("{bucket}.s3-website-us-east-1.amazonaws.com").as_str())
+    );
+    assert_eq!(
+        live.str_attr("website_domain"),
+        Some("s3-website-us-east-1.amazonaws.com")
+    );
+    // The bucket records the same settings in its inline `website` block, as the provider.
+    let bucket_live = read(&buckets, &bucket_state).await;
+    let inline = bucket_live.get("website").and_then(Value::as_seq).unwrap();
+    assert_eq!(inline.len(), 1, "{bucket_live:?}");
+    assert_eq!(inline[0].str_attr("index_document"), Some("index.html"));
+    assert_eq!(inline[0].str_attr("redirect_all_requests_to"), Some(""));
+    assert_eq!(
+        inline[0].str_attr("routing_rules"),
+        live.str_attr("routing_rules")
+    );
+    assert_eq!(
+        bucket_live.get("website_endpoint"),
+        live.get("website_endpoint")
+    );
+    assert_replaced_when(&rt, &live, &cfg, "bucket", s(&unique("forge-other")));
+    // The same rules written as the JSON document plan no change.
+    let as_document = config(
+        &schema,
+        vec![
+            ("bucket", s(&bucket)),
+            ("index_document", cfg.get("index_document").unwrap().clone()),
+            ("error_document", cfg.get("error_document").unwrap().clone()),
+            (
+                "routing_rules",
+                s(
+                    r#"[{"Redirect":{"ReplaceKeyPrefixWith":"documents/"},"Condition":{"KeyPrefixEquals":"docs/"}},
+                      {"Redirect":{"Protocol":"https","HostName":"example.com","HttpRedirectCode":"301"}}]"#,
+                ),
+            ),
+        ],
+    );
+    assert_no_op(&rt, &live, &as_document);
+
+    let client = s3(&ctx);
+    let repaired = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                client
+                    .put_bucket_website()
+                    .bucket(&bucket)
+                    .website_configuration(
+                        aws_sdk_s3::types::WebsiteConfiguration::builder()
+                            .index_document(
+                                aws_sdk_s3::types::IndexDocument::builder()
+                                    .suffix("home.html")
+                                    .build()
+                                    .unwrap(),
+                            )
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .expect("outside change");
+            },
+            |drifted| {
+                assert_eq!(drifted.str_attr("routing_rules"), Some(""), "{drifted:?}");
+                assert_eq!(
+                    drifted.get("error_document"),
+                    Some(&Value::List(vec![])),
+                    "{drifted:?}"
+                );
+            },
+        )
+        .await;
+    cycle.import(&bucket, &repaired).await;
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now(),
+    };
+    let planned = rt.plan(None, &cfg).unwrap().planned;
+    assert!(matches!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Found(_)
+    ));
+
+    // Redirecting every request instead: an update in place, the rules removed.
+    let redirect_all = config(
+        &schema,
+        vec![
+            ("bucket", s(&bucket)),
+            (
+                "redirect_all_requests_to",
+                Value::List(vec![Value::object([
+                    ("host_name", s("example.org")),
+                    ("protocol", Value::Null),
+                ])]),
+            ),
+        ],
+    );
+    let redirected = update(&rt, &repaired, &redirect_all).await;
+    assert_eq!(redirected.str_attr("routing_rules"), Some(""));
+    assert_eq!(redirected.get("index_document"), Some(&Value::List(vec![])));
+    let to = redirected
+        .get("redirect_all_requests_to")
+        .and_then(Value::as_seq)
+        .unwrap();
+    assert_eq!(to[0].str_attr("protocol"), Some(""), "{redirected:?}");
+    assert_no_op(&rt, &read(&rt, &redirected).await, &redirect_all);
+    let bucket_live = read(&buckets, &bucket_state).await;
+    let inline = bucket_live.get("website").and_then(Value::as_seq).unwrap();
+    assert_eq!(
+        inline[0].str_attr("redirect_all_requests_to"),
+        Some("example.org")
+    );
+
+    cycle.delete(&redirected).await;
+    assert_eq!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Absent
+    );
+    // Without a website the bucket records none, and no endpoint (null, as the provider).
+    let bucket_live = read(&buckets, &bucket_state).await;
+    assert_eq!(bucket_live.get("website"), Some(&Value::List(vec![])));
+    assert_eq!(bucket_live.get("website_endpoint"), Some(&Value::Null));
+    drop_bucket(&buckets, &bucket_state).await;
+    assert_eq!(rt.read(&redirected).await.unwrap(), None, "bucket gone");
+}

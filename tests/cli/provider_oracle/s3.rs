@@ -1,7 +1,7 @@
 //! `aws_s3_bucket` and its settings resources (`_versioning`,
 //! `_server_side_encryption_configuration`, `_public_access_block`, `_policy`,
 //! `_notification`, `_ownership_controls`, `_cors_configuration`, `_lifecycle_configuration`,
-//! `_logging`)
+//! `_logging`, `_website_configuration`)
 //! and `data "aws_s3_bucket"`
 //! against the provider.
 //!
@@ -96,6 +96,7 @@ fn s3_schemas_match_the_provider() {
             "aws_s3_bucket_cors_configuration",
             "aws_s3_bucket_lifecycle_configuration",
             "aws_s3_bucket_logging",
+            "aws_s3_bucket_website_configuration",
         ],
         SCHEMA_ALLOWED,
     );
@@ -229,6 +230,38 @@ resource "aws_s3_bucket_logging" "log" {
   }
 }
 
+resource "aws_s3_bucket_website_configuration" "web" {
+  bucket = aws_s3_bucket.b.id
+  index_document {
+    suffix = "index.html"
+  }
+  error_document {
+    key = "error.html"
+  }
+  routing_rule {
+    condition {
+      key_prefix_equals = "docs/"
+    }
+    redirect {
+      replace_key_prefix_with = "documents/"
+    }
+  }
+  routing_rule {
+    redirect {
+      host_name          = "example.com"
+      http_redirect_code = "301"
+      protocol           = "https"
+    }
+  }
+}
+
+resource "aws_s3_bucket_website_configuration" "web_all" {
+  bucket = aws_s3_bucket.p.id
+  redirect_all_requests_to {
+    host_name = "example.org"
+  }
+}
+
 data "aws_s3_bucket" "d" {
   bucket = aws_s3_bucket.b.id
 }
@@ -277,6 +310,15 @@ fn updated(text: &str) -> String {
     .replace(
         "partition_date_source = \"EventTime\"",
         "partition_date_source = \"DeliveryTime\"",
+    )
+    .replace("suffix = \"index.html\"", "suffix = \"home.html\"")
+    .replace(
+        "key_prefix_equals = \"docs/\"",
+        "key_prefix_equals = \"manual/\"",
+    )
+    .replace(
+        "host_name = \"example.org\"\n  }",
+        "host_name = \"example.org\"\n    protocol  = \"https\"\n  }",
     )
     .replace(
         "allowed_origins = [\"*\"]",
@@ -484,6 +526,17 @@ resource "aws_s3_bucket_logging" "log" {
   target_object_key_format {
     simple_prefix {}
   }
+}
+
+resource "aws_s3_bucket_website_configuration" "web" {
+  bucket = aws_s3_bucket.b.id
+  index_document {
+    suffix = "index.html"
+  }
+  routing_rules = jsonencode([{
+    Condition = { HttpErrorCodeReturnedEquals = "404" }
+    Redirect  = { ReplaceKeyWith = "missing.html" }
+  }])
 }
 "#;
 
