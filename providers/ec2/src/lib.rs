@@ -42,6 +42,8 @@ pub mod subnet_resource;
 pub mod vpc_resource;
 // aws_vpc_security_group_ingress_rule / _egress_rule (ec2vol)
 pub mod vpc_security_group_rule;
+// aws_ebs_volume (ec2vol)
+pub mod ebs_volume;
 
 /// Every resource type this crate implements, bound to one provider configuration.
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
@@ -62,6 +64,8 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(vpc_security_group_rule::VpcSecurityGroupRuleType::egress(
             ctx.clone(),
         )),
+        // aws_ebs_volume (ec2vol)
+        Arc::new(ebs_volume::EbsVolumeResource::new(ctx.clone())),
     ]
 }
 

@@ -1684,3 +1684,215 @@ async fn vpc_security_group_egress_rule_lifecycle() {
         .await
         .expect("delete scratch group");
 }
+
+// --- aws_ebs_volume (ec2vol) ---
+
+#[tokio::test]
+async fn ebs_volume_lifecycle() {
+    use forge_aws_ec2::ebs_volume::EbsVolumeResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let ty = EbsVolumeResource::new(ctx.clone());
+    let name = unique("forge-vol");
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("availability_zone", s("us-east-1a")),
+            ("size", n(2.0)),
+            ("type", s("gp3")),
+            ("iops", n(3000.0)),
+            ("throughput", n(125.0)),
+            ("tags", tags(&[("Name", &name), ("team", "storage")])),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("vol-"), "{id}");
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":volume/{id}"))),
+        "{live:?}"
+    );
+    // The provider's empty values for what is not configured, and its time format.
+    assert_eq!(live.get("encrypted"), Some(&Value::Bool(false)));
+    assert_eq!(live.get("final_snapshot"), Some(&Value::Bool(false)));
+    assert_eq!(live.get("multi_attach_enabled"), Some(&Value::Bool(false)));
+    assert_eq!(live.str_attr("snapshot_id"), Some(""));
+    assert_eq!(live.str_attr("outpost_arn"), Some(""));
+    assert_eq!(live.get("timeouts"), Some(&Value::Null));
+    let created = live.str_attr("create_time").expect("create_time");
+    assert!(
+        created.len() == 20 && created.ends_with('Z') && created.contains('T'),
+        "{created}"
+    );
+
+    // IOPS changed and a tag removed outside forge show; the update repairs both.
+    let untag = ec2
+        .delete_tags()
+        .resources(&id)
+        .tags(Tag::builder().key("team").build());
+    let after = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                ec2.modify_volume()
+                    .volume_id(&id)
+                    .iops(4000)
+                    .send()
+                    .await
+                    .expect("modify volume");
+                untag.send().await.map(|_| ()).expect("untag");
+            },
+            |drifted| {
+                assert_eq!(drifted.get("iops"), Some(&Value::Number(4000.0)));
+                assert!(drifted.get("tags").and_then(|t| t.get("team")).is_none());
+            },
+        )
+        .await;
+    assert_eq!(after.get("iops"), Some(&Value::Number(3000.0)));
+
+    // Zone, encryption or a snapshot replace the volume; size and type change in place.
+    assert_replaced_when(&ty, &after, &cfg, "availability_zone", s("us-east-1b"));
+    assert_replaced_when(&ty, &after, &cfg, "encrypted", Value::Bool(true));
+    let mut bigger = cfg.clone();
+    if let Value::Object(m) = &mut bigger {
+        m.insert("size".into(), n(4.0));
+        m.insert("type".into(), s("io1"));
+        m.insert("iops".into(), n(200.0));
+        m.insert("throughput".into(), Value::Null);
+        m.insert("final_snapshot".into(), Value::Bool(true));
+    }
+    let grown = update(&ty, &after, &bigger).await;
+    assert_eq!(grown.get("size"), Some(&Value::Number(4.0)));
+    assert_eq!(grown.str_attr("type"), Some("io1"));
+    assert_eq!(grown.get("iops"), Some(&Value::Number(200.0)));
+    assert_eq!(grown.get("final_snapshot"), Some(&Value::Bool(true)));
+    assert_no_op(&ty, &grown, &bigger);
+    assert_stored_state_plans_no_op(&ty, &grown, &bigger).await;
+
+    // Import by id: final_snapshot is configuration only, so import gives its default.
+    let imported = Lifecycle::new(&ty, bigger.clone())
+        .ignoring_on_import(&["final_snapshot"])
+        .import(&id, &grown)
+        .await;
+    assert_eq!(imported.get("final_snapshot"), Some(&Value::Bool(false)));
+
+    // final_snapshot: deleting leaves a snapshot of the volume, tagged as the volume.
+    Lifecycle::new(&ty, bigger.clone()).delete(&grown).await;
+    let snaps = ec2
+        .describe_snapshots()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("volume-id")
+                .values(&id)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("describe snapshots");
+    assert_eq!(snaps.snapshots().len(), 1, "{snaps:?}");
+    let snap = &snaps.snapshots()[0];
+    assert!(
+        snap.tags()
+            .iter()
+            .any(|t| t.key() == Some("Name") && t.value() == Some(name.as_str())),
+        "{snap:?}"
+    );
+    ec2.delete_snapshot()
+        .snapshot_id(snap.snapshot_id().expect("snapshot id"))
+        .send()
+        .await
+        .expect("delete snapshot");
+}
+
+#[tokio::test]
+async fn ebs_volume_refuses_settings_its_type_does_not_take() {
+    use forge_aws_ec2::ebs_volume::EbsVolumeResource;
+    let ctx = context().await;
+    let ty = EbsVolumeResource::new(ctx.clone());
+    let refused = |pairs: Vec<(&str, Value)>, word: &str| {
+        let mut all = vec![("availability_zone", s("us-east-1a"))];
+        all.extend(pairs);
+        let e = ty
+            .plan(None, &config(ty.schema(), all))
+            .expect_err("refused at plan");
+        assert!(e.message.contains(word), "{word}: {e:?}");
+    };
+    refused(vec![("type", s("gp3"))], "size");
+    refused(vec![("size", n(1.0)), ("type", s("io2"))], "iops");
+    refused(
+        vec![
+            ("size", n(1.0)),
+            ("type", s("gp2")),
+            ("throughput", n(200.0)),
+        ],
+        "throughput",
+    );
+    refused(
+        vec![("size", n(1.0)), ("kms_key_id", s("alias/mine"))],
+        "kms_key_id",
+    );
+    refused(
+        vec![
+            ("size", n(1.0)),
+            ("timeouts", Value::object([("create", s("1m"))])),
+        ],
+        "timeouts",
+    );
+}
+
+#[tokio::test]
+async fn ebs_volume_created_under_an_intent_is_found_by_its_token_only() {
+    use forge_aws_ec2::ebs_volume::EbsVolumeResource;
+    use forge_aws_ec2::intent_tag::INTENT_TAG;
+    use forge_provider::{CreateIntent, Finding, FoundBy};
+    let ctx = context().await;
+    let ty = EbsVolumeResource::new(ctx.clone());
+    let name = unique("forge-vol-intent");
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("availability_zone", s("us-east-1a")),
+            ("size", n(1.0)),
+            ("tags", tags(&[("Name", &name)])),
+        ],
+    );
+    let planned = ty.plan(None, &cfg).expect("plan").planned;
+    let intent = CreateIntent {
+        token: forge_provider::intent::new_token((u128::from(std::process::id()) << 64) | 19),
+        started: std::time::SystemTime::now(),
+    };
+    let other = CreateIntent {
+        token: format!("{}-other", intent.token),
+        ..intent.clone()
+    };
+    let made = ty.create_under(&planned, &intent).await.expect("create");
+    assert!(
+        made.get("tags_all")
+            .and_then(|t| t.get(INTENT_TAG))
+            .is_none()
+    );
+    // The answer "lost": the volume is found by the intent's token, never by another's.
+    let Finding::Found(found) = ty.find_created(&planned, &intent).await.expect("find") else {
+        panic!("the volume made under the intent is not found");
+    };
+    assert_eq!(found.by, FoundBy::Token);
+    assert_eq!(found.object.str_attr("id"), made.str_attr("id"));
+    assert!(found.object.same_as(&made), "{:?}\n{made:?}", found.object);
+    assert_eq!(
+        ty.find_created(&planned, &other).await.expect("find other"),
+        Finding::Absent
+    );
+    // Once recorded, the marker goes: a read shows only the configured tags.
+    ty.created_recorded(&made).await.expect("recorded");
+    let live = ty.read(&made).await.expect("read").expect("exists");
+    assert!(live.same_as(&made), "{live:?}\n{made:?}");
+    assert_eq!(
+        ty.find_created(&planned, &intent)
+            .await
+            .expect("find again"),
+        Finding::Absent
+    );
+    ty.delete(&live).await.expect("delete");
+}

@@ -479,6 +479,14 @@ resource "aws_vpc_security_group_egress_rule" "all" {
   ip_protocol       = "-1"
   cidr_ipv4         = "0.0.0.0/0"
 }
+
+# aws_ebs_volume (ec2vol)
+resource "aws_ebs_volume" "data" {
+  availability_zone = "us-east-1a"
+  size              = 1
+  type              = "gp3"
+  tags              = { Name = "@NAME@-vol" }
+}
 "##;
 
 fn ec2vol_updated(text: &str) -> String {
@@ -493,11 +501,21 @@ fn ec2vol_updated(text: &str) -> String {
             "cidr_ipv4         = \"0.0.0.0/0\"\n}",
             "cidr_ipv4         = \"0.0.0.0/0\"\n  tags              = { env = \"oracle\" }\n}",
         )
+        // aws_ebs_volume (ec2vol): grown, faster and retagged in place.
+        .replace(
+            "  size              = 1\n  type              = \"gp3\"\n  tags              = { Name = \"@NAME@-vol\" }",
+            "  size              = 2\n  type              = \"gp3\"\n  iops              = 4000\n  throughput        = 250\n  tags              = { Name = \"@NAME@-vol\", tier = \"2\" }",
+        )
 }
 
 #[test]
 fn ec2vol_rules_both_ways_on_the_emulator() {
     let Some(oracle) = oracle() else { return };
+    let after = ec2vol_updated(EC2VOL_BEFORE);
+    assert!(
+        after.contains("size              = 2"),
+        "the update changes the volume too"
+    );
     both_ways(
         oracle,
         "ovol",
@@ -522,7 +540,12 @@ fn ec2vol_schemas_match_the_provider() {
         &[
             "aws_vpc_security_group_ingress_rule",
             "aws_vpc_security_group_egress_rule",
+            // aws_ebs_volume (ec2vol)
+            "aws_ebs_volume",
         ],
-        &[],
+        &[(
+            "aws_ebs_volume",
+            "timeouts: a block in the provider, an attribute in forge",
+        )],
     );
 }
