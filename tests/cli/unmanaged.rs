@@ -59,7 +59,7 @@ async fn cli_drift_unmanaged_lists_marked_objects_no_state_records() {
     let run = w.forge(&["apply", "env", "-auto-approve"]);
     assert_eq!(run.code, 0, "{}", run.all());
 
-    // Made behind forge's back: four with the environment's tag, one with only the
+    // Made behind forge's back: five with the environment's tag, one with only the
     // prefix, one with another environment's tag.
     let tagged = |q: aws_sdk_sqs::operation::create_queue::builders::CreateQueueFluentBuilder,
                   env: &str| q.tags("Env", env);
@@ -145,6 +145,34 @@ async fn cli_drift_unmanaged_lists_marked_objects_no_state_records() {
         .expect("group id")
         .to_string();
 
+    let volume = ec2
+        .create_volume()
+        .availability_zone("us-east-1a")
+        .size(1)
+        .tag_specifications(
+            aws_sdk_ec2::types::TagSpecification::builder()
+                .resource_type(aws_sdk_ec2::types::ResourceType::Volume)
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("Env")
+                        .value(&name)
+                        .build(),
+                )
+                .tags(
+                    aws_sdk_ec2::types::Tag::builder()
+                        .key("Name")
+                        .value(format!("{name}-stray"))
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("CreateVolume")
+        .volume_id()
+        .expect("volume id")
+        .to_string();
+
     let report = |extra: &[&str]| {
         let mut args = vec!["drift", "env", "--unmanaged", "--format", "json"];
         args.extend_from_slice(extra);
@@ -159,6 +187,7 @@ async fn cli_drift_unmanaged_lists_marked_objects_no_state_records() {
     assert_eq!(
         unmanaged_ids(&first),
         [
+            stray("aws_ebs_volume"),
             stray("aws_iam_role"),
             stray("aws_s3_bucket"),
             stray("aws_security_group"),
@@ -246,6 +275,11 @@ async fn cli_drift_unmanaged_lists_marked_objects_no_state_records() {
         .send()
         .await
         .expect("DeleteRole");
+    ec2.delete_volume()
+        .volume_id(&volume)
+        .send()
+        .await
+        .expect("DeleteVolume");
     ec2.delete_security_group()
         .group_id(&group)
         .send()

@@ -46,6 +46,18 @@ where
     }
 }
 
+/// An error after which the request may or may not have been carried out: a server
+/// error, or no answer at all (no code).
+pub fn is_transient(e: &ProviderError) -> bool {
+    matches!(
+        e.code.as_deref(),
+        // "Unknown" is `sdk_error`'s code for an answer it could not parse (a bare 500).
+        None | Some(
+            "Unknown" | "InternalError" | "InternalFailure" | "ServiceUnavailable" | "Unavailable"
+        )
+    )
+}
+
 /// True for the error codes EC2 uses when the object asked about does not exist.
 pub fn is_not_found(err: &ProviderError) -> bool {
     // A malformed instance id in state names nothing that can exist either.

@@ -1,21 +1,15 @@
-//! Instances, security groups, VPCs and subnets that carry the configuration's default
+//! Instances, security groups, VPCs, subnets and EBS volumes that carry the configuration's default
 //! tags or the name prefix (`forge drift --unmanaged`). EC2 filters by tag itself, so
 //! each kind takes one Describe call per page, whatever the number of objects.
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{Filter, Tag};
+use aws_sdk_ec2::types::Filter;
 use forge_aws_common::discovery::Marks;
 use forge_aws_common::{AwsContext, sdk_error};
 use forge_provider::{Discovered, DiscoveryFilter, ProviderResult};
 
-use crate::common::client;
-
-fn tag_map(tags: &[Tag]) -> BTreeMap<String, String> {
-    tags.iter()
-        .filter_map(|t| Some((t.key()?.to_string(), t.value()?.to_string())))
-        .collect()
-}
+use crate::common::{client, tags_from_aws};
 
 /// The object's `Name` tag, else its id.
 fn display_name(tags: &BTreeMap<String, String>, id: &str) -> String {
@@ -77,7 +71,7 @@ pub async fn discover(
                     if gone {
                         continue;
                     }
-                    let tags = tag_map(instance.tags());
+                    let tags = tags_from_aws(instance.tags());
                     out.extend(marks.found("aws_instance", id, &display_name(&tags, id), &tags));
                 }
             }
@@ -94,7 +88,7 @@ pub async fn discover(
                 let (Some(id), Some(name)) = (group.group_id(), group.group_name()) else {
                     continue;
                 };
-                let tags = tag_map(group.tags());
+                let tags = tags_from_aws(group.tags());
                 out.extend(marks.found("aws_security_group", id, name, &tags));
             }
         }
@@ -108,7 +102,7 @@ pub async fn discover(
         while let Some(page) = pages.next().await {
             for vpc in page.map_err(sdk_error)?.vpcs() {
                 let Some(id) = vpc.vpc_id() else { continue };
-                let tags = tag_map(vpc.tags());
+                let tags = tags_from_aws(vpc.tags());
                 out.extend(marks.found("aws_vpc", id, &display_name(&tags, id), &tags));
             }
         }
@@ -124,8 +118,24 @@ pub async fn discover(
                 let Some(id) = subnet.subnet_id() else {
                     continue;
                 };
-                let tags = tag_map(subnet.tags());
+                let tags = tags_from_aws(subnet.tags());
                 out.extend(marks.found("aws_subnet", id, &display_name(&tags, id), &tags));
+            }
+        }
+    }
+    for filters in filter_sets(&marks, "tag:Name") {
+        let mut pages = client
+            .describe_volumes()
+            .set_filters(Some(filters))
+            .into_paginator()
+            .send();
+        while let Some(page) = pages.next().await {
+            for volume in page.map_err(sdk_error)?.volumes() {
+                let Some(id) = volume.volume_id() else {
+                    continue;
+                };
+                let tags = tags_from_aws(volume.tags());
+                out.extend(marks.found("aws_ebs_volume", id, &display_name(&tags, id), &tags));
             }
         }
     }

@@ -22,8 +22,8 @@ use forge_provider::{
 };
 
 use crate::common::{
-    client, config_tags, ec2_arn, is_not_found, plan_tags_all, replace_paths, required_str,
-    set_attr, tag_specifications, tags_from_aws, tags_state, update_tags,
+    client, config_tags, ec2_arn, is_not_found, is_transient, plan_tags_all, replace_paths,
+    required_str, set_attr, tag_specifications, tags_from_aws, tags_state, update_tags,
 };
 use crate::intent_tag::{remove_intent_tag, tags_with_token, token_filter, without_intent_tag};
 
@@ -561,18 +561,6 @@ fn is_gone(volume: &Volume) -> bool {
 
 fn not_settled(e: &ProviderError) -> bool {
     e.code.as_deref() == Some(NOT_SETTLED)
-}
-
-/// An error after which the request may or may not have been carried out: a server
-/// error, or no answer at all (no code).
-fn is_transient(e: &ProviderError) -> bool {
-    matches!(
-        e.code.as_deref(),
-        // "Unknown" is `sdk_error`'s code for an answer it could not parse (a bare 500).
-        None | Some(
-            "Unknown" | "InternalError" | "InternalFailure" | "ServiceUnavailable" | "Unavailable"
-        )
-    )
 }
 
 /// A ClientToken for a create outside an intent, unique per call, so the SDK's own

@@ -18,9 +18,9 @@ use forge_provider::{
 };
 
 use crate::common::{
-    client, config_tags, ec2_arn, is_not_found, opt_string, plan_tags_all, replace_paths,
-    required_str, set_attr, string_list, string_set, strings_in, tag_specifications, tags_from_aws,
-    tags_state, update_tags,
+    client, config_tags, ec2_arn, is_not_found, is_transient, opt_string, plan_tags_all,
+    replace_paths, required_str, set_attr, string_list, string_set, strings_in, tag_specifications,
+    tags_from_aws, tags_state, update_tags,
 };
 use crate::instance_settings;
 use crate::intent_tag::INTENT_TAG;
@@ -725,18 +725,6 @@ fn without_intent_tag(mut state: Value) -> Value {
         }
     }
     state
-}
-
-/// An error after which the request may or may not have been carried out: a server
-/// error, or no answer at all (no code).
-fn is_transient(e: &ProviderError) -> bool {
-    matches!(
-        e.code.as_deref(),
-        // "Unknown" is `sdk_error`'s code for an answer it could not parse (a bare 500).
-        None | Some(
-            "Unknown" | "InternalError" | "InternalFailure" | "ServiceUnavailable" | "Unavailable"
-        )
-    )
 }
 
 fn run_hint(e: ProviderError) -> ProviderError {
