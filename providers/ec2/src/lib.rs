@@ -41,6 +41,9 @@ pub mod subnet_resource;
 pub mod vpc_resource;
 // aws_vpc_security_group_ingress_rule / _egress_rule (ec2vol)
 pub mod vpc_security_group_rule;
+// ec2rt (#19): aws_route_table.
+pub mod route_table;
+pub mod route_table_routes;
 
 /// Every resource type this crate implements, bound to one provider configuration.
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
@@ -61,6 +64,8 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(vpc_security_group_rule::VpcSecurityGroupRuleType::egress(
             ctx.clone(),
         )),
+        // ec2rt (#19): aws_route_table.
+        Arc::new(route_table::RouteTableResource::new(ctx.clone())),
     ]
 }
 

@@ -1684,3 +1684,215 @@ async fn vpc_security_group_egress_rule_lifecycle() {
         .await
         .expect("delete scratch group");
 }
+
+// --- ec2rt (#19): aws_route_table ---
+
+/// A route element as configured: only the attributes given (the rest left out, as a
+/// user writes it).
+fn route_cfg(pairs: &[(&str, &str)]) -> Value {
+    Value::object(pairs.iter().map(|(k, v)| (*k, s(v))))
+}
+
+#[tokio::test]
+async fn route_table_lifecycle() {
+    use forge_aws_ec2::internet_gateway::InternetGatewayResource;
+    use forge_aws_ec2::route_table::RouteTableResource;
+    use forge_aws_ec2::vpc_resource::VpcResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let vpcs = VpcResource::new(ctx.clone());
+    let vpc = create(
+        &vpcs,
+        &config(vpcs.schema(), vec![("cidr_block", s("10.47.0.0/16"))]),
+    )
+    .await;
+    let vpc_id = vpc.str_attr("id").expect("vpc id").to_string();
+    let igws = InternetGatewayResource::new(ctx.clone());
+    let igw = create(&igws, &config(igws.schema(), vec![("vpc_id", s(&vpc_id))])).await;
+    let igw_id = igw.str_attr("id").expect("igw id").to_string();
+
+    let ty = RouteTableResource::new(ctx.clone());
+    let name = unique("forge-rtb");
+    let internet = route_cfg(&[("cidr_block", "0.0.0.0/0"), ("gateway_id", &igw_id)]);
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("vpc_id", s(&vpc_id)),
+            ("route", Value::Tuple(vec![internet.clone()])),
+            ("tags", tags(&[("Name", &name)])),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("rtb-"), "{id}");
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":route-table/{id}")))
+    );
+    // The provider's shape: the VPC's local route left out, every route attribute there
+    // with "" for what is not set.
+    let routes = live.get("route").and_then(Value::as_seq).expect("routes");
+    assert_eq!(routes.len(), 1, "{routes:?}");
+    assert_eq!(routes[0].as_map().map(|m| m.len()), Some(13));
+    assert_eq!(routes[0].str_attr("nat_gateway_id"), Some(""));
+    assert_eq!(live.get("propagating_vgws"), Some(&Value::Set(Vec::new())));
+
+    // The route deleted outside forge: read shows no route; the update adds it again.
+    let after = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                ec2.delete_route()
+                    .route_table_id(&id)
+                    .destination_cidr_block("0.0.0.0/0")
+                    .send()
+                    .await
+                    .expect("delete route");
+            },
+            |drifted| {
+                assert_eq!(
+                    drifted.get("route").and_then(Value::as_seq).map(<[_]>::len),
+                    Some(0)
+                )
+            },
+        )
+        .await;
+
+    // A second route, in place; the set compares by element whatever the order.
+    let mut two = cfg.clone();
+    let office = route_cfg(&[("cidr_block", "192.168.0.0/16"), ("gateway_id", &igw_id)]);
+    set(
+        &mut two,
+        "route",
+        Value::Tuple(vec![office.clone(), internet.clone()]),
+    );
+    let with_two = update(&ty, &after, &two).await;
+    assert_eq!(
+        with_two
+            .get("route")
+            .and_then(Value::as_seq)
+            .map(<[_]>::len),
+        Some(2)
+    );
+    assert_no_op(&ty, &with_two, &two);
+    let mut reversed = cfg.clone();
+    set(
+        &mut reversed,
+        "route",
+        Value::Tuple(vec![internet.clone(), office]),
+    );
+    assert_no_op(&ty, &with_two, &reversed);
+
+    // Left out, the routes stay as they are; `route = []` removes them.
+    let mut omitted = cfg.clone();
+    set(&mut omitted, "route", Value::Null);
+    assert_no_op(&ty, &with_two, &omitted);
+    let mut none = cfg.clone();
+    set(&mut none, "route", Value::Tuple(Vec::new()));
+    let emptied = update(&ty, &with_two, &none).await;
+    assert_eq!(emptied.get("route"), Some(&Value::Set(Vec::new())));
+    assert_no_op(&ty, &emptied, &none);
+
+    // A route without a target, a misspelt attribute and two routes to one destination are
+    // refused at plan, naming the problem.
+    let mut bad = cfg.clone();
+    set(
+        &mut bad,
+        "route",
+        Value::Tuple(vec![route_cfg(&[("cidr_block", "10.9.0.0/16")])]),
+    );
+    let e = ty.plan(Some(&emptied), &bad).expect_err("no target");
+    assert!(e.message.contains("exactly one target"), "{e:?}");
+    set(
+        &mut bad,
+        "route",
+        Value::Tuple(vec![route_cfg(&[
+            ("cidr", "10.9.0.0/16"),
+            ("gateway_id", &igw_id),
+        ])]),
+    );
+    let e = ty.plan(Some(&emptied), &bad).expect_err("misspelt");
+    assert!(e.message.contains("`cidr`"), "{e:?}");
+    let other_igw = route_cfg(&[("cidr_block", "0.0.0.0/0"), ("gateway_id", "igw-0000")]);
+    set(
+        &mut bad,
+        "route",
+        Value::Tuple(vec![internet.clone(), other_igw]),
+    );
+    let e = ty.plan(Some(&emptied), &bad).expect_err("same destination");
+    assert!(e.message.contains("two routes"), "{e:?}");
+
+    // Another VPC replaces the table.
+    assert_replaced_when(&ty, &emptied, &none, "vpc_id", s("vpc-0123456789"));
+
+    // Back to the configured route, then import by the rtb- id as Terraform.
+    let restored = update(&ty, &emptied, &cfg).await;
+    let _ = cycle.import(&id, &restored).await;
+    cycle.delete(&restored).await;
+    igws.delete(&igw).await.expect("delete igw");
+    vpcs.delete(&vpc).await.expect("delete vpc");
+}
+
+#[tokio::test]
+async fn route_table_created_under_an_intent_is_found_by_its_token_only() {
+    use forge_aws_ec2::intent_tag::INTENT_TAG;
+    use forge_aws_ec2::route_table::RouteTableResource;
+    use forge_aws_ec2::vpc_resource::VpcResource;
+    use forge_provider::{CreateIntent, Finding, FoundBy};
+    let ctx = context().await;
+    let vpcs = VpcResource::new(ctx.clone());
+    let vpc = create(
+        &vpcs,
+        &config(vpcs.schema(), vec![("cidr_block", s("10.48.0.0/16"))]),
+    )
+    .await;
+    let vpc_id = vpc.str_attr("id").expect("vpc id").to_string();
+    let ty = RouteTableResource::new(ctx.clone());
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("vpc_id", s(&vpc_id)),
+            ("tags", tags(&[("Name", &unique("forge-rtb-intent"))])),
+        ],
+    );
+    let planned = ty.plan(None, &cfg).expect("plan").planned;
+    let intent = CreateIntent {
+        token: forge_provider::intent::new_token((u128::from(std::process::id()) << 64) | 11),
+        started: std::time::SystemTime::now(),
+    };
+    let other = CreateIntent {
+        token: format!("{}-other", intent.token),
+        ..intent.clone()
+    };
+    let made = ty.create_under(&planned, &intent).await.expect("create");
+    assert!(
+        made.get("tags_all")
+            .and_then(|t| t.get(INTENT_TAG))
+            .is_none()
+    );
+    let Finding::Found(found) = ty.find_created(&planned, &intent).await.expect("find") else {
+        panic!("the route table made under the intent is not found");
+    };
+    assert_eq!(found.by, FoundBy::Token);
+    assert!(found.object.same_as(&made), "{:?}\n{made:?}", found.object);
+    assert_eq!(
+        ty.find_created(&planned, &other).await.expect("find other"),
+        Finding::Absent
+    );
+    ty.created_recorded(&made).await.expect("recorded");
+    assert_eq!(
+        ty.find_created(&planned, &intent)
+            .await
+            .expect("find again"),
+        Finding::Absent
+    );
+    ty.delete(&made).await.expect("delete");
+    vpcs.delete(&vpc).await.expect("delete vpc");
+}
+
+fn set(cfg: &mut Value, name: &str, v: Value) {
+    if let Value::Object(m) = cfg {
+        m.insert(name.to_string(), v);
+    }
+}
