@@ -1,7 +1,9 @@
 //! `aws_route_table`: a VPC route table with its inline routes and VPN gateway
-//! propagations. `route` is optional and computed, as in the provider: left out, the
-//! routes are left as they are (and read back); `route = []` removes every route the
-//! provider would record (never the VPC's local route).
+//! propagations. `route` is optional and computed, as in the provider: with no `route`
+//! block the routes are left as they are (and read back). forge takes `route { ... }`
+//! blocks only; the provider's attribute spelling `route = []` (remove every route) is
+//! refused by the configuration check, naming the block syntax (README "Known
+//! incompatibilities").
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +23,7 @@ use crate::common::{
 };
 use crate::intent_tag::{remove_intent_tag, tags_with_token, token_filter, without_intent_tag};
 use crate::route_table_routes::{
-    check_route, check_route_names, destination_of, normalize_routes, route_changes,
+    check_route, check_route_names, destination_of, normalize_routes, route_block, route_changes,
     route_from_aws, target_of,
 };
 
@@ -38,12 +40,9 @@ impl RouteTableResource {
         let string = || AttrType::String;
         let schema = Schema::new()
             .attr("vpc_id", Attribute::required(string()).force_new())
-            // A set of route objects, written as an attribute (the provider's
-            // attribute-as-block mode).
-            .attr(
-                "route",
-                Attribute::optional_computed(AttrType::Set(Box::new(AttrType::Any))),
-            )
+            // `route { ... }` blocks, as modules write them (the provider's
+            // attribute-as-block mode; see the module comment for `route = []`).
+            .block("route", route_block())
             .attr(
                 "propagating_vgws",
                 Attribute::optional_computed(AttrType::Set(Box::new(string()))),
@@ -345,6 +344,38 @@ impl RouteTableResource {
     }
 }
 
+/// The planned `route` set. No `route` block leaves the routes as they are (the prior
+/// ones; none for a new table), as the provider's optional+computed set does; configured
+/// blocks are normalised to the provider's shape and checked.
+fn plan_routes(prior: Option<&Value>, config: &Value) -> ProviderResult<Value> {
+    let configured = config.get("route").and_then(Value::as_seq).unwrap_or(&[]);
+    if configured.is_empty() {
+        return Ok(match prior.and_then(|p| p.get("route")) {
+            Some(v) if !v.is_null() => v.clone(),
+            _ => Value::Set(Vec::new()),
+        });
+    }
+    for route in configured {
+        check_route_names(route)?;
+    }
+    let routes = normalize_routes(&Value::Tuple(configured.to_vec()));
+    let mut destinations: Vec<(&str, &str)> = Vec::new();
+    for route in routes.as_seq().unwrap_or(&[]) {
+        check_route(route)?;
+        if let Some(d) = destination_of(route).filter(|_| route.is_wholly_known()) {
+            if destinations.contains(&d) {
+                return Err(ProviderError::new(format!(
+                    "aws_route_table: two routes have the destination {} = {:?}",
+                    d.0, d.1
+                ))
+                .hint("a route table has one route per destination: keep one"));
+            }
+            destinations.push(d);
+        }
+    }
+    Ok(routes)
+}
+
 /// A route call's error, naming the route and what to check.
 fn route_error(e: ProviderError, table: &str, route: &Value) -> ProviderError {
     let destination = destination_of(route).map_or("?", |(_, d)| d);
@@ -379,30 +410,8 @@ impl ResourceType for RouteTableResource {
         forge_aws_common::values::check_no_timeouts(TYPE, config)?;
         let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
         forge_aws_common::values::keep_empty_values(&self.schema, prior, config, &mut planned);
-        // Configured routes as the provider stores them: every attribute, "" unset.
-        if let Some(routes) = config.get("route").filter(|v| !v.is_null()) {
-            for route in routes.unmarked().as_seq().unwrap_or(&[]) {
-                check_route_names(route)?;
-            }
-            let routes = normalize_routes(routes.unmarked());
-            for route in routes.as_seq().unwrap_or(&[]) {
-                check_route(route)?;
-            }
-            let mut destinations: Vec<(&str, &str)> = Vec::new();
-            for route in routes.as_seq().unwrap_or(&[]) {
-                if let Some(d) = destination_of(route).filter(|_| route.is_wholly_known()) {
-                    if destinations.contains(&d) {
-                        return Err(ProviderError::new(format!(
-                            "aws_route_table: two routes have the destination {} = {:?}",
-                            d.0, d.1
-                        ))
-                        .hint("a route table has one route per destination: keep one"));
-                    }
-                    destinations.push(d);
-                }
-            }
-            set_attr(&mut planned, "route", routes);
-        }
+        let routes = plan_routes(prior, config)?;
+        set_attr(&mut planned, "route", routes);
         plan_tags_all(&self.ctx, &mut planned);
         let requires_replace = replace_paths(&self.schema, prior, &planned);
         Ok(PlannedState {

@@ -4,7 +4,9 @@
 //! destination is a ReplaceRoute, not a delete and a create.
 
 use aws_sdk_ec2::types::{Route, RouteOrigin};
-use forge_provider::{ProviderError, ProviderResult, Value};
+use forge_provider::{
+    AttrType, Attribute, BlockType, ProviderError, ProviderResult, Schema, Value,
+};
 
 /// The attributes naming where a route goes, in the provider's order of precedence.
 pub const DESTINATIONS: [&str; 3] = [
@@ -26,6 +28,18 @@ pub const TARGETS: [&str; 10] = [
     "vpc_endpoint_id",
     "vpc_peering_connection_id",
 ];
+
+/// The `route` block: every attribute an optional string, the blocks a set.
+pub fn route_block() -> BlockType {
+    let schema = route_attributes().fold(Schema::new(), |schema, name| {
+        schema.attr(name, Attribute::optional(AttrType::String))
+    });
+    BlockType {
+        schema,
+        unordered: true,
+        ..Default::default()
+    }
+}
 
 /// Every attribute of a route element.
 pub fn route_attributes() -> impl Iterator<Item = &'static str> {
