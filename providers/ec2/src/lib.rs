@@ -43,6 +43,7 @@ pub mod vpc_resource;
 pub mod vpc_security_group_rule;
 // ec2rt (#19): aws_route_table.
 pub mod route_table;
+pub mod route_table_association;
 pub mod route_table_routes;
 
 /// Every resource type this crate implements, bound to one provider configuration.
@@ -66,6 +67,10 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         )),
         // ec2rt (#19): aws_route_table.
         Arc::new(route_table::RouteTableResource::new(ctx.clone())),
+        // ec2rt (#19): aws_route_table_association.
+        Arc::new(route_table_association::RouteTableAssociationResource::new(
+            ctx.clone(),
+        )),
     ]
 }
 

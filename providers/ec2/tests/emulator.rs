@@ -1899,3 +1899,121 @@ fn set(cfg: &mut Value, name: &str, v: Value) {
         m.insert(name.to_string(), v);
     }
 }
+
+// --- ec2rt (#19): aws_route_table_association ---
+
+#[tokio::test]
+async fn route_table_association_lifecycle() {
+    use forge_aws_ec2::route_table::RouteTableResource;
+    use forge_aws_ec2::route_table_association::RouteTableAssociationResource;
+    use forge_aws_ec2::subnet_resource::SubnetResource;
+    use forge_aws_ec2::vpc_resource::VpcResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let vpcs = VpcResource::new(ctx.clone());
+    let vpc = create(
+        &vpcs,
+        &config(vpcs.schema(), vec![("cidr_block", s("10.49.0.0/16"))]),
+    )
+    .await;
+    let vpc_id = vpc.str_attr("id").expect("vpc id").to_string();
+    let subnets = SubnetResource::new(ctx.clone());
+    let subnet = create(
+        &subnets,
+        &config(
+            subnets.schema(),
+            vec![("vpc_id", s(&vpc_id)), ("cidr_block", s("10.49.1.0/24"))],
+        ),
+    )
+    .await;
+    let subnet_id = subnet.str_attr("id").expect("subnet id").to_string();
+    let tables = RouteTableResource::new(ctx.clone());
+    let table_cfg = config(tables.schema(), vec![("vpc_id", s(&vpc_id))]);
+    let first = create(&tables, &table_cfg).await;
+    let second = create(&tables, &table_cfg).await;
+    let first_id = first.str_attr("id").expect("rtb").to_string();
+    let second_id = second.str_attr("id").expect("rtb").to_string();
+
+    let ty = RouteTableAssociationResource::new(ctx.clone());
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("subnet_id", s(&subnet_id)),
+            ("route_table_id", s(&first_id)),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("rtbassoc-"), "{id}");
+    assert_eq!(
+        live.str_attr("gateway_id"),
+        Some(""),
+        "the provider's empty value"
+    );
+
+    // A lost answer settles on the association of that subnet with that table only.
+    let planned = ty.plan(None, &cfg).expect("plan").planned;
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now(),
+    };
+    match ty.find_created(&planned, &intent).await.expect("find") {
+        forge_provider::Finding::Found(f) => assert_eq!(f.object.str_attr("id"), Some(id.as_str())),
+        other => panic!("not found: {other:?}"),
+    }
+    let mut elsewhere = cfg.clone();
+    set(&mut elsewhere, "route_table_id", s(&second_id));
+    let planned_elsewhere = ty.plan(None, &elsewhere).expect("plan").planned;
+    assert_eq!(
+        ty.find_created(&planned_elsewhere, &intent)
+            .await
+            .expect("find"),
+        forge_provider::Finding::Absent
+    );
+
+    // Disassociated outside forge: read says gone, and the plan creates it again.
+    ec2.disassociate_route_table()
+        .association_id(&id)
+        .send()
+        .await
+        .expect("disassociate");
+    assert_eq!(ty.read(&live).await.expect("read"), None);
+    let live = create(&ty, &cfg).await;
+
+    // Another table: in place (ReplaceRouteTableAssociation), with a new id as planned.
+    let plan = ty.plan(Some(&live), &elsewhere).expect("plan move");
+    assert!(
+        plan.requires_replace.is_empty(),
+        "{:?}",
+        plan.requires_replace
+    );
+    assert_eq!(plan.planned.get("id"), Some(&Value::Unknown));
+    let moved = ty.update(&live, &plan.planned).await.expect("move");
+    assert_eq!(moved.str_attr("route_table_id"), Some(second_id.as_str()));
+    assert_no_op(&ty, &moved, &elsewhere);
+    assert_stored_state_plans_no_op(&ty, &moved, &elsewhere).await;
+    // Another subnet replaces it.
+    assert_replaced_when(&ty, &moved, &elsewhere, "subnet_id", s("subnet-0123456789"));
+
+    // Import by `subnet-id/rtb-id`, as Terraform; a malformed id is refused by name.
+    let moved_id = moved.str_attr("id").expect("id").to_string();
+    let cycle = Lifecycle::new(&ty, elsewhere.clone());
+    let imported = cycle
+        .import(&format!("{subnet_id}/{second_id}"), &moved)
+        .await;
+    assert_eq!(imported.str_attr("id"), Some(moved_id.as_str()));
+    let e = ty.import(&subnet_id).await.expect_err("malformed");
+    assert!(e.message.contains("subnet-id/route-table-id"), "{e:?}");
+    assert_eq!(
+        ty.import(&format!("{subnet_id}/{first_id}"))
+            .await
+            .expect("import"),
+        None
+    );
+    cycle.delete(&moved).await;
+    tables.delete(&first).await.expect("delete rtb");
+    tables.delete(&second).await.expect("delete rtb");
+    subnets.delete(&subnet).await.expect("delete subnet");
+    vpcs.delete(&vpc).await.expect("delete vpc");
+}
