@@ -527,8 +527,12 @@ fn ec2vol_schemas_match_the_provider() {
 fn ec2rt_schemas_match_the_provider() {
     assert_schemas_match(
         Kind::Resource,
-        &["aws_route_table"],
+        &["aws_route_table", "aws_route_table_association"],
         &[
+            (
+                "aws_route_table_association",
+                "timeouts: a block in the provider, an attribute in forge",
+            ),
             (
                 "aws_route_table",
                 "route: an attribute in the provider, a block in forge",
@@ -541,7 +545,7 @@ fn ec2rt_schemas_match_the_provider() {
     );
 }
 
-/// A table with one route through the VPC's internet gateway. One route only: the state
+/// A table with one route through the VPC's internet gateway, associated with a subnet. One route only: the state
 /// records `route` as a set, which the provider writes in its hash order.
 const EC2RT_BEFORE: &str = r##"
 resource "aws_vpc" "v" {
@@ -562,6 +566,16 @@ resource "aws_route_table" "rt" {
   }
 
   tags = { Name = "@NAME@-rtb" }
+}
+
+resource "aws_subnet" "s" {
+  vpc_id     = aws_vpc.v.id
+  cidr_block = "10.62.1.0/24"
+}
+
+resource "aws_route_table_association" "a" {
+  subnet_id      = aws_subnet.s.id
+  route_table_id = aws_route_table.rt.id
 }
 "##;
 
