@@ -43,6 +43,8 @@ pub mod vpc_resource;
 pub mod vpc_security_group_rule;
 // ec2rt (#19): aws_route_table.
 pub mod route_table;
+// ec2rt (#19): data aws_availability_zones.
+pub mod availability_zones;
 pub mod route_table_association;
 pub mod route_table_routes;
 
@@ -81,5 +83,9 @@ pub fn data_sources(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn DataSourceType>> {
         Arc::new(vpc::VpcDataSource::new(ctx.clone())),
         Arc::new(subnets::SubnetsDataSource::new(ctx.clone())),
         Arc::new(subnets::SubnetDataSource::new(ctx.clone())),
+        // ec2rt (#19): aws_availability_zones.
+        Arc::new(availability_zones::AvailabilityZonesDataSource::new(
+            ctx.clone(),
+        )),
     ]
 }

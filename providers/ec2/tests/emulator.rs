@@ -2017,3 +2017,55 @@ async fn route_table_association_lifecycle() {
     subnets.delete(&subnet).await.expect("delete subnet");
     vpcs.delete(&vpc).await.expect("delete vpc");
 }
+
+// --- ec2rt (#19): data aws_availability_zones ---
+
+#[tokio::test]
+async fn availability_zones_data_source() {
+    use forge_aws_ec2::availability_zones::AvailabilityZonesDataSource;
+    let ctx = context().await;
+    let ds = AvailabilityZonesDataSource::new(ctx.clone());
+    let cfg = config(ds.schema(), vec![("state", s("available"))]);
+    let all = ds.read(&cfg).await.expect("read");
+    assert_eq!(all.str_attr("id"), Some(ctx.region.as_str()));
+    let names: Vec<String> = all
+        .get("names")
+        .and_then(Value::as_seq)
+        .expect("names")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    assert!(names.len() >= 2, "{names:?}");
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "sorted by name, as the provider");
+    let ids = all.get("zone_ids").and_then(Value::as_seq).expect("ids");
+    assert_eq!(ids.len(), names.len());
+    // Excluding the first zone by name leaves the others, in order.
+    let cfg = config(
+        ds.schema(),
+        vec![
+            ("state", s("available")),
+            ("exclude_names", Value::Set(vec![s(&names[0])])),
+        ],
+    );
+    let fewer = ds.read(&cfg).await.expect("read");
+    let rest: Vec<&str> = fewer
+        .get("names")
+        .and_then(Value::as_seq)
+        .expect("names")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        rest,
+        names[1..].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    // A state no zone has gives none.
+    let cfg = config(ds.schema(), vec![("state", s("impaired"))]);
+    let none = ds.read(&cfg).await.expect("read");
+    assert_eq!(
+        none.get("names").and_then(Value::as_seq).map(<[_]>::len),
+        Some(0)
+    );
+}

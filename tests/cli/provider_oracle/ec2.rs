@@ -545,6 +545,19 @@ fn ec2rt_schemas_match_the_provider() {
     );
 }
 
+/// The data source `aws_availability_zones` against the provider's schema.
+#[test]
+fn ec2rt_data_schemas_match_the_provider() {
+    assert_schemas_match(
+        Kind::Data,
+        &["aws_availability_zones"],
+        &[(
+            "aws_availability_zones",
+            "timeouts: a block in the provider, an attribute in forge",
+        )],
+    );
+}
+
 /// A table with one route through the VPC's internet gateway, associated with a subnet. One route only: the state
 /// records `route` as a set, which the provider writes in its hash order.
 const EC2RT_BEFORE: &str = r##"
