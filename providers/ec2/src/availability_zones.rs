@@ -127,10 +127,7 @@ impl DataSourceType for AvailabilityZonesDataSource {
                 "zone_ids",
                 string_list_value(text(AvailabilityZone::zone_id)),
             ),
-            (
-                "group_names",
-                string_set(text(AvailabilityZone::group_name)),
-            ),
+            ("group_names", group_names(&zones)),
             ("all_availability_zones", keep("all_availability_zones")),
             ("exclude_names", keep("exclude_names")),
             ("exclude_zone_ids", keep("exclude_zone_ids")),
@@ -142,6 +139,16 @@ impl DataSourceType for AvailabilityZonesDataSource {
             ),
         ]))
     }
+}
+
+/// The zones' group names as the provider records them: a zone without one counts as
+/// `""` (LocalStack's zones have none, and the provider's state then holds `[""]`).
+pub fn group_names(zones: &[AvailabilityZone]) -> Value {
+    string_set(
+        zones
+            .iter()
+            .map(|z| z.group_name().unwrap_or_default().to_string()),
+    )
 }
 
 #[cfg(test)]
@@ -165,5 +172,19 @@ mod tests {
         let kept = selected_zones(zones, &["us-east-1b".into()], &["use1-az3".into()]);
         let names: Vec<_> = kept.iter().filter_map(|z| z.zone_name()).collect();
         assert_eq!(names, ["us-east-1a"]);
+    }
+
+    #[test]
+    fn a_zone_without_a_group_counts_as_the_empty_group() {
+        let zones = [
+            zone("us-east-1a", "use1-az1"),
+            zone("us-east-1b", "use1-az2"),
+        ];
+        assert_eq!(group_names(&zones), Value::Set(vec![Value::string("")]));
+        let grouped = [AvailabilityZone::builder().group_name("us-east-1").build()];
+        assert_eq!(
+            group_names(&grouped),
+            Value::Set(vec![Value::string("us-east-1")])
+        );
     }
 }
