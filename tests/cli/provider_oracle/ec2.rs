@@ -558,7 +558,8 @@ fn ec2rt_data_schemas_match_the_provider() {
     );
 }
 
-/// A table with one route through the VPC's internet gateway, associated with a subnet. One route only: the state
+/// A table with one route through the VPC's internet gateway, associated with a subnet in
+/// the first zone `aws_availability_zones` names. One route only: the state
 /// records `route` as a set, which the provider writes in its hash order.
 const EC2RT_BEFORE: &str = r##"
 resource "aws_vpc" "v" {
@@ -581,9 +582,14 @@ resource "aws_route_table" "rt" {
   tags = { Name = "@NAME@-rtb" }
 }
 
+data "aws_availability_zones" "az" {
+  state = "available"
+}
+
 resource "aws_subnet" "s" {
-  vpc_id     = aws_vpc.v.id
-  cidr_block = "10.62.1.0/24"
+  vpc_id            = aws_vpc.v.id
+  cidr_block        = "10.62.1.0/24"
+  availability_zone = data.aws_availability_zones.az.names[0]
 }
 
 resource "aws_route_table_association" "a" {
