@@ -44,6 +44,12 @@ pub mod vpc_resource;
 pub mod vpc_security_group_rule;
 // aws_ebs_volume (ec2vol)
 pub mod ebs_volume;
+// ec2rt (#19): aws_route_table.
+pub mod route_table;
+// ec2rt (#19): data aws_availability_zones.
+pub mod availability_zones;
+pub mod route_table_association;
+pub mod route_table_routes;
 
 /// Every resource type this crate implements, bound to one provider configuration.
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
@@ -66,6 +72,12 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         )),
         // aws_ebs_volume (ec2vol)
         Arc::new(ebs_volume::EbsVolumeResource::new(ctx.clone())),
+        // ec2rt (#19): aws_route_table.
+        Arc::new(route_table::RouteTableResource::new(ctx.clone())),
+        // ec2rt (#19): aws_route_table_association.
+        Arc::new(route_table_association::RouteTableAssociationResource::new(
+            ctx.clone(),
+        )),
     ]
 }
 
@@ -76,5 +88,9 @@ pub fn data_sources(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn DataSourceType>> {
         Arc::new(vpc::VpcDataSource::new(ctx.clone())),
         Arc::new(subnets::SubnetsDataSource::new(ctx.clone())),
         Arc::new(subnets::SubnetDataSource::new(ctx.clone())),
+        // ec2rt (#19): aws_availability_zones.
+        Arc::new(availability_zones::AvailabilityZonesDataSource::new(
+            ctx.clone(),
+        )),
     ]
 }

@@ -1896,3 +1896,388 @@ async fn ebs_volume_created_under_an_intent_is_found_by_its_token_only() {
     );
     ty.delete(&live).await.expect("delete");
 }
+
+// --- ec2rt (#19): aws_route_table ---
+
+/// A route element as configured: only the attributes given (the rest left out, as a
+/// user writes it).
+fn route_cfg(pairs: &[(&str, &str)]) -> Value {
+    Value::object(pairs.iter().map(|(k, v)| (*k, s(v))))
+}
+
+#[tokio::test]
+async fn route_table_lifecycle() {
+    use forge_aws_ec2::internet_gateway::InternetGatewayResource;
+    use forge_aws_ec2::route_table::RouteTableResource;
+    use forge_aws_ec2::vpc_resource::VpcResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let vpcs = VpcResource::new(ctx.clone());
+    let vpc = create(
+        &vpcs,
+        &config(vpcs.schema(), vec![("cidr_block", s("10.47.0.0/16"))]),
+    )
+    .await;
+    let vpc_id = vpc.str_attr("id").expect("vpc id").to_string();
+    let igws = InternetGatewayResource::new(ctx.clone());
+    let igw = create(&igws, &config(igws.schema(), vec![("vpc_id", s(&vpc_id))])).await;
+    let igw_id = igw.str_attr("id").expect("igw id").to_string();
+
+    let ty = RouteTableResource::new(ctx.clone());
+    let name = unique("forge-rtb");
+    let internet = route_cfg(&[("cidr_block", "0.0.0.0/0"), ("gateway_id", &igw_id)]);
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("vpc_id", s(&vpc_id)),
+            ("route", Value::Tuple(vec![internet.clone()])),
+            ("tags", tags(&[("Name", &name)])),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("rtb-"), "{id}");
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":route-table/{id}")))
+    );
+    // The provider's shape: the VPC's local route left out, every route attribute there
+    // with "" for what is not set.
+    let routes = live.get("route").and_then(Value::as_seq).expect("routes");
+    assert_eq!(routes.len(), 1, "{routes:?}");
+    assert_eq!(routes[0].as_map().map(|m| m.len()), Some(13));
+    assert_eq!(routes[0].str_attr("nat_gateway_id"), Some(""));
+    assert_eq!(live.get("propagating_vgws"), Some(&Value::Set(Vec::new())));
+
+    // The route deleted outside forge: read shows no route; the update adds it again.
+    let after = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                ec2.delete_route()
+                    .route_table_id(&id)
+                    .destination_cidr_block("0.0.0.0/0")
+                    .send()
+                    .await
+                    .expect("delete route");
+            },
+            |drifted| {
+                assert_eq!(
+                    drifted.get("route").and_then(Value::as_seq).map(<[_]>::len),
+                    Some(0)
+                )
+            },
+        )
+        .await;
+
+    // A second route, in place; the set compares by element whatever the order.
+    let mut two = cfg.clone();
+    let office = route_cfg(&[("cidr_block", "192.168.0.0/16"), ("gateway_id", &igw_id)]);
+    set(
+        &mut two,
+        "route",
+        Value::Tuple(vec![office.clone(), internet.clone()]),
+    );
+    let with_two = update(&ty, &after, &two).await;
+    assert_eq!(
+        with_two
+            .get("route")
+            .and_then(Value::as_seq)
+            .map(<[_]>::len),
+        Some(2)
+    );
+    assert_no_op(&ty, &with_two, &two);
+    let mut reversed = cfg.clone();
+    set(
+        &mut reversed,
+        "route",
+        Value::Tuple(vec![internet.clone(), office]),
+    );
+    assert_no_op(&ty, &with_two, &reversed);
+
+    // No `route` block: the routes stay as they are. Dropping one of two blocks deletes
+    // that route only.
+    let mut omitted = cfg.clone();
+    set(&mut omitted, "route", Value::List(Vec::new()));
+    assert_no_op(&ty, &with_two, &omitted);
+    let emptied = update(&ty, &with_two, &cfg).await;
+    assert_eq!(
+        emptied.get("route").and_then(Value::as_seq).map(<[_]>::len),
+        Some(1)
+    );
+    assert_no_op(&ty, &emptied, &cfg);
+    let none = cfg.clone();
+
+    // A route without a target, a misspelt attribute and two routes to one destination are
+    // refused at plan, naming the problem.
+    let mut bad = cfg.clone();
+    set(
+        &mut bad,
+        "route",
+        Value::Tuple(vec![route_cfg(&[("cidr_block", "10.9.0.0/16")])]),
+    );
+    let e = ty.plan(Some(&emptied), &bad).expect_err("no target");
+    assert!(e.message.contains("exactly one target"), "{e:?}");
+    set(
+        &mut bad,
+        "route",
+        Value::Tuple(vec![route_cfg(&[
+            ("cidr", "10.9.0.0/16"),
+            ("gateway_id", &igw_id),
+        ])]),
+    );
+    let e = ty.plan(Some(&emptied), &bad).expect_err("misspelt");
+    assert!(e.message.contains("`cidr`"), "{e:?}");
+    let other_igw = route_cfg(&[("cidr_block", "0.0.0.0/0"), ("gateway_id", "igw-0000")]);
+    set(
+        &mut bad,
+        "route",
+        Value::Tuple(vec![internet.clone(), other_igw]),
+    );
+    let e = ty.plan(Some(&emptied), &bad).expect_err("same destination");
+    assert!(e.message.contains("two routes"), "{e:?}");
+
+    // Another VPC replaces the table.
+    assert_replaced_when(&ty, &emptied, &none, "vpc_id", s("vpc-0123456789"));
+
+    // Import by the rtb- id, as Terraform.
+    let restored = emptied;
+    let _ = cycle.import(&id, &restored).await;
+    cycle.delete(&restored).await;
+    igws.delete(&igw).await.expect("delete igw");
+    vpcs.delete(&vpc).await.expect("delete vpc");
+}
+
+#[tokio::test]
+async fn route_table_created_under_an_intent_is_found_by_its_token_only() {
+    use forge_aws_ec2::intent_tag::INTENT_TAG;
+    use forge_aws_ec2::route_table::RouteTableResource;
+    use forge_aws_ec2::vpc_resource::VpcResource;
+    use forge_provider::{CreateIntent, Finding, FoundBy};
+    let ctx = context().await;
+    let vpcs = VpcResource::new(ctx.clone());
+    let vpc = create(
+        &vpcs,
+        &config(vpcs.schema(), vec![("cidr_block", s("10.48.0.0/16"))]),
+    )
+    .await;
+    let vpc_id = vpc.str_attr("id").expect("vpc id").to_string();
+    let ty = RouteTableResource::new(ctx.clone());
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("vpc_id", s(&vpc_id)),
+            ("tags", tags(&[("Name", &unique("forge-rtb-intent"))])),
+        ],
+    );
+    let planned = ty.plan(None, &cfg).expect("plan").planned;
+    let intent = CreateIntent {
+        token: forge_provider::intent::new_token((u128::from(std::process::id()) << 64) | 11),
+        started: std::time::SystemTime::now(),
+    };
+    let other = CreateIntent {
+        token: format!("{}-other", intent.token),
+        ..intent.clone()
+    };
+    let made = ty.create_under(&planned, &intent).await.expect("create");
+    assert!(
+        made.get("tags_all")
+            .and_then(|t| t.get(INTENT_TAG))
+            .is_none()
+    );
+    let Finding::Found(found) = ty.find_created(&planned, &intent).await.expect("find") else {
+        panic!("the route table made under the intent is not found");
+    };
+    assert_eq!(found.by, FoundBy::Token);
+    assert!(found.object.same_as(&made), "{:?}\n{made:?}", found.object);
+    assert_eq!(
+        ty.find_created(&planned, &other).await.expect("find other"),
+        Finding::Absent
+    );
+    ty.created_recorded(&made).await.expect("recorded");
+    assert_eq!(
+        ty.find_created(&planned, &intent)
+            .await
+            .expect("find again"),
+        Finding::Absent
+    );
+    ty.delete(&made).await.expect("delete");
+    vpcs.delete(&vpc).await.expect("delete vpc");
+}
+
+fn set(cfg: &mut Value, name: &str, v: Value) {
+    if let Value::Object(m) = cfg {
+        m.insert(name.to_string(), v);
+    }
+}
+
+// --- ec2rt (#19): aws_route_table_association ---
+
+#[tokio::test]
+async fn route_table_association_lifecycle() {
+    use forge_aws_ec2::route_table::RouteTableResource;
+    use forge_aws_ec2::route_table_association::RouteTableAssociationResource;
+    use forge_aws_ec2::subnet_resource::SubnetResource;
+    use forge_aws_ec2::vpc_resource::VpcResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let vpcs = VpcResource::new(ctx.clone());
+    let vpc = create(
+        &vpcs,
+        &config(vpcs.schema(), vec![("cidr_block", s("10.49.0.0/16"))]),
+    )
+    .await;
+    let vpc_id = vpc.str_attr("id").expect("vpc id").to_string();
+    let subnets = SubnetResource::new(ctx.clone());
+    let subnet = create(
+        &subnets,
+        &config(
+            subnets.schema(),
+            vec![("vpc_id", s(&vpc_id)), ("cidr_block", s("10.49.1.0/24"))],
+        ),
+    )
+    .await;
+    let subnet_id = subnet.str_attr("id").expect("subnet id").to_string();
+    let tables = RouteTableResource::new(ctx.clone());
+    let table_cfg = config(tables.schema(), vec![("vpc_id", s(&vpc_id))]);
+    let first = create(&tables, &table_cfg).await;
+    let second = create(&tables, &table_cfg).await;
+    let first_id = first.str_attr("id").expect("rtb").to_string();
+    let second_id = second.str_attr("id").expect("rtb").to_string();
+
+    let ty = RouteTableAssociationResource::new(ctx.clone());
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("subnet_id", s(&subnet_id)),
+            ("route_table_id", s(&first_id)),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("rtbassoc-"), "{id}");
+    assert_eq!(
+        live.str_attr("gateway_id"),
+        Some(""),
+        "the provider's empty value"
+    );
+
+    // A lost answer settles on the association of that subnet with that table only.
+    let planned = ty.plan(None, &cfg).expect("plan").planned;
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now(),
+    };
+    match ty.find_created(&planned, &intent).await.expect("find") {
+        forge_provider::Finding::Found(f) => assert_eq!(f.object.str_attr("id"), Some(id.as_str())),
+        other => panic!("not found: {other:?}"),
+    }
+    let mut elsewhere = cfg.clone();
+    set(&mut elsewhere, "route_table_id", s(&second_id));
+    let planned_elsewhere = ty.plan(None, &elsewhere).expect("plan").planned;
+    assert_eq!(
+        ty.find_created(&planned_elsewhere, &intent)
+            .await
+            .expect("find"),
+        forge_provider::Finding::Absent
+    );
+
+    // Disassociated outside forge: read says gone, and the plan creates it again.
+    ec2.disassociate_route_table()
+        .association_id(&id)
+        .send()
+        .await
+        .expect("disassociate");
+    assert_eq!(ty.read(&live).await.expect("read"), None);
+    let live = create(&ty, &cfg).await;
+
+    // Another table: in place (ReplaceRouteTableAssociation), with a new id as planned.
+    let plan = ty.plan(Some(&live), &elsewhere).expect("plan move");
+    assert!(
+        plan.requires_replace.is_empty(),
+        "{:?}",
+        plan.requires_replace
+    );
+    assert_eq!(plan.planned.get("id"), Some(&Value::Unknown));
+    let moved = ty.update(&live, &plan.planned).await.expect("move");
+    assert_eq!(moved.str_attr("route_table_id"), Some(second_id.as_str()));
+    assert_no_op(&ty, &moved, &elsewhere);
+    assert_stored_state_plans_no_op(&ty, &moved, &elsewhere).await;
+    // Another subnet replaces it.
+    assert_replaced_when(&ty, &moved, &elsewhere, "subnet_id", s("subnet-0123456789"));
+
+    // Import by `subnet-id/rtb-id`, as Terraform; a malformed id is refused by name.
+    let moved_id = moved.str_attr("id").expect("id").to_string();
+    let cycle = Lifecycle::new(&ty, elsewhere.clone());
+    let imported = cycle
+        .import(&format!("{subnet_id}/{second_id}"), &moved)
+        .await;
+    assert_eq!(imported.str_attr("id"), Some(moved_id.as_str()));
+    let e = ty.import(&subnet_id).await.expect_err("malformed");
+    assert!(e.message.contains("subnet-id/route-table-id"), "{e:?}");
+    assert_eq!(
+        ty.import(&format!("{subnet_id}/{first_id}"))
+            .await
+            .expect("import"),
+        None
+    );
+    cycle.delete(&moved).await;
+    tables.delete(&first).await.expect("delete rtb");
+    tables.delete(&second).await.expect("delete rtb");
+    subnets.delete(&subnet).await.expect("delete subnet");
+    vpcs.delete(&vpc).await.expect("delete vpc");
+}
+
+// --- ec2rt (#19): data aws_availability_zones ---
+
+#[tokio::test]
+async fn availability_zones_data_source() {
+    use forge_aws_ec2::availability_zones::AvailabilityZonesDataSource;
+    let ctx = context().await;
+    let ds = AvailabilityZonesDataSource::new(ctx.clone());
+    let cfg = config(ds.schema(), vec![("state", s("available"))]);
+    let all = ds.read(&cfg).await.expect("read");
+    assert_eq!(all.str_attr("id"), Some(ctx.region.as_str()));
+    let names: Vec<String> = all
+        .get("names")
+        .and_then(Value::as_seq)
+        .expect("names")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .collect();
+    assert!(names.len() >= 2, "{names:?}");
+    let mut sorted = names.clone();
+    sorted.sort();
+    assert_eq!(names, sorted, "sorted by name, as the provider");
+    let ids = all.get("zone_ids").and_then(Value::as_seq).expect("ids");
+    assert_eq!(ids.len(), names.len());
+    // Excluding the first zone by name leaves the others, in order.
+    let cfg = config(
+        ds.schema(),
+        vec![
+            ("state", s("available")),
+            ("exclude_names", Value::Set(vec![s(&names[0])])),
+        ],
+    );
+    let fewer = ds.read(&cfg).await.expect("read");
+    let rest: Vec<&str> = fewer
+        .get("names")
+        .and_then(Value::as_seq)
+        .expect("names")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(
+        rest,
+        names[1..].iter().map(String::as_str).collect::<Vec<_>>()
+    );
+    // A state no zone has gives none.
+    let cfg = config(ds.schema(), vec![("state", s("impaired"))]);
+    let none = ds.read(&cfg).await.expect("read");
+    assert_eq!(
+        none.get("names").and_then(Value::as_seq).map(<[_]>::len),
+        Some(0)
+    );
+}

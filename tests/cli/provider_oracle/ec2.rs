@@ -549,3 +549,104 @@ fn ec2vol_schemas_match_the_provider() {
         )],
     );
 }
+
+// --- ec2rt (#19): aws_route_table ---
+
+/// The route table against the provider: its `route` blocks are an attribute (in
+/// attribute-as-block mode) in the provider, blocks in forge; `timeouts` as elsewhere.
+#[test]
+fn ec2rt_schemas_match_the_provider() {
+    assert_schemas_match(
+        Kind::Resource,
+        &["aws_route_table", "aws_route_table_association"],
+        &[
+            (
+                "aws_route_table_association",
+                "timeouts: a block in the provider, an attribute in forge",
+            ),
+            (
+                "aws_route_table",
+                "route: an attribute in the provider, a block in forge",
+            ),
+            (
+                "aws_route_table",
+                "timeouts: a block in the provider, an attribute in forge",
+            ),
+        ],
+    );
+}
+
+/// The data source `aws_availability_zones` against the provider's schema.
+#[test]
+fn ec2rt_data_schemas_match_the_provider() {
+    assert_schemas_match(
+        Kind::Data,
+        &["aws_availability_zones"],
+        &[(
+            "aws_availability_zones",
+            "timeouts: a block in the provider, an attribute in forge",
+        )],
+    );
+}
+
+/// A table with one route through the VPC's internet gateway, associated with a subnet in
+/// the first zone `aws_availability_zones` names. One route only: the state
+/// records `route` as a set, which the provider writes in its hash order.
+const EC2RT_BEFORE: &str = r##"
+resource "aws_vpc" "v" {
+  cidr_block = "10.62.0.0/16"
+  tags       = { Name = "@NAME@-vpc" }
+}
+
+resource "aws_internet_gateway" "gw" {
+  vpc_id = aws_vpc.v.id
+}
+
+resource "aws_route_table" "rt" {
+  vpc_id = aws_vpc.v.id
+
+  route {
+    cidr_block = "0.0.0.0/0"
+    gateway_id = aws_internet_gateway.gw.id
+  }
+
+  tags = { Name = "@NAME@-rtb" }
+}
+
+data "aws_availability_zones" "az" {
+  state = "available"
+}
+
+resource "aws_subnet" "s" {
+  vpc_id            = aws_vpc.v.id
+  cidr_block        = "10.62.1.0/24"
+  availability_zone = data.aws_availability_zones.az.names[0]
+}
+
+resource "aws_route_table_association" "a" {
+  subnet_id      = aws_subnet.s.id
+  route_table_id = aws_route_table.rt.id
+}
+"##;
+
+/// The route table's updatable arguments changed: a second route, another tag.
+fn ec2rt_updated(text: &str) -> String {
+    text.replace(
+        "  tags = { Name = \"@NAME@-rtb\" }",
+        "  route {\n    cidr_block = \"192.168.0.0/16\"\n    gateway_id = aws_internet_gateway.gw.id\n  }\n\n  tags = { Name = \"@NAME@-rtb\", tier = \"2\" }",
+    )
+}
+
+#[test]
+fn ec2rt_both_ways_on_the_emulator() {
+    let Some(oracle) = oracle() else { return };
+    let after = ec2rt_updated(EC2RT_BEFORE);
+    assert_ne!(after, EC2RT_BEFORE, "the update changes the route table");
+    both_ways(oracle, "ortb", EC2RT_BEFORE, &after);
+}
+
+#[test]
+fn ec2rt_imports_both_ways_on_the_emulator() {
+    let Some(oracle) = oracle() else { return };
+    import_both_ways_but(oracle, "irtb", EC2RT_BEFORE, &[]);
+}

@@ -605,6 +605,13 @@ fn import_id(resource_type: &str, attributes: &J) -> String {
         "aws_iam_role_policy_attachment" => format!("{}/{}", text("role"), text("policy_arn")),
         "aws_iam_user_policy_attachment" => format!("{}/{}", text("user"), text("policy_arn")),
         "aws_iam_group_policy_attachment" => format!("{}/{}", text("group"), text("policy_arn")),
+        // ec2rt (#19): the association by its subnet (or gateway) and table.
+        "aws_route_table_association" => {
+            let target = Some(text("subnet_id"))
+                .filter(|t| !t.is_empty())
+                .unwrap_or_else(|| text("gateway_id"));
+            format!("{target}/{}", text("route_table_id"))
+        }
         _ => text("id"),
     }
 }
