@@ -162,6 +162,38 @@ fn skip_dependents<T, E>(
 }
 
 /// The edges reversed: for destroy, a node waits for everything that depended on it.
+/// True when following `deps` (node -> the nodes it depends on) from some node leads back
+/// to it.
+pub(crate) fn has_cycle(deps: &[Vec<usize>]) -> bool {
+    // 0: not seen, 1: on the current path, 2: done.
+    let mut mark = vec![0u8; deps.len()];
+    for start in 0..deps.len() {
+        if mark[start] != 0 {
+            continue;
+        }
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        mark[start] = 1;
+        while let Some((node, next)) = stack.pop() {
+            match deps[node].get(next) {
+                Some(&d) if d < deps.len() => {
+                    stack.push((node, next + 1));
+                    match mark[d] {
+                        1 => return true,
+                        0 => {
+                            mark[d] = 1;
+                            stack.push((d, 0));
+                        }
+                        _ => {}
+                    }
+                }
+                Some(_) => stack.push((node, next + 1)),
+                None => mark[node] = 2,
+            }
+        }
+    }
+    false
+}
+
 pub(crate) fn reversed(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
     let mut out = vec![Vec::new(); deps.len()];
     for (i, ds) in deps.iter().enumerate() {
@@ -177,6 +209,15 @@ pub(crate) fn reversed(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cycles_are_found_and_chains_are_not() {
+        assert!(!has_cycle(&[vec![1], vec![2], vec![]]));
+        assert!(!has_cycle(&[vec![1, 2], vec![2], vec![]]));
+        assert!(has_cycle(&[vec![1], vec![2], vec![0]]));
+        assert!(has_cycle(&[vec![], vec![1]]));
+        assert!(!has_cycle(&[]));
+    }
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
 

@@ -238,17 +238,41 @@ impl Runner<'_> {
             return Err(errors);
         }
         // Delete in reverse dependency order: an object goes after everything that used it.
-        let deps: Vec<Vec<usize>> = to_delete
-            .iter()
-            .map(|(_, inst, _)| {
-                to_delete
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, (b, _, _))| inst.dependencies.contains(&b.config_resource()))
-                    .map(|(j, _)| j)
-                    .collect()
-            })
-            .collect();
+        // An instance state records no dependencies for (one `import` wrote) takes its
+        // configuration's, as Terraform's destroy does after its plan wrote them to state:
+        // a user is deleted after its policy attachment even when both were imported.
+        let depends_on = |addr: &InstanceAddr, inst: &InstanceState, with_config: bool| {
+            let mut all: BTreeSet<String> = inst.dependencies.iter().cloned().collect();
+            if with_config
+                && inst.dependencies.is_empty()
+                && let Some(n) = self.graph.node_named(&addr.config_resource())
+            {
+                all.extend(self.graph.resource_dependencies(n));
+            }
+            all
+        };
+        let edges = |with_config: bool| -> Vec<Vec<usize>> {
+            to_delete
+                .iter()
+                .map(|(a, inst, _)| {
+                    let on = depends_on(a, inst, with_config);
+                    to_delete
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (b, _, _))| b != a && on.contains(&b.config_resource()))
+                        .map(|(j, _)| j)
+                        .collect()
+                })
+                .collect()
+        };
+        // The configuration may have turned an edge round since state recorded it: then
+        // state's order alone, which never has a cycle.
+        let with_config = edges(true);
+        let deps = if crate::walk::has_cycle(&with_config) {
+            edges(false)
+        } else {
+            with_config
+        };
         let order = reversed(&deps);
         let unrecorded = &unrecorded;
         let outcomes = walk(&order, self.run.ctx.parallelism, |i| {

@@ -1501,3 +1501,53 @@ async fn a_replaced_dependent_is_deleted_before_its_dependency_changes() {
     let again = e.plan(&env, PlanMode::Normal).await.expect("plan");
     assert!(!unit_plan(&again, "u").has_changes(), "{again:?}");
 }
+
+/// A destroy of a state that records no dependencies (what `import` writes) still deletes
+/// in the configuration's order, as Terraform's does: the attachment before what it
+/// names, never both at once.
+#[tokio::test]
+async fn a_destroy_of_imported_objects_follows_the_configuration() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        &[
+            ("u/terragrunt.hcl", "inputs = {}\n"),
+            (
+                "u/main.tf",
+                // `a` before `b` in state's order: without an order, `a` would go first.
+                "resource \"fake_thing\" \"a\" {\n  name = \"user\"\n}\n\
+                 resource \"fake_thing\" \"b\" {\n  name = \"attachment-${fake_thing.a.name}\"\n}\n",
+            ),
+        ],
+    );
+    let cloud = FakeCloud::new();
+    let e = engine(&cloud, 4);
+    let (_, applied) = plan_apply(&e, &load(dir.path()), PlanMode::Normal).await;
+    assert!(!applied.failed(), "{applied:?}");
+    // As an import leaves it: no instance records what it depends on.
+    let mut state = state_of(dir.path(), "u");
+    let recorded = state
+        .instances
+        .values()
+        .filter(|i| !i.dependencies.is_empty())
+        .count();
+    assert_eq!(recorded, 1, "the attachment recorded its dependency");
+    for inst in state.instances.values_mut() {
+        inst.dependencies.clear();
+    }
+    std::fs::write(
+        dir.path().join("u/.forge/terraform.tfstate"),
+        state.to_bytes().expect("state encodes"),
+    )
+    .expect("write the state");
+    let env = load(dir.path());
+    let before = cloud.calls().len();
+    let (_, destroyed) = plan_apply(&e, &env, PlanMode::Destroy).await;
+    assert!(!destroyed.failed(), "{destroyed:?}");
+    let deletes: Vec<String> = cloud.calls()[before..]
+        .iter()
+        .filter(|c| c.op == FakeOp::Delete)
+        .map(|c| c.name.clone())
+        .collect();
+    assert_eq!(deletes, ["attachment-user", "user"]);
+}
