@@ -17,15 +17,17 @@ use aws_sdk_ec2::types::{
 };
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error, string_map};
 use forge_provider::{
-    AttrType, Attribute, CreateIntent, Finding, Found, FoundBy, PlannedState, ProviderError,
-    ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, CreateIntent, Finding, PlannedState, ProviderError, ProviderResult,
+    ResourceType, Schema, Value,
 };
 
 use crate::common::{
     client, config_tags, ec2_arn, is_not_found, is_transient, plan_tags_all, replace_paths,
     required_str, set_attr, tag_specifications, tags_from_aws, tags_state, update_tags,
 };
-use crate::intent_tag::{remove_intent_tag, tags_with_token, token_filter, without_intent_tag};
+use crate::intent_tag::{
+    found_by_token, tags_with_token, token_filter, untag_recorded, without_intent_tag,
+};
 
 const TYPE_NAME: &str = "aws_ebs_volume";
 
@@ -454,10 +456,7 @@ impl ResourceType for EbsVolumeResource {
     }
 
     async fn created_recorded(&self, state: &Value) -> ProviderResult<()> {
-        match state.str_attr("id") {
-            Some(id) => remove_intent_tag(&self.client, id).await,
-            None => Ok(()),
-        }
+        untag_recorded(&self.client, state).await
     }
 
     /// The volume made under the intent, by the token tag it carries from CreateVolume.
@@ -471,12 +470,7 @@ impl ResourceType for EbsVolumeResource {
         };
         let id = volume.volume_id().unwrap_or_default().to_string();
         let object = self.settle_created(&id, &planned.deep_unmarked()).await?;
-        Ok(Finding::Found(Found {
-            object,
-            created: None,
-            by: FoundBy::Token,
-            id,
-        }))
+        Ok(found_by_token(id, object))
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {

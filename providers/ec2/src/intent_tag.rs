@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use aws_sdk_ec2::types::{Filter, Tag};
 use forge_aws_common::sdk_error;
-use forge_provider::{ProviderResult, Value};
+use forge_provider::{Finding, Found, FoundBy, ProviderResult, Value};
 
 use crate::common::set_attr;
 
@@ -57,6 +57,26 @@ pub async fn remove_intent_tag(client: &aws_sdk_ec2::Client, id: &str) -> Provid
         .await
         .map_err(sdk_error)?;
     Ok(())
+}
+
+/// `created_recorded` for a type made under the marker: state records the object now, so
+/// the marker comes off.
+pub async fn untag_recorded(client: &aws_sdk_ec2::Client, state: &Value) -> ProviderResult<()> {
+    match state.str_attr("id") {
+        Some(id) => remove_intent_tag(client, id).await,
+        None => Ok(()),
+    }
+}
+
+/// `find_created`'s answer for the object `id`, found by the intent's token and settled
+/// as `object`.
+pub fn found_by_token(id: String, object: Value) -> Finding {
+    Finding::Found(Found {
+        object,
+        created: None,
+        by: FoundBy::Token,
+        id,
+    })
 }
 
 #[cfg(test)]

@@ -8,15 +8,17 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{InternetGateway, ResourceType as Ec2ResourceType};
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error, string_map};
 use forge_provider::{
-    AttrType, Attribute, CreateIntent, Finding, Found, FoundBy, PlannedState, ProviderError,
-    ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, CreateIntent, Finding, PlannedState, ProviderError, ProviderResult,
+    ResourceType, Schema, Value,
 };
 
 use crate::common::{
     client, config_tags, ec2_arn, is_not_found, plan_tags_all, replace_paths, required_str,
     tag_specifications, tags_from_aws, tags_state, update_tags,
 };
-use crate::intent_tag::{remove_intent_tag, tags_with_token, token_filter, without_intent_tag};
+use crate::intent_tag::{
+    found_by_token, tags_with_token, token_filter, untag_recorded, without_intent_tag,
+};
 
 pub struct InternetGatewayResource {
     ctx: Arc<AwsContext>,
@@ -249,10 +251,7 @@ impl ResourceType for InternetGatewayResource {
     }
 
     async fn created_recorded(&self, state: &Value) -> ProviderResult<()> {
-        match state.str_attr("id") {
-            Some(id) => remove_intent_tag(&self.client, id).await,
-            None => Ok(()),
-        }
+        untag_recorded(&self.client, state).await
     }
 
     /// CreateInternetGateway takes no idempotency token: the gateway made under the
@@ -280,12 +279,7 @@ impl ResourceType for InternetGatewayResource {
         // The create may have stopped before the attachment: finish it as it would.
         let planned = planned.deep_unmarked();
         let object = without_intent_tag(self.settle_created(&id, &planned).await?);
-        Ok(Finding::Found(Found {
-            object,
-            created: None,
-            by: FoundBy::Token,
-            id,
-        }))
+        Ok(found_by_token(id, object))
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {

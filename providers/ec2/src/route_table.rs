@@ -12,8 +12,8 @@ use async_trait::async_trait;
 use aws_sdk_ec2::types::{ResourceType as Ec2ResourceType, RouteTable};
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error, string_map};
 use forge_provider::{
-    AttrType, Attribute, CreateIntent, Finding, Found, FoundBy, PlannedState, ProviderError,
-    ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, CreateIntent, Finding, PlannedState, ProviderError, ProviderResult,
+    ResourceType, Schema, Value,
 };
 
 use crate::common::{
@@ -21,7 +21,9 @@ use crate::common::{
     required_str, set_attr, string_set, strings_in, tag_specifications, tags_from_aws, tags_state,
     update_tags,
 };
-use crate::intent_tag::{remove_intent_tag, tags_with_token, token_filter, without_intent_tag};
+use crate::intent_tag::{
+    found_by_token, tags_with_token, token_filter, untag_recorded, without_intent_tag,
+};
 use crate::route_table_routes::{
     check_route, check_route_names, destination_of, normalize_routes, route_block, route_changes,
     route_from_aws, target_of,
@@ -432,10 +434,7 @@ impl ResourceType for RouteTableResource {
     }
 
     async fn created_recorded(&self, state: &Value) -> ProviderResult<()> {
-        match state.str_attr("id") {
-            Some(id) => remove_intent_tag(&self.client, id).await,
-            None => Ok(()),
-        }
+        untag_recorded(&self.client, state).await
     }
 
     /// The table made under the intent carries its token as a tag from its first request
@@ -463,12 +462,7 @@ impl ResourceType for RouteTableResource {
         // The create may have stopped before its routes: finish it as it would.
         let planned = planned.deep_unmarked();
         let object = without_intent_tag(self.settle_created(&id, &planned).await?);
-        Ok(Finding::Found(Found {
-            object,
-            created: None,
-            by: FoundBy::Token,
-            id,
-        }))
+        Ok(found_by_token(id, object))
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {

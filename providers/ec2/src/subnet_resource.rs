@@ -10,15 +10,17 @@ use aws_sdk_ec2::types::{
 };
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error, string_map};
 use forge_provider::{
-    AttrType, Attribute, CreateIntent, Finding, Found, FoundBy, PlannedState, ProviderError,
-    ProviderResult, ResourceType, Schema, Value,
+    AttrType, Attribute, CreateIntent, Finding, PlannedState, ProviderError, ProviderResult,
+    ResourceType, Schema, Value,
 };
 
 use crate::common::{
     client, config_tags, delete_once_released, ec2_arn, is_not_found, plan_tags_all, replace_paths,
     required_str, set_attr, tag_specifications, tags_from_aws, tags_state, update_tags,
 };
-use crate::intent_tag::{remove_intent_tag, tags_with_token, token_filter, without_intent_tag};
+use crate::intent_tag::{
+    found_by_token, tags_with_token, token_filter, untag_recorded, without_intent_tag,
+};
 use crate::vpc_resource::check_ipv4_network;
 
 /// Arguments forge does not manage yet (IPv6 subnets, Outposts): a configured value other
@@ -409,10 +411,7 @@ impl ResourceType for SubnetResource {
     }
 
     async fn created_recorded(&self, state: &Value) -> ProviderResult<()> {
-        match state.str_attr("id") {
-            Some(id) => remove_intent_tag(&self.client, id).await,
-            None => Ok(()),
-        }
+        untag_recorded(&self.client, state).await
     }
 
     /// CreateSubnet takes no idempotency token: the subnet made under the intent carries
@@ -439,12 +438,7 @@ impl ResourceType for SubnetResource {
         };
         let planned = planned.deep_unmarked();
         let object = without_intent_tag(self.settle_created(&id, &planned).await?);
-        Ok(Finding::Found(Found {
-            object,
-            created: None,
-            by: FoundBy::Token,
-            id,
-        }))
+        Ok(found_by_token(id, object))
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
