@@ -10,6 +10,7 @@
 
 pub mod adoption;
 pub mod api_stats;
+pub mod batch_read;
 pub mod discovery;
 pub mod fault;
 pub mod fault_refusals;

@@ -15,12 +15,14 @@ use aws_sdk_ec2::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_ec2::types::{
     ResourceType as Ec2ResourceType, Volume, VolumeModificationState, VolumeState, VolumeType,
 };
+use forge_aws_common::batch_read::ReadBatcher;
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error, string_map};
 use forge_provider::{
     AttrType, Attribute, CreateIntent, Finding, PlannedState, ProviderError, ProviderResult,
     ResourceType, Schema, Value,
 };
 
+use crate::batched;
 use crate::common::{
     client, config_tags, ec2_arn, is_not_found, is_transient, plan_tags_all, replace_paths,
     required_str, set_attr, tag_specifications, tags_from_aws, tags_state, update_tags,
@@ -35,6 +37,8 @@ pub struct EbsVolumeResource {
     ctx: Arc<AwsContext>,
     client: aws_sdk_ec2::Client,
     schema: Schema,
+    /// Reads of volumes that wait at the same time share one DescribeVolumes.
+    reads: ReadBatcher<Volume>,
 }
 
 /// How long forge waits for a volume, a modification or a snapshot to settle.
@@ -99,11 +103,19 @@ impl EbsVolumeResource {
             ctx,
             client,
             schema,
+            reads: ReadBatcher::new(batched::MAX_IDS),
         }
     }
 
     /// The volume `id`, unless it is gone (deleted volumes stay visible for a while).
     async fn describe(&self, id: &str) -> ProviderResult<Option<Volume>> {
+        if batched::batchable(id, "vol-") {
+            let volume = self
+                .reads
+                .read(id, |ids| batched::volumes(&self.client, ids))
+                .await?;
+            return Ok(volume.filter(|v| !is_gone(v)));
+        }
         match self
             .client
             .describe_volumes()

@@ -11,12 +11,14 @@ use aws_sdk_ec2::types::{
     InstanceNetworkInterfaceSpecification, InstanceType, Placement,
     ResourceType as Ec2ResourceType, RunInstancesMonitoringEnabled,
 };
+use forge_aws_common::batch_read::ReadBatcher;
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error, string_map};
 use forge_provider::{
     AttrType, Attribute, CreateIntent, Finding, Found, FoundBy, PlannedState, ProviderError,
     ProviderResult, ResourceType, Schema, Value,
 };
 
+use crate::batched;
 use crate::common::{
     client, config_tags, ec2_arn, is_not_found, is_transient, opt_string, plan_tags_all,
     replace_paths, required_str, set_attr, string_list, string_set, strings_in, tag_specifications,
@@ -56,6 +58,8 @@ pub struct InstanceResource {
     ctx: Arc<AwsContext>,
     client: aws_sdk_ec2::Client,
     schema: Schema,
+    /// Reads of instances that wait at the same time share one DescribeInstances.
+    reads: ReadBatcher<Instance>,
 }
 
 impl InstanceResource {
@@ -123,10 +127,17 @@ impl InstanceResource {
             ctx,
             client,
             schema,
+            reads: ReadBatcher::new(batched::MAX_IDS),
         }
     }
 
     async fn describe(&self, id: &str) -> ProviderResult<Option<Instance>> {
+        if batched::batchable(id, "i-") {
+            return self
+                .reads
+                .read(id, |ids| batched::instances(&self.client, ids))
+                .await;
+        }
         match self
             .client
             .describe_instances()

@@ -24,6 +24,7 @@ use forge_aws_common::AwsContext;
 use forge_provider::{DataSourceType, ResourceType};
 
 pub mod ami;
+pub mod batched;
 pub mod common;
 pub mod discover;
 pub mod instance;

@@ -7,12 +7,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, SecurityGroup};
 use forge_aws_common::adoption::{configured_name, found_by_name};
+use forge_aws_common::batch_read::ReadBatcher;
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error};
 use forge_provider::{
     AttrType, Attribute, CreateIntent, Finding, PlannedState, ProviderError, ProviderResult,
     ResourceType, Schema, Value,
 };
 
+use crate::batched;
 use crate::common::{
     client, config_tags, delete_once_released, ec2_arn, is_not_found, opt_string, plan_tags_all,
     prefix_of, replace_paths, set_attr, tag_specifications, tags_from_aws, tags_state, update_tags,
@@ -30,6 +32,8 @@ pub struct SecurityGroupType {
     ctx: Arc<AwsContext>,
     client: aws_sdk_ec2::Client,
     schema: Schema,
+    /// Reads of groups that wait at the same time share one DescribeSecurityGroups.
+    reads: ReadBatcher<SecurityGroup>,
 }
 
 impl SecurityGroupType {
@@ -81,10 +85,17 @@ impl SecurityGroupType {
             ctx,
             client,
             schema,
+            reads: ReadBatcher::new(batched::MAX_IDS),
         }
     }
 
     async fn describe(&self, id: &str) -> ProviderResult<Option<SecurityGroup>> {
+        if batched::batchable(id, "sg-") {
+            return self
+                .reads
+                .read(id, |ids| batched::security_groups(&self.client, ids))
+                .await;
+        }
         match self
             .client
             .describe_security_groups()

@@ -2281,3 +2281,83 @@ async fn availability_zones_data_source() {
         Some(0)
     );
 }
+
+// --- Batched reads (#16) ---
+
+/// Reads of many groups at once go out in a few DescribeSecurityGroups calls, and each
+/// answers what a read alone answers: the same state for a live group, `None` for a
+/// deleted one and for a well-formed id that never existed.
+#[tokio::test]
+async fn concurrent_security_group_reads_share_calls_and_answer_as_alone() {
+    require_emulators();
+    let stats = forge_aws_common::ApiStats::new();
+    let ctx = Arc::new(
+        AwsContext::from_provider_config(&Value::object([("region", Value::string("us-east-1"))]))
+            .await
+            .expect("provider context")
+            .with_api_stats(stats.clone()),
+    );
+    let ec2 = sdk(&ctx).await;
+    let vpc = default_vpc(&ec2).await;
+    let prefix = unique("batch");
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let out = ec2
+            .create_security_group()
+            .group_name(format!("{prefix}-{i}"))
+            .description("batched reads")
+            .vpc_id(&vpc)
+            .send()
+            .await
+            .expect("create group");
+        ids.push(out.group_id().expect("id").to_string());
+    }
+    let deleted = ids[5].clone();
+    ec2.delete_security_group()
+        .group_id(&deleted)
+        .send()
+        .await
+        .expect("delete group");
+    ids.push("sg-00000000000000dead".to_string());
+    let state = |id: &str| Value::object([("id", Value::string(id))]);
+
+    // Each alone, through a type of its own (no other read to share a call with).
+    let mut alone = Vec::new();
+    for id in &ids {
+        let ty = SecurityGroupType::new(ctx.clone());
+        alone.push(ty.read(&state(id)).await.expect("read alone"));
+    }
+    let calls_before = stats.calls().len();
+
+    // All at once, through one type.
+    let ty = SecurityGroupType::new(ctx.clone());
+    let ty = &ty;
+    let together = futures_util::future::join_all(
+        ids.iter()
+            .map(|id| async move { ty.read(&Value::object([("id", Value::string(id))])).await }),
+    )
+    .await;
+    let describes = stats.calls()[calls_before..]
+        .iter()
+        .filter(|c| c.operation == "DescribeSecurityGroups")
+        .count();
+    for ((id, alone), together) in ids.iter().zip(&alone).zip(together) {
+        let together = together.expect("read together");
+        assert_eq!(
+            &together, alone,
+            "{id}: a batched read differs from a read alone"
+        );
+        let gone = *id == deleted || id.ends_with("dead");
+        assert_eq!(together.is_none(), gone, "{id}");
+    }
+    assert!(
+        describes <= 3,
+        "13 concurrent reads took {describes} DescribeSecurityGroups calls"
+    );
+    for id in ids
+        .iter()
+        .filter(|id| **id != deleted && !id.ends_with("dead"))
+    {
+        let _ = ec2.delete_security_group().group_id(id).send().await;
+    }
+}

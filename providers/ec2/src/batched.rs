@@ -1,0 +1,116 @@
+//! EC2's describe calls for many ids at once, for [`ReadBatcher`]s: one call answers the
+//! reads of security groups (or instances, or volumes) that wait at the same time,
+//! across every unit that shares the provider configuration.
+//!
+//! The ids go in an id *filter*, not the id list: with the list, one id that no longer
+//! exists fails the whole call (`InvalidGroup.NotFound`), while a filter leaves it out,
+//! and the batcher answers `None` for it alone. An id that is not well formed keeps the
+//! single call (see [`batchable`]), so its error stays what it was.
+//!
+//! [`ReadBatcher`]: forge_aws_common::batch_read::ReadBatcher
+
+use std::collections::HashMap;
+
+use aws_sdk_ec2::types::{Filter, Instance, SecurityGroup, Volume};
+use forge_aws_common::sdk_error;
+use forge_provider::ProviderResult;
+
+/// The most ids one describe call carries. EC2 takes up to 200 values in one filter
+/// for these calls; half that keeps each answer a page or two.
+pub const MAX_IDS: usize = 100;
+
+/// Whether `id` has the shape EC2 gives ids of this kind (`sg-` and hex digits): only
+/// those go in a batch. Anything else (a hand-edited state, a typo in an import) is
+/// described alone, so EC2 reports it as before.
+pub fn batchable(id: &str, prefix: &str) -> bool {
+    id.strip_prefix(prefix)
+        .is_some_and(|hex| !hex.is_empty() && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+fn id_filter(name: &str, ids: Vec<String>) -> Filter {
+    Filter::builder().name(name).set_values(Some(ids)).build()
+}
+
+/// The security groups among `ids` that exist, by id.
+pub async fn security_groups(
+    client: &aws_sdk_ec2::Client,
+    ids: Vec<String>,
+) -> ProviderResult<HashMap<String, SecurityGroup>> {
+    let mut found = HashMap::new();
+    let mut pages = client
+        .describe_security_groups()
+        .filters(id_filter("group-id", ids))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for group in page.map_err(sdk_error)?.security_groups() {
+            if let Some(id) = group.group_id() {
+                found.insert(id.to_string(), group.clone());
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The instances among `ids` that EC2 still lists (terminated ones too, as a call by
+/// id shows them), by id.
+pub async fn instances(
+    client: &aws_sdk_ec2::Client,
+    ids: Vec<String>,
+) -> ProviderResult<HashMap<String, Instance>> {
+    let mut found = HashMap::new();
+    let mut pages = client
+        .describe_instances()
+        .filters(id_filter("instance-id", ids))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for instance in page
+            .map_err(sdk_error)?
+            .reservations()
+            .iter()
+            .flat_map(|r| r.instances())
+        {
+            if let Some(id) = instance.instance_id() {
+                found.insert(id.to_string(), instance.clone());
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The volumes among `ids` that EC2 still lists (deleted ones too, for a while), by id.
+pub async fn volumes(
+    client: &aws_sdk_ec2::Client,
+    ids: Vec<String>,
+) -> ProviderResult<HashMap<String, Volume>> {
+    let mut found = HashMap::new();
+    let mut pages = client
+        .describe_volumes()
+        .filters(id_filter("volume-id", ids))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for volume in page.map_err(sdk_error)?.volumes() {
+            if let Some(id) = volume.volume_id() {
+                found.insert(id.to_string(), volume.clone());
+            }
+        }
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_well_formed_ids_are_batched() {
+        assert!(batchable("sg-0123abcd", "sg-"));
+        assert!(batchable("i-0abc1234def567890", "i-"));
+        assert!(!batchable("sg-", "sg-"));
+        assert!(!batchable("sg-bogus", "sg-"));
+        assert!(!batchable("i-0abc", "sg-"));
+        assert!(!batchable("my-group", "sg-"));
+    }
+}
