@@ -11,7 +11,7 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_ec2::types::{Filter, Instance, SecurityGroup, Volume};
+use aws_sdk_ec2::types::{Filter, IamInstanceProfileAssociation, Instance, SecurityGroup, Volume};
 use forge_aws_common::sdk_error;
 use forge_provider::ProviderResult;
 
@@ -94,6 +94,32 @@ pub async fn volumes(
         for volume in page.map_err(sdk_error)?.volumes() {
             if let Some(id) = volume.volume_id() {
                 found.insert(id.to_string(), volume.clone());
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The instance profile association in force (associated, or associating) of each
+/// instance among `ids` that has one, by instance id. Disassociated ones stay listed for a
+/// while and are left out.
+pub async fn profile_associations(
+    client: &aws_sdk_ec2::Client,
+    ids: Vec<String>,
+) -> ProviderResult<HashMap<String, IamInstanceProfileAssociation>> {
+    let mut found = HashMap::new();
+    let mut pages = client
+        .describe_iam_instance_profile_associations()
+        .filters(id_filter("instance-id", ids))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        for association in page.map_err(sdk_error)?.iam_instance_profile_associations() {
+            let in_force = association
+                .state()
+                .is_some_and(|s| matches!(s.as_str(), "associated" | "associating"));
+            if let (true, Some(instance)) = (in_force, association.instance_id()) {
+                found.insert(instance.to_string(), association.clone());
             }
         }
     }

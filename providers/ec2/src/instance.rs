@@ -58,8 +58,11 @@ pub struct InstanceResource {
     ctx: Arc<AwsContext>,
     client: aws_sdk_ec2::Client,
     schema: Schema,
-    /// Reads of instances that wait at the same time share one DescribeInstances.
+    /// Reads of instances that wait at the same time share one DescribeInstances; their
+    /// root volumes one DescribeVolumes, their profile associations one call too.
     reads: ReadBatcher<Instance>,
+    root_volumes: ReadBatcher<aws_sdk_ec2::types::Volume>,
+    associations: ReadBatcher<aws_sdk_ec2::types::IamInstanceProfileAssociation>,
 }
 
 impl InstanceResource {
@@ -128,6 +131,8 @@ impl InstanceResource {
             client,
             schema,
             reads: ReadBatcher::new(batched::MAX_IDS),
+            root_volumes: ReadBatcher::new(batched::MAX_IDS),
+            associations: ReadBatcher::new(batched::MAX_IDS),
         }
     }
 
@@ -232,9 +237,15 @@ impl InstanceResource {
         let mut value = BTreeMap::new();
         let (user_data, root_block_device, association, settings) = tokio::join!(
             self.live_user_data(&id),
-            root_volume::read(&self.client, i, &self.ctx.default_tags),
+            root_volume::read(&self.client, &self.root_volumes, i, &self.ctx.default_tags),
             self.associated_profile(&id),
-            instance_settings::read_into(&self.client, i, &self.ctx.default_tags, &mut value),
+            instance_settings::read_into(
+                &self.client,
+                &self.root_volumes,
+                i,
+                &self.ctx.default_tags,
+                &mut value
+            ),
         );
         let user_data = user_data?;
         let root_block_device = root_block_device?;
@@ -569,32 +580,17 @@ impl InstanceResource {
         &self,
         id: &str,
     ) -> ProviderResult<Option<(String, Option<String>)>> {
-        let associations = self
-            .client
-            .describe_iam_instance_profile_associations()
-            .filters(
-                aws_sdk_ec2::types::Filter::builder()
-                    .name("instance-id")
-                    .values(id)
-                    .build(),
-            )
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(associations
-            .iam_instance_profile_associations()
-            .iter()
-            .find(|a| {
-                a.state()
-                    .is_some_and(|s| matches!(s.as_str(), "associated" | "associating"))
-            })
-            .and_then(|a| {
-                let arn = a
-                    .iam_instance_profile()
-                    .and_then(|p| p.arn())
-                    .map(str::to_string);
-                a.association_id().map(|assoc| (assoc.to_string(), arn))
-            }))
+        let association = self
+            .associations
+            .read(id, |ids| batched::profile_associations(&self.client, ids))
+            .await?;
+        Ok(association.and_then(|a| {
+            let arn = a
+                .iam_instance_profile()
+                .and_then(|p| p.arn())
+                .map(str::to_string);
+            a.association_id().map(|assoc| (assoc.to_string(), arn))
+        }))
     }
 
     async fn associated_profile(&self, id: &str) -> ProviderResult<Option<String>> {

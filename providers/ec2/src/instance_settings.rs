@@ -7,7 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{Instance, InstanceAttributeName};
+use aws_sdk_ec2::types::{Instance, InstanceAttributeName, Volume};
+use forge_aws_common::batch_read::ReadBatcher;
 use forge_aws_common::sdk_error;
 use forge_provider::{AttrType, Attribute, ProviderResult, Schema, Value};
 
@@ -87,6 +88,7 @@ pub fn add_to_schema(schema: Schema) -> Schema {
 /// Reads the attributes of a live instance into `out`.
 pub async fn read_into(
     client: &aws_sdk_ec2::Client,
+    volumes: &ReadBatcher<Volume>,
     i: &Instance,
     default_tags: &BTreeMap<String, String>,
     out: &mut BTreeMap<String, Value>,
@@ -256,7 +258,7 @@ pub async fn read_into(
                 .map_err(sdk_error)
         },
         credit_specification(client, i),
-        ebs_block_devices(client, i, default_tags),
+        ebs_block_devices(client, volumes, i, default_tags),
     )?;
     out.insert(
         "disable_api_termination".into(),
@@ -400,6 +402,7 @@ async fn credit_specification(client: &aws_sdk_ec2::Client, i: &Instance) -> Pro
 /// The EBS volumes attached under a device name other than the instance's root device.
 async fn ebs_block_devices(
     client: &aws_sdk_ec2::Client,
+    volumes: &ReadBatcher<Volume>,
     i: &Instance,
     default_tags: &BTreeMap<String, String>,
 ) -> ProviderResult<Value> {
@@ -420,20 +423,41 @@ async fn ebs_block_devices(
     if attached.is_empty() {
         return Ok(Value::List(Vec::new()));
     }
-    let out = client
-        .describe_volumes()
-        .set_volume_ids(Some(attached.iter().map(|(_, v, _)| v.clone()).collect()))
-        .send()
-        .await
-        .map_err(sdk_error)?;
+    // Each volume read with the other instances' volumes being read at the same time;
+    // ids of another shape in one call of their own, as before.
+    let live: Vec<Option<Volume>> = if attached
+        .iter()
+        .all(|(_, v, _)| crate::batched::batchable(v, "vol-"))
+    {
+        futures_util::future::try_join_all(
+            attached
+                .iter()
+                .map(|(_, v, _)| volumes.read(v, |ids| crate::batched::volumes(client, ids))),
+        )
+        .await?
+    } else {
+        let out = client
+            .describe_volumes()
+            .set_volume_ids(Some(attached.iter().map(|(_, v, _)| v.clone()).collect()))
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        attached
+            .iter()
+            .map(|(_, id, _)| {
+                out.volumes()
+                    .iter()
+                    .find(|v| v.volume_id() == Some(id.as_str()))
+                    .cloned()
+            })
+            .collect()
+    };
     let number = |n: Option<i32>| Value::Number(f64::from(n.unwrap_or(0)));
     let items = attached
         .iter()
-        .map(|(device, volume_id, delete)| {
-            let v = out
-                .volumes()
-                .iter()
-                .find(|v| v.volume_id() == Some(volume_id.as_str()));
+        .zip(&live)
+        .map(|((device, volume_id, delete), v)| {
+            let v = v.as_ref();
             let (tags, tags_all) = crate::root_volume::volume_tags(v, default_tags);
             Value::object([
                 ("delete_on_termination", Value::Bool(*delete)),

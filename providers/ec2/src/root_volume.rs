@@ -3,8 +3,9 @@
 
 use aws_sdk_ec2::types::{
     BlockDeviceMapping, EbsBlockDevice, EbsInstanceBlockDeviceSpecification, Instance,
-    InstanceBlockDeviceMappingSpecification, VolumeType,
+    InstanceBlockDeviceMappingSpecification, Volume, VolumeType,
 };
+use forge_aws_common::batch_read::ReadBatcher;
 use forge_aws_common::sdk_error;
 use forge_aws_common::string_map;
 use forge_provider::{
@@ -130,6 +131,7 @@ pub fn volume_id(instance: &Instance) -> Option<String> {
 /// `default_tags` with the same value (the provider's read).
 pub async fn read(
     client: &aws_sdk_ec2::Client,
+    volumes: &ReadBatcher<Volume>,
     instance: &Instance,
     default_tags: &BTreeMap<String, String>,
 ) -> ProviderResult<Value> {
@@ -145,13 +147,21 @@ pub async fn read(
     let Some(volume_id) = ebs.volume_id() else {
         return Ok(Value::List(Vec::new()));
     };
-    let out = client
-        .describe_volumes()
-        .volume_ids(volume_id)
-        .send()
-        .await
-        .map_err(sdk_error)?;
-    let volume = out.volumes().first();
+    // Read with the other instances' root volumes being read at the same time.
+    let volume = if crate::batched::batchable(volume_id, "vol-") {
+        volumes
+            .read(volume_id, |ids| crate::batched::volumes(client, ids))
+            .await?
+    } else {
+        let out = client
+            .describe_volumes()
+            .volume_ids(volume_id)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        out.volumes().first().cloned()
+    };
+    let volume = volume.as_ref();
     let (own, all) = volume_tags(volume, default_tags);
     let number = |n: Option<i32>| {
         n.map(|n| Value::Number(f64::from(n)))

@@ -2361,3 +2361,91 @@ async fn concurrent_security_group_reads_share_calls_and_answer_as_alone() {
         let _ = ec2.delete_security_group().group_id(id).send().await;
     }
 }
+
+/// Instances read together share DescribeInstances, their root volumes' DescribeVolumes
+/// and the profile-association call, and each reads as it does alone.
+#[tokio::test]
+async fn concurrent_instance_reads_share_calls_and_answer_as_alone() {
+    require_emulators();
+    let stats = forge_aws_common::ApiStats::new();
+    let ctx = Arc::new(
+        AwsContext::from_provider_config(&Value::object([("region", Value::string("us-east-1"))]))
+            .await
+            .expect("provider context")
+            .with_api_stats(stats.clone()),
+    );
+    let ec2 = sdk(&ctx).await;
+    let ami = find_ami(&ctx).await;
+    let ami = ami.str_attr("id").expect("ami id");
+    let out = ec2
+        .run_instances()
+        .image_id(ami)
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .min_count(4)
+        .max_count(4)
+        .send()
+        .await
+        .expect("run instances");
+    let ids: Vec<String> = out
+        .instances()
+        .iter()
+        .filter_map(|i| i.instance_id().map(str::to_string))
+        .collect();
+    assert_eq!(ids.len(), 4);
+    let state = |id: &str| {
+        Value::object([
+            ("id", Value::string(id)),
+            ("user_data", Value::Null),
+            ("user_data_base64", Value::Null),
+        ])
+    };
+    let mut alone = Vec::new();
+    for id in &ids {
+        let ty = InstanceResource::new(ctx.clone());
+        alone.push(ty.read(&state(id)).await.expect("read alone"));
+    }
+    let before = stats.calls().len();
+    let ty = InstanceResource::new(ctx.clone());
+    let ty = &ty;
+    let together = futures_util::future::join_all(
+        ids.iter()
+            .map(|id| async move { ty.read(&state(id)).await }),
+    )
+    .await;
+    let calls = stats.calls()[before..].to_vec();
+    let count = |op: &str| calls.iter().filter(|c| c.operation == op).count();
+    for ((id, alone), together) in ids.iter().zip(&alone).zip(together) {
+        let together = together.expect("read together");
+        assert!(together.is_some(), "{id} reads as gone");
+        assert_eq!(
+            &together, alone,
+            "{id}: a batched read differs from a read alone"
+        );
+    }
+    for op in [
+        "DescribeInstances",
+        "DescribeVolumes",
+        "DescribeIamInstanceProfileAssociations",
+    ] {
+        let seen: Vec<_> = calls
+            .iter()
+            .map(|c| {
+                (
+                    c.operation.as_str(),
+                    c.start.as_millis(),
+                    c.elapsed.as_millis(),
+                )
+            })
+            .collect();
+        assert!(
+            count(op) <= 2,
+            "4 concurrent reads took {} {op} calls: {seen:?}",
+            count(op)
+        );
+    }
+    let _ = ec2
+        .terminate_instances()
+        .set_instance_ids(Some(ids))
+        .send()
+        .await;
+}
