@@ -1,6 +1,5 @@
 //! `aws_iam_instance_profile`: the container EC2 uses to hand a role to an instance.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -73,45 +72,21 @@ impl InstanceProfileResource {
         Ok(found(out.map_err(sdk_error))?.and_then(|o| o.instance_profile().cloned()))
     }
 
-    async fn live_tags(
-        &self,
-        name: &str,
-        profile: &InstanceProfile,
-    ) -> ProviderResult<BTreeMap<String, String>> {
-        // GetInstanceProfile carries tags on AWS; ask explicitly so emulators that leave
-        // them out still report them.
-        let out = self
-            .client
-            .list_instance_profile_tags()
-            .instance_profile_name(name)
-            .send()
-            .await;
-        match out.map_err(sdk_error) {
-            Ok(out) => Ok(tags_from_aws(out.tags())),
-            Err(e) if e.code.as_deref() == Some("InvalidAction") => {
-                Ok(tags_from_aws(profile.tags()))
-            }
-            Err(e) => Err(e),
-        }
-    }
-
     async fn read_by_name(&self, name: &str, state: &Value) -> ProviderResult<Option<Value>> {
         let Some(profile) = self.get(name).await? else {
             return Ok(None);
         };
-        self.object_of(name, &profile, state).await
+        self.object_of(&profile, state).await
     }
 
-    /// The state object of a profile already fetched (its tags are one more request).
+    /// The state object of a profile already fetched.
     async fn object_of(
         &self,
-        name: &str,
         profile: &InstanceProfile,
         state: &Value,
     ) -> ProviderResult<Option<Value>> {
-        let Some(live_tags) = found(self.live_tags(name, profile).await)? else {
-            return Ok(None);
-        };
+        // The tags come with GetInstanceProfile, as the provider reads them.
+        let live_tags = tags_from_aws(profile.tags());
         let (tags, tags_all) = tags_state(
             &self.ctx,
             state.get("tags").unwrap_or(&Value::Null),
@@ -333,7 +308,7 @@ impl ResourceType for InstanceProfileResource {
         let Some(profile) = self.get(&name).await? else {
             return Ok(Finding::Absent);
         };
-        let object = self.object_of(&name, &profile, &planned).await?;
+        let object = self.object_of(&profile, &planned).await?;
         Ok(found_by_name(
             name,
             object,

@@ -1,7 +1,6 @@
 //! `aws_iam_policy`: a customer managed policy. Changing the document adds a version and
 //! makes it the default; IAM keeps at most five, so the oldest non-default one goes first.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -68,26 +67,6 @@ impl PolicyResource {
         }
     }
 
-    async fn live_tags(&self, arn: &str) -> ProviderResult<BTreeMap<String, String>> {
-        let mut tags = BTreeMap::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .list_policy_tags()
-                .policy_arn(arn)
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            tags.extend(tags_from_aws(out.tags()));
-            match out.marker() {
-                Some(m) if out.is_truncated() => marker = Some(m.to_string()),
-                _ => return Ok(tags),
-            }
-        }
-    }
-
     async fn read_by_arn(&self, arn: &str, state: &Value) -> ProviderResult<Option<Value>> {
         let got = found(
             self.client
@@ -101,16 +80,15 @@ impl PolicyResource {
             return Ok(None);
         };
         let version_id = policy.default_version_id().unwrap_or("v1");
-        // The document needs the policy's default version; the tags need nothing: both
-        // at once.
-        let (version, live_tags) = tokio::join!(
-            self.client
-                .get_policy_version()
-                .policy_arn(arn)
-                .version_id(version_id)
-                .send(),
-            self.live_tags(arn),
-        );
+        // The document is the policy's default version; the tags come with GetPolicy, as
+        // the provider reads them.
+        let version = self
+            .client
+            .get_policy_version()
+            .policy_arn(arn)
+            .version_id(version_id)
+            .send()
+            .await;
         let Some(version) = found(version.map_err(sdk_error))? else {
             return Ok(None);
         };
@@ -119,9 +97,7 @@ impl PolicyResource {
             .and_then(PolicyVersion::document)
             .map(|live| Value::String(policy_for_state(state.str_attr("policy"), live)))
             .unwrap_or(Value::Null);
-        let Some(live_tags) = found(live_tags)? else {
-            return Ok(None);
-        };
+        let live_tags = tags_from_aws(policy.tags());
         let (tags, tags_all) = tags_state(
             &self.ctx,
             state.get("tags").unwrap_or(&Value::Null),

@@ -104,29 +104,6 @@ impl RoleResource {
         Ok(out.and_then(|o| o.role().cloned()))
     }
 
-    async fn live_tags(
-        &self,
-        name: &str,
-    ) -> ProviderResult<std::collections::BTreeMap<String, String>> {
-        let mut tags = std::collections::BTreeMap::new();
-        let mut marker: Option<String> = None;
-        loop {
-            let out = self
-                .client
-                .list_role_tags()
-                .role_name(name)
-                .set_marker(marker.clone())
-                .send()
-                .await
-                .map_err(sdk_error)?;
-            tags.extend(tags_from_aws(out.tags()));
-            match out.marker() {
-                Some(m) if out.is_truncated() => marker = Some(m.to_string()),
-                _ => return Ok(tags),
-            }
-        }
-    }
-
     /// The live role as state; `state` supplies the spelling of equivalent values and the
     /// configuration-only arguments.
     async fn read_by_name(&self, name: &str, state: &Value) -> ProviderResult<Option<Value>> {
@@ -143,17 +120,14 @@ impl RoleResource {
         role: &Role,
         state: &Value,
     ) -> ProviderResult<Option<Value>> {
-        // The tags, the attached policies and the inline policies are separate requests
-        // that need nothing from each other: one round trip's wait for all of them.
-        let (live_tags, managed, inline) = tokio::join!(
-            self.live_tags(name),
+        // The attached policies and the inline policies are separate requests that need
+        // nothing from each other: one round trip's wait for both. The tags come with
+        // GetRole (a role has at most 50), as the provider reads them.
+        let (managed, inline) = tokio::join!(
             self.attached_policy_arns(name),
             self.inline_policies(name, state),
         );
-        let live_tags = match found(live_tags)? {
-            Some(tags) => tags,
-            None => return Ok(None),
-        };
+        let live_tags = tags_from_aws(role.tags());
         let (tags, tags_all) = tags_state(
             &self.ctx,
             state.get("tags").unwrap_or(&Value::Null),
