@@ -50,6 +50,8 @@ pub mod route_table;
 pub mod availability_zones;
 pub mod route_table_association;
 pub mod route_table_routes;
+// ec2eip (#19): aws_eip.
+pub mod eip;
 
 /// Every resource type this crate implements, bound to one provider configuration.
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
@@ -78,6 +80,8 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(route_table_association::RouteTableAssociationResource::new(
             ctx.clone(),
         )),
+        // ec2eip (#19): aws_eip.
+        Arc::new(eip::EipResource::new(ctx.clone())),
     ]
 }
 
