@@ -2365,7 +2365,13 @@ async fn eip_lifecycle() {
     let public_ip = live.str_attr("public_ip").expect("public ip").to_string();
     assert_eq!(
         live.str_attr("public_dns"),
-        Some(format!("ec2-{}.compute-1.amazonaws.com", public_ip.replace('.', "-")).as_str())
+        Some(
+            format!(
+                "ec2-{}.compute-1.amazonaws.com",
+                public_ip.replace('.', "-")
+            )
+            .as_str()
+        )
     );
     // Arguments AWS does not report stay as configured (null), as in the provider.
     assert_eq!(live.get("associate_with_private_ip"), Some(&Value::Null));
@@ -2407,9 +2413,15 @@ async fn eip_lifecycle() {
     let mut moved_cfg = cfg.clone();
     set(&mut moved_cfg, "network_interface", s(&other_eni));
     let moved = update(&ty, &after, &moved_cfg).await;
-    assert_eq!(moved.str_attr("network_interface"), Some(other_eni.as_str()));
+    assert_eq!(
+        moved.str_attr("network_interface"),
+        Some(other_eni.as_str())
+    );
     assert_eq!(moved.str_attr("private_ip"), Some(other_ip.as_str()));
-    assert_ne!(moved.str_attr("association_id"), after.str_attr("association_id"));
+    assert_ne!(
+        moved.str_attr("association_id"),
+        after.str_attr("association_id")
+    );
     assert_no_op(&ty, &moved, &moved_cfg);
     let live_now = ec2
         .describe_addresses()
@@ -2425,7 +2437,13 @@ async fn eip_lifecycle() {
     // Arguments fixed at allocation replace the address.
     assert_replaced_when(&ty, &moved, &moved_cfg, "public_ipv4_pool", s("amazon"));
     assert_replaced_when(&ty, &moved, &moved_cfg, "address", s("198.51.100.7"));
-    assert_replaced_when(&ty, &moved, &moved_cfg, "network_border_group", s("us-east-2"));
+    assert_replaced_when(
+        &ty,
+        &moved,
+        &moved_cfg,
+        "network_border_group",
+        s("us-east-2"),
+    );
 
     // Import by allocation id, and by public IP as the provider allows (the id becomes
     // the allocation id).
@@ -2481,14 +2499,21 @@ async fn eip_associates_with_an_instance() {
     let cfg = config(ty.schema(), vec![("instance", s(&instance_id))]);
     let state = create(&ty, &cfg).await;
     assert_eq!(state.str_attr("instance"), Some(instance_id.as_str()));
-    assert_eq!(state.str_attr("network_interface"), Some(primary_eni.as_str()));
+    assert_eq!(
+        state.str_attr("network_interface"),
+        Some(primary_eni.as_str())
+    );
     assert_eq!(state.str_attr("domain"), Some("vpc"));
     assert_no_op(&ty, &state, &cfg);
     assert_stored_state_plans_no_op(&ty, &state, &cfg).await;
 
     let moved_cfg = config(ty.schema(), vec![("network_interface", s(&eni))]);
     let plan = ty.plan(Some(&state), &moved_cfg).expect("plan");
-    assert!(plan.requires_replace.is_empty(), "{:?}", plan.requires_replace);
+    assert!(
+        plan.requires_replace.is_empty(),
+        "{:?}",
+        plan.requires_replace
+    );
     for name in ["instance", "association_id", "private_ip"] {
         assert_eq!(plan.planned.get(name), Some(&Value::Unknown), "{name}");
     }

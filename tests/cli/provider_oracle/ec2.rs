@@ -735,5 +735,10 @@ fn ec2eip_both_ways_on_the_emulator() {
 #[test]
 fn ec2eip_imports_both_ways_on_the_emulator() {
     let Some(oracle) = oracle() else { return };
-    import_both_ways_but(oracle, "ieip", EC2EIP_BEFORE, &[("aws_instance", "user_data_replace_on_change")]);
+    import_both_ways_but(
+        oracle,
+        "ieip",
+        EC2EIP_BEFORE,
+        &[("aws_instance", "user_data_replace_on_change")],
+    );
 }
