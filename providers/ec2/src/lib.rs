@@ -52,6 +52,8 @@ pub mod route_table_association;
 pub mod route_table_routes;
 // ec2eip (#19): aws_eip.
 pub mod eip;
+// ec2eip (#19): aws_network_interface.
+pub mod network_interface;
 
 /// Every resource type this crate implements, bound to one provider configuration.
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
@@ -82,6 +84,10 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         )),
         // ec2eip (#19): aws_eip.
         Arc::new(eip::EipResource::new(ctx.clone())),
+        // ec2eip (#19): aws_network_interface.
+        Arc::new(network_interface::NetworkInterfaceResource::new(
+            ctx.clone(),
+        )),
     ]
 }
 

@@ -2600,3 +2600,210 @@ async fn eip_refuses_retired_and_conflicting_domains() {
     assert!(e.message.contains("vpc"), "{e:?}");
     assert!(e.hint.is_some());
 }
+
+// --- ec2eip (#19): aws_network_interface ---
+
+#[tokio::test]
+async fn network_interface_lifecycle() {
+    use forge_aws_ec2::network_interface::NetworkInterfaceResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let subnet = default_subnet(&ec2).await;
+    let group = scratch_group(&ec2, "forge-eni").await;
+    let other_group = scratch_group(&ec2, "forge-eni2").await;
+    let ty = NetworkInterfaceResource::new(ctx.clone());
+    let name = unique("forge-eni");
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("subnet_id", s(&subnet)),
+            ("description", s("forge test")),
+            ("private_ips_count", n(1.0)),
+            ("security_groups", Value::Set(vec![s(&group)])),
+            ("source_dest_check", Value::Bool(false)),
+            ("tags", tags(&[("Name", &name)])),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("eni-"), "{id}");
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":network-interface/{id}")))
+    );
+    let ips = live
+        .get("private_ips")
+        .and_then(Value::as_seq)
+        .expect("ips");
+    assert_eq!(ips.len(), 2, "{live:?}");
+    assert_eq!(live.get("attachment"), Some(&Value::Set(Vec::new())));
+    assert_eq!(live.str_attr("interface_type"), Some("interface"));
+
+    // Description, source/dest check and groups changed outside forge: read shows them;
+    // the update puts them back.
+    let after = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                ec2.modify_network_interface_attribute()
+                    .network_interface_id(&id)
+                    .description(
+                        aws_sdk_ec2::types::AttributeValue::builder()
+                            .value("changed")
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .expect("describe");
+                ec2.modify_network_interface_attribute()
+                    .network_interface_id(&id)
+                    .groups(&other_group)
+                    .send()
+                    .await
+                    .expect("groups");
+            },
+            |drifted| {
+                assert_eq!(drifted.str_attr("description"), Some("changed"));
+                assert_eq!(
+                    drifted.get("security_groups"),
+                    Some(&Value::Set(vec![s(&other_group)]))
+                );
+            },
+        )
+        .await;
+
+    // Attached to an instance in place, one more address, and detached again.
+    let ami = find_ami(&ctx).await;
+    let run = ec2
+        .run_instances()
+        .image_id(ami.str_attr("id").expect("ami id"))
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .subnet_id(&subnet)
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .expect("run instance");
+    let instance_id = run.instances()[0].instance_id().expect("id").to_string();
+    let mut attached_cfg = cfg.clone();
+    set(
+        &mut attached_cfg,
+        "attachment",
+        Value::List(vec![Value::object([
+            ("instance", s(&instance_id)),
+            ("device_index", n(1.0)),
+        ])]),
+    );
+    set(&mut attached_cfg, "private_ips_count", n(2.0));
+    let attached = update(&ty, &after, &attached_cfg).await;
+    let attachment = attached
+        .get("attachment")
+        .and_then(Value::as_seq)
+        .and_then(|xs| xs.first())
+        .expect("attachment")
+        .clone();
+    assert_eq!(attachment.str_attr("instance"), Some(instance_id.as_str()));
+    assert!(
+        attachment
+            .str_attr("attachment_id")
+            .is_some_and(|a| a.starts_with("eni-attach-"))
+    );
+    assert_eq!(
+        attached
+            .get("private_ips")
+            .and_then(Value::as_seq)
+            .map(<[_]>::len),
+        Some(3)
+    );
+    assert_no_op(&ty, &attached, &attached_cfg);
+    assert_stored_state_plans_no_op(&ty, &attached, &attached_cfg).await;
+
+    // The subnet replaces the interface; a configured primary address without the
+    // current one too.
+    assert_replaced_when(
+        &ty,
+        &attached,
+        &attached_cfg,
+        "subnet_id",
+        s("subnet-other"),
+    );
+    let mut other_primary = attached_cfg.clone();
+    set(
+        &mut other_primary,
+        "private_ips",
+        Value::Set(vec![s("172.31.15.250")]),
+    );
+    set(&mut other_primary, "private_ips_count", Value::Null);
+    let plan = ty.plan(Some(&attached), &other_primary).expect("plan");
+    assert!(
+        plan.requires_replace.contains(&"private_ips".to_string()),
+        "{:?}",
+        plan.requires_replace
+    );
+
+    let _ = cycle.import(&id, &attached).await;
+    let e = ty.import("i-123").await.expect_err("refused");
+    assert!(e.message.contains("i-123"), "{e:?}");
+    // Deleting detaches first.
+    cycle.delete(&attached).await;
+    ec2.terminate_instances()
+        .instance_ids(&instance_id)
+        .send()
+        .await
+        .expect("terminate");
+    for g in [&group, &other_group] {
+        ec2.delete_security_group()
+            .group_id(g)
+            .send()
+            .await
+            .expect("delete group");
+    }
+}
+
+#[tokio::test]
+async fn network_interface_created_under_an_intent_is_found_by_its_token_only() {
+    use forge_aws_ec2::intent_tag::INTENT_TAG;
+    use forge_aws_ec2::network_interface::NetworkInterfaceResource;
+    use forge_provider::{CreateIntent, Finding, FoundBy};
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let subnet = default_subnet(&ec2).await;
+    let ty = NetworkInterfaceResource::new(ctx.clone());
+    let name = unique("forge-eni-intent");
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("subnet_id", s(&subnet)),
+            ("tags", tags(&[("Name", &name)])),
+        ],
+    );
+    let planned = ty.plan(None, &cfg).expect("plan").planned;
+    let intent = CreateIntent {
+        token: forge_provider::intent::new_token((u128::from(std::process::id()) << 64) | 29),
+        started: std::time::SystemTime::now(),
+    };
+    let other = CreateIntent {
+        token: format!("{}-other", intent.token),
+        ..intent.clone()
+    };
+    let made = ty.create_under(&planned, &intent).await.expect("create");
+    assert!(
+        made.get("tags_all")
+            .and_then(|t| t.get(INTENT_TAG))
+            .is_none()
+    );
+    let Finding::Found(found) = ty.find_created(&planned, &intent).await.expect("find") else {
+        panic!("the interface made under the intent is not found");
+    };
+    assert_eq!(found.by, FoundBy::Token);
+    assert!(found.object.same_as(&made), "{:?}\n{made:?}", found.object);
+    assert_eq!(
+        ty.find_created(&planned, &other).await.expect("find other"),
+        Finding::Absent
+    );
+    ty.created_recorded(&made).await.expect("recorded");
+    let live = ty.read(&made).await.expect("read").expect("exists");
+    assert!(live.same_as(&made), "{live:?}\n{made:?}");
+    ty.delete(&live).await.expect("delete");
+}
