@@ -51,6 +51,10 @@ pub mod route_table;
 pub mod availability_zones;
 pub mod route_table_association;
 pub mod route_table_routes;
+// ec2eip (#19): aws_eip.
+pub mod eip;
+// ec2eip (#19): aws_network_interface.
+pub mod network_interface;
 
 /// Every resource type this crate implements, bound to one provider configuration.
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
@@ -77,6 +81,12 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(route_table::RouteTableResource::new(ctx.clone())),
         // ec2rt (#19): aws_route_table_association.
         Arc::new(route_table_association::RouteTableAssociationResource::new(
+            ctx.clone(),
+        )),
+        // ec2eip (#19): aws_eip.
+        Arc::new(eip::EipResource::new(ctx.clone())),
+        // ec2eip (#19): aws_network_interface.
+        Arc::new(network_interface::NetworkInterfaceResource::new(
             ctx.clone(),
         )),
     ]

@@ -2449,3 +2449,529 @@ async fn concurrent_instance_reads_share_calls_and_answer_as_alone() {
         .send()
         .await;
 }
+
+// --- ec2eip (#19): aws_eip ---
+
+/// A subnet of the default VPC (LocalStack has one in each zone).
+async fn default_subnet(ec2: &aws_sdk_ec2::Client) -> String {
+    let out = ec2
+        .describe_subnets()
+        .filters(
+            aws_sdk_ec2::types::Filter::builder()
+                .name("default-for-az")
+                .values("true")
+                .build(),
+        )
+        .send()
+        .await
+        .expect("describe subnets");
+    let mut ids: Vec<String> = out
+        .subnets()
+        .iter()
+        .filter_map(|s| s.subnet_id().map(str::to_string))
+        .collect();
+    ids.sort();
+    ids.into_iter().next().expect("a default subnet")
+}
+
+/// A network interface of its own for an address test, made with the SDK so the
+/// address type is tested alone; returns its id and primary private IP.
+async fn scratch_interface(ec2: &aws_sdk_ec2::Client, subnet: &str) -> (String, String) {
+    let eni = ec2
+        .create_network_interface()
+        .subnet_id(subnet)
+        .description("forge eip test")
+        .send()
+        .await
+        .expect("create network interface");
+    let eni = eni.network_interface().expect("interface");
+    (
+        eni.network_interface_id().expect("eni id").to_string(),
+        eni.private_ip_address().expect("private ip").to_string(),
+    )
+}
+
+#[tokio::test]
+async fn eip_lifecycle() {
+    use forge_aws_ec2::eip::EipResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let subnet = default_subnet(&ec2).await;
+    let (eni, eni_ip) = scratch_interface(&ec2, &subnet).await;
+    let (other_eni, other_ip) = scratch_interface(&ec2, &subnet).await;
+    let ty = EipResource::new(ctx.clone());
+    let name = unique("forge-eip");
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("domain", s("vpc")),
+            ("network_interface", s(&eni)),
+            ("tags", tags(&[("Name", &name)])),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("eipalloc-"), "{id}");
+    assert_eq!(live.str_attr("allocation_id"), Some(id.as_str()));
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":elastic-ip/{id}"))),
+        "{live:?}"
+    );
+    assert_eq!(live.get("vpc"), Some(&Value::Bool(true)));
+    assert!(
+        live.str_attr("association_id")
+            .is_some_and(|a| a.starts_with("eipassoc-")),
+        "{live:?}"
+    );
+    assert_eq!(live.str_attr("private_ip"), Some(eni_ip.as_str()));
+    assert_eq!(
+        live.str_attr("private_dns"),
+        Some(format!("ip-{}.ec2.internal", eni_ip.replace('.', "-")).as_str())
+    );
+    let public_ip = live.str_attr("public_ip").expect("public ip").to_string();
+    assert_eq!(
+        live.str_attr("public_dns"),
+        Some(
+            format!(
+                "ec2-{}.compute-1.amazonaws.com",
+                public_ip.replace('.', "-")
+            )
+            .as_str()
+        )
+    );
+    // Arguments AWS does not report stay as configured (null), as in the provider.
+    assert_eq!(live.get("associate_with_private_ip"), Some(&Value::Null));
+    assert_eq!(live.get("address"), Some(&Value::Null));
+    assert_eq!(live.get("timeouts"), Some(&Value::Null));
+
+    // Disassociated and retagged outside forge: read shows both; the update associates
+    // it again and puts the tag back.
+    let after = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                let association = live.str_attr("association_id").expect("association");
+                ec2.disassociate_address()
+                    .association_id(association)
+                    .send()
+                    .await
+                    .expect("disassociate");
+                ec2.create_tags()
+                    .resources(&id)
+                    .tags(Tag::builder().key("Name").value("changed").build())
+                    .send()
+                    .await
+                    .expect("retag");
+            },
+            |drifted| {
+                assert_eq!(drifted.str_attr("network_interface"), Some(""));
+                assert_eq!(drifted.str_attr("association_id"), Some(""));
+                assert_eq!(
+                    drifted.get("tags").and_then(|t| t.get("Name")),
+                    Some(&s("changed"))
+                );
+            },
+        )
+        .await;
+    assert_eq!(after.str_attr("network_interface"), Some(eni.as_str()));
+
+    // Another interface moves the association in place, as in the provider.
+    let mut moved_cfg = cfg.clone();
+    set(&mut moved_cfg, "network_interface", s(&other_eni));
+    let moved = update(&ty, &after, &moved_cfg).await;
+    assert_eq!(
+        moved.str_attr("network_interface"),
+        Some(other_eni.as_str())
+    );
+    assert_eq!(moved.str_attr("private_ip"), Some(other_ip.as_str()));
+    assert_ne!(
+        moved.str_attr("association_id"),
+        after.str_attr("association_id")
+    );
+    assert_no_op(&ty, &moved, &moved_cfg);
+    let live_now = ec2
+        .describe_addresses()
+        .allocation_ids(&id)
+        .send()
+        .await
+        .expect("describe");
+    assert_eq!(
+        live_now.addresses()[0].network_interface_id(),
+        Some(other_eni.as_str())
+    );
+
+    // Arguments fixed at allocation replace the address.
+    assert_replaced_when(&ty, &moved, &moved_cfg, "public_ipv4_pool", s("amazon"));
+    assert_replaced_when(&ty, &moved, &moved_cfg, "address", s("198.51.100.7"));
+    assert_replaced_when(
+        &ty,
+        &moved,
+        &moved_cfg,
+        "network_border_group",
+        s("us-east-2"),
+    );
+
+    // Import by allocation id, and by public IP as the provider allows (the id becomes
+    // the allocation id).
+    let _ = cycle.import(&id, &moved).await;
+    let by_ip = ty
+        .import(&public_ip)
+        .await
+        .expect("import by ip")
+        .expect("found by ip");
+    assert_eq!(by_ip.str_attr("id"), Some(id.as_str()));
+    let e = ty.import("not-an-eip").await.expect_err("refused");
+    assert!(e.message.contains("not-an-eip"), "{e:?}");
+
+    // Deleting disassociates first: the interface can go right after.
+    cycle.delete(&moved).await;
+    for interface in [&eni, &other_eni] {
+        ec2.delete_network_interface()
+            .network_interface_id(interface)
+            .send()
+            .await
+            .expect("delete interface");
+    }
+}
+
+/// An address associated with an instance by `instance` alone: the interface AWS picks
+/// is read back, a plan is then a no-op; moving to an interface plans the instance as
+/// unknown, and the update leaves the instance.
+#[tokio::test]
+async fn eip_associates_with_an_instance() {
+    use forge_aws_ec2::eip::EipResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let subnet = default_subnet(&ec2).await;
+    let ami = find_ami(&ctx).await;
+    let run = ec2
+        .run_instances()
+        .image_id(ami.str_attr("id").expect("ami id"))
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .subnet_id(&subnet)
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .expect("run instance");
+    let instance = &run.instances()[0];
+    let instance_id = instance.instance_id().expect("instance id").to_string();
+    let primary_eni = instance.network_interfaces()[0]
+        .network_interface_id()
+        .expect("primary eni")
+        .to_string();
+    let (eni, _) = scratch_interface(&ec2, &subnet).await;
+    let ty = EipResource::new(ctx.clone());
+    let cfg = config(ty.schema(), vec![("instance", s(&instance_id))]);
+    let state = create(&ty, &cfg).await;
+    assert_eq!(state.str_attr("instance"), Some(instance_id.as_str()));
+    assert_eq!(
+        state.str_attr("network_interface"),
+        Some(primary_eni.as_str())
+    );
+    assert_eq!(state.str_attr("domain"), Some("vpc"));
+    assert_no_op(&ty, &state, &cfg);
+    assert_stored_state_plans_no_op(&ty, &state, &cfg).await;
+
+    let moved_cfg = config(ty.schema(), vec![("network_interface", s(&eni))]);
+    let plan = ty.plan(Some(&state), &moved_cfg).expect("plan");
+    assert!(
+        plan.requires_replace.is_empty(),
+        "{:?}",
+        plan.requires_replace
+    );
+    for name in ["instance", "association_id", "private_ip"] {
+        assert_eq!(plan.planned.get(name), Some(&Value::Unknown), "{name}");
+    }
+    let moved = ty.update(&state, &plan.planned).await.expect("update");
+    assert_eq!(moved.str_attr("network_interface"), Some(eni.as_str()));
+    assert_eq!(moved.str_attr("instance"), Some(""));
+    assert_no_op(&ty, &moved, &moved_cfg);
+
+    ty.delete(&moved).await.expect("delete");
+    assert_eq!(ty.read(&moved).await.expect("read"), None);
+    ec2.delete_network_interface()
+        .network_interface_id(&eni)
+        .send()
+        .await
+        .expect("delete interface");
+    ec2.terminate_instances()
+        .instance_ids(&instance_id)
+        .send()
+        .await
+        .expect("terminate");
+}
+
+#[tokio::test]
+async fn eip_created_under_an_intent_is_found_by_its_token_only() {
+    use forge_aws_ec2::eip::EipResource;
+    use forge_aws_ec2::intent_tag::INTENT_TAG;
+    use forge_provider::{CreateIntent, Finding, FoundBy};
+    let ctx = context().await;
+    let ty = EipResource::new(ctx.clone());
+    let name = unique("forge-eip-intent");
+    let cfg = config(ty.schema(), vec![("tags", tags(&[("Name", &name)]))]);
+    let planned = ty.plan(None, &cfg).expect("plan").planned;
+    let intent = CreateIntent {
+        token: forge_provider::intent::new_token((u128::from(std::process::id()) << 64) | 23),
+        started: std::time::SystemTime::now(),
+    };
+    let other = CreateIntent {
+        token: format!("{}-other", intent.token),
+        ..intent.clone()
+    };
+    let made = ty.create_under(&planned, &intent).await.expect("create");
+    assert!(
+        made.get("tags_all")
+            .and_then(|t| t.get(INTENT_TAG))
+            .is_none()
+    );
+    // The answer "lost": the address is found by the intent's token, never by another's.
+    let Finding::Found(found) = ty.find_created(&planned, &intent).await.expect("find") else {
+        panic!("the address made under the intent is not found");
+    };
+    assert_eq!(found.by, FoundBy::Token);
+    assert_eq!(found.object.str_attr("id"), made.str_attr("id"));
+    assert!(found.object.same_as(&made), "{:?}\n{made:?}", found.object);
+    assert_eq!(
+        ty.find_created(&planned, &other).await.expect("find other"),
+        Finding::Absent
+    );
+    // Once recorded, the marker goes: a read shows only the configured tags.
+    ty.created_recorded(&made).await.expect("recorded");
+    let live = ty.read(&made).await.expect("read").expect("exists");
+    assert!(live.same_as(&made), "{live:?}\n{made:?}");
+    assert_eq!(
+        ty.find_created(&planned, &intent)
+            .await
+            .expect("find again"),
+        Finding::Absent
+    );
+    ty.delete(&live).await.expect("delete");
+}
+
+#[tokio::test]
+async fn eip_refuses_retired_and_conflicting_domains() {
+    use forge_aws_ec2::eip::EipResource;
+    let ctx = context().await;
+    let ty = EipResource::new(ctx.clone());
+    let standard = config(ty.schema(), vec![("domain", s("standard"))]);
+    let e = ty.plan(None, &standard).expect_err("refused");
+    assert!(e.message.contains("standard"), "{e:?}");
+    let both = config(
+        ty.schema(),
+        vec![("domain", s("vpc")), ("vpc", Value::Bool(true))],
+    );
+    let e = ty.plan(None, &both).expect_err("refused");
+    assert!(e.message.contains("vpc"), "{e:?}");
+    assert!(e.hint.is_some());
+}
+
+// --- ec2eip (#19): aws_network_interface ---
+
+#[tokio::test]
+async fn network_interface_lifecycle() {
+    use forge_aws_ec2::network_interface::NetworkInterfaceResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let subnet = default_subnet(&ec2).await;
+    let group = scratch_group(&ec2, "forge-eni").await;
+    let other_group = scratch_group(&ec2, "forge-eni2").await;
+    let ty = NetworkInterfaceResource::new(ctx.clone());
+    let name = unique("forge-eni");
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("subnet_id", s(&subnet)),
+            ("description", s("forge test")),
+            ("private_ips_count", n(1.0)),
+            ("security_groups", Value::Set(vec![s(&group)])),
+            ("source_dest_check", Value::Bool(false)),
+            ("tags", tags(&[("Name", &name)])),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("eni-"), "{id}");
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":network-interface/{id}")))
+    );
+    let ips = live
+        .get("private_ips")
+        .and_then(Value::as_seq)
+        .expect("ips");
+    assert_eq!(ips.len(), 2, "{live:?}");
+    assert_eq!(live.get("attachment"), Some(&Value::Set(Vec::new())));
+    assert_eq!(live.str_attr("interface_type"), Some("interface"));
+
+    // Description, source/dest check and groups changed outside forge: read shows them;
+    // the update puts them back.
+    let after = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                ec2.modify_network_interface_attribute()
+                    .network_interface_id(&id)
+                    .description(
+                        aws_sdk_ec2::types::AttributeValue::builder()
+                            .value("changed")
+                            .build(),
+                    )
+                    .send()
+                    .await
+                    .expect("describe");
+                ec2.modify_network_interface_attribute()
+                    .network_interface_id(&id)
+                    .groups(&other_group)
+                    .send()
+                    .await
+                    .expect("groups");
+            },
+            |drifted| {
+                assert_eq!(drifted.str_attr("description"), Some("changed"));
+                assert_eq!(
+                    drifted.get("security_groups"),
+                    Some(&Value::Set(vec![s(&other_group)]))
+                );
+            },
+        )
+        .await;
+
+    // Attached to an instance in place, one more address, and detached again.
+    let ami = find_ami(&ctx).await;
+    let run = ec2
+        .run_instances()
+        .image_id(ami.str_attr("id").expect("ami id"))
+        .instance_type(aws_sdk_ec2::types::InstanceType::T3Micro)
+        .subnet_id(&subnet)
+        .min_count(1)
+        .max_count(1)
+        .send()
+        .await
+        .expect("run instance");
+    let instance_id = run.instances()[0].instance_id().expect("id").to_string();
+    let mut attached_cfg = cfg.clone();
+    set(
+        &mut attached_cfg,
+        "attachment",
+        Value::List(vec![Value::object([
+            ("instance", s(&instance_id)),
+            ("device_index", n(1.0)),
+        ])]),
+    );
+    set(&mut attached_cfg, "private_ips_count", n(2.0));
+    let attached = update(&ty, &after, &attached_cfg).await;
+    let attachment = attached
+        .get("attachment")
+        .and_then(Value::as_seq)
+        .and_then(|xs| xs.first())
+        .expect("attachment")
+        .clone();
+    assert_eq!(attachment.str_attr("instance"), Some(instance_id.as_str()));
+    assert!(
+        attachment
+            .str_attr("attachment_id")
+            .is_some_and(|a| a.starts_with("eni-attach-"))
+    );
+    assert_eq!(
+        attached
+            .get("private_ips")
+            .and_then(Value::as_seq)
+            .map(<[_]>::len),
+        Some(3)
+    );
+    assert_no_op(&ty, &attached, &attached_cfg);
+    assert_stored_state_plans_no_op(&ty, &attached, &attached_cfg).await;
+
+    // The subnet replaces the interface; a configured primary address without the
+    // current one too.
+    assert_replaced_when(
+        &ty,
+        &attached,
+        &attached_cfg,
+        "subnet_id",
+        s("subnet-other"),
+    );
+    let mut other_primary = attached_cfg.clone();
+    set(
+        &mut other_primary,
+        "private_ips",
+        Value::Set(vec![s("172.31.15.250")]),
+    );
+    set(&mut other_primary, "private_ips_count", Value::Null);
+    let plan = ty.plan(Some(&attached), &other_primary).expect("plan");
+    assert!(
+        plan.requires_replace.contains(&"private_ips".to_string()),
+        "{:?}",
+        plan.requires_replace
+    );
+
+    let _ = cycle.import(&id, &attached).await;
+    let e = ty.import("i-123").await.expect_err("refused");
+    assert!(e.message.contains("i-123"), "{e:?}");
+    // Deleting detaches first.
+    cycle.delete(&attached).await;
+    ec2.terminate_instances()
+        .instance_ids(&instance_id)
+        .send()
+        .await
+        .expect("terminate");
+    for g in [&group, &other_group] {
+        ec2.delete_security_group()
+            .group_id(g)
+            .send()
+            .await
+            .expect("delete group");
+    }
+}
+
+#[tokio::test]
+async fn network_interface_created_under_an_intent_is_found_by_its_token_only() {
+    use forge_aws_ec2::intent_tag::INTENT_TAG;
+    use forge_aws_ec2::network_interface::NetworkInterfaceResource;
+    use forge_provider::{CreateIntent, Finding, FoundBy};
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let subnet = default_subnet(&ec2).await;
+    let ty = NetworkInterfaceResource::new(ctx.clone());
+    let name = unique("forge-eni-intent");
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("subnet_id", s(&subnet)),
+            ("tags", tags(&[("Name", &name)])),
+        ],
+    );
+    let planned = ty.plan(None, &cfg).expect("plan").planned;
+    let intent = CreateIntent {
+        token: forge_provider::intent::new_token((u128::from(std::process::id()) << 64) | 29),
+        started: std::time::SystemTime::now(),
+    };
+    let other = CreateIntent {
+        token: format!("{}-other", intent.token),
+        ..intent.clone()
+    };
+    let made = ty.create_under(&planned, &intent).await.expect("create");
+    assert!(
+        made.get("tags_all")
+            .and_then(|t| t.get(INTENT_TAG))
+            .is_none()
+    );
+    let Finding::Found(found) = ty.find_created(&planned, &intent).await.expect("find") else {
+        panic!("the interface made under the intent is not found");
+    };
+    assert_eq!(found.by, FoundBy::Token);
+    assert!(found.object.same_as(&made), "{:?}\n{made:?}", found.object);
+    assert_eq!(
+        ty.find_created(&planned, &other).await.expect("find other"),
+        Finding::Absent
+    );
+    ty.created_recorded(&made).await.expect("recorded");
+    let live = ty.read(&made).await.expect("read").expect("exists");
+    assert!(live.same_as(&made), "{live:?}\n{made:?}");
+    ty.delete(&live).await.expect("delete");
+}

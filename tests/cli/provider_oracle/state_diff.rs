@@ -471,7 +471,7 @@ fn generated_patterns() -> &'static [(regex::Regex, &'static str)] {
             (r"\d{18}[0-9a-f]{8}\b", "<GENERATED>"),
             // EC2 object ids, addresses and the DNS names made from them.
             (
-                r"\b(sg|i|eni|vol|key|snap|subnet|vpc|rtb|ami|acl|igw|rtbassoc|dopt)-[0-9a-f]{8,17}\b",
+                r"\b(eipalloc|eipassoc|eni-attach|sg|i|eni|vol|key|snap|subnet|vpc|rtb|ami|acl|igw|rtbassoc|dopt)-[0-9a-f]{8,17}\b",
                 "$1-<ID>",
             ),
             // Security group rule ids (aws_vpc_security_group_ingress_rule / _egress_rule).
@@ -641,4 +641,26 @@ fn sets_compare_by_elements_and_lists_by_position() {
         &Masks::none(),
     );
     assert_eq!(diffs.len(), 2, "{diffs:?}");
+}
+
+/// ec2eip (#19): Elastic IP allocation and association ids and interface attachment ids
+/// are generated per apply, as other EC2 ids.
+#[test]
+fn address_and_attachment_ids_are_masked() {
+    for (id, masked) in [
+        ("eipalloc-df300b72d63475549", "eipalloc-<ID>"),
+        ("eipassoc-3b8a11b66a2887a07", "eipassoc-<ID>"),
+        ("eni-attach-c81a27a06c7100cdf", "eni-attach-<ID>"),
+        ("eni-65da6a733f4e175d3", "eni-<ID>"),
+    ] {
+        assert_eq!(mask_text(id, None, true), masked);
+    }
+    assert_eq!(
+        mask_text(
+            "arn:aws:ec2:us-east-1:0:elastic-ip/eipalloc-df300b72d63475549",
+            None,
+            true
+        ),
+        "arn:aws:ec2:us-east-1:0:elastic-ip/eipalloc-<ID>"
+    );
 }
