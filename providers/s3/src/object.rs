@@ -1,6 +1,7 @@
 //! `aws_s3_object`: one object in a bucket, its body from `content`, `content_base64` or a
-//! file (`source`), its headers, metadata, tags and ACL. The id is `<bucket>/<key>`, both
-//! chosen by the configuration, so a create that died before state recorded it finds the
+//! file (`source`), its headers, metadata, tags and ACL. The id is the key, as the
+//! provider (5.x) records it, and import takes `<bucket>/<key>`; both are chosen by the
+//! configuration, so a create that died before state recorded it finds the
 //! object by that name (no intent marker is needed).
 //!
 //! As the provider: a change of the body or of anything S3 keeps with the body (headers,
@@ -215,7 +216,8 @@ impl ObjectResource {
             .filter(|c| !c.is_empty())
             .unwrap_or("STANDARD");
         let mut value = BTreeMap::from([
-            ("id".to_string(), Value::string(format!("{bucket}/{key}"))),
+            // As the provider (5.x): the id is the key; import takes `bucket/key`.
+            ("id".to_string(), Value::string(key)),
             ("bucket".into(), Value::string(bucket)),
             ("key".into(), Value::string(key)),
             (
@@ -686,7 +688,7 @@ impl ResourceType for ObjectResource {
                 if let (Some(bucket), Some(key)) =
                     (planned.str_attr("bucket"), planned.str_attr("key"))
                 {
-                    let id = format!("{bucket}/{key}");
+                    let id = key.to_string();
                     let arn = format!("arn:aws:s3:::{bucket}/{}", clean_key(key));
                     set_attr(&mut planned, "id", Value::string(id));
                     set_attr(&mut planned, "arn", Value::string(arn));
@@ -750,21 +752,18 @@ impl ResourceType for ObjectResource {
         };
         let object = self.read_object(&bucket, &key, &planned).await?;
         Ok(found_by_name(
-            format!("{bucket}/{key}"),
+            key.clone(),
             object,
             creation_time(head.last_modified()),
         ))
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
-        let (Some(bucket), Some(key)) = (state.str_attr("bucket"), state.str_attr("key")) else {
-            return match state.str_attr("id") {
-                Some(id) => {
-                    let (bucket, key) = parse_import_id(id)?;
-                    self.read_object(bucket, key, state).await
-                }
-                None => Ok(None),
-            };
+        let Some(bucket) = state.str_attr("bucket") else {
+            return Ok(None);
+        };
+        let Some(key) = state.str_attr("key").or_else(|| state.str_attr("id")) else {
+            return Ok(None);
         };
         self.read_object(bucket, key, state).await
     }

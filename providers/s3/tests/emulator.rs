@@ -1824,10 +1824,8 @@ async fn object_full_lifecycle() {
         ],
     );
     let plan = rt.plan(None, &cfg).unwrap();
-    assert_eq!(
-        plan.planned.str_attr("id"),
-        Some(format!("{bucket}/{key}").as_str())
-    );
+    // The provider's id is the key alone.
+    assert_eq!(plan.planned.str_attr("id"), Some(key));
     let cycle = Lifecycle::new(&rt, cfg.clone()).ignoring_on_import(&["content"]);
     let live = cycle.create().await;
     // The MD5 of "hello": S3's ETag of a single-part, non-KMS object.
