@@ -633,13 +633,13 @@ fn validate(config: &Value) -> ProviderResult<()> {
             )));
         }
     }
-    if let Some(metadata) = config.get("metadata").and_then(Value::as_map) {
-        if let Some(upper) = metadata.keys().find(|k| k.to_lowercase() != **k) {
-            return Err(ProviderError::new(format!(
-                "{TYPE}: metadata keys must be lower case: {upper:?} is not"
-            ))
-            .hint("S3 stores metadata names in lower case; write the key in lower case"));
-        }
+    if let Some(metadata) = config.get("metadata").and_then(Value::as_map)
+        && let Some(upper) = metadata.keys().find(|k| k.to_lowercase() != **k)
+    {
+        return Err(ProviderError::new(format!(
+            "{TYPE}: metadata keys must be lower case: {upper:?} is not"
+        ))
+        .hint("S3 stores metadata names in lower case; write the key in lower case"));
     }
     Ok(())
 }
