@@ -120,12 +120,14 @@ up() {
     port_taken $ls_port && die "port $ls_port is in use by a process this script did not start; stop it first"
     local data
     data="$(mktemp -d /tmp/forge-localstack.XXXXXX)"
+    # lambda: RotateSecret asks Lambda for the rotation function (created without
+    # Docker, never run), which aws_secretsmanager_secret_rotation's tests need.
     echo "$data" > "$run/localstack.data"
     (
       cd "$data"
       GATEWAY_LISTEN=127.0.0.1:$ls_port DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 \
       DISABLE_EVENTS=1 FILESYSTEM_ROOT="$data" LOCALSTACK_VOLUME_DIR="$data/volume" \
-      SERVICES=s3,sqs,iam,sts,secretsmanager,ec2,kms EAGER_SERVICE_LOADING=0 \
+      SERVICES=s3,sqs,iam,sts,secretsmanager,ec2,kms,lambda EAGER_SERVICE_LOADING=0 \
         setsid "$cache/localstack-venv/bin/python" -m localstack.runtime.main \
         > "$run/localstack.log" 2>&1 < /dev/null &
       echo $! > "$run/localstack.pid"

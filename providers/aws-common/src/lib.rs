@@ -53,7 +53,13 @@ pub struct AwsContext {
     /// `s3_use_path_style = true`: S3 addressed as `<endpoint>/<bucket>` even without a
     /// custom endpoint.
     pub s3_use_path_style: bool,
-    caller: OnceCell<CallerIdentity>,
+    /// The root module's folder of the unit this context serves, when the engine gave one
+    /// ([`forge_provider::ProviderFactory::configure_in`]): relative file paths in
+    /// arguments (`aws_s3_object`'s `source`) are read from there, as Terraform's provider
+    /// reads them from its working folder (the root module's, where Terragrunt runs it).
+    pub module_dir: Option<std::path::PathBuf>,
+    /// Shared with the contexts [`AwsContext::in_module_dir`] makes from this one.
+    caller: std::sync::Arc<OnceCell<CallerIdentity>>,
     /// `skip_requesting_account_id = true`, with where to say it was set.
     skip_requesting_account_id: bool,
     /// Where this context's clients record their API calls (the process-wide record
@@ -94,7 +100,8 @@ impl AwsContext {
             endpoints: settings.endpoints.clone(),
             default_tags: settings.default_tags.clone(),
             s3_use_path_style: settings.s3_use_path_style,
-            caller: OnceCell::new(),
+            caller: Default::default(),
+            module_dir: None,
             skip_requesting_account_id: settings.skip_requesting_account_id,
             api_stats: ApiStats::global(),
         };
@@ -139,9 +146,42 @@ impl AwsContext {
             endpoints: BTreeMap::new(),
             default_tags: BTreeMap::new(),
             s3_use_path_style: false,
-            caller: OnceCell::new(),
+            caller: Default::default(),
+            module_dir: None,
             skip_requesting_account_id: false,
             api_stats: ApiStats::global(),
+        }
+    }
+
+    /// The same configuration for a unit whose root module is `dir`: the SDK settings,
+    /// their HTTP client and the caller identity are shared with `self`.
+    pub fn in_module_dir(&self, dir: &std::path::Path) -> AwsContext {
+        AwsContext {
+            sdk: self.sdk.clone(),
+            region: self.region.clone(),
+            endpoints: self.endpoints.clone(),
+            default_tags: self.default_tags.clone(),
+            s3_use_path_style: self.s3_use_path_style,
+            module_dir: Some(dir.to_path_buf()),
+            caller: self.caller.clone(),
+            skip_requesting_account_id: self.skip_requesting_account_id,
+            api_stats: self.api_stats.clone(),
+        }
+    }
+
+    /// A file path from an argument as the provider would open it: `~/` expanded, and a
+    /// relative path taken from the unit's root module folder (when known).
+    pub fn resolve_path(&self, path: &str) -> std::path::PathBuf {
+        let expanded = match path.strip_prefix("~/") {
+            Some(rest) => match std::env::var_os("HOME") {
+                Some(home) => std::path::PathBuf::from(home).join(rest),
+                None => std::path::PathBuf::from(path),
+            },
+            None => std::path::PathBuf::from(path),
+        };
+        match &self.module_dir {
+            Some(dir) if expanded.is_relative() => dir.join(expanded),
+            _ => expanded,
         }
     }
 
@@ -424,7 +464,8 @@ mod tests {
             .into(),
             s3_use_path_style: false,
             skip_requesting_account_id: false,
-            caller: OnceCell::new(),
+            caller: Default::default(),
+            module_dir: None,
             api_stats: ApiStats::new(),
         };
         let own: BTreeMap<String, String> = [("team".to_string(), "b".to_string())].into();

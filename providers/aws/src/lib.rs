@@ -76,11 +76,35 @@ impl Provider for AwsProvider {
 #[derive(Default)]
 pub struct AwsProviderFactory {
     cache: Mutex<Vec<Configured>>,
+    /// The same configurations bound to a unit's root module folder (`configure_in`),
+    /// each sharing its base configuration's clients; `discover` asks only the bases.
+    in_dirs: Mutex<Vec<(Arc<AwsProvider>, std::path::PathBuf, Arc<AwsProvider>)>>,
 }
 
 /// A provider configured once: the block's evaluated configuration and the unit's role
 /// it was configured for, then the provider that configuration gave.
 type Configured = (Value, Option<UnitRole>, Arc<AwsProvider>);
+
+impl AwsProviderFactory {
+    /// The provider for one configuration and unit role, made once.
+    async fn configured(
+        &self,
+        config: &Value,
+        role: Option<&UnitRole>,
+    ) -> ProviderResult<Arc<AwsProvider>> {
+        let mut cache = self.cache.lock().await;
+        if let Some((_, _, p)) = cache
+            .iter()
+            .find(|(c, r, _)| c.same_as(config) && r.as_ref() == role)
+        {
+            return Ok(p.clone());
+        }
+        let context = Arc::new(AwsContext::from_provider_config_as(config, role).await?);
+        let provider = Arc::new(AwsProvider::new(context));
+        cache.push((config.clone(), role.cloned(), provider.clone()));
+        Ok(provider)
+    }
+}
 
 #[async_trait]
 impl ProviderFactory for AwsProviderFactory {
@@ -107,16 +131,29 @@ impl ProviderFactory for AwsProviderFactory {
         config: &Value,
         role: Option<&UnitRole>,
     ) -> ProviderResult<Arc<dyn Provider>> {
-        let mut cache = self.cache.lock().await;
-        if let Some((_, _, p)) = cache
+        Ok(self.configured(config, role).await?)
+    }
+
+    /// As `configure_as`, with relative file paths read from `module_dir`: the base
+    /// configuration's context (its clients, its caller identity) is shared, only the
+    /// folder differs.
+    async fn configure_in(
+        &self,
+        config: &Value,
+        role: Option<&UnitRole>,
+        module_dir: &std::path::Path,
+    ) -> ProviderResult<Arc<dyn Provider>> {
+        let base = self.configured(config, role).await?;
+        let mut in_dirs = self.in_dirs.lock().await;
+        if let Some((_, _, p)) = in_dirs
             .iter()
-            .find(|(c, r, _)| c.same_as(config) && r.as_ref() == role)
+            .find(|(b, d, _)| Arc::ptr_eq(b, &base) && d == module_dir)
         {
             return Ok(p.clone());
         }
-        let context = Arc::new(AwsContext::from_provider_config_as(config, role).await?);
+        let context = Arc::new(base.context.in_module_dir(module_dir));
         let provider = Arc::new(AwsProvider::new(context));
-        cache.push((config.clone(), role.cloned(), provider.clone()));
+        in_dirs.push((base, module_dir.to_path_buf(), provider.clone()));
         Ok(provider)
     }
 

@@ -205,6 +205,19 @@ pub trait ProviderFactory: Send + Sync {
         let _ = role;
         self.configure(config).await
     }
+    /// Configures the provider for a unit that runs as `role` and whose root module is
+    /// `module_dir` (absolute): Terraform runs the provider in the root module's folder
+    /// (Terragrunt's working copy of it), so a relative file path in an argument
+    /// (`aws_s3_object`'s `source`) is read from there. The default ignores the folder.
+    async fn configure_in(
+        &self,
+        config: &Value,
+        role: Option<&crate::UnitRole>,
+        module_dir: &std::path::Path,
+    ) -> ProviderResult<Arc<dyn Provider>> {
+        let _ = module_dir;
+        self.configure_as(config, role).await
+    }
     /// The objects the configurations this factory has made so far reach that carry their
     /// default tags or `filter`'s name prefix (see [`crate::discovery`]); none for a
     /// provider that owns no remote objects.

@@ -1,5 +1,5 @@
 //! The s3 resource types of the `aws` provider: buckets and their versioning, default
-//! encryption, public access block, policy, event notifications, ownership controls, CORS rules, lifecycle rules, access logging and website settings.
+//! encryption, public access block, policy, event notifications, ownership controls, CORS rules, lifecycle rules, access logging and website settings, and objects.
 
 // Tests may unwrap: a panic there is a test failure with its message.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -23,6 +23,7 @@ pub mod bucket_versioning;
 pub mod bucket_website_configuration;
 pub mod common;
 pub mod discover;
+pub mod object;
 pub mod public_access_block;
 
 /// Every resource type this crate implements, bound to one provider configuration.
@@ -51,6 +52,7 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(
             bucket_website_configuration::BucketWebsiteConfigurationResource::new(ctx.clone()),
         ),
+        Arc::new(object::ObjectResource::new(ctx.clone())),
     ]
 }
 

@@ -1790,3 +1790,240 @@ async fn website_configuration_full_lifecycle() {
     drop_bucket(&buckets, &bucket_state).await;
     assert_eq!(rt.read(&redirected).await.unwrap(), None, "bucket gone");
 }
+
+/// `aws_s3_object`: created from `content`, read back, unchanged on a second plan; an
+/// object overwritten outside forge shows (metadata, tags, headers) and is uploaded
+/// again; a new body is uploaded in place (a new ETag), a file `source` relative to the
+/// unit's module folder is read from there; imported by `bucket/key` and
+/// `s3://bucket/key`; deleted with its versions.
+#[tokio::test]
+async fn object_full_lifecycle() {
+    use forge_aws_s3::object::ObjectResource;
+
+    let ctx = context().await;
+    let (buckets, bucket_state) = scratch_bucket(&ctx).await;
+    let bucket = bucket_state.str_attr("id").unwrap().to_string();
+    // The unit's root module folder, where a relative `source` is read from.
+    let module_dir = std::env::temp_dir().join(unique("forge-s3obj"));
+    std::fs::create_dir_all(&module_dir).unwrap();
+    std::fs::write(module_dir.join("body.txt"), "from a file\n").unwrap();
+    let in_module = Arc::new(ctx.in_module_dir(&module_dir));
+    let rt = ObjectResource::new(in_module.clone());
+    let schema = rt.schema().clone();
+    let key = "docs/readme.txt";
+    let cfg = config(
+        &schema,
+        vec![
+            ("bucket", s(&bucket)),
+            ("key", s(key)),
+            ("content", s("hello")),
+            ("content_type", s("text/plain")),
+            ("cache_control", s("max-age=60")),
+            ("metadata", tags(&[("owner", "forge")])),
+            ("tags", tags(&[("env", "test")])),
+        ],
+    );
+    let plan = rt.plan(None, &cfg).unwrap();
+    // The provider's id is the key alone.
+    assert_eq!(plan.planned.str_attr("id"), Some(key));
+    let cycle = Lifecycle::new(&rt, cfg.clone()).ignoring_on_import(&["content"]);
+    let live = cycle.create().await;
+    // The MD5 of "hello": S3's ETag of a single-part, non-KMS object.
+    assert_eq!(
+        live.str_attr("etag"),
+        Some("5d41402abc4b2a76b9719d911017c592")
+    );
+    assert_eq!(
+        live.str_attr("arn"),
+        Some(format!("arn:aws:s3:::{bucket}/{key}").as_str())
+    );
+    assert_eq!(live.str_attr("storage_class"), Some("STANDARD"));
+    assert_eq!(live.get("force_destroy"), Some(&Value::Bool(false)));
+    assert_replaced_when(&rt, &live, &cfg, "key", s("other.txt"));
+    assert_replaced_when(&rt, &live, &cfg, "bucket", s(&unique("forge-other")));
+
+    // Overwritten outside forge: another body, no metadata, no tags, another header.
+    let repaired = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                s3(&ctx)
+                    .put_object()
+                    .bucket(&bucket)
+                    .key(key)
+                    .body(ByteStream::from(b"changed".to_vec()))
+                    .cache_control("no-cache")
+                    .send()
+                    .await
+                    .expect("overwrite outside forge");
+            },
+            |drifted| {
+                assert_eq!(drifted.str_attr("cache_control"), Some("no-cache"));
+                assert_eq!(drifted.get("metadata"), Some(&tags(&[])));
+                assert_eq!(drifted.get("tags"), Some(&tags(&[])));
+            },
+        )
+        .await;
+    assert_eq!(
+        repaired.str_attr("etag"),
+        Some("5d41402abc4b2a76b9719d911017c592")
+    );
+
+    // Tags alone change in place without an upload: the ETag and version stay.
+    let retagged_cfg = config(
+        &schema,
+        vec![
+            ("bucket", s(&bucket)),
+            ("key", s(key)),
+            ("content", s("hello")),
+            ("content_type", s("text/plain")),
+            ("cache_control", s("max-age=60")),
+            ("metadata", tags(&[("owner", "forge")])),
+            ("tags", tags(&[("env", "test"), ("tier", "2")])),
+        ],
+    );
+    let plan = rt.plan(Some(&repaired), &retagged_cfg).unwrap();
+    assert_eq!(plan.planned.get("version_id"), repaired.get("version_id"));
+    let retagged = update(&rt, &repaired, &retagged_cfg).await;
+    assert_eq!(retagged.get("tags"), retagged_cfg.get("tags"));
+    assert_eq!(retagged.get("version_id"), repaired.get("version_id"));
+    assert_no_op(&rt, &read(&rt, &retagged).await, &retagged_cfg);
+
+    // A new body from a file beside the module: in place, uploaded again, new ETag.
+    let from_file = config(
+        &schema,
+        vec![
+            ("bucket", s(&bucket)),
+            ("key", s(key)),
+            ("source", s("./body.txt")),
+            ("content_type", s("text/plain")),
+            ("tags", tags(&[("env", "test")])),
+        ],
+    );
+    let plan = rt.plan(Some(&retagged), &from_file).unwrap();
+    assert!(
+        plan.requires_replace.is_empty(),
+        "{:?}",
+        plan.requires_replace
+    );
+    assert!(plan.planned.get("etag").unwrap().is_unknown());
+    assert!(plan.planned.get("version_id").unwrap().is_unknown());
+    let uploaded = update(&rt, &retagged, &from_file).await;
+    assert_eq!(
+        uploaded.str_attr("etag"),
+        Some(format!("{:x}", <md5::Md5 as md5::Digest>::digest(b"from a file\n")).as_str())
+    );
+    assert_eq!(uploaded.get("content"), Some(&Value::Null));
+    assert_eq!(uploaded.get("metadata"), Some(&tags(&[])));
+    assert_matches_config(&uploaded, &from_file);
+    assert_no_op(&rt, &read(&rt, &uploaded).await, &from_file);
+    // Without the module folder the same relative path is not found, and the error
+    // names the file and says where relative paths are read from.
+    let elsewhere = ObjectResource::new(ctx.clone());
+    let plan = elsewhere.plan(Some(&uploaded), &from_file).unwrap();
+    let mut touched = plan.planned.clone();
+    if let Value::Object(m) = &mut touched {
+        m.insert("source_hash".into(), s("x"));
+    }
+    let err = elsewhere
+        .update(&uploaded, &touched)
+        .await
+        .expect_err("./body.txt is not in the test's working folder");
+    assert!(err.message.contains("body.txt"), "{err}");
+    assert!(err.hint.unwrap_or_default().contains("path.module"));
+
+    // Import by Terraform's ids: the body's arguments cannot be read back.
+    let file_cycle = Lifecycle::new(&rt, from_file.clone()).ignoring_on_import(&["source"]);
+    let imported = file_cycle
+        .import(&format!("{bucket}/{key}"), &uploaded)
+        .await;
+    assert_eq!(imported.get("source"), Some(&Value::Null));
+    file_cycle
+        .import(&format!("s3://{bucket}/{key}"), &uploaded)
+        .await;
+    assert!(rt.import("no-key-here").await.is_err());
+
+    let planned = rt.plan(None, &from_file).unwrap().planned;
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now() - Duration::from_secs(60),
+    };
+    assert!(matches!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Found(_)
+    ));
+    file_cycle.delete(&uploaded).await;
+    assert_eq!(
+        rt.find_created(&planned, &intent).await.unwrap(),
+        forge_provider::Finding::Absent
+    );
+    // Refused or conflicting arguments fail at plan, naming them.
+    let mut locked = from_file.clone();
+    if let Value::Object(m) = &mut locked {
+        m.insert("object_lock_mode".into(), s("GOVERNANCE"));
+    }
+    let err = rt.plan(None, &locked).expect_err("object lock refused");
+    assert!(err.message.contains("object_lock_mode"), "{err}");
+    let _ = std::fs::remove_dir_all(&module_dir);
+    drop_bucket(&buckets, &bucket_state).await;
+}
+
+/// In a versioned bucket each upload is a version; the delete removes every version of
+/// the key (as the provider, which deletes all versions when state records one).
+#[tokio::test]
+async fn object_in_a_versioned_bucket_is_deleted_with_all_its_versions() {
+    use forge_aws_s3::object::ObjectResource;
+
+    let ctx = context().await;
+    let (buckets, bucket_state) = scratch_bucket(&ctx).await;
+    let bucket = bucket_state.str_attr("id").unwrap().to_string();
+    s3(&ctx)
+        .put_bucket_versioning()
+        .bucket(&bucket)
+        .versioning_configuration(
+            VersioningConfiguration::builder()
+                .status(BucketVersioningStatus::Enabled)
+                .build(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let rt = ObjectResource::new(ctx.clone());
+    let first = config(
+        rt.schema(),
+        vec![
+            ("bucket", s(&bucket)),
+            ("key", s("v.txt")),
+            ("content_base64", s("aGVsbG8=")),
+        ],
+    );
+    let state = create(&rt, &first).await;
+    assert_eq!(
+        state.str_attr("etag"),
+        Some("5d41402abc4b2a76b9719d911017c592")
+    );
+    let v1 = state.str_attr("version_id").unwrap().to_string();
+    assert!(!v1.is_empty());
+    let second = config(
+        rt.schema(),
+        vec![
+            ("bucket", s(&bucket)),
+            ("key", s("v.txt")),
+            ("content", s("hello again")),
+        ],
+    );
+    let updated = update(&rt, &state, &second).await;
+    let v2 = updated.str_attr("version_id").unwrap().to_string();
+    assert_ne!(v1, v2, "an upload makes a new version");
+    rt.delete(&updated).await.expect("delete");
+    let versions = s3(&ctx)
+        .list_object_versions()
+        .bucket(&bucket)
+        .prefix("v.txt")
+        .send()
+        .await
+        .unwrap();
+    assert!(versions.versions().is_empty(), "{versions:?}");
+    assert!(versions.delete_markers().is_empty(), "{versions:?}");
+    drop_bucket(&buckets, &bucket_state).await;
+}

@@ -1,5 +1,5 @@
 //! The secretsmanager resource types and data sources of the `aws` provider: secrets and
-//! their versions and resource policies.
+//! their versions, resource policies and rotation.
 
 // Tests may unwrap: a panic there is a test failure with its message.
 #![cfg_attr(test, allow(clippy::unwrap_used))]
@@ -14,6 +14,7 @@ pub mod data_sources;
 pub mod discover;
 pub mod secret;
 pub mod secret_policy;
+pub mod secret_rotation;
 pub mod secret_version;
 
 /// Every resource type this crate implements, bound to one provider configuration.
@@ -22,6 +23,7 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(secret::SecretResource::new(ctx.clone())),
         Arc::new(secret_version::SecretVersionResource::new(ctx.clone())),
         Arc::new(secret_policy::SecretPolicyResource::new(ctx.clone())),
+        Arc::new(secret_rotation::SecretRotationResource::new(ctx.clone())),
     ]
 }
 

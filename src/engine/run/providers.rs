@@ -80,15 +80,20 @@ impl Runner<'_> {
             .acquire()
             .await
             .map_err(|_| EngineError::new(ErrorKind::Interrupted, "the run was cancelled"))?;
-        // The unit's iam_role (Terragrunt) is the identity its providers start from.
+        // The unit's iam_role (Terragrunt) is the identity its providers start from, and
+        // its root module's folder the one relative file paths are read from.
         let role = self.run.unit.settings.role();
-        factory.configure_as(config, role).await.map_err(|e| {
-            EngineError::provider(
-                &format!("unit {}: provider \"{key}\"", self.unit_name()),
-                "configuration",
-                &e,
-            )
-        })
+        let module_dir = &self.run.unit.module.dir;
+        factory
+            .configure_in(config, role, module_dir)
+            .await
+            .map_err(|e| {
+                EngineError::provider(
+                    &format!("unit {}: provider \"{key}\"", self.unit_name()),
+                    "configuration",
+                    &e,
+                )
+            })
     }
 
     /// The preamble every resource and data block shares: the configured provider the

@@ -612,6 +612,8 @@ fn import_id(resource_type: &str, attributes: &J) -> String {
                 .unwrap_or_else(|| text("gateway_id"));
             format!("{target}/{}", text("route_table_id"))
         }
+        // s3obj (#19): the object's id is its key; import takes `bucket/key`.
+        "aws_s3_object" => format!("{}/{}", text("bucket"), text("key")),
         _ => text("id"),
     }
 }

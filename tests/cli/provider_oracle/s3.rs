@@ -547,3 +547,175 @@ fn s3_imports_both_ways_on_the_emulator() {
     let Some(oracle) = oracle() else { return };
     import_both_ways(oracle, "is3", IMPORTED);
 }
+
+// s3obj (#19): aws_s3_object.
+
+#[test]
+fn s3_object_schema_matches_the_provider() {
+    assert_schemas_match(Kind::Resource, &["aws_s3_object"], &[]);
+}
+
+/// Objects from each body argument: `content` with headers, metadata and tags; a file
+/// `source` beside the module with its `etag` from `filemd5` (read by forge from the
+/// unit's module folder, as Terraform reads it from its working folder); and
+/// `content_base64` with the other headers. Every bucket and object is made by the tool
+/// that applies.
+const OBJECTS: &str = r#"
+resource "aws_s3_bucket" "b" {
+  bucket        = "@NAME@-obj"
+  force_destroy = true
+}
+
+resource "aws_s3_object" "text" {
+  bucket        = aws_s3_bucket.b.id
+  key           = "docs/readme.txt"
+  content       = "hello"
+  content_type  = "text/plain"
+  cache_control = "max-age=60"
+  metadata      = { owner = "oracle" }
+  tags          = { env = "oracle" }
+}
+
+resource "aws_s3_object" "file" {
+  bucket = aws_s3_bucket.b.id
+  key    = "body.txt"
+  source = "${path.module}/body.txt"
+  etag   = filemd5("${path.module}/body.txt")
+}
+
+resource "aws_s3_object" "b64" {
+  bucket              = aws_s3_bucket.b.id
+  key                 = "bin/data"
+  content_base64      = "aGVsbG8="
+  content_disposition = "attachment"
+  content_encoding    = "identity"
+  content_language    = "en"
+  website_redirect    = "/other"
+}
+"#;
+
+/// Every updatable argument of the objects changed (each one uploads again but the tags).
+fn objects_updated(text: &str) -> String {
+    text.replace(
+        "content       = \"hello\"",
+        "content       = \"hello again\"",
+    )
+    .replace("max-age=60", "no-cache")
+    .replace(
+        "{ owner = \"oracle\" }",
+        "{ owner = \"oracle\", tier = \"2\" }",
+    )
+    .replace("{ env = \"oracle\" }", "{ env = \"oracle2\" }")
+    .replace(
+        "etag   = filemd5(\"${path.module}/body.txt\")",
+        "etag   = filemd5(\"${path.module}/body.txt\")\n  content_type = \"text/csv\"",
+    )
+    .replace(
+        "content_language    = \"en\"",
+        "content_language    = \"fr\"",
+    )
+    .replace("aGVsbG8=", "aGVsbG8gYWdhaW4=")
+}
+
+/// The file `source` names, in Terraform's folder and in the forge unit's.
+fn write_body_file(f: &Fixture) {
+    for dir in [f.tf_dir(), f.unit_dir()] {
+        std::fs::write(dir.join("body.txt"), "id,name\n1,oracle\n").expect("write body.txt");
+    }
+}
+
+#[test]
+fn s3_object_both_ways_on_the_emulator() {
+    let Some(oracle) = oracle() else { return };
+    let (tf, fg) = (Fixture::new(oracle, "oso"), Fixture::new(oracle, "oso"));
+    write_body_file(&tf);
+    write_body_file(&fg);
+    let after = objects_updated(OBJECTS);
+    let (tf_created, forge_created) = std::thread::scope(|s| {
+        let a = s.spawn(|| objects_terraform_first(&tf, &after));
+        let b = s.spawn(|| objects_forge_first(&fg, &after));
+        (a.join(), b.join())
+    });
+    let (tf_created, forge_created) = match (tf_created, forge_created) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => std::panic::resume_unwind(e),
+    };
+    assert_states_match(
+        &tf_created,
+        &forge_created,
+        &Masks::separate_objects(tf.name(), fg.name()),
+    );
+}
+
+/// As `both_ways`' Terraform-first round (the fixtures need the body file first).
+fn objects_terraform_first(f: &Fixture, after: &str) -> serde_json::Value {
+    f.write_config(OBJECTS);
+    f.terraform_apply();
+    f.terraform_refresh();
+    let created = f.terraform_state();
+    f.give_terraform_state_to_forge();
+    f.assert_forge_plans_no_changes("forge over Terraform's new state");
+    f.forge_refresh();
+    assert_states_match(&created, &f.forge_state(), &Masks::none());
+    f.write_config(after);
+    f.forge_apply();
+    f.assert_forge_plans_no_changes("forge after its own update");
+    f.forge_refresh();
+    f.give_forge_state_to_terraform();
+    f.assert_terraform_plans_no_changes("Terraform over forge's updated state");
+    f.write_config(OBJECTS);
+    f.terraform_apply();
+    f.terraform_refresh();
+    f.give_terraform_state_to_forge();
+    f.assert_forge_plans_no_changes("forge after Terraform's update");
+    f.destroy_with(Tool::Forge);
+    created
+}
+
+/// As `both_ways`' forge-first round.
+fn objects_forge_first(f: &Fixture, after: &str) -> serde_json::Value {
+    f.write_config(OBJECTS);
+    f.forge_apply();
+    f.forge_refresh();
+    let created = f.forge_state();
+    f.give_forge_state_to_terraform();
+    f.assert_terraform_plans_no_changes("Terraform over forge's new state");
+    f.terraform_refresh();
+    assert_states_match(&f.terraform_state(), &created, &Masks::none());
+    f.write_config(after);
+    f.terraform_apply();
+    f.terraform_refresh();
+    f.give_terraform_state_to_forge();
+    f.assert_forge_plans_no_changes("forge after Terraform's update");
+    f.write_config(OBJECTS);
+    f.forge_apply();
+    f.forge_refresh();
+    f.give_forge_state_to_terraform();
+    f.assert_terraform_plans_no_changes("Terraform after forge's update");
+    f.destroy_with(Tool::Terraform);
+    created
+}
+
+/// The import round: the body arguments are never read back (no importer can know
+/// them), so the imported objects are configured without one (empty objects); the
+/// bucket keeps `force_destroy` unset for the same reason.
+const OBJECTS_IMPORTED: &str = r#"
+resource "aws_s3_bucket" "b" {
+  bucket = "@NAME@-obj"
+}
+
+resource "aws_s3_object" "o" {
+  bucket        = aws_s3_bucket.b.id
+  key           = "docs/empty.txt"
+  content_type  = "text/plain"
+  cache_control = "max-age=60"
+  metadata      = { owner = "oracle" }
+  tags          = { env = "oracle" }
+}
+"#;
+
+#[test]
+fn s3_object_imports_both_ways_on_the_emulator() {
+    let Some(oracle) = oracle() else { return };
+    import_both_ways(oracle, "iso", OBJECTS_IMPORTED);
+}
