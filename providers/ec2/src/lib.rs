@@ -50,6 +50,8 @@ pub mod route_table;
 pub mod availability_zones;
 pub mod route_table_association;
 pub mod route_table_routes;
+// ec2lt (#19): aws_volume_attachment.
+pub mod volume_attachment;
 
 /// Every resource type this crate implements, bound to one provider configuration.
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
@@ -78,6 +80,8 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(route_table_association::RouteTableAssociationResource::new(
             ctx.clone(),
         )),
+        // ec2lt (#19): aws_volume_attachment.
+        Arc::new(volume_attachment::VolumeAttachmentResource::new(ctx.clone())),
     ]
 }
 

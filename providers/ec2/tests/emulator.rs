@@ -2281,3 +2281,225 @@ async fn availability_zones_data_source() {
         Some(0)
     );
 }
+
+// --- ec2lt (#19): aws_volume_attachment ---
+
+/// An instance and a volume in its zone, for the attachment tests.
+async fn instance_and_volume(ctx: &Arc<AwsContext>, name: &str) -> (Value, Value) {
+    use forge_aws_ec2::ebs_volume::EbsVolumeResource;
+    let ami = find_ami(ctx).await;
+    let instances = InstanceResource::new(ctx.clone());
+    let instance = create(
+        &instances,
+        &config(
+            instances.schema(),
+            vec![
+                ("ami", s(ami.str_attr("id").expect("ami"))),
+                ("instance_type", s("t3.micro")),
+                ("tags", tags(&[("Name", name)])),
+            ],
+        ),
+    )
+    .await;
+    let zone = instance
+        .str_attr("availability_zone")
+        .expect("zone")
+        .to_string();
+    let volumes = EbsVolumeResource::new(ctx.clone());
+    let volume = create(
+        &volumes,
+        &config(
+            volumes.schema(),
+            vec![
+                ("availability_zone", s(&zone)),
+                ("size", n(1.0)),
+                ("tags", tags(&[("Name", name)])),
+            ],
+        ),
+    )
+    .await;
+    (instance, volume)
+}
+
+#[tokio::test]
+async fn volume_attachment_lifecycle() {
+    use forge_aws_ec2::ebs_volume::EbsVolumeResource;
+    use forge_aws_ec2::volume_attachment::{VolumeAttachmentResource, attachment_id};
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let name = unique("forge-vatt");
+    let (instance, volume) = instance_and_volume(&ctx, &name).await;
+    let instance_id = instance.str_attr("id").expect("i-").to_string();
+    let volume_id = volume.str_attr("id").expect("vol-").to_string();
+    let ty = VolumeAttachmentResource::new(ctx.clone());
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("device_name", s("/dev/sdh")),
+            ("volume_id", s(&volume_id)),
+            ("instance_id", s(&instance_id)),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    assert_eq!(
+        live.str_attr("id"),
+        Some(attachment_id("/dev/sdh", &volume_id, &instance_id).as_str())
+    );
+    for unset in [
+        "force_detach",
+        "skip_destroy",
+        "stop_instance_before_detaching",
+    ] {
+        assert_eq!(live.get(unset), Some(&Value::Null), "{unset}");
+    }
+    let described = ec2
+        .describe_volumes()
+        .volume_ids(&volume_id)
+        .send()
+        .await
+        .expect("describe volume");
+    let attachments = described.volumes()[0].attachments();
+    assert_eq!(attachments.len(), 1, "{attachments:?}");
+    assert_eq!(attachments[0].instance_id(), Some(instance_id.as_str()));
+    assert_eq!(attachments[0].device(), Some("/dev/sdh"));
+
+    // A lost answer settles on this attachment; another device is not it.
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now(),
+    };
+    let planned = ty.plan(None, &cfg).expect("plan").planned;
+    match ty.find_created(&planned, &intent).await.expect("find") {
+        forge_provider::Finding::Found(f) => assert!(f.object.same_as(&live), "{f:?}"),
+        other => panic!("not found: {other:?}"),
+    }
+    let mut other_device = cfg.clone();
+    set(&mut other_device, "device_name", s("/dev/sdj"));
+    let planned_other = ty.plan(None, &other_device).expect("plan").planned;
+    assert_eq!(
+        ty.find_created(&planned_other, &intent)
+            .await
+            .expect("find"),
+        forge_provider::Finding::Absent
+    );
+
+    // Import by DEVICE_NAME:VOLUME_ID:INSTANCE_ID, as Terraform; other ids are refused.
+    cycle
+        .import(&format!("/dev/sdh:{volume_id}:{instance_id}"), &live)
+        .await;
+    for bad in [
+        volume_id.clone(),
+        format!("/dev/sdh:{volume_id}"),
+        format!(":{volume_id}:{instance_id}"),
+    ] {
+        let e = ty.import(&bad).await.expect_err("malformed import id");
+        assert!(
+            e.message.contains("DEVICE_NAME:VOLUME_ID:INSTANCE_ID"),
+            "{e:?}"
+        );
+    }
+    assert_eq!(
+        ty.import(&format!("/dev/sdk:{volume_id}:{instance_id}"))
+            .await
+            .expect("import"),
+        None
+    );
+
+    // Detached outside forge: read says gone, and the plan's create attaches it again.
+    ec2.detach_volume()
+        .volume_id(&volume_id)
+        .instance_id(&instance_id)
+        .device("/dev/sdh")
+        .send()
+        .await
+        .expect("detach outside forge");
+    let mut gone = None;
+    for _ in 0..20 {
+        gone = ty.read(&live).await.expect("read");
+        if gone.is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(gone, None, "a detached volume reads as no attachment");
+    let live = Lifecycle::new(&ty, cfg.clone()).create().await;
+
+    // The names replace; the delete settings change in place, with no call.
+    assert_replaced_when(&ty, &live, &cfg, "device_name", s("/dev/sdj"));
+    assert_replaced_when(&ty, &live, &cfg, "volume_id", s("vol-0123456789abcdef0"));
+    assert_replaced_when(&ty, &live, &cfg, "instance_id", s("i-0123456789abcdef0"));
+    let mut careful = cfg.clone();
+    set(&mut careful, "force_detach", Value::Bool(true));
+    set(&mut careful, "stop_instance_before_detaching", Value::Bool(true));
+    let changed = update(&ty, &live, &careful).await;
+    assert_eq!(changed.get("force_detach"), Some(&Value::Bool(true)));
+    assert_eq!(changed.str_attr("id"), live.str_attr("id"));
+    assert_no_op(&ty, &changed, &careful);
+    assert_stored_state_plans_no_op(&ty, &changed, &careful).await;
+
+    // Delete stops the instance first (stop_instance_before_detaching), then detaches.
+    Lifecycle::new(&ty, careful.clone()).delete(&changed).await;
+    let out = ec2
+        .describe_instances()
+        .instance_ids(&instance_id)
+        .send()
+        .await
+        .expect("describe instance");
+    let state = out.reservations()[0].instances()[0]
+        .state()
+        .and_then(|s| s.name())
+        .map(|n| n.as_str().to_string());
+    assert_eq!(state.as_deref(), Some("stopped"));
+
+    // skip_destroy: the delete leaves the volume attached (to the stopped instance).
+    let mut kept = cfg.clone();
+    set(&mut kept, "skip_destroy", Value::Bool(true));
+    let live = Lifecycle::new(&ty, kept.clone()).create().await;
+    ty.delete(&live).await.expect("delete with skip_destroy");
+    assert!(
+        ty.read(&live).await.expect("read").is_some(),
+        "skip_destroy leaves the volume attached"
+    );
+    let mut plain = live.clone();
+    set(&mut plain, "skip_destroy", Value::Null);
+    Lifecycle::new(&ty, cfg.clone()).delete(&plain).await;
+
+    let instances = InstanceResource::new(ctx.clone());
+    instances.delete(&instance).await.expect("terminate");
+    EbsVolumeResource::new(ctx.clone())
+        .delete(&volume)
+        .await
+        .expect("delete volume");
+}
+
+#[tokio::test]
+async fn volume_attachment_refuses_bad_arguments_at_plan() {
+    use forge_aws_ec2::volume_attachment::VolumeAttachmentResource;
+    let ctx = context().await;
+    let ty = VolumeAttachmentResource::new(ctx.clone());
+    let base = vec![
+        ("device_name", s("/dev/sdh")),
+        ("volume_id", s("vol-1")),
+        ("instance_id", s("i-1")),
+    ];
+    let mut empty = base.clone();
+    empty[1] = ("volume_id", s(""));
+    let e = ty
+        .plan(None, &config(ty.schema(), empty))
+        .expect_err("empty volume_id");
+    assert!(e.message.contains("volume_id"), "{e:?}");
+    let mut timed = base.clone();
+    timed.push(("timeouts", Value::object([("create", s("1m"))])));
+    let e = ty
+        .plan(None, &config(ty.schema(), timed))
+        .expect_err("timeouts");
+    assert!(e.message.contains("timeouts"), "{e:?}");
+    // An unknown name (another resource's id before it exists) plans, with the id unknown.
+    let mut pending = base;
+    pending[2] = ("instance_id", Value::Unknown);
+    let plan = ty
+        .plan(None, &config(ty.schema(), pending))
+        .expect("plan with an unknown instance");
+    assert_eq!(plan.planned.get("id"), Some(&Value::Unknown));
+}

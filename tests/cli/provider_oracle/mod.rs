@@ -612,6 +612,13 @@ fn import_id(resource_type: &str, attributes: &J) -> String {
                 .unwrap_or_else(|| text("gateway_id"));
             format!("{target}/{}", text("route_table_id"))
         }
+        // ec2lt (#19): the attachment by its three names.
+        "aws_volume_attachment" => format!(
+            "{}:{}:{}",
+            text("device_name"),
+            text("volume_id"),
+            text("instance_id")
+        ),
         _ => text("id"),
     }
 }
