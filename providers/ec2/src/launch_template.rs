@@ -41,18 +41,17 @@ use aws_sdk_ec2::types::{
     ResponseLaunchTemplateData, ShutdownBehavior, VolumeType,
 };
 use base64::Engine as _;
-use forge_aws_common::{AwsContext, map_value, sdk_error, string_map};
-use forge_provider::{
-    CreateIntent, Finding, PlannedState, ProviderError, ProviderResult, ResourceType, Schema,
-    Value,
-};
 use forge_aws_common::adoption::{creation_time, found_by_name};
 use forge_aws_common::naming::{prefixed_unique_name, unique_name_at};
+use forge_aws_common::{AwsContext, map_value, sdk_error, string_map};
+use forge_provider::{
+    CreateIntent, Finding, PlannedState, ProviderError, ProviderResult, ResourceType, Schema, Value,
+};
 
 use crate::common::{
     client, config_tags, ec2_arn, is_not_found, plan_tags_all, prefix_of, replace_paths,
-    required_str, set_attr, string_set, tag_specifications, tags_from_aws, tags_state,
-    to_aws_tags, update_tags,
+    required_str, set_attr, string_set, tag_specifications, tags_from_aws, tags_state, to_aws_tags,
+    update_tags,
 };
 use crate::intent_tag::found_by_token;
 
@@ -194,7 +193,10 @@ impl LaunchTemplateResource {
             })?;
         Ok((
             found.version_description().unwrap_or_default().to_string(),
-            found.launch_template_data().cloned().unwrap_or_default(),
+            found
+                .launch_template_data()
+                .cloned()
+                .unwrap_or_else(|| ResponseLaunchTemplateData::builder().build()),
         ))
     }
 
@@ -206,10 +208,11 @@ impl LaunchTemplateResource {
         let (description, data) = self.version(id, latest).await?;
         let account = self.ctx.account_id().await?;
         let name = template.launch_template_name().unwrap_or_default();
+        let live_tags = self.template_tags(id).await?;
         let (tags, tags_all) = tags_state(
             &self.ctx,
             state.get("tags").unwrap_or(&Value::Null),
-            &tags_from_aws(template.tags()),
+            &live_tags,
         );
         let mut out = state_of_data(&data);
         let mut put = |k: &str, v: Value| set_attr(&mut out, k, v);
@@ -241,6 +244,39 @@ impl LaunchTemplateResource {
                 .unwrap_or(Value::Null),
         );
         Ok(Some(out))
+    }
+
+    /// The template's tags, from DescribeTags: LocalStack 4.14 answers DescribeLaunchTemplates
+    /// with the tags the template was created with, whatever CreateTags and DeleteTags did
+    /// since (AWS answers both the same).
+    async fn template_tags(
+        &self,
+        id: &str,
+    ) -> ProviderResult<std::collections::BTreeMap<String, String>> {
+        let out = self
+            .client
+            .describe_tags()
+            .filters(
+                aws_sdk_ec2::types::Filter::builder()
+                    .name("resource-id")
+                    .values(id)
+                    .build(),
+            )
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        Ok(out
+            .tags()
+            .iter()
+            .filter(|t| t.resource_id() == Some(id))
+            .filter_map(|t| {
+                Some((
+                    t.key()?.to_string(),
+                    t.value().unwrap_or_default().to_string(),
+                ))
+            })
+            .filter(|(k, _)| !k.starts_with("aws:"))
+            .collect())
     }
 
     /// The template named `name`, unless there is none.
@@ -373,15 +409,15 @@ impl ResourceType for LaunchTemplateResource {
             if version_changed {
                 set_attr(&mut planned, "latest_version", Value::Unknown);
             }
-            let follows_latest = planned.get("update_default_version").and_then(Value::as_bool)
+            let follows_latest = planned
+                .get("update_default_version")
+                .and_then(Value::as_bool)
                 == Some(true);
             let behind = !prior
                 .get("default_version")
                 .unwrap_or(&Value::Null)
                 .same_as(prior.get("latest_version").unwrap_or(&Value::Null));
-            let configured_default = config
-                .get("default_version")
-                .is_some_and(|v| !v.is_null());
+            let configured_default = config.get("default_version").is_some_and(|v| !v.is_null());
             if follows_latest && !configured_default && (version_changed || behind) {
                 set_attr(&mut planned, "default_version", Value::Unknown);
             }
@@ -398,7 +434,6 @@ impl ResourceType for LaunchTemplateResource {
         self.create_with(planned, None).await
     }
 
-
     async fn create_under(&self, planned: &Value, intent: &CreateIntent) -> ProviderResult<Value> {
         self.create_with(planned, Some(intent)).await
     }
@@ -412,9 +447,6 @@ impl ResourceType for LaunchTemplateResource {
         intent: &CreateIntent,
     ) -> ProviderResult<Finding> {
         let planned = planned.deep_unmarked();
-        if planned.get("name").is_some_and(Value::is_unknown) {
-            return Ok(Finding::CannotTell);
-        }
         let (name, from_intent) = template_name(&planned, Some(intent));
         let Some(template) = self.template_named(&name).await? else {
             return Ok(Finding::Absent);
@@ -430,7 +462,11 @@ impl ResourceType for LaunchTemplateResource {
                 None => Finding::Absent,
             });
         }
-        Ok(found_by_name(id, object, creation_time(template.create_time())))
+        Ok(found_by_name(
+            id,
+            object,
+            creation_time(template.create_time()),
+        ))
     }
 
     async fn read(&self, state: &Value) -> ProviderResult<Option<Value>> {
@@ -456,7 +492,11 @@ impl ResourceType for LaunchTemplateResource {
         if VERSION_KEYS.iter().any(|k| changed(k)) {
             latest = self.new_version(&id, &planned).await?;
         }
-        if planned.get("update_default_version").and_then(Value::as_bool) == Some(true) {
+        if planned
+            .get("update_default_version")
+            .and_then(Value::as_bool)
+            == Some(true)
+        {
             self.set_default(&id, latest).await?;
         } else if changed("default_version")
             && let Some(v) = planned.get("default_version").and_then(Value::as_f64)
@@ -467,7 +507,9 @@ impl ResourceType for LaunchTemplateResource {
         let new_tags = self.ctx.tags_all(&config_tags(&planned));
         update_tags(&self.client, &id, &old_tags, &new_tags).await?;
         self.read_by_id(&id, &planned).await?.ok_or_else(|| {
-            ProviderError::new(format!("launch template {id} disappeared during the update"))
+            ProviderError::new(format!(
+                "launch template {id} disappeared during the update"
+            ))
         })
     }
 
@@ -503,10 +545,14 @@ impl ResourceType for LaunchTemplateResource {
     }
 }
 
+/// A template id EC2 cannot know (malformed), or one it does not (LocalStack answers
+/// the name's not-found code for an id too).
 fn is_malformed(e: &ProviderError) -> bool {
-    e.code
-        .as_deref()
-        .is_some_and(|c| c == "InvalidLaunchTemplateId.Malformed")
+    e.code.as_deref().is_some_and(|c| {
+        c == "InvalidLaunchTemplateId.Malformed"
+            || c == "InvalidLaunchTemplateId.NotFoundException"
+            || c == "InvalidLaunchTemplateName.NotFoundException"
+    })
 }
 
 fn is_name_not_found(e: &ProviderError) -> bool {
@@ -546,9 +592,9 @@ fn is_name_taken(e: &ProviderError) -> bool {
 /// What the user can do about the data a create or a new version is refused for.
 fn data_hint(e: ProviderError) -> ProviderError {
     match e.code.as_deref() {
-        Some("InvalidLaunchTemplateName.MalformedException") => e.hint(
-            "a launch template name is 3 to 128 letters, digits and ( ) . - / _ characters",
-        ),
+        Some("InvalidLaunchTemplateName.MalformedException") => {
+            e.hint("a launch template name is 3 to 128 letters, digits and ( ) . - / _ characters")
+        }
         Some("InvalidUserData.Malformed") => e.hint("user_data must be base64-encoded"),
         Some("InvalidParameterCombination") => e.hint(
             "security groups go in network_interfaces when the template has network interfaces",
@@ -762,18 +808,18 @@ pub fn check_arguments(config: &Value) -> ProviderResult<()> {
     if let Some(v) = config.get("default_version").and_then(Value::as_f64)
         && v < 1.0
     {
-        return Err(ProviderError::new(format!(
-            "{TYPE}: default_version {v} is below 1"
-        ))
-        .hint("versions are numbered from 1"));
+        return Err(
+            ProviderError::new(format!("{TYPE}: default_version {v} is below 1"))
+                .hint("versions are numbered from 1"),
+        );
     }
     if let Some(d) = config.get("description").and_then(Value::as_str)
         && d.chars().count() > 255
     {
-        return Err(
-            ProviderError::new(format!("{TYPE}: description is longer than 255 characters"))
-                .hint("shorten the description"),
-        );
+        return Err(ProviderError::new(format!(
+            "{TYPE}: description is longer than 255 characters"
+        ))
+        .hint("shorten the description"));
     }
     if let Some(data) = config.get("user_data").and_then(Value::as_str)
         && !data.is_empty()
@@ -782,8 +828,9 @@ pub fn check_arguments(config: &Value) -> ProviderResult<()> {
             .is_err()
     {
         return Err(
-            ProviderError::new(format!("{TYPE}: user_data is not base64"))
-                .hint("a launch template takes its user data base64-encoded: use base64encode(...)"),
+            ProviderError::new(format!("{TYPE}: user_data is not base64")).hint(
+                "a launch template takes its user data base64-encoded: use base64encode(...)",
+            ),
         );
     }
     Ok(())
@@ -804,7 +851,9 @@ fn request_data(planned: &Value) -> ProviderResult<RequestLaunchTemplateData> {
     let mut data = RequestLaunchTemplateData::builder()
         // The provider always sets user_data, so the data is never empty.
         .user_data(planned.str_attr("user_data").unwrap_or_default())
-        .set_instance_type(non_empty(planned, "instance_type").map(|t| InstanceType::from(t.as_str())))
+        .set_instance_type(
+            non_empty(planned, "instance_type").map(|t| InstanceType::from(t.as_str())),
+        )
         .set_image_id(non_empty(planned, "image_id"))
         .set_kernel_id(non_empty(planned, "kernel_id"))
         .set_key_name(non_empty(planned, "key_name"))
@@ -817,7 +866,11 @@ fn request_data(planned: &Value) -> ProviderResult<RequestLaunchTemplateData> {
     if planned.get("disable_api_stop").and_then(Value::as_bool) == Some(true) {
         data = data.disable_api_stop(true);
     }
-    if planned.get("disable_api_termination").and_then(Value::as_bool) == Some(true) {
+    if planned
+        .get("disable_api_termination")
+        .and_then(Value::as_bool)
+        == Some(true)
+    {
         data = data.disable_api_termination(true);
     }
     let groups = strings(planned, "vpc_security_group_ids");
@@ -916,7 +969,11 @@ fn network_interface_request(
         .set_delete_on_termination(nullable_bool(ni, "delete_on_termination"))
         .set_description(non_empty(ni, "description"))
         // The provider always sends the device and card indexes (0 when unset).
-        .device_index(ni.get("device_index").and_then(Value::as_f64).unwrap_or(0.0) as i32)
+        .device_index(
+            ni.get("device_index")
+                .and_then(Value::as_f64)
+                .unwrap_or(0.0) as i32,
+        )
         .network_card_index(
             ni.get("network_card_index")
                 .and_then(Value::as_f64)
@@ -940,7 +997,11 @@ fn network_interface_request(
         }
     }
     for ip in strings(ni, "ipv6_addresses") {
-        r = r.ipv6_addresses(InstanceIpv6AddressRequest::builder().ipv6_address(ip).build());
+        r = r.ipv6_addresses(
+            InstanceIpv6AddressRequest::builder()
+                .ipv6_address(ip)
+                .build(),
+        );
     }
     let groups = strings(ni, "security_groups");
     if !groups.is_empty() {
@@ -975,9 +1036,7 @@ fn state_of_data(d: &ResponseLaunchTemplateData) -> Value {
             "iam_instance_profile",
             Value::List(
                 d.iam_instance_profile()
-                    .map(|p| {
-                        Value::object([("arn", text(p.arn())), ("name", text(p.name()))])
-                    })
+                    .map(|p| Value::object([("arn", text(p.arn())), ("name", text(p.name()))]))
                     .into_iter()
                     .collect(),
             ),
@@ -987,10 +1046,7 @@ fn state_of_data(d: &ResponseLaunchTemplateData) -> Value {
             "instance_initiated_shutdown_behavior",
             text(d.instance_initiated_shutdown_behavior().map(|s| s.as_str())),
         ),
-        (
-            "instance_type",
-            text(d.instance_type().map(|t| t.as_str())),
-        ),
+        ("instance_type", text(d.instance_type().map(|t| t.as_str()))),
         ("kernel_id", text(d.kernel_id())),
         ("key_name", text(d.key_name())),
         (
@@ -1108,10 +1164,7 @@ fn ebs_state(e: &LaunchTemplateEbsBlockDevice) -> Value {
             number_i32(e.volume_initialization_rate()),
         ),
         ("volume_size", number_i32(e.volume_size())),
-        (
-            "volume_type",
-            text(e.volume_type().map(|t| t.as_str())),
-        ),
+        ("volume_type", text(e.volume_type().map(|t| t.as_str()))),
     ])
 }
 
@@ -1184,8 +1237,8 @@ mod tests {
         .unwrap_err();
         assert!(e.message.contains("`placement`"), "{e:?}");
         let ni = Value::object([("ipv4_prefix_count", Value::Number(1.0))]);
-        let e = check_arguments(&cfg(vec![("network_interfaces", Value::List(vec![ni]))]))
-            .unwrap_err();
+        let e =
+            check_arguments(&cfg(vec![("network_interfaces", Value::List(vec![ni]))])).unwrap_err();
         assert!(
             e.message.contains("network_interfaces.ipv4_prefix_count"),
             "{e:?}"
@@ -1208,10 +1261,11 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(e.message.contains("default_version"), "{e:?}");
-        let e = check_arguments(&cfg(vec![("user_data", Value::string("#!/bin/sh"))]))
-            .unwrap_err();
+        let e = check_arguments(&cfg(vec![("user_data", Value::string("#!/bin/sh"))])).unwrap_err();
         assert!(e.message.contains("base64"), "{e:?}");
-        assert!(check_arguments(&cfg(vec![("user_data", Value::string("IyEvYmluL3NoCg=="))])).is_ok());
+        assert!(
+            check_arguments(&cfg(vec![("user_data", Value::string("IyEvYmluL3NoCg=="))])).is_ok()
+        );
         let e = check_arguments(&cfg(vec![("ebs_optimized", Value::string("yes"))])).unwrap_err();
         assert!(e.message.contains("ebs_optimized"), "{e:?}");
     }

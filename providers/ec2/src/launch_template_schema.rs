@@ -20,27 +20,57 @@ fn nested(schema: Schema, min_items: usize, max_items: usize, unordered: bool) -
 pub fn schema() -> Schema {
     Schema::new()
         .attr("arn", Attribute::computed(AttrType::String))
-        .attr("default_version", Attribute::optional_computed(AttrType::Number))
+        .attr(
+            "default_version",
+            Attribute::optional_computed(AttrType::Number),
+        )
         .attr("description", Attribute::optional(AttrType::String))
         .attr("disable_api_stop", Attribute::optional(AttrType::Bool))
-        .attr("disable_api_termination", Attribute::optional(AttrType::Bool))
+        .attr(
+            "disable_api_termination",
+            Attribute::optional(AttrType::Bool),
+        )
         .attr("ebs_optimized", Attribute::optional(AttrType::String))
         .attr("id", Attribute::computed(AttrType::String))
         .attr("image_id", Attribute::optional(AttrType::String))
-        .attr("instance_initiated_shutdown_behavior", Attribute::optional(AttrType::String))
+        .attr(
+            "instance_initiated_shutdown_behavior",
+            Attribute::optional(AttrType::String),
+        )
         .attr("instance_type", Attribute::optional(AttrType::String))
         .attr("kernel_id", Attribute::optional(AttrType::String))
         .attr("key_name", Attribute::optional(AttrType::String))
         .attr("latest_version", Attribute::computed(AttrType::Number))
-        .attr("name", Attribute::optional_computed(AttrType::String).force_new())
-        .attr("name_prefix", Attribute::optional_computed(AttrType::String).force_new())
+        .attr(
+            "name",
+            Attribute::optional_computed(AttrType::String).force_new(),
+        )
+        .attr(
+            "name_prefix",
+            Attribute::optional_computed(AttrType::String).force_new(),
+        )
         .attr("ram_disk_id", Attribute::optional(AttrType::String))
-        .attr("security_group_names", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
-        .attr("tags", Attribute::optional(AttrType::Map(Box::new(AttrType::String))))
-        .attr("tags_all", Attribute::computed(AttrType::Map(Box::new(AttrType::String))))
-        .attr("update_default_version", Attribute::optional(AttrType::Bool))
+        .attr(
+            "security_group_names",
+            Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+        )
+        .attr(
+            "tags",
+            Attribute::optional(AttrType::Map(Box::new(AttrType::String))),
+        )
+        .attr(
+            "tags_all",
+            Attribute::computed(AttrType::Map(Box::new(AttrType::String))),
+        )
+        .attr(
+            "update_default_version",
+            Attribute::optional(AttrType::Bool),
+        )
         .attr("user_data", Attribute::optional(AttrType::String))
-        .attr("vpc_security_group_ids", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
+        .attr(
+            "vpc_security_group_ids",
+            Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+        )
         .block(
             "block_device_mappings",
             nested(
@@ -52,15 +82,27 @@ pub fn schema() -> Schema {
                         "ebs",
                         nested(
                             Schema::new()
-                                .attr("delete_on_termination", Attribute::optional(AttrType::String))
+                                .attr(
+                                    "delete_on_termination",
+                                    Attribute::optional(AttrType::String),
+                                )
                                 .attr("encrypted", Attribute::optional(AttrType::String))
                                 .attr("iops", Attribute::optional_computed(AttrType::Number))
                                 .attr("kms_key_id", Attribute::optional(AttrType::String))
                                 .attr("snapshot_id", Attribute::optional(AttrType::String))
                                 .attr("throughput", Attribute::optional_computed(AttrType::Number))
-                                .attr("volume_initialization_rate", Attribute::optional_computed(AttrType::Number))
-                                .attr("volume_size", Attribute::optional_computed(AttrType::Number))
-                                .attr("volume_type", Attribute::optional_computed(AttrType::String)),
+                                .attr(
+                                    "volume_initialization_rate",
+                                    Attribute::optional_computed(AttrType::Number),
+                                )
+                                .attr(
+                                    "volume_size",
+                                    Attribute::optional_computed(AttrType::Number),
+                                )
+                                .attr(
+                                    "volume_type",
+                                    Attribute::optional_computed(AttrType::String),
+                                ),
                             0,
                             1,
                             false,
@@ -75,13 +117,22 @@ pub fn schema() -> Schema {
             "capacity_reservation_specification",
             nested(
                 Schema::new()
-                    .attr("capacity_reservation_preference", Attribute::optional(AttrType::String))
+                    .attr(
+                        "capacity_reservation_preference",
+                        Attribute::optional(AttrType::String),
+                    )
                     .block(
                         "capacity_reservation_target",
                         nested(
                             Schema::new()
-                                .attr("capacity_reservation_id", Attribute::optional(AttrType::String))
-                                .attr("capacity_reservation_resource_group_arn", Attribute::optional(AttrType::String)),
+                                .attr(
+                                    "capacity_reservation_id",
+                                    Attribute::optional(AttrType::String),
+                                )
+                                .attr(
+                                    "capacity_reservation_resource_group_arn",
+                                    Attribute::optional(AttrType::String),
+                                ),
                             0,
                             1,
                             false,
@@ -107,8 +158,7 @@ pub fn schema() -> Schema {
         .block(
             "credit_specification",
             nested(
-                Schema::new()
-                    .attr("cpu_credits", Attribute::optional(AttrType::String)),
+                Schema::new().attr("cpu_credits", Attribute::optional(AttrType::String)),
                 0,
                 1,
                 false,
@@ -117,8 +167,7 @@ pub fn schema() -> Schema {
         .block(
             "elastic_gpu_specifications",
             nested(
-                Schema::new()
-                    .attr("type", Attribute::required(AttrType::String)),
+                Schema::new().attr("type", Attribute::required(AttrType::String)),
                 0,
                 0,
                 false,
@@ -127,8 +176,7 @@ pub fn schema() -> Schema {
         .block(
             "elastic_inference_accelerator",
             nested(
-                Schema::new()
-                    .attr("type", Attribute::required(AttrType::String)),
+                Schema::new().attr("type", Attribute::required(AttrType::String)),
                 0,
                 1,
                 false,
@@ -137,8 +185,7 @@ pub fn schema() -> Schema {
         .block(
             "enclave_options",
             nested(
-                Schema::new()
-                    .attr("enabled", Attribute::optional(AttrType::Bool)),
+                Schema::new().attr("enabled", Attribute::optional(AttrType::Bool)),
                 0,
                 1,
                 false,
@@ -147,8 +194,7 @@ pub fn schema() -> Schema {
         .block(
             "hibernation_options",
             nested(
-                Schema::new()
-                    .attr("configured", Attribute::required(AttrType::Bool)),
+                Schema::new().attr("configured", Attribute::required(AttrType::Bool)),
                 0,
                 1,
                 false,
@@ -174,11 +220,20 @@ pub fn schema() -> Schema {
                         "spot_options",
                         nested(
                             Schema::new()
-                                .attr("block_duration_minutes", Attribute::optional(AttrType::Number))
-                                .attr("instance_interruption_behavior", Attribute::optional(AttrType::String))
+                                .attr(
+                                    "block_duration_minutes",
+                                    Attribute::optional(AttrType::Number),
+                                )
+                                .attr(
+                                    "instance_interruption_behavior",
+                                    Attribute::optional(AttrType::String),
+                                )
                                 .attr("max_price", Attribute::optional(AttrType::String))
                                 .attr("spot_instance_type", Attribute::optional(AttrType::String))
-                                .attr("valid_until", Attribute::optional_computed(AttrType::String)),
+                                .attr(
+                                    "valid_until",
+                                    Attribute::optional_computed(AttrType::String),
+                                ),
                             0,
                             1,
                             false,
@@ -193,21 +248,60 @@ pub fn schema() -> Schema {
             "instance_requirements",
             nested(
                 Schema::new()
-                    .attr("accelerator_manufacturers", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
-                    .attr("accelerator_names", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
-                    .attr("accelerator_types", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
-                    .attr("allowed_instance_types", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
+                    .attr(
+                        "accelerator_manufacturers",
+                        Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+                    )
+                    .attr(
+                        "accelerator_names",
+                        Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+                    )
+                    .attr(
+                        "accelerator_types",
+                        Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+                    )
+                    .attr(
+                        "allowed_instance_types",
+                        Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+                    )
                     .attr("bare_metal", Attribute::optional(AttrType::String))
-                    .attr("burstable_performance", Attribute::optional(AttrType::String))
-                    .attr("cpu_manufacturers", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
-                    .attr("excluded_instance_types", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
-                    .attr("instance_generations", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
+                    .attr(
+                        "burstable_performance",
+                        Attribute::optional(AttrType::String),
+                    )
+                    .attr(
+                        "cpu_manufacturers",
+                        Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+                    )
+                    .attr(
+                        "excluded_instance_types",
+                        Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+                    )
+                    .attr(
+                        "instance_generations",
+                        Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+                    )
                     .attr("local_storage", Attribute::optional(AttrType::String))
-                    .attr("local_storage_types", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
-                    .attr("max_spot_price_as_percentage_of_optimal_on_demand_price", Attribute::optional(AttrType::Number))
-                    .attr("on_demand_max_price_percentage_over_lowest_price", Attribute::optional(AttrType::Number))
-                    .attr("require_hibernate_support", Attribute::optional(AttrType::Bool))
-                    .attr("spot_max_price_percentage_over_lowest_price", Attribute::optional(AttrType::Number))
+                    .attr(
+                        "local_storage_types",
+                        Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+                    )
+                    .attr(
+                        "max_spot_price_as_percentage_of_optimal_on_demand_price",
+                        Attribute::optional(AttrType::Number),
+                    )
+                    .attr(
+                        "on_demand_max_price_percentage_over_lowest_price",
+                        Attribute::optional(AttrType::Number),
+                    )
+                    .attr(
+                        "require_hibernate_support",
+                        Attribute::optional(AttrType::Bool),
+                    )
+                    .attr(
+                        "spot_max_price_percentage_over_lowest_price",
+                        Attribute::optional(AttrType::Number),
+                    )
                     .block(
                         "accelerator_count",
                         nested(
@@ -315,8 +409,10 @@ pub fn schema() -> Schema {
         .block(
             "license_specification",
             nested(
-                Schema::new()
-                    .attr("license_configuration_arn", Attribute::required(AttrType::String)),
+                Schema::new().attr(
+                    "license_configuration_arn",
+                    Attribute::required(AttrType::String),
+                ),
                 0,
                 0,
                 true,
@@ -325,8 +421,7 @@ pub fn schema() -> Schema {
         .block(
             "maintenance_options",
             nested(
-                Schema::new()
-                    .attr("auto_recovery", Attribute::optional(AttrType::String)),
+                Schema::new().attr("auto_recovery", Attribute::optional(AttrType::String)),
                 0,
                 1,
                 false,
@@ -336,11 +431,26 @@ pub fn schema() -> Schema {
             "metadata_options",
             nested(
                 Schema::new()
-                    .attr("http_endpoint", Attribute::optional_computed(AttrType::String))
-                    .attr("http_protocol_ipv6", Attribute::optional_computed(AttrType::String))
-                    .attr("http_put_response_hop_limit", Attribute::optional_computed(AttrType::Number))
-                    .attr("http_tokens", Attribute::optional_computed(AttrType::String))
-                    .attr("instance_metadata_tags", Attribute::optional_computed(AttrType::String)),
+                    .attr(
+                        "http_endpoint",
+                        Attribute::optional_computed(AttrType::String),
+                    )
+                    .attr(
+                        "http_protocol_ipv6",
+                        Attribute::optional_computed(AttrType::String),
+                    )
+                    .attr(
+                        "http_put_response_hop_limit",
+                        Attribute::optional_computed(AttrType::Number),
+                    )
+                    .attr(
+                        "http_tokens",
+                        Attribute::optional_computed(AttrType::String),
+                    )
+                    .attr(
+                        "instance_metadata_tags",
+                        Attribute::optional_computed(AttrType::String),
+                    ),
                 0,
                 1,
                 false,
@@ -349,8 +459,7 @@ pub fn schema() -> Schema {
         .block(
             "monitoring",
             nested(
-                Schema::new()
-                    .attr("enabled", Attribute::optional(AttrType::Bool)),
+                Schema::new().attr("enabled", Attribute::optional(AttrType::Bool)),
                 0,
                 1,
                 false,
@@ -360,31 +469,61 @@ pub fn schema() -> Schema {
             "network_interfaces",
             nested(
                 Schema::new()
-                    .attr("associate_carrier_ip_address", Attribute::optional(AttrType::String))
-                    .attr("associate_public_ip_address", Attribute::optional(AttrType::String))
-                    .attr("delete_on_termination", Attribute::optional(AttrType::String))
+                    .attr(
+                        "associate_carrier_ip_address",
+                        Attribute::optional(AttrType::String),
+                    )
+                    .attr(
+                        "associate_public_ip_address",
+                        Attribute::optional(AttrType::String),
+                    )
+                    .attr(
+                        "delete_on_termination",
+                        Attribute::optional(AttrType::String),
+                    )
                     .attr("description", Attribute::optional(AttrType::String))
                     .attr("device_index", Attribute::optional(AttrType::Number))
                     .attr("interface_type", Attribute::optional(AttrType::String))
                     .attr("ipv4_address_count", Attribute::optional(AttrType::Number))
-                    .attr("ipv4_addresses", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
+                    .attr(
+                        "ipv4_addresses",
+                        Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+                    )
                     .attr("ipv4_prefix_count", Attribute::optional(AttrType::Number))
-                    .attr("ipv4_prefixes", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
+                    .attr(
+                        "ipv4_prefixes",
+                        Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+                    )
                     .attr("ipv6_address_count", Attribute::optional(AttrType::Number))
-                    .attr("ipv6_addresses", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
+                    .attr(
+                        "ipv6_addresses",
+                        Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+                    )
                     .attr("ipv6_prefix_count", Attribute::optional(AttrType::Number))
-                    .attr("ipv6_prefixes", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
+                    .attr(
+                        "ipv6_prefixes",
+                        Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+                    )
                     .attr("network_card_index", Attribute::optional(AttrType::Number))
-                    .attr("network_interface_id", Attribute::optional(AttrType::String))
+                    .attr(
+                        "network_interface_id",
+                        Attribute::optional(AttrType::String),
+                    )
                     .attr("primary_ipv6", Attribute::optional(AttrType::String))
                     .attr("private_ip_address", Attribute::optional(AttrType::String))
-                    .attr("security_groups", Attribute::optional(AttrType::Set(Box::new(AttrType::String))))
+                    .attr(
+                        "security_groups",
+                        Attribute::optional(AttrType::Set(Box::new(AttrType::String))),
+                    )
                     .attr("subnet_id", Attribute::optional(AttrType::String))
                     .block(
                         "connection_tracking_specification",
                         nested(
                             Schema::new()
-                                .attr("tcp_established_timeout", Attribute::optional(AttrType::Number))
+                                .attr(
+                                    "tcp_established_timeout",
+                                    Attribute::optional(AttrType::Number),
+                                )
                                 .attr("udp_stream_timeout", Attribute::optional(AttrType::Number))
                                 .attr("udp_timeout", Attribute::optional(AttrType::Number)),
                             0,
@@ -400,8 +539,10 @@ pub fn schema() -> Schema {
                                 .block(
                                     "ena_srd_udp_specification",
                                     nested(
-                                        Schema::new()
-                                            .attr("ena_srd_udp_enabled", Attribute::optional(AttrType::Bool)),
+                                        Schema::new().attr(
+                                            "ena_srd_udp_enabled",
+                                            Attribute::optional(AttrType::Bool),
+                                        ),
                                         0,
                                         1,
                                         false,
@@ -425,7 +566,10 @@ pub fn schema() -> Schema {
                     .attr("availability_zone", Attribute::optional(AttrType::String))
                     .attr("group_name", Attribute::optional(AttrType::String))
                     .attr("host_id", Attribute::optional(AttrType::String))
-                    .attr("host_resource_group_arn", Attribute::optional(AttrType::String))
+                    .attr(
+                        "host_resource_group_arn",
+                        Attribute::optional(AttrType::String),
+                    )
                     .attr("partition_number", Attribute::optional(AttrType::Number))
                     .attr("spread_domain", Attribute::optional(AttrType::String))
                     .attr("tenancy", Attribute::optional(AttrType::String)),
@@ -438,8 +582,14 @@ pub fn schema() -> Schema {
             "private_dns_name_options",
             nested(
                 Schema::new()
-                    .attr("enable_resource_name_dns_a_record", Attribute::optional(AttrType::Bool))
-                    .attr("enable_resource_name_dns_aaaa_record", Attribute::optional(AttrType::Bool))
+                    .attr(
+                        "enable_resource_name_dns_a_record",
+                        Attribute::optional(AttrType::Bool),
+                    )
+                    .attr(
+                        "enable_resource_name_dns_aaaa_record",
+                        Attribute::optional(AttrType::Bool),
+                    )
                     .attr("hostname_type", Attribute::optional(AttrType::String)),
                 0,
                 1,
@@ -451,11 +601,13 @@ pub fn schema() -> Schema {
             nested(
                 Schema::new()
                     .attr("resource_type", Attribute::optional(AttrType::String))
-                    .attr("tags", Attribute::optional(AttrType::Map(Box::new(AttrType::String)))),
+                    .attr(
+                        "tags",
+                        Attribute::optional(AttrType::Map(Box::new(AttrType::String))),
+                    ),
                 0,
                 0,
                 false,
             ),
         )
-
 }

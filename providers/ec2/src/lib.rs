@@ -52,6 +52,9 @@ pub mod route_table_association;
 pub mod route_table_routes;
 // ec2lt (#19): aws_volume_attachment.
 pub mod volume_attachment;
+// ec2lt (#19): aws_launch_template.
+pub mod launch_template;
+pub mod launch_template_schema;
 
 /// Every resource type this crate implements, bound to one provider configuration.
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
@@ -81,7 +84,11 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
             ctx.clone(),
         )),
         // ec2lt (#19): aws_volume_attachment.
-        Arc::new(volume_attachment::VolumeAttachmentResource::new(ctx.clone())),
+        Arc::new(volume_attachment::VolumeAttachmentResource::new(
+            ctx.clone(),
+        )),
+        // ec2lt (#19): aws_launch_template.
+        Arc::new(launch_template::LaunchTemplateResource::new(ctx.clone())),
     ]
 }
 
