@@ -631,13 +631,10 @@ fn text(s: Option<&str>) -> Value {
     Value::string(s.unwrap_or_default())
 }
 
-/// A set of strings as the provider records it: null when empty.
+/// A set of strings as the provider's read records it: `[]` when empty (its create
+/// leaves null, its first refresh writes `[]`; found by the oracle round).
 fn set_or_null(items: Vec<String>) -> Value {
-    if items.is_empty() {
-        Value::Null
-    } else {
-        string_set(items)
-    }
+    string_set(items)
 }
 
 /// The provider's spelling of an optional bool kept in a string attribute.
@@ -1203,11 +1200,11 @@ fn network_interface_state(n: &LaunchTemplateInstanceNetworkInterfaceSpecificati
         ),
         ("ipv4_addresses", set_or_null(ipv4)),
         ("ipv4_prefix_count", Value::Number(0.0)),
-        ("ipv4_prefixes", Value::Null),
+        ("ipv4_prefixes", string_set(Vec::new())),
         ("ipv6_address_count", number_i32(n.ipv6_address_count())),
         ("ipv6_addresses", set_or_null(ipv6)),
         ("ipv6_prefix_count", Value::Number(0.0)),
-        ("ipv6_prefixes", Value::Null),
+        ("ipv6_prefixes", string_set(Vec::new())),
         ("network_card_index", number_i32(n.network_card_index())),
         ("network_interface_id", text(n.network_interface_id())),
         ("primary_ipv6", Value::string("")),

@@ -2617,7 +2617,7 @@ async fn launch_template_lifecycle() {
     assert_eq!(live.str_attr("key_name"), Some(""));
     assert_eq!(live.str_attr("ebs_optimized"), Some(""));
     assert_eq!(live.get("placement"), Some(&Value::List(vec![])));
-    assert_eq!(live.get("security_group_names"), Some(&Value::Null));
+    assert_eq!(live.get("security_group_names"), Some(&Value::Set(vec![])));
     let specs = live
         .get("tag_specifications")
         .and_then(Value::as_seq)
@@ -2751,7 +2751,7 @@ async fn launch_template_with_a_name_prefix_and_network_interfaces() {
         .expect("nis");
     assert_eq!(nis[0].str_attr("associate_public_ip_address"), Some("true"));
     assert_eq!(nis[0].str_attr("delete_on_termination"), Some(""));
-    assert_eq!(nis[0].get("ipv4_addresses"), Some(&Value::Null));
+    assert_eq!(nis[0].get("ipv4_addresses"), Some(&Value::Set(vec![])));
     // Another instance type: a new version, the default left at 1 (no update_default_version).
     let mut bigger = cfg.clone();
     set(&mut bigger, "instance_type", s("t3.small"));
