@@ -55,6 +55,11 @@ pub mod route_table_routes;
 pub mod eip;
 // ec2eip (#19): aws_network_interface.
 pub mod network_interface;
+// ec2lt (#19): aws_volume_attachment.
+pub mod volume_attachment;
+// ec2lt (#19): aws_launch_template.
+pub mod launch_template;
+pub mod launch_template_schema;
 
 /// Every resource type this crate implements, bound to one provider configuration.
 pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
@@ -89,6 +94,12 @@ pub fn resource_types(ctx: &Arc<AwsContext>) -> Vec<Arc<dyn ResourceType>> {
         Arc::new(network_interface::NetworkInterfaceResource::new(
             ctx.clone(),
         )),
+        // ec2lt (#19): aws_volume_attachment.
+        Arc::new(volume_attachment::VolumeAttachmentResource::new(
+            ctx.clone(),
+        )),
+        // ec2lt (#19): aws_launch_template.
+        Arc::new(launch_template::LaunchTemplateResource::new(ctx.clone())),
     ]
 }
 

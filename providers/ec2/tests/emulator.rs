@@ -2975,3 +2975,575 @@ async fn network_interface_created_under_an_intent_is_found_by_its_token_only() 
     assert!(live.same_as(&made), "{live:?}\n{made:?}");
     ty.delete(&live).await.expect("delete");
 }
+
+// --- ec2lt (#19): aws_volume_attachment ---
+
+/// An instance and a volume in its zone, for the attachment tests.
+async fn instance_and_volume(ctx: &Arc<AwsContext>, name: &str) -> (Value, Value) {
+    use forge_aws_ec2::ebs_volume::EbsVolumeResource;
+    let ami = find_ami(ctx).await;
+    let instances = InstanceResource::new(ctx.clone());
+    let instance = create(
+        &instances,
+        &config(
+            instances.schema(),
+            vec![
+                ("ami", s(ami.str_attr("id").expect("ami"))),
+                ("instance_type", s("t3.micro")),
+                ("tags", tags(&[("Name", name)])),
+            ],
+        ),
+    )
+    .await;
+    let zone = instance
+        .str_attr("availability_zone")
+        .expect("zone")
+        .to_string();
+    let volumes = EbsVolumeResource::new(ctx.clone());
+    let volume = create(
+        &volumes,
+        &config(
+            volumes.schema(),
+            vec![
+                ("availability_zone", s(&zone)),
+                ("size", n(1.0)),
+                ("tags", tags(&[("Name", name)])),
+            ],
+        ),
+    )
+    .await;
+    (instance, volume)
+}
+
+#[tokio::test]
+async fn volume_attachment_lifecycle() {
+    use forge_aws_ec2::ebs_volume::EbsVolumeResource;
+    use forge_aws_ec2::volume_attachment::{VolumeAttachmentResource, attachment_id};
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let name = unique("forge-vatt");
+    let (instance, volume) = instance_and_volume(&ctx, &name).await;
+    let instance_id = instance.str_attr("id").expect("i-").to_string();
+    let volume_id = volume.str_attr("id").expect("vol-").to_string();
+    let ty = VolumeAttachmentResource::new(ctx.clone());
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("device_name", s("/dev/sdh")),
+            ("volume_id", s(&volume_id)),
+            ("instance_id", s(&instance_id)),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone());
+    let live = cycle.create().await;
+    assert_eq!(
+        live.str_attr("id"),
+        Some(attachment_id("/dev/sdh", &volume_id, &instance_id).as_str())
+    );
+    for unset in [
+        "force_detach",
+        "skip_destroy",
+        "stop_instance_before_detaching",
+    ] {
+        assert_eq!(live.get(unset), Some(&Value::Null), "{unset}");
+    }
+    let described = ec2
+        .describe_volumes()
+        .volume_ids(&volume_id)
+        .send()
+        .await
+        .expect("describe volume");
+    let attachments = described.volumes()[0].attachments();
+    assert_eq!(attachments.len(), 1, "{attachments:?}");
+    assert_eq!(attachments[0].instance_id(), Some(instance_id.as_str()));
+    assert_eq!(attachments[0].device(), Some("/dev/sdh"));
+
+    // A lost answer settles on this attachment; another device is not it.
+    let intent = forge_provider::CreateIntent {
+        token: "t".into(),
+        started: std::time::SystemTime::now(),
+    };
+    let planned = ty.plan(None, &cfg).expect("plan").planned;
+    match ty.find_created(&planned, &intent).await.expect("find") {
+        forge_provider::Finding::Found(f) => assert!(f.object.same_as(&live), "{f:?}"),
+        other => panic!("not found: {other:?}"),
+    }
+    let mut other_device = cfg.clone();
+    set(&mut other_device, "device_name", s("/dev/sdj"));
+    let planned_other = ty.plan(None, &other_device).expect("plan").planned;
+    assert_eq!(
+        ty.find_created(&planned_other, &intent)
+            .await
+            .expect("find"),
+        forge_provider::Finding::Absent
+    );
+
+    // Import by DEVICE_NAME:VOLUME_ID:INSTANCE_ID, as Terraform; other ids are refused.
+    cycle
+        .import(&format!("/dev/sdh:{volume_id}:{instance_id}"), &live)
+        .await;
+    for bad in [
+        volume_id.clone(),
+        format!("/dev/sdh:{volume_id}"),
+        format!(":{volume_id}:{instance_id}"),
+    ] {
+        let e = ty.import(&bad).await.expect_err("malformed import id");
+        assert!(
+            e.message.contains("DEVICE_NAME:VOLUME_ID:INSTANCE_ID"),
+            "{e:?}"
+        );
+    }
+    assert_eq!(
+        ty.import(&format!("/dev/sdk:{volume_id}:{instance_id}"))
+            .await
+            .expect("import"),
+        None
+    );
+
+    // Detached outside forge: read says gone, and the plan's create attaches it again.
+    ec2.detach_volume()
+        .volume_id(&volume_id)
+        .instance_id(&instance_id)
+        .device("/dev/sdh")
+        .send()
+        .await
+        .expect("detach outside forge");
+    let mut gone = None;
+    for _ in 0..20 {
+        gone = ty.read(&live).await.expect("read");
+        if gone.is_none() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(gone, None, "a detached volume reads as no attachment");
+    let live = Lifecycle::new(&ty, cfg.clone()).create().await;
+
+    // The names replace; the delete settings change in place, with no call.
+    assert_replaced_when(&ty, &live, &cfg, "device_name", s("/dev/sdj"));
+    assert_replaced_when(&ty, &live, &cfg, "volume_id", s("vol-0123456789abcdef0"));
+    assert_replaced_when(&ty, &live, &cfg, "instance_id", s("i-0123456789abcdef0"));
+    let mut careful = cfg.clone();
+    set(&mut careful, "force_detach", Value::Bool(true));
+    set(
+        &mut careful,
+        "stop_instance_before_detaching",
+        Value::Bool(true),
+    );
+    let changed = update(&ty, &live, &careful).await;
+    assert_eq!(changed.get("force_detach"), Some(&Value::Bool(true)));
+    assert_eq!(changed.str_attr("id"), live.str_attr("id"));
+    assert_no_op(&ty, &changed, &careful);
+    assert_stored_state_plans_no_op(&ty, &changed, &careful).await;
+
+    // Delete stops the instance first (stop_instance_before_detaching), then detaches.
+    Lifecycle::new(&ty, careful.clone()).delete(&changed).await;
+    let out = ec2
+        .describe_instances()
+        .instance_ids(&instance_id)
+        .send()
+        .await
+        .expect("describe instance");
+    let state = out.reservations()[0].instances()[0]
+        .state()
+        .and_then(|s| s.name())
+        .map(|n| n.as_str().to_string());
+    assert_eq!(state.as_deref(), Some("stopped"));
+
+    // skip_destroy: the delete leaves the volume attached (to the stopped instance).
+    let mut kept = cfg.clone();
+    set(&mut kept, "skip_destroy", Value::Bool(true));
+    let live = Lifecycle::new(&ty, kept.clone()).create().await;
+    ty.delete(&live).await.expect("delete with skip_destroy");
+    assert!(
+        ty.read(&live).await.expect("read").is_some(),
+        "skip_destroy leaves the volume attached"
+    );
+    let mut plain = live.clone();
+    set(&mut plain, "skip_destroy", Value::Null);
+    Lifecycle::new(&ty, cfg.clone()).delete(&plain).await;
+
+    let instances = InstanceResource::new(ctx.clone());
+    instances.delete(&instance).await.expect("terminate");
+    EbsVolumeResource::new(ctx.clone())
+        .delete(&volume)
+        .await
+        .expect("delete volume");
+}
+
+#[tokio::test]
+async fn volume_attachment_refuses_bad_arguments_at_plan() {
+    use forge_aws_ec2::volume_attachment::VolumeAttachmentResource;
+    let ctx = context().await;
+    let ty = VolumeAttachmentResource::new(ctx.clone());
+    let base = vec![
+        ("device_name", s("/dev/sdh")),
+        ("volume_id", s("vol-1")),
+        ("instance_id", s("i-1")),
+    ];
+    let mut empty = base.clone();
+    empty[1] = ("volume_id", s(""));
+    let e = ty
+        .plan(None, &config(ty.schema(), empty))
+        .expect_err("empty volume_id");
+    assert!(e.message.contains("volume_id"), "{e:?}");
+    let mut timed = base.clone();
+    timed.push(("timeouts", Value::object([("create", s("1m"))])));
+    let e = ty
+        .plan(None, &config(ty.schema(), timed))
+        .expect_err("timeouts");
+    assert!(e.message.contains("timeouts"), "{e:?}");
+    // An unknown name (another resource's id before it exists) plans, with the id unknown.
+    let mut pending = base;
+    pending[2] = ("instance_id", Value::Unknown);
+    let plan = ty
+        .plan(None, &config(ty.schema(), pending))
+        .expect("plan with an unknown instance");
+    assert_eq!(plan.planned.get("id"), Some(&Value::Unknown));
+}
+
+// --- ec2lt (#19): aws_launch_template ---
+
+fn lt_block(ty: &dyn ResourceType, path: &[&str], set: Vec<(&str, Value)>) -> Value {
+    let mut schema = ty.schema();
+    for name in path {
+        schema = &schema.blocks[*name].schema;
+    }
+    block(schema, set)
+}
+
+#[tokio::test]
+async fn launch_template_lifecycle() {
+    use forge_aws_ec2::launch_template::LaunchTemplateResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let ty = LaunchTemplateResource::new(ctx.clone());
+    let group = scratch_group(&ec2, "forge-lt").await;
+    let name = unique("forge-lt");
+    let ebs = lt_block(
+        &ty,
+        &["block_device_mappings", "ebs"],
+        vec![
+            ("volume_size", n(5.0)),
+            ("volume_type", s("gp3")),
+            ("delete_on_termination", s("true")),
+        ],
+    );
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("name", s(&name)),
+            ("description", s("first")),
+            ("image_id", s("ami-03cf127a")),
+            ("instance_type", s("t3.micro")),
+            // base64 of "#!/bin/sh\necho hi\n", recorded as given.
+            ("user_data", s("IyEvYmluL3NoCmVjaG8gaGkK")),
+            ("vpc_security_group_ids", Value::Set(vec![s(&group)])),
+            (
+                "iam_instance_profile",
+                Value::List(vec![lt_block(
+                    &ty,
+                    &["iam_instance_profile"],
+                    vec![("name", s("forge-lt-profile"))],
+                )]),
+            ),
+            (
+                "block_device_mappings",
+                Value::List(vec![lt_block(
+                    &ty,
+                    &["block_device_mappings"],
+                    vec![
+                        ("device_name", s("/dev/sdf")),
+                        ("ebs", Value::List(vec![ebs])),
+                    ],
+                )]),
+            ),
+            (
+                "metadata_options",
+                Value::List(vec![lt_block(
+                    &ty,
+                    &["metadata_options"],
+                    vec![
+                        ("http_endpoint", s("enabled")),
+                        ("http_tokens", s("required")),
+                        ("http_put_response_hop_limit", n(2.0)),
+                    ],
+                )]),
+            ),
+            (
+                "monitoring",
+                Value::List(vec![lt_block(
+                    &ty,
+                    &["monitoring"],
+                    vec![("enabled", Value::Bool(true))],
+                )]),
+            ),
+            (
+                "tag_specifications",
+                Value::List(vec![lt_block(
+                    &ty,
+                    &["tag_specifications"],
+                    vec![
+                        ("resource_type", s("instance")),
+                        ("tags", tags(&[("Name", &name)])),
+                    ],
+                )]),
+            ),
+            ("tags", tags(&[("Name", &name), ("team", "compute")])),
+            ("update_default_version", Value::Bool(true)),
+        ],
+    );
+    let cycle = Lifecycle::new(&ty, cfg.clone()).ignoring_on_import(&["update_default_version"]);
+    let live = cycle.create().await;
+    let id = live.str_attr("id").expect("id").to_string();
+    assert!(id.starts_with("lt-"), "{id}");
+    assert!(
+        live.str_attr("arn")
+            .is_some_and(|a| a.ends_with(&format!(":launch-template/{id}"))),
+        "{live:?}"
+    );
+    assert_eq!(live.get("latest_version"), Some(&n(1.0)));
+    assert_eq!(live.get("default_version"), Some(&n(1.0)));
+    // The provider's rule: a name ending in 26 hexadecimal digits reads as made from a
+    // prefix (unique() ends in 32), so name_prefix is what precedes them.
+    assert_eq!(live.str_attr("name_prefix"), Some(&name[..name.len() - 26]));
+    // The provider's empty values: "" for unset strings, [] for unset blocks.
+    assert_eq!(live.str_attr("key_name"), Some(""));
+    assert_eq!(live.str_attr("ebs_optimized"), Some(""));
+    assert_eq!(live.get("placement"), Some(&Value::List(vec![])));
+    assert_eq!(live.get("security_group_names"), Some(&Value::Set(vec![])));
+    let specs = live
+        .get("tag_specifications")
+        .and_then(Value::as_seq)
+        .expect("tag_specifications");
+    assert_eq!(specs.len(), 1, "only the configured one: {specs:?}");
+
+    // A version made outside forge (another instance type) and a tag removed show; the
+    // repair is a new version made the default one.
+    let untag = ec2
+        .delete_tags()
+        .resources(&id)
+        .tags(Tag::builder().key("team").build());
+    let outside_version = ec2
+        .create_launch_template_version()
+        .launch_template_id(&id)
+        .source_version("1")
+        .launch_template_data(
+            aws_sdk_ec2::types::RequestLaunchTemplateData::builder()
+                .instance_type(aws_sdk_ec2::types::InstanceType::T3Large)
+                .build(),
+        );
+    let after = cycle
+        .drift_and_repair(
+            &live,
+            async {
+                outside_version.send().await.map(|_| ()).expect("version");
+                untag.send().await.map(|_| ()).expect("untag");
+            },
+            |drifted| {
+                assert_eq!(drifted.str_attr("instance_type"), Some("t3.large"));
+                assert_eq!(drifted.get("latest_version"), Some(&n(2.0)));
+                assert!(drifted.get("tags").and_then(|t| t.get("team")).is_none());
+            },
+        )
+        .await;
+    assert_eq!(after.get("latest_version"), Some(&n(3.0)));
+    assert_eq!(after.get("default_version"), Some(&n(3.0)));
+
+    // A new description is a new version, planned as such; the name replaces; tags alone
+    // change in place without a version.
+    let mut described = cfg.clone();
+    set(&mut described, "description", s("second"));
+    let plan = ty.plan(Some(&after), &described).expect("plan");
+    assert!(
+        plan.requires_replace.is_empty(),
+        "{:?}",
+        plan.requires_replace
+    );
+    assert_eq!(plan.planned.get("latest_version"), Some(&Value::Unknown));
+    assert_eq!(plan.planned.get("default_version"), Some(&Value::Unknown));
+    let second = ty.update(&after, &plan.planned).await.expect("update");
+    assert_eq!(second.get("latest_version"), Some(&n(4.0)));
+    assert_eq!(second.get("default_version"), Some(&n(4.0)));
+    assert_eq!(second.str_attr("description"), Some("second"));
+    assert_no_op(&ty, &second, &described);
+    assert_replaced_when(&ty, &second, &described, "name", s(&unique("forge-lt2")));
+    let mut retagged = described.clone();
+    set(
+        &mut retagged,
+        "tags",
+        tags(&[("Name", &name), ("team", "web")]),
+    );
+    let plan = ty.plan(Some(&second), &retagged).expect("plan");
+    assert_eq!(plan.planned.get("latest_version"), Some(&n(4.0)));
+    let retagged_state = ty.update(&second, &plan.planned).await.expect("retag");
+    assert_eq!(retagged_state.get("latest_version"), Some(&n(4.0)));
+    assert_no_op(&ty, &retagged_state, &retagged);
+
+    // default_version instead of update_default_version: the default goes back to 1.
+    let mut pinned = retagged.clone();
+    set(&mut pinned, "update_default_version", Value::Null);
+    set(&mut pinned, "default_version", n(1.0));
+    let pinned_state = update(&ty, &retagged_state, &pinned).await;
+    assert_eq!(pinned_state.get("default_version"), Some(&n(1.0)));
+    assert_eq!(pinned_state.get("latest_version"), Some(&n(4.0)));
+    assert_no_op(&ty, &pinned_state, &pinned);
+    assert_stored_state_plans_no_op(&ty, &pinned_state, &pinned).await;
+
+    // Import by the lt- id; anything else is refused by name.
+    let imported = Lifecycle::new(&ty, pinned.clone())
+        .ignoring_on_import(&["update_default_version"])
+        .import(&id, &pinned_state)
+        .await;
+    assert_eq!(imported.get("update_default_version"), Some(&Value::Null));
+    let e = ty.import(&name).await.expect_err("a name is not an id");
+    assert!(e.message.contains("launch template id"), "{e:?}");
+
+    Lifecycle::new(&ty, pinned).delete(&pinned_state).await;
+    ec2.delete_security_group()
+        .group_id(&group)
+        .send()
+        .await
+        .expect("delete group");
+}
+
+#[tokio::test]
+async fn launch_template_with_a_name_prefix_and_network_interfaces() {
+    use forge_aws_ec2::launch_template::LaunchTemplateResource;
+    let ctx = context().await;
+    let ec2 = sdk(&ctx).await;
+    let ty = LaunchTemplateResource::new(ctx.clone());
+    let group = scratch_group(&ec2, "forge-lt-ni").await;
+    let ni = lt_block(
+        &ty,
+        &["network_interfaces"],
+        vec![
+            ("associate_public_ip_address", s("true")),
+            ("device_index", n(0.0)),
+            ("security_groups", Value::Set(vec![s(&group)])),
+        ],
+    );
+    let cfg = config(
+        ty.schema(),
+        vec![
+            ("name_prefix", s("forge-lt-")),
+            ("network_interfaces", Value::List(vec![ni])),
+        ],
+    );
+    let live = Lifecycle::new(&ty, cfg.clone()).create().await;
+    let name = live.str_attr("name").expect("name");
+    assert!(
+        name.starts_with("forge-lt-") && name.len() == "forge-lt-".len() + 26,
+        "{name}"
+    );
+    assert_eq!(live.str_attr("name_prefix"), Some("forge-lt-"));
+    // No tags: {} from the first read, where the provider's state settles at its refresh.
+    assert_eq!(live.get("tags"), Some(&tags(&[])), "{live:?}");
+    let nis = live
+        .get("network_interfaces")
+        .and_then(Value::as_seq)
+        .expect("nis");
+    assert_eq!(nis[0].str_attr("associate_public_ip_address"), Some("true"));
+    assert_eq!(nis[0].str_attr("delete_on_termination"), Some(""));
+    assert_eq!(nis[0].get("ipv4_addresses"), Some(&Value::Set(vec![])));
+    // Another instance type: a new version, the default left at 1 (no update_default_version).
+    let mut bigger = cfg.clone();
+    set(&mut bigger, "instance_type", s("t3.small"));
+    let grown = update(&ty, &live, &bigger).await;
+    assert_eq!(grown.get("latest_version"), Some(&n(2.0)));
+    assert_eq!(grown.get("default_version"), Some(&n(1.0)));
+    assert_no_op(&ty, &grown, &bigger);
+    assert_replaced_when(&ty, &grown, &bigger, "name_prefix", s("other-"));
+    Lifecycle::new(&ty, bigger).delete(&grown).await;
+    ec2.delete_security_group()
+        .group_id(&group)
+        .send()
+        .await
+        .expect("delete group");
+}
+
+#[tokio::test]
+async fn launch_template_refuses_what_forge_does_not_act_on() {
+    use forge_aws_ec2::launch_template::LaunchTemplateResource;
+    let ctx = context().await;
+    let ty = LaunchTemplateResource::new(ctx.clone());
+    let refused = |pairs: Vec<(&str, Value)>, word: &str| {
+        let e = ty
+            .plan(None, &config(ty.schema(), pairs))
+            .expect_err("refused at plan");
+        assert!(e.message.contains(word), "{word}: {e:?}");
+    };
+    refused(
+        vec![(
+            "cpu_options",
+            Value::List(vec![lt_block(
+                &ty,
+                &["cpu_options"],
+                vec![("core_count", n(2.0))],
+            )]),
+        )],
+        "`cpu_options` is not supported",
+    );
+    refused(
+        vec![(
+            "network_interfaces",
+            Value::List(vec![lt_block(
+                &ty,
+                &["network_interfaces"],
+                vec![("ipv6_prefix_count", n(1.0))],
+            )]),
+        )],
+        "network_interfaces.ipv6_prefix_count",
+    );
+    refused(vec![("user_data", s("#!/bin/sh\n"))], "base64");
+    refused(vec![("name", s("a")), ("name_prefix", s("b"))], "conflict");
+    refused(vec![("default_version", n(3.0))], "default_version");
+}
+
+#[tokio::test]
+async fn launch_template_created_under_an_intent_is_found_by_its_name() {
+    use forge_aws_ec2::launch_template::LaunchTemplateResource;
+    use forge_provider::{CreateIntent, Finding, FoundBy};
+    let ctx = context().await;
+    let ty = LaunchTemplateResource::new(ctx.clone());
+    let intent = CreateIntent {
+        token: forge_provider::intent::new_token((u128::from(std::process::id()) << 64) | 23),
+        started: std::time::SystemTime::now(),
+    };
+    let other = CreateIntent {
+        token: format!("{}-other", intent.token),
+        ..intent.clone()
+    };
+    // A name made from the prefix under the intent: found by that name, as the intent's.
+    let prefixed = config(ty.schema(), vec![("name_prefix", s("forge-lti-"))]);
+    let planned = ty.plan(None, &prefixed).expect("plan").planned;
+    let made = ty.create_under(&planned, &intent).await.expect("create");
+    let Finding::Found(found) = ty.find_created(&planned, &intent).await.expect("find") else {
+        panic!("the template made under the intent is not found");
+    };
+    assert_eq!(found.by, FoundBy::Token);
+    assert!(found.object.same_as(&made), "{:?}\n{made:?}", found.object);
+    assert_eq!(
+        ty.find_created(&planned, &other).await.expect("find other"),
+        Finding::Absent,
+        "another intent makes another name"
+    );
+    ty.delete(&made).await.expect("delete");
+    // A configured name: found by it, with its creation time for the engine to check.
+    let named = config(ty.schema(), vec![("name", s(&unique("forge-lti")))]);
+    let planned = ty.plan(None, &named).expect("plan").planned;
+    assert_eq!(
+        ty.find_created(&planned, &intent)
+            .await
+            .expect("find before"),
+        Finding::Absent
+    );
+    let made = ty.create_under(&planned, &intent).await.expect("create");
+    let Finding::Found(found) = ty.find_created(&planned, &intent).await.expect("find") else {
+        panic!("the named template is not found");
+    };
+    assert_eq!(found.by, FoundBy::Name);
+    assert!(found.created.is_some());
+    assert!(found.object.same_as(&made), "{:?}\n{made:?}", found.object);
+    ty.delete(&made).await.expect("delete");
+}

@@ -614,6 +614,13 @@ fn import_id(resource_type: &str, attributes: &J) -> String {
         }
         // s3obj (#19): the object's id is its key; import takes `bucket/key`.
         "aws_s3_object" => format!("{}/{}", text("bucket"), text("key")),
+        // ec2lt (#19): the attachment by its three names.
+        "aws_volume_attachment" => format!(
+            "{}:{}:{}",
+            text("device_name"),
+            text("volume_id"),
+            text("instance_id")
+        ),
         _ => text("id"),
     }
 }

@@ -476,6 +476,10 @@ fn generated_patterns() -> &'static [(regex::Regex, &'static str)] {
             ),
             // Security group rule ids (aws_vpc_security_group_ingress_rule / _egress_rule).
             (r"\bsgr-[0-9a-f]{8,17}\b", "sgr-<ID>"),
+            // ec2lt (#19): volume attachment ids (a decimal CRC of the names) and
+            // launch template ids.
+            (r"\bvai-\d+\b", "vai-<ID>"),
+            (r"\blt-[0-9a-f]{8,17}\b", "lt-<ID>"),
             (r"\b\d{1,3}-\d{1,3}-\d{1,3}-\d{1,3}\b", "<IP>"),
             (r"\b\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}\b", "<IP>"),
         ]
