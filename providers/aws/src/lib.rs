@@ -78,12 +78,16 @@ pub struct AwsProviderFactory {
     cache: Mutex<Vec<Configured>>,
     /// The same configurations bound to a unit's root module folder (`configure_in`),
     /// each sharing its base configuration's clients; `discover` asks only the bases.
-    in_dirs: Mutex<Vec<(Arc<AwsProvider>, std::path::PathBuf, Arc<AwsProvider>)>>,
+    in_dirs: Mutex<Vec<InDir>>,
 }
 
 /// A provider configured once: the block's evaluated configuration and the unit's role
 /// it was configured for, then the provider that configuration gave.
 type Configured = (Value, Option<UnitRole>, Arc<AwsProvider>);
+
+/// A configured provider bound to a root module folder: the base it shares clients with,
+/// the folder, and the bound provider.
+type InDir = (Arc<AwsProvider>, std::path::PathBuf, Arc<AwsProvider>);
 
 impl AwsProviderFactory {
     /// The provider for one configuration and unit role, made once.

@@ -709,29 +709,6 @@ resource "aws_eip" "attached" {
 }
 "##;
 
-fn ec2eip_updated(text: &str) -> String {
-    text.replace(
-        "  tags   = { Name = \"@NAME@-eip\" }",
-        "  tags   = { Name = \"@NAME@-eip\", tier = \"2\" }",
-    )
-    .replace(
-        "  tags     = { Name = \"@NAME@-attached\" }",
-        "  tags     = { Name = \"@NAME@-attached\", tier = \"2\" }",
-    )
-}
-
-#[test]
-fn ec2eip_both_ways_on_the_emulator() {
-    let Some(oracle) = oracle() else { return };
-    let after = ec2eip_updated(EC2EIP_BEFORE);
-    assert_eq!(
-        after.matches("tier = \"2\"").count(),
-        2,
-        "the update changes both addresses"
-    );
-    both_ways(oracle, "oeip", EC2EIP_BEFORE, &after);
-}
-
 #[test]
 fn ec2eip_imports_both_ways_on_the_emulator() {
     let Some(oracle) = oracle() else { return };
@@ -748,66 +725,6 @@ fn ec2eip_imports_both_ways_on_the_emulator() {
 #[test]
 fn ec2eip_network_interface_schema_matches_the_provider() {
     assert_schemas_match(Kind::Resource, &["aws_network_interface"], &[]);
-}
-
-/// An interface with a secondary address, a security group and source/dest check off,
-/// and an Elastic IP associated with it by `network_interface`. The update changes the
-/// description, the address count and the tags in place.
-const EC2ENI_BEFORE: &str = r##"
-data "aws_vpc" "default" {
-  default = true
-}
-
-data "aws_subnets" "all" {
-  filter {
-    name   = "vpc-id"
-    values = [data.aws_vpc.default.id]
-  }
-}
-
-resource "aws_security_group" "eni" {
-  name   = "@NAME@-eni"
-  vpc_id = data.aws_vpc.default.id
-}
-
-resource "aws_network_interface" "n" {
-  subnet_id         = sort(data.aws_subnets.all.ids)[0]
-  description       = "oracle"
-  private_ips_count = 1
-  security_groups   = [aws_security_group.eni.id]
-  source_dest_check = false
-  tags              = { Name = "@NAME@-eni" }
-}
-
-resource "aws_eip" "on_eni" {
-  domain            = "vpc"
-  network_interface = aws_network_interface.n.id
-}
-"##;
-
-fn ec2eni_updated(text: &str) -> String {
-    text.replace(
-        "  description       = \"oracle\"\n  private_ips_count = 1",
-        "  description       = \"oracle2\"\n  private_ips_count = 2",
-    )
-    .replace(
-        "  tags              = { Name = \"@NAME@-eni\" }",
-        "  tags              = { Name = \"@NAME@-eni\", tier = \"2\" }",
-    )
-}
-
-#[test]
-fn ec2eip_network_interface_both_ways_on_the_emulator() {
-    let Some(oracle) = oracle() else { return };
-    let after = ec2eni_updated(EC2ENI_BEFORE);
-    assert!(after.contains("oracle2") && after.contains("tier = \"2\""));
-    both_ways(oracle, "oeni", EC2ENI_BEFORE, &after);
-}
-
-#[test]
-fn ec2eip_network_interface_imports_both_ways_on_the_emulator() {
-    let Some(oracle) = oracle() else { return };
-    import_both_ways_but(oracle, "ieni", EC2ENI_BEFORE, &[]);
 }
 
 // --- ec2lt (#19): aws_volume_attachment ---

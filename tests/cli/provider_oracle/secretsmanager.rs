@@ -2,7 +2,7 @@
 //! against the provider.
 
 use super::schemas::{Kind, assert_schemas_match};
-use super::{Fixture, Masks, Tool, assert_states_match, both_ways, import_both_ways_but, oracle};
+use super::{both_ways, import_both_ways_but, oracle};
 
 #[test]
 fn secretsmanager_schemas_match_the_provider() {
