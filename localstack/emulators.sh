@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs, starts, health-checks and stops the local AWS emulators forge is tested against:
-#   LocalStack 4.14.0 on 127.0.0.1:4566 (S3, SQS, IAM, Secrets Manager, EC2, STS)
+#   LocalStack 4.14.0 on 127.0.0.1:4566 (S3, SQS, IAM, Secrets Manager, EC2, STS, KMS, Lambda, CloudFormation)
 #   moto server      on 127.0.0.1:4567 (DynamoDB: LocalStack's needs a download that is
 #                                        unreachable here, moto serves it faithfully)
 #
@@ -122,12 +122,13 @@ up() {
     data="$(mktemp -d /tmp/forge-localstack.XXXXXX)"
     # lambda: RotateSecret asks Lambda for the rotation function (created without
     # Docker, never run), which aws_secretsmanager_secret_rotation's tests need.
+    # cloudformation: scripts/bench-cfn creates the same resources with it, to compare.
     echo "$data" > "$run/localstack.data"
     (
       cd "$data"
       GATEWAY_LISTEN=127.0.0.1:$ls_port DNS_ADDRESS=0 SKIP_SSL_CERT_DOWNLOAD=1 \
       DISABLE_EVENTS=1 FILESYSTEM_ROOT="$data" LOCALSTACK_VOLUME_DIR="$data/volume" \
-      SERVICES=s3,sqs,iam,sts,secretsmanager,ec2,kms,lambda EAGER_SERVICE_LOADING=0 \
+      SERVICES=s3,sqs,iam,sts,secretsmanager,ec2,kms,lambda,cloudformation EAGER_SERVICE_LOADING=0 \
         setsid "$cache/localstack-venv/bin/python" -m localstack.runtime.main \
         > "$run/localstack.log" 2>&1 < /dev/null &
       echo $! > "$run/localstack.pid"

@@ -65,6 +65,30 @@ pub struct AwsContext {
     /// Where this context's clients record their API calls (the process-wide record
     /// unless [`AwsContext::with_api_stats`] gave another).
     api_stats: ApiStats,
+    /// What the resource types of every context made from this configuration share
+    /// ([`AwsContext::shared`]): their read batchers, so reads of units with different
+    /// root modules still join one call.
+    shared: SharedByConfiguration,
+}
+
+/// One value per type for a provider configuration and every context
+/// [`AwsContext::in_module_dir`] makes from it.
+#[derive(Default, Clone)]
+struct SharedByConfiguration(
+    std::sync::Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<
+                std::any::TypeId,
+                std::sync::Arc<dyn std::any::Any + Send + Sync>,
+            >,
+        >,
+    >,
+);
+
+impl std::fmt::Debug for SharedByConfiguration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedByConfiguration")
+    }
 }
 
 impl AwsContext {
@@ -104,6 +128,7 @@ impl AwsContext {
             module_dir: None,
             skip_requesting_account_id: settings.skip_requesting_account_id,
             api_stats: ApiStats::global(),
+            shared: SharedByConfiguration::default(),
         };
         // As the provider: unless skipped, the credentials are checked with STS
         // GetCallerIdentity now, so bad ones fail before anything is read or locked for
@@ -150,6 +175,7 @@ impl AwsContext {
             module_dir: None,
             skip_requesting_account_id: false,
             api_stats: ApiStats::global(),
+            shared: SharedByConfiguration::default(),
         }
     }
 
@@ -166,6 +192,23 @@ impl AwsContext {
             caller: self.caller.clone(),
             skip_requesting_account_id: self.skip_requesting_account_id,
             api_stats: self.api_stats.clone(),
+            shared: self.shared.clone(),
+        }
+    }
+
+    /// The one `T` of this provider configuration, made on first use and shared by every
+    /// context [`AwsContext::in_module_dir`] makes from it (not by another configuration,
+    /// whose credentials or endpoints may differ).
+    pub fn shared<T: Default + Send + Sync + 'static>(&self) -> std::sync::Arc<T> {
+        let mut slots = self.shared.0.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = slots
+            .entry(std::any::TypeId::of::<T>())
+            .or_insert_with(|| std::sync::Arc::new(T::default()));
+        match std::sync::Arc::clone(slot).downcast::<T>() {
+            Ok(value) => value,
+            // Cannot happen: the slot is keyed by T's own TypeId. Should it, a value of
+            // this context's own keeps the caller correct (only unshared).
+            Err(_) => std::sync::Arc::new(T::default()),
         }
     }
 
@@ -189,6 +232,8 @@ impl AwsContext {
     /// (tests that count calls, so concurrent tests do not mix).
     pub fn with_api_stats(mut self, stats: ApiStats) -> Self {
         self.api_stats = stats;
+        // A batch is counted where its call is made: a context counting apart batches apart.
+        self.shared = SharedByConfiguration::default();
         self
     }
 
@@ -452,6 +497,29 @@ mod tests {
     }
 
     #[test]
+    fn shared_values_span_module_folders_not_configurations() {
+        #[derive(Default)]
+        struct Counter(std::sync::atomic::AtomicUsize);
+        let base = AwsContext::for_schemas_only();
+        let in_a = base.in_module_dir(std::path::Path::new("/a"));
+        let in_b = in_a.in_module_dir(std::path::Path::new("/b"));
+        in_a.shared::<Counter>().0.fetch_add(1, Ordering::SeqCst);
+        in_b.shared::<Counter>().0.fetch_add(1, Ordering::SeqCst);
+        assert_eq!(base.shared::<Counter>().0.load(Ordering::SeqCst), 2);
+        // Another configuration, and a context counting its calls apart, start afresh.
+        let other = AwsContext::for_schemas_only();
+        assert_eq!(other.shared::<Counter>().0.load(Ordering::SeqCst), 0);
+        let apart = base
+            .in_module_dir(std::path::Path::new("/c"))
+            .with_api_stats(ApiStats::new());
+        assert_eq!(apart.shared::<Counter>().0.load(Ordering::SeqCst), 0);
+        // A different type has a slot of its own.
+        #[derive(Default)]
+        struct Other(std::sync::atomic::AtomicUsize);
+        assert_eq!(in_b.shared::<Other>().0.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
     fn tags_all_merges_resource_tags_over_defaults() {
         let ctx = AwsContext {
             sdk: aws_types::SdkConfig::builder().build(),
@@ -467,6 +535,7 @@ mod tests {
             caller: Default::default(),
             module_dir: None,
             api_stats: ApiStats::new(),
+            shared: SharedByConfiguration::default(),
         };
         let own: BTreeMap<String, String> = [("team".to_string(), "b".to_string())].into();
         let all = ctx.tags_all(&own);

@@ -12,8 +12,31 @@
 use std::collections::HashMap;
 
 use aws_sdk_ec2::types::{Filter, IamInstanceProfileAssociation, Instance, SecurityGroup, Volume};
+use forge_aws_common::batch_read::ReadBatcher;
 use forge_aws_common::sdk_error;
 use forge_provider::ProviderResult;
+
+/// The read batchers of one provider configuration, one per kind of object, shared by
+/// every resource type and every unit root module that configuration serves
+/// (`AwsContext::shared`): an instance's root volume and an `aws_ebs_volume` go in the
+/// same DescribeVolumes.
+pub struct Batchers {
+    pub security_groups: ReadBatcher<SecurityGroup>,
+    pub instances: ReadBatcher<Instance>,
+    pub volumes: ReadBatcher<Volume>,
+    pub profile_associations: ReadBatcher<IamInstanceProfileAssociation>,
+}
+
+impl Default for Batchers {
+    fn default() -> Self {
+        Batchers {
+            security_groups: ReadBatcher::new(MAX_IDS),
+            instances: ReadBatcher::new(MAX_IDS),
+            volumes: ReadBatcher::new(MAX_IDS),
+            profile_associations: ReadBatcher::new(MAX_IDS),
+        }
+    }
+}
 
 /// The most ids one describe call carries. EC2 takes up to 200 values in one filter
 /// for these calls; half that keeps each answer a page or two.

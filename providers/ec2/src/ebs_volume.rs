@@ -15,7 +15,6 @@ use aws_sdk_ec2::primitives::{DateTime, DateTimeFormat};
 use aws_sdk_ec2::types::{
     ResourceType as Ec2ResourceType, Volume, VolumeModificationState, VolumeState, VolumeType,
 };
-use forge_aws_common::batch_read::ReadBatcher;
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error, string_map};
 use forge_provider::{
     AttrType, Attribute, CreateIntent, Finding, PlannedState, ProviderError, ProviderResult,
@@ -37,8 +36,9 @@ pub struct EbsVolumeResource {
     ctx: Arc<AwsContext>,
     client: aws_sdk_ec2::Client,
     schema: Schema,
-    /// Reads of volumes that wait at the same time share one DescribeVolumes.
-    reads: ReadBatcher<Volume>,
+    /// Reads of volumes that wait at the same time (these, and instances' root and
+    /// attached volumes) share one DescribeVolumes.
+    batchers: Arc<batched::Batchers>,
 }
 
 /// How long forge waits for a volume, a modification or a snapshot to settle.
@@ -98,12 +98,13 @@ impl EbsVolumeResource {
             .attr("arn", Attribute::computed(string()))
             .attr("create_time", Attribute::computed(string()))
             .attr("timeouts", forge_aws_common::values::timeouts_attribute());
+        let batchers = ctx.shared::<batched::Batchers>();
         let client = client(&ctx);
         EbsVolumeResource {
             ctx,
             client,
             schema,
-            reads: ReadBatcher::new(batched::MAX_IDS),
+            batchers,
         }
     }
 
@@ -111,7 +112,8 @@ impl EbsVolumeResource {
     async fn describe(&self, id: &str) -> ProviderResult<Option<Volume>> {
         if batched::batchable(id, "vol-") {
             let volume = self
-                .reads
+                .batchers
+                .volumes
                 .read(id, |ids| batched::volumes(&self.client, ids))
                 .await?;
             return Ok(volume.filter(|v| !is_gone(v)));

@@ -11,7 +11,6 @@ use aws_sdk_ec2::types::{
     InstanceNetworkInterfaceSpecification, InstanceType, Placement,
     ResourceType as Ec2ResourceType, RunInstancesMonitoringEnabled,
 };
-use forge_aws_common::batch_read::ReadBatcher;
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error, string_map};
 use forge_provider::{
     AttrType, Attribute, CreateIntent, Finding, Found, FoundBy, PlannedState, ProviderError,
@@ -60,9 +59,7 @@ pub struct InstanceResource {
     schema: Schema,
     /// Reads of instances that wait at the same time share one DescribeInstances; their
     /// root volumes one DescribeVolumes, their profile associations one call too.
-    reads: ReadBatcher<Instance>,
-    root_volumes: ReadBatcher<aws_sdk_ec2::types::Volume>,
-    associations: ReadBatcher<aws_sdk_ec2::types::IamInstanceProfileAssociation>,
+    batchers: Arc<batched::Batchers>,
 }
 
 impl InstanceResource {
@@ -125,21 +122,21 @@ impl InstanceResource {
             .block("root_block_device", root_volume::block());
         // The provider's state shape for aws_instance is at version 1.
         let schema = instance_settings::add_to_schema(schema).version(1);
+        let batchers = ctx.shared::<batched::Batchers>();
         let client = client(&ctx);
         InstanceResource {
             ctx,
             client,
             schema,
-            reads: ReadBatcher::new(batched::MAX_IDS),
-            root_volumes: ReadBatcher::new(batched::MAX_IDS),
-            associations: ReadBatcher::new(batched::MAX_IDS),
+            batchers,
         }
     }
 
     async fn describe(&self, id: &str) -> ProviderResult<Option<Instance>> {
         if batched::batchable(id, "i-") {
             return self
-                .reads
+                .batchers
+                .instances
                 .read(id, |ids| batched::instances(&self.client, ids))
                 .await;
         }
@@ -237,11 +234,16 @@ impl InstanceResource {
         let mut value = BTreeMap::new();
         let (user_data, root_block_device, association, settings) = tokio::join!(
             self.live_user_data(&id),
-            root_volume::read(&self.client, &self.root_volumes, i, &self.ctx.default_tags),
+            root_volume::read(
+                &self.client,
+                &self.batchers.volumes,
+                i,
+                &self.ctx.default_tags
+            ),
             self.associated_profile(&id),
             instance_settings::read_into(
                 &self.client,
-                &self.root_volumes,
+                &self.batchers.volumes,
                 i,
                 &self.ctx.default_tags,
                 &mut value
@@ -581,7 +583,8 @@ impl InstanceResource {
         id: &str,
     ) -> ProviderResult<Option<(String, Option<String>)>> {
         let association = self
-            .associations
+            .batchers
+            .profile_associations
             .read(id, |ids| batched::profile_associations(&self.client, ids))
             .await?;
         Ok(association.and_then(|a| {

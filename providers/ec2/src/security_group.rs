@@ -7,7 +7,6 @@ use std::time::Duration;
 use async_trait::async_trait;
 use aws_sdk_ec2::types::{Filter, ResourceType as Ec2ResourceType, SecurityGroup};
 use forge_aws_common::adoption::{configured_name, found_by_name};
-use forge_aws_common::batch_read::ReadBatcher;
 use forge_aws_common::{AwsContext, Backoff, retry, sdk_error};
 use forge_provider::{
     AttrType, Attribute, CreateIntent, Finding, PlannedState, ProviderError, ProviderResult,
@@ -33,7 +32,7 @@ pub struct SecurityGroupType {
     client: aws_sdk_ec2::Client,
     schema: Schema,
     /// Reads of groups that wait at the same time share one DescribeSecurityGroups.
-    reads: ReadBatcher<SecurityGroup>,
+    batchers: Arc<batched::Batchers>,
 }
 
 impl SecurityGroupType {
@@ -80,19 +79,21 @@ impl SecurityGroupType {
             .block("egress", rule_block())
             // The provider's state shape for aws_security_group is at version 1.
             .version(1);
+        let batchers = ctx.shared::<batched::Batchers>();
         let client = client(&ctx);
         SecurityGroupType {
             ctx,
             client,
             schema,
-            reads: ReadBatcher::new(batched::MAX_IDS),
+            batchers,
         }
     }
 
     async fn describe(&self, id: &str) -> ProviderResult<Option<SecurityGroup>> {
         if batched::batchable(id, "sg-") {
             return self
-                .reads
+                .batchers
+                .security_groups
                 .read(id, |ids| batched::security_groups(&self.client, ids))
                 .await;
         }
