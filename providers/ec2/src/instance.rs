@@ -243,7 +243,7 @@ impl InstanceResource {
             self.associated_profile(&id),
             instance_settings::read_into(
                 &self.client,
-                &self.batchers.volumes,
+                &self.batchers,
                 i,
                 &self.ctx.default_tags,
                 &mut value

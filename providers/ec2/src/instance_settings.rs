@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use aws_sdk_ec2::types::{Instance, InstanceAttributeName, Volume};
+use aws_sdk_ec2::types::{Instance, InstanceAttributeName, InstanceCreditSpecification, Volume};
 use forge_aws_common::batch_read::ReadBatcher;
 use forge_aws_common::sdk_error;
 use forge_provider::{AttrType, Attribute, ProviderResult, Schema, Value};
@@ -88,7 +88,7 @@ pub fn add_to_schema(schema: Schema) -> Schema {
 /// Reads the attributes of a live instance into `out`.
 pub async fn read_into(
     client: &aws_sdk_ec2::Client,
-    volumes: &ReadBatcher<Volume>,
+    batchers: &crate::batched::Batchers,
     i: &Instance,
     default_tags: &BTreeMap<String, String>,
     out: &mut BTreeMap<String, Value>,
@@ -257,8 +257,8 @@ pub async fn read_into(
                 .await
                 .map_err(sdk_error)
         },
-        credit_specification(client, i),
-        ebs_block_devices(client, volumes, i, default_tags),
+        credit_specification(client, &batchers.credit_specifications, i),
+        ebs_block_devices(client, &batchers.volumes, i, default_tags),
     )?;
     out.insert(
         "disable_api_termination".into(),
@@ -376,7 +376,13 @@ fn metadata_options(i: &Instance) -> Value {
 
 /// CPU credits exist only for burstable families (T2, T3, T3a, T4g); the provider asks
 /// only for those.
-async fn credit_specification(client: &aws_sdk_ec2::Client, i: &Instance) -> ProviderResult<Value> {
+/// Instances read at the same time share one call (`batched::credit_specifications`);
+/// an instance the batch did not answer for is asked alone.
+async fn credit_specification(
+    client: &aws_sdk_ec2::Client,
+    batch: &ReadBatcher<InstanceCreditSpecification>,
+    i: &Instance,
+) -> ProviderResult<Value> {
     let burstable = i
         .instance_type()
         .map(|t| t.as_str())
@@ -384,18 +390,32 @@ async fn credit_specification(client: &aws_sdk_ec2::Client, i: &Instance) -> Pro
     if !burstable {
         return Ok(Value::List(Vec::new()));
     }
-    let out = client
-        .describe_instance_credit_specifications()
-        .instance_ids(i.instance_id().unwrap_or_default())
-        .send()
-        .await
-        .map_err(sdk_error)?;
-    Ok(Value::List(
-        out.instance_credit_specifications()
+    let id = i.instance_id().unwrap_or_default();
+    let batched = if crate::batched::batchable(id, "i-") {
+        batch
+            .read(id, |ids| crate::batched::credit_specifications(client, ids))
+            .await?
+    } else {
+        None
+    };
+    let spec = match batched {
+        Some(spec) => Some(spec),
+        None => client
+            .describe_instance_credit_specifications()
+            .instance_ids(id)
+            .send()
+            .await
+            .map_err(sdk_error)?
+            .instance_credit_specifications()
             .first()
-            .map(|c| Value::object([("cpu_credits", Value::string(c.cpu_credits().unwrap_or("")))]))
-            .into_iter()
-            .collect(),
+            .cloned(),
+    };
+    Ok(Value::List(
+        spec.map(|c| {
+            Value::object([("cpu_credits", Value::string(c.cpu_credits().unwrap_or("")))])
+        })
+        .into_iter()
+        .collect(),
     ))
 }
 

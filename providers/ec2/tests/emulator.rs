@@ -2426,6 +2426,7 @@ async fn concurrent_instance_reads_share_calls_and_answer_as_alone() {
         "DescribeInstances",
         "DescribeVolumes",
         "DescribeIamInstanceProfileAssociations",
+        "DescribeInstanceCreditSpecifications",
     ] {
         let seen: Vec<_> = calls
             .iter()
