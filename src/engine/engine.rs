@@ -1511,12 +1511,16 @@ impl Engine {
                                 let mut outputs_write = None;
                                 // A panic is caught as in `with_locked_state`: the unit fails, the
                                 // lock is released just below, the journal keeps what finished.
-                                let result = match AssertUnwindSafe(self.plan_then_apply(
+                                let run = UnitRun {
                                     unit,
-                                    mode,
                                     inputs,
-                                    store,
+                                    mode,
+                                    refresh: self.options.refresh,
                                     ctx,
+                                };
+                                let result = match AssertUnwindSafe(self.plan_then_apply(
+                                    run,
+                                    store,
                                     &mut outputs_write,
                                     publish,
                                 ))
@@ -1658,25 +1662,16 @@ impl Engine {
     /// One unit's turn in [`Engine::plan_and_apply`]: plan against the state held, show
     /// the plan, apply exactly it (nothing when it changes nothing). After a successful
     /// apply, `outputs_write` holds the state whose last write (the outputs) is left to
-    /// the caller.
+    /// the caller. `publish` is told each output as the apply finishes it (`cross_unit`).
     async fn plan_then_apply(
         &self,
-        unit: &Unit,
-        mode: PlanMode,
-        inputs: BTreeMap<String, Value>,
+        run: UnitRun<'_>,
         store: StateStore,
-        ctx: &RunContext,
         outputs_write: &mut Option<StateStore>,
         publish: Option<crate::run::Publish>,
     ) -> Result<(UnitPlan, Option<UnitApplied>), (Option<UnitPlan>, Vec<EngineError>)> {
         let started = Instant::now();
-        let run = UnitRun {
-            unit,
-            inputs,
-            mode,
-            refresh: self.options.refresh,
-            ctx,
-        };
+        let (unit, mode, ctx) = (run.unit, run.mode, run.ctx);
         let (plan, store) = crate::run::plan(&run, store).await;
         let plan = plan.map_err(|es| (None, es))?;
         self.emit(Event::UnitPlanned {
