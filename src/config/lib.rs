@@ -34,6 +34,7 @@
 //! IMPLEMENTATION OWNER: the config helper. The types are the contract forge-engine is
 //! written against; extend them, do not break them.
 
+pub mod dependency_reads;
 pub mod encryption;
 pub mod error_rules;
 pub mod extra_arguments;

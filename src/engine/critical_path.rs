@@ -9,8 +9,11 @@
 //!   resources and data sources it refers to (through locals too), and after earlier
 //!   operations on the same instance (a replacement's delete, then its create);
 //! - a delete comes after the deletes of what refers to it (the reverse order);
-//! - across units, every operation of a unit comes after every operation of the units it
-//!   depends on (its `dependency` blocks, transitively), as the unit walk waits for them.
+//! - across units, an operation comes after every operation of the units it waits for
+//!   whole (transitively), as the unit walk waits for them; of a unit it waits for only
+//!   some outputs of (`cross_unit`), after the operations on the resources those outputs
+//!   refer to; and, since a unit starts only after its own dependencies let it, after
+//!   whatever that unit waited for in turn.
 //!
 //! An edge is kept only when the earlier operation ended before the later one started,
 //! which it always did in a real run; this also makes the graph acyclic by construction.
@@ -154,13 +157,44 @@ pub(crate) fn resource_references(graph: &ModuleGraph, node: usize) -> Vec<Strin
     out.into_iter().collect()
 }
 
+/// What a unit's operations wait for of a unit it depends on directly.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct UnitLink {
+    pub upstream: String,
+    /// `None`: every operation of it; else only the operations on these resources.
+    pub resources: Option<BTreeSet<String>>,
+}
+
 /// The longest path through the operations' DAG (see the module docs); `unit_deps` maps
-/// each unit to the units it depends on directly.
+/// each unit to the units it depends on directly, each waited for whole.
+#[cfg(test)]
 pub(crate) fn critical_path(
     ops: &[OpTiming],
     unit_deps: &BTreeMap<String, Vec<String>>,
 ) -> CriticalPath {
-    let upstream = transitive(unit_deps);
+    let links = unit_deps
+        .iter()
+        .map(|(u, ds)| {
+            let links = ds
+                .iter()
+                .map(|d| UnitLink {
+                    upstream: d.clone(),
+                    resources: None,
+                })
+                .collect();
+            (u.clone(), links)
+        })
+        .collect();
+    critical_path_through(ops, &links)
+}
+
+/// The longest path through the operations' DAG, with each unit's links to the units it
+/// depends on directly.
+pub(crate) fn critical_path_through(
+    ops: &[OpTiming],
+    unit_links: &BTreeMap<String, Vec<UnitLink>>,
+) -> CriticalPath {
+    let upstream = transitive(unit_links);
     let mut order: Vec<usize> = (0..ops.len()).collect();
     order.sort_by_key(|&i| (ops[i].start, i));
     // best[i]: the longest chain ending with operation i; prev[i]: its predecessor.
@@ -201,10 +235,14 @@ pub(crate) fn critical_path(
 fn depends(
     later: &OpTiming,
     earlier: &OpTiming,
-    upstream: &BTreeMap<String, BTreeSet<String>>,
+    upstream: &BTreeMap<String, BTreeMap<String, Option<BTreeSet<String>>>>,
 ) -> bool {
     if later.unit != earlier.unit {
-        let waits_for = |u: &str, d: &str| upstream.get(u).is_some_and(|s| s.contains(d));
+        let waits_for = |u: &str, d: &str| match upstream.get(u).and_then(|s| s.get(d)) {
+            Some(None) => true,
+            Some(Some(resources)) => resources.contains(&earlier.resource),
+            None => false,
+        };
         // Destroys walk the units in reverse.
         return if later.kind == OpKind::Destroying && earlier.kind == OpKind::Destroying {
             waits_for(&earlier.unit, &later.unit)
@@ -221,19 +259,55 @@ fn depends(
     later.refers_to.contains(&earlier.resource)
 }
 
-fn transitive(deps: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, BTreeSet<String>> {
-    let mut out = BTreeMap::new();
-    for unit in deps.keys() {
-        let mut seen = BTreeSet::new();
-        let mut stack: Vec<&String> = deps[unit].iter().collect();
-        while let Some(d) = stack.pop() {
-            if seen.insert(d.clone()) {
-                stack.extend(deps.get(d).into_iter().flatten());
+/// For each unit, what it waits for of every unit it depends on, directly or not: a
+/// unit waits for what its direct links say and for everything those units waited for;
+/// waiting for a whole unit includes any part of it.
+fn transitive(
+    links: &BTreeMap<String, Vec<UnitLink>>,
+) -> BTreeMap<String, BTreeMap<String, Option<BTreeSet<String>>>> {
+    fn merge(
+        into: &mut BTreeMap<String, Option<BTreeSet<String>>>,
+        unit: &str,
+        what: &Option<BTreeSet<String>>,
+    ) {
+        match (into.get_mut(unit), what) {
+            (None, _) => {
+                into.insert(unit.to_string(), what.clone());
+            }
+            (Some(Some(have)), Some(more)) => have.extend(more.iter().cloned()),
+            (Some(have), None) => *have = None,
+            (Some(None), Some(_)) => {}
+        }
+    }
+    fn visit(
+        unit: &str,
+        links: &BTreeMap<String, Vec<UnitLink>>,
+        done: &mut BTreeMap<String, BTreeMap<String, Option<BTreeSet<String>>>>,
+        active: &mut BTreeSet<String>,
+    ) -> BTreeMap<String, Option<BTreeSet<String>>> {
+        if let Some(d) = done.get(unit) {
+            return d.clone();
+        }
+        // A cycle (refused when the unit graph is built) ends here.
+        if !active.insert(unit.to_string()) {
+            return BTreeMap::new();
+        }
+        let mut out = BTreeMap::new();
+        for link in links.get(unit).into_iter().flatten() {
+            merge(&mut out, &link.upstream, &link.resources);
+            for (u, what) in visit(&link.upstream, links, done, active) {
+                merge(&mut out, &u, &what);
             }
         }
-        out.insert(unit.clone(), seen);
+        active.remove(unit);
+        done.insert(unit.to_string(), out.clone());
+        out
     }
-    out
+    let mut done = BTreeMap::new();
+    for unit in links.keys() {
+        visit(unit, links, &mut done, &mut BTreeSet::new());
+    }
+    done
 }
 
 #[cfg(test)]
@@ -389,5 +463,68 @@ mod tests {
         let p = critical_path(&[], &BTreeMap::new());
         assert_eq!(p, CriticalPath::default());
         assert_eq!(p.describe(), "0.00 s over 0 of 0 operations");
+    }
+
+    /// A unit that waited only for some outputs of another waits, in the chain, only for
+    /// the operations on the resources those outputs refer to (and for everything that
+    /// unit waited for in turn); the same ops under a whole-unit link chain through all.
+    #[test]
+    fn partial_links_chain_through_the_resources_read() {
+        let t0 = Instant::now();
+        let c = OpKind::Creating;
+        // net: vpc (100), sg (300). app reads an output of the vpc: role (20) -> instance
+        // (200). The ops started late, after sg ended, so timing alone joins them all.
+        let ops = vec![
+            op(t0, "net", "aws_vpc.v", c, 0, 100, &[]),
+            op(t0, "net", "aws_security_group.g", c, 0, 300, &[]),
+            op(t0, "app", "aws_iam_role.r", c, 310, 20, &[]),
+            op(
+                t0,
+                "app",
+                "aws_instance.i",
+                c,
+                330,
+                200,
+                &["aws_iam_role.r"],
+            ),
+            op(t0, "top", "aws_sqs_queue.q", c, 600, 10, &[]),
+        ];
+        let link = |u: &str, resources: Option<&[&str]>| UnitLink {
+            upstream: u.to_string(),
+            resources: resources.map(|r| r.iter().map(|s| s.to_string()).collect()),
+        };
+        let partial = BTreeMap::from([
+            ("net".to_string(), vec![]),
+            ("app".to_string(), vec![link("net", Some(&["aws_vpc.v"]))]),
+            ("top".to_string(), vec![link("app", None)]),
+        ]);
+        let p = critical_path_through(&ops, &partial);
+        assert_eq!(p.total, Duration::from_millis(330));
+        assert_eq!(
+            names(&p),
+            vec![
+                "net/aws_vpc.v",
+                "app/aws_iam_role.r",
+                "app/aws_instance.i",
+                "top/aws_sqs_queue.q"
+            ]
+        );
+        // top waits for app whole, and so for what app waited for: the vpc, not the sg.
+        let upstream = transitive(&partial);
+        assert_eq!(
+            upstream["top"]["net"],
+            Some(BTreeSet::from(["aws_vpc.v".to_string()]))
+        );
+        assert_eq!(upstream["top"]["app"], None);
+
+        let whole = BTreeMap::from([
+            ("net".to_string(), vec![]),
+            ("app".to_string(), vec![link("net", None)]),
+            ("top".to_string(), vec![link("app", None)]),
+        ]);
+        assert_eq!(
+            critical_path_through(&ops, &whole).total,
+            Duration::from_millis(530)
+        );
     }
 }

@@ -15,7 +15,8 @@ use futures_util::FutureExt;
 use tokio::sync::Semaphore;
 
 use crate::addr::InstanceAddr;
-use crate::critical_path::{CriticalPath, critical_path};
+use crate::critical_path::{CriticalPath, critical_path_through};
+use crate::cross_unit::{Board, CrossUnit};
 use crate::data_reads::DataReads;
 use crate::encryption::UnitEncryption;
 use crate::events::{Event, EventSink, no_events};
@@ -27,7 +28,7 @@ use crate::run::{ApplyOptions, RunContext, UnitRun, warm_providers};
 use crate::store::{StateStore, backend_error};
 use crate::targeting::Targeting;
 use crate::unit_graph::UnitGraph;
-use crate::walk::{NodeOutcome, reversed, walk};
+use crate::walk::{Early, NodeOutcome, reversed, walk, walk_early};
 use forge_config::tfvars::VariableArg;
 
 #[derive(Clone, Debug)]
@@ -810,26 +811,37 @@ impl Engine {
 
     /// The object `dependency.<name>.outputs` for each dependency block of a unit: planned
     /// outputs when the dependency was planned in this run, else its state's outputs.
+    ///
+    /// With `early` (an apply walk with cross-unit edges), a dependency still applying
+    /// gives the outputs it has published when they hold every output this unit reads of
+    /// it: the unit was started on them (`cross_unit`).
     async fn dependency_outputs(
         &self,
         env: &Environment,
         unit: &Unit,
         planned: &Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
         allow_mocks: bool,
+        early: Option<(&CrossUnit, &Board)>,
     ) -> Result<BTreeMap<String, Value>, EngineError> {
         let mut out = BTreeMap::new();
+        let me = env.units.iter().position(|u| u.dir == unit.dir);
         for dep in &unit.dependencies {
             if dep.skip_outputs {
                 continue;
             }
-            let outputs = match env.units.iter().find(|u| u.dir == dep.config_path) {
-                Some(dep_unit) => {
+            let found = env.units.iter().position(|u| u.dir == dep.config_path);
+            let outputs = match found.map(|j| (j, &env.units[j])) {
+                Some((j, dep_unit)) => {
                     let from_plan = planned
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .get(&dep_unit.name)
                         .cloned();
-                    match from_plan {
+                    let published = || {
+                        let (cross, board) = early?;
+                        board.outputs_for(cross, me?, j)
+                    };
+                    match from_plan.or_else(published) {
                         Some(o) => o,
                         None => {
                             // A dependency has finished before its dependents run, so its
@@ -918,9 +930,10 @@ impl Engine {
         unit: &Unit,
         planned: &Mutex<BTreeMap<String, BTreeMap<String, Value>>>,
         allow_mocks: bool,
+        early: Option<(&CrossUnit, &Board)>,
     ) -> Result<BTreeMap<String, Value>, EngineError> {
         let deps = self
-            .dependency_outputs(env, unit, planned, allow_mocks)
+            .dependency_outputs(env, unit, planned, allow_mocks, early)
             .await?;
         let inputs = unit.eval_inputs(&deps).map_err(|d| {
             EngineError::config(
@@ -993,7 +1006,7 @@ impl Engine {
                 };
                 let started = Instant::now();
                 let planned_unit = |_attempt| async move {
-                    let inputs = match self.inputs(env, unit, source, true).await {
+                    let inputs = match self.inputs(env, unit, source, true, None).await {
                         // A destroy may have nothing to do, and then no need of them.
                         Err(e) if mode != PlanMode::Destroy => return Err(vec![e]),
                         inputs => inputs,
@@ -1168,7 +1181,7 @@ impl Engine {
                     // outputs (a refresh-only apply after its objects were deleted by hand)
                     // must not block it, so its mock outputs stand in, as in the destroy plan.
                     let allow_mocks = mode == PlanMode::Destroy;
-                    let inputs = match self.inputs(env, unit, no_plans, allow_mocks).await {
+                    let inputs = match self.inputs(env, unit, no_plans, allow_mocks, None).await {
                         // A destroy may have nothing to do, and then no need of them.
                         Err(e) if mode != PlanMode::Destroy => return Err(vec![e]),
                         inputs => inputs,
@@ -1208,6 +1221,9 @@ impl Engine {
                         let options = ApplyOptions {
                             planned_actions: Some(target.actions.clone()),
                             defer_outputs_write: false,
+                            // The confirmed apply keeps whole-unit barriers: its units
+                            // were all planned before, with every output unknown.
+                            publish: None,
                         };
                         crate::run::apply(&run, options, store).await.0
                     })
@@ -1240,7 +1256,7 @@ impl Engine {
                 )
             })
             .collect();
-        let critical_path = run_critical_path(&graph, &ctx);
+        let critical_path = run_critical_path(env, &graph, false, &ctx);
         let done_in_failed_units = done_in_failed_units(&units, &ctx);
         Ok(EnvApply {
             units,
@@ -1369,12 +1385,30 @@ impl Engine {
         let known_outputs: Mutex<BTreeMap<String, BTreeMap<String, Value>>> =
             Mutex::new(BTreeMap::new());
         let plans: Mutex<BTreeMap<usize, UnitPlan>> = Mutex::new(BTreeMap::new());
+        // One resource graph across units (`cross_unit`): in a normal apply, a unit that
+        // reads only some outputs of a dependency starts once those are published. A
+        // destroy (reverse order) and a refresh-only run wait for whole units.
+        let cross = CrossUnit::build(env, &graph);
+        let early_starts = mode == PlanMode::Normal;
+        let (hard, soft) = if early_starts {
+            cross.edges(true)
+        } else {
+            (order.clone(), vec![Vec::new(); order.len()])
+        };
+        let (release_tx, releases) = mpsc::unbounded_channel();
+        let board = Arc::new(Board::new(&cross, release_tx));
         let walking = async {
             let unlock_tx = unlock_tx;
-            let outcomes = walk(&order, ctx.parallelism, |i| {
+            let outcomes = walk_early(&hard, Early { soft, releases }, ctx.parallelism, |i| {
                 let unit = &env.units[i];
                 let ctx = &ctx;
                 let known_outputs = &known_outputs;
+                let early = early_starts.then_some((&cross, &*board));
+                let publish = if early_starts {
+                    board.publisher(i)
+                } else {
+                    None
+                };
                 let plans = &plans;
                 let slot = &slots[i];
                 let unlock_tx = &unlock_tx;
@@ -1393,144 +1427,160 @@ impl Engine {
                     self.unit_turn(
                         unit,
                         self.options.command,
-                        |_attempt| async move {
-                            // As in the apply phase of `apply`: a destroy may use mock outputs of a
-                            // dependency whose state lost its outputs; a normal apply never does.
-                            let allow_mocks = mode == PlanMode::Destroy;
-                            let inputs =
-                                match self.inputs(env, unit, known_outputs, allow_mocks).await {
+                        |_attempt| {
+                            let publish = publish.clone();
+                            async move {
+                                // As in the apply phase of `apply`: a destroy may use mock outputs of a
+                                // dependency whose state lost its outputs; a normal apply never does.
+                                let allow_mocks = mode == PlanMode::Destroy;
+                                let inputs = match self
+                                    .inputs(env, unit, known_outputs, allow_mocks, early)
+                                    .await
+                                {
                                     // A destroy may have nothing to do, and then no need of them: the
                                     // error waits for the state to say.
                                     Err(e) if mode != PlanMode::Destroy => return Err(vec![e]),
                                     inputs => inputs,
                                 };
-                            // The lock and state taken ahead; a retry (the errors block) takes them
-                            // again, the failed attempt having released them.
-                            let receiver = slot.lock().unwrap_or_else(|p| p.into_inner()).take();
-                            let held = async {
-                                match receiver {
-                                    Some(receiver) => receiver.await.unwrap_or_else(|_| {
-                                        Err(vec![EngineError::new(
-                                            ErrorKind::Backend,
-                                            format!("unit {}: its lock was not taken", unit.name),
-                                        )])
-                                    }),
-                                    None => self.lock_and_load(unit, operation).await,
+                                // The lock and state taken ahead; a retry (the errors block) takes them
+                                // again, the failed attempt having released them.
+                                let receiver =
+                                    slot.lock().unwrap_or_else(|p| p.into_inner()).take();
+                                let held = async {
+                                    match receiver {
+                                        Some(receiver) => receiver.await.unwrap_or_else(|_| {
+                                            Err(vec![EngineError::new(
+                                                ErrorKind::Backend,
+                                                format!(
+                                                    "unit {}: its lock was not taken",
+                                                    unit.name
+                                                ),
+                                            )])
+                                        }),
+                                        None => self.lock_and_load(unit, operation).await,
+                                    }
+                                };
+                                // The providers' configuration (an STS call for AWS) needs no state:
+                                // made while the lock and the state arrive, it is off the chain.
+                                let warming = async {
+                                    if let Ok(inputs) = &inputs {
+                                        let warming = UnitRun {
+                                            unit,
+                                            inputs: inputs.clone(),
+                                            mode,
+                                            refresh: false,
+                                            ctx,
+                                        };
+                                        warm_providers(&warming).await;
+                                    }
+                                };
+                                let ((), held) = futures_util::future::join(warming, held).await;
+                                let held = held?;
+                                let Held {
+                                    backend,
+                                    info,
+                                    mut store,
+                                } = held;
+                                if let Some(plan) = nothing_to_destroy(unit, mode, &store) {
+                                    self.emit(Event::UnitPlanned {
+                                        plan: Box::new(plan.clone()),
+                                    });
+                                    let write = needs_write_when_nothing_to_destroy(&mut store)
+                                        .then_some(store);
+                                    let _ = unlock_tx.send((i, backend, info, write));
+                                    let result = plan.has_changes().then(|| plan.clone());
+                                    plans
+                                        .lock()
+                                        .unwrap_or_else(|p| p.into_inner())
+                                        .insert(i, plan);
+                                    return Ok(Some(UnitApplied {
+                                        result,
+                                        elapsed: Duration::ZERO,
+                                    }));
                                 }
-                            };
-                            // The providers' configuration (an STS call for AWS) needs no state:
-                            // made while the lock and the state arrive, it is off the chain.
-                            let warming = async {
-                                if let Ok(inputs) = &inputs {
-                                    let warming = UnitRun {
-                                        unit,
-                                        inputs: inputs.clone(),
-                                        mode,
-                                        refresh: false,
-                                        ctx,
-                                    };
-                                    warm_providers(&warming).await;
+                                let inputs = match inputs {
+                                    Ok(inputs) => inputs,
+                                    Err(e) => {
+                                        let mut es = vec![e];
+                                        es.extend(
+                                            write_and_unlock(unit, backend, info, None).await.err(),
+                                        );
+                                        return Err(es);
+                                    }
+                                };
+                                let mut outputs_write = None;
+                                // A panic is caught as in `with_locked_state`: the unit fails, the
+                                // lock is released just below, the journal keeps what finished.
+                                let run = UnitRun {
+                                    unit,
+                                    inputs,
+                                    mode,
+                                    refresh: self.options.refresh,
+                                    ctx,
+                                };
+                                let result = match AssertUnwindSafe(self.plan_then_apply(
+                                    run,
+                                    store,
+                                    &mut outputs_write,
+                                    publish,
+                                ))
+                                .catch_unwind()
+                                .await
+                                {
+                                    Ok(result) => result,
+                                    Err(payload) => {
+                                        Err((None, vec![panicked(unit, payload.as_ref())]))
+                                    }
+                                };
+                                let (plan, applied) = match result {
+                                    Ok(r) => {
+                                        let _ = unlock_tx.send((i, backend, info, outputs_write));
+                                        r
+                                    }
+                                    Err((plan, mut es)) => {
+                                        // Released before the turn goes on, so a retry can take the lock.
+                                        es.extend(
+                                            write_and_unlock(unit, backend, info, outputs_write)
+                                                .await
+                                                .err(),
+                                        );
+                                        // The plan was shown: the summary table counts it even though its apply failed.
+                                        if let Some(p) = plan {
+                                            plans
+                                                .lock()
+                                                .unwrap_or_else(|p| p.into_inner())
+                                                .insert(i, p);
+                                        }
+                                        return Err(es);
+                                    }
+                                };
+                                if mode != PlanMode::Destroy {
+                                    // The dependents plan with these outputs: what state now records. A
+                                    // refresh-only run leaves the outputs of objects that are gone
+                                    // unknown (state drops them); its dependents plan with them unknown,
+                                    // as `forge plan -refresh-only` does, and apply nothing from them.
+                                    let outputs = applied
+                                        .as_ref()
+                                        .and_then(|a| a.result.as_ref())
+                                        .map_or(&plan.outputs, |r| &r.outputs);
+                                    if mode == PlanMode::RefreshOnly
+                                        || outputs.values().all(Value::is_wholly_known)
+                                    {
+                                        known_outputs
+                                            .lock()
+                                            .unwrap_or_else(|p| p.into_inner())
+                                            .insert(unit.name.clone(), outputs.clone());
+                                    }
                                 }
-                            };
-                            let ((), held) = futures_util::future::join(warming, held).await;
-                            let held = held?;
-                            let Held {
-                                backend,
-                                info,
-                                mut store,
-                            } = held;
-                            if let Some(plan) = nothing_to_destroy(unit, mode, &store) {
-                                self.emit(Event::UnitPlanned {
-                                    plan: Box::new(plan.clone()),
-                                });
-                                let write = needs_write_when_nothing_to_destroy(&mut store)
-                                    .then_some(store);
-                                let _ = unlock_tx.send((i, backend, info, write));
-                                let result = plan.has_changes().then(|| plan.clone());
                                 plans
                                     .lock()
                                     .unwrap_or_else(|p| p.into_inner())
                                     .insert(i, plan);
-                                return Ok(Some(UnitApplied {
-                                    result,
+                                Ok(Some(applied.unwrap_or(UnitApplied {
+                                    result: None,
                                     elapsed: Duration::ZERO,
-                                }));
+                                })))
                             }
-                            let inputs = match inputs {
-                                Ok(inputs) => inputs,
-                                Err(e) => {
-                                    let mut es = vec![e];
-                                    es.extend(
-                                        write_and_unlock(unit, backend, info, None).await.err(),
-                                    );
-                                    return Err(es);
-                                }
-                            };
-                            let mut outputs_write = None;
-                            // A panic is caught as in `with_locked_state`: the unit fails, the
-                            // lock is released just below, the journal keeps what finished.
-                            let result = match AssertUnwindSafe(self.plan_then_apply(
-                                unit,
-                                mode,
-                                inputs,
-                                store,
-                                ctx,
-                                &mut outputs_write,
-                            ))
-                            .catch_unwind()
-                            .await
-                            {
-                                Ok(result) => result,
-                                Err(payload) => Err((None, vec![panicked(unit, payload.as_ref())])),
-                            };
-                            let (plan, applied) = match result {
-                                Ok(r) => {
-                                    let _ = unlock_tx.send((i, backend, info, outputs_write));
-                                    r
-                                }
-                                Err((plan, mut es)) => {
-                                    // Released before the turn goes on, so a retry can take the lock.
-                                    es.extend(
-                                        write_and_unlock(unit, backend, info, outputs_write)
-                                            .await
-                                            .err(),
-                                    );
-                                    // The plan was shown: the summary table counts it even though its apply failed.
-                                    if let Some(p) = plan {
-                                        plans
-                                            .lock()
-                                            .unwrap_or_else(|p| p.into_inner())
-                                            .insert(i, p);
-                                    }
-                                    return Err(es);
-                                }
-                            };
-                            if mode != PlanMode::Destroy {
-                                // The dependents plan with these outputs: what state now records. A
-                                // refresh-only run leaves the outputs of objects that are gone
-                                // unknown (state drops them); its dependents plan with them unknown,
-                                // as `forge plan -refresh-only` does, and apply nothing from them.
-                                let outputs = applied
-                                    .as_ref()
-                                    .and_then(|a| a.result.as_ref())
-                                    .map_or(&plan.outputs, |r| &r.outputs);
-                                if mode == PlanMode::RefreshOnly
-                                    || outputs.values().all(Value::is_wholly_known)
-                                {
-                                    known_outputs
-                                        .lock()
-                                        .unwrap_or_else(|p| p.into_inner())
-                                        .insert(unit.name.clone(), outputs.clone());
-                                }
-                            }
-                            plans
-                                .lock()
-                                .unwrap_or_else(|p| p.into_inner())
-                                .insert(i, plan);
-                            Ok(Some(applied.unwrap_or(UnitApplied {
-                                result: None,
-                                elapsed: Duration::ZERO,
-                            })))
                         },
                         ignored,
                     )
@@ -1594,7 +1644,7 @@ impl Engine {
             ));
             units.push((name, outcome));
         }
-        let critical_path = run_critical_path(&graph, &ctx);
+        let critical_path = run_critical_path(env, &graph, early_starts, &ctx);
         self.report_backend_notices(None);
         let done_in_failed_units = done_in_failed_units(&units, &ctx);
         Ok(EnvApply {
@@ -1612,24 +1662,16 @@ impl Engine {
     /// One unit's turn in [`Engine::plan_and_apply`]: plan against the state held, show
     /// the plan, apply exactly it (nothing when it changes nothing). After a successful
     /// apply, `outputs_write` holds the state whose last write (the outputs) is left to
-    /// the caller.
+    /// the caller. `publish` is told each output as the apply finishes it (`cross_unit`).
     async fn plan_then_apply(
         &self,
-        unit: &Unit,
-        mode: PlanMode,
-        inputs: BTreeMap<String, Value>,
+        run: UnitRun<'_>,
         store: StateStore,
-        ctx: &RunContext,
         outputs_write: &mut Option<StateStore>,
+        publish: Option<crate::run::Publish>,
     ) -> Result<(UnitPlan, Option<UnitApplied>), (Option<UnitPlan>, Vec<EngineError>)> {
         let started = Instant::now();
-        let run = UnitRun {
-            unit,
-            inputs,
-            mode,
-            refresh: self.options.refresh,
-            ctx,
-        };
+        let (unit, mode, ctx) = (run.unit, run.mode, run.ctx);
         let (plan, store) = crate::run::plan(&run, store).await;
         let plan = plan.map_err(|es| (None, es))?;
         self.emit(Event::UnitPlanned {
@@ -1649,6 +1691,7 @@ impl Engine {
         let options = ApplyOptions {
             planned_actions: Some(ApplyTarget::from_plan(&plan).actions),
             defer_outputs_write: true,
+            publish,
         };
         let (result, store) = crate::run::apply(&run, options, store).await;
         let elapsed = started.elapsed();
@@ -1757,7 +1800,7 @@ impl Engine {
         let ctx = self.context();
         let attempt = |_attempt| async {
             let inputs = self
-                .inputs(env, unit, &planned, false)
+                .inputs(env, unit, &planned, false, None)
                 .await
                 .map_err(|e| vec![e])?;
             self.with_locked_state(unit, "OperationTypeImport", |store| async {
@@ -1790,20 +1833,16 @@ fn progress_word(mode: PlanMode) -> &'static str {
     }
 }
 
-/// The longest chain of dependent operations this run made, across the unit graph.
-fn run_critical_path(graph: &UnitGraph, ctx: &RunContext) -> CriticalPath {
-    let unit_deps = graph
-        .names
-        .iter()
-        .zip(&graph.deps)
-        .map(|(n, ds)| {
-            (
-                n.clone(),
-                ds.iter().map(|&d| graph.names[d].clone()).collect(),
-            )
-        })
-        .collect();
-    let mut cp = critical_path(&ctx.op_log.ops(), &unit_deps);
+/// The longest chain of dependent operations this run made, across the unit graph: with
+/// `early`, through the outputs each unit actually waited for (`CrossUnit`).
+fn run_critical_path(
+    env: &Environment,
+    graph: &UnitGraph,
+    early: bool,
+    ctx: &RunContext,
+) -> CriticalPath {
+    let links = CrossUnit::build(env, graph).critical_links(env, &graph.names, early);
+    let mut cp = critical_path_through(&ctx.op_log.ops(), &links);
     cp.before = cp
         .chain
         .first()

@@ -19,6 +19,7 @@
 pub mod addr;
 pub mod checks;
 mod critical_path;
+pub mod cross_unit;
 mod data_reads;
 mod encrypted_backend;
 pub mod encryption;

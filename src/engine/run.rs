@@ -125,7 +125,14 @@ pub(crate) struct ApplyOptions {
     /// Leave the last write of a successful apply (the outputs, after every operation was
     /// written) to the caller, which makes it while the unit's dependents already run.
     pub defer_outputs_write: bool,
+    /// Told each root output the moment its node has run with a wholly known value: the
+    /// resources it refers to are applied and recorded, so the value is final and a
+    /// dependent unit that reads only such outputs may start (`engine::early_outputs`).
+    pub publish: Option<Publish>,
 }
+
+/// See [`ApplyOptions::publish`]: the output's name and value.
+pub(crate) type Publish = Arc<dyn Fn(&str, &Value) + Send + Sync>;
 
 /// Whether the runner computes a plan or carries one out.
 enum Phase {
@@ -151,6 +158,13 @@ impl Phase {
 
     fn defers_outputs_write(&self) -> bool {
         matches!(self, Phase::Apply(options) if options.defer_outputs_write)
+    }
+
+    fn publish(&self) -> Option<&Publish> {
+        match self {
+            Phase::Apply(options) => options.publish.as_ref(),
+            Phase::Plan => None,
+        }
     }
 }
 

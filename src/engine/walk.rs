@@ -33,49 +33,147 @@ where
     F: Fn(usize) -> Fut,
     Fut: Future<Output = Result<T, E>>,
 {
+    let (_never, releases) = tokio::sync::mpsc::unbounded_channel();
+    let early = Early {
+        soft: vec![Vec::new(); deps.len()],
+        releases,
+    };
+    walk_early(deps, early, parallelism, run).await
+}
+
+/// Edges a running node may open before it finishes: `soft[i]` lists the nodes `i` waits
+/// for only until each sends `(it, i)` on `releases` (or finishes successfully, whichever
+/// comes first). A soft dependency that fails or is skipped before `i` starts skips `i`,
+/// as a hard one does; once `i` has started, it runs to its end.
+pub(crate) struct Early {
+    pub soft: Vec<Vec<usize>>,
+    pub releases: tokio::sync::mpsc::UnboundedReceiver<(usize, usize)>,
+}
+
+/// [`walk`] with early starts ([`Early`]). A node waiting for a release holds no slot of
+/// `parallelism`: it is not started until every edge it waits on is open, so the
+/// dependency that will release it always gets its turn.
+pub(crate) async fn walk_early<T, E, F, Fut>(
+    deps: &[Vec<usize>],
+    early: Early,
+    parallelism: usize,
+    run: F,
+) -> Vec<NodeOutcome<T, E>>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = Result<T, E>>,
+{
     let n = deps.len();
     let parallelism = parallelism.max(1);
+    let Early { soft, mut releases } = early;
     let mut outcomes: Vec<Option<NodeOutcome<T, E>>> = (0..n).map(|_| None).collect();
-    let dependents = dependents_of(deps);
+    let mut started = vec![false; n];
+    let hard_dependents = dependents_of(deps);
+    let soft_dependents = dependents_of(&soft);
+    // Soft edges still closed, as (dependency, dependent).
+    let mut closed: std::collections::BTreeSet<(usize, usize)> = soft
+        .iter()
+        .enumerate()
+        .flat_map(|(i, ds)| {
+            ds.iter()
+                .filter(move |&&d| d < n && d != i)
+                .map(move |&d| (d, i))
+        })
+        .collect();
     let mut waiting: Vec<usize> = deps
         .iter()
         .enumerate()
         .map(|(i, ds)| ds.iter().filter(|&&d| d < n && d != i).count())
+        .collect();
+    for &(_, i) in &closed {
+        waiting[i] += 1;
+    }
+    let all_dependents: Vec<Vec<usize>> = (0..n)
+        .map(|i| {
+            let mut ds = hard_dependents[i].clone();
+            ds.extend(&soft_dependents[i]);
+            ds
+        })
         .collect();
     // Of the nodes ready, the one with the longest chain of dependents goes first (the
     // classic critical-path-first order: under a parallelism bound, and on a backend that
     // answers in arrival order, the chain that decides the run's length is not kept
     // waiting behind nodes nothing waits for); then the lowest index, so runs are
     // deterministic when parallelism is 1.
-    let height = chain_heights(&dependents);
+    let height = chain_heights(&all_dependents);
     let key = |i: usize| (std::cmp::Reverse(height[i]), i);
     let mut ready: std::collections::BTreeSet<(std::cmp::Reverse<usize>, usize)> =
         (0..n).filter(|&i| waiting[i] == 0).map(key).collect();
     let mut running = FuturesUnordered::new();
+    // Opens one edge into `i`; true when that was its last.
+    let open = |i: usize, waiting: &mut [usize]| {
+        waiting[i] -= 1;
+        waiting[i] == 0
+    };
     loop {
         while running.len() < parallelism {
             let Some((_, i)) = ready.pop_first() else {
                 break;
             };
+            started[i] = true;
             let fut = run(i);
             running.push(async move { (i, fut.await) });
         }
-        let Some((i, result)) = running.next().await else {
+        if running.is_empty() {
             break;
+        }
+        let next = {
+            let finished = std::pin::pin!(running.next());
+            let released = std::pin::pin!(releases.recv());
+            match futures_util::future::select(finished, released).await {
+                futures_util::future::Either::Left((done, _)) => Ok(done),
+                futures_util::future::Either::Right((release, _)) => Err(release),
+            }
         };
+        let (i, result) = match next {
+            Err(Some((from, to))) => {
+                if closed.remove(&(from, to)) && open(to, &mut waiting) && outcomes[to].is_none() {
+                    ready.insert(key(to));
+                }
+                continue;
+            }
+            // Every sender gone: only completions are left to wait for.
+            Err(None) => match running.next().await {
+                Some(done) => done,
+                None => break,
+            },
+            Ok(Some(done)) => done,
+            Ok(None) => break,
+        };
+        // Releases a node sent before it finished count first.
+        while let Ok((from, to)) = releases.try_recv() {
+            if closed.remove(&(from, to)) && open(to, &mut waiting) && outcomes[to].is_none() {
+                ready.insert(key(to));
+            }
+        }
         match result {
             Ok(v) => {
                 outcomes[i] = Some(NodeOutcome::Done(v));
-                for &d in &dependents[i] {
-                    waiting[d] -= 1;
-                    if waiting[d] == 0 && outcomes[d].is_none() {
+                for &d in &hard_dependents[i] {
+                    if open(d, &mut waiting) && outcomes[d].is_none() && !started[d] {
+                        ready.insert(key(d));
+                    }
+                }
+                for &d in &soft_dependents[i] {
+                    if closed.remove(&(i, d))
+                        && open(d, &mut waiting)
+                        && outcomes[d].is_none()
+                        && !started[d]
+                    {
                         ready.insert(key(d));
                     }
                 }
             }
             Err(e) => {
                 outcomes[i] = Some(NodeOutcome::Failed(e));
-                skip_dependents(i, &dependents, &mut outcomes);
+                for skipped in skip_dependents(i, &all_dependents, &started, &mut outcomes) {
+                    ready.remove(&key(skipped));
+                }
             }
         }
     }
@@ -84,7 +182,10 @@ where
         .enumerate()
         .map(|(i, o)| {
             o.unwrap_or(NodeOutcome::Skipped(
-                deps.get(i).and_then(|d| d.first().copied()).unwrap_or(i),
+                deps.get(i)
+                    .and_then(|d| d.first().copied())
+                    .or_else(|| soft.get(i).and_then(|d| d.first().copied()))
+                    .unwrap_or(i),
             ))
         })
         .collect()
@@ -145,20 +246,32 @@ fn chain_heights(dependents: &[Vec<usize>]) -> Vec<usize> {
     height
 }
 
+/// Marks skipped every node that (transitively) depends on `failed` and has not started,
+/// and returns them. A node already started (through an early release) runs to its end;
+/// the nodes after it are skipped all the same, as they would have been without it.
 fn skip_dependents<T, E>(
     failed: usize,
     dependents: &[Vec<usize>],
+    started: &[bool],
     outcomes: &mut [Option<NodeOutcome<T, E>>],
-) {
+) -> Vec<usize> {
+    let mut skipped = Vec::new();
+    let mut seen = vec![false; dependents.len()];
     let mut stack = vec![failed];
     while let Some(i) = stack.pop() {
         for &d in &dependents[i] {
-            if outcomes[d].is_none() {
-                outcomes[d] = Some(NodeOutcome::Skipped(failed));
-                stack.push(d);
+            if seen[d] {
+                continue;
             }
+            seen[d] = true;
+            if outcomes[d].is_none() && !started[d] {
+                outcomes[d] = Some(NodeOutcome::Skipped(failed));
+                skipped.push(d);
+            }
+            stack.push(d);
         }
     }
+    skipped
 }
 
 /// The edges reversed: for destroy, a node waits for everything that depended on it.
@@ -279,5 +392,82 @@ mod tests {
         let pos = |x| order.iter().position(|&y| y == x);
         assert!(pos(0) < pos(1));
         assert_eq!(pos(2), None);
+    }
+
+    /// Node 1 waits softly for node 0, which releases it mid-run: 1 starts before 0 ends.
+    /// Under a bound of one, 1 waits for a slot and runs after 0: no deadlock.
+    #[tokio::test]
+    async fn a_released_node_starts_before_its_dependency_ends() {
+        for parallelism in [2, 1] {
+            let (tx, releases) = tokio::sync::mpsc::unbounded_channel();
+            let early = Early {
+                soft: vec![vec![], vec![0]],
+                releases,
+            };
+            let log = Mutex::new(Vec::new());
+            let finish = tokio::sync::Notify::new();
+            let out = walk_early(&[vec![], vec![]], early, parallelism, |i| {
+                let (log, tx, finish) = (&log, tx.clone(), &finish);
+                async move {
+                    log.lock().expect("lock").push(format!("start {i}"));
+                    if i == 0 {
+                        tx.send((0, 1)).expect("send");
+                        if parallelism > 1 {
+                            finish.notified().await;
+                        }
+                    } else {
+                        finish.notify_one();
+                    }
+                    log.lock().expect("lock").push(format!("end {i}"));
+                    Ok::<_, ()>(i)
+                }
+            })
+            .await;
+            assert!(out.iter().all(NodeOutcome::is_done), "{parallelism}");
+            let log = log.into_inner().expect("lock");
+            let expected = if parallelism > 1 {
+                vec!["start 0", "start 1", "end 1", "end 0"]
+            } else {
+                vec!["start 0", "end 0", "start 1", "end 1"]
+            };
+            assert_eq!(log, expected, "parallelism {parallelism}");
+        }
+    }
+
+    /// A soft dependency that fails before its dependent started skips it, and what
+    /// depends on that; one that fails after releasing a started node lets it finish.
+    #[tokio::test]
+    async fn a_failed_soft_dependency_skips_only_what_has_not_started() {
+        // 1 soft on 0 (never released), 2 hard on 1; 4 soft on 3 (released), 3 fails later.
+        let (tx, releases) = tokio::sync::mpsc::unbounded_channel();
+        let early = Early {
+            soft: vec![vec![], vec![0], vec![], vec![], vec![3]],
+            releases,
+        };
+        let deps = vec![vec![], vec![], vec![1], vec![], vec![]];
+        let started4 = tokio::sync::Notify::new();
+        let out = walk_early(&deps, early, 4, |i| {
+            let (tx, started4) = (tx.clone(), &started4);
+            async move {
+                match i {
+                    0 => Err("boom"),
+                    3 => {
+                        tx.send((3, 4)).expect("send");
+                        started4.notified().await;
+                        Err("late")
+                    }
+                    4 => {
+                        started4.notify_one();
+                        Ok(i)
+                    }
+                    _ => Ok(i),
+                }
+            }
+        })
+        .await;
+        assert_eq!(out[1], NodeOutcome::Skipped(0));
+        assert_eq!(out[2], NodeOutcome::Skipped(0));
+        assert_eq!(out[3], NodeOutcome::Failed("late"));
+        assert_eq!(out[4], NodeOutcome::Done(4));
     }
 }

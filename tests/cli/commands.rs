@@ -189,6 +189,70 @@ fn cli_graph_prints_dot_and_mermaid() {
     assert_snapshot("graph_resources_mermaid", &mermaid.stdout);
 }
 
+/// `graph --resources` joins the units' graphs: the dependent's variable to the output it
+/// reads, and a dashed unit-to-unit edge where forge waits for the whole unit
+/// (`dependencies { paths }`).
+#[test]
+fn cli_graph_resources_draws_the_edges_between_units() {
+    let w = World::new(&[
+        (
+            "stacks/dev/a/terragrunt.hcl",
+            "inputs = {\n  prefix   = \"a\"\n  password = \"p\"\n}\n",
+        ),
+        ("stacks/dev/a/main.tf", A_MAIN),
+        (
+            "stacks/dev/b/terragrunt.hcl",
+            "dependency \"a\" {\n  config_path = \"../a\"\n}\n\ninputs = {\n  upstream = dependency.a.outputs.arn\n}\n",
+        ),
+        ("stacks/dev/b/main.tf", B_MAIN),
+        (
+            "stacks/dev/c/terragrunt.hcl",
+            "dependencies {\n  paths = [\"../a\"]\n}\n\ninputs = {\n  upstream = \"x\"\n}\n",
+        ),
+        (
+            "stacks/dev/c/main.tf",
+            B_MAIN.replace("b-consumer", "c-consumer").as_str(),
+        ),
+    ]);
+    let dot = w.forge(&["graph", "dev", "--resources"]);
+    assert_eq!(dot.code, 0, "{}", dot.all());
+    // Node ids by (cluster, label), from `uXnY [label = "..."]` lines.
+    let id_of = |unit: usize, label: &str| {
+        dot.stdout
+            .lines()
+            .map(str::trim)
+            .find(|l| {
+                l.starts_with(&format!("u{unit}n"))
+                    && l.ends_with(&format!("[label = \"{label}\"];"))
+            })
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no {label} in unit {unit}:\n{}", dot.stdout))
+            .to_string()
+    };
+    let edge = format!(
+        "{} -> {};",
+        id_of(1, "var.upstream"),
+        id_of(0, "output.arn")
+    );
+    assert!(
+        dot.stdout.lines().any(|l| l.trim() == edge),
+        "no edge {edge}:\n{}",
+        dot.stdout
+    );
+    assert!(
+        dot.stdout
+            .lines()
+            .any(|l| l.trim() == "u2 -> u0 [style = dashed];"),
+        "no barrier edge from c to a:\n{}",
+        dot.stdout
+    );
+    assert!(
+        !dot.stdout.lines().any(|l| l.trim().starts_with("u1 -> u0")),
+        "b waits for a whole:\n{}",
+        dot.stdout
+    );
+}
+
 #[test]
 fn cli_state_list_show_mv_rm() {
     let w = env();

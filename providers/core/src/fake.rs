@@ -56,6 +56,8 @@ struct CloudInner {
     calls: Vec<FakeCall>,
     rules: Vec<FailRule>,
     delay: Duration,
+    /// Delays of the calls on one object, by its name, instead of `delay`.
+    delays_by_name: BTreeMap<String, Duration>,
     provider_configs: Vec<Value>,
 }
 
@@ -103,6 +105,12 @@ impl FakeCloud {
     /// Every provider call sleeps this long (to observe concurrency).
     pub fn set_delay(&self, delay: Duration) {
         self.lock().delay = delay;
+    }
+
+    /// Every provider call on the object named `name` sleeps this long (a slow resource
+    /// among fast ones).
+    pub fn set_delay_for(&self, name: &str, delay: Duration) {
+        self.lock().delays_by_name.insert(name.to_string(), delay);
     }
 
     /// The objects that exist, by id.
@@ -221,7 +229,11 @@ impl FakeCloud {
                 format!("injected failure of {op:?} on {type_name} {name:?}"),
             ));
         }
-        Ok(inner.delay)
+        Ok(inner
+            .delays_by_name
+            .get(name)
+            .copied()
+            .unwrap_or(inner.delay))
     }
 
     /// Runs one call: counts concurrency, sleeps the configured delay.

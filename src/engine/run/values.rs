@@ -157,6 +157,11 @@ impl Runner<'_> {
         };
         match inst.path.split_last() {
             None => {
+                if let Some(publish) = self.phase.publish()
+                    && value.is_wholly_known()
+                {
+                    publish(&out.name, &value);
+                }
                 lock(&self.collected)
                     .outputs
                     .insert(out.name.clone(), value);

@@ -83,7 +83,9 @@ async fn each_unit_is_planned_with_real_outputs_shown_then_applied_in_order() {
     assert!(!applied.failed(), "{applied:?}");
     let events = events.lock().expect("events").clone();
 
-    // b is planned only after a is applied, with a's real output (never "known after apply").
+    // b is planned only after the resource its input comes from is applied (b reads only
+    // that output, so a's unit need not have finished), with a's real output (never
+    // "known after apply").
     let planned = |u: &str| {
         position(
             &events,
@@ -102,8 +104,15 @@ async fn each_unit_is_planned_with_real_outputs_shown_then_applied_in_order() {
             |ev| matches!(ev, Event::UnitFinished { unit, ok: true, .. } if unit == u),
         )
     };
+    let main_created = position(
+        &events,
+        |ev| matches!(ev, Event::Op { unit, address, kind: OpKind::Creating, status: OpStatus::Done(..) } if unit == "a" && address == "fake_thing.main"),
+    );
     assert!(
-        planned("a") < started("a") && started("a") < finished("a") && finished("a") < planned("b"),
+        planned("a") < started("a")
+            && started("a") < main_created
+            && main_created < planned("b")
+            && started("a") < finished("a"),
         "{events:#?}"
     );
     assert!(planned("b") < started("b"));
