@@ -20,6 +20,9 @@ pub fn add_to_schema(schema: Schema) -> Schema {
     let number = || Attribute::computed(AttrType::Number);
     let flag = || Attribute::computed(AttrType::Bool);
     let objects = || Attribute::computed(AttrType::List(Box::new(AttrType::Any)));
+    // The provider's set blocks: their order in a state is the provider's hash order, not
+    // AWS's, so they compare (and plan) by their elements.
+    let object_set = || Attribute::computed(AttrType::Set(Box::new(AttrType::Any)));
     let strings = || Attribute::computed(AttrType::List(Box::new(AttrType::String)));
     let string_set = || Attribute::computed(AttrType::Set(Box::new(AttrType::String)));
     let mut schema = schema;
@@ -61,17 +64,17 @@ pub fn add_to_schema(schema: Schema) -> Schema {
         "capacity_reservation_specification",
         "cpu_options",
         "credit_specification",
-        "ebs_block_device",
         "enclave_options",
-        "ephemeral_block_device",
         "instance_market_options",
         "launch_template",
         "maintenance_options",
         "metadata_options",
-        "network_interface",
         "private_dns_name_options",
     ] {
         schema = schema.attr(name, objects());
+    }
+    for name in SET_BLOCKS {
+        schema = schema.attr(name, object_set());
     }
     schema
         .attr("ipv6_addresses", strings())
@@ -84,6 +87,13 @@ pub fn add_to_schema(schema: Schema) -> Schema {
         // The provider's `timeouts` block; forge has its own waits: always null.
         .attr("timeouts", Attribute::computed(AttrType::Any))
 }
+
+/// The provider's `aws_instance` blocks that are sets (nesting mode `set`).
+const SET_BLOCKS: [&str; 3] = [
+    "ebs_block_device",
+    "ephemeral_block_device",
+    "network_interface",
+];
 
 /// Reads the attributes of a live instance into `out`.
 pub async fn read_into(
@@ -189,13 +199,11 @@ pub async fn read_into(
     set("user_data_replace_on_change", Value::Bool(false));
     set("volume_tags", Value::Null);
     set("timeouts", Value::Null);
-    for name in [
-        "ephemeral_block_device",
-        "instance_market_options",
-        "launch_template",
-        "network_interface",
-    ] {
+    for name in ["instance_market_options", "launch_template"] {
         set(name, Value::List(Vec::new()));
+    }
+    for name in ["ephemeral_block_device", "network_interface"] {
+        set(name, Value::Set(Vec::new()));
     }
     set(
         "capacity_reservation_specification",
@@ -441,7 +449,7 @@ async fn ebs_block_devices(
         })
         .collect();
     if attached.is_empty() {
-        return Ok(Value::List(Vec::new()));
+        return Ok(Value::Set(Vec::new()));
     }
     // Each volume read with the other instances' volumes being read at the same time;
     // ids of another shape in one call of their own, as before.
@@ -511,5 +519,5 @@ async fn ebs_block_devices(
             ])
         })
         .collect();
-    Ok(Value::List(items))
+    Ok(Value::Set(items))
 }

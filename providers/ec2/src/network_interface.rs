@@ -238,13 +238,14 @@ impl NetworkInterfaceResource {
             ),
             ("attachment", attachment),
             ("description", text(eni.description())),
+            // The provider's read never sets it: its state keeps what was configured
+            // (or recorded), null when nothing was.
             (
                 "enable_primary_ipv6",
-                Value::Bool(
-                    eni.ipv6_addresses()
-                        .iter()
-                        .any(|a| a.is_primary_ipv6() == Some(true)),
-                ),
+                state
+                    .get("enable_primary_ipv6")
+                    .and_then(Value::as_bool)
+                    .map_or(Value::Null, Value::Bool),
             ),
             (
                 "interface_type",

@@ -373,7 +373,10 @@ impl ResourceType for VolumeAttachmentResource {
                     .hint("device_name, volume_id and instance_id name the attachment"));
             }
         }
-        let planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
+        let mut planned = forge_provider::plan_from_schema(&self.schema, prior, config).planned;
+        // The delete settings left out after being set: the provider's state keeps them
+        // `false`, and its plan (the SDK's "false is unset") changes nothing.
+        forge_aws_common::values::keep_empty_values(&self.schema, prior, config, &mut planned);
         let requires_replace = replace_paths(&self.schema, prior, &planned);
         Ok(PlannedState {
             planned,

@@ -3201,6 +3201,31 @@ async fn volume_attachment_refuses_bad_arguments_at_plan() {
         .plan(None, &config(ty.schema(), pending))
         .expect("plan with an unknown instance");
     assert_eq!(plan.planned.get("id"), Some(&Value::Unknown));
+    // Delete settings left out after being set: the provider's state keeps them false
+    // (its plan changes nothing), so forge's plan over such a state keeps them too.
+    let names = vec![
+        ("device_name", s("/dev/sdh")),
+        ("volume_id", s("vol-1")),
+        ("instance_id", s("i-1")),
+    ];
+    let mut recorded = names.clone();
+    recorded.extend([
+        ("id", s("vai-1")),
+        ("force_detach", Value::Bool(false)),
+        ("skip_destroy", Value::Bool(false)),
+        ("stop_instance_before_detaching", Value::Bool(false)),
+    ]);
+    let prior = config(ty.schema(), recorded);
+    let plan = ty
+        .plan(Some(&prior), &config(ty.schema(), names))
+        .expect("plan over the provider's state");
+    for name in [
+        "force_detach",
+        "skip_destroy",
+        "stop_instance_before_detaching",
+    ] {
+        assert_eq!(plan.planned.get(name), Some(&Value::Bool(false)), "{name}");
+    }
 }
 
 // --- ec2lt (#19): aws_launch_template ---

@@ -28,7 +28,11 @@ pub fn add_to_schema(schema: Schema) -> Schema {
         .attr("request_payer", text())
         .attr("website_domain", text())
         .attr("website_endpoint", text())
-        .attr("grant", objects())
+        // The provider's `grant` block is a set: compared (and planned) by its elements.
+        .attr(
+            "grant",
+            Attribute::computed(AttrType::Set(Box::new(AttrType::Any))),
+        )
         .attr("cors_rule", objects())
         .attr("lifecycle_rule", objects())
         .attr("logging", objects())
@@ -116,7 +120,7 @@ async fn grants(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<Val
         .await
         .map_err(sdk_error);
     let Some(out) = found_or_absent(out, NOT_OFFERED)? else {
-        return Ok(Value::List(Vec::new()));
+        return Ok(Value::Set(Vec::new()));
     };
     // (type, id, uri) -> permissions
     let mut by_grantee: BTreeMap<(String, String, String), Vec<String>> = BTreeMap::new();
@@ -148,7 +152,7 @@ async fn grants(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<Val
             ])
         })
         .collect();
-    Ok(Value::List(items))
+    Ok(Value::Set(items))
 }
 
 async fn versioning(client: &aws_sdk_s3::Client, bucket: &str) -> ProviderResult<Value> {

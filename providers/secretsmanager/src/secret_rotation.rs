@@ -4,7 +4,8 @@
 //! As the provider (hashicorp/aws 5.100.0): create and every change of the function or
 //! the rules call RotateSecret (rotating at once unless `rotate_immediately = false`),
 //! delete calls CancelRotateSecret, and the rules are read back from DescribeSecret
-//! (`schedule_expression` when AWS has one, else `automatically_after_days`).
+//! (`schedule_expression` when AWS has one, else `automatically_after_days`; the unset
+//! ones as `""` and `0`, as the provider records them).
 //! `rotate_immediately` is sent, never read.
 //!
 //! One difference: a secret whose rotation is off (cancelled, or never set) has no
@@ -86,30 +87,7 @@ impl SecretRotationResource {
             Some(r) if r == arn || Some(r) == out.name() => r.to_string(),
             _ => arn.clone(),
         };
-        let rules = out.rotation_rules();
-        let schedule = rules
-            .and_then(RotationRulesType::schedule_expression)
-            .filter(|s| !s.is_empty());
-        let days = match (
-            schedule,
-            rules.and_then(RotationRulesType::automatically_after_days),
-        ) {
-            (None, Some(d)) if d != 0 => Value::Number(d as f64),
-            _ => Value::Null,
-        };
-        let rule = Value::object([
-            ("automatically_after_days", days),
-            (
-                "duration",
-                rules
-                    .and_then(RotationRulesType::duration)
-                    .map_or(Value::Null, Value::string),
-            ),
-            (
-                "schedule_expression",
-                schedule.map_or(Value::Null, Value::string),
-            ),
-        ]);
+        let rule = rules_state(out.rotation_rules());
         let rotate_immediately = state
             .get("rotate_immediately")
             .and_then(Value::as_bool)
@@ -130,7 +108,7 @@ impl SecretRotationResource {
     /// RotateSecret with the planned function and rules, then the rotation as read.
     async fn rotate(&self, planned: &Value) -> ProviderResult<Value> {
         let planned = planned.deep_unmarked();
-        validate(&planned)?;
+        validate(&without_empty_rules(&planned))?;
         let secret_id = required_str(&planned, "secret_id", TYPE)?.to_string();
         let rules = expand_rules(&planned)?;
         let lambda = planned
@@ -169,6 +147,50 @@ impl SecretRotationResource {
                 .hint("something cancelled it, or deleted the secret, meanwhile: plan again")
             })
     }
+}
+
+/// The rules as the provider records them: `schedule_expression` when AWS has one, else
+/// `automatically_after_days` (AWS also reports the days a schedule works out to, which
+/// would make the two conflict), and every unset rule as its empty value (`""`, `0`), as
+/// the plugin SDK writes an unset field of a nested block.
+fn rules_state(rules: Option<&RotationRulesType>) -> Value {
+    let schedule = rules
+        .and_then(RotationRulesType::schedule_expression)
+        .filter(|s| !s.is_empty());
+    let days = match schedule {
+        None => rules
+            .and_then(RotationRulesType::automatically_after_days)
+            .unwrap_or(0),
+        Some(_) => 0,
+    };
+    Value::object([
+        ("automatically_after_days", Value::Number(days as f64)),
+        (
+            "duration",
+            Value::string(rules.and_then(RotationRulesType::duration).unwrap_or("")),
+        ),
+        ("schedule_expression", Value::string(schedule.unwrap_or(""))),
+    ])
+}
+
+/// The rules with the empty values the provider records for unset ones (`""`, `0`, kept
+/// in a plan from the prior state) as null: what `validate` checks of a configuration.
+fn without_empty_rules(planned: &Value) -> Value {
+    let mut out = planned.clone();
+    if let Value::Object(fields) = &mut out
+        && let Some(Value::List(rules) | Value::Tuple(rules)) = fields.get_mut("rotation_rules")
+    {
+        for rule in rules.iter_mut() {
+            if let Value::Object(r) = rule {
+                for v in r.values_mut() {
+                    if forge_aws_common::values::is_empty_value(v) {
+                        *v = Value::Null;
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The `rotation_rules` block as the API's rules.
@@ -431,6 +453,44 @@ mod tests {
         assert!(validate(&none).unwrap_err().message.contains("one of"));
         let far = with_rule(vec![("automatically_after_days", Value::Number(1001.0))]);
         assert!(validate(&far).unwrap_err().message.contains("out of range"));
+    }
+
+    /// As the provider records them (its read of a LocalStack secret, in the oracle
+    /// rounds): unset rules are `""` and `0`, and a schedule hides the days AWS reports.
+    #[test]
+    fn unset_rules_read_as_the_providers_empty_values() {
+        let days = RotationRulesType::builder()
+            .automatically_after_days(7)
+            .build();
+        assert_eq!(
+            rules_state(Some(&days)),
+            Value::object([
+                ("automatically_after_days", Value::Number(7.0)),
+                ("duration", Value::string("")),
+                ("schedule_expression", Value::string("")),
+            ])
+        );
+        let scheduled = RotationRulesType::builder()
+            .automatically_after_days(10)
+            .schedule_expression("rate(10 days)")
+            .duration("3h")
+            .build();
+        assert_eq!(
+            rules_state(Some(&scheduled)),
+            Value::object([
+                ("automatically_after_days", Value::Number(0.0)),
+                ("duration", Value::string("3h")),
+                ("schedule_expression", Value::string("rate(10 days)")),
+            ])
+        );
+        // Kept in a plan from such a state, the empty values are not a second schedule.
+        let planned = with_rule(vec![
+            ("automatically_after_days", Value::Number(14.0)),
+            ("duration", Value::string("")),
+            ("schedule_expression", Value::string("")),
+        ]);
+        assert!(validate(&planned).is_err());
+        assert!(validate(&without_empty_rules(&planned)).is_ok());
     }
 
     #[test]

@@ -134,9 +134,21 @@ fn compare_block(prefix: &str, theirs: &J, ours: &Schema, out: &mut Vec<String>)
     for (name, b) in blocks {
         let path = format!("{prefix}{name}");
         match ours.blocks.get(name) {
-            None if ours.attributes.contains_key(name) => out.push(format!(
-                "{path}: a block in the provider, an attribute in forge"
-            )),
+            None if ours.attributes.contains_key(name) => {
+                out.push(format!(
+                    "{path}: a block in the provider, an attribute in forge"
+                ));
+                // The state diff compares such an attribute as a set when forge's type
+                // is one: it must be one exactly when the provider's block is a set.
+                let set_here = matches!(ours.attributes[name].ty, AttrType::Set(_));
+                let mode = b["nesting_mode"].as_str().unwrap_or("?");
+                if (mode == "set") != set_here {
+                    out.push(format!(
+                        "{path}: nesting {mode} in the provider, {:?} in forge",
+                        ours.attributes[name].ty
+                    ));
+                }
+            }
             None => out.push(format!(
                 "{path}: block missing ({})",
                 b["nesting_mode"].as_str().unwrap_or("?")
